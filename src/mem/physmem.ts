@@ -1,0 +1,20 @@
+// Physical memory as pram sees it: pages numbered by pfn. An Arena maps a real
+// file, device or memfd; SimRam is the RAM of the simulated machine. Everything
+// above this layer addresses memory only through this interface.
+
+export interface PhysMem {
+  /** Bytes per page, a power of two >= 1024. */
+  readonly pageSize: number;
+  /** Pages in this memory: pfns are 0 .. pageCount - 1. */
+  readonly pageCount: number;
+  /** A view of one page (no copy). Throws RangeError for a pfn outside memory or in a hole. */
+  page(pfn: number): Buffer;
+  /** One view of `count` contiguous pages, or null when they cross a mapping segment or a hole. */
+  run(pfn: number, count: number): Buffer | null;
+  /** False for pfns in a hole of a (simulated) firmware memory map. */
+  present(pfn: number): boolean;
+  /** Make every write visible to the next owner (msync MS_SYNC); a no-op for SimRam. */
+  sync(): void;
+  /** Unmap; the object must not be used afterwards. */
+  close(): void;
+}

@@ -1,0 +1,46 @@
+// The image model: the seam between fs/ (which owns live inodes) and the
+// engine (which saves them into a chain and loads them back). An image is a
+// flat list of nodes; the tree is given by each node's names (parent ino + name).
+// Data pages are never copied across this seam: a node carries its page map.
+
+/** File index (in pages) -> pfn. Implemented by fs/'s page cache; iteration is by ascending index. */
+export interface PageMap {
+  get(index: number): number;          // pfn, or 0 for a hole (pfn 0 is never a data page)
+  set(index: number, pfn: number): void;
+  delete(index: number): void;
+  readonly count: number;              // pages present
+  entries(): IterableIterator<[index: number, pfn: number]>;
+}
+
+export interface NodeName {
+  parent: number;  // ino of the directory holding the name (root's ino is 1)
+  name: string;    // one path component: 1..255 bytes of UTF-8, no '/' or NUL, not '.' or '..'
+}
+
+export interface NodeImage {
+  ino: number;           // unique within the image; 1 is the root directory
+  mode: number;          // S_IFMT bits | permission bits
+  uid: number;
+  gid: number;
+  rdev: number;          // device number for char/block nodes, else 0
+  size: number;          // bytes (regular file, symlink target length); 0 for directories
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  names: NodeName[];     // every dentry naming this node (hard links); empty for the root
+  xattrs: [name: string, value: Uint8Array][];
+  pages: PageMap;        // file content or symlink target; empty for others
+}
+
+/** Something that could not be restored, said exactly. */
+export interface Loss {
+  path: string | null;   // path of the affected file when known
+  pfn: number | null;    // the damaged or conflicting page
+  what: string;          // e.g. 'data page 12 (bytes 49152-53247) failed crc32c'
+  range?: { start: number; end: number }; // byte range lost, end exclusive
+}
+
+export interface LoadedImage {
+  nodes: NodeImage[];
+  losses: Loss[];
+}
