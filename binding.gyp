@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "pram_native",
+      "sources": ["native/pram_native.c"],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-O2"],
+      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]
+    }
+  ]
+}

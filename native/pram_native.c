@@ -1,0 +1,383 @@
+/*
+ * pram's own native addon: the few Linux calls Node does not offer (shared
+ * mappings, msync, madvise, fallocate, memfd_create, flock, a generic ioctl).
+ * Plain C over Node-API. Policy (which file, which size, which lock) lives in
+ * src/mem/; this file only turns syscalls into values and errno into errors.
+ *
+ * A mapping is handed to JS as an external Buffer whose finalizer unmaps it.
+ * An explicit munmap() detaches the Buffer's ArrayBuffer first, so every view
+ * of it becomes empty: later access reads undefined instead of faulting.
+ */
+#include <node_api.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define MAX_MAP_LENGTH (4ULL << 30)
+
+typedef struct mapping {
+  void *addr;
+  size_t len;
+  int live; /* still mapped by us: the finalizer must unmap */
+  struct mapping *next;
+} mapping_t;
+
+/* Live mappings, so munmap() can tell ours from any other Buffer and the
+ * finalizer never unmaps an address that was already given back. */
+static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
+static mapping_t *mappings;
+
+static void unlink_mapping(mapping_t *m) {
+  for (mapping_t **p = &mappings; *p; p = &(*p)->next) {
+    if (*p == m) { *p = m->next; return; }
+  }
+}
+
+#define CHECK(call)                                                   \
+  do {                                                                \
+    if ((call) != napi_ok) {                                          \
+      napi_throw_error(env, "EINVAL", "pram_native: " #call " failed"); \
+      return NULL;                                                    \
+    }                                                                 \
+  } while (0)
+
+/* Throws an Error shaped like Node's own system errors (code, errno, syscall). */
+static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+  char msg[256];
+  const char *name = strerrorname_np(err);
+  if (name == NULL) name = "EUNKNOWN";
+  snprintf(msg, sizeof msg, "%s: %s, %s", name, strerror(err), syscall);
+  napi_value m, e, v;
+  if (napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m) != napi_ok) return NULL;
+  if (napi_create_error(env, NULL, m, &e) != napi_ok) return NULL;
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, e, "code", v);
+  napi_create_int32(env, -err, &v);
+  napi_set_named_property(env, e, "errno", v);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, e, "syscall", v);
+  napi_throw(env, e);
+  return NULL;
+}
+
+static napi_value type_error(napi_env env, const char *what) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", what);
+  return NULL;
+}
+
+/* A number or a bigint as int64; false (with a TypeError thrown) otherwise. */
+static int get_i64(napi_env env, napi_value v, int64_t *out, const char *what) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_number) {
+    double d;
+    napi_get_value_double(env, v, &d);
+    if (d != (double)(int64_t)d) { type_error(env, what); return 0; }
+    *out = (int64_t)d;
+    return 1;
+  }
+  if (t == napi_bigint) {
+    bool lossless;
+    napi_get_value_bigint_int64(env, v, out, &lossless);
+    if (!lossless) { type_error(env, what); return 0; }
+    return 1;
+  }
+  type_error(env, what);
+  return 0;
+}
+
+static int get_i32(napi_env env, napi_value v, int32_t *out, const char *what) {
+  int64_t x;
+  if (!get_i64(env, v, &x, what)) return 0;
+  if (x < INT32_MIN || x > INT32_MAX) { type_error(env, what); return 0; }
+  *out = (int32_t)x;
+  return 1;
+}
+
+static int get_buffer(napi_env env, napi_value v, uint8_t **data, size_t *len, const char *what) {
+  bool is;
+  napi_is_buffer(env, v, &is);
+  if (!is) { type_error(env, what); return 0; }
+  void *d;
+  napi_get_buffer_info(env, v, &d, len);
+  *data = d;
+  return 1;
+}
+
+static napi_value get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  napi_value self;
+  if (napi_get_cb_info(env, info, &argc, argv, &self, NULL) != napi_ok) return NULL;
+  if (argc < want) return type_error(env, "pram_native: too few arguments");
+  return self;
+}
+
+static void finalize_mapping(napi_env env, void *data, void *hint) {
+  (void)env; (void)data;
+  mapping_t *m = hint;
+  pthread_mutex_lock(&map_lock);
+  if (m->live) munmap(m->addr, m->len);
+  m->live = 0;
+  unlink_mapping(m);
+  pthread_mutex_unlock(&map_lock);
+  free(m);
+}
+
+/* mmap(fd, offset, length, writable) -> Buffer over a MAP_SHARED mapping. */
+static napi_value js_mmap(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return NULL;
+  int32_t fd; int64_t off, len; bool writable;
+  if (!get_i32(env, argv[0], &fd, "mmap: fd must be an integer")) return NULL;
+  if (!get_i64(env, argv[1], &off, "mmap: offset must be an integer")) return NULL;
+  if (!get_i64(env, argv[2], &len, "mmap: length must be an integer")) return NULL;
+  if (napi_get_value_bool(env, argv[3], &writable) != napi_ok) return type_error(env, "mmap: writable must be a boolean");
+  if (off < 0 || len <= 0 || (uint64_t)len > MAX_MAP_LENGTH) return throw_errno(env, EINVAL, "mmap");
+  int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+  void *addr = mmap(NULL, (size_t)len, prot, MAP_SHARED, fd, (off_t)off);
+  if (addr == MAP_FAILED) return throw_errno(env, errno, "mmap");
+  mapping_t *m = malloc(sizeof *m);
+  if (m == NULL) { munmap(addr, (size_t)len); return throw_errno(env, ENOMEM, "mmap"); }
+  m->addr = addr; m->len = (size_t)len; m->live = 1;
+  napi_value buf;
+  if (napi_create_external_buffer(env, (size_t)len, addr, finalize_mapping, m, &buf) != napi_ok) {
+    munmap(addr, (size_t)len);
+    free(m);
+    napi_throw_error(env, "ENOMEM", "mmap: cannot wrap the mapping in a Buffer");
+    return NULL;
+  }
+  pthread_mutex_lock(&map_lock);
+  m->next = mappings;
+  mappings = m;
+  pthread_mutex_unlock(&map_lock);
+  return buf;
+}
+
+/*
+ * munmap(buffer): the Buffer must be the one mmap() returned. Its ArrayBuffer
+ * is detached (all views become empty), then the pages are unmapped. If the
+ * engine refuses to detach, the range is replaced by anonymous memory so a
+ * stray access cannot fault; the file is released either way.
+ */
+static napi_value js_munmap(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  uint8_t *data; size_t len;
+  if (!get_buffer(env, argv[0], &data, &len, "munmap: expected a Buffer from mmap()")) return NULL;
+  if (data == NULL || len == 0) return NULL; /* already unmapped: detached */
+  napi_typedarray_type tt; size_t n, byte_off; napi_value ab; void *d;
+  CHECK(napi_get_typedarray_info(env, argv[0], &tt, &n, &d, &ab, &byte_off));
+  if (byte_off != 0 || (uintptr_t)data % (uintptr_t)sysconf(_SC_PAGESIZE) != 0) {
+    return throw_errno(env, EINVAL, "munmap");
+  }
+  pthread_mutex_lock(&map_lock);
+  mapping_t *m = mappings;
+  while (m && !(m->live && m->addr == data && m->len == len)) m = m->next;
+  pthread_mutex_unlock(&map_lock);
+  if (m == NULL) return throw_errno(env, EINVAL, "munmap");
+  bool detached = napi_detach_arraybuffer(env, ab) == napi_ok;
+  if (!detached) {
+    bool pending;
+    napi_is_exception_pending(env, &pending);
+    if (pending) { napi_value ex; napi_get_and_clear_last_exception(env, &ex); }
+  }
+  pthread_mutex_lock(&map_lock);
+  int rc = 0, err = 0;
+  if (detached) {
+    /* No view can reach the pages any more: give them back now. */
+    rc = munmap(m->addr, m->len);
+    err = errno;
+    m->live = 0;
+    unlink_mapping(m);
+  } else {
+    /* The finalizer will unmap the anonymous stand-in later. */
+    void *p = mmap(data, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) { rc = -1; err = errno; }
+  }
+  pthread_mutex_unlock(&map_lock);
+  if (rc != 0) return throw_errno(env, err, "munmap");
+  return NULL;
+}
+
+/* Page-aligned [addr, addr+len) covering buffer[off, off+len). */
+static int buffer_range(napi_env env, napi_value *argv, void **addr, size_t *alen, const char *name) {
+  uint8_t *data; size_t blen; int64_t off, len;
+  if (!get_buffer(env, argv[0], &data, &blen, "expected a Buffer")) return 0;
+  if (!get_i64(env, argv[1], &off, "offset must be an integer")) return 0;
+  if (!get_i64(env, argv[2], &len, "length must be an integer")) return 0;
+  if (data == NULL || off < 0 || len < 0 || (uint64_t)off + (uint64_t)len > blen) {
+    throw_errno(env, data == NULL ? ENOMEM : EINVAL, name);
+    return 0;
+  }
+  uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t start = (uintptr_t)(data + off);
+  uintptr_t aligned = start & ~(ps - 1);
+  *addr = (void *)aligned;
+  *alen = (size_t)len + (start - aligned);
+  return 1;
+}
+
+/* msync(buffer, offset, length, sync): MS_SYNC when sync, else MS_ASYNC. */
+static napi_value js_msync(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return NULL;
+  void *addr; size_t len; bool sync;
+  if (!buffer_range(env, argv, &addr, &len, "msync")) return NULL;
+  if (napi_get_value_bool(env, argv[3], &sync) != napi_ok) return type_error(env, "msync: sync must be a boolean");
+  if (len > 0 && msync(addr, len, sync ? MS_SYNC : MS_ASYNC) != 0) return throw_errno(env, errno, "msync");
+  return NULL;
+}
+
+/* madvise(buffer, offset, length, advice). */
+static napi_value js_madvise(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return NULL;
+  void *addr; size_t len; int32_t advice;
+  if (!buffer_range(env, argv, &addr, &len, "madvise")) return NULL;
+  if (!get_i32(env, argv[3], &advice, "madvise: advice must be an integer")) return NULL;
+  int rc;
+  do rc = madvise(addr, len, advice); while (rc != 0 && errno == EINTR);
+  if (rc != 0) return throw_errno(env, errno, "madvise");
+  return NULL;
+}
+
+/* fallocate(fd, mode, offset, length). */
+static napi_value js_fallocate(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return NULL;
+  int32_t fd, mode; int64_t off, len;
+  if (!get_i32(env, argv[0], &fd, "fallocate: fd must be an integer")) return NULL;
+  if (!get_i32(env, argv[1], &mode, "fallocate: mode must be an integer")) return NULL;
+  if (!get_i64(env, argv[2], &off, "fallocate: offset must be an integer")) return NULL;
+  if (!get_i64(env, argv[3], &len, "fallocate: length must be an integer")) return NULL;
+  int rc;
+  do rc = fallocate(fd, mode, (off_t)off, (off_t)len); while (rc != 0 && errno == EINTR);
+  if (rc != 0) return throw_errno(env, errno, "fallocate");
+  return NULL;
+}
+
+/* memfdCreate(name, flags) -> fd. */
+static napi_value js_memfd_create(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return NULL;
+  char name[250]; size_t n; int32_t flags;
+  if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &n) != napi_ok) return type_error(env, "memfdCreate: name must be a string");
+  if (!get_i32(env, argv[1], &flags, "memfdCreate: flags must be an integer")) return NULL;
+  int fd = memfd_create(name, (unsigned)flags);
+  if (fd < 0) return throw_errno(env, errno, "memfd_create");
+  napi_value r;
+  napi_create_int32(env, fd, &r);
+  return r;
+}
+
+/* flock(fd, operation). */
+static napi_value js_flock(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return NULL;
+  int32_t fd, op;
+  if (!get_i32(env, argv[0], &fd, "flock: fd must be an integer")) return NULL;
+  if (!get_i32(env, argv[1], &op, "flock: operation must be an integer")) return NULL;
+  int rc;
+  do rc = flock(fd, op); while (rc != 0 && errno == EINTR);
+  if (rc != 0 && errno == EWOULDBLOCK) {
+    /* Same number as EAGAIN on Linux; flock(2) documents it by this name. */
+    throw_errno(env, errno, "flock");
+    napi_value ex, code;
+    napi_get_and_clear_last_exception(env, &ex);
+    napi_create_string_utf8(env, "EWOULDBLOCK", NAPI_AUTO_LENGTH, &code);
+    napi_set_named_property(env, ex, "code", code);
+    napi_throw(env, ex);
+    return NULL;
+  }
+  if (rc != 0) return throw_errno(env, errno, "flock");
+  return NULL;
+}
+
+/* ioctl(fd, request, arg) -> int: arg is a Buffer (the argument struct), an integer, or null. */
+static napi_value js_ioctl(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!get_args(env, info, 3, argv)) return NULL;
+  int32_t fd; int64_t req;
+  if (!get_i32(env, argv[0], &fd, "ioctl: fd must be an integer")) return NULL;
+  if (!get_i64(env, argv[1], &req, "ioctl: request must be an integer")) return NULL;
+  if (req < 0 || req > UINT32_MAX) return type_error(env, "ioctl: request must be a 32-bit unsigned integer");
+  unsigned long arg = 0;
+  napi_valuetype t;
+  napi_typeof(env, argv[2], &t);
+  bool is_buf = false;
+  if (t == napi_object) napi_is_buffer(env, argv[2], &is_buf);
+  if (is_buf) {
+    uint8_t *data = NULL; size_t len;
+    if (!get_buffer(env, argv[2], &data, &len, "ioctl: arg")) return NULL;
+    arg = (unsigned long)data;
+  } else if (t == napi_number || t == napi_bigint) {
+    int64_t x;
+    if (!get_i64(env, argv[2], &x, "ioctl: arg must be an integer")) return NULL;
+    arg = (unsigned long)x;
+  } else if (t != napi_null && t != napi_undefined) {
+    return type_error(env, "ioctl: arg must be a Buffer, an integer or null");
+  }
+  int rc = ioctl(fd, (unsigned long)req, arg);
+  if (rc < 0) return throw_errno(env, errno, "ioctl");
+  napi_value r;
+  napi_create_int32(env, rc, &r);
+  return r;
+}
+
+static napi_value js_pagesize(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  napi_create_int32(env, (int32_t)sysconf(_SC_PAGESIZE), &r);
+  return r;
+}
+
+static void set_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
+  napi_value f;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &f);
+  napi_set_named_property(env, exports, name, f);
+}
+
+static void set_const(napi_env env, napi_value exports, const char *name, double value) {
+  napi_value v;
+  napi_create_double(env, value, &v);
+  napi_set_named_property(env, exports, name, v);
+}
+
+#define CONST(name) set_const(env, exports, #name, (double)(name))
+
+NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
+  set_fn(env, exports, "mmap", js_mmap);
+  set_fn(env, exports, "munmap", js_munmap);
+  set_fn(env, exports, "msync", js_msync);
+  set_fn(env, exports, "madvise", js_madvise);
+  set_fn(env, exports, "fallocate", js_fallocate);
+  set_fn(env, exports, "memfdCreate", js_memfd_create);
+  set_fn(env, exports, "flock", js_flock);
+  set_fn(env, exports, "ioctl", js_ioctl);
+  set_fn(env, exports, "pagesize", js_pagesize);
+  CONST(MADV_NORMAL); CONST(MADV_RANDOM); CONST(MADV_SEQUENTIAL); CONST(MADV_WILLNEED);
+  CONST(MADV_DONTNEED); CONST(MADV_REMOVE); CONST(MADV_HUGEPAGE); CONST(MADV_NOHUGEPAGE);
+  CONST(MADV_POPULATE_READ); CONST(MADV_POPULATE_WRITE);
+  CONST(MFD_CLOEXEC); CONST(MFD_ALLOW_SEALING); CONST(MFD_HUGETLB);
+  CONST(LOCK_SH); CONST(LOCK_EX); CONST(LOCK_NB); CONST(LOCK_UN);
+  CONST(FALLOC_FL_KEEP_SIZE); CONST(FALLOC_FL_PUNCH_HOLE);
+  CONST(BLKGETSIZE64);
+  return exports;
+}

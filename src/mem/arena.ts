@@ -1,0 +1,357 @@
+// An arena: real memory that outlives the process — a regular file (usually on
+// /dev/shm), a block or character (DAX) device, or a memfd — mapped MAP_SHARED
+// in segments of at most 4 GiB. pfn n lives at byte offset n × pageSize.
+// This file owns the mapping, the exclusive lock and the safety checks; what
+// the bytes mean (the header in pfn 0, the chain) belongs to format/ and pram/.
+
+import * as fs from 'node:fs';
+import type { PhysMem } from './physmem.js';
+import * as native from './native.js';
+
+export type ArenaKind = 'file' | 'blockdev' | 'chardev' | 'memfd';
+
+export interface ArenaGeometry {
+  /** Bytes per page; a power of two >= 1024. Default 4096. */
+  pageSize?: number;
+  /** Largest mapping; a power of two multiple of the page size. Default 4 GiB (tests use less). */
+  maxSegmentBytes?: number;
+  /** Touch every page after mapping so first writes do not fault (default: true on create, false on open). */
+  prefault?: boolean;
+}
+
+export interface ArenaCreateOptions extends ArenaGeometry {
+  sizeBytes: number;
+  pageSize: number;
+  /** Replace (and zero) an existing arena file instead of refusing. */
+  overwrite?: boolean;
+}
+
+export interface ArenaOpenOptions extends ArenaGeometry {
+  /** Use only this many bytes; required for a character device whose size is not known. */
+  sizeBytes?: number;
+}
+
+export interface ArenaFromFdOptions extends ArenaOpenOptions {
+  kind?: ArenaKind;
+  /** A name for messages, e.g. 'luo:pram'. */
+  path?: string;
+}
+
+/** An arena problem, with a Node-style code (EBUSY, EEXIST, EPERM, EACCES, EINVAL, ENOENT...). */
+export class ArenaError extends Error {
+  override name = 'ArenaError';
+  constructor(readonly code: string, message: string, readonly path: string) {
+    super(message);
+  }
+}
+
+const DEFAULT_SEGMENT = native.MAX_MAP_BYTES;
+
+export class Arena implements PhysMem {
+  private _pageSize: number;
+  private _pageCount = 0;
+  private pagesPerSegment = 0;
+  private segments: Buffer[] = [];
+  /** Bytes mapped: the size rounded down to whole system pages. */
+  private mappedBytes: number;
+  private closed = false;
+
+  private constructor(
+    readonly fd: number,
+    readonly path: string,
+    readonly kind: ArenaKind,
+    readonly sizeBytes: number,
+    pageSize: number,
+    readonly maxSegmentBytes: number,
+  ) {
+    this._pageSize = pageSize;
+    const sys = native.pagesize();
+    this.mappedBytes = Math.floor(sizeBytes / sys) * sys;
+    this.setPageSize(pageSize);
+  }
+
+  /** Creates a regular file arena (mode 0600), preallocated and pre-touched. */
+  static create(path: string, opts: ArenaCreateOptions): Arena {
+    const { sizeBytes, pageSize } = opts;
+    checkGeometry(path, pageSize, opts.maxSegmentBytes ?? DEFAULT_SEGMENT);
+    checkSize(path, sizeBytes, pageSize);
+    const C = fs.constants;
+    let fd: number;
+    let created = false;
+    try {
+      fd = fs.openSync(path, C.O_RDWR | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
+      created = true;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST' || !opts.overwrite) throw wrapOpenError(e, path, 'create');
+      fd = openChecked(path, C.O_RDWR | C.O_NOFOLLOW);
+    }
+    try {
+      lockOrThrow(fd, path);
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) throw new ArenaError('EINVAL', `arena ${path} exists and is not a regular file; refusing to overwrite it`, path);
+      checkOwner(st, path, false);
+      if (!created) fs.ftruncateSync(fd, 0); // overwrite means a zeroed arena
+      fs.ftruncateSync(fd, sizeBytes);
+      try {
+        native.fallocate(fd, 0, 0, sizeBytes);
+      } catch (e) {
+        const code = (e as native.SyscallError).code;
+        if (code === 'ENOSPC') throw new ArenaError('ENOSPC', `arena ${path}: no space for ${sizeBytes} bytes`, path);
+        if (code !== 'EOPNOTSUPP') throw e; // a file system without fallocate: the pre-touch allocates
+      }
+      const arena = new Arena(fd, path, 'file', sizeBytes, pageSize, opts.maxSegmentBytes ?? DEFAULT_SEGMENT);
+      if (opts.prefault ?? true) arena.prefault();
+      return arena;
+    } catch (e) {
+      fs.closeSync(fd);
+      if (created) fs.rmSync(path, { force: true });
+      throw e;
+    }
+  }
+
+  /** Opens an existing arena: a regular file, a block device or a character (DAX) device. */
+  static open(path: string, opts: ArenaOpenOptions = {}): Arena {
+    const pageSize = opts.pageSize ?? 4096;
+    checkGeometry(path, pageSize, opts.maxSegmentBytes ?? DEFAULT_SEGMENT);
+    const fd = openChecked(path, fs.constants.O_RDWR);
+    try {
+      lockOrThrow(fd, path);
+      const st = fs.fstatSync(fd);
+      let kind: ArenaKind;
+      let size: number;
+      if (st.isFile()) {
+        kind = 'file';
+        size = st.size;
+      } else if (st.isBlockDevice()) {
+        kind = 'blockdev';
+        size = native.blockDeviceSize(fd);
+      } else if (st.isCharacterDevice()) {
+        kind = 'chardev';
+        size = charDeviceSize(st) ?? opts.sizeBytes ?? 0;
+        if (size === 0) throw new ArenaError('EINVAL', `arena ${path}: the size of this character device is unknown; give sizeBytes`, path);
+      } else {
+        throw new ArenaError('EINVAL', `arena ${path} is not a regular file, block device or character device`, path);
+      }
+      checkOwner(st, path, kind !== 'file');
+      return Arena.finish(fd, path, kind, size, pageSize, opts);
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+  }
+
+  /** A new memfd arena of sizeBytes (memfd_create + ftruncate + fallocate), owned by this process. */
+  static memfd(name: string, sizeBytes: number, opts: ArenaGeometry = {}): Arena {
+    const pageSize = opts.pageSize ?? 4096;
+    const label = `memfd:${name}`;
+    checkGeometry(label, pageSize, opts.maxSegmentBytes ?? DEFAULT_SEGMENT);
+    checkSize(label, sizeBytes, pageSize);
+    const fd = native.memfdCreate(name, native.constants.MFD_CLOEXEC);
+    try {
+      fs.ftruncateSync(fd, sizeBytes);
+      try {
+        native.fallocate(fd, 0, 0, sizeBytes);
+      } catch (e) {
+        if ((e as native.SyscallError).code === 'ENOSPC') throw new ArenaError('ENOSPC', `arena ${label}: not enough memory for ${sizeBytes} bytes`, label);
+        throw e;
+      }
+      return Arena.fromFd(fd, { ...opts, pageSize, kind: 'memfd', path: label, prefault: opts.prefault ?? true });
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+  }
+
+  /** An arena over an fd this process already has (a memfd retrieved from LUO); on success it owns fd (close() closes it). */
+  static fromFd(fd: number, opts: ArenaFromFdOptions = {}): Arena {
+    const pageSize = opts.pageSize ?? 4096;
+    const path = opts.path ?? `fd:${fd}`;
+    checkGeometry(path, pageSize, opts.maxSegmentBytes ?? DEFAULT_SEGMENT);
+    lockOrThrow(fd, path);
+    const st = fs.fstatSync(fd);
+    const kind = opts.kind ?? (st.isBlockDevice() ? 'blockdev' : st.isCharacterDevice() ? 'chardev' : 'file');
+    const size = kind === 'blockdev' ? native.blockDeviceSize(fd) : kind === 'chardev' ? (charDeviceSize(st) ?? opts.sizeBytes ?? 0) : st.size;
+    return Arena.finish(fd, path, kind, size, pageSize, opts);
+  }
+
+  private static finish(fd: number, path: string, kind: ArenaKind, size: number, pageSize: number, opts: ArenaOpenOptions): Arena {
+    if (opts.sizeBytes !== undefined && opts.sizeBytes < size) size = opts.sizeBytes;
+    if (size < 2 * pageSize) {
+      throw new ArenaError('EINVAL', `arena ${path} is too small (${size} bytes) for pages of ${pageSize} bytes`, path);
+    }
+    const arena = new Arena(fd, path, kind, size, pageSize, opts.maxSegmentBytes ?? DEFAULT_SEGMENT);
+    if (opts.prefault) arena.prefault();
+    return arena;
+  }
+
+  get pageSize(): number {
+    return this._pageSize;
+  }
+
+  get pageCount(): number {
+    return this._pageCount;
+  }
+
+  /** Mappings in use (each at most maxSegmentBytes). */
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /**
+   * Changes the page size once the arena's header has been read (open() cannot
+   * know it). The mappings stay: segments are a power-of-two multiple of any page size.
+   */
+  setPageSize(pageSize: number): void {
+    checkGeometry(this.path, pageSize, this.maxSegmentBytes);
+    this._pageSize = pageSize;
+    this._pageCount = Math.floor(this.mappedBytes / pageSize);
+    this.pagesPerSegment = this.maxSegmentBytes / pageSize;
+    if (this.segments.length === 0) this.map();
+  }
+
+  page(pfn: number): Buffer {
+    if (this.closed) throw new Error(`arena ${this.path} used after close()`);
+    if (!Number.isInteger(pfn) || pfn < 0 || pfn >= this._pageCount) {
+      throw new RangeError(`pfn ${pfn} is outside arena ${this.path} (0..${this._pageCount - 1})`);
+    }
+    const seg = this.segments[Math.floor(pfn / this.pagesPerSegment)]!;
+    const off = (pfn % this.pagesPerSegment) * this._pageSize;
+    return seg.subarray(off, off + this._pageSize);
+  }
+
+  run(pfn: number, count: number): Buffer | null {
+    if (this.closed) throw new Error(`arena ${this.path} used after close()`);
+    if (!Number.isInteger(pfn) || !Number.isInteger(count) || count < 1) return null;
+    if (pfn < 0 || pfn + count > this._pageCount) return null;
+    const segIdx = Math.floor(pfn / this.pagesPerSegment);
+    if (Math.floor((pfn + count - 1) / this.pagesPerSegment) !== segIdx) return null;
+    const off = (pfn % this.pagesPerSegment) * this._pageSize;
+    return this.segments[segIdx]!.subarray(off, off + count * this._pageSize);
+  }
+
+  present(pfn: number): boolean {
+    return Number.isInteger(pfn) && pfn >= 0 && pfn < this._pageCount;
+  }
+
+  /**
+   * Writes every page back to its backing store. A block device goes through
+   * the page cache, which a kexec does not keep, so it is fsync'd as well.
+   */
+  sync(): void {
+    if (this.closed) throw new Error(`arena ${this.path} used after close()`);
+    for (const seg of this.segments) native.msync(seg, 0, seg.length, true);
+    if (this.kind === 'blockdev') fs.fsyncSync(this.fd);
+  }
+
+  /** Unmaps and closes the fd, which releases the lock. Views taken earlier become empty. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const seg of this.segments) native.munmap(seg);
+    this.segments = [];
+    fs.closeSync(this.fd);
+  }
+
+  private map(): void {
+    // Only whole system pages can be mapped; a tail shorter than a pfn is never addressed.
+    const bytes = this.mappedBytes;
+    for (let off = 0; off < bytes; off += this.maxSegmentBytes) {
+      const len = Math.min(this.maxSegmentBytes, bytes - off);
+      this.segments.push(native.mmap(this.fd, off, len, true));
+    }
+  }
+
+  /** Faults every page in writable, so the first real writes do not stall. */
+  private prefault(): void {
+    const step = native.pagesize();
+    for (const seg of this.segments) {
+      try {
+        native.madvise(seg, 0, seg.length, native.constants.MADV_POPULATE_WRITE);
+      } catch {
+        // Kernels before 5.14: touch one byte per page (write back what is there).
+        for (let i = 0; i < seg.length; i += step) seg[i] = seg[i]!;
+      }
+    }
+  }
+}
+
+function checkGeometry(path: string, pageSize: number, maxSegmentBytes: number): void {
+  if (!Number.isInteger(pageSize) || pageSize < 1024 || (pageSize & (pageSize - 1)) !== 0) {
+    throw new ArenaError('EINVAL', `arena ${path}: page size ${pageSize} is not a power of two >= 1024`, path);
+  }
+  const sys = native.pagesize();
+  if (!Number.isSafeInteger(maxSegmentBytes) || maxSegmentBytes > native.MAX_MAP_BYTES || maxSegmentBytes < Math.max(pageSize, sys)
+    || maxSegmentBytes % pageSize !== 0 || maxSegmentBytes % sys !== 0) {
+    throw new ArenaError('EINVAL', `arena ${path}: segment size ${maxSegmentBytes} must be a multiple of the page size and at most 4 GiB`, path);
+  }
+}
+
+function checkSize(path: string, sizeBytes: number, pageSize: number): void {
+  const unit = Math.max(pageSize, native.pagesize());
+  if (!Number.isSafeInteger(sizeBytes) || sizeBytes < 2 * pageSize || sizeBytes % unit !== 0) {
+    throw new ArenaError('EINVAL', `arena ${path}: size ${sizeBytes} must be a multiple of ${unit} bytes and at least 2 pages`, path);
+  }
+}
+
+function openChecked(path: string, flags: number): number {
+  try {
+    return fs.openSync(path, flags);
+  } catch (e) {
+    throw wrapOpenError(e, path, 'open');
+  }
+}
+
+function wrapOpenError(e: unknown, path: string, what: 'open' | 'create'): Error {
+  const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+  const why: Record<string, string> = {
+    ENOENT: what === 'create' ? 'its directory does not exist' : 'no such file or device',
+    EEXIST: 'it already exists (ask to overwrite it)',
+    EACCES: 'permission denied',
+    ELOOP: 'it is a symbolic link; give the real path',
+    EISDIR: 'it is a directory',
+    ENOTDIR: 'a component of the path is not a directory',
+    EROFS: 'read-only file system',
+  };
+  return new ArenaError(code, `cannot ${what} arena ${path}: ${why[code] ?? (e as Error).message}`, path);
+}
+
+function lockOrThrow(fd: number, path: string): void {
+  try {
+    native.flock(fd, native.constants.LOCK_EX | native.constants.LOCK_NB);
+  } catch (e) {
+    const code = (e as native.SyscallError).code;
+    if (code === 'EWOULDBLOCK' || code === 'EAGAIN') {
+      throw new ArenaError('EBUSY', `arena ${path} is in use by another mount`, path);
+    }
+    throw e;
+  }
+}
+
+/**
+ * Another user's arena, or one others may write, could feed us a crafted image
+ * or watch our files: refuse both. root may use devices owned by others (disk group).
+ */
+function checkOwner(st: fs.Stats, path: string, device: boolean): void {
+  const euid = process.geteuid?.() ?? 0;
+  if (device && euid === 0) return;
+  if (st.uid !== euid) {
+    throw new ArenaError('EPERM', `arena ${path} is owned by uid ${st.uid}, not by this user (uid ${euid}); refusing to use it`, path);
+  }
+  if ((st.mode & 0o022) !== 0) {
+    const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+    throw new ArenaError('EACCES', `arena ${path} is writable by group or others (mode ${mode}); run chmod 600 on it`, path);
+  }
+}
+
+/** Size of a device-dax character device from sysfs, or null when not exposed. */
+function charDeviceSize(st: fs.Stats): number | null {
+  const major = Math.floor(st.rdev / 256) & 0xfff | (Math.floor(st.rdev / 2 ** 32) & ~0xfff);
+  const minor = (st.rdev & 0xff) | ((Math.floor(st.rdev / 4096) & 0xfff00));
+  try {
+    const n = Number(fs.readFileSync(`/sys/dev/char/${major}:${minor}/size`, 'utf8').trim());
+    return Number.isSafeInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
+}

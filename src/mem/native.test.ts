@@ -1,0 +1,81 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as native from './native.js';
+
+const NATIVE_JS = fileURLToPath(new URL('./native.js', import.meta.url));
+
+test('a shared mapping of a memfd sees and makes writes through the fd', () => {
+  const fd = native.memfdCreate('native-test');
+  try {
+    fs.ftruncateSync(fd, 2 * native.pagesize());
+    const m = native.mmap(fd, 0, 2 * native.pagesize(), true);
+    m[native.pagesize() + 1] = 0x42;
+    native.msync(m, native.pagesize(), 2, true); // an unaligned range inside the mapping
+    native.madvise(m, 0, m.length, native.constants.MADV_WILLNEED);
+    const r = Buffer.alloc(1);
+    fs.readSync(fd, r, 0, 1, native.pagesize() + 1);
+    assert.equal(r[0], 0x42);
+    fs.writeSync(fd, Buffer.from([0x17]), 0, 1, 5);
+    assert.equal(m[5], 0x17);
+    const view = m.subarray(100, 200);
+    native.munmap(m);
+    assert.equal(m.length, 0);
+    assert.equal(view.length, 0);
+    native.munmap(m); // a second munmap is harmless
+  } finally {
+    fs.closeSync(fd);
+  }
+});
+
+test('syscall failures carry code, errno and syscall', () => {
+  assert.throws(() => native.flock(987654, native.constants.LOCK_EX), { code: 'EBADF', errno: -9, syscall: 'flock' });
+  assert.throws(() => native.mmap(987654, 0, 4096, false), { code: 'EBADF', syscall: 'mmap' });
+  assert.throws(() => native.mmap(0, 0, 4 * 1024 ** 3 + 4096, false), { code: 'EINVAL' });
+  assert.throws(() => native.munmap(Buffer.alloc(4096)), { code: 'EINVAL', syscall: 'munmap' });
+  const fd = fs.openSync('/dev/null', 'r');
+  try {
+    assert.throws(() => native.ioctl(fd, native.constants.BLKGETSIZE64, Buffer.alloc(8)), { code: 'ENOTTY', syscall: 'ioctl' });
+  } finally {
+    fs.closeSync(fd);
+  }
+  const m = native.mmap(native.memfdCreate('range'), 0, 4096, true);
+  assert.throws(() => native.msync(m, 4000, 200, true), { code: 'EINVAL' });
+  assert.throws(() => native.mmap(-1, 0, 4096, true), { code: 'EBADF' });
+  assert.throws(() => native.fallocate(-1, 0, 0, 4096), { code: 'EBADF', syscall: 'fallocate' });
+});
+
+test('a held flock gives EWOULDBLOCK to a second open file description', () => {
+  const fd = native.memfdCreate('lock');
+  const fd2 = fs.openSync(`/proc/self/fd/${fd}`, 'r+');
+  try {
+    native.flock(fd, native.constants.LOCK_EX | native.constants.LOCK_NB);
+    assert.throws(() => native.flock(fd2, native.constants.LOCK_EX | native.constants.LOCK_NB), { code: 'EWOULDBLOCK', syscall: 'flock' });
+    native.flock(fd, native.constants.LOCK_UN);
+    native.flock(fd2, native.constants.LOCK_EX | native.constants.LOCK_NB);
+  } finally {
+    fs.closeSync(fd2);
+    fs.closeSync(fd);
+  }
+});
+
+test('collected mappings, unmapped or not, never crash node', () => {
+  // A fresh process with --expose-gc: map, unmap some explicitly, drop all, collect, map again.
+  const out = execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', `
+    import * as n from ${JSON.stringify(NATIVE_JS)};
+    import * as fs from 'node:fs';
+    const fd = n.memfdCreate('gc'); fs.ftruncateSync(fd, 1 << 20);
+    for (let round = 0; round < 20; round++) {
+      let maps = [];
+      for (let i = 0; i < 50; i++) { const m = n.mmap(fd, 0, 1 << 20, true); m[i] = i; maps.push(m); if (i % 2) n.munmap(m); }
+      maps = null;
+      globalThis.gc();
+      await new Promise((r) => setImmediate(r));
+    }
+    const last = n.mmap(fd, 0, 1 << 20, false);
+    console.log(last[48], last[49]);
+  `], { encoding: 'utf8' });
+  assert.equal(out.trim(), '48 49');
+});

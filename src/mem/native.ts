@@ -1,0 +1,115 @@
+// The one place that loads pram's native addon (build/Release/pram_native.node,
+// built from native/pram_native.c by `npm ci`). Typed wrappers only: policy is
+// in arena.ts and luo.ts. Failed syscalls throw Errors with Node's shape
+// (code = errno name, errno = negative number, syscall).
+
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { endianness } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+interface Addon {
+  mmap(fd: number, offset: number | bigint, length: number, writable: boolean): Buffer;
+  munmap(buf: Buffer): void;
+  msync(buf: Buffer, offset: number, length: number, sync: boolean): void;
+  madvise(buf: Buffer, offset: number, length: number, advice: number): void;
+  fallocate(fd: number, mode: number, offset: number | bigint, length: number | bigint): void;
+  memfdCreate(name: string, flags: number): number;
+  flock(fd: number, operation: number): void;
+  ioctl(fd: number, request: number, arg: Buffer | number | bigint | null): number;
+  pagesize(): number;
+  MADV_NORMAL: number; MADV_RANDOM: number; MADV_SEQUENTIAL: number; MADV_WILLNEED: number;
+  MADV_DONTNEED: number; MADV_REMOVE: number; MADV_HUGEPAGE: number; MADV_NOHUGEPAGE: number;
+  MADV_POPULATE_READ: number; MADV_POPULATE_WRITE: number;
+  MFD_CLOEXEC: number; MFD_ALLOW_SEALING: number; MFD_HUGETLB: number;
+  LOCK_SH: number; LOCK_EX: number; LOCK_NB: number; LOCK_UN: number;
+  FALLOC_FL_KEEP_SIZE: number; FALLOC_FL_PUNCH_HOLE: number;
+  BLKGETSIZE64: number;
+}
+
+/** A syscall failure from the addon. */
+export interface SyscallError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+}
+
+function load(): Addon {
+  // dist/mem/native.js -> <package root>/build/Release/pram_native.node
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const file = join(root, 'build', 'Release', 'pram_native.node');
+  if (!existsSync(file)) {
+    throw new Error(`pram's native addon is not built (${file} is missing): run \`npm ci\` or \`npx node-gyp rebuild\` in ${root}`);
+  }
+  return createRequire(import.meta.url)(file) as Addon;
+}
+
+const addon = load();
+
+export const constants = Object.freeze({
+  MADV_NORMAL: addon.MADV_NORMAL, MADV_RANDOM: addon.MADV_RANDOM, MADV_SEQUENTIAL: addon.MADV_SEQUENTIAL,
+  MADV_WILLNEED: addon.MADV_WILLNEED, MADV_DONTNEED: addon.MADV_DONTNEED, MADV_REMOVE: addon.MADV_REMOVE,
+  MADV_HUGEPAGE: addon.MADV_HUGEPAGE, MADV_NOHUGEPAGE: addon.MADV_NOHUGEPAGE,
+  MADV_POPULATE_READ: addon.MADV_POPULATE_READ, MADV_POPULATE_WRITE: addon.MADV_POPULATE_WRITE,
+  MFD_CLOEXEC: addon.MFD_CLOEXEC, MFD_ALLOW_SEALING: addon.MFD_ALLOW_SEALING, MFD_HUGETLB: addon.MFD_HUGETLB,
+  LOCK_SH: addon.LOCK_SH, LOCK_EX: addon.LOCK_EX, LOCK_NB: addon.LOCK_NB, LOCK_UN: addon.LOCK_UN,
+  FALLOC_FL_KEEP_SIZE: addon.FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE: addon.FALLOC_FL_PUNCH_HOLE,
+  BLKGETSIZE64: addon.BLKGETSIZE64,
+});
+
+/** Largest single mapping the addon accepts (a Buffer's limit in Node 20). */
+export const MAX_MAP_BYTES = 4 * 1024 ** 3;
+
+/** A MAP_SHARED mapping of `length` bytes of fd at `offset` (page-aligned); unmapped when collected or by munmap(). */
+export function mmap(fd: number, offset: number, length: number, writable: boolean): Buffer {
+  return addon.mmap(fd, offset, length, writable);
+}
+
+/** Unmaps a Buffer returned by mmap(); afterwards it (and every view of it) has length 0. Idempotent. */
+export function munmap(buf: Buffer): void {
+  addon.munmap(buf);
+}
+
+/** msync of buf[offset, offset+length): MS_SYNC if `sync`, else MS_ASYNC. buf may be a view into a mapping. */
+export function msync(buf: Buffer, offset = 0, length = buf.length, sync = true): void {
+  addon.msync(buf, offset, length, sync);
+}
+
+export function madvise(buf: Buffer, offset: number, length: number, advice: number): void {
+  addon.madvise(buf, offset, length, advice);
+}
+
+export function fallocate(fd: number, mode: number, offset: number, length: number): void {
+  addon.fallocate(fd, mode, offset, length);
+}
+
+/** memfd_create(2); flags default to MFD_CLOEXEC. */
+export function memfdCreate(name: string, flags: number = addon.MFD_CLOEXEC): number {
+  return addon.memfdCreate(name, flags);
+}
+
+/** flock(2). LOCK_EX|LOCK_NB on a held lock throws with code 'EWOULDBLOCK'. */
+export function flock(fd: number, operation: number): void {
+  addon.flock(fd, operation);
+}
+
+/** A generic ioctl: `arg` is the argument struct (read and written in place), an integer, or null. */
+export function ioctl(fd: number, request: number, arg: Buffer | number | bigint | null): number {
+  return addon.ioctl(fd, request, arg);
+}
+
+export function pagesize(): number {
+  return addon.pagesize();
+}
+
+/** BLKGETSIZE64: the size in bytes of a block device. */
+export function blockDeviceSize(fd: number): number {
+  const out = Buffer.alloc(8);
+  addon.ioctl(fd, addon.BLKGETSIZE64, out);
+  return Number(endianness() === 'LE' ? out.readBigUInt64LE(0) : out.readBigUInt64BE(0));
+}
+
+export function isSyscallError(e: unknown): e is SyscallError {
+  return e instanceof Error && typeof (e as SyscallError).code === 'string' && typeof (e as SyscallError).syscall === 'string';
+}
