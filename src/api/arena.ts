@@ -1,0 +1,90 @@
+// Opening the memory a library mount runs on: an arena file or device (created
+// and formatted when asked), or a memfd; checking its header in order (magic,
+// version, page size, page count, crc) before anything is written; and picking
+// the boot command line (options, PRAM_CMDLINE, /proc/cmdline). A failure here
+// touches nothing: checks only read, and the lock is dropped with the mapping.
+import * as fs from 'node:fs';
+import { parseBootParams, withPramPfn } from '../boot/params.js';
+import { EINVAL } from '../format/errno.js';
+import { HEADER_FLAG_EXTENTS, HEADER_MAGIC } from '../format/header.js';
+import { Arena, ArenaError } from '../mem/arena.js';
+import { ArenaHeaderHandoff } from '../pram/handoff.js';
+import { errnoError, type PramError } from './errors.js';
+
+export const DEFAULT_ARENA = '/dev/shm/pram.arena';
+
+export interface OpenedArena { mem: Arena; handoff: ArenaHeaderHandoff; created: boolean }
+
+function arenaError(e: unknown, path: string): unknown {
+  if (e instanceof ArenaError) {
+    const errnos: Record<string, number> = { EBUSY: 16, EEXIST: 17, EPERM: 1, EACCES: 13, EINVAL: 22, ENOENT: 2, ENOSPC: 28 };
+    return errnoError(-(errnos[e.code] ?? EINVAL), 'mount', path, undefined, e.message);
+  }
+  return e;
+}
+
+/** Opens (or creates and formats) the arena; throws a Node-style error naming the path and cause. */
+export function openArena(path: string, create?: { sizeBytes: number; pageSize?: number; extents?: boolean; overwrite?: boolean }): OpenedArena {
+  try {
+    if (path.startsWith('memfd:')) {
+      if (!create) throw errnoError(-EINVAL, 'mount', path, undefined, 'a memfd arena is new: give create.sizeBytes');
+      const mem = Arena.memfd(path.slice(6), create.sizeBytes, { pageSize: create.pageSize ?? 4096 });
+      return { mem, handoff: ArenaHeaderHandoff.format(mem, create.extents ? HEADER_FLAG_EXTENTS : 0), created: true };
+    }
+    if (create && (create.overwrite || !fs.existsSync(path))) {
+      const mem = Arena.create(path, { sizeBytes: create.sizeBytes, pageSize: create.pageSize ?? 4096, overwrite: create.overwrite });
+      return { mem, handoff: ArenaHeaderHandoff.format(mem, create.extents ? HEADER_FLAG_EXTENTS : 0), created: true };
+    }
+    return { ...attachArena(path, create?.pageSize), created: false };
+  } catch (e) {
+    throw arenaError(e, path);
+  }
+}
+
+function attachArena(path: string, pageSize?: number): { mem: Arena; handoff: ArenaHeaderHandoff } {
+  const mem = Arena.open(path, { pageSize: 4096 });
+  try {
+    // The header says its page size; map with it, then check everything in order.
+    const head = mem.page(0);
+    if (head.readUInt32LE(0) === HEADER_MAGIC) {
+      const saved = head.readUInt32LE(8);
+      if (pageSize !== undefined && saved !== pageSize) {
+        throw errnoError(-EINVAL, 'mount', path, undefined, `arena page size ${saved}, expected ${pageSize}`);
+      }
+      if (saved !== 4096) {
+        try { mem.setPageSize(saved); } catch (e) {
+          throw errnoError(-EINVAL, 'mount', path, undefined, `arena page size ${saved} is not usable here: ${(e as Error).message}`);
+        }
+      }
+    }
+    const handoff = ArenaHeaderHandoff.attach(mem);
+    if (!(handoff instanceof ArenaHeaderHandoff)) throw errnoError(-EINVAL, 'mount', path, undefined, handoff.message);
+    return { mem, handoff };
+  } catch (e) {
+    mem.close();
+    throw e;
+  }
+}
+
+/**
+ * The boot command line: options, else PRAM_CMDLINE, else /proc/cmdline. A
+ * /proc/cmdline `pram=` that disagrees with the header's newest valid
+ * checkpoint is stale (the arena has checkpointed since that boot): dropped,
+ * with a warning naming both values.
+ */
+export function bootCmdline(opt: string | undefined, handoff: ArenaHeaderHandoff, pageSize: number, warn: (line: string) => void): string {
+  if (opt !== undefined) return opt;
+  const env = process.env['PRAM_CMDLINE'];
+  if (env !== undefined) return env;
+  let proc = '';
+  try { proc = fs.readFileSync('/proc/cmdline', 'utf8').trim(); } catch { return ''; }
+  const pfn = parseBootParams(proc, pageSize, () => {}).pramPfn;
+  const head = handoff.read()?.headPfn ?? 0;
+  if (pfn !== null && pfn !== head) {
+    warn(`pram: ignoring pram=0x${pfn.toString(16)} from /proc/cmdline: the arena header's newest checkpoint starts at pfn 0x${head.toString(16)} (the command line is stale)`);
+    return withPramPfn(proc, null);
+  }
+  return proc;
+}
+
+export type { PramError };

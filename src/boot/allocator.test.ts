@@ -1,0 +1,117 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PageAllocator } from './allocator.js';
+import { BannedRegions } from './banned.js';
+import { Owner, PageFrames } from './frames.js';
+import { Memblock } from './memblock.js';
+import { InvariantError } from '../format/assert.js';
+
+function setup(pages: number) {
+  const frames = new PageFrames(pages);
+  const banned = new BannedRegions();
+  const mb = new Memblock(frames, banned);
+  return { frames, banned, mb };
+}
+
+test('fromMemblock: the pool is every unreserved, non-hole page', () => {
+  const { frames, mb } = setup(100);
+  frames.owner[0] = Owner.Hole;
+  mb.reserve(10, 10, Owner.Reserved, 'kernel');
+  const a = PageAllocator.fromMemblock(mb);
+  assert.equal(a.freeCount, 100 - 1 - 10);
+  const got = new Set<number>();
+  for (;;) { const p = a.alloc(Owner.Data); if (p < 0) break; got.add(p); }
+  assert.equal(got.size, 89);
+  assert.equal(got.has(0), false);
+  for (let p = 10; p < 20; p++) assert.equal(got.has(p), false);
+  assert.equal(a.freeCount, 0);
+});
+
+test('never hands out a banned page; those met are held, then released', () => {
+  const { frames, banned, mb } = setup(64);
+  banned.add(0, 15);
+  banned.add(30, 33);
+  const a = PageAllocator.fromMemblock(mb);
+  assert.equal(a.freeCount, 64 - 16 - 4);
+  const got: number[] = [];
+  for (;;) { const p = a.alloc(Owner.Link); if (p < 0) break; got.push(p); }
+  assert.equal(got.length, 44);
+  for (const p of got) assert.equal(banned.contains(p), false, `pfn ${p}`);
+  assert.equal(a.heldCount, 20);
+  assert.equal(frames.owner[31], Owner.Held);
+  a.releaseHeld();
+  assert.equal(a.heldCount, 0);
+  assert.equal(frames.owner[31], Owner.None);
+  assert.equal(a.isFree(31), true);
+  assert.equal(a.alloc(Owner.Link), -1, 'released banned pages are still never handed out');
+  a.releaseHeld();
+});
+
+test('sequential allocations are physically contiguous; a hint starts the search there', () => {
+  const { mb } = setup(1000);
+  const a = PageAllocator.fromMemblock(mb);
+  const first = a.alloc(Owner.Data, 100);
+  assert.equal(first, 100);
+  for (let i = 1; i < 50; i++) assert.equal(a.alloc(Owner.Data), 100 + i);
+  assert.equal(a.alloc(Owner.Data, 0), 0);
+});
+
+test('next-fit wraps around to the start', () => {
+  const { mb } = setup(10);
+  const a = PageAllocator.fromMemblock(mb);
+  assert.equal(a.alloc(Owner.Data, 9), 9);
+  assert.equal(a.alloc(Owner.Data), 0);
+});
+
+test('allocRun: contiguous, skips banned and busy pages, respects segments', () => {
+  const { banned, mb } = setup(256);
+  mb.reserve(5, 1, Owner.Reserved, 'early'); // also bans 5
+  banned.add(40, 49);
+  const a = PageAllocator.fromMemblock(mb, { segmentPages: 64 });
+  assert.equal(a.allocRun(Owner.Data, 8, 0), 6);
+  assert.equal(a.allocRun(Owner.Data, 20, 14), 14);
+  assert.equal(a.allocRun(Owner.Data, 5, 36), 50, 'a run may not overlap a banned region');
+  assert.equal(a.allocRun(Owner.Data, 5, 44), 55, 'skips the banned region');
+  assert.equal(a.allocRun(Owner.Data, 10, 60), 64, 'does not cross a segment boundary');
+  assert.equal(a.allocRun(Owner.Data, 100, 0), -1, 'no 100-page run inside a 64-page segment');
+  assert.equal(a.allocRun(Owner.Data, 64, 0), 128);
+});
+
+test('free returns a page; double free and freeing a free page are bugs', () => {
+  const { frames, mb } = setup(8);
+  const a = PageAllocator.fromMemblock(mb);
+  const p = a.alloc(Owner.Data);
+  assert.equal(frames.owner[p], Owner.Data);
+  a.free(p);
+  assert.equal(frames.owner[p], Owner.None);
+  assert.throws(() => a.free(p), InvariantError);
+  assert.equal(a.freeCount, 8);
+});
+
+test('reserved pages freed after boot join the pool (pram frees its link pages)', () => {
+  const { mb } = setup(8);
+  mb.banWhileReserving = false;
+  mb.reserve(3, 1, Owner.Reserved, 'pram');
+  const a = PageAllocator.fromMemblock(mb);
+  assert.equal(a.freeCount, 7);
+  a.free(3);
+  assert.equal(a.freeCount, 8);
+  assert.equal(a.claim(3, Owner.Kernel), true);
+  assert.equal(a.claim(3, Owner.Kernel), false);
+});
+
+test('a 4 GiB arena (1M pages) fills and drains through the bitmap', () => {
+  const { banned, mb } = setup(1 << 20);
+  banned.add(0, 32767);
+  const a = PageAllocator.fromMemblock(mb);
+  let n = 0, prev = -1, runs = 0;
+  for (;;) {
+    const p = a.alloc(Owner.Data);
+    if (p < 0) break;
+    if (p !== prev + 1) runs++;
+    prev = p; n++;
+  }
+  assert.equal(n, (1 << 20) - 32768);
+  assert.equal(runs, 1, 'one physically contiguous run');
+  a.releaseHeld();
+});

@@ -1,0 +1,182 @@
+// The page allocator that runs after early boot: every pfn still owned by
+// nobody goes into a free pool (a bitmap, one bit per page). Allocation is
+// next-fit from a cursor (or a caller's hint), so pages taken one after the
+// other come out physically contiguous and large files form runs.
+//
+// It never hands out a banned page. Like the RFC's pram_alloc_page, the banned
+// pages it meets are taken out of the pool and held aside (Owner.Held) until
+// the caller's operation ends and calls releaseHeld(); meanwhile the search
+// cannot meet them again. Deciding what an "operation" is belongs to the caller.
+//
+// Invariant: a page is in exactly one place — the pool, held, or owned by one
+// user (frames.owner). Double free and allocating an owned page are bugs.
+
+import { assert } from '../format/assert.js';
+import type { BannedRegions } from './banned.js';
+import { Owner, type PageFrames } from './frames.js';
+import type { Memblock } from './memblock.js';
+
+export interface AllocatorOptions {
+  /** Runs never cross a multiple of this many pages (an Arena's mapping segment). */
+  segmentPages?: number;
+}
+
+export class PageAllocator {
+  private readonly free_: Uint32Array;   // bit set = page in the pool
+  private readonly held: number[] = [];
+  private cursor = 0;
+  private freeNotBanned = 0;
+  private readonly segmentPages: number;
+
+  constructor(readonly frames: PageFrames, readonly banned: BannedRegions, opts: AllocatorOptions = {}) {
+    this.free_ = new Uint32Array(Math.ceil(frames.pageCount / 32));
+    this.segmentPages = opts.segmentPages ?? Number.MAX_SAFE_INTEGER;
+    for (let pfn = 0; pfn < frames.pageCount; pfn++) {
+      if (frames.owner[pfn] !== Owner.None) continue;
+      this.free_[pfn >>> 5]! |= 1 << (pfn & 31);
+      if (!banned.contains(pfn)) this.freeNotBanned++;
+    }
+  }
+
+  /** The end of early boot: every page memblock did not reserve (and that is not a hole) becomes free. */
+  static fromMemblock(memblock: Memblock, opts: AllocatorOptions = {}): PageAllocator {
+    return new PageAllocator(memblock.frames, memblock.banned, opts);
+  }
+
+  /** Pages alloc() could hand out now (free and not banned). */
+  get freeCount(): number {
+    return this.freeNotBanned;
+  }
+
+  /** Pages held aside since the last releaseHeld(). */
+  get heldCount(): number {
+    return this.held.length;
+  }
+
+  isFree(pfn: number): boolean {
+    return (this.free_[pfn >>> 5]! & (1 << (pfn & 31))) !== 0;
+  }
+
+  /** One page for owner: next-fit from hint (else the cursor), wrapping once. -1 when none is left. */
+  alloc(owner: Owner, hint?: number): number {
+    assert(owner !== Owner.None && owner !== Owner.Hole && owner !== Owner.Held, 'alloc for a real owner');
+    const from = this.start(hint);
+    let pfn = this.search(from, this.frames.pageCount);
+    if (pfn < 0) pfn = this.search(0, from);
+    if (pfn < 0) return -1;
+    this.take(pfn, owner);
+    this.cursor = pfn + 1 < this.frames.pageCount ? pfn + 1 : 0;
+    return pfn;
+  }
+
+  /** count contiguous pages (free, not banned, within one segment); the first pfn, or -1. */
+  allocRun(owner: Owner, count: number, hint?: number): number {
+    assert(Number.isSafeInteger(count) && count > 0, 'allocRun count > 0');
+    if (count === 1) return this.alloc(owner, hint);
+    const from = this.start(hint);
+    let start = this.searchRun(from, this.frames.pageCount, count);
+    if (start < 0) start = this.searchRun(0, Math.min(from + count - 1, this.frames.pageCount), count);
+    if (start < 0) return -1;
+    for (let pfn = start; pfn < start + count; pfn++) this.take(pfn, owner);
+    this.cursor = start + count < this.frames.pageCount ? start + count : 0;
+    return start;
+  }
+
+  /** Take a specific free page (e.g. the simulated kernel's fixed allocations). False if not in the pool. */
+  claim(pfn: number, owner: Owner): boolean {
+    if (pfn < 0 || pfn >= this.frames.pageCount || !this.isFree(pfn)) return false;
+    this.take(pfn, owner);
+    return true;
+  }
+
+  /** Return a page to the pool (any owned page, including early reservations given up after boot). */
+  free(pfn: number): void {
+    assert(pfn >= 0 && pfn < this.frames.pageCount, `free of pfn ${pfn} inside memory`);
+    const owner = this.frames.owner[pfn]!;
+    assert(!this.isFree(pfn) && owner !== Owner.None, `double free of pfn ${pfn}`);
+    assert(owner !== Owner.Hole && owner !== Owner.Held, `free of pfn ${pfn} owned by ${owner}`);
+    this.frames.owner[pfn] = Owner.None;
+    this.frames.flags[pfn] = 0;
+    this.free_[pfn >>> 5]! |= 1 << (pfn & 31);
+    if (!this.banned.contains(pfn)) this.freeNotBanned++;
+  }
+
+  /** End of an operation: banned pages held aside go back to the pool (RFC pram_chain_free). */
+  releaseHeld(): void {
+    for (const pfn of this.held) {
+      assert(this.frames.owner[pfn] === Owner.Held, `held pfn ${pfn} still held`);
+      this.frames.owner[pfn] = Owner.None;
+      this.free_[pfn >>> 5]! |= 1 << (pfn & 31);
+    }
+    this.held.length = 0;
+  }
+
+  private start(hint?: number): number {
+    return hint !== undefined && hint >= 0 && hint < this.frames.pageCount ? Math.floor(hint) : this.cursor;
+  }
+
+  private take(pfn: number, owner: Owner): void {
+    assert(this.isFree(pfn) && this.frames.owner[pfn] === Owner.None, `pfn ${pfn} in the pool is unowned`);
+    assert(!this.banned.contains(pfn), `pfn ${pfn} handed out is not banned`);
+    this.free_[pfn >>> 5]! &= ~(1 << (pfn & 31));
+    this.frames.owner[pfn] = owner;
+    this.freeNotBanned--;
+  }
+
+  /** First free pfn in [from, to) that is not banned; banned ones met are held aside. -1 if none. */
+  private search(from: number, to: number): number {
+    let pfn = from;
+    for (;;) {
+      pfn = this.nextFree(pfn, to);
+      if (pfn < 0) return -1;
+      const region = this.banned.regionOf(pfn);
+      if (!region) return pfn;
+      this.holdRange(pfn, Math.min(region.end, to - 1));
+      pfn = region.end + 1;
+    }
+  }
+
+  /** First start in [from, to) of count free, unbanned pages inside one segment. -1 if none. */
+  private searchRun(from: number, to: number, count: number): number {
+    let pfn = from;
+    for (;;) {
+      pfn = this.nextFree(pfn, to);
+      if (pfn < 0 || pfn + count > this.frames.pageCount) return -1;
+      const region = this.banned.regionOf(pfn);
+      if (region) { pfn = region.end + 1; continue; }
+      const segEnd = (Math.floor(pfn / this.segmentPages) + 1) * this.segmentPages;
+      if (pfn + count > segEnd) { pfn = segEnd; continue; }
+      let ok = true;
+      for (let q = pfn + 1; q < pfn + count; q++) {
+        if (!this.isFree(q) || this.banned.contains(q)) { pfn = q + 1; ok = false; break; }
+      }
+      if (ok) return pfn;
+    }
+  }
+
+  /** Hold every pooled page in [from, to] aside (they are banned). */
+  private holdRange(from: number, to: number): void {
+    for (let pfn = from; pfn <= to; pfn++) {
+      if (!this.isFree(pfn)) continue;
+      this.free_[pfn >>> 5]! &= ~(1 << (pfn & 31));
+      this.frames.owner[pfn] = Owner.Held;
+      this.held.push(pfn);
+    }
+  }
+
+  /** First pooled pfn in [from, to), word at a time. -1 if none. */
+  private nextFree(from: number, to: number): number {
+    if (from >= to) return -1;
+    let w = from >>> 5;
+    let bits = this.free_[w]! & (~0 << (from & 31));
+    const lastWord = (to - 1) >>> 5;
+    for (;;) {
+      if (bits !== 0) {
+        const pfn = (w << 5) + (31 - Math.clz32(bits & -bits));
+        return pfn < to ? pfn : -1;
+      }
+      if (++w > lastWord) return -1;
+      bits = this.free_[w]!;
+    }
+  }
+}

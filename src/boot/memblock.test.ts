@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BannedRegions } from './banned.js';
+import { Owner, PageFrames } from './frames.js';
+import { Memblock } from './memblock.js';
+
+function setup(pages = 64) {
+  const frames = new PageFrames(pages);
+  const banned = new BannedRegions();
+  return { frames, banned, mb: new Memblock(frames, banned) };
+}
+
+test('a reservation marks its pages and bans them', () => {
+  const { frames, banned, mb } = setup();
+  assert.equal(mb.reserve(4, 3, Owner.Reserved, 'kernel image'), true);
+  assert.deepEqual([4, 5, 6].map((p) => frames.owner[p]), [Owner.Reserved, Owner.Reserved, Owner.Reserved]);
+  assert.deepEqual(banned.regions(), [{ start: 4, end: 6 }]);
+  assert.deepEqual(mb.reservations(), [{ start: 4, count: 3, owner: Owner.Reserved, what: 'kernel image' }]);
+});
+
+test('busy: a reservation overlapping another fails and reserves nothing', () => {
+  const { frames, mb } = setup();
+  mb.reserve(10, 2, Owner.Reserved, 'initrd');
+  assert.equal(mb.reserve(8, 3, Owner.Reserved, 'early'), false);
+  assert.equal(frames.owner[8], Owner.None);
+  assert.equal(frames.owner[9], Owner.None);
+  assert.equal(mb.busyPfn(8, 3), 10);
+  assert.equal(mb.reserve(60, 10, Owner.Reserved, 'past the end'), false);
+  assert.equal(frames.owner[60], Owner.None);
+});
+
+test('a hole is busy', () => {
+  const { frames, mb } = setup();
+  frames.owner[20] = Owner.Hole;
+  assert.equal(mb.reserve(19, 2, Owner.Reserved, 'x'), false);
+});
+
+test('banWhileReserving=false (pram reserving its chain) reserves without banning', () => {
+  const { banned, mb } = setup();
+  mb.banWhileReserving = false;
+  for (let p = 30; p < 35; p++) assert.equal(mb.reserve(p, 1, Owner.Reserved, 'pram'), true);
+  mb.banWhileReserving = true;
+  assert.equal(banned.count, 0);
+  assert.deepEqual(mb.reservations(), [{ start: 30, count: 5, owner: Owner.Reserved, what: 'pram' }],
+    'page-by-page reservations of one kind read as one run');
+});
+
+test('unreserve gives pages back; the ban stays', () => {
+  const { frames, banned, mb } = setup();
+  mb.reserve(0, 8, Owner.Reserved, 'a');
+  mb.unreserve(2, 2);
+  assert.equal(frames.owner[2], Owner.None);
+  assert.equal(mb.isReserved(2), false);
+  assert.equal(mb.isReserved(4), true);
+  assert.deepEqual(mb.reservations().map((r) => [r.start, r.count]), [[0, 2], [4, 4]]);
+  assert.equal(banned.contains(2), true);
+  assert.equal(mb.reservedCount(), 6);
+  assert.throws(() => mb.unreserve(2, 1));
+});

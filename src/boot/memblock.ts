@@ -1,0 +1,88 @@
+// Early-boot reservations, memblock-style: before the page allocator exists,
+// whoever needs memory (kernel image, initrd, early allocations, pram's saved
+// chain) reserves pfn ranges here. A reservation is exclusive: it fails and
+// reserves nothing if any page is busy (already reserved, or a hole). Every
+// successful reservation bans its pfns (RFC: memblock_reserve calls
+// pram_ban_region), except while pram reserves its own chain. Handing the
+// remaining pages to the allocator is allocator.ts's job.
+
+import { assert } from '../format/assert.js';
+import type { BannedRegions } from './banned.js';
+import { Owner, type PageFrames } from './frames.js';
+
+export interface Reservation { start: number; count: number; owner: Owner; what: string }
+
+export class Memblock {
+  /** False while pram reserves its own chain: those pages must stay usable by pram (RFC). */
+  banWhileReserving = true;
+
+  // Record id (index + 1) per pfn; 0 = not reserved here. Lets page-by-page
+  // reserve/unreserve (pram's chain walk) stay O(1) per page.
+  private readonly recordOf: Uint32Array;
+  private readonly records: { owner: Owner; what: string }[] = [];
+
+  constructor(readonly frames: PageFrames, readonly banned: BannedRegions) {
+    this.recordOf = new Uint32Array(frames.pageCount);
+  }
+
+  /** First busy pfn in [start, start+count), -1 if all are free; a pfn outside memory counts as busy. */
+  busyPfn(start: number, count: number): number {
+    for (let pfn = start; pfn < start + count; pfn++) {
+      if (pfn < 0 || pfn >= this.frames.pageCount || this.frames.owner[pfn] !== Owner.None) return pfn;
+    }
+    return -1;
+  }
+
+  /** Reserve [start, start+count) for owner; false (nothing reserved) if any page is busy. */
+  reserve(start: number, count: number, owner: Owner, what: string): boolean {
+    assert(Number.isSafeInteger(start) && Number.isSafeInteger(count) && count > 0, `reserve ${start}+${count} is a range`);
+    assert(owner !== Owner.None && owner !== Owner.Hole, 'reservations have a real owner');
+    if (this.busyPfn(start, count) >= 0) return false;
+    // Extend the previous record when pram reserves adjacent pages one by one.
+    const prev = start > 0 ? this.recordOf[start - 1]! : 0;
+    let id: number;
+    if (prev !== 0 && this.records[prev - 1]!.owner === owner && this.records[prev - 1]!.what === what) id = prev;
+    else { this.records.push({ owner, what }); id = this.records.length; }
+    for (let pfn = start; pfn < start + count; pfn++) {
+      this.frames.owner[pfn] = owner;
+      this.recordOf[pfn] = id;
+    }
+    if (this.banWhileReserving) this.banned.add(start, start + count - 1);
+    return true;
+  }
+
+  /** Give back pages reserved here (pram's rollback). Bans stay: the RFC never unbans. */
+  unreserve(start: number, count: number): void {
+    for (let pfn = start; pfn < start + count; pfn++) {
+      assert(this.recordOf[pfn] !== 0, `pfn ${pfn} unreserved but was not reserved`);
+      this.recordOf[pfn] = 0;
+      this.frames.owner[pfn] = Owner.None;
+    }
+  }
+
+  isReserved(pfn: number): boolean {
+    return pfn >= 0 && pfn < this.frames.pageCount && this.recordOf[pfn] !== 0;
+  }
+
+  /** Current reservations as maximal runs of one record, ascending by pfn (a scan: for logs and tests). */
+  reservations(): readonly Reservation[] {
+    const out: Reservation[] = [];
+    let cur: Reservation | null = null, curId = 0;
+    for (let pfn = 0; pfn < this.recordOf.length; pfn++) {
+      const id = this.recordOf[pfn]!;
+      if (id !== 0 && id === curId && cur && cur.start + cur.count === pfn) { cur.count++; continue; }
+      if (cur) out.push(cur);
+      cur = null; curId = id;
+      if (id !== 0) cur = { start: pfn, count: 1, owner: this.records[id - 1]!.owner, what: this.records[id - 1]!.what };
+    }
+    if (cur) out.push(cur);
+    return out;
+  }
+
+  /** Pages reserved here. */
+  reservedCount(): number {
+    let n = 0;
+    for (let pfn = 0; pfn < this.recordOf.length; pfn++) if (this.recordOf[pfn] !== 0) n++;
+    return n;
+  }
+}

@@ -1,0 +1,151 @@
+// pram mount DIR — serve an arena as a real file system (FUSE). Without
+// --foreground the command starts itself again as a detached server with
+// --foreground and a readiness pipe on fd 3, waits for "ready" (or the error),
+// and returns like sshfs; the server runs until `pram umount DIR`, umount(8),
+// SIGTERM or SIGINT, then saves a checkpoint and exits. fuse/ speaks the
+// protocol; this file is the process around it.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command, Option } from 'commander';
+import { EXIT, fail, formatSize, parseSize, errnoName } from '../util.js';
+import { openArenaVolume } from '../../fuse/arena-volume.js';
+import { serve, type FuseServer } from '../../fuse/server.js';
+import { findMount } from '../../fuse/kmount.js';
+import { alive, readRun, removeRun, runDir, runPath, writeRun } from '../../fuse/runfile.js';
+
+export const DEFAULT_ARENA = '/dev/shm/pram.arena';
+/** How long the parent waits for the server to say ready (a big arena's full verify takes a while). */
+export const READY_WAIT_MS_MAX = 10 * 60_000;
+
+interface MountOpts {
+  arena: string; size?: string; verify: 'full' | 'lazy'; foreground?: boolean; debug?: boolean;
+  allowOther?: boolean; readyFd?: string;
+}
+
+export function register(program: Command): void {
+  program.command('mount')
+    .description('mount an arena as a file system (FUSE); returns once the mount is ready, the server runs in the background')
+    .argument('<dir>', 'mount point (an existing directory)')
+    .option('--arena <path>', 'arena file, device or memfd:NAME', DEFAULT_ARENA)
+    .option('--size <size>', 'create the arena with this size when it does not exist (e.g. 1G)')
+    .addOption(new Option('--verify <mode>', 'check every page at mount (full) or on first use (lazy)').choices(['full', 'lazy']).default('full'))
+    .option('--foreground', 'serve in this process until unmounted')
+    .option('--debug', 'trace every FUSE message (rx/tx lines) to stderr or the server log')
+    .option('--allow-other', 'let users other than the mounting one use the mount')
+    .addOption(new Option('--ready-fd <fd>').hideHelp())
+    .action(async (dir: string, opts: MountOpts) => {
+      try {
+        const abs = path.resolve(dir);
+        if (!fs.statSync(abs).isDirectory()) throw new Error(`${abs} is not a directory`);
+        const run = readRun(abs);
+        if (run && alive(run.pid) && findMount(abs)) throw Object.assign(new Error(`${abs} is already served by pram (pid ${run.pid}, arena ${run.arena})`), { code: 'EBUSY' });
+        if (opts.foreground) await runServer(abs, opts);
+        else await startDaemon(abs, opts);
+      } catch (e) {
+        fail(e);
+      }
+    });
+}
+
+/** Start the server detached and wait for its "ready" line on fd 3. */
+async function startDaemon(dir: string, opts: MountOpts): Promise<void> {
+  fs.mkdirSync(runDir(), { recursive: true });
+  const logPath = runPath(dir, 'log');
+  const logFd = fs.openSync(logPath, 'a');
+  const args = [process.argv[1]!, 'mount', dir, '--foreground', '--ready-fd', '3', '--arena', opts.arena, '--verify', opts.verify];
+  if (opts.size) args.push('--size', opts.size);
+  if (opts.debug) args.push('--debug');
+  if (opts.allowOther) args.push('--allow-other');
+  const child = spawn(process.execPath, args, {
+    detached: true, cwd: '/', stdio: ['ignore', logFd, logFd, 'pipe'],
+    // Each waiting /dev/fuse read holds a pool thread; leave room for the rest.
+    env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '8' },
+  });
+  fs.closeSync(logFd);
+  const pipe = child.stdio[3] as NodeJS.ReadableStream;
+  const said = await new Promise<string>((resolve) => {
+    let text = '';
+    const timer = setTimeout(() => resolve(`error: no answer from the server within ${READY_WAIT_MS_MAX / 1000} s (log: ${logPath})`), READY_WAIT_MS_MAX);
+    pipe.on('data', (d: Buffer) => { text += d.toString(); });
+    pipe.on('end', () => { clearTimeout(timer); resolve(text.trim()); });
+    child.on('exit', (code) => { clearTimeout(timer); setTimeout(() => resolve(text.trim() || `error: the server exited (${code}) before it was ready; see ${logPath}`), 50); });
+  });
+  const lines = said.split('\n');
+  const ready = lines.find((l) => l.startsWith('ready'));
+  for (const l of lines) if (l.startsWith('note: ')) process.stdout.write(`pram: ${l.slice(6)}\n`);
+  if (!ready) {
+    const err = lines.find((l) => l.startsWith('error: '))?.slice(7) ?? (said || `the server did not start; see ${logPath}`);
+    throw new Error(err);
+  }
+  child.unref();
+  (pipe as unknown as { destroy(): void }).destroy();
+  process.stdout.write(`pram: mounted ${opts.arena} on ${dir} (server pid ${child.pid}, log ${logPath})\n`);
+  process.exit(EXIT.ok);
+}
+
+function realClock(): () => bigint {
+  // Microsecond-precise wall time for file times; only cli/ reads the wall clock.
+  return () => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+}
+
+/** Serve in this process until the mount goes away; save on the way out. */
+async function runServer(dir: string, opts: MountOpts): Promise<void> {
+  const readyFd = opts.readyFd !== undefined ? Number(opts.readyFd) : null;
+  const say = (line: string) => { if (readyFd !== null) try { fs.writeSync(readyFd, line + '\n'); } catch { /* parent gone */ } };
+  const log = (line: string) => process.stderr.write(line + '\n');
+  try {
+    const sizeBytes = opts.size ? parseSize(opts.size, '--size') : undefined;
+    const { volume, created } = openArenaVolume({
+      arena: opts.arena, sizeBytes, verify: opts.verify, clock: realClock(), log,
+      owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
+    });
+    for (const loss of volume.losses) say(`note: lost: ${loss.path ?? '?'}: ${loss.what}`);
+    if (created) say(`note: created arena ${opts.arena} (${formatSize(volume.mem.pageCount * volume.mem.pageSize)})`);
+    let server: FuseServer;
+    try {
+      server = await serve({ dir, volume, clock: realClock(), allowOther: opts.allowOther, log, trace: opts.debug ? log : undefined });
+    } catch (e) {
+      volume.unmount();
+      throw e;
+    }
+    writeRun({ pid: process.pid, dir, arena: opts.arena, log: readyFd !== null ? runPath(dir, 'log') : null, startedMs: Date.now() });
+    installSignals(server, volume, dir, log);
+    log(`pram: serving ${opts.arena} on ${dir} (pid ${process.pid})`);
+    say('ready');
+    if (readyFd !== null) fs.closeSync(readyFd);
+    const end = await server.ended.catch((e: Error) => { log(`pram: /dev/fuse failed: ${e.message}`); return 'unmounted'; });
+    const r = volume.unmount();
+    removeRun(dir, process.pid);
+    if (r < 0) {
+      log(`pram: final save of ${opts.arena} failed: ${errnoName(r)}; the previous checkpoint is intact`);
+      process.exit(EXIT.error);
+    }
+    log(`pram: ${end}; saved ${opts.arena}`);
+    process.exit(EXIT.ok);
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    say(`error: ${err.code && !err.message.includes(err.code) ? err.code + ': ' : ''}${err.message.split('\n')[0]}`);
+    throw e;
+  }
+}
+
+/** SIGTERM/SIGINT: unmount (the kernel flushes cached writes to us first), then the loop ends and we save. */
+function installSignals(server: FuseServer, volume: { sync(): number }, dir: string, log: (l: string) => void): void {
+  let asked = false;
+  const stop = async (sig: string) => {
+    if (asked) return;
+    asked = true;
+    log(`pram: ${sig}: unmounting ${dir}`);
+    const r = await server.unmount();
+    if (r.ok) return;
+    // Busy: save what we have now, then detach; the kernel lets go when the last user does.
+    log(`pram: umount ${dir}: ${r.message}; saving now and detaching lazily`);
+    const s = volume.sync();
+    if (s < 0) log(`pram: save failed: ${errnoName(s)}`);
+    const l = await server.unmount({ lazy: true });
+    if (!l.ok) log(`pram: umount -l ${dir}: ${l.message}`);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}

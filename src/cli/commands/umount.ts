@@ -1,0 +1,65 @@
+// pram umount DIR — save and unmount a mount made by `pram mount`, returning
+// when the save is done: umount(8) makes the kernel flush its cached writes to
+// the server and end the connection; the server then checkpoints and exits,
+// and we wait for that exit. A mount whose server died is detached all the
+// same (umount -l), with a word on what was lost: nothing that was synced.
+import type { Command } from 'commander';
+import { EXIT, fail } from '../util.js';
+import { findMount, kernelUnmount } from '../../fuse/kmount.js';
+import { alive, readRun, removeRun } from '../../fuse/runfile.js';
+import * as path from 'node:path';
+
+/** How long to wait for the server's final save (a large arena checksums every dirty page). */
+export const SAVE_WAIT_MS_MAX = 10 * 60_000;
+const POLL_MS = 50;
+
+export function register(program: Command): void {
+  program.command('umount')
+    .description('save and unmount a pram mount; returns when the save is done')
+    .argument('<dir>', 'mount point')
+    .option('--lazy', 'detach even when files are still open (the save happens when the last user lets go)')
+    .action(async (dir: string, opts: { lazy?: boolean }) => {
+      try {
+        process.exit(await umount(path.resolve(dir), opts));
+      } catch (e) {
+        fail(e);
+      }
+    });
+}
+
+async function umount(dir: string, opts: { lazy?: boolean }): Promise<number> {
+  const run = readRun(dir);
+  const mounted = findMount(dir);
+  if (run && alive(run.pid)) {
+    if (mounted) {
+      const r = await kernelUnmount(dir, { lazy: opts.lazy });
+      if (!r.ok) throw Object.assign(new Error(`umount ${dir}: ${r.message} (files open? close them, or use --lazy)`), { code: 'EBUSY' });
+    } else {
+      process.kill(run.pid, 'SIGTERM');   // not mounted but alive: mid-start or mid-exit; let it finish
+    }
+    const deadline = Date.now() + SAVE_WAIT_MS_MAX;
+    while (alive(run.pid)) {
+      if (Date.now() > deadline) throw new Error(`server ${run.pid} did not finish saving within ${SAVE_WAIT_MS_MAX / 1000} s; it is still running`);
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    process.stdout.write(`pram: saved ${run.arena} and unmounted ${dir}\n`);
+    return EXIT.ok;
+  }
+  if (!mounted) {
+    if (run) removeRun(dir, run.pid);
+    throw Object.assign(new Error(`${dir} is not mounted`), { code: 'EINVAL' });
+  }
+  if (mounted.fsType !== 'fuse' || mounted.source !== 'pram') {
+    throw Object.assign(new Error(`${dir} is a ${mounted.fsType} mount of ${mounted.source}, not pram's`), { code: 'EINVAL' });
+  }
+  // The server is gone: the kernel already aborted the connection; detach the corpse.
+  const r = await kernelUnmount(dir, { lazy: true });
+  if (!r.ok) throw new Error(`umount -l ${dir}: ${r.message}`);
+  if (run) removeRun(dir, run.pid);
+  const arena = run?.arena ?? 'the arena';
+  process.stdout.write(
+    `pram: the server${run ? ` (pid ${run.pid})` : ''} of ${dir} had died; cleared the mount.\n` +
+    `pram: ${arena} holds the last checkpoint (the last fsync, sync or clean unmount) intact; ` +
+    `writes after it were lost. Mount again to get it back.\n`);
+  return EXIT.ok;
+}

@@ -1,0 +1,100 @@
+// The arena header at pfn 0 (format v2; the simulated machine has none). It
+// names the arena's geometry and holds two checkpoint slots A and B: a commit
+// writes the slot with the older generation, so a torn write damages only the
+// slot being written, whose crc then fails and the other slot is used.
+// Opening an arena checks, in order: magic, version, page size, page count,
+// header checksum -- each mismatch its own error with saved and computed values.
+
+import { assert } from './assert.js';
+import { crc32c } from './crc.js';
+import { PAGE_SIZE_MIN } from './v1.js';
+
+export const HEADER_MAGIC = 0x4d415250;       // bytes 'P','R','A','M'
+export const FORMAT_VERSION = 2;
+export const HEADER_CRC_AT = 28;              // crc32c of bytes 0..27
+export const SLOT_A_AT = 64;
+export const SLOT_B_AT = 128;
+export const SLOT_SIZE = 64;
+export const SLOT_CRC_AT = 60;                // crc32c of slot bytes 0..59
+export const HEADER_FLAG_EXTENTS = 1;
+
+assert(SLOT_B_AT + SLOT_SIZE <= PAGE_SIZE_MIN, 'header fits the smallest page');
+
+export interface Geometry { pageSize: number; pageCount: number; flags: number }
+
+export interface Slot {
+  generation: number;  // 0 = never written
+  headPfn: number;     // 0 = empty image
+  pages: number;       // pages in the chain: link + meta + data
+  nodes: number;       // nodes in the image
+}
+
+export class HeaderView {
+  constructor(readonly buf: Buffer) {}
+  get magic(): number { return this.buf.readUInt32LE(0); }
+  get version(): number { return this.buf.readUInt32LE(4); }
+  get pageSize(): number { return this.buf.readUInt32LE(8); }
+  get flags(): number { return this.buf.readUInt32LE(12); }
+  get pageCount(): number { return Number(this.buf.readBigUInt64LE(16)); }
+  get reserved24(): number { return this.buf.readUInt32LE(24); }
+  get crc(): number { return this.buf.readUInt32LE(HEADER_CRC_AT); }
+  computeCrc(): number { return crc32c(this.buf.subarray(0, HEADER_CRC_AT)); }
+
+  format(g: Geometry): void {
+    const b = this.buf;
+    b.fill(0, 0, SLOT_B_AT + SLOT_SIZE);
+    b.writeUInt32LE(HEADER_MAGIC, 0);               // magic
+    b.writeUInt32LE(FORMAT_VERSION, 4);             // format version
+    b.writeUInt32LE(g.pageSize, 8);                 // page size
+    b.writeUInt32LE(g.flags >>> 0, 12);             // flags (extents)
+    b.writeBigUInt64LE(BigInt(g.pageCount), 16);    // page count
+    b.writeUInt32LE(this.computeCrc(), HEADER_CRC_AT);
+  }
+
+  slotAt(which: 0 | 1): number { return which === 0 ? SLOT_A_AT : SLOT_B_AT; }
+
+  /** The slot's values, or null when it was never written or its crc fails (torn). */
+  readSlot(which: 0 | 1): Slot | null {
+    const o = this.slotAt(which), b = this.buf;
+    const crc = b.readUInt32LE(o + SLOT_CRC_AT);
+    if (crc !== crc32c(b.subarray(o, o + SLOT_CRC_AT))) return null;
+    const gen = b.readBigUInt64LE(o), head = b.readBigUInt64LE(o + 8);
+    const pages = b.readBigUInt64LE(o + 16), nodes = b.readBigUInt64LE(o + 24);
+    const max = BigInt(Number.MAX_SAFE_INTEGER);
+    if (gen === 0n || gen > max || head > max || pages > max || nodes > max) return null;
+    return { generation: Number(gen), headPfn: Number(head), pages: Number(pages), nodes: Number(nodes) };
+  }
+
+  writeSlot(which: 0 | 1, s: Slot): void {
+    const o = this.slotAt(which), b = this.buf;
+    b.fill(0, o, o + SLOT_SIZE);
+    b.writeBigUInt64LE(BigInt(s.generation), o + 0);  // generation
+    b.writeBigUInt64LE(BigInt(s.headPfn), o + 8);     // head pfn
+    b.writeBigUInt64LE(BigInt(s.pages), o + 16);      // pages in chain
+    b.writeBigUInt64LE(BigInt(s.nodes), o + 24);      // nodes
+    b.writeUInt32LE(crc32c(b.subarray(o, o + SLOT_CRC_AT)), o + SLOT_CRC_AT);
+  }
+
+  /** The valid slot with the newest generation, and which one it is. */
+  current(): { slot: Slot; which: 0 | 1 } | null {
+    const a = this.readSlot(0), b = this.readSlot(1);
+    if (a && (!b || a.generation >= b.generation)) return { slot: a, which: 0 };
+    if (b) return { slot: b, which: 1 };
+    return null;
+  }
+}
+
+export type AttachError = { field: 'magic' | 'version' | 'pageSize' | 'pageCount' | 'crc'; saved: number; computed: number; message: string };
+
+/** Attach checks in order; `expect` is what the mapping says (arena size in pages, page size). */
+export function checkHeader(buf: Buffer, expect: { pageSize: number; pageCount: number }): AttachError | null {
+  const h = new HeaderView(buf);
+  const x = (v: number) => `0x${v.toString(16)}`;
+  if (h.magic !== HEADER_MAGIC) return { field: 'magic', saved: h.magic, computed: HEADER_MAGIC, message: `not a pram arena: magic ${x(h.magic)}, expected ${x(HEADER_MAGIC)}` };
+  if (h.version !== FORMAT_VERSION) return { field: 'version', saved: h.version, computed: FORMAT_VERSION, message: `arena format version ${h.version}, this pram reads version ${FORMAT_VERSION}` };
+  if (h.pageSize !== expect.pageSize) return { field: 'pageSize', saved: h.pageSize, computed: expect.pageSize, message: `arena page size ${h.pageSize}, expected ${expect.pageSize}` };
+  if (h.pageCount !== expect.pageCount) return { field: 'pageCount', saved: h.pageCount, computed: expect.pageCount, message: `arena records ${h.pageCount} pages but the mapping holds ${expect.pageCount} (truncated or resized?)` };
+  const c = h.computeCrc();
+  if (h.crc !== c) return { field: 'crc', saved: h.crc, computed: c, message: `arena header checksum saved ${x(h.crc)}, computed ${x(c)}` };
+  return null;
+}

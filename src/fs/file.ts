@@ -1,0 +1,216 @@
+// Regular-file content over the page cache: read, write, truncate, fallocate
+// and SEEK_DATA/SEEK_HOLE. Pages come from the engine (allocData), are made
+// writable through it (copy-on-write of checkpointed pages) and checked through
+// it before a read (lazy verification). Holes are absent map slots and read as
+// zeros. Persisting the pages is the engine's business, not this file's.
+import { EFBIG, EINVAL, EIO, ENOSPC, ENXIO, EOPNOTSUPP } from '../format/errno.js';
+import type { PhysMem } from '../mem/physmem.js';
+import type { RadixPageMap } from './pagemap.js';
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, MAX_FILE_BYTES, SEEK_DATA, SEEK_HOLE } from './mode.js';
+
+/** What fs/ needs from the engine (the real one is pram/'s Pram). */
+export interface PageEngine {
+  allocData(hint?: number): number;   // pfn or -ENOSPC; content undefined
+  release(pfn: number): void;
+  writable(pfn: number): number;      // pfn to write (a copy if frozen) or -errno
+  readable(pfn: number): number;      // 0 or -EIO
+}
+
+export interface PageCache {
+  readonly mem: PhysMem;
+  readonly engine: PageEngine;
+  readonly pageSize: number;
+  /** Last pfn handed out, so the next allocation can ask for its neighbour. */
+  lastPfn: number;
+}
+
+export interface FileData { size: number; pages: RadixPageMap }
+
+function validPos(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+/** Copies `len` bytes at `off` into a new buffer; short at EOF; -EIO if the first page is damaged. */
+export function readData(pc: PageCache, f: FileData, off: number, len: number): Buffer | number {
+  if (!validPos(off) || !validPos(len)) return -EINVAL;
+  if (off >= f.size || len === 0) return Buffer.alloc(0);
+  const n = Math.min(len, f.size - off);
+  const out = Buffer.allocUnsafe(n);
+  const ps = pc.pageSize;
+  let done = 0;
+  while (done < n) {
+    const pos = off + done;
+    const index = Math.floor(pos / ps);
+    const inPage = pos - index * ps;
+    const pfn = f.pages.get(index);
+    if (pfn === 0) {
+      const bytes = Math.min(ps - inPage, n - done);
+      out.fill(0, done, done + bytes);
+      done += bytes;
+      continue;
+    }
+    // Gather the physically contiguous run of present pages, checking each.
+    let count = 0;
+    let bytes = 0;
+    while (done + bytes < n && f.pages.get(index + count) === pfn + count) {
+      if (pc.engine.readable(pfn + count) < 0) break;
+      bytes = Math.min((count + 1) * ps - inPage, n - done);
+      count++;
+    }
+    if (count === 0) return done > 0 ? out.subarray(0, done) : -EIO;
+    copyRun(pc.mem, pfn, count, ps, inPage, bytes, (view, at) => { view.copy(out, done + at); });
+    done += bytes;
+  }
+  return out;
+}
+
+/** Writes what fits; returns bytes written, or -ENOSPC/-errno if nothing could be. */
+export function writeData(pc: PageCache, f: FileData, off: number, data: Uint8Array): number {
+  if (!validPos(off)) return -EINVAL;
+  const n = data.length;
+  if (n === 0) return 0;
+  if (off + n > MAX_FILE_BYTES) return -EFBIG;
+  const ps = pc.pageSize;
+  const src = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, n);
+  let done = 0;
+  let err = 0;
+  while (done < n) {
+    const pos = off + done;
+    const index = Math.floor(pos / ps);
+    const inPage = pos - index * ps;
+    // Resolve a physically contiguous run of writable pages, then copy once.
+    let first = 0, count = 0, bytes = 0;
+    while (done + bytes < n) {
+      const pageStart = count === 0 ? inPage : 0;
+      const take = Math.min(ps - pageStart, n - done - bytes);
+      const pfn = pageForWrite(pc, f, index + count, take === ps);
+      if (pfn < 0) { err = pfn; break; }
+      if (count === 0) first = pfn;
+      // Not contiguous: the page stays mapped and starts the next run.
+      else if (pfn !== first + count) break;
+      count++;
+      bytes += take;
+      if (take < ps - pageStart) break;
+    }
+    if (count === 0) break;
+    copyRun(pc.mem, first, count, ps, inPage, bytes, (view, at) => { src.copy(view, 0, done + at, done + at + view.length); });
+    done += bytes;
+    if (err) break;
+  }
+  if (done === 0) return err || -ENOSPC;
+  if (off + done > f.size) f.size = off + done;
+  return done;
+}
+
+function pageForWrite(pc: PageCache, f: FileData, index: number, whole: boolean): number {
+  let pfn = f.pages.get(index);
+  if (pfn === 0) {
+    const prev = index > 0 ? f.pages.get(index - 1) : 0;
+    pfn = pc.engine.allocData(prev > 0 ? prev + 1 : pc.lastPfn + 1);
+    if (pfn < 0) return pfn;
+    pc.lastPfn = pfn;
+    // A fresh page holds whatever its last owner left: zero what the write will not cover.
+    if (!whole) pc.mem.page(pfn).fill(0);
+    f.pages.set(index, pfn);
+    return pfn;
+  }
+  const w = pc.engine.writable(pfn);
+  if (w < 0) return w;
+  if (w !== pfn) f.pages.set(index, w);
+  return w;
+}
+
+/** Calls `fn` with one view of `bytes` bytes starting `inPage` into the run, or piecewise when the run crosses a segment. */
+function copyRun(mem: PhysMem, pfn: number, count: number, ps: number, inPage: number, bytes: number, fn: (view: Buffer, at: number) => void): void {
+  const run = count > 1 ? mem.run(pfn, count) : mem.page(pfn);
+  if (run) { fn(run.subarray(inPage, inPage + bytes), 0); return; }
+  // Piecewise: rare (segment boundary); wrap fn per page with an offset.
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const start = i === 0 ? inPage : 0;
+    const take = Math.min(ps - start, bytes - at);
+    fn(mem.page(pfn + i).subarray(start, start + take), at);
+    at += take;
+  }
+}
+
+/** Truncate or extend; frees pages past the new end and zeroes the tail of the last one. */
+export function setSize(pc: PageCache, f: FileData, size: number): number {
+  if (!Number.isSafeInteger(size) || size < 0) return size > MAX_FILE_BYTES ? -EFBIG : -EINVAL;
+  const ps = pc.pageSize;
+  if (size < f.size) {
+    const tail = size % ps;
+    const last = Math.floor(size / ps);
+    if (tail !== 0 && f.pages.get(last) !== 0) {
+      const pfn = pageForWrite(pc, f, last, false);
+      if (pfn < 0) return pfn;
+      pc.mem.page(pfn).fill(0, tail);
+    }
+    dropPages(pc, f, Math.ceil(size / ps), Infinity);
+  }
+  f.size = size;
+  return 0;
+}
+
+/** Unmaps and releases pages with index in [from, to). */
+export function dropPages(pc: PageCache, f: FileData, from: number, to: number): void {
+  const doomed: [number, number][] = [];
+  for (const e of f.pages.from(from)) { if (e[0] >= to) break; doomed.push(e); }
+  for (const [index, pfn] of doomed) { f.pages.delete(index); pc.engine.release(pfn); }
+}
+
+export function fallocateData(pc: PageCache, f: FileData, mode: number, off: number, len: number): number {
+  if (!validPos(off) || !Number.isSafeInteger(len) || len <= 0) return -EINVAL;
+  if (off + len > MAX_FILE_BYTES) return -EFBIG;
+  const ps = pc.pageSize;
+  if (mode === (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) return punchHole(pc, f, off, len);
+  if (mode !== 0 && mode !== FALLOC_FL_KEEP_SIZE) return -EOPNOTSUPP;
+  const fresh: number[] = [];
+  const end = Math.ceil((off + len) / ps);
+  for (let index = Math.floor(off / ps); index < end; index++) {
+    if (f.pages.get(index) !== 0) continue;
+    const pfn = pageForWrite(pc, f, index, false);
+    if (pfn < 0) {
+      // Nothing half-done: give back what this call took.
+      for (const i of fresh) { pc.engine.release(f.pages.get(i)); f.pages.delete(i); }
+      return pfn === -ENOSPC ? -ENOSPC : pfn;
+    }
+    fresh.push(index);
+  }
+  if (mode === 0 && off + len > f.size) f.size = off + len;
+  return 0;
+}
+
+function punchHole(pc: PageCache, f: FileData, off: number, len: number): number {
+  const ps = pc.pageSize;
+  const end = Math.min(off + len, Math.max(f.size, off));
+  if (end <= off) return 0;
+  const firstWhole = Math.ceil(off / ps);
+  const lastWhole = Math.floor(end / ps); // exclusive
+  const zero = (index: number, from: number, to: number): number => {
+    if (f.pages.get(index) === 0) return 0;
+    const pfn = pageForWrite(pc, f, index, false);
+    if (pfn < 0) return pfn;
+    pc.mem.page(pfn).fill(0, from, to);
+    return 0;
+  };
+  if (firstWhole > lastWhole) return zero(Math.floor(off / ps), off % ps, end - Math.floor(off / ps) * ps);
+  if (off % ps !== 0) { const r = zero(firstWhole - 1, off % ps, ps); if (r < 0) return r; }
+  if (end % ps !== 0 && lastWhole >= firstWhole) { const r = zero(lastWhole, 0, end % ps); if (r < 0) return r; }
+  dropPages(pc, f, firstWhole, lastWhole);
+  return 0;
+}
+
+export function seekData(pc: PageCache, f: FileData, off: number, whence: number): number {
+  if (whence !== SEEK_DATA && whence !== SEEK_HOLE) return -EINVAL;
+  if (!Number.isSafeInteger(off) || off < 0 || off >= f.size) return -ENXIO;
+  const ps = pc.pageSize;
+  const index = Math.floor(off / ps);
+  if (whence === SEEK_DATA) {
+    const d = f.pages.nextData(index);
+    if (d < 0 || d * ps >= f.size) return -ENXIO;
+    return Math.max(off, d * ps);
+  }
+  const h = f.pages.nextHole(index);
+  return Math.min(Math.max(off, h * ps), f.size);
+}

@@ -1,0 +1,131 @@
+// Inodes and their operations tables. As in Linux's ramfs, the file type picks
+// one const table when the inode is made (makeInode); after that the table,
+// not scattered mode checks, decides what read, write, lookup or readlink do.
+// Directory contents live in `Directory` (dentries by name, with readdir
+// cookies); file and symlink content in a RadixPageMap (file.ts).
+import { EINVAL, EISDIR, ENOTDIR } from '../format/errno.js';
+import { RadixPageMap } from './pagemap.js';
+import {
+  DT_BLK, DT_CHR, DT_DIR, DT_FIFO, DT_LNK, DT_REG, DT_SOCK, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO,
+  S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
+} from './mode.js';
+import { fallocateData, readData, seekData, setSize, writeData, type PageCache } from './file.js';
+
+export interface Dentry { ino: number; cookie: number }
+
+/** A directory's names. Cookies grow with each insertion, so readdir can resume after removals. */
+export class Directory {
+  readonly entries = new Map<string, Dentry>();
+  private nextCookie = 3; // 1 and 2 belong to '.' and '..'
+  constructor(public parent: number) {}
+  get(name: string): Dentry | undefined { return this.entries.get(name); }
+  add(name: string, ino: number): void { this.entries.set(name, { ino, cookie: this.nextCookie++ }); }
+  remove(name: string): void { this.entries.delete(name); }
+  get size(): number { return this.entries.size; }
+}
+
+export interface InodeOps {
+  readonly dt: number;
+  read(pc: PageCache, node: Inode, off: number, len: number): Buffer | number;
+  write(pc: PageCache, node: Inode, off: number, data: Uint8Array): number;
+  setsize(pc: PageCache, node: Inode, size: number): number;
+  fallocate(pc: PageCache, node: Inode, mode: number, off: number, len: number): number;
+  seek(pc: PageCache, node: Inode, off: number, whence: number): number;
+  /** Child lookup for directories; -ENOTDIR for everything else. */
+  child(node: Inode, name: string): Dentry | number;
+  isDir: boolean;
+  /** Has content pages (regular file, symlink target). */
+  hasPages: boolean;
+}
+
+const eisdir = () => -EISDIR;
+const einval = () => -EINVAL;
+const enotdir = () => -ENOTDIR;
+
+function pagesOf(node: Inode): RadixPageMap {
+  return node.pages!;
+}
+
+export const regularOps = {
+  dt: DT_REG,
+  read: (pc, node, off, len) => readData(pc, { size: node.size, pages: pagesOf(node) }, off, len),
+  write: (pc, node, off, data) => writeData(pc, node as Inode & { pages: RadixPageMap }, off, data),
+  setsize: (pc, node, size) => setSize(pc, node as Inode & { pages: RadixPageMap }, size),
+  fallocate: (pc, node, mode, off, len) => fallocateData(pc, node as Inode & { pages: RadixPageMap }, mode, off, len),
+  seek: (pc, node, off, whence) => seekData(pc, { size: node.size, pages: pagesOf(node) }, off, whence),
+  child: enotdir,
+  isDir: false,
+  hasPages: true,
+} as const satisfies InodeOps;
+
+export const directoryOps = {
+  dt: DT_DIR,
+  read: eisdir,
+  write: eisdir,
+  setsize: eisdir,
+  fallocate: eisdir,
+  seek: einval,
+  child: (node, name) => node.dir!.get(name) ?? -2 /* ENOENT */,
+  isDir: true,
+  hasPages: false,
+} as const satisfies InodeOps;
+
+// A symlink keeps its target in pages like a file, but only readlink may see them.
+export const symlinkOps = {
+  dt: DT_LNK, read: einval, write: einval, setsize: einval, fallocate: einval, seek: einval,
+  child: enotdir, isDir: false, hasPages: true,
+} as const satisfies InodeOps;
+
+function specialOps(dt: number) {
+  return {
+    dt, read: einval, write: einval, setsize: einval, fallocate: einval, seek: einval,
+    child: enotdir, isDir: false, hasPages: false,
+  } as const satisfies InodeOps;
+}
+export const fifoOps = specialOps(DT_FIFO);
+export const charOps = specialOps(DT_CHR);
+export const blockOps = specialOps(DT_BLK);
+export const socketOps = specialOps(DT_SOCK);
+
+/** The ops table for a mode, or null for a type pram does not know. */
+export function opsFor(mode: number): InodeOps | null {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return regularOps;
+    case S_IFDIR: return directoryOps;
+    case S_IFLNK: return symlinkOps;
+    case S_IFIFO: return fifoOps;
+    case S_IFCHR: return charOps;
+    case S_IFBLK: return blockOps;
+    case S_IFSOCK: return socketOps;
+    default: return null;
+  }
+}
+
+export class Inode {
+  nlink = 0;
+  size = 0;
+  /** Opens (open/release) and kernel lookups (lookup/forget): an unlinked inode lives while either is > 0. */
+  opens = 0;
+  lookups = 0;
+  pages: RadixPageMap | null;
+  readonly dir: Directory | null;
+  readonly xattrs = new Map<string, Uint8Array>();
+  /** Symlink target, decoded once (the pages hold the persistent copy). */
+  target: string | null = null;
+
+  constructor(
+    readonly ino: number,
+    public mode: number,
+    readonly ops: InodeOps,
+    public uid: number,
+    public gid: number,
+    public rdev: number,
+    public atimeNs: bigint,
+    public mtimeNs: bigint,
+    public ctimeNs: bigint,
+    parent: number,
+  ) {
+    this.pages = ops.hasPages ? new RadixPageMap() : null;
+    this.dir = ops.isDir ? new Directory(parent) : null;
+  }
+}

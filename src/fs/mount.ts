@@ -1,0 +1,97 @@
+// Mounting boots the memory like a tiny kernel, with the same boot/ and pram/
+// code the simulated machine runs: page frames (holes marked), the banned set,
+// memblock (pfn 0 reserved: the arena header, never a data page), the boot
+// parameters, the reservation of the saved chain, the allocator for everything
+// else, then the engine's load. The volume is built from the loaded nodes.
+// Opening the arena (and its header checks) is the caller's job (api/, cli/).
+import { PageAllocator } from '../boot/allocator.js';
+import { BannedRegions, bannedCapacity } from '../boot/banned.js';
+import { Owner, PageFrames } from '../boot/frames.js';
+import { Memblock } from '../boot/memblock.js';
+import { parseBootParams } from '../boot/params.js';
+import { EINVAL, errnoName } from '../format/errno.js';
+import type { PhysMem } from '../mem/physmem.js';
+import { ArenaHeaderHandoff, type Handoff } from '../pram/handoff.js';
+import { Pram } from '../pram/pram.js';
+import { RadixPageMap } from './pagemap.js';
+import { Volume } from './volume.js';
+
+export interface VolumeOptions {
+  mem: PhysMem;                      // Arena or SimRam
+  handoff: Handoff;                  // where the chain head is published
+  cmdline?: string;                  // boot parameters: pram=, pram_banned=
+  verify?: 'full' | 'lazy';
+  extents?: boolean;
+  clock?: () => bigint;              // ns since epoch; injected
+  log?: (line: string) => void;
+  owner?: { uid: number; gid: number };
+  /** The machine's own early boot (kernel image, initrd...) already reserved here; default: a fresh one. */
+  memblock?: Memblock;
+  /**
+   * Arena semantics (default: true for an ArenaHeaderHandoff): keep what verifies
+   * (salvage), and refuse to mount — rather than start empty and later overwrite
+   * the saved image — when pram= points outside memory or the chain cannot be reserved.
+   */
+  strict?: boolean;
+  /** Leave the memory open at unmount (the simulated machine reboots on the same RAM). */
+  keepMemOpen?: boolean;
+}
+
+/** A mount that cannot go on; `errno` is negative, the message names the cause. */
+export class MountError extends Error {
+  override name = 'MountError';
+  readonly code: string;
+  constructor(readonly errno: number, message: string) {
+    super(message);
+    this.code = errnoName(errno);
+  }
+}
+
+/** A deterministic default clock: a counter (api/ and the machine inject real ones). */
+function counterClock(): () => bigint {
+  let t = 0n;
+  return () => (t += 1000n);
+}
+
+export function mountVolume(opts: VolumeOptions): Volume {
+  const { mem, handoff } = opts;
+  const log = opts.log ?? (() => {});
+  const arena = handoff instanceof ArenaHeaderHandoff;
+  const strict = opts.strict ?? arena;
+  const memblock = opts.memblock ?? new Memblock(PageFrames.forMem(mem), new BannedRegions(bannedCapacity(), log));
+  const { frames, banned } = memblock;
+  // pfn 0 is never a data page: it holds the arena header (the sim keeps it too, so images agree).
+  if (frames.owner[0] === Owner.None) memblock.reserve(0, 1, arena ? Owner.Header : Owner.Reserved, arena ? 'arena header' : 'pfn 0');
+
+  const params = parseBootParams(opts.cmdline ?? '', mem.pageSize, log);
+  for (const r of params.banned) banned.add(r.start, Math.min(r.end, mem.pageCount - 1));
+  const saved = handoff.read();
+  const headPfn = params.pramPfn ?? saved?.headPfn ?? 0;
+  if (strict && headPfn >= mem.pageCount) {
+    throw new MountError(-EINVAL, `pram=0x${headPfn.toString(16)} is beyond the memory (${mem.pageCount} pages, last pfn 0x${(mem.pageCount - 1).toString(16)})`);
+  }
+
+  const reserved = Pram.reserve(mem, memblock, headPfn, log, { salvage: strict, firstPfn: 1 });
+  if (strict && reserved.error < 0 && headPfn !== 0) {
+    const why = reserved.losses.map((l) => l.what).join('; ');
+    throw new MountError(reserved.error, `the saved image at pfn 0x${headPfn.toString(16)} cannot be reserved: ${why || errnoName(reserved.error)}`);
+  }
+  const allocator = PageAllocator.fromMemblock(memblock);
+  const pram = new Pram(mem, frames, allocator, banned, handoff, {
+    extents: opts.extents, log, newPageMap: () => new RadixPageMap(),
+  });
+  const loaded = pram.load(reserved, { verify: opts.verify ?? 'full' });
+  const total = mem.pageCount - memblock.reservedCount() + reserved.pages;
+  return new Volume({
+    mem,
+    engine: pram,
+    images: loaded.nodes,
+    losses: loaded.losses,
+    clock: opts.clock ?? counterClock(),
+    owner: opts.owner ?? { uid: 0, gid: 0 },
+    space: () => ({ total, free: allocator.freeCount }),
+    close: () => { mem.sync(); if (!opts.keepMemOpen) mem.close(); },
+    pram,
+    banned,
+  });
+}

@@ -1,0 +1,136 @@
+// Between live inodes and the engine's image model (pram/image.ts): `toImages`
+// lists what a checkpoint saves, `fromImages` rebuilds inodes and dentries
+// after a load. Page maps cross as numbers only; no data is copied. An image
+// whose tree is broken (a name whose parent is missing or not a directory, a
+// directory named twice, a node no name reaches) is repaired by linking the
+// stray into /lost+found, and every repair is reported as a Loss.
+import type { Loss, NodeImage, NodeName } from '../pram/image.js';
+import type { Inode } from './inode.js';
+import { opsFor } from './inode.js';
+import { S_IFDIR } from './mode.js';
+import { RadixPageMap } from './pagemap.js';
+import { ROOT_INO, type InodeTable } from './table.js';
+
+/** Every named inode (nlink > 0) and the root, with all their names. */
+export function toImages(t: InodeTable): NodeImage[] {
+  const names = new Map<number, NodeName[]>();
+  for (const node of t.inodes.values()) {
+    if (!node.dir || (node.nlink === 0 && node.ino !== ROOT_INO)) continue;
+    for (const [name, d] of node.dir.entries) {
+      let list = names.get(d.ino);
+      if (!list) names.set(d.ino, (list = []));
+      list.push({ parent: node.ino, name });
+    }
+  }
+  const out: NodeImage[] = [];
+  for (const node of t.inodes.values()) {
+    if (node.nlink === 0 && node.ino !== ROOT_INO) continue; // unlinked but open: dies with this mount
+    out.push({
+      ino: node.ino, mode: node.mode, uid: node.uid, gid: node.gid, rdev: node.rdev,
+      size: node.dir ? 0 : node.size,
+      atimeNs: node.atimeNs, mtimeNs: node.mtimeNs, ctimeNs: node.ctimeNs,
+      names: node.ino === ROOT_INO ? [] : names.get(node.ino) ?? [],
+      xattrs: [...node.xattrs],
+      pages: node.pages ?? EMPTY,
+    });
+  }
+  return out;
+}
+
+const EMPTY = new RadixPageMap();
+
+export interface RootDefaults { uid: number; gid: number; mode: number }
+
+/** Rebuilds the table from a loaded image; returns the repairs made. */
+export function fromImages(t: InodeTable, images: readonly NodeImage[], root: RootDefaults): Loss[] {
+  const losses: Loss[] = [];
+  for (const img of images) {
+    if (!opsFor(img.mode) || t.get(img.ino) || !Number.isSafeInteger(img.ino) || img.ino < 1) {
+      losses.push({ path: null, pfn: null, what: `node ${img.ino}: unknown file type ${img.mode.toString(8)} or duplicate inode; dropped` });
+      continue;
+    }
+    if (img.ino === ROOT_INO && (img.mode & 0o170000) !== S_IFDIR) {
+      losses.push({ path: '/', pfn: null, what: 'root is not a directory; a new root was made' });
+      continue;
+    }
+    const node = t.make(img.mode, img.uid, img.gid, img.rdev, ROOT_INO, img.ino);
+    node.atimeNs = img.atimeNs; node.mtimeNs = img.mtimeNs; node.ctimeNs = img.ctimeNs;
+    node.size = node.dir ? 0 : img.size;
+    for (const [k, v] of img.xattrs) node.xattrs.set(k, v);
+    // The engine made its page maps with our factory: adopt them, no copy.
+    if (node.pages && img.pages instanceof RadixPageMap) node.pages = img.pages;
+    else if (node.pages) for (const [i, pfn] of img.pages.entries()) node.pages.set(i, pfn);
+  }
+  let rootNode = t.get(ROOT_INO);
+  if (!rootNode) {
+    rootNode = t.make(S_IFDIR | (root.mode & 0o7777), root.uid, root.gid, 0, ROOT_INO, ROOT_INO);
+  }
+  rootNode.nlink = 2;
+  const strays: Inode[] = [];
+  const named = new Set<number>();
+  for (const img of images) {
+    const node = t.get(img.ino);
+    if (!node || node.ino === ROOT_INO || named.has(node.ino)) continue;
+    for (const { parent, name } of img.names) {
+      const dir = t.get(parent);
+      const bad = !dir || !dir.dir || dir.dir.get(name) || (node.dir && named.has(node.ino));
+      if (bad) {
+        losses.push({ path: null, pfn: null, what: `name '${name}' of inode ${img.ino} in directory ${parent}: parent missing, not a directory, duplicate, or a second name of a directory` });
+        continue;
+      }
+      attach(dir, name, node);
+      named.add(node.ino);
+    }
+    if (!named.has(node.ino)) strays.push(node);
+  }
+  // Whatever the root cannot reach (a missing parent, a directory cycle) goes to lost+found.
+  const reached = reachable(t);
+  for (const node of t.inodes.values()) if (!reached.has(node.ino) && named.has(node.ino)) strays.push(node);
+  if (strays.length > 0) adoptStrays(t, strays, reached, losses);
+  return losses;
+}
+
+function attach(dir: Inode, name: string, node: Inode): void {
+  dir.dir!.add(name, node.ino);
+  node.nlink += node.dir ? 2 : 1;
+  if (node.dir) { node.dir.parent = dir.ino; dir.nlink++; }
+}
+
+function reachable(t: InodeTable): Set<number> {
+  const seen = new Set<number>([ROOT_INO]);
+  const queue = [ROOT_INO];
+  while (queue.length > 0) {
+    const dir = t.get(queue.pop()!)!;
+    for (const d of dir.dir!.entries.values()) {
+      if (seen.has(d.ino)) continue;
+      seen.add(d.ino);
+      if (t.get(d.ino)?.dir) queue.push(d.ino);
+    }
+  }
+  return seen;
+}
+
+function adoptStrays(t: InodeTable, strays: Inode[], reached: Set<number>, losses: Loss[]): void {
+  const root = t.get(ROOT_INO)!;
+  let lf = root.dir!.get('lost+found');
+  let lfNode = lf ? t.get(lf.ino)! : null;
+  if (!lfNode || !lfNode.dir) {
+    lfNode = t.make(S_IFDIR | 0o700, root.uid, root.gid, 0, ROOT_INO);
+    lfNode.nlink = 0;
+    const name = lf ? `lost+found.${lfNode.ino}` : 'lost+found';
+    attach(root, name, lfNode);
+  }
+  for (const node of strays) {
+    // Cut it out of unreachable directories first, so no cycle survives.
+    for (const dir of t.inodes.values()) {
+      if (!dir.dir || reached.has(dir.ino)) continue;
+      for (const [name, d] of dir.dir.entries) {
+        if (d.ino !== node.ino) continue;
+        dir.dir.remove(name);
+        if (node.dir) { dir.nlink--; node.nlink -= 2; } else node.nlink--;
+      }
+    }
+    attach(lfNode, `#${node.ino}`, node);
+    losses.push({ path: `/lost+found/#${node.ino}`, pfn: null, what: `inode ${node.ino} had no reachable name; linked into lost+found` });
+  }
+}

@@ -1,0 +1,74 @@
+// The inode table of a mounted volume: inode numbers, the clock, the page
+// cache context, attributes, and the end of an inode's life (evict). The
+// namespace (namespace.ts), content (file.ts) and image (snapshot.ts) code all
+// work on this table; Volume is its public face.
+import { assert } from '../format/assert.js';
+import type { PageCache } from './file.js';
+import { dropPages } from './file.js';
+import { Inode, opsFor } from './inode.js';
+import { S_IFMT } from './mode.js';
+
+export interface Attr {
+  ino: number; mode: number; nlink: number; uid: number; gid: number; rdev: number;
+  size: number; blocks: number; blksize: number; atimeNs: bigint; mtimeNs: bigint; ctimeNs: bigint;
+}
+
+export const ROOT_INO = 1;
+/** An inode past 2^32 would not fit FUSE's generation-less numbering nicely; plenty anyway. */
+const INO_MAX = 0xffffffff;
+
+export class InodeTable {
+  readonly inodes = new Map<number, Inode>();
+  nextIno = ROOT_INO + 1;
+
+  constructor(readonly pc: PageCache, readonly clock: () => bigint) {}
+
+  get(ino: number): Inode | undefined {
+    return this.inodes.get(ino);
+  }
+
+  now(): bigint {
+    return this.clock();
+  }
+
+  /** A new, unnamed inode (nlink 0); the caller links it. */
+  make(mode: number, uid: number, gid: number, rdev: number, parent: number, ino = this.nextIno): Inode {
+    const ops = opsFor(mode);
+    assert(ops !== null, `file type ${(mode & S_IFMT).toString(8)} has an ops table`);
+    assert(ino <= INO_MAX && !this.inodes.has(ino), `inode ${ino} is free`);
+    const t = this.now();
+    const node = new Inode(ino, mode, ops, uid, gid, rdev, t, t, t, parent);
+    this.inodes.set(ino, node);
+    if (ino >= this.nextIno) this.nextIno = ino + 1;
+    return node;
+  }
+
+  attr(node: Inode): Attr {
+    const ps = this.pc.pageSize;
+    return {
+      ino: node.ino, mode: node.mode, nlink: node.nlink, uid: node.uid, gid: node.gid, rdev: node.rdev,
+      size: node.size, blocks: (node.pages ? node.pages.count : 0) * (ps / 512), blksize: ps,
+      atimeNs: node.atimeNs, mtimeNs: node.mtimeNs, ctimeNs: node.ctimeNs,
+    };
+  }
+
+  touch(node: Inode, what: 'm' | 'c' | 'a'): void {
+    const t = this.now();
+    if (what === 'a') { node.atimeNs = t; return; }
+    node.ctimeNs = t;
+    if (what === 'm') node.mtimeNs = t;
+  }
+
+  /** relatime: update atime on read only when it is not newer than mtime/ctime or a day old. */
+  accessed(node: Inode): void {
+    const t = this.now();
+    if (node.atimeNs <= node.mtimeNs || node.atimeNs <= node.ctimeNs || t - node.atimeNs > 86_400_000_000_000n) node.atimeNs = t;
+  }
+
+  /** Frees an inode nobody names, opens or has looked up. */
+  maybeEvict(node: Inode): void {
+    if (node.nlink > 0 || node.opens > 0 || node.lookups > 0 || node.ino === ROOT_INO) return;
+    if (node.pages) dropPages(this.pc, { size: node.size, pages: node.pages }, 0, Infinity);
+    this.inodes.delete(node.ino);
+  }
+}

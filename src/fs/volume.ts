@@ -1,0 +1,319 @@
+// The superblock: a mounted pram file system, addressed by inode number like
+// the FUSE low-level protocol (fuse/ maps its opcodes 1:1 onto these methods).
+// Every method returns a negative errno for an expected failure, else a value.
+// Booting the memory and loading the image is mount.ts's job; the namespace,
+// content and image conversions live in namespace.ts, file.ts, snapshot.ts.
+import { EINVAL, EIO, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR } from '../format/errno.js';
+import type { PhysMem } from '../mem/physmem.js';
+import type { Pram } from '../pram/pram.js';
+import type { BannedRegions } from '../boot/banned.js';
+import type { Loss, NodeImage } from '../pram/image.js';
+import { readData, type PageCache, type PageEngine } from './file.js';
+import type { Inode } from './inode.js';
+import { DT_DIR, DT_LNK, NAME_MAX, SYMLOOP_MAX } from './mode.js';
+import * as ns from './namespace.js';
+import { pathTooLong } from './names.js';
+import { fromImages, toImages } from './snapshot.js';
+import { InodeTable, ROOT_INO, type Attr } from './table.js';
+import * as xa from './xattr.js';
+
+export type { Attr } from './table.js';
+export interface DirEntry { name: string; ino: number; type: number; next: number }
+export interface StatFs { bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number; namelen: number }
+
+/** The engine as the volume uses it (pram/'s Pram satisfies this). */
+export interface VolumeEngine extends PageEngine {
+  checkpoint(nodes: Iterable<NodeImage>): number;
+}
+
+/** What mount.ts (or a test, or the simulated machine) hands a new volume. */
+export interface VolumeParts {
+  mem: PhysMem;
+  engine: VolumeEngine;
+  images: readonly NodeImage[];
+  losses: readonly Loss[];
+  clock: () => bigint;
+  owner: { uid: number; gid: number };
+  /** Free and total data pages, for statfs. */
+  space: () => { total: number; free: number };
+  /** Called by unmount after the final checkpoint (unlock, close the memory). */
+  close: () => void;
+  /** The engine and boot state, for info and check (absent in unit tests that build parts by hand). */
+  pram?: Pram;
+  banned?: BannedRegions;
+}
+
+export type { VolumeOptions } from './mount.js';
+export { MountError } from './mount.js';
+
+export class Volume {
+  readonly rootIno = ROOT_INO as 1;
+  readonly losses: Loss[];
+  readonly mem: PhysMem;
+  readonly pram: Pram | undefined;
+  readonly banned: BannedRegions | undefined;
+  private readonly t: InodeTable;
+  private readonly pc: PageCache;
+  private mounted = true;
+
+  constructor(private readonly parts: VolumeParts) {
+    this.mem = parts.mem;
+    this.pram = parts.pram;
+    this.banned = parts.banned;
+    this.pc = { mem: parts.mem, engine: parts.engine, pageSize: parts.mem.pageSize, lastPfn: 0 };
+    this.t = new InodeTable(this.pc, parts.clock);
+    this.losses = [...parts.losses, ...fromImages(this.t, parts.images, { ...parts.owner, mode: 0o755 })];
+  }
+
+  /** Boots the memory in opts.mem and loads its image; throws an Error with `errno` when it cannot. */
+  static mount(opts: import('./mount.js').VolumeOptions): Volume {
+    return mountVolume(opts);
+  }
+
+  private node(ino: number): Inode | number {
+    return this.t.get(ino) ?? -ENOENT;
+  }
+
+  private attrOf(r: Inode | number): Attr | number {
+    return typeof r === 'number' ? r : this.t.attr(r);
+  }
+
+  lookup(parent: number, name: string): Attr | number {
+    const dir = this.node(parent);
+    if (typeof dir === 'number') return dir;
+    if (!dir.dir) return -ENOTDIR;
+    if (Buffer.byteLength(name) > NAME_MAX) return -ENAMETOOLONG;
+    const ino = name === '.' ? dir.ino : name === '..' ? dir.dir.parent : dir.dir.get(name)?.ino;
+    if (ino === undefined) return -ENOENT;
+    const node = this.t.get(ino)!;
+    node.lookups++;
+    return this.t.attr(node);
+  }
+
+  getattr(ino: number): Attr | number {
+    return this.attrOf(this.node(ino));
+  }
+
+  setattr(ino: number, set: { mode?: number; uid?: number; gid?: number; size?: number; atimeNs?: bigint; mtimeNs?: bigint; ctimeNs?: bigint }): Attr | number {
+    const node = this.node(ino);
+    if (typeof node === 'number') return node;
+    if (set.size !== undefined) {
+      const r = node.ops.setsize(this.pc, node, set.size);
+      if (r < 0) return r;
+      this.t.touch(node, 'm');
+    }
+    if (set.mode !== undefined) node.mode = (node.mode & 0o170000) | (set.mode & 0o7777);
+    if (set.uid !== undefined && set.uid >= 0) node.uid = set.uid;
+    if (set.gid !== undefined && set.gid >= 0) node.gid = set.gid;
+    if (set.atimeNs !== undefined) node.atimeNs = set.atimeNs;
+    if (set.mtimeNs !== undefined) node.mtimeNs = set.mtimeNs;
+    node.ctimeNs = set.ctimeNs ?? this.t.now();
+    return this.t.attr(node);
+  }
+
+  mknod(parent: number, name: string, mode: number, rdev: number, uid: number, gid: number): Attr | number {
+    if ((mode & 0o170000) === 0o040000) return -EINVAL; // directories come from mkdir
+    return this.attrOf(ns.mknod(this.t, parent, name, mode, rdev, uid, gid));
+  }
+
+  mkdir(parent: number, name: string, mode: number, uid: number, gid: number): Attr | number {
+    return this.attrOf(ns.mkdir(this.t, parent, name, mode, uid, gid));
+  }
+
+  symlink(parent: number, name: string, target: string, uid: number, gid: number): Attr | number {
+    return this.attrOf(ns.symlink(this.t, parent, name, target, uid, gid));
+  }
+
+  readlink(ino: number): string | number {
+    const node = this.node(ino);
+    if (typeof node === 'number') return node;
+    if (node.ops.dt !== DT_LNK) return -EINVAL;
+    if (node.target === null) {
+      // A loaded symlink: its target is in its pages, checked like any data.
+      const b = readData(this.pc, { size: node.size, pages: node.pages! }, 0, node.size);
+      if (typeof b === 'number') return b;
+      if (b.length !== node.size) return -EIO;
+      node.target = b.toString('utf8');
+    }
+    return node.target;
+  }
+
+  link(ino: number, newParent: number, newName: string): Attr | number {
+    return this.attrOf(ns.link(this.t, ino, newParent, newName));
+  }
+
+  unlink(parent: number, name: string): number {
+    return ns.unlink(this.t, parent, name);
+  }
+
+  rmdir(parent: number, name: string): number {
+    return ns.rmdir(this.t, parent, name);
+  }
+
+  rename(parent: number, name: string, newParent: number, newName: string, flags: number): number {
+    return ns.rename(this.t, parent, name, newParent, newName, flags);
+  }
+
+  read(ino: number, offset: number, length: number): Buffer | number {
+    const node = this.node(ino);
+    if (typeof node === 'number') return node;
+    const r = node.ops.read(this.pc, node, offset, length);
+    if (typeof r !== 'number') this.t.accessed(node);
+    return r;
+  }
+
+  write(ino: number, offset: number, data: Uint8Array): number {
+    const node = this.node(ino);
+    if (typeof node === 'number') return node;
+    const r = node.ops.write(this.pc, node, offset, data);
+    if (r > 0) this.t.touch(node, 'm');
+    return r;
+  }
+
+  fallocate(ino: number, mode: number, offset: number, length: number): number {
+    const node = this.node(ino);
+    if (typeof node === 'number') return node;
+    const before = node.size;
+    const r = node.ops.fallocate(this.pc, node, mode, offset, length);
+    if (r === 0) this.t.touch(node, node.size !== before || mode !== 0 ? 'm' : 'c');
+    return r;
+  }
+
+  seek(ino: number, offset: number, whence: 3 | 4): number {
+    const node = this.node(ino);
+    if (typeof node === 'number') return node;
+    return node.ops.seek(this.pc, node, offset, whence);
+  }
+
+  readdir(ino: number, cookie: number, max: number): DirEntry[] | number {
+    const node = this.node(ino);
+    if (typeof node === 'number') return node;
+    if (!node.dir) return -ENOTDIR;
+    const out: DirEntry[] = [];
+    if (cookie < 1 && out.length < max) out.push({ name: '.', ino: node.ino, type: DT_DIR, next: 1 });
+    if (cookie < 2 && out.length < max) out.push({ name: '..', ino: node.dir.parent, type: DT_DIR, next: 2 });
+    for (const [name, d] of node.dir.entries) {
+      if (out.length >= max) break;
+      if (d.cookie < cookie) continue;
+      out.push({ name, ino: d.ino, type: this.t.get(d.ino)!.ops.dt, next: d.cookie + 1 });
+    }
+    this.t.accessed(node);
+    return out;
+  }
+
+  getxattr(ino: number, name: string): Uint8Array | number {
+    const node = this.node(ino);
+    return typeof node === 'number' ? node : xa.getxattr(node, name);
+  }
+
+  setxattr(ino: number, name: string, value: Uint8Array, flags: number): number {
+    const node = this.node(ino);
+    if (typeof node === 'number') return node;
+    const r = xa.setxattr(node, name, value, flags);
+    if (r === 0) this.t.touch(node, 'c');
+    return r;
+  }
+
+  listxattr(ino: number): string[] | number {
+    const node = this.node(ino);
+    return typeof node === 'number' ? node : xa.listxattr(node);
+  }
+
+  removexattr(ino: number, name: string): number {
+    const node = this.node(ino);
+    if (typeof node === 'number') return node;
+    const r = xa.removexattr(node, name);
+    if (r === 0) this.t.touch(node, 'c');
+    return r;
+  }
+
+  open(ino: number): number {
+    const node = this.node(ino);
+    if (typeof node === 'number') return node;
+    node.opens++;
+    return 0;
+  }
+
+  release(ino: number): void {
+    const node = this.t.get(ino);
+    if (!node || node.opens === 0) return;
+    node.opens--;
+    this.t.maybeEvict(node);
+  }
+
+  forget(ino: number, nlookup: number): void {
+    const node = this.t.get(ino);
+    if (!node) return;
+    node.lookups = Math.max(0, node.lookups - nlookup);
+    this.t.maybeEvict(node);
+  }
+
+  statfs(): StatFs {
+    const { total, free } = this.parts.space();
+    return { bsize: this.pc.pageSize, blocks: total, bfree: free, bavail: free, files: this.t.inodes.size, ffree: Math.max(0, 0xffffffff - this.t.nextIno), namelen: NAME_MAX };
+  }
+
+  fsync(ino: number): number {
+    if (!this.t.get(ino)) return -ENOENT;
+    return this.sync();
+  }
+
+  sync(): number {
+    if (!this.mounted) return -EINVAL;
+    return this.parts.engine.checkpoint(toImages(this.t));
+  }
+
+  /** Final checkpoint, then close. The volume is unusable afterwards even when the checkpoint failed. */
+  unmount(): number {
+    if (!this.mounted) return -EINVAL;
+    const r = this.sync();
+    this.mounted = false;
+    this.parts.close();
+    return r;
+  }
+
+  get isMounted(): boolean { return this.mounted; }
+
+  /** The images a checkpoint would save now (for check and info). */
+  images(): NodeImage[] {
+    return toImages(this.t);
+  }
+
+  /** Absolute path -> ino, following symlinks in the middle (and at the end unless follow is false). */
+  resolve(path: string, opts: { follow?: boolean } = {}): number {
+    if (typeof path !== 'string' || !path.startsWith('/')) return -EINVAL;
+    if (pathTooLong(path)) return -ENAMETOOLONG;
+    const trailingSlash = path.length > 1 && path.endsWith('/');
+    const follow = opts.follow ?? true;
+    const stack = components(path).reverse();
+    let cur = ROOT_INO;
+    let links = 0;
+    while (stack.length > 0) {
+      const name = stack.pop()!;
+      const dir = this.t.get(cur)!;
+      if (!dir.dir) return -ENOTDIR;
+      if (name === '..') { cur = dir.dir.parent; continue; }
+      if (Buffer.byteLength(name) > NAME_MAX) return -ENAMETOOLONG;
+      const d = dir.dir.get(name);
+      if (!d) return -ENOENT;
+      const node = this.t.get(d.ino)!;
+      if (node.ops.dt === DT_LNK && (stack.length > 0 || follow || trailingSlash)) {
+        if (++links > SYMLOOP_MAX) return -ELOOP;
+        const target = this.readlink(node.ino);
+        if (typeof target === 'number') return target;
+        if (target.startsWith('/')) cur = ROOT_INO;
+        for (const c of components(target).reverse()) stack.push(c);
+        continue;
+      }
+      cur = d.ino;
+    }
+    if (trailingSlash && !this.t.get(cur)!.dir) return -ENOTDIR;
+    return cur;
+  }
+}
+
+function components(path: string): string[] {
+  return path.split('/').filter((c) => c !== '' && c !== '.');
+}
+
+import { mountVolume } from './mount.js';

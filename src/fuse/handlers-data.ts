@@ -1,0 +1,172 @@
+// FUSE operations on open files and directories: open, create, read, write,
+// flush, release, fsync, opendir, readdir(plus), releasedir, fsyncdir,
+// fallocate, lseek, copy_file_range. File handles are the inode numbers: fs/
+// counts opens per inode, which is all it needs to keep an unlinked file alive.
+import { EINVAL, EIO } from '../format/errno.js';
+import type { FuseSession, Request, Result } from './session.js';
+import { WRITE_BYTES_MAX } from './session.js';
+import { isErr, type DirEntry } from './served.js';
+import { entry } from './handlers-node.js';
+import {
+  FOPEN_KEEP_CACHE, SEEK_DATA, SEEK_HOLE, Size, direntSize, openOut, putDirent, putEntryOut,
+  u32Out, u64Out, view,
+} from './wire.js';
+
+const O_TRUNC = 0o1000;
+const S_IFREG = 0o100000;
+/** copy_file_range answers with a u32 byte count; the kernel clamps too, this keeps us honest. */
+export const COPY_BYTES_MAX = 0xfffff000;
+/** Entries asked of fs/ per readdir reply: a 4 KiB..1 MiB buffer holds at most size/24 of them. */
+export const DIRENTS_PER_REPLY_MAX = 4096;
+
+export function open(s: FuseSession, q: Request): Result {
+  const flags = q.arg.u32('open_in.flags');
+  const r = s.volume.open(q.nodeid);
+  if (isErr(r)) return r;
+  if (flags & O_TRUNC) {
+    // FUSE_ATOMIC_O_TRUNC: the kernel leaves truncation on open to us.
+    const t = s.volume.setattr(q.nodeid, { size: 0 });
+    if (isErr(t)) { s.volume.release(q.nodeid); return t; }
+  }
+  // pram is the only writer of its files, so the kernel's page cache stays valid across opens.
+  return openOut(q.nodeid, FOPEN_KEEP_CACHE);
+}
+
+export function create(s: FuseSession, q: Request): Result {
+  q.arg.skip(4, 'create_in.flags');
+  const mode = q.arg.u32('create_in.mode');
+  const made = s.volume.mknod(q.nodeid, q.names[0]!, S_IFREG | (mode & 0o7777), 0, q.uid, q.gid);
+  if (isErr(made)) return made;
+  const a = s.volume.lookup(q.nodeid, q.names[0]!);   // counted as the kernel counts it (see handlers-node made())
+  if (isErr(a)) return a;
+  const r = s.volume.open(a.ino);
+  if (isErr(r)) { s.volume.forget(a.ino, 1); return r; }
+  return [entry(s, a) as Buffer, openOut(a.ino, FOPEN_KEEP_CACHE)];
+}
+
+export function read(s: FuseSession, q: Request): Result {
+  q.arg.skip(8, 'read_in.fh');
+  const offset = q.arg.u64('read_in.offset');
+  const size = q.arg.u32('read_in.size');
+  const data = s.volume.read(q.nodeid, offset, Math.min(size, WRITE_BYTES_MAX));
+  if (typeof data === 'number') return data;
+  return data.length === 0 ? 0 : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+export function write(s: FuseSession, q: Request): Result {
+  q.arg.skip(8, 'write_in.fh');
+  const offset = q.arg.u64('write_in.offset');
+  const size = q.arg.u32('write_in.size');
+  if (size > q.rest.length) return -EIO;   // the kernel promised more data than it sent
+  const n = s.volume.write(q.nodeid, offset, q.rest.subarray(0, size));
+  return isErr(n) ? n : u32Out(n);
+}
+
+export function flush(): Result {
+  // Saving is fsync's job (a checkpoint); close() must stay cheap.
+  return 0;
+}
+
+export function release(s: FuseSession, q: Request): Result {
+  s.volume.release(q.nodeid);
+  return 0;
+}
+
+export function fsync(s: FuseSession, q: Request): Result {
+  return s.volume.fsync(q.nodeid);
+}
+
+export function opendir(s: FuseSession, q: Request): Result {
+  const a = s.volume.getattr(q.nodeid);
+  return isErr(a) ? a : openOut(0, 0);
+}
+
+export function releasedir(): Result {
+  return 0;
+}
+
+export function fsyncdir(s: FuseSession): Result {
+  return s.volume.sync();
+}
+
+export function readdir(s: FuseSession, q: Request): Result {
+  return dirents(s, q, false);
+}
+
+export function readdirplus(s: FuseSession, q: Request): Result {
+  return dirents(s, q, true);
+}
+
+/** Pack as many entries as fit in the kernel's buffer; each carries the cookie of the next. */
+function dirents(s: FuseSession, q: Request, plus: boolean): Result {
+  q.arg.skip(8, 'read_in.fh');
+  const cookie = q.arg.u64('read_in.offset');
+  const size = Math.min(q.arg.u32('read_in.size'), WRITE_BYTES_MAX);
+  const list = s.volume.readdir(q.nodeid, cookie, Math.min(DIRENTS_PER_REPLY_MAX, Math.ceil(size / Size.dirent)));
+  if (isErr(list)) return list;
+  const buf = Buffer.alloc(size);
+  let at = 0;
+  for (const d of list) {
+    const name = Buffer.from(d.name, 'utf8');
+    const rec = direntSize(name.length, plus);
+    if (at + rec > size) break;
+    if (plus) {
+      if (!putPlusEntry(s, q.nodeid, d, buf, at)) continue;   // vanished between readdir and lookup
+      at += Size.entryOut;
+    }
+    at += putDirent(buf, at, d.ino, d.next, d.type, name);
+  }
+  return at === 0 ? 0 : buf.subarray(0, at);
+}
+
+/** The entry_out of a readdirplus record: a lookup, as the kernel counts it ('.' and '..' excepted). */
+function putPlusEntry(s: FuseSession, dir: number, d: DirEntry, buf: Buffer, at: number): boolean {
+  if (d.name === '.' || d.name === '..') {
+    buf.fill(0, at, at + Size.entryOut);   // nodeid 0: the kernel takes no reference
+    return true;
+  }
+  const a = s.volume.lookup(dir, d.name);
+  if (isErr(a)) return false;
+  putEntryOut(view(buf), at, a, s.validity);
+  return true;
+}
+
+export function fallocate(s: FuseSession, q: Request): Result {
+  q.arg.skip(8, 'fallocate_in.fh');
+  const offset = q.arg.u64('fallocate_in.offset');
+  const length = q.arg.u64('fallocate_in.length');
+  const mode = q.arg.u32('fallocate_in.mode');
+  return s.volume.fallocate(q.nodeid, mode, offset, length);
+}
+
+export function lseek(s: FuseSession, q: Request): Result {
+  q.arg.skip(8, 'lseek_in.fh');
+  const offset = q.arg.u64('lseek_in.offset');
+  const whence = q.arg.u32('lseek_in.whence');
+  // SEEK_SET/CUR/END never reach us: the kernel answers them from its own size.
+  if (whence !== SEEK_DATA && whence !== SEEK_HOLE) return -EINVAL;
+  const r = s.volume.seek(q.nodeid, offset, whence);
+  return isErr(r) ? r : u64Out(r);
+}
+
+/** Copy in bounded chunks through fs/ (pram has no shared extents to clone). */
+export function copyFileRange(s: FuseSession, q: Request): Result {
+  const r = q.arg;
+  r.skip(8, 'copy_file_range_in.fh_in');
+  const offIn = r.u64('copy_file_range_in.off_in');
+  const nodeOut = r.u64('copy_file_range_in.nodeid_out');
+  r.skip(8, 'copy_file_range_in.fh_out');
+  const offOut = r.u64('copy_file_range_in.off_out');
+  const len = Math.min(r.u64('copy_file_range_in.len'), COPY_BYTES_MAX);
+  let done = 0;
+  while (done < len) {
+    const data = s.volume.read(q.nodeid, offIn + done, Math.min(WRITE_BYTES_MAX, len - done));
+    if (typeof data === 'number') return done > 0 ? u32Out(done) : data;
+    if (data.length === 0) break;   // end of the source file
+    const n = s.volume.write(nodeOut, offOut + done, data);
+    if (isErr(n)) return done > 0 ? u32Out(done) : n;
+    done += n;
+    if (n < data.length) break;
+  }
+  return u32Out(done);
+}

@@ -1,0 +1,89 @@
+// The /dev/fuse loop: it only moves buffers. A bounded number of reads wait in
+// libuv's thread pool (each blocks one pool thread inside read(2)); when one
+// returns, the request is handled synchronously by the protocol core on the
+// main thread and the reply is written with one write(2)/writev(2). Keeping a
+// second read in flight lets the kernel hand over the next request while the
+// previous one is being served. ENODEV on read means the mount is gone: the
+// loop ends once every outstanding read has returned.
+import * as fs from 'node:fs';
+import type { FuseSession } from './session.js';
+import { REQUEST_BYTES_MAX } from './session.js';
+
+/** Reads kept waiting on /dev/fuse; each holds a REQUEST_BYTES_MAX buffer and a pool thread. */
+export const READS_IN_FLIGHT_MAX = 2;
+
+export type LoopEnd = 'unmounted' | 'destroyed';
+
+export interface LoopOptions {
+  readsInFlight?: number;
+  log?: (line: string) => void;
+}
+
+export class DevFuseLoop {
+  private outstanding = 0;
+  private stopping: LoopEnd | null = null;
+  private failure: Error | null = null;
+  private resolveEnd!: (end: LoopEnd) => void;
+  private rejectEnd!: (err: Error) => void;
+  readonly ended: Promise<LoopEnd>;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly fd: number, private readonly session: FuseSession, private readonly opts: LoopOptions = {}) {
+    this.log = opts.log ?? ((line) => process.stderr.write(line + '\n'));
+    this.ended = new Promise((resolve, reject) => { this.resolveEnd = resolve; this.rejectEnd = reject; });
+  }
+
+  start(): void {
+    const n = Math.max(1, Math.min(this.opts.readsInFlight ?? READS_IN_FLIGHT_MAX, READS_IN_FLIGHT_MAX * 4));
+    for (let i = 0; i < n; i++) this.post(Buffer.allocUnsafe(REQUEST_BYTES_MAX));
+  }
+
+  private post(buf: Buffer): void {
+    if (this.stopping) return this.settle();
+    this.outstanding++;
+    fs.read(this.fd, buf, 0, buf.length, null, (err, n) => {
+      this.outstanding--;
+      if (err) return this.readFailed(err as NodeJS.ErrnoException, buf);
+      this.serve(buf.subarray(0, n));
+      this.post(buf);
+    });
+  }
+
+  private readFailed(err: NodeJS.ErrnoException, buf: Buffer): void {
+    switch (err.code) {
+      case 'ENODEV':   // unmounted, or the connection was aborted
+        this.stopping ??= 'unmounted';
+        return this.settle();
+      case 'EINTR': case 'EAGAIN': case 'ENOENT':   // a request vanished while being read: read again
+        return this.post(buf);
+      default:
+        this.failure ??= err;
+        this.stopping ??= 'unmounted';
+        return this.settle();
+    }
+  }
+
+  private serve(msg: Buffer): void {
+    const reply = this.session.handle(msg);
+    if (reply) this.send(reply);
+    if (this.session.destroyed) this.stopping ??= 'destroyed';
+  }
+
+  private send(chunks: Buffer[]): void {
+    try {
+      if (chunks.length === 1) fs.writeSync(this.fd, chunks[0]!);
+      else fs.writevSync(this.fd, chunks);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;   // the request was interrupted and is gone: fine
+      if (code === 'ENODEV') { this.stopping ??= 'unmounted'; return; }
+      this.log(`fuse: writing a reply failed: ${(e as Error).message}`);
+    }
+  }
+
+  private settle(): void {
+    if (this.outstanding > 0 || !this.stopping) return;
+    if (this.failure) this.rejectEnd(this.failure);
+    else this.resolveEnd(this.stopping);
+  }
+}

@@ -1,0 +1,43 @@
+// What fuse/ needs from the file system it serves: the subset of fs/'s Volume
+// (docs/ARCHITECTURE.md, "fs/ API") that the FUSE operations map onto. fs/'s
+// Volume satisfies it structurally; the unit tests serve a small double.
+// Every method returns a negative errno for an expected failure.
+import type { StatFs, WireAttr } from './wire.js';
+
+export type Attr = WireAttr;
+export interface DirEntry { name: string; ino: number; type: number; next: number }
+export interface SetAttr { mode?: number; uid?: number; gid?: number; size?: number; atimeNs?: bigint; mtimeNs?: bigint; ctimeNs?: bigint }
+
+export interface ServedVolume {
+  readonly rootIno: number;
+  lookup(parent: number, name: string): Attr | number;
+  getattr(ino: number): Attr | number;
+  setattr(ino: number, set: SetAttr): Attr | number;
+  mknod(parent: number, name: string, mode: number, rdev: number, uid: number, gid: number): Attr | number;
+  mkdir(parent: number, name: string, mode: number, uid: number, gid: number): Attr | number;
+  symlink(parent: number, name: string, target: string, uid: number, gid: number): Attr | number;
+  readlink(ino: number): string | number;
+  link(ino: number, newParent: number, newName: string): Attr | number;
+  unlink(parent: number, name: string): number;
+  rmdir(parent: number, name: string): number;
+  rename(parent: number, name: string, newParent: number, newName: string, flags: number): number;
+  read(ino: number, offset: number, length: number): Uint8Array | number;
+  write(ino: number, offset: number, data: Uint8Array): number;
+  fallocate(ino: number, mode: number, offset: number, length: number): number;
+  seek(ino: number, offset: number, whence: 3 | 4): number;
+  readdir(ino: number, cookie: number, max: number): DirEntry[] | number;
+  getxattr(ino: number, name: string): Uint8Array | number;
+  setxattr(ino: number, name: string, value: Uint8Array, flags: number): number;
+  listxattr(ino: number): string[] | number;
+  removexattr(ino: number, name: string): number;
+  open(ino: number): number;
+  release(ino: number): void;
+  forget(ino: number, nlookup: number): void;
+  statfs(): StatFs;
+  fsync(ino: number): number;
+  sync(): number;
+}
+
+export function isErr(r: unknown): r is number {
+  return typeof r === 'number' && r < 0;
+}

@@ -1,0 +1,145 @@
+// The protocol core: one FUSE request's bytes in, the reply's bytes out, no I/O.
+// It parses the in-header, finds the opcode in the table (ops.ts), decodes the
+// fixed argument struct and the names that follow with a bounded reader, calls
+// the handler and frames its result. Every request that expects a reply gets
+// exactly one: unknown opcodes ENOSYS, malformed input and handler bugs EIO
+// (a bug is logged, never allowed to leave the caller hung).
+// The /dev/fuse loop (loop.ts) only moves these buffers.
+import { EIO, ENOSYS, errnoName } from '../format/errno.js';
+import { DecodeError, FuseReader, PATH_BYTES_MAX } from './reader.js';
+import { OPS, type OpSpec } from './ops.js';
+import type { ServedVolume } from './served.js';
+import { Op, Size, outHeader, type Validity } from './wire.js';
+import { describeRequest } from './trace.js';
+
+export interface Request {
+  opcode: number;
+  unique: bigint;
+  nodeid: number;
+  uid: number;
+  gid: number;
+  pid: number;
+  /** The fixed argument struct, bounded to the table's size for this opcode. */
+  arg: FuseReader;
+  /** The names that follow the struct (as the table says), decoded. */
+  names: string[];
+  /** Bytes after the names (write data, xattr value, forget list): a view, valid during the call. */
+  rest: Buffer;
+}
+
+/** A handler's result: 0 = OK without payload, < 0 = -errno, else the payload chunks. */
+export type Result = number | Buffer | Buffer[];
+
+export interface SessionOptions {
+  volume: ServedVolume;
+  /** ns since the epoch, for FATTR_*_NOW (no wall clock below cli/: injected). */
+  clock: () => bigint;
+  validity?: Validity;
+  /** One line per message when set (--debug). */
+  trace?: (line: string) => void;
+  /** Where handler bugs are reported (always on). */
+  log?: (line: string) => void;
+}
+
+/** Largest write the server accepts per request; the kernel sends at most this (max_pages = 256). */
+export const WRITE_BYTES_MAX = 1 << 20;
+/** A /dev/fuse read buffer must hold the largest write plus its headers. */
+export const REQUEST_BYTES_MAX = WRITE_BYTES_MAX + 4096;
+
+export class FuseSession {
+  readonly volume: ServedVolume;
+  readonly clock: () => bigint;
+  readonly validity: Validity;
+  readonly trace: ((line: string) => void) | undefined;
+  readonly log: (line: string) => void;
+  /** Negotiated by INIT. */
+  initialized = false;
+  minor = 0;
+  /** DESTROY received: the loop stops after sending its reply. */
+  destroyed = false;
+  /** Requests answered, by outcome; a cheap view for tests and --debug summaries. */
+  readonly counts = { ok: 0, err: 0, noReply: 0, malformed: 0 };
+
+  constructor(opts: SessionOptions) {
+    this.volume = opts.volume;
+    this.clock = opts.clock;
+    this.validity = opts.validity ?? { entrySec: 1, attrSec: 1 };
+    this.trace = opts.trace;
+    this.log = opts.log ?? ((line) => process.stderr.write(line + '\n'));
+  }
+
+  /** Handle one request; returns the reply's chunks (header first), or null when none is sent. */
+  handle(msg: Buffer): Buffer[] | null {
+    if (msg.length < Size.inHeader) {
+      // Without a whole header there is no `unique` to answer; the kernel never sends this.
+      this.counts.malformed++;
+      this.log(`fuse: request of ${msg.length} bytes is shorter than the header; dropped`);
+      return null;
+    }
+    const len = msg.readUInt32LE(0);
+    const opcode = msg.readUInt32LE(4);
+    const unique = msg.readBigUInt64LE(8);
+    const spec = OPS[opcode];
+    let result: Result;
+    try {
+      const req = this.decode(msg, len, opcode, unique, spec);
+      if (this.trace) this.trace(`rx ${unique}: ${describeRequest(req, spec?.name)}`);
+      if (!spec) result = -ENOSYS;
+      else if (!this.initialized && opcode !== Op.INIT) result = -EIO;
+      else result = spec.handler(this, req);
+    } catch (e) {
+      if (e instanceof DecodeError) {
+        this.counts.malformed++;
+        if (this.trace) this.trace(`rx ${unique}: ${spec?.name ?? `op${opcode}`} malformed: ${e.message}`);
+      } else {
+        this.log(`fuse: ${spec?.name ?? opcode} failed: ${(e as Error)?.stack ?? e}`);
+      }
+      result = -EIO;
+    }
+    if (spec && !spec.reply) {   // forget, batch forget, interrupt: the kernel waits for nothing
+      this.counts.noReply++;
+      return null;
+    }
+    return this.frame(unique, result);
+  }
+
+  private decode(msg: Buffer, len: number, opcode: number, unique: bigint, spec: OpSpec | undefined): Request {
+    if (len !== msg.length) throw new DecodeError('malformed', 'in_header.len', 0, `says ${len}, read ${msg.length}`);
+    const extBytes = msg.readUInt16LE(36) * 8;
+    const end = len - extBytes;   // extensions (security context, groups) follow the arguments; unused
+    if (end < Size.inHeader) throw new DecodeError('malformed', 'in_header.total_extlen', 36, `${extBytes} bytes of extensions in a ${len}-byte request`);
+    const h = new FuseReader(msg, 16, Size.inHeader);
+    const nodeid = h.u64('in_header.nodeid');
+    const uid = h.u32('in_header.uid'), gid = h.u32('in_header.gid'), pid = h.u32('in_header.pid');
+    const argBytes = spec?.inBytes ?? 0;
+    if (Size.inHeader + argBytes > end) {
+      throw new DecodeError('short', `${spec?.name}_in`, Size.inHeader, `need ${argBytes} bytes, ${end - Size.inHeader} left`);
+    }
+    const arg = new FuseReader(msg, Size.inHeader, Size.inHeader + argBytes);
+    const tail = new FuseReader(msg, Size.inHeader + argBytes, end);
+    const names: string[] = [];
+    for (const kind of spec?.names ?? []) {
+      names.push(kind === 'name' ? tail.name(`${spec!.name}.name`) : tail.cstr(`${spec!.name}.target`, PATH_BYTES_MAX));
+    }
+    return { opcode, unique, nodeid, uid, gid, pid, arg, names, rest: msg.subarray(tail.offset, end) };
+  }
+
+  /** fuse_out_header + payload. */
+  frame(unique: bigint, result: Result): Buffer[] {
+    if (typeof result === 'number') {
+      if (result > 0) {
+        this.log(`fuse: handler returned ${result} for request ${unique}; a bug, answering EIO`);
+        result = -EIO;
+      }
+      if (result < 0) this.counts.err++; else this.counts.ok++;
+      if (this.trace) this.trace(`tx ${unique}: ${result < 0 ? '-' + errnoName(result) : 'OK'}`);
+      return [outHeader(Size.outHeader, result, unique)];
+    }
+    const chunks = Array.isArray(result) ? result : [result];
+    let len = Size.outHeader;
+    for (const c of chunks) len += c.length;
+    this.counts.ok++;
+    if (this.trace) this.trace(`tx ${unique}: OK ${len - Size.outHeader} bytes`);
+    return [outHeader(len, 0, unique), ...chunks];
+  }
+}

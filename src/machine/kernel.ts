@@ -1,0 +1,149 @@
+// One boot of a simulated kernel on the machine's RAM, in the RFC's order
+// (arch/x86 setup_arch): parse early params, memblock-reserve low memory, the
+// kernel image and the initrd, and make the early allocations that precede
+// pram_reserve(). Reserving pram's chain, building the page allocator and
+// loading are the mount's (fs/ mountVolume on this memblock). RAM content is
+// never touched here: what overwrites it is kexec.ts's. See machine.ts for the
+// fault model.
+
+import { BannedRegions } from '../boot/banned.js';
+import { Owner, PageFrames } from '../boot/frames.js';
+import { Memblock } from '../boot/memblock.js';
+import { parseBootParams, type BootParams } from '../boot/params.js';
+import { assert } from '../format/assert.js';
+import type { PhysMem } from '../mem/physmem.js';
+import type { Prng } from './prng.js';
+
+/** A kexec/bootloader segment: where one piece of the next kernel sits in RAM. */
+export interface Segment { what: string; start: number /*pfn*/; pages: number }
+
+export interface EarlyBootOptions {
+  bannedCapacity: number;
+  /** The banned-region mechanism off: pram_banned= ignored, reservations not banned. */
+  noBan: boolean;
+  /** Early allocations before pram_reserve(): how many (inclusive range) and how big one may be. */
+  earlyAllocsMin: number;
+  earlyAllocsMax: number;
+  earlyAllocPagesMax: number;
+  /** Early allocations land bottom-up in this window above the kernel image's end. */
+  earlyWindowBytes: number;
+  /** Chance that one early allocation lands anywhere in RAM instead (top-down, like a node-local allocation). */
+  strayAllocProbability: number;
+}
+
+/** A kernel after early boot, just before pram_reserve(): what it reserved, nothing allocated yet. */
+export interface KernelState {
+  boot: number;
+  cmdline: string;
+  params: BootParams;
+  frames: PageFrames;
+  banned: BannedRegions;
+  /** Handed to the mount (fs/ mountVolume), which reserves pram's chain on it and builds the allocator. */
+  memblock: Memblock;
+  segments: Segment[];
+}
+
+const EARLY_NAMES = ['page tables', 'brk', 'log_buf', 'ACPI tables', 'swiotlb', 'percpu',
+  'mem_map', 'setup_data', 'e820 table', 'initial stack', 'early ioremap', 'node data'];
+
+const LOW_MEMORY_BYTES = 1 << 20; // x86 reserves the first 1 MiB (BIOS data, real-mode trampoline)
+
+export function bootKernel(args: {
+  boot: number;
+  mem: PhysMem;
+  cmdline: string;
+  segments: Segment[];
+  prng: Prng;
+  opts: EarlyBootOptions;
+  log: (line: string) => void;
+  /** Fault injection: extra early reservations (e.g. on a saved pram page). */
+  injected?: Segment[];
+}): KernelState {
+  const { mem, opts, prng, log } = args;
+  const frames = PageFrames.forMem(mem);
+  const banned = new BannedRegions(opts.bannedCapacity, log);
+  banned.enabled = !opts.noBan;
+  const memblock = new Memblock(frames, banned);
+  log(`Command line: ${args.cmdline}`);
+
+  const params = parseBootParams(args.cmdline, mem.pageSize, log);
+  for (const r of params.banned) banned.add(Math.min(r.start, mem.pageCount - 1), Math.min(r.end, mem.pageCount - 1));
+
+  const lowPages = Math.min(mem.pageCount, Math.ceil(LOW_MEMORY_BYTES / mem.pageSize));
+  for (let pfn = 0; pfn < lowPages;) {
+    if (frames.owner[pfn] !== Owner.None) { pfn++; continue; }
+    let end = pfn;
+    while (end < lowPages && frames.owner[end] === Owner.None) end++;
+    memblock.reserve(pfn, end - pfn, Owner.Reserved, 'low memory');
+    log(`memblock: reserve ${range(pfn, end - pfn, mem.pageSize)} low memory`);
+    pfn = end;
+  }
+  // The new kernel keeps its image and initrd; purgatory and the boot-params page
+  // were only needed to get here, so their pages are free RAM again (still overwritten).
+  for (const s of args.segments.filter((seg) => seg.what === 'kernel image' || seg.what === 'initrd')) {
+    const ok = memblock.reserve(s.start, s.pages, Owner.Reserved, s.what);
+    assert(ok, `${s.what} at pfn ${s.start} (+${s.pages}) was placed on free RAM`);
+    log(`memblock: reserve ${range(s.start, s.pages, mem.pageSize)} ${s.what}`);
+  }
+
+  const kernel = args.segments.find((s) => s.what === 'kernel image');
+  earlyAllocations(memblock, mem, kernel ? kernel.start + kernel.pages : lowPages, prng, opts, log);
+
+  for (const f of args.injected ?? []) {
+    const ok = memblock.reserve(f.start, f.pages, Owner.Reserved, f.what);
+    log(`memblock: reserve ${range(f.start, f.pages, mem.pageSize)} ${f.what}${ok ? '' : ' failed: busy'}`);
+  }
+  let free = 0;
+  for (let pfn = 0; pfn < mem.pageCount; pfn++) if (frames.owner[pfn] === Owner.None) free++;
+  log(`Memory: ${(free * mem.pageSize) >> 10}K available (${(memblock.reservedCount() * mem.pageSize) >> 10}K reserved)`);
+  for (const line of banned.table()) log(line);
+  return { boot: args.boot, cmdline: args.cmdline, params, frames, banned, memblock, segments: args.segments };
+}
+
+/**
+ * The allocations that precede pram_reserve(): memblock bottom-up from the
+ * kernel image's end, from a seeded offset (different per boot), skipping busy
+ * pages; a few (strayAllocProbability) land top-down anywhere.
+ */
+function earlyAllocations(memblock: Memblock, mem: PhysMem, from: number, prng: Prng,
+  opts: EarlyBootOptions, log: (line: string) => void): void {
+  const count = prng.range(opts.earlyAllocsMin, opts.earlyAllocsMax);
+  const windowPages = Math.max(1, Math.floor(opts.earlyWindowBytes / mem.pageSize));
+  const windowEnd = Math.min(mem.pageCount, from + windowPages);
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const what = EARLY_NAMES[prng.below(EARLY_NAMES.length)]!;
+    // Mostly small, sometimes big: sizes skewed toward one page.
+    const pages = Math.max(1, Math.floor(opts.earlyAllocPagesMax * prng.float() ** 3));
+    let pfn = -1;
+    if (prng.chance(opts.strayAllocProbability)) {
+      pfn = firstFit(memblock, prng.below(mem.pageCount), 0, pages, -1);
+    } else {
+      const offset = prng.below(Math.max(1, Math.floor(windowPages / 4)));
+      pfn = firstFit(memblock, from + offset, windowEnd, pages, 1);
+      if (pfn < 0) pfn = firstFit(memblock, from, windowEnd, pages, 1);
+    }
+    if (pfn < 0) pfn = firstFit(memblock, mem.pageCount - pages, 0, pages, -1); // memblock falls back top-down
+    if (pfn < 0) { log(`memblock: early ${what} of ${pages} pages failed`); continue; }
+    memblock.reserve(pfn, pages, Owner.Reserved, what);
+    log(`memblock: reserve ${range(pfn, pages, mem.pageSize)} ${what}`);
+    total += pages;
+  }
+  log(`memblock: ${count} early allocations, ${total} pages`);
+}
+
+/** First start (walking from `from` toward `to` in direction dir) of `pages` free pages. */
+function firstFit(memblock: Memblock, from: number, to: number, pages: number, dir: 1 | -1): number {
+  const n = memblock.frames.pageCount;
+  for (let pfn = Math.max(0, Math.min(from, n - pages)); dir > 0 ? pfn + pages <= to : pfn >= to; pfn += dir) {
+    const busy = memblock.busyPfn(pfn, pages);
+    if (busy < 0) return pfn;
+    if (dir > 0) pfn = busy; // skip past the busy page (the loop adds one)
+  }
+  return -1;
+}
+
+export function range(start: number, pages: number, pageSize: number): string {
+  const a = start * pageSize, b = (start + pages) * pageSize - 1;
+  return `[mem 0x${a.toString(16).padStart(8, '0')}-0x${b.toString(16).padStart(8, '0')}]`;
+}

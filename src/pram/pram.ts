@@ -1,0 +1,205 @@
+// The engine: one object per mounted image, the same code for the simulated
+// machine and the arena. It owns what persistence needs beyond the fs's page
+// cache: which pages belong to the committed checkpoint (Frozen: written only
+// after a copy, so a crash of the owner comes back to the last checkpoint),
+// pages released while frozen (freed at the next commit), lazy verification,
+// and the chain's own pages. Reserve, load and save are in reserve.ts,
+// load.ts + tree.ts and save.ts; this file sequences them.
+
+import type { PhysMem } from '../mem/physmem.js';
+import type { Memblock } from '../boot/memblock.js';
+import type { BannedRegions } from '../boot/banned.js';
+import type { PageAllocator } from '../boot/allocator.js';
+import { Owner, PageFlag, type PageFrames } from '../boot/frames.js';
+import { EIO, ENOSPC } from '../format/errno.js';
+import { crc32c } from '../format/crc.js';
+import type { Handoff } from './handoff.js';
+import type { LoadedImage, Loss, NodeImage } from './image.js';
+import { readEntries, runCsum, type Run } from './load.js';
+import { buildTree } from './tree.js';
+import { reserveChain } from './reserve.js';
+import { writeChain } from './save.js';
+import { SimplePageMap } from './pagemap.js';
+import type { Log, PramOptions, PramStats, ReserveOptions, ReserveResult } from './types.js';
+
+export type { Log, PramOptions, PramStats, ReserveOptions, ReserveResult } from './types.js';
+
+export class Pram {
+  /** Early boot: walk and reserve the chain from headPfn (RFC pram_reserve). */
+  static reserve(mem: PhysMem, memblock: Memblock, headPfn: number, log: Log, opts: ReserveOptions = {}): ReserveResult {
+    return reserveChain(mem, memblock, headPfn, log, opts);
+  }
+
+  private generation: number;
+  private headPfn: number;
+  private chainPages: number[] = [];   // link/meta pages and copies of the committed checkpoint
+  private deferred: number[] = [];     // released while Frozen: free after the next commit
+  private readonly runs = new Map<number, Run>();
+  private readonly runHead: Int32Array;
+  private lazyPath: Map<number, { path: string; index: number }> | null = null;
+  private readonly lateLosses: Loss[] = [];
+  private last = { links: 0, meta: 0, data: 0, copies: 0, entries: 0 };
+  private readonly log: Log;
+
+  constructor(
+    readonly mem: PhysMem,
+    readonly frames: PageFrames,
+    readonly allocator: PageAllocator,
+    readonly banned: BannedRegions,
+    readonly handoff: Handoff,
+    readonly opts: PramOptions = {},
+  ) {
+    const h = handoff.read();
+    this.generation = h?.generation ?? 0;
+    this.headPfn = h?.headPfn ?? 0;
+    this.runHead = new Int32Array(mem.pageCount);
+    this.log = opts.log ?? (() => {});
+  }
+
+  /** Load the reserved chain: nodes (pages adopted, not copied) and every loss, exactly. */
+  load(reserved: ReserveResult, opts: { verify: 'full' | 'lazy' }): LoadedImage {
+    const st = readEntries(reserved, {
+      mem: this.mem, frames: this.frames, verify: opts.verify, log: this.log,
+      newPageMap: this.opts.newPageMap ?? (() => new SimplePageMap()), runs: this.runs, runHead: this.runHead,
+    });
+    const nodes = buildTree(st, reserved.salvage);
+    this.chainPages.push(...st.chainPages);
+    if (opts.verify === 'lazy') {
+      this.lazyPath = new Map();
+      for (const n of st.builds) {
+        const path = n.path;
+        for (const [index, pfn] of n.node.pages.entries()) {
+          if (this.frames.flags[pfn]! & PageFlag.Unverified) this.lazyPath.set(pfn, { path, index });
+        }
+      }
+    }
+    this.last = { links: reserved.links.length, meta: st.chainPages.length - reserved.links.length, data: 0, copies: 0, entries: reserved.entries.length };
+    for (const n of nodes) this.last.data += n.pages.count;
+    return { nodes, losses: [...reserved.losses, ...st.losses] };
+  }
+
+  /** A fresh data page for the fs (Dirty: its checksum is computed at the next checkpoint). */
+  allocData(hint?: number): number {
+    const pfn = this.allocator.alloc(Owner.Data, hint);
+    this.allocator.releaseHeld();
+    if (pfn < 0) return -ENOSPC;
+    this.frames.flags[pfn] = PageFlag.Dirty;
+    return pfn;
+  }
+
+  /** The fs no longer uses this page. A page of the committed checkpoint stays until the next commit. */
+  release(pfn: number): void {
+    this.forgetRun(pfn, true);
+    this.lazyPath?.delete(pfn);
+    if (this.frames.flags[pfn]! & PageFlag.Frozen) this.deferred.push(pfn);
+    else this.allocator.free(pfn);
+  }
+
+  /** The pfn the fs may write: the page itself, or a copy when it belongs to the committed checkpoint. */
+  writable(pfn: number): number {
+    const f = this.frames.flags[pfn]!;
+    if (f & (PageFlag.Unverified | PageFlag.Bad)) {
+      const r = this.readable(pfn);
+      if (r < 0) return r;
+    }
+    this.forgetRun(pfn, false);
+    if (!(this.frames.flags[pfn]! & PageFlag.Frozen)) {
+      this.frames.flags[pfn]! |= PageFlag.Dirty;
+      return pfn;
+    }
+    const copy = this.allocator.alloc(Owner.Data, pfn + 1);
+    this.allocator.releaseHeld();
+    if (copy < 0) return -ENOSPC;
+    this.mem.page(copy).set(this.mem.page(pfn));
+    this.frames.flags[copy] = PageFlag.Dirty | (this.frames.flags[pfn]! & PageFlag.Lru);
+    this.deferred.push(pfn);
+    return copy;
+  }
+
+  /** 0 when the page may be read; -EIO when it failed its checksum (verified here on first read when lazy). */
+  readable(pfn: number): number {
+    const f = this.frames.flags[pfn]!;
+    if (f & PageFlag.Bad) return -EIO;
+    if (!(f & PageFlag.Unverified)) return 0;
+    const head = this.runHead[pfn]!;
+    const run = head ? this.runs.get(head - 1) : undefined;
+    const start = run ? head - 1 : pfn, count = run?.count ?? 1;
+    const expected = run ? run.csum : this.frames.csum[pfn]!;
+    const actual = count === 1 ? crc32c(this.mem.page(pfn)) : runCsum(this.mem, start, count);
+    const ok = actual === expected;
+    for (let q = start; q < start + count; q++) {
+      this.frames.flags[q] = (this.frames.flags[q]! & ~PageFlag.Unverified) | (ok ? 0 : PageFlag.Bad);
+    }
+    if (ok) { for (let q = start; q < start + count; q++) this.lazyPath?.delete(q); return 0; }
+    const where = this.lazyPath?.get(start);
+    const ps = this.mem.pageSize;
+    const range = where ? { start: where.index * ps, end: (where.index + count) * ps } : undefined;
+    this.lateLosses.push({
+      path: where?.path ?? null, pfn: start, range,
+      what: `data page${count > 1 ? 's' : ''} ${where ? where.index : '?'}${count > 1 && where ? `-${where.index + count - 1}` : ''}` +
+        `${range ? ` (bytes ${range.start}-${range.end - 1})` : ''} failed crc32c on first read (saved 0x${expected.toString(16)}, computed 0x${actual.toString(16)})`,
+    });
+    this.log(`PRAM: pfn:${start.toString(16)} corrupted`);
+    return -EIO;
+  }
+
+  /**
+   * Save: write a complete new chain, publish it through the handoff, then free
+   * the previous checkpoint's own pages and the pages released since. 0 or -errno;
+   * on failure the previous checkpoint stays current and intact.
+   */
+  checkpoint(nodes: Iterable<NodeImage>): number {
+    const saved = writeChain(nodes, {
+      mem: this.mem, frames: this.frames, allocator: this.allocator, banned: this.banned,
+      extents: this.opts.extents ?? false, runs: this.runs, runHead: this.runHead,
+      verify: (pfn) => { this.readable(pfn); },
+    });
+    this.allocator.releaseHeld();
+    if (typeof saved === 'number') {
+      this.log(`PRAM: Failed to save FS tree: ${saved}`);
+      return saved;
+    }
+    const pending = (this.handoff as { pending?: { pages: number; nodes: number } }).pending;
+    if (pending) { pending.pages = saved.links.length + saved.metaPages.length + saved.dataPfns.length + saved.copies.length; pending.nodes = saved.nodes; }
+    this.handoff.commit(saved.headPfn, this.generation + 1);
+    this.generation++;
+    this.headPfn = saved.headPfn;
+
+    // The previous checkpoint is no longer needed: its own pages and the deferred frees go.
+    for (const pfn of this.chainPages) { this.forgetRun(pfn, false); this.allocator.free(pfn); }
+    for (const pfn of this.deferred) { this.forgetRun(pfn, false); this.allocator.free(pfn); }
+    this.deferred = [];
+    this.chainPages = [...saved.links, ...saved.metaPages, ...saved.copies];
+    for (const pfn of saved.dataPfns) this.frames.flags[pfn]! |= PageFlag.Frozen;
+    this.last = { links: saved.links.length, meta: saved.metaPages.length, data: saved.dataPfns.length, copies: saved.copies.length, entries: saved.entries };
+    return 0;
+  }
+
+  /** The head pfn of the committed checkpoint (what /sys/kernel/pram shows). */
+  get head(): number { return this.headPfn; }
+
+  stats(): PramStats {
+    let unverified = 0;
+    if (this.lazyPath) for (const pfn of this.lazyPath.keys()) if (this.frames.flags[pfn]! & PageFlag.Unverified) unverified++;
+    return {
+      generation: this.generation, headPfn: this.headPfn, linkPages: this.last.links, metaPages: this.last.meta,
+      dataPages: this.last.data, copiedPages: this.last.copies, entries: this.last.entries,
+      deferredFrees: this.deferred.length, unverified, losses: [...this.lateLosses],
+    };
+  }
+
+  /**
+   * A page of a cached run changed or left: the run's checksum no longer describes
+   * it. Members still unverified are verified first when `verify` (their only
+   * checksum is the run's), so the damage of a run is never forgotten.
+   */
+  private forgetRun(pfn: number, verify: boolean): void {
+    const head = this.runHead[pfn]!;
+    if (!head) return;
+    if (verify && this.frames.flags[pfn]! & PageFlag.Unverified) this.readable(pfn);
+    const run = this.runs.get(head - 1);
+    const count = run?.count ?? 1;
+    for (let q = head - 1; q < head - 1 + count; q++) if (this.runHead[q] === head) this.runHead[q] = 0;
+    this.runs.delete(head - 1);
+  }
+}

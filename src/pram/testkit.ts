@@ -1,0 +1,101 @@
+// Test support for the engine's tests (not a test itself): boot a SimRam like
+// the machine does (pfn 0 reserved, optional early reservations), save files,
+// read them back. Randomness from a seeded local generator (pram/ may not
+// import machine/).
+
+import { SimRam } from '../mem/simram.js';
+import { BannedRegions } from '../boot/banned.js';
+import { Memblock } from '../boot/memblock.js';
+import { PageAllocator } from '../boot/allocator.js';
+import { Owner, PageFrames } from '../boot/frames.js';
+import { Pram } from './pram.js';
+import { MemoryHandoff, type Handoff } from './handoff.js';
+import { SimplePageMap } from './pagemap.js';
+import type { LoadedImage, NodeImage } from './image.js';
+import type { ReserveResult } from './types.js';
+
+export const PS = 4096;
+
+export class Rand {
+  private s: bigint;
+  constructor(seed: number) { this.s = BigInt(seed) & 0xffffffffffffffffn; }
+  next(): number {
+    this.s = (this.s + 0x9e3779b97f4a7c15n) & 0xffffffffffffffffn;
+    let z = this.s;
+    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & 0xffffffffffffffffn;
+    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & 0xffffffffffffffffn;
+    return Number((z ^ (z >> 31n)) & 0xffffffffn);
+  }
+  below(n: number): number { return this.next() % n; }
+  bytes(n: number): Buffer { const b = Buffer.alloc(n); for (let i = 0; i < n; i += 4) b.writeUInt32LE(this.next(), Math.min(i, n - 4) & ~0 ); return b; }
+}
+
+export interface Booted {
+  pram: Pram; image: LoadedImage; log: string[]; reserved: ReserveResult;
+  frames: PageFrames; allocator: PageAllocator; memblock: Memblock; banned: BannedRegions;
+}
+
+export interface BootOpts {
+  salvage?: boolean; verify?: 'full' | 'lazy'; extents?: boolean;
+  early?: [start: number, count: number][];   // early-boot allocations of this boot
+  banned?: [start: number, end: number][];    // pram_banned=
+}
+
+export function newRam(pages = 512): SimRam { return new SimRam({ pageSize: PS, pageCount: pages }); }
+
+/** One boot: reserve pfn 0 and early allocations, walk the chain, hand the rest to the allocator, load. */
+export function boot(mem: SimRam, handoff: Handoff, o: BootOpts = {}): Booted {
+  const frames = PageFrames.forMem(mem);
+  const banned = new BannedRegions();
+  for (const [s, e] of o.banned ?? []) banned.add(s, e);
+  const memblock = new Memblock(frames, banned);
+  memblock.reserve(0, 1, Owner.Kernel, 'zero page');
+  for (const [s, c] of o.early ?? []) memblock.reserve(s, c, Owner.Reserved, 'early');
+  const log: string[] = [];
+  const reserved = Pram.reserve(mem, memblock, handoff.read()?.headPfn ?? 0, (l) => log.push(l), { salvage: o.salvage });
+  const allocator = PageAllocator.fromMemblock(memblock);
+  const pram = new Pram(mem, frames, allocator, banned, handoff, { extents: o.extents, log: (l) => log.push(l) });
+  const image = pram.load(reserved, { verify: o.verify ?? 'full' });
+  return { pram, image, log, reserved, frames, allocator, memblock, banned };
+}
+
+export function node(ino: number, mode: number, names: NodeImage['names'], extra: Partial<NodeImage> = {}): NodeImage {
+  return { ino, mode, uid: 1000, gid: 100, rdev: 0, size: 0, atimeNs: 11n, mtimeNs: 22n, ctimeNs: 33n,
+    names, xattrs: [], pages: new SimplePageMap(), ...extra };
+}
+
+export const root = (): NodeImage => node(1, 0o40755, []);
+
+/** A regular file in `parent` whose content is written into fresh pages (holes where `holes` says). */
+export function file(pram: Pram, mem: SimRam, ino: number, name: string, content: Buffer, parent = 1, holes: number[] = []): NodeImage {
+  const n = node(ino, 0o100644, [{ parent, name }], { size: content.length });
+  for (let i = 0; i * PS < content.length; i++) {
+    if (holes.includes(i)) continue;
+    const pfn = pram.allocData();
+    if (pfn < 0) throw new Error(`allocData ${pfn}`);
+    const page = mem.page(pfn);
+    page.fill(0);
+    content.copy(page, 0, i * PS, Math.min(content.length, (i + 1) * PS));
+    n.pages.set(i, pfn);
+  }
+  return n;
+}
+
+/** The bytes of a loaded node (holes read as zeros); -EIO pages throw. */
+export function contentOf(pram: Pram, mem: SimRam, n: NodeImage): Buffer {
+  const out = Buffer.alloc(n.size);
+  for (const [i, pfn] of n.pages.entries()) {
+    const r = pram.readable(pfn);
+    if (r < 0) throw new Error(`EIO at page ${i}`);
+    mem.page(pfn).copy(out, i * PS, 0, Math.min(PS, n.size - i * PS));
+  }
+  return out;
+}
+
+export function byName(img: LoadedImage, name: string): NodeImage {
+  const n = img.nodes.find((x) => x.names.some((m) => m.name === name));
+  if (!n) throw new Error(`no node named ${name}`);
+  return n;
+}
+
+export { MemoryHandoff };

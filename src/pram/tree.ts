@@ -1,0 +1,149 @@
+// Second half of load: make the loaded nodes a consistent tree. Gives inos to
+// RFC nodes (no tail), drops duplicate inos, attaches extra names (NAME pages),
+// checks every counted thing against what was found (names, data pages, xattr
+// pages), and moves nodes whose parent is lost or that are unreachable from the
+// root into /lost+found. Everything it changes is reported as a loss.
+
+import { decodeXattrs } from '../format/v2.js';
+import { DecodeError } from '../format/reader.js';
+import type { Loss, NodeImage } from './image.js';
+import type { LoadState, NodeBuild } from './load.js';
+
+const S_IFMT = 0o170000, S_IFDIR = 0o040000;
+const isDir = (n: NodeImage) => (n.mode & S_IFMT) === S_IFDIR;
+
+/** Nodes of a consistent tree, root (ino 1) first; paths filled in on each build. */
+export function buildTree(st: LoadState, salvage: boolean): NodeImage[] {
+  const lose = (l: Loss) => st.losses.push(l);
+  const byIno = new Map<number, NodeBuild>();
+  let maxIno = 1;
+  for (const b of st.builds) if (b.tail) maxIno = Math.max(maxIno, b.tail.ino);
+  const kept: NodeBuild[] = [];
+  for (const b of st.builds) {
+    if (!b.tail) b.node.ino = ++maxIno;              // an RFC file: a fresh ino in the root
+    const prev = byIno.get(b.node.ino);
+    if (prev) {
+      lose({ path: b.path, pfn: b.metaPfn, what: `ino ${b.node.ino} already used by '${prev.path}': this copy is dropped` });
+      dropPages(st, b);
+      continue;
+    }
+    byIno.set(b.node.ino, b);
+    kept.push(b);
+  }
+  let root = byIno.get(1);
+  if (root && !isDir(root.node)) {
+    lose({ path: '/', pfn: root.metaPfn, what: 'ino 1 is not a directory: dropped' });
+    dropPages(st, root); byIno.delete(1); kept.splice(kept.indexOf(root), 1); root = undefined;
+  }
+  if (!root) {
+    root = synthetic(1, '/', []);
+    byIno.set(1, root); kept.unshift(root);
+  } else { kept.splice(kept.indexOf(root), 1); kept.unshift(root); }
+
+  for (const n of st.extraNames) {
+    const t = byIno.get(n.target);
+    if (!t || t.node.ino === 1) lose({ path: null, pfn: null, what: `extra name '${n.name}' in dir ino ${n.parent} names lost ino ${n.target}` });
+    else t.node.names.push({ parent: n.parent, name: n.name });
+  }
+
+  for (const b of kept) checkCounts(st, b);
+  placeInTree(st, kept, byIno, () => ++maxIno);
+  void salvage;
+  for (const [loss, b] of st.pathOf) loss.path = b.path;
+  return kept.map((b) => b.node);
+}
+
+function checkCounts(st: LoadState, b: NodeBuild): void {
+  const t = b.tail;
+  const lose = (what: string) => st.losses.push({ path: b.path, pfn: b.metaPfn, what });
+  if (!t) return;
+  if (b.dataSeen < t.dataPages) lose(`${t.dataPages - b.dataSeen} of ${t.dataPages} data pages missing (their entries were lost)`);
+  if (b.dataSeen > t.dataPages) lose(`${b.dataSeen} data pages found, ${t.dataPages} recorded`);
+  const nlinkFound = b.node.ino === 1 ? 0 : b.node.names.length;
+  if (nlinkFound < t.nlink) lose(`${t.nlink - nlinkFound} of ${t.nlink} names lost`);
+  const xattrParts = b.xattrParts.length - (t.xattrInline ? 1 : 0);
+  if (xattrParts < t.xattrPages) { lose(`${t.xattrPages - xattrParts} xattr pages missing: extended attributes lost`); return; }
+  if (t.xattrBytes === 0) return;
+  const blob = Buffer.concat(b.xattrParts);
+  if (blob.length !== t.xattrBytes) { lose(`xattr bytes ${blob.length} found, ${t.xattrBytes} recorded: extended attributes lost`); return; }
+  const xs = decodeXattrs(blob);
+  if (xs instanceof DecodeError) lose(`extended attributes lost: ${xs.message}`);
+  else b.node.xattrs = xs;
+}
+
+/**
+ * Keep every name whose parent is a reachable directory and free in that
+ * directory; directories keep one name only. Nodes left without a name go
+ * to /lost+found as '#<ino>'. Bounded: each node is visited once per name.
+ */
+function placeInTree(st: LoadState, kept: NodeBuild[], byIno: Map<number, NodeBuild>, nextIno: () => number): void {
+  const children = new Map<number, { b: NodeBuild; name: string; pos: number }[]>();
+  for (const b of kept) b.node.names.forEach((n, pos) => {
+    let list = children.get(n.parent);
+    if (!list) children.set(n.parent, (list = []));
+    list.push({ b, name: n.name, pos });
+  });
+  const placed = new Map<NodeBuild, { parent: number; name: string; pos: number }[]>();
+  const taken = new Map<number, Set<string>>();
+  const queue: NodeBuild[] = [byIno.get(1)!];
+  byIno.get(1)!.path = '/';
+  const seenDir = new Set<number>([1]);
+  for (let q = 0; q < queue.length; q++) {
+    const dir = queue[q]!;
+    const names = new Set<string>();
+    taken.set(dir.node.ino, names);
+    for (const { b, name, pos } of children.get(dir.node.ino) ?? []) {
+      if (names.has(name)) { st.losses.push({ path: join(dir.path, name), pfn: b.metaPfn, what: `duplicate name in ${dir.path}: ino ${b.node.ino}'s name dropped` }); continue; }
+      if (isDir(b.node) && seenDir.has(b.node.ino)) continue;   // a second name of a directory, or a cycle
+      names.add(name);
+      const list = placed.get(b) ?? [];
+      if (list.length === 0) b.path = join(dir.path, name);
+      list.push({ parent: dir.node.ino, name, pos });
+      placed.set(b, list);
+      if (isDir(b.node)) { seenDir.add(b.node.ino); queue.push(b); }
+    }
+  }
+  let lostFound: NodeBuild | null = null;
+  for (const b of kept) {
+    if (b.node.ino === 1) continue;
+    const list = placed.get(b);
+    const dropped = b.node.names.length - (list?.length ?? 0);
+    if (list && list.length) {
+      if (dropped > 0 && !isDir(b.node)) st.losses.push({ path: b.path, pfn: b.metaPfn, what: `${dropped} name(s) whose directory was lost or taken` });
+      b.node.names = list.sort((x, y) => x.pos - y.pos).map(({ parent, name }) => ({ parent, name }));
+      continue;
+    }
+    if (!lostFound) {
+      lostFound = synthetic(nextIno(), '/lost+found', [{ parent: 1, name: uniqueName(taken.get(1)!, 'lost+found') }]);
+      lostFound.path = join('/', lostFound.node.names[0]!.name);
+      kept.push(lostFound);
+      taken.set(lostFound.node.ino, new Set());
+    }
+    const name = `#${b.node.ino}`;
+    const was = b.node.names.map((n) => `${n.name} in dir ino ${n.parent}`).join(', ') || 'no name';
+    b.node.names = [{ parent: lostFound.node.ino, name }];
+    b.path = join(lostFound.path, name);
+    st.losses.push({ path: b.path, pfn: b.metaPfn, what: `parent directory lost or unreachable (was ${was}): moved to ${b.path}` });
+  }
+}
+
+function uniqueName(taken: Set<string>, want: string): string {
+  let name = want;
+  for (let i = 1; taken.has(name); i++) name = `${want}.${i}`;
+  taken.add(name);
+  return name;
+}
+
+function join(dir: string, name: string): string { return dir === '/' ? `/${name}` : `${dir}/${name}`; }
+
+function synthetic(ino: number, path: string, names: NodeImage['names']): NodeBuild {
+  return {
+    node: { ino, mode: S_IFDIR | 0o755, uid: 0, gid: 0, rdev: 0, size: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n,
+      names, xattrs: [], pages: { get: () => 0, set: () => {}, delete: () => {}, count: 0, entries: function* () {} } },
+    tail: null, metaPfn: 0, dataSeen: 0, xattrParts: [], path,
+  };
+}
+
+function dropPages(st: LoadState, b: NodeBuild): void {
+  for (const [, pfn] of b.node.pages.entries()) st.chainPages.push(pfn);
+}
