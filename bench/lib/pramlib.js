@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
+// PRAM_BENCH_ROOT: the frozen copy of the package run.js made for this run (lib/snapshot.js).
+const DIST = process.env.PRAM_BENCH_ROOT ? process.env.PRAM_BENCH_ROOT + '/dist/' : fileURLToPath(new URL('../../dist/', import.meta.url));
 
 /** The api/ module, or { missing: reason }. */
 export async function loadApi() {
@@ -47,8 +48,9 @@ export function arenaBytesFor(dataBytes) {
  * left over from an aborted run).
  */
 export async function apiMount(api, { arena, sizeBytes, verify = 'full', extents = false }) {
-  const opts = { arena, verify };
-  if (sizeBytes) opts.create = { sizeBytes, overwrite: true, extents };
+  // cmdline '': this machine's /proc/cmdline has nothing for pram; reading it is not what we measure.
+  const opts = { arena, verify, cmdline: '', warn: () => {} };
+  if (sizeBytes) opts.create = { sizeBytes, extents };
   if (extents) opts.extents = true;
   return await api.mod.mount(opts);
 }

@@ -5,7 +5,7 @@
 // touches nothing: checks only read, and the lock is dropped with the mapping.
 import * as fs from 'node:fs';
 import { parseBootParams, withPramPfn } from '../boot/params.js';
-import { EINVAL } from '../format/errno.js';
+import { EEXIST, EINVAL } from '../format/errno.js';
 import { HEADER_FLAG_EXTENTS, HEADER_MAGIC } from '../format/header.js';
 import { Arena, ArenaError } from '../mem/arena.js';
 import { ArenaHeaderHandoff } from '../pram/handoff.js';
@@ -72,12 +72,13 @@ function attachArena(path: string, pageSize?: number): { mem: Arena; handoff: Ar
  * checkpoint is stale (the arena has checkpointed since that boot): dropped,
  * with a warning naming both values.
  */
-export function bootCmdline(opt: string | undefined, handoff: ArenaHeaderHandoff, pageSize: number, warn: (line: string) => void): string {
+export function bootCmdline(opt: string | undefined, handoff: ArenaHeaderHandoff, pageSize: number, warn: (line: string) => void,
+  readProc: () => string = () => fs.readFileSync('/proc/cmdline', 'utf8')): string {
   if (opt !== undefined) return opt;
   const env = process.env['PRAM_CMDLINE'];
   if (env !== undefined) return env;
   let proc = '';
-  try { proc = fs.readFileSync('/proc/cmdline', 'utf8').trim(); } catch { return ''; }
+  try { proc = readProc().trim(); } catch { return ''; }
   const pfn = parseBootParams(proc, pageSize, () => {}).pramPfn;
   const head = handoff.read()?.headPfn ?? 0;
   if (pfn !== null && pfn !== head) {
@@ -88,3 +89,33 @@ export function bootCmdline(opt: string | undefined, handoff: ArenaHeaderHandoff
 }
 
 export type { PramError };
+
+export interface FormatOptions { sizeBytes?: number; pageSize?: number; extents?: boolean; force?: boolean }
+
+/**
+ * Writes a fresh, empty arena: a new file (or a replaced one with force), or
+ * an existing block/character device such as /dev/pmem0. An existing pram
+ * header is never overwritten without force.
+ */
+export function formatArena(path: string, opts: FormatOptions): { mem: Arena; handoff: ArenaHeaderHandoff } {
+  const pageSize = opts.pageSize ?? 4096;
+  const flags = opts.extents ? HEADER_FLAG_EXTENTS : 0;
+  let st: fs.Stats | null = null;
+  try { st = fs.statSync(path); } catch { /* absent: created below */ }
+  try {
+    if (st && !st.isFile()) {
+      const mem = Arena.open(path, { pageSize, sizeBytes: opts.sizeBytes });
+      if (mem.page(0).readUInt32LE(0) === HEADER_MAGIC && !opts.force) {
+        mem.close();
+        throw errnoError(-EEXIST, 'format', path, undefined, `${path} already holds a pram arena; give --force to replace it`);
+      }
+      return { mem, handoff: ArenaHeaderHandoff.format(mem, flags) };
+    }
+    if (st && !opts.force) throw errnoError(-EEXIST, 'format', path, undefined, `${path} exists; give --force to replace it`);
+    if (opts.sizeBytes === undefined) throw errnoError(-EINVAL, 'format', path, undefined, 'a new arena needs a size (--size)');
+    const mem = Arena.create(path, { sizeBytes: opts.sizeBytes, pageSize, overwrite: opts.force });
+    return { mem, handoff: ArenaHeaderHandoff.format(mem, flags) };
+  } catch (e) {
+    throw arenaError(e, path);
+  }
+}

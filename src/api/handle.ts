@@ -78,6 +78,8 @@ export class FileHandle {
     await this.write(typeof data === 'string' ? Buffer.from(data, enc ?? 'utf8') : data);
   }
 
+  stat(opts: { bigint: true }): Promise<BigIntStats>;
+  stat(opts?: { bigint?: false }): Promise<Stats>;
   async stat(opts?: { bigint?: boolean }): Promise<Stats | BigIntStats> {
     this.live('fstat');
     const a = check(this.vol.getattr(this.ino), 'fstat', this.path);

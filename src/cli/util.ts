@@ -4,13 +4,41 @@ import { errnoName } from '../format/errno.js';
 
 export const EXIT = { ok: 0, error: 1, usage: 2, salvaged: 3 } as const;
 
-/** Print one line naming what failed and why, then exit non-zero. */
+const failHooks: (() => void)[] = [];
+
+/** Run before fail's line is printed (the progress bar ends its line first, so the error stands alone). */
+export function beforeFail(hook: () => void): void {
+  failHooks.push(hook);
+}
+
+/**
+ * Print one line naming what failed and why (`pram: PATH: CODE: cause`), then
+ * exit with the error's exitCode, else `code`. A Node-style error's path is
+ * added when its message does not already name it.
+ */
 export function fail(err: unknown, code: number = EXIT.error): never {
-  const e = err as { message?: string; code?: string; path?: string; exitCode?: number };
-  let msg = e?.message ?? String(err);
-  if (e?.code && !msg.includes(e.code)) msg = `${e.code}: ${msg}`;
-  process.stderr.write(`pram: ${msg.split('\n')[0]}\n`);
-  process.exit(e?.exitCode ?? code);
+  for (const hook of failHooks) hook();
+  process.stderr.write(`pram: ${errorLine(err)}\n`);
+  process.exit((err as { exitCode?: number })?.exitCode ?? code);
+}
+
+/** The one line `fail` prints (without the `pram: ` prefix): first line only, code and path named once. */
+export function errorLine(err: unknown): string {
+  const e = err as { message?: string; code?: unknown; path?: unknown };
+  let msg = (typeof e?.message === 'string' ? e.message : String(err)).split('\n')[0]!.trim();
+  if (typeof e?.code === 'string' && /^E[A-Z0-9]+$/.test(e.code) && !msg.includes(e.code)) msg = `${e.code}: ${msg}`;
+  if (typeof e?.path === 'string' && e.path !== '' && !msg.includes(e.path)) msg = `${e.path}: ${msg}`;
+  return msg;
+}
+
+/** An error that exits with the usage status (2): a bad option value, named in the message. */
+export function usageError(message: string): Error & { exitCode: number } {
+  return Object.assign(new Error(message), { exitCode: EXIT.usage });
+}
+
+/** `--json` output: one JSON document on stdout; bigints (ns times) become numbers when exact, else strings. */
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v), 2) + '\n');
 }
 
 const SUFFIX: Record<string, number> = { K: 10, M: 20, G: 30, T: 40, P: 50 };

@@ -29,13 +29,17 @@ assert(LINK_HEADER_SIZE + linkLenMax(PAGE_SIZE_MIN) * ENTRY_SIZE <= PAGE_SIZE_MI
 assert(linkLenMax(4096) === 169, 'RFC: 169 entries per 4 KiB link page');
 assert(FILE_IMAGE_SIZE === 271, 'RFC file image is 271 bytes');
 
-/** u64 reads as numbers: exact below 2^53, above that the value is only used to reject it. */
-function getU64(buf: Buffer, off: number): number {
-  return Number(buf.readBigUInt64LE(off));
+/**
+ * u64 reads as numbers without a BigInt (hot: two per entry): exact below 2^53;
+ * above that the value is only ever used to reject it (it exceeds any page count).
+ */
+export function getU64(buf: Buffer, off: number): number {
+  return buf.readUInt32LE(off) + buf.readUInt32LE(off + 4) * 4294967296;
 }
 function setU64(buf: Buffer, off: number, v: number): void {
   assert(Number.isSafeInteger(v) && v >= 0, `u64 field value ${v}`);
-  buf.writeBigUInt64LE(BigInt(v), off);
+  buf.writeUInt32LE(v >>> 0, off);
+  buf.writeUInt32LE(Math.floor(v / 4294967296), off + 4);
 }
 
 /** One 24-byte entry inside a link page. */

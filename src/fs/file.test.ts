@@ -117,8 +117,8 @@ test('content ops on a directory are EISDIR', () => {
   assert.equal(vol.setattr(1, { size: 0 }), -EISDIR);
 });
 
-test('ENOSPC: a write writes what fits, then ENOSPC; every earlier file is intact after remount', () => {
-  let s = simVolume({ pageCount: 64 });
+for (const arena of [false, true]) test(`ENOSPC: a write writes what fits, then ENOSPC; every earlier file is intact after remount (${arena ? 'memfd arena' : 'SimRam'})`, () => {
+  let s = simVolume({ pageCount: 64, arena });
   const { vol } = s;
   const early = ino(vol.mknod(1, 'early', S_IFREG | 0o600, 0, 0, 0));
   const earlyData = pattern(5 * PS + 7, 5);
@@ -139,6 +139,8 @@ test('ENOSPC: a write writes what fits, then ENOSPC; every earlier file is intac
   const b2 = ok(s.vol.lookup(1, 'big'));
   assert.equal(b2.size, n - 8 * PS);
   assert.deepEqual(ok(s.vol.read(b2.ino, 0, b2.size)), huge.subarray(0, n - 8 * PS));
+  s.vol.unmount();
+  s.ram.close();
 });
 
 test('data written before a remount can be overwritten after it (copy-on-write of saved pages)', () => {
@@ -154,4 +156,25 @@ test('data written before a remount can be overwritten after it (copy-on-write o
   s = remount(s);
   const h = ok(s.vol.lookup(1, 'f')).ino;
   assert.deepEqual(ok(s.vol.read(h, 0, 3 * PS)), expect);
+});
+
+test('a checkpoint with no room fails with ENOSPC and keeps the volume mounted; after freeing space it saves', () => {
+  let s = simVolume({ pageCount: 48 });
+  const files: number[] = [];
+  for (let i = 0; ; i++) {
+    const f = ino(s.vol.mknod(1, `f${i}`, S_IFREG | 0o644, 0, 0, 0));
+    const n = s.vol.write(f, 0, pattern(4 * PS, i));
+    if (n < 0) { s.vol.unlink(1, `f${i}`); break; }
+    files.push(f);
+    if (n < 4 * PS) break;
+  }
+  assert.equal(s.vol.statfs().bfree, 0);
+  assert.equal(s.vol.unmount(), -ENOSPC);
+  assert.ok(s.vol.isMounted, 'still mounted');
+  // A checkpoint needs a meta page per file and link pages: free four files' worth.
+  for (let i = 0; i < 4; i++) assert.equal(s.vol.unlink(1, `f${i}`), 0);
+  s = remount(s);
+  assert.equal(s.vol.resolve('/f0'), -2);
+  const f4 = s.vol.resolve('/f4');
+  assert.deepEqual(ok(s.vol.read(f4, 0, 4 * PS)), pattern(4 * PS, 4));
 });

@@ -26,8 +26,8 @@ function tree(s: SimVolume): Map<string, { attr: Attr; data?: string; target?: s
   return out;
 }
 
-test('every file type and metadata field survives unmount and remount', () => {
-  let s = simVolume({ pageCount: 2048 });
+for (const arena of [false, true]) test(`every file type and metadata field survives unmount and remount (${arena ? 'memfd arena' : 'SimRam'})`, () => {
+  let s = simVolume({ pageCount: 2048, arena });
   const { vol } = s;
   const d = ino(vol.mkdir(1, 'dir', 0o750, 10, 20));
   const sub = ino(vol.mkdir(d, 'sub', 0o700, 11, 21));
@@ -76,6 +76,8 @@ test('every file type and metadata field survives unmount and remount', () => {
   assert.equal(ok(s.vol.getattr(f3)).nlink, 1);
   assert.ok(s.vol.resolve('/dir/fifo2') > 0);
   assert.equal(s.vol.resolve('/dir/link'), f3);
+  s.vol.unmount();
+  s.ram.close();
 });
 
 test('an unlinked-but-open file is not saved', () => {

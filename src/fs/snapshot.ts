@@ -4,11 +4,11 @@
 // whose tree is broken (a name whose parent is missing or not a directory, a
 // directory named twice, a node no name reaches) is repaired by linking the
 // stray into /lost+found, and every repair is reported as a Loss.
-import type { Loss, NodeImage, NodeName } from '../pram/image.js';
+import type { Loss, NodeImage, NodeName, PageMap } from '../pram/image.js';
 import type { Inode } from './inode.js';
 import { opsFor } from './inode.js';
 import { S_IFDIR } from './mode.js';
-import { RadixPageMap } from './pagemap.js';
+import { PageMapPrefix, RadixPageMap } from './pagemap.js';
 import { ROOT_INO, type InodeTable } from './table.js';
 
 /** Every named inode (nlink > 0) and the root, with all their names. */
@@ -31,13 +31,19 @@ export function toImages(t: InodeTable): NodeImage[] {
       atimeNs: node.atimeNs, mtimeNs: node.mtimeNs, ctimeNs: node.ctimeNs,
       names: node.ino === ROOT_INO ? [] : names.get(node.ino) ?? [],
       xattrs: [...node.xattrs],
-      pages: node.pages ?? EMPTY,
+      pages: node.pages ? savedPages(node.pages, node.size, t.pc.pageSize) : EMPTY,
     });
   }
   return out;
 }
 
 const EMPTY = new RadixPageMap();
+
+/** The pages a checkpoint saves: all of them, or (after fallocate KEEP_SIZE) those inside the file's size. */
+function savedPages(pages: RadixPageMap, size: number, pageSize: number): PageMap {
+  const limit = Math.ceil(size / pageSize);
+  return pages.lastIndex() < limit ? pages : new PageMapPrefix(pages, limit);
+}
 
 export interface RootDefaults { uid: number; gid: number; mode: number }
 

@@ -1,12 +1,14 @@
 // Test helpers for fs/: a volume on simulated RAM, mounted through the real
 // boot/ and pram/ code, remountable on the same RAM (the head pfn carried by a
 // MemoryHandoff, as the simulated machine carries /sys/kernel/pram).
+import { Arena } from '../mem/arena.js';
+import type { PhysMem } from '../mem/physmem.js';
 import { SimRam } from '../mem/simram.js';
-import { MemoryHandoff } from '../pram/handoff.js';
+import { ArenaHeaderHandoff, MemoryHandoff, type Handoff } from '../pram/handoff.js';
 import type { Attr } from './table.js';
 import { Volume } from './volume.js';
 
-export interface SimVolume { vol: Volume; ram: SimRam; handoff: MemoryHandoff; clock: () => bigint }
+export interface SimVolume { vol: Volume; ram: PhysMem; handoff: Handoff; clock: () => bigint }
 
 /** A clock that advances 1 µs per call, from a fixed epoch: times are distinct and reproducible. */
 export function stepClock(start = 1_700_000_000_000_000_000n): () => bigint {
@@ -14,9 +16,11 @@ export function stepClock(start = 1_700_000_000_000_000_000n): () => bigint {
   return () => (t += 1000n);
 }
 
-export function simVolume(opts: { pageSize?: number; pageCount?: number } = {}): SimVolume {
-  const ram = new SimRam({ pageSize: opts.pageSize ?? 4096, pageCount: opts.pageCount ?? 1024 });
-  const handoff = new MemoryHandoff();
+/** On SimRam (default) or, with `arena: true`, on a real memfd Arena with its header at pfn 0. */
+export function simVolume(opts: { pageSize?: number; pageCount?: number; arena?: boolean } = {}): SimVolume {
+  const pageSize = opts.pageSize ?? 4096, pageCount = opts.pageCount ?? 1024;
+  const ram = opts.arena ? Arena.memfd('pram-fs-test', pageSize * pageCount, { pageSize }) : new SimRam({ pageSize, pageCount });
+  const handoff = opts.arena ? ArenaHeaderHandoff.format(ram) : new MemoryHandoff();
   const clock = stepClock();
   const vol = Volume.mount({ mem: ram, handoff, clock, keepMemOpen: true });
   return { vol, ram, handoff, clock };

@@ -48,7 +48,7 @@ export { MountError } from './mount.js';
 
 export class Volume {
   readonly rootIno = ROOT_INO as 1;
-  readonly losses: Loss[];
+  private readonly loadLosses: Loss[];
   readonly mem: PhysMem;
   readonly pram: Pram | undefined;
   readonly banned: BannedRegions | undefined;
@@ -62,12 +62,18 @@ export class Volume {
     this.banned = parts.banned;
     this.pc = { mem: parts.mem, engine: parts.engine, pageSize: parts.mem.pageSize, lastPfn: 0 };
     this.t = new InodeTable(this.pc, parts.clock);
-    this.losses = [...parts.losses, ...fromImages(this.t, parts.images, { ...parts.owner, mode: 0o755 })];
+    this.loadLosses = [...parts.losses, ...fromImages(this.t, parts.images, { ...parts.owner, mode: 0o755 })];
   }
 
   /** Boots the memory in opts.mem and loads its image; throws an Error with `errno` when it cannot. */
   static mount(opts: import('./mount.js').VolumeOptions): Volume {
     return mountVolume(opts);
+  }
+
+  /** What could not be restored: found at load, then (lazy verification) on first reads. */
+  get losses(): Loss[] {
+    const late = this.pram?.stats().losses ?? [];
+    return late.length === 0 ? this.loadLosses : [...this.loadLosses, ...late];
   }
 
   private node(ino: number): Inode | number {
@@ -263,13 +269,26 @@ export class Volume {
     return this.parts.engine.checkpoint(toImages(this.t));
   }
 
-  /** Final checkpoint, then close. The volume is unusable afterwards even when the checkpoint failed. */
+  /**
+   * Final checkpoint, then close. When the checkpoint fails (-ENOSPC: no room
+   * for the chain) the volume stays mounted, so the caller can free space and
+   * try again, or give up with detach() (back to the previous checkpoint).
+   */
   unmount(): number {
     if (!this.mounted) return -EINVAL;
     const r = this.sync();
+    if (r < 0) return r;
     this.mounted = false;
     this.parts.close();
-    return r;
+    return 0;
+  }
+
+  /** Close without a checkpoint: the memory keeps the last saved image, byte for byte. */
+  detach(): number {
+    if (!this.mounted) return -EINVAL;
+    this.mounted = false;
+    this.parts.close();
+    return 0;
   }
 
   get isMounted(): boolean { return this.mounted; }

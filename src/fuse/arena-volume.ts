@@ -1,10 +1,10 @@
-// Opening the Volume a mount serves: an arena file (created at --size when it
-// does not exist yet) or a fresh memfd, its header attached (or formatted when
-// new), then fs/'s Volume.mount boots and loads it. api/ will offer the same
-// for library users; this keeps the server independent of api/'s shape.
+// Opening the Volume a mount serves: api/'s arena opener (a path, created at
+// --size when missing, or memfd:NAME; header checked in order), the boot
+// command line (pram= from options, PRAM_CMDLINE or /proc/cmdline, stale
+// values dropped), then fs/'s Volume.mount boots and loads it.
+// (A sideways use of api/: api/ owns opening arenas, fuse/ and cli/ share it.)
 import * as fs from 'node:fs';
-import { Arena } from '../mem/arena.js';
-import { ArenaHeaderHandoff } from '../pram/handoff.js';
+import { bootCmdline, openArena } from '../api/arena.js';
 import { Volume } from '../fs/volume.js';
 
 export interface ArenaVolumeOptions {
@@ -13,36 +13,22 @@ export interface ArenaVolumeOptions {
   /** Create the arena at this size when it does not exist (bytes). */
   sizeBytes?: number;
   verify?: 'full' | 'lazy';
+  /** Boot parameters; default: PRAM_CMDLINE, else /proc/cmdline. */
+  cmdline?: string;
   clock: () => bigint;
   log?: (line: string) => void;
   owner?: { uid: number; gid: number };
 }
 
-export const PAGE_BYTES = 4096;
-
 export function openArenaVolume(opts: ArenaVolumeOptions): { volume: Volume; created: boolean } {
-  let mem: Arena;
-  let created = false;
-  if (opts.arena.startsWith('memfd:')) {
-    if (!opts.sizeBytes) throw new Error(`arena ${opts.arena}: a new memfd needs --size`);
-    mem = Arena.memfd(opts.arena.slice('memfd:'.length), opts.sizeBytes, { pageSize: PAGE_BYTES });
-    created = true;
-  } else if (!fs.existsSync(opts.arena)) {
-    if (!opts.sizeBytes) throw Object.assign(new Error(`arena ${opts.arena} does not exist; give --size to create it`), { code: 'ENOENT' });
-    mem = Arena.create(opts.arena, { sizeBytes: opts.sizeBytes, pageSize: PAGE_BYTES });
-    created = true;
-  } else {
-    mem = Arena.open(opts.arena, { pageSize: PAGE_BYTES });
+  if (!opts.sizeBytes && !opts.arena.startsWith('memfd:') && !fs.existsSync(opts.arena)) {
+    throw Object.assign(new Error(`arena ${opts.arena} does not exist; give --size to create it`), { code: 'ENOENT' });
   }
+  const log = opts.log ?? (() => {});
+  const { mem, handoff, created } = openArena(opts.arena, opts.sizeBytes ? { sizeBytes: opts.sizeBytes } : undefined);
   try {
-    let handoff: ArenaHeaderHandoff;
-    if (created) handoff = ArenaHeaderHandoff.format(mem);
-    else {
-      const h = ArenaHeaderHandoff.attach(mem);
-      if (!(h instanceof ArenaHeaderHandoff)) throw Object.assign(new Error(`arena ${opts.arena}: ${h.message}`), { code: 'EINVAL' });
-      handoff = h;
-    }
-    const volume = Volume.mount({ mem, handoff, verify: opts.verify, clock: opts.clock, log: opts.log, owner: opts.owner });
+    const cmdline = bootCmdline(opts.cmdline, handoff, mem.pageSize, log);
+    const volume = Volume.mount({ mem, handoff, cmdline, verify: opts.verify, clock: opts.clock, log, owner: opts.owner });
     return { volume, created };
   } catch (e) {
     mem.close();

@@ -10,7 +10,11 @@ import { FUSE_KERNEL_MINOR_VERSION, FUSE_KERNEL_VERSION, FUSE_MINOR_MIN, InitFla
 export const INIT_FLAGS_WANTED =
   InitFlag.ASYNC_READ | InitFlag.ATOMIC_O_TRUNC | InitFlag.BIG_WRITES | InitFlag.DO_READDIRPLUS |
   InitFlag.READDIRPLUS_AUTO | InitFlag.WRITEBACK_CACHE | InitFlag.PARALLEL_DIROPS |
-  InitFlag.MAX_PAGES | InitFlag.CACHE_SYMLINKS;
+  InitFlag.MAX_PAGES | InitFlag.CACHE_SYMLINKS | InitFlag.HANDLE_KILLPRIV_V2;
+// HANDLE_KILLPRIV_V2: FUSE otherwise clears SB_NOSEC and the kernel asks
+// GETXATTR security.capability before every write(2) — a round trip per 4 KiB
+// dd block. With it, the kernel flags the writes, truncates and chowns that
+// must drop suid/sgid/capabilities, and killPriv() (handlers-node.ts) does it.
 /** 256 pages of 4 KiB = 1 MiB writes. */
 export const MAX_PAGES = 256;
 /** Background requests (readahead, writeback) the kernel may queue; bounded like everything. */

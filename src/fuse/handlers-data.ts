@@ -6,9 +6,9 @@ import { EINVAL, EIO } from '../format/errno.js';
 import type { FuseSession, Request, Result } from './session.js';
 import { WRITE_BYTES_MAX } from './session.js';
 import { isErr, type DirEntry } from './served.js';
-import { entry } from './handlers-node.js';
+import { entry, killPriv } from './handlers-node.js';
 import {
-  FOPEN_KEEP_CACHE, SEEK_DATA, SEEK_HOLE, Size, direntSize, openOut, putDirent, putEntryOut,
+  FOPEN_KEEP_CACHE, FUSE_OPEN_KILL_SUIDGID, FUSE_WRITE_KILL_SUIDGID, SEEK_DATA, SEEK_HOLE, Size, direntSize, openOut, putDirent, putEntryOut,
   u32Out, u64Out, view,
 } from './wire.js';
 
@@ -21,11 +21,13 @@ export const DIRENTS_PER_REPLY_MAX = 4096;
 
 export function open(s: FuseSession, q: Request): Result {
   const flags = q.arg.u32('open_in.flags');
+  const openFlags = q.arg.u32('open_in.open_flags');
   const r = s.volume.open(q.nodeid);
   if (isErr(r)) return r;
   if (flags & O_TRUNC) {
     // FUSE_ATOMIC_O_TRUNC: the kernel leaves truncation on open to us.
-    const t = s.volume.setattr(q.nodeid, { size: 0 });
+    const mode = openFlags & FUSE_OPEN_KILL_SUIDGID ? killPriv(s, q.nodeid) : undefined;
+    const t = s.volume.setattr(q.nodeid, mode === undefined ? { size: 0 } : { size: 0, mode });
     if (isErr(t)) { s.volume.release(q.nodeid); return t; }
   }
   // pram is the only writer of its files, so the kernel's page cache stays valid across opens.
@@ -57,7 +59,12 @@ export function write(s: FuseSession, q: Request): Result {
   q.arg.skip(8, 'write_in.fh');
   const offset = q.arg.u64('write_in.offset');
   const size = q.arg.u32('write_in.size');
+  const writeFlags = q.arg.u32('write_in.write_flags');
   if (size > q.rest.length) return -EIO;   // the kernel promised more data than it sent
+  if (writeFlags & FUSE_WRITE_KILL_SUIDGID) {
+    const mode = killPriv(s, q.nodeid);
+    if (mode !== undefined) s.volume.setattr(q.nodeid, { mode });
+  }
   const n = s.volume.write(q.nodeid, offset, q.rest.subarray(0, size));
   return isErr(n) ? n : u32Out(n);
 }

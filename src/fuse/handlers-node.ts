@@ -48,6 +48,25 @@ function forgetList(q: Request): FuseReader {
   return new FuseReader(q.rest, 0, q.rest.length);
 }
 
+const S_ISUID = 0o4000, S_ISGID = 0o2000, S_IXGRP = 0o010;
+
+/**
+ * What the kernel would do without KILLPRIV_V2 (it tells us when): drop
+ * S_ISUID, drop S_ISGID when the group may execute (otherwise it marks
+ * mandatory locking), and remove security.capability.
+ */
+export function killPriv(s: FuseSession, ino: number, mode?: number): number | undefined {
+  s.volume.removexattr(ino, 'security.capability');   // ENODATA is the usual answer
+  if (mode === undefined) {
+    const a = s.volume.getattr(ino);
+    if (isErr(a)) return undefined;
+    mode = a.mode;
+  }
+  let killed = mode & ~S_ISUID;
+  if (killed & S_IXGRP) killed &= ~S_ISGID;
+  return killed === mode ? undefined : killed;
+}
+
 export function getattr(s: FuseSession, q: Request): Result {
   const a = s.volume.getattr(q.nodeid);
   return isErr(a) ? a : attrOut(a, s.validity);
@@ -66,6 +85,10 @@ export function setattr(s: FuseSession, q: Request): Result {
   const uid = r.u32('setattr_in.uid'), gid = r.u32('setattr_in.gid');
   const set: SetAttr = {};
   if (valid & Fattr.MODE) set.mode = mode;
+  if (valid & Fattr.KILL_SUIDGID) {
+    const killed = killPriv(s, q.nodeid, set.mode);
+    if (killed !== undefined) set.mode = killed;
+  }
   if (valid & Fattr.UID) set.uid = uid;
   if (valid & Fattr.GID) set.gid = gid;
   if (valid & Fattr.SIZE) set.size = size;

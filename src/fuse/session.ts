@@ -11,6 +11,7 @@ import { OPS, type OpSpec } from './ops.js';
 import type { ServedVolume } from './served.js';
 import { Op, Size, outHeader, type Validity } from './wire.js';
 import { describeRequest } from './trace.js';
+import { hexdump } from '../format/hexdump.js';
 
 export interface Request {
   opcode: number;
@@ -90,7 +91,7 @@ export class FuseSession {
     } catch (e) {
       if (e instanceof DecodeError) {
         this.counts.malformed++;
-        if (this.trace) this.trace(`rx ${unique}: ${spec?.name ?? `op${opcode}`} malformed: ${e.message}`);
+        if (this.trace) this.trace(`rx ${unique}: ${spec?.name ?? `op${opcode}`} malformed: ${e.message}\n${hexdump(msg, 0, Math.min(msg.length, 128))}`);
       } else {
         this.log(`fuse: ${spec?.name ?? opcode} failed: ${(e as Error)?.stack ?? e}`);
       }

@@ -28,7 +28,8 @@ export const InitFlag = {
   ASYNC_READ: 1 << 0, POSIX_LOCKS: 1 << 1, ATOMIC_O_TRUNC: 1 << 3, EXPORT_SUPPORT: 1 << 4,
   BIG_WRITES: 1 << 5, DONT_MASK: 1 << 6, AUTO_INVAL_DATA: 1 << 12, DO_READDIRPLUS: 1 << 13,
   READDIRPLUS_AUTO: 1 << 14, ASYNC_DIO: 1 << 15, WRITEBACK_CACHE: 1 << 16,
-  PARALLEL_DIROPS: 1 << 18, MAX_PAGES: 1 << 22, CACHE_SYMLINKS: 1 << 23, INIT_EXT: 1 << 30,
+  PARALLEL_DIROPS: 1 << 18, MAX_PAGES: 1 << 22, CACHE_SYMLINKS: 1 << 23, HANDLE_KILLPRIV_V2: 1 << 28,
+  INIT_EXT: 1 << 30,
 } as const;
 
 /** fuse_setattr_in.valid bits. */
@@ -39,6 +40,8 @@ export const Fattr = {
 } as const;
 
 export const FOPEN_KEEP_CACHE = 1 << 1;
+/** fuse_write_in.write_flags / fuse_open_in.open_flags: the server clears suid/sgid (KILLPRIV_V2). */
+export const FUSE_WRITE_KILL_SUIDGID = 1 << 2, FUSE_OPEN_KILL_SUIDGID = 1 << 0;
 export const FOPEN_CACHE_DIR = 1 << 3;
 export const RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2, RENAME_WHITEOUT = 4;
 export const SEEK_DATA = 3, SEEK_HOLE = 4;

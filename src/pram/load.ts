@@ -9,6 +9,7 @@
 import type { PhysMem } from '../mem/physmem.js';
 import { PageFlag, type PageFrames } from '../boot/frames.js';
 import { EINVAL } from '../format/errno.js';
+import { publishProgress } from '../format/progress.js';
 import { crc32c } from '../format/crc.js';
 import { DecodeError } from '../format/reader.js';
 import { decodeFileImage } from '../format/decode.js';
@@ -41,6 +42,8 @@ export interface LoadState {
   runs: Map<number, Run>;    // extents of the loaded chain, by first pfn
   runHead: Int32Array;       // pfn -> first pfn of its run + 1, 0 if none
   pathOf: Map<Loss, NodeBuild>; // losses whose path is final only after tree.ts
+  lazyNodeOf: Int32Array | null;   // lazy: pfn -> index of its build + 1
+  lazyIndexOf: Float64Array | null; // lazy: pfn -> file page index
 }
 
 export interface LoadContext {
@@ -62,152 +65,188 @@ export function runCsum(mem: PhysMem, pfn: number, count: number): number {
 }
 
 export function readEntries(r: ReserveResult, ctx: LoadContext): LoadState {
-  const { mem, frames } = ctx;
-  const st: LoadState = { builds: [], extraNames: [], losses: [], chainPages: [...r.links], runs: ctx.runs, runHead: ctx.runHead, pathOf: new Map() };
+  const reader = new ChainReader(r, ctx);
   const e = r.entries;
-  let cur: NodeBuild | null = null;
-  let curLost = false;        // the current node's meta page was lost: its data pages go too
-  let stopped = false;
-  const lose = (l: Loss) => st.losses.push(l);
-  const fail = (pfn: number, what: string, b: NodeBuild | null = null): void => {
-    const l: Loss = { path: b?.path ?? null, pfn, what };
-    lose(l);
-    if (b) st.pathOf.set(l, b);
-    if (!r.salvage) {
-      ctx.log(`PRAM: pfn:${hexPfn(pfn)} corrupted`);
-      ctx.log(`PRAM: Failed to load FS tree: ${-EINVAL}`);
-      stopped = true;
-    }
-  };
-
   for (let i = 0; i < e.length; i++) {
-    const flags = e.flags[i]!, pfn = e.pfn[i]!, index = e.index[i]!, csum = e.csum[i]!;
-    if (e.fault[i] !== EntryFault.None) {
-      // Not reserved (reserve logged it): say which file loses what.
-      const t = flags & ENTRY_TYPE_MASK, n = entryPages(flags), ps = mem.pageSize;
-      const why = faultText(e.fault[i]! as EntryFault);
-      const shown = pfn ? `pfn:${hexPfn(pfn)}` : 'a pfn outside memory';
-      if ((t === EntryType.Data || t === EntryType.Extent) && cur && !curLost) {
-        cur.dataSeen += n;
-        const range = { start: index * ps, end: (index + n) * ps };
-        const l: Loss = { path: cur.path, pfn: pfn || null, range, what: `data page${n > 1 ? 's' : ''} ${index} (bytes ${range.start}-${range.end - 1}) lost: entry names ${shown}: ${why}` };
-        lose(l); st.pathOf.set(l, cur);
-      } else if (t === EntryType.Meta || t === EntryType.Node) {
-        cur = null; curLost = true;
-        lose({ path: null, pfn: pfn || null, what: `meta page ${shown} lost (${why}): the file it describes is lost with its data` });
-      } else if (!(cur === null && curLost)) {
-        lose({ path: cur?.path ?? null, pfn: pfn || null, what: `entry of type ${t} naming ${shown} lost: ${why}` });
-      }
-      if (!r.salvage) stopped = true;
-      continue;
-    }
+    if ((i & 4095) === 0) publishProgress('load', i, e.length, 'items');
+    reader.entry(e.flags[i]!, e.csum[i]!, e.pfn[i]!, e.index[i]!, e.fault[i]! as EntryFault);
+  }
+  publishProgress('load', e.length, e.length, 'items');
+  return reader.st;
+}
+
+/** Reads entries in chain order; a META/NODE entry opens a node, the entries after it belong to it. */
+class ChainReader {
+  readonly st: LoadState;
+  private cur: NodeBuild | null = null;
+  private curLost = false;     // the current node's meta page was lost: its data pages go too
+  private stopped = false;     // RFC mode after the first failure: the rest is only given back
+
+  constructor(private readonly r: ReserveResult, private readonly ctx: LoadContext) {
+    const lazy = ctx.verify === 'lazy';
+    this.st = { builds: [], extraNames: [], losses: [], chainPages: [...r.links], runs: ctx.runs, runHead: ctx.runHead,
+      pathOf: new Map(), lazyNodeOf: lazy ? new Int32Array(ctx.mem.pageCount) : null,
+      lazyIndexOf: lazy ? new Float64Array(ctx.mem.pageCount) : null };
+  }
+
+  entry(flags: number, csum: number, pfn: number, index: number, fault: EntryFault): void {
+    if (fault !== EntryFault.None) { this.faulted(flags, pfn, index, fault); return; }
     const count = entryPages(flags);
-    if (stopped) { for (let q = pfn; q < pfn + count; q++) st.chainPages.push(q); continue; }
     const type = flags & ENTRY_TYPE_MASK;
-    const own = () => { for (let q = pfn; q < pfn + count; q++) st.chainPages.push(q); };
+    if (this.stopped) { this.own(pfn, count); return; }
+    switch (type) {
+      case EntryType.Meta: case EntryType.Node: case EntryType.Name: case EntryType.Xattr:
+        this.own(pfn, 1);
+        this.metaLike(type, csum, pfn, index);
+        return;
+      case EntryType.Data: case EntryType.Extent:
+        this.data(flags, csum, pfn, index, count);
+        return;
+      default:
+        this.own(pfn, count);
+        this.fail(pfn, `entry of unknown type ${type} (flags 0x${hex(flags)}) names pfn:${hexPfn(pfn)}`, this.cur);
+    }
+  }
 
-    if (type === EntryType.Meta || type === EntryType.Node || type === EntryType.Name || type === EntryType.Xattr) {
-      own();
-      const page = mem.page(pfn);
-      const actual = crc32c(page);
-      if (actual !== csum) {
-        const what = `${typeName(type)} page pfn:${hexPfn(pfn)} failed crc32c (saved 0x${hex(csum)}, computed 0x${hex(actual)})`;
-        if (type === EntryType.Meta || type === EntryType.Node) { cur = null; curLost = true; fail(pfn, `${what}: the file it describes is lost with its data`); }
-        else fail(pfn, what, cur);
-        continue;
-      }
-      if (type === EntryType.Name) {
-        const n = decodeNamePage(page);
-        if (n instanceof DecodeError) fail(pfn, `NAME page pfn:${hexPfn(pfn)}: ${n.message}`);
-        else st.extraNames.push(n);
-        continue;
-      }
-      if (type === EntryType.Xattr) {
-        const part = decodeXattrPage(page);
-        if (!cur || curLost) fail(pfn, `XATTR page pfn:${hexPfn(pfn)} follows no file`);
-        else if (part instanceof DecodeError) fail(pfn, `XATTR page pfn:${hexPfn(pfn)}: ${part.message}`, cur);
-        else if (index !== cur.xattrParts.length) fail(pfn, `XATTR page pfn:${hexPfn(pfn)} out of order (index ${index})`, cur);
-        else cur.xattrParts.push(Uint8Array.from(part));
-        continue;
-      }
-      const img = decodeFileImage(page);
-      cur = null; curLost = true;
-      if (img instanceof DecodeError) { fail(pfn, `meta page pfn:${hexPfn(pfn)}: ${img.message}`); continue; }
-      if (type === EntryType.Meta && (img.mode & S_IFMT) !== S_IFREG) { fail(pfn, `META page pfn:${hexPfn(pfn)} '${img.name}': mode 0${img.mode.toString(8)} is not a regular file`); continue; }
-      if (type === EntryType.Node && !img.tail) { fail(pfn, `NODE page pfn:${hexPfn(pfn)} '${img.name}' has no valid tail`); continue; }
-      const isRoot = img.tail?.ino === 1;
-      if ((img.name === '') !== isRoot) { fail(pfn, `meta page pfn:${hexPfn(pfn)}: ${isRoot ? 'root has a name' : 'empty name'}`); continue; }
-      const t = img.tail;
-      const node: NodeImage = {
-        ino: t?.ino ?? 0, mode: img.mode, uid: t?.uid ?? 0, gid: t?.gid ?? 0, rdev: t?.rdev ?? 0, size: img.size,
-        atimeNs: t?.atimeNs ?? 0n, mtimeNs: t?.mtimeNs ?? 0n, ctimeNs: t?.ctimeNs ?? 0n,
-        names: isRoot ? [] : [{ parent: t?.parent ?? 1, name: img.name }],
-        xattrs: [], pages: ctx.newPageMap(),
-      };
-      cur = { node, tail: t, metaPfn: pfn, dataSeen: 0, xattrParts: t?.xattrInline ? [Uint8Array.from(t.xattrInline)] : [], path: img.name };
-      curLost = false;
-      st.builds.push(cur);
-      continue;
-    }
+  /** Pages of the loaded chain that no node adopts: given back after the next commit. */
+  private own(pfn: number, count: number): void {
+    for (let q = pfn; q < pfn + count; q++) this.st.chainPages.push(q);
+  }
 
-    if (type !== EntryType.Data && type !== EntryType.Extent) {
-      own();
-      fail(pfn, `entry of unknown type ${type} (flags 0x${hex(flags)}) names pfn:${hexPfn(pfn)}`, cur);
-      continue;
+  private lose(l: Loss, b: NodeBuild | null = null): void {
+    this.st.losses.push(l);
+    if (b) this.st.pathOf.set(l, b);
+  }
+
+  /** A loss; in RFC mode also the end of the load, logged as the RFC does. */
+  private fail(pfn: number, what: string, b: NodeBuild | null = null): void {
+    this.lose({ path: b?.path ?? null, pfn, what }, b);
+    if (this.r.salvage) return;
+    this.ctx.log(`PRAM: pfn:${hexPfn(pfn)} corrupted`);
+    this.ctx.log(`PRAM: Failed to load FS tree: ${-EINVAL}`);
+    this.stopped = true;
+  }
+
+  private closeNode(lost: boolean): void { this.cur = null; this.curLost = lost; }
+
+  /** An entry reserve could not reserve (it logged why): say which file loses what. */
+  private faulted(flags: number, pfn: number, index: number, fault: EntryFault): void {
+    const t = flags & ENTRY_TYPE_MASK, n = entryPages(flags), ps = this.ctx.mem.pageSize;
+    const why = faultText(fault);
+    const shown = pfn ? `pfn:${hexPfn(pfn)}` : 'a pfn outside memory';
+    const cur = this.cur;
+    if ((t === EntryType.Data || t === EntryType.Extent) && cur) {
+      cur.dataSeen += n;
+      const range = { start: index * ps, end: (index + n) * ps };
+      this.lose({ path: cur.path, pfn: pfn || null, range,
+        what: `data page${n > 1 ? 's' : ''} ${index} (bytes ${range.start}-${range.end - 1}) lost: entry names ${shown}: ${why}` }, cur);
+    } else if (t === EntryType.Meta || t === EntryType.Node) {
+      this.closeNode(true);
+      this.lose({ path: null, pfn: pfn || null, what: `meta page ${shown} lost (${why}): the file it describes is lost with its data` });
+    } else if (cur || !this.curLost) {
+      this.lose({ path: cur?.path ?? null, pfn: pfn || null, what: `entry of type ${t} naming ${shown} lost: ${why}` }, cur);
     }
-    if (!cur) {
-      own();
-      if (!curLost) fail(pfn, `data page pfn:${hexPfn(pfn)} (index ${index}) follows no file`);
-      continue;
+    if (!this.r.salvage) this.stopped = true;
+  }
+
+  private metaLike(type: number, csum: number, pfn: number, index: number): void {
+    const page = this.ctx.mem.page(pfn);
+    const actual = crc32c(page);
+    const cur = this.cur;
+    if (actual !== csum) {
+      const what = `${typeName(type)} page pfn:${hexPfn(pfn)} failed crc32c (saved 0x${hex(csum)}, computed 0x${hex(actual)})`;
+      if (type === EntryType.Meta || type === EntryType.Node) { this.closeNode(true); this.fail(pfn, `${what}: the file it describes is lost with its data`); }
+      else this.fail(pfn, what, cur);
+      return;
     }
-    const b = cur;
-    cur.dataSeen += count;
+    if (type === EntryType.Name) {
+      const n = decodeNamePage(page);
+      if (n instanceof DecodeError) this.fail(pfn, `NAME page pfn:${hexPfn(pfn)}: ${n.message}`);
+      else this.st.extraNames.push(n);
+      return;
+    }
+    if (type === EntryType.Xattr) {
+      const part = decodeXattrPage(page);
+      if (!cur) this.fail(pfn, `XATTR page pfn:${hexPfn(pfn)} follows no file`);
+      else if (part instanceof DecodeError) this.fail(pfn, `XATTR page pfn:${hexPfn(pfn)}: ${part.message}`, cur);
+      else if (index !== cur.xattrParts.length) this.fail(pfn, `XATTR page pfn:${hexPfn(pfn)} out of order (index ${index})`, cur);
+      else cur.xattrParts.push(Uint8Array.from(part));
+      return;
+    }
+    this.openNode(type, pfn, page);
+  }
+
+  private openNode(type: number, pfn: number, page: Buffer): void {
+    this.closeNode(true);
+    const img = decodeFileImage(page);
+    const at = `${typeName(type)} page pfn:${hexPfn(pfn)}`;
+    if (img instanceof DecodeError) { this.fail(pfn, `${at}: ${img.message}`); return; }
+    if (type === EntryType.Meta && (img.mode & S_IFMT) !== S_IFREG) { this.fail(pfn, `${at} '${img.name}': mode 0${img.mode.toString(8)} is not a regular file`); return; }
+    if (type === EntryType.Node && !img.tail) { this.fail(pfn, `${at} '${img.name}' has no valid tail`); return; }
+    const isRoot = img.tail?.ino === 1;
+    if ((img.name === '') !== isRoot) { this.fail(pfn, `${at}: ${isRoot ? 'root has a name' : 'empty name'}`); return; }
+    const t = img.tail;
+    const node: NodeImage = {
+      ino: t?.ino ?? 0, mode: img.mode, uid: t?.uid ?? 0, gid: t?.gid ?? 0, rdev: t?.rdev ?? 0, size: img.size,
+      atimeNs: t?.atimeNs ?? 0n, mtimeNs: t?.mtimeNs ?? 0n, ctimeNs: t?.ctimeNs ?? 0n,
+      names: isRoot ? [] : [{ parent: t?.parent ?? 1, name: img.name }],
+      xattrs: [], pages: this.ctx.newPageMap(),
+    };
+    this.cur = { node, tail: t, metaPfn: pfn, dataSeen: 0, xattrParts: t?.xattrInline ? [Uint8Array.from(t.xattrInline)] : [], path: img.name };
+    this.curLost = false;
+    this.st.builds.push(this.cur);
+  }
+
+  private data(flags: number, csum: number, pfn: number, index: number, count: number): void {
+    const b = this.cur;
+    if (!b) {
+      this.own(pfn, count);
+      if (!this.curLost) this.fail(pfn, `data page pfn:${hexPfn(pfn)} (index ${index}) follows no file`);
+      return;
+    }
+    const { mem, frames } = this.ctx;
     const ps = mem.pageSize;
+    b.dataSeen += count;
     const range = { start: index * ps, end: (index + count) * ps };
-    const pagesMax = Math.ceil(b.node.size / ps);
     let dup = false;
     for (let k = 0; k < count && !dup; k++) dup = b.node.pages.get(index + k) !== 0;
-    if (index + count > pagesMax || dup) {
-      own();
-      fail(pfn, `data page pfn:${hexPfn(pfn)}${count > 1 ? `+${count}` : ''} index ${index}: ` +
+    if (index + count > Math.ceil(b.node.size / ps) || dup) {
+      this.own(pfn, count);
+      this.fail(pfn, `data page pfn:${hexPfn(pfn)}${count > 1 ? `+${count}` : ''} index ${index}: ` +
         (dup ? 'index already present' : `beyond the file size ${b.node.size}`), b);
-      continue;
+      return;
     }
     // Adopt: the page now belongs to the node and to the committed checkpoint.
     let flagsOut: number = PageFlag.Frozen | (flags & ENTRY_LRU ? PageFlag.Lru : 0);
     if (count > 1) {
-      st.runs.set(pfn, { count, csum });
-      for (let q = pfn; q < pfn + count; q++) st.runHead[q] = pfn + 1;
-      flagsOut |= PageFlag.Dirty; // no per-page checksum is known for pages of a run
+      this.st.runs.set(pfn, { count, csum });
+      for (let q = pfn; q < pfn + count; q++) this.st.runHead[q] = pfn + 1;
+      flagsOut |= PageFlag.Dirty;                 // no per-page checksum is known for pages of a run
     }
-    if (ctx.verify === 'lazy') {
+    if (this.ctx.verify === 'lazy') {
       flagsOut |= PageFlag.Unverified;
-      if (count === 1) frames.csum[pfn] = csum;
+      if (count === 1) frames.csum[pfn] = csum;   // the expected value, checked on first read
     } else {
       const actual = count === 1 ? crc32c(mem.page(pfn)) : runCsum(mem, pfn, count);
       if (count === 1) frames.csum[pfn] = actual;
       if (actual !== csum) {
         flagsOut |= PageFlag.Bad;
         if (count === 1) frames.csum[pfn] = csum; // keep the saved value: the damage stays detectable
-        const l: Loss = { path: b.path, pfn, range, what: `data page${count > 1 ? 's' : ''} ${index}${count > 1 ? `-${index + count - 1}` : ''} ` +
-          `(bytes ${range.start}-${range.end - 1}) failed crc32c (saved 0x${hex(csum)}, computed 0x${hex(actual)})` };
-        lose(l);
-        st.pathOf.set(l, b);
-        if (!r.salvage) {
-          ctx.log(`PRAM: pfn:${hexPfn(pfn)} corrupted`);
-          ctx.log(`PRAM: Failed to load FS tree: ${-EINVAL}`);
-          stopped = true;
-          own();
-          continue;
-        }
+        const what = `data page${count > 1 ? 's' : ''} ${index}${count > 1 ? `-${index + count - 1}` : ''} ` +
+          `(bytes ${range.start}-${range.end - 1}) failed crc32c (saved 0x${hex(csum)}, computed 0x${hex(actual)})`;
+        if (!this.r.salvage) { this.own(pfn, count); this.fail(pfn, what, b); return; }
+        this.lose({ path: b.path, pfn, range, what }, b);
       }
     }
     for (let k = 0; k < count; k++) {
       frames.flags[pfn + k] = flagsOut;
       b.node.pages.set(index + k, pfn + k);
     }
+    if (this.st.lazyNodeOf) {
+      const id = this.st.builds.length;          // b is the last build pushed
+      for (let k = 0; k < count; k++) { this.st.lazyNodeOf[pfn + k] = id; this.st.lazyIndexOf![pfn + k] = index + k; }
+    }
   }
-  return st;
 }
 
 function typeName(t: number): string {

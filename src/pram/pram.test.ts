@@ -232,3 +232,21 @@ test('banned data pages are copied to allowed pages for the chain, LRU cleared',
   const again = boot(mem, h, { banned: [[pfn, pfn]] });
   assert.equal(contentOf(again.pram, mem, byName(again.image, 'f'))[0], 9);
 });
+
+test('writable(whole): a full overwrite neither copies nor verifies, and heals a damaged page', () => {
+  const mem = newRam(), h = new MemoryHandoff();
+  saveFiles(mem, h);
+  const bad = new LinkPageView(mem.page(h.headPfn)).entry(1).pfn;   // f0 page 0
+  mem.page(bad)[0] ^= 1;
+  const b = boot(mem, h, { verify: 'lazy' });
+  const f0 = byName(b.image, 'f0');
+  assert.equal(b.pram.writable(bad), -EIO);                          // a partial write needs the old bytes
+  const w = b.pram.writable(bad, true);
+  assert.ok(w > 0 && w !== bad);
+  assert.equal(b.pram.readable(w), 0);
+  mem.page(w).fill(0x33); f0.pages.set(0, w);
+  assert.equal(b.pram.checkpoint(b.image.nodes), 0);
+  const again = boot(mem, h, { salvage: true });
+  assert.deepEqual(again.image.losses, []);
+  assert.equal(contentOf(again.pram, mem, byName(again.image, 'f0'))[0], 0x33);
+});

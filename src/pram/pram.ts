@@ -15,7 +15,7 @@ import { EIO, ENOSPC } from '../format/errno.js';
 import { crc32c } from '../format/crc.js';
 import type { Handoff } from './handoff.js';
 import type { LoadedImage, Loss, NodeImage } from './image.js';
-import { readEntries, runCsum, type Run } from './load.js';
+import { readEntries, runCsum, type NodeBuild, type Run } from './load.js';
 import { buildTree } from './tree.js';
 import { reserveChain } from './reserve.js';
 import { writeChain } from './save.js';
@@ -36,7 +36,8 @@ export class Pram {
   private deferred: number[] = [];     // released while Frozen: free after the next commit
   private readonly runs = new Map<number, Run>();
   private readonly runHead: Int32Array;
-  private lazyPath: Map<number, { path: string; index: number }> | null = null;
+  // Lazy verification: which node and file index each unverified pfn holds, for exact loss reports.
+  private lazy: { builds: NodeBuild[]; nodeOf: Int32Array; indexOf: Float64Array } | null = null;
   private readonly lateLosses: Loss[] = [];
   private last = { links: 0, meta: 0, data: 0, copies: 0, entries: 0 };
   private readonly log: Log;
@@ -64,15 +65,7 @@ export class Pram {
     });
     const nodes = buildTree(st, reserved.salvage);
     this.chainPages.push(...st.chainPages);
-    if (opts.verify === 'lazy') {
-      this.lazyPath = new Map();
-      for (const n of st.builds) {
-        const path = n.path;
-        for (const [index, pfn] of n.node.pages.entries()) {
-          if (this.frames.flags[pfn]! & PageFlag.Unverified) this.lazyPath.set(pfn, { path, index });
-        }
-      }
-    }
+    if (opts.verify === 'lazy') this.lazy = { builds: st.builds, nodeOf: st.lazyNodeOf!, indexOf: st.lazyIndexOf! };
     this.last = { links: reserved.links.length, meta: st.chainPages.length - reserved.links.length, data: 0, copies: 0, entries: reserved.entries.length };
     for (const n of nodes) this.last.data += n.pages.count;
     return { nodes, losses: [...reserved.losses, ...st.losses] };
@@ -90,27 +83,30 @@ export class Pram {
   /** The fs no longer uses this page. A page of the committed checkpoint stays until the next commit. */
   release(pfn: number): void {
     this.forgetRun(pfn, true);
-    this.lazyPath?.delete(pfn);
     if (this.frames.flags[pfn]! & PageFlag.Frozen) this.deferred.push(pfn);
     else this.allocator.free(pfn);
   }
 
-  /** The pfn the fs may write: the page itself, or a copy when it belongs to the committed checkpoint. */
-  writable(pfn: number): number {
+  /**
+   * The pfn the fs may write: the page itself, or a copy when it belongs to the
+   * committed checkpoint. `whole`: the caller overwrites the entire page, so
+   * the old content is neither copied nor verified (a damaged page heals).
+   */
+  writable(pfn: number, whole = false): number {
     const f = this.frames.flags[pfn]!;
-    if (f & (PageFlag.Unverified | PageFlag.Bad)) {
+    if (!whole && f & (PageFlag.Unverified | PageFlag.Bad)) {
       const r = this.readable(pfn);
       if (r < 0) return r;
     }
-    this.forgetRun(pfn, false);
+    this.forgetRun(pfn, !whole);
     if (!(this.frames.flags[pfn]! & PageFlag.Frozen)) {
-      this.frames.flags[pfn]! |= PageFlag.Dirty;
+      this.frames.flags[pfn] = (this.frames.flags[pfn]! & ~(PageFlag.Bad | PageFlag.Unverified)) | PageFlag.Dirty;
       return pfn;
     }
     const copy = this.allocator.alloc(Owner.Data, pfn + 1);
     this.allocator.releaseHeld();
     if (copy < 0) return -ENOSPC;
-    this.mem.page(copy).set(this.mem.page(pfn));
+    if (!whole) this.mem.page(copy).set(this.mem.page(pfn));
     this.frames.flags[copy] = PageFlag.Dirty | (this.frames.flags[pfn]! & PageFlag.Lru);
     this.deferred.push(pfn);
     return copy;
@@ -130,8 +126,8 @@ export class Pram {
     for (let q = start; q < start + count; q++) {
       this.frames.flags[q] = (this.frames.flags[q]! & ~PageFlag.Unverified) | (ok ? 0 : PageFlag.Bad);
     }
-    if (ok) { for (let q = start; q < start + count; q++) this.lazyPath?.delete(q); return 0; }
-    const where = this.lazyPath?.get(start);
+    if (ok) return 0;
+    const where = this.lazyWhere(start);
     const ps = this.mem.pageSize;
     const range = where ? { start: where.index * ps, end: (where.index + count) * ps } : undefined;
     this.lateLosses.push({
@@ -180,12 +176,17 @@ export class Pram {
 
   stats(): PramStats {
     let unverified = 0;
-    if (this.lazyPath) for (const pfn of this.lazyPath.keys()) if (this.frames.flags[pfn]! & PageFlag.Unverified) unverified++;
+    if (this.lazy) for (let pfn = 0; pfn < this.frames.pageCount; pfn++) if (this.frames.flags[pfn]! & PageFlag.Unverified) unverified++;
     return {
       generation: this.generation, headPfn: this.headPfn, linkPages: this.last.links, metaPages: this.last.meta,
       dataPages: this.last.data, copiedPages: this.last.copies, entries: this.last.entries,
       deferredFrees: this.deferred.length, unverified, losses: [...this.lateLosses],
     };
+  }
+
+  private lazyWhere(pfn: number): { path: string; index: number } | null {
+    const k = this.lazy?.nodeOf[pfn] ?? 0;
+    return k ? { path: this.lazy!.builds[k - 1]!.path, index: this.lazy!.indexOf[pfn]! } : null;
   }
 
   /**

@@ -11,13 +11,15 @@ import type { PhysMem } from '../mem/physmem.js';
 import type { Memblock } from '../boot/memblock.js';
 import { Owner } from '../boot/frames.js';
 import { EBUSY, EINVAL } from '../format/errno.js';
-import { decodeLinkHeader, linkFaultText } from '../format/decode.js';
-import { EntryView, EntryType, ENTRY_TYPE_MASK, LINK_HEADER_SIZE, ENTRY_SIZE } from '../format/v1.js';
+import { assert } from '../format/assert.js';
+import { decodeLinkHeader, linkFaultText, type LinkHeader } from '../format/decode.js';
+import { EntryType, ENTRY_TYPE_MASK, LINK_HEADER_SIZE, ENTRY_SIZE, getU64 } from '../format/v1.js';
 import { EXTENT_PAGES_MAX, EXTENT_COUNT_SHIFT } from '../format/v2.js';
 import type { Loss } from './image.js';
 import { EntryFault, EntryTable, type Log, type ReserveOptions, type ReserveResult } from './types.js';
 
 const MINE_LINK = 1, MINE_PAGE = 2;
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export function hexPfn(pfn: number | bigint): string {
   return pfn.toString(16);
@@ -32,7 +34,7 @@ export function entryOwner(flags: number): Owner {
 export function reserveChain(mem: PhysMem, memblock: Memblock, headPfn: number, log: Log, opts: ReserveOptions = {}): ReserveResult {
   const salvage = opts.salvage ?? false;
   const firstPfn = Math.max(1, opts.firstPfn ?? 1);
-  const result: ReserveResult = { headPfn, links: [], entries: new EntryTable(), pages: 0, losses: [], error: 0, salvage, firstPfn };
+  const result: ReserveResult = { headPfn, links: [], entries: new EntryTable(headPfn ? mem.pageCount : 0), pages: 0, losses: [], error: 0, salvage, firstPfn };
   if (headPfn === 0) return result;
 
   log('PRAM: Examining persistent memory...');
@@ -48,8 +50,17 @@ export function reserveChain(mem: PhysMem, memblock: Memblock, headPfn: number, 
   let skip = 0;          // the previous good link's pointer to the link after `pfn`
   let steps = 0;
   let err = 0;
+  const run = { start: 0, count: 0, owner: Owner.Data as Owner };
+  const flushRun = () => {
+    if (!run.count) return;
+    const ok = memblock.reserve(run.start, run.count, run.owner, 'pram page');
+    assert(ok, 'every page of a run was checked free');
+    held.push([run.start, run.count]);
+    run.count = 0;
+  };
 
-  // Why `pfn` cannot be used as a link page, or null.
+  let header: LinkHeader | null = null;   // set by linkProblem when the page is usable
+  // Why `pfn` cannot be used as a link page, or null (and `header` is its decoded header).
   const linkProblem = (): { word: string; errno: number; why: string } | null => {
     if (!valid(pfn)) return { word: 'invalid', errno: EINVAL, why: 'outside memory or inside the header' };
     if (mine[pfn] === MINE_LINK) return { word: 'revisited', errno: EINVAL, why: 'revisited: the chain has a cycle' };
@@ -57,6 +68,7 @@ export function reserveChain(mem: PhysMem, memblock: Memblock, headPfn: number, 
     const h = decodeLinkHeader(mem.page(pfn));
     if ('kind' in h) return { word: 'corrupted', errno: EINVAL, why: linkFaultText(h) };
     if (memblock.busyPfn(pfn, 1) >= 0) return { word: 'busy', errno: EBUSY, why: 'reserved by someone else' };
+    header = h;
     return null;
   };
 
@@ -64,7 +76,7 @@ export function reserveChain(mem: PhysMem, memblock: Memblock, headPfn: number, 
     if (++steps > mem.pageCount) {
       log(`PRAM: pfn:${hexPfn(pfnBig)} walk longer than memory`);
       lose(pfn, 'chain longer than the page count: walk stopped');
-      err = -EINVAL;
+      if (!salvage) err = -EINVAL;
       break;
     }
     const bad = linkProblem();
@@ -77,7 +89,9 @@ export function reserveChain(mem: PhysMem, memblock: Memblock, headPfn: number, 
       continue;
     }
     const page = mem.page(pfn);
-    const h = decodeLinkHeader(page) as { len: number; next: bigint; skip: number };
+    const h = header!;
+    // Entries read as 32-bit words when the host is little-endian like the format (hot loop).
+    const words = HOST_LE && page.byteOffset % 4 === 0 ? new Uint32Array(page.buffer, page.byteOffset, page.length >>> 2) : null;
     memblock.reserve(pfn, 1, Owner.Link, 'pram link');
     mine[pfn] = MINE_LINK;
     held.push([pfn, 1]);
@@ -85,8 +99,9 @@ export function reserveChain(mem: PhysMem, memblock: Memblock, headPfn: number, 
     const entriesBefore = result.entries.length;
 
     for (let i = 0; i < h.len && err === 0; i++) {
-      const e = new EntryView(page, LINK_HEADER_SIZE + i * ENTRY_SIZE);
-      const flags = e.flags, epfn = e.pfn;
+      const at = LINK_HEADER_SIZE + i * ENTRY_SIZE;
+      const flags = words ? words[at >>> 2]! : page.readUInt32LE(at);
+      const epfn = words ? words[(at >>> 2) + 2]! + words[(at >>> 2) + 3]! * 4294967296 : getU64(page, at + 8);
       const type = flags & ENTRY_TYPE_MASK;
       const count = type === EntryType.Extent ? flags >>> EXTENT_COUNT_SHIFT : 1;
       let fault = EntryFault.None;
@@ -101,17 +116,20 @@ export function reserveChain(mem: PhysMem, memblock: Memblock, headPfn: number, 
       }
       const shown = fault === EntryFault.Busy ? memblock.busyPfn(epfn, count) : epfn;
       if (fault) {
-        log(`PRAM: pfn:${hexPfn(fault === EntryFault.Invalid || fault === EntryFault.BadExtent ? e.pfnBig : BigInt(shown))} ${word}`);
+        log(`PRAM: pfn:${hexPfn(fault === EntryFault.Invalid || fault === EntryFault.BadExtent ? page.readBigUInt64LE(at + 8) : BigInt(shown))} ${word}`);
         if (!salvage) { err = fault === EntryFault.Busy || fault === EntryFault.Duplicate ? -EBUSY : -EINVAL; break; }
         // Reported by load, which knows the file the entry belonged to.
-        result.entries.push(flags, e.csum, valid(epfn) ? epfn : 0, Number(e.indexBig), pfn, fault);
+        result.entries.push(flags, page.readUInt32LE(at + 4), valid(epfn) ? epfn : 0, getU64(page, at + 16), pfn, fault);
         continue;
       }
-      memblock.reserve(epfn, count, entryOwner(flags), 'pram page');
-      mine.fill(MINE_PAGE, epfn, epfn + count);
-      held.push([epfn, count]);
-      result.entries.push(flags, e.csum, epfn, e.index, pfn, EntryFault.None);
+      // Adjacent pages of one owner become one memblock reservation (a large file: a few).
+      const owner = entryOwner(flags);
+      if (run.count && run.start + run.count === epfn && owner === run.owner) run.count += count;
+      else { flushRun(); run.start = epfn; run.count = count; run.owner = owner; }
+      if (count === 1) mine[epfn] = MINE_PAGE; else mine.fill(MINE_PAGE, epfn, epfn + count);
+      result.entries.push(flags, page.readUInt32LE(at + 4), epfn, getU64(page, at + 16), pfn, EntryFault.None);
     }
+    flushRun();
     if (err) {
       // The RFC unreserves this link's pages first, then the links before it.
       result.entries.truncate(entriesBefore);

@@ -13,6 +13,7 @@ import { Owner, PageFlag, type PageFrames } from '../boot/frames.js';
 import type { BannedRegions } from '../boot/banned.js';
 import type { PageAllocator } from '../boot/allocator.js';
 import { ENOSPC } from '../format/errno.js';
+import { publishProgress } from '../format/progress.js';
 import { crc32c } from '../format/crc.js';
 import { EntryType, ENTRY_LRU, FileImageView, LinkPageView, NAME_MAX, linkLenMax } from '../format/v1.js';
 import { EXTENT_PAGES_MAX, MetaTailView, encodeXattrs, extentFlags, writeNamePage, xattrInlineMax, xattrPagePayload, XATTR_PAGE_HEADER } from '../format/v2.js';
@@ -61,7 +62,9 @@ export function writeChain(input: Iterable<NodeImage>, ctx: SaveContext): SavedC
   const { mem, frames, allocator } = ctx;
   const ps = mem.pageSize;
   const out: SavedChain = { headPfn: 0, links: [], metaPages: [], copies: [], dataPfns: [], entries: 0, nodes: 0 };
-  const table = new EntryTable();
+  let estimate = 0;
+  for (const n of nodes) estimate += 1 + n.names.length + n.pages.count;
+  const table = new EntryTable(estimate + 16);
   const add = (flags: number, csum: number, pfn: number, index: number) => table.push(flags, csum, pfn, index, 0, EntryFault.None);
   const alloc = (owner: Owner): number => {
     const pfn = allocator.alloc(owner);
@@ -71,11 +74,13 @@ export function writeChain(input: Iterable<NodeImage>, ctx: SaveContext): SavedC
   const compat = rfcCompatible(nodes, ps);
 
   try {
-    for (const n of nodes) {
-      if (compat && n.ino === 1) continue;   // v1 has no place for the root's attributes
+    nodes.forEach((n, i) => {
+      if ((i & 255) === 0) publishProgress('save', i, nodes.length, 'files');
+      if (compat && n.ino === 1) return;   // v1 has no place for the root's attributes
       out.nodes++;
       writeNode(n);
-    }
+    });
+    publishProgress('save', nodes.length, nodes.length, 'files');
     const max = linkLenMax(ps);
     const nLinks = Math.ceil(table.length / max);
     for (let k = 0; k < nLinks; k++) { const p = alloc(Owner.Link); out.links.push(p); }
@@ -99,6 +104,7 @@ export function writeChain(input: Iterable<NodeImage>, ctx: SaveContext): SavedC
     return out;
   } catch (e) {
     if (!(e instanceof ENOSPCError)) throw e;
+    publishProgress('save', nodes.length, nodes.length, 'files');
     for (const p of [...out.links, ...out.metaPages, ...out.copies]) allocator.free(p);
     return -ENOSPC;
   }

@@ -27,7 +27,11 @@ export class Rand {
     return Number((z ^ (z >> 31n)) & 0xffffffffn);
   }
   below(n: number): number { return this.next() % n; }
-  bytes(n: number): Buffer { const b = Buffer.alloc(n); for (let i = 0; i < n; i += 4) b.writeUInt32LE(this.next(), Math.min(i, n - 4) & ~0 ); return b; }
+  bytes(n: number): Buffer {
+    const b = Buffer.alloc(n);
+    for (let i = 0; i < n; i += 4) { const v = this.next(); for (let k = 0; k < 4 && i + k < n; k++) b[i + k] = (v >>> (8 * k)) & 0xff; }
+    return b;
+  }
 }
 
 export interface Booted {

@@ -104,7 +104,7 @@ function placeInTree(st: LoadState, kept: NodeBuild[], byIno: Map<number, NodeBu
     }
   }
   let lostFound: NodeBuild | null = null;
-  for (const b of kept) {
+  for (const b of [...kept]) {
     if (b.node.ino === 1) continue;
     const list = placed.get(b);
     const dropped = b.node.names.length - (list?.length ?? 0);

@@ -32,12 +32,15 @@ export const enum EntryFault { None = 0, Invalid, Busy, Duplicate, BadExtent }
 /** Entries of the walked chain, in chain order. */
 export class EntryTable {
   length = 0;
-  flags = new Uint32Array(64);
-  csum = new Uint32Array(64);
-  pfn = new Float64Array(64);
-  index = new Float64Array(64);
-  link = new Float64Array(64);     // pfn of the link page holding the entry
-  fault = new Uint8Array(64);
+  flags: Uint32Array; csum: Uint32Array; pfn: Float64Array; index: Float64Array;
+  link: Float64Array;              // pfn of the link page holding the entry
+  fault: Uint8Array;
+
+  constructor(capacity = 64) {
+    const n = Math.max(16, capacity);
+    this.flags = new Uint32Array(n); this.csum = new Uint32Array(n); this.pfn = new Float64Array(n);
+    this.index = new Float64Array(n); this.link = new Float64Array(n); this.fault = new Uint8Array(n);
+  }
 
   push(flags: number, csum: number, pfn: number, index: number, link: number, fault: EntryFault): void {
     if (this.length === this.flags.length) this.grow();

@@ -2,8 +2,20 @@
 // exports `register(program)`; add a command by adding its file here.
 import type { Command } from 'commander';
 import { register as demo } from './demo.js';
+import { register as formatCmd } from './format.js';
+import { register as put } from './put.js';
+import { register as get } from './get.js';
+import { register as ls } from './ls.js';
+import { register as cat } from './cat.js';
+import { register as rm } from './rm.js';
+import { register as mkdir } from './mkdir.js';
+import { register as info } from './info.js';
+import { register as check } from './check.js';
 import { register as sim } from './sim.js';
 import { register as mount } from './mount.js';
 import { register as umount } from './umount.js';
+import { register as kexec } from './kexec.js';
+import { register as map } from './map.js';
+import { register as bench } from './bench.js';
 
-export const commands: ((program: Command) => void)[] = [demo, sim, mount, umount];
+export const commands: ((program: Command) => void)[] = [demo, formatCmd, put, get, ls, cat, rm, mkdir, info, check, sim, mount, umount, kexec, map, bench];

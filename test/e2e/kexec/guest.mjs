@@ -12,7 +12,7 @@
 // CRIU, umount, pram kexec); 'raw' only writes and checks a pattern on
 // /dev/pmem0 with plain node, to debug the VM without the CLI.
 
-import { spawnSync, spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
@@ -115,20 +115,11 @@ function verifyBoot(b) {
   check(names === 'big,dangling,dir,empty,hard,link,mib,odd,one,page,page+1,page-1', `b${b}/: entries ${names}`);
 }
 
+/** `pram mount` returns once the FUSE server (detached) answers. */
 async function mountPram() {
   fs.mkdirSync(MNT, { recursive: true });
-  const args = [PRAM, 'mount', MNT, '--arena', ARENA];
-  const child = spawn('node', args, { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
-  let exit = null;
-  child.on('exit', (code, sig) => { exit = code ?? sig; });
-  // Either the command stays in the foreground serving FUSE, or it returns
-  // once mounted: both are fine; a bounded wait for the mount either way.
-  for (let i = 0; i < 600; i++) {
-    if (isMounted()) { child.unref(); return; }
-    if (exit !== null && exit !== 0) throw new Fail(`pram mount exited ${exit}`);
-    await delay(50);
-  }
-  throw new Fail('pram mount: not mounted within 30 s');
+  pram('mount', MNT, '--arena', ARENA);
+  check(isMounted(), `pram mount returned but ${MNT} is not in /proc/mounts`);
 }
 const isMounted = () => fs.readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === MNT);
 
@@ -137,18 +128,51 @@ function umountPram() {
   check(!isMounted(), 'pram umount returned but the mount is still there');
 }
 
+/** `pram format` when the CLI has it; until then the library's header format (said so on the console). */
+async function formatArena() {
+  if (/^\s+format\b/m.test(pram('--help'))) {
+    pram('format', '--arena', ARENA);
+    return 'pram format';
+  }
+  const { Arena } = await import(join(REPO, 'dist/mem/arena.js'));
+  const { ArenaHeaderHandoff } = await import(join(REPO, 'dist/pram/handoff.js'));
+  const mem = Arena.open(ARENA, { pageSize: 4096 });
+  try { ArenaHeaderHandoff.format(mem); } finally { mem.close(); }
+  return 'the library (this CLI has no `pram format` yet)';
+}
+
+/** pram= on this kernel's command line must name the arena header's current checkpoint. */
+async function checkHandoff() {
+  const pfn = param('pram');
+  check(/^[0-9a-f]+$/.test(pfn ?? ''), `no pram=<hex pfn> on the command line: ${cmdline}`);
+  const { HeaderView } = await import(join(REPO, 'dist/format/header.js'));
+  const page = Buffer.alloc(4096);
+  const fd = fs.openSync(ARENA, 'r');
+  try { fs.readSync(fd, page, 0, page.length, 0); } finally { fs.closeSync(fd); }
+  const cur = new HeaderView(page).current();
+  check(cur, 'the arena header has no valid checkpoint slot after kexec');
+  check(cur.slot.headPfn === parseInt(pfn, 16), `pram=${pfn} but the arena header's checkpoint ${cur.slot.generation} starts at ${cur.slot.headPfn.toString(16)}`);
+  return cur.slot;
+}
+
 async function pramBoot() {
   if (BOOT === 1) {
-    pram('format', '--arena', ARENA);
-    step('formatted');
+    step(`formatted /dev/pmem0 with ${await formatArena()}`);
   } else {
-    check(/^[0-9a-f]+$/.test(param('pram') ?? ''), `no pram=<hex pfn> on the command line: ${cmdline}`);
+    const slot = await checkHandoff();
+    step(`pram=${param('pram')} names checkpoint ${slot.generation} (${slot.pages} pages, ${slot.nodes} nodes)`);
   }
   await mountPram();
   step(`mounted${BOOT > 1 ? ` with pram=${param('pram')}` : ''}`);
+  if (BOOT === 1) {
+    // The mount's server holds the arena's lock: pram kexec must refuse, nothing final is saved yet.
+    const r = spawnSync('node', [PRAM, 'kexec', env.E2E_KERNEL, '--arena', ARENA, '--dry-run'], { encoding: 'utf8' });
+    check(r.status === 1 && /still mounted/.test(r.stderr), `pram kexec on a mounted arena: exit ${r.status}, ${JSON.stringify(r.stderr.trim())}`);
+    step(`pram kexec refused while mounted: ${r.stderr.trim()}`);
+  }
   for (let b = 1; b < BOOT; b++) verifyBoot(b);
   if (BOOT > 1) step(`verified the files of boots 1..${BOOT - 1}`);
-  if (env.E2E_CRIU === '1') await (await import('./criu.mjs')).criuStep({ boot: BOOT, mnt: MNT, work: env.E2E_WORK, step, check, sh });
+  if (env.E2E_CRIU === '1') await (await import('./criu.mjs')).criuStep({ boot: BOOT, boots: BOOTS, mnt: MNT, work: env.E2E_WORK, step, check, sh });
   if (BOOT < BOOTS) writeBoot(BOOT);
   verifyBoot(BOOT < BOOTS ? BOOT : BOOT - 1);
   umountPram();
@@ -178,7 +202,12 @@ function kexecNext() {
     sh('kexec', ['-l', env.E2E_KERNEL, `--initrd=${env.E2E_INITRD}`, `--append=${line}`]);
     sh('kexec', ['-e']);
   } else {
-    pram('kexec', env.E2E_KERNEL, '--initrd', env.E2E_INITRD, '--arena', ARENA, '--append', next.join(' '), '--exec');
+    // Every other kexec also confines the new kernel below the pmem range, as the RFC's step 3 does.
+    const place = BOOT % 2 === 0 ? ['--mem-min', '0x1000000', '--mem-max', '0x3fffffff'] : [];
+    // pram kexec prints the kexec command it runs; on success the next line is the next kernel's.
+    const args = [PRAM, 'kexec', env.E2E_KERNEL, '--initrd', env.E2E_INITRD, '--arena', ARENA, '--append', next.join(' '), ...place, '--exec'];
+    const r = spawnSync('node', args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    throw new Fail(`pram kexec --exec returned ${r.status ?? r.signal} (its error is on the line above)`);
   }
   throw new Fail('kexec -e returned');
 }

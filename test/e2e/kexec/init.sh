@@ -1,7 +1,7 @@
 #!/bin/busybox sh
 # /init of the kexec e2e initramfs, in every boot. It only reaches the host's
 # root: loads the 9p modules, mounts the host's / read-only over 9p, puts
-# fresh /dev /proc /sys /tmp /run on top, and switch_roots into it to run
+# fresh /dev /proc /sys and tmpfs on /tmp /run /mnt on top, and switch_roots into it to run
 # guest.sh from the checkout (paths in /e2e.env, written by vm.mjs). The test
 # itself lives in guest.sh and guest.mjs. A failure here prints a FAIL line
 # the host test recognises, then powers off.
@@ -12,6 +12,9 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+
+# Loopback up: criu probes kernel features (TCP repair) over it.
+ip link set lo up
 
 BOOT=1
 for w in $(cat /proc/cmdline); do case $w in pram_e2e_boot=*) BOOT=${w#*=};; esac; done
@@ -38,6 +41,7 @@ done
 
 mount -t tmpfs -o mode=1777 tmp /newroot/tmp || die "tmpfs on /tmp"
 mount -t tmpfs -o mode=755 run /newroot/run || die "tmpfs on /run"
+mount -t tmpfs -o mode=755 mnt /newroot/mnt || die "tmpfs on /mnt"
 mount --move /dev /newroot/dev || die "move /dev"
 mount --move /sys /newroot/sys || die "move /sys"
 mount --move /proc /newroot/proc || die "move /proc"

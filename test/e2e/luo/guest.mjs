@@ -120,7 +120,8 @@ async function luoKexecNext() {
     try { await luoKexec({ ...opts, log: (l) => say(`kexec-log ${l}`) }); } catch (e) { fail(`luoKexec: ${e.code ?? ''} ${e.message}`); }
     fail('luoKexec returned');
   }
-  const k = spawnSync(process.execPath, [pramBin(), 'kexec', '--luo', opts.kernel, '--initrd', opts.initrd, '--append', opts.append], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  // kexec.ts's --append merges key=value into the running command line; --exec jumps.
+  const k = spawnSync(process.execPath, [pramBin(), 'kexec', '--luo', opts.kernel, '--initrd', opts.initrd, '--append', `pramluo.boot=${boot + 1}`, '--exec'], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   fail(`pram kexec --luo returned ${k.status}: ${(k.stderr || k.stdout || '').trim().replace(/\n/g, ' | ')}`);
 }
 
@@ -150,7 +151,8 @@ async function cliBoot() {
     if (again.length) fail(`after this boot's changes: ${again.slice(0, 5).join('; ')}`);
   }
   const mem = fs.readFileSync('/proc/meminfo', 'utf8');
-  say(`meminfo boot=${boot} ${['MemTotal', 'MemFree', 'Shmem', 'CmaTotal'].map((k) => `${k}=${/\n?${k}:\s+(\d+)/.exec(mem)?.[1]}`).join(' ')}`);
+  const kib = (k) => new RegExp(`(?:^|\\n)${k}:\\s+(\\d+)`).exec(mem)?.[1];
+  say(`meminfo boot=${boot} ${['MemTotal', 'MemFree', 'Shmem', 'CmaTotal'].map((k) => `${k}=${kib(k)}kB`).join(' ')}`);
   say(`kexec-request boot=${boot} uptime=${uptime()}`);
   await luoKexecNext();
 }

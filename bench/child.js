@@ -1,0 +1,255 @@
+// One measurement in a fresh Node process, so each figure starts from a clean
+// heap and a fresh mapping (what a restarted service sees). run.js spawns
+// `node bench/child.js OP --json '{...}'` and reads one JSON line from stdout
+// ("ready" lines come first for the time-to-ready op). Times are ms from
+// performance.now(); the parent computes medians and ratios.
+import * as fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import {
+  apiMount, firstLine, loadApi, loadVolume, must, patternBuffer, volumeCreate, volumeMount,
+} from './lib/pramlib.js';
+
+const MIB = 1 << 20;
+const op = process.argv[2];
+const args = JSON.parse(process.argv[process.argv.indexOf('--json') + 1] ?? '{}');
+
+function out(obj) { process.stdout.write(JSON.stringify(obj) + '\n'); }
+function rmArena(p) { try { fs.rmSync(p, { force: true }); } catch { /* gone */ } }
+const time = (f) => { const t0 = performance.now(); const r = f(); return [performance.now() - t0, r]; };
+const timeAsync = async (f) => { const t0 = performance.now(); const r = await f(); return [performance.now() - t0, r]; };
+
+/** File layout of `bytes` of data: large files of up to `fileBytes` each. */
+function layout(bytes, fileBytes) {
+  const files = [];
+  for (let off = 0, i = 0; off < bytes; off += fileBytes, i++) files.push({ name: `f${i}`, bytes: Math.min(fileBytes, bytes - off) });
+  return files;
+}
+
+// ---- library API and Volume against node:fs on tmpfs, same process ----
+async function libio() {
+  const { bytes, bs, arena, tmpfile, sizeBytes } = args;
+  const buf = patternBuffer(bs);
+  const n = bytes / bs;
+  const res = {};
+  // node:fs on tmpfs: a new file (tmpfs allocates as it goes), then the same file rewritten in place.
+  {
+    const fd = fs.openSync(tmpfile, 'w+');
+    const [w] = time(() => { for (let i = 0; i < n; i++) fs.writeSync(fd, buf, 0, bs, i * bs); });
+    const [rw] = time(() => { for (let i = 0; i < n; i++) fs.writeSync(fd, buf, 0, bs, i * bs); });
+    const [r] = time(() => { for (let i = 0; i < n; i++) fs.readSync(fd, buf, 0, bs, i * bs); });
+    fs.closeSync(fd);
+    fs.rmSync(tmpfile);
+    res.nodefs = { writeMs: w, rewriteMs: rw, readMs: r };
+  }
+  // fs Volume directly (synchronous, no api/ layer).
+  const v = await loadVolume();
+  if (v.missing) res.volume = { missing: v.missing };
+  else {
+    try {
+      rmArena(arena);
+      const vol = volumeMount(v, { arena, sizeBytes, verify: 'full' });
+      const ino = volumeCreate(vol, 'f');
+      const [w] = time(() => { for (let i = 0; i < n; i++) must(vol.write(ino, i * bs, buf), 'write'); });
+      const [rw] = time(() => { for (let i = 0; i < n; i++) must(vol.write(ino, i * bs, buf), 'write'); });
+      const [r] = time(() => { for (let i = 0; i < n; i++) must(vol.read(ino, i * bs, bs), 'read'); });
+      vol.unmount();
+      res.volume = { writeMs: w, rewriteMs: rw, readMs: r };
+    } catch (e) { res.volume = { missing: firstLine(e) }; }
+    rmArena(arena);
+  }
+  // The library API (fs/promises-like FileHandle).
+  const api = await loadApi();
+  if (api.missing) res.api = { missing: api.missing };
+  else {
+    try {
+      rmArena(arena);
+      const p = await apiMount(api, { arena, sizeBytes, verify: 'full' });
+      const h = await p.open('/f', 'w+');
+      const [w] = await timeAsync(async () => { for (let i = 0; i < n; i++) await h.write(buf, 0, bs, i * bs); });
+      const [rw] = await timeAsync(async () => { for (let i = 0; i < n; i++) await h.write(buf, 0, bs, i * bs); });
+      const [r] = await timeAsync(async () => { for (let i = 0; i < n; i++) await h.read(buf, 0, bs, i * bs); });
+      await h.close();
+      await p.unmount();
+      res.api = { writeMs: w, rewriteMs: rw, readMs: r };
+    } catch (e) { res.api = { missing: firstLine(e) }; }
+    rmArena(arena);
+  }
+  out(res);
+}
+
+/** Mounts for writing: the library API when built, else the Volume. Returns write/unmount closures. */
+async function openForWrite({ arena, sizeBytes, extents }) {
+  const api = await loadApi();
+  if (!api.missing) {
+    const p = await apiMount(api, { arena, sizeBytes, verify: 'full', extents });
+    return {
+      via: 'api',
+      async writeFile(name, total, chunk) {
+        const h = await p.open('/' + name, 'w');
+        for (let off = 0; off < total; off += chunk.length) await h.write(chunk, 0, Math.min(chunk.length, total - off), off);
+        await h.close();
+      },
+      unmount: () => p.unmount(),
+    };
+  }
+  const v = await loadVolume();
+  if (v.missing) throw new Error(`${api.missing}; ${v.missing}`);
+  const vol = volumeMount(v, { arena, sizeBytes, verify: 'full', extents });
+  return {
+    via: 'volume',
+    async writeFile(name, total, chunk) {
+      const ino = volumeCreate(vol, name);
+      for (let off = 0; off < total; off += chunk.length) must(vol.write(ino, off, total - off < chunk.length ? chunk.subarray(0, total - off) : chunk), 'write');
+    },
+    unmount: () => must(vol.unmount(), 'unmount'),
+  };
+}
+
+// ---- save: write `bytes` into a new arena, time the unmount (the first save checksums everything) ----
+async function save() {
+  const { arena, sizeBytes, bytes, extents = false } = args;
+  rmArena(arena);
+  const w = await openForWrite({ arena, sizeBytes, extents });
+  const chunk = patternBuffer(MIB);
+  const [writeMs] = await timeAsync(async () => { for (const f of layout(bytes, 1 << 30)) await w.writeFile(f.name, f.bytes, chunk); });
+  const [saveMs] = await timeAsync(async () => w.unmount());
+  out({ via: w.via, writeMs, saveMs });
+}
+
+// ---- mount an existing arena, full or lazy; then (optionally) read all, then unmount unchanged ----
+async function mount() {
+  const { arena, verify, readAll = false } = args;
+  const api = await loadApi();
+  const res = {};
+  if (!api.missing) {
+    res.via = 'api';
+    const [mountMs, p] = await timeAsync(() => apiMount(api, { arena, verify }));
+    res.mountMs = mountMs;
+    if (readAll) {
+      const buf = Buffer.allocUnsafe(MIB);
+      const [ms, total] = await timeAsync(async () => {
+        let t = 0;
+        for (const name of await p.readdir('/')) {
+          const h = await p.open('/' + name, 'r');
+          for (;;) { const { bytesRead } = await h.read(buf, 0, MIB, null); if (!bytesRead) break; t += bytesRead; }
+          await h.close();
+        }
+        return t;
+      });
+      res.readAllMs = ms; res.readAllBytes = total;
+    }
+    [res.resaveMs] = await timeAsync(() => p.unmount());
+  } else {
+    const v = await loadVolume();
+    if (v.missing) throw new Error(`${api.missing}; ${v.missing}`);
+    res.via = 'volume';
+    const [mountMs, vol] = time(() => volumeMount(v, { arena, verify }));
+    res.mountMs = mountMs;
+    if (readAll) {
+      const [ms, total] = time(() => {
+        let t = 0;
+        const ents = must(vol.readdir(vol.rootIno, 0, 1 << 20), 'readdir');
+        for (const e of ents) {
+          if (e.name === '.' || e.name === '..') continue;
+          for (let off = 0; ; off += MIB) { const b = must(vol.read(e.ino, off, MIB), 'read'); if (!b.length) break; t += b.length; }
+        }
+        return t;
+      });
+      res.readAllMs = ms; res.readAllBytes = total;
+    }
+    [res.resaveMs] = time(() => must(vol.unmount(), 'unmount'));
+  }
+  out(res);
+}
+
+// ---- time to ready: print "ready" as soon as the working set is usable ----
+async function ready() {
+  const { mode, path, bytes, arena } = args;
+  // The data part of getting ready (after node itself has started): pram's
+  // import and mount, or opening and reading the file.
+  const tOp = performance.now();
+  const say = () => process.stdout.write(`ready ${performance.now()} ${performance.now() - tOp}\n`);
+  if (mode === 'file') {
+    // A service that reloads its working set from a file: read it all into memory.
+    const fd = fs.openSync(path, 'r');
+    const parts = [];
+    let got = 0;
+    const piece = 256 * MIB;
+    while (got < bytes) {
+      const b = Buffer.allocUnsafe(Math.min(piece, bytes - got));
+      let off = 0;
+      while (off < b.length) { const r = fs.readSync(fd, b, off, b.length - off, got + off); if (!r) throw new Error('short file'); off += r; }
+      parts.push(b); got += b.length;
+    }
+    fs.closeSync(fd);
+    say();
+    out({ bytes: got });
+    return;
+  }
+  const verify = mode === 'pram-lazy' ? 'lazy' : 'full';
+  const api = await loadApi();
+  let unmount;
+  if (!api.missing) {
+    const p = await apiMount(api, { arena, verify });
+    say();
+    unmount = () => p.unmount();
+  } else {
+    const v = await loadVolume();
+    const vol = volumeMount(v, { arena, verify });
+    say();
+    unmount = () => vol.unmount();
+  }
+  await unmount();
+  out({ via: api.missing ? 'volume' : 'api' });
+}
+
+// ---- metadata: write a layout, checkpoint, read the engine's page counts ----
+async function meta() {
+  const { arena, sizeBytes, bytes, fileBytes, extents = false } = args;
+  rmArena(arena);
+  const v = await loadVolume();
+  if (v.missing) throw new Error(v.missing);
+  const vol = volumeMount(v, { arena, sizeBytes, verify: 'full', extents });
+  const chunk = patternBuffer(Math.min(MIB, fileBytes));
+  for (const f of layout(bytes, fileBytes)) {
+    const ino = volumeCreate(vol, f.name);
+    for (let off = 0; off < f.bytes; off += chunk.length) must(vol.write(ino, off, f.bytes - off < chunk.length ? chunk.subarray(0, f.bytes - off) : chunk), 'write');
+  }
+  must(vol.sync(), 'sync');
+  const s = vol.pram?.stats();
+  if (!s) throw new Error('volume has no engine stats');
+  const pageSize = vol.mem.pageSize;
+  vol.unmount();   // the arena stays: run.js cross-checks with `pram info --json`, then deletes it
+  out({ files: layout(bytes, fileBytes).length, linkPages: s.linkPages, metaPages: s.metaPages, dataPages: s.dataPages, entries: s.entries, headerPages: 1, pageSize });
+}
+
+// ---- where a mount's time goes: arena open+map vs Volume.mount (boot, reserve, load) ----
+async function phases() {
+  const { arena, verify } = args;
+  const v = await loadVolume();
+  if (v.missing) throw new Error(v.missing);
+  const t0 = performance.now();
+  const { mem, handoff } = v.openArena(arena);
+  const t1 = performance.now();
+  const vol = v.Volume.mount({ mem, handoff, verify, cmdline: '', clock: () => 0n });
+  const t2 = performance.now();
+  must(vol.unmount(), 'unmount');
+  out({ openMs: t1 - t0, volumeMountMs: t2 - t1 });
+}
+
+async function noop() {
+  // Warms node and the dist modules into the page cache after drop_caches, so
+  // time-to-ready compares the data paths, not who loads node from disk first.
+  await loadApi(); await loadVolume();
+  out({ ok: true });
+}
+
+const ops = { libio, save, mount, ready, meta, phases, noop };
+if (!ops[op]) { process.stderr.write(`bench/child.js: unknown op ${op}\n`); process.exit(2); }
+try {
+  await ops[op]();
+  process.exit(0);
+} catch (e) {
+  out({ error: firstLine(e) });
+  process.exit(1);
+}

@@ -1,0 +1,193 @@
+// From raw timings to the published figures: the markdown tables (one per
+// measurement), the target check, and the derived numbers the JSON keeps next
+// to the raw samples. Medians with [min–max]; ratios paired rep by rep.
+import { bsName, fmt, fmtNum, gbps, pairedRatio, sizeName, summary } from './stats.js';
+
+const GIB = 2 ** 30;
+const un = (x) => (x && x.unavailable ? `unavailable: ${x.unavailable}` : null);
+
+/** Derived figures (also stored in latest.json as `figures`). */
+export function derive(r) {
+  const f = { dd: [], lib: [], persist: [], ready: [], meta: [], targets: [] };
+  // 1
+  if (r.dd) {
+    for (const t of Object.keys(r.dd.targets)) {
+      for (const bs of r.dd.bss) {
+        const row = r.dd.targets[t]?.[bs];
+        const gone = un(r.dd.targets[t]) ?? (row ? null : 'unavailable: not measured');
+        f.dd.push({
+          target: t, bs, unavailable: gone,
+          write: gone ? null : summary(gbps(r.dd.bytes, row.writeMs)),
+          read: gone ? null : summary(gbps(r.dd.bytes, row.readMs)),
+          writeGbps: gone ? [] : gbps(r.dd.bytes, row.writeMs), readGbps: gone ? [] : gbps(r.dd.bytes, row.readMs),
+        });
+      }
+    }
+  }
+  // 2
+  if (r.lib) {
+    for (const bs of r.lib.bss) {
+      const rows = r.lib.rows[bs] ?? {};
+      for (const who of ['nodefs', 'volume', 'api']) {
+        const row = rows[who] ?? rows.all;
+        const gone = un(row) ?? (row ? null : 'unavailable: not measured');
+        const tp = (k) => (gone ? [] : gbps(r.lib.bytes, row[k]));
+        f.lib.push({ who, bs, unavailable: gone, writeGbps: tp('writeMs'), rewriteGbps: tp('rewriteMs'), readGbps: tp('readMs'),
+          write: summary(tp('writeMs')), rewrite: summary(tp('rewriteMs')), read: summary(tp('readMs')) });
+      }
+    }
+  }
+  // 3 and 6
+  if (r.persist) {
+    for (const [b, row] of Object.entries(r.persist.sizes)) {
+      const bytes = Number(b);
+      const perGiB = (ms) => ms.map((x) => x / (bytes / GIB));
+      f.persist.push({
+        bytes, via: row.via, unavailable: row.unavailable ? `unavailable: ${row.unavailable}` : null,
+        save: summary(row.saveMs), fullMount: summary(row.full.mountMs), lazyMount: summary(row.lazy.mountMs),
+        resave: summary(row.full.resaveMs),
+        savePerGiB: summary(perGiB(row.saveMs)), fullPerGiB: summary(perGiB(row.full.mountMs)), lazyPerGiB: summary(perGiB(row.lazy.mountMs)),
+        fullGBps: summary(gbps(bytes, row.full.mountMs)), saveGBps: summary(gbps(bytes, row.saveMs)),
+        fullReadAll: summary(row.full.readAllMs), lazyReadAll: summary(row.lazy.readAllMs),
+        phases: row.phases ? Object.fromEntries(Object.entries(row.phases).map(([k, v]) => [k, { open: summary(v.openMs), volumeMount: summary(v.volumeMountMs) }])) : null,
+      });
+    }
+  }
+  // 4
+  if (r.ready) {
+    const disk = r.ready.modes['disk-cold'];
+    for (const [m, row] of Object.entries(r.ready.modes)) {
+      f.ready.push({ mode: m, unavailable: row.unavailable ? `unavailable: ${row.unavailable}` : null,
+        ready: summary(row.readyMs), speedupVsDisk: disk.readyMs.length && row.readyMs.length ? pairedRatio(disk.readyMs, row.readyMs) : null,
+        inChild: summary(row.inChildMs ?? []), inChildSpeedup: disk.inChildMs?.length && row.inChildMs?.length ? pairedRatio(disk.inChildMs, row.inChildMs) : null });
+    }
+  }
+  // 5
+  if (r.meta) {
+    for (const row of r.meta.rows) {
+      if (row.unavailable) { f.meta.push({ ...row, unavailable: `unavailable: ${row.unavailable}` }); continue; }
+      const metaBytes = (row.linkPages + row.metaPages + row.headerPages) * row.pageSize;
+      const dataBytes = row.dataPages * row.pageSize;
+      f.meta.push({ ...row, metaBytes, perGiB: metaBytes / (dataBytes / GIB), pct: (100 * metaBytes) / dataBytes });
+    }
+  }
+  f.targets = targets(f, r);
+  return f;
+}
+
+function targets(f, r) {
+  const t = [];
+  const add = (what, goal, measured, met) => t.push({ what, goal, measured, status: measured === null ? 'unavailable' : met ? 'met' : 'NOT met' });
+  const dd = (tg, bs) => f.dd.find((x) => x.target === tg && x.bs === bs);
+  const p4 = dd('pram', 4096), t4 = dd('tmpfs', 4096);
+  if (p4?.write && t4?.write) {
+    const ratio = pairedRatio(p4.writeGbps, t4.writeGbps);
+    add('FUSE 4 KiB dd writes vs tmpfs', '≥ 0.5×', `${fmt(ratio)}×`, ratio.median >= 0.5);
+  } else add('FUSE 4 KiB dd writes vs tmpfs', '≥ 0.5×', null);
+  for (const bs of r.lib?.bss ?? [4096, 1 << 20]) {
+    const api = f.lib.find((x) => x.who === 'api' && x.bs === bs), node = f.lib.find((x) => x.who === 'nodefs' && x.bs === bs);
+    const what = `library API writes vs node fs on tmpfs, ${bsName(bs)}`;
+    if (api?.write && node?.write) { const ratio = pairedRatio(api.writeGbps, node.writeGbps); add(what, '≥ 1.5×', `${fmt(ratio)}×`, ratio.median >= 1.5); }
+    else add(what, '≥ 1.5×', null);
+  }
+  const main = f.persist.find((x) => x.bytes === r.params?.mainBytes && !x.unavailable) ?? f.persist.filter((x) => !x.unavailable).pop();
+  if (main?.fullGBps) add(`full-verify mount (${sizeName(main.bytes)})`, '≥ 3 GB/s of data', `${fmt(main.fullGBps)} GB/s`, main.fullGBps.median >= 3);
+  else add('full-verify mount', '≥ 3 GB/s of data', null);
+  if (main?.lazyPerGiB) add(`deferred (lazy) mount (${sizeName(main.bytes)})`, '≤ 20 ms per GiB', `${fmt(main.lazyPerGiB)} ms/GiB`, main.lazyPerGiB.median <= 20);
+  else add('deferred (lazy) mount', '≤ 20 ms per GiB', null);
+  for (const m of ['pram-lazy', 'pram-full']) {
+    const row = f.ready.find((x) => x.mode === m);
+    const size = sizeName(r.ready?.bytes ?? r.params.readyBytes);
+    for (const [k, how] of [['speedupVsDisk', 'spawn to ready'], ['inChildSpeedup', 'in-process, node start excluded']]) {
+      const what = `time to ready, ${m} vs cold disk, ${how} (${size})`;
+      if (row?.[k] && !row.unavailable) add(what, '≥ 20× faster', `${fmt(row[k])}×`, row[k].median >= 20);
+      else add(what, '≥ 20× faster', null);
+    }
+  }
+  const large = (ext) => f.meta.find((x) => x.layout === 'large files' && x.extents === ext);
+  const v1 = large(false), ex = large(true);
+  add('metadata, large files, v1', '≤ 0.7% of data', v1?.pct !== undefined ? `${fmtNum(v1.pct, 3)}%` : null, v1?.pct <= 0.7);
+  add('metadata, large files, extents', '≤ 0.05% of data', ex?.pct !== undefined ? `${fmtNum(ex.pct, 3)}%` : null, ex?.pct <= 0.05);
+  return t;
+}
+
+function table(head, rows) {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/** The whole report as markdown. */
+export function markdown(r, f) {
+  const m = r.machine;
+  const out = [];
+  out.push(`# pram benchmark (${r.mode})`, '');
+  out.push(`${r.startedAt} · ${m.cores} cores, ${m.cpu}, ${m.memGiB} GiB RAM · ${m.kernel} · node ${m.node} · ${m.dd} · run took ${Math.round(r.durationS)} s`, '');
+  if (m.loadStart) out.push(`Load average (1, 5, 15 min) at start ${m.loadStart}, at end ${m.loadEnd ?? '?'}: on ${m.cores} cores, anything above ~0.5 means other work shared the CPUs and widens the [min–max] ranges.`, '');
+  out.push(`Each figure: median [min–max] of ${r.params.reps} repetitions; ratios are paired rep by rep (rep i of A over rep i of B). GB/s = 10^9 bytes/s.`, '');
+
+  if (r.dd) {
+    out.push(`## 1. dd, ${sizeName(r.dd.bytes)}: pram (FUSE) vs tmpfs vs ramfs`, '');
+    out.push(`Write: \`dd if=/dev/zero of=X bs=BS count=N\`, timed around the whole dd process (its close() waits for FUSE to flush cached writes). Read: \`dd if=X of=/dev/null bs=BS\` after \`sync; echo 3 > /proc/sys/vm/drop_caches\` (${r.dd.dropCaches === true ? 'done' : r.dd.dropCaches}) — for pram this empties the kernel's FUSE page cache so reads go to the server; tmpfs and ramfs keep their pages (they are the storage). The pram arena is created (pre-allocated, pre-touched) at mount, not timed.`, '');
+    const rows = f.dd.map((x) => {
+      if (x.unavailable) return [x.target, bsName(x.bs), x.unavailable, '', '', '', '', ''];
+      const vs = (other, k) => { const o = f.dd.find((y) => y.target === other && y.bs === x.bs); return o && !o.unavailable && x.target !== other ? `${fmt(pairedRatio(x[k], o[k]))}×` : '—'; };
+      return [x.target, bsName(x.bs), fmt(x.write), fmt(x.read), vs('tmpfs', 'writeGbps'), vs('ramfs', 'writeGbps'), vs('tmpfs', 'readGbps'), vs('ramfs', 'readGbps')];
+    });
+    out.push(table(['target', 'bs', 'write GB/s', 'read GB/s', 'write vs tmpfs', 'write vs ramfs', 'read vs tmpfs', 'read vs ramfs'], rows), '');
+  }
+  if (r.lib) {
+    out.push(`## 2. In one Node process, ${sizeName(r.lib.bytes)}: library API vs node:fs on a tmpfs file`, '');
+    out.push('node fs: `fs.writeSync`/`fs.readSync` on a new /dev/shm file ("write": tmpfs allocates pages as it goes; "rewrite": the same file again, pages already there). pram: an arena created (pre-touched) before timing; "api" is `mount()` from dist/api with FileHandle `write`/`read` (awaited one by one); "volume" is the fs layer\'s synchronous `Volume.write`/`read` with no api/ layer, shown to separate the layers\' costs.', '');
+    const rows = f.lib.map((x) => {
+      if (x.unavailable) return [x.who, bsName(x.bs), x.unavailable, '', '', '', ''];
+      const node = f.lib.find((y) => y.who === 'nodefs' && y.bs === x.bs);
+      const vs = (k) => (x.who !== 'nodefs' && node?.[k]?.length ? `${fmt(pairedRatio(x[k], node[k]))}×` : '—');
+      return [x.who, bsName(x.bs), fmt(x.write), fmt(x.rewrite), fmt(x.read), vs('writeGbps'), vs('readGbps')];
+    });
+    out.push(table(['path', 'bs', 'write GB/s', 'rewrite GB/s', 'read GB/s', 'write vs node fs', 'read vs node fs'], rows), '');
+  }
+  if (r.persist) {
+    const main = f.persist.find((x) => x.bytes === r.params.mainBytes);
+    out.push(`## 3. Save and mount per GiB (${main ? sizeName(main.bytes) : '?'} of data, large files; fresh process per mount)`, '');
+    out.push(`Save: \`unmount()\` right after writing (every page dirty: the first save checksums all of it). Mount: \`mount({ verify })\` in a new process (opens and maps the arena, boots, reserves and loads the chain). Resave: unmount after a mount with no changes. Read all: reading every byte after the mount (lazy verification pays here). Via: ${main?.via ?? '?'}.`, '');
+    if (main?.unavailable) out.push(main.unavailable, '');
+    else if (main) {
+      out.push(table(['operation', 'ms (total)', 'ms per GiB', 'GB/s of data'], [
+        ['save (unmount after writing)', fmt(main.save), fmt(main.savePerGiB), fmt(main.saveGBps)],
+        ['mount, verify full', fmt(main.fullMount), fmt(main.fullPerGiB), fmt(main.fullGBps)],
+        ['mount, verify lazy (deferred)', fmt(main.lazyMount), fmt(main.lazyPerGiB), '—'],
+        ['resave, nothing changed', fmt(main.resave), '—', '—'],
+        ['read all after full mount', fmt(main.fullReadAll), '—', '—'],
+        ['read all after lazy mount (verifies on first read)', fmt(main.lazyReadAll), '—', '—'],
+      ]), '');
+      if (main.phases) out.push(`Where mount time goes (Volume directly, ms): open and map the arena ${fmt(main.phases.full.open)} (full) / ${fmt(main.phases.lazy.open)} (lazy); Volume.mount (boot, reserve, load) ${fmt(main.phases.full.volumeMount)} (full) / ${fmt(main.phases.lazy.volumeMount)} (lazy).`, '');
+    }
+  }
+  if (r.ready) {
+    out.push(`## 4. Time to ready after a restart, ${sizeName(r.ready.bytes)} working set`, '');
+    out.push(`From spawning a fresh \`node\` to its "ready" line. Before every run: \`sync; echo 3 > drop_caches\` (${r.ready.dropCaches ?? 'done'}), then one throwaway node process loads node and pram's modules again, so only the data is cold. disk-cold: read the whole file from ${r.ready.diskFile} (real disk) into memory; tmpfs: the same from ${r.ready.shmFile}; pram-*: \`mount()\` of the arena (via ${r.ready.via ?? '?'}). node-start: node plus pram's modules, nothing else.`, '');
+    out.push('In-process: the child\'s own time from the start of its work to ready (pram: importing dist/api and mount(); files: open and read), i.e. without node\'s own start-up, which every source pays alike.', '');
+    const sp = (x, k) => (x.mode === 'disk-cold' ? '1×' : x[k] ? `${fmt(x[k])}×` : '—');
+    out.push(table(['source', 'ms spawn to ready', 'speed-up vs disk-cold', 'ms in-process', 'speed-up vs disk-cold (in-process)'], f.ready.map((x) => x.unavailable
+      ? [x.mode, x.unavailable, '', '', '']
+      : [x.mode, fmt(x.ready), sp(x, 'speedupVsDisk'), x.inChild ? fmt(x.inChild) : '—', x.inChild ? sp(x, 'inChildSpeedup') : '—'])), '');
+  }
+  if (r.meta) {
+    out.push('## 5. Metadata overhead (link + meta + header pages)', '');
+    const agree = f.meta.every((x) => x.unavailable || (x.info && x.info.link === x.linkPages && x.info.meta === x.metaPages));
+    const infoNote = !f.meta.some((x) => x.info) ? 'not cross-checked with `pram info --json` in this run' : f.meta.some((x) => x.info?.unavailable) ? `\`pram info --json\`: ${f.meta.find((x) => x.info?.unavailable).info.unavailable}` : agree ? '`pram info --json` on each arena reports the same link and meta counts' : '`pram info --json` DISAGREES with the engine\'s stats on some rows (see latest.json, `info`)';
+    out.push(`Page counts of the committed checkpoint (the engine's stats after a sync); deterministic, so counted once; ${infoNote}. Header: the arena header page (pfn 0). Large files are written in 1 MiB writes.`, '');
+    out.push(table(['layout', 'format', 'data', 'files', 'link pages', 'meta pages', 'header', 'bytes per GiB of data', '% of data'], f.meta.map((x) => x.unavailable
+      ? [x.layout, x.extents ? 'extents' : 'v1', sizeName(x.bytes), x.unavailable, '', '', '', '', '']
+      : [x.layout, x.extents ? 'extents' : 'v1', sizeName(x.bytes), x.files, x.linkPages, x.metaPages, x.headerPages, sizeName(Math.round(x.perGiB)), `${fmtNum(x.pct, 3)}%`])), '');
+  }
+  if (r.persist) {
+    out.push('## 6. Scaling: save and mount time by data size', '');
+    out.push(table(['data', 'save ms', 'mount full ms', 'mount lazy ms', 'save ms/GiB', 'full ms/GiB', 'lazy ms/GiB'], f.persist.map((x) => x.unavailable
+      ? [sizeName(x.bytes), x.unavailable, '', '', '', '', '']
+      : [sizeName(x.bytes), fmt(x.save, 1), fmt(x.fullMount, 1), fmt(x.lazyMount, 1), fmt(x.savePerGiB, 1), fmt(x.fullPerGiB, 1), fmt(x.lazyPerGiB, 1)])), '');
+  }
+  out.push('## Targets', '');
+  out.push(table(['target', 'goal', 'measured', 'status'], f.targets.map((x) => [x.what, x.goal, x.measured ?? 'unavailable', x.status])), '');
+  if (r.charts?.length) out.push(`Charts: ${r.charts.map((c) => `[${c}](${c})`).join(', ')}`, '');
+  return out.join('\n');
+}

@@ -1,0 +1,210 @@
+// The six measurements of issue 6, each returning raw timings (ms lists, one
+// entry per repetition) or { unavailable: reason } for a piece that is not
+// there yet. Repetitions are interleaved across targets (rep 1 of every target,
+// then rep 2...) so slow drift of the machine hits all of them alike. Arenas
+// and files are deleted after each step to keep peak memory well below 12 GiB.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { arenaBytesFor, firstLine, patternBuffer } from './pramlib.js';
+import { child, dd, dropCaches, pramInfo, pramFuseMount, tempMount } from './sys.js';
+
+const MIB = 1 << 20;
+const SHM = '/dev/shm';
+const rm = (p) => { try { fs.rmSync(p, { force: true }); } catch { /* gone */ } };
+
+// ---- 1: dd into pram (FUSE), tmpfs and ramfs ----
+export async function ddBench({ bytes, reps, status }) {
+  const bss = [4096, MIB];
+  const targets = { pram: null, tmpfs: null, ramfs: null };
+  const res = { bytes, bss, targets: {}, dropCaches: true };
+  const open = {
+    pram: () => pramFuseMount(path.join(SHM, 'pram-bench-dd.arena'), 2 * bytes + 64 * MIB),
+    tmpfs: () => tempMount('tmpfs', bytes + 64 * MIB),
+    ramfs: () => tempMount('ramfs'),
+  };
+  for (const t of Object.keys(targets)) {
+    try { targets[t] = open[t](); res.targets[t] = {}; } catch (e) { res.targets[t] = { unavailable: firstLine(e) }; }
+  }
+  try {
+    for (let rep = 0; rep < reps; rep++) {
+      for (const [t, m] of Object.entries(targets)) {
+        if (!m || res.targets[t].unavailable) continue;
+        for (const bs of bss) {
+          status(`dd rep ${rep + 1}/${reps}: ${t} bs=${bs}`);
+          const file = path.join(m.dir, 'dd.bin');
+          const row = (res.targets[t][bs] ??= { writeMs: [], readMs: [] });
+          try {
+            row.writeMs.push(dd('/dev/zero', file, bs, bytes / bs));
+            const d = dropCaches();
+            if (!d.ok) res.dropCaches = `not possible: ${d.why}`;
+            row.readMs.push(dd(file, '/dev/null', bs));
+          } catch (e) {
+            res.targets[t] = { unavailable: firstLine(e) };
+          } finally {
+            rm(file);
+          }
+          if (res.targets[t].unavailable) break;
+        }
+      }
+    }
+  } finally {
+    for (const m of Object.values(targets)) m?.close();
+  }
+  return res;
+}
+
+// ---- 2: library API (and the bare Volume) against node:fs on a tmpfs file ----
+export async function libBench({ bytes, reps, status }) {
+  const bss = [4096, MIB];
+  const res = { bytes, bss, rows: {} };
+  for (let rep = 0; rep < reps; rep++) {
+    for (const bs of bss) {
+      status(`library API rep ${rep + 1}/${reps}: bs=${bs}`);
+      const rows = (res.rows[bs] ??= {});
+      try {
+        const { result } = await child('libio', {
+          bytes, bs, sizeBytes: arenaBytesFor(2 * bytes),
+          arena: path.join(SHM, 'pram-bench-io.arena'), tmpfile: path.join(SHM, 'pram-bench-io.tmp'),
+        });
+        for (const [who, r] of Object.entries(result)) {
+          const row = (rows[who] ??= { writeMs: [], rewriteMs: [], readMs: [] });
+          if (r.missing) { row.unavailable = r.missing; continue; }
+          row.writeMs.push(r.writeMs); row.rewriteMs.push(r.rewriteMs); row.readMs.push(r.readMs);
+        }
+      } catch (e) {
+        rows.all = { unavailable: firstLine(e) };
+      } finally {
+        rm(path.join(SHM, 'pram-bench-io.arena')); rm(path.join(SHM, 'pram-bench-io.tmp'));
+      }
+    }
+  }
+  return res;
+}
+
+// ---- 3 and 6: save (unmount) and mount, full and lazy, per size ----
+export async function persistBench({ sizes, mainBytes, reps, status }) {
+  const res = { sizes: {} };
+  const arena = path.join(SHM, 'pram-bench-persist.arena');
+  for (const bytes of sizes) {
+    const row = (res.sizes[bytes] = { saveMs: [], writeMs: [], full: { mountMs: [], resaveMs: [], readAllMs: [] }, lazy: { mountMs: [], resaveMs: [], readAllMs: [] } });
+    try {
+      for (let rep = 0; rep < reps; rep++) {
+        status(`save ${bytes / MIB} MiB rep ${rep + 1}/${reps}`);
+        const { result } = await child('save', { arena, bytes, sizeBytes: arenaBytesFor(bytes) });
+        row.via = result.via;
+        row.saveMs.push(result.saveMs); row.writeMs.push(result.writeMs);
+      }
+      for (let rep = 0; rep < reps; rep++) {
+        for (const verify of ['full', 'lazy']) {
+          status(`mount ${verify} ${bytes / MIB} MiB rep ${rep + 1}/${reps}`);
+          const { result } = await child('mount', { arena, verify, readAll: bytes === mainBytes });
+          row[verify].mountMs.push(result.mountMs); row[verify].resaveMs.push(result.resaveMs);
+          if (result.readAllMs !== undefined) row[verify].readAllMs.push(result.readAllMs);
+        }
+      }
+      if (bytes === mainBytes) {
+        // Where a mount's time goes: opening/mapping the arena vs Volume.mount (boot, reserve, load).
+        row.phases = { full: { openMs: [], volumeMountMs: [] }, lazy: { openMs: [], volumeMountMs: [] } };
+        for (let rep = 0; rep < reps; rep++) {
+          for (const verify of ['full', 'lazy']) {
+            status(`mount phases ${verify} rep ${rep + 1}/${reps}`);
+            const { result } = await child('phases', { arena, verify });
+            row.phases[verify].openMs.push(result.openMs); row.phases[verify].volumeMountMs.push(result.volumeMountMs);
+          }
+        }
+      }
+    } catch (e) {
+      row.unavailable = firstLine(e);
+    } finally {
+      rm(arena);
+    }
+  }
+  return res;
+}
+
+/** Writes `bytes` of the pattern to `file` and fsyncs it (the disk copy of the working set). */
+function writeDataFile(file, bytes) {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const chunk = patternBuffer(16 * MIB, 7);
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (let off = 0; off < bytes; off += chunk.length) fs.writeSync(fd, chunk, 0, Math.min(chunk.length, bytes - off), off);
+    fs.fsyncSync(fd);
+  } finally { fs.closeSync(fd); }
+}
+
+// ---- 4: time to ready after a restart ----
+export async function readyBench({ bytes, reps, status, diskDir }) {
+  const arena = path.join(SHM, 'pram-bench-ready.arena');
+  const diskFile = path.join(diskDir, 'working-set.bin');
+  const shmFile = path.join(SHM, 'pram-bench-ready.bin');
+  const res = { bytes, diskFile, shmFile, modes: {} };
+  const modes = ['node-start', 'disk-cold', 'tmpfs', 'pram-full', 'pram-lazy'];
+  for (const m of modes) res.modes[m] = { readyMs: [], inChildMs: [] };
+  try {
+    status(`ready: preparing ${bytes / MIB} MiB on disk, tmpfs and pram`);
+    writeDataFile(diskFile, bytes);
+    writeDataFile(shmFile, bytes);
+    try {
+      const { result } = await child('save', { arena, bytes, sizeBytes: arenaBytesFor(bytes) });
+      res.via = result.via;
+    } catch (e) {
+      res.modes['pram-full'].unavailable = res.modes['pram-lazy'].unavailable = firstLine(e);
+    }
+    for (let rep = 0; rep < reps; rep++) {
+      for (const m of modes) {
+        if (res.modes[m].unavailable) continue;
+        status(`ready rep ${rep + 1}/${reps}: ${m}`);
+        // Cold page cache for every mode (the disk file must come from disk), then
+        // node and pram's modules are loaded once so every mode starts equally warm.
+        const d = dropCaches();
+        if (!d.ok) res.dropCaches = `not possible: ${d.why}`;
+        await child('noop', {});
+        try {
+          const r = m === 'node-start'
+            ? await child('noop', {})
+            : await child('ready', m.startsWith('pram')
+              ? { mode: m, arena, bytes }
+              : { mode: 'file', path: m === 'disk-cold' ? diskFile : shmFile, bytes });
+          res.modes[m].readyMs.push(m === 'node-start' ? r.wallMs : r.readyMs);
+          if (r.inChildMs !== undefined) res.modes[m].inChildMs.push(r.inChildMs);
+        } catch (e) {
+          res.modes[m].unavailable = firstLine(e);
+        }
+      }
+    }
+  } finally {
+    rm(arena); rm(diskFile); rm(shmFile);
+  }
+  return res;
+}
+
+// ---- 5: metadata pages per GiB of data ----
+export async function metaBench({ largeBytes, smallBytes, status }) {
+  const arena = path.join(SHM, 'pram-bench-meta.arena');
+  const layouts = [
+    { name: 'large files', bytes: largeBytes, fileBytes: Math.min(largeBytes, 1 << 30) },
+    { name: 'small files (64 KiB)', bytes: smallBytes, fileBytes: 64 * 1024 },
+    { name: 'small files (4 KiB)', bytes: smallBytes, fileBytes: 4096 },
+  ];
+  const res = { rows: [] };
+  for (const l of layouts) {
+    for (const extents of [false, true]) {
+      status(`metadata: ${l.name}${extents ? ', extents' : ''}`);
+      const row = { layout: l.name, extents, bytes: l.bytes, fileBytes: l.fileBytes };
+      try {
+        const { result } = await child('meta', { arena, bytes: l.bytes, fileBytes: l.fileBytes, extents, sizeBytes: arenaBytesFor(l.bytes * 2) });
+        Object.assign(row, result);
+        // The same counts as `pram info --json` sees them (it mounts lazily and reads the engine's stats).
+        const info = pramInfo(arena);
+        row.info = info.pages ? { link: info.pages.link, meta: info.pages.meta, data: info.pages.data } : { unavailable: info.unavailable };
+      } catch (e) {
+        row.unavailable = firstLine(e);
+      } finally {
+        rm(arena);
+      }
+      res.rows.push(row);
+    }
+  }
+  return res;
+}

@@ -1,0 +1,123 @@
+// The library API on a memfd arena: node:fs/promises shapes and Node-style errors.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { mount } from './index.js';
+import type { PramFs } from './pramfs.js';
+
+async function fresh(): Promise<PramFs> {
+  return mount({ arena: 'memfd:api-test', create: { sizeBytes: 32 << 20 }, cmdline: '' });
+}
+
+test('errors carry code, negative errno, syscall, path and node\'s message', async () => {
+  const pfs = await fresh();
+  await assert.rejects(pfs.readFile('/a'), { code: 'ENOENT', errno: -2, syscall: 'open', path: '/a', message: "ENOENT: no such file or directory, open '/a'" });
+  await pfs.mkdir('/d');
+  await assert.rejects(pfs.mkdir('/d'), { code: 'EEXIST', errno: -17, syscall: 'mkdir' });
+  await assert.rejects(pfs.readFile('/d'), { code: 'EISDIR' });
+  await pfs.writeFile('/d/f', 'x');
+  await assert.rejects(pfs.rmdir('/d'), { code: 'ENOTEMPTY' });
+  await assert.rejects(pfs.readdir('/d/f'), { code: 'ENOTDIR', syscall: 'scandir' });
+  await assert.rejects(pfs.writeFile('/' + 'n'.repeat(256), 'x'), { code: 'ENAMETOOLONG' });
+  await assert.rejects(pfs.rename('/nope', '/other'), { code: 'ENOENT', path: '/nope', dest: '/other', message: "ENOENT: no such file or directory, rename '/nope' -> '/other'" });
+  await pfs.symlink('/loop2', '/loop1');
+  await pfs.symlink('/loop1', '/loop2');
+  await assert.rejects(pfs.stat('/loop1'), { code: 'ELOOP' });
+  await assert.rejects(pfs.getxattr('/d/f', 'user.none'), { code: 'ENODATA' });
+  await pfs.unmount();
+  await assert.rejects(pfs.readFile('/d/f'), { code: 'EBADF' });
+});
+
+test('files, handles, stats, readdir with types, links, rm -r, copyFile, xattrs', async () => {
+  const pfs = await fresh();
+  await pfs.mkdir('/a/b/c', { recursive: true });
+  assert.equal(await pfs.mkdir('/a/b/c', { recursive: true }), undefined);
+  await pfs.writeFile('/a/f.txt', 'hello');
+  await pfs.appendFile('/a/f.txt', ' world');
+  assert.equal(await pfs.readFile('/a/f.txt', 'utf8'), 'hello world');
+  await using h = await pfs.open('/a/f.txt', 'r+');
+  const { bytesRead, buffer } = await h.read(Buffer.alloc(5), 0, 5, 6);
+  assert.equal(buffer.subarray(0, bytesRead).toString(), 'world');
+  await h.write('W', 6);
+  await h.truncate(7);
+  assert.equal(await pfs.readFile('/a/f.txt', 'utf8'), 'hello W');
+  const st = await pfs.stat('/a/f.txt');
+  assert.ok(st.isFile() && !st.isDirectory());
+  assert.equal(st.size, 7);
+  assert.ok(st.mtime instanceof Date && Math.abs(st.mtimeMs - Date.now()) < 60_000);
+  const big = await pfs.stat('/a/f.txt', { bigint: true });
+  assert.equal(typeof big.mtimeNs, 'bigint');
+  assert.equal(big.size, 7n);
+  await pfs.symlink('f.txt', '/a/l');
+  assert.ok((await pfs.lstat('/a/l')).isSymbolicLink());
+  assert.equal(await pfs.readlink('/a/l'), 'f.txt');
+  await pfs.link('/a/f.txt', '/a/hard');
+  assert.equal((await pfs.stat('/a/hard')).nlink, 2);
+  const ents = await pfs.readdir('/a', { withFileTypes: true });
+  assert.deepEqual(ents.map((e) => [e.name, e.isDirectory(), e.isSymbolicLink()]).sort(), [['b', true, false], ['f.txt', false, false], ['hard', false, false], ['l', false, true]]);
+  await pfs.copyFile('/a/f.txt', '/copy');
+  await assert.rejects(pfs.copyFile('/a/f.txt', '/copy', 1), { code: 'EEXIST' });
+  await pfs.chmod('/copy', 0o600);
+  await pfs.utimes('/copy', 1000, new Date(2_000_000));
+  const cs = await pfs.stat('/copy');
+  assert.equal(cs.mode & 0o777, 0o600);
+  assert.equal(cs.atimeMs, 1_000_000);
+  assert.equal(cs.mtimeMs, 2_000_000);
+  await pfs.setxattr('/copy', 'user.k', 'v');
+  assert.deepEqual(await pfs.listxattr('/copy'), ['user.k']);
+  assert.equal((await pfs.getxattr('/copy', 'user.k')).toString(), 'v');
+  await assert.rejects(pfs.rm('/a'), { code: 'ERR_FS_EISDIR' });
+  await pfs.rm('/a', { recursive: true });
+  await pfs.rm('/a', { recursive: true, force: true });
+  assert.deepEqual(await pfs.readdir('/'), ['copy']);
+  await pfs.unmount();
+});
+
+test('streams write and read a file in chunks', async () => {
+  const pfs = await fresh();
+  const chunks = Array.from({ length: 50 }, (_, i) => Buffer.alloc(10_000, i));
+  await pipeline(Readable.from(chunks), pfs.createWriteStream('/s.bin'));
+  const got: Buffer[] = [];
+  for await (const c of pfs.createReadStream('/s.bin', { highWaterMark: 7777 })) got.push(c as Buffer);
+  assert.deepEqual(Buffer.concat(got), Buffer.concat(chunks));
+  const part: Buffer[] = [];
+  for await (const c of pfs.createReadStream('/s.bin', { start: 10, end: 19 })) part.push(c as Buffer);
+  assert.deepEqual(Buffer.concat(part), Buffer.alloc(10, 0));
+  await pfs.unmount();
+});
+
+test('an unlinked file stays readable through its open handle', async () => {
+  const pfs = await fresh();
+  await pfs.writeFile('/tmp', 'still here');
+  const h = await pfs.open('/tmp', 'r');
+  await pfs.unlink('/tmp');
+  await assert.rejects(pfs.stat('/tmp'), { code: 'ENOENT' });
+  assert.equal(await h.readFile('utf8'), 'still here');
+  await h.close();
+  await pfs.unmount();
+});
+
+test('a /proc/cmdline pram= that disagrees with the arena header is stale: ignored with a warning naming both', async () => {
+  const { bootCmdline } = await import('./arena.js');
+  const { ArenaHeaderHandoff } = await import('../pram/handoff.js');
+  const { SimRam } = await import('../mem/simram.js');
+  const ram = new SimRam({ pageSize: 4096, pageCount: 64 });
+  const handoff = ArenaHeaderHandoff.format(ram);
+  handoff.commit(0x21, 3);
+  const saved = process.env['PRAM_CMDLINE'];
+  delete process.env['PRAM_CMDLINE'];
+  try {
+    const warnings: string[] = [];
+    const line = bootCmdline(undefined, handoff, 4096, (w) => warnings.push(w), () => 'quiet pram=1f pram_banned=1M-2M\n');
+    assert.equal(line, 'quiet pram_banned=1M-2M');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /pram=0x1f.*0x21/);
+    assert.equal(bootCmdline(undefined, handoff, 4096, () => assert.fail('no warning'), () => 'pram=21'), 'pram=21');
+    assert.equal(bootCmdline('pram=5', handoff, 4096, () => {}, () => 'pram=1f'), 'pram=5', 'options win');
+    process.env['PRAM_CMDLINE'] = 'pram_banned=4K-8K';
+    assert.equal(bootCmdline(undefined, handoff, 4096, () => {}, () => 'pram=1f'), 'pram_banned=4K-8K', 'then the environment');
+  } finally {
+    if (saved === undefined) delete process.env['PRAM_CMDLINE']; else process.env['PRAM_CMDLINE'] = saved;
+  }
+});

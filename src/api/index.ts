@@ -1,0 +1,68 @@
+// `import { mount } from 'pram'`: mount a pram arena and use it like
+// node:fs/promises. mount() opens (or creates) the arena, boots it with fs/'s
+// Volume.mount (same boot/ and pram/ code as the simulated machine) and returns
+// a PramFs. unmount() checkpoints, unmaps and unlocks.
+import { Volume, MountError } from '../fs/volume.js';
+import { DEFAULT_ARENA, bootCmdline, openArena } from './arena.js';
+import { errnoError } from './errors.js';
+import { PramFs } from './pramfs.js';
+
+export interface MountOptions {
+  /** Arena path (file or device), or 'memfd:NAME'. Default /dev/shm/pram.arena. */
+  arena?: string;
+  /** Create (and format) the arena when it does not exist (always for memfd:). */
+  create?: { sizeBytes: number; pageSize?: number; overwrite?: boolean };
+  /** Boot parameters (pram=, pram_banned=); default PRAM_CMDLINE, then /proc/cmdline. */
+  cmdline?: string;
+  /** Check every data page at mount ('full', default) or on first read ('lazy'). */
+  verify?: 'full' | 'lazy';
+  /** Save contiguous runs as extents (an image the RFC's loader cannot read). */
+  extents?: boolean;
+  /** Checkpoint this often while mounted (0/undefined: only on sync() and unmount()). */
+  checkpointIntervalMs?: number;
+  /** Boot and engine log lines (default: dropped). Warnings go to console.warn unless given. */
+  log?: (line: string) => void;
+  warn?: (line: string) => void;
+}
+
+/** ns since the epoch: wall time at start plus a monotonic offset. */
+function wallClock(): () => bigint {
+  const base = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+  return () => base + process.hrtime.bigint();
+}
+
+export async function mount(opts: MountOptions = {}): Promise<PramFs> {
+  const path = opts.arena ?? DEFAULT_ARENA;
+  const { mem, handoff } = openArena(path, opts.create ? { ...opts.create, extents: opts.extents } : undefined);
+  try {
+    const cmdline = bootCmdline(opts.cmdline, handoff, mem.pageSize, opts.warn ?? ((l) => console.warn(l)));
+    const volume = Volume.mount({
+      mem, handoff, cmdline, verify: opts.verify ?? 'full', extents: opts.extents,
+      clock: wallClock(), log: opts.log,
+      owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
+    });
+    return new PramFs(volume, path, opts.checkpointIntervalMs);
+  } catch (e) {
+    mem.close();
+    if (e instanceof MountError) throw errnoError(e.errno, 'mount', path, undefined, e.message);
+    throw e;
+  }
+}
+
+export { PramFs } from './pramfs.js';
+export { FileHandle } from './handle.js';
+export { Stats, BigIntStats, Dirent } from './stats.js';
+export type { PramError } from './errors.js';
+export type { Loss } from '../pram/image.js';
+export { putTree, getTree, type CopyCount } from './copy.js';
+export { formatArena, DEFAULT_ARENA } from './arena.js';
+
+/** Mount, run fn, unmount (saving unless `save: false`), also when fn throws. */
+export async function withMount<T>(opts: MountOptions, fn: (pfs: PramFs) => Promise<T>, unmountOpts: { save?: boolean } = {}): Promise<T> {
+  const pfs = await mount(opts);
+  try {
+    return await fn(pfs);
+  } finally {
+    await pfs.unmount(unmountOpts);
+  }
+}

@@ -1,0 +1,175 @@
+// pram kexec KERNEL — the RFC's step 3 for the operator: after `pram umount`
+// has saved the arena, read where its chain starts (the arena header's current
+// checkpoint), take this kernel's command line, drop any old pram=, append
+// pram=<hex head pfn>, and load KERNEL with kexec-tools (`--exec` also jumps).
+// Saving is umount's job and reserving the chain is the next boot's; this file
+// only refuses when the arena is still mounted (its lock is held: nothing
+// final is saved yet) and builds the kexec command. --luo hands over to
+// luo-kexec.ts, where the mounted memfd arenas are preserved instead.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { delimiter, join } from 'node:path';
+import type { Command } from 'commander';
+import { EXIT, fail } from '../util.js';
+import { DEFAULT_ARENA, openArena } from '../../api/arena.js';
+import type { ArenaHeaderHandoff } from '../../pram/handoff.js';
+import { luoKexec } from '../luo-kexec.js';
+
+interface KexecOpts {
+  initrd?: string; append?: string; memMin?: string; memMax?: string; arena: string;
+  dryRun?: boolean; json?: boolean; exec?: boolean; luo?: boolean;
+}
+
+/** What `pram kexec` will run, for --dry-run and for the real thing. */
+export interface KexecPlan {
+  arena: string;
+  headPfn: number;
+  generation: number;
+  cmdline: string;
+  kexec: string;
+  load: string[];
+  exec: boolean;
+}
+
+/**
+ * Words of a kernel command line the way Linux's next_arg() splits them: on
+ * blanks, except inside double quotes (`foo="a b"` is one word).
+ */
+export function cmdlineWords(cmdline: string): string[] {
+  return cmdline.match(/(?:[^\s"]+|"[^"]*"?)+/g) ?? [];
+}
+
+/**
+ * The next kernel's command line: `current` with every `pram=` dropped, the
+ * `extra` words added (a key=value there replaces the same key in `current`;
+ * a bare word is added once), then `pram=<hex pfn>` (none when null). All of
+ * it goes before a `--`: the words after it are arguments for init, which
+ * the kernel does not parse.
+ */
+export function nextCmdline(current: string, headPfn: number | null, extra = ''): string {
+  const words = cmdlineWords(current);
+  const dashes = words.indexOf('--');
+  const kernel = dashes < 0 ? words : words.slice(0, dashes);
+  const init = dashes < 0 ? [] : words.slice(dashes);
+  const add = cmdlineWords(extra).filter((w) => !w.startsWith('pram='));
+  const key = (w: string) => (w.includes('=') ? w.slice(0, w.indexOf('=') + 1) : w);
+  const replaced = new Set(add.map(key));
+  const kept = kernel.filter((w) => !w.startsWith('pram=') && !replaced.has(key(w)));
+  const pram = headPfn === null ? [] : [`pram=${headPfn.toString(16)}`];
+  return [...kept, ...add, ...pram, ...init].join(' ');
+}
+
+/** kexec-tools' arguments that load `kernel` with `cmdline` (mem-min/max need the kexec_load syscall: -c). */
+export function kexecLoadArgs(kernel: string, cmdline: string, opts: { initrd?: string; memMin?: string; memMax?: string }): string[] {
+  const args = ['-l', kernel];
+  if (opts.initrd) args.push(`--initrd=${opts.initrd}`);
+  args.push(`--append=${cmdline}`);
+  if (opts.memMin !== undefined || opts.memMax !== undefined) args.unshift('-c');
+  if (opts.memMin !== undefined) args.push(`--mem-min=${opts.memMin}`);
+  if (opts.memMax !== undefined) args.push(`--mem-max=${opts.memMax}`);
+  return args;
+}
+
+/** The kexec binary on PATH or in the sbin directories, or null. */
+export function findKexec(path = process.env.PATH ?? ''): string | null {
+  const dirs = [...path.split(delimiter).filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin'];
+  for (const d of dirs) {
+    const p = join(d, 'kexec');
+    try { fs.accessSync(p, fs.constants.X_OK); if (fs.statSync(p).isFile()) return p; } catch { /* next */ }
+  }
+  return null;
+}
+
+const usage = (message: string) => Object.assign(new Error(message), { exitCode: EXIT.usage });
+
+/**
+ * The head pfn of the arena's last saved checkpoint. Opening the arena takes
+ * its exclusive lock, so a mounted arena (whose server holds the lock) is
+ * refused: its final checkpoint does not exist until `pram umount`. The arena
+ * is synced once more on the way out: a block-device arena (/dev/pmem0) goes
+ * through the page cache, which the next kernel does not inherit.
+ */
+export function savedHead(arena: string): { headPfn: number; generation: number } {
+  let opened: { mem: { sync(): void; close(): void }; handoff: ArenaHeaderHandoff };
+  try {
+    opened = openArena(arena);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'EBUSY') {
+      throw Object.assign(new Error(`arena ${arena} is still mounted (its lock is held): run \`pram umount DIR\` first so its files are saved`), { code: 'EBUSY' });
+    }
+    throw e;
+  }
+  const { mem, handoff } = opened;
+  try {
+    const head = handoff.read();
+    if (!head || head.headPfn === 0) {
+      throw Object.assign(new Error(`arena ${arena} holds no saved checkpoint: mount it, write, and \`pram umount\` before kexec`), { code: 'ENODATA' });
+    }
+    mem.sync();
+    return head;
+  } finally {
+    mem.close();
+  }
+}
+
+export function plan(kernel: string, opts: KexecOpts): KexecPlan {
+  if (!fs.existsSync(kernel)) throw usage(`kernel ${kernel} does not exist`);
+  if (opts.initrd && !fs.existsSync(opts.initrd)) throw usage(`initrd ${opts.initrd} does not exist`);
+  const kexec = findKexec();
+  if (!kexec && !opts.dryRun) throw Object.assign(new Error('kexec-tools is not installed (no kexec on PATH or in /sbin): apt-get install kexec-tools'), { code: 'ENOENT' });
+  const head = savedHead(opts.arena);
+  const cmdline = nextCmdline(fs.readFileSync('/proc/cmdline', 'utf8').trim(), head.headPfn, opts.append);
+  return {
+    arena: opts.arena, headPfn: head.headPfn, generation: head.generation, cmdline,
+    kexec: kexec ?? 'kexec', load: kexecLoadArgs(kernel, cmdline, opts), exec: Boolean(opts.exec),
+  };
+}
+
+const shellWord = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+
+function run(bin: string, args: string[]): void {
+  const r = spawnSync(bin, args, { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
+  if (r.status === 0) return;
+  const why = (r.stderr || r.error?.message || `exit ${r.status ?? r.signal}`).trim().split('\n').pop();
+  throw new Error(`${bin} ${args[0]} failed: ${why}`);
+}
+
+export function register(program: Command): void {
+  program.command('kexec')
+    .description("load KERNEL for kexec with pram=<head pfn> of the saved arena on its command line (the RFC's step 3)")
+    .argument('<kernel>', 'kernel image to boot next, e.g. /boot/vmlinuz-$(uname -r)')
+    .option('--initrd <file>', 'initial ramdisk for the next kernel')
+    .option('--append <params>', "extra parameters for the next kernel; key=value replaces that key's current value")
+    .option('--mem-min <addr>', 'lowest address kexec may load the kernel at (kexec-tools --mem-min)')
+    .option('--mem-max <addr>', 'highest address kexec may load the kernel at (kexec-tools --mem-max)')
+    .option('--arena <path>', 'the saved (unmounted) arena', DEFAULT_ARENA)
+    .option('--dry-run', 'print the kexec command instead of running it')
+    .option('--json', 'with --dry-run: print the plan as JSON')
+    .option('--exec', 'after loading, jump into the new kernel (kexec -e)')
+    .option('--luo', 'preserve the mounted memfd arenas with Live Update instead (kernels with /dev/liveupdate)')
+    .action(async (kernel: string, opts: KexecOpts) => {
+      try {
+        if (opts.luo) {
+          if (opts.dryRun) throw usage('--luo preserves the mounted arenas; it has no --dry-run');
+          const cmdline = nextCmdline(fs.readFileSync('/proc/cmdline', 'utf8').trim(), null, opts.append);
+          await luoKexec({ kernel, initrd: opts.initrd, append: cmdline, loadOnly: !opts.exec });
+          return;
+        }
+        const p = plan(kernel, opts);
+        if (opts.dryRun) {
+          const cmds = [[p.kexec, ...p.load], ...(p.exec ? [[p.kexec, '-e']] : [])];
+          if (opts.json) process.stdout.write(JSON.stringify({ ...p, commands: cmds }) + '\n');
+          else process.stdout.write(cmds.map((c) => c.map(shellWord).join(' ')).join('\n') + '\n');
+          return;
+        }
+        process.stderr.write(`pram: ${[p.kexec, ...p.load].map(shellWord).join(' ')}\n`);
+        run(p.kexec, p.load);
+        process.stderr.write(`pram: loaded ${kernel} with pram=${p.headPfn.toString(16)} (checkpoint ${p.generation} of ${p.arena})\n`);
+        if (!p.exec) return;
+        run(p.kexec, ['-e']);
+        throw new Error('kexec -e returned without rebooting');
+      } catch (e) {
+        fail(e);
+      }
+    });
+}
