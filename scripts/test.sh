@@ -19,4 +19,17 @@ fi
 
 [ -f build/Release/pram_native.node ] || npm run install --silent
 npx tsc -p tsconfig.json
-exec node --test --test-concurrency=2 --test-reporter=spec dist/ test/e2e/
+# Unit and host end-to-end tests first, two at a time; then the virtual
+# machines (kexec of a real kernel, LUO) one after the other, each with the CPU to itself.
+vm=(test/e2e/kexec test/e2e/luo)
+host=(dist/)
+for d in test/e2e/*/; do d=${d%/}; [[ " ${vm[*]} " == *" $d "* ]] || host+=("$d"); done
+log=$(mktemp); trap 'rm -f "$log"' EXIT
+node --test --test-concurrency=2 "${host[@]}" | tee -a "$log"
+for d in "${vm[@]}"; do
+  [ -d "$d" ] || { echo "test: $d is missing" >&2; exit 1; }
+  node --test --test-concurrency=1 "$d" | tee -a "$log"
+done
+sum() { grep -E "^# $1 [0-9]+$" "$log" | awk '{s+=$3} END {print s+0}'; }
+echo "all: $(sum pass) passed, $(sum fail) failed, $(sum skipped) skipped"
+[ "$(sum fail)" = 0 ] && [ "$(sum cancelled)" = 0 ]

@@ -34,8 +34,13 @@ export interface NodeBuild {
 /** A run saved as one EXTENT entry: its checksum covers all its pages. */
 export interface Run { count: number; csum: number }
 
+/** A node the RFC-mode load gave back unread after it stopped: reported by path (tree.ts). */
+export interface Abandoned { name: string | null; parent: number; metaPfn: number; dataPages: number }
+
 export interface LoadState {
   builds: NodeBuild[];
+  abandoned: Abandoned[];    // RFC mode: nodes after the stop, named for the loss report
+  stopPfn: number;           // RFC mode: the page the load stopped at, 0 if it did not
   extraNames: ExtraName[];
   losses: Loss[];
   chainPages: number[];      // loaded-chain pages no node adopted: freed after the next commit
@@ -81,10 +86,12 @@ class ChainReader {
   private cur: NodeBuild | null = null;
   private curLost = false;     // the current node's meta page was lost: its data pages go too
   private stopped = false;     // RFC mode after the first failure: the rest is only given back
+  private ghost: Abandoned | null = null;   // after the stop: the node whose entries are being given back
+  private cutFrom = -1, cutTo = -1, cutPages = 0; // after the stop: data of the node being loaded, not loaded
 
   constructor(private readonly r: ReserveResult, private readonly ctx: LoadContext) {
     const lazy = ctx.verify === 'lazy';
-    this.st = { builds: [], extraNames: [], losses: [], chainPages: [...r.links], runs: ctx.runs, runHead: ctx.runHead,
+    this.st = { builds: [], abandoned: [], stopPfn: 0, extraNames: [], losses: [], chainPages: [...r.links], runs: ctx.runs, runHead: ctx.runHead,
       pathOf: new Map(), lazyNodeOf: lazy ? new Int32Array(ctx.mem.pageCount) : null,
       lazyIndexOf: lazy ? new Float64Array(ctx.mem.pageCount) : null };
   }
@@ -93,7 +100,7 @@ class ChainReader {
     if (fault !== EntryFault.None) { this.faulted(flags, pfn, index, fault); return; }
     const count = entryPages(flags);
     const type = flags & ENTRY_TYPE_MASK;
-    if (this.stopped) { this.own(pfn, count); return; }
+    if (this.stopped) { this.own(pfn, count); this.abandon(type, pfn, index, count); return; }
     switch (type) {
       case EntryType.Meta: case EntryType.Node: case EntryType.Name: case EntryType.Xattr:
         this.own(pfn, 1);
@@ -124,7 +131,45 @@ class ChainReader {
     if (this.r.salvage) return;
     this.ctx.log(`PRAM: pfn:${hexPfn(pfn)} corrupted`);
     this.ctx.log(`PRAM: Failed to load FS tree: ${-EINVAL}`);
+    this.stop(pfn);
+  }
+
+  /** RFC mode: the rest of the chain is given back unread; every file it held is still named (abandon). */
+  private stop(pfn: number): void {
     this.stopped = true;
+    this.st.stopPfn = pfn;
+  }
+
+  /** An entry after the stop: nothing loads, but the loss report must name what it held. */
+  private abandon(type: number, pfn: number, index: number, count: number): void {
+    if (type === EntryType.Meta || type === EntryType.Node) {
+      this.endCut();
+      this.cur = null;
+      const img = decodeFileImage(this.ctx.mem.page(pfn));
+      this.ghost = img instanceof DecodeError ? { name: null, parent: 1, metaPfn: pfn, dataPages: 0 }
+        : { name: img.name || null, parent: img.tail?.parent ?? 1, metaPfn: pfn, dataPages: 0 };
+      this.st.abandoned.push(this.ghost);
+    } else if (type === EntryType.Data || type === EntryType.Extent) {
+      if (this.ghost) this.ghost.dataPages += count;
+      else if (this.cur) {
+        // The file being loaded when the load stopped keeps what came before; the rest is a hole now.
+        if (this.cutFrom < 0 || index < this.cutFrom) this.cutFrom = index;
+        this.cutTo = Math.max(this.cutTo, index + count);
+        this.cutPages += count;
+        this.cur.dataSeen += count;
+      }
+    }
+  }
+
+  /** End of the stopped node's data: one loss for every page it did not get. */
+  endCut(): void {
+    const b = this.cur;
+    if (!b || this.cutPages === 0) return;
+    const ps = this.ctx.mem.pageSize;
+    const range = { start: this.cutFrom * ps, end: this.cutTo * ps };
+    this.lose({ path: b.path, pfn: this.st.stopPfn, range,
+      what: `${this.cutPages} data page(s) at indexes ${this.cutFrom}-${this.cutTo - 1} (bytes ${range.start}-${range.end - 1}) not loaded: the load stopped at pfn:${hexPfn(this.st.stopPfn)}` }, b);
+    this.cutPages = 0;
   }
 
   private closeNode(lost: boolean): void { this.cur = null; this.curLost = lost; }
@@ -146,7 +191,7 @@ class ChainReader {
     } else if (cur || !this.curLost) {
       this.lose({ path: cur?.path ?? null, pfn: pfn || null, what: `entry of type ${t} naming ${shown} lost: ${why}` }, cur);
     }
-    if (!this.r.salvage) this.stopped = true;
+    if (!this.r.salvage) this.stop(pfn);
   }
 
   private metaLike(type: number, csum: number, pfn: number, index: number): void {
@@ -200,8 +245,9 @@ class ChainReader {
   private data(flags: number, csum: number, pfn: number, index: number, count: number): void {
     const b = this.cur;
     if (!b) {
+      // Only this page is lost (its file's meta page, if any, was reported already).
       this.own(pfn, count);
-      if (!this.curLost) this.fail(pfn, `data page pfn:${hexPfn(pfn)} (index ${index}) follows no file`);
+      if (!this.curLost) this.lose({ path: null, pfn, what: `data page pfn:${hexPfn(pfn)} (index ${index}) follows no file: dropped` });
       return;
     }
     const { mem, frames } = this.ctx;
@@ -211,9 +257,11 @@ class ChainReader {
     let dup = false;
     for (let k = 0; k < count && !dup; k++) dup = b.node.pages.get(index + k) !== 0;
     if (index + count > Math.ceil(b.node.size / ps) || dup) {
+      // A page past the size (what fallocate KEEP_SIZE leaves) or a second copy of an index:
+      // only that page is dropped, the file and the rest of the chain load (the RFC loads them too).
       this.own(pfn, count);
-      this.fail(pfn, `data page pfn:${hexPfn(pfn)}${count > 1 ? `+${count}` : ''} index ${index}: ` +
-        (dup ? 'index already present' : `beyond the file size ${b.node.size}`), b);
+      this.lose({ path: b.path, pfn, range, what: `data page pfn:${hexPfn(pfn)}${count > 1 ? `+${count}` : ''} index ${index}: ` +
+        (dup ? 'index already present: this copy dropped' : `beyond the file size ${b.node.size}: dropped`) }, b);
       return;
     }
     // Adopt: the page now belongs to the node and to the committed checkpoint.
