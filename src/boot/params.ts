@@ -74,7 +74,7 @@ export function parseBanned(arg: string, pageSize: number, log: (line: string) =
 /** Every `pram=` and `pram_banned=` of a kernel command line; later pram= words win, as in Linux. */
 export function parseBootParams(cmdline: string, pageSize: number, log: (line: string) => void): BootParams {
   const params: BootParams = { pramPfn: null, banned: [] };
-  for (const word of words(cmdline)) {
+  for (const word of cmdlineWords(cmdline)) {
     if (word.startsWith('pram=')) {
       const pfn = parseHexPfn(word.slice(5));
       if (pfn === null) log(`Malformed early option 'pram': '${word.slice(5)}' is not a hex pfn`);
@@ -88,16 +88,34 @@ export function parseBootParams(cmdline: string, pageSize: number, log: (line: s
 }
 
 /**
- * The next kernel's command line: every `pram=` word removed, then
- * `pram=<hex pfn>` appended: what the RFC's sed over /proc/cmdline does, but
- * word-wise, so pram_banned= and other words are kept. pfn null: only remove.
+ * Words of a kernel command line the way Linux's next_arg() splits them: on
+ * blanks, except inside double quotes (`foo="a b"` is one word).
  */
-export function withPramPfn(cmdline: string, pfn: number | null): string {
-  const kept = words(cmdline).filter((w) => !w.startsWith('pram='));
-  if (pfn !== null) kept.push(`pram=${pfn.toString(16)}`);
-  return kept.join(' ');
+export function cmdlineWords(cmdline: string): string[] {
+  return cmdline.match(/(?:[^\s"]+|"[^"]*"?)+/g) ?? [];
 }
 
-function words(cmdline: string): string[] {
-  return cmdline.split(/\s+/).filter((w) => w.length > 0);
+/**
+ * The next kernel's command line: `current` with every `pram=` dropped, the
+ * `extra` words added (a key=value there replaces the same key in `current`;
+ * a bare word is added once), then `pram=<hex pfn>` (none when null). All of
+ * it goes before a `--`: the words after it are arguments for init, which
+ * the kernel does not parse.
+ */
+export function nextCmdline(current: string, headPfn: number | null, extra = ''): string {
+  const words = cmdlineWords(current);
+  const dashes = words.indexOf('--');
+  const kernel = dashes < 0 ? words : words.slice(0, dashes);
+  const init = dashes < 0 ? [] : words.slice(dashes);
+  const add = cmdlineWords(extra).filter((w) => !w.startsWith('pram='));
+  const key = (w: string) => (w.includes('=') ? w.slice(0, w.indexOf('=') + 1) : w);
+  const replaced = new Set(add.map(key));
+  const kept = kernel.filter((w) => !w.startsWith('pram=') && !replaced.has(key(w)));
+  const pram = headPfn === null ? [] : [`pram=${headPfn.toString(16)}`];
+  return [...kept, ...add, ...pram, ...init].join(' ');
+}
+
+/** `cmdline` with every `pram=` word removed, then `pram=<hex pfn>` added (none when null). */
+export function withPramPfn(cmdline: string, pfn: number | null): string {
+  return nextCmdline(cmdline, pfn);
 }

@@ -31,33 +31,8 @@ export interface KexecPlan {
   exec: boolean;
 }
 
-/**
- * Words of a kernel command line the way Linux's next_arg() splits them: on
- * blanks, except inside double quotes (`foo="a b"` is one word).
- */
-export function cmdlineWords(cmdline: string): string[] {
-  return cmdline.match(/(?:[^\s"]+|"[^"]*"?)+/g) ?? [];
-}
-
-/**
- * The next kernel's command line: `current` with every `pram=` dropped, the
- * `extra` words added (a key=value there replaces the same key in `current`;
- * a bare word is added once), then `pram=<hex pfn>` (none when null). All of
- * it goes before a `--`: the words after it are arguments for init, which
- * the kernel does not parse.
- */
-export function nextCmdline(current: string, headPfn: number | null, extra = ''): string {
-  const words = cmdlineWords(current);
-  const dashes = words.indexOf('--');
-  const kernel = dashes < 0 ? words : words.slice(0, dashes);
-  const init = dashes < 0 ? [] : words.slice(dashes);
-  const add = cmdlineWords(extra).filter((w) => !w.startsWith('pram='));
-  const key = (w: string) => (w.includes('=') ? w.slice(0, w.indexOf('=') + 1) : w);
-  const replaced = new Set(add.map(key));
-  const kept = kernel.filter((w) => !w.startsWith('pram=') && !replaced.has(key(w)));
-  const pram = headPfn === null ? [] : [`pram=${headPfn.toString(16)}`];
-  return [...kept, ...add, ...pram, ...init].join(' ');
-}
+import { nextCmdline } from '../../boot/params.js';
+export { cmdlineWords, nextCmdline } from '../../boot/params.js';
 
 /** kexec-tools' arguments that load `kernel` with `cmdline` (mem-min/max need the kexec_load syscall: -c). */
 export function kexecLoadArgs(kernel: string, cmdline: string, opts: { initrd?: string; memMin?: string; memMax?: string }): string[] {
