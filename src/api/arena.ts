@@ -1,5 +1,6 @@
 // Opening the memory a library mount runs on: an arena file or device (created
-// and formatted when asked), or a memfd; checking its header in order (magic,
+// and formatted when asked), a new memfd (memfd:NAME), or a memfd handed over
+// by Linux Live Update after a kexec (luo:NAME, src/mem/luo.ts); checking its header in order (magic,
 // version, page size, page count, crc) before anything is written; and picking
 // the boot command line (options, PRAM_CMDLINE, /proc/cmdline). A failure here
 // touches nothing: checks only read, and the lock is dropped with the mapping.
@@ -8,16 +9,29 @@ import { parseBootParams, withPramPfn } from '../boot/params.js';
 import { EEXIST, EINVAL } from '../format/errno.js';
 import { HEADER_FLAG_EXTENTS, HEADER_MAGIC } from '../format/header.js';
 import { Arena, ArenaError } from '../mem/arena.js';
+import { LuoError, restoreLuoArena } from '../mem/luo.js';
 import { ArenaHeaderHandoff } from '../pram/handoff.js';
 import { errnoError, type PramError } from './errors.js';
 
 export const DEFAULT_ARENA = '/dev/shm/pram.arena';
 
-export interface OpenedArena { mem: Arena; handoff: ArenaHeaderHandoff; created: boolean }
+export interface OpenedArena {
+  mem: Arena;
+  handoff: ArenaHeaderHandoff;
+  created: boolean;
+  /**
+   * luo: only — finish the LUO session (the kernel lets go of the preserved
+   * pages). Call once the image is loaded; until then a failed mount has not
+   * consumed the handover.
+   */
+  finish?: () => void;
+  /** luo: only — close the session unfinished (the mount failed). */
+  abandon?: () => void;
+}
 
 function arenaError(e: unknown, path: string): unknown {
-  if (e instanceof ArenaError) {
-    const errnos: Record<string, number> = { EBUSY: 16, EEXIST: 17, EPERM: 1, EACCES: 13, EINVAL: 22, ENOENT: 2, ENOSPC: 28 };
+  if (e instanceof ArenaError || e instanceof LuoError) {
+    const errnos: Record<string, number> = { EBUSY: 16, EEXIST: 17, EPERM: 1, EACCES: 13, EINVAL: 22, ENOENT: 2, ENOSPC: 28, ENODEV: 19, ENOTTY: 25, E2BIG: 7, EOPNOTSUPP: 95 };
     return errnoError(-(errnos[e.code] ?? EINVAL), 'mount', path, undefined, e.message);
   }
   return e;
@@ -31,6 +45,16 @@ export function openArena(path: string, create?: { sizeBytes: number; pageSize?:
       const mem = Arena.memfd(path.slice(6), create.sizeBytes, { pageSize: create.pageSize ?? 4096 });
       return { mem, handoff: ArenaHeaderHandoff.format(mem, create.extents ? HEADER_FLAG_EXTENTS : 0), created: true };
     }
+    if (path.startsWith('luo:')) {
+      if (create) throw errnoError(-EINVAL, 'mount', path, undefined, 'a luo: arena comes from the previous kernel and is never created; leave out create (--size)');
+      const restored = restoreLuoArena(path.slice(4));
+      try {
+        return { ...attachHeader(restored.arena, path), created: false, finish: restored.finish, abandon: restored.abandon };
+      } catch (e) {
+        restored.abandon();
+        throw e;
+      }
+    }
     if (create && (create.overwrite || !fs.existsSync(path))) {
       const mem = Arena.create(path, { sizeBytes: create.sizeBytes, pageSize: create.pageSize ?? 4096, overwrite: create.overwrite });
       return { mem, handoff: ArenaHeaderHandoff.format(mem, create.extents ? HEADER_FLAG_EXTENTS : 0), created: true };
@@ -42,7 +66,15 @@ export function openArena(path: string, create?: { sizeBytes: number; pageSize?:
 }
 
 function attachArena(path: string, pageSize?: number): { mem: Arena; handoff: ArenaHeaderHandoff } {
-  const mem = Arena.open(path, { pageSize: 4096 });
+  return attachHeader(Arena.open(path, { pageSize: 4096 }), path, pageSize);
+}
+
+/**
+ * Checks the header of an arena that is already open (mapped with 4096-byte
+ * pages) and switches to the page size it records. On failure the arena is
+ * closed and the error names `path` and what is wrong.
+ */
+export function attachHeader(mem: Arena, path: string, pageSize?: number): { mem: Arena; handoff: ArenaHeaderHandoff } {
   try {
     // The header says its page size; map with it, then check everything in order.
     const head = mem.page(0);

@@ -8,7 +8,11 @@ import { errnoError } from './errors.js';
 import { PramFs } from './pramfs.js';
 
 export interface MountOptions {
-  /** Arena path (file or device), or 'memfd:NAME'. Default /dev/shm/pram.arena. */
+  /**
+   * Arena path (file or device), 'memfd:NAME' (new, with create.sizeBytes), or
+   * 'luo:NAME' (the memfd arena NAME handed over by Linux Live Update after a
+   * kexec; its session is finished once the image is loaded). Default /dev/shm/pram.arena.
+   */
   arena?: string;
   /** Create (and format) the arena when it does not exist (always for memfd:). */
   create?: { sizeBytes: number; pageSize?: number; overwrite?: boolean };
@@ -33,7 +37,7 @@ function wallClock(): () => bigint {
 
 export async function mount(opts: MountOptions = {}): Promise<PramFs> {
   const path = opts.arena ?? DEFAULT_ARENA;
-  const { mem, handoff } = openArena(path, opts.create ? { ...opts.create, extents: opts.extents } : undefined);
+  const { mem, handoff, finish, abandon } = openArena(path, opts.create ? { ...opts.create, extents: opts.extents } : undefined);
   try {
     const cmdline = bootCmdline(opts.cmdline, handoff, mem.pageSize, opts.warn ?? ((l) => console.warn(l)));
     const volume = Volume.mount({
@@ -41,8 +45,10 @@ export async function mount(opts: MountOptions = {}): Promise<PramFs> {
       clock: wallClock(), log: opts.log,
       owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
     });
+    finish?.(); // luo: everything is loaded; the kernel may let go of the preserved pages
     return new PramFs(volume, path, opts.checkpointIntervalMs);
   } catch (e) {
+    abandon?.();
     mem.close();
     if (e instanceof MountError) throw errnoError(e.errno, 'mount', path, undefined, e.message);
     throw e;

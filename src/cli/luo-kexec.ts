@@ -8,8 +8,9 @@
 //  - luoKexec(): `pram kexec --luo KERNEL`: asks every such server to preserve, loads the
 //    kernel with kexec_file_load (kexec-tools' `kexec -s -l`) and jumps; on any failure it
 //    asks the servers to cancel, so nothing stays pinned.
-//  - restoreLuoArena(): after the kexec, `pram mount --arena luo:NAME` retrieves the
-//    session and the memfd; the mount calls finish() once the image is loaded.
+//  - restoreLuoArena() (src/mem/luo.ts, re-exported here): after the kexec,
+//    `pram mount --arena luo:NAME` retrieves the session and the memfd; the mount calls
+//    finish() once the image is loaded.
 // The ioctls are src/mem/luo.ts's; the file system and the FUSE loop are others'.
 //
 // Control protocol (one JSON object per line, one request per connection):
@@ -27,8 +28,8 @@ import * as luo from '../mem/luo.js';
 
 /** Where the control sockets live; one per mounted memfd arena. */
 export const LUO_CONTROL_DIR = process.env.PRAM_LUO_DIR ?? '/run/pram/luo';
-/** The LUO session of arena NAME. */
-export const luoSessionName = (name: string): string => `pram:${name}`;
+/** The LUO session of arena NAME (defined in mem/luo.ts). */
+export const luoSessionName = luo.luoSessionName;
 const PRESERVE_TIMEOUT_MS = 120_000;
 const CANCEL_TIMEOUT_MS = 10_000;
 const REQUEST_BYTES_MAX = 4096;
@@ -48,6 +49,12 @@ export interface LuoServedArena {
   /** The NAME of memfd:NAME / luo:NAME. */
   name: string;
   arena: Arena;
+  /**
+   * The mount point served from this arena: the kexec command flushes the
+   * kernel's cached writes there (syncfs) before asking for "preserve", so the
+   * save sees them. The server cannot do it itself: it would wait on itself.
+   */
+  mountDir?: string;
   /** Checkpoints the file system into the arena: 0 or a negative errno. */
   save(): number;
   /** Optional: stop accepting writes once preserved (the kexec is imminent). */
@@ -111,7 +118,7 @@ export async function serveLuoControl(target: LuoServedArena, dir: string = LUO_
         if (was) { target.thaw?.(); log(`luo: preservation of "${target.name}" cancelled`); }
         return { ok: true };
       }
-      case 'status': return { ok: true, name: target.name, preserved: sessionFd >= 0, bytes: target.arena.sizeBytes };
+      case 'status': return { ok: true, name: target.name, preserved: sessionFd >= 0, bytes: target.arena.sizeBytes, mount: target.mountDir };
       default: return { ok: false, code: 'EINVAL', message: `unknown request ${JSON.stringify(req.op)}` };
     }
   };
@@ -210,6 +217,8 @@ export async function luoKexec(opts: LuoKexecOptions): Promise<void> {
   };
   try {
     for (const s of sockets) {
+      const st = await request(s, 'status', CANCEL_TIMEOUT_MS);
+      if (typeof st.mount === 'string') flushMount(st.mount, log);
       const r = await request(s, 'preserve', PRESERVE_TIMEOUT_MS);
       if (!r.ok) throw new LuoKexecError(r.code ?? 'EIO', `${s}: ${r.message}`);
       preserved.push(s);
@@ -234,6 +243,12 @@ export async function luoKexec(opts: LuoKexecOptions): Promise<void> {
   }
 }
 
+/** syncfs(2) on the mount (coreutils `sync -f`): the kernel hands its cached writes to the server. */
+function flushMount(dir: string, log: (line: string) => void): void {
+  const r = spawnSync('sync', ['-f', dir], { encoding: 'utf8', timeout: PRESERVE_TIMEOUT_MS });
+  if (r.status !== 0) log(`pram: warning: sync -f ${dir} failed (${(r.stderr || String(r.error ?? r.status)).trim()}); writes still cached by the kernel may miss the save`);
+}
+
 function isReadableFile(path: string): boolean {
   try { return fs.statSync(path).isFile() && (fs.accessSync(path, fs.constants.R_OK), true); } catch { return false; }
 }
@@ -243,32 +258,5 @@ function findKexec(): string {
   throw new LuoKexecError('ENOENT', 'kexec-tools is not installed (no kexec binary); install it, e.g. apt-get install kexec-tools');
 }
 
-export interface RestoredLuoArena {
-  arena: Arena;
-  /** LIVEUPDATE_SESSION_FINISH: call once the image is loaded; the memfd stays an ordinary memfd. */
-  finish(): void;
-}
-
-/** After a kexec: the memfd arena NAME, from session "pram:NAME", token PRAM_LUO_TOKEN. */
-export function restoreLuoArena(name: string, opts: { pageSize?: number } = {}): RestoredLuoArena {
-  if (!fs.existsSync(luo.LUO_DEVICE)) throw new LuoKexecError('ENODEV', NO_LUO);
-  const sfd = luo.retrieveSession(luoSessionName(name));
-  let arena: Arena;
-  try {
-    const fd = luo.retrieveFd(sfd, luo.PRAM_LUO_TOKEN);
-    arena = Arena.fromFd(fd, { kind: 'memfd', path: `luo:${name}`, pageSize: opts.pageSize });
-  } catch (e) {
-    fs.closeSync(sfd);
-    throw e;
-  }
-  let finished = false;
-  return {
-    arena,
-    finish() {
-      if (finished) return;
-      luo.finishSession(sfd);
-      fs.closeSync(sfd);
-      finished = true;
-    },
-  };
-}
+// restoreLuoArena lives in mem/luo.ts (api/ uses it too); re-exported for the CLI's callers.
+export { restoreLuoArena, type RestoredLuoArena } from '../mem/luo.js';

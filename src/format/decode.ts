@@ -4,7 +4,9 @@
 
 import { ByteReader, DecodeError, decoding } from './reader.js';
 import { LinkPageView, NAME_MAX, PRAM_MAGIC, linkLenMax } from './v1.js';
-import { MetaTail, decodeTail } from './v2.js';
+import { MetaTail, decodeTail, decodeTailFast } from './v2.js';
+
+const SAFE_HI = 0x200000;   // a u64 whose high word is below this fits a JS number exactly
 
 export interface FileImage {
   size: number;
@@ -13,7 +15,32 @@ export interface FileImage {
   tail: MetaTail | null;
 }
 
+/**
+ * Hot (one call per file at mount): plain reads, no reader objects. Anything
+ * unusual falls back to the bounded reader below, which names the exact fault.
+ */
 export function decodeFileImage(page: Buffer): FileImage | DecodeError {
+  if (page.length >= 16 + NAME_MAX) {
+    const lo = page.readUInt32LE(0), hi = page.readUInt32LE(4);
+    const nameLen = page.readUInt32LE(12);
+    if (hi < SAFE_HI && nameLen <= NAME_MAX && plainName(page, nameLen)) {
+      const tail = decodeTailFast(page);
+      if (tail !== undefined) {
+        const name = nameLen === 0 ? '' : page.toString('utf8', 16, 16 + nameLen);
+        if (name !== '.' && name !== '..') return { size: lo + hi * 4294967296, mode: page.readUInt32LE(8), name, tail };
+      }
+    }
+  }
+  return decodeFileImageChecked(page);
+}
+
+/** Name bytes without NUL or '/' (emptiness and '.'/'..' are the caller's). */
+function plainName(page: Buffer, len: number): boolean {
+  for (let i = 16; i < 16 + len; i++) { const c = page[i]!; if (c === 0 || c === 0x2f) return false; }
+  return true;
+}
+
+function decodeFileImageChecked(page: Buffer): FileImage | DecodeError {
   const head = decoding(() => {
     const r = new ByteReader(page);
     const size = r.u64('meta.size');

@@ -119,6 +119,30 @@ export function decodeTail(page: Buffer): MetaTail | null | DecodeError {
   });
 }
 
+/**
+ * The common case of decodeTail without reader objects: no tail (null), a
+ * valid tail, or undefined when anything is off — then decodeTail says what.
+ */
+export function decodeTailFast(page: Buffer): MetaTail | null | undefined {
+  const o = TAIL_OFFSET;
+  if (page.readUInt32LE(o) !== TAIL_MAGIC) return null;
+  if (page.readUInt16LE(o + 4) !== TAIL_VERSION || page.readUInt16LE(o + 6) !== TAIL_FIXED_SIZE) return undefined;
+  const u64 = (at: number) => { const hi = page.readUInt32LE(at + 4); return hi < 0x200000 ? page.readUInt32LE(at) + hi * 4294967296 : -1; };
+  const ino = u64(o + 8), parent = u64(o + 16), rdev = u64(o + 32), dataPages = u64(o + 64);
+  const xattrBytes = page.readUInt32LE(o + 80), inline = page.readUInt32LE(o + 84);
+  if (ino <= 0 || parent < 0 || rdev < 0 || dataPages < 0) return undefined;
+  if (inline > xattrInlineMax(page.length) || (inline !== 0 && inline !== xattrBytes)) return undefined;
+  const head = crc32c(page.subarray(o, o + TAIL_CRC_AT));
+  const crc = inline === 0 ? head : crc32c(page.subarray(XATTR_INLINE_AT, XATTR_INLINE_AT + inline), head);
+  if (crc !== page.readUInt32LE(o + TAIL_CRC_AT)) return undefined;
+  return {
+    ino, parent, uid: page.readUInt32LE(o + 24), gid: page.readUInt32LE(o + 28), rdev,
+    atimeNs: page.readBigUInt64LE(o + 40), mtimeNs: page.readBigUInt64LE(o + 48), ctimeNs: page.readBigUInt64LE(o + 56),
+    dataPages, nlink: page.readUInt32LE(o + 72), xattrPages: page.readUInt32LE(o + 76), xattrBytes,
+    xattrInline: inline > 0 ? page.subarray(XATTR_INLINE_AT, XATTR_INLINE_AT + inline) : null,
+  };
+}
+
 function hex(v: number): string { return v.toString(16).padStart(8, '0'); }
 
 // ---- xattr blob: records { u8 name_len, u8 0, u16 0, u32 value_len, name, value } ----

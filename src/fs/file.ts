@@ -12,7 +12,8 @@ import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, MAX_FILE_BYTES, SEEK_DATA, S
 export interface PageEngine {
   allocData(hint?: number): number;   // pfn or -ENOSPC; content undefined
   release(pfn: number): void;
-  writable(pfn: number): number;      // pfn to write (a copy if frozen) or -errno
+  /** pfn to write (a copy if frozen) or -errno; `whole`: every byte will be overwritten (no copy, no verify). */
+  writable(pfn: number, whole?: boolean): number;
   readable(pfn: number): number;      // 0 or -EIO
 }
 
@@ -114,7 +115,8 @@ function pageForWrite(pc: PageCache, f: FileData, index: number, whole: boolean)
     f.pages.set(index, pfn);
     return pfn;
   }
-  const w = pc.engine.writable(pfn);
+  // A whole-page overwrite needs neither the old bytes (no copy) nor their check (a damaged page heals).
+  const w = pc.engine.writable(pfn, whole);
   if (w < 0) return w;
   if (w !== pfn) f.pages.set(index, w);
   return w;

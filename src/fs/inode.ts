@@ -109,7 +109,10 @@ export class Inode {
   lookups = 0;
   pages: RadixPageMap | null;
   readonly dir: Directory | null;
-  readonly xattrs = new Map<string, Uint8Array>();
+  private xattrMap: Map<string, Uint8Array> | null = null;
+  /** Extended attributes, made on first use (most inodes have none; a mount makes thousands). */
+  get xattrs(): Map<string, Uint8Array> { return (this.xattrMap ??= new Map()); }
+  get hasXattrs(): boolean { return this.xattrMap !== null && this.xattrMap.size > 0; }
   /** Symlink target, decoded once (the pages hold the persistent copy). */
   target: string | null = null;
 
@@ -124,8 +127,9 @@ export class Inode {
     public mtimeNs: bigint,
     public ctimeNs: bigint,
     parent: number,
+    pages?: RadixPageMap,
   ) {
-    this.pages = ops.hasPages ? new RadixPageMap() : null;
+    this.pages = ops.hasPages ? pages ?? new RadixPageMap() : null;
     this.dir = ops.isDir ? new Directory(parent) : null;
   }
 }

@@ -40,3 +40,32 @@ test('nextHole skips full chunks', () => {
   assert.equal(m.nextHole(0), CHUNK_PAGES + 5);
   assert.deepEqual([...m.from(CHUNK_PAGES + 3)].map(([i]) => i), [CHUNK_PAGES + 3, CHUNK_PAGES + 4]);
 });
+
+test('compact and radix forms agree with a plain map under random set, setRun, delete (seeded)', () => {
+  let s = 12345;
+  const rnd = (n: number) => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return (s >>> 8) % n; };
+  for (let round = 0; round < 200; round++) {
+    const m = new RadixPageMap();
+    const model = new Map<number, number>();
+    const base = 1 + rnd(1000);
+    for (let op = 0; op < 40; op++) {
+      const k = rnd(10);
+      const at = model.size && rnd(2) ? Math.max(...model.keys()) + (rnd(3) - 1) : rnd(2100);
+      const index = Math.max(0, at);
+      if (k < 5) { const pfn = rnd(4) ? base + index : 1 + rnd(5000); m.set(index, pfn); model.set(index, pfn); }
+      else if (k < 7) { const n = 1 + rnd(40); m.setRun(index, base + index, n); for (let i = 0; i < n; i++) model.set(index + i, base + index + i); }
+      else m.delete(index), model.delete(index);
+      assert.equal(m.count, model.size);
+    }
+    const want = [...model.entries()].sort((a, b) => a[0] - b[0]);
+    assert.deepEqual([...m.entries()], want);
+    for (let i = 0; i < 2200; i += 7) assert.equal(m.get(i), model.get(i) ?? 0);
+    const q = rnd(2100);
+    const data = want.find(([i]) => i >= q)?.[0] ?? -1;
+    assert.equal(m.nextData(q), data);
+    let hole = q; while (model.has(hole)) hole++;
+    assert.equal(m.nextHole(q), hole);
+    assert.equal(m.lastIndex(), want.length ? want[want.length - 1]![0] : -1);
+    assert.deepEqual([...m.from(q)], want.filter(([i]) => i >= q));
+  }
+});

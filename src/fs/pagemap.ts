@@ -2,7 +2,8 @@
 // radix. The top level is a sparse map of chunks, each chunk a Uint32Array of
 // CHUNK_PAGES pfns, so a huge sparse file costs only the chunks it touches.
 // pfn 0 is never a data page (it is the arena header / a reserved page), so 0
-// marks a hole. A chunk starts small and doubles up to CHUNK_PAGES as higher
+// marks a hole. A file whose pages 0..n-1 lie at consecutive pfns (most files
+// loaded or written front to back) is kept as just (first pfn, length). A chunk starts small and doubles up to CHUNK_PAGES as higher
 // slots are used, so thousands of small files do not cost 4 KiB of map each. What the pages hold and how they persist is the engine's
 // business; this file only keeps the numbers.
 import type { PageMap } from '../pram/image.js';
@@ -23,15 +24,54 @@ function grown(size: number, slot: number): number {
 }
 
 export class RadixPageMap implements PageMap {
-  private readonly chunks = new Map<number, Chunk>();
-  private sortedKeys: number[] | null = [];
+  // Compact form: pages 0..runLen-1 at pfns runPfn..runPfn+runLen-1, no arrays at all. A loaded
+  // small file and most files written front to back stay in it; anything else converts to chunks.
+  private runPfn = 0;
+  private runLen = 0;
+  private radix = false;
+  // Chunk 0 lives in a field: most files fit it, and a mount makes one map per file.
+  private c0: Chunk | null = null;
+  private more: Map<number, Chunk> | null = null;   // chunks past the first, made when needed
+  private sortedKeys: number[] | null = null;
   private present = 0;
 
-  get count(): number { return this.present; }
+  get count(): number { return this.radix ? this.present : this.runLen; }
+
+  private chunk(key: number): Chunk | undefined {
+    return key === 0 ? this.c0 ?? undefined : this.more?.get(key);
+  }
 
   get(index: number): number {
-    const c = this.chunks.get(Math.floor(index / CHUNK_PAGES));
+    if (!this.radix) return index >= 0 && index < this.runLen && Number.isInteger(index) ? this.runPfn + index : 0;
+    const c = index < CHUNK_PAGES ? this.c0 : this.more?.get(Math.floor(index / CHUNK_PAGES));
     return c ? c.pfns[index & CHUNK_MASK] ?? 0 : 0;
+  }
+
+  /** Leave the compact form: the run becomes chunk slots. */
+  private toRadix(): void {
+    if (this.radix) return;
+    this.radix = true;
+    const pfn = this.runPfn, len = this.runLen;
+    this.runLen = 0;
+    this.present = 0;
+    if (len > 0) this.fill(0, pfn, len);
+  }
+
+  /** The chunk holding `index`, grown so its slot exists. */
+  private slotChunk(index: number): Chunk {
+    const key = Math.floor(index / CHUNK_PAGES);
+    let c = this.chunk(key);
+    const slot = index & CHUNK_MASK;
+    if (!c) {
+      c = { pfns: new Uint32Array(grown(CHUNK_FIRST, slot)), count: 0 };
+      if (key === 0) this.c0 = c; else (this.more ??= new Map()).set(key, c);
+      this.sortedKeys = null;
+    } else if (slot >= c.pfns.length) {
+      const pfns = new Uint32Array(grown(c.pfns.length, slot));
+      pfns.set(c.pfns);
+      c.pfns = pfns;
+    }
+    return c;
   }
 
   set(index: number, pfn: number): void {
@@ -39,53 +79,85 @@ export class RadixPageMap implements PageMap {
     if (!(Number.isSafeInteger(index) && index >= 0 && pfn > 0 && pfn <= 0xffffffff && Number.isInteger(pfn))) {
       assert(false, `page ${index} -> pfn ${pfn}: index a non-negative integer, pfn in 1..2^32-1`);
     }
-    const key = Math.floor(index / CHUNK_PAGES);
-    let c = this.chunks.get(key);
-    const slot = index & CHUNK_MASK;
-    if (!c) {
-      c = { pfns: new Uint32Array(grown(CHUNK_FIRST, slot)), count: 0 };
-      this.chunks.set(key, c);
-      this.sortedKeys = null;
-    } else if (slot >= c.pfns.length) {
-      const pfns = new Uint32Array(grown(c.pfns.length, slot));
-      pfns.set(c.pfns);
-      c.pfns = pfns;
+    if (!this.radix) {
+      if (index === this.runLen && (index === 0 || pfn === this.runPfn + index)) {
+        if (index === 0) this.runPfn = pfn;
+        this.runLen++;
+        return;
+      }
+      if (index < this.runLen && pfn === this.runPfn + index) return;
+      this.toRadix();
     }
+    const c = this.slotChunk(index);
+    const slot = index & CHUNK_MASK;
     if (c.pfns[slot] === 0) { c.count++; this.present++; }
     c.pfns[slot] = pfn;
   }
 
+  /** Pages index..index+count-1 -> pfn..pfn+count-1 (a loaded run: one call, not one per page). */
+  setRun(index: number, pfn: number, count: number): void {
+    if (!(Number.isSafeInteger(index) && index >= 0 && Number.isSafeInteger(count) && count > 0 && pfn > 0 && pfn + count - 1 <= 0xffffffff && Number.isInteger(pfn))) {
+      assert(false, `pages ${index}+${count} -> pfn ${pfn}: a run of valid pages`);
+    }
+    if (!this.radix && index === this.runLen && (index === 0 || pfn === this.runPfn + index)) {
+      if (index === 0) this.runPfn = pfn;
+      this.runLen += count;
+      return;
+    }
+    this.toRadix();
+    this.fill(index, pfn, count);
+  }
+
+  private fill(index: number, pfn: number, count: number): void {
+    let i = index, p = pfn;
+    const end = index + count;
+    while (i < end) {
+      const c = this.slotChunk(Math.min(end - 1, (Math.floor(i / CHUNK_PAGES) + 1) * CHUNK_PAGES - 1));
+      const slotEnd = Math.min(end - Math.floor(i / CHUNK_PAGES) * CHUNK_PAGES, CHUNK_PAGES);
+      for (let slot = i & CHUNK_MASK; slot < slotEnd; slot++, i++, p++) {
+        if (c.pfns[slot] === 0) { c.count++; this.present++; }
+        c.pfns[slot] = p;
+      }
+    }
+  }
+
   delete(index: number): void {
+    if (!this.radix) {
+      if (!(index >= 0 && index < this.runLen && Number.isInteger(index))) return;
+      if (index === this.runLen - 1) { this.runLen--; return; }   // truncation from the end stays compact
+      this.toRadix();
+    }
     const key = Math.floor(index / CHUNK_PAGES);
-    const c = this.chunks.get(key);
+    const c = this.chunk(key);
     if (!c) return;
     const slot = index & CHUNK_MASK;
     if (slot >= c.pfns.length || c.pfns[slot] === 0) return;
     c.pfns[slot] = 0;
     c.count--;
     this.present--;
-    if (c.count === 0) { this.chunks.delete(key); this.sortedKeys = null; }
+    if (c.count === 0) {
+      if (key === 0) this.c0 = null; else this.more!.delete(key);
+      this.sortedKeys = null;
+    }
   }
 
   /** Ascending by index. Safe against deletion of the entry just yielded. */
   *entries(): IterableIterator<[index: number, pfn: number]> {
-    for (const key of this.keys()) {
-      const c = this.chunks.get(key);
-      if (!c) continue;
-      const base = key * CHUNK_PAGES;
-      for (let i = 0; i < c.pfns.length; i++) {
-        const pfn = c.pfns[i]!;
-        if (pfn !== 0) yield [base + i, pfn];
-      }
-    }
+    yield* this.from(0);
   }
 
-  /** Present pages with index >= from, ascending (for truncate and SEEK_DATA). */
+  /** Present pages with index >= from, ascending (for truncate and SEEK_DATA). Safe against deletion of the entry just yielded. */
   *from(from: number): IterableIterator<[index: number, pfn: number]> {
+    if (!this.radix) {
+      const pfn = this.runPfn;
+      // A snapshot of the run: deleting while iterating (truncate) must not skip or repeat pages.
+      for (let i = Math.max(0, Math.ceil(from)), len = this.runLen; i < len; i++) yield [i, pfn + i];
+      return;
+    }
     const first = Math.floor(from / CHUNK_PAGES);
     for (const key of this.keys()) {
       if (key < first) continue;
-      const c = this.chunks.get(key);
+      const c = this.chunk(key);
       if (!c) continue;
       const base = key * CHUNK_PAGES;
       for (let i = key === first ? from & CHUNK_MASK : 0; i < c.pfns.length; i++) {
@@ -97,15 +169,17 @@ export class RadixPageMap implements PageMap {
 
   /** First present index >= from, or -1. */
   nextData(from: number): number {
+    if (!this.radix) return from < this.runLen ? Math.max(0, from) : -1;
     for (const [index] of this.from(from)) return index;
     return -1;
   }
 
   /** First hole index >= from (there always is one: the radix is finite). */
   nextHole(from: number): number {
+    if (!this.radix) return from < this.runLen ? this.runLen : from;
     let index = from;
     for (;;) {
-      const c = this.chunks.get(Math.floor(index / CHUNK_PAGES));
+      const c = this.chunk(Math.floor(index / CHUNK_PAGES));
       if (!c) return index;
       if (c.count === CHUNK_PAGES) { index = (Math.floor(index / CHUNK_PAGES) + 1) * CHUNK_PAGES; continue; }
       for (let i = index & CHUNK_MASK; i < c.pfns.length; i++, index++) if (c.pfns[i] === 0) return index;
@@ -115,9 +189,10 @@ export class RadixPageMap implements PageMap {
 
   /** Highest present index, or -1. */
   lastIndex(): number {
+    if (!this.radix) return this.runLen - 1;
     const keys = this.keys();
     for (let k = keys.length - 1; k >= 0; k--) {
-      const c = this.chunks.get(keys[k]!);
+      const c = this.chunk(keys[k]!);
       if (!c) continue;
       for (let i = c.pfns.length - 1; i >= 0; i--) if (c.pfns[i] !== 0) return keys[k]! * CHUNK_PAGES + i;
     }
@@ -125,7 +200,11 @@ export class RadixPageMap implements PageMap {
   }
 
   private keys(): number[] {
-    if (!this.sortedKeys) this.sortedKeys = [...this.chunks.keys()].sort((a, b) => a - b);
+    if (!this.sortedKeys) {
+      const keys = this.more ? [...this.more.keys()].sort((a, b) => a - b) : [];
+      if (this.c0) keys.unshift(0);
+      this.sortedKeys = keys;
+    }
     return this.sortedKeys;
   }
 }

@@ -30,7 +30,7 @@ export function toImages(t: InodeTable): NodeImage[] {
       size: node.dir ? 0 : node.size,
       atimeNs: node.atimeNs, mtimeNs: node.mtimeNs, ctimeNs: node.ctimeNs,
       names: node.ino === ROOT_INO ? [] : names.get(node.ino) ?? [],
-      xattrs: [...node.xattrs],
+      xattrs: node.hasXattrs ? [...node.xattrs] : [],
       pages: node.pages ? savedPages(node.pages, node.size, t.pc.pageSize) : EMPTY,
     });
   }
@@ -51,21 +51,19 @@ export interface RootDefaults { uid: number; gid: number; mode: number }
 export function fromImages(t: InodeTable, images: readonly NodeImage[], root: RootDefaults): Loss[] {
   const losses: Loss[] = [];
   for (const img of images) {
-    if (!opsFor(img.mode) || t.get(img.ino) || !Number.isSafeInteger(img.ino) || img.ino < 1) {
-      losses.push({ path: null, pfn: null, what: `node ${img.ino}: unknown file type ${img.mode.toString(8)} or duplicate inode; dropped` });
+    if (!opsFor(img.mode) || t.get(img.ino) || !Number.isSafeInteger(img.ino) || img.ino < 1 || img.ino > 0xffffffff) {
+      losses.push({ path: null, pfn: null, what: `node ${img.ino}: unknown file type ${img.mode.toString(8)}, inode number outside 1..2^32-1, or duplicate inode; dropped` });
       continue;
     }
     if (img.ino === ROOT_INO && (img.mode & 0o170000) !== S_IFDIR) {
       losses.push({ path: '/', pfn: null, what: 'root is not a directory; a new root was made' });
       continue;
     }
-    const node = t.make(img.mode, img.uid, img.gid, img.rdev, ROOT_INO, img.ino);
-    node.atimeNs = img.atimeNs; node.mtimeNs = img.mtimeNs; node.ctimeNs = img.ctimeNs;
+    const node = t.make(img.mode, img.uid, img.gid, img.rdev, ROOT_INO, img.ino, img);
     node.size = node.dir ? 0 : img.size;
     for (const [k, v] of img.xattrs) node.xattrs.set(k, v);
-    // The engine made its page maps with our factory: adopt them, no copy.
-    if (node.pages && img.pages instanceof RadixPageMap) node.pages = img.pages;
-    else if (node.pages) for (const [i, pfn] of img.pages.entries()) node.pages.set(i, pfn);
+    // The engine made its page maps with our factory: make() adopted them, no copy.
+    if (node.pages && node.pages !== img.pages) for (const [i, pfn] of img.pages.entries()) node.pages.set(i, pfn);
   }
   let rootNode = t.get(ROOT_INO);
   if (!rootNode) {

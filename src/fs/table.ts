@@ -6,6 +6,7 @@ import { assert } from '../format/assert.js';
 import type { PageCache } from './file.js';
 import { dropPages } from './file.js';
 import { Inode, opsFor } from './inode.js';
+import { RadixPageMap } from './pagemap.js';
 import { S_IFMT } from './mode.js';
 
 export interface Attr {
@@ -32,12 +33,24 @@ export class InodeTable {
   }
 
   /** A new, unnamed inode (nlink 0); the caller links it. */
-  make(mode: number, uid: number, gid: number, rdev: number, parent: number, ino = this.nextIno): Inode {
+  /** A free inode number: the next one, or (after a loaded image used the top of the range) the lowest free. */
+  private freeIno(): number {
+    if (this.nextIno <= INO_MAX) return this.nextIno;
+    let ino = ROOT_INO + 1;
+    while (this.inodes.has(ino)) ino++;
+    return ino;
+  }
+
+  make(mode: number, uid: number, gid: number, rdev: number, parent: number, ino = this.freeIno(),
+    loaded?: { atimeNs: bigint; mtimeNs: bigint; ctimeNs: bigint; pages?: unknown }): Inode {
     const ops = opsFor(mode);
-    assert(ops !== null, `file type ${(mode & S_IFMT).toString(8)} has an ops table`);
-    assert(ino <= INO_MAX && !this.inodes.has(ino), `inode ${ino} is free`);
-    const t = this.now();
-    const node = new Inode(ino, mode, ops, uid, gid, rdev, t, t, t, parent);
+    if (ops === null) assert(false, `file type ${(mode & S_IFMT).toString(8)} has an ops table`);
+    if (!(ino <= INO_MAX && !this.inodes.has(ino))) assert(false, `inode ${ino} is free`);
+    // A loaded inode brings its times (no clock read: a mount makes thousands) and its page map.
+    const t = loaded ? 0n : this.now();
+    const node = loaded ? new Inode(ino, mode, ops!, uid, gid, rdev, loaded.atimeNs, loaded.mtimeNs, loaded.ctimeNs, parent,
+      loaded.pages instanceof RadixPageMap ? loaded.pages : undefined)
+      : new Inode(ino, mode, ops!, uid, gid, rdev, t, t, t, parent);
     this.inodes.set(ino, node);
     if (ino >= this.nextIno) this.nextIno = ino + 1;
     return node;

@@ -72,7 +72,7 @@ export class Volume {
 
   /** What could not be restored: found at load, then (lazy verification) on first reads. */
   get losses(): Loss[] {
-    const late = this.pram?.stats().losses ?? [];
+    const late = this.pram?.lateLosses() ?? [];
     return late.length === 0 ? this.loadLosses : [...this.loadLosses, ...late];
   }
 
@@ -135,7 +135,9 @@ export class Volume {
     if (typeof node === 'number') return node;
     if (node.ops.dt !== DT_LNK) return -EINVAL;
     if (node.target === null) {
-      // A loaded symlink: its target is in its pages, checked like any data.
+      // A loaded symlink: its target is in its pages, checked like any data. A saved size
+      // past PATH_MAX or past the pages it has is damage: EIO, never a huge allocation.
+      if (node.size > 4096 || node.size > node.pages!.count * this.pc.pageSize) return -EIO;
       const b = readData(this.pc, { size: node.size, pages: node.pages! }, 0, node.size);
       if (typeof b === 'number') return b;
       if (b.length !== node.size) return -EIO;

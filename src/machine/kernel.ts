@@ -1,17 +1,22 @@
 // One boot of a simulated kernel on the machine's RAM, in the RFC's order
 // (arch/x86 setup_arch): parse early params, memblock-reserve low memory, the
-// kernel image and the initrd, and make the early allocations that precede
-// pram_reserve(). Reserving pram's chain, building the page allocator and
-// loading are the mount's (fs/ mountVolume on this memblock). RAM content is
-// never touched here: what overwrites it is kexec.ts's. See machine.ts for the
+// kernel image and the initrd, make the early allocations, then reserve pram's
+// saved chain (Pram.reserve, the RFC's pram_reserve) before the page allocator
+// takes over every page left; then the running kernel allocates (and writes)
+// pages for itself. Loading the reserved chain is the later mount's (fs/
+// mountVolume with `booted`). The only RAM this file writes is the kernel's own
+// allocated pages; what kexec overwrites is kexec.ts's. See machine.ts for the
 // fault model.
 
+import { PageAllocator } from '../boot/allocator.js';
 import { BannedRegions } from '../boot/banned.js';
 import { Owner, PageFrames } from '../boot/frames.js';
 import { Memblock } from '../boot/memblock.js';
 import { parseBootParams, type BootParams } from '../boot/params.js';
 import { assert } from '../format/assert.js';
 import type { PhysMem } from '../mem/physmem.js';
+import { Pram } from '../pram/pram.js';
+import type { ReserveResult } from '../pram/types.js';
 import type { Prng } from './prng.js';
 
 /** A kexec/bootloader segment: where one piece of the next kernel sits in RAM. */
@@ -29,17 +34,25 @@ export interface EarlyBootOptions {
   earlyWindowBytes: number;
   /** Chance that one early allocation lands anywhere in RAM instead (top-down, like a node-local allocation). */
   strayAllocProbability: number;
+  /** After the allocator exists, the running kernel takes this many allocations (inclusive range) of 1..runtimeAllocPagesMax pages. */
+  runtimeAllocsMin: number;
+  runtimeAllocsMax: number;
+  runtimeAllocPagesMax: number;
 }
 
-/** A kernel after early boot, just before pram_reserve(): what it reserved, nothing allocated yet. */
+/** A running kernel: its early reservations, pram's reserved chain, the page allocator and its own pages. */
 export interface KernelState {
   boot: number;
   cmdline: string;
   params: BootParams;
   frames: PageFrames;
   banned: BannedRegions;
-  /** Handed to the mount (fs/ mountVolume), which reserves pram's chain on it and builds the allocator. */
   memblock: Memblock;
+  /** pram's chain as reserved at early boot (headPfn 0 and error < 0 when dropped); the mount loads it. */
+  reserved: ReserveResult;
+  allocator: PageAllocator;
+  /** The running kernel's own allocations after boot (Owner.Kernel), each [start, pages]. */
+  kernelAllocs: Segment[];
   segments: Segment[];
 }
 
@@ -93,11 +106,43 @@ export function bootKernel(args: {
     const ok = memblock.reserve(f.start, f.pages, Owner.Reserved, f.what);
     log(`memblock: reserve ${range(f.start, f.pages, mem.pageSize)} ${f.what}${ok ? '' : ' failed: busy'}`);
   }
+  for (const line of banned.table()) log(line);
+
+  // pram_reserve(): after every early reservation, before the page allocator.
+  // A busy, invalid or corrupted page rolls back all of it here, so whatever the
+  // dropped image held goes to the allocator with the rest of free memory.
+  const reserved = Pram.reserve(mem, memblock, params.pramPfn ?? 0, log);
+
   let free = 0;
   for (let pfn = 0; pfn < mem.pageCount; pfn++) if (frames.owner[pfn] === Owner.None) free++;
   log(`Memory: ${(free * mem.pageSize) >> 10}K available (${(memblock.reservedCount() * mem.pageSize) >> 10}K reserved)`);
-  for (const line of banned.table()) log(line);
-  return { boot: args.boot, cmdline: args.cmdline, params, frames, banned, memblock, segments: args.segments };
+  const allocator = PageAllocator.fromMemblock(memblock);
+  const kernelAllocs = runtimeAllocations(allocator, mem, prng, opts, log);
+  return { boot: args.boot, cmdline: args.cmdline, params, frames, banned, memblock, reserved, allocator, kernelAllocs, segments: args.segments };
+}
+
+/**
+ * The running kernel's own allocations once the page allocator exists (slab,
+ * page tables, page cache of other file systems...): seeded sizes at seeded
+ * places anywhere in free memory, and written, as the kernel uses them. They
+ * can only miss pram's saved pages because those were reserved first.
+ */
+function runtimeAllocations(allocator: PageAllocator, mem: PhysMem, prng: Prng, opts: EarlyBootOptions,
+  log: (line: string) => void): Segment[] {
+  const count = prng.range(opts.runtimeAllocsMin, opts.runtimeAllocsMax);
+  const out: Segment[] = [];
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const pages = Math.max(1, Math.floor(opts.runtimeAllocPagesMax * prng.float() ** 3));
+    const start = allocator.allocRun(Owner.Kernel, pages, prng.below(mem.pageCount));
+    allocator.releaseHeld();
+    if (start < 0) continue;
+    for (let p = start; p < start + pages; p++) prng.fill(mem.page(p));
+    out.push({ what: 'kernel allocation', start, pages });
+    total += pages;
+  }
+  log(`kernel: ${out.length} allocations after boot, ${total} pages (anywhere free)`);
+  return out;
 }
 
 /**

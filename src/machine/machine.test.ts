@@ -77,12 +77,16 @@ test('kexec places every segment inside [mem-min, mem-max) and overwrites exactl
     assert.ok(s.start >= 8 * MiB / page && s.start + s.pages <= 24 * MiB / page, `${s.what} inside the range`);
     inSeg.fill(1, s.start, s.start + s.pages);
   }
+  // The new kernel, once booted, writes the pages it allocates for itself: those change too.
+  const byKernel = new Uint8Array(m.ram.pageCount);
+  for (const a of m.kernel.kernelAllocs) byKernel.fill(1, a.start, a.start + a.pages);
+  assert.ok(m.kernel.kernelAllocs.length > 0);
   assert.equal(segs[0]!.start % (2 * MiB / page), 0, 'kernel image 2 MiB aligned');
   let changed = 0;
   for (let pfn = 0; pfn < m.ram.pageCount; pfn++) {
     if (!m.ram.present(pfn)) continue;
     const same = m.ram.page(pfn).every((b) => b === (pfn & 0xff));
-    if (inSeg[pfn]) { if (!same) changed++; } else assert.ok(same, `pfn ${pfn} outside the segments kept`);
+    if (inSeg[pfn]) { if (!same) changed++; } else if (!byKernel[pfn]) assert.ok(same, `pfn ${pfn} outside the segments kept`);
   }
   assert.ok(changed > segs[0]!.pages, 'segment pages were overwritten');
   assert.equal(m.kernel.cmdline, 'ro');
@@ -96,9 +100,14 @@ test('kexec that cannot fit fails with -ENOMEM and boots nothing', () => {
   assert.equal(m.boots, 1);
 });
 
-test('/sys/kernel/pram: commit publishes, kexecWithPram appends pram= and drops the old one', () => {
+test('/sys/kernel/pram: 0 after a dropped image; commit publishes, kexecWithPram appends pram= and drops the old one', () => {
   const m = small(5, { cmdline: 'ro pram=123 pram_banned=0-16M' });
-  assert.equal(m.readFile('/sys/kernel/pram'), '123', 'pram= is shown until saved anew');
+  // pfn 0x123 holds no link page: the early boot drops the image (RFC: pram_pfn = 0).
+  assert.ok(m.console.includes('[1] PRAM: pfn:123 corrupted'));
+  assert.ok(m.console.some((l) => /^\[1\] PRAM: Reservation failed: -\d+$/.test(l)));
+  assert.equal(m.kernel.reserved.error < 0, true);
+  assert.equal(m.readFile('/sys/kernel/pram'), '0');
+  assert.equal(m.handoff.read(), null);
   m.handoff.commit(0xabcd, 3);
   assert.equal(m.readFile('/sys/kernel/pram'), 'abcd');
   assert.deepEqual(m.handoff.read(), { headPfn: 0xabcd, generation: 3 });
@@ -134,4 +143,34 @@ test('Prng: reproducible, bounded, fills', () => {
   assert.equal(seen.size, 5);
   const buf = a.bytes(1001);
   assert.ok(buf.some((x) => x !== 0));
+});
+
+test('after early boot the allocator owns every unreserved page and the kernel allocates (and writes) some of them', () => {
+  const m = small(21);
+  const k = m.kernel;
+  const lines = m.console.map((l) => l.replace(/^\[\d+\] /, ''));
+  assert.ok(lines.findIndex((l) => l.startsWith('Memory: ')) < lines.findIndex((l) => /^kernel: \d+ allocations after boot, \d+ pages/.test(l)));
+  assert.ok(k.kernelAllocs.length >= 32 && k.kernelAllocs.length <= 128);
+  let kernelPages = 0;
+  for (const a of k.kernelAllocs) {
+    for (let p = a.start; p < a.start + a.pages; p++) {
+      assert.equal(k.frames.owner[p], Owner.Kernel);
+      assert.ok(!k.memblock.isReserved(p) && !k.allocator.isFree(p));
+      kernelPages++;
+    }
+    assert.ok(m.ram.page(a.start).some((b) => b !== 0), 'the kernel uses (writes) its pages');
+  }
+  let owned = 0, pooled = 0;
+  for (let p = 0; p < m.ram.pageCount; p++) {
+    if (k.frames.owner[p] === Owner.Kernel) owned++;
+    if (k.allocator.isFree(p)) { pooled++; assert.equal(k.frames.owner[p], Owner.None); }
+    else if (k.frames.owner[p] === Owner.None) assert.fail(`pfn ${p} is neither reserved, pooled nor allocated`);
+  }
+  assert.equal(owned, kernelPages);
+  assert.ok(pooled > 0);
+  assert.equal(k.reserved.headPfn, 0, 'no pram= on the first boot');
+  assert.equal(m.readFile('/sys/kernel/pram'), '0');
+  const first = k.kernelAllocs.map((a) => a.start);
+  m.kexecWithPram(0, 16 * MiB);
+  assert.notDeepEqual(m.kernel.kernelAllocs.map((a) => a.start), first, 'seeded, different per boot');
 });

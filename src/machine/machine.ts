@@ -26,10 +26,15 @@
 //   the image. With the ban on, every one of these reservations is banned, so
 //   pram (which never stores data in banned pages) keeps out of the places the
 //   next boot will reserve again.
-// - pram's chain is reserved when the file system is mounted (fs/ mountVolume on
-//   this boot's memblock), then every other page goes to the page allocator.
-//   Nothing allocates between early boot and that mount, so the order relative
-//   to the early reservations is the RFC's.
+// - Then pram's chain is reserved from `pram=` (Pram.reserve, the RFC's
+//   pram_reserve() in setup_arch), through the same memblock: a saved page under
+//   any reservation above is busy, and the whole image is rolled back and dropped
+//   (/sys/kernel/pram then reads 0). Only after that does the page allocator take
+//   every unreserved page, and the running kernel allocates
+//   `runtimeAllocsMin..runtimeAllocsMax` runs of 1..`runtimeAllocPagesMax` pages
+//   at seeded places anywhere free and writes them. Reserving first is what keeps
+//   these off the saved image. A later `mount` loads the reserved chain (once per
+//   boot: `takeBooted()`).
 // - `kexec --load` places the next kernel's segments (kernel image, initrd,
 //   purgatory, boot params) in [--mem-min, --mem-max): kernel image at one of
 //   the first `kexecJitterSlots` 2 MiB-aligned holes that fit, the rest top-down,
@@ -43,6 +48,9 @@
 import { withPramPfn } from '../boot/params.js';
 import { ENOMEM, EINVAL } from '../format/errno.js';
 import { SimRam } from '../mem/simram.js';
+import type { PageAllocator } from '../boot/allocator.js';
+import type { Memblock } from '../boot/memblock.js';
+import type { ReserveResult } from '../pram/types.js';
 import { e820Lines, firmwareMap, type FirmwareMap } from './firmware.js';
 import { bootKernel, range, type EarlyBootOptions, type KernelState, type Segment } from './kernel.js';
 import { copySegments, placeSegments } from './kexec.js';
@@ -85,6 +93,9 @@ export const MACHINE_DEFAULTS: Omit<MachineOptions, 'seed'> = {
   earlyAllocPagesMax: 256,
   earlyWindowBytes: 16 * MiB,
   strayAllocProbability: 0,
+  runtimeAllocsMin: 32,
+  runtimeAllocsMax: 128,
+  runtimeAllocPagesMax: 32,
 };
 
 /** Where the chain head is published (structurally pram/'s Handoff): /sys/kernel/pram. */
@@ -92,6 +103,9 @@ export interface MachineHandoff {
   read(): { headPfn: number; generation: number } | null;
   commit(headPfn: number, generation: number): void;
 }
+
+/** What this boot's early boot left for the mount (fs/ VolumeOptions.booted). */
+export interface BootedMemory { memblock: Memblock; allocator: PageAllocator; reserved: ReserveResult }
 
 export interface KexecLoad { cmdline: string; memMinBytes?: number; memMaxBytes?: number }
 
@@ -106,6 +120,7 @@ export class Machine {
   /** What kexec -e overwrote at the last kexec (empty before the first). */
   lastOverwrite: Segment[] = [];
   private loaded: { cmdline: string; segments: Segment[] } | null = null;
+  private mountedThisBoot = false;
   private injected: Segment[] = [];
   private exported = 0;        // /sys/kernel/pram of the running kernel
   private generation = 0;      // beside the pfn only inside one kernel's life
@@ -120,7 +135,7 @@ export class Machine {
     this.firmware = firmwareMap({ ramBytes: o.ramBytes, pageSize: o.pageSize, legacyHole: o.legacyHole, mmioHoleBytes: o.mmioHoleBytes }, this.prng);
     this.log(`options: ram=${o.ramBytes / MiB}M page=${o.pageSize} kernel=${o.kernelImageBytes / MiB}M initrd=${o.initrdBytes / MiB}M ` +
       `early=${o.earlyAllocsMin}..${o.earlyAllocsMax}x<=${o.earlyAllocPagesMax}p window=${o.earlyWindowBytes / MiB}M ` +
-      `stray=${o.strayAllocProbability} kexec-slots=${o.kexecJitterSlots} ban=${o.noBan ? 'off' : 'on'} ` +
+      `stray=${o.strayAllocProbability} runtime=${o.runtimeAllocsMin}..${o.runtimeAllocsMax}x<=${o.runtimeAllocPagesMax}p kexec-slots=${o.kexecJitterSlots} ban=${o.noBan ? 'off' : 'on'} ` +
       `holes=${this.firmware.holes.map((h) => `${h.start.toString(16)}-${h.end.toString(16)}`).join(',') || 'none'}`);
     this.ram = new SimRam({ pageSize: o.pageSize, pageCount: Math.floor(o.ramBytes / o.pageSize), holes: this.firmware.holes });
     // The same vmlinuz and initrd files are kexec'd every time: seeded once.
@@ -146,6 +161,18 @@ export class Machine {
     read: () => (this.exported ? { headPfn: this.exported, generation: this.generation } : null),
     commit: (headPfn: number, generation: number) => { this.exported = headPfn; this.generation = generation; },
   };
+
+  /**
+   * The early boot's memory for this boot's mount: memblock, the allocator and
+   * the chain reserved at early boot. Once per boot (a second mount would need
+   * the chain saved at unmount reserved again, which only the next boot does); null after.
+   */
+  takeBooted(): BootedMemory | null {
+    if (this.mountedThisBoot) return null;
+    this.mountedThisBoot = true;
+    const k = this.kernel;
+    return { memblock: k.memblock, allocator: k.allocator, reserved: k.reserved };
+  }
 
   /** Fault injection: the next boot's early boot also reserves [start, start+pages). */
   injectEarlyReservation(start: number, pages: number, what = 'injected early allocation'): void {
@@ -229,7 +256,8 @@ export class Machine {
       log: (line) => this.log(line), injected: this.injected,
     });
     this.injected = [];
-    // RFC: /sys/kernel/pram shows pram= until the image is dropped or saved anew.
-    this.exported = this.kernel.params.pramPfn ?? 0;
+    this.mountedThisBoot = false;
+    // RFC: /sys/kernel/pram shows the reserved image (pram=), 0 once it was dropped, until saved anew.
+    this.exported = this.kernel.reserved.headPfn;
   }
 }

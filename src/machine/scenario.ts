@@ -10,7 +10,7 @@
 import { Owner } from '../boot/frames.js';
 import { errnoName } from '../format/errno.js';
 import type { Loss } from '../pram/image.js';
-import { Volume } from '../fs/volume.js';
+import { Volume, type Attr } from '../fs/volume.js';
 import { Machine, type MachineOptions } from './machine.js';
 import { Prng } from './prng.js';
 
@@ -30,6 +30,8 @@ export interface ScenarioOptions {
   memMinBytes?: number;           // the kexec range, banned on the command line
   memMaxBytes?: number;
   machine?: Partial<MachineOptions>;
+  /** Called after each boot's unmount, before the kexec (pram sim --map draws the memory here); a returned string is kept in `maps`. */
+  onUnmount?: (machine: Machine, vol: Volume) => string | void;
 }
 
 export interface FileCheck { name: string; size: number; ok: boolean; why?: string }
@@ -52,6 +54,8 @@ export interface ScenarioReport {
   written: number;        // files written in all
   verified: number;       // files that verified byte for byte
   machine: Machine;
+  /** What onUnmount returned, per boot (the pictures pram sim --map wrote). */
+  maps: string[];
   error?: string;
 }
 
@@ -59,7 +63,7 @@ interface Planned { name: string; size: number; seed: number }
 
 export function runScenario(opts: ScenarioOptions): ScenarioReport {
   const root = new Prng(opts.seed);
-  const memMin = opts.memMinBytes ?? 0, memMax = opts.memMaxBytes ?? 128 * MiB;
+  const { startBytes: memMin, endBytes: memMax } = kexecRangeOf(opts);
   const cmdline = ['console=ttyS0 root=/dev/vda ro', `pram_banned=${bytes(memMin)}-${bytes(memMax)}`, opts.append ?? '']
     .filter((w) => w).join(' ');
   const machine = new Machine({ ...opts.machine, seed: opts.seed, cmdline,
@@ -68,7 +72,8 @@ export function runScenario(opts: ScenarioOptions): ScenarioReport {
   const contentPrng = root.fork(); // file plans do not shift the machine's draws
   let clockNs = 1374841774n * 1_000_000_000n; // the RFC's date
   const clock = () => (clockNs += 1_000_000n);
-  const report: ScenarioReport = { seed: opts.seed, ok: true, cycles: [], written: 0, verified: 0, machine };
+  const report: ScenarioReport = { seed: opts.seed, ok: true, cycles: [], written: 0, verified: 0, machine, maps: [] };
+  const unmounted = (vol: Volume) => { const out = opts.onUnmount?.(machine, vol); if (typeof out === 'string') report.maps.push(out); };
   const fail = (error: string) => { report.ok = false; report.error = error; machine.log(`sim: ${error}`); return report; };
 
   let planned: Planned[] = [];
@@ -78,8 +83,8 @@ export function runScenario(opts: ScenarioOptions): ScenarioReport {
     if (cycle > 0) {
       const last = report.cycles[report.cycles.length - 1]!;
       last.losses = [...vol.losses];
-      last.reservation = machine.console.some((l) => l.startsWith(`[${machine.boots}] PRAM: Reservation failed`)) ? 'dropped'
-        : machine.console.some((l) => l.startsWith(`[${machine.boots}] PRAM: Examining`)) ? 'ok' : 'none';
+      const reserved = machine.kernel.reserved;
+      last.reservation = reserved.error < 0 ? 'dropped' : reserved.headPfn !== 0 ? 'ok' : 'none';
       for (const f of planned) {
         const check = verify(vol, f);
         last.files.push(check);
@@ -92,6 +97,7 @@ export function runScenario(opts: ScenarioOptions): ScenarioReport {
     if (cycle === cycles) {
       const r = vol.unmount();
       if (r < 0) return fail(`umount: ${errnoName(r)}`);
+      unmounted(vol);
       break;
     }
     planned = plan(contentPrng, cycle, files, opts.bigFileBytes ?? 64 * MiB, opts.smallFileBytesMax ?? 1 * MiB);
@@ -103,13 +109,16 @@ export function runScenario(opts: ScenarioOptions): ScenarioReport {
     machine.log(`sim: wrote ${planned.length} files, ${planned.reduce((n, f) => n + f.size, 0)} bytes`);
     const r = vol.unmount();
     if (r < 0) return fail(`umount: ${errnoName(r)}`);
+    unmounted(vol);
     const saved = savedPages(machine);
     const k = machine.kexecWithPram(memMin, memMax);
     if (k < 0) return fail(`kexec: ${errnoName(k)}`);
     const overwritten: number[] = [];
     for (const s of machine.lastOverwrite) for (let p = s.start; p < s.start + s.pages; p++) if (saved.has(p)) overwritten.push(p);
+    // Busy: under the new boot's early reservations (pram's own reservation of its chain is not).
     const busy: number[] = [];
-    for (const p of saved) if (machine.kernel.memblock.isReserved(p)) busy.push(p);
+    const { frames, memblock } = machine.kernel;
+    for (const p of saved) if (frames.owner[p] === Owner.Reserved && memblock.isReserved(p)) busy.push(p);
     report.cycles.push({ cycle: cycle + 1, boot: machine.boots, files: [], losses: [], overwritten, busy, reservation: 'none' });
     if (overwritten.length || busy.length) {
       machine.log(`sim: collision: ${overwritten.length} saved pages overwritten by kexec, ${busy.length} under the new boot's reservations`);
@@ -118,16 +127,21 @@ export function runScenario(opts: ScenarioOptions): ScenarioReport {
   return report;
 }
 
+/** The kexec range of a scenario (--mem-min/--mem-max), banned on its command line. */
+export function kexecRangeOf(opts: Pick<ScenarioOptions, 'memMinBytes' | 'memMaxBytes'>): { startBytes: number; endBytes: number } {
+  return { startBytes: opts.memMinBytes ?? 0, endBytes: opts.memMaxBytes ?? 128 * MiB };
+}
+
 /**
- * mount -t pram: the chain is reserved on this boot's memblock. Only pram= is
- * passed on: the kernel parsed (and logged) pram_banned= at boot already.
+ * mount -t pram: loads the chain this boot reserved at early boot, with the
+ * kernel's page allocator. Once per boot (the machine's takeBooted()).
  */
 export function mountOnMachine(machine: Machine, clock?: () => bigint): Volume | string {
-  const pfn = machine.kernel.params.pramPfn;
+  const booted = machine.takeBooted();
+  if (!booted) return 'mount: pram was already mounted on this boot (kexec to mount the saved image)';
   try {
     return Volume.mount({
-      mem: machine.ram, handoff: machine.handoff, cmdline: pfn ? `pram=${pfn.toString(16)}` : '',
-      memblock: machine.kernel.memblock, strict: false, keepMemOpen: true,
+      mem: machine.ram, handoff: machine.handoff, booted, keepMemOpen: true,
       clock, log: (line) => machine.log(line),
     });
   } catch (err) {
@@ -162,6 +176,15 @@ function write(vol: Volume, f: Planned): string | null {
 function verify(vol: Volume, f: Planned): FileCheck {
   const attr = vol.lookup(1, f.name);
   if (typeof attr === 'number') return { name: f.name, size: f.size, ok: false, why: 'missing' };
+  // lookup counts like a kernel lookup: forget it, or the unlinked file (and its pages) would live on.
+  try {
+    return compare(vol, f, attr);
+  } finally {
+    vol.forget(attr.ino, 1);
+  }
+}
+
+function compare(vol: Volume, f: Planned, attr: Attr): FileCheck {
   if (attr.size !== f.size) return { name: f.name, size: f.size, ok: false, why: `size ${attr.size}, expected ${f.size}` };
   const prng = new Prng(f.seed);
   const want = Buffer.alloc(CHUNK);

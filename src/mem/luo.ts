@@ -17,12 +17,15 @@
 
 import * as fs from 'node:fs';
 import { endianness } from 'node:os';
+import { Arena } from './arena.js';
 import * as native from './native.js';
 
 export const LUO_DEVICE = '/dev/liveupdate';
 export const LUO_SESSION_NAME_LENGTH = 64;
 /** The token under which pram preserves its arena memfd: "PRAM" in ASCII. */
 export const PRAM_LUO_TOKEN = 0x5052414dn;
+/** The LUO session that carries memfd arena NAME across a kexec. */
+export const luoSessionName = (name: string): string => `pram:${name}`;
 
 const IOC_TYPE = 0xba;
 const io = (nr: number): number => (IOC_TYPE << 8) | nr; // _IO: no direction, no size bits
@@ -97,7 +100,8 @@ export function openLuo(opts: LuoOptions = {}): number {
     const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
     if (code === 'ENOENT' || code === 'ENXIO' || code === 'ENODEV') {
       throw new LuoError('ENODEV', `${device} does not exist: this kernel has no Live Update Orchestrator. ` +
-        'It needs CONFIG_KEXEC_HANDOVER=y, CONFIG_LIVEUPDATE=y and CONFIG_LIVEUPDATE_MEMFD=y, and the boot parameter liveupdate=on (with kho=on)');
+        'It needs a kernel built with CONFIG_KEXEC_HANDOVER=y, CONFIG_LIVEUPDATE=y and CONFIG_LIVEUPDATE_MEMFD=y (Linux 6.19 or later), ' +
+        'booted with the parameters kho=on liveupdate=on');
     }
     if (code === 'EBUSY') throw new LuoError('EBUSY', `another process holds ${device} (it allows one opener at a time)`);
     if (code === 'EACCES' || code === 'EPERM') throw new LuoError(code, `permission denied opening ${device} (LUO needs root)`);
@@ -179,4 +183,54 @@ export function retrieveFd(sessionFd: number, token: bigint = PRAM_LUO_TOKEN): n
 /** LIVEUPDATE_SESSION_FINISH: restoration done; the kernel drops its hold on the preserved pages. */
 export function finishSession(sessionFd: number): void {
   call(sessionFd, LUO_IOCTL.SESSION_FINISH, encodeFinishArg(), 'finish session');
+}
+
+export interface RestoredLuoArena {
+  /** The retrieved memfd, mapped and locked (pages of 4096 bytes until the header says otherwise). */
+  arena: Arena;
+  /**
+   * LIVEUPDATE_SESSION_FINISH and close the session fd: call once the image is
+   * loaded. The memfd stays an ordinary memfd of this process (and can be
+   * preserved again for the next kexec). Idempotent.
+   */
+  finish(): void;
+  /** Closes the session without finishing (a failed mount); the arena is the caller's. */
+  abandon(): void;
+}
+
+/**
+ * After a kexec: arena NAME from session "pram:NAME", token PRAM_LUO_TOKEN.
+ * Every failure says what is missing: no LUO in this kernel, no such session
+ * (not preserved, or its fd was closed before the kexec), no file under the token.
+ */
+export function restoreLuoArena(name: string, opts: LuoOptions & { pageSize?: number } = {}): RestoredLuoArena {
+  const sfd = retrieveSession(luoSessionName(name), opts);
+  let arena: Arena;
+  try {
+    const fd = retrieveFd(sfd, PRAM_LUO_TOKEN);
+    try {
+      arena = Arena.fromFd(fd, { kind: 'memfd', path: `luo:${name}`, pageSize: opts.pageSize });
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+  } catch (e) {
+    fs.closeSync(sfd);
+    throw e;
+  }
+  let open = true;
+  return {
+    arena,
+    finish() {
+      if (!open) return;
+      finishSession(sfd);
+      fs.closeSync(sfd);
+      open = false;
+    },
+    abandon() {
+      if (!open) return;
+      fs.closeSync(sfd);
+      open = false;
+    },
+  };
 }

@@ -7,6 +7,8 @@
 export interface PageMap {
   get(index: number): number;          // pfn, or 0 for a hole (pfn 0 is never a data page)
   set(index: number, pfn: number): void;
+  /** Optional bulk form of set for a run (index+k -> pfn+k); the loader uses it for extents. */
+  setRun?(index: number, pfn: number, count: number): void;
   delete(index: number): void;
   readonly count: number;              // pages present
   entries(): IterableIterator<[index: number, pfn: number]>;

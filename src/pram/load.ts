@@ -20,6 +20,8 @@ import { EntryFault, type Log, type ReserveResult } from './types.js';
 import { faultText, hexPfn } from './reserve.js';
 
 const S_IFMT = 0o170000, S_IFREG = 0o100000;
+/** Shared by every node without xattr pieces (most): replaced by its own array before a push. */
+const NO_PARTS: Uint8Array[] = [];
 
 /** A node while it is being loaded. */
 export interface NodeBuild {
@@ -27,6 +29,8 @@ export interface NodeBuild {
   tail: MetaTail | null;
   metaPfn: number;
   dataSeen: number;          // data pages found (adopted or damaged)
+  nextIndex: number;         // one past the highest file page adopted so far
+  placed: number;            // names kept in the tree (tree.ts)
   xattrParts: Uint8Array[];
   path: string;              // filled in by tree.ts
 }
@@ -47,8 +51,7 @@ export interface LoadState {
   runs: Map<number, Run>;    // extents of the loaded chain, by first pfn
   runHead: Int32Array;       // pfn -> first pfn of its run + 1, 0 if none
   pathOf: Map<Loss, NodeBuild>; // losses whose path is final only after tree.ts
-  lazyNodeOf: Int32Array | null;   // lazy: pfn -> index of its build + 1
-  lazyIndexOf: Float64Array | null; // lazy: pfn -> file page index
+  cutAtGap: { b: NodeBuild; from: number; link: number }[]; // files whose entries went on in a lost link page
 }
 
 export interface LoadContext {
@@ -74,8 +77,10 @@ export function readEntries(r: ReserveResult, ctx: LoadContext): LoadState {
   const e = r.entries;
   for (let i = 0; i < e.length; i++) {
     if ((i & 4095) === 0) publishProgress('load', i, e.length, 'items');
-    reader.entry(e.flags[i]!, e.csum[i]!, e.pfn[i]!, e.index[i]!, e.fault[i]! as EntryFault);
+    reader.entry(e.flags[i]!, e.csum[i]!, e.pfn[i]!, e.index[i]!, e.fault[i]! as EntryFault, e.link[i]!);
   }
+  reader.endCut();
+  reader.endOrphans();
   publishProgress('load', e.length, e.length, 'items');
   return reader.st;
 }
@@ -87,20 +92,26 @@ class ChainReader {
   private curLost = false;     // the current node's meta page was lost: its data pages go too
   private stopped = false;     // RFC mode after the first failure: the rest is only given back
   private ghost: Abandoned | null = null;   // after the stop: the node whose entries are being given back
-  private cutFrom = -1, cutTo = -1, cutPages = 0; // after the stop: data of the node being loaded, not loaded
+  // After the stop: data pages of the node being loaded that were not loaded.
+  private cutFrom = -1;
+  private cutTo = -1;
+  private cutPages = 0;
+  // Salvage: data entries met after a lost link page and before the next file (their file is unknown).
+  private orphanPages = 0;
+  private orphanLink = 0;
 
   constructor(private readonly r: ReserveResult, private readonly ctx: LoadContext) {
-    const lazy = ctx.verify === 'lazy';
     this.st = { builds: [], abandoned: [], stopPfn: 0, extraNames: [], losses: [], chainPages: [...r.links], runs: ctx.runs, runHead: ctx.runHead,
-      pathOf: new Map(), lazyNodeOf: lazy ? new Int32Array(ctx.mem.pageCount) : null,
-      lazyIndexOf: lazy ? new Float64Array(ctx.mem.pageCount) : null };
+      pathOf: new Map(), cutAtGap: [] };
   }
 
-  entry(flags: number, csum: number, pfn: number, index: number, fault: EntryFault): void {
+  entry(flags: number, csum: number, pfn: number, index: number, fault: EntryFault, link: number): void {
+    if (fault === EntryFault.Gap) { this.gap(link); return; }
     if (fault !== EntryFault.None) { this.faulted(flags, pfn, index, fault); return; }
     const count = entryPages(flags);
     const type = flags & ENTRY_TYPE_MASK;
     if (this.stopped) { this.own(pfn, count); this.abandon(type, pfn, index, count); return; }
+    if (this.afterGap && (type === EntryType.Meta || type === EntryType.Node)) { this.endOrphans(); this.afterGap = false; }
     switch (type) {
       case EntryType.Meta: case EntryType.Node: case EntryType.Name: case EntryType.Xattr:
         this.own(pfn, 1);
@@ -161,6 +172,31 @@ class ChainReader {
     }
   }
 
+  /**
+   * A damaged link page was skipped: its entries are unknown. The file being read
+   * may have gone on in it (its pages from here on are lost), and the data entries
+   * after the gap may belong to a file whose META entry was in it: nothing is
+   * attributed across the gap (a page of another file would be wrong content).
+   */
+  private gap(link: number): void {
+    this.endOrphans();
+    const b = this.cur;
+    if (b) this.st.cutAtGap.push({ b, from: b.nextIndex, link });
+    this.closeNode(false);
+    this.orphanLink = link;
+    this.orphanPages = 0;
+    this.afterGap = true;
+  }
+  private afterGap = false;
+
+  /** One loss for the data pages found after a gap that no file can claim. */
+  endOrphans(): void {
+    if (this.orphanPages === 0) return;
+    this.lose({ path: null, pfn: this.orphanLink || null,
+      what: `${this.orphanPages} data page(s) after the lost link page${this.orphanLink ? ` pfn:${hexPfn(this.orphanLink)}` : ''} belong to a file whose entries were lost: dropped` });
+    this.orphanPages = 0;
+  }
+
   /** End of the stopped node's data: one loss for every page it did not get. */
   endCut(): void {
     const b = this.cur;
@@ -215,7 +251,7 @@ class ChainReader {
       if (!cur) this.fail(pfn, `XATTR page pfn:${hexPfn(pfn)} follows no file`);
       else if (part instanceof DecodeError) this.fail(pfn, `XATTR page pfn:${hexPfn(pfn)}: ${part.message}`, cur);
       else if (index !== cur.xattrParts.length) this.fail(pfn, `XATTR page pfn:${hexPfn(pfn)} out of order (index ${index})`, cur);
-      else cur.xattrParts.push(Uint8Array.from(part));
+      else (cur.xattrParts === NO_PARTS ? (cur.xattrParts = []) : cur.xattrParts).push(Uint8Array.from(part));
       return;
     }
     this.openNode(type, pfn, page);
@@ -237,7 +273,7 @@ class ChainReader {
       names: isRoot ? [] : [{ parent: t?.parent ?? 1, name: img.name }],
       xattrs: [], pages: this.ctx.newPageMap(),
     };
-    this.cur = { node, tail: t, metaPfn: pfn, dataSeen: 0, xattrParts: t?.xattrInline ? [Uint8Array.from(t.xattrInline)] : [], path: img.name };
+    this.cur = { node, tail: t, metaPfn: pfn, dataSeen: 0, nextIndex: 0, placed: 0, xattrParts: t?.xattrInline ? [Uint8Array.from(t.xattrInline)] : NO_PARTS, path: img.name };
     this.curLost = false;
     this.st.builds.push(this.cur);
   }
@@ -247,28 +283,31 @@ class ChainReader {
     if (!b) {
       // Only this page is lost (its file's meta page, if any, was reported already).
       this.own(pfn, count);
+      if (this.afterGap) { this.orphanPages += count; return; }
       if (!this.curLost) this.lose({ path: null, pfn, what: `data page pfn:${hexPfn(pfn)} (index ${index}) follows no file: dropped` });
       return;
     }
     const { mem, frames } = this.ctx;
     const ps = mem.pageSize;
     b.dataSeen += count;
-    const range = { start: index * ps, end: (index + count) * ps };
+    // Chains list a file's pages in ascending order: only an index below the next expected one can repeat.
     let dup = false;
-    for (let k = 0; k < count && !dup; k++) dup = b.node.pages.get(index + k) !== 0;
-    if (index + count > Math.ceil(b.node.size / ps) || dup) {
+    if (index < b.nextIndex) for (let k = 0; k < count && !dup; k++) dup = b.node.pages.get(index + k) !== 0;
+    if (dup || index + count > Math.ceil(b.node.size / ps)) {
       // A page past the size (what fallocate KEEP_SIZE leaves) or a second copy of an index:
       // only that page is dropped, the file and the rest of the chain load (the RFC loads them too).
+      const range = { start: index * ps, end: (index + count) * ps };
       this.own(pfn, count);
       this.lose({ path: b.path, pfn, range, what: `data page pfn:${hexPfn(pfn)}${count > 1 ? `+${count}` : ''} index ${index}: ` +
         (dup ? 'index already present: this copy dropped' : `beyond the file size ${b.node.size}: dropped`) }, b);
       return;
     }
+    if (index + count > b.nextIndex) b.nextIndex = index + count;
     // Adopt: the page now belongs to the node and to the committed checkpoint.
     let flagsOut: number = PageFlag.Frozen | (flags & ENTRY_LRU ? PageFlag.Lru : 0);
     if (count > 1) {
       this.st.runs.set(pfn, { count, csum });
-      for (let q = pfn; q < pfn + count; q++) this.st.runHead[q] = pfn + 1;
+      this.st.runHead.fill(pfn + 1, pfn, pfn + count);
       flagsOut |= PageFlag.Dirty;                 // no per-page checksum is known for pages of a run
     }
     if (this.ctx.verify === 'lazy') {
@@ -280,20 +319,18 @@ class ChainReader {
       if (actual !== csum) {
         flagsOut |= PageFlag.Bad;
         if (count === 1) frames.csum[pfn] = csum; // keep the saved value: the damage stays detectable
+        const range = { start: index * ps, end: (index + count) * ps };
         const what = `data page${count > 1 ? 's' : ''} ${index}${count > 1 ? `-${index + count - 1}` : ''} ` +
           `(bytes ${range.start}-${range.end - 1}) failed crc32c (saved 0x${hex(csum)}, computed 0x${hex(actual)})`;
         if (!this.r.salvage) { this.own(pfn, count); this.fail(pfn, what, b); return; }
         this.lose({ path: b.path, pfn, range, what }, b);
       }
     }
-    for (let k = 0; k < count; k++) {
-      frames.flags[pfn + k] = flagsOut;
-      b.node.pages.set(index + k, pfn + k);
-    }
-    if (this.st.lazyNodeOf) {
-      const id = this.st.builds.length;          // b is the last build pushed
-      for (let k = 0; k < count; k++) { this.st.lazyNodeOf[pfn + k] = id; this.st.lazyIndexOf![pfn + k] = index + k; }
-    }
+    const pages = b.node.pages;
+    if (count === 1) { frames.flags[pfn] = flagsOut; pages.set(index, pfn); return; }
+    frames.flags.fill(flagsOut, pfn, pfn + count);
+    if (pages.setRun) pages.setRun(index, pfn, count);
+    else for (let k = 0; k < count; k++) pages.set(index + k, pfn + k);
   }
 }
 

@@ -15,7 +15,10 @@ import { EIO, ENOSPC } from '../format/errno.js';
 import { crc32c } from '../format/crc.js';
 import type { Handoff } from './handoff.js';
 import type { LoadedImage, Loss, NodeImage } from './image.js';
-import { readEntries, runCsum, type NodeBuild, type Run } from './load.js';
+import { readEntries, runCsum, type LoadState, type NodeBuild, type Run } from './load.js';
+
+/** Most pages a gap may mark unreadable in one file (hostile sizes stay bounded). */
+const MAX_POISON = 1 << 16;
 import { buildTree } from './tree.js';
 import { reserveChain } from './reserve.js';
 import { writeChain } from './save.js';
@@ -36,9 +39,9 @@ export class Pram {
   private deferred: number[] = [];     // released while Frozen: free after the next commit
   private readonly runs = new Map<number, Run>();
   private readonly runHead: Int32Array;
-  // Lazy verification: which node and file index each unverified pfn holds, for exact loss reports.
-  private lazy: { builds: NodeBuild[]; nodeOf: Int32Array; indexOf: Float64Array } | null = null;
-  private readonly lateLosses: Loss[] = [];
+  // Lazy verification: the loaded nodes, searched (only when a check fails) for the file holding a pfn.
+  private lazy: { builds: NodeBuild[] } | null = null;
+  private readonly late: Loss[] = [];
   private last = { links: 0, meta: 0, data: 0, copies: 0, entries: 0 };
   private readonly log: Log;
 
@@ -64,11 +67,48 @@ export class Pram {
       newPageMap: this.opts.newPageMap ?? (() => new SimplePageMap()), runs: this.runs, runHead: this.runHead,
     });
     const nodes = buildTree(st, reserved.salvage);
+    const poisoned = this.poisonCuts(st, new Set(nodes));
     this.chainPages.push(...st.chainPages);
-    if (opts.verify === 'lazy') this.lazy = { builds: st.builds, nodeOf: st.lazyNodeOf!, indexOf: st.lazyIndexOf! };
+    if (opts.verify === 'lazy') this.lazy = { builds: st.builds };
     this.last = { links: reserved.links.length, meta: st.chainPages.length - reserved.links.length, data: 0, copies: 0, entries: reserved.entries.length };
     for (const n of nodes) this.last.data += n.pages.count;
-    return { nodes, losses: [...reserved.losses, ...st.losses] };
+    return { nodes, losses: [...reserved.losses, ...st.losses, ...poisoned] };
+  }
+
+  /**
+   * Files whose entries went on in a lost link page: their pages from there to
+   * the end of the file are unknown. Each hole there gets a page marked Bad, so
+   * it reads EIO (not zeros) and is saved with a checksum that cannot match it —
+   * the loss stays visible until the range is rewritten whole. Bounded by the
+   * tail's count of missing pages when there is one, and by MAX_POISON.
+   */
+  private poisonCuts(st: LoadState, kept: Set<NodeImage>): Loss[] {
+    const out: Loss[] = [];
+    const ps = this.mem.pageSize;
+    for (const { b, from, link } of st.cutAtGap) {
+      if (!kept.has(b.node)) continue;                     // dropped by tree.ts (its pages go back)
+      const t = b.tail;
+      if (t && b.dataSeen >= t.dataPages) continue;        // every page it had was found: the gap cut nothing
+      const end = Math.min(Math.ceil(b.node.size / ps), from + MAX_POISON);
+      let first = -1, last = -1, n = 0;
+      for (let index = from; index < end; index++) {
+        if (b.node.pages.get(index) !== 0) continue;
+        const pfn = this.allocator.alloc(Owner.Data);
+        if (pfn < 0) break;                                  // no room: the loss is still reported
+        this.mem.page(pfn).fill(0);
+        this.frames.flags[pfn] = PageFlag.Bad | PageFlag.Dirty;
+        b.node.pages.set(index, pfn);
+        if (first < 0) first = index;
+        last = index; n++;
+      }
+      this.allocator.releaseHeld();
+      if (n === 0) continue;
+      const range = { start: first * ps, end: Math.min((last + 1) * ps, b.node.size) };
+      out.push({ path: b.path, pfn: link || null, range,
+        what: `pages ${first}-${last} (bytes ${range.start}-${range.end - 1}) may have been listed in the lost link page` +
+          `${link ? ` pfn:${link.toString(16)}` : ''}: they read EIO until rewritten (${n} page(s))` });
+    }
+    return out;
   }
 
   /** A fresh data page for the fs (Dirty: its checksum is computed at the next checkpoint). */
@@ -130,7 +170,7 @@ export class Pram {
     const where = this.lazyWhere(start);
     const ps = this.mem.pageSize;
     const range = where ? { start: where.index * ps, end: (where.index + count) * ps } : undefined;
-    this.lateLosses.push({
+    this.late.push({
       path: where?.path ?? null, pfn: start, range,
       what: `data page${count > 1 ? 's' : ''} ${where ? where.index : '?'}${count > 1 && where ? `-${where.index + count - 1}` : ''}` +
         `${range ? ` (bytes ${range.start}-${range.end - 1})` : ''} failed crc32c on first read (saved 0x${expected.toString(16)}, computed 0x${actual.toString(16)})`,
@@ -171,6 +211,9 @@ export class Pram {
     return 0;
   }
 
+  /** Losses found after load (lazy verification failures): cheap, unlike stats(). */
+  lateLosses(): readonly Loss[] { return this.late; }
+
   /** The head pfn of the committed checkpoint (what /sys/kernel/pram shows). */
   get head(): number { return this.headPfn; }
 
@@ -180,13 +223,16 @@ export class Pram {
     return {
       generation: this.generation, headPfn: this.headPfn, linkPages: this.last.links, metaPages: this.last.meta,
       dataPages: this.last.data, copiedPages: this.last.copies, entries: this.last.entries,
-      deferredFrees: this.deferred.length, unverified, losses: [...this.lateLosses],
+      deferredFrees: this.deferred.length, unverified, losses: [...this.late],
     };
   }
 
+  /** Which file holds pfn, and where: a scan of the page maps, paid only when a check fails. */
   private lazyWhere(pfn: number): { path: string; index: number } | null {
-    const k = this.lazy?.nodeOf[pfn] ?? 0;
-    return k ? { path: this.lazy!.builds[k - 1]!.path, index: this.lazy!.indexOf[pfn]! } : null;
+    for (const b of this.lazy?.builds ?? []) {
+      for (const [index, p] of b.node.pages.entries()) if (p === pfn) return { path: b.path, index };
+    }
+    return null;
   }
 
   /**

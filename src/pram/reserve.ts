@@ -34,7 +34,7 @@ export function entryOwner(flags: number): Owner {
 export function reserveChain(mem: PhysMem, memblock: Memblock, headPfn: number, log: Log, opts: ReserveOptions = {}): ReserveResult {
   const salvage = opts.salvage ?? false;
   const firstPfn = Math.max(1, opts.firstPfn ?? 1);
-  const result: ReserveResult = { headPfn, links: [], entries: new EntryTable(headPfn ? mem.pageCount : 0), pages: 0, losses: [], error: 0, salvage, firstPfn };
+  const result: ReserveResult = { headPfn, links: [], entries: new EntryTable(headPfn ? Math.min(mem.pageCount, 1 << 15) : 0, mem.pageCount), pages: 0, losses: [], error: 0, salvage, firstPfn };
   if (headPfn === 0) return result;
 
   log('PRAM: Examining persistent memory...');
@@ -50,14 +50,19 @@ export function reserveChain(mem: PhysMem, memblock: Memblock, headPfn: number, 
   let skip = 0;          // the previous good link's pointer to the link after `pfn`
   let steps = 0;
   let err = 0;
-  const run = { start: 0, count: 0, owner: Owner.Data as Owner };
-  const flushRun = () => {
+  // Adjacent pages of one owner become one memblock reservation. Meta and data pages
+  // interleave in the chain but each kind lies in runs of its own, so one pending run per kind.
+  const runs = [{ start: 0, count: 0, owner: Owner.Meta as Owner }, { start: 0, count: 0, owner: Owner.Data as Owner }];
+  const flushRun = (run: { start: number; count: number; owner: Owner }) => {
     if (!run.count) return;
     const ok = memblock.reserve(run.start, run.count, run.owner, 'pram page');
     assert(ok, 'every page of a run was checked free');
     held.push([run.start, run.count]);
     run.count = 0;
   };
+  let skipped = 0;                         // entries not reserved (salvage)
+  const owners = memblock.frames.owner;   // read directly in the hot loop (memblock.busyPfn's test)
+  const pageCount = mem.pageCount;
 
   let header: LinkHeader | null = null;   // set by linkProblem when the page is usable
   // Why `pfn` cannot be used as a link page, or null (and `header` is its decoded header).
@@ -77,6 +82,7 @@ export function reserveChain(mem: PhysMem, memblock: Memblock, headPfn: number, 
       log(`PRAM: pfn:${hexPfn(pfnBig)} walk longer than memory`);
       lose(pfn, 'chain longer than the page count: walk stopped');
       if (!salvage) err = -EINVAL;
+      else result.entries.push(0, 0, 0, 0, 0, EntryFault.Gap);
       break;
     }
     const bad = linkProblem();
@@ -85,6 +91,7 @@ export function reserveChain(mem: PhysMem, memblock: Memblock, headPfn: number, 
       if (!salvage) { err = -bad.errno; break; }
       lose(valid(pfn) ? pfn : null, `link page pfn:${hexPfn(pfnBig)} ${bad.why}: its entries are lost` +
         (skip ? `; chain resumed at pfn:${hexPfn(skip)} (skip pointer)` : '; chain ends here'));
+      result.entries.push(0, 0, 0, 0, valid(pfn) ? pfn : 0, EntryFault.Gap);
       pfn = skip; pfnBig = BigInt(skip); skip = 0;
       continue;
     }
@@ -100,36 +107,42 @@ export function reserveChain(mem: PhysMem, memblock: Memblock, headPfn: number, 
 
     for (let i = 0; i < h.len && err === 0; i++) {
       const at = LINK_HEADER_SIZE + i * ENTRY_SIZE;
-      const flags = words ? words[at >>> 2]! : page.readUInt32LE(at);
-      const epfn = words ? words[(at >>> 2) + 2]! + words[(at >>> 2) + 3]! * 4294967296 : getU64(page, at + 8);
+      const w = at >>> 2;
+      const flags = words ? words[w]! : page.readUInt32LE(at);
+      const epfn = words ? words[w + 2]! + words[w + 3]! * 4294967296 : getU64(page, at + 8);
       const type = flags & ENTRY_TYPE_MASK;
       const count = type === EntryType.Extent ? flags >>> EXTENT_COUNT_SHIFT : 1;
       let fault = EntryFault.None;
       let word = '';
+      let shown = epfn;
       if (count < 1 || count > EXTENT_PAGES_MAX || (type === EntryType.Extent && count < 2)) { fault = EntryFault.BadExtent; word = 'invalid'; }
-      else if (!valid(epfn) || !valid(epfn + count - 1)) { fault = EntryFault.Invalid; word = 'invalid'; }
+      else if (!(epfn >= firstPfn && epfn + count <= pageCount && Number.isSafeInteger(epfn)) || !mem.present(epfn) || !mem.present(epfn + count - 1)) { fault = EntryFault.Invalid; word = 'invalid'; }
       else {
+        // Claimed by this walk (pending runs are not in memblock yet), else busy in memblock.
         for (let q = epfn; q < epfn + count; q++) {
           if (mine[q]) { fault = EntryFault.Duplicate; word = 'busy'; break; }
         }
-        if (!fault && memblock.busyPfn(epfn, count) >= 0) { fault = EntryFault.Busy; word = 'busy'; }
+        if (!fault) for (let q = epfn; q < epfn + count; q++) {
+          if (owners[q] !== Owner.None) { fault = EntryFault.Busy; word = 'busy'; shown = q; break; }
+        }
       }
-      const shown = fault === EntryFault.Busy ? memblock.busyPfn(epfn, count) : epfn;
+      const csum = words ? words[w + 1]! : page.readUInt32LE(at + 4);
+      const index = words ? words[w + 4]! + words[w + 5]! * 4294967296 : getU64(page, at + 16);
       if (fault) {
         log(`PRAM: pfn:${hexPfn(fault === EntryFault.Invalid || fault === EntryFault.BadExtent ? page.readBigUInt64LE(at + 8) : BigInt(shown))} ${word}`);
         if (!salvage) { err = fault === EntryFault.Busy || fault === EntryFault.Duplicate ? -EBUSY : -EINVAL; break; }
         // Reported by load, which knows the file the entry belonged to.
-        result.entries.push(flags, page.readUInt32LE(at + 4), valid(epfn) ? epfn : 0, getU64(page, at + 16), pfn, fault);
+        result.entries.push(flags, csum, valid(epfn) ? epfn : 0, index, pfn, fault);
+        skipped++;
         continue;
       }
-      // Adjacent pages of one owner become one memblock reservation (a large file: a few).
-      const owner = entryOwner(flags);
-      if (run.count && run.start + run.count === epfn && owner === run.owner) run.count += count;
-      else { flushRun(); run.start = epfn; run.count = count; run.owner = owner; }
+      const run = runs[type === EntryType.Data || type === EntryType.Extent ? 1 : 0]!;   // entryOwner, inlined
+      if (run.count && run.start + run.count === epfn) run.count += count;
+      else { flushRun(run); run.start = epfn; run.count = count; }
       if (count === 1) mine[epfn] = MINE_PAGE; else mine.fill(MINE_PAGE, epfn, epfn + count);
-      result.entries.push(flags, page.readUInt32LE(at + 4), epfn, getU64(page, at + 16), pfn, EntryFault.None);
+      result.entries.push(flags, csum, epfn, index, pfn, EntryFault.None);
     }
-    flushRun();
+    flushRun(runs[0]!); flushRun(runs[1]!);
     if (err) {
       // The RFC unreserves this link's pages first, then the links before it.
       result.entries.truncate(entriesBefore);
@@ -150,7 +163,6 @@ export function reserveChain(mem: PhysMem, memblock: Memblock, headPfn: number, 
   }
   result.pages = held.reduce((n, [, c]) => n + c, 0);
   log(`PRAM: ${result.pages} pages reserved`);
-  const skipped = countFaults(result.entries);
   if (result.losses.length || skipped) log(`PRAM: salvage: ${result.losses.length} damaged link pages and ${skipped} entries skipped`);
   return result;
 }
@@ -163,10 +175,4 @@ export function faultText(f: EntryFault): string {
     case EntryFault.BadExtent: return `extent length outside 2..${EXTENT_PAGES_MAX}`;
     default: return 'ok';
   }
-}
-
-function countFaults(t: EntryTable): number {
-  let n = 0;
-  for (let i = 0; i < t.length; i++) if (t.fault[i] !== EntryFault.None) n++;
-  return n;
 }

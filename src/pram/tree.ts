@@ -50,12 +50,14 @@ export function buildTree(st: LoadState, salvage: boolean): NodeImage[] {
   placeInTree(st, kept, byIno, () => ++maxIno);
   void salvage;
   for (const [loss, b] of st.pathOf) loss.path = b.path;
+  reportAbandoned(st, byIno);
   return kept.map((b) => b.node);
 }
 
 function checkCounts(st: LoadState, b: NodeBuild): void {
   const t = b.tail;
-  const lose = (what: string) => st.losses.push({ path: b.path, pfn: b.metaPfn, what });
+  // The path is final only after placeInTree: pathOf fills it in.
+  const lose = (what: string) => { const l: Loss = { path: b.path, pfn: b.metaPfn, what }; st.losses.push(l); st.pathOf.set(l, b); };
   if (!t) return;
   if (b.dataSeen < t.dataPages) lose(`${t.dataPages - b.dataSeen} of ${t.dataPages} data pages missing (their entries were lost)`);
   if (b.dataSeen > t.dataPages) lose(`${b.dataSeen} data pages found, ${t.dataPages} recorded`);
@@ -77,12 +79,18 @@ function checkCounts(st: LoadState, b: NodeBuild): void {
  * to /lost+found as '#<ino>'. Bounded: each node is visited once per name.
  */
 function placeInTree(st: LoadState, kept: NodeBuild[], byIno: Map<number, NodeBuild>, nextIno: () => number): void {
-  const children = new Map<number, { b: NodeBuild; name: string; pos: number }[]>();
-  for (const b of kept) b.node.names.forEach((n, pos) => {
-    let list = children.get(n.parent);
-    if (!list) children.set(n.parent, (list = []));
-    list.push({ b, name: n.name, pos });
-  });
+  // Per directory ino: the builds naming it and which of their names does (parallel arrays: few objects).
+  const children = new Map<number, { bs: NodeBuild[]; pos: number[] }>();
+  for (const b of kept) {
+    const names = b.node.names;
+    for (let pos = 0; pos < names.length; pos++) {
+      const parent = names[pos]!.parent;
+      let list = children.get(parent);
+      if (!list) children.set(parent, (list = { bs: [], pos: [] }));
+      list.bs.push(b); list.pos.push(pos);
+    }
+  }
+  // Names kept: counted on the build; listed only for builds with several names (hard links).
   const placed = new Map<NodeBuild, { parent: number; name: string; pos: number }[]>();
   const taken = new Map<number, Set<string>>();
   const queue: NodeBuild[] = [byIno.get(1)!];
@@ -92,20 +100,28 @@ function placeInTree(st: LoadState, kept: NodeBuild[], byIno: Map<number, NodeBu
     const dir = queue[q]!;
     const names = new Set<string>();
     taken.set(dir.node.ino, names);
-    for (const { b, name, pos } of children.get(dir.node.ino) ?? []) {
+    const list = children.get(dir.node.ino);
+    if (!list) continue;
+    for (let k = 0; k < list.bs.length; k++) {
+      const b = list.bs[k]!, pos = list.pos[k]!;
+      const name = b.node.names[pos]!.name;
       if (names.has(name)) { st.losses.push({ path: join(dir.path, name), pfn: b.metaPfn, what: `duplicate name in ${dir.path}: ino ${b.node.ino}'s name dropped` }); continue; }
       if (isDir(b.node) && seenDir.has(b.node.ino)) continue;   // a second name of a directory, or a cycle
       names.add(name);
-      const list = placed.get(b) ?? [];
-      if (list.length === 0) b.path = join(dir.path, name);
-      list.push({ parent: dir.node.ino, name, pos });
-      placed.set(b, list);
+      if (b.placed === 0) b.path = join(dir.path, name);
+      b.placed++;
+      if (b.node.names.length > 1) {
+        const kept = placed.get(b) ?? [];
+        kept.push({ parent: dir.node.ino, name, pos });
+        placed.set(b, kept);
+      }
       if (isDir(b.node)) { seenDir.add(b.node.ino); queue.push(b); }
     }
   }
   let lostFound: NodeBuild | null = null;
   for (const b of [...kept]) {
     if (b.node.ino === 1) continue;
+    if (b.placed === 1 && b.node.names.length === 1) continue;   // the common case: its one name stands
     const list = placed.get(b);
     const dropped = b.node.names.length - (list?.length ?? 0);
     if (list && list.length) {
@@ -127,6 +143,17 @@ function placeInTree(st: LoadState, kept: NodeBuild[], byIno: Map<number, NodeBu
   }
 }
 
+/** RFC mode: every node after the stop is lost; name each by its path (its parent may be loaded, or lost too). */
+function reportAbandoned(st: LoadState, byIno: Map<number, NodeBuild>): void {
+  if (st.abandoned.length === 0) return;
+  const at = `the load stopped at pfn:${st.stopPfn.toString(16)} (RFC mode: the rest of the chain is not read)`;
+  for (const a of st.abandoned) {
+    const dir = byIno.get(a.parent);
+    const path = a.name === null ? null : dir ? join(dir.path, a.name) : a.parent === 1 ? join('/', a.name) : `${a.name} (in lost dir ino ${a.parent})`;
+    st.losses.push({ path, pfn: a.metaPfn, what: `${a.name === null ? 'an unreadable node' : 'file'} lost with its ${a.dataPages} data page(s): ${at}` });
+  }
+}
+
 function uniqueName(taken: Set<string>, want: string): string {
   let name = want;
   for (let i = 1; taken.has(name); i++) name = `${want}.${i}`;
@@ -140,7 +167,7 @@ function synthetic(ino: number, path: string, names: NodeImage['names']): NodeBu
   return {
     node: { ino, mode: S_IFDIR | 0o755, uid: 0, gid: 0, rdev: 0, size: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n,
       names, xattrs: [], pages: { get: () => 0, set: () => {}, delete: () => {}, count: 0, entries: function* () {} } },
-    tail: null, metaPfn: 0, dataSeen: 0, xattrParts: [], path,
+    tail: null, metaPfn: 0, dataSeen: 0, nextIndex: 0, placed: 0, xattrParts: [], path,
   };
 }
 

@@ -27,7 +27,11 @@ export interface ReserveOptions {
 }
 
 /** Why an entry was not reserved (0 = reserved). */
-export const enum EntryFault { None = 0, Invalid, Busy, Duplicate, BadExtent }
+/**
+ * Why an entry was not reserved (0 = reserved). Gap is no entry: a marker where
+ * a damaged link page's entries (unknown) were, so load attributes nothing across it.
+ */
+export const enum EntryFault { None = 0, Invalid, Busy, Duplicate, BadExtent, Gap }
 
 /** Entries of the walked chain, in chain order. */
 export class EntryTable {
@@ -36,7 +40,8 @@ export class EntryTable {
   link: Float64Array;              // pfn of the link page holding the entry
   fault: Uint8Array;
 
-  constructor(capacity = 64) {
+  /** `limit`: the most entries there can be (a walk: the page count), the size of the one big growth. */
+  constructor(capacity = 64, private readonly limit = Infinity) {
     const n = Math.max(16, capacity);
     this.flags = new Uint32Array(n); this.csum = new Uint32Array(n); this.pfn = new Float64Array(n);
     this.index = new Float64Array(n); this.link = new Float64Array(n); this.fault = new Uint8Array(n);
@@ -51,14 +56,16 @@ export class EntryTable {
 
   truncate(length: number): void { this.length = Math.min(this.length, length); }
 
+  // Monomorphic copies (a generic helper made V8 copy element by element); x8, capped at the
+  // limit, keeps the copies to one or two.
   private grow(): void {
-    const n = this.flags.length * 2;
-    const g = <T extends Uint32Array | Float64Array | Uint8Array>(a: T, C: new (n: number) => T): T => {
-      const b = new C(n); b.set(a); return b;
-    };
-    this.flags = g(this.flags, Uint32Array); this.csum = g(this.csum, Uint32Array);
-    this.pfn = g(this.pfn, Float64Array); this.index = g(this.index, Float64Array);
-    this.link = g(this.link, Float64Array); this.fault = g(this.fault, Uint8Array);
+    const n = Math.max(this.flags.length + 1, Math.min(this.flags.length * 8, this.limit));
+    const flags = new Uint32Array(n); flags.set(this.flags); this.flags = flags;
+    const csum = new Uint32Array(n); csum.set(this.csum); this.csum = csum;
+    const pfn = new Float64Array(n); pfn.set(this.pfn); this.pfn = pfn;
+    const index = new Float64Array(n); index.set(this.index); this.index = index;
+    const link = new Float64Array(n); link.set(this.link); this.link = link;
+    const fault = new Uint8Array(n); fault.set(this.fault); this.fault = fault;
   }
 }
 

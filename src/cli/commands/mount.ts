@@ -4,6 +4,17 @@
 // and returns like sshfs; the server runs until `pram umount DIR`, umount(8),
 // SIGTERM or SIGINT, then saves a checkpoint and exits. fuse/ speaks the
 // protocol; this file is the process around it.
+//
+// Linux Live Update: a memfd arena lives only in this server process, so the
+// server is the one that must hand it to the next kernel. For memfd:NAME and
+// luo:NAME it listens on the control socket /run/pram/luo/NAME.sock
+// (src/cli/luo-kexec.ts): `pram kexec --luo` connects there and asks it to
+// save and preserve the memfd in the LUO session pram:NAME (or to cancel).
+// A socket, not a control file in the mount, because the request must reach
+// the process that holds the fd even while the mount is busy or frozen, and
+// because the answer (ok, or why not) has to come back to the kexec command.
+// After the kexec, luo:NAME retrieves that session's memfd, loads the image and
+// only then finishes the session.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,6 +24,8 @@ import { openArenaVolume } from '../../fuse/arena-volume.js';
 import { serve, type FuseServer } from '../../fuse/server.js';
 import { findMount } from '../../fuse/kmount.js';
 import { alive, readRun, removeRun, runDir, runPath, writeRun } from '../../fuse/runfile.js';
+import { restoreLuoArena, type RestoredLuoArena } from '../../mem/luo.js';
+import { serveLuoControl, type LuoControlServer } from '../luo-kexec.js';
 
 export const DEFAULT_ARENA = '/dev/shm/pram.arena';
 /** How long the parent waits for the server to say ready (a big arena's full verify takes a while). */
@@ -27,7 +40,15 @@ export function register(program: Command): void {
   program.command('mount')
     .description('mount an arena as a file system (FUSE); returns once the mount is ready, the server runs in the background')
     .argument('<dir>', 'mount point (an existing directory)')
-    .option('--arena <path>', 'arena file, device or memfd:NAME', DEFAULT_ARENA)
+    .addHelpText('after', `
+Examples:
+  $ pram mount /mnt/pram                                   # the default arena, ${DEFAULT_ARENA}
+  $ pram mount /mnt/pram --arena /dev/shm/work.pram --size 4G
+  $ pram mount /mnt/pram --arena /dev/pmem0 --verify lazy
+  $ pram mount /mnt/pram --arena memfd:data --size 1G      # no file; kept across a kexec by pram kexec --luo
+  $ pram mount /mnt/pram --arena luo:data                  # in the next kernel, after pram kexec --luo
+`)
+    .option('--arena <path>', 'arena file or device; memfd:NAME (a new memfd, needs --size); luo:NAME (memfd NAME handed over by Live Update)', DEFAULT_ARENA)
     .option('--size <size>', 'create the arena with this size when it does not exist (e.g. 1G)')
     .addOption(new Option('--verify <mode>', 'check every page at mount (full) or on first use (lazy)').choices(['full', 'lazy']).default('full'))
     .option('--foreground', 'serve in this process until unmounted')
@@ -96,12 +117,28 @@ async function runServer(dir: string, opts: MountOpts): Promise<void> {
   const log = (line: string) => process.stderr.write(line + '\n');
   try {
     const sizeBytes = opts.size ? parseSize(opts.size, '--size') : undefined;
-    const { volume, created } = openArenaVolume({
-      arena: opts.arena, sizeBytes, verify: opts.verify, clock: realClock(), log,
-      owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
-    });
-    for (const loss of volume.losses) say(`note: lost: ${loss.path ?? '?'}: ${loss.what}`);
-    if (created) say(`note: created arena ${opts.arena} (${formatSize(volume.mem.pageCount * volume.mem.pageSize)})`);
+    const luoName = /^(memfd|luo):(.+)$/.exec(opts.arena)?.[2];
+    let restored: RestoredLuoArena | null = null;
+    if (opts.arena.startsWith('luo:')) {
+      if (sizeBytes !== undefined) throw Object.assign(new Error(`${opts.arena} comes from the previous kernel: it has its size already (leave out --size)`), { exitCode: EXIT.usage });
+      restored = restoreLuoArena(luoName!);
+    }
+    let opened: ReturnType<typeof openArenaVolume>;
+    try {
+      opened = openArenaVolume({
+        arena: opts.arena, mem: restored?.arena, sizeBytes, verify: opts.verify, clock: realClock(), log,
+        owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
+      });
+    } catch (e) {
+      restored?.abandon();
+      throw e;
+    }
+    const { volume, created } = opened;
+    // Loaded (and, with --verify full, every page checked): the kernel may let go of the handover.
+    if (restored) {
+      restored.finish();
+      log(`pram: LUO session pram:${luoName} finished; ${opts.arena} is an ordinary memfd of this server now`);
+    }
     let server: FuseServer;
     try {
       server = await serve({ dir, volume, clock: realClock(), allowOther: opts.allowOther, log, trace: opts.debug ? log : undefined });
@@ -109,12 +146,26 @@ async function runServer(dir: string, opts: MountOpts): Promise<void> {
       volume.unmount();
       throw e;
     }
+    let control: LuoControlServer | null = null;
+    if (luoName !== undefined) {
+      try {
+        control = await serveLuoControl({ name: luoName, arena: opened.mem, save: () => volume.sync(), mountDir: dir, log });
+      } catch (e) {
+        await server.unmount({ lazy: true });
+        volume.unmount();
+        throw e;
+      }
+      log(`pram: LUO control socket ${control.socketPath} (pram kexec --luo preserves ${opts.arena} through it)`);
+    }
+    for (const loss of volume.losses) say(`note: lost: ${loss.path ?? '?'}: ${loss.what}`);
+    if (created) say(`note: created arena ${opts.arena} (${formatSize(volume.mem.pageCount * volume.mem.pageSize)})`);
     writeRun({ pid: process.pid, dir, arena: opts.arena, log: readyFd !== null ? runPath(dir, 'log') : null, startedMs: Date.now() });
     installSignals(server, volume, dir, log);
     log(`pram: serving ${opts.arena} on ${dir} (pid ${process.pid})`);
     say('ready');
     if (readyFd !== null) fs.closeSync(readyFd);
     const end = await server.ended.catch((e: Error) => { log(`pram: /dev/fuse failed: ${e.message}`); return 'unmounted'; });
+    control?.close();
     const r = volume.unmount();
     removeRun(dir, process.pid);
     if (r < 0) {

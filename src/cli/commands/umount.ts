@@ -16,6 +16,14 @@ const POLL_MS = 50;
 export function register(program: Command): void {
   program.command('umount')
     .description('save and unmount a pram mount; returns when the save is done')
+    .addHelpText('after', `
+Examples:
+  $ pram umount /mnt/pram
+  $ pram umount --lazy /mnt/pram     # files still open: detach now, save when the last one closes
+
+A memfd:NAME or luo:NAME arena ends with its server; to carry it into a new
+kernel, run pram kexec --luo instead of unmounting.
+`)
     .argument('<dir>', 'mount point')
     .option('--lazy', 'detach even when files are still open (the save happens when the last user lets go)')
     .action(async (dir: string, opts: { lazy?: boolean }) => {
@@ -42,7 +50,12 @@ async function umount(dir: string, opts: { lazy?: boolean }): Promise<number> {
       if (Date.now() > deadline) throw new Error(`server ${run.pid} did not finish saving within ${SAVE_WAIT_MS_MAX / 1000} s; it is still running`);
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
-    process.stdout.write(`pram: saved ${run.arena} and unmounted ${dir}\n`);
+    if (/^(memfd|luo):/.test(run.arena)) {
+      // Nothing else holds the memfd: only `pram kexec --luo` carries it further.
+      process.stdout.write(`pram: unmounted ${dir}; memfd arena ${run.arena} ended with its server\n`);
+    } else {
+      process.stdout.write(`pram: saved ${run.arena} and unmounted ${dir}\n`);
+    }
     return EXIT.ok;
   }
   if (!mounted) {

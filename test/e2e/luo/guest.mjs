@@ -3,10 +3,11 @@
 // command line and its boot number from pramluo.boot= in /proc/cmdline. Prints one
 // "PRAMLUO boot=N PASS|FAIL ..." line per boot plus the timing marks the host measures
 // the blackout with; the host test asserts on those lines. Two modes:
-//   native: src/mem/luo.ts + Arena.memfd directly (proves the kernel path without the CLI);
-//   lib:    guest-server.mjs (library pieces + src/cli/luo-kexec.ts) and luoKexec();
-//   cli:    pram mount --arena memfd:NAME, files through FUSE, pram kexec --luo,
-//           pram mount --arena luo:NAME in the next kernel.
+//   api: the library alone (no FUSE, no CLI): mount({ arena: 'memfd:NAME' }), files
+//        written with its fs/promises-like methods, the arena's memfd preserved with
+//        src/mem/luo.ts, kexec-tools; mount({ arena: 'luo:NAME' }) in the next kernel;
+//   cli: the user's path: pram mount --arena memfd:NAME, files through FUSE,
+//        pram kexec --luo --exec, pram mount --arena luo:NAME in the next kernel.
 import * as fs from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -32,51 +33,48 @@ function kexecTools() {
   fail('kexec -e returned');
 }
 
-/** Fills the arena with a pattern that names the boot, so a stale image cannot pass. */
-function pattern(arena, forBoot, check) {
-  let bad = 0;
-  for (let pfn = 0; pfn < arena.pageCount; pfn++) {
-    const page = arena.page(pfn);
-    const want = tree.content(config.seed + forBoot, `page-${pfn % 64}`, 64);
-    want.writeUInt32LE(pfn, 0);
-    want.writeUInt32LE(forBoot, 4);
-    for (let off = 0; off < page.length; off += 256) {
-      if (check) { if (!page.subarray(off, off + 64).equals(want)) bad++; } else want.copy(page, off);
-    }
-  }
-  return bad;
-}
+/** The api mode's files: every size of tree.SIZES, content a function of the boot that wrote them. */
+const apiFile = (size) => `/api/f-${size}.bin`;
+const apiContent = (forBoot, size) => tree.content(config.seed + forBoot, `api-${size}`, size);
 
-async function nativeBoot() {
-  const { Arena } = await dist('mem/arena.js');
+async function apiBoot() {
+  const { mount } = await dist('api/index.js');
   const luo = await dist('mem/luo.js');
-  const name = `pram-native-${config.arenaName}`;
-  let arena;
+  const name = config.arenaName;
+  let pfs;
   if (boot === 1) {
-    arena = Arena.memfd(config.arenaName, config.sizeBytes);
-    say(`boot=1 PASS memfd arena of ${config.sizeBytes} bytes created`);
+    pfs = await mount({ arena: `memfd:${name}`, create: { sizeBytes: config.sizeBytes }, cmdline: '' });
+    await pfs.mkdir('/api');
   } else {
-    let sfd;
     try {
-      sfd = luo.retrieveSession(name);
-      const fd = luo.retrieveFd(sfd);
-      arena = Arena.fromFd(fd, { kind: 'memfd', path: `luo:${config.arenaName}` });
-    } catch (e) { fail(`${e.code ?? ''} ${e.message}`); }
+      pfs = await mount({ arena: `luo:${name}`, cmdline: '', warn: (l) => say(`warn ${l}`) });
+    } catch (e) { fail(`mount({ arena: 'luo:${name}' }): ${e.code ?? ''} ${e.message}`); }
     say(`files-readable boot=${boot} uptime=${uptime()}`);
-    if (arena.sizeBytes !== config.sizeBytes) fail(`memfd size ${arena.sizeBytes}, expected ${config.sizeBytes}`);
-    const bad = pattern(arena, boot - 1, true);
-    try { luo.finishSession(sfd); fs.closeSync(sfd); } catch (e) { fail(`finish: ${e.message}`); }
-    if (bad) fail(`${bad} pattern blocks differ in the retrieved memfd`);
-    say(`boot=${boot} PASS memfd of ${arena.sizeBytes} bytes retrieved intact, session finished`);
+    if (pfs.losses.length) fail(`${pfs.losses.length} losses: ${pfs.losses.map((l) => `${l.path}: ${l.what}`).slice(0, 4).join('; ')}`);
+    const bad = [];
+    for (const size of tree.SIZES) {
+      const got = await pfs.readFile(apiFile(size));
+      if (!got.equals(apiContent(boot - 1, size))) bad.push(`${apiFile(size)}: ${got.length} bytes differ from boot ${boot - 1}'s`);
+    }
+    if (bad.length) fail(bad.join('; '));
+    // The session was finished by mount(): a second retrieve must find nothing.
+    let again = null;
+    try { luo.retrieveSession(luo.luoSessionName(name)); again = 'retrieved twice'; } catch (e) { again = e.code === 'ENOENT' ? null : `${e.code} ${e.message}`; }
+    if (again) fail(`after mount(luo:): ${again}`);
   }
-  if (boot === lastBoot) { arena.close(); say('done'); return; }
-  pattern(arena, boot, false);
+  for (const size of tree.SIZES) await pfs.writeFile(apiFile(size), apiContent(boot, size));
+  for (const size of tree.SIZES) {
+    if (!(await pfs.readFile(apiFile(size))).equals(apiContent(boot, size))) fail(`${apiFile(size)} reads back wrong before the kexec`);
+  }
+  say(`boot=${boot} PASS ${boot === 1 ? 'memfd arena mounted with the library, files written' : `files of boot ${boot - 1} intact after the kexec, session finished`}`);
+  if (boot === lastBoot) { await pfs.unmount(); say('done'); return; }
+  await pfs.sync();
   let sfd;
   try {
-    sfd = luo.createSession(name);
-    luo.preserveFd(sfd, arena.fd);
+    sfd = luo.createSession(luo.luoSessionName(name));
+    luo.preserveFd(sfd, pfs.volume.mem.fd);
   } catch (e) { fail(`preserve: ${e.code ?? ''} ${e.message}`); }
-  say(`preserved boot=${boot} session=${name} fd=${sfd}`);
+  say(`preserved boot=${boot} session=${luo.luoSessionName(name)} fd=${sfd}`);
   kexecTools(); // sfd stays open in this process until the kexec
 }
 
@@ -88,17 +86,12 @@ function mounted() {
   return fs.readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === MNT);
 }
 
-/**
- * Starts a server for arenaArg and waits for the mount: `pram mount` (cli mode, which
- * returns once mounted) or guest-server.mjs (lib mode, which stays in the foreground).
- */
+/** Starts `pram mount` for arenaArg (it returns once mounted) and waits for the mount. */
 async function pramMount(arenaArg, extra) {
   fs.mkdirSync(MNT, { recursive: true });
   const logPath = `/tmp/pram-mount-${boot}.log`;
   const out = fs.openSync(logPath, 'w');
-  const args = config.mode === 'lib'
-    ? [join(config.repo, 'test/e2e/luo/guest-server.mjs'), config.repo, MNT, arenaArg, ...extra]
-    : [pramBin(), 'mount', MNT, '--arena', arenaArg, ...(extra.length ? ['--size', extra[0]] : [])];
+  const args = [pramBin(), 'mount', MNT, '--arena', arenaArg, ...extra];
   const child = spawn(process.execPath, args, { stdio: ['ignore', out, out], detached: true });
   let exited = null;
   child.on('exit', (code) => { exited = code; });
@@ -112,23 +105,17 @@ async function pramMount(arenaArg, extra) {
   }
 }
 
-/** pram kexec --luo (cli) or luoKexec() from src/cli/luo-kexec.ts (lib); returns only on failure. */
-async function luoKexecNext() {
-  const opts = { kernel: config.kernel, initrd: config.initrd, append: nextCmdline() };
-  if (config.mode === 'lib') {
-    const { luoKexec } = await dist('cli/luo-kexec.js');
-    try { await luoKexec({ ...opts, log: (l) => say(`kexec-log ${l}`) }); } catch (e) { fail(`luoKexec: ${e.code ?? ''} ${e.message}`); }
-    fail('luoKexec returned');
-  }
+/** pram kexec --luo --exec; returns only on failure. */
+function luoKexecNext() {
   // kexec.ts's --append merges key=value into the running command line; --exec jumps.
-  const k = spawnSync(process.execPath, [pramBin(), 'kexec', '--luo', opts.kernel, '--initrd', opts.initrd, '--append', `pramluo.boot=${boot + 1}`, '--exec'], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  const k = spawnSync(process.execPath, [pramBin(), 'kexec', '--luo', config.kernel, '--initrd', config.initrd, '--append', `pramluo.boot=${boot + 1}`, '--exec'], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   fail(`pram kexec --luo returned ${k.status}: ${(k.stderr || k.stdout || '').trim().replace(/\n/g, ' | ')}`);
 }
 
 async function cliBoot() {
   const arenaName = config.arenaName;
   if (boot === 1) {
-    await pramMount(`memfd:${arenaName}`, [String(config.sizeBytes)]);
+    await pramMount(`memfd:${arenaName}`, ['--size', String(config.sizeBytes)]);
     tree.writeBase(MNT, config.seed);
     const bad = tree.verify(MNT, config.seed, 1);
     if (bad.length) fail(`before any kexec: ${bad.slice(0, 5).join('; ')}`);
@@ -139,13 +126,14 @@ async function cliBoot() {
     say(`files-readable boot=${boot} uptime=${uptime()}`);
     const bad = tree.verify(MNT, config.seed, boot - 1);
     if (bad.length) fail(`${bad.length} differences after kexec: ${bad.slice(0, 8).join('; ')}`);
-    say(`boot=${boot} PASS tree of boot ${boot - 1} intact after the kexec`);
     if (boot === lastBoot) {
-      const u = config.mode === 'lib' ? spawnSync('umount', [MNT], { encoding: 'utf8' }) : spawnSync(process.execPath, [pramBin(), 'umount', MNT], { encoding: 'utf8' });
-      say(`umount rc=${u.status} ${(u.stderr || '').trim()}`);
+      const u = spawnSync(process.execPath, [pramBin(), 'umount', MNT], { encoding: 'utf8' });
+      if (u.status !== 0 || mounted()) fail(`pram umount rc=${u.status}: ${(u.stderr || u.stdout || '').trim()}`);
+      say(`boot=${boot} PASS tree of boot ${boot - 1} intact after the kexec; pram umount: ${(u.stdout || '').trim()}`);
       say('done');
       return;
     }
+    say(`boot=${boot} PASS tree of boot ${boot - 1} intact after the kexec`);
     tree.change(MNT, config.seed, boot);
     const again = tree.verify(MNT, config.seed, boot);
     if (again.length) fail(`after this boot's changes: ${again.slice(0, 5).join('; ')}`);
@@ -154,12 +142,12 @@ async function cliBoot() {
   const kib = (k) => new RegExp(`(?:^|\\n)${k}:\\s+(\\d+)`).exec(mem)?.[1];
   say(`meminfo boot=${boot} ${['MemTotal', 'MemFree', 'Shmem', 'CmaTotal'].map((k) => `${k}=${kib(k)}kB`).join(' ')}`);
   say(`kexec-request boot=${boot} uptime=${uptime()}`);
-  await luoKexecNext();
+  luoKexecNext();
 }
 
 try {
   say(`driver boot=${boot} mode=${config.mode} node=${process.version} uptime=${uptime()}`);
-  await (config.mode === 'native' ? nativeBoot() : cliBoot());
+  await (config.mode === 'api' ? apiBoot() : cliBoot());
 } catch (e) {
   fail(`${e.code ?? ''} ${e.stack ?? e}`.replace(/\n/g, ' | '));
 }

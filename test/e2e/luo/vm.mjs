@@ -3,7 +3,7 @@
 // over 9p, and turns the serial console into timestamped lines the test can wait for.
 // What the guest does is guest.mjs's business; this file only runs machines.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,6 +13,21 @@ export const REPO = join(HERE, '..', '..', '..');
 export const BASE_APPEND = 'console=ttyS0 kho=on liveupdate=on panic=-1';
 /** Guest RAM: KHO's scratch areas take about 0.5 GiB of it at boot. */
 export const GUEST_MEM = '2G';
+
+/**
+ * Throws, naming the package, when the host lacks what the test runs: QEMU, kexec-tools
+ * (the guest runs the host's /usr/sbin/kexec), busybox-static and cpio (the initramfs).
+ * A missing tool is a failure, never a skip.
+ */
+export function checkHostTools() {
+  const need = [['qemu-system-x86_64', 'qemu-system-x86'], ['kexec', 'kexec-tools'], ['cpio', 'cpio'], ['busybox', 'busybox-static']];
+  const missing = need.filter(([bin]) => {
+    try { execFileSync('sh', ['-c', `command -v ${bin} || test -x /usr/sbin/${bin} || test -x /sbin/${bin}`], { stdio: 'ignore' }); return false; } catch { return true; }
+  });
+  if (missing.length) {
+    throw new Error(`the LUO test needs ${missing.map(([b, p]) => `${b} (apt-get install ${p})`).join(', ')}; not found on this host`);
+  }
+}
 
 /** Builds the kernel once per fragment hash (about 5 minutes on 2 cores); returns the bzImage path. */
 export function ensureKernel() {
@@ -31,8 +46,23 @@ export function prepareRun(config) {
   const initrd = join(dir, 'initrd.img');
   execFileSync(join(HERE, 'mkinitramfs.sh'), [initrd], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 });
   const configPath = join(dir, 'config.json');
-  writeFileSync(configPath, JSON.stringify({ repo: REPO, initrd, ...config }, null, 2));
+  writeFileSync(configPath, JSON.stringify({ repo: snapshot(dir), initrd, ...config }, null, 2));
   return { dir, initrd, configPath };
+}
+
+/**
+ * A copy of the built project (dist, bin, the addon, this folder) for the guest: a run takes
+ * minutes, and a rebuild of the shared checkout meanwhile must not change the code under test
+ * between two boots. node_modules is linked, not copied (it does not change during a run).
+ */
+function snapshot(dir) {
+  const app = join(dir, 'app');
+  for (const p of ['dist', 'bin', 'package.json', 'build/Release/pram_native.node', 'test/e2e/luo']) {
+    mkdirSync(dirname(join(app, p)), { recursive: true });
+    cpSync(join(REPO, p), join(app, p), { recursive: true });
+  }
+  symlinkSync(join(REPO, 'node_modules'), join(app, 'node_modules'));
+  return app;
 }
 
 /**
@@ -52,6 +82,8 @@ export function startVm({ kernel, initrd, append, memory = GUEST_MEM, share = '/
   let partial = '';
   let exitCode = null;
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => { exitCode = code ?? signal; resolve(exitCode); wake(); }));
+  // No QEMU binary: fail every wait at once with this line, instead of an unhandled error.
+  child.on('error', (e) => { lines.push({ t: performance.now(), text: `[qemu] cannot start qemu-system-x86_64: ${e.message}` }); exitCode = e.code ?? 'error'; wake(); });
   const push = (text) => {
     lines.push({ t: performance.now(), text: text.replace(/\r$/, '') });
     wake();

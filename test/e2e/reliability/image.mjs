@@ -1,0 +1,136 @@
+// The fault-injection tests' images (no side effects at import): a seeded
+// tree built with the library API (files of many sizes, directories, symlinks,
+// hard links, xattrs inline and in XATTR pages), what every path must read
+// back as, and a map of the saved arena's pages by class (header, link, meta,
+// data) with the pages each path depends on, read straight from the bytes as
+// docs/FORMAT.md lays them out.
+import { mount } from '../../../dist/api/index.js';
+import { Prng } from '../../../dist/machine/prng.js';
+
+export const PS = 4096;
+const SIZES = [0, 1, 100, 4095, 4096, 4097, 3 * PS + 7, 9 * PS, 40 * PS + 1, 70 * PS];
+
+/**
+ * Builds the tree on a new arena and returns { expect: Map path → record }.
+ * v1: regular files in / only, no extents, xattrs small (a v1-loadable image).
+ * checkpoints > 1: the last state is reached through earlier syncs, so the
+ * header's other slot holds an older checkpoint.
+ */
+export async function buildImage(arena, seed, { v1 = false, extents = false, checkpoints = 1, many = 0, sizeBytes = 4 << 20 } = {}) {
+  const r = new Prng(seed);
+  const pfs = await mount({ arena, create: { sizeBytes, overwrite: true }, extents, cmdline: '' });
+  const files = [];
+  const dirs = v1 ? ['/'] : ['/', '/a', '/a/b', '/c'];
+  if (!v1) { await pfs.mkdir('/a/b', { recursive: true }); await pfs.mkdir('/c'); }
+  const n = r.range(6, 12);
+  for (let i = 0; i < n; i++) {
+    const dir = dirs[r.below(dirs.length)];
+    const p = `${dir === '/' ? '' : dir}/file${i}`;
+    await pfs.writeFile(p, r.bytes(SIZES[r.below(SIZES.length)] + r.below(3)));
+    files.push(p);
+    if (r.chance(0.4)) await pfs.setxattr(p, 'user.small', r.bytes(r.range(1, 40)));
+    if (!v1 && r.chance(0.2)) await pfs.setxattr(p, 'user.big', r.bytes(r.range(PS, 3 * PS)));
+    if (checkpoints > 1 && i === Math.floor(n / 2)) await pfs.sync();
+  }
+  if (many) {
+    // Many small files: a chain of several link pages, so the skip pointers matter.
+    await pfs.mkdir('/m');
+    for (let i = 0; i < many; i++) {
+      const p = `/m/s${i}`;
+      await pfs.writeFile(p, r.bytes(r.range(0, 2 * PS)));
+      files.push(p);
+    }
+  }
+  if (!v1) {
+    await pfs.symlink('a/b/../file-target', '/c/sym');
+    await pfs.symlink(files[0], '/a/abs');
+    await pfs.link(files[1], '/c/hard1');
+    await pfs.link(files[2], '/a/b/hard2');
+    await pfs.setxattr('/a', 'trusted.dir', r.bytes(10));
+  }
+  if (checkpoints > 1) {
+    await pfs.sync();
+    // Rewrite some files: their new pages are copies (the older checkpoint keeps its own).
+    for (const p of files.slice(0, 3)) await pfs.writeFile(p, r.bytes(SIZES[r.below(SIZES.length)]));
+  }
+  const expect = new Map();
+  const walk = async (dir) => {
+    for (const d of await pfs.readdir(dir, { withFileTypes: true })) {
+      const p = dir === '/' ? `/${d.name}` : `${dir}/${d.name}`;
+      const st = await pfs.lstat(p);
+      const rec = { ino: st.ino, kind: d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'file', xattrs: {} };
+      if (rec.kind !== 'symlink') for (const x of await pfs.listxattr(p)) rec.xattrs[x] = await pfs.getxattr(p, x);
+      if (rec.kind === 'file') rec.content = await pfs.readFile(p);
+      if (rec.kind === 'symlink') rec.target = await pfs.readlink(p);
+      expect.set(p, rec);
+      if (rec.kind === 'dir') await walk(p);
+    }
+  };
+  await walk('/');
+  await pfs.unmount();
+  return { expect };
+}
+
+const u64 = (b, o) => Number(b.readBigUInt64LE(o));
+
+/** The newest slot's head pfn (slots whose crc we do not check: the image was just saved). */
+function headOf(img) {
+  const slot = (o) => ({ gen: u64(img, o), head: u64(img, o + 8) });
+  const a = slot(64), b = slot(128);
+  return (a.gen >= b.gen ? a : b).head;
+}
+
+/**
+ * Pages of a saved arena by class, and per ino the pages a node's survival
+ * rests on: its own entries' pages and the link pages holding those entries.
+ * names: "parentIno/name" → pages of an extra (NAME) hard link.
+ */
+export function pageMap(img) {
+  const cls = { header: [0], link: [], meta: [], data: [] };
+  const byIno = new Map(), names = new Map();
+  let pfn = headOf(img), cur = null;
+  const seen = new Set();
+  while (pfn && !seen.has(pfn)) {
+    seen.add(pfn);
+    cls.link.push(pfn);
+    const L = img.subarray(pfn * PS, (pfn + 1) * PS);
+    const len = L.readUInt32LE(8);
+    for (let i = 0; i < len; i++) {
+      const o = 24 + 24 * i;
+      const flags = L.readUInt32LE(o), type = flags & 0xff, p = u64(L, o + 8);
+      const page = img.subarray(p * PS, (p + 1) * PS);
+      if (type === 1 || type === 3) {
+        cur = { ino: type === 3 || page.readUInt32LE(272) === 0x78746d70 ? u64(page, 280) : -p, pages: new Set([p]), links: new Set([pfn]) };
+        byIno.set(cur.ino, cur);
+        cls.meta.push(p);
+        continue;
+      }
+      if (type === 4) {
+        names.set(`${u64(page, 8)}/${page.subarray(24, 24 + page.readUInt32LE(16)).toString()}`, new Set([p, pfn]));
+        cls.meta.push(p);
+        continue;
+      }
+      const count = type === 6 ? flags >>> 16 : 1;
+      for (let k = 0; k < count; k++) { cur.pages.add(p + k); (type === 5 ? cls.meta : cls.data).push(p + k); }
+      cur.links.add(pfn);
+    }
+    pfn = u64(L, 16);
+  }
+  return { cls, byIno, names, head: headOf(img) };
+}
+
+/** Pages whose damage may cost `path` (rec from expect): its node, its ancestors', its link pages, its NAME page. */
+export function depsOf(path, expect, map) {
+  const deps = new Set([0]);
+  const add = (ino) => { const n = map.byIno.get(ino); if (n) { for (const p of n.pages) deps.add(p); for (const p of n.links) deps.add(p); } };
+  add(1);
+  const parts = path.split('/').filter(Boolean);
+  for (let i = 1; i <= parts.length; i++) {
+    const p = '/' + parts.slice(0, i).join('/');
+    const rec = expect.get(p);
+    add(rec.ino);
+    const parentIno = i === 1 ? 1 : expect.get('/' + parts.slice(0, i - 1).join('/')).ino;
+    for (const q of map.names.get(`${parentIno}/${parts[i - 1]}`) ?? []) deps.add(q);
+  }
+  return deps;
+}
