@@ -3,7 +3,7 @@
 // lives in bench/, which ships with the repository, not the npm package;
 // this command only finds it and passes the options through.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -16,7 +16,14 @@ export function register(program: Command): void {
     .option('--only <parts>', 'comma-separated subset: dd,lib,persist,ready,meta')
     .option('--reps <n>', 'repetitions per figure (at least 3)')
     .option('--out <dir>', 'where to write latest.md, latest.json and the charts')
-    .action((opts: { quick?: boolean; only?: string; reps?: string; out?: string }) => {
+    .option('--json', 'print the raw figures (latest.json) on stdout; the table goes to stderr')
+    .addHelpText('after', `
+Examples:
+  $ pram bench --quick                 # every figure, smaller sizes, under 3 minutes
+  $ pram bench --only dd,ready         # just the dd and time-to-ready rows
+  $ pram bench --quick --json | jq .   # the raw figures
+`)
+    .action((opts: { quick?: boolean; only?: string; reps?: string; out?: string; json?: boolean }) => {
       try {
         // dist/cli/commands/bench.js -> <repository>/bench/run.js
         const run = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'run.js');
@@ -26,7 +33,12 @@ export function register(program: Command): void {
         if (opts.only) args.push('--only', opts.only);
         if (opts.reps) args.push('--reps', opts.reps);
         if (opts.out) args.push('--out', opts.out);
-        const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
+        // With --json the human table goes to stderr so stdout holds only JSON.
+        const r = spawnSync(process.execPath, args, { stdio: ['inherit', opts.json ? 2 : 'inherit', 'inherit'] });
+        if (r.status === 0 && opts.json) {
+          const out = opts.out ?? join(dirname(run), 'results');
+          process.stdout.write(readFileSync(join(out, 'latest.json'), 'utf8'));
+        }
         process.exit(r.status ?? EXIT.error);
       } catch (e) {
         fail(e);

@@ -122,6 +122,12 @@ export function register(program: Command): void {
     .option('--json', 'with --dry-run: print the plan as JSON')
     .option('--exec', 'after loading, jump into the new kernel (kexec -e)')
     .option('--luo', 'preserve the mounted memfd arenas with Live Update instead (kernels with /dev/liveupdate)')
+    .addHelpText('after', `
+Examples:
+  $ pram umount /mnt/pram && pram kexec /boot/vmlinuz-6.1.0-new --initrd /boot/initrd.img-6.1.0-new --arena /dev/pmem0 --exec
+  $ pram kexec /boot/vmlinuz-$(uname -r) --arena /dev/pmem0 --mem-min 0x1000000 --mem-max 0x7fffffff --dry-run
+  $ pram kexec --luo /boot/vmlinuz-7.2 --append "kho=on liveupdate=on" --exec   # memfd arenas of running mounts
+`)
     .action(async (kernel: string, opts: KexecOpts) => {
       try {
         if (opts.luo) {
