@@ -19,15 +19,17 @@ export class DecodeError extends Error {
 }
 
 export class ByteReader {
-  private pos: number;
-  constructor(private readonly buf: Uint8Array, start = 0, private readonly end = buf.length) {
+  protected pos: number;
+  protected readonly dv: DataView;
+  constructor(protected readonly buf: Uint8Array, start = 0, protected readonly end = buf.length) {
     this.pos = start;
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   get offset(): number { return this.pos; }
   get remaining(): number { return this.end - this.pos; }
 
-  private take(n: number, field: string): number {
+  protected take(n: number, field: string): number {
     if (n < 0 || this.pos + n > this.end) {
       throw new DecodeError('short', field, this.pos, `need ${n} bytes, ${this.end - this.pos} left`);
     }
@@ -36,16 +38,13 @@ export class ByteReader {
     return at;
   }
 
-  private view(): DataView {
-    return new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
-  }
-
   u8(field: string): number { return this.buf[this.take(1, field)]!; }
-  u16(field: string): number { return this.view().getUint16(this.take(2, field), true); }
-  u32(field: string): number { return this.view().getUint32(this.take(4, field), true); }
+  u16(field: string): number { return this.dv.getUint16(this.take(2, field), true); }
+  u32(field: string): number { return this.dv.getUint32(this.take(4, field), true); }
+  i64big(field: string): bigint { return this.dv.getBigInt64(this.take(8, field), true); }
 
   /** u64 as a bigint (times, raw values that may exceed 2^53). */
-  u64big(field: string): bigint { return this.view().getBigUint64(this.take(8, field), true); }
+  u64big(field: string): bigint { return this.dv.getBigUint64(this.take(8, field), true); }
 
   /** u64 that must fit a JS number (pfns, sizes, counts): above 2^53 - 1 is an overflow error. */
   u64(field: string): number {

@@ -120,7 +120,7 @@ export class FuseSession {
     const tail = new FuseReader(msg, Size.inHeader + argBytes, end);
     const names: string[] = [];
     for (const kind of spec?.names ?? []) {
-      names.push(kind === 'name' ? tail.name(`${spec!.name}.name`) : tail.cstr(`${spec!.name}.target`, PATH_BYTES_MAX));
+      names.push(kind === 'name' ? tail.component(`${spec!.name}.name`) : tail.cstr(`${spec!.name}.target`, PATH_BYTES_MAX));
     }
     return { opcode, unique, nodeid, uid, gid, pid, arg, names, rest: msg.subarray(tail.offset, end) };
   }
