@@ -17,6 +17,13 @@ export const SLOT_B_AT = 128;
 export const SLOT_SIZE = 64;
 export const SLOT_CRC_AT = 60;                // crc32c of slot bytes 0..59
 export const HEADER_FLAG_EXTENTS = 1;
+// Slot extension (v2, in bytes the first slots left 0): u32 version @32 (1: the
+// fields below are meaningful), u64 second link pfn @40 (the head link page's
+// link_pfn, 0 = one link page): when the head link page is damaged, the chain
+// resumes there instead of ending. Slots written before it read version 0.
+export const SLOT_EXT_AT = 32;
+export const SLOT_EXT_VERSION = 1;
+export const SLOT_SECOND_AT = 40;
 
 assert(SLOT_B_AT + SLOT_SIZE <= PAGE_SIZE_MIN, 'header fits the smallest page');
 
@@ -27,7 +34,20 @@ export interface Slot {
   headPfn: number;     // 0 = empty image
   pages: number;       // pages in the chain: link + meta + data
   nodes: number;       // nodes in the image
+  /** The second link page (slot extension 1); absent in slots written without it. */
+  secondPfn?: number;
 }
+
+/** What a slot holds: never written (all zero), a checkpoint, or damage (crc or values). */
+export type SlotState =
+  | { state: 'empty' }
+  | { state: 'valid'; slot: Slot }
+  | { state: 'damaged'; saved: number; computed: number; why: string };
+
+/** A damaged slot, named for the loss report or the refusal. */
+export interface DamagedSlot { which: 0 | 1; saved: number; computed: number; why: string }
+
+export const slotName = (which: 0 | 1): string => (which === 0 ? 'A' : 'B');
 
 export class HeaderView {
   constructor(readonly buf: Buffer) {}
@@ -53,26 +73,51 @@ export class HeaderView {
 
   slotAt(which: 0 | 1): number { return which === 0 ? SLOT_A_AT : SLOT_B_AT; }
 
-  /** The slot's values, or null when it was never written or its crc fails (torn). */
+  /** The slot's values, or null when it was never written or is damaged (torn or rotted). */
   readSlot(which: 0 | 1): Slot | null {
-    const o = this.slotAt(which), b = this.buf;
-    const crc = b.readUInt32LE(o + SLOT_CRC_AT);
-    if (crc !== crc32c(b.subarray(o, o + SLOT_CRC_AT))) return null;
-    const gen = b.readBigUInt64LE(o), head = b.readBigUInt64LE(o + 8);
-    const pages = b.readBigUInt64LE(o + 16), nodes = b.readBigUInt64LE(o + 24);
-    const max = BigInt(Number.MAX_SAFE_INTEGER);
-    if (gen === 0n || gen > max || head > max || pages > max || nodes > max) return null;
-    return { generation: Number(gen), headPfn: Number(head), pages: Number(pages), nodes: Number(nodes) };
+    const st = this.inspectSlot(which);
+    return st.state === 'valid' ? st.slot : null;
   }
 
-  writeSlot(which: 0 | 1, s: Slot): void {
+  /**
+   * Tells a never-written slot (all 64 bytes zero) from a damaged one: a damaged
+   * slot may have held the newest checkpoint, so its loss must be reported.
+   */
+  inspectSlot(which: 0 | 1): SlotState {
     const o = this.slotAt(which), b = this.buf;
-    b.fill(0, o, o + SLOT_SIZE);
-    b.writeBigUInt64LE(BigInt(s.generation), o + 0);  // generation
-    b.writeBigUInt64LE(BigInt(s.headPfn), o + 8);     // head pfn
-    b.writeBigUInt64LE(BigInt(s.pages), o + 16);      // pages in chain
-    b.writeBigUInt64LE(BigInt(s.nodes), o + 24);      // nodes
-    b.writeUInt32LE(crc32c(b.subarray(o, o + SLOT_CRC_AT)), o + SLOT_CRC_AT);
+    const raw = b.subarray(o, o + SLOT_SIZE);
+    if (raw.every((x) => x === 0)) return { state: 'empty' };
+    const saved = b.readUInt32LE(o + SLOT_CRC_AT);
+    const computed = crc32c(b.subarray(o, o + SLOT_CRC_AT));
+    if (saved !== computed) return { state: 'damaged', saved, computed, why: 'crc mismatch' };
+    const gen = b.readBigUInt64LE(o), head = b.readBigUInt64LE(o + 8);
+    const pages = b.readBigUInt64LE(o + 16), nodes = b.readBigUInt64LE(o + 24);
+    const ext = b.readUInt32LE(o + SLOT_EXT_AT), second = b.readBigUInt64LE(o + SLOT_SECOND_AT);
+    const max = BigInt(Number.MAX_SAFE_INTEGER);
+    if (gen === 0n) return { state: 'damaged', saved, computed, why: 'generation 0 in a written slot' };
+    if (gen > max || head > max || pages > max || nodes > max || second > max) return { state: 'damaged', saved, computed, why: 'a value over 2^53' };
+    const slot: Slot = { generation: Number(gen), headPfn: Number(head), pages: Number(pages), nodes: Number(nodes) };
+    if (ext >= SLOT_EXT_VERSION) slot.secondPfn = Number(second);
+    return { state: 'valid', slot };
+  }
+
+  /**
+   * Build the slot apart, then copy it in with one 64-byte copy: a process killed
+   * during a commit leaves the old slot or the new one, not a mix (a power cut
+   * can still tear it; its crc then fails and the other slot is used).
+   */
+  writeSlot(which: 0 | 1, s: Slot): void {
+    const o = this.slotAt(which), b = Buffer.alloc(SLOT_SIZE);
+    b.writeBigUInt64LE(BigInt(s.generation), 0);      // generation
+    b.writeBigUInt64LE(BigInt(s.headPfn), 8);         // head pfn
+    b.writeBigUInt64LE(BigInt(s.pages), 16);          // pages in chain
+    b.writeBigUInt64LE(BigInt(s.nodes), 24);          // nodes
+    if (s.secondPfn !== undefined) {
+      b.writeUInt32LE(SLOT_EXT_VERSION, SLOT_EXT_AT);   // slot extension version
+      b.writeBigUInt64LE(BigInt(s.secondPfn), SLOT_SECOND_AT); // second link pfn
+    }
+    b.writeUInt32LE(crc32c(b.subarray(0, SLOT_CRC_AT)), SLOT_CRC_AT);
+    this.buf.set(b, o);
   }
 
   /** The valid slot with the newest generation, and which one it is. */
@@ -81,6 +126,16 @@ export class HeaderView {
     if (a && (!b || a.generation >= b.generation)) return { slot: a, which: 0 };
     if (b) return { slot: b, which: 1 };
     return null;
+  }
+
+  /** The current checkpoint and every damaged slot (an empty slot is not damage). */
+  survey(): { current: { slot: Slot; which: 0 | 1 } | null; damaged: DamagedSlot[] } {
+    const damaged: DamagedSlot[] = [];
+    for (const which of [0, 1] as const) {
+      const st = this.inspectSlot(which);
+      if (st.state === 'damaged') damaged.push({ which, saved: st.saved, computed: st.computed, why: st.why });
+    }
+    return { current: this.current(), damaged };
   }
 }
 

@@ -11,7 +11,7 @@ import { BannedRegions, bannedCapacity } from '../boot/banned.js';
 import { Owner, PageFrames } from '../boot/frames.js';
 import { Memblock } from '../boot/memblock.js';
 import { parseBootParams } from '../boot/params.js';
-import { EINVAL, errnoName } from '../format/errno.js';
+import { EINVAL, EIO, errnoName } from '../format/errno.js';
 import type { PhysMem } from '../mem/physmem.js';
 import { SimRam } from '../mem/simram.js';
 import { ArenaHeaderHandoff, type Handoff } from '../pram/handoff.js';
@@ -88,13 +88,18 @@ export function mountVolume(opts: VolumeOptions): Volume {
 
   const params = parseBootParams(opts.cmdline ?? '', mem.pageSize, log);
   for (const r of params.banned) banned.add(r.start, Math.min(r.end, mem.pageCount - 1));
+  // Damaged header slots: reported as losses, or the mount refused when no valid slot is left
+  // (an explicit pram= names the chain itself and is the way to mount one anyway).
+  const slots = arena ? handoff.slotDamage() : { losses: [], refusal: null };
+  if (slots.refusal && params.pramPfn === null) throw new MountError(-EIO, slots.refusal);
   const saved = handoff.read();
   const headPfn = params.pramPfn ?? saved?.headPfn ?? 0;
+  const secondPfn = headPfn === saved?.headPfn ? saved.secondPfn : undefined;
   if (strict && headPfn >= mem.pageCount) {
     throw new MountError(-EINVAL, `pram=0x${headPfn.toString(16)} is beyond the memory (${mem.pageCount} pages, last pfn 0x${(mem.pageCount - 1).toString(16)})`);
   }
 
-  const reserved = Pram.reserve(mem, memblock, headPfn, log, { salvage: strict, firstPfn: 1 });
+  const reserved = Pram.reserve(mem, memblock, headPfn, log, { salvage: strict, firstPfn: 1, secondPfn });
   if (strict && reserved.error < 0 && headPfn !== 0) {
     const why = reserved.losses.map((l) => l.what).join('; ');
     throw new MountError(reserved.error, `the saved image at pfn 0x${headPfn.toString(16)} cannot be reserved: ${why || errnoName(reserved.error)}`);
@@ -111,7 +116,7 @@ export function mountVolume(opts: VolumeOptions): Volume {
     mem,
     engine: pram,
     images: loaded.nodes,
-    losses: loaded.losses,
+    losses: [...slots.losses, ...loaded.losses],
     clock: opts.clock ?? counterClock(),
     owner: opts.owner ?? { uid: 0, gid: 0 },
     space: () => ({ total: totalPages(), free: allocator.freeCount }),

@@ -5,10 +5,13 @@
 // from the previous checkpoint to the new one.
 
 import type { PhysMem } from '../mem/physmem.js';
-import { HeaderView, checkHeader, type AttachError, type Geometry } from '../format/header.js';
+import { HeaderView, checkHeader, slotName, type AttachError, type Geometry } from '../format/header.js';
+import { getU64, PRAM_MAGIC } from '../format/v1.js';
+import type { Loss } from './image.js';
 
 export interface Handoff {
-  read(): { headPfn: number; generation: number } | null;
+  /** secondPfn: the second link page, when the handoff keeps it (arena slots since slot extension 1). */
+  read(): { headPfn: number; generation: number; secondPfn?: number } | null;
   commit(headPfn: number, generation: number): void;
 }
 
@@ -47,22 +50,56 @@ export class ArenaHeaderHandoff implements Handoff {
 
   get flags(): number { return new HeaderView(this.mem.page(0)).flags; }
 
-  read(): { headPfn: number; generation: number } | null {
+  read(): { headPfn: number; generation: number; secondPfn?: number } | null {
     const cur = new HeaderView(this.mem.page(0)).current();
-    return cur ? { headPfn: cur.slot.headPfn, generation: cur.slot.generation } : null;
+    if (!cur) return null;
+    const { headPfn, generation, secondPfn } = cur.slot;
+    return secondPfn === undefined ? { headPfn, generation } : { headPfn, generation, secondPfn };
+  }
+
+  /**
+   * Damaged checkpoint slots. A damaged slot may have held the newest checkpoint
+   * (bit rot) or a torn commit: either way the newest valid slot is mounted, and
+   * the damage is a loss, never silent. With no valid slot but a damaged one there
+   * is nothing safe to mount: `refusal` says why (an empty file system saved over
+   * it would destroy what salvage could still find).
+   */
+  slotDamage(): { losses: Loss[]; refusal: string | null } {
+    const { current, damaged } = new HeaderView(this.mem.page(0)).survey();
+    const x = (v: number) => `0x${v.toString(16).padStart(8, '0')}`;
+    const what = (d: { which: 0 | 1; saved: number; computed: number; why: string }) =>
+      `arena header slot ${slotName(d.which)} is damaged (${d.why === 'crc mismatch' ? '' : `${d.why}; `}crc saved ${x(d.saved)}, computed ${x(d.computed)})`;
+    if (!current && damaged.length) {
+      return { losses: [], refusal: `${damaged.map(what).join('; ')} and no slot holds a valid checkpoint: ` +
+        `refusing to mount an empty file system over it ('pram check' reports the same; 'pram format --force' starts afresh and loses the saved image)` };
+    }
+    const losses = damaged.map((d): Loss => ({ path: null, pfn: 0,
+      what: `${what(d)}; mounted the checkpoint of slot ${slotName(current!.which)}, generation ${current!.slot.generation}; anything newer may be lost` }));
+    return { losses, refusal: null };
   }
 
   /**
    * Make the chain durable, then overwrite the slot holding the older checkpoint,
    * then make that durable. A crash before the slot write leaves the previous
    * checkpoint current; a torn slot write fails its crc and the other slot wins.
+   * The slot also keeps the second link pfn (read from the new head link page),
+   * so a damaged head link page costs only its own entries.
    */
   commit(headPfn: number, generation: number): void {
     const h = new HeaderView(this.mem.page(0));
     const cur = h.current();
     const which: 0 | 1 = cur ? (cur.which === 0 ? 1 : 0) : 0;
     this.mem.sync();
-    h.writeSlot(which, { generation, headPfn, pages: this.pending.pages, nodes: this.pending.nodes });
+    h.writeSlot(which, { generation, headPfn, pages: this.pending.pages, nodes: this.pending.nodes, secondPfn: this.secondLink(headPfn) });
     this.mem.sync();
+  }
+
+  /** The head link page's link_pfn (its next page), 0 when there is none or the page is not a link page. */
+  private secondLink(headPfn: number): number {
+    if (headPfn <= 0 || headPfn >= this.mem.pageCount) return 0;
+    const page = this.mem.page(headPfn);
+    if (page.readUInt32LE(0) !== PRAM_MAGIC) return 0;
+    const next = getU64(page, 16);
+    return Number.isSafeInteger(next) && next < this.mem.pageCount ? next : 0;
   }
 }

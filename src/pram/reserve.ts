@@ -47,7 +47,9 @@ export function reserveChain(mem: PhysMem, memblock: Memblock, headPfn: number, 
   memblock.banWhileReserving = false;
   let pfn: number = headPfn;
   let pfnBig: bigint = BigInt(headPfn);
-  let skip = 0;          // the previous good link's pointer to the link after `pfn`
+  // The previous good link's pointer to the link after `pfn`; for the head, the handoff's second pfn.
+  let skip = salvage && opts.secondPfn && opts.secondPfn !== headPfn ? opts.secondPfn : 0;
+  let skipFrom = 'the header slot\'s second link pfn';
   let steps = 0;
   let err = 0;
   // Adjacent pages of one owner become one memblock reservation. Meta and data pages
@@ -90,7 +92,7 @@ export function reserveChain(mem: PhysMem, memblock: Memblock, headPfn: number, 
       log(`PRAM: pfn:${hexPfn(pfnBig)} ${bad.word}`);
       if (!salvage) { err = -bad.errno; break; }
       lose(valid(pfn) ? pfn : null, `link page pfn:${hexPfn(pfnBig)} ${bad.why}: its entries are lost` +
-        (skip ? `; chain resumed at pfn:${hexPfn(skip)} (skip pointer)` : '; chain ends here'));
+        (skip ? `; chain resumed at pfn:${hexPfn(skip)} (${skipFrom})` : '; chain ends here'));
       result.entries.push(0, 0, 0, 0, valid(pfn) ? pfn : 0, EntryFault.Gap);
       pfn = skip; pfnBig = BigInt(skip); skip = 0;
       continue;
@@ -149,6 +151,7 @@ export function reserveChain(mem: PhysMem, memblock: Memblock, headPfn: number, 
       break;
     }
     skip = h.skip;
+    skipFrom = 'skip pointer';
     pfnBig = h.next;
     pfn = h.next > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER + 1 : Number(h.next);
   }

@@ -24,6 +24,12 @@ export interface ReserveOptions {
   salvage?: boolean;
   /** pfns below this hold the arena header and are never chain pages (default 1: pfn 0 never is). */
   firstPfn?: number;
+  /**
+   * The second link page, from a handoff that keeps it (arena slot extension 1):
+   * salvage resumes there when the head link page is damaged, as the skip
+   * pointer does for any later page. 0/absent: a damaged head ends the chain.
+   */
+  secondPfn?: number;
 }
 
 /** Why an entry was not reserved (0 = reserved). */
