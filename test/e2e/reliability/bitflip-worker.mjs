@@ -20,18 +20,13 @@ export const VARIANTS = [
   { name: 'v2-many', many: 250, sizeBytes: 8 << 20 },
 ];
 
-const strict = process.env['PRAM_BITFLIP_STRICT'] === '1';
-/** Does message m name a path that is a hard link of q (same ino)? */
-function sameIno(img, m, q) {
-  const p = m.slice(0, m.indexOf(' '));
-  return img.expect.get(p)?.ino !== undefined && img.expect.get(p)?.ino === img.expect.get(q)?.ino;
-}
 const images = [];
 for (const [i, v] of VARIANTS.entries()) {
   const file = path.join(dir, `${v.name}.arena`);
-  const { expect } = await buildImage(file, Number(imageSeed) * 10 + i, v);
+  const { expect, older } = await buildImage(file, Number(imageSeed) * 10 + i, v);
   const bytes = fs.readFileSync(file);
-  images.push({ ...v, expect, bytes, map: pageMap(bytes) });
+  const newestGen = Number([64, 128].map((o) => bytes.readBigUInt64LE(o)).reduce((a, b) => (a > b ? a : b)));
+  images.push({ ...v, expect, older, newestGen, bytes, map: pageMap(bytes) });
 }
 const work = path.join(dir, 'run.arena');
 
@@ -51,8 +46,8 @@ async function runOne(seed) {
     }
   }
   fs.writeFileSync(work, bytes, { mode: 0o600 });
-  const newest = img.bytes.readBigUInt64LE(64) >= img.bytes.readBigUInt64LE(128) ? 64 : 128;
-  const slotHit = cls === 'header' && [...Array(64).keys()].some((i) => bytes[newest + i] !== img.bytes[newest + i]);
+  // Any changed byte of slot A or B (all covered by the slot crc) must be reported or refuse the mount.
+  const slotHit = cls === 'header' && [...Array(128).keys()].some((i) => bytes[64 + i] !== img.bytes[64 + i]);
   const verify = r.chance(0.3) ? 'lazy' : 'full';
   const where = `${img.name}, ${cls} pages ${[...hit].join(',')}, verify ${verify}`;
   const out = { variant: img.name, cls, refused: false, losses: 0, eio: 0, lostPaths: 0 };
@@ -63,12 +58,26 @@ async function runOne(seed) {
   } catch (e) {
     if (cls !== 'header') throw new Error(`${where}: mount refused: ${e.message}`);
     if (!e.code || !/mount/.test(e.syscall ?? '')) throw new Error(`${where}: mount threw a non-Node error: ${e.stack}`);
+    // Only slot bytes changed: the refusal must be the damaged-slot one (EIO, naming the slot).
+    const fieldsHit = [...Array(32).keys()].some((i) => bytes[i] !== img.bytes[i]);
+    if (!fieldsHit && (e.code !== 'EIO' || !/arena header slot [AB] is damaged/.test(e.message))) throw new Error(`${where}: refused without naming the damaged slot: ${e.message}`);
     out.refused = true;
+    out.code = e.code;
+    out.message = e.message;
     return out;
   }
   try {
     const problems = [];
-    const byIno = new Map([...img.expect].map(([p, rec]) => [rec.ino, rec]));
+    const losses0 = [...pfs.losses];
+    const slotLoss = losses0.some((l) => /^arena header slot [AB] is damaged/.test(l.what));
+    if (slotHit && !slotLoss) problems.push('a header slot was damaged and no loss says so');
+    if (!slotHit && slotLoss) problems.push('a slot loss was reported but no slot byte changed');
+    // A damaged slot falls back to the other slot's (older) checkpoint: that is what must read back.
+    const generation = pfs.volume.pram?.stats().generation ?? 0;
+    if (generation !== img.newestGen && !slotLoss) problems.push(`mounted generation ${generation}, not the newest ${img.newestGen}, silently`);
+    const expect = generation === img.older?.generation ? img.older.expect : img.expect;
+    out.generation = generation;
+    const byIno = new Map([...expect].map(([p, rec]) => [rec.ino, rec]));
     const seen = new Set();
     let eio = 0;
     const walk = async (d) => {
@@ -78,7 +87,7 @@ async function runOne(seed) {
         const p = d === '/' ? `/${ent.name}` : `${d}/${ent.name}`;
         const st = await pfs.lstat(p);
         seen.add(p);
-        const want = img.expect.get(p) ?? (p.startsWith('/lost+found') ? byIno.get(st.ino) : undefined);
+        const want = expect.get(p) ?? (p.startsWith('/lost+found') ? byIno.get(st.ino) : undefined);
         if (!want) { if (!p.startsWith('/lost+found')) problems.push(`${p} appeared from nowhere`); }
         else if (want.ino !== st.ino) problems.push(`${p} is ino ${st.ino}, was ${want.ino}`);
         if (ent.isDirectory()) { await walk(p); continue; }
@@ -113,8 +122,8 @@ async function runOne(seed) {
     // Every chain page is checksummed whole: any flip in one must be reported.
     if (cls !== 'header' && losses.length === 0) problems.push('bits flipped in a chain page and no loss was reported');
     // Untouched paths come back identical (header damage: every path depends on it).
-    for (const [p, want] of img.expect) {
-      const deps = depsOf(p, img.expect, img.map);
+    for (const [p, want] of expect) {
+      const deps = depsOf(p, expect, img.map);
       if ([...hit].some((x) => deps.has(x))) { if (!seen.has(p)) out.lostPaths++; continue; }
       if (!seen.has(p)) { problems.push(`${p} is gone, though none of its pages was touched`); continue; }
       if (want.kind === 'file') {
@@ -128,22 +137,7 @@ async function runOne(seed) {
     }
     // Header damage that did not refuse the mount: either everything is back, or something is reported.
     if (cls === 'header' && losses.length === 0) {
-      for (const p of img.expect.keys()) if (!seen.has(p)) problems.push(`header damage lost ${p} silently (no loss reported)`);
-    }
-    // Known engine bugs (see the minimal tests in known-bugs.test.mjs), tolerated here unless
-    // PRAM_BITFLIP_STRICT=1 so that any other failure still shows: the run says which one it hit.
-    if (problems.length && !strict) {
-      const missing = losses.filter((l) => /data pages missing/.test(l.what)).map((l) => l.path);
-      const k1 = cls === 'link' && problems.every((m) => / read back WRONG/.test(m) && missing.some((q) => m.startsWith(`${q} `) || sameIno(img, m, q)));
-      const k2 = cls === 'header' && slotHit;
-      const k3 = cls === 'link' && hit.has(img.map.head) && problems.every((m) => /is gone, though none of its pages was touched|read back WRONG/.test(m));
-      const touched = (m) => { const q = m.slice(0, m.indexOf(' ')); return img.expect.has(q) && [...hit].some((x) => depsOf(q, img.expect, img.map).has(x)); };
-      const k4 = cls === 'link' && problems.every((m) => / read back WRONG/.test(m) && touched(m));
-      if (k1 || k2 || k3 || k4) {
-        out.known = k1 ? 'lost-data-entries-read-as-zeros' : k2 ? 'damaged-header-slot-not-reported'
-          : k3 ? 'damaged-head-link-page-ends-chain' : 'entries-after-a-lost-link-page-join-the-file-before-it';
-        problems.length = 0;
-      }
+      for (const p of expect.keys()) if (!seen.has(p)) problems.push(`header damage lost ${p} silently (no loss reported)`);
     }
     if (problems.length) {
       const named = losses.filter((l) => l.path && problems.some((m) => m.startsWith(`${l.path} `))).map((l) => `${l.path}: ${l.what}`);

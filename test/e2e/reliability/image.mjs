@@ -14,7 +14,7 @@ const SIZES = [0, 1, 100, 4095, 4096, 4097, 3 * PS + 7, 9 * PS, 40 * PS + 1, 70 
  * Builds the tree on a new arena and returns { expect: Map path → record }.
  * v1: regular files in / only, no extents, xattrs small (a v1-loadable image).
  * checkpoints > 1: the last state is reached through earlier syncs, so the
- * header's other slot holds an older checkpoint.
+ * header's other slot holds an older checkpoint: `older` = { generation, expect }.
  */
 export async function buildImage(arena, seed, { v1 = false, extents = false, checkpoints = 1, many = 0, sizeBytes = 4 << 20 } = {}) {
   const r = new Prng(seed);
@@ -48,11 +48,21 @@ export async function buildImage(arena, seed, { v1 = false, extents = false, che
     await pfs.link(files[2], '/a/b/hard2');
     await pfs.setxattr('/a', 'trusted.dir', r.bytes(10));
   }
+  let older = null;
   if (checkpoints > 1) {
     await pfs.sync();
+    // The older checkpoint (the other header slot): what a mount falling back to it must show.
+    older = { generation: pfs.volume.pram.stats().generation, expect: await expectOf(pfs) };
     // Rewrite some files: their new pages are copies (the older checkpoint keeps its own).
     for (const p of files.slice(0, 3)) await pfs.writeFile(p, r.bytes(SIZES[r.below(SIZES.length)]));
   }
+  const expect = await expectOf(pfs);
+  await pfs.unmount();
+  return { expect, older };
+}
+
+/** What every path reads back as: path → { ino, kind, xattrs, content | target }. */
+async function expectOf(pfs) {
   const expect = new Map();
   const walk = async (dir) => {
     for (const d of await pfs.readdir(dir, { withFileTypes: true })) {
@@ -67,8 +77,7 @@ export async function buildImage(arena, seed, { v1 = false, extents = false, che
     }
   };
   await walk('/');
-  await pfs.unmount();
-  return { expect };
+  return expect;
 }
 
 const u64 = (b, o) => Number(b.readBigUInt64LE(o));
