@@ -6,13 +6,52 @@ import * as nodePath from 'node:path';
 import type { PramFs } from './pramfs.js';
 import { joinPath } from './paths.js';
 import type { Stats } from './stats.js';
+import { progressWanted, publishProgress } from '../format/progress.js';
 
 export interface CopyCount { files: number; dirs: number; links: number; bytes: number }
 
-const CHUNK_BYTES = 8 << 20;
+/** Bytes copied so far of a tree's total, published for the CLI's progress bar. */
+interface Progress { op: string; total: number }
 
 /** Host `src` (file, symlink or directory tree) -> pram path `dest` (the new name). */
 export async function putTree(pfs: PramFs, src: string, dest: string, count: CopyCount = { files: 0, dirs: 0, links: 0, bytes: 0 }): Promise<CopyCount> {
+  const progress = progressWanted() ? { op: `put ${src}`, total: hostTreeBytes(src) } : null;
+  try {
+    return await putOne(pfs, src, dest, count, progress);
+  } finally {
+    if (progress) publishProgress(progress.op, progress.total, progress.total);
+  }
+}
+
+/** Pram `src` -> host path `dest` (the new name). */
+export async function getTree(pfs: PramFs, src: string, dest: string, count: CopyCount = { files: 0, dirs: 0, links: 0, bytes: 0 }): Promise<CopyCount> {
+  const progress = progressWanted() ? { op: `get ${src}`, total: await pramTreeBytes(pfs, src) } : null;
+  try {
+    return await getOne(pfs, src, dest, count, progress);
+  } finally {
+    if (progress) publishProgress(progress.op, progress.total, progress.total);
+  }
+}
+
+function hostTreeBytes(path: string): number {
+  const st = fs.lstatSync(path);
+  if (!st.isDirectory()) return st.isFile() ? st.size : 0;
+  let sum = 0;
+  for (const name of fs.readdirSync(path)) sum += hostTreeBytes(nodePath.join(path, name));
+  return sum;
+}
+
+async function pramTreeBytes(pfs: PramFs, path: string): Promise<number> {
+  const st = (await pfs.lstat(path)) as Stats;
+  if (!st.isDirectory()) return st.isFile() ? Number(st.size) : 0;
+  let sum = 0;
+  for (const name of (await pfs.readdir(path)) as string[]) sum += await pramTreeBytes(pfs, joinPath(path, name));
+  return sum;
+}
+
+const CHUNK_BYTES = 8 << 20;
+
+async function putOne(pfs: PramFs, src: string, dest: string, count: CopyCount, progress: Progress | null): Promise<CopyCount> {
   const st = fs.lstatSync(src);
   if (st.isSymbolicLink()) {
     await pfs.symlink(fs.readlinkSync(src), dest);
@@ -20,7 +59,7 @@ export async function putTree(pfs: PramFs, src: string, dest: string, count: Cop
   } else if (st.isDirectory()) {
     await pfs.mkdir(dest, { mode: st.mode & 0o7777 });
     count.dirs++;
-    for (const name of fs.readdirSync(src).sort()) await putTree(pfs, nodePath.join(src, name), joinPath(dest, name), count);
+    for (const name of fs.readdirSync(src).sort()) await putOne(pfs, nodePath.join(src, name), joinPath(dest, name), count, progress);
   } else if (st.isFile()) {
     const h = await pfs.open(dest, 'wx', st.mode & 0o7777);
     const fd = fs.openSync(src, 'r');
@@ -32,6 +71,7 @@ export async function putTree(pfs: PramFs, src: string, dest: string, count: Cop
         await h.write(buf, 0, n, pos);
         pos += n;
         count.bytes += n;
+        if (progress) publishProgress(progress.op, count.bytes, progress.total);
       }
     } finally {
       fs.closeSync(fd);
@@ -47,8 +87,7 @@ export async function putTree(pfs: PramFs, src: string, dest: string, count: Cop
   return count;
 }
 
-/** Pram `src` -> host path `dest` (the new name). */
-export async function getTree(pfs: PramFs, src: string, dest: string, count: CopyCount = { files: 0, dirs: 0, links: 0, bytes: 0 }): Promise<CopyCount> {
+async function getOne(pfs: PramFs, src: string, dest: string, count: CopyCount, progress: Progress | null): Promise<CopyCount> {
   const st = (await pfs.lstat(src)) as Stats;
   if (st.isSymbolicLink()) {
     fs.symlinkSync(await pfs.readlink(src), dest);
@@ -56,7 +95,7 @@ export async function getTree(pfs: PramFs, src: string, dest: string, count: Cop
   } else if (st.isDirectory()) {
     fs.mkdirSync(dest, { mode: 0o700 });
     count.dirs++;
-    for (const name of (await pfs.readdir(src)) as string[]) await getTree(pfs, joinPath(src, name), nodePath.join(dest, name), count);
+    for (const name of (await pfs.readdir(src)) as string[]) await getOne(pfs, joinPath(src, name), nodePath.join(dest, name), count, progress);
     fs.chmodSync(dest, st.mode & 0o7777);
   } else if (st.isFile()) {
     const h = await pfs.open(src, 'r');
@@ -69,6 +108,7 @@ export async function getTree(pfs: PramFs, src: string, dest: string, count: Cop
         fs.writeSync(fd, buf, 0, bytesRead, pos);
         pos += bytesRead;
         count.bytes += bytesRead;
+        if (progress) publishProgress(progress.op, count.bytes, progress.total);
       }
       fs.fchmodSync(fd, st.mode & 0o7777);
     } finally {

@@ -4,10 +4,13 @@
 import type { Command } from 'commander';
 import { DEFAULT_ARENA, withMount, type Loss, type PramFs } from '../../api/index.js';
 import { EXIT, fail } from '../util.js';
+import { progressWanted, publishProgress } from '../../format/progress.js';
 
 const CHUNK_BYTES = 8 << 20;
 
-async function readAll(pfs: PramFs, dir: string, losses: Loss[], count: { files: number; bytes: number }): Promise<void> {
+type Count = { files: number; bytes: number; total: number };
+
+async function readAll(pfs: PramFs, dir: string, losses: Loss[], count: Count): Promise<void> {
   for (const d of await pfs.readdir(dir, { withFileTypes: true })) {
     const path = dir === '/' ? `/${d.name}` : `${dir}/${d.name}`;
     if (d.isDirectory()) { await readAll(pfs, path, losses, count); continue; }
@@ -27,6 +30,7 @@ async function readAll(pfs: PramFs, dir: string, losses: Loss[], count: { files:
           if (bytesRead === 0) break;
           pos += bytesRead;
           count.bytes += bytesRead;
+          if (count.total) publishProgress('check', count.bytes, count.total);
         } catch (e) {
           if ((e as { code?: string }).code !== 'EIO') throw e;
           // Skip the damaged page and go on: report the rest of the file's damage too.
@@ -53,10 +57,18 @@ export function register(program: Command): void {
     .option('--cmdline <params>', "boot parameters (pram=, pram_banned=); default PRAM_CMDLINE, then /proc/cmdline")
     .action(async (opts: { arena: string; cmdline?: string; json?: boolean }) => {
       try {
-        const count = { files: 0, bytes: 0 };
+        const count: Count = { files: 0, bytes: 0, total: 0 };
         const losses = await withMount({ arena: opts.arena, cmdline: opts.cmdline, verify: 'full' }, async (pfs) => {
           const found: Loss[] = [...pfs.losses];
-          await readAll(pfs, '/', found, count);
+          if (progressWanted()) {   // the bar's total: every data page in use (an estimate: holes are not read)
+            const st = pfs.volume.statfs();
+            count.total = (st.blocks - st.bfree) * st.bsize;
+          }
+          try {
+            await readAll(pfs, '/', found, count);
+          } finally {
+            if (count.total) publishProgress('check', count.total, count.total);
+          }
           for (const l of pfs.volume.pram?.stats().losses ?? []) if (!found.includes(l)) found.push(l);
           return found;
         }, { save: false });
