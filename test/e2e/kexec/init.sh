@@ -39,8 +39,16 @@ until mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 h
 done
 [ -x "/newroot$E2E_REPO/test/e2e/kexec/guest.sh" ] || die "no $E2E_REPO/test/e2e/kexec/guest.sh over 9p"
 
-mount -t tmpfs -o mode=1777 tmp /newroot/tmp || die "tmpfs on /tmp"
 mount -t tmpfs -o mode=755 run /newroot/run || die "tmpfs on /run"
+# The checkout may live under the host's /tmp (CI clones it anywhere), which the
+# guest's own tmpfs is about to hide: keep the host's /tmp reachable under /run
+# and point every path of /e2e.env that was under it there.
+mkdir -p /newroot/run/host-tmp && mount --bind /newroot/tmp /newroot/run/host-tmp || die "bind the host's /tmp"
+for v in E2E_REPO E2E_WORK E2E_INITRD E2E_KERNEL; do
+  eval "p=\${$v:-}"
+  case $p in /tmp/*) export "$v=/run/host-tmp/${p#/tmp/}";; esac
+done
+mount -t tmpfs -o mode=1777 tmp /newroot/tmp || die "tmpfs on /tmp"
 mount -t tmpfs -o mode=755 mnt /newroot/mnt || die "tmpfs on /mnt"
 mount --move /dev /newroot/dev || die "move /dev"
 mount --move /sys /newroot/sys || die "move /sys"
