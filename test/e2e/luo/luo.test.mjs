@@ -42,7 +42,7 @@ function record(key, value) {
 async function kexecChain(t, mode, kexecs) {
   const arenaName = `t${process.pid}`;
   const run = prepareRun({ mode, kernel, seed: SEED, arenaName, sizeBytes: ARENA_BYTES, kexecs, mountTimeoutMs: 120_000 });
-  const append = `${BASE_APPEND} pramluo.script=${join(HERE, 'guest.mjs')} pramluo.config=${run.configPath} pramluo.boot=1`;
+  const append = `${BASE_APPEND} pramluo.script=${join(run.dir, 'app', 'test', 'e2e', 'luo', 'guest.mjs')} pramluo.config=${run.configPath} pramluo.boot=1`;
   const vm = startVm({ kernel, initrd: run.initrd, append });
   const boots = [];
   try {

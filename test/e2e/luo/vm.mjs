@@ -3,7 +3,7 @@
 // over 9p, and turns the serial console into timestamped lines the test can wait for.
 // What the guest does is guest.mjs's business; this file only runs machines.
 import { spawn, execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -61,7 +61,8 @@ function snapshot(dir) {
     mkdirSync(dirname(join(app, p)), { recursive: true });
     cpSync(join(REPO, p), join(app, p), { recursive: true });
   }
-  symlinkSync(join(REPO, 'node_modules'), join(app, 'node_modules'));
+  // A copy, not a link: the checkout may sit under the host's /tmp, which the guest hides.
+  cpSync(join(REPO, 'node_modules'), join(app, 'node_modules'), { recursive: true });
   return app;
 }
 

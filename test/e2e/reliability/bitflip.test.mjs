@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onLines } from './lines.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const worker = path.join(here, 'bitflip-worker.mjs');
@@ -31,21 +32,15 @@ function batch(imageSeed, seeds) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [worker, dir, String(imageSeed), ...seeds.map(String)], { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines = [];
-    let buf = '', err = '', current = null;
+    let err = '', current = null;
     let guard = setTimeout(() => child.kill('SIGKILL'), 60_000 + PER_RUN_MS);
     child.stderr.on('data', (d) => { err += d; });
-    child.stdout.on('data', (d) => {
-      buf += d;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        lines.push(line);
-        if (line.startsWith('start ')) {
-          current = line.slice(6);
-          clearTimeout(guard);
-          guard = setTimeout(() => child.kill('SIGKILL'), PER_RUN_MS);
-        }
+    onLines(child.stdout, (line) => {
+      lines.push(line);
+      if (line.startsWith('start ')) {
+        current = line.slice(6);
+        clearTimeout(guard);
+        guard = setTimeout(() => child.kill('SIGKILL'), PER_RUN_MS);
       }
     });
     child.on('exit', (code, signal) => {

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Prng } from '../../../dist/machine/prng.js';
 import { forceUnmount, isMounted, pram } from '../fuse/helpers.mjs';
 import { DIRS, diffTrees, genOps, syncStates } from './model.mjs';
+import { onLines } from './lines.mjs';
 
 const writer = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fuse-writer.mjs');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pram-rel-fuse-'));
@@ -54,22 +55,16 @@ function run(ops, kill) {
     const child = spawn(process.execPath, [writer, mnt], { stdio: ['pipe', 'pipe', 'pipe'] });
     const pid = serverPid();
     const said = [];
-    let buf = '', killed = false;
+    let killed = false;
     const die = () => { if (!killed) { killed = true; try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } } setTimeout(() => child.kill('SIGKILL'), 200); };
     const guard = setTimeout(() => { die(); reject(new Error('the writer did not finish in 60 s')); }, 60_000);
-    child.stdout.on('data', (d) => {
-      buf += d;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        said.push(line);
-        const [tag, n] = line.split(' ');
-        if (tag === 'D' || tag === 'X') die();
-        else if (tag === 'R' && kill.mode === 'delay') setTimeout(die, kill.ms);
-        else if (tag === 'o' && kill.mode === 'op' && Number(n) === kill.at) die();
-        else if (tag === 's' && kill.mode === 'sync' && Number(n) === kill.at) die();
-      }
+    onLines(child.stdout, (line) => {
+      said.push(line);
+      const [tag, n] = line.split(' ');
+      if (tag === 'D' || tag === 'X') die();
+      else if (tag === 'R' && kill.mode === 'delay') setTimeout(die, kill.ms);
+      else if (tag === 'o' && kill.mode === 'op' && Number(n) === kill.at) die();
+      else if (tag === 's' && kill.mode === 'sync' && Number(n) === kill.at) die();
     });
     child.on('exit', () => { clearTimeout(guard); if (!killed) die(); resolve(said); });
     child.stdin.end(JSON.stringify(ops) + '\n');

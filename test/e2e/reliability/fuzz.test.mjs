@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onLines } from './lines.mjs';
 
 const worker = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fuzz-worker.mjs');
 const dir = fs.mkdtempSync('/dev/shm/pram-rel-fuzz-');
@@ -21,23 +22,17 @@ test(`fuzz the loader: ${one !== undefined ? `seed ${one}` : `${SECONDS} s`}`, {
   const args = one !== undefined ? [worker, dir, 'one', one] : [worker, dir, String(SECONDS), process.env['PRAM_FUZZ_BASE'] ?? '1'];
   const child = spawn(process.execPath, ['--expose-gc', '--max-old-space-size=1024', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const fails = [];
-  let buf = '', err = '', current = null, done = null;
+  let err = '', current = null, done = null;
   let guard = setTimeout(() => child.kill('SIGKILL'), 60_000 + CASE_MS);
   child.stderr.on('data', (d) => { err += d; });
-  child.stdout.on('data', (d) => {
-    buf += d;
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (line.startsWith('c ')) {
-        current = line.slice(2);
-        clearTimeout(guard);
-        guard = setTimeout(() => child.kill('SIGKILL'), CASE_MS);
-      } else if (line.startsWith('fail ')) fails.push(`SEED=${line.slice(5, 5 + line.slice(5).indexOf(' '))} (PRAM_FUZZ_SEED reruns it): ${line.slice(5 + line.slice(5).indexOf(' ') + 1, 2000)}`);
-      else if (line.startsWith('known ')) t.diagnostic(`skipped (known engine bug, see known-bugs.test.mjs): SEED=${line.slice(6)}`);
-      else if (line.startsWith('done ')) done = JSON.parse(line.slice(line.indexOf('{')));
-    }
+  onLines(child.stdout, (line) => {
+    if (line.startsWith('c ')) {
+      current = line.slice(2);
+      clearTimeout(guard);
+      guard = setTimeout(() => child.kill('SIGKILL'), CASE_MS);
+    } else if (line.startsWith('fail ')) fails.push(`SEED=${line.slice(5, 5 + line.slice(5).indexOf(' '))} (PRAM_FUZZ_SEED reruns it): ${line.slice(5 + line.slice(5).indexOf(' ') + 1, 2000)}`);
+    else if (line.startsWith('known ')) t.diagnostic(`skipped (known engine bug, see known-bugs.test.mjs): SEED=${line.slice(6)}`);
+    else if (line.startsWith('done ')) done = JSON.parse(line.slice(line.indexOf('{')));
   });
   const [code, signal] = await new Promise((resolve) => child.on('exit', (c, s) => resolve([c, s])));
   clearTimeout(guard);

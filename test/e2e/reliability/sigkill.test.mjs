@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { mount } from '../../../dist/api/index.js';
 import { Prng } from '../../../dist/machine/prng.js';
 import { DIRS, diffTrees, genOps, readTree, syncStates } from './model.mjs';
+import { onLines } from './lines.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const writer = path.join(here, 'writer.mjs');
@@ -48,23 +49,17 @@ function crash(ops, kill) {
     const env = { ...process.env, KILL_AT_MSYNC: kill.env ?? '' };
     const child = spawn(process.execPath, [writer, arena], { stdio: ['pipe', 'pipe', 'pipe'], env });
     const said = [];
-    let buf = '', err = '';
+    let err = '';
     const die = () => child.kill('SIGKILL');
     const guard = setTimeout(() => { die(); reject(new Error('the writer did not finish in 60 s')); }, 60_000);
     child.stderr.on('data', (d) => { err += d; });
-    child.stdout.on('data', (d) => {
-      buf += d;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        said.push(line);
-        const [tag, n] = line.split(' ');
-        if (tag === 'D') die();
-        else if (tag === 'R' && kill.mode === 'delay') setTimeout(die, kill.ms);
-        else if (tag === 'o' && kill.mode === 'op' && Number(n) === kill.at) die();
-        else if (tag === 's' && kill.mode === 'sync' && Number(n) === kill.at) die();
-      }
+    onLines(child.stdout, (line) => {
+      said.push(line);
+      const [tag, n] = line.split(' ');
+      if (tag === 'D') die();
+      else if (tag === 'R' && kill.mode === 'delay') setTimeout(die, kill.ms);
+      else if (tag === 'o' && kill.mode === 'op' && Number(n) === kill.at) die();
+      else if (tag === 's' && kill.mode === 'sync' && Number(n) === kill.at) die();
     });
     child.on('exit', (code, signal) => {
       clearTimeout(guard);
