@@ -14,7 +14,7 @@
 // written to bench/results/luo.json.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASE_APPEND, HERE, REPO, checkHostTools, ensureKernel, prepareRun, saveConsole, startVm } from './vm.mjs';
 
@@ -78,7 +78,9 @@ async function kexecChain(t, mode, kexecs) {
       console.log(line); // live, one line per boot
     }
     assert.ok((await vm.exit(60_000)) === 0, `QEMU did not power off cleanly\n${vm.tail()}`);
-    return { boots, blackouts, console: saveConsole(run.dir, mode, vm) };
+    const consolePath = saveConsole(run.dir, mode, vm);
+    rmSync(join(run.dir, 'app'), { recursive: true, force: true }); // the snapshot; the console log stays
+    return { boots, blackouts, console: consolePath };
   } catch (e) {
     vm.kill();
     const path = saveConsole(run.dir, mode, vm);
