@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { Command } from 'commander';
-import { EXIT, fail } from '../util.js';
+import { EXIT, fail, usageError } from '../util.js';
 import { DEFAULT_ARENA, openArena } from '../../api/arena.js';
 import type { ArenaHeaderHandoff } from '../../pram/handoff.js';
 import { luoKexec } from '../luo-kexec.js';
@@ -55,7 +55,6 @@ export function findKexec(path = process.env.PATH ?? ''): string | null {
   return null;
 }
 
-const usage = (message: string) => Object.assign(new Error(message), { exitCode: EXIT.usage });
 
 /**
  * The head pfn of the arena's last saved checkpoint. Opening the arena takes
@@ -88,8 +87,10 @@ export function savedHead(arena: string): { headPfn: number; generation: number 
 }
 
 export function plan(kernel: string, opts: KexecOpts): KexecPlan {
-  if (!fs.existsSync(kernel)) throw usage(`kernel ${kernel} does not exist`);
-  if (opts.initrd && !fs.existsSync(opts.initrd)) throw usage(`initrd ${opts.initrd} does not exist`);
+  for (const [what, file] of [['kernel', kernel], ['initrd', opts.initrd]] as const) {
+    // A missing file is an error of the system (exit 1, ENOENT), not of the command's usage.
+    if (file && !fs.existsSync(file)) throw Object.assign(new Error(`${what} ${file} does not exist`), { code: 'ENOENT', path: file });
+  }
   const kexec = findKexec();
   if (!kexec && !opts.dryRun) throw Object.assign(new Error('kexec-tools is not installed (no kexec on PATH or in /sbin): apt-get install kexec-tools'), { code: 'ENOENT' });
   const head = savedHead(opts.arena);
@@ -131,7 +132,7 @@ Examples:
     .action(async (kernel: string, opts: KexecOpts) => {
       try {
         if (opts.luo) {
-          if (opts.dryRun) throw usage('--luo preserves the mounted arenas; it has no --dry-run');
+          if (opts.dryRun) throw usageError('--luo preserves the mounted arenas; it has no --dry-run');
           const cmdline = nextCmdline(fs.readFileSync('/proc/cmdline', 'utf8').trim(), null, opts.append);
           await luoKexec({ kernel, initrd: opts.initrd, append: cmdline, loadOnly: !opts.exec });
           return;

@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
-import { EXIT, fail, formatSize, parseSize, errnoName } from '../util.js';
+import { EXIT, fail, formatSize, parseSize, errnoName, usageError } from '../util.js';
 import { openArenaVolume } from '../../fuse/arena-volume.js';
 import { serve, type FuseServer } from '../../fuse/server.js';
 import { findMount } from '../../fuse/kmount.js';
@@ -120,7 +120,7 @@ async function runServer(dir: string, opts: MountOpts): Promise<void> {
     const luoName = /^(memfd|luo):(.+)$/.exec(opts.arena)?.[2];
     let restored: RestoredLuoArena | null = null;
     if (opts.arena.startsWith('luo:')) {
-      if (sizeBytes !== undefined) throw Object.assign(new Error(`${opts.arena} comes from the previous kernel: it has its size already (leave out --size)`), { exitCode: EXIT.usage });
+      if (sizeBytes !== undefined) throw usageError(`${opts.arena} comes from the previous kernel: it has its size already (leave out --size)`);
       restored = restoreLuoArena(luoName!);
     }
     let opened: ReturnType<typeof openArenaVolume>;

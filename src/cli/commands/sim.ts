@@ -6,14 +6,13 @@
 import type { Command } from 'commander';
 import { kexecRangeOf, runScenario, type ScenarioReport } from '../../machine/scenario.js';
 import { bootMapWriter } from '../map/boots.js';
-import { EXIT, formatSize, parseSize } from '../util.js';
+import { EXIT, formatSize, parseSize, usageError } from '../util.js';
 
 interface SimFlags {
   seed?: string; ram: string; files: string; cycles: string; append?: string; ban: boolean; json?: boolean; bigFile: string;
   memMin: string; memMax: string; map?: string;
 }
 
-const usage = (message: string) => Object.assign(new Error(message), { exitCode: EXIT.usage });
 
 export function register(program: Command): void {
   program.command('sim')
@@ -45,14 +44,14 @@ verified, 1 otherwise, 2 for a usage error.`)
       const files = Number(flags.files), cycles = Number(flags.cycles);
       for (const [name, v] of [['--seed', seed], ['--files', files], ['--cycles', cycles]] as const) {
         if (!Number.isSafeInteger(v) || v < (name === '--seed' ? 0 : 1)) {
-          throw usage(`${name}: expected a whole number${name === '--seed' ? '' : ' >= 1'}`);
+          throw usageError(`${name}: expected a whole number${name === '--seed' ? '' : ' >= 1'}`);
         }
       }
       const ramBytes = parseSize(flags.ram, '--ram');
       const bigFileBytes = parseSize(flags.bigFile, '--big-file');
       const memMinBytes = parseSize(flags.memMin, '--mem-min'), memMaxBytes = parseSize(flags.memMax, '--mem-max');
-      if (memMaxBytes <= memMinBytes) throw usage(`--mem-max (${flags.memMax}) must be above --mem-min (${flags.memMin})`);
-      if (memMaxBytes > ramBytes) throw usage(`--mem-max (${flags.memMax}) is beyond the RAM (${flags.ram})`);
+      if (memMaxBytes <= memMinBytes) throw usageError(`--mem-max (${flags.memMax}) must be above --mem-min (${flags.memMin})`);
+      if (memMaxBytes > ramBytes) throw usageError(`--mem-max (${flags.memMax}) is beyond the RAM (${flags.ram})`);
       const range = { memMinBytes, memMaxBytes };
       const onUnmount = flags.map ? bootMapWriter({ dir: flags.map, kexecRange: kexecRangeOf(range) }) : undefined;
       const report = runScenario({ seed, ramBytes, files, cycles, append: flags.append, noBan: !flags.ban, bigFileBytes, ...range, onUnmount });

@@ -4,16 +4,11 @@
 // protocol on stdout as writer.mjs (R, o i, s i, S i, D); any error after the
 // server was killed ends it quietly (X <code>).
 import * as fs from 'node:fs';
-import { dataOf } from './model.mjs';
+import { dataOf, readOps } from './model.mjs';
 
 const mnt = process.argv[2];
 const say = (line) => fs.writeSync(1, line + '\n');
-const input = await new Promise((resolve) => {
-  let s = '';
-  process.stdin.setEncoding('utf8');
-  process.stdin.on('data', (d) => { s += d; if (s.includes('\n')) resolve(s); });
-});
-const ops = JSON.parse(input.slice(0, input.indexOf('\n')));
+const ops = await readOps();
 const at = (p) => mnt + p;
 say('R');
 try {

@@ -110,3 +110,16 @@ export function diffTrees(got, want) {
   for (const p of got.keys()) if (!want.has(p)) return `${p} should not exist`;
   return '';
 }
+
+/** The op list a writer child gets from its parent: one JSON line on stdin. */
+export function readOps() {
+  return new Promise((resolve) => {
+    let s = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (d) => {
+      s += d;
+      const nl = s.indexOf('\n');
+      if (nl >= 0) resolve(JSON.parse(s.slice(0, nl)));
+    });
+  });
+}

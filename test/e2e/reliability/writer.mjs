@@ -8,17 +8,12 @@
 // arena (before it, or after it): inside a checkpoint's commit, deterministically.
 import * as fs from 'node:fs';
 import { mount } from '../../../dist/api/index.js';
-import { dataOf } from './model.mjs';
+import { dataOf, readOps } from './model.mjs';
 
 const arena = process.argv[2];
 const say = (line) => fs.writeSync(1, line + '\n');
 
-const input = await new Promise((resolve) => {
-  let s = '';
-  process.stdin.setEncoding('utf8');
-  process.stdin.on('data', (d) => { s += d; if (s.includes('\n')) resolve(s); });
-});
-const ops = JSON.parse(input.slice(0, input.indexOf('\n')));
+const ops = await readOps();
 
 const pfs = await mount({ arena, cmdline: '', warn: () => {} });
 const killAt = process.env['KILL_AT_MSYNC'];
