@@ -2,12 +2,14 @@
 // chunks of highWaterMark bytes, start/end (inclusive) like node's.
 import { Readable, Writable } from 'node:stream';
 import type { FileHandle } from './handle.js';
-import type { PramFs } from './pramfs.js';
+
+/** What the streams need of a file system: open (PramFs gives it; no import of pramfs.ts, which imports this file). */
+export interface Opener { open(path: string, flags?: string, mode?: number): Promise<FileHandle> }
 
 export interface ReadStreamOptions { start?: number; end?: number; highWaterMark?: number; encoding?: BufferEncoding }
 export interface WriteStreamOptions { flags?: string; start?: number; mode?: number; highWaterMark?: number }
 
-export function createReadStream(fs: PramFs, path: string, opts: ReadStreamOptions = {}): Readable {
+export function createReadStream(fs: Opener, path: string, opts: ReadStreamOptions = {}): Readable {
   const chunk = opts.highWaterMark ?? 64 * 1024;
   let pos = opts.start ?? 0;
   const end = opts.end ?? Infinity; // inclusive
@@ -28,7 +30,7 @@ export function createReadStream(fs: PramFs, path: string, opts: ReadStreamOptio
   });
 }
 
-export function createWriteStream(fs: PramFs, path: string, opts: WriteStreamOptions = {}): Writable {
+export function createWriteStream(fs: Opener, path: string, opts: WriteStreamOptions = {}): Writable {
   let h: FileHandle | null = null;
   let pos = opts.start ?? null;
   return new Writable({

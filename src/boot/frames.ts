@@ -50,9 +50,8 @@ export class PageFrames {
   /** Frames for a memory, its firmware holes already marked Owner.Hole. */
   static forMem(mem: PhysMem): PageFrames {
     const frames = new PageFrames(mem.pageCount);
-    for (let pfn = 0; pfn < mem.pageCount; pfn++) {
-      if (!mem.present(pfn)) frames.owner[pfn] = Owner.Hole;
-    }
+    // Holes as ranges (no per-pfn present() scan of a big arena).
+    for (const h of mem.holes ?? []) frames.owner.fill(Owner.Hole, h.start, h.end + 1);
     return frames;
   }
 

@@ -8,7 +8,7 @@ import type { PhysMem } from '../mem/physmem.js';
 import type { Pram } from '../pram/pram.js';
 import type { BannedRegions } from '../boot/banned.js';
 import type { Loss, NodeImage } from '../pram/image.js';
-import { readData, type PageCache, type PageEngine } from './file.js';
+import { readData, type PageCache } from './file.js';
 import type { Inode } from './inode.js';
 import { DT_DIR, DT_LNK, NAME_MAX, SYMLOOP_MAX } from './mode.js';
 import * as ns from './namespace.js';
@@ -16,33 +16,14 @@ import { pathTooLong } from './names.js';
 import { fromImages, toImages } from './snapshot.js';
 import { InodeTable, ROOT_INO, type Attr } from './table.js';
 import * as xa from './xattr.js';
+import type { VolumeParts } from './parts.js';
+import { mountParts, type VolumeOptions } from './mount.js';
 
 export type { Attr } from './table.js';
 export interface DirEntry { name: string; ino: number; type: number; next: number }
 export interface StatFs { bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number; namelen: number }
 
-/** The engine as the volume uses it (pram/'s Pram satisfies this). */
-export interface VolumeEngine extends PageEngine {
-  checkpoint(nodes: Iterable<NodeImage>): number;
-}
-
-/** What mount.ts (or a test, or the simulated machine) hands a new volume. */
-export interface VolumeParts {
-  mem: PhysMem;
-  engine: VolumeEngine;
-  images: readonly NodeImage[];
-  losses: readonly Loss[];
-  clock: () => bigint;
-  owner: { uid: number; gid: number };
-  /** Free and total data pages, for statfs. */
-  space: () => { total: number; free: number };
-  /** Called by unmount after the final checkpoint (unlock, close the memory). */
-  close: () => void;
-  /** The engine and boot state, for info and check (absent in unit tests that build parts by hand). */
-  pram?: Pram;
-  banned?: BannedRegions;
-}
-
+export type { VolumeEngine, VolumeParts } from './parts.js';
 export type { VolumeOptions } from './mount.js';
 export { MountError } from './mount.js';
 
@@ -66,8 +47,8 @@ export class Volume {
   }
 
   /** Boots the memory in opts.mem and loads its image; throws an Error with `errno` when it cannot. */
-  static mount(opts: import('./mount.js').VolumeOptions): Volume {
-    return mountVolume(opts);
+  static mount(opts: VolumeOptions): Volume {
+    return new Volume(mountParts(opts));
   }
 
   /** What could not be restored: found at load, then (lazy verification) on first reads. */
@@ -337,4 +318,3 @@ function components(path: string): string[] {
   return path.split('/').filter((c) => c !== '' && c !== '.');
 }
 
-import { mountVolume } from './mount.js';

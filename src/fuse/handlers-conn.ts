@@ -2,7 +2,7 @@
 // negotiation), destroy, statfs, syncfs, interrupt, and the extended attributes.
 import { E2BIG, EIO, EOPNOTSUPP, ERANGE } from '../format/errno.js';
 import type { FuseSession, Request, Result } from './session.js';
-import { WRITE_BYTES_MAX } from './session.js';
+import { WRITE_BYTES_MAX } from './limits.js';
 import { isErr } from './served.js';
 import { FUSE_KERNEL_MINOR_VERSION, FUSE_KERNEL_VERSION, FUSE_MINOR_MIN, InitFlag, initOut, statfsOut, u32Out } from './wire.js';
 

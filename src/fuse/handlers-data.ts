@@ -4,7 +4,7 @@
 // counts opens per inode, which is all it needs to keep an unlinked file alive.
 import { EINVAL, EIO } from '../format/errno.js';
 import type { FuseSession, Request, Result } from './session.js';
-import { WRITE_BYTES_MAX } from './session.js';
+import { WRITE_BYTES_MAX } from './limits.js';
 import { isErr, type DirEntry } from './served.js';
 import { entry, killPriv } from './handlers-node.js';
 import {

@@ -7,7 +7,7 @@
 // loop ends once every outstanding read has returned.
 import * as fs from 'node:fs';
 import type { FuseSession } from './session.js';
-import { REQUEST_BYTES_MAX } from './session.js';
+import { REQUEST_BYTES_MAX } from './limits.js';
 
 /** Reads kept waiting on /dev/fuse; each holds a REQUEST_BYTES_MAX buffer and a pool thread. */
 export const READS_IN_FLIGHT_MAX = 2;

@@ -11,6 +11,8 @@ import { OPS, type OpSpec } from './ops.js';
 import type { ServedVolume } from './served.js';
 import { Op, Size, outHeader, type Validity } from './wire.js';
 import { describeRequest } from './trace.js';
+// The request size limits live in limits.ts (below the handlers, which use them too).
+export { WRITE_BYTES_MAX, REQUEST_BYTES_MAX } from './limits.js';
 import { hexdump } from '../format/hexdump.js';
 
 export interface Request {
@@ -41,11 +43,6 @@ export interface SessionOptions {
   /** Where handler bugs are reported (always on). */
   log?: (line: string) => void;
 }
-
-/** Largest write the server accepts per request; the kernel sends at most this (max_pages = 256). */
-export const WRITE_BYTES_MAX = 1 << 20;
-/** A /dev/fuse read buffer must hold the largest write plus its headers. */
-export const REQUEST_BYTES_MAX = WRITE_BYTES_MAX + 4096;
 
 export class FuseSession {
   readonly volume: ServedVolume;

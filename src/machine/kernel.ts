@@ -4,18 +4,18 @@
 // saved chain (Pram.reserve, the RFC's pram_reserve) before the page allocator
 // takes over every page left; then the running kernel allocates (and writes)
 // pages for itself. Loading the reserved chain is the later mount's (fs/
-// mountVolume with `booted`). The only RAM this file writes is the kernel's own
+// mountParts with `booted`). The only RAM this file writes is the kernel's own
 // allocated pages; what kexec overwrites is kexec.ts's. See machine.ts for the
 // fault model.
 
-import { PageAllocator } from '../boot/allocator.js';
-import { BannedRegions } from '../boot/banned.js';
-import { Owner, PageFrames } from '../boot/frames.js';
-import { Memblock } from '../boot/memblock.js';
-import { parseBootParams, type BootParams } from '../boot/params.js';
+import type { PageAllocator } from '../boot/allocator.js';
+import type { BannedRegions } from '../boot/banned.js';
+import { Owner, type PageFrames } from '../boot/frames.js';
+import type { Memblock } from '../boot/memblock.js';
+import type { BootParams } from '../boot/params.js';
 import { assert } from '../format/assert.js';
 import type { PhysMem } from '../mem/physmem.js';
-import { Pram } from '../pram/pram.js';
+import { bootMemory, isRefusal } from '../pram/boot.js';
 import type { ReserveResult } from '../pram/types.js';
 import type { Prng } from './prng.js';
 
@@ -73,15 +73,31 @@ export function bootKernel(args: {
   injected?: Segment[];
 }): KernelState {
   const { mem, opts, prng, log } = args;
-  const frames = PageFrames.forMem(mem);
-  const banned = new BannedRegions(opts.bannedCapacity, log);
-  banned.enabled = !opts.noBan;
-  const memblock = new Memblock(frames, banned);
   log(`Command line: ${args.cmdline}`);
+  // pram/'s boot (the one the arena mount runs too); the early hook is this kernel's setup_arch.
+  const booted = bootMemory({
+    mem, cmdline: args.cmdline, log, banned: { capacity: opts.bannedCapacity, enabled: !opts.noBan },
+    early: (memblock) => earlyReservations(memblock, args),
+  });
+  assert(!isRefusal(booted), 'a kernel boot (no handoff, not strict) is never refused');
+  const { params, frames, banned, memblock, reserved, allocator } = booted;
 
-  const params = parseBootParams(args.cmdline, mem.pageSize, log);
-  for (const r of params.banned) banned.add(Math.min(r.start, mem.pageCount - 1), Math.min(r.end, mem.pageCount - 1));
+  let free = 0;
+  for (let pfn = 0; pfn < mem.pageCount; pfn++) if (frames.owner[pfn] === Owner.None) free++;
+  log(`Memory: ${(free * mem.pageSize) >> 10}K available (${(memblock.reservedCount() * mem.pageSize) >> 10}K reserved)`);
+  const kernelAllocs = runtimeAllocations(allocator, mem, prng, opts, log);
+  return { boot: args.boot, cmdline: args.cmdline, params, frames, banned, memblock, reserved, allocator, kernelAllocs, segments: args.segments };
+}
 
+/**
+ * setup_arch's reservations before pram_reserve(): low memory, the kernel
+ * image and initrd, the early allocations, injected faults. A busy, invalid or
+ * corrupted saved page found by the reserve that follows rolls back all of it,
+ * so whatever the dropped image held goes to the allocator with the rest.
+ */
+function earlyReservations(memblock: Memblock, args: Parameters<typeof bootKernel>[0]): void {
+  const { mem, opts, prng, log } = args;
+  const { frames, banned } = memblock;
   const lowPages = Math.min(mem.pageCount, Math.ceil(LOW_MEMORY_BYTES / mem.pageSize));
   for (let pfn = 0; pfn < lowPages;) {
     if (frames.owner[pfn] !== Owner.None) { pfn++; continue; }
@@ -107,18 +123,6 @@ export function bootKernel(args: {
     log(`memblock: reserve ${range(f.start, f.pages, mem.pageSize)} ${f.what}${ok ? '' : ' failed: busy'}`);
   }
   for (const line of banned.table()) log(line);
-
-  // pram_reserve(): after every early reservation, before the page allocator.
-  // A busy, invalid or corrupted page rolls back all of it here, so whatever the
-  // dropped image held goes to the allocator with the rest of free memory.
-  const reserved = Pram.reserve(mem, memblock, params.pramPfn ?? 0, log);
-
-  let free = 0;
-  for (let pfn = 0; pfn < mem.pageCount; pfn++) if (frames.owner[pfn] === Owner.None) free++;
-  log(`Memory: ${(free * mem.pageSize) >> 10}K available (${(memblock.reservedCount() * mem.pageSize) >> 10}K reserved)`);
-  const allocator = PageAllocator.fromMemblock(memblock);
-  const kernelAllocs = runtimeAllocations(allocator, mem, prng, opts, log);
-  return { boot: args.boot, cmdline: args.cmdline, params, frames, banned, memblock, reserved, allocator, kernelAllocs, segments: args.segments };
 }
 
 /**

@@ -11,6 +11,8 @@ export interface PhysMem {
   page(pfn: number): Buffer;
   /** One view of `count` contiguous pages, or null when they cross a mapping segment or a hole. */
   run(pfn: number, count: number): Buffer | null;
+  /** The holes of a (simulated) firmware memory map, pfns inclusive, sorted; absent or empty: none. */
+  readonly holes?: readonly { start: number; end: number }[];
   /** False for pfns in a hole of a (simulated) firmware memory map. */
   present(pfn: number): boolean;
   /** Make every write visible to the next owner (msync MS_SYNC); a no-op for SimRam. */

@@ -13,6 +13,8 @@ export interface Handoff {
   /** secondPfn: the second link page, when the handoff keeps it (arena slots since slot extension 1). */
   read(): { headPfn: number; generation: number; secondPfn?: number } | null;
   commit(headPfn: number, generation: number): void;
+  /** Damaged checkpoint slots (a handoff kept in a header at pfn 0: the arena's); see ArenaHeaderHandoff. */
+  slotDamage?(): { losses: Loss[]; refusal: string | null };
 }
 
 /** A head pfn held in a variable (the simulated machine's /sys/kernel/pram). */

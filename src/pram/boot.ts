@@ -1,0 +1,118 @@
+// One boot of memory for pram, shared by the arena mount (fs/mount.ts) and the
+// simulated kernel (machine/kernel.ts), in the RFC's order: page frames (holes
+// marked), the banned set from pram_banned=, the booting kernel's own early
+// reservations (the arena's header page; the simulated kernel's low memory,
+// image and early allocations), pram_reserve() of the saved chain, then the
+// page allocator for every page left. Refusals are returned (errno and why),
+// never thrown: the mount above decides how to report them.
+import { PageAllocator } from '../boot/allocator.js';
+import { BannedRegions, bannedCapacity } from '../boot/banned.js';
+import { Owner, PageFrames } from '../boot/frames.js';
+import { Memblock } from '../boot/memblock.js';
+import { parseBootParams, type BootParams } from '../boot/params.js';
+import { EINVAL, EIO, errnoName } from '../format/errno.js';
+import type { PhysMem } from '../mem/physmem.js';
+import type { Handoff } from './handoff.js';
+import type { Loss } from './image.js';
+import { Pram } from './pram.js';
+import type { ReserveResult } from './types.js';
+
+export interface BootOptions {
+  mem: PhysMem;
+  cmdline: string;
+  log: (line: string) => void;
+  /** Banned-region table size (default: bannedCapacity()); enabled false is the sim's --no-ban. */
+  banned?: { capacity: number; enabled: boolean };
+  /**
+   * The mount's handoff: the saved head when pram= is absent, and (arena
+   * header) its damaged slots. Absent for a kernel, which reserves only pram=.
+   */
+  handoff?: Handoff;
+  /**
+   * Arena semantics: keep what verifies (salvage) and refuse — rather than
+   * start empty and later overwrite the saved image — when pram= points outside
+   * memory, no header slot is valid, or the chain cannot be reserved.
+   */
+  strict?: boolean;
+  /** The booting kernel's reservations before pram_reserve() (default: pfn 0, never a data page). */
+  early?: (memblock: Memblock, params: BootParams) => void;
+}
+
+/** What a boot leaves for the engine's load. */
+export interface Booted {
+  params: BootParams;
+  frames: PageFrames;
+  banned: BannedRegions;
+  memblock: Memblock;
+  reserved: ReserveResult;
+  allocator: PageAllocator;
+  /** Damage found on the way (arena header slots), reported with the load's losses. */
+  losses: Loss[];
+}
+
+/** A boot that must not go on; errno is negative. */
+export interface BootRefusal { errno: number; message: string }
+
+/** The arena header sits at pfn 0; kept out of the data pages everywhere (the sim too, so images agree). */
+function reservePfnZero(memblock: Memblock, what: string): void {
+  if (memblock.frames.owner[0] === Owner.None) memblock.reserve(0, 1, what === 'arena header' ? Owner.Header : Owner.Reserved, what);
+}
+
+export function bootMemory(opts: BootOptions): Booted | BootRefusal {
+  const { mem, log, handoff } = opts;
+  const header = handoff?.slotDamage !== undefined; // a handoff with header slots lives in pfn 0
+  const strict = opts.strict ?? header;
+  const frames = PageFrames.forMem(mem);
+  const banned = new BannedRegions(opts.banned?.capacity ?? bannedCapacity(), log);
+  banned.enabled = opts.banned?.enabled ?? true;
+  const memblock = new Memblock(frames, banned);
+  const params = parseBootParams(opts.cmdline, mem.pageSize, log);
+  banRanges(banned, params.banned, mem, log);
+  if (opts.early) opts.early(memblock, params);
+  else reservePfnZero(memblock, header ? 'arena header' : 'pfn 0');
+
+  // Damaged header slots: reported as losses, or the boot refused when no valid slot is left
+  // (an explicit pram= names the chain itself and is the way to mount one anyway).
+  const slots = handoff?.slotDamage?.() ?? { losses: [], refusal: null };
+  if (slots.refusal && params.pramPfn === null) return { errno: -EIO, message: slots.refusal };
+  const saved = handoff?.read() ?? null;
+  const headPfn = params.pramPfn ?? saved?.headPfn ?? 0;
+  const secondPfn = headPfn === saved?.headPfn ? saved.secondPfn : undefined;
+  if (strict && headPfn >= mem.pageCount) {
+    return { errno: -EINVAL, message: `pram=0x${headPfn.toString(16)} is beyond the memory (${mem.pageCount} pages, last pfn 0x${(mem.pageCount - 1).toString(16)})` };
+  }
+  // pram_reserve(): after every early reservation, before the page allocator.
+  const reserved = handoff
+    ? Pram.reserve(mem, memblock, headPfn, log, { salvage: strict, firstPfn: 1, secondPfn })
+    : Pram.reserve(mem, memblock, headPfn, log);
+  if (strict && reserved.error < 0 && headPfn !== 0) {
+    const why = reserved.losses.map((l) => l.what).join('; ');
+    return { errno: reserved.error, message: `the saved image at pfn 0x${headPfn.toString(16)} cannot be reserved: ${why || errnoName(reserved.error)}` };
+  }
+  const allocator = PageAllocator.fromMemblock(memblock);
+  return { params, frames, banned, memblock, reserved, allocator, losses: slots.losses };
+}
+
+export function isRefusal(b: Booted | BootRefusal): b is BootRefusal {
+  return 'errno' in b;
+}
+
+/**
+ * pram_banned= ranges onto this memory: the end clamped to the last pfn; a
+ * range that starts past the memory names nothing here and is ignored, with a
+ * log line (never an error: the boot goes on, as with any malformed value).
+ */
+export function banRanges(banned: BannedRegions, ranges: readonly { start: number; end: number }[], mem: PhysMem, log: (line: string) => void): void {
+  const last = mem.pageCount - 1;
+  for (const r of ranges) {
+    if (r.start > last) {
+      log(`pram: pram_banned= range ${hexBytes(r.start, mem.pageSize)}-${hexBytes(r.end + 1, mem.pageSize)} starts past the memory (${hexBytes(mem.pageCount, mem.pageSize)} bytes): ignored`);
+      continue;
+    }
+    banned.add(r.start, Math.min(r.end, last));
+  }
+}
+
+function hexBytes(pfn: number, pageSize: number): string {
+  return `0x${(BigInt(pfn) * BigInt(pageSize)).toString(16)}`;
+}
