@@ -27,7 +27,8 @@ export async function loadVolume() {
   try {
     const arena = await import(DIST + 'api/arena.js');
     const volume = await import(DIST + 'fs/volume.js');
-    return { openArena: arena.openArena, Volume: volume.Volume };
+    const open = await import(DIST + 'open/volume.js');
+    return { openArena: arena.openArena, Volume: volume.Volume, openVolume: open.openVolume };
   } catch (e) {
     return { missing: `fs Volume not loadable: ${firstLine(e)}` };
   }
@@ -57,14 +58,9 @@ export async function apiMount(api, { arena, sizeBytes, verify = 'full', extents
 
 /** Mounts the fs layer's Volume directly (synchronous calls, no api/ layer). */
 export function volumeMount(v, { arena, sizeBytes, verify = 'full', extents = false }) {
-  const create = sizeBytes ? { sizeBytes, overwrite: true, extents } : undefined;
-  const { mem, handoff } = v.openArena(arena, create);
-  try {
-    return v.Volume.mount({ mem, handoff, verify, extents, cmdline: '', clock: () => 0n });
-  } catch (e) {
-    mem.close();
-    throw e;
-  }
+  // The one path from an arena's name to a Volume (open/volume.js), as the library and pram mount take it.
+  const create = sizeBytes ? { sizeBytes, overwrite: true } : undefined;
+  return v.openVolume({ arena, create, verify, extents, cmdline: '', clock: () => 0n }).volume;
 }
 
 /** Creates `/name` in a Volume and returns its ino; throws on errno. */

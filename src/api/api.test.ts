@@ -98,26 +98,19 @@ test('an unlinked file stays readable through its open handle', async () => {
   await pfs.unmount();
 });
 
-test('a /proc/cmdline pram= that disagrees with the arena header is stale: ignored with a warning naming both', async () => {
-  const { bootCmdline } = await import('./arena.js');
-  const { ArenaHeaderHandoff } = await import('../pram/handoff.js');
-  const { SimRam } = await import('../mem/simram.js');
-  const ram = new SimRam({ pageSize: 4096, pageCount: 64 });
-  const handoff = ArenaHeaderHandoff.format(ram);
-  handoff.commit(0x21, 3);
-  const saved = process.env['PRAM_CMDLINE'];
-  delete process.env['PRAM_CMDLINE'];
-  try {
-    const warnings: string[] = [];
-    const line = bootCmdline(undefined, handoff, 4096, (w) => warnings.push(w), () => 'quiet pram=1f pram_banned=1M-2M\n');
-    assert.equal(line, 'quiet pram_banned=1M-2M');
-    assert.equal(warnings.length, 1);
-    assert.match(warnings[0]!, /pram=0x1f.*0x21/);
-    assert.equal(bootCmdline(undefined, handoff, 4096, () => assert.fail('no warning'), () => 'pram=21'), 'pram=21');
-    assert.equal(bootCmdline('pram=5', handoff, 4096, () => {}, () => 'pram=1f'), 'pram=5', 'options win');
-    process.env['PRAM_CMDLINE'] = 'pram_banned=4K-8K';
-    assert.equal(bootCmdline(undefined, handoff, 4096, () => {}, () => 'pram=1f'), 'pram_banned=4K-8K', 'then the environment');
-  } finally {
-    if (saved === undefined) delete process.env['PRAM_CMDLINE']; else process.env['PRAM_CMDLINE'] = saved;
-  }
+
+test('readFile of a sparse file past 2 GiB fails like node:fs (ERR_FS_FILE_TOO_LARGE naming the path), not a bare RangeError', async () => {
+  const pfs = await fresh();
+  await pfs.writeFile('/big', 'x');
+  await pfs.truncate('/big', 3 * 2 ** 30);
+  await assert.rejects(pfs.readFile('/big'), (e: Error & { code?: string; path?: string }) => {
+    assert.equal(e.code, 'ERR_FS_FILE_TOO_LARGE');
+    assert.equal(e.path, '/big');
+    assert.match(e.message, /File size \(3221225472\) is greater than 2 GiB, read '\/big'/);
+    return true;
+  });
+  const h = await pfs.open('/big', 'r');
+  await assert.rejects(h.readFile(), { code: 'ERR_FS_FILE_TOO_LARGE' });
+  await h.close();
+  await pfs.unmount({ save: false });
 });

@@ -1,42 +1,23 @@
-// Node-style errors at the edge: a negative errno from fs/ becomes an Error
-// with code, errno (negative, like node), syscall, path (and dest for two-path
-// calls), and node's message shape: "ENOENT: no such file or directory, open '/a'".
-import { getSystemErrorMap } from 'node:util';
-import { errnoName } from '../format/errno.js';
+// Node-style errors at the edge: errnoError (in open/errors.ts, below api/ so
+// the arena opener makes the same errors) and check() for fs/'s results.
+import { errnoError } from '../open/errors.js';
 
-export interface PramError extends Error {
-  code: string;
-  errno: number;
-  syscall: string;
-  path?: string;
-  dest?: string;
-}
-
-const FALLBACK: Record<string, string> = { ENODATA: 'no data available' };
-
-function describe(errno: number): string {
-  const sys = getSystemErrorMap().get(-Math.abs(errno));
-  return sys?.[1] ?? FALLBACK[errnoName(errno)] ?? 'unknown error';
-}
-
-/** The error for `-errno` from `syscall` on `path` (and `dest`). */
-export function errnoError(errno: number, syscall: string, path?: string, dest?: string, detail?: string): PramError {
-  const code = errnoName(errno);
-  let msg = `${code}: ${detail ?? describe(errno)}, ${syscall}`;
-  if (path !== undefined) msg += ` '${path}'`;
-  if (dest !== undefined) msg += ` -> '${dest}'`;
-  const err = new Error(msg) as PramError;
-  err.code = code;
-  err.errno = -Math.abs(errno);
-  err.syscall = syscall;
-  if (path !== undefined) err.path = path;
-  if (dest !== undefined) err.dest = dest;
-  Error.captureStackTrace?.(err, errnoError);
-  return err;
-}
+export { errnoError, type PramError } from '../open/errors.js';
 
 /** Returns r, or throws the Node-style error for a negative number. */
 export function check<T>(r: T | number, syscall: string, path?: string, dest?: string): T {
   if (typeof r === 'number' && r < 0) throw errnoError(r, syscall, path, dest);
   return r as T;
+}
+
+/** The most node:fs reads into one Buffer (kIoMaxLength): readFile of a larger file fails as node's does. */
+export const READ_FILE_BYTES_MAX = 2 ** 31 - 1;
+
+/** node:fs's ERR_FS_FILE_TOO_LARGE (a RangeError with code), naming the path. */
+export function fileTooLarge(size: number, syscall: string, path: string): RangeError & { code: string; syscall: string; path: string } {
+  const err = new RangeError(`File size (${size}) is greater than 2 GiB, ${syscall} '${path}'`) as RangeError & { code: string; syscall: string; path: string };
+  err.code = 'ERR_FS_FILE_TOO_LARGE';
+  err.syscall = syscall;
+  err.path = path;
+  return err;
 }

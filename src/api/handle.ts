@@ -2,7 +2,7 @@
 // counted open (fs/ keeps an unlinked file alive until close).
 import { EBADF, ENOSPC } from '../format/errno.js';
 import type { Volume } from '../fs/volume.js';
-import { check, errnoError } from './errors.js';
+import { READ_FILE_BYTES_MAX, check, errnoError, fileTooLarge } from './errors.js';
 import { BigIntStats, Stats } from './stats.js';
 
 export interface OpenFlags { read: boolean; write: boolean; append: boolean; create: boolean; excl: boolean; trunc: boolean }
@@ -67,6 +67,7 @@ export class FileHandle {
   async readFile(opts?: { encoding?: BufferEncoding | null } | BufferEncoding | null): Promise<Buffer | string> {
     this.live('read');
     const size = this.size();
+    if (size - this.pos > READ_FILE_BYTES_MAX) throw fileTooLarge(size - this.pos, 'read', this.path);
     const data = check(this.vol.read(this.ino, this.pos, Math.max(0, size - this.pos)), 'read', this.path);
     this.pos += data.length;
     const enc = typeof opts === 'string' ? opts : opts?.encoding;

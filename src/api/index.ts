@@ -1,10 +1,12 @@
 // `import { mount } from 'pram'`: mount a pram arena and use it like
-// node:fs/promises. mount() opens (or creates) the arena, boots it with fs/'s
-// Volume.mount (same boot/ and pram/ code as the simulated machine) and returns
-// a PramFs. unmount() checkpoints, unmaps and unlocks.
-import { Volume, MountError } from '../fs/volume.js';
-import { DEFAULT_ARENA, bootCmdline, openArena } from './arena.js';
-import { errnoError } from './errors.js';
+// node:fs/promises. mount() opens (or creates) the arena and boots it through
+// open/'s openVolume (the one path every caller takes; same boot/ and pram/
+// code as the simulated machine) and returns a PramFs. unmount() checkpoints,
+// unmaps and unlocks. A memfd:/luo: arena can serve the LUO control socket
+// (luoControl), so `pram kexec --luo` preserves it across a kexec.
+import { openVolume } from '../open/volume.js';
+import { serveLuoControl } from '../open/luo-control.js';
+import { DEFAULT_ARENA } from '../open/arena.js';
 import { PramFs } from './pramfs.js';
 
 export interface MountOptions {
@@ -27,6 +29,14 @@ export interface MountOptions {
   /** Boot and engine log lines (default: dropped). Warnings go to console.warn unless given. */
   log?: (line: string) => void;
   warn?: (line: string) => void;
+  /** Load and list only: nothing is written to the arena, not even at load; unmount with { save: false }. */
+  readOnly?: boolean;
+  /**
+   * memfd:NAME / luo:NAME: serve the LUO control socket (/run/pram/luo/NAME.sock,
+   * PRAM_LUO_DIR) until unmount, so `pram kexec --luo` can save and preserve
+   * this arena for the next kernel (where it mounts as luo:NAME).
+   */
+  luoControl?: boolean;
 }
 
 /** ns since the epoch: wall time at start plus a monotonic offset. */
@@ -37,22 +47,22 @@ function wallClock(): () => bigint {
 
 export async function mount(opts: MountOptions = {}): Promise<PramFs> {
   const path = opts.arena ?? DEFAULT_ARENA;
-  const { mem, handoff, finish, abandon } = openArena(path, opts.create ? { ...opts.create, extents: opts.extents } : undefined);
-  try {
-    const cmdline = bootCmdline(opts.cmdline, handoff, mem.pageSize, opts.warn ?? ((l) => console.warn(l)));
-    const volume = Volume.mount({
-      mem, handoff, cmdline, verify: opts.verify ?? 'full', extents: opts.extents,
-      clock: wallClock(), log: opts.log,
-      owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
-    });
-    finish?.(); // luo: everything is loaded; the kernel may let go of the preserved pages
-    return new PramFs(volume, path, opts.checkpointIntervalMs);
-  } catch (e) {
-    abandon?.();
-    mem.close();
-    if (e instanceof MountError) throw errnoError(e.errno, 'mount', path, undefined, e.message);
-    throw e;
+  const { volume, arena } = openVolume({
+    arena: path, create: opts.create, cmdline: opts.cmdline, verify: opts.verify, extents: opts.extents,
+    clock: wallClock(), log: opts.log, warn: opts.warn ?? ((l) => console.warn(l)), readOnly: opts.readOnly,
+    owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
+  });
+  const pfs = new PramFs(volume, path, opts.checkpointIntervalMs);
+  if (opts.luoControl && arena.name.kind !== 'path') {
+    try {
+      const control = await serveLuoControl({ name: arena.name.name, arena: arena.mem, save: () => volume.sync(), log: opts.log });
+      pfs.onUnmount = () => control.close();
+    } catch (e) {
+      volume.detach();
+      throw e;
+    }
   }
+  return pfs;
 }
 
 export { PramFs } from './pramfs.js';
@@ -61,7 +71,9 @@ export { Stats, BigIntStats, Dirent } from './stats.js';
 export type { PramError } from './errors.js';
 export type { Loss } from '../pram/image.js';
 export { putTree, getTree, type CopyCount } from './copy.js';
-export { formatArena, DEFAULT_ARENA } from './arena.js';
+export { formatArena, DEFAULT_ARENA } from '../open/arena.js';
+export { openVolume, type OpenVolumeOptions, type OpenedVolume } from '../open/volume.js';
+export { serveLuoControl, luoKexec, type LuoControlServer } from '../open/luo-control.js';
 
 /** Mount, run fn, unmount (saving unless `save: false`), also when fn throws. */
 export async function withMount<T>(opts: MountOptions, fn: (pfs: PramFs) => Promise<T>, unmountOpts: { save?: boolean } = {}): Promise<T> {

@@ -5,7 +5,7 @@ import { EEXIST, EISDIR, ENOENT, ENOSPC, ENOTDIR, EBADF } from '../format/errno.
 import { S_IFDIR, S_IFMT, S_IFREG, XATTR_CREATE, XATTR_REPLACE } from '../fs/mode.js';
 import type { Volume } from '../fs/volume.js';
 import type { Loss } from '../pram/image.js';
-import { check, errnoError } from './errors.js';
+import { READ_FILE_BYTES_MAX, check, errnoError, fileTooLarge } from './errors.js';
 import { FileHandle, parseFlags } from './handle.js';
 import { joinPath, lookupPath, parentOf, toPath, type PathLike } from './paths.js';
 import { BigIntStats, Dirent, Stats } from './stats.js';
@@ -66,6 +66,7 @@ export class PramFs {
     const ino = lookupPath(vol, p, 'open');
     const a = check(vol.getattr(ino), 'open', p);
     if ((a.mode & S_IFMT) === S_IFDIR) throw errnoError(-EISDIR, 'read', p);
+    if (a.size > READ_FILE_BYTES_MAX) throw fileTooLarge(a.size, 'read', p);
     const data = check(vol.read(ino, 0, a.size), 'read', p);
     const enc = encOf(opts);
     return enc ? data.toString(enc) : data;
@@ -265,9 +266,14 @@ export class PramFs {
    * If the checkpoint fails (ENOSPC) the mount stays usable: free space and call
    * unmount() again, or unmount({ save: false }) to go back to the last checkpoint.
    */
+  /** Called once at unmount, before the final save (mount() closes the LUO control socket here). */
+  onUnmount: (() => void) | null = null;
+
   async unmount(opts: { save?: boolean } = {}): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.onUnmount?.();
+    this.onUnmount = null;
     if (!this.volume.isMounted) return;
     const r = opts.save === false ? this.volume.detach() : this.volume.unmount();
     if (r < 0) throw errnoError(r, 'umount', this.arenaPath);

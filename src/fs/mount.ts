@@ -33,6 +33,8 @@ export interface VolumeOptions {
    * the saved image — when pram= points outside memory or the chain cannot be reserved.
    */
   strict?: boolean;
+  /** Write nothing at load (map, ls): a damaged image's cut pages are not zero-filled. Unmount must not save. */
+  readOnly?: boolean;
   /** Leave the memory open at unmount (the simulated machine reboots on the same RAM). */
   keepMemOpen?: boolean;
   /**
@@ -88,7 +90,7 @@ function loadParts(opts: VolumeOptions, booted: { memblock: Memblock; allocator:
   const pram = new Pram(mem, frames, allocator, banned, handoff, {
     extents: opts.extents, log, newPageMap: () => new RadixPageMap(),
   });
-  const loaded = pram.load(reserved, { verify: opts.verify ?? 'full' });
+  const loaded = pram.load(reserved, { verify: opts.verify ?? 'full', readOnly: opts.readOnly });
   return {
     mem,
     engine: pram,

@@ -100,3 +100,21 @@ test("load branch 'damaged link page skipped': nothing is attributed across the 
   assert.equal(x.pram.readable(cutNode.pages.get(cut.range!.start / PS)), -5);
   assert.ok(x.image.losses.some((l) => /belong to a file whose entries were lost: dropped/.test(l.what)));
 });
+
+test('a read-only load (pram map, ls) of an image with a lost link page writes nothing; the cut pages still read EIO', () => {
+  const mem = newRam(1024), h = new MemoryHandoff();
+  for (let pfn = 0; pfn < mem.pageCount; pfn++) mem.page(pfn).fill(0x5a); // free pages hold old bytes, not zeros
+  const b = boot(mem, h);
+  const r = new Rand(9);
+  const nodes = [root()];
+  for (let i = 0; i < 200; i++) nodes.push(file(b.pram, mem, 2 + i, `f${i}`, r.bytes(2 * PS - 10)));
+  assert.equal(b.pram.checkpoint(nodes), 0);
+  mem.page(new LinkPageView(mem.page(h.headPfn)).linkPfn)[100] ^= 1;
+  const bytes = () => Buffer.concat(Array.from({ length: mem.pageCount }, (_, pfn) => Buffer.from(mem.page(pfn))));
+  const before = bytes();
+  const x = boot(mem, h, { salvage: true, readOnly: true });
+  const cut = x.image.losses.find((l) => /read EIO until rewritten/.test(l.what));
+  assert.ok(cut, JSON.stringify(x.image.losses));
+  assert.equal(x.pram.readable(byName(x.image, cut.path!.slice(1)).pages.get(cut.range!.start / PS)), -5);
+  assert.ok(bytes().equals(before), 'not one byte of the memory changed');
+});

@@ -61,13 +61,14 @@ export class Pram {
   }
 
   /** Load the reserved chain: nodes (pages adopted, not copied) and every loss, exactly. */
-  load(reserved: ReserveResult, opts: { verify: 'full' | 'lazy' }): LoadedImage {
+  /** readOnly: write nothing to the memory (the holes of a cut file are marked Bad, not zero-filled). */
+  load(reserved: ReserveResult, opts: { verify: 'full' | 'lazy'; readOnly?: boolean }): LoadedImage {
     const st = readEntries(reserved, {
       mem: this.mem, frames: this.frames, verify: opts.verify, log: this.log,
       newPageMap: this.opts.newPageMap ?? (() => new SimplePageMap()), runs: this.runs, runHead: this.runHead,
     });
     const nodes = buildTree(st, reserved.salvage);
-    const poisoned = this.poisonCuts(st, new Set(nodes));
+    const poisoned = this.poisonCuts(st, new Set(nodes), opts.readOnly ?? false);
     this.chainPages.push(...st.chainPages);
     if (opts.verify === 'lazy') this.lazy = { builds: st.builds };
     this.last = { links: reserved.links.length, meta: st.chainPages.length - reserved.links.length, data: 0, copies: 0, entries: reserved.entries.length };
@@ -82,7 +83,7 @@ export class Pram {
    * the loss stays visible until the range is rewritten whole. Bounded by the
    * tail's count of missing pages when there is one, and by MAX_POISON.
    */
-  private poisonCuts(st: LoadState, kept: Set<NodeImage>): Loss[] {
+  private poisonCuts(st: LoadState, kept: Set<NodeImage>, readOnly: boolean): Loss[] {
     const out: Loss[] = [];
     const ps = this.mem.pageSize;
     for (const { b, from, link } of st.cutAtGap) {
@@ -95,7 +96,7 @@ export class Pram {
         if (b.node.pages.get(index) !== 0) continue;
         const pfn = this.allocator.alloc(Owner.Data);
         if (pfn < 0) break;                                  // no room: the loss is still reported
-        this.mem.page(pfn).fill(0);
+        if (!readOnly) this.mem.page(pfn).fill(0);            // Bad: reads EIO whatever the page holds
         this.frames.flags[pfn] = PageFlag.Bad | PageFlag.Dirty;
         b.node.pages.set(index, pfn);
         if (first < 0) first = index;

@@ -40,6 +40,7 @@ export interface Booted {
 }
 
 export interface BootOpts {
+  readOnly?: boolean;
   salvage?: boolean; verify?: 'full' | 'lazy'; extents?: boolean;
   early?: [start: number, count: number][];   // early-boot allocations of this boot
   banned?: [start: number, end: number][];    // pram_banned=
@@ -59,7 +60,7 @@ export function boot(mem: SimRam, handoff: Handoff, o: BootOpts = {}): Booted {
   const reserved = Pram.reserve(mem, memblock, handoff.read()?.headPfn ?? 0, (l) => log.push(l), { salvage: o.salvage });
   const allocator = PageAllocator.fromMemblock(memblock);
   const pram = new Pram(mem, frames, allocator, banned, handoff, { extents: o.extents, log: (l) => log.push(l) });
-  const image = pram.load(reserved, { verify: o.verify ?? 'full' });
+  const image = pram.load(reserved, { verify: o.verify ?? 'full', readOnly: o.readOnly });
   return { pram, image, log, reserved, frames, allocator, memblock, banned };
 }
 

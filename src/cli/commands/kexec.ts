@@ -5,15 +5,16 @@
 // Saving is umount's job and reserving the chain is the next boot's; this file
 // only refuses when the arena is still mounted (its lock is held: nothing
 // final is saved yet) and builds the kexec command. --luo hands over to
-// luo-kexec.ts, where the mounted memfd arenas are preserved instead.
+// src/open/luo-control.ts, where the mounted memfd arenas are preserved instead.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { delimiter, join } from 'node:path';
 import type { Command } from 'commander';
 import { EXIT, fail, usageError } from '../util.js';
-import { DEFAULT_ARENA, openArena } from '../../api/arena.js';
+import { DEFAULT_ARENA, openArena } from '../../open/arena.js';
 import type { ArenaHeaderHandoff } from '../../pram/handoff.js';
-import { luoKexec } from '../luo-kexec.js';
+import { NO_KEXEC, findKexec, luoKexec } from '../../open/luo-control.js';
+
+export { findKexec };
 
 interface KexecOpts {
   initrd?: string; append?: string; memMin?: string; memMax?: string; arena: string;
@@ -44,17 +45,6 @@ export function kexecLoadArgs(kernel: string, cmdline: string, opts: { initrd?: 
   if (opts.memMax !== undefined) args.push(`--mem-max=${opts.memMax}`);
   return args;
 }
-
-/** The kexec binary on PATH or in the sbin directories, or null. */
-export function findKexec(path = process.env.PATH ?? ''): string | null {
-  const dirs = [...path.split(delimiter).filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin'];
-  for (const d of dirs) {
-    const p = join(d, 'kexec');
-    try { fs.accessSync(p, fs.constants.X_OK); if (fs.statSync(p).isFile()) return p; } catch { /* next */ }
-  }
-  return null;
-}
-
 
 /**
  * The head pfn of the arena's last saved checkpoint. Opening the arena takes
@@ -92,7 +82,7 @@ export function plan(kernel: string, opts: KexecOpts): KexecPlan {
     if (file && !fs.existsSync(file)) throw Object.assign(new Error(`${what} ${file} does not exist`), { code: 'ENOENT', path: file });
   }
   const kexec = findKexec();
-  if (!kexec && !opts.dryRun) throw Object.assign(new Error('kexec-tools is not installed (no kexec on PATH or in /sbin): apt-get install kexec-tools'), { code: 'ENOENT' });
+  if (!kexec && !opts.dryRun) throw Object.assign(new Error(NO_KEXEC), { code: 'ENOENT' });
   const head = savedHead(opts.arena);
   const cmdline = nextCmdline(fs.readFileSync('/proc/cmdline', 'utf8').trim(), head.headPfn, opts.append);
   return {

@@ -5,8 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
-import { DEFAULT_ARENA, bootCmdline, openArena } from '../../api/arena.js';
-import { Volume } from '../../fs/volume.js';
+import { DEFAULT_ARENA } from '../../open/arena.js';
+import { openVolume } from '../../open/volume.js';
 import { EXIT, fail, formatSize, printJson, usageError } from '../util.js';
 import { drawMap, type MapSummary } from '../map/render.js';
 import { volumeMapInput } from '../map/source.js';
@@ -36,23 +36,17 @@ Simulated machine: pram sim --map DIR writes one picture per boot.`)
       if (!format) throw usageError(`--out ${flags.out}: name a .svg or .html file, or give --format`);
       const dir = path.dirname(path.resolve(flags.out));
       if (!fs.existsSync(dir)) fail(Object.assign(new Error(`${flags.out}: directory ${dir} does not exist`), { code: 'ENOENT' }));
-      const { mem, handoff } = openArena(flags.arena);
+      const warn = (line: string) => process.stderr.write(`${line}\n`);
+      // Opened read-only: a damaged image is drawn as found (nothing zero-filled), closed without a checkpoint.
+      const { volume: vol } = openVolume({ arena: flags.arena, cmdline: flags.cmdline, verify: 'lazy', readOnly: true, warn });
       let picture: string, summary: MapSummary;
       try {
-        const warn = (line: string) => process.stderr.write(`${line}\n`);
-        const cmdline = bootCmdline(flags.cmdline, handoff, mem.pageSize, warn);
-        let vol: Volume;
-        try {
-          vol = Volume.mount({ mem, handoff, cmdline, verify: 'lazy', keepMemOpen: true });
-        } catch (e) {
-          throw Object.assign(new Error(`${flags.arena}: ${(e as Error).message}`), { code: (e as { code?: string }).code });
-        }
         const input = volumeMapInput(vol, `pram arena ${flags.arena}`);
         ({ text: picture, summary } = drawMap(input, { format }));
         for (const l of vol.losses) warn(`pram: ${flags.arena}: ${l.path ?? (l.pfn !== null ? `pfn 0x${l.pfn.toString(16)}` : 'image')}: ${l.what}`);
         if (vol.losses.length) process.exitCode = EXIT.salvaged;
       } finally {
-        mem.close(); // no checkpoint: a map only reads
+        vol.detach(); // no checkpoint: a map only reads
       }
       try {
         fs.writeFileSync(flags.out, picture);

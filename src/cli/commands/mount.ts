@@ -8,7 +8,7 @@
 // Linux Live Update: a memfd arena lives only in this server process, so the
 // server is the one that must hand it to the next kernel. For memfd:NAME and
 // luo:NAME it listens on the control socket /run/pram/luo/NAME.sock
-// (src/cli/luo-kexec.ts): `pram kexec --luo` connects there and asks it to
+// (src/open/luo-control.ts): `pram kexec --luo` connects there and asks it to
 // save and preserve the memfd in the LUO session pram:NAME (or to cancel).
 // A socket, not a control file in the mount, because the request must reach
 // the process that holds the fd even while the mount is busy or frozen, and
@@ -20,14 +20,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { EXIT, fail, formatSize, parseSize, errnoName, usageError } from '../util.js';
-import { openArenaVolume } from '../../fuse/arena-volume.js';
+import { DEFAULT_ARENA } from '../../open/arena.js';
+import { openVolume, type OpenedVolume } from '../../open/volume.js';
 import { serve, type FuseServer } from '../../fuse/server.js';
 import { findMount } from '../../fuse/kmount.js';
-import { alive, readRun, removeRun, runDir, runPath, writeRun } from '../../fuse/runfile.js';
-import { restoreLuoArena, type RestoredLuoArena } from '../../mem/luo.js';
-import { serveLuoControl, type LuoControlServer } from '../luo-kexec.js';
+import { alive, readRun, removeRun, runDir, runPath, writeRun } from '../runfile.js';
+import { serveLuoControl, type LuoControlServer } from '../../open/luo-control.js';
 
-export const DEFAULT_ARENA = '/dev/shm/pram.arena';
+export { DEFAULT_ARENA };
 /** How long the parent waits for the server to say ready (a big arena's full verify takes a while). */
 export const READY_WAIT_MS_MAX = 10 * 60_000;
 
@@ -117,28 +117,16 @@ async function runServer(dir: string, opts: MountOpts): Promise<void> {
   const log = (line: string) => process.stderr.write(line + '\n');
   try {
     const sizeBytes = opts.size ? parseSize(opts.size, '--size') : undefined;
-    const luoName = /^(memfd|luo):(.+)$/.exec(opts.arena)?.[2];
-    let restored: RestoredLuoArena | null = null;
-    if (opts.arena.startsWith('luo:')) {
-      if (sizeBytes !== undefined) throw usageError(`${opts.arena} comes from the previous kernel: it has its size already (leave out --size)`);
-      restored = restoreLuoArena(luoName!);
-    }
-    let opened: ReturnType<typeof openArenaVolume>;
-    try {
-      opened = openArenaVolume({
-        arena: opts.arena, mem: restored?.arena, sizeBytes, verify: opts.verify, clock: realClock(), log,
-        owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
-      });
-    } catch (e) {
-      restored?.abandon();
-      throw e;
-    }
-    const { volume, created } = opened;
-    // Loaded (and, with --verify full, every page checked): the kernel may let go of the handover.
-    if (restored) {
-      restored.finish();
-      log(`pram: LUO session pram:${luoName} finished; ${opts.arena} is an ordinary memfd of this server now`);
-    }
+    if (opts.arena.startsWith('luo:') && sizeBytes !== undefined) throw usageError(`${opts.arena} comes from the previous kernel: it has its size already (leave out --size)`);
+    // The one opener: a luo: arena's session is restored there and finished once the image is loaded.
+    const opened: OpenedVolume = openVolume({
+      arena: opts.arena, create: sizeBytes !== undefined ? { sizeBytes } : undefined, verify: opts.verify, clock: realClock(), log,
+      owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
+    });
+    const { volume, arena } = opened;
+    const { created } = arena;
+    const luoName = arena.name.kind === 'path' ? undefined : arena.name.name;
+    if (arena.name.kind === 'luo') log(`pram: LUO session pram:${luoName} finished; ${opts.arena} is an ordinary memfd of this server now`);
     let server: FuseServer;
     try {
       server = await serve({ dir, volume, clock: realClock(), allowOther: opts.allowOther, log, trace: opts.debug ? log : undefined });
@@ -149,7 +137,7 @@ async function runServer(dir: string, opts: MountOpts): Promise<void> {
     let control: LuoControlServer | null = null;
     if (luoName !== undefined) {
       try {
-        control = await serveLuoControl({ name: luoName, arena: opened.mem, save: () => volume.sync(), mountDir: dir, log });
+        control = await serveLuoControl({ name: luoName, arena: arena.mem, save: () => volume.sync(), mountDir: dir, log });
       } catch (e) {
         await server.unmount({ lazy: true });
         volume.unmount();

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { EXIT, fail } from '../util.js';
 import { findMount, kernelUnmount } from '../../fuse/kmount.js';
-import { alive, readRun, removeRun } from '../../fuse/runfile.js';
+import { alive, readRun, removeRun } from '../runfile.js';
 import * as path from 'node:path';
 
 /** How long to wait for the server's final save (a large arena checksums every dirty page). */

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Arena } from '../mem/arena.js';
-import { luoKexec, request, restoreLuoArena, serveLuoControl } from './luo-kexec.js';
+import { luoKexec, request, restoreLuoArena, serveLuoControl } from './luo-control.js';
 
 const hasLuo = fs.existsSync('/dev/liveupdate');
 

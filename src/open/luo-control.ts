@@ -1,7 +1,7 @@
 // pram on Linux Live Update (LUO): handing a memfd arena to the next kernel without
 // reserving any memory. Three pieces, one per process role:
 //  - serveLuoControl(): runs inside the process that owns the memfd arena (the FUSE
-//    server of `pram mount --arena memfd:NAME`). It listens on a Unix socket
+//    server of `pram mount --arena memfd:NAME`, or a library mount() with luoControl). It listens on a Unix socket
 //    <dir>/<NAME>.sock; on "preserve" it saves the file system, creates the LUO session
 //    "pram:<NAME>", preserves the memfd under PRAM_LUO_TOKEN and keeps the session fd
 //    open until the kexec (closing it would drop the preservation).
@@ -12,6 +12,7 @@
 //    `pram mount --arena luo:NAME` retrieves the session and the memfd; the mount calls
 //    finish() once the image is loaded.
 // The ioctls are src/mem/luo.ts's; the file system and the FUSE loop are others'.
+// Below api/ and fuse/ (open/): the library and the CLI both serve and request.
 //
 // Control protocol (one JSON object per line, one request per connection):
 //   → {"op":"preserve"}  ← {"ok":true,"session":"pram:NAME","token":"0x5052414d","bytes":N,"saveMs":n,"preserveMs":n}
@@ -21,7 +22,7 @@
 
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Arena } from '../mem/arena.js';
 import * as luo from '../mem/luo.js';
@@ -207,6 +208,7 @@ export async function luoKexec(opts: LuoKexecOptions): Promise<void> {
   }
   if (!fs.existsSync(luo.LUO_DEVICE)) throw new LuoKexecError('ENODEV', NO_LUO);
   const kexecBin = findKexec();
+  if (!kexecBin) throw new LuoKexecError('ENOENT', NO_KEXEC);
   const sockets = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.sock')).map((n) => join(dir, n)) : [];
   if (sockets.length === 0) {
     throw new LuoKexecError('ENOENT', `no pram mount with a memfd arena is running (no control socket in ${dir}); mount one with --arena memfd:NAME first`);
@@ -253,10 +255,18 @@ function isReadableFile(path: string): boolean {
   try { return fs.statSync(path).isFile() && (fs.accessSync(path, fs.constants.R_OK), true); } catch { return false; }
 }
 
-function findKexec(): string {
-  for (const p of ['/usr/sbin/kexec', '/sbin/kexec', '/usr/local/sbin/kexec']) if (fs.existsSync(p)) return p;
-  throw new LuoKexecError('ENOENT', 'kexec-tools is not installed (no kexec binary); install it, e.g. apt-get install kexec-tools');
+/** The kexec binary on PATH or in the sbin directories, or null. */
+export function findKexec(path = process.env.PATH ?? ''): string | null {
+  const dirs = [...path.split(delimiter).filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin'];
+  for (const d of dirs) {
+    const p = join(d, 'kexec');
+    try { fs.accessSync(p, fs.constants.X_OK); if (fs.statSync(p).isFile()) return p; } catch { /* next */ }
+  }
+  return null;
 }
 
-// restoreLuoArena lives in mem/luo.ts (api/ uses it too); re-exported for the CLI's callers.
+/** The same error text for every command that needs kexec-tools. */
+export const NO_KEXEC = 'kexec-tools is not installed (no kexec on PATH or in /sbin): apt-get install kexec-tools';
+
+// restoreLuoArena lives in mem/luo.ts (the opener uses it); re-exported for the luo tests.
 export { restoreLuoArena, type RestoredLuoArena } from '../mem/luo.js';
