@@ -29,7 +29,11 @@ export interface MountOptions {
   /** Boot and engine log lines (default: dropped). Warnings go to console.warn unless given. */
   log?: (line: string) => void;
   warn?: (line: string) => void;
-  /** Load and list only: nothing is written to the arena, not even at load; unmount with { save: false }. */
+  /**
+   * For reading only (ls, cat, check, info): nothing is written to the arena,
+   * not even at load (a damaged image's cut pages are not zero-filled), and
+   * withMount() unmounts without a checkpoint. Writes are not refused yet: do not write.
+   */
   readOnly?: boolean;
   /**
    * memfd:NAME / luo:NAME: serve the LUO control socket (/run/pram/luo/NAME.sock,
@@ -81,6 +85,6 @@ export async function withMount<T>(opts: MountOptions, fn: (pfs: PramFs) => Prom
   try {
     return await fn(pfs);
   } finally {
-    await pfs.unmount(unmountOpts);
+    await pfs.unmount(opts.readOnly ? { save: false } : unmountOpts);
   }
 }

@@ -7,7 +7,7 @@
 import type { Loss, NodeImage, NodeName, PageMap } from '../pram/image.js';
 import type { Inode } from './inode.js';
 import { opsFor } from './inode.js';
-import { S_IFDIR } from './mode.js';
+import { S_IFDIR, S_IFMT } from './mode.js';
 import { PageMapPrefix, RadixPageMap } from './pagemap.js';
 import { ROOT_INO, type InodeTable } from './table.js';
 
@@ -55,7 +55,7 @@ export function fromImages(t: InodeTable, images: readonly NodeImage[], root: Ro
       losses.push({ path: null, pfn: null, what: `node ${img.ino}: unknown file type ${img.mode.toString(8)}, inode number outside 1..2^32-1, or duplicate inode; dropped` });
       continue;
     }
-    if (img.ino === ROOT_INO && (img.mode & 0o170000) !== S_IFDIR) {
+    if (img.ino === ROOT_INO && (img.mode & S_IFMT) !== S_IFDIR) {
       losses.push({ path: '/', pfn: null, what: 'root is not a directory; a new root was made' });
       continue;
     }

@@ -11,9 +11,9 @@ import {
   FOPEN_KEEP_CACHE, FUSE_OPEN_KILL_SUIDGID, FUSE_WRITE_KILL_SUIDGID, SEEK_DATA, SEEK_HOLE, Size, direntSize, openOut, putDirent, putEntryOut,
   u32Out, u64Out, view,
 } from './wire.js';
+import { S_IFREG } from '../format/mode.js';
 
 const O_TRUNC = 0o1000;
-const S_IFREG = 0o100000;
 /** copy_file_range answers with a u32 byte count; the kernel clamps too, this keeps us honest. */
 export const COPY_BYTES_MAX = 0xfffff000;
 /** Entries asked of fs/ per readdir reply: a 4 KiB..1 MiB buffer holds at most size/24 of them. */

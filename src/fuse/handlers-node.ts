@@ -6,8 +6,8 @@ import { FuseReader } from './reader.js';
 import type { FuseSession, Request, Result } from './session.js';
 import { isErr, type Attr, type SetAttr } from './served.js';
 import { Fattr, RENAME_EXCHANGE, RENAME_NOREPLACE, attrOut, entryOut } from './wire.js';
+import { S_IFDIR } from '../format/mode.js';
 
-const S_IFDIR = 0o040000;
 /** Batch forget lists are bounded by the request size; this bounds a malformed count too. */
 export const FORGET_BATCH_MAX = 1 << 16;
 

@@ -4,10 +4,9 @@
 // arguments and that fs/'s answers are encoded right; it is not a file system.
 import { EEXIST, EINVAL, ENODATA, ENOENT, ENOTDIR, ENOTEMPTY, EISDIR } from '../format/errno.js';
 import type { Attr, DirEntry, ServedVolume, SetAttr } from './served.js';
+import { S_IFDIR, S_IFLNK, S_IFMT } from '../format/mode.js';
 
 interface Node { attr: Attr; data: Buffer; target?: string; kids?: Map<string, number>; xattrs: Map<string, Uint8Array> }
-
-const S_IFMT = 0o170000, S_IFDIR = 0o040000, S_IFLNK = 0o120000;
 
 export class VolumeDouble implements ServedVolume {
   readonly rootIno = 1;

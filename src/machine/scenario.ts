@@ -13,9 +13,9 @@ import type { Loss } from '../pram/image.js';
 import { Volume, type Attr } from '../fs/volume.js';
 import { Machine, type MachineOptions } from './machine.js';
 import { Prng } from './prng.js';
+import { S_IFREG } from '../format/mode.js';
 
 const MiB = 1 << 20;
-const S_IFREG = 0o100000;
 const CHUNK = 1 * MiB; // a multiple of 4: chunked Prng.fill gives the same stream as one fill
 
 export interface ScenarioOptions {

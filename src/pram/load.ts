@@ -18,8 +18,8 @@ import { decodeNamePage, decodeXattrPage, entryPages, type ExtraName, type MetaT
 import type { Loss, NodeImage, PageMap } from './image.js';
 import { EntryFault, type Log, type ReserveResult } from './types.js';
 import { faultText, hexPfn } from './reserve.js';
+import { S_IFMT, S_IFREG } from '../format/mode.js';
 
-const S_IFMT = 0o170000, S_IFREG = 0o100000;
 /** Shared by every node without xattr pieces (most): replaced by its own array before a push. */
 const NO_PARTS: Uint8Array[] = [];
 

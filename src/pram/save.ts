@@ -20,8 +20,7 @@ import { EXTENT_PAGES_MAX, MetaTailView, encodeXattrs, extentFlags, writeNamePag
 import type { NodeImage } from './image.js';
 import { runCsum, type Run } from './load.js';
 import { EntryFault, EntryTable } from './types.js';
-
-const S_IFMT = 0o170000, S_IFREG = 0o100000;
+import { S_IFMT, S_IFREG } from '../format/mode.js';
 
 export interface SaveContext {
   mem: PhysMem;

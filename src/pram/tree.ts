@@ -8,8 +8,8 @@ import { decodeXattrs } from '../format/v2.js';
 import { DecodeError } from '../format/reader.js';
 import type { Loss, NodeImage } from './image.js';
 import type { LoadState, NodeBuild } from './load.js';
+import { S_IFDIR, S_IFMT } from '../format/mode.js';
 
-const S_IFMT = 0o170000, S_IFDIR = 0o040000;
 const isDir = (n: NodeImage) => (n.mode & S_IFMT) === S_IFDIR;
 
 /** Nodes of a consistent tree, root (ino 1) first; paths filled in on each build. */

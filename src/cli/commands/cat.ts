@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .option('--cmdline <params>', "boot parameters (pram=, pram_banned=); default PRAM_CMDLINE, then /proc/cmdline")
     .action(async (path: string, opts: { arena: string; cmdline?: string }) => {
       try {
-        const data = await withMount({ arena: opts.arena, cmdline: opts.cmdline }, (pfs) => pfs.readFile(path) as Promise<Buffer>, { save: false });
+        const data = await withMount({ arena: opts.arena, cmdline: opts.cmdline, readOnly: true }, (pfs) => pfs.readFile(path) as Promise<Buffer>, { save: false });
         await new Promise<void>((resolve, reject) => process.stdout.write(data, (e) => (e ? reject(e) : resolve())));
       } catch (e) {
         fail(e);

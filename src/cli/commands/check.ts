@@ -58,7 +58,7 @@ export function register(program: Command): void {
     .action(async (opts: { arena: string; cmdline?: string; json?: boolean }) => {
       try {
         const count: Count = { files: 0, bytes: 0, total: 0 };
-        const losses = await withMount({ arena: opts.arena, cmdline: opts.cmdline, verify: 'full' }, async (pfs) => {
+        const losses = await withMount({ arena: opts.arena, cmdline: opts.cmdline, verify: 'full', readOnly: true }, async (pfs) => {
           const found: Loss[] = [...pfs.losses];
           if (progressWanted()) {   // the bar's total: every data page in use (an estimate: holes are not read)
             const st = pfs.volume.statfs();

@@ -17,7 +17,7 @@ export function register(program: Command): void {
       try {
         const count: CopyCount = { files: 0, dirs: 0, links: 0, bytes: 0 };
         const target = fs.existsSync(dest) && fs.statSync(dest).isDirectory() ? nodePath.join(dest, nodePath.posix.basename(src) || 'root') : dest;
-        await withMount({ arena: opts.arena, cmdline: opts.cmdline }, (pfs) => getTree(pfs, src, target, count), { save: false });
+        await withMount({ arena: opts.arena, cmdline: opts.cmdline, readOnly: true }, (pfs) => getTree(pfs, src, target, count), { save: false });
         process.stdout.write(`got ${count.files} files, ${count.dirs} directories, ${count.links} symlinks, ${formatSize(count.bytes)}\n`);
       } catch (e) {
         fail(e);

@@ -3,8 +3,9 @@
 import type { Command } from 'commander';
 import { DEFAULT_ARENA, withMount } from '../../api/index.js';
 import { fail, formatSize } from '../util.js';
+import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK } from '../../format/mode.js';
 
-const KIND: Record<number, string> = { 0o100000: 'regular', 0o040000: 'directory', 0o120000: 'symlink', 0o010000: 'fifo', 0o020000: 'char', 0o060000: 'block', 0o140000: 'socket' };
+const KIND: Record<number, string> = { [S_IFREG]: 'regular', [S_IFDIR]: 'directory', [S_IFLNK]: 'symlink', [S_IFIFO]: 'fifo', [S_IFCHR]: 'char', [S_IFBLK]: 'block', [S_IFSOCK]: 'socket' };
 
 export function register(program: Command): void {
   program.command('info')
@@ -15,13 +16,13 @@ export function register(program: Command): void {
     .option('--cmdline <params>', "boot parameters (pram=, pram_banned=); default PRAM_CMDLINE, then /proc/cmdline")
     .action(async (opts: { arena: string; cmdline?: string; json?: boolean }) => {
       try {
-        const info = await withMount({ arena: opts.arena, cmdline: opts.cmdline, verify: 'lazy' }, async (pfs) => {
+        const info = await withMount({ arena: opts.arena, cmdline: opts.cmdline, verify: 'lazy', readOnly: true }, async (pfs) => {
           const vol = pfs.volume;
           const st = vol.pram!.stats();
           const files: Record<string, number> = {};
           let bytes = 0;
           for (const n of vol.images()) {
-            const k = KIND[n.mode & 0o170000] ?? 'other';
+            const k = KIND[n.mode & S_IFMT] ?? 'other';
             files[k] = (files[k] ?? 0) + 1;
             if (k === 'regular') bytes += n.size;
           }

@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option('--cmdline <params>', "boot parameters (pram=, pram_banned=); default PRAM_CMDLINE, then /proc/cmdline")
     .action(async (path: string, opts: { arena: string; cmdline?: string; l?: boolean; json?: boolean }) => {
       try {
-        const rows = await withMount({ arena: opts.arena, cmdline: opts.cmdline }, async (pfs) => {
+        const rows = await withMount({ arena: opts.arena, cmdline: opts.cmdline, readOnly: true }, async (pfs) => {
           const st = (await pfs.lstat(path)) as Stats;
           if (!st.isDirectory()) return [await row(pfs, path, path)];
           const names = ((await pfs.readdir(path)) as string[]).sort();
