@@ -1,6 +1,7 @@
 // What every command shares: exit codes, one-line errors, size parsing and
 // printing in the forms people type and read (512M in, 512 MiB out).
 import { errnoName } from '../format/errno.js';
+import { memparse } from '../boot/params.js';
 
 export const EXIT = { ok: 0, error: 1, usage: 2, salvaged: 3 } as const;
 
@@ -41,15 +42,16 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v), 2) + '\n');
 }
 
-const SUFFIX: Record<string, number> = { K: 10, M: 20, G: 30, T: 40, P: 50 };
-
-/** '512M' / '4G' / '4096' -> bytes. Throws a usage error naming the bad value. */
+/**
+ * '512M' / '4G' / '4096' / '0x1000' / '1KiB' -> bytes: the kernel's memparse
+ * (boot/params.ts, the one size parser; pram_banned= uses it too) with an
+ * optional 'B' / 'iB' after the suffix. Throws a usage error naming the bad value.
+ */
 export function parseSize(text: string, what = 'size'): number {
-  const m = /^(0x[0-9a-f]+|\d+)([KMGTP])?(i?B)?$/i.exec(text.trim());
-  if (!m) throw Object.assign(new Error(`${what} '${text}': expected a number with an optional K, M, G or T suffix`), { exitCode: EXIT.usage });
-  const n = Number(m[1]) * 2 ** (m[2] ? SUFFIX[m[2].toUpperCase()]! : 0);
-  if (!Number.isSafeInteger(n)) throw Object.assign(new Error(`${what} '${text}' is too large`), { exitCode: EXIT.usage });
-  return n;
+  const m = memparse(text.trim());
+  if (!m || !/^(i?B)?$/i.test(m.rest)) throw Object.assign(new Error(`${what} '${text}': expected a number with an optional K, M, G or T suffix`), { exitCode: EXIT.usage });
+  if (m.value > BigInt(Number.MAX_SAFE_INTEGER)) throw Object.assign(new Error(`${what} '${text}' is too large`), { exitCode: EXIT.usage });
+  return Number(m.value);
 }
 
 /** 1536 -> '1.5 KiB'. */
