@@ -8,6 +8,7 @@ import type { Loss, NodeImage, NodeName, PageMap } from '../pram/image.js';
 import type { Inode } from './inode.js';
 import { opsFor } from './inode.js';
 import { S_IFDIR, S_IFMT } from './mode.js';
+import { LOST_FOUND, strayLoss, strayName, uniqueName } from '../pram/lostfound.js';
 import { PageMapPrefix, RadixPageMap } from './pagemap.js';
 import { ROOT_INO, type InodeTable } from './table.js';
 
@@ -116,13 +117,14 @@ function reachable(t: InodeTable): Set<number> {
 
 function adoptStrays(t: InodeTable, strays: Inode[], reached: Set<number>, losses: Loss[]): void {
   const root = t.get(ROOT_INO)!;
-  let lf = root.dir!.get('lost+found');
+  const lf = root.dir!.get(LOST_FOUND);
   let lfNode = lf ? t.get(lf.ino)! : null;
+  let lfName = LOST_FOUND;
   if (!lfNode || !lfNode.dir) {
     lfNode = t.make(S_IFDIR | 0o700, root.uid, root.gid, 0, ROOT_INO);
     lfNode.nlink = 0;
-    const name = lf ? `lost+found.${lfNode.ino}` : 'lost+found';
-    attach(root, name, lfNode);
+    lfName = uniqueName(new Set(root.dir!.entries.keys()), LOST_FOUND);
+    attach(root, lfName, lfNode);
   }
   for (const node of strays) {
     // Cut it out of unreachable directories first, so no cycle survives.
@@ -134,7 +136,8 @@ function adoptStrays(t: InodeTable, strays: Inode[], reached: Set<number>, losse
         if (node.dir) { dir.nlink--; node.nlink -= 2; } else node.nlink--;
       }
     }
-    attach(lfNode, `#${node.ino}`, node);
-    losses.push({ path: `/lost+found/#${node.ino}`, pfn: null, what: `inode ${node.ino} had no reachable name; linked into lost+found` });
+    attach(lfNode, strayName(node.ino), node);
+    const path = `/${lfName}/${strayName(node.ino)}`;
+    losses.push({ path, pfn: null, what: strayLoss(`inode ${node.ino}, no reachable name`, path) });
   }
 }

@@ -9,14 +9,11 @@
 // fault model.
 
 import type { PageAllocator } from '../boot/allocator.js';
-import type { BannedRegions } from '../boot/banned.js';
-import { Owner, type PageFrames } from '../boot/frames.js';
+import { Owner } from '../boot/frames.js';
 import type { Memblock } from '../boot/memblock.js';
-import type { BootParams } from '../boot/params.js';
 import { assert } from '../format/assert.js';
 import type { PhysMem } from '../mem/physmem.js';
-import { bootMemory, isRefusal } from '../pram/boot.js';
-import type { ReserveResult } from '../pram/types.js';
+import { bootMemory, isRefusal, type Booted } from '../pram/boot.js';
 import type { Prng } from './prng.js';
 
 /** A kexec/bootloader segment: where one piece of the next kernel sits in RAM. */
@@ -40,17 +37,10 @@ export interface EarlyBootOptions {
   runtimeAllocPagesMax: number;
 }
 
-/** A running kernel: its early reservations, pram's reserved chain, the page allocator and its own pages. */
-export interface KernelState {
+/** A running kernel: what pram/'s boot left (params, frames, banned, memblock, reserved chain, allocator) and its own pages. */
+export interface KernelState extends Omit<Booted, 'losses'> {
   boot: number;
   cmdline: string;
-  params: BootParams;
-  frames: PageFrames;
-  banned: BannedRegions;
-  memblock: Memblock;
-  /** pram's chain as reserved at early boot (headPfn 0 and error < 0 when dropped); the mount loads it. */
-  reserved: ReserveResult;
-  allocator: PageAllocator;
   /** The running kernel's own allocations after boot (Owner.Kernel), each [start, pages]. */
   kernelAllocs: Segment[];
   segments: Segment[];

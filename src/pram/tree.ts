@@ -9,6 +9,7 @@ import { DecodeError } from '../format/reader.js';
 import type { Loss, NodeImage } from './image.js';
 import type { LoadState, NodeBuild } from './load.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
+import { LOST_FOUND, strayLoss, strayName, uniqueName } from './lostfound.js';
 
 const isDir = (n: NodeImage) => (n.mode & S_IFMT) === S_IFDIR;
 
@@ -130,16 +131,16 @@ function placeInTree(st: LoadState, kept: NodeBuild[], byIno: Map<number, NodeBu
       continue;
     }
     if (!lostFound) {
-      lostFound = synthetic(nextIno(), '/lost+found', [{ parent: 1, name: uniqueName(taken.get(1)!, 'lost+found') }]);
+      lostFound = synthetic(nextIno(), `/${LOST_FOUND}`, [{ parent: 1, name: uniqueName(taken.get(1)!, LOST_FOUND) }]);
       lostFound.path = join('/', lostFound.node.names[0]!.name);
       kept.push(lostFound);
       taken.set(lostFound.node.ino, new Set());
     }
-    const name = `#${b.node.ino}`;
+    const name = strayName(b.node.ino);
     const was = b.node.names.map((n) => `${n.name} in dir ino ${n.parent}`).join(', ') || 'no name';
     b.node.names = [{ parent: lostFound.node.ino, name }];
     b.path = join(lostFound.path, name);
-    st.losses.push({ path: b.path, pfn: b.metaPfn, what: `parent directory lost or unreachable (was ${was}): moved to ${b.path}` });
+    st.losses.push({ path: b.path, pfn: b.metaPfn, what: strayLoss(was, b.path) });
   }
 }
 
@@ -152,13 +153,6 @@ function reportAbandoned(st: LoadState, byIno: Map<number, NodeBuild>): void {
     const path = a.name === null ? null : dir ? join(dir.path, a.name) : a.parent === 1 ? join('/', a.name) : `${a.name} (in lost dir ino ${a.parent})`;
     st.losses.push({ path, pfn: a.metaPfn, what: `${a.name === null ? 'an unreadable node' : 'file'} lost with its ${a.dataPages} data page(s): ${at}` });
   }
-}
-
-function uniqueName(taken: Set<string>, want: string): string {
-  let name = want;
-  for (let i = 1; taken.has(name); i++) name = `${want}.${i}`;
-  taken.add(name);
-  return name;
 }
 
 function join(dir: string, name: string): string { return dir === '/' ? `/${name}` : `${dir}/${name}`; }
