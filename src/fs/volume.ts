@@ -8,7 +8,7 @@ import type { PhysMem } from '../mem/physmem.js';
 import type { Pram } from '../pram/pram.js';
 import type { BannedRegions } from '../boot/banned.js';
 import type { Loss, NodeImage } from '../pram/image.js';
-import { readData, type PageCache, type PageEngine } from './file.js';
+import { readInto, type PageCache, type PageEngine } from './file.js';
 import type { Inode } from './inode.js';
 import { DT_DIR, DT_LNK, NAME_MAX, SYMLOOP_MAX } from './mode.js';
 import * as ns from './namespace.js';
@@ -19,6 +19,8 @@ import * as xa from './xattr.js';
 
 export type { Attr } from './table.js';
 export interface DirEntry { name: string; ino: number; type: number; next: number }
+/** Views over a file's pages (Volume.view): pinned until release(), which is idempotent. */
+export interface PageViews { readonly buffers: Buffer[]; readonly bytes: number; release(): void }
 export interface StatFs { bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number; namelen: number }
 
 /** The engine as the volume uses it (pram/'s Pram satisfies this). */
@@ -138,9 +140,10 @@ export class Volume {
       // A loaded symlink: its target is in its pages, checked like any data. A saved size
       // past PATH_MAX or past the pages it has is damage: EIO, never a huge allocation.
       if (node.size > 4096 || node.size > node.pages!.count * this.pc.pageSize) return -EIO;
-      const b = readData(this.pc, { size: node.size, pages: node.pages! }, 0, node.size);
-      if (typeof b === 'number') return b;
-      if (b.length !== node.size) return -EIO;
+      const b = Buffer.allocUnsafe(node.size);
+      const n = readInto(this.pc, { size: node.size, pages: node.pages! }, 0, b, 0, node.size);
+      if (n < 0) return n;
+      if (n !== node.size) return -EIO;
       node.target = b.toString('utf8');
     }
     return node.target;
@@ -162,12 +165,71 @@ export class Volume {
     return ns.rename(this.t, parent, name, newParent, newName, flags);
   }
 
+  /** A new buffer with up to `length` bytes at `offset` (short at EOF or before a damaged page); one copy (readInto). */
   read(ino: number, offset: number, length: number): Buffer | number {
     const node = this.node(ino);
     if (typeof node === 'number') return node;
-    const r = node.ops.read(this.pc, node, offset, length);
-    if (typeof r !== 'number') this.t.accessed(node);
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) return -EINVAL;
+    // Never allocate past the end of the file, whatever length was asked for.
+    const out = Buffer.allocUnsafe(Math.max(0, Math.min(length, node.size - offset)));
+    const n = this.readInto(ino, offset, out, 0, out.length);
+    return n < 0 ? n : n === out.length ? out : out.subarray(0, n);
+  }
+
+  /**
+   * Copies up to `length` bytes at `offset` straight from the arena into
+   * target[targetOffset..]: bytes copied (short at EOF, or before a damaged
+   * page), or -errno (-EIO when the first page is damaged, -EINVAL for a
+   * bad position or a target too small for `length`).
+   */
+  readInto(ino: number, offset: number, target: Uint8Array, targetOffset: number, length: number): number {
+    const node = this.node(ino);
+    if (typeof node === 'number') return node;
+    const r = node.ops.readInto(this.pc, node, offset, target, targetOffset, length);
+    if (r >= 0) this.t.accessed(node);
     return r;
+  }
+
+  /**
+   * Read-only views over the file's own pages for up to `length` bytes at
+   * `offset`, one per physically contiguous run (holes as zeroed buffers).
+   * The pages are pinned until release(): a write to them goes to a copy and a
+   * truncate or unlink frees them only then, so a view never changes.
+   */
+  view(ino: number, offset: number, length: number): PageViews | number {
+    const node = this.node(ino);
+    if (typeof node === 'number') return node;
+    const buffers: Buffer[] = [];
+    const pinned: number[] = [];
+    const engine = this.parts.engine;
+    const r = node.ops.view(this.pc, node, offset, length, buffers, (pfn, count) => { engine.pin(pfn, count); pinned.push(pfn, count); });
+    if (r < 0) return r;
+    this.t.accessed(node);
+    let live = true;
+    return {
+      buffers, bytes: r,
+      release: () => {
+        if (!live) return;
+        live = false;
+        if (!this.mounted) return;   // the engine and its memory are gone
+        for (let i = 0; i < pinned.length; i += 2) engine.unpin(pinned[i]!, pinned[i + 1]!);
+      },
+    };
+  }
+
+  /**
+   * Views over the pages like view(), but nothing is pinned: they are valid
+   * only until the next call that may write (FUSE writes the READ reply from
+   * them at once). Same results as read().
+   */
+  readViews(ino: number, offset: number, length: number): Buffer[] | number {
+    const node = this.node(ino);
+    if (typeof node === 'number') return node;
+    const out: Buffer[] = [];
+    const r = node.ops.view(this.pc, node, offset, length, out);
+    if (r < 0) return r;
+    this.t.accessed(node);
+    return out;
   }
 
   write(ino: number, offset: number, data: Uint8Array): number {
