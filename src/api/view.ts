@@ -16,7 +16,7 @@ export interface ViewOptions { offset?: number; length?: number }
 export class FileView implements Disposable {
   /** The bytes in file order; their lengths add up to `length`. */
   readonly buffers: readonly PageView[];
-  /** Bytes shown: short of what was asked at the end of the file or before a damaged page. */
+  /** Bytes shown: what was asked, clipped at the end of the file (a damaged page makes the view fail with EIO instead). */
   readonly length: number;
   private live = true;
 

@@ -96,7 +96,7 @@ test('a run crossing a mapping segment is copied piecewise and viewed as one buf
   s.ram.close();
 });
 
-test('lazy mode: a flipped bit is EIO for its page only, through readInto and views; pages before it still read', () => {
+test('lazy mode: a flipped bit is EIO for its page only through readInto; a view or FUSE reply over it is EIO', () => {
   const s = simVolume({ pageCount: 256, arena: true });
   const f = ino(s.vol.mknod(1, 'f', S_IFREG | 0o644, 0, 0, 0));
   const data = pattern(4 * PS, 5);
@@ -112,9 +112,9 @@ test('lazy mode: a flipped bit is EIO for its page only, through readInto and vi
   assert.equal(v.readInto(f, 3 * PS, t, 0, PS), PS, 'the page after it is fine');
   assert.deepEqual(t.subarray(0, PS), data.subarray(3 * PS));
   assert.equal(v.view(f, 2 * PS, PS), -EIO, 'no view of a damaged page');
-  const pv = ok(v.view(f, PS, 3 * PS));
-  assert.equal(pv.bytes, PS, 'a view stops before it too');
-  pv.release();
+  assert.equal(v.view(f, PS, 3 * PS), -EIO, 'a view is whole or nothing');
+  assert.equal(v.readViews(f, 0, 4 * PS), -EIO, 'so is a FUSE reply: a short one would read as EOF');
+  assert.equal(ok(v.view(f, 0, 2 * PS)).bytes, 2 * PS);
   assert.equal(ok(v.read(f, 0, 4 * PS)).length, 2 * PS);
   assert.ok(v.losses.some((l) => l.path === '/f'), 'the damage is reported with its path');
   v.detach();

@@ -191,43 +191,47 @@ export class Volume {
   }
 
   /**
-   * Read-only views over the file's own pages for up to `length` bytes at
-   * `offset`, one per physically contiguous run (holes as zeroed buffers).
-   * The pages are pinned until release(): a write to them goes to a copy and a
-   * truncate or unlink frees them only then, so a view never changes.
+   * Read-only views over the file's own pages for `length` bytes at `offset`
+   * (clipped at EOF), one per physically contiguous run (holes as zeroed
+   * buffers); -EIO when any page of the range is damaged (a view is whole or
+   * nothing). The pages are pinned until release(): a write to them goes to a
+   * copy and a truncate or unlink frees them only then, so a view never changes.
    */
   view(ino: number, offset: number, length: number): PageViews | number {
-    const node = this.node(ino);
-    if (typeof node === 'number') return node;
-    const buffers: Buffer[] = [];
     const pinned: number[] = [];
     const engine = this.parts.engine;
-    const r = node.ops.view(this.pc, node, offset, length, buffers, (pfn, count) => { engine.pin(pfn, count); pinned.push(pfn, count); });
-    if (r < 0) return r;
-    this.t.accessed(node);
+    const buffers = this.wholeViews(ino, offset, length, (pfn, count) => { engine.pin(pfn, count); pinned.push(pfn, count); });
+    const unpin = () => { for (let i = 0; i < pinned.length; i += 2) engine.unpin(pinned[i]!, pinned[i + 1]!); };
+    if (typeof buffers === 'number') { unpin(); return buffers; }
     let live = true;
+    let bytes = 0;
+    for (const b of buffers) bytes += b.length;
     return {
-      buffers, bytes: r,
+      buffers, bytes,
       release: () => {
         if (!live) return;
         live = false;
-        if (!this.mounted) return;   // the engine and its memory are gone
-        for (let i = 0; i < pinned.length; i += 2) engine.unpin(pinned[i]!, pinned[i + 1]!);
+        if (this.mounted) unpin();   // else the engine and its memory are gone
       },
     };
   }
 
   /**
-   * Views over the pages like view(), but nothing is pinned: they are valid
-   * only until the next call that may write (FUSE writes the READ reply from
-   * them at once). Same results as read().
+   * Views like view(), but nothing is pinned: valid only until the next call
+   * that may write (FUSE writes the READ reply from them at once).
    */
   readViews(ino: number, offset: number, length: number): Buffer[] | number {
+    return this.wholeViews(ino, offset, length);
+  }
+
+  /** Views of the whole range clipped at EOF, or -errno (-EIO if it stops at a damaged page: never a short reply, which FUSE would take for EOF). */
+  private wholeViews(ino: number, offset: number, length: number, shown?: (pfn: number, count: number) => void): Buffer[] | number {
     const node = this.node(ino);
     if (typeof node === 'number') return node;
     const out: Buffer[] = [];
-    const r = node.ops.view(this.pc, node, offset, length, out);
+    const r = node.ops.view(this.pc, node, offset, length, out, shown);
     if (r < 0) return r;
+    if (r < Math.min(length, node.size - offset)) return -EIO;
     this.t.accessed(node);
     return out;
   }
