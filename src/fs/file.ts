@@ -43,24 +43,14 @@ function validPos(n: number): boolean {
  * the first page is damaged, -EINVAL for a bad position or a target too small.
  */
 export function readInto(pc: PageCache, f: FileData, off: number, target: Uint8Array, at: number, len: number): number {
-  if (!validPos(off) || !validPos(len) || !validPos(at) || at + len > target.length) return -EINVAL;
-  if (off >= f.size || len === 0) return 0;
-  const n = Math.min(len, f.size - off);
-  let done = 0;
-  while (done < n) {
-    const r = nextRun(pc, f, off + done, n - done);
-    if (r < 0) return done > 0 ? done : r;
-    const { pfn, count, inPage, bytes } = cursor;
-    if (pfn === 0) target.fill(0, at + done, at + done + bytes);
-    else {
-      const run = count > 1 ? pc.mem.run(pfn, count) : pc.mem.page(pfn);
-      const to = at + done;
-      if (run) run.copy(target, to, inPage, inPage + bytes);
-      else copyRun(pc.mem, pfn, count, pc.pageSize, inPage, bytes, (view, a) => { view.copy(target, to + a); });
-    }
-    done += bytes;
-  }
-  return done;
+  if (!validPos(at) || at + len > target.length) return -EINVAL;
+  return eachRun(pc, f, off, len, (pfn, count, inPage, bytes, done) => {
+    const to = at + done;
+    if (pfn === 0) { target.fill(0, to, to + bytes); return; }
+    const run = count > 1 ? pc.mem.run(pfn, count) : pc.mem.page(pfn);
+    if (run) run.copy(target, to, inPage, inPage + bytes);
+    else copyRun(pc.mem, pfn, count, pc.pageSize, inPage, bytes, (view, a) => { view.copy(target, to + a); });
+  });
 }
 
 /**
@@ -71,45 +61,41 @@ export function readInto(pc: PageCache, f: FileData, off: number, target: Uint8A
  * page is damaged. The views alias the pages: valid until they change.
  */
 export function viewData(pc: PageCache, f: FileData, off: number, len: number, out: Buffer[], shown?: (pfn: number, count: number) => void): number {
+  return eachRun(pc, f, off, len, (pfn, count, inPage, bytes) => {
+    if (pfn === 0) { out.push(Buffer.alloc(bytes)); return; }
+    shown?.(pfn, count);
+    copyRun(pc.mem, pfn, count, pc.pageSize, inPage, bytes, (view) => { out.push(view); });
+  });
+}
+
+/**
+ * Walks [off, off + len) clipped at EOF run by run: `fn` gets a hole (pfn 0)
+ * or present pages at consecutive pfns that may be read (lazy verification
+ * happens here, once per page; a verified page costs one flag test), and the
+ * bytes done before it. Returns the bytes walked (short before a damaged
+ * page), -EIO when the first page is damaged, -EINVAL for a bad position.
+ */
+function eachRun(pc: PageCache, f: FileData, off: number, len: number,
+  fn: (pfn: number, count: number, inPage: number, bytes: number, done: number) => void): number {
   if (!validPos(off) || !validPos(len)) return -EINVAL;
   if (off >= f.size || len === 0) return 0;
   const n = Math.min(len, f.size - off);
+  const ps = pc.pageSize;
   let done = 0;
   while (done < n) {
-    const r = nextRun(pc, f, off + done, n - done);
-    if (r < 0) return done > 0 ? done : r;
-    const { pfn, count, inPage, bytes } = cursor;
-    if (pfn === 0) out.push(Buffer.alloc(bytes));
-    else {
-      shown?.(pfn, count);
-      copyRun(pc.mem, pfn, count, pc.pageSize, inPage, bytes, (view) => { out.push(view); });
+    const index = Math.floor((off + done) / ps);
+    const inPage = off + done - index * ps;
+    const pfn = f.pages.get(index);
+    let count = f.pages.run(index, Math.ceil((inPage + n - done) / ps));
+    if (pfn !== 0) {
+      count = pc.engine.readableRun(pfn, count);
+      if (count < 0) return done > 0 ? done : count;
     }
+    const bytes = Math.min(count * ps - inPage, n - done);
+    fn(pfn, count, inPage, bytes, done);
     done += bytes;
   }
   return done;
-}
-
-// The run nextRun found: module state rather than an object per run (the 4 KiB read path is hot).
-const cursor = { pfn: 0, count: 0, inPage: 0, bytes: 0 };
-
-/**
- * The run of pages holding `pos` (at most `max` bytes): a hole, or present
- * pages at consecutive pfns that may be read (lazy verification happens here,
- * once per page; verified pages cost one flag test each). 0, or -EIO.
- */
-function nextRun(pc: PageCache, f: FileData, pos: number, max: number): number {
-  const ps = pc.pageSize;
-  const index = Math.floor(pos / ps);
-  const inPage = pos - index * ps;
-  const pfn = f.pages.get(index);
-  let count = f.pages.run(index, Math.ceil((inPage + max) / ps));
-  if (pfn !== 0) {
-    count = pc.engine.readableRun(pfn, count);
-    if (count < 0) return count;
-  }
-  cursor.pfn = pfn; cursor.count = count; cursor.inPage = inPage;
-  cursor.bytes = Math.min(count * ps - inPage, max);
-  return 0;
 }
 
 /** Writes what fits; returns bytes written, or -ENOSPC/-errno if nothing could be. */
