@@ -22,13 +22,13 @@ export class FileHandle {
     if (this.closed || !this.vol.isMounted) throw errnoError(-EBADF, syscall, this.path);
   }
 
-  async read(buffer?: Buffer | { buffer?: Buffer; offset?: number; length?: number; position?: number | null }, offset?: number, length?: number, position?: number | null): Promise<{ bytesRead: number; buffer: Buffer }> {
+  async read<T extends Uint8Array = Buffer>(buffer?: T | { buffer?: T; offset?: number; length?: number; position?: number | null }, offset?: number, length?: number, position?: number | null): Promise<{ bytesRead: number; buffer: T }> {
     this.live('read');
     if (!this.flags.read) throw errnoError(-EBADF, 'read', this.path);
-    let buf: Buffer;
-    if (buffer === undefined || !Buffer.isBuffer(buffer)) {
-      const o = (buffer ?? {}) as { buffer?: Buffer; offset?: number; length?: number; position?: number | null };
-      buf = o.buffer ?? Buffer.alloc(16384);
+    let buf: T;
+    if (!(buffer instanceof Uint8Array)) {   // a Buffer or any Uint8Array, as node takes
+      const o = buffer ?? {};
+      buf = o.buffer ?? (Buffer.alloc(16384) as Uint8Array as T);
       offset = o.offset; length = o.length; position = o.position;
     } else buf = buffer;
     const off = offset ?? 0;

@@ -32,8 +32,11 @@ test('FileHandle.read copies into the caller\'s buffer at its offset; a range pa
   assert.equal((await h.read(buf, 0, 100, 3 * PS)).bytesRead, 11, 'short at EOF');
   await assert.rejects(h.read(buf, 10, buf.length), { code: 'ERR_OUT_OF_RANGE' });
   const u8 = new Uint8Array(8);
-  assert.equal((await h.read({ buffer: u8 as Buffer, position: 0 })).bytesRead, 8);
+  assert.equal((await h.read({ buffer: u8, position: 0 })).bytesRead, 8);
   assert.deepEqual(Buffer.from(u8), data.subarray(0, 8));
+  const u8b = new Uint8Array(16);
+  assert.equal((await h.read(u8b, 4, 8, 1)).buffer, u8b, 'a plain Uint8Array is a buffer, not options');
+  assert.deepEqual(Buffer.from(u8b.subarray(4, 12)), data.subarray(1, 9));
   const chunks: Buffer[] = [];
   for await (const c of pfs.createReadStream('/f', { start: 3, highWaterMark: 1000 })) chunks.push(c as Buffer);
   assert.deepEqual(Buffer.concat(chunks), data.subarray(3));
