@@ -1,8 +1,10 @@
 // Issue 19: in-process reads, pram vs node:fs on tmpfs, same process, equal
 // work (the same bytes end up readable by the caller). Each rep is a fresh
-// Node process (`node bench/lib/reads.js --child JSON`) per verify mode, so
-// "fresh" really is a just-mounted arena whose pages this process has not
-// touched; "touched" is the next pass over the same bytes. Standalone:
+// Node process (`node bench/lib/reads.js --child JSON`) holding node's files
+// and two arenas, one mounted with full and one with lazy verification; the
+// three sides alternate within each pass, so load on a shared machine hits
+// them alike. "fresh" is the first pass over a just-mounted arena whose pages
+// this process has not touched; "touched" the later passes. Standalone:
 // `node bench/lib/reads.js [--quick] [--reps N]` prints the table; run.js
 // calls readsBench() for `npm run bench -- --only reads`.
 import * as fs from 'node:fs';
@@ -39,77 +41,76 @@ function fill(n, seed) {
 
 async function timed(f) { const t0 = performance.now(); const r = await f(); return [performance.now() - t0, r]; }
 
-// ---- the child: one mount, every scenario, node fs beside it ----
-async function childRun({ bytes, verify, seed }) {
+// ---- the child: node fs, a fully verified and a lazily verified mount, side by side ----
+async function childRun({ bytes, seed }) {
   const api = await loadApi();
   if (api.missing) return { missing: api.missing };
   const tag = `reads-bench-${process.pid}`;
-  const arena = `${SHM}/${tag}.pram`, tmp = `${SHM}/${tag}.tmp`, tmp1 = `${SHM}/${tag}-1m.tmp`, tmp64 = `${SHM}/${tag}-64m.tmp`;
+  const tmp = `${SHM}/${tag}.tmp`, tmp1 = `${SHM}/${tag}-1m.tmp`, tmp64 = `${SHM}/${tag}-64m.tmp`;
+  const arenas = { full: `${SHM}/${tag}-full.pram`, lazy: `${SHM}/${tag}-lazy.pram` };
   const big = fill(bytes, seed), one = big.subarray(0, MIB), sixtyFour = fill(64 * MIB, seed + 1);
-  const res = { verify, bytes, seq: {}, rand: {}, readFile: {}, views: {} };
+  const res = { bytes, seq: {}, rand: {}, readFile: {}, views: {} };
+  const pfs = {}, h = {};
   try {
-    // Write both sides, then remount pram in `verify` mode: nothing of the arena is touched by this process yet.
+    // Write every side, then mount each arena again: nothing of it is touched by this process yet.
     fs.writeFileSync(tmp, big); fs.writeFileSync(tmp1, one); fs.writeFileSync(tmp64, sixtyFour);
-    let pfs = await apiMount(api, { arena, sizeBytes: arenaBytesFor(bytes + 66 * MIB) });
-    await pfs.writeFile('/big', big); await pfs.writeFile('/1m', one); await pfs.writeFile('/64m', sixtyFour);
-    await pfs.unmount();
-    [res.mountMs, pfs] = await timed(() => apiMount(api, { arena, verify }));
-    const h = await pfs.open('/big');
+    for (const verify of ['full', 'lazy']) {
+      const w = await apiMount(api, { arena: arenas[verify], sizeBytes: arenaBytesFor(bytes + 66 * MIB) });
+      await w.writeFile('/big', big); await w.writeFile('/1m', one); await w.writeFile('/64m', sixtyFour);
+      await w.unmount();
+    }
+    for (const verify of ['full', 'lazy']) { pfs[verify] = await apiMount(api, { arena: arenas[verify], verify }); h[verify] = await pfs[verify].open('/big'); }
     const fd = fs.openSync(tmp, 'r');
+    // Passes: 0 = fresh (first touch of the arena's pages; lazy verifies here), then touched. The three sides alternate within a pass.
+    const measure = async (row, reps, sides) => {
+      for (let pass = 0; pass < 3; pass++) {
+        const sums = {};
+        for (const [who, run] of Object.entries(sides)) {
+          const [ms, sum] = await timed(run);
+          (row[who] ??= []).push(ms / reps);
+          sums[who] = sum;
+        }
+        if (new Set(Object.values(sums)).size !== 1) throw new Error(`checksums differ: ${JSON.stringify(sums)}`);
+      }
+    };
     for (const bs of [4 * KIB, MIB]) {
       const buf = Buffer.allocUnsafe(bs);
       const n = bytes / bs;
-      const passes = (name, order) => {
-        const row = (res[name][bs] = { node: [], pram: [] });
-        return { row, order };
-      };
       for (const [name, order] of [['seq', null], ['rand', offsets(bytes, bs, seed)]]) {
-        const { row } = passes(name, order);
-        const at = (i) => (order ? order[i] : i * bs);
-        // pass 0 = fresh (first touch of the arena's pages; lazy mode verifies here), then touched passes.
-        for (let pass = 0; pass < 3; pass++) {
-          let sumP = 0, sumN = 0;
-          const [tp] = await timed(async () => { for (let i = 0; i < n; i++) { await h.read(buf, 0, bs, at(i)); sumP = touch(buf, sumP); } });
-          const [tn] = await timed(() => { for (let i = 0; i < n; i++) { fs.readSync(fd, buf, 0, bs, at(i)); sumN = touch(buf, sumN); } });
-          if (sumP !== sumN) throw new Error(`${name} bs=${bs}: checksums differ (pram ${sumP}, node ${sumN})`);
-          row.pram.push(tp); row.node.push(tn);
-        }
-      }
-      // Views of 1 MiB (and 4 KiB) ranges, sequential: bytes made available, one byte per page summed.
-      const row = (res.views[bs] = { node: [], pram: [] });
-      for (let pass = 0; pass < 3; pass++) {
-        let sumP = 0, sumN = 0;
-        const [tp] = await timed(async () => {
-          for (let i = 0; i < n; i++) {
-            const v = await h.view(i * bs, bs);
-            for (const b of v.buffers) sumP = touch(b, sumP);
-            v.release();
-          }
+        const at = order ? (i) => order[i] : (i) => i * bs;
+        const pram = (x) => async () => { let s = 0; for (let i = 0; i < n; i++) { await x.read(buf, 0, bs, at(i)); s = touch(buf, s); } return s; };
+        await measure((res[name][bs] = {}), 1, {
+          node: () => { let s = 0; for (let i = 0; i < n; i++) { fs.readSync(fd, buf, 0, bs, at(i)); s = touch(buf, s); } return s; },
+          full: pram(h.full), lazy: pram(h.lazy),
         });
-        const [tn] = await timed(() => { for (let i = 0; i < n; i++) { fs.readSync(fd, buf, 0, bs, i * bs); sumN = touch(buf, sumN); } });
-        if (sumP !== sumN) throw new Error(`views bs=${bs}: checksums differ`);
-        row.pram.push(tp); row.node.push(tn);
       }
+      // Views of bs-sized ranges, in order: bytes made available, one byte per page summed.
+      const view = (x) => async () => {
+        let s = 0;
+        for (let i = 0; i < n; i++) { const v = await x.view(i * bs, bs); for (const b of v.buffers) s = touch(b, s); v.release(); }
+        return s;
+      };
+      await measure((res.views[bs] = {}), 1, {
+        node: () => { let s = 0; for (let i = 0; i < n; i++) { fs.readSync(fd, buf, 0, bs, i * bs); s = touch(buf, s); } return s; },
+        full: view(h.full), lazy: view(h.lazy),
+      });
     }
-    // Nothing skipped: a full checksum over every view equals one over node's bytes (untimed).
-    res.viewsVerified = await wholeSum(h, bytes) === wholeSumNode(fd, bytes);
+    // Nothing skipped: a full checksum over every 1 MiB view equals one over node's bytes (untimed).
+    const want = wholeSumNode(fd, bytes);
+    res.viewsVerified = (await wholeSum(h.full, bytes)) === want && (await wholeSum(h.lazy, bytes)) === want;
     fs.closeSync(fd);
-    await h.close();
     // readFile: 1 MiB x 64 and 64 MiB x 2, each into a new Buffer.
     for (const [name, file, reps] of [['1m', tmp1, 64], ['64m', tmp64, 2]]) {
-      const row = (res.readFile[name] = { node: [], nodePromises: [], pram: [] });
-      for (let pass = 0; pass < 3; pass++) {
-        let sumP = 0, sumN = 0, sumQ = 0;
-        const [tp] = await timed(async () => { for (let i = 0; i < reps; i++) sumP = touch(await pfs.readFile('/' + name), sumP); });
-        const [tn] = await timed(() => { for (let i = 0; i < reps; i++) sumN = touch(fs.readFileSync(file), sumN); });
-        const [tq] = await timed(async () => { for (let i = 0; i < reps; i++) sumQ = touch(await fs.promises.readFile(file), sumQ); });
-        if (sumP !== sumN || sumN !== sumQ) throw new Error(`readFile ${name}: checksums differ`);
-        row.pram.push(tp / reps); row.node.push(tn / reps); row.nodePromises.push(tq / reps);
-      }
+      const pram = (p) => async () => { let s = 0; for (let i = 0; i < reps; i++) s = touch(await p.readFile('/' + name), s); return s; };
+      await measure((res.readFile[name] = {}), reps, {
+        node: () => { let s = 0; for (let i = 0; i < reps; i++) s = touch(fs.readFileSync(file), s); return s; },
+        nodePromises: async () => { let s = 0; for (let i = 0; i < reps; i++) s = touch(await fs.promises.readFile(file), s); return s; },
+        full: pram(pfs.full), lazy: pram(pfs.lazy),
+      });
     }
-    await pfs.unmount({ save: false });
   } finally {
-    for (const p of [arena, tmp, tmp1, tmp64]) fs.rmSync(p, { force: true });
+    for (const verify of ['full', 'lazy']) { await h[verify]?.close(); await pfs[verify]?.unmount({ save: false }); }
+    for (const p of [arenas.full, arenas.lazy, tmp, tmp1, tmp64]) fs.rmSync(p, { force: true });
   }
   return res;
 }
@@ -140,14 +141,12 @@ const gbs = (bytes, ms) => bytes / ms / 1e6;
 
 export async function readsBench({ quick = false, reps = 3, status = () => {} } = {}) {
   const bytes = quick ? 64 * MIB : 256 * MIB;
-  const runs = { full: [], lazy: [] };
+  const runs = [];
   for (let rep = 0; rep < reps; rep++) {
-    for (const verify of ['full', 'lazy']) {
-      status(`reads rep ${rep + 1}/${reps}: ${verify}`);
-      const out = execFileSync(process.execPath, [SELF, '--child', JSON.stringify({ bytes, verify, seed: 1234 + rep })],
-        { encoding: 'utf8', maxBuffer: 16 << 20, stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
-      runs[verify].push(JSON.parse(out.trim().split('\n').at(-1)));
-    }
+    status(`reads rep ${rep + 1}/${reps}`);
+    const out = execFileSync(process.execPath, [SELF, '--child', JSON.stringify({ bytes, seed: 1234 + rep })],
+      { encoding: 'utf8', maxBuffer: 16 << 20, stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+    runs.push(JSON.parse(out.trim().split('\n').at(-1)));
   }
   const res = { bytes, reps, runs, load: fs.readFileSync('/proc/loadavg', 'utf8').trim() };
   res.markdown = markdown(res);
@@ -161,31 +160,30 @@ function cell(runs, pick, who, touched) {
 
 function markdown({ bytes, reps, runs, load }) {
   const out = [`## In-process reads (issue 19): pram vs node:fs on tmpfs, ${bytes / MIB} MiB, ${reps} reps, load ${load}`, ''];
-  out.push('GB/s, medians; ratio = pram / node fs (readSync; readFileSync for readFile). fresh: first pass after mount; touched: later passes.', '');
-  out.push('| scenario | verify | node fresh | pram fresh | ratio | node touched | pram touched | ratio |', '|---|---|---|---|---|---|---|---|');
-  const line = (name, verify, bytesPer, pick) => {
-    const r = runs[verify];
-    const [nf, pf, nt, pt] = [cell(r, pick, 'node', false), cell(r, pick, 'pram', false), cell(r, pick, 'node', true), cell(r, pick, 'pram', true)];
-    out.push(`| ${name} | ${verify} | ${gbs(bytesPer, nf).toFixed(2)} | ${gbs(bytesPer, pf).toFixed(2)} | ${(nf / pf).toFixed(2)}× | ${gbs(bytesPer, nt).toFixed(2)} | ${gbs(bytesPer, pt).toFixed(2)} | ${(nt / pt).toFixed(2)}× |`);
-    return nt / pt;
-  };
+  out.push('GB/s, medians. node: readSync (readFileSync for readFile); pram: the library API (FileHandle.read, pfs.readFile, FileHandle.view), mounted with full and with lazy verification, in the same process, alternating. ×: pram / node. fresh: first pass after mount; touched: later passes.', '');
+  out.push('| scenario | pass | node | pram full | × | pram lazy | × | lazy vs full |', '|---|---|---|---|---|---|---|---|');
   const ratios = {};
-  for (const verify of ['full', 'lazy']) {
-    for (const bs of [4 * KIB, MIB]) {
-      const b = bs === MIB ? '1 MiB' : '4 KiB';
-      ratios[`seq ${b} ${verify}`] = line(`read seq ${b}`, verify, bytes, (x) => x.seq[bs]);
-      ratios[`rand ${b} ${verify}`] = line(`read rand ${b}`, verify, bytes, (x) => x.rand[bs]);
-      ratios[`view ${b} ${verify}`] = line(`view ${b} ranges`, verify, bytes, (x) => x.views[bs]);
+  const line = (name, bytesPer, pick) => {
+    for (const touched of [false, true]) {
+      const [n, f, l] = ['node', 'full', 'lazy'].map((who) => cell(runs, pick, who, touched));
+      out.push(`| ${name} | ${touched ? 'touched' : 'fresh'} | ${gbs(bytesPer, n).toFixed(2)} | ${gbs(bytesPer, f).toFixed(2)} | ${(n / f).toFixed(2)} | ${gbs(bytesPer, l).toFixed(2)} | ${(n / l).toFixed(2)} | ${((l / f - 1) * 100).toFixed(1)} % |`);
+      if (touched) ratios[name] = { full: n / f, lazy: n / l, lazyVsFull: (l / f - 1) * 100 };
     }
-    ratios[`readFile 1m ${verify}`] = line('readFile 1 MiB', verify, MIB, (x) => x.readFile['1m']);
-    ratios[`readFile 64m ${verify}`] = line('readFile 64 MiB', verify, 64 * MIB, (x) => x.readFile['64m']);
+  };
+  for (const bs of [4 * KIB, MIB]) {
+    const b = bs === MIB ? '1 MiB' : '4 KiB';
+    line(`read seq ${b}`, bytes, (x) => x.seq[bs]);
+    line(`read rand ${b}`, bytes, (x) => x.rand[bs]);
+    line(`view ${b} ranges`, bytes, (x) => x.views[bs]);
   }
-  const pram = (verify, pick) => cell(runs[verify], pick, 'pram', true);
-  const lazyVsFull = (pick) => ((pram('lazy', pick) / pram('full', pick) - 1) * 100).toFixed(1);
-  out.push('', `node fs/promises readFile (touched): 1 MiB ${gbs(MIB, cell(runs.full, (x) => x.readFile['1m'], 'nodePromises', true)).toFixed(2)} GB/s, 64 MiB ${gbs(64 * MIB, cell(runs.full, (x) => x.readFile['64m'], 'nodePromises', true)).toFixed(2)} GB/s.`);
-  out.push(`Lazy vs full after first touch (pram time, + = lazy slower): seq 4 KiB ${lazyVsFull((x) => x.seq[4 * KIB])} %, seq 1 MiB ${lazyVsFull((x) => x.seq[MIB])} %, views 1 MiB ${lazyVsFull((x) => x.views[MIB])} %.`);
-  out.push(`Full checksum over every 1 MiB view equals node's: ${[...runs.full, ...runs.lazy].every((r) => r.viewsVerified)}.`);
-  out.push(`Targets (touched, full): read 4 KiB >= 1.5× (seq ${ratios['seq 4 KiB full'].toFixed(2)}×, rand ${ratios['rand 4 KiB full'].toFixed(2)}×); read 1 MiB >= 1.2× (seq ${ratios['seq 1 MiB full'].toFixed(2)}×, rand ${ratios['rand 1 MiB full'].toFixed(2)}×); views 1 MiB >= 10× (${ratios['view 1 MiB full'].toFixed(2)}×).`);
+  line('readFile 1 MiB', MIB, (x) => x.readFile['1m']);
+  line('readFile 64 MiB', 64 * MIB, (x) => x.readFile['64m']);
+  const q = (name) => gbs(name === '1m' ? MIB : 64 * MIB, cell(runs, (x) => x.readFile[name], 'nodePromises', true)).toFixed(2);
+  out.push('', `node fs/promises readFile (touched): 1 MiB ${q('1m')} GB/s, 64 MiB ${q('64m')} GB/s.`);
+  out.push(`Full checksum over every 1 MiB view equals node's bytes: ${runs.every((r) => r.viewsVerified)}.`);
+  const t = (name, k = 'full') => ratios[name][k].toFixed(2);
+  out.push(`Targets (touched): read 4 KiB >= 1.5× (seq ${t('read seq 4 KiB')}×, rand ${t('read rand 4 KiB')}×); read 1 MiB >= 1.2× (seq ${t('read seq 1 MiB')}×, rand ${t('read rand 1 MiB')}×); ` +
+    `views 1 MiB >= 10× (${t('view 1 MiB ranges')}×); lazy within 10 % of full (seq 4 KiB ${ratios['read seq 4 KiB'].lazyVsFull.toFixed(1)} %, seq 1 MiB ${ratios['read seq 1 MiB'].lazyVsFull.toFixed(1)} %, views 1 MiB ${ratios['view 1 MiB ranges'].lazyVsFull.toFixed(1)} %).`);
   return out.join('\n');
 }
 
