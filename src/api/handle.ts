@@ -47,7 +47,7 @@ export class FileHandle {
    * Zero-copy: the bytes at `offset` (default 0; up to `length`, default to
    * the end) as read-only views over the arena's pages. Valid until released
    * (view.release(), `using`) or this handle is closed; writes never change
-   * what a live view shows (see README, "Zero-copy views").
+   * what a live view shows (README, "Reading without copies").
    */
   async view(offset = 0, length?: number): Promise<FileView> {
     this.live('read');
