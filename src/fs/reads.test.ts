@@ -186,3 +186,18 @@ test('views and writes survive a remount as the writes left them', () => {
   s = { ...s, vol: Volume.mount({ mem: s.ram, handoff: s.handoff, clock: s.clock, keepMemOpen: true }) };
   assert.deepEqual(ok(s.vol.read(f, 0, 2 * PS)), Buffer.concat([Buffer.alloc(PS, 2), Buffer.alloc(PS, 1)]));
 });
+
+test('lazy mode after first touch: no page is left unverified, so reads take the same path as a full mount', () => {
+  const s = simVolume({ pageCount: 256, arena: true });
+  const f = ino(s.vol.mknod(1, 'f', S_IFREG | 0o644, 0, 0, 0));
+  ok(s.vol.write(f, 0, pattern(32 * PS, 10)));
+  assert.equal(s.vol.unmount(), 0);
+  const v = Volume.mount({ mem: s.ram, handoff: s.handoff, keepMemOpen: true, verify: 'lazy' });
+  assert.ok(v.pram!.stats().unverified >= 32, 'lazy: unverified at mount');
+  const t = Buffer.alloc(32 * PS);
+  assert.equal(v.readInto(f, 0, t, 0, t.length), t.length);
+  assert.equal(v.pram!.stats().unverified, 0, 'first touch verified every page');
+  assert.deepEqual(t, pattern(32 * PS, 10));
+  v.detach();
+  s.ram.close();
+});
