@@ -13,6 +13,7 @@ import { ddChart, scalingChart } from './lib/svg.js';
 import { sizeName } from './lib/stats.js';
 import { ROOT, loadavg, machine } from './lib/sys.js';
 import { snapshot } from './lib/snapshot.js';
+import { readsBench } from './lib/reads.js';
 
 const MIB = 1 << 20, GIB = 1 << 30;
 
@@ -66,7 +67,7 @@ function publish(r, out) {
   r.charts = [];
   if (r.dd) { fs.writeFileSync(path.join(out, 'dd.svg'), ddChart(f, `${sizeName(r.dd.bytes)} per dd; ${sub}`)); r.charts.push('dd.svg'); }
   if (r.persist) { fs.writeFileSync(path.join(out, 'scaling.svg'), scalingChart(f, sub)); r.charts.push('scaling.svg'); }
-  const md = markdown(r, f);
+  const md = markdown(r, f) + (r.reads?.markdown ? `\n\n${r.reads.markdown}` : '');
   fs.writeFileSync(path.join(out, 'latest.md'), md + '\n');
   const { figures: _old, ...raw } = r;
   fs.writeFileSync(path.join(out, 'latest.json'), JSON.stringify({ ...raw, figures: f }, null, 1) + '\n');
@@ -98,6 +99,7 @@ async function main() {
   if (want('persist')) r.persist = await persistBench({ sizes: p.sizes, mainBytes: p.mainBytes, reps: args.reps, status });
   if (want('ready')) r.ready = await readyBench({ bytes: p.readyBytes, reps: args.reps, status, diskDir });
   if (want('meta')) r.meta = await metaBench({ largeBytes: p.metaLarge, smallBytes: p.metaSmall, status });
+  if (want('reads')) r.reads = await readsBench({ quick: args.quick, reps: args.reps, status });   // issue 19, its own table
   r.durationS = (performance.now() - t0) / 1000;
   r.machine.loadEnd = loadavg();
   done();

@@ -101,13 +101,12 @@ async function getOne(pfs: PramFs, src: string, dest: string, count: CopyCount, 
     const h = await pfs.open(src, 'r');
     const fd = fs.openSync(dest, 'wx', st.mode & 0o7777);
     try {
-      const buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, Math.max(st.size, 1)));
+      // Zero-copy on our side: the host file is written from views over the arena's pages.
       for (let pos = 0; pos < st.size;) {
-        const { bytesRead } = await h.read(buf, 0, buf.length, pos);
-        if (bytesRead === 0) break;
-        fs.writeSync(fd, buf, 0, bytesRead, pos);
-        pos += bytesRead;
-        count.bytes += bytesRead;
+        using v = await h.view(pos, Math.min(CHUNK_BYTES, st.size - pos));
+        if (v.length === 0) break;
+        for (const b of v.buffers) { fs.writeSync(fd, b, 0, b.length, pos); pos += b.length; }
+        count.bytes += v.length;
         if (progress) publishProgress(progress.op, count.bytes, progress.total);
       }
       fs.fchmodSync(fd, st.mode & 0o7777);

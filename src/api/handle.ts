@@ -1,9 +1,10 @@
 // FileHandle: node:fs/promises' handle over one open pram inode. The inode is
 // counted open (fs/ keeps an unlinked file alive until close).
-import { EBADF, ENOSPC } from '../format/errno.js';
+import { EBADF, EIO, ENOSPC } from '../format/errno.js';
 import type { Volume } from '../fs/volume.js';
 import { READ_FILE_BYTES_MAX, check, errnoError, fileTooLarge } from './errors.js';
 import { BigIntStats, Stats } from './stats.js';
+import { FileView } from './view.js';
 
 export interface OpenFlags { read: boolean; write: boolean; append: boolean; create: boolean; excl: boolean; trunc: boolean }
 
@@ -13,6 +14,7 @@ export class FileHandle {
   readonly fd = nextFd++;
   private pos = 0;
   private closed = false;
+  private readonly views = new Set<FileView>();
 
   constructor(private readonly vol: Volume, readonly ino: number, readonly path: string, private readonly flags: OpenFlags) {}
 
@@ -20,22 +22,40 @@ export class FileHandle {
     if (this.closed || !this.vol.isMounted) throw errnoError(-EBADF, syscall, this.path);
   }
 
-  async read(buffer?: Buffer | { buffer?: Buffer; offset?: number; length?: number; position?: number | null }, offset?: number, length?: number, position?: number | null): Promise<{ bytesRead: number; buffer: Buffer }> {
+  async read<T extends Uint8Array = Buffer>(buffer?: T | { buffer?: T; offset?: number; length?: number; position?: number | null }, offset?: number, length?: number, position?: number | null): Promise<{ bytesRead: number; buffer: T }> {
     this.live('read');
     if (!this.flags.read) throw errnoError(-EBADF, 'read', this.path);
-    let buf: Buffer;
-    if (buffer === undefined || !Buffer.isBuffer(buffer)) {
-      const o = (buffer ?? {}) as { buffer?: Buffer; offset?: number; length?: number; position?: number | null };
-      buf = o.buffer ?? Buffer.alloc(16384);
+    let buf: T;
+    if (!(buffer instanceof Uint8Array)) {   // a Buffer or any Uint8Array, as node takes
+      const o = buffer ?? {};
+      buf = o.buffer ?? (Buffer.alloc(16384) as Uint8Array as T);
       offset = o.offset; length = o.length; position = o.position;
     } else buf = buffer;
     const off = offset ?? 0;
     const len = length ?? buf.length - off;
+    if (!(Number.isSafeInteger(off) && off >= 0 && Number.isSafeInteger(len) && len >= 0 && off + len <= buf.length)) {
+      throw Object.assign(new RangeError(`offset ${off} and length ${len} do not fit a buffer of ${buf.length} bytes`), { code: 'ERR_OUT_OF_RANGE' });
+    }
     const at = typeof position === 'number' && position >= 0 ? position : this.pos;
-    const data = check(this.vol.read(this.ino, at, len), 'read', this.path);
-    data.copy(buf, off);
-    if (!(typeof position === 'number' && position >= 0)) this.pos += data.length;
-    return { bytesRead: data.length, buffer: buf };
+    // One copy: from the arena's pages straight into the caller's buffer.
+    const n = check(this.vol.readInto(this.ino, at, buf, off, len), 'read', this.path);
+    if (!(typeof position === 'number' && position >= 0)) this.pos += n;
+    return { bytesRead: n, buffer: buf };
+  }
+
+  /**
+   * Zero-copy: the bytes at `offset` (default 0; up to `length`, default to
+   * the end) as read-only views over the arena's pages. Valid until released
+   * (view.release(), `using`) or this handle is closed; writes never change
+   * what a live view shows (README, "Reading without copies").
+   */
+  async view(offset = 0, length?: number): Promise<FileView> {
+    this.live('read');
+    if (!this.flags.read) throw errnoError(-EBADF, 'read', this.path);
+    const len = length ?? Math.max(0, this.size() - offset);
+    const v = new FileView(check(this.vol.view(this.ino, offset, len), 'read', this.path), offset, (x) => this.views.delete(x));
+    this.views.add(v);
+    return v;
   }
 
   async write(data: Uint8Array | string, offsetOrPosition?: number | null, lengthOrEncoding?: number | BufferEncoding, position?: number | null): Promise<{ bytesWritten: number; buffer: Uint8Array | string }> {
@@ -69,6 +89,7 @@ export class FileHandle {
     const size = this.size();
     if (size - this.pos > READ_FILE_BYTES_MAX) throw fileTooLarge(size - this.pos, 'read', this.path);
     const data = check(this.vol.read(this.ino, this.pos, Math.max(0, size - this.pos)), 'read', this.path);
+    if (data.length < size - this.pos) throw errnoError(-EIO, 'read', this.path);   // stopped at a damaged page
     this.pos += data.length;
     const enc = typeof opts === 'string' ? opts : opts?.encoding;
     return enc ? data.toString(enc) : data;
@@ -104,6 +125,7 @@ export class FileHandle {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const v of [...this.views]) v.release();
     if (this.vol.isMounted) this.vol.release(this.ino);
   }
 

@@ -71,6 +71,7 @@ export async function mount(opts: MountOptions = {}): Promise<PramFs> {
 
 export { PramFs } from './pramfs.js';
 export { FileHandle } from './handle.js';
+export { FileView, type PageView, type ViewOptions } from './view.js';
 export { Stats, BigIntStats, Dirent } from './stats.js';
 export type { PramError } from './errors.js';
 export type { Loss } from '../pram/image.js';

@@ -1,7 +1,7 @@
 // The mounted pram file system as a Node program sees it: node:fs/promises'
 // methods over one Volume. Paths resolve inside the volume; errors are Node's.
 // Streams are in streams.ts, opening the arena in arena.ts, mount() in index.ts.
-import { EEXIST, EISDIR, ENOENT, ENOSPC, ENOTDIR, EBADF } from '../format/errno.js';
+import { EEXIST, EIO, EISDIR, ENOENT, ENOSPC, ENOTDIR, EBADF } from '../format/errno.js';
 import { S_IFDIR, S_IFMT, S_IFREG, XATTR_CREATE, XATTR_REPLACE } from '../fs/mode.js';
 import type { Volume } from '../fs/volume.js';
 import type { Loss } from '../pram/image.js';
@@ -9,6 +9,7 @@ import { READ_FILE_BYTES_MAX, check, errnoError, fileTooLarge } from './errors.j
 import { FileHandle, parseFlags } from './handle.js';
 import { joinPath, lookupPath, parentOf, toPath, type PathLike } from './paths.js';
 import { BigIntStats, Dirent, Stats } from './stats.js';
+import { FileView, type ViewOptions } from './view.js';
 import { createReadStream, createWriteStream, type ReadStreamOptions, type WriteStreamOptions } from './streams.js';
 
 type Data = string | Uint8Array;
@@ -67,9 +68,26 @@ export class PramFs {
     const a = check(vol.getattr(ino), 'open', p);
     if ((a.mode & S_IFMT) === S_IFDIR) throw errnoError(-EISDIR, 'read', p);
     if (a.size > READ_FILE_BYTES_MAX) throw fileTooLarge(a.size, 'read', p);
-    const data = check(vol.read(ino, 0, a.size), 'read', p);
+    const data = check(vol.read(ino, 0, a.size), 'read', p);   // one copy, arena -> the new buffer
+    if (data.length < a.size) throw errnoError(-EIO, 'read', p);   // stopped at a damaged page: never a silent short file
     const enc = encOf(opts);
     return enc ? data.toString(enc) : data;
+  }
+
+  /**
+   * Zero-copy: the bytes of a file as read-only views over the arena's pages
+   * (one per physically contiguous run), pinned until view.release() (or
+   * `using`, or unmount). A write never changes what a live view shows.
+   */
+  async view(path: PathLike, opts: ViewOptions = {}): Promise<FileView> {
+    const p = toPath(path);
+    const vol = this.v('open', p);
+    const ino = lookupPath(vol, p, 'open');
+    const a = check(vol.getattr(ino), 'open', p);
+    if ((a.mode & S_IFMT) === S_IFDIR) throw errnoError(-EISDIR, 'read', p);
+    const offset = opts.offset ?? 0;
+    const length = opts.length ?? Math.max(0, a.size - offset);
+    return new FileView(check(vol.view(ino, offset, length), 'read', p), offset);
   }
 
   async writeFile(path: PathLike, data: Data, opts?: { encoding?: Enc; mode?: number; flag?: string } | BufferEncoding): Promise<void> {

@@ -21,7 +21,7 @@ export function createReadStream(fs: Opener, path: string, opts: ReadStreamOptio
     read() {
       const want = Math.min(chunk, end - pos + 1);
       if (want <= 0) { this.push(null); return; }
-      h!.read(Buffer.alloc(want), 0, want, pos).then(({ bytesRead, buffer }) => {
+      h!.read(Buffer.allocUnsafe(want), 0, want, pos).then(({ bytesRead, buffer }) => {
         pos += bytesRead;
         this.push(bytesRead > 0 ? buffer.subarray(0, bytesRead) : null);
       }, (e) => this.destroy(e));

@@ -27,6 +27,7 @@ export const PageFlag = {
   Unverified: 4,  // lazy verification pending
   Bad: 8,         // csum failed
   Lru: 16,        // was in the page cache
+  Pinned: 32,     // under a live read-only view: written only after a copy, freed when unpinned
 } as const;
 export type PageFlag = (typeof PageFlag)[keyof typeof PageFlag];
 

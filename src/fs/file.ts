@@ -15,6 +15,11 @@ export interface PageEngine {
   /** pfn to write (a copy if frozen) or -errno; `whole`: every byte will be overwritten (no copy, no verify). */
   writable(pfn: number, whole?: boolean): number;
   readable(pfn: number): number;      // 0 or -EIO
+  /** How many of pfn..pfn+count-1, from the first, may be read (verifying as readable does); -EIO if not the first. */
+  readableRun(pfn: number, count: number): number;
+  /** A view shows these pages: writes go to copies and releases wait until unpin. */
+  pin(pfn: number, count: number): void;
+  unpin(pfn: number, count: number): void;
 }
 
 export interface PageCache {
@@ -31,38 +36,66 @@ function validPos(n: number): boolean {
   return Number.isSafeInteger(n) && n >= 0;
 }
 
-/** Copies `len` bytes at `off` into a new buffer; short at EOF; -EIO if the first page is damaged. */
-export function readData(pc: PageCache, f: FileData, off: number, len: number): Buffer | number {
+/**
+ * Copies up to `len` bytes at `off` straight from the arena into
+ * target[at..]: one copy per run of physically contiguous pages, holes zeroed.
+ * Returns the bytes copied (short at EOF, or before a damaged page), -EIO when
+ * the first page is damaged, -EINVAL for a bad position or a target too small.
+ */
+export function readInto(pc: PageCache, f: FileData, off: number, target: Uint8Array, at: number, len: number): number {
+  if (!validPos(at) || at + len > target.length) return -EINVAL;
+  return eachRun(pc, f, off, len, (pfn, count, inPage, bytes, done) => {
+    const to = at + done;
+    if (pfn === 0) { target.fill(0, to, to + bytes); return; }
+    const run = count > 1 ? pc.mem.run(pfn, count) : pc.mem.page(pfn);
+    if (run) run.copy(target, to, inPage, inPage + bytes);
+    else copyRun(pc.mem, pfn, count, pc.pageSize, inPage, bytes, (view, a) => { view.copy(target, to + a); });
+  });
+}
+
+/**
+ * The bytes at `off` (up to `len`, short at EOF or before a damaged page) as
+ * views over the arena's own pages, one per physically contiguous run (a run
+ * crossing a mapping segment is split), holes as zeroed buffers. Each page
+ * run shown is passed to `shown` (the caller pins it). -EIO when the first
+ * page is damaged. The views alias the pages: valid until they change.
+ */
+export function viewData(pc: PageCache, f: FileData, off: number, len: number, out: Buffer[], shown?: (pfn: number, count: number) => void): number {
+  return eachRun(pc, f, off, len, (pfn, count, inPage, bytes) => {
+    if (pfn === 0) { out.push(Buffer.alloc(bytes)); return; }
+    shown?.(pfn, count);
+    copyRun(pc.mem, pfn, count, pc.pageSize, inPage, bytes, (view) => { out.push(view); });
+  });
+}
+
+/**
+ * Walks [off, off + len) clipped at EOF run by run: `fn` gets a hole (pfn 0)
+ * or present pages at consecutive pfns that may be read (lazy verification
+ * happens here, once per page; a verified page costs one flag test), and the
+ * bytes done before it. Returns the bytes walked (short before a damaged
+ * page), -EIO when the first page is damaged, -EINVAL for a bad position.
+ */
+function eachRun(pc: PageCache, f: FileData, off: number, len: number,
+  fn: (pfn: number, count: number, inPage: number, bytes: number, done: number) => void): number {
   if (!validPos(off) || !validPos(len)) return -EINVAL;
-  if (off >= f.size || len === 0) return Buffer.alloc(0);
+  if (off >= f.size || len === 0) return 0;
   const n = Math.min(len, f.size - off);
-  const out = Buffer.allocUnsafe(n);
   const ps = pc.pageSize;
   let done = 0;
   while (done < n) {
-    const pos = off + done;
-    const index = Math.floor(pos / ps);
-    const inPage = pos - index * ps;
+    const index = Math.floor((off + done) / ps);
+    const inPage = off + done - index * ps;
     const pfn = f.pages.get(index);
-    if (pfn === 0) {
-      const bytes = Math.min(ps - inPage, n - done);
-      out.fill(0, done, done + bytes);
-      done += bytes;
-      continue;
+    let count = f.pages.run(index, Math.ceil((inPage + n - done) / ps));
+    if (pfn !== 0) {
+      count = pc.engine.readableRun(pfn, count);
+      if (count < 0) return done > 0 ? done : count;
     }
-    // Gather the physically contiguous run of present pages, checking each.
-    let count = 0;
-    let bytes = 0;
-    while (done + bytes < n && f.pages.get(index + count) === pfn + count) {
-      if (pc.engine.readable(pfn + count) < 0) break;
-      bytes = Math.min((count + 1) * ps - inPage, n - done);
-      count++;
-    }
-    if (count === 0) return done > 0 ? out.subarray(0, done) : -EIO;
-    copyRun(pc.mem, pfn, count, ps, inPage, bytes, (view, at) => { view.copy(out, done + at); });
+    const bytes = Math.min(count * ps - inPage, n - done);
+    fn(pfn, count, inPage, bytes, done);
     done += bytes;
   }
-  return out;
+  return done;
 }
 
 /** Writes what fits; returns bytes written, or -ENOSPC/-errno if nothing could be. */
@@ -122,7 +155,7 @@ function pageForWrite(pc: PageCache, f: FileData, index: number, whole: boolean)
   return w;
 }
 
-/** Calls `fn` with one view of `bytes` bytes starting `inPage` into the run, or piecewise when the run crosses a segment. */
+/** Calls `fn` with one view of `bytes` bytes starting `inPage` into the run, or piecewise (one per page, `at` bytes in) when the run crosses a segment. */
 function copyRun(mem: PhysMem, pfn: number, count: number, ps: number, inPage: number, bytes: number, fn: (view: Buffer, at: number) => void): void {
   const run = count > 1 ? mem.run(pfn, count) : mem.page(pfn);
   if (run) { fn(run.subarray(inPage, inPage + bytes), 0); return; }

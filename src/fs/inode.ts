@@ -9,7 +9,7 @@ import {
   DT_BLK, DT_CHR, DT_DIR, DT_FIFO, DT_LNK, DT_REG, DT_SOCK, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO,
   S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
 } from './mode.js';
-import { fallocateData, readData, seekData, setSize, writeData, type PageCache } from './file.js';
+import { fallocateData, readInto, seekData, setSize, viewData, writeData, type PageCache } from './file.js';
 
 export interface Dentry { ino: number; cookie: number }
 
@@ -26,7 +26,10 @@ export class Directory {
 
 export interface InodeOps {
   readonly dt: number;
-  read(pc: PageCache, node: Inode, off: number, len: number): Buffer | number;
+  /** Copies into target[at..]: bytes copied or -errno (file.ts readInto). */
+  readInto(pc: PageCache, node: Inode, off: number, target: Uint8Array, at: number, len: number): number;
+  /** Views over the pages (file.ts viewData): bytes shown or -errno. */
+  view(pc: PageCache, node: Inode, off: number, len: number, out: Buffer[], shown?: (pfn: number, count: number) => void): number;
   write(pc: PageCache, node: Inode, off: number, data: Uint8Array): number;
   setsize(pc: PageCache, node: Inode, size: number): number;
   fallocate(pc: PageCache, node: Inode, mode: number, off: number, len: number): number;
@@ -48,7 +51,8 @@ function pagesOf(node: Inode): RadixPageMap {
 
 export const regularOps = {
   dt: DT_REG,
-  read: (pc, node, off, len) => readData(pc, { size: node.size, pages: pagesOf(node) }, off, len),
+  readInto: (pc, node, off, target, at, len) => readInto(pc, node as Inode & { pages: RadixPageMap }, off, target, at, len),
+  view: (pc, node, off, len, out, shown) => viewData(pc, node as Inode & { pages: RadixPageMap }, off, len, out, shown),
   write: (pc, node, off, data) => writeData(pc, node as Inode & { pages: RadixPageMap }, off, data),
   setsize: (pc, node, size) => setSize(pc, node as Inode & { pages: RadixPageMap }, size),
   fallocate: (pc, node, mode, off, len) => fallocateData(pc, node as Inode & { pages: RadixPageMap }, mode, off, len),
@@ -60,7 +64,8 @@ export const regularOps = {
 
 export const directoryOps = {
   dt: DT_DIR,
-  read: eisdir,
+  readInto: eisdir,
+  view: eisdir,
   write: eisdir,
   setsize: eisdir,
   fallocate: eisdir,
@@ -72,13 +77,13 @@ export const directoryOps = {
 
 // A symlink keeps its target in pages like a file, but only readlink may see them.
 export const symlinkOps = {
-  dt: DT_LNK, read: einval, write: einval, setsize: einval, fallocate: einval, seek: einval,
+  dt: DT_LNK, readInto: einval, view: einval, write: einval, setsize: einval, fallocate: einval, seek: einval,
   child: enotdir, isDir: false, hasPages: true,
 } as const satisfies InodeOps;
 
 function specialOps(dt: number) {
   return {
-    dt, read: einval, write: einval, setsize: einval, fallocate: einval, seek: einval,
+    dt, readInto: einval, view: einval, write: einval, setsize: einval, fallocate: einval, seek: einval,
     child: enotdir, isDir: false, hasPages: false,
   } as const satisfies InodeOps;
 }

@@ -69,3 +69,29 @@ test('compact and radix forms agree with a plain map under random set, setRun, d
     assert.deepEqual([...m.from(q)], want.filter(([i]) => i >= q));
   }
 });
+
+test('run(): consecutive pfns or holes from an index, in compact and chunked form, against get()', () => {
+  const seed = Number(process.env.PRAM_SEED ?? Date.now() % 100000);
+  let x = seed;
+  const rand = (n: number) => { x = (x * 1103515245 + 12345) % 2147483648; return x % n; };
+  const naive = (m: RadixPageMap, index: number, max: number) => {
+    const first = m.get(index);
+    let n = 1;
+    while (n < max && (first === 0 ? m.get(index + n) === 0 : m.get(index + n) === first + n)) n++;
+    return n;
+  };
+  const compact = new RadixPageMap();
+  compact.setRun(0, 50, 40);
+  const chunked = new RadixPageMap();
+  for (let i = 0; i < 200; i++) {
+    const at = rand(3 * CHUNK_PAGES), len = 1 + rand(40), pfn = 1 + rand(100000);
+    for (let k = 0; k < len; k++) chunked.set(at + k, pfn + k);
+    if (rand(4) === 0) chunked.delete(rand(3 * CHUNK_PAGES));
+  }
+  for (const m of [compact, chunked]) {
+    for (let i = 0; i < 2000; i++) {
+      const index = rand(4 * CHUNK_PAGES), max = 1 + rand(2 * CHUNK_PAGES);
+      assert.equal(m.run(index, max), naive(m, index, max), `seed ${seed}: run(${index}, ${max})`);
+    }
+  }
+});

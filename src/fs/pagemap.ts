@@ -47,6 +47,39 @@ export class RadixPageMap implements PageMap {
     return c ? c.pfns[index & CHUNK_MASK] ?? 0 : 0;
   }
 
+  /**
+   * Pages from `index` (at most `max`, >= 1) that continue its kind: at
+   * consecutive pfns after get(index) when it is present, holes when it is not.
+   * The read path's run finder: O(1) in the compact form, a typed-array scan otherwise.
+   */
+  run(index: number, max: number): number {
+    if (!this.radix) {
+      if (index < this.runLen) return Math.min(max, this.runLen - index);
+      return max;
+    }
+    const first = this.get(index);
+    let n = 1;
+    while (n < max) {
+      const i = index + n;
+      const base = i - (i & CHUNK_MASK);
+      const c = i < CHUNK_PAGES ? this.c0 : this.more?.get(base / CHUNK_PAGES);
+      let slot = i & CHUNK_MASK;
+      if (!c || slot >= c.pfns.length) {
+        // No chunk, or past its allocated slots: holes up to the next chunk.
+        if (first !== 0) break;
+        n = Math.min(max, base + CHUNK_PAGES - index);
+        continue;
+      }
+      const pfns = c.pfns;
+      const end = Math.min(pfns.length, index + max - base);
+      if (first === 0) while (slot < end && pfns[slot] === 0) slot++;
+      else while (slot < end && pfns[slot] === first + base + slot - index) slot++;
+      n = base + slot - index;
+      if (slot < end) break;
+    }
+    return n;
+  }
+
   /** Leave the compact form: the run becomes chunk slots. */
   private toRadix(): void {
     if (this.radix) return;

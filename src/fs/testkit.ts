@@ -17,9 +17,9 @@ export function stepClock(start = 1_700_000_000_000_000_000n): () => bigint {
 }
 
 /** On SimRam (default) or, with `arena: true`, on a real memfd Arena with its header at pfn 0. */
-export function simVolume(opts: { pageSize?: number; pageCount?: number; arena?: boolean } = {}): SimVolume {
+export function simVolume(opts: { pageSize?: number; pageCount?: number; arena?: boolean; maxSegmentBytes?: number } = {}): SimVolume {
   const pageSize = opts.pageSize ?? 4096, pageCount = opts.pageCount ?? 1024;
-  const ram = opts.arena ? Arena.memfd('pram-fs-test', pageSize * pageCount, { pageSize }) : new SimRam({ pageSize, pageCount });
+  const ram = opts.arena ? Arena.memfd('pram-fs-test', pageSize * pageCount, { pageSize, maxSegmentBytes: opts.maxSegmentBytes }) : new SimRam({ pageSize, pageCount });
   const handoff = opts.arena ? ArenaHeaderHandoff.format(ram) : new MemoryHandoff();
   const clock = stepClock();
   const vol = Volume.mount({ mem: ram, handoff, clock, keepMemOpen: true });

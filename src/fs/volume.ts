@@ -8,7 +8,7 @@ import type { PhysMem } from '../mem/physmem.js';
 import type { Pram } from '../pram/pram.js';
 import type { BannedRegions } from '../boot/banned.js';
 import type { Loss, NodeImage } from '../pram/image.js';
-import { readData, type PageCache } from './file.js';
+import { readInto, type PageCache } from './file.js';
 import type { Inode } from './inode.js';
 import { DT_DIR, DT_LNK, NAME_MAX, SYMLOOP_MAX } from './mode.js';
 import * as ns from './namespace.js';
@@ -21,6 +21,8 @@ import { mountParts, type VolumeOptions } from './mount.js';
 
 export type { Attr } from './table.js';
 export interface DirEntry { name: string; ino: number; type: number; next: number }
+/** Views over a file's pages (Volume.view): pinned until release(), which is idempotent. */
+export interface PageViews { readonly buffers: Buffer[]; readonly bytes: number; release(): void }
 export interface StatFs { bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number; namelen: number }
 
 export type { VolumeEngine, VolumeParts } from './parts.js';
@@ -119,9 +121,10 @@ export class Volume {
       // A loaded symlink: its target is in its pages, checked like any data. A saved size
       // past PATH_MAX or past the pages it has is damage: EIO, never a huge allocation.
       if (node.size > 4096 || node.size > node.pages!.count * this.pc.pageSize) return -EIO;
-      const b = readData(this.pc, { size: node.size, pages: node.pages! }, 0, node.size);
-      if (typeof b === 'number') return b;
-      if (b.length !== node.size) return -EIO;
+      const b = Buffer.allocUnsafe(node.size);
+      const n = readInto(this.pc, { size: node.size, pages: node.pages! }, 0, b, 0, node.size);
+      if (n < 0) return n;
+      if (n !== node.size) return -EIO;
       node.target = b.toString('utf8');
     }
     return node.target;
@@ -143,12 +146,75 @@ export class Volume {
     return ns.rename(this.t, parent, name, newParent, newName, flags);
   }
 
+  /** A new buffer with up to `length` bytes at `offset` (short at EOF or before a damaged page); one copy (readInto). */
   read(ino: number, offset: number, length: number): Buffer | number {
     const node = this.node(ino);
     if (typeof node === 'number') return node;
-    const r = node.ops.read(this.pc, node, offset, length);
-    if (typeof r !== 'number') this.t.accessed(node);
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) return -EINVAL;
+    // Never allocate past the end of the file, whatever length was asked for.
+    const out = Buffer.allocUnsafe(Math.max(0, Math.min(length, node.size - offset)));
+    const n = this.readInto(ino, offset, out, 0, out.length);
+    return n < 0 ? n : n === out.length ? out : out.subarray(0, n);
+  }
+
+  /**
+   * Copies up to `length` bytes at `offset` straight from the arena into
+   * target[targetOffset..]: bytes copied (short at EOF, or before a damaged
+   * page), or -errno (-EIO when the first page is damaged, -EINVAL for a
+   * bad position or a target too small for `length`).
+   */
+  readInto(ino: number, offset: number, target: Uint8Array, targetOffset: number, length: number): number {
+    const node = this.node(ino);
+    if (typeof node === 'number') return node;
+    const r = node.ops.readInto(this.pc, node, offset, target, targetOffset, length);
+    if (r >= 0) this.t.accessed(node);
     return r;
+  }
+
+  /**
+   * Read-only views over the file's own pages for `length` bytes at `offset`
+   * (clipped at EOF), one per physically contiguous run (holes as zeroed
+   * buffers); -EIO when any page of the range is damaged (a view is whole or
+   * nothing). The pages are pinned until release(): a write to them goes to a
+   * copy and a truncate or unlink frees them only then, so a view never changes.
+   */
+  view(ino: number, offset: number, length: number): PageViews | number {
+    const pinned: number[] = [];
+    const engine = this.parts.engine;
+    const buffers = this.wholeViews(ino, offset, length, (pfn, count) => { engine.pin(pfn, count); pinned.push(pfn, count); });
+    const unpin = () => { for (let i = 0; i < pinned.length; i += 2) engine.unpin(pinned[i]!, pinned[i + 1]!); };
+    if (typeof buffers === 'number') { unpin(); return buffers; }
+    let live = true;
+    let bytes = 0;
+    for (const b of buffers) bytes += b.length;
+    return {
+      buffers, bytes,
+      release: () => {
+        if (!live) return;
+        live = false;
+        if (this.mounted) unpin();   // else the engine and its memory are gone
+      },
+    };
+  }
+
+  /**
+   * Views like view(), but nothing is pinned: valid only until the next call
+   * that may write (FUSE writes the READ reply from them at once).
+   */
+  readViews(ino: number, offset: number, length: number): Buffer[] | number {
+    return this.wholeViews(ino, offset, length);
+  }
+
+  /** Views of the whole range clipped at EOF, or -errno (-EIO if it stops at a damaged page: never a short reply, which FUSE would take for EOF). */
+  private wholeViews(ino: number, offset: number, length: number, shown?: (pfn: number, count: number) => void): Buffer[] | number {
+    const node = this.node(ino);
+    if (typeof node === 'number') return node;
+    const out: Buffer[] = [];
+    const r = node.ops.view(this.pc, node, offset, length, out, shown);
+    if (r < 0) return r;
+    if (r < Math.min(length, node.size - offset)) return -EIO;
+    this.t.accessed(node);
+    return out;
   }
 
   write(ino: number, offset: number, data: Uint8Array): number {

@@ -50,9 +50,11 @@ export function read(s: FuseSession, q: Request): Result {
   q.arg.skip(8, 'read_in.fh');
   const offset = q.arg.u64('read_in.offset');
   const size = q.arg.u32('read_in.size');
-  const data = s.volume.read(q.nodeid, offset, Math.min(size, WRITE_BYTES_MAX));
-  if (typeof data === 'number') return data;
-  return data.length === 0 ? 0 : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  // Views over the arena's pages, written out by the loop's writev before anything else runs:
+  // the reply's only copy is the kernel's.
+  const views = s.volume.readViews(q.nodeid, offset, Math.min(size, WRITE_BYTES_MAX));
+  if (typeof views === 'number') return views;
+  return views.length === 0 ? 0 : views;
 }
 
 export function write(s: FuseSession, q: Request): Result {

@@ -22,6 +22,8 @@ export interface ServedVolume {
   rmdir(parent: number, name: string): number;
   rename(parent: number, name: string, newParent: number, newName: string, flags: number): number;
   read(ino: number, offset: number, length: number): Uint8Array | number;
+  /** The same bytes as read() as views over the file's storage, no copy: valid only until the next call that may write. */
+  readViews(ino: number, offset: number, length: number): Buffer[] | number;
   write(ino: number, offset: number, data: Uint8Array): number;
   fallocate(ino: number, mode: number, offset: number, length: number): number;
   seek(ino: number, offset: number, whence: 3 | 4): number;

@@ -144,6 +144,10 @@ export class VolumeDouble implements ServedVolume {
     if (!n) return -ENOENT;
     return n.data.subarray(Math.min(offset, n.data.length), Math.min(offset + length, n.data.length));
   }
+  readViews(ino: number, offset: number, length: number): Buffer[] | number {
+    const r = this.read(ino, offset, length);
+    return typeof r === 'number' ? r : [Buffer.from(r.buffer, r.byteOffset, r.byteLength)];
+  }
   write(ino: number, offset: number, data: Uint8Array): number {
     const n = this.nodes.get(ino);
     if (!n) return -ENOENT;

@@ -13,6 +13,7 @@ import type { PageAllocator } from '../boot/allocator.js';
 import { Owner, PageFlag, type PageFrames } from '../boot/frames.js';
 import { EIO, ENOSPC } from '../format/errno.js';
 import { crc32c } from '../format/crc.js';
+import { assert } from '../format/assert.js';
 import type { Handoff } from './handoff.js';
 import type { LoadedImage, Loss, NodeImage } from './image.js';
 import { readEntries, runCsum, type LoadState, type NodeBuild, type Run } from './load.js';
@@ -42,6 +43,9 @@ export class Pram {
   // Lazy verification: the loaded nodes, searched (only when a check fails) for the file holding a pfn.
   private lazy: { builds: NodeBuild[] } | null = null;
   private readonly late: Loss[] = [];
+  // Views (fs/ view()): pins per pfn, made on first use; pinned pages the fs no longer uses wait here for their last unpin.
+  private pins: Uint32Array | null = null;
+  private readonly retired = new Set<number>();
   private last = { links: 0, meta: 0, data: 0, copies: 0, entries: 0 };
   private readonly log: Log;
 
@@ -125,12 +129,13 @@ export class Pram {
   release(pfn: number): void {
     this.forgetRun(pfn, true);
     if (this.frames.flags[pfn]! & PageFlag.Frozen) this.deferred.push(pfn);
+    else if (this.frames.flags[pfn]! & PageFlag.Pinned) this.retired.add(pfn);
     else this.allocator.free(pfn);
   }
 
   /**
    * The pfn the fs may write: the page itself, or a copy when it belongs to the
-   * committed checkpoint. `whole`: the caller overwrites the entire page, so
+   * committed checkpoint or is pinned under a view. `whole`: the caller overwrites the entire page, so
    * the old content is neither copied nor verified (a damaged page heals).
    */
   writable(pfn: number, whole = false): number {
@@ -140,7 +145,7 @@ export class Pram {
       if (r < 0) return r;
     }
     this.forgetRun(pfn, !whole);
-    if (!(this.frames.flags[pfn]! & PageFlag.Frozen)) {
+    if (!(this.frames.flags[pfn]! & (PageFlag.Frozen | PageFlag.Pinned))) {
       this.frames.flags[pfn] = (this.frames.flags[pfn]! & ~(PageFlag.Bad | PageFlag.Unverified)) | PageFlag.Dirty;
       return pfn;
     }
@@ -149,8 +154,46 @@ export class Pram {
     if (copy < 0) return -ENOSPC;
     if (!whole) this.mem.page(copy).set(this.mem.page(pfn));
     this.frames.flags[copy] = PageFlag.Dirty | (this.frames.flags[pfn]! & PageFlag.Lru);
-    this.deferred.push(pfn);
+    if (this.frames.flags[pfn]! & PageFlag.Frozen) this.deferred.push(pfn);
+    else this.retired.add(pfn);   // pinned: a view still shows it
     return copy;
+  }
+
+  /**
+   * How many of the pages pfn..pfn+count-1, from the first, may be read: the
+   * per-page check of readable() hoisted over a run (verified pages cost one
+   * flag test). -EIO when the first cannot be read.
+   */
+  readableRun(pfn: number, count: number): number {
+    const flags = this.frames.flags;
+    for (let i = 0; i < count; i++) {
+      if ((flags[pfn + i]! & (PageFlag.Bad | PageFlag.Unverified)) === 0) continue;
+      if (this.readable(pfn + i) < 0) return i === 0 ? -EIO : i;
+    }
+    return count;
+  }
+
+  /** A view shows pfn..pfn+count-1: until unpinned, a write goes to a copy and a release waits. */
+  pin(pfn: number, count: number): void {
+    const pins = (this.pins ??= new Uint32Array(this.frames.pageCount));
+    for (let q = pfn; q < pfn + count; q++) {
+      if (!(this.frames.owner[q] === Owner.Data && pins[q]! < 0xffffffff)) assert(false, `pin of pfn ${q}: a data page`);
+      pins[q]!++;
+      this.frames.flags[q]! |= PageFlag.Pinned;
+    }
+  }
+
+  /** The view is gone: a page no longer used by the fs and pinned by nothing else is freed. */
+  unpin(pfn: number, count: number): void {
+    const pins = this.pins!;
+    for (let q = pfn; q < pfn + count; q++) {
+      if (!(pins[q]! > 0)) assert(false, `unpin of pfn ${q}: pinned`);
+      if (--pins[q]! > 0) continue;
+      this.frames.flags[q]! &= ~PageFlag.Pinned;
+      if (!this.retired.delete(q)) continue;
+      if (this.frames.flags[q]! & PageFlag.Frozen) this.deferred.push(q);
+      else this.allocator.free(q);
+    }
   }
 
   /** 0 when the page may be read; -EIO when it failed its checksum (verified here on first read when lazy). */
@@ -204,7 +247,12 @@ export class Pram {
 
     // The previous checkpoint is no longer needed: its own pages and the deferred frees go.
     for (const pfn of this.chainPages) { this.forgetRun(pfn, false); this.allocator.free(pfn); }
-    for (const pfn of this.deferred) { this.forgetRun(pfn, false); this.allocator.free(pfn); }
+    for (const pfn of this.deferred) {
+      this.forgetRun(pfn, false);
+      if (!(this.frames.flags[pfn]! & PageFlag.Pinned)) { this.allocator.free(pfn); continue; }
+      this.frames.flags[pfn]! &= ~PageFlag.Frozen;   // in no checkpoint now; freed at its last unpin
+      this.retired.add(pfn);
+    }
     this.deferred = [];
     this.chainPages = [...saved.links, ...saved.metaPages, ...saved.copies];
     for (const pfn of saved.dataPfns) this.frames.flags[pfn]! |= PageFlag.Frozen;

@@ -12,8 +12,11 @@ export function register(program: Command): void {
     .option('--cmdline <params>', "boot parameters (pram=, pram_banned=); default PRAM_CMDLINE, then /proc/cmdline")
     .action(async (path: string, opts: { arena: string; cmdline?: string }) => {
       try {
-        const data = await withMount({ arena: opts.arena, cmdline: opts.cmdline, readOnly: true }, (pfs) => pfs.readFile(path) as Promise<Buffer>, { save: false });
-        await new Promise<void>((resolve, reject) => process.stdout.write(data, (e) => (e ? reject(e) : resolve())));
+        // Zero-copy: stdout is written from views over the arena's pages, released before the unmount.
+        await withMount({ arena: opts.arena, cmdline: opts.cmdline, readOnly: true }, async (pfs) => {
+          using v = await pfs.view(path);
+          for (const b of v.buffers) await new Promise<void>((resolve, reject) => process.stdout.write(b, (e) => (e ? reject(e) : resolve())));
+        }, { save: false });
       } catch (e) {
         fail(e);
       }
