@@ -22,12 +22,21 @@ export interface MountOptions {
   verify?: 'full' | 'lazy';
   /** Save contiguous runs as extents (an image the RFC's loader cannot read). */
   extents?: boolean;
-  /** Checkpoint this often while mounted (0/undefined: only on sync() and unmount()). */
+  /**
+   * Checkpoint this often while mounted, when something changed (default
+   * CHECKPOINT_INTERVAL_MS_DEFAULT = 5000; 0: only on sync(), handle.sync() and unmount()).
+   */
   checkpointIntervalMs?: number;
   /** Boot and engine log lines (default: dropped). Warnings go to console.warn unless given. */
   log?: (line: string) => void;
   warn?: (line: string) => void;
 }
+
+/**
+ * The library's and `pram mount`'s default: a crash of the owner loses at most
+ * about this much of what was written. An interval with no change saves nothing.
+ */
+export const CHECKPOINT_INTERVAL_MS_DEFAULT = 5000;
 
 /** ns since the epoch: wall time at start plus a monotonic offset. */
 function wallClock(): () => bigint {
@@ -46,7 +55,7 @@ export async function mount(opts: MountOptions = {}): Promise<PramFs> {
       owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
     });
     finish?.(); // luo: everything is loaded; the kernel may let go of the preserved pages
-    return new PramFs(volume, path, opts.checkpointIntervalMs);
+    return new PramFs(volume, path, opts.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS_DEFAULT);
   } catch (e) {
     abandon?.();
     mem.close();
@@ -63,9 +72,13 @@ export type { Loss } from '../pram/image.js';
 export { putTree, getTree, type CopyCount } from './copy.js';
 export { formatArena, DEFAULT_ARENA } from './arena.js';
 
-/** Mount, run fn, unmount (saving unless `save: false`), also when fn throws. */
+/**
+ * Mount, run fn, unmount (saving unless `save: false`), also when fn throws.
+ * No interval checkpoints unless asked: the unmount saves, and a one-shot job
+ * (the CLI's put, rm...) would only pay for checkpoints in between.
+ */
 export async function withMount<T>(opts: MountOptions, fn: (pfs: PramFs) => Promise<T>, unmountOpts: { save?: boolean } = {}): Promise<T> {
-  const pfs = await mount(opts);
+  const pfs = await mount({ checkpointIntervalMs: 0, ...opts });
   try {
     return await fn(pfs);
   } finally {

@@ -21,6 +21,12 @@ const INO_MAX = 0xffffffff;
 export class InodeTable {
   readonly inodes = new Map<number, Inode>();
   nextIno = ROOT_INO + 1;
+  /**
+   * Counts changes of what a checkpoint saves: every change sets ctime
+   * (POSIX), so touch('m'|'c') and setattr count it. atime alone does not
+   * (a read is not worth a checkpoint; the next one saves it).
+   */
+  changes = 0;
 
   constructor(readonly pc: PageCache, readonly clock: () => bigint) {}
 
@@ -68,6 +74,7 @@ export class InodeTable {
   touch(node: Inode, what: 'm' | 'c' | 'a'): void {
     const t = this.now();
     if (what === 'a') { node.atimeNs = t; return; }
+    this.changes++;
     node.ctimeNs = t;
     if (what === 'm') node.mtimeNs = t;
   }
