@@ -98,12 +98,13 @@ async function dump() {
   return got;
 }
 
-/** Where to kill, drawn from the run's generator. */
+/** Where to kill, drawn from the run's generator: after any op, just after a durable call (or a few ops later), inside one, or after a delay. */
 function plan(r, ops) {
   const durable = ops.flatMap((o, i) => (DURABLE.includes(o.op) ? [i] : []));
   const k = r.below(100);
-  if (k < 40) return { mode: 'after-op', at: r.below(ops.length) };
-  if (k < 75 && durable.length) return { mode: 'in-durable', at: durable[r.below(durable.length)], us: r.below(1500) };
+  if (k < 30 || !durable.length) return { mode: 'after-op', at: r.below(ops.length) };
+  if (k < 55) return { mode: 'after-op', at: Math.min(ops.length - 1, durable[r.below(durable.length)] + r.below(3)) };
+  if (k < 80) return { mode: 'in-durable', at: durable[r.below(durable.length)], us: r.below(1500) };
   return { mode: 'delay', ms: r.below(40) };
 }
 
