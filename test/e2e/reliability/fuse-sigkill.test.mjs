@@ -69,7 +69,8 @@ function spareServer(extra = []) {
       else if (line.startsWith('note: ')) notes.push(line.slice(6));
       else reject(new Error(`pram mount: ${line}`));
     });
-    exited.then((code) => reject(new Error(`pram mount exited (${code}) before it was ready; log ${tmp}/server.log`)));
+    exited.then((code) => reject(new Error(`pram mount exited (${code}) before it was ready: ` +
+      fs.readFileSync(path.join(tmp, 'server.log'), 'utf8').trim().split('\n').slice(-3).join(' | '))));
   });
   ready.catch(() => {});
   spares.add(child);
