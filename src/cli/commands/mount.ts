@@ -44,6 +44,10 @@ export function register(program: Command): void {
     .description('mount an arena as a file system (FUSE); returns once the mount is ready, the server runs in the background')
     .argument('<dir>', 'mount point (an existing directory)')
     .addHelpText('after', `
+Saving: fsync/fdatasync of a file or directory, sync(1), sync -f (syncfs), the
+checkpoint interval, pram umount and SIGTERM each save a checkpoint; a killed
+server comes back to the last one (docs/RELIABILITY.md has the table).
+
 Examples:
   $ pram mount /mnt/pram                                   # the default arena, ${DEFAULT_ARENA}
   $ pram mount /mnt/pram --arena /dev/shm/work.pram --size 4G
@@ -51,10 +55,6 @@ Examples:
   $ pram mount /mnt/pram --arena memfd:data --size 1G      # no file; kept across a kexec by pram kexec --luo
   $ pram mount /mnt/pram --arena luo:data                  # in the next kernel, after pram kexec --luo
   $ pram mount /mnt/pram --checkpoint-interval 500ms       # a killed server loses at most ~0.5 s of what reached it
-
-Saving: fsync/fdatasync of a file or directory, sync(1), sync -f (syncfs), the
-checkpoint interval, pram umount and SIGTERM each save a checkpoint; a killed
-server comes back to the last one (docs/RELIABILITY.md has the table).
 `)
     .option('--arena <path>', 'arena file or device; memfd:NAME (a new memfd, needs --size); luo:NAME (memfd NAME handed over by Live Update)', DEFAULT_ARENA)
     .option('--size <size>', 'create the arena with this size when it does not exist (e.g. 1G)')
