@@ -121,7 +121,7 @@ export function genOps(seed, t, count) {
       if (to && !(to + '/').startsWith(src + '/')) push({ op: 'rename', path: src, to });
     }
     else if (k < 42) { const victims = paths((n, p) => n.type !== 'd' && !HELD.includes(p)); if (victims.length) push({ op: 'unlink', path: pick(victims) }); }
-    else if (k < 47) { const p = free(DIRS); if (p && p.split('/').length <= 4) push({ op: 'mkdir', path: p, mode: pick([0o755, 0o700, 0o750]) }); }
+    else if (k < 46) { const p = free(DIRS); if (p && p.split('/').length <= 4) push({ op: 'mkdir', path: p, mode: pick([0o755, 0o700, 0o750]) }); }
     else if (k < 50) { const empty = paths((n, p) => n.type === 'd' && ![...t.keys()].some((q) => parentOf(q) === p)); if (empty.length) push({ op: 'rmdir', path: pick(empty) }); }
     else if (k < 54) { const p = free(LINKS); if (p) push({ op: 'symlink', path: p, target: pick(['f0', '../d0/f1', '/nowhere', 'h0']) + r.below(10) }); }
     else if (k < 59) { const p = pick(paths((n) => n.type !== 'l')); push({ op: 'chmod', path: p, mode: (t.get(p).type === 'd' ? 0o700 : 0) | r.below(0o1000) }); }

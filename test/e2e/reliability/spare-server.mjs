@@ -1,10 +1,15 @@
 // A `pram mount` server started ahead of time (child of fuse-sigkill.test.mjs):
-// node and pram's modules load while the previous run is still going, and the
-// first line on stdin starts the real CLI with the arguments given here — the
-// same process `pram mount --foreground` is, without paying for its start
-// after every kill (on a busy machine, node's start is most of a run).
-await Promise.all([import('commander'), import('../../../dist/cli/commands/index.js'), import('../../../dist/fuse/server.js'), import('../../../dist/fuse/arena-volume.js')]);
+// node and the mount command's modules load while the previous run is still
+// going, and the first line on stdin runs the real `pram mount` command (its
+// own register() and action, the only command loaded) with the arguments given
+// here. After every kill a new server must start; on a busy machine node's
+// start is most of a run, and this takes it off the critical path.
+import { Command } from 'commander';
+import { register } from '../../../dist/cli/commands/mount.js';
+
+const program = new Command('pram').exitOverride();
+register(program);
 process.stdin.once('data', () => {
   process.stdin.destroy();
-  import('../../../dist/cli/main.js');
+  program.parseAsync(['node', 'pram', ...process.argv.slice(2)]).catch((e) => { process.stderr.write(`${e.message}\n`); process.exit(1); });
 });
