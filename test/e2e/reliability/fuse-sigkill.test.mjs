@@ -48,6 +48,8 @@ const DEAD = new Set(['ENOTCONN', 'ECONNABORTED', 'EIO']);
 
 let server = null, writer = null;
 const spares = new Set();
+/** Every server started: their loop devices (placeholder pram-fuseblk-PID-N) must all be gone at the end. */
+const serverPids = new Set();
 after(() => {
   try { if (server) process.kill(server.pid, 'SIGKILL'); } catch { /* gone */ }
   for (const c of spares) c.kill('SIGKILL');
@@ -84,6 +86,7 @@ function spareServer(extra = []) {
   });
   ready.catch(() => {});
   spares.add(child);
+  serverPids.add(child.pid);
   exited.then(() => spares.delete(child));
   return { child, start: () => { child.stdin.end('go\n'); return ready; } };
 }
@@ -247,6 +250,7 @@ test(`SIGKILL of the FUSE server: ${RUNS} kills from SEED=${SEED}, ${OPS} ops a 
   const c = pram(['check', '--json', '--arena', arena], { env });
   assert.equal(c.code, 0, c.out + c.err);
   assert.deepEqual(JSON.parse(c.out).losses, []);
-  const loops = spawnSync('losetup', ['-a'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes('pram-fuseblk-'));
+  const loops = spawnSync('losetup', ['-a'], { encoding: 'utf8' }).stdout.split('\n')
+    .filter((l) => [...serverPids].some((pid) => l.includes(`pram-fuseblk-${pid}-`)));
   assert.deepEqual(loops, [], 'loop devices left behind by the killed servers');
 });
