@@ -24,7 +24,10 @@ export interface MountOptions {
   verify?: 'full' | 'lazy';
   /** Save contiguous runs as extents (an image the RFC's loader cannot read). */
   extents?: boolean;
-  /** Checkpoint this often while mounted (0/undefined: only on sync() and unmount()). */
+  /**
+   * Checkpoint this often while mounted, when something changed (default
+   * CHECKPOINT_INTERVAL_MS_DEFAULT = 5000; 0: only on sync(), handle.sync() and unmount()).
+   */
   checkpointIntervalMs?: number;
   /** Boot and engine log lines (default: dropped). Warnings go to console.warn unless given. */
   log?: (line: string) => void;
@@ -43,6 +46,12 @@ export interface MountOptions {
   luoControl?: boolean;
 }
 
+/**
+ * The library's and `pram mount`'s default: a crash of the owner loses at most
+ * about this much of what was written. An interval with no change saves nothing.
+ */
+export const CHECKPOINT_INTERVAL_MS_DEFAULT = 5000;
+
 /** ns since the epoch: wall time at start plus a monotonic offset. */
 function wallClock(): () => bigint {
   const base = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
@@ -56,7 +65,7 @@ export async function mount(opts: MountOptions = {}): Promise<PramFs> {
     clock: wallClock(), log: opts.log, warn: opts.warn ?? ((l) => console.warn(l)), readOnly: opts.readOnly,
     owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
   });
-  const pfs = new PramFs(volume, path, opts.checkpointIntervalMs);
+  const pfs = new PramFs(volume, path, opts.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS_DEFAULT);
   if (opts.luoControl && arena.name.kind !== 'path') {
     try {
       const control = await serveLuoControl({ name: arena.name.name, arena: arena.mem, save: () => volume.sync(), log: opts.log });
@@ -80,9 +89,13 @@ export { formatArena, DEFAULT_ARENA } from '../open/arena.js';
 export { openVolume, type OpenVolumeOptions, type OpenedVolume } from '../open/volume.js';
 export { serveLuoControl, luoKexec, type LuoControlServer } from '../open/luo-control.js';
 
-/** Mount, run fn, unmount (saving unless `save: false`), also when fn throws. */
+/**
+ * Mount, run fn, unmount (saving unless `save: false`), also when fn throws.
+ * No interval checkpoints unless asked: the unmount saves, and a one-shot job
+ * (the CLI's put, rm...) would only pay for checkpoints in between.
+ */
 export async function withMount<T>(opts: MountOptions, fn: (pfs: PramFs) => Promise<T>, unmountOpts: { save?: boolean } = {}): Promise<T> {
-  const pfs = await mount(opts);
+  const pfs = await mount({ checkpointIntervalMs: 0, ...opts });
   try {
     return await fn(pfs);
   } finally {

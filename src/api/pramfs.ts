@@ -28,7 +28,8 @@ export class PramFs {
 
   constructor(readonly volume: Volume, readonly arenaPath: string, checkpointIntervalMs?: number) {
     if (checkpointIntervalMs && checkpointIntervalMs > 0) {
-      this.timer = setInterval(() => { if (this.volume.isMounted) this.volume.sync(); }, checkpointIntervalMs);
+      // Between two API calls (each runs its fs/ work synchronously), and only when something changed.
+      this.timer = setInterval(() => { if (this.volume.unsaved()) this.volume.sync(); }, checkpointIntervalMs);
       this.timer.unref();
     }
   }

@@ -6,7 +6,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export interface RunRecord { pid: number; dir: string; arena: string; log: string | null; startedMs: number }
+export interface RunRecord {
+  pid: number; dir: string; arena: string; log: string | null; startedMs: number;
+  /** What saves checkpoints on this mount (for the words after a crash): sync(2)/syncfs(2) reach it (fuseblk), the interval (0: off). */
+  syncfs?: boolean; checkpointIntervalMs?: number;
+}
 
 export function runDir(): string {
   return process.env.PRAM_RUN_DIR ?? '/run/pram';

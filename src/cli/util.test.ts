@@ -1,7 +1,7 @@
 // The shared CLI helpers: sizes in and out, the one-line error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { errorLine, formatSize, parseSize, usageError, EXIT } from './util.js';
+import { errorLine, formatSize, parseDuration, parseSize, usageError, EXIT } from './util.js';
 
 test('parseSize: memparse suffixes in, a usage error naming the bad value', () => {
   assert.equal(parseSize('512M'), 512 << 20);
@@ -26,4 +26,18 @@ test('errorLine: one line, the errno code and the path named once', () => {
   assert.equal(errorLine(node), "ENOENT: no such file or directory, open '/x'");
   assert.equal(errorLine('plain'), 'plain');
   assert.equal(usageError('--out x.png: bad').exitCode, EXIT.usage);
+});
+
+test('parseDuration: ms/s/m/h, bare seconds, 0 and off disable; anything else a usage error naming it', () => {
+  assert.equal(parseDuration('500ms'), 500);
+  assert.equal(parseDuration('5s'), 5000);
+  assert.equal(parseDuration('1.5m'), 90_000);
+  assert.equal(parseDuration('1h'), 3_600_000);
+  assert.equal(parseDuration('2'), 2000);
+  assert.equal(parseDuration('0'), 0);
+  assert.equal(parseDuration('0s'), 0);
+  assert.equal(parseDuration('OFF'), 0);
+  for (const bad of ['', '-1s', '5 sec', 'abc', '1e3', '0.1ms', '30d', '25000h']) {
+    assert.throws(() => parseDuration(bad, '--checkpoint-interval'), (e: any) => e.exitCode === EXIT.usage && e.message.includes('--checkpoint-interval') && e.message.includes(`'${bad}'`), bad);
+  }
 });

@@ -54,6 +54,25 @@ export function parseSize(text: string, what = 'size'): number {
   return Number(m.value);
 }
 
+const DURATION_UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** setInterval's limit (2^31 - 1 ms, about 24.8 days). */
+export const DURATION_MS_MAX = 2 ** 31 - 1;
+
+/**
+ * '500ms', '5s', '1.5m', '1h' -> ms; '0' or 'off' -> 0 (disabled). A bare
+ * number means seconds (as in systemd). A usage error (exit 2) otherwise.
+ */
+export function parseDuration(text: string, what = 'duration'): number {
+  const t = text.trim().toLowerCase();
+  if (t === 'off') return 0;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(t);
+  if (!m) throw usageError(`${what} '${text}': expected a time such as 500ms, 5s, 2m or 1h, or 0/off`);
+  const ms = Math.round(Number(m[1]) * DURATION_UNIT_MS[m[2] ?? 's']!);
+  if (ms > DURATION_MS_MAX) throw usageError(`${what} '${text}' is too long (at most ${Math.floor(DURATION_MS_MAX / 86_400_000)} days)`);
+  if (ms === 0 && Number(m[1]) !== 0) throw usageError(`${what} '${text}' is shorter than 1 ms`);
+  return ms;
+}
+
 /** 1536 -> '1.5 KiB'. */
 export function formatSize(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

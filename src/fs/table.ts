@@ -23,6 +23,12 @@ const DAY_NS = 86_400_000_000_000n;
 export class InodeTable {
   readonly inodes = new Map<number, Inode>();
   nextIno = ROOT_INO + 1;
+  /**
+   * Counts changes of what a checkpoint saves: every change sets ctime
+   * (POSIX), so touch('m'|'c') and setattr count it. atime alone does not
+   * (a read is not worth a checkpoint; the next one saves it).
+   */
+  changes = 0;
 
   constructor(readonly pc: PageCache, readonly clock: () => bigint) {}
 
@@ -70,6 +76,7 @@ export class InodeTable {
   touch(node: Inode, what: 'm' | 'c' | 'a'): void {
     const t = this.now();
     if (what === 'a') { node.atimeNs = t; return; }
+    this.changes++;
     node.ctimeNs = t;
     if (what === 'm') node.mtimeNs = t;
   }

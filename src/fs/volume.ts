@@ -38,6 +38,8 @@ export class Volume {
   private readonly t: InodeTable;
   private readonly pc: PageCache;
   private mounted = true;
+  /** InodeTable.changes at the last checkpoint; -1: the loaded image differs from the tree (salvage) or none was saved. */
+  private savedChanges: number;
 
   constructor(private readonly parts: VolumeParts) {
     this.mem = parts.mem;
@@ -46,6 +48,7 @@ export class Volume {
     this.pc = { mem: parts.mem, engine: parts.engine, pageSize: parts.mem.pageSize, lastPfn: 0 };
     this.t = new InodeTable(this.pc, parts.clock);
     this.loadLosses = [...parts.losses, ...fromImages(this.t, parts.images, { ...parts.owner, mode: 0o755 })];
+    this.savedChanges = this.loadLosses.length > 0 || parts.pram?.head === 0 ? -1 : this.t.changes;
   }
 
   /** Boots the memory in opts.mem and loads its image; throws an Error with `errno` when it cannot. */
@@ -97,6 +100,7 @@ export class Volume {
     if (set.atimeNs !== undefined) node.atimeNs = set.atimeNs;
     if (set.mtimeNs !== undefined) node.mtimeNs = set.mtimeNs;
     node.ctimeNs = set.ctimeNs ?? this.t.now();
+    this.t.changes++;
     return this.t.attr(node);
   }
 
@@ -315,7 +319,15 @@ export class Volume {
 
   sync(): number {
     if (!this.mounted) return -EINVAL;
-    return this.parts.engine.checkpoint(toImages(this.t));
+    const changes = this.t.changes;
+    const r = this.parts.engine.checkpoint(toImages(this.t));
+    if (r === 0) this.savedChanges = changes;
+    return r;
+  }
+
+  /** Something a checkpoint saves changed since the last one (an interval checkpoint is skipped when not). */
+  unsaved(): boolean {
+    return this.mounted && this.t.changes !== this.savedChanges;
   }
 
   /**

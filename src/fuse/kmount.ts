@@ -2,8 +2,17 @@
 // util-linux's mount(8)/umount(8) (no libfuse, no fusermount). The child
 // `mount` inherits the /dev/fuse descriptor as its fd 3, which the kernel's
 // `fd=3` option names. Also: reading /proc/self/mountinfo to see what is mounted.
+//
+// Why fuseblk: the kernel sends FUSE_SYNCFS — what sync(2), syncfs(2) and
+// `sync -f` become — only to connections with fc->sync_fs set: virtiofs and,
+// since Linux 6.18, fuseblk; a plain `fuse` mount never hears of a sync. So
+// pram mounts as fuseblk over a loop device on an empty placeholder file
+// (unlinked at once; the loop is set up with autoclear, so it goes with the
+// mount) and falls back to `fuse` when that is refused (no loop module, an
+// older kernel without fuseblk, a container). docs/RELIABILITY.md has the table.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 export interface KernelMountOptions {
@@ -12,7 +21,16 @@ export interface KernelMountOptions {
   fsname?: string;
   uid?: number;
   gid?: number;
+  /** Try fuseblk (sync(2)/syncfs(2) reach the server) before fuse; default true. */
+  block?: boolean;
 }
+
+/** fuseblk: the kernel forwards syncfs; fuse: it does not. `fallback` says why fuseblk was not used. */
+export interface KernelMounted { kind: 'fuseblk' | 'fuse'; fallback?: string }
+
+/** fuseblk's block size: any power of two from 512 to the page size; 4096 fits every Linux page size. */
+const FUSEBLK_BLKSIZE = 4096;
+let placeholders = 0;
 
 export function run(cmd: string, args: string[], opts: { fd?: number; timeoutMs?: number } = {}): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
@@ -31,14 +49,53 @@ export function openDevFuse(): number {
   return fs.openSync('/dev/fuse', fs.constants.O_RDWR);
 }
 
-/** mount -t fuse -o fd=3,... SOURCE DIR, with `fd` passed as the child's fd 3. */
-export async function kernelMount(fd: number, dir: string, opts: KernelMountOptions = {}): Promise<void> {
+/** mount -t fuseblk (or fuse) -o fd=3,... SOURCE DIR, with `fd` passed as the child's fd 3. */
+export async function kernelMount(fd: number, dir: string, opts: KernelMountOptions = {}): Promise<KernelMounted> {
   const uid = opts.uid ?? process.getuid?.() ?? 0;
   const gid = opts.gid ?? process.getgid?.() ?? 0;
   const o = [`fd=3`, `rootmode=40000`, `user_id=${uid}`, `group_id=${gid}`, 'default_permissions'];
   if (opts.allowOther) o.push('allow_other');
+  let fallback: string | undefined;
+  if (opts.block !== false) {
+    const r = await mountBlock(fd, dir, o);
+    if (r === null) return { kind: 'fuseblk' };
+    fallback = r;
+  }
   const r = await run('mount', ['-t', 'fuse', '-o', o.join(','), opts.fsname ?? 'pram', dir], { fd });
   if (r.code !== 0) throw new Error(`mount ${dir} failed: ${r.stderr || `exit ${r.code}`}`);
+  return { kind: 'fuse', fallback };
+}
+
+/** The fuseblk attempt: null when mounted, else mount(8)'s complaint. */
+async function mountBlock(fd: number, dir: string, o: string[]): Promise<string | null> {
+  const file = path.join(os.tmpdir(), `${FUSEBLK_PLACEHOLDER}${process.pid}-${placeholders++}`);
+  try {
+    fs.writeFileSync(file, Buffer.alloc(FUSEBLK_BLKSIZE), { mode: 0o600, flag: 'wx' });
+  } catch (e) {
+    return `placeholder ${file}: ${(e as Error).message}`;
+  }
+  try {
+    const r = await run('mount', ['-t', 'fuseblk', '-o', [...o, `blksize=${FUSEBLK_BLKSIZE}`, 'loop'].join(','), file, dir], { fd });
+    return r.code === 0 ? null : r.stderr || `exit ${r.code}`;
+  } finally {
+    fs.rmSync(file, { force: true });   // the loop device keeps it open; nothing to clean up later
+  }
+}
+
+/** Basename prefix of the fuseblk placeholder: how a pram fuseblk mount is told from others. */
+export const FUSEBLK_PLACEHOLDER = 'pram-fuseblk-';
+
+/** A mount made by kernelMount: fuse of source "pram", or fuseblk on a loop over our placeholder. */
+export function isPramMount(m: MountInfo): boolean {
+  const type = m.fsType.replace(/\.pram$/, '');
+  if (type === 'fuse') return m.source === 'pram';
+  if (type !== 'fuseblk') return false;
+  const loop = /^\/dev\/(loop\d+)$/.exec(m.source)?.[1];
+  try {
+    return loop !== undefined && path.basename(fs.readFileSync(`/sys/block/${loop}/loop/backing_file`, 'utf8').trim()).startsWith(FUSEBLK_PLACEHOLDER);
+  } catch {
+    return false;
+  }
 }
 
 /** umount(8) DIR; lazy detaches even when busy (for a dead server's mount). */

@@ -38,6 +38,8 @@ export interface ServedVolume {
   statfs(): StatFs;
   fsync(ino: number): number;
   sync(): number;
+  /** Something changed since the last checkpoint (the interval skips the save when not). */
+  unsaved(): boolean;
 }
 
 export function isErr(r: unknown): r is number {

@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import { FuseSession } from './session.js';
 import { DevFuseLoop, type LoopEnd } from './loop.js';
-import { kernelMount, kernelUnmount, openDevFuse } from './kmount.js';
+import { kernelMount, kernelUnmount, openDevFuse, type KernelMounted } from './kmount.js';
+import { startCheckpoints } from './interval.js';
 import type { ServedVolume } from './served.js';
 import type { Validity } from './wire.js';
 
@@ -18,12 +19,18 @@ export interface ServeOptions {
   log?: (line: string) => void;
   validity?: Validity;
   readsInFlight?: number;
+  /** Mount as fuseblk when possible (so sync(2)/syncfs(2) reach the volume); default true. */
+  block?: boolean;
+  /** Checkpoint every this many ms while mounted, between requests, when something changed; 0/undefined: never. */
+  checkpointIntervalMs?: number;
 }
 
 export interface FuseServer {
   readonly session: FuseSession;
   /** Resolves when the kernel has let go of the mount (unmounted or aborted). */
   readonly ended: Promise<LoopEnd>;
+  /** fuseblk: the kernel forwards sync(2)/syncfs(2) as FUSE_SYNCFS; fuse: it does not (see `fallback`). */
+  readonly mounted: KernelMounted;
   /** Ask the kernel to unmount (the kernel flushes cached writes to us first). */
   unmount(opts?: { lazy?: boolean }): Promise<{ ok: boolean; message: string }>;
 }
@@ -33,22 +40,26 @@ export async function serve(opts: ServeOptions): Promise<FuseServer> {
   const fd = openDevFuse();
   const session = new FuseSession({ volume: opts.volume, clock: opts.clock, trace: opts.trace, log: opts.log, validity: opts.validity });
   const loop = new DevFuseLoop(fd, session, { readsInFlight: opts.readsInFlight, log: opts.log });
+  let mounted: KernelMounted;
   try {
-    await kernelMount(fd, opts.dir, { allowOther: opts.allowOther });
+    mounted = await kernelMount(fd, opts.dir, { allowOther: opts.allowOther, block: opts.block });
   } catch (e) {
     fs.closeSync(fd);
     throw e;
   }
   loop.start();
-  const ended = loop.ended.finally(() => fs.closeSync(fd));
+  let stopCheckpoints = () => {};
+  const ended = loop.ended.finally(() => { stopCheckpoints(); fs.closeSync(fd); });
   // The first access sends INIT then GETATTR of the root: proof that the mount answers.
   const st = await Promise.race([fs.promises.stat(opts.dir), ended.then(() => null)]);
   if (!st || st.ino !== opts.volume.rootIno) {
     throw new Error(`mount ${opts.dir}: the mounted root does not answer as this server's volume`);
   }
+  stopCheckpoints = startCheckpoints(session, opts.checkpointIntervalMs ?? 0);
   return {
     session,
     ended,
+    mounted,
     unmount: (u = {}) => kernelUnmount(opts.dir, u),
   };
 }

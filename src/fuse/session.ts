@@ -57,6 +57,9 @@ export class FuseSession {
   destroyed = false;
   /** Requests answered, by outcome; a cheap view for tests and --debug summaries. */
   readonly counts = { ok: 0, err: 0, noReply: 0, malformed: 0 };
+  /** A request is being handled; work queued by between() waits for its end. */
+  private handling = false;
+  private readonly afterRequest: (() => void)[] = [];
 
   constructor(opts: SessionOptions) {
     this.volume = opts.volume;
@@ -66,8 +69,28 @@ export class FuseSession {
     this.log = opts.log ?? ((line) => process.stderr.write(line + '\n'));
   }
 
+  /**
+   * Run `fn` between requests, never inside one: now when none is in hand,
+   * else right after it. (Handlers are synchronous today, so a timer cannot
+   * fire inside one; this keeps the interval checkpoint whole if that changes.)
+   */
+  between(fn: () => void): void {
+    if (this.handling) this.afterRequest.push(fn);
+    else fn();
+  }
+
   /** Handle one request; returns the reply's chunks (header first), or null when none is sent. */
   handle(msg: Buffer): Buffer[] | null {
+    this.handling = true;
+    try {
+      return this.handleOne(msg);
+    } finally {
+      this.handling = false;
+      for (let fn = this.afterRequest.shift(); fn; fn = this.afterRequest.shift()) fn();
+    }
+  }
+
+  private handleOne(msg: Buffer): Buffer[] | null {
     if (msg.length < Size.inHeader) {
       // Without a whole header there is no `unique` to answer; the kernel never sends this.
       this.counts.malformed++;

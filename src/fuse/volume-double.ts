@@ -204,7 +204,10 @@ export class VolumeDouble implements ServedVolume {
   forget(ino: number, nlookup: number): void { this.forgotten.push([ino, nlookup]); }
   statfs() { return { bsize: 4096, blocks: 1000, bfree: 900, bavail: 900, files: 100, ffree: 90, namelen: 255 }; }
   fsync(ino: number): number { this.calls.push(`fsync ${ino}`); this.syncs++; return 0; }
-  sync(): number { this.syncs++; return 0; }
+  sync(): number { this.syncs++; this.changed = false; return 0; }
+  /** Tests set it to stand for a change; sync() clears it. */
+  changed = false;
+  unsaved(): boolean { return this.changed; }
 }
 
 function resize(b: Buffer, size: number): Buffer {

@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
-import { EXIT, fail, formatSize, parseSize, errnoName, usageError } from '../util.js';
+import { EXIT, fail, formatSize, parseDuration, parseSize, errnoName, usageError } from '../util.js';
 import { DEFAULT_ARENA } from '../../open/arena.js';
 import { openVolume, type OpenedVolume } from '../../open/volume.js';
 import { serve, type FuseServer } from '../../fuse/server.js';
@@ -33,20 +33,28 @@ export const READY_WAIT_MS_MAX = 10 * 60_000;
 
 interface MountOpts {
   arena: string; size?: string; verify: 'full' | 'lazy'; foreground?: boolean; debug?: boolean;
-  allowOther?: boolean; readyFd?: string;
+  allowOther?: boolean; readyFd?: string; checkpointInterval: string;
 }
+
+/** `pram mount`'s default interval (the library's CHECKPOINT_INTERVAL_MS_DEFAULT, in --checkpoint-interval's words). */
+export const CHECKPOINT_INTERVAL_DEFAULT = '5s';
 
 export function register(program: Command): void {
   program.command('mount')
     .description('mount an arena as a file system (FUSE); returns once the mount is ready, the server runs in the background')
     .argument('<dir>', 'mount point (an existing directory)')
     .addHelpText('after', `
+Saving: fsync/fdatasync of a file or directory, sync(1), sync -f (syncfs), the
+checkpoint interval, pram umount and SIGTERM each save a checkpoint; a killed
+server comes back to the last one (docs/RELIABILITY.md has the table).
+
 Examples:
   $ pram mount /mnt/pram                                   # the default arena, ${DEFAULT_ARENA}
   $ pram mount /mnt/pram --arena /dev/shm/work.pram --size 4G
   $ pram mount /mnt/pram --arena /dev/pmem0 --verify lazy
   $ pram mount /mnt/pram --arena memfd:data --size 1G      # no file; kept across a kexec by pram kexec --luo
   $ pram mount /mnt/pram --arena luo:data                  # in the next kernel, after pram kexec --luo
+  $ pram mount /mnt/pram --checkpoint-interval 500ms       # a killed server loses at most ~0.5 s of what reached it
 `)
     .option('--arena <path>', 'arena file or device; memfd:NAME (a new memfd, needs --size); luo:NAME (memfd NAME handed over by Live Update)', DEFAULT_ARENA)
     .option('--size <size>', 'create the arena with this size when it does not exist (e.g. 1G)')
@@ -54,9 +62,11 @@ Examples:
     .option('--foreground', 'serve in this process until unmounted')
     .option('--debug', 'trace every FUSE message (rx/tx lines) to stderr or the server log')
     .option('--allow-other', 'let users other than the mounting one use the mount')
+    .option('--checkpoint-interval <time>', 'save a checkpoint this often when something changed (500ms, 5s, 1m; 0 or off: only on fsync, sync, umount)', CHECKPOINT_INTERVAL_DEFAULT)
     .addOption(new Option('--ready-fd <fd>').hideHelp())
     .action(async (dir: string, opts: MountOpts) => {
       try {
+        parseDuration(opts.checkpointInterval, '--checkpoint-interval');   // a bad value stops here, exit 2
         const abs = path.resolve(dir);
         if (!fs.statSync(abs).isDirectory()) throw new Error(`${abs} is not a directory`);
         const run = readRun(abs);
@@ -78,6 +88,7 @@ async function startDaemon(dir: string, opts: MountOpts): Promise<void> {
   if (opts.size) args.push('--size', opts.size);
   if (opts.debug) args.push('--debug');
   if (opts.allowOther) args.push('--allow-other');
+  args.push('--checkpoint-interval', opts.checkpointInterval);
   const child = spawn(process.execPath, args, {
     detached: true, cwd: '/', stdio: ['ignore', logFd, logFd, 'pipe'],
     // Each waiting /dev/fuse read holds a pool thread; leave room for the rest.
@@ -117,6 +128,7 @@ async function runServer(dir: string, opts: MountOpts): Promise<void> {
   const log = (line: string) => process.stderr.write(line + '\n');
   try {
     const sizeBytes = opts.size ? parseSize(opts.size, '--size') : undefined;
+    const intervalMs = parseDuration(opts.checkpointInterval, '--checkpoint-interval');
     if (opts.arena.startsWith('luo:') && sizeBytes !== undefined) throw usageError(`${opts.arena} comes from the previous kernel: it has its size already (leave out --size)`);
     // The one opener: a luo: arena's session is restored there and finished once the image is loaded.
     const opened: OpenedVolume = openVolume({
@@ -129,7 +141,10 @@ async function runServer(dir: string, opts: MountOpts): Promise<void> {
     if (arena.name.kind === 'luo') log(`pram: LUO session pram:${luoName} finished; ${opts.arena} is an ordinary memfd of this server now`);
     let server: FuseServer;
     try {
-      server = await serve({ dir, volume, clock: realClock(), allowOther: opts.allowOther, log, trace: opts.debug ? log : undefined });
+      server = await serve({
+        dir, volume, clock: realClock(), allowOther: opts.allowOther, log, trace: opts.debug ? log : undefined,
+        checkpointIntervalMs: intervalMs,
+      });
     } catch (e) {
       volume.unmount();
       throw e;
@@ -147,9 +162,17 @@ async function runServer(dir: string, opts: MountOpts): Promise<void> {
     }
     for (const loss of volume.losses) say(`note: lost: ${loss.path ?? '?'}: ${loss.what}`);
     if (created) say(`note: created arena ${opts.arena} (${formatSize(volume.mem.pageCount * volume.mem.pageSize)})`);
-    writeRun({ pid: process.pid, dir, arena: opts.arena, log: readyFd !== null ? runPath(dir, 'log') : null, startedMs: Date.now() });
+    if (server.mounted.fallback) {
+      say(`note: mounted as fuse, not fuseblk (${server.mounted.fallback.split('\n')[0]}): sync(2) and syncfs(2) do not reach pram; ` +
+        `fsync files or directories${intervalMs > 0 ? `, or rely on the ${opts.checkpointInterval} checkpoint interval` : ''}`);
+    }
+    writeRun({
+      pid: process.pid, dir, arena: opts.arena, log: readyFd !== null ? runPath(dir, 'log') : null, startedMs: Date.now(),
+      syncfs: server.mounted.kind === 'fuseblk', checkpointIntervalMs: intervalMs,
+    });
     installSignals(server, volume, dir, log);
-    log(`pram: serving ${opts.arena} on ${dir} (pid ${process.pid})`);
+    log(`pram: serving ${opts.arena} on ${dir} (pid ${process.pid}; ${server.mounted.kind}, sync(2)/syncfs(2) ${server.mounted.kind === 'fuseblk' ? 'checkpoint' : 'do not reach the server'}; ` +
+      `checkpoint interval ${intervalMs > 0 ? `${intervalMs} ms` : 'off'})`);
     say('ready');
     if (readyFd !== null) fs.closeSync(readyFd);
     const end = await server.ended.catch((e: Error) => { log(`pram: /dev/fuse failed: ${e.message}`); return 'unmounted'; });

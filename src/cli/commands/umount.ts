@@ -5,7 +5,7 @@
 // same (umount -l), with a word on what was lost: nothing that was synced.
 import type { Command } from 'commander';
 import { EXIT, fail } from '../util.js';
-import { findMount, kernelUnmount } from '../../fuse/kmount.js';
+import { findMount, isPramMount, kernelUnmount } from '../../fuse/kmount.js';
 import { alive, readRun, removeRun } from '../runfile.js';
 import * as path from 'node:path';
 
@@ -62,7 +62,7 @@ async function umount(dir: string, opts: { lazy?: boolean }): Promise<number> {
     if (run) removeRun(dir, run.pid);
     throw Object.assign(new Error(`${dir} is not mounted`), { code: 'EINVAL' });
   }
-  if (mounted.fsType !== 'fuse' || mounted.source !== 'pram') {
+  if (!isPramMount(mounted)) {
     throw Object.assign(new Error(`${dir} is a ${mounted.fsType} mount of ${mounted.source}, not pram's`), { code: 'EINVAL' });
   }
   // The server is gone: the kernel already aborted the connection; detach the corpse.
@@ -72,7 +72,17 @@ async function umount(dir: string, opts: { lazy?: boolean }): Promise<number> {
   const arena = run?.arena ?? 'the arena';
   process.stdout.write(
     `pram: the server${run ? ` (pid ${run.pid})` : ''} of ${dir} had died; cleared the mount.\n` +
-    `pram: ${arena} holds the last checkpoint (the last fsync, sync or clean unmount) intact; ` +
-    `writes after it were lost. Mount again to get it back.\n`);
+    `pram: ${arena} holds its last checkpoint intact: ${checkpointWords(run)}. ` +
+    `What was written after it is lost. Mount again to get it back.\n`);
   return EXIT.ok;
+}
+
+/** What saved checkpoints on that mount, as far as its run file says (older run files say less). */
+function checkpointWords(run: ReturnType<typeof readRun>): string {
+  const what = ['fsync/fdatasync of a file or directory'];
+  if (run?.syncfs) what.push('sync/syncfs');
+  if (run?.checkpointIntervalMs) what.push(`${run.checkpointIntervalMs} ms interval checkpoint`);
+  const last = what.length > 1 ? `${what.slice(0, -1).join(', ')} or ${what.at(-1)}` : what[0];
+  return `the one saved by the last ${last} before the crash` +
+    (run?.syncfs === false ? ' (sync and syncfs did not reach this mount: it was fuse, not fuseblk)' : '');
 }

@@ -15,7 +15,7 @@ const say = (line) => fs.writeSync(1, line + '\n');
 
 const ops = await readOps();
 
-const pfs = await mount({ arena, cmdline: '', warn: () => {} });
+const pfs = await mount({ arena, cmdline: '', warn: () => {}, checkpointIntervalMs: 0 });   // only the op list's syncs
 const killAt = process.env['KILL_AT_MSYNC'];
 if (killAt) {
   const [n, when] = killAt.split(':');
