@@ -1,38 +1,48 @@
-// `npm run bench` [-- --quick] [--only dd,lib,persist,ready,meta] [--reps N]:
+// `npm run bench` [-- --quick] [--only dd,lib,persist,ready,meta,fio] [--reps N] [--blackout]:
 // pram side by side with tmpfs, ramfs, node:fs and a reload from disk, in one
-// run (issue 6). Prints a markdown report and writes bench/results/latest.md,
-// latest.json (raw samples + derived figures) and two SVG charts. Needs root
-// (mount -t ramfs, drop_caches, FUSE). The measurements are in lib/scenarios.js,
-// the figures in lib/report.js; this file sizes the run and writes the output.
+// run (issues 6 and 15). Prints a markdown report and writes latest.md,
+// latest.json (raw samples + derived figures, one run id in both) and two SVG
+// charts: a full run into bench/results/, a quick run into bench/results/quick/
+// (it never replaces a full run's files). Needs root (mount -t ramfs,
+// drop_caches, FUSE). The sections are registered scenarios (lib/registry.js,
+// lib/all.js); the built-in tables are in lib/report.js.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { markdown, derive } from './lib/report.js';
-import { ddBench, libBench, metaBench, persistBench, readyBench } from './lib/scenarios.js';
+import { scenarios } from './lib/registry.js';
+import './lib/all.js';
 import { ddChart, scalingChart } from './lib/svg.js';
 import { sizeName } from './lib/stats.js';
 import { ROOT, loadavg, machine } from './lib/sys.js';
 import { snapshot } from './lib/snapshot.js';
-import { readsBench } from './lib/reads.js';
 
 const MIB = 1 << 20, GIB = 1 << 30;
 
 function parseArgs(argv) {
-  const a = { quick: false, only: null, reps: 3, live: false, out: path.join(ROOT, 'bench/results') };
+  const a = { quick: false, only: null, reps: 3, live: false, out: null, flags: new Set() };
   for (let i = 0; i < argv.length; i++) {
     const [k, v] = argv[i].includes('=') ? argv[i].split('=', 2) : [argv[i], undefined];
     const val = () => v ?? argv[++i];
     if (k === '--quick') a.quick = true;
     else if (k === '--only') a.only = new Set(val().split(','));
-    else if (k === '--reps') a.reps = Math.max(3, Number(val()));
+    else if (k === '--reps') a.reps = Number(val());
     else if (k === '--out') a.out = path.resolve(val());
     else if (k === '--live') a.live = true;
+    else if (k === '--blackout') a.flags.add('blackout');
+    else if (k === '--big') a.flags.add('big');
     else if (k === '--from') a.from = path.resolve(val());
     else if (k === '--help' || k === '-h') {
-      process.stdout.write('usage: node bench/run.js [--quick] [--only dd,lib,persist,ready,meta] [--reps N>=3] [--out DIR] [--live: use dist/ as it is, no frozen copy]\n       node bench/run.js --from results/latest.json [--out DIR]   (redraw the report and charts from saved raw figures)\n');
+      process.stdout.write(`usage: node bench/run.js [--quick] [--only ${scenarios.map((s) => s.name).join(',')}] [--reps N>=3] [--out DIR] [--live: use dist/ as it is, no frozen copy]
+       [--big: also 8 and 12 GiB arenas (full run)] [--blackout: only the CRIU + kexec blackout in QEMU]
+       node bench/run.js --from results/latest.json [--out DIR]   (redraw the report and charts from saved raw figures)
+A full run writes bench/results/, a quick run bench/results/quick/ (never the full run's files).\n`);
       process.exit(0);
     } else { process.stderr.write(`bench: unknown option ${argv[i]}\n`); process.exit(2); }
   }
+  a.out ??= path.join(ROOT, a.quick ? 'bench/results/quick' : 'bench/results');
+  // A full run's figures are medians of at least 3; a quick run may take 1 (trying a section out).
+  a.reps = Math.max(a.quick ? 1 : 3, Number.isInteger(a.reps) ? a.reps : 3);
   return a;
 }
 
@@ -59,6 +69,19 @@ async function progress() {
   }
 }
 
+/** Sections of registered scenarios with their own report: markdown, and figures and targets into `f`. */
+function extraSections(r, f) {
+  const out = [];
+  for (const s of scenarios) {
+    if (!s.report || !r[s.name]) continue;
+    const x = s.report(r[s.name], r);
+    f[s.name] = x.figures;
+    f.targets.push(...x.targets);
+    out.push({ title: s.title, markdown: x.markdown });
+  }
+  return out;
+}
+
 /** Markdown, JSON and charts from the raw figures `r`. */
 function publish(r, out) {
   const f = derive(r);
@@ -67,7 +90,7 @@ function publish(r, out) {
   r.charts = [];
   if (r.dd) { fs.writeFileSync(path.join(out, 'dd.svg'), ddChart(f, `${sizeName(r.dd.bytes)} per dd; ${sub}`)); r.charts.push('dd.svg'); }
   if (r.persist) { fs.writeFileSync(path.join(out, 'scaling.svg'), scalingChart(f, sub)); r.charts.push('scaling.svg'); }
-  const md = markdown(r, f) + (r.reads?.markdown ? `\n\n${r.reads.markdown}` : '');
+  const md = markdown(r, f, extraSections(r, f));
   fs.writeFileSync(path.join(out, 'latest.md'), md + '\n');
   const { figures: _old, ...raw } = r;
   fs.writeFileSync(path.join(out, 'latest.json'), JSON.stringify({ ...raw, figures: f }, null, 1) + '\n');
@@ -79,7 +102,10 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   if (args.from) { publish(JSON.parse(fs.readFileSync(args.from, 'utf8')), args.out); return; }
   const p = plan(args.quick);
-  const want = (s) => !args.only || args.only.has(s);
+  if (args.flags.has('big') && !args.quick) p.sizes.push(8 * GIB, 12 * GIB);
+  // Flagged scenarios (--blackout) run only when asked, and then alone.
+  const flagged = scenarios.filter((s) => s.flag && args.flags.has(s.flag));
+  const want = (s) => (flagged.length ? flagged.includes(s) : !s.flag && (!args.only || args.only.has(s.name)));
   const t0 = performance.now();
   if (!args.live) {
     const snap = await snapshot(ROOT, (l) => process.stderr.write(`bench: ${l}\n`));
@@ -87,21 +113,24 @@ async function main() {
     if (!snap.ok) process.stderr.write(`bench: going on with a snapshot that does not fully load: ${snap.why}\n`);
   }
   const { status, done } = await progress();
+  const startedAt = new Date().toISOString();
   const r = {
-    mode: args.quick ? 'quick' : 'full', startedAt: new Date().toISOString(), machine: machine(),
+    runId: `${startedAt.replace(/[-:.]/g, '').slice(0, 15)}-${process.pid}`,
+    mode: args.quick ? 'quick' : 'full', startedAt, machine: machine(),
     params: { reps: args.reps, ...p }, code: process.env.PRAM_BENCH_ROOT ? 'frozen copy of dist/ taken at start' : 'dist/ live',
   };
   status(`${r.mode} run on ${r.machine.cores} cores, ${r.machine.cpu}, node ${r.machine.node}`);
   if (process.getuid?.() !== 0) status('not root: ramfs, FUSE and drop_caches will be unavailable');
-  const diskDir = '/var/tmp/pram-bench';   // the real disk (/ is /dev/vda), not tmpfs
-  if (want('dd')) r.dd = await ddBench({ bytes: p.ddBytes, reps: args.reps, status });
-  if (want('lib')) r.lib = await libBench({ bytes: p.libBytes, reps: args.reps, status });
-  if (want('persist')) r.persist = await persistBench({ sizes: p.sizes, mainBytes: p.mainBytes, reps: args.reps, status });
-  if (want('ready')) r.ready = await readyBench({ bytes: p.readyBytes, reps: args.reps, status, diskDir });
-  if (want('meta')) r.meta = await metaBench({ largeBytes: p.metaLarge, smallBytes: p.metaSmall, status });
-  if (want('reads')) r.reads = await readsBench({ quick: args.quick, reps: args.reps, status });   // issue 19, its own table
+  for (const s of scenarios) {
+    if (!want(s)) continue;
+    const sp = s.plan ? s.plan(args.quick) : p;
+    r.params[s.name] = s.plan ? sp : undefined;
+    r[s.name] = await s.run({ plan: sp, reps: args.reps, quick: args.quick, status });
+  }
   r.durationS = (performance.now() - t0) / 1000;
   r.machine.loadEnd = loadavg();
+  // Marked in latest.md when other work shared the CPUs (1-minute load above half the cores at either end).
+  r.underLoad = [r.machine.loadStart, r.machine.loadEnd].some((l) => Number(String(l).split(' ')[0]) > r.machine.cores / 2);
   done();
 
   publish(r, args.out);

@@ -77,7 +77,10 @@ export function derive(r) {
 
 function targets(f, r) {
   const t = [];
-  const add = (what, goal, measured, met) => t.push({ what, goal, measured, status: measured === null ? 'unavailable' : met ? 'met' : 'NOT met' });
+  const ran = { dd: !!r.dd, lib: !!r.lib, persist: !!r.persist, ready: !!r.ready, meta: !!r.meta };
+  const section = (what) => (/dd writes/.test(what) ? ran.dd : /library API/.test(what) ? ran.lib : /mount/.test(what) && !/time to ready/.test(what) ? ran.persist : /time to ready/.test(what) ? ran.ready : /^metadata/.test(what) ? ran.meta : true);
+  // Targets of sections this run left out (--only) are not listed at all.
+  const add = (what, goal, measured, met) => section(what) && t.push({ what, goal, measured, status: measured === null ? 'unavailable' : met ? 'met' : 'NOT met' });
   const dd = (tg, bs) => f.dd.find((x) => x.target === tg && x.bs === bs);
   const p4 = dd('pram', 4096), t4 = dd('tmpfs', 4096);
   if (p4?.write && t4?.write) {
@@ -116,10 +119,11 @@ function table(head, rows) {
 }
 
 /** The whole report as markdown. */
-export function markdown(r, f) {
+export function markdown(r, f, extra = []) {
   const m = r.machine;
   const out = [];
   out.push(`# pram benchmark (${r.mode})`, '');
+  out.push(`Run id: ${r.runId ?? 'none (a run before run ids)'}${r.underLoad ? ' · taken UNDER LOAD (a shared machine: other work ran; the figures are indications, not idle-machine results)' : ''}`, '');
   out.push(`${r.startedAt} · ${m.cores} cores, ${m.cpu}, ${m.memGiB} GiB RAM · ${m.kernel} · node ${m.node} · ${m.dd} · run took ${Math.round(r.durationS)} s`, '');
   if (m.loadStart) out.push(`Load average (1, 5, 15 min) at start ${m.loadStart}, at end ${m.loadEnd ?? '?'}: on ${m.cores} cores, anything above ~0.5 means other work shared the CPUs and widens the [min–max] ranges.`, '');
   out.push(`Each figure: median [min–max] of ${r.params.reps} repetitions; ratios are paired rep by rep (rep i of A over rep i of B). GB/s = 10^9 bytes/s.`, '');
@@ -186,6 +190,7 @@ export function markdown(r, f) {
       ? [sizeName(x.bytes), x.unavailable, '', '', '', '', '']
       : [sizeName(x.bytes), fmt(x.save, 1), fmt(x.fullMount, 1), fmt(x.lazyMount, 1), fmt(x.savePerGiB, 1), fmt(x.fullPerGiB, 1), fmt(x.lazyPerGiB, 1)])), '');
   }
+  extra.forEach((x, i) => out.push(`## ${7 + i}. ${x.title}`, '', x.markdown, ''));
   out.push('## Targets', '');
   out.push(table(['target', 'goal', 'measured', 'status'], f.targets.map((x) => [x.what, x.goal, x.measured ?? 'unavailable', x.status])), '');
   if (r.charts?.length) out.push(`Charts: ${r.charts.map((c) => `[${c}](${c})`).join(', ')}`, '');

@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { arenaBytesFor, firstLine, patternBuffer } from './pramlib.js';
-import { child, dd, dropCaches, pramInfo, pramFuseMount, tempMount } from './sys.js';
+import { scenario } from './registry.js';
+import { child, dd, dropCaches, pramInfo, pramFuseMount, tempMount, warmPages } from './sys.js';
 
 const MIB = 1 << 20;
 const SHM = '/dev/shm';
@@ -208,3 +209,11 @@ export async function metaBench({ largeBytes, smallBytes, status }) {
   }
   return res;
 }
+
+// The built-in sections, in report order (their tables are in report.js).
+const DISK_DIR = '/var/tmp/pram-bench';   // the real disk (/ is /dev/vda), not tmpfs
+scenario({ name: 'dd', title: 'dd', run: ({ plan, reps, status }) => ddBench({ bytes: plan.ddBytes, reps, status }) });
+scenario({ name: 'lib', title: 'library', run: ({ plan, reps, status }) => libBench({ bytes: plan.libBytes, reps, status }) });
+scenario({ name: 'persist', title: 'save and mount', run: ({ plan, reps, status }) => persistBench({ sizes: plan.sizes, mainBytes: plan.mainBytes, reps, status }) });
+scenario({ name: 'ready', title: 'time to ready', run: ({ plan, reps, status }) => readyBench({ bytes: plan.readyBytes, reps, status, diskDir: DISK_DIR }) });
+scenario({ name: 'meta', title: 'metadata pages', run: ({ plan, status }) => metaBench({ largeBytes: plan.metaLarge, smallBytes: plan.metaSmall, status }) });

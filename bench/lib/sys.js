@@ -40,6 +40,20 @@ export function dropCaches() {
   try { fs.writeFileSync('/proc/sys/vm/drop_caches', '3\n'); return { ok: true }; } catch (e) { return { ok: false, why: e.code ?? e.message }; }
 }
 
+/**
+ * Page warm-up before a timed write: writes `bytes` to a scratch tmpfs file and
+ * deletes it. This machine is a VM whose balloon has free page reporting: pages
+ * the guest frees go back to the host a few seconds later, and the next use of
+ * them pays a host fault (writes up to 3x slower). Warming right before timing
+ * gives every target pages the host has backed, whoever runs first.
+ */
+export function warmPages(bytes) {
+  const f = `/dev/shm/pram-bench-warm-${process.pid}`;
+  const chunk = Buffer.alloc(16 << 20, 1);
+  const fd = fs.openSync(f, 'w');
+  try { for (let off = 0; off < bytes; off += chunk.length) fs.writeSync(fd, chunk, 0, Math.min(chunk.length, bytes - off)); } finally { fs.closeSync(fd); fs.rmSync(f, { force: true }); }
+}
+
 /** Runs a command, returns { ms, status, stdout, stderr }. */
 export function run(cmd, args, opts = {}) {
   const t0 = performance.now();
@@ -74,6 +88,12 @@ export function pramFuseMount(arena, sizeBytes) {
   if (r.status !== 0) { fs.rmdirSync(dir); throw new Error(`pram mount: ${(r.stderr || r.stdout).trim().split('\n').pop()}`); }
   return {
     dir,
+    /** The server's pid, from the mount's run file (lib: dist/fuse/runfile.js's naming). */
+    pid() {
+      const runDir = process.env.PRAM_RUN_DIR ?? '/run/pram';
+      const name = path.resolve(dir).replace(/^\/+/, '').replace(/[^A-Za-z0-9_./]|^\./g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`).replace(/\//g, '-');
+      try { return JSON.parse(fs.readFileSync(path.join(runDir, `${name}.pid`), 'utf8')).pid; } catch { return null; }
+    },
     close() {
       const u = run(process.execPath, [pramBin(), 'umount', dir]);
       if (u.status !== 0) run('umount', ['-l', dir]);

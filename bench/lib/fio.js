@@ -1,0 +1,155 @@
+// The FUSE mount against tmpfs with fio, in one run (issue 14's "how it is
+// measured"): sequential write and read at 4 KiB and 1 MiB, random write and
+// read at 4 KiB, each with 1 and 4 jobs, writes with and without an fsync at
+// the end; then creates, stats and unlinks of many empty files (lib/metaops.c).
+// The server's RSS is read after every pram figure. Both targets get the same
+// fio job, the same bytes and the same preparation, in alternating order.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { scenario } from './registry.js';
+import { bsName, fmt, fmtNum, pairedRatio, sizeName, summary } from './stats.js';
+import { dropCaches, pramFuseMount, tempMount, warmPages } from './sys.js';
+import { ensureTools, fio, metaopsBinary } from './tools.js';
+
+const MIB = 1 << 20;
+const TARGETS = ['pram', 'tmpfs'];
+
+/** The fio cases: [rw, bs, jobs, endFsync]. */
+function cases() {
+  const c = [];
+  for (const jobs of [1, 4]) {
+    for (const bs of [4096, MIB]) for (const f of [false, true]) c.push(['write', bs, jobs, f]);
+    for (const f of [false, true]) c.push(['randwrite', 4096, jobs, f]);
+    for (const bs of [4096, MIB]) c.push(['read', bs, jobs, false]);
+    c.push(['randread', 4096, jobs, false]);
+  }
+  return c;
+}
+const key = ([rw, bs, jobs, f]) => `${rw}-${bsName(bs)}-j${jobs}${f ? '-fsync' : ''}`;
+
+/** VmRSS of `pid` in KiB (null when gone). */
+function rssKiB(pid) {
+  try { return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]); } catch { return null; }
+}
+
+function clear(dir) { for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f), { force: true, recursive: true }); }
+
+/** One fio job on `dir`; returns { bw: bytes/s, iops }. Reads lay their files out first, then drop caches. */
+function fioCase(dir, [rw, bs, jobs, endFsync], bytes) {
+  const base = ['--name=bench', `--directory=${dir}`, `--bs=${bs}`, `--size=${bytes / jobs}`, `--numjobs=${jobs}`,
+    '--group_reporting', '--ioengine=psync', '--fallocate=none'];
+  const isRead = rw.endsWith('read');
+  if (isRead) {
+    fio([...base, '--rw=write', `--bs=${MIB}`]);
+    dropCaches();
+  } else warmPages(bytes);
+  const j = fio([...base, `--rw=${rw}`, ...(endFsync ? ['--end_fsync=1'] : [])]).jobs[0];
+  const side = isRead ? j.read : j.write;
+  // job_runtime (ms) spans the whole job, the final fsync included; bw_bytes leaves the fsync out.
+  const ms = j.job_runtime;
+  return { bw: side.io_bytes / (ms / 1000), iops: side.total_ios / (ms / 1000) };
+}
+
+async function run({ plan, reps, status }) {
+  ensureTools(['fio', 'cc'], status);
+  const { bytes, files } = plan;
+  const res = { bytes, files, fioVersion: spawnSync('fio', ['--version'], { encoding: 'utf8' }).stdout.trim(), targets: {}, cases: {}, meta: {} };
+  const size = 2 * bytes + files * 8192 + 128 * MIB;
+  const mounts = {};
+  try {
+    for (const t of TARGETS) {
+      try {
+        mounts[t] = t === 'pram' ? pramFuseMount(path.join('/dev/shm', 'pram-bench-fio.arena'), size) : tempMount('tmpfs', size);
+        res.targets[t] = { dir: mounts[t].dir, serverPid: mounts[t].pid?.() ?? null };
+      } catch (e) { res.targets[t] = { unavailable: String(e.message).split('\n')[0] }; }
+    }
+    const live = TARGETS.filter((t) => mounts[t]);
+    const metaops = metaopsBinary();
+    for (let rep = 0; rep < reps; rep++) {
+      const order = rep % 2 ? [...live].reverse() : live;
+      for (const c of cases()) {
+        const row = (res.cases[key(c)] ??= { rw: c[0], bs: c[1], jobs: c[2], endFsync: c[3], targets: {} });
+        for (const t of order) {
+          status(`fio rep ${rep + 1}/${reps}: ${key(c)} on ${t}`);
+          const cell = (row.targets[t] ??= { bw: [], iops: [], rssKiB: [] });
+          try {
+            const r = fioCase(mounts[t].dir, c, bytes);
+            cell.bw.push(r.bw); cell.iops.push(r.iops);
+            if (t === 'pram') cell.rssKiB.push(rssKiB(res.targets.pram.serverPid));
+          } catch (e) { cell.unavailable = String(e.message).split('\n')[0]; }
+          clear(mounts[t].dir);
+        }
+      }
+      for (const t of order) {
+        status(`metadata rep ${rep + 1}/${reps}: ${files} files on ${t}`);
+        const cell = (res.meta[t] ??= { createMs: [], statMs: [], unlinkMs: [], rssKiB: [] });
+        const d = path.join(mounts[t].dir, 'meta');
+        try {
+          fs.mkdirSync(d);
+          const out = spawnSync(metaops, [d, String(files), 'drop'], { encoding: 'utf8' });
+          if (out.status !== 0) throw new Error(`metaops: ${out.stderr.trim()}`);
+          const j = JSON.parse(out.stdout);
+          cell.createMs.push(j.createMs); cell.statMs.push(j.statMs); cell.unlinkMs.push(j.unlinkMs);
+          if (t === 'pram') cell.rssKiB.push(rssKiB(res.targets.pram.serverPid));
+        } catch (e) { cell.unavailable = String(e.message).split('\n')[0]; }
+        clear(mounts[t].dir);
+      }
+    }
+  } finally {
+    for (const m of Object.values(mounts)) m.close();
+  }
+  return res;
+}
+
+const GOALS = { write: 0.75, randwrite: 0.75, read: 0.5, randread: 0.5, meta: 0.3 };
+
+function report(raw) {
+  const figures = { cases: [], meta: [] };
+  const targets = [];
+  const md = [];
+  const mb = (bw) => bw.map((x) => x / 1e6);
+  for (const [k, row] of Object.entries(raw.cases)) {
+    const p = row.targets.pram, t = row.targets.tmpfs;
+    const ok = p && t && !p.unavailable && !t.unavailable && p.bw.length && t.bw.length;
+    const ratio = ok ? pairedRatio(p.bw, t.bw) : null;
+    const rss = p?.rssKiB?.length ? summary(p.rssKiB.map((x) => x / 1024)) : null;
+    figures.cases.push({ key: k, ...row, targets: undefined, pramMBps: ok ? summary(mb(p.bw)) : null, tmpfsMBps: ok ? summary(mb(t.bw)) : null,
+      pramIops: ok ? summary(p.iops) : null, ratio, rssMiB: rss, unavailable: ok ? null : p?.unavailable ?? t?.unavailable ?? 'not measured' });
+    if (!row.endFsync) {
+      const goal = GOALS[row.rw];
+      targets.push({ what: `fio ${row.rw} ${bsName(row.bs)}, ${row.jobs} job${row.jobs > 1 ? 's' : ''}, pram vs tmpfs`, goal: `≥ ${goal}×`,
+        measured: ratio ? `${fmt(ratio)}×` : null, status: !ratio ? 'unavailable' : ratio.median >= goal ? 'met' : 'NOT met' });
+    }
+  }
+  for (const op of ['create', 'stat', 'unlink']) {
+    const p = raw.meta.pram, t = raw.meta.tmpfs;
+    const ok = p && t && !p.unavailable && !t.unavailable && p[`${op}Ms`].length;
+    const per = (c) => c[`${op}Ms`].map((ms) => raw.files / (ms / 1000));
+    const ratio = ok ? pairedRatio(per(p), per(t)) : null;
+    figures.meta.push({ op, pram: ok ? summary(per(p)) : null, tmpfs: ok ? summary(per(t)) : null, ratio,
+      rssMiB: p?.rssKiB?.length ? summary(p.rssKiB.map((x) => x / 1024)) : null, unavailable: ok ? null : p?.unavailable ?? t?.unavailable ?? 'not measured' });
+    targets.push({ what: `${op}s of empty files, pram vs tmpfs`, goal: `≥ ${GOALS.meta}×`, measured: ratio ? `${fmt(ratio)}×` : null,
+      status: !ratio ? 'unavailable' : ratio.median >= GOALS.meta ? 'met' : 'NOT met' });
+  }
+  md.push(`fio ${raw.fioVersion ?? ''} \`--ioengine=psync --fallocate=none --group_reporting\`, ${sizeName(raw.bytes)} per case split over the jobs (\`--size\` = total / jobs), on a \`pram mount\` (FUSE, fresh arena, pre-allocated at mount) and a fresh tmpfs, alternating which goes first.`, '');
+  md.push('Equal work: both sides run the same fio job over the same bytes; before a write case both get an untimed page warm-up of the same size (see the note on free page reporting), before a read case both lay the files out with an untimed write and drop caches (for pram this sends every read to the server; tmpfs keeps its pages, they are its storage). "+ fsync": `--end_fsync=1`, timed (pram saves a checkpoint, tmpfs returns at once). MB/s = 10^6 bytes/s over fio\'s job runtime. Server RSS: VmRSS of the FUSE server after the case.', '');
+  md.push('| case | jobs | pram MB/s | tmpfs MB/s | pram / tmpfs | pram IOPS | server RSS MiB |', '|---|---|---|---|---|---|---|');
+  for (const c of figures.cases) {
+    const name = `${c.rw} ${bsName(c.bs)}${c.endFsync ? ' + fsync' : ''}`;
+    md.push(c.unavailable ? `| ${name} | ${c.jobs} | unavailable: ${c.unavailable} | | | | |`
+      : `| ${name} | ${c.jobs} | ${fmt(c.pramMBps, 0)} | ${fmt(c.tmpfsMBps, 0)} | ${fmt(c.ratio)}× | ${fmt(c.pramIops, 0)} | ${fmt(c.rssMiB, 0)} |`);
+  }
+  md.push('', `Metadata: ${fmtNum(raw.files, 0)} empty files created (open O_CREAT|O_EXCL + close), stat'ed, unlinked by lib/metaops.c (C, one process); caches dropped before the stat and the unlink phases. fio's filecreate/filestat/filedelete engines were tried and take minutes for 100 000 files on tmpfs (their file list is walked per I/O), so they would time fio.`, '');
+  md.push('| operation | pram ops/s | tmpfs ops/s | pram / tmpfs | server RSS MiB |', '|---|---|---|---|---|');
+  for (const m of figures.meta) {
+    md.push(m.unavailable ? `| ${m.op} | unavailable: ${m.unavailable} | | | |` : `| ${m.op} | ${fmt(m.pram, 0)} | ${fmt(m.tmpfs, 0)} | ${fmt(m.ratio)}× | ${fmt(m.rssMiB, 0)} |`);
+  }
+  return { figures, markdown: md.join('\n'), targets };
+}
+
+scenario({
+  name: 'fio', title: 'fio on the FUSE mount vs tmpfs',
+  plan: (quick) => (quick ? { bytes: 64 * MIB, files: 10_000 } : { bytes: 1024 * MIB, files: 100_000 }),
+  run, report,
+});
