@@ -5,8 +5,11 @@
 // performance.now(); the parent computes medians and ratios.
 import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { childOps, ops } from './lib/registry.js';
+import './lib/all.js';
+import { warmPages } from './lib/sys.js';
 import {
-  apiMount, firstLine, loadApi, loadVolume, must, patternBuffer, volumeCreate, volumeMount,
+  apiMount, arenaBytesFor, firstLine, loadApi, loadVolume, must, patternBuffer, volumeCreate, volumeMount,
 } from './lib/pramlib.js';
 
 const MIB = 1 << 20;
@@ -25,56 +28,85 @@ function layout(bytes, fileBytes) {
   return files;
 }
 
-// ---- library API and Volume against node:fs on tmpfs, same process ----
+// ---- library API, Volume or node:fs on tmpfs: one path per process ----
+// Each path runs in its own fresh process (no path inherits another's JIT
+// warm-up or freed pages), after an untimed warm-up of its own loop on 16 MiB
+// and a page warm-up (sys.js warmPages). Two cases, same bytes:
+// pre-allocated: the storage exists before timing (tmpfs: the file written once
+// untimed; pram: the arena created, which pre-allocates and touches it); then
+// sync (pram: the first checkpoint; tmpfs: fsync, a no-op, its pages already
+// outlive the process), then read back. fresh: the storage is made inside the
+// timed part (tmpfs: pages as the file grows; pram: creating the arena plus the
+// writes), then sync: fresh + sync is the cost of durable data from nothing.
 async function libio() {
-  const { bytes, bs, arena, tmpfile, sizeBytes } = args;
+  const { who, bytes, bs, arena, tmpfile, sizeBytes } = args;
   const buf = patternBuffer(bs);
-  const n = bytes / bs;
-  const res = {};
-  // node:fs on tmpfs: a new file (tmpfs allocates as it goes), then the same file rewritten in place.
+  const make = await libPath(who, { arena, tmpfile });
+  const loop = async (h, total) => { for (let off = 0; off < total; off += bs) await h.write(buf, off); };
   {
-    const fd = fs.openSync(tmpfile, 'w+');
-    const [w] = time(() => { for (let i = 0; i < n; i++) fs.writeSync(fd, buf, 0, bs, i * bs); });
-    const [rw] = time(() => { for (let i = 0; i < n; i++) fs.writeSync(fd, buf, 0, bs, i * bs); });
-    const [r] = time(() => { for (let i = 0; i < n; i++) fs.readSync(fd, buf, 0, bs, i * bs); });
-    fs.closeSync(fd);
-    fs.rmSync(tmpfile);
-    res.nodefs = { writeMs: w, rewriteMs: rw, readMs: r };
+    const h = await make.open(arenaBytesFor(16 * MIB));
+    await loop(h, 16 * MIB);
+    for (let off = 0; off < 16 * MIB; off += bs) await h.read(buf, off);
+    await h.close();
   }
-  // fs Volume directly (synchronous, no api/ layer).
-  const v = await loadVolume();
-  if (v.missing) res.volume = { missing: v.missing };
-  else {
-    try {
+  const r = { via: make.via };
+  {
+    const h = await make.open(sizeBytes);
+    if (who === 'nodefs') await loop(h, bytes);   // tmpfs's storage is its pages: allocate them untimed
+    warmPages(bytes);
+    const t0 = performance.now();
+    await loop(h, bytes);
+    const t1 = performance.now();
+    await h.sync();
+    const t2 = performance.now();
+    for (let off = 0; off < bytes; off += bs) await h.read(buf, off);
+    const t3 = performance.now();
+    await h.close();
+    Object.assign(r, { preMs: t1 - t0, preSyncMs: t2 - t1, readMs: t3 - t2 });
+  }
+  {
+    warmPages(sizeBytes);
+    const t0 = performance.now();
+    const h = await make.open(sizeBytes);
+    await loop(h, bytes);
+    const t1 = performance.now();
+    await h.sync();
+    const t2 = performance.now();
+    await h.close();
+    Object.assign(r, { freshMs: t1 - t0, freshSyncMs: t2 - t1 });
+  }
+  out(r);
+}
+
+/** One library path as open(size) -> { write(buf, off), read(buf, off), sync(), close() }; open creates the storage. */
+async function libPath(who, { arena, tmpfile }) {
+  if (who === 'nodefs') {
+    return { via: 'node:fs', async open() {
+      const fd = fs.openSync(tmpfile, 'w+');
+      return { write: (b, o) => fs.writeSync(fd, b, 0, b.length, o), read: (b, o) => fs.readSync(fd, b, 0, b.length, o),
+        sync: () => fs.fsyncSync(fd), close: () => { fs.closeSync(fd); rmArena(tmpfile); } };
+    } };
+  }
+  if (who === 'volume') {
+    const v = await loadVolume();
+    if (v.missing) throw new Error(v.missing);
+    return { via: 'volume', async open(sizeBytes) {
       rmArena(arena);
       const vol = volumeMount(v, { arena, sizeBytes, verify: 'full' });
       const ino = volumeCreate(vol, 'f');
-      const [w] = time(() => { for (let i = 0; i < n; i++) must(vol.write(ino, i * bs, buf), 'write'); });
-      const [rw] = time(() => { for (let i = 0; i < n; i++) must(vol.write(ino, i * bs, buf), 'write'); });
-      const [r] = time(() => { for (let i = 0; i < n; i++) must(vol.read(ino, i * bs, bs), 'read'); });
-      vol.unmount();
-      res.volume = { writeMs: w, rewriteMs: rw, readMs: r };
-    } catch (e) { res.volume = { missing: firstLine(e) }; }
-    rmArena(arena);
+      return { write: (b, o) => must(vol.write(ino, o, b), 'write'), read: (b, o) => must(vol.read(ino, o, b.length), 'read'),
+        sync: () => must(vol.sync(), 'sync'), close: () => { must(vol.unmount(), 'unmount'); rmArena(arena); } };
+    } };
   }
-  // The library API (fs/promises-like FileHandle).
   const api = await loadApi();
-  if (api.missing) res.api = { missing: api.missing };
-  else {
-    try {
-      rmArena(arena);
-      const p = await apiMount(api, { arena, sizeBytes, verify: 'full' });
-      const h = await p.open('/f', 'w+');
-      const [w] = await timeAsync(async () => { for (let i = 0; i < n; i++) await h.write(buf, 0, bs, i * bs); });
-      const [rw] = await timeAsync(async () => { for (let i = 0; i < n; i++) await h.write(buf, 0, bs, i * bs); });
-      const [r] = await timeAsync(async () => { for (let i = 0; i < n; i++) await h.read(buf, 0, bs, i * bs); });
-      await h.close();
-      await p.unmount();
-      res.api = { writeMs: w, rewriteMs: rw, readMs: r };
-    } catch (e) { res.api = { missing: firstLine(e) }; }
+  if (api.missing) throw new Error(api.missing);
+  return { via: 'api', async open(sizeBytes) {
     rmArena(arena);
-  }
-  out(res);
+    const p = await apiMount(api, { arena, sizeBytes, verify: 'full' });
+    const h = await p.open('/f', 'w+');
+    return { write: (b, o) => h.write(b, 0, b.length, o), read: (b, o) => h.read(b, 0, b.length, o),
+      sync: () => p.sync(), close: async () => { await h.close(); await p.unmount(); rmArena(arena); } };
+  } };
 }
 
 /** Mounts for writing: the library API when built, else the Volume. Returns write/unmount closures. */
@@ -244,7 +276,7 @@ async function noop() {
   out({ ok: true });
 }
 
-const ops = { libio, save, mount, ready, meta, phases, noop };
+childOps({ libio, save, mount, ready, meta, phases, noop });
 if (!ops[op]) { process.stderr.write(`bench/child.js: unknown op ${op}\n`); process.exit(2); }
 try {
   await ops[op]();

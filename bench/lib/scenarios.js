@@ -27,15 +27,22 @@ export async function ddBench({ bytes, reps, status }) {
     try { targets[t] = open[t](); res.targets[t] = {}; } catch (e) { res.targets[t] = { unavailable: firstLine(e) }; }
   }
   try {
+    const live = Object.keys(targets).filter((t) => targets[t]);
     for (let rep = 0; rep < reps; rep++) {
-      for (const [t, m] of Object.entries(targets)) {
-        if (!m || res.targets[t].unavailable) continue;
+      // The order of the targets rotates each rep; every timed write follows a page warm-up (sys.js warmPages).
+      for (let i = 0; i < live.length; i++) {
+        const t = live[(i + rep) % live.length], m = targets[t];
+        if (res.targets[t].unavailable) continue;
         for (const bs of bss) {
           status(`dd rep ${rep + 1}/${reps}: ${t} bs=${bs}`);
           const file = path.join(m.dir, 'dd.bin');
-          const row = (res.targets[t][bs] ??= { writeMs: [], readMs: [] });
+          const row = (res.targets[t][bs] ??= { writeMs: [], fsyncMs: [], readMs: [] });
           try {
+            warmPages(bytes);
             row.writeMs.push(dd('/dev/zero', file, bs, bytes / bs));
+            rm(file);
+            warmPages(bytes);
+            row.fsyncMs.push(dd('/dev/zero', file, bs, bytes / bs, ['conv=fsync']));
             const d = dropCaches();
             if (!d.ok) res.dropCaches = `not possible: ${d.why}`;
             row.readMs.push(dd(file, '/dev/null', bs));
@@ -55,27 +62,30 @@ export async function ddBench({ bytes, reps, status }) {
 }
 
 // ---- 2: library API (and the bare Volume) against node:fs on a tmpfs file ----
+// One process per path and rep, the order of the paths rotated each rep (child.js libio).
 export async function libBench({ bytes, reps, status }) {
   const bss = [4096, MIB];
+  const whos = ['nodefs', 'volume', 'api'];
   const res = { bytes, bss, rows: {} };
   for (let rep = 0; rep < reps; rep++) {
     for (const bs of bss) {
-      status(`library API rep ${rep + 1}/${reps}: bs=${bs}`);
       const rows = (res.rows[bs] ??= {});
-      try {
-        const { result } = await child('libio', {
-          bytes, bs, sizeBytes: arenaBytesFor(2 * bytes),
-          arena: path.join(SHM, 'pram-bench-io.arena'), tmpfile: path.join(SHM, 'pram-bench-io.tmp'),
-        });
-        for (const [who, r] of Object.entries(result)) {
-          const row = (rows[who] ??= { writeMs: [], rewriteMs: [], readMs: [] });
-          if (r.missing) { row.unavailable = r.missing; continue; }
-          row.writeMs.push(r.writeMs); row.rewriteMs.push(r.rewriteMs); row.readMs.push(r.readMs);
+      for (let i = 0; i < whos.length; i++) {
+        const who = whos[(i + rep) % whos.length];
+        status(`library rep ${rep + 1}/${reps}: ${who} bs=${bs}`);
+        const row = (rows[who] ??= { preMs: [], preSyncMs: [], readMs: [], freshMs: [], freshSyncMs: [] });
+        try {
+          const { result } = await child('libio', {
+            who, bytes, bs, sizeBytes: arenaBytesFor(bytes),
+            arena: path.join(SHM, 'pram-bench-io.arena'), tmpfile: path.join(SHM, 'pram-bench-io.tmp'),
+          });
+          for (const k of Object.keys(row)) if (Array.isArray(row[k])) row[k].push(result[k]);
+          row.via = result.via;
+        } catch (e) {
+          row.unavailable = firstLine(e);
+        } finally {
+          rm(path.join(SHM, 'pram-bench-io.arena')); rm(path.join(SHM, 'pram-bench-io.tmp'));
         }
-      } catch (e) {
-        rows.all = { unavailable: firstLine(e) };
-      } finally {
-        rm(path.join(SHM, 'pram-bench-io.arena')); rm(path.join(SHM, 'pram-bench-io.tmp'));
       }
     }
   }

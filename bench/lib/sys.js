@@ -62,8 +62,8 @@ export function run(cmd, args, opts = {}) {
 }
 
 /** dd with a wall clock around the whole process (it includes close(), where FUSE flushes cached writes). */
-export function dd(ifile, ofile, bs, count) {
-  const args = [`if=${ifile}`, `of=${ofile}`, `bs=${bs}`];
+export function dd(ifile, ofile, bs, count, extra = []) {
+  const args = [`if=${ifile}`, `of=${ofile}`, `bs=${bs}`, ...extra];
   if (count !== undefined) args.push(`count=${count}`);
   const r = run('dd', args);
   if (r.status !== 0) throw new Error(`dd ${args.join(' ')}: ${r.stderr.trim().split('\n').pop()}`);
