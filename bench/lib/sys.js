@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CHILD = path.join(ROOT, 'bench/child.js');
+export const CHILD = path.join(ROOT, 'bench/child.js');
 const pramBin = () => path.join(process.env.PRAM_BENCH_ROOT ?? ROOT, 'bin/pram.js');
 
 export function machine() {
