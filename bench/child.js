@@ -155,8 +155,10 @@ async function mount() {
   const res = {};
   if (!api.missing) {
     res.via = 'api';
+    const f0 = process.resourceUsage().minorPageFault;
     const [mountMs, p] = await timeAsync(() => apiMount(api, { arena, verify }));
     res.mountMs = mountMs;
+    res.minorFaults = process.resourceUsage().minorPageFault - f0;
     if (readAll) {
       const buf = Buffer.allocUnsafe(MIB);
       const [ms, total] = await timeAsync(async () => {

@@ -40,7 +40,7 @@ A full run writes bench/results/, a quick run bench/results/quick/ (never the fu
       process.exit(0);
     } else { process.stderr.write(`bench: unknown option ${argv[i]}\n`); process.exit(2); }
   }
-  a.out ??= path.join(ROOT, a.quick ? 'bench/results/quick' : 'bench/results');
+  if (!a.from) a.out ??= path.join(ROOT, a.quick ? 'bench/results/quick' : 'bench/results');
   // A full run's figures are medians of at least 3; a quick run may take 1 (trying a section out).
   a.reps = Math.max(a.quick ? 1 : 3, Number.isInteger(a.reps) ? a.reps : 3);
   return a;
@@ -100,7 +100,13 @@ function publish(r, out) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  if (args.from) { publish(JSON.parse(fs.readFileSync(args.from, 'utf8')), args.out); return; }
+  if (args.from) {
+    const r = JSON.parse(fs.readFileSync(args.from, 'utf8'));
+    // A run from before run ids (issue 15) gets one from its start time, marked as such.
+    if (!r.runId) { r.runId = `${r.startedAt.replace(/[-:.]/g, '').slice(0, 15)}-legacy`; r.legacyMethod = true; }
+    publish(r, args.out ?? path.dirname(args.from));
+    return;
+  }
   const p = plan(args.quick);
   if (args.flags.has('big') && !args.quick) p.sizes.push(8 * GIB, 12 * GIB);
   // Flagged scenarios (--blackout) run only when asked, and then alone.

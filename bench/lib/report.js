@@ -30,7 +30,7 @@ export function derive(r) {
     for (const bs of r.lib.bss) {
       const rows = r.lib.rows[bs] ?? {};
       for (const who of ['nodefs', 'volume', 'api']) {
-        const row = rows[who] ?? rows.all;
+        const row = legacyLib(who, rows[who] ?? rows.all);
         const gone = un(row) ?? (row?.preMs?.length ? null : 'unavailable: not measured');
         const tp = (ms) => (gone ? [] : gbps(r.lib.bytes, ms));
         const sum2 = (a, b) => a.map((x, i) => x + b[i]);
@@ -45,18 +45,25 @@ export function derive(r) {
   }
   // 3 and 6
   if (r.persist) {
-    for (const [b, row] of Object.entries(r.persist.sizes)) {
-      const bytes = Number(b);
-      const perGiB = (ms) => ms.map((x) => x / (bytes / GIB));
-      f.persist.push({
-        bytes, via: row.via, unavailable: row.unavailable ? `unavailable: ${row.unavailable}` : null,
-        save: summary(row.saveMs), fullMount: summary(row.full.mountMs), lazyMount: summary(row.lazy.mountMs),
-        resave: summary(row.full.resaveMs),
-        savePerGiB: summary(perGiB(row.saveMs)), fullPerGiB: summary(perGiB(row.full.mountMs)), lazyPerGiB: summary(perGiB(row.lazy.mountMs)),
-        fullGBps: summary(gbps(bytes, row.full.mountMs)), saveGBps: summary(gbps(bytes, row.saveMs)),
-        fullReadAll: summary(row.full.readAllMs), lazyReadAll: summary(row.lazy.readAllMs),
-        phases: row.phases ? Object.fromEntries(Object.entries(row.phases).map(([k, v]) => [k, { open: summary(v.openMs), volumeMount: summary(v.volumeMountMs) }])) : null,
-      });
+    for (const [b, byFormat] of Object.entries(r.persist.sizes)) {
+      // Runs before issue 15 kept one format (v1) per size.
+      const formats = byFormat.saveMs ? { v1: byFormat } : byFormat;
+      for (const [format, row] of Object.entries(formats)) {
+        const bytes = Number(b);
+        const perGiB = (ms) => ms.map((x) => x / (bytes / GIB));
+        const faults = (c) => (c?.minorFaults?.length ? summary(c.minorFaults) : null);
+        f.persist.push({
+          bytes, format, via: row.via, unavailable: row.unavailable ? `unavailable: ${row.unavailable}` : null,
+          save: summary(row.saveMs), fullMount: summary(row.full.mountMs), lazyMount: summary(row.lazy.mountMs),
+          resave: summary(row.full.resaveMs),
+          savePerGiB: summary(perGiB(row.saveMs)), fullPerGiB: summary(perGiB(row.full.mountMs)), lazyPerGiB: summary(perGiB(row.lazy.mountMs)),
+          fullGBps: summary(gbps(bytes, row.full.mountMs)), saveGBps: summary(gbps(bytes, row.saveMs)),
+          fullReadAll: summary(row.full.readAllMs), lazyReadAll: summary(row.lazy.readAllMs),
+          lazyPlusRead: row.lazy.readAllMs?.length ? summary(row.lazy.mountMs.map((x, i) => x + row.lazy.readAllMs[i])) : null,
+          fullFaults: faults(row.full), fullDropped: row.fullDropped ? summary(row.fullDropped.mountMs) : null, fullDroppedFaults: faults(row.fullDropped),
+          phases: row.phases ? Object.fromEntries(Object.entries(row.phases).map(([k, v]) => [k, { open: summary(v.openMs), volumeMount: summary(v.volumeMountMs) }])) : null,
+        });
+      }
     }
   }
   // 4
@@ -77,8 +84,40 @@ export function derive(r) {
       f.meta.push({ ...row, metaBytes, perGiB: metaBytes / (dataBytes / GIB), pct: (100 * metaBytes) / dataBytes });
     }
   }
+  ratios(f);
   f.targets = targets(f, r);
   return f;
+}
+
+/**
+ * A library row of a run before issue 15 in today's terms: node fs "write" was
+ * into fresh pages and "rewrite" into pages already there; pram's "write" was
+ * into an arena created before timing (pre-allocated). Nothing fresh or durable.
+ */
+function legacyLib(who, row) {
+  if (!row || row.preMs || !row.writeMs) return row;
+  const none = row.writeMs.map(() => NaN);
+  return who === 'nodefs'
+    ? { preMs: row.rewriteMs, freshMs: row.writeMs, freshSyncMs: none, readMs: row.readMs }
+    : { preMs: row.writeMs, freshMs: none, freshSyncMs: none, readMs: row.readMs };
+}
+
+/** The paired ratios the tables show, stored with the figures (so every published number is in latest.json). */
+function ratios(f) {
+  const pr = (a, b) => (a?.length && b?.length ? pairedRatio(a, b) : null);
+  for (const x of f.dd) {
+    if (x.unavailable) continue;
+    const o = (t) => f.dd.find((y) => y.target === t && y.bs === x.bs && !y.unavailable && t !== x.target);
+    x.vs = {
+      tmpfs: { write: pr(x.writeGbps, o('tmpfs')?.writeGbps), fsync: pr(x.fsyncGbps, o('tmpfs')?.fsyncGbps), read: pr(x.readGbps, o('tmpfs')?.readGbps) },
+      ramfs: { write: pr(x.writeGbps, o('ramfs')?.writeGbps), read: pr(x.readGbps, o('ramfs')?.readGbps) },
+    };
+  }
+  for (const x of f.lib) {
+    if (x.unavailable || x.who === 'nodefs') continue;
+    const node = f.lib.find((y) => y.who === 'nodefs' && y.bs === x.bs && !y.unavailable);
+    x.vs = Object.fromEntries(['pre', 'fresh', 'durable', 'read'].map((k) => [k, pr(x[`${k}Gbps`], node?.[`${k}Gbps`])]));
+  }
 }
 
 function targets(f, r) {
@@ -101,14 +140,18 @@ function targets(f, r) {
       else add(what, '≥ 1.5×', null);
     }
   }
-  const main = f.persist.find((x) => x.bytes === r.params?.mainBytes && !x.unavailable) ?? f.persist.filter((x) => !x.unavailable).pop();
-  if (main?.fullGBps) add(`full-verify mount (${sizeName(main.bytes)})`, '≥ 3 GB/s of data', `${fmt(main.fullGBps)} GB/s`, main.fullGBps.median >= 3);
-  else add('full-verify mount', '≥ 3 GB/s of data', null);
-  if (main?.lazyPerGiB) add(`deferred (lazy) mount (${sizeName(main.bytes)})`, '≤ 20 ms per GiB', `${fmt(main.lazyPerGiB)} ms/GiB`, main.lazyPerGiB.median <= 20);
-  else add('deferred (lazy) mount', '≤ 20 ms per GiB', null);
+  for (const format of ['v1', 'extents']) {
+    const ok = f.persist.filter((x) => !x.unavailable && x.format === format);
+    const main = ok.find((x) => x.bytes === r.params?.mainBytes) ?? ok.pop();
+    if (main?.fullGBps) add(`full-verify mount, ${format} (${sizeName(main.bytes)})`, '≥ 3 GB/s of data', `${fmt(main.fullGBps)} GB/s`, main.fullGBps.median >= 3);
+    else add(`full-verify mount, ${format}`, '≥ 3 GB/s of data', null);
+    if (main?.lazyPerGiB) add(`deferred (lazy) mount, ${format} (${sizeName(main.bytes)})`, '≤ 20 ms per GiB', `${fmt(main.lazyPerGiB)} ms/GiB`, main.lazyPerGiB.median <= 20);
+    else add(`deferred (lazy) mount, ${format}`, '≤ 20 ms per GiB', null);
+  }
   for (const m of ['pram-lazy', 'pram-lazy+read', 'pram-full', 'pram-full+read']) {
     const row = f.ready.find((x) => x.mode === m);
-    const what = `time to ready, ${m}${m === 'pram-lazy' ? ' (nothing verified: not ready in the sense above)' : ''} vs disk (O_DIRECT), spawn to exit (${sizeName(r.ready?.bytes ?? r.params.readyBytes)})`;
+    const disk = r.ready?.modes?.['disk-direct'] ? 'disk (O_DIRECT)' : 'disk after drop_caches';
+    const what = `time to ready, ${m}${m === 'pram-lazy' ? ' (nothing verified: not ready in the sense above)' : ''} vs ${disk}, spawn to ${r.ready?.tool ? 'exit' : 'ready line'} (${sizeName(r.ready?.bytes ?? r.params.readyBytes)})`;
     if (row?.speedupVsDisk && !row.unavailable) add(what, '≥ 20× faster', `${fmt(row.speedupVsDisk)}×`, row.speedupVsDisk.median >= 20);
     else add(what, '≥ 20× faster', null);
   }
@@ -129,6 +172,7 @@ export function markdown(r, f, extra = []) {
   const out = [];
   out.push(`# pram benchmark (${r.mode})`, '');
   out.push(`Run id: ${r.runId ?? 'none (a run before run ids)'}${r.underLoad ? ' · taken UNDER LOAD (a shared machine: other work ran; the figures are indications, not idle-machine results)' : ''}`, '');
+  if (r.legacyMethod) out.push('Measured with the method before issue 15 (redrawn from its latest.json by `node bench/run.js --from`): no fsync rows, no fresh-storage or durable library columns, time to ready after drop_caches without O_DIRECT, v1 images only. Cells the old method did not measure read "unavailable"; the text under each heading describes today's method, this run's is in bench/lib at commit 58a1cc2. See bench/README.md, "Method notes", for what changed and why.', '');
   out.push(`${r.startedAt} · ${m.cores} cores, ${m.cpu}, ${m.memGiB} GiB RAM · ${m.kernel} · node ${m.node} · ${m.dd} · run took ${Math.round(r.durationS)} s`, '');
   if (m.loadStart) out.push(`Load average (1, 5, 15 min) at start ${m.loadStart}, at end ${m.loadEnd ?? '?'}: on ${m.cores} cores, anything above ~0.5 means other work shared the CPUs and widens the [min–max] ranges.`, '');
   out.push(`Each figure: median [min–max] of ${r.params.reps} repetitions; ratios are paired rep by rep (rep i of A over rep i of B). GB/s = 10^9 bytes/s.`, '');
@@ -136,11 +180,11 @@ export function markdown(r, f, extra = []) {
   if (r.dd) {
     out.push(`## 1. dd, ${sizeName(r.dd.bytes)}: pram (FUSE) vs tmpfs vs ramfs`, '');
     out.push(`Write: \`dd if=/dev/zero of=X bs=BS count=N\`, timed around the whole dd process (its close() waits for FUSE to flush cached writes); "+ fsync": the same with \`conv=fsync\` (dd fsyncs before it exits: pram saves a checkpoint, tmpfs and ramfs return at once). Read: \`dd if=X of=/dev/null bs=BS\` after \`sync; echo 3 > /proc/sys/vm/drop_caches\` (${r.dd.dropCaches === true ? 'done' : r.dd.dropCaches}) — for pram this empties the kernel's FUSE page cache so reads go to the server; tmpfs and ramfs keep their pages (they are the storage). The pram arena is created (pre-allocated, pre-touched) at mount, not timed; tmpfs and ramfs allocate pages inside the timed write.`, '');
-    out.push('Page warm-up: this machine is a VM whose balloon reports free pages to the host, which takes them back a few seconds after the guest frees them; the next use of such a page pays a host fault. In earlier runs that was the "ramfs 4 KiB at 0.44 GB/s" row: ramfs wrote right after pram had freed 1 GiB, into pages the host had taken back (a first 256 MiB write into a fresh ramfs took 0.95 s, the same write repeated 0.32–0.38 s). Now every timed write is preceded by an untimed write and delete of the same size on tmpfs, and the order of the targets rotates each rep.', '');
+    out.push('Page warm-up: every timed write is preceded by an untimed write and delete of the same size on tmpfs, and the order of the targets rotates each rep — the VM this runs in hands freed pages back to its host, and a write into such pages is slower (bench/README.md, "Method notes"; it made the ramfs 4 KiB row of earlier runs noise).', '');
     const rows = f.dd.map((x) => {
       if (x.unavailable) return [x.target, bsName(x.bs), x.unavailable, '', '', '', '', '', '', ''];
-      const vs = (other, k) => { const o = f.dd.find((y) => y.target === other && y.bs === x.bs); return o && !o.unavailable && x.target !== other && x[k]?.length && o[k]?.length ? `${fmt(pairedRatio(x[k], o[k]))}×` : '—'; };
-      return [x.target, bsName(x.bs), fmt(x.write), fmt(x.fsync), fmt(x.read), vs('tmpfs', 'writeGbps'), vs('tmpfs', 'fsyncGbps'), vs('ramfs', 'writeGbps'), vs('tmpfs', 'readGbps'), vs('ramfs', 'readGbps')];
+      const vs = (other, k) => (x.vs?.[other]?.[k] ? `${fmt(x.vs[other][k])}×` : '—');
+      return [x.target, bsName(x.bs), fmt(x.write), fmt(x.fsync), fmt(x.read), vs('tmpfs', 'write'), vs('tmpfs', 'fsync'), vs('ramfs', 'write'), vs('tmpfs', 'read'), vs('ramfs', 'read')];
     });
     out.push(table(['target', 'bs', 'write GB/s', 'write + fsync GB/s', 'read GB/s', 'write vs tmpfs', 'write + fsync vs tmpfs', 'write vs ramfs', 'read vs tmpfs', 'read vs ramfs'], rows), '');
     out.push('Equal work: each target gets the same dd commands over the same bytes after the same warm-up; the + fsync column is the one where pram\'s data is also saved.', '');
@@ -151,29 +195,41 @@ export function markdown(r, f, extra = []) {
     out.push('pre-allocated: the storage exists before timing (tmpfs: the file written once untimed; pram: the arena created, pre-allocated and touched). fresh: the storage is made inside the timed part (tmpfs allocates pages as the file grows; pram creates its arena — data size + 6% + 48 MiB, fallocated and touched — then writes). fresh + sync: fresh plus the sync that makes the data outlive the process (pram: `sync()`, the first checkpoint, checksumming every page; node fs: `fsync`, which tmpfs returns at once because its pages outlive the process anyway). read: everything back after the pre-allocated case.', '');
     const rows = f.lib.map((x) => {
       if (x.unavailable) return [x.who, bsName(x.bs), x.unavailable, '', '', '', '', '', ''];
-      const node = f.lib.find((y) => y.who === 'nodefs' && y.bs === x.bs);
-      const vs = (k) => (x.who !== 'nodefs' && node?.[k] ? `${fmt(pairedRatio(x[`${k}Gbps`], node[`${k}Gbps`]))}×` : '—');
+      const vs = (k) => (x.vs?.[k] ? `${fmt(x.vs[k])}×` : '—');
       return [x.who, bsName(x.bs), fmt(x.pre), fmt(x.fresh), fmt(x.durable), fmt(x.read), vs('pre'), vs('fresh'), vs('durable'), vs('read')];
     });
     out.push(table(['path', 'bs', 'write, pre-allocated GB/s', 'write, fresh GB/s', 'fresh + sync GB/s', 'read GB/s', 'pre-allocated vs node fs', 'fresh vs node fs', 'fresh + sync vs node fs', 'read vs node fs'], rows), '');
     out.push('Equal work: every path writes the same bytes in the same block size into storage in the same state (made before timing, or made inside it), and the durable column adds what each needs for the data to outlive the process.', '');
   }
   if (r.persist) {
-    const main = f.persist.find((x) => x.bytes === r.params.mainBytes);
-    out.push(`## 3. Save and mount per GiB (${main ? sizeName(main.bytes) : '?'} of data, large files; fresh process per mount)`, '');
-    out.push(`Save: \`unmount()\` right after writing (every page dirty: the first save checksums all of it). Mount: \`mount({ verify })\` in a new process (opens and maps the arena, boots, reserves and loads the chain). Resave: unmount after a mount with no changes. Read all: reading every byte after the mount (lazy verification pays here). Via: ${main?.via ?? '?'}.`, '');
-    if (main?.unavailable) out.push(main.unavailable, '');
-    else if (main) {
+    const mains = f.persist.filter((x) => x.bytes === r.params.mainBytes);
+    out.push(`## 3. Save and mount per GiB (${mains[0] ? sizeName(mains[0].bytes) : '?'} of data, large files, v1 and extents images; fresh process per mount)`, '');
+    out.push(`Save: \`unmount()\` right after writing (every page dirty: the first save checksums all of it); v1 is the layout the RFC's loader reads, extents saves contiguous runs as extents (docs/FORMAT.md). Mount: \`mount({ verify })\` in a new process (opens and maps the arena, boots, reserves and loads the chain). Resave: unmount after a mount with no changes. Read all: reading every byte after the mount (lazy verification pays here). Via: ${mains[0]?.via ?? '?'}. Arenas on a tmpfs of the bench's own.`, '');
+    for (const main of mains) {
+      if (main.unavailable) { out.push(`${main.format}: ${main.unavailable}`, ''); continue; }
+      out.push(`### ${main.format}`, '');
       out.push(table(['operation', 'ms (total)', 'ms per GiB', 'GB/s of data'], [
         ['save (unmount after writing)', fmt(main.save), fmt(main.savePerGiB), fmt(main.saveGBps)],
         ['mount, verify full', fmt(main.fullMount), fmt(main.fullPerGiB), fmt(main.fullGBps)],
+        ['mount, verify full, right after drop_caches', fmt(main.fullDropped), '—', '—'],
         ['mount, verify lazy (deferred)', fmt(main.lazyMount), fmt(main.lazyPerGiB), '—'],
         ['resave, nothing changed', fmt(main.resave), '—', '—'],
         ['read all after full mount', fmt(main.fullReadAll), '—', '—'],
         ['read all after lazy mount (verifies on first read)', fmt(main.lazyReadAll), '—', '—'],
+        ['lazy mount + read all (every byte verified)', fmt(main.lazyPlusRead), '—', '—'],
+        ...(main.phases ? [
+          ['  of a full mount: open and map the arena (Volume directly)', fmt(main.phases.full.open), '—', '—'],
+          ['  of a full mount: Volume.mount (boot, reserve, load)', fmt(main.phases.full.volumeMount), '—', '—'],
+          ['  of a lazy mount: open and map the arena', fmt(main.phases.lazy.open), '—', '—'],
+          ['  of a lazy mount: Volume.mount', fmt(main.phases.lazy.volumeMount), '—', '—'],
+        ] : []),
+        ...(main.fullDroppedFaults ? [
+          ['minor page faults of the full mount (count, not ms)', fmt(main.fullFaults, 0), '—', '—'],
+          ['the same right after drop_caches (count)', fmt(main.fullDroppedFaults, 0), '—', '—'],
+        ] : []),
       ]), '');
-      if (main.phases) out.push(`Where mount time goes (Volume directly, ms): open and map the arena ${fmt(main.phases.full.open)} (full) / ${fmt(main.phases.lazy.open)} (lazy); Volume.mount (boot, reserve, load) ${fmt(main.phases.full.volumeMount)} (full) / ${fmt(main.phases.lazy.volumeMount)} (lazy).`, '');
     }
+    out.push('Why earlier runs disagreed between section 4 (pram-full) and section 6: see bench/README.md, "Method notes" — the page cache was dropped before section 4\'s mounts, and a mount right after drop_caches maps the arena one fault per page (the two fault rows above).', '');
   }
   if (r.ready) {
     out.push(`## 4. Time to ready after a restart, ${sizeName(r.ready.bytes)} working set`, '');
@@ -193,10 +249,11 @@ export function markdown(r, f, extra = []) {
       : [x.layout, x.extents ? 'extents' : 'v1', sizeName(x.bytes), x.files, x.linkPages, x.metaPages, x.headerPages, sizeName(Math.round(x.perGiB)), `${fmtNum(x.pct, 3)}%`])), '');
   }
   if (r.persist) {
-    out.push('## 6. Scaling: save and mount time by data size', '');
-    out.push(table(['data', 'save ms', 'mount full ms', 'mount lazy ms', 'save ms/GiB', 'full ms/GiB', 'lazy ms/GiB'], f.persist.map((x) => x.unavailable
-      ? [sizeName(x.bytes), x.unavailable, '', '', '', '', '']
-      : [sizeName(x.bytes), fmt(x.save, 1), fmt(x.fullMount, 1), fmt(x.lazyMount, 1), fmt(x.savePerGiB, 1), fmt(x.fullPerGiB, 1), fmt(x.lazyPerGiB, 1)])), '');
+    out.push('## 6. Scaling: save and mount time by data size, v1 and extents', '');
+    out.push(table(['data', 'format', 'save ms', 'mount full ms', 'mount lazy ms', 'save ms/GiB', 'full ms/GiB', 'lazy ms/GiB'], f.persist.map((x) => x.unavailable
+      ? [sizeName(x.bytes), x.format, x.unavailable, '', '', '', '', '']
+      : [sizeName(x.bytes), x.format, fmt(x.save, 1), fmt(x.fullMount, 1), fmt(x.lazyMount, 1), fmt(x.savePerGiB, 1), fmt(x.fullPerGiB, 1), fmt(x.lazyPerGiB, 1)])), '');
+    out.push(`Equal work: both formats hold the same bytes in the same files; sizes past 4 GiB (8 and 12 GiB) run with \`--big\`${r.params.sizes.some((b) => b > 4 * GIB) ? '' : ' (not in this run)'}.`, '');
   }
   extra.forEach((x, i) => out.push(`## ${7 + i}. ${x.title}`, '', x.markdown, ''));
   out.push('## Targets', '');

@@ -60,7 +60,7 @@ export function ddChart(f, subtitle) {
 /** Scaling: x = data size (GiB, linear), y = ms (log10); series save, full mount, lazy mount. */
 export function scalingChart(f, subtitle) {
   const W = 780, H = 420, L = 90, R = 150, T = 50, B = 60;
-  const rows = f.persist.filter((x) => !x.unavailable && x.save).sort((a, b) => a.bytes - b.bytes);
+  const rows = f.persist.filter((x) => !x.unavailable && x.save && x.format !== 'extents').sort((a, b) => a.bytes - b.bytes);
   const series = [
     { key: 'save', label: 'save (unmount)', get: (x) => x.save },
     { key: 'full', label: 'mount, verify full', get: (x) => x.fullMount },
