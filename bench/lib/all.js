@@ -3,3 +3,4 @@
 import './scenarios.js';
 import './fio.js';
 import './reads-scenario.js';
+import './blackout.js';

@@ -34,5 +34,6 @@ until [ -b /dev/pmem0 ] && [ -c /dev/fuse ]; do
 done
 
 cd /tmp
-node "$E2E_REPO/test/e2e/kexec/guest.mjs" || echo "PRAM-E2E boot $BOOT: FAIL guest.mjs exited $?"
+# E2E_GUEST_MJS: another guest program on the same machinery (bench/lib/blackout-guest.mjs).
+node "${E2E_GUEST_MJS:-$E2E_REPO/test/e2e/kexec/guest.mjs}" || echo "PRAM-E2E boot $BOOT: FAIL guest.mjs exited $?"
 poweroff_now

@@ -129,20 +129,22 @@ export function buildCounter(work) {
  * lines already seen, too) or rejects on timeout or QEMU's exit, and whose
  * exited promise resolves with the exit code.
  */
-export function bootVm({ kernel, initrd, cmdline, memory = '2G', logFile, qemu = 'qemu-system-x86_64' }) {
+export function bootVm({ kernel, initrd, cmdline, memory = '2G', logFile, qemu = 'qemu-system-x86_64', extra = [] }) {
   const args = ['-accel', 'tcg,thread=multi', '-cpu', 'max', '-m', memory, '-smp', '2',
     '-nodefaults', '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot',
     '-kernel', kernel, '-initrd', initrd, '-append', cmdline,
-    '-virtfs', 'local,path=/,mount_tag=hostfs,security_model=none,readonly=on,multidevs=remap'];
+    '-virtfs', 'local,path=/,mount_tag=hostfs,security_model=none,readonly=on,multidevs=remap', ...extra];
   const log = createWriteStream(logFile);
   log.write(`# ${qemu} ${args.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n`);
   const child = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = [];
+  const lineMs = [];   // when each line arrived, ms since QEMU started (the blackout bench times phases by them)
   const waiters = new Set();
   let partial = '', exitCode = null;
   const t0 = Date.now();
   const onLine = (line) => {
     lines.push(line);
+    lineMs.push(Date.now() - t0);
     log.write(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} ${line}\n`);
     for (const w of [...waiters]) if (w.re.test(line)) { waiters.delete(w); w.resolve(line); }
   };
@@ -162,6 +164,7 @@ export function bootVm({ kernel, initrd, cmdline, memory = '2G', logFile, qemu =
   }));
   return {
     lines,
+    lineMs,
     exited,
     get pid() { return child.pid; },
     waitFor(re, ms) {
