@@ -36,11 +36,13 @@ function parseArgs(argv) {
       process.stdout.write(`usage: node bench/run.js [--quick] [--only ${scenarios.map((s) => s.name).join(',')}] [--reps N>=3] [--out DIR] [--live: use dist/ as it is, no frozen copy]
        [--big: also 8 and 12 GiB arenas (full run)] [--blackout: only the CRIU + kexec blackout in QEMU]
        node bench/run.js --from results/latest.json [--out DIR]   (redraw the report and charts from saved raw figures)
-A full run writes bench/results/, a quick run bench/results/quick/ (never the full run's files).\n`);
+A full run writes bench/results/, a quick run bench/results/quick/ (never the full run's files), --blackout bench/results/blackout/[quick/].\n`);
       process.exit(0);
     } else { process.stderr.write(`bench: unknown option ${argv[i]}\n`); process.exit(2); }
   }
-  if (!a.from) a.out ??= path.join(ROOT, a.quick ? 'bench/results/quick' : 'bench/results');
+  // --blackout (a flagged scenario, run alone) writes beside the main results, never over them.
+  const sub = [...a.flags].filter((f) => f !== 'big').join('-');
+  if (!a.from) a.out ??= path.join(ROOT, 'bench/results', sub, a.quick ? 'quick' : '');
   // A full run's figures are medians of at least 3; a quick run may take 1 (trying a section out).
   a.reps = Math.max(a.quick ? 1 : 3, Number.isInteger(a.reps) ? a.reps : 3);
   return a;
