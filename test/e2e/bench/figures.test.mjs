@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { unbackedFigures } from '../../../bench/lib/figures.js';
 
 const RESULTS = fileURLToPath(new URL('../../../bench/results/', import.meta.url));
-const dirs = [RESULTS, RESULTS + 'quick/'];
+// The full run's results, the quick run's, and any flagged run's (blackout/, blackout/quick/).
+const dirs = [RESULTS, ...fs.readdirSync(RESULTS, { recursive: true })
+  .filter((f) => f.endsWith('latest.md') && f !== 'latest.md').map((f) => RESULTS + f.slice(0, -'latest.md'.length))];
 
 for (const dir of dirs) {
   test(`${dir.slice(RESULTS.length - 'bench/results/'.length)}latest.md: every figure from latest.json of the same run`, () => {
@@ -18,6 +20,10 @@ for (const dir of dirs) {
     assert.deepEqual(unbackedFigures(md, json), []);
   });
 }
+
+test('the full run and the quick run both have results to check', () => {
+  assert.ok(dirs.includes(RESULTS) && dirs.includes(RESULTS + 'quick/'), `results found: ${dirs.join(', ')}`);
+});
 
 test('the check catches a figure that is not in the JSON, and a run id that differs', () => {
   const md = fs.readFileSync(RESULTS + 'latest.md', 'utf8');
