@@ -256,8 +256,8 @@ export function markdown(r, f, extra = []) {
     out.push(`Equal work: both formats hold the same bytes in the same files; sizes past 4 GiB (8 and 12 GiB) run with \`--big\`${r.params.sizes.some((b) => b > 4 * GIB) ? '' : ' (not in this run)'}.`, '');
   }
   extra.forEach((x, i) => out.push(`## ${7 + i}. ${x.title}`, '', x.markdown, ''));
-  out.push('## Targets', '');
-  out.push(table(['target', 'goal', 'measured', 'status'], f.targets.map((x) => [x.what, x.goal, x.measured ?? 'unavailable', x.status])), '');
+  if (f.targets.length) out.push('## Targets', '');
+  if (f.targets.length) out.push(table(['target', 'goal', 'measured', 'status'], f.targets.map((x) => [x.what, x.goal, x.measured ?? 'unavailable', x.status])), '');
   if (r.charts?.length) out.push(`Charts: ${r.charts.map((c) => `[${c}](${c})`).join(', ')}`, '');
   return out.join('\n');
 }
