@@ -6,21 +6,29 @@
 import { EFBIG, EINVAL, EIO, ENOSPC, ENXIO, EOPNOTSUPP } from '../format/errno.js';
 import type { PhysMem } from '../mem/physmem.js';
 import type { RadixPageMap } from './pagemap.js';
+import type { SpaceLedger } from '../pram/ledger.js';
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, MAX_FILE_BYTES, SEEK_DATA, SEEK_HOLE } from './mode.js';
 
 /** What fs/ needs from the engine (the real one is pram/'s Pram). */
 export interface PageEngine {
-  allocData(hint?: number): number;   // pfn or -ENOSPC; content undefined
+  /** pfn or -ENOSPC (the ledger did not admit it); content undefined. `fromReserve`: may use reserved pages. */
+  allocData(hint?: number, opts?: Reserve): number;
   release(pfn: number): void;
   /** pfn to write (a copy if frozen) or -errno; `whole`: every byte will be overwritten (no copy, no verify). */
-  writable(pfn: number, whole?: boolean): number;
+  writable(pfn: number, whole?: boolean, opts?: Reserve): number;
   readable(pfn: number): number;      // 0 or -EIO
   /** How many of pfn..pfn+count-1, from the first, may be read (verifying as readable does); -EIO if not the first. */
   readableRun(pfn: number, count: number): number;
   /** A view shows these pages: writes go to copies and releases wait until unpin. */
   pin(pfn: number, count: number): void;
   unpin(pfn: number, count: number): void;
+  /** The space ledger: record growth is admitted against it first (room >= 0), then reported (adjust). */
+  readonly space: Pick<SpaceLedger, 'room' | 'adjust' | 'refill'>;
+  /** Record pages these xattrs take in the next durable step. */
+  xattrRecords(xattrs: readonly [string, Uint8Array][]): number;
 }
+
+interface Reserve { fromReserve?: boolean }
 
 export interface PageCache {
   readonly mem: PhysMem;
@@ -28,6 +36,8 @@ export interface PageCache {
   readonly pageSize: number;
   /** Last pfn handed out, so the next allocation can ask for its neighbour. */
   lastPfn: number;
+  /** Set while a write the kernel already acknowledged is stored: it may use the reserved pages. */
+  fromReserve?: boolean;
 }
 
 export interface FileData { size: number; pages: RadixPageMap }
@@ -140,7 +150,7 @@ function pageForWrite(pc: PageCache, f: FileData, index: number, whole: boolean)
   let pfn = f.pages.get(index);
   if (pfn === 0) {
     const prev = index > 0 ? f.pages.get(index - 1) : 0;
-    pfn = pc.engine.allocData(prev > 0 ? prev + 1 : pc.lastPfn + 1);
+    pfn = pc.engine.allocData(prev > 0 ? prev + 1 : pc.lastPfn + 1, { fromReserve: pc.fromReserve });
     if (pfn < 0) return pfn;
     pc.lastPfn = pfn;
     // A fresh page holds whatever its last owner left: zero what the write will not cover.
@@ -149,7 +159,7 @@ function pageForWrite(pc: PageCache, f: FileData, index: number, whole: boolean)
     return pfn;
   }
   // A whole-page overwrite needs neither the old bytes (no copy) nor their check (a damaged page heals).
-  const w = pc.engine.writable(pfn, whole);
+  const w = pc.engine.writable(pfn, whole, { fromReserve: pc.fromReserve });
   if (w < 0) return w;
   if (w !== pfn) f.pages.set(index, w);
   return w;

@@ -120,6 +120,9 @@ export class Inode {
   get hasXattrs(): boolean { return this.xattrMap !== null && this.xattrMap.size > 0; }
   /** Symlink target, decoded once (the pages hold the persistent copy). */
   target: string | null = null;
+  /** Record pages this inode is charged in the space ledger, and those of its xattrs. */
+  records = 0;
+  xattrRecords = 0;
 
   constructor(
     readonly ino: number,

@@ -23,6 +23,7 @@ function linkName(t: InodeTable, dir: Inode, name: string, node: Inode): void {
   node.nlink++;
   if (node.dir) { node.dir.parent = dir.ino; dir.nlink++; }
   t.touch(dir, 'm');
+  t.recharge(node);
 }
 
 export function mknod(t: InodeTable, parent: number, name: string, mode: number, rdev: number, uid: number, gid: number): Inode | number {
@@ -34,6 +35,8 @@ export function mknod(t: InodeTable, parent: number, name: string, mode: number,
   if (bad) return bad;
   if (dir.dir!.get(name)) return -EEXIST;
   if ((mode & S_IFMT) === 0) mode |= S_IFREG;
+  const room = t.admit(1);   // its META/NODE page in the next durable step
+  if (room < 0) return room;
   const node = t.make(mode, uid, gid, rdev, parent);
   if (node.dir) node.nlink = 1; // '.'; linkName adds the parent's entry
   linkName(t, dir, name, node);
@@ -71,6 +74,8 @@ export function link(t: InodeTable, ino: number, newParent: number, newName: str
   const bad = checkName(newName);
   if (bad) return bad;
   if (dir.dir!.get(newName)) return -EEXIST;
+  const room = t.admit(1);   // a NAME page for the second and later names
+  if (room < 0) return room;
   linkName(t, dir, newName, node);
   t.touch(node, 'c');
   return node;
@@ -81,6 +86,7 @@ function unlinkName(t: InodeTable, dir: Inode, name: string, node: Inode): void 
   if (node.dir) { node.nlink = 0; dir.nlink--; } else node.nlink--;
   t.touch(dir, 'm');
   t.touch(node, 'c');
+  t.recharge(node);
   t.maybeEvict(node);
 }
 

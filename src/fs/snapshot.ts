@@ -92,6 +92,11 @@ export function fromImages(t: InodeTable, images: readonly NodeImage[], root: Ro
   const reached = reachable(t);
   for (const node of t.inodes.values()) if (!reached.has(node.ino) && named.has(node.ino)) strays.push(node);
   if (strays.length > 0) adoptStrays(t, strays, reached, losses);
+  // The ledger learns what the loaded tree takes (admitted already: it was saved).
+  for (const node of t.inodes.values()) {
+    node.xattrRecords = node.hasXattrs ? t.pc.engine.xattrRecords([...node.xattrs]) : 0;
+    t.recharge(node);
+  }
   return losses;
 }
 

@@ -3,6 +3,7 @@
 // namespace (namespace.ts), content (file.ts) and image (snapshot.ts) code all
 // work on this table; Volume is its public face.
 import { assert } from '../format/assert.js';
+import { ENOSPC } from '../format/errno.js';
 import type { PageCache } from './file.js';
 import { dropPages } from './file.js';
 import { Inode, opsFor } from './inode.js';
@@ -100,5 +101,33 @@ export class InodeTable {
     if (node.nlink > 0 || node.opens > 0 || node.lookups > 0 || node.ino === ROOT_INO) return;
     if (node.pages) dropPages(this.pc, { size: node.size, pages: node.pages }, 0, Infinity);
     this.inodes.delete(node.ino);
+    this.charge(node, 0);
+  }
+
+  /**
+   * Record pages a live inode takes in the next durable step: its META/NODE page,
+   * its xattr pages and a NAME page per name after the first. Counted while the
+   * inode lives (an unlinked open file too: an upper bound is safe).
+   */
+  recordsOf(node: Inode): number {
+    return 1 + node.xattrRecords + (node.dir ? 0 : Math.max(0, node.nlink - 1));
+  }
+
+  /** Report to the ledger what `node` takes now (after a change that was admitted, or a shrink). */
+  recharge(node: Inode): void {
+    this.charge(node, this.recordsOf(node));
+  }
+
+  /** 0 when `records` more record pages fit (the ledger keeps its rule), else -ENOSPC. */
+  admit(records: number): number {
+    return records <= 0 || this.pc.engine.space.room(0, { records }) >= 0 ? 0 : -ENOSPC;
+  }
+
+  private charge(node: Inode, records: number): void {
+    const delta = records - node.records;
+    if (delta === 0) return;
+    node.records = records;
+    this.pc.engine.space.adjust({ records: delta });
+    if (delta < 0) this.pc.engine.space.refill();
   }
 }

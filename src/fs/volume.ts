@@ -221,10 +221,16 @@ export class Volume {
     return out;
   }
 
-  write(ino: number, offset: number, data: Uint8Array): number {
+  /**
+   * `fromReserve`: the kernel already acknowledged this write (FUSE writeback);
+   * it may use the pages the ledger keeps reserved for that.
+   */
+  write(ino: number, offset: number, data: Uint8Array, opts: { fromReserve?: boolean } = {}): number {
     const node = this.node(ino);
     if (typeof node === 'number') return node;
-    const r = node.ops.write(this.pc, node, offset, data);
+    this.pc.fromReserve = opts.fromReserve === true;
+    let r: number;
+    try { r = node.ops.write(this.pc, node, offset, data); } finally { this.pc.fromReserve = false; }
     if (r > 0) this.t.touch(node, 'm');
     return r;
   }
@@ -268,8 +274,13 @@ export class Volume {
   setxattr(ino: number, name: string, value: Uint8Array, flags: number): number {
     const node = this.node(ino);
     if (typeof node === 'number') return node;
-    const r = xa.setxattr(node, name, value, flags);
-    if (r === 0) this.t.touch(node, 'c');
+    const r = xa.setxattr(node, name, value, flags, (next) => {
+      const records = this.pc.engine.xattrRecords(next);
+      const room = this.t.admit(records - node.xattrRecords);
+      if (room === 0) node.xattrRecords = records;
+      return room;
+    });
+    if (r === 0) { this.t.recharge(node); this.t.touch(node, 'c'); }
     return r;
   }
 
@@ -282,7 +293,11 @@ export class Volume {
     const node = this.node(ino);
     if (typeof node === 'number') return node;
     const r = xa.removexattr(node, name);
-    if (r === 0) this.t.touch(node, 'c');
+    if (r === 0) {
+      node.xattrRecords = node.hasXattrs ? this.pc.engine.xattrRecords([...node.xattrs]) : 0;
+      this.t.recharge(node);
+      this.t.touch(node, 'c');
+    }
     return r;
   }
 
@@ -307,8 +322,10 @@ export class Volume {
     this.t.maybeEvict(node);
   }
 
+  /** Free pages are shown net of the ledger's reservations: what a new write can still get. */
   statfs(): StatFs {
-    const { total, free } = this.parts.space();
+    const { total } = this.parts.space();
+    const free = this.pram ? Math.max(0, this.pram.space.room()) : this.parts.space().free;
     return { bsize: this.pc.pageSize, blocks: total, bfree: free, bavail: free, files: this.t.inodes.size, ffree: Math.max(0, 0xffffffff - this.t.nextIno), namelen: NAME_MAX };
   }
 

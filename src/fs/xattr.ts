@@ -20,14 +20,18 @@ export function getxattr(node: Inode, name: string): Uint8Array | number {
   return v ? Buffer.from(v) : -ENODATA;
 }
 
-export function setxattr(node: Inode, name: string, value: Uint8Array, flags: number): number {
+/** Set one xattr; `admit` sees the xattrs it would leave and says whether they fit (0 or -ENOSPC). */
+export function setxattr(node: Inode, name: string, value: Uint8Array, flags: number, admit: (next: [string, Uint8Array][]) => number): number {
   const bad = checkXattrName(name);
   if (bad) return bad;
   if (value.length > XATTR_SIZE_MAX) return -E2BIG;
   const has = node.xattrs.has(name);
   if ((flags & XATTR_CREATE) && has) return -EEXIST;
   if ((flags & XATTR_REPLACE) && !has) return -ENODATA;
-  node.xattrs.set(name, Uint8Array.from(value));
+  const copy = Uint8Array.from(value);
+  const room = admit([...node.xattrs].filter(([k]) => k !== name).concat([[name, copy]]));
+  if (room < 0) return room;
+  node.xattrs.set(name, copy);
   return 0;
 }
 

@@ -22,7 +22,8 @@ import { readEntries, runCsum, type LoadState, type NodeBuild, type Run } from '
 const MAX_POISON = 1 << 16;
 import { buildTree } from './tree.js';
 import { reserveChain } from './reserve.js';
-import { writeChain } from './save.js';
+import { chainPagesFor, writeChain, xattrRecords } from './save.js';
+import { SpaceLedger } from './ledger.js';
 import { SimplePageMap } from './pagemap.js';
 import type { Log, PramOptions, PramStats, ReserveOptions, ReserveResult } from './types.js';
 
@@ -48,6 +49,8 @@ export class Pram {
   private readonly retired = new Set<number>();
   private last = { links: 0, meta: 0, data: 0, copies: 0, entries: 0 };
   private readonly log: Log;
+  /** Room for the next durable steps, kept before anything grows (ledger.ts). */
+  readonly space: SpaceLedger;
 
   constructor(
     readonly mem: PhysMem,
@@ -62,6 +65,10 @@ export class Pram {
     this.headPfn = h?.headPfn ?? 0;
     this.runHead = new Int32Array(mem.pageCount);
     this.log = opts.log ?? (() => {});
+    this.space = new SpaceLedger(
+      { free: () => allocator.freeCount, returning: () => this.returning() },
+      (shape) => chainPagesFor(shape, mem.pageSize),
+    );
   }
 
   /** Load the reserved chain: nodes (pages adopted, not copied) and every loss, exactly. */
@@ -77,6 +84,7 @@ export class Pram {
     if (opts.verify === 'lazy') this.lazy = { builds: st.builds };
     this.last = { links: reserved.links.length, meta: st.chainPages.length - reserved.links.length, data: 0, copies: 0, entries: reserved.entries.length };
     for (const n of nodes) this.last.data += n.pages.count;
+    this.space.adjust({ data: this.last.data, copies: this.bannedData(nodes) });
     return { nodes, losses: [...reserved.losses, ...st.losses, ...poisoned] };
   }
 
@@ -116,21 +124,40 @@ export class Pram {
     return out;
   }
 
-  /** A fresh data page for the fs (Dirty: its checksum is computed at the next checkpoint). */
-  allocData(hint?: number): number {
+  /** Loaded data pages in banned regions: each costs a copy at every checkpoint until rewritten. */
+  private bannedData(nodes: readonly NodeImage[]): number {
+    if (this.banned.regions().length === 0) return 0;
+    let n = 0;
+    for (const node of nodes) for (const [, pfn] of node.pages.entries()) if (this.banned.contains(pfn)) n++;
+    return n;
+  }
+
+  /**
+   * A fresh data page for the fs (Dirty: its checksum is computed at the next
+   * checkpoint). -ENOSPC when the ledger cannot admit it; `fromReserve` may
+   * draw on the reserved pages (a write the kernel already acknowledged).
+   */
+  allocData(hint?: number, opts: { fromReserve?: boolean } = {}): number {
+    if (this.space.charge(1, { data: 1 }, opts) < 0) return -ENOSPC;
     const pfn = this.allocator.alloc(Owner.Data, hint);
     this.allocator.releaseHeld();
-    if (pfn < 0) return -ENOSPC;
+    assert(pfn >= 0, 'an admitted page is there to take');
     this.frames.flags[pfn] = PageFlag.Dirty;
     return pfn;
+  }
+
+  /** Record pages these xattrs take in the next checkpoint (the ledger's cost model). */
+  xattrRecords(xattrs: readonly [string, Uint8Array][]): number {
+    return xattrRecords(xattrs, this.mem.pageSize);
   }
 
   /** The fs no longer uses this page. A page of the committed checkpoint stays until the next commit. */
   release(pfn: number): void {
     this.forgetRun(pfn, true);
+    this.space.adjust({ data: -1, copies: this.banned.contains(pfn) ? -1 : 0 });
     if (this.frames.flags[pfn]! & PageFlag.Frozen) this.deferred.push(pfn);
     else if (this.frames.flags[pfn]! & PageFlag.Pinned) this.retired.add(pfn);
-    else this.allocator.free(pfn);
+    else { this.allocator.free(pfn); this.space.refill(); }
   }
 
   /**
@@ -138,7 +165,7 @@ export class Pram {
    * committed checkpoint or is pinned under a view. `whole`: the caller overwrites the entire page, so
    * the old content is neither copied nor verified (a damaged page heals).
    */
-  writable(pfn: number, whole = false): number {
+  writable(pfn: number, whole = false, opts: { fromReserve?: boolean } = {}): number {
     const f = this.frames.flags[pfn]!;
     if (!whole && f & (PageFlag.Unverified | PageFlag.Bad)) {
       const r = this.readable(pfn);
@@ -149,9 +176,11 @@ export class Pram {
       this.frames.flags[pfn] = (this.frames.flags[pfn]! & ~(PageFlag.Bad | PageFlag.Unverified)) | PageFlag.Dirty;
       return pfn;
     }
+    // The copy is a new page; the original waits for the next commit (it counts as returning).
+    if (this.space.charge(1, { copies: this.banned.contains(pfn) ? -1 : 0 }, opts) < 0) return -ENOSPC;
     const copy = this.allocator.alloc(Owner.Data, pfn + 1);
     this.allocator.releaseHeld();
-    if (copy < 0) return -ENOSPC;
+    assert(copy >= 0, 'an admitted copy is there to take');
     if (!whole) this.mem.page(copy).set(this.mem.page(pfn));
     this.frames.flags[copy] = PageFlag.Dirty | (this.frames.flags[pfn]! & PageFlag.Lru);
     if (this.frames.flags[pfn]! & PageFlag.Frozen) this.deferred.push(pfn);
@@ -194,6 +223,14 @@ export class Pram {
       if (this.frames.flags[q]! & PageFlag.Frozen) this.deferred.push(q);
       else this.allocator.free(q);
     }
+    this.space.refill();
+  }
+
+  /** Pages the next commit frees: the chain's and the deferred ones no view pins (those wait for their unpin). */
+  private returning(): number {
+    let n = this.chainPages.length + this.deferred.length;
+    if (this.pins) for (const pfn of this.deferred) if (this.frames.flags[pfn]! & PageFlag.Pinned) n--;
+    return n;
   }
 
   /** 0 when the page may be read; -EIO when it failed its checksum (verified here on first read when lazy). */
@@ -256,6 +293,7 @@ export class Pram {
     this.deferred = [];
     this.chainPages = [...saved.links, ...saved.metaPages, ...saved.copies];
     for (const pfn of saved.dataPfns) this.frames.flags[pfn]! |= PageFlag.Frozen;
+    this.space.refill();
     this.last = { links: saved.links.length, meta: saved.metaPages.length, data: saved.dataPfns.length, copies: saved.copies.length, entries: saved.entries };
     return 0;
   }

@@ -18,6 +18,7 @@ import { crc32c } from '../format/crc.js';
 import { EntryType, ENTRY_LRU, FileImageView, LinkPageView, NAME_MAX, linkLenMax } from '../format/v1.js';
 import { EXTENT_PAGES_MAX, MetaTailView, encodeXattrs, extentFlags, writeNamePage, xattrInlineMax, xattrPagePayload, XATTR_PAGE_HEADER } from '../format/v2.js';
 import type { NodeImage } from './image.js';
+import type { TreeShape } from './ledger.js';
 import { runCsum, type Run } from './load.js';
 import { EntryFault, EntryTable } from './types.js';
 import { S_IFMT, S_IFREG } from '../format/mode.js';
@@ -45,6 +46,23 @@ export interface SavedChain {
 }
 
 class ENOSPCError { }
+
+/**
+ * The cost model of this chain for the space ledger: pages writeChain allocates
+ * at most for a tree of this shape (records and copies one page each, and link
+ * pages for every entry; extents and the v1 root only make it smaller).
+ */
+export function chainPagesFor(shape: Readonly<TreeShape>, pageSize: number): number {
+  const entries = shape.records + shape.data + shape.copies;
+  return shape.records + shape.copies + Math.ceil(entries / linkLenMax(pageSize));
+}
+
+/** Record pages a node's xattrs take in the chain: none while they fit inline in its META page. */
+export function xattrRecords(xattrs: readonly [string, Uint8Array][], pageSize: number): number {
+  if (xattrs.length === 0) return 0;
+  const bytes = encodeXattrs(xattrs).length;
+  return bytes <= xattrInlineMax(pageSize) ? 0 : Math.ceil(bytes / xattrPagePayload(pageSize));
+}
 
 /** True when the image can be written with META and DATA entries only (readable by the RFC). */
 export function rfcCompatible(nodes: readonly NodeImage[], pageSize: number): boolean {

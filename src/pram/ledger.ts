@@ -1,0 +1,113 @@
+// The space ledger: pages are promised before they are taken, so a durable
+// step never fails for lack of room. It keeps the shape of the tree as the
+// next durable step will write it (records, data pages, copies of banned
+// pages) and asks the format's cost model how many pages that step allocates.
+// Pages are counted, not named: which pfn is allocated stays the allocator's.
+//
+// The rule (docs/RELIABILITY.md, "Space is reserved when it is promised"):
+//
+//     free >= need + max(0, need - returning) + reserved
+//
+// need: pages the next durable step allocates for the whole current tree (its
+// new chain or log records, written before the old ones are freed); returning:
+// pages that step gives back once committed (the previous checkpoint's chain
+// pages and the deferred frees of pages it froze); reserved: pages promised to
+// a caller that has not taken them yet (the FUSE writeback headroom). The first
+// term lets the next step run; the second lets the step after it run too when
+// nothing changed in between, so the rule survives its own commit. Every
+// operation that grows what must be stored is admitted only if the rule still
+// holds afterwards, and fails with -ENOSPC, changing nothing, if not.
+
+import { ENOSPC } from '../format/errno.js';
+
+/** What the next durable step must write for the tree (counts, not pfns). */
+export interface TreeShape {
+  /** Pages of metadata records: one per node, plus its xattr and extra-name pages. */
+  records: number;
+  /** Data pages the tree references (each one entry). */
+  data: number;
+  /** Data pages the step must copy (they sit in a banned region). */
+  copies: number;
+}
+
+/** Pages a durable step allocates for a tree of this shape (the format's cost model). */
+export type StepCost = (shape: Readonly<TreeShape>) => number;
+
+/** Where the ledger reads what it does not keep itself. */
+export interface LedgerSource {
+  /** Pages the allocator can hand out now. */
+  free(): number;
+  /** Pages the next durable step gives back after it commits. */
+  returning(): number;
+}
+
+export class SpaceLedger {
+  readonly shape: TreeShape = { records: 0, data: 0, copies: 0 };
+  private reservedPages = 0;
+  private reservedTarget = 0;
+
+  constructor(private readonly src: LedgerSource, private readonly cost: StepCost) {}
+
+  /** Pages the next durable step allocates for the current tree. */
+  need(): number { return this.cost(this.shape); }
+
+  /** Pages set aside for promises not yet taken. */
+  get reserved(): number { return this.reservedPages; }
+
+  /**
+   * Pages still free for new promises once `take` more pages are allocated and the
+   * tree grows by `grow` (negative: the rule would be broken by that much).
+   */
+  room(take = 0, grow: Partial<TreeShape> = {}): number {
+    const need = this.cost(grown(this.shape, grow));
+    return this.src.free() - take - need - Math.max(0, need - this.src.returning()) - this.reservedPages;
+  }
+
+  /**
+   * Admit an operation that allocates `take` pages now and grows the tree by
+   * `grow`: 0 and the shape grown, or -ENOSPC with nothing changed. With
+   * `fromReserve`, a shortfall is drawn from the reserved pages (the caller
+   * holds a promise: the FUSE writeback headroom).
+   */
+  charge(take: number, grow: Partial<TreeShape> = {}, opts: { fromReserve?: boolean } = {}): number {
+    const r = this.room(take, grow);
+    if (r < 0) {
+      if (!opts.fromReserve || this.reservedPages + r < 0) return -ENOSPC;
+      this.reservedPages += r;   // the promise is kept by what it set aside
+    }
+    this.adjust(grow);
+    return 0;
+  }
+
+  /** The tree changed without a new promise (a shrink, or growth already admitted). */
+  adjust(delta: Partial<TreeShape>): void {
+    this.shape.records += delta.records ?? 0;
+    this.shape.data += delta.data ?? 0;
+    this.shape.copies += delta.copies ?? 0;
+  }
+
+  /**
+   * Keep `pages` set aside for a promise made elsewhere (the kernel's dirty
+   * pages of a FUSE mount). Takes what the room allows now and tops up from
+   * later room (refill()); returns the pages reserved.
+   */
+  reserve(pages: number): number {
+    this.reservedTarget = Math.max(0, pages);
+    this.reservedPages = Math.min(this.reservedPages, this.reservedTarget);
+    return this.refill();
+  }
+
+  /** Top the reservation back up to its target from whatever room there is. */
+  refill(): number {
+    const want = this.reservedTarget - this.reservedPages;
+    if (want > 0) this.reservedPages += Math.max(0, Math.min(want, this.room()));
+    return this.reservedPages;
+  }
+
+  /** Give the reservation up (an unmount, or the promise ended). */
+  release(): void { this.reservedTarget = 0; this.reservedPages = 0; }
+}
+
+function grown(s: TreeShape, g: Partial<TreeShape>): TreeShape {
+  return { records: s.records + (g.records ?? 0), data: s.data + (g.data ?? 0), copies: s.copies + (g.copies ?? 0) };
+}
