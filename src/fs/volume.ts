@@ -322,6 +322,11 @@ export class Volume {
     this.t.maybeEvict(node);
   }
 
+  /** Keep `pages` reserved for writes acknowledged before they are stored (FUSE writeback); the pages reserved now. */
+  reserveWriteback(pages: number): number {
+    return this.pram ? this.pram.space.reserve(pages) : 0;
+  }
+
   /** Free pages are shown net of the ledger's reservations: what a new write can still get. */
   statfs(): StatFs {
     const { total } = this.parts.space();

@@ -39,7 +39,7 @@ export function init(s: FuseSession, q: Request): Result {
   return initOut({
     minor: s.minor,
     maxReadahead: Math.min(maxReadahead, WRITE_BYTES_MAX),
-    flags: flags & INIT_FLAGS_WANTED,
+    flags: flags & INIT_FLAGS_WANTED & (s.writeback && !s.writeback.cache ? ~InitFlag.WRITEBACK_CACHE : ~0),
     maxBackground: BACKGROUND_MAX,
     congestionThreshold: (BACKGROUND_MAX * 3) / 4,
     maxWrite: WRITE_BYTES_MAX,

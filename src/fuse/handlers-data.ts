@@ -7,6 +7,7 @@ import type { FuseSession, Request, Result } from './session.js';
 import { WRITE_BYTES_MAX } from './limits.js';
 import { isErr, type DirEntry } from './served.js';
 import { entry, killPriv } from './handlers-node.js';
+import { FUSE_WRITE_CACHE } from './writeback.js';
 import {
   FOPEN_KEEP_CACHE, FUSE_OPEN_KILL_SUIDGID, FUSE_WRITE_KILL_SUIDGID, SEEK_DATA, SEEK_HOLE, Size, direntSize, openOut, putDirent, putEntryOut,
   u32Out, u64Out, view,
@@ -31,11 +32,11 @@ export function open(s: FuseSession, q: Request): Result {
     if (isErr(t)) { s.volume.release(q.nodeid); return t; }
   }
   // pram is the only writer of its files, so the kernel's page cache stays valid across opens.
-  return openOut(q.nodeid, FOPEN_KEEP_CACHE);
+  return openOut(q.nodeid, FOPEN_KEEP_CACHE | (s.writeback?.openFlags(s.volume, flags) ?? 0));
 }
 
 export function create(s: FuseSession, q: Request): Result {
-  q.arg.skip(4, 'create_in.flags');
+  const flags = q.arg.u32('create_in.flags');
   const mode = q.arg.u32('create_in.mode');
   const made = s.volume.mknod(q.nodeid, q.names[0]!, S_IFREG | (mode & 0o7777), 0, q.uid, q.gid);
   if (isErr(made)) return made;
@@ -43,7 +44,7 @@ export function create(s: FuseSession, q: Request): Result {
   if (isErr(a)) return a;
   const r = s.volume.open(a.ino);
   if (isErr(r)) { s.volume.forget(a.ino, 1); return r; }
-  return [entry(s, a) as Buffer, openOut(a.ino, FOPEN_KEEP_CACHE)];
+  return [entry(s, a) as Buffer, openOut(a.ino, FOPEN_KEEP_CACHE | (s.writeback?.openFlags(s.volume, flags) ?? 0))];
 }
 
 export function read(s: FuseSession, q: Request): Result {
@@ -67,7 +68,10 @@ export function write(s: FuseSession, q: Request): Result {
     const mode = killPriv(s, q.nodeid);
     if (mode !== undefined) s.volume.setattr(q.nodeid, { mode });
   }
-  const n = s.volume.write(q.nodeid, offset, q.rest.subarray(0, size));
+  // A write from the kernel's cache was acknowledged already: it may use the reserved pages.
+  const cached = (writeFlags & FUSE_WRITE_CACHE) !== 0;
+  const n = s.volume.write(q.nodeid, offset, q.rest.subarray(0, size), { fromReserve: cached });
+  if (cached && (isErr(n) || n < size)) s.log(`fuse: a cached write to inode ${q.nodeid} at ${offset} (${size} bytes) found no room: ${isErr(n) ? n : `${n} stored`}; fsync()/close() of the file report it`);
   return isErr(n) ? n : u32Out(n);
 }
 

@@ -104,7 +104,7 @@ export async function kernelUnmount(dir: string, opts: { lazy?: boolean } = {}):
   return { ok: r.code === 0, message: r.stderr };
 }
 
-export interface MountInfo { mountPoint: string; fsType: string; source: string }
+export interface MountInfo { mountPoint: string; fsType: string; source: string; /** major:minor (names the bdi in sysfs) */ dev: string }
 
 /** The mount on exactly `dir` (the last one, if stacked), from /proc/self/mountinfo. */
 export function findMount(dir: string): MountInfo | null {
@@ -115,7 +115,7 @@ export function findMount(dir: string): MountInfo | null {
     if (!left || !right) continue;
     const mountPoint = unescapeMountinfo(left.split(' ')[4] ?? '');
     const [fsType = '', source = ''] = right.split(' ');
-    if (mountPoint === want) found = { mountPoint, fsType, source: unescapeMountinfo(source) };
+    if (mountPoint === want) found = { mountPoint, fsType, source: unescapeMountinfo(source), dev: left.split(' ')[2] ?? '' };
   }
   return found;
 }

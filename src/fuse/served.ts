@@ -24,7 +24,10 @@ export interface ServedVolume {
   read(ino: number, offset: number, length: number): Uint8Array | number;
   /** The same bytes as read() as views over the file's storage, no copy: valid only until the next call that may write. */
   readViews(ino: number, offset: number, length: number): Buffer[] | number;
-  write(ino: number, offset: number, data: Uint8Array): number;
+  /** `fromReserve`: the kernel acknowledged this write already (it may use the pages reserved for that). */
+  write(ino: number, offset: number, data: Uint8Array, opts?: { fromReserve?: boolean }): number;
+  /** Keep `pages` reserved for writes the kernel caches; returns the pages reserved (absent: nothing reserved). */
+  reserveWriteback?(pages: number): number;
   fallocate(ino: number, mode: number, offset: number, length: number): number;
   seek(ino: number, offset: number, whence: 3 | 4): number;
   readdir(ino: number, cookie: number, max: number): DirEntry[] | number;

@@ -8,6 +8,7 @@ import { DevFuseLoop, type LoopEnd } from './loop.js';
 import { kernelMount, kernelUnmount, openDevFuse, type KernelMounted } from './kmount.js';
 import { startCheckpoints } from './interval.js';
 import type { ServedVolume } from './served.js';
+import { armWriteback, WritebackPolicy, type WritebackMode } from './writeback.js';
 import type { Validity } from './wire.js';
 
 export interface ServeOptions {
@@ -23,6 +24,8 @@ export interface ServeOptions {
   block?: boolean;
   /** Checkpoint every this many ms while mounted, between requests, when something changed; 0/undefined: never. */
   checkpointIntervalMs?: number;
+  /** When the kernel may cache writes (writeback.ts); default headroom. */
+  writeback?: WritebackMode;
 }
 
 export interface FuseServer {
@@ -38,7 +41,8 @@ export interface FuseServer {
 /** Mount and serve; resolves once a stat of the mount root has been answered by this server. */
 export async function serve(opts: ServeOptions): Promise<FuseServer> {
   const fd = openDevFuse();
-  const session = new FuseSession({ volume: opts.volume, clock: opts.clock, trace: opts.trace, log: opts.log, validity: opts.validity });
+  const writeback = new WritebackPolicy(opts.writeback ?? 'headroom');
+  const session = new FuseSession({ volume: opts.volume, clock: opts.clock, trace: opts.trace, log: opts.log, validity: opts.validity, writeback });
   const loop = new DevFuseLoop(fd, session, { readsInFlight: opts.readsInFlight, log: opts.log });
   let mounted: KernelMounted;
   try {
@@ -47,6 +51,8 @@ export async function serve(opts: ServeOptions): Promise<FuseServer> {
     fs.closeSync(fd);
     throw e;
   }
+  // Before the first access (INIT): the policy decides whether INIT offers the writeback cache.
+  armWriteback(writeback, opts.volume, opts.dir, opts.log ?? ((line) => process.stderr.write(line + '\n')));
   loop.start();
   let stopCheckpoints = () => {};
   const ended = loop.ended.finally(() => { stopCheckpoints(); fs.closeSync(fd); });

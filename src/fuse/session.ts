@@ -14,6 +14,7 @@ import { describeRequest } from './trace.js';
 // The request size limits live in limits.ts (below the handlers, which use them too).
 export { WRITE_BYTES_MAX, REQUEST_BYTES_MAX } from './limits.js';
 import { hexdump } from '../format/hexdump.js';
+import type { WritebackPolicy } from './writeback.js';
 
 export interface Request {
   opcode: number;
@@ -42,6 +43,8 @@ export interface SessionOptions {
   trace?: (line: string) => void;
   /** Where handler bugs are reported (always on). */
   log?: (line: string) => void;
+  /** When the kernel may cache writes (writeback.ts); default: always, for byte-level tests. */
+  writeback?: WritebackPolicy;
 }
 
 export class FuseSession {
@@ -50,6 +53,7 @@ export class FuseSession {
   readonly validity: Validity;
   readonly trace: ((line: string) => void) | undefined;
   readonly log: (line: string) => void;
+  readonly writeback: WritebackPolicy | undefined;
   /** Negotiated by INIT. */
   initialized = false;
   minor = 0;
@@ -67,6 +71,7 @@ export class FuseSession {
     this.validity = opts.validity ?? { entrySec: 1, attrSec: 1 };
     this.trace = opts.trace;
     this.log = opts.log ?? ((line) => process.stderr.write(line + '\n'));
+    this.writeback = opts.writeback;
   }
 
   /**

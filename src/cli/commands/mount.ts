@@ -26,6 +26,7 @@ import { serve, type FuseServer } from '../../fuse/server.js';
 import { findMount } from '../../fuse/kmount.js';
 import { alive, readRun, removeRun, runDir, runPath, writeRun } from '../runfile.js';
 import { serveLuoControl, type LuoControlServer } from '../../open/luo-control.js';
+import { SAVE_SIGNAL, writeSaveReport } from '../save-report.js';
 
 export { DEFAULT_ARENA };
 /** How long the parent waits for the server to say ready (a big arena's full verify takes a while). */
@@ -33,7 +34,7 @@ export const READY_WAIT_MS_MAX = 10 * 60_000;
 
 interface MountOpts {
   arena: string; size?: string; verify: 'full' | 'lazy'; foreground?: boolean; debug?: boolean;
-  allowOther?: boolean; readyFd?: string; checkpointInterval: string;
+  allowOther?: boolean; readyFd?: string; checkpointInterval: string; writeback: 'headroom' | 'off';
 }
 
 /** `pram mount`'s default interval (the library's CHECKPOINT_INTERVAL_MS_DEFAULT, in --checkpoint-interval's words). */
@@ -63,6 +64,7 @@ Examples:
     .option('--debug', 'trace every FUSE message (rx/tx lines) to stderr or the server log')
     .option('--allow-other', 'let users other than the mounting one use the mount')
     .option('--checkpoint-interval <time>', 'save a checkpoint this often when something changed (500ms, 5s, 1m; 0 or off: only on fsync, sync, umount)', CHECKPOINT_INTERVAL_DEFAULT)
+    .addOption(new Option('--writeback <mode>', 'let the kernel cache writes while free space is ample (headroom), or never (off: every write() reaches the server)').choices(['headroom', 'off']).default('headroom'))
     .addOption(new Option('--ready-fd <fd>').hideHelp())
     .action(async (dir: string, opts: MountOpts) => {
       try {
@@ -89,6 +91,7 @@ async function startDaemon(dir: string, opts: MountOpts): Promise<void> {
   if (opts.debug) args.push('--debug');
   if (opts.allowOther) args.push('--allow-other');
   args.push('--checkpoint-interval', opts.checkpointInterval);
+  args.push('--writeback', opts.writeback);
   const child = spawn(process.execPath, args, {
     detached: true, cwd: '/', stdio: ['ignore', logFd, logFd, 'pipe'],
     // Each waiting /dev/fuse read holds a pool thread; leave room for the rest.
@@ -142,7 +145,7 @@ async function runServer(dir: string, opts: MountOpts): Promise<void> {
     let server: FuseServer;
     try {
       server = await serve({
-        dir, volume, clock: realClock(), allowOther: opts.allowOther, log, trace: opts.debug ? log : undefined,
+        dir, volume, clock: realClock(), allowOther: opts.allowOther, writeback: opts.writeback, log, trace: opts.debug ? log : undefined,
         checkpointIntervalMs: intervalMs,
       });
     } catch (e) {
@@ -178,6 +181,7 @@ async function runServer(dir: string, opts: MountOpts): Promise<void> {
     const end = await server.ended.catch((e: Error) => { log(`pram: /dev/fuse failed: ${e.message}`); return 'unmounted'; });
     control?.close();
     const r = volume.unmount();
+    writeSaveReport(dir, { pid: process.pid, errno: r, final: true });
     removeRun(dir, process.pid);
     if (r < 0) {
       log(`pram: final save of ${opts.arena} failed: ${errnoName(r)}; the previous checkpoint is intact`);
@@ -208,6 +212,8 @@ function installSignals(server: FuseServer, volume: { sync(): number }, dir: str
     const l = await server.unmount({ lazy: true });
     if (!l.ok) log(`pram: umount -l ${dir}: ${l.message}`);
   };
+  // pram umount asks for a checkpoint before it unmounts: a save that cannot be made leaves the mount up.
+  process.on(SAVE_SIGNAL, () => writeSaveReport(dir, { pid: process.pid, errno: volume.sync(), final: false }));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }

@@ -8,6 +8,9 @@ import { EXIT, fail } from '../util.js';
 import { findMount, isPramMount, kernelUnmount } from '../../fuse/kmount.js';
 import { alive, readRun, removeRun } from '../runfile.js';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { errnoName } from '../../format/errno.js';
+import { SAVE_SIGNAL, clearSaveReport, readSaveReport, type SaveReport } from '../save-report.js';
 
 /** How long to wait for the server's final save (a large arena checksums every dirty page). */
 export const SAVE_WAIT_MS_MAX = 10 * 60_000;
@@ -35,11 +38,36 @@ kernel, run pram kexec --luo instead of unmounting.
     });
 }
 
+/**
+ * Flush the kernel's cached writes to the server (syncfs), then ask the server
+ * for a checkpoint and wait for its report. A save that fails throws: the
+ * mount stays up, nothing acknowledged is given up.
+ */
+async function saveFirst(dir: string, pid: number, arena: string): Promise<void> {
+  const flushed = spawnSync('sync', ['-f', dir], { stdio: 'ignore' });
+  if (flushed.status !== 0) throw Object.assign(new Error(`sync -f ${dir} failed; ${dir} stays mounted`), { code: 'EIO' });
+  clearSaveReport(dir);
+  process.kill(pid, SAVE_SIGNAL);
+  const deadline = Date.now() + SAVE_WAIT_MS_MAX;
+  let rep: SaveReport | null;
+  while (!(rep = readSaveReport(dir, pid))) {
+    if (!alive(pid)) throw new Error(`server ${pid} exited while saving ${arena}; ${dir} was not unmounted by pram`);
+    if (Date.now() > deadline) throw new Error(`server ${pid} did not save ${arena} within ${SAVE_WAIT_MS_MAX / 1000} s; ${dir} stays mounted`);
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  if (rep.errno < 0) {
+    throw Object.assign(new Error(`cannot save ${arena} (${errnoName(rep.errno)}); ${dir} stays mounted: free some space in it and try again`), { code: errnoName(rep.errno) });
+  }
+}
+
 async function umount(dir: string, opts: { lazy?: boolean }): Promise<number> {
   const run = readRun(dir);
   const mounted = findMount(dir);
   if (run && alive(run.pid)) {
+    const durable = !/^(memfd|luo):/.test(run.arena);
+    if (mounted && durable) await saveFirst(dir, run.pid, run.arena);
     if (mounted) {
+      if (durable) clearSaveReport(dir);
       const r = await kernelUnmount(dir, { lazy: opts.lazy });
       if (!r.ok) throw Object.assign(new Error(`umount ${dir}: ${r.message} (files open? close them, or use --lazy)`), { code: 'EBUSY' });
     } else {
@@ -54,6 +82,11 @@ async function umount(dir: string, opts: { lazy?: boolean }): Promise<number> {
       // Nothing else holds the memfd: only `pram kexec --luo` carries it further.
       process.stdout.write(`pram: unmounted ${dir}; memfd arena ${run.arena} ended with its server\n`);
     } else {
+      const rep = readSaveReport(dir, run.pid);
+      if (!rep || rep.errno < 0) {
+        throw Object.assign(new Error(`unmounted ${dir}, but the final save of ${run.arena} ${rep ? `failed (${errnoName(rep.errno)})` : 'was not reported'}: ` +
+          'it holds the checkpoint umount made just before (writes flushed at unmount may be missing)'), { code: rep ? errnoName(rep.errno) : 'EIO' });
+      }
       process.stdout.write(`pram: saved ${run.arena} and unmounted ${dir}\n`);
     }
     return EXIT.ok;
