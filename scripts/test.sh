@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(python3 util-linux git tar coreutils qemu-system-x86 linux-image-amd64 kexec-tools busybox-static cpio criu
+debs=(python3 attr util-linux git tar coreutils qemu-system-x86 linux-image-amd64 kexec-tools busybox-static cpio criu
       flex bison libelf-dev bc libssl-dev xz-utils)
 missing=()
 for p in "${debs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
