@@ -56,7 +56,7 @@ async function saveFirst(dir: string, pid: number, arena: string): Promise<void>
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
   if (rep.errno < 0) {
-    throw Object.assign(new Error(`cannot save ${arena} (${errnoName(rep.errno)}); ${dir} stays mounted: free some space in it and try again`), { code: errnoName(rep.errno) });
+    throw Object.assign(new Error(`cannot save ${arena} (${errnoName(rep.errno)}); ${dir} stays mounted: free some space in it and try again (umount -l gives up what was written since the last checkpoint)`), { code: errnoName(rep.errno) });
   }
 }
 

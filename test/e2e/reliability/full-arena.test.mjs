@@ -106,3 +106,40 @@ test('mount: several processes fill the arena; what the kernel acknowledged is w
   r = pram(['umount', mnt], { env });
   assert.equal(r.code, 0, r.err);
 });
+
+test('pram umount: a save that cannot be made exits non-zero in one line and leaves the mount up', () => {
+  const arena = `/dev/shm/pram-full-umount-${process.pid}.arena`;
+  try {
+    let r = pram(['mount', mnt, '--arena', arena, '--size', '16M'], { env });
+    assert.equal(r.code, 0, r.err);
+    const data = Buffer.alloc(8 << 20, 7);
+    fs.writeFileSync(path.join(mnt, 'big'), data);
+    fs.writeFileSync(path.join(mnt, 'small'), 'kept');
+    r = pram(['umount', mnt], { env });
+    assert.equal(r.code, 0, r.err);
+    // The next boot bans almost all of the arena: every saved data page must be copied out of
+    // the banned region at the next checkpoint, and there is no room for that (taken outside the ledger).
+    const banned = { ...env, PRAM_CMDLINE: 'pram_banned=0x10000-0xffffff' };
+    r = pram(['mount', mnt, '--arena', arena], { env: banned });
+    assert.equal(r.code, 0, r.err);
+    r = pram(['umount', mnt], { env: banned });
+    assert.equal(r.code, 1, `exit status (${r.out}${r.err})`);
+    assert.doesNotMatch(r.out + r.err, /saved/);
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+    assert.match(r.err, /ENOSPC.*stays mounted/);
+    assert.ok(isMounted(mnt), 'the mount is still up');
+    assert.deepEqual(fs.readFileSync(path.join(mnt, 'big')), data, 'and serves what it had');
+    // Giving up is the user's choice: a lazy kernel unmount ends the server, whose final save fails the
+    // same way; the previous checkpoint is intact.
+    const pid = JSON.parse(fs.readFileSync(path.join(env.PRAM_RUN_DIR, fs.readdirSync(env.PRAM_RUN_DIR).find((f) => f.endsWith('.pid'))), 'utf8')).pid;
+    assert.equal(spawnSync('umount', ['-l', mnt]).status, 0);
+    for (let i = 0; i < 200 && fs.existsSync(`/proc/${pid}`); i++) spawnSync('sleep', ['0.05']);
+    r = pram(['mount', mnt, '--arena', arena], { env });
+    assert.equal(r.code, 0, r.err);
+    assert.equal(fs.readFileSync(path.join(mnt, 'small'), 'utf8'), 'kept');
+    assert.deepEqual(fs.readFileSync(path.join(mnt, 'big')), data);
+    assert.equal(pram(['umount', mnt], { env }).code, 0);
+  } finally {
+    fs.rmSync(arena, { force: true });
+  }
+});
