@@ -71,10 +71,8 @@ async function fill(pfs) {
       written[p] = createHash('sha256').update(chunk).digest('hex');
     } catch (e) {
       if (e.code !== 'ENOSPC') throw e;
+      // The file that did not fit goes (its create may have fitted); the checkpoint's room was kept all along.
       await pfs.rm(p, { force: true });
-      // Room for the checkpoint's own pages: drop the last full file too.
-      await pfs.rm(`/f${i - 1}`);
-      delete written[`/f${i - 1}`];
       return { written, error: { code: e.code, errno: e.errno, syscall: e.syscall, path: e.path } };
     }
   }
