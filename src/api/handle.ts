@@ -1,6 +1,6 @@
 // FileHandle: node:fs/promises' handle over one open pram inode. The inode is
 // counted open (fs/ keeps an unlinked file alive until close).
-import { EBADF, EIO } from '../format/errno.js';
+import { EBADF, EIO, ENOSPC } from '../format/errno.js';
 import type { Volume } from '../fs/volume.js';
 import { READ_FILE_BYTES_MAX, check, errnoError, fileTooLarge } from './errors.js';
 import { BigIntStats, Stats } from './stats.js';
@@ -76,7 +76,8 @@ export class FileHandle {
     const where = this.flags.append ? this.size() : explicit ? at! : this.pos;
     const n = bytes.length === 0 ? 0 : check(this.vol.write(this.ino, where, bytes), 'write', this.path);
     if (!explicit || this.flags.append) this.pos = where + n;
-    // A short count, as write(2) and node:fs give it: those bytes are stored; the next write gets ENOSPC.
+    // What fitted is stored; the error says how much (writeFile, streams and copies rely on the throw).
+    if (n < bytes.length) throw Object.assign(errnoError(-ENOSPC, 'write', this.path), { bytesWritten: n });
     return { bytesWritten: n, buffer: data };
   }
 

@@ -110,7 +110,8 @@ export async function runOp(fsp, base, op, xattr) {
           if (op.len > 0) done = (await fh.write(dataOf(op), 0, op.len, op.op === 'create' ? 0 : op.off)).bytesWritten;
         } catch (e) { err = e; }
         try { await fh.close(); } catch (e) { return { code: e.code, done, at: 'close' }; }
-        if (err) return { code: err.code, done: 0, at: 'write' };
+        // The library stores what fits and says how much on the error (write(2) returns the short count instead).
+        if (err) return { code: err.code, done: err.bytesWritten ?? 0, at: 'write' };
         return { done };
       }
       case 'truncate': await fsp.truncate(at(op.path), op.len); break;

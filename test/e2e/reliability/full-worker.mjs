@@ -25,7 +25,7 @@ export async function runWorker(env, { seed, root, opsMax, enospcMax }) {
     if (res.code === undefined) { apply(m, op, res.done); continue; }
     if (res.at === 'close') { closeErrors.push({ seq, op, code: res.code }); continue; }
     if (res.code !== 'ENOSPC') throw new Error(`seed ${seed} op ${seq} ${JSON.stringify(op)}: ${res.code}`);
-    if (op.op === 'create' && res.at === 'write') apply(m, op, 0);   // made, nothing written
+    if (res.at === 'write' && (op.op === 'create' || res.done > 0)) apply(m, op, res.done);   // made, and what fitted written
     enospc.push({ seq, op: op.op, need, before, after: await env.avail(), at: res.at });
   }
   return { tree: modelTree(m), enospc, closeErrors, ops: seq };
