@@ -44,8 +44,8 @@ kernel, run pram kexec --luo instead of unmounting.
  * mount stays up, nothing acknowledged is given up.
  */
 async function saveFirst(dir: string, pid: number, arena: string): Promise<void> {
-  const flushed = spawnSync('sync', ['-f', dir], { stdio: 'ignore' });
-  if (flushed.status !== 0) throw Object.assign(new Error(`sync -f ${dir} failed; ${dir} stays mounted`), { code: 'EIO' });
+  // On fuseblk the syncfs is itself a checkpoint and fails as the save below would: the report names why.
+  spawnSync('sync', ['-f', dir], { stdio: 'ignore' });
   clearSaveReport(dir);
   process.kill(pid, SAVE_SIGNAL);
   const deadline = Date.now() + SAVE_WAIT_MS_MAX;
