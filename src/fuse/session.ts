@@ -5,8 +5,8 @@
 // exactly one: unknown opcodes ENOSYS, malformed input and handler bugs EIO
 // (a bug is logged, never allowed to leave the caller hung).
 // The /dev/fuse loop (loop.ts) only moves these buffers.
-import { EIO, ENOSYS, errnoName } from '../format/errno.js';
-import { DecodeError, FuseReader, PATH_BYTES_MAX } from './reader.js';
+import { EIO, ENAMETOOLONG, ENOSYS, errnoName } from '../format/errno.js';
+import { DecodeError, FuseReader, PATH_BYTES_MAX, nameTooLong } from './reader.js';
 import { OPS, type OpSpec } from './ops.js';
 import type { ServedVolume } from './served.js';
 import { Op, Size, outHeader, type Validity } from './wire.js';
@@ -107,6 +107,7 @@ export class FuseSession {
       if (this.trace) this.trace(`rx ${unique}: ${describeRequest(req, spec?.name)}`);
       if (!spec) result = -ENOSYS;
       else if (!this.initialized && opcode !== Op.INIT) result = -EIO;
+      else if (spec.names.some((kind, i) => kind === 'name' && nameTooLong(req.names[i]!))) result = -ENAMETOOLONG;
       else result = spec.handler(this, req);
     } catch (e) {
       if (e instanceof DecodeError) {
