@@ -9,7 +9,7 @@ import { ACTORS, makeTargets } from './targets.mjs';
 import { cases, context } from './cases.mjs';
 
 let made;
-const T = { timeout: 60_000 };
+const T = { timeout: 600_000 };
 
 /** A fresh directory for one case, owned by its actor. */
 function caseDir(target, actor, i) {
@@ -24,7 +24,7 @@ describe('POSIX conformance: pram against tmpfs', () => {
   after(() => made?.close());
 
   cases.forEach((c, i) => {
-    for (const actor of ACTORS) {
+    for (const actor of ACTORS.filter((a) => !c.actors || c.actors.includes(a.name))) {
       test(`${c.name} (as ${actor.name})`, T, () => {
         const [oracle, mount] = made.targets.map((target) => c.run(context(caseDir(target, actor, i), actor)));
         const want = c.differs ? c.differs.pram(structuredClone(oracle), actor) : oracle;
