@@ -259,6 +259,17 @@ test('SETXATTR passes a copy of the value and the flags', () => {
   assert.equal(again.error, -EEXIST, 'XATTR_CREATE on an existing name');
 });
 
+test('xattr names may hold "/" (as on every Linux file system) and are not path components', () => {
+  const { s, v } = session();
+  const set = call(s, Op.SETXATTR, 1, new Bytes().u32(1).u32(0).cstr('user.a/b').raw(Buffer.from('v')));   // size, flags, name, value
+  assert.equal(set.error, 0);
+  assert.deepEqual(Buffer.from(v.getxattr(1, 'user.a/b') as Uint8Array), Buffer.from('v'));
+  const get = call(s, Op.GETXATTR, 1, new Bytes().u32(16).u32(0).cstr('user.a/b'));                       // size, padding, name
+  assert.deepEqual(get.body, Buffer.from('v'));
+  assert.equal(call(s, Op.REMOVEXATTR, 1, new Bytes().cstr('user.a/b')).error, 0);
+  assert.equal(call(s, Op.GETXATTR, 1, new Bytes().u32(0).u32(0).raw(Buffer.from('user.x'))).error, -EIO, 'no NUL: malformed');
+});
+
 test('RENAME2 passes NOREPLACE/EXCHANGE, refuses other flags', () => {
   const { s, v } = session();
   v.mknod(1, 'a', 0o100644, 0, 0, 0);

@@ -6,7 +6,7 @@
 // (a bug is logged, never allowed to leave the caller hung).
 // The /dev/fuse loop (loop.ts) only moves these buffers.
 import { EIO, ENAMETOOLONG, ENOSYS, errnoName } from '../format/errno.js';
-import { DecodeError, FuseReader, PATH_BYTES_MAX, nameTooLong } from './reader.js';
+import { DecodeError, FuseReader, NAME_WIRE_BYTES_MAX, PATH_BYTES_MAX, nameTooLong } from './reader.js';
 import { OPS, type OpSpec } from './ops.js';
 import type { ServedVolume } from './served.js';
 import { Op, Size, outHeader, type Validity } from './wire.js';
@@ -141,7 +141,8 @@ export class FuseSession {
     const tail = new FuseReader(msg, Size.inHeader + argBytes, end);
     const names: string[] = [];
     for (const kind of spec?.names ?? []) {
-      names.push(kind === 'name' ? tail.component(`${spec!.name}.name`) : tail.cstr(`${spec!.name}.target`, PATH_BYTES_MAX));
+      const field = `${spec!.name}.${kind}`;
+      names.push(kind === 'name' ? tail.component(field) : tail.cstr(field, kind === 'target' ? PATH_BYTES_MAX : NAME_WIRE_BYTES_MAX));
     }
     return { opcode, unique, nodeid, uid, gid, pid, arg, names, rest: msg.subarray(tail.offset, end) };
   }
