@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { forceUnmount, isMounted, pram, sh } from './helpers.mjs';
+import { alive, forceUnmount, isMounted, serverPidIn, pram, sh } from './helpers.mjs';
 
 const T = { timeout: 120_000 };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fuse-helper-'));
@@ -20,15 +20,7 @@ const helpers = ['/sbin/mount.fuse.pram', '/sbin/umount.fuse.pram', '/sbin/umoun
 const TYPES = 'fuseblk.pram,fuse.pram';   // fuseblk where the kernel takes it (sync reaches pram), else fuse
 const saved = new Map();
 
-function serverPid() {
-  const run = fs.readdirSync(env.PRAM_RUN_DIR).find((f) => f.endsWith('.pid'));
-  return JSON.parse(fs.readFileSync(path.join(env.PRAM_RUN_DIR, run), 'utf8')).pid;
-}
-
-function alive(pid) {
-  try { process.kill(pid, 0); } catch { return false; }
-  try { return !/^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
-}
+const serverPid = () => serverPidIn(env.PRAM_RUN_DIR);
 
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
