@@ -13,15 +13,66 @@ import { fallocateData, readInto, seekData, setSize, viewData, writeData, type P
 
 export interface Dentry { ino: number; cookie: number }
 
-/** A directory's names. Cookies grow with each insertion, so readdir can resume after removals. */
+/** Open readdir streams one directory keeps a cursor for; the oldest is dropped (and rescans) past this. */
+export const DIR_CURSORS_MAX = 16;
+
+/**
+ * Where a readdir stream stopped: a live iterator over the entries and the
+ * entry it pulled but could not hand out. A Map iterator visits insertions made
+ * after it was created and skips what was deleted before it got there, which is
+ * what telldir/seekdir ask: no entry twice, none skipped that existed throughout.
+ */
+interface DirCursor { it: Iterator<[string, Dentry]>; pending: [string, Dentry] | null }
+
+/**
+ * A directory's names. Cookies grow with each insertion, and the Map keeps
+ * insertion order, so entries are in cookie order and readdir can resume after
+ * removals. A stream that stopped at cookie c resumes in O(1) from the cursor
+ * kept under c; any other cookie (seekdir, a dropped cursor) scans to it.
+ */
 export class Directory {
   readonly entries = new Map<string, Dentry>();
   private nextCookie = 3; // 1 and 2 belong to '.' and '..'
+  private readonly cursors = new Map<number, DirCursor>();
+  /** Entries all walks have stepped through, handed out or not: the cost readdir pays (tests read it). */
+  steps = 0;
   constructor(public parent: number) {}
   get(name: string): Dentry | undefined { return this.entries.get(name); }
   add(name: string, ino: number): void { this.entries.set(name, { ino, cookie: this.nextCookie++ }); }
   remove(name: string): void { this.entries.delete(name); }
   get size(): number { return this.entries.size; }
+
+  /**
+   * Hand entries with cookie >= `cookie` to `take`, in cookie order, until it
+   * refuses one or none are left; the refused one is where the stream resumes.
+   */
+  walk(cookie: number, take: (name: string, d: Dentry) => boolean): void {
+    if (cookie >= this.nextCookie) return;   // past every entry ever made: the end, without a scan
+    const cur = this.cursors.get(cookie);
+    if (cur) this.cursors.delete(cookie);
+    const it = cur?.it ?? this.entries.entries();
+    let pending = cur?.pending ?? null;
+    let resume = cookie;
+    for (;;) {
+      let e = pending;
+      pending = null;
+      if (!e) {
+        const r = it.next();
+        if (r.done) return;
+        e = r.value;
+      }
+      this.steps++;
+      const [name, d] = e;
+      if (d.cookie < cookie || this.entries.get(name) !== d) continue;   // before the start, or removed since pulled
+      if (!take(name, d)) { this.keepCursor(resume, { it, pending: e }); return; }
+      resume = d.cookie + 1;
+    }
+  }
+
+  private keepCursor(cookie: number, cur: DirCursor): void {
+    if (this.cursors.size >= DIR_CURSORS_MAX && !this.cursors.has(cookie)) this.cursors.delete(this.cursors.keys().next().value!);
+    this.cursors.set(cookie, cur);
+  }
 }
 
 export interface InodeOps {

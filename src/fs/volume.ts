@@ -250,18 +250,20 @@ export class Volume {
     return node.ops.seek(this.pc, node, offset, whence);
   }
 
-  readdir(ino: number, cookie: number, max: number): DirEntry[] | number {
+  /**
+   * Up to `max` entries from `cookie` on, each with the cookie of the next, while
+   * `fits` accepts them (a FUSE reply buffer). The stream resumes in O(1) at the
+   * `next` of the last entry returned (fs/inode.ts Directory.walk).
+   */
+  readdir(ino: number, cookie: number, max: number, fits: (e: DirEntry) => boolean = () => true): DirEntry[] | number {
     const node = this.node(ino);
     if (typeof node === 'number') return node;
     if (!node.dir) return -ENOTDIR;
     const out: DirEntry[] = [];
-    if (cookie < 1 && out.length < max) out.push({ name: '.', ino: node.ino, type: DT_DIR, next: 1 });
-    if (cookie < 2 && out.length < max) out.push({ name: '..', ino: node.dir.parent, type: DT_DIR, next: 2 });
-    for (const [name, d] of node.dir.entries) {
-      if (out.length >= max) break;
-      if (d.cookie < cookie) continue;
-      out.push({ name, ino: d.ino, type: this.t.get(d.ino)!.ops.dt, next: d.cookie + 1 });
-    }
+    const take = (e: DirEntry) => out.length < max && fits(e) && out.push(e) > 0;
+    if (cookie < 1 && !take({ name: '.', ino: node.ino, type: DT_DIR, next: 1 })) return out;
+    if (cookie < 2 && !take({ name: '..', ino: node.dir.parent, type: DT_DIR, next: 2 })) return out;
+    node.dir.walk(Math.max(cookie, 3), (name, d) => take({ name, ino: d.ino, type: this.t.get(d.ino)!.ops.dt, next: d.cookie + 1 }));
     this.t.accessed(node);
     return out;
   }

@@ -115,14 +115,17 @@ function dirents(s: FuseSession, q: Request, plus: boolean): Result {
   q.arg.skip(8, 'read_in.fh');
   const cookie = q.arg.u64('read_in.offset');
   const size = Math.min(q.arg.u32('read_in.size'), WRITE_BYTES_MAX);
-  const list = s.volume.readdir(q.nodeid, cookie, Math.min(DIRENTS_PER_REPLY_MAX, Math.ceil(size / Size.dirent)));
+  // fs/ hands out entries only while they fit, so the next reply resumes where this one ends (in O(1)).
+  let room = size;
+  const fits = (d: DirEntry) => { const rec = direntSize(Buffer.byteLength(d.name), plus); return rec <= room && (room -= rec) >= 0; };
+  const list = s.volume.readdir(q.nodeid, cookie, Math.min(DIRENTS_PER_REPLY_MAX, Math.ceil(size / Size.dirent)), fits);
   if (isErr(list)) return list;
   const buf = Buffer.alloc(size);
   let at = 0;
   for (const d of list) {
     const name = Buffer.from(d.name, 'utf8');
     const rec = direntSize(name.length, plus);
-    if (at + rec > size) break;
+    if (at + rec > size) break;   // fits said otherwise: a bug in one of the two sizes; never overrun
     if (plus) {
       if (!putPlusEntry(s, q.nodeid, d, buf, at)) continue;   // vanished between readdir and lookup
       at += Size.entryOut;

@@ -10,15 +10,33 @@
 // (unlinked at once; the loop is set up with autoclear, so it goes with the
 // mount) and falls back to `fuse` when that is refused (no loop module, an
 // older kernel without fuseblk, a container). docs/RELIABILITY.md has the table.
+//
+// Either way the subtype is pram (fuse and fuseblk are FS_HAS_SUBTYPE: mount(2)
+// of "fuseblk.pram" is fuseblk, subtype=pram), so /proc/mounts says
+// fuseblk.pram or fuse.pram, and `mount -i` keeps mount(8) from running the
+// mount.fuse.pram helper (cli/mount-helper.ts), which would start another server.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+/** The subtype /proc/mounts, findmnt -t and umount -t show after fuse or fuseblk. */
+export const SUBTYPE = 'pram';
+/** The types a pram mount has: fuseblk.pram, or fuse.pram where fuseblk is refused. */
+export const FS_TYPES = [`fuseblk.${SUBTYPE}`, `fuse.${SUBTYPE}`] as const;
+
+/** Kernel mount flags `pram mount --mount-options` passes on to mount(8) (the rest are pram's or userspace's). */
+export const KERNEL_FLAGS: ReadonlySet<string> = new Set([
+  'ro', 'rw', 'nosuid', 'suid', 'nodev', 'dev', 'noexec', 'exec', 'sync', 'async', 'dirsync',
+  'noatime', 'atime', 'nodiratime', 'diratime', 'relatime', 'norelatime', 'strictatime', 'nostrictatime', 'lazytime', 'nolazytime',
+]);
+
 export interface KernelMountOptions {
   allowOther?: boolean;
-  /** Shown as the source in /proc/mounts. */
+  /** Shown as the source in /proc/mounts for a fuse mount (the arena); a fuseblk mount shows its loop device. */
   fsname?: string;
+  /** Members of KERNEL_FLAGS. */
+  flags?: readonly string[];
   uid?: number;
   gid?: number;
   /** Try fuseblk (sync(2)/syncfs(2) reach the server) before fuse; default true. */
@@ -49,19 +67,23 @@ export function openDevFuse(): number {
   return fs.openSync('/dev/fuse', fs.constants.O_RDWR);
 }
 
-/** mount -t fuseblk (or fuse) -o fd=3,... SOURCE DIR, with `fd` passed as the child's fd 3. */
+/** mount -i -t fuseblk.pram (or fuse.pram) -o fd=3,... SOURCE DIR, with `fd` passed as the child's fd 3. */
 export async function kernelMount(fd: number, dir: string, opts: KernelMountOptions = {}): Promise<KernelMounted> {
   const uid = opts.uid ?? process.getuid?.() ?? 0;
   const gid = opts.gid ?? process.getgid?.() ?? 0;
   const o = [`fd=3`, `rootmode=40000`, `user_id=${uid}`, `group_id=${gid}`, 'default_permissions'];
   if (opts.allowOther) o.push('allow_other');
+  for (const f of opts.flags ?? []) {
+    if (!KERNEL_FLAGS.has(f)) throw new Error(`mount option '${f}' is not a kernel mount flag pram passes on`);
+    o.push(f);
+  }
   let fallback: string | undefined;
   if (opts.block !== false) {
     const r = await mountBlock(fd, dir, o);
     if (r === null) return { kind: 'fuseblk' };
     fallback = r;
   }
-  const r = await run('mount', ['-t', 'fuse', '-o', o.join(','), opts.fsname ?? 'pram', dir], { fd });
+  const r = await run('mount', ['-i', '-t', `fuse.${SUBTYPE}`, '-o', o.join(','), opts.fsname ?? 'pram', dir], { fd });
   if (r.code !== 0) throw new Error(`mount ${dir} failed: ${r.stderr || `exit ${r.code}`}`);
   return { kind: 'fuse', fallback };
 }
@@ -75,7 +97,7 @@ async function mountBlock(fd: number, dir: string, o: string[]): Promise<string 
     return `placeholder ${file}: ${(e as Error).message}`;
   }
   try {
-    const r = await run('mount', ['-t', 'fuseblk', '-o', [...o, `blksize=${FUSEBLK_BLKSIZE}`, 'loop'].join(','), file, dir], { fd });
+    const r = await run('mount', ['-i', '-t', `fuseblk.${SUBTYPE}`, '-o', [...o, `blksize=${FUSEBLK_BLKSIZE}`, 'loop'].join(','), file, dir], { fd });
     return r.code === 0 ? null : r.stderr || `exit ${r.code}`;
   } finally {
     fs.rmSync(file, { force: true });   // the loop device keeps it open; nothing to clean up later
@@ -85,8 +107,9 @@ async function mountBlock(fd: number, dir: string, o: string[]): Promise<string 
 /** Basename prefix of the fuseblk placeholder: how a pram fuseblk mount is told from others. */
 export const FUSEBLK_PLACEHOLDER = 'pram-fuseblk-';
 
-/** A mount made by kernelMount: fuse of source "pram", or fuseblk on a loop over our placeholder. */
+/** A mount made by kernelMount: fuse.pram (or, made before the subtype, fuse of source "pram"), or fuseblk on a loop over our placeholder. */
 export function isPramMount(m: MountInfo): boolean {
+  if (m.fsType === `fuse.${SUBTYPE}`) return true;
   const type = m.fsType.replace(/\.pram$/, '');
   if (type === 'fuse') return m.source === 'pram';
   if (type !== 'fuseblk') return false;
@@ -98,9 +121,9 @@ export function isPramMount(m: MountInfo): boolean {
   }
 }
 
-/** umount(8) DIR; lazy detaches even when busy (for a dead server's mount). */
+/** umount(8) DIR; lazy detaches even when busy (for a dead server's mount). -i: never umount.fuse.pram (that is `pram umount`). */
 export async function kernelUnmount(dir: string, opts: { lazy?: boolean } = {}): Promise<{ ok: boolean; message: string }> {
-  const r = await run('umount', opts.lazy ? ['-l', dir] : [dir]);
+  const r = await run('umount', opts.lazy ? ['-i', '-l', dir] : ['-i', dir]);
   return { ok: r.code === 0, message: r.stderr };
 }
 

@@ -8,8 +8,12 @@ import * as node from './handlers-node.js';
 import * as data from './handlers-data.js';
 import * as conn from './handlers-conn.js';
 
-/** 'name': a path component (1..255 bytes, no '/'); 'target': a symlink target (<= PATH_MAX). */
-export type NameKind = 'name' | 'target';
+/**
+ * 'name': a path component (no '/'; over 255 bytes is ENAMETOOLONG); 'target': a
+ * symlink target (<= PATH_MAX); 'xattr': an attribute name ('/' allowed, as on
+ * every Linux file system; fs/ answers ERANGE past XATTR_NAME_MAX).
+ */
+export type NameKind = 'name' | 'target' | 'xattr';
 
 export interface OpSpec {
   name: string;
@@ -20,6 +24,7 @@ export interface OpSpec {
 }
 
 const N0: readonly NameKind[] = [], N1: readonly NameKind[] = ['name'], N2: readonly NameKind[] = ['name', 'name'];
+const X1: readonly NameKind[] = ['xattr'];
 
 function op(name: string, inBytes: number, names: readonly NameKind[], handler: OpSpec['handler'], reply = true): OpSpec {
   return { name, inBytes, names, reply, handler };
@@ -61,10 +66,10 @@ export const OPS: Readonly<Record<number, OpSpec>> = {
   [Op.STATFS]: op('STATFS', 0, N0, conn.statfs),
   [Op.SYNCFS]: op('SYNCFS', 8, N0, conn.syncfs),
   [Op.INTERRUPT]: op('INTERRUPT', Size.interruptIn, N0, conn.interrupt, false),
-  [Op.SETXATTR]: op('SETXATTR', Size.setxattrInCompat, N1, conn.setxattr),
-  [Op.GETXATTR]: op('GETXATTR', Size.getxattrIn, N1, conn.getxattr),
+  [Op.SETXATTR]: op('SETXATTR', Size.setxattrInCompat, X1, conn.setxattr),
+  [Op.GETXATTR]: op('GETXATTR', Size.getxattrIn, X1, conn.getxattr),
   [Op.LISTXATTR]: op('LISTXATTR', Size.getxattrIn, N0, conn.listxattr),
-  [Op.REMOVEXATTR]: op('REMOVEXATTR', 0, N1, conn.removexattr),
+  [Op.REMOVEXATTR]: op('REMOVEXATTR', 0, X1, conn.removexattr),
 };
 
 /** Name of an opcode for tracing, also for the ones pram leaves unanswered with ENOSYS. */

@@ -6,9 +6,15 @@ import { ByteReader, DecodeError } from '../format/reader.js';
 
 export { DecodeError };
 
-/** Longest file name FUSE passes (the kernel's NAME_MAX is 255; symlink targets up to PATH_MAX). */
+/** Longest file name pram stores (NAME_MAX); symlink targets go up to PATH_MAX. */
 export const NAME_BYTES_MAX = 255;
 export const PATH_BYTES_MAX = 4096;
+/**
+ * Longest name the kernel sends (FUSE_NAME_MAX in fs/fuse/fuse_i.h). Like
+ * simple_lookup, FUSE leaves NAME_MAX to the file system: a name of 256..1024
+ * bytes is a well-formed request that pram answers ENAMETOOLONG, not EIO.
+ */
+export const NAME_WIRE_BYTES_MAX = 1024;
 
 const utf8 = new TextDecoder('utf-8');
 
@@ -40,12 +46,21 @@ export class FuseReader extends ByteReader {
     return utf8.decode(this.buf.subarray(at, nul));
   }
 
-  /** A path component: 1..255 bytes, no '/'. The kernel never sends '.' or '..' to lookup. */
+  /**
+   * A path component: 1..NAME_WIRE_BYTES_MAX bytes, no '/'. Whether it fits
+   * NAME_MAX is the caller's question (nameTooLong). The kernel never sends
+   * '.' or '..' to lookup.
+   */
   component(field: string): string {
     const at = this.pos;
-    const s = this.cstr(field, NAME_BYTES_MAX);
+    const s = this.cstr(field, NAME_WIRE_BYTES_MAX);
     if (s.length === 0) throw new DecodeError('malformed', field, at, 'empty name');
     if (s.includes('/')) throw new DecodeError('malformed', field, at, "name holds '/'");
     return s;
   }
+}
+
+/** A decoded name longer than NAME_MAX (a UTF-16 unit is at most 3 UTF-8 bytes: count only when it could matter). */
+export function nameTooLong(name: string): boolean {
+  return name.length * 3 > NAME_BYTES_MAX && Buffer.byteLength(name) > NAME_BYTES_MAX;
 }

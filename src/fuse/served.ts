@@ -30,7 +30,8 @@ export interface ServedVolume {
   reserveWriteback?(pages: number): number;
   fallocate(ino: number, mode: number, offset: number, length: number): number;
   seek(ino: number, offset: number, whence: 3 | 4): number;
-  readdir(ino: number, cookie: number, max: number): DirEntry[] | number;
+  /** Entries from `cookie` while fewer than `max` and `fits` accepts them; the first refused is where the next call starts. */
+  readdir(ino: number, cookie: number, max: number, fits?: (e: DirEntry) => boolean): DirEntry[] | number;
   getxattr(ino: number, name: string): Uint8Array | number;
   setxattr(ino: number, name: string, value: Uint8Array, flags: number): number;
   listxattr(ino: number): string[] | number;

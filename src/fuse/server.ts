@@ -16,6 +16,10 @@ export interface ServeOptions {
   volume: ServedVolume;
   clock: () => bigint;
   allowOther?: boolean;
+  /** The source /proc/mounts shows for a fuse mount (the arena). */
+  fsname?: string;
+  /** Kernel mount flags (kmount.ts KERNEL_FLAGS): ro, nosuid, nodev, noexec, noatime... */
+  flags?: readonly string[];
   trace?: (line: string) => void;
   log?: (line: string) => void;
   validity?: Validity;
@@ -46,7 +50,7 @@ export async function serve(opts: ServeOptions): Promise<FuseServer> {
   const loop = new DevFuseLoop(fd, session, { readsInFlight: opts.readsInFlight, log: opts.log });
   let mounted: KernelMounted;
   try {
-    mounted = await kernelMount(fd, opts.dir, { allowOther: opts.allowOther, block: opts.block });
+    mounted = await kernelMount(fd, opts.dir, { allowOther: opts.allowOther, block: opts.block, fsname: opts.fsname, flags: opts.flags });
   } catch (e) {
     fs.closeSync(fd);
     throw e;

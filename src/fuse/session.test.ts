@@ -9,7 +9,7 @@ import { Fattr, InitFlag, Op, Size } from './wire.js';
 import { INIT_FLAGS_WANTED } from './handlers-conn.js';
 import { OPS } from './ops.js';
 
-const ENOENT = 2, EIO = 5, EEXIST = 17, EINVAL = 22, ERANGE = 34, ENOSYS = 38, EOPNOTSUPP = 95;
+const ENOENT = 2, EIO = 5, EEXIST = 17, EINVAL = 22, ERANGE = 34, ENAMETOOLONG = 36, ENOSYS = 38, EOPNOTSUPP = 95;
 const NOW = 1_800_000_000_000_000_000n;
 
 function initIn(flags: number, minor = 45): Bytes {
@@ -108,7 +108,40 @@ test('names must be NUL-terminated, non-empty, without "/"', () => {
   assert.equal(call(s, Op.LOOKUP, 1, new Bytes().raw(Buffer.from('abc'))).error, -EIO, 'no NUL');
   assert.equal(call(s, Op.LOOKUP, 1, new Bytes().cstr('')).error, -EIO, 'empty');
   assert.equal(call(s, Op.LOOKUP, 1, new Bytes().cstr('a/b')).error, -EIO, 'slash');
-  assert.equal(call(s, Op.LOOKUP, 1, new Bytes().cstr('x'.repeat(256))).error, -EIO, '256 bytes');
+  assert.equal(call(s, Op.LOOKUP, 1, new Bytes().cstr('x'.repeat(1025))).error, -EIO, 'past FUSE_NAME_MAX: the kernel never sends it');
+});
+
+test('a name of 256..1024 bytes answers ENAMETOOLONG for every opcode that takes one, without reaching fs/', () => {
+  const { s, v } = session();
+  v.mknod(1, 'f', 0o100644, 0, 0, 0);
+  const fIno = (v.lookup(1, 'f') as { ino: number }).ino;
+  const calls = v.calls.length;
+  for (const long of ['x'.repeat(256), 'é'.repeat(128), 'y'.repeat(1024)]) {   // 'é' is 2 bytes: 256 bytes in 128 units
+    const cases: [string, number, Bytes][] = [
+      ['LOOKUP', Op.LOOKUP, new Bytes().cstr(long)],
+      ['MKDIR', Op.MKDIR, new Bytes().u32(0o755).u32(0o022).cstr(long)],                       // mode, umask
+      ['MKNOD', Op.MKNOD, new Bytes().u32(0o010644).u32(0).u32(0o022).u32(0).cstr(long)],      // mode (fifo), rdev, umask, padding
+      ['CREATE', Op.CREATE, new Bytes().u32(0o101).u32(0o100644).u32(0o022).u32(0).cstr(long)], // flags, mode, umask, open_flags
+      ['SYMLINK', Op.SYMLINK, new Bytes().cstr(long).cstr('target')],                           // name, then target
+      ['LINK', Op.LINK, new Bytes().u64(fIno).cstr(long)],                                      // oldnodeid
+      ['UNLINK', Op.UNLINK, new Bytes().cstr(long)],
+      ['RMDIR', Op.RMDIR, new Bytes().cstr(long)],
+      ['RENAME old', Op.RENAME, new Bytes().u64(1).cstr(long).cstr('g')],                       // newdir
+      ['RENAME new', Op.RENAME, new Bytes().u64(1).cstr('f').cstr(long)],
+      ['RENAME2 new', Op.RENAME2, new Bytes().u64(1).u32(1).u32(0).cstr('f').cstr(long)],       // newdir, flags, padding
+    ];
+    for (const [what, opcode, body] of cases) {
+      const r = call(s, opcode, 1, body, 99);
+      assert.equal(r.error, -ENAMETOOLONG, `${what} with ${Buffer.byteLength(long)} bytes`);
+      assert.equal(r.unique, 99n);
+      assert.equal(r.len, Size.outHeader, `${what}: header only`);
+    }
+  }
+  assert.equal(v.calls.length, calls, 'no call reached fs/');
+  assert.equal(s.counts.malformed, 0, 'well-formed requests, not decode errors');
+  // 255 bytes is a name like any other
+  assert.equal(call(s, Op.LOOKUP, 1, new Bytes().cstr('z'.repeat(255))).error, -ENOENT);
+  assert.equal(call(s, Op.MKDIR, 1, new Bytes().u32(0o755).u32(0).cstr('z'.repeat(255))).error, 0);
 });
 
 test('FORGET, BATCH_FORGET and INTERRUPT get no reply; forgets reach fs/', () => {
@@ -224,6 +257,17 @@ test('SETXATTR passes a copy of the value and the flags', () => {
   assert.deepEqual(Buffer.from(v.getxattr(1, 'user.a') as Uint8Array), Buffer.from('xyz'));
   const again = call(s, Op.SETXATTR, 1, new Bytes().u32(1).u32(1).cstr('user.a').raw(Buffer.from('q')));
   assert.equal(again.error, -EEXIST, 'XATTR_CREATE on an existing name');
+});
+
+test('xattr names may hold "/" (as on every Linux file system) and are not path components', () => {
+  const { s, v } = session();
+  const set = call(s, Op.SETXATTR, 1, new Bytes().u32(1).u32(0).cstr('user.a/b').raw(Buffer.from('v')));   // size, flags, name, value
+  assert.equal(set.error, 0);
+  assert.deepEqual(Buffer.from(v.getxattr(1, 'user.a/b') as Uint8Array), Buffer.from('v'));
+  const get = call(s, Op.GETXATTR, 1, new Bytes().u32(16).u32(0).cstr('user.a/b'));                       // size, padding, name
+  assert.deepEqual(get.body, Buffer.from('v'));
+  assert.equal(call(s, Op.REMOVEXATTR, 1, new Bytes().cstr('user.a/b')).error, 0);
+  assert.equal(call(s, Op.GETXATTR, 1, new Bytes().u32(0).u32(0).raw(Buffer.from('user.x'))).error, -EIO, 'no NUL: malformed');
 });
 
 test('RENAME2 passes NOREPLACE/EXCHANGE, refuses other flags', () => {

@@ -5,8 +5,8 @@
 // exactly one: unknown opcodes ENOSYS, malformed input and handler bugs EIO
 // (a bug is logged, never allowed to leave the caller hung).
 // The /dev/fuse loop (loop.ts) only moves these buffers.
-import { EIO, ENOSYS, errnoName } from '../format/errno.js';
-import { DecodeError, FuseReader, PATH_BYTES_MAX } from './reader.js';
+import { EIO, ENAMETOOLONG, ENOSYS, errnoName } from '../format/errno.js';
+import { DecodeError, FuseReader, NAME_WIRE_BYTES_MAX, PATH_BYTES_MAX, nameTooLong } from './reader.js';
 import { OPS, type OpSpec } from './ops.js';
 import type { ServedVolume } from './served.js';
 import { Op, Size, outHeader, type Validity } from './wire.js';
@@ -112,6 +112,7 @@ export class FuseSession {
       if (this.trace) this.trace(`rx ${unique}: ${describeRequest(req, spec?.name)}`);
       if (!spec) result = -ENOSYS;
       else if (!this.initialized && opcode !== Op.INIT) result = -EIO;
+      else if (spec.names.some((kind, i) => kind === 'name' && nameTooLong(req.names[i]!))) result = -ENAMETOOLONG;
       else result = spec.handler(this, req);
     } catch (e) {
       if (e instanceof DecodeError) {
@@ -145,7 +146,8 @@ export class FuseSession {
     const tail = new FuseReader(msg, Size.inHeader + argBytes, end);
     const names: string[] = [];
     for (const kind of spec?.names ?? []) {
-      names.push(kind === 'name' ? tail.component(`${spec!.name}.name`) : tail.cstr(`${spec!.name}.target`, PATH_BYTES_MAX));
+      const field = `${spec!.name}.${kind}`;
+      names.push(kind === 'name' ? tail.component(field) : tail.cstr(field, kind === 'target' ? PATH_BYTES_MAX : NAME_WIRE_BYTES_MAX));
     }
     return { opcode, unique, nodeid, uid, gid, pid, arg, names, rest: msg.subarray(tail.offset, end) };
   }

@@ -169,7 +169,7 @@ export class VolumeDouble implements ServedVolume {
     if (offset >= n.data.length) return -6;   // ENXIO
     return whence === 3 ? offset : n.data.length;
   }
-  readdir(ino: number, cookie: number, max: number): DirEntry[] | number {
+  readdir(ino: number, cookie: number, max: number, fits: (e: DirEntry) => boolean = () => true): DirEntry[] | number {
     const d = this.dir(ino);
     if (typeof d === 'number') return d;
     const all: DirEntry[] = [{ name: '.', ino, type: 4, next: 1 }, { name: '..', ino: 1, type: 4, next: 2 }];
@@ -177,7 +177,9 @@ export class VolumeDouble implements ServedVolume {
       const n = this.nodes.get(kid)!;
       all.push({ name, ino: kid, type: (n.attr.mode & S_IFMT) >> 12, next: all.length + 1 });
     }
-    return all.slice(cookie, cookie + max);
+    const out: DirEntry[] = [];
+    for (const e of all.slice(cookie, cookie + max)) { if (!fits(e)) break; out.push(e); }
+    return out;
   }
   getxattr(ino: number, name: string): Uint8Array | number {
     return this.nodes.get(ino)?.xattrs.get(name) ?? -ENODATA;

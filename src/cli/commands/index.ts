@@ -17,5 +17,6 @@ import { register as umount } from './umount.js';
 import { register as kexec } from './kexec.js';
 import { register as map } from './map.js';
 import { register as bench } from './bench.js';
+import { register as installMountHelper } from './install-mount-helper.js';
 
-export const commands: ((program: Command) => void)[] = [demo, formatCmd, put, get, ls, cat, rm, mkdir, info, check, sim, mount, umount, kexec, map, bench];
+export const commands: ((program: Command) => void)[] = [demo, formatCmd, put, get, ls, cat, rm, mkdir, info, check, sim, mount, umount, installMountHelper, kexec, map, bench];

@@ -23,7 +23,7 @@ import { EXIT, fail, formatSize, parseDuration, parseSize, errnoName, usageError
 import { DEFAULT_ARENA } from '../../open/arena.js';
 import { openVolume, type OpenedVolume } from '../../open/volume.js';
 import { serve, type FuseServer } from '../../fuse/server.js';
-import { findMount } from '../../fuse/kmount.js';
+import { KERNEL_FLAGS, findMount } from '../../fuse/kmount.js';
 import { alive, readRun, removeRun, runDir, runPath, writeRun } from '../runfile.js';
 import { serveLuoControl, type LuoControlServer } from '../../open/luo-control.js';
 import { SAVE_SIGNAL, writeSaveReport } from '../save-report.js';
@@ -34,7 +34,7 @@ export const READY_WAIT_MS_MAX = 10 * 60_000;
 
 interface MountOpts {
   arena: string; size?: string; verify: 'full' | 'lazy'; foreground?: boolean; debug?: boolean;
-  allowOther?: boolean; readyFd?: string; checkpointInterval: string; writeback: 'headroom' | 'off';
+  allowOther?: boolean; readyFd?: string; checkpointInterval: string; writeback: 'headroom' | 'off'; mountOptions?: string;
 }
 
 /** `pram mount`'s default interval (the library's CHECKPOINT_INTERVAL_MS_DEFAULT, in --checkpoint-interval's words). */
@@ -65,12 +65,14 @@ Examples:
     .option('--allow-other', 'let users other than the mounting one use the mount')
     .option('--checkpoint-interval <time>', 'save a checkpoint this often when something changed (500ms, 5s, 1m; 0 or off: only on fsync, sync, umount)', CHECKPOINT_INTERVAL_DEFAULT)
     .addOption(new Option('--writeback <mode>', 'let the kernel cache writes while free space is ample (headroom), or never (off: every write() reaches the server)').choices(['headroom', 'off']).default('headroom'))
+    .option('--mount-options <list>', 'kernel mount flags for mount(8), comma-separated: ro, nosuid, nodev, noexec, noatime, ...')
     .addOption(new Option('--ready-fd <fd>').hideHelp())
     .action(async (dir: string, opts: MountOpts) => {
       try {
         parseDuration(opts.checkpointInterval, '--checkpoint-interval');   // a bad value stops here, exit 2
         const abs = path.resolve(dir);
         if (!fs.statSync(abs).isDirectory()) throw new Error(`${abs} is not a directory`);
+        kernelFlags(opts.mountOptions);   // a bad flag is a usage error here, not in the detached server
         const run = readRun(abs);
         if (run && alive(run.pid) && findMount(abs)) throw Object.assign(new Error(`${abs} is already served by pram (pid ${run.pid}, arena ${run.arena})`), { code: 'EBUSY' });
         if (opts.foreground) await runServer(abs, opts);
@@ -92,6 +94,7 @@ async function startDaemon(dir: string, opts: MountOpts): Promise<void> {
   if (opts.allowOther) args.push('--allow-other');
   args.push('--checkpoint-interval', opts.checkpointInterval);
   args.push('--writeback', opts.writeback);
+  if (opts.mountOptions) args.push('--mount-options', opts.mountOptions);
   const child = spawn(process.execPath, args, {
     detached: true, cwd: '/', stdio: ['ignore', logFd, logFd, 'pipe'],
     // Each waiting /dev/fuse read holds a pool thread; leave room for the rest.
@@ -117,6 +120,14 @@ async function startDaemon(dir: string, opts: MountOpts): Promise<void> {
   (pipe as unknown as { destroy(): void }).destroy();
   process.stdout.write(`pram: mounted ${opts.arena} on ${dir} (server pid ${child.pid}, log ${logPath})\n`);
   process.exit(EXIT.ok);
+}
+
+/** --mount-options as a list of kernel flags; anything else is a usage error naming it. */
+export function kernelFlags(list: string | undefined): string[] {
+  const flags = (list ?? '').split(',').filter((f) => f !== '');
+  const bad = flags.find((f) => !KERNEL_FLAGS.has(f));
+  if (bad !== undefined) throw usageError(`--mount-options: '${bad}' is not a kernel mount flag (known: ${[...KERNEL_FLAGS].join(', ')})`);
+  return flags;
 }
 
 function realClock(): () => bigint {
@@ -147,6 +158,7 @@ async function runServer(dir: string, opts: MountOpts): Promise<void> {
       server = await serve({
         dir, volume, clock: realClock(), allowOther: opts.allowOther, writeback: opts.writeback, log, trace: opts.debug ? log : undefined,
         checkpointIntervalMs: intervalMs,
+        fsname: /^(memfd|luo):/.test(opts.arena) ? opts.arena : path.resolve(opts.arena), flags: kernelFlags(opts.mountOptions),
       });
     } catch (e) {
       volume.unmount();

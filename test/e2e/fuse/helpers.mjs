@@ -25,6 +25,18 @@ export function pram(args, { timeoutMs = 120_000, env } = {}) {
   return { code: r.status ?? (r.signal ? 128 : -1), out: r.stdout ?? '', err: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
 }
 
+/** The pid of the one server whose run file is in runDir (PRAM_RUN_DIR). */
+export function serverPidIn(runDir) {
+  const run = fs.readdirSync(runDir).find((f) => f.endsWith('.pid'));
+  return JSON.parse(fs.readFileSync(path.join(runDir, run), 'utf8')).pid;
+}
+
+/** Alive and not a zombie (the detached server is reparented; its reaper may be slow). */
+export function alive(pid) {
+  try { process.kill(pid, 0); } catch { return false; }
+  try { return !/^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
+}
+
 export function isMounted(dir) {
   const want = path.resolve(dir);
   return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === want);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { forceUnmount, isMounted, makeTree, pram, renameat2, sh, statTree } from './helpers.mjs';
+import { alive, forceUnmount, isMounted, serverPidIn, makeTree, pram, renameat2, sh, statTree } from './helpers.mjs';
 
 const T = { timeout: 180_000 };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pram-fuse-'));
@@ -31,16 +31,7 @@ function umount() {
   return r;
 }
 
-function serverPid() {
-  const run = fs.readdirSync(env.PRAM_RUN_DIR).find((f) => f.endsWith('.pid'));
-  return JSON.parse(fs.readFileSync(path.join(env.PRAM_RUN_DIR, run), 'utf8')).pid;
-}
-
-/** Alive and not a zombie (the detached server is reparented; its reaper may be slow). */
-function alive(pid) {
-  try { process.kill(pid, 0); } catch { return false; }
-  try { return !/^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
-}
+const serverPid = () => serverPidIn(env.PRAM_RUN_DIR);
 
 /** What every phase must find in the mount (first after writing it, then after remounts). */
 function checkContents() {
