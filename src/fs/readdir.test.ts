@@ -18,7 +18,8 @@ function buffer(bytes: number): (e: DirEntry) => boolean {
 }
 
 function bigDir(n: number) {
-  const s = simVolume({ pageCount: 64 });
+  // Every file costs a record page in the next checkpoint, kept twice by the space ledger: room for 20 000 of them.
+  const s = simVolume({ pageSize: 1024, pageCount: 48_000 });
   const dir = ok(s.vol.mkdir(1, 'big', 0o755, 0, 0)).ino;
   for (let i = 0; i < n; i++) ok(s.vol.mknod(dir, `file-${i}`, S_IFREG | 0o644, 0, 0, 0));
   return { ...s, dir, steps: () => (s.vol as unknown as { t: { get(i: number): { dir: { steps: number } } } }).t.get(dir).dir.steps };
