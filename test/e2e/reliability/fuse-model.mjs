@@ -43,7 +43,8 @@ function flush(node) {
 
 /** Apply op to tree t (the client's view; held pages record every version). */
 export function apply(t, op) {
-  const data = op.data ? Buffer.from(op.data, 'base64') : null;
+  // An empty create carries '' (no bytes): still a buffer, never null.
+  const data = typeof op.data === 'string' ? Buffer.from(op.data, 'base64') : null;
   switch (op.op) {
     case 'create': t.set(op.path, { type: 'f', mode: op.mode, data, xattrs: new Map() }); break;
     case 'write': {
