@@ -11,7 +11,7 @@
 // be 1..250 of [A-Za-z0-9._@+-] under a manager, so every arena name maps to
 // exactly one valid FDNAME and back.
 import { Arena, ArenaError } from './arena.js';
-import { listenFdNames, notify, takeListenFd, underServiceManager } from './sd-notify.js';
+import { NotifyError, listenFdNames, notify, takeListenFd, underServiceManager } from './sd-notify.js';
 
 export const FDNAME_PREFIX = 'pram-';
 const NAME_RE = /^[A-Za-z0-9._@+-]{1,250}$/;
@@ -62,7 +62,13 @@ export function openMemfdArena(name: string, create: () => Arena, note: (line: s
 /** Sends the arena's memfd to PID 1 (FDSTORE=1). Warns when the unit keeps no fds ($FDSTORE unset or 0). */
 export function keepInFdStore(mem: Arena, name: string, note: (line: string) => void = () => {}, env: NodeJS.ProcessEnv = process.env): boolean {
   const fdname = fdStoreName(name);
-  if (!notify(`FDSTORE=1\nFDNAME=${fdname}`, [mem.fd], env)) return false;
+  try {
+    if (!notify(`FDSTORE=1\nFDNAME=${fdname}`, [mem.fd], env)) return false;
+  } catch (e) {
+    // Not kept means lost at the next restart: an error, not a note.
+    if (e instanceof NotifyError) throw new ArenaError(e.code, `memfd:${name}: cannot hand the arena to systemd's FD store: ${e.message}`, `memfd:${name}`);
+    throw e;
+  }
   const max = Number(env['FDSTORE'] ?? 0);
   if (!(max > 0)) {
     note(`pram: warning: memfd:${name}: this unit keeps no fds (FileDescriptorStoreMax= is 0 or unset): ` +
