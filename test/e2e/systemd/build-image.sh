@@ -21,15 +21,14 @@ rm -rf "$OUT"; mkdir -p "$OUT"
 echo "building the Debian sid image into $OUT (log: $OUT/build.log)" >&2
 # sid's Release file may be older than apt accepts by default: Check-Valid-Until off.
 # minbase + systemd + kexec-tools + libstdc++6 (for the host's node); no recommends.
-# serial-getty and logind would only talk to a console nobody logs into: masked.
+# serial-getty and logind would only talk to a console nobody logs into: masked. The empty
+# /etc/machine-id mmdebstrap leaves makes systemd use a transient one on the read-only root.
 mmdebstrap --variant=minbase --mode=root \
   --keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
   --aptopt='Acquire::Check-Valid-Until "false"' \
   --include=systemd,kexec-tools,libstdc++6 \
-  --customize-hook='echo 8b4c2f3e5d6a47b1a9c0d1e2f3a4b5c6 > "$1/etc/machine-id"' \
   --customize-hook='echo pram-sd > "$1/etc/hostname"' \
   --customize-hook='for u in serial-getty@ttyS0.service getty@tty1.service systemd-logind.service systemd-networkd.service systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer fstrim.timer; do ln -sf /dev/null "$1/etc/systemd/system/$u"; done' \
-  --customize-hook='mkdir -p "$1/run/pramsd"' \
   sid "$OUT/root" http://deb.debian.org/debian >"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log" >&2; exit 1; }
 chroot "$OUT/root" dpkg-query -W -f='${Version}\n' systemd > "$OUT/systemd-version"
 touch "$OUT/root/.pram-image-ok"
