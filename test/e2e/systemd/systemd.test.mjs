@@ -21,7 +21,7 @@ import { HERE as LUO, REPO, checkHostTools, ensureKernel, saveConsole, snapshot,
 const HERE = join(REPO, 'test', 'e2e', 'systemd');
 /** Software emulation: a systemd boot plus node takes tens of seconds. Bounds, not expectations. */
 const PHASE_TIMEOUT_MS = 300_000;
-const PHASES = ['first-start', 'restart', 'sigkill', 'kexec1', 'kexec2', 'kexec3', 'volatile-start', 'preserve-no-gone', 'kexec4'];
+const PHASES = ['first-start', 'restart', 'sigkill', 'kexec1', 'kexec2', 'kexec3', 'volatile-start', 'kexec4', 'preserve-no-gone'];
 
 let kernel;
 let image;
