@@ -21,6 +21,8 @@ import { HERE as LUO, REPO, checkHostTools, ensureKernel, saveConsole, snapshot,
 const HERE = join(REPO, 'test', 'e2e', 'systemd');
 /** Software emulation: a systemd boot plus node takes tens of seconds. Bounds, not expectations. */
 const PHASE_TIMEOUT_MS = 300_000;
+/** The service's arena (test/e2e/systemd/content.mjs ARENA_BYTES). */
+const ARENA_KIB = 64 * 1024;
 const PHASES = ['first-start', 'restart', 'sigkill', 'kexec1', 'kexec2', 'kexec3', 'volatile-start', 'kexec4', 'preserve-no-gone'];
 
 let kernel;
@@ -67,11 +69,15 @@ test('systemd 262 keeps a memfd arena: restart, SIGKILL, 3 kexecs through LUO, F
     }
     await vm.waitFor(/^PRAMSD done/, PHASE_TIMEOUT_MS, from);
     const mem = vm.lines.map((l) => /^PRAMSD meminfo boot=(\d+) MemTotal=(\d+) Shmem=(\d+)/.exec(l.text)).filter(Boolean);
-    const totals = new Set(mem.map((m) => m[2]));
+    const totals = mem.map((m) => Number(m[2]));
+    const spreadKiB = Math.max(...totals) - Math.min(...totals);
     const pmem = pmemReservedKiB();
-    console.log(`memory: MemTotal ${[...totals].join('/')} KiB in all ${mem.length} boots (reserved for the arena: 0 KiB; it is Shmem, ` +
-      `${mem.map((m) => m[3]).join('/')} KiB); the pmem path reserves ${pmem === null ? 'its arena size (run test:luo for the figure)' : `${pmem} KiB`} with memmap=!`);
-    assert.equal(totals.size, 1, `MemTotal changed between boots: ${[...totals].join(', ')}`);
+    console.log(`memory: MemTotal ${totals.join('/')} KiB in the ${mem.length} boots — nothing reserved for the arena (it is Shmem, ` +
+      `${mem.map((m) => m[3]).join('/')} KiB), ${spreadKiB} KiB less after a kexec; the pmem path reserves ` +
+      `${pmem === null ? 'its arena size (run test:luo for the figure)' : `${pmem} KiB`} with memmap=!`);
+    // A reservation for the arena would take its whole size out of MemTotal; allow the kernel's own small change.
+    assert.equal(mem.length, PHASES.filter((p) => p.startsWith('kexec')).length + 1, 'one meminfo line per boot');
+    assert.ok(spreadKiB < ARENA_KIB / 64, `MemTotal moved by ${spreadKiB} KiB between boots (arena ${ARENA_KIB} KiB): ${totals.join(', ')}`);
     assert.equal((await vm.exit(120_000)), 0, `QEMU did not power off cleanly\n${vm.tail()}`);
     console.log(`systemd guest test: ${Math.round((performance.now() - t0) / 1000)} s in QEMU`);
     saveConsole(dir, 'systemd', vm);
