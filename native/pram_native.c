@@ -1,6 +1,7 @@
 /*
  * pram's own native addon: the few Linux calls Node does not offer (shared
- * mappings, msync, madvise, fallocate, memfd_create, flock, a generic ioctl).
+ * mappings, msync, madvise, fallocate, memfd_create, flock, a generic ioctl,
+ * a unix datagram carrying fds in SCM_RIGHTS — systemd's notify protocol).
  * Plain C over Node-API. Policy (which file, which size, which lock) lives in
  * src/mem/; this file only turns syscalls into values and errno into errors.
  *
@@ -21,6 +22,8 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #ifndef MADV_POPULATE_READ
@@ -341,6 +344,63 @@ static napi_value js_ioctl(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* Most fds one datagram carries (systemd's own sd_notify has no lower limit; 16 is plenty here). */
+#define MAX_SEND_FDS 16
+
+/*
+ * sendUnixDatagram(address, data, fds) -> bytes sent. address is sun_path's
+ * bytes as they go on the wire (a leading NUL for an abstract name, no
+ * trailing NUL); fds ride along in one SCM_RIGHTS message. Node's dgram has
+ * no unix sockets and net cannot pass fds, hence this call.
+ */
+static napi_value js_send_unix_datagram(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!get_args(env, info, 3, argv)) return NULL;
+  uint8_t *addr, *data;
+  size_t alen, dlen;
+  if (!get_buffer(env, argv[0], &addr, &alen, "address must be a Buffer")) return NULL;
+  if (!get_buffer(env, argv[1], &data, &dlen, "data must be a Buffer")) return NULL;
+  bool is_array;
+  napi_is_array(env, argv[2], &is_array);
+  if (!is_array) return type_error(env, "fds must be an array of numbers");
+  uint32_t nfds;
+  napi_get_array_length(env, argv[2], &nfds);
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  if (alen == 0 || alen > sizeof sa.sun_path || nfds > MAX_SEND_FDS) return throw_errno(env, EINVAL, "sendmsg");
+  memcpy(sa.sun_path, addr, alen);
+  int fds[MAX_SEND_FDS];
+  for (uint32_t i = 0; i < nfds; i++) {
+    napi_value v;
+    napi_get_element(env, argv[2], i, &v);
+    if (!get_i32(env, v, &fds[i], "fds must be an array of numbers")) return NULL;
+  }
+  union { struct cmsghdr align; char buf[CMSG_SPACE(sizeof(int) * MAX_SEND_FDS)]; } control;
+  memset(&control, 0, sizeof control);
+  struct iovec iov = { .iov_base = data, .iov_len = dlen };
+  struct msghdr msg = {
+    .msg_name = &sa, .msg_namelen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + alen),
+    .msg_iov = &iov, .msg_iovlen = 1,
+  };
+  if (nfds > 0) {
+    msg.msg_control = control.buf;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+  }
+  int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return throw_errno(env, errno, "socket");
+  ssize_t n = sendmsg(s, &msg, MSG_NOSIGNAL);
+  int err = errno;
+  close(s);
+  if (n < 0) return throw_errno(env, err, "sendmsg");
+  napi_value r;
+  napi_create_int64(env, (int64_t)n, &r);
+  return r;
+}
+
 static napi_value js_pagesize(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value r;
@@ -372,6 +432,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   set_fn(env, exports, "flock", js_flock);
   set_fn(env, exports, "ioctl", js_ioctl);
   set_fn(env, exports, "pagesize", js_pagesize);
+  set_fn(env, exports, "sendUnixDatagram", js_send_unix_datagram);
   CONST(MADV_NORMAL); CONST(MADV_RANDOM); CONST(MADV_SEQUENTIAL); CONST(MADV_WILLNEED);
   CONST(MADV_DONTNEED); CONST(MADV_REMOVE); CONST(MADV_HUGEPAGE); CONST(MADV_NOHUGEPAGE);
   CONST(MADV_POPULATE_READ); CONST(MADV_POPULATE_WRITE);

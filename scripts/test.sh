@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debs=(python3 attr util-linux git tar coreutils qemu-system-x86 linux-image-amd64 kexec-tools busybox-static cpio criu
-      flex bison libelf-dev bc libssl-dev xz-utils)
+      flex bison libelf-dev bc libssl-dev xz-utils mmdebstrap debian-archive-keyring)
 missing=()
 for p in "${debs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -21,7 +21,7 @@ fi
 npx tsc -p tsconfig.json
 # Unit and host end-to-end tests first, two at a time; then the virtual
 # machines (kexec of a real kernel, LUO) one after the other, each with the CPU to itself.
-vm=(test/e2e/kexec test/e2e/luo)
+vm=(test/e2e/kexec test/e2e/luo test/e2e/systemd)
 host=(dist/)
 for d in test/e2e/*/; do d=${d%/}; [[ " ${vm[*]} " == *" $d "* ]] || host+=("$d"); done
 log=$(mktemp); trap 'rm -f "$log"' EXIT

@@ -8,6 +8,7 @@ import { openVolume } from '../open/volume.js';
 import { serveLuoControl } from '../open/luo-control.js';
 import { DEFAULT_ARENA } from '../open/arena.js';
 import { PramFs } from './pramfs.js';
+import { serveUnderSystemd } from './service.js';
 
 export interface MountOptions {
   /**
@@ -29,6 +30,13 @@ export interface MountOptions {
    * CHECKPOINT_INTERVAL_MS_DEFAULT = 5000; 0: only on sync(), handle.sync() and unmount()).
    */
   checkpointIntervalMs?: number;
+  /**
+   * Under systemd ($NOTIFY_SOCKET set; default true): READY=1 once mounted,
+   * and on SIGTERM STOPPING=1, unmount with a final checkpoint, then exit(0)
+   * unless the program listens for SIGTERM itself. A memfd: arena is kept in
+   * the FD store either way (see "Run pram under systemd" in the README).
+   */
+  systemd?: boolean;
   /** Boot and engine log lines (default: dropped). Warnings go to console.warn unless given. */
   log?: (line: string) => void;
   warn?: (line: string) => void;
@@ -75,6 +83,7 @@ export async function mount(opts: MountOptions = {}): Promise<PramFs> {
       throw e;
     }
   }
+  if (opts.systemd !== false) serveUnderSystemd(pfs, opts.warn ?? ((l) => console.warn(l)));
   return pfs;
 }
 

@@ -19,6 +19,7 @@ interface Addon {
   flock(fd: number, operation: number): void;
   ioctl(fd: number, request: number, arg: Buffer | number | bigint | null): number;
   pagesize(): number;
+  sendUnixDatagram(address: Buffer, data: Buffer, fds: number[]): number;
   MADV_NORMAL: number; MADV_RANDOM: number; MADV_SEQUENTIAL: number; MADV_WILLNEED: number;
   MADV_DONTNEED: number; MADV_REMOVE: number; MADV_HUGEPAGE: number; MADV_NOHUGEPAGE: number;
   MADV_POPULATE_READ: number; MADV_POPULATE_WRITE: number;
@@ -97,6 +98,14 @@ export function flock(fd: number, operation: number): void {
 /** A generic ioctl: `arg` is the argument struct (read and written in place), an integer, or null. */
 export function ioctl(fd: number, request: number, arg: Buffer | number | bigint | null): number {
   return addon.ioctl(fd, request, arg);
+}
+
+/**
+ * One datagram to a unix socket, with `fds` in SCM_RIGHTS. `address` is
+ * sun_path as sent: a leading NUL byte for an abstract name, no trailing NUL.
+ */
+export function sendUnixDatagram(address: Buffer, data: Buffer, fds: number[] = []): number {
+  return addon.sendUnixDatagram(address, data, fds);
 }
 
 export function pagesize(): number {

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import { EEXIST, EINVAL, ENOENT } from '../format/errno.js';
 import { FORMAT_VERSION, HEADER_FLAG_EXTENTS, HEADER_MAGIC } from '../format/header.js';
 import { Arena, ArenaError } from '../mem/arena.js';
+import { openMemfdArena } from '../mem/fdstore.js';
 import { LuoError, restoreLuoArena } from '../mem/luo.js';
 import { ArenaHeaderHandoff } from '../pram/handoff.js';
 import { errnoError } from './errors.js';
@@ -65,15 +66,18 @@ function opened(name: ArenaName, a: { mem: Arena; handoff: ArenaHeaderHandoff },
 /**
  * Opens (or, with `create`, creates and formats) the arena `text` names;
  * throws a Node-style error naming it and the cause. A path that does not
- * exist needs `create`; memfd: always does; luo: never may.
+ * exist needs `create`; memfd: always does (under systemd a memfd kept in
+ * its FD store is opened instead, and a new one is handed to it); luo: never may.
  */
-export function openArena(text: string, create?: CreateOptions): OpenedArena {
+export function openArena(text: string, create?: CreateOptions, note?: (line: string) => void): OpenedArena {
   const name = parseArenaName(text);
   const flags = create?.extents ? HEADER_FLAG_EXTENTS : 0;
   try {
     if (name.kind === 'memfd') {
       if (!create) throw errnoError(-EINVAL, 'mount', text, undefined, 'a memfd arena is new: give create.sizeBytes (pram: --size)');
-      const mem = Arena.memfd(name.name, create.sizeBytes, { pageSize: create.pageSize ?? 4096 });
+      // Under systemd the arena may come back from its FD store (src/mem/fdstore.ts); `note` hears which.
+      const { mem, fromStore } = openMemfdArena(name.name, () => Arena.memfd(name.name, create.sizeBytes, { pageSize: create.pageSize ?? 4096 }), note);
+      if (fromStore) return opened(name, attachHeader(mem, text), false);
       return opened(name, { mem, handoff: ArenaHeaderHandoff.format(mem, flags) }, true);
     }
     if (name.kind === 'luo') {

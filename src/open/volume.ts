@@ -47,7 +47,7 @@ export interface OpenedVolume {
 
 export function openVolume(opts: OpenVolumeOptions): OpenedVolume {
   const log = opts.log ?? (() => {});
-  const arena = openArena(opts.arena, opts.create ? { ...opts.create, extents: opts.extents } : undefined);
+  const arena = openArena(opts.arena, opts.create ? { ...opts.create, extents: opts.extents } : undefined, opts.warn ?? log);
   const { mem, handoff, name } = arena;
   try {
     const cmdline = bootCmdline(opts.cmdline, { kind: mem.kind, path: name.text, handoff, pageSize: mem.pageSize }, opts.warn ?? log);

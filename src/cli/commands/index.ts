@@ -18,5 +18,6 @@ import { register as kexec } from './kexec.js';
 import { register as map } from './map.js';
 import { register as bench } from './bench.js';
 import { register as installMountHelper } from './install-mount-helper.js';
+import { register as installUnits } from './install-units.js';
 
-export const commands: ((program: Command) => void)[] = [demo, formatCmd, put, get, ls, cat, rm, mkdir, info, check, sim, mount, umount, installMountHelper, kexec, map, bench];
+export const commands: ((program: Command) => void)[] = [demo, formatCmd, put, get, ls, cat, rm, mkdir, info, check, sim, mount, umount, installMountHelper, kexec, map, bench, installUnits];

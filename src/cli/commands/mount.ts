@@ -27,6 +27,7 @@ import { KERNEL_FLAGS, findMount } from '../../fuse/kmount.js';
 import { alive, readRun, removeRun, runDir, runPath, writeRun } from '../runfile.js';
 import { serveLuoControl, type LuoControlServer } from '../../open/luo-control.js';
 import { SAVE_SIGNAL, writeSaveReport } from '../save-report.js';
+import { notify } from '../../mem/sd-notify.js';
 
 export { DEFAULT_ARENA };
 /** How long the parent waits for the server to say ready (a big arena's full verify takes a while). */
@@ -190,6 +191,8 @@ async function runServer(dir: string, opts: MountOpts): Promise<void> {
       `checkpoint interval ${intervalMs > 0 ? `${intervalMs} ms` : 'off'})`);
     say('ready');
     if (readyFd !== null) fs.closeSync(readyFd);
+    // Under systemd (Type=notify): a memfd arena is in the FD store already (src/mem/fdstore.ts).
+    try { notify(`READY=1\nSTATUS=serving ${opts.arena} on ${dir}`); } catch (e) { log(`pram: ${(e as Error).message}`); }
     const end = await server.ended.catch((e: Error) => { log(`pram: /dev/fuse failed: ${e.message}`); return 'unmounted'; });
     control?.close();
     const r = volume.unmount();
@@ -215,6 +218,7 @@ function installSignals(server: FuseServer, volume: { sync(): number }, dir: str
     if (asked) return;
     asked = true;
     log(`pram: ${sig}: unmounting ${dir}`);
+    try { notify(`STOPPING=1\nSTATUS=${sig}: unmounting ${dir}, then a final checkpoint`); } catch { /* the manager is going away */ }
     const r = await server.unmount();
     if (r.ok) return;
     // Busy: save what we have now, then detach; the kernel lets go when the last user does.

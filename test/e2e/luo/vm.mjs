@@ -55,9 +55,9 @@ export function prepareRun(config) {
  * minutes, and a rebuild of the shared checkout meanwhile must not change the code under test
  * between two boots. node_modules is linked, not copied (it does not change during a run).
  */
-function snapshot(dir) {
+export function snapshot(dir, tests = ['test/e2e/luo']) {
   const app = join(dir, 'app');
-  for (const p of ['dist', 'bin', 'package.json', 'build/Release/pram_native.node', 'test/e2e/luo']) {
+  for (const p of ['dist', 'bin', 'package.json', 'build/Release/pram_native.node', ...tests]) {
     mkdirSync(dirname(join(app, p)), { recursive: true });
     cpSync(join(REPO, p), join(app, p), { recursive: true });
   }
@@ -71,11 +71,12 @@ function snapshot(dir) {
  * arrived (ms, monotonic); waitFor() resolves on the first matching line at or after
  * `from` or rejects after timeoutMs with the console tail in the message.
  */
-export function startVm({ kernel, initrd, append, memory = GUEST_MEM, share = '/' }) {
+export function startVm({ kernel, initrd, append, memory = GUEST_MEM, share = '/', extraArgs = [] }) {
   const args = [
     '-accel', 'tcg,thread=multi', '-cpu', 'max', '-smp', '2', '-m', memory,
     '-nographic', '-no-reboot', '-kernel', kernel, '-initrd', initrd, '-append', append,
     '-virtfs', `local,path=${share},mount_tag=host,security_model=none,readonly=on,multidevs=remap`,
+    ...extraArgs,
   ];
   const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = [];
