@@ -123,20 +123,27 @@ describe('what survives a SIGKILL of the server (docs/RELIABILITY.md, the table)
     assert.deepEqual(await crashAndRemount(), { 'd/new': 'entry', 'd/moved': 'saved' });
   });
 
-  test('sync(1) (sync(2)): everything survives, also writes the kernel still cached for a file kept open', T, async () => {
+  // sync(2)/syncfs(2) do not wait for FUSE writeback (the kernel gives FUSE no data integrity
+  // on sync), so a file kept open has its cached bytes saved only as far as the kernel handed
+  // them over before FUSE_SYNCFS: the file itself (its entry) survives, its bytes are old or new.
+  test('sync(1) (sync(2)): everything that reached the server survives (closed files, entries); a file kept open, as far as the kernel handed it over', T, async () => {
     fresh();
     fs.writeFileSync(at('a.txt'), 'data\n');
     const fd = heldWrite('held', 'cached');
     assert.equal(spawnSync('sync', { timeout: 60_000 }).status, 0);
-    assert.deepEqual(await crashAndRemount([fd]), { base: 'saved', 'a.txt': 'data\n', held: 'cached' });
+    const got = await crashAndRemount([fd]);
+    assert.ok(['', 'cached'].includes(got.held), `held: ${JSON.stringify(got.held)}`);
+    assert.deepEqual({ ...got, held: undefined }, { base: 'saved', 'a.txt': 'data\n', held: undefined });
   });
 
-  test('sync -f (syncfs(2)): everything survives, also cached writes of a file kept open', T, async () => {
+  test('sync -f (syncfs(2)): as sync, for this mount', T, async () => {
     fresh();
     fs.writeFileSync(at('b.txt'), 'more\n');
     const fd = heldWrite('held', 'cached');
     assert.equal(spawnSync('sync', ['-f', at('b.txt')], { timeout: 60_000 }).status, 0);
-    assert.deepEqual(await crashAndRemount([fd]), { base: 'saved', 'b.txt': 'more\n', held: 'cached' });
+    const got = await crashAndRemount([fd]);
+    assert.ok(['', 'cached'].includes(got.held), `held: ${JSON.stringify(got.held)}`);
+    assert.deepEqual({ ...got, held: undefined }, { base: 'saved', 'b.txt': 'more\n', held: undefined });
   });
 
   test('the checkpoint interval: what reached the server survives after one interval; an idle interval saves nothing', T, async () => {

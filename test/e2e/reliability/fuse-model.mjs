@@ -5,8 +5,8 @@
 // What reaches the server when (writeback cache): every namespace, mode and
 // xattr call, a truncate, and a write on an fd that is then closed, before the
 // call returns; a write on a file kept open ("held") sits in the kernel's page
-// cache until close, fsync/fdatasync of that file, sync/syncfs — or the
-// kernel's own writeback at any moment. A durable call checkpoints what the
+// cache until close or fsync/fdatasync of that file — or the kernel's own
+// writeback at any moment (sync/syncfs start it but do not wait for it). A durable call checkpoints what the
 // server has once that flushing is done. So after a crash, a held file's page
 // may hold any version written since it was last flushed: held writes are
 // whole pages inside the file (its size never changes while held), each page
@@ -82,7 +82,11 @@ export function apply(t, op) {
       break;
     }
     case 'hclose': case 'hfsync': case 'hfdatasync': case 'fsync': case 'fdatasync': flush(t.get(op.path)); if (op.op === 'hclose') delete t.get(op.path).pages; break;
-    case 'sync': case 'syncfs': for (const n of t.values()) flush(n); break;
+    // sync(2)/syncfs(2) start the kernel's writeback of FUSE pages but do not wait for it
+    // (Linux gives FUSE no data integrity on sync: wait_sb_inodes skips its mappings, 7.x sets
+    // SB_I_NO_DATA_INTEGRITY), so SYNCFS may be served before a held file's WRITE: its pages keep
+    // every version since their last fsync/close. What reached the server (all else) is saved.
+    case 'sync': case 'syncfs': break;
     default: break;   // dirfsync: flushes no file data
   }
   return t;

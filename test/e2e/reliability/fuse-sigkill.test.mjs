@@ -216,6 +216,12 @@ test(`SIGKILL of the FUSE server: ${RUNS} kills from SEED=${SEED}, ${OPS} ops a 
     const dOld = diffTree(got, older);
     const newer = inflight.find((i) => diffTree(got, saves.get(i)) === '');
     if (dOld !== '' && newer === undefined) {
+      // Which model state the tree does match, if any (older or newer than expected): the lead to the cause.
+      const states = [['the run start', start], ...[...saves].map(([i, st]) => [`op ${i} ${ops[i].op}`, st])];
+      const pageStates = [];
+      for (let i = 0; i < ops.length; i++) pageStates.push([`after op ${i} ${ops[i].op}`, apply(cloneTree(i ? pageStates[i - 1][1] : start), ops[i])]);
+      const matches = [...states, ...pageStates].filter(([, st]) => diffTree(got, st) === '').map(([name]) => name);
+      process.stdout.write(`# ${why}: the tree matches ${matches.length ? matches.join(', ') : 'no model state'}\n`);
       assert.fail(`${why}: the tree is not what the last durable call (${lastSure >= 0 ? `op ${lastSure} ${ops[lastSure].op}` : 'none: the run start'}) saved: ${dOld}` +
         `${inflight.length ? `; nor what the cut-short ${inflight.map((i) => `op ${i} ${ops[i].op}`).join(', ')} would have: ${diffTree(got, saves.get(inflight[0]))}` : ''}`);
     }
