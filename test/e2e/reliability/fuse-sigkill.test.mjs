@@ -246,7 +246,11 @@ test(`SIGKILL of the FUSE server: ${RUNS} kills from SEED=${SEED}, ${OPS} ops a 
     assert.ok(seen[k] >= MIN(n), `${k}: ${seen[k]} runs, want >= ${MIN(n)}`);
   }
   for (const k of DURABLE) assert.ok(seen.honoured[k] >= MIN(5), `${k} was the durable point honoured in ${seen.honoured[k]} runs, want >= ${MIN(5)}`);
-  for (const k of [...MUTATING, 'hopen']) assert.ok((seen.opsOk[k] ?? 0) >= MIN(15), `${k} succeeded ${seen.opsOk[k] ?? 0} times, want >= ${MIN(15)}`);
+  // rmdir needs an empty directory, which the random walk leaves rarely (7 to ~20 in 220 runs): a lower floor, still never zero.
+  for (const k of [...MUTATING, 'hopen']) {
+    const want = MIN(k === 'rmdir' ? 3 : 15);
+    assert.ok((seen.opsOk[k] ?? 0) >= want, `${k} succeeded ${seen.opsOk[k] ?? 0} times, want >= ${want}`);
+  }
 
   for (const p of pool) p.child.kill('SIGKILL');
   writer.proc.stdin.end();
