@@ -142,8 +142,13 @@ test('memory: a pmem arena keeps its size reserved; a LUO arena keeps nothing re
     `KHO scratch: ${khoScratchKiB} KiB kept as CMA pageblocks (CmaFree; still usable for movable pages, the next kernel boots from it)`,
   ];
   for (const l of lines) console.log(l);
-  // The pmem region is gone from the kernel's view: at least the arena's size.
-  assert.ok(pmemReservedKiB >= mib * 1024, `pmem should hide >= ${mib * 1024} KiB, hid ${pmemReservedKiB}`);
+  // MemTotal of two boots of one kernel differs by a few KiB of early allocations (4 KiB seen
+  // here, 16 KiB across a kexec): judge both within 1/64 of the arena.
+  const noiseKiB = (mib * 1024) / 64;
+  // The pmem region is gone from the kernel's view: the arena's size.
+  assert.ok(pmemReservedKiB >= mib * 1024 - noiseKiB, `pmem should hide about ${mib * 1024} KiB, hid ${pmemReservedKiB}`);
+  // The LUO arena is an ordinary memfd: nothing is taken out of MemTotal.
+  assert.ok(Math.abs(luoReservedKiB) <= noiseKiB, `LUO should take nothing out of MemTotal, took ${luoReservedKiB} KiB`);
   record('memory', {
     arenaBytes: ARENA_BYTES,
     memTotalKiB: { plain: plain.MemTotal, luo: luo.MemTotal, pmem: pmem.MemTotal },
