@@ -8,6 +8,9 @@
 // the caller's operation ends and calls releaseHeld(); meanwhile the search
 // cannot meet them again. Deciding what an "operation" is belongs to the caller.
 //
+// pfns index the bitmap with `>>> 5` (exact below 2^32: PAGE_COUNT_MAX bounds every pfn)
+// and are rebuilt from word numbers by multiplication, never `<<` (which wraps at 2^31).
+//
 // Invariant: a page is in exactly one place — the pool, held, or owned by one
 // user (frames.owner). Double free and allocating an owned page are bugs.
 
@@ -181,7 +184,7 @@ export class PageAllocator {
     const lastWord = (to - 1) >>> 5;
     for (;;) {
       if (bits !== 0) {
-        const pfn = (w << 5) + (31 - Math.clz32(bits & -bits));
+        const pfn = w * 32 + (31 - Math.clz32(bits & -bits));   // not w << 5: that wraps at pfn 2^31
         return pfn < to ? pfn : -1;
       }
       if (++w > lastWord) return -1;

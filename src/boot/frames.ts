@@ -7,6 +7,7 @@
 // `const enum`s, so plain-JS callers (tests in test/e2e) can read them at run time.
 
 import type { PhysMem } from '../mem/physmem.js';
+import { assert } from '../format/assert.js';
 
 export const Owner = {
   None: 0,      // free (in the allocator's pool, or not yet handed to it)
@@ -37,12 +38,21 @@ export function ownerName(owner: number): string {
   return OWNER_NAMES[owner] ?? `owner${owner}`;
 }
 
+/**
+ * The most pages one memory may have: every per-page array (owner, flags,
+ * checksum here; the allocator's bitmap, memblock's records, the engine's run
+ * bytes) is a typed array, and Node 20 caps a typed array at 2^32 elements.
+ * 16 TiB at 4 KiB pages; larger pages reach further. Boot refuses more.
+ */
+export const PAGE_COUNT_MAX = 2 ** 32;
+
 export class PageFrames {
   readonly owner: Uint8Array;
   readonly flags: Uint8Array;
   readonly csum: Uint32Array;
 
   constructor(readonly pageCount: number) {
+    if (!(Number.isSafeInteger(pageCount) && pageCount >= 0 && pageCount <= PAGE_COUNT_MAX)) assert(false, `page count ${pageCount} within 0..2^32`);
     this.owner = new Uint8Array(pageCount);
     this.flags = new Uint8Array(pageCount);
     this.csum = new Uint32Array(pageCount);

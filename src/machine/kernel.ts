@@ -74,7 +74,7 @@ export function bootKernel(args: {
 
   let free = 0;
   for (let pfn = 0; pfn < mem.pageCount; pfn++) if (frames.owner[pfn] === Owner.None) free++;
-  log(`Memory: ${(free * mem.pageSize) >> 10}K available (${(memblock.reservedCount() * mem.pageSize) >> 10}K reserved)`);
+  log(`Memory: ${free * mem.pageSize / 1024}K available (${memblock.reservedCount() * mem.pageSize / 1024}K reserved)`);   // not >> 10: wraps at 2 GiB
   const kernelAllocs = runtimeAllocations(allocator, mem, prng, opts, log);
   return { boot: args.boot, cmdline: args.cmdline, params, frames, banned, memblock, reserved, allocator, kernelAllocs, segments: args.segments };
 }

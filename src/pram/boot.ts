@@ -7,10 +7,10 @@
 // never thrown: the mount above decides how to report them.
 import { PageAllocator } from '../boot/allocator.js';
 import { BannedRegions, bannedCapacity } from '../boot/banned.js';
-import { Owner, PageFrames } from '../boot/frames.js';
+import { Owner, PAGE_COUNT_MAX, PageFrames } from '../boot/frames.js';
 import { Memblock } from '../boot/memblock.js';
 import { parseBootParams, type BootParams } from '../boot/params.js';
-import { EINVAL, EIO, errnoName } from '../format/errno.js';
+import { EFBIG, EINVAL, EIO, errnoName } from '../format/errno.js';
 import type { PhysMem } from '../mem/physmem.js';
 import type { Handoff } from './handoff.js';
 import type { Loss } from './image.js';
@@ -62,6 +62,9 @@ export function bootMemory(opts: BootOptions): Booted | BootRefusal {
   const { mem, log, handoff } = opts;
   const header = handoff?.slotDamage !== undefined; // a handoff with header slots lives in pfn 0
   const strict = opts.strict ?? header;
+  if (mem.pageCount > PAGE_COUNT_MAX) {
+    return { errno: -EFBIG, message: `${mem.pageCount} pages of ${mem.pageSize} bytes: pram tracks at most 2^32 pages (${2 ** 32 * mem.pageSize / 2 ** 40} TiB at this page size); use larger pages or a smaller size` };
+  }
   const frames = PageFrames.forMem(mem);
   const banned = new BannedRegions(opts.banned?.capacity ?? bannedCapacity(), log);
   banned.enabled = opts.banned?.enabled ?? true;

@@ -18,6 +18,7 @@ import { decodeNamePage, decodeXattrPage, entryPages, type ExtraName, type MetaT
 import type { Loss, NodeImage, PageMap } from './image.js';
 import { EntryFault, type Log, type ReserveResult } from './types.js';
 import { faultText, hexPfn } from './reserve.js';
+import type { RunHeads } from './runheads.js';
 import { S_IFMT, S_IFREG } from '../format/mode.js';
 
 /** Shared by every node without xattr pieces (most): replaced by its own array before a push. */
@@ -49,7 +50,7 @@ export interface LoadState {
   losses: Loss[];
   chainPages: number[];      // loaded-chain pages no node adopted: freed after the next commit
   runs: Map<number, Run>;    // extents of the loaded chain, by first pfn
-  runHead: Int32Array;       // pfn -> first pfn of its run + 1, 0 if none
+  runHead: RunHeads;         // pfn -> the run it belongs to
   pathOf: Map<Loss, NodeBuild>; // losses whose path is final only after tree.ts
   cutAtGap: { b: NodeBuild; from: number; link: number }[]; // files whose entries went on in a lost link page
 }
@@ -61,7 +62,7 @@ export interface LoadContext {
   log: Log;
   newPageMap: () => PageMap;
   runs: Map<number, Run>;
-  runHead: Int32Array;
+  runHead: RunHeads;
 }
 
 export function runCsum(mem: PhysMem, pfn: number, count: number): number {
@@ -307,7 +308,7 @@ class ChainReader {
     let flagsOut: number = PageFlag.Frozen | (flags & ENTRY_LRU ? PageFlag.Lru : 0);
     if (count > 1) {
       this.st.runs.set(pfn, { count, csum });
-      this.st.runHead.fill(pfn + 1, pfn, pfn + count);
+      this.st.runHead.mark(pfn, count);
       flagsOut |= PageFlag.Dirty;                 // no per-page checksum is known for pages of a run
     }
     if (this.ctx.verify === 'lazy') {

@@ -25,6 +25,7 @@ import { reserveChain } from './reserve.js';
 import { chainPagesFor, writeChain, xattrRecords } from './save.js';
 import { SpaceLedger } from './ledger.js';
 import { SimplePageMap } from './pagemap.js';
+import { RunHeads } from './runheads.js';
 import type { Log, PramOptions, PramStats, ReserveOptions, ReserveResult } from './types.js';
 
 export type { Log, PramOptions, PramStats, ReserveOptions, ReserveResult } from './types.js';
@@ -40,7 +41,7 @@ export class Pram {
   private chainPages: number[] = [];   // link/meta pages and copies of the committed checkpoint
   private deferred: number[] = [];     // released while Frozen: free after the next commit
   private readonly runs = new Map<number, Run>();
-  private readonly runHead: Int32Array;
+  private readonly runHead: RunHeads;
   // Lazy verification: the loaded nodes, searched (only when a check fails) for the file holding a pfn.
   private lazy: { builds: NodeBuild[] } | null = null;
   private readonly late: Loss[] = [];
@@ -63,7 +64,7 @@ export class Pram {
     const h = handoff.read();
     this.generation = h?.generation ?? 0;
     this.headPfn = h?.headPfn ?? 0;
-    this.runHead = new Int32Array(mem.pageCount);
+    this.runHead = new RunHeads(mem.pageCount);
     this.log = opts.log ?? (() => {});
     this.space = new SpaceLedger(
       { free: () => allocator.freeCount, returning: () => this.returning() },
@@ -238,9 +239,9 @@ export class Pram {
     const f = this.frames.flags[pfn]!;
     if (f & PageFlag.Bad) return -EIO;
     if (!(f & PageFlag.Unverified)) return 0;
-    const head = this.runHead[pfn]!;
-    const run = head ? this.runs.get(head - 1) : undefined;
-    const start = run ? head - 1 : pfn, count = run?.count ?? 1;
+    const head = this.runHead.headOf(pfn);
+    const run = head >= 0 ? this.runs.get(head) : undefined;
+    const start = run ? head : pfn, count = run?.count ?? 1;
     const expected = run ? run.csum : this.frames.csum[pfn]!;
     const actual = count === 1 ? crc32c(this.mem.page(pfn)) : runCsum(this.mem, start, count);
     const ok = actual === expected;
@@ -328,12 +329,10 @@ export class Pram {
    * checksum is the run's), so the damage of a run is never forgotten.
    */
   private forgetRun(pfn: number, verify: boolean): void {
-    const head = this.runHead[pfn]!;
-    if (!head) return;
+    const head = this.runHead.headOf(pfn);
+    if (head < 0) return;
     if (verify && this.frames.flags[pfn]! & PageFlag.Unverified) this.readable(pfn);
-    const run = this.runs.get(head - 1);
-    const count = run?.count ?? 1;
-    for (let q = head - 1; q < head - 1 + count; q++) if (this.runHead[q] === head) this.runHead[q] = 0;
-    this.runs.delete(head - 1);
+    this.runHead.clear(head, Math.max(this.runs.get(head)?.count ?? 1, pfn - head + 1));
+    this.runs.delete(head);
   }
 }

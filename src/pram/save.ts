@@ -21,6 +21,7 @@ import type { NodeImage } from './image.js';
 import type { TreeShape } from './ledger.js';
 import { runCsum, type Run } from './load.js';
 import { EntryFault, EntryTable } from './types.js';
+import type { RunHeads } from './runheads.js';
 import { S_IFMT, S_IFREG } from '../format/mode.js';
 
 export interface SaveContext {
@@ -30,7 +31,7 @@ export interface SaveContext {
   banned: BannedRegions;
   extents: boolean;
   runs: Map<number, Run>;
-  runHead: Int32Array;
+  runHead: RunHeads;
   /** Verify an unverified page (lazy load) now; afterwards its flags say Bad or not. */
   verify(pfn: number): void;
 }
@@ -186,7 +187,7 @@ export function writeChain(input: Iterable<NodeImage>, ctx: SaveContext): SavedC
     let k = 0;
     while (k < pend.length) {
       const [index, pfn] = pend[k]!;
-      const cached = ctx.runHead[pfn] === pfn + 1 ? ctx.runs.get(pfn) : undefined;
+      const cached = ctx.runHead.isHead(pfn) ? ctx.runs.get(pfn) : undefined;
       if (ctx.extents && cached && k + cached.count <= pend.length && !anyBanned(pfn, cached.count)) {
         add(extentFlags(cached.count, true), cached.csum, pfn, index);
         for (let q = 0; q < cached.count; q++) out.dataPfns.push(pfn + q);
@@ -197,7 +198,7 @@ export function writeChain(input: Iterable<NodeImage>, ctx: SaveContext): SavedC
       if (ctx.extents) {
         while (k + len < pend.length && len < EXTENT_PAGES_MAX) {
           const q = pend[k + len]![1];
-          if (len > 0 && ctx.runHead[q] === q + 1) break;        // let a cached run start there
+          if (len > 0 && ctx.runHead.isHead(q)) break;        // let a cached run start there
           if (frames.flags[q]! & PageFlag.Unverified) ctx.verify(q);
           if (frames.flags[q]! & (PageFlag.Bad | PageFlag.Unverified) || ctx.banned.contains(q)) break;
           len++;
@@ -206,7 +207,8 @@ export function writeChain(input: Iterable<NodeImage>, ctx: SaveContext): SavedC
       if (len >= 2) {
         const csum = runCsum(mem, pfn, len);
         add(extentFlags(len, true), csum, pfn, index);
-        for (let q = pfn; q < pfn + len; q++) { ctx.runHead[q] = pfn + 1; frames.flags[q]! |= PageFlag.Dirty; out.dataPfns.push(q); }
+        for (let q = pfn; q < pfn + len; q++) { frames.flags[q]! |= PageFlag.Dirty; out.dataPfns.push(q); }
+        ctx.runHead.mark(pfn, len);
         ctx.runs.set(pfn, { count: len, csum });
         k += len;
         continue;
