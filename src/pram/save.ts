@@ -21,8 +21,9 @@ import type { NodeImage } from './image.js';
 import type { TreeShape } from './ledger.js';
 import { runCsum, type Run } from './load.js';
 import { EntryFault, EntryTable } from './types.js';
-import type { RunHeads } from './runheads.js';
-import { S_IFMT, S_IFREG } from '../format/mode.js';
+import { RunHeads } from './runheads.js';
+import { assert } from '../format/assert.js';
+import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK } from '../format/mode.js';
 
 export interface SaveContext {
   mem: PhysMem;
@@ -65,14 +66,47 @@ export function xattrRecords(xattrs: readonly [string, Uint8Array][], pageSize: 
   return bytes <= xattrInlineMax(pageSize) ? 0 : Math.ceil(bytes / xattrPagePayload(pageSize));
 }
 
+/**
+ * The first node that keeps the image from being written with META and DATA
+ * entries only (what the RFC's loader reads), and why; null when none does.
+ */
+export function rfcObstacle(nodes: readonly NodeImage[], pageSize: number): { node: NodeImage; why: string } | null {
+  for (const n of nodes) {
+    if (n.ino === 1) {
+      if (n.xattrs.length) return { node: n, why: 'the root directory has xattrs: v1 has no place for the root\'s attributes' };
+      continue;
+    }
+    if ((n.mode & S_IFMT) !== S_IFREG) return { node: n, why: `not a regular file (${fileKind(n.mode)}): v1 holds regular files only` };
+    if (n.names.length !== 1) return { node: n, why: `a hard link (${n.names.length} names): v1 names each file once` };
+    if (n.names[0]!.parent !== 1) return { node: n, why: 'not in the root directory: v1 has no directories' };
+    const bytes = n.xattrs.length ? encodeXattrs(n.xattrs).length : 0;
+    if (bytes > xattrInlineMax(pageSize)) {
+      return { node: n, why: `xattrs of ${bytes} bytes: v1 keeps at most ${xattrInlineMax(pageSize)} bytes of xattrs, in the META page's tail` };
+    }
+  }
+  return null;
+}
+
 /** True when the image can be written with META and DATA entries only (readable by the RFC). */
 export function rfcCompatible(nodes: readonly NodeImage[], pageSize: number): boolean {
-  for (const n of nodes) {
-    if (n.ino === 1) { if (n.xattrs.length) return false; continue; }
-    if ((n.mode & S_IFMT) !== S_IFREG || n.names.length !== 1 || n.names[0]!.parent !== 1) return false;
-    if (n.xattrs.length && encodeXattrs(n.xattrs).length > xattrInlineMax(pageSize)) return false;
-  }
-  return true;
+  return rfcObstacle(nodes, pageSize) === null;
+}
+
+function fileKind(mode: number): string {
+  const kinds: Record<number, string> = { [S_IFDIR]: 'a directory', [S_IFLNK]: 'a symlink', [S_IFCHR]: 'a character device',
+    [S_IFBLK]: 'a block device', [S_IFIFO]: 'a fifo', [S_IFSOCK]: 'a socket' };
+  return kinds[mode & S_IFMT] ?? `mode ${mode.toString(8)}`;
+}
+
+/**
+ * A pure v1 chain of an image v1 can express (rfcObstacle: null): META and
+ * DATA entries only, whatever the arena saves with. It is written into free
+ * pages and published nowhere: data pages are referenced, not copied (banned
+ * ones are), so it stays valid until those pages change. -ENOSPC as writeChain.
+ */
+export function writeV1Chain(nodes: readonly NodeImage[], ctx: Omit<SaveContext, 'extents' | 'runs' | 'runHead'>): SavedChain | number {
+  assert(rfcCompatible(nodes, ctx.mem.pageSize), 'a v1 chain is written only for an image v1 can express');
+  return writeChain(nodes, { ...ctx, extents: false, runs: new Map(), runHead: new RunHeads(0) });
 }
 
 export function writeChain(input: Iterable<NodeImage>, ctx: SaveContext): SavedChain | number {
@@ -187,7 +221,7 @@ export function writeChain(input: Iterable<NodeImage>, ctx: SaveContext): SavedC
     let k = 0;
     while (k < pend.length) {
       const [index, pfn] = pend[k]!;
-      const cached = ctx.runHead.isHead(pfn) ? ctx.runs.get(pfn) : undefined;
+      const cached = ctx.extents && ctx.runHead.isHead(pfn) ? ctx.runs.get(pfn) : undefined;
       if (ctx.extents && cached && k + cached.count <= pend.length && !anyBanned(pfn, cached.count)) {
         add(extentFlags(cached.count, true), cached.csum, pfn, index);
         for (let q = 0; q < cached.count; q++) out.dataPfns.push(pfn + q);

@@ -4,6 +4,8 @@
 // import machine/).
 
 import { SimRam } from '../mem/simram.js';
+import type { PhysMem } from '../mem/physmem.js';
+import { crc32c, crc32le } from '../format/crc.js';
 import { BannedRegions } from '../boot/banned.js';
 import { Memblock } from '../boot/memblock.js';
 import { PageAllocator } from '../boot/allocator.js';
@@ -104,3 +106,35 @@ export function byName(img: LoadedImage, name: string): NodeImage {
 }
 
 export { MemoryHandoff };
+
+/**
+ * An independent reader with exactly the RFC loader's rules (pram_load_tree):
+ * META and DATA entries only, each page checked; it stops at the first unknown
+ * type or bad checksum and says so. Files by name, holes as zeros.
+ */
+export function rfcLoad(mem: PhysMem, head: number): Map<string, Buffer> | string {
+  const ps = mem.pageSize;
+  const files = new Map<string, Buffer>();
+  let cur: { name: string; data: Buffer } | null = null;
+  for (let pfn = head; pfn !== 0;) {
+    const page = mem.page(pfn);
+    if (page.readUInt32LE(0) !== 0x7072616d || page.readUInt32LE(4) !== crc32le(page.subarray(8))) return `corrupted link ${pfn}`;
+    const len = page.readUInt32LE(8);
+    for (let i = 0; i < len; i++) {
+      const at = 24 + i * 24;
+      const flags = page.readUInt32LE(at), csum = page.readUInt32LE(at + 4);
+      const epfn = Number(page.readBigUInt64LE(at + 8)), index = Number(page.readBigUInt64LE(at + 16));
+      const p = mem.page(epfn);
+      if (crc32c(p) !== csum) return `corrupted ${epfn}`;
+      if ((flags & 0xff) === 1) {
+        const mode = p.readUInt32LE(8), nameLen = p.readUInt32LE(12);
+        if ((mode & 0o170000) !== 0o100000 || nameLen > 255) return 'EINVAL meta';
+        cur = { name: p.toString('utf8', 16, 16 + nameLen), data: Buffer.alloc(Number(p.readBigUInt64LE(0))) };
+        files.set(cur.name, cur.data);
+      } else if ((flags & 0xff) === 2 && cur) p.copy(cur.data, index * ps, 0, Math.max(0, Math.min(ps, cur.data.length - index * ps)));
+      else return `EINVAL type ${flags & 0xff}`;
+    }
+    pfn = Number(page.readBigUInt64LE(16));
+  }
+  return files;
+}

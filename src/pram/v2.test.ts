@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { EntryType, ENTRY_TYPE_MASK, LinkPageView, linkLenMax } from '../format/v1.js';
 import { HeaderView } from '../format/header.js';
 import { ArenaHeaderHandoff, MemoryHandoff } from './handoff.js';
-import { boot, byName, contentOf, file, newRam, node, PS, Rand, root } from './testkit.js';
+import { boot, byName, contentOf, file, newRam, node, PS, Rand, rfcLoad, root } from './testkit.js';
 import type { NodeImage } from './image.js';
 
 const sorted = (ns: NodeImage[]) => [...ns].sort((a, b) => a.ino - b.ino);
@@ -83,7 +83,7 @@ test('RFC-written image without tails: files get inos in the root', () => {
   assert.equal(contentOf(a.pram, mem, x).toString(), 'abc');
 });
 
-import { crc32c, crc32le } from '../format/crc.js';
+import { crc32c } from '../format/crc.js';
 function await_crc(b: Buffer): number { return crc32c(b); }
 
 test('skip pointer: a damaged link page loses only its entries, the chain goes on', () => {
@@ -156,33 +156,6 @@ test('determinism: the same nodes give the same chain bytes', () => {
   };
   assert.deepEqual(run(), run());
 });
-
-/** An independent reader with exactly the RFC loader's rules (pram_load_tree): it stops at the first unknown type. */
-function rfcLoad(mem: ReturnType<typeof newRam>, head: number): Map<string, Buffer> | string {
-  const files = new Map<string, Buffer>();
-  let cur: { name: string; data: Buffer } | null = null;
-  for (let pfn = head; pfn !== 0;) {
-    const page = mem.page(pfn);
-    if (page.readUInt32LE(0) !== 0x7072616d || page.readUInt32LE(4) !== crc32le(page.subarray(8))) return `corrupted link ${pfn}`;
-    const len = page.readUInt32LE(8);
-    for (let i = 0; i < len; i++) {
-      const at = 24 + i * 24;
-      const flags = page.readUInt32LE(at), csum = page.readUInt32LE(at + 4);
-      const epfn = Number(page.readBigUInt64LE(at + 8)), index = Number(page.readBigUInt64LE(at + 16));
-      const p = mem.page(epfn);
-      if (crc32c(p) !== csum) return `corrupted ${epfn}`;
-      if ((flags & 0xff) === 1) {
-        const mode = p.readUInt32LE(8), nameLen = p.readUInt32LE(12);
-        if ((mode & 0o170000) !== 0o100000 || nameLen > 255) return 'EINVAL meta';
-        cur = { name: p.toString('latin1', 16, 16 + nameLen), data: Buffer.alloc(Number(p.readBigUInt64LE(0))) };
-        files.set(cur.name, cur.data);
-      } else if ((flags & 0xff) === 2 && cur) p.copy(cur.data, index * PS, 0, Math.max(0, Math.min(PS, cur.data.length - index * PS)));
-      else return `EINVAL type ${flags & 0xff}`;
-    }
-    pfn = Number(page.readBigUInt64LE(16));
-  }
-  return files;
-}
 
 test('the RFC loader reads a pram v1 image: every file, byte for byte', () => {
   const mem = newRam(1024), h = new MemoryHandoff();

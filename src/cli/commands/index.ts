@@ -11,6 +11,7 @@ import { register as rm } from './rm.js';
 import { register as mkdir } from './mkdir.js';
 import { register as info } from './info.js';
 import { register as check } from './check.js';
+import { register as save } from './save.js';
 import { register as sim } from './sim.js';
 import { register as mount } from './mount.js';
 import { register as umount } from './umount.js';
@@ -20,4 +21,4 @@ import { register as bench } from './bench.js';
 import { register as installMountHelper } from './install-mount-helper.js';
 import { register as installUnits } from './install-units.js';
 
-export const commands: ((program: Command) => void)[] = [demo, formatCmd, put, get, ls, cat, rm, mkdir, info, check, sim, mount, umount, installMountHelper, kexec, map, bench, installUnits];
+export const commands: ((program: Command) => void)[] = [demo, formatCmd, put, get, ls, cat, rm, mkdir, info, check, save, sim, mount, umount, installMountHelper, kexec, map, bench, installUnits];
