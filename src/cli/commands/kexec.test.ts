@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
-import { cmdlineWords, findKexec, kexecLoadArgs, nextCmdline, savedHead } from './kexec.js';
+import { cmdlineWords, findKexec, kexecLoadArgs, nextCmdline, plan, savedHead } from './kexec.js';
+import { rfcLoad } from '../../pram/testkit.js';
 import { Arena } from '../../mem/arena.js';
 import { openArena } from '../../api/arena.js';
 import { Volume } from '../../fs/volume.js';
@@ -75,5 +76,32 @@ test('savedHead refuses an arena with no saved checkpoint, then names the head o
     const head = savedHead(path);
     assert.ok(head.headPfn > 0 && head.generation >= 1, JSON.stringify(head));
     assert.equal(savedHead(path).headPfn, head.headPfn, 'reading the head changes nothing');
+  });
+});
+
+test('--format v1: pram= names a v1 chain of the saved image (an RFC-style loader reads it), not the arena checkpoint', () => {
+  withArena((path) => {
+    const kernel = `${path}.vmlinuz`;
+    fs.writeFileSync(kernel, 'not a kernel');
+    const { mem, handoff } = openArena(path, { sizeBytes: 1 << 20, extents: true });
+    const v = Volume.mount({ mem, handoff, clock, extents: true });
+    const want = new Map<string, Buffer>([['a', Buffer.alloc(3 * 4096, 7)], ['b', Buffer.from('hello')]]);
+    for (const [name, data] of want) {
+      const a = v.mknod(1, name, 0o100644, 0, 0, 0);
+      assert.ok(typeof a !== 'number');
+      assert.equal(v.write(a.ino, 0, data), data.length);
+    }
+    assert.equal(v.unmount(), 0);
+    const native = plan(kernel, { arena: path, dryRun: true });
+    const v1 = plan(kernel, { arena: path, dryRun: true, format: 'v1' });
+    assert.equal(v1.format, 'v1');
+    assert.equal(v1.generation, native.generation);
+    assert.notEqual(v1.headPfn, native.headPfn);
+    assert.match(v1.cmdline, new RegExp(`(^| )pram=${v1.headPfn.toString(16)}( |$)`));
+    const m = Arena.open(path);
+    try {
+      assert.deepEqual(rfcLoad(m, v1.headPfn), want);
+      assert.equal(typeof rfcLoad(m, native.headPfn), 'string', 'the extents checkpoint is no v1 chain');
+    } finally { m.close(); }
   });
 });

@@ -6,19 +6,23 @@
 // only refuses when the arena is still mounted (its lock is held: nothing
 // final is saved yet) and builds the kexec command. --luo hands over to
 // src/open/luo-control.ts, where the mounted memfd arenas are preserved instead.
+// --format v1 hands an RFC-style loader a chain it reads: a pure v1 chain of
+// the saved image, written into free pages first (open/emit.ts); by default
+// pram= names the arena's own checkpoint, which pram itself mounts.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { EXIT, fail, usageError } from '../util.js';
 import { DEFAULT_ARENA, openArena } from '../../open/arena.js';
 import type { ArenaHeaderHandoff } from '../../pram/handoff.js';
 import { NO_KEXEC, findKexec, luoKexec } from '../../open/luo-control.js';
+import { emitV1 } from '../../open/emit.js';
 
 export { findKexec };
 
 interface KexecOpts {
   initrd?: string; append?: string; memMin?: string; memMax?: string; arena: string;
-  dryRun?: boolean; json?: boolean; exec?: boolean; luo?: boolean;
+  dryRun?: boolean; json?: boolean; exec?: boolean; luo?: boolean; format?: 'native' | 'v1';
 }
 
 /** What `pram kexec` will run, for --dry-run and for the real thing. */
@@ -27,6 +31,8 @@ export interface KexecPlan {
   headPfn: number;
   generation: number;
   cmdline: string;
+  /** What pram= names: the arena's own checkpoint, or a v1 chain written for an RFC-style loader. */
+  format: 'native' | 'v1';
   kexec: string;
   load: string[];
   exec: boolean;
@@ -76,6 +82,14 @@ export function savedHead(arena: string): { headPfn: number; generation: number 
   }
 }
 
+/** The head of a v1 chain of the saved image, written now into free pages (refused as `pram save --format v1` refuses). */
+export function v1Head(arena: string): { headPfn: number; generation: number } {
+  savedHead(arena);   // mounted, or nothing saved: the same refusals as without --format
+  const r = emitV1({ arena });
+  if (r.headPfn === 0) throw Object.assign(new Error(`arena ${arena} holds no file: a v1 chain of nothing has no head to hand over`), { code: 'ENODATA' });
+  return { headPfn: r.headPfn, generation: r.generation };
+}
+
 export function plan(kernel: string, opts: KexecOpts): KexecPlan {
   for (const [what, file] of [['kernel', kernel], ['initrd', opts.initrd]] as const) {
     // A missing file is an error of the system (exit 1, ENOENT), not of the command's usage.
@@ -83,10 +97,11 @@ export function plan(kernel: string, opts: KexecOpts): KexecPlan {
   }
   const kexec = findKexec();
   if (!kexec && !opts.dryRun) throw Object.assign(new Error(NO_KEXEC), { code: 'ENOENT' });
-  const head = savedHead(opts.arena);
+  const format = opts.format ?? 'native';
+  const head = format === 'v1' ? v1Head(opts.arena) : savedHead(opts.arena);
   const cmdline = nextCmdline(fs.readFileSync('/proc/cmdline', 'utf8').trim(), head.headPfn, opts.append);
   return {
-    arena: opts.arena, headPfn: head.headPfn, generation: head.generation, cmdline,
+    arena: opts.arena, headPfn: head.headPfn, generation: head.generation, cmdline, format,
     kexec: kexec ?? 'kexec', load: kexecLoadArgs(kernel, cmdline, opts), exec: Boolean(opts.exec),
   };
 }
@@ -113,16 +128,20 @@ export function register(program: Command): void {
     .option('--json', 'with --dry-run: print the plan as JSON')
     .option('--exec', 'after loading, jump into the new kernel (kexec -e)')
     .option('--luo', 'preserve the mounted memfd arenas with Live Update instead (kernels with /dev/liveupdate)')
+    .addOption(new Option('--format <format>', "what pram= names: native (the arena's checkpoint) or v1 (a v1 chain written now, for an RFC-style loader)")
+      .choices(['native', 'v1']).default('native'))
     .addHelpText('after', `
 Examples:
   $ pram umount /mnt/pram && pram kexec /boot/vmlinuz-6.1.0-new --initrd /boot/initrd.img-6.1.0-new --arena /dev/pmem0 --exec
   $ pram kexec /boot/vmlinuz-$(uname -r) --arena /dev/pmem0 --mem-min 0x1000000 --mem-max 0x7fffffff --dry-run
   $ pram kexec --luo /boot/vmlinuz-7.2 --append "kho=on liveupdate=on" --exec   # memfd arenas of running mounts
+  $ pram kexec /boot/vmlinuz-rfc --arena /dev/pmem0 --format v1 --dry-run   # pram= of a v1 chain (written even by --dry-run)
 `)
     .action(async (kernel: string, opts: KexecOpts) => {
       try {
         if (opts.luo) {
           if (opts.dryRun) throw usageError('--luo preserves the mounted arenas; it has no --dry-run');
+          if (opts.format === 'v1') throw usageError('--luo hands over the arenas themselves; --format v1 names a chain in one saved arena');
           const cmdline = nextCmdline(fs.readFileSync('/proc/cmdline', 'utf8').trim(), null, opts.append);
           await luoKexec({ kernel, initrd: opts.initrd, append: cmdline, loadOnly: !opts.exec });
           return;
@@ -136,7 +155,7 @@ Examples:
         }
         process.stderr.write(`pram: ${[p.kexec, ...p.load].map(shellWord).join(' ')}\n`);
         run(p.kexec, p.load);
-        process.stderr.write(`pram: loaded ${kernel} with pram=${p.headPfn.toString(16)} (checkpoint ${p.generation} of ${p.arena})\n`);
+        process.stderr.write(`pram: loaded ${kernel} with pram=${p.headPfn.toString(16)} (${p.format === 'v1' ? 'a v1 chain of ' : ''}checkpoint ${p.generation} of ${p.arena})\n`);
         if (!p.exec) return;
         run(p.kexec, ['-e']);
         throw new Error('kexec -e returned without rebooting');

@@ -29,6 +29,11 @@ const pfs = await mount({ arena, create: { sizeBytes: 16 << 20, overwrite: true 
 await pfs.mkdir('/dir');
 await pfs.writeFile('/dir/f.txt', 'hello\n');
 await pfs.unmount();
+// An image v1 can hold (regular files in the root), for save --format v1.
+const v1arena = path.join(tmp, 'v1.arena');
+const v1pfs = await mount({ arena: v1arena, create: { sizeBytes: 16 << 20, overwrite: true }, cmdline: '', warn: () => {} });
+await v1pfs.writeFile('/f.txt', 'hello\n');
+await v1pfs.unmount();
 const kernel = path.join(tmp, 'vmlinuz');
 fs.writeFileSync(kernel, 'not a kernel');
 
@@ -60,6 +65,7 @@ const JSON_RECIPES = {
   map: ['map', '--arena', arena, '--out', path.join(tmp, 'm.svg'), '--json'],
   sim: ['sim', '--seed', '7', '--ram', '256M', '--big-file', '1M', '--files', '2', '--json'],
   kexec: ['kexec', '--dry-run', '--json', '--arena', arena, kernel],
+  save: ['save', '--format', 'v1', '--json', '--arena', v1arena],
   demo: ['demo', '--json', '--arena', path.join(tmp, 'demo.arena'), '--size', '16M'],
   bench: null, // minutes long: only its --help is held to having --json
 };
@@ -101,6 +107,18 @@ test('errors: one line on stderr naming the path and the cause, exit 1', () => {
     assert.ok(lines[0].includes(named), `${args[0]}: the error names ${named}: ${lines[0]}`);
     assert.match(lines[0], /ENOENT|no such|does not exist/i, `${args[0]}: the error says why: ${lines[0]}`);
   }
+});
+
+test('save --format v1: pram=<hex> on stdout; an image v1 cannot hold is one line naming the path, exit 1; no --format is usage', () => {
+  if (!commands.includes('save')) return;
+  const ok = pram('save', '--format', 'v1', '--arena', v1arena);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /^pram=[0-9a-f]+\n$/);
+  const r = pram('save', '--format', 'v1', '--arena', arena);
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /^pram: .*v1 cannot hold \/dir: not a regular file \(a directory\)/);
+  assert.equal(pram('save', '--arena', v1arena).code, 2);
 });
 
 test('usage errors exit 2: unknown option, bad size (memparse form expected, named in the message)', () => {
