@@ -107,15 +107,19 @@ export function byName(img: LoadedImage, name: string): NodeImage {
 
 export { MemoryHandoff };
 
+/** A file as the RFC loader restores it: its size and the pages its DATA entries name (holes absent). */
+export interface RfcFile { size: number; pages: Map<number, Buffer> }
+
 /**
  * An independent reader with exactly the RFC loader's rules (pram_load_tree):
  * META and DATA entries only, each page checked; it stops at the first unknown
- * type or bad checksum and says so. Files by name, holes as zeros.
+ * type or bad checksum and says so. Pages are copied out; a file is never
+ * materialised whole, so sizes past a Buffer's limit read too.
  */
-export function rfcLoad(mem: PhysMem, head: number): Map<string, Buffer> | string {
+export function rfcRead(mem: PhysMem, head: number): Map<string, RfcFile> | string {
   const ps = mem.pageSize;
-  const files = new Map<string, Buffer>();
-  let cur: { name: string; data: Buffer } | null = null;
+  const files = new Map<string, RfcFile>();
+  let cur: RfcFile | null = null;
   for (let pfn = head; pfn !== 0;) {
     const page = mem.page(pfn);
     if (page.readUInt32LE(0) !== 0x7072616d || page.readUInt32LE(4) !== crc32le(page.subarray(8))) return `corrupted link ${pfn}`;
@@ -129,12 +133,25 @@ export function rfcLoad(mem: PhysMem, head: number): Map<string, Buffer> | strin
       if ((flags & 0xff) === 1) {
         const mode = p.readUInt32LE(8), nameLen = p.readUInt32LE(12);
         if ((mode & 0o170000) !== 0o100000 || nameLen > 255) return 'EINVAL meta';
-        cur = { name: p.toString('utf8', 16, 16 + nameLen), data: Buffer.alloc(Number(p.readBigUInt64LE(0))) };
-        files.set(cur.name, cur.data);
-      } else if ((flags & 0xff) === 2 && cur) p.copy(cur.data, index * ps, 0, Math.max(0, Math.min(ps, cur.data.length - index * ps)));
+        cur = { size: Number(p.readBigUInt64LE(0)), pages: new Map() };
+        files.set(p.toString('utf8', 16, 16 + nameLen), cur);
+      } else if ((flags & 0xff) === 2 && cur) cur.pages.set(index, Buffer.from(p.subarray(0, Math.max(0, Math.min(ps, cur.size - index * ps)))));
       else return `EINVAL type ${flags & 0xff}`;
     }
     pfn = Number(page.readBigUInt64LE(16));
   }
   return files;
+}
+
+/** rfcRead with every file materialised (holes as zeros). */
+export function rfcLoad(mem: PhysMem, head: number): Map<string, Buffer> | string {
+  const read = rfcRead(mem, head);
+  if (typeof read === 'string') return read;
+  const out = new Map<string, Buffer>();
+  for (const [name, f] of read) {
+    const data = Buffer.alloc(f.size);
+    for (const [index, page] of f.pages) page.copy(data, index * mem.pageSize);
+    out.set(name, data);
+  }
+  return out;
 }
