@@ -8,7 +8,7 @@ import { writeData } from './file.js';
 import type { Inode } from './inode.js';
 import { checkName } from './names.js';
 import { PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPLACE, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from './mode.js';
-import { ROOT_INO, type InodeTable } from './table.js';
+import { MAP_ENTRIES_MAX, ROOT_INO, type InodeTable } from './table.js';
 
 /** The directory inode `parent`, alive, or -errno. */
 export function dirOf(t: InodeTable, parent: number): Inode | number {
@@ -34,6 +34,7 @@ export function mknod(t: InodeTable, parent: number, name: string, mode: number,
   const bad = checkName(name);
   if (bad) return bad;
   if (dir.dir!.get(name)) return -EEXIST;
+  if (t.inodes.size >= MAP_ENTRIES_MAX || dir.dir!.size >= MAP_ENTRIES_MAX) return -ENOSPC;
   if ((mode & S_IFMT) === 0) mode |= S_IFREG;
   const room = t.admit(1);   // its META/NODE page in the next durable step
   if (room < 0) return room;
@@ -74,6 +75,7 @@ export function link(t: InodeTable, ino: number, newParent: number, newName: str
   const bad = checkName(newName);
   if (bad) return bad;
   if (dir.dir!.get(newName)) return -EEXIST;
+  if (dir.dir!.size >= MAP_ENTRIES_MAX) return -ENOSPC;
   const room = t.admit(1);   // a NAME page for the second and later names
   if (room < 0) return room;
   linkName(t, dir, newName, node);
@@ -142,6 +144,7 @@ export function rename(t: InodeTable, parent: number, name: string, newParent: n
   if (bad) return bad;
   const dstEntry = dstDir.dir!.get(newName);
   const dst = dstEntry ? t.get(dstEntry.ino)! : null;
+  if (!dst && dstDir !== src.dir && dstDir.dir!.size >= MAP_ENTRIES_MAX) return -ENOSPC;
   const { node } = src;
   // No directory may move below itself.
   if (node.dir && within(t, newParent, node.ino)) return -EINVAL;
