@@ -115,3 +115,23 @@ test('a 4 GiB arena (1M pages) fills and drains through the bitmap', () => {
   assert.equal(runs, 1, 'one physically contiguous run');
   a.releaseHeld();
 });
+
+test('the pool is built word by word: owned pages anywhere in a word, a tail past the last whole word, a banned region held and released whole', () => {
+  const { frames, banned, mb } = setup(32 * 6 + 7);
+  const owned = [0, 31, 32 + 5, 64 + 31, 32 * 6 + 3];
+  for (const p of owned) frames.owner[p] = Owner.Reserved;
+  banned.add(70, 150);
+  const a = PageAllocator.fromMemblock(mb);
+  for (let p = 0; p < frames.pageCount; p++) assert.equal(a.isFree(p), !owned.includes(p), `pfn ${p}`);
+  assert.equal(a.freeCount, frames.pageCount - owned.length - (150 - 70 + 1) + 1, 'pfn 95 is owned and banned: counted once');
+  const got: number[] = [];
+  for (;;) { const p = a.alloc(Owner.Data, 60); if (p < 0) break; got.push(p); }
+  assert.ok(got.every((p) => p < 70 || p > 150), 'never a banned page');
+  assert.equal(a.heldCount, 150 - 70, 'every free banned page but the owned pfn 95');
+  a.releaseHeld();
+  assert.equal(a.heldCount, 0);
+  for (let p = 70; p <= 150; p++) {
+    if (p === 95) assert.ok(!a.isFree(p) && frames.owner[p] === Owner.Reserved, 'the owned page stays owned');
+    else assert.ok(a.isFree(p) && frames.owner[p] === Owner.None, `banned pfn ${p} back in the pool`);
+  }
+});
