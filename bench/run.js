@@ -72,13 +72,14 @@ async function progress() {
 }
 
 /** Sections of registered scenarios with their own report: markdown, and figures and targets into `f`. */
-function extraSections(r, f) {
+function extraSections(r, f, dir) {
   const out = [];
   for (const s of scenarios) {
     if (!s.report || !r[s.name]) continue;
     const x = s.report(r[s.name], r);
     f[s.name] = x.figures;
     f.targets.push(...x.targets);
+    for (const c of x.charts ?? []) { fs.writeFileSync(path.join(dir, c.file), c.svg); r.charts.push(c.file); }
     // An unchecked section computes its table in its own markdown: said so, and the figures check skips it.
     const note = s.unchecked ? '<!-- unchecked -->\nThis section\'s figures are computed by its own file from the raw runs in latest.json; the figures check does not cover them.\n\n' : '';
     out.push({ title: s.title, markdown: note + x.markdown });
@@ -94,7 +95,7 @@ function publish(r, out) {
   r.charts = [];
   if (r.dd) { fs.writeFileSync(path.join(out, 'dd.svg'), ddChart(f, `${sizeName(r.dd.bytes)} per dd; ${sub}`)); r.charts.push('dd.svg'); }
   if (r.persist) { fs.writeFileSync(path.join(out, 'scaling.svg'), scalingChart(f, sub)); r.charts.push('scaling.svg'); }
-  const md = markdown(r, f, extraSections(r, f));
+  const md = markdown(r, f, extraSections(r, f, out));
   fs.writeFileSync(path.join(out, 'latest.md'), md + '\n');
   const { figures: _old, ...raw } = r;
   fs.writeFileSync(path.join(out, 'latest.json'), JSON.stringify({ ...raw, figures: f }, null, 1) + '\n');
@@ -139,7 +140,7 @@ async function main() {
   if (process.getuid?.() !== 0) status('not root: ramfs, FUSE and drop_caches will be unavailable');
   for (const s of scenarios) {
     if (!want(s)) continue;
-    const sp = s.plan ? s.plan(args.quick) : p;
+    const sp = s.plan ? s.plan(args.quick, args.flags) : p;
     r.params[s.name] = s.plan ? sp : undefined;
     r[s.name] = await s.run({ plan: sp, reps: args.reps, quick: args.quick, status });
   }

@@ -3,4 +3,5 @@
 import './scenarios.js';
 import './fio.js';
 import './reads-scenario.js';
+import './change.js';
 import './blackout.js';

@@ -13,9 +13,10 @@ export const ops = {};
 
 /**
  * Adds a section. name: the key in latest.json and for --only; flag: a run.js
- * option (e.g. 'blackout') without which it does not run; plan(quick): its sizes;
+ * option (e.g. 'blackout') without which it does not run; plan(quick, flags): its sizes (flags: run.js's --big...);
  * run({ plan, reps, quick, status }) -> raw figures (JSON); report(raw, r) ->
- * { figures, markdown, targets: [{ what, goal, measured, status }] }.
+ * { figures, markdown, targets: [{ what, goal, measured, status }], charts?: [{ file, svg }] }
+ * (charts are written beside latest.md).
  */
 export function scenario(def) {
   if (scenarios.some((s) => s.name === def.name)) throw new Error(`bench scenario ${def.name} registered twice`);
