@@ -81,7 +81,7 @@ export function changeReport(raw, r) {
   f.tmpfsSyncP50 = percentiles((raw.tmpfs ?? []).map((s) => s[1]))?.p50;
   const p = r.params?.change ?? {};
   const md = [];
-  md.push(`Images built once each in a /dev/shm arena through the library API (\`mount({ create })\`), measured, then deleted. Large files: 1 GiB each, written in 1 MiB writes. Small files: 100 bytes each, at most 10 000 per directory. Each measurement below runs in a fresh \`node bench/child.js\` process with only the public API (dist/api), so the same code measures whichever engine dist/ holds. Samples per operation stop at ${p.ops?.samples ?? '?'} or when ${((p.ops?.budgetMs ?? 0) / 1000).toFixed(0)} s per image are spent (at least ${p.ops?.min ?? '?'}); n is in each cell.`, '');
+  md.push(`Images built once each in a /dev/shm arena through the library API (\`mount({ create })\`), measured, then deleted. Large files: 1 GiB each, written in 1 MiB writes. Small files: 100 bytes each, at most 10 000 per directory. Each measurement below runs in a fresh \`node bench/child.js\` process with only the public API (dist/api), so the same code measures whichever engine dist/ holds. Samples per operation stop at ${p.ops?.samples ?? '?'} or once ${((p.ops?.budgetMs ?? 0) / 1000).toFixed(0)} s are spent on that operation and image (at least ${p.ops?.min ?? '?'}; unmount: ${p.unmount?.samples ?? '?'} or ${((p.unmount?.budgetMs ?? 0) / 1000).toFixed(0)} s); n is in each cell. Today's engine rewrites the image on every sync, so large images get fewer samples, and with fewer than 100 the p99 is the max.`, '');
   md.push('### Latency of one small change made durable, ms: p50 / p99 / max (n)', '');
   const ok = f.images.filter((x) => x.ops);
   const rows = f.images.map((x) => (x.ops ? [x.label, ...OPS.map(([k]) => pct(x.ops[k])), n2(x.ops.write.syncP50)] : [x.label, x.unavailable ?? 'not measured', '', '', '', '']));
@@ -108,8 +108,11 @@ function chart(f, r) {
   ];
   return latencyChart({
     title: 'Cost of a change vs image size (p50, whisker to p99)',
-    subtitle: `${r.mode} run ${r.runId}; dashed: tmpfs 4 KiB write + fsync p50`,
-    reference: f.tmpfs ? { label: 'tmpfs write + fsync', y: f.tmpfs.p50 } : null,
+    subtitle: `${r.mode} run ${r.runId}; dashed: tmpfs 4 KiB write + fsync p50, and the goals for a small change`,
+    lines: [
+      ...(f.tmpfs ? [{ label: 'tmpfs write + fsync', y: f.tmpfs.p50, color: '#1c7ed6' }] : []),
+      { label: 'goal: p50 ≤ 1 ms', y: 1, color: '#868e96' }, { label: 'goal: p99 ≤ 5 ms', y: 5, color: '#ced4da' },
+    ],
     panels: [
       { xLabel: 'image: data in large files', xName: sizeName, series: series('large') },
       { xLabel: 'image: small files (100 B)', xName: (n) => String(n), series: series('small') },

@@ -49,7 +49,7 @@ const small = (files) => ({ kind: 'small', files });
 function plan(quick, flags = new Set()) {
   if (quick) {
     return {
-      images: [large(64 * MIB), small(1000), small(10_000)],
+      images: [large(16 * MIB), large(64 * MIB), small(1000), small(10_000)],
       ops: { samples: 60, budgetMs: 4000, min: 3 }, unmount: { samples: 10, budgetMs: 3000, min: 3 },
       mounts: 3, readAllReps: 2, stallSeconds: 3, checkpointIntervalMs: 2000, tmpfsSamples: 200,
     };
@@ -57,7 +57,7 @@ function plan(quick, flags = new Set()) {
   const big = flags.has('big');
   return {
     images: [large(256 * MIB), large(GIB), large(4 * GIB), ...(big ? [large(12 * GIB)] : []), small(1000), small(100_000), ...(big ? [small(1_000_000)] : [])],
-    ops: { samples: 200, budgetMs: 30_000, min: 3 }, unmount: { samples: 20, budgetMs: 20_000, min: 3 },
+    ops: { samples: 200, budgetMs: 20_000, min: 3 }, unmount: { samples: 20, budgetMs: 15_000, min: 3 },
     mounts: 5, readAllReps: 3, stallSeconds: 10, checkpointIntervalMs: 2000, tmpfsSamples: 1000,
   };
 }

@@ -96,13 +96,14 @@ export function scalingChart(f, subtitle) {
 /**
  * Latency against size, log-log, one panel per kind of image side by side (the
  * y axis shared): each series a line through its points' y (p50) with a
- * whisker up to hi (p99); `reference` a dashed horizontal line in every panel.
- * panels: [{ xLabel, xName(x), series: [{ label, color, points: [{ x, y, hi }] }] }].
+ * whisker up to hi (p99); each of `lines` (a reference such as tmpfs, a goal)
+ * a dashed horizontal line in every panel.
+ * panels: [{ xLabel, xName(x), series: [{ label, color, points: [{ x, y, hi }] }] }]; lines: [{ label, y, color }].
  */
-export function latencyChart({ title, subtitle, panels, reference }) {
-  const PW = 330, H = 460, L = 70, GAP = 50, R = 190, T = 50, B = 70;
+export function latencyChart({ title, subtitle, panels, lines = [] }) {
+  const PW = 330, H = 460, L = 70, GAP = 50, R = 200, T = 50, B = 70;
   const W = L + panels.length * PW + (panels.length - 1) * GAP + R, ph = H - T - B;
-  const ys = panels.flatMap((p) => p.series.flatMap((s) => s.points.flatMap((q) => [q.y, q.hi ?? q.y]))).concat(reference ? [reference.y] : []).filter((v) => v > 0);
+  const ys = panels.flatMap((p) => p.series.flatMap((s) => s.points.flatMap((q) => [q.y, q.hi ?? q.y]))).concat(lines.map((l) => l.y)).filter((v) => v > 0);
   const dlo = Math.floor(Math.log10(Math.min(...ys, 1))), dhi = Math.ceil(Math.log10(Math.max(...ys, 10)));
   const Y = (ms) => T + ph - ((Math.log10(Math.max(ms, 10 ** dlo)) - dlo) / Math.max(1, dhi - dlo)) * ph;
   let s = '';
@@ -111,13 +112,12 @@ export function latencyChart({ title, subtitle, panels, reference }) {
     const x0 = L + pi * (PW + GAP);
     const xs = p.series.flatMap((se) => se.points.map((q) => q.x));
     const lo = Math.log10(Math.min(...xs, Infinity) || 1), hi = Math.log10(Math.max(...xs, 1));
-    const span = Math.max(hi - lo, 1);
-    const X = (v) => x0 + 20 + ((Math.log10(v) - lo) / span) * (PW - 40);
+    const X = (v) => (hi <= lo ? x0 + PW / 2 : x0 + 20 + ((Math.log10(v) - lo) / (hi - lo)) * (PW - 40));
     for (let d = dlo; d <= dhi; d++) s += `<line x1="${x0}" x2="${x0 + PW}" y1="${Y(10 ** d)}" y2="${Y(10 ** d)}" stroke="#ddd"/>` + (pi === 0 ? `<text x="${x0 - 6}" y="${Y(10 ** d) + 4}" text-anchor="end" ${FONT}>${10 ** d >= 1 ? 10 ** d : (10 ** d).toFixed(-d)}</text>` : '') + '\n';
     s += `<line x1="${x0}" x2="${x0 + PW}" y1="${T + ph}" y2="${T + ph}" stroke="black"/><line x1="${x0}" x2="${x0}" y1="${T}" y2="${T + ph}" stroke="black"/>\n`;
     for (const v of [...new Set(xs)]) s += `<text x="${X(v)}" y="${T + ph + 18}" text-anchor="middle" ${font(10)}>${esc(p.xName(v))}</text>\n`;
     s += `<text x="${x0 + PW / 2}" y="${T + ph + 38}" text-anchor="middle" ${FONT}>${esc(p.xLabel)} (log)</text>\n`;
-    if (reference) s += `<line x1="${x0}" x2="${x0 + PW}" y1="${Y(reference.y)}" y2="${Y(reference.y)}" stroke="#1c7ed6" stroke-dasharray="6 4"><title>${esc(reference.label)}: ${reference.y.toFixed(3)} ms</title></line>\n`;
+    for (const l of lines) s += `<line x1="${x0}" x2="${x0 + PW}" y1="${Y(l.y)}" y2="${Y(l.y)}" stroke="${l.color}" stroke-dasharray="6 4"><title>${esc(l.label)}: ${l.y.toFixed(3)} ms</title></line>\n`;
     for (const se of p.series) {
       const pts = se.points.filter((q) => q.y > 0).sort((a, b) => a.x - b.x);
       if (pts.length > 1) s += `<polyline fill="none" stroke="${se.color}" stroke-width="2" points="${pts.map((q) => `${X(q.x).toFixed(1)},${Y(q.y).toFixed(1)}`).join(' ')}"/>\n`;
@@ -128,8 +128,9 @@ export function latencyChart({ title, subtitle, panels, reference }) {
     }
   });
   const lx = L + panels.length * PW + (panels.length - 1) * GAP + 20;
-  panels[0]?.series.forEach((se, i) => { s += `<rect x="${lx}" y="${T + i * 22}" width="14" height="14" fill="${se.color}"/><text x="${lx + 20}" y="${T + i * 22 + 12}" ${FONT}>${esc(se.label)}</text>\n`; });
-  if (reference) { const i = panels[0]?.series.length ?? 0; s += `<line x1="${lx}" x2="${lx + 14}" y1="${T + i * 22 + 7}" y2="${T + i * 22 + 7}" stroke="#1c7ed6" stroke-dasharray="4 3" stroke-width="2"/><text x="${lx + 20}" y="${T + i * 22 + 12}" ${FONT}>${esc(reference.label)}</text>\n`; }
+  const legend = panels[0]?.series ?? [];
+  legend.forEach((se, i) => { s += `<rect x="${lx}" y="${T + i * 22}" width="14" height="14" fill="${se.color}"/><text x="${lx + 20}" y="${T + i * 22 + 12}" ${FONT}>${esc(se.label)}</text>\n`; });
+  lines.forEach((l, j) => { const y = T + (legend.length + j) * 22; s += `<line x1="${lx}" x2="${lx + 14}" y1="${y + 7}" y2="${y + 7}" stroke="${l.color}" stroke-dasharray="4 3" stroke-width="2"/><text x="${lx + 20}" y="${y + 12}" ${FONT}>${esc(l.label)}</text>\n`; });
   s += `<text x="${W / 2}" y="${H - 10}" text-anchor="middle" ${FONT} fill="#555">${esc(subtitle)}</text>\n`;
   return frame(W, H, title, s);
 }
