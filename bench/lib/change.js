@@ -98,7 +98,10 @@ async function measureImage(img, p, status) {
       // The order alternates, so drift of a shared machine hits both modes alike.
       for (const verify of i % 2 ? ['full', 'lazy'] : ['lazy', 'full']) {
         status(`change ${name}: mount ${verify} ${i + 1}/${p.mounts}`);
-        row.mount[verify].push((await child('changeMount', { arena, verify, readAll: i < p.readAllReps })).result);
+        const m = (await child('changeMount', { arena, verify, readAll: i < p.readAllReps })).result;
+        const want = img.kind === 'large' ? img.bytes : img.files * 100;
+        if (m.readAllBytes !== undefined && m.readAllBytes !== want) throw new Error(`read all after a ${verify} mount: ${m.readAllBytes} bytes, the image holds ${want}`);
+        row.mount[verify].push(m);
       }
     }
     status(`change ${name}: event-loop stall, ${p.stallSeconds} s`);
