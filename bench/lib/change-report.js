@@ -3,6 +3,7 @@
 // figure here (the figures check of issue 15), formatted by fmtNum.
 import { fmt, fmtNum, sizeName, summary } from './stats.js';
 import { latencyChart } from './svg.js';
+import { table } from './report.js';
 
 const OPS = [
   ['write', '4 KiB write + fsync'], ['create', 'create + sync'], ['rename', 'rename + sync'], ['unlink', 'unlink + sync'],
@@ -39,10 +40,6 @@ function imageFigures(x) {
   if (x.kind === 'small' && x.usedFull !== undefined) f.bytesPerFile = (x.usedFull - x.usedEmpty) / x.files;
   if (x.stall) Object.assign(f, { stallMax: x.stall.maxMs, stallP99: x.stall.p99Ms, stallWrites: x.stall.writes, stallSeconds: x.stall.ranMs / 1000 });
   return f;
-}
-
-function table(head, rows) {
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
 const n2 = (v, d = 2) => (v === undefined || v === null ? '—' : fmtNum(v, d));

@@ -162,7 +162,7 @@ function targets(f, r) {
   return t;
 }
 
-function table(head, rows) {
+export function table(head, rows) {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
