@@ -38,7 +38,11 @@ function imageFigures(x) {
     f.lazyOverFullRead = n ? summary(reads('lazy').slice(0, n).map((l, i) => l / reads('full')[i])) : null;
   }
   if (x.kind === 'small' && x.usedFull !== undefined) f.bytesPerFile = (x.usedFull - x.usedEmpty) / x.files;
-  if (x.stall) Object.assign(f, { stallMax: x.stall.maxMs, stallP99: x.stall.p99Ms, stallWrites: x.stall.writes, stallSeconds: x.stall.ranMs / 1000 });
+  if (x.stall) {
+    Object.assign(f, { stallMax: x.stall.maxMs, stallP99: x.stall.p99Ms, stallGap: x.stall.gapMs ?? null, stallWrites: x.stall.writes, stallSeconds: x.stall.ranMs / 1000 });
+    // The target takes the worse of the two measures (the histogram's max, the writer's longest gap between ticks).
+    f.stallWorst = Math.max(x.stall.maxMs, x.stall.gapMs ?? 0);
+  }
   return f;
 }
 
@@ -67,7 +71,7 @@ function targets(f) {
   const bpf = Math.max(...sm.map((x) => x.bytesPerFile));
   add(`arena bytes per 100-byte file, worst of ${sm.length} images`, '≤ 512 B', sm.length ? `${n2(bpf, 0)} B` : null, bpf <= 512);
   const st = ok.filter((x) => x.kind === 'large' && x.stallMax !== undefined && x.bytes <= 4 * 2 ** 30).pop();
-  add(`longest event-loop stall, 4 KiB/ms with checkpoints every 2 s, ${st ? st.label : 'large files'} (goal set at 4 GiB)`, '≤ 10 ms', st ? `${n2(st.stallMax)} ms` : null, st?.stallMax <= 10);
+  add(`longest event-loop stall (histogram max or longest tick gap, the worse), 4 KiB/ms with checkpoints every 2 s, ${st ? st.label : 'large files'} (goal set at 4 GiB)`, '≤ 10 ms', st ? `${n2(st.stallWorst)} ms` : null, st?.stallWorst <= 10);
   add(`reads after a lazy mount vs after a full mount, ${L ? L.label : 'large files'}`, '≤ 1.10×', L?.lazyOverFullRead ? `${n2(L.lazyOverFullRead.median)}×` : null, L?.lazyOverFullRead?.median <= 1.1);
   return t;
 }
@@ -86,10 +90,10 @@ export function changeReport(raw, r) {
   md.push(table(['image', ...OPS.map(([, n]) => n), 'fsync alone, p50'], rows), '');
   md.push('Equal work: each cell times the change and the call that makes it durable, back to back: pram `FileHandle.write` of 4 KiB at a seeded random offset of the first large file (small-file images: of a 1 MiB file) then `FileHandle.sync()`; `writeFile` of a new 100-byte file, `rename` of it, `unlink` of it (in /d0 of a small-file image, in / of a large one), each followed by `PramFs.sync()`. tmpfs: `node:fs/promises` FileHandle `write` of 4 KiB + `sync()` on a 1 MiB /dev/shm file, its data outliving the process at once. Interval checkpoints are off (`checkpointIntervalMs: 0`) so nothing else runs in between.', '');
   md.push('### Unmount, mount, space and event-loop stall per image', '');
-  md.push(table(['image', 'unmount unchanged ms, p50 / p99 / max (n)', 'mount lazy ms', 'mount full ms', 'full GB/s of data', 'read all after lazy ms', 'after full ms', 'lazy / full', 'arena B per file', 'stall max ms', 'stall p99 ms', 'writes in stall'],
+  md.push(table(['image', 'unmount unchanged ms, p50 / p99 / max (n)', 'mount lazy ms', 'mount full ms', 'full GB/s of data', 'read all after lazy ms', 'after full ms', 'lazy / full', 'arena B per file', 'stall max ms', 'stall p99 ms', 'longest tick gap ms', 'writes in stall'],
     ok.map((x) => [x.label, pct(x.unmount), fmt(x.lazyMount), fmt(x.fullMount), x.fullGBps ? fmt(x.fullGBps) : '—', fmt(x.lazyRead, 1), fmt(x.fullRead, 1), x.lazyOverFullRead ? `${fmt(x.lazyOverFullRead)}×` : '—',
-      x.bytesPerFile === undefined ? '—' : n2(x.bytesPerFile, 0), n2(x.stallMax), n2(x.stallP99), x.stallWrites ?? '—'])), '');
-  md.push(`Unmount: a lazy mount (not timed) then \`unmount()\` with nothing written (timed). Mounts: median [min–max] of ${p.mounts ?? '?'} fresh processes per mode (order alternating), timed around \`mount()\` after the module is loaded, unmounted untimed at the end; GB/s = data bytes / full mount time (large files only). Read all: the first ${p.readAllReps ?? '?'} of those processes then read every file once through FileHandle.read in 1 MiB reads, the same bytes after either mount; lazy / full pairs them process by process. Arena bytes per file: (used pages after writing and syncing every file − used pages of the empty synced image) × page size / files, used = statfs blocks − free, which counts the reserve the engine holds for its next checkpoint. Stall: \`monitorEventLoopDelay({ resolution: 1 })\` max and p99 of a process writing 4 KiB (awaited nowhere, one per 1 ms timer tick) into a 16 MiB file for ${p.stallSeconds ?? '?'} s, mounted with \`checkpointIntervalMs: ${p.checkpointIntervalMs ?? '?'}\`; "writes" is how many ticks ran (a stall eats ticks).`, '');
+      x.bytesPerFile === undefined ? '—' : n2(x.bytesPerFile, 0), n2(x.stallMax), n2(x.stallP99), n2(x.stallGap), x.stallWrites ?? '—'])), '');
+  md.push(`Unmount: a lazy mount (not timed) then \`unmount()\` with nothing written (timed). Mounts: median [min–max] of ${p.mounts ?? '?'} fresh processes per mode (order alternating), timed around \`mount()\` after the module is loaded, unmounted untimed at the end; GB/s = data bytes / full mount time (large files only). Read all: the first ${p.readAllReps ?? '?'} of those processes then read every file once through FileHandle.read in 1 MiB reads, the same bytes after either mount; lazy / full pairs them process by process. Arena bytes per file: (used pages after writing and syncing every file − used pages of the empty synced image) × page size / files, used = statfs blocks − free, which counts the reserve the engine holds for its next checkpoint. Stall: \`monitorEventLoopDelay({ resolution: 1 })\` max and p99 of a process writing 4 KiB (awaited nowhere, one per 1 ms timer tick) into a 16 MiB file for ${p.stallSeconds ?? '?'} s after 0.5 s of the same loop untimed, mounted with \`checkpointIntervalMs: ${p.checkpointIntervalMs ?? '?'}\`; beside it the longest gap between two ticks as the writer saw it (a cross-check: the histogram can miss a stall before its own timer's first callbacks); "writes" is how many ticks ran (a stall eats ticks).`, '');
   md.push('Chart: [change.svg](change.svg).', '');
   const charts = [{ file: 'change.svg', svg: chart(f, r) }];
   return { figures: f, markdown: md.join('\n'), targets: targets(f), charts };
