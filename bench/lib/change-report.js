@@ -22,6 +22,8 @@ const total = (pairs) => pairs.map(([a, b]) => a + b);
 
 function imageFigures(x) {
   const f = { kind: x.kind, bytes: x.bytes ?? null, files: x.files ?? null, label: label(x), unavailable: x.unavailable ?? null };
+  // Known once the build is done, even when a later step fails.
+  if (x.kind === 'small' && x.usedFull !== undefined) f.bytesPerFile = (x.usedFull - x.usedEmpty) / x.files;
   if (!x.ops) return f;
   f.arenaBytes = x.sizeBytes;
   f.ops = Object.fromEntries(OPS.map(([k]) => [k, { ...percentiles(total(x.ops[k])), syncP50: percentiles(x.ops[k].map((s) => s[1]))?.p50 }]));
@@ -37,7 +39,6 @@ function imageFigures(x) {
     const n = Math.min(reads('lazy').length, reads('full').length);
     f.lazyOverFullRead = n ? summary(reads('lazy').slice(0, n).map((l, i) => l / reads('full')[i])) : null;
   }
-  if (x.kind === 'small' && x.usedFull !== undefined) f.bytesPerFile = (x.usedFull - x.usedEmpty) / x.files;
   if (x.stall) {
     Object.assign(f, { stallMax: x.stall.maxMs, stallP99: x.stall.p99Ms, stallGap: x.stall.gapMs ?? null, stallWrites: x.stall.writes, stallSeconds: x.stall.ranMs / 1000 });
     // The target takes the worse of the two measures (the histogram's max, the writer's longest gap between ticks).
@@ -68,7 +69,7 @@ function targets(f) {
   }
   const L = largest('large');
   add(`full mount, ${L ? L.label : 'large files'}`, '≥ 4 GB/s of data', L?.fullGBps ? `${n2(L.fullGBps.median)} GB/s` : null, L?.fullGBps?.median >= 4);
-  const sm = ok.filter((x) => x.bytesPerFile !== undefined);
+  const sm = f.images.filter((x) => x.bytesPerFile !== undefined);
   const bpf = Math.max(...sm.map((x) => x.bytesPerFile));
   add(`arena bytes per 100-byte file, worst of ${sm.length} images`, '≤ 512 B', sm.length ? `${n2(bpf, 0)} B` : null, bpf <= 512);
   const st = ok.filter((x) => x.kind === 'large' && x.stallMax !== undefined && x.bytes <= 4 * 2 ** 30).pop();
@@ -86,7 +87,8 @@ export function changeReport(raw, r) {
   md.push(`Images built once each in an arena on ${!raw.arenaDir || raw.arenaDir === '/dev/shm' ? '/dev/shm' : 'a tmpfs of its own (the largest arena does not fit /dev/shm)'} through the library API (\`mount({ create })\`), measured, then deleted. Large files: 1 GiB each, written in 1 MiB writes. Small files: 100 bytes each, at most 10 000 per directory. Each measurement below runs in a fresh \`node bench/child.js\` process with only the public API (dist/api), so the same code measures whichever engine dist/ holds. Samples per operation stop at ${p.ops?.samples ?? '?'} or once ${((p.ops?.budgetMs ?? 0) / 1000).toFixed(0)} s are spent on that operation and image (at least ${p.ops?.min ?? '?'}; unmount: ${p.unmount?.samples ?? '?'} or ${((p.unmount?.budgetMs ?? 0) / 1000).toFixed(0)} s); n is in each cell. Today's engine rewrites the image on every sync, so large images get fewer samples, and with fewer than 100 the p99 is the max.`, '');
   md.push('### Latency of one small change made durable, ms: p50 / p99 / max (n)', '');
   const ok = f.images.filter((x) => x.ops);
-  const rows = f.images.map((x) => (x.ops ? [x.label, ...OPS.map(([k]) => pct(x.ops[k])), n2(x.ops.write.syncP50)] : [x.label, x.unavailable ?? 'not measured', '', '', '', '']));
+  const rows = f.images.map((x) => (x.ops ? [x.label, ...OPS.map(([k]) => pct(x.ops[k])), n2(x.ops.write.syncP50)]
+    : [x.label, `unavailable: ${x.unavailable ?? 'not measured'}${x.bytesPerFile === undefined ? '' : ` (built: ${n2(x.bytesPerFile, 0)} arena B per file)`}`, '', '', '', '']));
   rows.push(['tmpfs file in /dev/shm (reference)', pct(f.tmpfs), '—', '—', '—', n2(f.tmpfsSyncP50)]);
   md.push(table(['image', ...OPS.map(([, n]) => n), 'fsync alone, p50'], rows), '');
   md.push('Equal work: each cell times the change and the call that makes it durable, back to back: pram `FileHandle.write` of 4 KiB at a seeded random offset of the first large file (small-file images: of a 1 MiB file) then `FileHandle.sync()`; `writeFile` of a new 100-byte file, `rename` of it, `unlink` of it (in /d0 of a small-file image, in / of a large one), each followed by `PramFs.sync()`. tmpfs: `node:fs/promises` FileHandle `write` of 4 KiB + `sync()` on a 1 MiB /dev/shm file, its data outliving the process at once. Interval checkpoints are off (`checkpointIntervalMs: 0`) so nothing else runs in between.', '');

@@ -24,7 +24,8 @@ function raw(scale) {
   });
   return {
     images: [image({ kind: 'large', bytes: 4 * GIB }), image({ kind: 'large', bytes: 12 * GIB }), image({ kind: 'small', files: 1_000_000 }),
-      { kind: 'small', files: 10, unavailable: 'not enough free memory' }],
+      { kind: 'small', files: 10, unavailable: 'not enough free memory' },
+      { kind: 'small', files: 20, usedEmpty: 16384, usedFull: 16384 + 20 * 400 * scale, unavailable: 'Maximum call stack size exceeded' }],
     tmpfs: pairs(0.05),
   };
 }
@@ -55,7 +56,8 @@ test('every number of the section\'s tables is a figure of its JSON; an unavaila
   const md = `Run id: test-run\n\n${markdown}\n\n| target | goal | measured | status |\n|---|---|---|---|\n${targets.map((t) => `| ${t.what} | ${t.goal} | ${t.measured} | ${t.status} |`).join('\n')}`;
   const json = { runId: 'test-run', figures: { change: figures, targets } };
   assert.deepEqual(unbackedFigures(md, json), []);
-  assert.match(markdown, /\| 10 files of 100 B \| not enough free memory \|/);
+  assert.match(markdown, /\| 10 files of 100 B \| unavailable: not enough free memory \|/);
+  assert.match(markdown, /\| 20 files of 100 B \| unavailable: Maximum call stack size exceeded \(built: 400 arena B per file\) \|/);
   assert.match(markdown, /\| 12 GiB \(large files\) \| 0\.50 \/ 0\.50 \/ 1\.00 \(200\)/, 'write + fsync p50 / p99 / max (n) of the 12 GiB image');
   const forged = md.replace('0.50 / 0.50 / 1.00 (200)', '0.50 / 0.50 / 7.77 (200)');
   assert.match(unbackedFigures(forged, json).join('\n'), /7\.77/);
