@@ -1,7 +1,8 @@
 /*
  * pram's own native addon: the few Linux calls Node does not offer (shared
  * mappings, msync, madvise, fallocate, memfd_create, flock, a generic ioctl,
- * a unix datagram carrying fds in SCM_RIGHTS — systemd's notify protocol).
+ * a unix datagram carrying fds in SCM_RIGHTS — systemd's notify protocol);
+ * FUSE over io_uring lives beside it in fuse_uring.c.
  * Plain C over Node-API. Policy (which file, which size, which lock) lives in
  * src/mem/; this file only turns syscalls into values and errno into errors.
  *
@@ -10,6 +11,7 @@
  * of it becomes empty: later access reads undefined instead of faulting.
  */
 #include <node_api.h>
+#include "pram_native.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,7 +64,7 @@ static void unlink_mapping(mapping_t *m) {
   } while (0)
 
 /* Throws an Error shaped like Node's own system errors (code, errno, syscall). */
-static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+napi_value throw_errno(napi_env env, int err, const char *syscall) {
   char msg[256];
   const char *name = strerrorname_np(err);
   if (name == NULL) name = "EUNKNOWN";
@@ -106,7 +108,7 @@ static int get_i64(napi_env env, napi_value v, int64_t *out, const char *what) {
   return 0;
 }
 
-static int get_i32(napi_env env, napi_value v, int32_t *out, const char *what) {
+int get_i32(napi_env env, napi_value v, int32_t *out, const char *what) {
   int64_t x;
   if (!get_i64(env, v, &x, what)) return 0;
   if (x < INT32_MIN || x > INT32_MAX) { type_error(env, what); return 0; }
@@ -440,5 +442,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   CONST(LOCK_SH); CONST(LOCK_EX); CONST(LOCK_NB); CONST(LOCK_UN);
   CONST(FALLOC_FL_KEEP_SIZE); CONST(FALLOC_FL_PUNCH_HOLE);
   CONST(BLKGETSIZE64);
+  fuse_uring_init(env, exports);
   return exports;
 }

@@ -10,6 +10,8 @@ export interface RunRecord {
   pid: number; dir: string; arena: string; log: string | null; startedMs: number;
   /** What saves checkpoints on this mount (for the words after a crash): sync(2)/syncfs(2) reach it (fuseblk), the interval (0: off). */
   syncfs?: boolean; checkpointIntervalMs?: number;
+  /** How requests reach the server (pram mount --io-uring): 'io_uring (...)' or '/dev/fuse'. */
+  transport?: string;
 }
 
 export function runDir(): string {

@@ -4,7 +4,7 @@ import { E2BIG, EIO, EOPNOTSUPP, ERANGE } from '../format/errno.js';
 import type { FuseSession, Request, Result } from './session.js';
 import { WRITE_BYTES_MAX } from './limits.js';
 import { isErr } from './served.js';
-import { FUSE_KERNEL_MINOR_VERSION, FUSE_KERNEL_VERSION, FUSE_MINOR_MIN, InitFlag, initOut, statfsOut, u32Out } from './wire.js';
+import { FUSE_KERNEL_MINOR_VERSION, FUSE_KERNEL_VERSION, FUSE_MINOR_MIN, InitFlag, InitFlag2, initOut, statfsOut, u32Out } from './wire.js';
 
 /** What pram asks of the kernel; only bits the kernel offers are kept. */
 export const INIT_FLAGS_WANTED =
@@ -36,10 +36,18 @@ export function init(s: FuseSession, q: Request): Result {
   }
   s.minor = Math.min(minor, FUSE_KERNEL_MINOR_VERSION);
   s.initialized = true;
+  // flags2 follows the compat struct in the 64-byte fuse_init_in (7.36+, with INIT_EXT).
+  const flags2 = flags & InitFlag.INIT_EXT && q.rest.length >= 4 ? q.rest.readUInt32LE(0) : 0;
+  s.uring.offered = (flags2 & InitFlag2.OVER_IO_URING) !== 0;
+  // Ask for io_uring only with rings ready to register: once granted, the
+  // kernel holds every request back until each queue has an entry (uring.ts).
+  s.uring.granted = s.uring.ready && s.uring.offered;
+  if (s.uring.granted && s.uring.start) s.whenSent(s.uring.start);
   return initOut({
     minor: s.minor,
     maxReadahead: Math.min(maxReadahead, WRITE_BYTES_MAX),
-    flags: flags & INIT_FLAGS_WANTED & (s.writeback && !s.writeback.cache ? ~InitFlag.WRITEBACK_CACHE : ~0),
+    flags: (flags & INIT_FLAGS_WANTED & (s.writeback && !s.writeback.cache ? ~InitFlag.WRITEBACK_CACHE : ~0)) | (s.uring.granted ? InitFlag.INIT_EXT : 0),
+    flags2: s.uring.granted ? InitFlag2.OVER_IO_URING : 0,
     maxBackground: BACKGROUND_MAX,
     congestionThreshold: (BACKGROUND_MAX * 3) / 4,
     maxWrite: WRITE_BYTES_MAX,

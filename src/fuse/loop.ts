@@ -21,6 +21,8 @@ export interface LoopOptions {
 
 export class DevFuseLoop {
   private outstanding = 0;
+  /** Requests read from /dev/fuse (with io_uring: INIT, FORGET, INTERRUPT and what came before the rings). */
+  served = 0;
   private stopping: LoopEnd | null = null;
   private failure: Error | null = null;
   private resolveEnd!: (end: LoopEnd) => void;
@@ -51,8 +53,8 @@ export class DevFuseLoop {
 
   private readFailed(err: NodeJS.ErrnoException, buf: Buffer): void {
     switch (err.code) {
-      case 'ENODEV':   // unmounted, or the connection was aborted
-        this.stopping ??= 'unmounted';
+      case 'ENODEV':   // unmounted, or the connection was aborted (after DESTROY, when it came by io_uring)
+        this.stopping ??= this.session.destroyed ? 'destroyed' : 'unmounted';
         return this.settle();
       case 'EINTR': case 'EAGAIN': case 'ENOENT':   // a request vanished while being read: read again
         return this.post(buf);
@@ -65,7 +67,9 @@ export class DevFuseLoop {
 
   private serve(msg: Buffer): void {
     const reply = this.session.handle(msg);
+    this.served++;
     if (reply) this.send(reply);
+    this.session.replySent();
     if (this.session.destroyed) this.stopping ??= 'destroyed';
   }
 

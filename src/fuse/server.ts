@@ -10,6 +10,7 @@ import { startCheckpoints } from './interval.js';
 import type { ServedVolume } from './served.js';
 import { armWriteback, WritebackPolicy, type WritebackMode } from './writeback.js';
 import type { Validity } from './wire.js';
+import { UringTransport, kernelUring, type UringMode } from './uring.js';
 
 export interface ServeOptions {
   dir: string;
@@ -30,6 +31,8 @@ export interface ServeOptions {
   checkpointIntervalMs?: number;
   /** When the kernel may cache writes (writeback.ts); default headroom. */
   writeback?: WritebackMode;
+  /** FUSE over io_uring: when the kernel offers it (auto, the default), required (on), never (off). */
+  ioUring?: UringMode;
 }
 
 export interface FuseServer {
@@ -38,6 +41,10 @@ export interface FuseServer {
   readonly ended: Promise<LoopEnd>;
   /** fuseblk: the kernel forwards sync(2)/syncfs(2) as FUSE_SYNCFS; fuse: it does not (see `fallback`). */
   readonly mounted: KernelMounted;
+  /** How requests reach the server: 'io_uring (...)' or '/dev/fuse'. */
+  readonly transport: string;
+  /** Requests served so far by each transport. */
+  served(): { uring: number; dev: number };
   /** Ask the kernel to unmount (the kernel flushes cached writes to us first). */
   unmount(opts?: { lazy?: boolean }): Promise<{ ok: boolean; message: string }>;
 }
@@ -49,9 +56,12 @@ export async function serve(opts: ServeOptions): Promise<FuseServer> {
   const session = new FuseSession({ volume: opts.volume, clock: opts.clock, trace: opts.trace, log: opts.log, validity: opts.validity, writeback });
   const loop = new DevFuseLoop(fd, session, { readsInFlight: opts.readsInFlight, log: opts.log });
   let mounted: KernelMounted;
+  let uring: UringTransport | null = null;
   try {
+    uring = openUring(session, fd, opts.ioUring ?? 'auto', opts.log);
     mounted = await kernelMount(fd, opts.dir, { allowOther: opts.allowOther, block: opts.block, fsname: opts.fsname, flags: opts.flags });
   } catch (e) {
+    uring?.stop();
     fs.closeSync(fd);
     throw e;
   }
@@ -59,17 +69,49 @@ export async function serve(opts: ServeOptions): Promise<FuseServer> {
   armWriteback(writeback, opts.volume, opts.dir, opts.log ?? ((line) => process.stderr.write(line + '\n')));
   loop.start();
   let stopCheckpoints = () => {};
-  const ended = loop.ended.finally(() => { stopCheckpoints(); fs.closeSync(fd); });
+  const ended = loop.ended.finally(() => { stopCheckpoints(); uring?.stop(); fs.closeSync(fd); });
   // The first access sends INIT then GETATTR of the root: proof that the mount answers.
   const st = await Promise.race([fs.promises.stat(opts.dir), ended.then(() => null)]);
   if (!st || st.ino !== opts.volume.rootIno) {
     throw new Error(`mount ${opts.dir}: the mounted root does not answer as this server's volume`);
+  }
+  let inUse = uring;
+  if (uring && !(session.uring.granted && uring.counts.failures === 0)) {
+    const why = !session.uring.offered ? 'the kernel did not offer it in FUSE_INIT' : 'the kernel refused the ring entries (see the log)';
+    if (opts.ioUring === 'on') {
+      await kernelUnmount(opts.dir, { lazy: true });
+      throw new Error(`--io-uring on: FUSE over io_uring is not in use: ${why}`);
+    }
+    opts.log?.(`fuse: io_uring not used (${why}); serving through /dev/fuse`);
+    if (!session.uring.granted) uring.stop();   // else its threads end with the mount (ended, above)
+    inUse = null;
   }
   stopCheckpoints = startCheckpoints(session, opts.checkpointIntervalMs ?? 0);
   return {
     session,
     ended,
     mounted,
+    transport: inUse ? inUse.describe() : '/dev/fuse',
+    served: () => ({ uring: uring?.counts.served ?? 0, dev: loop.served }),
     unmount: (u = {}) => kernelUnmount(opts.dir, u),
   };
+}
+
+/** The io_uring transport as `mode` asks, or null for the /dev/fuse loop alone; `on` fails with one clear line. */
+function openUring(session: FuseSession, fd: number, mode: UringMode, log?: (line: string) => void): UringTransport | null {
+  if (mode === 'off') return null;
+  const kernel = kernelUring();
+  if (!kernel.enabled) {
+    if (mode === 'on') throw new Error(`--io-uring on: ${kernel.why}`);
+    return null;
+  }
+  try {
+    return new UringTransport(session, fd, { log });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = `cannot set up io_uring: ${err.message}${err.code === 'EPERM' ? ' (kernel.io_uring_disabled?)' : ''}`;
+    if (mode === 'on') throw new Error(`--io-uring on: ${why}`);
+    log?.(`fuse: ${why}; serving through /dev/fuse`);
+    return null;
+  }
 }

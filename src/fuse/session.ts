@@ -4,7 +4,7 @@
 // the handler and frames its result. Every request that expects a reply gets
 // exactly one: unknown opcodes ENOSYS, malformed input and handler bugs EIO
 // (a bug is logged, never allowed to leave the caller hung).
-// The /dev/fuse loop (loop.ts) only moves these buffers.
+// The transports, /dev/fuse (loop.ts) and io_uring (uring.ts), only move these buffers.
 import { EIO, ENAMETOOLONG, ENOSYS, errnoName } from '../format/errno.js';
 import { DecodeError, FuseReader, NAME_WIRE_BYTES_MAX, PATH_BYTES_MAX, nameTooLong } from './reader.js';
 import { OPS, type OpSpec } from './ops.js';
@@ -59,11 +59,18 @@ export class FuseSession {
   minor = 0;
   /** DESTROY received: the loop stops after sending its reply. */
   destroyed = false;
+  /**
+   * FUSE over io_uring (uring.ts): `ready` when rings wait to be registered,
+   * `offered` when the kernel's INIT offered it, `granted` when INIT's reply
+   * asked for it; `start` registers the rings once that reply reached the kernel.
+   */
+  readonly uring: { ready: boolean; offered: boolean; granted: boolean; start?: () => void } = { ready: false, offered: false, granted: false };
   /** Requests answered, by outcome; a cheap view for tests and --debug summaries. */
   readonly counts = { ok: 0, err: 0, noReply: 0, malformed: 0 };
   /** A request is being handled; work queued by between() waits for its end. */
   private handling = false;
   private readonly afterRequest: (() => void)[] = [];
+  private readonly afterSent: (() => void)[] = [];
 
   constructor(opts: SessionOptions) {
     this.volume = opts.volume;
@@ -82,6 +89,16 @@ export class FuseSession {
   between(fn: () => void): void {
     if (this.handling) this.afterRequest.push(fn);
     else fn();
+  }
+
+  /** Run `fn` once the reply now being made has reached the kernel (the transport calls replySent()). */
+  whenSent(fn: () => void): void {
+    this.afterSent.push(fn);
+  }
+
+  /** Called by a transport after it handed a reply to the kernel. */
+  replySent(): void {
+    for (let fn = this.afterSent.shift(); fn; fn = this.afterSent.shift()) fn();
   }
 
   /** Handle one request; returns the reply's chunks (header first), or null when none is sent. */

@@ -32,6 +32,12 @@ export const InitFlag = {
   INIT_EXT: 1 << 30,
 } as const;
 
+/** fuse_init flags2 (the upper word, read and sent only with INIT_EXT). */
+export const InitFlag2 = {
+  /** FUSE_OVER_IO_URING (1 << 41): requests may come through io_uring ring entries (7.42). */
+  OVER_IO_URING: 1 << 9,
+} as const;
+
 /** fuse_setattr_in.valid bits. */
 export const Fattr = {
   MODE: 1 << 0, UID: 1 << 1, GID: 1 << 2, SIZE: 1 << 3, ATIME: 1 << 4, MTIME: 1 << 5,
@@ -163,6 +169,8 @@ export function statfsOut(s: StatFs): Buffer {
 export interface InitOut {
   minor: number; maxReadahead: number; flags: number; maxBackground: number;
   congestionThreshold: number; maxWrite: number; timeGranNs: number; maxPages: number;
+  /** The upper flag word; the kernel reads it only when `flags` has INIT_EXT. */
+  flags2?: number;
 }
 
 export function initOut(o: InitOut): Buffer {
@@ -178,7 +186,7 @@ export function initOut(o: InitOut): Buffer {
   dv.setUint32(24, o.timeGranNs, true);
   dv.setUint16(28, o.maxPages, true);
   dv.setUint16(30, 0, true);   // map_alignment: no DAX
-  dv.setUint32(32, 0, true);   // flags2: nothing from the upper word
+  dv.setUint32(32, (o.flags2 ?? 0) >>> 0, true);
   return b;
 }
 

@@ -27,7 +27,15 @@ interface Addon {
   LOCK_SH: number; LOCK_EX: number; LOCK_NB: number; LOCK_UN: number;
   FALLOC_FL_KEEP_SIZE: number; FALLOC_FL_PUNCH_HOLE: number;
   BLKGETSIZE64: number;
+  uringOpen(devFd: number, queues: number, entriesPerQueue: number, payloadBytes: number,
+    onCqe: (qid: number, entry: number, res: number) => void): UringRings;
+  uringRegister(handle: object): void;
+  uringCommit(handle: object, qid: number, entry: number): void;
+  uringStop(handle: object): void;
 }
+
+/** FUSE over io_uring's rings (native/fuse_uring.c): entries queue-major, each header at 0 and payload at payloadAt. */
+export interface UringRings { handle: object; entries: Buffer[]; payloadAt: number }
 
 /** A syscall failure from the addon. */
 export interface SyscallError extends Error {
@@ -122,3 +130,17 @@ export function blockDeviceSize(fd: number): number {
 export function isSyscallError(e: unknown): e is SyscallError {
   return e instanceof Error && typeof (e as SyscallError).code === 'string' && typeof (e as SyscallError).syscall === 'string';
 }
+
+/**
+ * FUSE over io_uring, the native half (native/fuse_uring.c): rings and entry
+ * memory (open), REGISTER of every entry after FUSE_INIT (register), a reply
+ * written into an entry sent with COMMIT_AND_FETCH (commit), threads ended and
+ * rings closed (stop). onCqe runs on the main thread for each completion.
+ */
+export const fuseUring = {
+  open: (devFd: number, queues: number, entriesPerQueue: number, payloadBytes: number, onCqe: (qid: number, entry: number, res: number) => void): UringRings =>
+    addon.uringOpen(devFd, queues, entriesPerQueue, payloadBytes, onCqe),
+  register: (handle: object): void => addon.uringRegister(handle),
+  commit: (handle: object, qid: number, entry: number): void => addon.uringCommit(handle, qid, entry),
+  stop: (handle: object): void => addon.uringStop(handle),
+};

@@ -28,6 +28,7 @@ import { alive, readRun, removeRun, runDir, runPath, writeRun } from '../runfile
 import { serveLuoControl, type LuoControlServer } from '../../open/luo-control.js';
 import { SAVE_SIGNAL, writeSaveReport } from '../save-report.js';
 import { notify } from '../../mem/sd-notify.js';
+import { URING_MODES, type UringMode } from '../../fuse/uring.js';
 
 export { DEFAULT_ARENA };
 /** How long the parent waits for the server to say ready (a big arena's full verify takes a while). */
@@ -36,6 +37,7 @@ export const READY_WAIT_MS_MAX = 10 * 60_000;
 interface MountOpts {
   arena: string; size?: string; verify: 'full' | 'lazy'; foreground?: boolean; debug?: boolean;
   allowOther?: boolean; readyFd?: string; checkpointInterval: string; writeback: 'headroom' | 'off'; mountOptions?: string;
+  ioUring: UringMode;
 }
 
 /** `pram mount`'s default interval (the library's CHECKPOINT_INTERVAL_MS_DEFAULT, in --checkpoint-interval's words). */
@@ -66,6 +68,8 @@ Examples:
     .option('--allow-other', 'let users other than the mounting one use the mount')
     .option('--checkpoint-interval <time>', 'save a checkpoint this often when something changed (500ms, 5s, 1m; 0 or off: only on fsync, sync, umount)', CHECKPOINT_INTERVAL_DEFAULT)
     .addOption(new Option('--writeback <mode>', 'let the kernel cache writes while free space is ample (headroom), or never (off: every write() reaches the server)').choices(['headroom', 'off']).default('headroom'))
+    .addOption(new Option('--io-uring <mode>', 'FUSE over io_uring: when the kernel offers it (auto), required (on: fail if it cannot be used), never (off); default PRAM_IO_URING, else auto')
+      .choices(URING_MODES as string[]).default(URING_MODES.includes(process.env.PRAM_IO_URING as UringMode) ? process.env.PRAM_IO_URING : 'auto'))
     .option('--mount-options <list>', 'kernel mount flags for mount(8), comma-separated: ro, nosuid, nodev, noexec, noatime, ...')
     .addOption(new Option('--ready-fd <fd>').hideHelp())
     .action(async (dir: string, opts: MountOpts) => {
@@ -95,6 +99,7 @@ async function startDaemon(dir: string, opts: MountOpts): Promise<void> {
   if (opts.allowOther) args.push('--allow-other');
   args.push('--checkpoint-interval', opts.checkpointInterval);
   args.push('--writeback', opts.writeback);
+  args.push('--io-uring', opts.ioUring);
   if (opts.mountOptions) args.push('--mount-options', opts.mountOptions);
   const child = spawn(process.execPath, args, {
     detached: true, cwd: '/', stdio: ['ignore', logFd, logFd, 'pipe'],
@@ -158,7 +163,7 @@ async function runServer(dir: string, opts: MountOpts): Promise<void> {
     try {
       server = await serve({
         dir, volume, clock: realClock(), allowOther: opts.allowOther, writeback: opts.writeback, log, trace: opts.debug ? log : undefined,
-        checkpointIntervalMs: intervalMs,
+        checkpointIntervalMs: intervalMs, ioUring: opts.ioUring,
         fsname: /^(memfd|luo):/.test(opts.arena) ? opts.arena : path.resolve(opts.arena), flags: kernelFlags(opts.mountOptions),
       });
     } catch (e) {
@@ -184,16 +189,18 @@ async function runServer(dir: string, opts: MountOpts): Promise<void> {
     }
     writeRun({
       pid: process.pid, dir, arena: opts.arena, log: readyFd !== null ? runPath(dir, 'log') : null, startedMs: Date.now(),
-      syncfs: server.mounted.kind === 'fuseblk', checkpointIntervalMs: intervalMs,
+      syncfs: server.mounted.kind === 'fuseblk', checkpointIntervalMs: intervalMs, transport: server.transport,
     });
     installSignals(server, volume, dir, log);
     log(`pram: serving ${opts.arena} on ${dir} (pid ${process.pid}; ${server.mounted.kind}, sync(2)/syncfs(2) ${server.mounted.kind === 'fuseblk' ? 'checkpoint' : 'do not reach the server'}; ` +
-      `checkpoint interval ${intervalMs > 0 ? `${intervalMs} ms` : 'off'})`);
+      `checkpoint interval ${intervalMs > 0 ? `${intervalMs} ms` : 'off'}; requests by ${server.transport})`);
     say('ready');
     if (readyFd !== null) fs.closeSync(readyFd);
     // Under systemd (Type=notify): a memfd arena is in the FD store already (src/mem/fdstore.ts).
     try { notify(`READY=1\nSTATUS=serving ${opts.arena} on ${dir}`); } catch (e) { log(`pram: ${(e as Error).message}`); }
     const end = await server.ended.catch((e: Error) => { log(`pram: /dev/fuse failed: ${e.message}`); return 'unmounted'; });
+    const served = server.served();
+    if (opts.debug) log(`pram: served ${served.uring} requests by io_uring, ${served.dev} by /dev/fuse`);
     control?.close();
     const r = volume.unmount();
     writeSaveReport(dir, { pid: process.pid, errno: r, final: true });
