@@ -111,7 +111,13 @@ export class UringTransport {
     const ent = this.rings.entries[q * this.entriesPerQueue + e]!;
     this.serve(ent);
     this.session.replySent();
-    fuseUring.commit(this.rings.handle, q, e);
+    try {
+      fuseUring.commit(this.rings.handle, q, e);
+    } catch (err) {
+      // Only a ring that is gone refuses a submission: the entry is lost, the others carry on.
+      this.counts.entriesLive--;
+      this.log(`fuse: io_uring commit of entry ${q}/${e} failed: ${(err as Error).message}`);
+    }
   }
 
   /** Rebuilds the classic message in front of the payload (no copy of write data), handles it, writes the reply. */

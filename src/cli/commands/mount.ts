@@ -118,6 +118,8 @@ async function startDaemon(dir: string, opts: MountOpts): Promise<void> {
   const lines = said.split('\n');
   const ready = lines.find((l) => l.startsWith('ready'));
   for (const l of lines) if (l.startsWith('note: ')) process.stdout.write(`pram: ${l.slice(6)}\n`);
+  const transport = lines.find((l) => l.startsWith('transport: '))?.slice(11);
+  if (opts.debug && transport) process.stdout.write(`pram: requests by ${transport}\n`);
   if (!ready) {
     const err = lines.find((l) => l.startsWith('error: '))?.slice(7) ?? (said || `the server did not start; see ${logPath}`);
     throw new Error(err);
@@ -194,6 +196,7 @@ async function runServer(dir: string, opts: MountOpts): Promise<void> {
     installSignals(server, volume, dir, log);
     log(`pram: serving ${opts.arena} on ${dir} (pid ${process.pid}; ${server.mounted.kind}, sync(2)/syncfs(2) ${server.mounted.kind === 'fuseblk' ? 'checkpoint' : 'do not reach the server'}; ` +
       `checkpoint interval ${intervalMs > 0 ? `${intervalMs} ms` : 'off'}; requests by ${server.transport})`);
+    say(`transport: ${server.transport}`);
     say('ready');
     if (readyFd !== null) fs.closeSync(readyFd);
     // Under systemd (Type=notify): a memfd arena is in the FD store already (src/mem/fdstore.ts).

@@ -76,6 +76,7 @@ describe('FUSE over io_uring', () => {
     const r = mount('on', ['--debug']);
     assert.equal(r.code, 0, `pram mount failed: ${r.err}${r.out}`);
     assert.match(runFile().transport, /^io_uring \(\d+ queues? x \d+ entries of 1 MiB\)$/);
+    assert.match(r.out, /^pram: requests by io_uring \(\d+ queues? x \d+ entries of 1 MiB\)$/m, 'pram mount --debug says so');
     assert.match(serverLog(), /requests by io_uring \(/);
     sh(`
       set -e
