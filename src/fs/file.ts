@@ -23,7 +23,7 @@ export interface PageEngine {
   pin(pfn: number, count: number): void;
   unpin(pfn: number, count: number): void;
   /** The space ledger: record growth is admitted against it first (room >= 0), then reported (adjust). */
-  readonly space: Pick<SpaceLedger, 'room' | 'adjust' | 'refill'>;
+  readonly space: Pick<SpaceLedger, 'room' | 'charge' | 'adjust' | 'refill'>;
   /** Record pages these xattrs take in the next durable step. */
   xattrRecords(xattrs: readonly [string, Uint8Array][]): number;
 }

@@ -2,14 +2,18 @@
 // one const table when the inode is made (makeInode); after that the table,
 // not scattered mode checks, decides what read, write, lookup or readlink do.
 // Directory contents live in `Directory` (dentries by name, with readdir
-// cookies); file and symlink content in a RadixPageMap (file.ts).
+// cookies); file and symlink content inline (at most INLINE_MAX bytes, in the
+// heap) or in a RadixPageMap (inline.ts, file.ts).
 import { EINVAL, EISDIR, ENOTDIR } from '../format/errno.js';
 import { RadixPageMap } from './pagemap.js';
 import {
   DT_BLK, DT_CHR, DT_DIR, DT_FIFO, DT_LNK, DT_REG, DT_SOCK, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO,
   S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
 } from './mode.js';
-import { fallocateData, readInto, seekData, setSize, viewData, writeData, type PageCache } from './file.js';
+import type { PageCache } from './file.js';
+import {
+  fallocateContent, NO_BYTES, readContent, seekContent, setContentSize, viewContent, writeContent, type Content,
+} from './inline.js';
 
 export interface Dentry { ino: number; cookie: number }
 
@@ -88,7 +92,7 @@ export interface InodeOps {
   /** Child lookup for directories; -ENOTDIR for everything else. */
   child(node: Inode, name: string): Dentry | number;
   isDir: boolean;
-  /** Has content pages (regular file, symlink target). */
+  /** Has content, inline or in pages (regular file, symlink target). */
   hasPages: boolean;
 }
 
@@ -96,18 +100,19 @@ const eisdir = () => -EISDIR;
 const einval = () => -EINVAL;
 const enotdir = () => -ENOTDIR;
 
-function pagesOf(node: Inode): RadixPageMap {
-  return node.pages!;
+/** The content of a node with pages (a regular file or symlink; the ops table says so). */
+export function contentOf(node: Inode): Content {
+  return node as Inode & { pages: RadixPageMap };
 }
 
 export const regularOps = {
   dt: DT_REG,
-  readInto: (pc, node, off, target, at, len) => readInto(pc, node as Inode & { pages: RadixPageMap }, off, target, at, len),
-  view: (pc, node, off, len, out, shown) => viewData(pc, node as Inode & { pages: RadixPageMap }, off, len, out, shown),
-  write: (pc, node, off, data) => writeData(pc, node as Inode & { pages: RadixPageMap }, off, data),
-  setsize: (pc, node, size) => setSize(pc, node as Inode & { pages: RadixPageMap }, size),
-  fallocate: (pc, node, mode, off, len) => fallocateData(pc, node as Inode & { pages: RadixPageMap }, mode, off, len),
-  seek: (pc, node, off, whence) => seekData(pc, { size: node.size, pages: pagesOf(node) }, off, whence),
+  readInto: (pc, node, off, target, at, len) => readContent(pc, contentOf(node), off, target, at, len),
+  view: (pc, node, off, len, out, shown) => viewContent(pc, contentOf(node), off, len, out, shown),
+  write: (pc, node, off, data) => writeContent(pc, contentOf(node), off, data),
+  setsize: (pc, node, size) => setContentSize(pc, contentOf(node), size),
+  fallocate: (pc, node, mode, off, len) => fallocateContent(pc, contentOf(node), mode, off, len),
+  seek: (pc, node, off, whence) => seekContent(pc, contentOf(node), off, whence),
   child: enotdir,
   isDir: false,
   hasPages: true,
@@ -126,7 +131,7 @@ export const directoryOps = {
   hasPages: false,
 } as const satisfies InodeOps;
 
-// A symlink keeps its target in pages like a file, but only readlink may see them.
+// A symlink keeps its target like a file (inline or in pages), but only readlink may see it.
 export const symlinkOps = {
   dt: DT_LNK, readInto: einval, view: einval, write: einval, setsize: einval, fallocate: einval, seek: einval,
   child: enotdir, isDir: false, hasPages: true,
@@ -164,6 +169,8 @@ export class Inode {
   opens = 0;
   lookups = 0;
   pages: RadixPageMap | null;
+  /** The whole content while it is small (inline.ts); then `pages` is empty. Never written: replaced. */
+  inline: Buffer | null;
   readonly dir: Directory | null;
   private xattrMap: Map<string, Uint8Array> | null = null;
   /** Extended attributes, made on first use (most inodes have none; a mount makes thousands). */
@@ -189,6 +196,8 @@ export class Inode {
     pages?: RadixPageMap,
   ) {
     this.pages = ops.hasPages ? pages ?? new RadixPageMap() : null;
+    // A new file starts empty and inline; a loaded one is set up by snapshot.ts.
+    this.inline = ops.hasPages && !pages ? NO_BYTES : null;
     this.dir = ops.isDir ? new Directory(parent) : null;
   }
 }

@@ -4,8 +4,8 @@
 import {
   EEXIST, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOSPC, ENOTDIR, ENOTEMPTY, EPERM, EBUSY,
 } from '../format/errno.js';
-import { writeData } from './file.js';
-import type { Inode } from './inode.js';
+import { contentOf, type Inode } from './inode.js';
+import { writeContent } from './inline.js';
 import { checkName } from './names.js';
 import { PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPLACE, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from './mode.js';
 import { MAP_ENTRIES_MAX, ROOT_INO, type InodeTable } from './table.js';
@@ -54,7 +54,7 @@ export function symlink(t: InodeTable, parent: number, name: string, target: str
   if (bytes.length >= PATH_MAX) return -ENAMETOOLONG;
   const node = mknod(t, parent, name, S_IFLNK | 0o777, 0, uid, gid);
   if (typeof node === 'number') return node;
-  const n = writeData(t.pc, node as Inode & { pages: NonNullable<Inode['pages']> }, 0, bytes);
+  const n = writeContent(t.pc, contentOf(node), 0, bytes);
   if (n !== bytes.length) {
     // No half-made symlink: take the name back and free what was written.
     unlinkName(t, t.get(parent)!, name, node);

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { S_IFBLK, S_IFCHR, S_IFIFO, S_IFREG, S_IFSOCK } from './mode.js';
 import { ino, ok, remount, simVolume, type SimVolume } from './testkit.js';
 import type { Attr } from './table.js';
+import { INLINE_MAX } from '../format/inline.js';
 
 function tree(s: SimVolume): Map<string, { attr: Attr; data?: string; target?: string; xattrs: [string, string][] }> {
   const out = new Map<string, { attr: Attr; data?: string; target?: string; xattrs: [string, string][] }>();
@@ -58,7 +59,13 @@ for (const arena of [false, true]) test(`every file type and metadata field surv
   assert.deepEqual(s.vol.losses, []);
   const after = tree(s);
   assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort());
-  for (const [p, rec] of before) assert.deepEqual(after.get(p), rec, p);
+  for (const [p, rec] of before) {
+    // v2 has no inline form: a small file's bytes come back in a data page (blocks: a page, not its bytes).
+    const small = rec.attr.size > 0 && rec.attr.size <= INLINE_MAX && (rec.data !== undefined || rec.target !== undefined);
+    if (small) assert.deepEqual([rec.attr.blocks, after.get(p)!.attr.blocks], [1, 4096 / 512], p);
+    const blocks = small ? { blocks: 0 } : {};
+    assert.deepEqual({ ...after.get(p)!, attr: { ...after.get(p)!.attr, ...blocks } }, { ...rec, attr: { ...rec.attr, ...blocks } }, p);
+  }
   assert.deepEqual(ok(s.vol.getattr(1)), rootBefore);
   assert.equal(after.get('/hardlink')!.attr.ino, after.get('/dir/sub/file')!.attr.ino);
   assert.equal(after.get('/hardlink')!.attr.nlink, 2);

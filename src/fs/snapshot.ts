@@ -1,12 +1,15 @@
 // Between live inodes and the engine's image model (pram/image.ts): `toImages`
 // lists what a checkpoint saves, `fromImages` rebuilds inodes and dentries
-// after a load. Page maps cross as numbers only; no data is copied. An image
+// after a load. Page maps cross as numbers only; no data is copied, except a
+// small file's inline bytes (inline.ts), which cross as they are. An image
 // whose tree is broken (a name whose parent is missing or not a directory, a
 // directory named twice, a node no name reaches) is repaired by linking the
 // stray into /lost+found, and every repair is reported as a Loss.
 import type { Loss, NodeImage, NodeName, PageMap } from '../pram/image.js';
 import type { Inode } from './inode.js';
-import { opsFor } from './inode.js';
+import { contentOf, opsFor } from './inode.js';
+import { chargeLoaded, NO_BYTES } from './inline.js';
+import { INLINE_MAX } from '../format/inline.js';
 import { S_IFDIR, S_IFMT } from './mode.js';
 import { LOST_FOUND, strayLoss, strayName, uniqueName } from '../pram/lostfound.js';
 import { PageMapPrefix, RadixPageMap } from './pagemap.js';
@@ -33,6 +36,7 @@ export function toImages(t: InodeTable): NodeImage[] {
       names: node.ino === ROOT_INO ? [] : names.get(node.ino) ?? [],
       xattrs: node.hasXattrs ? [...node.xattrs] : [],
       pages: node.pages ? savedPages(node.pages, node.size, t.pc.pageSize) : EMPTY,
+      inline: node.inline,
     });
   }
   return out;
@@ -65,6 +69,7 @@ export function fromImages(t: InodeTable, images: readonly NodeImage[], root: Ro
     for (const [k, v] of img.xattrs) node.xattrs.set(k, v);
     // The engine made its page maps with our factory: make() adopted them, no copy.
     if (node.pages && node.pages !== img.pages) for (const [i, pfn] of img.pages.entries()) node.pages.set(i, pfn);
+    if (node.pages) loadInline(node, img, losses);
   }
   let rootNode = t.get(ROOT_INO);
   if (!rootNode) {
@@ -96,8 +101,28 @@ export function fromImages(t: InodeTable, images: readonly NodeImage[], root: Ro
   for (const node of t.inodes.values()) {
     node.xattrRecords = node.hasXattrs ? t.pc.engine.xattrRecords([...node.xattrs]) : 0;
     t.recharge(node);
+    if (node.pages) chargeLoaded(t.pc, contentOf(node));
   }
   return losses;
+}
+
+/** A loaded node's content form: its inline bytes (copied: they may sit in a page the engine reuses), or pages; empty is inline. */
+function loadInline(node: Inode, img: NodeImage, losses: Loss[]): void {
+  const bytes = img.inline;
+  node.inline = null;
+  if (!bytes) {
+    if (node.size === 0 && node.pages!.count === 0) node.inline = NO_BYTES;
+    return;
+  }
+  if (bytes.length > INLINE_MAX || node.pages!.count > 0) {
+    losses.push({ path: null, pfn: null, what: `inode ${img.ino}: ${bytes.length} inline bytes beside ${node.pages!.count} pages (at most ${INLINE_MAX} bytes and no pages); inline bytes dropped` });
+    return;
+  }
+  if (bytes.length !== img.size) {
+    losses.push({ path: null, pfn: null, what: `inode ${img.ino}: size ${img.size} but ${bytes.length} inline bytes; size set to ${bytes.length}` });
+  }
+  node.inline = bytes.length === 0 ? NO_BYTES : Buffer.from(bytes);
+  node.size = bytes.length;
 }
 
 function attach(dir: Inode, name: string, node: Inode): void {

@@ -5,8 +5,8 @@
 import { assert } from '../format/assert.js';
 import { ENOSPC } from '../format/errno.js';
 import type { PageCache } from './file.js';
-import { dropPages } from './file.js';
-import { Inode, opsFor } from './inode.js';
+import { blocksOf, dropContent } from './inline.js';
+import { contentOf, Inode, opsFor } from './inode.js';
 import { RadixPageMap } from './pagemap.js';
 import { S_IFMT } from './mode.js';
 
@@ -74,7 +74,7 @@ export class InodeTable {
     const ps = this.pc.pageSize;
     return {
       ino: node.ino, mode: node.mode, nlink: node.nlink, uid: node.uid, gid: node.gid, rdev: node.rdev,
-      size: node.size, blocks: (node.pages ? node.pages.count : 0) * (ps / 512), blksize: ps,
+      size: node.size, blocks: node.pages ? blocksOf(contentOf(node), ps) : 0, blksize: ps,
       atimeNs: node.atimeNs, mtimeNs: node.mtimeNs, ctimeNs: node.ctimeNs,
     };
   }
@@ -104,7 +104,7 @@ export class InodeTable {
   /** Frees an inode nobody names, opens or has looked up. */
   maybeEvict(node: Inode): void {
     if (node.nlink > 0 || node.opens > 0 || node.lookups > 0 || node.ino === ROOT_INO) return;
-    if (node.pages) dropPages(this.pc, { size: node.size, pages: node.pages }, 0, Infinity);
+    if (node.pages) dropContent(this.pc, contentOf(node));
     this.inodes.delete(node.ino);
     this.charge(node, 0);
   }

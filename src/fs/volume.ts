@@ -8,8 +8,9 @@ import type { PhysMem } from '../mem/physmem.js';
 import type { Pram } from '../pram/pram.js';
 import type { BannedRegions } from '../boot/banned.js';
 import type { Loss, NodeImage } from '../pram/image.js';
-import { readInto, type PageCache } from './file.js';
-import type { Inode } from './inode.js';
+import type { PageCache } from './file.js';
+import { contentOf, type Inode } from './inode.js';
+import { readContent } from './inline.js';
 import { DT_DIR, DT_LNK, NAME_MAX, SYMLOOP_MAX } from './mode.js';
 import * as ns from './namespace.js';
 import { pathTooLong } from './names.js';
@@ -122,11 +123,11 @@ export class Volume {
     if (typeof node === 'number') return node;
     if (node.ops.dt !== DT_LNK) return -EINVAL;
     if (node.target === null) {
-      // A loaded symlink: its target is in its pages, checked like any data. A saved size
-      // past PATH_MAX or past the pages it has is damage: EIO, never a huge allocation.
-      if (node.size > 4096 || node.size > node.pages!.count * this.pc.pageSize) return -EIO;
+      // A loaded symlink: its target is inline or in its pages, checked like any data. A saved
+      // size past PATH_MAX or past the pages it has is damage: EIO, never a huge allocation.
+      if (node.size > 4096 || (!node.inline && node.size > node.pages!.count * this.pc.pageSize)) return -EIO;
       const b = Buffer.allocUnsafe(node.size);
-      const n = readInto(this.pc, { size: node.size, pages: node.pages! }, 0, b, 0, node.size);
+      const n = readContent(this.pc, contentOf(node), 0, b, 0, node.size);
       if (n < 0) return n;
       if (n !== node.size) return -EIO;
       node.target = b.toString('utf8');

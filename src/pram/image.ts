@@ -32,6 +32,15 @@ export interface NodeImage {
   names: NodeName[];     // every dentry naming this node (hard links); empty for the root
   xattrs: [name: string, value: Uint8Array][];
   pages: PageMap;        // file content or symlink target; empty for others
+  /**
+   * The whole content (a regular file's bytes, a symlink's target) held beside
+   * the node instead of in pages: then `pages` is empty and `size` equals its
+   * length, at most INLINE_MAX (format/inline.ts). Absent or null: the content
+   * is in `pages`. Never written after it is handed over (fs/ replaces, never
+   * changes, an inline buffer), so a save may keep it as it is. A v1/v2 chain
+   * has no inline form: save.ts writes it into a data page of the chain.
+   */
+  inline?: Uint8Array | null;
 }
 
 /** Something that could not be restored, said exactly. */

@@ -1,7 +1,7 @@
 // The space ledger: pages are promised before they are taken, so a durable
 // step never fails for lack of room. It keeps the shape of the tree as the
 // next durable step will write it (records, data pages, copies of banned
-// pages) and asks the format's cost model how many pages that step allocates.
+// pages, files held inline) and asks the format's cost model how many pages that step allocates.
 // Pages are counted, not named: which pfn is allocated stays the allocator's.
 //
 // The rule (docs/RELIABILITY.md, "Space is reserved when it is promised"):
@@ -28,6 +28,8 @@ export interface TreeShape {
   data: number;
   /** Data pages the step must copy (they sit in a banned region). */
   copies: number;
+  /** Nodes whose content is held inline (fs/ keeps it in the heap, at most INLINE_MAX bytes). */
+  inline: number;
 }
 
 /** Pages a durable step allocates for a tree of this shape (the format's cost model). */
@@ -42,7 +44,7 @@ export interface LedgerSource {
 }
 
 export class SpaceLedger {
-  readonly shape: TreeShape = { records: 0, data: 0, copies: 0 };
+  readonly shape: TreeShape = { records: 0, data: 0, copies: 0, inline: 0 };
   private reservedPages = 0;
   private reservedTarget = 0;
 
@@ -84,6 +86,7 @@ export class SpaceLedger {
     this.shape.records += delta.records ?? 0;
     this.shape.data += delta.data ?? 0;
     this.shape.copies += delta.copies ?? 0;
+    this.shape.inline += delta.inline ?? 0;
   }
 
   /**
@@ -109,5 +112,5 @@ export class SpaceLedger {
 }
 
 function grown(s: TreeShape, g: Partial<TreeShape>): TreeShape {
-  return { records: s.records + (g.records ?? 0), data: s.data + (g.data ?? 0), copies: s.copies + (g.copies ?? 0) };
+  return { records: s.records + (g.records ?? 0), data: s.data + (g.data ?? 0), copies: s.copies + (g.copies ?? 0), inline: s.inline + (g.inline ?? 0) };
 }

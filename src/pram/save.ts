@@ -3,8 +3,9 @@
 // needed, DATA or EXTENT entries for its pages, packed into link pages that
 // carry a skip pointer to the link after next. Data pages are referenced, not
 // copied, except a page in a banned region, which is copied to an allowed page
-// with the LRU flag cleared (RFC). Checksums are computed only for pages
-// written since their last checksum. Publishing the chain and freeing the old
+// with the LRU flag cleared (RFC), and a node's inline bytes (image.ts), which
+// the chain has no form for: they are written into a data page of the chain.
+// Checksums are computed only for pages written since their last checksum. Publishing the chain and freeing the old
 // one is pram.ts's; on ENOSPC this writer frees what it allocated and the
 // previous checkpoint is untouched.
 
@@ -13,6 +14,7 @@ import { Owner, PageFlag, type PageFrames } from '../boot/frames.js';
 import type { BannedRegions } from '../boot/banned.js';
 import type { PageAllocator } from '../boot/allocator.js';
 import { ENOSPC } from '../format/errno.js';
+import { assert } from '../format/assert.js';
 import { publishProgress } from '../format/progress.js';
 import { crc32c } from '../format/crc.js';
 import { EntryType, ENTRY_LRU, FileImageView, LinkPageView, NAME_MAX, linkLenMax } from '../format/v1.js';
@@ -41,7 +43,7 @@ export interface SavedChain {
   headPfn: number;
   links: number[];
   metaPages: number[];   // META/NODE/NAME/XATTR pages
-  copies: number[];      // banned data pages copied for this chain
+  copies: number[];      // data pages written for this chain: banned pages copied, inline bytes
   dataPfns: number[];    // the fs's data pages the chain references (to freeze)
   entries: number;
   nodes: number;
@@ -51,12 +53,12 @@ class ENOSPCError { }
 
 /**
  * The cost model of this chain for the space ledger: pages writeChain allocates
- * at most for a tree of this shape (records and copies one page each, and link
- * pages for every entry; extents and the v1 root only make it smaller).
+ * at most for a tree of this shape (records, copies and inline nodes one page
+ * each, and link pages for every entry; extents and the v1 root only make it smaller).
  */
 export function chainPagesFor(shape: Readonly<TreeShape>, pageSize: number): number {
-  const entries = shape.records + shape.data + shape.copies;
-  return shape.records + shape.copies + Math.ceil(entries / linkLenMax(pageSize));
+  const entries = shape.records + shape.data + shape.copies + shape.inline;
+  return shape.records + shape.copies + shape.inline + Math.ceil(entries / linkLenMax(pageSize));
 }
 
 /** Record pages a node's xattrs take in the chain: none while they fit inline in its META page. */
@@ -115,7 +117,7 @@ export function writeChain(input: Iterable<NodeImage>, ctx: SaveContext): SavedC
   const ps = mem.pageSize;
   const out: SavedChain = { headPfn: 0, links: [], metaPages: [], copies: [], dataPfns: [], entries: 0, nodes: 0 };
   let estimate = 0;
-  for (const n of nodes) estimate += 1 + n.names.length + n.pages.count;
+  for (const n of nodes) estimate += 1 + n.names.length + n.pages.count + (n.inline?.length ? 1 : 0);
   const table = new EntryTable(estimate + 16);
   const add = (flags: number, csum: number, pfn: number, index: number) => table.push(flags, csum, pfn, index, 0, EntryFault.None);
   const alloc = (owner: Owner): number => {
@@ -175,7 +177,7 @@ export function writeChain(input: Iterable<NodeImage>, ctx: SaveContext): SavedC
     const xattrPages = blob && !inline ? Math.ceil(blob.length / xattrPagePayload(ps)) : 0;
     new MetaTailView(page).write({
       ino: n.ino, parent: primary?.parent ?? 0, uid: n.uid, gid: n.gid, rdev: n.rdev,
-      atimeNs: n.atimeNs, mtimeNs: n.mtimeNs, ctimeNs: n.ctimeNs, dataPages: n.pages.count,
+      atimeNs: n.atimeNs, mtimeNs: n.mtimeNs, ctimeNs: n.ctimeNs, dataPages: n.inline?.length ? 1 : n.pages.count,
       nlink: n.names.length, xattrPages, xattrBytes: blob?.length ?? 0, xattrInline: inline,
     });
     const type = (n.mode & S_IFMT) === S_IFREG ? EntryType.Meta : EntryType.Node;
@@ -201,6 +203,7 @@ export function writeChain(input: Iterable<NodeImage>, ctx: SaveContext): SavedC
   }
 
   function writeData(n: NodeImage): void {
+    if (n.inline?.length) { writeInline(n.inline); return; }
     let pend: [index: number, pfn: number][] = [];
     for (const [index, pfn] of n.pages.entries()) {
       if (ctx.extents && pend.length && extendable(pend, index, pfn)) { pend.push([index, pfn]); continue; }
@@ -250,6 +253,17 @@ export function writeChain(input: Iterable<NodeImage>, ctx: SaveContext): SavedC
       single(index, pfn);
       k++;
     }
+  }
+
+  // Inline bytes become page 0 of an ordinary file (zero past the end); the page is the chain's, freed with it.
+  function writeInline(bytes: Uint8Array): void {
+    if (!(bytes.length <= ps)) assert(false, `inline bytes (${bytes.length}) fit a page`);
+    const pfn = alloc(Owner.Data);
+    out.copies.push(pfn);
+    const page = mem.page(pfn);
+    page.fill(0);
+    page.set(bytes);
+    add(EntryType.Data, crc32c(page), pfn, 0);        // never in the page cache: no LRU, as a copy
   }
 
   function anyBanned(pfn: number, count: number): boolean {
