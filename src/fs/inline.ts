@@ -60,6 +60,12 @@ export function toPages(pc: PageCache, f: Content): number {
   return n < 0 ? n : -ENOSPC;
 }
 
+/** After a paged operation: a file left with nothing (size 0, no pages) is inline again. */
+function settle(f: Content, r: number): number {
+  if (f.inline === null && f.size === 0 && f.pages.count === 0) f.inline = NO_BYTES;
+  return r;
+}
+
 /** Everything the file holds goes (eviction): its pages, or its count in the ledger. */
 export function dropContent(pc: PageCache, f: Content): void {
   if (f.inline !== null) {
@@ -110,7 +116,7 @@ export function writeContent(pc: PageCache, f: Content, off: number, data: Uint8
   if (off + n > MAX_FILE_BYTES) return -EFBIG;
   if (off + n > INLINE_MAX) {
     const r = toPages(pc, f);
-    return r < 0 ? r : writeData(pc, f, off, data);
+    return r < 0 ? r : settle(f, writeData(pc, f, off, data));
   }
   const next = Buffer.alloc(Math.max(f.size, off + n));
   f.inline.copy(next);
@@ -120,11 +126,7 @@ export function writeContent(pc: PageCache, f: Content, off: number, data: Uint8
 }
 
 export function setContentSize(pc: PageCache, f: Content, size: number): number {
-  if (f.inline === null) {
-    const r = setSize(pc, f, size);
-    if (r === 0 && size === 0 && f.pages.count === 0) f.inline = NO_BYTES;
-    return r;
-  }
+  if (f.inline === null) return settle(f, setSize(pc, f, size));
   if (!Number.isSafeInteger(size) || size < 0) return size > MAX_FILE_BYTES ? -EFBIG : -EINVAL;
   if (size > INLINE_MAX) {
     const r = toPages(pc, f);
@@ -162,7 +164,7 @@ export function fallocateContent(pc: PageCache, f: Content, mode: number, off: n
     return setInline(pc, f, next);
   }
   const r = toPages(pc, f);
-  return r < 0 ? r : fallocateData(pc, f, mode, off, len);
+  return r < 0 ? r : settle(f, fallocateData(pc, f, mode, off, len));
 }
 
 /** SEEK_DATA/SEEK_HOLE: an inline file is data from 0 to its end. */

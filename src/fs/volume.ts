@@ -182,6 +182,7 @@ export class Volume {
    * buffers); -EIO when any page of the range is damaged (a view is whole or
    * nothing). The pages are pinned until release(): a write to them goes to a
    * copy and a truncate or unlink frees them only then, so a view never changes.
+   * A small file held inline (inline.ts) is shown as a copy: nothing to pin.
    */
   view(ino: number, offset: number, length: number): PageViews | number {
     const pinned: number[] = [];
