@@ -205,6 +205,11 @@ test('fromImages: inline bytes across the seam make an inline file; bad inline i
   assert.equal(ok(v.read(f, 0, 10)).toString(), 'tiny');
   assert.equal(ok(v.getattr(f)).blocks, 1, 'inline');
   assert.equal(t.vol.pram!.space.shape.inline, inlineBefore + 1, 'the ledger counts it');
+  // A loader that always fills the field (empty for a paged file) changes nothing.
+  const paged = { ...img, ino: 52, names: [{ parent: 1, name: 'holes' }], inline: new Uint8Array(0), size: 1 << 20 };
+  const u = new ctor(parts([images.find((n) => n.ino === 1)!, paged]));
+  assert.deepEqual(u.losses, []);
+  assert.deepEqual([ok(u.getattr(52)).size, ok(u.getattr(52)).blocks], [1 << 20, 0]);
   const bad = [
     { ...img, ino: 50, names: [{ parent: 1, name: 'long' }], inline: Buffer.alloc(INLINE_MAX + 1), size: INLINE_MAX + 1 },
     { ...img, ino: 51, names: [{ parent: 1, name: 'short' }], inline: Buffer.from('abc'), size: 9 },

@@ -110,7 +110,7 @@ export function fromImages(t: InodeTable, images: readonly NodeImage[], root: Ro
 function loadInline(node: Inode, img: NodeImage, losses: Loss[]): void {
   const bytes = img.inline;
   node.inline = null;
-  if (!bytes) {
+  if (!bytes || bytes.length === 0) {   // empty means none: the content is in pages (or the file is empty)
     if (node.size === 0 && node.pages!.count === 0) node.inline = NO_BYTES;
     return;
   }
@@ -121,7 +121,7 @@ function loadInline(node: Inode, img: NodeImage, losses: Loss[]): void {
   if (bytes.length !== img.size) {
     losses.push({ path: null, pfn: null, what: `inode ${img.ino}: size ${img.size} but ${bytes.length} inline bytes; size set to ${bytes.length}` });
   }
-  node.inline = bytes.length === 0 ? NO_BYTES : Buffer.from(bytes);
+  node.inline = Buffer.from(bytes);
   node.size = bytes.length;
 }
 

@@ -35,8 +35,8 @@ export interface NodeImage {
   /**
    * The whole content (a regular file's bytes, a symlink's target) held beside
    * the node instead of in pages: then `pages` is empty and `size` equals its
-   * length, at most INLINE_MAX (format/inline.ts). Absent or null: the content
-   * is in `pages`. Never written after it is handed over (fs/ replaces, never
+   * length, at most INLINE_MAX (format/inline.ts). Absent, null or empty: the
+   * content is in `pages` (an empty file has neither). Never written after it is handed over (fs/ replaces, never
    * changes, an inline buffer), so a save may keep it as it is. A v1/v2 chain
    * has no inline form: save.ts writes it into a data page of the chain.
    */
