@@ -92,7 +92,7 @@ export interface PramStats {
   linkPages: number;      // of the committed checkpoint
   metaPages: number;      // META/NODE/NAME/XATTR pages of the committed checkpoint
   dataPages: number;      // data pages referenced by the committed checkpoint
-  copiedPages: number;    // banned data pages copied for the committed checkpoint
+  copiedPages: number;    // data pages written for the committed checkpoint: banned pages copied, inline bytes
   entries: number;
   deferredFrees: number;  // pages released while frozen, freed at the next commit
   unverified: number;     // lazy: data pages not yet verified
