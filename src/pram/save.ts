@@ -14,7 +14,6 @@ import { Owner, PageFlag, type PageFrames } from '../boot/frames.js';
 import type { BannedRegions } from '../boot/banned.js';
 import type { PageAllocator } from '../boot/allocator.js';
 import { ENOSPC } from '../format/errno.js';
-import { assert } from '../format/assert.js';
 import { publishProgress } from '../format/progress.js';
 import { crc32c } from '../format/crc.js';
 import { EntryType, ENTRY_LRU, FileImageView, LinkPageView, NAME_MAX, linkLenMax } from '../format/v1.js';
