@@ -1,40 +1,151 @@
 // The owner-crash tests' shared model (no side effects at import: node --test
-// loads every file here): a seeded op list over a small tree, the state it
-// leaves before each op (what a sync at that op commits), and reading a whole
-// mounted tree back. Used by sigkill.test.mjs (parent) and writer.mjs (child).
+// loads every file here). It shares nothing with pram's code: a tree of paths
+// naming nodes (two paths, one node: a hard link), each node with its type,
+// mode, bytes or symlink target, xattrs and three times; a seeded op list over
+// it; the state it leaves before each sync (what that sync commits). Used by
+// sigkill.test.mjs (parent) and writer.mjs (child); reading a mounted tree
+// back and comparing is in model-tree.mjs.
+//
+// Times. utimes sets atime and mtime to the exact nanoseconds it is given.
+// Every other change takes the clock: the model knows only the interval of the
+// op that made it (`{ lo, hi }`, Date.now() ms the writer reported before the
+// op and before the next one), and pram's clock (wall time at mount plus a
+// monotonic offset) must fall inside it, give or take SLACK_MS. What changes
+// which time (POSIX, as Linux does it): a write or truncate sets the file's
+// mtime and ctime; chmod, utimes, setxattr, removexattr, link, rename of the
+// node and unlink of one of its names set its ctime; making or removing a name
+// in a directory sets the directory's mtime and ctime; a new node gets the
+// clock in all three. Nothing reads a file in the writer, so atime is only
+// ever set by creation and utimes (a read's relatime update alone is no change
+// a checkpoint must save: RELIABILITY.md).
 import { Prng } from '../../../dist/machine/prng.js';
 
 export const PS = 4096;
+/** Fixed directories, never removed or renamed: the template makes them. */
 export const DIRS = ['/d', '/d/e'];
+/** Directories made, renamed (over an empty one too) and removed by the ops; never nested. */
+const KDIRS = ['/k0', '/k1', '/d/k2'];
+/** Names for regular files, symlinks and hard links; a made directory adds x0 and x1 inside it. */
 const NAMES = ['/f0', '/f1', '/f2', '/f3', '/f4', '/f5', '/d/g0', '/d/g1', '/d/g2', '/d/e/h0', '/d/e/h1'];
+const XATTRS = ['user.a', 'user.b', 'user.c'];
+
+export const parentOf = (p) => (p === '/' ? '/' : p.slice(0, p.lastIndexOf('/')) || '/');
+const under = (p, dir) => p === dir || p.startsWith(dir + '/');
 
 /** The bytes one write op puts down (both processes derive them from the op). */
 export function dataOf(op) { return new Prng(op.dseed).bytes(op.len); }
+/** An xattr value of a setxattr op. */
+export function valueOf(op) { return new Prng(op.vseed).bytes(op.vlen); }
 
-/** Apply one op to a model (Map path → Buffer); returns the model. */
-export function apply(model, op) {
+/** A model: { paths: Map path -> node id, nodes: Map id -> node, next }. */
+export function cloneModel(m) {
+  const nodes = new Map();
+  for (const [id, n] of m.nodes) nodes.set(id, { ...n, data: n.data && Buffer.from(n.data), xattrs: new Map(n.xattrs) });
+  return { paths: new Map(m.paths), nodes, next: m.next };
+}
+
+function newNode(m, node, at) {
+  const id = m.next++;
+  m.nodes.set(id, { xattrs: new Map(), atime: at, mtime: at, ctime: at, ...node });
+  return id;
+}
+
+const nodeAt = (m, p) => m.nodes.get(m.paths.get(p));
+function changed(m, p, at, data = false) { const n = nodeAt(m, p); n.ctime = at; if (data) n.mtime = at; }
+/** A name made or removed in p's directory. */
+const entryChanged = (m, p, at) => changed(m, parentOf(p), at, true);
+
+/** Drops nodes no path names any more. */
+function collect(m) {
+  const named = new Set(m.paths.values());
+  for (const id of m.nodes.keys()) if (!named.has(id)) m.nodes.delete(id);
+}
+
+function resize(n, len) {
+  const b = Buffer.alloc(len);
+  n.data.copy(b, 0, 0, Math.min(n.data.length, len));
+  n.data = b;
+}
+
+function rename(m, op, at) {
+  const src = m.paths.get(op.path), dst = m.paths.get(op.to);
+  if (dst === src) return;   // two names of one node: POSIX says rename does nothing
+  if (dst !== undefined) { m.paths.delete(op.to); m.nodes.get(dst).ctime = at; }
+  const moved = [...m.paths].filter(([p]) => under(p, op.path));
+  for (const [p] of moved) m.paths.delete(p);
+  for (const [p, id] of moved) m.paths.set(op.to + p.slice(op.path.length), id);
+  entryChanged(m, op.path, at); entryChanged(m, op.to, at); changed(m, op.to, at);
+  collect(m);
+}
+
+/** Apply one op to model m; `at` is the op's clock interval (null while generating). */
+export function apply(m, op, at = null) {
   switch (op.op) {
     case 'write': {
-      const old = model.get(op.path) ?? Buffer.alloc(0);
-      const end = Math.max(old.length, op.off + op.len);
-      const b = Buffer.alloc(end);
-      old.copy(b);
-      dataOf(op).copy(b, op.off);
-      model.set(op.path, b);
+      if (!m.paths.has(op.path)) { m.paths.set(op.path, newNode(m, { type: 'f', mode: op.mode, data: Buffer.alloc(0) }, at)); entryChanged(m, op.path, at); }
+      const n = nodeAt(m, op.path);
+      if (op.off + op.len > n.data.length) resize(n, op.off + op.len);
+      dataOf(op).copy(n.data, op.off);
+      changed(m, op.path, at, true);
       break;
     }
-    case 'truncate': {
-      const old = model.get(op.path);
-      const b = Buffer.alloc(op.len);
-      old.copy(b, 0, 0, Math.min(old.length, op.len));
-      model.set(op.path, b);
-      break;
-    }
-    case 'rename': model.set(op.to, model.get(op.path)); model.delete(op.path); break;
-    case 'unlink': model.delete(op.path); break;
-    default: break; // fsync, sync: no change of content
+    case 'truncate': resize(nodeAt(m, op.path), op.len); changed(m, op.path, at, true); break;
+    case 'rename': rename(m, op, at); break;
+    case 'unlink': case 'rmdir': changed(m, op.path, at); m.paths.delete(op.path); entryChanged(m, op.path, at); collect(m); break;
+    case 'mkdir': m.paths.set(op.path, newNode(m, { type: 'd', mode: op.mode }, at)); entryChanged(m, op.path, at); break;
+    case 'symlink': m.paths.set(op.path, newNode(m, { type: 'l', mode: 0o777, target: op.target }, at)); entryChanged(m, op.path, at); break;
+    case 'link': m.paths.set(op.to, m.paths.get(op.path)); entryChanged(m, op.to, at); changed(m, op.path, at); break;
+    case 'chmod': nodeAt(m, op.path).mode = op.mode; changed(m, op.path, at); break;
+    case 'utimes': { const n = nodeAt(m, op.path); n.atime = { ns: op.atime }; n.mtime = { ns: op.mtime }; n.ctime = at; break; }
+    case 'setxattr': nodeAt(m, op.path).xattrs.set(op.name, valueOf(op)); changed(m, op.path, at); break;
+    case 'removexattr': nodeAt(m, op.path).xattrs.delete(op.name); changed(m, op.path, at); break;
+    case 'fsync': case 'sync': break;
+    default: throw new Error(`model: unknown op ${op.op}`);
   }
-  return model;
+  return m;
+}
+
+/** What a generator may pick from model m (sorted: the seed alone decides). */
+function views(m) {
+  const all = [...m.paths.keys()].sort();
+  const of = (type) => all.filter((p) => nodeAt(m, p).type === type);
+  const kdirs = KDIRS.filter((k) => m.paths.has(k));
+  const names = [...NAMES, ...kdirs.flatMap((k) => [`${k}/x0`, `${k}/x1`])];
+  const empty = (d) => !all.some((p) => parentOf(p) === d);
+  return { all, files: of('f'), links: of('l'), dirs: of('d'), kdirs, names, free: names.filter((p) => !m.paths.has(p)), empty };
+}
+
+/** One random change to m (or null when the draw does not fit the tree). */
+function draw(r, m, write) {
+  const v = views(m);
+  const pick = (a) => (a.length ? a[r.below(a.length)] : null);
+  const notDir = [...v.files, ...v.links];
+  const k = r.below(100);
+  if (k < 28 || !v.files.length) return write(r.chance(0.7) ? pick(v.files) ?? pick(v.free) : pick(v.free) ?? pick(v.files));
+  if (k < 34) { const p = pick(v.files); return { op: 'truncate', path: p, len: r.below(nodeAt(m, p).data.length * 2 + PS) }; }
+  if (k < 42) {
+    if (r.chance(0.25) && v.kdirs.length) {   // a directory, to a free name or over an empty one
+      const p = pick(v.kdirs), to = pick(KDIRS.filter((d) => d !== p && (!m.paths.has(d) || v.empty(d))));
+      return to && { op: 'rename', path: p, to };
+    }
+    const p = pick(notDir);   // onto any name but a directory: a free one, a file, a symlink, another name of itself
+    return { op: 'rename', path: p, to: pick(v.names.filter((x) => x !== p && !v.dirs.includes(x))) };
+  }
+  if (k < 47) return { op: 'unlink', path: pick(notDir) };
+  if (k < 51) { const p = pick(KDIRS.filter((d) => !m.paths.has(d))); return p && { op: 'mkdir', path: p, mode: r.below(0o10000) }; }
+  if (k < 54) { const p = pick(v.kdirs.filter(v.empty)); return p && { op: 'rmdir', path: p }; }
+  if (k < 59) { const p = pick(v.free); return p && { op: 'symlink', path: p, target: pick(['f0', '../d/g1', '/nowhere', 'e/h0', 'x'.repeat(300)]) + r.below(100) }; }
+  if (k < 64) { const to = pick(v.free); return to && { op: 'link', path: pick(v.files), to }; }
+  const meta = [...v.files, ...v.dirs];
+  if (k < 70) return { op: 'chmod', path: pick(meta), mode: r.below(0o10000) };
+  if (k < 76) {
+    const ns = () => String(BigInt(r.below(2 ** 31)) * 1_000_000_000n + BigInt(r.below(1e9)));
+    return { op: 'utimes', path: pick(meta), atime: ns(), mtime: ns() };
+  }
+  if (k < 82) return { op: 'setxattr', path: pick(meta), name: pick(XATTRS), vseed: r.next(), vlen: r.chance(0.15) ? r.range(PS, PS + 500) : r.range(1, 60) };
+  if (k < 85) { const p = pick(meta.filter((x) => nodeAt(m, x).xattrs.size)); return p && { op: 'removexattr', path: p, name: pick([...nodeAt(m, p).xattrs.keys()].sort()) }; }
+  if (k < 93) return { op: 'fsync', path: pick(v.files) };
+  return { op: 'sync' };
 }
 
 /**
@@ -42,73 +153,39 @@ export function apply(model, op) {
  * has synced content to lose), then a random mix. Ops are valid for the model
  * they were drawn against, so the child never sees an expected error.
  */
-export function genOps(seed, start = new Map()) {
+export function genOps(seed, start) {
   const r = new Prng(seed);
-  const model = new Map(start);
+  const m = cloneModel(start);
   const ops = [];
-  const push = (op) => { ops.push(op); apply(model, op); };
-  const existing = () => [...model.keys()].sort();
-  const pick = (a) => a[r.below(a.length)];
+  const push = (op) => { ops.push(op); apply(m, op); };
   const write = (path) => {
-    const size = model.get(path)?.length ?? 0;
+    if (!path) return null;
+    const n = nodeAt(m, path);
+    const size = n?.data.length ?? 0;
     const off = r.chance(0.2) ? r.below(3 * PS) + size : r.below(size + 1);
     const len = r.chance(0.15) ? r.range(PS, 16 * PS) : r.range(1, 2 * PS + 100);
-    push({ op: 'write', path, off, len, dseed: r.next() });
+    return { op: 'write', path, off, len, dseed: r.next(), ...(n ? {} : { mode: r.below(0o10000) }) };
   };
-  for (let i = r.range(2, 6); i > 0; i--) write(pick(NAMES));
+  for (let i = r.range(2, 6); i > 0; i--) {
+    const { free, files } = views(m);
+    const op = write(r.chance(0.5) ? free[r.below(free.length)] ?? files[0] : files[0] ?? free[0]);
+    if (op) push(op);
+  }
   push({ op: 'sync' });
   const n = r.range(5, 60);
-  while (ops.length < n + 8) {
-    const have = existing();
-    const k = r.below(100);
-    if (k < 45 || have.length === 0) write(r.chance(0.7) && have.length ? pick(have) : pick(NAMES));
-    else if (k < 55) { const p = pick(have); push({ op: 'truncate', path: p, len: r.below(model.get(p).length * 2 + PS) }); }
-    else if (k < 67) { const p = pick(have); const to = pick(NAMES.filter((x) => x !== p)); push({ op: 'rename', path: p, to }); }
-    else if (k < 75) push({ op: 'unlink', path: pick(have) });
-    else if (k < 88) push({ op: 'fsync', path: pick(have) });
-    else push({ op: 'sync' });
-  }
+  while (ops.length < n + 8) { const op = draw(r, m, write); if (op) push(op); }
   return ops;
 }
 
-/** Model states before every sync op (what that sync commits) — keyed by op index. */
-export function syncStates(ops, start = new Map()) {
-  const model = new Map(start);
+/** Model states before every sync op (what that sync commits), keyed by op index; times[i] is op i's clock interval. */
+export function syncStates(ops, start, times) {
+  const m = cloneModel(start);
   const states = new Map();
   ops.forEach((op, i) => {
-    if (op.op === 'sync' || op.op === 'fsync') states.set(i, new Map(model));
-    apply(model, op);
+    if (op.op === 'sync' || op.op === 'fsync') states.set(i, cloneModel(m));
+    apply(m, op, times[i] ?? null);
   });
   return states;
-}
-
-/** Every regular file under / of a mount, path → Buffer or the error code reading it gave. */
-export async function readTree(pfs) {
-  const out = new Map();
-  const walk = async (dir) => {
-    for (const d of await pfs.readdir(dir, { withFileTypes: true })) {
-      const p = dir === '/' ? `/${d.name}` : `${dir}/${d.name}`;
-      if (d.isDirectory()) { await walk(p); continue; }
-      try { out.set(p, await pfs.readFile(p)); } catch (e) { out.set(p, e.code ?? String(e)); }
-    }
-  };
-  await walk('/');
-  for (const d of DIRS) out.delete(d);
-  return out;
-}
-
-/** '' when `got` equals `want`, else the first difference in words. */
-export function diffTrees(got, want) {
-  for (const [p, w] of want) {
-    const g = got.get(p);
-    if (g === undefined) return `${p} missing`;
-    if (!Buffer.isBuffer(g)) return `${p} unreadable: ${g}`;
-    if (g.length !== w.length) return `${p} has ${g.length} bytes, expected ${w.length}`;
-    const at = g.findIndex((b, i) => b !== w[i]);
-    if (at >= 0) return `${p} differs at byte ${at}`;
-  }
-  for (const p of got.keys()) if (!want.has(p)) return `${p} should not exist`;
-  return '';
 }
 
 /** The op list a writer child gets from its parent: one JSON line on stdin. */

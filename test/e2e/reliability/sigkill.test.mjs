@@ -1,15 +1,20 @@
-// Owner crashes (issue 7): a child process mounts an arena with the library
-// API and performs a seeded mix of write, truncate, rename, unlink, fsync and
-// sync; the parent SIGKILLs it at a seeded moment (after the k-th op, on a
-// sync's start, after a delay, or — from inside the child — just before or
-// after the n-th msync of a checkpoint's commit); then the parent mounts the
-// arena and requires it to be exactly the state of the last completed sync
-// (or, for a sync cut short, of that sync) with no loss reported: every
-// synced byte back, nothing that was never written. Each run crashes twice:
-// the second owner starts from the first crash's image.
+// Owner crashes (issues 7, 13): a child process mounts an arena with the
+// library API and performs a seeded mix of write, truncate, rename (over
+// existing files, symlinks, other names of the same inode, empty directories),
+// unlink, mkdir, rmdir, symlink, link, chmod, utimes, setxattr, removexattr,
+// fsync and sync; the parent SIGKILLs it at a seeded moment (after the k-th
+// op, on a sync's start, after a delay, or — from inside the child — just
+// before or after the n-th msync of a checkpoint's commit); then the parent
+// mounts the arena and requires it to be exactly the state of the last
+// completed sync (or, for a sync cut short, of that sync) with no loss
+// reported. "Exactly", by an independent model (model.mjs, model-tree.mjs):
+// every path's type, mode, size and bytes, symlink target, nlink, which paths
+// are one inode, xattrs, and mtime/atime/ctime (exact where utimes set them,
+// else inside the clock interval of the op that set them). Each run crashes
+// twice: the second owner starts from the first crash's image.
 //   PRAM_SIGKILL_SEED=n     run only seed n (PRAM_SIGKILL_REPEAT times, default 10)
-//   PRAM_SIGKILL_RUNS=n     runs (default 100, i.e. 200 kills)
-import { test } from 'node:test';
+//   PRAM_SIGKILL_RUNS=n     runs (default 250, i.e. 500 kills)
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -17,21 +22,31 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mount } from '../../../dist/api/index.js';
 import { Prng } from '../../../dist/machine/prng.js';
-import { DIRS, diffTrees, genOps, readTree, syncStates } from './model.mjs';
+import { DIRS, genOps, syncStates } from './model.mjs';
+import { diffTrees, modelOf, readTree } from './model-tree.mjs';
 import { onLines } from './lines.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const writer = path.join(here, 'writer.mjs');
-const base = `/dev/shm/pram-rel-sigkill-${process.pid}`;
-const template = `${base}-template.arena`, arena = `${base}.arena`;
-process.on('exit', () => { for (const p of [template, arena]) fs.rmSync(p, { force: true }); });
+const base = `/dev/shm/killmeta-sigkill-${process.pid}`;
+const template = `${base}-template.arena`;
+/**
+ * Two lanes of runs side by side, each with its own arena and spare writers: a
+ * run waits for its child often enough (start, kill, exit) that a second lane
+ * uses the time. Each run is still decided by its seed alone.
+ */
+const LANES = Number(process.env['PRAM_SIGKILL_LANES'] ?? 2);
+const lanes = Array.from({ length: LANES }, (_, k) => ({ arena: `${base}-${k}.arena`, pool: [] }));
+process.on('exit', () => { for (const p of [template, ...lanes.map((l) => l.arena)]) fs.rmSync(p, { force: true }); });
 
 const one = process.env['PRAM_SIGKILL_SEED'];
-const RUNS = Number(process.env['PRAM_SIGKILL_RUNS'] ?? 100);
+const RUNS = Number(process.env['PRAM_SIGKILL_RUNS'] ?? 250);
 const seeds = one !== undefined
   ? Array(Number(process.env['PRAM_SIGKILL_REPEAT'] ?? 10)).fill(Number(one))
   : Array.from({ length: RUNS }, (_, i) => 7000 + i);
-const stats = { kills: 0, modes: {}, inSync: 0, newer: 0, older: 0, ops: 0, syncs: 0 };
+const stats = { kills: 0, modes: {}, inSync: 0, newer: 0, older: 0, ops: 0, syncs: 0, done: {} };
+let templateModel = null;
+const time = { toR: 0, toExit: 0, crash: 0, model: 0, check: 0 };
 
 /** Where to kill: drawn from the run's generator. */
 function plan(r, ops) {
@@ -43,17 +58,32 @@ function plan(r, ops) {
   return { mode: 'delay', ms: r.below(25) };
 }
 
-/** Run the writer on `arena` until it is killed; returns what it said. */
-function crash(ops, kill) {
+/**
+ * Writers started ahead: node and pram's modules load (most of a run's cost on
+ * a busy machine) while the previous run goes; a writer waits for its op list
+ * on stdin before it mounts.
+ */
+const SPARES = 1;
+function spareWriter(arena) {
+  const child = spawn(process.execPath, [writer, arena], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const w = { child, err: '', exited: new Promise((r) => child.on('exit', (code, signal) => r({ code, signal }))) };
+  child.stderr.on('data', (d) => { w.err += d; });
+  return w;
+}
+after(() => { for (const l of lanes) for (const w of l.pool.splice(0)) w.child.kill('SIGKILL'); });
+
+/** Run a writer on the lane's arena until it is killed; returns what it said. */
+function crash(lane, ops, kill) {
+  while (lane.pool.length < SPARES + 1) lane.pool.push(spareWriter(lane.arena));
+  const w = lane.pool.shift();
+  const { child } = w;
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, KILL_AT_MSYNC: kill.env ?? '' };
-    const child = spawn(process.execPath, [writer, arena], { stdio: ['pipe', 'pipe', 'pipe'], env });
     const said = [];
-    let err = '';
     const die = () => child.kill('SIGKILL');
     const guard = setTimeout(() => { die(); reject(new Error('the writer did not finish in 60 s')); }, 60_000);
-    child.stderr.on('data', (d) => { err += d; });
+    const tS = Date.now();
     onLines(child.stdout, (line) => {
+      if (line === 'R') time.toR += Date.now() - tS;
       said.push(line);
       const [tag, n] = line.split(' ');
       if (tag === 'D') die();
@@ -61,33 +91,47 @@ function crash(ops, kill) {
       else if (tag === 'o' && kill.mode === 'op' && Number(n) === kill.at) die();
       else if (tag === 's' && kill.mode === 'sync' && Number(n) === kill.at) die();
     });
-    child.on('exit', (code, signal) => {
+    w.exited.then(({ code, signal }) => {
+      time.toExit += Date.now() - tS;
       clearTimeout(guard);
       const e = said.find((l) => l.startsWith('E '));
-      if (e || signal !== 'SIGKILL') reject(new Error(`the writer ended with ${signal ?? code}: ${e ?? ''} ${err}`));
+      if (e || signal !== 'SIGKILL') reject(new Error(`the writer ended with ${signal ?? code}: ${e ?? ''} ${w.err}`));
       else resolve(said);
     });
-    child.stdin.end(JSON.stringify(ops) + '\n');
+    child.stdin.end(JSON.stringify({ ops, killAtMsync: kill.env ?? '' }) + '\n');
   });
 }
 
-/** One owner life and its crash; returns the model the arena must come back as. */
-async function phase(seed, label, r, start) {
+/** Op i's clock interval: Date.now() before it and before whatever the writer said next with a time. */
+function timesOf(said) {
+  const stamps = said.filter((l) => l.startsWith('o ') || l.startsWith('D ')).map((l) => l.split(' '));
+  const times = [];
+  stamps.forEach(([tag, n, t], k) => { if (tag === 'o' && k + 1 < stamps.length) times[Number(n)] = { lo: Number(t), hi: Number(stamps[k + 1].at(-1)) }; });
+  return times;
+}
+
+/** One owner life and its crash; returns the model the arena came back as (the next owner's start). */
+async function phase(lane, seed, label, r, start) {
   const ops = genOps(r.next(), start);
   const kill = plan(r, ops);
-  const said = await crash(ops, kill);
+  let t0 = Date.now();
+  const said = await crash(lane, ops, kill);
+  time.crash += Date.now() - t0; t0 = Date.now();
   const done = said.filter((l) => l.startsWith('S ')).map((l) => Number(l.slice(2)));
   const begun = said.filter((l) => l.startsWith('s ')).map((l) => Number(l.slice(2)));
   const lastDone = done.length ? Math.max(...done) : -1;
   const inflight = begun.filter((i) => i > lastDone);
-  const states = syncStates(ops, start);
+  const states = syncStates(ops, start, timesOf(said));
   const older = lastDone >= 0 ? states.get(lastDone) : start;
   const newer = inflight.length ? states.get(Math.max(...inflight)) : null;
   stats.kills++; stats.modes[kill.mode] = (stats.modes[kill.mode] ?? 0) + 1;
-  stats.ops += said.filter((l) => l.startsWith('o ')).length; stats.syncs += done.length;
+  const performed = said.filter((l) => l.startsWith('o ')).map((l) => ops[Number(l.split(' ')[1])].op);
+  for (const op of performed.slice(0, -1)) stats.done[op] = (stats.done[op] ?? 0) + 1;   // the last may be cut short
+  stats.ops += performed.length; stats.syncs += done.length;
   if (newer) stats.inSync++;
 
-  const pfs = await mount({ arena, cmdline: '', verify: 'full', warn: () => {} });
+  time.model += Date.now() - t0; t0 = Date.now();
+  const pfs = await mount({ arena: lane.arena, cmdline: '', verify: 'full', warn: () => {} });
   let got, losses;
   try {
     losses = pfs.losses.map((l) => `${l.path}: ${l.what}`);
@@ -96,13 +140,18 @@ async function phase(seed, label, r, start) {
   } finally {
     await pfs.unmount({ save: false });
   }
-  const why = `SEED=${seed} ${label} (kill ${JSON.stringify(kill)}, last completed sync at op ${lastDone}, sync cut short: ${newer ? Math.max(...inflight) : 'none'}, ${ops.length} ops)`;
+  time.check += Date.now() - t0;
+  const why = `SEED=${seed} ${label} (kill ${JSON.stringify(kill)}, last completed sync at op ${lastDone}, sync cut short: ${newer ? Math.max(...inflight) : 'none'}, ${ops.length} ops; ` +
+    `reproduce: PRAM_SIGKILL_SEED=${seed} PRAM_SIGKILL_REPEAT=1 node --test test/e2e/reliability/sigkill.test.mjs)`;
   assert.deepEqual(losses, [], `${why}: losses reported after a crash`);
   const dOld = diffTrees(got, older);
-  if (dOld === '') { stats.older++; return older; }
-  const dNew = newer ? diffTrees(got, newer) : 'no sync was in flight';
-  if (dNew === '') { stats.newer++; return newer; }
-  assert.fail(`${why}: the arena is neither the last synced state (${dOld}) nor the one being synced (${dNew})`);
+  if (dOld === '') stats.older++;
+  else {
+    const dNew = newer ? diffTrees(got, newer) : 'no sync was in flight';
+    if (dNew !== '') assert.fail(`${why}: the arena is neither the last synced state (${dOld}) nor the one being synced (${dNew})`);
+    stats.newer++;
+  }
+  return modelOf(got);
 }
 
 test('setup: a template arena (16 MiB, two directories, synced)', async () => {
@@ -110,27 +159,36 @@ test('setup: a template arena (16 MiB, two directories, synced)', async () => {
   await pfs.mkdir('/d/e', { recursive: true });
   await pfs.unmount();
   assert.equal(fs.statSync(template).mode & 0o777, 0o600);
+  const back = await mount({ arena: template, cmdline: '', warn: () => {} });
+  try { templateModel = modelOf(await readTree(back)); } finally { await back.unmount({ save: false }); }
+  assert.deepEqual([...templateModel.paths.keys()].sort(), ['/', ...DIRS]);
 });
 
 const BATCH = 25;
 for (let b = 0; b < seeds.length; b += BATCH) {
   const batch = seeds.slice(b, b + BATCH);
   test(`SIGKILL of the owner: seeds ${batch[0]}…${batch.at(-1)} (${batch.length} runs, 2 kills each)`, { timeout: 600_000 }, async () => {
-    for (const seed of batch) {
-      fs.copyFileSync(template, arena);
-      const r = new Prng(seed);
-      const first = await phase(seed, 'first crash', r, new Map());
-      await phase(seed, 'second crash', r, first);
-    }
+    await Promise.all(lanes.map(async (lane, k) => {
+      for (const seed of batch.filter((_, i) => i % LANES === k)) {
+        fs.copyFileSync(template, lane.arena);
+        const r = new Prng(seed);
+        const first = await phase(lane, seed, 'first crash', r, templateModel);
+        await phase(lane, seed, 'second crash', r, first);
+      }
+    }));
   });
 }
 
-test('the kills covered every mode and syncs cut short', (t) => {
-  t.diagnostic(JSON.stringify(stats));
-  assert.ok(stats.kills >= (one !== undefined ? 1 : 200), `${stats.kills} kills`);
+const OPS = ['write', 'truncate', 'rename', 'unlink', 'mkdir', 'rmdir', 'symlink', 'link', 'chmod', 'utimes', 'setxattr', 'removexattr', 'fsync', 'sync'];
+test('the kills covered every mode, every op and syncs cut short', (t) => {
+  t.diagnostic(`ms in: ${JSON.stringify(time)}; ${JSON.stringify(stats)}`);
+  assert.ok(stats.kills >= 2 * seeds.length, `${stats.kills} kills`);
   if (one === undefined) {
-    for (const m of ['op', 'sync', 'msync', 'delay']) assert.ok(stats.modes[m] > 10, `mode ${m}: ${stats.modes[m]}`);
-    assert.ok(stats.inSync > 10, `${stats.inSync} kills during a sync`);
-    assert.ok(stats.newer > 5 && stats.older > 5, `came back newer ${stats.newer}, older ${stats.older}`);
+    // Floors for the default 250 runs, scaled down for shorter runs.
+    const min = (n) => Math.max(1, Math.floor((n * RUNS) / 250));
+    for (const m of ['op', 'sync', 'msync', 'delay']) assert.ok(stats.modes[m] >= min(40), `mode ${m}: ${stats.modes[m]}`);
+    assert.ok(stats.inSync >= min(40), `${stats.inSync} kills during a sync`);
+    assert.ok(stats.newer >= min(10) && stats.older >= min(10), `came back newer ${stats.newer}, older ${stats.older}`);
+    for (const op of OPS) assert.ok((stats.done[op] ?? 0) >= min(40), `${op} performed ${stats.done[op] ?? 0} times`);
   }
 });

@@ -1,22 +1,24 @@
-// The owner that gets killed (child of sigkill.test.mjs): mounts ARENA with the
-// library API, reads its op list (one JSON line) from stdin and performs it,
-// telling the parent over stdout where it is:
-//   R            mounted           o <i>   about to perform op i
+// The owner that gets killed (child of sigkill.test.mjs): started ahead, it
+// waits for one JSON line on stdin ({ ops, killAtMsync }), then mounts ARENA
+// with the library API and performs the ops, telling the parent over stdout
+// where it is:
+//   R            mounted           o <i> <ms>  about to perform op i (Date.now())
 //   s <i>        sync op i begins  S <i>   sync op i returned (committed)
-//   D            all done (then waits to be killed)      E <msg>  an op failed
-// With KILL_AT_MSYNC=n[:after] it SIGKILLs itself at the n-th msync of the
+//   D <ms>       all done (then waits to be killed)      E <msg>  an op failed
+// The times bound the clock pram stamps each change with (model.mjs).
+// With killAtMsync 'n[:after]' it SIGKILLs itself at the n-th msync of the
 // arena (before it, or after it): inside a checkpoint's commit, deterministically.
 import * as fs from 'node:fs';
 import { mount } from '../../../dist/api/index.js';
-import { dataOf, readOps } from './model.mjs';
+import { dataOf, readOps, valueOf } from './model.mjs';
 
 const arena = process.argv[2];
 const say = (line) => fs.writeSync(1, line + '\n');
 
-const ops = await readOps();
+const { ops, killAtMsync: killAt } = await readOps();
+process.umask(0);   // modes exactly as the ops give them (the mount takes the umask at mount)
 
 const pfs = await mount({ arena, cmdline: '', warn: () => {}, checkpointIntervalMs: 0 });   // only the op list's syncs
-const killAt = process.env['KILL_AT_MSYNC'];
 if (killAt) {
   const [n, when] = killAt.split(':');
   const mem = pfs.volume.mem;
@@ -33,16 +35,24 @@ say('R');
 try {
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
-    say(`o ${i}`);
+    say(`o ${i} ${Date.now()}`);
     switch (op.op) {
       case 'write': {
-        const h = await pfs.open(op.path, 2 | 0o100); // O_RDWR | O_CREAT: no truncation
+        const h = await pfs.open(op.path, 2 | 0o100, op.mode); // O_RDWR | O_CREAT: no truncation
         try { await h.write(dataOf(op), 0, op.len, op.off); } finally { await h.close(); }
         break;
       }
       case 'truncate': await pfs.truncate(op.path, op.len); break;
       case 'rename': await pfs.rename(op.path, op.to); break;
       case 'unlink': await pfs.unlink(op.path); break;
+      case 'mkdir': await pfs.mkdir(op.path, op.mode); break;
+      case 'rmdir': await pfs.rmdir(op.path); break;
+      case 'symlink': await pfs.symlink(op.target, op.path); break;
+      case 'link': await pfs.link(op.path, op.to); break;
+      case 'chmod': await pfs.chmod(op.path, op.mode); break;
+      case 'utimes': await pfs.utimes(op.path, BigInt(op.atime), BigInt(op.mtime)); break;
+      case 'setxattr': await pfs.setxattr(op.path, op.name, valueOf(op)); break;
+      case 'removexattr': await pfs.removexattr(op.path, op.name); break;
       case 'fsync': {
         const h = await pfs.open(op.path, 'r+');
         say(`s ${i}`);
@@ -54,7 +64,7 @@ try {
       default: throw new Error(`unknown op ${op.op}`);
     }
   }
-  say('D');
+  say(`D ${Date.now()}`);
 } catch (e) {
   say(`E ${e.stack ?? e}`.replace(/\n/g, ' | '));
   process.exit(1);
