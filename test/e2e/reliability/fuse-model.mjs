@@ -11,6 +11,20 @@
 // may hold any version written since it was last flushed: held writes are
 // whole pages inside the file (its size never changes while held), each page
 // version distinct, and the check accepts any of them for such a page.
+//
+// Hard links: two paths naming one node object (cloneTree keeps the sharing);
+// the check wants them one inode, with nlink the number of its names (a
+// directory: 2 + its subdirectories). Times: utime sets a file's or a
+// directory's mtime to exact nanoseconds (a SETATTR that reaches the server
+// before it returns), and the check wants exactly that until something else
+// changes it — a write, truncate or creation of the file, a name made or
+// removed in the directory — after which the model does not know it (the
+// server's clock, or the kernel's own with the writeback cache: `mtime: null`).
+// After a crash, the tree read back is the next run's start with every mtime
+// known. atime and ctime are not checked through FUSE: the server stamps atime
+// on reads (the dump reads everything) and a read is no change a checkpoint
+// must save; ctime is the server's or the kernel's clock at moments the writer
+// cannot see (the kernel sends cached times with its writeback).
 import { Prng } from '../../../dist/machine/prng.js';
 
 export const PS = 4096;
@@ -19,17 +33,23 @@ export const HELD_PAGES = 4;
 const FILES = ['f0', 'f1', 'f2', 'f3', 'f4', 'f5'], DIRS = ['d0', 'd1', 'd2'], LINKS = ['l0', 'l1'];
 export const DURABLE = ['fsync', 'fdatasync', 'hfsync', 'hfdatasync', 'dirfsync', 'sync', 'syncfs'];
 /** Ops that change what a checkpoint saves (for "was something lost"). */
-export const MUTATING = ['create', 'write', 'truncate', 'rename', 'unlink', 'mkdir', 'rmdir', 'symlink', 'chmod', 'setxattr', 'removexattr', 'hwrite'];
+export const MUTATING = ['create', 'write', 'truncate', 'rename', 'unlink', 'mkdir', 'rmdir', 'symlink', 'link', 'chmod', 'utime', 'setxattr', 'removexattr', 'hwrite'];
 
 const parentOf = (p) => p.slice(0, p.lastIndexOf('/')) || '/';
 const join = (d, n) => (d === '/' ? '' : d) + '/' + n;
 
-/** A deep copy of a tree (Map path -> node; files' data Buffers copied). */
+/** A deep copy of a tree (Map path -> node; files' data Buffers copied; two paths of one node stay one node). */
 export function cloneTree(t) {
-  const c = new Map();
-  for (const [p, n] of t) c.set(p, { ...n, data: n.data && Buffer.from(n.data), xattrs: n.xattrs && new Map(n.xattrs), pages: n.pages?.map((v) => [...v]) });
+  const c = new Map(), copies = new Map();
+  for (const [p, n] of t) {
+    if (!copies.has(n)) copies.set(n, { ...n, data: n.data && Buffer.from(n.data), xattrs: n.xattrs && new Map(n.xattrs), pages: n.pages?.map((v) => [...v]) });
+    c.set(p, copies.get(n));
+  }
   return c;
 }
+
+/** A name made or removed in p's directory: its mtime is the clock's. */
+const entryChanged = (t, p) => { t.get(parentOf(p)).mtime = null; };
 
 /**
  * Held files carry `pages`: per page the versions the server may have, the
@@ -46,12 +66,13 @@ export function apply(t, op) {
   // An empty create carries '' (no bytes): still a buffer, never null.
   const data = typeof op.data === 'string' ? Buffer.from(op.data, 'base64') : null;
   switch (op.op) {
-    case 'create': t.set(op.path, { type: 'f', mode: op.mode, data, xattrs: new Map() }); break;
+    case 'create': t.set(op.path, { type: 'f', mode: op.mode, data, xattrs: new Map(), mtime: null }); entryChanged(t, op.path); break;
     case 'write': {
       const n = t.get(op.path);
       const b = Buffer.alloc(Math.max(n.data.length, op.off + data.length));
       n.data.copy(b); data.copy(b, op.off);
       n.data = b;
+      n.mtime = null;
       break;
     }
     case 'truncate': {
@@ -59,6 +80,7 @@ export function apply(t, op) {
       const b = Buffer.alloc(op.len);
       n.data.copy(b, 0, 0, Math.min(op.len, n.data.length));
       n.data = b;
+      n.mtime = null;
       break;
     }
     case 'rename': {
@@ -66,12 +88,15 @@ export function apply(t, op) {
       const nodes = moved.map((p) => [op.to + p.slice(op.path.length), t.get(p)]);
       for (const p of moved) t.delete(p);
       for (const [p, n] of nodes) t.set(p, n);
+      entryChanged(t, op.path); entryChanged(t, op.to);
       break;
     }
-    case 'unlink': case 'rmdir': t.delete(op.path); break;
-    case 'mkdir': t.set(op.path, { type: 'd', mode: op.mode, xattrs: new Map() }); break;
-    case 'symlink': t.set(op.path, { type: 'l', mode: 0o777, target: op.target }); break;
+    case 'unlink': case 'rmdir': t.delete(op.path); entryChanged(t, op.path); break;
+    case 'mkdir': t.set(op.path, { type: 'd', mode: op.mode, xattrs: new Map(), mtime: null }); entryChanged(t, op.path); break;
+    case 'symlink': t.set(op.path, { type: 'l', mode: 0o777, target: op.target, mtime: null }); entryChanged(t, op.path); break;
+    case 'link': t.set(op.to, t.get(op.path)); entryChanged(t, op.to); break;
     case 'chmod': t.get(op.path).mode = op.mode; break;
+    case 'utime': t.get(op.path).mtime = op.mtime; break;
     case 'setxattr': t.get(op.path).xattrs.set(op.name, op.data); break;
     case 'removexattr': t.get(op.path).xattrs.delete(op.name); break;
     case 'hopen': { const n = t.get(op.path); n.pages = Array.from({ length: n.data.length / PS }, (_, i) => [n.data.subarray(i * PS, (i + 1) * PS).toString('base64')]); break; }
@@ -79,6 +104,7 @@ export function apply(t, op) {
       const n = t.get(op.path);
       data.copy(n.data, op.off);
       n.pages[op.off / PS].push(op.data);
+      n.mtime = null;
       break;
     }
     case 'hclose': case 'hfsync': case 'hfdatasync': case 'fsync': case 'fdatasync': flush(t.get(op.path)); if (op.op === 'hclose') delete t.get(op.path).pages; break;
@@ -105,7 +131,7 @@ export function genOps(seed, t, count) {
   const pick = (a) => a[r.below(a.length)];
   const bytes = (n) => Buffer.from(r.bytes(n)).toString('base64');
   const push = (op) => { ops.push(op); apply(t, op); };
-  const paths = (pred) => [...t.keys()].filter((p) => pred(t.get(p), p)).sort();
+  const paths = (pred) => [...t.keys()].filter((p) => p !== '/' && pred(t.get(p), p)).sort();   // '/' only where named
   const free = (names) => {
     const dirs = ['/', ...paths((n) => n.type === 'd')];
     for (let tries = 0; tries < 8; tries++) { const p = join(pick(dirs), pick(names)); if (!t.has(p)) return p; }
@@ -132,7 +158,13 @@ export function genOps(seed, t, count) {
     else if (k < 59) { const p = pick(paths((n) => n.type !== 'l')); push({ op: 'chmod', path: p, mode: (t.get(p).type === 'd' ? 0o700 : 0) | r.below(0o1000) }); }
     else if (k < 64) { const p = pick(paths((n) => n.type !== 'l')); push({ op: 'setxattr', path: p, name: `user.k${r.below(3)}`, data: bytes(r.range(1, 40)) }); }
     else if (k < 66) { const withX = paths((n) => n.type !== 'l' && n.xattrs.size > 0); if (withX.length) { const p = pick(withX); push({ op: 'removexattr', path: p, name: pick([...t.get(p).xattrs.keys()].sort()) }); } }
-    else if (k < 80) { const h = pick(HELD); const page = r.below(HELD_PAGES); push({ op: 'hwrite', path: h, off: page * PS, data: bytes(PS) }); }
+    else if (k < 70) {
+      // Not a held file: its cached writes may reach the server after the utime, and the WRITE stamps the clock.
+      const ns = () => String(BigInt(r.below(2 ** 31)) * 1_000_000_000n + BigInt(r.below(1e9)));
+      push({ op: 'utime', path: pick(['/', ...paths((n) => n.type === 'd'), ...files]), atime: ns(), mtime: ns() });
+    }
+    else if (k < 73) { const p = free(FILES); if (p && files.length) push({ op: 'link', path: pick(files), to: p }); }
+    else if (k < 84) { const h = pick(HELD); const page = r.below(HELD_PAGES); push({ op: 'hwrite', path: h, off: page * PS, data: bytes(PS) }); }
     else {
       const kind = pick(DURABLE);
       if (kind === 'fsync' || kind === 'fdatasync') push({ op: kind, path: pick([...files, ...HELD]) ?? HELD[0] });
@@ -145,35 +177,60 @@ export function genOps(seed, t, count) {
   return ops;
 }
 
+/** nlink the model gives path p's node: its names, or for a directory 2 + its subdirectories. */
+function nlinkOf(want, p, w) {
+  if (w.type === 'd') return 2 + [...want].filter(([q, n]) => q !== '/' && parentOf(q) === p && n.type === 'd').length;
+  return [...want.values()].filter((n) => n === w).length;
+}
+
+/** '' when node g (dumped) is one that w allows, else the difference. */
+function nodeDiff(g, w) {
+  if (g.type !== w.type) return `is a ${g.type}, expected ${w.type}`;
+  if (g.mode !== w.mode) return `mode ${g.mode.toString(8)}, expected ${w.mode.toString(8)}`;
+  if (w.mtime != null && g.mtime !== w.mtime) return `mtime ${g.mtime}, expected ${w.mtime} (utime)`;
+  if (w.type === 'l') return g.target === w.target ? '' : `-> ${g.target}, expected ${w.target}`;
+  const gx = Object.entries(g.xattrs).sort(), wx = [...w.xattrs].sort();
+  if (JSON.stringify(gx) !== JSON.stringify(wx)) return `xattrs ${JSON.stringify(gx)}, expected ${JSON.stringify(wx)}`;
+  if (w.type !== 'f') return '';
+  const gd = Buffer.from(g.data, 'base64');
+  if (gd.length !== w.data.length) return `has ${gd.length} bytes, expected ${w.data.length}`;
+  for (let i = 0; i < gd.length; i += PS) {
+    const page = gd.subarray(i, i + PS);
+    const ok = w.pages ? w.pages[i / PS].some((v) => page.equals(Buffer.from(v, 'base64'))) : page.equals(w.data.subarray(i, i + PS));
+    if (!ok) return `page ${i / PS} is none of the ${w.pages ? w.pages[i / PS].length + ' allowed versions' : 'expected bytes'}`;
+  }
+  return '';
+}
+
 /** '' when the dumped tree `got` is one the model state `want` allows, else the first difference. */
 export function diffTree(got, want) {
+  const inoOf = new Map(), nodeOf = new Map();
   for (const [p, w] of want) {
     const g = got[p];
     if (!g) return `${p} missing`;
-    if (g.type !== w.type) return `${p} is a ${g.type}, expected ${w.type}`;
-    if (g.mode !== w.mode) return `${p} mode ${g.mode.toString(8)}, expected ${w.mode.toString(8)}`;
-    if (w.type === 'l') { if (g.target !== w.target) return `${p} -> ${g.target}, expected ${w.target}`; continue; }
-    const gx = Object.entries(g.xattrs).sort(), wx = [...w.xattrs].sort();
-    if (JSON.stringify(gx) !== JSON.stringify(wx)) return `${p} xattrs ${JSON.stringify(gx)}, expected ${JSON.stringify(wx)}`;
-    if (w.type !== 'f') continue;
-    const gd = Buffer.from(g.data, 'base64');
-    if (gd.length !== w.data.length) return `${p} has ${gd.length} bytes, expected ${w.data.length}`;
-    for (let i = 0; i < gd.length; i += PS) {
-      const page = gd.subarray(i, i + PS);
-      const ok = w.pages ? w.pages[i / PS].some((v) => page.equals(Buffer.from(v, 'base64'))) : page.equals(w.data.subarray(i, i + PS));
-      if (!ok) return `${p} page ${i / PS} is none of the ${w.pages ? w.pages[i / PS].length + ' allowed versions' : 'expected bytes'}`;
-    }
+    const d = nodeDiff(g, w);
+    if (d) return `${p} ${d}`;
+    const nlink = nlinkOf(want, p, w);
+    if (g.nlink !== nlink) return `${p} nlink ${g.nlink}, expected ${nlink}`;
+    // Hard links: one model node is one inode; two nodes are two inodes.
+    if (inoOf.has(w) && inoOf.get(w) !== g.ino) return `${p} is inode ${g.ino}, not its other name's ${inoOf.get(w)}`;
+    if (nodeOf.has(g.ino) && nodeOf.get(g.ino) !== w) return `${p} shares inode ${g.ino} with a path it should not`;
+    inoOf.set(w, g.ino); nodeOf.set(g.ino, w);
   }
   for (const p of Object.keys(got)) if (!want.has(p)) return `${p} should not exist`;
   return '';
 }
 
-/** The dumped tree as a model tree (after a crash: what the next run starts from). */
-export function treeOf(got) {
-  const t = new Map();
+/** The dumped tree as a model tree (after a crash: what the next run starts from); mtimes known unless `times` is false. */
+export function treeOf(got, times = true) {
+  const t = new Map(), byIno = new Map();
   for (const [p, g] of Object.entries(got)) {
-    t.set(p, g.type === 'l' ? { type: 'l', mode: g.mode, target: g.target }
-      : { type: g.type, mode: g.mode, xattrs: new Map(Object.entries(g.xattrs)), ...(g.type === 'f' ? { data: Buffer.from(g.data, 'base64') } : {}) });
+    if (!byIno.has(g.ino)) {
+      const mtime = times ? g.mtime : null;
+      byIno.set(g.ino, g.type === 'l' ? { type: 'l', mode: g.mode, target: g.target, mtime }
+        : { type: g.type, mode: g.mode, mtime, xattrs: new Map(Object.entries(g.xattrs)), ...(g.type === 'f' ? { data: Buffer.from(g.data, 'base64') } : {}) });
+    }
+    t.set(p, byIno.get(g.ino));
   }
   return t;
 }

@@ -1,19 +1,21 @@
 // Crashes of the FUSE server (issue 18), a test that cannot pass vacuously.
 // A Python writer (fuse-writer.py) works through a `pram mount` with a seeded
 // mix of creates, writes, truncates, renames, unlinks, mkdir/rmdir, symlinks,
-// chmod, xattrs and writes on files kept open, with random fsync, fdatasync,
+// hard links, chmod, utime, xattrs and writes on files kept open, with random fsync, fdatasync,
 // directory fsync, sync(2) and syncfs(2). The server is SIGKILLed at a seeded
 // moment (after some op, just after a durable call begins, or after a delay);
 // the dead mount is detached, the server started again on the same arena, and
 // the tree must be exactly what the model (fuse-model.mjs) says the last
 // durable call that returned before the kill saved — or what a durable call
-// cut short by the kill would have saved. Also checked: every op before the
+// cut short by the kill would have saved: every path's type, mode, bytes,
+// symlink target, xattrs, nlink, which paths are one inode, and an mtime set by
+// utime (fuse-model.mjs says what it checks of times and why). Also checked: every op before the
 // kill succeeded, and the ones after failed only as a dead mount does; the
 // mount reports no loss; and each kind of outcome happened at least a few
 // times (a run killed before its first durable call, one that lost writes
 // after a durable call, one killed inside a durable call...). Runs chain:
 // each starts from what the previous crash left.
-//   PRAM_FUSE_KILL_RUNS=n (default 220)   PRAM_FUSE_KILL_SEED=n (first seed; printed)
+//   PRAM_FUSE_KILL_RUNS=n (default 500)   PRAM_FUSE_KILL_SEED=n (first seed; printed)
 //   PRAM_FUSE_KILL_OPS=n (ops per run, default 24)
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,11 +30,11 @@ import { DURABLE, HELD, HELD_PAGES, MUTATING, PS, apply, cloneTree, diffTree, di
 import { onLines } from './lines.mjs';
 
 const writerPy = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fuse-writer.py');
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pram-fuse-kill-'));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'killmeta-fuse-kill-'));
 const mnt = path.join(tmp, 'mnt');
-const arena = `/dev/shm/pram-fuse-kill-${process.pid}.arena`;
+const arena = `/dev/shm/killmeta-fuse-kill-${process.pid}.arena`;
 const env = { ...process.env, PRAM_RUN_DIR: path.join(tmp, 'run'), PRAM_CMDLINE: '' };
-const RUNS = Number(process.env['PRAM_FUSE_KILL_RUNS'] ?? 220);
+const RUNS = Number(process.env['PRAM_FUSE_KILL_RUNS'] ?? 500);
 const SEED = Number(process.env['PRAM_FUSE_KILL_SEED'] ?? 1800);
 const OPS = Number(process.env['PRAM_FUSE_KILL_OPS'] ?? 24);
 /** Each outcome must have happened at least this often in a full run (scaled down for short runs). */
@@ -132,7 +134,7 @@ test(`SIGKILL of the FUSE server: ${RUNS} kills from SEED=${SEED}, ${OPS} ops a 
   assert.deepEqual(server.notes.filter((n) => !n.startsWith('created arena')), [], 'notes at the first mount');
   writer = startWriter();
   // The held files exist from the start, saved, so every run can keep them open.
-  let model = new Map();
+  let model = new Map([['/', { type: 'd', mode: 0, xattrs: new Map(), mtime: null }]]);   // '/' as read below
   const setup = [
     ...HELD.map((h, i) => ({ op: 'create', path: h, mode: 0o644, data: Buffer.alloc(HELD_PAGES * PS, 0x41 + i).toString('base64') })),
     { op: 'mkdir', path: '/d0', mode: 0o755 }, { op: 'dirfsync', path: '/' },
@@ -140,6 +142,11 @@ test(`SIGKILL of the FUSE server: ${RUNS} kills from SEED=${SEED}, ${OPS} ops a 
   writer.send(JSON.stringify(setup));
   for (let l = await writer.next(); l !== 'end'; l = await writer.next()) assert.ok(!l.startsWith('e '), `setup: ${l}`);
   for (const op of setup) apply(model, op);
+  // The first run starts from the tree as read (with '/'), its times not yet known: a live mount's are the kernel's view.
+  const first = await dump();
+  assert.equal(diffTree(first, treeOf(first, false)), '');
+  assert.deepEqual(Object.keys(first).sort(), [...model.keys()].sort());
+  model = treeOf(first, false);
 
   const seen = { kills: 0, beforeDurable: 0, lostAfterDurable: 0, exactAtDurable: 0, inDurableOld: 0, inDurableNew: 0,
     honoured: Object.fromEntries(DURABLE.map((k) => [k, 0])), cacheFlushedBySync: 0, opsOk: {}, opsDead: 0 };

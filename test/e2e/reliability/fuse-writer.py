@@ -3,7 +3,8 @@
 # lacks. It runs one op list per stdin line (JSON) against MNT and reports on
 # stdout, one line each: "b I" before op I, "k I" when it returned 0, "e I CODE"
 # when it failed (then the run stops), and "end" after the run (held files are
-# closed then). A line "dump" prints the whole tree as one JSON line. It knows
+# closed then). A line "dump" prints the whole tree as one JSON line ('/' too;
+# per path its type, mode, inode, nlink, mtime, and target or xattrs and bytes). It knows
 # nothing about what the ops should leave behind: the model is the parent's.
 import base64, ctypes, errno, json, os, sys
 
@@ -60,7 +61,9 @@ def run(op):
     elif k == 'mkdir': os.mkdir(at(op['path']), op['mode'])
     elif k == 'rmdir': os.rmdir(at(op['path']))
     elif k == 'symlink': os.symlink(op['target'], at(op['path']))
+    elif k == 'link': os.link(at(op['path']), at(op['to']))
     elif k == 'chmod': os.chmod(at(op['path']), op['mode'])
+    elif k == 'utime': os.utime(at(op['path']), ns=(int(op['atime']), int(op['mtime'])))
     elif k == 'setxattr': os.setxattr(at(op['path']), op['name'], data)
     elif k == 'removexattr': os.removexattr(at(op['path']), op['name'])
     elif k == 'hopen': held[op['path']] = os.open(at(op['path']), os.O_RDWR)
@@ -78,11 +81,11 @@ def run(op):
 def dump():
     out = {}
     for root, dirs, files in os.walk(mnt):
-        for name in dirs + files:
-            full = os.path.join(root, name)
-            p = full[len(mnt):]
+        for full in ([root] if root == mnt else []) + [os.path.join(root, n) for n in dirs + files]:
+            p = full[len(mnt):] or '/'
             st = os.lstat(full)
-            node = {'mode': st.st_mode & 0o7777}
+            # mtime as a string: JSON numbers lose nanoseconds past 2^53.
+            node = {'mode': st.st_mode & 0o7777, 'ino': st.st_ino, 'nlink': st.st_nlink, 'mtime': str(st.st_mtime_ns)}
             if os.path.islink(full):
                 node['type'] = 'l'; node['target'] = os.readlink(full)
             else:
