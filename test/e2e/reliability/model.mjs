@@ -168,7 +168,7 @@ export function genOps(seed, start) {
   };
   for (let i = r.range(2, 6); i > 0; i--) {
     const { free, files } = views(m);
-    const op = write(r.chance(0.5) ? free[r.below(free.length)] ?? files[0] : files[0] ?? free[0]);
+    const op = write(r.chance(0.5) && free.length ? free[r.below(free.length)] : files[0] ?? free[0]);
     if (op) push(op);
   }
   push({ op: 'sync' });

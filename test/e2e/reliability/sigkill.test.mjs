@@ -168,20 +168,27 @@ const BATCH = 25;
 for (let b = 0; b < seeds.length; b += BATCH) {
   const batch = seeds.slice(b, b + BATCH);
   test(`SIGKILL of the owner: seeds ${batch[0]}…${batch.at(-1)} (${batch.length} runs, 2 kills each)`, { timeout: 600_000 }, async () => {
+    // A failure stops both lanes (each after its current run): no run may outlive its test.
+    const failures = [];
     await Promise.all(lanes.map(async (lane, k) => {
       for (const seed of batch.filter((_, i) => i % LANES === k)) {
-        fs.copyFileSync(template, lane.arena);
-        const r = new Prng(seed);
-        const first = await phase(lane, seed, 'first crash', r, templateModel);
-        await phase(lane, seed, 'second crash', r, first);
+        if (failures.length) return;
+        try {
+          fs.copyFileSync(template, lane.arena);
+          const r = new Prng(seed);
+          const first = await phase(lane, seed, 'first crash', r, templateModel);
+          await phase(lane, seed, 'second crash', r, first);
+        } catch (e) { failures.push(e); }
       }
     }));
+    if (failures.length) throw failures[0];
   });
 }
 
 const OPS = ['write', 'truncate', 'rename', 'unlink', 'mkdir', 'rmdir', 'symlink', 'link', 'chmod', 'utimes', 'setxattr', 'removexattr', 'fsync', 'sync'];
 test('the kills covered every mode, every op and syncs cut short', (t) => {
-  t.diagnostic(`ms in: ${JSON.stringify(time)}; ${JSON.stringify(stats)}`);
+  const cpu = process.cpuUsage();
+  t.diagnostic(`ms in: ${JSON.stringify(time)}; parent cpu ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms; ${JSON.stringify(stats)}`);
   assert.ok(stats.kills >= 2 * seeds.length, `${stats.kills} kills`);
   if (one === undefined) {
     // Floors for the default 250 runs, scaled down for shorter runs.
