@@ -158,7 +158,8 @@ test(`SIGKILL of the FUSE server: ${RUNS} kills from SEED=${SEED}, ${OPS} ops a 
     const start = cloneTree(model);
     const ops = genOps(r.next(), cloneTree(model), OPS);
     const kill = plan(r, ops);
-    const why = `SEED=${SEED} run ${run} (op-list seed ${seed}, kill ${JSON.stringify(kill)})`;
+    const why = `SEED=${SEED} run ${run} (op-list seed ${seed}, kill ${JSON.stringify(kill)}; runs chain, so reproduce with ` +
+      `PRAM_FUSE_KILL_SEED=${SEED} PRAM_FUSE_KILL_RUNS=${run + 1} PRAM_FUSE_KILL_OPS=${OPS} node --test test/e2e/reliability/fuse-sigkill.test.mjs)`;
 
     // Model states: after each durable op, what it saves.
     const saves = new Map(), covered = new Map();
