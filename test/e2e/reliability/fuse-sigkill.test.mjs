@@ -93,6 +93,23 @@ function spareServer(extra = []) {
   return { child, start: () => { child.stdin.end('go\n'); return ready; } };
 }
 
+/** A writer silent this long is stuck: no op of a run takes more than a few seconds, even on a busy machine. */
+const WRITER_STUCK_MS = 120_000;
+
+/** Why the writer may be stuck, from its kernel stack: sync(2) waits for every FUSE mount of the machine, also a hung one that is not ours. */
+function stuckWriter(pid) {
+  let where = '';
+  try { where = fs.readFileSync(`/proc/${pid}/stack`, 'utf8').split('\n').slice(0, 6).join(' < '); } catch { /* gone */ }
+  let waiting = '';
+  try {
+    waiting = fs.readdirSync('/sys/fs/fuse/connections')
+      .map((c) => [c, fs.readFileSync(`/sys/fs/fuse/connections/${c}/waiting`, 'utf8').trim()]).filter(([, n]) => n !== '0')
+      .map(([c, n]) => `connection ${c}: ${n} waiting`).join(', ');
+  } catch { /* no fusectl */ }
+  return `the writer said nothing for ${WRITER_STUCK_MS / 1000} s; kernel stack: ${where || 'unknown'}; FUSE requests waiting: ${waiting || 'none'}` +
+    ' (a sync(2) in fuse_sync_fs waits for every FUSE mount on the machine: a hung server elsewhere blocks this test)';
+}
+
 /** The persistent writer: send(line) and wait for lines with next(). */
 function startWriter() {
   const proc = spawn('python3', [writerPy, mnt], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -102,7 +119,10 @@ function startWriter() {
   return {
     proc,
     send: (line) => proc.stdin.write(line + '\n'),
-    next: () => (queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiting.push(r))),
+    next: () => (queue.length ? Promise.resolve(queue.shift()) : new Promise((resolve, reject) => {
+      const stuck = setTimeout(() => reject(new Error(stuckWriter(proc.pid))), WRITER_STUCK_MS);
+      waiting.push((l) => { clearTimeout(stuck); resolve(l); });
+    })),
     onLine: null,
   };
 }

@@ -46,6 +46,7 @@ const seeds = one !== undefined
   : Array.from({ length: RUNS }, (_, i) => 7000 + i);
 const stats = { kills: 0, modes: {}, inSync: 0, newer: 0, older: 0, ops: 0, syncs: 0, done: {} };
 let templateModel = null;
+/** Where the time goes (ms summed over runs; the lanes overlap): input to mounted (toR), to exit, the crash in all, the model, the check. */
 const time = { toR: 0, toExit: 0, crash: 0, model: 0, check: 0 };
 
 /** Where to kill: drawn from the run's generator. */
