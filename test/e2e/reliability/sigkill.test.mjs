@@ -14,6 +14,7 @@
 // twice: the second owner starts from the first crash's image.
 //   PRAM_SIGKILL_SEED=n     run only seed n (PRAM_SIGKILL_REPEAT times, default 10)
 //   PRAM_SIGKILL_RUNS=n     runs (default 250, i.e. 500 kills)
+//   PRAM_SIGKILL_FIRST=n    the first run's seed (default 7000; run k has seed n + k)
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -43,7 +44,7 @@ const one = process.env['PRAM_SIGKILL_SEED'];
 const RUNS = Number(process.env['PRAM_SIGKILL_RUNS'] ?? 250);
 const seeds = one !== undefined
   ? Array(Number(process.env['PRAM_SIGKILL_REPEAT'] ?? 10)).fill(Number(one))
-  : Array.from({ length: RUNS }, (_, i) => 7000 + i);
+  : Array.from({ length: RUNS }, (_, i) => Number(process.env['PRAM_SIGKILL_FIRST'] ?? 7000) + i);
 const stats = { kills: 0, modes: {}, inSync: 0, newer: 0, older: 0, ops: 0, syncs: 0, done: {} };
 let templateModel = null;
 /** Where the time goes (ms summed over runs; the lanes overlap): input to mounted (toR), to exit, the crash in all, the model, the check. */
