@@ -44,11 +44,12 @@ const MIN = (n) => Math.max(1, Math.floor((n * RUNS) / 220));
 /**
  * How calls fail once the server is dead: ENOTCONN/ECONNABORTED from the
  * aborted connection, EIO from close(2) or fsync(2) when the kernel's
- * writeback of cached data to the dead server failed.
+ * writeback of cached data to the dead server failed, ECANCELED from a request
+ * that reached a dead server's io_uring entry (fs/fuse/dev_uring.c).
  */
 /** Servers kept starting ahead: two, so one is warm even when runs are shorter than node's start. */
 const SPARES = 2;
-const DEAD = new Set(['ENOTCONN', 'ECONNABORTED', 'EIO']);
+const DEAD = new Set(['ENOTCONN', 'ECONNABORTED', 'EIO', 'ECANCELED']);
 
 let server = null, writer = null;
 const spares = new Set();
@@ -77,9 +78,11 @@ function spareServer(extra = []) {
   const exited = new Promise((r) => child.on('exit', r));
   const ready = new Promise((resolve, reject) => {
     const notes = [];
+    let transport = '';
     onLines(child.stdio[3], (line) => {
-      if (line === 'ready') resolve({ pid: child.pid, exited, notes });
+      if (line === 'ready') resolve({ pid: child.pid, exited, notes, transport });
       else if (line.startsWith('note: ')) notes.push(line.slice(6));
+      else if (line.startsWith('transport: ')) transport = line.slice(11);   // /dev/fuse or io_uring (issue 14)
       else reject(new Error(`pram mount: ${line}`));
     });
     exited.then((code) => {
@@ -169,6 +172,7 @@ test(`SIGKILL of the FUSE server: ${RUNS} kills from SEED=${SEED}, ${OPS} ops a 
   t.diagnostic(`SEED=${SEED} (PRAM_FUSE_KILL_SEED=${SEED} PRAM_FUSE_KILL_RUNS=${RUNS} PRAM_FUSE_KILL_OPS=${OPS} reproduce this run)`);
   fs.mkdirSync(mnt);
   server = await spareServer(['--size', '64M']).start();
+  t.diagnostic(`requests by ${server.transport || 'an older pram mount (no transport line)'}`);
   assert.deepEqual(server.notes.filter((n) => !n.startsWith('created arena')), [], 'notes at the first mount');
   writer = startWriter();
   // The held files exist from the start, saved, so every run can keep them open.
