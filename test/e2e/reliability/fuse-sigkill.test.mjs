@@ -167,7 +167,7 @@ function unaskedState(got, ops, start, from, to) {
 
 function busyWait(us) { const end = process.hrtime.bigint() + BigInt(us) * 1000n; while (process.hrtime.bigint() < end); }
 
-test(`SIGKILL of the FUSE server: ${RUNS} kills from SEED=${SEED}, ${OPS} ops a run`, { timeout: 900_000 }, async (t) => {
+test(`SIGKILL of the FUSE server: ${RUNS} kills from SEED=${SEED}, ${OPS} ops a run`, { timeout: 1_800_000 }, async (t) => {
   const started = Date.now();
   t.diagnostic(`SEED=${SEED} (PRAM_FUSE_KILL_SEED=${SEED} PRAM_FUSE_KILL_RUNS=${RUNS} PRAM_FUSE_KILL_OPS=${OPS} reproduce this run)`);
   fs.mkdirSync(mnt);
