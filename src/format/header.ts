@@ -10,7 +10,10 @@ import { crc32c } from './crc.js';
 import { PAGE_SIZE_MIN } from './v1.js';
 
 export const HEADER_MAGIC = 0x4d415250;       // bytes 'P','R','A','M'
-export const FORMAT_VERSION = 2;
+/** The newest arena header version this pram reads (2: slots name v2 chains; 3: slots may name v3 logs). */
+export const FORMAT_VERSION = 3;
+/** Header versions this pram mounts. */
+export const FORMAT_VERSIONS = [2, 3] as const;
 export const HEADER_CRC_AT = 28;              // crc32c of bytes 0..27
 export const SLOT_A_AT = 64;
 export const SLOT_B_AT = 128;
@@ -24,6 +27,13 @@ export const HEADER_FLAG_EXTENTS = 1;
 export const SLOT_EXT_AT = 32;
 export const SLOT_EXT_VERSION = 1;
 export const SLOT_SECOND_AT = 40;
+// Slot extension 2: the slot names a v3 record log (format/v3.ts), whatever the
+// header version says: u64 tail pfn @40, u32 tail offset @48 (stream end in the
+// tail page), u32 log page count @52 (bounds the walk). head pfn is the log's first page.
+export const SLOT_EXT_LOG = 2;
+export const SLOT_TAIL_AT = 40;
+export const SLOT_TAIL_OFF_AT = 48;
+export const SLOT_LOG_PAGES_AT = 52;
 
 assert(SLOT_B_AT + SLOT_SIZE <= PAGE_SIZE_MIN, 'header fits the smallest page');
 
@@ -36,7 +46,11 @@ export interface Slot {
   nodes: number;       // nodes in the image
   /** The second link page (slot extension 1); absent in slots written without it. */
   secondPfn?: number;
+  /** Slot extension 2: the slot names a v3 log ending at (tailPfn, tailOff), logPages pages long. */
+  log?: SlotLog;
 }
+
+export interface SlotLog { tailPfn: number; tailOff: number; logPages: number }
 
 /** What a slot holds: never written (all zero), a checkpoint, or damage (crc or values). */
 export type SlotState =
@@ -56,15 +70,20 @@ export class HeaderView {
   get pageSize(): number { return this.buf.readUInt32LE(8); }
   get flags(): number { return this.buf.readUInt32LE(12); }
   get pageCount(): number { return Number(this.buf.readBigUInt64LE(16)); }
+  /** Raise the header version (a v2 arena whose slot now names a v3 log): the version word and the header crc. */
+  setVersion(version: number): void {
+    this.buf.writeUInt32LE(version, 4);
+    this.buf.writeUInt32LE(this.computeCrc(), HEADER_CRC_AT);
+  }
   get reserved24(): number { return this.buf.readUInt32LE(24); }
   get crc(): number { return this.buf.readUInt32LE(HEADER_CRC_AT); }
   computeCrc(): number { return crc32c(this.buf.subarray(0, HEADER_CRC_AT)); }
 
-  format(g: Geometry): void {
+  format(g: Geometry, version: number = FORMAT_VERSION): void {
     const b = this.buf;
     b.fill(0, 0, SLOT_B_AT + SLOT_SIZE);
     b.writeUInt32LE(HEADER_MAGIC, 0);               // magic
-    b.writeUInt32LE(FORMAT_VERSION, 4);             // format version
+    b.writeUInt32LE(version, 4);                    // format version
     b.writeUInt32LE(g.pageSize, 8);                 // page size
     b.writeUInt32LE(g.flags >>> 0, 12);             // flags (extents)
     b.writeBigUInt64LE(BigInt(g.pageCount), 16);    // page count
@@ -97,7 +116,11 @@ export class HeaderView {
     if (gen === 0n) return { state: 'damaged', saved, computed, why: 'generation 0 in a written slot' };
     if (gen > max || head > max || pages > max || nodes > max || second > max) return { state: 'damaged', saved, computed, why: 'a value over 2^53' };
     const slot: Slot = { generation: Number(gen), headPfn: Number(head), pages: Number(pages), nodes: Number(nodes) };
-    if (ext >= SLOT_EXT_VERSION) slot.secondPfn = Number(second);
+    if (ext === SLOT_EXT_LOG) {
+      const tail = b.readBigUInt64LE(o + SLOT_TAIL_AT);
+      if (tail > max) return { state: 'damaged', saved, computed, why: 'a value over 2^53' };
+      slot.log = { tailPfn: Number(tail), tailOff: b.readUInt32LE(o + SLOT_TAIL_OFF_AT), logPages: b.readUInt32LE(o + SLOT_LOG_PAGES_AT) };
+    } else if (ext >= SLOT_EXT_VERSION) slot.secondPfn = Number(second);
     return { state: 'valid', slot };
   }
 
@@ -112,7 +135,12 @@ export class HeaderView {
     b.writeBigUInt64LE(BigInt(s.headPfn), 8);         // head pfn
     b.writeBigUInt64LE(BigInt(s.pages), 16);          // pages in chain
     b.writeBigUInt64LE(BigInt(s.nodes), 24);          // nodes
-    if (s.secondPfn !== undefined) {
+    if (s.log) {
+      b.writeUInt32LE(SLOT_EXT_LOG, SLOT_EXT_AT);                    // slot extension: a v3 log
+      b.writeBigUInt64LE(BigInt(s.log.tailPfn), SLOT_TAIL_AT);        // tail pfn
+      b.writeUInt32LE(s.log.tailOff, SLOT_TAIL_OFF_AT);               // tail offset
+      b.writeUInt32LE(s.log.logPages, SLOT_LOG_PAGES_AT);             // log pages
+    } else if (s.secondPfn !== undefined) {
       b.writeUInt32LE(SLOT_EXT_VERSION, SLOT_EXT_AT);   // slot extension version
       b.writeBigUInt64LE(BigInt(s.secondPfn), SLOT_SECOND_AT); // second link pfn
     }
@@ -146,7 +174,7 @@ export function checkHeader(buf: Buffer, expect: { pageSize: number; pageCount: 
   const h = new HeaderView(buf);
   const x = (v: number) => `0x${v.toString(16)}`;
   if (h.magic !== HEADER_MAGIC) return { field: 'magic', saved: h.magic, computed: HEADER_MAGIC, message: `not a pram arena: magic ${x(h.magic)}, expected ${x(HEADER_MAGIC)}` };
-  if (h.version !== FORMAT_VERSION) return { field: 'version', saved: h.version, computed: FORMAT_VERSION, message: `arena format version ${h.version}, this pram reads version ${FORMAT_VERSION}` };
+  if (!(FORMAT_VERSIONS as readonly number[]).includes(h.version)) return { field: 'version', saved: h.version, computed: FORMAT_VERSION, message: `arena format version ${h.version}, this pram reads versions ${FORMAT_VERSIONS.join(' and ')}` };
   if (h.pageSize !== expect.pageSize) return { field: 'pageSize', saved: h.pageSize, computed: expect.pageSize, message: `arena page size ${h.pageSize}, expected ${expect.pageSize}` };
   if (h.pageCount !== expect.pageCount) return { field: 'pageCount', saved: h.pageCount, computed: expect.pageCount, message: `arena records ${h.pageCount} pages but the mapping holds ${expect.pageCount} (truncated or resized?)` };
   const c = h.computeCrc();

@@ -40,10 +40,12 @@ export class Directory {
   private readonly cursors = new Map<number, DirCursor>();
   /** Entries all walks have stepped through, handed out or not: the cost readdir pays (tests read it). */
   steps = 0;
+  /** Told of every name added or removed (fs/changes.ts: the next commit logs it). */
+  onChange: ((name: string) => void) | null = null;
   constructor(public parent: number) {}
   get(name: string): Dentry | undefined { return this.entries.get(name); }
-  add(name: string, ino: number): void { this.entries.set(name, { ino, cookie: this.nextCookie++ }); }
-  remove(name: string): void { this.entries.delete(name); }
+  add(name: string, ino: number): void { this.entries.set(name, { ino, cookie: this.nextCookie++ }); this.onChange?.(name); }
+  remove(name: string): void { this.entries.delete(name); this.onChange?.(name); }
   get size(): number { return this.entries.size; }
 
   /**

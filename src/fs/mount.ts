@@ -15,6 +15,7 @@ import type { Handoff } from '../pram/handoff.js';
 import type { Loss } from '../pram/image.js';
 import { Pram } from '../pram/pram.js';
 import type { ReserveResult } from '../pram/types.js';
+import type { LogReplay } from '../pram/replay.js';
 import { RadixPageMap } from './pagemap.js';
 import type { VolumeParts } from './parts.js';
 
@@ -45,6 +46,11 @@ export interface VolumeOptions {
    * regions are memblock's.
    */
   booted?: { memblock: Memblock; allocator: PageAllocator; reserved: ReserveResult };
+  /**
+   * Keep the image as a v3 log when the handoff can name one (default: yes,
+   * unless PRAM_FORMAT=2); false: v2 chains, every durable step writes the whole tree.
+   */
+  live?: boolean;
 }
 
 /** A mount that cannot go on; `errno` is negative, the message names the cause. */
@@ -82,15 +88,15 @@ export function mountParts(opts: VolumeOptions): VolumeParts {
 }
 
 /** The engine's load of what the boot reserved, as a volume's parts. */
-function loadParts(opts: VolumeOptions, booted: { memblock: Memblock; allocator: PageAllocator; reserved: ReserveResult; losses: Loss[] },
+function loadParts(opts: VolumeOptions, booted: { memblock: Memblock; allocator: PageAllocator; reserved: ReserveResult; losses: Loss[]; replay?: LogReplay },
   totalPages: () => number, log: (line: string) => void): VolumeParts {
   const { mem, handoff } = opts;
   const { memblock, allocator, reserved } = booted;
   const { frames, banned } = memblock;
   const pram = new Pram(mem, frames, allocator, banned, handoff, {
-    extents: opts.extents, log, newPageMap: () => new RadixPageMap(),
+    extents: opts.extents, log, newPageMap: () => new RadixPageMap(), live: opts.live ?? process.env['PRAM_FORMAT'] !== '2',
   });
-  const loaded = pram.load(reserved, { verify: opts.verify ?? 'full', readOnly: opts.readOnly });
+  const loaded = pram.load(reserved, { verify: opts.verify ?? 'full', readOnly: opts.readOnly }, booted.replay);
   return {
     mem,
     engine: pram,

@@ -35,6 +35,9 @@ export class RadixPageMap implements PageMap {
   private sortedKeys: number[] | null = null;
   private present = 0;
 
+  /** Told of every index set or removed (fs/changes.ts: the next commit logs its group). */
+  onChange: ((index: number) => void) | null = null;
+
   get count(): number { return this.radix ? this.present : this.runLen; }
 
   private chunk(key: number): Chunk | undefined {
@@ -112,6 +115,7 @@ export class RadixPageMap implements PageMap {
     if (!(Number.isSafeInteger(index) && index >= 0 && pfn > 0 && pfn <= 0xffffffff && Number.isInteger(pfn))) {
       assert(false, `page ${index} -> pfn ${pfn}: index a non-negative integer, pfn in 1..2^32-1`);
     }
+    this.onChange?.(index);
     if (!this.radix) {
       if (index === this.runLen && (index === 0 || pfn === this.runPfn + index)) {
         if (index === 0) this.runPfn = pfn;
@@ -132,6 +136,7 @@ export class RadixPageMap implements PageMap {
     if (!(Number.isSafeInteger(index) && index >= 0 && Number.isSafeInteger(count) && count > 0 && pfn > 0 && pfn + count - 1 <= 0xffffffff && Number.isInteger(pfn))) {
       assert(false, `pages ${index}+${count} -> pfn ${pfn}: a run of valid pages`);
     }
+    if (this.onChange) for (let i = index; i < index + count; i++) this.onChange(i);
     if (!this.radix && index === this.runLen && (index === 0 || pfn === this.runPfn + index)) {
       if (index === 0) this.runPfn = pfn;
       this.runLen += count;
@@ -155,6 +160,7 @@ export class RadixPageMap implements PageMap {
   }
 
   delete(index: number): void {
+    this.onChange?.(index);
     if (!this.radix) {
       if (!(index >= 0 && index < this.runLen && Number.isInteger(index))) return;
       if (index === this.runLen - 1) { this.runLen--; return; }   // truncation from the end stays compact

@@ -15,11 +15,15 @@ import { LOST_FOUND, strayLoss, strayName, uniqueName } from '../pram/lostfound.
 import { PageMapPrefix, RadixPageMap } from './pagemap.js';
 import { ROOT_INO, type InodeTable } from './table.js';
 
-/** Every named inode (nlink > 0) and the root, with all their names. */
-export function toImages(t: InodeTable): NodeImage[] {
+/**
+ * Every named inode (nlink > 0) and the root, with all their names. `full`: page
+ * maps whole (a v3 log keeps pages past the size, fallocate KEEP_SIZE); else
+ * only the pages inside the size (a v2 chain's loader would drop the others).
+ */
+export function toImages(t: InodeTable, full = false): NodeImage[] {
   const names = new Map<number, NodeName[]>();
   for (const node of t.inodes.values()) {
-    if (!node.dir || (node.nlink === 0 && node.ino !== ROOT_INO)) continue;
+    if (!node.dir || !liveNode(node)) continue;
     for (const [name, d] of node.dir.entries) {
       let list = names.get(d.ino);
       if (!list) names.set(d.ino, (list = []));
@@ -28,18 +32,28 @@ export function toImages(t: InodeTable): NodeImage[] {
   }
   const out: NodeImage[] = [];
   for (const node of t.inodes.values()) {
-    if (node.nlink === 0 && node.ino !== ROOT_INO) continue; // unlinked but open: dies with this mount
-    out.push({
-      ino: node.ino, mode: node.mode, uid: node.uid, gid: node.gid, rdev: node.rdev,
-      size: node.dir ? 0 : node.size,
-      atimeNs: node.atimeNs, mtimeNs: node.mtimeNs, ctimeNs: node.ctimeNs,
-      names: node.ino === ROOT_INO ? [] : names.get(node.ino) ?? [],
-      xattrs: node.hasXattrs ? [...node.xattrs] : [],
-      pages: node.pages ? savedPages(node.pages, node.size, t.pc.pageSize) : EMPTY,
-      inline: node.inline,
-    });
+    if (!liveNode(node)) continue; // unlinked but open: dies with this mount
+    out.push(imageOf(t, node, node.ino === ROOT_INO ? [] : names.get(node.ino) ?? [], full));
   }
   return out;
+}
+
+/** A node a commit keeps: named, or the root. */
+export function liveNode(node: Inode): boolean {
+  return node.nlink > 0 || node.ino === ROOT_INO;
+}
+
+/** One inode as the engine saves it. */
+export function imageOf(t: InodeTable, node: Inode, names: NodeName[], full: boolean): NodeImage {
+  return {
+    ino: node.ino, mode: node.mode, uid: node.uid, gid: node.gid, rdev: node.rdev,
+    size: node.dir ? 0 : node.size,
+    atimeNs: node.atimeNs, mtimeNs: node.mtimeNs, ctimeNs: node.ctimeNs,
+    names,
+    xattrs: node.hasXattrs ? [...node.xattrs] : [],
+    pages: node.pages ? (full ? node.pages : savedPages(node.pages, node.size, t.pc.pageSize)) : EMPTY,
+    inline: node.inline,
+  };
 }
 
 const EMPTY = new RadixPageMap();

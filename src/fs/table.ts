@@ -9,6 +9,7 @@ import { blocksOf, dropContent } from './inline.js';
 import { contentOf, Inode, opsFor } from './inode.js';
 import { RadixPageMap } from './pagemap.js';
 import { S_IFMT } from './mode.js';
+import { ChangeTracker } from './changes.js';
 
 export interface Attr {
   ino: number; mode: number; nlink: number; uid: number; gid: number; rdev: number;
@@ -35,8 +36,23 @@ export class InodeTable {
    * (a read is not worth a checkpoint; the next one saves it).
    */
   changes = 0;
+  /** What changed since the last commit (a v3 engine logs only that); null until track(). */
+  tracker: ChangeTracker | null = null;
 
   constructor(readonly pc: PageCache, readonly clock: () => bigint) {}
+
+  /** Start tracking changes (after the load: what was loaded is what the log holds). */
+  track(): void {
+    this.tracker = new ChangeTracker();
+    for (const node of this.inodes.values()) this.tracker.watch(node);
+    this.tracker.clear();
+  }
+
+  /** An attribute of `node` changed (setattr): counted, and logged at the next commit. */
+  changed(node: Inode): void {
+    this.changes++;
+    this.tracker?.node(node.ino);
+  }
 
   get(ino: number): Inode | undefined {
     return this.inodes.get(ino);
@@ -67,6 +83,7 @@ export class InodeTable {
       : new Inode(ino, mode, ops!, uid, gid, rdev, t, t, t, parent);
     this.inodes.set(ino, node);
     if (ino >= this.nextIno) this.nextIno = ino + 1;
+    this.tracker?.made(node);
     return node;
   }
 
@@ -81,6 +98,7 @@ export class InodeTable {
 
   touch(node: Inode, what: 'm' | 'c' | 'a'): void {
     const t = this.now();
+    this.tracker?.node(node.ino);
     if (what === 'a') { node.atimeNs = t; return; }
     this.changes++;
     node.ctimeNs = t;
@@ -96,7 +114,7 @@ export class InodeTable {
     if (node.atimeNs > node.mtimeNs && node.atimeNs > node.ctimeNs && Date.now() - this.seenAtMs < 1000 && this.seenNs - node.atimeNs <= DAY_NS) return;
     const t = this.now();
     this.seenNs = t; this.seenAtMs = Date.now();
-    if (node.atimeNs <= node.mtimeNs || node.atimeNs <= node.ctimeNs || t - node.atimeNs > DAY_NS) node.atimeNs = t;
+    if (node.atimeNs <= node.mtimeNs || node.atimeNs <= node.ctimeNs || t - node.atimeNs > DAY_NS) { node.atimeNs = t; this.tracker?.node(node.ino); }
   }
   private seenNs = 0n;
   private seenAtMs = -Infinity;
@@ -106,6 +124,7 @@ export class InodeTable {
     if (node.nlink > 0 || node.opens > 0 || node.lookups > 0 || node.ino === ROOT_INO) return;
     if (node.pages) dropContent(this.pc, contentOf(node));
     this.inodes.delete(node.ino);
+    this.tracker?.node(node.ino);
     this.charge(node, 0);
   }
 

@@ -14,7 +14,7 @@ import { readContent } from './inline.js';
 import { DT_DIR, DT_LNK, NAME_MAX, SYMLOOP_MAX } from './mode.js';
 import * as ns from './namespace.js';
 import { pathTooLong } from './names.js';
-import { fromImages, toImages } from './snapshot.js';
+import { fromImages, imageOf, liveNode, toImages } from './snapshot.js';
 import { InodeTable, ROOT_INO, type Attr } from './table.js';
 import * as xa from './xattr.js';
 import type { VolumeParts } from './parts.js';
@@ -50,7 +50,10 @@ export class Volume {
     this.t = new InodeTable(this.pc, parts.clock);
     this.loadLosses = [...parts.losses, ...fromImages(this.t, parts.images, { ...parts.owner, mode: 0o755 })];
     this.savedChanges = this.loadLosses.length > 0 || parts.pram?.head === 0 ? -1 : this.t.changes;
+    // A v3 engine logs what changes from here; a repaired (salvaged) tree is written whole first.
+    if (parts.engine.logs && parts.engine.commit) { this.t.track(); this.wholeNext = this.loadLosses.length > 0; }
   }
+  private wholeNext = false;
 
   /** Boots the memory in opts.mem and loads its image; throws an Error with `errno` when it cannot. */
   static mount(opts: VolumeOptions): Volume {
@@ -101,7 +104,7 @@ export class Volume {
     if (set.atimeNs !== undefined) node.atimeNs = set.atimeNs;
     if (set.mtimeNs !== undefined) node.mtimeNs = set.mtimeNs;
     node.ctimeNs = set.ctimeNs ?? this.t.now();
-    this.t.changes++;
+    this.t.changed(node);
     return this.t.attr(node);
   }
 
@@ -346,7 +349,13 @@ export class Volume {
   sync(): number {
     if (!this.mounted) return -EINVAL;
     const changes = this.t.changes;
-    const r = this.parts.engine.checkpoint(toImages(this.t));
+    const engine = this.parts.engine, tracker = this.t.tracker;
+    let r: number;
+    if (engine.commit && tracker) {
+      const set = this.wholeNext ? null : tracker.build((ino) => this.t.get(ino), (node) => imageOf(this.t, node, [], true), liveNode);
+      r = engine.commit(set, () => toImages(this.t, true));
+      if (r === 0) { tracker.clear(); this.wholeNext = false; }
+    } else r = engine.checkpoint(toImages(this.t));
     if (r === 0) this.savedChanges = changes;
     return r;
   }

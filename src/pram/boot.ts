@@ -15,7 +15,8 @@ import type { PhysMem } from '../mem/physmem.js';
 import type { Handoff } from './handoff.js';
 import type { Loss } from './image.js';
 import { Pram } from './pram.js';
-import type { ReserveResult } from './types.js';
+import { EntryTable, type ReserveResult } from './types.js';
+import { replayLog, type LogReplay } from './replay.js';
 
 export interface BootOptions {
   mem: PhysMem;
@@ -48,6 +49,8 @@ export interface Booted {
   allocator: PageAllocator;
   /** Damage found on the way (arena header slots), reported with the load's losses. */
   losses: Loss[];
+  /** The slot named a v3 log: replayed and its pages reserved (then `reserved` holds no chain). */
+  replay?: LogReplay;
 }
 
 /** A boot that must not go on; errno is negative. */
@@ -83,6 +86,13 @@ export function bootMemory(opts: BootOptions): Booted | BootRefusal {
   const secondPfn = headPfn === saved?.headPfn ? saved.secondPfn : undefined;
   if (strict && headPfn >= mem.pageCount) {
     return { errno: -EINVAL, message: `pram=0x${headPfn.toString(16)} is beyond the memory (${mem.pageCount} pages, last pfn 0x${(mem.pageCount - 1).toString(16)})` };
+  }
+  // A v3 log (the slot says so): replayed and reserved instead of a chain, unless pram= names something else.
+  if (saved?.log && headPfn === saved.headPfn && headPfn !== 0) {
+    const replay = replayLog(mem, memblock, { headPfn, generation: saved.generation, log: saved.log }, log);
+    const reserved: ReserveResult = { headPfn, links: [], entries: new EntryTable(0), pages: replay.pages, losses: [], error: 0, salvage: true, firstPfn: 1 };
+    const allocator = PageAllocator.fromMemblock(memblock);
+    return { params, frames, banned, memblock, reserved, allocator, losses: slots.losses, replay };
   }
   // pram_reserve(): after every early reservation, before the page allocator.
   const reserved = handoff

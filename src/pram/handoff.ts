@@ -5,14 +5,16 @@
 // from the previous checkpoint to the new one.
 
 import type { PhysMem } from '../mem/physmem.js';
-import { HeaderView, checkHeader, slotName, type AttachError, type Geometry } from '../format/header.js';
+import { FORMAT_VERSION, HeaderView, checkHeader, slotName, type AttachError, type Geometry, type SlotLog } from '../format/header.js';
 import { getU64, PRAM_MAGIC } from '../format/v1.js';
 import type { Loss } from './image.js';
 
 export interface Handoff {
   /** secondPfn: the second link page, when the handoff keeps it (arena slots since slot extension 1). */
-  read(): { headPfn: number; generation: number; secondPfn?: number } | null;
+  read(): { headPfn: number; generation: number; secondPfn?: number; log?: SlotLog } | null;
   commit(headPfn: number, generation: number): void;
+  /** Publish a v3 log (a handoff that can name one: the arena header's slots). */
+  commitLog?(headPfn: number, generation: number, log: SlotLog): void;
   /** Damaged checkpoint slots (a handoff kept in a header at pfn 0: the arena's); see ArenaHeaderHandoff. */
   slotDamage?(): { losses: Loss[]; refusal: string | null };
 }
@@ -37,9 +39,10 @@ export class ArenaHeaderHandoff implements Handoff {
   private constructor(private readonly mem: PhysMem) {}
 
   /** Write a fresh header (no checkpoint) into pfn 0. */
-  static format(mem: PhysMem, flags = 0): ArenaHeaderHandoff {
+  /** version 3 (the default): the live v3 log; 2: v2 chains only (PRAM_FORMAT=2, or what an older pram wrote). */
+  static format(mem: PhysMem, flags = 0, version = defaultVersion()): ArenaHeaderHandoff {
     const g: Geometry = { pageSize: mem.pageSize, pageCount: mem.pageCount, flags };
-    new HeaderView(mem.page(0)).format(g);
+    new HeaderView(mem.page(0)).format(g, version);
     mem.sync();
     return new ArenaHeaderHandoff(mem);
   }
@@ -51,11 +54,13 @@ export class ArenaHeaderHandoff implements Handoff {
   }
 
   get flags(): number { return new HeaderView(this.mem.page(0)).flags; }
+  get version(): number { return new HeaderView(this.mem.page(0)).version; }
 
-  read(): { headPfn: number; generation: number; secondPfn?: number } | null {
+  read(): { headPfn: number; generation: number; secondPfn?: number; log?: SlotLog } | null {
     const cur = new HeaderView(this.mem.page(0)).current();
     if (!cur) return null;
-    const { headPfn, generation, secondPfn } = cur.slot;
+    const { headPfn, generation, secondPfn, log } = cur.slot;
+    if (log) return { headPfn, generation, log };
     return secondPfn === undefined ? { headPfn, generation } : { headPfn, generation, secondPfn };
   }
 
@@ -96,6 +101,23 @@ export class ArenaHeaderHandoff implements Handoff {
     this.mem.sync();
   }
 
+  /**
+   * Publish a v3 log as commit() publishes a chain: the records durable first,
+   * then the older slot (extension 2: head, tail, page count), durable. The
+   * slot says what it names, so a header still at version 2 is raised to 3
+   * only after: a kill in between leaves a v2 header whose slot names a log,
+   * which mounts (the version then follows at the next commit).
+   */
+  commitLog(headPfn: number, generation: number, log: SlotLog): void {
+    const h = new HeaderView(this.mem.page(0));
+    const cur = h.current();
+    const which: 0 | 1 = cur ? (cur.which === 0 ? 1 : 0) : 0;
+    this.mem.sync();
+    h.writeSlot(which, { generation, headPfn, pages: this.pending.pages, nodes: this.pending.nodes, log });
+    this.mem.sync();
+    if (h.version < FORMAT_VERSION) { h.setVersion(FORMAT_VERSION); this.mem.sync(); }
+  }
+
   /** The head link page's link_pfn (its next page), 0 when there is none or the page is not a link page. */
   private secondLink(headPfn: number): number {
     if (headPfn <= 0 || headPfn >= this.mem.pageCount) return 0;
@@ -104,4 +126,9 @@ export class ArenaHeaderHandoff implements Handoff {
     const next = getU64(page, 16);
     return Number.isSafeInteger(next) && next < this.mem.pageCount ? next : 0;
   }
+}
+
+/** Header version of a new arena: 3 (v3 log), or 2 with PRAM_FORMAT=2 (v2 chains, as an older pram wrote them). */
+export function defaultVersion(): number {
+  return process.env['PRAM_FORMAT'] === '2' ? 2 : FORMAT_VERSION;
 }

@@ -15,7 +15,11 @@ import { EIO, ENOSPC } from '../format/errno.js';
 import { crc32c } from '../format/crc.js';
 import { assert } from '../format/assert.js';
 import type { Handoff } from './handoff.js';
-import type { LoadedImage, Loss, NodeImage } from './image.js';
+import type { ChangeSet, LoadedImage, Loss, NodeImage } from './image.js';
+import { adoptLog } from './adopt.js';
+import { LiveLog, logPagesFor, type LogHandoff, type Published } from './live.js';
+import { changeRecords, treeRecords, type Emitted, type RecordContext } from './records.js';
+import type { LogReplay } from './replay.js';
 import { readEntries, runCsum, type LoadState, type NodeBuild, type Run } from './load.js';
 
 /** Most pages a gap may mark unreadable in one file (hostile sizes stay bounded). */
@@ -52,6 +56,8 @@ export class Pram {
   private readonly log: Log;
   /** Room for the next durable steps, kept before anything grows (ledger.ts). */
   readonly space: SpaceLedger;
+  /** The v3 log (an arena handoff, unless opts.live is false or banned regions need v2's copies); null: v2 chains. */
+  private live: LiveLog | null = null;
 
   constructor(
     readonly mem: PhysMem,
@@ -66,15 +72,36 @@ export class Pram {
     this.headPfn = h?.headPfn ?? 0;
     this.runHead = new RunHeads(mem.pageCount);
     this.log = opts.log ?? (() => {});
+    const logs = opts.live !== false && typeof handoff.commitLog === 'function' && banned.regions().length === 0;
+    if (logs) this.live = new LiveLog(mem, allocator, handoff as Handoff & LogHandoff, null);
     this.space = new SpaceLedger(
       { free: () => allocator.freeCount, returning: () => this.returning() },
-      (shape) => chainPagesFor(shape, mem.pageSize),
+      logs ? (shape) => logPagesFor(shape, mem.pageSize) : (shape) => chainPagesFor(shape, mem.pageSize),
     );
   }
 
+  /** The image is kept as a v3 log (commit() appends); false: v2 chains (every commit writes the whole tree). */
+  get logs(): boolean { return this.live !== null; }
+
+  /** Load a replayed v3 log (boot.ts reserved its pages): nodes and every loss, exactly. */
+  private loadLog(replay: LogReplay, opts: { verify: 'full' | 'lazy'; readOnly?: boolean }): LoadedImage {
+    const a = adoptLog(replay, {
+      mem: this.mem, frames: this.frames, allocator: this.allocator, verify: opts.verify, readOnly: opts.readOnly ?? false,
+      newPageMap: this.opts.newPageMap ?? (() => new SimplePageMap()), runs: this.runs, runHead: this.runHead,
+    });
+    this.chainPages.push(...replay.logPages);                  // freed by the next compaction
+    if (this.live && replay.cursor && a.losses.length === 0) this.live.cursor = replay.cursor;   // else the next commit compacts
+    if (opts.verify === 'lazy') this.lazy = { builds: a.builds as unknown as NodeBuild[] };
+    this.last = { links: 0, meta: replay.cursor?.pages.length ?? 0, data: a.dataPages, copies: 0, entries: 0 };
+    this.space.adjust({ data: a.dataPages });
+    return { nodes: a.nodes, losses: a.losses };
+  }
+
+
   /** Load the reserved chain: nodes (pages adopted, not copied) and every loss, exactly. */
   /** readOnly: write nothing to the memory (the holes of a cut file are marked Bad, not zero-filled). */
-  load(reserved: ReserveResult, opts: { verify: 'full' | 'lazy'; readOnly?: boolean }): LoadedImage {
+  load(reserved: ReserveResult, opts: { verify: 'full' | 'lazy'; readOnly?: boolean }, replay?: LogReplay): LoadedImage {
+    if (replay) return this.loadLog(replay, opts);
     const st = readEntries(reserved, {
       mem: this.mem, frames: this.frames, verify: opts.verify, log: this.log,
       newPageMap: this.opts.newPageMap ?? (() => new SimplePageMap()), runs: this.runs, runHead: this.runHead,
@@ -267,6 +294,7 @@ export class Pram {
    * on failure the previous checkpoint stays current and intact.
    */
   checkpoint(nodes: Iterable<NodeImage>): number {
+    if (this.live) return this.commitLog(null, () => nodes);
     const saved = writeChain(nodes, {
       mem: this.mem, frames: this.frames, allocator: this.allocator, banned: this.banned,
       extents: this.opts.extents ?? false, runs: this.runs, runHead: this.runHead,
@@ -285,6 +313,67 @@ export class Pram {
 
     // The previous checkpoint is no longer needed: its own pages and the deferred frees go.
     for (const pfn of this.chainPages) { this.forgetRun(pfn, false); this.allocator.free(pfn); }
+    this.freeDeferred();
+    this.chainPages = [...saved.links, ...saved.metaPages, ...saved.copies];
+    for (const pfn of saved.dataPfns) this.frames.flags[pfn]! |= PageFlag.Frozen;
+    this.space.refill();
+    this.last = { links: saved.links.length, meta: saved.metaPages.length, data: saved.dataPfns.length, copies: saved.copies.length, entries: saved.entries };
+    return 0;
+  }
+
+  /**
+   * A durable step of the v3 engine: the change set's records appended after the
+   * committed tail, or (first commit after mounting a v2 image or a damaged log,
+   * a log grown past twice a fresh one, too little room for the append, or
+   * `changes` null) a compaction of all(). Nothing changed: nothing written.
+   * 0 or -errno; on failure the previous commit stays current and intact.
+   */
+  commit(changes: ChangeSet | null, all: () => Iterable<NodeImage>): number {
+    if (!this.live) return this.checkpoint(all());
+    return this.commitLog(changes, all);
+  }
+
+  private commitLog(changes: ChangeSet | null, all: () => Iterable<NodeImage>): number {
+    const live = this.live!;
+    const generation = this.generation + 1;
+    const ctx: RecordContext = {
+      mem: this.mem, frames: this.frames, runs: this.runs, runHead: this.runHead, generation,
+      verify: (pfn) => { this.readable(pfn); },
+    };
+    let compact = changes === null || live.dueForCompaction();
+    let e: Emitted = compact ? treeRecords(all(), ctx) : changeRecords(changes!, ctx);
+    if (!compact && e.records.length === 0) return 0;                  // idle: nothing to write
+    if (!compact && !this.roomToAppend(live.appendPages(e.bytes))) { compact = true; e = treeRecords(all(), ctx); }
+    const done = compact ? live.compact(e, generation) : live.append(e, generation);
+    this.allocator.releaseHeld();
+    if (typeof done === 'number') {
+      this.log(`PRAM: Failed to save FS tree: ${done}`);
+      return done;
+    }
+    this.generation = generation;
+    this.headPfn = done.head;
+    this.published(done, e, compact);
+    return 0;
+  }
+
+  /** An append leaves room for the compaction after it (the ledger's rule, with the appended pages counted). */
+  private roomToAppend(pages: number): boolean {
+    return this.space.room(pages) >= 0;
+  }
+
+  /** After a v3 commit: the old log (a compaction) and the deferred frees go; the pages it named are frozen. */
+  private published(p: Published, e: Emitted, compact: boolean): void {
+    if (compact) {
+      for (const pfn of this.chainPages) { this.forgetRun(pfn, false); this.allocator.free(pfn); }
+      this.chainPages = [...p.newPages];
+    } else this.chainPages.push(...p.newPages);
+    this.freeDeferred();
+    for (const pfn of e.named) this.frames.flags[pfn]! |= PageFlag.Frozen;
+    this.space.refill();
+    this.last = { links: 0, meta: this.live!.cursor!.pages.length, data: compact ? e.named.length : this.last.data, copies: 0, entries: e.records.length };
+  }
+
+  private freeDeferred(): void {
     for (const pfn of this.deferred) {
       this.forgetRun(pfn, false);
       if (!(this.frames.flags[pfn]! & PageFlag.Pinned)) { this.allocator.free(pfn); continue; }
@@ -292,11 +381,6 @@ export class Pram {
       this.retired.add(pfn);
     }
     this.deferred = [];
-    this.chainPages = [...saved.links, ...saved.metaPages, ...saved.copies];
-    for (const pfn of saved.dataPfns) this.frames.flags[pfn]! |= PageFlag.Frozen;
-    this.space.refill();
-    this.last = { links: saved.links.length, meta: saved.metaPages.length, data: saved.dataPfns.length, copies: saved.copies.length, entries: saved.entries };
-    return 0;
   }
 
   /** Losses found after load (lazy verification failures): cheap, unlike stats(). */

@@ -13,6 +13,8 @@ export interface PramOptions {
   log?: Log;
   /** Page maps for loaded nodes (fs/ passes its page cache); default: a plain map. */
   newPageMap?: () => PageMap;
+  /** Keep the image as a v3 log when the handoff can name one (default true); false: v2 chains. */
+  live?: boolean;
 }
 
 export interface ReserveOptions {

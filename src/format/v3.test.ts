@@ -1,0 +1,90 @@
+// The v3 codec: byte layouts as docs/FORMAT.md §v3 gives them, round trips,
+// and every malformed field named.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { crc32c } from './crc.js';
+import { HeaderView } from './header.js';
+import {
+  decodePayload, encodeRecord, LOG_HEADER, LOG_MAGIC, readLogHeader, readRecordHeader, recordCrc, RecordType,
+  RECORD_HEADER, writeLogHeader, type LogRecord,
+} from './v3.js';
+
+const PS = 4096;
+
+test('log page header: layout, crc, and each damage named', () => {
+  const page = Buffer.alloc(PS);
+  writeLogHeader(page, { logId: 7, seq: 3, first: 64 });
+  assert.equal(page.readUInt32LE(0), LOG_MAGIC);
+  assert.equal(page.toString('latin1', 0, 4), 'PLOG');
+  assert.equal(page.readUInt32LE(4), 64);                 // first record offset
+  assert.equal(page.readBigUInt64LE(8), 7n);              // log id
+  assert.equal(page.readBigUInt64LE(16), 3n);             // seq
+  assert.equal(page.readUInt32LE(28), crc32c(page.subarray(0, 28)));
+  assert.deepEqual(readLogHeader(page), { logId: 7, seq: 3, first: 64 });
+  page[17] ^= 1;
+  assert.match(readLogHeader(page) as string, /log page header crc saved/);
+  page[17] ^= 1;
+  page[0] ^= 1;
+  assert.match(readLogHeader(page) as string, /not a log page/);
+  writeLogHeader(page, { logId: 1, seq: 0, first: 12 });
+  assert.match(readLogHeader(page) as string, /first record offset 12 outside the stream/);
+});
+
+const samples: LogRecord[] = [
+  { type: RecordType.Inode, r: { ino: 5, mode: 0o100644, uid: 1000, gid: 100, rdev: 0, size: 12345, atimeNs: 1n, mtimeNs: 2n,
+    ctimeNs: 3n, pages: 4, xattrs: Uint8Array.from([1, 2, 3]), inline: Uint8Array.from([9]) } },
+  { type: RecordType.Drop, ino: 2 ** 40 },
+  { type: RecordType.Name, r: { parent: 1, ino: 5, name: 'héllo' } },
+  { type: RecordType.Name, r: { parent: 3, ino: 0, name: 'gone' } },
+  { type: RecordType.Map, r: { ino: 5, index: 2 ** 33, pfn: 2 ** 35, count: 32, csum: 0xdeadbeef, flags: 1 } },
+  { type: RecordType.Unmap, r: { ino: 5, index: 64, count: 96 } },
+];
+
+test('records round trip, 8-aligned, crc over header and payload (u64 pfns and indexes past 2^32)', () => {
+  for (const rec of samples) {
+    const b = encodeRecord(rec, 0x1_0000_0009);
+    assert.equal(b.length % 8, 0);
+    const h = readRecordHeader(b);
+    assert.equal(h.type, rec.type);
+    assert.equal(h.generation, 9);                        // generation mod 2^32
+    const payload = b.subarray(RECORD_HEADER, RECORD_HEADER + h.length);
+    assert.equal(h.crc, recordCrc(b.subarray(4, RECORD_HEADER), payload));
+    assert.deepEqual(decodePayload(h.type, payload), rec);
+  }
+  const map = encodeRecord(samples[4]!, 1);
+  assert.equal(map.readBigUInt64LE(RECORD_HEADER + 16), 2n ** 35n);   // pfn as u64
+});
+
+test('malformed payloads are named, never thrown', () => {
+  const payload = (rec: LogRecord) => { const b = encodeRecord(rec, 1); return b.subarray(RECORD_HEADER, RECORD_HEADER + readRecordHeader(b).length); };
+  assert.match(decodePayload(99, Buffer.alloc(8)) as string, /unknown record type 99/);
+  assert.match(decodePayload(RecordType.Map, Buffer.alloc(8)) as string, /MAP payload of 8 bytes/);
+  const m = Buffer.from(payload({ type: RecordType.Map, r: { ino: 1, index: 30, pfn: 9, count: 4, csum: 0, flags: 0 } }));
+  assert.match(decodePayload(RecordType.Map, m) as string, /crosses a group/);
+  const n = Buffer.from(payload({ type: RecordType.Name, r: { parent: 1, ino: 2, name: 'ab' } }));
+  n.write('/', 24);
+  assert.match(decodePayload(RecordType.Name, n) as string, /not a path component/);
+  const u = Buffer.from(payload(samples[5]!));
+  u.writeBigUInt64LE(2n ** 60n, 8);
+  assert.match(decodePayload(RecordType.Unmap, u) as string, /over 2\^53/);
+  const i = Buffer.from(payload(samples[0]!));
+  i.writeUInt32LE(50, 64);
+  assert.match(decodePayload(RecordType.Inode, i) as string, /do not fill/);
+});
+
+test('slot extension 2 names a log: tail pfn, tail offset, page count', () => {
+  const page = Buffer.alloc(PS);
+  const h = new HeaderView(page);
+  h.format({ pageSize: PS, pageCount: 256, flags: 0 }, 2);
+  h.writeSlot(1, { generation: 4, headPfn: 9, pages: 12, nodes: 3, log: { tailPfn: 2 ** 34, tailOff: 1000, logPages: 5 } });
+  assert.equal(page.readUInt32LE(128 + 32), 2);            // slot extension version 2
+  assert.equal(page.readBigUInt64LE(128 + 40), 2n ** 34n);  // tail pfn
+  assert.equal(page.readUInt32LE(128 + 48), 1000);         // tail offset
+  assert.equal(page.readUInt32LE(128 + 52), 5);            // log pages
+  assert.deepEqual(h.current()?.slot.log, { tailPfn: 2 ** 34, tailOff: 1000, logPages: 5 });
+  assert.equal(h.version, 2);
+  h.setVersion(3);
+  assert.equal(h.version, 3);
+  assert.equal(page.readUInt32LE(28), crc32c(page.subarray(0, 28)));
+  assert.ok(LOG_HEADER % 8 === 0);
+});

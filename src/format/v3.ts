@@ -1,0 +1,197 @@
+// Version 3 of the on-memory format (docs/FORMAT.md §v3): the live image of an
+// arena as one checksummed record log. A log is a chain of log pages (a
+// 32-byte header, a stream area, the next page's pfn in the last 8 bytes);
+// records are 8-aligned in the stream and may span pages. A header slot names
+// the log's head page and the committed tail (slot extension 2, header.ts).
+// This file is the codec only: the engine's writer and replay are pram/log.ts
+// and pram/replay.ts.
+
+import { assert } from './assert.js';
+import { crc32c } from './crc.js';
+import { PAGE_SIZE_MIN } from './v1.js';
+
+export const LOG_MAGIC = 0x474f4c50;          // bytes 'P','L','O','G'
+export const LOG_HEADER = 32;                 // magic, first, log id, seq, reserved, crc
+export const LOG_HEADER_CRC_AT = 28;          // crc32c of header bytes 0..27
+export const LOG_NEXT = 8;                    // the next page's pfn: the last 8 bytes of a page
+export const RECORD_HEADER = 16;              // crc, type, flags, length, generation
+export const GROUP_PAGES = 32;                // a MAP run never crosses a group; a dirty group is logged whole
+
+export const enum RecordType { Inode = 1, Drop = 2, Name = 3, Map = 4, Unmap = 5 }
+export const RECORD_NAMES: { [type: number]: string } = { 1: 'INODE', 2: 'DROP', 3: 'NAME', 4: 'MAP', 5: 'UNMAP' };
+export const MAP_LRU = 1;                     // MAP flags: the pages were in the page cache
+
+export const INODE_FIXED = 80;
+export const NAME_FIXED = 24;
+export const MAP_SIZE = 40;
+export const UNMAP_SIZE = 24;
+export const DROP_SIZE = 8;
+
+assert(LOG_HEADER + LOG_NEXT + RECORD_HEADER < PAGE_SIZE_MIN, 'a log page holds a record header');
+
+/** Bytes of stream a log page carries. */
+export function logPayload(pageSize: number): number { return pageSize - LOG_HEADER - LOG_NEXT; }
+
+export const align8 = (n: number): number => (n + 7) & ~7;
+
+// ---- log page header ----
+
+export interface LogPageHeader { logId: number; seq: number; first: number }
+
+/** Writes a fresh log page header (first: offset in the page of the first record starting there, 0 = none). */
+export function writeLogHeader(page: Buffer, h: LogPageHeader): void {
+  page.fill(0, 0, LOG_HEADER);
+  page.writeUInt32LE(LOG_MAGIC, 0);
+  page.writeUInt32LE(h.first, 4);
+  page.writeBigUInt64LE(BigInt(h.logId), 8);
+  page.writeBigUInt64LE(BigInt(h.seq), 16);
+  page.writeUInt32LE(crc32c(page.subarray(0, LOG_HEADER_CRC_AT)), LOG_HEADER_CRC_AT);
+}
+
+/** The header, or why it is not a log page header. */
+export function readLogHeader(page: Buffer): LogPageHeader | string {
+  if (page.readUInt32LE(0) !== LOG_MAGIC) return `not a log page (magic 0x${page.readUInt32LE(0).toString(16)})`;
+  const saved = page.readUInt32LE(LOG_HEADER_CRC_AT), computed = crc32c(page.subarray(0, LOG_HEADER_CRC_AT));
+  if (saved !== computed) return `log page header crc saved 0x${saved.toString(16)}, computed 0x${computed.toString(16)}`;
+  const first = page.readUInt32LE(4);
+  const logId = page.readBigUInt64LE(8), seq = page.readBigUInt64LE(16);
+  if (logId > BigInt(Number.MAX_SAFE_INTEGER) || seq > BigInt(Number.MAX_SAFE_INTEGER)) return 'log id or seq over 2^53';
+  if (first !== 0 && (first < LOG_HEADER || first >= page.length - LOG_NEXT || first % 8 !== 0)) return `first record offset ${first} outside the stream`;
+  return { logId: Number(logId), seq: Number(seq), first };
+}
+
+export function readNext(page: Buffer): bigint { return page.readBigUInt64LE(page.length - LOG_NEXT); }
+export function writeNext(page: Buffer, pfn: number): void { page.writeBigUInt64LE(BigInt(pfn), page.length - LOG_NEXT); }
+
+// ---- records ----
+
+export interface InodeRecord {
+  ino: number; mode: number; uid: number; gid: number; rdev: number; size: number;
+  atimeNs: bigint; mtimeNs: bigint; ctimeNs: bigint; xattrs: Uint8Array; inline: Uint8Array;
+  /** Pages the node's map holds after this commit (replay checks the map it rebuilt against it). */
+  pages: number;
+}
+export interface NameRecord { parent: number; ino: number; name: string }   // ino 0: the name is gone
+export interface MapRecord { ino: number; index: number; pfn: number; count: number; csum: number; flags: number }
+export interface UnmapRecord { ino: number; index: number; count: number }
+
+export type LogRecord =
+  | { type: RecordType.Inode; r: InodeRecord }
+  | { type: RecordType.Drop; ino: number }
+  | { type: RecordType.Name; r: NameRecord }
+  | { type: RecordType.Map; r: MapRecord }
+  | { type: RecordType.Unmap; r: UnmapRecord };
+
+/** A record ready for the stream: header + payload, padded to 8, crc set. */
+function frame(type: RecordType, payload: Buffer, generation: number): Buffer {
+  const out = Buffer.alloc(RECORD_HEADER + align8(payload.length));
+  out.writeUInt16LE(type, 4);
+  out.writeUInt32LE(payload.length, 8);
+  out.writeUInt32LE(generation >>> 0, 12);
+  payload.copy(out, RECORD_HEADER);
+  out.writeUInt32LE(recordCrc(out.subarray(4, RECORD_HEADER), payload), 0);
+  return out;
+}
+
+export function recordCrc(header12: Uint8Array, payload: Uint8Array): number {
+  return crc32c(payload, crc32c(header12));
+}
+
+export function encodeRecord(rec: LogRecord, generation: number): Buffer {
+  switch (rec.type) {
+    case RecordType.Inode: {
+      const r = rec.r;
+      const b = Buffer.alloc(INODE_FIXED + r.xattrs.length + r.inline.length);
+      b.writeBigUInt64LE(BigInt(r.ino), 0);
+      b.writeUInt32LE(r.mode >>> 0, 8); b.writeUInt32LE(r.uid >>> 0, 12); b.writeUInt32LE(r.gid >>> 0, 16);
+      b.writeBigUInt64LE(BigInt(r.rdev), 24); b.writeBigUInt64LE(BigInt(r.size), 32);
+      b.writeBigUInt64LE(BigInt.asUintN(64, r.atimeNs), 40); b.writeBigUInt64LE(BigInt.asUintN(64, r.mtimeNs), 48);
+      b.writeBigUInt64LE(BigInt.asUintN(64, r.ctimeNs), 56);
+      b.writeUInt32LE(r.xattrs.length, 64); b.writeUInt32LE(r.inline.length, 68);
+      b.writeBigUInt64LE(BigInt(r.pages), 72);
+      b.set(r.xattrs, INODE_FIXED); b.set(r.inline, INODE_FIXED + r.xattrs.length);
+      return frame(rec.type, b, generation);
+    }
+    case RecordType.Drop: {
+      const b = Buffer.alloc(DROP_SIZE);
+      b.writeBigUInt64LE(BigInt(rec.ino), 0);
+      return frame(rec.type, b, generation);
+    }
+    case RecordType.Name: {
+      const raw = Buffer.from(rec.r.name, 'utf8');
+      const b = Buffer.alloc(NAME_FIXED + raw.length);
+      b.writeBigUInt64LE(BigInt(rec.r.parent), 0); b.writeBigUInt64LE(BigInt(rec.r.ino), 8);
+      b.writeUInt32LE(raw.length, 16); raw.copy(b, NAME_FIXED);
+      return frame(rec.type, b, generation);
+    }
+    case RecordType.Map: {
+      const r = rec.r, b = Buffer.alloc(MAP_SIZE);
+      assert(r.count >= 1 && r.count <= GROUP_PAGES, `MAP run of ${r.count} pages`);
+      b.writeBigUInt64LE(BigInt(r.ino), 0); b.writeBigUInt64LE(BigInt(r.index), 8); b.writeBigUInt64LE(BigInt(r.pfn), 16);
+      b.writeUInt32LE(r.count, 24); b.writeUInt32LE(r.csum >>> 0, 28); b.writeUInt32LE(r.flags, 32);
+      return frame(rec.type, b, generation);
+    }
+    case RecordType.Unmap: {
+      const r = rec.r, b = Buffer.alloc(UNMAP_SIZE);
+      b.writeBigUInt64LE(BigInt(r.ino), 0); b.writeBigUInt64LE(BigInt(r.index), 8); b.writeBigUInt64LE(BigInt(r.count), 16);
+      return frame(rec.type, b, generation);
+    }
+  }
+}
+
+/** What a record header says before its payload is read (length bounds the read). */
+export interface RecordHeader { crc: number; type: number; flags: number; length: number; generation: number }
+
+export function readRecordHeader(h: Buffer): RecordHeader {
+  return { crc: h.readUInt32LE(0), type: h.readUInt16LE(4), flags: h.readUInt16LE(6), length: h.readUInt32LE(8), generation: h.readUInt32LE(12) };
+}
+
+/** Largest payload a record may have (an INODE with 64 KiB xattrs of many names; anything longer is damage). */
+export const RECORD_PAYLOAD_MAX = 4 << 20;
+
+const u64 = (b: Buffer, at: number): number | null => {
+  const v = b.readBigUInt64LE(at);
+  return v > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(v);
+};
+
+/** Decode a payload whose crc matched; a string says what is malformed. */
+export function decodePayload(type: number, p: Buffer): LogRecord | string {
+  const need = type === RecordType.Inode ? INODE_FIXED : type === RecordType.Drop ? DROP_SIZE : type === RecordType.Name ? NAME_FIXED
+    : type === RecordType.Map ? MAP_SIZE : type === RecordType.Unmap ? UNMAP_SIZE : -1;
+  if (need < 0) return `unknown record type ${type}`;
+  if (p.length < need) return `${RECORD_NAMES[type]} payload of ${p.length} bytes, at least ${need} expected`;
+  const ino = u64(p, 0);
+  if (ino === null) return 'a value over 2^53';
+  switch (type) {
+    case RecordType.Inode: {
+      const rdev = u64(p, 24), size = u64(p, 32), pages = u64(p, 72);
+      const xl = p.readUInt32LE(64), il = p.readUInt32LE(68);
+      if (rdev === null || size === null || pages === null) return 'a value over 2^53';
+      if (INODE_FIXED + xl + il !== p.length) return `INODE lengths ${xl}+${il} do not fill its ${p.length} bytes`;
+      return { type, r: { ino, mode: p.readUInt32LE(8), uid: p.readUInt32LE(12), gid: p.readUInt32LE(16), rdev, size,
+        atimeNs: p.readBigUInt64LE(40), mtimeNs: p.readBigUInt64LE(48), ctimeNs: p.readBigUInt64LE(56),
+        pages,
+        xattrs: Uint8Array.from(p.subarray(INODE_FIXED, INODE_FIXED + xl)), inline: Uint8Array.from(p.subarray(INODE_FIXED + xl, INODE_FIXED + xl + il)) } };
+    }
+    case RecordType.Drop: return { type, ino };
+    case RecordType.Name: {
+      const target = u64(p, 8), len = p.readUInt32LE(16);
+      if (target === null) return 'a value over 2^53';
+      if (len < 1 || len > 255 || NAME_FIXED + len !== p.length) return `NAME length ${len}`;
+      const name = p.subarray(NAME_FIXED, NAME_FIXED + len).toString('utf8');
+      if (name.includes('/') || name.includes('\0') || name === '.' || name === '..') return `NAME '${name}' is not a path component`;
+      return { type, r: { parent: ino, ino: target, name } };
+    }
+    case RecordType.Map: {
+      const index = u64(p, 8), pfn = u64(p, 16), count = p.readUInt32LE(24);
+      if (index === null || pfn === null) return 'a value over 2^53';
+      if (count < 1 || count > GROUP_PAGES || Math.floor(index / GROUP_PAGES) !== Math.floor((index + count - 1) / GROUP_PAGES)) return `MAP run ${index}+${count} crosses a group`;
+      return { type, r: { ino, index, pfn, count, csum: p.readUInt32LE(28), flags: p.readUInt32LE(32) } };
+    }
+    default: {
+      const index = u64(p, 8), count = u64(p, 16);
+      if (index === null || count === null) return 'a value over 2^53';
+      return { type: RecordType.Unmap, r: { ino, index, count } };
+    }
+  }
+}

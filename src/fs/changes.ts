@@ -1,0 +1,66 @@
+// What changed since the last commit, for a v3 engine's O(change) commit
+// (pram/records.ts): inodes whose attributes, size, xattrs or life changed,
+// names added or removed per directory, and file page indexes set, replaced
+// or removed. Hooks on the page maps and directories report every change at
+// its one place of mutation, so nothing can change unseen; the table reports
+// attribute changes (touch, setattr) and new and evicted inodes.
+import type { ChangeSet, NodeImage } from '../pram/image.js';
+import type { Inode } from './inode.js';
+
+export class ChangeTracker {
+  private readonly nodes = new Set<number>();
+  private readonly fresh = new Set<number>();
+  private readonly names = new Map<string, [parent: number, name: string]>();
+  private readonly pages = new Map<number, Set<number>>();
+
+  get empty(): boolean { return this.nodes.size === 0 && this.names.size === 0; }
+
+  node(ino: number): void { this.nodes.add(ino); }
+
+  /** A new inode: hooks on its page map and directory, and an older log's state of its ino is void. */
+  made(node: Inode): void {
+    this.fresh.add(node.ino);
+    this.watch(node);
+  }
+
+  /** Report this inode's page and name changes from now on. */
+  watch(node: Inode): void {
+    const ino = node.ino;
+    this.nodes.add(ino);
+    if (node.pages) node.pages.onChange = (index) => this.page(ino, index);
+    if (node.dir) node.dir.onChange = (name) => { this.names.set(`${ino}/${name}`, [ino, name]); };
+  }
+
+  private page(ino: number, index: number): void {
+    let s = this.pages.get(ino);
+    if (!s) this.pages.set(ino, (s = new Set()));
+    s.add(index);
+    this.nodes.add(ino);
+  }
+
+  /**
+   * The change set: live inodes whole (image()), inodes gone as drops, names
+   * as they stand now in their directory (gone: ino 0), changed page indexes.
+   */
+  build(get: (ino: number) => Inode | undefined, image: (node: Inode) => NodeImage, live: (node: Inode) => boolean): ChangeSet {
+    const set: ChangeSet = { nodes: [], fresh: this.fresh, dropped: [], names: [], pages: new Map() };
+    for (const ino of this.nodes) {
+      const node = get(ino);
+      if (!node || !live(node)) { set.dropped.push(ino); continue; }
+      set.nodes.push(image(node));
+      const p = this.pages.get(ino);
+      if (p) set.pages.set(ino, p);
+    }
+    for (const [parent, name] of this.names.values()) {
+      const dir = get(parent);
+      const d = dir && live(dir) ? dir.dir?.get(name) : undefined;
+      set.names.push({ parent, name, ino: d?.ino ?? 0 });
+    }
+    return set;
+  }
+
+  /** The commit is published: start over. */
+  clear(): void {
+    this.nodes.clear(); this.fresh.clear(); this.names.clear(); this.pages.clear();
+  }
+}

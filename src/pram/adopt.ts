@@ -1,0 +1,157 @@
+// Load of a replayed v3 log (replay.ts reserved its pages): nodes with their
+// names and page maps, data pages adopted in place (Frozen; verified now, or
+// lazily on first read against their run's checksum), and every loss said
+// exactly. A node whose rebuilt page map disagrees with its INODE record, or
+// that an appended commit with a damaged record changed, cannot be trusted:
+// its pages and the holes inside its size read EIO until rewritten — never
+// zeros or an older version in place of what was written.
+
+import type { PhysMem } from '../mem/physmem.js';
+import type { PageAllocator } from '../boot/allocator.js';
+import { Owner, PageFlag, type PageFrames } from '../boot/frames.js';
+import { crc32c } from '../format/crc.js';
+import { decodeXattrs } from '../format/v2.js';
+import { MAP_LRU } from '../format/v3.js';
+import { DecodeError } from '../format/reader.js';
+import type { Loss, NodeImage, PageMap } from './image.js';
+import { runCsum, type Run } from './load.js';
+import type { LogReplay, ReplayNode } from './replay.js';
+
+/** Most pages one damaged file's holes may be poisoned with (hostile sizes stay bounded). */
+const MAX_POISON = 1 << 16;
+
+export interface AdoptContext {
+  mem: PhysMem;
+  frames: PageFrames;
+  allocator: PageAllocator;
+  verify: 'full' | 'lazy';
+  readOnly: boolean;
+  newPageMap: () => PageMap;
+  runs: Map<number, Run>;
+  runHead: Int32Array;
+}
+
+export interface Adopted { nodes: NodeImage[]; losses: Loss[]; builds: { node: NodeImage; path: string }[]; dataPages: number }
+
+export function adoptLog(rp: LogReplay, ctx: AdoptContext): Adopted {
+  const losses: Loss[] = [...rp.losses];
+  const names = new Map<number, { parent: number; name: string }[]>();
+  for (const [parent, dir] of rp.names) for (const [name, ino] of dir) {
+    let list = names.get(ino);
+    if (!list) names.set(ino, (list = []));
+    list.push({ parent, name });
+  }
+  const paths = new Map<number, string>();
+  const pathOf = (ino: number, depth = 0): string => {
+    if (ino === 1) return '/';
+    const known = paths.get(ino);
+    if (known) return known;
+    const n = names.get(ino)?.[0];
+    if (!n || depth > 4096) return `(ino ${ino})`;
+    const dir = pathOf(n.parent, depth + 1);
+    const p = dir === '/' ? `/${n.name}` : `${dir}/${n.name}`;
+    paths.set(ino, p);
+    return p;
+  };
+  for (const [ino, list] of names) {
+    if (rp.nodes.has(ino)) continue;
+    for (const n of list) losses.push({ path: `${pathOf(n.parent)}${n.parent === 1 ? '' : '/'}${n.name}`, pfn: null, what: `name names ino ${ino}, whose INODE record was lost: dropped` });
+  }
+
+  const nodes: NodeImage[] = [];
+  const builds: Adopted['builds'] = [];
+  let dataPages = 0;
+  for (const [ino, rn] of rp.nodes) {
+    const path = pathOf(ino);
+    const lose = (what: string, pfn: number | null = null, range?: { start: number; end: number }) =>
+      losses.push(range ? { path, pfn, what, range } : { path, pfn, what });
+    const r = rn.rec;
+    let xattrs: [string, Uint8Array][] = [];
+    if (r.xattrs.length) {
+      const x = decodeXattrs(r.xattrs);
+      if (x instanceof DecodeError) lose(`extended attributes unreadable (${x.message}): dropped`);
+      else xattrs = x;
+    }
+    const node: NodeImage = {
+      ino, mode: r.mode, uid: r.uid, gid: r.gid, rdev: r.rdev, size: r.size,
+      atimeNs: r.atimeNs, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs,
+      names: ino === 1 ? [] : names.get(ino) ?? [], xattrs, pages: ctx.newPageMap(),
+    };
+    if (r.inline.length) (node as { inline?: Uint8Array }).inline = r.inline;
+    let count = 0;
+    for (const runs of rn.groups.values()) for (const run of runs) count += run.count;
+    let why = rp.suspects.get(ino) ?? null;
+    if (count !== r.pages) why ??= `its page map holds ${count} page(s), its INODE record says ${r.pages} (a MAP or UNMAP record was lost)`;
+    const groups = [...rn.groups.keys()].sort((a, b) => a - b);
+    for (const g of groups) for (const run of rn.groups.get(g)!.sort((a, b) => a.index - b.index)) {
+      adoptRun(ctx, node, run.index, run.pfn, run.count, run.csum, run.flags & MAP_LRU ? PageFlag.Lru : 0, why !== null, lose);
+      dataPages += run.count;
+    }
+    if (why !== null) lose(`${why}: its content cannot be trusted and reads EIO until rewritten`);
+    dataPages += poison(ctx, node, rn, why !== null, lose);
+    nodes.push(node);
+    builds.push({ node, path });
+  }
+  return { nodes, losses, builds, dataPages };
+}
+
+function adoptRun(ctx: AdoptContext, node: NodeImage, index: number, pfn: number, count: number, csum: number, lru: number,
+  distrust: boolean, lose: (what: string, pfn: number | null, range?: { start: number; end: number }) => void): void {
+  const { mem, frames } = ctx;
+  const ps = mem.pageSize;
+  let flags: number = PageFlag.Frozen | lru;
+  // Distrusted pages stay damaged in every later commit: a checksum that cannot match (records.ts, Bad and Dirty).
+  if (distrust) flags |= PageFlag.Bad | PageFlag.Dirty;
+  else if (count > 1) {
+    ctx.runs.set(pfn, { count, csum });
+    ctx.runHead.fill(pfn + 1, pfn, pfn + count);
+    flags |= PageFlag.Dirty;                  // no per-page checksum is known for pages of a run
+  }
+  if (distrust) {
+    // nothing to verify: the page map itself is in doubt
+  } else if (ctx.verify === 'lazy') {
+    flags |= PageFlag.Unverified;
+    if (count === 1) frames.csum[pfn] = csum;
+  } else {
+    const actual = count === 1 ? crc32c(mem.page(pfn)) : runCsum(mem, pfn, count);
+    frames.csum[pfn] = count === 1 && actual === csum ? actual : csum;
+    if (actual !== csum) {
+      flags |= PageFlag.Bad;
+      const range = { start: index * ps, end: (index + count) * ps };
+      lose(`data page${count > 1 ? 's' : ''} ${index}${count > 1 ? `-${index + count - 1}` : ''} (bytes ${range.start}-${range.end - 1}) ` +
+        `failed crc32c (saved 0x${csum.toString(16)}, computed 0x${actual.toString(16)})`, pfn, range);
+    }
+  }
+  frames.flags.fill(flags, pfn, pfn + count);
+  if (count === 1) node.pages.set(index, pfn);
+  else if (node.pages.setRun) node.pages.setRun(index, pfn, count);
+  else for (let k = 0; k < count; k++) node.pages.set(index + k, pfn + k);
+}
+
+/**
+ * Indexes known lost (a run that could not be claimed, a partly unmapped run) and,
+ * for a node that cannot be trusted, every hole inside its size: a Bad page each, so
+ * they read EIO, not zeros. Returns the pages taken.
+ */
+function poison(ctx: AdoptContext, node: NodeImage, rn: ReplayNode, all: boolean,
+  lose: (what: string, pfn: number | null, range?: { start: number; end: number }) => void): number {
+  const ps = ctx.mem.pageSize;
+  const want = new Set<number>();
+  for (const i of rn.poison) if (node.pages.get(i) === 0) want.add(i);
+  if (all) {
+    const end = Math.min(Math.ceil(node.size / ps), MAX_POISON);
+    for (let i = 0; i < end && want.size < MAX_POISON; i++) if (node.pages.get(i) === 0) want.add(i);
+  }
+  let n = 0;
+  for (const index of [...want].sort((a, b) => a - b).slice(0, MAX_POISON)) {
+    const pfn = ctx.allocator.alloc(Owner.Data);
+    if (pfn < 0) break;                                    // no room: the loss is still reported
+    if (!ctx.readOnly) ctx.mem.page(pfn).fill(0);
+    ctx.frames.flags[pfn] = PageFlag.Bad | PageFlag.Dirty;
+    node.pages.set(index, pfn);
+    n++;
+  }
+  ctx.allocator.releaseHeld();
+  if (rn.poison.size && !all) lose(`${rn.poison.size} page(s) whose record or page was lost read EIO until rewritten`, null);
+  return n;
+}

@@ -1,0 +1,270 @@
+// Early boot of a v3 image (docs/FORMAT.md §v3): walk the log a header slot
+// names from its head to the committed tail (each page's header checked, the
+// walk bounded by the slot's page count), check every record's crc, replay
+// the records into per-node state (the last INODE of an ino wins; NAMEs keyed
+// by directory and name; MAP/UNMAP on 32-page groups), then reserve the log
+// pages and the live data pages through memblock before the allocator exists.
+// A damaged record is an exact loss and the walk resumes at the next page's
+// first record; a damaged page ends the walk. Turning this into nodes is
+// adopt.ts's (the load).
+
+import type { PhysMem } from '../mem/physmem.js';
+import type { Memblock } from '../boot/memblock.js';
+import { Owner } from '../boot/frames.js';
+import type { SlotLog } from '../format/header.js';
+import { decodePayload, GROUP_PAGES, LOG_HEADER, LOG_NEXT, readLogHeader, readNext, readRecordHeader, RECORD_HEADER,
+  RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, align8, type InodeRecord, type MapRecord } from '../format/v3.js';
+import type { Loss } from './image.js';
+import type { LogCursor } from './log.js';
+import type { Log } from './types.js';
+
+/** One node as the log leaves it. */
+export interface ReplayNode {
+  rec: InodeRecord;
+  groups: Map<number, MapRecord[]>;   // group -> its runs
+  poison: Set<number>;                // indexes whose page is known lost (read EIO, never zeros)
+  lastGen: number;                    // generation of the last record naming it
+}
+
+export interface LogReplay {
+  cursor: LogCursor | null;           // the log, to append to; null when the walk was cut (compact next)
+  generation: number;
+  nodes: Map<number, ReplayNode>;
+  names: Map<number, Map<string, number>>;   // dir ino -> name -> ino
+  /** Inos changed by an appended commit that lost a record: their content cannot be trusted. */
+  suspects: Map<number, string>;
+  losses: Loss[];
+  pages: number;                      // pages reserved (log + data)
+  logPages: number[];                 // the log pages reserved, in order
+}
+
+interface Segment { pfn: number; start: number; end: number; first: number }
+
+/** Walk, check and replay the log the slot names, reserving its pages. */
+export function replayLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; generation: number; log: SlotLog }, log: Log): LogReplay {
+  const out: LogReplay = { cursor: null, generation: slot.generation, nodes: new Map(), names: new Map(), suspects: new Map(), losses: [], pages: 0, logPages: [] };
+  const lose = (pfn: number | null, what: string) => out.losses.push({ path: null, pfn, what });
+  log('PRAM: Examining persistent memory (v3 log)...');
+  const segs = walk(mem, memblock, slot, lose);
+  out.pages = segs.pages.length;
+  out.logPages = segs.pages;
+  if (segs.whole) {
+    const last = segs.segments[segs.segments.length - 1]!;
+    out.cursor = { logId: segs.logId, pages: segs.pages, tailOff: last.end, bytes: segs.bytes };
+  }
+  new Replayer(mem, out, segs.logId).run(segs.segments);
+  out.pages += claim(mem, memblock, out);
+  log(`PRAM: ${out.pages} pages reserved`);
+  return out;
+}
+
+function walk(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; log: SlotLog }, lose: (pfn: number | null, what: string) => void) {
+  const ps = mem.pageSize;
+  const segments: Segment[] = [];
+  const pages: number[] = [];
+  let pfn = slot.headPfn, logId = -1, bytes = 0, whole = false;
+  const hex = (p: number | bigint) => p.toString(16);
+  for (let seq = 0; ; seq++) {
+    const cut = (why: string) => lose(Number.isSafeInteger(pfn) && pfn > 0 && pfn < mem.pageCount ? pfn : null,
+      `log page ${seq} pfn:${hex(pfn)} ${why}: the records after it are lost (log cut at page ${seq} of ${slot.log.logPages})`);
+    if (seq >= slot.log.logPages) { cut('is past the page count the slot records'); break; }
+    if (!(Number.isSafeInteger(pfn) && pfn >= 1 && pfn < mem.pageCount && mem.present(pfn))) { cut('is outside the arena'); break; }
+    if (memblock.busyPfn(pfn, 1) >= 0) { cut('is already reserved (a cycle, or a page of something else)'); break; }
+    const page = mem.page(pfn);
+    const h = readLogHeader(page);
+    if (typeof h === 'string') { cut(`has a damaged header (${h})`); break; }
+    if (seq === 0) logId = h.logId;
+    if (h.logId !== logId || h.seq !== seq) { cut(`belongs to another log (log id ${h.logId}, seq ${h.seq}; expected ${logId}, ${seq})`); break; }
+    memblock.reserve(pfn, 1, Owner.Meta, 'pram log');
+    pages.push(pfn);
+    const tail = pfn === slot.log.tailPfn && seq === slot.log.logPages - 1;
+    const end = tail ? slot.log.tailOff : ps - LOG_NEXT;
+    if (end < LOG_HEADER || end > ps - LOG_NEXT) { cut(`ends its stream at ${end}, outside the page`); break; }
+    segments.push({ pfn, start: LOG_HEADER, end, first: h.first });
+    bytes += end - LOG_HEADER;
+    if (tail) { whole = true; break; }
+    const next = readNext(page);
+    pfn = next > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(next);
+  }
+  return { segments, pages, logId, bytes, whole };
+}
+
+/** Reads records across segments; a damaged one is reported and skipped to the next page's first record. */
+class Replayer {
+  private seg = 0;
+  private off = 0;
+  private lastGood = -1;        // generation of the last good record
+  private pendingDamage: { where: string; ino: string } | null = null;
+
+  constructor(private readonly mem: PhysMem, private readonly out: LogReplay, private readonly logId: number) {}
+
+  run(segments: Segment[]): void {
+    if (segments.length === 0) return;
+    this.off = segments[0]!.start;
+    while (this.seg < segments.length) {
+      const s = segments[this.seg]!;
+      if (this.off >= s.end) {
+        if (s.end < this.mem.pageSize - LOG_NEXT) break;  // the tail
+        this.seg++; if (this.seg < segments.length) this.off = segments[this.seg]!.start;
+        continue;
+      }
+      const at = { seg: this.seg, off: this.off };
+      const head = this.read(segments, RECORD_HEADER);
+      if (!head) { this.damage(segments, at, 'is cut by the end of the log', null); continue; }
+      const h = readRecordHeader(head);
+      if (h.length > RECORD_PAYLOAD_MAX) { this.damage(segments, at, `claims ${h.length} bytes`, head); continue; }
+      const padded = this.read(segments, align8(h.length));
+      if (!padded) { this.damage(segments, at, 'is cut by the end of the log', head); continue; }
+      const payload = padded.subarray(0, h.length);
+      const crc = recordCrc(head.subarray(4, RECORD_HEADER), payload);
+      if (crc !== h.crc) { this.damage(segments, at, `failed crc32c (saved 0x${h.crc.toString(16)}, computed 0x${crc.toString(16)})`, head, payload); continue; }
+      const rec = decodePayload(h.type, payload);
+      if (typeof rec === 'string') { this.damage(segments, at, `is malformed: ${rec}`, head, payload); continue; }
+      this.settle(h.generation);
+      this.apply(rec, h.generation, segments[at.seg]!.pfn, at.off);
+    }
+    this.settle(this.out.generation);
+  }
+
+  /** `n` stream bytes from the cursor (across pages), or null past the stream's end. */
+  private read(segments: Segment[], n: number): Buffer | null {
+    const parts: Buffer[] = [];
+    let need = n;
+    while (need > 0) {
+      const s = segments[this.seg];
+      if (!s) return null;
+      if (this.off >= s.end) {
+        if (s.end < this.mem.pageSize - LOG_NEXT) return null;
+        this.seg++; if (this.seg >= segments.length) return null;
+        this.off = segments[this.seg]!.start;
+        continue;
+      }
+      const take = Math.min(need, s.end - this.off);
+      parts.push(this.mem.page(s.pfn).subarray(this.off, this.off + take));
+      this.off += take; need -= take;
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /** A record that cannot be used: reported, and reading resumes at the next page's first record. */
+  private damage(segments: Segment[], at: { seg: number; off: number }, why: string, head: Buffer | null, payload?: Buffer): void {
+    const s = segments[at.seg]!;
+    const type = head ? RECORD_NAMES[head.readUInt16LE(4)] ?? `type ${head.readUInt16LE(4)}` : 'record';
+    const ino = payload && payload.length >= 8 ? ` (ino ${payload.readBigUInt64LE(0)} per its unverified payload)` : '';
+    const gen = head ? `, generation ${head.readUInt32LE(12)} per its unverified header` : '';
+    const where = `log record at pfn:${s.pfn.toString(16)} offset ${at.off}`;
+    this.out.losses.push({ path: null, pfn: s.pfn, what: `${where} (${type}${ino}${gen}) ${why}: skipped` });
+    this.pendingDamage ??= { where, ino };
+    // Resync: the next page whose header names a record start.
+    let k = at.seg + 1;
+    while (k < segments.length && segments[k]!.first === 0) k++;
+    this.seg = k;
+    if (k < segments.length) this.off = segments[k]!.first;
+    if (k < segments.length && this.off > segments[k]!.end) this.seg = segments.length;
+  }
+
+  /**
+   * After damage, the next good record bounds which commits it could have
+   * belonged to: generations lastGood..gen. A compaction's records (the log
+   * id's generation) are checked by each INODE's page count; an appended
+   * commit may also have lost an UNMAP or a MAP that replaced an older one,
+   * so every node those commits touched is suspect.
+   */
+  private settle(gen: number): void {
+    const d = this.pendingDamage;
+    if (!d) { this.lastGood = gen; return; }
+    this.pendingDamage = null;
+    const lo = Math.max(this.lastGood, (this.logId >>> 0) + 1), hi = gen >>> 0;
+    this.damagedRange = lo <= hi ? { lo, hi, where: d.where } : null;
+    if (this.damagedRange) for (const [ino, n] of this.out.nodes) if (n.lastGen >= lo) this.suspect(ino);
+    this.lastGood = gen;
+  }
+  private damagedRange: { lo: number; hi: number; where: string } | null = null;
+
+  private suspect(ino: number): void {
+    const r = this.damagedRange!;
+    if (!this.out.suspects.has(ino)) this.out.suspects.set(ino, `changed by commit ${r.lo === r.hi ? r.lo : `${r.lo}-${r.hi}`}, whose ${r.where} was damaged`);
+  }
+
+  private apply(rec: ReturnType<typeof decodePayload> & object, gen: number, pfn: number, off: number): void {
+    const nodes = this.out.nodes;
+    const touch = (ino: number) => {
+      const n = nodes.get(ino);
+      if (n) n.lastGen = gen;
+      if (this.damagedRange && gen >= this.damagedRange.lo && gen <= this.damagedRange.hi) this.suspect(ino);
+      return n;
+    };
+    switch (rec.type) {
+      case RecordType.Inode: {
+        const n = nodes.get(rec.r.ino);
+        if (n) n.rec = rec.r;
+        else nodes.set(rec.r.ino, { rec: rec.r, groups: new Map(), poison: new Set(), lastGen: gen });
+        touch(rec.r.ino);
+        return;
+      }
+      case RecordType.Drop: touch(rec.ino); nodes.delete(rec.ino); this.out.suspects.delete(rec.ino); return;
+      case RecordType.Name: {
+        let dir = this.out.names.get(rec.r.parent);
+        if (!dir) this.out.names.set(rec.r.parent, (dir = new Map()));
+        if (rec.r.ino === 0) dir.delete(rec.r.name); else dir.set(rec.r.name, rec.r.ino);
+        if (rec.r.ino) touch(rec.r.ino);
+        return;
+      }
+      case RecordType.Unmap: {
+        const n = touch(rec.r.ino);
+        if (!n) return;
+        const { index, count } = rec.r;
+        for (let g = Math.floor(index / GROUP_PAGES); g * GROUP_PAGES < index + count; g++) {
+          const runs = n.groups.get(g);
+          if (!runs) continue;
+          const kept = runs.filter((r) => r.index + r.count <= index || r.index >= index + count);
+          for (const r of runs) if (!kept.includes(r)) for (let i = r.index; i < r.index + r.count; i++) if (i < index || i >= index + count) n.poison.add(i);
+          if (kept.length) n.groups.set(g, kept); else n.groups.delete(g);
+        }
+        return;
+      }
+      case RecordType.Map: {
+        const n = touch(rec.r.ino);
+        if (!n) {
+          this.out.losses.push({ path: null, pfn, what: `log record at pfn:${pfn.toString(16)} offset ${off}: MAP for ino ${rec.r.ino}, which has no INODE record: its ${rec.r.count} page(s) dropped` });
+          return;
+        }
+        const g = Math.floor(rec.r.index / GROUP_PAGES);
+        const runs = n.groups.get(g) ?? [];
+        const end = rec.r.index + rec.r.count;
+        // A well-formed log never maps over a live run (an append unmaps the group first); if one does,
+        // the older run's other pages have no checksum of their own any more: they read EIO.
+        const kept = runs.filter((r) => r.index + r.count <= rec.r.index || r.index >= end);
+        for (const r of runs) if (!kept.includes(r)) for (let i = r.index; i < r.index + r.count; i++) if (i < rec.r.index || i >= end) n.poison.add(i);
+        for (let i = rec.r.index; i < end; i++) n.poison.delete(i);
+        kept.push(rec.r);
+        n.groups.set(g, kept);
+        return;
+      }
+    }
+  }
+}
+
+/** Reserve every live run's pages; a run that cannot be reserved is lost (its indexes read EIO). */
+function claim(mem: PhysMem, memblock: Memblock, out: LogReplay): number {
+  let pages = 0;
+  for (const [ino, n] of out.nodes) {
+    for (const [g, runs] of n.groups) {
+      const kept: MapRecord[] = [];
+      for (const r of runs) {
+        const ok = r.pfn >= 1 && r.pfn + r.count <= mem.pageCount && mem.present(r.pfn) && mem.present(r.pfn + r.count - 1);
+        const why = !ok ? 'outside the arena or inside the header' : memblock.busyPfn(r.pfn, r.count) >= 0 ? 'already claimed by another run or a log page' : '';
+        if (why) {
+          out.losses.push({ path: null, pfn: ok ? r.pfn : null, what: `ino ${ino}: data page${r.count > 1 ? 's' : ''} ${r.index}${r.count > 1 ? `-${r.index + r.count - 1}` : ''} lost: MAP names pfn:${r.pfn.toString(16)}+${r.count}, ${why}` });
+          for (let i = r.index; i < r.index + r.count; i++) n.poison.add(i);
+          continue;
+        }
+        memblock.reserve(r.pfn, r.count, Owner.Data, 'pram page');
+        pages += r.count;
+        kept.push(r);
+      }
+      if (kept.length) n.groups.set(g, kept); else n.groups.delete(g);
+    }
+  }
+  return pages;
+}
