@@ -89,7 +89,7 @@ function frame(type: RecordType, payload: Buffer, generation: number): Buffer {
   out.writeUInt32LE(payload.length, 8);
   out.writeUInt32LE(generation >>> 0, 12);
   payload.copy(out, RECORD_HEADER);
-  out.writeUInt32LE(recordCrc(out.subarray(4, RECORD_HEADER), payload), 0);
+  out.writeUInt32LE(recordCrc(out.subarray(4, RECORD_HEADER), out.subarray(RECORD_HEADER)), 0);   // padding too: every byte is checked
   return out;
 }
 

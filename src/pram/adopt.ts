@@ -80,8 +80,8 @@ export function adoptLog(rp: LogReplay, ctx: AdoptContext): Adopted {
     if (r.inline.length) (node as { inline?: Uint8Array }).inline = r.inline;
     let count = 0;
     for (const runs of rn.groups.values()) for (const run of runs) count += run.count;
-    let why = rp.suspects.get(ino) ?? null;
-    if (count !== r.pages) why ??= `its page map holds ${count} page(s), its INODE record says ${r.pages} (a MAP or UNMAP record was lost)`;
+    let why: string | null = null;
+    if (count !== r.pages) why = `its page map holds ${count} page(s), its INODE record says ${r.pages} (a MAP or UNMAP record was lost)`;
     const groups = [...rn.groups.keys()].sort((a, b) => a - b);
     for (const g of groups) for (const run of rn.groups.get(g)!.sort((a, b) => a.index - b.index)) {
       adoptRun(ctx, node, run.index, run.pfn, run.count, run.csum, run.flags & MAP_LRU ? PageFlag.Lru : 0, why !== null, lose);

@@ -72,7 +72,8 @@ export class Pram {
     this.headPfn = h?.headPfn ?? 0;
     this.runHead = new RunHeads(mem.pageCount);
     this.log = opts.log ?? (() => {});
-    const logs = opts.live !== false && typeof handoff.commitLog === 'function' && banned.regions().length === 0;
+    // Banned data pages need v2's copies (pfn 0, the header, is banned in every arena and holds no data).
+    const logs = opts.live !== false && typeof handoff.commitLog === 'function' && !banned.regions().some((r) => r.end >= 1);
     if (logs) this.live = new LiveLog(mem, allocator, handoff as Handoff & LogHandoff, null);
     this.space = new SpaceLedger(
       { free: () => allocator.freeCount, returning: () => this.returning() },
@@ -337,7 +338,7 @@ export class Pram {
     const live = this.live!;
     const generation = this.generation + 1;
     const ctx: RecordContext = {
-      mem: this.mem, frames: this.frames, runs: this.runs, runHead: this.runHead, generation,
+      mem: this.mem, frames: this.frames, runs: this.runs, runHead: this.runHead, generation, extents: this.opts.extents ?? false,
       verify: (pfn) => { this.readable(pfn); },
     };
     let compact = changes === null || live.dueForCompaction();

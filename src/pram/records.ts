@@ -19,6 +19,8 @@ export interface RecordContext {
   runs: Map<number, Run>;
   runHead: Int32Array;
   generation: number;           // of the commit being written
+  /** New runs of up to 32 pages (the arena's extents flag); false: a MAP per page (damage costs one page). */
+  extents: boolean;
   /** Verify an unverified page (lazy load) now; afterwards its flags say Bad or not. */
   verify(pfn: number): void;
 }
@@ -81,7 +83,7 @@ class Emitter implements Emitted {
       }
       // Pages written since their checksum, physically contiguous: one new run.
       let len = 1;
-      while (k + len < list.length && list[k + len]![0] === index + len && list[k + len]![1] === pfn + len) {
+      while (this.ctx.extents && k + len < list.length && list[k + len]![0] === index + len && list[k + len]![1] === pfn + len) {
         const q = pfn + len;
         if (runHead[q] || (frames.flags[q]! & (PageFlag.Dirty | PageFlag.Bad | PageFlag.Unverified)) !== PageFlag.Dirty) break;
         len++;

@@ -13,7 +13,7 @@ import type { Memblock } from '../boot/memblock.js';
 import { Owner } from '../boot/frames.js';
 import type { SlotLog } from '../format/header.js';
 import { decodePayload, GROUP_PAGES, LOG_HEADER, LOG_NEXT, readLogHeader, readNext, readRecordHeader, RECORD_HEADER,
-  RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, align8, type InodeRecord, type MapRecord } from '../format/v3.js';
+  RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, align8, type InodeRecord, type LogRecord, type MapRecord } from '../format/v3.js';
 import type { Loss } from './image.js';
 import type { LogCursor } from './log.js';
 import type { Log } from './types.js';
@@ -23,7 +23,6 @@ export interface ReplayNode {
   rec: InodeRecord;
   groups: Map<number, MapRecord[]>;   // group -> its runs
   poison: Set<number>;                // indexes whose page is known lost (read EIO, never zeros)
-  lastGen: number;                    // generation of the last record naming it
 }
 
 export interface LogReplay {
@@ -31,8 +30,6 @@ export interface LogReplay {
   generation: number;
   nodes: Map<number, ReplayNode>;
   names: Map<number, Map<string, number>>;   // dir ino -> name -> ino
-  /** Inos changed by an appended commit that lost a record: their content cannot be trusted. */
-  suspects: Map<number, string>;
   losses: Loss[];
   pages: number;                      // pages reserved (log + data)
   logPages: number[];                 // the log pages reserved, in order
@@ -42,7 +39,7 @@ interface Segment { pfn: number; start: number; end: number; first: number }
 
 /** Walk, check and replay the log the slot names, reserving its pages. */
 export function replayLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; generation: number; log: SlotLog }, log: Log): LogReplay {
-  const out: LogReplay = { cursor: null, generation: slot.generation, nodes: new Map(), names: new Map(), suspects: new Map(), losses: [], pages: 0, logPages: [] };
+  const out: LogReplay = { cursor: null, generation: slot.generation, nodes: new Map(), names: new Map(), losses: [], pages: 0, logPages: [] };
   const lose = (pfn: number | null, what: string) => out.losses.push({ path: null, pfn, what });
   log('PRAM: Examining persistent memory (v3 log)...');
   const segs = walk(mem, memblock, slot, lose);
@@ -52,7 +49,7 @@ export function replayLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: num
     const last = segs.segments[segs.segments.length - 1]!;
     out.cursor = { logId: segs.logId, pages: segs.pages, tailOff: last.end, bytes: segs.bytes };
   }
-  new Replayer(mem, out, segs.logId).run(segs.segments);
+  new Replayer(mem, out, segs.logId).run(segs.segments, segs.whole);
   out.pages += claim(mem, memblock, out);
   log(`PRAM: ${out.pages} pages reserved`);
   return out;
@@ -89,18 +86,22 @@ function walk(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; log: Sl
   return { segments, pages, logId, bytes, whole };
 }
 
-/** Reads records across segments; a damaged one is reported and skipped to the next page's first record. */
+/**
+ * Reads records across segments; a damaged one is reported and skipped to the
+ * next page's first record. Records are applied once the whole log is read:
+ * damage that reaches past the compaction's records cuts the log back to a
+ * commit boundary (below), so what loads is always one whole commit.
+ */
 class Replayer {
   private seg = 0;
   private off = 0;
-  private lastGood = -1;        // generation of the last good record
-  private pendingDamage: { where: string; ino: string } | null = null;
+  private readonly recs: { rec: LogRecord; gen: number; pfn: number; off: number }[] = [];
+  private readonly damages: { at: number; where: string }[] = [];   // at: index in recs of the next good record
 
   constructor(private readonly mem: PhysMem, private readonly out: LogReplay, private readonly logId: number) {}
 
-  run(segments: Segment[]): void {
-    if (segments.length === 0) return;
-    this.off = segments[0]!.start;
+  run(segments: Segment[], whole: boolean): void {
+    if (segments.length > 0) this.off = segments[0]!.start;
     while (this.seg < segments.length) {
       const s = segments[this.seg]!;
       if (this.off >= s.end) {
@@ -116,14 +117,40 @@ class Replayer {
       const padded = this.read(segments, align8(h.length));
       if (!padded) { this.damage(segments, at, 'is cut by the end of the log', head); continue; }
       const payload = padded.subarray(0, h.length);
-      const crc = recordCrc(head.subarray(4, RECORD_HEADER), payload);
+      const crc = recordCrc(head.subarray(4, RECORD_HEADER), padded);
       if (crc !== h.crc) { this.damage(segments, at, `failed crc32c (saved 0x${h.crc.toString(16)}, computed 0x${crc.toString(16)})`, head, payload); continue; }
       const rec = decodePayload(h.type, payload);
       if (typeof rec === 'string') { this.damage(segments, at, `is malformed: ${rec}`, head, payload); continue; }
-      this.settle(h.generation);
-      this.apply(rec, h.generation, segments[at.seg]!.pfn, at.off);
+      this.recs.push({ rec, gen: h.generation, pfn: segments[at.seg]!.pfn, off: at.off });
     }
-    this.settle(this.out.generation);
+    if (!whole) this.damages.push({ at: this.recs.length, where: 'the cut log' });
+    const end = this.cut();
+    for (let i = 0; i < end; i++) { const r = this.recs[i]!; this.apply(r.rec, r.pfn, r.off); }
+  }
+
+  /**
+   * Damage inside the compaction's records (the log id's generation, before and
+   * after it) costs only what it held: each INODE's page count and each name's
+   * target are checked after. Damage that may have taken records of an appended
+   * commit cuts the log back to before the commit of the last good record: a
+   * lost UNMAP or NAME removal must not bring back an older state. What loads
+   * is then exactly an older commit, as with a damaged header slot.
+   */
+  private cut(): number {
+    const id = this.logId >>> 0;
+    for (const d of this.damages) {
+      const next = this.recs[d.at];
+      if (next && next.gen === id) continue;                        // still inside the compaction
+      const last = d.at > 0 ? this.recs[d.at - 1]!.gen : id;
+      const from = Math.max(last, id + 1);
+      let end = d.at;
+      while (end > 0 && this.recs[end - 1]!.gen >= from && this.recs[end - 1]!.gen !== id) end--;
+      const slot = this.out.generation;
+      this.out.losses.push({ path: null, pfn: null, what: `${d.where === 'the cut log' ? 'the log is cut (above)' : `the damaged ${d.where}`}: ` +
+        `commits ${from}..${slot} are not replayed, the image loaded is that of commit ${from - 1}; anything newer is lost` });
+      return end;
+    }
+    return this.recs.length;
   }
 
   /** `n` stream bytes from the cursor (across pages), or null past the stream's end. */
@@ -154,7 +181,7 @@ class Replayer {
     const gen = head ? `, generation ${head.readUInt32LE(12)} per its unverified header` : '';
     const where = `log record at pfn:${s.pfn.toString(16)} offset ${at.off}`;
     this.out.losses.push({ path: null, pfn: s.pfn, what: `${where} (${type}${ino}${gen}) ${why}: skipped` });
-    this.pendingDamage ??= { where, ino };
+    this.damages.push({ at: this.recs.length, where });
     // Resync: the next page whose header names a record start.
     let k = at.seg + 1;
     while (k < segments.length && segments[k]!.first === 0) k++;
@@ -163,51 +190,22 @@ class Replayer {
     if (k < segments.length && this.off > segments[k]!.end) this.seg = segments.length;
   }
 
-  /**
-   * After damage, the next good record bounds which commits it could have
-   * belonged to: generations lastGood..gen. A compaction's records (the log
-   * id's generation) are checked by each INODE's page count; an appended
-   * commit may also have lost an UNMAP or a MAP that replaced an older one,
-   * so every node those commits touched is suspect.
-   */
-  private settle(gen: number): void {
-    const d = this.pendingDamage;
-    if (!d) { this.lastGood = gen; return; }
-    this.pendingDamage = null;
-    const lo = Math.max(this.lastGood, (this.logId >>> 0) + 1), hi = gen >>> 0;
-    this.damagedRange = lo <= hi ? { lo, hi, where: d.where } : null;
-    if (this.damagedRange) for (const [ino, n] of this.out.nodes) if (n.lastGen >= lo) this.suspect(ino);
-    this.lastGood = gen;
-  }
-  private damagedRange: { lo: number; hi: number; where: string } | null = null;
-
-  private suspect(ino: number): void {
-    const r = this.damagedRange!;
-    if (!this.out.suspects.has(ino)) this.out.suspects.set(ino, `changed by commit ${r.lo === r.hi ? r.lo : `${r.lo}-${r.hi}`}, whose ${r.where} was damaged`);
-  }
-
-  private apply(rec: ReturnType<typeof decodePayload> & object, gen: number, pfn: number, off: number): void {
+  private apply(rec: LogRecord, pfn: number, off: number): void {
     const nodes = this.out.nodes;
-    const touch = (ino: number) => {
-      const n = nodes.get(ino);
-      if (n) n.lastGen = gen;
-      if (this.damagedRange && gen >= this.damagedRange.lo && gen <= this.damagedRange.hi) this.suspect(ino);
-      return n;
-    };
+    const touch = (ino: number) => nodes.get(ino);
     switch (rec.type) {
       case RecordType.Inode: {
         const n = nodes.get(rec.r.ino);
         if (n) n.rec = rec.r;
-        else nodes.set(rec.r.ino, { rec: rec.r, groups: new Map(), poison: new Set(), lastGen: gen });
+        else nodes.set(rec.r.ino, { rec: rec.r, groups: new Map(), poison: new Set() });
         touch(rec.r.ino);
         return;
       }
-      case RecordType.Drop: touch(rec.ino); nodes.delete(rec.ino); this.out.suspects.delete(rec.ino); return;
+      case RecordType.Drop: nodes.delete(rec.ino); return;
       case RecordType.Name: {
         let dir = this.out.names.get(rec.r.parent);
         if (!dir) this.out.names.set(rec.r.parent, (dir = new Map()));
         if (rec.r.ino === 0) dir.delete(rec.r.name); else dir.set(rec.r.name, rec.r.ino);
-        if (rec.r.ino) touch(rec.r.ino);
         return;
       }
       case RecordType.Unmap: {

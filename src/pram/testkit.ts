@@ -61,7 +61,8 @@ export function boot(mem: SimRam, handoff: Handoff, o: BootOpts = {}): Booted {
   const log: string[] = [];
   const reserved = Pram.reserve(mem, memblock, handoff.read()?.headPfn ?? 0, (l) => log.push(l), { salvage: o.salvage });
   const allocator = PageAllocator.fromMemblock(memblock);
-  const pram = new Pram(mem, frames, allocator, banned, handoff, { extents: o.extents, log: (l) => log.push(l) });
+  // The v2 chain engine (the v3 log's tests are fs/live.test.ts and fs/damage.test.ts).
+  const pram = new Pram(mem, frames, allocator, banned, handoff, { extents: o.extents, log: (l) => log.push(l), live: false });
   const image = pram.load(reserved, { verify: o.verify ?? 'full', readOnly: o.readOnly });
   return { pram, image, log, reserved, frames, allocator, memblock, banned };
 }

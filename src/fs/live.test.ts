@@ -1,0 +1,159 @@
+// The v3 engine end to end on simulated RAM with an arena header: seeded
+// random changes, commits and remounts against a dump of what the last commit
+// held; a commit cut at every msync (and bytes past the tail scrambled); idle
+// commits write nothing; v2 images convert on their first commit; compaction.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { SimRam } from '../mem/simram.js';
+import { HeaderView } from '../format/header.js';
+import type { Volume } from './volume.js';
+import { Prng } from '../machine/prng.js';
+import { copyRam, dump, mountOn, newRam, randomOp, type Dump } from './livekit.js';
+
+const PS = 4096;
+
+test('seeded changes: every commit comes back exactly after a remount, and uncommitted changes do not', () => {
+  for (const seed of [1, 2, 3]) {
+    const r = new Prng(seed);
+    const ram = newRam(4096);
+    let vol = mountOn(ram);
+    let committed: Dump = dump(vol);
+    for (let round = 0; round < 30; round++) {
+      for (let k = r.below(6); k >= 0; k--) randomOp(vol, r);
+      assert.equal(vol.sync(), 0, `seed ${seed} round ${round}: sync`);
+      committed = dump(vol);
+      if (r.chance(0.3)) {
+        for (let k = r.below(4); k >= 0; k--) randomOp(vol, r);   // never committed
+        vol.detach();
+        vol = mountOn(ram, { verify: r.chance(0.5) ? 'lazy' : 'full' });
+        assert.deepEqual(vol.losses, [], `seed ${seed} round ${round}: losses`);
+        assert.deepEqual(dump(vol), committed, `seed ${seed} round ${round}: the tree of the last commit`);
+      }
+    }
+    assert.equal(vol.unmount(), 0);
+  }
+});
+
+test('a commit cut at every msync (records past the tail scrambled) comes back to the previous commit or the new one, never a mix', () => {
+  const r = new Prng(7);
+  const ram = newRam(4096);
+  const vol = mountOn(ram);
+  let before: Dump = dump(vol), after: Dump | null = null;
+  const seen = { old: 0, new: 0 };
+  const real = ram.sync.bind(ram);
+  let n = 0;
+  ram.sync = () => {
+    n++;
+    for (const scramble of [false, true]) {
+      const copy = copyRam(ram);
+      if (scramble) scrambleFree(copy, vol, r);
+      const got = dump(mountOn(copy));
+      if (sameDump(got, before)) seen.old++;
+      else { assert.ok(after && sameDump(got, after), `msync ${n}: neither the previous commit nor the new one`); seen.new++; }
+    }
+    real();
+  };
+  for (let round = 0; round < 25; round++) {
+    for (let k = r.below(5); k >= 0; k--) randomOp(vol, r);
+    // What the commit will hold: the tree now (dump reads change only atime, which is not compared).
+    after = dump(vol);
+    assert.equal(vol.sync(), 0);
+    before = dump(vol);
+    assert.ok(sameDump(before, after));
+  }
+  ram.sync = real;
+  assert.ok(seen.old > 20 && seen.new > 10, `both outcomes seen: ${JSON.stringify(seen)}`);
+});
+
+function sameDump(a: Dump, b: Dump): boolean {
+  return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
+}
+
+/** What a kill in the middle of an append leaves: any bytes in pages the committed image does not use. */
+function scrambleFree(copy: SimRam, vol: Volume, r: Prng): void {
+  const frames = vol.pram!.frames;
+  for (let pfn = 1; pfn < copy.pageCount; pfn++) if (frames.owner[pfn] === 0 && r.chance(0.5)) copy.page(pfn).fill(r.below(256));
+}
+
+test('sync, fsync and unmount with nothing changed write nothing', () => {
+  const ram = newRam();
+  const vol = mountOn(ram);
+  const f = vol.mknod(1, 'f', 0o100644, 0, 0, 0) as { ino: number };
+  vol.write(f.ino, 0, Buffer.alloc(10000, 1));
+  assert.equal(vol.sync(), 0);
+  const gen = vol.pram!.stats().generation;
+  const bytes = copyRam(ram);
+  let syncs = 0;
+  const real = ram.sync.bind(ram);
+  ram.sync = () => { syncs++; real(); };
+  assert.equal(vol.sync(), 0);
+  assert.equal(vol.fsync(f.ino), 0);
+  assert.equal(vol.unsaved(), false);
+  assert.equal(syncs, 0, 'no msync');
+  assert.equal(vol.pram!.stats().generation, gen, 'no commit');
+  for (let pfn = 0; pfn < ram.pageCount; pfn++) assert.ok(ram.page(pfn).equals(bytes.page(pfn)), `pfn ${pfn} unchanged`);
+  assert.equal(vol.unmount(), 0);
+  assert.equal(new HeaderView(ram.page(0)).current()!.slot.generation, gen);
+});
+
+test('a small change costs a few records: an fsync after a 4 KiB write into a large file appends, the image is not rewritten', () => {
+  const ram = newRam(8192);
+  const vol = mountOn(ram);
+  const f = (vol.mknod(1, 'big', 0o100644, 0, 0, 0) as { ino: number }).ino;
+  assert.equal(vol.write(f, 0, Buffer.alloc(6000 * PS, 3)), 6000 * PS);
+  assert.equal(vol.sync(), 0);
+  const head = vol.pram!.head;
+  const free = vol.pram!.allocator.freeCount;
+  const logPages = new HeaderView(ram.page(0)).current()!.slot.log!.logPages;
+  assert.equal(vol.write(f, 1234 * PS + 10, Buffer.alloc(PS, 4)), PS);
+  assert.equal(vol.fsync(f), 0);
+  assert.equal(vol.pram!.head, head, 'the same log: appended, not compacted');
+  assert.ok(free - vol.pram!.allocator.freeCount <= 3, 'a copy of the two pages written, at most one log page');
+  const slot = new HeaderView(ram.page(0)).current()!.slot;
+  assert.ok(slot.log!.logPages - logPages <= 1, 'at most one log page appended');
+  vol.detach();
+  const back = mountOn(ram);
+  const b = back.read(f, 1234 * PS, 2 * PS) as Buffer;
+  assert.equal(b[9], 3); assert.equal(b[10], 4); assert.equal(b[PS + 9], 4); assert.equal(b[PS + 10], 3);
+});
+
+test('a v2 image mounts, and its first commit writes a v3 log (the header version follows)', () => {
+  const ram = newRam(2048, 2);
+  const v2 = mountOn(ram, { live: false });
+  const d = (v2.mkdir(1, 'd', 0o755, 0, 0) as { ino: number }).ino;
+  const f = (v2.mknod(d, 'f', 0o100600, 0, 0, 0) as { ino: number }).ino;
+  v2.write(f, 0, Buffer.alloc(3 * PS + 5, 8));
+  v2.setxattr(f, 'user.a', Buffer.from('b'), 0);
+  assert.equal(v2.unmount(), 0);
+  assert.equal(new HeaderView(ram.page(0)).current()!.slot.log, undefined, 'a v2 chain');
+  const expect = dump(mountOn(copyRam(ram)));
+  const vol = mountOn(ram);
+  assert.deepEqual(dump(vol), expect);
+  assert.equal(vol.sync(), 0);                       // nothing changed, but the image is not a log yet
+  const h = new HeaderView(ram.page(0));
+  assert.ok(h.current()!.slot.log, 'the slot names a v3 log');
+  assert.equal(h.version, 3);
+  vol.detach();
+  assert.deepEqual(dump(mountOn(ram)), expect);
+});
+
+test('the log is compacted once it holds more than twice a fresh one (plus 1 MiB); the old log pages are freed', () => {
+  const ram = newRam(4096);
+  const vol = mountOn(ram);
+  const f = (vol.mknod(1, 'f', 0o100644, 0, 0, 0) as { ino: number }).ino;
+  assert.equal(vol.sync(), 0);
+  const heads = new Set<number>([vol.pram!.head]);
+  for (let i = 0; i < 1000; i++) {
+    vol.setattr(f, { mode: i & 0o777 });
+    vol.setxattr(f, 'user.big', Buffer.alloc(3000, i & 0xff), 0);     // ~3 KiB of records per commit
+    assert.equal(vol.sync(), 0);
+    heads.add(vol.pram!.head);
+  }
+  assert.ok(heads.size >= 2, 'compacted at least once');
+  const slot = new HeaderView(ram.page(0)).current()!.slot;
+  assert.ok(slot.log!.logPages <= 2 * (1 << 20) / PS, `the log stays bounded: ${slot.log!.logPages} pages`);
+  vol.detach();
+  const back = mountOn(ram);
+  assert.equal((back.getattr(f) as { mode: number }).mode & 0o777, 999 & 0o777);
+  assert.equal(Buffer.from(back.getxattr(f, 'user.big') as Uint8Array)[0], 999 & 0xff);
+});

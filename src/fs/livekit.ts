@@ -1,0 +1,91 @@
+// Test helpers for the v3 engine (live.test.ts, replay.test.ts): simulated RAM
+// with an arena header, mounts of it, copies (what a kill leaves), a dump of
+// the tree to compare, and seeded random changes through the volume's API.
+import { createHash } from 'node:crypto';
+import { SimRam } from '../mem/simram.js';
+import { ArenaHeaderHandoff } from '../pram/handoff.js';
+import { Volume } from './volume.js';
+import type { Prng } from '../machine/prng.js';
+import { stepClock } from './testkit.js';
+
+export const PS = 4096;
+export type Dump = Map<string, string>;
+
+export function mountOn(ram: SimRam, opts: { live?: boolean; verify?: 'full' | 'lazy' } = {}): Volume {
+  const handoff = ArenaHeaderHandoff.attach(ram);
+  if (!(handoff instanceof ArenaHeaderHandoff)) throw new Error(handoff.message);
+  return Volume.mount({ mem: ram, handoff, clock: stepClock(), keepMemOpen: true, live: opts.live, verify: opts.verify ?? 'full' });
+}
+
+export function newRam(pageCount = 2048, version = 3): SimRam {
+  const ram = new SimRam({ pageSize: PS, pageCount });
+  ArenaHeaderHandoff.format(ram, 0, version);
+  return ram;
+}
+
+export function copyRam(ram: SimRam): SimRam {
+  const out = new SimRam({ pageSize: PS, pageCount: ram.pageCount });
+  for (let pfn = 0; pfn < ram.pageCount; pfn++) out.page(pfn).set(ram.page(pfn));
+  return out;
+}
+
+/** Every path with its attributes (atime aside: a read changes it), xattrs, and content or target hash; EIO as such. */
+export function dump(vol: Volume): Dump {
+  const out: Dump = new Map();
+  const walk = (dir: number, path: string) => {
+    const list = vol.readdir(dir, 0, 1 << 20);
+    if (typeof list === 'number') throw new Error(`readdir ${path}: ${list}`);
+    for (const e of list) {
+      if (e.name === '.' || e.name === '..') continue;
+      const p = `${path}/${e.name}`;
+      const a = vol.getattr(e.ino);
+      if (typeof a === 'number') throw new Error(`getattr ${p}`);
+      const xs = vol.listxattr(e.ino) as string[];
+      const x = [...xs].sort().map((n) => `${n}=${Buffer.from(vol.getxattr(e.ino, n) as Uint8Array).toString('hex')}`).join(',');
+      let body = '';
+      const type = a.mode & 0o170000;
+      if (type === 0o100000) {
+        const b = vol.read(e.ino, 0, a.size);
+        body = typeof b === 'number' ? `errno ${b}` : createHash('sha1').update(b).digest('hex');
+      } else if (type === 0o120000) body = String(vol.readlink(e.ino));
+      out.set(p, `${a.mode.toString(8)} ${a.uid}:${a.gid} n${a.nlink} s${a.size} m${a.mtimeNs} c${a.ctimeNs} [${x}] ${body}`);
+      if (type === 0o040000) walk(e.ino, p);
+    }
+  };
+  walk(1, '');
+  return out;
+}
+
+/** One seeded random change through the volume's API (what an application does). */
+export function randomOp(vol: Volume, r: Prng): void {
+  const files: { ino: number; dir: number; name: string }[] = [];
+  const dirs: number[] = [1];
+  const walk = (dir: number) => {
+    for (const e of vol.readdir(dir, 0, 1 << 20) as { name: string; ino: number; type: number }[]) {
+      if (e.name === '.' || e.name === '..') continue;
+      if (e.type === 4) { dirs.push(e.ino); walk(e.ino); } else if (e.type === 8) files.push({ ino: e.ino, dir, name: e.name });
+    }
+  };
+  walk(1);
+  const dir = dirs[r.below(dirs.length)]!;
+  const name = `n${r.below(40)}`;
+  const f = files.length ? files[r.below(files.length)]! : null;
+  switch (r.below(12)) {
+    case 0: vol.mkdir(dir, name, 0o755, 0, 0); return;
+    case 1: case 2: {
+      const at = vol.mknod(dir, name, 0o100644, 0, 1, 2);
+      const ino = typeof at === 'number' ? (f?.ino ?? 0) : at.ino;
+      if (ino) vol.write(ino, r.below(3) === 0 ? r.below(40 * PS) : r.below(PS), r.bytes(1 + r.below(3 * PS)));
+      return;
+    }
+    case 3: case 4: if (f) vol.write(f.ino, r.below(70 * PS), r.bytes(1 + r.below(2 * PS))); return;
+    case 5: if (f) vol.setattr(f.ino, { size: r.below(50 * PS) }); return;
+    case 6: if (f) vol.fallocate(f.ino, 3, r.below(20 * PS), 1 + r.below(8 * PS)); return;   // punch hole
+    case 7: if (f) vol.unlink(f.dir, f.name); return;
+    case 8: if (f) vol.rename(f.dir, f.name, dir, name, 0); return;
+    case 9: if (f) vol.link(f.ino, dir, name); return;
+    case 10: if (f) vol.setxattr(f.ino, `user.k${r.below(3)}`, r.bytes(r.below(3) === 0 ? 3000 : 5), 0); return;
+    default: if (f) vol.setattr(f.ino, { mode: r.below(0o777), uid: r.below(5) }); return;
+  }
+}
+
