@@ -156,7 +156,8 @@ function run(opts: DemoOpts): void {
   const say = (line: string) => { if (!opts.json) process.stdout.write(line); };
   const total = fitSize(asked, arena, say);
   const size = String(total);
-  const format = opts.v1 ? 'v1 (RFC-readable layout)' : 'v2 with extents';
+  if (opts.v1) process.env['PRAM_FORMAT'] = '2';   // the v1 layout is a chain: the children write chains, not a v3 log
+  const format = opts.v1 ? 'v1 (RFC-readable layout)' : process.env['PRAM_FORMAT'] === '2' ? 'v2 with extents' : 'v3 (record log) with extents';
   say(`pram demo: working set ${formatSize(total)} (seed ${seed}), arena ${arena}, format ${format}\n`);
   try {
     const w = child(['--phase', 'write', '--arena', arena, '--size', size, '--seed', opts.seed, ...(opts.v1 ? ['--v1'] : [])]);
