@@ -17,6 +17,9 @@ const SIZES = [0, 1, 100, 4095, 4096, 4097, 3 * PS + 7, 9 * PS, 40 * PS + 1, 70 
  * header's other slot holds an older checkpoint: `older` = { generation, expect }.
  */
 export async function buildImage(arena, seed, { v1 = false, extents = false, checkpoints = 1, many = 0, sizeBytes = 4 << 20 } = {}) {
+  // These images are v2 chains (pageMap reads their layout): this process writes and mounts chains.
+  // The v3 log's bit flips are src/fs/damage.test.ts's.
+  process.env['PRAM_FORMAT'] = '2';
   const r = new Prng(seed);
   const pfs = await mount({ arena, create: { sizeBytes, overwrite: true }, extents, cmdline: '' });
   const files = [];
