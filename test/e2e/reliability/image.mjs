@@ -16,10 +16,11 @@ const SIZES = [0, 1, 100, 4095, 4096, 4097, 3 * PS + 7, 9 * PS, 40 * PS + 1, 70 
  * checkpoints > 1: the last state is reached through earlier syncs, so the
  * header's other slot holds an older checkpoint: `older` = { generation, expect }.
  */
-export async function buildImage(arena, seed, { v1 = false, extents = false, checkpoints = 1, many = 0, sizeBytes = 4 << 20 } = {}) {
-  // These images are v2 chains (pageMap reads their layout): this process writes and mounts chains.
-  // The v3 log's bit flips are src/fs/damage.test.ts's.
-  process.env['PRAM_FORMAT'] = '2';
+export async function buildImage(arena, seed, { v1 = false, v3 = false, extents = false, checkpoints = 1, many = 0, sizeBytes = 4 << 20 } = {}) {
+  // v1/v2 images are chains (pageMap reads their layout); v3: a record log (logMap). Set per image: the
+  // process mounts each image the way it was written.
+  process.env['PRAM_FORMAT'] = v3 ? '3' : '2';
+  const states = new Map();   // v3: generation -> what a mount rolled back to that commit must read
   const r = new Prng(seed);
   const pfs = await mount({ arena, create: { sizeBytes, overwrite: true }, extents, cmdline: '' });
   const files = [];
@@ -33,7 +34,10 @@ export async function buildImage(arena, seed, { v1 = false, extents = false, che
     files.push(p);
     if (r.chance(0.4)) await pfs.setxattr(p, 'user.small', r.bytes(r.range(1, 40)));
     if (!v1 && r.chance(0.2)) await pfs.setxattr(p, 'user.big', r.bytes(r.range(PS, 3 * PS)));
-    if (checkpoints > 1 && i === Math.floor(n / 2)) await pfs.sync();
+    if (checkpoints > 1 && i === Math.floor(n / 2)) {
+      await pfs.sync();
+      if (v3) states.set(pfs.volume.pram.stats().generation, await expectOf(pfs));
+    }
   }
   if (many) {
     // Many small files: a chain of several link pages, so the skip pointers matter.
@@ -56,12 +60,13 @@ export async function buildImage(arena, seed, { v1 = false, extents = false, che
     await pfs.sync();
     // The older checkpoint (the other header slot): what a mount falling back to it must show.
     older = { generation: pfs.volume.pram.stats().generation, expect: await expectOf(pfs) };
+    states.set(older.generation, older.expect);
     // Rewrite some files: their new pages are copies (the older checkpoint keeps its own).
     for (const p of files.slice(0, 3)) await pfs.writeFile(p, r.bytes(SIZES[r.below(SIZES.length)]));
   }
   const expect = await expectOf(pfs);
   await pfs.unmount();
-  return { expect, older };
+  return { expect, older, states };
 }
 
 /** What every path reads back as: path → { ino, kind, xattrs, content | target }. */
@@ -129,6 +134,37 @@ export function pageMap(img) {
     pfn = u64(L, 16);
   }
   return { cls, byIno, names, head: headOf(img) };
+}
+
+/**
+ * A v3 image (docs/FORMAT.md §v3): the committed log's pages with the bytes a
+ * flip must be reported in (the tail page up to the tail; others whole: header,
+ * stream, next pointer), and per ino its data pages (from a read-only mount).
+ * Every path depends on every log page: damage to an appended commit loads an
+ * older commit whole.
+ */
+export async function logMap(arena, img) {
+  const slots = [64, 128].map((o) => ({ gen: u64(img, o), head: u64(img, o + 8), ext: img.readUInt32LE(o + 32), tail: u64(img, o + 40), tailOff: img.readUInt32LE(o + 48), pages: img.readUInt32LE(o + 52) }));
+  const s = slots[0].gen >= slots[1].gen ? slots[0] : slots[1];
+  if (s.ext !== 2) throw new Error('not a v3 log');
+  const log = [];
+  let pfn = s.head;
+  for (let i = 0; i < s.pages; i++) {
+    log.push({ pfn, end: i === s.pages - 1 ? s.tailOff : PS });
+    pfn = u64(img, pfn * PS + PS - 8);
+  }
+  const logPfns = log.map((l) => l.pfn);
+  const cls = { header: [0], link: logPfns, meta: logPfns, data: [] };
+  const byIno = new Map();
+  const pfs = await mount({ arena, readOnly: true, cmdline: '' });
+  try {
+    for (const n of pfs.volume.images()) {
+      const pages = new Set();
+      for (const [, p] of n.pages.entries()) { pages.add(p); cls.data.push(p); }
+      byIno.set(n.ino, { pages, links: new Set(logPfns) });
+    }
+  } finally { await pfs.unmount({ save: false }); }
+  return { cls, byIno, names: new Map(), head: s.head, log };
 }
 
 /** Pages whose damage may cost `path` (rec from expect): its node, its ancestors', its link pages, its NAME page. */
