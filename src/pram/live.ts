@@ -69,7 +69,8 @@ export class LiveLog {
   }
 
   private publish(next: LogCursor, generation: number, e: Emitted): void {
-    if (this.handoff.pending) { this.handoff.pending.pages = next.pages.length + e.named.length; this.handoff.pending.nodes = e.nodes; }
+    // Informational (pram info): log pages, and the nodes this commit wrote (a compaction: all of them).
+    if (this.handoff.pending) { this.handoff.pending.pages = next.pages.length; this.handoff.pending.nodes = e.nodes; }
     this.handoff.commitLog(next.pages[0]!, generation, { tailPfn: tailPfn(next), tailOff: next.tailOff, logPages: next.pages.length });
     this.cursor = next;
   }

@@ -371,7 +371,7 @@ export class Pram {
     this.freeDeferred();
     for (const pfn of e.named) this.frames.flags[pfn]! |= PageFlag.Frozen;
     this.space.refill();
-    this.last = { links: 0, meta: this.live!.cursor!.pages.length, data: compact ? e.named.length : this.last.data, copies: 0, entries: e.records.length };
+    this.last = { links: 0, meta: this.live!.cursor!.pages.length, data: this.space.shape.data, copies: 0, entries: e.records.length };
   }
 
   private freeDeferred(): void {
