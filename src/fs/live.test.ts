@@ -27,6 +27,7 @@ test('seeded changes: every commit comes back exactly after a remount, and uncom
         vol.detach();
         vol = mountOn(ram, { verify: r.chance(0.5) ? 'lazy' : 'full' });
         assert.deepEqual(vol.losses, [], `seed ${seed} round ${round}: losses`);
+        assert.ok(vol.pram!.logs, 'a remounted log is kept as a log (its pages are not banned)');
         assert.deepEqual(dump(vol), committed, `seed ${seed} round ${round}: the tree of the last commit`);
       }
     }
@@ -115,6 +116,10 @@ test('a small change costs a few records: an fsync after a 4 KiB write into a la
   const back = mountOn(ram);
   const b = back.read(f, 1234 * PS, 2 * PS) as Buffer;
   assert.equal(b[9], 3); assert.equal(b[10], 4); assert.equal(b[PS + 9], 4); assert.equal(b[PS + 10], 3);
+  // After a remount, the next small change appends to the same log too.
+  assert.equal(back.write(f, 7 * PS, Buffer.alloc(100, 5)), 100);
+  assert.equal(back.fsync(f), 0);
+  assert.equal(back.pram!.head, head, 'appended to the log it mounted');
 });
 
 test('a v2 image mounts, and its first commit writes a v3 log (the header version follows)', () => {

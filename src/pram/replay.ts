@@ -42,6 +42,14 @@ export function replayLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: num
   const out: LogReplay = { cursor: null, generation: slot.generation, nodes: new Map(), names: new Map(), losses: [], pages: 0, logPages: [] };
   const lose = (pfn: number | null, what: string) => out.losses.push({ path: null, pfn, what });
   log('PRAM: Examining persistent memory (v3 log)...');
+  // pram's own pages are reserved with banning off (as reserveChain does): they stay usable by pram.
+  const ban = memblock.banWhileReserving;
+  memblock.banWhileReserving = false;
+  try { return replayReserved(mem, memblock, slot, log, out, lose); } finally { memblock.banWhileReserving = ban; }
+}
+
+function replayReserved(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; generation: number; log: SlotLog }, log: Log,
+  out: LogReplay, lose: (pfn: number | null, what: string) => void): LogReplay {
   const segs = walk(mem, memblock, slot, lose);
   out.pages = segs.pages.length;
   out.logPages = segs.pages;
