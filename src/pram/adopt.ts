@@ -15,6 +15,7 @@ import { MAP_LRU } from '../format/v3.js';
 import { DecodeError } from '../format/reader.js';
 import type { Loss, NodeImage, PageMap } from './image.js';
 import { runCsum, type Run } from './load.js';
+import type { RunHeads } from './runheads.js';
 import type { LogReplay, ReplayNode } from './replay.js';
 
 /** Most pages one damaged file's holes may be poisoned with (hostile sizes stay bounded). */
@@ -28,7 +29,7 @@ export interface AdoptContext {
   readOnly: boolean;
   newPageMap: () => PageMap;
   runs: Map<number, Run>;
-  runHead: Int32Array;
+  runHead: RunHeads;
 }
 
 export interface Adopted { nodes: NodeImage[]; losses: Loss[]; builds: { node: NodeImage; path: string }[]; dataPages: number }
@@ -104,7 +105,7 @@ function adoptRun(ctx: AdoptContext, node: NodeImage, index: number, pfn: number
   if (distrust) flags |= PageFlag.Bad | PageFlag.Dirty;
   else if (count > 1) {
     ctx.runs.set(pfn, { count, csum });
-    ctx.runHead.fill(pfn + 1, pfn, pfn + count);
+    ctx.runHead.mark(pfn, count);
     flags |= PageFlag.Dirty;                  // no per-page checksum is known for pages of a run
   }
   if (distrust) {

@@ -12,12 +12,13 @@ import { encodeXattrs } from '../format/v2.js';
 import { encodeRecord, GROUP_PAGES, MAP_LRU, RecordType, type LogRecord } from '../format/v3.js';
 import type { ChangeSet, NodeImage, PageMap } from './image.js';
 import { runCsum, type Run } from './load.js';
+import type { RunHeads } from './runheads.js';
 
 export interface RecordContext {
   mem: PhysMem;
   frames: PageFrames;
   runs: Map<number, Run>;
-  runHead: Int32Array;
+  runHead: RunHeads;
   generation: number;           // of the commit being written
   /** New runs of up to 32 pages (the arena's extents flag); false: a MAP per page (damage costs one page). */
   extents: boolean;
@@ -64,7 +65,7 @@ class Emitter implements Emitted {
     let k = 0;
     while (k < list.length) {
       const [index, pfn] = list[k]!;
-      const cached = runHead[pfn] === pfn + 1 ? runs.get(pfn) : undefined;
+      const cached = runHead.isHead(pfn) ? runs.get(pfn) : undefined;
       if (cached && contiguous(list, k, cached.count)) {
         this.map(ino, index, pfn, cached.count, cached.csum);
         k += cached.count;
@@ -72,7 +73,7 @@ class Emitter implements Emitted {
       }
       // A run not logged whole any more: verified first (its checksum is the only one its pages have), then
       // forgotten; its members are Dirty (no checksum of their own) and get new runs below.
-      if (runHead[pfn]) { this.ctx.verify(pfn); this.forget(pfn); }
+      if (runHead.headOf(pfn) >= 0) { this.ctx.verify(pfn); this.forget(pfn); }
       let f = frames.flags[pfn]!;
       if (f & PageFlag.Unverified && f & PageFlag.Dirty) { this.ctx.verify(pfn); f = frames.flags[pfn]!; }
       if (f & PageFlag.Bad || !(f & PageFlag.Dirty)) {
@@ -85,7 +86,7 @@ class Emitter implements Emitted {
       let len = 1;
       while (this.ctx.extents && k + len < list.length && list[k + len]![0] === index + len && list[k + len]![1] === pfn + len) {
         const q = pfn + len;
-        if (runHead[q] || (frames.flags[q]! & (PageFlag.Dirty | PageFlag.Bad | PageFlag.Unverified)) !== PageFlag.Dirty) break;
+        if (runHead.headOf(q) >= 0 || (frames.flags[q]! & (PageFlag.Dirty | PageFlag.Bad | PageFlag.Unverified)) !== PageFlag.Dirty) break;
         len++;
       }
       if (len === 1) {
@@ -96,7 +97,7 @@ class Emitter implements Emitted {
       } else {
         const csum = runCsum(mem, pfn, len);
         runs.set(pfn, { count: len, csum });
-        runHead.fill(pfn + 1, pfn, pfn + len);
+        runHead.mark(pfn, len);
         this.map(ino, index, pfn, len, csum);
       }
       k += len;
@@ -111,9 +112,8 @@ class Emitter implements Emitted {
 
   private forget(pfn: number): void {
     const { runs, runHead } = this.ctx;
-    const head = runHead[pfn]! - 1;
-    const run = runs.get(head);
-    for (let q = head; q < head + (run?.count ?? 1); q++) if (runHead[q] === head + 1) runHead[q] = 0;
+    const head = runHead.headOf(pfn);
+    runHead.clear(head, runs.get(head)?.count ?? 1);
     runs.delete(head);
   }
 }

@@ -145,6 +145,10 @@ class Replayer {
    * is then exactly an older commit, as with a damaged header slot.
    */
   private cut(): number {
+    if (this.logId < 0) {
+      if (this.damages.length) this.out.losses.push({ path: null, pfn: null, what: 'no page of the log could be read: nothing of the image is replayed (everything it held is lost)' });
+      return 0;
+    }
     const id = this.logId >>> 0;
     for (const d of this.damages) {
       const next = this.recs[d.at];
