@@ -6,30 +6,23 @@
 // its pages and the holes inside its size read EIO until rewritten — never
 // zeros or an older version in place of what was written.
 
-import type { PhysMem } from '../mem/physmem.js';
 import type { PageAllocator } from '../boot/allocator.js';
-import { Owner, PageFlag, type PageFrames } from '../boot/frames.js';
+import { Owner, PageFlag } from '../boot/frames.js';
 import { crc32c } from '../format/crc.js';
 import { decodeXattrs } from '../format/v2.js';
 import { MAP_LRU } from '../format/v3.js';
 import { DecodeError } from '../format/reader.js';
-import type { Loss, NodeImage, PageMap } from './image.js';
-import { runCsum, type Run } from './load.js';
-import type { RunHeads } from './runheads.js';
+import type { Loss, NodeImage } from './image.js';
+import { runCsum, type LoadContext } from './load.js';
 import type { LogReplay, ReplayNode } from './replay.js';
 
 /** Most pages one damaged file's holes may be poisoned with (hostile sizes stay bounded). */
 const MAX_POISON = 1 << 16;
 
-export interface AdoptContext {
-  mem: PhysMem;
-  frames: PageFrames;
+/** The v2 load's context (what pages, maps and runs are adopted into), and what poisoning holes needs. */
+export interface AdoptContext extends Omit<LoadContext, 'log'> {
   allocator: PageAllocator;
-  verify: 'full' | 'lazy';
   readOnly: boolean;
-  newPageMap: () => PageMap;
-  runs: Map<number, Run>;
-  runHead: RunHeads;
 }
 
 export interface Adopted { nodes: NodeImage[]; losses: Loss[]; builds: { node: NodeImage; path: string }[]; dataPages: number }
