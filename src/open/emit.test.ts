@@ -3,6 +3,7 @@
 // the first fault drops the image) and by an independent reader that knows
 // only the RFC's META and DATA entries: every file byte for byte. Images v1
 // cannot hold are refused naming the path; the arena's own image is untouched.
+import { INLINE_MAX } from '../format/inline.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -58,7 +59,9 @@ test('save --format v1: the RFC-mode loader and a v1-only reader get every file 
     const out = emitV1({ arena: path, cmdline: '' });
     assert.equal(out.files, want.size);
     assert.ok(out.headPfn > 0 && out.linkPages >= 2, `several link pages: ${JSON.stringify(out)}`);
-    assert.equal(out.copies, 0);
+    // Pages written for inline bytes only: a v3 arena keeps small files inline across a remount (v2 loads them paged).
+    const inlined = [...want.values()].filter((d) => d.length > 0 && d.length <= INLINE_MAX).length;
+    assert.equal(out.copies, process.env['PRAM_FORMAT'] === '2' ? 0 : inlined);
 
     assert.ok(fs.readFileSync(path).subarray(0, PS).equals(before.subarray(0, PS)), 'the header is untouched');
     const mem = Arena.open(path);

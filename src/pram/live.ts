@@ -9,6 +9,7 @@ import type { PhysMem } from '../mem/physmem.js';
 import type { PageAllocator } from '../boot/allocator.js';
 import type { SlotLog } from '../format/header.js';
 import { LOG_HEADER, LOG_NEXT, MAP_SIZE, RECORD_HEADER } from '../format/v3.js';
+import { INLINE_MAX } from '../format/inline.js';
 import type { TreeShape } from './ledger.js';
 import { LogWriter, tailPfn, type LogCursor } from './log.js';
 import type { Emitted } from './records.js';
@@ -83,6 +84,7 @@ export class LiveLog {
  * one MAP; an append is only made when the room left still admits this.
  */
 export function logPagesFor(shape: Readonly<TreeShape>, pageSize: number): number {
-  const bytes = shape.records * pageSize + (shape.data + shape.copies) * (RECORD_HEADER + MAP_SIZE);
+  // Inline nodes carry at most INLINE_MAX bytes in their INODE record.
+  const bytes = shape.records * pageSize + (shape.data + shape.copies) * (RECORD_HEADER + MAP_SIZE) + shape.inline * INLINE_MAX;
   return Math.ceil(bytes / (pageSize - LOG_HEADER - LOG_NEXT)) + 1;
 }
