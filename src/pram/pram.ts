@@ -90,7 +90,7 @@ export class Pram {
       mem: this.mem, frames: this.frames, allocator: this.allocator, verify: opts.verify, readOnly: opts.readOnly ?? false,
       newPageMap: this.opts.newPageMap ?? (() => new SimplePageMap()), runs: this.runs, runHead: this.runHead,
     });
-    this.chainPages.push(...replay.logPages);                  // freed by the next compaction
+    for (const pfn of replay.logPages) this.chainPages.push(pfn);                  // freed by the next compaction
     if (this.live && replay.cursor && a.losses.length === 0) this.live.cursor = replay.cursor;   // else the next commit compacts
     if (opts.verify === 'lazy') this.lazy = { builds: a.builds as unknown as NodeBuild[] };
     this.last = { links: 0, meta: replay.cursor?.pages.length ?? 0, data: a.dataPages, copies: 0, entries: 0 };
@@ -109,7 +109,7 @@ export class Pram {
     });
     const nodes = buildTree(st, reserved.salvage);
     const poisoned = this.poisonCuts(st, new Set(nodes), opts.readOnly ?? false);
-    this.chainPages.push(...st.chainPages);
+    for (const pfn of st.chainPages) this.chainPages.push(pfn);   // a spread overflows the stack at ~10^5 pages
     if (opts.verify === 'lazy') this.lazy = { builds: st.builds };
     this.last = { links: reserved.links.length, meta: st.chainPages.length - reserved.links.length, data: 0, copies: 0, entries: reserved.entries.length };
     for (const n of nodes) this.last.data += n.pages.count;
@@ -367,7 +367,7 @@ export class Pram {
     if (compact) {
       for (const pfn of this.chainPages) { this.forgetRun(pfn, false); this.allocator.free(pfn); }
       this.chainPages = [...p.newPages];
-    } else this.chainPages.push(...p.newPages);
+    } else for (const pfn of p.newPages) this.chainPages.push(pfn);
     this.freeDeferred();
     for (const pfn of e.named) this.frames.flags[pfn]! |= PageFlag.Frozen;
     this.space.refill();
