@@ -183,3 +183,26 @@ test('the ledger\'s v3 cost model covers what a compaction writes; pages past th
     assert.deepEqual(back.read(f, 0, 5 * PS), Buffer.alloc(5 * PS));
   }
 });
+
+test('a remounted log past the compaction floor: an idle sync writes nothing and the first small change appends', () => {
+  const ram = newRam(4096);
+  const vol = mountOn(ram);
+  for (let i = 0; i < 320; i++) {
+    const f = (vol.mknod(1, `f${i}`, 0o100644, 0, 0, 0) as { ino: number }).ino;
+    vol.setxattr(f, 'user.big', Buffer.alloc(3500, i & 0xff), 0);      // a fresh log of ~1.1 MiB
+  }
+  assert.equal(vol.sync(), 0);
+  const head = vol.pram!.head;
+  assert.ok(new HeaderView(ram.page(0)).current()!.slot.log!.logPages * PS > (1 << 20), 'the log is past the 1 MiB floor');
+  vol.detach();
+  const back = mountOn(ram);
+  const gen = back.pram!.stats().generation;
+  assert.equal(back.sync(), 0);
+  assert.equal(back.pram!.stats().generation, gen, 'idle: no commit, no compaction');
+  const f0 = back.resolve('/f0');
+  assert.equal(back.setattr(f0, { mode: 0o600 }) !== null, true);
+  assert.equal(back.sync(), 0);
+  assert.equal(back.pram!.head, head, 'appended to the mounted log, not compacted');
+  back.detach();
+  assert.equal(((mountOn(ram).getattr(f0)) as { mode: number }).mode & 0o777, 0o600);
+});

@@ -36,6 +36,16 @@ export class LiveLog {
     if (cursor) this.compactBytes = cursor.bytes;
   }
 
+  /**
+   * The committed log found at mount. It counts as compact as mounted, so the
+   * first change after a mount appends (a baseline of 0 made every mount's first
+   * commit rewrite the whole tree); the log may then grow to twice that plus the floor.
+   */
+  adopt(cursor: LogCursor): void {
+    this.cursor = cursor;
+    this.compactBytes = cursor.bytes;
+  }
+
   /** The next commit must write a fresh log: none yet, or this one has grown past twice a fresh one. */
   dueForCompaction(): boolean {
     return this.cursor === null || this.cursor.bytes > 2 * this.compactBytes + COMPACT_FLOOR_BYTES;

@@ -91,7 +91,7 @@ export class Pram {
       newPageMap: this.opts.newPageMap ?? (() => new SimplePageMap()), runs: this.runs, runHead: this.runHead,
     });
     for (const pfn of replay.logPages) this.chainPages.push(pfn);                  // freed by the next compaction
-    if (this.live && replay.cursor && a.losses.length === 0) this.live.cursor = replay.cursor;   // else the next commit compacts
+    if (this.live && replay.cursor && a.losses.length === 0) this.live.adopt(replay.cursor);   // else the next commit compacts
     if (opts.verify === 'lazy') this.lazy = { builds: a.builds as unknown as NodeBuild[] };
     this.last = { links: 0, meta: replay.cursor?.pages.length ?? 0, data: a.dataPages, copies: 0, entries: 0 };
     this.space.adjust({ data: a.dataPages });
@@ -341,10 +341,10 @@ export class Pram {
       mem: this.mem, frames: this.frames, runs: this.runs, runHead: this.runHead, generation, extents: this.opts.extents ?? false,
       verify: (pfn) => { this.readable(pfn); },
     };
-    let compact = changes === null || live.dueForCompaction();
+    let compact = changes === null || live.cursor === null;
     let e: Emitted = compact ? treeRecords(all(), ctx) : changeRecords(changes!, ctx);
-    if (!compact && e.records.length === 0) return 0;                  // idle: nothing to write
-    if (!compact && !this.roomToAppend(live.appendPages(e.bytes))) { compact = true; e = treeRecords(all(), ctx); }
+    if (!compact && e.records.length === 0) return 0;                  // idle: nothing to write, not even a due compaction
+    if (!compact && (live.dueForCompaction() || !this.roomToAppend(live.appendPages(e.bytes)))) { compact = true; e = treeRecords(all(), ctx); }
     const done = compact ? live.compact(e, generation) : live.append(e, generation);
     this.allocator.releaseHeld();
     if (typeof done === 'number') {
