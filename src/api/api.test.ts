@@ -1,6 +1,7 @@
 // The library API on a memfd arena: node:fs/promises shapes and Node-style errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { mount } from './index.js';
@@ -113,4 +114,43 @@ test('readFile of a sparse file past 2 GiB fails like node:fs (ERR_FS_FILE_TOO_L
   await assert.rejects(h.readFile(), { code: 'ERR_FS_FILE_TOO_LARGE' });
   await h.close();
   await pfs.unmount({ save: false });
+});
+
+test('a read-only mount answers EROFS to every change, saves nothing, and the next mount finds the image as it was', async () => {
+  const arena = `/dev/shm/api-readonly-${process.pid}.pram`;
+  try {
+    let pfs = await mount({ arena, create: { sizeBytes: 16 << 20, overwrite: true }, cmdline: '' });
+    await pfs.mkdir('/d');
+    await pfs.writeFile('/d/f', 'kept');
+    await pfs.unmount();
+    pfs = await mount({ arena, cmdline: '', readOnly: true, checkpointIntervalMs: 1 });
+    assert.equal(await pfs.readFile('/d/f', 'utf8'), 'kept');
+    const refused: [string, () => Promise<unknown>][] = [
+      ['writeFile', () => pfs.writeFile('/d/f', 'lost')],
+      ['create', () => pfs.writeFile('/d/new', 'x')],
+      ['open w', () => pfs.open('/d/f', 'r+')],
+      ['truncate', () => pfs.truncate('/d/f', 1)],
+      ['mkdir', () => pfs.mkdir('/e')],
+      ['rename', () => pfs.rename('/d/f', '/d/g')],
+      ['unlink', () => pfs.unlink('/d/f')],
+      ['rmdir', () => pfs.rmdir('/d')],
+      ['chmod', () => pfs.chmod('/d/f', 0o600)],
+      ['utimes', () => pfs.utimes('/d/f', 1, 1)],
+      ['symlink', () => pfs.symlink('/d/f', '/s')],
+      ['link', () => pfs.link('/d/f', '/h')],
+      ['setxattr', () => pfs.setxattr('/d/f', 'user.a', Buffer.from('v'))],
+    ];
+    for (const [what, change] of refused) await assert.rejects(change(), { code: 'EROFS' }, what);
+    await pfs.sync();
+    await new Promise((r) => setTimeout(r, 20));   // interval checkpoints would run here
+    await pfs.unmount();
+    pfs = await mount({ arena, cmdline: '' });
+    assert.deepEqual(await pfs.readdir('/'), ['d']);
+    assert.deepEqual(await pfs.readdir('/d'), ['f']);
+    assert.equal(await pfs.readFile('/d/f', 'utf8'), 'kept');
+    assert.equal((await pfs.stat('/d/f')).mode & 0o777, 0o644);
+    await pfs.unmount();
+  } finally {
+    fs.rmSync(arena, { force: true });
+  }
 });

@@ -1,7 +1,7 @@
 // The mounted pram file system as a Node program sees it: node:fs/promises'
 // methods over one Volume. Paths resolve inside the volume; errors are Node's.
 // Streams are in streams.ts, opening the arena in arena.ts, mount() in index.ts.
-import { EEXIST, EIO, EISDIR, ENOENT, ENOSPC, ENOTDIR, EBADF } from '../format/errno.js';
+import { EEXIST, EIO, EISDIR, ENOENT, ENOSPC, ENOTDIR, EBADF, EROFS } from '../format/errno.js';
 import { S_IFDIR, S_IFMT, S_IFREG, XATTR_CREATE, XATTR_REPLACE } from '../fs/mode.js';
 import type { Volume } from '../fs/volume.js';
 import type { Loss } from '../pram/image.js';
@@ -46,6 +46,7 @@ export class PramFs {
     const p = toPath(path);
     const vol = this.v('open', p);
     const f = parseFlags(flags);
+    if (vol.readOnly && (f.write || f.trunc)) throw errnoError(-EROFS, 'open', p);
     let ino = vol.resolve(p, { follow: true });
     if (ino >= 0 && f.create && f.excl) throw errnoError(-EEXIST, 'open', p);
     if (ino === -ENOENT && f.create) {

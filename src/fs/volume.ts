@@ -388,6 +388,8 @@ export class Volume {
   }
 
   get isMounted(): boolean { return this.mounted; }
+  /** Changes answer EROFS (readonly.ts). */
+  get readOnly(): boolean { return false; }
 
   /** The images a checkpoint would save now (for check and info). */
   images(): NodeImage[] {

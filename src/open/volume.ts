@@ -6,6 +6,7 @@
 // not finished) and the error is Node-style, naming the arena.
 import { HEADER_FLAG_EXTENTS } from '../format/header.js';
 import { MountError, Volume } from '../fs/volume.js';
+import { ReadOnlyVolume } from '../fs/readonly.js';
 import { openArena, type CreateOptions, type OpenedArena } from './arena.js';
 import { bootCmdline } from './cmdline.js';
 import { errnoError } from './errors.js';
@@ -52,9 +53,8 @@ export function openVolume(opts: OpenVolumeOptions): OpenedVolume {
   try {
     const cmdline = bootCmdline(opts.cmdline, { kind: mem.kind, path: name.text, handoff, pageSize: mem.pageSize }, opts.warn ?? log);
     const extents = opts.extents ?? (handoff.flags & HEADER_FLAG_EXTENTS) !== 0;
-    const volume = Volume.mount({
+    const volume = (opts.readOnly ? ReadOnlyVolume : Volume).mount({
       mem, handoff, cmdline, verify: opts.verify ?? 'full', extents, clock: opts.clock, log, owner: opts.owner,
-      readOnly: opts.readOnly,
     });
     if (opts.finish ?? true) arena.finish(); // luo: everything is loaded; the kernel may let go of the preserved pages
     return { volume, arena };
