@@ -43,7 +43,8 @@ export interface MountOptions {
   /**
    * For reading only (ls, cat, check, info): nothing is written to the arena,
    * not even at load (a damaged image's cut pages are not zero-filled), and
-   * withMount() unmounts without a checkpoint. Writes are not refused yet: do not write.
+   * nothing is saved at sync or unmount. Every change (write, create, rename,
+   * chmod, xattrs, opening for writing...) is refused with EROFS.
    */
   readOnly?: boolean;
   /**
