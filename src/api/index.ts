@@ -7,6 +7,7 @@
 import { openVolume } from '../open/volume.js';
 import { serveLuoControl } from '../open/luo-control.js';
 import { DEFAULT_ARENA } from '../open/arena.js';
+import { wallClock } from '../open/clock.js';
 import { PramFs } from './pramfs.js';
 import { serveUnderSystemd } from './service.js';
 
@@ -62,11 +63,6 @@ export interface MountOptions {
 export const CHECKPOINT_INTERVAL_MS_DEFAULT = 5000;
 
 /** ns since the epoch: wall time at start plus a monotonic offset. */
-function wallClock(): () => bigint {
-  const base = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
-  return () => base + process.hrtime.bigint();
-}
-
 export async function mount(opts: MountOptions = {}): Promise<PramFs> {
   const path = opts.arena ?? DEFAULT_ARENA;
   const { volume, arena } = openVolume({

@@ -22,6 +22,7 @@ import { Command, Option } from 'commander';
 import { EXIT, fail, formatSize, parseDuration, parseSize, errnoName, usageError } from '../util.js';
 import { DEFAULT_ARENA } from '../../open/arena.js';
 import { openVolume, type OpenedVolume } from '../../open/volume.js';
+import { wallClock } from '../../open/clock.js';
 import { serve, type FuseServer } from '../../fuse/server.js';
 import { KERNEL_FLAGS, findMount } from '../../fuse/kmount.js';
 import { alive, readRun, removeRun, runDir, runPath, writeRun } from '../runfile.js';
@@ -138,11 +139,6 @@ export function kernelFlags(list: string | undefined): string[] {
   return flags;
 }
 
-function realClock(): () => bigint {
-  // Microsecond-precise wall time for file times; only cli/ reads the wall clock.
-  return () => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
-}
-
 /** Serve in this process until the mount goes away; save on the way out. */
 async function runServer(dir: string, opts: MountOpts): Promise<void> {
   const readyFd = opts.readyFd !== undefined ? Number(opts.readyFd) : null;
@@ -154,7 +150,7 @@ async function runServer(dir: string, opts: MountOpts): Promise<void> {
     if (opts.arena.startsWith('luo:') && sizeBytes !== undefined) throw usageError(`${opts.arena} comes from the previous kernel: it has its size already (leave out --size)`);
     // The one opener: a luo: arena's session is restored there and finished once the image is loaded.
     const opened: OpenedVolume = openVolume({
-      arena: opts.arena, create: sizeBytes !== undefined ? { sizeBytes } : undefined, verify: opts.verify, clock: realClock(), log,
+      arena: opts.arena, create: sizeBytes !== undefined ? { sizeBytes } : undefined, verify: opts.verify, clock: wallClock(), log,
       owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
     });
     const { volume, arena } = opened;
@@ -164,7 +160,7 @@ async function runServer(dir: string, opts: MountOpts): Promise<void> {
     let server: FuseServer;
     try {
       server = await serve({
-        dir, volume, clock: realClock(), allowOther: opts.allowOther, writeback: opts.writeback, log, trace: opts.debug ? log : undefined,
+        dir, volume, clock: wallClock(), allowOther: opts.allowOther, writeback: opts.writeback, log, trace: opts.debug ? log : undefined,
         checkpointIntervalMs: intervalMs, ioUring: opts.ioUring,
         fsname: /^(memfd|luo):/.test(opts.arena) ? opts.arena : path.resolve(opts.arena), flags: kernelFlags(opts.mountOptions),
       });
