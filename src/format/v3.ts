@@ -33,6 +33,10 @@ assert(LOG_HEADER + LOG_NEXT + RECORD_HEADER < PAGE_SIZE_MIN, 'a log page holds 
 export function logPayload(pageSize: number): number { return pageSize - LOG_HEADER - LOG_NEXT; }
 
 export const align8 = (n: number): number => (n + 7) & ~7;
+/** Stream bytes of a node's INODE record without its inline content (xattrBytes: encoded xattrs). */
+export const inodeRecordBytes = (xattrBytes: number): number => RECORD_HEADER + align8(INODE_FIXED + xattrBytes);
+/** Stream bytes of the NAME record of a name of `nameBytes` UTF-8 bytes. */
+export const nameRecordBytes = (nameBytes: number): number => RECORD_HEADER + align8(NAME_FIXED + nameBytes);
 
 // ---- log page header ----
 

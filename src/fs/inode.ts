@@ -183,6 +183,10 @@ export class Inode {
   /** Record pages this inode is charged in the space ledger, and those of its xattrs. */
   records = 0;
   xattrRecords = 0;
+  /** Record bytes it is charged (its INODE and NAME records in a log), its xattrs' encoded bytes, and its NAME records' bytes. */
+  bytes = 0;
+  xattrBytes = 0;
+  nameBytes = 0;
 
   constructor(
     readonly ino: number,

@@ -8,6 +8,7 @@ import type { SimRam } from '../mem/simram.js';
 import { HeaderView } from '../format/header.js';
 import type { Volume } from './volume.js';
 import { Prng } from '../machine/prng.js';
+import { ENOSPC } from '../format/errno.js';
 import { copyRam, dump, mountOn, newRam, randomOp, type Dump } from './livekit.js';
 
 const PS = 4096;
@@ -205,4 +206,80 @@ test('a remounted log past the compaction floor: an idle sync writes nothing and
   assert.equal(back.pram!.head, head, 'appended to the mounted log, not compacted');
   back.detach();
   assert.equal(((mountOn(ram).getattr(f0)) as { mode: number }).mode & 0o777, 0o600);
+});
+
+test('small files cost bytes, not pages: 100-byte files fill a log arena at about 0.5 KiB each, and the full arena still compacts and remounts whole', () => {
+  const ram = newRam(1024);                      // 4 MiB
+  const vol = mountOn(ram);
+  const used = () => { const s = vol.statfs(); return s.blocks - s.bfree; };
+  assert.equal(vol.sync(), 0);
+  const empty = used();
+  let made = 0;
+  for (; ; made++) {
+    const f = vol.mknod(1, `file-${made}`, 0o100644, 0, 0, 0);
+    if (typeof f === 'number') { assert.equal(f, -ENOSPC); break; }
+    const n = vol.write(f.ino, 0, Buffer.alloc(100, made & 0xff));
+    if (n !== 100) { assert.equal(n, -ENOSPC); assert.equal(vol.unlink(1, `file-${made}`), 0); break; }
+    if (made === 999) {
+      assert.equal(vol.sync(), 0);
+      const perFile = (used() - empty) * PS / 1000;
+      assert.ok(perFile <= 600, `1000 files of 100 bytes: ${perFile} B of arena each (statfs, with the reserve for the next compaction)`);
+    }
+  }
+  assert.ok(made > 5000, `a 4 MiB arena held ${made} files of 100 bytes (a page per record would hold about 400)`);
+  assert.equal(vol.sync(), 0, 'the full arena commits');
+  assert.equal(vol.pram!.checkpoint(vol.images()), 0, 'and compacts: the ledger promised room for a fresh log');
+  assert.equal(vol.sync(), 0);
+  vol.detach();
+  const back = mountOn(ram);
+  for (const i of [0, 1, made >> 1, made - 1]) {
+    assert.deepEqual(back.read(back.resolve(`/file-${i}`), 0, 200), Buffer.alloc(100, i & 0xff), `file-${i}`);
+  }
+  assert.equal((back.readdir(1, 0, made + 10) as unknown[]).length, made + 2, 'every name, with . and ..');
+});
+
+test('the ledger counts record bytes exactly: names of every length (UTF-8 too), links, renames, exchanges, xattrs; a compaction fits, and a remount counts the same', () => {
+  const nameOf = (r: Prng) => {
+    const len = 1 + r.below(r.below(4) === 0 ? 120 : 20);
+    let s = '';
+    while (Buffer.byteLength(s) + 2 <= len) s += r.below(5) === 0 ? 'é' : String.fromCharCode(97 + r.below(26));
+    return s || 'x';
+  };
+  for (const seed of [7, 8, 9]) {
+    const r = new Prng(seed);
+    const ram = newRam(4096);
+    const vol = mountOn(ram);
+    const names: { dir: number; name: string }[] = [];
+    const dirs = [1];
+    for (let i = 0; i < 600; i++) {
+      const pick = names.length ? names[r.below(names.length)]! : null;
+      const dir = dirs[r.below(dirs.length)]!, name = nameOf(r);
+      const ino = pick ? vol.lookup(pick.dir, pick.name) : -1;
+      const at = typeof ino === 'number' ? -1 : ino.ino;
+      switch (r.below(8)) {
+        case 0: { const d = vol.mkdir(dir, name, 0o755, 0, 0); if (typeof d !== 'number') { dirs.push(d.ino); } break; }
+        case 1: case 2: { const f = vol.mknod(dir, name, 0o100644, 0, 0, 0); if (typeof f !== 'number') { names.push({ dir, name }); vol.write(f.ino, 0, r.bytes(r.below(200))); } break; }
+        case 3: if (at > 0 && vol.link(at, dir, name) !== null) names.push({ dir, name }); break;
+        case 4: if (pick && vol.rename(pick.dir, pick.name, dir, name, 0) === 0) { pick.dir = dir; pick.name = name; } break;
+        case 5: {
+          const other = names.length ? names[r.below(names.length)]! : null;
+          if (pick && other && vol.rename(pick.dir, pick.name, other.dir, other.name, 2) === 0) { /* RENAME_EXCHANGE: both names stay */ }
+          break;
+        }
+        case 6: if (at > 0) vol.setxattr(at, `user.${name}`, r.bytes(r.below(300)), 0); break;
+        default: if (at > 0) { const keys = vol.listxattr(at) as string[]; if (keys.length) vol.removexattr(at, keys[0]!); } break;
+      }
+      for (let j = names.length - 1; j >= 0; j--) if (typeof vol.lookup(names[j]!.dir, names[j]!.name) === 'number') names.splice(j, 1);
+    }
+    const shape = { ...vol.pram!.space.shape };
+    const need = vol.pram!.space.need();
+    assert.equal(vol.pram!.checkpoint(vol.images()), 0);
+    const pages = new HeaderView(ram.page(0)).current()!.slot.log!.logPages;
+    assert.ok(pages <= need, `seed ${seed}: the compaction took ${pages} log pages, the ledger promised ${need}`);
+    assert.ok(need <= pages + 2, `seed ${seed}: the ledger promised ${need} pages for a compaction of ${pages}: not exact`);
+    vol.detach();
+    const back = mountOn(ram);
+    assert.deepEqual({ ...back.pram!.space.shape }, shape, `seed ${seed}: the remount counts what the changes counted`);
+    back.detach();
+  }
 });

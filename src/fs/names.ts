@@ -1,7 +1,11 @@
 // Checks on one path component and on whole paths, with Linux's errno for each
 // way a name can be wrong. Kept apart so api/ and fuse/ give the same answers.
 import { EINVAL, ENAMETOOLONG, ENOENT } from '../format/errno.js';
+import { nameRecordBytes } from '../format/v3.js';
 import { NAME_MAX, PATH_MAX } from './mode.js';
+
+/** The NAME record a name takes in a log: what the space ledger charges for it, in bytes. */
+export const nameCost = (name: string): number => nameRecordBytes(Buffer.byteLength(name));
 
 /** 0 if `name` may name a new dentry; else -ENAMETOOLONG / -EINVAL / -ENOENT (empty). */
 export function checkName(name: string): number {

@@ -6,9 +6,10 @@ import {
 } from '../format/errno.js';
 import { contentOf, type Inode } from './inode.js';
 import { writeContent } from './inline.js';
-import { checkName } from './names.js';
+import { checkName, nameCost } from './names.js';
 import { PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPLACE, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from './mode.js';
 import { MAP_ENTRIES_MAX, ROOT_INO, type InodeTable } from './table.js';
+import { inodeRecordBytes } from '../format/v3.js';
 
 /** The directory inode `parent`, alive, or -errno. */
 export function dirOf(t: InodeTable, parent: number): Inode | number {
@@ -21,6 +22,7 @@ export function dirOf(t: InodeTable, parent: number): Inode | number {
 function linkName(t: InodeTable, dir: Inode, name: string, node: Inode): void {
   dir.dir!.add(name, node.ino);
   node.nlink++;
+  node.nameBytes += nameCost(name);
   if (node.dir) { node.dir.parent = dir.ino; dir.nlink++; }
   t.touch(dir, 'm');
   t.recharge(node);
@@ -36,7 +38,7 @@ export function mknod(t: InodeTable, parent: number, name: string, mode: number,
   if (dir.dir!.get(name)) return -EEXIST;
   if (t.inodes.size >= MAP_ENTRIES_MAX || dir.dir!.size >= MAP_ENTRIES_MAX) return -ENOSPC;
   if ((mode & S_IFMT) === 0) mode |= S_IFREG;
-  const room = t.admit(1);   // its META/NODE page in the next durable step
+  const room = t.admit(1, inodeRecordBytes(0) + nameCost(name));   // its META/NODE page (INODE and NAME records) in the next durable step
   if (room < 0) return room;
   const node = t.make(mode, uid, gid, rdev, parent);
   if (node.dir) node.nlink = 1; // '.'; linkName adds the parent's entry
@@ -76,7 +78,7 @@ export function link(t: InodeTable, ino: number, newParent: number, newName: str
   if (bad) return bad;
   if (dir.dir!.get(newName)) return -EEXIST;
   if (dir.dir!.size >= MAP_ENTRIES_MAX) return -ENOSPC;
-  const room = t.admit(1);   // a NAME page for the second and later names
+  const room = t.admit(1, nameCost(newName));   // a NAME page (record) for the second and later names
   if (room < 0) return room;
   linkName(t, dir, newName, node);
   t.touch(node, 'c');
@@ -85,6 +87,7 @@ export function link(t: InodeTable, ino: number, newParent: number, newName: str
 
 function unlinkName(t: InodeTable, dir: Inode, name: string, node: Inode): void {
   dir.dir!.remove(name);
+  node.nameBytes -= nameCost(name);
   if (node.dir) { node.nlink = 0; dir.nlink--; } else node.nlink--;
   t.touch(dir, 'm');
   t.touch(node, 'c');
@@ -153,6 +156,8 @@ export function rename(t: InodeTable, parent: number, name: string, newParent: n
     if (dst.dir && within(t, parent, dst.ino)) return -EINVAL;
     return exchange(t, src.dir, name, node, dstDir, newName, dst);
   }
+  const room = t.admit(0, nameCost(newName) - nameCost(name));   // a longer name, a longer NAME record
+  if (room < 0) return room;
   if (dst) {
     if (flags & RENAME_NOREPLACE) return -EEXIST;
     if (dst === node) return 0; // two names of one inode: POSIX says do nothing
@@ -164,6 +169,7 @@ export function rename(t: InodeTable, parent: number, name: string, newParent: n
   src.dir.dir!.remove(name);
   if (node.dir) src.dir.nlink--;
   node.nlink--;
+  node.nameBytes -= nameCost(name);
   linkName(t, dstDir, newName, node);
   t.touch(src.dir, 'm');
   t.touch(node, 'c');
@@ -177,6 +183,9 @@ function exchange(t: InodeTable, aDir: Inode, aName: string, a: Inode, bDir: Ino
   bDir.dir!.add(bName, a.ino);
   if (a.dir) { a.dir.parent = bDir.ino; aDir.nlink--; bDir.nlink++; }
   if (b.dir) { b.dir.parent = aDir.ino; bDir.nlink--; aDir.nlink++; }
+  const moved = nameCost(bName) - nameCost(aName);   // the same names stay: what one gains the other gives up
+  a.nameBytes += moved; b.nameBytes -= moved;
+  t.recharge(a); t.recharge(b);
   t.touch(aDir, 'm'); t.touch(bDir, 'm'); t.touch(a, 'c'); t.touch(b, 'c');
   return 0;
 }

@@ -11,6 +11,7 @@ import { contentOf, opsFor } from './inode.js';
 import { chargeLoaded, NO_BYTES } from './inline.js';
 import { INLINE_MAX } from '../format/inline.js';
 import { S_IFDIR, S_IFMT } from './mode.js';
+import { nameCost } from './names.js';
 import { LOST_FOUND, strayLoss, strayName, uniqueName } from '../pram/lostfound.js';
 import { PageMapPrefix, RadixPageMap } from './pagemap.js';
 import { ROOT_INO, type InodeTable } from './table.js';
@@ -113,8 +114,7 @@ export function fromImages(t: InodeTable, images: readonly NodeImage[], root: Ro
   if (strays.length > 0) adoptStrays(t, strays, reached, losses);
   // The ledger learns what the loaded tree takes (admitted already: it was saved).
   for (const node of t.inodes.values()) {
-    node.xattrRecords = node.hasXattrs ? t.pc.engine.xattrRecords([...node.xattrs]) : 0;
-    t.recharge(node);
+    t.rechargeXattrs(node);
     if (node.pages) chargeLoaded(t.pc, contentOf(node));
   }
   return losses;
@@ -142,6 +142,7 @@ function loadInline(node: Inode, img: NodeImage, losses: Loss[]): void {
 function attach(dir: Inode, name: string, node: Inode): void {
   dir.dir!.add(name, node.ino);
   node.nlink += node.dir ? 2 : 1;
+  node.nameBytes += nameCost(name);
   if (node.dir) { node.dir.parent = dir.ino; dir.nlink++; }
 }
 

@@ -4,6 +4,8 @@
 // work on this table; Volume is its public face.
 import { assert } from '../format/assert.js';
 import { ENOSPC } from '../format/errno.js';
+import { inodeRecordBytes } from '../format/v3.js';
+import { encodeXattrs } from '../format/v2.js';
 import type { PageCache } from './file.js';
 import { blocksOf, dropContent } from './inline.js';
 import { contentOf, Inode, opsFor } from './inode.js';
@@ -125,7 +127,7 @@ export class InodeTable {
     if (node.pages) dropContent(this.pc, contentOf(node));
     this.inodes.delete(node.ino);
     this.tracker?.node(node.ino);
-    this.charge(node, 0);
+    this.charge(node, 0, 0);
   }
 
   /**
@@ -137,21 +139,41 @@ export class InodeTable {
     return 1 + node.xattrRecords + (node.dir ? 0 : Math.max(0, node.nlink - 1));
   }
 
+  /** What xattrs cost a node: record pages in a chain, encoded bytes in its INODE record. */
+  xattrCost(xattrs: readonly [string, Uint8Array][]): { records: number; bytes: number } {
+    if (xattrs.length === 0) return { records: 0, bytes: 0 };
+    return { records: this.pc.engine.xattrRecords(xattrs), bytes: encodeXattrs(xattrs).length };
+  }
+
+  /** Set what `node`'s xattrs cost from the ones it holds (a load, a removal) and report it to the ledger. */
+  rechargeXattrs(node: Inode): void {
+    const cost = this.xattrCost(node.hasXattrs ? [...node.xattrs] : []);
+    node.xattrRecords = cost.records;
+    node.xattrBytes = cost.bytes;
+    this.recharge(node);
+  }
+
+  /** Record bytes a live inode takes in a log: its INODE record with its xattrs, and a NAME record per name. */
+  bytesOf(node: Inode): number {
+    return inodeRecordBytes(node.xattrBytes) + node.nameBytes;
+  }
+
   /** Report to the ledger what `node` takes now (after a change that was admitted, or a shrink). */
   recharge(node: Inode): void {
-    this.charge(node, this.recordsOf(node));
+    this.charge(node, this.recordsOf(node), this.bytesOf(node));
   }
 
-  /** 0 when `records` more record pages fit (the ledger keeps its rule), else -ENOSPC. */
-  admit(records: number): number {
-    return records <= 0 || this.pc.engine.space.room(0, { records }) >= 0 ? 0 : -ENOSPC;
+  /** 0 when `records` more record pages and `bytes` more record bytes fit (the ledger keeps its rule), else -ENOSPC. */
+  admit(records: number, bytes: number): number {
+    return (records <= 0 && bytes <= 0) || this.pc.engine.space.room(0, { records, bytes }) >= 0 ? 0 : -ENOSPC;
   }
 
-  private charge(node: Inode, records: number): void {
-    const delta = records - node.records;
-    if (delta === 0) return;
+  private charge(node: Inode, records: number, bytes: number): void {
+    const delta = records - node.records, deltaBytes = bytes - node.bytes;
+    if (delta === 0 && deltaBytes === 0) return;
     node.records = records;
-    this.pc.engine.space.adjust({ records: delta });
-    if (delta < 0) this.pc.engine.space.refill();
+    node.bytes = bytes;
+    this.pc.engine.space.adjust({ records: delta, bytes: deltaBytes });
+    if (delta < 0 || deltaBytes < 0) this.pc.engine.space.refill();
   }
 }

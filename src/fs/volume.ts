@@ -282,9 +282,9 @@ export class Volume {
     const node = this.node(ino);
     if (typeof node === 'number') return node;
     const r = xa.setxattr(node, name, value, flags, (next) => {
-      const records = this.pc.engine.xattrRecords(next);
-      const room = this.t.admit(records - node.xattrRecords);
-      if (room === 0) node.xattrRecords = records;
+      const cost = this.t.xattrCost(next);
+      const room = this.t.admit(cost.records - node.xattrRecords, cost.bytes - node.xattrBytes);
+      if (room === 0) { node.xattrRecords = cost.records; node.xattrBytes = cost.bytes; }
       return room;
     });
     if (r === 0) { this.t.recharge(node); this.t.touch(node, 'c'); }
@@ -301,8 +301,7 @@ export class Volume {
     if (typeof node === 'number') return node;
     const r = xa.removexattr(node, name);
     if (r === 0) {
-      node.xattrRecords = node.hasXattrs ? this.pc.engine.xattrRecords([...node.xattrs]) : 0;
-      this.t.recharge(node);
+      this.t.rechargeXattrs(node);
       this.t.touch(node, 'c');
     }
     return r;

@@ -61,7 +61,7 @@ test('the chain owns the inline page: the next commit frees it, so repeated chec
   assert.equal(b.pram.checkpoint(nodes), 0);
   const one = free0 - b.allocator.freeCount;
   assert.equal(one, 10 * 2 + 1, 'a META page and an inline page per file, one link page');
-  assert.equal(one, chainPagesFor({ records: 10, data: 0, copies: 0, inline: 10 }, PS), 'the cost model says as much');
+  assert.equal(one, chainPagesFor({ records: 10, bytes: 0, data: 0, copies: 0, inline: 10 }, PS), 'the cost model says as much');
   for (let k = 0; k < 3; k++) assert.equal(b.pram.checkpoint(nodes), 0);
   assert.equal(free0 - b.allocator.freeCount, one);
   for (const e of entries(mem, h.headPfn)) if ((e.flags & ENTRY_TYPE_MASK) === EntryType.Data) assert.equal(b.frames.owner[e.pfn], Owner.Data);
@@ -87,6 +87,6 @@ test('no room for an inline page: the checkpoint fails with ENOSPC, frees what i
 });
 
 test('chainPagesFor: an inline node is a page and an entry', () => {
-  assert.equal(chainPagesFor({ records: 1, data: 0, copies: 0, inline: 1 }, PS), 3);
-  assert.equal(chainPagesFor({ records: 100, data: 0, copies: 0, inline: 100 }, PS), 200 + 2, '200 entries: two link pages');
+  assert.equal(chainPagesFor({ records: 1, bytes: 0, data: 0, copies: 0, inline: 1 }, PS), 3);
+  assert.equal(chainPagesFor({ records: 100, bytes: 0, data: 0, copies: 0, inline: 100 }, PS), 200 + 2, '200 entries: two link pages');
 });

@@ -13,7 +13,7 @@ function ledger(free: number, returning = 0) {
 }
 
 test('chainPagesFor: a record or copy is a page, and every 169 entries take a link page', () => {
-  const shape = (records: number, data: number, copies = 0): TreeShape => ({ records, data, copies, inline: 0 });
+  const shape = (records: number, data: number, copies = 0): TreeShape => ({ records, bytes: 0, data, copies, inline: 0 });
   assert.equal(chainPagesFor(shape(0, 0), 4096), 0);
   assert.equal(chainPagesFor(shape(1, 0), 4096), 2);            // META + one link page
   assert.equal(chainPagesFor(shape(1, 168), 4096), 2);          // 169 entries: still one link page
@@ -24,7 +24,7 @@ test('chainPagesFor: a record or copy is a page, and every 169 entries take a li
 test('charge: growth that fits is admitted and the shape grows', () => {
   const { l } = ledger(100);
   assert.equal(l.charge(1, { records: 1, data: 1 }), 0);
-  assert.deepEqual(l.shape, { records: 1, data: 1, copies: 0, inline: 0 });
+  assert.deepEqual(l.shape, { records: 1, bytes: 0, data: 1, copies: 0, inline: 0 });
   // need = 1 + 1 link = 2; nothing returning, so the rule keeps 2 * need.
   assert.equal(l.room(), 100 - 2 * 2);
 });
@@ -36,7 +36,7 @@ test('charge: growth that would break the rule fails with ENOSPC and changes not
   assert.equal(l.charge(1, { data: 1 }), 0);             // 4 free after, still >= 4
   src.freePages = 4;
   assert.equal(l.charge(1, { data: 1 }), -ENOSPC);       // 3 free after < 4
-  assert.deepEqual(l.shape, { records: 1, data: 1, copies: 0, inline: 0 }, 'unchanged by the refusal');
+  assert.deepEqual(l.shape, { records: 1, bytes: 0, data: 1, copies: 0, inline: 0 }, 'unchanged by the refusal');
 });
 
 test('returning pages: a step that gives back at least need keeps only need', () => {
@@ -74,5 +74,5 @@ test('charge fromReserve: a shortfall larger than the reserve fails with ENOSPC'
   assert.equal(l.reserve(1), 1);
   assert.equal(l.charge(2, { records: 1 }, { fromReserve: true }), -ENOSPC);
   assert.equal(l.reserved, 1, 'the reserve is untouched by the refusal');
-  assert.deepEqual(l.shape, { records: 0, data: 0, copies: 0, inline: 0 });
+  assert.deepEqual(l.shape, { records: 0, bytes: 0, data: 0, copies: 0, inline: 0 });
 });

@@ -22,8 +22,10 @@ import { ENOSPC } from '../format/errno.js';
 
 /** What the next durable step must write for the tree (counts, not pfns). */
 export interface TreeShape {
-  /** Pages of metadata records: one per node, plus its xattr and extra-name pages. */
+  /** Pages of metadata records: one per node, plus its xattr and extra-name pages (a chain's cost). */
   records: number;
+  /** Bytes of the same metadata as log records: an INODE per node (with its xattrs), a NAME per name (a log's cost). */
+  bytes: number;
   /** Data pages the tree references (each one entry). */
   data: number;
   /** Data pages the step must copy (they sit in a banned region). */
@@ -44,7 +46,7 @@ export interface LedgerSource {
 }
 
 export class SpaceLedger {
-  readonly shape: TreeShape = { records: 0, data: 0, copies: 0, inline: 0 };
+  readonly shape: TreeShape = { records: 0, bytes: 0, data: 0, copies: 0, inline: 0 };
   private reservedPages = 0;
   private reservedTarget = 0;
 
@@ -84,6 +86,7 @@ export class SpaceLedger {
   /** The tree changed without a new promise (a shrink, or growth already admitted). */
   adjust(delta: Partial<TreeShape>): void {
     this.shape.records += delta.records ?? 0;
+    this.shape.bytes += delta.bytes ?? 0;
     this.shape.data += delta.data ?? 0;
     this.shape.copies += delta.copies ?? 0;
     this.shape.inline += delta.inline ?? 0;
@@ -112,5 +115,5 @@ export class SpaceLedger {
 }
 
 function grown(s: TreeShape, g: Partial<TreeShape>): TreeShape {
-  return { records: s.records + (g.records ?? 0), data: s.data + (g.data ?? 0), copies: s.copies + (g.copies ?? 0), inline: s.inline + (g.inline ?? 0) };
+  return { records: s.records + (g.records ?? 0), bytes: s.bytes + (g.bytes ?? 0), data: s.data + (g.data ?? 0), copies: s.copies + (g.copies ?? 0), inline: s.inline + (g.inline ?? 0) };
 }

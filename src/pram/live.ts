@@ -89,12 +89,14 @@ export class LiveLog {
 
 /**
  * The v3 cost model for the space ledger: log pages a compaction of a tree of
- * this shape writes. A record page of the v2 model is at most a page of
- * record bytes here (an INODE with its xattrs, a NAME), each data page at most
- * one MAP; an append is only made when the room left still admits this.
+ * this shape writes. Records are packed byte by byte across pages, so the
+ * cost is the metadata's record bytes (an INODE per node with its xattrs, a
+ * NAME per name: fs/ counts them exactly), at most one MAP per data page and
+ * INLINE_MAX per inline node; an append is only made when the room left still
+ * admits this.
  */
 export function logPagesFor(shape: Readonly<TreeShape>, pageSize: number): number {
   // Inline nodes carry at most INLINE_MAX bytes in their INODE record.
-  const bytes = shape.records * pageSize + (shape.data + shape.copies) * (RECORD_HEADER + MAP_SIZE) + shape.inline * INLINE_MAX;
+  const bytes = shape.bytes + (shape.data + shape.copies) * (RECORD_HEADER + MAP_SIZE) + shape.inline * INLINE_MAX;
   return Math.ceil(bytes / (pageSize - LOG_HEADER - LOG_NEXT)) + 1;
 }
