@@ -7,7 +7,7 @@
 // and pram/replay.ts.
 
 import { assert } from './assert.js';
-import { crc32c } from './crc.js';
+import { crc32c, crc32cAt } from './crc.js';
 import { PAGE_SIZE_MIN } from './v1.js';
 
 export const LOG_MAGIC = 0x474f4c50;          // bytes 'P','L','O','G'
@@ -55,13 +55,13 @@ export function writeLogHeader(page: Buffer, h: LogPageHeader): void {
 /** The header, or why it is not a log page header. */
 export function readLogHeader(page: Buffer): LogPageHeader | string {
   if (page.readUInt32LE(0) !== LOG_MAGIC) return `not a log page (magic 0x${page.readUInt32LE(0).toString(16)})`;
-  const saved = page.readUInt32LE(LOG_HEADER_CRC_AT), computed = crc32c(page.subarray(0, LOG_HEADER_CRC_AT));
+  const saved = page.readUInt32LE(LOG_HEADER_CRC_AT), computed = crc32cAt(page, 0, LOG_HEADER_CRC_AT);
   if (saved !== computed) return `log page header crc saved 0x${saved.toString(16)}, computed 0x${computed.toString(16)}`;
   const first = page.readUInt32LE(4);
-  const logId = page.readBigUInt64LE(8), seq = page.readBigUInt64LE(16);
-  if (logId > BigInt(Number.MAX_SAFE_INTEGER) || seq > BigInt(Number.MAX_SAFE_INTEGER)) return 'log id or seq over 2^53';
+  const logId = u64(page, 8), seq = u64(page, 16);
+  if (logId === null || seq === null) return 'log id or seq over 2^53';
   if (first !== 0 && (first < LOG_HEADER || first >= page.length - LOG_NEXT || first % 8 !== 0)) return `first record offset ${first} outside the stream`;
-  return { logId: Number(logId), seq: Number(seq), first };
+  return { logId, seq, first };
 }
 
 export function readNext(page: Buffer): bigint { return page.readBigUInt64LE(page.length - LOG_NEXT); }
@@ -153,12 +153,17 @@ export function readRecordHeader(h: Buffer): RecordHeader {
 /** Largest payload a record may have (an INODE with 64 KiB xattrs of many names; anything longer is damage). */
 export const RECORD_PAYLOAD_MAX = 4 << 20;
 
+/** A u64 as a number, null over 2^53 - 1 (two u32 reads: no BigInt per field on the replay's hot path). */
 const u64 = (b: Buffer, at: number): number | null => {
-  const v = b.readBigUInt64LE(at);
-  return v > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(v);
+  const hi = b.readUInt32LE(at + 4);
+  return hi > 0x1fffff ? null : hi * 4294967296 + b.readUInt32LE(at);
 };
+const NO_BYTES = new Uint8Array(0);
 
-/** Decode a payload whose crc matched; a string says what is malformed. */
+/**
+ * Decode a payload whose crc matched; a string says what is malformed. An INODE's
+ * inline bytes are a view into `p` (copy them to keep them past its page's life).
+ */
 export function decodePayload(type: number, p: Buffer): LogRecord | string {
   const need = type === RecordType.Inode ? INODE_FIXED : type === RecordType.Drop ? DROP_SIZE : type === RecordType.Name ? NAME_FIXED
     : type === RecordType.Map ? MAP_SIZE : type === RecordType.Unmap ? UNMAP_SIZE : -1;
@@ -175,7 +180,8 @@ export function decodePayload(type: number, p: Buffer): LogRecord | string {
       return { type, r: { ino, mode: p.readUInt32LE(8), uid: p.readUInt32LE(12), gid: p.readUInt32LE(16), rdev, size,
         atimeNs: p.readBigUInt64LE(40), mtimeNs: p.readBigUInt64LE(48), ctimeNs: p.readBigUInt64LE(56),
         pages,
-        xattrs: Uint8Array.from(p.subarray(INODE_FIXED, INODE_FIXED + xl)), inline: Uint8Array.from(p.subarray(INODE_FIXED + xl, INODE_FIXED + xl + il)) } };
+        xattrs: xl ? Uint8Array.from(p.subarray(INODE_FIXED, INODE_FIXED + xl)) : NO_BYTES,
+        inline: il ? new Uint8Array(p.buffer, p.byteOffset + INODE_FIXED + xl, il) : NO_BYTES } };
     }
     case RecordType.Drop: return { type, ino };
     case RecordType.Name: {
@@ -187,10 +193,8 @@ export function decodePayload(type: number, p: Buffer): LogRecord | string {
       return { type, r: { parent: ino, ino: target, name } };
     }
     case RecordType.Map: {
-      const index = u64(p, 8), pfn = u64(p, 16), count = p.readUInt32LE(24);
-      if (index === null || pfn === null) return 'a value over 2^53';
-      if (count < 1 || count > GROUP_PAGES || Math.floor(index / GROUP_PAGES) !== Math.floor((index + count - 1) / GROUP_PAGES)) return `MAP run ${index}+${count} crosses a group`;
-      return { type, r: { ino, index, pfn, count, csum: p.readUInt32LE(28), flags: p.readUInt32LE(32) } };
+      const r: MapRecord = { ino, index: 0, pfn: 0, count: 0, csum: 0, flags: 0 };
+      return decodeMapInto(p, 0, p.length, r) ?? { type, r };
     }
     default: {
       const index = u64(p, 8), count = u64(p, 16);
@@ -198,4 +202,18 @@ export function decodePayload(type: number, p: Buffer): LogRecord | string {
       return { type: RecordType.Unmap, r: { ino, index, count } };
     }
   }
+}
+
+/**
+ * A MAP payload at b[at, at+length) decoded into `into` (the replay's hot path:
+ * one scratch record, nothing allocated per page mapped); a string says what is malformed.
+ */
+export function decodeMapInto(b: Buffer, at: number, length: number, into: MapRecord): string | null {
+  if (length < MAP_SIZE) return `MAP payload of ${length} bytes, at least ${MAP_SIZE} expected`;
+  const ino = u64(b, at), index = u64(b, at + 8), pfn = u64(b, at + 16), count = b.readUInt32LE(at + 24);
+  if (ino === null || index === null || pfn === null) return 'a value over 2^53';
+  if (count < 1 || count > GROUP_PAGES || Math.floor(index / GROUP_PAGES) !== Math.floor((index + count - 1) / GROUP_PAGES)) return `MAP run ${index}+${count} crosses a group`;
+  into.ino = ino; into.index = index; into.pfn = pfn; into.count = count;
+  into.csum = b.readUInt32LE(at + 28); into.flags = b.readUInt32LE(at + 32);
+  return null;
 }

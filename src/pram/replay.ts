@@ -11,19 +11,28 @@
 import type { PhysMem } from '../mem/physmem.js';
 import type { Memblock } from '../boot/memblock.js';
 import { Owner } from '../boot/frames.js';
+import { assert } from '../format/assert.js';
+import { crc32cAt } from '../format/crc.js';
 import type { SlotLog } from '../format/header.js';
-import { decodePayload, GROUP_PAGES, LOG_HEADER, LOG_NEXT, readLogHeader, readNext, readRecordHeader, RECORD_HEADER,
+import { decodeMapInto, decodePayload, GROUP_PAGES, LOG_HEADER, LOG_NEXT, readLogHeader, readNext, readRecordHeader, RECORD_HEADER,
   RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, align8, type InodeRecord, type LogRecord, type MapRecord } from '../format/v3.js';
 import type { Loss } from './image.js';
 import type { LogCursor } from './log.js';
 import type { Log } from './types.js';
 
-/** One node as the log leaves it. */
+/**
+ * One node as the log leaves it. Its live runs per 32-page group are flat arrays,
+ * RUN numbers a run (index, pfn, count, csum, flags): no object per page mapped.
+ * groups and poison are made when first needed (most small files have neither).
+ */
 export interface ReplayNode {
   rec: InodeRecord;
-  groups: Map<number, MapRecord[]>;   // group -> its runs
-  poison: Set<number>;                // indexes whose page is known lost (read EIO, never zeros)
+  groups: Map<number, number[]> | null;   // group -> its runs, RUN numbers each
+  poison: Set<number> | null;             // indexes whose page is known lost (read EIO, never zeros)
 }
+
+/** Numbers per run in ReplayNode.groups: index, pfn, count, csum, flags. */
+export const RUN = 5;
 
 export interface LogReplay {
   cursor: LogCursor | null;           // the log, to append to; null when the walk was cut (compact next)
@@ -35,7 +44,7 @@ export interface LogReplay {
   logPages: number[];                 // the log pages reserved, in order
 }
 
-interface Segment { pfn: number; start: number; end: number; first: number }
+interface Segment { pfn: number; start: number; end: number; first: number; page: Buffer }
 
 /** Walk, check and replay the log the slot names, reserving its pages. */
 export function replayLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; generation: number; log: SlotLog }, log: Log): LogReplay {
@@ -85,7 +94,7 @@ function walk(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; log: Sl
     const tail = pfn === slot.log.tailPfn && seq === slot.log.logPages - 1;
     const end = tail ? slot.log.tailOff : ps - LOG_NEXT;
     if (end < LOG_HEADER || end > ps - LOG_NEXT) { cut(`ends its stream at ${end}, outside the page`); break; }
-    segments.push({ pfn, start: LOG_HEADER, end, first: h.first });
+    segments.push({ pfn, start: LOG_HEADER, end, first: h.first, page });
     bytes += end - LOG_HEADER;
     if (tail) { whole = true; break; }
     const next = readNext(page);
@@ -96,15 +105,24 @@ function walk(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; log: Sl
 
 /**
  * Reads records across segments; a damaged one is reported and skipped to the
- * next page's first record. Records are applied once the whole log is read:
- * damage that reaches past the compaction's records cuts the log back to a
- * commit boundary (below), so what loads is always one whole commit.
+ * next page's first record. Records are applied as they are read (nothing per
+ * record is kept but its generation and place, in typed arrays): damage that
+ * reaches past the compaction's records cuts the log back to a commit boundary
+ * (below), and then the replay starts over and applies only the records before
+ * the cut, so what loads is always one whole commit.
  */
 class Replayer {
   private seg = 0;
   private off = 0;
-  private readonly recs: { rec: LogRecord; gen: number; pfn: number; off: number }[] = [];
-  private readonly damages: { at: number; where: string }[] = [];   // at: index in recs of the next good record
+  private count = 0;                                  // good records read
+  private gens = new Uint32Array(1024);               // per good record: its generation, page (segment) and offset
+  private segs = new Uint32Array(1024);
+  private offs = new Uint32Array(1024);
+  private readonly damages: { at: number; where: string }[] = [];   // at: index of the next good record
+  private applied: Loss[] = [];                        // losses apply() found (dropped if the replay starts over)
+  private gen = 0;                                     // generation of the record next() returned
+  // MAP records, most of a log, decode into this one record: apply() copies its numbers.
+  private readonly map: { type: RecordType.Map; r: MapRecord } = { type: RecordType.Map, r: { ino: 0, index: 0, pfn: 0, count: 0, csum: 0, flags: 0 } };
 
   constructor(private readonly mem: PhysMem, private readonly out: LogReplay, private readonly logId: number) {}
 
@@ -118,22 +136,82 @@ class Replayer {
         continue;
       }
       const at = { seg: this.seg, off: this.off };
-      const head = this.read(segments, RECORD_HEADER);
-      if (!head) { this.damage(segments, at, 'is cut by the end of the log', null); continue; }
-      const h = readRecordHeader(head);
-      if (h.length > RECORD_PAYLOAD_MAX) { this.damage(segments, at, `claims ${h.length} bytes`, head); continue; }
-      const padded = this.read(segments, align8(h.length));
-      if (!padded) { this.damage(segments, at, 'is cut by the end of the log', head); continue; }
-      const payload = padded.subarray(0, h.length);
-      const crc = recordCrc(head.subarray(4, RECORD_HEADER), padded);
-      if (crc !== h.crc) { this.damage(segments, at, `failed crc32c (saved 0x${h.crc.toString(16)}, computed 0x${crc.toString(16)})`, head, payload); continue; }
-      const rec = decodePayload(h.type, payload);
-      if (typeof rec === 'string') { this.damage(segments, at, `is malformed: ${rec}`, head, payload); continue; }
-      this.recs.push({ rec, gen: h.generation, pfn: segments[at.seg]!.pfn, off: at.off });
+      const rec = this.next(segments, at, true);
+      if (rec === null) continue;
+      this.keep(this.gen, at.seg, at.off);
+      this.apply(rec, s.pfn, at.off);
     }
-    if (!whole) this.damages.push({ at: this.recs.length, where: 'the cut log' });
+    if (!whole) this.damages.push({ at: this.count, where: 'the cut log' });
     const end = this.cut();
-    for (let i = 0; i < end; i++) { const r = this.recs[i]!; this.apply(r.rec, r.pfn, r.off); }
+    if (end < this.count) this.again(segments, end);
+    for (const l of this.applied) this.out.losses.push(l);
+  }
+
+  /**
+   * The record at the cursor, checked (crc, bounds, payload) and decoded, the cursor
+   * past it; null (the damage reported, the cursor resynced) when it cannot be used.
+   * `check` false: a record this replay already checked (crc not computed again).
+   */
+  private next(segments: Segment[], at: { seg: number; off: number }, check: boolean): LogRecord | null {
+    const s = segments[at.seg]!, page = s.page;
+    // Most records lie inside one page: read there, without a copy.
+    if (at.off + RECORD_HEADER <= s.end) {
+      const length = page.readUInt32LE(at.off + 8);
+      const total = RECORD_HEADER + align8(length);
+      if (length <= RECORD_PAYLOAD_MAX && at.off + total <= s.end) {
+        const type = page.readUInt16LE(at.off + 4), gen = page.readUInt32LE(at.off + 12);
+        if (check) {
+          const saved = page.readUInt32LE(at.off), crc = crc32cAt(page, at.off + 4, total - 4);   // bytes 4..15 then payload: one stretch
+          if (crc !== saved) {
+            this.damage(segments, at, `failed crc32c (saved 0x${saved.toString(16)}, computed 0x${crc.toString(16)})`, page.subarray(at.off, at.off + RECORD_HEADER), page.subarray(at.off + RECORD_HEADER, at.off + RECORD_HEADER + length));
+            return null;
+          }
+        }
+        const rec = type === RecordType.Map ? decodeMapInto(page, at.off + RECORD_HEADER, length, this.map.r) ?? this.map
+          : decodePayload(type, page.subarray(at.off + RECORD_HEADER, at.off + RECORD_HEADER + length));
+        if (typeof rec === 'string') { this.damage(segments, at, `is malformed: ${rec}`, page.subarray(at.off, at.off + RECORD_HEADER), page.subarray(at.off + RECORD_HEADER, at.off + RECORD_HEADER + length)); return null; }
+        this.off = at.off + total;
+        this.gen = gen;
+        return rec;
+      }
+    }
+    const head = this.read(segments, RECORD_HEADER);
+    if (!head) { this.damage(segments, at, 'is cut by the end of the log', null); return null; }
+    const h = readRecordHeader(head);
+    if (h.length > RECORD_PAYLOAD_MAX) { this.damage(segments, at, `claims ${h.length} bytes`, head); return null; }
+    const padded = this.read(segments, align8(h.length));
+    if (!padded) { this.damage(segments, at, 'is cut by the end of the log', head); return null; }
+    const payload = padded.subarray(0, h.length);
+    const crc = check ? recordCrc(head.subarray(4, RECORD_HEADER), padded) : h.crc;
+    if (crc !== h.crc) { this.damage(segments, at, `failed crc32c (saved 0x${h.crc.toString(16)}, computed 0x${crc.toString(16)})`, head, payload); return null; }
+    const rec = decodePayload(h.type, payload);
+    if (typeof rec === 'string') { this.damage(segments, at, `is malformed: ${rec}`, head, payload); return null; }
+    this.gen = h.generation;
+    return rec;
+  }
+
+  /** A good record's generation and place (the cut reads the generations; a replay over reads the places). */
+  private keep(gen: number, seg: number, off: number): void {
+    if (this.count === this.gens.length) {
+      const grow = (a: Uint32Array) => { const b = new Uint32Array(a.length * 2); b.set(a); return b; };
+      this.gens = grow(this.gens); this.segs = grow(this.segs); this.offs = grow(this.offs);
+    }
+    this.gens[this.count] = gen; this.segs[this.count] = seg; this.offs[this.count] = off;
+    this.count++;
+  }
+
+  /** The cut fell before the end: start over from nothing and apply the records before it (rare: damage in an appended commit). */
+  private again(segments: Segment[], end: number): void {
+    this.out.nodes.clear();
+    this.out.names.clear();
+    this.applied = [];
+    for (let i = 0; i < end; i++) {
+      const at = { seg: this.segs[i]!, off: this.offs[i]! };
+      this.seg = at.seg; this.off = at.off;
+      const r = this.next(segments, at, false);
+      if (r === null) assert(false, `record ${i} of the replay reads back`);
+      else this.apply(r, segments[at.seg]!.pfn, at.off);
+    }
   }
 
   /**
@@ -151,18 +229,17 @@ class Replayer {
     }
     const id = this.logId >>> 0;
     for (const d of this.damages) {
-      const next = this.recs[d.at];
-      if (next && next.gen === id) continue;                        // still inside the compaction
-      const last = d.at > 0 ? this.recs[d.at - 1]!.gen : id;
+      if (d.at < this.count && this.gens[d.at] === id) continue;                        // still inside the compaction
+      const last = d.at > 0 ? this.gens[d.at - 1]! : id;
       const from = Math.max(last, id + 1);
       let end = d.at;
-      while (end > 0 && this.recs[end - 1]!.gen >= from && this.recs[end - 1]!.gen !== id) end--;
+      while (end > 0 && this.gens[end - 1]! >= from && this.gens[end - 1] !== id) end--;
       const slot = this.out.generation;
       this.out.losses.push({ path: null, pfn: null, what: `${d.where === 'the cut log' ? 'the log is cut (above)' : `the damaged ${d.where}`}: ` +
         `commits ${from}..${slot} are not replayed, the image loaded is that of commit ${from - 1}; anything newer is lost` });
       return end;
     }
-    return this.recs.length;
+    return this.count;
   }
 
   /** `n` stream bytes from the cursor (across pages), or null past the stream's end. */
@@ -193,7 +270,7 @@ class Replayer {
     const gen = head ? `, generation ${head.readUInt32LE(12)} per its unverified header` : '';
     const where = `log record at pfn:${s.pfn.toString(16)} offset ${at.off}`;
     this.out.losses.push({ path: null, pfn: s.pfn, what: `${where} (${type}${ino}${gen}) ${why}: skipped` });
-    this.damages.push({ at: this.recs.length, where });
+    this.damages.push({ at: this.count, where });
     // Resync: the next page whose header names a record start.
     let k = at.seg + 1;
     while (k < segments.length && segments[k]!.first === 0) k++;
@@ -204,13 +281,11 @@ class Replayer {
 
   private apply(rec: LogRecord, pfn: number, off: number): void {
     const nodes = this.out.nodes;
-    const touch = (ino: number) => nodes.get(ino);
     switch (rec.type) {
       case RecordType.Inode: {
         const n = nodes.get(rec.r.ino);
         if (n) n.rec = rec.r;
-        else nodes.set(rec.r.ino, { rec: rec.r, groups: new Map(), poison: new Set() });
-        touch(rec.r.ino);
+        else nodes.set(rec.r.ino, { rec: rec.r, groups: null, poison: null });
         return;
       }
       case RecordType.Drop: nodes.delete(rec.ino); return;
@@ -221,58 +296,77 @@ class Replayer {
         return;
       }
       case RecordType.Unmap: {
-        const n = touch(rec.r.ino);
-        if (!n) return;
+        const n = nodes.get(rec.r.ino);
+        if (!n?.groups) return;
         const { index, count } = rec.r;
-        for (let g = Math.floor(index / GROUP_PAGES); g * GROUP_PAGES < index + count; g++) {
-          const runs = n.groups.get(g);
-          if (!runs) continue;
-          const kept = runs.filter((r) => r.index + r.count <= index || r.index >= index + count);
-          for (const r of runs) if (!kept.includes(r)) for (let i = r.index; i < r.index + r.count; i++) if (i < index || i >= index + count) n.poison.add(i);
-          if (kept.length) n.groups.set(g, kept); else n.groups.delete(g);
-        }
+        const first = Math.floor(index / GROUP_PAGES), last = Math.floor((index + count - 1) / GROUP_PAGES);
+        // A range wider than the groups the node has (a truncation): visit those groups, not every group of the range.
+        const gs = last - first + 1 > n.groups.size ? [...n.groups.keys()].filter((g) => g >= first && g <= last) : null;
+        for (let g = first; gs ? g < first + gs.length : g <= last; g++) cutRuns(n, gs ? gs[g - first]! : g, index, index + count);
         return;
       }
       case RecordType.Map: {
-        const n = touch(rec.r.ino);
+        const r = rec.r, n = nodes.get(r.ino);
         if (!n) {
-          this.out.losses.push({ path: null, pfn, what: `log record at pfn:${pfn.toString(16)} offset ${off}: MAP for ino ${rec.r.ino}, which has no INODE record: its ${rec.r.count} page(s) dropped` });
+          this.applied.push({ path: null, pfn, what: `log record at pfn:${pfn.toString(16)} offset ${off}: MAP for ino ${r.ino}, which has no INODE record: its ${r.count} page(s) dropped` });
           return;
         }
-        const g = Math.floor(rec.r.index / GROUP_PAGES);
-        const runs = n.groups.get(g) ?? [];
-        const end = rec.r.index + rec.r.count;
+        const g = Math.floor(r.index / GROUP_PAGES), end = r.index + r.count;
         // A well-formed log never maps over a live run (an append unmaps the group first); if one does,
         // the older run's other pages have no checksum of their own any more: they read EIO.
-        const kept = runs.filter((r) => r.index + r.count <= rec.r.index || r.index >= end);
-        for (const r of runs) if (!kept.includes(r)) for (let i = r.index; i < r.index + r.count; i++) if (i < rec.r.index || i >= end) n.poison.add(i);
-        for (let i = rec.r.index; i < end; i++) n.poison.delete(i);
-        kept.push(rec.r);
-        n.groups.set(g, kept);
+        const runs = n.groups?.has(g) ? cutRuns(n, g, r.index, end) : null;
+        if (runs) runs.push(r.index, r.pfn, r.count, r.csum, r.flags);
+        else (n.groups ??= new Map()).set(g, [r.index, r.pfn, r.count, r.csum, r.flags]);
+        if (n.poison) for (let i = r.index; i < end; i++) n.poison.delete(i);
         return;
       }
     }
   }
 }
 
+/**
+ * Takes the runs of group g that overlap [from, end) out of the node; their pages
+ * outside the range are poisoned. Returns the group's runs left (null: none left).
+ */
+function cutRuns(n: ReplayNode, g: number, from: number, end: number): number[] | null {
+  const runs = n.groups?.get(g);
+  if (!runs) return null;
+  let overlap = false;
+  for (let k = 0; k < runs.length; k += RUN) if (runs[k]! < end && runs[k]! + runs[k + 2]! > from) { overlap = true; break; }
+  if (!overlap) return runs;
+  const kept: number[] = [];
+  for (let k = 0; k < runs.length; k += RUN) {
+    const index = runs[k]!, count = runs[k + 2]!;
+    if (index >= end || index + count <= from) { for (let f = 0; f < RUN; f++) kept.push(runs[k + f]!); continue; }
+    for (let i = index; i < index + count; i++) if (i < from || i >= end) (n.poison ??= new Set()).add(i);
+  }
+  if (kept.length) { n.groups!.set(g, kept); return kept; }
+  n.groups!.delete(g);
+  return null;
+}
+
 /** Reserve every live run's pages; a run that cannot be reserved is lost (its indexes read EIO). */
 function claim(mem: PhysMem, memblock: Memblock, out: LogReplay): number {
   let pages = 0;
   for (const [ino, n] of out.nodes) {
+    if (!n.groups) continue;
     for (const [g, runs] of n.groups) {
-      const kept: MapRecord[] = [];
-      for (const r of runs) {
-        const ok = r.pfn >= 1 && r.pfn + r.count <= mem.pageCount && mem.present(r.pfn) && mem.present(r.pfn + r.count - 1);
-        const why = !ok ? 'outside the arena or inside the header' : memblock.busyPfn(r.pfn, r.count) >= 0 ? 'already claimed by another run or a log page' : '';
+      let kept: number[] | null = null;   // a copy only once a run is lost
+      for (let k = 0; k < runs.length; k += RUN) {
+        const index = runs[k]!, pfn = runs[k + 1]!, count = runs[k + 2]!;
+        const ok = pfn >= 1 && pfn + count <= mem.pageCount && mem.present(pfn) && mem.present(pfn + count - 1);
+        const why = !ok ? 'outside the arena or inside the header' : memblock.busyPfn(pfn, count) >= 0 ? 'already claimed by another run or a log page' : '';
         if (why) {
-          out.losses.push({ path: null, pfn: ok ? r.pfn : null, what: `ino ${ino}: data page${r.count > 1 ? 's' : ''} ${r.index}${r.count > 1 ? `-${r.index + r.count - 1}` : ''} lost: MAP names pfn:${r.pfn.toString(16)}+${r.count}, ${why}` });
-          for (let i = r.index; i < r.index + r.count; i++) n.poison.add(i);
+          out.losses.push({ path: null, pfn: ok ? pfn : null, what: `ino ${ino}: data page${count > 1 ? 's' : ''} ${index}${count > 1 ? `-${index + count - 1}` : ''} lost: MAP names pfn:${pfn.toString(16)}+${count}, ${why}` });
+          for (let i = index; i < index + count; i++) (n.poison ??= new Set()).add(i);
+          kept ??= runs.slice(0, k);
           continue;
         }
-        memblock.reserve(r.pfn, r.count, Owner.Data, 'pram page');
-        pages += r.count;
-        kept.push(r);
+        memblock.reserve(pfn, count, Owner.Data, 'pram page');
+        pages += count;
+        if (kept) for (let f = 0; f < RUN; f++) kept.push(runs[k + f]!);
       }
+      if (!kept) continue;
       if (kept.length) n.groups.set(g, kept); else n.groups.delete(g);
     }
   }
