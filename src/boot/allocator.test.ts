@@ -135,3 +135,37 @@ test('the pool is built word by word: owned pages anywhere in a word, a tail pas
     else assert.ok(a.isFree(p) && frames.owner[p] === Owner.None, `banned pfn ${p} back in the pool`);
   }
 });
+
+test('a pool built from memblock\'s reserved spans is the pool a scan of the owners builds (spans anywhere in a word, a tail word, banned pages)', () => {
+  const pages = 32 * 9 + 13;
+  const { frames, banned, mb } = setup(pages);
+  mb.reserve(0, 1, Owner.Header, 'arena header');
+  mb.reserve(5, 70, Owner.Meta, 'pram log');          // across two whole words
+  mb.reserve(96, 1, Owner.Data, 'pram page');
+  mb.reserve(97, 3, Owner.Data, 'pram page');         // adjacent: one record, two spans
+  mb.reserve(pages - 4, 4, Owner.Data, 'pram page');  // the tail word
+  mb.reserve(200, 10, Owner.Reserved, 'rolled back');
+  mb.unreserve(200, 10);
+  banned.add(90, 130);
+  const spans = mb.reservedSpans();
+  assert.ok(spans);
+  const fast = PageAllocator.fromMemblock(mb, { owned: spans! });
+  const scan = PageAllocator.fromMemblock(mb);
+  for (let p = 0; p < pages; p++) assert.equal(fast.isFree(p), scan.isFree(p), `pfn ${p}`);
+  assert.equal(fast.freeCount, scan.freeCount);
+  // owned 79; banned and free: 90..95 and 100..130, and 200..209 (a reservation bans its pages, and the rollback keeps the ban)
+  assert.equal(fast.freeCount, pages - 79 - (6 + 31) - 10);
+});
+
+test('an unreserve of part of a reservation leaves no spans: the allocator scans', () => {
+  const { mb } = setup(64);
+  mb.reserve(10, 10, Owner.Reserved, 'kernel');
+  mb.unreserve(12, 2);
+  assert.equal(mb.reservedSpans(), null);
+});
+
+test('spans that claim a page twice are a broken invariant', () => {
+  const { frames, banned, mb } = setup(64);
+  mb.reserve(10, 10, Owner.Reserved, 'kernel');
+  assert.throws(() => new PageAllocator(frames, banned, { owned: [10, 10, 15, 1] }), InvariantError);
+});

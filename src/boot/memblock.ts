@@ -20,6 +20,9 @@ export class Memblock {
   // reserve/unreserve (pram's chain walk) stay O(1) per page.
   private readonly recordOf: Uint32Array;
   private readonly records: { owner: Owner; what: string }[] = [];
+  // Every reservation as (start, count) pairs, so the allocator can start from them instead of
+  // a scan of every pfn's owner; null once an unreserve did not match one pair exactly.
+  private spans: number[] | null = [];
 
   constructor(readonly frames: PageFrames, readonly banned: BannedRegions) {
     this.recordOf = new Uint32Array(frames.pageCount);
@@ -48,16 +51,26 @@ export class Memblock {
       this.recordOf[pfn] = id;
     }
     if (this.banWhileReserving) this.banned.add(start, start + count - 1);
+    this.spans?.push(start, count);
     return true;
   }
 
   /** Give back pages reserved here (pram's rollback). Bans stay: the RFC never unbans. */
   unreserve(start: number, count: number): void {
+    const spans = this.spans;
+    let k = spans ? spans.length - 2 : -1;
+    while (k >= 0 && !(spans![k] === start && spans![k + 1] === count)) k -= 2;
+    if (k >= 0) spans!.splice(k, 2); else this.spans = null;
     for (let pfn = start; pfn < start + count; pfn++) {
       assert(this.recordOf[pfn] !== 0, `pfn ${pfn} unreserved but was not reserved`);
       this.recordOf[pfn] = 0;
       this.frames.owner[pfn] = Owner.None;
     }
+  }
+
+  /** Every page reserved here as (start, count) pairs, or null when only a scan can tell (after a partial unreserve). */
+  reservedSpans(): readonly number[] | null {
+    return this.spans;
   }
 
   isReserved(pfn: number): boolean {

@@ -51,7 +51,9 @@ export class Arena implements PhysMem {
   private _pageSize: number;
   private _pageCount = 0;
   private pagesPerSegment = 0;
-  private segments: Buffer[] = [];
+  // Mapped on first use: V8 runs a full GC per mapping it wraps (it counts the length as
+  // external memory), ~10-50 ms per 4 GiB, so an arena maps only the segments it touches.
+  private segments: (Buffer | null)[] = [];
   /** Bytes mapped: the size rounded down to whole system pages. */
   private mappedBytes: number;
   private closed = false;
@@ -193,7 +195,7 @@ export class Arena implements PhysMem {
     return this._pageCount;
   }
 
-  /** Mappings in use (each at most maxSegmentBytes). */
+  /** Segments the arena spans (each at most maxSegmentBytes; each mapped on first use). */
   get segmentCount(): number {
     return this.segments.length;
   }
@@ -215,7 +217,8 @@ export class Arena implements PhysMem {
     if (!Number.isInteger(pfn) || pfn < 0 || pfn >= this._pageCount) {
       throw new RangeError(`pfn ${pfn} is outside arena ${this.path} (0..${this._pageCount - 1})`);
     }
-    const seg = this.segments[Math.floor(pfn / this.pagesPerSegment)]!;
+    const i = Math.floor(pfn / this.pagesPerSegment);
+    const seg = this.segments[i] ?? this.mapSegment(i);
     const off = (pfn % this.pagesPerSegment) * this._pageSize;
     return seg.subarray(off, off + this._pageSize);
   }
@@ -227,7 +230,7 @@ export class Arena implements PhysMem {
     const segIdx = Math.floor(pfn / this.pagesPerSegment);
     if (Math.floor((pfn + count - 1) / this.pagesPerSegment) !== segIdx) return null;
     const off = (pfn % this.pagesPerSegment) * this._pageSize;
-    return this.segments[segIdx]!.subarray(off, off + count * this._pageSize);
+    return (this.segments[segIdx] ?? this.mapSegment(segIdx)).subarray(off, off + count * this._pageSize);
   }
 
   present(pfn: number): boolean {
@@ -240,7 +243,7 @@ export class Arena implements PhysMem {
    */
   sync(): void {
     if (this.closed) throw new Error(`arena ${this.path} used after close()`);
-    for (const seg of this.segments) native.msync(seg, 0, seg.length, true);
+    for (const seg of this.segments) if (seg) native.msync(seg, 0, seg.length, true);
     if (this.kind === 'blockdev') fs.fsyncSync(this.fd);
   }
 
@@ -248,24 +251,28 @@ export class Arena implements PhysMem {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const seg of this.segments) native.munmap(seg);
+    for (const seg of this.segments) if (seg) native.munmap(seg);
     this.segments = [];
     fs.closeSync(this.fd);
   }
 
   private map(): void {
     // Only whole system pages can be mapped; a tail shorter than a pfn is never addressed.
-    const bytes = this.mappedBytes;
-    for (let off = 0; off < bytes; off += this.maxSegmentBytes) {
-      const len = Math.min(this.maxSegmentBytes, bytes - off);
-      this.segments.push(native.mmap(this.fd, off, len, true));
-    }
+    this.segments = new Array<Buffer | null>(Math.ceil(this.mappedBytes / this.maxSegmentBytes)).fill(null);
+  }
+
+  private mapSegment(i: number): Buffer {
+    const off = i * this.maxSegmentBytes;
+    const seg = native.mmap(this.fd, off, Math.min(this.maxSegmentBytes, this.mappedBytes - off), true);
+    this.segments[i] = seg;
+    return seg;
   }
 
   /** Faults every page in writable, so the first real writes do not stall. */
   private prefault(): void {
     const step = native.pagesize();
-    for (const seg of this.segments) {
+    for (let i = 0; i < this.segments.length; i++) {
+      const seg = this.segments[i] ?? this.mapSegment(i);
       try {
         native.madvise(seg, 0, seg.length, native.constants.MADV_POPULATE_WRITE);
       } catch {

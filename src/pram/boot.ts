@@ -91,7 +91,7 @@ export function bootMemory(opts: BootOptions): Booted | BootRefusal {
   if (saved?.log && headPfn === saved.headPfn && headPfn !== 0) {
     const replay = replayLog(mem, memblock, { headPfn, generation: saved.generation, log: saved.log }, log);
     const reserved: ReserveResult = { headPfn, links: [], entries: new EntryTable(0), pages: replay.pages, losses: [], error: 0, salvage: true, firstPfn: 1 };
-    const allocator = PageAllocator.fromMemblock(memblock);
+    const allocator = allocatorOf(memblock, mem, opts);
     return { params, frames, banned, memblock, reserved, allocator, losses: slots.losses, replay };
   }
   // pram_reserve(): after every early reservation, before the page allocator.
@@ -102,8 +102,14 @@ export function bootMemory(opts: BootOptions): Booted | BootRefusal {
     const why = reserved.losses.map((l) => l.what).join('; ');
     return { errno: reserved.error, message: `the saved image at pfn 0x${headPfn.toString(16)} cannot be reserved: ${why || errnoName(reserved.error)}` };
   }
-  const allocator = PageAllocator.fromMemblock(memblock);
+  const allocator = allocatorOf(memblock, mem, opts);
   return { params, frames, banned, memblock, reserved, allocator, losses: slots.losses };
+}
+
+/** The allocator after early boot: from memblock's reservations when they are every owned page (no holes, no early hook), else a scan. */
+function allocatorOf(memblock: Memblock, mem: PhysMem, opts: BootOptions): PageAllocator {
+  const owned = opts.early || mem.holes?.length ? null : memblock.reservedSpans();
+  return PageAllocator.fromMemblock(memblock, owned ? { owned } : {});
 }
 
 export function isRefusal(b: Booted | BootRefusal): b is BootRefusal {
