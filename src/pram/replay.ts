@@ -348,6 +348,12 @@ function cutRuns(n: ReplayNode, g: number, from: number, end: number): number[] 
 /** Reserve every live run's pages; a run that cannot be reserved is lost (its indexes read EIO). */
 function claim(mem: PhysMem, memblock: Memblock, out: LogReplay): number {
   let pages = 0;
+  // Runs that follow one another in the arena become one reservation (a big file's are mostly contiguous).
+  let pending = 0, pendingCount = 0;
+  const flush = () => {
+    if (pendingCount && !memblock.reserve(pending, pendingCount, Owner.Data, 'pram page')) assert(false, 'every page of a run was checked free');
+    pendingCount = 0;
+  };
   for (const [ino, n] of out.nodes) {
     if (!n.groups) continue;
     for (const [g, runs] of n.groups) {
@@ -355,14 +361,16 @@ function claim(mem: PhysMem, memblock: Memblock, out: LogReplay): number {
       for (let k = 0; k < runs.length; k += RUN) {
         const index = runs[k]!, pfn = runs[k + 1]!, count = runs[k + 2]!;
         const ok = pfn >= 1 && pfn + count <= mem.pageCount && mem.present(pfn) && mem.present(pfn + count - 1);
-        const why = !ok ? 'outside the arena or inside the header' : memblock.busyPfn(pfn, count) >= 0 ? 'already claimed by another run or a log page' : '';
+        const busy = ok && ((pfn < pending + pendingCount && pfn + count > pending) || memblock.busyPfn(pfn, count) >= 0);
+        const why = !ok ? 'outside the arena or inside the header' : busy ? 'already claimed by another run or a log page' : '';
         if (why) {
           out.losses.push({ path: null, pfn: ok ? pfn : null, what: `ino ${ino}: data page${count > 1 ? 's' : ''} ${index}${count > 1 ? `-${index + count - 1}` : ''} lost: MAP names pfn:${pfn.toString(16)}+${count}, ${why}` });
           for (let i = index; i < index + count; i++) (n.poison ??= new Set()).add(i);
           kept ??= runs.slice(0, k);
           continue;
         }
-        memblock.reserve(pfn, count, Owner.Data, 'pram page');
+        if (pendingCount && pending + pendingCount === pfn) pendingCount += count;
+        else { flush(); pending = pfn; pendingCount = count; }
         pages += count;
         if (kept) for (let f = 0; f < RUN; f++) kept.push(runs[k + f]!);
       }
@@ -370,5 +378,6 @@ function claim(mem: PhysMem, memblock: Memblock, out: LogReplay): number {
       if (kept.length) n.groups.set(g, kept); else n.groups.delete(g);
     }
   }
+  flush();
   return pages;
 }
