@@ -299,10 +299,7 @@ class Replayer {
         const n = nodes.get(rec.r.ino);
         if (!n?.groups) return;
         const { index, count } = rec.r;
-        const first = Math.floor(index / GROUP_PAGES), last = Math.floor((index + count - 1) / GROUP_PAGES);
-        // A range wider than the groups the node has (a truncation): visit those groups, not every group of the range.
-        const gs = last - first + 1 > n.groups.size ? [...n.groups.keys()].filter((g) => g >= first && g <= last) : null;
-        for (let g = first; gs ? g < first + gs.length : g <= last; g++) cutRuns(n, gs ? gs[g - first]! : g, index, index + count);
+        for (let g = Math.floor(index / GROUP_PAGES); g * GROUP_PAGES < index + count; g++) cutRuns(n, g, index, index + count);
         return;
       }
       case RecordType.Map: {
