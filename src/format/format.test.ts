@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { crc32c, crc32le } from './crc.js';
+import { crc32c, crc32cAt, crc32le } from './crc.js';
 import { LinkPageView, FileImageView, EntryType, ENTRY_LRU, PRAM_MAGIC, linkLenMax, pageCsum } from './v1.js';
 import { decodeFileImage, decodeLinkHeader } from './decode.js';
 import { DecodeError, ByteReader, decoding } from './reader.js';
@@ -172,4 +172,16 @@ test('arena header: layout, slots, attach checks in order', () => {
   assert.match(checkHeader(page, { pageSize: PS, pageCount: 256 })!.message, /version 4, this pram reads versions 2 and 3/);
   page.writeUInt32LE(0, 0);
   assert.equal(checkHeader(page, { pageSize: PS, pageCount: 256 })?.field, 'magic');
+});
+
+test('crc32cAt equals crc32c of the subarray: every length across the JS and library paths, any offset and seed', () => {
+  const buf = Buffer.alloc(1024);
+  for (let i = 0; i < buf.length; i++) buf[i] = (i * 2654435761) >>> 23;
+  for (let len = 0; len <= 600; len += len < 40 ? 1 : 37) {
+    for (const off of [0, 1, 3, 8, 13]) {
+      for (const seed of [0, 0xffffffff, 0x12345678]) {
+        assert.equal(crc32cAt(buf, off, len, seed), crc32c(buf.subarray(off, off + len), seed), `off ${off} len ${len} seed ${seed}`);
+      }
+    }
+  }
 });
