@@ -125,6 +125,18 @@ export function entryOut(a: WireAttr, v: Validity): Buffer {
   return b;
 }
 
+/**
+ * The answer to a LOOKUP of a missing name: nodeid 0 with an entry timeout, so
+ * the kernel keeps the negative dentry (a bare ENOENT has no timeout and every
+ * later access of the name asks again). Safe because every change to pram's
+ * names comes through this kernel, which turns the negative dentry positive.
+ */
+export function negativeEntryOut(v: Validity): Buffer {
+  const b = Buffer.alloc(Size.entryOut);
+  b.writeBigUInt64LE(BigInt(v.entrySec), 16);
+  return b;
+}
+
 export function attrOut(a: WireAttr, v: Validity): Buffer {
   const b = Buffer.alloc(Size.attrOut);
   const dv = view(b);
