@@ -92,9 +92,12 @@ export function fsync(s: FuseSession, q: Request): Result {
   return s.volume.fsync(q.nodeid);
 }
 
-export function opendir(s: FuseSession, q: Request): Result {
-  const a = s.volume.getattr(q.nodeid);
-  return isErr(a) ? a : openOut(0, 0);
+export function opendir(): Result {
+  // Readdir needs no handle (cookies carry the stream), so ENOSYS: the kernel
+  // stops sending OPENDIR and RELEASEDIR (fc->no_opendir), two round trips less
+  // per listing, and keeps listings in its directory cache (FOPEN_CACHE_DIR),
+  // which it resets on every change it makes: all of pram's changes pass it.
+  return -ENOSYS;
 }
 
 export function releasedir(): Result {

@@ -94,9 +94,10 @@ test('LOOKUP finds a name; a missing one is a negative entry (nodeid 0) the kern
   assert.equal(call(s, Op.LOOKUP, 2, new Bytes().cstr('x')).error, -20 /* ENOTDIR */);
 });
 
-test('FLUSH answers ENOSYS, so the kernel stops sending it on close()', () => {
+test('FLUSH and OPENDIR answer ENOSYS, so the kernel stops sending them (and RELEASEDIR)', () => {
   const { s } = session();
   assert.equal(call(s, Op.FLUSH, 1, new Bytes().zeros(Size.flushIn)).error, -ENOSYS);
+  assert.equal(call(s, Op.OPENDIR, 1, new Bytes().zeros(Size.openIn)).error, -ENOSYS);
 });
 
 test('a request cut short at every byte answers EIO, never hangs or throws', () => {
