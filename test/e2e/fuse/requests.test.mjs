@@ -56,6 +56,24 @@ describe('FUSE requests per metadata operation', () => {
     assert.equal(n.OPEN, undefined, 'CREATE opens');
   });
 
+  test('stat of 20 cached files sends nothing; after dropping caches one LOOKUP each; unlink at most 4 round trips each', T, () => {
+    fs.mkdirSync(path.join(mnt, 's'));
+    const names = Array.from({ length: 20 }, (_, i) => `'${mnt}/s/f${i}'`).join(' ');
+    sh(`touch ${names}`);
+    const cached = requestsDuring(() => sh(`stat -c %i ${names}`));
+    assert.ok(Object.keys(cached).every((op) => op === 'GETATTR') && (cached.GETATTR ?? 0) <= 1,
+      `entries and attributes are cached for their timeout (one GETATTR: the directory the creates changed): ${JSON.stringify(cached)}`);
+    sh('sync; echo 3 > /proc/sys/vm/drop_caches');
+    const st = requestsDuring(() => sh(`stat -c %i ${names}`));
+    assert.ok(st.LOOKUP >= 20 && st.LOOKUP <= 21, `one per file, and the directory's own: ${JSON.stringify(st)}`);
+    assert.ok((st.GETATTR ?? 0) <= 2, `the entry's attributes serve stat: ${JSON.stringify(st)}`);
+    const un = requestsDuring(() => sh(`rm ${names}`));
+    assert.equal(un.UNLINK, 20, JSON.stringify(un));
+    // LOOKUP when the dentry was dropped, SETATTR (ctime, from the writeback cache), GETATTR of the changed directory
+    const sync = (un.LOOKUP ?? 0) + (un.SETATTR ?? 0) + (un.GETATTR ?? 0);
+    assert.ok(sync <= 3 * 20 + 2, `round trips besides UNLINK: ${JSON.stringify(un)}`);
+  });
+
   test('a missing name is looked up once while its negative entry lives, and creating it makes it appear', T, () => {
     const n = requestsDuring(() => sh(`cd '${mnt}/d' && for i in 1 2 3 4 5; do test ! -e ghost; done`));
     assert.ok((n.LOOKUP ?? 0) >= 1 && n.LOOKUP <= 2, `5 tests of a missing name: ${JSON.stringify(n)} (2 when the 1 s entry timeout passed between them)`);
