@@ -21,9 +21,10 @@ export class DecodeError extends Error {
 export class ByteReader {
   protected pos: number;
   protected readonly dv: DataView;
-  constructor(protected readonly buf: Uint8Array, start = 0, protected readonly end = buf.length) {
+  /** `dv`: a view over exactly `buf` already made (readers over one message share it: a DataView is not free). */
+  constructor(protected readonly buf: Uint8Array, start = 0, protected readonly end = buf.length, dv?: DataView) {
     this.pos = start;
-    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.dv = dv ?? new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   get offset(): number { return this.pos; }

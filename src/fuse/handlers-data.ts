@@ -2,7 +2,7 @@
 // flush, release, fsync, opendir, readdir(plus), releasedir, fsyncdir,
 // fallocate, lseek, copy_file_range. File handles are the inode numbers: fs/
 // counts opens per inode, which is all it needs to keep an unlinked file alive.
-import { EINVAL, EIO } from '../format/errno.js';
+import { EINVAL, EIO, ENOSYS } from '../format/errno.js';
 import type { FuseSession, Request, Result } from './session.js';
 import { WRITE_BYTES_MAX } from './limits.js';
 import { isErr, type DirEntry } from './served.js';
@@ -76,8 +76,11 @@ export function write(s: FuseSession, q: Request): Result {
 }
 
 export function flush(): Result {
-  // Saving is fsync's job (a checkpoint); close() must stay cheap.
-  return 0;
+  // Saving is fsync's job (a checkpoint), and pram keeps no POSIX locks for
+  // FLUSH to release, so there is nothing to do: ENOSYS tells the kernel to
+  // stop sending FLUSH on close() (fc->no_flush), a round trip saved per close.
+  // The kernel still writes back cached pages and reports their errors first.
+  return -ENOSYS;
 }
 
 export function release(s: FuseSession, q: Request): Result {
@@ -89,9 +92,12 @@ export function fsync(s: FuseSession, q: Request): Result {
   return s.volume.fsync(q.nodeid);
 }
 
-export function opendir(s: FuseSession, q: Request): Result {
-  const a = s.volume.getattr(q.nodeid);
-  return isErr(a) ? a : openOut(0, 0);
+export function opendir(): Result {
+  // Readdir needs no handle (cookies carry the stream), so ENOSYS: the kernel
+  // stops sending OPENDIR and RELEASEDIR (fc->no_opendir), two round trips less
+  // per listing, and keeps listings in its directory cache (FOPEN_CACHE_DIR),
+  // which it resets on every change it makes: all of pram's changes pass it.
+  return -ENOSYS;
 }
 
 export function releasedir(): Result {

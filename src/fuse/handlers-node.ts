@@ -1,11 +1,11 @@
 // FUSE operations on nodes and names: lookup, forget, getattr, setattr, readlink,
 // symlink, mknod, mkdir, unlink, rmdir, rename(2), link, access. Each decodes
 // its struct, calls fs/ and encodes the reply; POSIX semantics live in fs/.
-import { EINVAL } from '../format/errno.js';
+import { EINVAL, ENOENT } from '../format/errno.js';
 import { FuseReader } from './reader.js';
 import type { FuseSession, Request, Result } from './session.js';
 import { isErr, type Attr, type SetAttr } from './served.js';
-import { Fattr, RENAME_EXCHANGE, RENAME_NOREPLACE, attrOut, entryOut } from './wire.js';
+import { Fattr, RENAME_EXCHANGE, RENAME_NOREPLACE, attrOut, entryOut, negativeEntryOut } from './wire.js';
 import { S_IFDIR } from '../format/mode.js';
 
 /** Batch forget lists are bounded by the request size; this bounds a malformed count too. */
@@ -26,7 +26,8 @@ export function made(s: FuseSession, a: Attr | number, parent: number, name: str
 }
 
 export function lookup(s: FuseSession, q: Request): Result {
-  return entry(s, s.volume.lookup(q.nodeid, q.names[0]!));
+  const a = s.volume.lookup(q.nodeid, q.names[0]!);
+  return a === -ENOENT ? negativeEntryOut(s.validity) : entry(s, a);
 }
 
 export function forget(s: FuseSession, q: Request): Result {

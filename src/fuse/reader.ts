@@ -20,12 +20,12 @@ const utf8 = new TextDecoder('utf-8');
 
 export class FuseReader extends ByteReader {
   declare protected readonly buf: Buffer;
-  constructor(buf: Buffer, start: number, end: number) {
-    super(buf, start, end);
+  constructor(buf: Buffer, start: number, end: number, dv?: DataView) {
+    super(buf, start, end, dv);
   }
 
   /** A second reader at the same position (for tracing without consuming the handler's input). */
-  fork(): FuseReader { return new FuseReader(this.buf, this.pos, this.end); }
+  fork(): FuseReader { return new FuseReader(this.buf, this.pos, this.end, this.dv); }
 
   /** n bytes as a view into the request buffer (no copy): valid only while the request is handled. */
   override bytes(n: number, field: string): Buffer {

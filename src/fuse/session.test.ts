@@ -74,7 +74,7 @@ test('unknown and unserved opcodes answer ENOSYS with the request\'s unique', ()
   }
 });
 
-test('LOOKUP finds a name, answers ENOENT for a missing one', () => {
+test('LOOKUP finds a name; a missing one is a negative entry (nodeid 0) the kernel may cache', () => {
   const { s, v } = session();
   v.mknod(1, 'a', 0o100644, 0, 0, 0);
   const r = call(s, Op.LOOKUP, 1, new Bytes().cstr('a'));
@@ -82,7 +82,22 @@ test('LOOKUP finds a name, answers ENOENT for a missing one', () => {
   assert.equal(r.len, Size.outHeader + Size.entryOut);
   assert.equal(r.body.readBigUInt64LE(0), 2n, 'nodeid');
   assert.equal(r.body.readUInt32LE(40 + 60), 0o100644, 'attr.mode');
-  assert.equal(call(s, Op.LOOKUP, 1, new Bytes().cstr('zz')).error, -ENOENT);
+  const miss = call(s, Op.LOOKUP, 1, new Bytes().cstr('zz'));
+  assert.equal(miss.error, 0);
+  assert.equal(miss.len, Size.outHeader + Size.entryOut);
+  assert.equal(miss.body.readBigUInt64LE(0), 0n, 'nodeid 0: no such name, and no lookup counted');
+  assert.equal(miss.body.readBigUInt64LE(16), 1n, 'entry_valid: the negative dentry lives as long as a positive one');
+  assert.equal(miss.body.readBigUInt64LE(24), 0n, 'attr_valid: no attributes');
+  assert.ok(miss.body.subarray(40).every((b) => b === 0), 'no attributes');
+  assert.equal(v.calls.filter((c) => c.startsWith('forget')).length, 0);
+  // other errors stay errors
+  assert.equal(call(s, Op.LOOKUP, 2, new Bytes().cstr('x')).error, -20 /* ENOTDIR */);
+});
+
+test('FLUSH and OPENDIR answer ENOSYS, so the kernel stops sending them (and RELEASEDIR)', () => {
+  const { s } = session();
+  assert.equal(call(s, Op.FLUSH, 1, new Bytes().zeros(Size.flushIn)).error, -ENOSYS);
+  assert.equal(call(s, Op.OPENDIR, 1, new Bytes().zeros(Size.openIn)).error, -ENOSYS);
 });
 
 test('a request cut short at every byte answers EIO, never hangs or throws', () => {
@@ -140,7 +155,7 @@ test('a name of 256..1024 bytes answers ENAMETOOLONG for every opcode that takes
   assert.equal(v.calls.length, calls, 'no call reached fs/');
   assert.equal(s.counts.malformed, 0, 'well-formed requests, not decode errors');
   // 255 bytes is a name like any other
-  assert.equal(call(s, Op.LOOKUP, 1, new Bytes().cstr('z'.repeat(255))).error, -ENOENT);
+  assert.equal(call(s, Op.LOOKUP, 1, new Bytes().cstr('z'.repeat(255))).body.readBigUInt64LE(0), 0n, 'a negative entry');
   assert.equal(call(s, Op.MKDIR, 1, new Bytes().u32(0o755).u32(0).cstr('z'.repeat(255))).error, 0);
 });
 
@@ -380,8 +395,8 @@ test('--debug tracing: one rx and one tx line per message', () => {
   const v = new VolumeDouble();
   const s = new FuseSession({ volume: v, clock: () => NOW, trace: (l) => lines.push(l), log: () => {} });
   s.handle(request({ opcode: Op.INIT, unique: 1, nodeid: 0 }, initIn(0)));
-  s.handle(request({ opcode: Op.LOOKUP, unique: 12, nodeid: 1 }, new Bytes().cstr('a')));
-  assert.deepEqual(lines, ['rx 1: INIT n0', 'tx 1: OK 64 bytes', 'rx 12: LOOKUP n1 "a"', 'tx 12: -ENOENT']);
+  s.handle(request({ opcode: Op.GETATTR, unique: 12, nodeid: 9 }, new Bytes().zeros(Size.getattrIn)));
+  assert.deepEqual(lines, ['rx 1: INIT n0', 'tx 1: OK 64 bytes', 'rx 12: GETATTR n9', 'tx 12: -ENOENT']);
 });
 
 test('KILLPRIV_V2: a WRITE flagged KILL_SUIDGID drops suid, sgid (group-executable) and security.capability', () => {

@@ -47,6 +47,14 @@ export interface SessionOptions {
   writeback?: WritebackPolicy;
 }
 
+const NO_NAMES = Object.freeze([]) as unknown as string[];
+
+/** A name the table marks as a path component, longer than NAME_MAX (answered ENAMETOOLONG before any handler). */
+function hasLongName(spec: OpSpec, names: string[]): boolean {
+  for (let i = 0; i < names.length; i++) if (spec.names[i] === 'name' && nameTooLong(names[i]!)) return true;
+  return false;
+}
+
 export class FuseSession {
   readonly volume: ServedVolume;
   readonly clock: () => bigint;
@@ -129,7 +137,7 @@ export class FuseSession {
       if (this.trace) this.trace(`rx ${unique}: ${describeRequest(req, spec?.name)}`);
       if (!spec) result = -ENOSYS;
       else if (!this.initialized && opcode !== Op.INIT) result = -EIO;
-      else if (spec.names.some((kind, i) => kind === 'name' && nameTooLong(req.names[i]!))) result = -ENAMETOOLONG;
+      else if (hasLongName(spec, req.names)) result = -ENAMETOOLONG;
       else result = spec.handler(this, req);
     } catch (e) {
       if (e instanceof DecodeError) {
@@ -152,18 +160,21 @@ export class FuseSession {
     const extBytes = msg.readUInt16LE(36) * 8;
     const end = len - extBytes;   // extensions (security context, groups) follow the arguments; unused
     if (end < Size.inHeader) throw new DecodeError('malformed', 'in_header.total_extlen', 36, `${extBytes} bytes of extensions in a ${len}-byte request`);
-    const h = new FuseReader(msg, 16, Size.inHeader);
+    // One view for the whole message, shared by its readers (the header is whole: checked by the caller).
+    const dv = new DataView(msg.buffer, msg.byteOffset, msg.length);
+    const h = new FuseReader(msg, 16, Size.inHeader, dv);
     const nodeid = h.u64('in_header.nodeid');
     const uid = h.u32('in_header.uid'), gid = h.u32('in_header.gid'), pid = h.u32('in_header.pid');
     const argBytes = spec?.inBytes ?? 0;
     if (Size.inHeader + argBytes > end) {
       throw new DecodeError('short', `${spec?.name}_in`, Size.inHeader, `need ${argBytes} bytes, ${end - Size.inHeader} left`);
     }
-    const arg = new FuseReader(msg, Size.inHeader, Size.inHeader + argBytes);
-    const tail = new FuseReader(msg, Size.inHeader + argBytes, end);
+    const arg = new FuseReader(msg, Size.inHeader, Size.inHeader + argBytes, dv);
+    if (!spec || spec.names.length === 0) return { opcode, unique, nodeid, uid, gid, pid, arg, names: NO_NAMES, rest: msg.subarray(Size.inHeader + argBytes, end) };
+    const tail = new FuseReader(msg, Size.inHeader + argBytes, end, dv);
     const names: string[] = [];
-    for (const kind of spec?.names ?? []) {
-      const field = `${spec!.name}.${kind}`;
+    for (const kind of spec.names) {
+      const field = `${spec.name}.${kind}`;
       names.push(kind === 'name' ? tail.component(field) : tail.cstr(field, kind === 'target' ? PATH_BYTES_MAX : NAME_WIRE_BYTES_MAX));
     }
     return { opcode, unique, nodeid, uid, gid, pid, arg, names, rest: msg.subarray(tail.offset, end) };

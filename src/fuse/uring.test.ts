@@ -128,10 +128,10 @@ test('a WRITE and a READ in a ring entry are served by the session; replies land
     completed(0);
     assert.equal(ent.readUInt32LE(UringHeader.payloadSz), data.length);
     assert.deepEqual(ent.subarray(at, at + data.length), data);
-    // A LOOKUP: the name is the payload, op_in is empty.
-    place(ent, at, Op.LOOKUP, 1, Buffer.alloc(0), Buffer.from('nope\0'), 101n);
+    // A LOOKUP: the name is the payload, op_in is empty (under a file: an error, header only).
+    place(ent, at, Op.LOOKUP, 2, Buffer.alloc(0), Buffer.from('nope\0'), 101n);
     completed(0);
-    assert.equal(ent.readInt32LE(UringHeader.inOut + 4), -2, 'ENOENT');
+    assert.equal(ent.readInt32LE(UringHeader.inOut + 4), -20, 'ENOTDIR');
     assert.equal(ent.readUInt32LE(UringHeader.payloadSz), 0);
     assert.equal(t.counts.served, 3);
   } finally {

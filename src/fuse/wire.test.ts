@@ -5,16 +5,17 @@ import assert from 'node:assert/strict';
 import { Bytes } from './testbytes.js';
 import { Size, attrOut, direntSize, entryOut, initOut, outHeader, putDirent, statfsOut } from './wire.js';
 
+// High halves set in ino, size and blocks: both u32 halves of each u64 are checked.
 const attr = {
-  ino: 0x1122, size: 5000, blocks: 16, blksize: 4096, mode: 0o100644, nlink: 2, uid: 1000, gid: 100, rdev: 0,
+  ino: 0x2_0000_1122, size: 2 ** 40 + 5000, blocks: 2 ** 33 + 16, blksize: 4096, mode: 0o100644, nlink: 2, uid: 1000, gid: 100, rdev: 0,
   atimeNs: 1_700_000_000_000_000_001n, mtimeNs: 1_600_000_000_500_000_000n, ctimeNs: -1n,
 };
 
 function attrBytes(b: Bytes): Bytes {
   return b
-    .u64(0x1122)          // ino
-    .u64(5000)            // size
-    .u64(16)              // blocks
+    .u64(0x2_0000_1122)   // ino
+    .u64(2 ** 40 + 5000)  // size
+    .u64(2 ** 33 + 16)    // blocks
     .u64(1_700_000_000)   // atime
     .u64(1_600_000_000)   // mtime
     .i64(-1)              // ctime: 1 ns before the epoch is second -1 ...
@@ -41,7 +42,7 @@ test('fuse_out_header golden bytes', () => {
 
 test('fuse_entry_out golden bytes', () => {
   const want = attrBytes(new Bytes()
-    .u64(0x1122)  // nodeid
+    .u64(0x2_0000_1122)  // nodeid
     .u64(0)       // generation
     .u64(3)       // entry_valid
     .u64(5)       // attr_valid

@@ -91,11 +91,17 @@ function putTime(dv: DataView, secAt: number, nsecAt: number, ns: bigint): void 
   dv.setUint32(nsecAt, Number(nsec), true);
 }
 
+/** A u64 from a safe integer, as two u32 halves (no BigInt made: this runs for every attribute sent). */
+function putU64(dv: DataView, at: number, n: number): void {
+  dv.setUint32(at, n >>> 0, true);
+  dv.setUint32(at + 4, Math.floor(n / 0x1_0000_0000) >>> 0, true);
+}
+
 /** struct fuse_attr at `at`. */
 export function putAttr(dv: DataView, at: number, a: WireAttr): void {
-  dv.setBigUint64(at + 0, BigInt(a.ino), true);
-  dv.setBigUint64(at + 8, BigInt(a.size), true);
-  dv.setBigUint64(at + 16, BigInt(a.blocks), true);
+  putU64(dv, at + 0, a.ino);
+  putU64(dv, at + 8, a.size);
+  putU64(dv, at + 16, a.blocks);
   putTime(dv, at + 24, at + 48, a.atimeNs);
   putTime(dv, at + 32, at + 52, a.mtimeNs);
   putTime(dv, at + 40, at + 56, a.ctimeNs);
@@ -110,10 +116,10 @@ export function putAttr(dv: DataView, at: number, a: WireAttr): void {
 
 /** struct fuse_entry_out at `at` (nodeid = ino, generation 0). */
 export function putEntryOut(dv: DataView, at: number, a: WireAttr, v: Validity): void {
-  dv.setBigUint64(at + 0, BigInt(a.ino), true);
-  dv.setBigUint64(at + 8, 0n, true);
-  dv.setBigUint64(at + 16, BigInt(v.entrySec), true);
-  dv.setBigUint64(at + 24, BigInt(v.attrSec), true);
+  putU64(dv, at + 0, a.ino);
+  putU64(dv, at + 8, 0);
+  putU64(dv, at + 16, v.entrySec);
+  putU64(dv, at + 24, v.attrSec);
   dv.setUint32(at + 32, 0, true);
   dv.setUint32(at + 36, 0, true);
   putAttr(dv, at + 40, a);
@@ -125,10 +131,22 @@ export function entryOut(a: WireAttr, v: Validity): Buffer {
   return b;
 }
 
+/**
+ * The answer to a LOOKUP of a missing name: nodeid 0 with an entry timeout, so
+ * the kernel keeps the negative dentry (a bare ENOENT has no timeout and every
+ * later access of the name asks again). Safe because every change to pram's
+ * names comes through this kernel, which turns the negative dentry positive.
+ */
+export function negativeEntryOut(v: Validity): Buffer {
+  const b = Buffer.alloc(Size.entryOut);
+  b.writeBigUInt64LE(BigInt(v.entrySec), 16);
+  return b;
+}
+
 export function attrOut(a: WireAttr, v: Validity): Buffer {
   const b = Buffer.alloc(Size.attrOut);
   const dv = view(b);
-  dv.setBigUint64(0, BigInt(v.attrSec), true);
+  putU64(dv, 0, v.attrSec);
   putAttr(dv, 16, a);
   return b;
 }
