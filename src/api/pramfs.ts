@@ -10,6 +10,7 @@ import { FileHandle, parseFlags } from './handle.js';
 import { joinPath, lookupPath, parentOf, toPath, type PathLike } from './paths.js';
 import { BigIntStats, Dirent, Stats } from './stats.js';
 import { FileView, type ViewOptions } from './view.js';
+import { startBackground } from './background.js';
 import { createReadStream, createWriteStream, type ReadStreamOptions, type WriteStreamOptions } from './streams.js';
 
 type Data = string | Uint8Array;
@@ -22,6 +23,7 @@ const timeNs = (t: number | string | Date | bigint): bigint =>
 
 export class PramFs {
   private timer: NodeJS.Timeout | null = null;
+  private readonly stopBackground: () => void;
   private readonly uid = process.getuid?.() ?? 0;
   private readonly gid = process.getgid?.() ?? 0;
   private readonly umask = process.umask();
@@ -32,6 +34,7 @@ export class PramFs {
       this.timer = setInterval(() => { if (this.volume.unsaved()) this.volume.sync(); }, checkpointIntervalMs);
       this.timer.unref();
     }
+    this.stopBackground = startBackground(volume);
   }
 
   /** What the mount could not restore (empty when the image was whole). */
@@ -292,6 +295,7 @@ export class PramFs {
   async unmount(opts: { save?: boolean } = {}): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.stopBackground();
     this.onUnmount?.();
     this.onUnmount = null;
     if (!this.volume.isMounted) return;

@@ -12,6 +12,8 @@ export class ChangeTracker {
   private readonly fresh = new Set<number>();
   private readonly names = new Map<string, [parent: number, name: string]>();
   private readonly pages = new Map<number, Set<number>>();
+  /** While a compaction runs in slices: what commits since it began changed (its last step logs it again). */
+  private held: ChangeTracker | null = null;
 
   get empty(): boolean { return this.nodes.size === 0 && this.names.size === 0; }
 
@@ -42,7 +44,8 @@ export class ChangeTracker {
    * The change set: live inodes whole (image()), inodes gone as drops, names
    * as they stand now in their directory (gone: ino 0), changed page indexes.
    */
-  build(get: (ino: number) => Inode | undefined, image: (node: Inode) => NodeImage, live: (node: Inode) => boolean): ChangeSet {
+  build(get: (ino: number) => Inode | undefined, image: (node: Inode) => NodeImage, live: (node: Inode) => boolean, opts: { held?: boolean } = {}): ChangeSet {
+    if (opts.held && this.held) { this.held.merge(this); return this.held.build(get, image, live); }
     const set: ChangeSet = { nodes: [], fresh: this.fresh, dropped: [], names: [], pages: new Map() };
     for (const ino of this.nodes) {
       const node = get(ino);
@@ -59,8 +62,27 @@ export class ChangeTracker {
     return set;
   }
 
-  /** The commit is published: start over. */
+  /** The commit is published: start over (what it held is kept while a compaction in slices holds changes). */
   clear(): void {
+    this.held?.merge(this);
     this.nodes.clear(); this.fresh.clear(); this.names.clear(); this.pages.clear();
+  }
+
+  /** Keep what every commit from now on logged, until release(): a compaction in slices began. */
+  hold(): void { this.held = new ChangeTracker(); }
+
+  /** The compaction was published or given up. */
+  release(): void { this.held = null; }
+
+  get holding(): boolean { return this.held !== null; }
+
+  private merge(from: ChangeTracker): void {
+    for (const ino of from.nodes) this.nodes.add(ino);
+    for (const ino of from.fresh) this.fresh.add(ino);
+    for (const [k, v] of from.names) this.names.set(k, v);
+    for (const [ino, set] of from.pages) {
+      const mine = this.pages.get(ino);
+      if (!mine) this.pages.set(ino, new Set(set)); else for (const i of set) mine.add(i);
+    }
   }
 }

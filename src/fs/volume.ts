@@ -19,6 +19,7 @@ import { InodeTable, ROOT_INO, type Attr } from './table.js';
 import * as xa from './xattr.js';
 import type { VolumeParts } from './parts.js';
 import { mountParts, type VolumeOptions } from './mount.js';
+import { Background } from './background.js';
 
 export type { Attr } from './table.js';
 export interface DirEntry { name: string; ino: number; type: number; next: number }
@@ -356,6 +357,30 @@ export class Volume {
       if (r === 0) { tracker.clear(); this.wholeNext = false; }
     } else r = engine.checkpoint(toImages(this.t));
     if (r === 0) this.savedChanges = changes;
+    return r;
+  }
+
+  /**
+   * Background work, at most about budgetMs (the library runs it between
+   * requests, then this volume compacts in slices instead of inside a commit):
+   * true when there is more to do. Never needed for safety.
+   */
+  background(budgetMs: number): boolean {
+    const slices = this.pram?.slices;
+    if (!this.mounted || !slices || !this.t.tracker) return false;
+    slices.driven = true;
+    this.bg ??= new Background(this.t, slices);
+    return this.bg.step(performance.now() + budgetMs, () => this.finishCompaction());
+  }
+  private bg: Background | null = null;
+
+  /** The last step of a compaction in slices: a commit of everything changed since it began, into the fresh log. */
+  private finishCompaction(): number {
+    const tracker = this.t.tracker!, changes = this.t.changes;
+    const set = tracker.build((ino) => this.t.get(ino), (node) => imageOf(this.t, node, [], true), liveNode, { held: true });
+    const r = this.pram!.slices!.finish(set);
+    tracker.release();
+    if (r === 0) { tracker.clear(); this.savedChanges = changes; }
     return r;
   }
 

@@ -73,6 +73,16 @@ export class LiveLog {
     if (typeof fresh === 'number') return fresh;
     const next = this.writer.append(fresh, e.records);
     if (typeof next === 'number') { this.writer.abandon(fresh); return next; }
+    return this.publishFresh(next, generation, e);
+  }
+
+  // A compaction in slices (slices.ts): a fresh log begun, extended, then published or dropped.
+  begin(logId: number): LogCursor | number { return this.writer.begin(logId); }
+  extend(cur: LogCursor, records: readonly Buffer[]): LogCursor | number { return this.writer.append(cur, records); }
+  drop(cur: LogCursor): void { this.writer.abandon(cur); }
+
+  /** Makes a fresh log current; the old log's pages are the caller's to free. */
+  publishFresh(next: LogCursor, generation: number, e: Emitted): Published {
     const old = this.cursor?.pages ?? [];
     this.publish(next, generation, e);
     this.compactBytes = next.bytes;

@@ -19,6 +19,7 @@ import type { ChangeSet, LoadedImage, Loss, NodeImage } from './image.js';
 import { adoptLog } from './adopt.js';
 import { LiveLog, logPagesFor, type LogHandoff, type Published } from './live.js';
 import { changeRecords, treeRecords, type Emitted, type RecordContext } from './records.js';
+import { Settler, Slices } from './slices.js';
 import type { LogReplay } from './replay.js';
 import { readEntries, runCsum, type LoadState, type NodeBuild, type Run } from './load.js';
 
@@ -58,6 +59,8 @@ export class Pram {
   readonly space: SpaceLedger;
   /** The v3 log (an arena handoff, unless opts.live is false or banned regions need v2's copies); null: v2 chains. */
   private live: LiveLog | null = null;
+  /** Background work in bounded slices (v3 only; slices.ts): settling checksums, compaction. */
+  readonly slices: Slices | null = null;
 
   constructor(
     readonly mem: PhysMem,
@@ -75,6 +78,9 @@ export class Pram {
     // Banned data pages need v2's copies (pfn 0, the header, is banned in every arena and holds no data).
     const logs = opts.live !== false && typeof handoff.commitLog === 'function' && !banned.regions().some((r) => r.end >= 1);
     if (logs) this.live = new LiveLog(mem, allocator, handoff as Handoff & LogHandoff, null);
+    if (this.live) this.slices = new Slices({ live: this.live, generation: () => this.generation, ctx: (g) => this.recordContext(g),
+      committed: (g, p, e) => { this.generation = g; this.headPfn = p.head; this.published(p, e, true); } },
+    opts.extents ? null : new Settler(mem, frames, this.runHead));   // settling one page at a time would split runs
     this.space = new SpaceLedger(
       { free: () => allocator.freeCount, returning: () => this.returning() },
       logs ? (shape) => logPagesFor(shape, mem.pageSize) : (shape) => chainPagesFor(shape, mem.pageSize),
@@ -172,6 +178,7 @@ export class Pram {
     this.allocator.releaseHeld();
     assert(pfn >= 0, 'an admitted page is there to take');
     this.frames.flags[pfn] = PageFlag.Dirty;
+    this.slices?.settler?.dirty(pfn);
     return pfn;
   }
 
@@ -202,6 +209,7 @@ export class Pram {
     }
     this.forgetRun(pfn, !whole);
     if (!(this.frames.flags[pfn]! & (PageFlag.Frozen | PageFlag.Pinned))) {
+      if (!(this.frames.flags[pfn]! & PageFlag.Dirty)) this.slices?.settler?.dirty(pfn);
       this.frames.flags[pfn] = (this.frames.flags[pfn]! & ~(PageFlag.Bad | PageFlag.Unverified)) | PageFlag.Dirty;
       return pfn;
     }
@@ -212,6 +220,7 @@ export class Pram {
     assert(copy >= 0, 'an admitted copy is there to take');
     if (!whole) this.mem.page(copy).set(this.mem.page(pfn));
     this.frames.flags[copy] = PageFlag.Dirty | (this.frames.flags[pfn]! & PageFlag.Lru);
+    this.slices?.settler?.dirty(copy);
     if (this.frames.flags[pfn]! & PageFlag.Frozen) this.deferred.push(pfn);
     else this.retired.add(pfn);   // pinned: a view still shows it
     return copy;
@@ -257,7 +266,8 @@ export class Pram {
 
   /** Pages the next commit frees: the chain's and the deferred ones no view pins (those wait for their unpin). */
   private returning(): number {
-    let n = this.chainPages.length + this.deferred.length;
+    // A compaction in slices has taken part of its reserve already.
+    let n = this.chainPages.length + this.deferred.length + (this.slices?.pages ?? 0);
     if (this.pins) for (const pfn of this.deferred) if (this.frames.flags[pfn]! & PageFlag.Pinned) n--;
     return n;
   }
@@ -335,16 +345,18 @@ export class Pram {
   }
 
   private commitLog(changes: ChangeSet | null, all: () => Iterable<NodeImage>): number {
-    const live = this.live!;
+    const live = this.live!, slices = this.slices!;
     const generation = this.generation + 1;
-    const ctx: RecordContext = {
-      mem: this.mem, frames: this.frames, runs: this.runs, runHead: this.runHead, generation, extents: this.opts.extents ?? false,
-      verify: (pfn) => { this.readable(pfn); },
-    };
+    const ctx = this.recordContext(generation);
     let compact = changes === null || live.cursor === null;
+    if (compact) slices.abandon();
     let e: Emitted = compact ? treeRecords(all(), ctx) : changeRecords(changes!, ctx);
     if (!compact && e.records.length === 0) return 0;                  // idle: nothing to write, not even a due compaction
-    if (!compact && (live.dueForCompaction() || !this.roomToAppend(live.appendPages(e.bytes)))) { compact = true; e = treeRecords(all(), ctx); }
+    // A due compaction runs whole here only without a driver for slices; no room to append: whole, now.
+    if (!compact && ((live.dueForCompaction() && !slices.driven) || !this.roomToAppend(live.appendPages(e.bytes)))) {
+      slices.abandon();
+      compact = true; e = treeRecords(all(), ctx);
+    }
     const done = compact ? live.compact(e, generation) : live.append(e, generation);
     this.allocator.releaseHeld();
     if (typeof done === 'number') {
@@ -355,6 +367,11 @@ export class Pram {
     this.headPfn = done.head;
     this.published(done, e, compact);
     return 0;
+  }
+
+  private recordContext(generation: number): RecordContext {
+    return { mem: this.mem, frames: this.frames, runs: this.runs, runHead: this.runHead, generation, extents: this.opts.extents ?? false,
+      verify: (pfn) => { this.readable(pfn); } };
   }
 
   /** An append leaves room for the compaction after it (the ledger's rule, with the appended pages counted). */
@@ -370,6 +387,7 @@ export class Pram {
     } else for (const pfn of p.newPages) this.chainPages.push(pfn);
     this.freeDeferred();
     for (const pfn of e.named) this.frames.flags[pfn]! |= PageFlag.Frozen;
+    this.slices!.settler?.reset();     // what it named is checksummed
     this.space.refill();
     this.last = { links: 0, meta: this.live!.cursor!.pages.length, data: this.space.shape.data, copies: 0, entries: e.records.length };
   }

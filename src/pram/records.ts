@@ -9,7 +9,7 @@ import type { PhysMem } from '../mem/physmem.js';
 import { PageFlag, type PageFrames } from '../boot/frames.js';
 import { crc32c } from '../format/crc.js';
 import { encodeXattrs } from '../format/v2.js';
-import { encodeRecord, GROUP_PAGES, MAP_LRU, RecordType, type LogRecord } from '../format/v3.js';
+import { encodeMap, encodeRecord, GROUP_PAGES, MAP_LRU, RecordType, type LogRecord } from '../format/v3.js';
 import type { ChangeSet, NodeImage, PageMap } from './image.js';
 import { runCsum, type Run } from './load.js';
 import type { RunHeads } from './runheads.js';
@@ -31,7 +31,7 @@ export interface Emitted { records: Buffer[]; bytes: number; named: number[]; no
 
 const EMPTY = new Uint8Array(0);
 
-class Emitter implements Emitted {
+export class Emitter implements Emitted {
   records: Buffer[] = [];
   bytes = 0;
   named: number[] = [];
@@ -106,7 +106,9 @@ class Emitter implements Emitted {
 
   private map(ino: number, index: number, pfn: number, count: number, csum: number): void {
     const lru = this.ctx.frames.flags[pfn]! & PageFlag.Lru ? MAP_LRU : 0;
-    this.put({ type: RecordType.Map, r: { ino, index, pfn, count, csum, flags: lru } });
+    const b = encodeMap({ ino, index, pfn, count, csum, flags: lru }, this.ctx.generation);
+    this.records.push(b);
+    this.bytes += b.length;
     for (let q = pfn; q < pfn + count; q++) this.named.push(q);
   }
 

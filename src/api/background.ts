@@ -1,0 +1,23 @@
+// The library's driver of the volume's background work (fs/ Volume.background):
+// slices of at most SLICE_MS between requests, every TICK_MS, chained with
+// setImmediate while work is left, so I/O and timers run between slices. With
+// it, a compaction is written in slices instead of inside a commit, and
+// written pages get their checksum before the commit that names them.
+import type { Volume } from '../fs/volume.js';
+
+export const SLICE_MS = 2;
+export const TICK_MS = 20;
+
+/** Starts the driver; the function returned stops it. Nothing here keeps the process alive. */
+export function startBackground(volume: Volume): () => void {
+  let running = false, stopped = false;
+  const step = (): void => {
+    if (!stopped && volume.isMounted && volume.background(SLICE_MS)) setImmediate(step).unref();
+    else running = false;
+  };
+  const kick = (): void => { if (!running) { running = true; step(); } };
+  const timer = setInterval(kick, TICK_MS);
+  timer.unref();
+  setImmediate(kick).unref();
+  return () => { stopped = true; clearInterval(timer); };
+}

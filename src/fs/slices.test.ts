@@ -1,0 +1,139 @@
+// Background work of the v3 engine in bounded slices (pram/slices.ts, fs/
+// background.ts): a compaction written node by node while commits append to
+// the current log, checked against a walk of the tree at every step — the arena
+// as a kill would leave it must load the last commit exactly — and settling
+// checksums ahead of the commit.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PageFlag } from '../boot/frames.js';
+import { crc32c } from '../format/crc.js';
+import { Prng } from '../machine/prng.js';
+import type { Volume } from './volume.js';
+import { copyRam, dump, mountOn, newRam, PS, randomOp, type Dump } from './livekit.js';
+
+/** Commits of ~3 KiB of records each until the log is due for a compaction. */
+function growLog(vol: Volume): void {
+  const f = (vol.mknod(1, 'grow', 0o100644, 0, 0, 0) as { ino: number }).ino;
+  for (let i = 0; !vol.pram!.slices!.wanted(); i++) {
+    assert.ok(i < 2000, 'the log became due');
+    vol.setxattr(f, 'user.grow', Buffer.alloc(3000, i & 0xff), 0);
+    assert.equal(vol.sync(), 0);
+  }
+}
+
+/** The arena as a kill now would leave it loads exactly `committed`, with nothing lost. */
+function killNowLoads(vol: Volume, ram: ReturnType<typeof newRam>, committed: Dump, what: string): void {
+  const back = mountOn(copyRam(ram), { verify: 'full' });
+  assert.deepEqual(back.losses, [], `${what}: losses`);
+  assert.deepEqual(dump(back), committed, `${what}: the tree of the last commit`);
+}
+
+test('a compaction in slices interleaved with changes and commits: at every step the arena loads the last commit; the fresh log takes over at its last step', () => {
+  for (const seed of [11, 12]) {
+    const r = new Prng(seed);
+    const ram = newRam(4096);
+    const vol = mountOn(ram);
+    for (let i = 0; i < 50; i++) randomOp(vol, r);
+    assert.equal(vol.sync(), 0);
+    vol.pram!.slices!.driven = true;
+    growLog(vol);
+    const head = vol.pram!.head;
+    let committed = dump(vol);
+    let steps = 0, commits = 0;
+    while (vol.pram!.head === head) {
+      assert.ok(++steps < 5000, `seed ${seed}: the compaction ends`);
+      vol.background(0);                                    // the least slice: one node, or 64 groups of one
+      if (vol.pram!.head !== head) break;
+      assert.ok(vol.pram!.slices!.compacting, `seed ${seed} step ${steps}: compacting in slices`);
+      killNowLoads(vol, ram, committed, `seed ${seed} step ${steps}, between slices`);
+      for (let k = r.below(3); k > 0; k--) randomOp(vol, r);
+      if (r.chance(0.3)) {
+        assert.equal(vol.sync(), 0);
+        assert.equal(vol.pram!.head, head, `seed ${seed} step ${steps}: a commit during the compaction appends to the current log`);
+        committed = dump(vol);
+        commits++;
+        killNowLoads(vol, ram, committed, `seed ${seed} step ${steps}, after a commit`);
+      }
+    }
+    assert.ok(steps > 3 && commits > 0, `seed ${seed}: ${steps} slices, ${commits} commits in between`);
+    assert.equal(vol.pram!.slices!.compacting, false);
+    assert.equal(vol.unsaved(), false, 'the last step committed everything');
+    committed = dump(vol);
+    killNowLoads(vol, ram, committed, `seed ${seed}, published`);
+    // The old log's pages went back: the arena's used pages are what a fresh mount of it reserves.
+    const used = vol.pram!.allocator.freeCount;
+    vol.detach();
+    const back = mountOn(ram, { verify: 'full' });
+    assert.deepEqual(dump(back), committed);
+    assert.equal(back.pram!.allocator.freeCount, used, `seed ${seed}: no page leaked or lost by the compaction`);
+    for (let i = 0; i < 20; i++) randomOp(back, r);
+    assert.equal(back.sync(), 0);
+    const after = dump(back);
+    back.detach();
+    assert.deepEqual(dump(mountOn(ram)), after, `seed ${seed}: the published log takes appends`);
+  }
+});
+
+test('with a driver, a commit that finds the log due appends: the compaction never runs whole inside it', () => {
+  const r = new Prng(5);
+  const ram = newRam(4096);
+  const vol = mountOn(ram);
+  for (let i = 0; i < 60; i++) randomOp(vol, r);
+  assert.equal(vol.sync(), 0);
+  vol.background(0);                                       // a driver: the library calls this between requests
+  growLog(vol);
+  const head = vol.pram!.head, gen = vol.pram!.stats().generation;
+  randomOp(vol, r);
+  vol.setattr(1, { mode: 0o40700 });
+  assert.equal(vol.sync(), 0);
+  assert.equal(vol.pram!.head, head, 'the due log was appended to, not compacted inside the commit');
+  assert.equal(vol.pram!.stats().generation, gen + 1);
+  let slices = 0;
+  while (vol.pram!.head === head) { assert.ok(++slices < 5000); vol.background(0); }
+  assert.ok(slices > 2, `the compaction took ${slices} slices`);
+  const committed = dump(vol);
+  vol.detach();
+  assert.deepEqual(dump(mountOn(ram, { verify: 'full' })), committed);
+});
+
+test('a kill before the last step leaves the fresh log\'s pages unreachable: the next mount has them free', () => {
+  const r = new Prng(9);
+  const ram = newRam(4096);
+  const vol = mountOn(ram);
+  for (let i = 0; i < 80; i++) randomOp(vol, r);
+  assert.equal(vol.sync(), 0);
+  vol.pram!.slices!.driven = true;
+  growLog(vol);
+  const committed = dump(vol);
+  const freeBefore = mountOn(copyRam(ram)).pram!.allocator.freeCount;
+  for (let i = 0; i < 5; i++) vol.background(0);
+  assert.ok(vol.pram!.slices!.compacting && vol.pram!.slices!.pages > 0, 'a fresh log holds pages');
+  const killed = mountOn(copyRam(ram), { verify: 'full' });
+  assert.deepEqual(dump(killed), committed);
+  assert.equal(killed.pram!.allocator.freeCount, freeBefore, 'the abandoned compaction\'s pages are free at mount');
+});
+
+test('written pages get their checksum between commits (settling); a page written again is checksummed again', () => {
+  const ram = newRam(2048);
+  const vol = mountOn(ram);
+  const f = (vol.mknod(1, 'f', 0o100644, 0, 0, 0) as { ino: number }).ino;
+  assert.equal(vol.sync(), 0);
+  assert.equal(vol.write(f, 0, Buffer.alloc(8 * PS, 7)), 8 * PS);
+  const { frames, mem } = vol.pram!;
+  const img = vol.images().find((n) => n.ino === f)!;
+  const pfns = [...Array(8).keys()].map((i) => img.pages.get(i));
+  assert.ok(pfns.every((p) => frames.flags[p]! & PageFlag.Dirty), 'written: Dirty');
+  while (vol.background(1));
+  for (const p of pfns) {
+    assert.equal(frames.flags[p]! & PageFlag.Dirty, 0, `pfn ${p} settled`);
+    assert.equal(frames.csum[p], crc32c(mem.page(p)), `pfn ${p}: its checksum`);
+  }
+  assert.equal(vol.write(f, 3 * PS + 5, Buffer.from('again')), 5);
+  assert.ok(frames.flags[pfns[3]!]! & PageFlag.Dirty, 'written again (in place: not committed yet): Dirty again');
+  assert.equal(vol.sync(), 0);
+  const committed = dump(vol);
+  vol.detach();
+  const back = mountOn(ram, { verify: 'full' });
+  assert.deepEqual(back.losses, []);
+  assert.deepEqual(dump(back), committed);
+});

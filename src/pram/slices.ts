@@ -1,0 +1,224 @@
+// The v3 engine's work between commits, in bounded slices (issue 13: the event
+// loop never stalls). Two kinds, both driven by the caller (fs/ Volume.background,
+// scheduled by the library between requests), neither ever needed for safety:
+//
+// - settling: data pages written since their checksum get it now, a few at a
+//   time, so the commit that names them only encodes records. A write after
+//   that makes the page Dirty again (Pram.writable), so nothing goes stale.
+// - a compaction in slices: a fresh log is written node by node after the
+//   records the committed log holds, while commits keep appending to that log.
+//   Nothing reaches the fresh log until its last step — one commit that appends
+//   the records of everything changed since the compaction began (as an append
+//   would: DROP, INODE, NAME, UNMAP + MAP of changed groups) and publishes it in
+//   the header slot. A kill before that leaves the fresh log's pages unnamed by
+//   any slot: free at the next mount (replay reserves only what the slot's log
+//   names).
+//
+// Every record of the fresh log carries its log id as generation: they are the
+// compaction's records (replay's damage rule for a compaction applies to all).
+
+import type { PhysMem } from '../mem/physmem.js';
+import { Owner, PageFlag, type PageFrames } from '../boot/frames.js';
+import { crc32c } from '../format/crc.js';
+import { ENOSPC } from '../format/errno.js';
+import { GROUP_PAGES, RecordType } from '../format/v3.js';
+import type { ChangeSet, NodeImage, PageMap } from './image.js';
+import type { LiveLog } from './live.js';
+import type { LogCursor } from './log.js';
+import { changeRecords, Emitter, type Emitted, type RecordContext } from './records.js';
+import type { RunHeads } from './runheads.js';
+
+/** Records a slice writes at most before it looks at the clock again. */
+const CLOCK_EVERY = 64;
+
+/** One node for a compaction slice: its image (names unused) and, for a directory, the names it holds. */
+export interface SliceNode { node: NodeImage; names: readonly ChangeSet['names'][number][] }
+
+/** Data pages written since their checksum, checksummed a few at a time before the commit that names them. */
+export class Settler {
+  private queue: number[] = [];
+
+  constructor(private readonly mem: PhysMem, private readonly frames: PageFrames, private readonly runHead: RunHeads) {}
+
+  /** pfn became Dirty (a new page, a copy, or a clean page written in place). */
+  dirty(pfn: number): void { this.queue.push(pfn); }
+
+  /** A commit checksummed every page it named: nothing left to settle. */
+  reset(): void { if (this.queue.length) this.queue = []; }
+
+  get pending(): number { return this.queue.length; }
+
+  /**
+   * Checksums queued pages until `until` (performance.now()); true when some are left.
+   * Only a page that is still a Dirty data page, not Bad or unverified and in no
+   * cached run: group() in records.ts would checksum it alone the same way.
+   */
+  settle(until: number): boolean {
+    const { frames, mem, runHead } = this;
+    let n = 0;
+    while (this.queue.length > 0) {
+      const pfn = this.queue.pop()!;
+      const f = frames.flags[pfn]!;
+      if (frames.owner[pfn] === Owner.Data && (f & (PageFlag.Dirty | PageFlag.Bad | PageFlag.Unverified)) === PageFlag.Dirty && runHead.headOf(pfn) < 0) {
+        frames.csum[pfn] = crc32c(mem.page(pfn));
+        frames.flags[pfn] = f & ~PageFlag.Dirty;
+      }
+      if ((++n & 15) === 0 && performance.now() >= until) break;
+    }
+    return this.queue.length > 0;
+  }
+}
+
+/** A fresh log being written in slices; published by finish(), or given back by abandon(). */
+export class SlicedCompaction {
+  private cur: SliceNode | null = null;
+  private at = 0;                      // next page index of cur to write
+  private done = false;
+
+  private constructor(private readonly live: LiveLog, private fresh: LogCursor) {}
+
+  /** A fresh log with this id (its head page taken), or -ENOSPC. */
+  static begin(live: LiveLog, logId: number): SlicedCompaction | number {
+    const fresh = live.begin(logId);
+    return typeof fresh === 'number' ? fresh : new SlicedCompaction(live, fresh);
+  }
+
+  get logId(): number { return this.fresh.logId; }
+  /** Pages the fresh log holds (taken from the compaction's reserve in the ledger). */
+  get pages(): number { return this.fresh.pages.length; }
+  /** Every node was written: the next step is finish(). */
+  get sliced(): boolean { return this.done; }
+
+  /**
+   * Writes nodes (from `next`, null when there are none left) until `until`;
+   * a node's pages may span slices (a group at a time). 0 or -ENOSPC.
+   */
+  slice(next: () => SliceNode | null, ctx: RecordContext, until: number): number {
+    const e = new Emitter({ ...ctx, generation: this.logId });
+    while (!this.done) {
+      if (!this.cur) {
+        this.cur = next();
+        this.at = 0;
+        if (!this.cur) { this.done = true; break; }
+        const n = this.cur.node;
+        e.inode(n, n.pages.count);
+        for (const nm of this.cur.names) e.put({ type: RecordType.Name, r: nm });
+      }
+      if (this.groups(e, until)) this.cur = null;
+      if (performance.now() >= until) break;
+    }
+    return this.write(e);
+  }
+
+  /** The last step: the records of what changed since the compaction began, then the fresh log is published. */
+  finish(changes: ChangeSet, ctx: RecordContext, generation: number): { e: Emitted; head: number; newPages: number[]; oldPages: number[] } | number {
+    const e = changeRecords(changes, { ...ctx, generation: this.logId });
+    const r = this.write(e);
+    if (r < 0) return r;
+    return { e, ...this.live.publishFresh(this.fresh, generation, e) };
+  }
+
+  abandon(): void { this.live.drop(this.fresh); }
+
+  /** Groups of cur from `at` until the clock says stop; true when the node is done. */
+  private groups(e: Emitter, until: number): boolean {
+    const n = this.cur!.node;
+    let list: [number, number][] = [];
+    let g = -1, k = 0;
+    for (const [index, pfn] of pagesFrom(n.pages, this.at)) {
+      const gi = Math.floor(index / GROUP_PAGES);
+      if (gi !== g && list.length) {
+        e.group(n.ino, list);
+        list = [];
+        this.at = gi * GROUP_PAGES;
+        if (++k % CLOCK_EVERY === 0 && performance.now() >= until) return false;
+      }
+      g = gi;
+      list.push([index, pfn]);
+    }
+    if (list.length) e.group(n.ino, list);
+    return true;
+  }
+
+  private write(e: Emitted): number {
+    if (e.records.length === 0) return 0;
+    const next = this.live.extend(this.fresh, e.records);
+    if (typeof next === 'number') return -ENOSPC;
+    this.fresh = next;
+    return 0;
+  }
+}
+
+/** Present pages with index >= from, ascending: the map's own from() when it has one. */
+function pagesFrom(pages: PageMap, from: number): Iterable<[number, number]> {
+  const m = pages as PageMap & { from?(i: number): IterableIterator<[number, number]> };
+  if (typeof m.from === 'function') return m.from(from);
+  return (function* () { for (const e of pages.entries()) if (e[0] >= from) yield e; })();
+}
+
+/** What the engine lends the slices: its log, a record context, and the commit bookkeeping of a published compaction. */
+export interface SlicesHost {
+  live: LiveLog;
+  generation(): number;
+  ctx(generation: number): RecordContext;
+  /** A fresh log was published as commit `generation`: free the old log, freeze what e named (Pram.published). */
+  committed(generation: number, p: { head: number; newPages: number[]; oldPages: number[] }, e: Emitted): void;
+}
+
+/** The engine's background work: settling, and at most one compaction in slices. */
+export class Slices {
+  private compaction: SlicedCompaction | null = null;
+  private gaveUp = -1;                 // generation at which a slice failed: not again before the next commit
+  /**
+   * A driver calls the fs's background() between requests (the library does):
+   * a commit that finds the log due appends and leaves the compaction to slices.
+   * Without one, a due compaction runs whole inside the commit (as before).
+   */
+  driven = false;
+
+  constructor(private readonly host: SlicesHost, readonly settler: Settler | null) {}
+
+  get compacting(): boolean { return this.compaction !== null; }
+  /** Every node is in the fresh log: the next step is finish(). */
+  get sliced(): boolean { return this.compaction?.sliced ?? false; }
+  /** Pages the fresh log holds: part of the compaction's reserve, already taken. */
+  get pages(): number { return this.compaction?.pages ?? 0; }
+
+  /** A compaction in slices should begin now. */
+  wanted(): boolean {
+    const live = this.host.live;
+    return this.driven && !this.compaction && live.cursor !== null && live.dueForCompaction() && this.gaveUp !== this.host.generation();
+  }
+
+  begin(): number {
+    const c = SlicedCompaction.begin(this.host.live, this.host.generation() + 1);
+    if (typeof c === 'number') return c;
+    this.compaction = c;
+    return 0;
+  }
+
+  /** One slice until `until`; on failure (-ENOSPC) the compaction is given up (a commit compacts whole when it must). */
+  slice(next: () => SliceNode | null, until: number): number {
+    const c = this.compaction!;
+    const r = c.slice(next, this.host.ctx(this.host.generation() + 1), until);
+    if (r < 0) { this.abandon(); this.gaveUp = this.host.generation(); }
+    return r;
+  }
+
+  /** Publishes the fresh log with the records of `changes` (everything since begin()) as the next commit. */
+  finish(changes: ChangeSet): number {
+    const c = this.compaction!;
+    const generation = this.host.generation() + 1;
+    const done = c.finish(changes, this.host.ctx(generation), generation);
+    if (typeof done === 'number') { this.abandon(); this.gaveUp = this.host.generation(); return done; }
+    this.compaction = null;
+    this.host.committed(generation, done, done.e);
+    return 0;
+  }
+
+  /** The fresh log's pages go back (nothing ever named them). */
+  abandon(): void {
+    this.compaction?.abandon();
+    this.compaction = null;
+  }
+}
