@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { crc32c } from './crc.js';
 import { HeaderView } from './header.js';
 import {
-  decodePayload, encodeRecord, LOG_HEADER, LOG_MAGIC, readLogHeader, readRecordHeader, recordCrc, RecordType,
+  decodePayload, encodeMap, encodeRecord, MAP_SIZE, LOG_HEADER, LOG_MAGIC, readLogHeader, readRecordHeader, recordCrc, RecordType,
   RECORD_HEADER, writeLogHeader, type LogRecord,
 } from './v3.js';
 
@@ -53,6 +53,20 @@ test('records round trip, 8-aligned, crc over header and payload (u64 pfns and i
   }
   const map = encodeRecord(samples[4]!, 1);
   assert.equal(map.readBigUInt64LE(RECORD_HEADER + 16), 2n ** 35n);   // pfn as u64
+});
+
+test('a MAP record is the same bytes as the generic framing would make (u64 halves, one crc over header and payload)', () => {
+  for (const v of [0, 1, 2 ** 32 - 1, 2 ** 32, 2 ** 35 + 7, 2 ** 53 - 1]) {
+    const r = { ino: v, index: Math.max(0, v - 5), pfn: v, count: 1, csum: 0xdeadbeef, flags: 1 };
+    const p = Buffer.alloc(MAP_SIZE);
+    p.writeBigUInt64LE(BigInt(r.ino), 0); p.writeBigUInt64LE(BigInt(r.index), 8); p.writeBigUInt64LE(BigInt(r.pfn), 16);
+    p.writeUInt32LE(1, 24); p.writeUInt32LE(r.csum, 28); p.writeUInt32LE(1, 32);
+    const want = Buffer.alloc(RECORD_HEADER + MAP_SIZE);
+    want.writeUInt16LE(RecordType.Map, 4); want.writeUInt32LE(MAP_SIZE, 8); want.writeUInt32LE(0x1_0000_0009 >>> 0, 12);
+    p.copy(want, RECORD_HEADER);
+    want.writeUInt32LE(recordCrc(want.subarray(4, RECORD_HEADER), p), 0);
+    assert.deepEqual(encodeMap(r, 0x1_0000_0009), want, `values ${v}`);
+  }
 });
 
 test('malformed payloads are named, never thrown', () => {
