@@ -3,7 +3,8 @@
 // walked in table order (a Map iterator: nodes made meanwhile may or may not be
 // visited, gone ones are not; either way the change tracker holds them for the
 // last step), each with the names it holds when it is a directory. The last
-// step is a commit of everything changed since the compaction began.
+// step is the next sync's commit (Volume.sync): nothing here commits, so what a
+// kill comes back to is always a sync's state.
 import type { Slices, SliceNode } from '../pram/slices.js';
 import type { Inode } from './inode.js';
 import { imageOf, liveNode } from './snapshot.js';
@@ -14,17 +15,15 @@ export class Background {
 
   constructor(private readonly t: InodeTable, private readonly slices: Slices) {}
 
-  /** Work until `until` (performance.now()); `finish` publishes a sliced compaction. true: more to do. */
-  step(until: number, finish: () => number): boolean {
+  /** Work until `until` (performance.now()). true: more to do now (not waiting for a sync). */
+  step(until: number): boolean {
     const { slices } = this, tracker = this.t.tracker!;
     if (!slices.compacting && tracker.holding) tracker.release();    // a commit compacted whole meanwhile
     if (slices.wanted() && slices.begin() === 0) { tracker.hold(); this.walk = this.t.inodes.values(); }
-    // The last step runs alone in a step of its own: it costs what changed since the compaction began.
-    if (slices.compacting && slices.sliced) finish();
-    else if (slices.compacting) slices.slice(() => this.next(), until);
+    if (slices.compacting && !slices.sliced) slices.slice(() => this.next(), until);
     const more = slices.settler?.settle(until) ?? false;
     if (!slices.compacting) { this.walk = null; if (tracker.holding) tracker.release(); }
-    return more || slices.compacting;
+    return more || (slices.compacting && !slices.sliced);
   }
 
   private next(): SliceNode | null {

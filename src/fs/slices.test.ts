@@ -40,25 +40,27 @@ test('a compaction in slices interleaved with changes and commits: at every step
     const head = vol.pram!.head;
     let committed = dump(vol);
     let steps = 0, commits = 0;
-    while (vol.pram!.head === head) {
+    for (;;) {
       assert.ok(++steps < 5000, `seed ${seed}: the compaction ends`);
       vol.background(0);                                    // the least slice: one node, or 64 groups of one
-      if (vol.pram!.head !== head) break;
+      assert.equal(vol.pram!.head, head, `seed ${seed} step ${steps}: a slice never commits`);
       assert.ok(vol.pram!.slices!.compacting, `seed ${seed} step ${steps}: compacting in slices`);
       killNowLoads(vol, ram, committed, `seed ${seed} step ${steps}, between slices`);
       for (let k = r.below(3); k > 0; k--) randomOp(vol, r);
-      if (r.chance(0.3)) {
+      const last = vol.pram!.slices!.sliced;              // every node written: the next sync publishes the fresh log
+      if (last || r.chance(0.3)) {
         assert.equal(vol.sync(), 0);
-        assert.equal(vol.pram!.head, head, `seed ${seed} step ${steps}: a commit during the compaction appends to the current log`);
         committed = dump(vol);
+        if (last) break;
+        assert.equal(vol.pram!.head, head, `seed ${seed} step ${steps}: a commit during the compaction appends to the current log`);
         commits++;
         killNowLoads(vol, ram, committed, `seed ${seed} step ${steps}, after a commit`);
       }
     }
+    assert.notEqual(vol.pram!.head, head, `seed ${seed}: the sync after the last slice published the fresh log`);
     assert.ok(steps > 3 && commits > 0, `seed ${seed}: ${steps} slices, ${commits} commits in between`);
     assert.equal(vol.pram!.slices!.compacting, false);
     assert.equal(vol.unsaved(), false, 'the last step committed everything');
-    committed = dump(vol);
     killNowLoads(vol, ram, committed, `seed ${seed}, published`);
     // The old log's pages went back: the arena's used pages are what a fresh mount of it reserves.
     const used = vol.pram!.allocator.freeCount;
@@ -89,8 +91,11 @@ test('with a driver, a commit that finds the log due appends: the compaction nev
   assert.equal(vol.pram!.head, head, 'the due log was appended to, not compacted inside the commit');
   assert.equal(vol.pram!.stats().generation, gen + 1);
   let slices = 0;
-  while (vol.pram!.head === head) { assert.ok(++slices < 5000); vol.background(0); }
+  while (vol.background(0)) assert.ok(++slices < 5000);
   assert.ok(slices > 2, `the compaction took ${slices} slices`);
+  assert.equal(vol.pram!.head, head, 'slices never commit');
+  assert.equal(vol.sync(), 0);
+  assert.notEqual(vol.pram!.head, head, 'the next sync published the fresh log');
   const committed = dump(vol);
   vol.detach();
   assert.deepEqual(dump(mountOn(ram, { verify: 'full' })), committed);

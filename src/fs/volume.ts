@@ -351,7 +351,8 @@ export class Volume {
     const changes = this.t.changes;
     const engine = this.parts.engine, tracker = this.t.tracker;
     let r: number;
-    if (engine.commit && tracker) {
+    if (engine.commit && tracker && this.pram?.slices?.sliced && !this.wholeNext && this.finishCompaction() === 0) r = 0;
+    else if (engine.commit && tracker) {
       const set = this.wholeNext ? null : tracker.build((ino) => this.t.get(ino), (node) => imageOf(this.t, node, [], true), liveNode);
       r = engine.commit(set, () => toImages(this.t, true));
       if (r === 0) { tracker.clear(); this.wholeNext = false; }
@@ -362,25 +363,26 @@ export class Volume {
 
   /**
    * Background work, at most about budgetMs (the library runs it between
-   * requests, then this volume compacts in slices instead of inside a commit):
-   * true when there is more to do. Never needed for safety.
+   * requests, then this volume compacts in slices instead of inside a commit;
+   * the next sync publishes it): true when there is more to do now. Never
+   * needed for safety, and it never commits.
    */
   background(budgetMs: number): boolean {
     const slices = this.pram?.slices;
     if (!this.mounted || !slices || !this.t.tracker) return false;
     slices.driven = true;
     this.bg ??= new Background(this.t, slices);
-    return this.bg.step(performance.now() + budgetMs, () => this.finishCompaction());
+    return this.bg.step(performance.now() + budgetMs);
   }
   private bg: Background | null = null;
 
-  /** The last step of a compaction in slices: a commit of everything changed since it began, into the fresh log. */
+  /** The last step of a compaction in slices (a sync's commit): everything changed since it began, into the fresh log. */
   private finishCompaction(): number {
-    const tracker = this.t.tracker!, changes = this.t.changes;
+    const tracker = this.t.tracker!;
     const set = tracker.build((ino) => this.t.get(ino), (node) => imageOf(this.t, node, [], true), liveNode, { held: true });
     const r = this.pram!.slices!.finish(set);
     tracker.release();
-    if (r === 0) { tracker.clear(); this.savedChanges = changes; }
+    if (r === 0) tracker.clear();
     return r;
   }
 
