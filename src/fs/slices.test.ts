@@ -21,6 +21,18 @@ function growLog(vol: Volume): void {
   }
 }
 
+/** A volume of `ops` seeded changes, synced, driven, its log due for a compaction. */
+function dueVolume(seed: number, ops: number): { r: Prng; ram: ReturnType<typeof newRam>; vol: Volume } {
+  const r = new Prng(seed);
+  const ram = newRam(4096);
+  const vol = mountOn(ram);
+  for (let i = 0; i < ops; i++) randomOp(vol, r);
+  assert.equal(vol.sync(), 0);
+  vol.background(0);                                       // a driver: the library calls this between requests
+  growLog(vol);
+  return { r, ram, vol };
+}
+
 /** The arena as a kill now would leave it loads exactly `committed`, with nothing lost. */
 function killNowLoads(vol: Volume, ram: ReturnType<typeof newRam>, committed: Dump, what: string): void {
   const back = mountOn(copyRam(ram), { verify: 'full' });
@@ -30,13 +42,7 @@ function killNowLoads(vol: Volume, ram: ReturnType<typeof newRam>, committed: Du
 
 test('a compaction in slices interleaved with changes and commits: at every step the arena loads the last commit; the fresh log takes over at its last step', () => {
   for (const seed of [11, 12]) {
-    const r = new Prng(seed);
-    const ram = newRam(4096);
-    const vol = mountOn(ram);
-    for (let i = 0; i < 50; i++) randomOp(vol, r);
-    assert.equal(vol.sync(), 0);
-    vol.pram!.slices!.driven = true;
-    growLog(vol);
+    const { r, ram, vol } = dueVolume(seed, 50);
     const head = vol.pram!.head;
     let committed = dump(vol);
     let steps = 0, commits = 0;
@@ -77,13 +83,7 @@ test('a compaction in slices interleaved with changes and commits: at every step
 });
 
 test('with a driver, a commit that finds the log due appends: the compaction never runs whole inside it', () => {
-  const r = new Prng(5);
-  const ram = newRam(4096);
-  const vol = mountOn(ram);
-  for (let i = 0; i < 60; i++) randomOp(vol, r);
-  assert.equal(vol.sync(), 0);
-  vol.background(0);                                       // a driver: the library calls this between requests
-  growLog(vol);
+  const { r, ram, vol } = dueVolume(5, 60);
   const head = vol.pram!.head, gen = vol.pram!.stats().generation;
   randomOp(vol, r);
   vol.setattr(1, { mode: 0o40700 });
@@ -102,13 +102,7 @@ test('with a driver, a commit that finds the log due appends: the compaction nev
 });
 
 test('a kill before the last step leaves the fresh log\'s pages unreachable: the next mount has them free', () => {
-  const r = new Prng(9);
-  const ram = newRam(4096);
-  const vol = mountOn(ram);
-  for (let i = 0; i < 80; i++) randomOp(vol, r);
-  assert.equal(vol.sync(), 0);
-  vol.pram!.slices!.driven = true;
-  growLog(vol);
+  const { ram, vol } = dueVolume(9, 80);
   const committed = dump(vol);
   const freeBefore = mountOn(copyRam(ram)).pram!.allocator.freeCount;
   for (let i = 0; i < 5; i++) vol.background(0);
