@@ -10,6 +10,7 @@ export const TICK_MS = 20;
 
 /** Starts the driver; the function returned stops it. Nothing here keeps the process alive. */
 export function startBackground(volume: Volume): () => void {
+  volume.driveBackground();
   let running = false, stopped = false;
   const step = (): void => {
     if (!stopped && volume.isMounted && volume.background(SLICE_MS)) setImmediate(step).unref();

@@ -370,11 +370,16 @@ export class Volume {
   background(budgetMs: number): boolean {
     const slices = this.pram?.slices;
     if (!this.mounted || !slices || !this.t.tracker) return false;
-    slices.driven = true;
+    this.driveBackground();
     this.bg ??= new Background(this.t, slices);
     return this.bg.step(performance.now() + budgetMs);
   }
   private bg: Background | null = null;
+
+  /** From now on a driver calls background() between requests: a due compaction waits for its slices. */
+  driveBackground(): void {
+    if (this.pram?.slices) this.pram.slices.driven = true;
+  }
 
   /** The last step of a compaction in slices (a sync's commit): everything changed since it began, into the fresh log. */
   private finishCompaction(): number {

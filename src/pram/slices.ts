@@ -28,8 +28,8 @@ import type { LogCursor } from './log.js';
 import { changeRecords, Emitter, type Emitted, type RecordContext } from './records.js';
 import type { RunHeads } from './runheads.js';
 
-/** Records a slice writes at most before it looks at the clock again. */
-const CLOCK_EVERY = 64;
+/** 32-page groups a slice writes (≤ 128 MAP records) before it looks at the clock again. */
+const CLOCK_EVERY = 4;
 
 /** One node for a compaction slice: its image (names unused) and, for a directory, the names it holds. */
 export interface SliceNode { node: NodeImage; names: readonly ChangeSet['names'][number][] }
