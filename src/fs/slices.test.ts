@@ -136,3 +136,33 @@ test('written pages get their checksum between commits (settling); a page writte
   assert.deepEqual(back.losses, []);
   assert.deepEqual(dump(back), committed);
 });
+
+test('an arena filled while a compaction runs in slices: writes stop at ENOSPC, every sync succeeds; a last step that no longer fits gives the compaction up; nothing lost or leaked', () => {
+  const { ram, vol } = dueVolume(21, 40);
+  const slices = vol.pram!.slices!;
+  for (let i = 0; i < 3; i++) vol.background(0);
+  assert.ok(slices.compacting);
+  const f = (vol.mknod(1, 'fill', 0o100644, 0, 0, 0) as { ino: number }).ino;
+  let off = 0;
+  for (let i = 0; ; i++) {
+    assert.ok(i < 5000, 'the arena fills up');
+    const n = vol.write(f, off, Buffer.alloc(PS, i & 0xff));
+    if (typeof n === 'number' && n < 0) { assert.equal(n, -28, 'ENOSPC'); break; }
+    off += PS;
+    if (i % 50 === 0) assert.equal(vol.sync(), 0, `sync at ${off} bytes`);
+  }
+  assert.ok(slices.compacting, 'the fresh log\'s pages count in the ledger\'s reserve: appends kept fitting');
+  assert.equal(vol.sync(), 0, 'the sync at a full arena');
+  while (vol.background(0));
+  assert.ok(slices.sliced, 'every node written');
+  const head = vol.pram!.head;
+  assert.equal(vol.sync(), 0, 'the last step does not fit: given up, and the sync commits as usual');
+  assert.equal(slices.compacting, false);
+  assert.equal(vol.pram!.head, head);
+  const committed = dump(vol), free = vol.pram!.allocator.freeCount;
+  vol.detach();
+  const back = mountOn(ram, { verify: 'full' });
+  assert.deepEqual(back.losses, []);
+  assert.deepEqual(dump(back), committed);
+  assert.equal(back.pram!.allocator.freeCount, free, 'the given-up fresh log\'s pages went back');
+});
