@@ -10,7 +10,7 @@ import { FileHandle, parseFlags } from './handle.js';
 import { joinPath, lookupPath, parentOf, toPath, type PathLike } from './paths.js';
 import { BigIntStats, Dirent, Stats } from './stats.js';
 import { FileView, type ViewOptions } from './view.js';
-import { startBackground } from './background.js';
+import { startBackground } from '../fs/driver.js';
 import { createReadStream, createWriteStream, type ReadStreamOptions, type WriteStreamOptions } from './streams.js';
 
 type Data = string | Uint8Array;

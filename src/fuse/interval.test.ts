@@ -19,6 +19,10 @@ function session(v = new VolumeDouble(), log: (l: string) => void = () => {}): F
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits until `done` holds (a loaded machine may run a 5 ms timer late), at most 10 s. */
+async function until(done: () => boolean): Promise<void> {
+  for (const end = Date.now() + 10_000; !done() && Date.now() < end;) await sleep(5);
+}
 
 test('SYNCFS (what sync(2) and syncfs(2) become on a fuseblk mount), FSYNCDIR, FSYNC and fdatasync each save', () => {
   const v = new VolumeDouble();
@@ -39,6 +43,7 @@ test('the interval saves only when something changed, one save per change', asyn
   await sleep(40);
   assert.equal(v.syncs, 0, 'nothing changed: no save');
   v.changed = true;
+  await until(() => v.syncs > 0);
   await sleep(40);
   assert.equal(v.syncs, 1, 'one change: one save');
   stop();
@@ -72,10 +77,11 @@ test('a failing interval save is logged once, and once more when it works again'
   v.sync = () => { v.syncs++; if (fail) return -28; v.changed = false; return 0; };
   v.changed = true;
   const stop = startCheckpoints(s, 5);
-  await sleep(50);
+  await until(() => v.syncs >= 2);
   assert.ok(v.syncs >= 2, 'retried while failing');
   assert.equal(lines.filter((l) => l.includes('failed: ENOSPC')).length, 1);
   fail = false;
+  await until(() => !v.changed);
   await sleep(30);
   stop();
   assert.equal(lines.filter((l) => l.includes('saved again')).length, 1);

@@ -44,6 +44,10 @@ export interface ServedVolume {
   sync(): number;
   /** Something changed since the last checkpoint (the interval skips the save when not). */
   unsaved(): boolean;
+  /** Background work between requests (fs/driver.ts): absent in the test double. */
+  readonly isMounted?: boolean;
+  background?(budgetMs: number): boolean;
+  driveBackground?(): void;
 }
 
 export function isErr(r: unknown): r is number {

@@ -7,6 +7,7 @@ import { FuseSession } from './session.js';
 import { DevFuseLoop, type LoopEnd } from './loop.js';
 import { kernelMount, kernelUnmount, openDevFuse, type KernelMounted } from './kmount.js';
 import { startCheckpoints } from './interval.js';
+import { startBackground, type Driven } from '../fs/driver.js';
 import type { ServedVolume } from './served.js';
 import { armWriteback, WritebackPolicy, type WritebackMode } from './writeback.js';
 import type { Validity } from './wire.js';
@@ -69,7 +70,8 @@ export async function serve(opts: ServeOptions): Promise<FuseServer> {
   armWriteback(writeback, opts.volume, opts.dir, opts.log ?? ((line) => process.stderr.write(line + '\n')));
   loop.start();
   let stopCheckpoints = () => {};
-  const ended = loop.ended.finally(() => { stopCheckpoints(); uring?.stop(); fs.closeSync(fd); });
+  const stopBackground = driveVolume(opts.volume);
+  const ended = loop.ended.finally(() => { stopBackground(); stopCheckpoints(); uring?.stop(); fs.closeSync(fd); });
   // The first access sends INIT then GETATTR of the root: proof that the mount answers.
   const st = await Promise.race([fs.promises.stat(opts.dir), ended.then(() => null)]);
   if (!st || st.ino !== opts.volume.rootIno) {
@@ -95,6 +97,12 @@ export async function serve(opts: ServeOptions): Promise<FuseServer> {
     served: () => ({ uring: uring?.counts.served ?? 0, dev: loop.served }),
     unmount: (u = {}) => kernelUnmount(opts.dir, u),
   };
+}
+
+/** Compaction in slices and page checksums between requests, as the library has them (fs/driver.ts). */
+function driveVolume(v: ServedVolume): () => void {
+  const d = v as Partial<Driven>;
+  return d.background && d.driveBackground && d.isMounted !== undefined ? startBackground(d as Driven) : () => {};
 }
 
 /** The io_uring transport as `mode` asks, or null for the /dev/fuse loop alone; `on` fails with one clear line. */

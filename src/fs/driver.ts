@@ -1,15 +1,21 @@
-// The library's driver of the volume's background work (fs/ Volume.background):
+// The driver of a volume's background work (Volume.background), for the
+// library (api/pramfs.ts) and the FUSE server (fuse/server.ts):
 // slices of at most SLICE_MS between requests, every TICK_MS, chained with
 // setImmediate while work is left, so I/O and timers run between slices. With
 // it, a compaction is written in slices instead of inside a commit, and
 // written pages get their checksum before the commit that names them.
-import type { Volume } from '../fs/volume.js';
+/** What the driver needs of a volume (fs/'s Volume; fuse/ serves it through ServedVolume). */
+export interface Driven {
+  readonly isMounted: boolean;
+  background(budgetMs: number): boolean;
+  driveBackground(): void;
+}
 
 export const SLICE_MS = 2;
 export const TICK_MS = 20;
 
 /** Starts the driver; the function returned stops it. Nothing here keeps the process alive. */
-export function startBackground(volume: Volume): () => void {
+export function startBackground(volume: Driven): () => void {
   volume.driveBackground();
   let running = false, stopped = false;
   const step = (): void => {
