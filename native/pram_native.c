@@ -443,5 +443,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   CONST(FALLOC_FL_KEEP_SIZE); CONST(FALLOC_FL_PUNCH_HOLE);
   CONST(BLKGETSIZE64);
   fuse_uring_init(env, exports);
+  crc32c_init(env, exports);
   return exports;
 }

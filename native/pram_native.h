@@ -12,4 +12,7 @@ int get_i32(napi_env env, napi_value v, int32_t *out, const char *what);
 /* FUSE over io_uring (fuse_uring.c): adds uringOpen/uringRegister/uringCommit/uringStop. */
 void fuse_uring_init(napi_env env, napi_value exports);
 
+/* crc32c over many buffers on several threads (crc32c.c): adds crc32cMany. */
+void crc32c_init(napi_env env, napi_value exports);
+
 #endif

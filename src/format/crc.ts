@@ -2,8 +2,12 @@
 // Linux crc32_le(seed, …) and crc32c(seed, …) take the seed as the raw register
 // and do no final inversion. @node-rs/crc32 computes the standard (inverted)
 // CRC, so we invert on the way in and out. Callers never see the library.
+// Batches (a mount's verification) go to pram's addon, which spreads them
+// over the cores.
 
+import { availableParallelism } from 'node:os';
 import { crc32 as libCrc32, crc32c as libCrc32c } from '@node-rs/crc32';
+import { crc32cFile as nativeCrc32cFile, crc32cMany as nativeCrc32cMany } from '../mem/native.js';
 
 /** Linux crc32_le(seed, buf): reflected poly 0xEDB88320, no final xor. Link pages. */
 export function crc32le(buf: Uint8Array, seed = 0): number {
@@ -35,4 +39,41 @@ export function crc32cAt(buf: Uint8Array, off: number, len: number, seed = 0): n
   }
   for (; i < end; i++) c = T8[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
   return c >>> 0;
+}
+
+/** Bytes below which one thread does a batch: a second thread's start costs more than it saves. */
+export const CRC_THREADED_BYTES_MIN = 64 << 20;
+
+/**
+ * crc32c of every buffer, as crc32c(buf) gives it, in one native call: on
+ * every core (up to 8) when the batch holds at least
+ * CRC_THREADED_BYTES_MIN bytes. The buffers must not change during the call.
+ */
+export function crc32cMany(bufs: readonly Uint8Array[], opts: CrcThreads = {}): Uint32Array {
+  const out = new Uint32Array(bufs.length);
+  let bytes = 0;
+  for (const b of bufs) bytes += b.length;
+  nativeCrc32cMany(bufs as Uint8Array[], out, threadsFor(bytes, opts));
+  return out;
+}
+
+/**
+ * crc32c of fd's bytes [offsets[i], offsets[i] + lengths[i]) for every i, read
+ * with pread (the pages are not mapped into the process), threaded as crc32cMany.
+ * Throws the pread's error (Node's shape) if a read fails or ends early.
+ */
+export function crc32cFile(fd: number, offsets: Float64Array, lengths: Uint32Array, opts: CrcThreads = {}): Uint32Array {
+  const out = new Uint32Array(offsets.length);
+  let bytes = 0;
+  for (let i = 0; i < lengths.length; i++) bytes += lengths[i]!;
+  nativeCrc32cFile(fd, offsets, lengths, out, threadsFor(bytes, opts));
+  return out;
+}
+
+/** threads: exactly this many (tests compare 1 with 2); default: every core for a large batch, else one. */
+export interface CrcThreads { threads?: number }
+
+function threadsFor(bytes: number, opts: CrcThreads): number {
+  if (opts.threads !== undefined) return opts.threads;
+  return bytes >= CRC_THREADED_BYTES_MIN ? Math.min(availableParallelism(), 8) : 1;
 }

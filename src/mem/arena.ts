@@ -233,6 +233,11 @@ export class Arena implements PhysMem {
     return (this.segments[segIdx] ?? this.mapSegment(segIdx)).subarray(off, off + count * this._pageSize);
   }
 
+  /** A DAX character device has no read(2); the others read through the page cache the mapping shows. */
+  get preadFd(): number | undefined {
+    return this.kind === 'chardev' || this.closed ? undefined : this.fd;
+  }
+
   present(pfn: number): boolean {
     return Number.isInteger(pfn) && pfn >= 0 && pfn < this._pageCount;
   }

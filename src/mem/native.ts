@@ -20,6 +20,8 @@ interface Addon {
   ioctl(fd: number, request: number, arg: Buffer | number | bigint | null): number;
   pagesize(): number;
   sendUnixDatagram(address: Buffer, data: Buffer, fds: number[]): number;
+  crc32cMany(buffers: Uint8Array[], out: Uint32Array, threads: number): void;
+  crc32cFile(fd: number, offsets: Float64Array, lengths: Uint32Array, out: Uint32Array, threads: number): void;
   MADV_NORMAL: number; MADV_RANDOM: number; MADV_SEQUENTIAL: number; MADV_WILLNEED: number;
   MADV_DONTNEED: number; MADV_REMOVE: number; MADV_HUGEPAGE: number; MADV_NOHUGEPAGE: number;
   MADV_POPULATE_READ: number; MADV_POPULATE_WRITE: number;
@@ -91,6 +93,16 @@ export function madvise(buf: Buffer, offset: number, length: number, advice: num
 
 export function fallocate(fd: number, mode: number, offset: number, length: number): void {
   addon.fallocate(fd, mode, offset, length);
+}
+
+/** out[i] = crc32c of buffers[i] (Linux's convention: seed 0, no final inversion), on up to `threads` threads (native/crc32c.c). */
+export function crc32cMany(buffers: Uint8Array[], out: Uint32Array, threads: number): void {
+  addon.crc32cMany(buffers, out, threads);
+}
+
+/** out[i] = crc32c of fd's bytes [offsets[i], offsets[i] + lengths[i]), read with pread (never mapped), on up to `threads` threads. */
+export function crc32cFile(fd: number, offsets: Float64Array, lengths: Uint32Array, out: Uint32Array, threads: number): void {
+  addon.crc32cFile(fd, offsets, lengths, out, threads);
 }
 
 /** memfd_create(2); flags default to MFD_CLOEXEC. */

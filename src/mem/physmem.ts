@@ -11,6 +11,11 @@ export interface PhysMem {
   page(pfn: number): Buffer;
   /** One view of `count` contiguous pages, or null when they cross a mapping segment or a hole. */
   run(pfn: number, count: number): Buffer | null;
+  /**
+   * An fd whose bytes at pfn × pageSize are page pfn, for pread: bulk checks (a
+   * full mount) read it rather than fault every page into this process. Absent: none.
+   */
+  readonly preadFd?: number;
   /** The holes of a (simulated) firmware memory map, pfns inclusive, sorted; absent or empty: none. */
   readonly holes?: readonly { start: number; end: number }[];
   /** False for pfns in a hole of a (simulated) firmware memory map. */

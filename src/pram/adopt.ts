@@ -8,12 +8,12 @@
 
 import type { PageAllocator } from '../boot/allocator.js';
 import { Owner, PageFlag } from '../boot/frames.js';
-import { crc32c } from '../format/crc.js';
 import { decodeXattrs } from '../format/v2.js';
 import { MAP_LRU } from '../format/v3.js';
 import { DecodeError } from '../format/reader.js';
 import type { Loss, NodeImage } from './image.js';
-import { runCsum, type LoadContext } from './load.js';
+import type { LoadContext } from './load.js';
+import { logRunCrcs } from './verify.js';
 import { RUN, type LogReplay, type ReplayNode } from './replay.js';
 
 /** Most pages one damaged file's holes may be poisoned with (hostile sizes stay bounded). */
@@ -55,6 +55,7 @@ export function adoptLog(rp: LogReplay, ctx: AdoptContext): Adopted {
   const nodes: NodeImage[] = [];
   const builds: Adopted['builds'] = [];
   let dataPages = 0;
+  if (ctx.verify === 'full') logRunCrcs(ctx.mem, rp, ctx.frames.csum);   // every run at once, on both cores
   for (const [ino, rn] of rp.nodes) {
     // The path is built only when a loss or a failed first read names it (a string per node cost ~1 µs at mount).
     const build = { node: null as unknown as NodeImage, get path() { return pathOf(ino); } };
@@ -120,8 +121,8 @@ function adoptRun(ctx: AdoptContext, node: NodeImage, index: number, pfn: number
     flags |= PageFlag.Unverified;
     if (count === 1) frames.csum[pfn] = csum;
   } else {
-    const actual = count === 1 ? crc32c(mem.page(pfn)) : runCsum(mem, pfn, count);
-    frames.csum[pfn] = count === 1 && actual === csum ? actual : csum;
+    const actual = frames.csum[pfn]!;          // computed by logRunCrcs
+    frames.csum[pfn] = csum;
     if (actual !== csum) {
       flags |= PageFlag.Bad;
       const range = { start: index * ps, end: (index + count) * ps };

@@ -19,6 +19,7 @@ import type { Loss, NodeImage, PageMap } from './image.js';
 import { EntryFault, type Log, type ReserveResult } from './types.js';
 import { faultText, hexPfn } from './reserve.js';
 import type { RunHeads } from './runheads.js';
+import { runCrcs } from './verify.js';
 import { S_IFMT, S_IFREG } from '../format/mode.js';
 
 /** Shared by every node without xattr pieces (most): replaced by its own array before a push. */
@@ -76,8 +77,10 @@ export function runCsum(mem: PhysMem, pfn: number, count: number): number {
 export function readEntries(r: ReserveResult, ctx: LoadContext): LoadState {
   const reader = new ChainReader(r, ctx);
   const e = r.entries;
+  if (ctx.verify === 'full') reader.actual = entryCrcs(ctx.mem, r);
   for (let i = 0; i < e.length; i++) {
     if ((i & 4095) === 0) publishProgress('load', i, e.length, 'items');
+    reader.at = i;
     reader.entry(e.flags[i]!, e.csum[i]!, e.pfn[i]!, e.index[i]!, e.fault[i]! as EntryFault, e.link[i]!);
   }
   reader.endCut();
@@ -86,9 +89,25 @@ export function readEntries(r: ReserveResult, ctx: LoadContext): LoadState {
   return reader.st;
 }
 
+/** A full mount: the crc32c of every data run the chain names, in one batch (index: entry), before the entries are read. */
+function entryCrcs(mem: PhysMem, r: ReserveResult): Uint32Array {
+  const e = r.entries, pfns: number[] = [], counts: number[] = [], at: number[] = [];
+  for (let i = 0; i < e.length; i++) {
+    const type = e.flags[i]! & ENTRY_TYPE_MASK;
+    if (e.fault[i] !== EntryFault.None || (type !== EntryType.Data && type !== EntryType.Extent)) continue;
+    pfns.push(e.pfn[i]!); counts.push(entryPages(e.flags[i]!)); at.push(i);
+  }
+  const crcs = runCrcs(mem, pfns, counts, { pread: true }), out = new Uint32Array(e.length);
+  for (let k = 0; k < at.length; k++) out[at[k]!] = crcs[k]!;
+  return out;
+}
+
 /** Reads entries in chain order; a META/NODE entry opens a node, the entries after it belong to it. */
 class ChainReader {
   readonly st: LoadState;
+  /** A full mount: crc32c of each data entry's pages, computed in one batch (entryCrcs); `at`: the entry being read. */
+  actual: Uint32Array | null = null;
+  at = 0;
   private cur: NodeBuild | null = null;
   private curLost = false;     // the current node's meta page was lost: its data pages go too
   private stopped = false;     // RFC mode after the first failure: the rest is only given back
@@ -315,7 +334,7 @@ class ChainReader {
       flagsOut |= PageFlag.Unverified;
       if (count === 1) frames.csum[pfn] = csum;   // the expected value, checked on first read
     } else {
-      const actual = count === 1 ? crc32c(mem.page(pfn)) : runCsum(mem, pfn, count);
+      const actual = this.actual![this.at]!;
       if (count === 1) frames.csum[pfn] = actual;
       if (actual !== csum) {
         flagsOut |= PageFlag.Bad;

@@ -11,8 +11,7 @@ import type { Memblock } from '../boot/memblock.js';
 import type { BannedRegions } from '../boot/banned.js';
 import type { PageAllocator } from '../boot/allocator.js';
 import { Owner, PageFlag, type PageFrames } from '../boot/frames.js';
-import { EIO, ENOSPC } from '../format/errno.js';
-import { crc32c } from '../format/crc.js';
+import { ENOSPC } from '../format/errno.js';
 import { assert } from '../format/assert.js';
 import type { Handoff } from './handoff.js';
 import type { ChangeSet, LoadedImage, Loss, NodeImage } from './image.js';
@@ -21,7 +20,8 @@ import { LiveLog, logPagesFor, type LogHandoff, type Published } from './live.js
 import { changeRecords, treeRecords, type Emitted, type RecordContext } from './records.js';
 import { Settler, Slices } from './slices.js';
 import type { LogReplay } from './replay.js';
-import { readEntries, runCsum, type LoadState, type NodeBuild, type Run } from './load.js';
+import { readEntries, type LoadState, type NodeBuild, type Run } from './load.js';
+import { FirstTouch } from './verify.js';
 
 /** Most pages a gap may mark unreadable in one file (hostile sizes stay bounded). */
 const MAX_POISON = 1 << 16;
@@ -50,6 +50,7 @@ export class Pram {
   // Lazy verification: the loaded nodes, searched (only when a check fails) for the file holding a pfn.
   private lazy: { builds: NodeBuild[] } | null = null;
   private readonly late: Loss[] = [];
+  private readonly touch: FirstTouch;
   // Views (fs/ view()): pins per pfn, made on first use; pinned pages the fs no longer uses wait here for their last unpin.
   private pins: Uint32Array | null = null;
   private readonly retired = new Set<number>();
@@ -75,6 +76,7 @@ export class Pram {
     this.headPfn = h?.headPfn ?? 0;
     this.runHead = new RunHeads(mem.pageCount);
     this.log = opts.log ?? (() => {});
+    this.touch = new FirstTouch({ mem, frames, runs: this.runs, runHead: this.runHead, log: this.log, late: this.late, builds: () => this.lazy?.builds });
     // Banned data pages need v2's copies (pfn 0, the header, is banned in every arena and holds no data).
     const logs = opts.live !== false && typeof handoff.commitLog === 'function' && !banned.regions().some((r) => r.end >= 1);
     if (logs) this.live = new LiveLog(mem, allocator, handoff as Handoff & LogHandoff, null);
@@ -226,18 +228,9 @@ export class Pram {
     return copy;
   }
 
-  /**
-   * How many of the pages pfn..pfn+count-1, from the first, may be read: the
-   * per-page check of readable() hoisted over a run (verified pages cost one
-   * flag test). -EIO when the first cannot be read.
-   */
+  /** How many of pfn..pfn+count-1, from the first, may be read (their unverified runs checked in one batch); -EIO if not the first. */
   readableRun(pfn: number, count: number): number {
-    const flags = this.frames.flags;
-    for (let i = 0; i < count; i++) {
-      if ((flags[pfn + i]! & (PageFlag.Bad | PageFlag.Unverified)) === 0) continue;
-      if (this.readable(pfn + i) < 0) return i === 0 ? -EIO : i;
-    }
-    return count;
+    return this.touch.readableRun(pfn, count);
   }
 
   /** A view shows pfn..pfn+count-1: until unpinned, a write goes to a copy and a release waits. */
@@ -272,31 +265,9 @@ export class Pram {
     return n;
   }
 
-  /** 0 when the page may be read; -EIO when it failed its checksum (verified here on first read when lazy). */
+  /** 0 when the page may be read; -EIO when it failed its checksum (verified, with its run, on first read when lazy). */
   readable(pfn: number): number {
-    const f = this.frames.flags[pfn]!;
-    if (f & PageFlag.Bad) return -EIO;
-    if (!(f & PageFlag.Unverified)) return 0;
-    const head = this.runHead.headOf(pfn);
-    const run = head >= 0 ? this.runs.get(head) : undefined;
-    const start = run ? head : pfn, count = run?.count ?? 1;
-    const expected = run ? run.csum : this.frames.csum[pfn]!;
-    const actual = count === 1 ? crc32c(this.mem.page(pfn)) : runCsum(this.mem, start, count);
-    const ok = actual === expected;
-    for (let q = start; q < start + count; q++) {
-      this.frames.flags[q] = (this.frames.flags[q]! & ~PageFlag.Unverified) | (ok ? 0 : PageFlag.Bad);
-    }
-    if (ok) return 0;
-    const where = this.lazyWhere(start);
-    const ps = this.mem.pageSize;
-    const range = where ? { start: where.index * ps, end: (where.index + count) * ps } : undefined;
-    this.late.push({
-      path: where?.path ?? null, pfn: start, range,
-      what: `data page${count > 1 ? 's' : ''} ${where ? where.index : '?'}${count > 1 && where ? `-${where.index + count - 1}` : ''}` +
-        `${range ? ` (bytes ${range.start}-${range.end - 1})` : ''} failed crc32c on first read (saved 0x${expected.toString(16)}, computed 0x${actual.toString(16)})`,
-    });
-    this.log(`PRAM: pfn:${start.toString(16)} corrupted`);
-    return -EIO;
+    return this.touch.readable(pfn);
   }
 
   /**
@@ -416,14 +387,6 @@ export class Pram {
       dataPages: this.last.data, copiedPages: this.last.copies, entries: this.last.entries,
       deferredFrees: this.deferred.length, unverified, losses: [...this.late],
     };
-  }
-
-  /** Which file holds pfn, and where: a scan of the page maps, paid only when a check fails. */
-  private lazyWhere(pfn: number): { path: string; index: number } | null {
-    for (const b of this.lazy?.builds ?? []) {
-      for (const [index, p] of b.node.pages.entries()) if (p === pfn) return { path: b.path, index };
-    }
-    return null;
   }
 
   /**

@@ -1,0 +1,217 @@
+/*
+ * crc32c over many buffers at once, on several threads: the verification of a
+ * mount (every run of an image) in one call. Linux's convention, like
+ * src/format/crc.ts: seed 0 as the raw register, no final inversion. The
+ * calling thread takes a share; the others are plain pthreads joined before
+ * return, so JS sees a synchronous call and no buffer outlives it.
+ * crc32cFile reads the bytes with pread instead of through a mapping.
+ * SSE4.2's crc32 instruction when the CPU has it, a byte table otherwise.
+ */
+#include <node_api.h>
+#include "pram_native.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define THREADS_MAX 8
+
+typedef struct { const uint8_t *data; size_t len; } span_t;
+/* A share of the list: spans[from..to), or with fd >= 0 the file ranges off[i], len[i] read into buf. */
+typedef struct {
+  const span_t *spans; uint32_t *out; size_t from, to;
+  int fd; const double *off; const uint32_t *len; uint8_t *buf; int err;
+} share_t;
+
+static uint32_t table[256];
+static int have_sse42;
+
+static uint32_t crc_table(uint32_t c, const uint8_t *p, size_t n) {
+  while (n--) c = table[(c ^ *p++) & 0xff] ^ (c >> 8);
+  return c;
+}
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+__attribute__((target("sse4.2")))
+static uint32_t crc_hw(uint32_t c, const uint8_t *p, size_t n) {
+  uint64_t c64 = c;
+  while (n && ((uintptr_t)p & 7)) { c64 = _mm_crc32_u8((uint32_t)c64, *p++); n--; }
+  for (; n >= 8; n -= 8, p += 8) { uint64_t w; memcpy(&w, p, 8); c64 = _mm_crc32_u64(c64, w); }
+  while (n--) c64 = _mm_crc32_u8((uint32_t)c64, *p++);
+  return (uint32_t)c64;
+}
+#endif
+
+static uint32_t crc32c_raw(const uint8_t *p, size_t n) {
+#if defined(__x86_64__)
+  if (have_sse42) return crc_hw(0, p, n);
+#endif
+  return crc_table(0, p, n);
+}
+
+/* pread of the whole range: the kernel copies from its page cache, so the
+ * pages are never mapped into this process (a first touch of a mapping costs
+ * a fault per page, and far more than the copy under some hypervisors). */
+static int read_all(int fd, uint8_t *buf, size_t len, off_t off) {
+  while (len) {
+    ssize_t n = pread(fd, buf, len, off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    if (n == 0) return EIO;
+    buf += n; len -= (size_t)n; off += n;
+  }
+  return 0;
+}
+
+/* Bytes one pread may cover: neighbouring ranges (a file's pages, one after
+ * another in the arena) are read together, each still checked on its own. */
+#define READ_BYTES_MAX (1u << 20)
+
+static void *run_share(void *arg) {
+  share_t *s = arg;
+  size_t i = s->from;
+  while (i < s->to && !s->err) {
+    if (s->fd < 0) { s->out[i] = crc32c_raw(s->spans[i].data, s->spans[i].len); i++; continue; }
+    size_t end = i + 1, bytes = s->len[i];
+    while (end < s->to && s->off[end] == s->off[end - 1] + s->len[end - 1] && bytes + s->len[end] <= READ_BYTES_MAX) bytes += s->len[end++];
+    s->err = read_all(s->fd, s->buf, bytes, (off_t)s->off[i]);
+    for (size_t at = 0; !s->err && i < end; at += s->len[i], i++) s->out[i] = crc32c_raw(s->buf + at, s->len[i]);
+  }
+  return NULL;
+}
+
+/* Splits n items (sizes[i] bytes, total) into `threads` shares of about equal bytes, in list order, and runs them. */
+static int run_shares(share_t *proto, size_t n, const size_t *sizes, size_t total, int threads, size_t buf_len) {
+  share_t shares[THREADS_MAX];
+  pthread_t tids[THREADS_MAX];
+  int started[THREADS_MAX] = {0};
+  size_t at = 0, acc = 0;
+  int err = 0;
+  for (int t = 0; t < threads; t++) {
+    size_t goal = total / threads * (t + 1);
+    shares[t] = *proto;
+    shares[t].from = at;
+    while (at < n && (t == threads - 1 || acc < goal)) acc += sizes[at++];
+    shares[t].to = at;
+    shares[t].buf = NULL;
+    if (proto->fd >= 0 && !(shares[t].buf = malloc(buf_len ? buf_len : 1))) shares[t].err = ENOMEM;
+  }
+  for (int t = 1; t < threads; t++) started[t] = pthread_create(&tids[t], NULL, run_share, &shares[t]) == 0;
+  run_share(&shares[0]);
+  for (int t = 1; t < threads; t++) {
+    if (started[t]) pthread_join(tids[t], NULL);
+    else run_share(&shares[t]);     /* no thread: do its share here */
+  }
+  for (int t = 0; t < threads; t++) { if (!err) err = shares[t].err; free(shares[t].buf); }
+  return err;
+}
+
+/* crc32cMany(buffers: Uint8Array[], out: Uint32Array, threads: number): out[i] = crc32c(buffers[i]). */
+static napi_value js_crc32c_many(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  uint32_t n = 0;
+  bool is_array = false;
+  napi_typedarray_type tt;
+  size_t out_len = 0;
+  void *out = NULL;
+  bool is_typed = false;
+  int32_t threads = 1;
+  napi_is_array(env, argv[0], &is_array);
+  if (argc < 3 || !is_array) { napi_throw_type_error(env, NULL, "crc32cMany: buffers must be an array"); return NULL; }
+  napi_get_array_length(env, argv[0], &n);
+  napi_is_typedarray(env, argv[1], &is_typed);
+  if (is_typed) napi_get_typedarray_info(env, argv[1], &tt, &out_len, &out, NULL, NULL);
+  if (!is_typed || tt != napi_uint32_array || out_len < n) { napi_throw_type_error(env, NULL, "crc32cMany: out must be a Uint32Array as long as buffers"); return NULL; }
+  if (!get_i32(env, argv[2], &threads, "threads")) return NULL;
+  if (threads < 1) threads = 1;
+  if (threads > THREADS_MAX) threads = THREADS_MAX;
+  span_t *spans = malloc((n ? n : 1) * sizeof *spans);
+  if (!spans) return throw_errno(env, ENOMEM, "malloc");
+  size_t total = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value el;
+    bool ok = false;
+    napi_get_element(env, argv[0], i, &el);
+    napi_is_typedarray(env, el, &ok);
+    if (!ok) { free(spans); napi_throw_type_error(env, NULL, "crc32cMany: every buffer must be a Uint8Array"); return NULL; }
+    size_t len; void *data;
+    napi_get_typedarray_info(env, el, &tt, &len, &data, NULL, NULL);
+    if (tt != napi_uint8_array) { free(spans); napi_throw_type_error(env, NULL, "crc32cMany: every buffer must be a Uint8Array"); return NULL; }
+    spans[i].data = data; spans[i].len = len;
+    total += len;
+  }
+  size_t *sizes = malloc((n ? n : 1) * sizeof *sizes);
+  if (!sizes) { free(spans); return throw_errno(env, ENOMEM, "malloc"); }
+  for (uint32_t i = 0; i < n; i++) sizes[i] = spans[i].len;
+  share_t proto = { spans, out, 0, 0, -1, NULL, NULL, NULL, 0 };
+  run_shares(&proto, n, sizes, total, threads, 0);
+  free(sizes);
+  free(spans);
+  return NULL;
+}
+
+static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
+  bool is = false;
+  napi_typedarray_type tt;
+  napi_is_typedarray(env, v, &is);
+  if (!is) return 0;
+  napi_get_typedarray_info(env, v, &tt, len, data, NULL, NULL);
+  return tt == want;
+}
+
+/* crc32cFile(fd, offsets: Float64Array, lengths: Uint32Array, out: Uint32Array, threads): out[i] = crc32c of
+ * the file's bytes [offsets[i], offsets[i] + lengths[i]), read with pread on up to `threads` threads. */
+static napi_value js_crc32c_file(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd = -1, threads = 1;
+  void *off, *len, *out;
+  size_t n_off = 0, n_len = 0, n_out = 0;
+  if (argc < 5 || !get_i32(env, argv[0], &fd, "fd") || !get_i32(env, argv[4], &threads, "threads")) {
+    if (argc < 5) napi_throw_type_error(env, NULL, "crc32cFile: 5 arguments");
+    return NULL;
+  }
+  if (!typed(env, argv[1], napi_float64_array, &off, &n_off) || !typed(env, argv[2], napi_uint32_array, &len, &n_len)
+      || !typed(env, argv[3], napi_uint32_array, &out, &n_out) || n_len < n_off || n_out < n_off || fd < 0) {
+    napi_throw_type_error(env, NULL, "crc32cFile: fd, offsets (Float64Array), lengths and out (Uint32Array, as long)");
+    return NULL;
+  }
+  if (threads < 1) threads = 1;
+  if (threads > THREADS_MAX) threads = THREADS_MAX;
+  size_t *sizes = malloc((n_off ? n_off : 1) * sizeof *sizes), total = 0, most = 0;
+  if (!sizes) return throw_errno(env, ENOMEM, "malloc");
+  for (size_t i = 0; i < n_off; i++) {
+    sizes[i] = ((uint32_t *)len)[i];
+    total += sizes[i];
+    if (sizes[i] > most) most = sizes[i];
+  }
+  share_t proto = { NULL, out, 0, 0, fd, off, len, NULL, 0 };
+  int err = run_shares(&proto, n_off, sizes, total, threads, most > READ_BYTES_MAX ? most : READ_BYTES_MAX);
+  free(sizes);
+  if (err) return throw_errno(env, err, "pread");
+  return NULL;
+}
+
+void crc32c_init(napi_env env, napi_value exports) {
+  for (uint32_t i = 0; i < 256; i++) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+    table[i] = c;
+  }
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  have_sse42 = __builtin_cpu_supports("sse4.2");
+#endif
+  napi_value f;
+  napi_create_function(env, "crc32cMany", NAPI_AUTO_LENGTH, js_crc32c_many, NULL, &f);
+  napi_set_named_property(env, exports, "crc32cMany", f);
+  napi_create_function(env, "crc32cFile", NAPI_AUTO_LENGTH, js_crc32c_file, NULL, &f);
+  napi_set_named_property(env, exports, "crc32cFile", f);
+}
