@@ -20,12 +20,11 @@ import { LiveLog, logPagesFor, type LogHandoff, type Published } from './live.js
 import { changeRecords, treeRecords, type Emitted, type RecordContext } from './records.js';
 import { Settler, Slices } from './slices.js';
 import type { LogReplay } from './replay.js';
-import { readEntries, type LoadState, type NodeBuild, type Run } from './load.js';
+import { readEntries, type NodeBuild, type Run } from './load.js';
 import { FirstTouch } from './verify.js';
 
-/** Most pages a gap may mark unreadable in one file (hostile sizes stay bounded). */
-const MAX_POISON = 1 << 16;
 import { buildTree } from './tree.js';
+import { poisonCuts } from './poison.js';
 import { reserveChain } from './reserve.js';
 import { chainPagesFor, writeChain, xattrRecords } from './save.js';
 import { SpaceLedger } from './ledger.js';
@@ -116,49 +115,13 @@ export class Pram {
       newPageMap: this.opts.newPageMap ?? (() => new SimplePageMap()), runs: this.runs, runHead: this.runHead,
     });
     const nodes = buildTree(st, reserved.salvage);
-    const poisoned = this.poisonCuts(st, new Set(nodes), opts.readOnly ?? false);
+    const poisoned = poisonCuts(this, st, new Set(nodes), opts.readOnly ?? false);
     for (const pfn of st.chainPages) this.chainPages.push(pfn);   // a spread overflows the stack at ~10^5 pages
     if (opts.verify === 'lazy') this.lazy = { builds: st.builds };
     this.last = { links: reserved.links.length, meta: st.chainPages.length - reserved.links.length, data: 0, copies: 0, entries: reserved.entries.length };
     for (const n of nodes) this.last.data += n.pages.count;
     this.space.adjust({ data: this.last.data, copies: this.bannedData(nodes) });
     return { nodes, losses: [...reserved.losses, ...st.losses, ...poisoned] };
-  }
-
-  /**
-   * Files whose entries went on in a lost link page: their pages from there to
-   * the end of the file are unknown. Each hole there gets a page marked Bad, so
-   * it reads EIO (not zeros) and is saved with a checksum that cannot match it —
-   * the loss stays visible until the range is rewritten whole. Bounded by the
-   * tail's count of missing pages when there is one, and by MAX_POISON.
-   */
-  private poisonCuts(st: LoadState, kept: Set<NodeImage>, readOnly: boolean): Loss[] {
-    const out: Loss[] = [];
-    const ps = this.mem.pageSize;
-    for (const { b, from, link } of st.cutAtGap) {
-      if (!kept.has(b.node)) continue;                     // dropped by tree.ts (its pages go back)
-      const t = b.tail;
-      if (t && b.dataSeen >= t.dataPages) continue;        // every page it had was found: the gap cut nothing
-      const end = Math.min(Math.ceil(b.node.size / ps), from + MAX_POISON);
-      let first = -1, last = -1, n = 0;
-      for (let index = from; index < end; index++) {
-        if (b.node.pages.get(index) !== 0) continue;
-        const pfn = this.allocator.alloc(Owner.Data);
-        if (pfn < 0) break;                                  // no room: the loss is still reported
-        if (!readOnly) this.mem.page(pfn).fill(0);            // Bad: reads EIO whatever the page holds
-        this.frames.flags[pfn] = PageFlag.Bad | PageFlag.Dirty;
-        b.node.pages.set(index, pfn);
-        if (first < 0) first = index;
-        last = index; n++;
-      }
-      this.allocator.releaseHeld();
-      if (n === 0) continue;
-      const range = { start: first * ps, end: Math.min((last + 1) * ps, b.node.size) };
-      out.push({ path: b.path, pfn: link || null, range,
-        what: `pages ${first}-${last} (bytes ${range.start}-${range.end - 1}) may have been listed in the lost link page` +
-          `${link ? ` pfn:${link.toString(16)}` : ''}: they read EIO until rewritten (${n} page(s))` });
-    }
-    return out;
   }
 
   /** Loaded data pages in banned regions: each costs a copy at every checkpoint until rewritten. */
