@@ -4,7 +4,7 @@
 // counts opens per inode, which is all it needs to keep an unlinked file alive.
 import { EINVAL, EIO, ENOSYS } from '../format/errno.js';
 import type { FuseSession, Request, Result } from './session.js';
-import { WRITE_BYTES_MAX } from './limits.js';
+import { HELD_REPLY_BYTES_MIN, WRITE_BYTES_MAX } from './limits.js';
 import { isErr, type DirEntry } from './served.js';
 import { entry, killPriv } from './handlers-node.js';
 import { FUSE_WRITE_CACHE } from './writeback.js';
@@ -50,12 +50,19 @@ export function create(s: FuseSession, q: Request): Result {
 export function read(s: FuseSession, q: Request): Result {
   q.arg.skip(8, 'read_in.fh');
   const offset = q.arg.u64('read_in.offset');
-  const size = q.arg.u32('read_in.size');
-  // Views over the arena's pages, written out by the loop's writev before anything else runs:
-  // the reply's only copy is the kernel's.
-  const views = s.volume.readViews(q.nodeid, offset, Math.min(size, WRITE_BYTES_MAX));
-  if (typeof views === 'number') return views;
-  return views.length === 0 ? 0 : views;
+  const length = Math.min(q.arg.u32('read_in.size'), WRITE_BYTES_MAX);
+  // Views over the arena's pages: the reply's only copy is the kernel's. A small one is written
+  // out before anything else runs; a large one is pinned until sent, so the transport may send
+  // it from another thread while later requests (writes, truncates) are served.
+  if (length < HELD_REPLY_BYTES_MIN) {
+    const views = s.volume.readViews(q.nodeid, offset, length);
+    if (typeof views === 'number') return views;
+    return views.length === 0 ? 0 : views;
+  }
+  const held = s.volume.view(q.nodeid, offset, length);
+  if (typeof held === 'number') return held;
+  s.holdUntilSent(held.release);
+  return held.buffers.length === 0 ? 0 : held.buffers;
 }
 
 export function write(s: FuseSession, q: Request): Result {

@@ -6,6 +6,8 @@ import type { StatFs, WireAttr } from './wire.js';
 
 export type Attr = WireAttr;
 export interface DirEntry { name: string; ino: number; type: number; next: number }
+/** Views over a file's storage that stay valid until released. */
+export interface HeldViews { readonly buffers: Buffer[]; release(): void }
 export interface SetAttr { mode?: number; uid?: number; gid?: number; size?: number; atimeNs?: bigint; mtimeNs?: bigint; ctimeNs?: bigint }
 
 export interface ServedVolume {
@@ -24,6 +26,8 @@ export interface ServedVolume {
   read(ino: number, offset: number, length: number): Uint8Array | number;
   /** The same bytes as read() as views over the file's storage, no copy: valid only until the next call that may write. */
   readViews(ino: number, offset: number, length: number): Buffer[] | number;
+  /** Like readViews, but the views stay valid (the pages pinned: writes go to copies, frees wait) until release(). */
+  view(ino: number, offset: number, length: number): HeldViews | number;
   /** `fromReserve`: the kernel acknowledged this write already (it may use the pages reserved for that). */
   write(ino: number, offset: number, data: Uint8Array, opts?: { fromReserve?: boolean }): number;
   /** Keep `pages` reserved for writes the kernel caches; returns the pages reserved (absent: nothing reserved). */

@@ -9,7 +9,7 @@ import { kernelMount, kernelUnmount, openDevFuse, type KernelMounted } from './k
 import { startCheckpoints } from './interval.js';
 import { startBackground, type Driven } from '../fs/driver.js';
 import type { ServedVolume } from './served.js';
-import { armWriteback, WritebackPolicy, type WritebackMode } from './writeback.js';
+import { armWriteback, setReadahead, WritebackPolicy, type WritebackMode } from './writeback.js';
 import type { Validity } from './wire.js';
 import { UringTransport, kernelUring, type UringMode } from './uring.js';
 
@@ -77,6 +77,8 @@ export async function serve(opts: ServeOptions): Promise<FuseServer> {
   if (!st || st.ino !== opts.volume.rootIno) {
     throw new Error(`mount ${opts.dir}: the mounted root does not answer as this server's volume`);
   }
+  // After INIT, whose reply can only lower the window. Best effort: without it reads come in 128 KiB requests.
+  setReadahead(opts.dir);
   let inUse = uring;
   if (uring && !(session.uring.granted && uring.counts.failures === 0)) {
     const why = !session.uring.offered ? 'the kernel did not offer it in FUSE_INIT' : 'the kernel refused the ring entries (see the log)';

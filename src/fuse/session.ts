@@ -104,6 +104,20 @@ export class FuseSession {
     this.afterSent.push(fn);
   }
 
+  /** The reply now being made shows memory held until it is sent (holdUntilSent): a transport may send it later. */
+  replyHeld = false;
+
+  /** `release` the reply's memory once it is sent; until then it stays valid, also after later requests. */
+  holdUntilSent(release: () => void): void {
+    this.replyHeld = true;
+    this.afterSent.push(release);
+  }
+
+  /** A transport sending this reply later takes the work replySent() would run, to run it once sent. */
+  takeSent(): (() => void)[] {
+    return this.afterSent.splice(0);
+  }
+
   /** Called by a transport after it handed a reply to the kernel. */
   replySent(): void {
     for (let fn = this.afterSent.shift(); fn; fn = this.afterSent.shift()) fn();
@@ -112,6 +126,7 @@ export class FuseSession {
   /** Handle one request; returns the reply's chunks (header first), or null when none is sent. */
   handle(msg: Buffer): Buffer[] | null {
     this.handling = true;
+    this.replyHeld = false;
     try {
       return this.handleOne(msg);
     } finally {

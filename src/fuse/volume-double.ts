@@ -3,7 +3,7 @@
 // POSIX behaviour to check that each opcode reaches fs/ with the right
 // arguments and that fs/'s answers are encoded right; it is not a file system.
 import { EEXIST, EINVAL, ENODATA, ENOENT, ENOTDIR, ENOTEMPTY, EISDIR } from '../format/errno.js';
-import type { Attr, DirEntry, ServedVolume, SetAttr } from './served.js';
+import type { Attr, DirEntry, HeldViews, ServedVolume, SetAttr } from './served.js';
 import { S_IFDIR, S_IFLNK, S_IFMT } from '../format/mode.js';
 
 interface Node { attr: Attr; data: Buffer; target?: string; kids?: Map<string, number>; xattrs: Map<string, Uint8Array> }
@@ -13,6 +13,8 @@ export class VolumeDouble implements ServedVolume {
   readonly nodes = new Map<number, Node>();
   /** Every call, for tests asserting what reached fs/. */
   readonly calls: string[] = [];
+  /** Views handed out by view() and not yet released. */
+  viewsHeld = 0;
   readonly forgotten: [number, number][] = [];
   private nextIno = 2;
   syncs = 0;
@@ -147,6 +149,14 @@ export class VolumeDouble implements ServedVolume {
   readViews(ino: number, offset: number, length: number): Buffer[] | number {
     const r = this.read(ino, offset, length);
     return typeof r === 'number' ? r : [Buffer.from(r.buffer, r.byteOffset, r.byteLength)];
+  }
+  /** A copy: the double writes its bytes in place, so only a copy stays valid until release. */
+  view(ino: number, offset: number, length: number): HeldViews | number {
+    const r = this.read(ino, offset, length);
+    if (typeof r === 'number') return r;
+    this.viewsHeld++;
+    let live = true;
+    return { buffers: [Buffer.from(r)], release: () => { if (live) this.viewsHeld--; live = false; } };
   }
   write(ino: number, offset: number, data: Uint8Array): number {
     const n = this.nodes.get(ino);

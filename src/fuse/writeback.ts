@@ -72,22 +72,50 @@ export function armWriteback(policy: WritebackPolicy, volume: ServedVolume, dir:
   volume.reserveWriteback!(policy.headroomPages);
 }
 
+/** The sysfs directory of the mount's backing device info (its dirty bound, its readahead), or null. */
+function bdiDir(dir: string): string | null {
+  // From mountinfo, not stat(): the server has not started answering yet.
+  // A fuseblk mount's bdi is named after its block device, with a suffix (fs/fuse/inode.c).
+  const m = findMount(dir);
+  if (!m || !/^\d+:\d+$/.test(m.dev)) return null;
+  // The type carries pram's subtype (fuseblk.pram): the bdi of the loop device under it is not the mount's.
+  return `/sys/class/bdi/${m.dev}${m.fsType.split('.')[0] === 'fuseblk' ? '-fuseblk' : ''}`;
+}
+
 /**
  * Bound the kernel's dirty bytes for the mount at `dir` (its bdi is named
  * after the mount's device number): max_bytes with strict_limit. Returns the
  * bound set, or null when sysfs refused (not root, an older kernel).
  */
 export function boundDirtyBytes(dir: string, reservedBytes: number): number | null {
-  // From mountinfo, not stat(): the server has not started answering yet.
-  // A fuseblk mount's bdi is named after its block device, with a suffix (fs/fuse/inode.c).
-  const m = findMount(dir);
-  if (!m || !/^\d+:\d+$/.test(m.dev)) return null;
-  const bdi = `/sys/class/bdi/${m.dev}${m.fsType === 'fuseblk' ? '-fuseblk' : ''}`;
+  const bdi = bdiDir(dir);
+  if (!bdi) return null;
   const bytes = Math.floor(reservedBytes / RESERVE_PER_DIRTY_BYTE);
   try {
     fs.writeFileSync(`${bdi}/strict_limit`, '1');
     fs.writeFileSync(`${bdi}/max_bytes`, String(bytes));
     return Number(fs.readFileSync(`${bdi}/max_bytes`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The kernel's readahead window for the mount (KiB). FUSE_INIT can only lower
+ * it below the kernel's default of 128 KiB; a sequential reader then waits on
+ * one 128 KiB READ round trip after another. A window of several max_pages
+ * requests keeps a few 1 MiB READs in flight (the server answers them while
+ * the reader copies). Random readers are unaffected: the kernel detects them.
+ */
+export const READAHEAD_KIB = 4096;
+
+/** Set the mount's readahead to `kib`; returns the window set, or null when sysfs refused (it stays at the kernel's). */
+export function setReadahead(dir: string, kib = READAHEAD_KIB): number | null {
+  const bdi = bdiDir(dir);
+  if (!bdi) return null;
+  try {
+    fs.writeFileSync(`${bdi}/read_ahead_kb`, String(kib));
+    return Number(fs.readFileSync(`${bdi}/read_ahead_kb`, 'utf8'));
   } catch {
     return null;
   }
