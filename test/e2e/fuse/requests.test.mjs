@@ -23,13 +23,29 @@ function trace() {
   return fs.readFileSync(path.join(env.PRAM_RUN_DIR, log), 'utf8');
 }
 
-/** Requests by opcode sent while `fn` ran (rx lines only). */
-function requestsDuring(fn) {
+const pause = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/**
+ * Requests by opcode sent while `fn` ran (rx lines only). Some come after it
+ * returns (RELEASE is sent when the kernel drops the file, asynchronously) and
+ * the server's log is written as it serves: counted once the trace has been
+ * still for 300 ms and `done` (if given) holds, at most 20 s.
+ */
+function requestsDuring(fn, done = () => true) {
   const start = trace().length;
   fn();
-  const counts = {};
-  for (const m of trace().slice(start).matchAll(/^rx \d+: (\w+)/gm)) counts[m[1]] = (counts[m[1]] ?? 0) + 1;
-  return counts;
+  const count = () => {
+    const counts = {};
+    for (const m of trace().slice(start).matchAll(/^rx \d+: (\w+)/gm)) counts[m[1]] = (counts[m[1]] ?? 0) + 1;
+    return counts;
+  };
+  for (let len = -1, still = 0, end = Date.now() + 20_000; Date.now() < end; pause(50)) {
+    const now = trace().length;
+    still = now === len ? still + 50 : 0;
+    len = now;
+    if (still >= 300 && done(count())) break;
+  }
+  return count();
 }
 
 describe('FUSE requests per metadata operation', () => {
@@ -48,7 +64,7 @@ describe('FUSE requests per metadata operation', () => {
   });
 
   test('create + close of 20 files: one LOOKUP, CREATE and RELEASE each; FLUSH at most once, then never', T, () => {
-    const n = requestsDuring(() => sh(`cd '${mnt}/d' && for i in $(seq 20); do : > c$i; done`));
+    const n = requestsDuring(() => sh(`cd '${mnt}/d' && for i in $(seq 20); do : > c$i; done`), (c) => (c.RELEASE ?? 0) >= 20);
     assert.equal(n.CREATE, 20, JSON.stringify(n));
     assert.equal(n.LOOKUP, 20, `a negative lookup per new name: ${JSON.stringify(n)}`);
     assert.equal(n.RELEASE, 20, JSON.stringify(n));
