@@ -39,14 +39,16 @@ export function ensureKernel() {
 
 /**
  * A fresh run directory outside /tmp (the guest mounts its own tmpfs over /tmp, so the
- * host's /tmp is hidden there) with the initramfs and the guest's config.json.
+ * host's /tmp is hidden there) with the initramfs and the guest's config.json. `tests`: the
+ * guest programs to snapshot beside the build (default this folder; the blackout bench
+ * passes bench/lib/blackout-guest.mjs).
  */
-export function prepareRun(config) {
+export function prepareRun(config, tests = undefined) {
   const dir = mkdtempSync('/var/tmp/pram-luo-');
   const initrd = join(dir, 'initrd.img');
   execFileSync(join(HERE, 'mkinitramfs.sh'), [initrd], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 });
   const configPath = join(dir, 'config.json');
-  writeFileSync(configPath, JSON.stringify({ repo: snapshot(dir), initrd, ...config }, null, 2));
+  writeFileSync(configPath, JSON.stringify({ repo: snapshot(dir, tests), initrd, ...config }, null, 2));
   return { dir, initrd, configPath };
 }
 
