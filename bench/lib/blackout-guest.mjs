@@ -24,9 +24,10 @@ const word = (key) => cmdline.split(/\s+/).find((w) => w.startsWith(`${key}=`))?
 const LUO = word('pramluo.config') !== undefined;
 if (!LUO && process.env.PRAM_E2E_GUEST !== '1') { console.error('runs in the blackout guest only'); process.exit(2); }
 const env = process.env;
-// { repo, work, kernel, initrd, cases: [{ where, mib }], arenaSize }
+// { repo, work, kernel, initrd, criu (lib/fetch-criu.sh's wrapper), cases: [{ where, mib }], arenaSize }
 const cfg = LUO ? JSON.parse(fs.readFileSync(process.argv[2], 'utf8'))
-  : { repo: env.E2E_REPO, work: env.E2E_WORK, kernel: env.E2E_KERNEL, initrd: env.E2E_INITRD, cases: JSON.parse(env.E2E_BLACKOUT_CASES) };
+  : { repo: env.E2E_REPO, work: env.E2E_WORK, kernel: env.E2E_KERNEL, initrd: env.E2E_INITRD, criu: env.E2E_CRIU, cases: JSON.parse(env.E2E_BLACKOUT_CASES) };
+const CRIU = cfg.criu;
 const PRAM = join(cfg.repo, 'bin', 'pram.js');
 const BOOT = Number(word(LUO ? 'pramluo.boot' : 'pram_e2e_boot') ?? '1');
 const CASES = cfg.cases;
@@ -80,7 +81,7 @@ async function restore(c, i) {
   if (c.where === 'disk') sh('sh', ['-c', 'sync; echo 3 > /proc/sys/vm/drop_caches']);
   const mount = timed(() => mountCase(c.where, false));
   const rec = JSON.parse(fs.readFileSync(join(dir, 'rec.json'), 'utf8'));
-  const restoreMs = timed(() => sh('criu', ['restore', '-d', '-D', dir, '-o', 'restore.log', '--pidfile', '/tmp/toucher.pid']));
+  const restoreMs = timed(() => sh(CRIU, ['restore', '-d', '-D', dir, '-o', 'restore.log', '--pidfile', '/tmp/toucher.pid']));
   const pid = Number(fs.readFileSync('/tmp/toucher.pid', 'utf8'));
   const got = await sum(pid);
   if (got !== rec.sum) throw new Error(`${tag(c, i)}: memory sum ${got} after restore, ${rec.sum} before`);
@@ -102,7 +103,7 @@ async function dump(c, i) {
   const before = await sum(null);
   const dir = join(MNT[c.where], `img${i}`);
   fs.mkdirSync(dir, { recursive: true });
-  const dumpMs = timed(() => sh('criu', ['dump', '-t', String(child.pid), '-D', dir, '-o', 'dump.log']));
+  const dumpMs = timed(() => sh(CRIU, ['dump', '-t', String(child.pid), '-D', dir, '-o', 'dump.log']));
   fs.writeFileSync(join(dir, 'rec.json'), JSON.stringify({ sum: before }));
   const saveMs = timed(() => save(c, dir));
   say(`${tag(c, i)} dump ${dumpMs}`);
@@ -128,7 +129,7 @@ try {
   if (BOOT === 1) say(`kernel ${release()}`);
   if (CASES.some((c) => c.where === 'disk')) sh('modprobe', ['-a', 'virtio_blk', 'ext4']);
   // criu probes the kernel once per boot (its kerndat cache in /run): untimed, so no case pays it.
-  const check = spawnSync('criu', ['check'], { encoding: 'utf8' });
+  const check = spawnSync(CRIU, ['check'], { encoding: 'utf8' });
   say(`criu check: ${`${check.stdout}${check.stderr}`.trim().split('\n').slice(-1)[0] ?? ''} (exit ${check.status})`);
   for (let i = 0; i < 100 && CASES.some((c) => c.where === 'disk') && !fs.existsSync('/dev/vda'); i++) await delay(100);
   if (BOOT > 1) await restore(CASES[BOOT - 2], BOOT - 2);

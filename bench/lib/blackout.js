@@ -44,7 +44,7 @@ async function boots(n, waitFor, failRe, status) {
 }
 
 /** (a) and (b): the kexec e2e's guest, Debian kernel, pmem and a virtio disk. */
-export async function kexecMachine({ plan, status, work }) {
+export async function kexecMachine({ plan, status, work, criu }) {
   const vm = await import(path.join(ROOT, 'test/e2e/kexec/vm.mjs'));
   vm.ensureDebs();
   const cases = plan.mib.flatMap((mib) => [{ where: 'pram', mib, ms: {} }, { where: 'disk', mib, ms: {} }]);
@@ -58,7 +58,7 @@ export async function kexecMachine({ plan, status, work }) {
   const initrd = path.join(work, 'initrd.img');
   vm.buildInitramfs({ work, kernel, env: {
     E2E_REPO: ROOT, E2E_WORK: work, E2E_KERNEL: kernel.image, E2E_INITRD: initrd,
-    E2E_GUEST_MJS: path.join(ROOT, GUEST), E2E_BLACKOUT_CASES: JSON.stringify(cases.map(({ where, mib }) => ({ where, mib }))),
+    E2E_GUEST_MJS: path.join(ROOT, GUEST), E2E_CRIU: criu, E2E_BLACKOUT_CASES: JSON.stringify(cases.map(({ where, mib }) => ({ where, mib }))),
   } });
   const logFile = path.join(work, 'console.log');
   status(`blackout: booting QEMU (${plan.memory}, pmem ${plan.memmap}) for ${cases.length} cases`);
@@ -83,13 +83,13 @@ export async function kexecMachine({ plan, status, work }) {
 }
 
 /** (c): the LUO e2e's guest (its kernel, init and run directory), a memfd arena kept by LUO. */
-export async function luoMachine({ plan, status, work }) {
+export async function luoMachine({ plan, status, work, criu }) {
   const vm = await import(path.join(ROOT, 'test/e2e/luo/vm.mjs'));
   vm.checkHostTools();
   status('blackout: the LUO kernel (test/e2e/luo/build-kernel.sh, cached per fragment)');
   const kernel = vm.ensureKernel();
   const cases = plan.mib.map((mib) => ({ where: 'luo', mib, ms: {} }));
-  const run = vm.prepareRun({ mode: 'blackout', kernel, work, arenaSize: plan.luoArena, cases: cases.map(({ where, mib }) => ({ where, mib })) }, [GUEST]);
+  const run = vm.prepareRun({ mode: 'blackout', kernel, work, criu, arenaSize: plan.luoArena, cases: cases.map(({ where, mib }) => ({ where, mib })) }, [GUEST]);
   const append = `${vm.BASE_APPEND} pramluo.script=${path.join(run.dir, 'app', GUEST)} pramluo.config=${run.configPath} pramluo.boot=1`;
   status(`blackout: booting the LUO QEMU (${plan.luoMemory}) for ${cases.length} cases`);
   const guest = vm.startVm({ kernel, initrd: run.initrd, append, memory: plan.luoMemory });
@@ -117,10 +117,14 @@ async function run({ plan, status }) {
   fs.mkdirSync(work, { recursive: true });
   const cc = spawnSync('gcc', ['-static', '-O2', '-o', path.join(work, 'toucher'), path.join(ROOT, 'bench/lib/toucher.c')], { encoding: 'utf8' });
   if (cc.status !== 0) throw new Error(`gcc toucher.c: ${cc.stderr}`);
-  const kexec = await kexecMachine({ plan, status, work });
-  const luo = await luoMachine({ plan, status, work });
+  status('blackout: CRIU (lib/fetch-criu.sh: Debian sid\'s, cached)');
+  const criu = spawnSync('sh', [path.join(ROOT, 'bench/lib/fetch-criu.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (criu.status !== 0) throw new Error('bench/lib/fetch-criu.sh failed');
+  const tool = { path: criu.stdout.trim().split('\n').pop(), version: criu.stdout.trim().split('\n').pop().split('/').slice(-2, -1)[0] };
+  const kexec = await kexecMachine({ plan, status, work, criu: tool.path });
+  const luo = await luoMachine({ plan, status, work, criu: tool.path });
   const { cases: luoCases, ...luoRest } = luo;
-  return { ...kexec, cases: [...kexec.cases, ...luoCases], luo: luoRest };
+  return { ...kexec, criu: tool.version, cases: [...kexec.cases, ...luoCases], luo: luoRest };
 }
 
 /** Rows of the table, in the order (a), (b), (c) per size; pram's share for the pram cases, each pram case's total against the disk's. */
@@ -141,7 +145,7 @@ function report(raw) {
   const table = rows(raw);
   const luo = raw.luo ?? {};
   const md = [];
-  md.push(`Two QEMU machines (TCG): (a) and (b) in the kexec e2e guest (${raw.memory}, pmem \`memmap=${raw.memmap}\`, Debian kernel ${raw.kernel}); (c) in the LUO e2e guest (${luo.memory ?? '?'}, kernel ${luo.kernel ?? '?'}: \`make tinyconfig\` + test/e2e/luo/kernel.fragment, with CRIU's options; \`kho=on liveupdate=on\`). A process holding the given MiB of touched memory is dumped with \`criu dump\`, the images saved, the machine kexec'd into the same kernel, the images mounted and \`criu restore\`d; the restored process proves its memory by checksum. (a) pram: images on a \`pram mount\` over /dev/pmem0, save = \`pram umount\` (the checkpoint), \`pram kexec\` passes pram=; (b) disk: images on ext4 on a virtio disk (host \`cache=none\`), save = umount (write-back), plain kexec, the next kernel's page cache is cold; (c) luo: images on a \`pram mount --arena memfd:blackout --size ${luo.arena ?? '?'}\`, save = fsync of every image (a checkpoint into the memfd; the mount stays up), \`pram kexec --luo\` preserves the memfd through Live Update (inside "kexec to init"), mount = \`pram mount --arena luo:blackout\` in the next kernel. Kexec to init: from the guest's "kexec" line to the next kernel's init line, on the host's clock. Under TCG the absolute times are slow; the ratios of the totals in one run are the result. pram's save and mount are node programs (\`pram umount\`, \`pram mount\` and its FUSE server, and \`pram kexec\` inside "kexec to init") loaded from the host's 9p share into a fresh kernel; under TCG their start-up weighs most at small sizes, where ext4's kernel code has none. (c)'s kernel is a different, much smaller one (no modules, few drivers), so its "kexec to init" is not (a)'s or (b)'s; its dump, save, mount and restore are the same programs' work.`, '');
+  md.push(`Two QEMU machines (TCG): (a) and (b) in the kexec e2e guest (${raw.memory}, pmem \`memmap=${raw.memmap}\`, Debian kernel ${raw.kernel}); (c) in the LUO e2e guest (${luo.memory ?? '?'}, kernel ${luo.kernel ?? '?'}: \`make tinyconfig\` + test/e2e/luo/kernel.fragment, with CRIU's options; \`kho=on liveupdate=on\`). A process holding the given MiB of touched memory is dumped with \`criu dump\` (CRIU ${raw.criu ?? '?'}, Debian sid's, in both machines: bookworm's 3.17 cannot read the vDSO of (c)'s kernel), the images saved, the machine kexec'd into the same kernel, the images mounted and \`criu restore\`d; the restored process proves its memory by checksum. (a) pram: images on a \`pram mount\` over /dev/pmem0, save = \`pram umount\` (the checkpoint), \`pram kexec\` passes pram=; (b) disk: images on ext4 on a virtio disk (host \`cache=none\`), save = umount (write-back), plain kexec, the next kernel's page cache is cold; (c) luo: images on a \`pram mount --arena memfd:blackout --size ${luo.arena ?? '?'}\`, save = fsync of every image (a checkpoint into the memfd; the mount stays up), \`pram kexec --luo\` preserves the memfd through Live Update (inside "kexec to init"), mount = \`pram mount --arena luo:blackout\` in the next kernel. Kexec to init: from the guest's "kexec" line to the next kernel's init line, on the host's clock. Under TCG the absolute times are slow; the ratios of the totals in one run are the result. pram's save and mount are node programs (\`pram umount\`, \`pram mount\` and its FUSE server, and \`pram kexec\` inside "kexec to init") loaded from the host's 9p share into a fresh kernel; under TCG their start-up weighs most at small sizes, where ext4's kernel code has none. (c)'s kernel is a different, much smaller one (no modules, few drivers), so its "kexec to init" is not (a)'s or (b)'s; its dump, save, mount and restore are the same programs' work.`, '');
   if (raw.unavailable) md.push(`unavailable (a), (b): ${raw.unavailable}`, '');
   if (luo.unavailable) md.push(`unavailable (c): ${luo.unavailable}`, '');
   md.push(`| images on | MiB | ${PHASES.join(' ms | ')} ms | total ms | pram's share (save + mount) | disk total / this total |`, `|---|---|${PHASES.map(() => '---').join('|')}|---|---|---|`);
