@@ -91,7 +91,7 @@ export async function luoMachine({ plan, status, work, criu }) {
   const kernel = vm.ensureKernel();
   const cases = plan.mib.map((mib) => ({ where: 'luo', mib, ms: {} }));
   const run = vm.prepareRun({ mode: 'blackout', kernel, work, criu, arenaSize: plan.luoArena, cases: cases.map(({ where, mib }) => ({ where, mib })) }, [GUEST]);
-  const append = `${vm.BASE_APPEND} pramluo.script=${path.join(run.dir, 'app', GUEST)} pramluo.config=${run.configPath} pramluo.boot=1`;
+  const append = `${vm.BASE_APPEND} no_timer_check pramluo.script=${path.join(run.dir, 'app', GUEST)} pramluo.config=${run.configPath} pramluo.boot=1`;
   status(`blackout: booting the LUO QEMU (${plan.luoMemory}) for ${cases.length} cases`);
   const guest = vm.startVm({ kernel, initrd: run.initrd, append, memory: plan.luoMemory });
   const res = { memory: plan.luoMemory, arena: plan.luoArena, cases };
