@@ -5,7 +5,8 @@
 # 3.17 stops at "vdso: Unexpected rt vDSO area bounds" on kernels with the [vvar_vclock]
 # mapping (6.13 on, so the LUO guest's 7.2); CRIU 4.1 reads it. The packages come with private
 # apt directories (as test/e2e/luo/build-kernel.sh fetches the kernel source). Prints the path
-# of a `criu` wrapper as its last line; a present one is reused.
+# of a `criu` wrapper as its last line (criu-nonft beside it: for kernels without nf_tables); a
+# present one is reused.
 set -eu
 CACHE=${PRAM_CRIU_CACHE:-/var/cache/pram-criu}
 APT="$CACHE/apt"
@@ -32,7 +33,13 @@ cat > "$OUT/criu.tmp" <<WRAP
 #!/bin/sh
 exec $R/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path $R/usr/lib/x86_64-linux-gnu:$R/lib/x86_64-linux-gnu $R/usr/sbin/criu "\$@"
 WRAP
-chmod 755 "$OUT/criu.tmp"
+# criu-nonft: the same criu over lib/nft-stub.c, for kernels without nf_tables (see there).
+HERE=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$OUT/nonft"
+printf 'LIBNFTABLES_1 { global: *; };\n' > "$OUT/nonft/nft.map"
+gcc -shared -fPIC -O2 -Wl,--version-script="$OUT/nonft/nft.map" -Wl,-soname,libnftables.so.1 -o "$OUT/nonft/libnftables.so.1" "$HERE/nft-stub.c"
+sed "s|--library-path |--library-path $OUT/nonft:|" "$OUT/criu.tmp" > "$OUT/criu-nonft"
+chmod 755 "$OUT/criu.tmp" "$OUT/criu-nonft"
 "$OUT/criu.tmp" --version >&2
 mv "$OUT/criu.tmp" "$OUT/criu"
 echo "$OUT/criu"
