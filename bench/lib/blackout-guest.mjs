@@ -42,6 +42,14 @@ function sh(cmd, args) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${(r.stderr || r.stdout || r.error?.message || '').trim().split('\n').slice(-2).join(' | ')}`);
   return r.stdout;
 }
+/** criu with its log in the images directory; a failure says the log's errors. */
+function criu(args, dir, log) {
+  try { return sh(CRIU, [...args, '-D', dir, '-o', log]); } catch (e) {
+    let errs = '';
+    try { errs = fs.readFileSync(join(dir, log), 'utf8').split('\n').filter((l) => /Error|Warn/.test(l)).slice(-4).join(' | '); } catch { /* no log */ }
+    throw new Error(`${e.message} ${errs}`);
+  }
+}
 const timed = (f) => { const t0 = performance.now(); f(); return Math.round(performance.now() - t0); };
 const tag = (c, i) => `case ${i + 1} ${c.where} ${c.mib}MiB`;
 
@@ -81,7 +89,7 @@ async function restore(c, i) {
   if (c.where === 'disk') sh('sh', ['-c', 'sync; echo 3 > /proc/sys/vm/drop_caches']);
   const mount = timed(() => mountCase(c.where, false));
   const rec = JSON.parse(fs.readFileSync(join(dir, 'rec.json'), 'utf8'));
-  const restoreMs = timed(() => sh(CRIU, ['restore', '-d', '-D', dir, '-o', 'restore.log', '--pidfile', '/tmp/toucher.pid']));
+  const restoreMs = timed(() => criu(['restore', '-d', '--pidfile', '/tmp/toucher.pid'], dir, 'restore.log'));
   const pid = Number(fs.readFileSync('/tmp/toucher.pid', 'utf8'));
   const got = await sum(pid);
   if (got !== rec.sum) throw new Error(`${tag(c, i)}: memory sum ${got} after restore, ${rec.sum} before`);
@@ -103,7 +111,7 @@ async function dump(c, i) {
   const before = await sum(null);
   const dir = join(MNT[c.where], `img${i}`);
   fs.mkdirSync(dir, { recursive: true });
-  const dumpMs = timed(() => sh(CRIU, ['dump', '-t', String(child.pid), '-D', dir, '-o', 'dump.log']));
+  const dumpMs = timed(() => criu(['dump', '-t', String(child.pid)], dir, 'dump.log'));
   fs.writeFileSync(join(dir, 'rec.json'), JSON.stringify({ sum: before }));
   const saveMs = timed(() => save(c, dir));
   say(`${tag(c, i)} dump ${dumpMs}`);
@@ -128,9 +136,11 @@ function kexec(c) {
 try {
   if (BOOT === 1) say(`kernel ${release()}`);
   if (CASES.some((c) => c.where === 'disk')) sh('modprobe', ['-a', 'virtio_blk', 'ext4']);
+  // criu's start-up probes bind to 127.0.0.1: the LUO guest's init leaves lo down (the kexec guest's init.sh brings it up).
+  if (LUO) sh('ip', ['link', 'set', 'lo', 'up']);
   // criu probes the kernel once per boot (its kerndat cache in /run): untimed, so no case pays it.
   const check = spawnSync(CRIU, ['check'], { encoding: 'utf8' });
-  say(`criu check: ${`${check.stdout}${check.stderr}`.trim().split('\n').slice(-1)[0] ?? ''} (exit ${check.status})`);
+  say(`criu check: ${`${check.stdout}${check.stderr}`.trim().split('\n').filter((l, i, all) => /Error/.test(l) || i === all.length - 1).slice(-4).join(' | ')} (exit ${check.status})`);
   for (let i = 0; i < 100 && CASES.some((c) => c.where === 'disk') && !fs.existsSync('/dev/vda'); i++) await delay(100);
   if (BOOT > 1) await restore(CASES[BOOT - 2], BOOT - 2);
   if (BOOT <= CASES.length) {
