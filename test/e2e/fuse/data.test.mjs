@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ROOT, forceUnmount, isMounted, pram } from './helpers.mjs';
+import { ROOT, pram, tearDown } from './helpers.mjs';
 
 const T = { timeout: 120_000 };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'data-fuse-'));
@@ -48,12 +48,7 @@ describe('FUSE data path', () => {
     assert.equal(r.code, 0, r.err + r.out);
   });
 
-  after(() => {
-    if (isMounted(mnt)) pram(['umount', mnt], { env, timeoutMs: 60_000 });
-    forceUnmount(mnt);
-    fs.rmSync(arena, { force: true });
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  after(() => tearDown({ mnt, arena, tmp, env }));
 
   test("the mount's own bdi carries the dirty bound (half the headroom) and a 4 MiB readahead", T, () => {
     const bdi = bdiOf(mnt);

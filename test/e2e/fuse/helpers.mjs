@@ -47,6 +47,14 @@ export function forceUnmount(dir) {
   if (isMounted(dir)) spawnSync('umount', ['-l', dir], { timeout: 10_000 });
 }
 
+/** The end of a test file's mount: `pram umount` (saves), else detach it; the arena and the scratch directory go. */
+export function tearDown({ mnt, arena, tmp, env, timeoutMs = 60_000 }) {
+  if (isMounted(mnt)) pram(['umount', mnt], { env, timeoutMs });
+  forceUnmount(mnt);
+  fs.rmSync(arena, { force: true });
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
 /** A tree with files, symlinks, hard links, empty directories, odd modes and old times (no fifo: diff -r calls fifos a difference). */
 export function makeTree(dir) {
   sh(`

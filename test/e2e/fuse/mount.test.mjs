@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { alive, forceUnmount, isMounted, serverPidIn, makeTree, pram, renameat2, sh, statTree } from './helpers.mjs';
+import { alive, isMounted, serverPidIn, makeTree, pram, renameat2, sh, statTree, tearDown } from './helpers.mjs';
 
 const T = { timeout: 180_000 };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pram-fuse-'));
@@ -55,12 +55,7 @@ describe('pram mount (FUSE)', () => {
     mount(['--size', '2G', '--allow-other']);
   });
 
-  after(() => {
-    if (isMounted(mnt)) pram(['umount', mnt], { env, timeoutMs: 120_000 });
-    forceUnmount(mnt);
-    fs.rmSync(arena, { force: true });
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  after(() => tearDown({ mnt, arena, tmp, env, timeoutMs: 120_000 }));
 
   test('pram mount returns with the mount answering, its server recorded', T, () => {
     assert.equal(fs.statSync(mnt).ino, 1, 'the root is pram\'s inode 1');

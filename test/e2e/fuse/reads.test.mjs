@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ROOT, forceUnmount, isMounted, pram, sh } from './helpers.mjs';
+import { ROOT, pram, sh, tearDown } from './helpers.mjs';
 
 const T = { timeout: 120_000 };
 const PS = 4096;
@@ -58,12 +58,7 @@ describe('reads through FUSE and the CLI', () => {
     fs.closeSync(fd);
   });
 
-  after(() => {
-    if (isMounted(mnt)) pram(['umount', mnt], { env, timeoutMs: 60_000 });
-    forceUnmount(mnt);
-    fs.rmSync(arena, { force: true });
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  after(() => tearDown({ mnt, arena, tmp, env }));
 
   test('pram cat writes each file whole (holes as zeros); a damaged file fails with EIO and exit 1', T, () => {
     for (const [p, data] of Object.entries(files)) {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { forceUnmount, isMounted, pram, sh } from './helpers.mjs';
+import { pram, sh, tearDown } from './helpers.mjs';
 
 const T = { timeout: 120_000 };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pram-fuse-req-'));
@@ -56,12 +56,7 @@ describe('FUSE requests per metadata operation', () => {
     fs.mkdirSync(path.join(mnt, 'd'));
   });
 
-  after(() => {
-    if (isMounted(mnt)) pram(['umount', mnt], { env, timeoutMs: 60_000 });
-    forceUnmount(mnt);
-    fs.rmSync(arena, { force: true });
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  after(() => tearDown({ mnt, arena, tmp, env }));
 
   test('create + close of 20 files: one LOOKUP, CREATE and RELEASE each; FLUSH at most once, then never', T, () => {
     const n = requestsDuring(() => sh(`cd '${mnt}/d' && for i in $(seq 20); do : > c$i; done`), (c) => (c.RELEASE ?? 0) >= 20);
