@@ -44,7 +44,7 @@ export function isMounted(dir) {
 
 /** Last resort in `after`: detach whatever is left, never wait on it. */
 export function forceUnmount(dir) {
-  if (isMounted(dir)) spawnSync('umount', ['-l', dir], { timeout: 10_000 });
+  if (isMounted(dir)) spawnSync('umount', ['-i', '-l', dir], { timeout: 10_000 });
 }
 
 /** The end of a test file's mount: `pram umount` (saves), else detach it; the arena and the scratch directory go. */

@@ -132,7 +132,7 @@ test('pram umount: a save that cannot be made exits non-zero in one line and lea
     // Giving up is the user's choice: a lazy kernel unmount ends the server, whose final save fails the
     // same way; the previous checkpoint is intact.
     const pid = JSON.parse(fs.readFileSync(path.join(env.PRAM_RUN_DIR, fs.readdirSync(env.PRAM_RUN_DIR).find((f) => f.endsWith('.pid'))), 'utf8')).pid;
-    assert.equal(spawnSync('umount', ['-l', mnt]).status, 0);
+    assert.equal(spawnSync('umount', ['-i', '-l', mnt]).status, 0);
     for (let i = 0; i < 200 && fs.existsSync(`/proc/${pid}`); i++) spawnSync('sleep', ['0.05']);
     r = pram(['mount', mnt, '--arena', arena], { env });
     assert.equal(r.code, 0, r.err);

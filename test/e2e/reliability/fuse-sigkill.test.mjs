@@ -249,7 +249,7 @@ test(`SIGKILL of the FUSE server: ${RUNS} kills from SEED=${SEED}, ${OPS} ops a 
     time.ops += Date.now() - t0; t0 = Date.now();
     die();   // a run that finished before its kill point is killed after its last op
     await server.exited;
-    const u = spawnSync('umount', ['-l', mnt], { encoding: 'utf8', timeout: 30_000 });
+    const u = spawnSync('umount', ['-i', '-l', mnt], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(u.status, 0, `${why}: umount -l of the dead mount: ${u.stderr}`);
 
     // Candidates: the last durable call that returned before the kill, and every one the kill may have cut short.
