@@ -32,5 +32,7 @@ export class ReadOnlyVolume extends Volume {
   /** Nothing to write: the image in memory is the one loaded. */
   override sync(): number { return this.isMounted ? 0 : super.sync(); }
   override unsaved(): boolean { return false; }
+  /** No settling, no compaction in slices: background work writes log pages into the arena. */
+  override background(): boolean { return false; }
   override unmount(): number { return this.detach(); }
 }
