@@ -15,6 +15,7 @@ import './lib/all.js';
 import { ddChart, scalingChart } from './lib/svg.js';
 import { sizeName } from './lib/stats.js';
 import { ROOT, loadavg, machine } from './lib/sys.js';
+import { OTHER_SHARE_MAX, startAccounting } from './lib/share.js';
 import { snapshot } from './lib/snapshot.js';
 
 const MIB = 1 << 20, GIB = 1 << 30;
@@ -138,6 +139,7 @@ async function main() {
   };
   status(`${r.mode} run on ${r.machine.cores} cores, ${r.machine.cpu}, node ${r.machine.node}`);
   if (process.getuid?.() !== 0) status('not root: ramfs, FUSE and drop_caches will be unavailable');
+  const share = startAccounting(r.machine.cores);
   for (const s of scenarios) {
     if (!want(s)) continue;
     const sp = s.plan ? s.plan(args.quick, args.flags) : p;
@@ -146,8 +148,11 @@ async function main() {
   }
   r.durationS = (performance.now() - t0) / 1000;
   r.machine.loadEnd = loadavg();
-  // Marked in latest.md when other work shared the CPUs (1-minute load above half the cores at either end).
-  r.underLoad = [r.machine.loadStart, r.machine.loadEnd].some((l) => Number(String(l).split(' ')[0]) > r.machine.cores / 2);
+  if (share) r.machine.share = share();
+  // Marked in latest.md when other work shared the CPUs: measured (share.js), else the 1-minute load above half the cores at either end.
+  r.underLoad = share
+    ? r.machine.share.otherShare > OTHER_SHARE_MAX
+    : [r.machine.loadStart, r.machine.loadEnd].some((l) => Number(String(l).split(' ')[0]) > r.machine.cores / 2);
   done();
 
   publish(r, args.out);
