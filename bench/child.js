@@ -94,7 +94,7 @@ async function libPath(who, { arena, tmpfile }) {
       rmArena(arena);
       const vol = volumeMount(v, { arena, sizeBytes, verify: 'full' });
       const ino = volumeCreate(vol, 'f');
-      return { write: (b, o) => must(vol.write(ino, o, b), 'write'), read: (b, o) => must(vol.read(ino, o, b.length), 'read'),
+      return { write: (b, o) => must(vol.write(ino, o, b), 'write'), read: (b, o) => must(vol.readInto(ino, o, b, 0, b.length), 'read'),
         sync: () => must(vol.sync(), 'sync'), close: () => { must(vol.unmount(), 'unmount'); rmArena(arena); } };
     } };
   }
