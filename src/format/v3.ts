@@ -35,6 +35,11 @@ export function logPayload(pageSize: number): number { return pageSize - LOG_HEA
 export const align8 = (n: number): number => (n + 7) & ~7;
 /** Stream bytes of a node's INODE record without its inline content (xattrBytes: encoded xattrs). */
 export const inodeRecordBytes = (xattrBytes: number): number => RECORD_HEADER + align8(INODE_FIXED + xattrBytes);
+/**
+ * Stream bytes `inlineBytes` of inline content add to an INODE record, 8-aligned: exact when
+ * its xattrs end 8-aligned (none, say), else at most 8 over (align8(a + b) <= align8(a) + align8(b)).
+ */
+export const inlineRecordBytes = (inlineBytes: number): number => align8(inlineBytes);
 /** Stream bytes of the NAME record of a name of `nameBytes` UTF-8 bytes. */
 export const nameRecordBytes = (nameBytes: number): number => RECORD_HEADER + align8(NAME_FIXED + nameBytes);
 

@@ -9,7 +9,6 @@ import type { PhysMem } from '../mem/physmem.js';
 import type { PageAllocator } from '../boot/allocator.js';
 import type { SlotLog } from '../format/header.js';
 import { LOG_HEADER, LOG_NEXT, MAP_SIZE, RECORD_HEADER } from '../format/v3.js';
-import { INLINE_MAX } from '../format/inline.js';
 import type { TreeShape } from './ledger.js';
 import { LogWriter, tailPfn, type LogCursor } from './log.js';
 import type { Emitted } from './records.js';
@@ -100,13 +99,11 @@ export class LiveLog {
 /**
  * The v3 cost model for the space ledger: log pages a compaction of a tree of
  * this shape writes. Records are packed byte by byte across pages, so the
- * cost is the metadata's record bytes (an INODE per node with its xattrs, a
- * NAME per name: fs/ counts them exactly), at most one MAP per data page and
- * INLINE_MAX per inline node; an append is only made when the room left still
- * admits this.
+ * cost is the metadata's record bytes (an INODE per node with its xattrs and
+ * inline bytes, a NAME per name: fs/ counts them exactly) and at most one MAP
+ * per data page; an append is only made when the room left still admits this.
  */
 export function logPagesFor(shape: Readonly<TreeShape>, pageSize: number): number {
-  // Inline nodes carry at most INLINE_MAX bytes in their INODE record.
-  const bytes = shape.bytes + (shape.data + shape.copies) * (RECORD_HEADER + MAP_SIZE) + shape.inline * INLINE_MAX;
+  const bytes = shape.bytes + (shape.data + shape.copies) * (RECORD_HEADER + MAP_SIZE);
   return Math.ceil(bytes / (pageSize - LOG_HEADER - LOG_NEXT)) + 1;
 }
