@@ -45,7 +45,7 @@ export class InodeTable {
 
   /** Start tracking changes (after the load: what was loaded is what the log holds). */
   track(): void {
-    this.tracker = new ChangeTracker();
+    this.tracker = new ChangeTracker(this.nextIno);
     for (const node of this.inodes.values()) this.tracker.watch(node);
     this.tracker.clear();
   }
