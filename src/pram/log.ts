@@ -38,7 +38,7 @@ export class LogWriter implements RecordOut {
   private cur: LogCursor | null = null;
   private page: Buffer;
   private off = 0;
-  private readonly end: number;
+  private readonly limit: number;               // where a page's stream ends (its next pointer follows)
   /** Pages the session took, in stream order (reused from session to session). */
   private readonly taken: number[] = [];
   private failed = false;
@@ -57,7 +57,7 @@ export class LogWriter implements RecordOut {
   private readonly wide = new DataView(new ArrayBuffer(8));
 
   constructor(private readonly mem: PhysMem, private readonly allocator: PageAllocator) {
-    this.end = mem.pageSize - LOG_NEXT;
+    this.limit = mem.pageSize - LOG_NEXT;
     this.spare = Buffer.alloc(mem.pageSize);
     this.page = this.recPage = this.spare;
   }
@@ -127,7 +127,7 @@ export class LogWriter implements RecordOut {
   // ---- RecordOut: fields straight into the log page ----
 
   record(type: RecordType, length: number, generation: number): void {
-    if (this.off === this.end) this.cross();
+    if (this.off === this.limit) this.cross();
     this.recPage = this.page; this.recOff = this.off; this.recNext = this.taken.length;
     this.recLen = RECORD_HEADER + align8(length);
     this.recEnd = this.pos + this.recLen;
@@ -138,13 +138,13 @@ export class LogWriter implements RecordOut {
   }
 
   u32(v: number): void {
-    if (this.off === this.end) this.cross();
+    if (this.off === this.limit) this.cross();
     this.page.writeUInt32LE(v, this.off);
     this.off += 4; this.pos += 4;
   }
 
   u64(v: number): void {
-    if (this.off === this.end) this.cross();
+    if (this.off === this.limit) this.cross();
     const lo = v >>> 0;
     this.page.writeUInt32LE(lo, this.off);
     this.page.writeUInt32LE((v - lo) / HI, this.off + 4);
@@ -152,7 +152,7 @@ export class LogWriter implements RecordOut {
   }
 
   i64(v: bigint): void {
-    if (this.off === this.end) this.cross();
+    if (this.off === this.limit) this.cross();
     this.wide.setBigInt64(0, v, true);           // two's complement, the same bits as BigInt.asUintN(64, v)
     this.page.writeUInt32LE(this.wide.getUint32(0, true), this.off);
     this.page.writeUInt32LE(this.wide.getUint32(4, true), this.off + 4);
@@ -161,16 +161,16 @@ export class LogWriter implements RecordOut {
 
   bytes(b: Uint8Array): void {
     for (let at = 0; at < b.length;) {
-      if (this.off === this.end) this.cross();
-      const n = Math.min(b.length - at, this.end - this.off);
+      if (this.off === this.limit) this.cross();
+      const n = Math.min(b.length - at, this.limit - this.off);
       this.page.set(n === b.length ? b : b.subarray(at, at + n), this.off);
       at += n; this.off += n; this.pos += n;
     }
   }
 
   text(s: string, byteLength: number): void {
-    if (this.off === this.end) this.cross();
-    if (this.end - this.off >= byteLength) {
+    if (this.off === this.limit) this.cross();
+    if (this.limit - this.off >= byteLength) {
       this.page.write(s, this.off, byteLength, 'utf8');
       this.off += byteLength; this.pos += byteLength;
       return;
@@ -188,7 +188,7 @@ export class LogWriter implements RecordOut {
     // crc32c chained over the record's bytes 4… page by page.
     let page = this.recPage, at = this.recOff + 4, left = this.recLen - 4, next = this.recNext, c = 0;
     for (;;) {
-      const n = Math.min(left, this.end - at);
+      const n = Math.min(left, this.limit - at);
       c = crc32cAt(page, at, n, c);
       left -= n;
       if (left === 0) break;
@@ -204,7 +204,7 @@ export class LogWriter implements RecordOut {
       if (next >= 0) {
         const first = LOG_HEADER + (this.recEnd - this.pos);
         const np = this.mem.page(next);
-        writeLogHeader(np, { logId: this.cur!.logId, seq: this.cur!.pages.length + this.taken.length, first: first < this.end ? first : 0 });
+        writeLogHeader(np, { logId: this.cur!.logId, seq: this.cur!.pages.length + this.taken.length, first: first < this.limit ? first : 0 });
         writeNext(np, 0);
         writeNext(this.page, next);
         this.taken.push(next);
