@@ -12,6 +12,7 @@
 import type { PhysMem } from '../mem/physmem.js';
 import type { PageAllocator } from '../boot/allocator.js';
 import { Owner } from '../boot/frames.js';
+import { assert } from '../format/assert.js';
 import { crc32cAt } from '../format/crc.js';
 import { ENOSPC } from '../format/errno.js';
 import { align8, LOG_HEADER, LOG_NEXT, RECORD_HEADER, writeLogHeader, writeNext, type RecordOut, type RecordType } from '../format/v3.js';
@@ -27,6 +28,15 @@ export interface LogCursor {
 export const tailPfn = (c: LogCursor): number => c.pages[c.pages.length - 1]!;
 
 const HI = 2 ** 32;
+/** The host's byte order: words are stored through a Uint32Array view (a store each, no bounds-checked Buffer call). */
+const LE = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+const le32 = (v: number): number => (LE ? v : ((v & 0xff) << 24 | (v & 0xff00) << 8 | (v >>> 8) & 0xff00 | v >>> 24) >>> 0);
+
+/** The page as 32-bit words (a page starts 4-aligned in its mapping, as every page-sized buffer does). */
+function wordsOf(page: Buffer): Uint32Array {
+  if (page.byteOffset % 4 !== 0) assert(false, 'a page starts 4-aligned');
+  return new Uint32Array(page.buffer, page.byteOffset, page.length >>> 2);
+}
 
 /**
  * One writer per log engine. A session: open(cursor), records through the
@@ -37,6 +47,7 @@ const HI = 2 ** 32;
 export class LogWriter implements RecordOut {
   private cur: LogCursor | null = null;
   private page: Buffer;
+  private words: Uint32Array;          // the page as words
   private off = 0;
   private readonly limit: number;               // where a page's stream ends (its next pointer follows)
   /** Pages the session took, in stream order (reused from session to session). */
@@ -60,6 +71,7 @@ export class LogWriter implements RecordOut {
     this.limit = mem.pageSize - LOG_NEXT;
     this.spare = Buffer.alloc(mem.pageSize);
     this.page = this.recPage = this.spare;
+    this.words = wordsOf(this.spare);
   }
 
   /** A new, empty log: its head page taken and its header written. -ENOSPC when no page is free. */
@@ -78,6 +90,7 @@ export class LogWriter implements RecordOut {
     if (this.cur) this.rollback();               // a session cut short by a throw: never published, its pages go back
     this.cur = cur;
     this.page = this.recPage = this.mem.page(tailPfn(cur));
+    this.words = wordsOf(this.page);
     this.off = cur.tailOff;
     this.pos = this.recEnd = cur.bytes;
     this.taken.length = 0;
@@ -139,23 +152,24 @@ export class LogWriter implements RecordOut {
 
   u32(v: number): void {
     if (this.off === this.limit) this.cross();
-    this.page.writeUInt32LE(v, this.off);
+    this.words[this.off >>> 2] = le32(v);
     this.off += 4; this.pos += 4;
   }
 
   u64(v: number): void {
     if (this.off === this.limit) this.cross();
-    const lo = v >>> 0;
-    this.page.writeUInt32LE(lo, this.off);
-    this.page.writeUInt32LE((v - lo) / HI, this.off + 4);
+    const lo = v >>> 0, at = this.off >>> 2;
+    this.words[at] = le32(lo);
+    this.words[at + 1] = le32((v - lo) / HI);
     this.off += 8; this.pos += 8;
   }
 
   i64(v: bigint): void {
     if (this.off === this.limit) this.cross();
     this.wide.setBigInt64(0, v, true);           // two's complement, the same bits as BigInt.asUintN(64, v)
-    this.page.writeUInt32LE(this.wide.getUint32(0, true), this.off);
-    this.page.writeUInt32LE(this.wide.getUint32(4, true), this.off + 4);
+    const at = this.off >>> 2;
+    this.words[at] = le32(this.wide.getUint32(0, true));
+    this.words[at + 1] = le32(this.wide.getUint32(4, true));
     this.off += 8; this.pos += 8;
   }
 
@@ -208,11 +222,11 @@ export class LogWriter implements RecordOut {
         writeNext(np, 0);
         writeNext(this.page, next);
         this.taken.push(next);
-        this.page = np; this.off = LOG_HEADER;
+        this.page = np; this.words = wordsOf(np); this.off = LOG_HEADER;
         return;
       }
       this.failed = true;
     }
-    this.page = this.spare; this.off = LOG_HEADER;
+    this.page = this.spare; this.words = wordsOf(this.spare); this.off = LOG_HEADER;
   }
 }
