@@ -29,6 +29,8 @@ import type { RunHeads } from './runheads.js';
 
 /** 32-page groups a slice writes (≤ 128 MAP records) before it looks at the clock again. */
 const CLOCK_EVERY = 4;
+/** A directory's NAMEs a slice writes before it looks at the clock again (a directory of 10^4 names spans slices). */
+const NAMES_EVERY = 256;
 
 /** One node for a compaction slice: its image (names unused) and, for a directory, the names it holds. */
 export interface SliceNode { node: NodeImage; names: readonly ChangeSet['names'][number][] }
@@ -72,6 +74,7 @@ export class Settler {
 export class SlicedCompaction {
   private cur: SliceNode | null = null;
   private at = 0;                      // next page index of cur to write
+  private nameAt = 0;                  // next of cur's names to write
   private done = false;
   private e: Emitter | null = null;    // reused from slice to slice
 
@@ -100,11 +103,10 @@ export class SlicedCompaction {
         this.cur = next();
         this.at = 0;
         if (!this.cur) { this.done = true; break; }
-        const n = this.cur.node;
-        e.inode(n, n.pages.count);
-        for (const nm of this.cur.names) e.name(nm.parent, nm.name, nm.ino);
+        this.nameAt = 0;
+        e.inode(this.cur.node, this.cur.node.pages.count);
       }
-      if (this.groups(e, until)) this.cur = null;
+      if (this.names(e, until) && this.groups(e, until)) this.cur = null;
       if (performance.now() >= until) break;
     }
     return this.live.closeFresh();
@@ -124,6 +126,21 @@ export class SlicedCompaction {
   private emitter(ctx: RecordContext): Emitter {
     this.e ??= new Emitter(ctx);
     return this.e.reset(this.live.extendFresh(this.fresh), this.logId);
+  }
+
+  /**
+   * cur's names from `nameAt` until the clock says stop; true when all are written.
+   * Names of the directory as next() found it: a change since is the tracker's,
+   * logged again by the last step after these (replay: the later record wins).
+   */
+  private names(e: Emitter, until: number): boolean {
+    const names = this.cur!.names;
+    while (this.nameAt < names.length) {
+      const nm = names[this.nameAt++]!;
+      e.name(nm.parent, nm.name, nm.ino);
+      if (this.nameAt % NAMES_EVERY === 0 && this.nameAt < names.length && performance.now() >= until) return false;
+    }
+    return true;
   }
 
   /** Groups of cur from `at` until the clock says stop; true when the node is done. */
