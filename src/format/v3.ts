@@ -47,9 +47,9 @@ export function writeLogHeader(page: Buffer, h: LogPageHeader): void {
   page.fill(0, 0, LOG_HEADER);
   page.writeUInt32LE(LOG_MAGIC, 0);
   page.writeUInt32LE(h.first, 4);
-  page.writeBigUInt64LE(BigInt(h.logId), 8);
-  page.writeBigUInt64LE(BigInt(h.seq), 16);
-  page.writeUInt32LE(crc32c(page.subarray(0, LOG_HEADER_CRC_AT)), LOG_HEADER_CRC_AT);
+  putU64(page, h.logId, 8);
+  putU64(page, h.seq, 16);
+  page.writeUInt32LE(crc32cAt(page, 0, LOG_HEADER_CRC_AT), LOG_HEADER_CRC_AT);
 }
 
 /** The header, or why it is not a log page header. */
@@ -65,7 +65,7 @@ export function readLogHeader(page: Buffer): LogPageHeader | string {
 }
 
 export function readNext(page: Buffer): bigint { return page.readBigUInt64LE(page.length - LOG_NEXT); }
-export function writeNext(page: Buffer, pfn: number): void { page.writeBigUInt64LE(BigInt(pfn), page.length - LOG_NEXT); }
+export function writeNext(page: Buffer, pfn: number): void { putU64(page, pfn, page.length - LOG_NEXT); }
 
 // ---- records ----
 
