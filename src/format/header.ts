@@ -6,7 +6,7 @@
 // header checksum -- each mismatch its own error with saved and computed values.
 
 import { assert } from './assert.js';
-import { crc32c } from './crc.js';
+import { crc32c, crc32cAt } from './crc.js';
 import { PAGE_SIZE_MIN } from './v1.js';
 
 export const HEADER_MAGIC = 0x4d415250;       // bytes 'P','R','A','M'
@@ -119,7 +119,7 @@ export class HeaderView {
     for (let i = o; i < o + SLOT_SIZE && zero; i += 4) zero = b.readUInt32LE(i) === 0;
     if (zero) return { state: 'empty' };
     const saved = b.readUInt32LE(o + SLOT_CRC_AT);
-    const computed = crc32c(b.subarray(o, o + SLOT_CRC_AT));
+    const computed = crc32cAt(b, o, SLOT_CRC_AT);
     if (saved !== computed) return { state: 'damaged', saved, computed, why: 'crc mismatch' };
     const gen = u64At(b, o), head = u64At(b, o + 8);
     const pages = u64At(b, o + 16), nodes = u64At(b, o + 24);
@@ -155,7 +155,7 @@ export class HeaderView {
       b.writeUInt32LE(SLOT_EXT_VERSION, SLOT_EXT_AT);   // slot extension version
       putU64(b, s.secondPfn, SLOT_SECOND_AT);           // second link pfn
     }
-    b.writeUInt32LE(crc32c(b.subarray(0, SLOT_CRC_AT)), SLOT_CRC_AT);
+    b.writeUInt32LE(crc32cAt(b, 0, SLOT_CRC_AT), SLOT_CRC_AT);
     this.buf.set(b, o);
   }
 
