@@ -62,9 +62,6 @@ export class LiveLog {
   /** 0, or -ENOSPC (the append's pages are given back already). */
   endAppend(): number { return this.writer.close(); }
 
-  /** Log pages the open append took beyond the tail page (taken from the free pages: the ledger's rule counts them). */
-  get appendPages(): number { return this.writer.pagesTaken; }
-
   /** Publishes the append (ended with 0). */
   publishAppend(generation: number, e: Emitted): Published {
     const cur = this.cursor!, newPages = this.writer.apply();
