@@ -52,9 +52,9 @@ export function writeLogHeader(page: Buffer, h: LogPageHeader): void {
   page.fill(0, 0, LOG_HEADER);
   page.writeUInt32LE(LOG_MAGIC, 0);
   page.writeUInt32LE(h.first, 4);
-  page.writeBigUInt64LE(BigInt(h.logId), 8);
-  page.writeBigUInt64LE(BigInt(h.seq), 16);
-  page.writeUInt32LE(crc32c(page.subarray(0, LOG_HEADER_CRC_AT)), LOG_HEADER_CRC_AT);
+  putU64(page, h.logId, 8);
+  putU64(page, h.seq, 16);
+  page.writeUInt32LE(crc32cAt(page, 0, LOG_HEADER_CRC_AT), LOG_HEADER_CRC_AT);
 }
 
 /** The header, or why it is not a log page header. */
@@ -70,7 +70,7 @@ export function readLogHeader(page: Buffer): LogPageHeader | string {
 }
 
 export function readNext(page: Buffer): bigint { return page.readBigUInt64LE(page.length - LOG_NEXT); }
-export function writeNext(page: Buffer, pfn: number): void { page.writeBigUInt64LE(BigInt(pfn), page.length - LOG_NEXT); }
+export function writeNext(page: Buffer, pfn: number): void { putU64(page, pfn, page.length - LOG_NEXT); }
 
 // ---- records ----
 
@@ -162,6 +162,72 @@ export function encodeMap(r: MapRecord, generation: number): Buffer {
   b.writeUInt32LE(r.count, 40); b.writeUInt32LE(r.csum >>> 0, 44); b.writeUInt32LE(r.flags, 48); b.writeUInt32LE(0, 52);
   b.writeUInt32LE(crc32c(b.subarray(4)), 0);
   return b;
+}
+
+// ---- records written in place (the engine's path; encodeRecord above is the reference) ----
+
+/**
+ * Where a record is written field by field, in stream order: pram/log.ts writes
+ * straight into log pages, crossing them as the stream does. Records start
+ * 8-aligned and every u32 lies 4-aligned, every u64 8-aligned in its record,
+ * and a page's stream area starts and ends 8-aligned: no field is split by a
+ * page's end, only byte strings are.
+ */
+export interface RecordOut {
+  /** A record's header for a payload of `length` bytes (its crc is set by end()). */
+  record(type: RecordType, length: number, generation: number): void;
+  u32(v: number): void;
+  /** A u64 from a safe integer (no BigInt). */
+  u64(v: number): void;
+  /** A u64 from a bigint, two's complement (the times). */
+  i64(v: bigint): void;
+  bytes(b: Uint8Array): void;
+  /** `s` as UTF-8, `byteLength` bytes (Buffer.byteLength(s)). */
+  text(s: string, byteLength: number): void;
+  /** Zeros to the record's 8-aligned end, then its crc over header bytes 4… and the payload with them. */
+  end(): void;
+}
+
+/** An INODE's fixed fields (a NodeImage has them all). */
+export type InodeFields = Pick<InodeRecord, 'ino' | 'mode' | 'uid' | 'gid' | 'rdev' | 'size' | 'atimeNs' | 'mtimeNs' | 'ctimeNs'>;
+
+export function putInode(o: RecordOut, f: InodeFields, xattrs: Uint8Array, inline: Uint8Array, pages: number, generation: number): void {
+  o.record(RecordType.Inode, INODE_FIXED + xattrs.length + inline.length, generation);
+  o.u64(f.ino); o.u32(f.mode >>> 0); o.u32(f.uid >>> 0); o.u32(f.gid >>> 0); o.u32(0);
+  o.u64(f.rdev); o.u64(f.size); o.i64(f.atimeNs); o.i64(f.mtimeNs); o.i64(f.ctimeNs);
+  o.u32(xattrs.length); o.u32(inline.length); o.u64(pages);
+  if (xattrs.length) o.bytes(xattrs);
+  if (inline.length) o.bytes(inline);
+  o.end();
+}
+
+export function putDrop(o: RecordOut, ino: number, generation: number): void {
+  o.record(RecordType.Drop, DROP_SIZE, generation);
+  o.u64(ino);
+  o.end();
+}
+
+/** A NAME record; ino 0: the name is gone. */
+export function putName(o: RecordOut, parent: number, ino: number, name: string, generation: number): void {
+  const len = Buffer.byteLength(name, 'utf8');
+  o.record(RecordType.Name, NAME_FIXED + len, generation);
+  o.u64(parent); o.u64(ino); o.u32(len); o.u32(0);
+  o.text(name, len);
+  o.end();
+}
+
+export function putMap(o: RecordOut, ino: number, index: number, pfn: number, count: number, csum: number, flags: number, generation: number): void {
+  if (!(count >= 1 && count <= GROUP_PAGES)) assert(false, `MAP run of ${count} pages`);
+  o.record(RecordType.Map, MAP_SIZE, generation);
+  o.u64(ino); o.u64(index); o.u64(pfn);
+  o.u32(count); o.u32(csum >>> 0); o.u32(flags); o.u32(0);
+  o.end();
+}
+
+export function putUnmap(o: RecordOut, ino: number, index: number, count: number, generation: number): void {
+  o.record(RecordType.Unmap, UNMAP_SIZE, generation);
+  o.u64(ino); o.u64(index); o.u64(count);
+  o.end();
 }
 
 /** What a record header says before its payload is read (length bounds the read). */
