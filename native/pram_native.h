@@ -12,6 +12,9 @@ int get_i32(napi_env env, napi_value v, int32_t *out, const char *what);
 /* FUSE over io_uring (fuse_uring.c): adds uringOpen/uringRegister/uringCommit/uringStop. */
 void fuse_uring_init(napi_env env, napi_value exports);
 
+/* The /dev/fuse reader's uv_poll wake-up (fuse_poll.c): adds fusePollStart/fusePollStop/readOrErrno. */
+void fuse_poll_init(napi_env env, napi_value exports);
+
 /* crc32c over many buffers on several threads (crc32c.c): adds crc32cMany. */
 void crc32c_init(napi_env env, napi_value exports);
 
