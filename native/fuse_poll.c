@@ -76,17 +76,25 @@ static void on_event(uv_poll_t *h, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
-static napi_value js_fuse_poll_start(napi_env env, napi_callback_info info) {
+/* (fd, second) arguments: fd as int32 and the second as given; false with a TypeError thrown. */
+static int fd_and_arg(napi_env env, napi_callback_info info, int32_t *fd, napi_value *second, const char *usage) {
   size_t argc = 2;
   napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  int32_t fd;
-  napi_valuetype t = napi_undefined;
-  if (argc < 2 || !get_i32(env, argv[0], &fd, "fusePollStart: fd must be an integer")) {
-    if (argc < 2) napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "fusePollStart(fd, onReadable)");
-    return NULL;
+  if (argc < 2) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", usage);
+    return 0;
   }
-  napi_typeof(env, argv[1], &t);
+  *second = argv[1];
+  return get_i32(env, argv[0], fd, usage);
+}
+
+static napi_value js_fuse_poll_start(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  napi_value on_readable;
+  if (!fd_and_arg(env, info, &fd, &on_readable, "fusePollStart(fd, onReadable): fd must be an integer")) return NULL;
+  napi_valuetype t = napi_undefined;
+  napi_typeof(env, on_readable, &t);
   if (t != napi_function) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "fusePollStart: onReadable must be a function");
     return NULL;
@@ -103,7 +111,7 @@ static napi_value js_fuse_poll_start(napi_env env, napi_callback_info info) {
   napi_value resource, name, handle;
   napi_create_object(env, &resource);
   napi_create_string_utf8(env, "pram:fusePoll", NAPI_AUTO_LENGTH, &name);
-  napi_create_reference(env, argv[1], 1, &p->on_readable);
+  napi_create_reference(env, on_readable, 1, &p->on_readable);
   napi_async_init(env, resource, name, &p->ctx);
   rc = uv_poll_start(&p->poll, UV_READABLE, on_event);
   if (rc != 0) {
@@ -136,30 +144,22 @@ static napi_value js_fuse_poll_stop(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_read_or_errno(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int32_t fd;
+  napi_value buf;
+  if (!fd_and_arg(env, info, &fd, &buf, "readOrErrno(fd, buffer): fd must be an integer")) return NULL;
   bool is_buf = false;
-  if (argc >= 2) napi_is_buffer(env, argv[1], &is_buf);
-  if (argc < 2 || !is_buf) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "readOrErrno(fd, buffer)");
+  napi_is_buffer(env, buf, &is_buf);
+  if (!is_buf) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "readOrErrno: buffer must be a Buffer");
     return NULL;
   }
-  if (!get_i32(env, argv[0], &fd, "readOrErrno: fd must be an integer")) return NULL;
   void *data;
   size_t len;
-  napi_get_buffer_info(env, argv[1], &data, &len);
+  napi_get_buffer_info(env, buf, &data, &len);
   ssize_t n = read(fd, data, len);
   napi_value r;
   napi_create_int64(env, n >= 0 ? (int64_t)n : -(int64_t)errno, &r);
   return r;
-}
-
-static void set_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
-  napi_value f;
-  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &f);
-  napi_set_named_property(env, exports, name, f);
 }
 
 void fuse_poll_init(napi_env env, napi_value exports) {

@@ -411,7 +411,7 @@ static napi_value js_pagesize(napi_env env, napi_callback_info info) {
   return r;
 }
 
-static void set_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
+void set_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value f;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &f);
   napi_set_named_property(env, exports, name, f);

@@ -8,6 +8,8 @@
 napi_value throw_errno(napi_env env, int err, const char *syscall);
 /* A number or bigint argument as int32; false (with a TypeError thrown) otherwise. */
 int get_i32(napi_env env, napi_value v, int32_t *out, const char *what);
+/* exports[name] = a function calling cb. */
+void set_fn(napi_env env, napi_value exports, const char *name, napi_callback cb);
 
 /* FUSE over io_uring (fuse_uring.c): adds uringOpen/uringRegister/uringCommit/uringStop. */
 void fuse_uring_init(napi_env env, napi_value exports);
