@@ -41,9 +41,12 @@ export class ChangeTracker {
   watch(node: Inode): void {
     const ino = node.ino;
     this.nodes.add(ino);
-    if (node.pages) node.pages.onChange = (index) => this.page(ino, index);
+    if (node.pages) { node.pages.owner = ino; node.pages.onChange = this.pageHook; }
     if (node.dir) node.dir.onChange = (name) => { this.names.set(`${ino}/${name}`, [ino, name]); };
   }
+
+  /** Every page map's hook (the map says whose it is): a mount of many files makes no closure per file. */
+  private readonly pageHook = (ino: number, index: number): void => this.page(ino, index);
 
   private page(ino: number, index: number): void {
     let s = this.pages.get(ino);

@@ -35,8 +35,12 @@ export class RadixPageMap implements PageMap {
   private sortedKeys: number[] | null = null;
   private present = 0;
 
-  /** Told of every index set or removed (fs/changes.ts: the next commit logs its group). */
-  onChange: ((index: number) => void) | null = null;
+  /**
+   * Told of every index set or removed, with `owner` (fs/changes.ts: the next commit logs its
+   * group): one hook shared by every map of a mount, not a closure per file.
+   */
+  onChange: ((owner: number, index: number) => void) | null = null;
+  owner = 0;
 
   get count(): number { return this.radix ? this.present : this.runLen; }
 
@@ -115,7 +119,7 @@ export class RadixPageMap implements PageMap {
     if (!(Number.isSafeInteger(index) && index >= 0 && pfn > 0 && pfn <= 0xffffffff && Number.isInteger(pfn))) {
       assert(false, `page ${index} -> pfn ${pfn}: index a non-negative integer, pfn in 1..2^32-1`);
     }
-    this.onChange?.(index);
+    this.onChange?.(this.owner, index);
     if (!this.radix) {
       if (index === this.runLen && (index === 0 || pfn === this.runPfn + index)) {
         if (index === 0) this.runPfn = pfn;
@@ -136,7 +140,7 @@ export class RadixPageMap implements PageMap {
     if (!(Number.isSafeInteger(index) && index >= 0 && Number.isSafeInteger(count) && count > 0 && pfn > 0 && pfn + count - 1 <= 0xffffffff && Number.isInteger(pfn))) {
       assert(false, `pages ${index}+${count} -> pfn ${pfn}: a run of valid pages`);
     }
-    if (this.onChange) for (let i = index; i < index + count; i++) this.onChange(i);
+    if (this.onChange) for (let i = index; i < index + count; i++) this.onChange(this.owner, i);
     if (!this.radix && index === this.runLen && (index === 0 || pfn === this.runPfn + index)) {
       if (index === 0) this.runPfn = pfn;
       this.runLen += count;
@@ -160,7 +164,7 @@ export class RadixPageMap implements PageMap {
   }
 
   delete(index: number): void {
-    this.onChange?.(index);
+    this.onChange?.(this.owner, index);
     if (!this.radix) {
       if (!(index >= 0 && index < this.runLen && Number.isInteger(index))) return;
       if (index === this.runLen - 1) { this.runLen--; return; }   // truncation from the end stays compact

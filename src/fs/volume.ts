@@ -43,7 +43,10 @@ export class Volume {
   /** InodeTable.changes at the last checkpoint; -1: the loaded image differs from the tree (salvage) or none was saved. */
   private savedChanges: number;
 
-  constructor(private readonly parts: VolumeParts) {
+  private readonly parts: VolumeParts;
+
+  constructor(parts: VolumeParts) {
+    this.parts = { ...parts, images: [] };   // the loaded images become the inodes: not kept beside them
     this.mem = parts.mem;
     this.pram = parts.pram;
     this.banned = parts.banned;

@@ -11,7 +11,7 @@ import { Owner, PageFlag } from '../boot/frames.js';
 import { decodeXattrs } from '../format/v2.js';
 import { MAP_LRU } from '../format/v3.js';
 import { DecodeError } from '../format/reader.js';
-import type { Loss, NodeImage } from './image.js';
+import type { Loss, NodeImage, NodeName } from './image.js';
 import type { LoadContext } from './load.js';
 import { logRunCrcs } from './verify.js';
 import { RUN, type LogReplay, type ReplayNode } from './replay.js';
@@ -25,16 +25,17 @@ export interface AdoptContext extends Omit<LoadContext, 'log'> {
   readOnly: boolean;
 }
 
-export interface Adopted { nodes: NodeImage[]; losses: Loss[]; builds: { node: NodeImage; path: string }[]; dataPages: number }
+/** A loaded node with data pages, kept for lazy verification: which file a failed first read names (verify.ts). */
+export interface AdoptedPages { node: { pages: NodeImage['pages'] }; path: string }
+
+export interface Adopted { nodes: NodeImage[]; losses: Loss[]; builds: AdoptedPages[]; dataPages: number }
+
+/** What a loss of the node being adopted is told with; one per load, not a closure per node. */
+type LoseFn = (what: string, pfn?: number | null, range?: { start: number; end: number }) => void;
 
 export function adoptLog(rp: LogReplay, ctx: AdoptContext): Adopted {
   const losses: Loss[] = [...rp.losses];
-  const names = new Map<number, { parent: number; name: string }[]>();
-  for (const [parent, dir] of rp.names) for (const [name, ino] of dir) {
-    let list = names.get(ino);
-    if (!list) names.set(ino, (list = []));
-    list.push({ parent, name });
-  }
+  const names = namesByIno(rp);
   const paths = new Map<number, string>();
   const pathOf = (ino: number, depth = 0): string => {
     if (ino === 1) return '/';
@@ -53,46 +54,73 @@ export function adoptLog(rp: LogReplay, ctx: AdoptContext): Adopted {
   }
 
   const nodes: NodeImage[] = [];
-  const builds: Adopted['builds'] = [];
+  const builds: AdoptedPages[] = [];
   let dataPages = 0;
   if (ctx.verify === 'full') logRunCrcs(ctx.mem, rp, ctx.frames.csum);   // every run at once, on both cores
-  for (const [ino, rn] of rp.nodes) {
-    // The path is built only when a loss or a failed first read names it (a string per node cost ~1 µs at mount).
-    const build = { node: null as unknown as NodeImage, get path() { return pathOf(ino); } };
-    const lose = (what: string, pfn: number | null = null, range?: { start: number; end: number }) =>
-      losses.push(range ? { path: build.path, pfn, what, range } : { path: build.path, pfn, what });
-    const r = rn.rec;
-    let xattrs: [string, Uint8Array][] = [];
-    if (r.xattrs.length) {
-      const x = decodeXattrs(r.xattrs);
-      if (x instanceof DecodeError) lose(`extended attributes unreadable (${x.message}): dropped`);
-      else xattrs = x;
-    }
-    const node: NodeImage = {
-      ino, mode: r.mode, uid: r.uid, gid: r.gid, rdev: r.rdev, size: r.size,
-      atimeNs: r.atimeNs, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs,
-      names: ino === 1 ? [] : names.get(ino) ?? [], xattrs, pages: ctx.newPageMap(),
-    };
-    if (r.inline.length) (node as { inline?: Uint8Array }).inline = r.inline;
-    const groups = rn.groups ? [...rn.groups.keys()].sort((a, b) => a - b) : [];
-    let count = 0;
-    for (const g of groups) { const runs = rn.groups!.get(g)!; for (let k = 0; k < runs.length; k += RUN) count += runs[k + 2]!; }
-    let why: string | null = null;
-    if (count !== r.pages) why = `its page map holds ${count} page(s), its INODE record says ${r.pages} (a MAP or UNMAP record was lost)`;
-    for (const g of groups) {
-      const runs = rn.groups!.get(g)!;
-      for (const k of byIndex(runs)) {
-        adoptRun(ctx, node, runs[k]!, runs[k + 1]!, runs[k + 2]!, runs[k + 3]!, runs[k + 4]! & MAP_LRU ? PageFlag.Lru : 0, why !== null, lose);
-        dataPages += runs[k + 2]!;
-      }
-    }
-    if (why !== null) lose(`${why}: its content cannot be trusted and reads EIO until rewritten`);
-    if (rn.poison || why !== null) dataPages += poison(ctx, node, rn, why !== null, lose);
-    nodes.push(node);
-    build.node = node;
-    builds.push(build);
+  // The path is built only when a loss names it (a string per node cost ~1 µs at mount); `ino` is the node being adopted.
+  let ino = 0;
+  const lose: LoseFn = (what, pfn = null, range) => losses.push(range ? { path: pathOf(ino), pfn, what, range } : { path: pathOf(ino), pfn, what });
+  for (const [at, rn] of rp.nodes) {
+    ino = at;
+    rp.nodes.delete(at);   // its records go as it is adopted: the replay is not held whole beside the images
+    const node = adoptNode(ctx, ino, rn, names.get(ino), lose);
+    dataPages += node.dataPages;
+    nodes.push(node.image);
+    // Only a node with pages can fail a first read; its path is made now (the names are not kept past the load).
+    if (ctx.verify === 'lazy' && node.image.pages.count > 0) builds.push({ node: { pages: node.image.pages }, path: pathOf(ino) });
   }
+  rp.names.clear();
   return { nodes, losses, builds, dataPages };
+}
+
+/** Who names each ino (parent, name), from the replayed directories. */
+function namesByIno(rp: LogReplay): Map<number, NodeName[]> {
+  const names = new Map<number, NodeName[]>();
+  for (const [parent, dir] of rp.names) for (const [name, ino] of dir) {
+    const list = names.get(ino);
+    if (list) list.push({ parent, name });
+    else names.set(ino, [{ parent, name }]);
+  }
+  return names;
+}
+
+/** Shared by every node without xattrs (most): a load never changes a node's xattr list (fs/ copies it). */
+const NO_XATTRS: [string, Uint8Array][] = [];
+/** Shared by the root and every nameless node: never changed (fs/ reads it only). */
+const NO_NAMES: NodeName[] = [];
+
+/** One replayed node as an image: its page runs adopted in place, its damage poisoned and told. */
+function adoptNode(ctx: AdoptContext, ino: number, rn: ReplayNode, named: NodeName[] | undefined, lose: LoseFn): { image: NodeImage; dataPages: number } {
+  const r = rn.rec;
+  let xattrs = NO_XATTRS;
+  if (r.xattrs.length) {
+    const x = decodeXattrs(r.xattrs);
+    if (x instanceof DecodeError) lose(`extended attributes unreadable (${x.message}): dropped`);
+    else xattrs = x;
+  }
+  const node: NodeImage = {
+    ino, mode: r.mode, uid: r.uid, gid: r.gid, rdev: r.rdev, size: r.size,
+    atimeNs: r.atimeNs, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs,
+    names: ino === 1 ? NO_NAMES : named ?? NO_NAMES, xattrs, pages: ctx.newPageMap(),
+  };
+  if (r.inline.length) (node as { inline?: Uint8Array }).inline = r.inline;
+  let dataPages = 0;
+  if (!rn.groups && !rn.poison && r.pages === 0) return { image: node, dataPages };   // most small files: nothing mapped
+  const groups = rn.groups ? [...rn.groups.keys()].sort((a, b) => a - b) : [];
+  let count = 0;
+  for (const g of groups) { const runs = rn.groups!.get(g)!; for (let k = 0; k < runs.length; k += RUN) count += runs[k + 2]!; }
+  let why: string | null = null;
+  if (count !== r.pages) why = `its page map holds ${count} page(s), its INODE record says ${r.pages} (a MAP or UNMAP record was lost)`;
+  for (const g of groups) {
+    const runs = rn.groups!.get(g)!;
+    for (const k of byIndex(runs)) {
+      adoptRun(ctx, node, runs[k]!, runs[k + 1]!, runs[k + 2]!, runs[k + 3]!, runs[k + 4]! & MAP_LRU ? PageFlag.Lru : 0, why !== null, lose);
+      dataPages += runs[k + 2]!;
+    }
+  }
+  if (why !== null) lose(`${why}: its content cannot be trusted and reads EIO until rewritten`);
+  if (rn.poison || why !== null) dataPages += poison(ctx, node, rn, why !== null, lose);
+  return { image: node, dataPages };
 }
 
 /** Offsets of a group's runs (RUN numbers each) in file order: as they are, unless the log wrote them otherwise. */
@@ -104,7 +132,7 @@ function byIndex(runs: number[]): number[] {
 }
 
 function adoptRun(ctx: AdoptContext, node: NodeImage, index: number, pfn: number, count: number, csum: number, lru: number,
-  distrust: boolean, lose: (what: string, pfn: number | null, range?: { start: number; end: number }) => void): void {
+  distrust: boolean, lose: LoseFn): void {
   const { mem, frames } = ctx;
   const ps = mem.pageSize;
   let flags: number = PageFlag.Frozen | lru;
@@ -141,8 +169,7 @@ function adoptRun(ctx: AdoptContext, node: NodeImage, index: number, pfn: number
  * for a node that cannot be trusted, every hole inside its size: a Bad page each, so
  * they read EIO, not zeros. Returns the pages taken.
  */
-function poison(ctx: AdoptContext, node: NodeImage, rn: ReplayNode, all: boolean,
-  lose: (what: string, pfn: number | null, range?: { start: number; end: number }) => void): number {
+function poison(ctx: AdoptContext, node: NodeImage, rn: ReplayNode, all: boolean, lose: LoseFn): number {
   const ps = ctx.mem.pageSize;
   const want = new Set<number>();
   for (const i of rn.poison ?? []) if (node.pages.get(i) === 0) want.add(i);

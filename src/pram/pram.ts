@@ -14,13 +14,13 @@ import { Owner, PageFlag, type PageFrames } from '../boot/frames.js';
 import { ENOSPC } from '../format/errno.js';
 import { assert } from '../format/assert.js';
 import type { Handoff } from './handoff.js';
-import type { ChangeSet, LoadedImage, Loss, NodeImage } from './image.js';
+import type { ChangeSet, LoadedImage, Loss, NodeImage, PageMap } from './image.js';
 import { adoptLog } from './adopt.js';
 import { LiveLog, logPagesFor, type LogHandoff, type Published } from './live.js';
 import { changeRecords, Emitter, treeRecords, type Emitted } from './records.js';
 import { Settler, Slices } from './slices.js';
 import type { LogReplay } from './replay.js';
-import { readEntries, type NodeBuild, type Run } from './load.js';
+import { readEntries, type Run } from './load.js';
 import { FirstTouch } from './verify.js';
 
 import { buildTree } from './tree.js';
@@ -47,7 +47,7 @@ export class Pram {
   private readonly runs = new Map<number, Run>();
   private readonly runHead: RunHeads;
   // Lazy verification: the loaded nodes, searched (only when a check fails) for the file holding a pfn.
-  private lazy: { builds: NodeBuild[] } | null = null;
+  private lazy: { builds: readonly { node: { pages: PageMap }; path: string }[] } | null = null;
   private readonly late: Loss[] = [];
   private readonly touch: FirstTouch;
   // Views (fs/ view()): pins per pfn, made on first use; pinned pages the fs no longer uses wait here for their last unpin.
@@ -99,7 +99,7 @@ export class Pram {
     });
     for (const pfn of replay.logPages) this.chainPages.push(pfn);                  // freed by the next compaction
     if (this.live && replay.cursor && a.losses.length === 0) this.live.adopt(replay.cursor);   // else the next commit compacts
-    if (opts.verify === 'lazy') this.lazy = { builds: a.builds as unknown as NodeBuild[] };
+    if (opts.verify === 'lazy') this.lazy = { builds: a.builds };
     this.last = { links: 0, meta: replay.cursor?.pages.length ?? 0, data: a.dataPages, copies: 0, entries: 0 };
     this.space.adjust({ data: a.dataPages });
     return { nodes: a.nodes, losses: a.losses };
@@ -117,7 +117,8 @@ export class Pram {
     const nodes = buildTree(st, reserved.salvage);
     const poisoned = poisonCuts(this, st, new Set(nodes), opts.readOnly ?? false);
     for (const pfn of st.chainPages) this.chainPages.push(pfn);   // a spread overflows the stack at ~10^5 pages
-    if (opts.verify === 'lazy') this.lazy = { builds: st.builds };
+    // Only files with pages can fail a first read: the rest of each build is not kept past the load.
+    if (opts.verify === 'lazy') this.lazy = { builds: st.builds.filter((b) => b.node.pages.count > 0).map((b) => ({ node: { pages: b.node.pages }, path: b.path })) };
     this.last = { links: reserved.links.length, meta: st.chainPages.length - reserved.links.length, data: 0, copies: 0, entries: reserved.entries.length };
     for (const n of nodes) this.last.data += n.pages.count;
     this.space.adjust({ data: this.last.data, copies: this.bannedData(nodes) });

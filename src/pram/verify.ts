@@ -78,7 +78,7 @@ export interface FirstTouchContext {
   /** Losses found after load: a failed first read is added here. */
   late: Loss[];
   /** The loaded nodes with their paths (lazy mounts), to name the file of a failed run. */
-  builds: () => readonly { node: NodeImage; path: string }[] | undefined;
+  builds: () => readonly { node: { pages: NodeImage['pages'] }; path: string }[] | undefined;
 }
 
 /** Lazy verification on first read: a run at a time, the runs of one read in one batch. */
