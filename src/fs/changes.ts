@@ -41,7 +41,9 @@ export class ChangeTracker {
   watch(node: Inode): void {
     const ino = node.ino;
     this.nodes.add(ino);
-    if (node.pages) { node.pages.owner = ino; node.pages.onChange = this.pageHook; }
+    node.pageHook = this.pageHook;
+    const pages = node.madePages;                // a map made later gets the hook then (inode.ts)
+    if (pages) { pages.owner = ino; pages.onChange = this.pageHook; }
     if (node.dir) node.dir.onChange = (name) => { this.names.set(`${ino}/${name}`, [ino, name]); };
   }
 

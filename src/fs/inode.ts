@@ -170,7 +170,20 @@ export class Inode {
   /** Opens (open/release) and kernel lookups (lookup/forget): an unlinked inode lives while either is > 0. */
   opens = 0;
   lookups = 0;
-  pages: RadixPageMap | null;
+  /** Made on first use: a loaded inline file (most small files) never needs one (a mount of 10^6 files makes none). */
+  private pageMap: RadixPageMap | null;
+  /** The change hook a page map gets when it is made (fs/changes.ts). */
+  pageHook: ((owner: number, index: number) => void) | null = null;
+  /** The page map of a file or symlink (made now if it has none yet); null for other types. */
+  get pages(): RadixPageMap | null {
+    if (this.pageMap !== null || !this.ops.hasPages) return this.pageMap;
+    const map = new RadixPageMap();
+    map.owner = this.ino;
+    map.onChange = this.pageHook;
+    return (this.pageMap = map);
+  }
+  /** The page map if one was made (asking makes none): what a commit or a load reads. */
+  get madePages(): RadixPageMap | null { return this.pageMap; }
   /** The whole content while it is small (inline.ts); then `pages` is empty. Never written: replaced. */
   inline: Buffer | null;
   readonly dir: Directory | null;
@@ -201,7 +214,8 @@ export class Inode {
     parent: number,
     pages?: RadixPageMap,
   ) {
-    this.pages = ops.hasPages ? pages ?? new RadixPageMap() : null;
+    // A loaded map is adopted when it holds pages; an empty one is dropped (made again on first use).
+    this.pageMap = ops.hasPages && pages && pages.count > 0 ? pages : null;
     // A new file starts empty and inline; a loaded one is set up by snapshot.ts.
     this.inline = ops.hasPages && !pages ? NO_BYTES : null;
     this.dir = ops.isDir ? new Directory(parent) : null;

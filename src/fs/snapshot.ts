@@ -52,7 +52,7 @@ export function imageOf(t: InodeTable, node: Inode, names: NodeName[], full: boo
     atimeNs: node.atimeNs, mtimeNs: node.mtimeNs, ctimeNs: node.ctimeNs,
     names,
     xattrs: node.hasXattrs ? [...node.xattrs] : [],
-    pages: node.pages ? (full ? node.pages : savedPages(node.pages, node.size, t.pc.pageSize)) : EMPTY,
+    pages: node.madePages ? (full ? node.madePages : savedPages(node.madePages, node.size, t.pc.pageSize)) : EMPTY,
     inline: node.inline,
   };
 }
@@ -82,9 +82,10 @@ export function fromImages(t: InodeTable, images: readonly NodeImage[], root: Ro
     const node = t.make(img.mode, img.uid, img.gid, img.rdev, ROOT_INO, img.ino, img);
     node.size = node.dir ? 0 : img.size;
     for (const [k, v] of img.xattrs) node.xattrs.set(k, v);
-    // The engine made its page maps with our factory: make() adopted them, no copy.
-    if (node.pages && node.pages !== img.pages) for (const [i, pfn] of img.pages.entries()) node.pages.set(i, pfn);
-    if (node.pages) loadInline(node, img, losses);
+    if (!node.ops.hasPages) continue;
+    // The engine made its page maps with our factory: make() adopted those holding pages, no copy.
+    if (img.pages.count > 0 && node.madePages !== img.pages) for (const [i, pfn] of img.pages.entries()) node.pages!.set(i, pfn);
+    loadInline(node, img, losses);
   }
   let rootNode = t.get(ROOT_INO);
   if (!rootNode) {
@@ -115,7 +116,7 @@ export function fromImages(t: InodeTable, images: readonly NodeImage[], root: Ro
   // The ledger learns what the loaded tree takes (admitted already: it was saved).
   for (const node of t.inodes.values()) {
     t.rechargeXattrs(node);
-    if (node.pages) chargeLoaded(t.pc, contentOf(node));
+    if (node.ops.hasPages) chargeLoaded(t.pc, contentOf(node));
   }
   return losses;
 }
@@ -125,11 +126,12 @@ function loadInline(node: Inode, img: NodeImage, losses: Loss[]): void {
   const bytes = img.inline;
   node.inline = null;
   if (!bytes || bytes.length === 0) {   // empty means none: the content is in pages (or the file is empty)
-    if (node.size === 0 && node.pages!.count === 0) node.inline = NO_BYTES;
+    if (node.size === 0 && !node.madePages?.count) node.inline = NO_BYTES;
     return;
   }
-  if (bytes.length > INLINE_MAX || node.pages!.count > 0) {
-    losses.push({ path: null, pfn: null, what: `inode ${img.ino}: ${bytes.length} inline bytes beside ${node.pages!.count} pages (at most ${INLINE_MAX} bytes and no pages); inline bytes dropped` });
+  const pages = node.madePages?.count ?? 0;
+  if (bytes.length > INLINE_MAX || pages > 0) {
+    losses.push({ path: null, pfn: null, what: `inode ${img.ino}: ${bytes.length} inline bytes beside ${pages} pages (at most ${INLINE_MAX} bytes and no pages); inline bytes dropped` });
     return;
   }
   if (bytes.length !== img.size) {

@@ -93,7 +93,7 @@ export class InodeTable {
     const ps = this.pc.pageSize;
     return {
       ino: node.ino, mode: node.mode, nlink: node.nlink, uid: node.uid, gid: node.gid, rdev: node.rdev,
-      size: node.size, blocks: node.pages ? blocksOf(contentOf(node), ps) : 0, blksize: ps,
+      size: node.size, blocks: node.ops.hasPages ? blocksOf(contentOf(node), ps) : 0, blksize: ps,
       atimeNs: node.atimeNs, mtimeNs: node.mtimeNs, ctimeNs: node.ctimeNs,
     };
   }
@@ -124,7 +124,7 @@ export class InodeTable {
   /** Frees an inode nobody names, opens or has looked up. */
   maybeEvict(node: Inode): void {
     if (node.nlink > 0 || node.opens > 0 || node.lookups > 0 || node.ino === ROOT_INO) return;
-    if (node.pages) dropContent(this.pc, contentOf(node));
+    if (node.ops.hasPages) dropContent(this.pc, contentOf(node));
     this.inodes.delete(node.ino);
     this.tracker?.node(node.ino);
     this.charge(node, 0, 0);

@@ -11,7 +11,7 @@ import { Owner, PageFlag } from '../boot/frames.js';
 import { decodeXattrs } from '../format/v2.js';
 import { MAP_LRU } from '../format/v3.js';
 import { DecodeError } from '../format/reader.js';
-import type { Loss, NodeImage, NodeName } from './image.js';
+import type { Loss, NodeImage, NodeName, PageMap } from './image.js';
 import type { LoadContext } from './load.js';
 import { logRunCrcs } from './verify.js';
 import { RUN, type LogReplay, type ReplayNode } from './replay.js';
@@ -59,11 +59,12 @@ export function adoptLog(rp: LogReplay, ctx: AdoptContext): Adopted {
   if (ctx.verify === 'full') logRunCrcs(ctx.mem, rp, ctx.frames.csum);   // every run at once, on both cores
   // The path is built only when a loss names it (a string per node cost ~1 µs at mount); `ino` is the node being adopted.
   let ino = 0;
+  const none = ctx.newPageMap();
   const lose: LoseFn = (what, pfn = null, range) => losses.push(range ? { path: pathOf(ino), pfn, what, range } : { path: pathOf(ino), pfn, what });
   for (const [at, rn] of rp.nodes) {
     ino = at;
     rp.nodes.delete(at);   // its records go as it is adopted: the replay is not held whole beside the images
-    const node = adoptNode(ctx, ino, rn, names.get(ino), lose);
+    const node = adoptNode(ctx, ino, rn, names.get(ino), none, lose);
     dataPages += node.dataPages;
     nodes.push(node.image);
     // Only a node with pages can fail a first read; its path is made now (the names are not kept past the load).
@@ -89,8 +90,8 @@ const NO_XATTRS: [string, Uint8Array][] = [];
 /** Shared by the root and every nameless node: never changed (fs/ reads it only). */
 const NO_NAMES: NodeName[] = [];
 
-/** One replayed node as an image: its page runs adopted in place, its damage poisoned and told. */
-function adoptNode(ctx: AdoptContext, ino: number, rn: ReplayNode, named: NodeName[] | undefined, lose: LoseFn): { image: NodeImage; dataPages: number } {
+/** One replayed node as an image (`none`: the load's one empty page map, shared by every node that maps nothing; never written): its page runs adopted in place, its damage poisoned and told. */
+function adoptNode(ctx: AdoptContext, ino: number, rn: ReplayNode, named: NodeName[] | undefined, none: PageMap, lose: LoseFn): { image: NodeImage; dataPages: number } {
   const r = rn.rec;
   let xattrs = NO_XATTRS;
   if (r.xattrs.length) {
@@ -101,11 +102,12 @@ function adoptNode(ctx: AdoptContext, ino: number, rn: ReplayNode, named: NodeNa
   const node: NodeImage = {
     ino, mode: r.mode, uid: r.uid, gid: r.gid, rdev: r.rdev, size: r.size,
     atimeNs: r.atimeNs, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs,
-    names: ino === 1 ? NO_NAMES : named ?? NO_NAMES, xattrs, pages: ctx.newPageMap(),
+    names: ino === 1 ? NO_NAMES : named ?? NO_NAMES, xattrs, pages: none,
   };
   if (r.inline.length) (node as { inline?: Uint8Array }).inline = r.inline;
   let dataPages = 0;
   if (!rn.groups && !rn.poison && r.pages === 0) return { image: node, dataPages };   // most small files: nothing mapped
+  node.pages = ctx.newPageMap();
   const groups = rn.groups ? [...rn.groups.keys()].sort((a, b) => a - b) : [];
   let count = 0;
   for (const g of groups) { const runs = rn.groups!.get(g)!; for (let k = 0; k < runs.length; k += RUN) count += runs[k + 2]!; }
