@@ -93,26 +93,28 @@ export function fromImages(t: InodeTable, images: readonly NodeImage[], root: Ro
   }
   rootNode.nlink = 2;
   const strays: Inode[] = [];
-  const named = new Set<number>();
+  // A loaded node starts with nlink 0: nlink > 0 says a name was attached (no set of every ino).
   for (const img of images) {
     const node = t.get(img.ino);
-    if (!node || node.ino === ROOT_INO || named.has(node.ino)) continue;
+    if (!node || node.ino === ROOT_INO || node.nlink > 0) continue;
     for (const { parent, name } of img.names) {
       const dir = t.get(parent);
-      const bad = !dir || !dir.dir || dir.dir.get(name) || (node.dir && named.has(node.ino));
+      const bad = !dir || !dir.dir || dir.dir.get(name) || (node.dir && node.nlink > 0);
       if (bad) {
         losses.push({ path: null, pfn: null, what: `name '${name}' of inode ${img.ino} in directory ${parent}: parent missing, not a directory, duplicate, or a second name of a directory` });
         continue;
       }
       attach(dir, name, node);
-      named.add(node.ino);
     }
-    if (!named.has(node.ino)) strays.push(node);
+    if (node.nlink === 0) strays.push(node);
   }
   // Whatever the root cannot reach (a missing parent, a directory cycle) goes to lost+found.
-  const reached = reachable(t);
-  for (const node of t.inodes.values()) if (!reached.has(node.ino) && named.has(node.ino)) strays.push(node);
-  if (strays.length > 0) adoptStrays(t, strays, reached, losses);
+  // Files hang in directories: when the root reaches every directory and no node is nameless, nothing is stray.
+  if (strays.length > 0 || !allDirsReached(t)) {
+    const reached = reachable(t);
+    for (const node of t.inodes.values()) if (!reached.has(node.ino) && node.nlink > 0) strays.push(node);
+    if (strays.length > 0) adoptStrays(t, strays, reached, losses);
+  }
   // The ledger learns what the loaded tree takes (admitted already: it was saved).
   for (const node of t.inodes.values()) {
     t.rechargeXattrs(node);
@@ -146,6 +148,22 @@ function attach(dir: Inode, name: string, node: Inode): void {
   node.nlink += node.dir ? 2 : 1;
   node.nameBytes += nameCost(name);
   if (node.dir) { node.dir.parent = dir.ino; dir.nlink++; }
+}
+
+/** The root reaches every directory (a walk of the directories only: no set of every ino). */
+function allDirsReached(t: InodeTable): boolean {
+  let dirs = 0;
+  for (const node of t.inodes.values()) if (node.dir) dirs++;
+  const seen = new Set<number>([ROOT_INO]);
+  const queue = [ROOT_INO];
+  while (queue.length > 0) {
+    for (const d of t.get(queue.pop()!)!.dir!.entries.values()) {
+      if (seen.has(d.ino) || !t.get(d.ino)?.dir) continue;
+      seen.add(d.ino);
+      queue.push(d.ino);
+    }
+  }
+  return seen.size === dirs;
 }
 
 function reachable(t: InodeTable): Set<number> {

@@ -55,7 +55,7 @@ export function adoptLog(rp: LogReplay, ctx: AdoptContext): Adopted {
 
   const nodes: NodeImage[] = [];
   const builds: AdoptedPages[] = [];
-  let dataPages = 0;
+  const tally = { dataPages: 0 };
   if (ctx.verify === 'full') logRunCrcs(ctx.mem, rp, ctx.frames.csum);   // every run at once, on both cores
   // The path is built only when a loss names it (a string per node cost ~1 µs at mount); `ino` is the node being adopted.
   let ino = 0;
@@ -64,14 +64,13 @@ export function adoptLog(rp: LogReplay, ctx: AdoptContext): Adopted {
   for (const [at, rn] of rp.nodes) {
     ino = at;
     rp.nodes.delete(at);   // its records go as it is adopted: the replay is not held whole beside the images
-    const node = adoptNode(ctx, ino, rn, names.get(ino), none, lose);
-    dataPages += node.dataPages;
-    nodes.push(node.image);
+    const node = adoptNode(ctx, ino, rn, names.get(ino), none, tally, lose);
+    nodes.push(node);
     // Only a node with pages can fail a first read; its path is made now (the names are not kept past the load).
-    if (ctx.verify === 'lazy' && node.image.pages.count > 0) builds.push({ node: { pages: node.image.pages }, path: pathOf(ino) });
+    if (ctx.verify === 'lazy' && node.pages.count > 0) builds.push({ node: { pages: node.pages }, path: pathOf(ino) });
   }
   rp.names.clear();
-  return { nodes, losses, builds, dataPages };
+  return { nodes, losses, builds, dataPages: tally.dataPages };
 }
 
 /** Who names each ino (parent, name), from the replayed directories. */
@@ -91,7 +90,7 @@ const NO_XATTRS: [string, Uint8Array][] = [];
 const NO_NAMES: NodeName[] = [];
 
 /** One replayed node as an image (`none`: the load's one empty page map, shared by every node that maps nothing; never written): its page runs adopted in place, its damage poisoned and told. */
-function adoptNode(ctx: AdoptContext, ino: number, rn: ReplayNode, named: NodeName[] | undefined, none: PageMap, lose: LoseFn): { image: NodeImage; dataPages: number } {
+function adoptNode(ctx: AdoptContext, ino: number, rn: ReplayNode, named: NodeName[] | undefined, none: PageMap, tally: { dataPages: number }, lose: LoseFn): NodeImage {
   const r = rn.rec;
   let xattrs = NO_XATTRS;
   if (r.xattrs.length) {
@@ -105,8 +104,7 @@ function adoptNode(ctx: AdoptContext, ino: number, rn: ReplayNode, named: NodeNa
     names: ino === 1 ? NO_NAMES : named ?? NO_NAMES, xattrs, pages: none,
   };
   if (r.inline.length) (node as { inline?: Uint8Array }).inline = r.inline;
-  let dataPages = 0;
-  if (!rn.groups && !rn.poison && r.pages === 0) return { image: node, dataPages };   // most small files: nothing mapped
+  if (!rn.groups && !rn.poison && r.pages === 0) return node;   // most small files: nothing mapped
   node.pages = ctx.newPageMap();
   const groups = rn.groups ? [...rn.groups.keys()].sort((a, b) => a - b) : [];
   let count = 0;
@@ -117,12 +115,12 @@ function adoptNode(ctx: AdoptContext, ino: number, rn: ReplayNode, named: NodeNa
     const runs = rn.groups!.get(g)!;
     for (const k of byIndex(runs)) {
       adoptRun(ctx, node, runs[k]!, runs[k + 1]!, runs[k + 2]!, runs[k + 3]!, runs[k + 4]! & MAP_LRU ? PageFlag.Lru : 0, why !== null, lose);
-      dataPages += runs[k + 2]!;
+      tally.dataPages += runs[k + 2]!;
     }
   }
   if (why !== null) lose(`${why}: its content cannot be trusted and reads EIO until rewritten`);
-  if (rn.poison || why !== null) dataPages += poison(ctx, node, rn, why !== null, lose);
-  return { image: node, dataPages };
+  if (rn.poison || why !== null) tally.dataPages += poison(ctx, node, rn, why !== null, lose);
+  return node;
 }
 
 /** Offsets of a group's runs (RUN numbers each) in file order: as they are, unless the log wrote them otherwise. */
