@@ -34,13 +34,13 @@ export class ChangeTracker {
   made(node: Inode): void {
     if (node.ino < this.unlogged) this.fresh.add(node.ino);
     else this.unlogged = node.ino + 1;
+    this.nodes.add(node.ino);
     this.watch(node);
   }
 
-  /** Report this inode's page and name changes from now on. */
+  /** Report this inode's page and name changes from now on (a loaded inode: nothing changed yet). */
   watch(node: Inode): void {
     const ino = node.ino;
-    this.nodes.add(ino);
     node.pageHook = this.pageHook;
     const pages = node.madePages;                // a map made later gets the hook then (inode.ts)
     if (pages) { pages.owner = ino; pages.onChange = this.pageHook; }

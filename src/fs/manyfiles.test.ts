@@ -15,8 +15,8 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 const FILES = 20_000;
-/** Heap bytes one loaded 100-byte file may keep (about 630 measured; the leak this guards against kept over 2 000). */
-const BYTES_PER_NODE_MAX = 1300;
+/** Heap bytes one loaded 100-byte file may keep (about 530 measured; the leak this guards against kept over 2 000). */
+const BYTES_PER_NODE_MAX = 1100;
 
 /** An image of FILES files of 100 bytes, 5 000 per directory (built in a function: nothing of it stays reachable). */
 function build(): SimRam {

@@ -100,7 +100,9 @@ function adoptNode(ctx: AdoptContext, ino: number, rn: ReplayNode, named: NodeNa
   }
   const node: NodeImage = {
     ino, mode: r.mode, uid: r.uid, gid: r.gid, rdev: r.rdev, size: r.size,
-    atimeNs: r.atimeNs, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs,
+    // Equal times share one BigInt (most files: mtime = ctime, often atime too): 24 heap bytes each kept by the inode.
+    atimeNs: r.atimeNs === r.mtimeNs ? r.mtimeNs : r.atimeNs === r.ctimeNs ? r.ctimeNs : r.atimeNs,
+    mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs === r.mtimeNs ? r.mtimeNs : r.ctimeNs,
     names: ino === 1 ? NO_NAMES : named ?? NO_NAMES, xattrs, pages: none,
   };
   if (r.inline.length) (node as { inline?: Uint8Array }).inline = r.inline;
