@@ -37,7 +37,7 @@ interface DirCursor { it: Iterator<[string, Dentry]>; pending: [string, Dentry] 
 export class Directory {
   readonly entries = new Map<string, Dentry>();
   private nextCookie = 3; // 1 and 2 belong to '.' and '..'
-  private readonly cursors = new Map<number, DirCursor>();
+  private cursors: Map<number, DirCursor> | null = null;   // made by the first stream that stops early
   /** Entries all walks have stepped through, handed out or not: the cost readdir pays (tests read it). */
   steps = 0;
   /** Told of every name added or removed (fs/changes.ts: the next commit logs it). */
@@ -54,8 +54,8 @@ export class Directory {
    */
   walk(cookie: number, take: (name: string, d: Dentry) => boolean): void {
     if (cookie >= this.nextCookie) return;   // past every entry ever made: the end, without a scan
-    const cur = this.cursors.get(cookie);
-    if (cur) this.cursors.delete(cookie);
+    const cur = this.cursors?.get(cookie);
+    if (cur) this.cursors!.delete(cookie);
     const it = cur?.it ?? this.entries.entries();
     let pending = cur?.pending ?? null;
     let resume = cookie;
@@ -76,8 +76,9 @@ export class Directory {
   }
 
   private keepCursor(cookie: number, cur: DirCursor): void {
-    if (this.cursors.size >= DIR_CURSORS_MAX && !this.cursors.has(cookie)) this.cursors.delete(this.cursors.keys().next().value!);
-    this.cursors.set(cookie, cur);
+    const cursors = (this.cursors ??= new Map());
+    if (cursors.size >= DIR_CURSORS_MAX && !cursors.has(cookie)) cursors.delete(cursors.keys().next().value!);
+    cursors.set(cookie, cur);
   }
 }
 
