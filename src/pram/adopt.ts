@@ -35,36 +35,37 @@ type LoseFn = (what: string, pfn?: number | null, range?: { start: number; end: 
 
 export function adoptLog(rp: LogReplay, ctx: AdoptContext): Adopted {
   const losses: Loss[] = [...rp.losses];
-  const names = namesByIno(rp);
+  // Each node's names go on its replay node; only directories' first names are kept apart (paths), and names of lost nodes.
+  const { firstNames, lost } = attachNames(rp);
   const paths = new Map<number, string>();
-  const pathOf = (ino: number, depth = 0): string => {
-    if (ino === 1) return '/';
-    const known = paths.get(ino);
+  let ino = 0, current: NodeName[] | null = null;       // the node being adopted and its names
+  const pathOf = (at: number, depth = 0): string => {
+    if (at === 1) return '/';
+    const known = paths.get(at);
     if (known) return known;
-    const n = names.get(ino)?.[0];
-    if (!n || depth > 4096) return `(ino ${ino})`;
+    const n = at === ino && current ? current[0] : firstNames.get(at);
+    if (!n || depth > 4096) return `(ino ${at})`;
     const dir = pathOf(n.parent, depth + 1);
     const p = dir === '/' ? `/${n.name}` : `${dir}/${n.name}`;
-    paths.set(ino, p);
+    paths.set(at, p);
     return p;
   };
-  for (const [ino, list] of names) {
-    if (rp.nodes.has(ino)) continue;
-    for (const n of list) losses.push({ path: `${pathOf(n.parent)}${n.parent === 1 ? '' : '/'}${n.name}`, pfn: null, what: `name names ino ${ino}, whose INODE record was lost: dropped` });
+  for (const [at, list] of lost) {
+    for (const n of list) losses.push({ path: `${pathOf(n.parent)}${n.parent === 1 ? '' : '/'}${n.name}`, pfn: null, what: `name names ino ${at}, whose INODE record was lost: dropped` });
   }
 
   const nodes: NodeImage[] = [];
   const builds: AdoptedPages[] = [];
   const tally = { dataPages: 0 };
   if (ctx.verify === 'full') logRunCrcs(ctx.mem, rp, ctx.frames.csum);   // every run at once, on both cores
-  // The path is built only when a loss names it (a string per node cost ~1 µs at mount); `ino` is the node being adopted.
-  let ino = 0;
+  // The path is built only when a loss names it (a string per node cost ~1 µs at mount).
   const none = ctx.newPageMap();
   const lose: LoseFn = (what, pfn = null, range) => losses.push(range ? { path: pathOf(ino), pfn, what, range } : { path: pathOf(ino), pfn, what });
   for (const [at, rn] of rp.nodes) {
     ino = at;
+    current = rn.names;
     rp.nodes.delete(at);   // its records go as it is adopted: the replay is not held whole beside the images
-    const node = adoptNode(ctx, ino, rn, names.get(ino), none, tally, lose);
+    const node = adoptNode(ctx, ino, rn, rn.names ?? undefined, none, tally, lose);
     nodes.push(node);
     // Only a node with pages can fail a first read; its path is made now (the names are not kept past the load).
     if (ctx.verify === 'lazy' && node.pages.count > 0) builds.push({ node: { pages: node.pages }, path: pathOf(ino) });
@@ -73,15 +74,26 @@ export function adoptLog(rp: LogReplay, ctx: AdoptContext): Adopted {
   return { nodes, losses, builds, dataPages: tally.dataPages };
 }
 
-/** Who names each ino (parent, name), from the replayed directories. */
-function namesByIno(rp: LogReplay): Map<number, NodeName[]> {
-  const names = new Map<number, NodeName[]>();
+/**
+ * Who names each ino (parent, name), from the replayed directories, put on its replay
+ * node (no map of every ino); the first name of each directory (paths are built
+ * from them), and the names of inos whose INODE record was lost.
+ */
+function attachNames(rp: LogReplay): { firstNames: Map<number, NodeName>; lost: Map<number, NodeName[]> } {
+  const lost = new Map<number, NodeName[]>();
   for (const [parent, dir] of rp.names) for (const [name, ino] of dir) {
-    const list = names.get(ino);
+    const n = rp.nodes.get(ino);
+    const list = n ? n.names : lost.get(ino);
     if (list) list.push({ parent, name });
-    else names.set(ino, [{ parent, name }]);
+    else if (n) n.names = [{ parent, name }];
+    else lost.set(ino, [{ parent, name }]);
   }
-  return names;
+  const firstNames = new Map<number, NodeName>();
+  for (const dir of rp.names.keys()) {
+    const first = rp.nodes.get(dir)?.names?.[0] ?? lost.get(dir)?.[0];
+    if (first) firstNames.set(dir, first);
+  }
+  return { firstNames, lost };
 }
 
 /** Shared by every node without xattrs (most): a load never changes a node's xattr list (fs/ copies it). */

@@ -16,7 +16,7 @@ import { crc32cAt } from '../format/crc.js';
 import type { SlotLog } from '../format/header.js';
 import { decodeMapInto, decodePayload, GROUP_PAGES, LOG_HEADER, LOG_NEXT, readLogHeader, readNext, readRecordHeader, RECORD_HEADER,
   RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, align8, type InodeRecord, type LogRecord, type MapRecord } from '../format/v3.js';
-import type { Loss } from './image.js';
+import type { Loss, NodeName } from './image.js';
 import type { LogCursor } from './log.js';
 import type { Log } from './types.js';
 
@@ -29,6 +29,7 @@ export interface ReplayNode {
   rec: InodeRecord;
   groups: Map<number, number[]> | null;   // group -> its runs, RUN numbers each
   poison: Set<number> | null;             // indexes whose page is known lost (read EIO, never zeros)
+  names: NodeName[] | null;               // who names it, set by adopt.ts from the replayed directories
 }
 
 /** Numbers per run in ReplayNode.groups: index, pfn, count, csum, flags. */
@@ -285,7 +286,7 @@ class Replayer {
       case RecordType.Inode: {
         const n = nodes.get(rec.r.ino);
         if (n) n.rec = rec.r;
-        else nodes.set(rec.r.ino, { rec: rec.r, groups: null, poison: null });
+        else nodes.set(rec.r.ino, { rec: rec.r, groups: null, poison: null, names: null });
         return;
       }
       case RecordType.Drop: nodes.delete(rec.ino); return;
