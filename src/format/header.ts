@@ -31,6 +31,10 @@ export const SLOT_SECOND_AT = 40;
 // header version says: u64 tail pfn @40, u32 tail offset @48 (stream end in the
 // tail page), u32 log page count @52 (bounds the walk). head pfn is the log's first page.
 export const SLOT_EXT_LOG = 2;
+// Slot extension 3 (v3 minor 1): the same fields; the log may hold SPAN records
+// (format/v3.ts). Written for every log; a pram that knows only extension 2
+// reads the slot as a chain's and refuses the mount instead of losing the spans.
+export const SLOT_EXT_LOG_SPANS = 3;
 export const SLOT_TAIL_AT = 40;
 export const SLOT_TAIL_OFF_AT = 48;
 export const SLOT_LOG_PAGES_AT = 52;
@@ -116,7 +120,7 @@ export class HeaderView {
     if (gen === 0n) return { state: 'damaged', saved, computed, why: 'generation 0 in a written slot' };
     if (gen > max || head > max || pages > max || nodes > max || second > max) return { state: 'damaged', saved, computed, why: 'a value over 2^53' };
     const slot: Slot = { generation: Number(gen), headPfn: Number(head), pages: Number(pages), nodes: Number(nodes) };
-    if (ext === SLOT_EXT_LOG) {
+    if (ext === SLOT_EXT_LOG || ext === SLOT_EXT_LOG_SPANS) {
       const tail = b.readBigUInt64LE(o + SLOT_TAIL_AT);
       if (tail > max) return { state: 'damaged', saved, computed, why: 'a value over 2^53' };
       slot.log = { tailPfn: Number(tail), tailOff: b.readUInt32LE(o + SLOT_TAIL_OFF_AT), logPages: b.readUInt32LE(o + SLOT_LOG_PAGES_AT) };
@@ -136,7 +140,7 @@ export class HeaderView {
     b.writeBigUInt64LE(BigInt(s.pages), 16);          // pages in chain
     b.writeBigUInt64LE(BigInt(s.nodes), 24);          // nodes
     if (s.log) {
-      b.writeUInt32LE(SLOT_EXT_LOG, SLOT_EXT_AT);                    // slot extension: a v3 log
+      b.writeUInt32LE(SLOT_EXT_LOG_SPANS, SLOT_EXT_AT);              // slot extension: a v3 log, SPANs allowed
       b.writeBigUInt64LE(BigInt(s.log.tailPfn), SLOT_TAIL_AT);        // tail pfn
       b.writeUInt32LE(s.log.tailOff, SLOT_TAIL_OFF_AT);               // tail offset
       b.writeUInt32LE(s.log.logPages, SLOT_LOG_PAGES_AT);             // log pages

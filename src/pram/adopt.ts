@@ -15,6 +15,7 @@ import type { Loss, NodeImage } from './image.js';
 import type { LoadContext } from './load.js';
 import { logRunCrcs } from './verify.js';
 import { RUN, type LogReplay, type ReplayNode } from './replay.js';
+import { SPAN, spanPages } from './spans.js';
 
 /** Most pages one damaged file's holes may be poisoned with (hostile sizes stay bounded). */
 const MAX_POISON = 1 << 16;
@@ -75,16 +76,16 @@ export function adoptLog(rp: LogReplay, ctx: AdoptContext): Adopted {
     };
     if (r.inline.length) (node as { inline?: Uint8Array }).inline = r.inline;
     const groups = rn.groups ? [...rn.groups.keys()].sort((a, b) => a - b) : [];
-    let count = 0;
+    let count = spanPages(rn);
     for (const g of groups) { const runs = rn.groups!.get(g)!; for (let k = 0; k < runs.length; k += RUN) count += runs[k + 2]!; }
     let why: string | null = null;
-    if (count !== r.pages) why = `its page map holds ${count} page(s), its INODE record says ${r.pages} (a MAP or UNMAP record was lost)`;
-    for (const g of groups) {
-      const runs = rn.groups!.get(g)!;
-      for (const k of byIndex(runs)) {
-        adoptRun(ctx, node, runs[k]!, runs[k + 1]!, runs[k + 2]!, runs[k + 3]!, runs[k + 4]! & MAP_LRU ? PageFlag.Lru : 0, why !== null, lose);
-        dataPages += runs[k + 2]!;
-      }
+    if (count !== r.pages) why = `its page map holds ${count} page(s), its INODE record says ${r.pages} (a MAP, SPAN or UNMAP record was lost)`;
+    const crcs = rp.crcs.crcs;
+    for (const [runs, k, span] of inOrder(rn, groups)) {
+      const lru = runs[k + 4]! & MAP_LRU ? PageFlag.Lru : 0;
+      if (span) adoptSpan(ctx, node, runs[k]!, runs[k + 1]!, runs[k + 2]!, crcs.subarray(runs[k + 3]!, runs[k + 3]! + runs[k + 2]!), lru, why !== null, lose);
+      else adoptRun(ctx, node, runs[k]!, runs[k + 1]!, runs[k + 2]!, runs[k + 3]!, lru, why !== null, lose);
+      dataPages += runs[k + 2]!;
     }
     if (why !== null) lose(`${why}: its content cannot be trusted and reads EIO until rewritten`);
     if (rn.poison || why !== null) dataPages += poison(ctx, node, rn, why !== null, lose);
@@ -95,12 +96,55 @@ export function adoptLog(rp: LogReplay, ctx: AdoptContext): Adopted {
   return { nodes, losses, builds, dataPages };
 }
 
-/** Offsets of a group's runs (RUN numbers each) in file order: as they are, unless the log wrote them otherwise. */
-function byIndex(runs: number[]): number[] {
+/** Offsets of a group's runs (RUN numbers each; SPAN numbers for a block's spans: both start index, pfn, count) in file order. */
+function byIndex(runs: number[], step: number): number[] {
   const at: number[] = [];
   let sorted = true;
-  for (let k = 0; k < runs.length; k += RUN) { if (k > 0 && runs[k]! < runs[k - RUN]!) sorted = false; at.push(k); }
+  for (let k = 0; k < runs.length; k += step) { if (k > 0 && runs[k]! < runs[k - step]!) sorted = false; at.push(k); }
   return sorted ? at : at.sort((a, b) => runs[a]! - runs[b]!);
+}
+
+/**
+ * The node's runs and spans in file order, each as (its array, offset, is a span):
+ * a page map fills fastest in order (a file loaded front to back stays one compact run).
+ */
+function* inOrder(rn: ReplayNode, groups: number[]): Generator<[number[], number, boolean]> {
+  const blocks = rn.blocks ? [...rn.blocks.keys()].sort((a, b) => a - b) : [];
+  if (blocks.length === 0 || groups.length === 0) {
+    for (const g of groups) { const runs = rn.groups!.get(g)!; for (const k of byIndex(runs, RUN)) yield [runs, k, false]; }
+    for (const b of blocks) { const spans = rn.blocks!.get(b)!; for (const k of byIndex(spans, SPAN)) yield [spans, k, true]; }
+    return;
+  }
+  // Both (a compacted file changed by appends since): merged by first index; runs and spans never overlap.
+  const all: [number[], number, boolean][] = [];
+  for (const g of groups) { const runs = rn.groups!.get(g)!; for (let k = 0; k < runs.length; k += RUN) all.push([runs, k, false]); }
+  for (const b of blocks) { const spans = rn.blocks!.get(b)!; for (let k = 0; k < spans.length; k += SPAN) all.push([spans, k, true]); }
+  yield* all.sort((x, y) => x[0][x[1]]! - y[0][y[1]]!);
+}
+
+/**
+ * A span's pages adopted: each page its own checksum (copied in one block),
+ * verified now against logRunCrcs' values (full) or on first read (lazy); a
+ * failed page is lost alone.
+ */
+function adoptSpan(ctx: AdoptContext, node: NodeImage, index: number, pfn: number, count: number, crcs: Uint32Array, lru: number,
+  distrust: boolean, lose: (what: string, pfn: number | null, range?: { start: number; end: number }) => void): void {
+  const { frames } = ctx;
+  const ps = ctx.mem.pageSize;
+  const flags = PageFlag.Frozen | lru | (distrust ? PageFlag.Bad | PageFlag.Dirty : ctx.verify === 'lazy' ? PageFlag.Unverified : 0);
+  frames.flags.fill(flags, pfn, pfn + count);
+  if (!distrust && ctx.verify === 'full') {
+    for (let k = 0; k < count; k++) {
+      const actual = frames.csum[pfn + k]!, saved = crcs[k]!;    // actual: computed by logRunCrcs
+      if (actual === saved) continue;
+      frames.flags[pfn + k]! |= PageFlag.Bad;
+      const range = { start: (index + k) * ps, end: (index + k + 1) * ps };
+      lose(`data page ${index + k} (bytes ${range.start}-${range.end - 1}) failed crc32c (saved 0x${saved.toString(16)}, computed 0x${actual.toString(16)})`, pfn + k, range);
+    }
+  }
+  if (!distrust) frames.csum.set(crcs, pfn);
+  if (node.pages.setRun) node.pages.setRun(index, pfn, count);
+  else for (let k = 0; k < count; k++) node.pages.set(index + k, pfn + k);
 }
 
 function adoptRun(ctx: AdoptContext, node: NodeImage, index: number, pfn: number, count: number, csum: number, lru: number,

@@ -305,7 +305,7 @@ export class Pram {
 
   private recordContext(generation: number): RecordContext {
     return { mem: this.mem, frames: this.frames, runs: this.runs, runHead: this.runHead, generation, extents: this.opts.extents ?? false,
-      verify: (pfn) => { this.readable(pfn); } };
+      verify: (pfn) => { this.readable(pfn); }, spans: this.opts.spans };
   }
 
   /** An append leaves room for the compaction after it (the ledger's rule, with the appended pages counted). */

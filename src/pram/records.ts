@@ -3,13 +3,15 @@
 // group and MAP runs of what it holds now) or from the whole tree (a
 // compaction: INODE, NAMEs and MAP runs per node). Data pages named here get
 // their checksum — only pages written since their last one; cached runs keep
-// theirs — and are collected to be frozen once the commit is published.
+// theirs — and are collected to be frozen once the commit is published. Lone
+// pages at consecutive indexes and pfns become one SPAN record (4 bytes a
+// page, each page its own checksum) instead of a MAP each.
 
 import type { PhysMem } from '../mem/physmem.js';
 import { PageFlag, type PageFrames } from '../boot/frames.js';
 import { crc32c } from '../format/crc.js';
 import { encodeXattrs } from '../format/v2.js';
-import { encodeMap, encodeRecord, GROUP_PAGES, MAP_LRU, RecordType, type LogRecord } from '../format/v3.js';
+import { encodeMap, encodeRecord, encodeSpan, GROUP_PAGES, MAP_LRU, RecordType, SPAN_BLOCK, type LogRecord } from '../format/v3.js';
 import type { ChangeSet, NodeImage, PageMap } from './image.js';
 import { runCsum, type Run } from './load.js';
 import type { RunHeads } from './runheads.js';
@@ -24,6 +26,8 @@ export interface RecordContext {
   extents: boolean;
   /** Verify an unverified page (lazy load) now; afterwards its flags say Bad or not. */
   verify(pfn: number): void;
+  /** false: a MAP per lone page, as before SPAN records (v3 minor 0: tests of the older encoding). */
+  spans?: boolean;
 }
 
 /** Framed records and the data pages they name. */
@@ -32,19 +36,31 @@ export interface Emitted { records: Buffer[]; bytes: number; named: number[]; no
 const EMPTY = new Uint8Array(0);
 
 export class Emitter implements Emitted {
-  records: Buffer[] = [];
-  bytes = 0;
+  private out: Buffer[] = [];
+  private size = 0;
   named: number[] = [];
   nodes = 0;
+  // Lone pages being gathered into one SPAN: ino, first index and pfn, pages, LRU flag, crcs.
+  private span = { ino: 0, index: 0, pfn: 0, count: 0, flags: 0 };
+  private spanCrcs: Uint32Array | null = null;
   constructor(readonly ctx: RecordContext) {}
 
+  /** The framed records (a SPAN being gathered is ended first). */
+  get records(): Buffer[] { this.flush(); return this.out; }
+  get bytes(): number { this.flush(); return this.size; }
+
+  private push(b: Buffer): void {
+    this.out.push(b);
+    this.size += b.length;
+  }
+
   put(rec: LogRecord): void {
-    const b = encodeRecord(rec, this.ctx.generation);
-    this.records.push(b);
-    this.bytes += b.length;
+    this.flush();
+    this.push(encodeRecord(rec, this.ctx.generation));
   }
 
   inode(n: NodeImage, pages: number): void {
+    this.flush();
     this.nodes++;
     this.put({ type: RecordType.Inode, r: {
       ino: n.ino, mode: n.mode, uid: n.uid, gid: n.gid, rdev: n.rdev, size: n.size,
@@ -106,10 +122,31 @@ export class Emitter implements Emitted {
 
   private map(ino: number, index: number, pfn: number, count: number, csum: number): void {
     const lru = this.ctx.frames.flags[pfn]! & PageFlag.Lru ? MAP_LRU : 0;
-    const b = encodeMap({ ino, index, pfn, count, csum, flags: lru }, this.ctx.generation);
-    this.records.push(b);
-    this.bytes += b.length;
     for (let q = pfn; q < pfn + count; q++) this.named.push(q);
+    if (count === 1 && this.ctx.spans !== false) { this.lone(ino, index, pfn, csum, lru); return; }
+    this.flush();
+    this.push(encodeMap({ ino, index, pfn, count, csum, flags: lru }, this.ctx.generation));
+  }
+
+  /** A lone page: it continues the SPAN being gathered (next index and pfn, same LRU flag, same block) or begins one. */
+  private lone(ino: number, index: number, pfn: number, csum: number, flags: number): void {
+    const s = this.span;
+    if (!(s.count > 0 && s.ino === ino && s.index + s.count === index && s.pfn + s.count === pfn && s.flags === flags &&
+      Math.floor(s.index / SPAN_BLOCK) === Math.floor(index / SPAN_BLOCK))) {
+      this.flush();
+      s.ino = ino; s.index = index; s.pfn = pfn; s.flags = flags;
+    }
+    (this.spanCrcs ??= new Uint32Array(SPAN_BLOCK))[s.count++] = csum;
+  }
+
+  /** Ends the SPAN being gathered: one page is a MAP (as short), more a SPAN. */
+  private flush(): void {
+    const s = this.span;
+    if (s.count === 0) return;
+    const crcs = this.spanCrcs!;
+    this.push(s.count === 1 ? encodeMap({ ino: s.ino, index: s.index, pfn: s.pfn, count: 1, csum: crcs[0]!, flags: s.flags }, this.ctx.generation)
+      : encodeSpan(s, crcs, this.ctx.generation));
+    s.count = 0;
   }
 
   private forget(pfn: number): void {
