@@ -97,12 +97,17 @@ test('a SPAN record: layout, round trip, a crc over all but the page crcs, every
     assert.equal(b.readBigUInt64LE(RECORD_HEADER + 16), 2n ** 34n + 1n);                  // pfn as u64
     assert.equal(b.readUInt32LE(RECORD_HEADER + 24), count);
     assert.equal(b.readUInt32LE(RECORD_HEADER + SPAN_FIXED + 4 * (count - 1)), crcs[count - 1]);   // the last page's crc
-    // The crc: bytes 4..47, then the padding; not the page crcs.
+    // The page crcs have their own crc (payload @32); the record's: bytes 4..55, then the padding.
+    assert.equal(b.readUInt32LE(RECORD_HEADER + 32), crc32c(b.subarray(RECORD_HEADER + SPAN_FIXED, RECORD_HEADER + h.length)));
+    assert.equal(b.readUInt32LE(RECORD_HEADER + 36), 0);
     const pad = b.subarray(RECORD_HEADER + h.length);
     assert.equal(h.crc, crc32c(pad, crc32c(b.subarray(4, RECORD_HEADER + SPAN_FIXED))));
     assert.equal(framedCrc(b, 0, h.type, h.length), h.crc);
-    b[RECORD_HEADER + SPAN_FIXED] ^= 0x40;                                               // a page crc: not the record's business
+    b[RECORD_HEADER + SPAN_FIXED] ^= 0x40;                                               // a page crc: the record holds, the crcs' crc fails
     assert.equal(framedCrc(b, 0, h.type, h.length), h.crc);
+    const damaged = decodePayload(h.type, b.subarray(RECORD_HEADER, RECORD_HEADER + h.length)) as { r: { crcs: Uint32Array; crcsDamage?: unknown } };
+    assert.equal(damaged.r.crcs[0], (crcs[0]! ^ 0x40) >>> 0);
+    assert.deepEqual(damaged.r.crcsDamage, { saved: b.readUInt32LE(RECORD_HEADER + 32), computed: crc32c(b.subarray(RECORD_HEADER + SPAN_FIXED, RECORD_HEADER + h.length)) });
     b[RECORD_HEADER + SPAN_FIXED] ^= 0x40;
     b[RECORD_HEADER + 8] ^= 1;                                                          // the index: caught
     assert.notEqual(framedCrc(b, 0, h.type, h.length), h.crc);
@@ -118,8 +123,11 @@ test('a SPAN record: layout, round trip, a crc over all but the page crcs, every
   };
   assert.match(decodePayload(RecordType.Span, span(SPAN_BLOCK - 1, 2)) as string, /crosses a block of 4096 pages/);
   assert.match(decodePayload(RecordType.Span, span(0, 0)) as string, /crosses a block/);
-  assert.match(decodePayload(RecordType.Span, span(0, 4, SPAN_FIXED + 12)) as string, /SPAN of 4 pages in 44 bytes/);
-  assert.match(decodePayload(RecordType.Span, Buffer.alloc(8)) as string, /at least 32 expected/);
+  assert.match(decodePayload(RecordType.Span, span(0, 4, SPAN_FIXED + 12)) as string, /SPAN of 4 pages in 52 bytes/);
+  assert.match(decodePayload(RecordType.Span, Buffer.alloc(8)) as string, /at least 40 expected/);
+  const reserved = span(0, 1);
+  reserved.writeUInt32LE(1, 36);
+  assert.match(decodePayload(RecordType.Span, reserved) as string, /reserved field not 0/);
   assert.throws(() => encodeSpan({ ino: 1, index: SPAN_BLOCK - 1, pfn: 9, count: 2, flags: 0 }, [0, 0], 1), /inside one block/);
 });
 

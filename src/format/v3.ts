@@ -26,8 +26,10 @@ export const NAME_FIXED = 24;
 export const MAP_SIZE = 40;
 export const UNMAP_SIZE = 24;
 export const DROP_SIZE = 8;
-/** SPAN (v3 minor 1): ino, index, pfn, count, flags, then one crc32c per page. */
-export const SPAN_FIXED = 32;
+/** SPAN (v3 minor 1): ino, index, pfn, count, flags, crc of the page crcs, 0, then one crc32c per page. */
+export const SPAN_FIXED = 40;
+/** Where a SPAN payload keeps the crc32c of its page crcs. */
+export const SPAN_CRCS_CRC_AT = 32;
 /** A SPAN never crosses a block of this many file pages (index / SPAN_BLOCK the same for its first and last page). */
 export const SPAN_BLOCK = 4096;
 
@@ -83,7 +85,11 @@ export interface NameRecord { parent: number; ino: number; name: string }   // i
 export interface MapRecord { ino: number; index: number; pfn: number; count: number; csum: number; flags: number }
 export interface UnmapRecord { ino: number; index: number; count: number }
 /** A SPAN: pages index…index+count-1 at pfn…pfn+count-1, each with its own crc32c (crcs[k]: page index+k). */
-export interface SpanRecord { ino: number; index: number; pfn: number; count: number; flags: number; crcs: Uint32Array }
+export interface SpanRecord {
+  ino: number; index: number; pfn: number; count: number; flags: number; crcs: Uint32Array;
+  /** Read back: the page crcs failed the crc kept for them (each page is then only as good as its own check). */
+  crcsDamage?: { saved: number; computed: number };
+}
 
 export type LogRecord =
   | { type: RecordType.Inode; r: InodeRecord }
@@ -172,11 +178,13 @@ export function encodeMap(r: MapRecord, generation: number): Buffer {
  * stretch of a file at consecutive pfns, 4 bytes a page (a MAP costs 56), each
  * page keeping its own crc32c so a flipped data bit still costs one page.
  * crcs[0..count) are the pages' checksums. The record's crc covers all but
- * them (spanCrc): a flipped bit in a page's crc fails that page's check when it
- * is verified, so it too costs that page alone, not the record (the whole file).
- * Beside encodeMap, for whichever writer frames records (records.ts today).
+ * them (spanCrc); they have a crc of their own in the fixed fields. A flipped
+ * bit among them is reported at mount (that crc fails) and costs only the page
+ * whose crc it changed (the page fails its check when verified), not the
+ * record (which would distrust the whole file). Beside encodeMap, for whichever
+ * writer frames records (records.ts today).
  */
-export function encodeSpan(r: Omit<SpanRecord, 'crcs'>, crcs: ArrayLike<number>, generation: number): Buffer {
+export function encodeSpan(r: SpanHead, crcs: ArrayLike<number>, generation: number): Buffer {
   const { count } = r;
   if (!(count >= 1 && count <= SPAN_BLOCK && Math.floor(r.index / SPAN_BLOCK) === Math.floor((r.index + count - 1) / SPAN_BLOCK))) assert(false, `SPAN ${r.index}+${count} inside one block`);
   const length = SPAN_FIXED + 4 * count;
@@ -186,12 +194,14 @@ export function encodeSpan(r: Omit<SpanRecord, 'crcs'>, crcs: ArrayLike<number>,
   putU64(b, r.ino, 16); putU64(b, r.index, 24); putU64(b, r.pfn, 32);
   b.writeUInt32LE(count, 40); b.writeUInt32LE(r.flags, 44);
   for (let k = 0, at = RECORD_HEADER + SPAN_FIXED; k < count; k++, at += 4) b.writeUInt32LE(crcs[k]! >>> 0, at);
+  b.writeUInt32LE(crc32cAt(b, RECORD_HEADER + SPAN_FIXED, 4 * count), RECORD_HEADER + SPAN_CRCS_CRC_AT);
+  b.writeUInt32LE(0, RECORD_HEADER + SPAN_CRCS_CRC_AT + 4);
   b.fill(0, RECORD_HEADER + length);                  // the padding is checked too
   b.writeUInt32LE(spanCrc(b, 0, length), 0);
   return b;
 }
 
-/** Bytes of a framed SPAN its crc covers: 4…47 (header and fixed fields), then the padding after the page crcs. */
+/** Bytes of a framed SPAN its crc covers: 4…55 (header and fixed fields), then the padding after the page crcs. */
 export function spanCrc(b: Uint8Array, at: number, length: number): number {
   const fixed = crc32cAt(b, at + 4, RECORD_HEADER - 4 + SPAN_FIXED);
   const end = RECORD_HEADER + length, pad = align8(length) - length;
@@ -262,7 +272,8 @@ export function decodePayload(type: number, p: Buffer): LogRecord | string {
       if (bad !== null) return bad;
       const crcs = new Uint32Array(r.count);
       for (let k = 0; k < r.count; k++) crcs[k] = p.readUInt32LE(SPAN_FIXED + 4 * k);
-      return { type, r: { ...r, crcs } };
+      const damage = spanCrcsDamage(p, 0, r.count);
+      return { type, r: damage ? { ...r, crcs, crcsDamage: damage } : { ...r, crcs } };
     }
     default: {
       const index = u64(p, 8), count = u64(p, 16);
@@ -287,7 +298,14 @@ export function decodeMapInto(b: Buffer, at: number, length: number, into: MapRe
 }
 
 /** A SPAN's fixed fields; its crcs follow at payload offset SPAN_FIXED. */
-export type SpanHead = Omit<SpanRecord, 'crcs'>;
+export type SpanHead = Omit<SpanRecord, 'crcs' | 'crcsDamage'>;
+
+/** A SPAN payload's page crcs against the crc kept for them: null when they match, else both values. */
+export function spanCrcsDamage(b: Uint8Array, at: number, count: number): { saved: number; computed: number } | null {
+  const saved = (b[at + SPAN_CRCS_CRC_AT]! | b[at + SPAN_CRCS_CRC_AT + 1]! << 8 | b[at + SPAN_CRCS_CRC_AT + 2]! << 16 | b[at + SPAN_CRCS_CRC_AT + 3]! << 24) >>> 0;
+  const computed = crc32cAt(b, at + SPAN_FIXED, 4 * count);
+  return saved === computed ? null : { saved, computed };
+}
 
 /**
  * A SPAN payload at b[at, at+length) decoded into `into` (its crcs stay where
@@ -299,6 +317,7 @@ export function decodeSpanInto(b: Buffer, at: number, length: number, into: Span
   if (ino === null || index === null || pfn === null) return 'a value over 2^53';
   if (count < 1 || count > SPAN_BLOCK || Math.floor(index / SPAN_BLOCK) !== Math.floor((index + count - 1) / SPAN_BLOCK)) return `SPAN ${index}+${count} crosses a block of ${SPAN_BLOCK} pages`;
   if (length !== SPAN_FIXED + 4 * count) return `SPAN of ${count} pages in ${length} bytes (${SPAN_FIXED + 4 * count} expected)`;
+  if (b.readUInt32LE(at + SPAN_CRCS_CRC_AT + 4) !== 0) return 'SPAN reserved field not 0';
   into.ino = ino; into.index = index; into.pfn = pfn; into.count = count; into.flags = b.readUInt32LE(at + 28);
   return null;
 }

@@ -3,8 +3,9 @@
 // a log written with SPANs and from one written the older way (a MAP per page,
 // what an older pram left), lazy and full; that a flipped bit in a span's data
 // page or in its page crc costs that page alone, named exactly, while the rest
-// of the file loads; and that a flipped bit in a span's own fields is a record
-// loss reported as such (the file's map is then distrusted, never wrong).
+// of the file loads (a flipped page crc is also reported at mount: the crcs
+// have a crc of their own); and that a flipped bit in a span's own fields is a
+// record loss reported as such (the file's map is then distrusted, never wrong).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HeaderView } from '../format/header.js';
@@ -111,6 +112,7 @@ function oneSpanFile(): { ram: SimRam; span: At; body: Buffer } {
   const spans = records(ram).filter((r) => r.type === RecordType.Span);
   assert.equal(spans.length, 1, 'one SPAN for the file');
   assert.equal(spans[0]!.length, SPAN_FIXED + 4 * 600);
+  assert.equal(count(ram, RecordType.Map), 0, 'no MAP');
   return { ram, span: spans[0]!, body };
 }
 
@@ -123,7 +125,8 @@ function readPages(vol: Volume, pages: number): (Buffer | number)[] {
 
 test('a flipped bit in a page of a SPAN, or in its crc in the record, costs that page alone, named exactly (lazy and full)', () => {
   const { ram, span, body } = oneSpanFile();
-  const pfnOf = ram.page(span.pfn).readUInt32LE(span.off + RECORD_HEADER + 16);   // the span's first pfn (below 2^32 here)
+  const byte = (k: number) => { const p = byteIn(ram, span, k); return ram.page(p.pfn)[p.off]!; };
+  const pfnOf = (byte(RECORD_HEADER + 16) | byte(RECORD_HEADER + 17) << 8 | byte(RECORD_HEADER + 18) << 16) >>> 0;   // the span's first pfn (below 2^24 here)
   for (const [what, flip] of [
     ['data page 123', (c: SimRam) => { c.page(pfnOf + 123)[77]! ^= 0x08; }],
     ['crc of page 123', (c: SimRam) => { const at = byteIn(c, span, RECORD_HEADER + SPAN_FIXED + 4 * 123 + 2); c.page(at.pfn)[at.off]! ^= 0x01; }],
@@ -134,8 +137,13 @@ test('a flipped bit in a page of a SPAN, or in its crc in the record, costs that
       const v = mountWith(c, { verify });
       const pages = readPages(v, 600);
       const losses = v.losses;   // a lazy mount's first-read failures included
-      assert.equal(losses.length, 1, `${what} ${verify}: one loss: ${JSON.stringify(losses)}`);
-      const l = losses[0]!;
+      const lost = losses.filter((l) => l.path !== null), record = losses.filter((l) => l.path === null);
+      assert.equal(lost.length, 1, `${what} ${verify}: one page lost: ${JSON.stringify(losses)}`);
+      if (what.startsWith('crc')) {
+        assert.equal(record.length, 1, `${what} ${verify}: the damaged crcs reported at mount`);
+        assert.match(record[0]!.what, /log record at pfn:[0-9a-f]+ offset \d+: the page crcs of the SPAN of ino \d+, pages 0-599, failed crc32c/);
+      } else assert.equal(record.length, 0, `${what} ${verify}: nothing else`);
+      const l = lost[0]!;
       assert.equal(l.path, '/big', `${what} ${verify}: the file named`);
       assert.match(l.what, /data page 123 \(bytes 503808-507903\) failed crc32c/, `${what} ${verify}: the page named`);
       assert.deepEqual(l.range, { start: 123 * PS, end: 124 * PS });
@@ -150,7 +158,7 @@ test('a flipped bit in a page of a SPAN, or in its crc in the record, costs that
 
 test('a flipped bit in a SPAN\'s own fields fails its record: reported, and the file reads EIO rather than anything wrong', () => {
   const { ram, span } = oneSpanFile();
-  for (const k of [4, 13, RECORD_HEADER + 9, RECORD_HEADER + 26]) {   // type, generation, index, count
+  for (const k of [4, 13, RECORD_HEADER + 9, RECORD_HEADER + 26, RECORD_HEADER + 33]) {   // type, generation, index, count, the crcs' crc
     const c = copyRam(ram);
     const at = byteIn(c, span, k);
     c.page(at.pfn)[at.off]! ^= 0x02;

@@ -80,10 +80,9 @@ export function adoptLog(rp: LogReplay, ctx: AdoptContext): Adopted {
     for (const g of groups) { const runs = rn.groups!.get(g)!; for (let k = 0; k < runs.length; k += RUN) count += runs[k + 2]!; }
     let why: string | null = null;
     if (count !== r.pages) why = `its page map holds ${count} page(s), its INODE record says ${r.pages} (a MAP, SPAN or UNMAP record was lost)`;
-    const crcs = rp.crcs.crcs;
     for (const [runs, k, span] of inOrder(rn, groups)) {
       const lru = runs[k + 4]! & MAP_LRU ? PageFlag.Lru : 0;
-      if (span) adoptSpan(ctx, node, runs[k]!, runs[k + 1]!, runs[k + 2]!, crcs.subarray(runs[k + 3]!, runs[k + 3]! + runs[k + 2]!), lru, why !== null, lose);
+      if (span) adoptSpan(ctx, node, runs[k]!, runs[k + 1]!, runs[k + 2]!, rp.crcs.of(runs[k + 3]!, runs[k + 2]!), lru, why !== null, lose);
       else adoptRun(ctx, node, runs[k]!, runs[k + 1]!, runs[k + 2]!, runs[k + 3]!, lru, why !== null, lose);
       dataPages += runs[k + 2]!;
     }

@@ -18,7 +18,7 @@ import { decodeMapInto, decodePayload, framedCrc, GROUP_PAGES, LOG_HEADER, LOG_N
   RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, align8, type InodeRecord, type LogRecord, type MapRecord } from '../format/v3.js';
 import type { Loss } from './image.js';
 import type { LogCursor } from './log.js';
-import { addSpan, claimSpans, CrcPool, cutSpans, decodeSpan, Reserver } from './spans.js';
+import { addSpan, claimSpans, cutSpans, decodeSpan, Reserver, SpanCrcs } from './spans.js';
 import type { Log } from './types.js';
 
 /**
@@ -44,14 +44,14 @@ export interface LogReplay {
   losses: Loss[];
   pages: number;                      // pages reserved (log + data)
   logPages: number[];                 // the log pages reserved, in order
-  crcs: CrcPool;                      // the page crcs of every span (ReplayNode.blocks point into it)
+  crcs: SpanCrcs;                     // the page crcs of every span (ReplayNode.blocks point into it)
 }
 
 interface Segment { pfn: number; start: number; end: number; first: number; page: Buffer }
 
 /** Walk, check and replay the log the slot names, reserving its pages. */
 export function replayLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; generation: number; log: SlotLog }, log: Log): LogReplay {
-  const out: LogReplay = { cursor: null, generation: slot.generation, nodes: new Map(), names: new Map(), losses: [], pages: 0, logPages: [], crcs: new CrcPool() };
+  const out: LogReplay = { cursor: null, generation: slot.generation, nodes: new Map(), names: new Map(), losses: [], pages: 0, logPages: [], crcs: new SpanCrcs() };
   const lose = (pfn: number | null, what: string) => out.losses.push({ path: null, pfn, what });
   log('PRAM: Examining persistent memory (v3 log)...');
   // pram's own pages are reserved with banning off (as reserveChain does): they stay usable by pram.
@@ -312,6 +312,9 @@ class Replayer {
       case RecordType.Span: {
         const r = rec.r, n = nodes.get(r.ino);
         if (!n) { this.orphan(pfn, off, 'SPAN', r.ino, r.count); return; }
+        // Only the page whose crc changed can fail its check: the span stays, each page as good as its own check.
+        if (r.crcsDamage) this.applied.push({ path: null, pfn, what: `log record at pfn:${pfn.toString(16)} offset ${off}: the page crcs of the SPAN of ino ${r.ino}, pages ${r.index}-${r.index + r.count - 1}, ` +
+          `failed crc32c (saved 0x${r.crcsDamage.saved.toString(16)}, computed 0x${r.crcsDamage.computed.toString(16)}): a page whose crc changed fails its check when verified and reads EIO` });
         cutGroups(n, r.index, r.index + r.count);
         addSpan(n, r.index, r.pfn, r.count, this.out.crcs.add(r.crcs), r.flags);
         return;

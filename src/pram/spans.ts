@@ -1,9 +1,10 @@
 // SPAN records while a v3 log replays (docs/FORMAT.md §v3, minor 1): a long
 // stretch of a file at consecutive pfns, each page with its own crc32c. A
 // node keeps its spans per block of SPAN_BLOCK file pages as flat arrays,
-// SPAN numbers a span (index, pfn, count, crc offset, flags); the pages'
-// crcs lie in one pool, so a span costs a few numbers and a block copy of
-// its crcs, never an object or a Map entry per page or per 32-page group.
+// SPAN numbers a span (index, pfn, count, crc place, flags); the pages'
+// crcs stay where the record holds them (SpanCrcs), so a span costs a few
+// numbers and, at adoption, one block copy of its crcs into the frames --
+// never an object or a Map entry per page or per 32-page group.
 // Because every page has its own crc, a span cut by a later UNMAP or MAP
 // splits into pieces without poisoning anything. Reservation of the live
 // pages (groups' runs and spans alike) goes through Reserver: stretches that
@@ -13,10 +14,10 @@ import type { PhysMem } from '../mem/physmem.js';
 import type { Memblock } from '../boot/memblock.js';
 import { Owner } from '../boot/frames.js';
 import { assert } from '../format/assert.js';
-import { decodeSpanInto, RecordType, SPAN_BLOCK, SPAN_FIXED, type SpanHead, type SpanRecord } from '../format/v3.js';
+import { decodeSpanInto, RecordType, SPAN_BLOCK, SPAN_FIXED, spanCrcsDamage, type SpanHead, type SpanRecord } from '../format/v3.js';
 import type { Loss } from './image.js';
 
-/** Numbers per span in a block's array: index, pfn, count, crc offset in the pool, flags. */
+/** Numbers per span in a block's array: index, pfn, count, crc place (SpanCrcs), flags. */
 export const SPAN = 5;
 
 /** What a node holds of spans (ReplayNode's fields). */
@@ -27,30 +28,29 @@ export interface SpanHolder {
 
 const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** Every span's page crcs, one after the other (offsets are what spans keep). */
-export class CrcPool {
-  crcs = new Uint32Array(1 << 12);
-  private n = 0;
+/**
+ * Every span's page crcs, where the records hold them (a view of the log page,
+ * or of the bytes read across pages): a span keeps crcAt = view number ×
+ * SPAN_BLOCK + its first page's place in the view, so a piece of a cut span
+ * stays in its view; the crcs are copied once, into the frames, at adoption.
+ */
+export class SpanCrcs {
+  private views: Uint32Array[] = [];
 
-  reset(): void { this.n = 0; }
+  reset(): void { this.views = []; }
 
-  private room(count: number): number {
-    if (this.n + count > this.crcs.length) {
-      let size = this.crcs.length * 2;
-      while (size < this.n + count) size *= 2;
-      const grown = new Uint32Array(size);
-      grown.set(this.crcs.subarray(0, this.n));
-      this.crcs = grown;
-    }
-    const at = this.n;
-    this.n += count;
-    return at;
+  /** The record's crcs kept (their memory must stay unchanged until adoption: the reserved log's); returns crcAt of its first page. */
+  add(crcs: Uint32Array): number {
+    if (!(crcs.length <= SPAN_BLOCK)) assert(false, `a SPAN of ${crcs.length} pages`);
+    this.views.push(crcs);
+    return (this.views.length - 1) * SPAN_BLOCK;
   }
 
-  add(crcs: Uint32Array): number {
-    const at = this.room(crcs.length);
-    this.crcs.set(crcs, at);
-    return at;
+  /** The crcs of count pages from crcAt. */
+  of(crcAt: number, count: number): Uint32Array {
+    const v = this.views[Math.floor(crcAt / SPAN_BLOCK)]!, at = crcAt % SPAN_BLOCK;
+    if (!(at + count <= v.length)) assert(false, `crcs ${at}+${count} of a span of ${v.length}`);
+    return v.subarray(at, at + count);
   }
 }
 
@@ -180,5 +180,6 @@ export function decodeSpan(b: Buffer, at: number, length: number): { type: Recor
     crcs = new Uint32Array(head.count);
     for (let k = 0; k < head.count; k++) crcs[k] = b.readUInt32LE(at + SPAN_FIXED + 4 * k);
   }
-  return { type: RecordType.Span, r: { ...head, crcs } };
+  const damage = spanCrcsDamage(b, at, head.count);
+  return { type: RecordType.Span, r: damage ? { ...head, crcs, crcsDamage: damage } : { ...head, crcs } };
 }
