@@ -6,7 +6,7 @@ import { crc32c } from './crc.js';
 import { HeaderView } from './header.js';
 import {
   decodePayload, encodeMap, encodeRecord, encodeSpan, framedCrc, MAP_SIZE, LOG_HEADER, LOG_MAGIC, readLogHeader, readRecordHeader, recordCrc, RecordType,
-  RECORD_HEADER, SPAN_BLOCK, SPAN_FIXED, writeLogHeader, type LogRecord,
+  RECORD_HEADER, SPAN_BLOCK, SPAN_FIXED, spanCrcOf, writeLogHeader, type LogRecord,
 } from './v3.js';
 
 const PS = 4096;
@@ -103,6 +103,7 @@ test('a SPAN record: layout, round trip, a crc over all but the page crcs, every
     const pad = b.subarray(RECORD_HEADER + h.length);
     assert.equal(h.crc, crc32c(pad, crc32c(b.subarray(4, RECORD_HEADER + SPAN_FIXED))));
     assert.equal(framedCrc(b, 0, h.type, h.length), h.crc);
+    assert.equal(spanCrcOf(b.subarray(4, RECORD_HEADER), b.subarray(RECORD_HEADER), h.length), h.crc);   // read in two pieces
     b[RECORD_HEADER + SPAN_FIXED] ^= 0x40;                                               // a page crc: the record holds, the crcs' crc fails
     assert.equal(framedCrc(b, 0, h.type, h.length), h.crc);
     const damaged = decodePayload(h.type, b.subarray(RECORD_HEADER, RECORD_HEADER + h.length)) as { r: { crcs: Uint32Array; crcsDamage?: unknown } };

@@ -208,6 +208,13 @@ export function spanCrc(b: Uint8Array, at: number, length: number): number {
   return pad ? crc32cAt(b, at + end, pad, fixed) : fixed;
 }
 
+/** spanCrc of a SPAN read in two pieces: its header's bytes 4…15 and its payload with padding. */
+export function spanCrcOf(header12: Uint8Array, padded: Uint8Array, length: number): number {
+  const fixed = crc32cAt(padded, 0, SPAN_FIXED, crc32c(header12));
+  const pad = align8(length) - length;
+  return pad ? crc32cAt(padded, length, pad, fixed) : fixed;
+}
+
 /** The crc a framed record at b[at, at+total) must carry (bytes 4… all; a SPAN's: spanCrc). */
 export function framedCrc(b: Uint8Array, at: number, type: number, length: number): number {
   return type === RecordType.Span && length >= SPAN_FIXED ? spanCrc(b, at, length) : crc32cAt(b, at + 4, RECORD_HEADER - 4 + align8(length));

@@ -15,7 +15,7 @@ import { Owner } from '../boot/frames.js';
 import { assert } from '../format/assert.js';
 import type { SlotLog } from '../format/header.js';
 import { decodeMapInto, decodePayload, framedCrc, GROUP_PAGES, LOG_HEADER, LOG_NEXT, readLogHeader, readNext, readRecordHeader, RECORD_HEADER,
-  RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, align8, type InodeRecord, type LogRecord, type MapRecord } from '../format/v3.js';
+  RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, SPAN_FIXED, spanCrcOf, align8, type InodeRecord, type LogRecord, type MapRecord } from '../format/v3.js';
 import type { Loss } from './image.js';
 import type { LogCursor } from './log.js';
 import { addSpan, claimSpans, cutSpans, decodeSpan, Reserver, SpanCrcs } from './spans.js';
@@ -186,7 +186,7 @@ class Replayer {
     const padded = this.read(segments, align8(h.length));
     if (!padded) { this.damage(segments, at, 'is cut by the end of the log', head); return null; }
     const payload = padded.subarray(0, h.length);
-    const crc = !check ? h.crc : h.type === RecordType.Span ? framedCrc(Buffer.concat([head, padded]), 0, h.type, h.length)
+    const crc = !check ? h.crc : h.type === RecordType.Span && h.length >= SPAN_FIXED ? spanCrcOf(head.subarray(4, RECORD_HEADER), padded, h.length)
       : recordCrc(head.subarray(4, RECORD_HEADER), padded);
     if (crc !== h.crc) { this.damage(segments, at, `failed crc32c (saved 0x${h.crc.toString(16)}, computed 0x${crc.toString(16)})`, head, payload); return null; }
     const rec = h.type === RecordType.Span ? decodeSpan(payload, 0, payload.length) : decodePayload(h.type, payload);
