@@ -80,12 +80,12 @@ export function adoptLog(rp: LogReplay, ctx: AdoptContext): Adopted {
     for (const g of groups) { const runs = rn.groups!.get(g)!; for (let k = 0; k < runs.length; k += RUN) count += runs[k + 2]!; }
     let why: string | null = null;
     if (count !== r.pages) why = `its page map holds ${count} page(s), its INODE record says ${r.pages} (a MAP, SPAN or UNMAP record was lost)`;
-    for (const [runs, k, span] of inOrder(rn, groups)) {
+    eachInOrder(rn, groups, (runs, k, span) => {
       const lru = runs[k + 4]! & MAP_LRU ? PageFlag.Lru : 0;
       if (span) adoptSpan(ctx, node, runs[k]!, runs[k + 1]!, runs[k + 2]!, rp.crcs.of(runs[k + 3]!, runs[k + 2]!), lru, why !== null, lose);
       else adoptRun(ctx, node, runs[k]!, runs[k + 1]!, runs[k + 2]!, runs[k + 3]!, lru, why !== null, lose);
       dataPages += runs[k + 2]!;
-    }
+    });
     if (why !== null) lose(`${why}: its content cannot be trusted and reads EIO until rewritten`);
     if (rn.poison || why !== null) dataPages += poison(ctx, node, rn, why !== null, lose);
     nodes.push(node);
@@ -107,18 +107,18 @@ function byIndex(runs: number[], step: number): number[] {
  * The node's runs and spans in file order, each as (its array, offset, is a span):
  * a page map fills fastest in order (a file loaded front to back stays one compact run).
  */
-function* inOrder(rn: ReplayNode, groups: number[]): Generator<[number[], number, boolean]> {
+function eachInOrder(rn: ReplayNode, groups: number[], f: (runs: number[], k: number, span: boolean) => void): void {
   const blocks = rn.blocks ? [...rn.blocks.keys()].sort((a, b) => a - b) : [];
   if (blocks.length === 0 || groups.length === 0) {
-    for (const g of groups) { const runs = rn.groups!.get(g)!; for (const k of byIndex(runs, RUN)) yield [runs, k, false]; }
-    for (const b of blocks) { const spans = rn.blocks!.get(b)!; for (const k of byIndex(spans, SPAN)) yield [spans, k, true]; }
+    for (const g of groups) { const runs = rn.groups!.get(g)!; for (const k of byIndex(runs, RUN)) f(runs, k, false); }
+    for (const b of blocks) { const spans = rn.blocks!.get(b)!; for (const k of byIndex(spans, SPAN)) f(spans, k, true); }
     return;
   }
   // Both (a compacted file changed by appends since): merged by first index; runs and spans never overlap.
   const all: [number[], number, boolean][] = [];
   for (const g of groups) { const runs = rn.groups!.get(g)!; for (let k = 0; k < runs.length; k += RUN) all.push([runs, k, false]); }
   for (const b of blocks) { const spans = rn.blocks!.get(b)!; for (let k = 0; k < spans.length; k += SPAN) all.push([spans, k, true]); }
-  yield* all.sort((x, y) => x[0][x[1]]! - y[0][y[1]]!);
+  for (const [runs, k, span] of all.sort((x, y) => x[0][x[1]]! - y[0][y[1]]!)) f(runs, k, span);
 }
 
 /**
