@@ -167,7 +167,8 @@ function loseStretch(ino: number, n: SpanHolder, r: Reserver, losses: Loss[], in
 
 /**
  * A SPAN payload at b[at, at+length) as a record; its crcs a view of b when
- * they lie aligned (the replay copies them into its pool at once), else a copy.
+ * they lie aligned (kept so until adoption copies them into the frames), else
+ * a copy; crcsDamage set when they fail the crc kept for them.
  */
 export function decodeSpan(b: Buffer, at: number, length: number): { type: RecordType.Span; r: SpanRecord } | string {
   const head: SpanHead = { ino: 0, index: 0, pfn: 0, count: 0, flags: 0 };
