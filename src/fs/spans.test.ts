@@ -9,13 +9,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HeaderView } from '../format/header.js';
-import { align8, LOG_HEADER, LOG_NEXT, readNext, RECORD_HEADER, RecordType, SPAN_FIXED } from '../format/v3.js';
+import { RECORD_HEADER, RecordType, SPAN_FIXED } from '../format/v3.js';
 import { ArenaHeaderHandoff } from '../pram/handoff.js';
 import type { SimRam } from '../mem/simram.js';
 import { Prng } from '../machine/prng.js';
 import { EIO } from '../format/errno.js';
 import { crc32c } from '../format/crc.js';
-import { copyRam, dump, newRam, PS, randomOp } from './livekit.js';
+import { copyRam, dump, logByte, logRecords, newRam, PS, randomOp, type LogRecordAt } from './livekit.js';
 import { stepClock } from './testkit.js';
 import { Volume } from './volume.js';
 
@@ -25,39 +25,7 @@ function mountWith(ram: SimRam, opts: { verify?: 'full' | 'lazy'; spans?: boolea
   return Volume.mount({ mem: ram, handoff, clock: stepClock(), keepMemOpen: true, verify: opts.verify ?? 'full', spans: opts.spans });
 }
 
-/** Where each record of the committed log starts: its type, payload length, and (pfn, offset) of its first byte. */
-interface At { type: number; length: number; pfn: number; off: number }
-
-function records(ram: SimRam): At[] {
-  const slot = new HeaderView(ram.page(0)).current()!.slot;
-  const pieces: { pfn: number; start: number; end: number }[] = [];
-  let pfn = slot.headPfn;
-  for (let i = 0; i < slot.log!.logPages; i++) {
-    pieces.push({ pfn, start: LOG_HEADER, end: i === slot.log!.logPages - 1 ? slot.log!.tailOff : PS - LOG_NEXT });
-    pfn = Number(readNext(ram.page(pfn)));
-  }
-  const stream = Buffer.concat(pieces.map((p) => ram.page(p.pfn).subarray(p.start, p.end)));
-  const where = (s: number) => {
-    for (const p of pieces) { if (s < p.end - p.start) return { pfn: p.pfn, off: p.start + s }; s -= p.end - p.start; }
-    throw new Error('past the stream');
-  };
-  const out: At[] = [];
-  for (let s = 0; s < stream.length;) {
-    const type = stream.readUInt16LE(s + 4), length = stream.readUInt32LE(s + 8);
-    out.push({ type, length, ...where(s) });
-    s += RECORD_HEADER + align8(length);
-  }
-  return out;
-}
-
-/** The byte at stream offset `k` bytes into the record (across pages). */
-function byteIn(ram: SimRam, at: At, k: number): { pfn: number; off: number } {
-  let pfn = at.pfn, off = at.off + k;
-  while (off >= PS - LOG_NEXT) { off -= PS - LOG_NEXT - LOG_HEADER; pfn = Number(readNext(ram.page(pfn))); }
-  return { pfn, off };
-}
-
-const count = (ram: SimRam, type: number) => records(ram).filter((r) => r.type === type).length;
+const count = (ram: SimRam, type: number) => logRecords(ram).filter((r) => r.type === type).length;
 
 /** A seeded history: the random changes of livekit plus long writes (stretches of pages: spans), synced per round. */
 function history(vol: Volume, seed: number, compactAt: number): void {
@@ -86,7 +54,7 @@ test('the same seeded history loads the same tree from a log with SPANs and from
     a.detach(); b.detach();
     assert.ok(count(withSpans, RecordType.Span) > 0, `seed ${seed}: SPAN records written`);
     assert.equal(count(mapOnly, RecordType.Span), 0, `seed ${seed}: the older encoding has none`);
-    assert.ok(records(withSpans).length < records(mapOnly).length, `seed ${seed}: fewer records`);
+    assert.ok(logRecords(withSpans).length < logRecords(mapOnly).length, `seed ${seed}: fewer records`);
     for (const verify of ['lazy', 'full'] as const) {
       for (const [what, ram] of [['spans', withSpans], ['map only', mapOnly]] as const) {
         const v = mountWith(copyRam(ram), { verify });
@@ -99,7 +67,7 @@ test('the same seeded history loads the same tree from a log with SPANs and from
 });
 
 /** A file of 600 pages written once: its log holds one SPAN per 4096-page block, here one. */
-function oneSpanFile(): { ram: SimRam; span: At; body: Buffer } {
+function oneSpanFile(): { ram: SimRam; span: LogRecordAt; body: Buffer } {
   const ram = newRam(4096);
   const vol = mountWith(ram);
   const f = vol.mknod(1, 'big', 0o100644, 0, 0, 0);
@@ -109,7 +77,7 @@ function oneSpanFile(): { ram: SimRam; span: At; body: Buffer } {
   assert.equal(vol.write(f.ino, 0, body), body.length);
   assert.equal(vol.sync(), 0);
   vol.detach();
-  const spans = records(ram).filter((r) => r.type === RecordType.Span);
+  const spans = logRecords(ram).filter((r) => r.type === RecordType.Span);
   assert.equal(spans.length, 1, 'one SPAN for the file');
   assert.equal(spans[0]!.length, SPAN_FIXED + 4 * 600);
   assert.equal(count(ram, RecordType.Map), 0, 'no MAP');
@@ -125,11 +93,11 @@ function readPages(vol: Volume, pages: number): (Buffer | number)[] {
 
 test('a flipped bit in a page of a SPAN, or in its crc in the record, costs that page alone, named exactly (lazy and full)', () => {
   const { ram, span, body } = oneSpanFile();
-  const byte = (k: number) => { const p = byteIn(ram, span, k); return ram.page(p.pfn)[p.off]!; };
+  const byte = (k: number) => { const p = logByte(ram, span, k); return ram.page(p.pfn)[p.off]!; };
   const pfnOf = (byte(RECORD_HEADER + 16) | byte(RECORD_HEADER + 17) << 8 | byte(RECORD_HEADER + 18) << 16) >>> 0;   // the span's first pfn (below 2^24 here)
   for (const [what, flip] of [
     ['data page 123', (c: SimRam) => { c.page(pfnOf + 123)[77]! ^= 0x08; }],
-    ['crc of page 123', (c: SimRam) => { const at = byteIn(c, span, RECORD_HEADER + SPAN_FIXED + 4 * 123 + 2); c.page(at.pfn)[at.off]! ^= 0x01; }],
+    ['crc of page 123', (c: SimRam) => { const at = logByte(c, span, RECORD_HEADER + SPAN_FIXED + 4 * 123 + 2); c.page(at.pfn)[at.off]! ^= 0x01; }],
   ] as const) {
     for (const verify of ['lazy', 'full'] as const) {
       const c = copyRam(ram);
@@ -160,7 +128,7 @@ test('a flipped bit in a SPAN\'s own fields fails its record: reported, and the 
   const { ram, span } = oneSpanFile();
   for (const k of [4, 13, RECORD_HEADER + 9, RECORD_HEADER + 26, RECORD_HEADER + 33]) {   // type, generation, index, count, the crcs' crc
     const c = copyRam(ram);
-    const at = byteIn(c, span, k);
+    const at = logByte(c, span, k);
     c.page(at.pfn)[at.off]! ^= 0x02;
     const v = mountWith(c, { verify: 'lazy' });
     const text = v.losses.map((l) => l.what).join('\n');
