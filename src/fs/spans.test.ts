@@ -139,7 +139,7 @@ test('a flipped bit in a SPAN\'s own fields fails its record: reported, and the 
   }
 });
 
-test('a log written the older way (MAP only, slot extension 2) still mounts; its first compaction writes SPANs under extension 3', () => {
+test('a log written the older way (MAP only, slot extension 2, header version 3) still mounts; its first compaction writes SPANs under extension 3 and version 4', () => {
   const ram = newRam(4096);
   const vol = mountWith(ram, { spans: false });
   const f = vol.mknod(1, 'old', 0o100644, 0, 0, 0);
@@ -158,6 +158,8 @@ test('a log written the older way (MAP only, slot extension 2) still mounts; its
   assert.deepEqual(new HeaderView(ram.page(0)).current()!.slot, slot, 'the slot reads the same as extension 2');
   assert.equal(count(ram, RecordType.Span), 0);
   assert.equal(count(ram, RecordType.Map), 300);
+  ram.page(0).writeUInt32LE(3, 4);                            // and header version 3, as an older pram keeps it
+  ram.page(0).writeUInt32LE(crc32c(ram.page(0).subarray(0, 28)), 28);
   for (const verify of ['lazy', 'full'] as const) {
     const v = mountWith(copyRam(ram), { verify });
     assert.deepEqual(v.losses, [], verify);
@@ -171,6 +173,7 @@ test('a log written the older way (MAP only, slot extension 2) still mounts; its
   const after = dump(v);
   v.detach();
   assert.equal(ram.page(0).readUInt32LE(h.slotAt(h.current()!.which) + 32), 3, 'the compaction\'s slot says extension 3');
+  assert.equal(h.version, 4, 'the header raised to version 4 (v3 minor 1) once that slot is durable');
   assert.ok(count(ram, RecordType.Span) >= 1 && count(ram, RecordType.Map) <= 2, 'the fresh log names the file with SPANs');
   const w = mountWith(ram, { verify: 'full' });
   assert.deepEqual(w.losses, []);
