@@ -390,12 +390,6 @@ static napi_value js_uring_stop(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static void set_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
-  napi_value f;
-  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &f);
-  napi_set_named_property(env, exports, name, f);
-}
-
 void fuse_uring_init(napi_env env, napi_value exports) {
   set_fn(env, exports, "uringOpen", js_uring_open);
   set_fn(env, exports, "uringRegister", js_uring_register);

@@ -2,7 +2,8 @@
  * pram's own native addon: the few Linux calls Node does not offer (shared
  * mappings, msync, madvise, fallocate, memfd_create, flock, a generic ioctl,
  * a unix datagram carrying fds in SCM_RIGHTS — systemd's notify protocol);
- * FUSE over io_uring lives beside it in fuse_uring.c.
+ * FUSE over io_uring lives beside it in fuse_uring.c, the /dev/fuse reader's
+ * uv_poll wake-up in fuse_poll.c.
  * Plain C over Node-API. Policy (which file, which size, which lock) lives in
  * src/mem/; this file only turns syscalls into values and errno into errors.
  *
@@ -410,7 +411,7 @@ static napi_value js_pagesize(napi_env env, napi_callback_info info) {
   return r;
 }
 
-static void set_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
+void set_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value f;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &f);
   napi_set_named_property(env, exports, name, f);
@@ -443,6 +444,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   CONST(FALLOC_FL_KEEP_SIZE); CONST(FALLOC_FL_PUNCH_HOLE);
   CONST(BLKGETSIZE64);
   fuse_uring_init(env, exports);
+  fuse_poll_init(env, exports);
   crc32c_init(env, exports);
   return exports;
 }

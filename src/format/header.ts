@@ -6,7 +6,7 @@
 // header checksum -- each mismatch its own error with saved and computed values.
 
 import { assert } from './assert.js';
-import { crc32c } from './crc.js';
+import { crc32c, crc32cAt } from './crc.js';
 import { PAGE_SIZE_MIN } from './v1.js';
 
 export const HEADER_MAGIC = 0x4d415250;       // bytes 'P','R','A','M'
@@ -69,6 +69,17 @@ export interface DamagedSlot { which: 0 | 1; saved: number; computed: number; wh
 
 export const slotName = (which: 0 | 1): string => (which === 0 ? 'A' : 'B');
 
+// Every commit reads both slots and writes one: u64s as two u32s and one scratch
+// slot, so a commit makes no BigInt or Buffer here (its garbage was a sync's p99).
+const HI = 2 ** 32;
+/** A u64 as a number, -1 over 2^53 - 1. */
+const u64At = (b: Buffer, at: number): number => {
+  const hi = b.readUInt32LE(at + 4);
+  return hi > 0x1fffff ? -1 : hi * HI + b.readUInt32LE(at);
+};
+const putU64 = (b: Buffer, v: number, at: number): void => { b.writeUInt32LE(v % HI, at); b.writeUInt32LE(Math.floor(v / HI), at + 4); };
+const slotScratch = Buffer.alloc(SLOT_SIZE);
+
 export class HeaderView {
   constructor(readonly buf: Buffer) {}
   get magic(): number { return this.buf.readUInt32LE(0); }
@@ -110,23 +121,23 @@ export class HeaderView {
    */
   inspectSlot(which: 0 | 1): SlotState {
     const o = this.slotAt(which), b = this.buf;
-    const raw = b.subarray(o, o + SLOT_SIZE);
-    if (raw.every((x) => x === 0)) return { state: 'empty' };
+    let zero = true;
+    for (let i = o; i < o + SLOT_SIZE && zero; i += 4) zero = b.readUInt32LE(i) === 0;
+    if (zero) return { state: 'empty' };
     const saved = b.readUInt32LE(o + SLOT_CRC_AT);
-    const computed = crc32c(b.subarray(o, o + SLOT_CRC_AT));
+    const computed = crc32cAt(b, o, SLOT_CRC_AT);
     if (saved !== computed) return { state: 'damaged', saved, computed, why: 'crc mismatch' };
-    const gen = b.readBigUInt64LE(o), head = b.readBigUInt64LE(o + 8);
-    const pages = b.readBigUInt64LE(o + 16), nodes = b.readBigUInt64LE(o + 24);
-    const ext = b.readUInt32LE(o + SLOT_EXT_AT), second = b.readBigUInt64LE(o + SLOT_SECOND_AT);
-    const max = BigInt(Number.MAX_SAFE_INTEGER);
-    if (gen === 0n) return { state: 'damaged', saved, computed, why: 'generation 0 in a written slot' };
-    if (gen > max || head > max || pages > max || nodes > max || second > max) return { state: 'damaged', saved, computed, why: 'a value over 2^53' };
-    const slot: Slot = { generation: Number(gen), headPfn: Number(head), pages: Number(pages), nodes: Number(nodes) };
+    const gen = u64At(b, o), head = u64At(b, o + 8);
+    const pages = u64At(b, o + 16), nodes = u64At(b, o + 24);
+    const ext = b.readUInt32LE(o + SLOT_EXT_AT), second = u64At(b, o + SLOT_SECOND_AT);
+    if (gen === 0) return { state: 'damaged', saved, computed, why: 'generation 0 in a written slot' };
+    if (gen < 0 || head < 0 || pages < 0 || nodes < 0 || second < 0) return { state: 'damaged', saved, computed, why: 'a value over 2^53' };
+    const slot: Slot = { generation: gen, headPfn: head, pages, nodes };
     if (ext === SLOT_EXT_LOG || ext === SLOT_EXT_LOG_SPANS) {
-      const tail = b.readBigUInt64LE(o + SLOT_TAIL_AT);
-      if (tail > max) return { state: 'damaged', saved, computed, why: 'a value over 2^53' };
-      slot.log = { tailPfn: Number(tail), tailOff: b.readUInt32LE(o + SLOT_TAIL_OFF_AT), logPages: b.readUInt32LE(o + SLOT_LOG_PAGES_AT) };
-    } else if (ext >= SLOT_EXT_VERSION) slot.secondPfn = Number(second);
+      const tail = u64At(b, o + SLOT_TAIL_AT);
+      if (tail < 0) return { state: 'damaged', saved, computed, why: 'a value over 2^53' };
+      slot.log = { tailPfn: tail, tailOff: b.readUInt32LE(o + SLOT_TAIL_OFF_AT), logPages: b.readUInt32LE(o + SLOT_LOG_PAGES_AT) };
+    } else if (ext >= SLOT_EXT_VERSION) slot.secondPfn = second;
     return { state: 'valid', slot };
   }
 
@@ -136,21 +147,21 @@ export class HeaderView {
    * can still tear it; its crc then fails and the other slot is used).
    */
   writeSlot(which: 0 | 1, s: Slot): void {
-    const o = this.slotAt(which), b = Buffer.alloc(SLOT_SIZE);
-    b.writeBigUInt64LE(BigInt(s.generation), 0);      // generation
-    b.writeBigUInt64LE(BigInt(s.headPfn), 8);         // head pfn
-    b.writeBigUInt64LE(BigInt(s.pages), 16);          // pages in chain
-    b.writeBigUInt64LE(BigInt(s.nodes), 24);          // nodes
+    const o = this.slotAt(which), b = slotScratch.fill(0);
+    putU64(b, s.generation, 0);                       // generation
+    putU64(b, s.headPfn, 8);                          // head pfn
+    putU64(b, s.pages, 16);                           // pages in chain
+    putU64(b, s.nodes, 24);                           // nodes
     if (s.log) {
       b.writeUInt32LE(SLOT_EXT_LOG_SPANS, SLOT_EXT_AT);              // slot extension: a v3 log, SPANs allowed
-      b.writeBigUInt64LE(BigInt(s.log.tailPfn), SLOT_TAIL_AT);        // tail pfn
+      putU64(b, s.log.tailPfn, SLOT_TAIL_AT);                         // tail pfn
       b.writeUInt32LE(s.log.tailOff, SLOT_TAIL_OFF_AT);               // tail offset
       b.writeUInt32LE(s.log.logPages, SLOT_LOG_PAGES_AT);             // log pages
     } else if (s.secondPfn !== undefined) {
       b.writeUInt32LE(SLOT_EXT_VERSION, SLOT_EXT_AT);   // slot extension version
-      b.writeBigUInt64LE(BigInt(s.secondPfn), SLOT_SECOND_AT); // second link pfn
+      putU64(b, s.secondPfn, SLOT_SECOND_AT);           // second link pfn
     }
-    b.writeUInt32LE(crc32c(b.subarray(0, SLOT_CRC_AT)), SLOT_CRC_AT);
+    b.writeUInt32LE(crc32cAt(b, 0, SLOT_CRC_AT), SLOT_CRC_AT);
     this.buf.set(b, o);
   }
 

@@ -2,7 +2,7 @@
 // arena as one checksummed record log. A log is a chain of log pages (a
 // 32-byte header, a stream area, the next page's pfn in the last 8 bytes);
 // records are 8-aligned in the stream and may span pages. A header slot names
-// the log's head page and the committed tail (slot extension 2, header.ts).
+// the log's head page and the committed tail (slot extension 2, or 3 when it may hold SPANs: header.ts).
 // This file is the codec only: the engine's writer and replay are pram/log.ts
 // and pram/replay.ts.
 
@@ -41,6 +41,11 @@ export function logPayload(pageSize: number): number { return pageSize - LOG_HEA
 export const align8 = (n: number): number => (n + 7) & ~7;
 /** Stream bytes of a node's INODE record without its inline content (xattrBytes: encoded xattrs). */
 export const inodeRecordBytes = (xattrBytes: number): number => RECORD_HEADER + align8(INODE_FIXED + xattrBytes);
+/**
+ * Stream bytes `inlineBytes` of inline content add to an INODE record, 8-aligned: exact when
+ * its xattrs end 8-aligned (none, say), else at most 8 over (align8(a + b) <= align8(a) + align8(b)).
+ */
+export const inlineRecordBytes = (inlineBytes: number): number => align8(inlineBytes);
 /** Stream bytes of the NAME record of a name of `nameBytes` UTF-8 bytes. */
 export const nameRecordBytes = (nameBytes: number): number => RECORD_HEADER + align8(NAME_FIXED + nameBytes);
 
@@ -53,9 +58,9 @@ export function writeLogHeader(page: Buffer, h: LogPageHeader): void {
   page.fill(0, 0, LOG_HEADER);
   page.writeUInt32LE(LOG_MAGIC, 0);
   page.writeUInt32LE(h.first, 4);
-  page.writeBigUInt64LE(BigInt(h.logId), 8);
-  page.writeBigUInt64LE(BigInt(h.seq), 16);
-  page.writeUInt32LE(crc32c(page.subarray(0, LOG_HEADER_CRC_AT)), LOG_HEADER_CRC_AT);
+  putU64(page, h.logId, 8);
+  putU64(page, h.seq, 16);
+  page.writeUInt32LE(crc32cAt(page, 0, LOG_HEADER_CRC_AT), LOG_HEADER_CRC_AT);
 }
 
 /** The header, or why it is not a log page header. */
@@ -71,7 +76,7 @@ export function readLogHeader(page: Buffer): LogPageHeader | string {
 }
 
 export function readNext(page: Buffer): bigint { return page.readBigUInt64LE(page.length - LOG_NEXT); }
-export function writeNext(page: Buffer, pfn: number): void { page.writeBigUInt64LE(BigInt(pfn), page.length - LOG_NEXT); }
+export function writeNext(page: Buffer, pfn: number): void { putU64(page, pfn, page.length - LOG_NEXT); }
 
 // ---- records ----
 
@@ -181,8 +186,9 @@ export function encodeMap(r: MapRecord, generation: number): Buffer {
  * them (spanCrc); they have a crc of their own in the fixed fields. A flipped
  * bit among them is reported at mount (that crc fails) and costs only the page
  * whose crc it changed (the page fails its check when verified), not the
- * record (which would distrust the whole file). Beside encodeMap, for whichever
- * writer frames records (records.ts today).
+ * record (which would distrust the whole file). Beside encodeMap: the
+ * reference codec of putSpan, which the engine writes in place (pram/log.test.ts
+ * holds them byte-identical).
  */
 export function encodeSpan(r: SpanHead, crcs: ArrayLike<number>, generation: number): Buffer {
   const { count } = r;
@@ -218,6 +224,101 @@ export function spanCrcOf(header12: Uint8Array, padded: Uint8Array, length: numb
 /** The crc a framed record at b[at, at+total) must carry (bytes 4… all; a SPAN's: spanCrc). */
 export function framedCrc(b: Uint8Array, at: number, type: number, length: number): number {
   return type === RecordType.Span && length >= SPAN_FIXED ? spanCrc(b, at, length) : crc32cAt(b, at + 4, RECORD_HEADER - 4 + align8(length));
+}
+
+// ---- records written in place (the engine's path; encodeRecord above is the reference) ----
+
+/**
+ * Where a record is written field by field, in stream order: pram/log.ts writes
+ * straight into log pages, crossing them as the stream does. Records start
+ * 8-aligned and every u32 lies 4-aligned, every u64 8-aligned in its record,
+ * and a page's stream area starts and ends 8-aligned: no field is split by a
+ * page's end, only byte strings are.
+ */
+export interface RecordOut {
+  /** A record's header for a payload of `length` bytes (its crc is set by end()). */
+  record(type: RecordType, length: number, generation: number): void;
+  u32(v: number): void;
+  /** A u64 from a safe integer (no BigInt). */
+  u64(v: number): void;
+  /** A u64 from a bigint, two's complement (the times). */
+  i64(v: bigint): void;
+  bytes(b: Uint8Array): void;
+  /** `s` as UTF-8, `byteLength` bytes (Buffer.byteLength(s)). */
+  text(s: string, byteLength: number): void;
+  /**
+   * u32s v[0, count) the record's crc does not cover (a SPAN's page crcs: they
+   * have their own crc in its fixed fields). At most one stretch per record.
+   */
+  uncovered(v: Uint32Array, count: number): void;
+  /** Zeros to the record's 8-aligned end, then its crc over header bytes 4… and the payload with them (less what is uncovered). */
+  end(): void;
+}
+
+/** An INODE's fixed fields (a NodeImage has them all). */
+export type InodeFields = Pick<InodeRecord, 'ino' | 'mode' | 'uid' | 'gid' | 'rdev' | 'size' | 'atimeNs' | 'mtimeNs' | 'ctimeNs'>;
+
+export function putInode(o: RecordOut, f: InodeFields, xattrs: Uint8Array, inline: Uint8Array, pages: number, generation: number): void {
+  o.record(RecordType.Inode, INODE_FIXED + xattrs.length + inline.length, generation);
+  o.u64(f.ino); o.u32(f.mode >>> 0); o.u32(f.uid >>> 0); o.u32(f.gid >>> 0); o.u32(0);
+  o.u64(f.rdev); o.u64(f.size); o.i64(f.atimeNs); o.i64(f.mtimeNs); o.i64(f.ctimeNs);
+  o.u32(xattrs.length); o.u32(inline.length); o.u64(pages);
+  if (xattrs.length) o.bytes(xattrs);
+  if (inline.length) o.bytes(inline);
+  o.end();
+}
+
+export function putDrop(o: RecordOut, ino: number, generation: number): void {
+  o.record(RecordType.Drop, DROP_SIZE, generation);
+  o.u64(ino);
+  o.end();
+}
+
+/** A NAME record; ino 0: the name is gone. */
+export function putName(o: RecordOut, parent: number, ino: number, name: string, generation: number): void {
+  const len = Buffer.byteLength(name, 'utf8');
+  o.record(RecordType.Name, NAME_FIXED + len, generation);
+  o.u64(parent); o.u64(ino); o.u32(len); o.u32(0);
+  o.text(name, len);
+  o.end();
+}
+
+export function putMap(o: RecordOut, ino: number, index: number, pfn: number, count: number, csum: number, flags: number, generation: number): void {
+  if (!(count >= 1 && count <= GROUP_PAGES)) assert(false, `MAP run of ${count} pages`);
+  o.record(RecordType.Map, MAP_SIZE, generation);
+  o.u64(ino); o.u64(index); o.u64(pfn);
+  o.u32(count); o.u32(csum >>> 0); o.u32(flags); o.u32(0);
+  o.end();
+}
+
+/**
+ * A SPAN record in place (encodeSpan is its reference): pages index…index+count-1
+ * at pfn…, crcs[0, count) their checksums; its crc skips them (spanCrc).
+ */
+export function putSpan(o: RecordOut, ino: number, index: number, pfn: number, count: number, flags: number, crcs: Uint32Array, generation: number): void {
+  if (!(count >= 1 && count <= SPAN_BLOCK && count <= crcs.length && Math.floor(index / SPAN_BLOCK) === Math.floor((index + count - 1) / SPAN_BLOCK))) assert(false, `SPAN ${index}+${count} inside one block`);
+  o.record(RecordType.Span, SPAN_FIXED + 4 * count, generation);
+  o.u64(ino); o.u64(index); o.u64(pfn);
+  o.u32(count); o.u32(flags); o.u32(crcsCrc(crcs, count)); o.u32(0);
+  o.uncovered(crcs, count);
+  o.end();
+}
+
+/** The host's byte order: a little-endian host's Uint32Array holds the crcs as the format lays them out. */
+const HOST_LE = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/** crc32c of the u32s v[0, count) laid out little-endian (a SPAN's crc of its page crcs). */
+function crcsCrc(v: Uint32Array, count: number): number {
+  if (HOST_LE) return crc32cAt(new Uint8Array(v.buffer, v.byteOffset, 4 * count), 0, 4 * count);
+  const b = Buffer.allocUnsafe(4 * count);
+  for (let k = 0; k < count; k++) b.writeUInt32LE(v[k]!, 4 * k);
+  return crc32c(b);
+}
+
+export function putUnmap(o: RecordOut, ino: number, index: number, count: number, generation: number): void {
+  o.record(RecordType.Unmap, UNMAP_SIZE, generation);
+  o.u64(ino); o.u64(index); o.u64(count);
+  o.end();
 }
 
 /** What a record header says before its payload is read (length bounds the read). */

@@ -15,13 +15,25 @@ export class ChangeTracker {
   /** While a compaction runs in slices: what commits since it began changed (its last step logs it again). */
   private held: ChangeTracker | null = null;
 
+  /**
+   * unlogged: inos from here up are in no committed log (the table's next ino when
+   * tracking began: every ino the log holds alive was loaded, and a load with
+   * losses compacts first). 0: any ino may be.
+   */
+  constructor(private unlogged = 0) {}
+
   get empty(): boolean { return this.nodes.size === 0 && this.names.size === 0; }
 
   node(ino: number): void { this.nodes.add(ino); }
 
-  /** A new inode: hooks on its page map and directory, and an older log's state of its ino is void. */
+  /**
+   * A new inode: hooks on its page map and directory. A reused ino (one a log
+   * may hold) is fresh: the commit drops what an older log says of it first.
+   * A new number needs no DROP (24 bytes of every create).
+   */
   made(node: Inode): void {
-    this.fresh.add(node.ino);
+    if (node.ino < this.unlogged) this.fresh.add(node.ino);
+    else this.unlogged = node.ino + 1;
     this.watch(node);
   }
 

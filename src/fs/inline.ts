@@ -12,8 +12,10 @@
 // is a copy that no later write changes.
 //
 // The ledger counts each non-empty inline file once (TreeShape.inline: a v2
-// chain writes it into a data page), admitted before an empty file gets bytes.
+// chain writes it into a data page) and its bytes, 8-aligned, in the INODE
+// record a v3 log writes (TreeShape.bytes); growth is admitted before it is made.
 import { INLINE_MAX } from '../format/inline.js';
+import { inlineRecordBytes } from '../format/v3.js';
 import { EFBIG, EINVAL, ENOSPC, ENXIO, EOPNOTSUPP } from '../format/errno.js';
 import {
   dropPages, fallocateData, readInto, seekData, setSize, viewData, writeData, type FileData, type PageCache,
@@ -30,17 +32,28 @@ function validPos(n: number): boolean {
   return Number.isSafeInteger(n) && n >= 0;
 }
 
-function charged(b: Buffer | null): number {
-  return b !== null && b.length > 0 ? 1 : 0;
+/** What inline bytes cost in the ledger: a node counted inline and their bytes in its INODE record (none when empty). */
+function costOf(b: Buffer | null): { inline: number; bytes: number } {
+  return b !== null && b.length > 0 ? { inline: 1, bytes: inlineRecordBytes(b.length) } : { inline: 0, bytes: 0 };
 }
 
-/** Make `bytes` the file's inline content: the ledger admits an empty file's first bytes, or -ENOSPC and nothing changes. */
+/** The ledger gives back what `b` cost (the file emptied, moved to pages or went). */
+function uncharge(pc: PageCache, b: Buffer | null): void {
+  const c = costOf(b);
+  if (c.inline === 0) return;
+  pc.engine.space.adjust({ inline: -1, bytes: -c.bytes });
+  pc.engine.space.refill();
+}
+
+/** Make `bytes` the file's inline content: the ledger admits growth (more record bytes), or -ENOSPC and nothing changes. */
 function setInline(pc: PageCache, f: Content, bytes: Buffer): number {
-  const delta = charged(bytes) - charged(f.inline);
-  if (delta > 0 && pc.engine.space.charge(0, { inline: 1 }, { fromReserve: pc.fromReserve }) < 0) return -ENOSPC;
+  const next = costOf(bytes), prev = costOf(f.inline);
+  // Both move the same way: a count changes only between empty and not, and non-empty bytes cost at least 8.
+  const delta = { inline: next.inline - prev.inline, bytes: next.bytes - prev.bytes };
+  if (delta.bytes > 0 && pc.engine.space.charge(0, delta, { fromReserve: pc.fromReserve }) < 0) return -ENOSPC;
   f.inline = bytes;
   f.size = bytes.length;
-  if (delta < 0) { pc.engine.space.adjust({ inline: -1 }); pc.engine.space.refill(); }
+  if (delta.bytes < 0) { pc.engine.space.adjust(delta); pc.engine.space.refill(); }
   return 0;
 }
 
@@ -50,13 +63,14 @@ export function toPages(pc: PageCache, f: Content): number {
   if (bytes === null) return 0;
   f.inline = null;
   if (bytes.length === 0) return 0;
-  // Same cost to the next chain (one page, one entry): give the inline count back, then take the page.
-  pc.engine.space.adjust({ inline: -1 });
+  // Same cost to the next chain (one page, one entry): give the inline cost back, then take the page.
+  const cost = costOf(bytes);
+  pc.engine.space.adjust({ inline: -cost.inline, bytes: -cost.bytes });
   const n = writeData(pc, f, 0, bytes);
   if (n === bytes.length) return 0;
   dropPages(pc, f, 0, Infinity);
   f.inline = bytes;
-  pc.engine.space.adjust({ inline: 1 });    // admitted before; the page it would have taken is back
+  pc.engine.space.adjust(cost);    // admitted before; the page it would have taken is back
   return n < 0 ? n : -ENOSPC;
 }
 
@@ -69,7 +83,7 @@ function settle(f: Content, r: number): number {
 /** Everything the file holds goes (eviction): its pages, or its count in the ledger. */
 export function dropContent(pc: PageCache, f: Content): void {
   if (f.inline !== null) {
-    if (charged(f.inline)) { pc.engine.space.adjust({ inline: -1 }); pc.engine.space.refill(); }
+    uncharge(pc, f.inline);
     f.inline = NO_BYTES;
     return;
   }
@@ -78,7 +92,8 @@ export function dropContent(pc: PageCache, f: Content): void {
 
 /** Count a loaded file's inline bytes in the ledger (admitted already: it was saved). */
 export function chargeLoaded(pc: PageCache, f: Content): void {
-  if (charged(f.inline)) pc.engine.space.adjust({ inline: 1 });
+  const cost = costOf(f.inline);
+  if (cost.inline > 0) pc.engine.space.adjust(cost);
 }
 
 /** 512-byte blocks for stat: pages for a paged file; an inline file shows the blocks its bytes would fill (0 when empty). */

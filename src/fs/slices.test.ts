@@ -167,3 +167,35 @@ test('an arena filled while a compaction runs in slices: writes stop at ENOSPC, 
   assert.deepEqual(dump(back), committed);
   assert.equal(back.pram!.allocator.freeCount, free, 'the given-up fresh log\'s pages went back');
 });
+
+test('a directory of thousands of names spans slices (a slice writes at most a few pages of NAMEs); renames and unlinks in between end exactly', () => {
+  const ram = newRam(4096);
+  const vol = mountOn(ram);
+  const d = (vol.mkdir(1, 'big', 0o40755, 0, 0) as { ino: number }).ino;
+  for (let i = 0; i < 3000; i++) assert.ok(typeof vol.mknod(d, `file-with-a-longish-name-${i}`, 0o100644, 0, 0, 0) !== 'number');
+  assert.equal(vol.sync(), 0);
+  vol.background(0);
+  growLog(vol);
+  const slices = vol.pram!.slices!;
+  let most = 0, steps = 0;
+  while (!slices.sliced) {
+    assert.ok(++steps < 5000, 'the compaction ends');
+    const before = slices.pages;
+    vol.background(0);
+    most = Math.max(most, slices.pages - before);
+    if (steps % 3 === 0) {
+      assert.equal(vol.rename(d, `file-with-a-longish-name-${steps}`, d, `renamed-${steps}`, 0), 0);
+      assert.equal(vol.unlink(d, `file-with-a-longish-name-${2999 - steps}`), 0);
+      assert.equal(vol.sync(), 0);
+    }
+  }
+  // 3000 NAMEs of ~64 bytes are ~47 pages: in one slice before; 256 at a time now.
+  assert.ok(most <= 6, `a slice took ${most} log pages`);
+  assert.equal(vol.sync(), 0);
+  assert.equal(slices.compacting, false, 'published');
+  const committed = dump(vol);
+  vol.detach();
+  const back = mountOn(ram, { verify: 'full' });
+  assert.deepEqual(back.losses, []);
+  assert.deepEqual(dump(back), committed);
+});

@@ -45,7 +45,7 @@ export class InodeTable {
 
   /** Start tracking changes (after the load: what was loaded is what the log holds). */
   track(): void {
-    this.tracker = new ChangeTracker();
+    this.tracker = new ChangeTracker(this.nextIno);
     for (const node of this.inodes.values()) this.tracker.watch(node);
     this.tracker.clear();
   }
@@ -153,7 +153,7 @@ export class InodeTable {
     this.recharge(node);
   }
 
-  /** Record bytes a live inode takes in a log: its INODE record with its xattrs, and a NAME record per name. */
+  /** Record bytes a live inode takes in a log: its INODE record with its xattrs, and a NAME record per name (inline.ts counts its inline bytes). */
   bytesOf(node: Inode): number {
     return inodeRecordBytes(node.xattrBytes) + node.nameBytes;
   }

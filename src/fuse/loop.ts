@@ -1,27 +1,54 @@
-// The /dev/fuse loop: it only moves buffers. A bounded number of reads wait in
-// libuv's thread pool (each blocks one pool thread inside read(2)); when one
-// returns, the request is handled synchronously by the protocol core on the
-// main thread and the reply is written with one write(2)/writev(2). Keeping a
-// second read in flight lets the kernel hand over the next request while the
-// previous one is being served. A reply whose memory the session holds until
-// sent (a large READ: pinned views of the arena) is written by a pool thread
-// instead, so the kernel's copy of it runs beside the main thread, which
-// serves the next requests meanwhile; its hold is released once written.
+// The /dev/fuse loop: it only moves buffers. Two readers, chosen at start:
+// - poll (the default): the fd is non-blocking and a uv_poll watcher on it
+//   (native/fuse_poll.c) wakes the main thread's event loop when requests
+//   wait; they are read and served one after another until read(2) says
+//   EAGAIN (at most BATCH_MAX per wake-up, so timers and I/O still run). No
+//   pool thread and no thread hand-over per request: the kernel wakes the
+//   event loop itself.
+// - pool (the classic loop, PRAM_FUSE_READER=pool): a bounded number of
+//   blocking reads wait in libuv's thread pool; when one returns, its request
+//   is served on the main thread and the read is posted again. Keeping a second
+//   read in flight lets the kernel hand over the next request meanwhile.
+// Either way a request is handled synchronously by the protocol core and its
+// reply written with one write(2)/writev(2). A reply whose memory the session
+// holds until sent (a large READ: pinned views of the arena) is written by a
+// pool thread instead, so the kernel's copy of it runs beside the main thread,
+// which serves the next requests meanwhile; its hold is released once written.
 // Replies may reach the kernel in any order (each names its request).
 // ENODEV on read means the mount is gone: the loop ends once every
 // outstanding read and write has returned.
 import * as fs from 'node:fs';
 import type { FuseSession } from './session.js';
 import { REQUEST_BYTES_MAX } from './limits.js';
+import { pollReadable, readOrErrno } from '../mem/native.js';
+import { EAGAIN, errnoName } from '../format/errno.js';
 
 /** Reads kept waiting on /dev/fuse; each holds a REQUEST_BYTES_MAX buffer and a pool thread. */
 export const READS_IN_FLIGHT_MAX = 2;
 /** libuv's pool (UV_THREADPOOL_SIZE, default 4): replies go to it only while a thread is left beside the blocked reads. */
 const POOL_THREADS = Number(process.env.UV_THREADPOOL_SIZE) || 4;
 
+/** Requests served per wake-up of the poll reader before the event loop runs its timers and I/O (the fd stays readable: the next turn goes on). */
+export const BATCH_MAX = 64;
+
 export type LoopEnd = 'unmounted' | 'destroyed';
 
+/** How requests are read: on the main thread woken by uv_poll, or by blocking reads in libuv's pool (the classic loop). */
+export type ReaderKind = 'poll' | 'pool';
+export const READER_KINDS: readonly ReaderKind[] = ['poll', 'pool'];
+
+/** PRAM_FUSE_READER (poll or pool; unset: poll), for comparison and as a fallback; another value is an error naming it. */
+export function defaultReader(env: NodeJS.ProcessEnv = process.env): ReaderKind {
+  const v = env.PRAM_FUSE_READER;
+  if (v === undefined || v === '') return 'poll';
+  if (!READER_KINDS.includes(v as ReaderKind)) throw new Error(`PRAM_FUSE_READER: '${v}' is not a reader (${READER_KINDS.join(', ')})`);
+  return v as ReaderKind;
+}
+
 export interface LoopOptions {
+  /** Default: defaultReader(). */
+  reader?: ReaderKind;
+  /** Pool reader: reads kept waiting in the pool. */
   readsInFlight?: number;
   /** Write held replies from the pool (default: when a pool thread is left beside the reads). */
   poolReplies?: boolean;
@@ -29,8 +56,9 @@ export interface LoopOptions {
 }
 
 export class DevFuseLoop {
-  /** Reads and pool-written replies not yet returned. */
+  /** Reads, the poll watcher and pool-written replies not yet returned. */
   private outstanding = 0;
+  private poller: { stop(): void } | null = null;
   private poolReplies = false;
   /** Requests read from /dev/fuse (with io_uring: INIT, FORGET, INTERRUPT and what came before the rings). */
   served = 0;
@@ -47,6 +75,7 @@ export class DevFuseLoop {
   }
 
   start(): void {
+    if ((this.opts.reader ?? defaultReader()) === 'poll') return this.startPoll();
     const n = Math.max(1, Math.min(this.opts.readsInFlight ?? READS_IN_FLIGHT_MAX, READS_IN_FLIGHT_MAX * 4));
     // With every pool thread blocked in a read, a reply queued behind them would wait for ever.
     this.poolReplies = (this.opts.poolReplies ?? true) && POOL_THREADS > n;
@@ -58,23 +87,53 @@ export class DevFuseLoop {
     this.outstanding++;
     fs.read(this.fd, buf, 0, buf.length, null, (err, n) => {
       this.outstanding--;
-      if (err) return this.readFailed(err as NodeJS.ErrnoException, buf);
+      if (err) return this.readEnds((err as NodeJS.ErrnoException).code ?? '', () => err) ? this.settle() : this.post(buf);
       this.serve(buf.subarray(0, n));
       this.post(buf);
     });
   }
 
-  private readFailed(err: NodeJS.ErrnoException, buf: Buffer): void {
-    switch (err.code) {
+  private startPoll(): void {
+    this.poolReplies = this.opts.poolReplies ?? true;   // no pool thread waits in a read
+    const buf = Buffer.allocUnsafe(REQUEST_BYTES_MAX);
+    this.outstanding++;   // the watcher, until stopPoll()
+    this.poller = pollReadable(this.fd, (status) => this.drain(buf, status));
+  }
+
+  /** Read and serve until the fd is empty (EAGAIN) or BATCH_MAX requests were served; a later wake-up goes on. */
+  private drain(buf: Buffer, status: number): void {
+    for (let i = 0; i < BATCH_MAX && !this.stopping; i++) {
+      const n = readOrErrno(this.fd, buf);
+      if (n >= 0) this.serve(buf.subarray(0, n));
+      else if (n === -EAGAIN) {
+        // After a poll error the watcher is stopped: with nothing to read there is no way on.
+        if (status < 0) this.readEnds('EPOLL', () => new Error(`poll of /dev/fuse failed (libuv status ${status})`));
+        break;
+      } else if (this.readEnds(errnoName(n), () => Object.assign(new Error(`read /dev/fuse: ${errnoName(n)}`), { code: errnoName(n), errno: n, syscall: 'read' }))) break;
+    }
+    if (this.stopping) this.stopPoll();
+  }
+
+  private stopPoll(): void {
+    if (!this.poller) return;
+    this.poller.stop();
+    this.poller = null;
+    this.outstanding--;
+    this.settle();
+  }
+
+  /** Whether a failed read ends the loop (ENODEV: unmounted or aborted; anything unexpected: a failure) or is read again. */
+  private readEnds(code: string, err: () => Error): boolean {
+    switch (code) {
       case 'ENODEV':   // unmounted, or the connection was aborted (after DESTROY, when it came by io_uring)
         this.stopping ??= this.session.destroyed ? 'destroyed' : 'unmounted';
-        return this.settle();
+        return true;
       case 'EINTR': case 'EAGAIN': case 'ENOENT':   // a request vanished while being read: read again
-        return this.post(buf);
+        return false;
       default:
-        this.failure ??= err;
+        this.failure ??= err();
         this.stopping ??= 'unmounted';
-        return this.settle();
+        return true;
     }
   }
 

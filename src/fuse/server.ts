@@ -4,7 +4,7 @@
 // the same server also serves test doubles.
 import * as fs from 'node:fs';
 import { FuseSession } from './session.js';
-import { DevFuseLoop, type LoopEnd } from './loop.js';
+import { DevFuseLoop, defaultReader, type LoopEnd, type ReaderKind } from './loop.js';
 import { kernelMount, kernelUnmount, openDevFuse, type KernelMounted } from './kmount.js';
 import { startCheckpoints } from './interval.js';
 import { startBackground, type Driven } from '../fs/driver.js';
@@ -25,6 +25,8 @@ export interface ServeOptions {
   trace?: (line: string) => void;
   log?: (line: string) => void;
   validity?: Validity;
+  /** How /dev/fuse is read (loop.ts): on the main thread by uv_poll (default, or PRAM_FUSE_READER), or blocking reads in the pool. */
+  reader?: ReaderKind;
   readsInFlight?: number;
   /** Mount as fuseblk when possible (so sync(2)/syncfs(2) reach the volume); default true. */
   block?: boolean;
@@ -52,10 +54,11 @@ export interface FuseServer {
 
 /** Mount and serve; resolves once a stat of the mount root has been answered by this server. */
 export async function serve(opts: ServeOptions): Promise<FuseServer> {
+  const reader = opts.reader ?? defaultReader();   // a bad PRAM_FUSE_READER stops here, before the mount
   const fd = openDevFuse();
   const writeback = new WritebackPolicy(opts.writeback ?? 'headroom');
   const session = new FuseSession({ volume: opts.volume, clock: opts.clock, trace: opts.trace, log: opts.log, validity: opts.validity, writeback });
-  const loop = new DevFuseLoop(fd, session, { readsInFlight: opts.readsInFlight, log: opts.log });
+  const loop = new DevFuseLoop(fd, session, { reader, readsInFlight: opts.readsInFlight, log: opts.log });
   let mounted: KernelMounted;
   let uring: UringTransport | null = null;
   try {

@@ -34,6 +34,9 @@ interface Addon {
   uringRegister(handle: object): void;
   uringCommit(handle: object, qid: number, entry: number): void;
   uringStop(handle: object): void;
+  fusePollStart(fd: number, onReadable: (status: number) => void): object;
+  fusePollStop(handle: object): void;
+  readOrErrno(fd: number, buf: Buffer): number;
 }
 
 /** FUSE over io_uring's rings (native/fuse_uring.c): entries queue-major, each header at 0 and payload at payloadAt. */
@@ -156,3 +159,19 @@ export const fuseUring = {
   commit: (handle: object, qid: number, entry: number): void => addon.uringCommit(handle, qid, entry),
   stop: (handle: object): void => addon.uringStop(handle),
 };
+
+/**
+ * The /dev/fuse reader's wake-up (native/fuse_poll.c): makes `fd` non-blocking
+ * and calls onReadable(status) on the main thread whenever it is readable
+ * (status < 0: a libuv error, e.g. POLLERR, after which it is called no more).
+ * Keeps the event loop alive until stop().
+ */
+export function pollReadable(fd: number, onReadable: (status: number) => void): { stop(): void } {
+  const handle = addon.fusePollStart(fd, onReadable);
+  return { stop: () => addon.fusePollStop(handle) };
+}
+
+/** read(2) into the whole of `buf`: bytes read, or -errno (EAGAIN on an empty non-blocking fd is a value, not an exception). */
+export function readOrErrno(fd: number, buf: Buffer): number {
+  return addon.readOrErrno(fd, buf);
+}

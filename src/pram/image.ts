@@ -59,12 +59,12 @@ export interface LoadedImage {
 /**
  * What changed since the last commit (fs/ tracks it; a v3 commit logs only
  * this). Nodes are whole (an INODE record each); names and pages are what
- * changed of them. A node listed in `fresh` was made since the last commit:
- * whatever an older log says of its ino is dropped first.
+ * changed of them. A node listed in `fresh` was made since the last commit
+ * under a reused ino: whatever an older log says of it is dropped first.
  */
 export interface ChangeSet {
   nodes: NodeImage[];                   // dirty live nodes (their `names` are not used)
-  fresh: Set<number>;                   // inos made since the last commit
+  fresh: Set<number>;                   // inos made since the last commit, reused (a log may hold them)
   dropped: number[];                    // inos gone (unlinked and closed, or unlinked and open)
   names: { parent: number; name: string; ino: number }[];  // a name now naming ino, or gone (ino 0)
   pages: Map<number, Set<number>>;      // per ino of `nodes`: file page indexes changed (set, replaced or removed)

@@ -24,7 +24,7 @@ import { ENOSPC } from '../format/errno.js';
 export interface TreeShape {
   /** Pages of metadata records: one per node, plus its xattr and extra-name pages (a chain's cost). */
   records: number;
-  /** Bytes of the same metadata as log records: an INODE per node (with its xattrs), a NAME per name (a log's cost). */
+  /** Bytes of the same metadata as log records: an INODE per node (with its xattrs and inline bytes), a NAME per name (a log's cost). */
   bytes: number;
   /** Data pages the tree references (each one entry). */
   data: number;

@@ -8,8 +8,7 @@
 import type { PhysMem } from '../mem/physmem.js';
 import type { PageAllocator } from '../boot/allocator.js';
 import type { SlotLog } from '../format/header.js';
-import { LOG_HEADER, LOG_NEXT, MAP_SIZE, RECORD_HEADER } from '../format/v3.js';
-import { INLINE_MAX } from '../format/inline.js';
+import { LOG_HEADER, LOG_NEXT, MAP_SIZE, RECORD_HEADER, type RecordOut } from '../format/v3.js';
 import type { TreeShape } from './ledger.js';
 import { LogWriter, tailPfn, type LogCursor } from './log.js';
 import type { Emitted } from './records.js';
@@ -26,12 +25,13 @@ export const COMPACT_FLOOR_BYTES = 1 << 20;
 export interface Published { head: number; newPages: number[]; oldPages: number[] }
 
 export class LiveLog {
-  private readonly writer: LogWriter;
+  /** Writes records in place; one session at a time (an append, a compaction or one of its slices). */
+  readonly writer: LogWriter;
   /** Stream bytes of the last compaction (what a fresh log takes, as of then). */
   private compactBytes = 0;
 
   /** cursor: the committed log (from the load), or null when the current image is not a v3 log. */
-  constructor(private readonly mem: PhysMem, allocator: PageAllocator, private readonly handoff: LogHandoff, public cursor: LogCursor | null) {
+  constructor(mem: PhysMem, allocator: PageAllocator, private readonly handoff: LogHandoff, public cursor: LogCursor | null) {
     this.writer = new LogWriter(mem, allocator);
     if (cursor) this.compactBytes = cursor.bytes;
   }
@@ -51,37 +51,47 @@ export class LiveLog {
     return this.cursor === null || this.cursor.bytes > 2 * this.compactBytes + COMPACT_FLOOR_BYTES;
   }
 
-  /** Log pages an append of `bytes` takes beyond the tail page. */
-  appendPages(bytes: number): number {
-    if (!this.cursor) return Infinity;
-    const room = this.mem.pageSize - LOG_NEXT - this.cursor.tailOff;
-    return bytes <= room ? 0 : Math.ceil((bytes - room) / (this.mem.pageSize - LOG_HEADER - LOG_NEXT));
+  /**
+   * An append: records are written through the RecordOut returned, in place
+   * after the committed tail; then endAppend() says whether every page it needed
+   * was taken, and publishAppend() or dropAppend() ends it.
+   */
+  openAppend(): RecordOut { return this.writer.open(this.cursor!); }
+
+  /** 0, or -ENOSPC (the append's pages are given back already). */
+  endAppend(): number { return this.writer.close(); }
+
+  /** Publishes the append (ended with 0). */
+  publishAppend(generation: number, e: Emitted): Published {
+    const cur = this.cursor!, newPages = this.writer.apply();
+    this.publish(cur, generation, e);
+    return { head: cur.pages[0]!, newPages, oldPages: [] };
   }
 
-  /** Append and publish; the log pages taken (to free at the next compaction), or -ENOSPC. */
-  append(e: Emitted, generation: number): Published | number {
-    const cur = this.cursor!;
-    const next = this.writer.append(cur, e.records);
-    if (typeof next === 'number') return next;
-    this.publish(next, generation, e);
-    return { head: next.pages[0]!, newPages: next.pages.slice(cur.pages.length), oldPages: [] };
+  /** The append is not published: its pages go back (its bytes past the committed tail are never read). */
+  dropAppend(): void { this.writer.rollback(); }
+
+  /** A fresh log (log id = this generation) opened for its records, or -ENOSPC. */
+  openFresh(logId: number): LogCursor | number {
+    const fresh = this.writer.begin(logId);
+    if (typeof fresh !== 'number') this.writer.open(fresh);
+    return fresh;
   }
 
-  /** Write a fresh log (log id = this generation) and publish it; the old log's pages are the caller's to free. */
-  compact(e: Emitted, generation: number): Published | number {
-    const fresh = this.writer.begin(generation);
-    if (typeof fresh === 'number') return fresh;
-    const next = this.writer.append(fresh, e.records);
-    if (typeof next === 'number') { this.writer.abandon(fresh); return next; }
-    return this.publishFresh(next, generation, e);
+  /** The records written since openFresh() / extendFresh() join the fresh log: 0, or -ENOSPC (the fresh log is the caller's to drop). */
+  closeFresh(): number {
+    const r = this.writer.close();
+    if (r === 0) this.writer.apply();
+    return r;
   }
 
-  // A compaction in slices (slices.ts): a fresh log begun, extended, then published or dropped.
-  begin(logId: number): LogCursor | number { return this.writer.begin(logId); }
-  extend(cur: LogCursor, records: readonly Buffer[]): LogCursor | number { return this.writer.append(cur, records); }
-  drop(cur: LogCursor): void { this.writer.abandon(cur); }
+  /** A fresh log being written in slices (slices.ts) is opened again after its tail. */
+  extendFresh(fresh: LogCursor): RecordOut { return this.writer.open(fresh); }
 
-  /** Makes a fresh log current; the old log's pages are the caller's to free. */
+  /** A log never published: its pages go back. */
+  drop(fresh: LogCursor): void { this.writer.abandon(fresh); }
+
+  /** Makes a fresh log (closed) current; the old log's pages are the caller's to free. */
   publishFresh(next: LogCursor, generation: number, e: Emitted): Published {
     const old = this.cursor?.pages ?? [];
     this.publish(next, generation, e);
@@ -100,13 +110,11 @@ export class LiveLog {
 /**
  * The v3 cost model for the space ledger: log pages a compaction of a tree of
  * this shape writes. Records are packed byte by byte across pages, so the
- * cost is the metadata's record bytes (an INODE per node with its xattrs, a
- * NAME per name: fs/ counts them exactly), at most one MAP per data page and
- * INLINE_MAX per inline node; an append is only made when the room left still
- * admits this.
+ * cost is the metadata's record bytes (an INODE per node with its xattrs and
+ * inline bytes, a NAME per name: fs/ counts them exactly) and at most one MAP
+ * per data page; an append is only made when the room left still admits this.
  */
 export function logPagesFor(shape: Readonly<TreeShape>, pageSize: number): number {
-  // Inline nodes carry at most INLINE_MAX bytes in their INODE record.
-  const bytes = shape.bytes + (shape.data + shape.copies) * (RECORD_HEADER + MAP_SIZE) + shape.inline * INLINE_MAX;
+  const bytes = shape.bytes + (shape.data + shape.copies) * (RECORD_HEADER + MAP_SIZE);
   return Math.ceil(bytes / (pageSize - LOG_HEADER - LOG_NEXT)) + 1;
 }

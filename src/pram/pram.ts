@@ -17,7 +17,7 @@ import type { Handoff } from './handoff.js';
 import type { ChangeSet, LoadedImage, Loss, NodeImage } from './image.js';
 import { adoptLog } from './adopt.js';
 import { LiveLog, logPagesFor, type LogHandoff, type Published } from './live.js';
-import { changeRecords, treeRecords, type Emitted, type RecordContext } from './records.js';
+import { changeRecords, Emitter, treeRecords, type Emitted } from './records.js';
 import { Settler, Slices } from './slices.js';
 import type { LogReplay } from './replay.js';
 import { readEntries, type NodeBuild, type Run } from './load.js';
@@ -79,7 +79,7 @@ export class Pram {
     // Banned data pages need v2's copies (pfn 0, the header, is banned in every arena and holds no data).
     const logs = opts.live !== false && typeof handoff.commitLog === 'function' && !banned.regions().some((r) => r.end >= 1);
     if (logs) this.live = new LiveLog(mem, allocator, handoff as Handoff & LogHandoff, null);
-    if (this.live) this.slices = new Slices({ live: this.live, generation: () => this.generation, ctx: (g) => this.recordContext(g),
+    if (this.live) this.slices = new Slices({ live: this.live, generation: () => this.generation, ctx: () => this.commits().ctx,
       committed: (g, p, e) => { this.generation = g; this.headPfn = p.head; this.published(p, e, true); } },
     opts.extents ? null : new Settler(mem, frames, this.runHead));   // settling one page at a time would split runs
     this.space = new SpaceLedger(
@@ -281,37 +281,44 @@ export class Pram {
   private commitLog(changes: ChangeSet | null, all: () => Iterable<NodeImage>): number {
     const live = this.live!, slices = this.slices!;
     const generation = this.generation + 1;
-    const ctx = this.recordContext(generation);
-    let compact = changes === null || live.cursor === null;
-    if (compact) slices.abandon();
-    let e: Emitted = compact ? treeRecords(all(), ctx) : changeRecords(changes!, ctx);
-    if (!compact && e.records.length === 0) return 0;                  // idle: nothing to write, not even a due compaction
-    // A due compaction runs whole here only without a driver for slices; no room to append: whole, now.
-    if (!compact && ((live.dueForCompaction() && !slices.driven) || !this.roomToAppend(live.appendPages(e.bytes)))) {
-      slices.abandon();
-      compact = true; e = treeRecords(all(), ctx);
+    const e = this.commits();
+    if (changes !== null && live.cursor !== null) {
+      // The append is written in place past the committed tail before it is decided on: unpublished, it is never read.
+      changeRecords(changes, e.reset(live.openAppend(), generation));
+      const r = live.endAppend();
+      if (r === 0 && e.records === 0) { live.dropAppend(); return 0; }   // idle: nothing to write, not even a due compaction
+      // A due compaction runs whole here only without a driver for slices. The append must leave room for the compaction
+      // after it (the ledger's rule; the pages it took are no longer free): else a compaction, whole, now.
+      if (r === 0 && !(live.dueForCompaction() && !slices.driven) && this.space.room() >= 0) {
+        this.commitDone(generation, live.publishAppend(generation, e), e, false);
+        return 0;
+      }
+      if (r === 0) live.dropAppend();
     }
-    const done = compact ? live.compact(e, generation) : live.append(e, generation);
-    this.allocator.releaseHeld();
-    if (typeof done === 'number') {
-      this.log(`PRAM: Failed to save FS tree: ${done}`);
-      return done;
+    slices.abandon();
+    const fresh = live.openFresh(generation);
+    if (typeof fresh !== 'number') {
+      treeRecords(all(), e.reset(live.writer, generation));
+      const r = live.closeFresh();
+      if (r === 0) { this.commitDone(generation, live.publishFresh(fresh, generation, e), e, true); return 0; }
+      live.drop(fresh);
     }
+    this.log(`PRAM: Failed to save FS tree: ${-ENOSPC}`);
+    return -ENOSPC;
+  }
+
+  private commitDone(generation: number, p: Published, e: Emitted, compact: boolean): void {
     this.generation = generation;
-    this.headPfn = done.head;
-    this.published(done, e, compact);
-    return 0;
+    this.headPfn = p.head;
+    this.published(p, e, compact);
   }
 
-  private recordContext(generation: number): RecordContext {
-    return { mem: this.mem, frames: this.frames, runs: this.runs, runHead: this.runHead, generation, extents: this.opts.extents ?? false,
-      verify: (pfn) => { this.readable(pfn); }, spans: this.opts.spans };
+  /** The commits' record emitter, reused from commit to commit (slices.ts has its own for a compaction in slices). */
+  private commits(): Emitter {
+    return this.emitter ??= new Emitter({ mem: this.mem, frames: this.frames, runs: this.runs, runHead: this.runHead,
+      extents: this.opts.extents ?? false, verify: (pfn) => { this.readable(pfn); }, spans: this.opts.spans });
   }
-
-  /** An append leaves room for the compaction after it (the ledger's rule, with the appended pages counted). */
-  private roomToAppend(pages: number): boolean {
-    return this.space.room(pages) >= 0;
-  }
+  private emitter: Emitter | null = null;
 
   /** After a v3 commit: the old log (a compaction) and the deferred frees go; the pages it named are frozen. */
   private published(p: Published, e: Emitted, compact: boolean): void {
@@ -320,10 +327,10 @@ export class Pram {
       this.chainPages = [...p.newPages];
     } else for (const pfn of p.newPages) this.chainPages.push(pfn);
     this.freeDeferred();
-    for (const pfn of e.named) this.frames.flags[pfn]! |= PageFlag.Frozen;
+    e.freezeNamed();
     this.slices!.settler?.reset();     // what it named is checksummed
     this.space.refill();
-    this.last = { links: 0, meta: this.live!.cursor!.pages.length, data: this.space.shape.data, copies: 0, entries: e.records.length };
+    this.last = { links: 0, meta: this.live!.cursor!.pages.length, data: this.space.shape.data, copies: 0, entries: e.records };
   }
 
   private freeDeferred(): void {

@@ -3,16 +3,19 @@
 // group and MAP runs of what it holds now) or from the whole tree (a
 // compaction: INODE, NAMEs and MAP runs per node). Data pages named here get
 // their checksum — only pages written since their last one; cached runs keep
-// theirs — and are collected to be frozen once the commit is published. Lone
-// pages at consecutive indexes and pfns become one SPAN record (4 bytes a
-// page, each page its own checksum) instead of a MAP each.
+// theirs — and are frozen once the commit is published. Lone pages at
+// consecutive indexes and pfns become one SPAN record (4 bytes a page, each
+// page its own checksum) instead of a MAP each. Records go straight into the
+// log (a RecordOut, pram/log.ts); an Emitter is reused from commit to commit,
+// so nothing is allocated per record or per page named.
 
 import type { PhysMem } from '../mem/physmem.js';
 import { PageFlag, type PageFrames } from '../boot/frames.js';
+import { assert } from '../format/assert.js';
 import { crc32c } from '../format/crc.js';
 import { encodeXattrs } from '../format/v2.js';
-import { encodeMap, encodeRecord, encodeSpan, GROUP_PAGES, MAP_LRU, RecordType, SPAN_BLOCK, type LogRecord } from '../format/v3.js';
-import type { ChangeSet, NodeImage, PageMap } from './image.js';
+import { GROUP_PAGES, MAP_LRU, putDrop, putInode, putMap, putName, putSpan, putUnmap, SPAN_BLOCK, type RecordOut } from '../format/v3.js';
+import type { ChangeSet, NodeImage } from './image.js';
 import { runCsum, type Run } from './load.js';
 import type { RunHeads } from './runheads.js';
 
@@ -21,7 +24,6 @@ export interface RecordContext {
   frames: PageFrames;
   runs: Map<number, Run>;
   runHead: RunHeads;
-  generation: number;           // of the commit being written
   /** New runs of up to 32 pages (the arena's extents flag); false: a MAP per page (damage costs one page). */
   extents: boolean;
   /** Verify an unverified page (lazy load) now; afterwards its flags say Bad or not. */
@@ -30,59 +32,83 @@ export interface RecordContext {
   spans?: boolean;
 }
 
-/** Framed records and the data pages they name. */
-export interface Emitted { records: Buffer[]; bytes: number; named: number[]; nodes: number }
+/** What a commit wrote: records, nodes, and the data pages they name (frozen once it is published). */
+export interface Emitted {
+  readonly records: number;
+  readonly nodes: number;
+  freezeNamed(): void;
+}
 
 const EMPTY = new Uint8Array(0);
 
 export class Emitter implements Emitted {
-  private out: Buffer[] = [];
-  private size = 0;
-  named: number[] = [];
+  records = 0;
   nodes = 0;
-  // Lone pages being gathered into one SPAN: ino, first index and pfn, pages, LRU flag, crcs.
-  private span = { ino: 0, index: 0, pfn: 0, count: 0, flags: 0 };
+  private out: RecordOut | null = null;
+  private generation = 0;
+  // Runs named (pfn, count pairs), the group being gathered (index, pfn), changed groups: kept across commits.
+  private namedRuns = new Float64Array(64);
+  private nNamed = 0;
+  private readonly gIndex = new Float64Array(GROUP_PAGES);
+  private readonly gPfn = new Float64Array(GROUP_PAGES);
+  private gLen = 0;
+  private changed = new Float64Array(16);
+  // Lone pages being gathered into one SPAN: ino, first index and pfn, pages, LRU flag; their crcs.
+  private readonly span = { ino: 0, index: 0, pfn: 0, count: 0, flags: 0 };
   private spanCrcs: Uint32Array | null = null;
+
   constructor(readonly ctx: RecordContext) {}
 
-  /** The framed records (a SPAN being gathered is ended first). */
-  get records(): Buffer[] { this.flush(); return this.out; }
-  get bytes(): number { this.flush(); return this.size; }
-
-  private push(b: Buffer): void {
-    this.out.push(b);
-    this.size += b.length;
+  /** Start over: the next records go to `out` as those of commit `generation`. */
+  reset(out: RecordOut, generation: number): this {
+    this.out = out; this.generation = generation;
+    this.records = 0; this.nodes = 0; this.nNamed = 0; this.gLen = 0; this.span.count = 0;
+    return this;
   }
 
-  put(rec: LogRecord): void {
-    this.flush();
-    this.push(encodeRecord(rec, this.ctx.generation));
+  /** Writes the SPAN being gathered: due before the writer's session closes (treeRecords and changeRecords end with it). */
+  flush(): void {
+    const s = this.span;
+    if (s.count === 0) return;
+    this.records++;
+    // One page is a MAP (as short), more a SPAN.
+    if (s.count === 1) putMap(this.out!, s.ino, s.index, s.pfn, 1, this.spanCrcs![0]!, s.flags, this.generation);
+    else putSpan(this.out!, s.ino, s.index, s.pfn, s.count, s.flags, this.spanCrcs!, this.generation);
+    s.count = 0;
   }
 
   inode(n: NodeImage, pages: number): void {
     this.flush();
-    this.nodes++;
-    this.put({ type: RecordType.Inode, r: {
-      ino: n.ino, mode: n.mode, uid: n.uid, gid: n.gid, rdev: n.rdev, size: n.size,
-      atimeNs: n.atimeNs, mtimeNs: n.mtimeNs, ctimeNs: n.ctimeNs, pages,
-      xattrs: n.xattrs.length ? encodeXattrs(n.xattrs) : EMPTY,
-      inline: (n as { inline?: Uint8Array | null }).inline ?? EMPTY,
-    } });
+    this.nodes++; this.records++;
+    putInode(this.out!, n, n.xattrs.length ? encodeXattrs(n.xattrs) : EMPTY, n.inline ?? EMPTY, pages, this.generation);
+  }
+
+  drop(ino: number): void { this.flush(); this.records++; putDrop(this.out!, ino, this.generation); }
+
+  name(parent: number, name: string, ino: number): void { this.flush(); this.records++; putName(this.out!, parent, ino, name, this.generation); }
+
+  unmap(ino: number, index: number, count: number): void { this.flush(); this.records++; putUnmap(this.out!, ino, index, count, this.generation); }
+
+  /** A present page of the group being gathered (ascending, all inside one 32-page group). */
+  page(index: number, pfn: number): void {
+    if (!(this.gLen < GROUP_PAGES)) assert(false, 'a group holds 32 pages');
+    this.gIndex[this.gLen] = index; this.gPfn[this.gLen] = pfn; this.gLen++;
   }
 
   /**
-   * MAP runs for one group's present pages (ascending, all inside one group):
-   * a cached run as it was, pages written since their checksum as new runs,
-   * any other page alone with the checksum it has (a damaged page keeps one
-   * that cannot match it, so the damage stays visible).
+   * MAP runs for the group gathered: a cached run as it was, pages written since
+   * their checksum as new runs, any other page alone with the checksum it has (a
+   * damaged page keeps one that cannot match it, so the damage stays visible).
    */
-  group(ino: number, list: [number, number][]): void {
+  group(ino: number): void {
     const { frames, runs, runHead, mem } = this.ctx;
+    const idx = this.gIndex, pfns = this.gPfn, len = this.gLen;
+    this.gLen = 0;
     let k = 0;
-    while (k < list.length) {
-      const [index, pfn] = list[k]!;
+    while (k < len) {
+      const index = idx[k]!, pfn = pfns[k]!;
       const cached = runHead.isHead(pfn) ? runs.get(pfn) : undefined;
-      if (cached && contiguous(list, k, cached.count)) {
+      if (cached && this.contiguous(k, len, cached.count)) {
         this.map(ino, index, pfn, cached.count, cached.csum);
         k += cached.count;
         continue;
@@ -99,33 +125,70 @@ export class Emitter implements Emitted {
         continue;
       }
       // Pages written since their checksum, physically contiguous: one new run.
-      let len = 1;
-      while (this.ctx.extents && k + len < list.length && list[k + len]![0] === index + len && list[k + len]![1] === pfn + len) {
-        const q = pfn + len;
+      let n = 1;
+      while (this.ctx.extents && k + n < len && idx[k + n] === index + n && pfns[k + n] === pfn + n) {
+        const q = pfn + n;
         if (runHead.headOf(q) >= 0 || (frames.flags[q]! & (PageFlag.Dirty | PageFlag.Bad | PageFlag.Unverified)) !== PageFlag.Dirty) break;
-        len++;
+        n++;
       }
-      if (len === 1) {
+      if (n === 1) {
         const csum = crc32c(mem.page(pfn));
         frames.csum[pfn] = csum;
         frames.flags[pfn] = f & ~PageFlag.Dirty;
         this.map(ino, index, pfn, 1, csum);
       } else {
-        const csum = runCsum(mem, pfn, len);
-        runs.set(pfn, { count: len, csum });
-        runHead.mark(pfn, len);
-        this.map(ino, index, pfn, len, csum);
+        const csum = runCsum(mem, pfn, n);
+        runs.set(pfn, { count: n, csum });
+        runHead.mark(pfn, n);
+        this.map(ino, index, pfn, n, csum);
       }
-      k += len;
+      k += n;
+    }
+  }
+
+  /**
+   * The groups of `pages` indexes changed: one UNMAP per stretch of consecutive
+   * changed groups, then MAP runs of what each group holds now.
+   */
+  changedGroups(n: NodeImage, pages: ReadonlySet<number>): void {
+    if (this.changed.length < pages.size) this.changed = new Float64Array(2 * pages.size);
+    let m = 0;
+    for (const i of pages) this.changed[m++] = Math.floor(i / GROUP_PAGES);
+    const sorted = this.changed.subarray(0, m).sort();
+    let u = 0;                                               // distinct groups, in place
+    for (let i = 0; i < m; i++) if (i === 0 || sorted[i] !== sorted[u - 1]) sorted[u++] = sorted[i]!;
+    for (let i = 0; i < u;) {
+      let j = i + 1;
+      while (j < u && sorted[j] === sorted[j - 1]! + 1) j++;
+      this.unmap(n.ino, sorted[i]! * GROUP_PAGES, (j - i) * GROUP_PAGES);
+      i = j;
+    }
+    for (let i = 0; i < u; i++) {
+      const g = sorted[i]! * GROUP_PAGES;
+      for (let index = g; index < g + GROUP_PAGES; index++) {
+        const pfn = n.pages.get(index);
+        if (pfn) this.page(index, pfn);
+      }
+      this.group(n.ino);
+    }
+  }
+
+  /** The commit is published: every page its records name is frozen (written only after a copy). */
+  freezeNamed(): void {
+    const flags = this.ctx.frames.flags, named = this.namedRuns;
+    for (let i = 0; i < this.nNamed; i += 2) {
+      const end = named[i]! + named[i + 1]!;
+      for (let q = named[i]!; q < end; q++) flags[q]! |= PageFlag.Frozen;
     }
   }
 
   private map(ino: number, index: number, pfn: number, count: number, csum: number): void {
     const lru = this.ctx.frames.flags[pfn]! & PageFlag.Lru ? MAP_LRU : 0;
-    for (let q = pfn; q < pfn + count; q++) this.named.push(q);
+    this.named(pfn, count);
     if (count === 1 && this.ctx.spans !== false) { this.lone(ino, index, pfn, csum, lru); return; }
     this.flush();
-    this.push(encodeMap({ ino, index, pfn, count, csum, flags: lru }, this.ctx.generation));
+    this.records++;
+    putMap(this.out!, ino, index, pfn, count, csum, lru, this.generation);
   }
 
   /** A lone page: it continues the SPAN being gathered (next index and pfn, same LRU flag, same block) or begins one. */
@@ -139,14 +202,23 @@ export class Emitter implements Emitted {
     (this.spanCrcs ??= new Uint32Array(SPAN_BLOCK))[s.count++] = csum;
   }
 
-  /** Ends the SPAN being gathered: one page is a MAP (as short), more a SPAN. */
-  private flush(): void {
-    const s = this.span;
-    if (s.count === 0) return;
-    const crcs = this.spanCrcs!;
-    this.push(s.count === 1 ? encodeMap({ ino: s.ino, index: s.index, pfn: s.pfn, count: 1, csum: crcs[0]!, flags: s.flags }, this.ctx.generation)
-      : encodeSpan(s, crcs, this.ctx.generation));
-    s.count = 0;
+  /** Pages pfn…pfn+count-1 are named (one pair with the run before when they continue it). */
+  private named(pfn: number, count: number): void {
+    const n = this.nNamed;
+    if (n > 0 && this.namedRuns[n - 2]! + this.namedRuns[n - 1]! === pfn) { this.namedRuns[n - 1] = this.namedRuns[n - 1]! + count; return; }
+    if (n + 2 > this.namedRuns.length) {
+      const grown = new Float64Array(2 * this.namedRuns.length);
+      grown.set(this.namedRuns);
+      this.namedRuns = grown;
+    }
+    this.namedRuns[this.nNamed++] = pfn; this.namedRuns[this.nNamed++] = count;
+  }
+
+  /** The gathered pages from k on hold `count` consecutive indexes at consecutive pfns. */
+  private contiguous(k: number, len: number, count: number): boolean {
+    if (k + count > len) return false;
+    const last = k + count - 1;
+    return this.gIndex[last]! - this.gIndex[k]! === count - 1 && this.gPfn[last]! - this.gPfn[k]! === count - 1;
   }
 
   private forget(pfn: number): void {
@@ -157,65 +229,41 @@ export class Emitter implements Emitted {
   }
 }
 
-function contiguous(list: [number, number][], k: number, count: number): boolean {
-  if (k + count > list.length) return false;
-  const [i0, p0] = list[k]!;
-  const [il, pl] = list[k + count - 1]!;
-  return il - i0 === count - 1 && pl - p0 === count - 1;
-}
-
-/** Groups of a page map in ascending order, each as its [index, pfn] list. */
-function* groupsOf(pages: PageMap): Generator<[number, number][]> {
-  let cur: [number, number][] = [];
+/** A node's present pages from `pages` (ascending) as MAP runs, a group at a time. */
+export function pageRecords(e: Emitter, ino: number, pages: Iterable<[number, number]>): void {
   let g = -1;
-  for (const [index, pfn] of pages.entries()) {
+  for (const [index, pfn] of pages) {
     const gi = Math.floor(index / GROUP_PAGES);
-    if (gi !== g && cur.length) { yield cur; cur = []; }
+    if (gi !== g && g >= 0) e.group(ino);
     g = gi;
-    cur.push([index, pfn]);
+    e.page(index, pfn);
   }
-  if (cur.length) yield cur;
+  if (g >= 0) e.group(ino);
 }
 
 /** A compaction: every node whole, as a fresh log holds it. */
-export function treeRecords(nodes: Iterable<NodeImage>, ctx: RecordContext): Emitted {
-  const e = new Emitter(ctx);
+export function treeRecords(nodes: Iterable<NodeImage>, e: Emitter): Emitted {
   for (const n of nodes) {
     e.inode(n, n.pages.count);
-    for (const nm of n.names) e.put({ type: RecordType.Name, r: { parent: nm.parent, name: nm.name, ino: n.ino } });
-    for (const list of groupsOf(n.pages)) e.group(n.ino, list);
+    for (const nm of n.names) e.name(nm.parent, nm.name, n.ino);
+    pageRecords(e, n.ino, n.pages.entries());
   }
+  e.flush();
   return e;
 }
 
 /** An append: what changed since the last commit. */
-export function changeRecords(c: ChangeSet, ctx: RecordContext): Emitted {
-  const e = new Emitter(ctx);
-  for (const ino of c.dropped) e.put({ type: RecordType.Drop, ino });
+export function changeRecords(c: ChangeSet, e: Emitter): Emitted {
+  for (const ino of c.dropped) e.drop(ino);
   for (const n of c.nodes) {
-    if (c.fresh.has(n.ino)) e.put({ type: RecordType.Drop, ino: n.ino });   // an older log's state of this ino is void
+    if (c.fresh.has(n.ino)) e.drop(n.ino);   // an older log's state of this ino is void
     e.inode(n, n.pages.count);
   }
-  for (const nm of c.names) e.put({ type: RecordType.Name, r: nm });
+  for (const nm of c.names) e.name(nm.parent, nm.name, nm.ino);
   for (const n of c.nodes) {
     const changed = c.pages.get(n.ino);
-    if (!changed || changed.size === 0) continue;
-    const groups = [...new Set([...changed].map((i) => Math.floor(i / GROUP_PAGES)))].sort((a, b) => a - b);
-    // One UNMAP per stretch of consecutive changed groups, then what each group holds now.
-    for (let i = 0; i < groups.length;) {
-      let j = i + 1;
-      while (j < groups.length && groups[j] === groups[j - 1]! + 1) j++;
-      e.put({ type: RecordType.Unmap, r: { ino: n.ino, index: groups[i]! * GROUP_PAGES, count: (j - i) * GROUP_PAGES } });
-      i = j;
-    }
-    for (const g of groups) {
-      const list: [number, number][] = [];
-      for (let index = g * GROUP_PAGES; index < (g + 1) * GROUP_PAGES; index++) {
-        const pfn = n.pages.get(index);
-        if (pfn) list.push([index, pfn]);
-      }
-      if (list.length) e.group(n.ino, list);
-    }
+    if (changed && changed.size > 0) e.changedGroups(n, changed);
   }
+  e.flush();
   return e;
 }

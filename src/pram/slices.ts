@@ -20,8 +20,7 @@
 import type { PhysMem } from '../mem/physmem.js';
 import { Owner, PageFlag, type PageFrames } from '../boot/frames.js';
 import { crc32c } from '../format/crc.js';
-import { ENOSPC } from '../format/errno.js';
-import { GROUP_PAGES, RecordType } from '../format/v3.js';
+import { GROUP_PAGES } from '../format/v3.js';
 import type { ChangeSet, NodeImage, PageMap } from './image.js';
 import type { LiveLog } from './live.js';
 import type { LogCursor } from './log.js';
@@ -30,6 +29,8 @@ import type { RunHeads } from './runheads.js';
 
 /** 32-page groups a slice writes (≤ 128 MAP records) before it looks at the clock again. */
 const CLOCK_EVERY = 4;
+/** A directory's NAMEs a slice writes before it looks at the clock again (a directory of 10^4 names spans slices). */
+const NAMES_EVERY = 256;
 
 /** One node for a compaction slice: its image (names unused) and, for a directory, the names it holds. */
 export interface SliceNode { node: NodeImage; names: readonly ChangeSet['names'][number][] }
@@ -73,13 +74,15 @@ export class Settler {
 export class SlicedCompaction {
   private cur: SliceNode | null = null;
   private at = 0;                      // next page index of cur to write
+  private nameAt = 0;                  // next of cur's names to write
   private done = false;
+  private e: Emitter | null = null;    // reused from slice to slice
 
-  private constructor(private readonly live: LiveLog, private fresh: LogCursor) {}
+  private constructor(private readonly live: LiveLog, private readonly fresh: LogCursor) {}
 
   /** A fresh log with this id (its head page taken), or -ENOSPC. */
   static begin(live: LiveLog, logId: number): SlicedCompaction | number {
-    const fresh = live.begin(logId);
+    const fresh = live.writer.begin(logId);
     return typeof fresh === 'number' ? fresh : new SlicedCompaction(live, fresh);
   }
 
@@ -94,58 +97,69 @@ export class SlicedCompaction {
    * a node's pages may span slices (a group at a time). 0 or -ENOSPC.
    */
   slice(next: () => SliceNode | null, ctx: RecordContext, until: number): number {
-    const e = new Emitter({ ...ctx, generation: this.logId });
+    const e = this.emitter(ctx);
     while (!this.done) {
       if (!this.cur) {
         this.cur = next();
         this.at = 0;
         if (!this.cur) { this.done = true; break; }
-        const n = this.cur.node;
-        e.inode(n, n.pages.count);
-        for (const nm of this.cur.names) e.put({ type: RecordType.Name, r: nm });
+        this.nameAt = 0;
+        e.inode(this.cur.node, this.cur.node.pages.count);
       }
-      if (this.groups(e, until)) this.cur = null;
+      if (this.names(e, until) && this.groups(e, until)) this.cur = null;
       if (performance.now() >= until) break;
     }
-    return this.write(e);
+    e.flush();                         // a SPAN being gathered ends with the slice's session
+    return this.live.closeFresh();
   }
 
   /** The last step: the records of what changed since the compaction began, then the fresh log is published. */
   finish(changes: ChangeSet, ctx: RecordContext, generation: number): { e: Emitted; head: number; newPages: number[]; oldPages: number[] } | number {
-    const e = changeRecords(changes, { ...ctx, generation: this.logId });
-    const r = this.write(e);
+    const e = changeRecords(changes, this.emitter(ctx));
+    const r = this.live.closeFresh();
     if (r < 0) return r;
     return { e, ...this.live.publishFresh(this.fresh, generation, e) };
   }
 
   abandon(): void { this.live.drop(this.fresh); }
 
+  /** The emitter, its records going after the fresh log's tail (every one carries the log id as generation). */
+  private emitter(ctx: RecordContext): Emitter {
+    this.e ??= new Emitter(ctx);
+    return this.e.reset(this.live.extendFresh(this.fresh), this.logId);
+  }
+
+  /**
+   * cur's names from `nameAt` until the clock says stop; true when all are written.
+   * Names of the directory as next() found it: a change since is the tracker's,
+   * logged again by the last step after these (replay: the later record wins).
+   */
+  private names(e: Emitter, until: number): boolean {
+    const names = this.cur!.names;
+    while (this.nameAt < names.length) {
+      const nm = names[this.nameAt++]!;
+      e.name(nm.parent, nm.name, nm.ino);
+      if (this.nameAt % NAMES_EVERY === 0 && this.nameAt < names.length && performance.now() >= until) return false;
+    }
+    return true;
+  }
+
   /** Groups of cur from `at` until the clock says stop; true when the node is done. */
   private groups(e: Emitter, until: number): boolean {
     const n = this.cur!.node;
-    let list: [number, number][] = [];
     let g = -1, k = 0;
     for (const [index, pfn] of pagesFrom(n.pages, this.at)) {
       const gi = Math.floor(index / GROUP_PAGES);
-      if (gi !== g && list.length) {
-        e.group(n.ino, list);
-        list = [];
+      if (gi !== g && g >= 0) {
+        e.group(n.ino);
         this.at = gi * GROUP_PAGES;
         if (++k % CLOCK_EVERY === 0 && performance.now() >= until) return false;
       }
       g = gi;
-      list.push([index, pfn]);
+      e.page(index, pfn);
     }
-    if (list.length) e.group(n.ino, list);
+    if (g >= 0) e.group(n.ino);
     return true;
-  }
-
-  private write(e: Emitted): number {
-    if (e.records.length === 0) return 0;
-    const next = this.live.extend(this.fresh, e.records);
-    if (typeof next === 'number') return -ENOSPC;
-    this.fresh = next;
-    return 0;
   }
 }
 
@@ -160,7 +174,7 @@ function pagesFrom(pages: PageMap, from: number): Iterable<[number, number]> {
 export interface SlicesHost {
   live: LiveLog;
   generation(): number;
-  ctx(generation: number): RecordContext;
+  ctx(): RecordContext;
   /** A fresh log was published as commit `generation`: free the old log, freeze what e named (Pram.published). */
   committed(generation: number, p: { head: number; newPages: number[]; oldPages: number[] }, e: Emitted): void;
 }
@@ -200,7 +214,7 @@ export class Slices {
   /** One slice until `until`; on failure (-ENOSPC) the compaction is given up (a commit compacts whole when it must). */
   slice(next: () => SliceNode | null, until: number): number {
     const c = this.compaction!;
-    const r = c.slice(next, this.host.ctx(this.host.generation() + 1), until);
+    const r = c.slice(next, this.host.ctx(), until);
     if (r < 0) { this.abandon(); this.gaveUp = this.host.generation(); }
     return r;
   }
@@ -209,7 +223,7 @@ export class Slices {
   finish(changes: ChangeSet): number {
     const c = this.compaction!;
     const generation = this.host.generation() + 1;
-    const done = c.finish(changes, this.host.ctx(generation), generation);
+    const done = c.finish(changes, this.host.ctx(), generation);
     if (typeof done === 'number') { this.abandon(); this.gaveUp = this.host.generation(); return done; }
     this.compaction = null;
     this.host.committed(generation, done, done.e);

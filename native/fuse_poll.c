@@ -1,0 +1,169 @@
+/*
+ * The /dev/fuse reader's wake-up on the main thread: a uv_poll_t on the
+ * session's fd (non-blocking; /dev/fuse supports poll) calls JS when a request
+ * is waiting, and JS reads requests with readOrErrno until EAGAIN. No pool
+ * thread sits in read(2) and no uv_async hop follows each request: the kernel
+ * wakes the event loop's epoll_wait directly (src/fuse/loop.ts).
+ *
+ * fusePollStart(fd, onReadable) -> handle; onReadable(status) runs through
+ *   napi_make_callback (so promises and nextTicks settle after it), status 0
+ *   or a negative libuv error (UV_EBADF when the kernel reports POLLERR: the
+ *   connection is gone; libuv has stopped the watcher then, and the read JS
+ *   makes next answers ENODEV).
+ * fusePollStop(handle): stops and closes the watcher; later calls are no-ops.
+ * readOrErrno(fd, buffer) -> bytes read, or -errno: EAGAIN is the normal end
+ *   of a batch, so it is a value, not an exception.
+ */
+#include <node_api.h>
+#include <uv.h>
+#include "pram_native.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+typedef struct {
+  uv_poll_t poll;        /* first: the uv handle's address is the struct's */
+  napi_env env;
+  napi_ref on_readable;
+  napi_async_context ctx;
+  int closing;           /* uv_close called: no more callbacks into JS */
+  int env_gone;          /* closed by the env's cleanup hook: no N-API calls at close */
+} fuse_poll_t;
+
+static const napi_type_tag POLL_TAG = { 0x7072616d66757365ULL, 0x706f6c6c68616e64ULL };
+
+static void on_closed(uv_handle_t *h) {
+  fuse_poll_t *p = (fuse_poll_t *)h;
+  if (!p->env_gone) {
+    napi_delete_reference(p->env, p->on_readable);
+    napi_async_destroy(p->env, p->ctx);
+  }
+  free(p);
+}
+
+static void poll_close(fuse_poll_t *p) {
+  if (p->closing) return;
+  p->closing = 1;
+  uv_poll_stop(&p->poll);
+  uv_close((uv_handle_t *)&p->poll, on_closed);
+}
+
+static void on_env_cleanup(void *arg) {
+  fuse_poll_t *p = arg;
+  p->env_gone = 1;
+  poll_close(p);
+}
+
+static void on_event(uv_poll_t *h, int status, int events) {
+  (void)events;
+  fuse_poll_t *p = (fuse_poll_t *)h;
+  if (p->closing) return;
+  napi_env env = p->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value fn, recv, arg, result;
+  napi_get_reference_value(env, p->on_readable, &fn);
+  napi_get_global(env, &recv);
+  napi_create_int32(env, status, &arg);
+  /* JS may stop the watcher inside: p stays valid until on_closed, a later loop phase. */
+  if (napi_make_callback(env, p->ctx, recv, fn, 1, &arg, &result) == napi_pending_exception) {
+    napi_value ex;
+    napi_get_and_clear_last_exception(env, &ex);
+    napi_fatal_exception(env, ex);   /* as an exception in an fs callback: 'uncaughtException' */
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+/* (fd, second) arguments: fd as int32 and the second as given; false with a TypeError thrown. */
+static int fd_and_arg(napi_env env, napi_callback_info info, int32_t *fd, napi_value *second, const char *usage) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", usage);
+    return 0;
+  }
+  *second = argv[1];
+  return get_i32(env, argv[0], fd, usage);
+}
+
+static napi_value js_fuse_poll_start(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  napi_value on_readable;
+  if (!fd_and_arg(env, info, &fd, &on_readable, "fusePollStart(fd, onReadable): fd must be an integer")) return NULL;
+  napi_valuetype t = napi_undefined;
+  napi_typeof(env, on_readable, &t);
+  if (t != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "fusePollStart: onReadable must be a function");
+    return NULL;
+  }
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) return throw_errno(env, errno, "fcntl");
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return throw_errno(env, EINVAL, "uv_poll_init");
+  fuse_poll_t *p = calloc(1, sizeof *p);
+  if (p == NULL) return throw_errno(env, ENOMEM, "uv_poll_init");
+  p->env = env;
+  int rc = uv_poll_init(loop, &p->poll, fd);
+  if (rc != 0) { free(p); return throw_errno(env, -rc, "uv_poll_init"); }
+  napi_value resource, name, handle;
+  napi_create_object(env, &resource);
+  napi_create_string_utf8(env, "pram:fusePoll", NAPI_AUTO_LENGTH, &name);
+  napi_create_reference(env, on_readable, 1, &p->on_readable);
+  napi_async_init(env, resource, name, &p->ctx);
+  rc = uv_poll_start(&p->poll, UV_READABLE, on_event);
+  if (rc != 0) {
+    poll_close(p);
+    return throw_errno(env, -rc, "uv_poll_start");
+  }
+  napi_create_object(env, &handle);
+  napi_type_tag_object(env, handle, &POLL_TAG);
+  napi_wrap(env, handle, p, NULL, NULL, NULL);   /* no finalizer: the watcher lives until stopped */
+  napi_add_env_cleanup_hook(env, on_env_cleanup, p);
+  return handle;
+}
+
+static napi_value js_fuse_poll_stop(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  bool ours = false;
+  if (argc >= 1) napi_check_object_type_tag(env, argv[0], &POLL_TAG, &ours);
+  if (!ours) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "fusePollStop: expected a handle from fusePollStart");
+    return NULL;
+  }
+  void *data = NULL;
+  if (napi_remove_wrap(env, argv[0], &data) != napi_ok || data == NULL) return NULL;   /* stopped already */
+  fuse_poll_t *p = data;
+  napi_remove_env_cleanup_hook(env, on_env_cleanup, p);
+  poll_close(p);
+  return NULL;
+}
+
+static napi_value js_read_or_errno(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  napi_value buf;
+  if (!fd_and_arg(env, info, &fd, &buf, "readOrErrno(fd, buffer): fd must be an integer")) return NULL;
+  bool is_buf = false;
+  napi_is_buffer(env, buf, &is_buf);
+  if (!is_buf) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "readOrErrno: buffer must be a Buffer");
+    return NULL;
+  }
+  void *data;
+  size_t len;
+  napi_get_buffer_info(env, buf, &data, &len);
+  ssize_t n = read(fd, data, len);
+  napi_value r;
+  napi_create_int64(env, n >= 0 ? (int64_t)n : -(int64_t)errno, &r);
+  return r;
+}
+
+void fuse_poll_init(napi_env env, napi_value exports) {
+  set_fn(env, exports, "fusePollStart", js_fuse_poll_start);
+  set_fn(env, exports, "fusePollStop", js_fuse_poll_stop);
+  set_fn(env, exports, "readOrErrno", js_read_or_errno);
+}
