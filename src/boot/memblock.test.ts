@@ -57,3 +57,18 @@ test('unreserve gives pages back; the ban stays', () => {
   assert.equal(mb.reservedCount(), 6);
   assert.throws(() => mb.unreserve(2, 1));
 });
+
+test('busyPfn over long ranges (four owners a word) names the first busy pfn exactly, at every alignment, and past the end', () => {
+  const { frames, mb } = setup(1000);
+  const busy = [3, 130, 131, 517, 998];
+  for (const p of busy) frames.owner[p] = Owner.Data;
+  const naive = (start: number, count: number) => {
+    for (let p = start; p < start + count; p++) if (p >= 1000 || frames.owner[p] !== Owner.None) return p;
+    return -1;
+  };
+  for (let start = 0; start < 200; start += 7) {
+    for (const count of [1, 63, 64, 65, 127, 400, 1000 - start, 1001 - start, 1200]) assert.equal(mb.busyPfn(start, count), naive(start, count), `${start}+${count}`);
+  }
+  assert.equal(mb.busyPfn(4, 126), -1);
+  assert.equal(mb.busyPfn(132, 385), -1);
+});

@@ -10,10 +10,13 @@ import { crc32c, crc32cAt } from './crc.js';
 import { PAGE_SIZE_MIN } from './v1.js';
 
 export const HEADER_MAGIC = 0x4d415250;       // bytes 'P','R','A','M'
-/** The newest arena header version this pram reads (2: slots name v2 chains; 3: slots may name v3 logs). */
-export const FORMAT_VERSION = 3;
+/**
+ * The newest arena header version this pram reads (2: slots name v2 chains; 3: slots may name v3 logs;
+ * 4, v3 minor 1: those logs may hold SPAN records -- an older pram refuses the arena instead of losing them).
+ */
+export const FORMAT_VERSION = 4;
 /** Header versions this pram mounts. */
-export const FORMAT_VERSIONS = [2, 3] as const;
+export const FORMAT_VERSIONS = [2, 3, 4] as const;
 export const HEADER_CRC_AT = 28;              // crc32c of bytes 0..27
 export const SLOT_A_AT = 64;
 export const SLOT_B_AT = 128;
@@ -31,6 +34,9 @@ export const SLOT_SECOND_AT = 40;
 // header version says: u64 tail pfn @40, u32 tail offset @48 (stream end in the
 // tail page), u32 log page count @52 (bounds the walk). head pfn is the log's first page.
 export const SLOT_EXT_LOG = 2;
+// Slot extension 3 (v3 minor 1, header version 4): the same fields; the log may
+// hold SPAN records (format/v3.ts). Written for every log this pram publishes.
+export const SLOT_EXT_LOG_SPANS = 3;
 export const SLOT_TAIL_AT = 40;
 export const SLOT_TAIL_OFF_AT = 48;
 export const SLOT_LOG_PAGES_AT = 52;
@@ -127,7 +133,7 @@ export class HeaderView {
     if (gen === 0) return { state: 'damaged', saved, computed, why: 'generation 0 in a written slot' };
     if (gen < 0 || head < 0 || pages < 0 || nodes < 0 || second < 0) return { state: 'damaged', saved, computed, why: 'a value over 2^53' };
     const slot: Slot = { generation: gen, headPfn: head, pages, nodes };
-    if (ext === SLOT_EXT_LOG) {
+    if (ext === SLOT_EXT_LOG || ext === SLOT_EXT_LOG_SPANS) {
       const tail = u64At(b, o + SLOT_TAIL_AT);
       if (tail < 0) return { state: 'damaged', saved, computed, why: 'a value over 2^53' };
       slot.log = { tailPfn: tail, tailOff: b.readUInt32LE(o + SLOT_TAIL_OFF_AT), logPages: b.readUInt32LE(o + SLOT_LOG_PAGES_AT) };
@@ -147,7 +153,7 @@ export class HeaderView {
     putU64(b, s.pages, 16);                           // pages in chain
     putU64(b, s.nodes, 24);                           // nodes
     if (s.log) {
-      b.writeUInt32LE(SLOT_EXT_LOG, SLOT_EXT_AT);                    // slot extension: a v3 log
+      b.writeUInt32LE(SLOT_EXT_LOG_SPANS, SLOT_EXT_AT);              // slot extension: a v3 log, SPANs allowed
       putU64(b, s.log.tailPfn, SLOT_TAIL_AT);                         // tail pfn
       b.writeUInt32LE(s.log.tailOff, SLOT_TAIL_OFF_AT);               // tail offset
       b.writeUInt32LE(s.log.logPages, SLOT_LOG_PAGES_AT);             // log pages
@@ -185,7 +191,7 @@ export function checkHeader(buf: Buffer, expect: { pageSize: number; pageCount: 
   const h = new HeaderView(buf);
   const x = (v: number) => `0x${v.toString(16)}`;
   if (h.magic !== HEADER_MAGIC) return { field: 'magic', saved: h.magic, computed: HEADER_MAGIC, message: `not a pram arena: magic ${x(h.magic)}, expected ${x(HEADER_MAGIC)}` };
-  if (!(FORMAT_VERSIONS as readonly number[]).includes(h.version)) return { field: 'version', saved: h.version, computed: FORMAT_VERSION, message: `arena format version ${h.version}, this pram reads versions ${FORMAT_VERSIONS.join(' and ')}` };
+  if (!(FORMAT_VERSIONS as readonly number[]).includes(h.version)) return { field: 'version', saved: h.version, computed: FORMAT_VERSION, message: `arena format version ${h.version}, this pram reads versions ${FORMAT_VERSIONS.slice(0, -1).join(', ')} and ${FORMAT_VERSION}` };
   if (h.pageSize !== expect.pageSize) return { field: 'pageSize', saved: h.pageSize, computed: expect.pageSize, message: `arena page size ${h.pageSize}, expected ${expect.pageSize}` };
   if (h.pageCount !== expect.pageCount) return { field: 'pageCount', saved: h.pageCount, computed: expect.pageCount, message: `arena records ${h.pageCount} pages but the mapping holds ${expect.pageCount} (truncated or resized?)` };
   const c = h.computeCrc();

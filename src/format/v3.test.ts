@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { crc32c } from './crc.js';
 import { HeaderView } from './header.js';
 import {
-  decodePayload, encodeMap, encodeRecord, MAP_SIZE, LOG_HEADER, LOG_MAGIC, readLogHeader, readRecordHeader, recordCrc, RecordType,
-  RECORD_HEADER, writeLogHeader, type LogRecord,
+  decodePayload, encodeMap, encodeRecord, encodeSpan, framedCrc, MAP_SIZE, LOG_HEADER, LOG_MAGIC, readLogHeader, readRecordHeader, recordCrc, RecordType,
+  RECORD_HEADER, SPAN_BLOCK, SPAN_FIXED, spanCrcOf, writeLogHeader, type LogRecord,
 } from './v3.js';
 
 const PS = 4096;
@@ -86,12 +86,71 @@ test('malformed payloads are named, never thrown', () => {
   assert.match(decodePayload(RecordType.Inode, i) as string, /do not fill/);
 });
 
+test('a SPAN record: layout, round trip, a crc over all but the page crcs, every malformed field named', () => {
+  for (const count of [1, 2, 3, 7, SPAN_BLOCK]) {
+    const crcs = Uint32Array.from({ length: count }, (_, k) => (0x9e3779b9 * (k + 1)) >>> 0);
+    const r = { ino: 2 ** 40 + 3, index: SPAN_BLOCK * (2 ** 21), pfn: 2 ** 34 + 1, count, flags: 1 };
+    const b = encodeSpan(r, crcs, 0x1_0000_0005);
+    const h = readRecordHeader(b);
+    assert.equal(b.length, RECORD_HEADER + Math.ceil((SPAN_FIXED + 4 * count) / 8) * 8);
+    assert.deepEqual([h.type, h.length, h.generation, h.flags], [RecordType.Span, SPAN_FIXED + 4 * count, 5, 0]);
+    assert.equal(b.readBigUInt64LE(RECORD_HEADER + 16), 2n ** 34n + 1n);                  // pfn as u64
+    assert.equal(b.readUInt32LE(RECORD_HEADER + 24), count);
+    assert.equal(b.readUInt32LE(RECORD_HEADER + SPAN_FIXED + 4 * (count - 1)), crcs[count - 1]);   // the last page's crc
+    // The page crcs have their own crc (payload @32); the record's: bytes 4..55, then the padding.
+    assert.equal(b.readUInt32LE(RECORD_HEADER + 32), crc32c(b.subarray(RECORD_HEADER + SPAN_FIXED, RECORD_HEADER + h.length)));
+    assert.equal(b.readUInt32LE(RECORD_HEADER + 36), 0);
+    const pad = b.subarray(RECORD_HEADER + h.length);
+    assert.equal(h.crc, crc32c(pad, crc32c(b.subarray(4, RECORD_HEADER + SPAN_FIXED))));
+    assert.equal(framedCrc(b, 0, h.type, h.length), h.crc);
+    assert.equal(spanCrcOf(b.subarray(4, RECORD_HEADER), b.subarray(RECORD_HEADER), h.length), h.crc);   // read in two pieces
+    b[RECORD_HEADER + SPAN_FIXED] ^= 0x40;                                               // a page crc: the record holds, the crcs' crc fails
+    assert.equal(framedCrc(b, 0, h.type, h.length), h.crc);
+    const damaged = decodePayload(h.type, b.subarray(RECORD_HEADER, RECORD_HEADER + h.length)) as { r: { crcs: Uint32Array; crcsDamage?: unknown } };
+    assert.equal(damaged.r.crcs[0], (crcs[0]! ^ 0x40) >>> 0);
+    assert.deepEqual(damaged.r.crcsDamage, { saved: b.readUInt32LE(RECORD_HEADER + 32), computed: crc32c(b.subarray(RECORD_HEADER + SPAN_FIXED, RECORD_HEADER + h.length)) });
+    b[RECORD_HEADER + SPAN_FIXED] ^= 0x40;
+    b[RECORD_HEADER + 8] ^= 1;                                                          // the index: caught
+    assert.notEqual(framedCrc(b, 0, h.type, h.length), h.crc);
+    b[RECORD_HEADER + 8] ^= 1;
+    if (pad.length) { pad[2] ^= 1; assert.notEqual(framedCrc(b, 0, h.type, h.length), h.crc); pad[2] ^= 1; }
+    assert.deepEqual(decodePayload(h.type, b.subarray(RECORD_HEADER, RECORD_HEADER + h.length)), { type: RecordType.Span, r: { ...r, crcs } });
+    assert.deepEqual(encodeRecord({ type: RecordType.Span, r: { ...r, crcs } }, 0x1_0000_0005), b);
+  }
+  const span = (index: number, count: number, length = SPAN_FIXED + 4 * count) => {
+    const p = Buffer.alloc(Math.max(length, SPAN_FIXED));
+    p.writeBigUInt64LE(1n, 0); p.writeBigUInt64LE(BigInt(index), 8); p.writeBigUInt64LE(9n, 16); p.writeUInt32LE(count, 24);
+    return p;
+  };
+  assert.match(decodePayload(RecordType.Span, span(SPAN_BLOCK - 1, 2)) as string, /crosses a block of 4096 pages/);
+  assert.match(decodePayload(RecordType.Span, span(0, 0)) as string, /crosses a block/);
+  assert.match(decodePayload(RecordType.Span, span(0, 4, SPAN_FIXED + 12)) as string, /SPAN of 4 pages in 52 bytes/);
+  assert.match(decodePayload(RecordType.Span, Buffer.alloc(8)) as string, /at least 40 expected/);
+  const reserved = span(0, 1);
+  reserved.writeUInt32LE(1, 36);
+  assert.match(decodePayload(RecordType.Span, reserved) as string, /reserved field not 0/);
+  assert.throws(() => encodeSpan({ ino: 1, index: SPAN_BLOCK - 1, pfn: 9, count: 2, flags: 0 }, [0, 0], 1), /inside one block/);
+});
+
+test('slot extension 3 (v3 minor 1) is what a log slot is written with; extension 2 still reads as a log', () => {
+  const page = Buffer.alloc(PS);
+  const h = new HeaderView(page);
+  h.format({ pageSize: PS, pageCount: 256, flags: 0 }, 3);
+  const log = { tailPfn: 77, tailOff: 200, logPages: 3 };
+  h.writeSlot(0, { generation: 2, headPfn: 9, pages: 4, nodes: 1, log });
+  assert.equal(page.readUInt32LE(64 + 32), 3);
+  assert.deepEqual(h.readSlot(0)?.log, log);
+  page.writeUInt32LE(2, 64 + 32);                                                  // as an older pram wrote it
+  page.writeUInt32LE(crc32c(page.subarray(64, 64 + 60)), 64 + 60);
+  assert.deepEqual(h.readSlot(0)?.log, log);
+});
+
 test('slot extension 2 names a log: tail pfn, tail offset, page count', () => {
   const page = Buffer.alloc(PS);
   const h = new HeaderView(page);
   h.format({ pageSize: PS, pageCount: 256, flags: 0 }, 2);
   h.writeSlot(1, { generation: 4, headPfn: 9, pages: 12, nodes: 3, log: { tailPfn: 2 ** 34, tailOff: 1000, logPages: 5 } });
-  assert.equal(page.readUInt32LE(128 + 32), 2);            // slot extension version 2
+  assert.equal(page.readUInt32LE(128 + 32), 3);            // slot extension 3: a log (2 before SPANs), the same fields
   assert.equal(page.readBigUInt64LE(128 + 40), 2n ** 34n);  // tail pfn
   assert.equal(page.readUInt32LE(128 + 48), 1000);         // tail offset
   assert.equal(page.readUInt32LE(128 + 52), 5);            // log pages

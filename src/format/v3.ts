@@ -2,7 +2,7 @@
 // arena as one checksummed record log. A log is a chain of log pages (a
 // 32-byte header, a stream area, the next page's pfn in the last 8 bytes);
 // records are 8-aligned in the stream and may span pages. A header slot names
-// the log's head page and the committed tail (slot extension 2, header.ts).
+// the log's head page and the committed tail (slot extension 2, or 3 when it may hold SPANs: header.ts).
 // This file is the codec only: the engine's writer and replay are pram/log.ts
 // and pram/replay.ts.
 
@@ -17,8 +17,8 @@ export const LOG_NEXT = 8;                    // the next page's pfn: the last 8
 export const RECORD_HEADER = 16;              // crc, type, flags, length, generation
 export const GROUP_PAGES = 32;                // a MAP run never crosses a group; a dirty group is logged whole
 
-export const enum RecordType { Inode = 1, Drop = 2, Name = 3, Map = 4, Unmap = 5 }
-export const RECORD_NAMES: { [type: number]: string } = { 1: 'INODE', 2: 'DROP', 3: 'NAME', 4: 'MAP', 5: 'UNMAP' };
+export const enum RecordType { Inode = 1, Drop = 2, Name = 3, Map = 4, Unmap = 5, Span = 6 }
+export const RECORD_NAMES: { [type: number]: string } = { 1: 'INODE', 2: 'DROP', 3: 'NAME', 4: 'MAP', 5: 'UNMAP', 6: 'SPAN' };
 export const MAP_LRU = 1;                     // MAP flags: the pages were in the page cache
 
 export const INODE_FIXED = 80;
@@ -26,6 +26,12 @@ export const NAME_FIXED = 24;
 export const MAP_SIZE = 40;
 export const UNMAP_SIZE = 24;
 export const DROP_SIZE = 8;
+/** SPAN (v3 minor 1): ino, index, pfn, count, flags, crc of the page crcs, 0, then one crc32c per page. */
+export const SPAN_FIXED = 40;
+/** Where a SPAN payload keeps the crc32c of its page crcs. */
+export const SPAN_CRCS_CRC_AT = 32;
+/** A SPAN never crosses a block of this many file pages (index / SPAN_BLOCK the same for its first and last page). */
+export const SPAN_BLOCK = 4096;
 
 assert(LOG_HEADER + LOG_NEXT + RECORD_HEADER < PAGE_SIZE_MIN, 'a log page holds a record header');
 
@@ -83,13 +89,20 @@ export interface InodeRecord {
 export interface NameRecord { parent: number; ino: number; name: string }   // ino 0: the name is gone
 export interface MapRecord { ino: number; index: number; pfn: number; count: number; csum: number; flags: number }
 export interface UnmapRecord { ino: number; index: number; count: number }
+/** A SPAN: pages index…index+count-1 at pfn…pfn+count-1, each with its own crc32c (crcs[k]: page index+k). */
+export interface SpanRecord {
+  ino: number; index: number; pfn: number; count: number; flags: number; crcs: Uint32Array;
+  /** Read back: the page crcs failed the crc kept for them (each page is then only as good as its own check). */
+  crcsDamage?: { saved: number; computed: number };
+}
 
 export type LogRecord =
   | { type: RecordType.Inode; r: InodeRecord }
   | { type: RecordType.Drop; ino: number }
   | { type: RecordType.Name; r: NameRecord }
   | { type: RecordType.Map; r: MapRecord }
-  | { type: RecordType.Unmap; r: UnmapRecord };
+  | { type: RecordType.Unmap; r: UnmapRecord }
+  | { type: RecordType.Span; r: SpanRecord };
 
 /** A record ready for the stream: header + payload, padded to 8, crc set. */
 function frame(type: RecordType, payload: Buffer, generation: number): Buffer {
@@ -134,6 +147,7 @@ export function encodeRecord(rec: LogRecord, generation: number): Buffer {
       return frame(rec.type, b, generation);
     }
     case RecordType.Map: return encodeMap(rec.r, generation);
+    case RecordType.Span: return encodeSpan(rec.r, rec.r.crcs, generation);
     case RecordType.Unmap: {
       const r = rec.r, b = Buffer.alloc(UNMAP_SIZE);
       b.writeBigUInt64LE(BigInt(r.ino), 0); b.writeBigUInt64LE(BigInt(r.index), 8); b.writeBigUInt64LE(BigInt(r.count), 16);
@@ -164,6 +178,54 @@ export function encodeMap(r: MapRecord, generation: number): Buffer {
   return b;
 }
 
+/**
+ * A SPAN record, framed (docs/FORMAT.md §v3, minor 1): one record for a long
+ * stretch of a file at consecutive pfns, 4 bytes a page (a MAP costs 56), each
+ * page keeping its own crc32c so a flipped data bit still costs one page.
+ * crcs[0..count) are the pages' checksums. The record's crc covers all but
+ * them (spanCrc); they have a crc of their own in the fixed fields. A flipped
+ * bit among them is reported at mount (that crc fails) and costs only the page
+ * whose crc it changed (the page fails its check when verified), not the
+ * record (which would distrust the whole file). Beside encodeMap: the
+ * reference codec of putSpan, which the engine writes in place (pram/log.test.ts
+ * holds them byte-identical).
+ */
+export function encodeSpan(r: SpanHead, crcs: ArrayLike<number>, generation: number): Buffer {
+  const { count } = r;
+  if (!(count >= 1 && count <= SPAN_BLOCK && Math.floor(r.index / SPAN_BLOCK) === Math.floor((r.index + count - 1) / SPAN_BLOCK))) assert(false, `SPAN ${r.index}+${count} inside one block`);
+  const length = SPAN_FIXED + 4 * count;
+  const b = Buffer.allocUnsafe(RECORD_HEADER + align8(length));
+  b.writeUInt32LE(RecordType.Span, 4);                // type, flags 0
+  b.writeUInt32LE(length, 8); b.writeUInt32LE(generation >>> 0, 12);
+  putU64(b, r.ino, 16); putU64(b, r.index, 24); putU64(b, r.pfn, 32);
+  b.writeUInt32LE(count, 40); b.writeUInt32LE(r.flags, 44);
+  for (let k = 0, at = RECORD_HEADER + SPAN_FIXED; k < count; k++, at += 4) b.writeUInt32LE(crcs[k]! >>> 0, at);
+  b.writeUInt32LE(crc32cAt(b, RECORD_HEADER + SPAN_FIXED, 4 * count), RECORD_HEADER + SPAN_CRCS_CRC_AT);
+  b.writeUInt32LE(0, RECORD_HEADER + SPAN_CRCS_CRC_AT + 4);
+  b.fill(0, RECORD_HEADER + length);                  // the padding is checked too
+  b.writeUInt32LE(spanCrc(b, 0, length), 0);
+  return b;
+}
+
+/** Bytes of a framed SPAN its crc covers: 4…55 (header and fixed fields), then the padding after the page crcs. */
+export function spanCrc(b: Uint8Array, at: number, length: number): number {
+  const fixed = crc32cAt(b, at + 4, RECORD_HEADER - 4 + SPAN_FIXED);
+  const end = RECORD_HEADER + length, pad = align8(length) - length;
+  return pad ? crc32cAt(b, at + end, pad, fixed) : fixed;
+}
+
+/** spanCrc of a SPAN read in two pieces: its header's bytes 4…15 and its payload with padding. */
+export function spanCrcOf(header12: Uint8Array, padded: Uint8Array, length: number): number {
+  const fixed = crc32cAt(padded, 0, SPAN_FIXED, crc32c(header12));
+  const pad = align8(length) - length;
+  return pad ? crc32cAt(padded, length, pad, fixed) : fixed;
+}
+
+/** The crc a framed record at b[at, at+total) must carry (bytes 4… all; a SPAN's: spanCrc). */
+export function framedCrc(b: Uint8Array, at: number, type: number, length: number): number {
+  return type === RecordType.Span && length >= SPAN_FIXED ? spanCrc(b, at, length) : crc32cAt(b, at + 4, RECORD_HEADER - 4 + align8(length));
+}
+
 // ---- records written in place (the engine's path; encodeRecord above is the reference) ----
 
 /**
@@ -184,7 +246,12 @@ export interface RecordOut {
   bytes(b: Uint8Array): void;
   /** `s` as UTF-8, `byteLength` bytes (Buffer.byteLength(s)). */
   text(s: string, byteLength: number): void;
-  /** Zeros to the record's 8-aligned end, then its crc over header bytes 4… and the payload with them. */
+  /**
+   * u32s v[0, count) the record's crc does not cover (a SPAN's page crcs: they
+   * have their own crc in its fixed fields). At most one stretch per record.
+   */
+  uncovered(v: Uint32Array, count: number): void;
+  /** Zeros to the record's 8-aligned end, then its crc over header bytes 4… and the payload with them (less what is uncovered). */
   end(): void;
 }
 
@@ -224,6 +291,30 @@ export function putMap(o: RecordOut, ino: number, index: number, pfn: number, co
   o.end();
 }
 
+/**
+ * A SPAN record in place (encodeSpan is its reference): pages index…index+count-1
+ * at pfn…, crcs[0, count) their checksums; its crc skips them (spanCrc).
+ */
+export function putSpan(o: RecordOut, ino: number, index: number, pfn: number, count: number, flags: number, crcs: Uint32Array, generation: number): void {
+  if (!(count >= 1 && count <= SPAN_BLOCK && count <= crcs.length && Math.floor(index / SPAN_BLOCK) === Math.floor((index + count - 1) / SPAN_BLOCK))) assert(false, `SPAN ${index}+${count} inside one block`);
+  o.record(RecordType.Span, SPAN_FIXED + 4 * count, generation);
+  o.u64(ino); o.u64(index); o.u64(pfn);
+  o.u32(count); o.u32(flags); o.u32(crcsCrc(crcs, count)); o.u32(0);
+  o.uncovered(crcs, count);
+  o.end();
+}
+
+/** The host's byte order: a little-endian host's Uint32Array holds the crcs as the format lays them out. */
+const HOST_LE = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/** crc32c of the u32s v[0, count) laid out little-endian (a SPAN's crc of its page crcs). */
+function crcsCrc(v: Uint32Array, count: number): number {
+  if (HOST_LE) return crc32cAt(new Uint8Array(v.buffer, v.byteOffset, 4 * count), 0, 4 * count);
+  const b = Buffer.allocUnsafe(4 * count);
+  for (let k = 0; k < count; k++) b.writeUInt32LE(v[k]!, 4 * k);
+  return crc32c(b);
+}
+
 export function putUnmap(o: RecordOut, ino: number, index: number, count: number, generation: number): void {
   o.record(RecordType.Unmap, UNMAP_SIZE, generation);
   o.u64(ino); o.u64(index); o.u64(count);
@@ -253,7 +344,7 @@ const NO_BYTES = new Uint8Array(0);
  */
 export function decodePayload(type: number, p: Buffer): LogRecord | string {
   const need = type === RecordType.Inode ? INODE_FIXED : type === RecordType.Drop ? DROP_SIZE : type === RecordType.Name ? NAME_FIXED
-    : type === RecordType.Map ? MAP_SIZE : type === RecordType.Unmap ? UNMAP_SIZE : -1;
+    : type === RecordType.Map ? MAP_SIZE : type === RecordType.Unmap ? UNMAP_SIZE : type === RecordType.Span ? SPAN_FIXED : -1;
   if (need < 0) return `unknown record type ${type}`;
   if (p.length < need) return `${RECORD_NAMES[type]} payload of ${p.length} bytes, at least ${need} expected`;
   const ino = u64(p, 0);
@@ -283,6 +374,15 @@ export function decodePayload(type: number, p: Buffer): LogRecord | string {
       const r: MapRecord = { ino, index: 0, pfn: 0, count: 0, csum: 0, flags: 0 };
       return decodeMapInto(p, 0, p.length, r) ?? { type, r };
     }
+    case RecordType.Span: {
+      const r: SpanHead = { ino, index: 0, pfn: 0, count: 0, flags: 0 };
+      const bad = decodeSpanInto(p, 0, p.length, r);
+      if (bad !== null) return bad;
+      const crcs = new Uint32Array(r.count);
+      for (let k = 0; k < r.count; k++) crcs[k] = p.readUInt32LE(SPAN_FIXED + 4 * k);
+      const damage = spanCrcsDamage(p, 0, r.count);
+      return { type, r: damage ? { ...r, crcs, crcsDamage: damage } : { ...r, crcs } };
+    }
     default: {
       const index = u64(p, 8), count = u64(p, 16);
       if (index === null || count === null) return 'a value over 2^53';
@@ -302,5 +402,30 @@ export function decodeMapInto(b: Buffer, at: number, length: number, into: MapRe
   if (count < 1 || count > GROUP_PAGES || Math.floor(index / GROUP_PAGES) !== Math.floor((index + count - 1) / GROUP_PAGES)) return `MAP run ${index}+${count} crosses a group`;
   into.ino = ino; into.index = index; into.pfn = pfn; into.count = count;
   into.csum = b.readUInt32LE(at + 28); into.flags = b.readUInt32LE(at + 32);
+  return null;
+}
+
+/** A SPAN's fixed fields; its crcs follow at payload offset SPAN_FIXED. */
+export type SpanHead = Omit<SpanRecord, 'crcs' | 'crcsDamage'>;
+
+/** A SPAN payload's page crcs against the crc kept for them: null when they match, else both values. */
+export function spanCrcsDamage(b: Uint8Array, at: number, count: number): { saved: number; computed: number } | null {
+  const saved = (b[at + SPAN_CRCS_CRC_AT]! | b[at + SPAN_CRCS_CRC_AT + 1]! << 8 | b[at + SPAN_CRCS_CRC_AT + 2]! << 16 | b[at + SPAN_CRCS_CRC_AT + 3]! << 24) >>> 0;
+  const computed = crc32cAt(b, at + SPAN_FIXED, 4 * count);
+  return saved === computed ? null : { saved, computed };
+}
+
+/**
+ * A SPAN payload at b[at, at+length) decoded into `into` (its crcs stay where
+ * they are: b[at+SPAN_FIXED …], one u32 per page); a string says what is malformed.
+ */
+export function decodeSpanInto(b: Buffer, at: number, length: number, into: SpanHead): string | null {
+  if (length < SPAN_FIXED) return `SPAN payload of ${length} bytes, at least ${SPAN_FIXED} expected`;
+  const ino = u64(b, at), index = u64(b, at + 8), pfn = u64(b, at + 16), count = b.readUInt32LE(at + 24);
+  if (ino === null || index === null || pfn === null) return 'a value over 2^53';
+  if (count < 1 || count > SPAN_BLOCK || Math.floor(index / SPAN_BLOCK) !== Math.floor((index + count - 1) / SPAN_BLOCK)) return `SPAN ${index}+${count} crosses a block of ${SPAN_BLOCK} pages`;
+  if (length !== SPAN_FIXED + 4 * count) return `SPAN of ${count} pages in ${length} bytes (${SPAN_FIXED + 4 * count} expected)`;
+  if (b.readUInt32LE(at + SPAN_CRCS_CRC_AT + 4) !== 0) return 'SPAN reserved field not 0';
+  into.ino = ino; into.index = index; into.pfn = pfn; into.count = count; into.flags = b.readUInt32LE(at + 28);
   return null;
 }

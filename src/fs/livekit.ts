@@ -3,6 +3,8 @@
 // the tree to compare, and seeded random changes through the volume's API.
 import { createHash } from 'node:crypto';
 import { SimRam } from '../mem/simram.js';
+import { HeaderView } from '../format/header.js';
+import { align8, LOG_HEADER, LOG_NEXT, readNext, RECORD_HEADER } from '../format/v3.js';
 import { ArenaHeaderHandoff } from '../pram/handoff.js';
 import { Volume } from './volume.js';
 import type { Prng } from '../machine/prng.js';
@@ -11,10 +13,10 @@ import { stepClock } from './testkit.js';
 export const PS = 4096;
 export type Dump = Map<string, string>;
 
-export function mountOn(ram: SimRam, opts: { live?: boolean; verify?: 'full' | 'lazy' } = {}): Volume {
+export function mountOn(ram: SimRam, opts: { live?: boolean; verify?: 'full' | 'lazy'; spans?: boolean } = {}): Volume {
   const handoff = ArenaHeaderHandoff.attach(ram);
   if (!(handoff instanceof ArenaHeaderHandoff)) throw new Error(handoff.message);
-  return Volume.mount({ mem: ram, handoff, clock: stepClock(), keepMemOpen: true, live: opts.live, verify: opts.verify ?? 'full' });
+  return Volume.mount({ mem: ram, handoff, clock: stepClock(), keepMemOpen: true, live: opts.live, verify: opts.verify ?? 'full', spans: opts.spans });
 }
 
 export function newRam(pageCount = 2048, version = 3): SimRam {
@@ -89,3 +91,34 @@ export function randomOp(vol: Volume, r: Prng): void {
   }
 }
 
+/** Where each record of the committed log starts: its type, payload length, and (pfn, offset) of its first byte. */
+export interface LogRecordAt { type: number; length: number; pfn: number; off: number }
+
+export function logRecords(ram: SimRam): LogRecordAt[] {
+  const slot = new HeaderView(ram.page(0)).current()!.slot;
+  const pieces: { pfn: number; start: number; end: number }[] = [];
+  let pfn = slot.headPfn;
+  for (let i = 0; i < slot.log!.logPages; i++) {
+    pieces.push({ pfn, start: LOG_HEADER, end: i === slot.log!.logPages - 1 ? slot.log!.tailOff : PS - LOG_NEXT });
+    pfn = Number(readNext(ram.page(pfn)));
+  }
+  const stream = Buffer.concat(pieces.map((p) => ram.page(p.pfn).subarray(p.start, p.end)));
+  const where = (s: number) => {
+    for (const p of pieces) { if (s < p.end - p.start) return { pfn: p.pfn, off: p.start + s }; s -= p.end - p.start; }
+    throw new Error('past the stream');
+  };
+  const out: LogRecordAt[] = [];
+  for (let s = 0; s < stream.length;) {
+    const type = stream.readUInt16LE(s + 4), length = stream.readUInt32LE(s + 8);
+    out.push({ type, length, ...where(s) });
+    s += RECORD_HEADER + align8(length);
+  }
+  return out;
+}
+
+/** The byte at stream offset `k` bytes into the record (across pages). */
+export function logByte(ram: SimRam, at: LogRecordAt, k: number): { pfn: number; off: number } {
+  let pfn = at.pfn, off = at.off + k;
+  while (off >= PS - LOG_NEXT) { off -= PS - LOG_NEXT - LOG_HEADER; pfn = Number(readNext(ram.page(pfn))); }
+  return { pfn, off };
+}

@@ -51,6 +51,8 @@ export interface VolumeOptions {
    * unless PRAM_FORMAT=2); false: v2 chains, every durable step writes the whole tree.
    */
   live?: boolean;
+  /** false: lone pages are logged a MAP each, never as SPANs (the older v3 encoding, for tests). */
+  spans?: boolean;
 }
 
 /** A mount that cannot go on; `errno` is negative, the message names the cause. */
@@ -95,6 +97,7 @@ function loadParts(opts: VolumeOptions, booted: { memblock: Memblock; allocator:
   const { frames, banned } = memblock;
   const pram = new Pram(mem, frames, allocator, banned, handoff, {
     extents: opts.extents, log, newPageMap: () => new RadixPageMap(), live: opts.live ?? process.env['PRAM_FORMAT'] !== '2',
+    spans: opts.spans,
   });
   const loaded = pram.load(reserved, { verify: opts.verify ?? 'full', readOnly: opts.readOnly }, booted.replay);
   return {

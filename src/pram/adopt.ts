@@ -15,6 +15,7 @@ import type { Loss, NodeImage, NodeName, PageMap } from './image.js';
 import type { LoadContext } from './load.js';
 import { logRunCrcs } from './verify.js';
 import { RUN, type LogReplay, type ReplayNode } from './replay.js';
+import { SPAN, spanPages, type SpanCrcs } from './spans.js';
 
 /** Most pages one damaged file's holes may be poisoned with (hostile sizes stay bounded). */
 const MAX_POISON = 1 << 16;
@@ -65,7 +66,7 @@ export function adoptLog(rp: LogReplay, ctx: AdoptContext): Adopted {
     ino = at;
     current = rn.names;
     rp.nodes.delete(at);   // its records go as it is adopted: the replay is not held whole beside the images
-    const node = adoptNode(ctx, ino, rn, rn.names ?? undefined, none, tally, lose);
+    const node = adoptNode(ctx, ino, rn, rn.names ?? undefined, none, rp.crcs, tally, lose);
     nodes.push(node);
     // Only a node with pages can fail a first read; its path is made now (the names are not kept past the load).
     if (ctx.verify === 'lazy' && node.pages.count > 0) builds.push({ node: { pages: node.pages }, path: pathOf(ino) });
@@ -102,7 +103,8 @@ const NO_XATTRS: [string, Uint8Array][] = [];
 const NO_NAMES: NodeName[] = [];
 
 /** One replayed node as an image (`none`: the load's one empty page map, shared by every node that maps nothing; never written): its page runs adopted in place, its damage poisoned and told. */
-function adoptNode(ctx: AdoptContext, ino: number, rn: ReplayNode, named: NodeName[] | undefined, none: PageMap, tally: { dataPages: number }, lose: LoseFn): NodeImage {
+function adoptNode(ctx: AdoptContext, ino: number, rn: ReplayNode, named: NodeName[] | undefined, none: PageMap, crcs: SpanCrcs,
+  tally: { dataPages: number }, lose: LoseFn): NodeImage {
   const r = rn.rec;
   let xattrs = NO_XATTRS;
   if (r.xattrs.length) {
@@ -118,31 +120,73 @@ function adoptNode(ctx: AdoptContext, ino: number, rn: ReplayNode, named: NodeNa
     names: ino === 1 ? NO_NAMES : named ?? NO_NAMES, xattrs, pages: none,
   };
   if (r.inline.length) (node as { inline?: Uint8Array }).inline = r.inline;
-  if (!rn.groups && !rn.poison && r.pages === 0) return node;   // most small files: nothing mapped
+  if (!rn.groups && !rn.blocks && !rn.poison && r.pages === 0) return node;   // most small files: nothing mapped
   node.pages = ctx.newPageMap();
   const groups = rn.groups ? [...rn.groups.keys()].sort((a, b) => a - b) : [];
-  let count = 0;
+  let count = spanPages(rn);
   for (const g of groups) { const runs = rn.groups!.get(g)!; for (let k = 0; k < runs.length; k += RUN) count += runs[k + 2]!; }
   let why: string | null = null;
-  if (count !== r.pages) why = `its page map holds ${count} page(s), its INODE record says ${r.pages} (a MAP or UNMAP record was lost)`;
-  for (const g of groups) {
-    const runs = rn.groups!.get(g)!;
-    for (const k of byIndex(runs)) {
-      adoptRun(ctx, node, runs[k]!, runs[k + 1]!, runs[k + 2]!, runs[k + 3]!, runs[k + 4]! & MAP_LRU ? PageFlag.Lru : 0, why !== null, lose);
-      tally.dataPages += runs[k + 2]!;
-    }
-  }
+  if (count !== r.pages) why = `its page map holds ${count} page(s), its INODE record says ${r.pages} (a MAP, SPAN or UNMAP record was lost)`;
+  eachInOrder(rn, groups, (runs, k, span) => {
+    const lru = runs[k + 4]! & MAP_LRU ? PageFlag.Lru : 0;
+    if (span) adoptSpan(ctx, node, runs[k]!, runs[k + 1]!, runs[k + 2]!, crcs.of(runs[k + 3]!, runs[k + 2]!), lru, why !== null, lose);
+    else adoptRun(ctx, node, runs[k]!, runs[k + 1]!, runs[k + 2]!, runs[k + 3]!, lru, why !== null, lose);
+    tally.dataPages += runs[k + 2]!;
+  });
   if (why !== null) lose(`${why}: its content cannot be trusted and reads EIO until rewritten`);
   if (rn.poison || why !== null) tally.dataPages += poison(ctx, node, rn, why !== null, lose);
   return node;
 }
 
-/** Offsets of a group's runs (RUN numbers each) in file order: as they are, unless the log wrote them otherwise. */
-function byIndex(runs: number[]): number[] {
+/** Offsets of a group's runs (RUN numbers each; SPAN numbers for a block's spans: both start index, pfn, count) in file order. */
+function byIndex(runs: number[], step: number): number[] {
   const at: number[] = [];
   let sorted = true;
-  for (let k = 0; k < runs.length; k += RUN) { if (k > 0 && runs[k]! < runs[k - RUN]!) sorted = false; at.push(k); }
+  for (let k = 0; k < runs.length; k += step) { if (k > 0 && runs[k]! < runs[k - step]!) sorted = false; at.push(k); }
   return sorted ? at : at.sort((a, b) => runs[a]! - runs[b]!);
+}
+
+/**
+ * The node's runs and spans in file order, each as (its array, offset, is a span):
+ * a page map fills fastest in order (a file loaded front to back stays one compact run).
+ */
+function eachInOrder(rn: ReplayNode, groups: number[], f: (runs: number[], k: number, span: boolean) => void): void {
+  const blocks = rn.blocks ? [...rn.blocks.keys()].sort((a, b) => a - b) : [];
+  if (blocks.length === 0 || groups.length === 0) {
+    for (const g of groups) { const runs = rn.groups!.get(g)!; for (const k of byIndex(runs, RUN)) f(runs, k, false); }
+    for (const b of blocks) { const spans = rn.blocks!.get(b)!; for (const k of byIndex(spans, SPAN)) f(spans, k, true); }
+    return;
+  }
+  // Both (a compacted file changed by appends since): merged by first index; runs and spans never overlap.
+  const all: [number[], number, boolean][] = [];
+  for (const g of groups) { const runs = rn.groups!.get(g)!; for (let k = 0; k < runs.length; k += RUN) all.push([runs, k, false]); }
+  for (const b of blocks) { const spans = rn.blocks!.get(b)!; for (let k = 0; k < spans.length; k += SPAN) all.push([spans, k, true]); }
+  for (const [runs, k, span] of all.sort((x, y) => x[0][x[1]]! - y[0][y[1]]!)) f(runs, k, span);
+}
+
+/**
+ * A span's pages adopted: each page its own checksum (copied in one block),
+ * verified now against logRunCrcs' values (full) or on first read (lazy); a
+ * failed page is lost alone.
+ */
+function adoptSpan(ctx: AdoptContext, node: NodeImage, index: number, pfn: number, count: number, crcs: Uint32Array, lru: number,
+  distrust: boolean, lose: LoseFn): void {
+  const { frames } = ctx;
+  const ps = ctx.mem.pageSize;
+  const flags = PageFlag.Frozen | lru | (distrust ? PageFlag.Bad | PageFlag.Dirty : ctx.verify === 'lazy' ? PageFlag.Unverified : 0);
+  frames.flags.fill(flags, pfn, pfn + count);
+  if (!distrust && ctx.verify === 'full') {
+    for (let k = 0; k < count; k++) {
+      const actual = frames.csum[pfn + k]!, saved = crcs[k]!;    // actual: computed by logRunCrcs
+      if (actual === saved) continue;
+      frames.flags[pfn + k]! |= PageFlag.Bad;
+      const range = { start: (index + k) * ps, end: (index + k + 1) * ps };
+      lose(`data page ${index + k} (bytes ${range.start}-${range.end - 1}) failed crc32c (saved 0x${saved.toString(16)}, computed 0x${actual.toString(16)})`, pfn + k, range);
+    }
+  }
+  if (!distrust) frames.csum.set(crcs, pfn);
+  if (node.pages.setRun) node.pages.setRun(index, pfn, count);
+  else for (let k = 0; k < count; k++) node.pages.set(index + k, pfn + k);
 }
 
 function adoptRun(ctx: AdoptContext, node: NodeImage, index: number, pfn: number, count: number, csum: number, lru: number,

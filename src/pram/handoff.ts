@@ -104,9 +104,9 @@ export class ArenaHeaderHandoff implements Handoff {
   /**
    * Publish a v3 log as commit() publishes a chain: the records durable first,
    * then the older slot (extension 2: head, tail, page count), durable. The
-   * slot says what it names, so a header still at version 2 is raised to 3
-   * only after: a kill in between leaves a v2 header whose slot names a log,
-   * which mounts (the version then follows at the next commit).
+   * slot says what it names, so a header still at version 2 or 3 is raised to
+   * 4 only after: a kill in between leaves an older header whose slot names a
+   * log, which mounts (the version then follows at the next commit).
    */
   commitLog(headPfn: number, generation: number, log: SlotLog): void {
     const h = new HeaderView(this.mem.page(0));
@@ -128,7 +128,7 @@ export class ArenaHeaderHandoff implements Handoff {
   }
 }
 
-/** Header version of a new arena: 3 (v3 log), or 2 with PRAM_FORMAT=2 (v2 chains, as an older pram wrote them). */
+/** Header version of a new arena: 4 (v3 log, SPANs allowed), or 2 with PRAM_FORMAT=2 (v2 chains, as an older pram wrote them). */
 export function defaultVersion(): number {
   return process.env['PRAM_FORMAT'] === '2' ? 2 : FORMAT_VERSION;
 }

@@ -1,7 +1,8 @@
 // The in-place log writer against the codec: records put field by field into
 // log pages must make the same stream as encodeRecord's buffers laid out as
 // docs/FORMAT.md §v3 says (page headers with their `first`, next pointers),
-// for seeded random records of every type, crossing pages anywhere.
+// for seeded random records of every type (SPANs, whose crc skips their page
+// crcs, included), crossing pages anywhere.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SimRam } from '../mem/simram.js';
@@ -10,7 +11,8 @@ import { BannedRegions } from '../boot/banned.js';
 import { PageAllocator } from '../boot/allocator.js';
 import { Owner, PageFrames } from '../boot/frames.js';
 import {
-  encodeRecord, LOG_HEADER, LOG_NEXT, putDrop, putInode, putMap, putName, putUnmap, readLogHeader, readNext, RecordType,
+  encodeRecord, encodeSpan, LOG_HEADER, LOG_NEXT, putDrop, putInode, putMap, putName, putSpan, putUnmap, readLogHeader, readNext,
+  RecordType, SPAN_BLOCK,
   type LogRecord, type RecordOut,
 } from '../format/v3.js';
 import { LogWriter, type LogCursor } from './log.js';
@@ -28,7 +30,7 @@ const NAME_CHARS = ['a', 'Z', '0', '-', 'é', '日', '🙂'];
 function randomRecord(r: Rand): LogRecord {
   const u53 = (): number => (r.below(4) === 0 ? r.below(1000) : (r.next() % 0x200000) * 2 ** 32 + r.next());
   const time = (): bigint => BigInt.asIntN(64, (BigInt(r.next()) << 32n) | BigInt(r.next()));
-  switch (r.below(5)) {
+  switch (r.below(6)) {
     case 0: return { type: RecordType.Inode, r: { ino: u53(), mode: r.next(), uid: r.next(), gid: r.next(), rdev: u53(), size: u53(),
       atimeNs: time(), mtimeNs: time(), ctimeNs: time(), pages: u53(),
       xattrs: r.below(3) === 0 ? r.bytes(r.below(3000)) : new Uint8Array(0), inline: r.bytes(r.below(129)) } };
@@ -43,7 +45,15 @@ function randomRecord(r: Rand): LogRecord {
       const count = 1 + r.below(32), index = r.below(1000) * 32 + r.below(33 - count);
       return { type: RecordType.Map, r: { ino: u53(), index, pfn: u53(), count, csum: r.next(), flags: r.below(2) } };
     }
-    default: return { type: RecordType.Unmap, r: { ino: u53(), index: u53(), count: u53() } };
+    case 4: return { type: RecordType.Unmap, r: { ino: u53(), index: u53(), count: u53() } };
+    default: {
+      // Mostly short (odd and even counts: padded or not), now and then up to a whole block.
+      const count = r.below(4) === 0 ? 1 + r.below(SPAN_BLOCK) : 1 + r.below(40);
+      const index = r.below(1000) * SPAN_BLOCK + r.below(SPAN_BLOCK + 1 - count);
+      const crcs = new Uint32Array(count);
+      for (let k = 0; k < count; k++) crcs[k] = r.next();
+      return { type: RecordType.Span, r: { ino: u53(), index, pfn: u53(), count, flags: r.below(2), crcs } };
+    }
   }
 }
 
@@ -54,6 +64,7 @@ function put(o: RecordOut, rec: LogRecord, gen: number): void {
     case RecordType.Name: return putName(o, rec.r.parent, rec.r.ino, rec.r.name, gen);
     case RecordType.Map: return putMap(o, rec.r.ino, rec.r.index, rec.r.pfn, rec.r.count, rec.r.csum, rec.r.flags, gen);
     case RecordType.Unmap: return putUnmap(o, rec.r.ino, rec.r.index, rec.r.count, gen);
+    case RecordType.Span: return putSpan(o, rec.r.ino, rec.r.index, rec.r.pfn, rec.r.count, rec.r.flags, rec.r.crcs, gen);
   }
 }
 
@@ -93,7 +104,11 @@ for (const pageSize of [1024, 4096]) {
         const o = w.open(cur);
         const n = r.below(60), gen = r.next() + 2 ** 32 * r.below(3), kept = r.below(4) !== 0;
         const wrote: Buffer[] = [];
-        for (let i = 0; i < n; i++) { const rec = randomRecord(r); put(o, rec, gen); wrote.push(encodeRecord(rec, gen)); }
+        for (let i = 0; i < n; i++) {
+          const rec = randomRecord(r);
+          put(o, rec, gen);
+          wrote.push(rec.type === RecordType.Span ? encodeSpan(rec.r, rec.r.crcs, gen) : encodeRecord(rec, gen));
+        }
         assert.equal(w.close(), 0);
         assert.equal(w.records, n);
         if (!kept) { const free = allocator.freeCount; const taken = w.pagesTaken; w.rollback(); assert.equal(allocator.freeCount, free + taken); continue; }

@@ -60,6 +60,9 @@ export class LogWriter implements RecordOut {
   private recNext = 0;
   private recLen = 0;
   private recEnd = 0;
+  // The record's stretch its crc skips (RecordOut.uncovered): where it starts in the record, its bytes (0: none).
+  private skipAt = 0;
+  private skipLen = 0;
   /** Records written in this session. */
   records = 0;
   /** Where the stream goes once a page could not be taken: the session is then only counted, never published. */
@@ -144,6 +147,7 @@ export class LogWriter implements RecordOut {
     this.recPage = this.page; this.recOff = this.off; this.recNext = this.taken.length;
     this.recLen = RECORD_HEADER + align8(length);
     this.recEnd = this.pos + this.recLen;
+    this.skipLen = 0;
     this.u32(0);                                  // the crc, set by end()
     this.u32(type);                               // type, flags 0
     this.u32(length);
@@ -194,21 +198,38 @@ export class LogWriter implements RecordOut {
     this.bytes(b.subarray(0, byteLength));
   }
 
+  uncovered(v: Uint32Array, count: number): void {
+    if (this.skipLen !== 0) assert(false, 'one uncovered stretch a record');
+    this.skipAt = this.recLen - (this.recEnd - this.pos);
+    for (let k = 0; k < count; k++) this.u32(v[k]!);
+    this.skipLen = 4 * count;
+  }
+
   end(): void {
     const pad = this.recEnd - this.pos;         // < 8, and inside this page (the stream's page ends are 8-aligned)
     if (pad > 0) { this.page.fill(0, this.off, this.off + pad); this.off += pad; this.pos += pad; }
     this.records++;
     if (this.failed) return;
-    // crc32c chained over the record's bytes 4… page by page.
-    let page = this.recPage, at = this.recOff + 4, left = this.recLen - 4, next = this.recNext, c = 0;
+    // crc32c chained over the record's bytes 4…, less the stretch it skips.
+    const c = this.skipLen === 0 ? this.crcOver(4, this.recLen, 0)
+      : this.crcOver(this.skipAt + this.skipLen, this.recLen, this.crcOver(4, this.skipAt, 0));
+    this.recPage.writeUInt32LE(c, this.recOff);
+  }
+
+  /** crc32c from `seed` over the record's bytes [from, to), page by page. */
+  private crcOver(from: number, to: number, seed: number): number {
+    let left = to - from, c = seed;
+    if (left <= 0) return c;
+    let page = this.recPage, at = this.recOff, next = this.recNext, skip = from;
+    while (skip >= this.limit - at) { skip -= this.limit - at; page = this.mem.page(this.taken[next++]!); at = LOG_HEADER; }
+    at += skip;
     for (;;) {
       const n = Math.min(left, this.limit - at);
       c = crc32cAt(page, at, n, c);
       left -= n;
-      if (left === 0) break;
+      if (left === 0) return c;
       page = this.mem.page(this.taken[next++]!); at = LOG_HEADER;
     }
-    this.recPage.writeUInt32LE(c, this.recOff);
   }
 
   /** The stream crosses into a new page: taken, its header written (first: after what is left of the record), linked. */

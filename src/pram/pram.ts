@@ -317,7 +317,7 @@ export class Pram {
   /** The commits' record emitter, reused from commit to commit (slices.ts has its own for a compaction in slices). */
   private commits(): Emitter {
     return this.emitter ??= new Emitter({ mem: this.mem, frames: this.frames, runs: this.runs, runHead: this.runHead,
-      extents: this.opts.extents ?? false, verify: (pfn) => { this.readable(pfn); } });
+      extents: this.opts.extents ?? false, verify: (pfn) => { this.readable(pfn); }, spans: this.opts.spans });
   }
   private emitter: Emitter | null = null;
 

@@ -3,16 +3,18 @@
 // group and MAP runs of what it holds now) or from the whole tree (a
 // compaction: INODE, NAMEs and MAP runs per node). Data pages named here get
 // their checksum — only pages written since their last one; cached runs keep
-// theirs — and are frozen once the commit is published. Records go straight
-// into the log (a RecordOut, pram/log.ts); an Emitter is reused from commit to
-// commit, so nothing is allocated per record or per page named.
+// theirs — and are frozen once the commit is published. Lone pages at
+// consecutive indexes and pfns become one SPAN record (4 bytes a page, each
+// page its own checksum) instead of a MAP each. Records go straight into the
+// log (a RecordOut, pram/log.ts); an Emitter is reused from commit to commit,
+// so nothing is allocated per record or per page named.
 
 import type { PhysMem } from '../mem/physmem.js';
 import { PageFlag, type PageFrames } from '../boot/frames.js';
 import { assert } from '../format/assert.js';
 import { crc32c } from '../format/crc.js';
 import { encodeXattrs } from '../format/v2.js';
-import { GROUP_PAGES, MAP_LRU, putDrop, putInode, putMap, putName, putUnmap, type RecordOut } from '../format/v3.js';
+import { GROUP_PAGES, MAP_LRU, putDrop, putInode, putMap, putName, putSpan, putUnmap, SPAN_BLOCK, type RecordOut } from '../format/v3.js';
 import type { ChangeSet, NodeImage } from './image.js';
 import { runCsum, type Run } from './load.js';
 import type { RunHeads } from './runheads.js';
@@ -26,6 +28,8 @@ export interface RecordContext {
   extents: boolean;
   /** Verify an unverified page (lazy load) now; afterwards its flags say Bad or not. */
   verify(pfn: number): void;
+  /** false: a MAP per lone page, as before SPAN records (v3 minor 0: tests of the older encoding). */
+  spans?: boolean;
 }
 
 /** What a commit wrote: records, nodes, and the data pages they name (frozen once it is published). */
@@ -43,32 +47,47 @@ export class Emitter implements Emitted {
   private out: RecordOut | null = null;
   private generation = 0;
   // Runs named (pfn, count pairs), the group being gathered (index, pfn), changed groups: kept across commits.
-  private named = new Float64Array(64);
+  private namedRuns = new Float64Array(64);
   private nNamed = 0;
   private readonly gIndex = new Float64Array(GROUP_PAGES);
   private readonly gPfn = new Float64Array(GROUP_PAGES);
   private gLen = 0;
   private changed = new Float64Array(16);
+  // Lone pages being gathered into one SPAN: ino, first index and pfn, pages, LRU flag; their crcs.
+  private readonly span = { ino: 0, index: 0, pfn: 0, count: 0, flags: 0 };
+  private spanCrcs: Uint32Array | null = null;
 
   constructor(readonly ctx: RecordContext) {}
 
   /** Start over: the next records go to `out` as those of commit `generation`. */
   reset(out: RecordOut, generation: number): this {
     this.out = out; this.generation = generation;
-    this.records = 0; this.nodes = 0; this.nNamed = 0; this.gLen = 0;
+    this.records = 0; this.nodes = 0; this.nNamed = 0; this.gLen = 0; this.span.count = 0;
     return this;
   }
 
+  /** Writes the SPAN being gathered: due before the writer's session closes (treeRecords and changeRecords end with it). */
+  flush(): void {
+    const s = this.span;
+    if (s.count === 0) return;
+    this.records++;
+    // One page is a MAP (as short), more a SPAN.
+    if (s.count === 1) putMap(this.out!, s.ino, s.index, s.pfn, 1, this.spanCrcs![0]!, s.flags, this.generation);
+    else putSpan(this.out!, s.ino, s.index, s.pfn, s.count, s.flags, this.spanCrcs!, this.generation);
+    s.count = 0;
+  }
+
   inode(n: NodeImage, pages: number): void {
+    this.flush();
     this.nodes++; this.records++;
     putInode(this.out!, n, n.xattrs.length ? encodeXattrs(n.xattrs) : EMPTY, n.inline ?? EMPTY, pages, this.generation);
   }
 
-  drop(ino: number): void { this.records++; putDrop(this.out!, ino, this.generation); }
+  drop(ino: number): void { this.flush(); this.records++; putDrop(this.out!, ino, this.generation); }
 
-  name(parent: number, name: string, ino: number): void { this.records++; putName(this.out!, parent, ino, name, this.generation); }
+  name(parent: number, name: string, ino: number): void { this.flush(); this.records++; putName(this.out!, parent, ino, name, this.generation); }
 
-  unmap(ino: number, index: number, count: number): void { this.records++; putUnmap(this.out!, ino, index, count, this.generation); }
+  unmap(ino: number, index: number, count: number): void { this.flush(); this.records++; putUnmap(this.out!, ino, index, count, this.generation); }
 
   /** A present page of the group being gathered (ascending, all inside one 32-page group). */
   page(index: number, pfn: number): void {
@@ -156,7 +175,7 @@ export class Emitter implements Emitted {
 
   /** The commit is published: every page its records name is frozen (written only after a copy). */
   freezeNamed(): void {
-    const flags = this.ctx.frames.flags, named = this.named;
+    const flags = this.ctx.frames.flags, named = this.namedRuns;
     for (let i = 0; i < this.nNamed; i += 2) {
       const end = named[i]! + named[i + 1]!;
       for (let q = named[i]!; q < end; q++) flags[q]! |= PageFlag.Frozen;
@@ -165,14 +184,34 @@ export class Emitter implements Emitted {
 
   private map(ino: number, index: number, pfn: number, count: number, csum: number): void {
     const lru = this.ctx.frames.flags[pfn]! & PageFlag.Lru ? MAP_LRU : 0;
+    this.named(pfn, count);
+    if (count === 1 && this.ctx.spans !== false) { this.lone(ino, index, pfn, csum, lru); return; }
+    this.flush();
     this.records++;
     putMap(this.out!, ino, index, pfn, count, csum, lru, this.generation);
-    if (this.nNamed + 2 > this.named.length) {
-      const grown = new Float64Array(2 * this.named.length);
-      grown.set(this.named);
-      this.named = grown;
+  }
+
+  /** A lone page: it continues the SPAN being gathered (next index and pfn, same LRU flag, same block) or begins one. */
+  private lone(ino: number, index: number, pfn: number, csum: number, flags: number): void {
+    const s = this.span;
+    if (!(s.count > 0 && s.ino === ino && s.index + s.count === index && s.pfn + s.count === pfn && s.flags === flags &&
+      Math.floor(s.index / SPAN_BLOCK) === Math.floor(index / SPAN_BLOCK))) {
+      this.flush();
+      s.ino = ino; s.index = index; s.pfn = pfn; s.flags = flags;
     }
-    this.named[this.nNamed++] = pfn; this.named[this.nNamed++] = count;
+    (this.spanCrcs ??= new Uint32Array(SPAN_BLOCK))[s.count++] = csum;
+  }
+
+  /** Pages pfn…pfn+count-1 are named (one pair with the run before when they continue it). */
+  private named(pfn: number, count: number): void {
+    const n = this.nNamed;
+    if (n > 0 && this.namedRuns[n - 2]! + this.namedRuns[n - 1]! === pfn) { this.namedRuns[n - 1] = this.namedRuns[n - 1]! + count; return; }
+    if (n + 2 > this.namedRuns.length) {
+      const grown = new Float64Array(2 * this.namedRuns.length);
+      grown.set(this.namedRuns);
+      this.namedRuns = grown;
+    }
+    this.namedRuns[this.nNamed++] = pfn; this.namedRuns[this.nNamed++] = count;
   }
 
   /** The gathered pages from k on hold `count` consecutive indexes at consecutive pfns. */
@@ -209,6 +248,7 @@ export function treeRecords(nodes: Iterable<NodeImage>, e: Emitter): Emitted {
     for (const nm of n.names) e.name(nm.parent, nm.name, n.ino);
     pageRecords(e, n.ino, n.pages.entries());
   }
+  e.flush();
   return e;
 }
 
@@ -224,5 +264,6 @@ export function changeRecords(c: ChangeSet, e: Emitter): Emitted {
     const changed = c.pages.get(n.ino);
     if (changed && changed.size > 0) e.changedGroups(n, changed);
   }
+  e.flush();
   return e;
 }

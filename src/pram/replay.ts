@@ -2,8 +2,9 @@
 // names from its head to the committed tail (each page's header checked, the
 // walk bounded by the slot's page count), check every record's crc, replay
 // the records into per-node state (the last INODE of an ino wins; NAMEs keyed
-// by directory and name; MAP/UNMAP on 32-page groups), then reserve the log
-// pages and the live data pages through memblock before the allocator exists.
+// by directory and name; MAP/UNMAP on 32-page groups, SPANs per block in
+// spans.ts), then reserve the log pages and the live data pages through
+// memblock before the allocator exists.
 // A damaged record is an exact loss and the walk resumes at the next page's
 // first record; a damaged page ends the walk. Turning this into nodes is
 // adopt.ts's (the load).
@@ -12,12 +13,12 @@ import type { PhysMem } from '../mem/physmem.js';
 import type { Memblock } from '../boot/memblock.js';
 import { Owner } from '../boot/frames.js';
 import { assert } from '../format/assert.js';
-import { crc32cAt } from '../format/crc.js';
 import type { SlotLog } from '../format/header.js';
-import { decodeMapInto, decodePayload, GROUP_PAGES, LOG_HEADER, LOG_NEXT, readLogHeader, readNext, readRecordHeader, RECORD_HEADER,
-  RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, align8, type InodeRecord, type LogRecord, type MapRecord } from '../format/v3.js';
+import { decodeMapInto, decodePayload, framedCrc, GROUP_PAGES, LOG_HEADER, LOG_NEXT, readLogHeader, readNext, readRecordHeader, RECORD_HEADER,
+  RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, SPAN_FIXED, spanCrcOf, align8, type InodeRecord, type LogRecord, type MapRecord } from '../format/v3.js';
 import type { Loss, NodeName } from './image.js';
 import type { LogCursor } from './log.js';
+import { addSpan, claimSpans, cutSpans, decodeSpan, Reserver, SpanCrcs } from './spans.js';
 import type { Log } from './types.js';
 
 /**
@@ -28,6 +29,7 @@ import type { Log } from './types.js';
 export interface ReplayNode {
   rec: InodeRecord;
   groups: Map<number, number[]> | null;   // group -> its runs, RUN numbers each
+  blocks: Map<number, number[]> | null;   // SPAN_BLOCK block -> its spans, SPAN numbers each (spans.ts)
   poison: Set<number> | null;             // indexes whose page is known lost (read EIO, never zeros)
   names: NodeName[] | null;               // who names it, set by adopt.ts from the replayed directories
 }
@@ -43,13 +45,14 @@ export interface LogReplay {
   losses: Loss[];
   pages: number;                      // pages reserved (log + data)
   logPages: number[];                 // the log pages reserved, in order
+  crcs: SpanCrcs;                     // the page crcs of every span (ReplayNode.blocks point into it)
 }
 
 interface Segment { pfn: number; start: number; end: number; first: number; page: Buffer }
 
 /** Walk, check and replay the log the slot names, reserving its pages. */
 export function replayLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; generation: number; log: SlotLog }, log: Log): LogReplay {
-  const out: LogReplay = { cursor: null, generation: slot.generation, nodes: new Map(), names: new Map(), losses: [], pages: 0, logPages: [] };
+  const out: LogReplay = { cursor: null, generation: slot.generation, nodes: new Map(), names: new Map(), losses: [], pages: 0, logPages: [], crcs: new SpanCrcs() };
   const lose = (pfn: number | null, what: string) => out.losses.push({ path: null, pfn, what });
   log('PRAM: Examining persistent memory (v3 log)...');
   // pram's own pages are reserved with banning off (as reserveChain does): they stay usable by pram.
@@ -162,13 +165,14 @@ class Replayer {
       if (length <= RECORD_PAYLOAD_MAX && at.off + total <= s.end) {
         const type = page.readUInt16LE(at.off + 4), gen = page.readUInt32LE(at.off + 12);
         if (check) {
-          const saved = page.readUInt32LE(at.off), crc = crc32cAt(page, at.off + 4, total - 4);   // bytes 4..15 then payload: one stretch
+          const saved = page.readUInt32LE(at.off), crc = framedCrc(page, at.off, type, length);   // bytes 4..15 then payload: one stretch (a SPAN's: spanCrc)
           if (crc !== saved) {
             this.damage(segments, at, `failed crc32c (saved 0x${saved.toString(16)}, computed 0x${crc.toString(16)})`, page.subarray(at.off, at.off + RECORD_HEADER), page.subarray(at.off + RECORD_HEADER, at.off + RECORD_HEADER + length));
             return null;
           }
         }
         const rec = type === RecordType.Map ? decodeMapInto(page, at.off + RECORD_HEADER, length, this.map.r) ?? this.map
+          : type === RecordType.Span ? decodeSpan(page, at.off + RECORD_HEADER, length)
           : decodePayload(type, page.subarray(at.off + RECORD_HEADER, at.off + RECORD_HEADER + length));
         if (typeof rec === 'string') { this.damage(segments, at, `is malformed: ${rec}`, page.subarray(at.off, at.off + RECORD_HEADER), page.subarray(at.off + RECORD_HEADER, at.off + RECORD_HEADER + length)); return null; }
         this.off = at.off + total;
@@ -183,9 +187,10 @@ class Replayer {
     const padded = this.read(segments, align8(h.length));
     if (!padded) { this.damage(segments, at, 'is cut by the end of the log', head); return null; }
     const payload = padded.subarray(0, h.length);
-    const crc = check ? recordCrc(head.subarray(4, RECORD_HEADER), padded) : h.crc;
+    const crc = !check ? h.crc : h.type === RecordType.Span && h.length >= SPAN_FIXED ? spanCrcOf(head.subarray(4, RECORD_HEADER), padded, h.length)
+      : recordCrc(head.subarray(4, RECORD_HEADER), padded);
     if (crc !== h.crc) { this.damage(segments, at, `failed crc32c (saved 0x${h.crc.toString(16)}, computed 0x${crc.toString(16)})`, head, payload); return null; }
-    const rec = decodePayload(h.type, payload);
+    const rec = h.type === RecordType.Span ? decodeSpan(payload, 0, payload.length) : decodePayload(h.type, payload);
     if (typeof rec === 'string') { this.damage(segments, at, `is malformed: ${rec}`, head, payload); return null; }
     this.gen = h.generation;
     return rec;
@@ -205,6 +210,7 @@ class Replayer {
   private again(segments: Segment[], end: number): void {
     this.out.nodes.clear();
     this.out.names.clear();
+    this.out.crcs.reset();
     this.applied = [];
     for (let i = 0; i < end; i++) {
       const at = { seg: this.segs[i]!, off: this.offs[i]! };
@@ -286,7 +292,7 @@ class Replayer {
       case RecordType.Inode: {
         const n = nodes.get(rec.r.ino);
         if (n) n.rec = rec.r;
-        else nodes.set(rec.r.ino, { rec: rec.r, groups: null, poison: null, names: null });
+        else nodes.set(rec.r.ino, { rec: rec.r, groups: null, blocks: null, poison: null, names: null });
         return;
       }
       case RecordType.Drop: nodes.delete(rec.ino); return;
@@ -298,17 +304,26 @@ class Replayer {
       }
       case RecordType.Unmap: {
         const n = nodes.get(rec.r.ino);
-        if (!n?.groups) return;
+        if (!n) return;
         const { index, count } = rec.r;
-        for (let g = Math.floor(index / GROUP_PAGES); g * GROUP_PAGES < index + count; g++) cutRuns(n, g, index, index + count);
+        cutGroups(n, index, index + count);
+        cutSpans(n, index, index + count);
+        return;
+      }
+      case RecordType.Span: {
+        const r = rec.r, n = nodes.get(r.ino);
+        if (!n) { this.orphan(pfn, off, 'SPAN', r.ino, r.count); return; }
+        // Only the page whose crc changed can fail its check: the span stays, each page as good as its own check.
+        if (r.crcsDamage) this.applied.push({ path: null, pfn, what: `log record at pfn:${pfn.toString(16)} offset ${off}: the page crcs of the SPAN of ino ${r.ino}, pages ${r.index}-${r.index + r.count - 1}, ` +
+          `failed crc32c (saved 0x${r.crcsDamage.saved.toString(16)}, computed 0x${r.crcsDamage.computed.toString(16)}): a page whose crc changed fails its check when verified and reads EIO` });
+        cutGroups(n, r.index, r.index + r.count);
+        addSpan(n, r.index, r.pfn, r.count, this.out.crcs.add(r.crcs), r.flags);
         return;
       }
       case RecordType.Map: {
         const r = rec.r, n = nodes.get(r.ino);
-        if (!n) {
-          this.applied.push({ path: null, pfn, what: `log record at pfn:${pfn.toString(16)} offset ${off}: MAP for ino ${r.ino}, which has no INODE record: its ${r.count} page(s) dropped` });
-          return;
-        }
+        if (!n) { this.orphan(pfn, off, 'MAP', r.ino, r.count); return; }
+        if (n.blocks) cutSpans(n, r.index, r.index + r.count);
         const g = Math.floor(r.index / GROUP_PAGES), end = r.index + r.count;
         // A well-formed log never maps over a live run (an append unmaps the group first); if one does,
         // the older run's other pages have no checksum of their own any more: they read EIO.
@@ -320,6 +335,18 @@ class Replayer {
       }
     }
   }
+
+  private orphan(pfn: number, off: number, type: string, ino: number, count: number): void {
+    this.applied.push({ path: null, pfn, what: `log record at pfn:${pfn.toString(16)} offset ${off}: ${type} for ino ${ino}, which has no INODE record: its ${count} page(s) dropped` });
+  }
+}
+
+/** The group runs of [from, end) out of the node (cutRuns per group it has there; a hostile range stays cheap). */
+function cutGroups(n: ReplayNode, from: number, end: number): void {
+  if (!n.groups || end <= from) return;
+  const first = Math.floor(from / GROUP_PAGES), last = Math.floor((end - 1) / GROUP_PAGES);
+  if (last - first + 1 <= n.groups.size) { for (let g = first; g <= last; g++) cutRuns(n, g, from, end); return; }
+  for (const g of [...n.groups.keys()]) if (g >= first && g <= last) cutRuns(n, g, from, end);
 }
 
 /**
@@ -343,39 +370,29 @@ function cutRuns(n: ReplayNode, g: number, from: number, end: number): number[] 
   return null;
 }
 
-/** Reserve every live run's pages; a run that cannot be reserved is lost (its indexes read EIO). */
+/** Reserve every live run's and span's pages; a run that cannot be reserved is lost (its indexes read EIO). */
 function claim(mem: PhysMem, memblock: Memblock, out: LogReplay): number {
-  let pages = 0;
-  // Runs that follow one another in the arena become one reservation (a big file's are mostly contiguous).
-  let pending = 0, pendingCount = 0;
-  const flush = () => {
-    if (pendingCount && !memblock.reserve(pending, pendingCount, Owner.Data, 'pram page')) assert(false, 'every page of a run was checked free');
-    pendingCount = 0;
-  };
+  const r = new Reserver(mem, memblock);
   for (const [ino, n] of out.nodes) {
+    claimSpans(ino, n, r, out.losses);
     if (!n.groups) continue;
     for (const [g, runs] of n.groups) {
       let kept: number[] | null = null;   // a copy only once a run is lost
       for (let k = 0; k < runs.length; k += RUN) {
         const index = runs[k]!, pfn = runs[k + 1]!, count = runs[k + 2]!;
-        const ok = pfn >= 1 && pfn + count <= mem.pageCount && mem.present(pfn) && mem.present(pfn + count - 1);
-        const busy = ok && ((pfn < pending + pendingCount && pfn + count > pending) || memblock.busyPfn(pfn, count) >= 0);
-        const why = !ok ? 'outside the arena or inside the header' : busy ? 'already claimed by another run or a log page' : '';
+        const why = r.claim(pfn, count);
         if (why) {
-          out.losses.push({ path: null, pfn: ok ? pfn : null, what: `ino ${ino}: data page${count > 1 ? 's' : ''} ${index}${count > 1 ? `-${index + count - 1}` : ''} lost: MAP names pfn:${pfn.toString(16)}+${count}, ${why}` });
+          out.losses.push({ path: null, pfn: why.startsWith('outside') ? null : pfn, what: `ino ${ino}: data page${count > 1 ? 's' : ''} ${index}${count > 1 ? `-${index + count - 1}` : ''} lost: MAP names pfn:${pfn.toString(16)}+${count}, ${why}` });
           for (let i = index; i < index + count; i++) (n.poison ??= new Set()).add(i);
           kept ??= runs.slice(0, k);
           continue;
         }
-        if (pendingCount && pending + pendingCount === pfn) pendingCount += count;
-        else { flush(); pending = pfn; pendingCount = count; }
-        pages += count;
         if (kept) for (let f = 0; f < RUN; f++) kept.push(runs[k + f]!);
       }
       if (!kept) continue;
       if (kept.length) n.groups.set(g, kept); else n.groups.delete(g);
     }
   }
-  flush();
-  return pages;
+  r.flush();
+  return r.pages;
 }

@@ -109,6 +109,7 @@ export class SlicedCompaction {
       if (this.names(e, until) && this.groups(e, until)) this.cur = null;
       if (performance.now() >= until) break;
     }
+    e.flush();                         // a SPAN being gathered ends with the slice's session
     return this.live.closeFresh();
   }
 

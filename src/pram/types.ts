@@ -15,6 +15,8 @@ export interface PramOptions {
   newPageMap?: () => PageMap;
   /** Keep the image as a v3 log when the handoff can name one (default true); false: v2 chains. */
   live?: boolean;
+  /** false: a v3 log names lone pages with a MAP each, never a SPAN (the minor-0 encoding; tests of the older reader's input). */
+  spans?: boolean;
 }
 
 export interface ReserveOptions {

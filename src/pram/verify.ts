@@ -14,6 +14,7 @@ import { crc32c, crc32cFile, crc32cMany, type CrcThreads } from '../format/crc.j
 import type { Loss, NodeImage } from './image.js';
 import type { Run } from './load.js';
 import { RUN, type LogReplay } from './replay.js';
+import { SPAN } from './spans.js';
 import type { RunHeads } from './runheads.js';
 import type { Log } from './types.js';
 
@@ -53,17 +54,26 @@ export function runCrcs(mem: PhysMem, pfns: ArrayLike<number>, counts: ArrayLike
 }
 
 /**
- * A full mount of a v3 log: the crc32c of every MAP run the replay kept, in
- * one batch, left in csum at the run's first pfn (frames.csum: adoption reads
- * it there before it stores the run's own value).
+ * A full mount of a v3 log: the crc32c of every MAP run the replay kept, and
+ * of every page of its spans, in one batch, left in csum at the run's first
+ * pfn (a span's: at each page's) -- adoption reads them there before it
+ * stores the log's own values.
  */
 export function logRunCrcs(mem: PhysMem, rp: LogReplay, csum: Uint32Array): void {
   let n = 0;
-  for (const rn of rp.nodes.values()) if (rn.groups) for (const runs of rn.groups.values()) n += runs.length / RUN;
+  for (const rn of rp.nodes.values()) {
+    if (rn.groups) for (const runs of rn.groups.values()) n += runs.length / RUN;
+    if (rn.blocks) for (const spans of rn.blocks.values()) for (let k = 0; k < spans.length; k += SPAN) n += spans[k + 2]!;
+  }
   const pfns = new Float64Array(n), counts = new Uint32Array(n);
   let i = 0;
-  for (const rn of rp.nodes.values()) if (rn.groups) for (const runs of rn.groups.values()) {
-    for (let k = 0; k < runs.length; k += RUN) { pfns[i] = runs[k + 1]!; counts[i++] = runs[k + 2]!; }   // index, pfn, count, ...
+  for (const rn of rp.nodes.values()) {
+    if (rn.groups) for (const runs of rn.groups.values()) {
+      for (let k = 0; k < runs.length; k += RUN) { pfns[i] = runs[k + 1]!; counts[i++] = runs[k + 2]!; }   // index, pfn, count, ...
+    }
+    if (rn.blocks) for (const spans of rn.blocks.values()) {
+      for (let k = 0; k < spans.length; k += SPAN) for (let p = spans[k + 1]!, end = p + spans[k + 2]!; p < end; p++) { pfns[i] = p; counts[i++] = 1; }
+    }
   }
   const crcs = runCrcs(mem, pfns, counts, { pread: true });
   for (let k = 0; k < n; k++) csum[pfns[k]!] = crcs[k]!;

@@ -146,7 +146,7 @@ export function pageMap(img) {
 export async function logMap(arena, img) {
   const slots = [64, 128].map((o) => ({ gen: u64(img, o), head: u64(img, o + 8), ext: img.readUInt32LE(o + 32), tail: u64(img, o + 40), tailOff: img.readUInt32LE(o + 48), pages: img.readUInt32LE(o + 52) }));
   const s = slots[0].gen >= slots[1].gen ? slots[0] : slots[1];
-  if (s.ext !== 2) throw new Error('not a v3 log');
+  if (s.ext !== 2 && s.ext !== 3) throw new Error('not a v3 log');   // slot extension 3: v3 minor 1 (SPAN records)
   const log = [];
   let pfn = s.head;
   for (let i = 0; i < s.pages; i++) {

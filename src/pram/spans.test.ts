@@ -1,0 +1,77 @@
+// The replay's span store (spans.ts): cuts keep the pieces outside with their
+// own crcs, a span over spans replaces what it covers, a hostile range costs
+// nothing, and a span that cannot be claimed whole loses only the pages that
+// cannot be (each stretch one loss, the indexes poisoned).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BannedRegions } from '../boot/banned.js';
+import { Owner, PageFrames } from '../boot/frames.js';
+import { Memblock } from '../boot/memblock.js';
+import { SPAN_BLOCK } from '../format/v3.js';
+import { SimRam } from '../mem/simram.js';
+import type { Loss } from './image.js';
+import { addSpan, claimSpans, cutSpans, Reserver, SpanCrcs, spanPages, type SpanHolder } from './spans.js';
+
+const holder = (): SpanHolder => ({ blocks: null, poison: null });
+const spansOf = (n: SpanHolder) => [...(n.blocks ?? new Map<number, number[]>())].sort((a, b) => a[0] - b[0]).map(([b, s]) => [b, s]);
+
+test('a cut keeps the pieces outside it, each with its own place among the crcs; a span over spans replaces what it covers', () => {
+  const n = holder();
+  addSpan(n, 0, 1000, 100, 0, 1);
+  cutSpans(n, 10, 20);
+  assert.deepEqual(spansOf(n), [[0, [0, 1000, 10, 0, 1, 20, 1020, 80, 20, 1]]]);
+  cutSpans(n, 0, 5);
+  cutSpans(n, 95, 200);
+  assert.deepEqual(spansOf(n), [[0, [5, 1005, 5, 5, 1, 20, 1020, 75, 20, 1]]]);
+  addSpan(n, 8, 5000, 30, 4096, 0);                       // over the end of the first piece and the start of the second
+  assert.deepEqual(spansOf(n), [[0, [5, 1005, 3, 5, 1, 38, 1038, 57, 38, 1, 8, 5000, 30, 4096, 0]]]);
+  assert.equal(spanPages(n), 3 + 57 + 30);
+  // Blocks: spans in two blocks, one cut across both.
+  const m = holder();
+  addSpan(m, SPAN_BLOCK - 10, 7000, 10, 0, 0);
+  addSpan(m, SPAN_BLOCK, 7010, 10, 4096, 0);
+  cutSpans(m, SPAN_BLOCK - 2, SPAN_BLOCK + 3);
+  assert.deepEqual(spansOf(m), [[0, [SPAN_BLOCK - 10, 7000, 8, 0, 0]], [1, [SPAN_BLOCK + 3, 7013, 7, 4099, 0]]]);
+  cutSpans(m, 0, 2 ** 52);                                 // a hostile range: the node's own blocks, not 2^40 block numbers
+  assert.equal(m.blocks!.size, 0);
+  // A span clears the poison of what it maps.
+  const p = holder();
+  p.poison = new Set([3, 4, 50]);
+  addSpan(p, 0, 100, 10, 0, 0);
+  assert.deepEqual([...p.poison], [50]);
+});
+
+test('span crcs stay views of the records; a piece reads its own', () => {
+  const c = new SpanCrcs();
+  const a = Uint32Array.from([1, 2, 3, 4]), b = Uint32Array.from([9, 8]);
+  assert.equal(c.add(a), 0);
+  assert.equal(c.add(b), SPAN_BLOCK);
+  assert.deepEqual([...c.of(2, 2)], [3, 4]);
+  assert.deepEqual([...c.of(SPAN_BLOCK + 1, 1)], [8]);
+  assert.throws(() => c.of(3, 2), /crcs 3\+2 of a span of 4/);
+});
+
+test('a span that cannot be claimed whole: the pages that can are kept (as pieces), each stretch that cannot is one loss, its indexes poisoned', () => {
+  const ram = new SimRam({ pageSize: 4096, pageCount: 256 });
+  const frames = new PageFrames(256);
+  const mb = new Memblock(frames, new BannedRegions());
+  mb.banWhileReserving = false;
+  mb.reserve(0, 1, Owner.Header, 'header');
+  mb.reserve(50, 2, Owner.Meta, 'a log page');
+  const n = holder();
+  addSpan(n, 0, 40, 20, 0, 0);                              // pfns 40..59: 50 and 51 are taken
+  addSpan(n, 100, 250, 10, 4096, 0);                        // pfns 250..259: past the arena from 256
+  addSpan(n, 200, 100, 10, 8192, 0);                        // fine
+  const r = new Reserver(ram, mb), losses: Loss[] = [];
+  claimSpans(7, n, r, losses);
+  r.flush();
+  assert.deepEqual(spansOf(n), [[0, [0, 40, 10, 0, 0, 12, 52, 8, 12, 0, 100, 250, 6, 4096, 0, 200, 100, 10, 8192, 0]]]);
+  assert.deepEqual(losses.map((l) => [l.pfn, l.what]), [
+    [50, 'ino 7: data pages 10-11 lost: SPAN names pfn:32+2, already claimed by another run or a log page'],
+    [null, 'ino 7: data pages 106-109 lost: SPAN names pfn:100+4, outside the arena or inside the header'],
+  ]);
+  assert.deepEqual([...n.poison!].sort((a, b) => a - b), [10, 11, 106, 107, 108, 109]);
+  assert.equal(r.pages, 10 + 8 + 6 + 10);
+  for (const pfn of [40, 49, 52, 59, 250, 255, 100, 109]) assert.equal(frames.owner[pfn], Owner.Data, `pfn ${pfn} claimed`);
+  assert.equal(frames.owner[50], Owner.Meta);
+});

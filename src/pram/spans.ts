@@ -1,0 +1,186 @@
+// SPAN records while a v3 log replays (docs/FORMAT.md §v3, minor 1): a long
+// stretch of a file at consecutive pfns, each page with its own crc32c. A
+// node keeps its spans per block of SPAN_BLOCK file pages as flat arrays,
+// SPAN numbers a span (index, pfn, count, crc place, flags); the pages'
+// crcs stay where the record holds them (SpanCrcs), so a span costs a few
+// numbers and, at adoption, one block copy of its crcs into the frames --
+// never an object or a Map entry per page or per 32-page group.
+// Because every page has its own crc, a span cut by a later UNMAP or MAP
+// splits into pieces without poisoning anything. Reservation of the live
+// pages (groups' runs and spans alike) goes through Reserver: stretches that
+// follow one another in the arena become one memblock reservation.
+
+import type { PhysMem } from '../mem/physmem.js';
+import type { Memblock } from '../boot/memblock.js';
+import { Owner } from '../boot/frames.js';
+import { assert } from '../format/assert.js';
+import { decodeSpanInto, RecordType, SPAN_BLOCK, SPAN_FIXED, spanCrcsDamage, type SpanHead, type SpanRecord } from '../format/v3.js';
+import type { Loss } from './image.js';
+
+/** Numbers per span in a block's array: index, pfn, count, crc place (SpanCrcs), flags. */
+export const SPAN = 5;
+
+/** What a node holds of spans (ReplayNode's fields). */
+export interface SpanHolder {
+  blocks: Map<number, number[]> | null;   // block -> its spans, SPAN numbers each
+  poison: Set<number> | null;
+}
+
+const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Every span's page crcs, where the records hold them (a view of the log page,
+ * or of the bytes read across pages): a span keeps crcAt = view number ×
+ * SPAN_BLOCK + its first page's place in the view, so a piece of a cut span
+ * stays in its view; the crcs are copied once, into the frames, at adoption.
+ */
+export class SpanCrcs {
+  private views: Uint32Array[] = [];
+
+  reset(): void { this.views = []; }
+
+  /** The record's crcs kept (their memory must stay unchanged until adoption: the reserved log's); returns crcAt of its first page. */
+  add(crcs: Uint32Array): number {
+    if (!(crcs.length <= SPAN_BLOCK)) assert(false, `a SPAN of ${crcs.length} pages`);
+    this.views.push(crcs);
+    return (this.views.length - 1) * SPAN_BLOCK;
+  }
+
+  /** The crcs of count pages from crcAt. */
+  of(crcAt: number, count: number): Uint32Array {
+    const v = this.views[Math.floor(crcAt / SPAN_BLOCK)]!, at = crcAt % SPAN_BLOCK;
+    if (!(at + count <= v.length)) assert(false, `crcs ${at}+${count} of a span of ${v.length}`);
+    return v.subarray(at, at + count);
+  }
+}
+
+/** Blocks of [from, end) the node has spans in: the block numbers in range, or its own keys when fewer (a hostile range stays cheap). */
+function blocksIn(blocks: Map<number, number[]>, from: number, end: number): number[] {
+  const first = Math.floor(from / SPAN_BLOCK), last = Math.floor((end - 1) / SPAN_BLOCK);
+  if (last - first + 1 <= blocks.size) {
+    const out: number[] = [];
+    for (let b = first; b <= last; b++) if (blocks.has(b)) out.push(b);
+    return out;
+  }
+  return [...blocks.keys()].filter((b) => b >= first && b <= last);
+}
+
+/** Takes [from, end) out of the node's spans: a span across it keeps the pieces outside (their crcs are their own). */
+export function cutSpans(n: SpanHolder, from: number, end: number): void {
+  if (!n.blocks || end <= from) return;
+  for (const b of blocksIn(n.blocks, from, end)) {
+    const spans = n.blocks.get(b)!;
+    let overlap = false;
+    for (let k = 0; k < spans.length; k += SPAN) if (spans[k]! < end && spans[k]! + spans[k + 2]! > from) { overlap = true; break; }
+    if (!overlap) continue;
+    const kept: number[] = [];
+    for (let k = 0; k < spans.length; k += SPAN) {
+      const index = spans[k]!, pfn = spans[k + 1]!, count = spans[k + 2]!, crcAt = spans[k + 3]!, flags = spans[k + 4]!;
+      if (index >= end || index + count <= from) { kept.push(index, pfn, count, crcAt, flags); continue; }
+      if (index < from) kept.push(index, pfn, from - index, crcAt, flags);
+      const right = end - index;
+      if (right < count) kept.push(end, pfn + right, count - right, crcAt + right, flags);
+    }
+    if (kept.length) n.blocks.set(b, kept); else n.blocks.delete(b);
+  }
+}
+
+/** A SPAN applied: whatever spans held in its range goes (the caller cuts the groups' runs), then the span is the block's. */
+export function addSpan(n: SpanHolder, index: number, pfn: number, count: number, crcAt: number, flags: number): void {
+  cutSpans(n, index, index + count);
+  const b = Math.floor(index / SPAN_BLOCK);
+  const spans = (n.blocks ??= new Map()).get(b);
+  if (spans) spans.push(index, pfn, count, crcAt, flags);
+  else n.blocks.set(b, [index, pfn, count, crcAt, flags]);
+  if (n.poison) for (let i = index; i < index + count; i++) n.poison.delete(i);
+}
+
+/** Pages the node's spans hold. */
+export function spanPages(n: SpanHolder): number {
+  let pages = 0;
+  if (n.blocks) for (const spans of n.blocks.values()) for (let k = 0; k < spans.length; k += SPAN) pages += spans[k + 2]!;
+  return pages;
+}
+
+/**
+ * Reserves live pages through memblock, stretches that follow one another as
+ * one reservation (a big file's runs and spans are mostly contiguous).
+ */
+export class Reserver {
+  private pending = 0;
+  private pendingCount = 0;
+  pages = 0;
+
+  constructor(readonly mem: PhysMem, private readonly memblock: Memblock) {}
+
+  /** Why pfn..pfn+count-1 cannot be claimed, or '' (then it is claimed). */
+  claim(pfn: number, count: number): string {
+    const mem = this.mem;
+    const ok = pfn >= 1 && pfn + count <= mem.pageCount && mem.present(pfn) && mem.present(pfn + count - 1);
+    if (!ok) return 'outside the arena or inside the header';
+    if ((pfn < this.pending + this.pendingCount && pfn + count > this.pending) || this.memblock.busyPfn(pfn, count) >= 0) return 'already claimed by another run or a log page';
+    if (this.pendingCount && this.pending + this.pendingCount === pfn) this.pendingCount += count;
+    else { this.flush(); this.pending = pfn; this.pendingCount = count; }
+    this.pages += count;
+    return '';
+  }
+
+  flush(): void {
+    if (this.pendingCount && !this.memblock.reserve(this.pending, this.pendingCount, Owner.Data, 'pram page')) assert(false, 'every page of a run was checked free');
+    this.pendingCount = 0;
+  }
+}
+
+/**
+ * Reserve every span's pages. A span that cannot be claimed whole is claimed
+ * page by page: only the pages that cannot be are lost (their indexes read EIO).
+ */
+export function claimSpans(ino: number, n: SpanHolder, r: Reserver, losses: Loss[]): void {
+  if (!n.blocks) return;
+  for (const [b, spans] of n.blocks) {
+    let kept: number[] | null = null;   // a copy only once a page is lost
+    for (let k = 0; k < spans.length; k += SPAN) {
+      const index = spans[k]!, pfn = spans[k + 1]!, count = spans[k + 2]!, crcAt = spans[k + 3]!, flags = spans[k + 4]!;
+      if (r.claim(pfn, count) === '') { kept?.push(index, pfn, count, crcAt, flags); continue; }
+      kept ??= spans.slice(0, k);
+      // Page by page: stretches that can be claimed stay spans, each stretch that cannot is one loss.
+      let from = 0, lost = '';
+      for (let i = 0; i <= count; i++) {
+        const why = i < count ? r.claim(pfn + i, 1) : 'end';
+        if ((why === '') === (lost === '') && i < count) continue;
+        if (lost === '' && i > from) kept.push(index + from, pfn + from, i - from, crcAt + from, flags);
+        else if (lost !== '') loseStretch(ino, n, r, losses, index + from, pfn + from, i - from, lost);
+        from = i; lost = why === '' || why === 'end' ? '' : why;
+      }
+    }
+    if (!kept) continue;
+    if (kept.length) n.blocks.set(b, kept); else n.blocks.delete(b);
+  }
+}
+
+function loseStretch(ino: number, n: SpanHolder, r: Reserver, losses: Loss[], index: number, pfn: number, count: number, why: string): void {
+  const pages = count > 1 ? `s ${index}-${index + count - 1}` : ` ${index}`;
+  losses.push({ path: null, pfn: pfn >= 1 && pfn < r.mem.pageCount ? pfn : null,
+    what: `ino ${ino}: data page${pages} lost: SPAN names pfn:${pfn.toString(16)}+${count}, ${why}` });
+  for (let i = index; i < index + count; i++) (n.poison ??= new Set()).add(i);
+}
+
+/**
+ * A SPAN payload at b[at, at+length) as a record; its crcs a view of b when
+ * they lie aligned (kept so until adoption copies them into the frames), else
+ * a copy; crcsDamage set when they fail the crc kept for them.
+ */
+export function decodeSpan(b: Buffer, at: number, length: number): { type: RecordType.Span; r: SpanRecord } | string {
+  const head: SpanHead = { ino: 0, index: 0, pfn: 0, count: 0, flags: 0 };
+  const bad = decodeSpanInto(b, at, length, head);
+  if (bad !== null) return bad;
+  const from = b.byteOffset + at + SPAN_FIXED;
+  let crcs: Uint32Array;
+  if (LITTLE && from % 4 === 0) crcs = new Uint32Array(b.buffer, from, head.count);
+  else {
+    crcs = new Uint32Array(head.count);
+    for (let k = 0; k < head.count; k++) crcs[k] = b.readUInt32LE(at + SPAN_FIXED + 4 * k);
+  }
+  const damage = spanCrcsDamage(b, at, head.count);
+  return { type: RecordType.Span, r: damage ? { ...head, crcs, crcsDamage: damage } : { ...head, crcs } };
+}
