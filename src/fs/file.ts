@@ -57,6 +57,7 @@ export function readInto(pc: PageCache, f: FileData, off: number, target: Uint8A
   return eachRun(pc, f, off, len, (pfn, count, inPage, bytes, done) => {
     const to = at + done;
     if (pfn === 0) { target.fill(0, to, to + bytes); return; }
+    if (pc.mem.readAt?.(pfn * pc.pageSize + inPage, target, to, bytes)) return;   // no page mapped into this process
     const run = count > 1 ? pc.mem.run(pfn, count) : pc.mem.page(pfn);
     if (run) run.copy(target, to, inPage, inPage + bytes);
     else copyRun(pc.mem, pfn, count, pc.pageSize, inPage, bytes, (view, a) => { view.copy(target, to + a); });
@@ -137,7 +138,10 @@ export function writeData(pc: PageCache, f: FileData, off: number, data: Uint8Ar
       if (take < ps - pageStart) break;
     }
     if (count === 0) break;
-    copyRun(pc.mem, first, count, ps, inPage, bytes, (view, at) => { src.copy(view, 0, done + at, done + at + view.length); });
+    // Through the arena's fd when it has one: the kernel copies, this process maps (and faults) no page.
+    if (!pc.mem.writeAt?.(first * ps + inPage, src, done, bytes)) {
+      copyRun(pc.mem, first, count, ps, inPage, bytes, (view, at) => { src.copy(view, 0, done + at, done + at + view.length); });
+    }
     done += bytes;
     if (err) break;
   }
@@ -154,7 +158,7 @@ function pageForWrite(pc: PageCache, f: FileData, index: number, whole: boolean)
     if (pfn < 0) return pfn;
     pc.lastPfn = pfn;
     // A fresh page holds whatever its last owner left: zero what the write will not cover.
-    if (!whole) pc.mem.page(pfn).fill(0);
+    if (!whole) zeroRange(pc, pfn, 0, pc.pageSize);
     f.pages.set(index, pfn);
     return pfn;
   }
@@ -163,6 +167,15 @@ function pageForWrite(pc: PageCache, f: FileData, index: number, whole: boolean)
   if (w < 0) return w;
   if (w !== pfn) f.pages.set(index, w);
   return w;
+}
+
+let zeros = new Uint8Array(0);
+
+/** Zeroes bytes [from, to) of page pfn, through the arena's fd when it has one (as writeData writes). */
+function zeroRange(pc: PageCache, pfn: number, from: number, to: number): void {
+  if (to <= from) return;
+  if (zeros.length < to - from) zeros = new Uint8Array(pc.pageSize);
+  if (!pc.mem.writeAt?.(pfn * pc.pageSize + from, zeros, 0, to - from)) pc.mem.page(pfn).fill(0, from, to);
 }
 
 /** Calls `fn` with one view of `bytes` bytes starting `inPage` into the run, or piecewise (one per page, `at` bytes in) when the run crosses a segment. */
@@ -189,7 +202,7 @@ export function setSize(pc: PageCache, f: FileData, size: number): number {
     if (tail !== 0 && f.pages.get(last) !== 0) {
       const pfn = pageForWrite(pc, f, last, false);
       if (pfn < 0) return pfn;
-      pc.mem.page(pfn).fill(0, tail);
+      zeroRange(pc, pfn, tail, ps);
     }
     dropPages(pc, f, Math.ceil(size / ps), Infinity);
   }
@@ -236,7 +249,7 @@ function punchHole(pc: PageCache, f: FileData, off: number, len: number): number
     if (f.pages.get(index) === 0) return 0;
     const pfn = pageForWrite(pc, f, index, false);
     if (pfn < 0) return pfn;
-    pc.mem.page(pfn).fill(0, from, to);
+    zeroRange(pc, pfn, from, to);
     return 0;
   };
   if (firstWhole > lastWhole) return zero(Math.floor(off / ps), off % ps, end - Math.floor(off / ps) * ps);

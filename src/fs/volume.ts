@@ -51,6 +51,7 @@ export class Volume {
     this.pram = parts.pram;
     this.banned = parts.banned;
     this.pc = { mem: parts.mem, engine: parts.engine, pageSize: parts.mem.pageSize, lastPfn: 0 };
+    this.readCopy = parts.mem.readAt && parts.mem.preadFd !== undefined ? (i, o, l, t) => this.copyWhole(i, o, l, t) : undefined;
     this.t = new InodeTable(this.pc, parts.clock);
     this.loadLosses = [...parts.losses, ...fromImages(this.t, parts.images, { ...parts.owner, mode: 0o755 })];
     this.savedChanges = this.loadLosses.length > 0 || parts.pram?.head === 0 ? -1 : this.t.changes;
@@ -208,6 +209,24 @@ export class Volume {
         if (this.mounted) unpin();   // else the engine and its memory are gone
       },
     };
+  }
+
+  /**
+   * The bytes wholeViews would show (clipped at EOF; -EIO when a page of the
+   * range is damaged, never a short count), copied into target. Present only
+   * when the memory copies out without mapping (an arena's fd): there a copy
+   * costs less than views whose first touch faults every page in (FUSE READ).
+   */
+  readonly readCopy: ((ino: number, offset: number, length: number, target: Uint8Array) => number) | undefined;
+
+  private copyWhole(ino: number, offset: number, length: number, target: Uint8Array): number {
+    const node = this.node(ino);
+    if (typeof node === 'number') return node;
+    const r = node.ops.readInto(this.pc, node, offset, target, 0, length);
+    if (r < 0) return r;
+    if (r < Math.min(length, node.size - offset)) return -EIO;
+    this.t.accessed(node);
+    return r;
   }
 
   /**

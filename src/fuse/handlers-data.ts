@@ -47,10 +47,24 @@ export function create(s: FuseSession, q: Request): Result {
   return [entry(s, a) as Buffer, openOut(a.ino, FOPEN_KEEP_CACHE | (s.writeback?.openFlags(s.volume, flags) ?? 0))];
 }
 
+/**
+ * Reply buffers for READs copied out of the arena, reused: a fresh large
+ * allocation is fresh memory, whose first touch costs what the copy saves.
+ */
+class ReplyBuffers {
+  private readonly free: Buffer[] = [];
+  take(): Buffer { return this.free.pop() ?? Buffer.allocUnsafeSlow(WRITE_BYTES_MAX); }
+  give(b: Buffer): void { if (this.free.length < REPLY_BUFFERS_KEPT) this.free.push(b); }
+}
+/** Buffers kept per session: the replies in flight at once (pool threads) and one more. */
+const REPLY_BUFFERS_KEPT = 8;
+const replyBuffers = new WeakMap<FuseSession, ReplyBuffers>();
+
 export function read(s: FuseSession, q: Request): Result {
   q.arg.skip(8, 'read_in.fh');
   const offset = q.arg.u64('read_in.offset');
   const length = Math.min(q.arg.u32('read_in.size'), WRITE_BYTES_MAX);
+  if (s.volume.readCopy) return readCopied(s, q.nodeid, offset, length, s.volume.readCopy);
   // Views over the arena's pages: the reply's only copy is the kernel's. A small one is written
   // out before anything else runs; a large one is pinned until sent, so the transport may send
   // it from another thread while later requests (writes, truncates) are served.
@@ -63,6 +77,25 @@ export function read(s: FuseSession, q: Request): Result {
   if (typeof held === 'number') return held;
   s.holdUntilSent(held.release);
   return held.buffers.length === 0 ? 0 : held.buffers;
+}
+
+/**
+ * The reply copied out of the arena through its fd into a reused buffer: the
+ * server maps no page of the file (a view's first touch faults each page in,
+ * which costs more than the copy). Nothing to pin: the bytes are copied before
+ * any other request runs. A large reply is held until sent (the transport may
+ * send it from a pool thread); the buffer goes back to the pool once sent.
+ */
+function readCopied(s: FuseSession, ino: number, offset: number, length: number, copy: NonNullable<FuseSession['volume']['readCopy']>): Result {
+  let pool = replyBuffers.get(s);
+  if (!pool) replyBuffers.set(s, pool = new ReplyBuffers());
+  const buf = pool.take();
+  const n = copy(ino, offset, length, buf);
+  if (n <= 0) { pool.give(buf); return n; }
+  const back = pool;
+  if (n >= HELD_REPLY_BYTES_MIN) s.holdUntilSent(() => back.give(buf));
+  else s.whenSent(() => back.give(buf));
+  return buf.subarray(0, n);
 }
 
 export function write(s: FuseSession, q: Request): Result {

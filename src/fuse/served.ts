@@ -28,6 +28,8 @@ export interface ServedVolume {
   readViews(ino: number, offset: number, length: number): Buffer[] | number;
   /** Like readViews, but the views stay valid (the pages pinned: writes go to copies, frees wait) until release(). */
   view(ino: number, offset: number, length: number): HeldViews | number;
+  /** Present when copying beats views (no page mapped into the server): readViews' bytes into target, whole or -errno. */
+  readonly readCopy?: ((ino: number, offset: number, length: number, target: Uint8Array) => number) | undefined;
   /** `fromReserve`: the kernel acknowledged this write already (it may use the pages reserved for that). */
   write(ino: number, offset: number, data: Uint8Array, opts?: { fromReserve?: boolean }): number;
   /** Keep `pages` reserved for writes the kernel caches; returns the pages reserved (absent: nothing reserved). */

@@ -173,6 +173,28 @@ test('memfd arena: created, mapped, locked, and reopened from its fd', () => {
   b.close();
 });
 
+test('writeAt/readAt move bytes through the fd, coherent with the mapping, across segments; false past the end or once closed', () => {
+  for (const make of [() => Arena.create(fresh(), { sizeBytes: 32 * 4096, pageSize: 4096, maxSegmentBytes: 8 * 4096, prefault: false }),
+    () => Arena.memfd('pram-arena-test-fdio', 32 * 4096, { pageSize: 4096, maxSegmentBytes: 8 * 4096, prefault: false })]) {
+    const a = make();
+    const src = Buffer.alloc(5 * 4096 + 300);
+    for (let i = 0; i < src.length; i++) src[i] = (i * 7 + 3) & 0xff;
+    // pfn 6 + 100 bytes .. pfn 11: crosses the segment boundary at pfn 8.
+    assert.equal(a.writeAt(6 * 4096 + 100, src, 0, src.length), true);
+    assert.deepEqual(a.page(6).subarray(100, 4096), src.subarray(0, 4096 - 100), 'the mapping shows what the fd wrote');
+    assert.deepEqual(a.page(9), src.subarray(3 * 4096 - 100, 4 * 4096 - 100));
+    a.page(10).fill(0xab, 0, 50);
+    const back = Buffer.alloc(src.length + 10);
+    assert.equal(a.readAt(6 * 4096 + 100, back, 10, src.length), true);
+    assert.deepEqual(back.subarray(10 + 4 * 4096 - 100, 10 + 4 * 4096 - 50), Buffer.alloc(50, 0xab), 'the fd shows what the mapping wrote');
+    assert.deepEqual(back.subarray(10, 10 + 4096), src.subarray(0, 4096));
+    assert.equal(a.readAt(32 * 4096 - 10, back, 0, 20), false, 'past the end: not read');
+    a.close();
+    assert.equal(a.writeAt(4096, src, 0, 10), false, 'closed: no fd');
+    assert.equal(a.readAt(4096, back, 0, 10), false);
+  }
+});
+
 test('bad paths give clear errors with codes', () => {
   const missingDir = join(dir, 'no-such-dir', 'x.arena');
   assert.throws(() => Arena.create(missingDir, { sizeBytes: 8192, pageSize: 4096 }), (e: unknown) =>

@@ -238,6 +238,40 @@ export class Arena implements PhysMem {
     return this.kind === 'chardev' || this.closed ? undefined : this.fd;
   }
 
+  /**
+   * pwrite of src[at, at + len) at byte `pos` of the arena (every byte, or
+   * false: a DAX device has no write(2), or the write failed; the mapping is
+   * the way then). The kernel copies through its own mapping of the pages, so
+   * this process takes no page fault: a first touch through our mapping costs
+   * more than the copy (bench/lib/firsttouch.mjs), and keeps the pages out of RSS.
+   */
+  writeAt(pos: number, src: Uint8Array, at: number, len: number): boolean {
+    const fd = this.preadFd;
+    if (fd === undefined) return false;
+    try {
+      for (let done = 0; done < len;) done += fs.writeSync(fd, src, at + done, len - done, pos + done);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** pread into target[at, at + len) from byte `pos` of the arena, as writeAt writes (false: use the mapping). */
+  readAt(pos: number, target: Uint8Array, at: number, len: number): boolean {
+    const fd = this.preadFd;
+    if (fd === undefined) return false;
+    try {
+      for (let done = 0; done < len;) {
+        const n = fs.readSync(fd, target, at + done, len - done, pos + done);
+        if (n === 0) return false;   // past the file's end: only the mapping shows these bytes
+        done += n;
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   present(pfn: number): boolean {
     return Number.isInteger(pfn) && pfn >= 0 && pfn < this._pageCount;
   }

@@ -16,6 +16,13 @@ export interface PhysMem {
    * full mount) read it rather than fault every page into this process. Absent: none.
    */
   readonly preadFd?: number;
+  /**
+   * Copies bytes in (writeAt) or out (readAt) at byte `pos` (pfn × pageSize +
+   * offset) without mapping the pages: true when done, false when the caller
+   * must use page()/run(). Absent: always the mapping.
+   */
+  writeAt?(pos: number, src: Uint8Array, at: number, len: number): boolean;
+  readAt?(pos: number, target: Uint8Array, at: number, len: number): boolean;
   /** The holes of a (simulated) firmware memory map, pfns inclusive, sorted; absent or empty: none. */
   readonly holes?: readonly { start: number; end: number }[];
   /** False for pfns in a hole of a (simulated) firmware memory map. */

@@ -20,6 +20,7 @@
 import type { PhysMem } from '../mem/physmem.js';
 import { Owner, PageFlag, type PageFrames } from '../boot/frames.js';
 import { crc32c } from '../format/crc.js';
+import { runCrcs } from './verify.js';
 import { GROUP_PAGES } from '../format/v3.js';
 import type { ChangeSet, NodeImage, PageMap } from './image.js';
 import type { LiveLog } from './live.js';
@@ -34,6 +35,9 @@ const NAMES_EVERY = 256;
 
 /** One node for a compaction slice: its image (names unused) and, for a directory, the names it holds. */
 export interface SliceNode { node: NodeImage; names: readonly ChangeSet['names'][number][] }
+
+/** Pages a settling step checksums in one call (neighbours are read together: the batch is sorted). */
+const SETTLE_BATCH = 64;
 
 /** Data pages written since their checksum, checksummed a few at a time before the commit that names them. */
 export class Settler {
@@ -56,15 +60,25 @@ export class Settler {
    */
   settle(until: number): boolean {
     const { frames, mem, runHead } = this;
-    let n = 0;
+    const batch: number[] = [];
     while (this.queue.length > 0) {
-      const pfn = this.queue.pop()!;
-      const f = frames.flags[pfn]!;
-      if (frames.owner[pfn] === Owner.Data && (f & (PageFlag.Dirty | PageFlag.Bad | PageFlag.Unverified)) === PageFlag.Dirty && runHead.headOf(pfn) < 0) {
-        frames.csum[pfn] = crc32c(mem.page(pfn));
-        frames.flags[pfn] = f & ~PageFlag.Dirty;
+      batch.length = 0;
+      while (this.queue.length > 0 && batch.length < SETTLE_BATCH) {
+        const pfn = this.queue.pop()!;
+        if (frames.owner[pfn] === Owner.Data && (frames.flags[pfn]! & (PageFlag.Dirty | PageFlag.Bad | PageFlag.Unverified)) === PageFlag.Dirty && runHead.headOf(pfn) < 0) batch.push(pfn);
       }
-      if ((++n & 15) === 0 && performance.now() >= until) break;
+      batch.sort((a, b) => a - b);
+      // One native call per batch, read through the arena's fd when it has one (fs/ writes data that
+      // way): a page this process never mapped is not faulted in just to be checksummed.
+      const crcs = batch.length > 1 || mem.preadFd !== undefined ? runCrcs(mem, batch, new Uint32Array(batch.length).fill(1), { pread: true }) : batch.map((pfn) => crc32c(mem.page(pfn)));
+      for (let i = 0; i < batch.length; i++) {
+        const pfn = batch[i]!;
+        if (frames.flags[pfn]! & PageFlag.Dirty) {   // a pfn queued twice: the first settles it
+          frames.csum[pfn] = crcs[i]!;
+          frames.flags[pfn]! &= ~PageFlag.Dirty;
+        }
+      }
+      if (performance.now() >= until) break;
     }
     return this.queue.length > 0;
   }
