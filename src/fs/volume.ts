@@ -9,7 +9,8 @@ import type { Pram } from '../pram/pram.js';
 import type { BannedRegions } from '../boot/banned.js';
 import type { Loss, NodeImage } from '../pram/image.js';
 import type { PageCache } from './file.js';
-import { contentOf, type Inode } from './inode.js';
+import { contentOf, regularOps, type Inode } from './inode.js';
+import { install, stageAndFill, unstage, type StagedWrite } from './staged.js';
 import { readContent } from './inline.js';
 import { DT_DIR, DT_LNK, NAME_MAX, SYMLOOP_MAX } from './mode.js';
 import * as ns from './namespace.js';
@@ -259,6 +260,36 @@ export class Volume {
     this.pc.fromReserve = opts.fromReserve === true;
     let r: number;
     try { r = node.ops.write(this.pc, node, offset, data); } finally { this.pc.fromReserve = false; }
+    if (r > 0) this.t.touch(node, 'm');
+    return r;
+  }
+
+  /**
+   * write() of a large run in two steps (staged.ts): the whole pages it covers
+   * are filled through the arena's fd on a pool thread, then the write is
+   * applied as write() would apply it at that moment; `done` gets write()'s
+   * result, never synchronously. False: not staged (small, not a regular file,
+   * no fd, no room), nothing done: the caller writes at once.
+   */
+  writeLater(ino: number, offset: number, data: Uint8Array, opts: { fromReserve?: boolean }, done: (n: number) => void): boolean {
+    const node = this.node(ino);
+    if (typeof node === 'number' || node.ops !== regularOps) return false;
+    this.pc.fromReserve = opts.fromReserve === true;
+    try {
+      return stageAndFill(this.pc, offset, data, (w, filled) => done(this.installStaged(ino, w, filled, opts)));
+    } finally { this.pc.fromReserve = false; }
+  }
+
+  private installStaged(ino: number, w: StagedWrite, filled: boolean, opts: { fromReserve?: boolean }): number {
+    if (!this.mounted) return -EIO;   // the engine and its pages are gone
+    const node = this.node(ino);
+    if (typeof node === 'number' || !filled) {
+      unstage(this.pc, w);
+      return typeof node === 'number' ? node : this.write(ino, w.off, w.data, opts);   // the fd failed: through the mapping
+    }
+    this.pc.fromReserve = opts.fromReserve === true;
+    let r: number;
+    try { r = install(this.pc, contentOf(node), w); } finally { this.pc.fromReserve = false; }
     if (r > 0) this.t.touch(node, 'm');
     return r;
   }

@@ -110,9 +110,21 @@ export function write(s: FuseSession, q: Request): Result {
   }
   // A write from the kernel's cache was acknowledged already: it may use the reserved pages.
   const cached = (writeFlags & FUSE_WRITE_CACHE) !== 0;
-  const n = s.volume.write(q.nodeid, offset, q.rest.subarray(0, size), { fromReserve: cached });
-  if (cached && (isErr(n) || n < size)) s.log(`fuse: a cached write to inode ${q.nodeid} at ${offset} (${size} bytes) found no room: ${isErr(n) ? n : `${n} stored`}; fsync()/close() of the file report it`);
-  return isErr(n) ? n : u32Out(n);
+  const data = q.rest.subarray(0, size);
+  const answered = (n: number): Result => {
+    if (cached && (isErr(n) || n < size)) s.log(`fuse: a cached write to inode ${q.nodeid} at ${offset} (${size} bytes) found no room: ${isErr(n) ? n : `${n} stored`}; fsync()/close() of the file report it`);
+    return isErr(n) ? n : u32Out(n);
+  };
+  // A large write is copied into the arena by pool threads (volume.writeLater) while later requests are
+  // served; the reply waits for the copy, and the request's buffer (the data) stays the transport's until then.
+  if (s.sendLater && s.volume.writeLater) {
+    let later: ((r: Result) => void) | null = null;
+    if (s.volume.writeLater(q.nodeid, offset, data, { fromReserve: cached }, (n) => later!(answered(n)))) {
+      later = s.deferReply();
+      return 0;
+    }
+  }
+  return answered(s.volume.write(q.nodeid, offset, data, { fromReserve: cached }));
 }
 
 export function flush(): Result {

@@ -79,7 +79,20 @@ export class DevFuseLoop {
     const n = Math.max(1, Math.min(this.opts.readsInFlight ?? READS_IN_FLIGHT_MAX, READS_IN_FLIGHT_MAX * 4));
     // With every pool thread blocked in a read, a reply queued behind them would wait for ever.
     this.poolReplies = (this.opts.poolReplies ?? true) && POOL_THREADS > n;
+    this.session.sendLater = (unique, chunks) => this.sendLater(unique, chunks);
     for (let i = 0; i < n; i++) this.post(Buffer.allocUnsafe(REQUEST_BYTES_MAX));
+  }
+
+  /** Request buffers whose reply comes later (by unique), and spare ones to read into meanwhile. */
+  private readonly kept = new Map<bigint, Buffer>();
+  private readonly spare: Buffer[] = [];
+
+  /** A deferred reply (FuseSession.deferReply): written at once, then its request's buffer is free again. */
+  private sendLater(unique: bigint, chunks: Buffer[]): void {
+    this.send(chunks);
+    const buf = this.kept.get(unique);
+    if (buf) { this.kept.delete(unique); this.spare.push(buf); this.outstanding--; }
+    this.settle();
   }
 
   private post(buf: Buffer): void {
@@ -89,7 +102,11 @@ export class DevFuseLoop {
       this.outstanding--;
       if (err) return this.readEnds((err as NodeJS.ErrnoException).code ?? '', () => err) ? this.settle() : this.post(buf);
       this.serve(buf.subarray(0, n));
-      this.post(buf);
+      if (!this.session.replyLater) return this.post(buf);
+      // The handler still reads this buffer (a staged write's data): read the next request into another.
+      this.kept.set(buf.readBigUInt64LE(8), buf);
+      this.outstanding++;
+      this.post(this.spare.pop() ?? Buffer.allocUnsafe(REQUEST_BYTES_MAX));
     });
   }
 

@@ -32,6 +32,8 @@ export interface ServedVolume {
   readonly readCopy?: ((ino: number, offset: number, length: number, target: Uint8Array) => number) | undefined;
   /** `fromReserve`: the kernel acknowledged this write already (it may use the pages reserved for that). */
   write(ino: number, offset: number, data: Uint8Array, opts?: { fromReserve?: boolean }): number;
+  /** write() with the copy on pool threads: `done` gets its result later; false: not taken (write at once). */
+  writeLater?(ino: number, offset: number, data: Uint8Array, opts: { fromReserve?: boolean }, done: (n: number) => void): boolean;
   /** Keep `pages` reserved for writes the kernel caches; returns the pages reserved (absent: nothing reserved). */
   reserveWriteback?(pages: number): number;
   fallocate(ino: number, mode: number, offset: number, length: number): number;

@@ -123,10 +123,39 @@ export class FuseSession {
     for (let fn = this.afterSent.shift(); fn; fn = this.afterSent.shift()) fn();
   }
 
-  /** Handle one request; returns the reply's chunks (header first), or null when none is sent. */
+  /**
+   * Set by a transport that can send a reply after handle() returned (the
+   * /dev/fuse loop): it writes the chunks for request `unique` and then lets go
+   * of that request's buffer. Null: every reply is made inside handle().
+   */
+  sendLater: ((unique: bigint, chunks: Buffer[]) => void) | null = null;
+  /** handle() returned null because the reply comes later (deferReply): the request's buffer stays in use until sendLater sends it. */
+  replyLater = false;
+  private unique = 0n;
+
+  /**
+   * For a handler whose work ends on another thread: the function that answers
+   * the request being handled, later and once (whatever the handler returns is
+   * ignored). Null when the transport cannot wait (the handler answers now).
+   */
+  deferReply(): ((result: Result) => void) | null {
+    const send = this.sendLater;
+    if (!send || !this.handling) return null;
+    const unique = this.unique;
+    this.replyLater = true;
+    let answered = false;
+    return (result) => {
+      if (answered) return;
+      answered = true;
+      send(unique, this.frame(unique, result));
+    };
+  }
+
+  /** Handle one request; returns the reply's chunks (header first), or null when none is sent now. */
   handle(msg: Buffer): Buffer[] | null {
     this.handling = true;
     this.replyHeld = false;
+    this.replyLater = false;
     try {
       return this.handleOne(msg);
     } finally {
@@ -153,7 +182,10 @@ export class FuseSession {
       if (!spec) result = -ENOSYS;
       else if (!this.initialized && opcode !== Op.INIT) result = -EIO;
       else if (hasLongName(spec, req.names)) result = -ENAMETOOLONG;
-      else result = spec.handler(this, req);
+      else {
+        this.unique = unique;
+        result = spec.handler(this, req);
+      }
     } catch (e) {
       if (e instanceof DecodeError) {
         this.counts.malformed++;
@@ -163,6 +195,7 @@ export class FuseSession {
       }
       result = -EIO;
     }
+    if (this.replyLater) return null;   // deferReply: the handler's deferred answer is the one
     if (spec && !spec.reply) {   // forget, batch forget, interrupt: the kernel waits for nothing
       this.counts.noReply++;
       return null;

@@ -256,6 +256,21 @@ export class Arena implements PhysMem {
     }
   }
 
+  /** writeAt on a libuv pool thread (fs.write); `done` runs on the main thread. src must not change until then. */
+  writeAtLater(pos: number, src: Uint8Array, at: number, len: number, done: (ok: boolean) => void): boolean {
+    const fd = this.preadFd;
+    if (fd === undefined) return false;
+    const step = (off: number): void => {
+      fs.write(fd, src, at + off, len - off, pos + off, (err, n) => {
+        if (err || n === 0) return done(false);
+        if (off + n < len) return step(off + n);
+        done(true);
+      });
+    };
+    step(0);
+    return true;
+  }
+
   /** pread into target[at, at + len) from byte `pos` of the arena, as writeAt writes (false: use the mapping). */
   readAt(pos: number, target: Uint8Array, at: number, len: number): boolean {
     const fd = this.preadFd;

@@ -23,6 +23,8 @@ export interface PhysMem {
    */
   writeAt?(pos: number, src: Uint8Array, at: number, len: number): boolean;
   readAt?(pos: number, target: Uint8Array, at: number, len: number): boolean;
+  /** writeAt on a pool thread: `done(true)` once every byte is written, `done(false)` if not; never called synchronously. False: cannot (nothing queued). */
+  writeAtLater?(pos: number, src: Uint8Array, at: number, len: number, done: (ok: boolean) => void): boolean;
   /** The holes of a (simulated) firmware memory map, pfns inclusive, sorted; absent or empty: none. */
   readonly holes?: readonly { start: number; end: number }[];
   /** False for pfns in a hole of a (simulated) firmware memory map. */

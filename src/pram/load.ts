@@ -66,7 +66,9 @@ export interface LoadContext {
   runHead: RunHeads;
 }
 
+/** crc32c of pfn..pfn+count-1, read through the arena's fd when it has one (fs/ writes data that way: no page is faulted in to be checksummed). */
 export function runCsum(mem: PhysMem, pfn: number, count: number): number {
+  if (mem.preadFd !== undefined) return runCrcs(mem, [pfn], [count], { pread: true })[0]!;
   const run = mem.run(pfn, count);
   if (run) return crc32c(run);
   let c = 0;

@@ -132,7 +132,7 @@ export class Emitter implements Emitted {
         n++;
       }
       if (n === 1) {
-        const csum = crc32c(mem.page(pfn));
+        const csum = runCsum(mem, pfn, 1);
         frames.csum[pfn] = csum;
         frames.flags[pfn] = f & ~PageFlag.Dirty;
         this.map(ino, index, pfn, 1, csum);
