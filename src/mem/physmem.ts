@@ -34,3 +34,13 @@ export interface PhysMem {
   /** Unmap; the object must not be used afterwards. */
   close(): void;
 }
+
+let scratch = new Uint8Array(0);
+
+/** Copies page `from` over page `to`: through the fd when the memory has one (no page mapped into the process), else the mapping. */
+export function copyPage(mem: PhysMem, from: number, to: number): void {
+  const ps = mem.pageSize;
+  if (scratch.length < ps) scratch = new Uint8Array(ps);
+  if (mem.readAt?.(from * ps, scratch, 0, ps) && mem.writeAt?.(to * ps, scratch, 0, ps)) return;
+  mem.page(to).set(mem.page(from));
+}

@@ -6,7 +6,7 @@
 // and the chain's own pages. Reserve, load and save are in reserve.ts,
 // load.ts + tree.ts and save.ts; this file sequences them.
 
-import type { PhysMem } from '../mem/physmem.js';
+import { copyPage, type PhysMem } from '../mem/physmem.js';
 import type { Memblock } from '../boot/memblock.js';
 import type { BannedRegions } from '../boot/banned.js';
 import type { PageAllocator } from '../boot/allocator.js';
@@ -184,7 +184,7 @@ export class Pram {
     const copy = this.allocator.alloc(Owner.Data, pfn + 1);
     this.allocator.releaseHeld();
     assert(copy >= 0, 'an admitted copy is there to take');
-    if (!whole) this.mem.page(copy).set(this.mem.page(pfn));
+    if (!whole) copyPage(this.mem, pfn, copy);   // through the fd when there is one: no page faulted in
     this.frames.flags[copy] = PageFlag.Dirty | (this.frames.flags[pfn]! & PageFlag.Lru);
     this.slices?.settler?.dirty(copy);
     if (this.frames.flags[pfn]! & PageFlag.Frozen) this.deferred.push(pfn);
