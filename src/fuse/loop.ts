@@ -79,7 +79,8 @@ export class DevFuseLoop {
     const n = Math.max(1, Math.min(this.opts.readsInFlight ?? READS_IN_FLIGHT_MAX, READS_IN_FLIGHT_MAX * 4));
     // With every pool thread blocked in a read, a reply queued behind them would wait for ever.
     this.poolReplies = (this.opts.poolReplies ?? true) && POOL_THREADS > n;
-    this.session.sendLater = (unique, chunks) => this.sendLater(unique, chunks);
+    // Deferred replies wait for pool work (a staged write's pwrites): only with a thread free beside the reads.
+    this.session.sendLater = POOL_THREADS > n ? (unique, chunks) => this.sendLater(unique, chunks) : null;
     for (let i = 0; i < n; i++) this.post(Buffer.allocUnsafe(REQUEST_BYTES_MAX));
   }
 
