@@ -14,6 +14,9 @@
 // holds until sent (a large READ: pinned views of the arena) is written by a
 // pool thread instead, so the kernel's copy of it runs beside the main thread,
 // which serves the next requests meanwhile; its hold is released once written.
+// A reply the session defers (a large WRITE whose pages pool threads fill:
+// FuseSession.deferReply) is written when it comes (sendLater); its request's
+// buffer holds the data until then, so the next read goes into a spare one.
 // Replies may reach the kernel in any order (each names its request).
 // ENODEV on read means the mount is gone: the loop ends once every
 // outstanding read and write has returned.
@@ -103,27 +106,38 @@ export class DevFuseLoop {
       this.outstanding--;
       if (err) return this.readEnds((err as NodeJS.ErrnoException).code ?? '', () => err) ? this.settle() : this.post(buf);
       this.serve(buf.subarray(0, n));
-      if (!this.session.replyLater) return this.post(buf);
-      // The handler still reads this buffer (a staged write's data): read the next request into another.
-      this.kept.set(buf.readBigUInt64LE(8), buf);
-      this.outstanding++;
-      this.post(this.spare.pop() ?? Buffer.allocUnsafe(REQUEST_BYTES_MAX));
+      // A deferred reply's handler still reads this buffer (a staged write's data): read the next request into another.
+      this.post(this.session.replyLater ? this.keep(buf) : buf);
     });
   }
 
   private startPoll(): void {
     this.poolReplies = this.opts.poolReplies ?? true;   // no pool thread waits in a read
-    const buf = Buffer.allocUnsafe(REQUEST_BYTES_MAX);
+    this.session.sendLater = (unique, chunks) => this.sendLater(unique, chunks);
+    this.pollBuf = Buffer.allocUnsafe(REQUEST_BYTES_MAX);
     this.outstanding++;   // the watcher, until stopPoll()
-    this.poller = pollReadable(this.fd, (status) => this.drain(buf, status));
+    this.poller = pollReadable(this.fd, (status) => this.drain(status));
+  }
+
+  /** The poll reader's buffer (another once a deferred reply keeps this one). */
+  private pollBuf: Buffer = Buffer.alloc(0);
+
+  /** The buffer `buf` was read into holds a request whose reply comes later: keep it; returns the buffer to read into next. */
+  private keep(buf: Buffer): Buffer {
+    this.kept.set(buf.readBigUInt64LE(8), buf);
+    this.outstanding++;
+    return this.spare.pop() ?? Buffer.allocUnsafe(REQUEST_BYTES_MAX);
   }
 
   /** Read and serve until the fd is empty (EAGAIN) or BATCH_MAX requests were served; a later wake-up goes on. */
-  private drain(buf: Buffer, status: number): void {
+  private drain(status: number): void {
     for (let i = 0; i < BATCH_MAX && !this.stopping; i++) {
+      const buf = this.pollBuf;
       const n = readOrErrno(this.fd, buf);
-      if (n >= 0) this.serve(buf.subarray(0, n));
-      else if (n === -EAGAIN) {
+      if (n >= 0) {
+        this.serve(buf.subarray(0, n));
+        if (this.session.replyLater) this.pollBuf = this.keep(buf);
+      } else if (n === -EAGAIN) {
         // After a poll error the watcher is stopped: with nothing to read there is no way on.
         if (status < 0) this.readEnds('EPOLL', () => new Error(`poll of /dev/fuse failed (libuv status ${status})`));
         break;
