@@ -19,6 +19,12 @@ export interface PageEngine {
   readable(pfn: number): number;      // 0 or -EIO
   /** How many of pfn..pfn+count-1, from the first, may be read (verifying as readable does); -EIO if not the first. */
   readableRun(pfn: number, count: number): number;
+  /**
+   * readableRun, but the unverified runs lying wholly in `pages` (the content of
+   * pfn `from` onwards, whole pages, just copied out of the arena) are checked
+   * on those bytes instead of being read again.
+   */
+  readableRunCopied?(pfn: number, count: number, from: number, pages: Uint8Array): number;
   /** A view shows these pages: writes go to copies and releases wait until unpin. */
   pin(pfn: number, count: number): void;
   unpin(pfn: number, count: number): void;
@@ -54,14 +60,29 @@ function validPos(n: number): boolean {
  */
 export function readInto(pc: PageCache, f: FileData, off: number, target: Uint8Array, at: number, len: number): number {
   if (!validPos(at) || at + len > target.length) return -EINVAL;
+  const ps = pc.pageSize;
+  let copied = false;
+  // Through the arena's fd when it has one: no page mapped into this process. A run is copied
+  // before it is checked, so a lazy mount verifies its unverified runs on the copy (one read of
+  // the arena, as after a full mount); what a failed check leaves in target is zeroed.
+  const check = pc.mem.readAt && pc.engine.readableRunCopied ? (pfn: number, count: number, inPage: number, bytes: number, done: number): number => {
+    const to = at + done;
+    copied = pc.mem.readAt!(pfn * ps + inPage, target, to, bytes);
+    if (!copied) return pc.engine.readableRun(pfn, count);
+    const skip = inPage === 0 ? 0 : ps - inPage, whole = Math.max(0, Math.floor((bytes - skip) / ps));
+    const ok = pc.engine.readableRunCopied!(pfn, count, pfn + (inPage === 0 ? 0 : 1), target.subarray(to + skip, to + skip + whole * ps));
+    const good = ok < 0 ? 0 : Math.min(ok * ps - inPage, bytes);
+    if (good < bytes) target.fill(0, to + good, to + bytes);
+    return ok;
+  } : undefined;
   return eachRun(pc, f, off, len, (pfn, count, inPage, bytes, done) => {
     const to = at + done;
     if (pfn === 0) { target.fill(0, to, to + bytes); return; }
-    if (pc.mem.readAt?.(pfn * pc.pageSize + inPage, target, to, bytes)) return;   // no page mapped into this process
+    if (copied || pc.mem.readAt?.(pfn * ps + inPage, target, to, bytes)) return;
     const run = count > 1 ? pc.mem.run(pfn, count) : pc.mem.page(pfn);
     if (run) run.copy(target, to, inPage, inPage + bytes);
-    else copyRun(pc.mem, pfn, count, pc.pageSize, inPage, bytes, (view, a) => { view.copy(target, to + a); });
-  });
+    else copyRun(pc.mem, pfn, count, ps, inPage, bytes, (view, a) => { view.copy(target, to + a); });
+  }, check);
 }
 
 /**
@@ -82,12 +103,14 @@ export function viewData(pc: PageCache, f: FileData, off: number, len: number, o
 /**
  * Walks [off, off + len) clipped at EOF run by run: `fn` gets a hole (pfn 0)
  * or present pages at consecutive pfns that may be read (lazy verification
- * happens here, once per page; a verified page costs one flag test), and the
+ * happens here through `check`, readableRun unless the caller copies first;
+ * once per page: a verified page costs one flag test), and the
  * bytes done before it. Returns the bytes walked (short before a damaged
  * page), -EIO when the first page is damaged, -EINVAL for a bad position.
  */
 function eachRun(pc: PageCache, f: FileData, off: number, len: number,
-  fn: (pfn: number, count: number, inPage: number, bytes: number, done: number) => void): number {
+  fn: (pfn: number, count: number, inPage: number, bytes: number, done: number) => void,
+  check: (pfn: number, count: number, inPage: number, bytes: number, done: number) => number = (pfn, count) => pc.engine.readableRun(pfn, count)): number {
   if (!validPos(off) || !validPos(len)) return -EINVAL;
   if (off >= f.size || len === 0) return 0;
   const n = Math.min(len, f.size - off);
@@ -99,7 +122,7 @@ function eachRun(pc: PageCache, f: FileData, off: number, len: number,
     const pfn = f.pages.get(index);
     let count = f.pages.run(index, Math.ceil((inPage + n - done) / ps));
     if (pfn !== 0) {
-      count = pc.engine.readableRun(pfn, count);
+      count = check(pfn, count, inPage, Math.min(count * ps - inPage, n - done), done);
       if (count < 0) return done > 0 ? done : count;
     }
     const bytes = Math.min(count * ps - inPage, n - done);

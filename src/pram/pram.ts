@@ -197,6 +197,11 @@ export class Pram {
     return this.touch.readableRun(pfn, count);
   }
 
+  /** readableRun, checking the runs wholly in `pages` (pfn `from` onwards, just copied out) on those bytes. */
+  readableRunCopied(pfn: number, count: number, from: number, pages: Uint8Array): number {
+    return this.touch.readableRun(pfn, count, { from, pages });
+  }
+
   /** A view shows pfn..pfn+count-1: until unpinned, a write goes to a copy and a release waits. */
   pin(pfn: number, count: number): void {
     const pins = (this.pins ??= new Uint32Array(this.frames.pageCount));

@@ -91,6 +91,9 @@ export interface FirstTouchContext {
   builds: () => readonly { node: { pages: NodeImage['pages'] }; path: string }[] | undefined;
 }
 
+/** Bytes of the pages from pfn `from` on (whole pages), just copied out of the arena by a read. */
+export interface Copied { from: number; pages: Uint8Array }
+
 /** Lazy verification on first read: a run at a time, the runs of one read in one batch. */
 export class FirstTouch {
   // The batch being verified: first pfn, pages, expected checksum of each run.
@@ -116,7 +119,7 @@ export class FirstTouch {
    * one batch; verdicts are applied in order up to the first failed run (the
    * runs after it stay unverified: nothing is reported that was not read).
    */
-  readableRun(pfn: number, count: number): number {
+  readableRun(pfn: number, count: number, copied?: Copied): number {
     const flags = this.ctx.frames.flags;
     let i = 0;
     for (;;) {
@@ -128,7 +131,7 @@ export class FirstTouch {
           if (f & PageFlag.Bad) break;
           j = f & PageFlag.Unverified ? this.add(pfn + j) - pfn : j + 1;
         }
-        if (this.settle()) continue;                   // all good: on to the next batch
+        if (this.settle(copied)) continue;             // all good: on to the next batch
         while (!(flags[pfn + i]! & PageFlag.Bad)) i++;  // the pages before the failed run were verified
       }
       return i === count ? count : i === 0 ? -EIO : i;
@@ -154,13 +157,10 @@ export class FirstTouch {
   }
 
   /** Checks the queued runs; marks them verified (or Bad, reported) in order up to the first failure. True: all good. */
-  private settle(): boolean {
+  private settle(copied?: Copied): boolean {
     const n = this.starts.length;
-    const { mem, frames } = this.ctx;
-    // Read through the arena's fd when it has one: fs/ copies data out the same way, so a page a read
-    // verifies is never mapped into this process (a first touch costs more than the copy).
-    const actual = n === 1 && this.counts[0] === 1 && mem.preadFd === undefined ? [crc32c(mem.page(this.starts[0]!))]
-      : runCrcs(mem, this.starts, this.counts, { pread: true });
+    const { frames } = this.ctx;
+    const actual = this.crcs(copied);
     for (let k = 0; k < n; k++) {
       const start = this.starts[k]!, end = start + this.counts[k]!;
       const ok = actual[k] === this.expected[k];
@@ -168,6 +168,33 @@ export class FirstTouch {
       if (!ok) { this.report(start, this.counts[k]!, this.expected[k]!, actual[k]!); return false; }
     }
     return true;
+  }
+
+  /**
+   * The queued runs' checksums: a run wholly in `copied` from those bytes, the
+   * others read through the arena's fd when it has one (fs/ copies data out
+   * the same way, so a page a read verifies is never mapped into this process:
+   * a first touch costs more than the copy), else through the mapping.
+   */
+  private crcs(copied?: Copied): ArrayLike<number> {
+    const { mem } = this.ctx;
+    const n = this.starts.length, ps = mem.pageSize;
+    if (!copied) {
+      return n === 1 && this.counts[0] === 1 && mem.preadFd === undefined ? [crc32c(mem.page(this.starts[0]!))]
+        : runCrcs(mem, this.starts, this.counts, { pread: true });
+    }
+    const out = new Array<number>(n), rest: number[] = [], inCopy: number[] = [], views: Uint8Array[] = [];
+    for (let k = 0; k < n; k++) {
+      const at = (this.starts[k]! - copied.from) * ps, end = at + this.counts[k]! * ps;
+      if (at >= 0 && end <= copied.pages.length) { inCopy.push(k); views.push(copied.pages.subarray(at, end)); } else rest.push(k);
+    }
+    const mine = crc32cMany(views);   // the addon's crc32c: one call for the batch
+    inCopy.forEach((k, i) => { out[k] = mine[i]!; });
+    if (rest.length > 0) {
+      const c = runCrcs(mem, rest.map((k) => this.starts[k]!), rest.map((k) => this.counts[k]!), { pread: true });
+      rest.forEach((k, i) => { out[k] = c[i]!; });
+    }
+    return out;
   }
 
   private report(start: number, count: number, expected: number, actual: number): void {
