@@ -132,3 +132,27 @@ test('8 MiB written, settled, synced and read back map no data page into the pro
     a.mem.close();
   }
 });
+
+test('a lazy read through the fd checks the bytes it copied: a flipped bit ends the read there and leaves none of the damaged bytes in the target', () => {
+  const a = arenaVolume(256);
+  try {
+    const f = ino(a.vol.mknod(1, 'f', S_IFREG | 0o644, 0, 0, 0));
+    const data = Buffer.alloc(8 * PS);
+    for (let i = 0; i < data.length; i++) data[i] = 1 + (i % 251);
+    ok(a.vol.write(f, 0, data));
+    const pfn = a.vol.images().find((i) => i.ino === f)!.pages.get(5);
+    assert.equal(a.vol.unmount(), 0);
+    const flip = Buffer.from([data[5 * PS + 9]! ^ 0x40]);
+    assert.equal(a.mem.writeAt(pfn * PS + 9, flip, 0, 1), true);
+    const v = Volume.mount({ mem: a.mem, handoff: a.handoff, clock: stepClock(), keepMemOpen: true, verify: 'lazy' });
+    const target = Buffer.alloc(8 * PS, 0xaa);
+    const n = v.readInto(f, 0, target, 0, 8 * PS);
+    assert.ok(n >= 0 && n <= 5 * PS, `read ${n} bytes: past the damaged page`);
+    assert.ok(target.subarray(0, n).equals(data.subarray(0, n)));
+    for (let i = n; i < target.length; i++) assert.ok(target[i] === 0 || target[i] === 0xaa, `byte ${i} of the target holds arena bytes past the read's end`);
+    assert.ok(v.losses.some((l) => l.path === '/f'), 'the damage is reported');
+    v.detach();
+  } finally {
+    a.mem.close();
+  }
+});
