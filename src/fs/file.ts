@@ -70,7 +70,7 @@ export function readInto(pc: PageCache, f: FileData, off: number, target: Uint8A
     copied = pc.mem.readAt!(pfn * ps + inPage, target, to, bytes);
     if (!copied) return pc.engine.readableRun(pfn, count);
     const skip = inPage === 0 ? 0 : ps - inPage, whole = Math.max(0, Math.floor((bytes - skip) / ps));
-    const ok = pc.engine.readableRunCopied!(pfn, count, pfn + (inPage === 0 ? 0 : 1), target.subarray(to + skip, to + skip + whole * ps));
+    const ok = whole === 0 ? pc.engine.readableRun(pfn, count) : pc.engine.readableRunCopied!(pfn, count, pfn + (inPage === 0 ? 0 : 1), target.subarray(to + skip, to + skip + whole * ps));
     const good = ok < 0 ? 0 : Math.min(ok * ps - inPage, bytes);
     if (good < bytes) target.fill(0, to + good, to + bytes);
     return ok;

@@ -188,8 +188,10 @@ export class FirstTouch {
       const at = (this.starts[k]! - copied.from) * ps, end = at + this.counts[k]! * ps;
       if (at >= 0 && end <= copied.pages.length) { inCopy.push(k); views.push(copied.pages.subarray(at, end)); } else rest.push(k);
     }
-    const mine = crc32cMany(views);   // the addon's crc32c: one call for the batch
-    inCopy.forEach((k, i) => { out[k] = mine[i]!; });
+    if (views.length > 0) {
+      const mine = crc32cMany(views);   // the addon's crc32c: one call for the batch
+      inCopy.forEach((k, i) => { out[k] = mine[i]!; });
+    }
     if (rest.length > 0) {
       const c = runCrcs(mem, rest.map((k) => this.starts[k]!), rest.map((k) => this.counts[k]!), { pread: true });
       rest.forEach((k, i) => { out[k] = c[i]!; });
