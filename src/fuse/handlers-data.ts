@@ -53,11 +53,19 @@ export function create(s: FuseSession, q: Request): Result {
  */
 class ReplyBuffers {
   private readonly free: Buffer[] = [];
-  take(): Buffer { return this.free.pop() ?? Buffer.allocUnsafeSlow(WRITE_BYTES_MAX); }
-  give(b: Buffer): void { if (this.free.length < REPLY_BUFFERS_KEPT) this.free.push(b); }
+  /** Taken and not given back: replies not yet written. */
+  out = 0;
+  take(): Buffer { this.out++; return this.free.pop() ?? Buffer.allocUnsafeSlow(WRITE_BYTES_MAX); }
+  give(b: Buffer): void { this.out--; if (this.free.length < REPLY_BUFFERS_KEPT) this.free.push(b); }
 }
-/** Buffers kept per session: the replies in flight at once (pool threads) and one more. */
-const REPLY_BUFFERS_KEPT = 8;
+/**
+ * Large replies left to pool threads at once; past that a reply is written at
+ * once (the poll reader serves up to 64 requests per wake-up, before any pool
+ * thread has sent one: held, each would take a fresh buffer, and fresh memory
+ * costs a fault per page). Buffers kept: those, and one for the reply at hand.
+ */
+const REPLIES_HELD_MAX = 8;
+const REPLY_BUFFERS_KEPT = REPLIES_HELD_MAX + 1;
 const replyBuffers = new WeakMap<FuseSession, ReplyBuffers>();
 
 export function read(s: FuseSession, q: Request): Result {
@@ -93,7 +101,7 @@ function readCopied(s: FuseSession, ino: number, offset: number, length: number,
   const n = copy(ino, offset, length, buf);
   if (n <= 0) { pool.give(buf); return n; }
   const back = pool;
-  if (n >= HELD_REPLY_BYTES_MIN) s.holdUntilSent(() => back.give(buf));
+  if (n >= HELD_REPLY_BYTES_MIN && pool.out <= REPLIES_HELD_MAX) s.holdUntilSent(() => back.give(buf));
   else s.whenSent(() => back.give(buf));
   return buf.subarray(0, n);
 }
