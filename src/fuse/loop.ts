@@ -31,6 +31,9 @@ export const READS_IN_FLIGHT_MAX = 2;
 /** libuv's pool (UV_THREADPOOL_SIZE, default 4): replies go to it only while a thread is left beside the blocked reads. */
 const POOL_THREADS = Number(process.env.UV_THREADPOOL_SIZE) || 4;
 
+/** Requests whose reply comes later (deferReply) at once at most: each keeps its 1 MiB request buffer. */
+const KEPT_MAX = 16;
+
 /** Requests served per wake-up of the poll reader before the event loop runs its timers and I/O (the fd stays readable: the next turn goes on). */
 export const BATCH_MAX = 64;
 
@@ -83,10 +86,11 @@ export class DevFuseLoop {
     // With every pool thread blocked in a read, a reply queued behind them would wait for ever.
     this.poolReplies = (this.opts.poolReplies ?? true) && POOL_THREADS > n;
     // Deferred replies wait for pool work (a staged write's pwrites): only with a thread free beside the reads.
-    this.session.sendLater = POOL_THREADS > n ? (unique, chunks) => this.sendLater(unique, chunks) : null;
+    this.session.sendLater = POOL_THREADS > n ? this.later : null;
     for (let i = 0; i < n; i++) this.post(Buffer.allocUnsafe(REQUEST_BYTES_MAX));
   }
 
+  private readonly later = (unique: bigint, chunks: Buffer[]): void => this.sendLater(unique, chunks);
   /** Request buffers whose reply comes later (by unique), and spare ones to read into meanwhile. */
   private readonly kept = new Map<bigint, Buffer>();
   private readonly spare: Buffer[] = [];
@@ -96,6 +100,7 @@ export class DevFuseLoop {
     this.send(chunks);
     const buf = this.kept.get(unique);
     if (buf) { this.kept.delete(unique); this.spare.push(buf); this.outstanding--; }
+    if (this.kept.size < KEPT_MAX && !this.stopping) this.session.sendLater ??= this.later;
     this.settle();
   }
 
@@ -113,7 +118,7 @@ export class DevFuseLoop {
 
   private startPoll(): void {
     this.poolReplies = this.opts.poolReplies ?? true;   // no pool thread waits in a read
-    this.session.sendLater = (unique, chunks) => this.sendLater(unique, chunks);
+    this.session.sendLater = this.later;
     this.pollBuf = Buffer.allocUnsafe(REQUEST_BYTES_MAX);
     this.outstanding++;   // the watcher, until stopPoll()
     this.poller = pollReadable(this.fd, (status) => this.drain(status));
@@ -122,10 +127,16 @@ export class DevFuseLoop {
   /** The poll reader's buffer (another once a deferred reply keeps this one). */
   private pollBuf: Buffer = Buffer.alloc(0);
 
-  /** The buffer `buf` was read into holds a request whose reply comes later: keep it; returns the buffer to read into next. */
+  /**
+   * The buffer `buf` was read into holds a request whose reply comes later:
+   * keep it; returns the buffer to read into next. Past KEPT_MAX kept, the
+   * session answers at once until one is back (a request buffer is 1 MiB, and
+   * fresh memory costs a fault per page).
+   */
   private keep(buf: Buffer): Buffer {
     this.kept.set(buf.readBigUInt64LE(8), buf);
     this.outstanding++;
+    if (this.kept.size >= KEPT_MAX) this.session.sendLater = null;
     return this.spare.pop() ?? Buffer.allocUnsafe(REQUEST_BYTES_MAX);
   }
 
