@@ -135,7 +135,12 @@ export class UringTransport {
     const start = at - Size.inHeader - opBytes;
     ent.copy(ent, start, UringHeader.inOut, UringHeader.inOut + Size.inHeader);
     ent.copy(ent, start + Size.inHeader, UringHeader.opIn, UringHeader.opIn + opBytes);
-    const reply = this.session.handle(ent.subarray(start, at + payloadBytes));
+    // An entry's buffer goes back to the kernel at commit: a reply cannot come later (deferReply),
+    // so the /dev/fuse loop's way of sending one is out of reach while an entry is served.
+    const later = this.session.sendLater;
+    this.session.sendLater = null;
+    let reply: Buffer[] | null;
+    try { reply = this.session.handle(ent.subarray(start, at + payloadBytes)); } finally { this.session.sendLater = later; }
     // FORGET and INTERRUPT never come this way; should one, the entry still goes back with an empty answer.
     this.reply(ent, reply ?? [outHeader(Size.outHeader, 0, ent.readBigUInt64LE(start + 8))]);
   }
