@@ -93,26 +93,27 @@ export function fromImages(t: InodeTable, images: readonly NodeImage[], root: Ro
   }
   rootNode.nlink = 2;
   const strays: Inode[] = [];
-  // A loaded node starts with nlink 0: nlink > 0 says a name was attached (no set of every ino).
+  // A loaded node starts with no name bytes: nameBytes > 0 says a name of its own was attached (no set of every ino).
+  // Not nlink: a directory's nlink also counts the subdirectories attached into it, which may come first.
   for (const img of images) {
     const node = t.get(img.ino);
-    if (!node || node.ino === ROOT_INO || node.nlink > 0) continue;
+    if (!node || node.ino === ROOT_INO || node.nameBytes > 0) continue;
     for (const { parent, name } of img.names) {
       const dir = t.get(parent);
-      const bad = !dir || !dir.dir || dir.dir.get(name) || (node.dir && node.nlink > 0);
+      const bad = !dir || !dir.dir || dir.dir.get(name) || (node.dir && node.nameBytes > 0);
       if (bad) {
         losses.push({ path: null, pfn: null, what: `name '${name}' of inode ${img.ino} in directory ${parent}: parent missing, not a directory, duplicate, or a second name of a directory` });
         continue;
       }
       attach(dir, name, node);
     }
-    if (node.nlink === 0) strays.push(node);
+    if (node.nameBytes === 0) strays.push(node);
   }
   // Whatever the root cannot reach (a missing parent, a directory cycle) goes to lost+found.
   // Files hang in directories: when the root reaches every directory and no node is nameless, nothing is stray.
   if (strays.length > 0 || !allDirsReached(t)) {
     const reached = reachable(t);
-    for (const node of t.inodes.values()) if (!reached.has(node.ino) && node.nlink > 0) strays.push(node);
+    for (const node of t.inodes.values()) if (!reached.has(node.ino) && node.nameBytes > 0) strays.push(node);
     if (strays.length > 0) adoptStrays(t, strays, reached, losses);
   }
   // The ledger learns what the loaded tree takes (admitted already: it was saved).
