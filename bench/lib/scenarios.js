@@ -39,11 +39,12 @@ export async function ddBench({ bytes, reps, status }) {
           status(`dd rep ${rep + 1}/${reps}: ${t} bs=${bs}`);
           const file = path.join(m.dir, 'dd.bin');
           const row = (res.targets[t][bs] ??= { writeMs: [], fsyncMs: [], readMs: [] });
+          const warmDir = t === 'ramfs' ? m.dir : SHM;   // pages of the kind the target takes (sys.js warmPages)
           try {
-            warmPages(bytes);
+            warmPages(bytes, warmDir);
             row.writeMs.push(dd('/dev/zero', file, bs, bytes / bs));
             rm(file);
-            warmPages(bytes);
+            warmPages(bytes, warmDir);
             row.fsyncMs.push(dd('/dev/zero', file, bs, bytes / bs, ['conv=fsync']));
             const d = dropCaches();
             if (!d.ok) res.dropCaches = `not possible: ${d.why}`;

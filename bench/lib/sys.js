@@ -41,14 +41,18 @@ export function dropCaches() {
 }
 
 /**
- * Page warm-up before a timed write: writes `bytes` to a scratch tmpfs file and
- * deletes it. This machine is a VM whose balloon has free page reporting: pages
- * the guest frees go back to the host a few seconds later, and the next use of
- * them pays a host fault (writes up to 3x slower). Warming right before timing
- * gives every target pages the host has backed, whoever runs first.
+ * Page warm-up before a timed write: writes `bytes` to a scratch file in `dir`
+ * (default: tmpfs) and deletes it. This machine is a VM whose balloon has free
+ * page reporting: pages the guest frees go back to the host a few seconds
+ * later, and the next use of them pays a host fault (writes up to 3x slower).
+ * Warming right before timing gives every target pages the host has backed,
+ * whoever runs first. The warm-up must free pages of the kind the target then
+ * takes: tmpfs (and pram's FUSE cache and arena) take movable pages, ramfs
+ * unmovable ones (its page cache is GFP_HIGHUSER), which come from other free
+ * lists — so a ramfs target is warmed on its own mount.
  */
-export function warmPages(bytes) {
-  const f = `/dev/shm/pram-bench-warm-${process.pid}`;
+export function warmPages(bytes, dir = '/dev/shm') {
+  const f = path.join(dir, `pram-bench-warm-${process.pid}`);
   const chunk = Buffer.alloc(16 << 20, 1);
   const fd = fs.openSync(f, 'w');
   try { for (let off = 0; off < bytes; off += chunk.length) fs.writeSync(fd, chunk, 0, Math.min(chunk.length, bytes - off)); } finally { fs.closeSync(fd); fs.rmSync(f, { force: true }); }
