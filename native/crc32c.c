@@ -90,6 +90,21 @@ static const uint8_t *crc_hw3(uint64_t *c, const uint8_t *p, size_t *n, size_t b
   return p;
 }
 
+/* Three buffers of one length, each from seed 0, as three streams (lone pages: no join needed). */
+__attribute__((target("sse4.2")))
+static void crc_hw_three(const uint8_t *a, const uint8_t *b, const uint8_t *d, size_t n, uint32_t *out) {
+  uint64_t c0 = 0, c1 = 0, c2 = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w0, w1, w2;
+    memcpy(&w0, a + i, 8); memcpy(&w1, b + i, 8); memcpy(&w2, d + i, 8);
+    c0 = _mm_crc32_u64(c0, w0); c1 = _mm_crc32_u64(c1, w1); c2 = _mm_crc32_u64(c2, w2);
+  }
+  out[0] = crc_hw1((uint32_t)c0, a + i, n - i);
+  out[1] = crc_hw1((uint32_t)c1, b + i, n - i);
+  out[2] = crc_hw1((uint32_t)c2, d + i, n - i);
+}
+
 __attribute__((target("sse4.2")))
 static uint32_t crc_hw(uint32_t c, const uint8_t *p, size_t n) {
   uint64_t c64 = c;
@@ -253,6 +268,164 @@ static napi_value js_crc32c_file(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* out[i] = crc32c of buf[off[i], off[i] + len[i]) for i < n: the pages and runs
+ * of one read's copy, in one call with no view per page. Three ranges of one
+ * length in a row (lone pages) are done as three streams. */
+static napi_value js_crc32c_ranges(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *buf, *off, *len, *out;
+  size_t n_buf = 0, n_off = 0, n_len = 0, n_out = 0;
+  int32_t n = 0;
+  if (argc < 5 || !typed(env, argv[0], napi_uint8_array, &buf, &n_buf) || !typed(env, argv[1], napi_uint32_array, &off, &n_off)
+      || !typed(env, argv[2], napi_uint32_array, &len, &n_len) || !typed(env, argv[4], napi_uint32_array, &out, &n_out)) {
+    napi_throw_type_error(env, NULL, "crc32cRanges: buf (Uint8Array), offsets, lengths (Uint32Array), n, out (Uint32Array)");
+    return NULL;
+  }
+  if (!get_i32(env, argv[3], &n, "n")) return NULL;
+  if (n < 0 || (size_t)n > n_off || (size_t)n > n_len || (size_t)n > n_out) { napi_throw_range_error(env, NULL, "crc32cRanges: n past the arrays"); return NULL; }
+  const uint8_t *b = buf;
+  const uint32_t *o = off, *l = len;
+  for (int32_t i = 0; i < n; i++) {
+    if ((size_t)o[i] + l[i] > n_buf) { napi_throw_range_error(env, NULL, "crc32cRanges: a range past the buffer"); return NULL; }
+  }
+  uint32_t *r = out;
+  int32_t i = 0;
+#if defined(__x86_64__)
+  if (have_sse42) {
+    for (; i + 3 <= n; i += 3) {
+      if (l[i] == l[i + 1] && l[i] == l[i + 2] && l[i] <= 3 * BLOCK_SHORT * 8) crc_hw_three(b + o[i], b + o[i + 1], b + o[i + 2], l[i], r + i);
+      else { r[i] = crc_hw(0, b + o[i], l[i]); r[i + 1] = crc_hw(0, b + o[i + 1], l[i + 1]); r[i + 2] = crc_hw(0, b + o[i + 2], l[i + 2]); }
+    }
+  }
+#endif
+  for (; i < n; i++) r[i] = crc32c_raw(b + o[i], l[i]);
+  return NULL;
+}
+
+/* ---- crc32cReadInto: one read's copy and its checksums on both cores ----
+ * The calling thread preads the bytes in chunks; a helper thread (started
+ * once, then parked) checksums each range as soon as its bytes are in, and
+ * the caller joins it once its copy is done. Ranges are claimed from one
+ * counter, so a helper that is not scheduled only costs the range it holds.
+ * One job at a time (a second isolate's call does all of it on its own). */
+#define READ_CHUNK (128u << 10)
+
+typedef struct {
+  const uint8_t *buf; const uint32_t *off, *len; uint32_t *out; size_t n;
+  size_t copied;          /* bytes of buf in place (under job_mu) */
+  size_t next, done;      /* next range to claim, ranges finished (under job_mu) */
+  int active;
+} job_t;
+
+static pthread_mutex_t job_lock = PTHREAD_MUTEX_INITIALIZER;   /* one caller at a time */
+static pthread_mutex_t job_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t job_cv = PTHREAD_COND_INITIALIZER;       /* job posted, bytes copied, range done */
+static job_t job;
+static int helper_state;   /* 0 none, 1 running, -1 could not start */
+
+/* Claims and checksums ranges until none is left, waiting for a range's bytes to be copied. */
+static void job_work(void) {
+  pthread_mutex_lock(&job_mu);
+  while (job.active && job.next < job.n) {
+    size_t i = job.next++;
+    size_t need = (size_t)job.off[i] + job.len[i];
+    while (job.copied < need) pthread_cond_wait(&job_cv, &job_mu);
+    pthread_mutex_unlock(&job_mu);
+    job.out[i] = crc32c_raw(job.buf + job.off[i], job.len[i]);
+    pthread_mutex_lock(&job_mu);
+    if (++job.done == job.n) pthread_cond_broadcast(&job_cv);
+  }
+  pthread_mutex_unlock(&job_mu);
+}
+
+static void *helper_main(void *arg) {
+  (void)arg;
+  for (;;) {
+    pthread_mutex_lock(&job_mu);
+    while (!(job.active && job.next < job.n)) pthread_cond_wait(&job_cv, &job_mu);
+    pthread_mutex_unlock(&job_mu);
+    job_work();
+  }
+  return NULL;
+}
+
+static int helper_start(void) {
+  if (helper_state == 0) {
+    pthread_t t;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    helper_state = pthread_create(&t, &a, helper_main, NULL) == 0 ? 1 : -1;
+    pthread_attr_destroy(&a);
+  }
+  return helper_state == 1;
+}
+
+/* crc32cReadInto(fd, pos, target, at, len, offsets, lengths, n, out): pread fd's [pos, pos + len) into
+ * target[at..], and out[i] = crc32c of target[at + offsets[i], + lengths[i]) for i < n. Throws the
+ * pread's errno (EIO when the file ends first). */
+static napi_value js_crc32c_read_into(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd = -1, n = 0;
+  int64_t pos = 0, at = 0, len = 0;
+  void *tgt, *off, *lens, *out;
+  size_t n_tgt = 0, n_off = 0, n_len = 0, n_out = 0;
+  if (argc < 9 || !typed(env, argv[2], napi_uint8_array, &tgt, &n_tgt) || !typed(env, argv[5], napi_uint32_array, &off, &n_off)
+      || !typed(env, argv[6], napi_uint32_array, &lens, &n_len) || !typed(env, argv[8], napi_uint32_array, &out, &n_out)) {
+    napi_throw_type_error(env, NULL, "crc32cReadInto: fd, pos, target (Uint8Array), at, len, offsets, lengths (Uint32Array), n, out (Uint32Array)");
+    return NULL;
+  }
+  if (!get_i32(env, argv[0], &fd, "fd") || !get_i32(env, argv[7], &n, "n")) return NULL;
+  if (napi_get_value_int64(env, argv[1], &pos) != napi_ok || napi_get_value_int64(env, argv[3], &at) != napi_ok
+      || napi_get_value_int64(env, argv[4], &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "crc32cReadInto: pos, at and len must be numbers");
+    return NULL;
+  }
+  if (fd < 0 || pos < 0 || at < 0 || len < 0 || (size_t)at + (size_t)len > n_tgt || n < 0 || (size_t)n > n_off || (size_t)n > n_len || (size_t)n > n_out) {
+    napi_throw_range_error(env, NULL, "crc32cReadInto: a position, length or count out of range");
+    return NULL;
+  }
+  const uint32_t *o = off, *l = lens;
+  for (int32_t i = 0; i < n; i++) {
+    if ((size_t)o[i] + l[i] > (size_t)len) { napi_throw_range_error(env, NULL, "crc32cReadInto: a range past the bytes read"); return NULL; }
+  }
+  uint8_t *dst = (uint8_t *)tgt + at;
+  int shared = n > 1 && pthread_mutex_trylock(&job_lock) == 0;
+  if (shared && !helper_start()) { pthread_mutex_unlock(&job_lock); shared = 0; }
+  if (!shared) {   /* alone: copy, then checksum */
+    int err = read_all(fd, dst, (size_t)len, (off_t)pos);
+    if (err) return throw_errno(env, err, "pread");
+    for (int32_t i = 0; i < n; i++) ((uint32_t *)out)[i] = crc32c_raw(dst + o[i], l[i]);
+    return NULL;
+  }
+  pthread_mutex_lock(&job_mu);
+  job = (job_t){ dst, o, l, out, (size_t)n, 0, 0, 0, 1 };
+  pthread_cond_broadcast(&job_cv);
+  pthread_mutex_unlock(&job_mu);
+  int err = 0;
+  for (size_t done = 0; done < (size_t)len && !err;) {
+    size_t take = (size_t)len - done < READ_CHUNK ? (size_t)len - done : READ_CHUNK;
+    err = read_all(fd, dst + done, take, (off_t)pos + (off_t)done);
+    done += take;
+    pthread_mutex_lock(&job_mu);
+    job.copied = err ? (size_t)len : done;   /* on an error: release the helper (its sums are not used) */
+    pthread_cond_broadcast(&job_cv);
+    pthread_mutex_unlock(&job_mu);
+  }
+  job_work();
+  pthread_mutex_lock(&job_mu);
+  while (job.done < job.n) pthread_cond_wait(&job_cv, &job_mu);
+  job.active = 0;
+  pthread_mutex_unlock(&job_mu);
+  pthread_mutex_unlock(&job_lock);
+  if (err) return throw_errno(env, err, "pread");
+  return NULL;
+}
+
 void crc32c_init(napi_env env, napi_value exports) {
   for (uint32_t i = 0; i < 256; i++) {
     uint32_t c = i;
@@ -269,4 +442,8 @@ void crc32c_init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "crc32cMany", f);
   napi_create_function(env, "crc32cFile", NAPI_AUTO_LENGTH, js_crc32c_file, NULL, &f);
   napi_set_named_property(env, exports, "crc32cFile", f);
+  napi_create_function(env, "crc32cRanges", NAPI_AUTO_LENGTH, js_crc32c_ranges, NULL, &f);
+  napi_set_named_property(env, exports, "crc32cRanges", f);
+  napi_create_function(env, "crc32cReadInto", NAPI_AUTO_LENGTH, js_crc32c_read_into, NULL, &f);
+  napi_set_named_property(env, exports, "crc32cReadInto", f);
 }

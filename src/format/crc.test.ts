@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { crc32c, crc32cFile, crc32cMany } from './crc.js';
+import { crc32c, crc32cFile, crc32cMany, crc32cReadInto } from './crc.js';
 
 const SEED = Number(process.env.SEED ?? 0x5eed13);
 
@@ -55,6 +55,40 @@ test('crc32cFile equals crc32c of the same file bytes, neighbouring ranges read 
       const got = crc32cFile(fd, offsets, lengthsArr, { threads });
       lens.forEach((l, i) => assert.equal(got[i], crc32c(bytes.subarray(offsets[i]!, offsets[i]! + l)), `SEED=${SEED} threads ${threads} range ${offsets[i]}+${l}`));
     }
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+  }
+});
+
+test('crc32cReadInto copies the bytes and sums every range as crc32c of the copy (helper thread or alone), errors thrown', () => {
+  const next = rng(SEED ^ 0x1234567);
+  const file = path.join(os.tmpdir(), `crcread-readinto-${process.pid}.bin`);
+  const bytes = Buffer.alloc(3 << 20);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = next() & 0xff;
+  fs.writeFileSync(file, bytes);
+  const fd = fs.openSync(file, 'r');
+  try {
+    for (let round = 0; round < 40; round++) {
+      const len = round === 0 ? 0 : 1 + (next() % (2 << 20)), pos = next() % (bytes.length - len), at = next() % 5000;
+      const target = Buffer.alloc(at + len + 7, 0xa5);
+      const n = round % 5 === 1 ? 1 : next() % 300;
+      const offsets = new Uint32Array(n), lens = new Uint32Array(n), out = new Uint32Array(n);
+      for (let i = 0; i < n && len > 0; i++) {
+        const l = next() % 4 === 0 ? 4096 : next() % Math.min(len, 70_000);
+        lens[i] = Math.min(l, len); offsets[i] = next() % (len - lens[i]! + 1);
+      }
+      crc32cReadInto(fd, pos, target, at, len, offsets, lens, len > 0 ? n : 0, out);
+      assert.ok(target.subarray(at, at + len).equals(bytes.subarray(pos, pos + len)), `SEED=${SEED} round ${round}: the bytes copied`);
+      assert.ok(target.subarray(0, at).every((b) => b === 0xa5) && target.subarray(at + len).every((b) => b === 0xa5), `SEED=${SEED} round ${round}: nothing else written`);
+      for (let i = 0; i < (len > 0 ? n : 0); i++) {
+        assert.equal(out[i], crc32c(bytes.subarray(pos + offsets[i]!, pos + offsets[i]! + lens[i]!)), `SEED=${SEED} round ${round} range ${offsets[i]}+${lens[i]}`);
+      }
+    }
+    const t = Buffer.alloc(8192), o = new Uint32Array([0, 4096]), l = new Uint32Array([4096, 4096]), out = new Uint32Array(2);
+    assert.throws(() => crc32cReadInto(fd, bytes.length - 4096, t, 0, 8192, o, l, 2, out), { code: 'EIO' }, 'the file ends first');
+    assert.throws(() => crc32cReadInto(fd, 0, t, 1, 8192, o, l, 2, out), RangeError, 'past the target');
+    assert.throws(() => crc32cReadInto(fd, 0, t, 0, 4096, o, l, 2, out), RangeError, 'a range past the bytes read');
   } finally {
     fs.closeSync(fd);
     fs.rmSync(file, { force: true });

@@ -7,7 +7,7 @@
 
 import { availableParallelism } from 'node:os';
 import { crc32 as libCrc32, crc32c as libCrc32c } from '@node-rs/crc32';
-import { crc32cFile as nativeCrc32cFile, crc32cMany as nativeCrc32cMany } from '../mem/native.js';
+import { crc32cFile as nativeCrc32cFile, crc32cMany as nativeCrc32cMany, crc32cRanges as nativeCrc32cRanges, crc32cReadInto as nativeCrc32cReadInto } from '../mem/native.js';
 
 /** Linux crc32_le(seed, buf): reflected poly 0xEDB88320, no final xor. Link pages. */
 export function crc32le(buf: Uint8Array, seed = 0): number {
@@ -68,6 +68,26 @@ export function crc32cFile(fd: number, offsets: Float64Array, lengths: Uint32Arr
   for (let i = 0; i < lengths.length; i++) bytes += lengths[i]!;
   nativeCrc32cFile(fd, offsets, lengths, out, threadsFor(bytes, opts));
   return out;
+}
+
+/**
+ * out[i] = crc32c of buf[offsets[i], offsets[i] + lengths[i]) for i < n, as
+ * crc32c gives it, in one native call: the pages and runs of one read's copy
+ * without a view or a call per page. A range past buf throws a RangeError.
+ */
+export function crc32cRanges(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array): void {
+  nativeCrc32cRanges(buf, offsets, lengths, n, out);
+}
+
+/**
+ * Copies fd's bytes [pos, pos + len) into target[at..] with pread and sets
+ * out[i] = crc32c of target[at + offsets[i], + lengths[i]) for i < n, the
+ * sums on a second core while the copy goes on (a read's first check costs
+ * about what its copy does). Throws the pread's error (Node's shape; EIO when
+ * the file ends first).
+ */
+export function crc32cReadInto(fd: number, pos: number, target: Uint8Array, at: number, len: number, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array): void {
+  nativeCrc32cReadInto(fd, pos, target, at, len, offsets, lengths, n, out);
 }
 
 /** threads: exactly this many (tests compare 1 with 2); default: every core for a large batch, else one. */

@@ -25,6 +25,12 @@ export interface PageEngine {
    * on those bytes instead of being read again.
    */
   readableRunCopied?(pfn: number, count: number, from: number, pages: Uint8Array): number;
+  /**
+   * Copies `bytes` bytes of pfn..pfn+count-1 from byte inPage of the first
+   * into target[to..] and checks them (as readableRun) in one step; undefined
+   * when it did not (nothing to check, or not on the copy): copy and check then.
+   */
+  readRunInto?(pfn: number, count: number, inPage: number, target: Uint8Array, to: number, bytes: number): number | undefined;
   /** A view shows these pages: writes go to copies and releases wait until unpin. */
   pin(pfn: number, count: number): void;
   unpin(pfn: number, count: number): void;
@@ -67,10 +73,14 @@ export function readInto(pc: PageCache, f: FileData, off: number, target: Uint8A
   // the arena, as after a full mount); what a failed check leaves in target is zeroed.
   const check = pc.mem.readAt && pc.engine.readableRunCopied ? (pfn: number, count: number, inPage: number, bytes: number, done: number): number => {
     const to = at + done;
-    copied = pc.mem.readAt!(pfn * ps + inPage, target, to, bytes);
-    if (!copied) return pc.engine.readableRun(pfn, count);
-    const skip = inPage === 0 ? 0 : ps - inPage, whole = Math.max(0, Math.floor((bytes - skip) / ps));
-    const ok = whole === 0 ? pc.engine.readableRun(pfn, count) : pc.engine.readableRunCopied!(pfn, count, pfn + (inPage === 0 ? 0 : 1), target.subarray(to + skip, to + skip + whole * ps));
+    let ok = pc.engine.readRunInto?.(pfn, count, inPage, target, to, bytes);
+    copied = ok !== undefined;
+    if (ok === undefined) {
+      copied = pc.mem.readAt!(pfn * ps + inPage, target, to, bytes);
+      if (!copied) return pc.engine.readableRun(pfn, count);
+      const skip = inPage === 0 ? 0 : ps - inPage, whole = Math.max(0, Math.floor((bytes - skip) / ps));
+      ok = whole === 0 ? pc.engine.readableRun(pfn, count) : pc.engine.readableRunCopied!(pfn, count, pfn + (inPage === 0 ? 0 : 1), target.subarray(to + skip, to + skip + whole * ps));
+    }
     const good = ok < 0 ? 0 : Math.min(ok * ps - inPage, bytes);
     if (good < bytes) target.fill(0, to + good, to + bytes);
     return ok;

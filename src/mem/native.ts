@@ -22,6 +22,8 @@ interface Addon {
   sendUnixDatagram(address: Buffer, data: Buffer, fds: number[]): number;
   crc32cMany(buffers: Uint8Array[], out: Uint32Array, threads: number): void;
   crc32cFile(fd: number, offsets: Float64Array, lengths: Uint32Array, out: Uint32Array, threads: number): void;
+  crc32cRanges(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array): void;
+  crc32cReadInto(fd: number, pos: number, target: Uint8Array, at: number, len: number, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array): void;
   MADV_NORMAL: number; MADV_RANDOM: number; MADV_SEQUENTIAL: number; MADV_WILLNEED: number;
   MADV_DONTNEED: number; MADV_REMOVE: number; MADV_HUGEPAGE: number; MADV_NOHUGEPAGE: number;
   MADV_POPULATE_READ: number; MADV_POPULATE_WRITE: number;
@@ -106,6 +108,20 @@ export function crc32cMany(buffers: Uint8Array[], out: Uint32Array, threads: num
 /** out[i] = crc32c of fd's bytes [offsets[i], offsets[i] + lengths[i]), read with pread (never mapped), on up to `threads` threads. */
 export function crc32cFile(fd: number, offsets: Float64Array, lengths: Uint32Array, out: Uint32Array, threads: number): void {
   addon.crc32cFile(fd, offsets, lengths, out, threads);
+}
+
+/** out[i] = crc32c of buf[offsets[i], offsets[i] + lengths[i]) for i < n, in one call on this thread (no view per range). */
+export function crc32cRanges(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array): void {
+  addon.crc32cRanges(buf, offsets, lengths, n, out);
+}
+
+/**
+ * pread of fd's [pos, pos + len) into target[at..], and out[i] = crc32c of
+ * target[at + offsets[i], + lengths[i]) for i < n: each range summed (on a
+ * helper thread) as soon as its bytes are in. Throws the pread's error.
+ */
+export function crc32cReadInto(fd: number, pos: number, target: Uint8Array, at: number, len: number, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array): void {
+  addon.crc32cReadInto(fd, pos, target, at, len, offsets, lengths, n, out);
 }
 
 /** memfd_create(2); flags default to MFD_CLOEXEC. */

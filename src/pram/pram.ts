@@ -202,6 +202,11 @@ export class Pram {
     return this.touch.readableRun(pfn, count, { from, pages });
   }
 
+  /** A read's copy of pfn..pfn+count-1 into target[to..] and its first check in one (FirstTouch.readInto); undefined: not done. */
+  readRunInto(pfn: number, count: number, inPage: number, target: Uint8Array, to: number, bytes: number): number | undefined {
+    return this.touch.readInto(pfn, count, inPage, target, to, bytes);
+  }
+
   /** A view shows pfn..pfn+count-1: until unpinned, a write goes to a copy and a release waits. */
   pin(pfn: number, count: number): void {
     const pins = (this.pins ??= new Uint32Array(this.frames.pageCount));

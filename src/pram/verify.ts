@@ -10,7 +10,7 @@
 import type { PhysMem } from '../mem/physmem.js';
 import { PageFlag, type PageFrames } from '../boot/frames.js';
 import { EIO } from '../format/errno.js';
-import { crc32c, crc32cFile, crc32cMany, type CrcThreads } from '../format/crc.js';
+import { crc32c, crc32cFile, crc32cMany, crc32cRanges, crc32cReadInto, type CrcThreads } from '../format/crc.js';
 import type { Loss, NodeImage } from './image.js';
 import type { Run } from './load.js';
 import { RUN, type LogReplay } from './replay.js';
@@ -96,10 +96,18 @@ export interface Copied { from: number; pages: Uint8Array }
 
 /** Lazy verification on first read: a run at a time, the runs of one read in one batch. */
 export class FirstTouch {
-  // The batch being verified: first pfn, pages, expected checksum of each run.
-  private readonly starts: number[] = [];
-  private readonly counts: number[] = [];
-  private readonly expected: number[] = [];
+  // The batch being verified (n runs): first pfn, pages, expected and computed
+  // checksum of each run; typed and reused, so a read's first touch allocates nothing per page.
+  private n = 0;
+  private readonly starts = new Float64Array(BATCH_RUNS_MAX);
+  private readonly counts = new Uint32Array(BATCH_RUNS_MAX);
+  private readonly expected = new Uint32Array(BATCH_RUNS_MAX);
+  private readonly actual = new Uint32Array(BATCH_RUNS_MAX);
+  // The ranges of a copy to checksum (byte offset, length) and which run each is.
+  private readonly rangeAt = new Uint32Array(BATCH_RUNS_MAX);
+  private readonly rangeLen = new Uint32Array(BATCH_RUNS_MAX);
+  private readonly rangeCrc = new Uint32Array(BATCH_RUNS_MAX);
+  private readonly rangeRun = new Uint32Array(BATCH_RUNS_MAX);
 
   constructor(private readonly ctx: FirstTouchContext) {}
 
@@ -126,7 +134,7 @@ export class FirstTouch {
       while (i < count && (flags[pfn + i]! & (PageFlag.Bad | PageFlag.Unverified)) === 0) i++;
       if (i < count && !(flags[pfn + i]! & PageFlag.Bad)) {
         this.reset();
-        for (let j = i; j < count && this.starts.length < BATCH_RUNS_MAX;) {
+        for (let j = i; j < count && this.n < BATCH_RUNS_MAX;) {
           const f = flags[pfn + j]!;
           if (f & PageFlag.Bad) break;
           j = f & PageFlag.Unverified ? this.add(pfn + j) - pfn : j + 1;
@@ -138,10 +146,48 @@ export class FirstTouch {
     }
   }
 
+  /**
+   * A read's copy and first check in one: copies `bytes` bytes of pages
+   * pfn..pfn+count-1, from byte inPage of the first, into target[to..]
+   * through the arena's fd, and checks their unverified runs on the copy, the
+   * sums on a second core while the copy goes on. Returns as readableRun (the
+   * bytes of pages past the good ones are the caller's to zero), or undefined
+   * when it cannot be done so -- no fd, nothing unverified, a damaged page, a
+   * run reaching past the copy's whole pages, a batch too large, a failed
+   * pread: then nothing is marked and the caller copies and checks as before.
+   */
+  readInto(pfn: number, count: number, inPage: number, target: Uint8Array, to: number, bytes: number): number | undefined {
+    const { mem, frames } = this.ctx, fd = mem.preadFd, ps = mem.pageSize, flags = frames.flags;
+    if (fd === undefined) return undefined;
+    const skip = inPage === 0 ? 0 : ps - inPage;                        // the partial first page's bytes
+    const from = pfn + (inPage === 0 ? 0 : 1), end = from + Math.floor((bytes - skip) / ps);   // whole pages copied
+    this.reset();
+    for (let j = 0; j < count;) {
+      const f = flags[pfn + j]!;
+      if (f & PageFlag.Bad) return undefined;
+      if (!(f & PageFlag.Unverified)) { j++; continue; }
+      if (this.n === BATCH_RUNS_MAX) return undefined;
+      const k = this.n;
+      j = this.add(pfn + j) - pfn;
+      const start = this.starts[k]!;
+      if (start < from || start + this.counts[k]! > end) return undefined;
+      this.rangeAt[k] = skip + (start - from) * ps;
+      this.rangeLen[k] = this.counts[k]! * ps;
+    }
+    if (this.n === 0) return undefined;
+    try {
+      crc32cReadInto(fd, pfn * ps + inPage, target, to, bytes, this.rangeAt, this.rangeLen, this.n, this.actual);
+    } catch {
+      return undefined;   // the fd did not read: the caller's path reads through the mapping
+    }
+    if (this.apply(this.actual)) return count;
+    let i = 0;
+    while (!(flags[pfn + i]! & PageFlag.Bad)) i++;   // the pages before the failed run were verified
+    return i === 0 ? -EIO : i;
+  }
+
   private reset(): void {
-    this.starts.length = 0;
-    this.counts.length = 0;
-    this.expected.length = 0;
+    this.n = 0;
   }
 
   /** Queue the run (or lone page) holding the unverified pfn; returns the pfn after it. */
@@ -150,17 +196,22 @@ export class FirstTouch {
     const head = runHead.headOf(pfn);
     const run = head >= 0 ? runs.get(head) : undefined;
     const start = run ? head : pfn, count = run?.count ?? 1;
-    this.starts.push(start);
-    this.counts.push(count);
-    this.expected.push(run ? run.csum : frames.csum[pfn]!);
+    const k = this.n++;
+    this.starts[k] = start;
+    this.counts[k] = count;
+    this.expected[k] = run ? run.csum : frames.csum[pfn]!;
     return start + count;
   }
 
   /** Checks the queued runs; marks them verified (or Bad, reported) in order up to the first failure. True: all good. */
   private settle(copied?: Copied): boolean {
-    const n = this.starts.length;
+    return this.apply(this.crcs(copied));
+  }
+
+  /** Marks the queued runs verified (or Bad, reported) by their computed checksums, in order up to the first failure. */
+  private apply(actual: Uint32Array): boolean {
+    const n = this.n;
     const { frames } = this.ctx;
-    const actual = this.crcs(copied);
     for (let k = 0; k < n; k++) {
       const start = this.starts[k]!, end = start + this.counts[k]!;
       const ok = actual[k] === this.expected[k];
@@ -171,26 +222,29 @@ export class FirstTouch {
   }
 
   /**
-   * The queued runs' checksums: a run wholly in `copied` from those bytes, the
+   * The queued runs' checksums (in `actual`): a run wholly in `copied` from
+   * those bytes (every such run in one native call, no view per page), the
    * others read through the arena's fd when it has one (fs/ copies data out
    * the same way, so a page a read verifies is never mapped into this process:
    * a first touch costs more than the copy), else through the mapping.
    */
-  private crcs(copied?: Copied): ArrayLike<number> {
+  private crcs(copied?: Copied): Uint32Array {
     const { mem } = this.ctx;
-    const n = this.starts.length, ps = mem.pageSize;
+    const n = this.n, ps = mem.pageSize, out = this.actual;
     if (!copied) {
-      return n === 1 && this.counts[0] === 1 && mem.preadFd === undefined ? [crc32c(mem.page(this.starts[0]!))]
-        : runCrcs(mem, this.starts, this.counts, { pread: true });
+      if (n === 1 && this.counts[0] === 1 && mem.preadFd === undefined) out[0] = crc32c(mem.page(this.starts[0]!));
+      else out.set(runCrcs(mem, this.starts.subarray(0, n), this.counts.subarray(0, n), { pread: true }));
+      return out;
     }
-    const out = new Array<number>(n), rest: number[] = [], inCopy: number[] = [], views: Uint8Array[] = [];
+    let m = 0;
+    const rest: number[] = [];
     for (let k = 0; k < n; k++) {
-      const at = (this.starts[k]! - copied.from) * ps, end = at + this.counts[k]! * ps;
-      if (at >= 0 && end <= copied.pages.length) { inCopy.push(k); views.push(copied.pages.subarray(at, end)); } else rest.push(k);
+      const at = (this.starts[k]! - copied.from) * ps, len = this.counts[k]! * ps;
+      if (at >= 0 && at + len <= copied.pages.length) { this.rangeAt[m] = at; this.rangeLen[m] = len; this.rangeRun[m++] = k; } else rest.push(k);
     }
-    if (views.length > 0) {
-      const mine = crc32cMany(views);   // the addon's crc32c: one call for the batch
-      inCopy.forEach((k, i) => { out[k] = mine[i]!; });
+    if (m > 0) {
+      crc32cRanges(copied.pages, this.rangeAt, this.rangeLen, m, this.rangeCrc);
+      for (let i = 0; i < m; i++) out[this.rangeRun[i]!] = this.rangeCrc[i]!;
     }
     if (rest.length > 0) {
       const c = runCrcs(mem, rest.map((k) => this.starts[k]!), rest.map((k) => this.counts[k]!), { pread: true });
