@@ -314,7 +314,7 @@ static napi_value js_crc32c_ranges(napi_env env, napi_callback_info info) {
 
 typedef struct {
   const uint8_t *buf; const uint32_t *off, *len; uint32_t *out; size_t n;
-  size_t copied;          /* bytes of buf in place (under job_mu) */
+  size_t copied, total;   /* bytes of buf in place (under job_mu), of total */
   size_t next, done;      /* next range to claim, ranges finished (under job_mu) */
   int active;
 } job_t;
@@ -325,17 +325,24 @@ static pthread_cond_t job_cv = PTHREAD_COND_INITIALIZER;       /* job posted, by
 static job_t job;
 static int helper_state;   /* 0 none, 1 running, -1 could not start */
 
-/* Claims and checksums ranges until none is left, waiting for a range's bytes to be copied. */
-static void job_work(void) {
+/* Ranges claimed at once: lone pages, 32 KiB; fewer trips through job_mu. */
+#define CLAIM_RANGES 8
+
+/* Claims and checksums ranges until none is left, waiting for their bytes to
+ * be copied. The helper claims only while the copy goes on: once it is done
+ * the caller takes the rest, and waits at most for the helper's last claim. */
+static void job_work(int helper) {
   pthread_mutex_lock(&job_mu);
-  while (job.active && job.next < job.n) {
-    size_t i = job.next++;
-    size_t need = (size_t)job.off[i] + job.len[i];
+  while (job.active && job.next < job.n && !(helper && job.copied == job.total)) {
+    size_t from = job.next, to = from + CLAIM_RANGES < job.n ? from + CLAIM_RANGES : job.n, need = 0;
+    job.next = to;
+    for (size_t i = from; i < to; i++) if ((size_t)job.off[i] + job.len[i] > need) need = (size_t)job.off[i] + job.len[i];
     while (job.copied < need) pthread_cond_wait(&job_cv, &job_mu);
     pthread_mutex_unlock(&job_mu);
-    job.out[i] = crc32c_raw(job.buf + job.off[i], job.len[i]);
+    for (size_t i = from; i < to; i++) job.out[i] = crc32c_raw(job.buf + job.off[i], job.len[i]);
     pthread_mutex_lock(&job_mu);
-    if (++job.done == job.n) pthread_cond_broadcast(&job_cv);
+    job.done += to - from;
+    if (job.done == job.n) pthread_cond_broadcast(&job_cv);
   }
   pthread_mutex_unlock(&job_mu);
 }
@@ -344,9 +351,9 @@ static void *helper_main(void *arg) {
   (void)arg;
   for (;;) {
     pthread_mutex_lock(&job_mu);
-    while (!(job.active && job.next < job.n)) pthread_cond_wait(&job_cv, &job_mu);
+    while (!(job.active && job.next < job.n && job.copied < job.total)) pthread_cond_wait(&job_cv, &job_mu);
     pthread_mutex_unlock(&job_mu);
-    job_work();
+    job_work(1);
   }
   return NULL;
 }
@@ -403,7 +410,7 @@ static napi_value js_crc32c_read_into(napi_env env, napi_callback_info info) {
     return NULL;
   }
   pthread_mutex_lock(&job_mu);
-  job = (job_t){ dst, o, l, out, (size_t)n, 0, 0, 0, 1 };
+  job = (job_t){ dst, o, l, out, (size_t)n, 0, (size_t)len, 0, 0, 1 };
   pthread_cond_broadcast(&job_cv);
   pthread_mutex_unlock(&job_mu);
   int err = 0;
@@ -416,7 +423,7 @@ static napi_value js_crc32c_read_into(napi_env env, napi_callback_info info) {
     pthread_cond_broadcast(&job_cv);
     pthread_mutex_unlock(&job_mu);
   }
-  job_work();
+  job_work(0);
   pthread_mutex_lock(&job_mu);
   while (job.done < job.n) pthread_cond_wait(&job_cv, &job_mu);
   job.active = 0;
