@@ -268,6 +268,19 @@ static napi_value js_crc32c_file(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* r[i] = crc32c of b[o[i], o[i] + l[i]) for i in [i, end): three ranges of one length in a row (lone pages) as three streams. */
+static void sum_ranges(const uint8_t *b, const uint32_t *o, const uint32_t *l, int32_t i, int32_t end, uint32_t *r) {
+#if defined(__x86_64__)
+  if (have_sse42) {
+    for (; i + 3 <= end; i += 3) {
+      if (l[i] == l[i + 1] && l[i] == l[i + 2] && l[i] <= 3 * BLOCK_SHORT * 8) crc_hw_three(b + o[i], b + o[i + 1], b + o[i + 2], l[i], r + i);
+      else { r[i] = crc_hw(0, b + o[i], l[i]); r[i + 1] = crc_hw(0, b + o[i + 1], l[i + 1]); r[i + 2] = crc_hw(0, b + o[i + 2], l[i + 2]); }
+    }
+  }
+#endif
+  for (; i < end; i++) r[i] = crc32c_raw(b + o[i], l[i]);
+}
+
 /* out[i] = crc32c of buf[off[i], off[i] + len[i]) for i < n: the pages and runs
  * of one read's copy, in one call with no view per page. Three ranges of one
  * length in a row (lone pages) are done as three streams. */
@@ -290,85 +303,17 @@ static napi_value js_crc32c_ranges(napi_env env, napi_callback_info info) {
   for (int32_t i = 0; i < n; i++) {
     if ((size_t)o[i] + l[i] > n_buf) { napi_throw_range_error(env, NULL, "crc32cRanges: a range past the buffer"); return NULL; }
   }
-  uint32_t *r = out;
-  int32_t i = 0;
-#if defined(__x86_64__)
-  if (have_sse42) {
-    for (; i + 3 <= n; i += 3) {
-      if (l[i] == l[i + 1] && l[i] == l[i + 2] && l[i] <= 3 * BLOCK_SHORT * 8) crc_hw_three(b + o[i], b + o[i + 1], b + o[i + 2], l[i], r + i);
-      else { r[i] = crc_hw(0, b + o[i], l[i]); r[i + 1] = crc_hw(0, b + o[i + 1], l[i + 1]); r[i + 2] = crc_hw(0, b + o[i + 2], l[i + 2]); }
-    }
-  }
-#endif
-  for (; i < n; i++) r[i] = crc32c_raw(b + o[i], l[i]);
+  sum_ranges(b, o, l, 0, n, out);
   return NULL;
 }
 
-/* ---- crc32cReadInto: one read's copy and its checksums on both cores ----
- * The calling thread preads the bytes in chunks; a helper thread (started
- * once, then parked) checksums each range as soon as its bytes are in, and
- * the caller joins it once its copy is done. Ranges are claimed from one
- * counter, so a helper that is not scheduled only costs the range it holds.
- * One job at a time (a second isolate's call does all of it on its own). */
-#define READ_CHUNK (128u << 10)
-
-typedef struct {
-  const uint8_t *buf; const uint32_t *off, *len; uint32_t *out; size_t n;
-  size_t copied, total;   /* bytes of buf in place (under job_mu), of total */
-  size_t next, done;      /* next range to claim, ranges finished (under job_mu) */
-  int active;
-} job_t;
-
-static pthread_mutex_t job_lock = PTHREAD_MUTEX_INITIALIZER;   /* one caller at a time */
-static pthread_mutex_t job_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t job_cv = PTHREAD_COND_INITIALIZER;       /* job posted, bytes copied, range done */
-static job_t job;
-static int helper_state;   /* 0 none, 1 running, -1 could not start */
-
-/* Ranges claimed at once: lone pages, 32 KiB; fewer trips through job_mu. */
-#define CLAIM_RANGES 8
-
-/* Claims and checksums ranges until none is left, waiting for their bytes to
- * be copied. The helper claims only while the copy goes on: once it is done
- * the caller takes the rest, and waits at most for the helper's last claim. */
-static void job_work(int helper) {
-  pthread_mutex_lock(&job_mu);
-  while (job.active && job.next < job.n && !(helper && job.copied == job.total)) {
-    size_t from = job.next, to = from + CLAIM_RANGES < job.n ? from + CLAIM_RANGES : job.n, need = 0;
-    job.next = to;
-    for (size_t i = from; i < to; i++) if ((size_t)job.off[i] + job.len[i] > need) need = (size_t)job.off[i] + job.len[i];
-    while (job.copied < need) pthread_cond_wait(&job_cv, &job_mu);
-    pthread_mutex_unlock(&job_mu);
-    for (size_t i = from; i < to; i++) job.out[i] = crc32c_raw(job.buf + job.off[i], job.len[i]);
-    pthread_mutex_lock(&job_mu);
-    job.done += to - from;
-    if (job.done == job.n) pthread_cond_broadcast(&job_cv);
-  }
-  pthread_mutex_unlock(&job_mu);
-}
-
-static void *helper_main(void *arg) {
-  (void)arg;
-  for (;;) {
-    pthread_mutex_lock(&job_mu);
-    while (!(job.active && job.next < job.n && job.copied < job.total)) pthread_cond_wait(&job_cv, &job_mu);
-    pthread_mutex_unlock(&job_mu);
-    job_work(1);
-  }
-  return NULL;
-}
-
-static int helper_start(void) {
-  if (helper_state == 0) {
-    pthread_t t;
-    pthread_attr_t a;
-    pthread_attr_init(&a);
-    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    helper_state = pthread_create(&t, &a, helper_main, NULL) == 0 ? 1 : -1;
-    pthread_attr_destroy(&a);
-  }
-  return helper_state == 1;
-}
+/* ---- crc32cReadInto: one read's copy and its checksums in one call ----
+ * On the calling thread: the sums follow the copy while its bytes are still in
+ * cache. (A parked helper thread summing each range as the copy went on was
+ * tried: on this shared 2-core machine under load it made reads slower, the
+ * caller waiting for a helper the scheduler had not run; see the branch
+ * history, commit "crc32cReadInto: the helper claims 8 ranges".) */
+#define READ_CHUNK (256u << 10)
 
 /* crc32cReadInto(fd, pos, target, at, len, offsets, lengths, n, out): pread fd's [pos, pos + len) into
  * target[at..], and out[i] = crc32c of target[at + offsets[i], + lengths[i]) for i < n. Throws the
@@ -401,35 +346,19 @@ static napi_value js_crc32c_read_into(napi_env env, napi_callback_info info) {
     if ((size_t)o[i] + l[i] > (size_t)len) { napi_throw_range_error(env, NULL, "crc32cReadInto: a range past the bytes read"); return NULL; }
   }
   uint8_t *dst = (uint8_t *)tgt + at;
-  int shared = n > 1 && pthread_mutex_trylock(&job_lock) == 0;
-  if (shared && !helper_start()) { pthread_mutex_unlock(&job_lock); shared = 0; }
-  if (!shared) {   /* alone: copy, then checksum */
-    int err = read_all(fd, dst, (size_t)len, (off_t)pos);
-    if (err) return throw_errno(env, err, "pread");
-    for (int32_t i = 0; i < n; i++) ((uint32_t *)out)[i] = crc32c_raw(dst + o[i], l[i]);
-    return NULL;
-  }
-  pthread_mutex_lock(&job_mu);
-  job = (job_t){ dst, o, l, out, (size_t)n, 0, (size_t)len, 0, 0, 1 };
-  pthread_cond_broadcast(&job_cv);
-  pthread_mutex_unlock(&job_mu);
-  int err = 0;
-  for (size_t done = 0; done < (size_t)len && !err;) {
+  /* Copy a chunk, then sum the ranges that end in it (in order, as a read's runs are): bytes summed hot in cache. */
+  int32_t i = 0;
+  for (size_t done = 0; done < (size_t)len;) {
     size_t take = (size_t)len - done < READ_CHUNK ? (size_t)len - done : READ_CHUNK;
-    err = read_all(fd, dst + done, take, (off_t)pos + (off_t)done);
+    int err = read_all(fd, dst + done, take, (off_t)pos + (off_t)done);
+    if (err) return throw_errno(env, err, "pread");
     done += take;
-    pthread_mutex_lock(&job_mu);
-    job.copied = err ? (size_t)len : done;   /* on an error: release the helper (its sums are not used) */
-    pthread_cond_broadcast(&job_cv);
-    pthread_mutex_unlock(&job_mu);
+    int32_t k = i;
+    while (k < n && (size_t)o[k] + l[k] <= done) k++;
+    sum_ranges(dst, o, l, i, k, out);
+    i = k;
   }
-  job_work(0);
-  pthread_mutex_lock(&job_mu);
-  while (job.done < job.n) pthread_cond_wait(&job_cv, &job_mu);
-  job.active = 0;
-  pthread_mutex_unlock(&job_mu);
-  pthread_mutex_unlock(&job_lock);
-  if (err) return throw_errno(env, err, "pread");
+  sum_ranges(dst, o, l, i, n, out);
   return NULL;
 }
 

@@ -61,7 +61,7 @@ test('crc32cFile equals crc32c of the same file bytes, neighbouring ranges read 
   }
 });
 
-test('crc32cReadInto copies the bytes and sums every range as crc32c of the copy (helper thread or alone), errors thrown', () => {
+test('crc32cReadInto copies the bytes and sums every range as crc32c of the copy, in any order, errors thrown', () => {
   const next = rng(SEED ^ 0x1234567);
   const file = path.join(os.tmpdir(), `crcread-readinto-${process.pid}.bin`);
   const bytes = Buffer.alloc(3 << 20);

@@ -81,10 +81,10 @@ export function crc32cRanges(buf: Uint8Array, offsets: Uint32Array, lengths: Uin
 
 /**
  * Copies fd's bytes [pos, pos + len) into target[at..] with pread and sets
- * out[i] = crc32c of target[at + offsets[i], + lengths[i]) for i < n, the
- * sums on a second core while the copy goes on (a read's first check costs
- * about what its copy does). Throws the pread's error (Node's shape; EIO when
- * the file ends first).
+ * out[i] = crc32c of target[at + offsets[i], + lengths[i]) for i < n, each
+ * summed while its bytes are still in cache (one call for a read's copy and
+ * its first check). Throws the pread's error (Node's shape; EIO when the file
+ * ends first).
  */
 export function crc32cReadInto(fd: number, pos: number, target: Uint8Array, at: number, len: number, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array): void {
   nativeCrc32cReadInto(fd, pos, target, at, len, offsets, lengths, n, out);

@@ -117,8 +117,8 @@ export function crc32cRanges(buf: Uint8Array, offsets: Uint32Array, lengths: Uin
 
 /**
  * pread of fd's [pos, pos + len) into target[at..], and out[i] = crc32c of
- * target[at + offsets[i], + lengths[i]) for i < n: each range summed (on a
- * helper thread) as soon as its bytes are in. Throws the pread's error.
+ * target[at + offsets[i], + lengths[i]) for i < n: each range summed right
+ * after the chunk its bytes end in is copied. Throws the pread's error.
  */
 export function crc32cReadInto(fd: number, pos: number, target: Uint8Array, at: number, len: number, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array): void {
   addon.crc32cReadInto(fd, pos, target, at, len, offsets, lengths, n, out);

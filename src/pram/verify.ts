@@ -149,8 +149,8 @@ export class FirstTouch {
   /**
    * A read's copy and first check in one: copies `bytes` bytes of pages
    * pfn..pfn+count-1, from byte inPage of the first, into target[to..]
-   * through the arena's fd, and checks their unverified runs on the copy, the
-   * sums on a second core while the copy goes on. Returns as readableRun (the
+   * through the arena's fd, and checks their unverified runs on the copy (one
+   * native call, each run summed while hot in cache). Returns as readableRun (the
    * bytes of pages past the good ones are the caller's to zero), or undefined
    * when it cannot be done so -- no fd, nothing unverified, a damaged page, a
    * run reaching past the copy's whole pages, a batch too large, a failed
