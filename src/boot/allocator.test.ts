@@ -169,3 +169,43 @@ test('spans that claim a page twice are a broken invariant', () => {
   mb.reserve(10, 10, Owner.Reserved, 'kernel');
   assert.throws(() => new PageAllocator(frames, banned, { owned: [10, 10, 15, 1] }), InvariantError);
 });
+
+test('freeLater: the pages count as free at once, are pooled in bounded steps (each seen by `before`), and nothing is freed twice', () => {
+  const { mb } = setup(256);
+  const a = PageAllocator.fromMemblock(mb);
+  const old: number[] = [];
+  for (let i = 0; i < 100; i++) old.push(a.alloc(Owner.Meta));
+  const free = a.freeCount;
+  const seen: number[] = [];
+  a.freeLater(old, (pfn) => seen.push(pfn));
+  assert.equal(a.freeCount, free + 100, 'counted free before they are pooled');
+  assert.equal(a.laterCount, 100);
+  for (const p of old) assert.equal(a.isFree(p), false, `pfn ${p} not pooled yet`);
+  assert.equal(a.drainLater(30), 30);
+  assert.deepEqual(seen, old.slice(0, 30));
+  assert.equal(a.laterCount, 70);
+  assert.equal(a.freeCount, free + 100, 'pooling moves pages, never counts them twice');
+  a.freeLater([], () => assert.fail('an empty batch is never seen'));
+  assert.equal(a.drainLater(1000), 70);
+  assert.deepEqual(seen, old);
+  assert.equal(a.drainLater(1000), 0);
+  for (const p of old) assert.ok(a.isFree(p));
+  assert.equal(a.freeCount, free + 100);
+});
+
+test('an alloc (or a run) that finds no other page pools pages given to freeLater itself', () => {
+  const { mb } = setup(64);
+  const a = PageAllocator.fromMemblock(mb);
+  const all: number[] = [];
+  for (;;) { const p = a.alloc(Owner.Data); if (p < 0) break; all.push(p); }
+  a.freeLater(all.slice(0, 40));
+  assert.equal(a.freeCount, 40);
+  const got = a.alloc(Owner.Meta);
+  assert.ok(all.slice(0, 40).includes(got), `pfn ${got} came from the pages given back`);
+  assert.equal(a.laterCount, 0, 'pooled in one step of at most 4096 pages');
+  assert.equal(a.freeCount, 39);
+  a.freeLater(all.slice(40));
+  const run = a.allocRun(Owner.Data, 20);
+  assert.ok(run >= 0, 'a run of pages given back');
+  assert.equal(a.freeCount, 39 + all.length - 40 - 20);
+});

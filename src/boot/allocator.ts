@@ -29,6 +29,9 @@ export interface AllocatorOptions {
   owned?: readonly number[];
 }
 
+/** Pages an alloc that found no other page pools from freeLater()'s before it searches again. */
+const LATER_STEP = 4096;
+
 export class PageAllocator {
   private readonly free_: Uint32Array;   // bit set = page in the pool
   // Held banned pages as (bitmap word, bits) pairs: a banned region is held a word at a time,
@@ -38,6 +41,9 @@ export class PageAllocator {
   private cursor = 0;
   private freeNotBanned = 0;
   private readonly segmentPages: number;
+  // Pages given back in bounded steps (freeLater): counted free already, pooled by drainLater, or by alloc when it finds no other.
+  private readonly later: { pfns: readonly number[]; at: number; before?: (pfn: number) => void }[] = [];
+  private laterPages = 0;
 
   constructor(readonly frames: PageFrames, readonly banned: BannedRegions, opts: AllocatorOptions = {}) {
     this.free_ = new Uint32Array(Math.ceil(frames.pageCount / 32));
@@ -112,7 +118,43 @@ export class PageAllocator {
 
   /** Pages alloc() could hand out now (free and not banned). */
   get freeCount(): number {
-    return this.freeNotBanned;
+    return this.freeNotBanned + this.laterPages;
+  }
+
+  /**
+   * Give these owned pages back in bounded steps (a compaction's old log: tens of
+   * thousands of pages at a million files, too many for one commit). They count
+   * as free at once (a page alloc handed out is never banned); drainLater() pools
+   * them, `before` each first; an alloc that finds no other page drains them itself.
+   */
+  freeLater(pfns: readonly number[], before?: (pfn: number) => void): void {
+    if (pfns.length === 0) return;
+    this.later.push({ pfns, at: 0, before });
+    this.laterPages += pfns.length;
+  }
+
+  /** Pools up to `max` pages given to freeLater(); the pages pooled. */
+  drainLater(max: number): number {
+    let done = 0;
+    while (done < max && this.later.length > 0) {
+      const batch = this.later[0]!;
+      const end = Math.min(batch.pfns.length, batch.at + (max - done));
+      for (let i = batch.at; i < end; i++) {
+        const pfn = batch.pfns[i]!;
+        batch.before?.(pfn);
+        this.free(pfn);
+      }
+      done += end - batch.at;
+      this.laterPages -= end - batch.at;
+      batch.at = end;
+      if (batch.at === batch.pfns.length) this.later.shift();
+    }
+    return done;
+  }
+
+  /** Pages given to freeLater() not pooled yet. */
+  get laterCount(): number {
+    return this.laterPages;
   }
 
   /** Pages held aside since the last releaseHeld(). */
@@ -130,7 +172,7 @@ export class PageAllocator {
     const from = this.start(hint);
     let pfn = this.search(from, this.frames.pageCount);
     if (pfn < 0) pfn = this.search(0, from);
-    if (pfn < 0) return -1;
+    if (pfn < 0) return this.drainLater(LATER_STEP) > 0 ? this.alloc(owner, hint) : -1;
     this.take(pfn, owner);
     this.cursor = pfn + 1 < this.frames.pageCount ? pfn + 1 : 0;
     return pfn;
@@ -143,7 +185,7 @@ export class PageAllocator {
     const from = this.start(hint);
     let start = this.searchRun(from, this.frames.pageCount, count);
     if (start < 0) start = this.searchRun(0, Math.min(from + count - 1, this.frames.pageCount), count);
-    if (start < 0) return -1;
+    if (start < 0) return this.drainLater(Number.MAX_SAFE_INTEGER) > 0 ? this.allocRun(owner, count, hint) : -1;
     for (let pfn = start; pfn < start + count; pfn++) this.take(pfn, owner);
     this.cursor = start + count < this.frames.pageCount ? start + count : 0;
     return start;

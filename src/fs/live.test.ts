@@ -10,6 +10,7 @@ import type { Volume } from './volume.js';
 import { Prng } from '../machine/prng.js';
 import { ENOSPC } from '../format/errno.js';
 import { copyRam, dump, mountOn, newRam, randomOp, type Dump } from './livekit.js';
+import { OLD_LOG_STEP } from '../pram/live.js';
 
 const PS = 4096;
 
@@ -282,4 +283,34 @@ test('the ledger counts record bytes exactly: names of every length (UTF-8 too),
     assert.deepEqual({ ...back.pram!.space.shape }, shape, `seed ${seed}: the remount counts what the changes counted`);
     back.detach();
   }
+});
+
+test('a compaction gives a large old log back in steps: its pages count as free at once, later commits pool them, none leaks or is freed twice', () => {
+  const ram = newRam(16384);                                    // 64 MiB
+  const vol = mountOn(ram);
+  assert.equal(vol.sync(), 0);
+  for (let i = 0; i < 48_000; i++) vol.mknod(1, `a-rather-long-file-name-to-fill-the-log-with-names-${i}`, 0o100644, 0, 0, 0);
+  assert.equal(vol.sync(), 0);                                  // one append of several MiB: the log is due
+  const allocator = vol.pram!.allocator;
+  const logPages = new HeaderView(ram.page(0)).current()!.slot.log!.logPages;
+  assert.ok(logPages > OLD_LOG_STEP, `a log of ${logPages} pages`);
+  const head = vol.pram!.head;
+  vol.setattr(1, { mode: 0o700 });
+  assert.equal(vol.sync(), 0);                                  // no driver: the compaction runs whole in this commit
+  assert.notEqual(vol.pram!.head, head, 'compacted');
+  assert.equal(allocator.laterCount, logPages - OLD_LOG_STEP, 'one step of the old log pooled by the commit');
+  const free = allocator.freeCount;
+  for (let i = 0; allocator.laterCount > 0; i++) {
+    assert.ok(i < 10, 'later commits pool the rest');
+    vol.setattr(1, { mode: 0o700 + (i & 7) });
+    assert.equal(vol.sync(), 0);
+  }
+  assert.ok(Math.abs(allocator.freeCount - free) < 8, 'appends take a few pages; the pages given back were counted free all along');
+  const used = allocator.freeCount;
+  const before = dump(vol);
+  vol.detach();
+  const back = mountOn(ram);
+  assert.deepEqual(dump(back), before);
+  assert.equal(back.pram!.allocator.freeCount, used, 'no page leaked or lost');
+  back.detach();
 });

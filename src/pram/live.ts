@@ -22,6 +22,14 @@ export interface LogHandoff {
 /** Compaction is due when the log holds more than twice what a fresh one took, plus this. */
 export const COMPACT_FLOOR_BYTES = 1 << 20;
 
+/**
+ * Old-log pages a commit gives back after a compaction (allocator.freeLater): a
+ * million files' log is tens of thousands of pages, freed over the next commits
+ * (an allocation short of pages pools the rest itself).
+ */
+export const OLD_LOG_STEP = 2048;
+
+/** newPages: an append's pages, or a fresh log's own page list (the cursor's: later appends grow it). */
 export interface Published { head: number; newPages: number[]; oldPages: number[] }
 
 export class LiveLog {

@@ -16,7 +16,7 @@ import { assert } from '../format/assert.js';
 import type { Handoff } from './handoff.js';
 import type { ChangeSet, LoadedImage, Loss, NodeImage, PageMap } from './image.js';
 import { adoptLog } from './adopt.js';
-import { LiveLog, logPagesFor, type LogHandoff, type Published } from './live.js';
+import { LiveLog, logPagesFor, OLD_LOG_STEP, type LogHandoff, type Published } from './live.js';
 import { changeRecords, Emitter, treeRecords, type Emitted } from './records.js';
 import { Settler, Slices } from './slices.js';
 import type { LogReplay } from './replay.js';
@@ -333,16 +333,21 @@ export class Pram {
 
   /** After a v3 commit: the old log (a compaction) and the deferred frees go; the pages it named are frozen. */
   private published(p: Published, e: Emitted, compact: boolean): void {
+    // The old log is given back in steps (a commit pools at most OLD_LOG_STEP of it): its pages count as free now.
+    // The chain is then the log's own page list (no copy of a million files' log): appends grow it in place.
     if (compact) {
-      for (const pfn of this.chainPages) { this.forgetRun(pfn, false); this.allocator.free(pfn); }
-      this.chainPages = [...p.newPages];
-    } else for (const pfn of p.newPages) this.chainPages.push(pfn);
+      this.allocator.freeLater(this.chainPages, this.forgetOld);
+      this.chainPages = p.newPages;
+    } else if (this.chainPages !== this.live!.cursor!.pages) for (const pfn of p.newPages) this.chainPages.push(pfn);
+    this.allocator.drainLater(OLD_LOG_STEP);
     this.freeDeferred();
     e.freezeNamed();
     this.slices!.settler?.reset();     // what it named is checksummed
     this.space.refill();
     this.last = { links: 0, meta: this.live!.cursor!.pages.length, data: this.space.shape.data, copies: 0, entries: e.records };
   }
+
+  private readonly forgetOld = (pfn: number): void => this.forgetRun(pfn, false);
 
   private freeDeferred(): void {
     for (const pfn of this.deferred) {
