@@ -209,3 +209,46 @@ test('an alloc (or a run) that finds no other page pools pages given to freeLate
   assert.ok(run >= 0, 'a run of pages given back');
   assert.equal(a.freeCount, 39 + all.length - 40 - 20);
 });
+
+test('next-fit over long full stretches (the search skips full words by a summary): seeded allocs, frees and runs hand out what a page-by-page scan would', () => {
+  for (const seed of [1, 2, 3]) {
+    const pages = 40_000;
+    const { banned, mb } = setup(pages);
+    banned.add(5000, 5100);
+    banned.add(30_000, 31_999);
+    mb.reserve(100, 20_000, Owner.Data, 'a large file');          // a long owned stretch the search crosses
+    const a = PageAllocator.fromMemblock(mb);
+    const pool = new Set<number>();
+    for (let p = 0; p < pages; p++) if (a.isFree(p) && !banned.contains(p)) pool.add(p);
+    const owned: number[] = [];
+    let x = seed;
+    const rand = (n: number): number => { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; return x % n; };
+    const firstFrom = (from: number): number => {
+      for (let p = from; p < pages; p++) if (pool.has(p)) return p;
+      for (let p = 0; p < from; p++) if (pool.has(p)) return p;
+      return -1;
+    };
+    for (let step = 0; step < 3000; step++) {
+      const op = rand(10);
+      if (op < 6 || owned.length === 0) {
+        const hint = rand(pages);
+        const want = firstFrom(hint);
+        const got = a.alloc(Owner.Data, hint);
+        a.releaseHeld();
+        assert.equal(got, want, `seed ${seed} step ${step}: alloc from ${hint}`);
+        if (got >= 0) { pool.delete(got); owned.push(got); }
+      } else if (op < 9) {
+        const k = rand(owned.length);
+        const pfn = owned[k]!;
+        owned[k] = owned[owned.length - 1]!; owned.pop();
+        a.free(pfn);
+        pool.add(pfn);
+      } else {
+        const got = a.allocRun(Owner.Data, 3, rand(pages));
+        a.releaseHeld();
+        if (got >= 0) for (let p = got; p < got + 3; p++) { assert.ok(pool.delete(p), `seed ${seed} step ${step}: run page ${p} was free`); owned.push(p); }
+      }
+    }
+    assert.equal(a.freeCount, pool.size, `seed ${seed}: the count follows`);
+  }
+});
