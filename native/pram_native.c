@@ -42,6 +42,7 @@ typedef struct mapping {
   void *addr;
   size_t len;
   int live; /* still mapped by us: the finalizer must unmap */
+  int owed; /* len still taken off V8's external-memory count (see js_mmap) */
   struct mapping *next;
 } mapping_t;
 
@@ -135,9 +136,25 @@ static napi_value get_args(napi_env env, napi_callback_info info, size_t want, n
   return self;
 }
 
+/*
+ * V8 counts every ArrayBuffer's bytes as external memory and, past 64 MiB more
+ * than at the last collection, starts a GC of the whole heap ("external memory
+ * pressure"): each mount of an arena over 64 MiB paid one (~10-30 ms, more with
+ * a large tree). A file mapping is no allocation a collection could give back
+ * (the pages belong to the file, mapped or not), so its bytes are taken off the
+ * count while it is mapped and given back once V8 has dropped them.
+ */
+static void owe_external(napi_env env, mapping_t *m, int owe) {
+  int64_t now;
+  if (m->owed == owe) return;
+  napi_adjust_external_memory(env, owe ? -(int64_t)m->len : (int64_t)m->len, &now);
+  m->owed = owe;
+}
+
 static void finalize_mapping(napi_env env, void *data, void *hint) {
-  (void)env; (void)data;
+  (void)data;
   mapping_t *m = hint;
+  owe_external(env, m, 0);
   pthread_mutex_lock(&map_lock);
   if (m->live) munmap(m->addr, m->len);
   m->live = 0;
@@ -161,9 +178,11 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
   if (addr == MAP_FAILED) return throw_errno(env, errno, "mmap");
   mapping_t *m = malloc(sizeof *m);
   if (m == NULL) { munmap(addr, (size_t)len); return throw_errno(env, ENOMEM, "mmap"); }
-  m->addr = addr; m->len = (size_t)len; m->live = 1;
+  m->addr = addr; m->len = (size_t)len; m->live = 1; m->owed = 0;
+  owe_external(env, m, 1); /* before the Buffer exists: its count then adds back to where it was */
   napi_value buf;
   if (napi_create_external_buffer(env, (size_t)len, addr, finalize_mapping, m, &buf) != napi_ok) {
+    owe_external(env, m, 0);
     munmap(addr, (size_t)len);
     free(m);
     napi_throw_error(env, "ENOMEM", "mmap: cannot wrap the mapping in a Buffer");
@@ -218,6 +237,7 @@ static napi_value js_munmap(napi_env env, napi_callback_info info) {
     if (p == MAP_FAILED) { rc = -1; err = errno; }
   }
   pthread_mutex_unlock(&map_lock);
+  if (detached) owe_external(env, m, 0); /* the detach took the bytes off V8's count */
   if (rc != 0) return throw_errno(env, err, "munmap");
   return NULL;
 }

@@ -256,3 +256,39 @@ test('block device arena: size from BLKGETSIZE64, sync reaches the device', (t) 
   }
   assert.equal(readAt(img, 63 * 4096 + 10, 1)[0], 0x77);
 });
+
+// V8 collects the whole heap when its external-memory count grows 64 MB at once; a
+// mapping is taken off that count (pram_native.c), which holds only for mappings under
+// 64 MB: 32 MiB segments by default. A mount of a large arena paid one such GC each.
+test('mapping a 1 GiB arena page by page in default segments runs no major GC; one 1 GiB segment does', () => {
+  const path = fresh();
+  fs.writeFileSync(path, '');
+  fs.truncateSync(path, 1 << 30); // sparse: mapping costs no memory
+  const majorGcs = (segment: string) => Number(child(`
+    import { PerformanceObserver, constants } from 'node:perf_hooks';
+    let major = 0;
+    new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) major++; }).observe({ entryTypes: ['gc'] });
+    const a = Arena.open(${JSON.stringify(path)}, { pageSize: 4096${segment} });
+    for (let pfn = 0; pfn < a.pageCount; pfn += 4096) a.page(pfn)[0] = 1;
+    await new Promise((r) => setTimeout(r, 300));
+    a.close();
+    await new Promise((r) => setTimeout(r, 100));
+    console.log(major);`).trim());
+  assert.equal(majorGcs(''), 0);
+  assert.ok(majorGcs(', maxSegmentBytes: 1 << 30') >= 1, 'the control (one mapping over 64 MB) shows the GC this test looks for');
+});
+
+test('a page size above the default segment gets segments of one page, also when the header sets it after open', () => {
+  const path = fresh();
+  const big = 64 << 20;
+  Arena.create(path, { sizeBytes: 4 * big, pageSize: big, prefault: false }).close();
+  const a = Arena.open(path, { pageSize: 4096 });
+  a.page(0).writeUInt32LE(0xfeed, 0);
+  a.setPageSize(big);
+  assert.equal(a.maxSegmentBytes, big);
+  assert.equal(a.pageCount, 4);
+  assert.equal(a.page(0).readUInt32LE(0), 0xfeed);
+  a.page(3).writeUInt32LE(7, big - 4);
+  a.close();
+  assert.equal(readAt(path, 4 * big - 4, 4).readUInt32LE(0), 7);
+});

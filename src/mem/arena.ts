@@ -1,6 +1,6 @@
 // An arena: real memory that outlives the process — a regular file (usually on
 // /dev/shm), a block or character (DAX) device, or a memfd — mapped MAP_SHARED
-// in segments of at most 4 GiB. pfn n lives at byte offset n × pageSize.
+// in segments of 32 MiB (see DEFAULT_SEGMENT). pfn n lives at byte offset n × pageSize.
 // This file owns the mapping, the exclusive lock and the safety checks; what
 // the bytes mean (the header in pfn 0, the chain) belongs to format/ and pram/.
 
@@ -13,7 +13,7 @@ export type ArenaKind = 'file' | 'blockdev' | 'chardev' | 'memfd';
 export interface ArenaGeometry {
   /** Bytes per page; a power of two >= 1024. Default 4096. */
   pageSize?: number;
-  /** Largest mapping; a power of two multiple of the page size. Default 4 GiB (tests use less). */
+  /** Largest mapping; a power of two multiple of the page size, at most 4 GiB. Default 32 MiB or one page (tests use less). */
   maxSegmentBytes?: number;
   /** Touch every page after mapping so first writes do not fault (default: true on create, false on open). */
   prefault?: boolean;
@@ -45,14 +45,17 @@ export class ArenaError extends Error {
   }
 }
 
-const DEFAULT_SEGMENT = native.MAX_MAP_BYTES;
+// V8 starts a GC of the whole heap when its external-memory count grows 64 MB past
+// its low: a mapping the addon wraps is taken off that count (native/pram_native.c)
+// only before its Buffer is made, so one mapping must stay under 64 MB to cost no GC.
+const DEFAULT_SEGMENT = 32 * 1024 * 1024;
+const segmentBytes = (opts: ArenaGeometry, pageSize: number): number => opts.maxSegmentBytes ?? Math.max(DEFAULT_SEGMENT, pageSize);
 
 export class Arena implements PhysMem {
   private _pageSize: number;
   private _pageCount = 0;
   private pagesPerSegment = 0;
-  // Mapped on first use: V8 runs a full GC per mapping it wraps (it counts the length as
-  // external memory), ~10-50 ms per 4 GiB, so an arena maps only the segments it touches.
+  // Mapped on first use: an arena maps only the segments it touches.
   private segments: (Buffer | null)[] = [];
   /** Bytes mapped: the size rounded down to whole system pages. */
   private mappedBytes: number;
@@ -64,7 +67,8 @@ export class Arena implements PhysMem {
     readonly kind: ArenaKind,
     readonly sizeBytes: number,
     pageSize: number,
-    readonly maxSegmentBytes: number,
+    private segBytes: number,
+    private readonly segDefault: boolean,
   ) {
     this._pageSize = pageSize;
     const sys = native.pagesize();
@@ -75,7 +79,7 @@ export class Arena implements PhysMem {
   /** Creates a regular file arena (mode 0600), preallocated and pre-touched. */
   static create(path: string, opts: ArenaCreateOptions): Arena {
     const { sizeBytes, pageSize } = opts;
-    checkGeometry(path, pageSize, opts.maxSegmentBytes ?? DEFAULT_SEGMENT);
+    checkGeometry(path, pageSize, segmentBytes(opts, pageSize));
     checkSize(path, sizeBytes, pageSize);
     const C = fs.constants;
     let fd: number;
@@ -102,7 +106,7 @@ export class Arena implements PhysMem {
         if (code === 'ENOSPC') throw new ArenaError('ENOSPC', `arena ${path}: no space for ${sizeBytes} bytes`, path);
         if (code !== 'EOPNOTSUPP') throw e; // a file system without fallocate: the pre-touch allocates
       }
-      const arena = new Arena(fd, path, 'file', sizeBytes, pageSize, opts.maxSegmentBytes ?? DEFAULT_SEGMENT);
+      const arena = new Arena(fd, path, 'file', sizeBytes, pageSize, segmentBytes(opts, pageSize), opts.maxSegmentBytes === undefined);
       if (opts.prefault ?? true) arena.prefault();
       return arena;
     } catch (e) {
@@ -115,7 +119,7 @@ export class Arena implements PhysMem {
   /** Opens an existing arena: a regular file, a block device or a character (DAX) device. */
   static open(path: string, opts: ArenaOpenOptions = {}): Arena {
     const pageSize = opts.pageSize ?? 4096;
-    checkGeometry(path, pageSize, opts.maxSegmentBytes ?? DEFAULT_SEGMENT);
+    checkGeometry(path, pageSize, segmentBytes(opts, pageSize));
     const fd = openChecked(path, fs.constants.O_RDWR);
     try {
       lockOrThrow(fd, path);
@@ -147,7 +151,7 @@ export class Arena implements PhysMem {
   static memfd(name: string, sizeBytes: number, opts: ArenaGeometry = {}): Arena {
     const pageSize = opts.pageSize ?? 4096;
     const label = `memfd:${name}`;
-    checkGeometry(label, pageSize, opts.maxSegmentBytes ?? DEFAULT_SEGMENT);
+    checkGeometry(label, pageSize, segmentBytes(opts, pageSize));
     checkSize(label, sizeBytes, pageSize);
     const fd = native.memfdCreate(name, native.constants.MFD_CLOEXEC);
     try {
@@ -169,7 +173,7 @@ export class Arena implements PhysMem {
   static fromFd(fd: number, opts: ArenaFromFdOptions = {}): Arena {
     const pageSize = opts.pageSize ?? 4096;
     const path = opts.path ?? `fd:${fd}`;
-    checkGeometry(path, pageSize, opts.maxSegmentBytes ?? DEFAULT_SEGMENT);
+    checkGeometry(path, pageSize, segmentBytes(opts, pageSize));
     lockOrThrow(fd, path);
     const st = fs.fstatSync(fd);
     const kind = opts.kind ?? (st.isBlockDevice() ? 'blockdev' : st.isCharacterDevice() ? 'chardev' : 'file');
@@ -182,7 +186,7 @@ export class Arena implements PhysMem {
     if (size < 2 * pageSize) {
       throw new ArenaError('EINVAL', `arena ${path} is too small (${size} bytes) for pages of ${pageSize} bytes`, path);
     }
-    const arena = new Arena(fd, path, kind, size, pageSize, opts.maxSegmentBytes ?? DEFAULT_SEGMENT);
+    const arena = new Arena(fd, path, kind, size, pageSize, segmentBytes(opts, pageSize), opts.maxSegmentBytes === undefined);
     if (opts.prefault) arena.prefault();
     return arena;
   }
@@ -205,10 +209,11 @@ export class Arena implements PhysMem {
    * know it). The mappings stay: segments are a power-of-two multiple of any page size.
    */
   setPageSize(pageSize: number): void {
-    checkGeometry(this.path, pageSize, this.maxSegmentBytes);
+    if (this.segDefault && pageSize > this.segBytes) { this.unmapAll(); this.segBytes = pageSize; }
+    checkGeometry(this.path, pageSize, this.segBytes);
     this._pageSize = pageSize;
     this._pageCount = Math.floor(this.mappedBytes / pageSize);
-    this.pagesPerSegment = this.maxSegmentBytes / pageSize;
+    this.pagesPerSegment = this.segBytes / pageSize;
     if (this.segments.length === 0) this.map();
   }
 
@@ -305,9 +310,17 @@ export class Arena implements PhysMem {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.unmapAll();
+    fs.closeSync(this.fd);
+  }
+
+  get maxSegmentBytes(): number {
+    return this.segBytes;
+  }
+
+  private unmapAll(): void {
     for (const seg of this.segments) if (seg) native.munmap(seg);
     this.segments = [];
-    fs.closeSync(this.fd);
   }
 
   private map(): void {
