@@ -259,7 +259,7 @@ test('block device arena: size from BLKGETSIZE64, sync reaches the device', (t) 
 
 // V8 collects the whole heap when its external-memory count grows 64 MB at once; a
 // mapping is taken off that count (pram_native.c), which holds only for mappings under
-// 64 MB: 32 MiB segments by default. A mount of a large arena paid one such GC each.
+// 64 MB: 16 MiB segments by default. A mount of a large arena paid one such GC each.
 test('mapping a 1 GiB arena page by page in default segments runs no major GC; one 1 GiB segment does', () => {
   const path = fresh();
   fs.writeFileSync(path, '');

@@ -1,6 +1,6 @@
 // An arena: real memory that outlives the process — a regular file (usually on
 // /dev/shm), a block or character (DAX) device, or a memfd — mapped MAP_SHARED
-// in segments of 32 MiB (see DEFAULT_SEGMENT). pfn n lives at byte offset n × pageSize.
+// in segments of 16 MiB (see DEFAULT_SEGMENT). pfn n lives at byte offset n × pageSize.
 // This file owns the mapping, the exclusive lock and the safety checks; what
 // the bytes mean (the header in pfn 0, the chain) belongs to format/ and pram/.
 
@@ -13,7 +13,7 @@ export type ArenaKind = 'file' | 'blockdev' | 'chardev' | 'memfd';
 export interface ArenaGeometry {
   /** Bytes per page; a power of two >= 1024. Default 4096. */
   pageSize?: number;
-  /** Largest mapping; a power of two multiple of the page size, at most 4 GiB. Default 32 MiB or one page (tests use less). */
+  /** Largest mapping; a power of two multiple of the page size, at most 4 GiB. Default 16 MiB or one page (tests use less). */
   maxSegmentBytes?: number;
   /** Touch every page after mapping so first writes do not fault (default: true on create, false on open). */
   prefault?: boolean;
@@ -48,7 +48,9 @@ export class ArenaError extends Error {
 // V8 starts a GC of the whole heap when its external-memory count grows 64 MB past
 // its low: a mapping the addon wraps is taken off that count (native/pram_native.c)
 // only before its Buffer is made, so one mapping must stay under 64 MB to cost no GC.
-const DEFAULT_SEGMENT = 32 * 1024 * 1024;
+// And while young Buffers hold 32 MB (2 semispaces), every typed array made forces a
+// young GC: one 16 MiB segment (a small image's header and log) stays below that.
+const DEFAULT_SEGMENT = 16 * 1024 * 1024;
 const segmentBytes = (opts: ArenaGeometry, pageSize: number): number => opts.maxSegmentBytes ?? Math.max(DEFAULT_SEGMENT, pageSize);
 
 export class Arena implements PhysMem {
