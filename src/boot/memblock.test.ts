@@ -72,3 +72,28 @@ test('busyPfn over long ranges (four owners a word) names the first busy pfn exa
   assert.equal(mb.busyPfn(4, 126), -1);
   assert.equal(mb.busyPfn(132, 385), -1);
 });
+
+test('records kept as runs until first asked answer as a per-pfn table would: merged, counted, unreserved', () => {
+  // The same reservations twice: one memblock asked (its table made) before the last reserves, one only after.
+  const plan: [number, number, Owner, string][] = [[10, 2, Owner.Meta, 'pram log'], [20, 4, Owner.Data, 'pram data'], [24, 3, Owner.Data, 'pram data'],
+    [12, 1, Owner.Meta, 'pram log'], [27, 2, Owner.Meta, 'pram log'], [30, 5, Owner.Data, 'pram data'], [35, 1, Owner.Data, 'pram data']];
+  const early = setup(), late = setup();
+  for (const [i, [s, c, o, w]] of plan.entries()) {
+    if (i === 3) assert.equal(early.mb.isReserved(21), true);   // makes early's table mid-way
+    assert.equal(early.mb.reserve(s, c, o, w), true);
+    assert.equal(late.mb.reserve(s, c, o, w), true);
+  }
+  assert.equal(late.mb.reservedCount(), 18);                   // counted from the runs
+  const want = [{ start: 10, count: 3, owner: Owner.Meta, what: 'pram log' }, { start: 20, count: 7, owner: Owner.Data, what: 'pram data' },
+    { start: 27, count: 2, owner: Owner.Meta, what: 'pram log' }, { start: 30, count: 6, owner: Owner.Data, what: 'pram data' }];
+  assert.deepEqual(late.mb.reservations(), want);
+  assert.deepEqual(early.mb.reservations(), want);
+  for (const { mb } of [early, late]) {
+    assert.equal(mb.reservedCount(), 18);
+    assert.deepEqual([9, 10, 12, 13, 19, 26, 35, 36].map((p) => mb.isReserved(p)), [false, true, true, false, false, true, true, false]);
+    mb.unreserve(24, 3);
+    assert.equal(mb.isReserved(25), false);
+    assert.equal(mb.reservedCount(), 15);
+    assert.throws(() => mb.unreserve(24, 1), /not reserved/);
+  }
+});

@@ -16,16 +16,29 @@ export class Memblock {
   /** False while pram reserves its own chain: those pages must stay usable by pram (RFC). */
   banWhileReserving = true;
 
-  // Record id (index + 1) per pfn; 0 = not reserved here. Lets page-by-page
-  // reserve/unreserve (pram's chain walk) stay O(1) per page.
-  private readonly recordOf: Uint32Array;
+  // Record id (index + 1) per pfn; 0 = not reserved here. Made when first asked (isReserved,
+  // unreserve, reservations): a mount reserves a 12 GiB image's ~3M pages, and filling 4 bytes
+  // a page cost a first touch of 12 MB. Until then `runs` keeps (start, count, id) per reserve
+  // and `ends` the id of the run ending before each pfn (what extends a record). Runs never
+  // overlap then: only unreserve cuts one, and it makes recordOf first.
+  private recordOf: Uint32Array | null = null;
+  private runs: number[] = [];
+  private readonly ends = new Map<number, number>();
   private readonly records: { owner: Owner; what: string }[] = [];
   // Every reservation as (start, count) pairs, so the allocator can start from them instead of
   // a scan of every pfn's owner; null once an unreserve did not match one pair exactly.
   private spans: number[] | null = [];
 
-  constructor(readonly frames: PageFrames, readonly banned: BannedRegions) {
-    this.recordOf = new Uint32Array(frames.pageCount);
+  constructor(readonly frames: PageFrames, readonly banned: BannedRegions) {}
+
+  /** recordOf, made from the runs on first use. */
+  private ids(): Uint32Array {
+    if (this.recordOf) return this.recordOf;
+    const ids = new Uint32Array(this.frames.pageCount);
+    for (let k = 0; k < this.runs.length; k += 3) ids.fill(this.runs[k + 2]!, this.runs[k]!, this.runs[k]! + this.runs[k + 1]!);
+    this.runs = [];
+    this.ends.clear();
+    return (this.recordOf = ids);
   }
 
   /** First busy pfn in [start, start+count), -1 if all are free; a pfn outside memory counts as busy. */
@@ -55,12 +68,13 @@ export class Memblock {
     assert(owner !== Owner.None && owner !== Owner.Hole, 'reservations have a real owner');
     if (this.busyPfn(start, count) >= 0) return false;
     // Extend the previous record when pram reserves adjacent pages one by one.
-    const prev = start > 0 ? this.recordOf[start - 1]! : 0;
+    const prev = start === 0 ? 0 : this.recordOf ? this.recordOf[start - 1]! : this.ends.get(start) ?? 0;
     let id: number;
     if (prev !== 0 && this.records[prev - 1]!.owner === owner && this.records[prev - 1]!.what === what) id = prev;
     else { this.records.push({ owner, what }); id = this.records.length; }
     this.frames.owner.fill(owner, start, start + count);   // typed-array fills: a 12 GiB image reserves ~3M pages
-    this.recordOf.fill(id, start, start + count);
+    if (this.recordOf) this.recordOf.fill(id, start, start + count);
+    else { this.runs.push(start, count, id); this.ends.set(start + count, id); }
     if (this.banWhileReserving) this.banned.add(start, start + count - 1);
     this.spans?.push(start, count);
     return true;
@@ -72,9 +86,10 @@ export class Memblock {
     let k = spans ? spans.length - 2 : -1;
     while (k >= 0 && !(spans![k] === start && spans![k + 1] === count)) k -= 2;
     if (k >= 0) spans!.splice(k, 2); else this.spans = null;
+    const ids = this.ids();
     for (let pfn = start; pfn < start + count; pfn++) {
-      assert(this.recordOf[pfn] !== 0, `pfn ${pfn} unreserved but was not reserved`);
-      this.recordOf[pfn] = 0;
+      assert(ids[pfn] !== 0, `pfn ${pfn} unreserved but was not reserved`);
+      ids[pfn] = 0;
       this.frames.owner[pfn] = Owner.None;
     }
   }
@@ -85,15 +100,16 @@ export class Memblock {
   }
 
   isReserved(pfn: number): boolean {
-    return pfn >= 0 && pfn < this.frames.pageCount && this.recordOf[pfn] !== 0;
+    return pfn >= 0 && pfn < this.frames.pageCount && this.ids()[pfn] !== 0;
   }
 
   /** Current reservations as maximal runs of one record, ascending by pfn (a scan: for logs and tests). */
   reservations(): readonly Reservation[] {
     const out: Reservation[] = [];
     let cur: Reservation | null = null, curId = 0;
-    for (let pfn = 0; pfn < this.recordOf.length; pfn++) {
-      const id = this.recordOf[pfn]!;
+    const ids = this.ids();
+    for (let pfn = 0; pfn < ids.length; pfn++) {
+      const id = ids[pfn]!;
       if (id !== 0 && id === curId && cur && cur.start + cur.count === pfn) { cur.count++; continue; }
       if (cur) out.push(cur);
       cur = null; curId = id;
@@ -106,6 +122,7 @@ export class Memblock {
   /** Pages reserved here. */
   reservedCount(): number {
     let n = 0;
+    if (!this.recordOf) { for (let k = 1; k < this.runs.length; k += 3) n += this.runs[k]!; return n; }
     for (let pfn = 0; pfn < this.recordOf.length; pfn++) if (this.recordOf[pfn] !== 0) n++;
     return n;
   }
