@@ -1,12 +1,15 @@
 // An arena: real memory that outlives the process — a regular file (usually on
 // /dev/shm), a block or character (DAX) device, or a memfd — mapped MAP_SHARED
 // in segments of 16 MiB (see DEFAULT_SEGMENT). pfn n lives at byte offset n × pageSize.
-// This file owns the mapping, the exclusive lock and the safety checks; what
+// This file owns the mapping and the exclusive lock (checks: arena-checks.ts); what
 // the bytes mean (the header in pfn 0, the chain) belongs to format/ and pram/.
 
 import * as fs from 'node:fs';
 import type { PhysMem } from './physmem.js';
 import * as native from './native.js';
+import { ArenaError, charDeviceSize, checkGeometry, checkOwner, checkSize, lockOrThrow, openChecked, wrapOpenError } from './arena-checks.js';
+
+export { ArenaError } from './arena-checks.js';
 
 export type ArenaKind = 'file' | 'blockdev' | 'chardev' | 'memfd';
 
@@ -37,13 +40,6 @@ export interface ArenaFromFdOptions extends ArenaOpenOptions {
   path?: string;
 }
 
-/** An arena problem, with a Node-style code (EBUSY, EEXIST, EPERM, EACCES, EINVAL, ENOENT...). */
-export class ArenaError extends Error {
-  override name = 'ArenaError';
-  constructor(readonly code: string, message: string, readonly path: string) {
-    super(message);
-  }
-}
 
 // V8 starts a GC of the whole heap when its external-memory count grows 64 MB past
 // its low: a mapping the addon wraps is taken off that count (native/pram_native.c)
@@ -354,85 +350,5 @@ export class Arena implements PhysMem {
         for (let i = 0; i < seg.length; i += step) seg[i] = seg[i]!;
       }
     }
-  }
-}
-
-function checkGeometry(path: string, pageSize: number, maxSegmentBytes: number): void {
-  if (!Number.isInteger(pageSize) || pageSize < 1024 || (pageSize & (pageSize - 1)) !== 0) {
-    throw new ArenaError('EINVAL', `arena ${path}: page size ${pageSize} is not a power of two >= 1024`, path);
-  }
-  const sys = native.pagesize();
-  if (!Number.isSafeInteger(maxSegmentBytes) || maxSegmentBytes > native.MAX_MAP_BYTES || maxSegmentBytes < Math.max(pageSize, sys)
-    || maxSegmentBytes % pageSize !== 0 || maxSegmentBytes % sys !== 0) {
-    throw new ArenaError('EINVAL', `arena ${path}: segment size ${maxSegmentBytes} must be a multiple of the page size and at most 4 GiB`, path);
-  }
-}
-
-function checkSize(path: string, sizeBytes: number, pageSize: number): void {
-  const unit = Math.max(pageSize, native.pagesize());
-  if (!Number.isSafeInteger(sizeBytes) || sizeBytes < 2 * pageSize || sizeBytes % unit !== 0) {
-    throw new ArenaError('EINVAL', `arena ${path}: size ${sizeBytes} must be a multiple of ${unit} bytes and at least 2 pages`, path);
-  }
-}
-
-function openChecked(path: string, flags: number): number {
-  try {
-    return fs.openSync(path, flags);
-  } catch (e) {
-    throw wrapOpenError(e, path, 'open');
-  }
-}
-
-function wrapOpenError(e: unknown, path: string, what: 'open' | 'create'): Error {
-  const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-  const why: Record<string, string> = {
-    ENOENT: what === 'create' ? 'its directory does not exist' : 'no such file or device',
-    EEXIST: 'it already exists (ask to overwrite it)',
-    EACCES: 'permission denied',
-    ELOOP: 'it is a symbolic link; give the real path',
-    EISDIR: 'it is a directory',
-    ENOTDIR: 'a component of the path is not a directory',
-    EROFS: 'read-only file system',
-  };
-  return new ArenaError(code, `cannot ${what} arena ${path}: ${why[code] ?? (e as Error).message}`, path);
-}
-
-function lockOrThrow(fd: number, path: string): void {
-  try {
-    native.flock(fd, native.constants.LOCK_EX | native.constants.LOCK_NB);
-  } catch (e) {
-    const code = (e as native.SyscallError).code;
-    if (code === 'EWOULDBLOCK' || code === 'EAGAIN') {
-      throw new ArenaError('EBUSY', `arena ${path} is in use by another mount`, path);
-    }
-    throw e;
-  }
-}
-
-/**
- * Another user's arena, or one others may write, could feed us a crafted image
- * or watch our files: refuse both. root may use devices owned by others (disk group).
- */
-function checkOwner(st: fs.Stats, path: string, device: boolean): void {
-  const euid = process.geteuid?.() ?? 0;
-  if (device && euid === 0) return;
-  if (st.uid !== euid) {
-    throw new ArenaError('EPERM', `arena ${path} is owned by uid ${st.uid}, not by this user (uid ${euid}); refusing to use it`, path);
-  }
-  if ((st.mode & 0o022) !== 0) {
-    const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-    throw new ArenaError('EACCES', `arena ${path} is writable by group or others (mode ${mode}); run chmod 600 on it`, path);
-  }
-}
-
-/** Size of a device-dax character device from sysfs, or null when not exposed. */
-function charDeviceSize(st: fs.Stats): number | null {
-  const major = Math.floor(st.rdev / 256) & 0xfff | (Math.floor(st.rdev / 2 ** 32) & ~0xfff);
-  const minor = (st.rdev & 0xff) | ((Math.floor(st.rdev / 4096) & 0xfff00));
-  try {
-    const n = Number(fs.readFileSync(`/sys/dev/char/${major}:${minor}/size`, 'utf8').trim());
-    return Number.isSafeInteger(n) && n > 0 ? n : null;
-  } catch {
-    return null;
   }
 }
