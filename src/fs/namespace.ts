@@ -7,7 +7,7 @@ import {
 import { contentOf, type Inode } from './inode.js';
 import { writeContent } from './inline.js';
 import { checkName, nameCost } from './names.js';
-import { PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPLACE, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from './mode.js';
+import { DT_DIR, PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPLACE, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from './mode.js';
 import { MAP_ENTRIES_MAX, ROOT_INO, type InodeTable } from './table.js';
 import { inodeRecordBytes } from '../format/v3.js';
 
@@ -188,4 +188,22 @@ function exchange(t: InodeTable, aDir: Inode, aName: string, a: Inode, bDir: Ino
   t.recharge(a); t.recharge(b);
   t.touch(aDir, 'm'); t.touch(bDir, 'm'); t.touch(a, 'c'); t.touch(b, 'c');
   return 0;
+}
+
+/** An entry of a directory listing, with the cookie that resumes after it. */
+export interface DirEntry { name: string; ino: number; type: number; next: number }
+
+/**
+ * Up to `max` entries from `cookie` on, while `fits` accepts them; '.' and '..'
+ * first. The stream resumes in O(1) at the `next` of the last entry returned.
+ */
+export function readdir(t: InodeTable, node: Inode, cookie: number, max: number, fits: (e: DirEntry) => boolean): DirEntry[] | number {
+  if (!node.dir) return -ENOTDIR;
+  const out: DirEntry[] = [];
+  const take = (e: DirEntry) => out.length < max && fits(e) && out.push(e) > 0;
+  if (cookie < 1 && !take({ name: '.', ino: node.ino, type: DT_DIR, next: 1 })) return out;
+  if (cookie < 2 && !take({ name: '..', ino: node.dir.parent, type: DT_DIR, next: 2 })) return out;
+  node.dir.walk(Math.max(cookie, 3), (name, d) => take({ name, ino: d.ino, type: t.get(d.ino)!.ops.dt, next: d.cookie + 1 }));
+  t.accessed(node);
+  return out;
 }

@@ -12,6 +12,8 @@
 import { assert } from '../format/assert.js';
 import { writeData, type PageCache } from './file.js';
 import { toPages, type Content } from './inline.js';
+import { contentOf, type Inode } from './inode.js';
+import type { InodeTable } from './table.js';
 import { MAX_FILE_BYTES } from './mode.js';
 
 /** Whole pages a write must cover to be staged: below that the thread hop costs more than the copy. */
@@ -113,4 +115,32 @@ export function install(pc: PageCache, f: Content, w: StagedWrite): number {
   }
   if (w.off + done > f.size) f.size = w.off + done;
   return done;
+}
+
+/**
+ * A write of a large run in two steps: the whole pages it covers filled through
+ * the arena's fd on pool threads, then `landed` (never synchronously) applies it
+ * with installStaged. False: not staged (small, no fd, no room), nothing done.
+ */
+export function writeLater(pc: PageCache, off: number, data: Uint8Array, fromReserve: boolean, landed: (w: StagedWrite, filled: boolean) => void): boolean {
+  pc.fromReserve = fromReserve;
+  try { return stageAndFill(pc, off, data, landed); } finally { pc.fromReserve = false; }
+}
+
+/**
+ * Apply a landed staged write to `node` as it is now, as a write at that moment
+ * would apply (times touched); when the fill failed the staged pages go back and
+ * `write` writes the bytes through the mapping instead. `node` -errno: it is gone.
+ */
+export function installStaged(t: InodeTable, pc: PageCache, node: Inode | number, w: StagedWrite, filled: boolean, fromReserve: boolean,
+  write: () => number): number {
+  if (typeof node === 'number' || !filled) {
+    unstage(pc, w);
+    return typeof node === 'number' ? node : write();
+  }
+  pc.fromReserve = fromReserve;
+  let r: number;
+  try { r = install(pc, contentOf(node), w); } finally { pc.fromReserve = false; }
+  if (r > 0) t.touch(node, 'm');
+  return r;
 }

@@ -3,29 +3,29 @@
 // Every method returns a negative errno for an expected failure, else a value.
 // Booting the memory and loading the image is mount.ts's job; the namespace,
 // content and image conversions live in namespace.ts, file.ts, snapshot.ts.
-import { EINVAL, EIO, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR } from '../format/errno.js';
+import { EINVAL, EIO, ENAMETOOLONG, ENOENT, ENOTDIR } from '../format/errno.js';
 import type { PhysMem } from '../mem/physmem.js';
 import type { Pram } from '../pram/pram.js';
 import type { BannedRegions } from '../boot/banned.js';
 import type { Loss, NodeImage } from '../pram/image.js';
 import type { PageCache } from './file.js';
-import { contentOf, regularOps, type Inode } from './inode.js';
-import { install, stageAndFill, unstage, type StagedWrite } from './staged.js';
-import { readContent } from './inline.js';
-import { DT_DIR, DT_LNK, NAME_MAX, SYMLOOP_MAX } from './mode.js';
+import { regularOps, type Inode } from './inode.js';
+import { installStaged, writeLater } from './staged.js';
+import { NAME_MAX } from './mode.js';
 import * as ns from './namespace.js';
-import { pathTooLong } from './names.js';
+import type { DirEntry } from './namespace.js';
 import { fromImages, imageOf, liveNode, toImages } from './snapshot.js';
 import { InodeTable, ROOT_INO, type Attr } from './table.js';
 import * as xa from './xattr.js';
 import type { VolumeParts } from './parts.js';
 import { mountParts, type VolumeOptions } from './mount.js';
 import { Background } from './background.js';
+import { resolvePath, targetOf } from './paths.js';
+import { copyWhole, pinnedViews, wholeViews, type PageViews } from './views.js';
 
 export type { Attr } from './table.js';
-export interface DirEntry { name: string; ino: number; type: number; next: number }
-/** Views over a file's pages (Volume.view): pinned until release(), which is idempotent. */
-export interface PageViews { readonly buffers: Buffer[]; readonly bytes: number; release(): void }
+export type { DirEntry } from './namespace.js';
+export type { PageViews } from './views.js';
 export interface StatFs { bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number; namelen: number }
 
 export type { VolumeEngine, VolumeParts } from './parts.js';
@@ -129,19 +129,7 @@ export class Volume {
 
   readlink(ino: number): string | number {
     const node = this.node(ino);
-    if (typeof node === 'number') return node;
-    if (node.ops.dt !== DT_LNK) return -EINVAL;
-    if (node.target === null) {
-      // A loaded symlink: its target is inline or in its pages, checked like any data. A saved
-      // size past PATH_MAX or past the pages it has is damage: EIO, never a huge allocation.
-      if (node.size > 4096 || (!node.inline && node.size > node.pages!.count * this.pc.pageSize)) return -EIO;
-      const b = Buffer.allocUnsafe(node.size);
-      const n = readContent(this.pc, contentOf(node), 0, b, 0, node.size);
-      if (n < 0) return n;
-      if (n !== node.size) return -EIO;
-      node.target = b.toString('utf8');
-    }
-    return node.target;
+    return typeof node === 'number' ? node : targetOf(this.pc, node);
   }
 
   link(ino: number, newParent: number, newName: string): Attr | number {
@@ -194,22 +182,8 @@ export class Volume {
    * A small file held inline (inline.ts) is shown as a copy: nothing to pin.
    */
   view(ino: number, offset: number, length: number): PageViews | number {
-    const pinned: number[] = [];
-    const engine = this.parts.engine;
-    const buffers = this.wholeViews(ino, offset, length, (pfn, count) => { engine.pin(pfn, count); pinned.push(pfn, count); });
-    const unpin = () => { for (let i = 0; i < pinned.length; i += 2) engine.unpin(pinned[i]!, pinned[i + 1]!); };
-    if (typeof buffers === 'number') { unpin(); return buffers; }
-    let live = true;
-    let bytes = 0;
-    for (const b of buffers) bytes += b.length;
-    return {
-      buffers, bytes,
-      release: () => {
-        if (!live) return;
-        live = false;
-        if (this.mounted) unpin();   // else the engine and its memory are gone
-      },
-    };
+    const node = this.node(ino);
+    return typeof node === 'number' ? node : pinnedViews(this.t, this.pc, this.parts.engine, node, offset, length, () => this.mounted);
   }
 
   /**
@@ -222,12 +196,7 @@ export class Volume {
 
   private copyWhole(ino: number, offset: number, length: number, target: Uint8Array): number {
     const node = this.node(ino);
-    if (typeof node === 'number') return node;
-    const r = node.ops.readInto(this.pc, node, offset, target, 0, length);
-    if (r < 0) return r;
-    if (r < Math.min(length, node.size - offset)) return -EIO;
-    this.t.accessed(node);
-    return r;
+    return typeof node === 'number' ? node : copyWhole(this.t, this.pc, node, offset, length, target);
   }
 
   /**
@@ -235,19 +204,8 @@ export class Volume {
    * that may write (FUSE writes the READ reply from them at once).
    */
   readViews(ino: number, offset: number, length: number): Buffer[] | number {
-    return this.wholeViews(ino, offset, length);
-  }
-
-  /** Views of the whole range clipped at EOF, or -errno (-EIO if it stops at a damaged page: never a short reply, which FUSE would take for EOF). */
-  private wholeViews(ino: number, offset: number, length: number, shown?: (pfn: number, count: number) => void): Buffer[] | number {
     const node = this.node(ino);
-    if (typeof node === 'number') return node;
-    const out: Buffer[] = [];
-    const r = node.ops.view(this.pc, node, offset, length, out, shown);
-    if (r < 0) return r;
-    if (r < Math.min(length, node.size - offset)) return -EIO;
-    this.t.accessed(node);
-    return out;
+    return typeof node === 'number' ? node : wholeViews(this.t, this.pc, node, offset, length);
   }
 
   /**
@@ -274,24 +232,11 @@ export class Volume {
   writeLater(ino: number, offset: number, data: Uint8Array, opts: { fromReserve?: boolean }, done: (n: number) => void): boolean {
     const node = this.node(ino);
     if (typeof node === 'number' || node.ops !== regularOps) return false;
-    this.pc.fromReserve = opts.fromReserve === true;
-    try {
-      return stageAndFill(this.pc, offset, data, (w, filled) => done(this.installStaged(ino, w, filled, opts)));
-    } finally { this.pc.fromReserve = false; }
-  }
-
-  private installStaged(ino: number, w: StagedWrite, filled: boolean, opts: { fromReserve?: boolean }): number {
-    if (!this.mounted) return -EIO;   // the engine and its pages are gone
-    const node = this.node(ino);
-    if (typeof node === 'number' || !filled) {
-      unstage(this.pc, w);
-      return typeof node === 'number' ? node : this.write(ino, w.off, w.data, opts);   // the fd failed: through the mapping
-    }
-    this.pc.fromReserve = opts.fromReserve === true;
-    let r: number;
-    try { r = install(this.pc, contentOf(node), w); } finally { this.pc.fromReserve = false; }
-    if (r > 0) this.t.touch(node, 'm');
-    return r;
+    return writeLater(this.pc, offset, data, opts.fromReserve === true, (w, filled) => {
+      if (!this.mounted) return done(-EIO);   // the engine and its pages are gone
+      const now = this.node(ino);
+      done(installStaged(this.t, this.pc, now, w, filled, opts.fromReserve === true, () => this.write(ino, w.off, w.data, opts)));
+    });
   }
 
   fallocate(ino: number, mode: number, offset: number, length: number): number {
@@ -316,15 +261,7 @@ export class Volume {
    */
   readdir(ino: number, cookie: number, max: number, fits: (e: DirEntry) => boolean = () => true): DirEntry[] | number {
     const node = this.node(ino);
-    if (typeof node === 'number') return node;
-    if (!node.dir) return -ENOTDIR;
-    const out: DirEntry[] = [];
-    const take = (e: DirEntry) => out.length < max && fits(e) && out.push(e) > 0;
-    if (cookie < 1 && !take({ name: '.', ino: node.ino, type: DT_DIR, next: 1 })) return out;
-    if (cookie < 2 && !take({ name: '..', ino: node.dir.parent, type: DT_DIR, next: 2 })) return out;
-    node.dir.walk(Math.max(cookie, 3), (name, d) => take({ name, ino: d.ino, type: this.t.get(d.ino)!.ops.dt, next: d.cookie + 1 }));
-    this.t.accessed(node);
-    return out;
+    return typeof node === 'number' ? node : ns.readdir(this.t, node, cookie, max, fits);
   }
 
   getxattr(ino: number, name: string): Uint8Array | number {
@@ -482,38 +419,6 @@ export class Volume {
 
   /** Absolute path -> ino, following symlinks in the middle (and at the end unless follow is false). */
   resolve(path: string, opts: { follow?: boolean } = {}): number {
-    if (typeof path !== 'string' || !path.startsWith('/')) return -EINVAL;
-    if (pathTooLong(path)) return -ENAMETOOLONG;
-    const trailingSlash = path.length > 1 && path.endsWith('/');
-    const follow = opts.follow ?? true;
-    const stack = components(path).reverse();
-    let cur = ROOT_INO;
-    let links = 0;
-    while (stack.length > 0) {
-      const name = stack.pop()!;
-      const dir = this.t.get(cur)!;
-      if (!dir.dir) return -ENOTDIR;
-      if (name === '..') { cur = dir.dir.parent; continue; }
-      if (Buffer.byteLength(name) > NAME_MAX) return -ENAMETOOLONG;
-      const d = dir.dir.get(name);
-      if (!d) return -ENOENT;
-      const node = this.t.get(d.ino)!;
-      if (node.ops.dt === DT_LNK && (stack.length > 0 || follow || trailingSlash)) {
-        if (++links > SYMLOOP_MAX) return -ELOOP;
-        const target = this.readlink(node.ino);
-        if (typeof target === 'number') return target;
-        if (target.startsWith('/')) cur = ROOT_INO;
-        for (const c of components(target).reverse()) stack.push(c);
-        continue;
-      }
-      cur = d.ino;
-    }
-    if (trailingSlash && !this.t.get(cur)!.dir) return -ENOTDIR;
-    return cur;
+    return resolvePath(this.t, this.pc, path, opts.follow ?? true);
   }
 }
-
-function components(path: string): string[] {
-  return path.split('/').filter((c) => c !== '' && c !== '.');
-}
-
