@@ -45,11 +45,22 @@ export class PramFs {
       this.timer.unref();
       // A change set past EARLY_CHANGES is committed before the interval is up: every interval checkpoint then
       // writes at most about that many records, so none blocks the loop long (issue 13), cold JIT included.
-      this.early = setInterval(() => { if (this.volume.pendingChanges() >= EARLY_CHANGES) this.volume.sync(); }, Math.min(EARLY_CHECK_MS, checkpointIntervalMs));
+      this.early = setInterval(() => this.earlyCheckpoint(), Math.min(EARLY_CHECK_MS, checkpointIntervalMs));
       this.early.unref();
     }
     this.stopBackground = startBackground(volume);
   }
+
+  /**
+   * A commit before the interval when the change set is large. One that fails
+   * (ENOSPC: the append did not fit, and neither did a whole compaction) is not
+   * tried again every tick: early commits wait until a sync has worked.
+   */
+  private earlyCheckpoint(): void {
+    if (this.volume.pendingChanges() < EARLY_CHANGES) { this.earlyFailed = false; return; }
+    if (!this.earlyFailed && this.volume.sync() < 0) this.earlyFailed = true;
+  }
+  private earlyFailed = false;
 
   /** What the mount could not restore (empty when the image was whole). */
   get losses(): readonly Loss[] { return this.volume.losses; }
