@@ -29,6 +29,9 @@ export interface MountOptions {
   /**
    * Checkpoint this often while mounted, when something changed (default
    * CHECKPOINT_INTERVAL_MS_DEFAULT = 5000; 0: only on sync(), handle.sync() and unmount()).
+   * The interval is the longest a change waits: a change set of EARLY_CHANGES
+   * records or more (256: 1 MiB of 4 KiB writes) is committed at the next
+   * 50 ms tick, so no checkpoint's commit is large enough to stall the loop.
    */
   checkpointIntervalMs?: number;
   /**

@@ -21,8 +21,18 @@ const timeNs = (t: number | string | Date | bigint): bigint =>
   typeof t === 'bigint' ? t : t instanceof Date ? BigInt(t.getTime()) * 1_000_000n
     : BigInt(Math.round(Number(t) * 1e6)) * 1000n;
 
+/**
+ * With interval checkpoints, a change set of this many records (inodes, names,
+ * pages: 1 MiB of 4 KiB writes) is committed at the next EARLY_CHECK_MS tick
+ * instead of waiting for the interval. The interval stays the longest a change
+ * waits; committing sooner only shortens it, and one commit's work stays small.
+ */
+export const EARLY_CHANGES = 256;
+export const EARLY_CHECK_MS = 50;
+
 export class PramFs {
   private timer: NodeJS.Timeout | null = null;
+  private early: NodeJS.Timeout | null = null;
   private readonly stopBackground: () => void;
   private readonly uid = process.getuid?.() ?? 0;
   private readonly gid = process.getgid?.() ?? 0;
@@ -33,9 +43,24 @@ export class PramFs {
       // Between two API calls (each runs its fs/ work synchronously), and only when something changed.
       this.timer = setInterval(() => { if (this.volume.unsaved()) this.volume.sync(); }, checkpointIntervalMs);
       this.timer.unref();
+      // A change set past EARLY_CHANGES is committed before the interval is up: every interval checkpoint then
+      // writes at most about that many records, so none blocks the loop long (issue 13), cold JIT included.
+      this.early = setInterval(() => this.earlyCheckpoint(), Math.min(EARLY_CHECK_MS, checkpointIntervalMs));
+      this.early.unref();
     }
     this.stopBackground = startBackground(volume);
   }
+
+  /**
+   * A commit before the interval when the change set is large. One that fails
+   * (ENOSPC: the append did not fit, and neither did a whole compaction) is not
+   * tried again every tick: early commits wait until a sync has worked.
+   */
+  private earlyCheckpoint(): void {
+    if (this.volume.pendingChanges() < EARLY_CHANGES) { this.earlyFailed = false; return; }
+    if (!this.earlyFailed && this.volume.sync() < 0) this.earlyFailed = true;
+  }
+  private earlyFailed = false;
 
   /** What the mount could not restore (empty when the image was whole). */
   get losses(): readonly Loss[] { return this.volume.losses; }
@@ -294,7 +319,8 @@ export class PramFs {
 
   async unmount(opts: { save?: boolean } = {}): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    if (this.early) clearInterval(this.early);
+    this.timer = this.early = null;
     this.stopBackground();
     this.onUnmount?.();
     this.onUnmount = null;

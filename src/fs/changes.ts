@@ -12,6 +12,7 @@ export class ChangeTracker {
   private readonly fresh = new Set<number>();
   private readonly names = new Map<string, [parent: number, name: string]>();
   private readonly pages = new Map<number, Set<number>>();
+  private pageCount = 0;               // page indexes in `pages`, all inodes
   /** While a compaction runs in slices: what commits since it began changed (its last step logs it again). */
   private held: ChangeTracker | null = null;
 
@@ -23,6 +24,9 @@ export class ChangeTracker {
   constructor(private unlogged = 0) {}
 
   get empty(): boolean { return this.nodes.size === 0 && this.names.size === 0; }
+
+  /** Records the next commit writes, about: one per changed inode, name and page (what an early checkpoint weighs). */
+  get size(): number { return this.nodes.size + this.names.size + this.pageCount; }
 
   node(ino: number): void { this.nodes.add(ino); }
 
@@ -53,7 +57,9 @@ export class ChangeTracker {
   private page(ino: number, index: number): void {
     let s = this.pages.get(ino);
     if (!s) this.pages.set(ino, (s = new Set()));
+    const before = s.size;
     s.add(index);
+    this.pageCount += s.size - before;
     this.nodes.add(ino);
   }
 
@@ -82,7 +88,7 @@ export class ChangeTracker {
   /** The commit is published: start over (what it held is kept while a compaction in slices holds changes). */
   clear(): void {
     this.held?.merge(this);
-    this.nodes.clear(); this.fresh.clear(); this.names.clear(); this.pages.clear();
+    this.nodes.clear(); this.fresh.clear(); this.names.clear(); this.pages.clear(); this.pageCount = 0;
   }
 
   /** Keep what every commit from now on logged, until release(): a compaction in slices began. */
@@ -99,7 +105,10 @@ export class ChangeTracker {
     for (const [k, v] of from.names) this.names.set(k, v);
     for (const [ino, set] of from.pages) {
       const mine = this.pages.get(ino);
-      if (!mine) this.pages.set(ino, new Set(set)); else for (const i of set) mine.add(i);
+      if (!mine) { this.pages.set(ino, new Set(set)); this.pageCount += set.size; continue; }
+      const before = mine.size;
+      for (const i of set) mine.add(i);
+      this.pageCount += mine.size - before;
     }
   }
 }

@@ -1,7 +1,8 @@
 // The driver of a volume's background work (Volume.background), for the
 // library (api/pramfs.ts) and the FUSE server (fuse/server.ts):
 // slices of at most SLICE_MS between requests, every TICK_MS, chained with
-// setImmediate while work is left, so I/O and timers run between slices. With
+// setImmediate while work is left, so I/O and timers run between slices: at
+// most one slice per turn of the event loop. With
 // it, a compaction is written in slices instead of inside a commit, and
 // written pages get their checksum before the commit that names them.
 /** What the driver needs of a volume (fs/'s Volume; fuse/ serves it through ServedVolume). */
@@ -22,7 +23,9 @@ export function startBackground(volume: Driven): () => void {
     if (!stopped && volume.isMounted && volume.background(SLICE_MS)) setImmediate(step).unref();
     else running = false;
   };
-  const kick = (): void => { if (!running) { running = true; step(); } };
+  // A kick only schedules the first slice: run in the timers phase it would add a slice to the one the
+  // check phase runs next, two between the same two timer ticks (twice SLICE_MS of stall).
+  const kick = (): void => { if (!running) { running = true; setImmediate(step).unref(); } };
   const timer = setInterval(kick, TICK_MS);
   timer.unref();
   setImmediate(kick).unref();

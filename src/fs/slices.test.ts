@@ -199,3 +199,28 @@ test('a directory of thousands of names spans slices (a slice writes at most a f
   assert.deepEqual(back.losses, []);
   assert.deepEqual(dump(back), committed);
 });
+
+test('a compaction in slices of sparse files (holes of whole groups, a lone page far out) and a dense one names exactly their pages', () => {
+  const { ram, vol } = dueVolume(21, 10);
+  const at = { sparse: [0, 31, 32, 100, 101, 5000, 70_000], far: [300_000], dense: Array.from({ length: 200 }, (_, i) => i) };
+  const blocks: Record<string, number> = {};
+  for (const [name, idx] of Object.entries(at)) {
+    const ino = (vol.mknod(1, name, 0o100644, 0, 0, 0) as { ino: number }).ino;
+    for (const i of idx) assert.equal(vol.write(ino, i * PS, Buffer.alloc(PS, (i % 250) + 1)), PS);
+    blocks[name] = (vol.getattr(ino) as { blocks: number }).blocks;
+  }
+  assert.equal(vol.sync(), 0);
+  const head = vol.pram!.head;
+  for (let slices = 0; vol.background(0);) assert.ok(++slices < 5000, 'the compaction ends');
+  assert.equal(vol.sync(), 0);
+  assert.notEqual(vol.pram!.head, head, 'the fresh log was published');
+  const committed = dump(vol);
+  vol.detach();
+  const back = mountOn(ram, { verify: 'full' });
+  assert.deepEqual(back.losses, []);
+  assert.deepEqual(dump(back), committed);
+  for (const name of Object.keys(at)) {
+    const ino = back.resolve(`/${name}`, { follow: true });
+    assert.equal((back.getattr(ino) as { blocks: number }).blocks, blocks[name], `${name}: its pages and no others`);
+  }
+});

@@ -381,6 +381,15 @@ export class Volume {
     return r;
   }
 
+  /**
+   * About how many records the next commit writes (changed inodes, names and
+   * pages); 0 without a change tracker (a v2 engine's commit rewrites the whole
+   * tree whatever changed, so committing early would only cost more).
+   */
+  pendingChanges(): number {
+    return this.mounted ? this.t.tracker?.size ?? 0 : 0;
+  }
+
   /** Something a checkpoint saves changed since the last one (an interval checkpoint is skipped when not). */
   unsaved(): boolean {
     return this.mounted && this.t.changes !== this.savedChanges;

@@ -158,23 +158,36 @@ export class SlicedCompaction {
     return true;
   }
 
-  /** Groups of cur from `at` until the clock says stop; true when the node is done. */
+  /**
+   * Groups of cur from `at` (a group's first index) until the clock says stop;
+   * true when the node is done. A group's pages are read with get(), not an
+   * iterator: a compaction of a 4 GiB file made an [index, pfn] pair per page
+   * (2 M objects: scavenges inside the slices). Only an empty group asks the
+   * map for its next present page (a hole is skipped whole).
+   */
   private groups(e: Emitter, until: number): boolean {
-    const n = this.cur!.node;
-    let g = -1, k = 0;
-    for (const [index, pfn] of pagesFrom(n.pages, this.at)) {
-      const gi = Math.floor(index / GROUP_PAGES);
-      if (gi !== g && g >= 0) {
-        e.group(n.ino);
-        this.at = gi * GROUP_PAGES;
-        if (++k % CLOCK_EVERY === 0 && performance.now() >= until) return false;
+    const n = this.cur!.node, pages = n.pages;
+    for (let k = 1; ; k++) {
+      const g = this.at;
+      let any = false;
+      for (let index = g; index < g + GROUP_PAGES; index++) {
+        const pfn = pages.get(index);
+        if (pfn) { e.page(index, pfn); any = true; }
       }
-      g = gi;
-      e.page(index, pfn);
+      if (any) { e.group(n.ino); this.at = g + GROUP_PAGES; } else {
+        const next = firstFrom(pages, g);                 // past g: g holds none
+        if (next < 0) return true;
+        this.at = next - (next % GROUP_PAGES);
+      }
+      if (k % CLOCK_EVERY === 0 && performance.now() >= until) return false;
     }
-    if (g >= 0) e.group(n.ino);
-    return true;
   }
+}
+
+/** The first present index >= from, or -1: the map's own from() when it has one. */
+function firstFrom(pages: PageMap, from: number): number {
+  for (const [index] of pagesFrom(pages, from)) return index;
+  return -1;
 }
 
 /** Present pages with index >= from, ascending: the map's own from() when it has one. */
