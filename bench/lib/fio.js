@@ -2,18 +2,22 @@
 // measured"): sequential write and read at 4 KiB and 1 MiB, random write and
 // read at 4 KiB, each with 1 and 4 jobs, writes with and without an fsync at
 // the end; then creates, stats and unlinks of many empty files (lib/metaops.c).
-// The server's RSS is read after every pram figure. Both targets get the same
-// fio job, the same bytes and the same preparation, in alternating order.
+// The server's RSS is read after every pram figure. A third target, the
+// floor, is the cheapest FUSE server there is (lib/floorfs.c: C, libfuse3's
+// low-level loop, files in malloc'd memory, the same kernel settings as pram):
+// what FUSE itself costs on this machine, so pram / floor is pram's own share.
+// All targets get the same fio job, the same bytes and the same preparation,
+// in alternating order.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { scenario } from './registry.js';
 import { bsName, fmt, fmtNum, pairedRatio, sizeName, summary } from './stats.js';
 import { dropCaches, pramFuseMount, tempMount, warmPages } from './sys.js';
-import { ensureTools, fio, metaopsBinary } from './tools.js';
+import { ensureTools, fio, floorfsBinary, metaopsBinary } from './tools.js';
 
 const MIB = 1 << 20;
-const TARGETS = ['pram', 'tmpfs'];
+const TARGETS = ['pram', 'floor', 'tmpfs'];
 
 /** The fio cases: [rw, bs, jobs, endFsync]. */
 function cases() {
@@ -31,6 +35,23 @@ const key = ([rw, bs, jobs, f]) => `${rw}-${bsName(bs)}-j${jobs}${f ? '-fsync' :
 /** VmRSS of `pid` in KiB (null when gone). */
 function rssKiB(pid) {
   try { return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]); } catch { return null; }
+}
+
+/** The floor server on a fresh directory; it daemonizes once mounted, so its mount is there when this returns. */
+function floorMount() {
+  const dir = fs.mkdtempSync(path.join('/tmp', 'pram-bench-floor-'));
+  const pidFile = `${dir}.pid`;
+  const r = spawnSync(floorfsBinary(), [dir, pidFile], { encoding: 'utf8' });
+  if (r.status !== 0) { fs.rmdirSync(dir); throw new Error(`floorfs: ${(r.stderr || `exit ${r.status}`).trim()}`); }
+  const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+  fs.rmSync(pidFile, { force: true });
+  return {
+    dir, pid: () => pid,
+    close() {
+      if (spawnSync('umount', [dir]).status !== 0) spawnSync('umount', ['-l', dir]);
+      try { fs.rmdirSync(dir); } catch { /* busy */ }
+    },
+  };
 }
 
 function clear(dir) { for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f), { force: true, recursive: true }); }
@@ -52,7 +73,7 @@ function fioCase(dir, [rw, bs, jobs, endFsync], bytes) {
 }
 
 async function run({ plan, reps, status }) {
-  ensureTools(['fio', 'cc'], status);
+  ensureTools(['fio', 'cc', 'libfuse3'], status);
   const { bytes, files } = plan;
   const res = { bytes, files, fioVersion: spawnSync('fio', ['--version'], { encoding: 'utf8' }).stdout.trim(), targets: {}, cases: {}, meta: {} };
   const size = 2 * bytes + files * 8192 + 128 * MIB;
@@ -60,7 +81,7 @@ async function run({ plan, reps, status }) {
   try {
     for (const t of TARGETS) {
       try {
-        mounts[t] = t === 'pram' ? pramFuseMount(path.join('/dev/shm', 'pram-bench-fio.arena'), size) : tempMount('tmpfs', size);
+        mounts[t] = t === 'pram' ? pramFuseMount(path.join('/dev/shm', 'pram-bench-fio.arena'), size) : t === 'floor' ? floorMount() : tempMount('tmpfs', size);
         res.targets[t] = { dir: mounts[t].dir, serverPid: mounts[t].pid?.() ?? null };
       } catch (e) { res.targets[t] = { unavailable: String(e.message).split('\n')[0] }; }
     }
@@ -104,17 +125,27 @@ async function run({ plan, reps, status }) {
 
 const GOALS = { write: 0.75, randwrite: 0.75, read: 0.5, randread: 0.5, meta: 0.3 };
 
+/** Paired a / b of `get` (a list of throughputs) over two cells, null when either is missing. */
+function ratioOf(cells, a, b, get) {
+  const x = cells[a], y = cells[b];
+  return x && y && !x.unavailable && !y.unavailable && get(x).length && get(y).length ? pairedRatio(get(x), get(y)) : null;
+}
+
+const usable = (c) => c && !c.unavailable;
+
 function report(raw) {
   const figures = { cases: [], meta: [] };
   const targets = [];
   const md = [];
-  const mb = (bw) => bw.map((x) => x / 1e6);
+  const mbps = (c) => c.bw.map((x) => x / 1e6);
   for (const [k, row] of Object.entries(raw.cases)) {
-    const p = row.targets.pram, t = row.targets.tmpfs;
-    const ok = p && t && !p.unavailable && !t.unavailable && p.bw.length && t.bw.length;
+    const p = row.targets.pram, t = row.targets.tmpfs, f = row.targets.floor;
+    const ok = usable(p) && usable(t) && p.bw.length && t.bw.length;
     const ratio = ok ? pairedRatio(p.bw, t.bw) : null;
     const rss = p?.rssKiB?.length ? summary(p.rssKiB.map((x) => x / 1024)) : null;
-    figures.cases.push({ key: k, ...row, targets: undefined, pramMBps: ok ? summary(mb(p.bw)) : null, tmpfsMBps: ok ? summary(mb(t.bw)) : null,
+    figures.cases.push({ key: k, ...row, targets: undefined, pramMBps: ok ? summary(mbps(p)) : null, tmpfsMBps: ok ? summary(mbps(t)) : null,
+      floorMBps: usable(f) && f.bw.length ? summary(mbps(f)) : null, pramFloor: ratioOf(row.targets, 'pram', 'floor', (c) => c.bw),
+      floorTmpfs: ratioOf(row.targets, 'floor', 'tmpfs', (c) => c.bw),
       pramIops: ok ? summary(p.iops) : null, ratio, rssMiB: rss, unavailable: ok ? null : p?.unavailable ?? t?.unavailable ?? 'not measured' });
     if (!row.endFsync) {
       const goal = GOALS[row.rw];
@@ -123,27 +154,31 @@ function report(raw) {
     }
   }
   for (const op of ['create', 'stat', 'unlink']) {
-    const p = raw.meta.pram, t = raw.meta.tmpfs;
-    const ok = p && t && !p.unavailable && !t.unavailable && p[`${op}Ms`].length;
+    const p = raw.meta.pram, t = raw.meta.tmpfs, f = raw.meta.floor;
+    const ok = usable(p) && usable(t) && p[`${op}Ms`].length;
     const per = (c) => c[`${op}Ms`].map((ms) => raw.files / (ms / 1000));
     const ratio = ok ? pairedRatio(per(p), per(t)) : null;
     figures.meta.push({ op, pram: ok ? summary(per(p)) : null, tmpfs: ok ? summary(per(t)) : null, ratio,
+      floor: usable(f) ? summary(per(f)) : null, pramFloor: ratioOf(raw.meta, 'pram', 'floor', per), floorTmpfs: ratioOf(raw.meta, 'floor', 'tmpfs', per),
       rssMiB: p?.rssKiB?.length ? summary(p.rssKiB.map((x) => x / 1024)) : null, unavailable: ok ? null : p?.unavailable ?? t?.unavailable ?? 'not measured' });
     targets.push({ what: `${op}s of empty files, pram vs tmpfs`, goal: `≥ ${GOALS.meta}×`, measured: ratio ? `${fmt(ratio)}×` : null,
       status: !ratio ? 'unavailable' : ratio.median >= GOALS.meta ? 'met' : 'NOT met' });
   }
-  md.push(`fio ${raw.fioVersion ?? ''} \`--ioengine=psync --fallocate=none --group_reporting\`, ${sizeName(raw.bytes)} per case split over the jobs (\`--size\` = total / jobs), on a \`pram mount\` (FUSE, fresh arena, pre-allocated at mount) and a fresh tmpfs, alternating which goes first.`, '');
-  md.push('Equal work: both sides run the same fio job over the same bytes; before a write case both get an untimed page warm-up of the same size (see the note on free page reporting), before a read case both lay the files out with an untimed write and drop caches (for pram this sends every read to the server; tmpfs keeps its pages, they are its storage). "+ fsync": `--end_fsync=1`, timed (pram saves a checkpoint, tmpfs returns at once). MB/s = 10^6 bytes/s over fio\'s job runtime. Server RSS: VmRSS of the FUSE server after the case.', '');
-  md.push('| case | jobs | pram MB/s | tmpfs MB/s | pram / tmpfs | pram IOPS | server RSS MiB |', '|---|---|---|---|---|---|---|');
+  const floorNote = raw.targets?.floor?.unavailable ? ` The floor was unavailable: ${raw.targets.floor.unavailable}.` : '';
+  md.push(`fio ${raw.fioVersion ?? ''} \`--ioengine=psync --fallocate=none --group_reporting\`, ${sizeName(raw.bytes)} per case split over the jobs (\`--size\` = total / jobs), on a \`pram mount\` (FUSE, fresh arena, pre-allocated at mount), the FUSE floor (lib/floorfs.c) and a fresh tmpfs, alternating which goes first.`, '');
+  md.push('Equal work: all three run the same fio job over the same bytes; before a write case each gets an untimed page warm-up of the same size (see the note on free page reporting), before a read case each lays the files out with an untimed write and drops caches (for pram and the floor this sends every read to the server; tmpfs keeps its pages, they are its storage). "+ fsync": `--end_fsync=1`, timed (pram saves a checkpoint, the floor and tmpfs return at once). MB/s = 10^6 bytes/s over fio\'s job runtime. Server RSS: VmRSS of the pram server after the case.', '');
+  md.push(`The floor: the cheapest FUSE server that does this work — C on libfuse3's low-level single-threaded loop, files in malloc'd memory (writes copied in, reads copied out), asking the kernel for what pram asks (writeback cache, 1 MiB writes, keep_cache, 1 s entry/attribute timeouts, negative entries, default_permissions), so the kernel sends both the same requests and pram / floor is what pram's server adds; floor / tmpfs is the most any FUSE server can reach here. It is mounted \`fuse\`, pram \`fuseblk\` (for SYNCFS).${floorNote}`, '');
+  md.push('| case | jobs | pram MB/s | floor MB/s | tmpfs MB/s | pram / tmpfs | pram / floor | floor / tmpfs | pram IOPS | server RSS MiB |', '|---|---|---|---|---|---|---|---|---|---|');
   for (const c of figures.cases) {
     const name = `${c.rw} ${bsName(c.bs)}${c.endFsync ? ' + fsync' : ''}`;
-    md.push(c.unavailable ? `| ${name} | ${c.jobs} | unavailable: ${c.unavailable} | | | | |`
-      : `| ${name} | ${c.jobs} | ${fmt(c.pramMBps, 0)} | ${fmt(c.tmpfsMBps, 0)} | ${fmt(c.ratio)}× | ${fmt(c.pramIops, 0)} | ${fmt(c.rssMiB, 0)} |`);
+    md.push(c.unavailable ? `| ${name} | ${c.jobs} | unavailable: ${c.unavailable} | | | | | | | |`
+      : `| ${name} | ${c.jobs} | ${fmt(c.pramMBps, 0)} | ${fmt(c.floorMBps, 0)} | ${fmt(c.tmpfsMBps, 0)} | ${fmt(c.ratio)}× | ${fmt(c.pramFloor)}× | ${fmt(c.floorTmpfs)}× | ${fmt(c.pramIops, 0)} | ${fmt(c.rssMiB, 0)} |`);
   }
-  md.push('', `Metadata: ${fmtNum(raw.files, 0)} empty files created (open O_CREAT|O_EXCL + close), stat'ed, unlinked by lib/metaops.c (C, one process); caches dropped before the stat and the unlink phases. fio's filecreate/filestat/filedelete engines were tried and take minutes for 100 000 files on tmpfs (their file list is walked per I/O), so they would time fio.`, '');
-  md.push('| operation | pram ops/s | tmpfs ops/s | pram / tmpfs | server RSS MiB |', '|---|---|---|---|---|');
+  md.push('', `Metadata: ${fmtNum(raw.files, 0)} empty files created (open O_CREAT|O_EXCL + close), stat'ed, unlinked by lib/metaops.c (C, one process) on each of the three; caches dropped before the stat and the unlink phases. fio's filecreate/filestat/filedelete engines were tried and take minutes for 100 000 files on tmpfs (their file list is walked per I/O), so they would time fio.`, '');
+  md.push('| operation | pram ops/s | floor ops/s | tmpfs ops/s | pram / tmpfs | pram / floor | floor / tmpfs | server RSS MiB |', '|---|---|---|---|---|---|---|---|');
   for (const m of figures.meta) {
-    md.push(m.unavailable ? `| ${m.op} | unavailable: ${m.unavailable} | | | |` : `| ${m.op} | ${fmt(m.pram, 0)} | ${fmt(m.tmpfs, 0)} | ${fmt(m.ratio)}× | ${fmt(m.rssMiB, 0)} |`);
+    md.push(m.unavailable ? `| ${m.op} | unavailable: ${m.unavailable} | | | | | | |`
+      : `| ${m.op} | ${fmt(m.pram, 0)} | ${fmt(m.floor, 0)} | ${fmt(m.tmpfs, 0)} | ${fmt(m.ratio)}× | ${fmt(m.pramFloor)}× | ${fmt(m.floorTmpfs)}× | ${fmt(m.rssMiB, 0)} |`);
   }
   return { figures, markdown: md.join('\n'), targets };
 }

@@ -1,5 +1,6 @@
 // The real tools the bench drives: fio (file-system throughput), hyperfine
-// (whole-process timings) and a C compiler for the metadata harness. Missing
+// (whole-process timings), a C compiler for the metadata harness and libfuse3's
+// headers for the FUSE floor (lib/floorfs.c). Missing
 // ones are installed with apt-get as scripts/test.sh does, or the run stops
 // naming them: a figure from a tool that is not there is never made up.
 import { spawnSync } from 'node:child_process';
@@ -7,9 +8,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from './sys.js';
 
-const PACKAGES = { fio: 'fio', hyperfine: 'hyperfine', cc: 'gcc' };
+const PACKAGES = { fio: 'fio', hyperfine: 'hyperfine', cc: 'gcc', libfuse3: 'libfuse3-dev' };
+/** Tools that are files, not commands. */
+const FILES = { libfuse3: '/usr/include/fuse3/fuse_lowlevel.h' };
 
-const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+const have = (cmd) => (FILES[cmd] ? fs.existsSync(FILES[cmd]) : spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0);
 
 /** Installs the Debian packages of the missing `cmds`; throws naming them when that is not possible. */
 export function ensureTools(cmds, status) {
@@ -28,17 +31,22 @@ export function ensureTools(cmds, status) {
   if (still.length) throw new Error(`bench needs ${still.join(', ')}: apt-get install ${debs.join(' ')} failed: ${(r.stderr || '').trim().split('\n').pop()}`);
 }
 
-/** The metadata harness (lib/metaops.c) compiled into .cache/, rebuilt when the source is newer. */
-export function metaopsBinary() {
-  const src = path.join(ROOT, 'bench/lib/metaops.c');
-  const bin = path.join(ROOT, '.cache/bench-metaops');
+/** bench/lib/NAME.c compiled into .cache/bench-NAME, rebuilt when the source is newer. */
+function cBinary(name, libs = []) {
+  const src = path.join(ROOT, `bench/lib/${name}.c`);
+  const bin = path.join(ROOT, `.cache/bench-${name}`);
   if (!fs.existsSync(bin) || fs.statSync(bin).mtimeMs < fs.statSync(src).mtimeMs) {
     fs.mkdirSync(path.dirname(bin), { recursive: true });
-    const r = spawnSync('cc', ['-O2', '-o', bin, src], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`cc bench/lib/metaops.c: ${r.stderr.trim()}`);
+    const r = spawnSync('cc', ['-O2', '-o', bin, src, ...libs], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`cc bench/lib/${name}.c: ${r.stderr.trim()}`);
   }
   return bin;
 }
+
+/** The metadata harness (lib/metaops.c). */
+export const metaopsBinary = () => cBinary('metaops');
+/** The FUSE floor server (lib/floorfs.c, libfuse3's low-level API). */
+export const floorfsBinary = () => cBinary('floorfs', ['-I/usr/include/fuse3', '-lfuse3', '-lpthread']);
 
 /** fio with JSON output; returns the parsed report or throws with fio's last error line. */
 export function fio(args) {
