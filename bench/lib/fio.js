@@ -37,16 +37,26 @@ function rssKiB(pid) {
   try { return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]); } catch { return null; }
 }
 
-/** The floor server on a fresh directory; it daemonizes once mounted, so its mount is there when this returns. */
+/**
+ * The floor server on a fresh directory, mounted fuseblk over a loop device as
+ * pram is (so RELEASE is synchronous for both), plain fuse when that is
+ * refused, as pram does. It daemonizes once mounted: the mount is there when this returns.
+ */
 function floorMount() {
   const dir = fs.mkdtempSync(path.join('/tmp', 'pram-bench-floor-'));
-  const pidFile = `${dir}.pid`;
-  const r = spawnSync(floorfsBinary(), [dir, pidFile], { encoding: 'utf8' });
+  const pidFile = `${dir}.pid`, placeholder = `${dir}.blk`;
+  fs.writeFileSync(placeholder, Buffer.alloc(4096));
+  const loop = spawnSync('losetup', ['-f', '--show', placeholder], { encoding: 'utf8' });
+  const dev = loop.status === 0 ? loop.stdout.trim() : null;
+  const r = spawnSync(floorfsBinary(), [dir, pidFile, ...(dev ? [dev] : [])], { encoding: 'utf8' });
+  // Detached while mounted, the loop device is freed at umount (autoclear).
+  if (dev) spawnSync('losetup', ['-d', dev]);
+  fs.rmSync(placeholder, { force: true });
   if (r.status !== 0) { fs.rmdirSync(dir); throw new Error(`floorfs: ${(r.stderr || `exit ${r.status}`).trim()}`); }
   const pid = Number(fs.readFileSync(pidFile, 'utf8'));
   fs.rmSync(pidFile, { force: true });
   return {
-    dir, pid: () => pid,
+    dir, pid: () => pid, kind: dev ? 'fuseblk' : 'fuse',
     close() {
       if (spawnSync('umount', [dir]).status !== 0) spawnSync('umount', ['-l', dir]);
       try { fs.rmdirSync(dir); } catch { /* busy */ }
@@ -82,7 +92,7 @@ async function run({ plan, reps, status }) {
     for (const t of TARGETS) {
       try {
         mounts[t] = t === 'pram' ? pramFuseMount(path.join('/dev/shm', 'pram-bench-fio.arena'), size) : t === 'floor' ? floorMount() : tempMount('tmpfs', size);
-        res.targets[t] = { dir: mounts[t].dir, serverPid: mounts[t].pid?.() ?? null };
+        res.targets[t] = { dir: mounts[t].dir, serverPid: mounts[t].pid?.() ?? null, kind: mounts[t].kind };
       } catch (e) { res.targets[t] = { unavailable: String(e.message).split('\n')[0] }; }
     }
     const live = TARGETS.filter((t) => mounts[t]);
@@ -167,7 +177,7 @@ function report(raw) {
   const floorNote = raw.targets?.floor?.unavailable ? ` The floor was unavailable: ${raw.targets.floor.unavailable}.` : '';
   md.push(`fio ${raw.fioVersion ?? ''} \`--ioengine=psync --fallocate=none --group_reporting\`, ${sizeName(raw.bytes)} per case split over the jobs (\`--size\` = total / jobs), on a \`pram mount\` (FUSE, fresh arena, pre-allocated at mount), the FUSE floor (lib/floorfs.c) and a fresh tmpfs, alternating which goes first.`, '');
   md.push('Equal work: all three run the same fio job over the same bytes; before a write case each gets an untimed page warm-up of the same size (see the note on free page reporting), before a read case each lays the files out with an untimed write and drops caches (for pram and the floor this sends every read to the server; tmpfs keeps its pages, they are its storage). "+ fsync": `--end_fsync=1`, timed (pram saves a checkpoint, the floor and tmpfs return at once). MB/s = 10^6 bytes/s over fio\'s job runtime. Server RSS: VmRSS of the pram server after the case.', '');
-  md.push(`The floor: the cheapest FUSE server that does this work — C on libfuse3's low-level single-threaded loop, files in malloc'd memory (writes copied in, reads copied out), asking the kernel for what pram asks (writeback cache, 1 MiB writes, keep_cache, 1 s entry/attribute timeouts, negative entries, default_permissions), so the kernel sends both the same requests and pram / floor is what pram's server adds; floor / tmpfs is the most any FUSE server can reach here. It is mounted \`fuse\`, pram \`fuseblk\` (for SYNCFS).${floorNote}`, '');
+  md.push(`The floor: the cheapest FUSE server that does this work — C on libfuse3's low-level single-threaded loop, files in malloc'd memory (writes copied in, reads copied out), asking the kernel for what pram asks (writeback cache, 1 MiB writes, keep_cache, 1 s entry/attribute timeouts, negative entries, default_permissions, ENOSYS to FLUSH) and mounted ${raw.targets?.floor?.kind ?? 'fuseblk'} as pram is, so the kernel sends both the same requests and pram / floor is what pram's server adds; floor / tmpfs is the most any FUSE server can reach here.${floorNote}`, '');
   md.push('| case | jobs | pram MB/s | floor MB/s | tmpfs MB/s | pram / tmpfs | pram / floor | floor / tmpfs | pram IOPS | server RSS MiB |', '|---|---|---|---|---|---|---|---|---|---|');
   for (const c of figures.cases) {
     const name = `${c.rw} ${bsName(c.bs)}${c.endFsync ? ' + fsync' : ''}`;

@@ -3,9 +3,10 @@
  * (writes copied in, reads copied out); nodes are never reused, a name is
  * found through one hash table keyed by (parent, name). It asks the kernel
  * for what pram asks (writeback cache, 1 MiB writes, keep_cache, 1 s entry
- * and attribute timeouts, negative entries, default_permissions), so the
+ * and attribute timeouts, negative entries, default_permissions, ENOSYS to
+ * FLUSH) and, given a block device, is mounted fuseblk as pram is, so the
  * kernel sends both the same requests and the difference is the server.
- * usage: floorfs DIR PIDFILE [mt]   (mt: libfuse's multi-threaded loop)
+ * usage: floorfs DIR PIDFILE [mt] [BLOCKDEV]   (mt: libfuse's multi-threaded loop)
  * Mounts DIR, daemonizes once mounted (the caller's wait ends then), writes
  * its pid to PIDFILE; `umount DIR` ends it. */
 #define FUSE_USE_VERSION 312
@@ -216,6 +217,12 @@ static void f_ok(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   fuse_reply_err(req, 0);
 }
 
+/* As pram's: ENOSYS makes the kernel stop sending FLUSH on close (fc->no_flush). */
+static void f_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  (void)ino; (void)fi;
+  fuse_reply_err(req, ENOSYS);
+}
+
 static void f_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   (void)ino;
   fuse_reply_open(req, fi);
@@ -280,14 +287,21 @@ static void f_statfs(fuse_req_t req, fuse_ino_t ino) {
 
 static const struct fuse_lowlevel_ops ops = {
   .init = f_init, .lookup = f_lookup, .getattr = f_getattr, .setattr = f_setattr, .create = f_create,
-  .mkdir = f_mkdir, .open = f_open, .read = f_read, .write = f_write, .flush = f_ok, .release = f_ok,
+  .mkdir = f_mkdir, .open = f_open, .read = f_read, .write = f_write, .flush = f_flush, .release = f_ok,
   .fsync = f_fsync, .unlink = f_unlink, .rmdir = f_rmdir, .opendir = f_opendir, .readdir = f_readdir,
   .releasedir = f_ok, .statfs = f_statfs,
 };
 
 int main(int argc, char **argv) {
-  if (argc < 3) { fprintf(stderr, "usage: floorfs DIR PIDFILE [mt]\n"); return 2; }
-  char *fargv[] = {argv[0], "-o", "default_permissions,fsname=floorfs,subtype=floorfs", NULL};
+  if (argc < 3) { fprintf(stderr, "usage: floorfs DIR PIDFILE [mt] [BLOCKDEV]\n"); return 2; }
+  int mt = 0;
+  static char opts[512] = "default_permissions,subtype=floorfs,fsname=floorfs";
+  for (int i = 3; i < argc; i++) {
+    if (strcmp(argv[i], "mt") == 0) mt = 1;
+    /* A block device (a loop device over a placeholder): mounted fuseblk, as pram is, so RELEASE is synchronous and sync(2) sends SYNCFS for both. */
+    else snprintf(opts, sizeof opts, "default_permissions,subtype=floorfs,blkdev,blksize=4096,fsname=%s", argv[i]);
+  }
+  char *fargv[] = {argv[0], "-o", opts, NULL};
   struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
   add(0, "", S_IFDIR | 0755); /* ino 1: the root */
   struct fuse_session *se = fuse_session_new(&args, &ops, sizeof ops, NULL);
@@ -297,7 +311,7 @@ int main(int argc, char **argv) {
   FILE *pf = fopen(argv[2], "w");
   if (pf) { fprintf(pf, "%d\n", (int)getpid()); fclose(pf); }
   int r;
-  if (argc > 3 && strcmp(argv[3], "mt") == 0) {
+  if (mt) {
     struct fuse_loop_config *cfg = fuse_loop_cfg_create();
     r = fuse_session_loop_mt(se, cfg);
     fuse_loop_cfg_destroy(cfg);
