@@ -104,7 +104,7 @@ static void reply_entry(fuse_req_t req, fuse_ino_t ino) {
 static void f_init(void *u, struct fuse_conn_info *c) {
   (void)u;
   if (c->capable & FUSE_CAP_WRITEBACK_CACHE) c->want |= FUSE_CAP_WRITEBACK_CACHE;
-#ifdef FUSE_CAP_HANDLE_KILLPRIV_V2
+#ifdef FUSE_CAP_HANDLE_KILLPRIV_V2 /* libfuse 3.15+; before, no GETXATTR answer does the same after one ENOSYS */
   if (c->capable & FUSE_CAP_HANDLE_KILLPRIV_V2) c->want |= FUSE_CAP_HANDLE_KILLPRIV_V2;
 #endif
   c->max_write = 1 << 20;
