@@ -6,13 +6,17 @@
  * and attribute timeouts, negative entries, default_permissions, ENOSYS to
  * FLUSH) and, given a block device, is mounted fuseblk as pram is, so the
  * kernel sends both the same requests and the difference is the server.
- * usage: floorfs DIR PIDFILE [mt] [BLOCKDEV]   (mt: libfuse's multi-threaded loop)
+ * usage: floorfs DIR PIDFILE [mt] [reserve=BYTES] [BLOCKDEV]
+ *   mt: libfuse's multi-threaded loop; reserve: heap faulted in at start and
+ *   kept (pram's arena is allocated at mount: neither pays a first-touch fault per page written)
  * Mounts DIR, daemonizes once mounted (the caller's wait ends then), writes
  * its pid to PIDFILE; `umount DIR` ends it. */
 #define FUSE_USE_VERSION 312
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
+#include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,12 +296,25 @@ static const struct fuse_lowlevel_ops ops = {
   .releasedir = f_ok, .statfs = f_statfs,
 };
 
+/* Freed memory stays in the heap (no mmap'd blocks, no trimming), so faulting `bytes` in once serves every later write. */
+static void reserve(size_t bytes) {
+  if (!bytes) return;
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, INT_MAX);
+  char *p = malloc(bytes);
+  if (!p) return;
+  for (volatile char *v = p; v < p + bytes; v += 4096) *v = 0; /* volatile: the compiler would drop the stores and the malloc */
+  free(p);
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) { fprintf(stderr, "usage: floorfs DIR PIDFILE [mt] [BLOCKDEV]\n"); return 2; }
   int mt = 0;
+  size_t reserved = 0;
   static char opts[512] = "default_permissions,subtype=floorfs,fsname=floorfs";
   for (int i = 3; i < argc; i++) {
     if (strcmp(argv[i], "mt") == 0) mt = 1;
+    else if (strncmp(argv[i], "reserve=", 8) == 0) reserved = strtoull(argv[i] + 8, NULL, 10);
     /* A block device (a loop device over a placeholder): mounted fuseblk, as pram is, so RELEASE is synchronous and sync(2) sends SYNCFS for both. */
     else snprintf(opts, sizeof opts, "default_permissions,subtype=floorfs,blkdev,blksize=4096,fsname=%s", argv[i]);
   }
@@ -308,8 +325,12 @@ int main(int argc, char **argv) {
   if (!se) return 1;
   if (fuse_session_mount(se, argv[1]) != 0) return 1;
   if (fuse_daemonize(0) != 0) return 1;
-  FILE *pf = fopen(argv[2], "w");
-  if (pf) { fprintf(pf, "%d\n", (int)getpid()); fclose(pf); }
+  reserve(reserved); /* after the fork: the pages are the server's own, not copy-on-write */
+  /* Written whole, then renamed: the caller, whose wait ended with the mount, polls for it. */
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s.tmp", argv[2]);
+  FILE *pf = fopen(tmp, "w");
+  if (pf) { fprintf(pf, "%d\n", (int)getpid()); fclose(pf); rename(tmp, argv[2]); }
   int r;
   if (mt) {
     struct fuse_loop_config *cfg = fuse_loop_cfg_create();
