@@ -20,7 +20,10 @@ const passed = process.env.LISTEN_FDNAMES ?? '';
 const notes = [];
 const t0 = performance.now();
 const pfs = await mount({
-  arena: `memfd:pramsd-${name}`, create: { sizeBytes: ARENA_BYTES }, cmdline: '',
+  // Checkpoints only when asked (sync, SIGTERM's final one): the sigkill phase checks that exactly the
+  // synced generation comes back, and an interval checkpoint (or an early one, past EARLY_CHANGES) could
+  // save the unsynced one at any moment before the kill.
+  arena: `memfd:pramsd-${name}`, create: { sizeBytes: ARENA_BYTES }, cmdline: '', checkpointIntervalMs: 0,
   warn: (l) => { notes.push(l); say(l); },
 });
 const mountMs = Math.round(performance.now() - t0);
