@@ -1,13 +1,16 @@
 // The addon's batch crc32c (three interleaved streams joined by shift tables)
 // against @node-rs/crc32's: every length class around its block sizes (256 and
 // 8192 bytes, three of each), any alignment, one thread or two, from buffers
-// or from a file by pread.
+// or from a file by pread. Both sums where the CPU folds (AVX-512 VPCLMULQDQ):
+// folding, and the crc32 instruction in a child run with PRAM_CRC_NO_FOLD=1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { crc32c, crc32cFile, crc32cMany, crc32cReadInto } from './crc.js';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { crc32c, crc32cFile, crc32cImpl, crc32cMany, crc32cReadInto } from './crc.js';
 
 const SEED = Number(process.env.SEED ?? 0x5eed13);
 
@@ -18,7 +21,7 @@ function rng(seed: number): () => number {
 }
 
 function lengths(next: () => number): number[] {
-  const edges = [0, 1, 7, 8, 9, 255, 256, 767, 768, 769, 4096, 24575, 24576, 24577, 32768, 131072, 131072 + 4096 + 5];
+  const edges = [0, 1, 7, 8, 9, 255, 256, 511, 512, 513, 575, 576, 577, 767, 768, 769, 1023, 1024, 1088, 4096, 4097, 4159, 24575, 24576, 24577, 32768, 131072, 131072 + 4096 + 5];
   const out = [...edges];
   for (let i = 0; i < 120; i++) out.push(next() % (3 * 8192 * 2 + 1000));
   return out;
@@ -93,4 +96,21 @@ test('crc32cReadInto copies the bytes and sums every range as crc32c of the copy
     fs.closeSync(fd);
     fs.rmSync(file, { force: true });
   }
+});
+
+test('the CPU\'s fastest sum is the one used: folding where it has AVX-512 VPCLMULQDQ, else the crc32 instruction', () => {
+  const flags = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1]?.split(/\s+/) ?? [];
+  const fold = ['avx512f', 'vpclmulqdq', 'pclmulqdq', 'sse4_2'].every((f) => flags.includes(f));
+  const want = process.env.PRAM_CRC_NO_FOLD ? (flags.includes('sse4_2') ? 'crc32' : 'table') : fold ? 'fold' : flags.includes('sse4_2') ? 'crc32' : 'table';
+  assert.equal(crc32cImpl(), want);
+});
+
+// (Registered only in the parent run: the child is that run.)
+if (!process.env.PRAM_CRC_NO_FOLD) test('every test above also passes with folding off (PRAM_CRC_NO_FOLD=1: the crc32 instruction streams)', () => {
+  const env: NodeJS.ProcessEnv = { ...process.env, PRAM_CRC_NO_FOLD: '1' };
+  delete env.NODE_TEST_CONTEXT;   // else the child reports to this runner, not to its stdout
+  const r = spawnSync(process.execPath, ['--test', '--test-reporter=tap', fileURLToPath(import.meta.url)], { env, encoding: 'utf8' });
+  assert.equal(r.status, 0, `SEED=${SEED}\n${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /# pass 4\n/);
+  assert.match(r.stdout, /# fail 0\n/);
 });

@@ -7,7 +7,7 @@
 
 import { availableParallelism } from 'node:os';
 import { crc32 as libCrc32, crc32c as libCrc32c } from '@node-rs/crc32';
-import { crc32cFile as nativeCrc32cFile, crc32cMany as nativeCrc32cMany, crc32cRanges as nativeCrc32cRanges, crc32cReadInto as nativeCrc32cReadInto } from '../mem/native.js';
+import { crc32cImpl as nativeCrc32cImpl, crc32cFile as nativeCrc32cFile, crc32cMany as nativeCrc32cMany, crc32cRanges as nativeCrc32cRanges, crc32cReadInto as nativeCrc32cReadInto } from '../mem/native.js';
 
 /** Linux crc32_le(seed, buf): reflected poly 0xEDB88320, no final xor. Link pages. */
 export function crc32le(buf: Uint8Array, seed = 0): number {
@@ -96,4 +96,9 @@ export interface CrcThreads { threads?: number }
 function threadsFor(bytes: number, opts: CrcThreads): number {
   if (opts.threads !== undefined) return opts.threads;
   return bytes >= CRC_THREADED_BYTES_MIN ? Math.min(availableParallelism(), 8) : 1;
+}
+
+/** Which code sums batches: "fold" (AVX-512 VPCLMULQDQ), "crc32" (SSE4.2) or "table"; PRAM_CRC_NO_FOLD=1 turns folding off. */
+export function crc32cImpl(): string {
+  return nativeCrc32cImpl();
 }

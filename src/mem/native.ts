@@ -24,6 +24,7 @@ interface Addon {
   crc32cFile(fd: number, offsets: Float64Array, lengths: Uint32Array, out: Uint32Array, threads: number): void;
   crc32cRanges(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array): void;
   crc32cReadInto(fd: number, pos: number, target: Uint8Array, at: number, len: number, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array): void;
+  crc32cImpl(): string;
   MADV_NORMAL: number; MADV_RANDOM: number; MADV_SEQUENTIAL: number; MADV_WILLNEED: number;
   MADV_DONTNEED: number; MADV_REMOVE: number; MADV_HUGEPAGE: number; MADV_NOHUGEPAGE: number;
   MADV_POPULATE_READ: number; MADV_POPULATE_WRITE: number;
@@ -113,6 +114,11 @@ export function crc32cFile(fd: number, offsets: Float64Array, lengths: Uint32Arr
 /** out[i] = crc32c of buf[offsets[i], offsets[i] + lengths[i]) for i < n, in one call on this thread (no view per range). */
 export function crc32cRanges(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array): void {
   addon.crc32cRanges(buf, offsets, lengths, n, out);
+}
+
+/** Which code sums crc32c: "fold" (AVX-512 VPCLMULQDQ), "crc32" (SSE4.2 streams) or "table". */
+export function crc32cImpl(): string {
+  return addon.crc32cImpl();
 }
 
 /**
