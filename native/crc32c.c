@@ -382,9 +382,10 @@ static napi_value js_crc32c_ranges(napi_env env, napi_callback_info info) {
  * tried: on this shared 2-core machine under load it made reads slower, the
  * caller waiting for a helper the scheduler had not run; see the branch
  * history, commit "crc32cReadInto: the helper claims 8 ranges". A thread
- * verifying ahead of sequential reads, never waited for, was tried too: the
- * reader's own CPU time per GiB rose, 220-315 ms against 173-218 without it;
- * branch readahead-thread.) Chunks of 512 KiB: with folding, fewer preads
+ * verifying ahead of sequential reads, never waited for, was tried too:
+ * reading 1 GiB after a lazy mount took 230-250 ms with it against 150-170
+ * without, both threads with a core each (chrt -f); branch readahead-thread.)
+ * Chunks of 512 KiB: with folding, fewer preads
  * cost less than 256 KiB's fit to L2 gained (1 GiB read in 1 MiB reads:
  * 124-130 ms CPU against 130-149; 64 KiB: 148-169). */
 #define READ_CHUNK (512u << 10)
