@@ -13,6 +13,11 @@
  * fusePollStop(handle): stops and closes the watcher; later calls are no-ops.
  * readOrErrno(fd, buffer) -> bytes read, or -errno: EAGAIN is the normal end
  *   of a batch, so it is a value, not an exception.
+ * writevOrErrno(fd, buffers) -> bytes written, or -errno: a reply (ENOENT: the
+ *   request was interrupted, ENODEV: unmounted are values the loop expects).
+ * pwriteOrErrno(fd, bytes, at, len, pos) -> bytes written, or -errno: a write
+ *   of the arena through its fd. Both are Node's writevSync/writeSync without
+ *   their argument checks and exception objects (a few us per request).
  */
 #include <node_api.h>
 #include <uv.h>
@@ -21,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 typedef struct {
@@ -162,7 +168,78 @@ static napi_value js_read_or_errno(napi_env env, napi_callback_info info) {
   return r;
 }
 
+static napi_value errno_value(napi_env env, ssize_t n) {
+  napi_value r;
+  napi_create_int64(env, n >= 0 ? (int64_t)n : -(int64_t)errno, &r);
+  return r;
+}
+
+/* The bytes of a Buffer or any typed array; false with a TypeError thrown. */
+static int bytes_of(napi_env env, napi_value v, uint8_t **data, size_t *len, const char *what) {
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  if (!is) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", what);
+    return 0;
+  }
+  napi_typedarray_type t;
+  size_t n, off;
+  napi_value ab;
+  void *d;
+  napi_get_typedarray_info(env, v, &t, &n, &d, &ab, &off);
+  if (t != napi_uint8_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", what);
+    return 0;
+  }
+  *data = d;
+  *len = n;
+  return 1;
+}
+
+#define REPLY_IOVECS_MAX 64
+
+static napi_value js_writev_or_errno(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  napi_value list;
+  const char *usage = "writevOrErrno(fd, buffers): buffers must be an array of at most 64 Uint8Arrays";
+  if (!fd_and_arg(env, info, &fd, &list, usage)) return NULL;
+  uint32_t count = 0;
+  bool is = false;
+  napi_is_array(env, list, &is);
+  if (!is || napi_get_array_length(env, list, &count) != napi_ok || count > REPLY_IOVECS_MAX) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", usage);
+    return NULL;
+  }
+  struct iovec iov[REPLY_IOVECS_MAX];
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value b;
+    napi_get_element(env, list, i, &b);
+    if (!bytes_of(env, b, (uint8_t **)&iov[i].iov_base, &iov[i].iov_len, usage)) return NULL;
+  }
+  return errno_value(env, writev(fd, iov, (int)count));
+}
+
+static napi_value js_pwrite_or_errno(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  const char *usage = "pwriteOrErrno(fd, bytes, at, len, pos): integers and a Uint8Array holding [at, at + len)";
+  int32_t fd;
+  int64_t at, len, pos;
+  uint8_t *data;
+  size_t n;
+  if (argc < 5 || !get_i32(env, argv[0], &fd, usage) || !bytes_of(env, argv[1], &data, &n, usage)) return NULL;
+  if (napi_get_value_int64(env, argv[2], &at) != napi_ok || napi_get_value_int64(env, argv[3], &len) != napi_ok ||
+      napi_get_value_int64(env, argv[4], &pos) != napi_ok || at < 0 || len < 0 || pos < 0 || (uint64_t)(at + len) > n) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", usage);
+    return NULL;
+  }
+  return errno_value(env, pwrite(fd, data + at, (size_t)len, (off_t)pos));
+}
+
 void fuse_poll_init(napi_env env, napi_value exports) {
+  set_fn(env, exports, "writevOrErrno", js_writev_or_errno);
+  set_fn(env, exports, "pwriteOrErrno", js_pwrite_or_errno);
   set_fn(env, exports, "fusePollStart", js_fuse_poll_start);
   set_fn(env, exports, "fusePollStop", js_fuse_poll_stop);
   set_fn(env, exports, "readOrErrno", js_read_or_errno);

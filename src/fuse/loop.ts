@@ -23,7 +23,7 @@
 import * as fs from 'node:fs';
 import type { FuseSession } from './session.js';
 import { REQUEST_BYTES_MAX } from './limits.js';
-import { pollReadable, readOrErrno } from '../mem/native.js';
+import { pollReadable, readOrErrno, writevOrErrno } from '../mem/native.js';
 import { EAGAIN, errnoName } from '../format/errno.js';
 
 /** Reads kept waiting on /dev/fuse; each holds a REQUEST_BYTES_MAX buffer and a pool thread. */
@@ -191,13 +191,10 @@ export class DevFuseLoop {
     if (this.session.destroyed) this.stopping ??= 'destroyed';
   }
 
+  /** One writev(2) through the addon: no exception object for the expected ENOENT (an interrupted request). */
   private send(chunks: Buffer[]): void {
-    try {
-      if (chunks.length === 1) fs.writeSync(this.fd, chunks[0]!);
-      else fs.writevSync(this.fd, chunks);
-    } catch (e) {
-      this.sendFailed(e as NodeJS.ErrnoException);
-    }
+    const n = writevOrErrno(this.fd, chunks);
+    if (n < 0) this.sendFailed(Object.assign(new Error(`write /dev/fuse: ${errnoName(n)}`), { code: errnoName(n), errno: n, syscall: 'writev' }));
   }
 
   /** writev(2) on a pool thread; `sent` (the hold's release) runs once the kernel has copied the reply. */

@@ -251,12 +251,12 @@ export class Arena implements PhysMem {
   writeAt(pos: number, src: Uint8Array, at: number, len: number): boolean {
     const fd = this.preadFd;
     if (fd === undefined) return false;
-    try {
-      for (let done = 0; done < len;) done += fs.writeSync(fd, src, at + done, len - done, pos + done);
-      return true;
-    } catch {
-      return false;
+    for (let done = 0; done < len;) {
+      const n = native.pwriteOrErrno(fd, src, at + done, len - done, pos + done);   // no exception object on failure
+      if (n <= 0) return false;
+      done += n;
     }
+    return true;
   }
 
   /** writeAt on a libuv pool thread (fs.write); `done` runs on the main thread. src must not change until then. */

@@ -40,6 +40,8 @@ interface Addon {
   fusePollStart(fd: number, onReadable: (status: number) => void): object;
   fusePollStop(handle: object): void;
   readOrErrno(fd: number, buf: Buffer): number;
+  writevOrErrno(fd: number, bufs: Uint8Array[]): number;
+  pwriteOrErrno(fd: number, bytes: Uint8Array, at: number, len: number, pos: number): number;
 }
 
 /** FUSE over io_uring's rings (native/fuse_uring.c): entries queue-major, each header at 0 and payload at payloadAt. */
@@ -196,4 +198,14 @@ export function pollReadable(fd: number, onReadable: (status: number) => void): 
 /** read(2) into the whole of `buf`: bytes read, or -errno (EAGAIN on an empty non-blocking fd is a value, not an exception). */
 export function readOrErrno(fd: number, buf: Buffer): number {
   return addon.readOrErrno(fd, buf);
+}
+
+/** writev(2) of `bufs` (at most 64): bytes written, or -errno (a FUSE reply's ENOENT/ENODEV are values, not exceptions). */
+export function writevOrErrno(fd: number, bufs: Uint8Array[]): number {
+  return addon.writevOrErrno(fd, bufs);
+}
+
+/** pwrite(2) of bytes[at, at + len) at byte `pos`: bytes written, or -errno. */
+export function pwriteOrErrno(fd: number, bytes: Uint8Array, at: number, len: number, pos: number): number {
+  return addon.pwriteOrErrno(fd, bytes, at, len, pos);
 }
