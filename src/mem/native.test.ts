@@ -79,3 +79,20 @@ test('collected mappings, unmapped or not, never crash node', () => {
   `], { encoding: 'utf8' });
   assert.equal(out.trim(), '48 49');
 });
+
+test('writevOrErrno and pwriteOrErrno write what they are given and answer -errno, never throw, for a bad fd', () => {
+  const fd = native.memfdCreate('pram-native-test-writev');
+  try {
+    assert.equal(native.writevOrErrno(fd, [Buffer.from('ab'), new Uint8Array([99]), Buffer.alloc(0)]), 3);
+    assert.equal(native.pwriteOrErrno(fd, Buffer.from('xyz!'), 1, 2, 5), 2);
+    const back = Buffer.alloc(7);
+    assert.equal(fs.readSync(fd, back, 0, 7, 0), 7);
+    assert.deepEqual([...back], [97, 98, 99, 0, 0, 121, 122]);
+    assert.throws(() => native.pwriteOrErrno(fd, Buffer.alloc(4), 2, 3, 0), { code: 'ERR_OUT_OF_RANGE' }, 'past the buffer: a RangeError, not a stray read');
+    assert.throws(() => native.writevOrErrno(fd, ['text' as unknown as Uint8Array]), { code: 'ERR_INVALID_ARG_TYPE' });
+  } finally {
+    fs.closeSync(fd);
+  }
+  assert.equal(native.writevOrErrno(fd, [Buffer.from('a')]), -9, 'EBADF as a value');
+  assert.equal(native.pwriteOrErrno(fd, Buffer.from('a'), 0, 1, 0), -9);
+});
