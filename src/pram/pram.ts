@@ -293,6 +293,7 @@ export class Pram {
     const live = this.live!, slices = this.slices!;
     const generation = this.generation + 1;
     const e = this.commits();
+    slices.settler?.settleAll();   // every page written since the last commit checksummed in one batch: the records only encode
     if (changes !== null && live.cursor !== null) {
       // The append is written in place past the committed tail before it is decided on: unpublished, it is never read.
       changeRecords(changes, e.reset(live.openAppend(), generation));

@@ -59,28 +59,47 @@ export class Settler {
    * cached run: group() in records.ts would checksum it alone the same way.
    */
   settle(until: number): boolean {
-    const { frames, mem, runHead } = this;
-    const batch: number[] = [];
     while (this.queue.length > 0) {
-      batch.length = 0;
-      while (this.queue.length > 0 && batch.length < SETTLE_BATCH) {
-        const pfn = this.queue.pop()!;
-        if (frames.owner[pfn] === Owner.Data && (frames.flags[pfn]! & (PageFlag.Dirty | PageFlag.Bad | PageFlag.Unverified)) === PageFlag.Dirty && runHead.headOf(pfn) < 0) batch.push(pfn);
-      }
-      batch.sort((a, b) => a - b);
-      // One native call per batch, read through the arena's fd when it has one (fs/ writes data that
-      // way): a page this process never mapped is not faulted in just to be checksummed.
-      const crcs = batch.length > 1 || mem.preadFd !== undefined ? runCrcs(mem, batch, new Uint32Array(batch.length).fill(1), { pread: true }) : batch.map((pfn) => crc32c(mem.page(pfn)));
-      for (let i = 0; i < batch.length; i++) {
-        const pfn = batch[i]!;
-        if (frames.flags[pfn]! & PageFlag.Dirty) {   // a pfn queued twice: the first settles it
-          frames.csum[pfn] = crcs[i]!;
-          frames.flags[pfn]! &= ~PageFlag.Dirty;
-        }
-      }
+      this.sum(this.queue.splice(Math.max(0, this.queue.length - SETTLE_BATCH)));
       if (performance.now() >= until) break;
     }
     return this.queue.length > 0;
+  }
+
+  /**
+   * Checksums every queued page now, in one native call (on every core when
+   * large): a commit calls it first, so naming a gigabyte just written costs
+   * one crc32c pass over it, not a call per page.
+   */
+  settleAll(): void {
+    if (this.queue.length === 0) return;
+    const q = this.queue;
+    this.queue = [];
+    this.sum(q);
+  }
+
+  /** Checksums the pages of `queued` that still need it; neighbours are read together (sorted unless already ascending). */
+  private sum(queued: readonly number[]): void {
+    const { frames, mem, runHead } = this;
+    const batch = new Float64Array(queued.length);
+    let n = 0, ascending = true;
+    for (const pfn of queued) {
+      if (frames.owner[pfn] !== Owner.Data || (frames.flags[pfn]! & (PageFlag.Dirty | PageFlag.Bad | PageFlag.Unverified)) !== PageFlag.Dirty || runHead.headOf(pfn) >= 0) continue;
+      if (n > 0 && pfn < batch[n - 1]!) ascending = false;
+      batch[n++] = pfn;
+    }
+    if (n === 0) return;
+    const pfns = ascending ? batch.subarray(0, n) : batch.subarray(0, n).sort();
+    // Read through the arena's fd when it has one (fs/ writes data that way): a page this process never
+    // mapped is not faulted in just to be checksummed.
+    const crcs = n > 1 || mem.preadFd !== undefined ? runCrcs(mem, pfns, new Uint32Array(n).fill(1), { pread: true }) : [crc32c(mem.page(pfns[0]!))];
+    for (let i = 0; i < n; i++) {
+      const pfn = pfns[i]!;
+      if (frames.flags[pfn]! & PageFlag.Dirty) {   // a pfn queued twice: the first settles it
+        frames.csum[pfn] = crcs[i]!;
+        frames.flags[pfn]! &= ~PageFlag.Dirty;
+      }
+    }
   }
 }
 
