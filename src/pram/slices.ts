@@ -41,17 +41,29 @@ const SETTLE_BATCH = 64;
 
 /** Data pages written since their checksum, checksummed a few at a time before the commit that names them. */
 export class Settler {
-  private queue: number[] = [];
+  // pfns queued, in a typed array grown by doubling (a gigabyte written queues 262 144: no boxed array).
+  private queue = new Uint32Array(1024);
+  private queued = 0;
 
   constructor(private readonly mem: PhysMem, private readonly frames: PageFrames, private readonly runHead: RunHeads) {}
 
   /** pfn became Dirty (a new page, a copy, or a clean page written in place). */
-  dirty(pfn: number): void { this.queue.push(pfn); }
+  dirty(pfn: number): void {
+    if (this.queued === this.queue.length) {
+      const grown = new Uint32Array(2 * this.queue.length);
+      grown.set(this.queue);
+      this.queue = grown;
+    }
+    this.queue[this.queued++] = pfn;
+  }
 
   /** A commit checksummed every page it named: nothing left to settle. */
-  reset(): void { if (this.queue.length) this.queue = []; }
+  reset(): void {
+    this.queued = 0;
+    if (this.queue.length > 1 << 16) this.queue = new Uint32Array(1024);   // a big write's queue is not kept
+  }
 
-  get pending(): number { return this.queue.length; }
+  get pending(): number { return this.queued; }
 
   /**
    * Checksums queued pages until `until` (performance.now()); true when some are left.
@@ -59,11 +71,13 @@ export class Settler {
    * cached run: group() in records.ts would checksum it alone the same way.
    */
   settle(until: number): boolean {
-    while (this.queue.length > 0) {
-      this.sum(this.queue.splice(Math.max(0, this.queue.length - SETTLE_BATCH)));
+    while (this.queued > 0) {
+      const from = Math.max(0, this.queued - SETTLE_BATCH);
+      this.sum(this.queue.subarray(from, this.queued));
+      this.queued = from;
       if (performance.now() >= until) break;
     }
-    return this.queue.length > 0;
+    return this.queued > 0;
   }
 
   /**
@@ -72,18 +86,18 @@ export class Settler {
    * one crc32c pass over it, not a call per page.
    */
   settleAll(): void {
-    if (this.queue.length === 0) return;
-    const q = this.queue;
-    this.queue = [];
-    this.sum(q);
+    if (this.queued === 0) return;
+    this.sum(this.queue.subarray(0, this.queued));
+    this.reset();
   }
 
   /** Checksums the pages of `queued` that still need it; neighbours are read together (sorted unless already ascending). */
-  private sum(queued: readonly number[]): void {
+  private sum(queued: Uint32Array): void {
     const { frames, mem, runHead } = this;
     const batch = new Float64Array(queued.length);
     let n = 0, ascending = true;
-    for (const pfn of queued) {
+    for (let i = 0; i < queued.length; i++) {
+      const pfn = queued[i]!;
       if (frames.owner[pfn] !== Owner.Data || (frames.flags[pfn]! & (PageFlag.Dirty | PageFlag.Bad | PageFlag.Unverified)) !== PageFlag.Dirty || runHead.headOf(pfn) >= 0) continue;
       if (n > 0 && pfn < batch[n - 1]!) ascending = false;
       batch[n++] = pfn;
