@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import { mount } from './index.js';
 import { Prng } from '../machine/prng.js';
 import { CRC_THREADED_BYTES_MIN } from '../format/crc.js';
+import { flipBitInPage } from './testkit.js';
 
 const PS = 4096, MIB = 1 << 20;
 const BIG = CRC_THREADED_BYTES_MIN + 8 * MIB;
@@ -49,15 +50,7 @@ for (const extents of [false, true]) test(`1 MiB writes synced in one batch, the
     }
 
     // Flip one bit of the lone page (checksummed in the second sync's batch).
-    const raw = fs.readFileSync(arena);
-    const where = raw.indexOf(page.subarray(0, 256));
-    assert.ok(where > 0 && where % PS === 0, 'the page is in the arena');
-    const fd = fs.openSync(arena, 'r+');
-    const one = Buffer.alloc(1), byte = where + r.below(PS);
-    fs.readSync(fd, one, 0, 1, byte);
-    one[0]! ^= 1 << r.below(8);
-    fs.writeSync(fd, one, 0, 1, byte);
-    fs.closeSync(fd);
+    flipBitInPage(arena, page.subarray(0, 256), r);
     const hurt = await mount({ arena, cmdline: '', verify: 'full', checkpointIntervalMs: 0, systemd: false, warn: () => {} });
     try {
       await using f = await hurt.open('/big');
