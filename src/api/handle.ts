@@ -69,7 +69,7 @@ export class FileHandle {
     } else {
       const off = offsetOrPosition ?? 0;
       const len = typeof lengthOrEncoding === 'number' ? lengthOrEncoding : data.length - off;
-      bytes = data.subarray(off, off + len);
+      bytes = off === 0 && len === data.length ? data : data.subarray(off, off + len);   // the whole buffer: no view made per write
       at = position;
     }
     const explicit = typeof at === 'number' && at >= 0;

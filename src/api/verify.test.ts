@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import { mount } from './index.js';
 import { Prng } from '../machine/prng.js';
 import type { Loss } from '../pram/image.js';
+import { flipBitInPage } from './testkit.js';
 
 const PS = 4096, MIB = 1 << 20;
 const BIG = 72 * MIB;                // above CRC_THREADED_BYTES_MIN: the full mount's batch is threaded
@@ -106,15 +107,7 @@ test('lazy mount, 1 MiB reads (each copied and checked in one step): a page flip
     await w.writeFile('/f', data);
     await w.unmount();
     const page = 256 + 17 + r.below(5 * 256);          // inside a 1 MiB read, not its first page
-    const raw = fs.readFileSync(arena);
-    const where = raw.indexOf(data.subarray(page * PS, page * PS + 256));
-    assert.ok(where > 0 && where % PS === 0, 'the page is in the arena');
-    const fd = fs.openSync(arena, 'r+');
-    const one = Buffer.alloc(1), byte = where + r.below(PS);
-    fs.readSync(fd, one, 0, 1, byte);
-    one[0]! ^= 1 << r.below(8);
-    fs.writeSync(fd, one, 0, 1, byte);
-    fs.closeSync(fd);
+    flipBitInPage(arena, data.subarray(page * PS, page * PS + 256), r);
 
     const pfs = await mount({ arena, cmdline: '', verify: 'lazy', checkpointIntervalMs: 0, systemd: false, warn: () => {} });
     try {

@@ -6,13 +6,18 @@
 // attribute changes (touch, setattr) and new and evicted inodes.
 import type { ChangeSet, NodeImage } from '../pram/image.js';
 import type { Inode } from './inode.js';
+import { GROUP_PAGES } from '../format/v3.js';
 
 export class ChangeTracker {
   private readonly nodes = new Set<number>();
   private readonly fresh = new Set<number>();
   private readonly names = new Map<string, [parent: number, name: string]>();
-  private readonly pages = new Map<number, Set<number>>();
-  private pageCount = 0;               // page indexes in `pages`, all inodes
+  // Per ino: 32-page group -> a bit per page changed (a commit logs changed groups whole); one map
+  // operation per page, no entry per page. The last ino's groups are kept at hand (a write is page after page).
+  private readonly pages = new Map<number, Map<number, number>>();
+  private pageCount = 0;               // pages changed, all inodes
+  private lastIno = -1;
+  private lastGroups: Map<number, number> | null = null;
   /** While a compaction runs in slices: what commits since it began changed (its last step logs it again). */
   private held: ChangeTracker | null = null;
 
@@ -55,12 +60,17 @@ export class ChangeTracker {
   private readonly pageHook = (ino: number, index: number): void => this.page(ino, index);
 
   private page(ino: number, index: number): void {
-    let s = this.pages.get(ino);
-    if (!s) this.pages.set(ino, (s = new Set()));
-    const before = s.size;
-    s.add(index);
-    this.pageCount += s.size - before;
-    this.nodes.add(ino);
+    let groups = ino === this.lastIno ? this.lastGroups : null;
+    if (!groups) {
+      groups = this.pages.get(ino) ?? null;
+      if (!groups) { this.pages.set(ino, (groups = new Map())); this.nodes.add(ino); }
+      this.lastIno = ino; this.lastGroups = groups;
+    }
+    const g = Math.floor(index / GROUP_PAGES), bit = 1 << (index - g * GROUP_PAGES);
+    const mask = groups.get(g) ?? 0;
+    if (mask & bit) return;
+    groups.set(g, mask | bit);
+    this.pageCount++;
   }
 
   /**
@@ -69,13 +79,13 @@ export class ChangeTracker {
    */
   build(get: (ino: number) => Inode | undefined, image: (node: Inode) => NodeImage, live: (node: Inode) => boolean, opts: { held?: boolean } = {}): ChangeSet {
     if (opts.held && this.held) { this.held.merge(this); return this.held.build(get, image, live); }
-    const set: ChangeSet = { nodes: [], fresh: this.fresh, dropped: [], names: [], pages: new Map() };
+    const set: ChangeSet = { nodes: [], fresh: this.fresh, dropped: [], names: [], groups: new Map() };
     for (const ino of this.nodes) {
       const node = get(ino);
       if (!node || !live(node)) { set.dropped.push(ino); continue; }
       set.nodes.push(image(node));
       const p = this.pages.get(ino);
-      if (p) set.pages.set(ino, p);
+      if (p) set.groups.set(ino, p);
     }
     for (const [parent, name] of this.names.values()) {
       const dir = get(parent);
@@ -89,6 +99,7 @@ export class ChangeTracker {
   clear(): void {
     this.held?.merge(this);
     this.nodes.clear(); this.fresh.clear(); this.names.clear(); this.pages.clear(); this.pageCount = 0;
+    this.lastIno = -1; this.lastGroups = null;
   }
 
   /** Keep what every commit from now on logged, until release(): a compaction in slices began. */
@@ -103,12 +114,21 @@ export class ChangeTracker {
     for (const ino of from.nodes) this.nodes.add(ino);
     for (const ino of from.fresh) this.fresh.add(ino);
     for (const [k, v] of from.names) this.names.set(k, v);
-    for (const [ino, set] of from.pages) {
-      const mine = this.pages.get(ino);
-      if (!mine) { this.pages.set(ino, new Set(set)); this.pageCount += set.size; continue; }
-      const before = mine.size;
-      for (const i of set) mine.add(i);
-      this.pageCount += mine.size - before;
+    for (const [ino, groups] of from.pages) {
+      let mine = this.pages.get(ino);
+      if (!mine) this.pages.set(ino, (mine = new Map()));
+      for (const [g, mask] of groups) {
+        const before = mine.get(g) ?? 0;
+        mine.set(g, before | mask);
+        this.pageCount += bits(mask & ~before);
+      }
     }
   }
+}
+
+/** Bits set in a 32-bit mask. */
+function bits(m: number): number {
+  let n = 0;
+  for (let x = m >>> 0; x !== 0; x >>>= 1) n += x & 1;
+  return n;
 }

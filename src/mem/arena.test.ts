@@ -292,3 +292,31 @@ test('a page size above the default segment gets segments of one page, also when
   a.close();
   assert.equal(readAt(path, 4 * big - 4, 4).readUInt32LE(0), 7);
 });
+
+/** This process's resident shared-memory pages (tmpfs mappings), in bytes. */
+function rssShmem(): number {
+  const m = /RssShmem:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  assert.ok(m, 'RssShmem in /proc/self/status');
+  return Number(m[1]) * 1024;
+}
+
+test('create fallocates every page but maps none (data goes through the fd); prefault: true maps them all', () => {
+  const SIZE = 64 << 20;
+  for (const prefault of [undefined, true]) {
+    const path = `/dev/shm/libwrite-arena-test-${process.pid}.arena`;
+    try {
+      const before = rssShmem();
+      const a = Arena.create(path, { sizeBytes: SIZE, pageSize: 4096, prefault });
+      const mapped = rssShmem() - before;
+      assert.ok(fs.fstatSync(a.fd).blocks * 512 >= SIZE, 'every page allocated');
+      if (prefault) assert.ok(mapped >= SIZE * 0.9, `prefault: every page mapped (${mapped} bytes)`);
+      else assert.ok(mapped < SIZE / 8, `no pre-touch: ${mapped} bytes mapped`);
+      const b = Buffer.alloc(8192, 0x5a);
+      assert.ok(a.writeAt(SIZE - 8192, b, 0, b.length), 'a write through the fd');
+      assert.ok(a.page(SIZE / 4096 - 1).equals(b.subarray(4096)), 'the mapping shows it');
+      a.close();
+    } finally {
+      fs.rmSync(path, { force: true });
+    }
+  }
+});

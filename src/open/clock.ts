@@ -5,9 +5,15 @@
 // time early, so a time is never before the wall clock's own millisecond.
 export function wallClock(): () => bigint {
   const base = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+  // A millisecond the precise time already passed: while the wall clock shows it (or an earlier one), the
+  // monotonic time is later still, with no BigInt made of it (a write reads the clock; thousands a millisecond).
+  let passedMs = -1;
   return () => {
     const precise = base + process.hrtime.bigint();
-    const coarse = BigInt(Date.now()) * 1_000_000n;
-    return precise > coarse ? precise : coarse;
+    const ms = Date.now();
+    if (ms <= passedMs) return precise;
+    const coarse = BigInt(ms) * 1_000_000n;
+    if (precise > coarse) { passedMs = ms; return precise; }
+    return coarse;
   };
 }

@@ -67,5 +67,6 @@ export interface ChangeSet {
   fresh: Set<number>;                   // inos made since the last commit, reused (a log may hold them)
   dropped: number[];                    // inos gone (unlinked and closed, or unlinked and open)
   names: { parent: number; name: string; ino: number }[];  // a name now naming ino, or gone (ino 0)
-  pages: Map<number, Set<number>>;      // per ino of `nodes`: file page indexes changed (set, replaced or removed)
+  /** Per ino of `nodes`: the 32-page groups (index / 32) with a page set, replaced or removed, each with a bit per page changed. */
+  groups: Map<number, ReadonlyMap<number, number>>;
 }

@@ -141,7 +141,7 @@ export class Pram {
   allocData(hint?: number, opts: { fromReserve?: boolean } = {}): number {
     if (this.space.charge(1, { data: 1 }, opts) < 0) return -ENOSPC;
     const pfn = this.allocator.alloc(Owner.Data, hint);
-    this.allocator.releaseHeld();
+    if (this.allocator.heldCount > 0) this.allocator.releaseHeld();   // banned pages passed over (rare): back to the pool
     assert(pfn >= 0, 'an admitted page is there to take');
     this.frames.flags[pfn] = PageFlag.Dirty;
     this.slices?.settler?.dirty(pfn);
@@ -182,7 +182,7 @@ export class Pram {
     // The copy is a new page; the original waits for the next commit (it counts as returning).
     if (this.space.charge(1, { copies: this.banned.contains(pfn) ? -1 : 0 }, opts) < 0) return -ENOSPC;
     const copy = this.allocator.alloc(Owner.Data, pfn + 1);
-    this.allocator.releaseHeld();
+    if (this.allocator.heldCount > 0) this.allocator.releaseHeld();
     assert(copy >= 0, 'an admitted copy is there to take');
     if (!whole) copyPage(this.mem, pfn, copy);   // through the fd when there is one: no page faulted in
     this.frames.flags[copy] = PageFlag.Dirty | (this.frames.flags[pfn]! & PageFlag.Lru);
@@ -293,6 +293,7 @@ export class Pram {
     const live = this.live!, slices = this.slices!;
     const generation = this.generation + 1;
     const e = this.commits();
+    slices.settler?.settleAll();   // every page written since the last commit checksummed in one batch: the records only encode
     if (changes !== null && live.cursor !== null) {
       // The append is written in place past the committed tail before it is decided on: unpublished, it is never read.
       changeRecords(changes, e.reset(live.openAppend(), generation));

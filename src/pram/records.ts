@@ -147,16 +147,14 @@ export class Emitter implements Emitted {
   }
 
   /**
-   * The groups of `pages` indexes changed: one UNMAP per stretch of consecutive
-   * changed groups, then MAP runs of what each group holds now.
+   * The 32-page groups changed (keys of `groups`): one UNMAP per stretch of
+   * consecutive changed groups, then MAP runs of what each group holds now.
    */
-  changedGroups(n: NodeImage, pages: ReadonlySet<number>): void {
-    if (this.changed.length < pages.size) this.changed = new Float64Array(2 * pages.size);
-    let m = 0;
-    for (const i of pages) this.changed[m++] = Math.floor(i / GROUP_PAGES);
-    const sorted = this.changed.subarray(0, m).sort();
-    let u = 0;                                               // distinct groups, in place
-    for (let i = 0; i < m; i++) if (i === 0 || sorted[i] !== sorted[u - 1]) sorted[u++] = sorted[i]!;
+  changedGroups(n: NodeImage, groups: ReadonlyMap<number, number>): void {
+    if (this.changed.length < groups.size) this.changed = new Float64Array(2 * groups.size);
+    let u = 0;
+    for (const g of groups.keys()) this.changed[u++] = g;
+    const sorted = this.changed.subarray(0, u).sort();
     for (let i = 0; i < u;) {
       let j = i + 1;
       while (j < u && sorted[j] === sorted[j - 1]! + 1) j++;
@@ -261,7 +259,7 @@ export function changeRecords(c: ChangeSet, e: Emitter): Emitted {
   }
   for (const nm of c.names) e.name(nm.parent, nm.name, nm.ino);
   for (const n of c.nodes) {
-    const changed = c.pages.get(n.ino);
+    const changed = c.groups.get(n.ino);
     if (changed && changed.size > 0) e.changedGroups(n, changed);
   }
   e.flush();

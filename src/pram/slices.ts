@@ -41,17 +41,29 @@ const SETTLE_BATCH = 64;
 
 /** Data pages written since their checksum, checksummed a few at a time before the commit that names them. */
 export class Settler {
-  private queue: number[] = [];
+  // pfns queued, in a typed array grown by doubling (a gigabyte written queues 262 144: no boxed array).
+  private queue = new Uint32Array(1024);
+  private queued = 0;
 
   constructor(private readonly mem: PhysMem, private readonly frames: PageFrames, private readonly runHead: RunHeads) {}
 
   /** pfn became Dirty (a new page, a copy, or a clean page written in place). */
-  dirty(pfn: number): void { this.queue.push(pfn); }
+  dirty(pfn: number): void {
+    if (this.queued === this.queue.length) {
+      const grown = new Uint32Array(2 * this.queue.length);
+      grown.set(this.queue);
+      this.queue = grown;
+    }
+    this.queue[this.queued++] = pfn;
+  }
 
   /** A commit checksummed every page it named: nothing left to settle. */
-  reset(): void { if (this.queue.length) this.queue = []; }
+  reset(): void {
+    this.queued = 0;
+    if (this.queue.length > 1 << 16) this.queue = new Uint32Array(1024);   // a big write's queue is not kept
+  }
 
-  get pending(): number { return this.queue.length; }
+  get pending(): number { return this.queued; }
 
   /**
    * Checksums queued pages until `until` (performance.now()); true when some are left.
@@ -59,28 +71,49 @@ export class Settler {
    * cached run: group() in records.ts would checksum it alone the same way.
    */
   settle(until: number): boolean {
-    const { frames, mem, runHead } = this;
-    const batch: number[] = [];
-    while (this.queue.length > 0) {
-      batch.length = 0;
-      while (this.queue.length > 0 && batch.length < SETTLE_BATCH) {
-        const pfn = this.queue.pop()!;
-        if (frames.owner[pfn] === Owner.Data && (frames.flags[pfn]! & (PageFlag.Dirty | PageFlag.Bad | PageFlag.Unverified)) === PageFlag.Dirty && runHead.headOf(pfn) < 0) batch.push(pfn);
-      }
-      batch.sort((a, b) => a - b);
-      // One native call per batch, read through the arena's fd when it has one (fs/ writes data that
-      // way): a page this process never mapped is not faulted in just to be checksummed.
-      const crcs = batch.length > 1 || mem.preadFd !== undefined ? runCrcs(mem, batch, new Uint32Array(batch.length).fill(1), { pread: true }) : batch.map((pfn) => crc32c(mem.page(pfn)));
-      for (let i = 0; i < batch.length; i++) {
-        const pfn = batch[i]!;
-        if (frames.flags[pfn]! & PageFlag.Dirty) {   // a pfn queued twice: the first settles it
-          frames.csum[pfn] = crcs[i]!;
-          frames.flags[pfn]! &= ~PageFlag.Dirty;
-        }
-      }
+    while (this.queued > 0) {
+      const from = Math.max(0, this.queued - SETTLE_BATCH);
+      this.sum(this.queue.subarray(from, this.queued));
+      this.queued = from;
       if (performance.now() >= until) break;
     }
-    return this.queue.length > 0;
+    return this.queued > 0;
+  }
+
+  /**
+   * Checksums every queued page now, in one native call (on every core when
+   * large): a commit calls it first, so naming a gigabyte just written costs
+   * one crc32c pass over it, not a call per page.
+   */
+  settleAll(): void {
+    if (this.queued === 0) return;
+    this.sum(this.queue.subarray(0, this.queued));
+    this.reset();
+  }
+
+  /** Checksums the pages of `queued` that still need it; neighbours are read together (sorted unless already ascending). */
+  private sum(queued: Uint32Array): void {
+    const { frames, mem, runHead } = this;
+    const batch = new Float64Array(queued.length);
+    let n = 0, ascending = true;
+    for (let i = 0; i < queued.length; i++) {
+      const pfn = queued[i]!;
+      if (frames.owner[pfn] !== Owner.Data || (frames.flags[pfn]! & (PageFlag.Dirty | PageFlag.Bad | PageFlag.Unverified)) !== PageFlag.Dirty || runHead.headOf(pfn) >= 0) continue;
+      if (n > 0 && pfn < batch[n - 1]!) ascending = false;
+      batch[n++] = pfn;
+    }
+    if (n === 0) return;
+    const pfns = ascending ? batch.subarray(0, n) : batch.subarray(0, n).sort();
+    // Read through the arena's fd when it has one (fs/ writes data that way): a page this process never
+    // mapped is not faulted in just to be checksummed.
+    const crcs = n > 1 || mem.preadFd !== undefined ? runCrcs(mem, pfns, new Uint32Array(n).fill(1), { pread: true }) : [crc32c(mem.page(pfns[0]!))];
+    for (let i = 0; i < n; i++) {
+      const pfn = pfns[i]!;
+      if (frames.flags[pfn]! & PageFlag.Dirty) {   // a pfn queued twice: the first settles it
+        frames.csum[pfn] = crcs[i]!;
+        frames.flags[pfn]! &= ~PageFlag.Dirty;
+      }
+    }
   }
 }
 
