@@ -17,7 +17,8 @@ import type { Handoff } from './handoff.js';
 import type { ChangeSet, LoadedImage, Loss, NodeImage, PageMap } from './image.js';
 import { adoptLog } from './adopt.js';
 import { LiveLog, logPagesFor, OLD_LOG_STEP, type LogHandoff, type Published } from './live.js';
-import { changeRecords, Emitter, treeRecords, type Emitted } from './records.js';
+import { changeRecords, Emitter, type Emitted } from './records.js';
+import { groupedTreeRecords, setLocate } from './indexes.js';
 import { Settler, Slices } from './slices.js';
 import type { LogReplay } from './replay.js';
 import { readEntries, type Run } from './load.js';
@@ -310,8 +311,9 @@ export class Pram {
     slices.abandon();
     const fresh = live.openFresh(generation);
     if (typeof fresh !== 'number') {
-      treeRecords(all(), e.reset(live.writer, generation));
+      const locate = groupedTreeRecords(all(), e.reset(live.writer, generation), live.writer, generation);
       const r = live.closeFresh();
+      if (r === 0) setLocate(this.mem, fresh, locate);
       if (r === 0) { this.commitDone(generation, live.publishFresh(fresh, generation, e), e, true); return 0; }
       live.drop(fresh);
     }
