@@ -8,7 +8,7 @@
 import type { PhysMem } from '../mem/physmem.js';
 import type { PageAllocator } from '../boot/allocator.js';
 import type { SlotLog } from '../format/header.js';
-import { INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_BYTES, LOG_HEADER, LOG_NEXT, MAP_SIZE, RECORD_HEADER, type RecordOut } from '../format/v3.js';
+import { LOG_HEADER, LOG_NEXT, MAP_SIZE, RECORD_HEADER, type RecordOut } from '../format/v3.js';
 import type { TreeShape } from './ledger.js';
 import { LogWriter, tailPfn, type LogCursor } from './log.js';
 import type { Emitted } from './records.js';
@@ -119,12 +119,10 @@ export class LiveLog {
  * The v3 cost model for the space ledger: log pages a compaction of a tree of
  * this shape writes. Records are packed byte by byte across pages, so the
  * cost is the metadata's record bytes (an INODE per node with its xattrs and
- * inline bytes, a NAME per name: fs/ counts them exactly), at most one MAP
- * per data page, and the index; an append is only made when the room left still admits this.
+ * inline bytes, a NAME per name: fs/ counts them exactly) and at most one MAP
+ * per data page; an append is only made when the room left still admits this.
  */
 export function logPagesFor(shape: Readonly<TreeShape>, pageSize: number): number {
-  // The index (v3 minor 2): LOCATE, and an entry per directory or linked node (at most one per node: records counts each).
-  const index = LOCATE_BYTES + INDEX_ENTRY * shape.records + (RECORD_HEADER + INDEX_FIXED) * Math.ceil(shape.records / INDEX_MAX_ENTRIES);
-  const bytes = shape.bytes + (shape.data + shape.copies) * (RECORD_HEADER + MAP_SIZE) + index;
+  const bytes = shape.bytes + (shape.data + shape.copies) * (RECORD_HEADER + MAP_SIZE);
   return Math.ceil(bytes / (pageSize - LOG_HEADER - LOG_NEXT)) + 1;
 }
