@@ -4,12 +4,13 @@
 // mount as the library does it today (a full replay), and the on-demand path
 // alone — read and check LOCATE and the index, then the root's group and one
 // directory's group (what a first lookup / readdir / stat would read).
-//   node bench/namespace-index.mjs N [runs]     (arena /dev/shm/lazyns-ns-N.pram)
+//   node bench/namespace-index.mjs N [runs]     (arena /dev/shm/lazyns-ns-N.pram; PRAM_DIST=other/dist/: that build's mount only)
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
-const DIST = new URL('../dist/', import.meta.url).pathname;
+// PRAM_DIST: another build's dist/ (main's, to compare the mount on the same machine at the same time).
+const DIST = process.env.PRAM_DIST ?? new URL('../dist/', import.meta.url).pathname;
 const [, , op, nText, runsText] = process.argv;
 const DIR_FILES = 10_000;
 
@@ -81,7 +82,8 @@ if (op === 'child-mount' || op === 'child-index') {
   await build(n, arena);
   process.stdout.write(`built ${n} files in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   const self = new URL(import.meta.url).pathname;
-  for (const kind of ['child-mount', 'child-index']) {
+  const kinds = fs.existsSync(DIST + 'pram/groups.js') ? ['child-mount', 'child-index'] : ['child-mount'];
+  for (const kind of kinds) {
     const rows = [];
     for (let i = 0; i < runs; i++) {
       const r = spawnSync(process.execPath, [self, kind, arena], { encoding: 'utf8' });
