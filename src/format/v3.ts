@@ -17,8 +17,8 @@ export const LOG_NEXT = 8;                    // the next page's pfn: the last 8
 export const RECORD_HEADER = 16;              // crc, type, flags, length, generation
 export const GROUP_PAGES = 32;                // a MAP run never crosses a group; a dirty group is logged whole
 
-export const enum RecordType { Inode = 1, Drop = 2, Name = 3, Map = 4, Unmap = 5, Span = 6 }
-export const RECORD_NAMES: { [type: number]: string } = { 1: 'INODE', 2: 'DROP', 3: 'NAME', 4: 'MAP', 5: 'UNMAP', 6: 'SPAN' };
+export const enum RecordType { Inode = 1, Drop = 2, Name = 3, Map = 4, Unmap = 5, Span = 6, Index = 7, Locate = 8 }
+export const RECORD_NAMES: { [type: number]: string } = { 1: 'INODE', 2: 'DROP', 3: 'NAME', 4: 'MAP', 5: 'UNMAP', 6: 'SPAN', 7: 'INDEX', 8: 'LOCATE' };
 export const MAP_LRU = 1;                     // MAP flags: the pages were in the page cache
 
 export const INODE_FIXED = 80;
@@ -32,6 +32,16 @@ export const SPAN_FIXED = 40;
 export const SPAN_CRCS_CRC_AT = 32;
 /** A SPAN never crosses a block of this many file pages (index / SPAN_BLOCK the same for its first and last page). */
 export const SPAN_BLOCK = 4096;
+
+/** INDEX (v3 minor 2): u32 entries, u32 0, then entries of INDEX_ENTRY bytes (indexes.ts in pram/ writes and reads them). */
+export const INDEX_FIXED = 8;
+export const INDEX_ENTRY = 32;
+/** Entries an INDEX record holds at most (2 MiB: well under RECORD_PAYLOAD_MAX). */
+export const INDEX_MAX_ENTRIES = 65536;
+/** LOCATE (v3 minor 2): the first record of a compaction's log, where its index is. */
+export const LOCATE_SIZE = 64;
+/** Stream bytes of the LOCATE record: the groups start right after it. */
+export const LOCATE_BYTES = RECORD_HEADER + LOCATE_SIZE;
 
 assert(LOG_HEADER + LOG_NEXT + RECORD_HEADER < PAGE_SIZE_MIN, 'a log page holds a record header');
 
@@ -96,13 +106,27 @@ export interface SpanRecord {
   crcsDamage?: { saved: number; computed: number };
 }
 
+/**
+ * One entry of an INDEX. ino === home: the group of directory `ino` — its INODE,
+ * a NAME per name it holds, then the INODE and page records of every other node
+ * it is home to — at stream bytes [pos, pos + bytes), `records` records. ino !==
+ * home: a node with names in more than one directory; its records are in the
+ * group of directory `home` (pos and bytes 0). Entries list each directory once,
+ * in the order of their groups in the stream.
+ */
+export interface IndexEntry { ino: number; home: number; pos: number; bytes: number }
+/** LOCATE: the compaction's index at stream bytes [indexPos, indexPos + indexBytes) in `indexRecords` INDEX records. */
+export interface LocateRecord { indexPos: number; indexBytes: number; indexRecords: number; entries: number; nodes: number; names: number; maxIno: number }
+
 export type LogRecord =
   | { type: RecordType.Inode; r: InodeRecord }
   | { type: RecordType.Drop; ino: number }
   | { type: RecordType.Name; r: NameRecord }
   | { type: RecordType.Map; r: MapRecord }
   | { type: RecordType.Unmap; r: UnmapRecord }
-  | { type: RecordType.Span; r: SpanRecord };
+  | { type: RecordType.Span; r: SpanRecord }
+  | { type: RecordType.Index; entries: IndexEntry[] }
+  | { type: RecordType.Locate; r: LocateRecord };
 
 /** A record ready for the stream: header + payload, padded to 8, crc set. */
 function frame(type: RecordType, payload: Buffer, generation: number): Buffer {
@@ -153,6 +177,13 @@ export function encodeRecord(rec: LogRecord, generation: number): Buffer {
       b.writeBigUInt64LE(BigInt(r.ino), 0); b.writeBigUInt64LE(BigInt(r.index), 8); b.writeBigUInt64LE(BigInt(r.count), 16);
       return frame(rec.type, b, generation);
     }
+    case RecordType.Index: {
+      const b = Buffer.alloc(INDEX_FIXED + INDEX_ENTRY * rec.entries.length);
+      b.writeUInt32LE(rec.entries.length, 0);
+      rec.entries.forEach((e, i) => { const at = INDEX_FIXED + INDEX_ENTRY * i; putU64(b, e.ino, at); putU64(b, e.home, at + 8); putU64(b, e.pos, at + 16); putU64(b, e.bytes, at + 24); });
+      return frame(rec.type, b, generation);
+    }
+    case RecordType.Locate: return encodeLocate(rec.r, generation);
   }
 }
 
@@ -321,6 +352,33 @@ export function putUnmap(o: RecordOut, ino: number, index: number, count: number
   o.end();
 }
 
+/** An INDEX record of entries[from, to) (at most INDEX_MAX_ENTRIES). */
+export function putIndex(o: RecordOut, entries: readonly IndexEntry[], from: number, to: number, generation: number): void {
+  if (!(to > from && to - from <= INDEX_MAX_ENTRIES)) assert(false, `INDEX of ${to - from} entries`);
+  o.record(RecordType.Index, INDEX_FIXED + INDEX_ENTRY * (to - from), generation);
+  o.u32(to - from); o.u32(0);
+  for (let i = from; i < to; i++) {
+    const e = entries[i]!;
+    o.u64(e.ino); o.u64(e.home); o.u64(e.pos); o.u64(e.bytes);
+  }
+  o.end();
+}
+
+/** A LOCATE record through the writer (a compaction's first record: a placeholder of zeros, set in place by encodeLocate's bytes before it is published). */
+export function putLocate(o: RecordOut, generation: number): void {
+  o.record(RecordType.Locate, LOCATE_SIZE, generation);
+  for (let at = 0; at < LOCATE_SIZE; at += 8) o.u64(0);
+  o.end();
+}
+
+/** The LOCATE record, framed (written first as a placeholder, then in place once the index is known). */
+export function encodeLocate(r: LocateRecord, generation: number): Buffer {
+  const b = Buffer.alloc(LOCATE_SIZE);
+  putU64(b, r.indexPos, 0); putU64(b, r.indexBytes, 8); putU64(b, r.nodes, 16); putU64(b, r.names, 24); putU64(b, r.maxIno, 32);
+  b.writeUInt32LE(r.indexRecords, 40); b.writeUInt32LE(r.entries, 44);
+  return frame(RecordType.Locate, b, generation);
+}
+
 /** What a record header says before its payload is read (length bounds the read). */
 export interface RecordHeader { crc: number; type: number; flags: number; length: number; generation: number }
 
@@ -344,9 +402,12 @@ const NO_BYTES = new Uint8Array(0);
  */
 export function decodePayload(type: number, p: Buffer): LogRecord | string {
   const need = type === RecordType.Inode ? INODE_FIXED : type === RecordType.Drop ? DROP_SIZE : type === RecordType.Name ? NAME_FIXED
-    : type === RecordType.Map ? MAP_SIZE : type === RecordType.Unmap ? UNMAP_SIZE : type === RecordType.Span ? SPAN_FIXED : -1;
+    : type === RecordType.Map ? MAP_SIZE : type === RecordType.Unmap ? UNMAP_SIZE : type === RecordType.Span ? SPAN_FIXED
+    : type === RecordType.Index ? INDEX_FIXED : type === RecordType.Locate ? LOCATE_SIZE : -1;
   if (need < 0) return `unknown record type ${type}`;
   if (p.length < need) return `${RECORD_NAMES[type]} payload of ${p.length} bytes, at least ${need} expected`;
+  if (type === RecordType.Index) return decodeIndex(p);
+  if (type === RecordType.Locate) return decodeLocate(p);
   const ino = u64(p, 0);
   if (ino === null) return 'a value over 2^53';
   switch (type) {
@@ -428,4 +489,28 @@ export function decodeSpanInto(b: Buffer, at: number, length: number, into: Span
   if (b.readUInt32LE(at + SPAN_CRCS_CRC_AT + 4) !== 0) return 'SPAN reserved field not 0';
   into.ino = ino; into.index = index; into.pfn = pfn; into.count = count; into.flags = b.readUInt32LE(at + 28);
   return null;
+}
+
+function decodeIndex(p: Buffer): LogRecord | string {
+  const n = p.readUInt32LE(0);
+  if (n < 1 || n > INDEX_MAX_ENTRIES || p.length !== INDEX_FIXED + INDEX_ENTRY * n) return `INDEX of ${n} entries in ${p.length} bytes`;
+  if (p.readUInt32LE(4) !== 0) return 'INDEX reserved field not 0';
+  const entries: IndexEntry[] = [];
+  for (let i = 0, at = INDEX_FIXED; i < n; i++, at += INDEX_ENTRY) {
+    const ino = u64(p, at), home = u64(p, at + 8), pos = u64(p, at + 16), bytes = u64(p, at + 24);
+    if (ino === null || home === null || pos === null || bytes === null) return 'a value over 2^53';
+    if (ino === 0 || home === 0) return `INDEX entry ${i} names ino 0`;
+    if (ino !== home && (bytes !== 0 || pos !== 0)) return `INDEX entry ${i} (a link of ino ${ino}) holds a group`;
+    if (ino === home && (bytes < RECORD_HEADER || pos % 8 !== 0 || bytes % 8 !== 0)) return `INDEX entry ${i}: a group of ${bytes} bytes at ${pos}`;
+    entries.push({ ino, home, pos, bytes });
+  }
+  return { type: RecordType.Index, entries };
+}
+
+function decodeLocate(p: Buffer): LogRecord | string {
+  if (p.length !== LOCATE_SIZE) return `LOCATE of ${p.length} bytes`;
+  const indexPos = u64(p, 0), indexBytes = u64(p, 8), nodes = u64(p, 16), names = u64(p, 24), maxIno = u64(p, 32);
+  if (indexPos === null || indexBytes === null || nodes === null || names === null || maxIno === null) return 'a value over 2^53';
+  for (let at = 48; at < LOCATE_SIZE; at += 4) if (p.readUInt32LE(at) !== 0) return 'LOCATE reserved field not 0';
+  return { type: RecordType.Locate, r: { indexPos, indexBytes, nodes, names, maxIno, indexRecords: p.readUInt32LE(40), entries: p.readUInt32LE(44) } };
 }

@@ -1,6 +1,6 @@
 // The volume's work between requests, in bounded slices (pram/slices.ts):
 // settling checksums of written pages, and a compaction in slices — the nodes
-// walked in table order (a Map iterator: nodes made meanwhile may or may not be
+// walked by directory (DirWalk below: nodes made meanwhile may or may not be
 // visited, gone ones are not; either way the change tracker holds them for the
 // last step), each with the names it holds when it is a directory. The last
 // step is the next sync's commit (Volume.sync): nothing here commits, so what a
@@ -8,10 +8,10 @@
 import type { Slices, SliceNode } from '../pram/slices.js';
 import type { Inode } from './inode.js';
 import { imageOf, liveNode } from './snapshot.js';
-import type { InodeTable } from './table.js';
+import { ROOT_INO, type InodeTable } from './table.js';
 
 export class Background {
-  private walk: IterableIterator<Inode> | null = null;
+  private walk: DirWalk | null = null;
 
   constructor(private readonly t: InodeTable, private readonly slices: Slices) {}
 
@@ -19,22 +19,58 @@ export class Background {
   step(until: number): boolean {
     const { slices } = this, tracker = this.t.tracker!;
     if (!slices.compacting && tracker.holding) tracker.release();    // a commit compacted whole meanwhile
-    if (slices.wanted() && slices.begin() === 0) { tracker.hold(); this.walk = this.t.inodes.values(); }
-    if (slices.compacting && !slices.sliced) slices.slice(() => this.next(), until);
+    if (slices.wanted() && slices.begin() === 0) { tracker.hold(); this.walk = new DirWalk(this.t); }
+    if (slices.compacting && !slices.sliced) slices.slice(() => this.walk!.next(), until);
     const more = slices.settler?.settle(until) ?? false;
     if (!slices.compacting) { this.walk = null; if (tracker.holding) tracker.release(); }
     return more || (slices.compacting && !slices.sliced);
   }
+}
 
-  private next(): SliceNode | null {
+/**
+ * The nodes of a compaction in slices grouped by directory (v3 minor 2): breadth
+ * first from the root, each directory ('dir', with the names it holds now) then
+ * the nodes it is first to name ('member'); then, in table order, every live node
+ * the walk did not write ('rest': one moved meanwhile out of a directory not yet
+ * visited, say). A node changed or made meanwhile is the tracker's either way.
+ */
+class DirWalk {
+  private readonly queue: number[] = [ROOT_INO];
+  private q = 0;
+  private members: number[] = [];
+  private m = 0;
+  private readonly written = new Set<number>();
+  private rest: IterableIterator<Inode> | null = null;
+
+  constructor(private readonly t: InodeTable) {}
+
+  next(): SliceNode | null {
+    while (!this.rest) {
+      while (this.m < this.members.length) {
+        const node = this.t.get(this.members[this.m++]!);
+        if (!node || !liveNode(node) || this.written.has(node.ino)) continue;
+        if (node.dir) { this.queue.push(node.ino); continue; }
+        this.written.add(node.ino);
+        return { node: imageOf(this.t, node, [], true), names: [], group: 'member', linked: node.nlink > 1 };
+      }
+      if (this.q >= this.queue.length) { this.rest = this.t.inodes.values(); break; }
+      const dir = this.t.get(this.queue[this.q++]!);
+      if (!dir || !dir.dir || !liveNode(dir) || this.written.has(dir.ino)) continue;
+      this.written.add(dir.ino);
+      const names: SliceNode['names'][number][] = [];
+      this.members = [];
+      this.m = 0;
+      for (const [name, d] of dir.dir.entries) { names.push({ parent: dir.ino, name, ino: d.ino }); this.members.push(d.ino); }
+      return { node: imageOf(this.t, dir, [], true), names, group: 'dir' };
+    }
     for (;;) {
-      const r = this.walk!.next();
+      const r = this.rest.next();
       if (r.done) return null;
       const node = r.value;
-      if (!liveNode(node)) continue;                     // unlinked but open: dies with this mount
+      if (!liveNode(node) || this.written.has(node.ino)) continue;   // unlinked but open: dies with this mount
       const names: SliceNode['names'][number][] = [];
       if (node.dir) for (const [name, d] of node.dir.entries) names.push({ parent: node.ino, name, ino: d.ino });
-      return { node: imageOf(this.t, node, [], true), names };
+      return { node: imageOf(this.t, node, [], true), names, group: 'rest' };
     }
   }
 }

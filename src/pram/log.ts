@@ -102,6 +102,9 @@ export class LogWriter implements RecordOut {
     return this;
   }
 
+  /** Stream bytes of the log so far, the open session's included: where the next record starts. */
+  get streamPos(): number { return this.pos; }
+
   /** Pages the open session has taken beyond its cursor's tail page. */
   get pagesTaken(): number { return this.taken.length; }
 

@@ -18,6 +18,7 @@ import type { ChangeSet, LoadedImage, Loss, NodeImage, PageMap } from './image.j
 import { adoptLog } from './adopt.js';
 import { LiveLog, logPagesFor, OLD_LOG_STEP, type LogHandoff, type Published } from './live.js';
 import { changeRecords, Emitter, treeRecords, type Emitted } from './records.js';
+import { groupedTreeRecords, setLocate } from './indexes.js';
 import { Settler, Slices } from './slices.js';
 import type { LogReplay } from './replay.js';
 import { readEntries, type Run } from './load.js';
@@ -310,10 +311,18 @@ export class Pram {
     slices.abandon();
     const fresh = live.openFresh(generation);
     if (typeof fresh !== 'number') {
-      treeRecords(all(), e.reset(live.writer, generation));
+      const locate = groupedTreeRecords(all(), e.reset(live.writer, generation), live.writer, generation);
       const r = live.closeFresh();
+      if (r === 0) setLocate(this.mem, fresh, locate);
       if (r === 0) { this.commitDone(generation, live.publishFresh(fresh, generation, e), e, true); return 0; }
       live.drop(fresh);
+      // The space model prices a compaction without its index: in the room it kept, the log without one (replayed whole).
+      const plain = live.openFresh(generation);
+      if (typeof plain !== 'number') {
+        treeRecords(all(), e.reset(live.writer, generation));
+        if (live.closeFresh() === 0) { this.commitDone(generation, live.publishFresh(plain, generation, e), e, true); return 0; }
+        live.drop(plain);
+      }
     }
     this.log(`PRAM: Failed to save FS tree: ${-ENOSPC}`);
     return -ENOSPC;

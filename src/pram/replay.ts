@@ -15,7 +15,8 @@ import { Owner } from '../boot/frames.js';
 import { assert } from '../format/assert.js';
 import type { SlotLog } from '../format/header.js';
 import { decodeMapInto, decodePayload, framedCrc, GROUP_PAGES, LOG_HEADER, LOG_NEXT, readLogHeader, readNext, readRecordHeader, RECORD_HEADER,
-  RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, SPAN_FIXED, spanCrcOf, align8, type InodeRecord, type LogRecord, type MapRecord } from '../format/v3.js';
+  RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, SPAN_FIXED, spanCrcOf, align8, LOCATE_BYTES, LOCATE_SIZE,
+  type InodeRecord, type LocateRecord, type LogRecord, type MapRecord } from '../format/v3.js';
 import type { Loss, NodeName } from './image.js';
 import type { LogCursor } from './log.js';
 import { addSpan, claimSpans, cutSpans, decodeSpan, Reserver, SpanCrcs } from './spans.js';
@@ -70,7 +71,7 @@ function replayReserved(mem: PhysMem, memblock: Memblock, slot: { headPfn: numbe
     const last = segs.segments[segs.segments.length - 1]!;
     out.cursor = { logId: segs.logId, pages: segs.pages, tailOff: last.end, bytes: segs.bytes };
   }
-  new Replayer(mem, out, segs.logId).run(segs.segments, segs.whole);
+  new Replayer(mem, out, segs.logId, segs.segments).run(segs.segments, segs.whole);
   out.pages += claim(mem, memblock, out);
   log(`PRAM: ${out.pages} pages reserved`);
   return out;
@@ -128,7 +129,12 @@ class Replayer {
   // MAP records, most of a log, decode into this one record: apply() copies its numbers.
   private readonly map: { type: RecordType.Map; r: MapRecord } = { type: RecordType.Map, r: { ino: 0, index: 0, pfn: 0, count: 0, csum: 0, flags: 0 } };
 
-  constructor(private readonly mem: PhysMem, private readonly out: LogReplay, private readonly logId: number) {}
+  private locate: LocateRecord | null = null;           // the compaction's LOCATE, read as the log's first record
+  private readonly first: number;                      // the head page's pfn
+
+  constructor(private readonly mem: PhysMem, private readonly out: LogReplay, private readonly logId: number, segments: Segment[]) {
+    this.first = segments[0]?.pfn ?? -1;
+  }
 
   run(segments: Segment[], whole: boolean): void {
     if (segments.length > 0) this.off = segments[0]!.start;
@@ -276,6 +282,14 @@ class Replayer {
     const ino = payload && payload.length >= 8 ? ` (ino ${payload.readBigUInt64LE(0)} per its unverified payload)` : '';
     const gen = head ? `, generation ${head.readUInt32LE(12)} per its unverified header` : '';
     const where = `log record at pfn:${s.pfn.toString(16)} offset ${at.off}`;
+    const past = this.pastIndex(at, head);
+    if (past >= 0) {
+      // LOCATE and INDEX hold no file: the records they point to are all read; only an index-led mount would need them.
+      this.out.losses.push({ path: null, pfn: s.pfn, what: `${where} (${type}${gen}) ${why}: skipped; it holds no file (the log's index: nothing is lost, the whole log is replayed)` });
+      const per = this.mem.pageSize - LOG_HEADER - LOG_NEXT;
+      this.seg = Math.floor(past / per); this.off = LOG_HEADER + (past % per);
+      return;
+    }
     this.out.losses.push({ path: null, pfn: s.pfn, what: `${where} (${type}${ino}${gen}) ${why}: skipped` });
     this.damages.push({ at: this.count, where });
     // Resync: the next page whose header names a record start.
@@ -286,9 +300,21 @@ class Replayer {
     if (k < segments.length && this.off > segments[k]!.end) this.seg = segments.length;
   }
 
+  /**
+   * Where the stream continues past a damaged LOCATE or INDEX record, exactly (-1: it is not one):
+   * LOCATE is the first record and of one size; the INDEX records end where the LOCATE read says.
+   */
+  private pastIndex(at: { seg: number; off: number }, head: Buffer | null): number {
+    const pos = at.seg * (this.mem.pageSize - LOG_HEADER - LOG_NEXT) + at.off - LOG_HEADER;
+    if (pos === 0 && head && head.readUInt16LE(4) === RecordType.Locate && head.readUInt32LE(8) === LOCATE_SIZE) return LOCATE_BYTES;
+    const l = this.locate;
+    return l && pos >= l.indexPos && pos < l.indexPos + l.indexBytes ? l.indexPos + l.indexBytes : -1;
+  }
+
   private apply(rec: LogRecord, pfn: number, off: number): void {
     const nodes = this.out.nodes;
     switch (rec.type) {
+      case RecordType.Locate: if (pfn === this.first && off === LOG_HEADER) this.locate = rec.r; return;
       case RecordType.Inode: {
         const n = nodes.get(rec.r.ino);
         if (n) n.rec = rec.r;

@@ -26,6 +26,8 @@ import type { ChangeSet, NodeImage, PageMap } from './image.js';
 import type { LiveLog } from './live.js';
 import type { LogCursor } from './log.js';
 import { changeRecords, Emitter, type Emitted, type RecordContext } from './records.js';
+import { IndexBuilder, setLocate } from './indexes.js';
+import type { LocateRecord } from '../format/v3.js';
 import type { RunHeads } from './runheads.js';
 
 /** 32-page groups a slice writes (≤ 128 MAP records) before it looks at the clock again. */
@@ -33,8 +35,12 @@ const CLOCK_EVERY = 4;
 /** A directory's NAMEs a slice writes before it looks at the clock again (a directory of 10^4 names spans slices). */
 const NAMES_EVERY = 256;
 
-/** One node for a compaction slice: its image (names unused) and, for a directory, the names it holds. */
-export interface SliceNode { node: NodeImage; names: readonly ChangeSet['names'][number][] }
+/**
+ * One node for a compaction slice: its image (names unused) and, for a directory, the names it holds.
+ * group (v3 minor 2, indexes.ts): 'dir' begins the group of this directory; 'member' belongs to the
+ * group open (linked: it has names in other directories too); 'rest' (and anything after it) comes after the index, ungrouped.
+ */
+export interface SliceNode { node: NodeImage; names: readonly ChangeSet['names'][number][]; group?: 'dir' | 'member' | 'rest'; linked?: boolean }
 
 /** Pages a settling step checksums in one call (neighbours are read together: the batch is sorted). */
 const SETTLE_BATCH = 64;
@@ -124,8 +130,13 @@ export class SlicedCompaction {
   private nameAt = 0;                  // next of cur's names to write
   private done = false;
   private e: Emitter | null = null;    // reused from slice to slice
+  private readonly ix: IndexBuilder;
+  private grouping: 'none' | 'open' | 'between' | 'done' = 'none';
+  private locate: LocateRecord | null = null;
 
-  private constructor(private readonly live: LiveLog, private readonly fresh: LogCursor) {}
+  private constructor(private readonly live: LiveLog, private readonly fresh: LogCursor) {
+    this.ix = new IndexBuilder(live.writer);
+  }
 
   /** A fresh log with this id (its head page taken), or -ENOSPC. */
   static begin(live: LiveLog, logId: number): SlicedCompaction | number {
@@ -149,6 +160,7 @@ export class SlicedCompaction {
       if (!this.cur) {
         this.cur = next();
         this.at = 0;
+        this.grouped(e, this.cur);
         if (!this.cur) { this.done = true; break; }
         this.nameAt = 0;
         e.inode(this.cur.node, this.cur.node.pages.count);
@@ -161,12 +173,37 @@ export class SlicedCompaction {
   }
 
   /** The last step: the records of what changed since the compaction began, then the fresh log is published. */
-  finish(changes: ChangeSet, ctx: RecordContext, generation: number): { e: Emitted; head: number; newPages: number[]; oldPages: number[] } | number {
+  finish(changes: ChangeSet, ctx: RecordContext, generation: number, mem: PhysMem): { e: Emitted; head: number; newPages: number[]; oldPages: number[] } | number {
     const e = changeRecords(changes, this.emitter(ctx));
     const r = this.live.closeFresh();
     if (r < 0) return r;
+    if (this.locate) setLocate(mem, this.fresh, this.locate);   // not published yet: LOCATE is set before the slot names the log
     return { e, ...this.live.publishFresh(this.fresh, generation, e) };
   }
+
+  /**
+   * The index follows the walk (v3 minor 2): LOCATE first, a group per 'dir'
+   * node with the 'member' nodes after it, the INDEX records at the first
+   * 'rest' node or the walk's end. A walk that gives no roles writes none.
+   */
+  private grouped(e: Emitter, n: SliceNode | null): void {
+    if (this.grouping === 'none') {
+      if (n?.group !== 'dir' || this.fresh.bytes !== 0 || this.live.writer.streamPos !== 0) { this.grouping = 'done'; return; }
+      this.ix.begin(this.live.writer, this.logId);
+      this.grouping = 'between';
+    }
+    if (this.grouping === 'done') return;
+    if (n && n.group === 'member' && this.grouping === 'open') {
+      this.ix.node(n.node);
+      if (n.linked) this.ix.link(n.node.ino, this.dir);
+      return;
+    }
+    if (this.grouping === 'open') this.ix.close(e);
+    if (n && n.group === 'dir') { this.dir = n.node.ino; this.ix.open(e, n.node.ino); this.ix.node(n.node); this.ix.names += n.names.length; this.grouping = 'open'; return; }
+    this.locate = this.ix.writeIndex(this.live.writer, this.logId);
+    this.grouping = 'done';
+  }
+  private dir = 0;
 
   abandon(): void { this.live.drop(this.fresh); }
 
@@ -283,7 +320,7 @@ export class Slices {
   finish(changes: ChangeSet): number {
     const c = this.compaction!;
     const generation = this.host.generation() + 1;
-    const done = c.finish(changes, this.host.ctx(), generation);
+    const done = c.finish(changes, this.host.ctx(), generation, this.host.ctx().mem);
     if (typeof done === 'number') { this.abandon(); this.gaveUp = this.host.generation(); return done; }
     this.compaction = null;
     this.host.committed(generation, done, done.e);

@@ -1,0 +1,138 @@
+// Reading a grouped compaction (docs/FORMAT.md §v3 minor 2) without replaying
+// the rest of its log: the LOCATE record at the stream's start, the INDEX
+// records it points to, and one directory's group at a time. Everything read
+// is checked (each record's crc, the index's groups tiling the stream between
+// LOCATE and the index, a group holding only its own directory's records); any
+// mismatch is a string saying what, and the caller replays the whole log
+// instead (nothing is lost by a damaged index: the records it points to are
+// still in the log).
+
+import type { PhysMem } from '../mem/physmem.js';
+import { align8, decodePayload, INDEX_ENTRY, INDEX_FIXED, LOCATE_BYTES, LOG_HEADER, LOG_NEXT, logPayload, readLogHeader, readNext,
+  RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType, recordCrc, spanCrcOf, SPAN_FIXED,
+  type IndexEntry, type InodeRecord, type LocateRecord, type LogRecord, type NameRecord } from '../format/v3.js';
+import { S_IFDIR, S_IFMT } from '../format/mode.js';
+import { decodeSpan } from './spans.js';
+
+/** A log's pages by seq, as its page headers chain them (each header checked), up to `count` pages. */
+export function logPages(mem: PhysMem, head: number, count: number): number[] | string {
+  const pages: number[] = [];
+  let pfn = head, logId = -1;
+  for (let seq = 0; seq < count; seq++) {
+    if (!(Number.isSafeInteger(pfn) && pfn >= 1 && pfn < mem.pageCount)) return `log page ${seq} pfn ${pfn} is outside the arena`;
+    const h = readLogHeader(mem.page(pfn));
+    if (typeof h === 'string') return `log page ${seq}: ${h}`;
+    if (seq === 0) logId = h.logId;
+    if (h.logId !== logId || h.seq !== seq) return `log page ${seq} belongs to another log`;
+    pages.push(pfn);
+    const next = readNext(mem.page(pfn));
+    pfn = next > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(next);
+  }
+  return pages;
+}
+
+/** Stream bytes [pos, pos + n) of the log whose pages are `pages` (copied), or null past them. */
+function streamBytes(mem: PhysMem, pages: readonly number[], pos: number, n: number): Buffer | null {
+  const per = logPayload(mem.pageSize), out = Buffer.allocUnsafe(n);
+  for (let done = 0; done < n;) {
+    const seq = Math.floor((pos + done) / per), off = (pos + done) % per;
+    const pfn = pages[seq];
+    if (pfn === undefined) return null;
+    const take = Math.min(n - done, per - off);
+    mem.page(pfn).copy(out, done, LOG_HEADER + off, LOG_HEADER + off + take);
+    done += take;
+  }
+  if (LOG_HEADER + per + LOG_NEXT !== mem.pageSize) return null;
+  return out;
+}
+
+/** The records in b (a whole number of them), each crc checked and decoded; or what is wrong. */
+export function recordsIn(b: Buffer, where: string): { type: number; generation: number; rec: LogRecord }[] | string {
+  const out: { type: number; generation: number; rec: LogRecord }[] = [];
+  for (let at = 0; at < b.length;) {
+    if (at + RECORD_HEADER > b.length) return `${where}: a record cut at byte ${at}`;
+    const type = b.readUInt16LE(at + 4), length = b.readUInt32LE(at + 8), generation = b.readUInt32LE(at + 12);
+    const total = RECORD_HEADER + align8(length);
+    if (length > RECORD_PAYLOAD_MAX || at + total > b.length) return `${where}: the record at byte ${at} claims ${length} bytes`;
+    const head = b.subarray(at + 4, at + RECORD_HEADER), padded = b.subarray(at + RECORD_HEADER, at + total);
+    const crc = type === RecordType.Span && length >= SPAN_FIXED ? spanCrcOf(head, padded, length) : recordCrc(head, padded);
+    if (crc !== b.readUInt32LE(at)) return `${where}: the record at byte ${at} failed crc32c`;
+    const rec = type === RecordType.Span ? decodeSpan(b, at + RECORD_HEADER, length) : decodePayload(type, b.subarray(at + RECORD_HEADER, at + RECORD_HEADER + length));
+    if (typeof rec === 'string') return `${where}: the record at byte ${at} is malformed: ${rec}`;
+    out.push({ type, generation, rec });
+    at += total;
+  }
+  return out;
+}
+
+export interface GroupIndex { locate: LocateRecord; entries: IndexEntry[]; dirs: Map<number, IndexEntry>; links: Map<number, number> }
+
+/**
+ * The index of the compaction that began the log (pages by seq; `bytes`: the
+ * committed stream's length), checked; a string when there is none (a log
+ * of before minor 2, or a compaction in slices) or it cannot be trusted.
+ */
+export function readIndex(mem: PhysMem, pages: readonly number[], bytes: number, logId: number): GroupIndex | string {
+  if (bytes < LOCATE_BYTES) return 'no LOCATE record';
+  const head = streamBytes(mem, pages, 0, LOCATE_BYTES);
+  if (!head || head.readUInt16LE(4) !== RecordType.Locate) return 'no LOCATE record (a log of before v3 minor 2, or written in slices)';
+  const first = recordsIn(head, 'LOCATE');
+  if (typeof first === 'string') return first;
+  const locate = (first[0]!.rec as { r: LocateRecord }).r;
+  if (first[0]!.generation !== (logId >>> 0)) return `LOCATE of generation ${first[0]!.generation}, not the log id ${logId}`;
+  if (locate.indexBytes === 0 || locate.indexPos < LOCATE_BYTES || locate.indexPos + locate.indexBytes > bytes) return `LOCATE names an index at ${locate.indexPos}+${locate.indexBytes}, outside the stream of ${bytes} bytes`;
+  if (locate.indexBytes !== locate.indexRecords * (RECORD_HEADER + INDEX_FIXED) + locate.entries * INDEX_ENTRY) return 'LOCATE: index bytes, records and entries disagree';
+  const raw = streamBytes(mem, pages, locate.indexPos, locate.indexBytes);
+  if (!raw) return 'the index is past the log pages';
+  const recs = recordsIn(raw, 'INDEX');
+  if (typeof recs === 'string') return recs;
+  const entries: IndexEntry[] = [];
+  for (const r of recs) {
+    if (r.rec.type !== RecordType.Index || r.generation !== (logId >>> 0)) return 'a record among the INDEX records is not one of this compaction\'s';
+    for (const e of r.rec.entries) entries.push(e);
+  }
+  if (entries.length !== locate.entries) return `the index holds ${entries.length} entries, LOCATE says ${locate.entries}`;
+  const dirs = new Map<number, IndexEntry>(), links = new Map<number, number>();
+  let end = LOCATE_BYTES;
+  for (const e of entries) {
+    if (e.ino !== e.home) { if (links.has(e.ino)) return `ino ${e.ino} has two homes`; links.set(e.ino, e.home); continue; }
+    if (e.pos !== end || dirs.has(e.ino)) return `the group of directory ${e.ino} at ${e.pos} does not follow the one before (at ${end}), or is listed twice`;
+    dirs.set(e.ino, e);
+    end = e.pos + e.bytes;
+  }
+  if (end !== locate.indexPos) return `the groups end at ${end}, the index starts at ${locate.indexPos}`;
+  for (const [ino, home] of links) if (!dirs.has(home)) return `ino ${ino}'s home ${home} has no group`;
+  return { locate, entries, dirs, links };
+}
+
+/** One directory as its group holds it: its INODE, its names, and the nodes it is home to (INODE, page records). */
+export interface Group { dir: InodeRecord; names: NameRecord[]; nodes: Map<number, InodeRecord>; pages: LogRecord[] }
+
+/** The group of directory `e.ino`, checked: only its records, the directory's INODE first. */
+export function readGroup(mem: PhysMem, pages: readonly number[], e: IndexEntry, logId: number): Group | string {
+  const where = `the group of directory ${e.ino}`;
+  const raw = streamBytes(mem, pages, e.pos, e.bytes);
+  if (!raw) return `${where} is past the log pages`;
+  const recs = recordsIn(raw, where);
+  if (typeof recs === 'string') return recs;
+  const g: Group = { dir: null as unknown as InodeRecord, names: [], nodes: new Map(), pages: [] };
+  for (const [k, { rec, generation }] of recs.entries()) {
+    if (generation !== (logId >>> 0)) return `${where}: record ${k} is not the compaction's`;
+    if (k === 0) {
+      if (rec.type !== RecordType.Inode || rec.r.ino !== e.ino || (rec.r.mode & S_IFMT) !== S_IFDIR) return `${where} does not begin with its directory's INODE`;
+      g.dir = rec.r;
+      continue;
+    }
+    switch (rec.type) {
+      case RecordType.Name: if (rec.r.parent !== e.ino || rec.r.ino === 0) return `${where}: a NAME of another directory`; g.names.push(rec.r); break;
+      case RecordType.Inode: g.nodes.set(rec.r.ino, rec.r); break;
+      case RecordType.Map: case RecordType.Span:
+        if (!g.nodes.has(rec.r.ino)) return `${where}: pages of ino ${rec.r.ino} before its INODE`;
+        g.pages.push(rec.type === RecordType.Map ? { type: rec.type, r: { ...rec.r } } : rec);
+        break;
+      default: return `${where}: a ${rec.type} record has no place in a group`;
+    }
+  }
+  if (!g.dir) return `${where} is empty`;
+  return g;
+}

@@ -1,0 +1,143 @@
+// A compaction's log grouped by directory, and its index (docs/FORMAT.md §v3
+// minor 2): the log begins with a LOCATE record; then, per directory, one
+// contiguous group of records — the directory's INODE, a NAME per name it holds,
+// then the INODE and page records of every node it is home to (the first
+// directory the walk finds naming it); then INDEX records listing each group's
+// directory and stream bytes, and each node named in more than one directory
+// with its home. LOCATE is set in place (the fresh log is not published yet)
+// once the index is written. A mount can then find one directory's names and
+// children without reading the rest of the compaction (readGroup below).
+// Nodes no walk from a nameless directory reaches are written after the index,
+// ungrouped: a reader replays them with the tail.
+
+import type { PhysMem } from '../mem/physmem.js';
+import { assert } from '../format/assert.js';
+import { S_IFDIR, S_IFMT } from '../format/mode.js';
+import { encodeLocate, INDEX_MAX_ENTRIES, LOCATE_BYTES, LOG_HEADER, logPayload, putIndex, putLocate,
+  type IndexEntry, type LocateRecord, type RecordOut } from '../format/v3.js';
+import type { NodeImage } from './image.js';
+import type { LogCursor } from './log.js';
+import { pageRecords, type Emitter } from './records.js';
+
+/** Where the index learns stream positions: the log writer of the compaction. */
+export interface StreamPos { readonly streamPos: number }
+
+/** The index of one compaction, built while its groups are written. */
+export class IndexBuilder {
+  readonly entries: IndexEntry[] = [];
+  nodes = 0;
+  names = 0;
+  maxIno = 0;
+  private dir = 0;
+  private start = -1;
+
+  constructor(private readonly at: StreamPos) {}
+
+  /** The log's first record: LOCATE, zeros until finish() sets it. */
+  begin(o: RecordOut, generation: number): void {
+    if (this.at.streamPos !== 0) assert(false, 'LOCATE is the log\'s first record');
+    putLocate(o, generation);
+  }
+
+  /** The group of directory `dir` begins (a SPAN being gathered belongs to the group before). */
+  open(e: Emitter, dir: number): void {
+    e.flush();
+    this.dir = dir; this.start = this.at.streamPos;
+  }
+
+  close(e: Emitter): void {
+    e.flush();
+    if (this.start < 0) assert(false, 'a group closed without one open');
+    this.entries.push({ ino: this.dir, home: this.dir, pos: this.start, bytes: this.at.streamPos - this.start });
+    this.start = -1;
+  }
+
+  /** A node written whole into the open group. */
+  node(n: NodeImage): void {
+    this.nodes++;
+    if (n.ino > this.maxIno) this.maxIno = n.ino;
+  }
+
+  /** A node with names in more than one directory: its records are in `home`'s group. */
+  link(ino: number, home: number): void { this.entries.push({ ino, home, pos: 0, bytes: 0 }); }
+
+  /** The INDEX records (after the last group); returns the LOCATE they make. */
+  writeIndex(o: RecordOut, generation: number): LocateRecord {
+    const indexPos = this.at.streamPos;
+    let records = 0;
+    for (let i = 0; i < this.entries.length; i += INDEX_MAX_ENTRIES) {
+      putIndex(o, this.entries, i, Math.min(this.entries.length, i + INDEX_MAX_ENTRIES), generation);
+      records++;
+    }
+    return { indexPos, indexBytes: this.at.streamPos - indexPos, indexRecords: records, entries: this.entries.length,
+      nodes: this.nodes, names: this.names, maxIno: this.maxIno };
+  }
+}
+
+/** LOCATE set in place in the fresh log's head page (not published yet: no reader has seen the placeholder). */
+export function setLocate(mem: PhysMem, fresh: LogCursor, r: LocateRecord): void {
+  const b = encodeLocate(r, fresh.logId);
+  if (!(b.length === LOCATE_BYTES && LOG_HEADER + LOCATE_BYTES <= mem.pageSize - 8)) assert(false, 'LOCATE fits the head page');
+  mem.page(fresh.pages[0]!).set(b, LOG_HEADER);
+}
+
+const isDir = (n: NodeImage): boolean => (n.mode & S_IFMT) === S_IFDIR;
+
+/**
+ * A compaction grouped by directory (whole, inside one commit): LOCATE, the
+ * groups in breadth-first order from each nameless directory (the root), the
+ * index, then whatever no group holds. Returns the LOCATE to set once the
+ * session is closed.
+ */
+export function groupedTreeRecords(nodes: Iterable<NodeImage>, e: Emitter, o: RecordOut & StreamPos, generation: number): LocateRecord {
+  const ix = new IndexBuilder(o);
+  ix.begin(o, generation);
+  const byIno = new Map<number, NodeImage>();
+  for (const n of nodes) byIno.set(n.ino, n);
+  const held = new Map<number, { name: string; ino: number }[]>();   // directory -> the names it holds
+  const queue: number[] = [];
+  for (const n of byIno.values()) {
+    if (isDir(n) && n.names.length === 0) queue.push(n.ino);
+    for (const nm of n.names) {
+      let list = held.get(nm.parent);
+      if (!list) held.set(nm.parent, (list = []));
+      list.push({ name: nm.name, ino: n.ino });
+    }
+  }
+  const written = new Set<number>();
+  const whole = (n: NodeImage) => { e.inode(n, n.pages.count); pageRecords(e, n.ino, n.pages.entries()); written.add(n.ino); ix.node(n); };
+  const namesWritten = new Set<number>();      // directories whose held names a group wrote
+  for (let q = 0; q < queue.length; q++) {
+    const dir = byIno.get(queue[q]!)!;
+    if (written.has(dir.ino)) continue;
+    ix.open(e, dir.ino);
+    whole(dir);
+    const list = held.get(dir.ino) ?? [];
+    for (const { name, ino } of list) { e.name(dir.ino, name, ino); ix.names++; }
+    namesWritten.add(dir.ino);
+    for (const { ino } of list) {
+      const c = byIno.get(ino);
+      if (!c || written.has(ino)) continue;
+      if (isDir(c)) { queue.push(ino); continue; }
+      whole(c);
+      if (c.names.length > 1) ix.link(ino, dir.ino);
+    }
+    ix.close(e);
+  }
+  const locate = ix.writeIndex(o, generation);
+  // Not reached from a nameless directory (a tree a load repairs): ungrouped, after the index.
+  for (const n of byIno.values()) {
+    if (written.has(n.ino)) continue;
+    e.inode(n, n.pages.count);
+    for (const nm of n.names) if (!namesWritten.has(nm.parent)) e.name(nm.parent, nm.name, n.ino);
+    pageRecords(e, n.ino, n.pages.entries());
+  }
+  e.flush();
+  return locate;
+}
+
+/** Stream position -> (log page seq, offset in the page). */
+export function streamAt(pos: number, pageSize: number): { seq: number; off: number } {
+  const per = logPayload(pageSize);
+  return { seq: Math.floor(pos / per), off: LOG_HEADER + (pos % per) };
+}
