@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 interface Addon {
   mmap(fd: number, offset: number | bigint, length: number, writable: boolean): Buffer;
   munmap(buf: Buffer): void;
+  munmapLater(bufs: Buffer[]): void;
   msync(buf: Buffer, offset: number, length: number, sync: boolean): void;
   madvise(buf: Buffer, offset: number, length: number, advice: number): void;
   fallocate(fd: number, mode: number, offset: number | bigint, length: number | bigint): void;
@@ -88,6 +89,14 @@ export function mmap(fd: number, offset: number, length: number, writable: boole
 /** Unmaps a Buffer returned by mmap(); afterwards it (and every view of it) has length 0. Idempotent. */
 export function munmap(buf: Buffer): void {
   addon.munmap(buf);
+}
+
+/**
+ * Unmaps mappings from mmap() as munmap() does (every view of them is empty on
+ * return), the page-table teardown itself on a thread of its own.
+ */
+export function munmapLater(bufs: Buffer[]): void {
+  addon.munmapLater(bufs);
 }
 
 /** msync of buf[offset, offset+length): MS_SYNC if `sync`, else MS_ASYNC. buf may be a view into a mapping. */
