@@ -11,6 +11,7 @@
 // follow one another in the arena become one memblock reservation.
 
 import type { PhysMem } from '../mem/physmem.js';
+import { pageTable } from '../mem/native.js';
 import type { Memblock } from '../boot/memblock.js';
 import { Owner } from '../boot/frames.js';
 import { assert } from '../format/assert.js';
@@ -26,8 +27,8 @@ export interface SpanHolder {
   poison: Set<number> | null;
 }
 
-/** Crcs per slab of SpanCrcs.copy: 64 SPANs of a whole block (1 MiB). */
-const SLAB_CRCS = 64 * SPAN_BLOCK;
+/** Crcs per slab of SpanCrcs.copy: 256 SPANs of a whole block (4 MiB, 4 GiB of data; a huge-page table: untouched, it costs nothing). */
+const SLAB_CRCS = 256 * SPAN_BLOCK;
 
 const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -49,7 +50,7 @@ export class SpanCrcs {
   /** A copy of `crcs` that outlives the buffer they are in (a scratch the replay reuses). */
   copy(crcs: Uint32Array): Uint32Array {
     if (this.slabUsed + crcs.length > this.slab.length) {
-      this.slab = new Uint32Array(Math.max(SLAB_CRCS, crcs.length));
+      this.slab = new Uint32Array(pageTable(4 * Math.max(SLAB_CRCS, crcs.length)));
       this.slabUsed = 0;
     }
     const out = this.slab.subarray(this.slabUsed, this.slabUsed + crcs.length);
