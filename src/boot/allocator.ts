@@ -84,6 +84,15 @@ export class PageAllocator {
       // A word at a time (a 12 GiB image reserves ~3M pages); each bit cleared once: spans never overlap.
       for (let pfn = start; pfn <= end;) {
         const w = pfn >>> 5, base = w * 32, lo = pfn - base, hi = Math.min(31, end - base);
+        // Whole words inside the span: one fill (a 16 MiB SPAN is 128 words), checked with every().
+        if (lo === 0 && hi === 31 && end - base >= 63) {
+          const wEnd = Math.floor((end + 1) / 32);
+          const words = this.free_.subarray(w, wEnd);
+          if (!words.every((x) => x === 0xffffffff)) assert(false, `owned pfns ${pfn}..${wEnd * 32 - 1} are owned once`);
+          words.fill(0);
+          pfn = wEnd * 32;
+          continue;
+        }
         const span = hi === 31 ? ~0 << lo : (~0 << lo) & ~(~0 << (hi + 1));
         if ((this.free_[w]! & span) !== span) assert(false, `owned pfns ${pfn}..${base + hi} are owned once`);
         this.free_[w]! &= ~span;

@@ -7,6 +7,7 @@
 // `const enum`s, so plain-JS callers (tests in test/e2e) can read them at run time.
 
 import type { PhysMem } from '../mem/physmem.js';
+import { pageTable } from '../mem/native.js';
 import { assert } from '../format/assert.js';
 
 export const Owner = {
@@ -53,9 +54,9 @@ export class PageFrames {
 
   constructor(readonly pageCount: number) {
     if (!(Number.isSafeInteger(pageCount) && pageCount >= 0 && pageCount <= PAGE_COUNT_MAX)) assert(false, `page count ${pageCount} within 0..2^32`);
-    this.owner = new Uint8Array(pageCount);
-    this.flags = new Uint8Array(pageCount);
-    this.csum = new Uint32Array(pageCount);
+    this.owner = new Uint8Array(pageTable(pageCount));
+    this.flags = new Uint8Array(pageTable(pageCount));
+    this.csum = new Uint32Array(pageTable(4 * pageCount));
   }
 
   /** Frames for a memory, its firmware holes already marked Owner.Hole. */

@@ -62,11 +62,14 @@ export class Memblock {
   }
   private wide: Uint32Array | null = null;
 
-  /** Reserve [start, start+count) for owner; false (nothing reserved) if any page is busy. */
-  reserve(start: number, count: number, owner: Owner, what: string): boolean {
+  /**
+   * Reserve [start, start+count) for owner; false (nothing reserved) if any page is busy.
+   * `checked`: the caller has just found every page free (busyPfn), so they are not scanned again.
+   */
+  reserve(start: number, count: number, owner: Owner, what: string, checked = false): boolean {
     assert(Number.isSafeInteger(start) && Number.isSafeInteger(count) && count > 0, `reserve ${start}+${count} is a range`);
     assert(owner !== Owner.None && owner !== Owner.Hole, 'reservations have a real owner');
-    if (this.busyPfn(start, count) >= 0) return false;
+    if (!checked && this.busyPfn(start, count) >= 0) return false;
     // Extend the previous record when pram reserves adjacent pages one by one.
     const prev = start === 0 ? 0 : this.recordOf ? this.recordOf[start - 1]! : this.ends.get(start) ?? 0;
     let id: number;

@@ -313,11 +313,19 @@ export class Arena implements PhysMem {
     else fs.fdatasyncSync(this.fd);
   }
 
-  /** Unmaps and closes the fd, which releases the lock. Views taken earlier become empty. */
+  /**
+   * Unmaps and closes the fd, which releases the lock. Views taken earlier become
+   * empty at once; the page tables of what was touched are torn down on a thread
+   * (a million files' log: ~15 ms an unmount need not wait for).
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.unmapAll();
+    const mapped = this.segments.filter((seg): seg is Buffer => seg !== null);
+    this.segments = [];
+    native.munmapLater(mapped);
+    // The mappings still hold the open file (and so its flock) until the thread unmaps them: unlocked now.
+    native.flock(this.fd, native.constants.LOCK_UN);
     fs.closeSync(this.fd);
   }
 

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 interface Addon {
   mmap(fd: number, offset: number | bigint, length: number, writable: boolean): Buffer;
   munmap(buf: Buffer): void;
+  munmapLater(bufs: Buffer[]): void;
   msync(buf: Buffer, offset: number, length: number, sync: boolean): void;
   madvise(buf: Buffer, offset: number, length: number, advice: number): void;
   fallocate(fd: number, mode: number, offset: number | bigint, length: number | bigint): void;
@@ -90,6 +91,14 @@ export function munmap(buf: Buffer): void {
   addon.munmap(buf);
 }
 
+/**
+ * Unmaps mappings from mmap() as munmap() does (every view of them is empty on
+ * return), the page-table teardown itself on a thread of its own.
+ */
+export function munmapLater(bufs: Buffer[]): void {
+  addon.munmapLater(bufs);
+}
+
 /** msync of buf[offset, offset+length): MS_SYNC if `sync`, else MS_ASYNC. buf may be a view into a mapping. */
 export function msync(buf: Buffer, offset = 0, length = buf.length, sync = true): void {
   addon.msync(buf, offset, length, sync);
@@ -97,6 +106,24 @@ export function msync(buf: Buffer, offset = 0, length = buf.length, sync = true)
 
 export function madvise(buf: Buffer, offset: number, length: number, advice: number): void {
   addon.madvise(buf, offset, length, advice);
+}
+
+/** Tables from this size on are advised onto transparent huge pages (only their 2 MiB-aligned inside can be). */
+const HUGE_TABLE_BYTES = 4 << 20;
+
+/**
+ * A zeroed buffer for a table with an entry per page of an arena (page frames):
+ * filled at mount for every page an image holds, where a first touch per 4 KiB
+ * costs a page fault each (12 GiB of data: ~4 600 of them), so a large one is
+ * advised onto huge pages (THP "madvise" mode): a fault per 2 MiB. Advice only:
+ * where the kernel has none to give, the table is the same.
+ */
+export function pageTable(bytes: number): ArrayBuffer {
+  const ab = new ArrayBuffer(bytes);
+  if (bytes >= HUGE_TABLE_BYTES) {
+    try { addon.madvise(Buffer.from(ab), 0, bytes, addon.MADV_HUGEPAGE); } catch { /* no THP: 4 KiB pages */ }
+  }
+  return ab;
 }
 
 export function fallocate(fd: number, mode: number, offset: number, length: number): void {

@@ -15,7 +15,7 @@ import { Owner } from '../boot/frames.js';
 import { assert } from '../format/assert.js';
 import type { SlotLog } from '../format/header.js';
 import { decodeMapInto, decodePayload, framedCrc, GROUP_PAGES, LOG_HEADER, LOG_NEXT, readLogHeader, readNext, readRecordHeader, RECORD_HEADER,
-  RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, SPAN_FIXED, spanCrcOf, align8, LOCATE_BYTES, LOCATE_SIZE,
+  RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, SPAN_BLOCK, SPAN_FIXED, spanCrcOf, align8, LOCATE_BYTES, LOCATE_SIZE,
   type InodeRecord, type LocateRecord, type LogRecord, type MapRecord } from '../format/v3.js';
 import type { Loss, NodeName } from './image.js';
 import type { LogCursor } from './log.js';
@@ -127,6 +127,8 @@ class Replayer {
   private applied: Loss[] = [];                        // losses apply() found (dropped if the replay starts over)
   private gen = 0;                                     // generation of the record next() returned
   // MAP records, most of a log, decode into this one record: apply() copies its numbers.
+  private readonly headScratch = Buffer.allocUnsafeSlow(RECORD_HEADER);
+  private spanScratch = Buffer.allocUnsafeSlow(0);
   private readonly map: { type: RecordType.Map; r: MapRecord } = { type: RecordType.Map, r: { ino: 0, index: 0, pfn: 0, count: 0, csum: 0, flags: 0 } };
 
   private locate: LocateRecord | null = null;           // the compaction's LOCATE, read as the log's first record
@@ -186,18 +188,21 @@ class Replayer {
         return rec;
       }
     }
-    const head = this.read(segments, RECORD_HEADER);
+    const head = this.read(segments, RECORD_HEADER, this.headScratch);
     if (!head) { this.damage(segments, at, 'is cut by the end of the log', null); return null; }
     const h = readRecordHeader(head);
     if (h.length > RECORD_PAYLOAD_MAX) { this.damage(segments, at, `claims ${h.length} bytes`, head); return null; }
-    const padded = this.read(segments, align8(h.length));
+    // A SPAN's bytes go through a reused scratch (its crcs are copied out below); other records keep views of theirs (inline bytes).
+    const span = h.type === RecordType.Span;
+    const padded = this.read(segments, align8(h.length), span ? this.scratch(align8(h.length)) : undefined);
     if (!padded) { this.damage(segments, at, 'is cut by the end of the log', head); return null; }
     const payload = padded.subarray(0, h.length);
     const crc = !check ? h.crc : h.type === RecordType.Span && h.length >= SPAN_FIXED ? spanCrcOf(head.subarray(4, RECORD_HEADER), padded, h.length)
       : recordCrc(head.subarray(4, RECORD_HEADER), padded);
     if (crc !== h.crc) { this.damage(segments, at, `failed crc32c (saved 0x${h.crc.toString(16)}, computed 0x${crc.toString(16)})`, head, payload); return null; }
-    const rec = h.type === RecordType.Span ? decodeSpan(payload, 0, payload.length) : decodePayload(h.type, payload);
+    const rec = span ? decodeSpan(payload, 0, payload.length) : decodePayload(h.type, payload);
     if (typeof rec === 'string') { this.damage(segments, at, `is malformed: ${rec}`, head, payload); return null; }
+    if (rec.type === RecordType.Span && rec.r.crcs.buffer === this.spanScratch.buffer) rec.r.crcs = this.out.crcs.copy(rec.r.crcs);
     this.gen = h.generation;
     return rec;
   }
@@ -255,8 +260,14 @@ class Replayer {
     return this.count;
   }
 
-  /** `n` stream bytes from the cursor (across pages), or null past the stream's end. */
-  private read(segments: Segment[], n: number): Buffer | null {
+  /** The SPAN scratch, at least `n` bytes (one buffer of its own: 8-aligned crcs are viewed in place). */
+  private scratch(n: number): Buffer {
+    if (this.spanScratch.length < n) this.spanScratch = Buffer.allocUnsafeSlow(Math.max(n, SPAN_FIXED + 4 * SPAN_BLOCK + 8));
+    return this.spanScratch;
+  }
+
+  /** `n` stream bytes from the cursor (across pages), or null past the stream's end; bytes across pages are copied into `into` when given. */
+  private read(segments: Segment[], n: number, into?: Buffer): Buffer | null {
     const parts: Buffer[] = [];
     let need = n;
     while (need > 0) {
@@ -272,7 +283,11 @@ class Replayer {
       parts.push(this.mem.page(s.pfn).subarray(this.off, this.off + take));
       this.off += take; need -= take;
     }
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    if (parts.length === 1) return parts[0]!;
+    if (!into) return Buffer.concat(parts);
+    let at = 0;
+    for (const p of parts) { into.set(p, at); at += p.length; }
+    return into.subarray(0, n);
   }
 
   /** A record that cannot be used: reported, and reading resumes at the next page's first record. */

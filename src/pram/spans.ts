@@ -11,6 +11,7 @@
 // follow one another in the arena become one memblock reservation.
 
 import type { PhysMem } from '../mem/physmem.js';
+import { pageTable } from '../mem/native.js';
 import type { Memblock } from '../boot/memblock.js';
 import { Owner } from '../boot/frames.js';
 import { assert } from '../format/assert.js';
@@ -26,6 +27,9 @@ export interface SpanHolder {
   poison: Set<number> | null;
 }
 
+/** Crcs per slab of SpanCrcs.copy: 256 SPANs of a whole block (4 MiB, 4 GiB of data; a huge-page table: untouched, it costs nothing). */
+const SLAB_CRCS = 256 * SPAN_BLOCK;
+
 const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
@@ -36,8 +40,24 @@ const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  */
 export class SpanCrcs {
   private views: Uint32Array[] = [];
+  // Crcs copied out of bytes read across log pages (a 16 KiB SPAN always is): sub-allocated
+  // from slabs, not a fresh buffer per record (4 GiB: 256 of them cost ~25 ms of allocation and GC).
+  private slab = new Uint32Array(0);
+  private slabUsed = 0;
 
-  reset(): void { this.views = []; }
+  reset(): void { this.views = []; this.slabUsed = this.slab.length; }
+
+  /** A copy of `crcs` that outlives the buffer they are in (a scratch the replay reuses). */
+  copy(crcs: Uint32Array): Uint32Array {
+    if (this.slabUsed + crcs.length > this.slab.length) {
+      this.slab = new Uint32Array(pageTable(4 * Math.max(SLAB_CRCS, crcs.length)));
+      this.slabUsed = 0;
+    }
+    const out = this.slab.subarray(this.slabUsed, this.slabUsed + crcs.length);
+    out.set(crcs);
+    this.slabUsed += crcs.length;
+    return out;
+  }
 
   /** The record's crcs kept (their memory must stay unchanged until adoption: the reserved log's); returns crcAt of its first page. */
   add(crcs: Uint32Array): number {
@@ -126,7 +146,8 @@ export class Reserver {
   }
 
   flush(): void {
-    if (this.pendingCount && !this.memblock.reserve(this.pending, this.pendingCount, Owner.Data, 'pram page')) assert(false, 'every page of a run was checked free');
+    // Every piece was found free by claim() (busyPfn) and pieces never overlap: not scanned again.
+    if (this.pendingCount && !this.memblock.reserve(this.pending, this.pendingCount, Owner.Data, 'pram page', true)) assert(false, 'every page of a run was checked free');
     this.pendingCount = 0;
   }
 }
