@@ -9,37 +9,22 @@
 import { assert } from './assert.js';
 import { crc32c, crc32cAt } from './crc.js';
 import { PAGE_SIZE_MIN } from './v1.js';
+import { putU64, u64, RECORD_HEADER, RECORD_NAMES, RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
+  SPAN_CRCS_CRC_AT, SPAN_BLOCK } from './v3-base.js';
+import type { InodeFields } from './v3-put.js';
+import { decodeIndex, decodeLocate, indexPayload, locatePayload, INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE,
+  type IndexEntry, type LocateRecord } from './v3-index.js';
+
+export { INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE, type IndexEntry, type LocateRecord };
 
 export const LOG_MAGIC = 0x474f4c50;          // bytes 'P','L','O','G'
 export const LOG_HEADER = 32;                 // magic, first, log id, seq, reserved, crc
 export const LOG_HEADER_CRC_AT = 28;          // crc32c of header bytes 0..27
 export const LOG_NEXT = 8;                    // the next page's pfn: the last 8 bytes of a page
-export const RECORD_HEADER = 16;              // crc, type, flags, length, generation
-export const GROUP_PAGES = 32;                // a MAP run never crosses a group; a dirty group is logged whole
+export { RECORD_HEADER, RecordType, RECORD_NAMES, MAP_LRU, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
+  SPAN_CRCS_CRC_AT, SPAN_BLOCK } from './v3-base.js';
+export { putInode, putDrop, putName, putMap, putSpan, putUnmap, putIndex, putLocate, type RecordOut, type InodeFields } from './v3-put.js';
 
-export const enum RecordType { Inode = 1, Drop = 2, Name = 3, Map = 4, Unmap = 5, Span = 6, Index = 7, Locate = 8 }
-export const RECORD_NAMES: { [type: number]: string } = { 1: 'INODE', 2: 'DROP', 3: 'NAME', 4: 'MAP', 5: 'UNMAP', 6: 'SPAN', 7: 'INDEX', 8: 'LOCATE' };
-export const MAP_LRU = 1;                     // MAP flags: the pages were in the page cache
-
-export const INODE_FIXED = 80;
-export const NAME_FIXED = 24;
-export const MAP_SIZE = 40;
-export const UNMAP_SIZE = 24;
-export const DROP_SIZE = 8;
-/** SPAN (v3 minor 1): ino, index, pfn, count, flags, crc of the page crcs, 0, then one crc32c per page. */
-export const SPAN_FIXED = 40;
-/** Where a SPAN payload keeps the crc32c of its page crcs. */
-export const SPAN_CRCS_CRC_AT = 32;
-/** A SPAN never crosses a block of this many file pages (index / SPAN_BLOCK the same for its first and last page). */
-export const SPAN_BLOCK = 4096;
-
-/** INDEX (v3 minor 2): u32 entries, u32 0, then entries of INDEX_ENTRY bytes (indexes.ts in pram/ writes and reads them). */
-export const INDEX_FIXED = 8;
-export const INDEX_ENTRY = 32;
-/** Entries an INDEX record holds at most (2 MiB: well under RECORD_PAYLOAD_MAX). */
-export const INDEX_MAX_ENTRIES = 65536;
-/** LOCATE (v3 minor 2): the first record of a compaction's log, where its index is. */
-export const LOCATE_SIZE = 64;
 /** Stream bytes of the LOCATE record: the groups start right after it. */
 export const LOCATE_BYTES = RECORD_HEADER + LOCATE_SIZE;
 
@@ -90,9 +75,8 @@ export function writeNext(page: Buffer, pfn: number): void { putU64(page, pfn, p
 
 // ---- records ----
 
-export interface InodeRecord {
-  ino: number; mode: number; uid: number; gid: number; rdev: number; size: number;
-  atimeNs: bigint; mtimeNs: bigint; ctimeNs: bigint; xattrs: Uint8Array; inline: Uint8Array;
+export interface InodeRecord extends InodeFields {
+  xattrs: Uint8Array; inline: Uint8Array;
   /** Pages the node's map holds after this commit (replay checks the map it rebuilt against it). */
   pages: number;
 }
@@ -106,17 +90,6 @@ export interface SpanRecord {
   crcsDamage?: { saved: number; computed: number };
 }
 
-/**
- * One entry of an INDEX. ino === home: the group of directory `ino` — its INODE,
- * a NAME per name it holds, then the INODE and page records of every other node
- * it is home to — at stream bytes [pos, pos + bytes), `records` records. ino !==
- * home: a node with names in more than one directory; its records are in the
- * group of directory `home` (pos and bytes 0). Entries list each directory once,
- * in the order of their groups in the stream.
- */
-export interface IndexEntry { ino: number; home: number; pos: number; bytes: number }
-/** LOCATE: the compaction's index at stream bytes [indexPos, indexPos + indexBytes) in `indexRecords` INDEX records. */
-export interface LocateRecord { indexPos: number; indexBytes: number; indexRecords: number; entries: number; nodes: number; names: number; maxIno: number }
 
 export type LogRecord =
   | { type: RecordType.Inode; r: InodeRecord }
@@ -177,21 +150,11 @@ export function encodeRecord(rec: LogRecord, generation: number): Buffer {
       b.writeBigUInt64LE(BigInt(r.ino), 0); b.writeBigUInt64LE(BigInt(r.index), 8); b.writeBigUInt64LE(BigInt(r.count), 16);
       return frame(rec.type, b, generation);
     }
-    case RecordType.Index: {
-      const b = Buffer.alloc(INDEX_FIXED + INDEX_ENTRY * rec.entries.length);
-      b.writeUInt32LE(rec.entries.length, 0);
-      rec.entries.forEach((e, i) => { const at = INDEX_FIXED + INDEX_ENTRY * i; putU64(b, e.ino, at); putU64(b, e.home, at + 8); putU64(b, e.pos, at + 16); putU64(b, e.bytes, at + 24); });
-      return frame(rec.type, b, generation);
-    }
+    case RecordType.Index: return frame(rec.type, indexPayload(rec.entries), generation);
     case RecordType.Locate: return encodeLocate(rec.r, generation);
   }
 }
 
-const HI = 2 ** 32;
-/** u64 as two u32 halves (no BigInt: a commit encodes a MAP per page it names). */
-function putU64(b: Buffer, v: number, at: number): void {
-  b.writeUInt32LE(v % HI, at); b.writeUInt32LE(Math.floor(v / HI), at + 4);
-}
 
 /**
  * A MAP record, framed: the same bytes as frame() would make, in one buffer
@@ -259,125 +222,15 @@ export function framedCrc(b: Uint8Array, at: number, type: number, length: numbe
 
 // ---- records written in place (the engine's path; encodeRecord above is the reference) ----
 
-/**
- * Where a record is written field by field, in stream order: pram/log.ts writes
- * straight into log pages, crossing them as the stream does. Records start
- * 8-aligned and every u32 lies 4-aligned, every u64 8-aligned in its record,
- * and a page's stream area starts and ends 8-aligned: no field is split by a
- * page's end, only byte strings are.
- */
-export interface RecordOut {
-  /** A record's header for a payload of `length` bytes (its crc is set by end()). */
-  record(type: RecordType, length: number, generation: number): void;
-  u32(v: number): void;
-  /** A u64 from a safe integer (no BigInt). */
-  u64(v: number): void;
-  /** A u64 from a bigint, two's complement (the times). */
-  i64(v: bigint): void;
-  bytes(b: Uint8Array): void;
-  /** `s` as UTF-8, `byteLength` bytes (Buffer.byteLength(s)). */
-  text(s: string, byteLength: number): void;
-  /**
-   * u32s v[0, count) the record's crc does not cover (a SPAN's page crcs: they
-   * have their own crc in its fixed fields). At most one stretch per record.
-   */
-  uncovered(v: Uint32Array, count: number): void;
-  /** Zeros to the record's 8-aligned end, then its crc over header bytes 4… and the payload with them (less what is uncovered). */
-  end(): void;
-}
 
-/** An INODE's fixed fields (a NodeImage has them all). */
-export type InodeFields = Pick<InodeRecord, 'ino' | 'mode' | 'uid' | 'gid' | 'rdev' | 'size' | 'atimeNs' | 'mtimeNs' | 'ctimeNs'>;
-
-export function putInode(o: RecordOut, f: InodeFields, xattrs: Uint8Array, inline: Uint8Array, pages: number, generation: number): void {
-  o.record(RecordType.Inode, INODE_FIXED + xattrs.length + inline.length, generation);
-  o.u64(f.ino); o.u32(f.mode >>> 0); o.u32(f.uid >>> 0); o.u32(f.gid >>> 0); o.u32(0);
-  o.u64(f.rdev); o.u64(f.size); o.i64(f.atimeNs); o.i64(f.mtimeNs); o.i64(f.ctimeNs);
-  o.u32(xattrs.length); o.u32(inline.length); o.u64(pages);
-  if (xattrs.length) o.bytes(xattrs);
-  if (inline.length) o.bytes(inline);
-  o.end();
-}
-
-export function putDrop(o: RecordOut, ino: number, generation: number): void {
-  o.record(RecordType.Drop, DROP_SIZE, generation);
-  o.u64(ino);
-  o.end();
-}
-
-/** A NAME record; ino 0: the name is gone. */
-export function putName(o: RecordOut, parent: number, ino: number, name: string, generation: number): void {
-  const len = Buffer.byteLength(name, 'utf8');
-  o.record(RecordType.Name, NAME_FIXED + len, generation);
-  o.u64(parent); o.u64(ino); o.u32(len); o.u32(0);
-  o.text(name, len);
-  o.end();
-}
-
-export function putMap(o: RecordOut, ino: number, index: number, pfn: number, count: number, csum: number, flags: number, generation: number): void {
-  if (!(count >= 1 && count <= GROUP_PAGES)) assert(false, `MAP run of ${count} pages`);
-  o.record(RecordType.Map, MAP_SIZE, generation);
-  o.u64(ino); o.u64(index); o.u64(pfn);
-  o.u32(count); o.u32(csum >>> 0); o.u32(flags); o.u32(0);
-  o.end();
-}
-
-/**
- * A SPAN record in place (encodeSpan is its reference): pages index…index+count-1
- * at pfn…, crcs[0, count) their checksums; its crc skips them (spanCrc).
- */
-export function putSpan(o: RecordOut, ino: number, index: number, pfn: number, count: number, flags: number, crcs: Uint32Array, generation: number): void {
-  if (!(count >= 1 && count <= SPAN_BLOCK && count <= crcs.length && Math.floor(index / SPAN_BLOCK) === Math.floor((index + count - 1) / SPAN_BLOCK))) assert(false, `SPAN ${index}+${count} inside one block`);
-  o.record(RecordType.Span, SPAN_FIXED + 4 * count, generation);
-  o.u64(ino); o.u64(index); o.u64(pfn);
-  o.u32(count); o.u32(flags); o.u32(crcsCrc(crcs, count)); o.u32(0);
-  o.uncovered(crcs, count);
-  o.end();
-}
-
-/** The host's byte order: a little-endian host's Uint32Array holds the crcs as the format lays them out. */
-const HOST_LE = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
-
-/** crc32c of the u32s v[0, count) laid out little-endian (a SPAN's crc of its page crcs). */
-function crcsCrc(v: Uint32Array, count: number): number {
-  if (HOST_LE) return crc32cAt(new Uint8Array(v.buffer, v.byteOffset, 4 * count), 0, 4 * count);
-  const b = Buffer.allocUnsafe(4 * count);
-  for (let k = 0; k < count; k++) b.writeUInt32LE(v[k]!, 4 * k);
-  return crc32c(b);
-}
-
-export function putUnmap(o: RecordOut, ino: number, index: number, count: number, generation: number): void {
-  o.record(RecordType.Unmap, UNMAP_SIZE, generation);
-  o.u64(ino); o.u64(index); o.u64(count);
-  o.end();
-}
-
-/** An INDEX record of entries[from, to) (at most INDEX_MAX_ENTRIES). */
-export function putIndex(o: RecordOut, entries: readonly IndexEntry[], from: number, to: number, generation: number): void {
-  if (!(to > from && to - from <= INDEX_MAX_ENTRIES)) assert(false, `INDEX of ${to - from} entries`);
-  o.record(RecordType.Index, INDEX_FIXED + INDEX_ENTRY * (to - from), generation);
-  o.u32(to - from); o.u32(0);
-  for (let i = from; i < to; i++) {
-    const e = entries[i]!;
-    o.u64(e.ino); o.u64(e.home); o.u64(e.pos); o.u64(e.bytes);
-  }
-  o.end();
-}
-
-/** A LOCATE record through the writer (a compaction's first record: a placeholder of zeros, set in place by encodeLocate's bytes before it is published). */
-export function putLocate(o: RecordOut, generation: number): void {
-  o.record(RecordType.Locate, LOCATE_SIZE, generation);
-  for (let at = 0; at < LOCATE_SIZE; at += 8) o.u64(0);
-  o.end();
-}
 
 /** The LOCATE record, framed (written first as a placeholder, then in place once the index is known). */
 export function encodeLocate(r: LocateRecord, generation: number): Buffer {
-  const b = Buffer.alloc(LOCATE_SIZE);
-  putU64(b, r.indexPos, 0); putU64(b, r.indexBytes, 8); putU64(b, r.nodes, 16); putU64(b, r.names, 24); putU64(b, r.maxIno, 32);
-  b.writeUInt32LE(r.indexRecords, 40); b.writeUInt32LE(r.entries, 44);
-  return frame(RecordType.Locate, b, generation);
+  return frame(RecordType.Locate, locatePayload(r), generation);
 }
+
+
+
 
 /** What a record header says before its payload is read (length bounds the read). */
 export interface RecordHeader { crc: number; type: number; flags: number; length: number; generation: number }
@@ -389,11 +242,6 @@ export function readRecordHeader(h: Buffer): RecordHeader {
 /** Largest payload a record may have (an INODE with 64 KiB xattrs of many names; anything longer is damage). */
 export const RECORD_PAYLOAD_MAX = 4 << 20;
 
-/** A u64 as a number, null over 2^53 - 1 (two u32 reads: no BigInt per field on the replay's hot path). */
-const u64 = (b: Buffer, at: number): number | null => {
-  const hi = b.readUInt32LE(at + 4);
-  return hi > 0x1fffff ? null : hi * 4294967296 + b.readUInt32LE(at);
-};
 const NO_BYTES = new Uint8Array(0);
 
 /**
@@ -406,8 +254,8 @@ export function decodePayload(type: number, p: Buffer): LogRecord | string {
     : type === RecordType.Index ? INDEX_FIXED : type === RecordType.Locate ? LOCATE_SIZE : -1;
   if (need < 0) return `unknown record type ${type}`;
   if (p.length < need) return `${RECORD_NAMES[type]} payload of ${p.length} bytes, at least ${need} expected`;
-  if (type === RecordType.Index) return decodeIndex(p);
-  if (type === RecordType.Locate) return decodeLocate(p);
+  if (type === RecordType.Index) { const e = decodeIndex(p); return typeof e === 'string' ? e : { type: RecordType.Index, entries: e }; }
+  if (type === RecordType.Locate) { const r = decodeLocate(p); return typeof r === 'string' ? r : { type: RecordType.Locate, r }; }
   const ino = u64(p, 0);
   if (ino === null) return 'a value over 2^53';
   switch (type) {
@@ -491,26 +339,4 @@ export function decodeSpanInto(b: Buffer, at: number, length: number, into: Span
   return null;
 }
 
-function decodeIndex(p: Buffer): LogRecord | string {
-  const n = p.readUInt32LE(0);
-  if (n < 1 || n > INDEX_MAX_ENTRIES || p.length !== INDEX_FIXED + INDEX_ENTRY * n) return `INDEX of ${n} entries in ${p.length} bytes`;
-  if (p.readUInt32LE(4) !== 0) return 'INDEX reserved field not 0';
-  const entries: IndexEntry[] = [];
-  for (let i = 0, at = INDEX_FIXED; i < n; i++, at += INDEX_ENTRY) {
-    const ino = u64(p, at), home = u64(p, at + 8), pos = u64(p, at + 16), bytes = u64(p, at + 24);
-    if (ino === null || home === null || pos === null || bytes === null) return 'a value over 2^53';
-    if (ino === 0 || home === 0) return `INDEX entry ${i} names ino 0`;
-    if (ino !== home && (bytes !== 0 || pos !== 0)) return `INDEX entry ${i} (a link of ino ${ino}) holds a group`;
-    if (ino === home && (bytes < RECORD_HEADER || pos % 8 !== 0 || bytes % 8 !== 0)) return `INDEX entry ${i}: a group of ${bytes} bytes at ${pos}`;
-    entries.push({ ino, home, pos, bytes });
-  }
-  return { type: RecordType.Index, entries };
-}
 
-function decodeLocate(p: Buffer): LogRecord | string {
-  if (p.length !== LOCATE_SIZE) return `LOCATE of ${p.length} bytes`;
-  const indexPos = u64(p, 0), indexBytes = u64(p, 8), nodes = u64(p, 16), names = u64(p, 24), maxIno = u64(p, 32);
-  if (indexPos === null || indexBytes === null || nodes === null || names === null || maxIno === null) return 'a value over 2^53';
-  for (let at = 48; at < LOCATE_SIZE; at += 4) if (p.readUInt32LE(at) !== 0) return 'LOCATE reserved field not 0';
-  return { type: RecordType.Locate, r: { indexPos, indexBytes, nodes, names, maxIno, indexRecords: p.readUInt32LE(40), entries: p.readUInt32LE(44) } };
-}

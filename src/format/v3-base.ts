@@ -1,0 +1,37 @@
+// What the v3 codecs (v3.ts, v3-index.ts) share: the record header's size, and u64 fields as
+// numbers — two u32 halves, no BigInt (a commit encodes a MAP per page it names, the replay
+// decodes one per record).
+
+/** Bytes before a record's payload: crc, type, flags, length, generation. */
+export const RECORD_HEADER = 16;
+
+const HI = 2 ** 32;
+
+/** Writes v (an integer below 2^53) as a little-endian u64 at `at`. */
+export function putU64(b: Buffer, v: number, at: number): void {
+  b.writeUInt32LE(v % HI, at); b.writeUInt32LE(Math.floor(v / HI), at + 4);
+}
+
+/** A u64 as a number, null over 2^53 - 1. */
+export const u64 = (b: Buffer, at: number): number | null => {
+  const hi = b.readUInt32LE(at + 4);
+  return hi > 0x1fffff ? null : hi * HI + b.readUInt32LE(at);
+};
+
+export const GROUP_PAGES = 32;                // a MAP run never crosses a group; a dirty group is logged whole
+
+export const enum RecordType { Inode = 1, Drop = 2, Name = 3, Map = 4, Unmap = 5, Span = 6, Index = 7, Locate = 8 }
+export const RECORD_NAMES: { [type: number]: string } = { 1: 'INODE', 2: 'DROP', 3: 'NAME', 4: 'MAP', 5: 'UNMAP', 6: 'SPAN', 7: 'INDEX', 8: 'LOCATE' };
+export const MAP_LRU = 1;                     // MAP flags: the pages were in the page cache
+
+export const INODE_FIXED = 80;
+export const NAME_FIXED = 24;
+export const MAP_SIZE = 40;
+export const UNMAP_SIZE = 24;
+export const DROP_SIZE = 8;
+/** SPAN (v3 minor 1): ino, index, pfn, count, flags, crc of the page crcs, 0, then one crc32c per page. */
+export const SPAN_FIXED = 40;
+/** Where a SPAN payload keeps the crc32c of its page crcs. */
+export const SPAN_CRCS_CRC_AT = 32;
+/** A SPAN never crosses a block of this many file pages (index / SPAN_BLOCK the same for its first and last page). */
+export const SPAN_BLOCK = 4096;

@@ -1,0 +1,63 @@
+// The payloads of v3 minor 2's INDEX and LOCATE records (docs/FORMAT.md §v3): where a
+// compaction's log keeps each directory's group. Framing and the writer are v3.ts's.
+import { putU64, u64, RECORD_HEADER } from './v3-base.js';
+
+/** INDEX (v3 minor 2): u32 entries, u32 0, then entries of INDEX_ENTRY bytes (indexes.ts in pram/ writes and reads them). */
+export const INDEX_FIXED = 8;
+export const INDEX_ENTRY = 32;
+/** Entries an INDEX record holds at most (2 MiB: well under RECORD_PAYLOAD_MAX). */
+export const INDEX_MAX_ENTRIES = 65536;
+/** LOCATE (v3 minor 2): the first record of a compaction's log, where its index is. */
+export const LOCATE_SIZE = 64;
+
+/**
+ * One entry of an INDEX. ino === home: the group of directory `ino` — its INODE,
+ * a NAME per name it holds, then the INODE and page records of every other node
+ * it is home to — at stream bytes [pos, pos + bytes), `records` records. ino !==
+ * home: a node with names in more than one directory; its records are in the
+ * group of directory `home` (pos and bytes 0). Entries list each directory once,
+ * in the order of their groups in the stream.
+ */
+export interface IndexEntry { ino: number; home: number; pos: number; bytes: number }
+/** LOCATE: the compaction's index at stream bytes [indexPos, indexPos + indexBytes) in `indexRecords` INDEX records. */
+export interface LocateRecord { indexPos: number; indexBytes: number; indexRecords: number; entries: number; nodes: number; names: number; maxIno: number }
+
+/** INDEX's payload: the entries in order. */
+export function indexPayload(entries: readonly IndexEntry[]): Buffer {
+  const b = Buffer.alloc(INDEX_FIXED + INDEX_ENTRY * entries.length);
+  b.writeUInt32LE(entries.length, 0);
+  entries.forEach((e, i) => { const at = INDEX_FIXED + INDEX_ENTRY * i; putU64(b, e.ino, at); putU64(b, e.home, at + 8); putU64(b, e.pos, at + 16); putU64(b, e.bytes, at + 24); });
+  return b;
+}
+
+/** LOCATE's payload. */
+export function locatePayload(r: LocateRecord): Buffer {
+  const b = Buffer.alloc(LOCATE_SIZE);
+  putU64(b, r.indexPos, 0); putU64(b, r.indexBytes, 8); putU64(b, r.nodes, 16); putU64(b, r.names, 24); putU64(b, r.maxIno, 32);
+  b.writeUInt32LE(r.indexRecords, 40); b.writeUInt32LE(r.entries, 44);
+  return b;
+}
+
+export function decodeIndex(p: Buffer): IndexEntry[] | string {
+  const n = p.readUInt32LE(0);
+  if (n < 1 || n > INDEX_MAX_ENTRIES || p.length !== INDEX_FIXED + INDEX_ENTRY * n) return `INDEX of ${n} entries in ${p.length} bytes`;
+  if (p.readUInt32LE(4) !== 0) return 'INDEX reserved field not 0';
+  const entries: IndexEntry[] = [];
+  for (let i = 0, at = INDEX_FIXED; i < n; i++, at += INDEX_ENTRY) {
+    const ino = u64(p, at), home = u64(p, at + 8), pos = u64(p, at + 16), bytes = u64(p, at + 24);
+    if (ino === null || home === null || pos === null || bytes === null) return 'a value over 2^53';
+    if (ino === 0 || home === 0) return `INDEX entry ${i} names ino 0`;
+    if (ino !== home && (bytes !== 0 || pos !== 0)) return `INDEX entry ${i} (a link of ino ${ino}) holds a group`;
+    if (ino === home && (bytes < RECORD_HEADER || pos % 8 !== 0 || bytes % 8 !== 0)) return `INDEX entry ${i}: a group of ${bytes} bytes at ${pos}`;
+    entries.push({ ino, home, pos, bytes });
+  }
+  return entries;
+}
+
+export function decodeLocate(p: Buffer): LocateRecord | string {
+  if (p.length !== LOCATE_SIZE) return `LOCATE of ${p.length} bytes`;
+  const indexPos = u64(p, 0), indexBytes = u64(p, 8), nodes = u64(p, 16), names = u64(p, 24), maxIno = u64(p, 32);
+  if (indexPos === null || indexBytes === null || nodes === null || names === null || maxIno === null) return 'a value over 2^53';
+  for (let at = 48; at < LOCATE_SIZE; at += 4) if (p.readUInt32LE(at) !== 0) return 'LOCATE reserved field not 0';
+  return { indexPos, indexBytes, nodes, names, maxIno, indexRecords: p.readUInt32LE(40), entries: p.readUInt32LE(44) };
+}
