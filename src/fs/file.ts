@@ -31,6 +31,12 @@ export interface PageEngine {
    * when it did not (nothing to check, or not on the copy): copy and check then.
    */
   readRunInto?(pfn: number, count: number, inPage: number, target: Uint8Array, to: number, bytes: number): number | undefined;
+  /**
+   * pfn..pfn+count-1 now hold exactly src[at, at + count pages), each written
+   * whole by the caller just now: the engine may take their checksums from
+   * these bytes instead of reading the pages back.
+   */
+  written?(pfn: number, count: number, src: Uint8Array, at: number): void;
   /** A view shows these pages: writes go to copies and releases wait until unpin. */
   pin(pfn: number, count: number): void;
   unpin(pfn: number, count: number): void;
@@ -175,12 +181,21 @@ export function writeData(pc: PageCache, f: FileData, off: number, data: Uint8Ar
     if (!pc.mem.writeAt?.(first * ps + inPage, src, done, bytes)) {
       copyRun(pc.mem, first, count, ps, inPage, bytes, (view, at) => { src.copy(view, 0, done + at, done + at + view.length); });
     }
+    wroteWhole(pc, first, inPage, bytes, src, done);
     done += bytes;
     if (err) break;
   }
   if (done === 0) return err || -ENOSPC;
   if (off + done > f.size) f.size = off + done;
   return done;
+}
+
+/** The pages of a run written whole (not a partial head or tail) go to the engine's written() with their bytes. */
+function wroteWhole(pc: PageCache, first: number, inPage: number, bytes: number, src: Uint8Array, done: number): void {
+  if (!pc.engine.written) return;
+  const ps = pc.pageSize;
+  const head = inPage === 0 ? 0 : 1, end = Math.floor((inPage + bytes) / ps);
+  if (end > head) pc.engine.written(first + head, end - head, src, done + head * ps - inPage);
 }
 
 function pageForWrite(pc: PageCache, f: FileData, index: number, whole: boolean): number {

@@ -149,6 +149,11 @@ export class Pram {
     return pfn;
   }
 
+  /** pfn..pfn+count-1 were just written whole from src[at..]: their checksums from those bytes (Settler.written). */
+  written(pfn: number, count: number, src: Uint8Array, at: number): void {
+    this.slices?.settler?.written(pfn, count, src, at);
+  }
+
   /** Record pages these xattrs take in the next checkpoint (the ledger's cost model). */
   xattrRecords(xattrs: readonly [string, Uint8Array][]): number {
     return xattrRecords(xattrs, this.mem.pageSize);

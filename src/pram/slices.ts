@@ -19,7 +19,8 @@
 
 import type { PhysMem } from '../mem/physmem.js';
 import { Owner, PageFlag, type PageFrames } from '../boot/frames.js';
-import { crc32c } from '../format/crc.js';
+import { assert } from '../format/assert.js';
+import { crc32c, crc32cRanges } from '../format/crc.js';
 import { runCrcs } from './verify.js';
 import { GROUP_PAGES } from '../format/v3.js';
 import type { ChangeSet, NodeImage, PageMap } from './image.js';
@@ -50,6 +51,10 @@ export class Settler {
   // pfns queued, in a typed array grown by doubling (a gigabyte written queues 262 144: no boxed array).
   private queue = new Uint32Array(1024);
   private queued = 0;
+  // written()'s page ranges and their crcs, reused from write to write.
+  private rangeAt = new Uint32Array(0);
+  private rangeLen = new Uint32Array(0);
+  private rangeCrc = new Uint32Array(0);
 
   constructor(private readonly mem: PhysMem, private readonly frames: PageFrames, private readonly runHead: RunHeads) {}
 
@@ -95,6 +100,29 @@ export class Settler {
     if (this.queued === 0) return;
     this.sum(this.queue.subarray(0, this.queued));
     this.reset();
+  }
+
+  /**
+   * pfn..pfn+count-1 now hold exactly src[at, at + count pages), written whole
+   * by one call: each that a settling step would checksum gets its checksum
+   * from these bytes (no read back through the fd) and is no longer Dirty. The
+   * same value a read-back gives: the page holds these bytes and nothing else.
+   * Still queued: sum() passes over it (a later write makes it Dirty again).
+   */
+  written(pfn: number, count: number, src: Uint8Array, at: number): void {
+    const { frames, runHead } = this, ps = this.mem.pageSize;
+    if (count * ps > 0x7fffffff) return;                    // offsets are 32-bit: a read-back settles it
+    if (this.rangeAt.length < count) { this.rangeAt = new Uint32Array(count); this.rangeLen = new Uint32Array(count).fill(ps); this.rangeCrc = new Uint32Array(count); }
+    for (let i = 0; i < count; i++) this.rangeAt[i] = i * ps;
+    const view = src.subarray(at, at + count * ps);
+    assert(view.length === count * ps, 'the written bytes cover the pages');
+    crc32cRanges(view, this.rangeAt, this.rangeLen, count, this.rangeCrc);
+    for (let i = 0; i < count; i++) {
+      const q = pfn + i;
+      if (frames.owner[q] !== Owner.Data || (frames.flags[q]! & (PageFlag.Dirty | PageFlag.Bad | PageFlag.Unverified)) !== PageFlag.Dirty || runHead.headOf(q) >= 0) continue;
+      frames.csum[q] = this.rangeCrc[i]!;
+      frames.flags[q]! &= ~PageFlag.Dirty;
+    }
   }
 
   /** Checksums the pages of `queued` that still need it; neighbours are read together (sorted unless already ascending). */
