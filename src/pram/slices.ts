@@ -111,18 +111,20 @@ export class Settler {
    */
   written(pfn: number, count: number, src: Uint8Array, at: number): void {
     const { frames, runHead } = this, ps = this.mem.pageSize;
-    if (count * ps > 0x7fffffff) return;                    // offsets are 32-bit: a read-back settles it
+    if (!(at >= 0 && at + count * ps <= src.length)) assert(false, 'the written bytes cover the pages');
+    if (at + count * ps > 0xffffffff) return;              // offsets are 32-bit: a read-back settles them
     if (this.rangeAt.length < count) { this.rangeAt = new Uint32Array(count); this.rangeLen = new Uint32Array(count).fill(ps); this.rangeCrc = new Uint32Array(count); }
-    for (let i = 0; i < count; i++) this.rangeAt[i] = i * ps;
-    const view = src.subarray(at, at + count * ps);
-    assert(view.length === count * ps, 'the written bytes cover the pages');
-    crc32cRanges(view, this.rangeAt, this.rangeLen, count, this.rangeCrc);
+    for (let i = 0; i < count; i++) this.rangeAt[i] = at + i * ps;
+    crc32cRanges(src, this.rangeAt, this.rangeLen, count, this.rangeCrc);   // over the caller's buffer: no view made
     for (let i = 0; i < count; i++) {
       const q = pfn + i;
       if (frames.owner[q] !== Owner.Data || (frames.flags[q]! & (PageFlag.Dirty | PageFlag.Bad | PageFlag.Unverified)) !== PageFlag.Dirty || runHead.headOf(q) >= 0) continue;
       frames.csum[q] = this.rangeCrc[i]!;
       frames.flags[q]! &= ~PageFlag.Dirty;
     }
+    // Just queued by allocData/writable (the queue's tail, in order) and settled now: off the queue again,
+    // so a gigabyte written whole never grows it. A page left Dirty stops this (it stays queued).
+    for (let q = pfn + count - 1; q >= pfn && this.queued > 0 && this.queue[this.queued - 1] === q && !(frames.flags[q]! & PageFlag.Dirty); q--) this.queued--;
   }
 
   /** Checksums the pages of `queued` that still need it; neighbours are read together (sorted unless already ascending). */
