@@ -68,6 +68,16 @@ export class Settler {
     this.queue[this.queued++] = pfn;
   }
 
+  /** pfn..pfn+count-1 became Dirty (fresh pages taken in a run). */
+  dirtyRun(pfn: number, count: number): void {
+    while (this.queued + count > this.queue.length) {
+      const grown = new Uint32Array(2 * this.queue.length);
+      grown.set(this.queue);
+      this.queue = grown;
+    }
+    for (let i = 0; i < count; i++) this.queue[this.queued++] = pfn + i;
+  }
+
   /** A commit checksummed every page it named: nothing left to settle. */
   reset(): void {
     this.queued = 0;
