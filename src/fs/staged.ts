@@ -118,7 +118,10 @@ export function install(pc: PageCache, f: Content, w: StagedWrite): number {
   return done;
 }
 
-/** The staged pages hold the write's bytes and nothing since: their checksums from those bytes (no read-back), a run at a time. */
+/**
+ * The staged pages hold the write's bytes and nothing since: their checksums from those bytes (no read-back), a run at a
+ * time. Sound because w.data did not change since the fill (writeAtLater's contract; FUSE holds the request's buffer).
+ */
 function wroteStaged(pc: PageCache, w: StagedWrite, headBytes: number): void {
   if (!pc.engine.written) return;
   for (let k = 0; k < w.pfns.length;) {
