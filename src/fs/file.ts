@@ -13,6 +13,8 @@ import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, MAX_FILE_BYTES, SEEK_DATA, S
 export interface PageEngine {
   /** pfn or -ENOSPC (the ledger did not admit it); content undefined. `fromReserve`: may use reserved pages. */
   allocData(hint?: number, opts?: Reserve): number;
+  /** count fresh pages at consecutive pfns, the first, or < 0 (no room or no such run: take them one by one). */
+  allocDataRun?(hint: number, count: number): number;
   release(pfn: number): void;
   /** pfn to write (a copy if frozen) or -errno; `whole`: every byte will be overwritten (no copy, no verify). */
   writable(pfn: number, whole?: boolean, opts?: Reserve): number;
@@ -31,6 +33,12 @@ export interface PageEngine {
    * when it did not (nothing to check, or not on the copy): copy and check then.
    */
   readRunInto?(pfn: number, count: number, inPage: number, target: Uint8Array, to: number, bytes: number): number | undefined;
+  /**
+   * pfn..pfn+count-1 now hold exactly src[at, at + count pages), each written
+   * whole by the caller just now: the engine may take their checksums from
+   * these bytes instead of reading the pages back.
+   */
+  written?(pfn: number, count: number, src: Uint8Array, at: number): void;
   /** A view shows these pages: writes go to copies and releases wait until unpin. */
   pin(pfn: number, count: number): void;
   unpin(pfn: number, count: number): void;
@@ -160,6 +168,14 @@ export function writeData(pc: PageCache, f: FileData, off: number, data: Uint8Ar
     let first = 0, count = 0, bytes = 0;
     while (done + bytes < n) {
       const pageStart = count === 0 ? inPage : 0;
+      const whole = pageStart === 0 ? Math.floor((n - done - bytes) / ps) : 0;
+      const fresh = whole >= RUN_PAGES_MIN ? freshRun(pc, f, index + count, whole, count === 0 ? -1 : first + count) : 0;
+      if (fresh > 0) {                  // a run of holes taken in one step, contiguous with the pages before it
+        if (count === 0) first = f.pages.get(index);
+        count += fresh;
+        bytes += fresh * ps;
+        continue;
+      }
       const take = Math.min(ps - pageStart, n - done - bytes);
       const pfn = pageForWrite(pc, f, index + count, take === ps);
       if (pfn < 0) { err = pfn; break; }
@@ -175,12 +191,46 @@ export function writeData(pc: PageCache, f: FileData, off: number, data: Uint8Ar
     if (!pc.mem.writeAt?.(first * ps + inPage, src, done, bytes)) {
       copyRun(pc.mem, first, count, ps, inPage, bytes, (view, at) => { src.copy(view, 0, done + at, done + at + view.length); });
     }
+    wroteWhole(pc, first, inPage, bytes, src, done);
     done += bytes;
     if (err) break;
   }
   if (done === 0) return err || -ENOSPC;
   if (off + done > f.size) f.size = off + done;
   return done;
+}
+
+/** The pages of a run written whole (not a partial head or tail) go to the engine's written() with their bytes. */
+function wroteWhole(pc: PageCache, first: number, inPage: number, bytes: number, src: Uint8Array, done: number): void {
+  if (!pc.engine.written) return;
+  const ps = pc.pageSize;
+  const head = inPage === 0 ? 0 : 1, end = Math.floor((inPage + bytes) / ps);
+  if (end > head) pc.engine.written(first + head, end - head, src, done + head * ps - inPage);
+}
+
+/** Whole pages of a write that are taken in one step when they are holes (below: one by one). */
+const RUN_PAGES_MIN = 4;
+/** At most this many pages a step (a run this long is usually free after the last one). */
+const RUN_PAGES_MAX = 256;
+
+/**
+ * Pages index.. (up to max) that are holes, taken fresh at consecutive pfns
+ * (the engine's allocDataRun) and mapped; how many, 0 when none were (not a
+ * hole, no run free, or `at` >= 0 and the run would not start there: the pages
+ * are then taken one by one as before).
+ */
+function freshRun(pc: PageCache, f: FileData, index: number, max: number, at: number): number {
+  if (!pc.engine.allocDataRun || pc.fromReserve || f.pages.get(index) !== 0) return 0;
+  const n = Math.min(f.pages.run(index, Math.min(max, RUN_PAGES_MAX)), max, RUN_PAGES_MAX);
+  if (n < RUN_PAGES_MIN) return 0;
+  const prev = index > 0 ? f.pages.get(index - 1) : 0;
+  const hint = at >= 0 ? at : prev > 0 ? prev + 1 : pc.lastPfn + 1;
+  const pfn = pc.engine.allocDataRun(hint, n);
+  if (pfn < 0) return 0;
+  if (at >= 0 && pfn !== at) { for (let i = 0; i < n; i++) pc.engine.release(pfn + i); return 0; }
+  f.pages.setRun(index, pfn, n);
+  pc.lastPfn = pfn + n - 1;
+  return n;
 }
 
 function pageForWrite(pc: PageCache, f: FileData, index: number, whole: boolean): number {

@@ -117,7 +117,8 @@ test('written pages get their checksum between commits (settling); a page writte
   const vol = mountOn(ram);
   const f = (vol.mknod(1, 'f', 0o100644, 0, 0, 0) as { ino: number }).ino;
   assert.equal(vol.sync(), 0);
-  assert.equal(vol.write(f, 0, Buffer.alloc(8 * PS, 7)), 8 * PS);
+  // Half pages: a page written whole is checksummed from the writer's bytes at once (writecrc.test.ts), these are left to settle.
+  for (let off = 0; off < 8 * PS; off += PS / 2) assert.equal(vol.write(f, off, Buffer.alloc(PS / 2, 7)), PS / 2);
   const { frames, mem } = vol.pram!;
   const img = vol.images().find((n) => n.ino === f)!;
   const pfns = [...Array(8).keys()].map((i) => img.pages.get(i));

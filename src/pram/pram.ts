@@ -60,6 +60,8 @@ export class Pram {
   readonly space: SpaceLedger;
   /** The v3 log (an arena handoff, unless opts.live is false or banned regions need v2's copies); null: v2 chains. */
   private live: LiveLog | null = null;
+  /** allocDataRun found no run when this many pages were free (-1: it did): it tries again once more are. */
+  private noRunAt = -1;
   /** Background work in bounded slices (v3 only; slices.ts): settling checksums, compaction. */
   readonly slices: Slices | null = null;
 
@@ -147,6 +149,29 @@ export class Pram {
     this.frames.flags[pfn] = PageFlag.Dirty;
     this.slices?.settler?.dirty(pfn);
     return pfn;
+  }
+
+  /**
+   * count fresh data pages at consecutive pfns (allocData's, in one step: one
+   * charge, one search); the first pfn, or < 0 when the ledger has no room for
+   * them all or no such run is free (the caller takes pages one by one then).
+   */
+  allocDataRun(hint: number, count: number): number {
+    // A search that found no run scanned the whole pool: not again until pages come back to it.
+    if (this.allocator.freeCount <= this.noRunAt) return -ENOSPC;
+    if (this.space.charge(count, { data: count }) < 0) return -ENOSPC;   // not from the reserve: undone exactly below
+    const pfn = this.allocator.allocRun(Owner.Data, count, hint);
+    if (this.allocator.heldCount > 0) this.allocator.releaseHeld();
+    if (pfn < 0) { this.space.adjust({ data: -count }); this.noRunAt = this.allocator.freeCount; return -ENOSPC; }
+    this.noRunAt = -1;
+    this.frames.flags.fill(PageFlag.Dirty, pfn, pfn + count);
+    this.slices?.settler?.dirtyRun(pfn, count);
+    return pfn;
+  }
+
+  /** pfn..pfn+count-1 were just written whole from src[at..]: their checksums from those bytes (Settler.written). */
+  written(pfn: number, count: number, src: Uint8Array, at: number): void {
+    this.slices?.settler?.written(pfn, count, src, at);
   }
 
   /** Record pages these xattrs take in the next checkpoint (the ledger's cost model). */

@@ -19,7 +19,8 @@
 
 import type { PhysMem } from '../mem/physmem.js';
 import { Owner, PageFlag, type PageFrames } from '../boot/frames.js';
-import { crc32c } from '../format/crc.js';
+import { assert } from '../format/assert.js';
+import { crc32c, crc32cRanges } from '../format/crc.js';
 import { runCrcs } from './verify.js';
 import { GROUP_PAGES } from '../format/v3.js';
 import type { ChangeSet, NodeImage, PageMap } from './image.js';
@@ -50,6 +51,10 @@ export class Settler {
   // pfns queued, in a typed array grown by doubling (a gigabyte written queues 262 144: no boxed array).
   private queue = new Uint32Array(1024);
   private queued = 0;
+  // written()'s page ranges and their crcs, reused from write to write.
+  private rangeAt = new Uint32Array(0);
+  private rangeLen = new Uint32Array(0);
+  private rangeCrc = new Uint32Array(0);
 
   constructor(private readonly mem: PhysMem, private readonly frames: PageFrames, private readonly runHead: RunHeads) {}
 
@@ -61,6 +66,16 @@ export class Settler {
       this.queue = grown;
     }
     this.queue[this.queued++] = pfn;
+  }
+
+  /** pfn..pfn+count-1 became Dirty (fresh pages taken in a run). */
+  dirtyRun(pfn: number, count: number): void {
+    while (this.queued + count > this.queue.length) {
+      const grown = new Uint32Array(2 * this.queue.length);
+      grown.set(this.queue);
+      this.queue = grown;
+    }
+    for (let i = 0; i < count; i++) this.queue[this.queued++] = pfn + i;
   }
 
   /** A commit checksummed every page it named: nothing left to settle. */
@@ -95,6 +110,31 @@ export class Settler {
     if (this.queued === 0) return;
     this.sum(this.queue.subarray(0, this.queued));
     this.reset();
+  }
+
+  /**
+   * pfn..pfn+count-1 now hold exactly src[at, at + count pages), written whole
+   * by one call: each that a settling step would checksum gets its checksum
+   * from these bytes (no read back through the fd) and is no longer Dirty. The
+   * same value a read-back gives: the page holds these bytes and nothing else.
+   * Still queued: sum() passes over it (a later write makes it Dirty again).
+   */
+  written(pfn: number, count: number, src: Uint8Array, at: number): void {
+    const { frames, runHead } = this, ps = this.mem.pageSize;
+    if (!(at >= 0 && at + count * ps <= src.length)) assert(false, 'the written bytes cover the pages');
+    if (at + count * ps > 0xffffffff) return;              // offsets are 32-bit: a read-back settles them
+    if (this.rangeAt.length < count) { this.rangeAt = new Uint32Array(count); this.rangeLen = new Uint32Array(count).fill(ps); this.rangeCrc = new Uint32Array(count); }
+    for (let i = 0; i < count; i++) this.rangeAt[i] = at + i * ps;
+    crc32cRanges(src, this.rangeAt, this.rangeLen, count, this.rangeCrc);   // over the caller's buffer: no view made
+    for (let i = 0; i < count; i++) {
+      const q = pfn + i;
+      if (frames.owner[q] !== Owner.Data || (frames.flags[q]! & (PageFlag.Dirty | PageFlag.Bad | PageFlag.Unverified)) !== PageFlag.Dirty || runHead.headOf(q) >= 0) continue;
+      frames.csum[q] = this.rangeCrc[i]!;
+      frames.flags[q]! &= ~PageFlag.Dirty;
+    }
+    // Just queued by allocData/writable (the queue's tail, in order) and settled now: off the queue again,
+    // so a gigabyte written whole never grows it. A page left Dirty stops this (it stays queued).
+    for (let q = pfn + count - 1; q >= pfn && this.queued > 0 && this.queue[this.queued - 1] === q && !(frames.flags[q]! & PageFlag.Dirty); q--) this.queued--;
   }
 
   /** Checksums the pages of `queued` that still need it; neighbours are read together (sorted unless already ascending). */
