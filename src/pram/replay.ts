@@ -321,9 +321,23 @@ class Replayer {
    */
   private pastIndex(at: { seg: number; off: number }, head: Buffer | null): number {
     const pos = at.seg * (this.mem.pageSize - LOG_HEADER - LOG_NEXT) + at.off - LOG_HEADER;
-    if (pos === 0 && head && head.readUInt16LE(4) === RecordType.Locate && head.readUInt32LE(8) === LOCATE_SIZE) return LOCATE_BYTES;
+    if (pos === 0 && ((head && head.readUInt16LE(4) === RecordType.Locate && head.readUInt32LE(8) === LOCATE_SIZE) || this.goodAt(LOCATE_BYTES))) return LOCATE_BYTES;
     const l = this.locate;
     return l && pos >= l.indexPos && pos < l.indexPos + l.indexBytes ? l.indexPos + l.indexBytes : -1;
+  }
+
+  /**
+   * Whether a whole, crc-valid record starts at stream byte `pos` of the head page. A damaged
+   * first record whose header no longer says LOCATE still was one when a record starts right
+   * after LOCATE's 80 bytes: a compaction's log begins with LOCATE or with an INODE (96 bytes
+   * at least), and bytes 80… of an INODE are its fixed fields, never a valid record.
+   */
+  private goodAt(pos: number): boolean {
+    const page = this.mem.page(this.first), off = LOG_HEADER + pos;
+    if (this.first < 0 || off + RECORD_HEADER > page.length - LOG_NEXT) return false;
+    const length = page.readUInt32LE(off + 8), type = page.readUInt16LE(off + 4);
+    if (!(type in RECORD_NAMES) || off + RECORD_HEADER + align8(length) > page.length - LOG_NEXT) return false;
+    return framedCrc(page, off, type, length) === page.readUInt32LE(off);
   }
 
   private apply(rec: LogRecord, pfn: number, off: number): void {
