@@ -16,7 +16,8 @@ import { decodeFileImage } from '../format/decode.js';
 import { EntryType, ENTRY_LRU, ENTRY_TYPE_MASK } from '../format/v1.js';
 import { decodeNamePage, decodeXattrPage, entryPages, type ExtraName, type MetaTail } from '../format/v2.js';
 import type { Loss, NodeImage, PageMap } from './image.js';
-import { EntryFault, type Log, type ReserveResult } from './types.js';
+import { EntryFault, type Log, type ReserveResult, type Run } from './types.js';
+export type { Run } from './types.js';
 import { faultText, hexPfn } from './reserve.js';
 import type { RunHeads } from './runheads.js';
 import { runCrcs } from './verify.js';
@@ -37,8 +38,6 @@ export interface NodeBuild {
   path: string;              // filled in by tree.ts
 }
 
-/** A run saved as one EXTENT entry: its checksum covers all its pages. */
-export interface Run { count: number; csum: number }
 
 /** A node the RFC-mode load gave back unread after it stopped: reported by path (tree.ts). */
 export interface Abandoned { name: string | null; parent: number; metaPfn: number; dataPages: number }

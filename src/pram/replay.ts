@@ -1,6 +1,5 @@
 // Early boot of a v3 image (docs/FORMAT.md §v3): walk the log a header slot
-// names from its head to the committed tail (each page's header checked, the
-// walk bounded by the slot's page count), check every record's crc, replay
+// names (logwalk.ts), check every record's crc, replay
 // the records into per-node state (the last INODE of an ino wins; NAMEs keyed
 // by directory and name; MAP/UNMAP on 32-page groups, SPANs per block in
 // spans.ts), then reserve the log pages and the live data pages through
@@ -11,14 +10,14 @@
 
 import type { PhysMem } from '../mem/physmem.js';
 import type { Memblock } from '../boot/memblock.js';
-import { Owner } from '../boot/frames.js';
 import { assert } from '../format/assert.js';
 import type { SlotLog } from '../format/header.js';
-import { decodeMapInto, decodePayload, framedCrc, GROUP_PAGES, LOG_HEADER, LOG_NEXT, readLogHeader, readNext, readRecordHeader, RECORD_HEADER,
+import { decodeMapInto, decodePayload, framedCrc, GROUP_PAGES, LOG_HEADER, LOG_NEXT, readRecordHeader, RECORD_HEADER,
   RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, SPAN_BLOCK, SPAN_FIXED, spanCrcOf, align8, LOCATE_BYTES, LOCATE_SIZE,
   type InodeRecord, type LocateRecord, type LogRecord, type MapRecord } from '../format/v3.js';
 import type { Loss, NodeName } from './image.js';
 import type { LogCursor } from './log.js';
+import { walkLog, type Segment } from './logwalk.js';
 import { addSpan, claimSpans, cutSpans, decodeSpan, Reserver, SpanCrcs } from './spans.js';
 import type { Log } from './types.js';
 
@@ -49,8 +48,6 @@ export interface LogReplay {
   crcs: SpanCrcs;                     // the page crcs of every span (ReplayNode.blocks point into it)
 }
 
-interface Segment { pfn: number; start: number; end: number; first: number; page: Buffer }
-
 /** Walk, check and replay the log the slot names, reserving its pages. */
 export function replayLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; generation: number; log: SlotLog }, log: Log): LogReplay {
   const out: LogReplay = { cursor: null, generation: slot.generation, nodes: new Map(), names: new Map(), losses: [], pages: 0, logPages: [], crcs: new SpanCrcs() };
@@ -64,7 +61,7 @@ export function replayLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: num
 
 function replayReserved(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; generation: number; log: SlotLog }, log: Log,
   out: LogReplay, lose: (pfn: number | null, what: string) => void): LogReplay {
-  const segs = walk(mem, memblock, slot, lose);
+  const segs = walkLog(mem, memblock, slot, lose);
   out.pages = segs.pages.length;
   out.logPages = segs.pages;
   if (segs.whole) {
@@ -75,37 +72,6 @@ function replayReserved(mem: PhysMem, memblock: Memblock, slot: { headPfn: numbe
   out.pages += claim(mem, memblock, out);
   log(`PRAM: ${out.pages} pages reserved`);
   return out;
-}
-
-function walk(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; log: SlotLog }, lose: (pfn: number | null, what: string) => void) {
-  const ps = mem.pageSize;
-  const segments: Segment[] = [];
-  const pages: number[] = [];
-  let pfn = slot.headPfn, logId = -1, bytes = 0, whole = false;
-  const hex = (p: number | bigint) => p.toString(16);
-  for (let seq = 0; ; seq++) {
-    const cut = (why: string) => lose(Number.isSafeInteger(pfn) && pfn > 0 && pfn < mem.pageCount ? pfn : null,
-      `log page ${seq} pfn:${hex(pfn)} ${why}: the records after it are lost (log cut at page ${seq} of ${slot.log.logPages})`);
-    if (seq >= slot.log.logPages) { cut('is past the page count the slot records'); break; }
-    if (!(Number.isSafeInteger(pfn) && pfn >= 1 && pfn < mem.pageCount && mem.present(pfn))) { cut('is outside the arena'); break; }
-    if (memblock.busyPfn(pfn, 1) >= 0) { cut('is already reserved (a cycle, or a page of something else)'); break; }
-    const page = mem.page(pfn);
-    const h = readLogHeader(page);
-    if (typeof h === 'string') { cut(`has a damaged header (${h})`); break; }
-    if (seq === 0) logId = h.logId;
-    if (h.logId !== logId || h.seq !== seq) { cut(`belongs to another log (log id ${h.logId}, seq ${h.seq}; expected ${logId}, ${seq})`); break; }
-    memblock.reserve(pfn, 1, Owner.Meta, 'pram log');
-    pages.push(pfn);
-    const tail = pfn === slot.log.tailPfn && seq === slot.log.logPages - 1;
-    const end = tail ? slot.log.tailOff : ps - LOG_NEXT;
-    if (end < LOG_HEADER || end > ps - LOG_NEXT) { cut(`ends its stream at ${end}, outside the page`); break; }
-    segments.push({ pfn, start: LOG_HEADER, end, first: h.first, page });
-    bytes += end - LOG_HEADER;
-    if (tail) { whole = true; break; }
-    const next = readNext(page);
-    pfn = next > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(next);
-  }
-  return { segments, pages, logId, bytes, whole };
 }
 
 /**

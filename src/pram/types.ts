@@ -6,6 +6,9 @@ import type { Loss, PageMap } from './image.js';
 
 export type Log = (line: string) => void;
 
+/** A run saved as one EXTENT entry: its checksum covers all its pages. */
+export interface Run { count: number; csum: number }
+
 export interface PramOptions {
   /** Save runs of contiguous pages as EXTENT entries (not readable by the RFC's loader). */
   extents?: boolean;

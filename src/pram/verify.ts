@@ -12,7 +12,7 @@ import { PageFlag, type PageFrames } from '../boot/frames.js';
 import { EIO } from '../format/errno.js';
 import { crc32c, crc32cFile, crc32cMany, crc32cRanges, crc32cReadInto, type CrcThreads } from '../format/crc.js';
 import type { Loss, NodeImage } from './image.js';
-import type { Run } from './load.js';
+import type { Run } from './types.js';
 import { RUN, type LogReplay } from './replay.js';
 import { SPAN } from './spans.js';
 import type { RunHeads } from './runheads.js';

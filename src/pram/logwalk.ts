@@ -1,0 +1,46 @@
+// The first step of a v3 mount (replay.ts): the log pages a header slot names, from its head to
+// the committed tail, each page's header checked (magic, crc, log id, seq), the walk bounded by
+// the slot's page count; every page reserved through memblock as it is taken. A page that does
+// not fit ends the walk: what follows is reported lost (the log is cut there).
+
+import type { PhysMem } from '../mem/physmem.js';
+import type { Memblock } from '../boot/memblock.js';
+import { Owner } from '../boot/frames.js';
+import type { SlotLog } from '../format/header.js';
+import { LOG_HEADER, LOG_NEXT, readLogHeader, readNext } from '../format/v3.js';
+
+/** One log page's stream: bytes [start, end) of the page; first: where its first record starts (0 = none). */
+export interface Segment { pfn: number; start: number; end: number; first: number; page: Buffer }
+
+/** The log's pages in order (whole: it reached the slot's tail); `lose` hears why a walk was cut. */
+export function walkLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; log: SlotLog },
+  lose: (pfn: number | null, what: string) => void): { segments: Segment[]; pages: number[]; logId: number; bytes: number; whole: boolean } {
+  const ps = mem.pageSize;
+  const segments: Segment[] = [];
+  const pages: number[] = [];
+  let pfn = slot.headPfn, logId = -1, bytes = 0, whole = false;
+  const hex = (p: number | bigint) => p.toString(16);
+  for (let seq = 0; ; seq++) {
+    const cut = (why: string) => lose(Number.isSafeInteger(pfn) && pfn > 0 && pfn < mem.pageCount ? pfn : null,
+      `log page ${seq} pfn:${hex(pfn)} ${why}: the records after it are lost (log cut at page ${seq} of ${slot.log.logPages})`);
+    if (seq >= slot.log.logPages) { cut('is past the page count the slot records'); break; }
+    if (!(Number.isSafeInteger(pfn) && pfn >= 1 && pfn < mem.pageCount && mem.present(pfn))) { cut('is outside the arena'); break; }
+    if (memblock.busyPfn(pfn, 1) >= 0) { cut('is already reserved (a cycle, or a page of something else)'); break; }
+    const page = mem.page(pfn);
+    const h = readLogHeader(page);
+    if (typeof h === 'string') { cut(`has a damaged header (${h})`); break; }
+    if (seq === 0) logId = h.logId;
+    if (h.logId !== logId || h.seq !== seq) { cut(`belongs to another log (log id ${h.logId}, seq ${h.seq}; expected ${logId}, ${seq})`); break; }
+    memblock.reserve(pfn, 1, Owner.Meta, 'pram log');
+    pages.push(pfn);
+    const tail = pfn === slot.log.tailPfn && seq === slot.log.logPages - 1;
+    const end = tail ? slot.log.tailOff : ps - LOG_NEXT;
+    if (end < LOG_HEADER || end > ps - LOG_NEXT) { cut(`ends its stream at ${end}, outside the page`); break; }
+    segments.push({ pfn, start: LOG_HEADER, end, first: h.first, page });
+    bytes += end - LOG_HEADER;
+    if (tail) { whole = true; break; }
+    const next = readNext(page);
+    pfn = next > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(next);
+  }
+  return { segments, pages, logId, bytes, whole };
+}
