@@ -53,9 +53,16 @@ function floorMount(size) {
   if (dev) spawnSync('losetup', ['-d', dev]);
   fs.rmSync(placeholder, { force: true });
   if (r.status !== 0) { fs.rmdirSync(dir); throw new Error(`floorfs: ${(r.stderr || `exit ${r.status}`).trim()}`); }
-  // The server writes its pid after the fork that ended our wait: poll for it (a few ms).
-  for (let i = 0; i < 500 && !fs.existsSync(pidFile); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-  const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8')) : null;
+  // The server writes its pid once its heap is faulted in, after the fork that ended our wait:
+  // poll for it. That takes seconds per GiB on this VM (18 s for 3 GiB under load), and no
+  // case may start before it, or the floor's first cases run beside its own page faults.
+  const deadline = Date.now() + 600_000;
+  while (!fs.existsSync(pidFile) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  if (!fs.existsSync(pidFile)) {
+    spawnSync('umount', ['-l', dir]);
+    throw new Error(`floorfs: no pid file ${pidFile} after 600 s (its heap of ${size} bytes not faulted in)`);
+  }
+  const pid = Number(fs.readFileSync(pidFile, 'utf8'));
   fs.rmSync(pidFile, { force: true });
   return {
     dir, pid: () => pid, kind: dev ? 'fuseblk' : 'fuse',
