@@ -68,6 +68,7 @@ function replayReserved(mem: PhysMem, memblock: Memblock, slot: { headPfn: numbe
     const last = segs.segments[segs.segments.length - 1]!;
     out.cursor = { logId: segs.logId, pages: segs.pages, tailOff: last.end, bytes: segs.bytes };
   }
+  out.crcs.stream = segs.segments;
   new Replayer(mem, out, segs.logId, segs.segments).run(segs.segments, segs.whole);
   out.pages += claim(mem, memblock, out);
   log(`PRAM: ${out.pages} pages reserved`);
@@ -92,6 +93,7 @@ class Replayer {
   private readonly damages: { at: number; where: string }[] = [];   // at: index of the next good record
   private applied: Loss[] = [];                        // losses apply() found (dropped if the replay starts over)
   private gen = 0;                                     // generation of the record next() returned
+  private across: { seg: number; off: number } | null = null;   // where next()'s record starts, when read across log pages
   // MAP records, most of a log, decode into this one record: apply() copies its numbers.
   private readonly headScratch = Buffer.allocUnsafeSlow(RECORD_HEADER);
   private spanScratch = Buffer.allocUnsafeSlow(0);
@@ -132,6 +134,7 @@ class Replayer {
    */
   private next(segments: Segment[], at: { seg: number; off: number }, check: boolean): LogRecord | null {
     const s = segments[at.seg]!, page = s.page;
+    this.across = null;
     // Most records lie inside one page: read there, without a copy.
     if (at.off + RECORD_HEADER <= s.end) {
       const length = page.readUInt32LE(at.off + 8);
@@ -168,7 +171,7 @@ class Replayer {
     if (crc !== h.crc) { this.damage(segments, at, `failed crc32c (saved 0x${h.crc.toString(16)}, computed 0x${crc.toString(16)})`, head, payload); return null; }
     const rec = span ? decodeSpan(payload, 0, payload.length) : decodePayload(h.type, payload);
     if (typeof rec === 'string') { this.damage(segments, at, `is malformed: ${rec}`, head, payload); return null; }
-    if (rec.type === RecordType.Span && rec.r.crcs.buffer === this.spanScratch.buffer) rec.r.crcs = this.out.crcs.copy(rec.r.crcs);
+    if (rec.type === RecordType.Span) this.across = at;   // its crcs stay in the log pages (SpanCrcs.addAt): the scratch is reused
     this.gen = h.generation;
     return rec;
   }
@@ -338,7 +341,8 @@ class Replayer {
         if (r.crcsDamage) this.applied.push({ path: null, pfn, what: `log record at pfn:${pfn.toString(16)} offset ${off}: the page crcs of the SPAN of ino ${r.ino}, pages ${r.index}-${r.index + r.count - 1}, ` +
           `failed crc32c (saved 0x${r.crcsDamage.saved.toString(16)}, computed 0x${r.crcsDamage.computed.toString(16)}): a page whose crc changed fails its check when verified and reads EIO` });
         cutGroups(n, r.index, r.index + r.count);
-        addSpan(n, r.index, r.pfn, r.count, this.out.crcs.add(r.crcs), r.flags);
+        const crcAt = this.across ? this.out.crcs.addAt(this.across.seg, this.across.off + RECORD_HEADER + SPAN_FIXED, r.count) : this.out.crcs.add(r.crcs);
+        addSpan(n, r.index, r.pfn, r.count, crcAt, r.flags);
         return;
       }
       case RecordType.Map: {

@@ -51,6 +51,31 @@ test('span crcs stay views of the records; a piece reads its own', () => {
   assert.throws(() => c.of(3, 2), /crcs 3\+2 of a span of 4/);
 });
 
+test('span crcs across log pages stay in the pages: a piece is gathered from its own place, over the pages\' stream bounds', () => {
+  // Three log pages whose streams are bytes [16, 4088) of each; crcs k = 1000 + k, from byte 4000 of the first page on.
+  const pages = [0, 1, 2].map(() => Buffer.alloc(4096, 0xee));
+  const stream = pages.map((page, i) => ({ pfn: 10 + i, start: 16, end: 4088, first: 0, page }));
+  let seg = 0, off = 4000;
+  for (let k = 0; k < 2000; k++) {
+    if (off >= 4088) { seg++; off = 16; }
+    pages[seg]!.writeUInt32LE(1000 + k, off); off += 4;
+  }
+  const c = new SpanCrcs();
+  c.stream = stream;
+  assert.equal(c.add(Uint32Array.from([7, 7])), 0);
+  const at = c.addAt(0, 4000, 2000);
+  assert.equal(at, SPAN_BLOCK);
+  const want = (from: number, n: number) => Array.from({ length: n }, (_, k) => 1000 + from + k);
+  assert.deepEqual([...c.of(at, 2000)], want(0, 2000));
+  assert.deepEqual([...c.of(at + 21, 3)], want(21, 3));          // across the first page's end
+  assert.deepEqual([...c.of(at + 1050, 950)], want(1050, 950)); // from the second page over into the third
+  assert.deepEqual([...c.of(0, 2)], [7, 7]);
+  assert.throws(() => c.of(at + 1950, 51), /crcs 1950\+51 of a span of 2000/);
+  c.reset();
+  assert.equal(c.addAt(1, 20, 1), 0);
+  assert.deepEqual([...c.of(0, 1)], [pages[1]!.readUInt32LE(20)]);
+});
+
 test('a span that cannot be claimed whole: the pages that can are kept (as pieces), each stretch that cannot is one loss, its indexes poisoned', () => {
   const ram = new SimRam({ pageSize: 4096, pageCount: 256 });
   const frames = new PageFrames(256);

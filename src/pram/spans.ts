@@ -11,12 +11,12 @@
 // follow one another in the arena become one memblock reservation.
 
 import type { PhysMem } from '../mem/physmem.js';
-import { pageTable } from '../mem/native.js';
 import type { Memblock } from '../boot/memblock.js';
 import { Owner } from '../boot/frames.js';
 import { assert } from '../format/assert.js';
 import { decodeSpanInto, RecordType, SPAN_BLOCK, SPAN_FIXED, spanCrcsDamage, type SpanHead, type SpanRecord } from '../format/v3.js';
 import type { Loss } from './image.js';
+import type { Segment } from './logwalk.js';
 
 /** Numbers per span in a block's array: index, pfn, count, crc place (SpanCrcs), flags. */
 export const SPAN = 5;
@@ -27,50 +27,66 @@ export interface SpanHolder {
   poison: Set<number> | null;
 }
 
-/** Crcs per slab of SpanCrcs.copy: 256 SPANs of a whole block (4 MiB, 4 GiB of data; a huge-page table: untouched, it costs nothing). */
-const SLAB_CRCS = 256 * SPAN_BLOCK;
-
 const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
- * Every span's page crcs, where the records hold them (a view of the log page,
- * or of the bytes read across pages): a span keeps crcAt = view number ×
- * SPAN_BLOCK + its first page's place in the view, so a piece of a cut span
- * stays in its view; the crcs are copied once, into the frames, at adoption.
+ * Every span's page crcs, where the records hold them, never copied before
+ * adoption: a view of the log page for a record inside one page, or, for one
+ * read across log pages (a 16 KiB SPAN always is), its place in the log's
+ * stream (segment, offset), gathered from the log pages when adopted. A slab
+ * copy of them cost a page of fresh memory per 4 MiB of data (~20 us a page
+ * on this VM: ~5 ms a GiB). A span keeps crcAt = entry number × SPAN_BLOCK +
+ * its first page's place in the record, so a piece of a cut span stays in its entry.
  */
 export class SpanCrcs {
-  private views: Uint32Array[] = [];
-  // Crcs copied out of bytes read across log pages (a 16 KiB SPAN always is): sub-allocated
-  // from slabs, not a fresh buffer per record (4 GiB: 256 of them cost ~25 ms of allocation and GC).
-  private slab = new Uint32Array(0);
-  private slabUsed = 0;
+  private views: (Uint32Array | null)[] = [];   // an in-page record's crcs; null: at (seg, off) in the stream
+  private seg: number[] = [];
+  private off: number[] = [];
+  private count: number[] = [];
+  /** The log's pages as the replay reads them (stream places point into them). */
+  stream: readonly Segment[] = [];
+  private gathered: Uint32Array | null = null;
 
-  reset(): void { this.views = []; this.slabUsed = this.slab.length; }
-
-  /** A copy of `crcs` that outlives the buffer they are in (a scratch the replay reuses). */
-  copy(crcs: Uint32Array): Uint32Array {
-    if (this.slabUsed + crcs.length > this.slab.length) {
-      this.slab = new Uint32Array(pageTable(4 * Math.max(SLAB_CRCS, crcs.length)));
-      this.slabUsed = 0;
-    }
-    const out = this.slab.subarray(this.slabUsed, this.slabUsed + crcs.length);
-    out.set(crcs);
-    this.slabUsed += crcs.length;
-    return out;
-  }
+  reset(): void { this.views = []; this.seg = []; this.off = []; this.count = []; }
 
   /** The record's crcs kept (their memory must stay unchanged until adoption: the reserved log's); returns crcAt of its first page. */
   add(crcs: Uint32Array): number {
     if (!(crcs.length <= SPAN_BLOCK)) assert(false, `a SPAN of ${crcs.length} pages`);
-    this.views.push(crcs);
+    return this.push(crcs, 0, 0, crcs.length);
+  }
+
+  /** `count` crcs from byte `off` of segment `seg`'s page (off may reach past its stream: they go on in the next pages). */
+  addAt(seg: number, off: number, count: number): number {
+    if (!(count <= SPAN_BLOCK)) assert(false, `a SPAN of ${count} pages`);
+    return this.push(null, seg, off, count);
+  }
+
+  private push(view: Uint32Array | null, seg: number, off: number, count: number): number {
+    this.views.push(view); this.seg.push(seg); this.off.push(off); this.count.push(count);
     return (this.views.length - 1) * SPAN_BLOCK;
   }
 
-  /** The crcs of count pages from crcAt. */
+  /** The crcs of count pages from crcAt (a stream place's: gathered into a scratch, valid until the next call). */
   of(crcAt: number, count: number): Uint32Array {
-    const v = this.views[Math.floor(crcAt / SPAN_BLOCK)]!, at = crcAt % SPAN_BLOCK;
-    if (!(at + count <= v.length)) assert(false, `crcs ${at}+${count} of a span of ${v.length}`);
-    return v.subarray(at, at + count);
+    const e = Math.floor(crcAt / SPAN_BLOCK), at = crcAt % SPAN_BLOCK;
+    if (!(at + count <= this.count[e]!)) assert(false, `crcs ${at}+${count} of a span of ${this.count[e]}`);
+    const v = this.views[e];
+    return v ? v.subarray(at, at + count) : this.gather(this.seg[e]!, this.off[e]! + 4 * at, count);
+  }
+
+  /** count crcs from byte `off` of segment `seg`'s page (past its end: on in the next pages), copied out of the log pages. */
+  private gather(seg: number, off: number, count: number): Uint32Array {
+    const out = (this.gathered ??= new Uint32Array(SPAN_BLOCK)).subarray(0, count);
+    const bytes = new Uint8Array(out.buffer, out.byteOffset, 4 * count);
+    let s = this.stream[seg]!, done = 0;
+    while (done < bytes.length) {
+      if (off >= s.end) { const past = off - s.end; s = this.stream[++seg]!; off = s.start + past; continue; }
+      const take = Math.min(bytes.length - done, s.end - off);
+      bytes.set(s.page.subarray(off, off + take), done);
+      done += take; off += take;
+    }
+    if (!LITTLE) { const dv = new DataView(out.buffer, out.byteOffset, 4 * count); for (let k = 0; k < count; k++) out[k] = dv.getUint32(4 * k, true); }
+    return out;
   }
 }
 
