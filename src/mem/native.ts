@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 interface Addon {
   mmap(fd: number, offset: number | bigint, length: number, writable: boolean): Buffer;
+  hugeTable(length: number): Buffer;
   munmap(buf: Buffer): void;
   munmapLater(bufs: Buffer[]): void;
   msync(buf: Buffer, offset: number, length: number, sync: boolean): void;
@@ -108,22 +109,23 @@ export function madvise(buf: Buffer, offset: number, length: number, advice: num
   addon.madvise(buf, offset, length, advice);
 }
 
-/** Tables from this size on are advised onto transparent huge pages (only their 2 MiB-aligned inside can be). */
-const HUGE_TABLE_BYTES = 4 << 20;
+/** Tables from this size on go on huge pages (smaller ones touch too few pages to pay for zeroing 2 MiB). */
+const HUGE_TABLE_BYTES = 1 << 20;
 
 /**
- * A zeroed buffer for a table with an entry per page of an arena (page frames):
- * filled at mount for every page an image holds, where a first touch per 4 KiB
- * costs a page fault each (12 GiB of data: ~4 600 of them), so a large one is
- * advised onto huge pages (THP "madvise" mode): a fault per 2 MiB. Advice only:
- * where the kernel has none to give, the table is the same.
+ * A zeroed buffer for a table with an entry per page of an arena (page frames)
+ * or a large log's copy: filled at mount for every page an image holds, where
+ * a first touch per 4 KiB costs ~10-30 us on a VM (12 GiB of data: ~4 600 of
+ * them), so a large one is anonymous memory on a 2 MiB boundary advised onto
+ * huge pages (THP "madvise" mode; native hugeTable): a touch per 2 MiB, and no
+ * external memory V8 would collect for. Advice only: where the kernel has no
+ * huge page to give, the table is the same.
  */
 export function pageTable(bytes: number): ArrayBuffer {
-  const ab = new ArrayBuffer(bytes);
   if (bytes >= HUGE_TABLE_BYTES) {
-    try { addon.madvise(Buffer.from(ab), 0, bytes, addon.MADV_HUGEPAGE); } catch { /* no THP: 4 KiB pages */ }
+    try { return addon.hugeTable(bytes).buffer as ArrayBuffer; } catch { /* no room for the mapping: the heap's */ }
   }
-  return ab;
+  return new ArrayBuffer(bytes);
 }
 
 export function fallocate(fd: number, mode: number, offset: number, length: number): void {

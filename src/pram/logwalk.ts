@@ -4,6 +4,7 @@
 // not fit ends the walk: what follows is reported lost (the log is cut there).
 
 import type { PhysMem } from '../mem/physmem.js';
+import { pageTable } from '../mem/native.js';
 import type { Memblock } from '../boot/memblock.js';
 import { Owner } from '../boot/frames.js';
 import type { SlotLog } from '../format/header.js';
@@ -20,13 +21,14 @@ export function walkLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: numbe
   const pages: number[] = [];
   let pfn = slot.headPfn, logId = -1, bytes = 0, whole = false;
   const hex = (p: number | bigint) => p.toString(16);
+  const copies = new LogPages(mem, slot.log.logPages);
   for (let seq = 0; ; seq++) {
     const cut = (why: string) => lose(Number.isSafeInteger(pfn) && pfn > 0 && pfn < mem.pageCount ? pfn : null,
       `log page ${seq} pfn:${hex(pfn)} ${why}: the records after it are lost (log cut at page ${seq} of ${slot.log.logPages})`);
     if (seq >= slot.log.logPages) { cut('is past the page count the slot records'); break; }
     if (!(Number.isSafeInteger(pfn) && pfn >= 1 && pfn < mem.pageCount && mem.present(pfn))) { cut('is outside the arena'); break; }
     if (memblock.busyPfn(pfn, 1) >= 0) { cut('is already reserved (a cycle, or a page of something else)'); break; }
-    const page = mem.page(pfn);
+    const page = copies.page(pfn, seq);
     const h = readLogHeader(page);
     if (typeof h === 'string') { cut(`has a damaged header (${h})`); break; }
     if (seq === 0) logId = h.logId;
@@ -43,4 +45,44 @@ export function walkLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: numbe
     pfn = next > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(next);
   }
   return { segments, pages, logId, bytes, whole };
+}
+
+/** Logs from this many pages on are copied (below, a huge page would not pay for the reads). */
+const COPY_PAGES_MIN = 512;
+/** Most log bytes copied: V8 counts the copy as external memory (a longer log reads its rest through the mapping). */
+const COPY_BYTES_MAX = 32 << 20;
+/** Most pages one read takes: the stretch read grows by doubling while the log goes on at consecutive pfns. */
+const READ_PAGES_MAX = 1024;
+
+/**
+ * A large log's pages copied through the arena's fd into one table on huge
+ * pages, page seq at slot seq: each page of a mapping costs a first touch per
+ * 4 KiB (~10-30 us on a VM: ~8 ms a GiB of data), a copy ~1 us. Read in
+ * stretches of consecutive pfns (a compacted log is one), each twice the last
+ * while the walk goes on where the last ended; a page read ahead that the walk
+ * does not take is overwritten. Without an fd, or when a read fails, the mapping.
+ */
+export class LogPages {
+  private buf: Buffer | null = null;
+  private from = -1;          // pfns [from, to) are at slots slot.. of buf
+  private to = -1;
+  private slot = 0;
+  private want = 1;
+
+  constructor(private readonly mem: PhysMem, logPages: number) {
+    const n = Math.min(logPages, Math.floor(COPY_BYTES_MAX / mem.pageSize));
+    if (mem.readAt && mem.preadFd !== undefined && n >= COPY_PAGES_MIN) this.buf = Buffer.from(pageTable(n * mem.pageSize));
+  }
+
+  /** Log page seq, at pfn (a present pfn of the memory). */
+  page(pfn: number, seq: number): Buffer {
+    const ps = this.mem.pageSize, buf = this.buf;
+    if (!buf || (seq + 1) * ps > buf.length) return this.mem.page(pfn);
+    if (pfn >= this.from && pfn < this.to && this.slot + pfn - this.from === seq) return buf.subarray(seq * ps, (seq + 1) * ps);
+    this.want = pfn === this.to ? Math.min(this.want * 2, READ_PAGES_MAX) : 1;
+    const n = Math.min(this.want, buf.length / ps - seq, this.mem.pageCount - pfn);
+    if (!this.mem.readAt!(pfn * ps, buf, seq * ps, n * ps)) { this.buf = null; return this.mem.page(pfn); }
+    this.from = pfn; this.to = pfn + n; this.slot = seq;
+    return buf.subarray(seq * ps, (seq + 1) * ps);
+  }
 }
