@@ -249,7 +249,7 @@ class Replayer {
         continue;
       }
       const take = Math.min(need, s.end - this.off);
-      parts.push(this.mem.page(s.pfn).subarray(this.off, this.off + take));
+      parts.push(s.page.subarray(this.off, this.off + take));   // the walk's page: a large log's copy (logwalk.ts), not a first touch of the mapping
       this.off += take; need -= take;
     }
     if (parts.length === 1) return parts[0]!;
