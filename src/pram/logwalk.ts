@@ -1,12 +1,13 @@
 // The first step of a v3 mount (replay.ts): the log pages a header slot names, from its head to
 // the committed tail, each page's header checked (magic, crc, log id, seq), the walk bounded by
-// the slot's page count; every page reserved through memblock as it is taken. A page that does
-// not fit ends the walk: what follows is reported lost (the log is cut there).
-
+// the slot's page count; every page reserved through memblock (a stretch of consecutive pfns as
+// one reservation). A page that does not fit ends the walk: what follows is reported lost (the
+// log is cut there). A large log is read through the arena's fd (LogPages).
 import type { PhysMem } from '../mem/physmem.js';
 import { pageTable } from '../mem/native.js';
 import type { Memblock } from '../boot/memblock.js';
 import { Owner } from '../boot/frames.js';
+import { assert } from '../format/assert.js';
 import type { SlotLog } from '../format/header.js';
 import { LOG_HEADER, LOG_NEXT, readLogHeader, readNext } from '../format/v3.js';
 
@@ -22,18 +23,24 @@ export function walkLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: numbe
   let pfn = slot.headPfn, logId = -1, bytes = 0, whole = false;
   const hex = (p: number | bigint) => p.toString(16);
   const copies = new LogPages(mem, slot.log.logPages);
+  // Pages taken, reserved once per stretch of consecutive pfns (a compacted log is one): not a record a page.
+  let held = 0, heldCount = 0;
+  const flush = () => {
+    if (heldCount && !memblock.reserve(held, heldCount, Owner.Meta, 'pram log', true)) assert(false, 'every log page was checked free');
+    heldCount = 0;
+  };
   for (let seq = 0; ; seq++) {
     const cut = (why: string) => lose(Number.isSafeInteger(pfn) && pfn > 0 && pfn < mem.pageCount ? pfn : null,
       `log page ${seq} pfn:${hex(pfn)} ${why}: the records after it are lost (log cut at page ${seq} of ${slot.log.logPages})`);
     if (seq >= slot.log.logPages) { cut('is past the page count the slot records'); break; }
     if (!(Number.isSafeInteger(pfn) && pfn >= 1 && pfn < mem.pageCount && mem.present(pfn))) { cut('is outside the arena'); break; }
-    if (memblock.busyPfn(pfn, 1) >= 0) { cut('is already reserved (a cycle, or a page of something else)'); break; }
+    if ((pfn >= held && pfn < held + heldCount) || memblock.busyPfn(pfn, 1) >= 0) { cut('is already reserved (a cycle, or a page of something else)'); break; }
     const page = copies.page(pfn, seq);
     const h = readLogHeader(page);
     if (typeof h === 'string') { cut(`has a damaged header (${h})`); break; }
     if (seq === 0) logId = h.logId;
     if (h.logId !== logId || h.seq !== seq) { cut(`belongs to another log (log id ${h.logId}, seq ${h.seq}; expected ${logId}, ${seq})`); break; }
-    memblock.reserve(pfn, 1, Owner.Meta, 'pram log');
+    if (heldCount && held + heldCount === pfn) heldCount++; else { flush(); held = pfn; heldCount = 1; }
     pages.push(pfn);
     const tail = pfn === slot.log.tailPfn && seq === slot.log.logPages - 1;
     const end = tail ? slot.log.tailOff : ps - LOG_NEXT;
@@ -44,6 +51,7 @@ export function walkLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: numbe
     const next = readNext(page);
     pfn = next > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(next);
   }
+  flush();
   return { segments, pages, logId, bytes, whole };
 }
 
