@@ -41,7 +41,6 @@
 typedef struct mapping {
   void *addr;
   size_t len;
-  size_t counted; /* the Buffer's bytes, which V8 counts (len rounded up for a table) */
   int live; /* still mapped by us: the finalizer must unmap */
   int owed; /* len still taken off V8's external-memory count (see js_mmap) */
   struct mapping *next;
@@ -148,7 +147,7 @@ static napi_value get_args(napi_env env, napi_callback_info info, size_t want, n
 static void owe_external(napi_env env, mapping_t *m, int owe) {
   int64_t now;
   if (m->owed == owe) return;
-  napi_adjust_external_memory(env, owe ? -(int64_t)m->counted : (int64_t)m->counted, &now);
+  napi_adjust_external_memory(env, owe ? -(int64_t)m->len : (int64_t)m->len, &now);
   m->owed = owe;
 }
 
@@ -179,7 +178,7 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
   if (addr == MAP_FAILED) return throw_errno(env, errno, "mmap");
   mapping_t *m = malloc(sizeof *m);
   if (m == NULL) { munmap(addr, (size_t)len); return throw_errno(env, ENOMEM, "mmap"); }
-  m->addr = addr; m->len = (size_t)len; m->counted = (size_t)len; m->live = 1; m->owed = 0;
+  m->addr = addr; m->len = (size_t)len; m->live = 1; m->owed = 0;
   owe_external(env, m, 1); /* before the Buffer exists: its count then adds back to where it was */
   napi_value buf;
   if (napi_create_external_buffer(env, (size_t)len, addr, finalize_mapping, m, &buf) != napi_ok) {
@@ -204,7 +203,8 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
  * entry per page (page frames) or a log copy, filled at mount, takes a first
  * touch per 2 MiB instead of per 4 KiB (~10-30 us each on a VM). An ArrayBuffer's
  * memory starts past the allocator's header, so its first 2 MiB never can.
- * Off V8's external count, as a mapping (a mount's tables are no garbage).
+ * V8 counts it as external memory, as any ArrayBuffer: a dropped table is
+ * memory a collection gives back (its finalizer unmaps it).
  */
 static napi_value js_huge_table(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -221,8 +221,7 @@ static napi_value js_huge_table(napi_env env, napi_callback_info info) {
   (void)madvise(addr, want, MADV_HUGEPAGE); /* advice only: without THP, 4 KiB pages */
   mapping_t *m = malloc(sizeof *m);
   if (m == NULL) { munmap(addr, want); return throw_errno(env, ENOMEM, "hugeTable"); }
-  m->addr = addr; m->len = want; m->counted = (size_t)len; m->live = 1; m->owed = 0;
-  owe_external(env, m, 1);
+  m->addr = addr; m->len = want; m->live = 1; m->owed = 0;   /* never owed: V8 counts a table */
   napi_value buf;
   /* On failure Node has called finalize_mapping already (unmapped, freed m) and thrown. */
   if (napi_create_external_buffer(env, (size_t)len, addr, finalize_mapping, m, &buf) != napi_ok) return NULL;

@@ -117,8 +117,8 @@ const HUGE_TABLE_BYTES = 1 << 20;
  * or a large log's copy: filled at mount for every page an image holds, where
  * a first touch per 4 KiB costs ~10-30 us on a VM (12 GiB of data: ~4 600 of
  * them), so a large one is anonymous memory on a 2 MiB boundary advised onto
- * huge pages (THP "madvise" mode; native hugeTable): a touch per 2 MiB, and no
- * external memory V8 would collect for. Advice only: where the kernel has no
+ * huge pages (THP "madvise" mode; native hugeTable): a touch per 2 MiB. V8
+ * counts it as any ArrayBuffer (a dropped table is freed by a collection). Advice only: where the kernel has no
  * huge page to give, the table is the same.
  */
 export function pageTable(bytes: number): ArrayBuffer {
