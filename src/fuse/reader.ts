@@ -17,7 +17,7 @@ export const PATH_BYTES_MAX = 4096;
 export const NAME_WIRE_BYTES_MAX = 1024;
 
 /** The high half of 2^53 - 1: a u64 whose high half is at most this is a safe integer. */
-const U64_SAFE_HIGH_MAX = 0x1f_ffff;
+export const U64_SAFE_HIGH_MAX = 0x1f_ffff;
 
 export class FuseReader extends ByteReader {
   declare protected readonly buf: Buffer;

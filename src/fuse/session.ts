@@ -6,7 +6,7 @@
 // (a bug is logged, never allowed to leave the caller hung).
 // The transports, /dev/fuse (loop.ts) and io_uring (uring.ts), only move these buffers.
 import { EIO, ENAMETOOLONG, ENOSYS, errnoName } from '../format/errno.js';
-import { DecodeError, FuseReader, NAME_WIRE_BYTES_MAX, PATH_BYTES_MAX, nameTooLong } from './reader.js';
+import { DecodeError, FuseReader, NAME_WIRE_BYTES_MAX, PATH_BYTES_MAX, U64_SAFE_HIGH_MAX, nameTooLong } from './reader.js';
 import { OPS, type OpSpec } from './ops.js';
 import type { ServedVolume } from './served.js';
 import { Op, Size, outHeader, type Validity } from './wire.js';
@@ -225,9 +225,11 @@ export class FuseSession {
     if (end < Size.inHeader) throw new DecodeError('malformed', 'in_header.total_extlen', 36, `${extBytes} bytes of extensions in a ${len}-byte request`);
     // One view for the whole message, shared by its readers (the header is whole: checked by the caller).
     const dv = this.viewOf(msg);
-    const h = new FuseReader(msg, 16, Size.inHeader, dv);
-    const nodeid = h.u64('in_header.nodeid');
-    const uid = h.u32('in_header.uid'), gid = h.u32('in_header.gid'), pid = h.u32('in_header.pid');
+    // The header is whole (checked by the caller): its fields straight from the view, no reader made.
+    const nodeHigh = dv.getUint32(20, true);
+    if (nodeHigh > U64_SAFE_HIGH_MAX) throw new DecodeError('overflow', 'in_header.nodeid', 16, `0x${dv.getBigUint64(16, true).toString(16)} exceeds 2^53-1`);
+    const nodeid = nodeHigh * 0x1_0000_0000 + dv.getUint32(16, true);
+    const uid = dv.getUint32(24, true), gid = dv.getUint32(28, true), pid = dv.getUint32(32, true);
     const argBytes = spec?.inBytes ?? 0;
     if (Size.inHeader + argBytes > end) {
       throw new DecodeError('short', `${spec?.name}_in`, Size.inHeader, `need ${argBytes} bytes, ${end - Size.inHeader} left`);
