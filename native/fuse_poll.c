@@ -18,6 +18,8 @@
  * pwriteOrErrno(fd, bytes, at, len, pos) -> bytes written, or -errno: a write
  *   of the arena through its fd. Both are Node's writevSync/writeSync without
  *   their argument checks and exception objects (a few us per request).
+ * preadOrErrno(fd, bytes, at, len, pos) -> bytes read, or -errno: pwriteOrErrno's
+ *   read (a FUSE READ copied out of the arena), Node's readSync without its checks.
  */
 #include <node_api.h>
 #include <uv.h>
@@ -219,11 +221,11 @@ static napi_value js_writev_or_errno(napi_env env, napi_callback_info info) {
   return errno_value(env, writev(fd, iov, (int)count));
 }
 
-static napi_value js_pwrite_or_errno(napi_env env, napi_callback_info info) {
+/* pwrite(2) (write) or pread(2) of bytes[at, at + len) at byte pos of fd. */
+static napi_value positional_io(napi_env env, napi_callback_info info, int write, const char *usage) {
   size_t argc = 5;
   napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  const char *usage = "pwriteOrErrno(fd, bytes, at, len, pos): integers and a Uint8Array holding [at, at + len)";
   int32_t fd;
   int64_t at, len, pos;
   uint8_t *data;
@@ -234,12 +236,21 @@ static napi_value js_pwrite_or_errno(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", usage);
     return NULL;
   }
-  return errno_value(env, pwrite(fd, data + at, (size_t)len, (off_t)pos));
+  return errno_value(env, write ? pwrite(fd, data + at, (size_t)len, (off_t)pos) : pread(fd, data + at, (size_t)len, (off_t)pos));
+}
+
+static napi_value js_pwrite_or_errno(napi_env env, napi_callback_info info) {
+  return positional_io(env, info, 1, "pwriteOrErrno(fd, bytes, at, len, pos): integers and a Uint8Array holding [at, at + len)");
+}
+
+static napi_value js_pread_or_errno(napi_env env, napi_callback_info info) {
+  return positional_io(env, info, 0, "preadOrErrno(fd, bytes, at, len, pos): integers and a Uint8Array holding [at, at + len)");
 }
 
 void fuse_poll_init(napi_env env, napi_value exports) {
   set_fn(env, exports, "writevOrErrno", js_writev_or_errno);
   set_fn(env, exports, "pwriteOrErrno", js_pwrite_or_errno);
+  set_fn(env, exports, "preadOrErrno", js_pread_or_errno);
   set_fn(env, exports, "fusePollStart", js_fuse_poll_start);
   set_fn(env, exports, "fusePollStop", js_fuse_poll_stop);
   set_fn(env, exports, "readOrErrno", js_read_or_errno);

@@ -6,10 +6,10 @@ import { EINVAL, EIO, ENOSYS } from '../format/errno.js';
 import type { FuseSession, Request, Result } from './session.js';
 import { HELD_REPLY_BYTES_MIN, WRITE_BYTES_MAX } from './limits.js';
 import { isErr, type DirEntry } from './served.js';
-import { entry, killPriv } from './handlers-node.js';
+import { killPriv } from './handlers-node.js';
 import { FUSE_WRITE_CACHE } from './writeback.js';
 import {
-  FOPEN_KEEP_CACHE, FUSE_OPEN_KILL_SUIDGID, FUSE_WRITE_KILL_SUIDGID, SEEK_DATA, SEEK_HOLE, Size, direntSize, openOut, putDirent, putEntryOut,
+  FOPEN_KEEP_CACHE, FUSE_OPEN_KILL_SUIDGID, FUSE_WRITE_KILL_SUIDGID, SEEK_DATA, SEEK_HOLE, Size, direntSize, putDirent, putEntryOut,
   u32Out, u64Out, view,
 } from './wire.js';
 import { S_IFREG } from '../format/mode.js';
@@ -32,7 +32,7 @@ export function open(s: FuseSession, q: Request): Result {
     if (isErr(t)) { s.volume.release(q.nodeid); return t; }
   }
   // pram is the only writer of its files, so the kernel's page cache stays valid across opens.
-  return openOut(q.nodeid, FOPEN_KEEP_CACHE | (s.writeback?.openFlags(s.volume, flags) ?? 0));
+  return s.reply.open(q.nodeid, FOPEN_KEEP_CACHE | (s.writeback?.openFlags(s.volume, flags) ?? 0));
 }
 
 export function create(s: FuseSession, q: Request): Result {
@@ -44,7 +44,7 @@ export function create(s: FuseSession, q: Request): Result {
   if (isErr(a)) return a;
   const r = s.volume.open(a.ino);
   if (isErr(r)) { s.volume.forget(a.ino, 1); return r; }
-  return [entry(s, a) as Buffer, openOut(a.ino, FOPEN_KEEP_CACHE | (s.writeback?.openFlags(s.volume, flags) ?? 0))];
+  return s.reply.entryOpen(a, s.validity, a.ino, FOPEN_KEEP_CACHE | (s.writeback?.openFlags(s.volume, flags) ?? 0));
 }
 
 /**
@@ -121,7 +121,7 @@ export function write(s: FuseSession, q: Request): Result {
   const data = q.rest.subarray(0, size);
   const answered = (n: number): Result => {
     if (cached && (isErr(n) || n < size)) s.log(`fuse: a cached write to inode ${q.nodeid} at ${offset} (${size} bytes) found no room: ${isErr(n) ? n : `${n} stored`}; fsync()/close() of the file report it`);
-    return isErr(n) ? n : u32Out(n);
+    return isErr(n) ? n : s.reply.u32(n);
   };
   // A large write is copied into the arena by pool threads (volume.writeLater) while later requests are
   // served; the reply waits for the copy, and the request's buffer (the data) stays the transport's until then.

@@ -5,14 +5,14 @@ import { EINVAL, ENOENT } from '../format/errno.js';
 import { FuseReader } from './reader.js';
 import type { FuseSession, Request, Result } from './session.js';
 import { isErr, type Attr, type SetAttr } from './served.js';
-import { Fattr, RENAME_EXCHANGE, RENAME_NOREPLACE, attrOut, entryOut, negativeEntryOut } from './wire.js';
+import { Fattr, RENAME_EXCHANGE, RENAME_NOREPLACE } from './wire.js';
 import { S_IFDIR } from '../format/mode.js';
 
 /** Batch forget lists are bounded by the request size; this bounds a malformed count too. */
 export const FORGET_BATCH_MAX = 1 << 16;
 
 export function entry(s: FuseSession, a: Attr | number): Result {
-  return isErr(a) ? a : entryOut(a, s.validity);
+  return isErr(a) ? a : s.reply.entry(a, s.validity);
 }
 
 /**
@@ -27,7 +27,7 @@ export function made(s: FuseSession, a: Attr | number, parent: number, name: str
 
 export function lookup(s: FuseSession, q: Request): Result {
   const a = s.volume.lookup(q.nodeid, q.names[0]!);
-  return a === -ENOENT ? negativeEntryOut(s.validity) : entry(s, a);
+  return a === -ENOENT ? s.reply.negativeEntry(s.validity) : entry(s, a);
 }
 
 export function forget(s: FuseSession, q: Request): Result {
@@ -70,7 +70,7 @@ export function killPriv(s: FuseSession, ino: number, mode?: number): number | u
 
 export function getattr(s: FuseSession, q: Request): Result {
   const a = s.volume.getattr(q.nodeid);
-  return isErr(a) ? a : attrOut(a, s.validity);
+  return isErr(a) ? a : s.reply.attr(a, s.validity);
 }
 
 export function setattr(s: FuseSession, q: Request): Result {
@@ -100,7 +100,7 @@ export function setattr(s: FuseSession, q: Request): Result {
   else if (valid & Fattr.MTIME) set.mtimeNs = ns(mtime, mtimensec);
   if (valid & Fattr.CTIME) set.ctimeNs = ns(ctime, ctimensec);
   const a = s.volume.setattr(q.nodeid, set);
-  return isErr(a) ? a : attrOut(a, s.validity);
+  return isErr(a) ? a : s.reply.attr(a, s.validity);
 }
 
 function ns(sec: bigint, nsec: number): bigint {

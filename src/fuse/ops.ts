@@ -19,6 +19,8 @@ export interface OpSpec {
   name: string;
   inBytes: number;
   names: readonly NameKind[];
+  /** The field each name is decoded as, for errors ('LOOKUP.name'): made once, not per request. */
+  fields: readonly string[];
   reply: boolean;
   handler: (s: FuseSession, q: Request) => Result;
 }
@@ -27,7 +29,7 @@ const N0: readonly NameKind[] = [], N1: readonly NameKind[] = ['name'], N2: read
 const X1: readonly NameKind[] = ['xattr'];
 
 function op(name: string, inBytes: number, names: readonly NameKind[], handler: OpSpec['handler'], reply = true): OpSpec {
-  return { name, inBytes, names, reply, handler };
+  return { name, inBytes, names, fields: names.map((kind) => `${name}.${kind}`), reply, handler };
 }
 
 export const OPS: Readonly<Record<number, OpSpec>> = {

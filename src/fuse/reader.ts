@@ -16,7 +16,8 @@ export const PATH_BYTES_MAX = 4096;
  */
 export const NAME_WIRE_BYTES_MAX = 1024;
 
-const utf8 = new TextDecoder('utf-8');
+/** The high half of 2^53 - 1: a u64 whose high half is at most this is a safe integer. */
+export const U64_SAFE_HIGH_MAX = 0x1f_ffff;
 
 export class FuseReader extends ByteReader {
   declare protected readonly buf: Buffer;
@@ -43,7 +44,18 @@ export class FuseReader extends ByteReader {
       throw new DecodeError(kind, field, at, kind === 'short' ? 'no NUL before the end' : `longer than ${max} bytes`);
     }
     this.pos = nul + 1;
-    return utf8.decode(this.buf.subarray(at, nul));
+    // Buffer's decoder: no view made, and a leading U+FEFF is kept (TextDecoder drops it: a name is its bytes).
+    return this.buf.toString('utf8', at, nul);
+  }
+
+  /** u64 that must fit a JS number, from its two halves: no BigInt made (a node id in every request). */
+  override u64(field: string): number {
+    const at = this.take(8, field);
+    const lo = this.dv.getUint32(at, true), hi = this.dv.getUint32(at + 4, true);
+    if (hi > U64_SAFE_HIGH_MAX) {
+      throw new DecodeError('overflow', field, at, `0x${this.dv.getBigUint64(at, true).toString(16)} exceeds 2^53-1`);
+    }
+    return hi * 0x1_0000_0000 + lo;
   }
 
   /**

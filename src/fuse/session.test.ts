@@ -449,3 +449,12 @@ test('every opcode with names: a name without its NUL answers EIO', () => {
     assert.equal(r.error, -EIO, spec.name);
   }
 });
+
+test('a node id past 2^53 - 1 in the in-header is malformed input: EIO, no handler called, the next request served', () => {
+  const { s } = session();
+  const r = call(s, Op.GETATTR, 2 ** 53, new Bytes().u32(0).u32(0).u64(0));
+  assert.equal(r.error, -EIO);
+  assert.equal(s.counts.malformed, 1);
+  assert.equal(call(s, Op.GETATTR, 2 ** 53 - 1, new Bytes().u32(0).u32(0).u64(0)).error, -ENOENT, 'the largest safe id decodes (no such node)');
+  assert.equal(call(s, Op.GETATTR, 1, new Bytes().u32(0).u32(0).u64(0)).error, 0);
+});

@@ -6,11 +6,12 @@
 // (a bug is logged, never allowed to leave the caller hung).
 // The transports, /dev/fuse (loop.ts) and io_uring (uring.ts), only move these buffers.
 import { EIO, ENAMETOOLONG, ENOSYS, errnoName } from '../format/errno.js';
-import { DecodeError, FuseReader, NAME_WIRE_BYTES_MAX, PATH_BYTES_MAX, nameTooLong } from './reader.js';
+import { DecodeError, FuseReader, NAME_WIRE_BYTES_MAX, PATH_BYTES_MAX, U64_SAFE_HIGH_MAX, nameTooLong } from './reader.js';
 import { OPS, type OpSpec } from './ops.js';
 import type { ServedVolume } from './served.js';
 import { Op, Size, outHeader, type Validity } from './wire.js';
 import { describeRequest } from './trace.js';
+import { ReplyBuffer } from './reply.js';
 // The request size limits live in limits.ts (below the handlers, which use them too).
 export { WRITE_BYTES_MAX, REQUEST_BYTES_MAX } from './limits.js';
 import { hexdump } from '../format/hexdump.js';
@@ -28,7 +29,19 @@ export interface Request {
   /** The names that follow the struct (as the table says), decoded. */
   names: string[];
   /** Bytes after the names (write data, xattr value, forget list): a view, valid during the call. */
-  rest: Buffer;
+  readonly rest: Buffer;
+}
+
+/** A decoded request; `rest` is made when a handler asks for it (most never do, and a view is not free). */
+class Decoded implements Request {
+  constructor(
+    readonly opcode: number, readonly unique: bigint, readonly nodeid: number,
+    readonly uid: number, readonly gid: number, readonly pid: number,
+    readonly arg: FuseReader, readonly names: string[],
+    private readonly msg: Buffer, private readonly restAt: number, private readonly restEnd: number,
+  ) {}
+
+  get rest(): Buffer { return this.msg.subarray(this.restAt, this.restEnd); }
 }
 
 /** A handler's result: 0 = OK without payload, < 0 = -errno, else the payload chunks. */
@@ -73,6 +86,8 @@ export class FuseSession {
    * asked for it; `start` registers the rings once that reply reached the kernel.
    */
   readonly uring: { ready: boolean; offered: boolean; granted: boolean; start?: () => void } = { ready: false, offered: false, granted: false };
+  /** Where the small replies are built in place (reply.ts); valid until the next request. */
+  readonly reply = new ReplyBuffer();
   /** Requests answered, by outcome; a cheap view for tests and --debug summaries. */
   readonly counts = { ok: 0, err: 0, noReply: 0, malformed: 0 };
   /** A request is being handled; work queued by between() waits for its end. */
@@ -151,7 +166,7 @@ export class FuseSession {
     };
   }
 
-  /** Handle one request; returns the reply's chunks (header first), or null when none is sent now. */
+  /** Handle one request; returns the reply's chunks (the first starts with the out header), or null when none is sent now. */
   handle(msg: Buffer): Buffer[] | null {
     this.handling = true;
     this.replyHeld = false;
@@ -209,24 +224,38 @@ export class FuseSession {
     const end = len - extBytes;   // extensions (security context, groups) follow the arguments; unused
     if (end < Size.inHeader) throw new DecodeError('malformed', 'in_header.total_extlen', 36, `${extBytes} bytes of extensions in a ${len}-byte request`);
     // One view for the whole message, shared by its readers (the header is whole: checked by the caller).
-    const dv = new DataView(msg.buffer, msg.byteOffset, msg.length);
-    const h = new FuseReader(msg, 16, Size.inHeader, dv);
-    const nodeid = h.u64('in_header.nodeid');
-    const uid = h.u32('in_header.uid'), gid = h.u32('in_header.gid'), pid = h.u32('in_header.pid');
+    const dv = this.viewOf(msg);
+    // The header is whole (checked by the caller): its fields straight from the view, no reader made.
+    const nodeHigh = dv.getUint32(20, true);
+    if (nodeHigh > U64_SAFE_HIGH_MAX) throw new DecodeError('overflow', 'in_header.nodeid', 16, `0x${dv.getBigUint64(16, true).toString(16)} exceeds 2^53-1`);
+    const nodeid = nodeHigh * 0x1_0000_0000 + dv.getUint32(16, true);
+    const uid = dv.getUint32(24, true), gid = dv.getUint32(28, true), pid = dv.getUint32(32, true);
     const argBytes = spec?.inBytes ?? 0;
     if (Size.inHeader + argBytes > end) {
       throw new DecodeError('short', `${spec?.name}_in`, Size.inHeader, `need ${argBytes} bytes, ${end - Size.inHeader} left`);
     }
     const arg = new FuseReader(msg, Size.inHeader, Size.inHeader + argBytes, dv);
-    if (!spec || spec.names.length === 0) return { opcode, unique, nodeid, uid, gid, pid, arg, names: NO_NAMES, rest: msg.subarray(Size.inHeader + argBytes, end) };
+    if (!spec || spec.names.length === 0) return new Decoded(opcode, unique, nodeid, uid, gid, pid, arg, NO_NAMES, msg, Size.inHeader + argBytes, end);
     const tail = new FuseReader(msg, Size.inHeader + argBytes, end, dv);
     const names: string[] = [];
-    for (const kind of spec.names) {
-      const field = `${spec.name}.${kind}`;
+    for (let i = 0; i < spec.names.length; i++) {
+      const kind = spec.names[i]!, field = spec.fields[i]!;
       names.push(kind === 'name' ? tail.component(field) : tail.cstr(field, kind === 'target' ? PATH_BYTES_MAX : NAME_WIRE_BYTES_MAX));
     }
-    return { opcode, unique, nodeid, uid, gid, pid, arg, names, rest: msg.subarray(tail.offset, end) };
+    return new Decoded(opcode, unique, nodeid, uid, gid, pid, arg, names, msg, tail.offset, end);
   }
+
+  /**
+   * A DataView from `msg`'s first byte, kept while requests arrive in the same
+   * buffer (the transports reuse theirs): readers stay within the message's
+   * own bounds, so a view reaching past its end reads nothing else.
+   */
+  private viewOf(msg: Buffer): DataView {
+    const dv = this.msgView;
+    if (dv && dv.buffer === msg.buffer && dv.byteOffset === msg.byteOffset && dv.byteLength >= msg.length) return dv;
+    return this.msgView = new DataView(msg.buffer, msg.byteOffset, msg.buffer.byteLength - msg.byteOffset);
+  }
+  private msgView: DataView | null = null;
 
   /** fuse_out_header + payload. */
   frame(unique: bigint, result: Result): Buffer[] {
@@ -237,7 +266,13 @@ export class FuseSession {
       }
       if (result < 0) this.counts.err++; else this.counts.ok++;
       if (this.trace) this.trace(`tx ${unique}: ${result < 0 ? '-' + errnoName(result) : 'OK'}`);
-      return [outHeader(Size.outHeader, result, unique)];
+      // A held reply may be written after later requests: its header cannot be the shared one.
+      return [this.replyHeld ? outHeader(Size.outHeader, result, unique) : this.reply.header(0, result, unique)];
+    }
+    if (!Array.isArray(result) && this.reply.owns(result)) {   // built in place: the header goes in front of it
+      this.counts.ok++;
+      if (this.trace) this.trace(`tx ${unique}: OK ${result.length - Size.outHeader} bytes`);
+      return [this.reply.header(result.length - Size.outHeader, 0, unique)];
     }
     const chunks = Array.isArray(result) ? result : [result];
     let len = Size.outHeader;

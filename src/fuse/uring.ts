@@ -148,15 +148,16 @@ export class UringTransport {
   /** The out header into in_out, the rest into the payload (the kernel copies it from there to the caller). */
   private reply(ent: Buffer, chunks: Buffer[]): void {
     const at = this.rings.payloadAt;
-    let n = 0;
+    // The first chunk starts with the out header; a small reply built in place (reply.ts) carries its payload after it.
+    let n = chunks[0]!.length - Size.outHeader;
     for (let i = 1; i < chunks.length; i++) n += chunks[i]!.length;
     if (n > ent.length - at) {
       this.log(`fuse: a ${n}-byte reply does not fit an io_uring entry; answering EIO`);
       chunks = [outHeader(Size.outHeader, -EIO, chunks[0]!.readBigUInt64LE(8))];
       n = 0;
     }
-    chunks[0]!.copy(ent, UringHeader.inOut);
-    let off = at;
+    chunks[0]!.copy(ent, UringHeader.inOut, 0, Size.outHeader);
+    let off = at + chunks[0]!.copy(ent, at, Size.outHeader);
     for (let i = 1; i < chunks.length; i++) off += chunks[i]!.copy(ent, off);
     ent.writeUInt32LE(n, UringHeader.payloadSz);
   }

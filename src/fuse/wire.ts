@@ -92,7 +92,7 @@ function putTime(dv: DataView, secAt: number, nsecAt: number, ns: bigint): void 
 }
 
 /** A u64 from a safe integer, as two u32 halves (no BigInt made: this runs for every attribute sent). */
-function putU64(dv: DataView, at: number, n: number): void {
+export function putU64(dv: DataView, at: number, n: number): void {
   dv.setUint32(at, n >>> 0, true);
   dv.setUint32(at + 4, Math.floor(n / 0x1_0000_0000) >>> 0, true);
 }

@@ -282,16 +282,12 @@ export class Arena implements PhysMem {
   readAt(pos: number, target: Uint8Array, at: number, len: number): boolean {
     const fd = this.preadFd;
     if (fd === undefined) return false;
-    try {
-      for (let done = 0; done < len;) {
-        const n = fs.readSync(fd, target, at + done, len - done, pos + done);
-        if (n === 0) return false;   // past the file's end: only the mapping shows these bytes
-        done += n;
-      }
-      return true;
-    } catch {
-      return false;
+    for (let done = 0; done < len;) {
+      const n = native.preadOrErrno(fd, target, at + done, len - done, pos + done);   // no exception object on failure
+      if (n <= 0) return false;   // 0: past the file's end, only the mapping shows these bytes
+      done += n;
     }
+    return true;
   }
 
   present(pfn: number): boolean {

@@ -119,3 +119,18 @@ test('page tables: zeroed, exactly the size asked (huge-page memory from 1 MiB);
   `], { encoding: 'utf8' });
   assert.equal(out.trim(), '0 true');
 });
+
+test('preadOrErrno reads into [at, at + len), 0 past the end, -errno for a bad fd', () => {
+  const fd = native.memfdCreate('pram-native-test-pread');
+  try {
+    fs.writeSync(fd, Buffer.from('abcdefgh'), 0, 8, 0);
+    const into = Buffer.alloc(6, 0x2e);
+    assert.equal(native.preadOrErrno(fd, into, 1, 3, 4), 3);
+    assert.equal(into.toString(), '.efg..');
+    assert.equal(native.preadOrErrno(fd, into, 0, 4, 8), 0, 'at the end');
+    assert.throws(() => native.preadOrErrno(fd, into, 4, 3, 0), { code: 'ERR_OUT_OF_RANGE' }, 'past the buffer: never a stray write');
+  } finally {
+    fs.closeSync(fd);
+  }
+  assert.equal(native.preadOrErrno(fd, Buffer.alloc(1), 0, 1, 0), -9);
+});

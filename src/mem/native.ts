@@ -44,6 +44,7 @@ interface Addon {
   readOrErrno(fd: number, buf: Buffer): number;
   writevOrErrno(fd: number, bufs: Uint8Array[]): number;
   pwriteOrErrno(fd: number, bytes: Uint8Array, at: number, len: number, pos: number): number;
+  preadOrErrno(fd: number, bytes: Uint8Array, at: number, len: number, pos: number): number;
 }
 
 /** FUSE over io_uring's rings (native/fuse_uring.c): entries queue-major, each header at 0 and payload at payloadAt. */
@@ -237,4 +238,9 @@ export function writevOrErrno(fd: number, bufs: Uint8Array[]): number {
 /** pwrite(2) of bytes[at, at + len) at byte `pos`: bytes written, or -errno. */
 export function pwriteOrErrno(fd: number, bytes: Uint8Array, at: number, len: number, pos: number): number {
   return addon.pwriteOrErrno(fd, bytes, at, len, pos);
+}
+
+/** pread(2) into bytes[at, at + len) from byte `pos`: bytes read (0 past the end), or -errno. */
+export function preadOrErrno(fd: number, bytes: Uint8Array, at: number, len: number, pos: number): number {
+  return addon.preadOrErrno(fd, bytes, at, len, pos);
 }
