@@ -10,6 +10,7 @@
  * else a byte table.
  */
 #include <node_api.h>
+#include "napi_util.h"
 #include "pram_native.h"
 
 #include <errno.h>

@@ -23,6 +23,7 @@
  */
 #include <node_api.h>
 #include <uv.h>
+#include "napi_util.h"
 #include "pram_native.h"
 
 #include <errno.h>

@@ -26,6 +26,7 @@
  * polled by libuv (4 KiB requests ~10% faster, 1 MiB reads slower).
  */
 #include <node_api.h>
+#include "napi_util.h"
 #include "pram_native.h"
 
 #include <errno.h>
