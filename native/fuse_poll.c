@@ -248,11 +248,15 @@ static napi_value js_pread_or_errno(napi_env env, napi_callback_info info) {
   return positional_io(env, info, 0, "preadOrErrno(fd, bytes, at, len, pos): integers and a Uint8Array holding [at, at + len)");
 }
 
+static const napi_fn_t FNS[] = {
+  {"writevOrErrno", js_writev_or_errno},
+  {"pwriteOrErrno", js_pwrite_or_errno},
+  {"preadOrErrno", js_pread_or_errno},
+  {"fusePollStart", js_fuse_poll_start},
+  {"fusePollStop", js_fuse_poll_stop},
+  {"readOrErrno", js_read_or_errno},
+};
+
 void fuse_poll_init(napi_env env, napi_value exports) {
-  set_fn(env, exports, "writevOrErrno", js_writev_or_errno);
-  set_fn(env, exports, "pwriteOrErrno", js_pwrite_or_errno);
-  set_fn(env, exports, "preadOrErrno", js_pread_or_errno);
-  set_fn(env, exports, "fusePollStart", js_fuse_poll_start);
-  set_fn(env, exports, "fusePollStop", js_fuse_poll_stop);
-  set_fn(env, exports, "readOrErrno", js_read_or_errno);
+  set_fns(env, exports, FNS);
 }

@@ -391,9 +391,13 @@ static napi_value js_uring_stop(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static const napi_fn_t FNS[] = {
+  {"uringOpen", js_uring_open},
+  {"uringRegister", js_uring_register},
+  {"uringCommit", js_uring_commit},
+  {"uringStop", js_uring_stop},
+};
+
 void fuse_uring_init(napi_env env, napi_value exports) {
-  set_fn(env, exports, "uringOpen", js_uring_open);
-  set_fn(env, exports, "uringRegister", js_uring_register);
-  set_fn(env, exports, "uringCommit", js_uring_commit);
-  set_fn(env, exports, "uringStop", js_uring_stop);
+  set_fns(env, exports, FNS);
 }

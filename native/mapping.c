@@ -272,11 +272,15 @@ static napi_value js_madvise(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static const napi_fn_t FNS[] = {
+  {"mmap", js_mmap},
+  {"hugeTable", js_huge_table},
+  {"munmap", js_munmap},
+  {"munmapLater", js_munmap_later},
+  {"msync", js_msync},
+  {"madvise", js_madvise},
+};
+
 void mapping_init(napi_env env, napi_value exports) {
-  set_fn(env, exports, "mmap", js_mmap);
-  set_fn(env, exports, "hugeTable", js_huge_table);
-  set_fn(env, exports, "munmap", js_munmap);
-  set_fn(env, exports, "munmapLater", js_munmap_later);
-  set_fn(env, exports, "msync", js_msync);
-  set_fn(env, exports, "madvise", js_madvise);
+  set_fns(env, exports, FNS);
 }

@@ -81,3 +81,7 @@ void set_fn(napi_env env, napi_value exports, const char *name, napi_callback cb
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &f);
   napi_set_named_property(env, exports, name, f);
 }
+
+void set_fns_n(napi_env env, napi_value exports, const napi_fn_t *fns, size_t n) {
+  for (size_t i = 0; i < n; i++) set_fn(env, exports, fns[i].name, fns[i].cb);
+}

@@ -19,5 +19,9 @@ int get_buffer(napi_env env, napi_value v, uint8_t **data, size_t *len, const ch
 napi_value get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv);
 /* exports[name] = a function calling cb. */
 void set_fn(napi_env env, napi_value exports, const char *name, napi_callback cb);
+/* A part's functions, as a table: set_fns(env, exports, FNS) registers each. */
+typedef struct { const char *name; napi_callback cb; } napi_fn_t;
+void set_fns_n(napi_env env, napi_value exports, const napi_fn_t *fns, size_t n);
+#define set_fns(env, exports, table) set_fns_n((env), (exports), (table), sizeof(table) / sizeof((table)[0]))
 
 #endif

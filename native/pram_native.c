@@ -188,13 +188,17 @@ static void set_const(napi_env env, napi_value exports, const char *name, double
 
 #define CONST(name) set_const(env, exports, #name, (double)(name))
 
+static const napi_fn_t FNS[] = {
+  {"fallocate", js_fallocate},
+  {"memfdCreate", js_memfd_create},
+  {"flock", js_flock},
+  {"ioctl", js_ioctl},
+  {"pagesize", js_pagesize},
+  {"sendUnixDatagram", js_send_unix_datagram},
+};
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
-  set_fn(env, exports, "fallocate", js_fallocate);
-  set_fn(env, exports, "memfdCreate", js_memfd_create);
-  set_fn(env, exports, "flock", js_flock);
-  set_fn(env, exports, "ioctl", js_ioctl);
-  set_fn(env, exports, "pagesize", js_pagesize);
-  set_fn(env, exports, "sendUnixDatagram", js_send_unix_datagram);
+  set_fns(env, exports, FNS);
   CONST(MADV_NORMAL); CONST(MADV_RANDOM); CONST(MADV_SEQUENTIAL); CONST(MADV_WILLNEED);
   CONST(MADV_DONTNEED); CONST(MADV_REMOVE); CONST(MADV_HUGEPAGE); CONST(MADV_NOHUGEPAGE);
   CONST(MADV_POPULATE_READ); CONST(MADV_POPULATE_WRITE);
