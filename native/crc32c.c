@@ -142,12 +142,23 @@ static inline __m128i fold128(__m128i x, __m128i k, __m128i data) {
   return _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), _mm_clmulepi64_si128(x, k, 0x11)), data);
 }
 
+/* One 512-bit accumulator folded into one 128-bit lane, summed as 16 bytes by the crc32 instruction. */
+__attribute__((target("avx512f,vpclmulqdq,sse4.2,pclmul")))
+static inline uint32_t fold_finish(__m512i z) {
+  const __m128i k16 = _mm_set_epi64x((long long)k_fold[2][1], (long long)k_fold[2][0]);
+  __m128i l = _mm512_extracti32x4_epi32(z, 0);
+  l = fold128(l, k16, _mm512_extracti32x4_epi32(z, 1));
+  l = fold128(l, k16, _mm512_extracti32x4_epi32(z, 2));
+  l = fold128(l, k16, _mm512_extracti32x4_epi32(z, 3));
+  uint64_t r = _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(l));
+  return (uint32_t)_mm_crc32_u64(r, (uint64_t)_mm_extract_epi64(l, 1));
+}
+
 /* crc32c from seed c of p[0..*done), the longest multiple of 64 bytes in n >= 256: the rest is the caller's. */
 __attribute__((target("avx512f,vpclmulqdq,sse4.2,pclmul")))
 static uint32_t crc_fold(uint32_t c, const uint8_t *p, size_t n, size_t *done) {
   const __m512i k256 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)k_fold[0][1], (long long)k_fold[0][0]));
   const __m512i k64 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)k_fold[1][1], (long long)k_fold[1][0]));
-  const __m128i k16 = _mm_set_epi64x((long long)k_fold[2][1], (long long)k_fold[2][0]);
   __m512i z0 = _mm512_loadu_si512(p), z1 = _mm512_loadu_si512(p + 64), z2 = _mm512_loadu_si512(p + 128), z3 = _mm512_loadu_si512(p + 192);
   z0 = _mm512_xor_si512(z0, _mm512_castsi128_si512(_mm_cvtsi32_si128((int)c)));
   size_t i = 256;
@@ -161,17 +172,83 @@ static uint32_t crc_fold(uint32_t c, const uint8_t *p, size_t n, size_t *done) {
   z2 = fold512(z1, k64, z2);
   z3 = fold512(z2, k64, z3);
   for (; i + 64 <= n; i += 64) z3 = fold512(z3, k64, _mm512_loadu_si512(p + i));
-  __m128i l = _mm512_extracti32x4_epi32(z3, 0);
-  l = fold128(l, k16, _mm512_extracti32x4_epi32(z3, 1));
-  l = fold128(l, k16, _mm512_extracti32x4_epi32(z3, 2));
-  l = fold128(l, k16, _mm512_extracti32x4_epi32(z3, 3));
   *done = i;
-  uint64_t r = _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(l));
-  return (uint32_t)_mm_crc32_u64(r, (uint64_t)_mm_extract_epi64(l, 1));
+  return fold_finish(z3);
+}
+
+/* ---- Folding and crc32 streams at once (a long buffer) ----
+ * The fold loop is bound by VPCLMULQDQ's throughput (on Zen 5 about one
+ * 512-bit multiply in two cycles: more accumulators gain nothing), and the
+ * crc32 instruction runs on other ports: one loop folds the front part, V =
+ * 256 m bytes, and feeds three crc32 streams over the three parts after it,
+ * S = 8 MIX_WORDS m bytes each, MIX_WORDS words per stream per 256 folded.
+ * The four sums are joined with crc(c, A || B) = shift(crc(c, A), |B|) ^
+ * crc(0, B), where shift(x, n) = crc32_u64(0, clmul(x, x^(8n-33) mod P)):
+ * about 1.4 times folding alone. */
+#define MIX_WORDS 5
+#define MIX_STEP (256 + 3 * 8 * MIX_WORDS)      /* bytes one loop step sums */
+#define MIX_MIN (16u << 10)
+#define MIX_STEPS_MAX ((256u << 10) / MIX_STEP)   /* a block of at most 256 KiB: longer buffers take several */
+static uint32_t k_mix[MIX_STEPS_MAX + 1];        /* [m]: x^(8 S - 33) mod P for S = 8 MIX_WORDS m, reflected */
+static int have_mix;
+
+/* a * b mod P, both bit-reflected. */
+static uint32_t mulmodp(uint32_t a, uint32_t b) {
+  uint32_t p = 0;
+  for (uint32_t m = 0x80000000u; m; m >>= 1) {
+    if (a & m) p ^= b;
+    b = b & 1 ? (b >> 1) ^ 0x82F63B78u : b >> 1;
+  }
+  return p;
+}
+
+static void mix_constants(void) {
+  uint32_t step = xnmodp(64 * MIX_WORDS);
+  k_mix[1] = xnmodp(64 * MIX_WORDS - 33);
+  for (unsigned m = 2; m <= MIX_STEPS_MAX; m++) k_mix[m] = mulmodp(k_mix[m - 1], step);
+}
+
+__attribute__((target("avx512f,vpclmulqdq,sse4.2,pclmul")))
+static inline uint32_t shift_clmul(uint32_t c, uint32_t k) {
+  __m128i r = _mm_clmulepi64_si128(_mm_cvtsi32_si128((int)c), _mm_cvtsi32_si128((int)k), 0x00);
+  return (uint32_t)_mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(r));
+}
+
+#define MIX_WORD(q, s) do { uint64_t w_; memcpy(&w_, q, 8); s = _mm_crc32_u64(s, w_); q += 8; } while (0)
+
+/* crc32c from seed c of p[0..m MIX_STEP), 2 <= m <= MIX_STEPS_MAX: the fold over the front, three streams behind it. */
+__attribute__((target("avx512f,vpclmulqdq,sse4.2,pclmul")))
+static uint32_t crc_mix(uint32_t c, const uint8_t *p, size_t m) {
+  const __m512i k256 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)k_fold[0][1], (long long)k_fold[0][0]));
+  const size_t v = 256 * m, s = 8 * MIX_WORDS * m;
+  const uint8_t *q0 = p + v, *q1 = q0 + s, *q2 = q1 + s;
+  uint64_t s0 = 0, s1 = 0, s2 = 0;
+  __m512i z0 = _mm512_loadu_si512(p), z1 = _mm512_loadu_si512(p + 64), z2 = _mm512_loadu_si512(p + 128), z3 = _mm512_loadu_si512(p + 192);
+  z0 = _mm512_xor_si512(z0, _mm512_castsi128_si512(_mm_cvtsi32_si128((int)c)));
+  for (size_t i = 256; i < v; i += 256) {
+    z0 = fold512(z0, k256, _mm512_loadu_si512(p + i));
+    z1 = fold512(z1, k256, _mm512_loadu_si512(p + i + 64));
+    z2 = fold512(z2, k256, _mm512_loadu_si512(p + i + 128));
+    z3 = fold512(z3, k256, _mm512_loadu_si512(p + i + 192));
+    for (int j = 0; j < MIX_WORDS; j++) { MIX_WORD(q0, s0); MIX_WORD(q1, s1); MIX_WORD(q2, s2); }
+  }
+  for (int j = 0; j < MIX_WORDS; j++) { MIX_WORD(q0, s0); MIX_WORD(q1, s1); MIX_WORD(q2, s2); }
+  const __m512i k64 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)k_fold[1][1], (long long)k_fold[1][0]));
+  z1 = fold512(z0, k64, z1);
+  z2 = fold512(z1, k64, z2);
+  uint32_t a = fold_finish(fold512(z2, k64, z3));
+  a = shift_clmul(a, k_mix[m]) ^ (uint32_t)s0;
+  a = shift_clmul(a, k_mix[m]) ^ (uint32_t)s1;
+  return shift_clmul(a, k_mix[m]) ^ (uint32_t)s2;
 }
 
 __attribute__((target("sse4.2")))
 static uint32_t crc_hw(uint32_t c, const uint8_t *p, size_t n) {
+  while (have_mix && n >= MIX_MIN) {
+    size_t m = n / MIX_STEP < MIX_STEPS_MAX ? n / MIX_STEP : MIX_STEPS_MAX;
+    c = crc_mix(c, p, m);
+    p += m * MIX_STEP; n -= m * MIX_STEP;
+  }
   if (have_fold && n >= FOLD_MIN) {
     size_t done;
     c = crc_fold(c, p, n, &done);
@@ -442,7 +519,7 @@ static napi_value js_crc32c_read_into(napi_env env, napi_callback_info info) {
 static napi_value js_crc32c_impl(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value s;
-  napi_create_string_utf8(env, have_fold ? "fold" : have_sse42 ? "crc32" : "table", NAPI_AUTO_LENGTH, &s);
+  napi_create_string_utf8(env, have_mix ? "fold+crc32" : have_fold ? "fold" : have_sse42 ? "crc32" : "table", NAPI_AUTO_LENGTH, &s);
   return s;
 }
 
@@ -458,6 +535,8 @@ void crc32c_init(napi_env env, napi_value exports) {
   if (have_sse42) shift_tables();
   have_fold = have_sse42 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq") && __builtin_cpu_supports("pclmul") && !getenv("PRAM_CRC_NO_FOLD");
   if (have_fold) fold_constants();
+  have_mix = have_fold && !getenv("PRAM_CRC_NO_MIX");
+  if (have_mix) mix_constants();
 #endif
   napi_value f;
   napi_create_function(env, "crc32cMany", NAPI_AUTO_LENGTH, js_crc32c_many, NULL, &f);
