@@ -14,6 +14,7 @@
 #include "pram_native.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -468,51 +469,140 @@ static napi_value js_crc32c_ranges(napi_env env, napi_callback_info info) {
  * 124-130 ms CPU against 130-149; 64 KiB: 148-169). */
 #define READ_CHUNK (512u << 10)
 
+/* The arguments of crc32cReadInto and crc32cReadCheck: fd, pos, target, at, len, offsets, lengths, n, then
+ * out (and expected before it for a check). */
+typedef struct { int32_t fd, n; int64_t pos, len; uint8_t *dst; const uint32_t *o, *l, *e; uint32_t *out; } read_args_t;
+
+static int get_read_args(napi_env env, napi_callback_info info, int check, read_args_t *a) {
+  const char *name = check ? "crc32cReadCheck" : "crc32cReadInto";
+  size_t argc = 10, want = check ? 10 : 9;
+  napi_value argv[10];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int64_t at = 0;
+  void *tgt, *off, *lens, *exp = NULL, *out;
+  size_t n_tgt = 0, n_off = 0, n_len = 0, n_exp = 0, n_out = 0;
+  char msg[160];
+  if (argc < want || !typed(env, argv[2], napi_uint8_array, &tgt, &n_tgt) || !typed(env, argv[5], napi_uint32_array, &off, &n_off)
+      || !typed(env, argv[6], napi_uint32_array, &lens, &n_len) || !typed(env, argv[want - 1], napi_uint32_array, &out, &n_out)
+      || (check && !typed(env, argv[8], napi_uint32_array, &exp, &n_exp))) {
+    snprintf(msg, sizeof msg, "%s: fd, pos, target (Uint8Array), at, len, offsets, lengths (Uint32Array), n, %sout (Uint32Array)", name, check ? "expected, " : "");
+    napi_throw_type_error(env, NULL, msg);
+    return 0;
+  }
+  if (!get_i32(env, argv[0], &a->fd, "fd") || !get_i32(env, argv[7], &a->n, "n")) return 0;
+  if (napi_get_value_int64(env, argv[1], &a->pos) != napi_ok || napi_get_value_int64(env, argv[3], &at) != napi_ok
+      || napi_get_value_int64(env, argv[4], &a->len) != napi_ok) {
+    snprintf(msg, sizeof msg, "%s: pos, at and len must be numbers", name);
+    napi_throw_type_error(env, NULL, msg);
+    return 0;
+  }
+  size_t n = (size_t)a->n;
+  if (a->fd < 0 || a->pos < 0 || at < 0 || a->len < 0 || (size_t)at + (size_t)a->len > n_tgt || a->n < 0 || n > n_off || n > n_len
+      || n > n_out || (check && n > n_exp)) {
+    snprintf(msg, sizeof msg, "%s: a position, length or count out of range", name);
+    napi_throw_range_error(env, NULL, msg);
+    return 0;
+  }
+  a->o = off; a->l = lens; a->e = exp; a->out = out; a->dst = (uint8_t *)tgt + at;
+  for (size_t i = 0; i < n; i++) {
+    if ((size_t)a->o[i] + a->l[i] > (size_t)a->len) {
+      snprintf(msg, sizeof msg, "%s: a range past the bytes read", name);
+      napi_throw_range_error(env, NULL, msg);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+#if defined(__x86_64__)
+/* x^(8 len - 33) mod P (bit-reflected), len >= 5: the constant shift_clmul takes to carry a sum past len bytes. */
+static uint32_t shift_constant(size_t len) {
+  uint64_t e = 8 * (uint64_t)len - 33;
+  uint32_t r = 0x80000000u, sq = xnmodp(1);   /* r = 1, sq = x^(2^i) */
+  for (; e; e >>= 1, sq = mulmodp(sq, sq)) if (e & 1) r = mulmodp(r, sq);
+  return r;
+}
+#endif
+
+/* Checks ranges [i, end) of b against e: returns the first whose crc32c differs (its crc in *bad), or end.
+ * With folding, neighbouring ranges (one after another in b, as a read's pages are) are summed as one
+ * buffer, the fast way, against their expected sums joined the same way (crc being linear): each
+ * range on its own only when the joined sums differ, to find which. */
+static int32_t check_ranges(const uint8_t *b, const uint32_t *o, const uint32_t *l, const uint32_t *e, int32_t i, int32_t end, uint32_t *bad) {
+  size_t k_len = 0;
+  uint32_t k = 0;
+  while (i < end) {
+    int32_t j = i + 1;
+    while (j < end && o[j] == o[j - 1] + l[j - 1] && l[j] >= 8) j++;
+#if defined(__x86_64__)
+    if (have_fold && j - i > 1) {
+      uint32_t want = e[i];
+      for (int32_t r = i + 1; r < j; r++) {
+        if (l[r] != k_len) { k_len = l[r]; k = shift_constant(k_len); }
+        want = shift_clmul(want, k) ^ e[r];
+      }
+      if (crc_hw(0, b + o[i], (size_t)o[j - 1] + l[j - 1] - o[i]) == want) { i = j; continue; }
+    }
+#endif
+    for (; i < j; i++) {
+      uint32_t c = crc32c_raw(b + o[i], l[i]);
+      if (c != e[i]) { *bad = c; return i; }
+    }
+  }
+  return end;
+}
+
+/* The read of crc32cReadInto / crc32cReadCheck: a chunk at a time, then the ranges that end in it
+ * (in order, as a read's runs are), their bytes summed hot in cache. Returns errno, or 0. */
+static int read_ranges(read_args_t *a, int32_t *good, uint32_t *bad) {
+  int32_t i = 0, n = a->n;
+  *good = n;
+  for (size_t done = 0; done < (size_t)a->len || i < n;) {
+    size_t take = (size_t)a->len - done < READ_CHUNK ? (size_t)a->len - done : READ_CHUNK;
+    int err = take ? read_all(a->fd, a->dst + done, take, (off_t)a->pos + (off_t)done) : 0;
+    if (err) return err;
+    done += take;
+    int32_t k = i;
+    while (k < n && (take == 0 || (size_t)a->o[k] + a->l[k] <= done)) k++;
+    if (!a->e) sum_ranges(a->dst, a->o, a->l, i, k, a->out);
+    else if ((*good = check_ranges(a->dst, a->o, a->l, a->e, i, k, bad)) < k) return 0;
+    else *good = n;
+    i = k;
+  }
+  return 0;
+}
+
 /* crc32cReadInto(fd, pos, target, at, len, offsets, lengths, n, out): pread fd's [pos, pos + len) into
  * target[at..], and out[i] = crc32c of target[at + offsets[i], + lengths[i]) for i < n. Throws the
  * pread's errno (EIO when the file ends first). */
 static napi_value js_crc32c_read_into(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  int32_t fd = -1, n = 0;
-  int64_t pos = 0, at = 0, len = 0;
-  void *tgt, *off, *lens, *out;
-  size_t n_tgt = 0, n_off = 0, n_len = 0, n_out = 0;
-  if (argc < 9 || !typed(env, argv[2], napi_uint8_array, &tgt, &n_tgt) || !typed(env, argv[5], napi_uint32_array, &off, &n_off)
-      || !typed(env, argv[6], napi_uint32_array, &lens, &n_len) || !typed(env, argv[8], napi_uint32_array, &out, &n_out)) {
-    napi_throw_type_error(env, NULL, "crc32cReadInto: fd, pos, target (Uint8Array), at, len, offsets, lengths (Uint32Array), n, out (Uint32Array)");
-    return NULL;
+  read_args_t a;
+  int32_t good;
+  uint32_t bad;
+  if (!get_read_args(env, info, 0, &a)) return NULL;
+  int err = read_ranges(&a, &good, &bad);
+  return err ? throw_errno(env, err, "pread") : NULL;
+}
+
+/* crc32cReadCheck(fd, pos, target, at, len, offsets, lengths, n, expected, out): the copy of
+ * crc32cReadInto, each range checked against expected[i] (ranges in order, none overlapping). Returns
+ * how many ranges from the first match, g; out[i] = expected[i] for i < g, and out[g] = the crc32c of
+ * range g when g < n (the copy may stop after it). Throws as crc32cReadInto. */
+static napi_value js_crc32c_read_check(napi_env env, napi_callback_info info) {
+  read_args_t a;
+  int32_t good;
+  uint32_t bad = 0;
+  if (!get_read_args(env, info, 1, &a)) return NULL;
+  for (int32_t i = 1; i < a.n; i++) {
+    if (a.o[i] < a.o[i - 1] + a.l[i - 1]) { napi_throw_range_error(env, NULL, "crc32cReadCheck: ranges out of order or overlapping"); return NULL; }
   }
-  if (!get_i32(env, argv[0], &fd, "fd") || !get_i32(env, argv[7], &n, "n")) return NULL;
-  if (napi_get_value_int64(env, argv[1], &pos) != napi_ok || napi_get_value_int64(env, argv[3], &at) != napi_ok
-      || napi_get_value_int64(env, argv[4], &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "crc32cReadInto: pos, at and len must be numbers");
-    return NULL;
-  }
-  if (fd < 0 || pos < 0 || at < 0 || len < 0 || (size_t)at + (size_t)len > n_tgt || n < 0 || (size_t)n > n_off || (size_t)n > n_len || (size_t)n > n_out) {
-    napi_throw_range_error(env, NULL, "crc32cReadInto: a position, length or count out of range");
-    return NULL;
-  }
-  const uint32_t *o = off, *l = lens;
-  for (int32_t i = 0; i < n; i++) {
-    if ((size_t)o[i] + l[i] > (size_t)len) { napi_throw_range_error(env, NULL, "crc32cReadInto: a range past the bytes read"); return NULL; }
-  }
-  uint8_t *dst = (uint8_t *)tgt + at;
-  /* Copy a chunk, then sum the ranges that end in it (in order, as a read's runs are): bytes summed hot in cache. */
-  int32_t i = 0;
-  for (size_t done = 0; done < (size_t)len;) {
-    size_t take = (size_t)len - done < READ_CHUNK ? (size_t)len - done : READ_CHUNK;
-    int err = read_all(fd, dst + done, take, (off_t)pos + (off_t)done);
-    if (err) return throw_errno(env, err, "pread");
-    done += take;
-    int32_t k = i;
-    while (k < n && (size_t)o[k] + l[k] <= done) k++;
-    sum_ranges(dst, o, l, i, k, out);
-    i = k;
-  }
-  sum_ranges(dst, o, l, i, n, out);
-  return NULL;
+  int err = read_ranges(&a, &good, &bad);
+  if (err) return throw_errno(env, err, "pread");
+  memcpy(a.out, a.e, (size_t)good * sizeof *a.out);
+  if (good < a.n) a.out[good] = bad;
+  napi_value v;
+  napi_create_int32(env, good, &v);
+  return v;
 }
 
 /* crc32cImpl(): which code sums ("fold": AVX-512 VPCLMULQDQ, "crc32": SSE4.2 streams, "table"). */
@@ -547,6 +637,8 @@ void crc32c_init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "crc32cRanges", f);
   napi_create_function(env, "crc32cReadInto", NAPI_AUTO_LENGTH, js_crc32c_read_into, NULL, &f);
   napi_set_named_property(env, exports, "crc32cReadInto", f);
+  napi_create_function(env, "crc32cReadCheck", NAPI_AUTO_LENGTH, js_crc32c_read_check, NULL, &f);
+  napi_set_named_property(env, exports, "crc32cReadCheck", f);
   napi_create_function(env, "crc32cImpl", NAPI_AUTO_LENGTH, js_crc32c_impl, NULL, &f);
   napi_set_named_property(env, exports, "crc32cImpl", f);
 }

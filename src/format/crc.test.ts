@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { crc32c, crc32cFile, crc32cImpl, crc32cMany, crc32cReadInto } from './crc.js';
+import { crc32c, crc32cFile, crc32cImpl, crc32cMany, crc32cReadCheck, crc32cReadInto } from './crc.js';
 
 const SEED = Number(process.env.SEED ?? 0x5eed13);
 
@@ -96,6 +96,46 @@ test('crc32cReadInto copies the bytes and sums every range as crc32c of the copy
     assert.throws(() => crc32cReadInto(fd, bytes.length - 4096, t, 0, 8192, o, l, 2, out), { code: 'EIO' }, 'the file ends first');
     assert.throws(() => crc32cReadInto(fd, 0, t, 1, 8192, o, l, 2, out), RangeError, 'past the target');
     assert.throws(() => crc32cReadInto(fd, 0, t, 0, 4096, o, l, 2, out), RangeError, 'a range past the bytes read');
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+  }
+});
+
+test('crc32cReadCheck copies as crc32cReadInto and finds the first range whose sum differs, neighbours joined or not', () => {
+  const next = rng(SEED ^ 0x7654321);
+  const file = path.join(os.tmpdir(), `crcread-check-${process.pid}.bin`);
+  const bytes = Buffer.alloc(3 << 20);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = next() & 0xff;
+  fs.writeFileSync(file, bytes);
+  const fd = fs.openSync(file, 'r');
+  try {
+    for (let round = 0; round < 60; round++) {
+      // A read's ranges: pages of 4 KiB and runs of up to 32 pages, mostly one after another, some gaps, some short.
+      const len = 4096 + (next() % (2 << 20)), pos = next() % (bytes.length - len), at = next() % 5000;
+      const offsets: number[] = [], lens: number[] = [];
+      for (let o = next() % 3 === 0 ? next() % 4096 : 0; o < len;) {
+        const l = Math.min(len - o, next() % 4 === 0 ? 4096 * (1 + (next() % 32)) : next() % 5 === 0 ? 1 + (next() % 9) : 4096);
+        offsets.push(o); lens.push(l);
+        o += l + (next() % 6 === 0 ? next() % 9000 : 0);
+      }
+      const n = offsets.length, o = new Uint32Array(offsets), l = new Uint32Array(lens), out = new Uint32Array(n);
+      const sums = offsets.map((x, i) => crc32c(bytes.subarray(pos + x, pos + x + lens[i]!)));
+      const bad = round % 3 === 0 ? -1 : next() % n;    // the range whose expected sum is wrong (-1: none)
+      const expected = new Uint32Array(sums.map((c, i) => i === bad ? (c ^ (1 << (next() % 32))) >>> 0 : c));
+      const target = Buffer.alloc(at + len, 0xa5);
+      const g = crc32cReadCheck(fd, pos, target, at, len, o, l, n, expected, out);
+      const want = bad < 0 ? n : bad;
+      assert.equal(g, want, `SEED=${SEED} round ${round}: ranges good from the first`);
+      for (let i = 0; i < g; i++) assert.equal(out[i], sums[i], `SEED=${SEED} round ${round} range ${i}`);
+      if (g < n) assert.equal(out[g], sums[g], `SEED=${SEED} round ${round}: the differing range's own sum`);
+      const copied = bad < 0 ? len : Math.min(len, offsets[bad]! + lens[bad]!);
+      assert.ok(target.subarray(at, at + copied).equals(bytes.subarray(pos, pos + copied)), `SEED=${SEED} round ${round}: the bytes copied`);
+    }
+    const t = Buffer.alloc(8192), e = new Uint32Array(2), out = new Uint32Array(2);
+    assert.throws(() => crc32cReadCheck(fd, 0, t, 0, 8192, new Uint32Array([4096, 0]), new Uint32Array([4096, 4096]), 2, e, out), RangeError, 'out of order');
+    assert.throws(() => crc32cReadCheck(fd, 0, t, 0, 8192, new Uint32Array([0, 100]), new Uint32Array([4096, 4096]), 2, e, out), RangeError, 'overlapping');
+    assert.throws(() => crc32cReadCheck(fd, bytes.length - 4096, t, 0, 8192, new Uint32Array([0]), new Uint32Array([4096]), 1, e, out), { code: 'EIO' }, 'the file ends first');
   } finally {
     fs.closeSync(fd);
     fs.rmSync(file, { force: true });

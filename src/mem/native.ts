@@ -26,6 +26,7 @@ interface Addon {
   crc32cFile(fd: number, offsets: Float64Array, lengths: Uint32Array, out: Uint32Array, threads: number): void;
   crc32cRanges(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array): void;
   crc32cReadInto(fd: number, pos: number, target: Uint8Array, at: number, len: number, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array): void;
+  crc32cReadCheck(fd: number, pos: number, target: Uint8Array, at: number, len: number, offsets: Uint32Array, lengths: Uint32Array, n: number, expected: Uint32Array, out: Uint32Array): number;
   crc32cImpl(): string;
   MADV_NORMAL: number; MADV_RANDOM: number; MADV_SEQUENTIAL: number; MADV_WILLNEED: number;
   MADV_DONTNEED: number; MADV_REMOVE: number; MADV_HUGEPAGE: number; MADV_NOHUGEPAGE: number;
@@ -160,6 +161,15 @@ export function crc32cImpl(): string {
  */
 export function crc32cReadInto(fd: number, pos: number, target: Uint8Array, at: number, len: number, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array): void {
   addon.crc32cReadInto(fd, pos, target, at, len, offsets, lengths, n, out);
+}
+
+/**
+ * crc32cReadInto's copy, each range checked against expected[i] (ranges in
+ * order, none overlapping): returns how many match from the first, g;
+ * out[i] = expected[i] for i < g, out[g] = range g's crc32c when g < n.
+ */
+export function crc32cReadCheck(fd: number, pos: number, target: Uint8Array, at: number, len: number, offsets: Uint32Array, lengths: Uint32Array, n: number, expected: Uint32Array, out: Uint32Array): number {
+  return addon.crc32cReadCheck(fd, pos, target, at, len, offsets, lengths, n, expected, out);
 }
 
 /** memfd_create(2); flags default to MFD_CLOEXEC. */

@@ -10,7 +10,7 @@
 import type { PhysMem } from '../mem/physmem.js';
 import { PageFlag, type PageFrames } from '../boot/frames.js';
 import { EIO } from '../format/errno.js';
-import { crc32c, crc32cFile, crc32cMany, crc32cRanges, crc32cReadInto, type CrcThreads } from '../format/crc.js';
+import { crc32c, crc32cFile, crc32cMany, crc32cRanges, crc32cReadCheck, type CrcThreads } from '../format/crc.js';
 import type { Loss, NodeImage } from './image.js';
 import type { Run } from './types.js';
 import { RUN, type LogReplay } from './replay.js';
@@ -176,7 +176,7 @@ export class FirstTouch {
     }
     if (this.n === 0) return undefined;
     try {
-      crc32cReadInto(fd, pfn * ps + inPage, target, to, bytes, this.rangeAt, this.rangeLen, this.n, this.actual);
+      crc32cReadCheck(fd, pfn * ps + inPage, target, to, bytes, this.rangeAt, this.rangeLen, this.n, this.expected, this.actual);
     } catch {
       return undefined;   // the fd did not read: the caller's path reads through the mapping
     }
