@@ -273,7 +273,7 @@ static uint32_t crc32c_raw(const uint8_t *p, size_t n) {
 /* pread of the whole range: the kernel copies from its page cache, so the
  * pages are never mapped into this process (a first touch of a mapping costs
  * a fault per page, and far more than the copy under some hypervisors). */
-static int read_all(int fd, uint8_t *buf, size_t len, off_t off) {
+int pram_read_all(int fd, uint8_t *buf, size_t len, off_t off) {
   while (len) {
     ssize_t n = pread(fd, buf, len, off);
     if (n < 0 && errno == EINTR) continue;
@@ -295,7 +295,7 @@ static void *run_share(void *arg) {
     if (s->fd < 0) { s->out[i] = crc32c_raw(s->spans[i].data, s->spans[i].len); i++; continue; }
     size_t end = i + 1, bytes = s->len[i];
     while (end < s->to && s->off[end] == s->off[end - 1] + s->len[end - 1] && bytes + s->len[end] <= READ_BYTES_MAX) bytes += s->len[end++];
-    s->err = read_all(s->fd, s->buf, bytes, (off_t)s->off[i]);
+    s->err = pram_read_all(s->fd, s->buf, bytes, (off_t)s->off[i]);
     for (size_t at = 0; !s->err && i < end; at += s->len[i], i++) s->out[i] = crc32c_raw(s->buf + at, s->len[i]);
   }
   return NULL;
@@ -373,7 +373,7 @@ static napi_value js_crc32c_many(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
+int pram_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
   bool is = false;
   napi_typedarray_type tt;
   napi_is_typedarray(env, v, &is);
@@ -395,8 +395,8 @@ static napi_value js_crc32c_file(napi_env env, napi_callback_info info) {
     if (argc < 5) napi_throw_type_error(env, NULL, "crc32cFile: 5 arguments");
     return NULL;
   }
-  if (!typed(env, argv[1], napi_float64_array, &off, &n_off) || !typed(env, argv[2], napi_uint32_array, &len, &n_len)
-      || !typed(env, argv[3], napi_uint32_array, &out, &n_out) || n_len < n_off || n_out < n_off || fd < 0) {
+  if (!pram_typed(env, argv[1], napi_float64_array, &off, &n_off) || !pram_typed(env, argv[2], napi_uint32_array, &len, &n_len)
+      || !pram_typed(env, argv[3], napi_uint32_array, &out, &n_out) || n_len < n_off || n_out < n_off || fd < 0) {
     napi_throw_type_error(env, NULL, "crc32cFile: fd, offsets (Float64Array), lengths and out (Uint32Array, as long)");
     return NULL;
   }
@@ -439,8 +439,8 @@ static napi_value js_crc32c_ranges(napi_env env, napi_callback_info info) {
   void *buf, *off, *len, *out;
   size_t n_buf = 0, n_off = 0, n_len = 0, n_out = 0;
   int32_t n = 0;
-  if (argc < 5 || !typed(env, argv[0], napi_uint8_array, &buf, &n_buf) || !typed(env, argv[1], napi_uint32_array, &off, &n_off)
-      || !typed(env, argv[2], napi_uint32_array, &len, &n_len) || !typed(env, argv[4], napi_uint32_array, &out, &n_out)) {
+  if (argc < 5 || !pram_typed(env, argv[0], napi_uint8_array, &buf, &n_buf) || !pram_typed(env, argv[1], napi_uint32_array, &off, &n_off)
+      || !pram_typed(env, argv[2], napi_uint32_array, &len, &n_len) || !pram_typed(env, argv[4], napi_uint32_array, &out, &n_out)) {
     napi_throw_type_error(env, NULL, "crc32cRanges: buf (Uint8Array), offsets, lengths (Uint32Array), n, out (Uint32Array)");
     return NULL;
   }
@@ -482,9 +482,9 @@ static int get_read_args(napi_env env, napi_callback_info info, int check, read_
   void *tgt, *off, *lens, *exp = NULL, *out;
   size_t n_tgt = 0, n_off = 0, n_len = 0, n_exp = 0, n_out = 0;
   char msg[160];
-  if (argc < want || !typed(env, argv[2], napi_uint8_array, &tgt, &n_tgt) || !typed(env, argv[5], napi_uint32_array, &off, &n_off)
-      || !typed(env, argv[6], napi_uint32_array, &lens, &n_len) || !typed(env, argv[want - 1], napi_uint32_array, &out, &n_out)
-      || (check && !typed(env, argv[8], napi_uint32_array, &exp, &n_exp))) {
+  if (argc < want || !pram_typed(env, argv[2], napi_uint8_array, &tgt, &n_tgt) || !pram_typed(env, argv[5], napi_uint32_array, &off, &n_off)
+      || !pram_typed(env, argv[6], napi_uint32_array, &lens, &n_len) || !pram_typed(env, argv[want - 1], napi_uint32_array, &out, &n_out)
+      || (check && !pram_typed(env, argv[8], napi_uint32_array, &exp, &n_exp))) {
     snprintf(msg, sizeof msg, "%s: fd, pos, target (Uint8Array), at, len, offsets, lengths (Uint32Array), n, %sout (Uint32Array)", name, check ? "expected, " : "");
     napi_throw_type_error(env, NULL, msg);
     return 0;
@@ -552,6 +552,10 @@ static int32_t check_ranges(const uint8_t *b, const uint32_t *o, const uint32_t 
   return end;
 }
 
+int32_t crc32c_check(const uint8_t *b, const uint32_t *o, const uint32_t *l, const uint32_t *e, int32_t n, uint32_t *bad) {
+  return check_ranges(b, o, l, e, 0, n, bad);
+}
+
 /* The read of crc32cReadInto / crc32cReadCheck: a chunk at a time, then the ranges that end in it
  * (in order, as a read's runs are), their bytes summed hot in cache. Returns errno, or 0. */
 static int read_ranges(read_args_t *a, int32_t *good, uint32_t *bad) {
@@ -559,7 +563,7 @@ static int read_ranges(read_args_t *a, int32_t *good, uint32_t *bad) {
   *good = n;
   for (size_t done = 0; done < (size_t)a->len || i < n;) {
     size_t take = (size_t)a->len - done < READ_CHUNK ? (size_t)a->len - done : READ_CHUNK;
-    int err = take ? read_all(a->fd, a->dst + done, take, (off_t)a->pos + (off_t)done) : 0;
+    int err = take ? pram_read_all(a->fd, a->dst + done, take, (off_t)a->pos + (off_t)done) : 0;
     if (err) return err;
     done += take;
     int32_t k = i;
