@@ -10,18 +10,14 @@ import { spawnSync } from 'node:child_process';
 import { mount } from './index.js';
 import { Prng } from '../machine/prng.js';
 import { aheadThreads } from '../mem/native.js';
-import { flipBitInPage } from './testkit.js';
+import { flipBitInPage, pagesOf, randomBytes } from './testkit.js';
 
 const PS = 4096, MIB = 1 << 20;
 const SIZE = 24 * MIB;
 const quiet = { cmdline: '', checkpointIntervalMs: 0, systemd: false, warn: () => {} };
 type Pfs = Awaited<ReturnType<typeof mount>>;
 
-function content(n: number, r: Prng): Buffer {
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i += 4) b.writeUInt32LE(r.below(0x100000000), i);
-  return b;
-}
+const content = randomBytes;
 
 /** The thread's verdicts once it has settled every block (it runs on its own: polled, 20 s at most). */
 async function settled(pfs: Pfs): Promise<number[]> {
@@ -34,19 +30,7 @@ async function settled(pfs: Pfs): Promise<number[]> {
   assert.fail('the checking thread settles every block');
 }
 
-/** Every page of `path`: its bytes, or the error code its read gave. */
-async function pages(pfs: Pfs, path: string, size: number): Promise<(Buffer | string)[]> {
-  const out: (Buffer | string)[] = [];
-  await using h = await pfs.open(path);
-  for (let off = 0; off < size; off += PS) {
-    try {
-      const b = Buffer.alloc(PS);
-      assert.equal((await h.read(b, 0, PS, off)).bytesRead, PS);
-      out.push(b);
-    } catch (e) { out.push((e as { code: string }).code); }
-  }
-  return out;
-}
+const pages = pagesOf;
 
 for (const extents of [false, true]) test(`checked ahead (${extents ? 'runs of 32 pages' : 'a MAP record per page'}): a flipped bit reads EIO for exactly its ${extents ? 'run' : 'page'}, reported once, every other page as written`, async () => {
   const seed = Number(process.env.SEED ?? 0xa4ead);
