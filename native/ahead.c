@@ -73,9 +73,9 @@ static int32_t check_block(ahead_t *a, size_t b) {
   size_t first = 0, bytes = 0;
   size_t n = block_ranges(a, b, &first, &bytes);
   if (n == 0) return GOOD;
-  if (pram_read_all(a->fd, a->buf, bytes, (off_t)(first * a->page_size))) return FREE;   /* no verdict: the reader checks */
-  uint32_t bad;
-  return crc32c_check(a->buf, a->off, a->len, a->exp, (int32_t)n, &bad) == (int32_t)n ? GOOD : DIFF;
+  int32_t good;
+  if (crc32c_read_check(a->fd, (off_t)(first * a->page_size), a->buf, bytes, a->off, a->len, a->exp, (int32_t)n, &good)) return FREE;   /* no verdict: the reader checks */
+  return good == (int32_t)n ? GOOD : DIFF;
 }
 
 static void *run(void *arg) {

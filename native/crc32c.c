@@ -273,7 +273,7 @@ static uint32_t crc32c_raw(const uint8_t *p, size_t n) {
 /* pread of the whole range: the kernel copies from its page cache, so the
  * pages are never mapped into this process (a first touch of a mapping costs
  * a fault per page, and far more than the copy under some hypervisors). */
-int pram_read_all(int fd, uint8_t *buf, size_t len, off_t off) {
+static int read_all(int fd, uint8_t *buf, size_t len, off_t off) {
   while (len) {
     ssize_t n = pread(fd, buf, len, off);
     if (n < 0 && errno == EINTR) continue;
@@ -295,7 +295,7 @@ static void *run_share(void *arg) {
     if (s->fd < 0) { s->out[i] = crc32c_raw(s->spans[i].data, s->spans[i].len); i++; continue; }
     size_t end = i + 1, bytes = s->len[i];
     while (end < s->to && s->off[end] == s->off[end - 1] + s->len[end - 1] && bytes + s->len[end] <= READ_BYTES_MAX) bytes += s->len[end++];
-    s->err = pram_read_all(s->fd, s->buf, bytes, (off_t)s->off[i]);
+    s->err = read_all(s->fd, s->buf, bytes, (off_t)s->off[i]);
     for (size_t at = 0; !s->err && i < end; at += s->len[i], i++) s->out[i] = crc32c_raw(s->buf + at, s->len[i]);
   }
   return NULL;
@@ -552,10 +552,6 @@ static int32_t check_ranges(const uint8_t *b, const uint32_t *o, const uint32_t 
   return end;
 }
 
-int32_t crc32c_check(const uint8_t *b, const uint32_t *o, const uint32_t *l, const uint32_t *e, int32_t n, uint32_t *bad) {
-  return check_ranges(b, o, l, e, 0, n, bad);
-}
-
 /* The read of crc32cReadInto / crc32cReadCheck: a chunk at a time, then the ranges that end in it
  * (in order, as a read's runs are), their bytes summed hot in cache. Returns errno, or 0. */
 static int read_ranges(read_args_t *a, int32_t *good, uint32_t *bad) {
@@ -563,7 +559,7 @@ static int read_ranges(read_args_t *a, int32_t *good, uint32_t *bad) {
   *good = n;
   for (size_t done = 0; done < (size_t)a->len || i < n;) {
     size_t take = (size_t)a->len - done < READ_CHUNK ? (size_t)a->len - done : READ_CHUNK;
-    int err = take ? pram_read_all(a->fd, a->dst + done, take, (off_t)a->pos + (off_t)done) : 0;
+    int err = take ? read_all(a->fd, a->dst + done, take, (off_t)a->pos + (off_t)done) : 0;
     if (err) return err;
     done += take;
     int32_t k = i;
@@ -574,6 +570,12 @@ static int read_ranges(read_args_t *a, int32_t *good, uint32_t *bad) {
     i = k;
   }
   return 0;
+}
+
+int crc32c_read_check(int fd, off_t pos, uint8_t *dst, size_t len, const uint32_t *o, const uint32_t *l, const uint32_t *e, int32_t n, int32_t *good) {
+  read_args_t a = { fd, n, pos, (int64_t)len, dst, o, l, e, NULL };
+  uint32_t bad;
+  return read_ranges(&a, good, &bad);
 }
 
 /* crc32cReadInto(fd, pos, target, at, len, offsets, lengths, n, out): pread fd's [pos, pos + len) into

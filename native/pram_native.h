@@ -16,13 +16,12 @@ void fuse_poll_init(napi_env env, napi_value exports);
 
 /* crc32c over many buffers on several threads (crc32c.c): adds crc32cMany. */
 void crc32c_init(napi_env env, napi_value exports);
-/* pread of the whole range (EINTR retried); errno, EIO when the file ends first, or 0 (crc32c.c). */
-int pram_read_all(int fd, uint8_t *buf, size_t len, off_t off);
 /* v is a typed array of type want: its data and length (elements); 0 otherwise (crc32c.c). */
 int pram_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len);
-/* How many of the ranges b[o[i], + l[i]) (in order, none overlapping) match e[i] from the first; *bad = the
- * crc32c of the first that does not (crc32c.c). */
-int32_t crc32c_check(const uint8_t *b, const uint32_t *o, const uint32_t *l, const uint32_t *e, int32_t n, uint32_t *bad);
+/* pread of fd's [pos, pos + len) into dst a chunk at a time, each followed by the check of the ranges
+ * dst[o[i], + l[i]) that end in it (in order, none overlapping) against e[i] while hot in cache; *good = how
+ * many match from the first (the read may stop after the first that does not). errno, or 0 (crc32c.c). */
+int crc32c_read_check(int fd, off_t pos, uint8_t *dst, size_t len, const uint32_t *o, const uint32_t *l, const uint32_t *e, int32_t n, int32_t *good);
 
 /* Verification ahead of the readers after a lazy mount (ahead.c): adds aheadStart/aheadStop/aheadThreads. */
 void ahead_init(napi_env env, napi_value exports);
