@@ -2,7 +2,8 @@
 // (native/ahead.c, pram/verify.ts): with it, a flipped bit still reads EIO at
 // exactly its page (or run) and is reported once; pages written after the
 // mount, while it runs, are never lost; it stops at unmount and never keeps a
-// process alive; PRAM_VERIFY_AHEAD=0 turns it off.
+// process alive; PRAM_VERIFY_AHEAD=0 turns it off; without PRAM_VERIFY_AHEAD
+// it runs from 512 MiB of data on (these images are smaller: =1 here).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -13,6 +14,7 @@ import { aheadThreads } from '../mem/native.js';
 import { flipBitInPage, pagesOf, randomBytes } from './testkit.js';
 
 const PS = 4096, MIB = 1 << 20;
+process.env['PRAM_VERIFY_AHEAD'] = '1';
 const SIZE = 24 * MIB;
 const quiet = { cmdline: '', checkpointIntervalMs: 0, systemd: false, warn: () => {} };
 type Pfs = Awaited<ReturnType<typeof mount>>;
@@ -111,7 +113,7 @@ for (const extents of [false, true]) test(`checked ahead (${extents ? 'runs' : '
   }
 });
 
-test('the checking thread runs only after a lazy mount with PRAM_VERIFY_AHEAD unset, stops at unmount, and never keeps a process alive', async () => {
+test('the checking thread runs only after a lazy mount (PRAM_VERIFY_AHEAD=1, or unset from 512 MiB of data on), stops at unmount, and never keeps a process alive', async () => {
   const arena = `/dev/shm/ahead-api-life-${process.pid}.pram`;
   try {
     const w = await mount({ arena, create: { sizeBytes: 160 * MIB }, ...quiet });
@@ -133,7 +135,7 @@ test('the checking thread runs only after a lazy mount with PRAM_VERIFY_AHEAD un
       const { aheadThreads } = await import(${JSON.stringify(new URL('../mem/native.js', import.meta.url).href)});
       await mount({ arena: ${JSON.stringify(arena)}, verify: 'lazy', cmdline: '', checkpointIntervalMs: 0, systemd: false, warn: () => {} });
       console.log('threads', aheadThreads());`;
-    for (const [env, threads] of [[{}, 1], [{ PRAM_VERIFY_AHEAD: '0' }, 0]] as const) {
+    for (const [env, threads] of [[{}, 1], [{ PRAM_VERIFY_AHEAD: '0' }, 0], [{ PRAM_VERIFY_AHEAD: '' }, 0]] as const) {
       const t0 = Date.now();
       const r = spawnSync(process.execPath, ['--input-type=module', '-e', child], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
       assert.equal(r.status, 0, `${JSON.stringify(env)}: the child ends by itself: ${r.stderr}`);
@@ -156,7 +158,7 @@ test('a whole-page write into an unverified run (lazy mount, thread off or on) l
       const saved = process.env['PRAM_VERIFY_AHEAD'];
       if (off) process.env['PRAM_VERIFY_AHEAD'] = off;
       const pfs = await mount({ arena, verify: 'lazy', extents: true, ...quiet });
-      if (off) process.env['PRAM_VERIFY_AHEAD'] = saved; else delete process.env['PRAM_VERIFY_AHEAD'];
+      process.env['PRAM_VERIFY_AHEAD'] = saved;
       try {
         await using h = await pfs.open('/f', 'r+');
         await h.write(Buffer.alloc(PS, 1), 0, PS, 3 * PS);              // a whole page inside the first run

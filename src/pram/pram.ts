@@ -105,7 +105,7 @@ export class Pram {
     if (opts.verify === 'lazy') this.lazy = { builds: a.builds };
     this.last = { links: 0, meta: replay.cursor?.pages.length ?? 0, data: a.dataPages, copies: 0, entries: 0 };
     this.space.adjust({ data: a.dataPages });
-    if (opts.verify === 'lazy') this.touch.startAhead();
+    if (opts.verify === 'lazy') this.touch.startAhead(a.dataPages);
     return { nodes: a.nodes, losses: a.losses };
   }
 
@@ -126,7 +126,7 @@ export class Pram {
     this.last = { links: reserved.links.length, meta: st.chainPages.length - reserved.links.length, data: 0, copies: 0, entries: reserved.entries.length };
     for (const n of nodes) this.last.data += n.pages.count;
     this.space.adjust({ data: this.last.data, copies: this.bannedData(nodes) });
-    if (opts.verify === 'lazy') this.touch.startAhead();
+    if (opts.verify === 'lazy') this.touch.startAhead(this.last.data);
     return { nodes, losses: [...reserved.losses, ...st.losses, ...poisoned] };
   }
 
