@@ -74,7 +74,7 @@ static int32_t check_block(ahead_t *a, size_t b) {
   size_t n = block_ranges(a, b, &first, &bytes);
   if (n == 0) return GOOD;
   int32_t good;
-  if (crc32c_read_check(a->fd, (off_t)(first * a->page_size), a->buf, bytes, a->off, a->len, a->exp, (int32_t)n, &good)) return FREE;   /* no verdict: the reader checks */
+  if (crc32c_read_check(a->fd, (off_t)(first * a->page_size), a->buf, bytes, a->off, a->len, a->exp, (int32_t)n, &good, &a->stop)) return FREE;   /* no verdict: the reader checks */
   return good == (int32_t)n ? GOOD : DIFF;
 }
 
@@ -103,6 +103,10 @@ static void *run(void *arg) {
 static void stop(ahead_t *a) {
   if (!a->started) return;
   atomic_store(&a->stop, 1);
+  /* It stops within a chunk (512 KiB) -- once it runs: back to its starter's scheduling, not to wait
+   * for an idle core. */
+  struct sched_param sp = { .sched_priority = a->priority };
+  pthread_setschedparam(a->tid, a->policy, &sp);
   pthread_join(a->tid, NULL);
   close(a->fd);
   a->started = 0;

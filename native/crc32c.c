@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -471,7 +472,7 @@ static napi_value js_crc32c_ranges(napi_env env, napi_callback_info info) {
 
 /* The arguments of crc32cReadInto and crc32cReadCheck: fd, pos, target, at, len, offsets, lengths, n, then
  * out (and expected before it for a check). */
-typedef struct { int32_t fd, n; int64_t pos, len; uint8_t *dst; const uint32_t *o, *l, *e; uint32_t *out; } read_args_t;
+typedef struct { int32_t fd, n; int64_t pos, len; uint8_t *dst; const uint32_t *o, *l, *e; uint32_t *out; const atomic_int *stop; } read_args_t;
 
 static int get_read_args(napi_env env, napi_callback_info info, int check, read_args_t *a) {
   const char *name = check ? "crc32cReadCheck" : "crc32cReadInto";
@@ -503,7 +504,7 @@ static int get_read_args(napi_env env, napi_callback_info info, int check, read_
     napi_throw_range_error(env, NULL, msg);
     return 0;
   }
-  a->o = off; a->l = lens; a->e = exp; a->out = out; a->dst = (uint8_t *)tgt + at;
+  a->o = off; a->l = lens; a->e = exp; a->out = out; a->dst = (uint8_t *)tgt + at; a->stop = NULL;
   for (size_t i = 0; i < n; i++) {
     if ((size_t)a->o[i] + a->l[i] > (size_t)a->len) {
       snprintf(msg, sizeof msg, "%s: a range past the bytes read", name);
@@ -559,6 +560,7 @@ static int read_ranges(read_args_t *a, int32_t *good, uint32_t *bad) {
   *good = n;
   for (size_t done = 0; done < (size_t)a->len || i < n;) {
     size_t take = (size_t)a->len - done < READ_CHUNK ? (size_t)a->len - done : READ_CHUNK;
+    if (a->stop && atomic_load(a->stop)) return ECANCELED;
     int err = take ? read_all(a->fd, a->dst + done, take, (off_t)a->pos + (off_t)done) : 0;
     if (err) return err;
     done += take;
@@ -572,8 +574,8 @@ static int read_ranges(read_args_t *a, int32_t *good, uint32_t *bad) {
   return 0;
 }
 
-int crc32c_read_check(int fd, off_t pos, uint8_t *dst, size_t len, const uint32_t *o, const uint32_t *l, const uint32_t *e, int32_t n, int32_t *good) {
-  read_args_t a = { fd, n, pos, (int64_t)len, dst, o, l, e, NULL };
+int crc32c_read_check(int fd, off_t pos, uint8_t *dst, size_t len, const uint32_t *o, const uint32_t *l, const uint32_t *e, int32_t n, int32_t *good, const atomic_int *stop) {
+  read_args_t a = { fd, n, pos, (int64_t)len, dst, o, l, e, NULL, stop };
   uint32_t bad;
   return read_ranges(&a, good, &bad);
 }
