@@ -14,7 +14,9 @@
 #include "pram_native.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,12 +144,23 @@ static inline __m128i fold128(__m128i x, __m128i k, __m128i data) {
   return _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), _mm_clmulepi64_si128(x, k, 0x11)), data);
 }
 
+/* One 512-bit accumulator folded into one 128-bit lane, summed as 16 bytes by the crc32 instruction. */
+__attribute__((target("avx512f,vpclmulqdq,sse4.2,pclmul")))
+static inline uint32_t fold_finish(__m512i z) {
+  const __m128i k16 = _mm_set_epi64x((long long)k_fold[2][1], (long long)k_fold[2][0]);
+  __m128i l = _mm512_extracti32x4_epi32(z, 0);
+  l = fold128(l, k16, _mm512_extracti32x4_epi32(z, 1));
+  l = fold128(l, k16, _mm512_extracti32x4_epi32(z, 2));
+  l = fold128(l, k16, _mm512_extracti32x4_epi32(z, 3));
+  uint64_t r = _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(l));
+  return (uint32_t)_mm_crc32_u64(r, (uint64_t)_mm_extract_epi64(l, 1));
+}
+
 /* crc32c from seed c of p[0..*done), the longest multiple of 64 bytes in n >= 256: the rest is the caller's. */
 __attribute__((target("avx512f,vpclmulqdq,sse4.2,pclmul")))
 static uint32_t crc_fold(uint32_t c, const uint8_t *p, size_t n, size_t *done) {
   const __m512i k256 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)k_fold[0][1], (long long)k_fold[0][0]));
   const __m512i k64 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)k_fold[1][1], (long long)k_fold[1][0]));
-  const __m128i k16 = _mm_set_epi64x((long long)k_fold[2][1], (long long)k_fold[2][0]);
   __m512i z0 = _mm512_loadu_si512(p), z1 = _mm512_loadu_si512(p + 64), z2 = _mm512_loadu_si512(p + 128), z3 = _mm512_loadu_si512(p + 192);
   z0 = _mm512_xor_si512(z0, _mm512_castsi128_si512(_mm_cvtsi32_si128((int)c)));
   size_t i = 256;
@@ -161,17 +174,83 @@ static uint32_t crc_fold(uint32_t c, const uint8_t *p, size_t n, size_t *done) {
   z2 = fold512(z1, k64, z2);
   z3 = fold512(z2, k64, z3);
   for (; i + 64 <= n; i += 64) z3 = fold512(z3, k64, _mm512_loadu_si512(p + i));
-  __m128i l = _mm512_extracti32x4_epi32(z3, 0);
-  l = fold128(l, k16, _mm512_extracti32x4_epi32(z3, 1));
-  l = fold128(l, k16, _mm512_extracti32x4_epi32(z3, 2));
-  l = fold128(l, k16, _mm512_extracti32x4_epi32(z3, 3));
   *done = i;
-  uint64_t r = _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(l));
-  return (uint32_t)_mm_crc32_u64(r, (uint64_t)_mm_extract_epi64(l, 1));
+  return fold_finish(z3);
+}
+
+/* ---- Folding and crc32 streams at once (a long buffer) ----
+ * The fold loop is bound by VPCLMULQDQ's throughput (on Zen 5 about one
+ * 512-bit multiply in two cycles: more accumulators gain nothing), and the
+ * crc32 instruction runs on other ports: one loop folds the front part, V =
+ * 256 m bytes, and feeds three crc32 streams over the three parts after it,
+ * S = 8 MIX_WORDS m bytes each, MIX_WORDS words per stream per 256 folded.
+ * The four sums are joined with crc(c, A || B) = shift(crc(c, A), |B|) ^
+ * crc(0, B), where shift(x, n) = crc32_u64(0, clmul(x, x^(8n-33) mod P)):
+ * about 1.4 times folding alone. */
+#define MIX_WORDS 5
+#define MIX_STEP (256 + 3 * 8 * MIX_WORDS)      /* bytes one loop step sums */
+#define MIX_MIN (16u << 10)
+#define MIX_STEPS_MAX ((256u << 10) / MIX_STEP)   /* a block of at most 256 KiB: longer buffers take several */
+static uint32_t k_mix[MIX_STEPS_MAX + 1];        /* [m]: x^(8 S - 33) mod P for S = 8 MIX_WORDS m, reflected */
+static int have_mix;
+
+/* a * b mod P, both bit-reflected. */
+static uint32_t mulmodp(uint32_t a, uint32_t b) {
+  uint32_t p = 0;
+  for (uint32_t m = 0x80000000u; m; m >>= 1) {
+    if (a & m) p ^= b;
+    b = b & 1 ? (b >> 1) ^ 0x82F63B78u : b >> 1;
+  }
+  return p;
+}
+
+static void mix_constants(void) {
+  uint32_t step = xnmodp(64 * MIX_WORDS);
+  k_mix[1] = xnmodp(64 * MIX_WORDS - 33);
+  for (unsigned m = 2; m <= MIX_STEPS_MAX; m++) k_mix[m] = mulmodp(k_mix[m - 1], step);
+}
+
+__attribute__((target("avx512f,vpclmulqdq,sse4.2,pclmul")))
+static inline uint32_t shift_clmul(uint32_t c, uint32_t k) {
+  __m128i r = _mm_clmulepi64_si128(_mm_cvtsi32_si128((int)c), _mm_cvtsi32_si128((int)k), 0x00);
+  return (uint32_t)_mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(r));
+}
+
+#define MIX_WORD(q, s) do { uint64_t w_; memcpy(&w_, q, 8); s = _mm_crc32_u64(s, w_); q += 8; } while (0)
+
+/* crc32c from seed c of p[0..m MIX_STEP), 2 <= m <= MIX_STEPS_MAX: the fold over the front, three streams behind it. */
+__attribute__((target("avx512f,vpclmulqdq,sse4.2,pclmul")))
+static uint32_t crc_mix(uint32_t c, const uint8_t *p, size_t m) {
+  const __m512i k256 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)k_fold[0][1], (long long)k_fold[0][0]));
+  const size_t v = 256 * m, s = 8 * MIX_WORDS * m;
+  const uint8_t *q0 = p + v, *q1 = q0 + s, *q2 = q1 + s;
+  uint64_t s0 = 0, s1 = 0, s2 = 0;
+  __m512i z0 = _mm512_loadu_si512(p), z1 = _mm512_loadu_si512(p + 64), z2 = _mm512_loadu_si512(p + 128), z3 = _mm512_loadu_si512(p + 192);
+  z0 = _mm512_xor_si512(z0, _mm512_castsi128_si512(_mm_cvtsi32_si128((int)c)));
+  for (size_t i = 256; i < v; i += 256) {
+    z0 = fold512(z0, k256, _mm512_loadu_si512(p + i));
+    z1 = fold512(z1, k256, _mm512_loadu_si512(p + i + 64));
+    z2 = fold512(z2, k256, _mm512_loadu_si512(p + i + 128));
+    z3 = fold512(z3, k256, _mm512_loadu_si512(p + i + 192));
+    for (int j = 0; j < MIX_WORDS; j++) { MIX_WORD(q0, s0); MIX_WORD(q1, s1); MIX_WORD(q2, s2); }
+  }
+  for (int j = 0; j < MIX_WORDS; j++) { MIX_WORD(q0, s0); MIX_WORD(q1, s1); MIX_WORD(q2, s2); }
+  const __m512i k64 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)k_fold[1][1], (long long)k_fold[1][0]));
+  z1 = fold512(z0, k64, z1);
+  z2 = fold512(z1, k64, z2);
+  uint32_t a = fold_finish(fold512(z2, k64, z3));
+  a = shift_clmul(a, k_mix[m]) ^ (uint32_t)s0;
+  a = shift_clmul(a, k_mix[m]) ^ (uint32_t)s1;
+  return shift_clmul(a, k_mix[m]) ^ (uint32_t)s2;
 }
 
 __attribute__((target("sse4.2")))
 static uint32_t crc_hw(uint32_t c, const uint8_t *p, size_t n) {
+  while (have_mix && n >= MIX_MIN) {
+    size_t m = n / MIX_STEP < MIX_STEPS_MAX ? n / MIX_STEP : MIX_STEPS_MAX;
+    c = crc_mix(c, p, m);
+    p += m * MIX_STEP; n -= m * MIX_STEP;
+  }
   if (have_fold && n >= FOLD_MIN) {
     size_t done;
     c = crc_fold(c, p, n, &done);
@@ -295,7 +374,7 @@ static napi_value js_crc32c_many(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
+int pram_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
   bool is = false;
   napi_typedarray_type tt;
   napi_is_typedarray(env, v, &is);
@@ -317,8 +396,8 @@ static napi_value js_crc32c_file(napi_env env, napi_callback_info info) {
     if (argc < 5) napi_throw_type_error(env, NULL, "crc32cFile: 5 arguments");
     return NULL;
   }
-  if (!typed(env, argv[1], napi_float64_array, &off, &n_off) || !typed(env, argv[2], napi_uint32_array, &len, &n_len)
-      || !typed(env, argv[3], napi_uint32_array, &out, &n_out) || n_len < n_off || n_out < n_off || fd < 0) {
+  if (!pram_typed(env, argv[1], napi_float64_array, &off, &n_off) || !pram_typed(env, argv[2], napi_uint32_array, &len, &n_len)
+      || !pram_typed(env, argv[3], napi_uint32_array, &out, &n_out) || n_len < n_off || n_out < n_off || fd < 0) {
     napi_throw_type_error(env, NULL, "crc32cFile: fd, offsets (Float64Array), lengths and out (Uint32Array, as long)");
     return NULL;
   }
@@ -361,8 +440,8 @@ static napi_value js_crc32c_ranges(napi_env env, napi_callback_info info) {
   void *buf, *off, *len, *out;
   size_t n_buf = 0, n_off = 0, n_len = 0, n_out = 0;
   int32_t n = 0;
-  if (argc < 5 || !typed(env, argv[0], napi_uint8_array, &buf, &n_buf) || !typed(env, argv[1], napi_uint32_array, &off, &n_off)
-      || !typed(env, argv[2], napi_uint32_array, &len, &n_len) || !typed(env, argv[4], napi_uint32_array, &out, &n_out)) {
+  if (argc < 5 || !pram_typed(env, argv[0], napi_uint8_array, &buf, &n_buf) || !pram_typed(env, argv[1], napi_uint32_array, &off, &n_off)
+      || !pram_typed(env, argv[2], napi_uint32_array, &len, &n_len) || !pram_typed(env, argv[4], napi_uint32_array, &out, &n_out)) {
     napi_throw_type_error(env, NULL, "crc32cRanges: buf (Uint8Array), offsets, lengths (Uint32Array), n, out (Uint32Array)");
     return NULL;
   }
@@ -391,58 +470,154 @@ static napi_value js_crc32c_ranges(napi_env env, napi_callback_info info) {
  * 124-130 ms CPU against 130-149; 64 KiB: 148-169). */
 #define READ_CHUNK (512u << 10)
 
+/* The arguments of crc32cReadInto and crc32cReadCheck: fd, pos, target, at, len, offsets, lengths, n, then
+ * out (and expected before it for a check). */
+typedef struct { int32_t fd, n; int64_t pos, len; uint8_t *dst; const uint32_t *o, *l, *e; uint32_t *out; const atomic_int *stop; } read_args_t;
+
+static int get_read_args(napi_env env, napi_callback_info info, int check, read_args_t *a) {
+  const char *name = check ? "crc32cReadCheck" : "crc32cReadInto";
+  size_t argc = 10, want = check ? 10 : 9;
+  napi_value argv[10];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int64_t at = 0;
+  void *tgt, *off, *lens, *exp = NULL, *out;
+  size_t n_tgt = 0, n_off = 0, n_len = 0, n_exp = 0, n_out = 0;
+  char msg[160];
+  if (argc < want || !pram_typed(env, argv[2], napi_uint8_array, &tgt, &n_tgt) || !pram_typed(env, argv[5], napi_uint32_array, &off, &n_off)
+      || !pram_typed(env, argv[6], napi_uint32_array, &lens, &n_len) || !pram_typed(env, argv[want - 1], napi_uint32_array, &out, &n_out)
+      || (check && !pram_typed(env, argv[8], napi_uint32_array, &exp, &n_exp))) {
+    snprintf(msg, sizeof msg, "%s: fd, pos, target (Uint8Array), at, len, offsets, lengths (Uint32Array), n, %sout (Uint32Array)", name, check ? "expected, " : "");
+    napi_throw_type_error(env, NULL, msg);
+    return 0;
+  }
+  if (!get_i32(env, argv[0], &a->fd, "fd") || !get_i32(env, argv[7], &a->n, "n")) return 0;
+  if (napi_get_value_int64(env, argv[1], &a->pos) != napi_ok || napi_get_value_int64(env, argv[3], &at) != napi_ok
+      || napi_get_value_int64(env, argv[4], &a->len) != napi_ok) {
+    snprintf(msg, sizeof msg, "%s: pos, at and len must be numbers", name);
+    napi_throw_type_error(env, NULL, msg);
+    return 0;
+  }
+  size_t n = (size_t)a->n;
+  if (a->fd < 0 || a->pos < 0 || at < 0 || a->len < 0 || (size_t)at + (size_t)a->len > n_tgt || a->n < 0 || n > n_off || n > n_len
+      || n > n_out || (check && n > n_exp)) {
+    snprintf(msg, sizeof msg, "%s: a position, length or count out of range", name);
+    napi_throw_range_error(env, NULL, msg);
+    return 0;
+  }
+  a->o = off; a->l = lens; a->e = exp; a->out = out; a->dst = (uint8_t *)tgt + at; a->stop = NULL;
+  for (size_t i = 0; i < n; i++) {
+    if ((size_t)a->o[i] + a->l[i] > (size_t)a->len) {
+      snprintf(msg, sizeof msg, "%s: a range past the bytes read", name);
+      napi_throw_range_error(env, NULL, msg);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+#if defined(__x86_64__)
+/* x^(8 len - 33) mod P (bit-reflected), len >= 5: the constant shift_clmul takes to carry a sum past len bytes. */
+static uint32_t shift_constant(size_t len) {
+  uint64_t e = 8 * (uint64_t)len - 33;
+  uint32_t r = 0x80000000u, sq = xnmodp(1);   /* r = 1, sq = x^(2^i) */
+  for (; e; e >>= 1, sq = mulmodp(sq, sq)) if (e & 1) r = mulmodp(r, sq);
+  return r;
+}
+#endif
+
+/* Checks ranges [i, end) of b against e: returns the first whose crc32c differs (its crc in *bad), or end.
+ * With folding, neighbouring ranges (one after another in b, as a read's pages are) are summed as one
+ * buffer, the fast way, against their expected sums joined the same way (crc being linear): each
+ * range on its own only when the joined sums differ, to find which. */
+static int32_t check_ranges(const uint8_t *b, const uint32_t *o, const uint32_t *l, const uint32_t *e, int32_t i, int32_t end, uint32_t *bad) {
+  size_t k_len = 0;
+  uint32_t k = 0;
+  while (i < end) {
+    int32_t j = i + 1;
+    while (j < end && o[j] == o[j - 1] + l[j - 1] && l[j] >= 8) j++;
+#if defined(__x86_64__)
+    if (have_fold && j - i > 1) {
+      uint32_t want = e[i];
+      for (int32_t r = i + 1; r < j; r++) {
+        if (l[r] != k_len) { k_len = l[r]; k = shift_constant(k_len); }
+        want = shift_clmul(want, k) ^ e[r];
+      }
+      if (crc_hw(0, b + o[i], (size_t)o[j - 1] + l[j - 1] - o[i]) == want) { i = j; continue; }
+    }
+#endif
+    for (; i < j; i++) {
+      uint32_t c = crc32c_raw(b + o[i], l[i]);
+      if (c != e[i]) { *bad = c; return i; }
+    }
+  }
+  return end;
+}
+
+/* The read of crc32cReadInto / crc32cReadCheck: a chunk at a time, then the ranges that end in it
+ * (in order, as a read's runs are), their bytes summed hot in cache. Returns errno, or 0. */
+static int read_ranges(read_args_t *a, int32_t *good, uint32_t *bad) {
+  int32_t i = 0, n = a->n;
+  *good = n;
+  for (size_t done = 0; done < (size_t)a->len || i < n;) {
+    size_t take = (size_t)a->len - done < READ_CHUNK ? (size_t)a->len - done : READ_CHUNK;
+    if (a->stop && atomic_load(a->stop)) return ECANCELED;
+    int err = take ? read_all(a->fd, a->dst + done, take, (off_t)a->pos + (off_t)done) : 0;
+    if (err) return err;
+    done += take;
+    int32_t k = i;
+    while (k < n && (take == 0 || (size_t)a->o[k] + a->l[k] <= done)) k++;
+    if (!a->e) sum_ranges(a->dst, a->o, a->l, i, k, a->out);
+    else if ((*good = check_ranges(a->dst, a->o, a->l, a->e, i, k, bad)) < k) return 0;
+    else *good = n;
+    i = k;
+  }
+  return 0;
+}
+
+int crc32c_read_check(int fd, off_t pos, uint8_t *dst, size_t len, const uint32_t *o, const uint32_t *l, const uint32_t *e, int32_t n, int32_t *good, const atomic_int *stop) {
+  read_args_t a = { fd, n, pos, (int64_t)len, dst, o, l, e, NULL, stop };
+  uint32_t bad;
+  return read_ranges(&a, good, &bad);
+}
+
 /* crc32cReadInto(fd, pos, target, at, len, offsets, lengths, n, out): pread fd's [pos, pos + len) into
  * target[at..], and out[i] = crc32c of target[at + offsets[i], + lengths[i]) for i < n. Throws the
  * pread's errno (EIO when the file ends first). */
 static napi_value js_crc32c_read_into(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  int32_t fd = -1, n = 0;
-  int64_t pos = 0, at = 0, len = 0;
-  void *tgt, *off, *lens, *out;
-  size_t n_tgt = 0, n_off = 0, n_len = 0, n_out = 0;
-  if (argc < 9 || !typed(env, argv[2], napi_uint8_array, &tgt, &n_tgt) || !typed(env, argv[5], napi_uint32_array, &off, &n_off)
-      || !typed(env, argv[6], napi_uint32_array, &lens, &n_len) || !typed(env, argv[8], napi_uint32_array, &out, &n_out)) {
-    napi_throw_type_error(env, NULL, "crc32cReadInto: fd, pos, target (Uint8Array), at, len, offsets, lengths (Uint32Array), n, out (Uint32Array)");
-    return NULL;
+  read_args_t a;
+  int32_t good;
+  uint32_t bad;
+  if (!get_read_args(env, info, 0, &a)) return NULL;
+  int err = read_ranges(&a, &good, &bad);
+  return err ? throw_errno(env, err, "pread") : NULL;
+}
+
+/* crc32cReadCheck(fd, pos, target, at, len, offsets, lengths, n, expected, out): the copy of
+ * crc32cReadInto, each range checked against expected[i] (ranges in order, none overlapping). Returns
+ * how many ranges from the first match, g; out[i] = expected[i] for i < g, and out[g] = the crc32c of
+ * range g when g < n (the copy may stop after it). Throws as crc32cReadInto. */
+static napi_value js_crc32c_read_check(napi_env env, napi_callback_info info) {
+  read_args_t a;
+  int32_t good;
+  uint32_t bad = 0;
+  if (!get_read_args(env, info, 1, &a)) return NULL;
+  for (int32_t i = 1; i < a.n; i++) {
+    if (a.o[i] < a.o[i - 1] + a.l[i - 1]) { napi_throw_range_error(env, NULL, "crc32cReadCheck: ranges out of order or overlapping"); return NULL; }
   }
-  if (!get_i32(env, argv[0], &fd, "fd") || !get_i32(env, argv[7], &n, "n")) return NULL;
-  if (napi_get_value_int64(env, argv[1], &pos) != napi_ok || napi_get_value_int64(env, argv[3], &at) != napi_ok
-      || napi_get_value_int64(env, argv[4], &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "crc32cReadInto: pos, at and len must be numbers");
-    return NULL;
-  }
-  if (fd < 0 || pos < 0 || at < 0 || len < 0 || (size_t)at + (size_t)len > n_tgt || n < 0 || (size_t)n > n_off || (size_t)n > n_len || (size_t)n > n_out) {
-    napi_throw_range_error(env, NULL, "crc32cReadInto: a position, length or count out of range");
-    return NULL;
-  }
-  const uint32_t *o = off, *l = lens;
-  for (int32_t i = 0; i < n; i++) {
-    if ((size_t)o[i] + l[i] > (size_t)len) { napi_throw_range_error(env, NULL, "crc32cReadInto: a range past the bytes read"); return NULL; }
-  }
-  uint8_t *dst = (uint8_t *)tgt + at;
-  /* Copy a chunk, then sum the ranges that end in it (in order, as a read's runs are): bytes summed hot in cache. */
-  int32_t i = 0;
-  for (size_t done = 0; done < (size_t)len;) {
-    size_t take = (size_t)len - done < READ_CHUNK ? (size_t)len - done : READ_CHUNK;
-    int err = read_all(fd, dst + done, take, (off_t)pos + (off_t)done);
-    if (err) return throw_errno(env, err, "pread");
-    done += take;
-    int32_t k = i;
-    while (k < n && (size_t)o[k] + l[k] <= done) k++;
-    sum_ranges(dst, o, l, i, k, out);
-    i = k;
-  }
-  sum_ranges(dst, o, l, i, n, out);
-  return NULL;
+  int err = read_ranges(&a, &good, &bad);
+  if (err) return throw_errno(env, err, "pread");
+  memcpy(a.out, a.e, (size_t)good * sizeof *a.out);
+  if (good < a.n) a.out[good] = bad;
+  napi_value v;
+  napi_create_int32(env, good, &v);
+  return v;
 }
 
 /* crc32cImpl(): which code sums ("fold": AVX-512 VPCLMULQDQ, "crc32": SSE4.2 streams, "table"). */
 static napi_value js_crc32c_impl(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value s;
-  napi_create_string_utf8(env, have_fold ? "fold" : have_sse42 ? "crc32" : "table", NAPI_AUTO_LENGTH, &s);
+  napi_create_string_utf8(env, have_mix ? "fold+crc32" : have_fold ? "fold" : have_sse42 ? "crc32" : "table", NAPI_AUTO_LENGTH, &s);
   return s;
 }
 
@@ -458,6 +633,8 @@ void crc32c_init(napi_env env, napi_value exports) {
   if (have_sse42) shift_tables();
   have_fold = have_sse42 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq") && __builtin_cpu_supports("pclmul") && !getenv("PRAM_CRC_NO_FOLD");
   if (have_fold) fold_constants();
+  have_mix = have_fold && !getenv("PRAM_CRC_NO_MIX");
+  if (have_mix) mix_constants();
 #endif
   napi_value f;
   napi_create_function(env, "crc32cMany", NAPI_AUTO_LENGTH, js_crc32c_many, NULL, &f);
@@ -468,6 +645,8 @@ void crc32c_init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "crc32cRanges", f);
   napi_create_function(env, "crc32cReadInto", NAPI_AUTO_LENGTH, js_crc32c_read_into, NULL, &f);
   napi_set_named_property(env, exports, "crc32cReadInto", f);
+  napi_create_function(env, "crc32cReadCheck", NAPI_AUTO_LENGTH, js_crc32c_read_check, NULL, &f);
+  napi_set_named_property(env, exports, "crc32cReadCheck", f);
   napi_create_function(env, "crc32cImpl", NAPI_AUTO_LENGTH, js_crc32c_impl, NULL, &f);
   napi_set_named_property(env, exports, "crc32cImpl", f);
 }

@@ -210,5 +210,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   fuse_uring_init(env, exports);
   fuse_poll_init(env, exports);
   crc32c_init(env, exports);
+  ahead_init(env, exports);
   return exports;
 }

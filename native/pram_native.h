@@ -2,6 +2,9 @@
 #ifndef PRAM_NATIVE_H
 #define PRAM_NATIVE_H
 #include <node_api.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <stdatomic.h>
 
 /* Shared mappings and huge-page tables (mapping.c): mmap, hugeTable, munmap, munmapLater, msync, madvise. */
 void mapping_init(napi_env env, napi_value exports);
@@ -14,5 +17,15 @@ void fuse_poll_init(napi_env env, napi_value exports);
 
 /* crc32c over many buffers on several threads (crc32c.c): adds crc32cMany. */
 void crc32c_init(napi_env env, napi_value exports);
+/* v is a typed array of type want: its data and length (elements); 0 otherwise (crc32c.c). */
+int pram_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len);
+/* pread of fd's [pos, pos + len) into dst a chunk at a time, each followed by the check of the ranges
+ * dst[o[i], + l[i]) that end in it (in order, none overlapping) against e[i] while hot in cache; *good = how
+ * many match from the first (the read may stop after the first that does not). errno (ECANCELED once *stop
+ * is set, checked before each chunk), or 0 (crc32c.c). */
+int crc32c_read_check(int fd, off_t pos, uint8_t *dst, size_t len, const uint32_t *o, const uint32_t *l, const uint32_t *e, int32_t n, int32_t *good, const atomic_int *stop);
+
+/* Verification ahead of the readers after a lazy mount (ahead.c): adds aheadStart/aheadStop/aheadThreads. */
+void ahead_init(napi_env env, napi_value exports);
 
 #endif

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import type { Prng } from '../machine/prng.js';
+import type { PramFs } from './pramfs.js';
 
 /**
  * Flips one seeded bit (a byte from r.below(pageSize), then a bit from
@@ -21,4 +22,25 @@ export function flipBitInPage(arena: string, head: Uint8Array, r: Prng, pageSize
     fs.closeSync(fd);
   }
   return where;
+}
+
+/** n seeded random bytes (n a multiple of 4). */
+export function randomBytes(n: number, r: Prng): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i += 4) b.writeUInt32LE(r.below(0x100000000), i);
+  return b;
+}
+
+/** Every page of `path` (size bytes) read on its own: its bytes, or the error code its read gave. */
+export async function pagesOf(pfs: PramFs, path: string, size: number, pageSize = 4096): Promise<(Buffer | string)[]> {
+  const out: (Buffer | string)[] = [];
+  await using h = await pfs.open(path);
+  for (let off = 0; off < size; off += pageSize) {
+    try {
+      const b = Buffer.alloc(pageSize);
+      assert.equal((await h.read(b, 0, pageSize, off)).bytesRead, pageSize);
+      out.push(b);
+    } catch (e) { out.push((e as { code: string }).code); }
+  }
+  return out;
 }

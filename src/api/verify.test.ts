@@ -10,30 +10,13 @@ import * as fs from 'node:fs';
 import { mount } from './index.js';
 import { Prng } from '../machine/prng.js';
 import type { Loss } from '../pram/image.js';
-import { flipBitInPage } from './testkit.js';
+import { flipBitInPage, pagesOf, randomBytes } from './testkit.js';
 
 const PS = 4096, MIB = 1 << 20;
 const BIG = 72 * MIB;                // above CRC_THREADED_BYTES_MIN: the full mount's batch is threaded
 
-function content(n: number, r: Prng): Buffer {
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i += 4) b.writeUInt32LE(r.below(0x100000000), i);
-  return b;
-}
-
-/** Every page of /big: its bytes, or the error code its read gave. */
-async function pages(pfs: Awaited<ReturnType<typeof mount>>): Promise<(Buffer | string)[]> {
-  const out: (Buffer | string)[] = [];
-  await using h = await pfs.open('/big');
-  for (let off = 0; off < BIG; off += PS) {
-    try {
-      const b = Buffer.alloc(PS);
-      assert.equal((await h.read(b, 0, PS, off)).bytesRead, PS);
-      out.push(b);
-    } catch (e) { out.push((e as { code: string }).code); }
-  }
-  return out;
-}
+const content = randomBytes;
+const pages = (pfs: Awaited<ReturnType<typeof mount>>): Promise<(Buffer | string)[]> => pagesOf(pfs, '/big', BIG, PS);
 
 for (const extents of [false, true]) test(`a flipped bit reads EIO for exactly its run (${extents ? 'runs of 32 pages' : 'a MAP record per page'}), lazily and after a full (threaded) mount, and both report the same loss`, async () => {
   const seed = Number(process.env.SEED ?? 0xb17f11b);

@@ -7,7 +7,7 @@
 
 import { availableParallelism } from 'node:os';
 import { crc32 as libCrc32, crc32c as libCrc32c } from '@node-rs/crc32';
-import { crc32cImpl as nativeCrc32cImpl, crc32cFile as nativeCrc32cFile, crc32cMany as nativeCrc32cMany, crc32cRanges as nativeCrc32cRanges, crc32cReadInto as nativeCrc32cReadInto } from '../mem/native.js';
+import { crc32cImpl as nativeCrc32cImpl, crc32cFile as nativeCrc32cFile, crc32cMany as nativeCrc32cMany, crc32cRanges as nativeCrc32cRanges, crc32cReadCheck as nativeCrc32cReadCheck, crc32cReadInto as nativeCrc32cReadInto } from '../mem/native.js';
 
 /** Linux crc32_le(seed, buf): reflected poly 0xEDB88320, no final xor. Link pages. */
 export function crc32le(buf: Uint8Array, seed = 0): number {
@@ -88,6 +88,20 @@ export function crc32cRanges(buf: Uint8Array, offsets: Uint32Array, lengths: Uin
  */
 export function crc32cReadInto(fd: number, pos: number, target: Uint8Array, at: number, len: number, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array): void {
   nativeCrc32cReadInto(fd, pos, target, at, len, offsets, lengths, n, out);
+}
+
+/**
+ * crc32cReadInto's copy, each range checked against its expected sum instead
+ * of summed for the caller: returns how many ranges match from the first, g,
+ * with out[i] = expected[i] for i < g and out[g] = range g's crc32c when
+ * g < n (the copy may stop after range g). Ranges in order, none overlapping
+ * (else a RangeError). Neighbouring ranges are summed as one buffer against
+ * their expected sums joined the same way (crc being linear), so a read of
+ * many lone pages costs one long sum; each range on its own only to find the
+ * one that differs.
+ */
+export function crc32cReadCheck(fd: number, pos: number, target: Uint8Array, at: number, len: number, offsets: Uint32Array, lengths: Uint32Array, n: number, expected: Uint32Array, out: Uint32Array): number {
+  return nativeCrc32cReadCheck(fd, pos, target, at, len, offsets, lengths, n, expected, out);
 }
 
 /** threads: exactly this many (tests compare 1 with 2); default: every core for a large batch, else one. */

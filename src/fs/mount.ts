@@ -108,7 +108,7 @@ function loadParts(opts: VolumeOptions, booted: { memblock: Memblock; allocator:
     clock: opts.clock ?? counterClock(),
     owner: opts.owner ?? { uid: 0, gid: 0 },
     space: () => ({ total: totalPages(), free: allocator.freeCount }),
-    close: () => { mem.sync(); if (!opts.keepMemOpen) mem.close(); },
+    close: () => { pram.close(); mem.sync(); if (!opts.keepMemOpen) mem.close(); },
     pram,
     banned,
   };

@@ -26,7 +26,11 @@ interface Addon {
   crc32cFile(fd: number, offsets: Float64Array, lengths: Uint32Array, out: Uint32Array, threads: number): void;
   crc32cRanges(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array): void;
   crc32cReadInto(fd: number, pos: number, target: Uint8Array, at: number, len: number, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array): void;
+  crc32cReadCheck(fd: number, pos: number, target: Uint8Array, at: number, len: number, offsets: Uint32Array, lengths: Uint32Array, n: number, expected: Uint32Array, out: Uint32Array): number;
   crc32cImpl(): string;
+  aheadStart(fd: number, pageSize: number, flags: Uint8Array, back: Uint8Array, csum: Uint32Array, state: Int32Array, bits: number): object;
+  aheadStop(handle: object): void;
+  aheadThreads(): number;
   MADV_NORMAL: number; MADV_RANDOM: number; MADV_SEQUENTIAL: number; MADV_WILLNEED: number;
   MADV_DONTNEED: number; MADV_REMOVE: number; MADV_HUGEPAGE: number; MADV_NOHUGEPAGE: number;
   MADV_POPULATE_READ: number; MADV_POPULATE_WRITE: number;
@@ -160,6 +164,36 @@ export function crc32cImpl(): string {
  */
 export function crc32cReadInto(fd: number, pos: number, target: Uint8Array, at: number, len: number, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array): void {
   addon.crc32cReadInto(fd, pos, target, at, len, offsets, lengths, n, out);
+}
+
+/**
+ * crc32cReadInto's copy, each range checked against expected[i] (ranges in
+ * order, none overlapping): returns how many match from the first, g;
+ * out[i] = expected[i] for i < g, out[g] = range g's crc32c when g < n.
+ */
+export function crc32cReadCheck(fd: number, pos: number, target: Uint8Array, at: number, len: number, offsets: Uint32Array, lengths: Uint32Array, n: number, expected: Uint32Array, out: Uint32Array): number {
+  return addon.crc32cReadCheck(fd, pos, target, at, len, offsets, lengths, n, expected, out);
+}
+
+/**
+ * A thread checking a lazy mount's unverified pages ahead of its readers
+ * (native/ahead.c), a block of 512 pfns at a time in arena order: the verdict
+ * of block b in state[b] (shared memory). It reads flags, back (run-head
+ * distances) and csum (expected sums, a run's at its first pfn) as they are;
+ * bits: the flags' unverified | bad << 8 | dirty << 16.
+ */
+export function aheadStart(fd: number, pageSize: number, flags: Uint8Array, back: Uint8Array, csum: Uint32Array, state: Int32Array, bits: number): object {
+  return addon.aheadStart(fd, pageSize, flags, back, csum, state, bits);
+}
+
+/** Stops and joins the thread (its current block finishes first); again: nothing. */
+export function aheadStop(handle: object): void {
+  addon.aheadStop(handle);
+}
+
+/** Checking threads started and not yet stopped in this process. */
+export function aheadThreads(): number {
+  return addon.aheadThreads();
 }
 
 /** memfd_create(2); flags default to MFD_CLOEXEC. */

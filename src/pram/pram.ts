@@ -105,6 +105,7 @@ export class Pram {
     if (opts.verify === 'lazy') this.lazy = { builds: a.builds };
     this.last = { links: 0, meta: replay.cursor?.pages.length ?? 0, data: a.dataPages, copies: 0, entries: 0 };
     this.space.adjust({ data: a.dataPages });
+    if (opts.verify === 'lazy') this.touch.startAhead(a.dataPages);
     return { nodes: a.nodes, losses: a.losses };
   }
 
@@ -125,7 +126,18 @@ export class Pram {
     this.last = { links: reserved.links.length, meta: st.chainPages.length - reserved.links.length, data: 0, copies: 0, entries: reserved.entries.length };
     for (const n of nodes) this.last.data += n.pages.count;
     this.space.adjust({ data: this.last.data, copies: this.bannedData(nodes) });
+    if (opts.verify === 'lazy') this.touch.startAhead(this.last.data);
     return { nodes, losses: [...reserved.losses, ...st.losses, ...poisoned] };
+  }
+
+  /** The lazy mount's checking thread (verify.ts): blocks [not checked, being checked, good, differing, left to readers]; null: none ran. */
+  aheadVerdicts(): number[] | null {
+    return this.touch.aheadVerdicts();
+  }
+
+  /** Unmount: the lazy mount's checking thread stops (pages it did not reach are checked on first read, as before). */
+  close(): void {
+    this.touch.stopAhead();
   }
 
   /** Loaded data pages in banned regions: each costs a copy at every checkpoint until rewritten. */
@@ -191,7 +203,8 @@ export class Pram {
   /**
    * The pfn the fs may write: the page itself, or a copy when it belongs to the
    * committed checkpoint or is pinned under a view. `whole`: the caller overwrites the entire page, so
-   * the old content is neither copied nor verified (a damaged page heals).
+   * the old content is neither copied nor verified (a damaged page heals) -- but an unverified run
+   * holding it is verified first: the run's checksum is the only one its other pages have.
    */
   writable(pfn: number, whole = false, opts: { fromReserve?: boolean } = {}): number {
     const f = this.frames.flags[pfn]!;
@@ -199,7 +212,7 @@ export class Pram {
       const r = this.readable(pfn);
       if (r < 0) return r;
     }
-    this.forgetRun(pfn, !whole);
+    this.forgetRun(pfn, true);
     if (!(this.frames.flags[pfn]! & (PageFlag.Frozen | PageFlag.Pinned))) {
       if (!(this.frames.flags[pfn]! & PageFlag.Dirty)) this.slices?.settler?.dirty(pfn);
       this.frames.flags[pfn] = (this.frames.flags[pfn]! & ~(PageFlag.Bad | PageFlag.Unverified)) | PageFlag.Dirty;

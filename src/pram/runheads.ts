@@ -17,6 +17,11 @@ export class RunHeads {
     this.back = new Uint8Array(pageCount);
   }
 
+  /** The distance bytes themselves (one per pfn), for a reader outside JS (native/ahead.c). */
+  get bytes(): Uint8Array {
+    return this.back;
+  }
+
   /** First pfn of the run holding pfn, or -1 when it is in none. */
   headOf(pfn: number): number {
     const d = this.back[pfn]!;

@@ -1,0 +1,197 @@
+/*
+ * Verification ahead of the readers after a lazy mount: one thread per mount,
+ * on the other core, checks the arena's unverified pages block by block
+ * (BLOCK_PAGES pfns, aligned) in arena order, from the moment of the mount.
+ * It reads the mount's own tables (flags, run-head distances, expected sums:
+ * JS typed arrays, kept alive by references) and leaves one verdict word per
+ * block in shared memory: FREE -> BUSY -> GOOD or DIFF. A reader takes a GOOD
+ * block's runs as verified; anything else it checks itself as before, so this
+ * thread never decides a loss. A reader that checks a FREE block marks it
+ * TAKEN: this thread then leaves it, and the next SKIP_BLOCKS, to that reader
+ * (it has caught up) and works further ahead; a last pass takes what is still
+ * FREE. A block's pages are read with pread (its own dup of the arena's fd)
+ * into its own buffer, never mapped. The thread ends when every block is
+ * settled, at aheadStop (unmount), or at the environment's teardown, and never
+ * keeps the process alive (a plain pthread, joined).
+ */
+#include <node_api.h>
+#include "napi_util.h"
+#include "pram_native.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { FREE = 0, BUSY = 1, GOOD = 2, DIFF = 3, TAKEN = 4 };
+#define BLOCK_PAGES 512
+#define RUN_PAGES_MAX 32          /* a run (EXTENT) holds at most 32 pages: its head's block reads past its end */
+#define SKIP_BLOCKS 4
+
+typedef struct {
+  napi_ref refs[4];               /* flags, back, csum, state: alive while the thread may read them */
+  const volatile uint8_t *flags, *back;
+  const volatile uint32_t *csum;
+  _Atomic int32_t *state;
+  size_t pages, blocks, page_size;
+  uint8_t unverified, bad, dirty;
+  int fd, started, policy, priority;   /* the starting thread's scheduling */
+  atomic_int stop;
+  pthread_t tid;
+  uint8_t *buf;
+  uint32_t *off, *len, *exp;      /* one block's ranges: offset in buf, bytes, expected sum */
+} ahead_t;
+
+static atomic_int live_threads;
+
+/* The unverified runs and lone pages whose first pfn lies in block b, as ranges of buf from its first one;
+ * returns how many, *first = the pfn buf starts at, *bytes = the bytes to read. */
+static size_t block_ranges(ahead_t *a, size_t b, size_t *first, size_t *bytes) {
+  size_t n = 0, end = (b + 1) * BLOCK_PAGES < a->pages ? (b + 1) * BLOCK_PAGES : a->pages;
+  for (size_t p = b * BLOCK_PAGES; p < end;) {
+    uint8_t f = a->flags[p], d = a->back[p];
+    /* d > 1: a run's later page; d == 0 and dirty: a page of a run forgotten since (its sum is gone): the reader's */
+    if (!(f & a->unverified) || (f & a->bad) || d > 1 || (d == 0 && (f & a->dirty))) { p++; continue; }
+    size_t count = 1;
+    if (d == 1) while (count < RUN_PAGES_MAX && p + count < a->pages && a->back[p + count] == count + 1) count++;
+    if (n == 0) *first = p;
+    a->off[n] = (uint32_t)((p - *first) * a->page_size);
+    a->len[n] = (uint32_t)(count * a->page_size);
+    a->exp[n++] = a->csum[p];
+    *bytes = (p - *first + count) * a->page_size;
+    p += count;
+  }
+  return n;
+}
+
+/* Checks block b (claimed BUSY): GOOD when every range matched, else DIFF (the reader finds which). */
+static int32_t check_block(ahead_t *a, size_t b) {
+  size_t first = 0, bytes = 0;
+  size_t n = block_ranges(a, b, &first, &bytes);
+  if (n == 0) return GOOD;
+  int32_t good;
+  if (crc32c_read_check(a->fd, (off_t)(first * a->page_size), a->buf, bytes, a->off, a->len, a->exp, (int32_t)n, &good, &a->stop)) return FREE;   /* no verdict: the reader checks */
+  return good == (int32_t)n ? GOOD : DIFF;
+}
+
+static void *run(void *arg) {
+  ahead_t *a = arg;
+  /* Below every other thread of the process: the work is a head start, never worth anyone's wait (V8's
+   * compiler and GC helpers, which the reader's thread waits for or runs slower without, come first).
+   * Under a real-time policy one step lower, so other processes still do not run before it; else only
+   * when the core is otherwise idle. */
+  struct sched_param sp = { 0 };
+  if ((a->policy == SCHED_FIFO || a->policy == SCHED_RR) && a->priority > sched_get_priority_min(a->policy)) {
+    sp.sched_priority = a->priority - 1;
+    pthread_setschedparam(pthread_self(), a->policy, &sp);
+  } else pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+  for (int pass = 0, left = 1; pass < 2 && left; pass++) {
+    left = 0;
+    for (size_t b = 0; b < a->blocks && !atomic_load(&a->stop); b++) {
+      int32_t want = FREE;
+      if (atomic_compare_exchange_strong(&a->state[b], &want, BUSY)) { atomic_store(&a->state[b], check_block(a, b)); continue; }
+      if (want == TAKEN && pass == 0) { b += SKIP_BLOCKS; left = 1; }   /* a reader is here: go on ahead of it */
+    }
+  }
+  return NULL;
+}
+
+static void stop(ahead_t *a) {
+  if (!a->started) return;
+  atomic_store(&a->stop, 1);
+  /* It stops within a chunk (512 KiB) -- once it runs: back to its starter's scheduling, not to wait
+   * for an idle core. */
+  struct sched_param sp = { .sched_priority = a->priority };
+  pthread_setschedparam(a->tid, a->policy, &sp);
+  pthread_join(a->tid, NULL);
+  close(a->fd);
+  a->started = 0;
+  atomic_fetch_sub(&live_threads, 1);
+}
+
+static void teardown(void *arg) { stop(arg); }
+
+static void finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  ahead_t *a = data;
+  stop(a);
+  napi_remove_env_cleanup_hook(env, teardown, a);
+  for (int i = 0; i < 4; i++) if (a->refs[i]) napi_delete_reference(env, a->refs[i]);
+  free(a->buf); free(a->off); free(a->len); free(a->exp);
+  free(a);
+}
+
+/* aheadStart(fd, pageSize, flags: Uint8Array, back: Uint8Array, csum: Uint32Array (a run's expected sum at its
+ * first pfn), state: Int32Array (shared, one word per block of 512 pfns), bits: unverified | bad << 8 | dirty << 16)
+ * -> handle. */
+static napi_value js_start(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd = -1, ps = 0, bits = 0;
+  void *flags, *back, *csum, *state;
+  size_t n_flags = 0, n_back = 0, n_csum = 0, n_state = 0;
+  if (argc < 7 || !get_i32(env, argv[0], &fd, "fd") || !get_i32(env, argv[1], &ps, "pageSize")
+      || !get_i32(env, argv[6], &bits, "bits")) {
+    if (argc < 7) napi_throw_type_error(env, NULL, "aheadStart: 7 arguments");
+    return NULL;
+  }
+  if (!pram_typed(env, argv[2], napi_uint8_array, &flags, &n_flags) || !pram_typed(env, argv[3], napi_uint8_array, &back, &n_back)
+      || !pram_typed(env, argv[4], napi_uint32_array, &csum, &n_csum) || !pram_typed(env, argv[5], napi_int32_array, &state, &n_state)
+      || fd < 0 || ps < 4096 || (ps & (ps - 1)) || n_back < n_flags || n_csum < n_flags
+      || n_state < (n_flags + BLOCK_PAGES - 1) / BLOCK_PAGES || !(bits & 0xff) || !(bits & 0xff00) || !(bits & 0xff0000)) {
+    napi_throw_type_error(env, NULL, "aheadStart: fd, pageSize, flags, back (Uint8Array), csum (Uint32Array), state (Int32Array), bits");
+    return NULL;
+  }
+  ahead_t *a = calloc(1, sizeof *a);
+  size_t most = BLOCK_PAGES + RUN_PAGES_MAX;
+  if (!a || !(a->buf = malloc(most * (size_t)ps)) || !(a->off = malloc(most * 4)) || !(a->len = malloc(most * 4)) || !(a->exp = malloc(most * 4))) {
+    if (a) { free(a->buf); free(a->off); free(a->len); free(a->exp); free(a); }
+    return throw_errno(env, ENOMEM, "malloc");
+  }
+  a->flags = flags; a->back = back; a->csum = csum; a->state = state;
+  a->pages = n_flags; a->blocks = (n_flags + BLOCK_PAGES - 1) / BLOCK_PAGES; a->page_size = (size_t)ps;
+  a->unverified = (uint8_t)bits; a->bad = (uint8_t)(bits >> 8); a->dirty = (uint8_t)(bits >> 16);
+  /* Its own fd: the arena's is closed at unmount, maybe while a read is under way here. */
+  if ((a->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) { int e = errno; free(a->buf); free(a->off); free(a->len); free(a->exp); free(a); return throw_errno(env, e, "fcntl"); }
+  struct sched_param sp;
+  if (pthread_getschedparam(pthread_self(), &a->policy, &sp) == 0) a->priority = sp.sched_priority;
+  for (int i = 0; i < 4; i++) napi_create_reference(env, argv[2 + i], 1, &a->refs[i]);
+  napi_value h;
+  napi_create_external(env, a, finalize, NULL, &h);
+  int err = pthread_create(&a->tid, NULL, run, a);
+  if (err) return throw_errno(env, err, "pthread_create");    /* the handle's finalizer frees it */
+  a->started = 1;
+  atomic_fetch_add(&live_threads, 1);
+  napi_add_env_cleanup_hook(env, teardown, a);
+  return h;
+}
+
+/* aheadStop(handle): the thread stops (its current block finishes) and is joined. Again: nothing. */
+static napi_value js_stop(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void *p = NULL;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_external(env, argv[0], &p) != napi_ok || !p) { napi_throw_type_error(env, NULL, "aheadStop: a handle from aheadStart"); return NULL; }
+  stop(p);
+  return NULL;
+}
+
+/* aheadThreads(): verifying threads running (not yet joined) in this process. */
+static napi_value js_threads(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  napi_create_int32(env, atomic_load(&live_threads), &v);
+  return v;
+}
+
+void ahead_init(napi_env env, napi_value exports) {
+  set_fn(env, exports, "aheadStart", js_start);
+  set_fn(env, exports, "aheadStop", js_stop);
+  set_fn(env, exports, "aheadThreads", js_threads);
+}

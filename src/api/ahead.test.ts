@@ -1,0 +1,180 @@
+// The thread that checks a lazy mount's pages ahead of its readers
+// (native/ahead.c, pram/verify.ts): with it, a flipped bit still reads EIO at
+// exactly its page (or run) and is reported once; pages written after the
+// mount, while it runs, are never lost; it stops at unmount and never keeps a
+// process alive; PRAM_VERIFY_AHEAD=0 turns it off; without PRAM_VERIFY_AHEAD
+// it runs from 512 MiB of data on (these images are smaller: =1 here).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mount } from './index.js';
+import { Prng } from '../machine/prng.js';
+import { aheadThreads } from '../mem/native.js';
+import { flipBitInPage, pagesOf, randomBytes } from './testkit.js';
+
+const PS = 4096, MIB = 1 << 20;
+process.env['PRAM_VERIFY_AHEAD'] = '1';
+const SIZE = 24 * MIB;
+const quiet = { cmdline: '', checkpointIntervalMs: 0, systemd: false, warn: () => {} };
+type Pfs = Awaited<ReturnType<typeof mount>>;
+
+const content = randomBytes;
+
+/** The thread's verdicts once it has settled every block (it runs on its own: polled, 20 s at most). */
+async function settled(pfs: Pfs): Promise<number[]> {
+  for (let t = 0; t < 2000; t++) {
+    const v = pfs.volume.pram!.aheadVerdicts();
+    assert.ok(v, 'a checking thread runs after a lazy mount');
+    if (v[0] === 0 && v[1] === 0) return v;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail('the checking thread settles every block');
+}
+
+const pages = pagesOf;
+
+for (const extents of [false, true]) test(`checked ahead (${extents ? 'runs of 32 pages' : 'a MAP record per page'}): a flipped bit reads EIO for exactly its ${extents ? 'run' : 'page'}, reported once, every other page as written`, async () => {
+  const seed = Number(process.env.SEED ?? 0xa4ead);
+  const r = new Prng(seed);
+  const arena = `/dev/shm/ahead-api-flip-${process.pid}.pram`;
+  try {
+    const data = content(SIZE, r);
+    const w = await mount({ arena, extents, create: { sizeBytes: 64 * MIB }, ...quiet });
+    await w.writeFile('/f', data);
+    await w.unmount();
+    const page = r.below(SIZE / PS);
+    flipBitInPage(arena, data.subarray(page * PS, page * PS + 256), r);
+
+    const pfs = await mount({ arena, verify: 'lazy', ...quiet });
+    try {
+      const v = await settled(pfs);
+      assert.ok(v[2]! > 0, `blocks found good: ${v}`);
+      assert.ok(v[3]! >= 1 && v[3]! <= 2, `the damaged block differs (a run may reach into the next): ${v}`);
+      assert.equal(pfs.losses.length, 0, 'the thread reports nothing itself');
+      const all = await pages(pfs, '/f', SIZE);
+      const bad = all.flatMap((p, i) => (typeof p === 'string' ? [i] : []));
+      for (const [i, p] of all.entries()) if (typeof p !== 'string') assert.ok(p.equals(data.subarray(i * PS, (i + 1) * PS)), `page ${i} reads as written`);
+      assert.ok(bad.includes(page), 'the flipped page reads EIO');
+      if (extents) assert.ok(bad.length > 1 && bad.length <= 32 && bad.at(-1)! - bad[0]! === bad.length - 1, `one run fails: ${bad}`);
+      else assert.deepEqual(bad, [page], 'the flipped page alone fails');
+      for (const i of bad) assert.equal(all[i], 'EIO');
+      const losses = pfs.losses.filter((l) => l.path === '/f');
+      assert.equal(losses.length, 1, `one loss names /f: ${JSON.stringify(pfs.losses)}`);
+      assert.deepEqual(losses[0]!.range, { start: bad[0]! * PS, end: (bad.at(-1)! + 1) * PS }, 'the loss is the pages that fail');
+      assert.equal(pfs.volume.pram!.stats().unverified, 0, 'every page read is verified');
+    } finally {
+      await pfs.unmount({ save: false });
+    }
+  } catch (e) {
+    console.log(`SEED=${seed}`);
+    throw e;
+  } finally {
+    fs.rmSync(arena, { force: true });
+  }
+});
+
+for (const extents of [false, true]) test(`checked ahead (${extents ? 'runs' : 'lone pages'}): pages written while the thread runs (whole pages, parts of pages, into unverified runs) are never lost, and read back as written after a remount`, async () => {
+  const seed = Number(process.env.SEED ?? 0x3417e);
+  const r = new Prng(seed);
+  const arena = `/dev/shm/ahead-api-write-${process.pid}.pram`;
+  try {
+    const data = content(SIZE, r);
+    const w = await mount({ arena, extents, create: { sizeBytes: 64 * MIB }, ...quiet });
+    await w.writeFile('/f', data);
+    await w.unmount();
+
+    for (let round = 0; round < 2; round++) {
+      const pfs = await mount({ arena, verify: 'lazy', extents, ...quiet });
+      try {
+        // Right after the mount, as the thread starts: writes spread over the file, some whole pages, some not.
+        await using h = await pfs.open('/f', 'r+');
+        for (let k = 0; k < 64; k++) {
+          const whole = r.below(2) === 0;
+          const off = whole ? r.below(SIZE / PS) * PS : r.below(SIZE - 100);
+          const len = whole ? PS * (1 + r.below(3)) : 1 + r.below(100);
+          const bytes = content(Math.min(len, SIZE - off) + 3 & ~3, r).subarray(0, Math.min(len, SIZE - off));
+          await h.write(bytes, 0, bytes.length, off);
+          bytes.copy(data, off);
+        }
+        await settled(pfs);
+        const all = await pages(pfs, '/f', SIZE);
+        for (const [i, p] of all.entries()) assert.ok(typeof p !== 'string' && p.equals(data.subarray(i * PS, (i + 1) * PS)), `round ${round} page ${i}: as written (${typeof p === 'string' ? p : 'other bytes'})`);
+        assert.equal(pfs.losses.length, 0, `round ${round}: nothing lost: ${JSON.stringify(pfs.losses)}`);
+      } finally {
+        await pfs.unmount();
+      }
+    }
+  } catch (e) {
+    console.log(`SEED=${seed}`);
+    throw e;
+  } finally {
+    fs.rmSync(arena, { force: true });
+  }
+});
+
+test('the checking thread runs only after a lazy mount (PRAM_VERIFY_AHEAD=1, or unset from 512 MiB of data on), stops at unmount, and never keeps a process alive', async () => {
+  const arena = `/dev/shm/ahead-api-life-${process.pid}.pram`;
+  try {
+    const w = await mount({ arena, create: { sizeBytes: 160 * MIB }, ...quiet });
+    await w.writeFile('/f', Buffer.alloc(128 * MIB, 7));
+    await w.unmount();
+    const before = aheadThreads();
+    const full = await mount({ arena, verify: 'full', ...quiet });
+    assert.equal(aheadThreads(), before, 'no thread after a full mount');
+    assert.equal(full.volume.pram!.aheadVerdicts(), null);
+    await full.unmount();
+    const lazy = await mount({ arena, verify: 'lazy', ...quiet });
+    assert.equal(aheadThreads(), before + 1, 'one thread after a lazy mount');
+    await lazy.unmount();
+    assert.equal(aheadThreads(), before, 'stopped and joined at unmount');
+
+    // A process that mounts lazily and never unmounts ends as soon as its work is done, the thread mid-way or not.
+    const child = `
+      const { mount } = await import(${JSON.stringify(new URL('./index.js', import.meta.url).href)});
+      const { aheadThreads } = await import(${JSON.stringify(new URL('../mem/native.js', import.meta.url).href)});
+      await mount({ arena: ${JSON.stringify(arena)}, verify: 'lazy', cmdline: '', checkpointIntervalMs: 0, systemd: false, warn: () => {} });
+      console.log('threads', aheadThreads());`;
+    for (const [env, threads] of [[{}, 1], [{ PRAM_VERIFY_AHEAD: '0' }, 0], [{ PRAM_VERIFY_AHEAD: '' }, 0]] as const) {
+      const t0 = Date.now();
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', child], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
+      assert.equal(r.status, 0, `${JSON.stringify(env)}: the child ends by itself: ${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`threads ${threads}\\n`), `${JSON.stringify(env)}: ${threads} checking thread(s)`);
+      assert.ok(Date.now() - t0 < 20_000, 'promptly');
+    }
+  } finally {
+    fs.rmSync(arena, { force: true });
+  }
+});
+
+
+test('a whole-page write into an unverified run (lazy mount, thread off or on) leaves its other pages readable as written, nothing lost', async () => {
+  const arena = `/dev/shm/ahead-api-run-${process.pid}.pram`;
+  try {
+    const w = await mount({ arena, extents: true, create: { sizeBytes: 16 * MIB }, ...quiet });
+    await w.writeFile('/f', Buffer.alloc(MIB, 5));
+    await w.unmount();
+    for (const off of ['0', undefined]) {
+      const saved = process.env['PRAM_VERIFY_AHEAD'];
+      if (off) process.env['PRAM_VERIFY_AHEAD'] = off;
+      const pfs = await mount({ arena, verify: 'lazy', extents: true, ...quiet });
+      process.env['PRAM_VERIFY_AHEAD'] = saved;
+      try {
+        await using h = await pfs.open('/f', 'r+');
+        await h.write(Buffer.alloc(PS, 1), 0, PS, 3 * PS);              // a whole page inside the first run
+        await h.write(Buffer.alloc(10, 2), 0, 10, 5 * PS + 7);          // part of another page of that run
+        const want = Buffer.alloc(MIB, 5);
+        want.fill(1, 3 * PS, 4 * PS);
+        want.fill(2, 5 * PS + 7, 5 * PS + 17);
+        const got = Buffer.alloc(MIB);
+        assert.equal((await h.read(got, 0, MIB, 0)).bytesRead, MIB, `thread ${off ? 'off' : 'on'}: the whole file reads`);
+        assert.ok(got.equals(want), `thread ${off ? 'off' : 'on'}: as written`);
+        assert.deepEqual(pfs.losses, [], `thread ${off ? 'off' : 'on'}: nothing lost`);
+      } finally {
+        await pfs.unmount({ save: false });
+      }
+    }
+  } finally {
+    fs.rmSync(arena, { force: true });
+  }
+});
