@@ -85,3 +85,12 @@ void set_fn(napi_env env, napi_value exports, const char *name, napi_callback cb
 void set_fns_n(napi_env env, napi_value exports, const napi_fn_t *fns, size_t n) {
   for (size_t i = 0; i < n; i++) set_fn(env, exports, fns[i].name, fns[i].cb);
 }
+
+int pram_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
+  bool is = false;
+  napi_typedarray_type tt;
+  napi_is_typedarray(env, v, &is);
+  if (!is) return 0;
+  napi_get_typedarray_info(env, v, &tt, len, data, NULL, NULL);
+  return tt == want;
+}

@@ -17,6 +17,8 @@ int get_i32(napi_env env, napi_value v, int32_t *out, const char *what);
 int get_buffer(napi_env env, napi_value v, uint8_t **data, size_t *len, const char *what);
 /* The first `want` arguments into argv; NULL (with a TypeError thrown) when fewer came. */
 napi_value get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv);
+/* v is a typed array of type want: its data and length (elements); 0 otherwise. */
+int pram_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len);
 /* exports[name] = a function calling cb. */
 void set_fn(napi_env env, napi_value exports, const char *name, napi_callback cb);
 /* A part's functions, as a table: set_fns(env, exports, FNS) registers each. */

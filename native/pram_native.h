@@ -17,8 +17,6 @@ void fuse_poll_init(napi_env env, napi_value exports);
 
 /* crc32c over many buffers on several threads (crc32c.c): adds crc32cMany. */
 void crc32c_init(napi_env env, napi_value exports);
-/* v is a typed array of type want: its data and length (elements); 0 otherwise (crc32c.c). */
-int pram_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len);
 /* pread of fd's [pos, pos + len) into dst a chunk at a time, each followed by the check of the ranges
  * dst[o[i], + l[i]) that end in it (in order, none overlapping) against e[i] while hot in cache; *good = how
  * many match from the first (the read may stop after the first that does not). errno (ECANCELED once *stop
