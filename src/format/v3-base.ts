@@ -20,8 +20,8 @@ export const u64 = (b: Buffer, at: number): number | null => {
 
 export const GROUP_PAGES = 32;                // a MAP run never crosses a group; a dirty group is logged whole
 
-export const enum RecordType { Inode = 1, Drop = 2, Name = 3, Map = 4, Unmap = 5, Span = 6, Index = 7, Locate = 8 }
-export const RECORD_NAMES: { [type: number]: string } = { 1: 'INODE', 2: 'DROP', 3: 'NAME', 4: 'MAP', 5: 'UNMAP', 6: 'SPAN', 7: 'INDEX', 8: 'LOCATE' };
+export const enum RecordType { Inode = 1, Drop = 2, Name = 3, Map = 4, Unmap = 5, Span = 6, Index = 7, Locate = 8, Runs = 9 }
+export const RECORD_NAMES: { [type: number]: string } = { 1: 'INODE', 2: 'DROP', 3: 'NAME', 4: 'MAP', 5: 'UNMAP', 6: 'SPAN', 7: 'INDEX', 8: 'LOCATE', 9: 'RUNS' };
 export const MAP_LRU = 1;                     // MAP flags: the pages were in the page cache
 
 export const INODE_FIXED = 80;

@@ -3,7 +3,7 @@
 import { assert } from './assert.js';
 import { crc32c, crc32cAt } from './crc.js';
 import { RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED, SPAN_BLOCK } from './v3-base.js';
-import { INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE, type IndexEntry } from './v3-index.js';
+import { INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE, RUNS_ENTRY, RUNS_FIXED, RUNS_MAX_ENTRIES, type IndexEntry, type RunsRecord } from './v3-index.js';
 
 /**
  * Where a record is written field by field, in stream order: pram/log.ts writes
@@ -110,6 +110,15 @@ export function putIndex(o: RecordOut, entries: readonly IndexEntry[], from: num
     const e = entries[i]!;
     o.u64(e.ino); o.u64(e.home); o.u64(e.pos); o.u64(e.bytes);
   }
+  o.end();
+}
+
+/** A RUNS record (v3 minor 3) of pairs [from, to) of r.runs (at most RUNS_MAX_ENTRIES runs). */
+export function putRuns(o: RecordOut, r: RunsRecord, from: number, to: number, generation: number): void {
+  if (!(to >= from && to - from <= RUNS_MAX_ENTRIES)) assert(false, `RUNS of ${to - from} runs`);
+  o.record(RecordType.Runs, RUNS_FIXED + RUNS_ENTRY * (to - from), generation);
+  o.u32(r.kind); o.u32(to - from); o.u64(r.a); o.u64(r.b);
+  for (let i = 2 * from; i < 2 * to; i++) o.u64(r.runs[i]!);
   o.end();
 }
 

@@ -132,15 +132,15 @@ test('a SPAN record: layout, round trip, a crc over all but the page crcs, every
   assert.throws(() => encodeSpan({ ino: 1, index: SPAN_BLOCK - 1, pfn: 9, count: 2, flags: 0 }, [0, 0], 1), /inside one block/);
 });
 
-test('slot extension 4 (v3 minor 2) is what a log slot is written with; extensions 3 and 2 still read as a log', () => {
+test('slot extension 5 (v3 minor 3) is what a log slot is written with; extensions 4, 3 and 2 still read as a log', () => {
   const page = Buffer.alloc(PS);
   const h = new HeaderView(page);
   h.format({ pageSize: PS, pageCount: 256, flags: 0 }, 3);
   const log = { tailPfn: 77, tailOff: 200, logPages: 3 };
   h.writeSlot(0, { generation: 2, headPfn: 9, pages: 4, nodes: 1, log });
-  assert.equal(page.readUInt32LE(64 + 32), 4);
+  assert.equal(page.readUInt32LE(64 + 32), 5);
   assert.deepEqual(h.readSlot(0)?.log, log);
-  for (const ext of [3, 2]) {                                                     // as older prams wrote it
+  for (const ext of [4, 3, 2]) {                                                     // as older prams wrote it
     page.writeUInt32LE(ext, 64 + 32);
     page.writeUInt32LE(crc32c(page.subarray(64, 64 + 60)), 64 + 60);
     assert.deepEqual(h.readSlot(0)?.log, log, `extension ${ext}`);
@@ -152,7 +152,7 @@ test('slot extension 2 names a log: tail pfn, tail offset, page count', () => {
   const h = new HeaderView(page);
   h.format({ pageSize: PS, pageCount: 256, flags: 0 }, 2);
   h.writeSlot(1, { generation: 4, headPfn: 9, pages: 12, nodes: 3, log: { tailPfn: 2 ** 34, tailOff: 1000, logPages: 5 } });
-  assert.equal(page.readUInt32LE(128 + 32), 4);            // slot extension 4: a log (2 before SPANs, 3 before INDEX), the same fields
+  assert.equal(page.readUInt32LE(128 + 32), 5);            // slot extension 5: a log (2 before SPANs, 3 before INDEX, 4 before RUNS), the same fields
   assert.equal(page.readBigUInt64LE(128 + 40), 2n ** 34n);  // tail pfn
   assert.equal(page.readUInt32LE(128 + 48), 1000);         // tail offset
   assert.equal(page.readUInt32LE(128 + 52), 5);            // log pages

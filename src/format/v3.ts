@@ -12,10 +12,10 @@ import { PAGE_SIZE_MIN } from './v1.js';
 import { putU64, u64, RECORD_HEADER, RECORD_NAMES, RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
   SPAN_CRCS_CRC_AT, SPAN_BLOCK } from './v3-base.js';
 import type { InodeFields } from './v3-put.js';
-import { decodeIndex, decodeLocate, indexPayload, locatePayload, INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE,
-  type IndexEntry, type LocateRecord } from './v3-index.js';
+import { decodeIndex, decodeLocate, decodeRuns, indexPayload, locatePayload, runsPayload, INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE,
+  RUNS_FIXED, RUNS_ENTRY, RUNS_MAX_ENTRIES, RunsKind, type IndexEntry, type LocateRecord, type RunsRecord } from './v3-index.js';
 
-export { INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE, type IndexEntry, type LocateRecord };
+export { INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE, RUNS_FIXED, RUNS_ENTRY, RUNS_MAX_ENTRIES, RunsKind, type IndexEntry, type LocateRecord, type RunsRecord };
 
 export const LOG_MAGIC = 0x474f4c50;          // bytes 'P','L','O','G'
 export const LOG_HEADER = 32;                 // magic, first, log id, seq, reserved, crc
@@ -23,7 +23,7 @@ export const LOG_HEADER_CRC_AT = 28;          // crc32c of header bytes 0..27
 export const LOG_NEXT = 8;                    // the next page's pfn: the last 8 bytes of a page
 export { RECORD_HEADER, RecordType, RECORD_NAMES, MAP_LRU, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
   SPAN_CRCS_CRC_AT, SPAN_BLOCK } from './v3-base.js';
-export { putInode, putDrop, putName, putMap, putSpan, putUnmap, putIndex, putLocate, type RecordOut, type InodeFields } from './v3-put.js';
+export { putInode, putDrop, putName, putMap, putSpan, putUnmap, putIndex, putLocate, putRuns, type RecordOut, type InodeFields } from './v3-put.js';
 
 /** Stream bytes of the LOCATE record: the groups start right after it. */
 export const LOCATE_BYTES = RECORD_HEADER + LOCATE_SIZE;
@@ -99,7 +99,8 @@ export type LogRecord =
   | { type: RecordType.Unmap; r: UnmapRecord }
   | { type: RecordType.Span; r: SpanRecord }
   | { type: RecordType.Index; entries: IndexEntry[] }
-  | { type: RecordType.Locate; r: LocateRecord };
+  | { type: RecordType.Locate; r: LocateRecord }
+  | { type: RecordType.Runs; r: RunsRecord };
 
 /** A record ready for the stream: header + payload, padded to 8, crc set. */
 function frame(type: RecordType, payload: Buffer, generation: number): Buffer {
@@ -152,6 +153,7 @@ export function encodeRecord(rec: LogRecord, generation: number): Buffer {
     }
     case RecordType.Index: return frame(rec.type, indexPayload(rec.entries), generation);
     case RecordType.Locate: return encodeLocate(rec.r, generation);
+    case RecordType.Runs: return frame(rec.type, runsPayload(rec.r), generation);
   }
 }
 
@@ -251,11 +253,12 @@ const NO_BYTES = new Uint8Array(0);
 export function decodePayload(type: number, p: Buffer): LogRecord | string {
   const need = type === RecordType.Inode ? INODE_FIXED : type === RecordType.Drop ? DROP_SIZE : type === RecordType.Name ? NAME_FIXED
     : type === RecordType.Map ? MAP_SIZE : type === RecordType.Unmap ? UNMAP_SIZE : type === RecordType.Span ? SPAN_FIXED
-    : type === RecordType.Index ? INDEX_FIXED : type === RecordType.Locate ? LOCATE_SIZE : -1;
+    : type === RecordType.Index ? INDEX_FIXED : type === RecordType.Locate ? LOCATE_SIZE : type === RecordType.Runs ? RUNS_FIXED : -1;
   if (need < 0) return `unknown record type ${type}`;
   if (p.length < need) return `${RECORD_NAMES[type]} payload of ${p.length} bytes, at least ${need} expected`;
   if (type === RecordType.Index) { const e = decodeIndex(p); return typeof e === 'string' ? e : { type: RecordType.Index, entries: e }; }
   if (type === RecordType.Locate) { const r = decodeLocate(p); return typeof r === 'string' ? r : { type: RecordType.Locate, r }; }
+  if (type === RecordType.Runs) { const r = decodeRuns(p); return typeof r === 'string' ? r : { type: RecordType.Runs, r }; }
   const ino = u64(p, 0);
   if (ino === null) return 'a value over 2^53';
   switch (type) {

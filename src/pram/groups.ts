@@ -9,7 +9,7 @@
 
 import type { PhysMem } from '../mem/physmem.js';
 import { align8, decodePayload, INDEX_ENTRY, INDEX_FIXED, LOCATE_BYTES, LOG_HEADER, LOG_NEXT, logPayload, readLogHeader, readNext,
-  RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType, recordCrc, spanCrcOf, SPAN_FIXED,
+  RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType, recordCrc, RunsKind, spanCrcOf, SPAN_FIXED,
   type IndexEntry, type InodeRecord, type LocateRecord, type LogRecord, type NameRecord } from '../format/v3.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import { decodeSpan } from './spans.js';
@@ -65,7 +65,18 @@ export function recordsIn(b: Buffer, where: string): { type: number; generation:
   return out;
 }
 
-export interface GroupIndex { locate: LocateRecord; entries: IndexEntry[]; dirs: Map<number, IndexEntry>; links: Map<number, number> }
+/**
+ * A checked index: each directory's group, each linked node's home, (minor 3) each
+ * linked node's other naming directories and the RUNS after the index (null before minor 3).
+ */
+export interface GroupIndex {
+  locate: LocateRecord; entries: IndexEntry[]; dirs: Map<number, IndexEntry>; links: Map<number, number>;
+  namedIn: Map<number, number[]>;
+  runs: IndexRuns | null;
+}
+
+/** What the RUNS records say (minor 3): the space model's totals, the data pages, the log's pages before the index's page. */
+export interface IndexRuns { modelBytes: number; inline: number; data: Float64Array; log: Float64Array }
 
 /**
  * The index of the compaction that began the log (pages by seq; `bytes`: the
@@ -92,9 +103,10 @@ export function readIndex(mem: PhysMem, pages: readonly number[], bytes: number,
     for (const e of r.rec.entries) entries.push(e);
   }
   if (entries.length !== locate.entries) return `the index holds ${entries.length} entries, LOCATE says ${locate.entries}`;
-  const dirs = new Map<number, IndexEntry>(), links = new Map<number, number>();
+  const dirs = new Map<number, IndexEntry>(), links = new Map<number, number>(), namedIn = new Map<number, number[]>();
   let end = LOCATE_BYTES;
   for (const e of entries) {
+    if (e.ino !== e.home && e.pos === 1) { const l = namedIn.get(e.ino); if (l) l.push(e.home); else namedIn.set(e.ino, [e.home]); continue; }
     if (e.ino !== e.home) { if (links.has(e.ino)) return `ino ${e.ino} has two homes`; links.set(e.ino, e.home); continue; }
     if (e.pos !== end || dirs.has(e.ino)) return `the group of directory ${e.ino} at ${e.pos} does not follow the one before (at ${end}), or is listed twice`;
     dirs.set(e.ino, e);
@@ -102,7 +114,31 @@ export function readIndex(mem: PhysMem, pages: readonly number[], bytes: number,
   }
   if (end !== locate.indexPos) return `the groups end at ${end}, the index starts at ${locate.indexPos}`;
   for (const [ino, home] of links) if (!dirs.has(home)) return `ino ${ino}'s home ${home} has no group`;
-  return { locate, entries, dirs, links };
+  for (const [ino, list] of namedIn) if (!links.has(ino) || list.some((d) => !dirs.has(d))) return `ino ${ino} is named in a directory without a group, or has no home`;
+  const runs = locate.runsBytes > 0 ? readRuns(mem, pages, locate, logId) : null;
+  if (typeof runs === 'string') return runs;
+  return { locate, entries, dirs, links, namedIn, runs };
+}
+
+/** The RUNS records after the index (minor 3), checked: one TOTALS first, then LOG runs, then DATA runs ascending. */
+function readRuns(mem: PhysMem, pages: readonly number[], l: LocateRecord, logId: number): IndexRuns | string {
+  const raw = streamBytes(mem, pages, l.indexPos + l.indexBytes, l.runsBytes);
+  if (!raw) return 'the RUNS records are past the log pages';
+  const recs = recordsIn(raw, 'RUNS');
+  if (typeof recs === 'string') return recs;
+  const data: number[] = [], log: number[] = [];
+  let totals: IndexRuns | null = null, kind = -1;
+  for (const { rec, generation } of recs) {
+    if (rec.type !== RecordType.Runs || generation !== (logId >>> 0) || rec.r.kind < kind) return 'the RUNS records are not one TOTALS, then LOG, then DATA, of this compaction';
+    if (rec.r.kind === RunsKind.Totals) { if (totals) return 'two RUNS TOTALS'; totals = { modelBytes: rec.r.a, inline: rec.r.b, data: new Float64Array(0), log: new Float64Array(0) }; }
+    const into = rec.r.kind === RunsKind.Data ? data : log;
+    for (const v of rec.r.runs) into.push(v);
+    kind = rec.r.kind;
+  }
+  if (!totals) return 'no RUNS TOTALS';
+  for (let i = 2; i < data.length; i += 2) if (data[i]! < data[i - 2]! + data[i - 1]!) return 'the DATA runs overlap or are not ascending';
+  totals.data = Float64Array.from(data); totals.log = Float64Array.from(log);
+  return totals;
 }
 
 /** One directory as its group holds it: its INODE, its names, and the nodes it is home to (INODE, page records). */

@@ -13,14 +13,15 @@
 import type { PhysMem } from '../mem/physmem.js';
 import { assert } from '../format/assert.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
-import { encodeLocate, INDEX_MAX_ENTRIES, LOCATE_BYTES, LOG_HEADER, logPayload, putIndex, putLocate,
-  type IndexEntry, type LocateRecord, type RecordOut } from '../format/v3.js';
+import { encodeLocate, INDEX_MAX_ENTRIES, inlineRecordBytes, inodeRecordBytes, LOCATE_BYTES, LOG_HEADER, logPayload, nameRecordBytes, putIndex, putLocate,
+  putRuns, RUNS_MAX_ENTRIES, RunsKind, type IndexEntry, type LocateRecord, type RecordOut, type RunsRecord } from '../format/v3.js';
+import { encodeXattrs } from '../format/v2.js';
 import type { NodeImage } from './image.js';
 import type { LogCursor } from './log.js';
 import { pageRecords, type Emitter } from './records.js';
 
-/** Where the index learns stream positions: the log writer of the compaction. */
-export interface StreamPos { readonly streamPos: number }
+/** Where the index learns stream positions: the log writer of the compaction (pageAt: its page of a seq, for RUNS). */
+export interface StreamPos { readonly streamPos: number; pageAt?(seq: number): number }
 
 /** The index of one compaction, built while its groups are written. */
 export class IndexBuilder {
@@ -28,6 +29,9 @@ export class IndexBuilder {
   nodes = 0;
   names = 0;
   maxIno = 0;
+  /** The grouped nodes as the space model prices them (RUNS totals, minor 3): record bytes, nodes held inline. */
+  modelBytes = 0;
+  inline = 0;
   private dir = 0;
   private start = -1;
 
@@ -56,10 +60,20 @@ export class IndexBuilder {
   node(n: NodeImage): void {
     this.nodes++;
     if (n.ino > this.maxIno) this.maxIno = n.ino;
+    this.modelBytes += inodeRecordBytes(n.xattrs.length ? encodeXattrs(n.xattrs).length : 0);
+    for (const nm of n.names) this.modelBytes += nameRecordBytes(Buffer.byteLength(nm.name));
+    if (n.inline && n.inline.length > 0) { this.inline++; this.modelBytes += inlineRecordBytes(n.inline.length); }
   }
 
-  /** A node with names in more than one directory: its records are in `home`'s group. */
-  link(ino: number, home: number): void { this.entries.push({ ino, home, pos: 0, bytes: 0 }); }
+  /**
+   * A node with names in more than one directory: its records are in `home`'s group;
+   * (minor 3) each other directory naming it is listed too (pos 1), so a lazy mount
+   * loads them all before it counts the node's links.
+   */
+  link(ino: number, home: number, also: Iterable<number> = []): void {
+    this.entries.push({ ino, home, pos: 0, bytes: 0 });
+    for (const dir of also) this.entries.push({ ino, home: dir, pos: 1, bytes: 0 });
+  }
 
   /** The INDEX records (after the last group); returns the LOCATE they make. */
   writeIndex(o: RecordOut, generation: number): LocateRecord {
@@ -70,8 +84,42 @@ export class IndexBuilder {
       records++;
     }
     return { indexPos, indexBytes: this.at.streamPos - indexPos, indexRecords: records, entries: this.entries.length,
-      nodes: this.nodes, names: this.names, maxIno: this.maxIno };
+      nodes: this.nodes, names: this.names, maxIno: this.maxIno, runsBytes: 0, indexPfn: 0 };
   }
+
+  /**
+   * (minor 3) The RUNS records right after the index: the totals, the data pages `pfns`
+   * lists, and the log's pages before the one the index begins in (a mount takes the
+   * rest from that page on through the pages' next pointers). Sets what LOCATE says of them.
+   */
+  writeRuns(o: RecordOut, l: LocateRecord, pfns: Uint32Array, pageSize: number, generation: number): void {
+    const at = this.at, start = at.streamPos, seq = Math.floor(l.indexPos / logPayload(pageSize));
+    putRuns(o, { kind: RunsKind.Totals, a: this.modelBytes, b: this.inline, runs: new Float64Array(0) }, 0, 0, generation);
+    const log = new Uint32Array(seq);
+    for (let k = 0; k < seq; k++) log[k] = at.pageAt!(k);
+    putMany(o, RunsKind.Log, runsOf(log), generation);
+    putMany(o, RunsKind.Data, runsOf(pfns.sort()), generation);
+    l.runsBytes = at.streamPos - start;
+    l.indexPfn = at.pageAt!(seq);
+  }
+}
+
+/** pfns as (pfn, count) runs of consecutive pfns, in their order. */
+function runsOf(pfns: Uint32Array): Float64Array {
+  const out: number[] = [];
+  for (let i = 0; i < pfns.length;) {
+    let j = i + 1;
+    while (j < pfns.length && pfns[j] === pfns[j - 1]! + 1) j++;
+    out.push(pfns[i]!, j - i);
+    i = j;
+  }
+  return Float64Array.from(out);
+}
+
+/** RUNS records of one kind holding `runs` (none when there are none). */
+function putMany(o: RecordOut, kind: RunsKind, runs: Float64Array, generation: number): void {
+  const r: RunsRecord = { kind, a: 0, b: 0, runs };
+  for (let i = 0; i < runs.length / 2; i += RUNS_MAX_ENTRIES) putRuns(o, r, i, Math.min(runs.length / 2, i + RUNS_MAX_ENTRIES), generation);
 }
 
 /** LOCATE set in place in the fresh log's head page (not published yet: no reader has seen the placeholder). */
@@ -89,7 +137,7 @@ const isDir = (n: NodeImage): boolean => (n.mode & S_IFMT) === S_IFDIR;
  * index, then whatever no group holds. Returns the LOCATE to set once the
  * session is closed.
  */
-export function groupedTreeRecords(nodes: Iterable<NodeImage>, e: Emitter, o: RecordOut & StreamPos, generation: number): LocateRecord {
+export function groupedTreeRecords(nodes: Iterable<NodeImage>, e: Emitter, o: RecordOut & StreamPos, generation: number, pageSize: number): LocateRecord {
   const ix = new IndexBuilder(o);
   ix.begin(o, generation);
   const byIno = new Map<number, NodeImage>();
@@ -120,11 +168,12 @@ export function groupedTreeRecords(nodes: Iterable<NodeImage>, e: Emitter, o: Re
       if (!c || written.has(ino)) continue;
       if (isDir(c)) { queue.push(ino); continue; }
       whole(c);
-      if (c.names.length > 1) ix.link(ino, dir.ino);
+      if (c.names.length > 1 && c.names.some((nm) => nm.parent !== dir.ino)) ix.link(ino, dir.ino, new Set(c.names.filter((nm) => nm.parent !== dir.ino).map((nm) => nm.parent)));
     }
     ix.close(e);
   }
   const locate = ix.writeIndex(o, generation);
+  if (o.pageAt) ix.writeRuns(o, locate, dataPfns(byIno.values()), pageSize, generation);
   // Not reached from a nameless directory (a tree a load repairs): ungrouped, after the index.
   for (const n of byIno.values()) {
     if (written.has(n.ino)) continue;
@@ -134,6 +183,19 @@ export function groupedTreeRecords(nodes: Iterable<NodeImage>, e: Emitter, o: Re
   }
   e.flush();
   return locate;
+}
+
+/** Every data page the nodes map (RUNS, minor 3: the allocator of a lazy mount is built from them). */
+function dataPfns(nodes: Iterable<NodeImage>): Uint32Array {
+  let out = new Uint32Array(1024), n = 0;
+  for (const node of nodes) {
+    if (node.pages.count === 0) continue;
+    for (const [, pfn] of node.pages.entries()) {
+      if (n === out.length) { const b = new Uint32Array(out.length * 2); b.set(out); out = b; }
+      out[n++] = pfn;
+    }
+  }
+  return out.subarray(0, n);
 }
 
 /** Stream position -> (log page seq, offset in the page). */

@@ -105,6 +105,12 @@ export class LogWriter implements RecordOut {
   /** Stream bytes of the log so far, the open session's included: where the next record starts. */
   get streamPos(): number { return this.pos; }
 
+  /** The pfn of the open session's log page of this seq (its cursor's or one it took), -1 when none is taken yet. */
+  pageAt(seq: number): number {
+    const cur = this.cur!;
+    return seq < cur.pages.length ? cur.pages[seq]! : this.taken[seq - cur.pages.length] ?? -1;
+  }
+
   /** Pages the open session has taken beyond its cursor's tail page. */
   get pagesTaken(): number { return this.taken.length; }
 

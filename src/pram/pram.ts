@@ -349,7 +349,7 @@ export class Pram {
     slices.abandon();
     const fresh = live.openFresh(generation);
     if (typeof fresh !== 'number') {
-      const locate = groupedTreeRecords(all(), e.reset(live.writer, generation), live.writer, generation);
+      const locate = groupedTreeRecords(all(), e.reset(live.writer, generation), live.writer, generation, this.mem.pageSize);
       const r = live.closeFresh();
       if (r === 0) setLocate(this.mem, fresh, locate);
       if (r === 0) { this.commitDone(generation, live.publishFresh(fresh, generation, e), e, true); return 0; }

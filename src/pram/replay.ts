@@ -292,7 +292,8 @@ class Replayer {
     const pos = at.seg * (this.mem.pageSize - LOG_HEADER - LOG_NEXT) + at.off - LOG_HEADER;
     if (pos === 0 && ((head && head.readUInt16LE(4) === RecordType.Locate && head.readUInt32LE(8) === LOCATE_SIZE) || this.goodAt(LOCATE_BYTES))) return LOCATE_BYTES;
     const l = this.locate;
-    return l && pos >= l.indexPos && pos < l.indexPos + l.indexBytes ? l.indexPos + l.indexBytes : -1;
+    const end = l ? l.indexPos + l.indexBytes + l.runsBytes : -1;   // the INDEX records, then (minor 3) the RUNS records
+    return l && pos >= l.indexPos && pos < end ? end : -1;
   }
 
   /**
