@@ -53,7 +53,7 @@ class DirWalk {
         this.written.add(node.ino);
         return { node: imageOf(this.t, node, [], true), names: [], group: 'member', linked: node.nlink > 1 };
       }
-      if (this.q >= this.queue.length) { this.rest = this.t.inodes.values(); break; }
+      if (this.q >= this.queue.length) { this.t.loadAll(); this.rest = this.t.inodes.values(); break; }
       const dir = this.t.get(this.queue[this.q++]!);
       if (!dir || !dir.dir || !liveNode(dir) || this.written.has(dir.ino)) continue;
       this.written.add(dir.ino);

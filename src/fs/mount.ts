@@ -17,7 +17,8 @@ import { Pram } from '../pram/pram.js';
 import type { ReserveResult } from '../pram/types.js';
 import type { LogReplay } from '../pram/replay.js';
 import { RadixPageMap } from './pagemap.js';
-import type { VolumeParts } from './parts.js';
+import type { LazySource, VolumeParts } from './parts.js';
+import type { LazyLog } from '../pram/lazy.js';
 
 export interface VolumeOptions {
   mem: PhysMem;                      // Arena or SimRam
@@ -53,6 +54,8 @@ export interface VolumeOptions {
   live?: boolean;
   /** false: lone pages are logged a MAP each, never as SPANs (the older v3 encoding, for tests). */
   spans?: boolean;
+  /** false: with verify 'lazy', still replay the whole log at mount (default: directories load when first needed). */
+  lazyLoad?: boolean;
 }
 
 /** A mount that cannot go on; `errno` is negative, the message names the cause. */
@@ -81,7 +84,8 @@ export function mountParts(opts: VolumeOptions): VolumeParts {
     for (let pfn = 0; pfn < frames.pageCount; pfn++) if (frames.owner[pfn] === Owner.None) total++;
     return loadParts(opts, { ...opts.booted, losses: [] }, () => total, log);
   }
-  const booted = bootMemory({ mem, handoff, cmdline: opts.cmdline ?? '', strict: opts.strict, log });
+  // verify 'lazy' trusts the compaction's index: the log is booted lazily when it allows (pram/lazy.ts).
+  const booted = bootMemory({ mem, handoff, cmdline: opts.cmdline ?? '', strict: opts.strict, log, lazy: opts.verify === 'lazy' && opts.lazyLoad !== false });
   if (isRefusal(booted)) throw new MountError(booted.errno, booted.message);
   // Counted when statfs first asks, not at mount (a scan of every pfn).
   let total = -1;
@@ -90,7 +94,7 @@ export function mountParts(opts: VolumeOptions): VolumeParts {
 }
 
 /** The engine's load of what the boot reserved, as a volume's parts. */
-function loadParts(opts: VolumeOptions, booted: { memblock: Memblock; allocator: PageAllocator; reserved: ReserveResult; losses: Loss[]; replay?: LogReplay },
+function loadParts(opts: VolumeOptions, booted: { memblock: Memblock; allocator: PageAllocator; reserved: ReserveResult; losses: Loss[]; replay?: LogReplay; lazy?: LazyLog },
   totalPages: () => number, log: (line: string) => void): VolumeParts {
   const { mem, handoff } = opts;
   const { memblock, allocator, reserved } = booted;
@@ -99,8 +103,8 @@ function loadParts(opts: VolumeOptions, booted: { memblock: Memblock; allocator:
     extents: opts.extents, log, newPageMap: () => new RadixPageMap(), live: opts.live ?? process.env['PRAM_FORMAT'] !== '2',
     spans: opts.spans,
   });
-  const loaded = pram.load(reserved, { verify: opts.verify ?? 'full', readOnly: opts.readOnly }, booted.replay);
-  return {
+  const loaded = pram.load(reserved, { verify: opts.verify ?? 'full', readOnly: opts.readOnly }, booted.replay, booted.lazy);
+  const parts: VolumeParts = {
     mem,
     engine: pram,
     images: loaded.nodes,
@@ -111,5 +115,19 @@ function loadParts(opts: VolumeOptions, booted: { memblock: Memblock; allocator:
     close: () => { pram.close(); mem.sync(); if (!opts.keepMemOpen) mem.close(); },
     pram,
     banned,
+  };
+  if (booted.lazy) parts.lazy = lazySource(pram, booted.lazy);
+  return parts;
+}
+
+/** The engine's lazily booted log as the volume loads it. */
+function lazySource(pram: Pram, lz: LazyLog): LazySource {
+  return {
+    groupOf: (ino) => lz.groupOf(ino), namedIn: (ino) => lz.namedIn(ino), isDir: (ino) => lz.isDir(ino), isLoaded: (dir) => lz.isLoaded(dir),
+    dirs: () => lz.dirs(), load: (dir, pathOf) => pram.loadGroup(dir, pathOf),
+    get unloaded() { return lz.unloaded; }, maxIno: lz.maxIno,
+    charged: () => ({ bytes: pram.space.shape.bytes, inline: pram.space.shape.inline }),
+    release: (d) => pram.space.adjust({ bytes: -d.bytes, inline: -d.inline }),
+    lose: (l) => pram.lateLoss(l),
   };
 }

@@ -203,7 +203,7 @@ export function readdir(t: InodeTable, node: Inode, cookie: number, max: number,
   const take = (e: DirEntry) => out.length < max && fits(e) && out.push(e) > 0;
   if (cookie < 1 && !take({ name: '.', ino: node.ino, type: DT_DIR, next: 1 })) return out;
   if (cookie < 2 && !take({ name: '..', ino: node.dir.parent, type: DT_DIR, next: 2 })) return out;
-  node.dir.walk(Math.max(cookie, 3), (name, d) => take({ name, ino: d.ino, type: t.get(d.ino)!.ops.dt, next: d.cookie + 1 }));
+  node.dir.walk(Math.max(cookie, 3), (name, d) => take({ name, ino: d.ino, type: t.dtOf(d.ino), next: d.cookie + 1 }));
   t.accessed(node);
   return out;
 }

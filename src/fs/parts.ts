@@ -16,6 +16,32 @@ export interface VolumeEngine extends PageEngine {
   readonly logs?: boolean;
 }
 
+/**
+ * A lazily mounted image (pram/lazy.ts through the engine): directories are loaded a
+ * group at a time when first needed (snapshot.ts LazyTree decides when).
+ */
+export interface LazySource {
+  /** The directory whose group holds `ino` (a directory's own, a linked node's home), 0: none. */
+  groupOf(ino: number): number;
+  /** The other directories naming linked node `ino`. */
+  namedIn(ino: number): readonly number[];
+  isDir(ino: number): boolean;
+  isLoaded(dir: number): boolean;
+  /** Directories in group order (a parent before its children). */
+  dirs(): Iterable<number>;
+  /** The group of `dir`, adopted (null: loaded before; a string: why it cannot be read). */
+  load(dir: number, pathOf: (ino: number) => string): { nodes: NodeImage[]; names: { name: string; ino: number }[] } | string | null;
+  /** Nodes not loaded yet; every inode number the image uses is at most maxIno. */
+  readonly unloaded: number;
+  readonly maxIno: number;
+  /** What the space model counts now of record bytes and inline nodes (a group's load is measured by it). */
+  charged(): { bytes: number; inline: number };
+  /** Give back to the space model what was charged for the image as a whole, now charged per node (a group loaded). */
+  release(shape: { bytes: number; inline: number }): void;
+  /** A loss found while loading (a damaged group). */
+  lose(l: Loss): void;
+}
+
 /** What mount.ts (or a test, or the simulated machine) hands a new volume. */
 export interface VolumeParts {
   mem: PhysMem;
@@ -31,4 +57,6 @@ export interface VolumeParts {
   /** The engine and boot state, for info and check (absent in unit tests that build parts by hand). */
   pram?: Pram;
   banned?: BannedRegions;
+  /** The image is loaded lazily (images then holds nothing): see LazySource. */
+  lazy?: LazySource;
 }

@@ -22,6 +22,7 @@ import { ROOT_INO, type InodeTable } from './table.js';
  * only the pages inside the size (a v2 chain's loader would drop the others).
  */
 export function toImages(t: InodeTable, full = false): NodeImage[] {
+  t.loadAll();
   const names = new Map<number, NodeName[]>();
   for (const node of t.inodes.values()) {
     if (!node.dir || !liveNode(node)) continue;
@@ -70,23 +71,7 @@ export interface RootDefaults { uid: number; gid: number; mode: number }
 /** Rebuilds the table from a loaded image; returns the repairs made. */
 export function fromImages(t: InodeTable, images: readonly NodeImage[], root: RootDefaults): Loss[] {
   const losses: Loss[] = [];
-  for (const img of images) {
-    if (!opsFor(img.mode) || t.get(img.ino) || !Number.isSafeInteger(img.ino) || img.ino < 1 || img.ino > 0xffffffff) {
-      losses.push({ path: null, pfn: null, what: `node ${img.ino}: unknown file type ${img.mode.toString(8)}, inode number outside 1..2^32-1, or duplicate inode; dropped` });
-      continue;
-    }
-    if (img.ino === ROOT_INO && (img.mode & S_IFMT) !== S_IFDIR) {
-      losses.push({ path: '/', pfn: null, what: 'root is not a directory; a new root was made' });
-      continue;
-    }
-    const node = t.make(img.mode, img.uid, img.gid, img.rdev, ROOT_INO, img.ino, img);
-    node.size = node.dir ? 0 : img.size;
-    for (const [k, v] of img.xattrs) node.xattrs.set(k, v);
-    if (!node.ops.hasPages) continue;
-    // The engine made its page maps with our factory: make() adopted those holding pages, no copy.
-    if (img.pages.count > 0 && node.madePages !== img.pages) for (const [i, pfn] of img.pages.entries()) node.pages!.set(i, pfn);
-    loadInline(node, img, losses);
-  }
+  for (const img of images) makeLoaded(t, img, losses);
   let rootNode = t.get(ROOT_INO);
   if (!rootNode) {
     rootNode = t.make(S_IFDIR | (root.mode & 0o7777), root.uid, root.gid, 0, ROOT_INO, ROOT_INO);
@@ -122,6 +107,26 @@ export function fromImages(t: InodeTable, images: readonly NodeImage[], root: Ro
     if (node.ops.hasPages) chargeLoaded(t.pc, contentOf(node));
   }
   return losses;
+}
+
+/** One loaded image as an inode (no names yet), or null (a loss says why). */
+export function makeLoaded(t: InodeTable, img: NodeImage, losses: Loss[]): Inode | null {
+  if (!opsFor(img.mode) || t.inodes.has(img.ino) || !Number.isSafeInteger(img.ino) || img.ino < 1 || img.ino > 0xffffffff) {
+    losses.push({ path: null, pfn: null, what: `node ${img.ino}: unknown file type ${img.mode.toString(8)}, inode number outside 1..2^32-1, or duplicate inode; dropped` });
+    return null;
+  }
+  if (img.ino === ROOT_INO && (img.mode & S_IFMT) !== S_IFDIR) {
+    losses.push({ path: '/', pfn: null, what: 'root is not a directory; a new root was made' });
+    return null;
+  }
+  const node = t.make(img.mode, img.uid, img.gid, img.rdev, ROOT_INO, img.ino, img);
+  node.size = node.dir ? 0 : img.size;
+  for (const [k, v] of img.xattrs) node.xattrs.set(k, v);
+  if (!node.ops.hasPages) return node;
+  // The engine made its page maps with our factory: make() adopted those holding pages, no copy.
+  if (img.pages.count > 0 && node.madePages !== img.pages) for (const [i, pfn] of img.pages.entries()) node.pages!.set(i, pfn);
+  loadInline(node, img, losses);
+  return node;
 }
 
 /** A loaded node's content form: its inline bytes (copied: they may sit in a page the engine reuses), or pages; empty is inline. */

@@ -10,7 +10,8 @@ import type { PageCache } from './file.js';
 import { blocksOf, dropContent } from './inline.js';
 import { contentOf, Inode, opsFor } from './inode.js';
 import { RadixPageMap } from './pagemap.js';
-import { S_IFMT } from './mode.js';
+import { DT_DIR, S_IFMT } from './mode.js';
+import type { LazyTree } from './lazytree.js';
 import { ChangeTracker } from './changes.js';
 
 export interface Attr {
@@ -56,8 +57,24 @@ export class InodeTable {
     this.tracker?.node(node.ino);
   }
 
+  /** A lazily mounted image's loader (lazytree.ts): a miss here loads the group that holds the inode. Null once all is loaded. */
+  lazy: LazyTree | null = null;
+
   get(ino: number): Inode | undefined {
-    return this.inodes.get(ino);
+    const node = this.inodes.get(ino);
+    return node !== undefined || this.lazy === null ? node : this.lazy.fetch(ino);
+  }
+
+  /** Load whatever a lazy mount has not loaded yet (a compaction, check, info need the whole tree). */
+  loadAll(): void {
+    this.lazy?.loadAll();
+  }
+
+  /** A directory entry's type: a subdirectory a lazy mount has not loaded is known without loading it. */
+  dtOf(ino: number): number {
+    const node = this.inodes.get(ino);
+    if (node === undefined && this.lazy?.isDir(ino)) return DT_DIR;
+    return (node ?? this.get(ino)!).ops.dt;
   }
 
   now(): bigint {
@@ -68,6 +85,7 @@ export class InodeTable {
   /** A free inode number: the next one, or (after a loaded image used the top of the range) the lowest free. */
   private freeIno(): number {
     if (this.nextIno <= INO_MAX) return this.nextIno;
+    this.loadAll();                     // the lowest free number: every number used must be known
     let ino = ROOT_INO + 1;
     while (this.inodes.has(ino)) ino++;
     return ino;

@@ -16,6 +16,7 @@ import * as ns from './namespace.js';
 import type { DirEntry } from './namespace.js';
 import { fromImages, imageOf, liveNode, toImages } from './snapshot.js';
 import { InodeTable, ROOT_INO, type Attr } from './table.js';
+import { LazyTree } from './lazytree.js';
 import * as xa from './xattr.js';
 import type { VolumeParts } from './parts.js';
 import { mountParts, type VolumeOptions } from './mount.js';
@@ -54,7 +55,13 @@ export class Volume {
     this.pc = { mem: parts.mem, engine: parts.engine, pageSize: parts.mem.pageSize, lastPfn: 0 };
     this.readCopy = parts.mem.readAt && parts.mem.preadFd !== undefined ? (i, o, l, t) => this.copyWhole(i, o, l, t) : undefined;
     this.t = new InodeTable(this.pc, parts.clock);
-    this.loadLosses = [...parts.losses, ...fromImages(this.t, parts.images, { ...parts.owner, mode: 0o755 })];
+    if (parts.lazy) {
+      // A lazy mount: the root's group now, every other directory's when first needed (lazytree.ts).
+      this.t.lazy = new LazyTree(this.t, parts.lazy, { ...parts.owner, mode: 0o755 });
+      this.t.nextIno = Math.max(this.t.nextIno, parts.lazy.maxIno + 1);
+      const made = this.t.get(ROOT_INO) ? [] : fromImages(this.t, [], { ...parts.owner, mode: 0o755 });   // no group for the root: a new one
+      this.loadLosses = [...parts.losses, ...made];
+    } else this.loadLosses = [...parts.losses, ...fromImages(this.t, parts.images, { ...parts.owner, mode: 0o755 })];
     this.savedChanges = this.loadLosses.length > 0 || parts.pram?.head === 0 ? -1 : this.t.changes;
     // A v3 engine logs what changes from here; a repaired (salvaged) tree is written whole first.
     if (parts.engine.logs && parts.engine.commit) { this.t.track(); this.wholeNext = this.loadLosses.length > 0; }
@@ -328,7 +335,7 @@ export class Volume {
   statfs(): StatFs {
     const { total } = this.parts.space();
     const free = this.pram ? Math.max(0, this.pram.space.room()) : this.parts.space().free;
-    return { bsize: this.pc.pageSize, blocks: total, bfree: free, bavail: free, files: this.t.inodes.size, ffree: Math.max(0, 0xffffffff - this.t.nextIno), namelen: NAME_MAX };
+    return { bsize: this.pc.pageSize, blocks: total, bfree: free, bavail: free, files: this.t.inodes.size + (this.t.lazy?.unloaded ?? 0), ffree: Math.max(0, 0xffffffff - this.t.nextIno), namelen: NAME_MAX };
   }
 
   fsync(ino: number): number {

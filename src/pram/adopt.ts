@@ -32,7 +32,7 @@ export interface AdoptedPages { node: { pages: NodeImage['pages'] }; path: strin
 export interface Adopted { nodes: NodeImage[]; losses: Loss[]; builds: AdoptedPages[]; dataPages: number }
 
 /** What a loss of the node being adopted is told with; one per load, not a closure per node. */
-type LoseFn = (what: string, pfn?: number | null, range?: { start: number; end: number }) => void;
+export type LoseFn = (what: string, pfn?: number | null, range?: { start: number; end: number }) => void;
 
 export function adoptLog(rp: LogReplay, ctx: AdoptContext): Adopted {
   const losses: Loss[] = [...rp.losses];
@@ -103,7 +103,7 @@ const NO_XATTRS: [string, Uint8Array][] = [];
 const NO_NAMES: NodeName[] = [];
 
 /** One replayed node as an image (`none`: the load's one empty page map, shared by every node that maps nothing; never written): its page runs adopted in place, its damage poisoned and told. */
-function adoptNode(ctx: AdoptContext, ino: number, rn: ReplayNode, named: NodeName[] | undefined, none: PageMap, crcs: SpanCrcs,
+export function adoptNode(ctx: AdoptContext, ino: number, rn: ReplayNode, named: NodeName[] | undefined, none: PageMap, crcs: SpanCrcs,
   tally: { dataPages: number }, lose: LoseFn): NodeImage {
   const r = rn.rec;
   let xattrs = NO_XATTRS;

@@ -17,6 +17,7 @@ import type { Loss } from './image.js';
 import { Pram } from './pram.js';
 import { EntryTable, type ReserveResult } from './types.js';
 import { replayLog, type LogReplay } from './replay.js';
+import { lazyBoot, type LazyLog } from './lazy.js';
 
 export interface BootOptions {
   mem: PhysMem;
@@ -37,6 +38,8 @@ export interface BootOptions {
   strict?: boolean;
   /** The booting kernel's reservations before pram_reserve() (default: pfn 0, never a data page). */
   early?: (memblock: Memblock, params: BootParams) => void;
+  /** Boot a v3 log lazily when its compaction's index allows (lazy.ts); else (or false) the whole log is replayed. */
+  lazy?: boolean;
 }
 
 /** What a boot leaves for the engine's load. */
@@ -51,6 +54,8 @@ export interface Booted {
   losses: Loss[];
   /** The slot named a v3 log: replayed and its pages reserved (then `reserved` holds no chain). */
   replay?: LogReplay;
+  /** The slot named a v3 log booted lazily: its pages reserved, its groups read when first needed. */
+  lazy?: LazyLog;
 }
 
 /** A boot that must not go on; errno is negative. */
@@ -89,6 +94,13 @@ export function bootMemory(opts: BootOptions): Booted | BootRefusal {
   }
   // A v3 log (the slot says so): replayed and reserved instead of a chain, unless pram= names something else.
   if (saved?.log && headPfn === saved.headPfn && headPfn !== 0) {
+    const lazy = opts.lazy ? lazyBoot(mem, memblock, { headPfn, log: saved.log }) : 'not asked';
+    if (typeof lazy !== 'string') {
+      const reserved: ReserveResult = { headPfn, links: [], entries: new EntryTable(0), pages: lazy.cursor.pages.length + lazy.dataPages, losses: [], error: 0, salvage: true, firstPfn: 1 };
+      log(`PRAM: ${reserved.pages} pages reserved (v3 log, led by its index)`);
+      return { params, frames, banned, memblock, reserved, allocator: allocatorOf(memblock, mem, opts), losses: slots.losses, lazy };
+    }
+    if (opts.lazy) log(`PRAM: the log is replayed whole: ${lazy}`);
     const replay = replayLog(mem, memblock, { headPfn, generation: saved.generation, log: saved.log }, log);
     const reserved: ReserveResult = { headPfn, links: [], entries: new EntryTable(0), pages: replay.pages, losses: [], error: 0, salvage: true, firstPfn: 1 };
     const allocator = allocatorOf(memblock, mem, opts);

@@ -15,12 +15,13 @@ import { ENOSPC } from '../format/errno.js';
 import { assert } from '../format/assert.js';
 import type { Handoff } from './handoff.js';
 import type { ChangeSet, LoadedImage, Loss, NodeImage, PageMap } from './image.js';
-import { adoptLog } from './adopt.js';
+import { adoptLog, type AdoptContext } from './adopt.js';
 import { LiveLog, logPagesFor, OLD_LOG_STEP, type LogHandoff, type Published } from './live.js';
 import { changeRecords, Emitter, treeRecords, type Emitted } from './records.js';
 import { groupedTreeRecords, setLocate } from './indexes.js';
 import { Settler, Slices } from './slices.js';
 import type { LogReplay } from './replay.js';
+import type { LazyLog, LoadedGroup } from './lazy.js';
 import { readEntries, type Run } from './load.js';
 import { FirstTouch } from './verify.js';
 
@@ -110,9 +111,53 @@ export class Pram {
   }
 
 
+  /**
+   * A log booted lazily (lazy.ts): no node is loaded now; the space model is told the
+   * compaction's totals, and fs/ loads each directory's group through loadGroup.
+   */
+  private loadLazy(lz: LazyLog, opts: { readOnly?: boolean }): LoadedImage {
+    for (const pfn of lz.cursor.pages) this.chainPages.push(pfn);              // freed by the next compaction
+    this.live?.adopt(lz.cursor);
+    this.lazy = { builds: [] };
+    this.lazyLog = lz;
+    this.lazyCtx = {
+      mem: this.mem, frames: this.frames, allocator: this.allocator, verify: 'lazy', readOnly: opts.readOnly ?? false,
+      newPageMap: this.opts.newPageMap ?? (() => new SimplePageMap()), runs: this.runs, runHead: this.runHead,
+    };
+    this.last = { links: 0, meta: lz.cursor.pages.length, data: lz.dataPages, copies: 0, entries: 0 };
+    this.space.adjust({ data: lz.dataPages, bytes: lz.index.runs!.modelBytes, inline: lz.index.runs!.inline });
+    return { nodes: [], losses: [] };
+  }
+
+  /** A log booted lazily, whose groups loadGroup reads (null: the image was loaded whole). */
+  lazyLog: LazyLog | null = null;
+  private lazyCtx: AdoptContext | null = null;
+
+  /**
+   * The group of directory `dir` of a lazily booted log, adopted (null: loaded before);
+   * damage found in it is a late loss. `pathOf` names the directory in losses.
+   */
+  loadGroup(dir: number, pathOf: (ino: number) => string): LoadedGroup | string | null {
+    const g = this.lazyLog!.loadGroup(dir, this.lazyCtx!, (l) => this.late.push(l), pathOf);
+    if (g === null || typeof g === 'string') return g;
+    const builds = this.lazy!.builds as { node: { pages: PageMap }; path: string }[];
+    const named = new Map<number, string>();
+    for (const n of g.names) if (!named.has(n.ino)) named.set(n.ino, n.name);
+    for (const n of g.nodes) {
+      if (n.pages.count === 0) continue;
+      const base = pathOf(dir);
+      builds.push({ node: { pages: n.pages }, path: `${base === '/' ? '' : base}/${named.get(n.ino) ?? `(ino ${n.ino})`}` });
+    }
+    return g;
+  }
+
+  /** A loss found after the load (a lazily loaded group's damage). */
+  lateLoss(l: Loss): void { this.late.push(l); }
+
   /** Load the reserved chain: nodes (pages adopted, not copied) and every loss, exactly. */
   /** readOnly: write nothing to the memory (the holes of a cut file are marked Bad, not zero-filled). */
-  load(reserved: ReserveResult, opts: { verify: 'full' | 'lazy'; readOnly?: boolean }, replay?: LogReplay): LoadedImage {
+  load(reserved: ReserveResult, opts: { verify: 'full' | 'lazy'; readOnly?: boolean }, replay?: LogReplay, lazy?: LazyLog): LoadedImage {
+    if (lazy) return this.loadLazy(lazy, opts);
     if (replay) return this.loadLog(replay, opts);
     const st = readEntries(reserved, {
       mem: this.mem, frames: this.frames, verify: opts.verify, log: this.log,

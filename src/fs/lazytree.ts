@@ -1,0 +1,144 @@
+// The inode table's side of a lazy mount (pram/lazy.ts): a directory's inode,
+// its names and the nodes it is home to are made the first time anything asks
+// the table for one of them (InodeTable.get), one group at a time; whatever
+// needs the whole tree (a compaction, images for check/info/save) calls
+// loadAll first. Loading changes nothing a commit would log: the tracker is
+// told of each loaded inode as a load (watch), never as a change.
+//
+// Links are counted as a full load counts them: a directory's nlink counts the
+// subdirectories it names (known from the index without loading them); a
+// subdirectory's own name is counted when it loads; a node named in several
+// directories loads all of them with it, so its nlink is whole when it is seen.
+import type { Loss } from '../pram/image.js';
+import { contentOf, type Inode } from './inode.js';
+import { chargeLoaded } from './inline.js';
+import { S_IFDIR } from './mode.js';
+import { nameCost } from './names.js';
+import type { LazySource } from './parts.js';
+import { makeLoaded } from './snapshot.js';
+import { ROOT_INO, type InodeTable } from './table.js';
+
+export class LazyTree {
+  /** Subdirectories named by a loaded directory, not loaded yet: their parent and name. */
+  private readonly parents = new Map<number, { parent: number; name: string }>();
+  /** Names in loaded directories of linked nodes not loaded yet. */
+  private readonly pendingNames = new Map<number, { dir: number; name: string }[]>();
+  private depth = 0;
+
+  constructor(private readonly t: InodeTable, private readonly src: LazySource, private readonly root: { uid: number; gid: number; mode: number }) {}
+
+  /** Nodes of the image not loaded yet (statfs). */
+  get unloaded(): number { return this.src.unloaded; }
+  get maxIno(): number { return this.src.maxIno; }
+
+  /** A directory's entry type without loading it (a subdirectory is known from the index); else the node's own. */
+  isDir(ino: number): boolean { return this.src.isDir(ino); }
+
+  /** The inode `ino` after loading the group that holds it (undefined: none does, or it is loaded and gone). */
+  fetch(ino: number): Inode | undefined {
+    const dir = this.src.groupOf(ino);
+    if (dir === 0 || this.src.isLoaded(dir)) return undefined;
+    this.load(dir);
+    return this.t.inodes.get(ino);
+  }
+
+  /** Every group (a compaction, check, info, a save in another format). */
+  loadAll(): void {
+    for (const dir of this.src.dirs()) this.load(dir);
+  }
+
+  /** Load directory `dir`'s group; a directory whose parent is not loaded yet loads the groups before it first (a parent comes first). */
+  private load(dir: number): void {
+    if (this.src.isLoaded(dir)) return;
+    if (dir !== ROOT_INO && !this.parents.has(dir)) {
+      for (const d of this.src.dirs()) { if (d === dir) break; this.load(d); }
+    }
+    if (this.src.isLoaded(dir)) return;
+    const before = this.src.charged();
+    const tracker = this.t.tracker;
+    this.t.tracker = null;              // a load is not a change
+    const made: Inode[] = [];
+    const links: Inode[] = [];
+    this.depth++;
+    try {
+      const g = this.src.load(dir, (ino) => this.pathOf(ino));
+      const losses: Loss[] = [];
+      if (g === null) return;
+      if (typeof g === 'string') { this.standIn(dir, g, made); this.attachSelf(dir); } else {
+        for (const img of g.nodes) { const n = makeLoaded(this.t, img, losses); if (n) made.push(n); }
+        const d = this.t.inodes.get(dir);
+        if (!d || !d.dir) this.standIn(dir, 'its group does not make a directory', made);
+        this.attachSelf(dir);
+        const node = this.t.inodes.get(dir)!;
+        for (const { name, ino } of g.names) {
+          node.dir!.add(name, ino);
+          if (this.src.isDir(ino)) { this.parents.set(ino, { parent: dir, name }); node.nlink++; continue; }
+          const child = this.t.inodes.get(ino);
+          if (child) { child.nlink++; child.nameBytes += nameCost(name); continue; }
+          const list = this.pendingNames.get(ino);
+          if (list) list.push({ dir, name }); else this.pendingNames.set(ino, [{ dir, name }]);
+        }
+      }
+      for (const n of made) {
+        const pending = this.pendingNames.get(n.ino);
+        if (pending) { for (const p of pending) { n.nlink++; n.nameBytes += nameCost(p.name); } this.pendingNames.delete(n.ino); }
+        if (this.src.namedIn(n.ino).length) links.push(n);
+      }
+      for (const l of losses) this.src.lose(l);
+    } finally {
+      this.depth--;
+      for (const n of made) {
+        this.t.rechargeXattrs(n);
+        if (n.ops.hasPages) chargeLoaded(this.t.pc, contentOf(n));
+      }
+      this.t.tracker = tracker;
+      for (const n of made) tracker?.watch(n);
+      const after = this.src.charged();
+      this.src.release({ bytes: after.bytes - before.bytes, inline: after.inline - before.inline });
+    }
+    // A linked node's other directories load now: its nlink is whole before anyone sees it.
+    for (const n of links) for (const other of this.src.namedIn(n.ino)) this.load(other);
+    if (this.depth === 0 && this.done()) this.t.lazy = null;
+  }
+
+  private done(): boolean {
+    for (const d of this.src.dirs()) if (!this.src.isLoaded(d)) return false;
+    return true;
+  }
+
+  /** A loaded directory's own name (its parent loaded it first): its nlink and name bytes, as a full load attaches it. */
+  private attachSelf(dir: number): void {
+    const node = this.t.inodes.get(dir)!;
+    node.nlink += 2;
+    if (dir === ROOT_INO) return;
+    const p = this.parents.get(dir);
+    if (!p) return;
+    this.parents.delete(dir);
+    node.dir!.parent = p.parent;
+    node.nameBytes += nameCost(p.name);
+  }
+
+  /** A directory whose group cannot be read: an empty one in its place (never a dangling name), the loss said. */
+  private standIn(dir: number, why: string, made: Inode[]): void {
+    if (!this.t.inodes.has(dir)) made.push(this.t.make(S_IFDIR | 0o700, this.root.uid, this.root.gid, 0, ROOT_INO, dir));
+    this.src.lose({ path: this.pathOf(dir), pfn: null, what: `directory ino ${dir}: its group in the log cannot be read (${why}): the names it held and the nodes it was home to are lost` });
+  }
+
+  /** The path of a loaded directory (its parents are loaded: a path goes through them). */
+  pathOf(ino: number): string {
+    const parts: string[] = [];
+    for (let cur = ino, steps = 0; cur !== ROOT_INO && steps < 4096; steps++) {
+      const p = this.parents.get(cur);
+      const node = this.t.inodes.get(cur);
+      const parent = p?.parent ?? node?.dir?.parent;
+      if (parent === undefined || parent === cur) return `(ino ${ino})`;
+      const dir = this.t.inodes.get(parent);
+      let name = p?.name;
+      if (!name && dir?.dir) for (const [n, d] of dir.dir.entries) if (d.ino === cur) { name = n; break; }
+      if (!name) return `(ino ${ino})`;
+      parts.unshift(name);
+      cur = parent;
+    }
+    return `/${parts.join('/')}`;
+  }
+}

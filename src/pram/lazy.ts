@@ -1,0 +1,172 @@
+// A lazy mount led by a compaction's index (docs/FORMAT.md §v3 minor 3): the
+// boot reads the slot, LOCATE, the log pages from the index's page on, the
+// index and its RUNS, and reserves the log's pages and every data page the
+// RUNS list — no group is read, no log page before the index is touched.
+// Each directory's group is read, checked and adopted when the file system
+// first needs it (loadGroup); fs/ decides when. Anything this boot cannot
+// trust (no RUNS, records after them, a page or run that does not fit) is a
+// string saying why, and the caller replays the whole log instead: nothing is
+// reserved then.
+
+import type { PhysMem } from '../mem/physmem.js';
+import type { Memblock } from '../boot/memblock.js';
+import { Owner } from '../boot/frames.js';
+import type { SlotLog } from '../format/header.js';
+import { GROUP_PAGES, LOCATE_BYTES, LOG_HEADER, logPayload, readLogHeader, readNext, RecordType } from '../format/v3.js';
+import type { Loss, NodeImage } from './image.js';
+import type { LogCursor } from './log.js';
+import { readGroup, readIndex, type GroupIndex } from './groups.js';
+import { adoptNode, type AdoptContext } from './adopt.js';
+import type { ReplayNode } from './replay.js';
+import { addSpan, SpanCrcs } from './spans.js';
+
+/** One directory's group as fs/ takes it: its nodes adopted (the directory first), the names it holds. */
+export interface LoadedGroup { nodes: NodeImage[]; names: { name: string; ino: number }[] }
+
+export class LazyLog {
+  /** Groups read so far (each at most once). */
+  private readonly loaded = new Set<number>();
+  private readonly crcs = new SpanCrcs();
+  /** Nodes of the compaction not loaded yet (statfs counts them). */
+  unloaded: number;
+
+  constructor(private readonly mem: PhysMem, readonly index: GroupIndex, readonly cursor: LogCursor, readonly dataPages: number) {
+    this.unloaded = index.locate.nodes;
+  }
+
+  get logId(): number { return this.cursor.logId; }
+  /** Every inode number the compaction used is at most this. */
+  get maxIno(): number { return this.index.locate.maxIno; }
+  /** Every group loaded. */
+  get done(): boolean { return this.loaded.size === this.index.dirs.size; }
+
+  isDir(ino: number): boolean { return this.index.dirs.has(ino); }
+  isLoaded(dir: number): boolean { return this.loaded.has(dir); }
+
+  /** The directory whose group holds node `ino` (a directory: its own; a linked node: its home), or 0 when no group does. */
+  groupOf(ino: number): number {
+    if (this.index.dirs.has(ino)) return ino;
+    return this.index.links.get(ino) ?? 0;
+  }
+
+  /** The other directories naming linked node `ino` (minor 3). */
+  namedIn(ino: number): readonly number[] { return this.index.namedIn.get(ino) ?? []; }
+
+  /** Directories in the order their groups were written (breadth first from the root: a parent before its children). */
+  dirs(): IterableIterator<number> { return this.index.dirs.keys(); }
+
+  /**
+   * The group of directory `dir`, read, checked and adopted (null when loaded before);
+   * a group that fails its checks is a string saying why.
+   */
+  loadGroup(dir: number, ctx: AdoptContext, lose: (l: Loss) => void, pathOf: (ino: number) => string): LoadedGroup | string | null {
+    if (this.loaded.has(dir)) return null;
+    const e = this.index.dirs.get(dir);
+    if (!e) return `no group for directory ${dir}`;
+    this.loaded.add(dir);
+    const g = readGroup(this.mem, this.cursor.pages, e, this.logId);
+    if (typeof g === 'string') return g;
+    const replayed = new Map<number, ReplayNode>();
+    const nodeOf = (rec: typeof g.dir): ReplayNode => ({ rec, groups: null, blocks: null, poison: null, names: null });
+    replayed.set(dir, nodeOf(g.dir));
+    for (const [ino, rec] of g.nodes) replayed.set(ino, nodeOf(rec));
+    for (const p of g.pages) {
+      if (p.type === RecordType.Map) {
+        const n = replayed.get(p.r.ino)!, gi = Math.floor(p.r.index / GROUP_PAGES);
+        const runs = (n.groups ??= new Map()).get(gi);
+        if (runs) runs.push(p.r.index, p.r.pfn, p.r.count, p.r.csum, p.r.flags);
+        else n.groups.set(gi, [p.r.index, p.r.pfn, p.r.count, p.r.csum, p.r.flags]);
+      } else if (p.type === RecordType.Span) {
+        addSpan(replayed.get(p.r.ino)!, p.r.index, p.r.pfn, p.r.count, this.crcs.add(p.r.crcs), p.r.flags);
+      }
+    }
+    const none = ctx.newPageMap();
+    const tally = { dataPages: 0 };
+    const nodes: NodeImage[] = [];
+    for (const [ino, rn] of replayed) {
+      const path = () => (ino === dir ? pathOf(dir) : `${pathOf(dir)}/(ino ${ino})`);
+      nodes.push(adoptNode(ctx, ino, rn, undefined, none, this.crcs, tally,
+        (what, pfn = null, range) => lose(range ? { path: path(), pfn, what, range } : { path: path(), pfn, what })));
+    }
+    this.unloaded -= nodes.length;
+    return { nodes, names: g.names.map((n) => ({ name: n.name, ino: n.ino })) };
+  }
+}
+
+/**
+ * The lazy boot of the log a slot names, or why it cannot be one. Nothing is
+ * reserved unless every run checks (in the arena, above the header, free, no
+ * two overlapping).
+ */
+export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; log: SlotLog }): LazyLog | string {
+  const head = slot.headPfn, per = logPayload(mem.pageSize), total = slot.log.logPages;
+  if (!(head >= 1 && head < mem.pageCount) || total < 1) return 'the slot names no log';
+  const h = readLogHeader(mem.page(head));
+  if (typeof h === 'string' || h.seq !== 0) return 'the head page\'s header';
+  const bytes = (total - 1) * per + slot.log.tailOff - LOG_HEADER;
+  // LOCATE lies in the head page (80 bytes from the stream's start): read it there, checked by readIndex below.
+  const b = mem.page(head);
+  if (bytes < LOCATE_BYTES || b.readUInt16LE(LOG_HEADER + 4) !== RecordType.Locate) return 'no LOCATE';
+  const indexPos = Number(b.readBigUInt64LE(LOG_HEADER + 16)), indexBytes = Number(b.readBigUInt64LE(LOG_HEADER + 24));
+  const runsBytes = Number(b.readBigUInt64LE(LOG_HEADER + 16 + 48)), indexPfn = Number(b.readBigUInt64LE(LOG_HEADER + 16 + 56));
+  if (runsBytes === 0) return 'no RUNS (a log of before v3 minor 3, or written in slices)';
+  if (indexPos + indexBytes + runsBytes !== bytes) return 'records after the index (later commits)';
+  // The pages from the index's on, through their next pointers, each header checked.
+  const seq0 = Math.floor(indexPos / per);
+  if (!(seq0 < total)) return 'the index is past the log';
+  const pages: number[] = new Array<number>(total);
+  pages[0] = head;
+  for (let seq = seq0, pfn = indexPfn; seq < total; seq++) {
+    if (!(Number.isSafeInteger(pfn) && pfn >= 1 && pfn < mem.pageCount)) return `log page ${seq} is outside the arena`;
+    const ph = readLogHeader(mem.page(pfn));
+    if (typeof ph === 'string' || ph.logId !== h.logId || ph.seq !== seq) return `log page ${seq} does not belong to the log`;
+    pages[seq] = pfn;
+    pfn = Number(readNext(mem.page(pfn)));
+  }
+  if (pages[total - 1] !== slot.log.tailPfn) return 'the walk does not end at the slot\'s tail';
+  const index = readIndex(mem, pages, bytes, h.logId);
+  if (typeof index === 'string') return index;
+  if (!index.runs) return 'no RUNS';
+  // The pages before the index's, from the LOG runs.
+  let seq = 0;
+  for (let i = 0; i < index.runs.log.length; i += 2) {
+    for (let k = 0; k < index.runs.log[i + 1]!; k++) {
+      if (seq >= seq0) return 'the LOG runs list more pages than lie before the index';
+      const pfn = index.runs.log[i]! + k;
+      if (seq === 0 && pfn !== head) return 'the LOG runs do not begin at the head';
+      pages[seq++] = pfn;
+    }
+  }
+  if (seq !== seq0) return `the LOG runs list ${seq} pages, ${seq0} lie before the index`;
+  const runs = reservable(mem, memblock, pages, index.runs.data);
+  if (typeof runs === 'string') return runs;
+  // pram's own pages are reserved with banning off (as the replay does): they stay usable by pram.
+  const ban = memblock.banWhileReserving;
+  memblock.banWhileReserving = false;
+  try {
+    for (const [start, count, owner] of runs) memblock.reserve(start, count, owner, owner === Owner.Meta ? 'pram log' : 'pram page', true);
+  } finally { memblock.banWhileReserving = ban; }
+  let data = 0;
+  for (let i = 1; i < index.runs.data.length; i += 2) data += index.runs.data[i]!;
+  return new LazyLog(mem, index, { logId: h.logId, pages, tailOff: slot.log.tailOff, bytes }, data);
+}
+
+/** The log's pages and the data runs as runs to reserve, or why one cannot be (outside, over the header, busy, overlapping). */
+function reservable(mem: PhysMem, memblock: Memblock, pages: readonly number[], data: Float64Array): [number, number, Owner][] | string {
+  const runs: [number, number, Owner][] = [];
+  for (let i = 0; i < pages.length;) {
+    let j = i + 1;
+    while (j < pages.length && pages[j] === pages[j - 1]! + 1) j++;
+    runs.push([pages[i]!, j - i, Owner.Meta]);
+    i = j;
+  }
+  for (let i = 0; i < data.length; i += 2) runs.push([data[i]!, data[i + 1]!, Owner.Data]);
+  runs.sort((a, b) => a[0] - b[0]);
+  let end = 1;
+  for (const [start, count] of runs) {
+    if (start < end || start + count > mem.pageCount) return `pages ${start}+${count} overlap others, the header, or pass the arena's end`;
+    if (memblock.busyPfn(start, count) >= 0) return `pages ${start}+${count} are reserved already`;
+    end = start + count;
+  }
+  return runs;
+}
