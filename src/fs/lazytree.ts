@@ -15,7 +15,7 @@ import { chargeLoaded } from './inline.js';
 import { S_IFDIR } from './mode.js';
 import { nameCost } from './names.js';
 import type { LazySource } from './parts.js';
-import { makeLoaded } from './snapshot.js';
+import { attachStray, lostFound, makeLoaded } from './snapshot.js';
 import { ROOT_INO, type InodeTable } from './table.js';
 
 export class LazyTree {
@@ -24,6 +24,8 @@ export class LazyTree {
   /** Names in loaded directories of linked nodes not loaded yet. */
   private readonly pendingNames = new Map<number, { dir: number; name: string }[]>();
   private depth = 0;
+  private damaged = false;
+  private loadingAll = false;
 
   constructor(private readonly t: InodeTable, private readonly src: LazySource, private readonly root: { uid: number; gid: number; mode: number }) {}
 
@@ -59,11 +61,13 @@ export class LazyTree {
     this.t.tracker = null;              // a load is not a change
     const made: Inode[] = [];
     const links: Inode[] = [];
+    const strays: Inode[] = [];
     this.depth++;
     try {
       const g = this.src.load(dir, (ino) => this.pathOf(ino));
       const losses: Loss[] = [];
       if (g === null) return;
+      if (typeof g === 'string' || g.damaged) this.damaged = true;
       if (typeof g === 'string') { this.standIn(dir, g, made); this.attachSelf(dir); } else {
         for (const img of g.nodes) { const n = makeLoaded(this.t, img, losses); if (n) made.push(n); }
         const d = this.t.inodes.get(dir);
@@ -83,6 +87,7 @@ export class LazyTree {
         const pending = this.pendingNames.get(n.ino);
         if (pending) { for (const p of pending) { n.nlink++; n.nameBytes += nameCost(p.name); } this.pendingNames.delete(n.ino); }
         if (this.src.namedIn(n.ino).length) links.push(n);
+        else if (n.nlink === 0 && !n.dir) strays.push(n);          // its NAME record was lost (reported): as a full load, to /lost+found
       }
       for (const l of losses) this.src.lose(l);
     } finally {
@@ -98,7 +103,28 @@ export class LazyTree {
     }
     // A linked node's other directories load now: its nlink is whole before anyone sees it.
     for (const n of links) for (const other of this.src.namedIn(n.ino)) this.load(other);
+    if (strays.length) this.toLostFound(strays.map((n) => ({ node: n, was: `inode ${n.ino}, no reachable name` })));
+    // Damage (reported): a lost NAME may leave a node or directory no path reaches; as after a damaged
+    // replay, everything loads now and what no name reaches is named in /lost+found.
+    if (this.depth === 0 && this.damaged && !this.loadingAll) { this.loadingAll = true; this.loadAll(); }
+    if (this.depth === 0 && this.lostDirs.length) {
+      const dirs = this.lostDirs.splice(0);
+      this.toLostFound(dirs.map((n) => ({ node: n, was: `directory ${n.ino}, whose name was lost` })));
+    }
     if (this.depth === 0 && this.done()) this.t.lazy = null;
+  }
+
+  /** Directories whose name was lost, moved to /lost+found once their load is done. */
+  private lostDirs: Inode[] = [];
+
+  /** Nodes a load left nameless (their NAME records lost, reported), named in /lost+found as a full load names them. */
+  private toLostFound(list: { node: Inode; was: string }[]): void {
+    // A change like any other (the tracker logs it); the damage already makes the next commit a compaction.
+    const losses: Loss[] = [];
+    const lf = lostFound(this.t);
+    for (const { node, was } of list) { attachStray(this.t, lf, node, was, losses); this.t.recharge(node); }
+    this.t.recharge(lf.dir);
+    for (const l of losses) this.src.lose(l);
   }
 
   private done(): boolean {
@@ -109,10 +135,10 @@ export class LazyTree {
   /** A loaded directory's own name (its parent loaded it first): its nlink and name bytes, as a full load attaches it. */
   private attachSelf(dir: number): void {
     const node = this.t.inodes.get(dir)!;
-    node.nlink += 2;
-    if (dir === ROOT_INO) return;
+    if (dir === ROOT_INO) { node.nlink += 2; return; }
     const p = this.parents.get(dir);
-    if (!p) return;
+    if (!p) { this.lostDirs.push(node); return; }   // its parents all loaded, none names it: its NAME record was lost (attachStray links it)
+    node.nlink += 2;
     this.parents.delete(dir);
     node.dir!.parent = p.parent;
     node.nameBytes += nameCost(p.name);

@@ -13,10 +13,10 @@ import { stepClock } from './testkit.js';
 export const PS = 4096;
 export type Dump = Map<string, string>;
 
-export function mountOn(ram: SimRam, opts: { live?: boolean; verify?: 'full' | 'lazy'; spans?: boolean } = {}): Volume {
+export function mountOn(ram: SimRam, opts: { live?: boolean; verify?: 'full' | 'lazy'; spans?: boolean; lazyLoad?: boolean } = {}): Volume {
   const handoff = ArenaHeaderHandoff.attach(ram);
   if (!(handoff instanceof ArenaHeaderHandoff)) throw new Error(handoff.message);
-  return Volume.mount({ mem: ram, handoff, clock: stepClock(), keepMemOpen: true, live: opts.live, verify: opts.verify ?? 'full', spans: opts.spans });
+  return Volume.mount({ mem: ram, handoff, clock: stepClock(), keepMemOpen: true, live: opts.live, verify: opts.verify ?? 'full', spans: opts.spans, lazyLoad: opts.lazyLoad });
 }
 
 export function newRam(pageCount = 2048, version = 3): SimRam {

@@ -30,7 +30,7 @@ export interface LazySource {
   /** Directories in group order (a parent before its children). */
   dirs(): Iterable<number>;
   /** The group of `dir`, adopted (null: loaded before; a string: why it cannot be read). */
-  load(dir: number, pathOf: (ino: number) => string): { nodes: NodeImage[]; names: { name: string; ino: number }[] } | string | null;
+  load(dir: number, pathOf: (ino: number) => string): { nodes: NodeImage[]; names: { name: string; ino: number }[]; damaged: boolean } | string | null;
   /** Nodes not loaded yet; every inode number the image uses is at most maxIno. */
   readonly unloaded: number;
   readonly maxIno: number;

@@ -186,17 +186,28 @@ function reachable(t: InodeTable): Set<number> {
   return seen;
 }
 
-function adoptStrays(t: InodeTable, strays: Inode[], reached: Set<number>, losses: Loss[]): void {
+/** /lost+found in the root (made when missing or not a directory) and the name it has there. */
+export function lostFound(t: InodeTable): { dir: Inode; name: string } {
   const root = t.get(ROOT_INO)!;
   const lf = root.dir!.get(LOST_FOUND);
-  let lfNode = lf ? t.get(lf.ino)! : null;
-  let lfName = LOST_FOUND;
-  if (!lfNode || !lfNode.dir) {
-    lfNode = t.make(S_IFDIR | 0o700, root.uid, root.gid, 0, ROOT_INO);
-    lfNode.nlink = 0;
-    lfName = uniqueName(new Set(root.dir!.entries.keys()), LOST_FOUND);
-    attach(root, lfName, lfNode);
-  }
+  const found = lf ? t.get(lf.ino) : undefined;
+  if (found?.dir) return { dir: found, name: LOST_FOUND };
+  const made = t.make(S_IFDIR | 0o700, root.uid, root.gid, 0, ROOT_INO);
+  made.nlink = 0;
+  const name = uniqueName(new Set(root.dir!.entries.keys()), LOST_FOUND);
+  attach(root, name, made);
+  return { dir: made, name };
+}
+
+/** A node no name reaches, named in /lost+found; the loss says so. */
+export function attachStray(t: InodeTable, lf: { dir: Inode; name: string }, node: Inode, was: string, losses: Loss[]): void {
+  attach(lf.dir, strayName(node.ino), node);
+  const path = `/${lf.name}/${strayName(node.ino)}`;
+  losses.push({ path, pfn: null, what: strayLoss(was, path) });
+}
+
+function adoptStrays(t: InodeTable, strays: Inode[], reached: Set<number>, losses: Loss[]): void {
+  const lf = lostFound(t);
   for (const node of strays) {
     // Cut it out of unreachable directories first, so no cycle survives.
     for (const dir of t.inodes.values()) {
@@ -207,8 +218,6 @@ function adoptStrays(t: InodeTable, strays: Inode[], reached: Set<number>, losse
         if (node.dir) { dir.nlink--; node.nlink -= 2; } else node.nlink--;
       }
     }
-    attach(lfNode, strayName(node.ino), node);
-    const path = `/${lfName}/${strayName(node.ino)}`;
-    losses.push({ path, pfn: null, what: strayLoss(`inode ${node.ino}, no reachable name`, path) });
+    attachStray(t, lf, node, `inode ${node.ino}, no reachable name`, losses);
   }
 }

@@ -46,23 +46,47 @@ function streamBytes(mem: PhysMem, pages: readonly number[], pos: number, n: num
   return out;
 }
 
+type Read = { type: number; generation: number; rec: LogRecord };
+
+/** The record at byte `at` of b, crc checked and decoded, and its stream bytes; or what is wrong (its type when the header shows one). */
+function recordAt(b: Buffer, at: number): { r: Read; total: number } | { why: string; type: number } {
+  if (at + RECORD_HEADER > b.length) return { why: 'is cut by the end of its bytes', type: -1 };
+  const type = b.readUInt16LE(at + 4), length = b.readUInt32LE(at + 8), generation = b.readUInt32LE(at + 12);
+  const total = RECORD_HEADER + align8(length);
+  if (length > RECORD_PAYLOAD_MAX || at + total > b.length) return { why: `claims ${length} bytes`, type };
+  const head = b.subarray(at + 4, at + RECORD_HEADER), padded = b.subarray(at + RECORD_HEADER, at + total);
+  const crc = type === RecordType.Span && length >= SPAN_FIXED ? spanCrcOf(head, padded, length) : recordCrc(head, padded);
+  if (crc !== b.readUInt32LE(at)) return { why: `failed crc32c (saved 0x${b.readUInt32LE(at).toString(16)}, computed 0x${crc.toString(16)})`, type };
+  const rec = type === RecordType.Span ? decodeSpan(b, at + RECORD_HEADER, length) : decodePayload(type, b.subarray(at + RECORD_HEADER, at + RECORD_HEADER + length));
+  if (typeof rec === 'string') return { why: `is malformed: ${rec}`, type };
+  return { r: { type, generation, rec }, total };
+}
+
 /** The records in b (a whole number of them), each crc checked and decoded; or what is wrong. */
-export function recordsIn(b: Buffer, where: string): { type: number; generation: number; rec: LogRecord }[] | string {
-  const out: { type: number; generation: number; rec: LogRecord }[] = [];
+export function recordsIn(b: Buffer, where: string): Read[] | string {
+  const out: Read[] = [];
   for (let at = 0; at < b.length;) {
-    if (at + RECORD_HEADER > b.length) return `${where}: a record cut at byte ${at}`;
-    const type = b.readUInt16LE(at + 4), length = b.readUInt32LE(at + 8), generation = b.readUInt32LE(at + 12);
-    const total = RECORD_HEADER + align8(length);
-    if (length > RECORD_PAYLOAD_MAX || at + total > b.length) return `${where}: the record at byte ${at} claims ${length} bytes`;
-    const head = b.subarray(at + 4, at + RECORD_HEADER), padded = b.subarray(at + RECORD_HEADER, at + total);
-    const crc = type === RecordType.Span && length >= SPAN_FIXED ? spanCrcOf(head, padded, length) : recordCrc(head, padded);
-    if (crc !== b.readUInt32LE(at)) return `${where}: the record at byte ${at} failed crc32c`;
-    const rec = type === RecordType.Span ? decodeSpan(b, at + RECORD_HEADER, length) : decodePayload(type, b.subarray(at + RECORD_HEADER, at + RECORD_HEADER + length));
-    if (typeof rec === 'string') return `${where}: the record at byte ${at} is malformed: ${rec}`;
-    out.push({ type, generation, rec });
-    at += total;
+    const x = recordAt(b, at);
+    if ('why' in x) return `${where}: the record at byte ${at} ${x.why}`;
+    out.push(x.r);
+    at += x.total;
   }
   return out;
+}
+
+/**
+ * The records in b that check, as a replay reads them: a damaged one is reported (its byte,
+ * why, its type) and reading resumes at the next 8-aligned byte where a whole record checks.
+ */
+export function recordsSalvaged(b: Buffer): { recs: (Read & { at: number })[]; damage: { at: number; why: string; type: number }[] } {
+  const recs: (Read & { at: number })[] = [], damage: { at: number; why: string; type: number }[] = [];
+  for (let at = 0; at < b.length;) {
+    const x = recordAt(b, at);
+    if (!('why' in x)) { recs.push({ ...x.r, at }); at += x.total; continue; }
+    damage.push({ at, why: x.why, type: x.type });
+    for (at += 8; at < b.length && 'why' in recordAt(b, at); at += 8) { /* resync */ }
+  }
+  return { recs, damage };
 }
 
 /**
@@ -170,5 +194,40 @@ export function readGroup(mem: PhysMem, pages: readonly number[], e: IndexEntry,
     }
   }
   if (!g.dir) return `${where} is empty`;
+  return g;
+}
+
+/** A damaged group read as a replay would: what checks, and each record lost (stream position, why, type). */
+export interface SalvagedGroup {
+  dir: InodeRecord | null; names: NameRecord[]; nodes: Map<number, InodeRecord>; pages: LogRecord[];
+  lost: { pos: number; why: string; type: number }[];
+}
+
+/** The group of directory `e.ino`, its damaged records skipped (each in `lost`), or null when its bytes are past the log pages. */
+export function salvageGroup(mem: PhysMem, pages: readonly number[], e: IndexEntry, logId: number): SalvagedGroup | null {
+  const raw = streamBytes(mem, pages, e.pos, e.bytes);
+  if (!raw) return null;
+  const { recs, damage } = recordsSalvaged(raw);
+  const g: SalvagedGroup = { dir: null, names: [], nodes: new Map(), pages: [], lost: damage.map((d) => ({ pos: e.pos + d.at, why: d.why, type: d.type })) };
+  const lose = (at: number, why: string, type: number) => g.lost.push({ pos: e.pos + at, why, type });
+  for (const { rec, generation, type, at } of recs) {
+    if (generation !== (logId >>> 0)) { lose(at, 'is not one of the compaction\'s records', type); continue; }
+    switch (rec.type) {
+      case RecordType.Inode:
+        if (rec.r.ino !== e.ino) g.nodes.set(rec.r.ino, rec.r);
+        else if ((rec.r.mode & S_IFMT) === S_IFDIR && !g.dir) g.dir = rec.r;
+        else lose(at, 'is a second or non-directory INODE of the group\'s directory', type);
+        break;
+      case RecordType.Name:
+        if (rec.r.parent !== e.ino || rec.r.ino === 0) lose(at, 'is a NAME of another directory', type);
+        else g.names.push(rec.r);
+        break;
+      case RecordType.Map: case RecordType.Span:
+        if (!g.nodes.has(rec.r.ino)) lose(at, `holds page(s) of ino ${rec.r.ino}, whose INODE record was lost: dropped`, type);
+        else g.pages.push(rec.type === RecordType.Map ? { type: rec.type, r: { ...rec.r } } : rec);
+        break;
+      default: lose(at, 'has no place in a group', type);
+    }
+  }
   return g;
 }

@@ -12,16 +12,16 @@ import type { PhysMem } from '../mem/physmem.js';
 import type { Memblock } from '../boot/memblock.js';
 import { Owner } from '../boot/frames.js';
 import type { SlotLog } from '../format/header.js';
-import { GROUP_PAGES, LOCATE_BYTES, LOG_HEADER, logPayload, readLogHeader, readNext, RecordType } from '../format/v3.js';
+import { GROUP_PAGES, LOCATE_BYTES, LOG_HEADER, logPayload, readLogHeader, readNext, RECORD_NAMES, RecordType, type InodeRecord } from '../format/v3.js';
 import type { Loss, NodeImage } from './image.js';
 import type { LogCursor } from './log.js';
-import { readGroup, readIndex, type GroupIndex } from './groups.js';
+import { readGroup, readIndex, salvageGroup, type GroupIndex } from './groups.js';
 import { adoptNode, type AdoptContext } from './adopt.js';
 import type { ReplayNode } from './replay.js';
 import { addSpan, SpanCrcs } from './spans.js';
 
 /** One directory's group as fs/ takes it: its nodes adopted (the directory first), the names it holds. */
-export interface LoadedGroup { nodes: NodeImage[]; names: { name: string; ino: number }[] }
+export interface LoadedGroup { nodes: NodeImage[]; names: { name: string; ino: number }[]; damaged: boolean }
 
 export class LazyLog {
   /** Groups read so far (each at most once). */
@@ -32,6 +32,7 @@ export class LazyLog {
 
   constructor(private readonly mem: PhysMem, readonly index: GroupIndex, readonly cursor: LogCursor, readonly dataPages: number) {
     this.unloaded = index.locate.nodes;
+    this.checked = new Uint8Array(cursor.pages.length);
   }
 
   get logId(): number { return this.cursor.logId; }
@@ -64,11 +65,20 @@ export class LazyLog {
     const e = this.index.dirs.get(dir);
     if (!e) return `no group for directory ${dir}`;
     this.loaded.add(dir);
-    const g = readGroup(this.mem, this.cursor.pages, e, this.logId);
-    if (typeof g === 'string') return g;
+    let damaged = false;
+    const told = lose;
+    lose = (l) => { damaged = true; told(l); };
+    this.checkPages(e.pos, e.bytes, lose);
+    const read = readGroup(this.mem, this.cursor.pages, e, this.logId);
+    const g = typeof read === 'string' ? salvageGroup(this.mem, this.cursor.pages, e, this.logId) : read;
+    if (g === null) return read as string;
+    if ('lost' in g) for (const l of g.lost) {
+      const { pfn, off } = this.at(l.pos);
+      lose({ path: null, pfn, what: `log record at pfn:${pfn.toString(16)} offset ${off} (${RECORD_NAMES[l.type] ?? 'record'} in the group of directory ${pathOf(dir)}) ${l.why}: skipped` });
+    }
     const replayed = new Map<number, ReplayNode>();
-    const nodeOf = (rec: typeof g.dir): ReplayNode => ({ rec, groups: null, blocks: null, poison: null, names: null });
-    replayed.set(dir, nodeOf(g.dir));
+    const nodeOf = (rec: InodeRecord): ReplayNode => ({ rec, groups: null, blocks: null, poison: null, names: null });
+    if (g.dir) replayed.set(dir, nodeOf(g.dir));
     for (const [ino, rec] of g.nodes) replayed.set(ino, nodeOf(rec));
     for (const p of g.pages) {
       if (p.type === RecordType.Map) {
@@ -77,9 +87,20 @@ export class LazyLog {
         if (runs) runs.push(p.r.index, p.r.pfn, p.r.count, p.r.csum, p.r.flags);
         else n.groups.set(gi, [p.r.index, p.r.pfn, p.r.count, p.r.csum, p.r.flags]);
       } else if (p.type === RecordType.Span) {
-        addSpan(replayed.get(p.r.ino)!, p.r.index, p.r.pfn, p.r.count, this.crcs.add(p.r.crcs), p.r.flags);
+        const r = p.r;
+        // As the replay: only the page whose crc changed can fail its check; the span stays.
+        if (r.crcsDamage) lose({ path: null, pfn: null, what: `log record of the group of directory ${pathOf(dir)}: the page crcs of the SPAN of ino ${r.ino}, pages ${r.index}-${r.index + r.count - 1}, ` +
+          `failed crc32c (saved 0x${r.crcsDamage.saved.toString(16)}, computed 0x${r.crcsDamage.computed.toString(16)}): a page whose crc changed fails its check when verified and reads EIO` });
+        addSpan(replayed.get(r.ino)!, r.index, r.pfn, r.count, this.crcs.add(r.crcs), r.flags);
       }
     }
+    // A name of a node whose INODE record was lost (a directory's or a linked node's is in another group).
+    const names = g.names.filter((n) => {
+      if (replayed.has(n.ino) || this.index.dirs.has(n.ino) || (this.index.links.get(n.ino) ?? dir) !== dir) return true;
+      const base = pathOf(dir);
+      lose({ path: `${base === '/' ? '' : base}/${n.name}`, pfn: null, what: `name names ino ${n.ino}, whose INODE record was lost: dropped` });
+      return false;
+    });
     const none = ctx.newPageMap();
     const tally = { dataPages: 0 };
     const nodes: NodeImage[] = [];
@@ -89,8 +110,33 @@ export class LazyLog {
         (what, pfn = null, range) => lose(range ? { path: path(), pfn, what, range } : { path: path(), pfn, what })));
     }
     this.unloaded -= nodes.length;
-    return { nodes, names: g.names.map((n) => ({ name: n.name, ino: n.ino })) };
+    return { nodes, names: names.map((n) => ({ name: n.name, ino: n.ino })), damaged };
   }
+
+  /** Stream position -> the log page holding it and the offset in that page. */
+  private at(pos: number): { pfn: number; off: number } {
+    const per = logPayload(this.mem.pageSize);
+    return { pfn: this.cursor.pages[Math.floor(pos / per)]!, off: LOG_HEADER + (pos % per) };
+  }
+
+  /**
+   * The headers and next pointers of the log pages holding stream bytes [pos, pos + n), each
+   * page once: the lazy boot did not walk them. Their records are read and checked all the
+   * same (the index named the pages), so a damaged header or pointer loses nothing; it is
+   * reported, and the next commit writes a fresh log.
+   */
+  private checkPages(pos: number, n: number, lose: (l: Loss) => void): void {
+    const per = logPayload(this.mem.pageSize), pages = this.cursor.pages;
+    for (let seq = Math.floor(pos / per); seq <= Math.floor((pos + n - 1) / per) && seq < pages.length; seq++) {
+      if (this.checked[seq]) continue;
+      this.checked[seq] = 1;
+      const pfn = pages[seq]!, h = readLogHeader(this.mem.page(pfn));
+      const bad = typeof h === 'string' ? `a damaged header (${h})` : h.logId !== this.logId || h.seq !== seq ? `a header of another log or place (log id ${h.logId}, seq ${h.seq})`
+        : seq + 1 < pages.length && Number(readNext(this.mem.page(pfn))) !== pages[seq + 1] ? 'a damaged next pointer' : null;
+      if (bad) lose({ path: null, pfn, what: `log page ${seq} pfn:${pfn.toString(16)} has ${bad}: the index names its place, its records are read and checked as they are (nothing of it is lost)` });
+    }
+  }
+  private checked = new Uint8Array(0);
 }
 
 /**

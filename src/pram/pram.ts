@@ -138,7 +138,10 @@ export class Pram {
    * damage found in it is a late loss. `pathOf` names the directory in losses.
    */
   loadGroup(dir: number, pathOf: (ino: number) => string): LoadedGroup | string | null {
+    const before = this.late.length;
     const g = this.lazyLog!.loadGroup(dir, this.lazyCtx!, (l) => this.late.push(l), pathOf);
+    // Damage in the log: the next commit writes a fresh one (of what loaded), as after a damaged replay.
+    if (this.late.length > before && this.live) this.live.cursor = null;
     if (g === null || typeof g === 'string') return g;
     const builds = this.lazy!.builds as { node: { pages: PageMap }; path: string }[];
     const named = new Map<number, string>();
