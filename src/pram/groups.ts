@@ -63,12 +63,12 @@ function recordAt(b: Buffer, at: number): { r: Read; total: number } | { why: st
 }
 
 /** The records in b (a whole number of them), each crc checked and decoded; or what is wrong. */
-export function recordsIn(b: Buffer, where: string): Read[] | string {
-  const out: Read[] = [];
+export function recordsIn(b: Buffer, where: string): (Read & { at: number })[] | string {
+  const out: (Read & { at: number })[] = [];
   for (let at = 0; at < b.length;) {
     const x = recordAt(b, at);
     if ('why' in x) return `${where}: the record at byte ${at} ${x.why}`;
-    out.push(x.r);
+    out.push({ ...x.r, at });
     at += x.total;
   }
   return out;
@@ -166,7 +166,7 @@ function readRuns(mem: PhysMem, pages: readonly number[], l: LocateRecord, logId
 }
 
 /** One directory as its group holds it: its INODE, its names, and the nodes it is home to (INODE, page records). */
-export interface Group { dir: InodeRecord; names: NameRecord[]; nodes: Map<number, InodeRecord>; pages: LogRecord[] }
+export interface Group { dir: InodeRecord; names: NameRecord[]; nodes: Map<number, InodeRecord>; pages: LogRecord[]; spanDamage: Map<LogRecord, number> }
 
 /** The group of directory `e.ino`, checked: only its records, the directory's INODE first. */
 export function readGroup(mem: PhysMem, pages: readonly number[], e: IndexEntry, logId: number): Group | string {
@@ -175,8 +175,8 @@ export function readGroup(mem: PhysMem, pages: readonly number[], e: IndexEntry,
   if (!raw) return `${where} is past the log pages`;
   const recs = recordsIn(raw, where);
   if (typeof recs === 'string') return recs;
-  const g: Group = { dir: null as unknown as InodeRecord, names: [], nodes: new Map(), pages: [] };
-  for (const [k, { rec, generation }] of recs.entries()) {
+  const g: Group = { dir: null as unknown as InodeRecord, names: [], nodes: new Map(), pages: [], spanDamage: new Map() };
+  for (const [k, { rec, generation, at }] of recs.entries()) {
     if (generation !== (logId >>> 0)) return `${where}: record ${k} is not the compaction's`;
     if (k === 0) {
       if (rec.type !== RecordType.Inode || rec.r.ino !== e.ino || (rec.r.mode & S_IFMT) !== S_IFDIR) return `${where} does not begin with its directory's INODE`;
@@ -189,6 +189,7 @@ export function readGroup(mem: PhysMem, pages: readonly number[], e: IndexEntry,
       case RecordType.Map: case RecordType.Span:
         if (!g.nodes.has(rec.r.ino)) return `${where}: pages of ino ${rec.r.ino} before its INODE`;
         g.pages.push(rec.type === RecordType.Map ? { type: rec.type, r: { ...rec.r } } : rec);
+        if (rec.type === RecordType.Span && rec.r.crcsDamage) g.spanDamage.set(rec, e.pos + at);   // where, for the loss
         break;
       default: return `${where}: a ${rec.type} record has no place in a group`;
     }
@@ -199,7 +200,7 @@ export function readGroup(mem: PhysMem, pages: readonly number[], e: IndexEntry,
 
 /** A damaged group read as a replay would: what checks, and each record lost (stream position, why, type). */
 export interface SalvagedGroup {
-  dir: InodeRecord | null; names: NameRecord[]; nodes: Map<number, InodeRecord>; pages: LogRecord[];
+  dir: InodeRecord | null; names: NameRecord[]; nodes: Map<number, InodeRecord>; pages: LogRecord[]; spanDamage: Map<LogRecord, number>;
   lost: { pos: number; why: string; type: number }[];
 }
 
@@ -208,7 +209,7 @@ export function salvageGroup(mem: PhysMem, pages: readonly number[], e: IndexEnt
   const raw = streamBytes(mem, pages, e.pos, e.bytes);
   if (!raw) return null;
   const { recs, damage } = recordsSalvaged(raw);
-  const g: SalvagedGroup = { dir: null, names: [], nodes: new Map(), pages: [], lost: damage.map((d) => ({ pos: e.pos + d.at, why: d.why, type: d.type })) };
+  const g: SalvagedGroup = { dir: null, names: [], nodes: new Map(), pages: [], spanDamage: new Map(), lost: damage.map((d) => ({ pos: e.pos + d.at, why: d.why, type: d.type })) };
   const lose = (at: number, why: string, type: number) => g.lost.push({ pos: e.pos + at, why, type });
   for (const { rec, generation, type, at } of recs) {
     if (generation !== (logId >>> 0)) { lose(at, 'is not one of the compaction\'s records', type); continue; }
@@ -225,6 +226,7 @@ export function salvageGroup(mem: PhysMem, pages: readonly number[], e: IndexEnt
       case RecordType.Map: case RecordType.Span:
         if (!g.nodes.has(rec.r.ino)) lose(at, `holds page(s) of ino ${rec.r.ino}, whose INODE record was lost: dropped`, type);
         else g.pages.push(rec.type === RecordType.Map ? { type: rec.type, r: { ...rec.r } } : rec);
+        if (rec.type === RecordType.Span && rec.r.crcsDamage) g.spanDamage.set(rec, e.pos + at);
         break;
       default: lose(at, 'has no place in a group', type);
     }

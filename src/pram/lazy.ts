@@ -89,7 +89,8 @@ export class LazyLog {
       } else if (p.type === RecordType.Span) {
         const r = p.r;
         // As the replay: only the page whose crc changed can fail its check; the span stays.
-        if (r.crcsDamage) lose({ path: null, pfn: null, what: `log record of the group of directory ${pathOf(dir)}: the page crcs of the SPAN of ino ${r.ino}, pages ${r.index}-${r.index + r.count - 1}, ` +
+        const where = r.crcsDamage ? this.at(g.spanDamage.get(p)!) : null;
+        if (r.crcsDamage && where) lose({ path: null, pfn: where.pfn, what: `log record at pfn:${where.pfn.toString(16)} offset ${where.off}: the page crcs of the SPAN of ino ${r.ino}, pages ${r.index}-${r.index + r.count - 1}, ` +
           `failed crc32c (saved 0x${r.crcsDamage.saved.toString(16)}, computed 0x${r.crcsDamage.computed.toString(16)}): a page whose crc changed fails its check when verified and reads EIO` });
         addSpan(replayed.get(r.ino)!, r.index, r.pfn, r.count, this.crcs.add(r.crcs), r.flags);
       }
