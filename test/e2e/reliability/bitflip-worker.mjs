@@ -20,6 +20,9 @@ export const VARIANTS = [
   { name: 'v2-many', many: 250, sizeBytes: 8 << 20 },
   // v3: a record log built by a compaction and two appended commits (link/meta: log pages, records, next pointers).
   { name: 'v3', v3: true, checkpoints: 2 },
+  // v3 minor 3: one whole compaction and nothing after it, so a lazy mount boots it from its index and
+  // loads each directory's group as the walk reaches it (damage found then, as late losses).
+  { name: 'v3-lazy', v3: true, checkpoints: 1 },
 ];
 
 const images = [];
@@ -36,7 +39,7 @@ async function runOne(seed) {
   const r = new Prng(seed);
   // The four chain images drawn as before (known-bugs.test.mjs seeds keep their runs); every fifth seed the v3 log.
   const chain = images[r.below(4)];
-  const img = seed % 5 === 4 ? images[4] : chain;
+  const img = seed % 5 === 4 ? images[seed % 10 === 9 ? 5 : 4] : chain;
   let cls = CLASSES[r.below(CLASSES.length)];
   // v3 minor 2: a third of the log-record runs flip bits only inside the compaction's LOCATE and INDEX records.
   if (img.v3 && cls === 'meta' && img.map.cls.index.length && r.chance(1 / 3)) cls = 'index';

@@ -146,7 +146,7 @@ export function pageMap(img) {
 export async function logMap(arena, img) {
   const slots = [64, 128].map((o) => ({ gen: u64(img, o), head: u64(img, o + 8), ext: img.readUInt32LE(o + 32), tail: u64(img, o + 40), tailOff: img.readUInt32LE(o + 48), pages: img.readUInt32LE(o + 52) }));
   const s = slots[0].gen >= slots[1].gen ? slots[0] : slots[1];
-  if (s.ext < 2 || s.ext > 4) throw new Error(`not a v3 log (slot extension ${s.ext})`);   // 3: v3 minor 1 (SPAN records), 4: minor 2 (grouped, INDEX + LOCATE)
+  if (s.ext < 2 || s.ext > 5) throw new Error(`not a v3 log (slot extension ${s.ext})`);   // 3: v3 minor 1 (SPAN records), 4: minor 2 (grouped, INDEX + LOCATE), 5: minor 3 (RUNS)
   const log = [];
   let pfn = s.head;
   for (let i = 0; i < s.pages; i++) {
@@ -169,14 +169,15 @@ export async function logMap(arena, img) {
 
 /**
  * v3 minor 2 (slot extension 4): the bytes of the compaction's LOCATE (the log's first record)
- * and INDEX records, as { pfn, lo, hi } pieces of log pages; none for an older log. Damage
- * there costs no file (the mount replays the whole log), but it must be reported.
+ * and INDEX records, and (minor 3, extension 5) the RUNS records after them, as { pfn, lo, hi }
+ * pieces of log pages; none for an older log. Damage there costs no file (the mount replays
+ * the whole log instead of booting it from the index), but it must be reported.
  */
 function indexRanges(img, s, log) {
-  if (s.ext !== 4) return [];
+  if (s.ext !== 4 && s.ext !== 5) return [];
   const payload = PS - 32 - 8, at = (pos) => log[Math.floor(pos / payload)].pfn * PS + 32 + (pos % payload);
-  if (img.readUInt16LE(at(4)) !== 8) throw new Error('slot extension 4 and no LOCATE first');
-  const indexPos = u64(img, at(16)), indexBytes = u64(img, at(24));
+  if (img.readUInt16LE(at(4)) !== 8) throw new Error(`slot extension ${s.ext} and no LOCATE first`);
+  const indexPos = u64(img, at(16)), indexBytes = u64(img, at(24)) + (s.ext === 5 ? u64(img, at(16 + 48)) : 0);
   const pieces = [];
   for (const [from, to] of [[0, 16 + 64], [indexPos, indexPos + indexBytes]]) {
     for (let pos = from; pos < to;) {
