@@ -6,7 +6,7 @@ import { crc32c } from './crc.js';
 import { HeaderView } from './header.js';
 import {
   decodePayload, encodeMap, encodeRecord, encodeSpan, framedCrc, MAP_SIZE, LOG_HEADER, LOG_MAGIC, readLogHeader, readRecordHeader, recordCrc, RecordType,
-  RECORD_HEADER, SPAN_BLOCK, SPAN_FIXED, spanCrcOf, writeLogHeader, type LogRecord,
+  RECORD_HEADER, SPAN_BLOCK, SPAN_FIXED, spanCrcOf, writeLogHeader, type LogRecord, RunsKind, RUNS_FIXED, RUNS_ENTRY, LOCATE_SIZE
 } from './v3.js';
 
 const PS = 4096;
@@ -162,4 +162,32 @@ test('slot extension 2 names a log: tail pfn, tail offset, page count', () => {
   assert.equal(h.version, 3);
   assert.equal(page.readUInt32LE(28), crc32c(page.subarray(0, 28)));
   assert.ok(LOG_HEADER % 8 === 0);
+});
+
+test('RUNS and LOCATE of v3 minor 3: layout, round trip, every malformed field named', () => {
+  const runs = Float64Array.from([7, 3, 2 ** 40, 1]);
+  const framed = encodeRecord({ type: RecordType.Runs, r: { kind: RunsKind.Data, a: 0, b: 0, runs } }, 9);
+  const p = framed.subarray(RECORD_HEADER, RECORD_HEADER + framed.readUInt32LE(8));
+  assert.equal(p.length, RUNS_FIXED + 2 * RUNS_ENTRY);
+  assert.equal(p.readUInt32LE(0), RunsKind.Data);                   // kind
+  assert.equal(p.readUInt32LE(4), 2);                              // runs
+  assert.equal(p.readBigUInt64LE(24), 7n);                         // run 0 pfn
+  assert.equal(p.readBigUInt64LE(32), 3n);                         // run 0 count
+  assert.equal(p.readBigUInt64LE(40), 2n ** 40n);                  // run 1 pfn (past 2^32)
+  const back = decodePayload(RecordType.Runs, p);
+  assert.ok(typeof back !== 'string' && back.type === RecordType.Runs);
+  assert.deepEqual([...back.r.runs], [...runs]);
+  const bad = (f: (b: Buffer) => void) => { const b = Buffer.from(p); f(b); return decodePayload(RecordType.Runs, b); };
+  assert.match(String(bad((b) => b.writeUInt32LE(3, 0))), /RUNS of kind 3/);
+  assert.match(String(bad((b) => b.writeUInt32LE(3, 4))), /RUNS of 3 runs/);
+  assert.match(String(bad((b) => b.writeBigUInt64LE(0n, 32))), /no pages/);
+  assert.match(String(bad((b) => b.writeUInt32LE(RunsKind.Totals, 0))), /RUNS of 2 runs/);   // totals hold no runs
+  // LOCATE: RUNS bytes @48 and the index's page @56, both or neither.
+  const l = { indexPos: 800, indexBytes: 56, indexRecords: 1, entries: 1, nodes: 3, names: 2, maxIno: 9, runsBytes: 120, indexPfn: 44 };
+  const lb = encodeRecord({ type: RecordType.Locate, r: l }, 9).subarray(RECORD_HEADER, RECORD_HEADER + LOCATE_SIZE);
+  assert.equal(lb.readBigUInt64LE(48), 120n);                      // RUNS bytes
+  assert.equal(lb.readBigUInt64LE(56), 44n);                       // index pfn
+  assert.deepEqual((decodePayload(RecordType.Locate, lb) as { r: unknown }).r, l);
+  lb.writeBigUInt64LE(0n, 56);
+  assert.match(String(decodePayload(RecordType.Locate, lb)), /LOCATE names RUNS without the index's page/);
 });
