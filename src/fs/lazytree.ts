@@ -62,6 +62,7 @@ export class LazyTree {
     const made: Inode[] = [];
     const links: Inode[] = [];
     const strays: Inode[] = [];
+    const dangling: { name: string; ino: number }[] = [];
     this.depth++;
     try {
       const g = this.src.load(dir, (ino) => this.pathOf(ino));
@@ -75,6 +76,10 @@ export class LazyTree {
         this.attachSelf(dir);
         const node = this.t.inodes.get(dir)!;
         for (const { name, ino } of g.names) {
+          if (!this.src.isDir(ino) && !this.t.inodes.has(ino) && (this.src.groupOf(ino) === 0 || (this.src.groupOf(ino) !== dir && this.src.isLoaded(this.src.groupOf(ino))))) {
+            dangling.push({ name, ino });       // a linked node whose home loaded without it (its INODE record was lost, reported)
+            continue;
+          }
           node.dir!.add(name, ino);
           if (this.src.isDir(ino)) { this.parents.set(ino, { parent: dir, name }); node.nlink++; continue; }
           const child = this.t.inodes.get(ino);
@@ -90,6 +95,7 @@ export class LazyTree {
         else if (n.nlink === 0 && !n.dir) strays.push(n);          // its NAME record was lost (reported): as a full load, to /lost+found
       }
       for (const l of losses) this.src.lose(l);
+      for (const { name, ino } of dangling) this.src.lose({ path: this.childPath(dir, name), pfn: null, what: `name names ino ${ino}, whose INODE record was lost: dropped` });
     } finally {
       this.depth--;
       for (const n of made) {
@@ -103,6 +109,7 @@ export class LazyTree {
     }
     // A linked node's other directories load now: its nlink is whole before anyone sees it.
     for (const n of links) for (const other of this.src.namedIn(n.ino)) this.load(other);
+    this.dropDangling(dir);
     if (strays.length) this.toLostFound(strays.map((n) => ({ node: n, was: `inode ${n.ino}, no reachable name` })));
     // Damage (reported): a lost NAME may leave a node or directory no path reaches; as after a damaged
     // replay, everything loads now and what no name reaches is named in /lost+found.
@@ -112,6 +119,21 @@ export class LazyTree {
       this.toLostFound(dirs.map((n) => ({ node: n, was: `directory ${n.ino}, whose name was lost` })));
     }
     if (this.depth === 0 && this.done()) this.t.lazy = null;
+  }
+
+  /**
+   * Names of linked nodes homed in `dir` that its load did not make (their INODE record was lost,
+   * reported): dropped with a loss each, as a full load drops them — never a name of nothing.
+   */
+  private dropDangling(dir: number): void {
+    for (const [ino, names] of this.pendingNames) {
+      if (this.src.groupOf(ino) !== dir || this.t.inodes.has(ino)) continue;
+      this.pendingNames.delete(ino);
+      for (const { dir: parent, name } of names) {
+        this.t.inodes.get(parent)?.dir?.remove(name);
+        this.src.lose({ path: this.childPath(parent, name), pfn: null, what: `name names ino ${ino}, whose INODE record was lost: dropped` });
+      }
+    }
   }
 
   /** Directories whose name was lost, moved to /lost+found once their load is done. */
@@ -148,6 +170,11 @@ export class LazyTree {
   private standIn(dir: number, why: string, made: Inode[]): void {
     if (!this.t.inodes.has(dir)) made.push(this.t.make(S_IFDIR | 0o700, this.root.uid, this.root.gid, 0, ROOT_INO, dir));
     this.src.lose({ path: this.pathOf(dir), pfn: null, what: `directory ino ${dir}: its group in the log cannot be read (${why}): the names it held and the nodes it was home to are lost` });
+  }
+
+  private childPath(dir: number, name: string): string {
+    const base = this.pathOf(dir);
+    return `${base === '/' ? '' : base}/${name}`;
   }
 
   /** The path of a loaded directory (its parents are loaded: a path goes through them). */

@@ -179,5 +179,5 @@ for (const s of seedArgs) {
   const seed = Number(s);
   say(`start ${seed}`);
   try { say(`ok ${seed} ${JSON.stringify(await runOne(seed))}`); }
-  catch (e) { say(`fail ${seed} ${String(e.message ?? e).replace(/\n/g, ' | ')}`); }
+  catch (e) { say(`fail ${seed} ${String(process.env.PRAM_BITFLIP_STACK ? e.stack : e.message ?? e).replace(/\n/g, ' | ')}`); }
 }
