@@ -8,7 +8,7 @@
 // still in the log).
 
 import type { PhysMem } from '../mem/physmem.js';
-import { align8, decodePayload, INDEX_ENTRY, INDEX_FIXED, LOCATE_BYTES, LOG_HEADER, LOG_NEXT, logPayload, readLogHeader, readNext,
+import { align8, decodePayload, framedCrc, INDEX_ENTRY, INDEX_FIXED, LOCATE_BYTES, LOG_HEADER, LOG_NEXT, logPayload, readLogHeader, readNext,
   RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType, recordCrc, RunsKind, spanCrcOf, SPAN_FIXED,
   type IndexEntry, type InodeRecord, type LocateRecord, type LogRecord, type NameRecord } from '../format/v3.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
@@ -31,44 +31,58 @@ export function logPages(mem: PhysMem, head: number, count: number): number[] | 
   return pages;
 }
 
-/** Stream bytes [pos, pos + n) of the log whose pages are `pages` (copied), or null past them. */
+/**
+ * Stream bytes [pos, pos + n) of the log whose pages are `pages` (copied), or null past them.
+ * Read with pread where the memory has it (one call per stretch of consecutive pfns): a first
+ * touch of a mapped page costs a fault, more than the copy; else through the mapping.
+ */
 function streamBytes(mem: PhysMem, pages: readonly number[], pos: number, n: number): Buffer | null {
-  const per = logPayload(mem.pageSize), out = Buffer.allocUnsafe(n);
+  const per = logPayload(mem.pageSize), ps = mem.pageSize, out = Buffer.allocUnsafe(n);
+  if (LOG_HEADER + per + LOG_NEXT !== ps) return null;
+  const s0 = Math.floor(pos / per), s1 = Math.floor((pos + n - 1) / per);
+  for (let s = s0; s <= s1; s++) if (pages[s] === undefined) return null;
+  let whole: Buffer | null = null;
+  if (mem.readAt && s1 > s0) {
+    whole = Buffer.allocUnsafe((s1 - s0 + 1) * ps);
+    for (let s = s0; s <= s1 && whole;) {
+      let e = s + 1;
+      while (e <= s1 && pages[e] === pages[e - 1]! + 1) e++;
+      if (!mem.readAt(pages[s]! * ps, whole, (s - s0) * ps, (e - s) * ps)) whole = null;
+      s = e;
+    }
+  }
   for (let done = 0; done < n;) {
     const seq = Math.floor((pos + done) / per), off = (pos + done) % per;
-    const pfn = pages[seq];
-    if (pfn === undefined) return null;
     const take = Math.min(n - done, per - off);
-    mem.page(pfn).copy(out, done, LOG_HEADER + off, LOG_HEADER + off + take);
+    if (whole) whole.copy(out, done, (seq - s0) * ps + LOG_HEADER + off, (seq - s0) * ps + LOG_HEADER + off + take);
+    else mem.page(pages[seq]!).copy(out, done, LOG_HEADER + off, LOG_HEADER + off + take);
     done += take;
   }
-  if (LOG_HEADER + per + LOG_NEXT !== mem.pageSize) return null;
   return out;
 }
 
-type Read = { type: number; generation: number; rec: LogRecord };
+type Read = { type: number; generation: number; rec: LogRecord; at: number; total: number };
 
-/** The record at byte `at` of b, crc checked and decoded, and its stream bytes; or what is wrong (its type when the header shows one). */
-function recordAt(b: Buffer, at: number): { r: Read; total: number } | { why: string; type: number } {
+/** The record at byte `at` of b, crc checked and decoded, with its stream bytes; or what is wrong (its type when the header shows one). */
+function recordAt(b: Buffer, at: number): Read | { why: string; type: number } {
   if (at + RECORD_HEADER > b.length) return { why: 'is cut by the end of its bytes', type: -1 };
   const type = b.readUInt16LE(at + 4), length = b.readUInt32LE(at + 8), generation = b.readUInt32LE(at + 12);
   const total = RECORD_HEADER + align8(length);
   if (length > RECORD_PAYLOAD_MAX || at + total > b.length) return { why: `claims ${length} bytes`, type };
-  const head = b.subarray(at + 4, at + RECORD_HEADER), padded = b.subarray(at + RECORD_HEADER, at + total);
-  const crc = type === RecordType.Span && length >= SPAN_FIXED ? spanCrcOf(head, padded, length) : recordCrc(head, padded);
+  const crc = framedCrc(b, at, type, length);   // bytes 4..15 then the payload (a SPAN's: without its page crcs)
   if (crc !== b.readUInt32LE(at)) return { why: `failed crc32c (saved 0x${b.readUInt32LE(at).toString(16)}, computed 0x${crc.toString(16)})`, type };
   const rec = type === RecordType.Span ? decodeSpan(b, at + RECORD_HEADER, length) : decodePayload(type, b.subarray(at + RECORD_HEADER, at + RECORD_HEADER + length));
   if (typeof rec === 'string') return { why: `is malformed: ${rec}`, type };
-  return { r: { type, generation, rec }, total };
+  return { type, generation, rec, at, total };
 }
 
 /** The records in b (a whole number of them), each crc checked and decoded; or what is wrong. */
-export function recordsIn(b: Buffer, where: string): (Read & { at: number })[] | string {
-  const out: (Read & { at: number })[] = [];
+export function recordsIn(b: Buffer, where: string): Read[] | string {
+  const out: Read[] = [];
   for (let at = 0; at < b.length;) {
     const x = recordAt(b, at);
     if ('why' in x) return `${where}: the record at byte ${at} ${x.why}`;
-    out.push({ ...x.r, at });
+    out.push(x);
     at += x.total;
   }
   return out;
@@ -78,11 +92,11 @@ export function recordsIn(b: Buffer, where: string): (Read & { at: number })[] |
  * The records in b that check, as a replay reads them: a damaged one is reported (its byte,
  * why, its type) and reading resumes at the next 8-aligned byte where a whole record checks.
  */
-export function recordsSalvaged(b: Buffer): { recs: (Read & { at: number })[]; damage: { at: number; why: string; type: number }[] } {
-  const recs: (Read & { at: number })[] = [], damage: { at: number; why: string; type: number }[] = [];
+export function recordsSalvaged(b: Buffer): { recs: Read[]; damage: { at: number; why: string; type: number }[] } {
+  const recs: Read[] = [], damage: { at: number; why: string; type: number }[] = [];
   for (let at = 0; at < b.length;) {
     const x = recordAt(b, at);
-    if (!('why' in x)) { recs.push({ ...x.r, at }); at += x.total; continue; }
+    if (!('why' in x)) { recs.push(x); at += x.total; continue; }
     damage.push({ at, why: x.why, type: x.type });
     for (at += 8; at < b.length && 'why' in recordAt(b, at); at += 8) { /* resync */ }
   }

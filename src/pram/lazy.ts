@@ -131,13 +131,21 @@ export class LazyLog {
     for (let seq = Math.floor(pos / per); seq <= Math.floor((pos + n - 1) / per) && seq < pages.length; seq++) {
       if (this.checked[seq]) continue;
       this.checked[seq] = 1;
-      const pfn = pages[seq]!, h = readLogHeader(this.mem.page(pfn));
+      const pfn = pages[seq]!, page = this.pageOf(pfn), h = readLogHeader(page);
       const bad = typeof h === 'string' ? `a damaged header (${h})` : h.logId !== this.logId || h.seq !== seq ? `a header of another log or place (log id ${h.logId}, seq ${h.seq})`
-        : seq + 1 < pages.length && Number(readNext(this.mem.page(pfn))) !== pages[seq + 1] ? 'a damaged next pointer' : null;
+        : seq + 1 < pages.length && Number(readNext(page)) !== pages[seq + 1] ? 'a damaged next pointer' : null;
       if (bad) lose({ path: null, pfn, what: `log page ${seq} pfn:${pfn.toString(16)} has ${bad}: the index names its place, its records are read and checked as they are (nothing of it is lost)` });
     }
   }
   private checked = new Uint8Array(0);
+
+  /** A log page's bytes: read with pread into a scratch where the memory allows (no fault of a mapped page), else the mapping. */
+  private pageOf(pfn: number): Buffer {
+    const ps = this.mem.pageSize;
+    if (this.scratch.length !== ps) this.scratch = Buffer.allocUnsafe(ps);
+    return this.mem.readAt?.(pfn * ps, this.scratch, 0, ps) ? this.scratch : this.mem.page(pfn);
+  }
+  private scratch = Buffer.alloc(0);
 }
 
 /**
@@ -161,30 +169,34 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   // The pages from the index's on, through their next pointers, each header checked.
   const seq0 = Math.floor(indexPos / per);
   if (!(seq0 < total)) return 'the index is past the log';
-  const pages: number[] = new Array<number>(total);
-  pages[0] = head;
+  // The index is read through a sparse list (the head and the pages from the index's on); the cursor's list is dense.
+  const sparse: number[] = [];
+  sparse[0] = head;
+  const after: number[] = [];
   for (let seq = seq0, pfn = indexPfn; seq < total; seq++) {
     if (!(Number.isSafeInteger(pfn) && pfn >= 1 && pfn < mem.pageCount)) return `log page ${seq} is outside the arena`;
     const ph = readLogHeader(mem.page(pfn));
     if (typeof ph === 'string' || ph.logId !== h.logId || ph.seq !== seq) return `log page ${seq} does not belong to the log`;
-    pages[seq] = pfn;
+    sparse[seq] = pfn;
+    after.push(pfn);
     pfn = Number(readNext(mem.page(pfn)));
   }
-  if (pages[total - 1] !== slot.log.tailPfn) return 'the walk does not end at the slot\'s tail';
-  const index = readIndex(mem, pages, bytes, h.logId);
+  if (after[after.length - 1] !== slot.log.tailPfn) return 'the walk does not end at the slot\'s tail';
+  const index = readIndex(mem, sparse, bytes, h.logId);
   if (typeof index === 'string') return index;
   if (!index.runs) return 'no RUNS';
   // The pages before the index's, from the LOG runs.
-  let seq = 0;
+  const pages: number[] = [];
   for (let i = 0; i < index.runs.log.length; i += 2) {
     for (let k = 0; k < index.runs.log[i + 1]!; k++) {
-      if (seq >= seq0) return 'the LOG runs list more pages than lie before the index';
+      if (pages.length >= seq0) return 'the LOG runs list more pages than lie before the index';
       const pfn = index.runs.log[i]! + k;
-      if (seq === 0 && pfn !== head) return 'the LOG runs do not begin at the head';
-      pages[seq++] = pfn;
+      if (pages.length === 0 && pfn !== head) return 'the LOG runs do not begin at the head';
+      pages.push(pfn);
     }
   }
-  if (seq !== seq0) return `the LOG runs list ${seq} pages, ${seq0} lie before the index`;
+  if (pages.length !== seq0) return `the LOG runs list ${pages.length} pages, ${seq0} lie before the index`;
+  for (const pfn of after) pages.push(pfn);
   const runs = reservable(mem, memblock, pages, index.runs.data);
   if (typeof runs === 'string') return runs;
   // pram's own pages are reserved with banning off (as the replay does): they stay usable by pram.

@@ -116,8 +116,9 @@ export class Pram {
    * compaction's totals, and fs/ loads each directory's group through loadGroup.
    */
   private loadLazy(lz: LazyLog, opts: { readOnly?: boolean }): LoadedImage {
-    for (const pfn of lz.cursor.pages) this.chainPages.push(pfn);              // freed by the next compaction
-    this.live?.adopt(lz.cursor);
+    // The chain is the log's own page list (as after a compaction: appends grow it in place); freed by the next compaction.
+    if (this.live) { this.live.adopt(lz.cursor); this.chainPages = lz.cursor.pages; }
+    else for (const pfn of lz.cursor.pages) this.chainPages.push(pfn);
     this.lazy = { builds: [] };
     this.lazyLog = lz;
     this.lazyCtx = {
