@@ -13,7 +13,7 @@ import type { SimRam } from '../mem/simram.js';
 import { Prng } from '../machine/prng.js';
 import { logPages, readGroup, readIndex, type Group, type GroupIndex } from '../pram/groups.js';
 import type { Volume } from './volume.js';
-import { copyRam, dump, logByte, logRecords, mountOn, newRam, PS, randomOp } from './livekit.js';
+import { copyRam, dump, logByte, logRecords, mountOn, newRam, PS, randomOp, randomTree } from './livekit.js';
 
 function committedLog(ram: SimRam): { pages: number[]; bytes: number; logId: number } {
   const slot = new HeaderView(ram.page(0)).current()!.slot;
@@ -64,17 +64,6 @@ function checkGroups(ram: SimRam, vol: Volume, why: string): number {
   walk(1);
   assert.equal(ix.dirs.size, dirs, `${why}: one group per directory, no more`);
   return dirs;
-}
-
-function randomTree(seed: number, ops: number): { ram: SimRam; vol: Volume } {
-  const r = new Prng(seed);
-  const ram = newRam(4096);
-  const vol = mountOn(ram);
-  // Nested directories first (randomOp makes them one level at a time), then seeded changes: links, renames, unlinks.
-  let dir = 1;
-  for (let d = 0; d < 4; d++) dir = (vol.mkdir(dir, `d${d}`, 0o755, 0, 0) as { ino: number }).ino;
-  for (let i = 0; i < ops; i++) randomOp(vol, r);
-  return { ram, vol };
 }
 
 test('a whole compaction: each directory read through the index alone equals the full replay (seeded trees, hard links, renames, unlinks)', () => {

@@ -10,17 +10,7 @@ import { RecordType } from '../format/v3.js';
 import type { SimRam } from '../mem/simram.js';
 import { Prng } from '../machine/prng.js';
 import type { Volume } from './volume.js';
-import { copyRam, dump, logByte, logRecords, mountOn, newRam, PS, randomOp } from './livekit.js';
-
-function randomTree(seed: number, ops: number): { ram: SimRam; vol: Volume } {
-  const r = new Prng(seed);
-  const ram = newRam(4096);
-  const vol = mountOn(ram);
-  let dir = 1;
-  for (let d = 0; d < 4; d++) dir = (vol.mkdir(dir, `d${d}`, 0o755, 0, 0) as { ino: number }).ino;
-  for (let i = 0; i < ops; i++) randomOp(vol, r);
-  return { ram, vol };
-}
+import { copyRam, dump, logByte, logRecords, mountOn, PS, randomOp, randomTree } from './livekit.js';
 
 const lazily = (vol: Volume): boolean => vol.pram?.lazyLog !== null && vol.pram?.lazyLog !== undefined;
 const shapeOf = (vol: Volume) => { const s = vol.pram!.space.shape; return { bytes: s.bytes, data: s.data, inline: s.inline }; };

@@ -7,7 +7,7 @@ import { HeaderView } from '../format/header.js';
 import { align8, LOG_HEADER, LOG_NEXT, readNext, RECORD_HEADER } from '../format/v3.js';
 import { ArenaHeaderHandoff } from '../pram/handoff.js';
 import { Volume } from './volume.js';
-import type { Prng } from '../machine/prng.js';
+import { Prng } from '../machine/prng.js';
 import { stepClock } from './testkit.js';
 
 export const PS = 4096;
@@ -123,4 +123,15 @@ export function logByte(ram: SimRam, at: LogRecordAt, k: number): { pfn: number;
   let pfn = at.pfn, off = at.off + k;
   while (off >= PS - LOG_NEXT) { off -= PS - LOG_NEXT - LOG_HEADER; pfn = Number(readNext(ram.page(pfn))); }
   return { pfn, off };
+}
+
+/** A seeded tree on a fresh arena: nested directories d0/d1/d2/d3 first (randomOp makes them one level at a time), then `ops` seeded changes (links, renames, unlinks). */
+export function randomTree(seed: number, ops: number): { ram: SimRam; vol: Volume } {
+  const r = new Prng(seed);
+  const ram = newRam(4096);
+  const vol = mountOn(ram);
+  let dir = 1;
+  for (let d = 0; d < 4; d++) dir = (vol.mkdir(dir, `d${d}`, 0o755, 0, 0) as { ino: number }).ino;
+  for (let i = 0; i < ops; i++) randomOp(vol, r);
+  return { ram, vol };
 }
