@@ -26,6 +26,12 @@ import type { Log } from './types.js';
 
 /** Data a lazy mount holds from which a thread checks it ahead of the readers (measured: 1 GiB and more gain, 64-256 MiB lose 2-3 ms). */
 const AHEAD_BYTES_MIN = 512 << 20;
+/** Whether a lazy mount of `dataPages` data pages starts the checking thread (startAhead's rule; lazy.ts asks before an index-led boot). */
+export function aheadWanted(mem: PhysMem, dataPages: number): boolean {
+  const want = process.env['PRAM_VERIFY_AHEAD'];
+  return mem.preadFd !== undefined && want !== '0' && (want === '1' || dataPages * mem.pageSize >= AHEAD_BYTES_MIN);
+}
+
 /** Pfns per block of the checking thread (native/ahead.c): one verdict word each. */
 const AHEAD_BLOCK_PAGES = 512;
 /** A block's verdict word: not yet checked, being checked, all its runs matched, one differs, a reader checks it. */
@@ -140,13 +146,13 @@ export class FirstTouch {
    */
   startAhead(dataPages: number): void {
     const { mem, frames, runs, runHead } = this.ctx;
-    const want = process.env['PRAM_VERIFY_AHEAD'];
-    if (this.ahead || mem.preadFd === undefined || want === '0' || (want !== '1' && dataPages * mem.pageSize < AHEAD_BYTES_MIN)) return;
+    const fd = mem.preadFd;
+    if (this.ahead || fd === undefined || !aheadWanted(mem, dataPages)) return;
     for (const [head, run] of runs) if (frames.flags[head]! & PageFlag.Unverified) frames.csum[head] = run.csum;
     const verdicts = new Int32Array(new SharedArrayBuffer(4 * Math.ceil(mem.pageCount / AHEAD_BLOCK_PAGES)));
     const bits = PageFlag.Unverified | PageFlag.Bad << 8 | PageFlag.Dirty << 16;
     try {
-      this.ahead = aheadStart(mem.preadFd, mem.pageSize, frames.flags, runHead.bytes, frames.csum, verdicts, bits);
+      this.ahead = aheadStart(fd, mem.pageSize, frames.flags, runHead.bytes, frames.csum, verdicts, bits);
       this.verdicts = verdicts;
     } catch {
       // No thread (none could start): every read checks its own pages, as without one.
