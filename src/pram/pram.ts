@@ -14,24 +14,23 @@ import { Owner, PageFlag, type PageFrames } from '../boot/frames.js';
 import { ENOSPC } from '../format/errno.js';
 import { assert } from '../format/assert.js';
 import type { Handoff } from './handoff.js';
-import type { ChangeSet, LoadedImage, Loss, NodeImage, PageMap } from './image.js';
-import { adoptLog, type AdoptContext } from './adopt.js';
+import type { ChangeSet, LoadedImage, Loss, NodeImage } from './image.js';
 import { LiveLog, logPagesFor, OLD_LOG_STEP, type LogHandoff, type Published } from './live.js';
 import { changeRecords, Emitter, treeRecords, type Emitted } from './records.js';
 import { groupedTreeRecords, setLocate } from './indexes.js';
 import { Settler, Slices } from './slices.js';
 import type { LogReplay } from './replay.js';
 import type { LazyLog, LoadedGroup } from './lazy.js';
-import { readEntries, type Run } from './load.js';
+import type { Run } from './load.js';
+import { loadImage, type Build, type LazyGroups, type Shape } from './loading.js';
 import { FirstTouch } from './verify.js';
 
-import { buildTree } from './tree.js';
-import { poisonCuts } from './poison.js';
 import { reserveChain } from './reserve.js';
 import { chainPagesFor, writeChain, xattrRecords } from './save.js';
 import { SpaceLedger } from './ledger.js';
 import { SimplePageMap } from './pagemap.js';
 import { RunHeads } from './runheads.js';
+import { Pins } from './pins.js';
 import type { Log, PramOptions, PramStats, ReserveOptions, ReserveResult } from './types.js';
 
 export type { Log, PramOptions, PramStats, ReserveOptions, ReserveResult } from './types.js';
@@ -49,13 +48,12 @@ export class Pram {
   private readonly runs = new Map<number, Run>();
   private readonly runHead: RunHeads;
   // Lazy verification: the loaded nodes, searched (only when a check fails) for the file holding a pfn.
-  private lazy: { builds: readonly { node: { pages: PageMap }; path: string }[] } | null = null;
+  private lazy: { builds: readonly Build[] } | null = null;
   private readonly late: Loss[] = [];
   private readonly touch: FirstTouch;
-  // Views (fs/ view()): pins per pfn, made on first use; pinned pages the fs no longer uses wait here for their last unpin.
-  private pins: Uint32Array | null = null;
-  private readonly retired = new Set<number>();
-  private last = { links: 0, meta: 0, data: 0, copies: 0, entries: 0 };
+  // Views (fs/ view()): pinned pages, and those the fs no longer uses waiting for their last unpin.
+  private readonly pins: Pins;
+  private last: Shape = { links: 0, meta: 0, data: 0, copies: 0, entries: 0 };
   private readonly log: Log;
   /** Room for the next durable steps, kept before anything grows (ledger.ts). */
   readonly space: SpaceLedger;
@@ -78,6 +76,7 @@ export class Pram {
     this.generation = h?.generation ?? 0;
     this.headPfn = h?.headPfn ?? 0;
     this.runHead = new RunHeads(mem.pageCount);
+    this.pins = new Pins(frames);
     this.log = opts.log ?? (() => {});
     this.touch = new FirstTouch({ mem, frames, runs: this.runs, runHead: this.runHead, log: this.log, late: this.late, builds: () => this.lazy?.builds });
     // Banned data pages need v2's copies (pfn 0, the header, is banned in every arena and holds no data).
@@ -95,44 +94,30 @@ export class Pram {
   /** The image is kept as a v3 log (commit() appends); false: v2 chains (every commit writes the whole tree). */
   get logs(): boolean { return this.live !== null; }
 
-  /** Load a replayed v3 log (boot.ts reserved its pages): nodes and every loss, exactly. */
-  private loadLog(replay: LogReplay, opts: { verify: 'full' | 'lazy'; readOnly?: boolean }): LoadedImage {
-    const a = adoptLog(replay, {
-      mem: this.mem, frames: this.frames, allocator: this.allocator, verify: opts.verify, readOnly: opts.readOnly ?? false,
-      newPageMap: this.opts.newPageMap ?? (() => new SimplePageMap()), runs: this.runs, runHead: this.runHead,
-    });
-    for (const pfn of replay.logPages) this.chainPages.push(pfn);                  // freed by the next compaction
-    if (this.live && replay.cursor && a.losses.length === 0) this.live.adopt(replay.cursor);   // else the next commit compacts
-    if (opts.verify === 'lazy') this.lazy = { builds: a.builds };
-    this.last = { links: 0, meta: replay.cursor?.pages.length ?? 0, data: a.dataPages, copies: 0, entries: 0 };
-    this.space.adjust({ data: a.dataPages });
-    if (opts.verify === 'lazy') this.touch.startAhead(a.dataPages);
-    return { nodes: a.nodes, losses: a.losses };
-  }
-
-
   /**
-   * A log booted lazily (lazy.ts): no node is loaded now; the space model is told the
-   * compaction's totals, and fs/ loads each directory's group through loadGroup.
+   * Load what boot reserved (a chain, a replayed log, or a log booted lazily;
+   * loading.ts): nodes (pages adopted, not copied) and every loss, exactly.
+   * readOnly: write nothing to the memory (the holes of a cut file are marked Bad, not zero-filled).
    */
-  private loadLazy(lz: LazyLog, opts: { readOnly?: boolean }): LoadedImage {
-    // The chain is the log's own page list (as after a compaction: appends grow it in place); freed by the next compaction.
-    if (this.live) { this.live.adopt(lz.cursor); this.chainPages = lz.cursor.pages; }
-    else for (const pfn of lz.cursor.pages) this.chainPages.push(pfn);
-    this.lazy = { builds: [] };
-    this.lazyLog = lz;
-    this.lazyCtx = {
-      mem: this.mem, frames: this.frames, allocator: this.allocator, verify: 'lazy', readOnly: opts.readOnly ?? false,
+  load(reserved: ReserveResult, opts: { verify: 'full' | 'lazy'; readOnly?: boolean }, replay?: LogReplay, lazy?: LazyLog): LoadedImage {
+    assert(this.chainPages.length === 0, 'an engine loads once');
+    const l = loadImage({
+      mem: this.mem, frames: this.frames, allocator: this.allocator, banned: this.banned, log: this.log,
       newPageMap: this.opts.newPageMap ?? (() => new SimplePageMap()), runs: this.runs, runHead: this.runHead,
-    };
-    this.last = { links: 0, meta: lz.cursor.pages.length, data: lz.dataPages, copies: 0, entries: 0 };
-    this.space.adjust({ data: lz.dataPages, bytes: lz.index.runs!.modelBytes, inline: lz.index.runs!.inline });
-    return { nodes: [], losses: [] };
+    }, reserved, opts, replay, lazy);
+    this.chainPages = l.chainPages;
+    if (this.live && l.cursor) this.live.adopt(l.cursor);   // else the next commit compacts
+    this.lazy = l.builds ? { builds: l.builds } : null;
+    this.groups = l.groups;
+    this.last = l.shape;
+    this.space.adjust(l.adjust);
+    if (l.ahead > 0) this.touch.startAhead(l.ahead);
+    return l.image;
   }
 
-  /** A log booted lazily, whose groups loadGroup reads (null: the image was loaded whole). */
-  lazyLog: LazyLog | null = null;
-  private lazyCtx: AdoptContext | null = null;
+  /** A log booted lazily, whose groups loadGroup adopts (null: the image was loaded whole). */
+  get lazyLog(): LazyLog | null { return this.groups?.log ?? null; }
+  private groups: LazyGroups | null = null;
 
   /**
    * The group of directory `dir` of a lazily booted log, adopted (null: loaded before);
@@ -140,44 +125,14 @@ export class Pram {
    */
   loadGroup(dir: number, pathOf: (ino: number) => string): LoadedGroup | string | null {
     const before = this.late.length;
-    const g = this.lazyLog!.loadGroup(dir, this.lazyCtx!, (l) => this.late.push(l), pathOf);
+    const g = this.groups!.load(dir, (l) => this.late.push(l), pathOf);
     // Damage in the log: the next commit writes a fresh one (of what loaded), as after a damaged replay.
     if (this.late.length > before && this.live) this.live.cursor = null;
-    if (g === null || typeof g === 'string') return g;
-    const builds = this.lazy!.builds as { node: { pages: PageMap }; path: string }[];
-    const named = new Map<number, string>();
-    for (const n of g.names) if (!named.has(n.ino)) named.set(n.ino, n.name);
-    for (const n of g.nodes) {
-      if (n.pages.count === 0) continue;
-      const base = pathOf(dir);
-      builds.push({ node: { pages: n.pages }, path: `${base === '/' ? '' : base}/${named.get(n.ino) ?? `(ino ${n.ino})`}` });
-    }
     return g;
   }
 
   /** A loss found after the load (a lazily loaded group's damage). */
   lateLoss(l: Loss): void { this.late.push(l); }
-
-  /** Load the reserved chain: nodes (pages adopted, not copied) and every loss, exactly. */
-  /** readOnly: write nothing to the memory (the holes of a cut file are marked Bad, not zero-filled). */
-  load(reserved: ReserveResult, opts: { verify: 'full' | 'lazy'; readOnly?: boolean }, replay?: LogReplay, lazy?: LazyLog): LoadedImage {
-    if (lazy) return this.loadLazy(lazy, opts);
-    if (replay) return this.loadLog(replay, opts);
-    const st = readEntries(reserved, {
-      mem: this.mem, frames: this.frames, verify: opts.verify, log: this.log,
-      newPageMap: this.opts.newPageMap ?? (() => new SimplePageMap()), runs: this.runs, runHead: this.runHead,
-    });
-    const nodes = buildTree(st, reserved.salvage);
-    const poisoned = poisonCuts(this, st, new Set(nodes), opts.readOnly ?? false);
-    for (const pfn of st.chainPages) this.chainPages.push(pfn);   // a spread overflows the stack at ~10^5 pages
-    // Only files with pages can fail a first read: the rest of each build is not kept past the load.
-    if (opts.verify === 'lazy') this.lazy = { builds: st.builds.filter((b) => b.node.pages.count > 0).map((b) => ({ node: { pages: b.node.pages }, path: b.path })) };
-    this.last = { links: reserved.links.length, meta: st.chainPages.length - reserved.links.length, data: 0, copies: 0, entries: reserved.entries.length };
-    for (const n of nodes) this.last.data += n.pages.count;
-    this.space.adjust({ data: this.last.data, copies: this.bannedData(nodes) });
-    if (opts.verify === 'lazy') this.touch.startAhead(this.last.data);
-    return { nodes, losses: [...reserved.losses, ...st.losses, ...poisoned] };
-  }
 
   /** The lazy mount's checking thread (verify.ts): blocks [not checked, being checked, good, differing, left to readers]; null: none ran. */
   aheadVerdicts(): number[] | null {
@@ -187,14 +142,6 @@ export class Pram {
   /** Unmount: the lazy mount's checking thread stops (pages it did not reach are checked on first read, as before). */
   close(): void {
     this.touch.stopAhead();
-  }
-
-  /** Loaded data pages in banned regions: each costs a copy at every checkpoint until rewritten. */
-  private bannedData(nodes: readonly NodeImage[]): number {
-    if (this.banned.regions().length === 0) return 0;
-    let n = 0;
-    for (const node of nodes) for (const [, pfn] of node.pages.entries()) if (this.banned.contains(pfn)) n++;
-    return n;
   }
 
   /**
@@ -245,7 +192,7 @@ export class Pram {
     this.forgetRun(pfn, true);
     this.space.adjust({ data: -1, copies: this.banned.contains(pfn) ? -1 : 0 });
     if (this.frames.flags[pfn]! & PageFlag.Frozen) this.deferred.push(pfn);
-    else if (this.frames.flags[pfn]! & PageFlag.Pinned) this.retired.add(pfn);
+    else if (this.frames.flags[pfn]! & PageFlag.Pinned) this.pins.retired.add(pfn);
     else { this.allocator.free(pfn); this.space.refill(); }
   }
 
@@ -276,7 +223,7 @@ export class Pram {
     this.frames.flags[copy] = PageFlag.Dirty | (this.frames.flags[pfn]! & PageFlag.Lru);
     this.slices?.settler?.dirty(copy);
     if (this.frames.flags[pfn]! & PageFlag.Frozen) this.deferred.push(pfn);
-    else this.retired.add(pfn);   // pinned: a view still shows it
+    else this.pins.retired.add(pfn);   // pinned: a view still shows it
     return copy;
   }
 
@@ -296,26 +243,14 @@ export class Pram {
   }
 
   /** A view shows pfn..pfn+count-1: until unpinned, a write goes to a copy and a release waits. */
-  pin(pfn: number, count: number): void {
-    const pins = (this.pins ??= new Uint32Array(this.frames.pageCount));
-    for (let q = pfn; q < pfn + count; q++) {
-      if (!(this.frames.owner[q] === Owner.Data && pins[q]! < 0xffffffff)) assert(false, `pin of pfn ${q}: a data page`);
-      pins[q]!++;
-      this.frames.flags[q]! |= PageFlag.Pinned;
-    }
-  }
+  pin(pfn: number, count: number): void { this.pins.pin(pfn, count); }
 
   /** The view is gone: a page no longer used by the fs and pinned by nothing else is freed. */
   unpin(pfn: number, count: number): void {
-    const pins = this.pins!;
-    for (let q = pfn; q < pfn + count; q++) {
-      if (!(pins[q]! > 0)) assert(false, `unpin of pfn ${q}: pinned`);
-      if (--pins[q]! > 0) continue;
-      this.frames.flags[q]! &= ~PageFlag.Pinned;
-      if (!this.retired.delete(q)) continue;
+    this.pins.unpin(pfn, count, (q) => {
       if (this.frames.flags[q]! & PageFlag.Frozen) this.deferred.push(q);
       else this.allocator.free(q);
-    }
+    });
     this.space.refill();
   }
 
@@ -323,7 +258,7 @@ export class Pram {
   private returning(): number {
     // A compaction in slices has taken part of its reserve already.
     let n = this.chainPages.length + this.deferred.length + (this.slices?.pages ?? 0);
-    if (this.pins) for (const pfn of this.deferred) if (this.frames.flags[pfn]! & PageFlag.Pinned) n--;
+    if (this.pins.used) for (const pfn of this.deferred) if (this.frames.flags[pfn]! & PageFlag.Pinned) n--;
     return n;
   }
 
@@ -451,7 +386,7 @@ export class Pram {
       this.forgetRun(pfn, false);
       if (!(this.frames.flags[pfn]! & PageFlag.Pinned)) { this.allocator.free(pfn); continue; }
       this.frames.flags[pfn]! &= ~PageFlag.Frozen;   // in no checkpoint now; freed at its last unpin
-      this.retired.add(pfn);
+      this.pins.retired.add(pfn);
     }
     this.deferred = [];
   }
