@@ -13,6 +13,11 @@
  * into its own buffer, never mapped. The thread ends when every block is
  * settled, at aheadStop (unmount), or at the environment's teardown, and never
  * keeps the process alive (a plain pthread, joined).
+ * An index-led mount (WAITS) has pages whose sums come later, as their group
+ * loads: the reader's thread then marks the blocks holding them FREE again
+ * (a BUSY one STALE: the verdict being made saw the block before, it is
+ * dropped) and wakes this one (aheadWake), which walks the blocks again; it
+ * sleeps between walks and ends after the walk that follows the last wake.
  */
 #include <node_api.h>
 #include "napi_util.h"
@@ -27,10 +32,11 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { FREE = 0, BUSY = 1, GOOD = 2, DIFF = 3, TAKEN = 4 };
+enum { FREE = 0, BUSY = 1, GOOD = 2, DIFF = 3, TAKEN = 4, STALE = 5 };
 #define BLOCK_PAGES 512
 #define RUN_PAGES_MAX 32          /* a run (EXTENT) holds at most 32 pages: its head's block reads past its end */
 #define SKIP_BLOCKS 4
+#define WAITS (1 << 24)            /* bits: more sums come later (aheadWake), the thread waits for them */
 
 typedef struct {
   napi_ref refs[4];               /* flags, back, csum, state: alive while the thread may read them */
@@ -41,6 +47,10 @@ typedef struct {
   uint8_t unverified, bad, dirty;
   int fd, started, policy, priority;   /* the starting thread's scheduling */
   atomic_int stop;
+  int waits, last;                /* more walks come (an index-led mount); the last wake came */
+  unsigned wakes;                 /* aheadWake calls so far: a walk is owed while it differs from the walked one */
+  pthread_mutex_t lock;
+  pthread_cond_t woken;
   pthread_t tid;
   uint8_t *buf;
   uint32_t *off, *len, *exp;      /* one block's ranges: offset in buf, bytes, expected sum */
@@ -78,6 +88,23 @@ static int32_t check_block(ahead_t *a, size_t b) {
   return good == (int32_t)n ? GOOD : DIFF;
 }
 
+/* One walk over every block: FREE ones checked, TAKEN ones left to their reader in the first pass. */
+static void walk(ahead_t *a) {
+  for (int pass = 0, left = 1; pass < 2 && left; pass++) {
+    left = 0;
+    for (size_t b = 0; b < a->blocks && !atomic_load(&a->stop); b++) {
+      int32_t want = FREE;
+      if (atomic_compare_exchange_strong(&a->state[b], &want, BUSY)) {
+        int32_t busy = BUSY, verdict = check_block(a, b);
+        /* STALE: sums came for this block while it was checked, from before them: no verdict, checked again */
+        if (!atomic_compare_exchange_strong(&a->state[b], &busy, verdict)) { atomic_store(&a->state[b], FREE); left = 1; }
+        continue;
+      }
+      if (want == TAKEN && pass == 0) { b += SKIP_BLOCKS; left = 1; }   /* a reader is here: go on ahead of it */
+    }
+  }
+}
+
 static void *run(void *arg) {
   ahead_t *a = arg;
   /* Below every other thread of the process: the work is a head start, never worth anyone's wait (V8's
@@ -89,20 +116,30 @@ static void *run(void *arg) {
     sp.sched_priority = a->priority - 1;
     pthread_setschedparam(pthread_self(), a->policy, &sp);
   } else pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
-  for (int pass = 0, left = 1; pass < 2 && left; pass++) {
-    left = 0;
-    for (size_t b = 0; b < a->blocks && !atomic_load(&a->stop); b++) {
-      int32_t want = FREE;
-      if (atomic_compare_exchange_strong(&a->state[b], &want, BUSY)) { atomic_store(&a->state[b], check_block(a, b)); continue; }
-      if (want == TAKEN && pass == 0) { b += SKIP_BLOCKS; left = 1; }   /* a reader is here: go on ahead of it */
-    }
+  for (unsigned walked = 0;;) {
+    walk(a);
+    pthread_mutex_lock(&a->lock);
+    while (a->waits && !a->last && walked == a->wakes && !atomic_load(&a->stop)) pthread_cond_wait(&a->woken, &a->lock);
+    int again = walked != a->wakes && !atomic_load(&a->stop);
+    walked = a->wakes;
+    pthread_mutex_unlock(&a->lock);
+    if (!again) return NULL;
   }
-  return NULL;
+}
+
+/* More sums came (a group loaded; its blocks are FREE again): one more walk; last: none come after. */
+static void wake(ahead_t *a, int last) {
+  pthread_mutex_lock(&a->lock);
+  a->wakes++;
+  a->last |= last;
+  pthread_cond_signal(&a->woken);
+  pthread_mutex_unlock(&a->lock);
 }
 
 static void stop(ahead_t *a) {
   if (!a->started) return;
   atomic_store(&a->stop, 1);
+  wake(a, 1);
   /* It stops within a chunk (512 KiB) -- once it runs: back to its starter's scheduling, not to wait
    * for an idle core. */
   struct sched_param sp = { .sched_priority = a->priority };
@@ -122,12 +159,13 @@ static void finalize(napi_env env, void *data, void *hint) {
   napi_remove_env_cleanup_hook(env, teardown, a);
   for (int i = 0; i < 4; i++) if (a->refs[i]) napi_delete_reference(env, a->refs[i]);
   free(a->buf); free(a->off); free(a->len); free(a->exp);
+  pthread_mutex_destroy(&a->lock); pthread_cond_destroy(&a->woken);
   free(a);
 }
 
 /* aheadStart(fd, pageSize, flags: Uint8Array, back: Uint8Array, csum: Uint32Array (a run's expected sum at its
- * first pfn), state: Int32Array (shared, one word per block of 512 pfns), bits: unverified | bad << 8 | dirty << 16)
- * -> handle. */
+ * first pfn), state: Int32Array (shared, one word per block of 512 pfns), bits: unverified | bad << 8 | dirty << 16
+ * [| WAITS: sums come later, aheadWake tells]) -> handle. */
 static napi_value js_start(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value argv[7];
@@ -156,6 +194,9 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   a->flags = flags; a->back = back; a->csum = csum; a->state = state;
   a->pages = n_flags; a->blocks = (n_flags + BLOCK_PAGES - 1) / BLOCK_PAGES; a->page_size = (size_t)ps;
   a->unverified = (uint8_t)bits; a->bad = (uint8_t)(bits >> 8); a->dirty = (uint8_t)(bits >> 16);
+  a->waits = (bits & WAITS) != 0;
+  pthread_mutex_init(&a->lock, NULL);
+  pthread_cond_init(&a->woken, NULL);
   /* Its own fd: the arena's is closed at unmount, maybe while a read is under way here. */
   if ((a->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) { int e = errno; free(a->buf); free(a->off); free(a->len); free(a->exp); free(a); return throw_errno(env, e, "fcntl"); }
   struct sched_param sp;
@@ -182,6 +223,23 @@ static napi_value js_stop(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* aheadWake(handle, last): sums came for blocks the reader's thread marked FREE (or STALE): the thread walks
+ * again; last: no more come, it ends after that walk. On an ended thread: nothing. */
+static napi_value js_wake(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  void *p = NULL;
+  bool last = false;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_get_value_external(env, argv[0], &p) != napi_ok || !p || napi_get_value_bool(env, argv[1], &last) != napi_ok) {
+    napi_throw_type_error(env, NULL, "aheadWake: a handle from aheadStart, last (boolean)");
+    return NULL;
+  }
+  ahead_t *a = p;
+  if (a->started) wake(a, last);
+  return NULL;
+}
+
 /* aheadThreads(): verifying threads running (not yet joined) in this process. */
 static napi_value js_threads(napi_env env, napi_callback_info info) {
   (void)info;
@@ -193,5 +251,6 @@ static napi_value js_threads(napi_env env, napi_callback_info info) {
 void ahead_init(napi_env env, napi_value exports) {
   set_fn(env, exports, "aheadStart", js_start);
   set_fn(env, exports, "aheadStop", js_stop);
+  set_fn(env, exports, "aheadWake", js_wake);
   set_fn(env, exports, "aheadThreads", js_threads);
 }

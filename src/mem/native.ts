@@ -30,6 +30,7 @@ interface Addon {
   crc32cImpl(): string;
   aheadStart(fd: number, pageSize: number, flags: Uint8Array, back: Uint8Array, csum: Uint32Array, state: Int32Array, bits: number): object;
   aheadStop(handle: object): void;
+  aheadWake(handle: object, last: boolean): void;
   aheadThreads(): number;
   MADV_NORMAL: number; MADV_RANDOM: number; MADV_SEQUENTIAL: number; MADV_WILLNEED: number;
   MADV_DONTNEED: number; MADV_REMOVE: number; MADV_HUGEPAGE: number; MADV_NOHUGEPAGE: number;
@@ -180,7 +181,8 @@ export function crc32cReadCheck(fd: number, pos: number, target: Uint8Array, at:
  * (native/ahead.c), a block of 512 pfns at a time in arena order: the verdict
  * of block b in state[b] (shared memory). It reads flags, back (run-head
  * distances) and csum (expected sums, a run's at its first pfn) as they are;
- * bits: the flags' unverified | bad << 8 | dirty << 16.
+ * bits: the flags' unverified | bad << 8 | dirty << 16, | AHEAD_WAITS when
+ * sums come later (an index-led mount: aheadWake after each).
  */
 export function aheadStart(fd: number, pageSize: number, flags: Uint8Array, back: Uint8Array, csum: Uint32Array, state: Int32Array, bits: number): object {
   return addon.aheadStart(fd, pageSize, flags, back, csum, state, bits);
@@ -189,6 +191,14 @@ export function aheadStart(fd: number, pageSize: number, flags: Uint8Array, back
 /** Stops and joins the thread (its current block finishes first); again: nothing. */
 export function aheadStop(handle: object): void {
   addon.aheadStop(handle);
+}
+
+/** Bits for aheadStart: sums come later; the thread sleeps between walks until aheadWake(h, true). */
+export const AHEAD_WAITS = 1 << 24;
+
+/** Sums came for blocks marked FREE again: the thread walks once more; last: none come after, it ends after that walk. */
+export function aheadWake(handle: object, last: boolean): void {
+  addon.aheadWake(handle, last);
 }
 
 /** Checking threads started and not yet stopped in this process. */

@@ -19,7 +19,6 @@ import { readGroup, readIndex, salvageGroup, type GroupIndex } from './groups.js
 import { adoptNode, type AdoptContext } from './adopt.js';
 import type { ReplayNode } from './replay.js';
 import { addSpan, SpanCrcs } from './spans.js';
-import { aheadWanted } from './verify.js';
 
 /** One directory's group as fs/ takes it: its nodes adopted (the directory first), the names it holds. */
 export interface LoadedGroup { nodes: NodeImage[]; names: { name: string; ino: number }[]; damaged: boolean }
@@ -198,11 +197,6 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   }
   if (pages.length !== seq0) return `the LOG runs list ${pages.length} pages, ${seq0} lie before the index`;
   for (const pfn of after) pages.push(pfn);
-  let data = 0;
-  for (let i = 1; i < index.runs.data.length; i += 2) data += index.runs.data[i]!;
-  // The checking thread walks the arena's unverified pages once, from the mount on; a group's pages get
-  // their sums only when it loads, so a thread could pass them first: where it is wanted, the log is replayed.
-  if (aheadWanted(mem, data)) return `${data} data pages: lazy verification's checking thread is wanted, and it needs every page's sum at mount`;
   const runs = reservable(mem, memblock, pages, index.runs.data);
   if (typeof runs === 'string') return runs;
   // pram's own pages are reserved with banning off (as the replay does): they stay usable by pram.
@@ -211,6 +205,8 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   try {
     for (const [start, count, owner] of runs) memblock.reserve(start, count, owner, owner === Owner.Meta ? 'pram log' : 'pram page', true);
   } finally { memblock.banWhileReserving = ban; }
+  let data = 0;
+  for (let i = 1; i < index.runs.data.length; i += 2) data += index.runs.data[i]!;
   return new LazyLog(mem, index, { logId: h.logId, pages, tailOff: slot.log.tailOff, bytes }, data);
 }
 

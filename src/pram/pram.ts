@@ -112,6 +112,7 @@ export class Pram {
     this.last = l.shape;
     this.space.adjust(l.adjust);
     if (l.ahead > 0) this.touch.startAhead(l.ahead);
+    else if (this.groups) this.touch.startAhead(this.groups.log.dataPages, true);   // its sums come as groups load (loadGroup)
     return l.image;
   }
 
@@ -128,6 +129,7 @@ export class Pram {
     const g = this.groups!.load(dir, (l) => this.late.push(l), pathOf);
     // Damage in the log: the next commit writes a fresh one (of what loaded), as after a damaged replay.
     if (this.late.length > before && this.live) this.live.cursor = null;
+    if (g !== null) this.touch.groupLoaded(typeof g === 'string' ? [] : g.nodes, this.groups!.log.done);
     return g;
   }
 

@@ -9,7 +9,10 @@
 // After a lazy mount a native thread checks the unverified pages ahead of the
 // readers on the other core (native/ahead.c, startAhead): a read takes the
 // runs of a block it found good as verified and checks the rest itself, so a
-// damaged page is still found, failed and reported here, once.
+// damaged page is still found, failed and reported here, once. On an
+// index-led mount a page has no sum until its group loads: the thread passes
+// it by then, and each load sends the blocks of its pages back to it
+// (groupLoaded), so no verdict ever covers a page it did not check.
 
 import type { PhysMem } from '../mem/physmem.js';
 import { PageFlag, type PageFrames } from '../boot/frames.js';
@@ -18,7 +21,7 @@ import { crc32c, crc32cFile, crc32cMany, crc32cRanges, crc32cReadCheck, type Crc
 import type { Loss, NodeImage } from './image.js';
 import type { Run } from './types.js';
 import { RUN, type LogReplay } from './replay.js';
-import { aheadStart, aheadStop } from '../mem/native.js';
+import { AHEAD_WAITS, aheadStart, aheadStop, aheadWake } from '../mem/native.js';
 import { EXTENT_PAGES_MAX } from '../format/v2.js';
 import { SPAN } from './spans.js';
 import type { RunHeads } from './runheads.js';
@@ -34,8 +37,11 @@ export function aheadWanted(mem: PhysMem, dataPages: number): boolean {
 
 /** Pfns per block of the checking thread (native/ahead.c): one verdict word each. */
 const AHEAD_BLOCK_PAGES = 512;
-/** A block's verdict word: not yet checked, being checked, all its runs matched, one differs, a reader checks it. */
-const enum Ahead { Free = 0, Busy = 1, Good = 2, Diff = 3, Taken = 4 }
+/**
+ * A block's verdict word: not yet checked, being checked, all its runs matched, one differs, a reader checks it,
+ * sums came while it was being checked (the verdict is dropped, the block is Free again).
+ */
+const enum Ahead { Free = 0, Busy = 1, Good = 2, Diff = 3, Taken = 4, Stale = 5 }
 
 /** Runs a read verifies in one batch at most (a read of 1 MiB covers 8 runs of 32 pages, or 256 lone pages). */
 const BATCH_RUNS_MAX = 4096;
@@ -142,15 +148,16 @@ export class FirstTouch {
    * and gain nothing), or always with PRAM_VERIFY_AHEAD=1, never with 0 or
    * when the arena has no fd to read from. Each run's expected sum goes to
    * its first pfn's csum (a run's pages are Dirty: no other sum of their own
-   * is read there) so the thread finds it.
+   * is read there) so the thread finds it. `later`: an index-led mount, whose
+   * sums come as groups load (groupLoaded): the thread waits for them.
    */
-  startAhead(dataPages: number): void {
+  startAhead(dataPages: number, later = false): void {
     const { mem, frames, runs, runHead } = this.ctx;
     const fd = mem.preadFd;
     if (this.ahead || fd === undefined || !aheadWanted(mem, dataPages)) return;
     for (const [head, run] of runs) if (frames.flags[head]! & PageFlag.Unverified) frames.csum[head] = run.csum;
     const verdicts = new Int32Array(new SharedArrayBuffer(4 * Math.ceil(mem.pageCount / AHEAD_BLOCK_PAGES)));
-    const bits = PageFlag.Unverified | PageFlag.Bad << 8 | PageFlag.Dirty << 16;
+    const bits = PageFlag.Unverified | PageFlag.Bad << 8 | PageFlag.Dirty << 16 | (later ? AHEAD_WAITS : 0);
     try {
       this.ahead = aheadStart(fd, mem.pageSize, frames.flags, runHead.bytes, frames.csum, verdicts, bits);
       this.verdicts = verdicts;
@@ -159,10 +166,37 @@ export class FirstTouch {
     }
   }
 
-  /** Blocks by the checking thread's verdict: [not checked, being checked, good, differing, left to readers]; null: no thread ran. */
+  /**
+   * A group of an index-led mount loaded: its nodes' pages have their sums
+   * now (a run's goes to its first pfn, as in startAhead). A verdict on a
+   * block holding one of them was made without them: a good one is taken
+   * back (Free), one being made is dropped (Stale), then the thread walks the
+   * blocks again. The compare-exchange orders the pages' flags and sums
+   * before the thread's next look at the block. `last`: every group loaded.
+   */
+  groupLoaded(nodes: readonly { pages: NodeImage['pages'] }[], last: boolean): void {
+    if (!this.ahead) return;
+    const { frames, runs } = this.ctx, v = this.verdicts!;
+    const blocks = new Set<number>();
+    for (const n of nodes) for (const [, pfn] of n.pages.entries()) {
+      const run = runs.get(pfn);
+      if (run && frames.flags[pfn]! & PageFlag.Unverified) frames.csum[pfn] = run.csum;
+      blocks.add(Math.floor(pfn / AHEAD_BLOCK_PAGES));
+    }
+    for (const b of blocks) {
+      for (;;) {
+        const s = Atomics.load(v, b);
+        if (Atomics.compareExchange(v, b, s, s === Ahead.Good ? Ahead.Free : s === Ahead.Busy ? Ahead.Stale : s) === s) break;
+      }
+    }
+    this.goodBlock = -1;
+    if (blocks.size > 0 || last) aheadWake(this.ahead, last);
+  }
+
+  /** Blocks by the checking thread's verdict: [not checked, being checked, good, differing, left to readers, dropped]; null: no thread ran. */
   aheadVerdicts(): number[] | null {
     if (!this.verdicts) return null;
-    const c = [0, 0, 0, 0, 0];
+    const c = [0, 0, 0, 0, 0, 0];
     for (let b = 0; b < this.verdicts.length; b++) c[Atomics.load(this.verdicts, b)]!++;
     return c;
   }
