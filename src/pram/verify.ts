@@ -104,6 +104,22 @@ export function logRunCrcs(mem: PhysMem, rp: LogReplay, csum: Uint32Array): void
   for (let k = 0; k < n; k++) csum[pfns[k]!] = crcs[k]!;
 }
 
+/** A page map that finds its stretches itself (fs/'s RadixPageMap): consecutive pfns from an index, the next present index. */
+type Stretches = NodeImage['pages'] & { run?(index: number, max: number): number; nextData?(from: number): number };
+
+/** f(pfn, count) for each stretch of consecutive pfns a page map holds: by its own run finder where it has one, else a page at a time. */
+function eachStretch(pages: Stretches, f: (pfn: number, count: number) => void): void {
+  if (!pages.run || !pages.nextData) {
+    for (const [, pfn] of pages.entries()) f(pfn, 1);
+    return;
+  }
+  for (let i = pages.nextData(0); i >= 0;) {
+    const n = pages.run(i, 2 ** 31);
+    f(pages.get(i), n);
+    i = pages.nextData(i + n);
+  }
+}
+
 export interface FirstTouchContext {
   mem: PhysMem;
   frames: PageFrames;
@@ -176,13 +192,16 @@ export class FirstTouch {
    */
   groupLoaded(nodes: readonly { pages: NodeImage['pages'] }[], last: boolean): void {
     if (!this.ahead) return;
-    const { frames, runs } = this.ctx, v = this.verdicts!;
+    const { frames, runs, runHead } = this.ctx, v = this.verdicts!, back = runHead.bytes;
     const blocks = new Set<number>();
-    for (const n of nodes) for (const [, pfn] of n.pages.entries()) {
-      const run = runs.get(pfn);
-      if (run && frames.flags[pfn]! & PageFlag.Unverified) frames.csum[pfn] = run.csum;
-      blocks.add(Math.floor(pfn / AHEAD_BLOCK_PAGES));
-    }
+    for (const n of nodes) eachStretch(n.pages, (pfn, count) => {
+      for (let q = pfn, end = pfn + count, b = -1; q < end;) {
+        if (Math.floor(q / AHEAD_BLOCK_PAGES) !== b) blocks.add(b = Math.floor(q / AHEAD_BLOCK_PAGES));
+        const run = back[q] === 1 ? runs.get(q) : undefined;
+        if (run && frames.flags[q]! & PageFlag.Unverified) frames.csum[q] = run.csum;
+        q += run?.count ?? 1;
+      }
+    });
     for (const b of blocks) {
       for (;;) {
         const s = Atomics.load(v, b);
