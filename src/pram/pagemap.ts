@@ -22,3 +22,19 @@ export class SimplePageMap implements PageMap {
     yield* [...this.map.entries()].sort((a, b) => a[0] - b[0]);
   }
 }
+
+/** A page map that finds its stretches itself (fs/'s RadixPageMap): consecutive pfns from an index, the next present index. */
+type Stretches = PageMap & { run?(index: number, max: number): number; nextData?(from: number): number };
+
+/** f(pfn, count) for each stretch of consecutive pfns a page map holds: by its own run finder where it has one, else a page at a time. */
+export function eachStretch(pages: Stretches, f: (pfn: number, count: number) => void): void {
+  if (!pages.run || !pages.nextData) {
+    for (const [, pfn] of pages.entries()) f(pfn, 1);
+    return;
+  }
+  for (let i = pages.nextData(0); i >= 0;) {
+    const n = pages.run(i, 2 ** 31);
+    f(pages.get(i), n);
+    i = pages.nextData(i + n);
+  }
+}

@@ -25,6 +25,7 @@ import { AHEAD_WAITS, aheadStart, aheadStop, aheadWake } from '../mem/native.js'
 import { EXTENT_PAGES_MAX } from '../format/v2.js';
 import { SPAN } from './spans.js';
 import type { RunHeads } from './runheads.js';
+import { eachStretch } from './pagemap.js';
 import type { Log } from './types.js';
 
 /** Data a lazy mount holds from which a thread checks it ahead of the readers (measured: 1 GiB and more gain, 64-256 MiB lose 2-3 ms). */
@@ -102,22 +103,6 @@ export function logRunCrcs(mem: PhysMem, rp: LogReplay, csum: Uint32Array): void
   }
   const crcs = runCrcs(mem, pfns, counts, { pread: true });
   for (let k = 0; k < n; k++) csum[pfns[k]!] = crcs[k]!;
-}
-
-/** A page map that finds its stretches itself (fs/'s RadixPageMap): consecutive pfns from an index, the next present index. */
-type Stretches = NodeImage['pages'] & { run?(index: number, max: number): number; nextData?(from: number): number };
-
-/** f(pfn, count) for each stretch of consecutive pfns a page map holds: by its own run finder where it has one, else a page at a time. */
-function eachStretch(pages: Stretches, f: (pfn: number, count: number) => void): void {
-  if (!pages.run || !pages.nextData) {
-    for (const [, pfn] of pages.entries()) f(pfn, 1);
-    return;
-  }
-  for (let i = pages.nextData(0); i >= 0;) {
-    const n = pages.run(i, 2 ** 31);
-    f(pages.get(i), n);
-    i = pages.nextData(i + n);
-  }
 }
 
 export interface FirstTouchContext {
