@@ -65,6 +65,12 @@ export class IndexBuilder {
     if (n.inline && n.inline.length > 0) { this.inline++; this.modelBytes += inlineRecordBytes(n.inline.length); }
   }
 
+  /** (in slices) The names a grouped directory holds: its nodes' images carry none, so they are priced here. */
+  held(names: readonly { name: string }[]): void {
+    this.names += names.length;
+    for (const nm of names) this.modelBytes += nameRecordBytes(Buffer.byteLength(nm.name));
+  }
+
   /**
    * A node with names in more than one directory: its records are in `home`'s group;
    * (minor 3) each other directory naming it is listed too (pos 1), so a lazy mount

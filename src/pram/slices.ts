@@ -173,6 +173,12 @@ export class SlicedCompaction {
   private readonly ix: IndexBuilder;
   private grouping: 'none' | 'open' | 'between' | 'done' = 'none';
   private locate: LocateRecord | null = null;
+  // Data pages the groups map, as written (minor 3 RUNS): a snapshot over slices, not the tree at publish.
+  private data = new Uint32Array(1024);
+  private dataN = 0;
+  private pageSize = 0;
+  /** Linked member nodes: their home, then each later directory of the walk naming them. */
+  private readonly linked = new Map<number, number[]>();
 
   private constructor(private readonly live: LiveLog, private readonly fresh: LogCursor) {
     this.ix = new IndexBuilder(live.writer);
@@ -235,21 +241,37 @@ export class SlicedCompaction {
     if (this.grouping === 'done') return;
     if (n && n.group === 'member' && this.grouping === 'open') {
       this.ix.node(n.node);
-      if (n.linked) this.ix.link(n.node.ino, this.dir);
+      if (n.linked) this.linked.set(n.node.ino, [this.dir]);
       return;
     }
     if (this.grouping === 'open') this.ix.close(e);
-    if (n && n.group === 'dir') { this.dir = n.node.ino; this.ix.open(e, n.node.ino); this.ix.node(n.node); this.ix.names += n.names.length; this.grouping = 'open'; return; }
-    this.locate = this.ix.writeIndex(this.live.writer, this.logId);
+    if (n && n.group === 'dir') {
+      this.dir = n.node.ino; this.ix.open(e, n.node.ino); this.ix.node(n.node); this.ix.held(n.names); this.grouping = 'open';
+      for (const nm of n.names) { const l = this.linked.get(nm.ino); if (l && !l.includes(nm.parent)) l.push(nm.parent); }
+      return;
+    }
+    // Linked nodes once every group is written: each with its home and (minor 3) every other directory naming it.
+    for (const [ino, [home, ...also]] of this.linked) this.ix.link(ino, home!, also);
+    const w = this.live.writer;
+    this.locate = this.ix.writeIndex(w, this.logId);
+    // RUNS right after the index; 'rest' nodes and the last step's records follow it (a tail).
+    this.ix.writeRuns(w, this.locate, uniqueSorted(this.data.subarray(0, this.dataN)), this.pageSize, this.logId);
     this.grouping = 'done';
   }
   private dir = 0;
+
+  /** A data page a group maps (listed by the RUNS DATA records). */
+  private mapped(pfn: number): void {
+    if (this.dataN === this.data.length) { const b = new Uint32Array(2 * this.data.length); b.set(this.data); this.data = b; }
+    this.data[this.dataN++] = pfn;
+  }
 
   abandon(): void { this.live.drop(this.fresh); }
 
   /** The emitter, its records going after the fresh log's tail (every one carries the log id as generation). */
   private emitter(ctx: RecordContext): Emitter {
     this.e ??= new Emitter(ctx);
+    this.pageSize = ctx.mem.pageSize;
     return this.e.reset(this.live.extendFresh(this.fresh), this.logId);
   }
 
@@ -282,7 +304,7 @@ export class SlicedCompaction {
       let any = false;
       for (let index = g; index < g + GROUP_PAGES; index++) {
         const pfn = pages.get(index);
-        if (pfn) { e.page(index, pfn); any = true; }
+        if (pfn) { e.page(index, pfn); any = true; if (this.grouping === 'open') this.mapped(pfn); }
       }
       if (any) { e.group(n.ino); this.at = g + GROUP_PAGES; } else {
         const next = firstFrom(pages, g);                 // past g: g holds none
@@ -292,6 +314,14 @@ export class SlicedCompaction {
       if (k % CLOCK_EVERY === 0 && performance.now() >= until) return false;
     }
   }
+}
+
+/** pfns ascending, each once (a page a node let go in one slice and another took before a later one: RUNS never overlap). */
+function uniqueSorted(pfns: Uint32Array): Uint32Array {
+  pfns.sort();
+  let n = 0;
+  for (let i = 0; i < pfns.length; i++) if (n === 0 || pfns[i] !== pfns[n - 1]) pfns[n++] = pfns[i]!;
+  return pfns.subarray(0, n);
 }
 
 /** The first present index >= from, or -1: the map's own from() when it has one. */
