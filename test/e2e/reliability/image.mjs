@@ -16,7 +16,7 @@ const SIZES = [0, 1, 100, 4095, 4096, 4097, 3 * PS + 7, 9 * PS, 40 * PS + 1, 70 
  * checkpoints > 1: the last state is reached through earlier syncs, so the
  * header's other slot holds an older checkpoint: `older` = { generation, expect }.
  */
-export async function buildImage(arena, seed, { v1 = false, v3 = false, extents = false, checkpoints = 1, many = 0, sizeBytes = 4 << 20 } = {}) {
+export async function buildImage(arena, seed, { v1 = false, v3 = false, extents = false, checkpoints = 1, many = 0, sizeBytes = 4 << 20, sliced = false } = {}) {
   // v1/v2 images are chains (pageMap reads their layout); v3: a record log (logMap). Set per image: the
   // process mounts each image the way it was written.
   process.env['PRAM_FORMAT'] = v3 ? '3' : '2';
@@ -65,6 +65,7 @@ export async function buildImage(arena, seed, { v1 = false, v3 = false, extents 
     for (const p of files.slice(0, 3)) await pfs.writeFile(p, r.bytes(SIZES[r.below(SIZES.length)]));
   }
   const expect = await expectOf(pfs);
+  if (sliced) compactInSlices(pfs);                   // after the reads: their atime updates are in no later commit
   await pfs.unmount();
   return { expect, older, states };
 }
@@ -203,4 +204,23 @@ export function depsOf(path, expect, map) {
     for (const q of map.names.get(`${parentIno}/${parts[i - 1]}`) ?? []) deps.add(q);
   }
   return deps;
+}
+
+/**
+ * sliced (v3): commits grow the log until a compaction is due, which then runs in the least
+ * slices (background(0)) with no change during it; the sync after the last publishes it, so
+ * the image ends with a compaction in slices and nothing after its RUNS (a lazy mount boots it).
+ * All of it synchronous on the volume: the library's own driver never runs a slice in between.
+ */
+function compactInSlices(pfs) {
+  const vol = pfs.volume, c = vol.lookup(1, 'c').ino;
+  vol.background(0);                                   // driven: a due compaction waits for its slices
+  for (let i = 0; !vol.pram.slices.wanted(); i++) {
+    if (i >= 2000) throw new Error('the log never became due for a compaction');
+    if (vol.setxattr(c, 'user.grow', Buffer.alloc(3000, i & 0xff), 0) !== 0 || vol.sync() !== 0) throw new Error('a commit growing the log failed');
+  }
+  if (vol.removexattr(c, 'user.grow') !== 0 || vol.sync() !== 0) throw new Error('a commit growing the log failed');   // /c as `expect` has it
+  let slices = 0;
+  while (vol.background(0)) slices++;
+  if (vol.sync() !== 0 || slices < 3 || vol.pram.slices.compacting) throw new Error(`the compaction ran in ${slices} slices, not published`);
 }
