@@ -13,7 +13,7 @@ import type { SimRam } from '../mem/simram.js';
 import { Prng } from '../machine/prng.js';
 import { logPages, readGroup, readIndex, type Group, type GroupIndex } from '../pram/groups.js';
 import type { Volume } from './volume.js';
-import { copyRam, dump, logByte, logRecords, mountOn, newRam, PS, randomOp, randomTree } from './livekit.js';
+import { copyRam, dump, growUntilDue, logByte, logRecords, mountOn, newRam, PS, randomOp, randomTree } from './livekit.js';
 
 function committedLog(ram: SimRam): { pages: number[]; bytes: number; logId: number } {
   const slot = new HeaderView(ram.page(0)).current()!.slot;
@@ -142,13 +142,7 @@ test('a compaction in slices writes the same grouped log: each directory read th
   for (const seed of [8, 9]) {
     const { ram, vol } = randomTree(seed, 150);
     assert.equal(vol.sync(), 0);
-    vol.background(0);                                       // driven: a due compaction waits for its slices
-    const f = (vol.mknod(1, 'grow', 0o100644, 0, 0, 0) as { ino: number }).ino;
-    for (let i = 0; !vol.pram!.slices!.wanted(); i++) {
-      assert.ok(i < 2000, 'the log became due');
-      vol.setxattr(f, 'user.grow', Buffer.alloc(3000, i & 0xff), 0);
-      assert.equal(vol.sync(), 0);
-    }
+    growUntilDue(vol);                                       // driven: a due compaction waits for its slices
     const head = vol.pram!.head;
     const r = new Prng(seed + 50);
     let steps = 0;

@@ -12,7 +12,7 @@ import type { SimRam } from '../mem/simram.js';
 import { Prng } from '../machine/prng.js';
 import { logPages, readGroup, readIndex } from '../pram/groups.js';
 import type { Volume } from './volume.js';
-import { copyRam, dump, mountOn, PS, randomOp, randomTree } from './livekit.js';
+import { copyRam, dump, growUntilDue, mountOn, PS, randomOp, randomTree } from './livekit.js';
 
 const lazily = (vol: Volume): boolean => vol.pram?.lazyLog !== null && vol.pram?.lazyLog !== undefined;
 const shapeOf = (vol: Volume) => { const s = vol.pram!.space.shape; return { bytes: s.bytes, data: s.data, inline: s.inline }; };
@@ -24,13 +24,7 @@ const shapeOf = (vol: Volume) => { const s = vol.pram!.space.shape; return { byt
 function slicedCompaction(seed: number, during: (vol: Volume, step: number) => void): { ram: SimRam; vol: Volume; steps: number } {
   const { ram, vol } = randomTree(seed, 250);
   assert.equal(vol.sync(), 0);
-  vol.background(0);                                       // driven: a due compaction waits for its slices
-  const f = (vol.mknod(1, 'grow', 0o100644, 0, 0, 0) as { ino: number }).ino;
-  for (let i = 0; !vol.pram!.slices!.wanted(); i++) {
-    assert.ok(i < 2000, 'the log became due');
-    vol.setxattr(f, 'user.grow', Buffer.alloc(3000, i & 0xff), 0);
-    assert.equal(vol.sync(), 0);
-  }
+  growUntilDue(vol);
   const head = vol.pram!.head;
   let steps = 0;
   while (vol.background(0)) {

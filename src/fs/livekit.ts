@@ -135,3 +135,14 @@ export function randomTree(seed: number, ops: number): { ram: SimRam; vol: Volum
   for (let i = 0; i < ops; i++) randomOp(vol, r);
   return { ram, vol };
 }
+
+/** The volume driven (a due compaction waits for its slices) and commits of ~3 KiB of records on `name` until a compaction is due. */
+export function growUntilDue(vol: Volume, name = 'grow'): void {
+  vol.background(0);
+  const f = (vol.mknod(1, name, 0o100644, 0, 0, 0) as { ino: number }).ino;
+  for (let i = 0; !vol.pram!.slices!.wanted(); i++) {
+    if (i >= 2000) throw new Error('the log never became due for a compaction');
+    vol.setxattr(f, 'user.grow', Buffer.alloc(3000, i & 0xff), 0);
+    if (vol.sync() !== 0) throw new Error('a commit growing the log failed');
+  }
+}
