@@ -110,13 +110,13 @@ export class IndexBuilder {
   }
 }
 
-/** pfns as (pfn, count) runs of consecutive pfns, in their order. */
+/** pfns as (pfn, count) runs of consecutive pfns, in their order; a pfn repeated next to itself counts once (never overlapping runs). */
 function runsOf(pfns: Uint32Array): Float64Array {
   const out: number[] = [];
   for (let i = 0; i < pfns.length;) {
     let j = i + 1;
-    while (j < pfns.length && pfns[j] === pfns[j - 1]! + 1) j++;
-    out.push(pfns[i]!, j - i);
+    while (j < pfns.length && (pfns[j] === pfns[j - 1]! + 1 || pfns[j] === pfns[j - 1])) j++;
+    out.push(pfns[i]!, pfns[j - 1]! - pfns[i]! + 1);
     i = j;
   }
   return Float64Array.from(out);

@@ -173,7 +173,8 @@ export class SlicedCompaction {
   private readonly ix: IndexBuilder;
   private grouping: 'none' | 'open' | 'between' | 'done' = 'none';
   private locate: LocateRecord | null = null;
-  // Data pages the groups map, as written (minor 3 RUNS): a snapshot over slices, not the tree at publish.
+  // Data pages the groups map, as written (minor 3 RUNS): a snapshot over slices, not the tree at publish
+  // (a page one node let go and another took before a later slice is listed twice: writeRuns lists it once).
   private data = new Uint32Array(1024);
   private dataN = 0;
   private pageSize = 0;
@@ -255,7 +256,7 @@ export class SlicedCompaction {
     const w = this.live.writer;
     this.locate = this.ix.writeIndex(w, this.logId);
     // RUNS right after the index; 'rest' nodes and the last step's records follow it (a tail).
-    this.ix.writeRuns(w, this.locate, uniqueSorted(this.data.subarray(0, this.dataN)), this.pageSize, this.logId);
+    this.ix.writeRuns(w, this.locate, this.data.subarray(0, this.dataN), this.pageSize, this.logId);
     this.grouping = 'done';
   }
   private dir = 0;
@@ -314,14 +315,6 @@ export class SlicedCompaction {
       if (k % CLOCK_EVERY === 0 && performance.now() >= until) return false;
     }
   }
-}
-
-/** pfns ascending, each once (a page a node let go in one slice and another took before a later one: RUNS never overlap). */
-function uniqueSorted(pfns: Uint32Array): Uint32Array {
-  pfns.sort();
-  let n = 0;
-  for (let i = 0; i < pfns.length; i++) if (n === 0 || pfns[i] !== pfns[n - 1]) pfns[n++] = pfns[i]!;
-  return pfns.subarray(0, n);
 }
 
 /** The first present index >= from, or -1: the map's own from() when it has one. */
