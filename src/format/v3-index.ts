@@ -35,10 +35,11 @@ export const RUNS_MAX_ENTRIES = 65536;
 /**
  * What a RUNS record lists. TOTALS: no runs; a = the grouped nodes' record bytes as the space
  * model prices them (INODE records with inline bytes, NAME records), b = grouped nodes held inline.
- * (In this order: TOTALS, LOG, DATA.) LOG: the log's pages from seq 0 on, in order, continued by the next LOG record (a = b = 0). DATA: the data pages the compaction's
- * nodes map, ascending (a = b = 0).
+ * (In this order: TOTALS, LOG, DATA, HOMES.) LOG: the log's pages from seq 0 on, in order, continued by the next LOG record (a = b = 0). DATA: the data pages the compaction's
+ * nodes map, ascending (a = b = 0). HOMES: runs (first ino, count) of the grouped nodes whose
+ * records are in the group of directory a (b = 0): a mount finds a later commit's nodes' groups.
  */
-export const enum RunsKind { Totals = 0, Log = 1, Data = 2 }
+export const enum RunsKind { Totals = 0, Log = 1, Data = 2, Homes = 3 }
 export interface RunsRecord { kind: RunsKind; a: number; b: number; runs: Float64Array }   // runs: pfn, count pairs
 
 /** RUNS's payload. */
@@ -51,9 +52,10 @@ export function runsPayload(r: RunsRecord): Buffer {
 
 export function decodeRuns(p: Buffer): RunsRecord | string {
   const kind = p.readUInt32LE(0), n = p.readUInt32LE(4), a = u64(p, 8), b = u64(p, 16);
-  if (kind > RunsKind.Data) return `RUNS of kind ${kind}`;
+  if (kind > RunsKind.Homes) return `RUNS of kind ${kind}`;
   if (n > RUNS_MAX_ENTRIES || p.length !== RUNS_FIXED + RUNS_ENTRY * n || (kind === RunsKind.Totals) !== (n === 0)) return `RUNS of ${n} runs in ${p.length} bytes`;
   if (a === null || b === null) return 'a value over 2^53';
+  if (kind === RunsKind.Homes && (a === 0 || b !== 0)) return `RUNS HOMES of directory ${a}, b ${b}`;
   const runs = new Float64Array(2 * n);
   for (let i = 0; i < 2 * n; i++) {
     const v = u64(p, RUNS_FIXED + 8 * i);

@@ -178,7 +178,13 @@ test('RUNS and LOCATE of v3 minor 3: layout, round trip, every malformed field n
   assert.ok(typeof back !== 'string' && back.type === RecordType.Runs);
   assert.deepEqual([...back.r.runs], [...runs]);
   const bad = (f: (b: Buffer) => void) => { const b = Buffer.from(p); f(b); return decodePayload(RecordType.Runs, b); };
-  assert.match(String(bad((b) => b.writeUInt32LE(3, 0))), /RUNS of kind 3/);
+  assert.match(String(bad((b) => b.writeUInt32LE(4, 0))), /RUNS of kind 4/);
+  assert.match(String(bad((b) => b.writeUInt32LE(RunsKind.Homes, 0))), /RUNS HOMES of directory 0/);   // HOMES names its directory in a
+  const homes = encodeRecord({ type: RecordType.Runs, r: { kind: RunsKind.Homes, a: 5, b: 0, runs } }, 9);
+  const hp = homes.subarray(RECORD_HEADER, RECORD_HEADER + homes.readUInt32LE(8));
+  assert.equal(hp.readUInt32LE(0), 3);                             // kind 3 HOMES
+  assert.equal(hp.readBigUInt64LE(8), 5n);                         // a: the home directory
+  assert.deepEqual((decodePayload(RecordType.Runs, hp) as { r: { runs: Float64Array } }).r.runs, runs);   // runs: first ino, count
   assert.match(String(bad((b) => b.writeUInt32LE(3, 4))), /RUNS of 3 runs/);
   assert.match(String(bad((b) => b.writeBigUInt64LE(0n, 32))), /no pages/);
   assert.match(String(bad((b) => b.writeUInt32LE(RunsKind.Totals, 0))), /RUNS of 2 runs/);   // totals hold no runs

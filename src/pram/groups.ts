@@ -113,8 +113,11 @@ export interface GroupIndex {
   runs: IndexRuns | null;
 }
 
-/** What the RUNS records say (minor 3): the space model's totals, the data pages, the log's pages before the index's page. */
-export interface IndexRuns { modelBytes: number; inline: number; data: Float64Array; log: Float64Array }
+/**
+ * What the RUNS records say (minor 3): the space model's totals, the data pages, the log's pages before the index's page,
+ * and (HOMES) each grouped node's home as runs (first ino, count, home directory) ascending by ino (empty: not written).
+ */
+export interface IndexRuns { modelBytes: number; inline: number; data: Float64Array; log: Float64Array; homes: Float64Array }
 
 /**
  * The index of the compaction that began the log (pages by seq; `bytes`: the
@@ -155,6 +158,7 @@ export function readIndex(mem: PhysMem, pages: readonly number[], bytes: number,
   for (const [ino, list] of namedIn) if (!links.has(ino) || list.some((d) => !dirs.has(d))) return `ino ${ino} is named in a directory without a group, or has no home`;
   const runs = locate.runsBytes > 0 ? readRuns(mem, pages, locate, logId) : null;
   if (typeof runs === 'string') return runs;
+  for (let i = 2; runs && i < runs.homes.length; i += 3) if (!dirs.has(runs.homes[i]!)) return `HOMES names directory ${runs.homes[i]}, which has no group`;
   return { locate, entries, dirs, links, namedIn, runs };
 }
 
@@ -164,11 +168,12 @@ function readRuns(mem: PhysMem, pages: readonly number[], l: LocateRecord, logId
   if (!raw) return 'the RUNS records are past the log pages';
   const recs = recordsIn(raw, 'RUNS');
   if (typeof recs === 'string') return recs;
-  const data: number[] = [], log: number[] = [];
+  const data: number[] = [], log: number[] = [], homes: number[] = [];
   let totals: IndexRuns | null = null, kind = -1;
   for (const { rec, generation } of recs) {
     if (rec.type !== RecordType.Runs || generation !== (logId >>> 0) || rec.r.kind < kind) return 'the RUNS records are not one TOTALS, then LOG, then DATA, of this compaction';
-    if (rec.r.kind === RunsKind.Totals) { if (totals) return 'two RUNS TOTALS'; totals = { modelBytes: rec.r.a, inline: rec.r.b, data: new Float64Array(0), log: new Float64Array(0) }; }
+    if (rec.r.kind === RunsKind.Totals) { if (totals) return 'two RUNS TOTALS'; totals = { modelBytes: rec.r.a, inline: rec.r.b, data: new Float64Array(0), log: new Float64Array(0), homes: new Float64Array(0) }; }
+    if (rec.r.kind === RunsKind.Homes) { for (let i = 0; i < rec.r.runs.length; i += 2) homes.push(rec.r.runs[i]!, rec.r.runs[i + 1]!, rec.r.a); kind = rec.r.kind; continue; }
     const into = rec.r.kind === RunsKind.Data ? data : log;
     for (const v of rec.r.runs) into.push(v);
     kind = rec.r.kind;
@@ -176,7 +181,38 @@ function readRuns(mem: PhysMem, pages: readonly number[], l: LocateRecord, logId
   if (!totals) return 'no RUNS TOTALS';
   for (let i = 2; i < data.length; i += 2) if (data[i]! < data[i - 2]! + data[i - 1]!) return 'the DATA runs overlap or are not ascending';
   totals.data = Float64Array.from(data); totals.log = Float64Array.from(log);
+  const h = sortedHomes(homes, l.maxIno);
+  if (typeof h === 'string') return h;
+  totals.homes = h;
   return totals;
+}
+
+/** HOMES runs (first, count, home triples) sorted by first ino, checked: none overlapping, none past the highest grouped ino. */
+function sortedHomes(triples: number[], maxIno: number): Float64Array | string {
+  const order: number[] = [];
+  for (let i = 0; i < triples.length; i += 3) order.push(i);
+  order.sort((a, b) => triples[a]! - triples[b]!);
+  const out = new Float64Array(triples.length);
+  let end = 1;
+  for (const [k, i] of order.entries()) {
+    const first = triples[i]!, count = triples[i + 1]!;
+    if (first < end || first + count - 1 > maxIno) return `the HOMES runs overlap, or pass the highest grouped ino ${maxIno} (inos ${first}+${count})`;
+    out[3 * k] = first; out[3 * k + 1] = count; out[3 * k + 2] = triples[i + 2]!;
+    end = first + count;
+  }
+  return out;
+}
+
+/** The home directory of grouped node `ino` by the HOMES runs (binary search), or 0 when no run holds it. */
+export function homeOf(homes: Float64Array, ino: number): number {
+  let lo = 0, hi = homes.length / 3 - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1, first = homes[3 * mid]!;
+    if (ino < first) hi = mid - 1;
+    else if (ino >= first + homes[3 * mid + 1]!) lo = mid + 1;
+    else return homes[3 * mid + 2]!;
+  }
+  return 0;
 }
 
 /** One directory as its group holds it: its INODE, its names, and the nodes it is home to (INODE, page records). */

@@ -34,6 +34,9 @@ export class IndexBuilder {
   inline = 0;
   private dir = 0;
   private start = -1;
+  /** (minor 3) Each grouped node's ino and home directory, in the order written (HOMES runs). */
+  private homes = new Float64Array(1024);
+  private homed = 0;
 
   constructor(private readonly at: StreamPos) {}
 
@@ -60,6 +63,8 @@ export class IndexBuilder {
   node(n: NodeImage): void {
     this.nodes++;
     if (n.ino > this.maxIno) this.maxIno = n.ino;
+    if (this.homed * 2 === this.homes.length) { const b = new Float64Array(this.homes.length * 2); b.set(this.homes); this.homes = b; }
+    this.homes[2 * this.homed] = n.ino; this.homes[2 * this.homed++ + 1] = this.dir;
     this.modelBytes += inodeRecordBytes(n.xattrs.length ? encodeXattrs(n.xattrs).length : 0);
     for (const nm of n.names) this.modelBytes += nameRecordBytes(Buffer.byteLength(nm.name));
     if (n.inline && n.inline.length > 0) { this.inline++; this.modelBytes += inlineRecordBytes(n.inline.length); }
@@ -105,13 +110,14 @@ export class IndexBuilder {
     for (let k = 0; k < seq; k++) log[k] = at.pageAt!(k);
     putMany(o, RunsKind.Log, runsOf(log), generation);
     putMany(o, RunsKind.Data, runsOf(pfns.sort()), generation);
+    for (const [home, inos] of homeRuns(this.homes.subarray(0, 2 * this.homed))) putMany(o, RunsKind.Homes, inos, generation, home);
     l.runsBytes = at.streamPos - start;
     l.indexPfn = at.pageAt!(seq);
   }
 }
 
 /** pfns as (pfn, count) runs of consecutive pfns, in their order; a pfn repeated next to itself counts once (never overlapping runs). */
-function runsOf(pfns: Uint32Array): Float64Array {
+function runsOf(pfns: ArrayLike<number>): Float64Array {
   const out: number[] = [];
   for (let i = 0; i < pfns.length;) {
     let j = i + 1;
@@ -122,9 +128,19 @@ function runsOf(pfns: Uint32Array): Float64Array {
   return Float64Array.from(out);
 }
 
+/** (ino, home) pairs -> per home directory (ascending), its inos as (first, count) runs ascending. */
+function homeRuns(pairs: Float64Array): [number, Float64Array][] {
+  const by = new Map<number, number[]>();
+  for (let i = 0; i < pairs.length; i += 2) {
+    const list = by.get(pairs[i + 1]!);
+    if (list) list.push(pairs[i]!); else by.set(pairs[i + 1]!, [pairs[i]!]);
+  }
+  return [...by].sort((x, y) => x[0] - y[0]).map(([home, inos]) => [home, runsOf(inos.sort((a, b) => a - b))]);
+}
+
 /** RUNS records of one kind holding `runs` (none when there are none). */
-function putMany(o: RecordOut, kind: RunsKind, runs: Float64Array, generation: number): void {
-  const r: RunsRecord = { kind, a: 0, b: 0, runs };
+function putMany(o: RecordOut, kind: RunsKind, runs: Float64Array, generation: number, a = 0): void {
+  const r: RunsRecord = { kind, a, b: 0, runs };
   for (let i = 0; i < runs.length / 2; i += RUNS_MAX_ENTRIES) putRuns(o, r, i, Math.min(runs.length / 2, i + RUNS_MAX_ENTRIES), generation);
 }
 

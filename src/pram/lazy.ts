@@ -15,7 +15,7 @@ import type { SlotLog } from '../format/header.js';
 import { GROUP_PAGES, LOCATE_BYTES, LOG_HEADER, logPayload, readLogHeader, readNext, RECORD_NAMES, RecordType, type InodeRecord } from '../format/v3.js';
 import type { Loss, NodeImage } from './image.js';
 import type { LogCursor } from './log.js';
-import { readGroup, readIndex, salvageGroup, type GroupIndex } from './groups.js';
+import { homeOf, readGroup, readIndex, salvageGroup, type GroupIndex } from './groups.js';
 import { adoptNode, type AdoptContext } from './adopt.js';
 import type { ReplayNode } from './replay.js';
 import { addSpan, SpanCrcs } from './spans.js';
@@ -48,6 +48,15 @@ export class LazyLog {
   groupOf(ino: number): number {
     if (this.index.dirs.has(ino)) return ino;
     return this.index.links.get(ino) ?? 0;
+  }
+
+  /**
+   * The directory whose group holds grouped node `ino`'s records, any node (HOMES, minor 3), or 0: not
+   * a grouped node, or a log written before HOMES (a later commit's records are placed by it).
+   */
+  homeOf(ino: number): number {
+    if (this.index.dirs.has(ino)) return ino;
+    return this.index.links.get(ino) ?? (this.index.runs ? homeOf(this.index.runs.homes, ino) : 0);
   }
 
   /** The other directories naming linked node `ino` (minor 3). */

@@ -1,0 +1,49 @@
+// A compaction's HOMES runs (v3 minor 3, docs/FORMAT.md §v3 RUNS): the group holding each node
+// the compaction wrote, found by binary search, so a lazy mount can place a later commit's
+// records (pram/lazy.ts homeOf). Seeded trees with hard links across directories.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Volume } from './volume.js';
+import { mountOn, randomTree } from './livekit.js';
+
+/** Every node reached from the root: ino -> the directories naming it. */
+function parents(vol: Volume): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  const walk = (dir: number) => {
+    const list = vol.readdir(dir, 0, 1 << 20);
+    if (typeof list === 'number') throw new Error(`readdir ${dir}: ${list}`);
+    for (const e of list) {
+      if (e.name === '.' || e.name === '..') continue;
+      const l = out.get(e.ino);
+      if (l) l.push(dir); else out.set(e.ino, [dir]);
+      if (((vol.getattr(e.ino) as { mode: number }).mode & 0o170000) === 0o040000) walk(e.ino);
+    }
+  };
+  walk(1);
+  return out;
+}
+
+test('HOMES: every node the compaction wrote has the home whose group holds it (a directory its own, a linked node its index home, any other its one directory)', () => {
+  for (const seed of [21, 22, 23, 24]) {
+    const { ram, vol } = randomTree(seed, 250);
+    assert.equal(vol.sync(), 0);
+    vol.detach();
+    const lazy = mountOn(ram, { verify: 'lazy' });
+    const log = lazy.pram!.lazyLog!;
+    assert.ok(log, `seed ${seed}: booted lazily`);
+    assert.ok(log.index.runs!.homes.length > 0, `seed ${seed}: HOMES written`);
+    const named = parents(lazy);                   // loads every group
+    let linked = 0;
+    assert.equal(log.homeOf(1), 1);
+    for (const [ino, dirs] of named) {
+      const isDir = log.isDir(ino);
+      const want = isDir ? ino : dirs.length > 1 ? log.groupOf(ino) : dirs[0]!;
+      if (!isDir && dirs.length > 1) { linked++; assert.ok(dirs.includes(want), `seed ${seed}: ino ${ino}'s home names it`); }
+      assert.equal(log.homeOf(ino), want, `seed ${seed}: ino ${ino} named in ${dirs.join(',')}`);
+    }
+    assert.ok(linked > 0, `seed ${seed}: the tree has hard links across directories`);
+    assert.equal(log.homeOf(log.maxIno + 1), 0, 'an ino above the compaction\'s has no home');
+    assert.deepEqual(lazy.losses, []);
+    lazy.detach();
+  }
+});
