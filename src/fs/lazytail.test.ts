@@ -35,11 +35,13 @@ test('HOMES: every node the compaction wrote has the home whose group holds it (
     const named = parents(lazy);                   // loads every group
     let linked = 0;
     assert.equal(log.homeOf(1), 1);
+    assert.equal(log.parentOf(1), 1, 'the root is its own parent');
     for (const [ino, dirs] of named) {
       const isDir = log.isDir(ino);
       const want = isDir ? ino : dirs.length > 1 ? log.groupOf(ino) : dirs[0]!;
       if (!isDir && dirs.length > 1) { linked++; assert.ok(dirs.includes(want), `seed ${seed}: ino ${ino}'s home names it`); }
       assert.equal(log.homeOf(ino), want, `seed ${seed}: ino ${ino} named in ${dirs.join(',')}`);
+      if (isDir) assert.equal(log.parentOf(ino), dirs[0], `seed ${seed}: directory ${ino}'s parent`);
     }
     assert.ok(linked > 0, `seed ${seed}: the tree has hard links across directories`);
     assert.equal(log.homeOf(log.maxIno + 1), 0, 'an ino above the compaction\'s has no home');

@@ -64,7 +64,8 @@ export class IndexBuilder {
     this.nodes++;
     if (n.ino > this.maxIno) this.maxIno = n.ino;
     if (this.homed * 2 === this.homes.length) { const b = new Float64Array(this.homes.length * 2); b.set(this.homes); this.homes = b; }
-    this.homes[2 * this.homed] = n.ino; this.homes[2 * this.homed++ + 1] = this.dir;
+    // A directory's HOMES entry is its parent (its own group is in the index): a mount finds a moved directory's way up.
+    this.homes[2 * this.homed] = n.ino; this.homes[2 * this.homed++ + 1] = isDir(n) ? n.names[0]?.parent ?? n.ino : this.dir;
     this.modelBytes += inodeRecordBytes(n.xattrs.length ? encodeXattrs(n.xattrs).length : 0);
     for (const nm of n.names) this.modelBytes += nameRecordBytes(Buffer.byteLength(nm.name));
     if (n.inline && n.inline.length > 0) { this.inline++; this.modelBytes += inlineRecordBytes(n.inline.length); }

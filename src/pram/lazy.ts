@@ -59,6 +59,11 @@ export class LazyLog {
     return this.index.links.get(ino) ?? (this.index.runs ? homeOf(this.index.runs.homes, ino) : 0);
   }
 
+  /** The directory naming grouped directory `dir` (HOMES; the root and nameless ones: itself), or 0 without HOMES. */
+  parentOf(dir: number): number {
+    return this.index.runs ? homeOf(this.index.runs.homes, dir) : 0;
+  }
+
   /** The other directories naming linked node `ino` (minor 3). */
   namedIn(ino: number): readonly number[] { return this.index.namedIn.get(ino) ?? []; }
 
