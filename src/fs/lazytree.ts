@@ -53,7 +53,9 @@ export class LazyTree {
   private load(dir: number): void {
     if (this.src.isLoaded(dir)) return;
     if (dir !== ROOT_INO && !this.parents.has(dir)) {
-      for (const d of this.src.dirs()) { if (d === dir) break; this.load(d); }
+      const up = this.src.parentOf?.(dir) ?? 0;
+      if (up !== 0 && up !== dir) this.load(up);           // HOMES: the way up (a directory a later commit moved, or made)
+      else for (const d of this.src.dirs()) { if (d === dir) break; this.load(d); }
     }
     if (this.src.isLoaded(dir)) return;
     const before = this.src.charged();

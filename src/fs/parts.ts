@@ -27,6 +27,8 @@ export interface LazySource {
   namedIn(ino: number): readonly number[];
   isDir(ino: number): boolean;
   isLoaded(dir: number): boolean;
+  /** The directory naming directory `dir` (0: unknown, a log of before HOMES): its group loads first. */
+  parentOf?(dir: number): number;
   /** Directories in group order (a parent before its children). */
   dirs(): Iterable<number>;
   /** The group of `dir`, adopted (null: loaded before; a string: why it cannot be read). */

@@ -36,7 +36,7 @@ export function logPages(mem: PhysMem, head: number, count: number): number[] | 
  * Read with pread where the memory has it (one call per stretch of consecutive pfns): a first
  * touch of a mapped page costs a fault, more than the copy; else through the mapping.
  */
-function streamBytes(mem: PhysMem, pages: readonly number[], pos: number, n: number): Buffer | null {
+export function streamBytes(mem: PhysMem, pages: readonly number[], pos: number, n: number): Buffer | null {
   const per = logPayload(mem.pageSize), ps = mem.pageSize, out = Buffer.allocUnsafe(n);
   if (LOG_HEADER + per + LOG_NEXT !== ps) return null;
   const s0 = Math.floor(pos / per), s1 = Math.floor((pos + n - 1) / per);

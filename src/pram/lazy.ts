@@ -15,10 +15,12 @@ import type { SlotLog } from '../format/header.js';
 import { GROUP_PAGES, LOCATE_BYTES, LOG_HEADER, logPayload, readLogHeader, readNext, RECORD_NAMES, RecordType, type InodeRecord } from '../format/v3.js';
 import type { Loss, NodeImage } from './image.js';
 import type { LogCursor } from './log.js';
-import { homeOf, readGroup, readIndex, salvageGroup, type GroupIndex } from './groups.js';
+import { homeOf, readGroup, readIndex, salvageGroup, streamBytes, type GroupIndex } from './groups.js';
+import { replayGroup, tailOverlay, type TailOverlay } from './tail.js';
 import { adoptNode, type AdoptContext } from './adopt.js';
 import type { ReplayNode } from './replay.js';
 import { addSpan, SpanCrcs } from './spans.js';
+import { S_IFDIR, S_IFMT } from '../format/mode.js';
 
 /** One directory's group as fs/ takes it: its nodes adopted (the directory first), the names it holds. */
 export interface LoadedGroup { nodes: NodeImage[]; names: { name: string; ino: number }[]; damaged: boolean }
@@ -26,26 +28,36 @@ export interface LoadedGroup { nodes: NodeImage[]; names: { name: string; ino: n
 export class LazyLog {
   /** Groups read so far (each at most once). */
   private readonly loaded = new Set<number>();
-  private readonly crcs = new SpanCrcs();
+  private crcs = new SpanCrcs();
   /** Nodes of the compaction not loaded yet (statfs counts them). */
   unloaded: number;
 
-  constructor(private readonly mem: PhysMem, readonly index: GroupIndex, readonly cursor: LogCursor, readonly dataPages: number) {
-    this.unloaded = index.locate.nodes;
+  constructor(private readonly mem: PhysMem, readonly index: GroupIndex, readonly cursor: LogCursor, readonly dataPages: number,
+    /** The groups the records after the RUNS touched, replayed with them (tail.ts), or null: nothing follows the RUNS. */
+    readonly tail: TailOverlay | null = null, crcs?: SpanCrcs) {
+    if (crcs) this.crcs = crcs;
+    this.unloaded = index.locate.nodes - (tail ? tail.before.nodes - tail.after.nodes : 0);
     this.checked = new Uint8Array(cursor.pages.length);
+    for (const dir of tail?.gone ?? []) this.loaded.add(dir);       // removed by the tail: nothing to load
   }
 
   get logId(): number { return this.cursor.logId; }
   /** Every inode number the compaction used is at most this. */
-  get maxIno(): number { return this.index.locate.maxIno; }
+  get maxIno(): number { return this.tail?.maxIno ?? this.index.locate.maxIno; }
   /** Every group loaded. */
-  get done(): boolean { return this.loaded.size === this.index.dirs.size; }
+  get done(): boolean { return this.loaded.size === this.index.dirs.size + (this.tail?.fresh.length ?? 0); }
 
-  isDir(ino: number): boolean { return this.index.dirs.has(ino); }
+  isDir(ino: number): boolean {
+    const t = this.tail?.state.nodes.get(ino);
+    if (t) return (t.rec.mode & S_IFMT) === S_IFDIR;
+    return this.index.dirs.has(ino) && !this.tail?.gone.has(ino);
+  }
   isLoaded(dir: number): boolean { return this.loaded.has(dir); }
 
   /** The directory whose group holds node `ino` (a directory: its own; a linked node: its home), or 0 when no group does. */
   groupOf(ino: number): number {
+    const t = this.tail?.home.get(ino);
+    if (t !== undefined) return this.tail!.also.has(ino) || t === ino ? t : 0;
     if (this.index.dirs.has(ino)) return ino;
     return this.index.links.get(ino) ?? 0;
   }
@@ -61,14 +73,34 @@ export class LazyLog {
 
   /** The directory naming grouped directory `dir` (HOMES; the root and nameless ones: itself), or 0 without HOMES. */
   parentOf(dir: number): number {
-    return this.index.runs ? homeOf(this.index.runs.homes, dir) : 0;
+    return this.tail?.parent.get(dir) ?? (this.index.runs ? homeOf(this.index.runs.homes, dir) : 0);
   }
 
   /** The other directories naming linked node `ino` (minor 3). */
-  namedIn(ino: number): readonly number[] { return this.index.namedIn.get(ino) ?? []; }
+  namedIn(ino: number): readonly number[] {
+    if (this.tail?.home.has(ino)) return this.tail.also.get(ino) ?? [];
+    return this.index.namedIn.get(ino) ?? [];
+  }
 
-  /** Directories in the order their groups were written (breadth first from the root: a parent before its children). */
-  dirs(): IterableIterator<number> { return this.index.dirs.keys(); }
+  /** Directories in the order their groups were written (breadth first from the root: a parent before its children), then those the tail made. */
+  *dirs(): IterableIterator<number> {
+    yield* this.index.dirs.keys();
+    if (this.tail) yield* this.tail.fresh;
+  }
+
+  /** A group the tail touched or made, as the tail left it. */
+  private loadTail(dir: number, ctx: AdoptContext, lose: (l: Loss) => void, pathOf: (ino: number) => string): LoadedGroup {
+    const t = this.tail!, none = ctx.newPageMap(), tally = { dataPages: 0 }, nodes: NodeImage[] = [];
+    for (const ino of [dir, ...(t.members.get(dir) ?? [])]) {
+      const rn = t.state.nodes.get(ino);
+      if (!rn) continue;
+      const path = () => (ino === dir ? pathOf(dir) : `${pathOf(dir)}/(ino ${ino})`);
+      nodes.push(adoptNode(ctx, ino, rn, undefined, none, this.crcs, tally, (what, pfn = null, range) => lose(range ? { path: path(), pfn, what, range } : { path: path(), pfn, what })));
+    }
+    this.unloaded -= nodes.length;
+    const names = [...(t.state.names.get(dir) ?? [])].map(([name, ino]) => ({ name, ino }));
+    return { nodes, names, damaged: false };
+  }
 
   /**
    * The group of directory `dir`, read, checked and adopted (null when loaded before);
@@ -76,6 +108,7 @@ export class LazyLog {
    */
   loadGroup(dir: number, ctx: AdoptContext, lose: (l: Loss) => void, pathOf: (ino: number) => string): LoadedGroup | string | null {
     if (this.loaded.has(dir)) return null;
+    if (this.tail && (this.tail.touched.has(dir) || this.tail.fresh.includes(dir))) { this.loaded.add(dir); return this.loadTail(dir, ctx, lose, pathOf); }
     const e = this.index.dirs.get(dir);
     if (!e) return `no group for directory ${dir}`;
     this.loaded.add(dir);
@@ -179,7 +212,8 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   const indexPos = Number(b.readBigUInt64LE(LOG_HEADER + 16)), indexBytes = Number(b.readBigUInt64LE(LOG_HEADER + 24));
   const runsBytes = Number(b.readBigUInt64LE(LOG_HEADER + 16 + 48)), indexPfn = Number(b.readBigUInt64LE(LOG_HEADER + 16 + 56));
   if (runsBytes === 0) return 'no RUNS (a log of before v3 minor 3, or written in slices)';
-  if (indexPos + indexBytes + runsBytes !== bytes) return 'records after the index (later commits)';
+  if (indexPos + indexBytes + runsBytes > bytes) return 'RUNS past the log\'s end';
+  const tailAt = indexPos + indexBytes + runsBytes;
   // The pages from the index's on, through their next pointers, each header checked.
   const seq0 = Math.floor(indexPos / per);
   if (!(seq0 < total)) return 'the index is past the log';
@@ -211,7 +245,26 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   }
   if (pages.length !== seq0) return `the LOG runs list ${pages.length} pages, ${seq0} lie before the index`;
   for (const pfn of after) pages.push(pfn);
-  const runs = reservable(mem, memblock, pages, index.runs.data);
+  // Records after the RUNS (later commits): the groups they touch, replayed with them (tail.ts).
+  let tail: TailOverlay | null = null, dataRuns = index.runs.data;
+  const crcs = new SpanCrcs();
+  if (tailAt < bytes) {
+    if (index.runs.homes.length === 0) return 'records after the index (later commits), and no HOMES to place them';
+    const raw = streamBytes(mem, pages, tailAt, bytes - tailAt);
+    if (!raw) return 'the tail is past the log pages';
+    const homes = index.runs.homes;
+    const t = tailOverlay(raw, { index, homeOf: (ino) => index.dirs.has(ino) ? ino : index.links.get(ino) ?? homeOf(homes, ino),
+      group: (dir) => readGroup(mem, pages, index.dirs.get(dir)!, h.logId) }, h.logId, bytes, crcs);
+    if (typeof t === 'string') return `the tail: ${t}`;
+    tail = t;
+    dataRuns = retouched(dataRuns, t.before.pages, t.after.pages);
+    // The space model's totals as a full replay counts them: the touched groups as the tail left them.
+    index.runs.modelBytes += t.after.bytes - t.before.bytes;
+    index.runs.inline += t.after.inline - t.before.inline;
+  }
+  let data = 0;
+  for (let i = 1; i < dataRuns.length; i += 2) data += dataRuns[i]!;
+  const runs = reservable(mem, memblock, pages, dataRuns);
   if (typeof runs === 'string') return runs;
   // pram's own pages are reserved with banning off (as the replay does): they stay usable by pram.
   const ban = memblock.banWhileReserving;
@@ -219,9 +272,26 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   try {
     for (const [start, count, owner] of runs) memblock.reserve(start, count, owner, owner === Owner.Meta ? 'pram log' : 'pram page', true);
   } finally { memblock.banWhileReserving = ban; }
-  let data = 0;
-  for (let i = 1; i < index.runs.data.length; i += 2) data += index.runs.data[i]!;
-  return new LazyLog(mem, index, { logId: h.logId, pages, tailOff: slot.log.tailOff, bytes }, data);
+  return new LazyLog(mem, index, { logId: h.logId, pages, tailOff: slot.log.tailOff, bytes }, data, tail, crcs);
+}
+
+/** The DATA runs less the pages the tail's groups held before it and not after, plus those they hold only after it (ascending runs). */
+function retouched(data: Float64Array, before: Set<number>, after: Set<number>): Float64Array {
+  const drop = new Set<number>();
+  for (const p of before) if (!after.has(p)) drop.add(p);
+  const add: number[] = [];
+  for (const p of after) if (!before.has(p)) add.push(p);
+  if (drop.size === 0 && add.length === 0) return data;
+  const out: number[] = [];
+  const push = (start: number, count: number) => { if (count > 0) out.push(start, count); };
+  for (let i = 0; i < data.length; i += 2) {
+    let start = data[i]!;
+    const end = start + data[i + 1]!;
+    for (let p = start; p < end && drop.size; p++) if (drop.has(p)) { push(start, p - start); start = p + 1; drop.delete(p); }
+    push(start, end - start);
+  }
+  for (const p of add) out.push(p, 1);    // reservable() sorts, and refuses a page listed twice
+  return Float64Array.from(out);
 }
 
 /** The log's pages and the data runs as runs to reserve, or why one cannot be (outside, over the header, busy, overlapping). */

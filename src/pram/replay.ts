@@ -14,7 +14,7 @@ import { assert } from '../format/assert.js';
 import type { SlotLog } from '../format/header.js';
 import { decodeMapInto, decodePayload, framedCrc, GROUP_PAGES, LOG_HEADER, LOG_NEXT, readRecordHeader, RECORD_HEADER,
   RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, SPAN_BLOCK, SPAN_FIXED, spanCrcOf, align8, LOCATE_BYTES, LOCATE_SIZE,
-  type InodeRecord, type LocateRecord, type LogRecord, type MapRecord } from '../format/v3.js';
+  type InodeRecord, type LocateRecord, type LogRecord, type MapRecord, type SpanRecord } from '../format/v3.js';
 import type { Loss, NodeName } from './image.js';
 import type { LogCursor } from './log.js';
 import { walkLog, type Segment } from './logwalk.js';
@@ -311,59 +311,74 @@ class Replayer {
   }
 
   private apply(rec: LogRecord, pfn: number, off: number): void {
-    const nodes = this.out.nodes;
-    switch (rec.type) {
-      case RecordType.Locate: if (pfn === this.first && off === LOG_HEADER) this.locate = rec.r; return;
-      case RecordType.Inode: {
-        const n = nodes.get(rec.r.ino);
-        if (n) n.rec = rec.r;
-        else nodes.set(rec.r.ino, { rec: rec.r, groups: null, blocks: null, poison: null, names: null });
-        return;
-      }
-      case RecordType.Drop: nodes.delete(rec.ino); return;
-      case RecordType.Name: {
-        let dir = this.out.names.get(rec.r.parent);
-        if (!dir) this.out.names.set(rec.r.parent, (dir = new Map()));
-        if (rec.r.ino === 0) dir.delete(rec.r.name); else dir.set(rec.r.name, rec.r.ino);
-        return;
-      }
-      case RecordType.Unmap: {
-        const n = nodes.get(rec.r.ino);
-        if (!n) return;
-        const { index, count } = rec.r;
-        cutGroups(n, index, index + count);
-        cutSpans(n, index, index + count);
-        return;
-      }
-      case RecordType.Span: {
-        const r = rec.r, n = nodes.get(r.ino);
-        if (!n) { this.orphan(pfn, off, 'SPAN', r.ino, r.count); return; }
-        // Only the page whose crc changed can fail its check: the span stays, each page as good as its own check.
-        if (r.crcsDamage) this.applied.push({ path: null, pfn, what: `log record at pfn:${pfn.toString(16)} offset ${off}: the page crcs of the SPAN of ino ${r.ino}, pages ${r.index}-${r.index + r.count - 1}, ` +
-          `failed crc32c (saved 0x${r.crcsDamage.saved.toString(16)}, computed 0x${r.crcsDamage.computed.toString(16)}): a page whose crc changed fails its check when verified and reads EIO` });
-        cutGroups(n, r.index, r.index + r.count);
-        const crcAt = this.across ? this.out.crcs.addAt(this.across.seg, this.across.off + RECORD_HEADER + SPAN_FIXED, r.count) : this.out.crcs.add(r.crcs);
-        addSpan(n, r.index, r.pfn, r.count, crcAt, r.flags);
-        return;
-      }
-      case RecordType.Map: {
-        const r = rec.r, n = nodes.get(r.ino);
-        if (!n) { this.orphan(pfn, off, 'MAP', r.ino, r.count); return; }
-        if (n.blocks) cutSpans(n, r.index, r.index + r.count);
-        const g = Math.floor(r.index / GROUP_PAGES), end = r.index + r.count;
-        // A well-formed log never maps over a live run (an append unmaps the group first); if one does,
-        // the older run's other pages have no checksum of their own any more: they read EIO.
-        const runs = n.groups?.has(g) ? cutRuns(n, g, r.index, end) : null;
-        if (runs) runs.push(r.index, r.pfn, r.count, r.csum, r.flags);
-        else (n.groups ??= new Map()).set(g, [r.index, r.pfn, r.count, r.csum, r.flags]);
-        if (n.poison) for (let i = r.index; i < end; i++) n.poison.delete(i);
-        return;
-      }
+    if (rec.type === RecordType.Locate) { if (pfn === this.first && off === LOG_HEADER) this.locate = rec.r; return; }
+    if (rec.type === RecordType.Span && rec.r.crcsDamage && this.out.nodes.has(rec.r.ino)) {
+      // Only the page whose crc changed can fail its check: the span stays, each page as good as its own check.
+      const r = rec.r, d = rec.r.crcsDamage;
+      this.applied.push({ path: null, pfn, what: `log record at pfn:${pfn.toString(16)} offset ${off}: the page crcs of the SPAN of ino ${r.ino}, pages ${r.index}-${r.index + r.count - 1}, ` +
+        `failed crc32c (saved 0x${d.saved.toString(16)}, computed 0x${d.computed.toString(16)}): a page whose crc changed fails its check when verified and reads EIO` });
     }
+    applyRecord(this.out, rec,
+      (r) => this.across ? this.out.crcs.addAt(this.across.seg, this.across.off + RECORD_HEADER + SPAN_FIXED, r.count) : this.out.crcs.add(r.crcs),
+      (type, ino, count) => this.orphan(pfn, off, type, ino, count));
   }
 
   private orphan(pfn: number, off: number, type: string, ino: number, count: number): void {
     this.applied.push({ path: null, pfn, what: `log record at pfn:${pfn.toString(16)} offset ${off}: ${type} for ino ${ino}, which has no INODE record: its ${count} page(s) dropped` });
+  }
+}
+
+/** What a replay builds: nodes by ino, and names by directory. */
+export interface ReplayState { nodes: Map<number, ReplayNode>; names: Map<number, Map<string, number>> }
+
+/**
+ * One record over the replay state, as the log's order applies it (INODE, DROP, NAME, UNMAP, SPAN, MAP;
+ * others change no node). `spanCrcs`: where a SPAN's page crcs are kept; `orphan`: pages of no node (dropped).
+ */
+export function applyRecord(st: ReplayState, rec: LogRecord, spanCrcs: (r: SpanRecord) => number, orphan: (type: string, ino: number, count: number) => void): void {
+  const nodes = st.nodes;
+  switch (rec.type) {
+    case RecordType.Inode: {
+      const n = nodes.get(rec.r.ino);
+      if (n) n.rec = rec.r;
+      else nodes.set(rec.r.ino, { rec: rec.r, groups: null, blocks: null, poison: null, names: null });
+      return;
+    }
+    case RecordType.Drop: nodes.delete(rec.ino); return;
+    case RecordType.Name: {
+      let dir = st.names.get(rec.r.parent);
+      if (!dir) st.names.set(rec.r.parent, (dir = new Map()));
+      if (rec.r.ino === 0) dir.delete(rec.r.name); else dir.set(rec.r.name, rec.r.ino);
+      return;
+    }
+    case RecordType.Unmap: {
+      const n = nodes.get(rec.r.ino);
+      if (!n) return;
+      const { index, count } = rec.r;
+      cutGroups(n, index, index + count);
+      cutSpans(n, index, index + count);
+      return;
+    }
+    case RecordType.Span: {
+      const r = rec.r, n = nodes.get(r.ino);
+      if (!n) { orphan('SPAN', r.ino, r.count); return; }
+      cutGroups(n, r.index, r.index + r.count);
+      addSpan(n, r.index, r.pfn, r.count, spanCrcs(r), r.flags);
+      return;
+    }
+    case RecordType.Map: {
+      const r = rec.r, n = nodes.get(r.ino);
+      if (!n) { orphan('MAP', r.ino, r.count); return; }
+      if (n.blocks) cutSpans(n, r.index, r.index + r.count);
+      const g = Math.floor(r.index / GROUP_PAGES), end = r.index + r.count;
+      // A well-formed log never maps over a live run (an append unmaps the group first); if one does,
+      // the older run's other pages have no checksum of their own any more: they read EIO.
+      const runs = n.groups?.has(g) ? cutRuns(n, g, r.index, end) : null;
+      if (runs) runs.push(r.index, r.pfn, r.count, r.csum, r.flags);
+      else (n.groups ??= new Map()).set(g, [r.index, r.pfn, r.count, r.csum, r.flags]);
+      if (n.poison) for (let i = r.index; i < end; i++) n.poison.delete(i);
+      return;
+    }
   }
 }
 

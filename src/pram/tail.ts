@@ -1,0 +1,173 @@
+// The tail of an index-led lazy mount (docs/FORMAT.md §v3, Lazy mount): the
+// records later commits appended after the compaction's RUNS. The groups they
+// touch (the directories their NAMEs name, the homes of the nodes they name —
+// HOMES — and every directory naming a touched linked node) are read first and
+// replayed, then the tail is applied over them exactly as a full replay applies
+// it (replay.ts applyRecord). What results replaces those groups: each node is
+// placed in the group of a directory naming it after the tail. Anything this
+// cannot do exactly (a damaged or compaction's record in the tail, a name of
+// nothing, a nameless node, pages of no node, a tail too large) is a string
+// saying why, and the caller replays the whole log.
+
+import { GROUP_PAGES, inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RecordType, type InodeRecord, type LogRecord } from '../format/v3.js';
+import { S_IFDIR, S_IFMT } from '../format/mode.js';
+import { recordsIn, type Group, type GroupIndex } from './groups.js';
+import { applyRecord, RUN, type ReplayNode, type ReplayState } from './replay.js';
+import { addSpan, SPAN, type SpanCrcs } from './spans.js';
+
+/** Most groups a tail may touch before a full replay is the cheaper way. */
+export const TAIL_MAX_GROUPS = 4096;
+
+/** The touched groups after the tail: what lazy.ts hands fs/ in their place. */
+export interface TailOverlay {
+  state: ReplayState;                      // the touched groups' nodes and names, the tail applied
+  home: Map<number, number>;               // node -> the directory whose (new) group holds it (a directory: itself)
+  members: Map<number, number[]>;          // directory -> the nodes its group holds now
+  also: Map<number, number[]>;             // node named in several directories -> the others
+  parent: Map<number, number>;             // a moved or new directory -> its parent now
+  touched: Set<number>;                    // the compaction's directories whose groups the overlay replaces
+  gone: Set<number>;                       // of them, those the tail removed
+  fresh: number[];                         // directories the tail made, parents first
+  before: { nodes: number; bytes: number; inline: number; pages: Set<number> };   // the touched groups before the tail
+  after: { nodes: number; bytes: number; inline: number; pages: Set<number> };    // and after
+  maxIno: number;
+}
+
+/** How the overlay reads the compaction: its index, a node's home, a group. */
+export interface TailSource {
+  index: GroupIndex;
+  homeOf(ino: number): number;
+  group(dir: number): Group | string;
+}
+
+const isDirRec = (r: InodeRecord): boolean => (r.mode & S_IFMT) === S_IFDIR;
+
+/** A group's records replayed into `st` (its nodes, its directory's names); page crcs kept in `crcs`. */
+export function replayGroup(g: { dir: InodeRecord | null; nodes: Map<number, InodeRecord>; names: { name: string; ino: number }[]; pages: LogRecord[] },
+  dir: number, st: ReplayState, crcs: SpanCrcs): void {
+  const nodeOf = (rec: InodeRecord): ReplayNode => ({ rec, groups: null, blocks: null, poison: null, names: null });
+  if (g.dir) st.nodes.set(dir, nodeOf(g.dir));
+  for (const [ino, rec] of g.nodes) st.nodes.set(ino, nodeOf(rec));
+  const names = new Map<string, number>();
+  for (const n of g.names) names.set(n.name, n.ino);
+  st.names.set(dir, names);
+  for (const p of g.pages) {
+    if (p.type === RecordType.Map) {
+      const n = st.nodes.get(p.r.ino)!, gi = Math.floor(p.r.index / GROUP_PAGES);
+      const runs = (n.groups ??= new Map()).get(gi);
+      if (runs) runs.push(p.r.index, p.r.pfn, p.r.count, p.r.csum, p.r.flags);
+      else n.groups.set(gi, [p.r.index, p.r.pfn, p.r.count, p.r.csum, p.r.flags]);
+    } else if (p.type === RecordType.Span) addSpan(st.nodes.get(p.r.ino)!, p.r.index, p.r.pfn, p.r.count, crcs.add(p.r.crcs), p.r.flags);
+  }
+}
+
+/**
+ * The overlay of the tail `raw` (the stream bytes after the RUNS records) over the compaction,
+ * or why it cannot be one (the caller then replays the whole log).
+ */
+export function tailOverlay(raw: Buffer, src: TailSource, logId: number, logBytes: number, crcs: SpanCrcs): TailOverlay | string {
+  // Worth it only while the tail and the groups it touches are less to read than the whole log.
+  if (raw.length * 2 > logBytes) return `a tail of ${raw.length} bytes in a log of ${logBytes}`;
+  const recs = recordsIn(raw, 'the tail');
+  if (typeof recs === 'string') return recs;
+  const ix = src.index, maxIno = ix.locate.maxIno;
+  const touched = new Set<number>();
+  const touch = (ino: number) => {
+    if (ino < 1 || ino > maxIno) return;
+    const home = src.homeOf(ino);
+    if (home === 0) return;
+    touched.add(home);
+    for (const d of ix.namedIn.get(ino) ?? []) touched.add(d);
+  };
+  for (const { rec, generation } of recs) {
+    if (generation === (logId >>> 0)) return 'records of the compaction after its RUNS (nodes no group holds)';
+    switch (rec.type) {
+      case RecordType.Inode: case RecordType.Map: case RecordType.Unmap: case RecordType.Span: touch(rec.r.ino); break;
+      case RecordType.Drop: touch(rec.ino); break;
+      case RecordType.Name:
+        if (ix.dirs.has(rec.r.parent)) touched.add(rec.r.parent);
+        touch(rec.r.ino);
+        break;
+      default: return `a ${rec.type} record in the tail`;
+    }
+    if (touched.size > TAIL_MAX_GROUPS) return `a tail touching more than ${TAIL_MAX_GROUPS} groups`;
+  }
+  let read = raw.length;
+  const st: ReplayState = { nodes: new Map(), names: new Map() };
+  // A set grows while it is walked: a group's linked nodes bring every directory naming them (their link counts stay whole).
+  for (const dir of touched) {
+    const g = src.group(dir);
+    if (typeof g === 'string') return g;
+    if ((read += ix.dirs.get(dir)!.bytes) > logBytes) return `a tail touching groups of more bytes than the log's ${logBytes}`;
+    if (g.spanDamage.size) return `the group of directory ${dir} holds a SPAN whose page crcs are damaged`;
+    replayGroup(g, dir, st, crcs);
+    for (const ino of g.nodes.keys()) for (const d of ix.namedIn.get(ino) ?? []) touched.add(d);
+    if (touched.size > TAIL_MAX_GROUPS) return `a tail touching more than ${TAIL_MAX_GROUPS} groups`;
+  }
+  const before = measure(st);
+  let orphan = '';
+  for (const { rec } of recs) {
+    if (rec.type === RecordType.Span && rec.r.crcsDamage) return 'a SPAN of the tail whose page crcs are damaged';
+    applyRecord(st, rec, (r) => crcs.add(r.crcs), (type, ino) => { orphan ||= `a ${type} of ino ${ino}, which has no INODE`; });
+  }
+  if (orphan) return orphan;
+  return place(st, src, touched, before, maxIno);
+}
+
+/** Where each node of the replayed state goes: homes, other naming directories, moved and new directories' parents. */
+function place(st: ReplayState, src: TailSource, touched: Set<number>, before: TailOverlay['before'], max: number): TailOverlay | string {
+  const ix = src.index;
+  const namedBy = new Map<number, number[]>();
+  for (const [dir, names] of st.names) {
+    const d = st.nodes.get(dir);
+    if (!d && names.size > 0 && !(ix.dirs.has(dir) && !touched.has(dir))) return `names in directory ${dir}, which is gone`;
+    for (const ino of names.values()) {
+      if (!st.nodes.has(ino) && !(ix.dirs.has(ino) && !touched.has(ino)) && !(ix.links.has(ino) && !touched.has(ix.links.get(ino)!))) return `a name in directory ${dir} of ino ${ino}, which is gone`;
+      const l = namedBy.get(ino);
+      if (l) l.push(dir); else namedBy.set(ino, [dir]);
+    }
+  }
+  const o: TailOverlay = { state: st, home: new Map(), members: new Map(), also: new Map(), parent: new Map(), touched, gone: new Set(), fresh: [],
+    before, after: measure(st), maxIno: max };
+  for (const dir of touched) if (!st.nodes.get(dir) || !isDirRec(st.nodes.get(dir)!.rec)) o.gone.add(dir);
+  for (const [ino, n] of st.nodes) {
+    if (ino > o.maxIno) o.maxIno = ino;
+    const by = (namedBy.get(ino) ?? []).sort((a, b) => a - b);
+    if (isDirRec(n.rec)) {
+      if (ix.dirs.has(ino) && !touched.has(ino)) return `directory ${ino} is in the tail's groups and its own`;
+      o.home.set(ino, ino);
+      if (by.length > 1) return `directory ${ino} has ${by.length} names`;
+      if (by.length === 1) o.parent.set(ino, by[0]!);
+      else if (!ix.dirs.has(ino) && ino !== 1) return `directory ${ino} has no name`;
+      if (!ix.dirs.has(ino)) o.fresh.push(ino);
+      continue;
+    }
+    if (ix.dirs.has(ino)) return `ino ${ino}, a directory of the compaction, is a file after the tail`;
+    if (by.length === 0) return `ino ${ino} has no name after the tail`;
+    o.home.set(ino, by[0]!);
+    const others = [...new Set(by.slice(1))].filter((d) => d !== by[0]);
+    if (others.length) o.also.set(ino, others);
+  }
+  for (const [ino, home] of o.home) {
+    if (ino === home) continue;
+    const l = o.members.get(home);
+    if (l) l.push(ino); else o.members.set(home, [ino]);
+  }
+  // A new directory's parent first (its load follows its parent's).
+  const depth = (d: number): number => { let k = 0; for (let p = o.parent.get(d); p !== undefined && k < 4096; p = o.parent.get(p)) k++; return k; };
+  o.fresh.sort((a, b) => depth(a) - depth(b));
+  return o;
+}
+
+/** Nodes, record bytes and inline nodes as the space model prices them (RUNS TOTALS), and the data pages, of a replayed state. */
+function measure(st: ReplayState): TailOverlay['before'] {
+  const m = { nodes: st.nodes.size, bytes: 0, inline: 0, pages: new Set<number>() };
+  for (const n of st.nodes.values()) {
+    m.bytes += inodeRecordBytes(n.rec.xattrs.length);
+    if (n.rec.inline.length > 0) { m.inline++; m.bytes += inlineRecordBytes(n.rec.inline.length); }
+    for (const runs of n.groups?.values() ?? []) for (let k = 0; k < runs.length; k += RUN) for (let i = 0; i < runs[k + 2]!; i++) m.pages.add(runs[k + 1]! + i);
+    for (const spans of n.blocks?.values() ?? []) for (let k = 0; k < spans.length; k += SPAN) for (let i = 0; i < spans[k + 2]!; i++) m.pages.add(spans[k + 1]! + i);
+  }
+  for (const names of st.names.values()) for (const [name, ino] of names) if (st.nodes.has(ino)) m.bytes += nameRecordBytes(Buffer.byteLength(name));
+  return m;
+}
