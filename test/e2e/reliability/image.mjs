@@ -16,7 +16,7 @@ const SIZES = [0, 1, 100, 4095, 4096, 4097, 3 * PS + 7, 9 * PS, 40 * PS + 1, 70 
  * checkpoints > 1: the last state is reached through earlier syncs, so the
  * header's other slot holds an older checkpoint: `older` = { generation, expect }.
  */
-export async function buildImage(arena, seed, { v1 = false, v3 = false, extents = false, checkpoints = 1, many = 0, sizeBytes = 4 << 20, sliced = false } = {}) {
+export async function buildImage(arena, seed, { v1 = false, v3 = false, extents = false, checkpoints = 1, many = 0, sizeBytes = 4 << 20, sliced = false, tail = false } = {}) {
   // v1/v2 images are chains (pageMap reads their layout); v3: a record log (logMap). Set per image: the
   // process mounts each image the way it was written.
   process.env['PRAM_FORMAT'] = v3 ? '3' : '2';
@@ -63,6 +63,16 @@ export async function buildImage(arena, seed, { v1 = false, v3 = false, extents 
     states.set(older.generation, older.expect);
     // Rewrite some files: their new pages are copies (the older checkpoint keeps its own).
     for (const p of files.slice(0, 3)) await pfs.writeFile(p, r.bytes(SIZES[r.below(SIZES.length)]));
+  }
+  if (tail) {
+    // v3 minor 3: one whole compaction, then a small commit after it (a lazy mount replays it over the groups it touches).
+    await pfs.sync();
+    states.set(pfs.volume.pram.stats().generation, await expectOf(pfs));
+    await pfs.rename(files[3], '/c/moved3');
+    await pfs.chmod(files[4], 0o600);
+    await pfs.writeFile(files[5], r.bytes(r.range(1, 2 * PS)));
+    await pfs.mkdir('/a/new');
+    await pfs.writeFile('/a/new/x', r.bytes(r.range(1, 2 * PS)));
   }
   const expect = await expectOf(pfs);
   if (sliced) compactInSlices(pfs);                   // after the reads: their atime updates are in no later commit
