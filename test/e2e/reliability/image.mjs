@@ -67,7 +67,9 @@ export async function buildImage(arena, seed, { v1 = false, v3 = false, extents 
   if (tail) {
     // v3 minor 3: one whole compaction, then a small commit after it (a lazy mount replays it over the groups it touches).
     await pfs.sync();
-    states.set(pfs.volume.pram.stats().generation, await expectOf(pfs));
+    // The other header slot holds the compaction: what a mount falling back to it must show.
+    older = { generation: pfs.volume.pram.stats().generation, expect: await expectOf(pfs) };
+    states.set(older.generation, older.expect);
     await pfs.rename(files[3], '/c/moved3');
     await pfs.chmod(files[4], 0o600);
     await pfs.writeFile(files[5], r.bytes(r.range(1, 2 * PS)));
