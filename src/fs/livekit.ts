@@ -2,6 +2,7 @@
 // with an arena header, mounts of it, copies (what a kill leaves), a dump of
 // the tree to compare, and seeded random changes through the volume's API.
 import { createHash } from 'node:crypto';
+import assert from 'node:assert/strict';
 import { SimRam } from '../mem/simram.js';
 import { HeaderView } from '../format/header.js';
 import { align8, LOG_HEADER, LOG_NEXT, readNext, RECORD_HEADER } from '../format/v3.js';
@@ -145,4 +146,26 @@ export function growUntilDue(vol: Volume, name = 'grow'): void {
     vol.setxattr(f, 'user.grow', Buffer.alloc(3000, i & 0xff), 0);
     if (vol.sync() !== 0) throw new Error('a commit growing the log failed');
   }
+}
+
+/** The space model's shape of a mounted volume (bytes, data pages, inline nodes). */
+export const shapeOf = (vol: Volume) => { const s = vol.pram!.space.shape; return { bytes: s.bytes, data: s.data, inline: s.inline }; };
+
+/**
+ * A lazy mount of `ram` against the full replay of a copy: statfs and the space model before any
+ * directory loads and after the walk, the tree, no loss. `booted` checks how the lazy mount booted.
+ */
+export function lazyEqualsFull(ram: SimRam, label: string, booted: (lazy: Volume) => void): void {
+  const full = mountOn(copyRam(ram), { verify: 'full' });
+  const want = dump(full), wantFs = full.statfs(), wantShape = shapeOf(full);
+  const lazy = mountOn(ram, { verify: 'lazy' });
+  booted(lazy);
+  assert.deepEqual(lazy.statfs(), wantFs, `${label}: statfs before any directory loads`);
+  assert.deepEqual(shapeOf(lazy), wantShape, `${label}: the space model before any directory loads`);
+  assert.deepEqual(dump(lazy), want, `${label}: the tree`);
+  assert.deepEqual(lazy.statfs(), wantFs, `${label}: statfs after`);
+  assert.deepEqual(shapeOf(lazy), wantShape, `${label}: the space model after`);
+  assert.deepEqual(lazy.losses, [], label);
+  full.detach();
+  lazy.detach();
 }
