@@ -12,7 +12,7 @@
 import { GROUP_PAGES, inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RecordType, type InodeRecord, type LogRecord } from '../format/v3.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import { recordsIn, type Group, type GroupIndex } from './groups.js';
-import { applyRecord, RUN, type ReplayNode, type ReplayState } from './replay.js';
+import { applyRecord, RUN, type ReplayNode, type ReplayState } from './apply.js';
 import { addSpan, SPAN, type SpanCrcs } from './spans.js';
 
 /** Most groups a tail may touch before a full replay is the cheaper way. */
