@@ -256,6 +256,8 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
     const t = tailOverlay(raw, { index, homeOf: (ino) => index.dirs.has(ino) ? ino : index.links.get(ino) ?? homeOf(homes, ino),
       group: (dir) => readGroup(mem, pages, index.dirs.get(dir)!, h.logId) }, h.logId, bytes, crcs);
     if (typeof t === 'string') return `the tail: ${t}`;
+    // LazyTree finds a touched directory's way up by HOMES; a compaction in slices lists no directory's parent there.
+    for (const d of t.touched) if (d !== 1 && homeOf(homes, d) === d) return `the tail: directory ${d} has no parent in HOMES (a compaction in slices)`;
     tail = t;
     dataRuns = retouched(dataRuns, t.before.pages, t.after.pages);
     // The space model's totals as a full replay counts them: the touched groups as the tail left them.
