@@ -7,27 +7,12 @@
 // every file; a flipped bit in a group is found when that group is read.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HeaderView } from '../format/header.js';
-import { LOG_HEADER, LOG_NEXT, readLogHeader, RecordType } from '../format/v3.js';
+import { RecordType } from '../format/v3.js';
 import type { SimRam } from '../mem/simram.js';
 import { Prng } from '../machine/prng.js';
-import { logPages, readGroup, readIndex, type Group, type GroupIndex } from '../pram/groups.js';
+import { readGroup, readIndex, type Group, type GroupIndex } from '../pram/groups.js';
 import type { Volume } from './volume.js';
-import { copyRam, dump, growUntilDue, logByte, logRecords, mountOn, newRam, PS, randomOp, randomTree } from './livekit.js';
-
-function committedLog(ram: SimRam): { pages: number[]; bytes: number; logId: number } {
-  const slot = new HeaderView(ram.page(0)).current()!.slot;
-  const pages = logPages(ram, slot.headPfn, slot.log!.logPages);
-  if (typeof pages === 'string') throw new Error(pages);
-  const h = readLogHeader(ram.page(pages[0]!));
-  if (typeof h === 'string') throw new Error(h);
-  return { pages, bytes: (pages.length - 1) * (PS - LOG_HEADER - LOG_NEXT) + slot.log!.tailOff - LOG_HEADER, logId: h.logId };
-}
-
-function indexOf(ram: SimRam): GroupIndex | string {
-  const log = committedLog(ram);
-  return readIndex(ram, log.pages, log.bytes, log.logId);
-}
+import { committedLog, copyRam, dump, growUntilDue, indexOf, logByte, logRecords, mountOn, newRam, PS, randomOp, randomTree } from './livekit.js';
 
 /** Every directory of the volume, its group read through the index only, equals what the volume holds. */
 function checkGroups(ram: SimRam, vol: Volume, why: string): number {

@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { SimRam } from '../mem/simram.js';
 import { HeaderView } from '../format/header.js';
-import { align8, LOG_HEADER, LOG_NEXT, readNext, RECORD_HEADER } from '../format/v3.js';
+import { align8, LOG_HEADER, LOG_NEXT, readLogHeader, readNext, RECORD_HEADER } from '../format/v3.js';
+import { logPages, readIndex, type GroupIndex } from '../pram/groups.js';
 import { ArenaHeaderHandoff } from '../pram/handoff.js';
 import { Volume } from './volume.js';
 import { Prng } from '../machine/prng.js';
@@ -168,4 +169,20 @@ export function lazyEqualsFull(ram: SimRam, label: string, booted: (lazy: Volume
   assert.deepEqual(lazy.losses, [], label);
   full.detach();
   lazy.detach();
+}
+
+/** The committed log of an arena on `ram`: its pages, its stream length and its id. */
+export function committedLog(ram: SimRam): { pages: number[]; bytes: number; logId: number } {
+  const slot = new HeaderView(ram.page(0)).current()!.slot;
+  const pages = logPages(ram, slot.headPfn, slot.log!.logPages);
+  if (typeof pages === 'string') throw new Error(pages);
+  const h = readLogHeader(ram.page(pages[0]!));
+  if (typeof h === 'string') throw new Error(h);
+  return { pages, bytes: (pages.length - 1) * (PS - LOG_HEADER - LOG_NEXT) + slot.log!.tailOff - LOG_HEADER, logId: h.logId };
+}
+
+/** The index of the compaction that began the committed log, or why there is none. */
+export function indexOf(ram: SimRam): GroupIndex | string {
+  const log = committedLog(ram);
+  return readIndex(ram, log.pages, log.bytes, log.logId);
 }

@@ -122,12 +122,12 @@ export interface IndexRuns { modelBytes: number; inline: number; data: Float64Ar
 /**
  * The index of the compaction that began the log (pages by seq; `bytes`: the
  * committed stream's length), checked; a string when there is none (a log
- * of before minor 2, or a compaction in slices) or it cannot be trusted.
+ * of before minor 2, or a compaction that fell back to a plain log for room) or it cannot be trusted.
  */
 export function readIndex(mem: PhysMem, pages: readonly number[], bytes: number, logId: number): GroupIndex | string {
   if (bytes < LOCATE_BYTES) return 'no LOCATE record';
   const head = streamBytes(mem, pages, 0, LOCATE_BYTES);
-  if (!head || head.readUInt16LE(4) !== RecordType.Locate) return 'no LOCATE record (a log of before v3 minor 2, or written in slices)';
+  if (!head || head.readUInt16LE(4) !== RecordType.Locate) return 'no LOCATE record (a log of before v3 minor 2, or written without its index for room)';
   const first = recordsIn(head, 'LOCATE');
   if (typeof first === 'string') return first;
   const locate = (first[0]!.rec as { r: LocateRecord }).r;

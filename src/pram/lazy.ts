@@ -211,7 +211,7 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   if (bytes < LOCATE_BYTES || b.readUInt16LE(LOG_HEADER + 4) !== RecordType.Locate) return 'no LOCATE';
   const indexPos = Number(b.readBigUInt64LE(LOG_HEADER + 16)), indexBytes = Number(b.readBigUInt64LE(LOG_HEADER + 24));
   const runsBytes = Number(b.readBigUInt64LE(LOG_HEADER + 16 + 48)), indexPfn = Number(b.readBigUInt64LE(LOG_HEADER + 16 + 56));
-  if (runsBytes === 0) return 'no RUNS (a log of before v3 minor 3, or written in slices)';
+  if (runsBytes === 0) return 'no RUNS (a log of before v3 minor 3)';
   if (indexPos + indexBytes + runsBytes > bytes) return 'RUNS past the log\'s end';
   const tailAt = indexPos + indexBytes + runsBytes;
   // The pages from the index's on, through their next pointers, each header checked.
