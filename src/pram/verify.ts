@@ -170,7 +170,8 @@ export class FirstTouch {
   /**
    * A group of an index-led mount loaded: its nodes' pages have their sums
    * now (a run's goes to its first pfn, as in startAhead). A verdict on a
-   * block holding one of them was made without them: a good one is taken
+   * block holding one of them was made without them: a good one or a
+   * differing one (it may have seen a page's flag before its sum) is taken
    * back (Free), one being made is dropped (Stale), then the thread walks the
    * blocks again. The compare-exchange orders the pages' flags and sums
    * before the thread's next look at the block. `last`: every group loaded.
@@ -190,7 +191,7 @@ export class FirstTouch {
     for (const b of blocks) {
       for (;;) {
         const s = Atomics.load(v, b);
-        if (Atomics.compareExchange(v, b, s, s === Ahead.Good ? Ahead.Free : s === Ahead.Busy ? Ahead.Stale : s) === s) break;
+        if (Atomics.compareExchange(v, b, s, s === Ahead.Good || s === Ahead.Diff ? Ahead.Free : s === Ahead.Busy ? Ahead.Stale : s) === s) break;
       }
     }
     this.goodBlock = -1;
