@@ -12,14 +12,14 @@ import type { PhysMem } from '../mem/physmem.js';
 import type { Memblock } from '../boot/memblock.js';
 import { Owner } from '../boot/frames.js';
 import type { SlotLog } from '../format/header.js';
-import { GROUP_PAGES, LOCATE_BYTES, LOG_HEADER, logPayload, readLogHeader, readNext, RECORD_NAMES, RecordType, type InodeRecord } from '../format/v3.js';
+import { decodePayload, LOCATE_BYTES, LOCATE_SIZE, LOG_HEADER, logPayload, readLogHeader, readNext, RECORD_HEADER, RECORD_NAMES, RecordType } from '../format/v3.js';
 import type { Loss, NodeImage } from './image.js';
 import type { LogCursor } from './log.js';
 import { homeOf, readGroup, readIndex, salvageGroup, streamBytes, type GroupIndex } from './groups.js';
 import { replayGroup, tailOverlay, type TailOverlay } from './tail.js';
 import { adoptNode, type AdoptContext } from './adopt.js';
-import type { ReplayNode } from './replay.js';
-import { addSpan, SpanCrcs } from './spans.js';
+import type { ReplayState } from './apply.js';
+import { SpanCrcs } from './spans.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 
 /** One directory's group as fs/ takes it: its nodes adopted (the directory first), the names it holds. */
@@ -123,25 +123,16 @@ export class LazyLog {
       const { pfn, off } = this.at(l.pos);
       lose({ path: null, pfn, what: `log record at pfn:${pfn.toString(16)} offset ${off} (${RECORD_NAMES[l.type] ?? 'record'} in the group of directory ${pathOf(dir)}) ${l.why}: skipped` });
     }
-    const replayed = new Map<number, ReplayNode>();
-    const nodeOf = (rec: InodeRecord): ReplayNode => ({ rec, groups: null, blocks: null, poison: null, names: null });
-    if (g.dir) replayed.set(dir, nodeOf(g.dir));
-    for (const [ino, rec] of g.nodes) replayed.set(ino, nodeOf(rec));
+    // As the replay: a SPAN whose page crcs were damaged stays; only the page whose crc changed fails its check.
     for (const p of g.pages) {
-      if (p.type === RecordType.Map) {
-        const n = replayed.get(p.r.ino)!, gi = Math.floor(p.r.index / GROUP_PAGES);
-        const runs = (n.groups ??= new Map()).get(gi);
-        if (runs) runs.push(p.r.index, p.r.pfn, p.r.count, p.r.csum, p.r.flags);
-        else n.groups.set(gi, [p.r.index, p.r.pfn, p.r.count, p.r.csum, p.r.flags]);
-      } else if (p.type === RecordType.Span) {
-        const r = p.r;
-        // As the replay: only the page whose crc changed can fail its check; the span stays.
-        const where = r.crcsDamage ? this.at(g.spanDamage.get(p)!) : null;
-        if (r.crcsDamage && where) lose({ path: null, pfn: where.pfn, what: `log record at pfn:${where.pfn.toString(16)} offset ${where.off}: the page crcs of the SPAN of ino ${r.ino}, pages ${r.index}-${r.index + r.count - 1}, ` +
-          `failed crc32c (saved 0x${r.crcsDamage.saved.toString(16)}, computed 0x${r.crcsDamage.computed.toString(16)}): a page whose crc changed fails its check when verified and reads EIO` });
-        addSpan(replayed.get(r.ino)!, r.index, r.pfn, r.count, this.crcs.add(r.crcs), r.flags);
-      }
+      if (p.type !== RecordType.Span || !p.r.crcsDamage) continue;
+      const r = p.r, d = r.crcsDamage!, where = this.at(g.spanDamage.get(p)!);
+      lose({ path: null, pfn: where.pfn, what: `log record at pfn:${where.pfn.toString(16)} offset ${where.off}: the page crcs of the SPAN of ino ${r.ino}, pages ${r.index}-${r.index + r.count - 1}, ` +
+        `failed crc32c (saved 0x${d.saved.toString(16)}, computed 0x${d.computed.toString(16)}): a page whose crc changed fails its check when verified and reads EIO` });
     }
+    const st: ReplayState = { nodes: new Map(), names: new Map() };
+    replayGroup(g, dir, st, this.crcs);
+    const replayed = st.nodes;
     // A name of a node whose INODE record was lost (a directory's or a linked node's is in another group).
     const names = g.names.filter((n) => {
       if (replayed.has(n.ino) || this.index.dirs.has(n.ino) || (this.index.links.get(n.ino) ?? dir) !== dir) return true;
@@ -209,8 +200,9 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   // LOCATE lies in the head page (80 bytes from the stream's start): read it there, checked by readIndex below.
   const b = mem.page(head);
   if (bytes < LOCATE_BYTES || b.readUInt16LE(LOG_HEADER + 4) !== RecordType.Locate) return 'no LOCATE';
-  const indexPos = Number(b.readBigUInt64LE(LOG_HEADER + 16)), indexBytes = Number(b.readBigUInt64LE(LOG_HEADER + 24));
-  const runsBytes = Number(b.readBigUInt64LE(LOG_HEADER + 16 + 48)), indexPfn = Number(b.readBigUInt64LE(LOG_HEADER + 16 + 56));
+  const at = LOG_HEADER + RECORD_HEADER, locate = decodePayload(RecordType.Locate, b.subarray(at, at + LOCATE_SIZE));
+  if (typeof locate === 'string' || locate.type !== RecordType.Locate) return `LOCATE: ${typeof locate === 'string' ? locate : 'not one'}`;
+  const { indexPos, indexBytes, runsBytes, indexPfn } = locate.r;
   if (runsBytes === 0) return 'no RUNS (a log of before v3 minor 3)';
   if (indexPos + indexBytes + runsBytes > bytes) return 'RUNS past the log\'s end';
   const tailAt = indexPos + indexBytes + runsBytes;
