@@ -1,7 +1,7 @@
 /*
  * FUSE over io_uring (Linux 6.14+, CONFIG_FUSE_IO_URING, fuse.enable_uring=Y):
- * the rings, the ring entries' memory and one thread per queue. Raw
- * io_uring_setup/io_uring_enter and mmap of the rings, no liburing.
+ * the rings, the ring entries' memory and one thread per queue. Each queue's
+ * ring is an io_ring.c ring (raw syscalls and mmap, no liburing).
  *
  * The kernel's side (fs/fuse/dev_uring.c): after FUSE_INIT is answered on
  * /dev/fuse with FUSE_OVER_IO_URING, the server registers ring entries with
@@ -28,16 +28,15 @@
 #include <node_api.h>
 #include "napi_util.h"
 #include "pram_native.h"
+#include "io_ring.h"
 
 #include <errno.h>
-#include <linux/io_uring.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -68,14 +67,7 @@ typedef struct {
 typedef struct {
   uring_t *u;
   unsigned qid;
-  int fd;                 /* the io_uring */
-  void *sq_ring, *cq_ring;
-  size_t sq_ring_len, cq_ring_len;
-  struct io_uring_sqe *sqes;   /* SQE128: two slots of 64 bytes each */
-  size_t sqes_len;
-  _Atomic unsigned *sq_tail, *cq_head, *cq_tail;
-  unsigned *sq_array, sq_mask, cq_mask;
-  struct io_uring_cqe *cqes;
+  io_ring_t ring;
   uent_t *ents;
   pthread_t thread;
   int thread_started;
@@ -90,76 +82,6 @@ struct uring {
   int stopped;
 };
 
-static int sys_io_uring_setup(unsigned entries, struct io_uring_params *p) {
-  return (int)syscall(__NR_io_uring_setup, entries, p);
-}
-
-static int sys_io_uring_enter(int fd, unsigned submit, unsigned min_complete, unsigned flags) {
-  return (int)syscall(__NR_io_uring_enter, fd, submit, min_complete, flags, NULL, 0);
-}
-
-/* Creates queue q's ring and maps it; 0 or an errno. */
-static int ring_open(uqueue_t *q, unsigned sq_entries) {
-  struct io_uring_params p;
-  memset(&p, 0, sizeof p);
-  p.flags = IORING_SETUP_SQE128;   /* the 80-byte cmd area holds struct fuse_uring_cmd_req */
-  int fd = sys_io_uring_setup(sq_entries, &p);
-  if (fd < 0) return errno;
-  q->fd = fd;
-  q->sq_ring_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
-  q->cq_ring_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-  if (p.features & IORING_FEAT_SINGLE_MMAP) {
-    if (q->cq_ring_len > q->sq_ring_len) q->sq_ring_len = q->cq_ring_len;
-    q->cq_ring_len = q->sq_ring_len;
-  }
-  q->sq_ring = mmap(NULL, q->sq_ring_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
-  if (q->sq_ring == MAP_FAILED) { q->sq_ring = NULL; return errno; }
-  if (p.features & IORING_FEAT_SINGLE_MMAP) {
-    q->cq_ring = q->sq_ring;
-  } else {
-    q->cq_ring = mmap(NULL, q->cq_ring_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_CQ_RING);
-    if (q->cq_ring == MAP_FAILED) { q->cq_ring = NULL; return errno; }
-  }
-  q->sqes_len = p.sq_entries * 2 * sizeof(struct io_uring_sqe);
-  q->sqes = mmap(NULL, q->sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
-  if (q->sqes == MAP_FAILED) { q->sqes = NULL; return errno; }
-  uint8_t *sq = q->sq_ring, *cq = q->cq_ring;
-  q->sq_tail = (_Atomic unsigned *)(sq + p.sq_off.tail);
-  q->sq_mask = *(unsigned *)(sq + p.sq_off.ring_mask);
-  q->sq_array = (unsigned *)(sq + p.sq_off.array);
-  q->cq_head = (_Atomic unsigned *)(cq + p.cq_off.head);
-  q->cq_tail = (_Atomic unsigned *)(cq + p.cq_off.tail);
-  q->cq_mask = *(unsigned *)(cq + p.cq_off.ring_mask);
-  q->cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
-  return 0;
-}
-
-static void ring_close(uqueue_t *q) {
-  if (q->sqes) munmap(q->sqes, q->sqes_len);
-  if (q->cq_ring && q->cq_ring != q->sq_ring) munmap(q->cq_ring, q->cq_ring_len);
-  if (q->sq_ring) munmap(q->sq_ring, q->sq_ring_len);
-  if (q->fd >= 0) close(q->fd);   /* cancels commands still registered */
-  q->sqes = NULL; q->sq_ring = q->cq_ring = NULL; q->fd = -1;
-}
-
-/* The next free SQE, zeroed (the main thread is the only producer; the ring never fills: see sq_entries). */
-static struct io_uring_sqe *sqe_next(uqueue_t *q, unsigned *tail) {
-  *tail = atomic_load_explicit(q->sq_tail, memory_order_relaxed);
-  unsigned idx = *tail & q->sq_mask;
-  struct io_uring_sqe *sqe = &q->sqes[idx * 2];
-  memset(sqe, 0, 2 * sizeof *sqe);
-  q->sq_array[idx] = idx;
-  return sqe;
-}
-
-/* Publishes the SQE and submits it; 0 or an errno. */
-static int sqe_submit(uqueue_t *q, unsigned tail) {
-  atomic_store_explicit(q->sq_tail, tail + 1, memory_order_release);
-  int rc;
-  do rc = sys_io_uring_enter(q->fd, 1, 0, 0); while (rc < 0 && errno == EINTR);
-  return rc < 0 ? errno : 0;
-}
-
 static void fill_cmd(uqueue_t *q, struct io_uring_sqe *sqe, uint32_t op, unsigned ent, uint64_t commit_id) {
   sqe->opcode = IORING_OP_URING_CMD;
   sqe->fd = q->u->dev_fd;
@@ -173,22 +95,23 @@ static void fill_cmd(uqueue_t *q, struct io_uring_sqe *sqe, uint32_t op, unsigne
 /* The queue's thread: wait for completions, hand each to JS, until the stop NOP. */
 static void *queue_thread(void *arg) {
   uqueue_t *q = arg;
+  io_ring_t *r = &q->ring;
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, NULL);   /* signals are Node's main thread's */
   for (int stop = 0; !stop;) {
-    int rc = sys_io_uring_enter(q->fd, 0, 1, IORING_ENTER_GETEVENTS);
-    if (rc < 0 && errno != EINTR) break;   /* the ring is gone: nothing more can arrive */
-    unsigned head = atomic_load_explicit(q->cq_head, memory_order_relaxed);
-    unsigned tail = atomic_load_explicit(q->cq_tail, memory_order_acquire);
+    int err = io_ring_wait(r);
+    if (err && err != EINTR) break;   /* the ring is gone: nothing more can arrive */
+    unsigned head = atomic_load_explicit(r->cq_head, memory_order_relaxed);
+    unsigned tail = atomic_load_explicit(r->cq_tail, memory_order_acquire);
     for (; head != tail; head++) {
-      struct io_uring_cqe *cqe = &q->cqes[head & q->cq_mask];
+      struct io_uring_cqe *cqe = &r->cqes[head & r->cq_mask];
       if (cqe->user_data == STOP_USER_DATA) { stop = 1; continue; }
       /* qid (16 bits) | entry (16 bits) | res (32 bits) */
       uintptr_t packed = ((uintptr_t)q->qid << 48) | ((uintptr_t)(cqe->user_data & 0xffff) << 32) | (uint32_t)cqe->res;
       napi_call_threadsafe_function(q->u->tsfn, (void *)packed, napi_tsfn_nonblocking);
     }
-    atomic_store_explicit(q->cq_head, head, memory_order_release);
+    atomic_store_explicit(r->cq_head, head, memory_order_release);
   }
   napi_release_threadsafe_function(q->u->tsfn, napi_tsfn_release);
   return NULL;
@@ -210,7 +133,7 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
 static void uring_free(uring_t *u) {
   for (unsigned i = 0; i < u->queues; i++) {
     uqueue_t *q = &u->q[i];
-    ring_close(q);
+    io_ring_close(&q->ring);
     free(q->ents);   /* the entries' memory belongs to the JS Buffers (finalizers unmap it) */
   }
   free(u->q);
@@ -260,7 +183,7 @@ static napi_value js_uring_open(napi_env env, napi_callback_info info) {
   u->dev_fd = dev_fd; u->queues = queues; u->entries = entries; u->payload_bytes = payload;
   u->q = calloc(queues, sizeof *u->q);
   if (u->q == NULL) { free(u); return throw_errno(env, ENOMEM, "uringOpen"); }
-  for (unsigned i = 0; i < queues; i++) u->q[i].fd = -1;
+  for (unsigned i = 0; i < queues; i++) u->q[i].ring.fd = -1;
   napi_value list;
   napi_create_array_with_length(env, (size_t)queues * entries, &list);
   /* Room for every entry's command plus the stop NOP; a power of two as the kernel rounds anyway. */
@@ -270,7 +193,7 @@ static napi_value js_uring_open(napi_env env, napi_callback_info info) {
   for (unsigned i = 0; i < queues; i++) {
     uqueue_t *q = &u->q[i];
     q->u = u; q->qid = i;
-    int err = ring_open(q, sq_entries);
+    int err = io_ring_open(&q->ring, sq_entries);
     if (err) { uring_free(u); return throw_errno(env, err, "io_uring_setup"); }
     q->ents = calloc(entries, sizeof *q->ents);
     if (q->ents == NULL) { uring_free(u); return throw_errno(env, ENOMEM, "uringOpen"); }
@@ -334,11 +257,11 @@ static napi_value js_uring_register(napi_env env, napi_callback_info info) {
     }
     for (unsigned e = 0; e < u->entries; e++) {
       unsigned tail;
-      struct io_uring_sqe *sqe = sqe_next(q, &tail);
+      struct io_uring_sqe *sqe = io_ring_sqe(&q->ring, &tail);
       fill_cmd(q, sqe, FUSE_IO_URING_CMD_REGISTER, e, 0);
       sqe->addr = (uint64_t)(uintptr_t)q->ents[e].iov;
       sqe->len = 2;
-      int err = sqe_submit(q, tail);
+      int err = io_ring_submit(&q->ring, tail);
       if (err) return throw_errno(env, err, "io_uring_enter");
     }
   }
@@ -357,9 +280,9 @@ static napi_value js_uring_commit(napi_env env, napi_callback_info info) {
   uint64_t commit_id;
   memcpy(&commit_id, q->ents[e].mem + FUSE_URING_COMMIT_ID_AT, sizeof commit_id);
   unsigned tail;
-  struct io_uring_sqe *sqe = sqe_next(q, &tail);
+  struct io_uring_sqe *sqe = io_ring_sqe(&q->ring, &tail);
   fill_cmd(q, sqe, FUSE_IO_URING_CMD_COMMIT_AND_FETCH, (unsigned)e, commit_id);
-  int err = sqe_submit(q, tail);
+  int err = io_ring_submit(&q->ring, tail);
   if (err) return throw_errno(env, err, "io_uring_enter");
   return NULL;
 }
@@ -380,14 +303,14 @@ static napi_value js_uring_stop(napi_env env, napi_callback_info info) {
       continue;
     }
     unsigned tail;
-    struct io_uring_sqe *sqe = sqe_next(q, &tail);
+    struct io_uring_sqe *sqe = io_ring_sqe(&q->ring, &tail);
     sqe->opcode = IORING_OP_NOP;
     sqe->user_data = STOP_USER_DATA;
-    if (sqe_submit(q, tail) != 0) close(q->fd);   /* cannot happen short of a dead ring; closing ends the wait too */
+    if (io_ring_submit(&q->ring, tail) != 0) close(q->ring.fd);   /* cannot happen short of a dead ring; closing ends the wait too */
     pthread_join(q->thread, NULL);
     q->thread_started = 0;
   }
-  for (unsigned i = 0; i < u->queues; i++) ring_close(&u->q[i]);
+  for (unsigned i = 0; i < u->queues; i++) io_ring_close(&u->q[i].ring);
   return NULL;
 }
 

@@ -32,7 +32,7 @@ function bigImage(seed: number): { ram: SimRam; body: Buffer; ino: number } {
   if (typeof made === 'number') assert.fail(`mknod ${made}`);
   const body = Buffer.from(new Prng(seed).bytes(PAGES * PS));
   assert.equal(vol.write(made.ino, 0, body), body.length);
-  (vol as unknown as { wholeNext: boolean }).wholeNext = true;   // a compaction: whole blocks as spans
+  (vol as unknown as { checkpoints: { wholeNext: boolean } }).checkpoints.wholeNext = true;   // a compaction: whole blocks as spans
   assert.equal(vol.unmount(), 0);
   return { ram, body, ino: made.ino };
 }

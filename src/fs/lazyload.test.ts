@@ -82,7 +82,7 @@ test('a compaction after a lazy mount loads every group first and writes the who
   const oracle = mountOn(copyRam(ram), { verify: 'full' });
   const want = dump(oracle);
   const lazy = mountOn(ram, { verify: 'lazy' });
-  (lazy as unknown as { wholeNext: boolean }).wholeNext = true;
+  (lazy as unknown as { checkpoints: { wholeNext: boolean } }).checkpoints.wholeNext = true;
   assert.equal(lazy.sync(), 0);
   lazy.detach();
   const back = mountOn(ram, { verify: 'lazy' });

@@ -38,7 +38,7 @@ function history(vol: Volume, seed: number, compactAt: number): void {
     if (typeof big === 'number') assert.fail(`seed ${seed}: mknod ${big}`);
     const pages = 40 + r.below(300), at = r.below(3) === 0 ? r.below(4200) : r.below(64);
     assert.equal(vol.write(big.ino, at * PS + r.below(3), r.bytes(pages * PS)), pages * PS, `seed ${seed}: write`);
-    if (round === compactAt) (vol as unknown as { wholeNext: boolean }).wholeNext = true;   // this sync compacts (a fresh log)
+    if (round === compactAt) (vol as unknown as { checkpoints: { wholeNext: boolean } }).checkpoints.wholeNext = true;   // this sync compacts (a fresh log)
     assert.equal(vol.sync(), 0, `seed ${seed} round ${round}: sync`);
   }
 }
@@ -167,7 +167,7 @@ test('a log written the older way (MAP only, slot extension 2, header version 3)
     v.detach();
   }
   const v = mountWith(ram);
-  (v as unknown as { wholeNext: boolean }).wholeNext = true;
+  (v as unknown as { checkpoints: { wholeNext: boolean } }).checkpoints.wholeNext = true;
   assert.equal(v.write(f.ino, 0, Buffer.from('x')), 1);
   assert.equal(v.sync(), 0);
   const after = dump(v);

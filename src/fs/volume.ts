@@ -14,13 +14,13 @@ import { installStaged, writeLater } from './staged.js';
 import { NAME_MAX } from './mode.js';
 import * as ns from './namespace.js';
 import type { DirEntry } from './namespace.js';
-import { fromImages, imageOf, liveNode, toImages } from './snapshot.js';
+import { fromImages, toImages } from './snapshot.js';
 import { InodeTable, ROOT_INO, type Attr } from './table.js';
 import { LazyTree } from './lazytree.js';
 import * as xa from './xattr.js';
 import type { VolumeParts } from './parts.js';
 import { mountParts, type VolumeOptions } from './mount.js';
-import { Background } from './background.js';
+import { Checkpointer } from './checkpoint.js';
 import { resolvePath, targetOf } from './paths.js';
 import { copyWhole, pinnedViews, wholeViews, type PageViews } from './views.js';
 
@@ -42,9 +42,7 @@ export class Volume {
   private readonly t: InodeTable;
   private readonly pc: PageCache;
   private mounted = true;
-  /** InodeTable.changes at the last checkpoint; -1: the loaded image differs from the tree (salvage) or none was saved. */
-  private savedChanges: number;
-
+  private readonly checkpoints: Checkpointer;
   private readonly parts: VolumeParts;
 
   constructor(parts: VolumeParts) {
@@ -62,11 +60,8 @@ export class Volume {
       const made = this.t.get(ROOT_INO) ? [] : fromImages(this.t, [], { ...parts.owner, mode: 0o755 });   // no group for the root: a new one
       this.loadLosses = [...parts.losses, ...made];
     } else this.loadLosses = [...parts.losses, ...fromImages(this.t, parts.images, { ...parts.owner, mode: 0o755 })];
-    this.savedChanges = this.loadLosses.length > 0 || parts.pram?.head === 0 ? -1 : this.t.changes;
-    // A v3 engine logs what changes from here; a repaired (salvaged) tree is written whole first.
-    if (parts.engine.logs && parts.engine.commit) { this.t.track(); this.wholeNext = this.loadLosses.length > 0; }
+    this.checkpoints = new Checkpointer(this.t, parts.engine, parts.pram, this.loadLosses.length > 0);
   }
-  private wholeNext = false;
 
   /** Boots the memory in opts.mem and loads its image; throws an Error with `errno` when it cannot. */
   static mount(opts: VolumeOptions): Volume {
@@ -343,63 +338,29 @@ export class Volume {
     return this.sync();
   }
 
+  /** The tree made durable (checkpoint.ts): a commit of what changed, or a whole checkpoint; 0 or -errno. */
   sync(): number {
-    if (!this.mounted) return -EINVAL;
-    const changes = this.t.changes;
-    const engine = this.parts.engine, tracker = this.t.tracker;
-    let r: number;
-    if (engine.commit && tracker && this.pram?.slices?.sliced && !this.wholeNext && this.finishCompaction() === 0) r = 0;
-    else if (engine.commit && tracker) {
-      const set = this.wholeNext ? null : tracker.build((ino) => this.t.get(ino), (node) => imageOf(this.t, node, [], true), liveNode);
-      r = engine.commit(set, () => toImages(this.t, true));
-      if (r === 0) { tracker.clear(); this.wholeNext = false; }
-    } else r = engine.checkpoint(toImages(this.t));
-    if (r === 0) this.savedChanges = changes;
-    return r;
+    return this.mounted ? this.checkpoints.sync() : -EINVAL;
   }
 
-  /**
-   * Background work, at most about budgetMs (the library runs it between
-   * requests, then this volume compacts in slices instead of inside a commit;
-   * the next sync publishes it): true when there is more to do now. Never
-   * needed for safety, and it never commits.
-   */
+  /** Background work between requests for about budgetMs, never needed for safety (checkpoint.ts): true when more is to do now. */
   background(budgetMs: number): boolean {
-    const slices = this.pram?.slices;
-    if (!this.mounted || !slices || !this.t.tracker) return false;
-    this.driveBackground();
-    this.bg ??= new Background(this.t, slices);
-    return this.bg.step(performance.now() + budgetMs);
+    return this.mounted && this.checkpoints.background(budgetMs);
   }
-  private bg: Background | null = null;
 
   /** From now on a driver calls background() between requests: a due compaction waits for its slices. */
   driveBackground(): void {
-    if (this.pram?.slices) this.pram.slices.driven = true;
+    this.checkpoints.drive();
   }
 
-  /** The last step of a compaction in slices (a sync's commit): everything changed since it began, into the fresh log. */
-  private finishCompaction(): number {
-    const tracker = this.t.tracker!;
-    const set = tracker.build((ino) => this.t.get(ino), (node) => imageOf(this.t, node, [], true), liveNode, { held: true });
-    const r = this.pram!.slices!.finish(set);
-    tracker.release();
-    if (r === 0) tracker.clear();
-    return r;
-  }
-
-  /**
-   * About how many records the next commit writes (changed inodes, names and
-   * pages); 0 without a change tracker (a v2 engine's commit rewrites the whole
-   * tree whatever changed, so committing early would only cost more).
-   */
+  /** About how many records the next commit writes; 0 without a change tracker (checkpoint.ts). */
   pendingChanges(): number {
-    return this.mounted ? this.t.tracker?.size ?? 0 : 0;
+    return this.mounted ? this.checkpoints.pending() : 0;
   }
 
   /** Something a checkpoint saves changed since the last one (an interval checkpoint is skipped when not). */
   unsaved(): boolean {
-    return this.mounted && this.t.changes !== this.savedChanges;
+    return this.mounted && this.checkpoints.unsaved();
   }
 
   /**
@@ -408,12 +369,8 @@ export class Volume {
    * try again, or give up with detach() (back to the previous checkpoint).
    */
   unmount(): number {
-    if (!this.mounted) return -EINVAL;
-    const r = this.sync();
-    if (r < 0) return r;
-    this.mounted = false;
-    this.parts.close();
-    return 0;
+    const r = this.sync();   // -EINVAL once unmounted
+    return r < 0 ? r : this.detach();
   }
 
   /** Close without a checkpoint: the memory keeps the last saved image, byte for byte. */

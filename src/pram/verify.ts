@@ -6,13 +6,8 @@
 // again in one batch. A failed run is Bad as a whole and reported once,
 // exactly (file, page indexes, bytes); the pages of a good run are marked
 // verified together. Which pages a run holds is load.ts's (runs, runHead).
-// After a lazy mount a native thread checks the unverified pages ahead of the
-// readers on the other core (native/ahead.c, startAhead): a read takes the
-// runs of a block it found good as verified and checks the rest itself, so a
-// damaged page is still found, failed and reported here, once. On an
-// index-led mount a page has no sum until its group loads: the thread passes
-// it by then, and each load sends the blocks of its pages back to it
-// (groupLoaded), so no verdict ever covers a page it did not check.
+// After a lazy mount a native thread may check the unverified pages ahead of
+// the readers (ahead.ts): a run of a block it found good is taken as verified.
 
 import type { PhysMem } from '../mem/physmem.js';
 import { PageFlag, type PageFrames } from '../boot/frames.js';
@@ -21,28 +16,10 @@ import { crc32c, crc32cFile, crc32cMany, crc32cRanges, crc32cReadCheck, type Crc
 import type { Loss, NodeImage } from './image.js';
 import type { Run } from './types.js';
 import { RUN, type LogReplay } from './replay.js';
-import { AHEAD_WAITS, aheadStart, aheadStop, aheadWake } from '../mem/native.js';
-import { EXTENT_PAGES_MAX } from '../format/v2.js';
 import { SPAN } from './spans.js';
 import type { RunHeads } from './runheads.js';
-import { eachStretch } from './pagemap.js';
+import { CheckingThread } from './ahead.js';
 import type { Log } from './types.js';
-
-/** Data a lazy mount holds from which a thread checks it ahead of the readers (measured: 1 GiB and more gain, 64-256 MiB lose 2-3 ms). */
-const AHEAD_BYTES_MIN = 512 << 20;
-/** Whether a lazy mount of `dataPages` data pages starts the checking thread (startAhead's rule; lazy.ts asks before an index-led boot). */
-export function aheadWanted(mem: PhysMem, dataPages: number): boolean {
-  const want = process.env['PRAM_VERIFY_AHEAD'];
-  return mem.preadFd !== undefined && want !== '0' && (want === '1' || dataPages * mem.pageSize >= AHEAD_BYTES_MIN);
-}
-
-/** Pfns per block of the checking thread (native/ahead.c): one verdict word each. */
-const AHEAD_BLOCK_PAGES = 512;
-/**
- * A block's verdict word: not yet checked, being checked, all its runs matched, one differs, a reader checks it,
- * sums came while it was being checked (the verdict is dropped, the block is Free again).
- */
-const enum Ahead { Free = 0, Busy = 1, Good = 2, Diff = 3, Taken = 4, Stale = 5 }
 
 /** Runs a read verifies in one batch at most (a read of 1 MiB covers 8 runs of 32 pages, or 256 lone pages). */
 const BATCH_RUNS_MAX = 4096;
@@ -135,81 +112,30 @@ export class FirstTouch {
   private readonly rangeCrc = new Uint32Array(BATCH_RUNS_MAX);
   private readonly rangeRun = new Uint32Array(BATCH_RUNS_MAX);
 
-  // The checking thread ahead of the readers (null: none) and its verdicts, one word per block.
-  private ahead: object | null = null;
-  private verdicts: Int32Array | null = null;
-  private goodBlock = -1;             // the last block found good (a verdict never changes once good)
+  private readonly ahead: CheckingThread;   // the checking thread ahead of the readers (ahead.ts)
 
-  constructor(private readonly ctx: FirstTouchContext) {}
-
-  /**
-   * After a lazy mount of `dataPages` data pages: a thread checks the
-   * unverified runs and lone pages block by block ahead of the readers --
-   * from AHEAD_BYTES_MIN of data on (below, the readers catch it up at once
-   * and gain nothing), or always with PRAM_VERIFY_AHEAD=1, never with 0 or
-   * when the arena has no fd to read from. Each run's expected sum goes to
-   * its first pfn's csum (a run's pages are Dirty: no other sum of their own
-   * is read there) so the thread finds it. `later`: an index-led mount, whose
-   * sums come as groups load (groupLoaded): the thread waits for them.
-   */
-  startAhead(dataPages: number, later = false): void {
-    const { mem, frames, runs, runHead } = this.ctx;
-    const fd = mem.preadFd;
-    if (this.ahead || fd === undefined || !aheadWanted(mem, dataPages)) return;
-    for (const [head, run] of runs) if (frames.flags[head]! & PageFlag.Unverified) frames.csum[head] = run.csum;
-    const verdicts = new Int32Array(new SharedArrayBuffer(4 * Math.ceil(mem.pageCount / AHEAD_BLOCK_PAGES)));
-    const bits = PageFlag.Unverified | PageFlag.Bad << 8 | PageFlag.Dirty << 16 | (later ? AHEAD_WAITS : 0);
-    try {
-      this.ahead = aheadStart(fd, mem.pageSize, frames.flags, runHead.bytes, frames.csum, verdicts, bits);
-      this.verdicts = verdicts;
-    } catch {
-      // No thread (none could start): every read checks its own pages, as without one.
-    }
+  constructor(private readonly ctx: FirstTouchContext) {
+    this.ahead = new CheckingThread(ctx);
   }
 
-  /**
-   * A group of an index-led mount loaded: its nodes' pages have their sums
-   * now (a run's goes to its first pfn, as in startAhead). A verdict on a
-   * block holding one of them was made without them: a good one or a
-   * differing one (it may have seen a page's flag before its sum) is taken
-   * back (Free), one being made is dropped (Stale), then the thread walks the
-   * blocks again. The compare-exchange orders the pages' flags and sums
-   * before the thread's next look at the block. `last`: every group loaded.
-   */
+  /** After a lazy mount of `dataPages` data pages: the checking thread starts, if its rule wants it (ahead.ts). */
+  startAhead(dataPages: number, later = false): void {
+    this.ahead.start(dataPages, later);
+  }
+
+  /** A group of an index-led mount loaded: the thread takes back its verdicts on the group's blocks (ahead.ts). */
   groupLoaded(nodes: readonly { pages: NodeImage['pages'] }[], last: boolean): void {
-    if (!this.ahead) return;
-    const { frames, runs, runHead } = this.ctx, v = this.verdicts!, back = runHead.bytes;
-    const blocks = new Set<number>();
-    for (const n of nodes) eachStretch(n.pages, (pfn, count) => {
-      for (let q = pfn, end = pfn + count, b = -1; q < end;) {
-        if (Math.floor(q / AHEAD_BLOCK_PAGES) !== b) blocks.add(b = Math.floor(q / AHEAD_BLOCK_PAGES));
-        const run = back[q] === 1 ? runs.get(q) : undefined;
-        if (run && frames.flags[q]! & PageFlag.Unverified) frames.csum[q] = run.csum;
-        q += run?.count ?? 1;
-      }
-    });
-    for (const b of blocks) {
-      for (;;) {
-        const s = Atomics.load(v, b);
-        if (Atomics.compareExchange(v, b, s, s === Ahead.Good || s === Ahead.Diff ? Ahead.Free : s === Ahead.Busy ? Ahead.Stale : s) === s) break;
-      }
-    }
-    this.goodBlock = -1;
-    if (blocks.size > 0 || last) aheadWake(this.ahead, last);
+    this.ahead.groupLoaded(nodes, last);
   }
 
   /** Blocks by the checking thread's verdict: [not checked, being checked, good, differing, left to readers, dropped]; null: no thread ran. */
   aheadVerdicts(): number[] | null {
-    if (!this.verdicts) return null;
-    const c = [0, 0, 0, 0, 0, 0];
-    for (let b = 0; b < this.verdicts.length; b++) c[Atomics.load(this.verdicts, b)]!++;
-    return c;
+    return this.ahead.verdictCounts();
   }
 
   /** The checking thread stops and is joined (unmount); verdicts it left stay usable. Again: nothing. */
   stopAhead(): void {
-    if (this.ahead) aheadStop(this.ahead);
-    this.ahead = null;
+    this.ahead.stop();
   }
 
   /** 0 when the page may be read; -EIO when it failed its checksum (verified here, with its whole run, on first read). */
@@ -288,43 +214,6 @@ export class FirstTouch {
     return i === 0 ? -EIO : i;
   }
 
-  /**
-   * True when the thread found start's block good (every run and lone page
-   * whose first pfn is there matched, read after the mount; a page still
-   * unverified was never written since, so the verdict holds for it). A block
-   * not checked yet is marked taken: the thread leaves it to the readers;
-   * one being checked now, the next is (the thread is just ahead of this
-   * reader: both would read the same blocks in step, so it goes further on).
-   * Pages of a run forgotten since (Dirty, in no run) are never taken from it.
-   */
-  private checkedAhead(start: number): boolean {
-    const b = Math.floor(start / AHEAD_BLOCK_PAGES), v = this.verdicts!;
-    if (b === this.goodBlock) return true;
-    const state = Atomics.load(v, b);
-    if (state === Ahead.Good) this.goodBlock = b;
-    else if (state === Ahead.Free) Atomics.compareExchange(v, b, Ahead.Free, Ahead.Taken);
-    else if (state === Ahead.Busy && b + 1 < v.length) Atomics.compareExchange(v, b + 1, Ahead.Free, Ahead.Taken);
-    return state === Ahead.Good;
-  }
-
-  /**
-   * Block b was found good: every page it vouches for is verified at once (the
-   * reads after this one find them so): its lone pages, and the pages of each
-   * run whose first pfn is in it (a run may reach into the next block). Pages
-   * of a run forgotten since (Dirty, in no run) stay for their reader.
-   */
-  private markBlock(b: number): void {
-    const { frames, runHead } = this.ctx, flags = frames.flags, back = runHead.bytes;
-    const first = b * AHEAD_BLOCK_PAGES, end = Math.min(first + AHEAD_BLOCK_PAGES, flags.length);
-    const last = Math.min(end + EXTENT_PAGES_MAX - 1, flags.length);
-    for (let q = first; q < last; q++) {
-      const f = flags[q]!;
-      if (!(f & PageFlag.Unverified) || f & PageFlag.Bad) continue;
-      const d = back[q]!;
-      if (d === 0 ? q < end && !(f & PageFlag.Dirty) : q - d + 1 >= first && q - d + 1 < end) flags[q] = f & ~PageFlag.Unverified;
-    }
-  }
-
   private reset(): void {
     this.n = 0;
   }
@@ -335,10 +224,7 @@ export class FirstTouch {
     const head = runHead.headOf(pfn);
     const run = head >= 0 ? runs.get(head) : undefined;
     const start = run ? head : pfn, count = run?.count ?? 1;
-    if (this.verdicts && (run || !(frames.flags[pfn]! & PageFlag.Dirty)) && this.checkedAhead(start)) {
-      this.markBlock(Math.floor(start / AHEAD_BLOCK_PAGES));
-      return start + count;
-    }
+    if (this.ahead.ran && (run || !(frames.flags[pfn]! & PageFlag.Dirty)) && this.ahead.vouches(start)) return start + count;
     const k = this.n++;
     this.starts[k] = start;
     this.counts[k] = count;
