@@ -1,7 +1,7 @@
 // The read path: readInto (one copy from the arena into the caller's buffer)
 // across runs of contiguous pages, holes, EOF, segment boundaries and lazily
 // found damage; views over the pages (zero copy), their copy-on-write lifetime
-// and their release back to the free pool.
+// and their release back to the free pool; what a lazy mount has left to verify.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EINVAL, EIO, EISDIR } from '../format/errno.js';
@@ -198,6 +198,30 @@ test('lazy mode after first touch: no page is left unverified, so reads take the
   assert.equal(v.readInto(f, 0, t, 0, t.length), t.length);
   assert.equal(v.pram!.stats().unverified, 0, 'first touch verified every page');
   assert.deepEqual(t, pattern(32 * PS, 10));
+  v.detach();
+  s.ram.close();
+});
+
+test('lazy mode: stats().unverified counts only pages the files still hold unverified, not those replaced by writes or released', () => {
+  const s = simVolume({ pageCount: 512, arena: true });
+  const { f, g, data } = interleaved(s, 32);
+  assert.equal(s.vol.unmount(), 0);
+  const v = Volume.mount({ mem: s.ram, handoff: s.handoff, keepMemOpen: true, verify: 'lazy' });
+  const unverified = (): number => v.pram!.stats().unverified;
+  assert.equal(unverified(), 64, 'lazy: every data page unverified at mount');
+  const fresh = pattern(8 * PS, 20);
+  for (let i = 0; i < 8; i++) assert.equal(v.write(f, i * PS, fresh.subarray(i * PS, (i + 1) * PS)), PS);
+  assert.equal(unverified(), 56, 'a page written whole is verified by that write: its old copy waits for the commit, unread');
+  assert.equal(v.write(f, 8 * PS + 100, Buffer.alloc(10, 0xaa)), 10);
+  assert.equal(unverified(), 55, 'a partial write verifies the page it keeps');
+  assert.equal(ok(v.setattr(g, { size: 0 })).size, 0);
+  assert.equal(unverified(), 23, "a truncated file's released pages no longer count");
+  const want = Buffer.concat([fresh, data.subarray(8 * PS)]);
+  want.fill(0xaa, 8 * PS + 100, 8 * PS + 110);
+  assert.deepEqual(ok(v.read(f, 0, 32 * PS)), want);
+  assert.equal(unverified(), 0, 'the read verified the rest');
+  assert.equal(v.sync(), 0);
+  assert.equal(unverified(), 0);
   v.detach();
   s.ram.close();
 });

@@ -23,7 +23,7 @@ import type { LogReplay } from './replay.js';
 import type { LazyLog, LoadedGroup } from './lazy.js';
 import type { Run } from './load.js';
 import { loadImage, type Build, type LazyGroups, type Shape } from './loading.js';
-import { FirstTouch } from './verify.js';
+import { FirstTouch, unverifiedPages } from './verify.js';
 
 import { reserveChain } from './reserve.js';
 import { chainPagesFor, writeChain, xattrRecords } from './save.js';
@@ -400,8 +400,7 @@ export class Pram {
   get head(): number { return this.headPfn; }
 
   stats(): PramStats {
-    let unverified = 0;
-    if (this.lazy) for (let pfn = 0; pfn < this.frames.pageCount; pfn++) if (this.frames.flags[pfn]! & PageFlag.Unverified) unverified++;
+    const unverified = this.lazy ? unverifiedPages(this.frames.flags, [...this.deferred, ...this.pins.retired]) : 0;
     return {
       generation: this.generation, headPfn: this.headPfn, linkPages: this.last.links, metaPages: this.last.meta,
       dataPages: this.last.data, copiedPages: this.last.copies, entries: this.last.entries,

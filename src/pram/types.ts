@@ -102,6 +102,6 @@ export interface PramStats {
   copiedPages: number;    // data pages written for the committed checkpoint: banned pages copied, inline bytes
   entries: number;
   deferredFrees: number;  // pages released while frozen, freed at the next commit
-  unverified: number;     // lazy: data pages not yet verified
+  unverified: number;     // lazy: data pages the fs holds not yet verified (not those released or replaced by a write)
   losses: Loss[];         // found after load (lazy verification failures)
 }

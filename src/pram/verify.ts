@@ -82,6 +82,20 @@ export function logRunCrcs(mem: PhysMem, rp: LogReplay, csum: Uint32Array): void
   for (let k = 0; k < n; k++) csum[pfns[k]!] = crcs[k]!;
 }
 
+/**
+ * Data pages a lazy mount has still to verify: those flagged Unverified, less
+ * the ones the fs no longer holds (`gone`: released, or replaced by a write's
+ * copy, waiting for the next commit or their last unpin). Those keep their
+ * flag, but nothing reads them again: a page written whole after the mount is
+ * verified by that write.
+ */
+export function unverifiedPages(flags: Uint8Array, gone: Iterable<number>): number {
+  let n = 0;
+  for (let pfn = 0; pfn < flags.length; pfn++) if (flags[pfn]! & PageFlag.Unverified) n++;
+  for (const pfn of new Set(gone)) if (flags[pfn]! & PageFlag.Unverified) n--;
+  return n;
+}
+
 export interface FirstTouchContext {
   mem: PhysMem;
   frames: PageFrames;
