@@ -14,12 +14,11 @@ import { PageFlag, type PageFrames } from '../boot/frames.js';
 import { EIO } from '../format/errno.js';
 import { crc32c, crc32cFile, crc32cMany, crc32cRanges, crc32cReadCheck, type CrcThreads } from '../format/crc.js';
 import type { Loss, NodeImage } from './image.js';
-import type { Run } from './types.js';
+import type { Log, Run } from './types.js';
 import { RUN, type LogReplay } from './replay.js';
 import { SPAN } from './spans.js';
 import type { RunHeads } from './runheads.js';
 import { CheckingThread } from './ahead.js';
-import type { Log } from './types.js';
 
 /** Runs a read verifies in one batch at most (a read of 1 MiB covers 8 runs of 32 pages, or 256 lone pages). */
 const BATCH_RUNS_MAX = 4096;
