@@ -29,14 +29,18 @@ export class Background {
 
 /**
  * The nodes of a compaction in slices grouped by directory (v3 minor 2): breadth
- * first from the root, each directory ('dir', with the names it holds now) then
+ * first from the root, each directory ('dir', with the names it holds now and its
+ * parent: the directory before it whose names held it, or the root itself) then
  * the nodes it is first to name ('member'); then, in table order, every live node
  * the walk did not write ('rest': one moved meanwhile out of a directory not yet
  * visited, say). A node changed or made meanwhile is the tracker's either way.
  */
 class DirWalk {
   private readonly queue: number[] = [ROOT_INO];
+  /** Each queued directory's parent: the directory whose names (written before it) hold it. */
+  private readonly ups: number[] = [ROOT_INO];
   private q = 0;
+  private dir = ROOT_INO;              // the directory whose members are being walked
   private members: number[] = [];
   private m = 0;
   private readonly written = new Set<number>();
@@ -49,19 +53,21 @@ class DirWalk {
       while (this.m < this.members.length) {
         const node = this.t.get(this.members[this.m++]!);
         if (!node || !liveNode(node) || this.written.has(node.ino)) continue;
-        if (node.dir) { this.queue.push(node.ino); continue; }
+        if (node.dir) { this.queue.push(node.ino); this.ups.push(this.dir); continue; }
         this.written.add(node.ino);
         return { node: imageOf(this.t, node, [], true), names: [], group: 'member', linked: node.nlink > 1 };
       }
       if (this.q >= this.queue.length) { this.t.loadAll(); this.rest = this.t.inodes.values(); break; }
-      const dir = this.t.get(this.queue[this.q++]!);
+      const up = this.ups[this.q]!, dir = this.t.get(this.queue[this.q++]!);
       if (!dir || !dir.dir || !liveNode(dir) || this.written.has(dir.ino)) continue;
       this.written.add(dir.ino);
+      this.dir = dir.ino;
       const names: SliceNode['names'][number][] = [];
       this.members = [];
       this.m = 0;
       for (const [name, d] of dir.dir.entries) { names.push({ parent: dir.ino, name, ino: d.ino }); this.members.push(d.ino); }
-      return { node: imageOf(this.t, dir, [], true), names, group: 'dir' };
+      // Its parent as this walk wrote it (HOMES): a move since is the tracker's, a NAME of the last step.
+      return { node: imageOf(this.t, dir, [], true), names, group: 'dir', parent: up };
     }
     for (;;) {
       const r = this.rest.next();

@@ -15,10 +15,10 @@ import { stepClock } from './testkit.js';
 export const PS = 4096;
 export type Dump = Map<string, string>;
 
-export function mountOn(ram: SimRam, opts: { live?: boolean; verify?: 'full' | 'lazy'; spans?: boolean; lazyLoad?: boolean } = {}): Volume {
+export function mountOn(ram: SimRam, opts: { live?: boolean; verify?: 'full' | 'lazy'; spans?: boolean; lazyLoad?: boolean; log?: (line: string) => void } = {}): Volume {
   const handoff = ArenaHeaderHandoff.attach(ram);
   if (!(handoff instanceof ArenaHeaderHandoff)) throw new Error(handoff.message);
-  return Volume.mount({ mem: ram, handoff, clock: stepClock(), keepMemOpen: true, live: opts.live, verify: opts.verify ?? 'full', spans: opts.spans, lazyLoad: opts.lazyLoad });
+  return Volume.mount({ mem: ram, handoff, clock: stepClock(), keepMemOpen: true, live: opts.live, verify: opts.verify ?? 'full', spans: opts.spans, lazyLoad: opts.lazyLoad, log: opts.log });
 }
 
 export function newRam(pageCount = 2048, version = 3): SimRam {
@@ -147,6 +147,27 @@ export function growUntilDue(vol: Volume, name = 'grow'): void {
     vol.setxattr(f, 'user.grow', Buffer.alloc(3000, i & 0xff), 0);
     if (vol.sync() !== 0) throw new Error('a commit growing the log failed');
   }
+}
+
+/**
+ * A seeded tree whose next compaction runs in the least slices (background(0): a node or a few
+ * groups each); `prepare` runs before it, `during` between slices. Returns the volume after the sync that publishes it.
+ */
+export function slicedCompaction(seed: number, during: (vol: Volume, step: number) => void, prepare: (vol: Volume) => void = () => {}): { ram: SimRam; vol: Volume; steps: number } {
+  const { ram, vol } = randomTree(seed, 250);
+  prepare(vol);
+  assert.equal(vol.sync(), 0);
+  growUntilDue(vol);
+  const head = vol.pram!.head;
+  let steps = 0;
+  while (vol.background(0)) {
+    assert.ok(++steps < 20000, `seed ${seed}: the compaction ends`);
+    during(vol, steps);
+  }
+  assert.ok(steps > 10, `seed ${seed}: ${steps} slices`);
+  assert.equal(vol.sync(), 0);                             // the last step publishes the fresh log
+  assert.notEqual(vol.pram!.head, head, `seed ${seed}: the fresh log is published`);
+  return { ram, vol, steps };
 }
 
 /** The space model's shape of a mounted volume (bytes, data pages, inline nodes). */

@@ -50,7 +50,9 @@ export class IndexBuilder {
   open(e: Emitter, dir: number): void {
     e.flush();
     this.dir = dir; this.start = this.at.streamPos;
+    this.opened.add(dir);
   }
+  private readonly opened = new Set<number>();
 
   close(e: Emitter): void {
     e.flush();
@@ -59,13 +61,19 @@ export class IndexBuilder {
     this.start = -1;
   }
 
-  /** A node written whole into the open group. */
-  node(n: NodeImage): void {
+  /**
+   * A node written into the open group. `parent`: a directory's parent when its image carries no
+   * names (in slices: the directory whose group, written before, names it).
+   */
+  node(n: NodeImage, parent?: number): void {
+    // HOMES names only directories with a group (readIndex refuses others): the walk gave the parent its group first.
+    if (parent !== undefined && parent !== n.ino && !this.opened.has(parent)) assert(false, 'a directory\'s parent has its group before it');
     this.nodes++;
     if (n.ino > this.maxIno) this.maxIno = n.ino;
     if (this.homed * 2 === this.homes.length) { const b = new Float64Array(this.homes.length * 2); b.set(this.homes); this.homes = b; }
     // A directory's HOMES entry is its parent (its own group is in the index): a mount finds a moved directory's way up.
-    this.homes[2 * this.homed] = n.ino; this.homes[2 * this.homed++ + 1] = isDir(n) ? n.names[0]?.parent ?? n.ino : this.dir;
+    // The root and other nameless directories: themselves.
+    this.homes[2 * this.homed] = n.ino; this.homes[2 * this.homed++ + 1] = isDir(n) ? parent ?? n.names[0]?.parent ?? n.ino : this.dir;
     this.modelBytes += inodeRecordBytes(n.xattrs.length ? encodeXattrs(n.xattrs).length : 0);
     for (const nm of n.names) this.modelBytes += nameRecordBytes(Buffer.byteLength(nm.name));
     if (n.inline && n.inline.length > 0) { this.inline++; this.modelBytes += inlineRecordBytes(n.inline.length); }

@@ -246,10 +246,12 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
     if (!raw) return 'the tail is past the log pages';
     const homes = index.runs.homes;
     const t = tailOverlay(raw, { index, homeOf: (ino) => index.dirs.has(ino) ? ino : index.links.get(ino) ?? homeOf(homes, ino),
-      group: (dir) => readGroup(mem, pages, index.dirs.get(dir)!, h.logId) }, h.logId, bytes, crcs);
+      group: (dir) => readGroup(mem, pages, index.dirs.get(dir)!, h.logId) }, bytes, crcs);
     if (typeof t === 'string') return `the tail: ${t}`;
-    // LazyTree finds a touched directory's way up by HOMES; a compaction in slices lists no directory's parent there.
-    for (const d of t.touched) if (d !== 1 && homeOf(homes, d) === d) return `the tail: directory ${d} has no parent in HOMES (a compaction in slices)`;
+    // LazyTree finds a touched directory's way up by HOMES (a directory's entry is its parent). A compaction in
+    // slices by older code listed each directory as itself: its touched directories have no way up (it could go
+    // round once the tail moves one), so such a log is told by that and replayed whole. The root is itself in every log.
+    for (const d of t.touched) if (d !== 1 && homeOf(homes, d) === d) return `the tail: directory ${d} has no parent in HOMES (a compaction in slices by older code)`;
     tail = t;
     dataRuns = retouched(dataRuns, t.before.pages, t.after.pages);
     // The space model's totals as a full replay counts them: the touched groups as the tail left them.

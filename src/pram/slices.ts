@@ -40,8 +40,9 @@ const NAMES_EVERY = 256;
  * One node for a compaction slice: its image (names unused) and, for a directory, the names it holds.
  * group (v3 minor 2, indexes.ts): 'dir' begins the group of this directory; 'member' belongs to the
  * group open (linked: it has names in other directories too); 'rest' (and anything after it) comes after the index, ungrouped.
+ * parent ('dir'): its HOMES entry, the directory whose names, written before, hold it (none: itself, as older code wrote).
  */
-export interface SliceNode { node: NodeImage; names: readonly ChangeSet['names'][number][]; group?: 'dir' | 'member' | 'rest'; linked?: boolean }
+export interface SliceNode { node: NodeImage; names: readonly ChangeSet['names'][number][]; group?: 'dir' | 'member' | 'rest'; linked?: boolean; parent?: number }
 
 /** Pages a settling step checksums in one call (neighbours are read together: the batch is sorted). */
 const SETTLE_BATCH = 64;
@@ -247,7 +248,7 @@ export class SlicedCompaction {
     }
     if (this.grouping === 'open') this.ix.close(e);
     if (n && n.group === 'dir') {
-      this.dir = n.node.ino; this.ix.open(e, n.node.ino); this.ix.node(n.node); this.ix.held(n.names); this.grouping = 'open';
+      this.dir = n.node.ino; this.ix.open(e, n.node.ino); this.ix.node(n.node, n.parent); this.ix.held(n.names); this.grouping = 'open';
       for (const nm of n.names) { const l = this.linked.get(nm.ino); if (l && !l.includes(nm.parent)) l.push(nm.parent); }
       return;
     }

@@ -1,11 +1,13 @@
 // The tail of an index-led lazy mount (docs/FORMAT.md §v3, Lazy mount): the
-// records later commits appended after the compaction's RUNS. The groups they
+// records after the compaction's RUNS — later commits', and a compaction in
+// slices' own (the nodes its walk did not group, then what changed while it ran,
+// appended as a commit would by the step that published it). The groups they
 // touch (the directories their NAMEs name, the homes of the nodes they name —
 // HOMES — and every directory naming a touched linked node) are read first and
 // replayed, then the tail is applied over them exactly as a full replay applies
 // it (replay.ts applyRecord). What results replaces those groups: each node is
 // placed in the group of a directory naming it after the tail. Anything this
-// cannot do exactly (a damaged or compaction's record in the tail, a name of
+// cannot do exactly (a damaged record in the tail, a name of
 // nothing, a nameless node, pages of no node, a tail too large) is a string
 // saying why, and the caller replays the whole log.
 
@@ -65,7 +67,7 @@ export function replayGroup(g: { dir: InodeRecord | null; nodes: Map<number, Ino
  * The overlay of the tail `raw` (the stream bytes after the RUNS records) over the compaction,
  * or why it cannot be one (the caller then replays the whole log).
  */
-export function tailOverlay(raw: Buffer, src: TailSource, logId: number, logBytes: number, crcs: SpanCrcs): TailOverlay | string {
+export function tailOverlay(raw: Buffer, src: TailSource, logBytes: number, crcs: SpanCrcs): TailOverlay | string {
   // Worth it only while the tail and the groups it touches are less to read than the whole log.
   if (raw.length * 2 > logBytes) return `a tail of ${raw.length} bytes in a log of ${logBytes}`;
   const recs = recordsIn(raw, 'the tail');
@@ -79,8 +81,9 @@ export function tailOverlay(raw: Buffer, src: TailSource, logId: number, logByte
     touched.add(home);
     for (const d of ix.namedIn.get(ino) ?? []) touched.add(d);
   };
-  for (const { rec, generation } of recs) {
-    if (generation === (logId >>> 0)) return 'records of the compaction after its RUNS (nodes no group holds)';
+  // A record of the compaction's own generation is applied as any other (as a replay does): only its damage
+  // rule differs, and the tail takes no damaged record.
+  for (const { rec } of recs) {
     switch (rec.type) {
       case RecordType.Inode: case RecordType.Map: case RecordType.Unmap: case RecordType.Span: touch(rec.r.ino); break;
       case RecordType.Drop: touch(rec.ino); break;
@@ -104,7 +107,7 @@ export function tailOverlay(raw: Buffer, src: TailSource, logId: number, logByte
     for (const ino of g.nodes.keys()) for (const d of ix.namedIn.get(ino) ?? []) touched.add(d);
     if (touched.size > TAIL_MAX_GROUPS) return `a tail touching more than ${TAIL_MAX_GROUPS} groups`;
   }
-  const before = measure(st);
+  const before = measure(st, src);
   let orphan = '';
   for (const { rec } of recs) {
     if (rec.type === RecordType.Span && rec.r.crcsDamage) return 'a SPAN of the tail whose page crcs are damaged';
@@ -128,7 +131,7 @@ function place(st: ReplayState, src: TailSource, touched: Set<number>, before: T
     }
   }
   const o: TailOverlay = { state: st, home: new Map(), members: new Map(), also: new Map(), parent: new Map(), touched, gone: new Set(), fresh: [],
-    before, after: measure(st), maxIno: max };
+    before, after: measure(st, src), maxIno: max };
   for (const dir of touched) if (!st.nodes.get(dir) || !isDirRec(st.nodes.get(dir)!.rec)) o.gone.add(dir);
   for (const [ino, n] of st.nodes) {
     if (ino > o.maxIno) o.maxIno = ino;
@@ -159,8 +162,13 @@ function place(st: ReplayState, src: TailSource, touched: Set<number>, before: T
   return o;
 }
 
-/** Nodes, record bytes and inline nodes as the space model prices them (RUNS TOTALS), and the data pages, of a replayed state. */
-function measure(st: ReplayState): TailOverlay['before'] {
+/**
+ * Nodes, record bytes and inline nodes as the space model prices them (RUNS TOTALS), and the data pages, of a replayed state.
+ * A name is priced with the node it names: not here when an untouched group holds that node (its load charges it); a name
+ * of a node no group holds (in slices: the directory's names as the walk found them, of a node gone before its turn) is
+ * priced by TOTALS with its directory, so here too.
+ */
+function measure(st: ReplayState, src: TailSource): TailOverlay['before'] {
   const m = { nodes: st.nodes.size, bytes: 0, inline: 0, pages: new Set<number>() };
   for (const n of st.nodes.values()) {
     m.bytes += inodeRecordBytes(n.rec.xattrs.length);
@@ -168,6 +176,6 @@ function measure(st: ReplayState): TailOverlay['before'] {
     for (const runs of n.groups?.values() ?? []) for (let k = 0; k < runs.length; k += RUN) for (let i = 0; i < runs[k + 2]!; i++) m.pages.add(runs[k + 1]! + i);
     for (const spans of n.blocks?.values() ?? []) for (let k = 0; k < spans.length; k += SPAN) for (let i = 0; i < spans[k + 2]!; i++) m.pages.add(spans[k + 1]! + i);
   }
-  for (const names of st.names.values()) for (const [name, ino] of names) if (st.nodes.has(ino)) m.bytes += nameRecordBytes(Buffer.byteLength(name));
+  for (const names of st.names.values()) for (const [name, ino] of names) if (st.nodes.has(ino) || src.homeOf(ino) === 0) m.bytes += nameRecordBytes(Buffer.byteLength(name));
   return m;
 }

@@ -27,6 +27,8 @@ export const VARIANTS = [
   { name: 'v3-sliced', v3: true, checkpoints: 1, sliced: true },
   // and a small commit after it: a lazy mount reads the groups it touches and replays it over them.
   { name: 'v3-lazy-tail', v3: true, checkpoints: 1, tail: true },
+  // A compaction in slices and a commit after it moving a directory: a lazy mount replays it over the groups it touches (HOMES: each directory's parent).
+  { name: 'v3-sliced-tail', v3: true, checkpoints: 1, sliced: true, slicedTail: true },
 ];
 
 const images = [];
@@ -44,9 +46,9 @@ const work = path.join(dir, 'run.arena');
 async function runOne(seed) {
   const r = new Prng(seed);
   // The four chain images drawn as before (known-bugs.test.mjs seeds keep their runs); every fifth seed a v3 log (every tenth the lazy one: whole, or every twentieth in slices;
-  // seed % 20 = 14: the whole one with a commit after it).
+  // seed % 20 = 14: the whole one with a commit after it; seed % 40 = 39: the one in slices with a tail).
   const chain = images[r.below(4)];
-  const img = seed % 5 === 4 ? images[seed % 10 === 9 ? (seed % 20 === 19 ? 6 : 5) : seed % 20 === 14 ? 7 : 4] : chain;
+  const img = seed % 5 === 4 ? images[seed % 10 === 9 ? (seed % 20 === 19 ? (seed % 40 === 39 ? 8 : 6) : 5) : seed % 20 === 14 ? 7 : 4] : chain;
   let cls = CLASSES[r.below(CLASSES.length)];
   // v3 minor 2: a third of the log-record runs flip bits only inside the compaction's LOCATE and INDEX records.
   if (img.v3 && cls === 'meta' && img.map.cls.index.length && r.chance(1 / 3)) cls = 'index';

@@ -16,7 +16,7 @@ const SIZES = [0, 1, 100, 4095, 4096, 4097, 3 * PS + 7, 9 * PS, 40 * PS + 1, 70 
  * checkpoints > 1: the last state is reached through earlier syncs, so the
  * header's other slot holds an older checkpoint: `older` = { generation, expect }.
  */
-export async function buildImage(arena, seed, { v1 = false, v3 = false, extents = false, checkpoints = 1, many = 0, sizeBytes = 4 << 20, sliced = false, tail = false } = {}) {
+export async function buildImage(arena, seed, { v1 = false, v3 = false, extents = false, checkpoints = 1, many = 0, sizeBytes = 4 << 20, sliced = false, tail = false, slicedTail = false, moveDuring = false } = {}) {
   // v1/v2 images are chains (pageMap reads their layout); v3: a record log (logMap). Set per image: the
   // process mounts each image the way it was written.
   process.env['PRAM_FORMAT'] = v3 ? '3' : '2';
@@ -76,10 +76,30 @@ export async function buildImage(arena, seed, { v1 = false, v3 = false, extents 
     await pfs.mkdir('/a/new');
     await pfs.writeFile('/a/new/x', r.bytes(r.range(1, 2 * PS)));
   }
-  const expect = await expectOf(pfs);
-  if (sliced) compactInSlices(pfs);                   // after the reads: their atime updates are in no later commit
+  let expect = await expectOf(pfs);
+  if (sliced) compactInSlices(pfs, moveDuring ? movedBetween : undefined);   // after the reads: their atime updates are in no later commit
+  if (slicedTail) {
+    // The publish (the other header slot) holds the compaction; then a commit after it moving /a/b to /c/b2 (moveDuring: the
+    // move is between the slices instead, in the publish's own tail — not in the campaign: bit flips that take those
+    // records bring the older names back with no loss naming them, a replay damage rule this variant found).
+    older = { generation: pfs.volume.pram.stats().generation, expect: await expectOf(pfs) };
+    states.set(older.generation, older.expect);
+    if (!moveDuring) { await pfs.rename('/a/b', '/c/b2'); await pfs.mkdir('/c/b2/new'); }
+    await pfs.chmod(files.find((f) => !f.startsWith('/a/b/')), 0o600);   // /a/b moved
+    await pfs.writeFile('/c/after', r.bytes(r.range(1, 2 * PS)));
+    await pfs.mkdir('/c/b2/later');
+    await pfs.writeFile('/c/b2/later/x', r.bytes(r.range(1, 2 * PS)));
+    expect = await expectOf(pfs);                      // one commit at unmount, with the reads' atimes (the newest state)
+  }
   await pfs.unmount();
   return { expect, older, states };
+}
+
+/** moveDuring: between slices, /a/b (a walked directory's subdirectory) moves to /c/b2 and /c/b2/new is made. */
+function movedBetween(vol, slice) {
+  const a = vol.lookup(1, 'a').ino, c = vol.lookup(1, 'c').ino;
+  if (slice === 2 && vol.rename(a, 'b', c, 'b2', 0) !== 0) throw new Error('the move between slices failed');
+  if (slice === 3 && typeof vol.mkdir(vol.lookup(c, 'b2').ino, 'new', 0o755, 0, 0) === 'number') throw new Error('a mkdir between slices failed');
 }
 
 /** What every path reads back as: path → { ino, kind, xattrs, content | target }. */
@@ -220,11 +240,11 @@ export function depsOf(path, expect, map) {
 
 /**
  * sliced (v3): commits grow the log until a compaction is due, which then runs in the least
- * slices (background(0)) with no change during it; the sync after the last publishes it, so
- * the image ends with a compaction in slices and nothing after its RUNS (a lazy mount boots it).
+ * slices (background(0)) with no change during it (or `during`'s); the sync after the last publishes it, so
+ * the image ends with a compaction in slices and nothing after its RUNS but `during`'s changes (a lazy mount boots it).
  * All of it synchronous on the volume: the library's own driver never runs a slice in between.
  */
-function compactInSlices(pfs) {
+function compactInSlices(pfs, during = () => {}) {
   const vol = pfs.volume, c = vol.lookup(1, 'c').ino;
   vol.background(0);                                   // driven: a due compaction waits for its slices
   for (let i = 0; !vol.pram.slices.wanted(); i++) {
@@ -233,6 +253,6 @@ function compactInSlices(pfs) {
   }
   if (vol.removexattr(c, 'user.grow') !== 0 || vol.sync() !== 0) throw new Error('a commit growing the log failed');   // /c as `expect` has it
   let slices = 0;
-  while (vol.background(0)) slices++;
+  while (vol.background(0)) during(vol, ++slices);
   if (vol.sync() !== 0 || slices < 3 || vol.pram.slices.compacting) throw new Error(`the compaction ran in ${slices} slices, not published`);
 }
