@@ -203,7 +203,12 @@ export function readdir(t: InodeTable, node: Inode, cookie: number, max: number,
   const take = (e: DirEntry) => out.length < max && fits(e) && out.push(e) > 0;
   if (cookie < 1 && !take({ name: '.', ino: node.ino, type: DT_DIR, next: 1 })) return out;
   if (cookie < 2 && !take({ name: '..', ino: node.dir.parent, type: DT_DIR, next: 2 })) return out;
-  node.dir.walk(Math.max(cookie, 3), (name, d) => take({ name, ino: d.ino, type: t.dtOf(d.ino), next: d.cookie + 1 }));
+  const dir = node.dir;
+  // dtOf may load another group, which can drop a dangling name of this directory (a damaged image): skip it.
+  dir.walk(Math.max(cookie, 3), (name, d) => {
+    const type = t.dtOf(d.ino);
+    return type < 0 || dir.get(name) !== d ? true : take({ name, ino: d.ino, type, next: d.cookie + 1 });
+  });
   t.accessed(node);
   return out;
 }

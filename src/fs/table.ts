@@ -70,11 +70,15 @@ export class InodeTable {
     this.lazy?.loadAll();
   }
 
-  /** A directory entry's type: a subdirectory a lazy mount has not loaded is known without loading it. */
+  /**
+   * A directory entry's type: a subdirectory a lazy mount has not loaded is known
+   * without loading it. -1: no such node (a lazy mount's group load found the
+   * name dangling in a damaged image and dropped it with a loss).
+   */
   dtOf(ino: number): number {
     const node = this.inodes.get(ino);
     if (node === undefined && this.lazy?.isDir(ino)) return DT_DIR;
-    return (node ?? this.get(ino)!).ops.dt;
+    return (node ?? this.get(ino))?.ops.dt ?? -1;
   }
 
   now(): bigint {

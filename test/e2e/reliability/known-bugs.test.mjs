@@ -45,6 +45,12 @@ test('fixed: a damaged head link page loses only its entries: the chain resumes 
   assert.ok(o.losses >= 1);
 });
 
+test('fixed: listing a directory whose hard-linked node\'s home group lost its record drops the dangling name, no TypeError (lazy, SEED=102659)', () => {
+  const o = strict(11, 102659);
+  assert.equal(o.variant, 'v3-sliced');
+  assert.ok(o.losses >= 1 && o.lostPaths >= 1, 'the lost node is named as a loss');
+});
+
 test('bug: a symlink with a hostile saved size makes readlink allocate that size (4 GiB, fuzz SEED=1880)', () => {
   const fuzz = path.join(path.dirname(worker), 'fuzz-worker.mjs');
   const out = execFileSync(process.execPath, ['--expose-gc', fuzz, dir, 'one', '1880'], {
