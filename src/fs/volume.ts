@@ -343,7 +343,10 @@ export class Volume {
     return this.sync();
   }
 
-  sync(): number {
+  sync(): number { return this.commitNow(false); }
+
+  /** A durable step; `closing`: the unmount's, which writes a due compaction whole (Pram.commit). */
+  private commitNow(closing: boolean): number {
     if (!this.mounted) return -EINVAL;
     const changes = this.t.changes;
     const engine = this.parts.engine, tracker = this.t.tracker;
@@ -351,7 +354,7 @@ export class Volume {
     if (engine.commit && tracker && this.pram?.slices?.sliced && !this.wholeNext && this.finishCompaction() === 0) r = 0;
     else if (engine.commit && tracker) {
       const set = this.wholeNext ? null : tracker.build((ino) => this.t.get(ino), (node) => imageOf(this.t, node, [], true), liveNode);
-      r = engine.commit(set, () => toImages(this.t, true));
+      r = engine.commit(set, () => toImages(this.t, true), { closing });
       if (r === 0) { tracker.clear(); this.wholeNext = false; }
     } else r = engine.checkpoint(toImages(this.t));
     if (r === 0) this.savedChanges = changes;
@@ -409,7 +412,7 @@ export class Volume {
    */
   unmount(): number {
     if (!this.mounted) return -EINVAL;
-    const r = this.sync();
+    const r = this.commitNow(true);
     if (r < 0) return r;
     this.mounted = false;
     this.parts.close();
