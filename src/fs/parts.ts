@@ -15,6 +15,8 @@ export interface VolumeEngine extends PageEngine {
    * `closing`: the unmount's commit (a due compaction is written then, whole).
    */
   commit?(changes: ChangeSet | null, all: () => Iterable<NodeImage>, opts?: { closing?: boolean }): number;
+  /** The next commit of this many changed inodes and names would write `all()` whole (no change set needed). */
+  compactsWhole?(changed: { nodes: number; names: number }, opts?: { closing?: boolean }): boolean;
   /** True when the engine keeps a v3 log (commit() then logs only what changed). */
   readonly logs?: boolean;
 }

@@ -353,7 +353,9 @@ export class Volume {
     let r: number;
     if (engine.commit && tracker && this.pram?.slices?.sliced && !this.wholeNext && this.finishCompaction() === 0) r = 0;
     else if (engine.commit && tracker) {
-      const set = this.wholeNext ? null : tracker.build((ino) => this.t.get(ino), (node) => imageOf(this.t, node, [], true), liveNode);
+      // A commit the engine will write whole needs no change set (a build's million creates: it would only be dropped).
+      const whole = this.wholeNext || (engine.compactsWhole?.(tracker.changed, { closing }) ?? false);
+      const set = whole ? null : tracker.build((ino) => this.t.get(ino), (node) => imageOf(this.t, node, [], true), liveNode);
       r = engine.commit(set, () => toImages(this.t, true), { closing });
       if (r === 0) { tracker.clear(); this.wholeNext = false; }
     } else r = engine.checkpoint(toImages(this.t));

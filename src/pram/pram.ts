@@ -16,7 +16,7 @@ import { assert } from '../format/assert.js';
 import type { Handoff } from './handoff.js';
 import type { ChangeSet, LoadedImage, Loss, NodeImage } from './image.js';
 import { LiveLog, logPagesFor, OLD_LOG_STEP, type LogHandoff, type Published } from './live.js';
-import { changeRecords, Emitter, leastChangeBytes, treeRecords, type Emitted } from './records.js';
+import { changeRecords, Emitter, leastChangeBytes, leastChangedBytes, treeRecords, type Emitted } from './records.js';
 import { groupedTreeRecords, setLocate } from './indexes.js';
 import { Settler, Slices } from './slices.js';
 import type { LogReplay } from './replay.js';
@@ -329,8 +329,7 @@ export class Pram {
       // when the change alone outweighs the committed log (a build's million creates): then it is O(change) as the append
       // is, and the image gets its index now. Known from the change's least bytes, the append is not written first.
       const committed = live.cursor.bytes;
-      const whole = (appended: number): boolean =>
-        live.dueForCompaction(committed + appended) && (!slices.driven || closing || appended > committed);
+      const whole = (appended: number): boolean => this.compactsWith(appended, closing);
       const least = leastChangeBytes(changes);
       if (!(least > 0 && whole(least))) {
         // The append is written in place past the committed tail before it is decided on: unpublished, it is never read.
@@ -367,6 +366,24 @@ export class Pram {
     if (idle) { this.log(`PRAM: the due compaction at unmount failed (${-ENOSPC}): the log is kept as committed`); return 0; }
     this.log(`PRAM: Failed to save FS tree: ${-ENOSPC}`);
     return -ENOSPC;
+  }
+
+  /**
+   * A commit of a change set whose records take at least `appended` stream bytes compacts whole
+   * (due with them counted, and no driver, `closing`, or the change larger than the committed log).
+   */
+  private compactsWith(appended: number, closing: boolean): boolean {
+    const live = this.live!, committed = live.cursor?.bytes ?? 0;
+    return live.dueForCompaction(committed + appended) && (!this.slices!.driven || closing || appended > committed);
+  }
+
+  /**
+   * The next commit of `nodes` changed inodes and `names` changed names would compact whole: the
+   * caller passes no change set then (fs/ builds none: it would only be dropped).
+   */
+  compactsWhole(changed: { nodes: number; names: number }, opts: { closing?: boolean } = {}): boolean {
+    const least = leastChangedBytes(changed.nodes, changed.names);
+    return this.live !== null && this.live.cursor !== null && least > 0 && this.compactsWith(least, opts.closing ?? false);
   }
 
   private commitDone(generation: number, p: Published, e: Emitted, compact: boolean): void {

@@ -273,5 +273,12 @@ export function changeRecords(c: ChangeSet, e: Emitter): Emitted {
  * this alone that its append would be due compacts without writing it first.
  */
 export function leastChangeBytes(c: ChangeSet): number {
-  return c.nodes.length * inodeRecordBytes(0) + c.names.length * nameRecordBytes(0) + c.dropped.length * (RECORD_HEADER + align8(DROP_SIZE));
+  return c.nodes.length * inodeRecordBytes(0) + c.names.length * nameRecordBytes(0) + c.dropped.length * DROP_BYTES;
 }
+
+/** leastChangeBytes before the change set is built: `nodes` changed inodes (each an INODE or a DROP), `names` changed names. */
+export function leastChangedBytes(nodes: number, names: number): number {
+  return nodes * Math.min(inodeRecordBytes(0), DROP_BYTES) + names * nameRecordBytes(0);
+}
+
+const DROP_BYTES = RECORD_HEADER + align8(DROP_SIZE);
