@@ -77,6 +77,16 @@ export class LiveLog {
     return this.cursor === null || bytes - this.compactBytes > this.compactBytes + COMPACT_FLOOR_BYTES;
   }
 
+  /**
+   * A commit whose records take at least `appended` stream bytes writes a compaction whole now: due
+   * with them counted, and no driver for slices, the unmount's commit (`closing`), or the change
+   * larger than the committed log (the compaction then costs what the append would: O(change)).
+   */
+  compactsWhole(appended: number, driven: boolean, closing: boolean): boolean {
+    const committed = this.cursor?.bytes ?? 0;
+    return this.dueForCompaction(committed + appended) && (!driven || closing || appended > committed);
+  }
+
   /** Stream bytes of the log with the open append's records (after endAppend(): where the append ends). */
   get appendEnd(): number { return this.writer.streamPos; }
 

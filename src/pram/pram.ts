@@ -329,7 +329,7 @@ export class Pram {
       // when the change alone outweighs the committed log (a build's million creates): then it is O(change) as the append
       // is, and the image gets its index now. Known from the change's least bytes, the append is not written first.
       const committed = live.cursor.bytes;
-      const whole = (appended: number): boolean => this.compactsWith(appended, closing);
+      const whole = (appended: number): boolean => live.compactsWhole(appended, slices.driven, closing);
       const least = leastChangeBytes(changes);
       if (!(least > 0 && whole(least))) {
         // The append is written in place past the committed tail before it is decided on: unpublished, it is never read.
@@ -369,21 +369,12 @@ export class Pram {
   }
 
   /**
-   * A commit of a change set whose records take at least `appended` stream bytes compacts whole
-   * (due with them counted, and no driver, `closing`, or the change larger than the committed log).
-   */
-  private compactsWith(appended: number, closing: boolean): boolean {
-    const live = this.live!, committed = live.cursor?.bytes ?? 0;
-    return live.dueForCompaction(committed + appended) && (!this.slices!.driven || closing || appended > committed);
-  }
-
-  /**
    * The next commit of `nodes` changed inodes and `names` changed names would compact whole: the
    * caller passes no change set then (fs/ builds none: it would only be dropped).
    */
   compactsWhole(changed: { nodes: number; names: number }, opts: { closing?: boolean } = {}): boolean {
     const least = leastChangedBytes(changed.nodes, changed.names);
-    return this.live !== null && this.live.cursor !== null && least > 0 && this.compactsWith(least, opts.closing ?? false);
+    return this.live !== null && this.live.cursor !== null && least > 0 && this.live.compactsWhole(least, this.slices!.driven, opts.closing ?? false);
   }
 
   private commitDone(generation: number, p: Published, e: Emitted, compact: boolean): void {
