@@ -32,6 +32,8 @@ export class ChangeTracker {
 
   /** Records the next commit writes, about: one per changed inode, name and page (what an early checkpoint weighs). */
   get size(): number { return this.nodes.size + this.names.size + this.pageCount; }
+  /** Changed inodes and names since the last commit, without building the set. */
+  get changed(): { nodes: number; names: number } { return { nodes: this.nodes.size, names: this.names.size }; }
 
   node(ino: number): void { this.nodes.add(ino); }
 

@@ -24,15 +24,20 @@ export class Checkpointer {
     if (engine.logs && engine.commit) { t.track(); this.wholeNext = salvaged; }
   }
 
-  /** A commit (v3) or a whole checkpoint (v1/v2): 0, or -errno with the previous one still current. */
-  sync(): number {
+  /**
+   * A commit (v3) or a whole checkpoint (v1/v2): 0, or -errno with the previous
+   * one still current. `closing`: the unmount's, which writes a due compaction whole.
+   */
+  sync(closing = false): number {
     const changes = this.t.changes;
     const { engine } = this, tracker = this.t.tracker;
     let r: number;
     if (engine.commit && tracker && this.pram?.slices?.sliced && !this.wholeNext && this.finishCompaction() === 0) r = 0;
     else if (engine.commit && tracker) {
-      const set = this.wholeNext ? null : tracker.build((ino) => this.t.get(ino), (node) => imageOf(this.t, node, [], true), liveNode);
-      r = engine.commit(set, () => toImages(this.t, true));
+      // A commit the engine will write whole needs no change set (a build's million creates: it would only be dropped).
+      const whole = this.wholeNext || (engine.compactsWhole?.(tracker.changed, { closing }) ?? false);
+      const set = whole ? null : tracker.build((ino) => this.t.get(ino), (node) => imageOf(this.t, node, [], true), liveNode);
+      r = engine.commit(set, () => toImages(this.t, true), { closing });
       if (r === 0) { tracker.clear(); this.wholeNext = false; }
     } else r = engine.checkpoint(toImages(this.t));
     if (r === 0) this.savedChanges = changes;

@@ -298,8 +298,15 @@ test('a compaction gives a large old log back in steps: its pages count as free 
   const ram = newRam(16384);                                    // 64 MiB
   const vol = mountOn(ram);
   assert.equal(vol.sync(), 0);
-  for (let i = 0; i < 48_000; i++) vol.mknod(1, `a-rather-long-file-name-to-fill-the-log-with-names-${i}`, 0o100644, 0, 0, 0);
-  assert.equal(vol.sync(), 0);                                  // one append of several MiB: the log is due
+  for (let i = 0; i < 24_000; i++) vol.mknod(1, `a-rather-long-file-name-to-fill-the-log-with-names-${i}`, 0o100644, 0, 0, 0);
+  assert.equal(vol.sync(), 0);                                  // a change larger than the log: compacted at once
+  vol.driveBackground();                                        // driven: a due compaction waits for slices (none run)
+  for (let k = 0; !vol.pram!.slices!.wanted(); k++) {           // appends, each smaller than the log, until it is due
+    assert.ok(k < 20, 'the log becomes due');
+    for (let i = 0; i < 12_000; i++) vol.mknod(1, `b-${k}-a-rather-long-file-name-to-fill-the-log-with-names-${i}`, 0o100644, 0, 0, 0);
+    assert.equal(vol.sync(), 0);
+  }
+  vol.pram!.slices!.driven = false;
   const allocator = vol.pram!.allocator;
   const logPages = new HeaderView(ram.page(0)).current()!.slot.log!.logPages;
   assert.ok(logPages > OLD_LOG_STEP, `a log of ${logPages} pages`);

@@ -10,8 +10,13 @@ import type { PageEngine } from './file.js';
 /** The engine as the volume uses it (pram/'s Pram satisfies this). */
 export interface VolumeEngine extends PageEngine {
   checkpoint(nodes: Iterable<NodeImage>): number;
-  /** A v3 engine: log what changed (null: write `all()` whole); absent, every durable step is a checkpoint. */
-  commit?(changes: ChangeSet | null, all: () => Iterable<NodeImage>): number;
+  /**
+   * A v3 engine: log what changed (null: write `all()` whole); absent, every durable step is a checkpoint.
+   * `closing`: the unmount's commit (a due compaction is written then, whole).
+   */
+  commit?(changes: ChangeSet | null, all: () => Iterable<NodeImage>, opts?: { closing?: boolean }): number;
+  /** The next commit of this many changed inodes and names would write `all()` whole (no change set needed). */
+  compactsWhole?(changed: { nodes: number; names: number }, opts?: { closing?: boolean }): boolean;
   /** True when the engine keeps a v3 log (commit() then logs only what changed). */
   readonly logs?: boolean;
 }

@@ -369,7 +369,8 @@ export class Volume {
    * try again, or give up with detach() (back to the previous checkpoint).
    */
   unmount(): number {
-    const r = this.sync();   // -EINVAL once unmounted
+    // The unmount's commit writes a due compaction whole (Pram.commit): the next mount then finds an index.
+    const r = this.mounted ? this.checkpoints.sync(true) : -EINVAL;
     return r < 0 ? r : this.detach();
   }
 

@@ -42,6 +42,8 @@ export class LazyLog {
   }
 
   get logId(): number { return this.cursor.logId; }
+  /** Stream bytes up to the end of the index's RUNS: what follows is the tail. */
+  get indexEnd(): number { const l = this.index.locate; return l.indexPos + l.indexBytes + l.runsBytes; }
   /** Every inode number the compaction used is at most this. */
   get maxIno(): number { return this.tail?.maxIno ?? this.index.locate.maxIno; }
   /** Every group loaded. */

@@ -12,6 +12,7 @@ import { LOG_HEADER, LOG_NEXT, MAP_SIZE, RECORD_HEADER, type RecordOut } from '.
 import type { TreeShape } from './ledger.js';
 import { LogWriter, tailPfn, type LogCursor } from './log.js';
 import type { Emitted } from './records.js';
+import { assert } from '../format/assert.js';
 
 /** A handoff that can name a v3 log (the arena header's slots, extension 2). */
 export interface LogHandoff {
@@ -19,7 +20,11 @@ export interface LogHandoff {
   pending?: { pages: number; nodes: number };
 }
 
-/** Compaction is due when the log holds more than twice what a fresh one took, plus this. */
+/**
+ * Compaction is due when the records after the compacted part (the tail) are
+ * more than that part plus this: the floor keeps a small log from compacting
+ * at every few commits (a whole replay of so little is cheap anyway).
+ */
 export const COMPACT_FLOOR_BYTES = 1 << 20;
 
 /**
@@ -35,7 +40,11 @@ export interface Published { head: number; newPages: number[]; oldPages: number[
 export class LiveLog {
   /** Writes records in place; one session at a time (an append, a compaction or one of its slices). */
   readonly writer: LogWriter;
-  /** Stream bytes of the last compaction (what a fresh log takes, as of then). */
+  /**
+   * Stream bytes of the compacted part of the log: what the last compaction
+   * wrote (this process), or at mount the bytes up to the end of its index's
+   * RUNS (0 when the log has none: all of it is tail).
+   */
   private compactBytes = 0;
 
   /** cursor: the committed log (from the load), or null when the current image is not a v3 log. */
@@ -45,19 +54,41 @@ export class LiveLog {
   }
 
   /**
-   * The committed log found at mount. It counts as compact as mounted, so the
-   * first change after a mount appends (a baseline of 0 made every mount's first
-   * commit rewrite the whole tree); the log may then grow to twice that plus the floor.
+   * The committed log found at mount; `compacted`: the stream bytes up to the
+   * end of its compaction's index (RUNS), 0 without one (a log of before v3
+   * minor 3, or a compaction written without its index for room). What follows
+   * is the tail a lazy mount must replay over the index: once it outweighs the
+   * compacted part the next commit compacts, so the image gets its index back
+   * (a mount that took the whole log as compact never wrote one: an image built
+   * by one large append was replayed whole at every mount).
    */
-  adopt(cursor: LogCursor): void {
+  adopt(cursor: LogCursor, compacted: number): void {
+    if (!(compacted >= 0 && compacted <= cursor.bytes)) assert(false, 'the compacted part lies inside the log');
     this.cursor = cursor;
-    this.compactBytes = cursor.bytes;
+    this.compactBytes = compacted;
   }
 
-  /** The next commit must write a fresh log: none yet, or this one has grown past twice a fresh one. */
-  dueForCompaction(): boolean {
-    return this.cursor === null || this.cursor.bytes > 2 * this.compactBytes + COMPACT_FLOOR_BYTES;
+  /**
+   * The next commit must write a fresh log: none yet, or its tail (of `bytes`,
+   * the committed log's by default; a commit passes its append's end) is more
+   * than the compacted part plus the floor.
+   */
+  dueForCompaction(bytes = this.cursor?.bytes ?? 0): boolean {
+    return this.cursor === null || bytes - this.compactBytes > this.compactBytes + COMPACT_FLOOR_BYTES;
   }
+
+  /**
+   * A commit whose records take at least `appended` stream bytes writes a compaction whole now: due
+   * with them counted, and no driver for slices, the unmount's commit (`closing`), or the change
+   * larger than the committed log (the compaction then costs what the append would: O(change)).
+   */
+  compactsWhole(appended: number, driven: boolean, closing: boolean): boolean {
+    const committed = this.cursor?.bytes ?? 0;
+    return this.dueForCompaction(committed + appended) && (!driven || closing || appended > committed);
+  }
+
+  /** Stream bytes of the log with the open append's records (after endAppend(): where the append ends). */
+  get appendEnd(): number { return this.writer.streamPos; }
 
   /**
    * An append: records are written through the RecordOut returned, in place

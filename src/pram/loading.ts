@@ -36,6 +36,8 @@ export interface Loaded {
   chainPages: number[];
   /** The log's end, for appends (null: the next commit compacts). */
   cursor: LogCursor | null;
+  /** The cursor's stream bytes up to the end of its compaction's index (RUNS); 0: none, the log is all tail (LiveLog.adopt). */
+  compacted: number;
   /** Lazy verification's files (null: verified in full). */
   builds: Build[] | null;
   /** A log booted lazily: its groups, adopted on demand. */
@@ -67,6 +69,7 @@ function loadLog(p: LoadParts, replay: LogReplay, opts: Opts): Loaded {
     image: { nodes: a.nodes, losses: a.losses },
     chainPages: replay.logPages.slice(),
     cursor: replay.cursor && a.losses.length === 0 ? replay.cursor : null,
+    compacted: replay.indexEnd,
     builds: opts.verify === 'lazy' ? a.builds : null,
     groups: null,
     shape: { links: 0, meta: replay.cursor?.pages.length ?? 0, data: a.dataPages, copies: 0, entries: 0 },
@@ -86,6 +89,7 @@ function loadLazy(p: LoadParts, lz: LazyLog, opts: Opts): Loaded {
     image: { nodes: [], losses: [] },
     chainPages: lz.cursor.pages,
     cursor: lz.cursor,
+    compacted: lz.indexEnd,
     builds,
     groups: new LazyGroups(lz, adoptContext(p, { verify: 'lazy', readOnly: opts.readOnly }), builds),
     shape: { links: 0, meta: lz.cursor.pages.length, data: lz.dataPages, copies: 0, entries: 0 },
@@ -105,6 +109,7 @@ function loadChain(p: LoadParts, reserved: ReserveResult, opts: Opts): Loaded {
     image: { nodes, losses: [...reserved.losses, ...st.losses, ...poisoned] },
     chainPages: st.chainPages.slice(),
     cursor: null,
+    compacted: 0,
     // Only files with pages can fail a first read: the rest of each build is not kept past the load.
     builds: opts.verify === 'lazy' ? st.builds.filter((b) => b.node.pages.count > 0).map((b) => ({ node: { pages: b.node.pages }, path: b.path })) : null,
     groups: null,

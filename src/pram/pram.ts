@@ -16,7 +16,7 @@ import { assert } from '../format/assert.js';
 import type { Handoff } from './handoff.js';
 import type { ChangeSet, LoadedImage, Loss, NodeImage } from './image.js';
 import { LiveLog, logPagesFor, OLD_LOG_STEP, type LogHandoff, type Published } from './live.js';
-import { changeRecords, Emitter, treeRecords, type Emitted } from './records.js';
+import { changeRecords, Emitter, leastChangeBytes, leastChangedBytes, treeRecords, type Emitted } from './records.js';
 import { groupedTreeRecords, setLocate } from './indexes.js';
 import { Settler, Slices } from './slices.js';
 import type { LogReplay } from './replay.js';
@@ -106,7 +106,7 @@ export class Pram {
       newPageMap: this.opts.newPageMap ?? (() => new SimplePageMap()), runs: this.runs, runHead: this.runHead,
     }, reserved, opts, replay, lazy);
     this.chainPages = l.chainPages;
-    if (this.live && l.cursor) this.live.adopt(l.cursor);   // else the next commit compacts
+    if (this.live && l.cursor) this.live.adopt(l.cursor, l.compacted);   // else the next commit compacts
     this.lazy = l.builds ? { builds: l.builds } : null;
     this.groups = l.groups;
     this.last = l.shape;
@@ -275,7 +275,7 @@ export class Pram {
    * on failure the previous checkpoint stays current and intact.
    */
   checkpoint(nodes: Iterable<NodeImage>): number {
-    if (this.live) return this.commitLog(null, () => nodes);
+    if (this.live) return this.commitLog(null, () => nodes, false);
     const saved = writeChain(nodes, {
       mem: this.mem, frames: this.frames, allocator: this.allocator, banned: this.banned,
       extents: this.opts.extents ?? false, runs: this.runs, runHead: this.runHead,
@@ -305,32 +305,46 @@ export class Pram {
   /**
    * A durable step of the v3 engine: the change set's records appended after the
    * committed tail, or (first commit after mounting a v2 image or a damaged log,
-   * a log grown past twice a fresh one, too little room for the append, or
-   * `changes` null) a compaction of all(). Nothing changed: nothing written.
+   * a tail grown past the compacted part with the append counted, too little
+   * room for the append, or `changes` null) a compaction of all(). Nothing
+   * changed: nothing written. A due compaction runs in slices when they are
+   * driven, except at unmount (`closing`: even with nothing changed, the image
+   * left is what the next mount reads: with its index, not a whole replay) and
+   * for a change larger than the rest of the log (it costs what the append would).
    * 0 or -errno; on failure the previous commit stays current and intact.
    */
-  commit(changes: ChangeSet | null, all: () => Iterable<NodeImage>): number {
+  commit(changes: ChangeSet | null, all: () => Iterable<NodeImage>, opts: { closing?: boolean } = {}): number {
     if (!this.live) return this.checkpoint(all());
-    return this.commitLog(changes, all);
+    return this.commitLog(changes, all, opts.closing ?? false);
   }
 
-  private commitLog(changes: ChangeSet | null, all: () => Iterable<NodeImage>): number {
+  private commitLog(changes: ChangeSet | null, all: () => Iterable<NodeImage>, closing: boolean): number {
     const live = this.live!, slices = this.slices!;
     const generation = this.generation + 1;
     const e = this.commits();
     slices.settler?.settleAll();   // every page written since the last commit checksummed in one batch: the records only encode
+    let idle = false;
     if (changes !== null && live.cursor !== null) {
-      // The append is written in place past the committed tail before it is decided on: unpublished, it is never read.
-      changeRecords(changes, e.reset(live.openAppend(), generation));
-      const r = live.endAppend();
-      if (r === 0 && e.records === 0) { live.dropAppend(); return 0; }   // idle: nothing to write, not even a due compaction
-      // A due compaction runs whole here only without a driver for slices. The append must leave room for the compaction
-      // after it (the ledger's rule; the pages it took are no longer free): else a compaction, whole, now.
-      if (r === 0 && !(live.dueForCompaction() && !slices.driven) && this.space.room() >= 0) {
-        this.commitDone(generation, live.publishAppend(generation, e), e, false);
-        return 0;
+      // The append counts in the due rule. A due compaction runs whole here without a driver for slices, at unmount, or
+      // when the change alone outweighs the committed log (a build's million creates): then it is O(change) as the append
+      // is, and the image gets its index now. Known from the change's least bytes, the append is not written first.
+      const committed = live.cursor.bytes;
+      const whole = (appended: number): boolean => live.compactsWhole(appended, slices.driven, closing);
+      const least = leastChangeBytes(changes);
+      if (!(least > 0 && whole(least))) {
+        // The append is written in place past the committed tail before it is decided on: unpublished, it is never read.
+        changeRecords(changes, e.reset(live.openAppend(), generation));
+        const r = live.endAppend(), compact = r === 0 && whole(live.appendEnd - committed);
+        idle = r === 0 && e.records === 0;
+        if (idle && !(compact && closing)) { live.dropAppend(); return 0; }   // nothing to write, not even a due compaction
+        // The append must leave room for the compaction after it (the ledger's rule; the pages it took are no longer
+        // free): else a compaction, whole, now.
+        if (r === 0 && !compact && this.space.room() >= 0) {
+          this.commitDone(generation, live.publishAppend(generation, e), e, false);
+          return 0;
+        }
+        if (r === 0) live.dropAppend();
       }
-      if (r === 0) live.dropAppend();
     }
     slices.abandon();
     const fresh = live.openFresh(generation);
@@ -348,8 +362,19 @@ export class Pram {
         live.drop(plain);
       }
     }
+    // An unmount that changed nothing keeps its image (the next mount's first commit compacts).
+    if (idle) { this.log(`PRAM: the due compaction at unmount failed (${-ENOSPC}): the log is kept as committed`); return 0; }
     this.log(`PRAM: Failed to save FS tree: ${-ENOSPC}`);
     return -ENOSPC;
+  }
+
+  /**
+   * The next commit of `nodes` changed inodes and `names` changed names would compact whole: the
+   * caller passes no change set then (fs/ builds none: it would only be dropped).
+   */
+  compactsWhole(changed: { nodes: number; names: number }, opts: { closing?: boolean } = {}): boolean {
+    const least = leastChangedBytes(changed.nodes, changed.names);
+    return this.live !== null && this.live.cursor !== null && least > 0 && this.live.compactsWhole(least, this.slices!.driven, opts.closing ?? false);
   }
 
   private commitDone(generation: number, p: Published, e: Emitted, compact: boolean): void {

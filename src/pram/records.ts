@@ -14,7 +14,8 @@ import { PageFlag, type PageFrames } from '../boot/frames.js';
 import { assert } from '../format/assert.js';
 import { crc32c } from '../format/crc.js';
 import { encodeXattrs } from '../format/v2.js';
-import { GROUP_PAGES, MAP_LRU, putDrop, putInode, putMap, putName, putSpan, putUnmap, SPAN_BLOCK, type RecordOut } from '../format/v3.js';
+import { align8, DROP_SIZE, GROUP_PAGES, inodeRecordBytes, MAP_LRU, nameRecordBytes, putDrop, putInode, putMap, putName, putSpan, putUnmap, RECORD_HEADER, SPAN_BLOCK,
+  type RecordOut } from '../format/v3.js';
 import type { ChangeSet, NodeImage } from './image.js';
 import { runCsum, type Run } from './load.js';
 import type { RunHeads } from './runheads.js';
@@ -265,3 +266,19 @@ export function changeRecords(c: ChangeSet, e: Emitter): Emitted {
   e.flush();
   return e;
 }
+
+/**
+ * Stream bytes changeRecords writes for `c` at least (an INODE per node, a NAME
+ * per name, a DROP per ino gone; pages not counted): a commit that knows from
+ * this alone that its append would be due compacts without writing it first.
+ */
+export function leastChangeBytes(c: ChangeSet): number {
+  return c.nodes.length * inodeRecordBytes(0) + c.names.length * nameRecordBytes(0) + c.dropped.length * DROP_BYTES;
+}
+
+/** leastChangeBytes before the change set is built: `nodes` changed inodes (each an INODE or a DROP), `names` changed names. */
+export function leastChangedBytes(nodes: number, names: number): number {
+  return nodes * Math.min(inodeRecordBytes(0), DROP_BYTES) + names * nameRecordBytes(0);
+}
+
+const DROP_BYTES = RECORD_HEADER + align8(DROP_SIZE);

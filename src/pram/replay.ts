@@ -33,11 +33,13 @@ export interface LogReplay {
   pages: number;                      // pages reserved (log + data)
   logPages: number[];                 // the log pages reserved, in order
   crcs: SpanCrcs;                     // the page crcs of every span (ReplayNode.blocks point into it)
+  /** Stream bytes up to the end of the compaction's index and RUNS (LOCATE says; minor 3), 0: none (all of the log is tail). */
+  indexEnd: number;
 }
 
 /** Walk, check and replay the log the slot names, reserving its pages. */
 export function replayLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; generation: number; log: SlotLog }, log: Log): LogReplay {
-  const out: LogReplay = { cursor: null, generation: slot.generation, nodes: new Map(), names: new Map(), losses: [], pages: 0, logPages: [], crcs: new SpanCrcs() };
+  const out: LogReplay = { cursor: null, generation: slot.generation, nodes: new Map(), names: new Map(), losses: [], pages: 0, logPages: [], crcs: new SpanCrcs(), indexEnd: 0 };
   const lose = (pfn: number | null, what: string) => out.losses.push({ path: null, pfn, what });
   log('PRAM: Examining persistent memory (v3 log)...');
   // pram's own pages are reserved with banning off (as reserveChain does): they stay usable by pram.
@@ -112,6 +114,9 @@ class Replayer {
     const end = this.cut();
     if (end < this.count) this.again(segments, end);
     for (const l of this.applied) this.out.losses.push(l);
+    const l = this.locate, indexEnd = l ? l.indexPos + l.indexBytes + l.runsBytes : 0;
+    // An index without RUNS (minor 2) leads no lazy mount: the log counts as all tail.
+    if (l && l.runsBytes > 0 && indexEnd <= (this.out.cursor?.bytes ?? 0)) this.out.indexEnd = indexEnd;
   }
 
   /**
