@@ -16,8 +16,8 @@ import { assert } from '../format/assert.js';
 import type { Handoff } from './handoff.js';
 import type { ChangeSet, LoadedImage, Loss, NodeImage } from './image.js';
 import { LiveLog, logPagesFor, OLD_LOG_STEP, type LogHandoff, type Published } from './live.js';
-import { changeRecords, Emitter, leastChangeBytes, leastChangedBytes, treeRecords, type Emitted } from './records.js';
-import { groupedTreeRecords, setLocate } from './indexes.js';
+import { Emitter, leastChangedBytes, type Emitted } from './records.js';
+import { writeCommit } from './commitlog.js';
 import { Settler, Slices } from './slices.js';
 import type { LogReplay } from './replay.js';
 import type { LazyLog, LoadedGroup } from './lazy.js';
@@ -303,15 +303,9 @@ export class Pram {
   }
 
   /**
-   * A durable step of the v3 engine: the change set's records appended after the
-   * committed tail, or (first commit after mounting a v2 image or a damaged log,
-   * a tail grown past the compacted part with the append counted, too little
-   * room for the append, or `changes` null) a compaction of all(). Nothing
-   * changed: nothing written. A due compaction runs in slices when they are
-   * driven, except at unmount (`closing`: even with nothing changed, the image
-   * left is what the next mount reads: with its index, not a whole replay) and
-   * for a change larger than the rest of the log (it costs what the append would).
-   * 0 or -errno; on failure the previous commit stays current and intact.
+   * A durable step of the v3 engine: an append of what changed, or a compaction
+   * (commitlog.ts decides and writes it). Nothing changed: nothing written. 0 or
+   * -errno; on failure the previous commit stays current and intact.
    */
   commit(changes: ChangeSet | null, all: () => Iterable<NodeImage>, opts: { closing?: boolean } = {}): number {
     if (!this.live) return this.checkpoint(all());
@@ -319,53 +313,13 @@ export class Pram {
   }
 
   private commitLog(changes: ChangeSet | null, all: () => Iterable<NodeImage>, closing: boolean): number {
-    const live = this.live!, slices = this.slices!;
     const generation = this.generation + 1;
-    const e = this.commits();
-    slices.settler?.settleAll();   // every page written since the last commit checksummed in one batch: the records only encode
-    let idle = false;
-    if (changes !== null && live.cursor !== null) {
-      // The append counts in the due rule. A due compaction runs whole here without a driver for slices, at unmount, or
-      // when the change alone outweighs the committed log (a build's million creates): then it is O(change) as the append
-      // is, and the image gets its index now. Known from the change's least bytes, the append is not written first.
-      const committed = live.cursor.bytes;
-      const whole = (appended: number): boolean => live.compactsWhole(appended, slices.driven, closing);
-      const least = leastChangeBytes(changes);
-      if (!(least > 0 && whole(least))) {
-        // The append is written in place past the committed tail before it is decided on: unpublished, it is never read.
-        changeRecords(changes, e.reset(live.openAppend(), generation));
-        const r = live.endAppend(), compact = r === 0 && whole(live.appendEnd - committed);
-        idle = r === 0 && e.records === 0;
-        if (idle && !(compact && closing)) { live.dropAppend(); return 0; }   // nothing to write, not even a due compaction
-        // The append must leave room for the compaction after it (the ledger's rule; the pages it took are no longer
-        // free): else a compaction, whole, now.
-        if (r === 0 && !compact && this.space.room() >= 0) {
-          this.commitDone(generation, live.publishAppend(generation, e), e, false);
-          return 0;
-        }
-        if (r === 0) live.dropAppend();
-      }
-    }
-    slices.abandon();
-    const fresh = live.openFresh(generation);
-    if (typeof fresh !== 'number') {
-      const locate = groupedTreeRecords(all(), e.reset(live.writer, generation), live.writer, generation, this.mem.pageSize);
-      const r = live.closeFresh();
-      if (r === 0) setLocate(this.mem, fresh, locate);
-      if (r === 0) { this.commitDone(generation, live.publishFresh(fresh, generation, e), e, true); return 0; }
-      live.drop(fresh);
-      // The space model prices a compaction without its index: in the room it kept, the log without one (replayed whole).
-      const plain = live.openFresh(generation);
-      if (typeof plain !== 'number') {
-        treeRecords(all(), e.reset(live.writer, generation));
-        if (live.closeFresh() === 0) { this.commitDone(generation, live.publishFresh(plain, generation, e), e, true); return 0; }
-        live.drop(plain);
-      }
-    }
-    // An unmount that changed nothing keeps its image (the next mount's first commit compacts).
-    if (idle) { this.log(`PRAM: the due compaction at unmount failed (${-ENOSPC}): the log is kept as committed`); return 0; }
-    this.log(`PRAM: Failed to save FS tree: ${-ENOSPC}`);
-    return -ENOSPC;
+    this.slices!.settler?.settleAll();   // every page written since the last commit checksummed in one batch: the records only encode
+    const w = writeCommit(changes, all, generation, closing, { mem: this.mem, live: this.live!, slices: this.slices!,
+      emitter: this.commits(), log: this.log, room: () => this.space.room() });
+    if (typeof w === 'number') return w;
+    this.commitDone(generation, w.p, w.e, w.compact);
+    return 0;
   }
 
   /**
