@@ -9,7 +9,7 @@
 import { assert } from './assert.js';
 import { crc32c, crc32cAt } from './crc.js';
 import { PAGE_SIZE_MIN } from './v1.js';
-import { putU64, u64, RECORD_HEADER, RECORD_NAMES, RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
+import { putU64, u32, u64, RECORD_HEADER, RECORD_NAMES, RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
   SPAN_CRCS_CRC_AT, SPAN_BLOCK } from './v3-base.js';
 import type { InodeFields } from './v3-put.js';
 import { decodeIndex, decodeLocate, decodeRuns, indexPayload, locatePayload, runsPayload, INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE,
@@ -21,7 +21,7 @@ export const LOG_MAGIC = 0x474f4c50;          // bytes 'P','L','O','G'
 export const LOG_HEADER = 32;                 // magic, first, log id, seq, reserved, crc
 export const LOG_HEADER_CRC_AT = 28;          // crc32c of header bytes 0..27
 export const LOG_NEXT = 8;                    // the next page's pfn: the last 8 bytes of a page
-export { RECORD_HEADER, RecordType, RECORD_NAMES, MAP_LRU, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
+export { u32, RECORD_HEADER, RecordType, RECORD_NAMES, MAP_LRU, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
   SPAN_CRCS_CRC_AT, SPAN_BLOCK } from './v3-base.js';
 export { putInode, putDrop, putName, putMap, putSpan, putUnmap, putIndex, putLocate, putRuns, type RecordOut, type InodeFields } from './v3-put.js';
 
@@ -296,7 +296,7 @@ function timeAt(b: Buffer, at: number): bigint {
   return TIME[0]!;
 }
 /** The 8 bytes at a and at b are the same (equal times share one BigInt). */
-const same8 = (p: Buffer, a: number, b: number): boolean => p.readUInt32LE(a) === p.readUInt32LE(b) && p.readUInt32LE(a + 4) === p.readUInt32LE(b + 4);
+const same8 = (p: Buffer, a: number, b: number): boolean => u32(p, a) === u32(p, b) && u32(p, a + 4) === u32(p, b + 4);
 
 /**
  * An INODE payload at b[at, at+length) (crc matched), or what is malformed. Its inline bytes
@@ -305,14 +305,14 @@ const same8 = (p: Buffer, a: number, b: number): boolean => p.readUInt32LE(a) ==
 export function decodeInodeAt(b: Buffer, at: number, length: number): InodeRecord | string {
   if (length < INODE_FIXED) return `INODE payload of ${length} bytes, at least ${INODE_FIXED} expected`;
   const ino = u64(b, at), rdev = u64(b, at + 24), size = u64(b, at + 32), pages = u64(b, at + 72);
-  const xl = b.readUInt32LE(at + 64), il = b.readUInt32LE(at + 68);
+  const xl = u32(b, at + 64), il = u32(b, at + 68);
   if (ino === null || rdev === null || size === null || pages === null) return 'a value over 2^53';
   if (INODE_FIXED + xl + il !== length) return `INODE lengths ${xl}+${il} do not fill its ${length} bytes`;
   const mtimeNs = timeAt(b, at + 48);
   const atimeNs = same8(b, at + 40, at + 48) ? mtimeNs : timeAt(b, at + 40);
   const ctimeNs = same8(b, at + 56, at + 48) ? mtimeNs : same8(b, at + 56, at + 40) ? atimeNs : timeAt(b, at + 56);
   const x = at + INODE_FIXED;
-  return { ino, mode: b.readUInt32LE(at + 8), uid: b.readUInt32LE(at + 12), gid: b.readUInt32LE(at + 16), rdev, size,
+  return { ino, mode: u32(b, at + 8), uid: u32(b, at + 12), gid: u32(b, at + 16), rdev, size,
     atimeNs, mtimeNs, ctimeNs, pages,
     xattrs: xl ? Uint8Array.from(b.subarray(x, x + xl)) : NO_BYTES,
     inline: il ? new Uint8Array(b.buffer, b.byteOffset + x + xl, il) : NO_BYTES };
@@ -325,7 +325,7 @@ const utf8 = (b: Buffer, s: number, e: number): string => (utf8Slice ? utf8Slice
 /** A NAME payload at b[at, at+length) (crc matched), or what is malformed. */
 export function decodeNameAt(b: Buffer, at: number, length: number): NameRecord | string {
   if (length < NAME_FIXED) return `NAME payload of ${length} bytes, at least ${NAME_FIXED} expected`;
-  const parent = u64(b, at), target = u64(b, at + 8), len = b.readUInt32LE(at + 16);
+  const parent = u64(b, at), target = u64(b, at + 8), len = u32(b, at + 16);
   if (parent === null || target === null) return 'a value over 2^53';
   if (len < 1 || len > 255 || NAME_FIXED + len !== length) return `NAME length ${len}`;
   const name = utf8(b, at + NAME_FIXED, at + NAME_FIXED + len);

@@ -10,7 +10,7 @@
 import type { PhysMem } from '../mem/physmem.js';
 import { crc32cRanges } from '../format/crc.js';
 import { align8, decodeInodeAt, decodeMapInto, decodeNameAt, decodePayload, framedCrc, INDEX_ENTRY, INDEX_FIXED, LOCATE_BYTES, LOG_HEADER, LOG_NEXT, logPayload, readLogHeader, readNext,
-  RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType, recordCrc, RunsKind, spanCrcOf, SPAN_FIXED,
+  RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType, recordCrc, RunsKind, spanCrcOf, SPAN_FIXED, u32,
   type IndexEntry, type InodeRecord, type LocateRecord, type LogRecord, type MapRecord, type NameRecord } from '../format/v3.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import { decodeSpan } from './spans.js';
@@ -45,7 +45,7 @@ export function streamBytes(mem: PhysMem, pages: readonly number[], pos: number,
   for (let s = s0; s <= s1; s++) if (pages[s] === undefined) return null;
   let whole: Buffer | null = null;
   if (mem.readAt && s1 > s0) {
-    whole = Buffer.allocUnsafe((s1 - s0 + 1) * ps);
+    whole = pagesScratch((s1 - s0 + 1) * ps);
     for (let s = s0; s <= s1 && whole;) {
       let e = s + 1;
       while (e <= s1 && pages[e] === pages[e - 1]! + 1) e++;
@@ -62,6 +62,14 @@ export function streamBytes(mem: PhysMem, pages: readonly number[], pos: number,
     done += take;
   }
   return out;
+}
+
+/** Whole log pages as streamBytes reads them: one buffer kept across calls up to 8 MiB (a fresh one costs a page fault per page). */
+let scratch = Buffer.alloc(0);
+function pagesScratch(n: number): Buffer {
+  if (n > 8 << 20) return Buffer.allocUnsafe(n);
+  if (scratch.length < n) scratch = Buffer.allocUnsafeSlow(Math.max(n, Math.min(2 * scratch.length, 8 << 20)));
+  return scratch.subarray(0, n);
 }
 
 type Read = { type: number; generation: number; rec: LogRecord; at: number; total: number };
@@ -243,11 +251,11 @@ function groupOf(b: Buffer, dir: number, logId: number): Group | null {
   let n = 0, m = 0;
   for (let at = 0; at < b.length;) {
     if (at + RECORD_HEADER > b.length) return null;
-    const type = b.readUInt16LE(at + 4), length = b.readUInt32LE(at + 8), total = RECORD_HEADER + align8(length);
-    if (length > RECORD_PAYLOAD_MAX || at + total > b.length || b.readUInt32LE(at + 12) !== (logId >>> 0)) return null;
+    const type = (b[at + 4]! | b[at + 5]! << 8), length = u32(b, at + 8), total = RECORD_HEADER + align8(length);
+    if (length > RECORD_PAYLOAD_MAX || at + total > b.length || u32(b, at + 12) !== (logId >>> 0)) return null;
     if (n === offs.length) offs = grown(offs);
     offs[n++] = at;
-    if (type === RecordType.Span) { if (framedCrc(b, at, type, length) !== b.readUInt32LE(at)) return null; }
+    if (type === RecordType.Span) { if (framedCrc(b, at, type, length) !== u32(b, at)) return null; }
     else {
       if (m === crcAt.length) { crcAt = grown(crcAt); crcLen = grown(crcLen); crcOut = new Uint32Array(crcAt.length); }
       crcAt[m] = at + 4; crcLen[m++] = total - 4;
@@ -255,10 +263,10 @@ function groupOf(b: Buffer, dir: number, logId: number): Group | null {
     at += total;
   }
   crc32cRanges(b, crcAt, crcLen, m, crcOut);
-  for (let k = 0; k < m; k++) if (crcOut[k] !== b.readUInt32LE(crcAt[k]! - 4)) return null;
+  for (let k = 0; k < m; k++) if (crcOut[k] !== u32(b, crcAt[k]! - 4)) return null;
   const g: Group = { dir: null as unknown as InodeRecord, names: [], nodes: new Map(), pages: [], spanDamage: new Map() };
   for (let k = 0; k < n; k++) {
-    const at = offs[k]!, type = b.readUInt16LE(at + 4), length = b.readUInt32LE(at + 8), p = at + RECORD_HEADER;
+    const at = offs[k]!, type = (b[at + 4]! | b[at + 5]! << 8), length = u32(b, at + 8), p = at + RECORD_HEADER;
     if (type === RecordType.Inode) {
       const r = decodeInodeAt(b, p, length);
       if (typeof r === 'string') return null;
