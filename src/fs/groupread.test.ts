@@ -3,13 +3,14 @@
 // record by record says (readGroupByRecords): the same group for seeded trees with hard
 // links, renames, spans, xattrs and punched holes, and for a flipped bit anywhere in a
 // group's bytes the same group or the same reason. A lazy mount of such a tree, each group
-// loaded on first touch, equals the full replay (tree, statfs, space model).
+// loaded on first touch, equals the full replay (tree, statfs, space model), and the lazy
+// loader lets go exactly when the last group is loaded (LazySource.allLoaded, O(1)).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LOG_HEADER, LOG_NEXT } from '../format/v3.js';
 import { Prng } from '../machine/prng.js';
 import { readGroup, readGroupByRecords, type GroupIndex } from '../pram/groups.js';
-import { committedLog, copyRam, indexOf, lazyEqualsFull, PS, randomTree } from './livekit.js';
+import { committedLog, copyRam, dump, indexOf, lazyEqualsFull, mountOn, PS, randomTree } from './livekit.js';
 
 const PER = PS - LOG_HEADER - LOG_NEXT;
 
@@ -49,4 +50,20 @@ test('a flipped bit in a group: the one-pass read says what the record-by-record
     if (typeof fast === 'string') refused++;
   }
   assert.ok(refused > 250, `seed ${seed}: most flips are found (${refused} of 300)`);
+});
+
+test('the lazy loader lets go once the last group is loaded, not before (seeded trees)', () => {
+  for (const seed of [51, 52]) {
+    const { ram, vol } = randomTree(seed, 200);
+    assert.equal(vol.sync(), 0);
+    vol.detach();
+    const lazy = mountOn(ram, { verify: 'lazy' });
+    const loader = () => (lazy as unknown as { t: { lazy: unknown } }).t.lazy;
+    assert.notEqual(loader(), null, `seed ${seed}: groups left to load after the mount`);
+    const ix = indexOf(ram) as GroupIndex;
+    assert.ok(ix.dirs.size > 2, `seed ${seed}: a tree of ${ix.dirs.size} directories`);
+    dump(lazy);                                    // walks every directory: every group loads
+    assert.equal(loader(), null, `seed ${seed}: every group loaded`);
+    lazy.detach();
+  }
 });
