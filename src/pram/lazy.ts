@@ -18,7 +18,7 @@ import type { LogCursor } from './log.js';
 import { homeOf, readGroup, readIndex, salvageGroup, streamBytes, type GroupIndex } from './groups.js';
 import { replayGroup, tailOverlay, type TailOverlay } from './tail.js';
 import { adoptNode, type AdoptContext } from './adopt.js';
-import type { ReplayState } from './apply.js';
+import type { ReplayNode, ReplayState } from './apply.js';
 import { SpanCrcs } from './spans.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import type { InodeRecord } from '../format/v3.js';
@@ -157,9 +157,11 @@ export class LazyLog {
       const path = at === dir ? pathOf(dir) : `${pathOf(dir)}/(ino ${at})`;
       lose(range ? { path, pfn, what, range } : { path, pfn, what });
     };
+    // A node without page records: one ReplayNode for them all, its rec set per node (adoptNode keeps none of it).
+    const bare: ReplayNode = { rec: null as unknown as InodeRecord, groups: null, blocks: null, poison: null, names: null };
     const adopt = (ino: number, rec: InodeRecord) => {
       at = ino;
-      const rn = st.nodes.get(ino) ?? { rec, groups: null, blocks: null, poison: null, names: null };
+      const rn = st.nodes.get(ino) ?? (bare.rec = rec, bare);
       nodes.push(adoptNode(ctx, ino, rn, undefined, none, this.crcs, tally, loseNode));
     };
     if (g.dir && !g.nodes.has(dir)) adopt(dir, g.dir);     // (a second INODE of the directory in its group: the later one, as a replay)
