@@ -237,11 +237,16 @@ export function readGroup(mem: PhysMem, pages: readonly number[], e: IndexEntry,
   const where = `the group of directory ${e.ino}`;
   raw ??= streamBytes(mem, pages, e.pos, e.bytes);
   if (!raw) return `${where} is past the log pages`;
-  return groupOf(raw, e.ino, logId) ?? groupRecords(raw, e, logId, where);
+  const g = groupOf(raw, e.ino, logId);
+  // A huge group's scratch is not kept (4 x 4 bytes a record).
+  if (offs.length > KEPT_RECORDS) offs = new Uint32Array(1024);
+  if (crcAt.length > KEPT_RECORDS) { crcAt = new Uint32Array(1024); crcLen = new Uint32Array(1024); crcOut = new Uint32Array(1024); }
+  return g ?? groupRecords(raw, e, logId, where);
 }
 
-/** Record offsets, crc checks, one native crc call per group (readGroup's): kept and grown across groups. */
+/** Record offsets, crc checks, one native crc call per group (readGroup's): kept across groups up to 64 Ki records. */
 let offs = new Uint32Array(1024), crcAt = new Uint32Array(1024), crcLen = new Uint32Array(1024), crcOut = new Uint32Array(1024);
+const KEPT_RECORDS = 1 << 16;
 
 /**
  * The group in b (readGroup's fast way: every record's crc in one native call, each payload decoded
