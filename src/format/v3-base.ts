@@ -12,10 +12,19 @@ export function putU64(b: Buffer, v: number, at: number): void {
   b.writeUInt32LE(v % HI, at); b.writeUInt32LE(Math.floor(v / HI), at + 4);
 }
 
+/**
+ * A little-endian u32 read from the bytes (a third of Buffer.readUInt32LE's cost: a replay or a
+ * group's load reads several per record); past the buffer's end a RangeError, as readUInt32LE.
+ */
+export function u32(b: Uint8Array, at: number): number {
+  if (!(at >= 0 && at + 4 <= b.length)) throw new RangeError(`u32 at ${at} of ${b.length} bytes`);
+  return (b[at]! | b[at + 1]! << 8 | b[at + 2]! << 16 | b[at + 3]! << 24) >>> 0;
+}
+
 /** A u64 as a number, null over 2^53 - 1. */
-export const u64 = (b: Buffer, at: number): number | null => {
-  const hi = b.readUInt32LE(at + 4);
-  return hi > 0x1fffff ? null : hi * HI + b.readUInt32LE(at);
+export const u64 = (b: Uint8Array, at: number): number | null => {
+  const hi = u32(b, at + 4);
+  return hi > 0x1fffff ? null : hi * HI + u32(b, at);
 };
 
 export const GROUP_PAGES = 32;                // a MAP run never crosses a group; a dirty group is logged whole

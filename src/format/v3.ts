@@ -9,7 +9,7 @@
 import { assert } from './assert.js';
 import { crc32c, crc32cAt } from './crc.js';
 import { PAGE_SIZE_MIN } from './v1.js';
-import { putU64, u64, RECORD_HEADER, RECORD_NAMES, RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
+import { putU64, u32, u64, RECORD_HEADER, RECORD_NAMES, RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
   SPAN_CRCS_CRC_AT, SPAN_BLOCK } from './v3-base.js';
 import type { InodeFields } from './v3-put.js';
 import { decodeIndex, decodeLocate, decodeRuns, indexPayload, locatePayload, runsPayload, INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE,
@@ -21,7 +21,7 @@ export const LOG_MAGIC = 0x474f4c50;          // bytes 'P','L','O','G'
 export const LOG_HEADER = 32;                 // magic, first, log id, seq, reserved, crc
 export const LOG_HEADER_CRC_AT = 28;          // crc32c of header bytes 0..27
 export const LOG_NEXT = 8;                    // the next page's pfn: the last 8 bytes of a page
-export { RECORD_HEADER, RecordType, RECORD_NAMES, MAP_LRU, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
+export { u32, RECORD_HEADER, RecordType, RECORD_NAMES, MAP_LRU, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
   SPAN_CRCS_CRC_AT, SPAN_BLOCK } from './v3-base.js';
 export { putInode, putDrop, putName, putMap, putSpan, putUnmap, putIndex, putLocate, putRuns, type RecordOut, type InodeFields } from './v3-put.js';
 
@@ -262,26 +262,9 @@ export function decodePayload(type: number, p: Buffer): LogRecord | string {
   const ino = u64(p, 0);
   if (ino === null) return 'a value over 2^53';
   switch (type) {
-    case RecordType.Inode: {
-      const rdev = u64(p, 24), size = u64(p, 32), pages = u64(p, 72);
-      const xl = p.readUInt32LE(64), il = p.readUInt32LE(68);
-      if (rdev === null || size === null || pages === null) return 'a value over 2^53';
-      if (INODE_FIXED + xl + il !== p.length) return `INODE lengths ${xl}+${il} do not fill its ${p.length} bytes`;
-      return { type, r: { ino, mode: p.readUInt32LE(8), uid: p.readUInt32LE(12), gid: p.readUInt32LE(16), rdev, size,
-        atimeNs: p.readBigUInt64LE(40), mtimeNs: p.readBigUInt64LE(48), ctimeNs: p.readBigUInt64LE(56),
-        pages,
-        xattrs: xl ? Uint8Array.from(p.subarray(INODE_FIXED, INODE_FIXED + xl)) : NO_BYTES,
-        inline: il ? new Uint8Array(p.buffer, p.byteOffset + INODE_FIXED + xl, il) : NO_BYTES } };
-    }
+    case RecordType.Inode: { const r = decodeInodeAt(p, 0, p.length); return typeof r === 'string' ? r : { type, r }; }
     case RecordType.Drop: return { type, ino };
-    case RecordType.Name: {
-      const target = u64(p, 8), len = p.readUInt32LE(16);
-      if (target === null) return 'a value over 2^53';
-      if (len < 1 || len > 255 || NAME_FIXED + len !== p.length) return `NAME length ${len}`;
-      const name = p.subarray(NAME_FIXED, NAME_FIXED + len).toString('utf8');
-      if (name.includes('/') || name.includes('\0') || name === '.' || name === '..') return `NAME '${name}' is not a path component`;
-      return { type, r: { parent: ino, ino: target, name } };
-    }
+    case RecordType.Name: { const r = decodeNameAt(p, 0, p.length); return typeof r === 'string' ? r : { type, r }; }
     case RecordType.Map: {
       const r: MapRecord = { ino, index: 0, pfn: 0, count: 0, csum: 0, flags: 0 };
       return decodeMapInto(p, 0, p.length, r) ?? { type, r };
@@ -301,6 +284,53 @@ export function decodePayload(type: number, p: Buffer): LogRecord | string {
       return { type: RecordType.Unmap, r: { ino, index, count } };
     }
   }
+}
+
+// A u64 time as one BigInt: its 8 bytes through a scratch (Buffer.readBigUInt64LE makes four BigInts).
+const TIME_BYTES = new Uint8Array(8);
+const TIME = new BigUint64Array(TIME_BYTES.buffer);
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+function timeAt(b: Buffer, at: number): bigint {
+  if (!HOST_LE) return b.readBigUInt64LE(at);
+  for (let k = 0; k < 8; k++) TIME_BYTES[k] = b[at + k]!;
+  return TIME[0]!;
+}
+/** The 8 bytes at a and at b are the same (equal times share one BigInt). */
+const same8 = (p: Buffer, a: number, b: number): boolean => u32(p, a) === u32(p, b) && u32(p, a + 4) === u32(p, b + 4);
+
+/**
+ * An INODE payload at b[at, at+length) (crc matched), or what is malformed. Its inline bytes
+ * are a view into b (copy them to keep them past its page's life); equal times are one BigInt.
+ */
+export function decodeInodeAt(b: Buffer, at: number, length: number): InodeRecord | string {
+  if (length < INODE_FIXED) return `INODE payload of ${length} bytes, at least ${INODE_FIXED} expected`;
+  const ino = u64(b, at), rdev = u64(b, at + 24), size = u64(b, at + 32), pages = u64(b, at + 72);
+  const xl = u32(b, at + 64), il = u32(b, at + 68);
+  if (ino === null || rdev === null || size === null || pages === null) return 'a value over 2^53';
+  if (INODE_FIXED + xl + il !== length) return `INODE lengths ${xl}+${il} do not fill its ${length} bytes`;
+  const mtimeNs = timeAt(b, at + 48);
+  const atimeNs = same8(b, at + 40, at + 48) ? mtimeNs : timeAt(b, at + 40);
+  const ctimeNs = same8(b, at + 56, at + 48) ? mtimeNs : same8(b, at + 56, at + 40) ? atimeNs : timeAt(b, at + 56);
+  const x = at + INODE_FIXED;
+  return { ino, mode: u32(b, at + 8), uid: u32(b, at + 12), gid: u32(b, at + 16), rdev, size,
+    atimeNs, mtimeNs, ctimeNs, pages,
+    xattrs: xl ? Uint8Array.from(b.subarray(x, x + xl)) : NO_BYTES,
+    inline: il ? new Uint8Array(b.buffer, b.byteOffset + x + xl, il) : NO_BYTES };
+}
+
+// Buffer's own utf8Slice where it has one: toString('utf8', s, e) costs twice as much (a mount decodes a name per file).
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice?: (s: number, e: number) => string }).utf8Slice;
+const utf8 = (b: Buffer, s: number, e: number): string => (utf8Slice ? utf8Slice.call(b, s, e) : b.toString('utf8', s, e));
+
+/** A NAME payload at b[at, at+length) (crc matched), or what is malformed. */
+export function decodeNameAt(b: Buffer, at: number, length: number): NameRecord | string {
+  if (length < NAME_FIXED) return `NAME payload of ${length} bytes, at least ${NAME_FIXED} expected`;
+  const parent = u64(b, at), target = u64(b, at + 8), len = u32(b, at + 16);
+  if (parent === null || target === null) return 'a value over 2^53';
+  if (len < 1 || len > 255 || NAME_FIXED + len !== length) return `NAME length ${len}`;
+  const name = utf8(b, at + NAME_FIXED, at + NAME_FIXED + len);
+  if (name.includes('/') || name.includes('\0') || name === '.' || name === '..') return `NAME '${name}' is not a path component`;
+  return { parent, ino: target, name };
 }
 
 /**

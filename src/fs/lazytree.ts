@@ -10,8 +10,7 @@
 // subdirectory's own name is counted when it loads; a node named in several
 // directories loads all of them with it, so its nlink is whole when it is seen.
 import type { Loss } from '../pram/image.js';
-import { contentOf, type Inode } from './inode.js';
-import { chargeLoaded } from './inline.js';
+import type { Inode } from './inode.js';
 import { S_IFDIR } from './mode.js';
 import { nameCost } from './names.js';
 import type { LazySource } from './parts.js';
@@ -78,13 +77,14 @@ export class LazyTree {
         this.attachSelf(dir);
         const node = this.t.inodes.get(dir)!;
         for (const { name, ino } of g.names) {
-          if (!this.src.isDir(ino) && !this.t.inodes.has(ino) && (this.src.groupOf(ino) === 0 || (this.src.groupOf(ino) !== dir && this.src.isLoaded(this.src.groupOf(ino))))) {
+          const isDir = this.src.isDir(ino), child = isDir ? undefined : this.t.inodes.get(ino);
+          const home = isDir || child ? dir : this.src.groupOf(ino);
+          if (home === 0 || (home !== dir && this.src.isLoaded(home))) {
             dangling.push({ name, ino });       // a linked node whose home loaded without it (its INODE record was lost, reported)
             continue;
           }
           node.dir!.add(name, ino);
-          if (this.src.isDir(ino)) { this.parents.set(ino, { parent: dir, name }); node.nlink++; continue; }
-          const child = this.t.inodes.get(ino);
+          if (isDir) { this.parents.set(ino, { parent: dir, name }); node.nlink++; continue; }
           if (child) { child.nlink++; child.nameBytes += nameCost(name); continue; }
           const list = this.pendingNames.get(ino);
           if (list) list.push({ dir, name }); else this.pendingNames.set(ino, [{ dir, name }]);
@@ -100,10 +100,7 @@ export class LazyTree {
       for (const { name, ino } of dangling) this.src.lose({ path: this.childPath(dir, name), pfn: null, what: `name names ino ${ino}, whose INODE record was lost: dropped` });
     } finally {
       this.depth--;
-      for (const n of made) {
-        this.t.rechargeXattrs(n);
-        if (n.ops.hasPages) chargeLoaded(this.t.pc, contentOf(n));
-      }
+      this.t.chargeMade(made);
       this.t.tracker = tracker;
       for (const n of made) tracker?.watch(n);
       const after = this.src.charged();
@@ -152,6 +149,7 @@ export class LazyTree {
   }
 
   private done(): boolean {
+    if (this.src.allLoaded) return this.src.allLoaded();     // O(1): a walk of every directory per load is quadratic in a tree of many
     for (const d of this.src.dirs()) if (!this.src.isLoaded(d)) return false;
     return true;
   }

@@ -124,7 +124,7 @@ function loadParts(opts: VolumeOptions, booted: { memblock: Memblock; allocator:
 function lazySource(pram: Pram, lz: LazyLog): LazySource {
   return {
     groupOf: (ino) => lz.groupOf(ino), namedIn: (ino) => lz.namedIn(ino), isDir: (ino) => lz.isDir(ino), isLoaded: (dir) => lz.isLoaded(dir),
-    dirs: () => lz.dirs(), parentOf: (dir) => lz.parentOf(dir), load: (dir, pathOf) => pram.loadGroup(dir, pathOf),
+    dirs: () => lz.dirs(), allLoaded: () => lz.done, parentOf: (dir) => lz.parentOf(dir), load: (dir, pathOf) => pram.loadGroup(dir, pathOf),
     get unloaded() { return lz.unloaded; }, maxIno: lz.maxIno,
     charged: () => ({ bytes: pram.space.shape.bytes, inline: pram.space.shape.inline }),
     release: (d) => pram.space.adjust({ bytes: -d.bytes, inline: -d.inline }),

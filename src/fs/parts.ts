@@ -34,6 +34,8 @@ export interface LazySource {
   isLoaded(dir: number): boolean;
   /** The directory naming directory `dir` (0: unknown, a log of before HOMES): its group loads first. */
   parentOf?(dir: number): number;
+  /** Every directory's group is loaded (absent: LazyTree asks each directory). */
+  allLoaded?(): boolean;
   /** Directories in group order (a parent before its children). */
   dirs(): Iterable<number>;
   /** The group of `dir`, adopted (null: loaded before; a string: why it cannot be read). */

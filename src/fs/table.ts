@@ -4,7 +4,7 @@
 // work on this table; Volume is its public face.
 import { assert } from '../format/assert.js';
 import { ENOSPC } from '../format/errno.js';
-import { inodeRecordBytes } from '../format/v3.js';
+import { inlineRecordBytes, inodeRecordBytes } from '../format/v3.js';
 import { encodeXattrs } from '../format/v2.js';
 import type { PageCache } from './file.js';
 import { blocksOf, dropContent } from './inline.js';
@@ -173,6 +173,26 @@ export class InodeTable {
     node.xattrRecords = cost.records;
     node.xattrBytes = cost.bytes;
     this.recharge(node);
+  }
+
+  /**
+   * The ledger told what nodes a lazy load made take (xattrs, records, inline bytes): as rechargeXattrs
+   * and chargeLoaded (inline.ts) node by node, in one adjust for the group.
+   */
+  chargeMade(nodes: readonly Inode[]): void {
+    let records = 0, bytes = 0, inline = 0, shrunk = false;
+    for (const n of nodes) {
+      const x = n.hasXattrs ? this.xattrCost([...n.xattrs]) : null;
+      n.xattrRecords = x?.records ?? 0;
+      n.xattrBytes = x?.bytes ?? 0;
+      const r = this.recordsOf(n), b = this.bytesOf(n);
+      if (r < n.records || b < n.bytes) shrunk = true;
+      records += r - n.records; bytes += b - n.bytes;
+      n.records = r; n.bytes = b;
+      if (n.ops.hasPages && n.inline !== null && n.inline.length > 0) { inline++; bytes += inlineRecordBytes(n.inline.length); }
+    }
+    if (records !== 0 || bytes !== 0 || inline !== 0) this.pc.engine.space.adjust({ records, bytes, inline });
+    if (shrunk) this.pc.engine.space.refill();
   }
 
   /** Record bytes a live inode takes in a log: its INODE record with its xattrs, and a NAME record per name (inline.ts counts its inline bytes). */

@@ -8,9 +8,10 @@
 // still in the log).
 
 import type { PhysMem } from '../mem/physmem.js';
-import { align8, decodePayload, framedCrc, INDEX_ENTRY, INDEX_FIXED, LOCATE_BYTES, LOG_HEADER, LOG_NEXT, logPayload, readLogHeader, readNext,
-  RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType, recordCrc, RunsKind, spanCrcOf, SPAN_FIXED,
-  type IndexEntry, type InodeRecord, type LocateRecord, type LogRecord, type NameRecord } from '../format/v3.js';
+import { crc32cRanges } from '../format/crc.js';
+import { align8, decodeInodeAt, decodeMapInto, decodeNameAt, decodePayload, framedCrc, INDEX_ENTRY, INDEX_FIXED, LOCATE_BYTES, LOG_HEADER, LOG_NEXT, logPayload, readLogHeader, readNext,
+  RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType, recordCrc, RunsKind, spanCrcOf, SPAN_FIXED, u32,
+  type IndexEntry, type InodeRecord, type LocateRecord, type LogRecord, type MapRecord, type NameRecord } from '../format/v3.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import { decodeSpan } from './spans.js';
 
@@ -35,15 +36,16 @@ export function logPages(mem: PhysMem, head: number, count: number): number[] | 
  * Stream bytes [pos, pos + n) of the log whose pages are `pages` (copied), or null past them.
  * Read with pread where the memory has it (one call per stretch of consecutive pfns): a first
  * touch of a mapped page costs a fault, more than the copy; else through the mapping.
+ * `each`: told every page read (its seq and whole bytes, header and next pointer included).
  */
-export function streamBytes(mem: PhysMem, pages: readonly number[], pos: number, n: number): Buffer | null {
+export function streamBytes(mem: PhysMem, pages: readonly number[], pos: number, n: number, each?: (seq: number, page: Buffer) => void): Buffer | null {
   const per = logPayload(mem.pageSize), ps = mem.pageSize, out = Buffer.allocUnsafe(n);
   if (LOG_HEADER + per + LOG_NEXT !== ps) return null;
   const s0 = Math.floor(pos / per), s1 = Math.floor((pos + n - 1) / per);
   for (let s = s0; s <= s1; s++) if (pages[s] === undefined) return null;
   let whole: Buffer | null = null;
   if (mem.readAt && s1 > s0) {
-    whole = Buffer.allocUnsafe((s1 - s0 + 1) * ps);
+    whole = pagesScratch((s1 - s0 + 1) * ps);
     for (let s = s0; s <= s1 && whole;) {
       let e = s + 1;
       while (e <= s1 && pages[e] === pages[e - 1]! + 1) e++;
@@ -51,6 +53,7 @@ export function streamBytes(mem: PhysMem, pages: readonly number[], pos: number,
       s = e;
     }
   }
+  if (each && n > 0) for (let s = s0; s <= s1; s++) each(s, whole ? whole.subarray((s - s0) * ps, (s - s0 + 1) * ps) : mem.page(pages[s]!));
   for (let done = 0; done < n;) {
     const seq = Math.floor((pos + done) / per), off = (pos + done) % per;
     const take = Math.min(n - done, per - off);
@@ -59,6 +62,14 @@ export function streamBytes(mem: PhysMem, pages: readonly number[], pos: number,
     done += take;
   }
   return out;
+}
+
+/** Whole log pages as streamBytes reads them: one buffer kept across calls up to 8 MiB (a fresh one costs a page fault per page). */
+let scratch = Buffer.alloc(0);
+function pagesScratch(n: number): Buffer {
+  if (n > 8 << 20) return Buffer.allocUnsafe(n);
+  if (scratch.length < n) scratch = Buffer.allocUnsafeSlow(Math.max(n, Math.min(2 * scratch.length, 8 << 20)));
+  return scratch.subarray(0, n);
 }
 
 type Read = { type: number; generation: number; rec: LogRecord; at: number; total: number };
@@ -218,23 +229,98 @@ export function homeOf(homes: Float64Array, ino: number): number {
 /** One directory as its group holds it: its INODE, its names, and the nodes it is home to (INODE, page records). */
 export interface Group { dir: InodeRecord; names: NameRecord[]; nodes: Map<number, InodeRecord>; pages: LogRecord[]; spanDamage: Map<LogRecord, number> }
 
-/** The group of directory `e.ino`, checked: only its records, the directory's INODE first. */
-export function readGroup(mem: PhysMem, pages: readonly number[], e: IndexEntry, logId: number): Group | string {
+/**
+ * The group of directory `e.ino`, checked: only its records, the directory's INODE first.
+ * `raw`: its stream bytes when the caller read them (lazy.ts checks their pages' headers on the way).
+ */
+export function readGroup(mem: PhysMem, pages: readonly number[], e: IndexEntry, logId: number, raw?: Buffer | null): Group | string {
   const where = `the group of directory ${e.ino}`;
-  const raw = streamBytes(mem, pages, e.pos, e.bytes);
+  raw ??= streamBytes(mem, pages, e.pos, e.bytes);
   if (!raw) return `${where} is past the log pages`;
+  const g = groupOf(raw, e.ino, logId);
+  // A huge group's scratch is not kept (4 x 4 bytes a record).
+  if (offs.length > KEPT_RECORDS) offs = new Uint32Array(1024);
+  if (crcAt.length > KEPT_RECORDS) { crcAt = new Uint32Array(1024); crcLen = new Uint32Array(1024); crcOut = new Uint32Array(1024); }
+  return g ?? groupRecords(raw, e, logId, where);
+}
+
+/** Record offsets, crc checks, one native crc call per group (readGroup's): kept across groups up to 64 Ki records. */
+let offs = new Uint32Array(1024), crcAt = new Uint32Array(1024), crcLen = new Uint32Array(1024), crcOut = new Uint32Array(1024);
+const KEPT_RECORDS = 1 << 16;
+
+/**
+ * The group in b (readGroup's fast way: every record's crc in one native call, each payload decoded
+ * in place), or null when anything fails a check: groupRecords then says what, as the replay reads it.
+ */
+function groupOf(b: Buffer, dir: number, logId: number): Group | null {
+  let n = 0, m = 0;
+  for (let at = 0; at < b.length;) {
+    if (at + RECORD_HEADER > b.length) return null;
+    const type = (b[at + 4]! | b[at + 5]! << 8), length = u32(b, at + 8), total = RECORD_HEADER + align8(length);
+    if (length > RECORD_PAYLOAD_MAX || at + total > b.length || u32(b, at + 12) !== (logId >>> 0)) return null;
+    if (n === offs.length) offs = grown(offs);
+    offs[n++] = at;
+    if (type === RecordType.Span) { if (framedCrc(b, at, type, length) !== u32(b, at)) return null; }
+    else {
+      if (m === crcAt.length) { crcAt = grown(crcAt); crcLen = grown(crcLen); crcOut = new Uint32Array(crcAt.length); }
+      crcAt[m] = at + 4; crcLen[m++] = total - 4;
+    }
+    at += total;
+  }
+  crc32cRanges(b, crcAt, crcLen, m, crcOut);
+  for (let k = 0; k < m; k++) if (crcOut[k] !== u32(b, crcAt[k]! - 4)) return null;
+  const g: Group = { dir: null as unknown as InodeRecord, names: [], nodes: new Map(), pages: [], spanDamage: new Map() };
+  for (let k = 0; k < n; k++) {
+    const at = offs[k]!, type = (b[at + 4]! | b[at + 5]! << 8), length = u32(b, at + 8), p = at + RECORD_HEADER;
+    if (type === RecordType.Inode) {
+      const r = decodeInodeAt(b, p, length);
+      if (typeof r === 'string') return null;
+      if (k > 0) g.nodes.set(r.ino, r);
+      else if (r.ino === dir && (r.mode & S_IFMT) === S_IFDIR) g.dir = r;
+      else return null;
+    } else if (k === 0) return null;
+    else if (type === RecordType.Name) {
+      const r = decodeNameAt(b, p, length);
+      if (typeof r === 'string' || r.parent !== dir || r.ino === 0) return null;
+      g.names.push(r);
+    } else if (type === RecordType.Map) {
+      const r: MapRecord = { ino: 0, index: 0, pfn: 0, count: 0, csum: 0, flags: 0 };
+      if (decodeMapInto(b, p, length, r) !== null || !g.nodes.has(r.ino)) return null;
+      g.pages.push({ type, r });
+    } else if (type === RecordType.Span) {
+      const rec = decodeSpan(b, p, length);
+      if (typeof rec === 'string' || !g.nodes.has(rec.r.ino)) return null;
+      g.pages.push(rec);
+      if (rec.r.crcsDamage) g.spanDamage.set(rec, -1);   // its place: groupRecords
+    } else return null;
+  }
+  // A SPAN whose page crcs are damaged: groupRecords says where (rare).
+  return n > 0 && g.spanDamage.size === 0 ? g : null;
+}
+
+const grown = (a: Uint32Array): Uint32Array => { const b = new Uint32Array(a.length * 2); b.set(a); return b; };
+
+/** readGroup record by record (recordsIn), each record checked on its own: the same answer, slower (tests hold the two equal). */
+export function readGroupByRecords(mem: PhysMem, pages: readonly number[], e: IndexEntry, logId: number): Group | string {
+  const where = `the group of directory ${e.ino}`, raw = streamBytes(mem, pages, e.pos, e.bytes);
+  return raw ? groupRecords(raw, e, logId, where) : `${where} is past the log pages`;
+}
+
+/** The group in b read record by record (recordsIn): what is wrong, said exactly, or the group. */
+function groupRecords(raw: Buffer, e: IndexEntry, logId: number, where: string): Group | string {
+  const dir = e.ino;
   const recs = recordsIn(raw, where);
   if (typeof recs === 'string') return recs;
   const g: Group = { dir: null as unknown as InodeRecord, names: [], nodes: new Map(), pages: [], spanDamage: new Map() };
   for (const [k, { rec, generation, at }] of recs.entries()) {
     if (generation !== (logId >>> 0)) return `${where}: record ${k} is not the compaction's`;
     if (k === 0) {
-      if (rec.type !== RecordType.Inode || rec.r.ino !== e.ino || (rec.r.mode & S_IFMT) !== S_IFDIR) return `${where} does not begin with its directory's INODE`;
+      if (rec.type !== RecordType.Inode || rec.r.ino !== dir || (rec.r.mode & S_IFMT) !== S_IFDIR) return `${where} does not begin with its directory's INODE`;
       g.dir = rec.r;
       continue;
     }
     switch (rec.type) {
-      case RecordType.Name: if (rec.r.parent !== e.ino || rec.r.ino === 0) return `${where}: a NAME of another directory`; g.names.push(rec.r); break;
+      case RecordType.Name: if (rec.r.parent !== dir || rec.r.ino === 0) return `${where}: a NAME of another directory`; g.names.push(rec.r); break;
       case RecordType.Inode: g.nodes.set(rec.r.ino, rec.r); break;
       case RecordType.Map: case RecordType.Span:
         if (!g.nodes.has(rec.r.ino)) return `${where}: pages of ino ${rec.r.ino} before its INODE`;

@@ -18,12 +18,15 @@ import type { LogCursor } from './log.js';
 import { homeOf, readGroup, readIndex, salvageGroup, streamBytes, type GroupIndex } from './groups.js';
 import { replayGroup, tailOverlay, type TailOverlay } from './tail.js';
 import { adoptNode, type AdoptContext } from './adopt.js';
-import type { ReplayState } from './apply.js';
+import type { ReplayNode, ReplayState } from './apply.js';
 import { SpanCrcs } from './spans.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
+import type { InodeRecord } from '../format/v3.js';
 
 /** One directory's group as fs/ takes it: its nodes adopted (the directory first), the names it holds. */
 export interface LoadedGroup { nodes: NodeImage[]; names: { name: string; ino: number }[]; damaged: boolean }
+
+const NONE: readonly number[] = [];
 
 export class LazyLog {
   /** Groups read so far (each at most once). */
@@ -80,8 +83,8 @@ export class LazyLog {
 
   /** The other directories naming linked node `ino` (minor 3). */
   namedIn(ino: number): readonly number[] {
-    if (this.tail?.home.has(ino)) return this.tail.also.get(ino) ?? [];
-    return this.index.namedIn.get(ino) ?? [];
+    if (this.tail?.home.has(ino)) return this.tail.also.get(ino) ?? NONE;
+    return this.index.namedIn.get(ino) ?? NONE;
   }
 
   /** Directories in the order their groups were written (breadth first from the root: a parent before its children), then those the tail made. */
@@ -117,8 +120,9 @@ export class LazyLog {
     let damaged = false;
     const told = lose;
     lose = (l) => { damaged = true; told(l); };
-    this.checkPages(e.pos, e.bytes, lose);
-    const read = readGroup(this.mem, this.cursor.pages, e, this.logId);
+    // The group's pages are read once: their headers and next pointers are checked from the same copy.
+    const raw = streamBytes(this.mem, this.cursor.pages, e.pos, e.bytes, (seq, page) => this.checkPage(seq, page, lose));
+    const read = readGroup(this.mem, this.cursor.pages, e, this.logId, raw);
     const g = typeof read === 'string' ? salvageGroup(this.mem, this.cursor.pages, e, this.logId) : read;
     if (g === null) return read as string;
     if ('lost' in g) for (const l of g.lost) {
@@ -132,12 +136,16 @@ export class LazyLog {
       lose({ path: null, pfn: where.pfn, what: `log record at pfn:${where.pfn.toString(16)} offset ${where.off}: the page crcs of the SPAN of ino ${r.ino}, pages ${r.index}-${r.index + r.count - 1}, ` +
         `failed crc32c (saved 0x${d.saved.toString(16)}, computed 0x${d.computed.toString(16)}): a page whose crc changed fails its check when verified and reads EIO` });
     }
+    // Only nodes with page records are replayed (their runs and spans); the rest adopt straight from their INODE record.
+    const paged = new Map<number, InodeRecord>();
+    for (const p of g.pages) { const ino = (p as { r: { ino: number } }).r.ino; if (!paged.has(ino)) paged.set(ino, g.nodes.get(ino)!); }   // MAP and SPAN records only
     const st: ReplayState = { nodes: new Map(), names: new Map() };
-    replayGroup(g, dir, st, this.crcs);
-    const replayed = st.nodes;
+    replayGroup({ dir: null, nodes: paged, names: [], pages: g.pages }, dir, st, this.crcs, false);
+    const has = (ino: number) => g.nodes.has(ino) || (ino === dir && g.dir !== null);
     // A name of a node whose INODE record was lost (a directory's or a linked node's is in another group).
-    const names = g.names.filter((n) => {
-      if (replayed.has(n.ino) || this.index.dirs.has(n.ino) || (this.index.links.get(n.ino) ?? dir) !== dir) return true;
+    const kept = (n: { ino: number }) => has(n.ino) || this.index.dirs.has(n.ino) || (this.index.links.get(n.ino) ?? dir) !== dir;
+    const names = g.names.every(kept) ? g.names : g.names.filter((n) => {
+      if (kept(n)) return true;
       const base = pathOf(dir);
       lose({ path: `${base === '/' ? '' : base}/${n.name}`, pfn: null, what: `name names ino ${n.ino}, whose INODE record was lost: dropped` });
       return false;
@@ -145,13 +153,23 @@ export class LazyLog {
     const none = ctx.newPageMap();
     const tally = { dataPages: 0 };
     const nodes: NodeImage[] = [];
-    for (const [ino, rn] of replayed) {
-      const path = () => (ino === dir ? pathOf(dir) : `${pathOf(dir)}/(ino ${ino})`);
-      nodes.push(adoptNode(ctx, ino, rn, undefined, none, this.crcs, tally,
-        (what, pfn = null, range) => lose(range ? { path: path(), pfn, what, range } : { path: path(), pfn, what })));
-    }
+    // One loss function for the group (a closure per node costs at 10^4 nodes); `at` is the node being adopted.
+    let at = dir;
+    const loseNode = (what: string, pfn: number | null = null, range?: { start: number; end: number }) => {
+      const path = at === dir ? pathOf(dir) : `${pathOf(dir)}/(ino ${at})`;
+      lose(range ? { path, pfn, what, range } : { path, pfn, what });
+    };
+    // A node without page records: one ReplayNode for them all, its rec set per node (adoptNode keeps none of it).
+    const bare: ReplayNode = { rec: null as unknown as InodeRecord, groups: null, blocks: null, poison: null, names: null };
+    const adopt = (ino: number, rec: InodeRecord) => {
+      at = ino;
+      const rn = st.nodes.get(ino) ?? (bare.rec = rec, bare);
+      nodes.push(adoptNode(ctx, ino, rn, undefined, none, this.crcs, tally, loseNode));
+    };
+    if (g.dir && !g.nodes.has(dir)) adopt(dir, g.dir);     // (a second INODE of the directory in its group: the later one, as a replay)
+    for (const [ino, rec] of g.nodes) adopt(ino, rec);
     this.unloaded -= nodes.length;
-    return { nodes, names: names.map((n) => ({ name: n.name, ino: n.ino })), damaged };
+    return { nodes, names, damaged };
   }
 
   /** Stream position -> the log page holding it and the offset in that page. */
@@ -161,31 +179,21 @@ export class LazyLog {
   }
 
   /**
-   * The headers and next pointers of the log pages holding stream bytes [pos, pos + n), each
-   * page once: the lazy boot did not walk them. Their records are read and checked all the
-   * same (the index named the pages), so a damaged header or pointer loses nothing; it is
-   * reported, and the next commit writes a fresh log.
+   * The header and next pointer of log page `seq` (its bytes as read for a group), each page once:
+   * the lazy boot did not walk them. Their records are read and checked all the same (the index
+   * named the pages), so a damaged header or pointer loses nothing; it is reported, and the next
+   * commit writes a fresh log.
    */
-  private checkPages(pos: number, n: number, lose: (l: Loss) => void): void {
-    const per = logPayload(this.mem.pageSize), pages = this.cursor.pages;
-    for (let seq = Math.floor(pos / per); seq <= Math.floor((pos + n - 1) / per) && seq < pages.length; seq++) {
-      if (this.checked[seq]) continue;
-      this.checked[seq] = 1;
-      const pfn = pages[seq]!, page = this.pageOf(pfn), h = readLogHeader(page);
-      const bad = typeof h === 'string' ? `a damaged header (${h})` : h.logId !== this.logId || h.seq !== seq ? `a header of another log or place (log id ${h.logId}, seq ${h.seq})`
-        : seq + 1 < pages.length && Number(readNext(page)) !== pages[seq + 1] ? 'a damaged next pointer' : null;
-      if (bad) lose({ path: null, pfn, what: `log page ${seq} pfn:${pfn.toString(16)} has ${bad}: the index names its place, its records are read and checked as they are (nothing of it is lost)` });
-    }
+  private checkPage(seq: number, page: Buffer, lose: (l: Loss) => void): void {
+    const pages = this.cursor.pages;
+    if (this.checked[seq] || seq >= pages.length) return;
+    this.checked[seq] = 1;
+    const pfn = pages[seq]!, h = readLogHeader(page);
+    const bad = typeof h === 'string' ? `a damaged header (${h})` : h.logId !== this.logId || h.seq !== seq ? `a header of another log or place (log id ${h.logId}, seq ${h.seq})`
+      : seq + 1 < pages.length && Number(readNext(page)) !== pages[seq + 1] ? 'a damaged next pointer' : null;
+    if (bad) lose({ path: null, pfn, what: `log page ${seq} pfn:${pfn.toString(16)} has ${bad}: the index names its place, its records are read and checked as they are (nothing of it is lost)` });
   }
   private checked = new Uint8Array(0);
-
-  /** A log page's bytes: read with pread into a scratch where the memory allows (no fault of a mapped page), else the mapping. */
-  private pageOf(pfn: number): Buffer {
-    const ps = this.mem.pageSize;
-    if (this.scratch.length !== ps) this.scratch = Buffer.allocUnsafe(ps);
-    return this.mem.readAt?.(pfn * ps, this.scratch, 0, ps) ? this.scratch : this.mem.page(pfn);
-  }
-  private scratch = Buffer.alloc(0);
 }
 
 /**

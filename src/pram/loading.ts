@@ -135,11 +135,10 @@ export class LazyGroups {
   load(dir: number, lose: (l: Loss) => void, pathOf: (ino: number) => string): LoadedGroup | string | null {
     const g = this.log.loadGroup(dir, this.ctx, lose, pathOf);
     if (g === null || typeof g === 'string') return g;
-    const named = new Map<number, string>();
-    for (const n of g.names) if (!named.has(n.ino)) named.set(n.ino, n.name);
-    let base: string | undefined;
+    let named: Map<number, string> | null = null, base: string | undefined;   // made only for a group with files of pages
     for (const n of g.nodes) {
       if (n.pages.count === 0) continue;
+      if (!named) { named = new Map(); for (const m of g.names) if (!named.has(m.ino)) named.set(m.ino, m.name); }
       base ??= pathOf(dir);
       this.builds.push({ node: { pages: n.pages }, path: `${base === '/' ? '' : base}/${named.get(n.ino) ?? `(ino ${n.ino})`}` });
     }

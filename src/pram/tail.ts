@@ -44,15 +44,20 @@ export interface TailSource {
 
 const isDirRec = (r: InodeRecord): boolean => (r.mode & S_IFMT) === S_IFDIR;
 
-/** A group's records replayed into `st` (its nodes, its directory's names); page crcs kept in `crcs`. */
+/**
+ * A group's records replayed into `st` (its nodes; its directory's names unless `withNames` is false:
+ * a lazy load takes them from the group as they are); page crcs kept in `crcs`.
+ */
 export function replayGroup(g: { dir: InodeRecord | null; nodes: Map<number, InodeRecord>; names: { name: string; ino: number }[]; pages: LogRecord[] },
-  dir: number, st: ReplayState, crcs: SpanCrcs): void {
+  dir: number, st: ReplayState, crcs: SpanCrcs, withNames = true): void {
   const nodeOf = (rec: InodeRecord): ReplayNode => ({ rec, groups: null, blocks: null, poison: null, names: null });
   if (g.dir) st.nodes.set(dir, nodeOf(g.dir));
   for (const [ino, rec] of g.nodes) st.nodes.set(ino, nodeOf(rec));
-  const names = new Map<string, number>();
-  for (const n of g.names) names.set(n.name, n.ino);
-  st.names.set(dir, names);
+  if (withNames) {
+    const names = new Map<string, number>();
+    for (const n of g.names) names.set(n.name, n.ino);
+    st.names.set(dir, names);
+  }
   for (const p of g.pages) {
     if (p.type === RecordType.Map) {
       const n = st.nodes.get(p.r.ino)!, gi = Math.floor(p.r.index / GROUP_PAGES);
@@ -148,6 +153,7 @@ function place(st: ReplayState, src: TailSource, touched: Set<number>, before: T
     if (ix.dirs.has(ino)) return `ino ${ino}, a directory of the compaction, is a file after the tail`;
     if (by.length === 0) return `ino ${ino} has no name after the tail`;
     o.home.set(ino, by[0]!);
+    if (by.length < 2) continue;                 // most nodes: one name (no set and arrays per node of a 10^4-node group)
     const others = [...new Set(by.slice(1))].filter((d) => d !== by[0]);
     if (others.length) o.also.set(ino, others);
   }
