@@ -20,6 +20,7 @@ import { replayGroup, tailOverlay, type TailOverlay } from './tail.js';
 import { adoptNode, type AdoptContext } from './adopt.js';
 import type { ReplayNode, ReplayState } from './apply.js';
 import { SpanCrcs } from './spans.js';
+import { cutRuns } from './pageruns.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import type { InodeRecord } from '../format/v3.js';
 
@@ -281,23 +282,15 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   return new LazyLog(mem, index, { logId: h.logId, pages, tailOff: slot.log.tailOff, bytes }, data, tail, crcs);
 }
 
-/** The DATA runs less the pages the tail's groups held before it and not after, plus those they hold only after it (ascending runs). */
-function retouched(data: Float64Array, before: Set<number>, after: Set<number>): Float64Array {
-  const drop = new Set<number>();
-  for (const p of before) if (!after.has(p)) drop.add(p);
-  const add: number[] = [];
-  for (const p of after) if (!before.has(p)) add.push(p);
-  if (drop.size === 0 && add.length === 0) return data;
-  const out: number[] = [];
-  const push = (start: number, count: number) => { if (count > 0) out.push(start, count); };
-  for (let i = 0; i < data.length; i += 2) {
-    let start = data[i]!;
-    const end = start + data[i + 1]!;
-    for (let p = start; p < end && drop.size; p++) if (drop.has(p)) { push(start, p - start); start = p + 1; drop.delete(p); }
-    push(start, end - start);
-  }
-  for (const p of add) out.push(p, 1);    // reservable() sorts, and refuses a page listed twice
-  return Float64Array.from(out);
+/**
+ * The DATA runs less the pages the tail's groups held before it and not after, plus those they hold only after it
+ * (before, after: normalRuns). Run arithmetic: a touched group may hold a file of millions of pages.
+ */
+function retouched(data: Float64Array, before: readonly number[], after: readonly number[]): Float64Array {
+  const drop = cutRuns(before, after), add = cutRuns(after, before);
+  if (drop.length === 0 && add.length === 0) return data;
+  // reservable() sorts, and refuses a page listed twice (an added page the DATA runs hold as well).
+  return Float64Array.from([...cutRuns(data, drop), ...add]);
 }
 
 /** The log's pages and the data runs as runs to reserve, or why one cannot be (outside, over the header, busy, overlapping). */

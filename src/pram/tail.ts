@@ -16,6 +16,7 @@ import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import { recordsIn, type Group, type GroupIndex } from './groups.js';
 import { applyRecord, RUN, type ReplayNode, type ReplayState } from './apply.js';
 import { addSpan, SPAN, type SpanCrcs } from './spans.js';
+import { normalRuns } from './pageruns.js';
 
 /** Most groups a tail may touch before a full replay is the cheaper way. */
 export const TAIL_MAX_GROUPS = 4096;
@@ -30,8 +31,8 @@ export interface TailOverlay {
   touched: Set<number>;                    // the compaction's directories whose groups the overlay replaces
   gone: Set<number>;                       // of them, those the tail removed
   fresh: number[];                         // directories the tail made, parents first
-  before: { nodes: number; bytes: number; inline: number; pages: Set<number> };   // the touched groups before the tail
-  after: { nodes: number; bytes: number; inline: number; pages: Set<number> };    // and after
+  before: { nodes: number; bytes: number; inline: number; pages: number[] };   // the touched groups before the tail (pages: normalRuns)
+  after: { nodes: number; bytes: number; inline: number; pages: number[] };    // and after
   maxIno: number;
 }
 
@@ -169,19 +170,22 @@ function place(st: ReplayState, src: TailSource, touched: Set<number>, before: T
 }
 
 /**
- * Nodes, record bytes and inline nodes as the space model prices them (RUNS TOTALS), and the data pages, of a replayed state.
+ * Nodes, record bytes and inline nodes as the space model prices them (RUNS TOTALS), and the data pages
+ * (as runs: a touched group may hold a file of millions of pages), of a replayed state.
  * A name is priced with the node it names: not here when an untouched group holds that node (its load charges it); a name
  * of a node no group holds (in slices: the directory's names as the walk found them, of a node gone before its turn) is
  * priced by TOTALS with its directory, so here too.
  */
 function measure(st: ReplayState, src: TailSource): TailOverlay['before'] {
-  const m = { nodes: st.nodes.size, bytes: 0, inline: 0, pages: new Set<number>() };
+  const m = { nodes: st.nodes.size, bytes: 0, inline: 0, pages: [] as number[] };
+  const pairs: number[] = [];
   for (const n of st.nodes.values()) {
     m.bytes += inodeRecordBytes(n.rec.xattrs.length);
     if (n.rec.inline.length > 0) { m.inline++; m.bytes += inlineRecordBytes(n.rec.inline.length); }
-    for (const runs of n.groups?.values() ?? []) for (let k = 0; k < runs.length; k += RUN) for (let i = 0; i < runs[k + 2]!; i++) m.pages.add(runs[k + 1]! + i);
-    for (const spans of n.blocks?.values() ?? []) for (let k = 0; k < spans.length; k += SPAN) for (let i = 0; i < spans[k + 2]!; i++) m.pages.add(spans[k + 1]! + i);
+    for (const runs of n.groups?.values() ?? []) for (let k = 0; k < runs.length; k += RUN) pairs.push(runs[k + 1]!, runs[k + 2]!);
+    for (const spans of n.blocks?.values() ?? []) for (let k = 0; k < spans.length; k += SPAN) pairs.push(spans[k + 1]!, spans[k + 2]!);
   }
+  m.pages = normalRuns(pairs);
   for (const names of st.names.values()) for (const [name, ino] of names) if (st.nodes.has(ino) || src.homeOf(ino) === 0) m.bytes += nameRecordBytes(Buffer.byteLength(name));
   return m;
 }

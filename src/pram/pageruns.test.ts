@@ -1,0 +1,44 @@
+// Run arithmetic (pageruns.ts) against a Set of pages: the union, and a cut of
+// each run, hold exactly the pages a per-page model holds, in the shapes
+// promised (normal runs ascending, disjoint and apart; a cut run's pieces in
+// its place).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cutRuns, normalRuns } from './pageruns.js';
+
+const pagesOf = (runs: ArrayLike<number>): number[] => {
+  const out: number[] = [];
+  for (let k = 0; k < runs.length; k += 2) for (let i = 0; i < runs[k + 1]!; i++) out.push(runs[k]! + i);
+  return out;
+};
+const sorted = (a: Iterable<number>) => [...a].sort((x, y) => x - y);
+
+test('normalRuns: overlapping, adjacent, unordered and empty pairs become ascending runs apart', () => {
+  assert.deepEqual(normalRuns([50, 10, 10, 5, 12, 3, 15, 2, 60, 5, 90, 0, 100, 1]), [10, 7, 50, 15, 100, 1]);
+  assert.deepEqual(normalRuns([]), []);
+});
+
+test('cutRuns: each run less the cut, pieces in place; unsorted input stays unsorted', () => {
+  assert.deepEqual(cutRuns([100, 50, 0, 10], normalRuns([5, 1, 110, 5, 140, 20])), [100, 10, 115, 25, 0, 5, 6, 4]);
+  assert.deepEqual(cutRuns(Float64Array.from([7, 3]), []), [7, 3]);
+  assert.deepEqual(cutRuns([7, 3], [0, 100]), []);
+});
+
+test('seeded: union and difference of random runs match a Set of pages', () => {
+  const seed = Number(process.env['SEED'] ?? Date.now() % 1e6);
+  console.log(`pageruns seed ${seed} (SEED=${seed} repeats it)`);
+  let x = seed >>> 0;
+  const rnd = (n: number) => { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; return x % n; };
+  for (let round = 0; round < 300; round++) {
+    const pairs = (k: number) => { const p: number[] = []; for (let i = 0; i < k; i++) p.push(rnd(400), rnd(4) === 0 ? 0 : 1 + rnd(40)); return p; };
+    const a = pairs(rnd(12)), b = pairs(rnd(12));
+    const na = normalRuns(a), nb = normalRuns(b);
+    const sa = new Set(pagesOf(a)), sb = new Set(pagesOf(b));
+    assert.deepEqual(pagesOf(na), sorted(sa), `round ${round}: the union`);
+    for (let k = 2; k < na.length; k += 2) assert.ok(na[k]! > na[k - 2]! + na[k - 1]!, `round ${round}: runs ascending and apart`);
+    assert.deepEqual(sorted(pagesOf(cutRuns(na, nb))), sorted([...sa].filter((p) => !sb.has(p))), `round ${round}: a less b`);
+    // A cut of runs that are not normal: every page of each run not in the cut, once per run that holds it.
+    const want = pagesOf(a).filter((p) => !sb.has(p));
+    assert.deepEqual(sorted(pagesOf(cutRuns(a, nb))), sorted(want), `round ${round}: a cut of raw runs`);
+  }
+});
