@@ -95,3 +95,37 @@ test('run(): consecutive pfns or holes from an index, in compact and chunked for
     }
   }
 });
+
+test('a load\'s runs past every page stay runs until a call needs the chunks: eachRun and count see them, every other call sees them filled; a watched map fills at once (seeded)', () => {
+  const seed = Number(process.env.PRAM_SEED ?? Date.now() % 100000);
+  let x = seed;
+  const rand = (n: number) => { x = (x * 1103515245 + 12345) % 2147483648; return x % n; };
+  for (let round = 0; round < 100; round++) {
+    const m = new RadixPageMap(), model = new Map<number, number>(), runs: [number, number, number][] = [];
+    // Ascending runs, some adjacent (in index and pfn), some past a hole, over several chunks.
+    for (let i = 0, at = rand(3) === 0 ? rand(50) : 0; i < 1 + rand(12); i++) {
+      const len = 1 + rand(3 * CHUNK_PAGES), pfn = rand(3) === 0 && runs.length ? runs[runs.length - 1]![1] + runs[runs.length - 1]![2] : 1 + rand(1e6);
+      m.setRun(at, pfn, len);
+      runs.push([at, pfn, len]);
+      for (let k = 0; k < len; k++) model.set(at + k, pfn + k);
+      at += len + (rand(2) ? 0 : 1 + rand(2000));
+    }
+    assert.equal(m.count, model.size, `seed ${seed}: count with the runs pending`);
+    const seen: number[] = [];
+    m.eachRun((index, pfn, count) => { for (let k = 0; k < count; k++) seen.push(index + k, pfn + k); });
+    assert.deepEqual(seen, [...model].flat(), `seed ${seed}: eachRun, ascending`);
+    const probe = rand(3);   // the first call after the load: any of them fills the chunks
+    if (probe === 0) assert.equal(m.get(runs[0]![0]), runs[0]![1]);
+    else if (probe === 1) assert.equal(m.lastIndex(), Math.max(...model.keys()));
+    else { m.delete(runs[0]![0]); model.delete(runs[0]![0]); }
+    assert.deepEqual([...m.entries()], [...model], `seed ${seed}: entries after the load`);
+    assert.equal(m.count, model.size);
+  }
+  // Watched (a write's setRun, hook set): every page told at once, the map usable at once.
+  const told: number[] = [], w = new RadixPageMap();
+  w.onChange = (_, i) => told.push(i);
+  w.setRun(0, 100, 3);
+  w.setRun(10, 500, 2);
+  assert.deepEqual(told, [0, 1, 2, 10, 11]);
+  assert.deepEqual([...w.entries()], [[0, 100], [1, 101], [2, 102], [10, 500], [11, 501]]);
+});

@@ -34,6 +34,10 @@ export class RadixPageMap implements PageMap {
   private more: Map<number, Chunk> | null = null;   // chunks past the first, made when needed
   private sortedKeys: number[] | null = null;
   private present = 0;
+  // Runs a load set past every page so far (setRun with no hook): [pages, end index, then (index, pfn, count) per run],
+  // the chunks filled when a call first needs them (settle). A load then costs a run, not a page: a GiB file
+  // written at random holds 262 144 slots, tens of milliseconds to fill in code not yet compiled, at mount.
+  private later: number[] | null = null;
 
   /**
    * Told of every index set or removed, with `owner` (fs/changes.ts: the next commit logs its
@@ -42,13 +46,40 @@ export class RadixPageMap implements PageMap {
   onChange: ((owner: number, index: number) => void) | null = null;
   owner = 0;
 
-  get count(): number { return this.radix ? this.present : this.runLen; }
+  get count(): number { return (this.radix ? this.present : this.runLen) + (this.later?.[0] ?? 0); }
+
+  /** The runs the load left pending, in the chunks (each call but setRun and count first does this). */
+  private settle(): void {
+    const later = this.later!;
+    this.later = null;
+    this.toRadix();
+    for (let k = 2; k < later.length; k += 3) this.fill(later[k]!, later[k + 1]!, later[k + 2]!);
+  }
+
+  /**
+   * f(index, pfn, count) for each stretch of consecutive pfns, ascending (the pages of a load still pending
+   * stay so: a mount's checking thread takes a group's runs without the chunks being filled).
+   */
+  eachRun(f: (index: number, pfn: number, count: number) => void): void {
+    if (!this.radix) {
+      if (this.runLen > 0) f(0, this.runPfn, this.runLen);
+      const later = this.later ?? [];
+      for (let k = 2; k < later.length; k += 3) f(later[k]!, later[k + 1]!, later[k + 2]!);
+      return;
+    }
+    for (let i = this.nextData(0); i >= 0;) {
+      const n = this.run(i, 2 ** 31);
+      f(i, this.get(i), n);
+      i = this.nextData(i + n);
+    }
+  }
 
   private chunk(key: number): Chunk | undefined {
     return key === 0 ? this.c0 ?? undefined : this.more?.get(key);
   }
 
   get(index: number): number {
+    if (this.later) this.settle();
     if (!this.radix) return index >= 0 && index < this.runLen && Number.isInteger(index) ? this.runPfn + index : 0;
     const c = index < CHUNK_PAGES ? this.c0 : this.more?.get(Math.floor(index / CHUNK_PAGES));
     return c ? c.pfns[index & CHUNK_MASK] ?? 0 : 0;
@@ -60,6 +91,7 @@ export class RadixPageMap implements PageMap {
    * The read path's run finder: O(1) in the compact form, a typed-array scan otherwise.
    */
   run(index: number, max: number): number {
+    if (this.later) this.settle();
     if (!this.radix) {
       if (index < this.runLen) return Math.min(max, this.runLen - index);
       return max;
@@ -120,6 +152,7 @@ export class RadixPageMap implements PageMap {
       assert(false, `page ${index} -> pfn ${pfn}: index a non-negative integer, pfn in 1..2^32-1`);
     }
     this.onChange?.(this.owner, index);
+    if (this.later) this.settle();
     if (!this.radix) {
       if (index === this.runLen && (index === 0 || pfn === this.runPfn + index)) {
         if (index === 0) this.runPfn = pfn;
@@ -141,11 +174,21 @@ export class RadixPageMap implements PageMap {
       assert(false, `pages ${index}+${count} -> pfn ${pfn}: a run of valid pages`);
     }
     if (this.onChange) for (let i = index; i < index + count; i++) this.onChange(this.owner, i);
-    if (!this.radix && index === this.runLen && (index === 0 || pfn === this.runPfn + index)) {
+    if (!this.radix && !this.later && index === this.runLen && (index === 0 || pfn === this.runPfn + index)) {
       if (index === 0) this.runPfn = pfn;
       this.runLen += count;
       return;
     }
+    // A load's run past every page so far: kept as a run (no hook: nothing watches a map being loaded).
+    if (!this.radix && !this.onChange && index >= (this.later?.[1] ?? this.runLen)) {
+      const later = (this.later ??= [0, 0]), last = later.length - 3;
+      if (last >= 2 && later[last]! + later[last + 2]! === index && later[last + 1]! + later[last + 2]! === pfn) later[last + 2]! += count;
+      else later.push(index, pfn, count);
+      later[0]! += count;
+      later[1] = index + count;
+      return;
+    }
+    if (this.later) this.settle();
     this.toRadix();
     this.fill(index, pfn, count);
   }
@@ -165,6 +208,7 @@ export class RadixPageMap implements PageMap {
 
   delete(index: number): void {
     this.onChange?.(this.owner, index);
+    if (this.later) this.settle();
     if (!this.radix) {
       if (!(index >= 0 && index < this.runLen && Number.isInteger(index))) return;
       if (index === this.runLen - 1) { this.runLen--; return; }   // truncation from the end stays compact
@@ -191,6 +235,7 @@ export class RadixPageMap implements PageMap {
 
   /** Present pages with index >= from, ascending (for truncate and SEEK_DATA). Safe against deletion of the entry just yielded. */
   *from(from: number): IterableIterator<[index: number, pfn: number]> {
+    if (this.later) this.settle();
     if (!this.radix) {
       const pfn = this.runPfn;
       // A snapshot of the run: deleting while iterating (truncate) must not skip or repeat pages.
@@ -212,6 +257,7 @@ export class RadixPageMap implements PageMap {
 
   /** First present index >= from, or -1. */
   nextData(from: number): number {
+    if (this.later) this.settle();
     if (!this.radix) return from < this.runLen ? Math.max(0, from) : -1;
     for (const [index] of this.from(from)) return index;
     return -1;
@@ -219,6 +265,7 @@ export class RadixPageMap implements PageMap {
 
   /** First hole index >= from (there always is one: the radix is finite). */
   nextHole(from: number): number {
+    if (this.later) this.settle();
     if (!this.radix) return from < this.runLen ? this.runLen : from;
     let index = from;
     for (;;) {
@@ -232,6 +279,7 @@ export class RadixPageMap implements PageMap {
 
   /** Highest present index, or -1. */
   lastIndex(): number {
+    if (this.later) this.settle();
     if (!this.radix) return this.runLen - 1;
     const keys = this.keys();
     for (let k = keys.length - 1; k >= 0; k--) {

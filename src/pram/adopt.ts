@@ -217,8 +217,8 @@ function adoptRun(ctx: AdoptContext, node: NodeImage, index: number, pfn: number
     }
   }
   frames.flags.fill(flags, pfn, pfn + count);
-  if (count === 1) node.pages.set(index, pfn);
-  else if (node.pages.setRun) node.pages.setRun(index, pfn, count);
+  // A lone page as a run too: the map keeps a load's runs as runs (fs/pagemap.ts); a set() would fill its chunks.
+  if (node.pages.setRun) node.pages.setRun(index, pfn, count);
   else for (let k = 0; k < count; k++) node.pages.set(index + k, pfn + k);
 }
 

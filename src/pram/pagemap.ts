@@ -23,11 +23,18 @@ export class SimplePageMap implements PageMap {
   }
 }
 
-/** A page map that finds its stretches itself (fs/'s RadixPageMap): consecutive pfns from an index, the next present index. */
-type Stretches = PageMap & { run?(index: number, max: number): number; nextData?(from: number): number };
+/**
+ * A page map that finds its stretches itself (fs/'s RadixPageMap): all of them, or consecutive pfns from an
+ * index and the next present index.
+ */
+type Stretches = PageMap & {
+  eachRun?(f: (index: number, pfn: number, count: number) => void): void;
+  run?(index: number, max: number): number; nextData?(from: number): number;
+};
 
 /** f(pfn, count) for each stretch of consecutive pfns a page map holds: by its own run finder where it has one, else a page at a time. */
 export function eachStretch(pages: Stretches, f: (pfn: number, count: number) => void): void {
+  if (pages.eachRun) { pages.eachRun((_, pfn, count) => f(pfn, count)); return; }
   if (!pages.run || !pages.nextData) {
     for (const [, pfn] of pages.entries()) f(pfn, 1);
     return;
