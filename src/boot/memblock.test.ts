@@ -73,6 +73,20 @@ test('busyPfn over long ranges (four owners a word) names the first busy pfn exa
   assert.equal(mb.busyPfn(132, 385), -1);
 });
 
+test('busyPfn over ranges of several 64 KiB compares: a busy page in the second or last piece is found, a free range is free', () => {
+  const pages = 3 * 65536 + 100;
+  const { frames, mb } = setup(pages);
+  assert.equal(mb.busyPfn(0, pages), -1);
+  assert.equal(mb.busyPfn(1, pages - 1), -1);
+  frames.owner[65536 + 70_000 - 65536] = Owner.Data;           // pfn 70 000: in the second piece of a range from 0
+  frames.owner[pages - 1] = Owner.Meta;                          // the last page
+  assert.equal(mb.busyPfn(0, pages), 70_000);
+  assert.equal(mb.busyPfn(5, 70_000 - 5), -1);
+  assert.equal(mb.busyPfn(70_001, pages - 70_001), pages - 1);
+  assert.equal(mb.busyPfn(70_001, pages - 70_002), -1);
+  assert.equal(mb.busyPfn(70_001, pages), pages - 1);            // the busy last page before the end
+});
+
 test('records kept as runs until first asked answer as a per-pfn table would: merged, counted, unreserved', () => {
   // The same reservations twice: one memblock asked (its table made) before the last reserves, one only after.
   const plan: [number, number, Owner, string][] = [[10, 2, Owner.Meta, 'pram log'], [20, 4, Owner.Data, 'pram data'], [24, 3, Owner.Data, 'pram data'],
