@@ -69,13 +69,19 @@ export function replayGroup(g: { dir: InodeRecord | null; nodes: Map<number, Ino
   }
 }
 
+/** Why a tail of `tailBytes` in a log of `logBytes` is not worth an overlay (the caller asks before reading it), or null. */
+export function tailTooLarge(tailBytes: number, logBytes: number): string | null {
+  // Worth it only while the tail and the groups it touches are less to read than the whole log.
+  return tailBytes * 2 > logBytes ? `a tail of ${tailBytes} bytes in a log of ${logBytes}` : null;
+}
+
 /**
  * The overlay of the tail `raw` (the stream bytes after the RUNS records) over the compaction,
  * or why it cannot be one (the caller then replays the whole log).
  */
 export function tailOverlay(raw: Buffer, src: TailSource, logBytes: number, crcs: SpanCrcs): TailOverlay | string {
-  // Worth it only while the tail and the groups it touches are less to read than the whole log.
-  if (raw.length * 2 > logBytes) return `a tail of ${raw.length} bytes in a log of ${logBytes}`;
+  const big = tailTooLarge(raw.length, logBytes);
+  if (big) return big;
   const recs = recordsIn(raw, 'the tail');
   if (typeof recs === 'string') return recs;
   const ix = src.index, maxIno = ix.locate.maxIno;
