@@ -11,7 +11,7 @@ import { decodePayload, encodeLocate, LOCATE_SIZE, LOG_HEADER, RECORD_HEADER, Re
 import type { Volume } from './volume.js';
 import { committedLog, copyRam, dump, lazyEqualsFull, mountOn, newRam } from './livekit.js';
 
-const FILES = 6000;          // ~1.5 MiB of records: past the 1 MiB floor of the due rule
+const FILES = 6000;          // ~1.5 MiB of records: past the 64 KiB floor of the due rule, and larger than the empty log
 const DIR_FILES = 2000;      // files per directory (changeBuild: 10 000)
 const BODY = Buffer.alloc(100, 0x5a);
 

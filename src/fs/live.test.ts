@@ -145,7 +145,7 @@ test('a v2 image mounts, and its first commit writes a v3 log (the header versio
   assert.deepEqual(dump(mountOn(ram)), expect);
 });
 
-test('the log is compacted once it holds more than twice a fresh one (plus 1 MiB); the old log pages are freed', () => {
+test('the log is compacted once it holds more than twice a fresh one (plus the floor); the old log pages are freed', () => {
   const ram = newRam(4096);
   const vol = mountOn(ram);
   const f = (vol.mknod(1, 'f', 0o100644, 0, 0, 0) as { ino: number }).ino;

@@ -22,10 +22,12 @@ export interface LogHandoff {
 
 /**
  * Compaction is due when the records after the compacted part (the tail) are
- * more than that part plus this: the floor keeps a small log from compacting
- * at every few commits (a whole replay of so little is cheap anyway).
+ * more than that part plus this: the floor keeps a tiny log from compacting at
+ * every few commits. Low, because a lazy mount reads the tail (or replays a log
+ * whose tail outweighs its index whole): 64 KiB is a few ms of it, 1 MiB was
+ * ~100 ms, and compacting a small tree costs as little.
  */
-export const COMPACT_FLOOR_BYTES = 1 << 20;
+export const COMPACT_FLOOR_BYTES = 64 << 10;
 
 /**
  * Old-log pages a commit gives back after a compaction (allocator.freeLater): a
