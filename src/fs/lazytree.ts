@@ -57,7 +57,7 @@ export class LazyTree {
       else for (const d of this.src.dirs()) { if (d === dir) break; this.load(d); }
     }
     if (this.src.isLoaded(dir)) return;
-    const before = this.src.charged();
+    let before = this.src.charged();
     const tracker = this.t.tracker;
     this.t.tracker = null;              // a load is not a change
     const made: Inode[] = [];
@@ -67,6 +67,7 @@ export class LazyTree {
     this.depth++;
     try {
       const g = this.src.load(dir, (ino) => this.pathOf(ino));
+      before = this.src.charged();          // what the load itself settled (a deferred tail's charge made exact) stays
       const losses: Loss[] = [];
       if (g === null) return;
       if (typeof g === 'string' || g.damaged) this.damaged = true;

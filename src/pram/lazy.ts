@@ -16,16 +16,21 @@ import { decodePayload, LOCATE_BYTES, LOCATE_SIZE, LOG_HEADER, logPayload, readL
 import type { Loss, NodeImage } from './image.js';
 import type { LogCursor } from './log.js';
 import { homeOf, readGroup, readIndex, salvageGroup, streamBytes, type GroupIndex } from './groups.js';
-import { replayGroup, tailOverlay, tailTooLarge, type TailOverlay } from './tail.js';
+import { replayDeferred, replayGroup, tailOverlay, tailTooLarge, type TailOverlay } from './tail.js';
+import type { DeferredGroup } from './taildefer.js';
 import { adoptNode, type AdoptContext } from './adopt.js';
 import type { ReplayNode, ReplayState } from './apply.js';
 import { SpanCrcs } from './spans.js';
-import { cutRuns } from './pageruns.js';
+import { cutRuns, normalRuns } from './pageruns.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
-import type { InodeRecord } from '../format/v3.js';
+import type { IndexEntry, InodeRecord } from '../format/v3.js';
 
 /** One directory's group as fs/ takes it: its nodes adopted (the directory first), the names it holds. */
-export interface LoadedGroup { nodes: NodeImage[]; names: { name: string; ino: number }[]; damaged: boolean }
+export interface LoadedGroup {
+  nodes: NodeImage[]; names: { name: string; ino: number }[]; damaged: boolean;
+  /** A group whose tail records waited for its load (taildefer.ts): the pages no node holds any more, and the mount's charge less the exact. */
+  settle?: { freed: number[]; bytes: number; inline: number };
+}
 
 const NONE: readonly number[] = [];
 
@@ -41,6 +46,7 @@ export class LazyLog {
     readonly tail: TailOverlay | null = null, crcs?: SpanCrcs) {
     if (crcs) this.crcs = crcs;
     this.unloaded = index.locate.nodes - (tail ? tail.before.nodes - tail.after.nodes : 0);
+    for (const d of tail?.deferred.values() ?? []) this.unloaded += d.nodes;
     this.checked = new Uint8Array(cursor.pages.length);
     for (const dir of tail?.gone ?? []) this.loaded.add(dir);       // removed by the tail: nothing to load
   }
@@ -62,6 +68,8 @@ export class LazyLog {
 
   /** The directory whose group holds node `ino` (a directory: its own; a linked node: its home), or 0 when no group does. */
   groupOf(ino: number): number {
+    const f = this.tail?.deferredFresh.get(ino);
+    if (f !== undefined) return f;
     const t = this.tail?.home.get(ino);
     if (t !== undefined) return this.tail!.also.has(ino) || t === ino ? t : 0;
     if (this.index.dirs.has(ino)) return ino;
@@ -121,22 +129,10 @@ export class LazyLog {
     let damaged = false;
     const told = lose;
     lose = (l) => { damaged = true; told(l); };
-    // The group's pages are read once: their headers and next pointers are checked from the same copy.
-    const raw = streamBytes(this.mem, this.cursor.pages, e.pos, e.bytes, (seq, page) => this.checkPage(seq, page, lose));
-    const read = readGroup(this.mem, this.cursor.pages, e, this.logId, raw);
-    const g = typeof read === 'string' ? salvageGroup(this.mem, this.cursor.pages, e, this.logId) : read;
-    if (g === null) return read as string;
-    if ('lost' in g) for (const l of g.lost) {
-      const { pfn, off } = this.at(l.pos);
-      lose({ path: null, pfn, what: `log record at pfn:${pfn.toString(16)} offset ${off} (${RECORD_NAMES[l.type] ?? 'record'} in the group of directory ${pathOf(dir)}) ${l.why}: skipped` });
-    }
-    // As the replay: a SPAN whose page crcs were damaged stays; only the page whose crc changed fails its check.
-    for (const p of g.pages) {
-      if (p.type !== RecordType.Span || !p.r.crcsDamage) continue;
-      const r = p.r, d = r.crcsDamage!, where = this.at(g.spanDamage.get(p)!);
-      lose({ path: null, pfn: where.pfn, what: `log record at pfn:${where.pfn.toString(16)} offset ${where.off}: the page crcs of the SPAN of ino ${r.ino}, pages ${r.index}-${r.index + r.count - 1}, ` +
-        `failed crc32c (saved 0x${d.saved.toString(16)}, computed 0x${d.computed.toString(16)}): a page whose crc changed fails its check when verified and reads EIO` });
-    }
+    const g = this.readChecked(dir, e, lose, pathOf);
+    if (typeof g === 'string') return g;
+    const deferred = this.tail?.deferred.get(dir);
+    if (deferred) return this.loadDeferred(dir, g, deferred, ctx, lose, pathOf, () => damaged);
     // Only nodes with page records are replayed (their runs and spans); the rest adopt straight from their INODE record.
     const paged = new Map<number, InodeRecord>();
     for (const p of g.pages) { const ino = (p as { r: { ino: number } }).r.ino; if (!paged.has(ino)) paged.set(ino, g.nodes.get(ino)!); }   // MAP and SPAN records only
@@ -171,6 +167,54 @@ export class LazyLog {
     for (const [ino, rec] of g.nodes) adopt(ino, rec);
     this.unloaded -= nodes.length;
     return { nodes, names, damaged };
+  }
+
+  /** Group `e` of directory `dir` read from the log, its pages' headers checked, salvaged when it does not check whole (each loss to `lose`); a string: unreadable. */
+  private readChecked(dir: number, e: IndexEntry, lose: (l: Loss) => void, pathOf: (ino: number) => string) {
+    // The group's pages are read once: their headers and next pointers are checked from the same copy.
+    const raw = streamBytes(this.mem, this.cursor.pages, e.pos, e.bytes, (seq, page) => this.checkPage(seq, page, lose));
+    const read = readGroup(this.mem, this.cursor.pages, e, this.logId, raw);
+    const g = typeof read === 'string' ? salvageGroup(this.mem, this.cursor.pages, e, this.logId) : read;
+    if (g === null) return read as string;
+    if ('lost' in g) for (const l of g.lost) {
+      const { pfn, off } = this.at(l.pos);
+      lose({ path: null, pfn, what: `log record at pfn:${pfn.toString(16)} offset ${off} (${RECORD_NAMES[l.type] ?? 'record'} in the group of directory ${pathOf(dir)}) ${l.why}: skipped` });
+    }
+    // As the replay: a SPAN whose page crcs were damaged stays; only the page whose crc changed fails its check.
+    for (const p of g.pages) {
+      if (p.type !== RecordType.Span || !p.r.crcsDamage) continue;
+      const r = p.r, d = r.crcsDamage!, where = this.at(g.spanDamage.get(p)!);
+      lose({ path: null, pfn: where.pfn, what: `log record at pfn:${where.pfn.toString(16)} offset ${where.off}: the page crcs of the SPAN of ino ${r.ino}, pages ${r.index}-${r.index + r.count - 1}, ` +
+        `failed crc32c (saved 0x${d.saved.toString(16)}, computed 0x${d.computed.toString(16)}): a page whose crc changed fails its check when verified and reads EIO` });
+    }
+    return g;
+  }
+
+  /** A group whose tail records waited for its load: replayed, the records applied (tail.ts replayDeferred), adopted as the tail left it. */
+  private loadDeferred(dir: number, g: Parameters<typeof replayDeferred>[0], d: DeferredGroup,
+    ctx: AdoptContext, lose: (l: Loss) => void, pathOf: (ino: number) => string, damaged: () => boolean): LoadedGroup {
+    // A subdirectory's name is priced here, not with its group: a deferred record may only remove one (the subdirectory
+    // moved or removed by the eager part, which prices its new name and nothing of the old one).
+    const r = replayDeferred(g, dir, d, this.crcs, (ino) => this.index.dirs.has(ino) ? 0 : this.homeOf(ino),
+      (type, ino) => lose({ path: pathOf(dir), pfn: null, what: `a ${type} of ino ${ino} in the tail, which has no INODE: its pages dropped` }));
+    const st = r.st, none = ctx.newPageMap(), tally = { dataPages: 0 }, nodes: NodeImage[] = [];
+    let at = dir;
+    const loseNode = (what: string, pfn: number | null = null, range?: { start: number; end: number }) => {
+      const path = at === dir ? pathOf(dir) : `${pathOf(dir)}/(ino ${at})`;
+      lose(range ? { path, pfn, what, range } : { path, pfn, what });
+    };
+    const adopt = (ino: number) => { at = ino; nodes.push(adoptNode(ctx, ino, st.nodes.get(ino)!, undefined, none, this.crcs, tally, loseNode)); };
+    if (st.nodes.has(dir)) adopt(dir);
+    for (const ino of st.nodes.keys()) if (ino !== dir) adopt(ino);
+    this.unloaded -= r.nodesBefore + d.nodes;
+    const kept = (ino: number) => st.nodes.has(ino) || this.index.dirs.has(ino) || (this.index.links.get(ino) ?? dir) !== dir;
+    const names: { name: string; ino: number }[] = [];
+    for (const [name, ino] of st.names.get(dir) ?? []) {
+      if (kept(ino)) { names.push({ name, ino }); continue; }
+      const base = pathOf(dir);
+      lose({ path: `${base === '/' ? '' : base}/${name}`, pfn: null, what: `name names ino ${ino}, whose INODE record was lost: dropped` });
+    }
+    return { nodes, names, damaged: damaged(), settle: { freed: r.freed, bytes: r.bytes, inline: r.inline } };
   }
 
   /** Stream position -> the log page holding it and the offset in that page. */
@@ -259,7 +303,7 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
     if (!raw) return 'the tail is past the log pages';
     const homes = index.runs.homes;
     const t = tailOverlay(raw, { index, homeOf: (ino) => index.dirs.has(ino) ? ino : index.links.get(ino) ?? homeOf(homes, ino),
-      group: (dir) => readGroup(mem, pages, index.dirs.get(dir)!, h.logId) }, bytes, crcs);
+      group: (dir) => readGroup(mem, pages, index.dirs.get(dir)!, h.logId) }, bytes, crcs, index.runs.data);
     if (typeof t === 'string') return `the tail: ${t}`;
     // LazyTree finds a touched directory's way up by HOMES (a directory's entry is its parent). A compaction in
     // slices by older code listed each directory as itself: its touched directories have no way up (it could go
@@ -270,6 +314,14 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
     // The space model's totals as a full replay counts them: the touched groups as the tail left them.
     index.runs.modelBytes += t.after.bytes - t.before.bytes;
     index.runs.inline += t.after.inline - t.before.inline;
+    // Groups whose records wait for their load: the pages those name reserved too, their records charged as new (settled at the load).
+    const more: number[] = [];
+    for (const d of t.deferred.values()) {
+      index.runs.modelBytes += d.charge.bytes;
+      index.runs.inline += d.charge.inline;
+      for (const p of d.pages) more.push(p);      // (pfn, count) pairs
+    }
+    if (more.length) dataRuns = withPages(dataRuns, more);
   }
   let data = 0;
   for (let i = 1; i < dataRuns.length; i += 2) data += dataRuns[i]!;
@@ -293,6 +345,11 @@ function retouched(data: Float64Array, before: readonly number[], after: readonl
   if (drop.length === 0 && add.length === 0) return data;
   // reservable() sorts, and refuses a page listed twice (an added page the DATA runs hold as well).
   return Float64Array.from([...cutRuns(data, drop), ...add]);
+}
+
+/** The data runs and the (pfn, count) pairs `more`, a page named twice once (reservable() refuses one listed twice). */
+function withPages(data: Float64Array, more: number[]): Float64Array {
+  return Float64Array.from([...data, ...normalRuns(more)]);
 }
 
 /** The log's pages and the data runs as runs to reserve, or why one cannot be (outside, over the header, busy, overlapping). */

@@ -129,6 +129,8 @@ export class Pram {
     const g = this.groups!.load(dir, (l) => this.late.push(l), pathOf);
     // Damage in the log: the next commit writes a fresh one (of what loaded), as after a damaged replay.
     if (this.late.length > before && this.live) this.live.cursor = null;
+    // Tail records that waited for this load (taildefer.ts): the pages they freed were reserved until now; the charge becomes exact.
+    if (g && typeof g !== 'string' && g.settle) { for (const p of g.settle.freed) this.release(p); this.space.adjust({ bytes: g.settle.bytes, inline: g.settle.inline }); this.space.refill(); }
     if (g !== null) this.touch.groupLoaded(typeof g === 'string' ? [] : g.nodes, this.groups!.log.done);
     return g;
   }

@@ -16,7 +16,8 @@ import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import { recordsIn, type Group, type GroupIndex } from './groups.js';
 import { applyRecord, RUN, type ReplayNode, type ReplayState } from './apply.js';
 import { addSpan, SPAN, type SpanCrcs } from './spans.js';
-import { normalRuns } from './pageruns.js';
+import { normalRuns, cutRuns } from './pageruns.js';
+import { splitTail, type DeferredGroup } from './taildefer.js';
 
 /** Most groups a tail may touch before a full replay is the cheaper way. */
 export const TAIL_MAX_GROUPS = 4096;
@@ -34,6 +35,8 @@ export interface TailOverlay {
   before: { nodes: number; bytes: number; inline: number; pages: number[] };   // the touched groups before the tail (pages: normalRuns)
   after: { nodes: number; bytes: number; inline: number; pages: number[] };    // and after
   maxIno: number;
+  deferred: Map<number, DeferredGroup>;    // groups whose tail records wait for their load (taildefer.ts), not in touched
+  deferredFresh: Map<number, number>;      // a node a deferred record made -> its group's directory
 }
 
 /** How the overlay reads the compaction: its index, a node's home, a group. */
@@ -79,11 +82,24 @@ export function tailTooLarge(tailBytes: number, logBytes: number): string | null
  * The overlay of the tail `raw` (the stream bytes after the RUNS records) over the compaction,
  * or why it cannot be one (the caller then replays the whole log).
  */
-export function tailOverlay(raw: Buffer, src: TailSource, logBytes: number, crcs: SpanCrcs): TailOverlay | string {
+export function tailOverlay(raw: Buffer, src: TailSource, logBytes: number, crcs: SpanCrcs, runsData: Float64Array): TailOverlay | string {
   const big = tailTooLarge(raw.length, logBytes);
   if (big) return big;
-  const recs = recordsIn(raw, 'the tail');
-  if (typeof recs === 'string') return recs;
+  const read = recordsIn(raw, 'the tail');
+  if (typeof read === 'string') return read;
+  for (const { rec } of read) if (rec.type === RecordType.Span && rec.r.crcsDamage) return 'a SPAN of the tail whose page crcs are damaged';
+  // Records of one group wait for its load; the rest are applied now.
+  const split = splitTail(read.map((x) => x.rec), src.index, src.homeOf, runsData);
+  const o = eagerOverlay(split.eager, src, raw.length, logBytes, crcs);
+  if (typeof o === 'string') return o;
+  o.deferred = split.deferred;
+  o.deferredFresh = split.fresh;
+  if (split.maxIno > o.maxIno) o.maxIno = split.maxIno;
+  return o;
+}
+
+/** The groups the eager records touch, read and replayed, the records applied over them, placed. */
+function eagerOverlay(recs: readonly LogRecord[], src: TailSource, rawBytes: number, logBytes: number, crcs: SpanCrcs): TailOverlay | string {
   const ix = src.index, maxIno = ix.locate.maxIno;
   const touched = new Set<number>();
   const touch = (ino: number) => {
@@ -95,7 +111,7 @@ export function tailOverlay(raw: Buffer, src: TailSource, logBytes: number, crcs
   };
   // A record of the compaction's own generation is applied as any other (as a replay does): only its damage
   // rule differs, and the tail takes no damaged record.
-  for (const { rec } of recs) {
+  for (const rec of recs) {
     switch (rec.type) {
       case RecordType.Inode: case RecordType.Map: case RecordType.Unmap: case RecordType.Span: touch(rec.r.ino); break;
       case RecordType.Drop: touch(rec.ino); break;
@@ -107,7 +123,7 @@ export function tailOverlay(raw: Buffer, src: TailSource, logBytes: number, crcs
     }
     if (touched.size > TAIL_MAX_GROUPS) return `a tail touching more than ${TAIL_MAX_GROUPS} groups`;
   }
-  let read = raw.length;
+  let read = rawBytes;
   const st: ReplayState = { nodes: new Map(), names: new Map() };
   // A set grows while it is walked: a group's linked nodes bring every directory naming them (their link counts stay whole).
   for (const dir of touched) {
@@ -121,8 +137,7 @@ export function tailOverlay(raw: Buffer, src: TailSource, logBytes: number, crcs
   }
   const before = measure(st, src);
   let orphan = '';
-  for (const { rec } of recs) {
-    if (rec.type === RecordType.Span && rec.r.crcsDamage) return 'a SPAN of the tail whose page crcs are damaged';
+  for (const rec of recs) {
     applyRecord(st, rec, (r) => crcs.add(r.crcs), (type, ino) => { orphan ||= `a ${type} of ino ${ino}, which has no INODE`; });
   }
   if (orphan) return orphan;
@@ -143,7 +158,7 @@ function place(st: ReplayState, src: TailSource, touched: Set<number>, before: T
     }
   }
   const o: TailOverlay = { state: st, home: new Map(), members: new Map(), also: new Map(), parent: new Map(), touched, gone: new Set(), fresh: [],
-    before, after: measure(st, src), maxIno: max };
+    before, after: measure(st, src), maxIno: max, deferred: new Map(), deferredFresh: new Map() };
   for (const dir of touched) if (!st.nodes.get(dir) || !isDirRec(st.nodes.get(dir)!.rec)) o.gone.add(dir);
   for (const [ino, n] of st.nodes) {
     if (ino > o.maxIno) o.maxIno = ino;
@@ -182,7 +197,7 @@ function place(st: ReplayState, src: TailSource, touched: Set<number>, before: T
  * of a node no group holds (in slices: the directory's names as the walk found them, of a node gone before its turn) is
  * priced by TOTALS with its directory, so here too.
  */
-function measure(st: ReplayState, src: TailSource): TailOverlay['before'] {
+export function measure(st: ReplayState, src: Pick<TailSource, 'homeOf'>): TailOverlay['before'] {
   const m = { nodes: st.nodes.size, bytes: 0, inline: 0, pages: [] as number[] };
   const pairs: number[] = [];
   for (const n of st.nodes.values()) {
@@ -194,4 +209,27 @@ function measure(st: ReplayState, src: TailSource): TailOverlay['before'] {
   m.pages = normalRuns(pairs);
   for (const names of st.names.values()) for (const [name, ino] of names) if (st.nodes.has(ino) || src.homeOf(ino) === 0) m.bytes += nameRecordBytes(Buffer.byteLength(name));
   return m;
+}
+
+/** A deferred group as its tail records leave it, and what its load settles: pages freed, bytes charged over the exact. */
+export interface DeferredLoad { st: ReplayState; freed: number[]; bytes: number; inline: number; nodesBefore: number }
+
+/**
+ * Group `g` of directory `dir` replayed, then its deferred tail records applied in log order (as a full replay
+ * applies them). Pages the group held or the records named and no node holds after them are freed; the
+ * bytes and inline nodes are the exact change less what the mount charged (never more: the charge is an upper bound).
+ */
+export function replayDeferred(g: Parameters<typeof replayGroup>[0], dir: number, d: DeferredGroup, crcs: SpanCrcs, homeOf: (ino: number) => number,
+  orphan: (type: string, ino: number) => void): DeferredLoad {
+  const st: ReplayState = { nodes: new Map(), names: new Map() };
+  const has = (ino: number) => g.nodes.has(ino) || (ino === dir && g.dir !== null);
+  // A salvaged group may keep a page record of a node whose INODE was lost: it has no node to go to.
+  const pages = g.pages.filter((p) => has((p as { r: { ino: number } }).r.ino));
+  replayGroup({ dir: g.dir, nodes: g.nodes, names: g.names, pages }, dir, st, crcs);
+  const src = { homeOf }, before = measure(st, src);
+  for (const rec of d.recs) applyRecord(st, rec, (r) => crcs.add(r.crcs), orphan);
+  const after = measure(st, src), freed: number[] = [];
+  const gone = cutRuns(normalRuns([...before.pages, ...d.pages]), after.pages);
+  for (let k = 0; k < gone.length; k += 2) for (let i = 0; i < gone[k + 1]!; i++) freed.push(gone[k]! + i);
+  return { st, freed, bytes: after.bytes - before.bytes - d.charge.bytes, inline: after.inline - before.inline - d.charge.inline, nodesBefore: before.nodes };
 }

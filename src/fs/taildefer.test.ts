@@ -1,0 +1,183 @@
+// Tail records of one group wait for that group's load (pram/taildefer.ts): a lazy mount after
+// a session that read every file (relatime: an INODE per file) and made files in one directory
+// reads no group for its tail; once everything is touched the tree, statfs and the space model
+// are the full mount's. Pages a deferred unlink freed stay reserved until the group loads; a
+// commit and a compaction with deferred groups pending; a rename across directories stays eager.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { SimRam } from '../mem/simram.js';
+import type { Volume } from './volume.js';
+import { RecordType } from '../format/v3.js';
+import { copyRam, dump, lazyEqualsFull, logByte, logRecords, mountOn, newRam, PS } from './livekit.js';
+
+const DIRS = 6, FILES = 40;
+
+const ino = (r: unknown) => (r as { ino: number }).ino;
+const at = (vol: Volume, ...path: string[]) => path.reduce((dir, name) => ino(vol.lookup(dir, name)), 1);
+
+/** DIRS directories of FILES files of a page and a bit, compacted (a fresh log with its index). */
+function compacted(): SimRam {
+  const ram = newRam(4096);
+  const vol = mountOn(ram);
+  assert.equal(vol.sync(), 0);
+  for (let d = 0; d < DIRS; d++) {
+    const dir = ino(vol.mkdir(1, `d${d}`, 0o755, 0, 0));
+    for (let i = 0; i < FILES; i++) {
+      const f = ino(vol.mknod(dir, `f${i}`, 0o100644, 0, 0, 0));
+      assert.equal(vol.write(f, 0, Buffer.alloc(PS + 10, d * FILES + i)), PS + 10);
+    }
+  }
+  (vol as unknown as { checkpoints: { wholeNext: boolean } }).checkpoints.wholeNext = true;   // this sync compacts (a fresh log, its index)
+  assert.equal(vol.sync(), 0);
+  assert.equal(vol.unmount(), 0);
+  return ram;
+}
+
+/** A lazy session: `change` on the lazily mounted volume, committed, unmounted (the change is the next mount's tail). */
+function session(ram: SimRam, change: (vol: Volume) => void): void {
+  const vol = mountOn(ram, { verify: 'lazy' });
+  assert.ok(vol.pram!.lazyLog, 'the session is led by the index');
+  change(vol);
+  assert.equal(vol.sync(), 0);
+  assert.equal(vol.unmount(), 0);
+}
+
+/** Every file of every directory read (each read sets the file's atime: relatime), and `made` new files in d0. */
+function readAllAndMake(made: number) {
+  return (vol: Volume) => {
+    for (let d = 0; d < DIRS; d++) for (let i = 0; i < FILES; i++) assert.equal((vol.read(at(vol, `d${d}`, `f${i}`), 0, 10) as Uint8Array).length, 10);
+    const d0 = at(vol, 'd0');
+    for (let i = 0; i < made; i++) {
+      const f = ino(vol.mknod(d0, `new${i}`, 0o100600, 0, 0, 0));
+      assert.equal(vol.write(f, 0, Buffer.alloc(2 * PS + 1, 0x70 + i)), 2 * PS + 1);
+    }
+  };
+}
+
+const tailOf = (vol: Volume) => vol.pram!.lazyLog!.tail!;
+
+/** Every file's atime (dump leaves it out), found by lookup and getattr only: no read moves one. */
+function atimes(vol: Volume): string[] {
+  const out: string[] = [];
+  for (let d = 0; d < DIRS; d++) for (let i = 0; i < FILES; i++) {
+    const a = vol.getattr(at(vol, `d${d}`, `f${i}`));
+    out.push(typeof a === 'number' ? `d${d}/f${i}: errno ${a}` : `d${d}/f${i}: ${a.atimeNs}`);
+  }
+  return out;
+}
+
+test('a tail of atime updates in every directory and creates in one: the lazy mount reads no group for it; touched, it is the full mount', () => {
+  const ram = compacted();
+  const first = mountOn(copyRam(ram), { verify: 'full' }), before = atimes(first);
+  first.detach();
+  session(ram, readAllAndMake(12));
+  lazyEqualsFull(ram, 'atime and creates', (lazy) => {
+    const t = tailOf(lazy);
+    assert.ok(t, 'booted lazily with a tail');
+    assert.equal(t.touched.size, 0, 'no group read at mount for the tail');
+    assert.equal(t.deferred.size, DIRS, 'every directory waits for its load');
+    assert.ok(lazy.pram!.lazyLog!.maxIno >= lazy.pram!.lazyLog!.index.locate.maxIno + 12, 'the tail\'s new inodes are counted');
+  });
+  const full = mountOn(copyRam(ram), { verify: 'full' }), lazy = mountOn(ram, { verify: 'lazy' });
+  const want = atimes(full);
+  assert.ok(want.every((a, k) => a !== before[k]), 'the session moved every atime');
+  assert.deepEqual(atimes(lazy), want, 'each file\'s atime as the tail left it');
+  for (const v of [full, lazy]) v.detach();
+});
+
+test('a damaged record in a deferred group\'s compaction: found when the group loads, reported as a lazy load reports it; the tail\'s records still applied to the rest', () => {
+  const ram = compacted();
+  session(ram, readAllAndMake(0));
+  const full = mountOn(copyRam(ram), { verify: 'full' });
+  const d2 = at(full, 'd2'), want = atimes(full);
+  full.detach();
+  // A NAME record of d2's group (its parent field is d2): a bit of its name flipped.
+  const name = logRecords(ram).find((x) => { if (x.type !== RecordType.Name) return false; const b = logByte(ram, x, 16); return ram.page(b.pfn).readUInt32LE(b.off) === d2; })!;
+  const b = logByte(ram, name, 16 + 24);
+  ram.page(b.pfn)[b.off]! ^= 0x10;
+  const lazy = mountOn(ram, { verify: 'lazy' });
+  assert.equal(tailOf(lazy).deferred.size, DIRS, 'the damage is in a group, not in the tail: the mount defers as before');
+  assert.deepEqual(lazy.losses, [], 'nothing read yet');
+  const got = atimes(lazy);                        // loads d2: the damage is found
+  const losses = lazy.losses as { path: string | null; what: string }[];
+  assert.ok(losses.some((l) => /NAME in the group of directory \/d2\) failed crc32c/.test(l.what)), JSON.stringify(losses));
+  const lost = got.filter((g) => g.includes('errno'));
+  assert.ok(lost.length <= 1 && lost.every((g) => g.startsWith('d2/')), `only the damaged name is lost: ${lost.join(';')}`);
+  for (let k = 0; k < want.length; k++) if (!got[k]!.includes('errno')) assert.equal(got[k], want[k]);
+  lazy.detach();
+});
+
+test('an unlink in a deferred group: its pages stay reserved until the group loads (never handed out twice), then free; remounted whole, every page verifies', () => {
+  const ram = compacted();
+  session(ram, (vol) => { for (let i = 0; i < FILES; i += 2) assert.equal(vol.unlink(at(vol, 'd3'), `f${i}`), 0); });
+  const lazy = mountOn(ram, { verify: 'lazy' });
+  const t = tailOf(lazy);
+  assert.equal(t.touched.size, 0);
+  assert.equal(t.deferred.size, 1, 'd3 deferred');
+  // Take every free page (a file in d1), then load d3: its freed pages come back only now.
+  const big = ino(lazy.mknod(at(lazy, 'd1'), 'big', 0o100644, 0, 0, 0));
+  let size = 0;
+  for (;;) {
+    const n = lazy.write(big, size, Buffer.alloc(PS, 0xee));
+    if (typeof n !== 'number' || n < PS) break;
+    size += PS;
+  }
+  const free = lazy.statfs().bfree;
+  assert.ok(free <= 2, `the volume is full (${free} free)`);
+  assert.equal(lazy.readdir(at(lazy, 'd3'), 0, 1 << 20) instanceof Array, true);
+  const freed = lazy.statfs().bfree - free;
+  assert.ok(freed >= FILES / 2, `the unlinked files' pages are free once d3 loaded (${freed})`);
+  for (let k = 0; k < freed - 2; k++, size += PS) assert.equal(lazy.write(big, size, Buffer.alloc(PS, 0xef)), PS);
+  assert.equal(lazy.sync(), 0);
+  const want = dump(lazy);
+  lazy.detach();
+  const back = mountOn(ram, { verify: 'full' });
+  assert.deepEqual(back.losses, [], 'every page verifies: none was used twice');
+  assert.deepEqual(dump(back), want);
+  back.detach();
+});
+
+test('a commit and then a compaction while deferred groups are pending: remounted, the tree is the full replay\'s', () => {
+  const ram = compacted();
+  session(ram, readAllAndMake(5));
+  const oracle = mountOn(copyRam(ram), { verify: 'full' });
+  const lazy = mountOn(ram, { verify: 'lazy' });
+  assert.ok(tailOf(lazy).deferred.size > 0);
+  for (const v of [oracle, lazy]) {
+    const f = ino(v.mknod(1, 'top', 0o100644, 0, 0, 0));
+    assert.equal(v.write(f, 0, Buffer.alloc(3 * PS, 0x33)), 3 * PS);
+  }
+  assert.equal(lazy.sync(), 0, 'an append with groups pending');
+  lazy.detach();
+  const again = mountOn(copyRam(ram), { verify: 'lazy' });
+  assert.ok(tailOf(again).deferred.size > 0, 'still deferred: the append added to the tail');
+  assert.deepEqual(dump(again), dump(oracle), 'after the append');
+  again.detach();
+  const lazy2 = mountOn(ram, { verify: 'lazy' });
+  (lazy2 as unknown as { checkpoints: { wholeNext: boolean } }).checkpoints.wholeNext = true;
+  assert.equal(lazy2.sync(), 0, 'a compaction with groups pending');
+  lazy2.detach();
+  const back = mountOn(ram, { verify: 'lazy' });
+  assert.equal(back.pram!.lazyLog?.tail ?? null, null, 'the compaction left no tail');
+  assert.deepEqual(dump(back), dump(oracle), 'after the compaction');
+  assert.deepEqual(back.losses, []);
+  const full = mountOn(ram, { verify: 'full' });
+  assert.deepEqual(full.losses, []);
+  full.detach();
+  back.detach();
+  oracle.detach();
+});
+
+test('a rename across directories and a hard link stay eager (their groups read at mount); the rest waits; equal to the full mount', () => {
+  const ram = compacted();
+  session(ram, (vol) => {
+    assert.equal(vol.rename(at(vol, 'd1'), 'f1', at(vol, 'd2'), 'moved', 0), 0);
+    assert.equal(typeof vol.link(at(vol, 'd4', 'f4'), at(vol, 'd5'), 'linked'), 'object');
+    assert.equal(typeof vol.setattr(at(vol, 'd0', 'f0'), { mode: 0o100600 }), 'object');
+  });
+  lazyEqualsFull(ram, 'rename and link', (lazy) => {
+    const t = tailOf(lazy);
+    assert.equal(t.touched.size, 4, 'd1, d2, d4, d5 read at mount');
+    assert.equal(t.deferred.size, 1, 'd0 (a chmod) waits');
+  });
+});

@@ -1,0 +1,158 @@
+// The tail's records a lazy mount need not apply at mount (tail.ts): the tail is split into
+// components by union-find over "places" — each compaction group, each ino no group holds
+// (one the tail made), each data page a MAP or SPAN names. A record joins the places it
+// touches: its ino's home group (HOMES) and the other directories naming it, a NAME its
+// parent too, a MAP or SPAN its pages. A group's hard-linked nodes join it to the groups
+// naming them. Applying one component's records to its own groups alone equals replaying
+// them all, so a component of ONE group is deferred: its records are applied when that
+// group first loads (lazy.ts loadGroup, same applyRecord). Anything else stays eager (read
+// and replayed at mount, as before): several groups (a rename across directories, a
+// link), a directory made or removed, a node the index has no home for, a fresh node paged
+// before its INODE, and — when some record names a page the RUNS list (a page freed in one
+// group and taken by another: which group held it is not known unread) — every component
+// with page records. The mount stays conservative: the deferred pages are reserved and
+// their records charged as new bytes (an upper bound), settled when the group loads.
+
+import { inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RecordType, type LogRecord } from '../format/v3.js';
+import { S_IFDIR, S_IFMT } from '../format/mode.js';
+import type { GroupIndex } from './groups.js';
+import { normalRuns } from './pageruns.js';
+
+/** The records of one group applied when it loads, and what the mount charged for them. */
+export interface DeferredGroup {
+  recs: LogRecord[];                       // in log order
+  pages: number[];                         // data pages its MAP and SPAN records name (reserved at mount), as (pfn, count) pairs
+  charge: { bytes: number; inline: number };   // record bytes and inline nodes charged at mount, as if all new
+  nodes: number;                           // nodes made less nodes dropped (statfs counts them before the load)
+}
+
+export interface TailSplit {
+  eager: LogRecord[];                      // in log order
+  deferred: Map<number, DeferredGroup>;    // directory -> its group's deferred records
+  fresh: Map<number, number>;              // a node a deferred record made -> its group's directory
+  maxIno: number;                          // the highest ino of the index and every tail record
+}
+
+/** Does the ascending (start, count) runs list hold page p? */
+function inRuns(runs: Float64Array, p: number): boolean {
+  let lo = 0, hi = runs.length / 2 - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1, start = runs[2 * mid]!;
+    if (p < start) hi = mid - 1;
+    else if (p >= start + runs[2 * mid + 1]!) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}
+
+class Places {
+  private readonly up = new Map<number, number>();
+  find(k: number): number {
+    let r = k, p = this.up.get(r);
+    while (p !== undefined && p !== r) { r = p; p = this.up.get(r); }
+    for (let c = k; c !== r;) { const n = this.up.get(c)!; this.up.set(c, r); c = n; }   // path compression
+    return r;
+  }
+  union(a: number, b: number): void {
+    const ra = this.find(a), rb = this.find(b);
+    if (ra !== rb) this.up.set(ra, rb);
+  }
+}
+
+const pageKey = (pfn: number) => -(pfn + 1);   // groups and inos are positive keys, pages negative
+
+/** The tail's records split into those applied at mount and those each of one group defers to its load. */
+export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (ino: number) => number, runsData: Float64Array): TailSplit {
+  const max = ix.locate.maxIno, places = new Places();
+  const bad = new Set<number>();             // places whose component must stay eager (roots resolved later)
+  const paged = new Set<number>();           // places of page records (MAP, SPAN, UNMAP, DROP)
+  const named = new Set<number>();           // inos an INODE record made, so far
+  let conflict = false, maxIno = max;
+  let sorted: Float64Array | undefined;      // the RUNS data as ascending runs, made when a page record needs it
+  // A group's linked nodes tie it to every directory naming them (their link counts are whole only together).
+  const linked: number[] = [];
+  for (const [ino, dirs] of ix.namedIn) {
+    const home = ix.links.get(ino) ?? homeOf(ino);
+    if (home) for (const d of dirs) { places.union(home, d); linked.push(d); }
+    if (home) linked.push(home);
+  }
+  const keyOf = (ino: number): number => {
+    if (!(ino >= 1)) { bad.add(0); return 0; }
+    if (ino > max) return ino;               // a node the tail made: its own place
+    const home = homeOf(ino);
+    if (home === 0) { bad.add(ino); return ino; }
+    return home;
+  };
+  const keys = new Array<number>(recs.length);
+  for (let i = 0; i < recs.length; i++) {
+    const rec = recs[i]!;
+    let k: number;
+    switch (rec.type) {
+      case RecordType.Inode: {
+        const r = rec.r, dir = (r.mode & S_IFMT) === S_IFDIR;
+        k = keyOf(r.ino);
+        if (r.ino > maxIno) maxIno = r.ino;
+        if (ix.dirs.has(r.ino) ? !dir : dir) bad.add(k);     // a directory made, or one of the index's changed in kind
+        named.add(r.ino);
+        break;
+      }
+      case RecordType.Drop:
+        k = keyOf(rec.ino);
+        if (ix.dirs.has(rec.ino)) bad.add(k);                // a directory removed
+        paged.add(k);
+        break;
+      case RecordType.Name: {
+        const p = rec.r.parent;
+        k = ix.dirs.has(p) ? p : keyOf(p);
+        if (!ix.dirs.has(p)) bad.add(k);                     // a name in a directory the tail made
+        if (rec.r.ino !== 0) places.union(k, keyOf(rec.r.ino));
+        break;
+      }
+      case RecordType.Unmap: k = keyOf(rec.r.ino); paged.add(k); break;
+      case RecordType.Map: case RecordType.Span: {
+        const r = rec.r;
+        k = keyOf(r.ino);
+        paged.add(k);
+        if (r.ino > max && !named.has(r.ino)) bad.add(k);    // pages of a node not made yet: the eager replay says why
+        for (let p = r.pfn; p < r.pfn + r.count; p++) {
+          places.union(k, pageKey(p));
+          if (!conflict && inRuns((sorted ??= Float64Array.from(normalRuns(Array.from(runsData)))), p)) conflict = true;
+        }
+        break;
+      }
+      default: k = 0; bad.add(0);
+    }
+    keys[i] = k;
+  }
+  // Each component: its groups, whether it must stay eager.
+  const groups = new Map<number, number[]>(), eagerRoots = new Set<number>();
+  for (const k of bad) eagerRoots.add(places.find(k));
+  if (conflict) for (const k of paged) eagerRoots.add(places.find(k));
+  for (const d of new Set([...keys, ...linked])) {
+    if (!ix.dirs.has(d)) continue;
+    const r = places.find(d), l = groups.get(r);
+    if (l) l.push(d); else groups.set(r, [d]);
+  }
+  const out: TailSplit = { eager: [], deferred: new Map(), fresh: new Map(), maxIno };
+  for (let i = 0; i < recs.length; i++) {
+    const rec = recs[i]!, root = places.find(keys[i]!), gs = groups.get(root);
+    if (eagerRoots.has(root) || !gs || gs.length !== 1) { out.eager.push(rec); continue; }
+    const dir = gs[0]!;
+    let d = out.deferred.get(dir);
+    if (!d) out.deferred.set(dir, (d = { recs: [], pages: [], charge: { bytes: 0, inline: 0 }, nodes: 0 }));
+    d.recs.push(rec);
+    charge(d, rec);
+    if (rec.type === RecordType.Inode && rec.r.ino > max && !out.fresh.has(rec.r.ino)) { out.fresh.set(rec.r.ino, dir); d.nodes++; }
+    if (rec.type === RecordType.Drop && (rec.ino <= max || out.fresh.delete(rec.ino))) d.nodes--;
+  }
+  return out;
+}
+
+/** What a deferred record is charged at mount: as if it were new (an INODE its record and inline bytes, a NAME its record). */
+function charge(d: DeferredGroup, rec: LogRecord): void {
+  if (rec.type === RecordType.Inode) {
+    d.charge.bytes += inodeRecordBytes(rec.r.xattrs.length);
+    if (rec.r.inline.length > 0) { d.charge.inline++; d.charge.bytes += inlineRecordBytes(rec.r.inline.length); }
+  } else if (rec.type === RecordType.Name && rec.r.ino !== 0) d.charge.bytes += nameRecordBytes(Buffer.byteLength(rec.r.name));
+  else if (rec.type === RecordType.Map || rec.type === RecordType.Span) d.pages.push(rec.r.pfn, rec.r.count);
+}
