@@ -42,7 +42,7 @@ export class LazyLog {
   unloaded: number;
 
   constructor(private readonly mem: PhysMem, readonly index: GroupIndex, readonly cursor: LogCursor, readonly dataPages: number,
-    /** The groups the records after the RUNS touched, replayed with them (tail.ts), or null: nothing follows the RUNS. */
+    /** The groups the records after the RUNS touched, replayed with them (tail.ts; those of one group wait for its load), or null: nothing follows the RUNS. */
     readonly tail: TailOverlay | null = null, crcs?: SpanCrcs) {
     if (crcs) this.crcs = crcs;
     this.unloaded = index.locate.nodes - (tail ? tail.before.nodes - tail.after.nodes : 0);

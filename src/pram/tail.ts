@@ -9,7 +9,8 @@
 // placed in the group of a directory naming it after the tail. Anything this
 // cannot do exactly (a damaged record in the tail, a name of
 // nothing, a nameless node, pages of no node, a tail too large) is a string
-// saying why, and the caller replays the whole log.
+// saying why, and the caller replays the whole log. Records that touch one group
+// only wait for that group's load instead (taildefer.ts, replayDeferred below).
 
 import { GROUP_PAGES, inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RecordType, type InodeRecord, type LogRecord } from '../format/v3.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
