@@ -83,7 +83,7 @@ export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (i
     if (home === 0) { bad.add(ino); return ino; }
     return home;
   };
-  const keys = new Array<number>(recs.length);
+  const keys = new Array<number>(recs.length), distinct = new Set<number>(linked);
   for (let i = 0; i < recs.length; i++) {
     const rec = recs[i]!;
     let k: number;
@@ -123,19 +123,23 @@ export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (i
       default: k = 0; bad.add(0);
     }
     keys[i] = k;
+    distinct.add(k);
   }
   // Each component: its groups, whether it must stay eager.
   const groups = new Map<number, number[]>(), eagerRoots = new Set<number>();
   for (const k of bad) eagerRoots.add(places.find(k));
   if (conflict) for (const k of paged) eagerRoots.add(places.find(k));
-  for (const d of new Set([...keys, ...linked])) {
-    if (!ix.dirs.has(d)) continue;
-    const r = places.find(d), l = groups.get(r);
-    if (l) l.push(d); else groups.set(r, [d]);
+  const rootOf = new Map<number, number>();   // each distinct key's component, found once (a tail of 10^6 records has few)
+  for (const k of distinct) {
+    const r = places.find(k);
+    rootOf.set(k, r);
+    if (!ix.dirs.has(k)) continue;
+    const l = groups.get(r);
+    if (l) l.push(k); else groups.set(r, [k]);
   }
   const out: TailSplit = { eager: [], deferred: new Map(), fresh: new Map(), maxIno };
   for (let i = 0; i < recs.length; i++) {
-    const rec = recs[i]!, root = places.find(keys[i]!), gs = groups.get(root);
+    const rec = recs[i]!, root = rootOf.get(keys[i]!)!, gs = groups.get(root);
     if (eagerRoots.has(root) || !gs || gs.length !== 1) { out.eager.push(rec); continue; }
     const dir = gs[0]!;
     let d = out.deferred.get(dir);
