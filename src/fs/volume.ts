@@ -326,11 +326,15 @@ export class Volume {
     return this.pram ? this.pram.space.reserve(pages) : 0;
   }
 
-  /** Free pages are shown net of the ledger's reservations: what a new write can still get. */
+  /**
+   * Free pages are shown net of the ledger's reservations: what a new write can still get. Free inodes: the
+   * numbers 1..2^32-1 not in use (a full and a lazy mount agree; the next number given may be past a freed one).
+   */
   statfs(): StatFs {
     const { total } = this.parts.space();
+    const files = this.t.inodes.size + (this.t.lazy?.unloaded ?? 0);
     const free = this.pram ? Math.max(0, this.pram.space.room()) : this.parts.space().free;
-    return { bsize: this.pc.pageSize, blocks: total, bfree: free, bavail: free, files: this.t.inodes.size + (this.t.lazy?.unloaded ?? 0), ffree: Math.max(0, 0xffffffff - this.t.nextIno), namelen: NAME_MAX };
+    return { bsize: this.pc.pageSize, blocks: total, bfree: free, bavail: free, files, ffree: Math.max(0, 0xffffffff - files), namelen: NAME_MAX };
   }
 
   fsync(ino: number): number {

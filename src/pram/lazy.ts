@@ -303,7 +303,7 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
     if (!raw) return 'the tail is past the log pages';
     const homes = index.runs.homes;
     const t = tailOverlay(raw, { index, homeOf: (ino) => index.dirs.has(ino) ? ino : index.links.get(ino) ?? homeOf(homes, ino),
-      group: (dir) => readGroup(mem, pages, index.dirs.get(dir)!, h.logId) }, bytes, crcs, index.runs.data);
+      group: (dir) => readGroup(mem, pages, index.dirs.get(dir)!, h.logId) }, bytes, crcs, index.runs.data, after);
     if (typeof t === 'string') return `the tail: ${t}`;
     // LazyTree finds a touched directory's way up by HOMES (a directory's entry is its parent). A compaction in
     // slices by older code listed each directory as itself: its touched directories have no way up (it could go

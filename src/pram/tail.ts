@@ -83,14 +83,14 @@ export function tailTooLarge(tailBytes: number, logBytes: number): string | null
  * The overlay of the tail `raw` (the stream bytes after the RUNS records) over the compaction,
  * or why it cannot be one (the caller then replays the whole log).
  */
-export function tailOverlay(raw: Buffer, src: TailSource, logBytes: number, crcs: SpanCrcs, runsData: Float64Array): TailOverlay | string {
+export function tailOverlay(raw: Buffer, src: TailSource, logBytes: number, crcs: SpanCrcs, runsData: Float64Array, logAfter: readonly number[]): TailOverlay | string {
   const big = tailTooLarge(raw.length, logBytes);
   if (big) return big;
   const read = recordsIn(raw, 'the tail');
   if (typeof read === 'string') return read;
   for (const { rec } of read) if (rec.type === RecordType.Span && rec.r.crcsDamage) return 'a SPAN of the tail whose page crcs are damaged';
   // Records of one group wait for its load; the rest are applied now.
-  const split = splitTail(read.map((x) => x.rec), src.index, src.homeOf, runsData);
+  const split = splitTail(read.map((x) => x.rec), src.index, src.homeOf, runsData, logAfter);
   const o = eagerOverlay(split.eager, src, raw.length, logBytes, crcs);
   if (typeof o === 'string') return o;
   o.deferred = split.deferred;

@@ -8,9 +8,9 @@
 // group first loads (lazy.ts loadGroup, same applyRecord). Anything else stays eager (read
 // and replayed at mount, as before): several groups (a rename across directories, a
 // link), a directory made or removed, a node the index has no home for, a fresh node paged
-// before its INODE, and — when some record names a page the RUNS list (a page freed in one
-// group and taken by another: which group held it is not known unread) — every component
-// with page records. The mount stays conservative: the deferred pages are reserved and
+// before its INODE, a page mapped and then taken for the log by a later commit, and — when some record, or a log page after the index, names a page the RUNS list (a
+// page freed in one group and taken again: which group held it is not known unread) —
+// every component with page records. The mount stays conservative: the deferred pages are reserved and
 // their records charged as new bytes (an upper bound), settled when the group loads.
 
 import { inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RecordType, type LogRecord } from '../format/v3.js';
@@ -62,13 +62,18 @@ class Places {
 const pageKey = (pfn: number) => -(pfn + 1);   // groups and inos are positive keys, pages negative
 
 /** The tail's records split into those applied at mount and those each of one group defers to its load. */
-export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (ino: number) => number, runsData: Float64Array): TailSplit {
+export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (ino: number) => number, runsData: Float64Array, logAfter: readonly number[]): TailSplit {
   const max = ix.locate.maxIno, places = new Places();
   const bad = new Set<number>();             // places whose component must stay eager (roots resolved later)
   const paged = new Set<number>();           // places of page records (MAP, SPAN, UNMAP, DROP)
+  const mapped = new Set<number>();          // pages a MAP or SPAN names
   const named = new Set<number>();           // inos an INODE record made, so far
   let conflict = false, maxIno = max;
   let sorted: Float64Array | undefined;      // the RUNS data as ascending runs, made when a page record needs it
+  const inData = (p: number): boolean => inRuns((sorted ??= Float64Array.from(normalRuns(Array.from(runsData)))), p);
+  // A log page the tail's commits took from a page the RUNS list (freed by a tail record): that record must be eager,
+  // else the page would stay reserved as data beside the log's own.
+  for (const p of logAfter) if (inData(p)) { conflict = true; break; }
   // A group's linked nodes tie it to every directory naming them (their link counts are whole only together).
   const linked: number[] = [];
   for (const [ino, dirs] of ix.namedIn) {
@@ -116,7 +121,8 @@ export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (i
         if (r.ino > max && !named.has(r.ino)) bad.add(k);    // pages of a node not made yet: the eager replay says why
         for (let p = r.pfn; p < r.pfn + r.count; p++) {
           places.union(k, pageKey(p));
-          if (!conflict && inRuns((sorted ??= Float64Array.from(normalRuns(Array.from(runsData)))), p)) conflict = true;
+          mapped.add(p);
+          if (!conflict && inData(p)) conflict = true;
         }
         break;
       }
@@ -125,6 +131,8 @@ export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (i
     keys[i] = k;
     distinct.add(k);
   }
+  // A page mapped, let go and then taken by a later commit's log: only the eager replay knows it is no data page now.
+  for (const p of logAfter) if (mapped.has(p)) bad.add(pageKey(p));
   // Each component: its groups, whether it must stay eager.
   const groups = new Map<number, number[]>(), eagerRoots = new Set<number>();
   for (const k of bad) eagerRoots.add(places.find(k));

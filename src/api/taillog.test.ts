@@ -1,0 +1,61 @@
+// A lazy mount after a service's day of small commits (bench/lib/change-child.js changeOps, smaller): 4 KiB
+// writes into a 1 MiB file each made durable, creates, renames and unlinks each synced, the file unlinked. The
+// file's pages were named by tail MAPs, let go, then taken by later commits' log pages; the mount must still be
+// led by the index (pram/taildefer.ts keeps such a page's records eager: deferred, the page stayed reserved as
+// data beside the log's own, the mount refused the overlap and replayed the whole log), and equal a full mount.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { mount } from './index.js';
+import { Prng } from '../machine/prng.js';
+
+const MIB = 1 << 20;
+const opts = { cmdline: '', checkpointIntervalMs: 0, systemd: false } as const;
+
+async function tree(p: Awaited<ReturnType<typeof mount>>): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of (await p.readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const path = `${dir === '/' ? '' : dir}/${e.name}`;
+      if (e.isDirectory()) { out.push(`${path}/`); await walk(path); } else out.push(`${path} ${(await p.readFile(path)).toString('base64')}`);
+    }
+  };
+  await walk('/');
+  return out;
+}
+
+test('small commits whose freed data pages became log pages: the next lazy mount is led by the index and equals a full one', async () => {
+  const seed = Number(process.env['SEED'] ?? 7);
+  const arena = `/dev/shm/taillog-test-${process.pid}.pram`;
+  try {
+    const r = new Prng(seed);
+    const w = await mount({ arena, create: { sizeBytes: 96 * MIB }, ...opts });
+    await w.sync();
+    for (let d = 0; d < 2; d++) { await w.mkdir(`/d${d}`); for (let i = 0; i < 1000; i++) await w.writeFile(`/d${d}/s${i}`, Buffer.alloc(100, i)); }
+    await w.sync();                                          // larger than the log: a compaction, with its index
+    await w.writeFile('/target', Buffer.alloc(MIB, 3));
+    await w.sync();
+    const h = await w.open('/target', 'r+');
+    for (let i = 0; i < 30; i++) { await h.write(Buffer.alloc(4096, i), 0, 4096, r.below(256) * 4096); await h.sync(); }
+    await h.close();
+    for (let i = 0; i < 30; i++) { await w.writeFile(`/d0/new${i}`, Buffer.alloc(100, 9)); await w.sync(); }
+    for (let i = 0; i < 30; i++) { await w.rename(`/d0/new${i}`, `/d0/renamed${i}`); await w.sync(); }
+    for (let i = 0; i < 30; i++) { await w.unlink(`/d0/renamed${i}`); await w.sync(); }
+    await w.unlink('/target');
+    await w.unmount();
+
+    const lines: string[] = [];
+    const lazy = await mount({ arena, verify: 'lazy', readOnly: true, log: (l) => lines.push(l), ...opts });
+    const boot = lines.filter((l) => /index|whole/.test(l)).join(' | ');
+    assert.match(boot, /led by its index/, `seed ${seed}: the lazy mount`);
+    assert.ok(lazy.volume.pram!.lazyLog!.tail, `seed ${seed}: with a tail`);
+    const got = await tree(lazy);
+    await lazy.unmount();
+    const full = await mount({ arena, verify: 'full', readOnly: true, ...opts });
+    assert.deepEqual(got, await tree(full), `seed ${seed}: the lazy tree is the full one`);
+    assert.deepEqual(full.volume.losses, []);
+    await full.unmount();
+  } finally {
+    fs.rmSync(arena, { force: true });
+  }
+});
