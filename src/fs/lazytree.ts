@@ -62,6 +62,7 @@ export class LazyTree {
     this.t.tracker = null;              // a load is not a change
     const made: Inode[] = [];
     const links: Inode[] = [];
+    const named: Inode[] = [];          // nodes an earlier load made, named here too: their charge grows by the name
     const strays: Inode[] = [];
     const dangling: { name: string; ino: number }[] = [];
     this.depth++;
@@ -86,7 +87,7 @@ export class LazyTree {
           }
           node.dir!.add(name, ino);
           if (isDir) { this.parents.set(ino, { parent: dir, name }); node.nlink++; continue; }
-          if (child) { child.nlink++; child.nameBytes += nameCost(name); continue; }
+          if (child) { child.nlink++; child.nameBytes += nameCost(name); named.push(child); continue; }
           const list = this.pendingNames.get(ino);
           if (list) list.push({ dir, name }); else this.pendingNames.set(ino, [{ dir, name }]);
         }
@@ -102,6 +103,9 @@ export class LazyTree {
     } finally {
       this.depth--;
       this.t.chargeMade(made);
+      // A linked node made by an earlier group's load is charged per node already: its NAME here joins that
+      // charge (else a later recharge of it, a rename or unlink, counts the name's bytes a second time).
+      if (named.length) { const fresh = new Set(made); for (const n of named) if (!fresh.has(n)) this.t.recharge(n); }
       this.t.tracker = tracker;
       for (const n of made) tracker?.watch(n);
       const after = this.src.charged();
