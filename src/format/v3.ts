@@ -59,9 +59,10 @@ export function writeLogHeader(page: Buffer, h: LogPageHeader): void {
 }
 
 /** The header, or why it is not a log page header. */
-export function readLogHeader(page: Buffer): LogPageHeader | string {
+/** computed: the crc32c of the header's bytes 0..27 when the caller summed many pages' at once (groups.ts streamBytes). */
+export function readLogHeader(page: Buffer, computed = crc32cAt(page, 0, LOG_HEADER_CRC_AT)): LogPageHeader | string {
   if (page.readUInt32LE(0) !== LOG_MAGIC) return `not a log page (magic 0x${page.readUInt32LE(0).toString(16)})`;
-  const saved = page.readUInt32LE(LOG_HEADER_CRC_AT), computed = crc32cAt(page, 0, LOG_HEADER_CRC_AT);
+  const saved = page.readUInt32LE(LOG_HEADER_CRC_AT);
   if (saved !== computed) return `log page header crc saved 0x${saved.toString(16)}, computed 0x${computed.toString(16)}`;
   const first = page.readUInt32LE(4);
   const logId = u64(page, 8), seq = u64(page, 16);

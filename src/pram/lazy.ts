@@ -172,7 +172,7 @@ export class LazyLog {
   /** Group `e` of directory `dir` read from the log, its pages' headers checked, salvaged when it does not check whole (each loss to `lose`); a string: unreadable. */
   private readChecked(dir: number, e: IndexEntry, lose: (l: Loss) => void, pathOf: (ino: number) => string) {
     // The group's pages are read once: their headers and next pointers are checked from the same copy.
-    const raw = streamBytes(this.mem, this.cursor.pages, e.pos, e.bytes, (seq, page) => this.checkPage(seq, page, lose));
+    const raw = streamBytes(this.mem, this.cursor.pages, e.pos, e.bytes, (seq, page, sum) => this.checkPage(seq, page, lose, sum));
     const read = readGroup(this.mem, this.cursor.pages, e, this.logId, raw);
     const g = typeof read === 'string' ? salvageGroup(this.mem, this.cursor.pages, e, this.logId) : read;
     if (g === null) return read as string;
@@ -229,11 +229,11 @@ export class LazyLog {
    * named the pages), so a damaged header or pointer loses nothing; it is reported, and the next
    * commit writes a fresh log.
    */
-  private checkPage(seq: number, page: Buffer, lose: (l: Loss) => void): void {
+  private checkPage(seq: number, page: Buffer, lose: (l: Loss) => void, headerCrc?: number): void {
     const pages = this.cursor.pages;
     if (this.checked[seq] || seq >= pages.length) return;
     this.checked[seq] = 1;
-    const pfn = pages[seq]!, h = readLogHeader(page);
+    const pfn = pages[seq]!, h = headerCrc === undefined ? readLogHeader(page) : readLogHeader(page, headerCrc);
     const bad = typeof h === 'string' ? `a damaged header (${h})` : h.logId !== this.logId || h.seq !== seq ? `a header of another log or place (log id ${h.logId}, seq ${h.seq})`
       : seq + 1 < pages.length && Number(readNext(page)) !== pages[seq + 1] ? 'a damaged next pointer' : null;
     if (bad) lose({ path: null, pfn, what: `log page ${seq} pfn:${pfn.toString(16)} has ${bad}: the index names its place, its records are read and checked as they are (nothing of it is lost)` });
