@@ -17,7 +17,7 @@ function raw(scale) {
     ops: { write: pairs(0.5 * scale), create: pairs(0.6 * scale), rename: pairs(0.4 * scale), unlink: pairs(0.4 * scale) },
     unmountMs: Array(20).fill(2 * scale),
     mount: {
-      lazy: Array.from({ length: 5 }, (_, i) => ({ mountMs: 10 * scale, ...(i < 3 ? { readAllMs: 100 * scale } : {}) })),
+      lazy: Array.from({ length: 5 }, (_, i) => ({ mountMs: 10 * scale, ...(i < 3 ? { readAllMs: 100 * scale } : {}), unmountMs: i === 0 ? 123.4 * scale : 0.2 })),
       full: Array.from({ length: 5 }, (_, i) => ({ mountMs: ((img.bytes ?? 1e6) / 5e9) * 1000 * scale, ...(i < 3 ? { readAllMs: 95 } : {}) })),
     },
     stall: { maxMs: 5 * scale, p99Ms: 1.5, gapMs: 6 * scale, writes: 9000, ranMs: 10_000 },
@@ -59,6 +59,9 @@ test('every number of the section\'s tables is a figure of its JSON; an unavaila
   assert.match(markdown, /\| 10 files of 100 B \| unavailable: not enough free memory \|/);
   assert.match(markdown, /\| 20 files of 100 B \| unavailable: Maximum call stack size exceeded \(built: 400 arena B per file\) \|/);
   assert.match(markdown, /\| 12 GiB \(large files\) \| 0\.50 \/ 0\.50 \/ 1\.00 \(200\)/, 'write + fsync p50 / p99 / max (n) of the 12 GiB image');
+  // The unmount after the first read-all session (the one that commits every file's atime) is its own column.
+  assert.equal(figures.images[0].firstReadUnmount, 123.4);
+  assert.match(markdown, /\| 1\.05 \[1\.05–1\.05\]× \| 123 \|/, 'lazy / full, then the unmount after the first read all');
   const forged = md.replace('0.50 / 0.50 / 1.00 (200)', '0.50 / 0.50 / 7.77 (200)');
   assert.match(unbackedFigures(forged, json).join('\n'), /7\.77/);
 });
