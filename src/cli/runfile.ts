@@ -14,6 +14,25 @@ export interface RunRecord {
   transport?: string;
 }
 
+/** An arena as run files and the mount table name it: a path resolved (memfd:NAME and luo:NAME as they are). */
+export function arenaId(arena: string): string {
+  return /^(memfd|luo):/.test(arena) ? arena : path.resolve(arena);
+}
+
+/** The live servers of `arena` (its run files whose process is alive), for `pram info` on a mounted arena. */
+export function runsOf(arena: string): RunRecord[] {
+  let names: string[];
+  try { names = fs.readdirSync(runDir()); } catch { return []; }
+  const want = arenaId(arena), out: RunRecord[] = [];
+  for (const name of names) {
+    if (!name.endsWith('.pid')) continue;
+    let rec: RunRecord;
+    try { rec = JSON.parse(fs.readFileSync(path.join(runDir(), name), 'utf8')) as RunRecord; } catch { continue; }
+    if (typeof rec?.pid === 'number' && rec.pid > 0 && typeof rec.arena === 'string' && arenaId(rec.arena) === want && alive(rec.pid)) out.push(rec);
+  }
+  return out;
+}
+
 export function runDir(): string {
   return process.env.PRAM_RUN_DIR ?? '/run/pram';
 }

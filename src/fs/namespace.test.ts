@@ -79,6 +79,9 @@ test('hard links share the inode; the last unlink frees it; no links to director
   // The room the ledger kept for the file's META page and its inline bytes' page (a v2 chain
   // writes them into one) in the next two checkpoints.
   assert.equal(vol.statfs().bfree, free + 4, 'the room for its pages went back');
+  // statfs(2)'s inodes: files = all there can be, ffree = those not in use (df -i: used = files - ffree).
+  const st = vol.statfs();
+  assert.deepEqual([st.files, st.files - st.ffree], [0xffffffff, 2], 'inodes: the root and d in use (f is gone)');
 });
 
 test('an unlinked file lives while open, and dies at release', () => {

@@ -21,7 +21,7 @@ export interface Attr {
 
 export const ROOT_INO = 1;
 /** An inode past 2^32 would not fit FUSE's generation-less numbering nicely; plenty anyway. */
-const INO_MAX = 0xffffffff;
+export const INO_MAX = 0xffffffff;
 /**
  * V8 caps a Map at 2^24 entries: inodes per mount and names per directory stay
  * one short of it, so the next create answers ENOSPC instead of throwing a RangeError.

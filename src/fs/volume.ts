@@ -15,7 +15,7 @@ import { NAME_MAX } from './mode.js';
 import * as ns from './namespace.js';
 import type { DirEntry } from './namespace.js';
 import { fromImages, toImages } from './snapshot.js';
-import { InodeTable, ROOT_INO, type Attr } from './table.js';
+import { InodeTable, INO_MAX, ROOT_INO, type Attr } from './table.js';
 import { LazyTree } from './lazytree.js';
 import * as xa from './xattr.js';
 import type { VolumeParts } from './parts.js';
@@ -327,14 +327,15 @@ export class Volume {
   }
 
   /**
-   * Free pages are shown net of the ledger's reservations: what a new write can still get. Free inodes: the
-   * numbers 1..2^32-1 not in use (a full and a lazy mount agree; the next number given may be past a freed one).
+   * statfs(2)'s figures. Free pages are shown net of the ledger's reservations: what a new write can still get.
+   * Inodes as statfs(2) counts them: files = all there can be (the numbers 1..2^32-1), ffree = those not in use
+   * (a full and a lazy mount agree; the next number given may be past a freed one), so `df -i` shows the used ones.
    */
   statfs(): StatFs {
     const { total } = this.parts.space();
-    const files = this.t.inodes.size + (this.t.lazy?.unloaded ?? 0);
+    const used = this.t.inodes.size + (this.t.lazy?.unloaded ?? 0);
     const free = this.pram ? Math.max(0, this.pram.space.room()) : this.parts.space().free;
-    return { bsize: this.pc.pageSize, blocks: total, bfree: free, bavail: free, files, ffree: Math.max(0, 0xffffffff - files), namelen: NAME_MAX };
+    return { bsize: this.pc.pageSize, blocks: total, bfree: free, bavail: free, files: INO_MAX, ffree: Math.max(0, INO_MAX - used), namelen: NAME_MAX };
   }
 
   fsync(ino: number): number {

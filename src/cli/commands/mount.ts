@@ -25,7 +25,7 @@ import { openVolume, type OpenedVolume } from '../../open/volume.js';
 import { wallClock } from '../../open/clock.js';
 import { serve, type FuseServer } from '../../fuse/server.js';
 import { KERNEL_FLAGS, findMount } from '../../fuse/kmount.js';
-import { alive, readRun, removeRun, runDir, runPath, writeRun } from '../runfile.js';
+import { alive, arenaId, readRun, removeRun, runDir, runPath, writeRun } from '../runfile.js';
 import { serveLuoControl, type LuoControlServer } from '../../open/luo-control.js';
 import { SAVE_SIGNAL, writeSaveReport } from '../save-report.js';
 import { notify } from '../../mem/sd-notify.js';
@@ -162,7 +162,7 @@ async function runServer(dir: string, opts: MountOpts): Promise<void> {
       server = await serve({
         dir, volume, clock: wallClock(), allowOther: opts.allowOther, writeback: opts.writeback, log, trace: opts.debug ? log : undefined,
         checkpointIntervalMs: intervalMs, ioUring: opts.ioUring,
-        fsname: /^(memfd|luo):/.test(opts.arena) ? opts.arena : path.resolve(opts.arena), flags: kernelFlags(opts.mountOptions),
+        fsname: arenaId(opts.arena), flags: kernelFlags(opts.mountOptions),
       });
     } catch (e) {
       volume.unmount();
@@ -186,7 +186,7 @@ async function runServer(dir: string, opts: MountOpts): Promise<void> {
         `fsync files or directories${intervalMs > 0 ? `, or rely on the ${opts.checkpointInterval} checkpoint interval` : ''}`);
     }
     writeRun({
-      pid: process.pid, dir, arena: opts.arena, log: readyFd !== null ? runPath(dir, 'log') : null, startedMs: Date.now(),
+      pid: process.pid, dir, arena: arenaId(opts.arena), log: readyFd !== null ? runPath(dir, 'log') : null, startedMs: Date.now(),
       syncfs: server.mounted.kind === 'fuseblk', checkpointIntervalMs: intervalMs, transport: server.transport,
     });
     installSignals(server, volume, dir, log);

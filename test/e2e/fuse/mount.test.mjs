@@ -63,6 +63,15 @@ describe('pram mount (FUSE)', () => {
     assert.match(sh(`stat -f -c %T '${mnt}'`), /fuse/);
   });
 
+  test('pram info on the mounted arena says where, by whom and how it is served (it cannot open it beside the server)', T, () => {
+    const r = pram(['info', '--arena', arena], { env });
+    assert.equal(r.code, 0, `pram info: ${r.err}${r.out}`);
+    assert.match(r.out, new RegExp(`^mounted +on ${mnt} by server pid ${serverPid()} since .* \\(requests by (/dev/fuse|io_uring .*); checkpoint interval`, 'm'));
+    assert.match(r.out, /^in use +[\d.]+ \w+ of 2\.00 GiB, \d+ files/m);
+    const j = JSON.parse(pram(['info', '--json', '--arena', arena], { env }).out);
+    assert.deepEqual([j.mounted.length, j.mounted[0].dir, j.mounted[0].pid], [1, mnt, serverPid()]);
+  });
+
   test('cp -a of files, symlinks, hard links and empty dirs: diff -r and stat agree', T, () => {
     sh(`cp -a '${src}' '${mnt}/src'`);
     sh(`diff -r --no-dereference '${src}' '${mnt}/src'`);
@@ -155,6 +164,9 @@ print(n)`), String(3 << 20));
     sh(`cmp '${mnt}/cfr-src' '${mnt}/cfr-dst'`);
     const df = sh(`df -B1 --output=size,avail '${mnt}' | tail -1`).trim().split(/\s+/).map(Number);
     assert.ok(df[0] > 1e9 && df[1] > 0 && df[1] < df[0], `statfs from the arena: ${df}`);
+    // Inodes as statfs(2) counts them: all there can be, and the free ones; df -i's used = the files made (a negative one was seen).
+    const di = sh(`df --output=itotal,iused,iavail '${mnt}' | tail -1`).trim().split(/\s+/).map(Number);
+    assert.ok(di[0] === 2 ** 32 - 1 && di[1] > 3 && di[1] < 1000 && di[0] === di[1] + di[2], `df -i: ${di}`);
     sh(`timeout 20 flock '${f}' true`);
     // FS_IOC_GETFLAGS (lsattr's ioctl) is not served: it must fail at once, not hang
     assert.match(py(`import fcntl, os, errno
