@@ -156,20 +156,25 @@ test('ordering: an atime set back by utimes in a later commit wins over the earl
   assert.deepEqual(m.lazy, m.full);
 });
 
-test('a node unlinked after its ATIMES entry is gone in both mounts; the others keep their atimes', () => {
+test('a node unlinked after its ATIMES entry is gone in both mounts; the others keep their atimes (a rename across directories: those groups replayed at mount)', () => {
   const ram = tree();
   const vol = mountOn(ram);
   readAll(vol);
   assert.equal(vol.sync(), 0);
   const d0 = (vol.lookup(1, 'd0') as { ino: number }).ino, gone = (vol.lookup(d0, 'f1') as { ino: number }).ino;
+  const d1 = (vol.lookup(1, 'd3') as { ino: number }).ino, d3 = (vol.lookup(1, 'd6') as { ino: number }).ino;
   assert.equal(vol.unlink(d0, 'f1'), 0);
-  // (d0's own atime is before its mtime now: the walks below set it, relatime.)
+  assert.equal(vol.rename(d1, 'f2', d3, 'moved', 0), 0);        // two groups in one record set: the lazy mount replays them (eager)
+  // (These directories' own atimes are before their mtimes now: the walks below set them, relatime.)
   const want = atimes(vol);
-  want.delete(d0);
+  for (const d of [d0, d1, d3]) want.delete(d);
   assert.equal(vol.unmount(), 0);
+  const lazy = mountOn(copyRam(ram), { verify: 'lazy' });
+  assert.ok(lazy.pram!.lazyLog!.tail!.touched.size >= 2, 'the rename\'s groups are replayed at mount');
+  lazy.detach();
   const m = bothMounts(ram, 'unlinked');
   assert.ok(!m.lazy.has(gone) && !m.full.has(gone));
-  m.lazy.delete(d0); m.full.delete(d0);
+  for (const d of [d0, d1, d3]) { m.lazy.delete(d); m.full.delete(d); }
   assert.deepEqual(m.lazy, want);
   assert.deepEqual(m.full, want);
 });

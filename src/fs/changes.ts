@@ -115,7 +115,7 @@ export class ChangeTracker {
       const node = get(sorted[k]!);
       // (A node gone or dying changed its life too: it is in `nodes`.)
       if (!node || !live(node)) continue;
-      sorted[m] = sorted[k]!; times[m++] = BigInt.asUintN(64, node.atimeNs);
+      sorted[m] = sorted[k]!; times[m++] = node.atimeNs;   // (a BigUint64Array stores it modulo 2^64: two's complement, as an INODE's)
     }
     return m === 0 ? undefined : { inos: sorted.subarray(0, m), times: times.subarray(0, m) };
   }
