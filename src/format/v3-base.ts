@@ -29,8 +29,8 @@ export const u64 = (b: Uint8Array, at: number): number | null => {
 
 export const GROUP_PAGES = 32;                // a MAP run never crosses a group; a dirty group is logged whole
 
-export const enum RecordType { Inode = 1, Drop = 2, Name = 3, Map = 4, Unmap = 5, Span = 6, Index = 7, Locate = 8, Runs = 9 }
-export const RECORD_NAMES: { [type: number]: string } = { 1: 'INODE', 2: 'DROP', 3: 'NAME', 4: 'MAP', 5: 'UNMAP', 6: 'SPAN', 7: 'INDEX', 8: 'LOCATE', 9: 'RUNS' };
+export const enum RecordType { Inode = 1, Drop = 2, Name = 3, Map = 4, Unmap = 5, Span = 6, Index = 7, Locate = 8, Runs = 9, Atimes = 10 }
+export const RECORD_NAMES: { [type: number]: string } = { 1: 'INODE', 2: 'DROP', 3: 'NAME', 4: 'MAP', 5: 'UNMAP', 6: 'SPAN', 7: 'INDEX', 8: 'LOCATE', 9: 'RUNS', 10: 'ATIMES' };
 export const MAP_LRU = 1;                     // MAP flags: the pages were in the page cache
 
 export const INODE_FIXED = 80;
@@ -44,3 +44,11 @@ export const SPAN_FIXED = 40;
 export const SPAN_CRCS_CRC_AT = 32;
 /** A SPAN never crosses a block of this many file pages (index / SPAN_BLOCK the same for its first and last page). */
 export const SPAN_BLOCK = 4096;
+/** ATIMES (v3 minor 4): u32 entries n, u32 0, then n entries of ATIMES_ENTRY bytes: u64 ino, i64 atime (ns), inos strictly ascending. */
+export const ATIMES_FIXED = 8;
+export const ATIMES_ENTRY = 16;
+/**
+ * Entries per ATIMES record (64 KiB of payload): a damaged record costs the atimes of at most this many
+ * files, and a lazy mount checks a record's inos whole on its first use (the root's group, at mount).
+ */
+export const ATIMES_MAX_ENTRIES = 4096;

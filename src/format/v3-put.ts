@@ -2,7 +2,7 @@
 // into log pages). The framed, one-buffer encoders and the decoders are v3.ts's.
 import { assert } from './assert.js';
 import { crc32c, crc32cAt } from './crc.js';
-import { RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED, SPAN_BLOCK } from './v3-base.js';
+import { RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED, SPAN_BLOCK, ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES } from './v3-base.js';
 import { INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE, RUNS_ENTRY, RUNS_FIXED, RUNS_MAX_ENTRIES, type IndexEntry, type RunsRecord } from './v3-index.js';
 
 /**
@@ -126,5 +126,20 @@ export function putRuns(o: RecordOut, r: RunsRecord, from: number, to: number, g
 export function putLocate(o: RecordOut, generation: number): void {
   o.record(RecordType.Locate, LOCATE_SIZE, generation);
   for (let at = 0; at < LOCATE_SIZE; at += 8) o.u64(0);
+  o.end();
+}
+
+/**
+ * An ATIMES record (v3 minor 4) of entries [from, to): inos[k] (strictly ascending) got atime times[k].
+ * What a commit writes for nodes whose only change since their last record is their atime (a read).
+ */
+export function putAtimes(o: RecordOut, inos: ArrayLike<number>, times: ArrayLike<bigint>, from: number, to: number, generation: number): void {
+  if (!(to > from && to - from <= ATIMES_MAX_ENTRIES)) assert(false, `ATIMES of ${to - from} entries`);
+  o.record(RecordType.Atimes, ATIMES_FIXED + ATIMES_ENTRY * (to - from), generation);
+  o.u32(to - from); o.u32(0);
+  for (let k = from; k < to; k++) {
+    if (!(k === from || inos[k]! > inos[k - 1]!)) assert(false, 'ATIMES inos ascending');
+    o.u64(inos[k]!); o.i64(times[k]!);
+  }
   o.end();
 }

@@ -6,7 +6,8 @@ import { crc32c } from './crc.js';
 import { HeaderView } from './header.js';
 import {
   decodePayload, encodeMap, encodeRecord, encodeSpan, framedCrc, MAP_SIZE, LOG_HEADER, LOG_MAGIC, readLogHeader, readRecordHeader, recordCrc, RecordType,
-  RECORD_HEADER, SPAN_BLOCK, SPAN_FIXED, spanCrcOf, writeLogHeader, type LogRecord, RunsKind, RUNS_FIXED, RUNS_ENTRY, LOCATE_SIZE
+  RECORD_HEADER, SPAN_BLOCK, SPAN_FIXED, spanCrcOf, writeLogHeader, type LogRecord, RunsKind, RUNS_FIXED, RUNS_ENTRY, LOCATE_SIZE,
+  ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES, atimesIno, atimesRecord, checkAtimes, decodeAtimesAt
 } from './v3.js';
 
 const PS = 4096;
@@ -132,15 +133,15 @@ test('a SPAN record: layout, round trip, a crc over all but the page crcs, every
   assert.throws(() => encodeSpan({ ino: 1, index: SPAN_BLOCK - 1, pfn: 9, count: 2, flags: 0 }, [0, 0], 1), /inside one block/);
 });
 
-test('slot extension 5 (v3 minor 3) is what a log slot is written with; extensions 4, 3 and 2 still read as a log', () => {
+test('slot extension 6 (v3 minor 4) is what a log slot is written with; extensions 5, 4, 3 and 2 still read as a log', () => {
   const page = Buffer.alloc(PS);
   const h = new HeaderView(page);
   h.format({ pageSize: PS, pageCount: 256, flags: 0 }, 3);
   const log = { tailPfn: 77, tailOff: 200, logPages: 3 };
   h.writeSlot(0, { generation: 2, headPfn: 9, pages: 4, nodes: 1, log });
-  assert.equal(page.readUInt32LE(64 + 32), 5);
+  assert.equal(page.readUInt32LE(64 + 32), 6);
   assert.deepEqual(h.readSlot(0)?.log, log);
-  for (const ext of [4, 3, 2]) {                                                     // as older prams wrote it
+  for (const ext of [5, 4, 3, 2]) {                                                     // as older prams wrote it
     page.writeUInt32LE(ext, 64 + 32);
     page.writeUInt32LE(crc32c(page.subarray(64, 64 + 60)), 64 + 60);
     assert.deepEqual(h.readSlot(0)?.log, log, `extension ${ext}`);
@@ -152,7 +153,7 @@ test('slot extension 2 names a log: tail pfn, tail offset, page count', () => {
   const h = new HeaderView(page);
   h.format({ pageSize: PS, pageCount: 256, flags: 0 }, 2);
   h.writeSlot(1, { generation: 4, headPfn: 9, pages: 12, nodes: 3, log: { tailPfn: 2 ** 34, tailOff: 1000, logPages: 5 } });
-  assert.equal(page.readUInt32LE(128 + 32), 5);            // slot extension 5: a log (2 before SPANs, 3 before INDEX, 4 before RUNS), the same fields
+  assert.equal(page.readUInt32LE(128 + 32), 6);            // slot extension 6: a log (2 before SPANs, 3 before INDEX, 4 before RUNS, 5 before ATIMES), the same fields
   assert.equal(page.readBigUInt64LE(128 + 40), 2n ** 34n);  // tail pfn
   assert.equal(page.readUInt32LE(128 + 48), 1000);         // tail offset
   assert.equal(page.readUInt32LE(128 + 52), 5);            // log pages
@@ -196,4 +197,41 @@ test('RUNS and LOCATE of v3 minor 3: layout, round trip, every malformed field n
   assert.deepEqual((decodePayload(RecordType.Locate, lb) as { r: unknown }).r, l);
   lb.writeBigUInt64LE(0n, 56);
   assert.match(String(decodePayload(RecordType.Locate, lb)), /LOCATE names RUNS without the index's page/);
+});
+
+test('ATIMES of v3 minor 4: layout, round trip, every malformed field named', () => {
+  const inos = [3, 9, 2 ** 40 + 1], times = [1_700_000_000_000_000_123n, 0n, -5n];     // (a time before the epoch: stored unsigned, as an INODE's)
+  const framed = encodeRecord({ type: RecordType.Atimes, r: atimesRecord(inos, times) }, 9);
+  assert.equal(framed.readUInt16LE(4), 10);                        // type 10
+  const p = framed.subarray(RECORD_HEADER, RECORD_HEADER + framed.readUInt32LE(8));
+  assert.equal(p.length, ATIMES_FIXED + 3 * ATIMES_ENTRY);
+  assert.equal(p.readUInt32LE(0), 3);                              // entries
+  assert.equal(p.readUInt32LE(4), 0);                              // reserved
+  assert.equal(p.readBigUInt64LE(8), 3n);                          // entry 0 ino
+  assert.equal(p.readBigUInt64LE(16), 1_700_000_000_000_000_123n); // entry 0 atime (ns)
+  assert.equal(p.readBigUInt64LE(40), 2n ** 40n + 1n);             // entry 2 ino (past 2^32)
+  assert.equal(p.readBigUInt64LE(48), 2n ** 64n - 5n);             // entry 2 atime
+  assert.equal(framed.readUInt32LE(0), framedCrc(framed, 0, RecordType.Atimes, p.length));   // crc over header bytes 4… and the payload
+  const back = decodePayload(RecordType.Atimes, p);
+  assert.ok(typeof back !== 'string' && back.type === RecordType.Atimes);
+  assert.deepEqual([0, 1, 2].map((k) => atimesIno(back.r, k)), inos);
+  assert.deepEqual([1, 3, 5].map((k) => back.r.times[k]), [times[0], times[1], 2n ** 64n - 5n]);
+  // A view (a lazy mount's tail): the same entries, its inos checked on first use.
+  const view = decodeAtimesAt(framed, RECORD_HEADER, p.length, true);
+  assert.ok(typeof view !== 'string' && !view.checked && view.words.buffer === framed.buffer);
+  assert.equal(checkAtimes(view), null);
+  assert.ok(view.checked);
+  const unsorted = Buffer.from(framed); unsorted.writeBigUInt64LE(9n, RECORD_HEADER + 8);
+  const uv = decodeAtimesAt(unsorted, RECORD_HEADER, p.length, true);
+  assert.ok(typeof uv !== 'string');
+  assert.match(String(checkAtimes(uv)), /entry 1: ino 9 not above 9/);
+  const bad = (f: (b: Buffer) => void) => { const b = Buffer.from(p); f(b); return decodePayload(RecordType.Atimes, b); };
+  assert.match(String(bad((b) => b.writeUInt32LE(2, 0))), /ATIMES of 2 entries in 56 bytes/);
+  assert.match(String(bad((b) => b.writeUInt32LE(1, 4))), /reserved field not 0/);
+  assert.match(String(bad((b) => b.writeBigUInt64LE(9n, 8))), /entry 1: ino 9 not above 9/);
+  assert.match(String(bad((b) => b.writeBigUInt64LE(0n, 8))), /entry 0: ino 0 not above 0/);
+  assert.match(String(bad((b) => b.writeBigUInt64LE(2n ** 60n, 40))), /entry 2: ino over 2\^53/);
+  assert.match(String(decodePayload(RecordType.Atimes, Buffer.alloc(8))), /ATIMES of 0 entries/);
+  const over = Buffer.alloc(ATIMES_FIXED); over.writeUInt32LE(ATIMES_MAX_ENTRIES + 1, 0);
+  assert.match(String(decodePayload(RecordType.Atimes, over)), /ATIMES of 4097 entries/);
 });

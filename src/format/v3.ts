@@ -10,7 +10,7 @@ import { assert } from './assert.js';
 import { crc32c, crc32cAt } from './crc.js';
 import { PAGE_SIZE_MIN } from './v1.js';
 import { putU64, u32, u64, RECORD_HEADER, RECORD_NAMES, RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
-  SPAN_CRCS_CRC_AT, SPAN_BLOCK } from './v3-base.js';
+  SPAN_CRCS_CRC_AT, SPAN_BLOCK, ATIMES_FIXED, ATIMES_ENTRY } from './v3-base.js';
 import type { InodeFields } from './v3-put.js';
 import { decodeIndex, decodeLocate, decodeRuns, indexPayload, locatePayload, runsPayload, INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE,
   RUNS_FIXED, RUNS_ENTRY, RUNS_MAX_ENTRIES, RunsKind, type IndexEntry, type LocateRecord, type RunsRecord } from './v3-index.js';
@@ -22,8 +22,10 @@ export const LOG_HEADER = 32;                 // magic, first, log id, seq, rese
 export const LOG_HEADER_CRC_AT = 28;          // crc32c of header bytes 0..27
 export const LOG_NEXT = 8;                    // the next page's pfn: the last 8 bytes of a page
 export { u32, RECORD_HEADER, RecordType, RECORD_NAMES, MAP_LRU, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
-  SPAN_CRCS_CRC_AT, SPAN_BLOCK } from './v3-base.js';
-export { putInode, putDrop, putName, putMap, putSpan, putUnmap, putIndex, putLocate, putRuns, type RecordOut, type InodeFields } from './v3-put.js';
+  SPAN_CRCS_CRC_AT, SPAN_BLOCK, ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES } from './v3-base.js';
+import { atimesIno, decodeAtimesAt, type AtimesRecord } from './v3-atimes.js';
+export { atimesIno, atimesRecord, checkAtimes, decodeAtimesAt, type AtimesRecord } from './v3-atimes.js';
+export { putInode, putDrop, putName, putMap, putSpan, putUnmap, putIndex, putLocate, putRuns, putAtimes, type RecordOut, type InodeFields } from './v3-put.js';
 
 /** Stream bytes of the LOCATE record: the groups start right after it. */
 export const LOCATE_BYTES = RECORD_HEADER + LOCATE_SIZE;
@@ -91,7 +93,6 @@ export interface SpanRecord {
   crcsDamage?: { saved: number; computed: number };
 }
 
-
 export type LogRecord =
   | { type: RecordType.Inode; r: InodeRecord }
   | { type: RecordType.Drop; ino: number }
@@ -101,7 +102,8 @@ export type LogRecord =
   | { type: RecordType.Span; r: SpanRecord }
   | { type: RecordType.Index; entries: IndexEntry[] }
   | { type: RecordType.Locate; r: LocateRecord }
-  | { type: RecordType.Runs; r: RunsRecord };
+  | { type: RecordType.Runs; r: RunsRecord }
+  | { type: RecordType.Atimes; r: AtimesRecord };
 
 /** A record ready for the stream: header + payload, padded to 8, crc set. */
 function frame(type: RecordType, payload: Buffer, generation: number): Buffer {
@@ -155,6 +157,12 @@ export function encodeRecord(rec: LogRecord, generation: number): Buffer {
     case RecordType.Index: return frame(rec.type, indexPayload(rec.entries), generation);
     case RecordType.Locate: return encodeLocate(rec.r, generation);
     case RecordType.Runs: return frame(rec.type, runsPayload(rec.r), generation);
+    case RecordType.Atimes: {
+      const r = rec.r, b = Buffer.alloc(ATIMES_FIXED + ATIMES_ENTRY * r.n);
+      b.writeUInt32LE(r.n, 0);
+      for (let k = 0; k < r.n; k++) { putU64(b, atimesIno(r, k), ATIMES_FIXED + ATIMES_ENTRY * k); b.writeBigUInt64LE(r.times[2 * k + 1]!, ATIMES_FIXED + ATIMES_ENTRY * k + 8); }
+      return frame(rec.type, b, generation);
+    }
   }
 }
 
@@ -254,12 +262,14 @@ const NO_BYTES = new Uint8Array(0);
 export function decodePayload(type: number, p: Buffer): LogRecord | string {
   const need = type === RecordType.Inode ? INODE_FIXED : type === RecordType.Drop ? DROP_SIZE : type === RecordType.Name ? NAME_FIXED
     : type === RecordType.Map ? MAP_SIZE : type === RecordType.Unmap ? UNMAP_SIZE : type === RecordType.Span ? SPAN_FIXED
-    : type === RecordType.Index ? INDEX_FIXED : type === RecordType.Locate ? LOCATE_SIZE : type === RecordType.Runs ? RUNS_FIXED : -1;
+    : type === RecordType.Index ? INDEX_FIXED : type === RecordType.Locate ? LOCATE_SIZE : type === RecordType.Runs ? RUNS_FIXED
+    : type === RecordType.Atimes ? ATIMES_FIXED : -1;
   if (need < 0) return `unknown record type ${type}`;
   if (p.length < need) return `${RECORD_NAMES[type]} payload of ${p.length} bytes, at least ${need} expected`;
   if (type === RecordType.Index) { const e = decodeIndex(p); return typeof e === 'string' ? e : { type: RecordType.Index, entries: e }; }
   if (type === RecordType.Locate) { const r = decodeLocate(p); return typeof r === 'string' ? r : { type: RecordType.Locate, r }; }
   if (type === RecordType.Runs) { const r = decodeRuns(p); return typeof r === 'string' ? r : { type: RecordType.Runs, r }; }
+  if (type === RecordType.Atimes) { const r = decodeAtimesAt(p, 0, p.length); return typeof r === 'string' ? r : { type: RecordType.Atimes, r }; }
   const ino = u64(p, 0);
   if (ino === null) return 'a value over 2^53';
   switch (type) {
@@ -372,5 +382,3 @@ export function decodeSpanInto(b: Buffer, at: number, length: number, into: Span
   into.ino = ino; into.index = index; into.pfn = pfn; into.count = count; into.flags = b.readUInt32LE(at + 28);
   return null;
 }
-
-

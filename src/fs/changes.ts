@@ -10,6 +10,8 @@ import { GROUP_PAGES } from '../format/v3.js';
 
 export class ChangeTracker {
   private readonly nodes = new Set<number>();
+  /** Nodes whose atime changed (a read): an ATIMES entry each at the commit, unless also in `nodes` (an INODE carries it). */
+  private readonly atimes = new Set<number>();
   private readonly fresh = new Set<number>();
   private readonly names = new Map<string, [parent: number, name: string]>();
   // Per ino: 32-page group -> a bit per page changed (a commit logs changed groups whole); one map
@@ -28,14 +30,17 @@ export class ChangeTracker {
    */
   constructor(private unlogged = 0) {}
 
-  get empty(): boolean { return this.nodes.size === 0 && this.names.size === 0; }
+  get empty(): boolean { return this.nodes.size === 0 && this.names.size === 0 && this.atimes.size === 0; }
 
   /** Records the next commit writes, about: one per changed inode, name and page (what an early checkpoint weighs). */
-  get size(): number { return this.nodes.size + this.names.size + this.pageCount; }
+  get size(): number { return this.nodes.size + this.names.size + this.pageCount + this.atimes.size; }
   /** Changed inodes and names since the last commit, without building the set. */
   get changed(): { nodes: number; names: number } { return { nodes: this.nodes.size, names: this.names.size }; }
 
   node(ino: number): void { this.nodes.add(ino); }
+
+  /** Only the atime of `ino` changed (a read): 16 bytes of an ATIMES record at the commit, not an INODE record. */
+  atime(ino: number): void { this.atimes.add(ino); }
 
   /**
    * A new inode: hooks on its page map and directory. A reused ino (one a log
@@ -89,6 +94,7 @@ export class ChangeTracker {
       const p = this.pages.get(ino);
       if (p) set.groups.set(ino, p);
     }
+    set.atimes = this.atimesOnly(get, live);
     for (const [parent, name] of this.names.values()) {
       const dir = get(parent);
       const d = dir && live(dir) ? dir.dir?.get(name) : undefined;
@@ -97,10 +103,27 @@ export class ChangeTracker {
     return set;
   }
 
+  /** The nodes of `atimes` not otherwise changed, ascending, with their atimes now. */
+  private atimesOnly(get: (ino: number) => Inode | undefined, live: (node: Inode) => boolean): ChangeSet['atimes'] {
+    const inos = new Float64Array(this.atimes.size);
+    let n = 0;
+    for (const ino of this.atimes) if (!this.nodes.has(ino)) inos[n++] = ino;
+    if (n === 0) return undefined;
+    const sorted = inos.subarray(0, n).sort(), times = new BigUint64Array(n);
+    let m = 0;
+    for (let k = 0; k < n; k++) {
+      const node = get(sorted[k]!);
+      // (A node gone or dying changed its life too: it is in `nodes`.)
+      if (!node || !live(node)) continue;
+      sorted[m] = sorted[k]!; times[m++] = node.atimeNs;   // (a BigUint64Array stores it modulo 2^64: two's complement, as an INODE's)
+    }
+    return m === 0 ? undefined : { inos: sorted.subarray(0, m), times: times.subarray(0, m) };
+  }
+
   /** The commit is published: start over (what it held is kept while a compaction in slices holds changes). */
   clear(): void {
     this.held?.merge(this);
-    this.nodes.clear(); this.fresh.clear(); this.names.clear(); this.pages.clear(); this.pageCount = 0;
+    this.nodes.clear(); this.atimes.clear(); this.fresh.clear(); this.names.clear(); this.pages.clear(); this.pageCount = 0;
     this.lastIno = -1; this.lastGroups = null;
   }
 
@@ -114,6 +137,7 @@ export class ChangeTracker {
 
   private merge(from: ChangeTracker): void {
     for (const ino of from.nodes) this.nodes.add(ino);
+    for (const ino of from.atimes) this.atimes.add(ino);
     for (const ino of from.fresh) this.fresh.add(ino);
     for (const [k, v] of from.names) this.names.set(k, v);
     for (const [ino, groups] of from.pages) {

@@ -122,8 +122,8 @@ export class InodeTable {
 
   touch(node: Inode, what: 'm' | 'c' | 'a'): void {
     const t = this.now();
+    if (what === 'a') { node.atimeNs = t; this.tracker?.atime(node.ino); return; }
     this.tracker?.node(node.ino);
-    if (what === 'a') { node.atimeNs = t; return; }
     this.changes++;
     node.ctimeNs = t;
     if (what === 'm') node.mtimeNs = t;
@@ -138,7 +138,7 @@ export class InodeTable {
     if (node.atimeNs > node.mtimeNs && node.atimeNs > node.ctimeNs && Date.now() - this.seenAtMs < 1000 && this.seenNs - node.atimeNs <= DAY_NS) return;
     const t = this.now();
     this.seenNs = t; this.seenAtMs = Date.now();
-    if (node.atimeNs <= node.mtimeNs || node.atimeNs <= node.ctimeNs || t - node.atimeNs > DAY_NS) { node.atimeNs = t; this.tracker?.node(node.ino); }
+    if (node.atimeNs <= node.mtimeNs || node.atimeNs <= node.ctimeNs || t - node.atimeNs > DAY_NS) { node.atimeNs = t; this.tracker?.atime(node.ino); }
   }
   private seenNs = 0n;
   private seenAtMs = -Infinity;

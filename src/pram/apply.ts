@@ -2,7 +2,7 @@
 // the lazy mount's tail over the groups it touches, tail.ts): the last INODE of an ino
 // wins, NAMEs keyed by directory and name, MAP/UNMAP on 32-page groups, SPANs per block.
 
-import { GROUP_PAGES, RecordType, type InodeRecord, type LogRecord, type SpanRecord } from '../format/v3.js';
+import { atimesIno, GROUP_PAGES, RecordType, type InodeRecord, type LogRecord, type SpanRecord } from '../format/v3.js';
 import type { NodeName } from './image.js';
 import { addSpan, cutSpans } from './spans.js';
 
@@ -26,7 +26,7 @@ export const RUN = 5;
 export interface ReplayState { nodes: Map<number, ReplayNode>; names: Map<number, Map<string, number>> }
 
 /**
- * One record over the replay state, as the log's order applies it (INODE, DROP, NAME, UNMAP, SPAN, MAP;
+ * One record over the replay state, as the log's order applies it (INODE, DROP, NAME, UNMAP, SPAN, MAP, ATIMES;
  * others change no node). `spanCrcs`: where a SPAN's page crcs are kept; `orphan`: pages of no node (dropped).
  */
 export function applyRecord(st: ReplayState, rec: LogRecord, spanCrcs: (r: SpanRecord) => number, orphan: (type: string, ino: number, count: number) => void): void {
@@ -39,6 +39,15 @@ export function applyRecord(st: ReplayState, rec: LogRecord, spanCrcs: (r: SpanR
       return;
     }
     case RecordType.Drop: nodes.delete(rec.ino); return;
+    case RecordType.Atimes: {
+      // Each entry sets the atime of a node that exists at this point of the log (one gone since: nothing).
+      const r = rec.r;
+      for (let k = 0; k < r.n; k++) {
+        const n = nodes.get(atimesIno(r, k));
+        if (n) n.rec.atimeNs = r.times[2 * k + 1]!;
+      }
+      return;
+    }
     case RecordType.Name: {
       let dir = st.names.get(rec.r.parent);
       if (!dir) st.names.set(rec.r.parent, (dir = new Map()));

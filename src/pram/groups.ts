@@ -10,7 +10,7 @@
 import type { PhysMem } from '../mem/physmem.js';
 import { pageTable } from '../mem/native.js';
 import { crc32cRanges } from '../format/crc.js';
-import { align8, decodeInodeAt, decodeMapInto, decodeNameAt, decodePayload, framedCrc, INDEX_ENTRY, INDEX_FIXED, LOCATE_BYTES, LOG_HEADER, LOG_HEADER_CRC_AT, LOG_NEXT, logPayload, readLogHeader, readNext,
+import { align8, decodeAtimesAt, decodeInodeAt, decodeMapInto, decodeNameAt, decodePayload, framedCrc, INDEX_ENTRY, INDEX_FIXED, LOCATE_BYTES, LOG_HEADER, LOG_HEADER_CRC_AT, LOG_NEXT, logPayload, readLogHeader, readNext,
   RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType, recordCrc, RunsKind, spanCrcOf, SPAN_FIXED, u32,
   type IndexEntry, type InodeRecord, type LocateRecord, type LogRecord, type MapRecord, type NameRecord } from '../format/v3.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
@@ -94,6 +94,11 @@ function pagesScratch(n: number): Buffer {
   return scratch.subarray(0, n);
 }
 
+function atimesRecordAt(b: Buffer, at: number, length: number): LogRecord | string {
+  const r = decodeAtimesAt(b, at, length, true);
+  return typeof r === 'string' ? r : { type: RecordType.Atimes, r };
+}
+
 type Read = { type: number; generation: number; rec: LogRecord; at: number; total: number };
 
 /** The record at byte `at` of b, crc checked and decoded, with its stream bytes; or what is wrong (its type when the header shows one). */
@@ -104,7 +109,10 @@ function recordAt(b: Buffer, at: number): Read | { why: string; type: number } {
   if (length > RECORD_PAYLOAD_MAX || at + total > b.length) return { why: `claims ${length} bytes`, type };
   const crc = framedCrc(b, at, type, length);   // bytes 4..15 then the payload (a SPAN's: without its page crcs)
   if (crc !== b.readUInt32LE(at)) return { why: `failed crc32c (saved 0x${b.readUInt32LE(at).toString(16)}, computed 0x${crc.toString(16)})`, type };
-  const rec = type === RecordType.Span ? decodeSpan(b, at + RECORD_HEADER, length) : decodePayload(type, b.subarray(at + RECORD_HEADER, at + RECORD_HEADER + length));
+  // An ATIMES record is viewed in place, its inos checked on first use (a tail of a million entries: tailatimes.ts).
+  const rec = type === RecordType.Span ? decodeSpan(b, at + RECORD_HEADER, length)
+    : type === RecordType.Atimes ? atimesRecordAt(b, at + RECORD_HEADER, length)
+    : decodePayload(type, b.subarray(at + RECORD_HEADER, at + RECORD_HEADER + length));
   if (typeof rec === 'string') return { why: `is malformed: ${rec}`, type };
   return { type, generation, rec, at, total };
 }

@@ -67,6 +67,12 @@ export interface ChangeSet {
   fresh: Set<number>;                   // inos made since the last commit, reused (a log may hold them)
   dropped: number[];                    // inos gone (unlinked and closed, or unlinked and open)
   names: { parent: number; name: string; ino: number }[];  // a name now naming ino, or gone (ino 0)
+  /**
+   * Nodes whose only change since their last record is their atime (a read, relatime): inos strictly
+   * ascending, times[k] the atime of inos[k]. They are in no other list; a commit writes them as ATIMES
+   * records (v3 minor 4), not an INODE each.
+   */
+  atimes?: { inos: Float64Array; times: BigUint64Array };
   /** Per ino of `nodes`: the 32-page groups (index / 32) with a page set, replaced or removed, each with a bit per page changed. */
   groups: Map<number, ReadonlyMap<number, number>>;
 }

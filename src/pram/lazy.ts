@@ -112,6 +112,7 @@ export class LazyLog {
       nodes.push(adoptNode(ctx, ino, rn, undefined, none, this.crcs, tally, (what, pfn = null, range) => lose(range ? { path: path(), pfn, what, range } : { path: path(), pfn, what })));
     }
     this.unloaded -= nodes.length;
+    this.settleAtimes(nodes, lose);
     const names = [...(t.state.names.get(dir) ?? [])].map(([name, ino]) => ({ name, ino }));
     return { nodes, names, damaged: false };
   }
@@ -166,7 +167,25 @@ export class LazyLog {
     if (g.dir && !g.nodes.has(dir)) adopt(dir, g.dir);     // (a second INODE of the directory in its group: the later one, as a replay)
     for (const [ino, rec] of g.nodes) adopt(ino, rec);
     this.unloaded -= nodes.length;
+    this.settleAtimes(nodes, lose);
     return { nodes, names, damaged };
+  }
+
+  /** The atimes the tail's ATIMES records give the nodes just adopted (tailatimes.ts: a later INODE record of a node wins). */
+  private settleAtimes(nodes: NodeImage[], lose: (l: Loss) => void): void {
+    const a = this.tail?.atimes;
+    if (!a || nodes.length === 0) return;
+    let lo = Infinity, hi = -Infinity;
+    for (const n of nodes) { if (n.ino < lo) lo = n.ino; if (n.ino > hi) hi = n.ino; }
+    // A malformed record (its inos out of order: a full replay skips it as damage) costs its atimes, as there.
+    const of = a.within(lo, hi, (at, n, why) => {
+      const { pfn, off } = this.at(this.indexEnd + at);
+      lose({ path: null, pfn, what: `log record at pfn:${pfn.toString(16)} offset ${off} (ATIMES) is malformed: ${why}: atime updates of up to ${n} files in the commit at pfn:${pfn.toString(16)} are lost: kept the earlier atime` });
+    });
+    for (const n of nodes) {
+      const t = of(n.ino);
+      if (t !== undefined) n.atimeNs = t;
+    }
   }
 
   /** Group `e` of directory `dir` read from the log, its pages' headers checked, salvaged when it does not check whole (each loss to `lose`); a string: unreadable. */
@@ -207,6 +226,7 @@ export class LazyLog {
     if (st.nodes.has(dir)) adopt(dir);
     for (const ino of st.nodes.keys()) if (ino !== dir) adopt(ino);
     this.unloaded -= r.nodesBefore + d.nodes;
+    this.settleAtimes(nodes, lose);
     const kept = (ino: number) => st.nodes.has(ino) || this.index.dirs.has(ino) || (this.index.links.get(ino) ?? dir) !== dir;
     const names: { name: string; ino: number }[] = [];
     for (const [name, ino] of st.names.get(dir) ?? []) {

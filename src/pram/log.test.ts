@@ -11,7 +11,7 @@ import { BannedRegions } from '../boot/banned.js';
 import { PageAllocator } from '../boot/allocator.js';
 import { Owner, PageFrames } from '../boot/frames.js';
 import {
-  encodeRecord, encodeSpan, LOG_HEADER, LOG_NEXT, putDrop, putInode, putMap, putName, putSpan, putUnmap, readLogHeader, readNext,
+  encodeRecord, encodeSpan, LOG_HEADER, LOG_NEXT, putDrop, putInode, putMap, putName, putSpan, putUnmap, putAtimes, atimesIno, atimesRecord, readLogHeader, readNext,
   RecordType, SPAN_BLOCK,
   type LogRecord, type RecordOut,
 } from '../format/v3.js';
@@ -30,7 +30,7 @@ const NAME_CHARS = ['a', 'Z', '0', '-', 'é', '日', '🙂'];
 function randomRecord(r: Rand): LogRecord {
   const u53 = (): number => (r.below(4) === 0 ? r.below(1000) : (r.next() % 0x200000) * 2 ** 32 + r.next());
   const time = (): bigint => BigInt.asIntN(64, (BigInt(r.next()) << 32n) | BigInt(r.next()));
-  switch (r.below(6)) {
+  switch (r.below(7)) {
     case 0: return { type: RecordType.Inode, r: { ino: u53(), mode: r.next(), uid: r.next(), gid: r.next(), rdev: u53(), size: u53(),
       atimeNs: time(), mtimeNs: time(), ctimeNs: time(), pages: u53(),
       xattrs: r.below(3) === 0 ? r.bytes(r.below(3000)) : new Uint8Array(0), inline: r.bytes(r.below(129)) } };
@@ -46,6 +46,12 @@ function randomRecord(r: Rand): LogRecord {
       return { type: RecordType.Map, r: { ino: u53(), index, pfn: u53(), count, csum: r.next(), flags: r.below(2) } };
     }
     case 4: return { type: RecordType.Unmap, r: { ino: u53(), index: u53(), count: u53() } };
+    case 5: {
+      // ATIMES (minor 4): ascending inos, now and then a record of thousands of entries (crossing pages).
+      const n = 1 + (r.below(4) === 0 ? r.below(3000) : r.below(20)), inos: number[] = [], times: bigint[] = [];
+      for (let k = 0, ino = 0; k < n; k++) { ino += 1 + r.below(k % 7 === 6 ? 2 ** 20 : 50); inos.push(ino); times.push(time()); }
+      return { type: RecordType.Atimes, r: atimesRecord(inos, times) };
+    }
     default: {
       // Mostly short (odd and even counts: padded or not), now and then up to a whole block.
       const count = r.below(4) === 0 ? 1 + r.below(SPAN_BLOCK) : 1 + r.below(40);
@@ -65,6 +71,10 @@ function put(o: RecordOut, rec: LogRecord, gen: number): void {
     case RecordType.Map: return putMap(o, rec.r.ino, rec.r.index, rec.r.pfn, rec.r.count, rec.r.csum, rec.r.flags, gen);
     case RecordType.Unmap: return putUnmap(o, rec.r.ino, rec.r.index, rec.r.count, gen);
     case RecordType.Span: return putSpan(o, rec.r.ino, rec.r.index, rec.r.pfn, rec.r.count, rec.r.flags, rec.r.crcs, gen);
+    case RecordType.Atimes: {
+      const r = rec.r, inos = Array.from({ length: r.n }, (_, k) => atimesIno(r, k)), times = Array.from({ length: r.n }, (_, k) => r.times[2 * k + 1]!);
+      return putAtimes(o, inos, times, 0, r.n, gen);
+    }
   }
 }
 

@@ -14,7 +14,7 @@ import { PageFlag, type PageFrames } from '../boot/frames.js';
 import { assert } from '../format/assert.js';
 import { crc32c } from '../format/crc.js';
 import { encodeXattrs } from '../format/v2.js';
-import { align8, DROP_SIZE, GROUP_PAGES, inodeRecordBytes, MAP_LRU, nameRecordBytes, putDrop, putInode, putMap, putName, putSpan, putUnmap, RECORD_HEADER, SPAN_BLOCK,
+import { align8, ATIMES_MAX_ENTRIES, DROP_SIZE, GROUP_PAGES, inodeRecordBytes, MAP_LRU, nameRecordBytes, putDrop, putInode, putMap, putName, putAtimes, putSpan, putUnmap, RECORD_HEADER, SPAN_BLOCK,
   type RecordOut } from '../format/v3.js';
 import type { ChangeSet, NodeImage } from './image.js';
 import { runCsum, type Run } from './load.js';
@@ -82,6 +82,15 @@ export class Emitter implements Emitted {
     this.flush();
     this.nodes++; this.records++;
     putInode(this.out!, n, n.xattrs.length ? encodeXattrs(n.xattrs) : EMPTY, n.inline ?? EMPTY, pages, this.generation);
+  }
+
+  /** ATIMES records of the atime-only changes (ascending inos), at most ATIMES_MAX_ENTRIES each. */
+  atimes(a: { inos: Float64Array; times: BigUint64Array }): void {
+    this.flush();
+    for (let k = 0; k < a.inos.length; k += ATIMES_MAX_ENTRIES) {
+      this.records++;
+      putAtimes(this.out!, a.inos, a.times, k, Math.min(a.inos.length, k + ATIMES_MAX_ENTRIES), this.generation);
+    }
   }
 
   drop(ino: number): void { this.flush(); this.records++; putDrop(this.out!, ino, this.generation); }
@@ -251,13 +260,15 @@ export function treeRecords(nodes: Iterable<NodeImage>, e: Emitter): Emitted {
   return e;
 }
 
-/** An append: what changed since the last commit. */
+/** An append: what changed since the last commit (a compaction writes no ATIMES: its INODEs carry the atimes). */
 export function changeRecords(c: ChangeSet, e: Emitter): Emitted {
   for (const ino of c.dropped) e.drop(ino);
   for (const n of c.nodes) {
     if (c.fresh.has(n.ino)) e.drop(n.ino);   // an older log's state of this ino is void
     e.inode(n, n.pages.count);
   }
+  // A node whose only change is its atime: 16 bytes of an ATIMES record instead of an INODE record.
+  if (c.atimes) e.atimes(c.atimes);
   for (const nm of c.names) e.name(nm.parent, nm.name, nm.ino);
   for (const n of c.nodes) {
     const changed = c.groups.get(n.ino);

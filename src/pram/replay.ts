@@ -14,7 +14,7 @@ import { assert } from '../format/assert.js';
 import type { SlotLog } from '../format/header.js';
 import { decodeMapInto, decodePayload, framedCrc, LOG_HEADER, LOG_NEXT, readRecordHeader, RECORD_HEADER,
   RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, SPAN_BLOCK, SPAN_FIXED, spanCrcOf, align8, LOCATE_BYTES, LOCATE_SIZE,
-  type LocateRecord, type LogRecord, type MapRecord } from '../format/v3.js';
+  ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES, type LocateRecord, type LogRecord, type MapRecord } from '../format/v3.js';
 import type { Loss } from './image.js';
 import type { LogCursor } from './log.js';
 import { walkLog, type Segment } from './logwalk.js';
@@ -266,6 +266,15 @@ class Replayer {
       this.seg = Math.floor(past / per); this.off = LOG_HEADER + (past % per);
       return;
     }
+    const atimes = head ? atimesPast(this.mem.pageSize, segments, at, head) : -1;
+    if (atimes >= 0) {
+      // An ATIMES record holds only atimes: losing it costs those, not the commits after it (no cut back).
+      const n = (head!.readUInt32LE(8) - ATIMES_FIXED) / ATIMES_ENTRY;
+      this.out.losses.push({ path: null, pfn: s.pfn, what: `${where} (${type}${gen}) ${why}: atime updates of up to ${n} files in the commit at pfn:${s.pfn.toString(16)} are lost: kept the earlier atime` });
+      const per = this.mem.pageSize - LOG_HEADER - LOG_NEXT;
+      this.seg = Math.floor(atimes / per); this.off = LOG_HEADER + (atimes % per);
+      return;
+    }
     this.out.losses.push({ path: null, pfn: s.pfn, what: `${where} (${type}${ino}${gen}) ${why}: skipped` });
     this.damages.push({ at: this.count, where });
     // Resync: the next page whose header names a record start.
@@ -318,6 +327,43 @@ class Replayer {
   private orphan(pfn: number, off: number, type: string, ino: number, count: number): void {
     this.applied.push({ path: null, pfn, what: `log record at pfn:${pfn.toString(16)} offset ${off}: ${type} for ino ${ino}, which has no INODE record: its ${count} page(s) dropped` });
   }
+}
+
+/**
+ * Where the stream continues past a damaged record whose header says ATIMES (v3 minor 4), or -1:
+ * trusted only when its length is one an ATIMES record has and it ends at the stream's end or where
+ * a whole record that checks begins (a bit flipped in its type or length fails that; no other type
+ * becomes ATIMES by one flipped bit with a length an ATIMES record could have).
+ */
+function atimesPast(pageSize: number, segments: Segment[], at: { seg: number; off: number }, head: Buffer): number {
+  const length = head.readUInt32LE(8);
+  if (head.readUInt16LE(4) !== RecordType.Atimes || length < ATIMES_FIXED + ATIMES_ENTRY || (length - ATIMES_FIXED) % ATIMES_ENTRY !== 0 ||
+    length > ATIMES_FIXED + ATIMES_ENTRY * ATIMES_MAX_ENTRIES) return -1;
+  const per = pageSize - LOG_HEADER - LOG_NEXT, after = at.seg * per + at.off - LOG_HEADER + RECORD_HEADER + align8(length);
+  const last = segments[segments.length - 1];
+  if (!last) return -1;
+  const end = (segments.length - 1) * per + (last.end - LOG_HEADER);
+  if (after === end) return after;
+  if (after > end) return -1;
+  const next = streamAt(segments, per, after, RECORD_HEADER);
+  if (!next) return -1;
+  const nlen = next.readUInt32LE(8), ntotal = RECORD_HEADER + align8(nlen);
+  if (nlen > RECORD_PAYLOAD_MAX || after + ntotal > end) return -1;
+  const whole = streamAt(segments, per, after, ntotal);
+  return whole && framedCrc(whole, 0, whole.readUInt16LE(4), nlen) === whole.readUInt32LE(0) ? after : -1;
+}
+
+/** `n` stream bytes from position `pos` (a copy), or null when a page of them was not read. */
+function streamAt(segments: Segment[], per: number, pos: number, n: number): Buffer | null {
+  const out = Buffer.allocUnsafe(n);
+  for (let got = 0; got < n;) {
+    const s = segments[Math.floor((pos + got) / per)], off = LOG_HEADER + ((pos + got) % per);
+    if (!s || off < s.start || off >= s.end) return null;
+    const take = Math.min(n - got, s.end - off);
+    s.page.copy(out, got, off, off + take);
+    got += take;
+  }
+  return out;
 }
 
 /** Reserve every live run's and span's pages; a run that cannot be reserved is lost (its indexes read EIO). */

@@ -19,6 +19,7 @@ import { applyRecord, RUN, type ReplayNode, type ReplayState } from './apply.js'
 import { addSpan, SPAN, type SpanCrcs } from './spans.js';
 import { normalRuns, cutRuns } from './pageruns.js';
 import { splitTail, type DeferredGroup } from './taildefer.js';
+import { TailAtimes } from './tailatimes.js';
 
 /** Most groups a tail may touch before a full replay is the cheaper way. */
 export const TAIL_MAX_GROUPS = 4096;
@@ -38,6 +39,7 @@ export interface TailOverlay {
   maxIno: number;
   deferred: Map<number, DeferredGroup>;    // groups whose tail records wait for their load (taildefer.ts), not in touched
   deferredFresh: Map<number, number>;      // a node a deferred record made -> its group's directory
+  atimes: TailAtimes | null;               // the tail's ATIMES records, as read (settled per node when adopted), or null: none
 }
 
 /** How the overlay reads the compaction: its index, a node's home, a group. */
@@ -89,14 +91,30 @@ export function tailOverlay(raw: Buffer, src: TailSource, logBytes: number, crcs
   const read = recordsIn(raw, 'the tail');
   if (typeof read === 'string') return read;
   for (const { rec } of read) if (rec.type === RecordType.Span && rec.r.crcsDamage) return 'a SPAN of the tail whose page crcs are damaged';
+  // ATIMES records join no group: kept whole, each node's atime settled when it is adopted (tailatimes.ts).
+  const { recs, atimes } = apartAtimes(read);
   // Records of one group wait for its load; the rest are applied now.
-  const split = splitTail(read.map((x) => x.rec), src.index, src.homeOf, runsData, logAfter);
+  const split = splitTail(recs, src.index, src.homeOf, runsData, logAfter);
   const o = eagerOverlay(split.eager, src, raw.length, logBytes, crcs);
   if (typeof o === 'string') return o;
   o.deferred = split.deferred;
   o.deferredFresh = split.fresh;
+  o.atimes = atimes;
   if (split.maxIno > o.maxIno) o.maxIno = split.maxIno;
   return o;
+}
+
+/** The tail's records less its ATIMES, and those held apart with their places (null: none). */
+function apartAtimes(all: readonly { rec: LogRecord; at: number }[]): { recs: LogRecord[]; atimes: TailAtimes | null } {
+  if (!all.some((r) => r.rec.type === RecordType.Atimes)) return { recs: all.map((x) => x.rec), atimes: null };
+  const recs: LogRecord[] = [], atimes = new TailAtimes();
+  for (let seq = 0; seq < all.length; seq++) {
+    const rec = all[seq]!.rec;
+    if (rec.type === RecordType.Atimes) { atimes.add(seq, all[seq]!.at, rec.r); continue; }
+    if (rec.type === RecordType.Inode) atimes.inode(rec.r.ino, seq);
+    recs.push(rec);
+  }
+  return { recs, atimes };
 }
 
 /** The groups the eager records touch, read and replayed, the records applied over them, placed. */
@@ -159,7 +177,7 @@ function place(st: ReplayState, src: TailSource, touched: Set<number>, before: T
     }
   }
   const o: TailOverlay = { state: st, home: new Map(), members: new Map(), also: new Map(), parent: new Map(), touched, gone: new Set(), fresh: [],
-    before, after: measure(st, src), maxIno: max, deferred: new Map(), deferredFresh: new Map() };
+    before, after: measure(st, src), maxIno: max, deferred: new Map(), deferredFresh: new Map(), atimes: null };
   for (const dir of touched) if (!st.nodes.get(dir) || !isDirRec(st.nodes.get(dir)!.rec)) o.gone.add(dir);
   for (const [ino, n] of st.nodes) {
     if (ino > o.maxIno) o.maxIno = ino;

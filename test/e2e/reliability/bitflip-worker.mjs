@@ -29,6 +29,8 @@ export const VARIANTS = [
   { name: 'v3-lazy-tail', v3: true, checkpoints: 1, tail: true },
   // A compaction in slices and a commit after it moving a directory: a lazy mount replays it over the groups it touches (HOMES: each directory's parent).
   { name: 'v3-sliced-tail', v3: true, checkpoints: 1, sliced: true, slicedTail: true },
+  // v3 minor 4: a compaction, a session that read every file (its commit: ATIMES records), a commit after it.
+  { name: 'v3-atimes', v3: true, checkpoints: 1, atimes: true },
 ];
 
 const images = [];
@@ -48,19 +50,22 @@ async function runOne(seed) {
   // The four chain images drawn as before (known-bugs.test.mjs seeds keep their runs); every fifth seed a v3 log (every tenth the lazy one: whole, or every twentieth in slices;
   // seed % 20 = 14: the whole one with a commit after it; seed % 40 = 39: the one in slices with a tail).
   const chain = images[r.below(4)];
-  const img = seed % 5 === 4 ? images[seed % 10 === 9 ? (seed % 20 === 19 ? (seed % 40 === 39 ? 8 : 6) : 5) : seed % 20 === 14 ? 7 : 4] : chain;
+  // seed % 40 = 29: the one whose tail holds ATIMES records (v3 minor 4).
+  const img = seed % 5 === 4 ? images[seed % 10 === 9 ? (seed % 20 === 19 ? (seed % 40 === 39 ? 8 : 6) : seed % 40 === 29 ? 9 : 5) : seed % 20 === 14 ? 7 : 4] : chain;
   let cls = CLASSES[r.below(CLASSES.length)];
   // v3 minor 2: a third of the log-record runs flip bits only inside the compaction's LOCATE and INDEX records.
   if (img.v3 && cls === 'meta' && img.map.cls.index.length && r.chance(1 / 3)) cls = 'index';
+  // v3 minor 4: two thirds of the ATIMES image's log runs flip bits only inside its ATIMES records.
+  else if (img.atimes && (cls === 'meta' || cls === 'link') && r.chance(2 / 3)) cls = 'atimes';
   const pool = img.map.cls[cls];
   const npages = cls === 'link' || cls === 'header' ? 1 : r.range(1, 3);
   const hit = new Set(), pieces = [];
   for (let i = 0; i < npages; i++) {
     const x = pool[r.below(pool.length)];
-    if (cls === 'index') { hit.add(x.pfn); pieces.push(x); } else hit.add(x);
+    if (cls === 'index' || cls === 'atimes') { hit.add(x.pfn); pieces.push(x); } else hit.add(x);
   }
   const bytes = Buffer.from(img.bytes);
-  if (cls === 'index') {
+  if (cls === 'index' || cls === 'atimes') {
     for (const { pfn, lo, hi } of pieces) for (let k = r.range(1, 8); k > 0; k--) bytes[pfn * PS + lo + r.below(hi - lo)] ^= 1 << r.below(8);
   } else for (const pfn of hit) {
     for (let k = r.range(1, 8); k > 0; k--) {
@@ -152,8 +157,8 @@ async function runOne(seed) {
     out.losses = losses.length;
     // Every chain page is checksummed whole: any flip in one must be reported.
     if (cls !== 'header' && losses.length === 0) problems.push('bits flipped in a chain page and no loss was reported');
-    // LOCATE and INDEX hold no file: damage there is reported and costs nothing.
-    const indexOnly = cls === 'index';
+    // LOCATE and INDEX hold no file: damage there is reported and costs nothing. ATIMES hold atimes only: an exact loss, no file lost.
+    const indexOnly = cls === 'index' || cls === 'atimes';
     // Untouched paths come back identical (header damage: every path depends on it).
     for (const [p, want] of expect) {
       const deps = depsOf(p, expect, img.map);

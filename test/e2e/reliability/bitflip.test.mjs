@@ -82,4 +82,6 @@ test('bit flips: every page class was hit often', (t) => {
   for (const c of ['header', 'link', 'meta', 'data']) assert.ok(totals.byClass[c] >= totals.runs / 8, `class ${c}: ${totals.byClass[c]} runs`);
   // Flips only inside LOCATE/INDEX (v3 minor 2): about 1/5 (v3) x 1/4 (meta) x 1/3 of the runs.
   assert.ok(totals.byClass.index >= totals.runs / 100, `class index: ${totals.byClass.index ?? 0} runs`);
+  // Flips only inside ATIMES records (v3 minor 4): 1/40 of the runs x 1/2 (meta or link) x 2/3.
+  assert.ok(totals.byClass.atimes >= totals.runs / 250, `class atimes: ${totals.byClass.atimes ?? 0} runs`);
 });

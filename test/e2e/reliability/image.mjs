@@ -16,7 +16,7 @@ const SIZES = [0, 1, 100, 4095, 4096, 4097, 3 * PS + 7, 9 * PS, 40 * PS + 1, 70 
  * checkpoints > 1: the last state is reached through earlier syncs, so the
  * header's other slot holds an older checkpoint: `older` = { generation, expect }.
  */
-export async function buildImage(arena, seed, { v1 = false, v3 = false, extents = false, checkpoints = 1, many = 0, sizeBytes = 4 << 20, sliced = false, tail = false, slicedTail = false, moveDuring = false } = {}) {
+export async function buildImage(arena, seed, { v1 = false, v3 = false, extents = false, checkpoints = 1, many = 0, sizeBytes = 4 << 20, sliced = false, tail = false, slicedTail = false, moveDuring = false, atimes = false } = {}) {
   // v1/v2 images are chains (pageMap reads their layout); v3: a record log (logMap). Set per image: the
   // process mounts each image the way it was written.
   process.env['PRAM_FORMAT'] = v3 ? '3' : '2';
@@ -75,6 +75,15 @@ export async function buildImage(arena, seed, { v1 = false, v3 = false, extents 
     await pfs.writeFile(files[5], r.bytes(r.range(1, 2 * PS)));
     await pfs.mkdir('/a/new');
     await pfs.writeFile('/a/new/x', r.bytes(r.range(1, 2 * PS)));
+  }
+  if (atimes) {
+    // v3 minor 4: one whole compaction, a session reading every file (its commit: ATIMES records only), then a commit after it.
+    await pfs.sync();
+    older = { generation: pfs.volume.pram.stats().generation, expect: await expectOf(pfs) };   // (the reads: atimes)
+    states.set(older.generation, older.expect);
+    await pfs.sync();
+    states.set(pfs.volume.pram.stats().generation, older.expect);
+    await pfs.writeFile('/c/after-atimes', r.bytes(r.range(1, 2 * PS)));
   }
   let expect = await expectOf(pfs);
   if (sliced) compactInSlices(pfs, moveDuring ? movedBetween : undefined);   // after the reads: their atime updates are in no later commit
@@ -179,7 +188,7 @@ export function pageMap(img) {
 export async function logMap(arena, img) {
   const slots = [64, 128].map((o) => ({ gen: u64(img, o), head: u64(img, o + 8), ext: img.readUInt32LE(o + 32), tail: u64(img, o + 40), tailOff: img.readUInt32LE(o + 48), pages: img.readUInt32LE(o + 52) }));
   const s = slots[0].gen >= slots[1].gen ? slots[0] : slots[1];
-  if (s.ext < 2 || s.ext > 5) throw new Error(`not a v3 log (slot extension ${s.ext})`);   // 3: v3 minor 1 (SPAN records), 4: minor 2 (grouped, INDEX + LOCATE), 5: minor 3 (RUNS)
+  if (s.ext < 2 || s.ext > 6) throw new Error(`not a v3 log (slot extension ${s.ext})`);   // 3: v3 minor 1 (SPAN records), 4: minor 2 (grouped, INDEX + LOCATE), 5: minor 3 (RUNS), 6: minor 4 (ATIMES)
   const log = [];
   let pfn = s.head;
   for (let i = 0; i < s.pages; i++) {
@@ -187,7 +196,7 @@ export async function logMap(arena, img) {
     pfn = u64(img, pfn * PS + PS - 8);
   }
   const logPfns = log.map((l) => l.pfn);
-  const cls = { header: [0], link: logPfns, meta: logPfns, data: [], index: indexRanges(img, s, log) };
+  const cls = { header: [0], link: logPfns, meta: logPfns, data: [], index: indexRanges(img, s, log), atimes: atimesRanges(img, s, log) };
   const byIno = new Map();
   const pfs = await mount({ arena, readOnly: true, cmdline: '' });
   try {
@@ -207,12 +216,17 @@ export async function logMap(arena, img) {
  * the whole log instead of booting it from the index), but it must be reported.
  */
 function indexRanges(img, s, log) {
-  if (s.ext !== 4 && s.ext !== 5) return [];
+  if (s.ext < 4) return [];
   const payload = PS - 32 - 8, at = (pos) => log[Math.floor(pos / payload)].pfn * PS + 32 + (pos % payload);
   if (img.readUInt16LE(at(4)) !== 8) throw new Error(`slot extension ${s.ext} and no LOCATE first`);
-  const indexPos = u64(img, at(16)), indexBytes = u64(img, at(24)) + (s.ext === 5 ? u64(img, at(16 + 48)) : 0);
-  const pieces = [];
-  for (const [from, to] of [[0, 16 + 64], [indexPos, indexPos + indexBytes]]) {
+  const indexPos = u64(img, at(16)), indexBytes = u64(img, at(24)) + (s.ext >= 5 ? u64(img, at(16 + 48)) : 0);
+  return streamPieces(log, [[0, 16 + 64], [indexPos, indexPos + indexBytes]]);
+}
+
+/** Stream ranges [from, to) as { pfn, lo, hi } pieces of log pages. */
+function streamPieces(log, ranges) {
+  const payload = PS - 32 - 8, pieces = [];
+  for (const [from, to] of ranges) {
     for (let pos = from; pos < to;) {
       const seq = Math.floor(pos / payload), end = Math.min(to, (seq + 1) * payload);
       pieces.push({ pfn: log[seq].pfn, lo: 32 + (pos % payload), hi: 32 + (pos % payload) + (end - pos) });
@@ -220,6 +234,23 @@ function indexRanges(img, s, log) {
     }
   }
   return pieces;
+}
+
+/**
+ * v3 minor 4 (slot extension 6): the bytes of the ATIMES records (type 10) after the compaction's RUNS,
+ * as { pfn, lo, hi } pieces of log pages. Damage there costs atimes only (an exact loss), never a file.
+ */
+function atimesRanges(img, s, log) {
+  if (s.ext < 6) return [];
+  const payload = PS - 32 - 8, at = (pos) => log[Math.floor(pos / payload)].pfn * PS + 32 + (pos % payload);
+  if (img.readUInt16LE(at(4)) !== 8) return [];
+  const bytes = (log.length - 1) * payload + s.tailOff - 32, ranges = [];
+  for (let pos = u64(img, at(16)) + u64(img, at(24)) + u64(img, at(16 + 48)); pos < bytes;) {
+    const type = img.readUInt16LE(at(pos + 4)), total = 16 + ((img.readUInt32LE(at(pos + 8)) + 7) & ~7);
+    if (type === 10) ranges.push([pos, pos + total]);
+    pos += total;
+  }
+  return streamPieces(log, ranges);
 }
 
 /** Pages whose damage may cost `path` (rec from expect): its node, its ancestors', its link pages, its NAME page. */
