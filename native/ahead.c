@@ -158,7 +158,7 @@ static void finalize(napi_env env, void *data, void *hint) {
   stop(a);
   napi_remove_env_cleanup_hook(env, teardown, a);
   for (int i = 0; i < 4; i++) if (a->refs[i]) napi_delete_reference(env, a->refs[i]);
-  free(a->buf); free(a->off); free(a->len); free(a->exp);
+  copy_buffer_free(a->buf); free(a->off); free(a->len); free(a->exp);
   pthread_mutex_destroy(&a->lock); pthread_cond_destroy(&a->woken);
   free(a);
 }
@@ -187,8 +187,8 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   }
   ahead_t *a = calloc(1, sizeof *a);
   size_t most = BLOCK_PAGES + RUN_PAGES_MAX;
-  if (!a || !(a->buf = malloc(most * (size_t)ps)) || !(a->off = malloc(most * 4)) || !(a->len = malloc(most * 4)) || !(a->exp = malloc(most * 4))) {
-    if (a) { free(a->buf); free(a->off); free(a->len); free(a->exp); free(a); }
+  if (!a || !(a->buf = copy_buffer_alloc(most * (size_t)ps)) || !(a->off = malloc(most * 4)) || !(a->len = malloc(most * 4)) || !(a->exp = malloc(most * 4))) {
+    if (a) { copy_buffer_free(a->buf); free(a->off); free(a->len); free(a->exp); free(a); }
     return throw_errno(env, ENOMEM, "malloc");
   }
   a->flags = flags; a->back = back; a->csum = csum; a->state = state;
@@ -198,7 +198,7 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   pthread_mutex_init(&a->lock, NULL);
   pthread_cond_init(&a->woken, NULL);
   /* Its own fd: the arena's is closed at unmount, maybe while a read is under way here. */
-  if ((a->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) { int e = errno; free(a->buf); free(a->off); free(a->len); free(a->exp); free(a); return throw_errno(env, e, "fcntl"); }
+  if ((a->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) { int e = errno; copy_buffer_free(a->buf); free(a->off); free(a->len); free(a->exp); free(a); return throw_errno(env, e, "fcntl"); }
   struct sched_param sp;
   if (pthread_getschedparam(pthread_self(), &a->policy, &sp) == 0) a->priority = sp.sched_priority;
   for (int i = 0; i < 4; i++) napi_create_reference(env, argv[2 + i], 1, &a->refs[i]);
