@@ -76,18 +76,20 @@ export function must(r, what) {
 }
 
 /**
- * The 1 MiB buffer a read-all copies into, to be taken before the mount: its
- * place in memory sets the copy's speed, not the engine. A 1 MiB allocation
- * is a fresh mapping (malloc's 16-byte header puts the data at page offset 16,
- * where the kernel's copy from page-aligned file offsets runs ~1.5-2x slower
- * on this AMD CPU) until something frees a block that large, after which it
- * comes from the heap at another offset. A full mount frees blocks that large
- * (its checksum threads' read buffers), a lazy one did not: taken after the mount,
- * the buffer made reads after a lazy mount 1.5-1.9x those after a full one on
- * the same pages. Taken first, both modes copy into the same kind of place.
+ * The buffer a read-all copies into, to be taken before the mount: where it
+ * lies sets the copy's speed, and it must not depend on the engine. A block
+ * of 128 KiB or more is a fresh mapping with malloc's 16-byte header before
+ * the data (page offset 16: the kernel's copy of 4 GiB from page-aligned file
+ * offsets in 1 MiB preads takes ~600 ms of CPU there on this AMD CPU, 300-400
+ * at the other offsets tried, 48 among the fastest) until something frees a block
+ * that large; later ones come from the heap at other offsets. A full mount
+ * frees such blocks, a lazy one did not: taken after the mount, the buffer
+ * made reads after a lazy mount 1.5-1.9x those after a full one on the same
+ * pages. Taken first, both modes copy into the same place: 32 bytes into a
+ * fresh mapping (page offset 48).
  */
 export function readBuffer(bytes = 1 << 20) {
-  return Buffer.allocUnsafe(bytes);
+  return Buffer.allocUnsafeSlow(bytes + 4096).subarray(32, 32 + bytes);
 }
 
 /** A deterministic, non-zero fill (so no layer can shortcut zero pages). */
