@@ -9,7 +9,7 @@ import { childOps, ops } from './lib/registry.js';
 import './lib/all.js';
 import { warmPages } from './lib/sys.js';
 import {
-  apiMount, arenaBytesFor, firstLine, loadApi, loadVolume, must, patternBuffer, volumeCreate, volumeMount,
+  apiMount, arenaBytesFor, firstLine, loadApi, loadVolume, must, patternBuffer, readBuffer, volumeCreate, volumeMount,
 } from './lib/pramlib.js';
 
 const MIB = 1 << 20;
@@ -155,12 +155,12 @@ async function mount() {
   const res = {};
   if (!api.missing) {
     res.via = 'api';
+    const buf = readAll ? readBuffer() : null;
     const f0 = process.resourceUsage().minorPageFault;
     const [mountMs, p] = await timeAsync(() => apiMount(api, { arena, verify }));
     res.mountMs = mountMs;
     res.minorFaults = process.resourceUsage().minorPageFault - f0;
     if (readAll) {
-      const buf = Buffer.allocUnsafe(MIB);
       const [ms, total] = await timeAsync(async () => {
         let t = 0;
         for (const name of await p.readdir('/')) {
@@ -226,10 +226,10 @@ async function ready() {
   }
   const api = await loadApi();
   if (api.missing) throw new Error(api.missing);
+  const buf = readBuffer();
   const p = await apiMount(api, { arena, verify: mode.startsWith('pram-lazy') ? 'lazy' : 'full' });
   let total = 0;
   if (mode.endsWith('+read')) {
-    const buf = Buffer.allocUnsafe(MIB);
     for (const name of await p.readdir('/')) {
       const h = await p.open('/' + name, 'r');
       for (;;) { const { bytesRead } = await h.read(buf, 0, MIB, null); if (!bytesRead) break; total += bytesRead; }

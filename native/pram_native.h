@@ -23,6 +23,11 @@ void crc32c_init(napi_env env, napi_value exports);
  * is set, checked before each chunk), or 0 (crc32c.c). */
 int crc32c_read_check(int fd, off_t pos, uint8_t *dst, size_t len, const uint32_t *o, const uint32_t *l, const uint32_t *e, int32_t n, int32_t *good, const atomic_int *stop);
 
+/* A buffer for pread's copies out of page-aligned file offsets, placed in its page where the kernel copies
+ * fastest (crc32c.c); NULL when out of memory. Freed by copy_buffer_free (NULL: nothing). */
+void *copy_buffer_alloc(size_t len);
+void copy_buffer_free(void *p);
+
 /* Verification ahead of the readers after a lazy mount (ahead.c): adds aheadStart/aheadStop/aheadThreads. */
 void ahead_init(napi_env env, napi_value exports);
 

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { childOps } from './registry.js';
-import { loadApi, patternBuffer } from './pramlib.js';
+import { loadApi, patternBuffer, readBuffer } from './pramlib.js';
 
 const MIB = 1 << 20, KIB = 1024;
 const SMALL_BYTES = 100;          // each small file's size
@@ -129,19 +129,19 @@ async function changeUnmount({ arena, budget }) {
 // image under any engine (one that logs a mount would otherwise find a crash to replay).
 async function changeMount({ arena, verify, readAll }) {
   const mod = await api();
+  const buf = readBuffer();
   const t0 = performance.now();
   const pfs = await mountImage(mod, { arena, verify });
   const mountMs = performance.now() - t0;
-  const read = readAll ? await readEverything(pfs) : {};
+  const read = readAll ? await readEverything(pfs, buf) : {};
   // Timed too: after the first session that reads every file, this unmount commits each file's new atime (relatime).
   const t2 = performance.now();
   await pfs.unmount();
   return { mountMs, ...read, unmountMs: performance.now() - t2 };
 }
 
-/** Every file's bytes read once through FileHandle.read in 1 MiB reads: { readAllMs, readAllBytes }. */
-async function readEverything(pfs) {
-  const buf = Buffer.allocUnsafe(MIB);
+/** Every file's bytes read once through FileHandle.read in 1 MiB reads into buf (readBuffer): { readAllMs, readAllBytes }. */
+async function readEverything(pfs, buf) {
   const t1 = performance.now();
   let bytes = 0;
   const walk = async (dir) => {
