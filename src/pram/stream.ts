@@ -94,28 +94,24 @@ const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /**
  * Log pages s0..s1 as read whole into `whole`, their headers and next pointers checked in one pass
  * over the words (the headers' crcs in one native call); a page that does not pass goes to check.exact.
+ * Words are read signed (|0 on the other side): a word of 2^31 and more read unsigned is a heap number in cold code.
  */
 function checkHeaders(whole: Buffer, s0: number, s1: number, ps: number, pages: readonly number[], check: PageCheck): void {
-  const k = s1 - s0 + 1, sums = headerSums(whole, k, ps);
+  const k = s1 - s0 + 1, sums = headerSums(whole, k, ps), sumsI = new Int32Array(sums.buffer, sums.byteOffset, k);
   const aligned = LITTLE && whole.byteOffset % 4 === 0 && ps % 4 === 0;
-  const w = aligned ? new Uint32Array(whole.buffer, whole.byteOffset, (k * ps) / 4) : null;
-  const idLo = check.logId % HI, idHi = Math.floor(check.logId / HI), nextAt = (ps - LOG_NEXT) / 4;
-  for (let i = 0; i < k; i++) {
-    const seq = s0 + i, at = (i * ps) / 4;
-    if (w && pageClear(w, at, sums[i]!, ps, idLo, idHi, seq, pages, nextAt)) continue;
+  const w = aligned ? new Int32Array(whole.buffer, whole.byteOffset, (k * ps) / 4) : null;
+  const idLo = (check.logId % HI) | 0, idHi = Math.floor(check.logId / HI) | 0, nextAt = (ps - LOG_NEXT) / 4, words = ps / 4;
+  for (let i = 0, at = 0; i < k; i++, at += words) {
+    const seq = s0 + i;
+    // Header words: 0 magic, 1 first record's offset, 2-3 log id, 4-5 seq, 6 reserved, 7 crc of bytes 0..27 (readLogHeader).
+    if (w && w[at] === LOG_MAGIC && w[at + 7] === sumsI[i] && w[at + 2] === idLo && w[at + 3] === idHi && w[at + 4] === ((seq % HI) | 0) && w[at + 5] === (Math.floor(seq / HI) | 0)) {
+      const first = w[at + 1]!;
+      const next = seq + 1 < pages.length ? pages[seq + 1] : -1;
+      if ((first === 0 || (first >= LOG_HEADER && first < ps - LOG_NEXT && first % 8 === 0)) &&
+        (next === -1 || (next !== undefined && w[at + nextAt] === ((next % HI) | 0) && w[at + nextAt + 1] === (Math.floor(next / HI) | 0)))) continue;
+    }
     check.exact(seq, whole.subarray(i * ps, (i + 1) * ps), sums[i]);
   }
-}
-
-/** Page `seq`'s header words at w[at…] (a log page header, crc `sum`, this log's, seq `seq`) and its next pointer (pages[seq + 1]) check. */
-function pageClear(w: Uint32Array, at: number, sum: number, ps: number, idLo: number, idHi: number, seq: number, pages: readonly number[], nextAt: number): boolean {
-  // Header words: 0 magic, 1 first record's offset, 2-3 log id, 4-5 seq, 6 reserved, 7 crc of bytes 0..27 (readLogHeader).
-  const first = w[at + 1]!;
-  if (w[at]! !== LOG_MAGIC || w[at + 7]! !== sum || w[at + 2]! !== idLo || w[at + 3]! !== idHi || w[at + 4]! !== seq % HI || w[at + 5]! !== Math.floor(seq / HI)) return false;
-  if (first !== 0 && (first < LOG_HEADER || first >= ps - LOG_NEXT || first % 8 !== 0)) return false;
-  if (seq + 1 >= pages.length) return true;
-  const next = pages[seq + 1];
-  return next !== undefined && w[at + nextAt]! === next % HI && w[at + nextAt + 1]! === Math.floor(next / HI);
 }
 
 /** The crc32c of each of the k whole log pages' header bytes 0..27 in `whole`. */
