@@ -168,6 +168,12 @@ test('spans that claim a page twice are a broken invariant', () => {
   const { frames, banned, mb } = setup(64);
   mb.reserve(10, 10, Owner.Reserved, 'kernel');
   assert.throws(() => new PageAllocator(frames, banned, { owned: [10, 10, 15, 1] }), InvariantError);
+  // Long spans are cleared whole words at a time: an overlap there (one word, or one word past 16 KiB of words) is found too.
+  const big = setup(1 << 20);
+  for (const owned of [[64, 640, 600, 64], [32, 1 << 18, (1 << 18) - 32, 64], [560000, 64, 0, 600000]]) {
+    assert.throws(() => new PageAllocator(big.frames, big.banned, { owned }), InvariantError, JSON.stringify(owned));
+  }
+  assert.equal(new PageAllocator(big.frames, big.banned, { owned: [64, 640, 704, 64, 4096 * 32, 4096 * 32] }).freeCount, (1 << 20) - 640 - 64 - 4096 * 32);
 });
 
 test('freeLater: the pages count as free at once, are pooled in bounded steps (each seen by `before`), and nothing is freed twice', () => {

@@ -9,7 +9,7 @@
 import type { PageAllocator } from '../boot/allocator.js';
 import { Owner, PageFlag } from '../boot/frames.js';
 import { decodeXattrs } from '../format/v2.js';
-import { MAP_LRU } from '../format/v3.js';
+import { MAP_LRU, type SpanRecord } from '../format/v3.js';
 import { DecodeError } from '../format/reader.js';
 import type { Loss, NodeImage, NodeName, PageMap } from './image.js';
 import type { LoadContext } from './load.js';
@@ -102,9 +102,12 @@ const NO_XATTRS: [string, Uint8Array][] = [];
 /** Shared by the root and every nameless node: never changed (fs/ reads it only). */
 const NO_NAMES: NodeName[] = [];
 
-/** One replayed node as an image (`none`: the load's one empty page map, shared by every node that maps nothing; never written): its page runs adopted in place, its damage poisoned and told. */
+/**
+ * One replayed node as an image (`none`: the load's one empty page map, shared by every node that maps nothing; never written): its page runs adopted in place, its damage poisoned and told.
+ * `spans`: its pages instead, SPAN records in file order holding as many pages as its INODE says (spans.ts spansInOrder; rn holds none).
+ */
 export function adoptNode(ctx: AdoptContext, ino: number, rn: ReplayNode, named: NodeName[] | undefined, none: PageMap, crcs: SpanCrcs,
-  tally: { dataPages: number }, lose: LoseFn): NodeImage {
+  tally: { dataPages: number }, lose: LoseFn, spans?: readonly SpanRecord[]): NodeImage {
   const r = rn.rec;
   let xattrs = NO_XATTRS;
   if (r.xattrs.length) {
@@ -120,6 +123,11 @@ export function adoptNode(ctx: AdoptContext, ino: number, rn: ReplayNode, named:
     names: ino === 1 ? NO_NAMES : named ?? NO_NAMES, xattrs, pages: none,
   };
   if (r.inline.length) (node as { inline?: Uint8Array }).inline = r.inline;
+  if (spans) {
+    node.pages = ctx.newPageMap();
+    for (const s of spans) { adoptSpan(ctx, node, s.index, s.pfn, s.count, s.crcs, s.flags & MAP_LRU ? PageFlag.Lru : 0, false, lose); tally.dataPages += s.count; }
+    return node;
+  }
   if (!rn.groups && !rn.blocks && !rn.poison && r.pages === 0) return node;   // most small files: nothing mapped
   node.pages = ctx.newPageMap();
   const groups = rn.groups ? [...rn.groups.keys()].sort((a, b) => a - b) : [];

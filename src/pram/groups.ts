@@ -8,91 +8,17 @@
 // still in the log).
 
 import type { PhysMem } from '../mem/physmem.js';
-import { pageTable } from '../mem/native.js';
 import { crc32cRanges } from '../format/crc.js';
-import { align8, decodeAtimesAt, decodeInodeAt, decodeMapInto, decodeNameAt, decodePayload, framedCrc, INDEX_ENTRY, INDEX_FIXED, LOCATE_BYTES, LOG_HEADER, LOG_HEADER_CRC_AT, LOG_NEXT, logPayload, readLogHeader, readNext,
-  RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType, recordCrc, RunsKind, spanCrcOf, SPAN_FIXED, u32,
+import { align8, decodeAtimesAt, decodeInodeAt, decodeMapInto, decodeNameAt, decodePayload, framedCrc, INDEX_ENTRY, INDEX_FIXED, LOCATE_BYTES,
+  RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType, RunsKind, SPAN_CRCS_CRC_AT, SPAN_FIXED, u32,
   type IndexEntry, type InodeRecord, type LocateRecord, type LogRecord, type MapRecord, type NameRecord } from '../format/v3.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
-import { decodeSpan } from './spans.js';
+import { streamBytes } from './stream.js';
+import { decodeSpan, decodeSpanWords } from './spans.js';
 
-/** A log's pages by seq, as its page headers chain them (each header checked), up to `count` pages. */
-export function logPages(mem: PhysMem, head: number, count: number): number[] | string {
-  const pages: number[] = [];
-  let pfn = head, logId = -1;
-  for (let seq = 0; seq < count; seq++) {
-    if (!(Number.isSafeInteger(pfn) && pfn >= 1 && pfn < mem.pageCount)) return `log page ${seq} pfn ${pfn} is outside the arena`;
-    const h = readLogHeader(mem.page(pfn));
-    if (typeof h === 'string') return `log page ${seq}: ${h}`;
-    if (seq === 0) logId = h.logId;
-    if (h.logId !== logId || h.seq !== seq) return `log page ${seq} belongs to another log`;
-    pages.push(pfn);
-    const next = readNext(mem.page(pfn));
-    pfn = next > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(next);
-  }
-  return pages;
-}
+const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/**
- * Stream bytes [pos, pos + n) of the log whose pages are `pages` (copied), or null past them.
- * Read with pread where the memory has it (one call per stretch of consecutive pfns): a first
- * touch of a mapped page costs a fault, more than the copy; else through the mapping.
- * `each`: told every page read (its seq and whole bytes, header and next pointer included).
- */
-export function streamBytes(mem: PhysMem, pages: readonly number[], pos: number, n: number, each?: (seq: number, page: Buffer, headerCrc?: number) => void): Buffer | null {
-  const per = logPayload(mem.pageSize), ps = mem.pageSize, out = fresh(n);
-  if (LOG_HEADER + per + LOG_NEXT !== ps) return null;
-  const s0 = Math.floor(pos / per), s1 = Math.floor((pos + n - 1) / per);
-  for (let s = s0; s <= s1; s++) if (pages[s] === undefined) return null;
-  let whole: Buffer | null = null;
-  if (mem.readAt && s1 > s0) {
-    whole = pagesScratch((s1 - s0 + 1) * ps);
-    for (let s = s0; s <= s1 && whole;) {
-      let e = s + 1;
-      while (e <= s1 && pages[e] === pages[e - 1]! + 1) e++;
-      if (!mem.readAt(pages[s]! * ps, whole, (s - s0) * ps, (e - s) * ps)) whole = null;
-      s = e;
-    }
-  }
-  if (each && n > 0) {
-    // The page headers' crcs in one native call (one per page cost ~3 us each: 3 ms for a 4 GiB file's group).
-    const k = s1 - s0 + 1, sums = whole ? headerSums(whole, k, ps) : null;
-    for (let s = s0; s <= s1; s++) each(s, whole ? whole.subarray((s - s0) * ps, (s - s0 + 1) * ps) : mem.page(pages[s]!), sums?.[s - s0]);
-  }
-  for (let done = 0; done < n;) {
-    const seq = Math.floor((pos + done) / per), off = (pos + done) % per;
-    const take = Math.min(n - done, per - off);
-    if (whole) whole.copy(out, done, (seq - s0) * ps + LOG_HEADER + off, (seq - s0) * ps + LOG_HEADER + off + take);
-    else mem.page(pages[seq]!).copy(out, done, LOG_HEADER + off, LOG_HEADER + off + take);
-    done += take;
-  }
-  return out;
-}
-
-/** The crc32c of each of the k whole log pages' header bytes 0..27 in `whole`. */
-function headerSums(whole: Buffer, k: number, ps: number): Uint32Array {
-  const offsets = new Uint32Array(k), lengths = new Uint32Array(k).fill(LOG_HEADER_CRC_AT), out = new Uint32Array(k);
-  for (let i = 0; i < k; i++) offsets[i] = i * ps;
-  crc32cRanges(whole, offsets, lengths, k, out);
-  return out;
-}
-
-/**
- * A buffer for n bytes: from 1 MiB on, on huge pages (mem/native pageTable). A fresh
- * process touches every page of a new buffer once, and each 4 KiB touch costs a fault
- * (~1-4 us here): a 100 MiB tail read cost ~1 s of faults in its copies.
- */
-function fresh(n: number): Buffer {
-  return n >= 1 << 20 ? Buffer.from(pageTable(n)) : Buffer.allocUnsafe(n);
-}
-
-/** Whole log pages as streamBytes reads them: one buffer kept across calls up to 8 MiB (a fresh one costs a page fault per page). */
-let scratch = Buffer.alloc(0);
-function pagesScratch(n: number): Buffer {
-  if (n > 8 << 20) return fresh(n);
-  if (scratch.length < n) scratch = fresh(Math.max(n, Math.min(2 * scratch.length, 8 << 20)));
-  return scratch.subarray(0, n);
-}
+export { logPages, streamBytes } from './stream.js';
 
 function atimesRecordAt(b: Buffer, at: number, length: number): LogRecord | string {
   const r = decodeAtimesAt(b, at, length, true);
@@ -270,17 +196,25 @@ export function readGroup(mem: PhysMem, pages: readonly number[], e: IndexEntry,
   const g = groupOf(raw, e.ino, logId);
   // A huge group's scratch is not kept (4 x 4 bytes a record).
   if (offs.length > KEPT_RECORDS) offs = new Uint32Array(1024);
-  if (crcAt.length > KEPT_RECORDS) { crcAt = new Uint32Array(1024); crcLen = new Uint32Array(1024); crcOut = new Uint32Array(1024); }
+  if (crcAt.length > KEPT_RECORDS) { crcAt = new Uint32Array(1024); crcLen = new Uint32Array(1024); crcOut = new Uint32Array(1024); crcWant = new Uint32Array(1024); }
   return g ?? groupRecords(raw, e, logId, where);
 }
 
 /** Record offsets, crc checks, one native crc call per group (readGroup's): kept across groups up to 64 Ki records. */
-let offs = new Uint32Array(1024), crcAt = new Uint32Array(1024), crcLen = new Uint32Array(1024), crcOut = new Uint32Array(1024);
+let offs = new Uint32Array(1024), crcAt = new Uint32Array(1024), crcLen = new Uint32Array(1024), crcOut = new Uint32Array(1024), crcWant = new Uint32Array(1024);
 const KEPT_RECORDS = 1 << 16;
 
+/** One crc to check in groupOf's native call: b[at, at + len) must sum to the u32 at b[want]. */
+function wantCrc(m: number, at: number, len: number, want: number): number {
+  if (m === crcAt.length) { crcAt = grown(crcAt); crcLen = grown(crcLen); crcWant = grown(crcWant); crcOut = new Uint32Array(crcAt.length); }
+  crcAt[m] = at; crcLen[m] = len; crcWant[m] = want;
+  return m + 1;
+}
+
 /**
- * The group in b (readGroup's fast way: every record's crc in one native call, each payload decoded
- * in place), or null when anything fails a check: groupRecords then says what, as the replay reads it.
+ * The group in b (readGroup's fast way: every record's crc and every SPAN's crc of its page crcs in
+ * one native call, each payload decoded in place), or null when anything fails a check: groupRecords
+ * then says what, as the replay reads it.
  */
 function groupOf(b: Buffer, dir: number, logId: number): Group | null {
   let n = 0, m = 0;
@@ -290,16 +224,19 @@ function groupOf(b: Buffer, dir: number, logId: number): Group | null {
     if (length > RECORD_PAYLOAD_MAX || at + total > b.length || u32(b, at + 12) !== (logId >>> 0)) return null;
     if (n === offs.length) offs = grown(offs);
     offs[n++] = at;
-    if (type === RecordType.Span) { if (framedCrc(b, at, type, length) !== u32(b, at)) return null; }
+    if (type !== RecordType.Span || length < SPAN_FIXED) m = wantCrc(m, at + 4, total - 4, at);
     else {
-      if (m === crcAt.length) { crcAt = grown(crcAt); crcLen = grown(crcLen); crcOut = new Uint32Array(crcAt.length); }
-      crcAt[m] = at + 4; crcLen[m++] = total - 4;
+      // framedCrc: bytes 4..55, continued over any padding after the page crcs (then summed here, rare: an odd count).
+      if (total === RECORD_HEADER + length) m = wantCrc(m, at + 4, RECORD_HEADER - 4 + SPAN_FIXED, at);
+      else if (framedCrc(b, at, type, length) !== u32(b, at)) return null;
+      m = wantCrc(m, at + RECORD_HEADER + SPAN_FIXED, length - SPAN_FIXED, at + RECORD_HEADER + SPAN_CRCS_CRC_AT);   // spanCrcsDamage
     }
     at += total;
   }
   crc32cRanges(b, crcAt, crcLen, m, crcOut);
-  for (let k = 0; k < m; k++) if (crcOut[k] !== u32(b, crcAt[k]! - 4)) return null;
+  for (let k = 0; k < m; k++) if (crcOut[k] !== u32(b, crcWant[k]!)) return null;
   const g: Group = { dir: null as unknown as InodeRecord, names: [], nodes: new Map(), pages: [], spanDamage: new Map() };
+  const w = LITTLE && b.byteOffset % 4 === 0 ? new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2) : null;
   for (let k = 0; k < n; k++) {
     const at = offs[k]!, type = (b[at + 4]! | b[at + 5]! << 8), length = u32(b, at + 8), p = at + RECORD_HEADER;
     if (type === RecordType.Inode) {
@@ -318,14 +255,12 @@ function groupOf(b: Buffer, dir: number, logId: number): Group | null {
       if (decodeMapInto(b, p, length, r) !== null || !g.nodes.has(r.ino)) return null;
       g.pages.push({ type, r });
     } else if (type === RecordType.Span) {
-      const rec = decodeSpan(b, p, length);
+      const rec = w ? decodeSpanWords(b, w, p, length) : decodeSpan(b, p, length, false);    // its page crcs' crc checked above
       if (typeof rec === 'string' || !g.nodes.has(rec.r.ino)) return null;
       g.pages.push(rec);
-      if (rec.r.crcsDamage) g.spanDamage.set(rec, -1);   // its place: groupRecords
     } else return null;
   }
-  // A SPAN whose page crcs are damaged: groupRecords says where (rare).
-  return n > 0 && g.spanDamage.size === 0 ? g : null;
+  return n > 0 ? g : null;
 }
 
 const grown = (a: Uint32Array): Uint32Array => { const b = new Uint32Array(a.length * 2); b.set(a); return b; };

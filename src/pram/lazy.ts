@@ -15,12 +15,13 @@ import type { SlotLog } from '../format/header.js';
 import { decodePayload, LOCATE_BYTES, LOCATE_SIZE, LOG_HEADER, logPayload, readLogHeader, readNext, RECORD_HEADER, RECORD_NAMES, RecordType } from '../format/v3.js';
 import type { Loss, NodeImage } from './image.js';
 import type { LogCursor } from './log.js';
-import { homeOf, readGroup, readIndex, salvageGroup, streamBytes, type GroupIndex } from './groups.js';
+import { homeOf, readGroup, readIndex, salvageGroup, type GroupIndex } from './groups.js';
+import { streamBytes } from './stream.js';
 import { replayDeferred, replayGroup, tailOverlay, tailTooLarge, type TailOverlay } from './tail.js';
 import type { DeferredGroup } from './taildefer.js';
 import { adoptNode, type AdoptContext } from './adopt.js';
 import type { ReplayNode, ReplayState } from './apply.js';
-import { SpanCrcs } from './spans.js';
+import { SpanCrcs, spansInOrder } from './spans.js';
 import { cutRuns, normalRuns } from './pageruns.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import type { IndexEntry, InodeRecord } from '../format/v3.js';
@@ -134,11 +135,13 @@ export class LazyLog {
     if (typeof g === 'string') return g;
     const deferred = this.tail?.deferred.get(dir);
     if (deferred) return this.loadDeferred(dir, g, deferred, ctx, lose, pathOf, () => damaged);
-    // Only nodes with page records are replayed (their runs and spans); the rest adopt straight from their INODE record.
+    // Only nodes with page records are replayed (their runs and spans), but those with SPANs only, in order (a large
+    // file: 256 a GiB), which adopt straight from them; the rest adopt straight from their INODE record.
+    const { direct, rest } = spansInOrder(g.pages, g.nodes);
     const paged = new Map<number, InodeRecord>();
-    for (const p of g.pages) { const ino = (p as { r: { ino: number } }).r.ino; if (!paged.has(ino)) paged.set(ino, g.nodes.get(ino)!); }   // MAP and SPAN records only
+    for (const p of rest) { const ino = (p as { r: { ino: number } }).r.ino; if (!paged.has(ino)) paged.set(ino, g.nodes.get(ino)!); }   // MAP and SPAN records only
     const st: ReplayState = { nodes: new Map(), names: new Map() };
-    replayGroup({ dir: null, nodes: paged, names: [], pages: g.pages }, dir, st, this.crcs, false);
+    replayGroup({ dir: null, nodes: paged, names: [], pages: rest }, dir, st, this.crcs, false);
     const has = (ino: number) => g.nodes.has(ino) || (ino === dir && g.dir !== null);
     // A name of a node whose INODE record was lost (a directory's or a linked node's is in another group).
     const kept = (n: { ino: number }) => has(n.ino) || this.index.dirs.has(n.ino) || (this.index.links.get(n.ino) ?? dir) !== dir;
@@ -162,7 +165,7 @@ export class LazyLog {
     const adopt = (ino: number, rec: InodeRecord) => {
       at = ino;
       const rn = st.nodes.get(ino) ?? (bare.rec = rec, bare);
-      nodes.push(adoptNode(ctx, ino, rn, undefined, none, this.crcs, tally, loseNode));
+      nodes.push(adoptNode(ctx, ino, rn, undefined, none, this.crcs, tally, loseNode, direct.get(ino)));
     };
     if (g.dir && !g.nodes.has(dir)) adopt(dir, g.dir);     // (a second INODE of the directory in its group: the later one, as a replay)
     for (const [ino, rec] of g.nodes) adopt(ino, rec);
@@ -191,7 +194,7 @@ export class LazyLog {
   /** Group `e` of directory `dir` read from the log, its pages' headers checked, salvaged when it does not check whole (each loss to `lose`); a string: unreadable. */
   private readChecked(dir: number, e: IndexEntry, lose: (l: Loss) => void, pathOf: (ino: number) => string) {
     // The group's pages are read once: their headers and next pointers are checked from the same copy.
-    const raw = streamBytes(this.mem, this.cursor.pages, e.pos, e.bytes, (seq, page, sum) => this.checkPage(seq, page, lose, sum));
+    const raw = streamBytes(this.mem, this.cursor.pages, e.pos, e.bytes, { logId: this.logId, exact: (seq, page, sum) => this.checkPage(seq, page, lose, sum) });
     const read = readGroup(this.mem, this.cursor.pages, e, this.logId, raw);
     const g = typeof read === 'string' ? salvageGroup(this.mem, this.cursor.pages, e, this.logId) : read;
     if (g === null) return read as string;

@@ -1,0 +1,113 @@
+// A log's stream read from its pages (stream.ts): the bytes equal the pages'
+// payloads whatever the way they are read (through the mapping, pread into a
+// kept scratch and copied, pread into fresh memory and moved together in
+// place), and the typed pass over the page headers and next pointers clears
+// exactly the pages the exact check (readLogHeader, readNext) finds sound:
+// each kind of damage in a page sends that page, and only it, to the exact check.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { PhysMem } from '../mem/physmem.js';
+import { LOG_HEADER, LOG_NEXT, logPayload, readLogHeader, readNext, writeLogHeader, writeNext } from '../format/v3.js';
+import { streamBytes, type PageCheck } from './stream.js';
+
+const PS = 4096, PER = logPayload(PS);
+
+/** Memory over one buffer; `pread` false: no readAt (the mapping only). */
+function memOf(bytes: Buffer, pread: boolean): PhysMem {
+  const mem: PhysMem = {
+    pageSize: PS, pageCount: bytes.length / PS,
+    page: (pfn) => bytes.subarray(pfn * PS, (pfn + 1) * PS),
+    run: (pfn, count) => bytes.subarray(pfn * PS, (pfn + count) * PS),
+    present: () => true, sync: () => {}, close: () => {},
+  };
+  if (pread) mem.readAt = (pos, target, at, len) => { bytes.copy(target, at, pos, pos + len); return true; };
+  return mem;
+}
+
+/** A seeded LCG (the seed is printed). */
+function lcg(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0);
+}
+
+/** A log of `count` pages at mostly consecutive pfns (a jump every so often), payloads random; its pages and its stream. */
+function makeLog(count: number, logId: number, next: () => number): { bytes: Buffer; pages: number[]; stream: Buffer } {
+  const pages: number[] = [];
+  for (let s = 0, pfn = 3; s < count; s++, pfn++) { if (next() % 7 === 0) pfn += 1 + (next() % 3); pages.push(pfn); }
+  const bytes = Buffer.alloc((pages[count - 1]! + 2) * PS), stream = Buffer.alloc(count * PER);
+  for (let i = 0; i < stream.length; i += 4) stream.writeUInt32LE(next(), i);
+  for (let s = 0; s < count; s++) {
+    const page = bytes.subarray(pages[s]! * PS, (pages[s]! + 1) * PS);
+    writeLogHeader(page, { logId, seq: s, first: s % 3 === 0 ? 0 : LOG_HEADER + 8 * (s % 50) });
+    stream.copy(page, LOG_HEADER, s * PER, (s + 1) * PER);
+    writeNext(page, s + 1 < count ? pages[s + 1]! : 0);
+  }
+  return { bytes, pages, stream };
+}
+
+/** lazy.ts checkPage's verdict: page `seq` of the log is sound (header, log id, seq, next pointer). */
+function sound(page: Buffer, seq: number, logId: number, pages: readonly number[]): boolean {
+  const h = readLogHeader(page);
+  if (typeof h === 'string' || h.logId !== logId || h.seq !== seq) return false;
+  return !(seq + 1 < pages.length && Number(readNext(page)) !== pages[seq + 1]);
+}
+
+test('the stream read every way equals the pages\' payloads; only pages the typed pass cannot clear reach the exact check', () => {
+  const seed = Number(process.env['SEED'] ?? Date.now() % 1e9);
+  console.log(`seed ${seed}`);
+  const next = lcg(seed), logId = 2 ** 33 + 77;
+  const { bytes, pages, stream } = makeLog(700, logId, next);    // ~2.8 MB of stream: reads from 1 MiB on are moved in place
+  for (const [pos, n] of [[0, stream.length], [5000, 2 << 20], [PER - 8, 1 << 20], [100, 3000], [PER * 3 + 17, 9000], [10, PER], [stream.length - 40, 40]] as const) {
+    for (const pread of [true, false]) {
+      const told: number[] = [];
+      const check: PageCheck = { logId, exact: (seq) => { told.push(seq); } };
+      const got = streamBytes(memOf(bytes, pread), pages, pos, n, check);
+      assert.ok(got && got.equals(stream.subarray(pos, pos + n)), `bytes ${pos}+${n} (pread ${pread})`);
+      const s0 = Math.floor(pos / PER), s1 = Math.floor((pos + n - 1) / PER);
+      // Without pread, or one page only (no pread then either), each page goes to the exact check.
+      assert.deepEqual(told, pread && s1 > s0 ? [] : Array.from({ length: s1 - s0 + 1 }, (_, i) => s0 + i), `pages told for ${pos}+${n}`);
+    }
+  }
+  assert.equal(streamBytes(memOf(bytes, true), pages, stream.length - 10, 20), null, 'past the log\'s pages');
+});
+
+test('each kind of damage to a page\'s header or next pointer sends that page alone to the exact check, as it judges it', () => {
+  const seed = Number(process.env['SEED'] ?? Date.now() % 1e9);
+  console.log(`seed ${seed}`);
+  const next = lcg(seed), logId = 5;
+  const { bytes, pages, stream } = makeLog(400, logId, next);
+  const damages: [string, (page: Buffer) => void][] = [
+    ['magic', (p) => { p[1]! ^= 4; }],
+    ['first offset not 8-aligned (crc kept valid)', (p) => { p.writeUInt32LE(LOG_HEADER + 4, 4); rehead(p); }],
+    ['first offset in the next pointer (crc kept valid)', (p) => { p.writeUInt32LE(PS - LOG_NEXT, 4); rehead(p); }],
+    ['a byte of the header crc', (p) => { p[29]! ^= 1; }],
+    ['a bit of the log id', (p) => { p[9]! ^= 0x40; }],
+    ['another log\'s id (crc kept valid)', (p) => { p.writeUInt32LE(6, 8); rehead(p); }],
+    ['log id high word (crc kept valid)', (p) => { p.writeUInt32LE(1, 12); rehead(p); }],
+    ['another seq (crc kept valid)', (p) => { p.writeUInt32LE(p.readUInt32LE(16) + 1, 16); rehead(p); }],
+    ['seq high word (crc kept valid)', (p) => { p.writeUInt32LE(1, 20); rehead(p); }],
+    ['next pointer low word', (p) => { p[PS - 8]! ^= 2; }],
+    ['next pointer high word', (p) => { p[PS - 3]! ^= 1; }],
+    ['the reserved word (crc fails)', (p) => { p[25]! ^= 1; }],
+  ];
+  for (const [what, damage] of damages) {
+    const s = 1 + (next() % (pages.length - 3));
+    const copy = Buffer.from(bytes), page = copy.subarray(pages[s]! * PS, (pages[s]! + 1) * PS);
+    damage(page);
+    assert.equal(sound(page, s, logId, pages), false, `${what}: the damage is one the exact check finds`);
+    const told: number[] = [];
+    const got = streamBytes(memOf(copy, true), pages, 0, stream.length, { logId, exact: (seq, p, sum) => {
+      told.push(seq);
+      assert.ok(p.equals(page), `${what}: the page's own bytes`);
+      assert.equal(typeof readLogHeader(p, sum ?? undefined), typeof readLogHeader(p), `${what}: the crc passed is the header's`);
+    } });
+    assert.deepEqual(told, [s], `${what} in page ${s}`);
+    assert.ok(got?.subarray(0, s * PER).equals(stream.subarray(0, s * PER)), `${what}: the pages before read as written`);
+  }
+});
+
+/** The header's crc made valid again after a field was changed. */
+function rehead(p: Buffer): void {
+  const h = { first: p.readUInt32LE(4), logId: p.readUInt32LE(8) + p.readUInt32LE(12) * 2 ** 32, seq: p.readUInt32LE(16) + p.readUInt32LE(20) * 2 ** 32 };
+  writeLogHeader(p, h);
+}

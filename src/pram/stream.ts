@@ -1,0 +1,140 @@
+// A v3 log's stream read from its pages (docs/FORMAT.md §v3): the bytes of a
+// stretch of the stream copied out of the pages that hold it, and, for a lazy
+// mount's group load, every page header and next pointer of the pages read
+// checked on the way. Those are checked in one typed-array pass (no object
+// and no BigInt per page: a 4 GiB file's group spans ~1030 log pages); a page
+// the pass cannot clear goes to the caller's exact check, which says what.
+
+import type { PhysMem } from '../mem/physmem.js';
+import { pageTable } from '../mem/native.js';
+import { crc32cRanges } from '../format/crc.js';
+import { LOG_HEADER, LOG_HEADER_CRC_AT, LOG_MAGIC, LOG_NEXT, logPayload, readLogHeader, readNext } from '../format/v3.js';
+
+/** A log's pages by seq, as its page headers chain them (each header checked), up to `count` pages. */
+export function logPages(mem: PhysMem, head: number, count: number): number[] | string {
+  const pages: number[] = [];
+  let pfn = head, logId = -1;
+  for (let seq = 0; seq < count; seq++) {
+    if (!(Number.isSafeInteger(pfn) && pfn >= 1 && pfn < mem.pageCount)) return `log page ${seq} pfn ${pfn} is outside the arena`;
+    const h = readLogHeader(mem.page(pfn));
+    if (typeof h === 'string') return `log page ${seq}: ${h}`;
+    if (seq === 0) logId = h.logId;
+    if (h.logId !== logId || h.seq !== seq) return `log page ${seq} belongs to another log`;
+    pages.push(pfn);
+    const next = readNext(mem.page(pfn));
+    pfn = next > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(next);
+  }
+  return pages;
+}
+
+/**
+ * The pages streamBytes reads are checked against: each one's header (magic, crc, first-record
+ * offset, this log's id, its seq) and next pointer (the next page of `pages`, when there is one).
+ * `exact`: told each page the typed pass did not clear (every page, where there is none: memory
+ * without pread), its whole bytes and its header's computed crc when known; it checks and reports.
+ */
+export interface PageCheck { logId: number; exact: (seq: number, page: Buffer, headerCrc?: number) => void }
+
+/**
+ * Stream bytes [pos, pos + n) of the log whose pages are `pages` (copied), or null past them.
+ * Read with pread where the memory has it (one call per stretch of consecutive pfns): a first
+ * touch of a mapped page costs a fault, more than the copy; else through the mapping.
+ */
+export function streamBytes(mem: PhysMem, pages: readonly number[], pos: number, n: number, check?: PageCheck): Buffer | null {
+  const per = logPayload(mem.pageSize), ps = mem.pageSize;
+  if (LOG_HEADER + per + LOG_NEXT !== ps) return null;
+  const s0 = Math.floor(pos / per), s1 = Math.floor((pos + n - 1) / per);
+  for (let s = s0; s <= s1; s++) if (pages[s] === undefined) return null;
+  // From 1 MiB on the pages are read into fresh memory and their payloads moved together in place:
+  // in a fresh process each 4 KiB first touched costs a fault (~1-4 us here), as much as the copy into another buffer.
+  const inPlace = n >= 1 << 20;
+  let whole: Buffer | null = null;
+  if (mem.readAt && s1 > s0) {
+    whole = inPlace ? fresh((s1 - s0 + 1) * ps) : pagesScratch((s1 - s0 + 1) * ps);
+    for (let s = s0; s <= s1 && whole;) {
+      let e = s + 1;
+      while (e <= s1 && pages[e] === pages[e - 1]! + 1) e++;
+      if (!mem.readAt(pages[s]! * ps, whole, (s - s0) * ps, (e - s) * ps)) whole = null;
+      s = e;
+    }
+  }
+  if (check && n > 0) {
+    if (whole) checkHeaders(whole, s0, s1, ps, pages, check);
+    else for (let s = s0; s <= s1; s++) check.exact(s, mem.page(pages[s]!));
+  }
+  if (whole && inPlace) return payloadsTogether(whole, s0, pos, n, per, ps);
+  const out = fresh(n);
+  for (let done = 0; done < n;) {
+    const seq = Math.floor((pos + done) / per), off = (pos + done) % per;
+    const take = Math.min(n - done, per - off);
+    if (whole) whole.copy(out, done, (seq - s0) * ps + LOG_HEADER + off, (seq - s0) * ps + LOG_HEADER + off + take);
+    else mem.page(pages[seq]!).copy(out, done, LOG_HEADER + off, LOG_HEADER + off + take);
+    done += take;
+  }
+  return out;
+}
+
+/**
+ * Stream bytes [pos, pos + n) out of `whole` (log pages from seq s0, whole), each page's payload
+ * moved down over the headers and next pointers before it (overwritten: read before this); the view returned.
+ */
+function payloadsTogether(whole: Buffer, s0: number, pos: number, n: number, per: number, ps: number): Buffer {
+  for (let done = 0; done < n;) {
+    const seq = Math.floor((pos + done) / per), off = (pos + done) % per;
+    const take = Math.min(n - done, per - off), from = (seq - s0) * ps + LOG_HEADER + off;
+    whole.copyWithin(done, from, from + take);    // done <= from: an overlap moves down (memmove)
+    done += take;
+  }
+  return whole.subarray(0, n);
+}
+
+const HI = 2 ** 32;
+const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Log pages s0..s1 as read whole into `whole`, their headers and next pointers checked in one pass
+ * over the words (the headers' crcs in one native call); a page that does not pass goes to check.exact.
+ * Words are read signed (|0 on the other side): a word of 2^31 and more read unsigned is a heap number in cold code.
+ */
+function checkHeaders(whole: Buffer, s0: number, s1: number, ps: number, pages: readonly number[], check: PageCheck): void {
+  const k = s1 - s0 + 1, sums = headerSums(whole, k, ps), sumsI = new Int32Array(sums.buffer, sums.byteOffset, k);
+  const aligned = LITTLE && whole.byteOffset % 4 === 0 && ps % 4 === 0;
+  const w = aligned ? new Int32Array(whole.buffer, whole.byteOffset, (k * ps) / 4) : null;
+  const idLo = (check.logId % HI) | 0, idHi = Math.floor(check.logId / HI) | 0, nextAt = (ps - LOG_NEXT) / 4, words = ps / 4;
+  for (let i = 0, at = 0; i < k; i++, at += words) {
+    const seq = s0 + i;
+    // Header words: 0 magic, 1 first record's offset, 2-3 log id, 4-5 seq, 6 reserved, 7 crc of bytes 0..27 (readLogHeader).
+    if (w && w[at] === LOG_MAGIC && w[at + 7] === sumsI[i] && w[at + 2] === idLo && w[at + 3] === idHi && w[at + 4] === ((seq % HI) | 0) && w[at + 5] === (Math.floor(seq / HI) | 0)) {
+      const first = w[at + 1]!;
+      const next = seq + 1 < pages.length ? pages[seq + 1] : -1;
+      if ((first === 0 || (first >= LOG_HEADER && first < ps - LOG_NEXT && first % 8 === 0)) &&
+        (next === -1 || (next !== undefined && w[at + nextAt] === ((next % HI) | 0) && w[at + nextAt + 1] === (Math.floor(next / HI) | 0)))) continue;
+    }
+    check.exact(seq, whole.subarray(i * ps, (i + 1) * ps), sums[i]);
+  }
+}
+
+/** The crc32c of each of the k whole log pages' header bytes 0..27 in `whole`. */
+function headerSums(whole: Buffer, k: number, ps: number): Uint32Array {
+  const offsets = new Uint32Array(k), lengths = new Uint32Array(k).fill(LOG_HEADER_CRC_AT), out = new Uint32Array(k);
+  for (let i = 0; i < k; i++) offsets[i] = i * ps;
+  crc32cRanges(whole, offsets, lengths, k, out);
+  return out;
+}
+
+/**
+ * A buffer for n bytes: from 1 MiB on, on huge pages (mem/native pageTable). A fresh
+ * process touches every page of a new buffer once, and each 4 KiB touch costs a fault
+ * (~1-4 us here): a 100 MiB tail read cost ~1 s of faults in its copies.
+ */
+function fresh(n: number): Buffer {
+  return n >= 1 << 20 ? Buffer.from(pageTable(n)) : Buffer.allocUnsafe(n);
+}
+
+/** Whole log pages as streamBytes reads them: one buffer kept across calls up to 8 MiB (a fresh one costs a page fault per page). */
+let scratch = Buffer.alloc(0);
+function pagesScratch(n: number): Buffer {
+  if (n > 8 << 20) return fresh(n);
+  if (scratch.length < n) scratch = fresh(Math.max(n, Math.min(2 * scratch.length, 8 << 20)));
+  return scratch.subarray(0, n);
+}
