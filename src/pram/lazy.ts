@@ -16,7 +16,7 @@ import { decodePayload, LOCATE_BYTES, LOCATE_SIZE, LOG_HEADER, logPayload, readL
 import type { Loss, NodeImage } from './image.js';
 import type { LogCursor } from './log.js';
 import { homeOf, readGroup, readIndex, salvageGroup, type GroupIndex } from './groups.js';
-import { streamBytes } from './stream.js';
+import { streamBytes, walkLog } from './stream.js';
 import { replayDeferred, replayGroup, tailOverlay, tailTooLarge, type TailOverlay } from './tail.js';
 import type { DeferredGroup } from './taildefer.js';
 import { adoptNode, type AdoptContext } from './adopt.js';
@@ -290,15 +290,9 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   // The index is read through a sparse list (the head and the pages from the index's on); the cursor's list is dense.
   const sparse: number[] = [];
   sparse[0] = head;
-  const after: number[] = [];
-  for (let seq = seq0, pfn = indexPfn; seq < total; seq++) {
-    if (!(Number.isSafeInteger(pfn) && pfn >= 1 && pfn < mem.pageCount)) return `log page ${seq} is outside the arena`;
-    const ph = readLogHeader(mem.page(pfn));
-    if (typeof ph === 'string' || ph.logId !== h.logId || ph.seq !== seq) return `log page ${seq} does not belong to the log`;
-    sparse[seq] = pfn;
-    after.push(pfn);
-    pfn = Number(readNext(mem.page(pfn)));
-  }
+  const after = walkLog(mem, indexPfn, seq0, total, h.logId);
+  if (typeof after === 'string') return after;
+  for (let i = 0; i < after.length; i++) sparse[seq0 + i] = after[i]!;
   if (after[after.length - 1] !== slot.log.tailPfn) return 'the walk does not end at the slot\'s tail';
   const index = readIndex(mem, sparse, bytes, h.logId);
   if (typeof index === 'string') return index;

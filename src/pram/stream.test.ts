@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PhysMem } from '../mem/physmem.js';
 import { LOG_HEADER, LOG_NEXT, logPayload, readLogHeader, readNext, writeLogHeader, writeNext } from '../format/v3.js';
-import { streamBytes, type PageCheck } from './stream.js';
+import { logPages, streamBytes, walkLog, type PageCheck } from './stream.js';
 
 const PS = 4096, PER = logPayload(PS);
 
@@ -103,6 +103,37 @@ test('each kind of damage to a page\'s header or next pointer sends that page al
     } });
     assert.deepEqual(told, [s], `${what} in page ${s}`);
     assert.ok(got?.subarray(0, s * PER).equals(stream.subarray(0, s * PER)), `${what}: the pages before read as written`);
+  }
+});
+
+test('walkLog finds the pages logPages finds, from any page on, with pread or without; a damaged header or next pointer breaks the walk as it breaks logPages\'s', () => {
+  const seed = Number(process.env['SEED'] ?? Date.now() % 1e9);
+  console.log(`seed ${seed}`);
+  const next = lcg(seed), logId = 2 ** 40 + 3;
+  // 700 pages: stretches longer than one pread (256 pages) and jumps between them.
+  const { bytes, pages } = makeLog(700, logId, next);
+  for (const pread of [true, false]) {
+    const mem = memOf(bytes, pread);
+    assert.deepEqual(logPages(mem, pages[0]!, pages.length), pages, 'the exact walk (the reference)');
+    for (const seq0 of [0, 1, 255, 256, 300, 699]) assert.deepEqual(walkLog(mem, pages[seq0]!, seq0, pages.length, logId), pages.slice(seq0), `from page ${seq0} (pread ${pread})`);
+    assert.match(String(walkLog(mem, pages[5]!, 5, pages.length, logId + 1)), /^log page 5 does not belong to the log$/, 'another log\'s id');
+    assert.match(String(walkLog(mem, pages[5]!, 4, pages.length, logId)), /^log page 4 does not belong to the log$/, 'started at the wrong seq');
+  }
+  for (const [what, damage, want] of [
+    ['a header bit', (p: Buffer) => { p[17]! ^= 8; }, /^log page S does not belong to the log$/],
+    ['a next pointer to a page of the log, out of order', (p: Buffer) => { writeNext(p, pages[1]!); }, /^log page T does not belong to the log$/],
+    ['a next pointer past the arena', (p: Buffer) => { p.writeUInt32LE(0xfffffff0, PS - 8); p.writeUInt32LE(0, PS - 4); }, /^log page T is outside the arena$/],
+    ['a next pointer over 2^53', (p: Buffer) => { p.writeUInt32LE(0xffffffff, PS - 4); }, /^log page T is outside the arena$/],
+  ] as const) {
+    for (const s of [3, 255, 256, 500]) {
+      const copy = Buffer.from(bytes);
+      damage(copy.subarray(pages[s]! * PS, (pages[s]! + 1) * PS));
+      const re = new RegExp(want.source.replace('S', String(s)).replace('T', String(s + 1)));
+      for (const pread of [true, false]) {
+        const got = walkLog(memOf(copy, pread), pages[0]!, 0, pages.length, logId);
+        assert.match(String(got), re, `${what} in page ${s} (pread ${pread})`);
+      }
+    }
   }
 });
 

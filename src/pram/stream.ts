@@ -10,6 +10,9 @@ import { pageTable } from '../mem/native.js';
 import { crc32cRanges } from '../format/crc.js';
 import { LOG_HEADER, LOG_HEADER_CRC_AT, LOG_MAGIC, LOG_NEXT, logPayload, readLogHeader, readNext } from '../format/v3.js';
 
+const HI = 2 ** 32;
+const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** A log's pages by seq, as its page headers chain them (each header checked), up to `count` pages. */
 export function logPages(mem: PhysMem, head: number, count: number): number[] | string {
   const pages: number[] = [];
@@ -25,6 +28,49 @@ export function logPages(mem: PhysMem, head: number, count: number): number[] | 
     pfn = next > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(next);
   }
   return pages;
+}
+
+/** Pages a walk reads in one pread (1 MiB of 4 KiB pages): a log's pages mostly lie at consecutive pfns. */
+const WALK_PAGES = 256;
+
+/**
+ * The pfns of log pages seq0..total-1 of log `logId`, the first at `pfn`, as their next pointers
+ * chain them, each header checked as logPages does (magic, crc, first-record offset, this log's
+ * id, its seq); or where the chain breaks. Read with pread in stretches of consecutive pfns and
+ * checked by words (a lazy mount walks its tail this way: a read-all session's 16 MB of atimes is
+ * ~4000 pages, and a mapped page, a view and a header object each cost ~4 us a page); through the
+ * mapping, page by page, where the memory has no pread.
+ */
+export function walkLog(mem: PhysMem, pfn: number, seq0: number, total: number, logId: number): number[] | string {
+  const out: number[] = [], ps = mem.pageSize, words = ps / 4, nextAt = (ps - LOG_NEXT) / 4;
+  const idLo = (logId % HI) | 0, idHi = Math.floor(logId / HI) | 0;
+  for (let seq = seq0; seq < total;) {
+    if (!(Number.isSafeInteger(pfn) && pfn >= 1 && pfn < mem.pageCount)) return `log page ${seq} is outside the arena`;
+    const c = Math.min(total - seq, WALK_PAGES, mem.pageCount - pfn);
+    const buf = mem.readAt && LITTLE && ps % 4 === 0 ? pagesScratch(c * ps) : null;
+    if (!buf || buf.byteOffset % 4 !== 0 || !mem.readAt!(pfn * ps, buf, 0, c * ps)) {
+      const page = mem.page(pfn), h = readLogHeader(page);
+      if (typeof h === 'string' || h.logId !== logId || h.seq !== seq) return `log page ${seq} does not belong to the log`;
+      out.push(pfn);
+      seq++;
+      pfn = Number(readNext(page));
+      continue;
+    }
+    const sums = headerSums(buf, c, ps), sumsI = new Int32Array(sums.buffer, sums.byteOffset, c);
+    const w = new Int32Array(buf.buffer, buf.byteOffset, c * words);
+    for (let i = 0; ; i++) {
+      const at = i * words, s = seq + i, first = w[at + 1]!;
+      // Header words: 0 magic, 1 first record's offset, 2-3 log id, 4-5 seq, 7 crc of bytes 0..27 (readLogHeader).
+      if (!(w[at] === LOG_MAGIC && w[at + 7] === sumsI[i] && w[at + 2] === idLo && w[at + 3] === idHi && w[at + 4] === ((s % HI) | 0) &&
+        w[at + 5] === (Math.floor(s / HI) | 0) && (first === 0 || (first >= LOG_HEADER && first < ps - LOG_NEXT && first % 8 === 0)))) {
+        return `log page ${s} does not belong to the log`;
+      }
+      out.push(pfn + i);
+      const next = (w[at + nextAt + 1]! >>> 0) * HI + (w[at + nextAt]! >>> 0);
+      if (i + 1 === c || next !== pfn + i + 1) { seq += i + 1; pfn = next; break; }   // the chain leaves the stretch read
+    }
+  }
+  return out;
 }
 
 /**
@@ -87,9 +133,6 @@ function payloadsTogether(whole: Buffer, s0: number, pos: number, n: number, per
   }
   return whole.subarray(0, n);
 }
-
-const HI = 2 ** 32;
-const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
  * Log pages s0..s1 as read whole into `whole`, their headers and next pointers checked in one pass
