@@ -30,7 +30,7 @@ export function logPages(mem: PhysMem, head: number, count: number): number[] | 
   return pages;
 }
 
-/** Pages a walk reads in one pread (1 MiB of 4 KiB pages): a log's pages mostly lie at consecutive pfns. */
+/** Pages a walk reads in one pread at most (1 MiB of 4 KiB pages): a log's pages often lie at consecutive pfns. */
 const WALK_PAGES = 256;
 
 /**
@@ -44,9 +44,11 @@ const WALK_PAGES = 256;
 export function walkLog(mem: PhysMem, pfn: number, seq0: number, total: number, logId: number): number[] | string {
   const out: number[] = [], ps = mem.pageSize, words = ps / 4, nextAt = (ps - LOG_NEXT) / 4;
   const idLo = (logId % HI) | 0, idHi = Math.floor(logId / HI) | 0;
-  for (let seq = seq0; seq < total;) {
+  // Stretches read grow while the chain stays in them and start small again where it jumps (a tail of many
+  // small commits has its pages between data pages: a 1 MiB read for each would read 256 times too much).
+  for (let seq = seq0, want = 8; seq < total;) {
     if (!(Number.isSafeInteger(pfn) && pfn >= 1 && pfn < mem.pageCount)) return `log page ${seq} is outside the arena`;
-    const c = Math.min(total - seq, WALK_PAGES, mem.pageCount - pfn);
+    const c = Math.min(total - seq, want, mem.pageCount - pfn);
     const buf = mem.readAt && LITTLE && ps % 4 === 0 ? pagesScratch(c * ps) : null;
     if (!buf || buf.byteOffset % 4 !== 0 || !mem.readAt!(pfn * ps, buf, 0, c * ps)) {
       const page = mem.page(pfn), h = readLogHeader(page);
@@ -67,7 +69,10 @@ export function walkLog(mem: PhysMem, pfn: number, seq0: number, total: number, 
       }
       out.push(pfn + i);
       const next = (w[at + nextAt + 1]! >>> 0) * HI + (w[at + nextAt]! >>> 0);
-      if (i + 1 === c || next !== pfn + i + 1) { seq += i + 1; pfn = next; break; }   // the chain leaves the stretch read
+      if (i + 1 === c || next !== pfn + i + 1) {           // the chain leaves the stretch read
+        want = next === pfn + i + 1 ? Math.min(4 * want, WALK_PAGES) : 8;
+        seq += i + 1; pfn = next; break;
+      }
     }
   }
   return out;
