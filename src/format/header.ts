@@ -14,11 +14,12 @@ export const HEADER_MAGIC = 0x4d415250;       // bytes 'P','R','A','M'
  * The newest arena header version this pram reads (2: slots name v2 chains; 3: slots may name v3 logs;
  * 4, v3 minor 1: those logs may hold SPAN records -- an older pram refuses the arena instead of losing them;
  * 5, v3 minor 2: a compaction's log may begin with LOCATE and hold INDEX records -- an older pram would report them as damage;
- * 6, v3 minor 3: LOCATE names the index's page and the index is followed by RUNS records -- a lazy mount needs no walk of the log).
+ * 6, v3 minor 3: LOCATE names the index's page and the index is followed by RUNS records -- a lazy mount needs no walk of the log;
+ * 8, v3 minor 5 (7 is minor 4's): a compaction in slices ends its last step with a PUBLISHED record -- an older pram would report it as damage).
  */
-export const FORMAT_VERSION = 6;
+export const FORMAT_VERSION = 8;
 /** Header versions this pram mounts. */
-export const FORMAT_VERSIONS = [2, 3, 4, 5, 6] as const;
+export const FORMAT_VERSIONS = [2, 3, 4, 5, 6, 8] as const;
 export const HEADER_CRC_AT = 28;              // crc32c of bytes 0..27
 export const SLOT_A_AT = 64;
 export const SLOT_B_AT = 128;
@@ -45,6 +46,9 @@ export const SLOT_EXT_LOG_INDEX = 4;
 // Slot extension 5 (v3 minor 3, header version 6): the same fields; a compaction's LOCATE
 // may name its index's page and RUNS records may follow the index. Written for every log this pram publishes.
 export const SLOT_EXT_LOG_RUNS = 5;
+// Slot extension 7 (v3 minor 5, header version 8; 6 is minor 4's): the same fields; a compaction in slices
+// flags its LOCATE and ends its last step with a PUBLISHED record. Written for every log this pram publishes.
+export const SLOT_EXT_LOG_PUBLISHED = 7;
 export const SLOT_TAIL_AT = 40;
 export const SLOT_TAIL_OFF_AT = 48;
 export const SLOT_LOG_PAGES_AT = 52;
@@ -141,7 +145,7 @@ export class HeaderView {
     if (gen === 0) return { state: 'damaged', saved, computed, why: 'generation 0 in a written slot' };
     if (gen < 0 || head < 0 || pages < 0 || nodes < 0 || second < 0) return { state: 'damaged', saved, computed, why: 'a value over 2^53' };
     const slot: Slot = { generation: gen, headPfn: head, pages, nodes };
-    if (ext === SLOT_EXT_LOG || ext === SLOT_EXT_LOG_SPANS || ext === SLOT_EXT_LOG_INDEX || ext === SLOT_EXT_LOG_RUNS) {
+    if (ext === SLOT_EXT_LOG || ext === SLOT_EXT_LOG_SPANS || ext === SLOT_EXT_LOG_INDEX || ext === SLOT_EXT_LOG_RUNS || ext === SLOT_EXT_LOG_PUBLISHED) {
       const tail = u64At(b, o + SLOT_TAIL_AT);
       if (tail < 0) return { state: 'damaged', saved, computed, why: 'a value over 2^53' };
       slot.log = { tailPfn: tail, tailOff: b.readUInt32LE(o + SLOT_TAIL_OFF_AT), logPages: b.readUInt32LE(o + SLOT_LOG_PAGES_AT) };
@@ -161,7 +165,7 @@ export class HeaderView {
     putU64(b, s.pages, 16);                           // pages in chain
     putU64(b, s.nodes, 24);                           // nodes
     if (s.log) {
-      b.writeUInt32LE(SLOT_EXT_LOG_RUNS, SLOT_EXT_AT);               // slot extension: a v3 log, SPANs, LOCATE, INDEX and RUNS allowed
+      b.writeUInt32LE(SLOT_EXT_LOG_PUBLISHED, SLOT_EXT_AT);          // slot extension: a v3 log, SPANs, LOCATE, INDEX, RUNS and PUBLISHED allowed
       putU64(b, s.log.tailPfn, SLOT_TAIL_AT);                         // tail pfn
       b.writeUInt32LE(s.log.tailOff, SLOT_TAIL_OFF_AT);               // tail offset
       b.writeUInt32LE(s.log.logPages, SLOT_LOG_PAGES_AT);             // log pages

@@ -2,7 +2,7 @@
 // into log pages). The framed, one-buffer encoders and the decoders are v3.ts's.
 import { assert } from './assert.js';
 import { crc32c, crc32cAt } from './crc.js';
-import { RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED, SPAN_BLOCK } from './v3-base.js';
+import { RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED, SPAN_BLOCK, PUBLISHED_SIZE } from './v3-base.js';
 import { INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE, RUNS_ENTRY, RUNS_FIXED, RUNS_MAX_ENTRIES, type IndexEntry, type RunsRecord } from './v3-index.js';
 
 /**
@@ -110,6 +110,13 @@ export function putIndex(o: RecordOut, entries: readonly IndexEntry[], from: num
     const e = entries[i]!;
     o.u64(e.ino); o.u64(e.home); o.u64(e.pos); o.u64(e.bytes);
   }
+  o.end();
+}
+
+/** The PUBLISHED record (v3 minor 5) ending the step that publishes a compaction in slices as commit `published`; its records began at stream byte `start`. */
+export function putPublished(o: RecordOut, published: number, start: number, generation: number): void {
+  o.record(RecordType.Published, PUBLISHED_SIZE, generation);
+  o.u64(published); o.u64(start);
   o.end();
 }
 

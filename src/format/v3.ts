@@ -10,7 +10,7 @@ import { assert } from './assert.js';
 import { crc32c, crc32cAt } from './crc.js';
 import { PAGE_SIZE_MIN } from './v1.js';
 import { putU64, u32, u64, RECORD_HEADER, RECORD_NAMES, RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
-  SPAN_CRCS_CRC_AT, SPAN_BLOCK } from './v3-base.js';
+  SPAN_CRCS_CRC_AT, SPAN_BLOCK, PUBLISHED_SIZE } from './v3-base.js';
 import type { InodeFields } from './v3-put.js';
 import { decodeIndex, decodeLocate, decodeRuns, indexPayload, locatePayload, runsPayload, INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE,
   RUNS_FIXED, RUNS_ENTRY, RUNS_MAX_ENTRIES, RunsKind, type IndexEntry, type LocateRecord, type RunsRecord } from './v3-index.js';
@@ -22,8 +22,8 @@ export const LOG_HEADER = 32;                 // magic, first, log id, seq, rese
 export const LOG_HEADER_CRC_AT = 28;          // crc32c of header bytes 0..27
 export const LOG_NEXT = 8;                    // the next page's pfn: the last 8 bytes of a page
 export { u32, RECORD_HEADER, RecordType, RECORD_NAMES, MAP_LRU, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
-  SPAN_CRCS_CRC_AT, SPAN_BLOCK } from './v3-base.js';
-export { putInode, putDrop, putName, putMap, putSpan, putUnmap, putIndex, putLocate, putRuns, type RecordOut, type InodeFields } from './v3-put.js';
+  SPAN_CRCS_CRC_AT, SPAN_BLOCK, PUBLISHED_SIZE, LOCATE_SLICED } from './v3-base.js';
+export { putInode, putDrop, putName, putMap, putSpan, putUnmap, putIndex, putLocate, putRuns, putPublished, type RecordOut, type InodeFields } from './v3-put.js';
 
 /** Stream bytes of the LOCATE record: the groups start right after it. */
 export const LOCATE_BYTES = RECORD_HEADER + LOCATE_SIZE;
@@ -101,12 +101,17 @@ export type LogRecord =
   | { type: RecordType.Span; r: SpanRecord }
   | { type: RecordType.Index; entries: IndexEntry[] }
   | { type: RecordType.Locate; r: LocateRecord }
-  | { type: RecordType.Runs; r: RunsRecord };
+  | { type: RecordType.Runs; r: RunsRecord }
+  | { type: RecordType.Published; r: PublishedRecord };
+
+/** PUBLISHED (minor 5): the commit that published a compaction in slices, and where its records begin in the stream. */
+export interface PublishedRecord { generation: number; start: number }
 
 /** A record ready for the stream: header + payload, padded to 8, crc set. */
-function frame(type: RecordType, payload: Buffer, generation: number): Buffer {
+function frame(type: RecordType, payload: Buffer, generation: number, flags = 0): Buffer {
   const out = Buffer.alloc(RECORD_HEADER + align8(payload.length));
   out.writeUInt16LE(type, 4);
+  out.writeUInt16LE(flags, 6);
   out.writeUInt32LE(payload.length, 8);
   out.writeUInt32LE(generation >>> 0, 12);
   payload.copy(out, RECORD_HEADER);
@@ -155,6 +160,11 @@ export function encodeRecord(rec: LogRecord, generation: number): Buffer {
     case RecordType.Index: return frame(rec.type, indexPayload(rec.entries), generation);
     case RecordType.Locate: return encodeLocate(rec.r, generation);
     case RecordType.Runs: return frame(rec.type, runsPayload(rec.r), generation);
+    case RecordType.Published: {
+      const b = Buffer.alloc(PUBLISHED_SIZE);
+      b.writeBigUInt64LE(BigInt(rec.r.generation), 0); b.writeBigUInt64LE(BigInt(rec.r.start), 8);
+      return frame(rec.type, b, generation);
+    }
   }
 }
 
@@ -228,8 +238,8 @@ export function framedCrc(b: Uint8Array, at: number, type: number, length: numbe
 
 
 /** The LOCATE record, framed (written first as a placeholder, then in place once the index is known). */
-export function encodeLocate(r: LocateRecord, generation: number): Buffer {
-  return frame(RecordType.Locate, locatePayload(r), generation);
+export function encodeLocate(r: LocateRecord, generation: number, flags = 0): Buffer {
+  return frame(RecordType.Locate, locatePayload(r), generation, flags);
 }
 
 
@@ -254,12 +264,17 @@ const NO_BYTES = new Uint8Array(0);
 export function decodePayload(type: number, p: Buffer): LogRecord | string {
   const need = type === RecordType.Inode ? INODE_FIXED : type === RecordType.Drop ? DROP_SIZE : type === RecordType.Name ? NAME_FIXED
     : type === RecordType.Map ? MAP_SIZE : type === RecordType.Unmap ? UNMAP_SIZE : type === RecordType.Span ? SPAN_FIXED
-    : type === RecordType.Index ? INDEX_FIXED : type === RecordType.Locate ? LOCATE_SIZE : type === RecordType.Runs ? RUNS_FIXED : -1;
+    : type === RecordType.Index ? INDEX_FIXED : type === RecordType.Locate ? LOCATE_SIZE : type === RecordType.Runs ? RUNS_FIXED : type === RecordType.Published ? PUBLISHED_SIZE : -1;
   if (need < 0) return `unknown record type ${type}`;
   if (p.length < need) return `${RECORD_NAMES[type]} payload of ${p.length} bytes, at least ${need} expected`;
   if (type === RecordType.Index) { const e = decodeIndex(p); return typeof e === 'string' ? e : { type: RecordType.Index, entries: e }; }
   if (type === RecordType.Locate) { const r = decodeLocate(p); return typeof r === 'string' ? r : { type: RecordType.Locate, r }; }
   if (type === RecordType.Runs) { const r = decodeRuns(p); return typeof r === 'string' ? r : { type: RecordType.Runs, r }; }
+  if (type === RecordType.Published) {
+    const generation = u64(p, 0), start = u64(p, 8);
+    if (generation === null || start === null || p.length !== PUBLISHED_SIZE) return 'PUBLISHED: a value over 2^53 or a payload not of 16 bytes';
+    return { type: RecordType.Published, r: { generation, start } };
+  }
   const ino = u64(p, 0);
   if (ino === null) return 'a value over 2^53';
   switch (type) {

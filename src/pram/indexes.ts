@@ -154,8 +154,8 @@ function putMany(o: RecordOut, kind: RunsKind, runs: Float64Array, generation: n
 }
 
 /** LOCATE set in place in the fresh log's head page (not published yet: no reader has seen the placeholder). */
-export function setLocate(mem: PhysMem, fresh: LogCursor, r: LocateRecord): void {
-  const b = encodeLocate(r, fresh.logId);
+export function setLocate(mem: PhysMem, fresh: LogCursor, r: LocateRecord, flags = 0): void {
+  const b = encodeLocate(r, fresh.logId, flags);
   if (!(b.length === LOCATE_BYTES && LOG_HEADER + LOCATE_BYTES <= mem.pageSize - 8)) assert(false, 'LOCATE fits the head page');
   mem.page(fresh.pages[0]!).set(b, LOG_HEADER);
 }
