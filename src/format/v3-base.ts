@@ -43,7 +43,10 @@ export const DROP_SIZE = 8;
  * publishing commit's generation, u64 the stream position where that step's records begin.
  */
 export const PUBLISHED_SIZE = 16;
-/** LOCATE's record header flags (v3 minor 5): bit 0, the compaction ran in slices (a PUBLISHED record ends its last step). */
+/**
+ * LOCATE's and the RUNS TOTALS record's header flags (v3 minor 5): bit 0, the compaction ran in slices (a PUBLISHED
+ * record ends its last step). Twice, so a damaged LOCATE does not leave a reader guessing.
+ */
 export const LOCATE_SLICED = 1;
 /** SPAN (v3 minor 1): ino, index, pfn, count, flags, crc of the page crcs, 0, then one crc32c per page. */
 export const SPAN_FIXED = 40;

@@ -35,6 +35,12 @@ function publishStep(ram: SimRam): (LogRecordAt & { pos: number })[] {
   return recs.filter((r, i) => i <= k && r.pos >= start);
 }
 
+/** The header flags of the log's LOCATE and of its first RUNS record (TOTALS): bit 0, "in slices" (v3 minor 5). */
+function slicedFlags(ram: SimRam): number[] {
+  const recs = records(ram), flags = (r: LogRecordAt) => { const p = logByte(ram, r, 6); return ram.page(p.pfn).readUInt16LE(p.off); };
+  return [flags(recs[0]!), flags(recs.find((r) => r.type === RecordType.Runs)!)];
+}
+
 function flip(ram: SimRam, at: LogRecordAt, k = RECORD_HEADER): SimRam {
   const copy = copyRam(ram), { pfn, off } = logByte(copy, at, k);
   copy.page(pfn)[off]! ^= 0x10;
@@ -73,6 +79,7 @@ test('damage in any record of the publish step (PUBLISHED too), no commit after 
     assert.ok(commits ? s.before.has('/b/x/y') && !s.before.has('/a/back') : s.before.has('/a/x/y') && s.before.has('/a/gone'), `seed ${seed}: the commit before holds the old names`);
     assert.ok(s.after.has('/a/back/y') && !s.after.has('/a/gone') && !s.after.has('/a/x'), `seed ${seed}: the published tree holds the changes`);
     assert.ok(s.publishedGen > s.beforeGen, `seed ${seed}`);
+    assert.deepEqual(slicedFlags(s.ram), [1, 1], `seed ${seed}: LOCATE and TOTALS say "in slices"`);
     const step = publishStep(s.ram);
     assert.ok(step.length >= 4 && step[step.length - 1]!.type === RecordType.Published, `seed ${seed}: ${step.length} records in the step`);
     for (const [i, r] of step.entries()) {
@@ -160,6 +167,7 @@ test('a whole compaction: damage in the first record of the commit after it roll
   const recs0 = records(ram);
   assert.equal(recs0[0]!.type, RecordType.Locate, `seed ${seed}: a compaction's log`);
   assert.ok(!recs0.some((r) => r.type === RecordType.Published), `seed ${seed}: a whole compaction writes no PUBLISHED`);
+  assert.deepEqual(slicedFlags(ram), [0, 0], `seed ${seed}: nor flags`);
   const n = ino(vol.mkdir(1, 'after', 0o755, 0, 0));
   assert.equal(vol.rename(1, 'grow', n, 'moved', 0), 0);
   assert.equal(vol.sync(), 0);
@@ -169,17 +177,28 @@ test('a whole compaction: damage in the first record of the commit after it roll
   assert.equal(rolledTo(m), compacted, `seed ${seed}: ${whats(m)}`);
   assert.deepEqual(dump(m), want, `seed ${seed}: the compaction's tree`);
   m.detach();
-  // And a flipped LOCATE alone costs nothing (the whole log is replayed).
+  // A flipped LOCATE alone costs nothing (the whole log is replayed); with it, the first appended record's damage still
+  // rolls back to the compaction: its RUNS TOTALS, read, says it did not run in slices.
   const l = mountOn(flip(ram, recs[0]!), { verify: 'full' });
   assert.equal(rolledTo(l), null, whats(l));
   l.detach();
+  const both = mountOn(flip(flip(ram, recs[0]!), recs[first]!), { verify: 'full' });
+  assert.equal(rolledTo(both), compacted, `seed ${seed}: ${whats(both)}`);
+  assert.deepEqual(dump(both), want, `seed ${seed}: LOCATE and the appended record damaged: the compaction's tree`);
+  both.detach();
 });
 
-test('a sliced compaction\'s LOCATE alone damaged costs nothing: the whole log is replayed', () => {
+test('a sliced compaction\'s LOCATE alone damaged costs nothing; with a record of its publish step too, the commit before loads (TOTALS says "in slices")', () => {
   const s = published(36, false);
   s.vol.detach();
-  const vol = mountOn(flip(s.ram, records(s.ram)[0]!), { verify: 'lazy' });
+  const recs = records(s.ram), vol = mountOn(flip(s.ram, recs[0]!), { verify: 'lazy' });
   assert.equal(rolledTo(vol), null, whats(vol));
   assert.deepEqual(dump(vol), s.after);
   vol.detach();
+  for (const r of publishStep(s.ram)) {
+    const m = mountOn(flip(flip(s.ram, recs[0]!), r), { verify: 'full' });
+    assert.equal(rolledTo(m), s.beforeGen, `type ${r.type}: ${whats(m)}`);
+    assert.deepEqual(noLostFound(dump(m)), s.before);
+    m.detach();
+  }
 });

@@ -15,7 +15,7 @@ import type { Memblock } from '../boot/memblock.js';
 import { assert } from '../format/assert.js';
 import type { SlotLog } from '../format/header.js';
 import { decodeMapInto, decodePayload, framedCrc, LOG_HEADER, LOG_NEXT, readRecordHeader, RECORD_HEADER,
-  RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, SPAN_BLOCK, SPAN_FIXED, spanCrcOf, align8, LOCATE_BYTES, LOCATE_SIZE, LOCATE_SLICED,
+  RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, SPAN_BLOCK, SPAN_FIXED, spanCrcOf, align8, LOCATE_BYTES, LOCATE_SIZE, LOCATE_SLICED, RunsKind,
   type LocateRecord, type LogRecord, type MapRecord } from '../format/v3.js';
 import type { Loss } from './image.js';
 import type { LogCursor } from './log.js';
@@ -90,6 +90,7 @@ class Replayer {
   private readonly damages: { at: number; where: string; resume: number }[] = [];
   private applied: Loss[] = [];                        // losses apply() found (dropped if the replay starts over)
   private gen = 0;                                     // generation of the record next() returned
+  private flags = 0;                                   // and its header flags, when a LOCATE or RUNS
   private across: { seg: number; off: number } | null = null;   // where next()'s record starts, when read across log pages
   // MAP records, most of a log, decode into this one record: apply() copies its numbers.
   private readonly headScratch = Buffer.allocUnsafeSlow(RECORD_HEADER);
@@ -98,9 +99,10 @@ class Replayer {
 
   private locate: LocateRecord | null = null;           // the compaction's LOCATE, read as the log's first record
   private readonly first: number;                      // the head page's pfn
-  // Minor 5: LOCATE flagged the compaction as one in slices; its LOCATE was damaged (not known); where the
-  // last INDEX or RUNS record read ends; the PUBLISHED record (index of the record, the commit, where its step began).
+  // Minor 5: LOCATE or RUNS TOTALS flagged the compaction as one in slices (known: either was read); its LOCATE was
+  // damaged; where the last INDEX or RUNS record read ends; the PUBLISHED record (index, the commit, where its step began).
   private sliced = false;
+  private known = false;
   private locateLost = false;
   private indexSeen = 0;
   private pub: { at: number; gen: number; start: number } | null = null;
@@ -123,6 +125,7 @@ class Replayer {
       if (rec === null) continue;
       this.keep(this.gen, at.seg, at.off);
       if (rec.type === RecordType.Index || rec.type === RecordType.Runs) this.indexSeen = this.streamPos(this.seg, this.off);
+      if (rec.type === RecordType.Runs && rec.r.kind === RunsKind.Totals && !this.known) { this.known = true; this.sliced = (this.flags & LOCATE_SLICED) !== 0; }
       if (rec.type === RecordType.Published && !this.pub) this.pub = { at: this.count - 1, gen: rec.r.generation, start: rec.r.start };
       this.apply(rec, s.pfn, at.off);
     }
@@ -149,6 +152,7 @@ class Replayer {
       const total = RECORD_HEADER + align8(length);
       if (length <= RECORD_PAYLOAD_MAX && at.off + total <= s.end) {
         const type = page.readUInt16LE(at.off + 4), gen = page.readUInt32LE(at.off + 12);
+        if (type === RecordType.Runs || type === RecordType.Locate) this.flags = page.readUInt16LE(at.off + 6);
         if (check) {
           const saved = page.readUInt32LE(at.off), crc = framedCrc(page, at.off, type, length);   // bytes 4..15 then payload: one stretch (a SPAN's: spanCrc)
           if (crc !== saved) {
@@ -181,6 +185,7 @@ class Replayer {
     if (typeof rec === 'string') { this.damage(segments, at, `is malformed: ${rec}`, head, payload); return null; }
     if (rec.type === RecordType.Span) this.across = at;   // its crcs stay in the log pages (SpanCrcs.addAt): the scratch is reused
     this.gen = h.generation;
+    this.flags = h.flags;
     return rec;
   }
 
@@ -245,13 +250,14 @@ class Replayer {
    * carry the log id, yet losing one (a NAME removed, a DROP, an UNMAP of a change made while the slices ran) would
    * bring an older name, node or page back unreported, and the records before them are no commit's state. So: damage
    * with no appended commit's record before it and no whole PUBLISHED, whose skipped bytes reach past where that
-   * step begins (PUBLISHED says; else the end of the RUNS). A log whose LOCATE is damaged is not told apart from one
-   * in slices: the same holds for it (past the last INDEX or RUNS read). Else (a whole compaction, an older log): as before.
+   * step begins (PUBLISHED says; else the end of the RUNS). A log whose LOCATE is damaged and whose RUNS TOTALS was not
+   * read is not told apart from one in slices: the same holds for it (past the last INDEX or RUNS read). Else (a whole
+   * compaction, an older log): as before.
    */
   private inPublish(d: { at: number; resume: number }, id: number): boolean {
     if (d.at > 0 && this.gens[d.at - 1] !== id) return false;
     const pub = this.pub, l = this.locate;
-    if (pub ? pub.at < d.at : !this.sliced && !this.locateLost) return false;
+    if (pub ? pub.at < d.at : !this.sliced && !(this.locateLost && !this.known)) return false;
     const start = pub ? pub.start : l ? l.indexPos + l.indexBytes + l.runsBytes : this.indexSeen;
     return d.resume < 0 || d.resume > start;
   }
@@ -353,7 +359,7 @@ class Replayer {
 
   private apply(rec: LogRecord, pfn: number, off: number): void {
     if (rec.type === RecordType.Locate) {
-      if (pfn === this.first && off === LOG_HEADER) { this.locate = rec.r; this.sliced = (this.mem.page(pfn).readUInt16LE(off + 6) & LOCATE_SLICED) !== 0; }
+      if (pfn === this.first && off === LOG_HEADER) { this.locate = rec.r; this.known = true; this.sliced = (this.flags & LOCATE_SLICED) !== 0; }
       return;
     }
     if (rec.type === RecordType.Span && rec.r.crcsDamage && this.out.nodes.has(rec.r.ino)) {

@@ -16,7 +16,7 @@
 //
 // Every record of the fresh log carries its log id as generation; those of the last
 // step are no compaction's (the snapshot is no commit's state): PUBLISHED ends them,
-// LOCATE says "in slices" (v3 minor 5), and damage there loads the commit before (replay.ts).
+// LOCATE and RUNS TOTALS say "in slices" (v3 minor 5), and damage there loads the commit before (replay.ts).
 
 import type { PhysMem } from '../mem/physmem.js';
 import { Owner, PageFlag, type PageFrames } from '../boot/frames.js';
@@ -261,7 +261,7 @@ export class SlicedCompaction {
     const w = this.live.writer;
     this.locate = this.ix.writeIndex(w, this.logId);
     // RUNS right after the index; 'rest' nodes and the last step's records follow it (a tail).
-    this.ix.writeRuns(w, this.locate, this.data.subarray(0, this.dataN), this.pageSize, this.logId);
+    this.ix.writeRuns(w, this.locate, this.data.subarray(0, this.dataN), this.pageSize, this.logId, LOCATE_SLICED);
     this.grouping = 'done';
   }
   private dir = 0;
