@@ -112,9 +112,9 @@ export function bootMemory(opts: BootOptions): Booted | BootRefusal {
     // before it (pram.ts kept its pages until the next commit), an exact commit to load instead (docs/FORMAT.md §v3, minor 5).
     if (replay.publish && older?.log && older.headPfn !== headPfn && older.headPfn !== 0 && older.generation < saved.generation) {
       ({ frames, banned, memblock } = early());
-      const lost = replay.publish;
+      const lost = replay.publish, found = replay.losses.filter((l) => l !== lost.loss);   // the damage itself, as found
       replay = replayLog(mem, memblock, { headPfn: older.headPfn, generation: older.generation, log: older.log }, log);
-      replay.losses.unshift({ path: null, pfn: null, what: `the damaged ${lost.where} may have taken a record of the step that published the compaction in slices ` +
+      replay.losses.unshift(...found, { path: null, pfn: null, what: `the damaged ${lost.where} may have taken a record of the step that published the compaction in slices ` +
         `as commit ${saved.generation} (the changes made while it ran): commits ${older.generation + 1}..${saved.generation} are not replayed, the image loaded is that of commit ` +
         `${older.generation} (the log header slot ${older.name} names); anything newer is lost` });
     }
