@@ -151,14 +151,14 @@ export class LogWriter implements RecordOut {
 
   // ---- RecordOut: fields straight into the log page ----
 
-  record(type: RecordType, length: number, generation: number): void {
+  record(type: RecordType, length: number, generation: number, flags = 0): void {
     if (this.off === this.limit) this.cross();
     this.recPage = this.page; this.recOff = this.off; this.recNext = this.taken.length;
     this.recLen = RECORD_HEADER + align8(length);
     this.recEnd = this.pos + this.recLen;
     this.skipLen = 0;
     this.u32(0);                                  // the crc, set by end()
-    this.u32(type);                               // type, flags 0
+    this.u32(type | flags << 16);                 // type, flags
     this.u32(length);
     this.u32(generation >>> 0);
   }

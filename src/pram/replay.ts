@@ -5,15 +5,17 @@
 // spans.ts), then reserve the log pages and the live data pages through
 // memblock before the allocator exists.
 // A damaged record is an exact loss and the walk resumes at the next page's
-// first record; a damaged page ends the walk. Turning this into nodes is
-// adopt.ts's (the load).
+// first record; a damaged page ends the walk; damage that may reach an appended
+// commit cuts back to a commit boundary, and damage in the step that published a
+// compaction in slices replays nothing (boot.ts falls back to the older slot's log).
+// Turning this into nodes is adopt.ts's (the load).
 
 import type { PhysMem } from '../mem/physmem.js';
 import type { Memblock } from '../boot/memblock.js';
 import { assert } from '../format/assert.js';
 import type { SlotLog } from '../format/header.js';
 import { decodeMapInto, decodePayload, framedCrc, LOG_HEADER, LOG_NEXT, readRecordHeader, RECORD_HEADER,
-  RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, SPAN_BLOCK, SPAN_FIXED, spanCrcOf, align8, LOCATE_BYTES, LOCATE_SIZE,
+  RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, SPAN_BLOCK, SPAN_FIXED, spanCrcOf, align8, LOCATE_BYTES, LOCATE_SIZE, LOCATE_SLICED, RunsKind,
   ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES, type LocateRecord, type LogRecord, type MapRecord } from '../format/v3.js';
 import type { Loss } from './image.js';
 import type { LogCursor } from './log.js';
@@ -35,6 +37,11 @@ export interface LogReplay {
   crcs: SpanCrcs;                     // the page crcs of every span (ReplayNode.blocks point into it)
   /** Stream bytes up to the end of the compaction's index and RUNS (LOCATE says; minor 3), 0: none (all of the log is tail). */
   indexEnd: number;
+  /**
+   * Damage that may have taken a record of the step that published a compaction in slices (minor 5): nothing of
+   * the log was replayed and `loss` (in losses) says so; the boot may fall back to the log the other slot names.
+   */
+  publish?: { where: string; loss: Loss };
 }
 
 /** Walk, check and replay the log the slot names, reserving its pages. */
@@ -79,9 +86,11 @@ class Replayer {
   private gens = new Uint32Array(1024);               // per good record: its generation, page (segment) and offset
   private segs = new Uint32Array(1024);
   private offs = new Uint32Array(1024);
-  private readonly damages: { at: number; where: string }[] = [];   // at: index of the next good record
+  // at: index of the next good record; resume: the stream byte reading resumed at (-1: the end).
+  private readonly damages: { at: number; where: string; resume: number }[] = [];
   private applied: Loss[] = [];                        // losses apply() found (dropped if the replay starts over)
   private gen = 0;                                     // generation of the record next() returned
+  private flags = 0;                                   // and its header flags, when a LOCATE or RUNS
   private across: { seg: number; off: number } | null = null;   // where next()'s record starts, when read across log pages
   // MAP records, most of a log, decode into this one record: apply() copies its numbers.
   private readonly headScratch = Buffer.allocUnsafeSlow(RECORD_HEADER);
@@ -90,6 +99,13 @@ class Replayer {
 
   private locate: LocateRecord | null = null;           // the compaction's LOCATE, read as the log's first record
   private readonly first: number;                      // the head page's pfn
+  // Minor 5: LOCATE or RUNS TOTALS flagged the compaction as one in slices (known: either was read); its LOCATE was
+  // damaged; where the last INDEX or RUNS record read ends; the PUBLISHED record (index, the commit, where its step began).
+  private sliced = false;
+  private known = false;
+  private locateLost = false;
+  private indexSeen = 0;
+  private pub: { at: number; gen: number; start: number } | null = null;
 
   constructor(private readonly mem: PhysMem, private readonly out: LogReplay, private readonly logId: number, segments: Segment[]) {
     this.first = segments[0]?.pfn ?? -1;
@@ -108,13 +124,16 @@ class Replayer {
       const rec = this.next(segments, at, true);
       if (rec === null) continue;
       this.keep(this.gen, at.seg, at.off);
+      if (rec.type === RecordType.Index || rec.type === RecordType.Runs) this.indexSeen = this.streamPos(this.seg, this.off);
+      if (rec.type === RecordType.Runs && rec.r.kind === RunsKind.Totals && !this.known) { this.known = true; this.sliced = (this.flags & LOCATE_SLICED) !== 0; }
+      if (rec.type === RecordType.Published && !this.pub) this.pub = { at: this.count - 1, gen: rec.r.generation, start: rec.r.start };
       this.apply(rec, s.pfn, at.off);
     }
-    if (!whole) this.damages.push({ at: this.count, where: 'the cut log' });
+    if (!whole) this.damages.push({ at: this.count, where: 'the cut log', resume: -1 });
     const end = this.cut();
     if (end < this.count) this.again(segments, end);
     for (const l of this.applied) this.out.losses.push(l);
-    const l = this.locate, indexEnd = l ? l.indexPos + l.indexBytes + l.runsBytes : 0;
+    const l = this.out.publish ? null : this.locate, indexEnd = l ? l.indexPos + l.indexBytes + l.runsBytes : 0;
     // An index without RUNS (minor 2) leads no lazy mount: the log counts as all tail.
     if (l && l.runsBytes > 0 && indexEnd <= (this.out.cursor?.bytes ?? 0)) this.out.indexEnd = indexEnd;
   }
@@ -133,6 +152,7 @@ class Replayer {
       const total = RECORD_HEADER + align8(length);
       if (length <= RECORD_PAYLOAD_MAX && at.off + total <= s.end) {
         const type = page.readUInt16LE(at.off + 4), gen = page.readUInt32LE(at.off + 12);
+        if (type === RecordType.Runs || type === RecordType.Locate) this.flags = page.readUInt16LE(at.off + 6);
         if (check) {
           const saved = page.readUInt32LE(at.off), crc = framedCrc(page, at.off, type, length);   // bytes 4..15 then payload: one stretch (a SPAN's: spanCrc)
           if (crc !== saved) {
@@ -165,6 +185,7 @@ class Replayer {
     if (typeof rec === 'string') { this.damage(segments, at, `is malformed: ${rec}`, head, payload); return null; }
     if (rec.type === RecordType.Span) this.across = at;   // its crcs stay in the log pages (SpanCrcs.addAt): the scratch is reused
     this.gen = h.generation;
+    this.flags = h.flags;
     return rec;
   }
 
@@ -208,9 +229,12 @@ class Replayer {
     }
     const id = this.logId >>> 0;
     for (const d of this.damages) {
+      if (this.inPublish(d, id)) { this.publishLost(d); return 0; }
       if (d.at < this.count && this.gens[d.at] === id) continue;                        // still inside the compaction
       const last = d.at > 0 ? this.gens[d.at - 1]! : id;
-      const from = Math.max(last, id + 1);
+      let from = Math.max(last, id + 1);
+      // After a whole PUBLISHED: the compaction in slices loads as the commit that published it.
+      if (last === id && this.pub && this.pub.at < d.at) from = Math.max(from, ((this.pub.gen + 1) >>> 0));
       let end = d.at;
       while (end > 0 && this.gens[end - 1]! >= from && this.gens[end - 1] !== id) end--;
       const slot = this.out.generation;
@@ -220,6 +244,35 @@ class Replayer {
     }
     return this.count;
   }
+
+  /**
+   * Damage that may have taken a record of the step that published a compaction in slices (minor 5): its records
+   * carry the log id, yet losing one (a NAME removed, a DROP, an UNMAP of a change made while the slices ran) would
+   * bring an older name, node or page back unreported, and the records before them are no commit's state. So: damage
+   * with no appended commit's record before it and no whole PUBLISHED, whose skipped bytes reach past where that
+   * step begins (PUBLISHED says; else the end of the RUNS). A log whose LOCATE is damaged and whose RUNS TOTALS was not
+   * read is not told apart from one in slices: the same holds for it (past the last INDEX or RUNS read). Else (a whole
+   * compaction, an older log): as before.
+   */
+  private inPublish(d: { at: number; resume: number }, id: number): boolean {
+    if (d.at > 0 && this.gens[d.at - 1] !== id) return false;
+    const pub = this.pub, l = this.locate;
+    if (pub ? pub.at < d.at : !this.sliced && !(this.locateLost && !this.known)) return false;
+    const start = pub ? pub.start : l ? l.indexPos + l.indexBytes + l.runsBytes : this.indexSeen;
+    return d.resume < 0 || d.resume > start;
+  }
+
+  /** Nothing of the log is replayed; the boot may fall back to the log before the compaction (boot.ts). */
+  private publishLost(d: { where: string }): void {
+    const where = d.where === 'the cut log' ? 'cut log (above)' : d.where;
+    const loss: Loss = { path: null, pfn: null, what: `the damaged ${where} may have taken a record of the step that published the compaction in slices ` +
+      `(the changes made while it ran): nothing of the log is replayed, the image loaded is that of commit 0 (empty); everything it held is lost` };
+    this.out.losses.push(loss);
+    this.out.publish = { where, loss };
+  }
+
+  /** Stream position of (seg, off): the log's pages are its segments in seq order. */
+  private streamPos(seg: number, off: number): number { return seg * (this.mem.pageSize - LOG_HEADER - LOG_NEXT) + off - LOG_HEADER; }
 
   /** The SPAN scratch, at least `n` bytes (one buffer of its own: 8-aligned crcs are viewed in place). */
   private scratch(n: number): Buffer {
@@ -263,6 +316,8 @@ class Replayer {
       // LOCATE and INDEX hold no file: the records they point to are all read; only an index-led mount would need them.
       this.out.losses.push({ path: null, pfn: s.pfn, what: `${where} (${type}${gen}) ${why}: skipped; it holds no file (the log's index: nothing is lost, the whole log is replayed)` });
       const per = this.mem.pageSize - LOG_HEADER - LOG_NEXT;
+      if (past === LOCATE_BYTES) this.locateLost = true;
+      else this.indexSeen = Math.max(this.indexSeen, past);
       this.seg = Math.floor(past / per); this.off = LOG_HEADER + (past % per);
       return;
     }
@@ -276,13 +331,13 @@ class Replayer {
       return;
     }
     this.out.losses.push({ path: null, pfn: s.pfn, what: `${where} (${type}${ino}${gen}) ${why}: skipped` });
-    this.damages.push({ at: this.count, where });
     // Resync: the next page whose header names a record start.
     let k = at.seg + 1;
     while (k < segments.length && segments[k]!.first === 0) k++;
     this.seg = k;
     if (k < segments.length) this.off = segments[k]!.first;
     if (k < segments.length && this.off > segments[k]!.end) this.seg = segments.length;
+    this.damages.push({ at: this.count, where, resume: this.seg < segments.length ? this.streamPos(this.seg, this.off) : -1 });
   }
 
   /**
@@ -290,7 +345,7 @@ class Replayer {
    * LOCATE is the first record and of one size; the INDEX records end where the LOCATE read says.
    */
   private pastIndex(at: { seg: number; off: number }, head: Buffer | null): number {
-    const pos = at.seg * (this.mem.pageSize - LOG_HEADER - LOG_NEXT) + at.off - LOG_HEADER;
+    const pos = this.streamPos(at.seg, at.off);
     if (pos === 0 && ((head && head.readUInt16LE(4) === RecordType.Locate && head.readUInt32LE(8) === LOCATE_SIZE) || this.goodAt(LOCATE_BYTES))) return LOCATE_BYTES;
     const l = this.locate;
     const end = l ? l.indexPos + l.indexBytes + l.runsBytes : -1;   // the INDEX records, then (minor 3) the RUNS records
@@ -312,7 +367,10 @@ class Replayer {
   }
 
   private apply(rec: LogRecord, pfn: number, off: number): void {
-    if (rec.type === RecordType.Locate) { if (pfn === this.first && off === LOG_HEADER) this.locate = rec.r; return; }
+    if (rec.type === RecordType.Locate) {
+      if (pfn === this.first && off === LOG_HEADER) { this.locate = rec.r; this.known = true; this.sliced = (this.flags & LOCATE_SLICED) !== 0; }
+      return;
+    }
     if (rec.type === RecordType.Span && rec.r.crcsDamage && this.out.nodes.has(rec.r.ino)) {
       // Only the page whose crc changed can fail its check: the span stays, each page as good as its own check.
       const r = rec.r, d = rec.r.crcsDamage;

@@ -88,8 +88,9 @@ export function tailTooLarge(tailBytes: number, logBytes: number): string | null
 export function tailOverlay(raw: Buffer, src: TailSource, logBytes: number, crcs: SpanCrcs, runsData: Float64Array, logAfter: readonly number[]): TailOverlay | string {
   const big = tailTooLarge(raw.length, logBytes);
   if (big) return big;
-  const read = recordsIn(raw, 'the tail');
-  if (typeof read === 'string') return read;
+  const all = recordsIn(raw, 'the tail');
+  if (typeof all === 'string') return all;
+  const read = all.filter((x) => x.rec.type !== RecordType.Published);   // (minor 5) it ends a step, and holds no file
   for (const { rec } of read) if (rec.type === RecordType.Span && rec.r.crcsDamage) return 'a SPAN of the tail whose page crcs are damaged';
   // ATIMES records join no group: kept whole, each node's atime settled when it is adopted (tailatimes.ts).
   const { recs, atimes } = apartAtimes(read);

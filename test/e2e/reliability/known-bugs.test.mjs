@@ -51,6 +51,18 @@ test('fixed: listing a directory whose hard-linked node\'s home group lost its r
   assert.ok(o.losses >= 1 && o.lostPaths >= 1, 'the lost node is named as a loss');
 });
 
+test('fixed: flips in the records that published a compaction in slices (a directory moved while it ran) brought the old name back silently; with a commit after them nothing of the log loads, said (SEED=101559)', () => {
+  const o = strict(7, 101559);
+  assert.equal(o.variant, 'v3-sliced-tail');
+  assert.equal(o.rolledTo, 0, 'the log before the compaction went with the commit after it: nothing exact is left but commit 0');
+});
+test('fixed (v3 minor 5): with nothing committed after the publish, damage there loads the commit before it from the older slot, exactly (SEED=101759)', () => {
+  const o = strict(7, 101759);
+  assert.equal(o.variant, 'v3-sliced-publish');
+  assert.equal(o.generation, 34, 'the generation goes on from the newest slot');
+  assert.equal(o.rolledTo, 33, 'the worker compared the tree with commit 33\'s');
+});
+
 test('bug: a symlink with a hostile saved size makes readlink allocate that size (4 GiB, fuzz SEED=1880)', () => {
   const fuzz = path.join(path.dirname(worker), 'fuzz-worker.mjs');
   const out = execFileSync(process.execPath, ['--expose-gc', fuzz, dir, 'one', '1880'], {
