@@ -39,10 +39,14 @@ export const MAP_SIZE = 40;
 export const UNMAP_SIZE = 24;
 export const DROP_SIZE = 8;
 /**
- * PUBLISHED (v3 minor 5): the last record of the step that published a compaction in slices: u64 the
- * publishing commit's generation, u64 the stream position where that step's records begin.
+ * PUBLISHED (v3 minor 5): ends each of the two copies of the step that published a compaction in slices: u64 the
+ * publishing commit's generation, u64 where copy 0's records begin in the stream, u64 where copy 1's begin (a log
+ * page's first byte), u64 the bytes of a copy's records, u32 which copy it ends, u32 0; copy 0's then zeros up to
+ * where copy 1 begins. The fixed bytes: a payload has at least these.
  */
-export const PUBLISHED_SIZE = 16;
+export const PUBLISHED_SIZE = 40;
+/** Copies of the publish step a log in slices holds (v3 minor 5): damage in one is covered by the other. */
+export const PUBLISH_COPIES = 2;
 /**
  * LOCATE's and the RUNS TOTALS record's header flags (v3 minor 5): bit 0, the compaction ran in slices (a PUBLISHED
  * record ends its last step). Twice, so a damaged LOCATE does not leave a reader guessing.

@@ -114,10 +114,14 @@ export function putIndex(o: RecordOut, entries: readonly IndexEntry[], from: num
   o.end();
 }
 
-/** The PUBLISHED record (v3 minor 5) ending the step that publishes a compaction in slices as commit `published`; its records began at stream byte `start`. */
-export function putPublished(o: RecordOut, published: number, start: number, generation: number): void {
-  o.record(RecordType.Published, PUBLISHED_SIZE, generation);
-  o.u64(published); o.u64(start);
+/**
+ * A PUBLISHED record (v3 minor 5) ending copy `r.copy` of the step that publishes a compaction in slices as commit
+ * `r.generation`: each copy's records are `r.bytes` stream bytes, from `r.first` and from `r.second`; `r.pad` zeros after.
+ */
+export function putPublished(o: RecordOut, r: { generation: number; first: number; second: number; bytes: number; copy: number; pad: number }, generation: number): void {
+  o.record(RecordType.Published, PUBLISHED_SIZE + r.pad, generation);
+  o.u64(r.generation); o.u64(r.first); o.u64(r.second); o.u64(r.bytes); o.u32(r.copy); o.u32(0);
+  for (let k = 0; k < r.pad; k += 8) o.u64(0);
   o.end();
 }
 

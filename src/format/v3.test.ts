@@ -236,18 +236,30 @@ test('ATIMES of v3 minor 4: layout, round trip, every malformed field named', ()
   assert.match(String(decodePayload(RecordType.Atimes, over)), /ATIMES of 4097 entries/);
 });
 
-test('v3 minor 5: PUBLISHED (type 11: the publishing commit, where its step began) and LOCATE flagged "in slices" in its header', () => {
-  const b = encodeRecord({ type: RecordType.Published, r: { generation: 2 ** 33 + 5, start: 123456 } }, 41);
-  assert.equal(b.length, RECORD_HEADER + PUBLISHED_SIZE);
+test('v3 minor 5: PUBLISHED (type 11: the publishing commit, where the two copies of its step begin, a copy\'s bytes, which copy, zeros after) and LOCATE flagged "in slices" in its header', () => {
+  const pr = { generation: 2 ** 33 + 5, first: 123456, second: 2 ** 40, bytes: 4000, copy: 0, pad: 16 };
+  const b = encodeRecord({ type: RecordType.Published, r: pr }, 41);
+  assert.equal(b.length, RECORD_HEADER + PUBLISHED_SIZE + 16);
   const h = readRecordHeader(b);
-  assert.deepEqual({ type: h.type, flags: h.flags, length: h.length, generation: h.generation }, { type: 11, flags: 0, length: 16, generation: 41 });
+  assert.deepEqual({ type: h.type, flags: h.flags, length: h.length, generation: h.generation }, { type: 11, flags: 0, length: 56, generation: 41 });
   assert.equal(b.readBigUInt64LE(16), 2n ** 33n + 5n);                 // the publishing commit's generation (u64)
-  assert.equal(b.readBigUInt64LE(24), 123456n);                        // the stream position its step began at
+  assert.equal(b.readBigUInt64LE(24), 123456n);                        // where copy 0's records begin
+  assert.equal(b.readBigUInt64LE(32), 2n ** 40n);                      // where copy 1's begin
+  assert.equal(b.readBigUInt64LE(40), 4000n);                          // the bytes of a copy's records
+  assert.equal(b.readUInt32LE(48), 0);                                 // which copy it ends
+  assert.equal(b.readUInt32LE(52), 0);                                 // reserved
+  assert.ok(b.subarray(56, 72).every((x) => x === 0), 'zeros after (copy 0: to where copy 1 begins)');
   assert.equal(framedCrc(b, 0, h.type, h.length), h.crc);
-  assert.deepEqual(decodePayload(RecordType.Published, b.subarray(RECORD_HEADER)), { type: RecordType.Published, r: { generation: 2 ** 33 + 5, start: 123456 } });
-  assert.match(decodePayload(RecordType.Published, b.subarray(RECORD_HEADER, RECORD_HEADER + 8)) as string, /at least 16/);
-  const over = Buffer.from(b.subarray(RECORD_HEADER)); over.writeUInt32LE(0xffffffff, 4);
-  assert.equal(typeof decodePayload(RecordType.Published, over), 'string', 'over 2^53');
+  assert.deepEqual(decodePayload(RecordType.Published, b.subarray(RECORD_HEADER)), { type: RecordType.Published, r: pr });
+  assert.match(decodePayload(RecordType.Published, b.subarray(RECORD_HEADER, RECORD_HEADER + 8)) as string, /at least 40/);
+  const bad = (at: number, v: number) => { const p = Buffer.from(b.subarray(RECORD_HEADER)); p.writeUInt32LE(v, at); return decodePayload(RecordType.Published, p); };
+  assert.equal(typeof bad(4, 0xffffffff), 'string', 'over 2^53');
+  assert.match(bad(32, 2) as string, /copy 2/);
+  assert.match(bad(32, 1) as string, /copy 1.* 16 bytes after/, 'copy 1\'s has no zeros after');
+  assert.match(bad(36, 1) as string, /reserved 1/);
+  assert.match(bad(24, 9) as string, /of 9 bytes/, 'a copy\'s bytes are whole records: 8-aligned');
+  assert.match(bad(20, 0) as string, /copies at 123456 and 0/, 'copy 1 after copy 0');
+  assert.match(bad(40, 1) as string, /byte 40 after its fields not 0/);
   const r = { indexPos: 80, indexBytes: 40, nodes: 1, names: 1, maxIno: 1, indexRecords: 1, entries: 1, runsBytes: 0, indexPfn: 0 };
   const plain = encodeLocate(r, 7), sliced = encodeLocate(r, 7, LOCATE_SLICED);
   assert.equal(readRecordHeader(plain).flags, 0);

@@ -29,7 +29,8 @@ import type { LiveLog } from './live.js';
 import type { LogCursor } from './log.js';
 import { changeRecords, Emitter, type Emitted, type RecordContext } from './records.js';
 import { IndexBuilder, setLocate } from './indexes.js';
-import { LOCATE_SLICED, putPublished, type LocateRecord } from '../format/v3.js';
+import { LOCATE_SLICED, LOG_HEADER, LOG_NEXT, putPublished, type LocateRecord } from '../format/v3.js';
+import { PUBLISHED_BYTES } from './logstream.js';
 import type { RunHeads } from './runheads.js';
 
 /** 32-page groups a slice writes (≤ 128 MAP records) before it looks at the clock again. */
@@ -223,10 +224,17 @@ export class SlicedCompaction {
 
   /** The last step: the records of what changed since the compaction began, then the fresh log is published. */
   finish(changes: ChangeSet, ctx: RecordContext, generation: number, mem: PhysMem): { e: Emitted; head: number; newPages: number[]; oldPages: number[] } | number {
-    const start = this.fresh.bytes;
+    const first = this.fresh.bytes, w = this.live.writer;
     const e = changeRecords(changes, this.emitter(ctx));
-    // v3 minor 5: PUBLISHED ends this step (its records are no compaction's: a reader must know where they end).
-    putPublished(this.live.writer, generation, start, this.logId);
+    // v3 minor 5: PUBLISHED ends this step (its records are no compaction's: a reader must know where they end); then the
+    // step again, byte for byte, and a second PUBLISHED: a record damaged in one copy is read from the other (replay.ts).
+    // The first PUBLISHED is padded with zeros to its page's end: the copy begins a page of its own, so bit flips in one
+    // page (or a damaged record's resync to the next page) reach one copy only.
+    const bytes = w.streamPos - first, per = mem.pageSize - LOG_HEADER - LOG_NEXT;
+    const pad = (per - (w.streamPos + PUBLISHED_BYTES) % per) % per, second = w.streamPos + PUBLISHED_BYTES + pad;
+    putPublished(w, { generation, first, second, bytes, copy: 0, pad }, this.logId);
+    w.copy(first, first + bytes);
+    putPublished(w, { generation, first, second, bytes, copy: 1, pad: 0 }, this.logId);
     const r = this.live.closeFresh();
     if (r < 0) return r;
     if (this.locate) setLocate(mem, this.fresh, this.locate, LOCATE_SLICED);   // not published yet: LOCATE is set before the slot names the log

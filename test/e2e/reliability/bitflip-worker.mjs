@@ -161,6 +161,8 @@ async function runOne(seed) {
     out.eio = eio;
     const losses = [...pfs.losses, ...(pfs.volume.pram?.stats().losses ?? [])];
     out.losses = losses.length;
+    // v3 minor 5: damage in one copy of a publish step read from the other (nothing lost).
+    out.covered = losses.filter((l) => /is written twice and what this skipped was read from its other copy/.test(l.what)).length;
     // Every chain page is checksummed whole: any flip in one must be reported.
     if (cls !== 'header' && losses.length === 0) problems.push('bits flipped in a chain page and no loss was reported');
     // LOCATE and INDEX hold no file: damage there is reported and costs nothing. ATIMES hold atimes only: an exact loss, no file lost.

@@ -101,8 +101,9 @@ export async function buildImage(arena, seed, { v1 = false, v3 = false, extents 
   }
   if (slicedTail) {
     // The publish (the other header slot) holds the compaction; then a commit after it moving /a/b to /c/b2 (moveDuring: the
-    // move is between the slices instead, in the publish step's records: damage there loads nothing of the log, said — the
-    // log before the compaction is gone with that commit; v3 minor 5).
+    // move is between the slices instead, in the publish step's records, written twice (v3 minor 5): damage in one copy
+    // is read from the other; in the same record of both, nothing of the log loads, said — the log before the
+    // compaction is gone with that commit).
     older = { generation: pfs.volume.pram.stats().generation, expect: await expectOf(pfs) };
     states.set(older.generation, older.expect);
     if (!moveDuring) { await pfs.rename('/a/b', '/c/b2'); await pfs.mkdir('/c/b2/new'); }
