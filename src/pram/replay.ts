@@ -260,6 +260,7 @@ class Replayer {
       let end = d.at;
       while (end > 0 && this.gens[end - 1]! >= from && this.gens[end - 1] !== id) end--;
       const slot = this.out.generation;
+      if (from > slot) continue;                         // no commit after it to lose (a cut in a publish step's second copy)
       this.out.losses.push({ path: null, pfn: null, what: `${d.where === 'the cut log' ? 'the log is cut (above)' : `the damaged ${d.where}`}: ` +
         `commits ${from}..${slot} are not replayed, the image loaded is that of commit ${from - 1}; anything newer is lost` });
       return end;
