@@ -29,8 +29,8 @@ export const u64 = (b: Uint8Array, at: number): number | null => {
 
 export const GROUP_PAGES = 32;                // a MAP run never crosses a group; a dirty group is logged whole
 
-export const enum RecordType { Inode = 1, Drop = 2, Name = 3, Map = 4, Unmap = 5, Span = 6, Index = 7, Locate = 8, Runs = 9, Atimes = 10 }
-export const RECORD_NAMES: { [type: number]: string } = { 1: 'INODE', 2: 'DROP', 3: 'NAME', 4: 'MAP', 5: 'UNMAP', 6: 'SPAN', 7: 'INDEX', 8: 'LOCATE', 9: 'RUNS', 10: 'ATIMES' };
+export const enum RecordType { Inode = 1, Drop = 2, Name = 3, Map = 4, Unmap = 5, Span = 6, Index = 7, Locate = 8, Runs = 9, Atimes = 10, Published = 11 }
+export const RECORD_NAMES: { [type: number]: string } = { 1: 'INODE', 2: 'DROP', 3: 'NAME', 4: 'MAP', 5: 'UNMAP', 6: 'SPAN', 7: 'INDEX', 8: 'LOCATE', 9: 'RUNS', 10: 'ATIMES', 11: 'PUBLISHED' };
 export const MAP_LRU = 1;                     // MAP flags: the pages were in the page cache
 
 export const INODE_FIXED = 80;
@@ -38,6 +38,20 @@ export const NAME_FIXED = 24;
 export const MAP_SIZE = 40;
 export const UNMAP_SIZE = 24;
 export const DROP_SIZE = 8;
+/**
+ * PUBLISHED (v3 minor 5): ends each of the two copies of the step that published a compaction in slices: u64 the
+ * publishing commit's generation, u64 where copy 0's records begin in the stream, u64 where copy 1's begin (a log
+ * page's first byte), u64 the bytes of a copy's records, u32 which copy it ends, u32 0; copy 0's then zeros up to
+ * where copy 1 begins. The fixed bytes: a payload has at least these.
+ */
+export const PUBLISHED_SIZE = 40;
+/** Copies of the publish step a log in slices holds (v3 minor 5): damage in one is covered by the other. */
+export const PUBLISH_COPIES = 2;
+/**
+ * LOCATE's and the RUNS TOTALS record's header flags (v3 minor 5): bit 0, the compaction ran in slices (a PUBLISHED
+ * record ends its last step). Twice, so a damaged LOCATE does not leave a reader guessing.
+ */
+export const LOCATE_SLICED = 1;
 /** SPAN (v3 minor 1): ino, index, pfn, count, flags, crc of the page crcs, 0, then one crc32c per page. */
 export const SPAN_FIXED = 40;
 /** Where a SPAN payload keeps the crc32c of its page crcs. */

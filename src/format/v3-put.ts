@@ -2,7 +2,8 @@
 // into log pages). The framed, one-buffer encoders and the decoders are v3.ts's.
 import { assert } from './assert.js';
 import { crc32c, crc32cAt } from './crc.js';
-import { RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED, SPAN_BLOCK, ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES } from './v3-base.js';
+import { RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED, SPAN_BLOCK, ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES,
+  PUBLISHED_SIZE } from './v3-base.js';
 import { INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE, RUNS_ENTRY, RUNS_FIXED, RUNS_MAX_ENTRIES, type IndexEntry, type RunsRecord } from './v3-index.js';
 
 /**
@@ -13,8 +14,8 @@ import { INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE, RUNS_ENTRY, R
  * page's end, only byte strings are.
  */
 export interface RecordOut {
-  /** A record's header for a payload of `length` bytes (its crc is set by end()). */
-  record(type: RecordType, length: number, generation: number): void;
+  /** A record's header for a payload of `length` bytes (its crc is set by end()); flags 0 unless given (v3 minor 5: LOCATE_SLICED). */
+  record(type: RecordType, length: number, generation: number, flags?: number): void;
   u32(v: number): void;
   /** A u64 from a safe integer (no BigInt). */
   u64(v: number): void;
@@ -113,10 +114,21 @@ export function putIndex(o: RecordOut, entries: readonly IndexEntry[], from: num
   o.end();
 }
 
+/**
+ * A PUBLISHED record (v3 minor 5) ending copy `r.copy` of the step that publishes a compaction in slices as commit
+ * `r.generation`: each copy's records are `r.bytes` stream bytes, from `r.first` and from `r.second`; `r.pad` zeros after.
+ */
+export function putPublished(o: RecordOut, r: { generation: number; first: number; second: number; bytes: number; copy: number; pad: number }, generation: number): void {
+  o.record(RecordType.Published, PUBLISHED_SIZE + r.pad, generation);
+  o.u64(r.generation); o.u64(r.first); o.u64(r.second); o.u64(r.bytes); o.u32(r.copy); o.u32(0);
+  for (let k = 0; k < r.pad; k += 8) o.u64(0);
+  o.end();
+}
+
 /** A RUNS record (v3 minor 3) of pairs [from, to) of r.runs (at most RUNS_MAX_ENTRIES runs). */
-export function putRuns(o: RecordOut, r: RunsRecord, from: number, to: number, generation: number): void {
+export function putRuns(o: RecordOut, r: RunsRecord, from: number, to: number, generation: number, flags = 0): void {
   if (!(to >= from && to - from <= RUNS_MAX_ENTRIES)) assert(false, `RUNS of ${to - from} runs`);
-  o.record(RecordType.Runs, RUNS_FIXED + RUNS_ENTRY * (to - from), generation);
+  o.record(RecordType.Runs, RUNS_FIXED + RUNS_ENTRY * (to - from), generation, flags);
   o.u32(r.kind); o.u32(to - from); o.u64(r.a); o.u64(r.b);
   for (let i = 2 * from; i < 2 * to; i++) o.u64(r.runs[i]!);
   o.end();

@@ -7,7 +7,7 @@ import { HeaderView } from './header.js';
 import {
   decodePayload, encodeMap, encodeRecord, encodeSpan, framedCrc, MAP_SIZE, LOG_HEADER, LOG_MAGIC, readLogHeader, readRecordHeader, recordCrc, RecordType,
   RECORD_HEADER, SPAN_BLOCK, SPAN_FIXED, spanCrcOf, writeLogHeader, type LogRecord, RunsKind, RUNS_FIXED, RUNS_ENTRY, LOCATE_SIZE,
-  ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES, atimesIno, atimesRecord, checkAtimes, decodeAtimesAt
+  ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES, atimesIno, atimesRecord, checkAtimes, decodeAtimesAt, encodeLocate, LOCATE_SLICED, PUBLISHED_SIZE
 } from './v3.js';
 
 const PS = 4096;
@@ -133,15 +133,15 @@ test('a SPAN record: layout, round trip, a crc over all but the page crcs, every
   assert.throws(() => encodeSpan({ ino: 1, index: SPAN_BLOCK - 1, pfn: 9, count: 2, flags: 0 }, [0, 0], 1), /inside one block/);
 });
 
-test('slot extension 6 (v3 minor 4) is what a log slot is written with; extensions 5, 4, 3 and 2 still read as a log', () => {
+test('slot extension 7 (v3 minor 5) is what a log slot is written with; extensions 6, 5, 4, 3 and 2 still read as a log', () => {
   const page = Buffer.alloc(PS);
   const h = new HeaderView(page);
   h.format({ pageSize: PS, pageCount: 256, flags: 0 }, 3);
   const log = { tailPfn: 77, tailOff: 200, logPages: 3 };
   h.writeSlot(0, { generation: 2, headPfn: 9, pages: 4, nodes: 1, log });
-  assert.equal(page.readUInt32LE(64 + 32), 6);
+  assert.equal(page.readUInt32LE(64 + 32), 7);
   assert.deepEqual(h.readSlot(0)?.log, log);
-  for (const ext of [5, 4, 3, 2]) {                                                     // as older prams wrote it
+  for (const ext of [6, 5, 4, 3, 2]) {                                                     // as older prams wrote it
     page.writeUInt32LE(ext, 64 + 32);
     page.writeUInt32LE(crc32c(page.subarray(64, 64 + 60)), 64 + 60);
     assert.deepEqual(h.readSlot(0)?.log, log, `extension ${ext}`);
@@ -153,7 +153,7 @@ test('slot extension 2 names a log: tail pfn, tail offset, page count', () => {
   const h = new HeaderView(page);
   h.format({ pageSize: PS, pageCount: 256, flags: 0 }, 2);
   h.writeSlot(1, { generation: 4, headPfn: 9, pages: 12, nodes: 3, log: { tailPfn: 2 ** 34, tailOff: 1000, logPages: 5 } });
-  assert.equal(page.readUInt32LE(128 + 32), 6);            // slot extension 6: a log (2 before SPANs, 3 before INDEX, 4 before RUNS, 5 before ATIMES), the same fields
+  assert.equal(page.readUInt32LE(128 + 32), 7);            // slot extension 7: a log (2 before SPANs, 3 before INDEX, 4 before RUNS, 5 before ATIMES, 6 before PUBLISHED), the same fields
   assert.equal(page.readBigUInt64LE(128 + 40), 2n ** 34n);  // tail pfn
   assert.equal(page.readUInt32LE(128 + 48), 1000);         // tail offset
   assert.equal(page.readUInt32LE(128 + 52), 5);            // log pages
@@ -234,4 +234,37 @@ test('ATIMES of v3 minor 4: layout, round trip, every malformed field named', ()
   assert.match(String(decodePayload(RecordType.Atimes, Buffer.alloc(8))), /ATIMES of 0 entries/);
   const over = Buffer.alloc(ATIMES_FIXED); over.writeUInt32LE(ATIMES_MAX_ENTRIES + 1, 0);
   assert.match(String(decodePayload(RecordType.Atimes, over)), /ATIMES of 4097 entries/);
+});
+
+test('v3 minor 5: PUBLISHED (type 11: the publishing commit, where the two copies of its step begin, a copy\'s bytes, which copy, zeros after) and LOCATE flagged "in slices" in its header', () => {
+  const pr = { generation: 2 ** 33 + 5, first: 123456, second: 2 ** 40, bytes: 4000, copy: 0, pad: 16 };
+  const b = encodeRecord({ type: RecordType.Published, r: pr }, 41);
+  assert.equal(b.length, RECORD_HEADER + PUBLISHED_SIZE + 16);
+  const h = readRecordHeader(b);
+  assert.deepEqual({ type: h.type, flags: h.flags, length: h.length, generation: h.generation }, { type: 11, flags: 0, length: 56, generation: 41 });
+  assert.equal(b.readBigUInt64LE(16), 2n ** 33n + 5n);                 // the publishing commit's generation (u64)
+  assert.equal(b.readBigUInt64LE(24), 123456n);                        // where copy 0's records begin
+  assert.equal(b.readBigUInt64LE(32), 2n ** 40n);                      // where copy 1's begin
+  assert.equal(b.readBigUInt64LE(40), 4000n);                          // the bytes of a copy's records
+  assert.equal(b.readUInt32LE(48), 0);                                 // which copy it ends
+  assert.equal(b.readUInt32LE(52), 0);                                 // reserved
+  assert.ok(b.subarray(56, 72).every((x) => x === 0), 'zeros after (copy 0: to where copy 1 begins)');
+  assert.equal(framedCrc(b, 0, h.type, h.length), h.crc);
+  assert.deepEqual(decodePayload(RecordType.Published, b.subarray(RECORD_HEADER)), { type: RecordType.Published, r: pr });
+  assert.match(decodePayload(RecordType.Published, b.subarray(RECORD_HEADER, RECORD_HEADER + 8)) as string, /at least 40/);
+  const bad = (at: number, v: number) => { const p = Buffer.from(b.subarray(RECORD_HEADER)); p.writeUInt32LE(v, at); return decodePayload(RecordType.Published, p); };
+  assert.equal(typeof bad(4, 0xffffffff), 'string', 'over 2^53');
+  assert.match(bad(32, 2) as string, /copy 2/);
+  assert.match(bad(32, 1) as string, /copy 1.* 16 bytes after/, 'copy 1\'s has no zeros after');
+  assert.match(bad(36, 1) as string, /reserved 1/);
+  assert.match(bad(24, 9) as string, /of 9 bytes/, 'a copy\'s bytes are whole records: 8-aligned');
+  assert.match(bad(20, 0) as string, /copies at 123456 and 0/, 'copy 1 after copy 0');
+  assert.match(bad(40, 1) as string, /byte 40 after its fields not 0/);
+  const r = { indexPos: 80, indexBytes: 40, nodes: 1, names: 1, maxIno: 1, indexRecords: 1, entries: 1, runsBytes: 0, indexPfn: 0 };
+  const plain = encodeLocate(r, 7), sliced = encodeLocate(r, 7, LOCATE_SLICED);
+  assert.equal(readRecordHeader(plain).flags, 0);
+  assert.equal(readRecordHeader(sliced).flags, LOCATE_SLICED);
+  assert.equal(framedCrc(sliced, 0, RecordType.Locate, LOCATE_SIZE), readRecordHeader(sliced).crc, 'the flags are under the crc');
+  assert.notEqual(readRecordHeader(sliced).crc, readRecordHeader(plain).crc);
+  assert.deepEqual(decodePayload(RecordType.Locate, sliced.subarray(RECORD_HEADER)), decodePayload(RecordType.Locate, plain.subarray(RECORD_HEADER)), 'the payload is the same');
 });

@@ -10,7 +10,7 @@ import { assert } from './assert.js';
 import { crc32c, crc32cAt } from './crc.js';
 import { PAGE_SIZE_MIN } from './v1.js';
 import { putU64, u32, u64, RECORD_HEADER, RECORD_NAMES, RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
-  SPAN_CRCS_CRC_AT, SPAN_BLOCK, ATIMES_FIXED, ATIMES_ENTRY } from './v3-base.js';
+  SPAN_CRCS_CRC_AT, SPAN_BLOCK, ATIMES_FIXED, ATIMES_ENTRY, PUBLISHED_SIZE, PUBLISH_COPIES } from './v3-base.js';
 import type { InodeFields } from './v3-put.js';
 import { decodeIndex, decodeLocate, decodeRuns, indexPayload, locatePayload, runsPayload, INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE,
   RUNS_FIXED, RUNS_ENTRY, RUNS_MAX_ENTRIES, RunsKind, type IndexEntry, type LocateRecord, type RunsRecord } from './v3-index.js';
@@ -22,10 +22,10 @@ export const LOG_HEADER = 32;                 // magic, first, log id, seq, rese
 export const LOG_HEADER_CRC_AT = 28;          // crc32c of header bytes 0..27
 export const LOG_NEXT = 8;                    // the next page's pfn: the last 8 bytes of a page
 export { u32, RECORD_HEADER, RecordType, RECORD_NAMES, MAP_LRU, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
-  SPAN_CRCS_CRC_AT, SPAN_BLOCK, ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES } from './v3-base.js';
+  SPAN_CRCS_CRC_AT, SPAN_BLOCK, ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES, PUBLISHED_SIZE, PUBLISH_COPIES, LOCATE_SLICED } from './v3-base.js';
 import { atimesIno, decodeAtimesAt, type AtimesRecord } from './v3-atimes.js';
 export { atimesIno, atimesRecord, checkAtimes, decodeAtimesAt, type AtimesRecord } from './v3-atimes.js';
-export { putInode, putDrop, putName, putMap, putSpan, putUnmap, putIndex, putLocate, putRuns, putAtimes, type RecordOut, type InodeFields } from './v3-put.js';
+export { putInode, putDrop, putName, putMap, putSpan, putUnmap, putIndex, putLocate, putRuns, putAtimes, putPublished, type RecordOut, type InodeFields } from './v3-put.js';
 
 /** Stream bytes of the LOCATE record: the groups start right after it. */
 export const LOCATE_BYTES = RECORD_HEADER + LOCATE_SIZE;
@@ -103,12 +103,21 @@ export type LogRecord =
   | { type: RecordType.Index; entries: IndexEntry[] }
   | { type: RecordType.Locate; r: LocateRecord }
   | { type: RecordType.Runs; r: RunsRecord }
-  | { type: RecordType.Atimes; r: AtimesRecord };
+  | { type: RecordType.Atimes; r: AtimesRecord }
+  | { type: RecordType.Published; r: PublishedRecord };
+
+/**
+ * PUBLISHED (minor 5): the commit that published a compaction in slices; where the two copies of that step's records
+ * begin in the stream (copy 1's at a log page's first byte), a copy's bytes, which copy this record ends, and the
+ * zeros after its fixed fields (copy 0's: up to where copy 1 begins; copy 1's: none).
+ */
+export interface PublishedRecord { generation: number; first: number; second: number; bytes: number; copy: number; pad: number }
 
 /** A record ready for the stream: header + payload, padded to 8, crc set. */
-function frame(type: RecordType, payload: Buffer, generation: number): Buffer {
+function frame(type: RecordType, payload: Buffer, generation: number, flags = 0): Buffer {
   const out = Buffer.alloc(RECORD_HEADER + align8(payload.length));
   out.writeUInt16LE(type, 4);
+  out.writeUInt16LE(flags, 6);
   out.writeUInt32LE(payload.length, 8);
   out.writeUInt32LE(generation >>> 0, 12);
   payload.copy(out, RECORD_HEADER);
@@ -161,6 +170,11 @@ export function encodeRecord(rec: LogRecord, generation: number): Buffer {
       const r = rec.r, b = Buffer.alloc(ATIMES_FIXED + ATIMES_ENTRY * r.n);
       b.writeUInt32LE(r.n, 0);
       for (let k = 0; k < r.n; k++) { putU64(b, atimesIno(r, k), ATIMES_FIXED + ATIMES_ENTRY * k); b.writeBigUInt64LE(r.times[2 * k + 1]!, ATIMES_FIXED + ATIMES_ENTRY * k + 8); }
+      return frame(rec.type, b, generation);
+    }
+    case RecordType.Published: {
+      const r = rec.r, b = Buffer.alloc(PUBLISHED_SIZE + r.pad);
+      putU64(b, r.generation, 0); putU64(b, r.first, 8); putU64(b, r.second, 16); putU64(b, r.bytes, 24); b.writeUInt32LE(r.copy, 32);
       return frame(rec.type, b, generation);
     }
   }
@@ -236,8 +250,8 @@ export function framedCrc(b: Uint8Array, at: number, type: number, length: numbe
 
 
 /** The LOCATE record, framed (written first as a placeholder, then in place once the index is known). */
-export function encodeLocate(r: LocateRecord, generation: number): Buffer {
-  return frame(RecordType.Locate, locatePayload(r), generation);
+export function encodeLocate(r: LocateRecord, generation: number, flags = 0): Buffer {
+  return frame(RecordType.Locate, locatePayload(r), generation, flags);
 }
 
 
@@ -263,13 +277,22 @@ export function decodePayload(type: number, p: Buffer): LogRecord | string {
   const need = type === RecordType.Inode ? INODE_FIXED : type === RecordType.Drop ? DROP_SIZE : type === RecordType.Name ? NAME_FIXED
     : type === RecordType.Map ? MAP_SIZE : type === RecordType.Unmap ? UNMAP_SIZE : type === RecordType.Span ? SPAN_FIXED
     : type === RecordType.Index ? INDEX_FIXED : type === RecordType.Locate ? LOCATE_SIZE : type === RecordType.Runs ? RUNS_FIXED
-    : type === RecordType.Atimes ? ATIMES_FIXED : -1;
+    : type === RecordType.Atimes ? ATIMES_FIXED : type === RecordType.Published ? PUBLISHED_SIZE : -1;
   if (need < 0) return `unknown record type ${type}`;
   if (p.length < need) return `${RECORD_NAMES[type]} payload of ${p.length} bytes, at least ${need} expected`;
   if (type === RecordType.Index) { const e = decodeIndex(p); return typeof e === 'string' ? e : { type: RecordType.Index, entries: e }; }
   if (type === RecordType.Locate) { const r = decodeLocate(p); return typeof r === 'string' ? r : { type: RecordType.Locate, r }; }
   if (type === RecordType.Runs) { const r = decodeRuns(p); return typeof r === 'string' ? r : { type: RecordType.Runs, r }; }
   if (type === RecordType.Atimes) { const r = decodeAtimesAt(p, 0, p.length); return typeof r === 'string' ? r : { type: RecordType.Atimes, r }; }
+  if (type === RecordType.Published) {
+    const generation = u64(p, 0), first = u64(p, 8), second = u64(p, 16), bytes = u64(p, 24), copy = p.readUInt32LE(32), pad = p.length - PUBLISHED_SIZE;
+    if (generation === null || first === null || second === null || bytes === null) return 'PUBLISHED: a value over 2^53';
+    if (copy >= PUBLISH_COPIES || p.readUInt32LE(36) !== 0 || bytes % 8 !== 0 || second < first + bytes || (copy === 1 && pad > 0) || pad % 8 !== 0) {
+      return `PUBLISHED: copy ${copy}, reserved ${p.readUInt32LE(36)}, copies at ${first} and ${second} of ${bytes} bytes, ${pad} bytes after`;
+    }
+    for (let k = PUBLISHED_SIZE; k < p.length; k++) if (p[k] !== 0) return `PUBLISHED: byte ${k} after its fields not 0`;
+    return { type: RecordType.Published, r: { generation, first, second, bytes, copy, pad } };
+  }
   const ino = u64(p, 0);
   if (ino === null) return 'a value over 2^53';
   switch (type) {

@@ -140,7 +140,7 @@ test('a v2 image mounts, and its first commit writes a v3 log (the header versio
   assert.equal(vol.sync(), 0);                       // nothing changed, but the image is not a log yet
   const h = new HeaderView(ram.page(0));
   assert.ok(h.current()!.slot.log, 'the slot names a v3 log');
-  assert.equal(h.version, 7);                       // v3 minor 4 (LOCATE, INDEX, RUNS and ATIMES records)
+  assert.equal(h.version, 8);                       // v3 minor 5 (LOCATE, INDEX, RUNS and PUBLISHED records)
   vol.detach();
   assert.deepEqual(dump(mountOn(ram)), expect);
 });

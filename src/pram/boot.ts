@@ -73,14 +73,19 @@ export function bootMemory(opts: BootOptions): Booted | BootRefusal {
   if (mem.pageCount > PAGE_COUNT_MAX) {
     return { errno: -EFBIG, message: `${mem.pageCount} pages of ${mem.pageSize} bytes: pram tracks at most 2^32 pages (${2 ** 32 * mem.pageSize / 2 ** 40} TiB at this page size); use larger pages or a smaller size` };
   }
-  const frames = PageFrames.forMem(mem);
-  const banned = new BannedRegions(opts.banned?.capacity ?? bannedCapacity(), log);
-  banned.enabled = opts.banned?.enabled ?? true;
-  const memblock = new Memblock(frames, banned);
   const params = parseBootParams(opts.cmdline, mem.pageSize, log);
-  banRanges(banned, params.banned, mem, log);
-  if (opts.early) opts.early(memblock, params);
-  else reservePfnZero(memblock, header ? 'arena header' : 'pfn 0');
+  // Page frames, the banned set, the early reservations: made again (nothing reserved) for a fallback to the older slot's log.
+  const early = (): { frames: PageFrames; banned: BannedRegions; memblock: Memblock } => {
+    const frames = PageFrames.forMem(mem);
+    const banned = new BannedRegions(opts.banned?.capacity ?? bannedCapacity(), log);
+    banned.enabled = opts.banned?.enabled ?? true;
+    const memblock = new Memblock(frames, banned);
+    banRanges(banned, params.banned, mem, log);
+    if (opts.early) opts.early(memblock, params);
+    else reservePfnZero(memblock, header ? 'arena header' : 'pfn 0');
+    return { frames, banned, memblock };
+  };
+  let { frames, banned, memblock } = early();
 
   // Damaged header slots: reported as losses, or the boot refused when no valid slot is left
   // (an explicit pram= names the chain itself and is the way to mount one anyway).
@@ -101,7 +106,18 @@ export function bootMemory(opts: BootOptions): Booted | BootRefusal {
       return { params, frames, banned, memblock, reserved, allocator: allocatorOf(memblock, mem, opts), losses: slots.losses, lazy };
     }
     if (opts.lazy) log(`PRAM: the log is replayed whole: ${lazy}`);
-    const replay = replayLog(mem, memblock, { headPfn, generation: saved.generation, log: saved.log }, log);
+    let replay = replayLog(mem, memblock, { headPfn, generation: saved.generation, log: saved.log }, log);
+    const older = replay.publish ? handoff?.older?.() : null;
+    // Damage in the step that published a compaction in slices, no commit after it: the older slot still names the log
+    // before it (pram.ts kept its pages until the next commit), an exact commit to load instead (docs/FORMAT.md §v3, minor 5).
+    if (replay.publish && older?.log && older.headPfn !== headPfn && older.headPfn !== 0 && older.generation < saved.generation) {
+      ({ frames, banned, memblock } = early());
+      const lost = replay.publish, found = replay.losses.filter((l) => l !== lost.loss);   // the damage itself, as found
+      replay = replayLog(mem, memblock, { headPfn: older.headPfn, generation: older.generation, log: older.log }, log);
+      replay.losses.unshift(...found, { path: null, pfn: null, what: `the damaged ${lost.where} may have taken a record of the step that published the compaction in slices ` +
+        `as commit ${saved.generation} (the changes made while it ran): commits ${older.generation + 1}..${saved.generation} are not replayed, the image loaded is that of commit ` +
+        `${older.generation} (the log header slot ${older.name} names); anything newer is lost` });
+    }
     const reserved: ReserveResult = { headPfn, links: [], entries: new EntryTable(0), pages: replay.pages, losses: [], error: 0, salvage: true, firstPfn: 1 };
     const allocator = allocatorOf(memblock, mem, opts);
     return { params, frames, banned, memblock, reserved, allocator, losses: slots.losses, replay };

@@ -17,6 +17,8 @@ export interface Handoff {
   commitLog?(headPfn: number, generation: number, log: SlotLog): void;
   /** Damaged checkpoint slots (a handoff kept in a header at pfn 0: the arena's); see ArenaHeaderHandoff. */
   slotDamage?(): { losses: Loss[]; refusal: string | null };
+  /** The valid slot read() does not return (the older checkpoint), and its name; null when there is none. */
+  older?(): { headPfn: number; generation: number; log?: SlotLog; name: string } | null;
 }
 
 /** A head pfn held in a variable (the simulated machine's /sys/kernel/pram). */
@@ -62,6 +64,14 @@ export class ArenaHeaderHandoff implements Handoff {
     const { headPfn, generation, secondPfn, log } = cur.slot;
     if (log) return { headPfn, generation, log };
     return secondPfn === undefined ? { headPfn, generation } : { headPfn, generation, secondPfn };
+  }
+
+  older(): { headPfn: number; generation: number; log?: SlotLog; name: string } | null {
+    const h = new HeaderView(this.mem.page(0)), cur = h.current();
+    if (!cur) return null;
+    const which = cur.which === 0 ? 1 : 0, s = h.readSlot(which);
+    if (!s) return null;
+    return s.log ? { headPfn: s.headPfn, generation: s.generation, log: s.log, name: slotName(which) } : { headPfn: s.headPfn, generation: s.generation, name: slotName(which) };
   }
 
   /**

@@ -112,9 +112,9 @@ export class IndexBuilder {
    * lists, and the log's pages before the one the index begins in (a mount takes the
    * rest from that page on through the pages' next pointers). Sets what LOCATE says of them.
    */
-  writeRuns(o: RecordOut, l: LocateRecord, pfns: Uint32Array, pageSize: number, generation: number): void {
+  writeRuns(o: RecordOut, l: LocateRecord, pfns: Uint32Array, pageSize: number, generation: number, flags = 0): void {
     const at = this.at, start = at.streamPos, seq = Math.floor(l.indexPos / logPayload(pageSize));
-    putRuns(o, { kind: RunsKind.Totals, a: this.modelBytes, b: this.inline, runs: new Float64Array(0) }, 0, 0, generation);
+    putRuns(o, { kind: RunsKind.Totals, a: this.modelBytes, b: this.inline, runs: new Float64Array(0) }, 0, 0, generation, flags);
     const log = new Uint32Array(seq);
     for (let k = 0; k < seq; k++) log[k] = at.pageAt!(k);
     putMany(o, RunsKind.Log, runsOf(log), generation);
@@ -154,8 +154,8 @@ function putMany(o: RecordOut, kind: RunsKind, runs: Float64Array, generation: n
 }
 
 /** LOCATE set in place in the fresh log's head page (not published yet: no reader has seen the placeholder). */
-export function setLocate(mem: PhysMem, fresh: LogCursor, r: LocateRecord): void {
-  const b = encodeLocate(r, fresh.logId);
+export function setLocate(mem: PhysMem, fresh: LogCursor, r: LocateRecord, flags = 0): void {
+  const b = encodeLocate(r, fresh.logId, flags);
   if (!(b.length === LOCATE_BYTES && LOG_HEADER + LOCATE_BYTES <= mem.pageSize - 8)) assert(false, 'LOCATE fits the head page');
   mem.page(fresh.pages[0]!).set(b, LOG_HEADER);
 }

@@ -17,7 +17,7 @@ import type { Loss, NodeImage } from './image.js';
 import type { LogCursor } from './log.js';
 import { homeOf, readGroup, readIndex, salvageGroup, type GroupIndex } from './groups.js';
 import { streamBytes, walkLog } from './stream.js';
-import { replayDeferred, replayGroup, tailOverlay, tailTooLarge, type TailOverlay } from './tail.js';
+import { copyAtMost, replayDeferred, replayGroup, tailOverlay, tailTooLarge, type TailOverlay } from './tail.js';
 import type { DeferredGroup } from './taildefer.js';
 import { adoptNode, type AdoptContext } from './adopt.js';
 import type { ReplayNode, ReplayState } from './apply.js';
@@ -314,7 +314,7 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   const crcs = new SpanCrcs();
   if (tailAt < bytes) {
     if (index.runs.homes.length === 0) return 'records after the index (later commits), and no HOMES to place them';
-    const big = tailTooLarge(bytes - tailAt, bytes);    // before the tail is read: the whole log is replayed then
+    const big = tailTooLarge(bytes - tailAt, bytes, copyAtMost(bytes - tailAt));   // before the tail is read: the whole log is replayed then
     if (big) return `the tail: ${big}`;
     const raw = streamBytes(mem, pages, tailAt, bytes - tailAt);
     if (!raw) return 'the tail is past the log pages';

@@ -111,6 +111,38 @@ export class LogWriter implements RecordOut {
     return seq < cur.pages.length ? cur.pages[seq]! : this.taken[seq - cur.pages.length] ?? -1;
   }
 
+  /**
+   * The stream bytes [from, to) of this log -- whole records, written before -- copied to its end as they are
+   * (headers, crcs, padding: a SPAN's uncovered crcs too), a record at a time, so each page taken says where its
+   * first record starts (v3 minor 5: the second copy of a publish step).
+   */
+  copy(from: number, to: number): void {
+    const per = this.limit - LOG_HEADER;
+    for (let at = from; at < to;) {
+      const len = this.streamU32(at + 8, per);
+      if (this.failed || len < 0) return;          // a session that took no page for them: never published
+      const total = RECORD_HEADER + align8(len);
+      if (!(total <= to - at)) assert(false, `a whole record at stream byte ${at} of the copy`);
+      if (this.off === this.limit) this.cross();
+      this.recPage = this.page; this.recOff = this.off; this.recNext = this.taken.length;
+      this.recLen = total; this.recEnd = this.pos + total; this.skipLen = 0;
+      for (let p = at; p < at + total;) {
+        const src = this.mem.page(this.pageAt(Math.floor(p / per))), o = LOG_HEADER + (p % per);
+        const n = Math.min(at + total - p, this.limit - o);
+        this.bytes(src.subarray(o, o + n));
+        p += n;
+      }
+      this.records++;
+      at += total;
+    }
+  }
+
+  /** The u32 at stream byte `pos` (4-aligned: never across pages), -1 when its page was not taken. */
+  private streamU32(pos: number, per: number): number {
+    const pfn = this.pageAt(Math.floor(pos / per));
+    return pfn < 0 ? -1 : this.mem.page(pfn).readUInt32LE(LOG_HEADER + (pos % per));
+  }
+
   /** Pages the open session has taken beyond its cursor's tail page. */
   get pagesTaken(): number { return this.taken.length; }
 
@@ -151,14 +183,14 @@ export class LogWriter implements RecordOut {
 
   // ---- RecordOut: fields straight into the log page ----
 
-  record(type: RecordType, length: number, generation: number): void {
+  record(type: RecordType, length: number, generation: number, flags = 0): void {
     if (this.off === this.limit) this.cross();
     this.recPage = this.page; this.recOff = this.off; this.recNext = this.taken.length;
     this.recLen = RECORD_HEADER + align8(length);
     this.recEnd = this.pos + this.recLen;
     this.skipLen = 0;
     this.u32(0);                                  // the crc, set by end()
-    this.u32(type);                               // type, flags 0
+    this.u32(type | flags << 16);                 // type, flags
     this.u32(length);
     this.u32(generation >>> 0);
   }

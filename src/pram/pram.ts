@@ -83,7 +83,7 @@ export class Pram {
     const logs = opts.live !== false && typeof handoff.commitLog === 'function' && !banned.regions().some((r) => r.end >= 1);
     if (logs) this.live = new LiveLog(mem, allocator, handoff as Handoff & LogHandoff, null);
     if (this.live) this.slices = new Slices({ live: this.live, generation: () => this.generation, ctx: () => this.commits().ctx,
-      committed: (g, p, e) => { this.generation = g; this.headPfn = p.head; this.published(p, e, true); } },
+      committed: (g, p, e) => { this.generation = g; this.headPfn = p.head; this.published(p, e, true, true); } },
     opts.extents ? null : new Settler(mem, frames, this.runHead));   // settling one page at a time would split runs
     this.space = new SpaceLedger(
       { free: () => allocator.freeCount, returning: () => this.returning() },
@@ -346,16 +346,21 @@ export class Pram {
   }
   private emitter: Emitter | null = null;
 
-  /** After a v3 commit: the old log (a compaction) and the deferred frees go; the pages it named are frozen. */
-  private published(p: Published, e: Emitted, compact: boolean): void {
+  /**
+   * After a v3 commit: the old log (a compaction) and the deferred frees go; the pages it named are frozen.
+   * `sliced` (a compaction in slices published): a mount that finds its last step damaged loads the old log the
+   * other slot names (FORMAT.md §v3, minor 5), so it and the pages its last commit held stay unpooled until the
+   * next commit: counted free, taken by an allocation only when no other page is left.
+   */
+  private published(p: Published, e: Emitted, compact: boolean, sliced = false): void {
     // The old log is given back in steps (a commit pools at most OLD_LOG_STEP of it): its pages count as free now.
     // The chain is then the log's own page list (no copy of a million files' log): appends grow it in place.
     if (compact) {
       this.allocator.freeLater(this.chainPages, this.forgetOld);
       this.chainPages = p.newPages;
     } else if (this.chainPages !== this.live!.cursor!.pages) for (const pfn of p.newPages) this.chainPages.push(pfn);
-    this.allocator.drainLater(OLD_LOG_STEP);
-    this.freeDeferred();
+    if (!sliced) this.allocator.drainLater(OLD_LOG_STEP);
+    this.freeDeferred(sliced);
     e.freezeNamed();
     this.slices!.settler?.reset();     // what it named is checksummed
     this.space.refill();
@@ -364,14 +369,21 @@ export class Pram {
 
   private readonly forgetOld = (pfn: number): void => this.forgetRun(pfn, false);
 
-  private freeDeferred(): void {
+  /** The deferred frees go (`later`: unpooled until the next commit, as the old log after a compaction in slices). */
+  private freeDeferred(later = false): void {
+    const held: number[] = [];
     for (const pfn of this.deferred) {
       this.forgetRun(pfn, false);
-      if (!(this.frames.flags[pfn]! & PageFlag.Pinned)) { this.allocator.free(pfn); continue; }
+      if (!(this.frames.flags[pfn]! & PageFlag.Pinned)) {
+        if (!later) this.allocator.free(pfn);
+        else { held.push(pfn); this.frames.flags[pfn]! &= ~PageFlag.Unverified; }   // nobody's to read or verify now
+        continue;
+      }
       this.frames.flags[pfn]! &= ~PageFlag.Frozen;   // in no checkpoint now; freed at its last unpin
       this.pins.retired.add(pfn);
     }
     this.deferred = [];
+    this.allocator.freeLater(held);
   }
 
   /** Losses found after load (lazy verification failures): cheap, unlike stats(). */

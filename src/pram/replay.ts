@@ -5,22 +5,28 @@
 // spans.ts), then reserve the log pages and the live data pages through
 // memblock before the allocator exists.
 // A damaged record is an exact loss and the walk resumes at the next page's
-// first record; a damaged page ends the walk. Turning this into nodes is
-// adopt.ts's (the load).
+// first record; a damaged page ends the walk; damage that may reach an appended
+// commit cuts back to a commit boundary. The step that published a compaction in
+// slices is written twice: damage in one copy is read from the other (publishstep.ts);
+// the same record damaged in both replays nothing (boot.ts falls back to the older slot's log).
+// Turning this into nodes is adopt.ts's (the load).
 
 import type { PhysMem } from '../mem/physmem.js';
 import type { Memblock } from '../boot/memblock.js';
 import { assert } from '../format/assert.js';
 import type { SlotLog } from '../format/header.js';
 import { decodeMapInto, decodePayload, framedCrc, LOG_HEADER, LOG_NEXT, readRecordHeader, RECORD_HEADER,
-  RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, SPAN_BLOCK, SPAN_FIXED, spanCrcOf, align8, LOCATE_BYTES, LOCATE_SIZE,
-  ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES, type LocateRecord, type LogRecord, type MapRecord } from '../format/v3.js';
+  RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, SPAN_BLOCK, SPAN_FIXED, spanCrcOf, align8, LOCATE_BYTES, LOCATE_SIZE, LOCATE_SLICED, RunsKind,
+  ATIMES_FIXED, ATIMES_ENTRY, type LocateRecord, type LogRecord, type MapRecord, type PublishedRecord } from '../format/v3.js';
 import type { Loss } from './image.js';
 import type { LogCursor } from './log.js';
 import { walkLog, type Segment } from './logwalk.js';
-import { claimSpans, decodeSpan, Reserver, SpanCrcs } from './spans.js';
+import { decodeSpan, SpanCrcs } from './spans.js';
 import type { Log } from './types.js';
-import { applyRecord, RUN, type ReplayNode } from './apply.js';
+import { applyRecord, type ReplayNode } from './apply.js';
+import { COVERED, mergeStep, stepBounds, touchesStep, type Damage, type Said, type StepBounds } from './publishstep.js';
+import { atimesPast, publishedIn, PUBLISHED_BYTES, type PublishedAt } from './logstream.js';
+import { claim } from './replayclaim.js';
 
 export { RUN, type ReplayNode, type ReplayState } from './apply.js';
 
@@ -35,6 +41,11 @@ export interface LogReplay {
   crcs: SpanCrcs;                     // the page crcs of every span (ReplayNode.blocks point into it)
   /** Stream bytes up to the end of the compaction's index and RUNS (LOCATE says; minor 3), 0: none (all of the log is tail). */
   indexEnd: number;
+  /**
+   * Damage that may have taken a record of the step that published a compaction in slices (minor 5): nothing of
+   * the log was replayed and `loss` (in losses) says so; the boot may fall back to the log the other slot names.
+   */
+  publish?: { where: string; loss: Loss };
 }
 
 /** Walk, check and replay the log the slot names, reserving its pages. */
@@ -79,9 +90,13 @@ class Replayer {
   private gens = new Uint32Array(1024);               // per good record: its generation, page (segment) and offset
   private segs = new Uint32Array(1024);
   private offs = new Uint32Array(1024);
-  private readonly damages: { at: number; where: string }[] = [];   // at: index of the next good record
+  // at: index of the next good record; resume: the stream byte reading resumed at (-1: the end); from: where the damaged
+  // record began; said: its loss and what it began with (reworded when the publish step's other copy covers it).
+  private damages: Damage[] = [];
+  private readonly atimesHits: { from: number; said: Said }[] = [];   // damaged ATIMES records (an exact loss, no cut)
   private applied: Loss[] = [];                        // losses apply() found (dropped if the replay starts over)
   private gen = 0;                                     // generation of the record next() returned
+  private flags = 0;                                   // and its header flags, when a LOCATE or RUNS
   private across: { seg: number; off: number } | null = null;   // where next()'s record starts, when read across log pages
   // MAP records, most of a log, decode into this one record: apply() copies its numbers.
   private readonly headScratch = Buffer.allocUnsafeSlow(RECORD_HEADER);
@@ -90,6 +105,18 @@ class Replayer {
 
   private locate: LocateRecord | null = null;           // the compaction's LOCATE, read as the log's first record
   private readonly first: number;                      // the head page's pfn
+  // Minor 5: LOCATE or RUNS TOTALS flagged the compaction as one in slices (known: either was read); its LOCATE was
+  // damaged; where the last INDEX or RUNS record read ends; the PUBLISHED record (index, the commit, where its step began).
+  private sliced = false;
+  private known = false;
+  private locateLost = false;
+  private indexSeen = 0;
+  private pub: { at: number; gen: number; start: number } | null = null;
+  // The publish step's second copy, [copyFrom, copyTo) in the stream (its PUBLISHED included): read, not applied.
+  private copyFrom = 0;
+  private copyTo = 0;
+  private readonly pubs: PublishedAt[] = [];            // whole PUBLISHED records read or found in skipped bytes
+  private rebuilt = false;                             // the records kept were rebuilt around the publish step (repairStep)
 
   constructor(private readonly mem: PhysMem, private readonly out: LogReplay, private readonly logId: number, segments: Segment[]) {
     this.first = segments[0]?.pfn ?? -1;
@@ -97,6 +124,19 @@ class Replayer {
 
   run(segments: Segment[], whole: boolean): void {
     if (segments.length > 0) this.off = segments[0]!.start;
+    this.walk(segments);
+    if (!whole) this.damages.push(this.cutLog(segments));
+    this.repairStep(segments, whole);
+    const end = this.cut();
+    if (end < this.count || this.rebuilt) this.again(segments, end);
+    for (const l of this.applied) this.out.losses.push(l);
+    const l = this.out.publish ? null : this.locate, indexEnd = l ? l.indexPos + l.indexBytes + l.runsBytes : 0;
+    // An index without RUNS (minor 2) leads no lazy mount: the log counts as all tail.
+    if (l && l.runsBytes > 0 && indexEnd <= (this.out.cursor?.bytes ?? 0)) this.out.indexEnd = indexEnd;
+  }
+
+  /** Reads, checks, keeps and applies the records from the cursor to the end of what the walk read. */
+  private walk(segments: Segment[]): void {
     while (this.seg < segments.length) {
       const s = segments[this.seg]!;
       if (this.off >= s.end) {
@@ -108,15 +148,16 @@ class Replayer {
       const rec = this.next(segments, at, true);
       if (rec === null) continue;
       this.keep(this.gen, at.seg, at.off);
-      this.apply(rec, s.pfn, at.off);
+      if (rec.type === RecordType.Index || rec.type === RecordType.Runs) this.indexSeen = this.streamPos(this.seg, this.off);
+      if (rec.type === RecordType.Runs && rec.r.kind === RunsKind.Totals && !this.known) { this.known = true; this.sliced = (this.flags & LOCATE_SLICED) !== 0; }
+      if (rec.type === RecordType.Published) this.published(rec.r, this.streamPos(at.seg, at.off));
+      if (this.copyTo === 0 || !this.inCopy(at.seg, at.off)) this.apply(rec, s.pfn, at.off);
     }
-    if (!whole) this.damages.push({ at: this.count, where: 'the cut log' });
-    const end = this.cut();
-    if (end < this.count) this.again(segments, end);
-    for (const l of this.applied) this.out.losses.push(l);
-    const l = this.locate, indexEnd = l ? l.indexPos + l.indexBytes + l.runsBytes : 0;
-    // An index without RUNS (minor 2) leads no lazy mount: the log counts as all tail.
-    if (l && l.runsBytes > 0 && indexEnd <= (this.out.cursor?.bytes ?? 0)) this.out.indexEnd = indexEnd;
+  }
+
+  /** The walk was cut (a page that is no log page): damage from where it stopped to the end. */
+  private cutLog(segments: Segment[]): Damage {
+    return { at: this.count, where: 'the cut log', resume: -1, from: this.readEnd(segments), said: null };
   }
 
   /**
@@ -133,6 +174,7 @@ class Replayer {
       const total = RECORD_HEADER + align8(length);
       if (length <= RECORD_PAYLOAD_MAX && at.off + total <= s.end) {
         const type = page.readUInt16LE(at.off + 4), gen = page.readUInt32LE(at.off + 12);
+        if (type === RecordType.Runs || type === RecordType.Locate) this.flags = page.readUInt16LE(at.off + 6);
         if (check) {
           const saved = page.readUInt32LE(at.off), crc = framedCrc(page, at.off, type, length);   // bytes 4..15 then payload: one stretch (a SPAN's: spanCrc)
           if (crc !== saved) {
@@ -165,6 +207,7 @@ class Replayer {
     if (typeof rec === 'string') { this.damage(segments, at, `is malformed: ${rec}`, head, payload); return null; }
     if (rec.type === RecordType.Span) this.across = at;   // its crcs stay in the log pages (SpanCrcs.addAt): the scratch is reused
     this.gen = h.generation;
+    this.flags = h.flags;
     return rec;
   }
 
@@ -189,7 +232,7 @@ class Replayer {
       this.seg = at.seg; this.off = at.off;
       const r = this.next(segments, at, false);
       if (r === null) assert(false, `record ${i} of the replay reads back`);
-      else this.apply(r, segments[at.seg]!.pfn, at.off);
+      else if (this.copyTo === 0 || !this.inCopy(at.seg, at.off)) this.apply(r, segments[at.seg]!.pfn, at.off);
     }
   }
 
@@ -208,18 +251,119 @@ class Replayer {
     }
     const id = this.logId >>> 0;
     for (const d of this.damages) {
+      if (this.inPublish(d, id)) { this.publishLost(d); return 0; }
       if (d.at < this.count && this.gens[d.at] === id) continue;                        // still inside the compaction
       const last = d.at > 0 ? this.gens[d.at - 1]! : id;
-      const from = Math.max(last, id + 1);
+      let from = Math.max(last, id + 1);
+      // After a whole PUBLISHED: the compaction in slices loads as the commit that published it.
+      if (last === id && this.pub && this.pub.at < d.at) from = Math.max(from, ((this.pub.gen + 1) >>> 0));
       let end = d.at;
       while (end > 0 && this.gens[end - 1]! >= from && this.gens[end - 1] !== id) end--;
       const slot = this.out.generation;
+      if (from > slot) continue;                         // no commit after it to lose (a cut in a publish step's second copy)
       this.out.losses.push({ path: null, pfn: null, what: `${d.where === 'the cut log' ? 'the log is cut (above)' : `the damaged ${d.where}`}: ` +
         `commits ${from}..${slot} are not replayed, the image loaded is that of commit ${from - 1}; anything newer is lost` });
       return end;
     }
     return this.count;
   }
+
+  /**
+   * Damage that may have taken a record of the step that published a compaction in slices (minor 5): its records
+   * carry the log id, yet losing one (a NAME removed, a DROP, an UNMAP of a change made while the slices ran) would
+   * bring an older name, node or page back unreported, and the records before them are no commit's state. So: damage
+   * with no appended commit's record before it and no whole PUBLISHED, whose skipped bytes reach past where that
+   * step begins (PUBLISHED says; else the end of the RUNS). A log whose LOCATE is damaged and whose RUNS TOTALS was not
+   * read is not told apart from one in slices: the same holds for it (past the last INDEX or RUNS read). Else (a whole
+   * compaction, an older log): as before.
+   */
+  private inPublish(d: { at: number; resume: number }, id: number): boolean {
+    if (d.at > 0 && this.gens[d.at - 1] !== id) return false;
+    const pub = this.pub, l = this.locate;
+    if (pub ? pub.at < d.at : !this.sliced && !(this.locateLost && !this.known)) return false;
+    const start = pub ? pub.start : l ? l.indexPos + l.indexBytes + l.runsBytes : this.indexSeen;
+    return d.resume < 0 || d.resume > start;
+  }
+
+  /** Nothing of the log is replayed; the boot may fall back to the log before the compaction (boot.ts). */
+  private publishLost(d: { where: string }): void {
+    const where = d.where === 'the cut log' ? 'cut log (above)' : d.where;
+    const loss: Loss = { path: null, pfn: null, what: `the damaged ${where} may have taken a record of the step that published the compaction in slices ` +
+      `(the changes made while it ran): nothing of the log is replayed, the image loaded is that of commit 0 (empty); everything it held is lost` };
+    this.out.losses.push(loss);
+    this.out.publish = { where, loss };
+  }
+
+  /** A whole PUBLISHED read at stream byte `pos` (minor 5): copy 0's says where the second copy lies (read, not applied). */
+  private published(r: PublishedRecord, pos: number): void {
+    this.pubs.push({ pos, r });
+    this.pub ??= { at: this.count - 1, gen: r.generation, start: r.first };
+    if (r.copy === 0 && r.first + r.bytes === pos && this.copyTo === 0) { this.copyFrom = r.second; this.copyTo = r.second + r.bytes + PUBLISHED_BYTES; }
+  }
+
+  private inCopy(seg: number, off: number): boolean {
+    const p = this.streamPos(seg, off);
+    return p >= this.copyFrom && p < this.copyTo;
+  }
+
+  /** Stream bytes the walk read. */
+  private readEnd(segments: Segment[]): number {
+    const n = segments.length;
+    return n ? this.streamPos(n - 1, segments[n - 1]!.end) : 0;
+  }
+
+  /**
+   * Damage that took bytes of the step that published a compaction in slices (minor 5): the step's records are read
+   * from both copies (publishstep.ts) and the records kept rebuilt around them; the replay then starts over (again)
+   * with the step whole. The same record damaged in both copies, or no PUBLISHED left to say where they are: the
+   * step is lost (inPublish, as before the copy).
+   */
+  private repairStep(segments: Segment[], whole: boolean): void {
+    if (!this.damages.length && !this.atimesHits.length) return;
+    if (this.known && !this.sliced && !this.pubs.length) return;        // a whole compaction's log, or an older one
+    const per = this.mem.pageSize - LOG_HEADER - LOG_NEXT;
+    // A small step's copies and PUBLISHED records often share the damaged record's page: the resync skipped them.
+    if (this.pubs.length < 2) for (const d of this.damages) this.pubs.push(...publishedIn(segments, per, d.from + 8, d.resume < 0 ? this.readEnd(segments) : d.resume));
+    const b = stepBounds(this.pubs);
+    if (!b) return;
+    this.pub ??= { at: Infinity, gen: b.generation, start: b.first };   // found in skipped bytes: read after no damage
+    const hits = this.atimesHits.filter((h) => h.from >= b.first && h.from < b.end);
+    if (!hits.length && !this.damages.some((d) => touchesStep(b, d.from, d.resume))) return;
+    const m = mergeStep(segments, per, b);
+    if (typeof m === 'number') return;
+    for (const h of hits) h.said.loss.what = `${h.said.head}: ${COVERED}`;
+    this.rebuild(segments, b, m, per);
+    if (!whole) this.damages.push(this.cutLog(segments));
+  }
+
+  /**
+   * The records kept: those before the step as they were, the step's (from either copy), one PUBLISHED; then the walk
+   * again from the step's end (a record boundary: what a resync skipped past it is read after all). Damage before the
+   * step keeps its loss (a compaction record's) and stops at the step; the step's own was covered; later damage is
+   * found again by the walk (its losses said then).
+   */
+  private rebuild(segments: Segment[], b: StepBounds, m: { pos: number[]; gens: number[] }, per: number): void {
+    const posOf = (i: number): number => this.segs[i]! * per + this.offs[i]! - LOG_HEADER;
+    let a = 0;
+    while (a < this.count && posOf(a) < b.first) a++;
+    this.count = a;
+    m.pos.forEach((p, k) => this.keep(m.gens[k]!, Math.floor(p / per), LOG_HEADER + (p % per)));
+    this.pub = { at: this.count, gen: b.generation, start: b.first };
+    this.keep(this.logId >>> 0, Math.floor(b.pub.pos / per), LOG_HEADER + (b.pub.pos % per));
+    const later = new Set<Loss>();
+    for (const d of this.damages) if (d.from >= b.end && d.said) later.add(d.said.loss);
+    for (const h of this.atimesHits) if (h.from >= b.end) later.add(h.said.loss);
+    if (later.size) this.out.losses = this.out.losses.filter((l) => !later.has(l));
+    for (const d of this.damages) if (d.from >= b.first && d.from < b.end && d.said) d.said.loss.what = `${d.said.head}: ${COVERED}`;
+    this.damages = this.damages.filter((d) => d.from < b.first).map((d) => ((d.resume < 0 || d.resume > b.first) ? { ...d, at: a, resume: b.first } : d));
+    this.copyFrom = this.copyTo = 0;
+    this.rebuilt = true;
+    this.seg = Math.floor(b.end / per); this.off = LOG_HEADER + (b.end % per);
+    this.walk(segments);
+  }
+
+  /** Stream position of (seg, off): the log's pages are its segments in seq order. */
+  private streamPos(seg: number, off: number): number { return seg * (this.mem.pageSize - LOG_HEADER - LOG_NEXT) + off - LOG_HEADER; }
 
   /** The SPAN scratch, at least `n` bytes (one buffer of its own: 8-aligned crcs are viewed in place). */
   private scratch(n: number): Buffer {
@@ -263,6 +407,8 @@ class Replayer {
       // LOCATE and INDEX hold no file: the records they point to are all read; only an index-led mount would need them.
       this.out.losses.push({ path: null, pfn: s.pfn, what: `${where} (${type}${gen}) ${why}: skipped; it holds no file (the log's index: nothing is lost, the whole log is replayed)` });
       const per = this.mem.pageSize - LOG_HEADER - LOG_NEXT;
+      if (past === LOCATE_BYTES) this.locateLost = true;
+      else this.indexSeen = Math.max(this.indexSeen, past);
       this.seg = Math.floor(past / per); this.off = LOG_HEADER + (past % per);
       return;
     }
@@ -270,19 +416,23 @@ class Replayer {
     if (atimes >= 0) {
       // An ATIMES record holds only atimes: losing it costs those, not the commits after it (no cut back).
       const n = (head!.readUInt32LE(8) - ATIMES_FIXED) / ATIMES_ENTRY;
-      this.out.losses.push({ path: null, pfn: s.pfn, what: `${where} (${type}${gen}) ${why}: atime updates of up to ${n} files in the commit at pfn:${s.pfn.toString(16)} are lost: kept the earlier atime` });
+      const loss: Loss = { path: null, pfn: s.pfn, what: `${where} (${type}${gen}) ${why}: atime updates of up to ${n} files in the commit at pfn:${s.pfn.toString(16)} are lost: kept the earlier atime` };
+      this.out.losses.push(loss);
+      this.atimesHits.push({ from: this.streamPos(at.seg, at.off), said: { loss, head: `${where} (${type}${gen}) ${why}` } });
       const per = this.mem.pageSize - LOG_HEADER - LOG_NEXT;
       this.seg = Math.floor(atimes / per); this.off = LOG_HEADER + (atimes % per);
       return;
     }
-    this.out.losses.push({ path: null, pfn: s.pfn, what: `${where} (${type}${ino}${gen}) ${why}: skipped` });
-    this.damages.push({ at: this.count, where });
+    const said: Said = { loss: { path: null, pfn: s.pfn, what: `${where} (${type}${ino}${gen}) ${why}: skipped` }, head: `${where} (${type}${ino}${gen}) ${why}` };
+    this.out.losses.push(said.loss);
+    const from = this.streamPos(at.seg, at.off);
     // Resync: the next page whose header names a record start.
     let k = at.seg + 1;
     while (k < segments.length && segments[k]!.first === 0) k++;
     this.seg = k;
     if (k < segments.length) this.off = segments[k]!.first;
     if (k < segments.length && this.off > segments[k]!.end) this.seg = segments.length;
+    this.damages.push({ at: this.count, where, resume: this.seg < segments.length ? this.streamPos(this.seg, this.off) : -1, from, said });
   }
 
   /**
@@ -290,7 +440,7 @@ class Replayer {
    * LOCATE is the first record and of one size; the INDEX records end where the LOCATE read says.
    */
   private pastIndex(at: { seg: number; off: number }, head: Buffer | null): number {
-    const pos = at.seg * (this.mem.pageSize - LOG_HEADER - LOG_NEXT) + at.off - LOG_HEADER;
+    const pos = this.streamPos(at.seg, at.off);
     if (pos === 0 && ((head && head.readUInt16LE(4) === RecordType.Locate && head.readUInt32LE(8) === LOCATE_SIZE) || this.goodAt(LOCATE_BYTES))) return LOCATE_BYTES;
     const l = this.locate;
     const end = l ? l.indexPos + l.indexBytes + l.runsBytes : -1;   // the INDEX records, then (minor 3) the RUNS records
@@ -312,7 +462,10 @@ class Replayer {
   }
 
   private apply(rec: LogRecord, pfn: number, off: number): void {
-    if (rec.type === RecordType.Locate) { if (pfn === this.first && off === LOG_HEADER) this.locate = rec.r; return; }
+    if (rec.type === RecordType.Locate) {
+      if (pfn === this.first && off === LOG_HEADER) { this.locate = rec.r; this.known = true; this.sliced = (this.flags & LOCATE_SLICED) !== 0; }
+      return;
+    }
     if (rec.type === RecordType.Span && rec.r.crcsDamage && this.out.nodes.has(rec.r.ino)) {
       // Only the page whose crc changed can fail its check: the span stays, each page as good as its own check.
       const r = rec.r, d = rec.r.crcsDamage;
@@ -327,68 +480,4 @@ class Replayer {
   private orphan(pfn: number, off: number, type: string, ino: number, count: number): void {
     this.applied.push({ path: null, pfn, what: `log record at pfn:${pfn.toString(16)} offset ${off}: ${type} for ino ${ino}, which has no INODE record: its ${count} page(s) dropped` });
   }
-}
-
-/**
- * Where the stream continues past a damaged record whose header says ATIMES (v3 minor 4), or -1:
- * trusted only when its length is one an ATIMES record has and it ends at the stream's end or where
- * a whole record that checks begins (a bit flipped in its type or length fails that; no other type
- * becomes ATIMES by one flipped bit with a length an ATIMES record could have).
- */
-function atimesPast(pageSize: number, segments: Segment[], at: { seg: number; off: number }, head: Buffer): number {
-  const length = head.readUInt32LE(8);
-  if (head.readUInt16LE(4) !== RecordType.Atimes || length < ATIMES_FIXED + ATIMES_ENTRY || (length - ATIMES_FIXED) % ATIMES_ENTRY !== 0 ||
-    length > ATIMES_FIXED + ATIMES_ENTRY * ATIMES_MAX_ENTRIES) return -1;
-  const per = pageSize - LOG_HEADER - LOG_NEXT, after = at.seg * per + at.off - LOG_HEADER + RECORD_HEADER + align8(length);
-  const last = segments[segments.length - 1];
-  if (!last) return -1;
-  const end = (segments.length - 1) * per + (last.end - LOG_HEADER);
-  if (after === end) return after;
-  if (after > end) return -1;
-  const next = streamAt(segments, per, after, RECORD_HEADER);
-  if (!next) return -1;
-  const nlen = next.readUInt32LE(8), ntotal = RECORD_HEADER + align8(nlen);
-  if (nlen > RECORD_PAYLOAD_MAX || after + ntotal > end) return -1;
-  const whole = streamAt(segments, per, after, ntotal);
-  return whole && framedCrc(whole, 0, whole.readUInt16LE(4), nlen) === whole.readUInt32LE(0) ? after : -1;
-}
-
-/** `n` stream bytes from position `pos` (a copy), or null when a page of them was not read. */
-function streamAt(segments: Segment[], per: number, pos: number, n: number): Buffer | null {
-  const out = Buffer.allocUnsafe(n);
-  for (let got = 0; got < n;) {
-    const s = segments[Math.floor((pos + got) / per)], off = LOG_HEADER + ((pos + got) % per);
-    if (!s || off < s.start || off >= s.end) return null;
-    const take = Math.min(n - got, s.end - off);
-    s.page.copy(out, got, off, off + take);
-    got += take;
-  }
-  return out;
-}
-
-/** Reserve every live run's and span's pages; a run that cannot be reserved is lost (its indexes read EIO). */
-function claim(mem: PhysMem, memblock: Memblock, out: LogReplay): number {
-  const r = new Reserver(mem, memblock);
-  for (const [ino, n] of out.nodes) {
-    claimSpans(ino, n, r, out.losses);
-    if (!n.groups) continue;
-    for (const [g, runs] of n.groups) {
-      let kept: number[] | null = null;   // a copy only once a run is lost
-      for (let k = 0; k < runs.length; k += RUN) {
-        const index = runs[k]!, pfn = runs[k + 1]!, count = runs[k + 2]!;
-        const why = r.claim(pfn, count);
-        if (why) {
-          out.losses.push({ path: null, pfn: why.startsWith('outside') ? null : pfn, what: `ino ${ino}: data page${count > 1 ? 's' : ''} ${index}${count > 1 ? `-${index + count - 1}` : ''} lost: MAP names pfn:${pfn.toString(16)}+${count}, ${why}` });
-          for (let i = index; i < index + count; i++) (n.poison ??= new Set()).add(i);
-          kept ??= runs.slice(0, k);
-          continue;
-        }
-        if (kept) for (let f = 0; f < RUN; f++) kept.push(runs[k + f]!);
-      }
-      if (!kept) continue;
-      if (kept.length) n.groups.set(g, kept); else n.groups.delete(g);
-    }
-  }
-  r.flush();
-  return r.pages;
 }

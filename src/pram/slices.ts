@@ -14,8 +14,9 @@
 //   any slot: free at the next mount (replay reserves only what the slot's log
 //   names).
 //
-// Every record of the fresh log carries its log id as generation: they are the
-// compaction's records (replay's damage rule for a compaction applies to all).
+// Every record of the fresh log carries its log id as generation; those of the last
+// step are no compaction's (the snapshot is no commit's state): PUBLISHED ends them,
+// LOCATE and RUNS TOTALS say "in slices" (v3 minor 5), and damage there loads the commit before (replay.ts).
 
 import type { PhysMem } from '../mem/physmem.js';
 import { Owner, PageFlag, type PageFrames } from '../boot/frames.js';
@@ -28,7 +29,8 @@ import type { LiveLog } from './live.js';
 import type { LogCursor } from './log.js';
 import { changeRecords, Emitter, type Emitted, type RecordContext } from './records.js';
 import { IndexBuilder, setLocate } from './indexes.js';
-import type { LocateRecord } from '../format/v3.js';
+import { LOCATE_SLICED, LOG_HEADER, LOG_NEXT, putPublished, type LocateRecord } from '../format/v3.js';
+import { PUBLISHED_BYTES } from './logstream.js';
 import type { RunHeads } from './runheads.js';
 
 /** 32-page groups a slice writes (≤ 128 MAP records) before it looks at the clock again. */
@@ -222,10 +224,20 @@ export class SlicedCompaction {
 
   /** The last step: the records of what changed since the compaction began, then the fresh log is published. */
   finish(changes: ChangeSet, ctx: RecordContext, generation: number, mem: PhysMem): { e: Emitted; head: number; newPages: number[]; oldPages: number[] } | number {
+    const first = this.fresh.bytes, w = this.live.writer;
     const e = changeRecords(changes, this.emitter(ctx));
+    // v3 minor 5: PUBLISHED ends this step (its records are no compaction's: a reader must know where they end); then the
+    // step again, byte for byte, and a second PUBLISHED: a record damaged in one copy is read from the other (replay.ts).
+    // The first PUBLISHED is padded with zeros to its page's end: the copy begins a page of its own, so bit flips in one
+    // page (or a damaged record's resync to the next page) reach one copy only.
+    const bytes = w.streamPos - first, per = mem.pageSize - LOG_HEADER - LOG_NEXT;
+    const pad = (per - (w.streamPos + PUBLISHED_BYTES) % per) % per, second = w.streamPos + PUBLISHED_BYTES + pad;
+    putPublished(w, { generation, first, second, bytes, copy: 0, pad }, this.logId);
+    w.copy(first, first + bytes);
+    putPublished(w, { generation, first, second, bytes, copy: 1, pad: 0 }, this.logId);
     const r = this.live.closeFresh();
     if (r < 0) return r;
-    if (this.locate) setLocate(mem, this.fresh, this.locate);   // not published yet: LOCATE is set before the slot names the log
+    if (this.locate) setLocate(mem, this.fresh, this.locate, LOCATE_SLICED);   // not published yet: LOCATE is set before the slot names the log
     return { e, ...this.live.publishFresh(this.fresh, generation, e) };
   }
 
@@ -257,7 +269,7 @@ export class SlicedCompaction {
     const w = this.live.writer;
     this.locate = this.ix.writeIndex(w, this.logId);
     // RUNS right after the index; 'rest' nodes and the last step's records follow it (a tail).
-    this.ix.writeRuns(w, this.locate, this.data.subarray(0, this.dataN), this.pageSize, this.logId);
+    this.ix.writeRuns(w, this.locate, this.data.subarray(0, this.dataN), this.pageSize, this.logId, LOCATE_SLICED);
     this.grouping = 'done';
   }
   private dir = 0;

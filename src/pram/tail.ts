@@ -75,33 +75,58 @@ export function replayGroup(g: { dir: InodeRecord | null; nodes: Map<number, Ino
   }
 }
 
-/** Why a tail of `tailBytes` in a log of `logBytes` is not worth an overlay (the caller asks before reading it), or null. */
-export function tailTooLarge(tailBytes: number, logBytes: number): string | null {
+/**
+ * Why a tail of `tailBytes` in a log of `logBytes` is not worth an overlay, or null. `copyBytes` of the tail are a publish
+ * step's second copy and its PUBLISHED records (v3 minor 5): read, never replayed, so counted in neither; before the
+ * tail is read, at most half of it (copyAtMost).
+ */
+export function tailTooLarge(tailBytes: number, logBytes: number, copyBytes = 0): string | null {
   // Worth it only while the tail and the groups it touches are less to read than the whole log.
-  return tailBytes * 2 > logBytes ? `a tail of ${tailBytes} bytes in a log of ${logBytes}` : null;
+  return (tailBytes - copyBytes) * 2 > logBytes - copyBytes
+    ? `a tail of ${tailBytes} bytes${copyBytes ? ` (${copyBytes} of them a publish step's second copy)` : ''} in a log of ${logBytes}` : null;
 }
+
+/** The most of a tail of `tailBytes` that can be a publish step's second copy (the caller's check before it reads the tail). */
+export const copyAtMost = (tailBytes: number): number => Math.floor(tailBytes / 2);
 
 /**
  * The overlay of the tail `raw` (the stream bytes after the RUNS records) over the compaction,
  * or why it cannot be one (the caller then replays the whole log).
  */
 export function tailOverlay(raw: Buffer, src: TailSource, logBytes: number, crcs: SpanCrcs, runsData: Float64Array, logAfter: readonly number[]): TailOverlay | string {
-  const big = tailTooLarge(raw.length, logBytes);
+  const all = recordsIn(raw, 'the tail');
+  if (typeof all === 'string') return all;
+  const { recs: read, copy } = oneCopy(all);
+  const big = tailTooLarge(raw.length, logBytes, copy);
   if (big) return big;
-  const read = recordsIn(raw, 'the tail');
-  if (typeof read === 'string') return read;
   for (const { rec } of read) if (rec.type === RecordType.Span && rec.r.crcsDamage) return 'a SPAN of the tail whose page crcs are damaged';
   // ATIMES records join no group: kept whole, each node's atime settled when it is adopted (tailatimes.ts).
   const { recs, atimes } = apartAtimes(read);
   // Records of one group wait for its load; the rest are applied now.
   const split = splitTail(recs, src.index, src.homeOf, runsData, logAfter);
-  const o = eagerOverlay(split.eager, src, raw.length, logBytes, crcs);
+  const o = eagerOverlay(split.eager, src, raw.length - copy, logBytes - copy, crcs);
   if (typeof o === 'string') return o;
   o.deferred = split.deferred;
   o.deferredFresh = split.fresh;
   o.atimes = atimes;
   if (split.maxIno > o.maxIno) o.maxIno = split.maxIno;
   return o;
+}
+
+/**
+ * The tail's records less the second copy of a publish step and the PUBLISHED records (v3 minor 5): the copy is the
+ * same records again (read only when the first is damaged: a full replay's case, as any damage in the tail), and
+ * applying it twice would charge its names and pages twice and undo a reused ino's records (its DROP).
+ */
+function oneCopy(all: readonly { rec: LogRecord; at: number; total: number }[]): { recs: { rec: LogRecord; at: number }[]; copy: number } {
+  const recs: { rec: LogRecord; at: number }[] = [];
+  let inCopy = false, copy = 0;
+  for (const x of all) {
+    if (x.rec.type === RecordType.Published) inCopy = x.rec.r.copy === 0;
+    if (x.rec.type === RecordType.Published || inCopy) copy += x.total;
+    else recs.push(x);
+  }
+  return { recs, copy };
 }
 
 /** The tail's records less its ATIMES, and those held apart with their places (null: none). */

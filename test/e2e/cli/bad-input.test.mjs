@@ -45,7 +45,7 @@ test('a header of another format version: a version error naming the arena (exit
   const file = await arena('version.pram');
   const fd = fs.openSync(file, 'r+');
   const b = Buffer.alloc(8);
-  b.writeUInt32LE(8, 0);       // format version 8
+  b.writeUInt32LE(9, 0);       // format version 9
   b.writeUInt32LE(3000, 4);    // and a page size no mapping can take (was applied before the version was read)
   fs.writeSync(fd, b, 0, 8, 4);
   fs.closeSync(fd);
@@ -54,7 +54,7 @@ test('a header of another format version: a version error naming the arena (exit
     const r = pram([...args, '--arena', file]);
     assert.equal(r.code, 1, `${args[0]}: ${r.stderr}`);
     assert.equal(r.stderr.split('\n').length, 2, `${args[0]}: one line: ${r.stderr}`);
-    assert.match(r.stderr, /format version 8, this pram reads versions 2, 3, 4, 5, 6 and 7/, args[0]);
+    assert.match(r.stderr, /format version 9, this pram reads versions 2, 3, 4, 5, 6, 7 and 8/, args[0]);
     assert.ok(r.stderr.includes(file), `${args[0]} names the arena: ${r.stderr}`);
   }
   assert.ok(fs.readFileSync(file).equals(before), 'the arena is unchanged');

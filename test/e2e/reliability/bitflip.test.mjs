@@ -25,7 +25,7 @@ const one = process.env['PRAM_BITFLIP_SEED'];
 const RUNS = Number(process.env['PRAM_BITFLIP_RUNS'] ?? 2000);
 const BATCH = 250;
 const PER_RUN_MS = 20_000;
-const totals = { runs: 0, byClass: {}, refused: 0, losses: 0 };
+const totals = { runs: 0, byClass: {}, refused: 0, losses: 0, covered: 0, rolledTo0: 0 };
 
 /** Runs seeds in one child; resolves with its lines, rejects naming the seed of a crash or a hang. */
 function batch(imageSeed, seeds) {
@@ -69,6 +69,8 @@ for (const { imageSeed, seeds } of plan) {
       totals.byClass[o.cls] = (totals.byClass[o.cls] ?? 0) + 1;
       totals.refused += o.refused ? 1 : 0;
       totals.losses += o.losses;
+      totals.covered += o.covered ?? 0;
+      totals.rolledTo0 += o.rolledTo === 0 ? 1 : 0;
     }
     assert.equal(lines.filter((l) => l.startsWith('start ')).length, seeds.length, 'every seed ran');
     assert.deepEqual(failures, []);

@@ -16,7 +16,7 @@ const SIZES = [0, 1, 100, 4095, 4096, 4097, 3 * PS + 7, 9 * PS, 40 * PS + 1, 70 
  * checkpoints > 1: the last state is reached through earlier syncs, so the
  * header's other slot holds an older checkpoint: `older` = { generation, expect }.
  */
-export async function buildImage(arena, seed, { v1 = false, v3 = false, extents = false, checkpoints = 1, many = 0, sizeBytes = 4 << 20, sliced = false, tail = false, slicedTail = false, moveDuring = false, atimes = false } = {}) {
+export async function buildImage(arena, seed, { v1 = false, v3 = false, extents = false, checkpoints = 1, many = 0, sizeBytes = 4 << 20, sliced = false, tail = false, slicedTail = false, moveDuring = false, publishLast = false, atimes = false } = {}) {
   // v1/v2 images are chains (pageMap reads their layout); v3: a record log (logMap). Set per image: the
   // process mounts each image the way it was written.
   process.env['PRAM_FORMAT'] = v3 ? '3' : '2';
@@ -86,11 +86,24 @@ export async function buildImage(arena, seed, { v1 = false, v3 = false, extents 
     await pfs.writeFile('/c/after-atimes', r.bytes(r.range(1, 2 * PS)));
   }
   let expect = await expectOf(pfs);
-  if (sliced) compactInSlices(pfs, moveDuring ? movedBetween : undefined);   // after the reads: their atime updates are in no later commit
+  const before = sliced ? compactInSlices(pfs, moveDuring ? movedBetween : undefined) : 0;   // after the reads: their atime updates are in no later commit
+  if (sliced) {
+    // v3 minor 5: until a commit follows the publish the older slot names the log before the compaction (the last
+    // commit before it: `expect`'s tree), which a mount loads when the publish step's records are damaged.
+    older = { generation: before, expect };
+    states.set(before, expect);
+  }
+  if (publishLast) {
+    // The image ends with the publish (nothing committed after it) and the move of moveDuring in its step's records.
+    expect = await expectOf(pfs);
+    await pfs.unmount({ save: false });
+    return { expect, older, states };
+  }
   if (slicedTail) {
     // The publish (the other header slot) holds the compaction; then a commit after it moving /a/b to /c/b2 (moveDuring: the
-    // move is between the slices instead, in the publish's own tail — not in the campaign: bit flips that take those
-    // records bring the older names back with no loss naming them, a replay damage rule this variant found).
+    // move is between the slices instead, in the publish step's records, written twice (v3 minor 5): damage in one copy
+    // is read from the other; in the same record of both, nothing of the log loads, said — the log before the
+    // compaction is gone with that commit).
     older = { generation: pfs.volume.pram.stats().generation, expect: await expectOf(pfs) };
     states.set(older.generation, older.expect);
     if (!moveDuring) { await pfs.rename('/a/b', '/c/b2'); await pfs.mkdir('/c/b2/new'); }
@@ -188,7 +201,7 @@ export function pageMap(img) {
 export async function logMap(arena, img) {
   const slots = [64, 128].map((o) => ({ gen: u64(img, o), head: u64(img, o + 8), ext: img.readUInt32LE(o + 32), tail: u64(img, o + 40), tailOff: img.readUInt32LE(o + 48), pages: img.readUInt32LE(o + 52) }));
   const s = slots[0].gen >= slots[1].gen ? slots[0] : slots[1];
-  if (s.ext < 2 || s.ext > 6) throw new Error(`not a v3 log (slot extension ${s.ext})`);   // 3: v3 minor 1 (SPAN records), 4: minor 2 (grouped, INDEX + LOCATE), 5: minor 3 (RUNS), 6: minor 4 (ATIMES)
+  if (s.ext < 2 || s.ext > 7) throw new Error(`not a v3 log (slot extension ${s.ext})`);   // 3: v3 minor 1 (SPAN records), 4: minor 2 (grouped, INDEX + LOCATE), 5: minor 3 (RUNS), 6: minor 4 (ATIMES), 7: minor 5 (PUBLISHED)
   const log = [];
   let pfn = s.head;
   for (let i = 0; i < s.pages; i++) {
@@ -274,6 +287,7 @@ export function depsOf(path, expect, map) {
  * slices (background(0)) with no change during it (or `during`'s); the sync after the last publishes it, so
  * the image ends with a compaction in slices and nothing after its RUNS but `during`'s changes (a lazy mount boots it).
  * All of it synchronous on the volume: the library's own driver never runs a slice in between.
+ * Returns the generation of the last commit before the publish.
  */
 function compactInSlices(pfs, during = () => {}) {
   const vol = pfs.volume, c = vol.lookup(1, 'c').ino;
@@ -283,7 +297,9 @@ function compactInSlices(pfs, during = () => {}) {
     if (vol.setxattr(c, 'user.grow', Buffer.alloc(3000, i & 0xff), 0) !== 0 || vol.sync() !== 0) throw new Error('a commit growing the log failed');
   }
   if (vol.removexattr(c, 'user.grow') !== 0 || vol.sync() !== 0) throw new Error('a commit growing the log failed');   // /c as `expect` has it
+  const before = vol.pram.stats().generation;
   let slices = 0;
   while (vol.background(0)) during(vol, ++slices);
   if (vol.sync() !== 0 || slices < 3 || vol.pram.slices.compacting) throw new Error(`the compaction ran in ${slices} slices, not published`);
+  return before;
 }

@@ -51,6 +51,21 @@ test('fixed: listing a directory whose hard-linked node\'s home group lost its r
   assert.ok(o.losses >= 1 && o.lostPaths >= 1, 'the lost node is named as a loss');
 });
 
+test('fixed: flips in the records that published a compaction in slices (a directory moved while it ran) brought the old name back silently, then (one copy of the step) lost everything with a commit after them; the step is written twice: its damaged PUBLISHED is read from the other copy, nothing lost (SEED=104679)', () => {
+  const o = strict(7, 104679);
+  assert.equal(o.variant, 'v3-sliced-tail');
+  assert.equal(o.rolledTo, undefined, 'nothing rolled back');
+  assert.equal(o.generation, 34, 'the newest commit, after the publish');
+  assert.equal(o.covered, 1, 'the damage is said covered by the other copy');
+  assert.equal(o.lostPaths, 0);
+});
+test('fixed (v3 minor 5): with nothing committed after the publish, damage there that no copy covers (a log page cut before the step) loads the commit before it from the older slot, exactly (SEED=101759)', () => {
+  const o = strict(7, 101759);
+  assert.equal(o.variant, 'v3-sliced-publish');
+  assert.equal(o.generation, 34, 'the generation goes on from the newest slot');
+  assert.equal(o.rolledTo, 33, 'the worker compared the tree with commit 33\'s');
+});
+
 test('bug: a symlink with a hostile saved size makes readlink allocate that size (4 GiB, fuzz SEED=1880)', () => {
   const fuzz = path.join(path.dirname(worker), 'fuzz-worker.mjs');
   const out = execFileSync(process.execPath, ['--expose-gc', fuzz, dir, 'one', '1880'], {

@@ -1,0 +1,84 @@
+// Reads of a v3 log's stream at a stream position, across its pages (the segments the walk read,
+// logwalk.ts): the replay's looks ahead past a damaged record (replay.ts) and the two copies of a
+// publish step (publishstep.ts). Each copies the bytes it reads; none is on the replay's hot path.
+
+import { align8, ATIMES_ENTRY, ATIMES_FIXED, ATIMES_MAX_ENTRIES, decodePayload, framedCrc, LOG_HEADER, LOG_NEXT, PUBLISHED_SIZE, RECORD_HEADER,
+  RECORD_PAYLOAD_MAX, RecordType, type PublishedRecord } from '../format/v3.js';
+import { decodeSpan } from './spans.js';
+import type { Segment } from './logwalk.js';
+
+/** Stream bytes of a PUBLISHED record without zeros after its fields (copy 1's; copy 0's at least). */
+export const PUBLISHED_BYTES = RECORD_HEADER + PUBLISHED_SIZE;
+
+/** A whole PUBLISHED record and the stream byte it starts at. */
+export interface PublishedAt { pos: number; r: PublishedRecord }
+
+/** `n` stream bytes from position `pos` (a copy), or null when a page of them was not read. */
+export function streamAt(segments: Segment[], per: number, pos: number, n: number): Buffer | null {
+  const out = Buffer.allocUnsafe(n);
+  for (let got = 0; got < n;) {
+    const s = segments[Math.floor((pos + got) / per)], off = LOG_HEADER + ((pos + got) % per);
+    if (!s || off < s.start || off >= s.end) return null;
+    const take = Math.min(n - got, s.end - off);
+    s.page.copy(out, got, off, off + take);
+    got += take;
+  }
+  return out;
+}
+
+/** The whole, crc-valid, well-formed record at stream byte `pos`: its stream bytes and generation; or null. */
+export function recordAt(segments: Segment[], per: number, pos: number): { total: number; generation: number } | null {
+  const head = streamAt(segments, per, pos, RECORD_HEADER);
+  if (!head) return null;
+  const length = head.readUInt32LE(8);
+  if (length > RECORD_PAYLOAD_MAX) return null;
+  const total = RECORD_HEADER + align8(length), b = streamAt(segments, per, pos, total);
+  if (!b) return null;
+  const type = b.readUInt16LE(4);
+  if (framedCrc(b, 0, type, length) !== b.readUInt32LE(0)) return null;
+  const rec = type === RecordType.Span ? decodeSpan(b, RECORD_HEADER, length) : decodePayload(type, b.subarray(RECORD_HEADER, RECORD_HEADER + length));
+  return typeof rec === 'string' ? null : { total, generation: b.readUInt32LE(12) };
+}
+
+/** The whole PUBLISHED record at `pos`, or null (a cheap look at its type and length first: this probes every 8 bytes). */
+export function publishedAt(segments: Segment[], per: number, pos: number): PublishedAt | null {
+  const head = streamAt(segments, per, pos, RECORD_HEADER);
+  if (!head || head.readUInt16LE(4) !== RecordType.Published || head.readUInt32LE(8) < PUBLISHED_SIZE || head.readUInt32LE(8) > PUBLISHED_SIZE + per) return null;
+  if (!recordAt(segments, per, pos)) return null;
+  const rec = decodePayload(RecordType.Published, streamAt(segments, per, pos + RECORD_HEADER, head.readUInt32LE(8))!);
+  return typeof rec === 'string' || rec.type !== RecordType.Published ? null : { pos, r: rec.r };
+}
+
+/** Whole PUBLISHED records in the stream bytes [from, to) that a damaged record's resync skipped. */
+export function publishedIn(segments: Segment[], per: number, from: number, to: number): PublishedAt[] {
+  const out: PublishedAt[] = [];
+  for (let pos = from + (8 - from % 8) % 8; pos + PUBLISHED_BYTES <= to; pos += 8) {
+    const p = publishedAt(segments, per, pos);
+    if (p) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * Where the stream continues past a damaged record whose header says ATIMES (v3 minor 4), or -1:
+ * trusted only when its length is one an ATIMES record has and it ends at the stream's end or where
+ * a whole record that checks begins (a bit flipped in its type or length fails that; no other type
+ * becomes ATIMES by one flipped bit with a length an ATIMES record could have).
+ */
+export function atimesPast(pageSize: number, segments: Segment[], at: { seg: number; off: number }, head: Buffer): number {
+  const length = head.readUInt32LE(8);
+  if (head.readUInt16LE(4) !== RecordType.Atimes || length < ATIMES_FIXED + ATIMES_ENTRY || (length - ATIMES_FIXED) % ATIMES_ENTRY !== 0 ||
+    length > ATIMES_FIXED + ATIMES_ENTRY * ATIMES_MAX_ENTRIES) return -1;
+  const per = pageSize - LOG_HEADER - LOG_NEXT, after = at.seg * per + at.off - LOG_HEADER + RECORD_HEADER + align8(length);
+  const last = segments[segments.length - 1];
+  if (!last) return -1;
+  const end = (segments.length - 1) * per + (last.end - LOG_HEADER);
+  if (after === end) return after;
+  if (after > end) return -1;
+  const next = streamAt(segments, per, after, RECORD_HEADER);
+  if (!next) return -1;
+  const nlen = next.readUInt32LE(8), ntotal = RECORD_HEADER + align8(nlen);
+  if (nlen > RECORD_PAYLOAD_MAX || after + ntotal > end) return -1;
+  const whole = streamAt(segments, per, after, ntotal);
+  return whole && framedCrc(whole, 0, whole.readUInt16LE(4), nlen) === whole.readUInt32LE(0) ? after : -1;
+}
