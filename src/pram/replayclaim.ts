@@ -3,12 +3,12 @@
 
 import type { PhysMem } from '../mem/physmem.js';
 import type { Memblock } from '../boot/memblock.js';
-import { RUN } from './apply.js';
+import { RUN, type ReplayNode } from './apply.js';
 import { claimSpans, Reserver } from './spans.js';
-import type { LogReplay } from './replay.js';
+import type { Loss } from './image.js';
 
 /** Reserve every live run's and span's pages; a run that cannot be reserved is lost (its indexes read EIO). */
-export function claim(mem: PhysMem, memblock: Memblock, out: LogReplay): number {
+export function claim(mem: PhysMem, memblock: Memblock, out: { nodes: Map<number, ReplayNode>; losses: Loss[] }): number {
   const r = new Reserver(mem, memblock);
   for (const [ino, n] of out.nodes) {
     claimSpans(ino, n, r, out.losses);
