@@ -1,8 +1,9 @@
 // A lazy mount after a service's day of small commits (bench/lib/change-child.js changeOps, smaller): 4 KiB
 // writes into a 1 MiB file each made durable, creates, renames and unlinks each synced, the file unlinked. The
 // file's pages were named by tail MAPs, let go, then taken by later commits' log pages; the mount must still be
-// led by the index (pram/taildefer.ts keeps such a page's records eager: deferred, the page stayed reserved as
-// data beside the log's own, the mount refused the overlap and replayed the whole log), and equal a full mount.
+// led by the index (once such a page stayed reserved as data beside the log's own, the mount refused the overlap and
+// replayed the whole log), defer those records to the group's load (pram/taildefer.ts asLog: the log's page is
+// neither reserved for them nor freed after), and equal a full mount: tree, statfs, free pages.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -48,11 +49,17 @@ test('small commits whose freed data pages became log pages: the next lazy mount
     const lazy = await mount({ arena, verify: 'lazy', readOnly: true, log: (l) => lines.push(l), ...opts });
     const boot = lines.filter((l) => /index|whole/.test(l)).join(' | ');
     assert.match(boot, /led by its index/, `seed ${seed}: the lazy mount`);
-    assert.ok(lazy.volume.pram!.lazyLog!.tail, `seed ${seed}: with a tail`);
+    const tail = lazy.volume.pram!.lazyLog!.tail;
+    assert.ok(tail, `seed ${seed}: with a tail`);
+    // The target's records (its pages since taken by the log) wait for the root's group like any other one-group component.
+    assert.ok(tail.deferred.has(1), `seed ${seed}: the root's records are deferred`);
+    assert.ok(tail.deferred.get(1)!.asLog.length > 0, `seed ${seed}: some of their pages are log pages now`);
     const got = await tree(lazy);
+    const fsLazy = lazy.volume.statfs(), freeLazy = lazy.volume.pram!.allocator.freeCount;
     await lazy.unmount();
     const full = await mount({ arena, verify: 'full', readOnly: true, ...opts });
     assert.deepEqual(got, await tree(full), `seed ${seed}: the lazy tree is the full one`);
+    assert.deepEqual([lazy.volume.losses, fsLazy, freeLazy], [[], full.volume.statfs(), full.volume.pram!.allocator.freeCount], `seed ${seed}: no loss; statfs and free pages as a full mount's`);
     assert.deepEqual(full.volume.losses, []);
     await full.unmount();
   } finally {

@@ -214,11 +214,12 @@ export class LazyLog {
 
   /** A group whose tail records waited for its load: replayed, the records applied (tail.ts replayDeferred), adopted as the tail left it. */
   private loadDeferred(dir: number, g: Parameters<typeof replayDeferred>[0], d: DeferredGroup,
-    ctx: AdoptContext, lose: (l: Loss) => void, pathOf: (ino: number) => string, damaged: () => boolean): LoadedGroup {
+    ctx: AdoptContext, lose: (l: Loss) => void, pathOf: (ino: number) => string, damaged: () => boolean): LoadedGroup | string {
     // A subdirectory's name is priced here, not with its group: a deferred record may only remove one (the subdirectory
     // moved or removed by the eager part, which prices its new name and nothing of the old one).
     const r = replayDeferred(g, dir, d, this.crcs, (ino) => this.index.dirs.has(ino) ? 0 : this.homeOf(ino),
       (type, ino) => lose({ path: pathOf(dir), pfn: null, what: `a ${type} of ino ${ino} in the tail, which has no INODE: its pages dropped` }));
+    if (r.logMapped.length) return `its tail records leave pfn:${r.logMapped[0]!.toString(16)} mapped, a page a later commit's log holds`;
     const st = r.st, none = ctx.newPageMap(), tally = { dataPages: 0 }, nodes: NodeImage[] = [];
     let at = dir;
     const loseNode = (what: string, pfn: number | null = null, range?: { start: number; end: number }) => {

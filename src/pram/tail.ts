@@ -256,11 +256,11 @@ export function measure(st: ReplayState, src: Pick<TailSource, 'homeOf'>): TailO
 }
 
 /** A deferred group as its tail records leave it, and what its load settles: pages freed, bytes charged over the exact. */
-export interface DeferredLoad { st: ReplayState; freed: number[]; bytes: number; inline: number; nodesBefore: number }
+export interface DeferredLoad { st: ReplayState; freed: number[]; bytes: number; inline: number; nodesBefore: number; logMapped: number[] }
 
 /**
  * Group `g` of directory `dir` replayed, then its deferred tail records applied in log order (as a full replay
- * applies them). Pages the group held or the records named and no node holds after them are freed; the
+ * applies them). Pages the group held or the records named (but those the log holds now: taildefer asLog) and no node holds after them are freed; the
  * bytes and inline nodes are the exact change less what the mount charged (never more: the charge is an upper bound).
  */
 export function replayDeferred(g: Parameters<typeof replayGroup>[0], dir: number, d: DeferredGroup, crcs: SpanCrcs, homeOf: (ino: number) => number,
@@ -275,5 +275,7 @@ export function replayDeferred(g: Parameters<typeof replayGroup>[0], dir: number
   const after = measure(st, src), freed: number[] = [];
   const gone = cutRuns(normalRuns([...before.pages, ...d.pages]), after.pages);
   for (let k = 0; k < gone.length; k += 2) for (let i = 0; i < gone[k + 1]!; i++) freed.push(gone[k]! + i);
-  return { st, freed, bytes: after.bytes - before.bytes - d.charge.bytes, inline: after.inline - before.inline - d.charge.inline, nodesBefore: before.nodes };
+  // A page the log holds now that the records leave mapped: no image the engine writes does that (the caller refuses the group).
+  const logMapped = d.asLog.filter((p) => { for (let k = 0; k < after.pages.length; k += 2) if (p >= after.pages[k]! && p < after.pages[k]! + after.pages[k + 1]!) return true; return false; });
+  return { st, freed, bytes: after.bytes - before.bytes - d.charge.bytes, inline: after.inline - before.inline - d.charge.inline, nodesBefore: before.nodes, logMapped };
 }

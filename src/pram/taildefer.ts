@@ -8,7 +8,7 @@
 // group first loads (lazy.ts loadGroup, same applyRecord). Anything else stays eager (read
 // and replayed at mount, as before): several groups (a rename across directories, a
 // link), a directory made or removed, a node the index has no home for, a fresh node paged
-// before its INODE, a page mapped and then taken for the log by a later commit, and — when some record, or a log page after the index, names a page the RUNS list (a
+// before its INODE, and — when some record, or a log page after the index, names a page the RUNS list (a
 // page freed in one group and taken again: which group held it is not known unread) —
 // every component with page records. The mount stays conservative: the deferred pages are reserved and
 // their records charged as new bytes (an upper bound), settled when the group loads.
@@ -22,6 +22,7 @@ import { normalRuns } from './pageruns.js';
 export interface DeferredGroup {
   recs: LogRecord[];                       // in log order
   pages: number[];                         // data pages its MAP and SPAN records name (reserved at mount), as (pfn, count) pairs
+  asLog: number[];                         // pages they name that a later commit's log holds now (not reserved as data: never data at the end)
   charge: { bytes: number; inline: number };   // record bytes and inline nodes charged at mount, as if all new
   nodes: number;                           // nodes made less nodes dropped (statfs counts them before the load)
 }
@@ -131,8 +132,10 @@ export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (i
     keys[i] = k;
     distinct.add(k);
   }
-  // A page mapped, let go and then taken by a later commit's log: only the eager replay knows it is no data page now.
-  for (const p of logAfter) if (mapped.has(p)) bad.add(pageKey(p));
+  // A page mapped, let go and then taken by a later commit's log: its log owns it now, so a deferred group's records
+  // may map and unmap it at the load, but it is not reserved for them (the log's reserve holds it) nor freed after.
+  const asLog = new Set<number>();
+  for (const p of logAfter) if (mapped.has(p)) asLog.add(p);
   // Each component: its groups, whether it must stay eager.
   const groups = new Map<number, number[]>(), eagerRoots = new Set<number>();
   for (const k of bad) eagerRoots.add(places.find(k));
@@ -151,9 +154,9 @@ export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (i
     if (eagerRoots.has(root) || !gs || gs.length !== 1) { out.eager.push(rec); continue; }
     const dir = gs[0]!;
     let d = out.deferred.get(dir);
-    if (!d) out.deferred.set(dir, (d = { recs: [], pages: [], charge: { bytes: 0, inline: 0 }, nodes: 0 }));
+    if (!d) out.deferred.set(dir, (d = { recs: [], pages: [], asLog: [], charge: { bytes: 0, inline: 0 }, nodes: 0 }));
     d.recs.push(rec);
-    charge(d, rec);
+    charge(d, rec, asLog);
     if (rec.type === RecordType.Inode && rec.r.ino > max && !out.fresh.has(rec.r.ino)) { out.fresh.set(rec.r.ino, dir); d.nodes++; }
     if (rec.type === RecordType.Drop && (rec.ino <= max || out.fresh.delete(rec.ino))) d.nodes--;
   }
@@ -161,10 +164,22 @@ export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (i
 }
 
 /** What a deferred record is charged at mount: as if it were new (an INODE its record and inline bytes, a NAME its record). */
-function charge(d: DeferredGroup, rec: LogRecord): void {
+function charge(d: DeferredGroup, rec: LogRecord, asLog: ReadonlySet<number>): void {
   if (rec.type === RecordType.Inode) {
     d.charge.bytes += inodeRecordBytes(rec.r.xattrs.length);
     if (rec.r.inline.length > 0) { d.charge.inline++; d.charge.bytes += inlineRecordBytes(rec.r.inline.length); }
   } else if (rec.type === RecordType.Name && rec.r.ino !== 0) d.charge.bytes += nameRecordBytes(Buffer.byteLength(rec.r.name));
-  else if (rec.type === RecordType.Map || rec.type === RecordType.Span) d.pages.push(rec.r.pfn, rec.r.count);
+  else if (rec.type === RecordType.Map || rec.type === RecordType.Span) {
+    const { pfn, count } = rec.r;
+    if (asLog.size === 0) { d.pages.push(pfn, count); return; }
+    // The stretches between the log's pages, those in a list of their own.
+    let from = pfn;
+    for (let p = pfn; p < pfn + count; p++) {
+      if (!asLog.has(p)) continue;
+      if (p > from) d.pages.push(from, p - from);
+      d.asLog.push(p);
+      from = p + 1;
+    }
+    if (pfn + count > from) d.pages.push(from, pfn + count - from);
+  }
 }
