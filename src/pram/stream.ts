@@ -61,12 +61,8 @@ export function walkLog(mem: PhysMem, pfn: number, seq0: number, total: number, 
     const sums = headerSums(buf, c, ps), sumsI = new Int32Array(sums.buffer, sums.byteOffset, c);
     const w = new Int32Array(buf.buffer, buf.byteOffset, c * words);
     for (let i = 0; ; i++) {
-      const at = i * words, s = seq + i, first = w[at + 1]!;
-      // Header words: 0 magic, 1 first record's offset, 2-3 log id, 4-5 seq, 7 crc of bytes 0..27 (readLogHeader).
-      if (!(w[at] === LOG_MAGIC && w[at + 7] === sumsI[i] && w[at + 2] === idLo && w[at + 3] === idHi && w[at + 4] === ((s % HI) | 0) &&
-        w[at + 5] === (Math.floor(s / HI) | 0) && (first === 0 || (first >= LOG_HEADER && first < ps - LOG_NEXT && first % 8 === 0)))) {
-        return `log page ${s} does not belong to the log`;
-      }
+      const at = i * words, s = seq + i;
+      if (!headerWordsOk(w, at, sumsI[i]!, idLo, idHi, s, ps)) return `log page ${s} does not belong to the log`;
       out.push(pfn + i);
       const next = (w[at + nextAt + 1]! >>> 0) * HI + (w[at + nextAt]! >>> 0);
       if (i + 1 === c || next !== pfn + i + 1) {           // the chain leaves the stretch read
@@ -151,15 +147,23 @@ function checkHeaders(whole: Buffer, s0: number, s1: number, ps: number, pages: 
   const idLo = (check.logId % HI) | 0, idHi = Math.floor(check.logId / HI) | 0, nextAt = (ps - LOG_NEXT) / 4, words = ps / 4;
   for (let i = 0, at = 0; i < k; i++, at += words) {
     const seq = s0 + i;
-    // Header words: 0 magic, 1 first record's offset, 2-3 log id, 4-5 seq, 6 reserved, 7 crc of bytes 0..27 (readLogHeader).
-    if (w && w[at] === LOG_MAGIC && w[at + 7] === sumsI[i] && w[at + 2] === idLo && w[at + 3] === idHi && w[at + 4] === ((seq % HI) | 0) && w[at + 5] === (Math.floor(seq / HI) | 0)) {
-      const first = w[at + 1]!;
+    if (w && headerWordsOk(w, at, sumsI[i]!, idLo, idHi, seq, ps)) {
       const next = seq + 1 < pages.length ? pages[seq + 1] : -1;
-      if ((first === 0 || (first >= LOG_HEADER && first < ps - LOG_NEXT && first % 8 === 0)) &&
-        (next === -1 || (next !== undefined && w[at + nextAt] === ((next % HI) | 0) && w[at + nextAt + 1] === (Math.floor(next / HI) | 0)))) continue;
+      if (next === -1 || (next !== undefined && w[at + nextAt] === ((next % HI) | 0) && w[at + nextAt + 1] === (Math.floor(next / HI) | 0))) continue;
     }
     check.exact(seq, whole.subarray(i * ps, (i + 1) * ps), sums[i]);
   }
+}
+
+/**
+ * The header of the log page whose words begin at w[at], as readLogHeader and the log's own checks judge it: magic,
+ * crc (`sum`: its header bytes' crc32c, signed), log id (idLo, idHi: its words, signed), seq, first-record offset.
+ * Header words: 0 magic, 1 first record's offset, 2-3 log id, 4-5 seq, 6 reserved, 7 crc of bytes 0..27.
+ */
+function headerWordsOk(w: Int32Array, at: number, sum: number, idLo: number, idHi: number, seq: number, ps: number): boolean {
+  const first = w[at + 1]!;
+  return w[at] === LOG_MAGIC && w[at + 7] === sum && w[at + 2] === idLo && w[at + 3] === idHi && w[at + 4] === ((seq % HI) | 0) &&
+    w[at + 5] === (Math.floor(seq / HI) | 0) && (first === 0 || (first >= LOG_HEADER && first < ps - LOG_NEXT && first % 8 === 0));
 }
 
 /** The crc32c of each of the k whole log pages' header bytes 0..27 in `whole`. */
