@@ -146,7 +146,7 @@ static void stop(ahead_t *a) {
   if (!a->started) return;
   atomic_store(&a->stop, 1);
   wake(a, 1);
-  /* It stops within a chunk (512 KiB) -- once it runs: back to its starter's scheduling, not to wait
+  /* It stops within a chunk (1 MiB, crc32c.c READ_CHUNK) -- once it runs: back to its starter's scheduling, not to wait
    * for an idle core. */
   struct sched_param sp = { .sched_priority = a->priority };
   pthread_setschedparam(a->tid, a->policy, &sp);
