@@ -10,7 +10,17 @@
  * TAKEN: this thread then leaves it, and the next SKIP_BLOCKS, to that reader
  * (it has caught up) and works further ahead; a last pass takes what is still
  * FREE. A block's pages are read with pread (its own dup of the arena's fd)
- * into its own buffer, never mapped. The thread ends when every block is
+ * into its own buffer, never mapped: summing a mapping in place costs as
+ * much or more (1 GiB of a tmpfs arena, one thread: 64 MiB windows populated
+ * with MADV_POPULATE_READ, summed, unmapped 152-156 ms CPU, faulted in by the
+ * sum itself 137-143, pread and crc32c of 512 KiB chunks 133-145; the
+ * population alone is 70 ms, a 4 KiB page at a time), and mapping and
+ * unmapping 1 MiB windows slowed a reader on the other core 7 % (the unmaps'
+ * TLB shootdowns presumably). Even so this thread is slower than a reader's
+ * plain copy (~90 ms a GiB against ~78 where the arena's memory reads fast),
+ * so a reader of a whole image catches it up and checks some blocks itself:
+ * 259-388 of 2048 for 4 GiB, most of them in the first GiB read, while V8's own
+ * helper threads take the second core after the mount. The thread ends when every block is
  * settled, at aheadStop (unmount), or at the environment's teardown, and never
  * keeps the process alive (a plain pthread, joined).
  * An index-led mount (WAITS) has pages whose sums come later, as their group
@@ -146,7 +156,7 @@ static void stop(ahead_t *a) {
   if (!a->started) return;
   atomic_store(&a->stop, 1);
   wake(a, 1);
-  /* It stops within a chunk (512 KiB) -- once it runs: back to its starter's scheduling, not to wait
+  /* It stops within a chunk (1 MiB, crc32c.c READ_CHUNK) -- once it runs: back to its starter's scheduling, not to wait
    * for an idle core. */
   struct sched_param sp = { .sched_priority = a->priority };
   pthread_setschedparam(a->tid, a->policy, &sp);

@@ -223,10 +223,16 @@ static napi_value js_crc32c_ranges(napi_env env, napi_callback_info info) {
  * verifying ahead of sequential reads, never waited for, was tried too:
  * reading 1 GiB after a lazy mount took 230-250 ms with it against 150-170
  * without, both threads with a core each (chrt -f); branch readahead-thread.)
- * Chunks of 512 KiB: with folding, fewer preads
- * cost less than 256 KiB's fit to L2 gained (1 GiB read in 1 MiB reads:
- * 124-130 ms CPU against 130-149; 64 KiB: 148-169). */
-#define READ_CHUNK (512u << 10)
+ * Chunks of 1 MiB, this EPYC's L2 per core: a read of 1 MiB is one pread
+ * (pread and crc32c of 1 GiB of the arena file, one thread: 122-128 ms CPU
+ * in 1 MiB chunks, 130-134 in 512 KiB, 136-142 in 256 KiB; 2 MiB: 122-134).
+ * Reading 1 GiB in 1 MiB reads after a lazy mount, every page checked by
+ * the reader (PRAM_VERIFY_AHEAD=0, chrt -f 2): 141 ms against 148 with 512
+ * KiB (median of 5; a full mount's reads 117); the checking thread, which
+ * reads through here too, left a reader 259 blocks of 4 GiB to check instead
+ * of 517. (512 KiB had been 124-130 ms CPU against 256 KiB's 130-149; 64 KiB:
+ * 148-169.) */
+#define READ_CHUNK (1u << 20)
 
 /* The arguments of crc32cReadInto and crc32cReadCheck: fd, pos, target, at, len, offsets, lengths, n, then
  * out (and expected before it for a check). */

@@ -134,14 +134,25 @@ async function changeMount({ arena, verify, readAll }) {
   const pfs = await mountImage(mod, { arena, verify });
   const mountMs = performance.now() - t0;
   const read = readAll ? await readEverything(pfs, buf) : {};
+  // After a lazy mount: the checking thread's blocks by verdict as the reads end ([free, busy, good, differing, taken by readers, stale]).
+  const aheadVerdicts = readAll ? pfs.volume?.pram?.aheadVerdicts?.() ?? undefined : undefined;
   // Timed too: after the first session that reads every file, this unmount commits each file's new atime (relatime).
   const t2 = performance.now();
   await pfs.unmount();
-  return { mountMs, ...read, unmountMs: performance.now() - t2 };
+  return { mountMs, ...read, aheadVerdicts, unmountMs: performance.now() - t2 };
 }
 
-/** Every file's bytes read once through FileHandle.read in 1 MiB reads into buf (readBuffer): { readAllMs, readAllBytes }. */
+/** This thread's CPU time so far, ms (schedstat: ns on a core); 0 where Linux has no such file. */
+function threadCpuMs() {
+  try { return Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6; } catch { return 0; }
+}
+
+/**
+ * Every file's bytes read once through FileHandle.read in 1 MiB reads into buf (readBuffer): { readAllMs,
+ * readAllBytes, readAllCpuMs (the process's CPU: the reader's and any checking thread's), readAllMainCpuMs (the reader's) }.
+ */
 async function readEverything(pfs, buf) {
+  const c1 = process.cpuUsage(), m1 = threadCpuMs();
   const t1 = performance.now();
   let bytes = 0;
   const walk = async (dir) => {
@@ -154,7 +165,8 @@ async function readEverything(pfs, buf) {
     }
   };
   await walk('/');
-  return { readAllMs: performance.now() - t1, readAllBytes: bytes };
+  const readAllMs = performance.now() - t1, c2 = process.cpuUsage(c1);
+  return { readAllMs, readAllBytes: bytes, readAllCpuMs: (c2.user + c2.system) / 1000, readAllMainCpuMs: threadCpuMs() - m1 };
 }
 
 // ---- the longest event-loop stall: 4 KiB every millisecond into /stall (16 MiB, cycled), checkpoints every 2 s ----

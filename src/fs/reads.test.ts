@@ -187,6 +187,41 @@ test('views and writes survive a remount as the writes left them', () => {
   assert.deepEqual(ok(s.vol.read(f, 0, 2 * PS)), Buffer.concat([Buffer.alloc(PS, 2), Buffer.alloc(PS, 1)]));
 });
 
+test('lazy mode, one read of 4 MiB copied and checked a chunk at a time (native read_ranges): a flipped bit deep in a later chunk stops the read before its run, EIO there once, every other byte as written', () => {
+  const pages = 1024;
+  for (const [start, damaged] of [[0, 1024 / 4 + 200], [3, 1024 / 2 + 17], [5, 1024 - 9]] as const) {
+    const s = simVolume({ pageCount: pages + 400, arena: true });
+    const f = ino(s.vol.mknod(1, 'f', S_IFREG | 0o644, 0, 0, 0));
+    const data = pattern(pages * PS, 7);
+    ok(s.vol.write(f, 0, data));
+    const pfns = s.vol.images().find((i) => i.ino === f)!.pages;
+    assert.equal(pfns.get(pages - 1), pfns.get(0) + pages - 1, 'the file is one stretch of pages: one read covers several chunks');
+    assert.equal(s.vol.unmount(), 0);
+    s.ram.page(pfns.get(damaged))[1234] ^= 0x04;
+    const v = Volume.mount({ mem: s.ram, handoff: s.handoff, keepMemOpen: true, verify: 'lazy' });
+    const t = Buffer.alloc((pages - start) * PS, 0x5a);
+    const n = v.readInto(f, start * PS, t, 0, t.length);
+    const where = `read from page ${start}, page ${damaged} damaged`;
+    assert.ok(n > 0 && n % PS === 0, `${where}: a short read of whole pages (${n})`);
+    const first = start + n / PS;                      // the damaged run's first page
+    assert.ok(first <= damaged && first > damaged - 32, `${where}: stops at the damaged page's run (page ${first})`);
+    assert.deepEqual(t.subarray(0, n), data.subarray(start * PS, first * PS), `${where}: the bytes before it as written`);
+    assert.ok(t.subarray(n).every((b) => b === 0), `${where}: nothing of the damaged run or after it handed out`);
+    assert.equal(v.readInto(f, damaged * PS, t, 0, PS), -EIO, `${where}: the damaged page reads EIO`);
+    assert.equal(v.readInto(f, first * PS, t, 0, PS), -EIO, `${where}: so does its run's first`);
+    let after = damaged + 1;
+    while (after < pages && v.readInto(f, after * PS, t, 0, PS) === -EIO) after++;
+    assert.ok(after - first <= 32, `${where}: only the damaged run is lost`);
+    if (after < pages) {
+      assert.equal(v.readInto(f, after * PS, t, 0, (pages - after) * PS), (pages - after) * PS, `${where}: the pages after the run read whole`);
+      assert.deepEqual(t.subarray(0, (pages - after) * PS), data.subarray(after * PS), `${where}: as written`);
+    }
+    assert.equal(v.losses.filter((l) => l.path === '/f').length, 1, `${where}: reported once`);
+    v.detach();
+    s.ram.close();
+  }
+});
+
 test('lazy mode after first touch: no page is left unverified, so reads take the same path as a full mount', () => {
   const s = simVolume({ pageCount: 256, arena: true });
   const f = ino(s.vol.mknod(1, 'f', S_IFREG | 0o644, 0, 0, 0));
