@@ -52,3 +52,34 @@ export class LaterPageMap implements PageMap {
 export function unbuilt(pages: PageMap): pages is LaterPageMap {
   return pages instanceof LaterPageMap && !pages.isBuilt;
 }
+
+/**
+ * A lazy mount's files kept for adoption on first use, not adopted yet (the engine's count and pages of them,
+ * still to verify), in the order their groups made them: adoptUntil takes them from `next` on.
+ */
+export class LaterFiles {
+  files = 0;
+  pages = 0;
+  private pending: LaterPageMap[] = [];
+  private next = 0;
+
+  made(map: LaterPageMap): void { this.files++; this.pages += map.count; this.pending.push(map); }
+
+  /** One was adopted (LaterPageMap's onBuilt: its first use, or adoptUntil). */
+  built(pages: PageMap): void {
+    this.files--;
+    this.pages -= pages.count;
+    if (this.files === 0) { this.pending = []; this.next = 0; }
+  }
+
+  /** The waiting files adopted in order, one at least, until `until` (performance.now()); true: some still wait. */
+  adoptUntil(until: number): boolean {
+    while (this.next < this.pending.length) {
+      const map = this.pending[this.next++]!;
+      if (map.isBuilt) continue;
+      map.build();
+      if (performance.now() >= until) break;
+    }
+    return this.files > 0;
+  }
+}

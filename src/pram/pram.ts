@@ -15,7 +15,7 @@ import { ENOSPC } from '../format/errno.js';
 import { assert } from '../format/assert.js';
 import type { Handoff } from './handoff.js';
 import type { ChangeSet, LoadedImage, Loss, NodeImage, PageMap } from './image.js';
-import { unbuilt, type LaterPageMap } from './laterpages.js';
+import { LaterFiles, unbuilt } from './laterpages.js';
 import { LiveLog, logPagesFor, OLD_LOG_STEP, type LogHandoff, type Published } from './live.js';
 import { Emitter, leastChangedBytes, type Emitted } from './records.js';
 import { writeCommit } from './commitlog.js';
@@ -105,7 +105,7 @@ export class Pram {
     const l = loadImage({
       mem: this.mem, frames: this.frames, allocator: this.allocator, banned: this.banned, log: this.log,
       newPageMap: this.opts.newPageMap ?? (() => new SimplePageMap()), runs: this.runs, runHead: this.runHead,
-      later: { made: (map) => { this.later++; this.laterPages += map.count; this.pendingLater.push(map); }, built: (pages) => this.laterBuilt(pages) },
+      later: { made: (map) => this.later.made(map), built: (pages) => this.laterBuilt(pages) },
     }, reserved, opts, replay, lazy);
     this.chainPages = l.chainPages;
     if (this.live && l.cursor) this.live.adopt(l.cursor, l.compacted);   // else the next commit compacts
@@ -138,20 +138,14 @@ export class Pram {
     return g;
   }
 
-  /** Files of lazily loaded groups kept for adoption on first use, not adopted yet, and their pages (still to verify). */
-  private later = 0;
-  private laterPages = 0;
-  /** Those files' maps in the order their groups made them (adoptLater takes them from `nextLater` on). */
-  private pendingLater: LaterPageMap[] = [];
-  private nextLater = 0;
+  /** Files of lazily loaded groups kept for adoption on first use (laterpages.ts), not adopted yet. */
+  private readonly later = new LaterFiles();
   /** Every group loaded and every file adopted: the checking thread gets no more sums. */
-  private get lastSums(): boolean { return this.groups!.log.done && this.later === 0; }
+  private get lastSums(): boolean { return this.groups!.log.done && this.later.files === 0; }
 
   /** A file kept for later (laterpages.ts) adopted now: its pages' sums go to the checking thread as a group's do. */
   private laterBuilt(pages: PageMap): void {
-    this.later--;
-    this.laterPages -= pages.count;
-    if (this.later === 0) { this.pendingLater = []; this.nextLater = 0; }
+    this.later.built(pages);
     this.touch.groupLoaded([{ pages }], this.lastSums);
   }
 
@@ -162,14 +156,7 @@ export class Pram {
    * thread nothing is gained by adopting early: they wait for their first use. true: more to do.
    */
   adoptLater(until: number): boolean {
-    if (this.later === 0 || !this.touch.aheadRan) return false;
-    while (this.nextLater < this.pendingLater.length) {
-      const map = this.pendingLater[this.nextLater++]!;
-      if (map.isBuilt) continue;
-      map.build();
-      if (performance.now() >= until) break;
-    }
-    return this.later > 0;
+    return this.later.files > 0 && this.touch.aheadRan && this.later.adoptUntil(until);
   }
 
   /** A loss found after the load (a lazily loaded group's damage). */
@@ -179,7 +166,7 @@ export class Pram {
   aheadVerdicts(): number[] | null {
     const v = this.touch.aheadVerdicts();
     // A file kept for adoption on first use (laterpages.ts) holds pages the thread has not checked: one block not checked each, until adopted.
-    if (v && this.later > 0) v[0]! += this.later;
+    if (v && this.later.files > 0) v[0]! += this.later.files;
     return v;
   }
 
@@ -434,7 +421,7 @@ export class Pram {
 
   stats(): PramStats {
     // A file adopted on first use (laterpages.ts) has every page still to verify: not flagged yet, counted all the same.
-    const unverified = this.lazy ? unverifiedPages(this.frames.flags, [...this.deferred, ...this.pins.retired]) + this.laterPages : 0;
+    const unverified = this.lazy ? unverifiedPages(this.frames.flags, [...this.deferred, ...this.pins.retired]) + this.later.pages : 0;
     return {
       generation: this.generation, headPfn: this.headPfn, linkPages: this.last.links, metaPages: this.last.meta,
       dataPages: this.last.data, copiedPages: this.last.copies, entries: this.last.entries,
