@@ -58,7 +58,7 @@ export class ChangeTracker {
   watch(node: Inode): void {
     const ino = node.ino;
     node.pageHook = this.pageHook;
-    const pages = node.madePages;                // a map made later gets the hook then (inode.ts)
+    const pages = node.adoptedPages;             // a map made or adopted later gets the hook then (inode.ts)
     if (pages) { pages.owner = ino; pages.onChange = this.pageHook; }
     if (node.dir) node.dir.onChange = (name) => { this.names.set(`${ino}/${name}`, [ino, name]); };
   }

@@ -51,6 +51,8 @@ export class Checkpointer {
    * needed for safety, and it never commits.
    */
   background(budgetMs: number): boolean {
+    // A lazy mount's files kept for adoption on first use, adopted now while a checking thread would check them ahead.
+    if (this.pram?.adoptLater(performance.now() + budgetMs)) return true;
     const slices = this.pram?.slices;
     if (!slices || !this.t.tracker) return false;
     this.drive();

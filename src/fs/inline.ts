@@ -23,7 +23,11 @@ import {
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, MAX_FILE_BYTES, SEEK_DATA, SEEK_HOLE } from './mode.js';
 
 /** A file's content in either form: `inline` non-null (pages empty, size = its length) or in pages. */
-export interface Content extends FileData { inline: Buffer | null }
+export interface Content extends FileData {
+  inline: Buffer | null;
+  /** Pages held, known without asking for the map (an inode's loaded pages may wait for their adoption: inode.ts). */
+  readonly pageCount?: number;
+}
 
 /** The bytes of an empty file (shared: an inline buffer is never written). */
 export const NO_BYTES: Buffer = Buffer.alloc(0);
@@ -98,7 +102,7 @@ export function chargeLoaded(pc: PageCache, f: Content): void {
 
 /** 512-byte blocks for stat: pages for a paged file; an inline file shows the blocks its bytes would fill (0 when empty). */
 export function blocksOf(f: Content, pageSize: number): number {
-  return f.inline !== null ? Math.ceil(f.inline.length / 512) : f.pages.count * (pageSize / 512);
+  return f.inline !== null ? Math.ceil(f.inline.length / 512) : (f.pageCount ?? f.pages.count) * (pageSize / 512);
 }
 
 /** Bytes in [off, off + len) clipped at EOF, or -EINVAL; as file.ts checks. */

@@ -6,6 +6,8 @@
 // heap) or in a RadixPageMap (inline.ts, file.ts).
 import { EINVAL, EISDIR, ENOTDIR } from '../format/errno.js';
 import { RadixPageMap } from './pagemap.js';
+import { LaterPageMap } from '../pram/laterpages.js';
+import { assert } from '../format/assert.js';
 import {
   DT_BLK, DT_CHR, DT_DIR, DT_FIFO, DT_LNK, DT_REG, DT_SOCK, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO,
   S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
@@ -175,16 +177,28 @@ export class Inode {
   private pageMap: RadixPageMap | null;
   /** The change hook a page map gets when it is made (fs/changes.ts). */
   pageHook: ((owner: number, index: number) => void) | null = null;
-  /** The page map of a file or symlink (made now if it has none yet); null for other types. */
+  /** A loaded large file's pages, adopted by the engine when first asked for (pram/laterpages.ts); then null. */
+  private later: LaterPageMap | null = null;
+  /** The page map of a file or symlink (made now if it has none yet, its loaded pages adopted now if they wait); null for other types. */
   get pages(): RadixPageMap | null {
     if (this.pageMap !== null || !this.ops.hasPages) return this.pageMap;
-    const map = new RadixPageMap();
+    const map = this.later ? this.adoptLater() : new RadixPageMap();
     map.owner = this.ino;
     map.onChange = this.pageHook;
     return (this.pageMap = map);
   }
-  /** The page map if one was made (asking makes none): what a commit or a load reads. */
-  get madePages(): RadixPageMap | null { return this.pageMap; }
+  /** The page map if one was made or loaded (asking makes none; loaded pages that wait are adopted): what a commit or a load reads. */
+  get madePages(): RadixPageMap | null { return this.later ? this.pages : this.pageMap; }
+  /** The page map if one was made and adopted: asking adopts nothing (a change hook set on a loaded map). */
+  get adoptedPages(): RadixPageMap | null { return this.pageMap; }
+  /** Pages the file holds, known without adopting any (stat's blocks, a load's checks). */
+  get pageCount(): number { return this.later ? this.later.count : this.pageMap?.count ?? 0; }
+  private adoptLater(): RadixPageMap {
+    const map = this.later!.build();
+    this.later = null;
+    if (!(map instanceof RadixPageMap)) assert(false, 'the engine adopts a file into the page map fs/ gives it');
+    return map as RadixPageMap;
+  }
   /** The whole content while it is small (inline.ts); then `pages` is empty. Never written: replaced. */
   inline: Buffer | null;
   readonly dir: Directory | null;
@@ -213,10 +227,13 @@ export class Inode {
     public mtimeNs: bigint,
     public ctimeNs: bigint,
     parent: number,
-    pages?: RadixPageMap,
+    pages?: RadixPageMap | LaterPageMap,
   ) {
     // A loaded map is adopted when it holds pages; an empty one is dropped (made again on first use).
-    this.pageMap = ops.hasPages && pages && pages.count > 0 ? pages : null;
+    // One the engine adopts on first use waits until then.
+    const loaded = ops.hasPages && pages && pages.count > 0 ? pages : null;
+    this.pageMap = loaded instanceof RadixPageMap ? loaded : null;
+    if (loaded instanceof LaterPageMap) this.later = loaded;
     // A new file starts empty and inline; a loaded one is set up by snapshot.ts.
     this.inline = ops.hasPages && !pages ? NO_BYTES : null;
     this.dir = ops.isDir ? new Directory(parent) : null;

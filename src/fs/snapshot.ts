@@ -14,6 +14,7 @@ import { S_IFDIR, S_IFMT } from './mode.js';
 import { nameCost } from './names.js';
 import { LOST_FOUND, strayLoss, strayName, uniqueName } from '../pram/lostfound.js';
 import { PageMapPrefix, RadixPageMap } from './pagemap.js';
+import { LaterPageMap } from '../pram/laterpages.js';
 import { ROOT_INO, type InodeTable } from './table.js';
 
 /**
@@ -124,7 +125,7 @@ export function makeLoaded(t: InodeTable, img: NodeImage, losses: Loss[]): Inode
   if (img.xattrs.length) for (const [k, v] of img.xattrs) node.xattrs.set(k, v);
   if (!node.ops.hasPages) return node;
   // The engine made its page maps with our factory: make() adopted those holding pages, no copy.
-  if (img.pages.count > 0 && node.madePages !== img.pages) for (const [i, pfn] of img.pages.entries()) node.pages!.set(i, pfn);
+  if (img.pages.count > 0 && node.adoptedPages !== img.pages && !(img.pages instanceof LaterPageMap)) for (const [i, pfn] of img.pages.entries()) node.pages!.set(i, pfn);
   loadInline(node, img, losses);
   return node;
 }
@@ -134,10 +135,10 @@ function loadInline(node: Inode, img: NodeImage, losses: Loss[]): void {
   const bytes = img.inline;
   node.inline = null;
   if (!bytes || bytes.length === 0) {   // empty means none: the content is in pages (or the file is empty)
-    if (node.size === 0 && !node.madePages?.count) node.inline = NO_BYTES;
+    if (node.size === 0 && node.pageCount === 0) node.inline = NO_BYTES;
     return;
   }
-  const pages = node.madePages?.count ?? 0;
+  const pages = node.pageCount;
   if (bytes.length > INLINE_MAX || pages > 0) {
     losses.push({ path: null, pfn: null, what: `inode ${img.ino}: ${bytes.length} inline bytes beside ${pages} pages (at most ${INLINE_MAX} bytes and no pages); inline bytes dropped` });
     return;

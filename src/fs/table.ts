@@ -10,6 +10,7 @@ import type { PageCache } from './file.js';
 import { blocksOf, dropContent } from './inline.js';
 import { contentOf, Inode, opsFor } from './inode.js';
 import { RadixPageMap } from './pagemap.js';
+import { LaterPageMap } from '../pram/laterpages.js';
 import { DT_DIR, S_IFMT } from './mode.js';
 import type { LazyTree } from './lazytree.js';
 import { ChangeTracker } from './changes.js';
@@ -103,7 +104,7 @@ export class InodeTable {
     // A loaded inode brings its times (no clock read: a mount makes thousands) and its page map.
     const t = loaded ? 0n : this.now();
     const node = loaded ? new Inode(ino, mode, ops!, uid, gid, rdev, loaded.atimeNs, loaded.mtimeNs, loaded.ctimeNs, parent,
-      loaded.pages instanceof RadixPageMap ? loaded.pages : undefined)
+      loaded.pages instanceof RadixPageMap || loaded.pages instanceof LaterPageMap ? loaded.pages : undefined)
       : new Inode(ino, mode, ops!, uid, gid, rdev, t, t, t, parent);
     this.inodes.set(ino, node);
     if (ino >= this.nextIno) this.nextIno = ino + 1;

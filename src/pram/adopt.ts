@@ -16,6 +16,7 @@ import type { LoadContext } from './load.js';
 import { logRunCrcs } from './verify.js';
 import { RUN, type LogReplay, type ReplayNode } from './replay.js';
 import { SPAN, spanPages, type SpanCrcs } from './spans.js';
+import { LaterPageMap } from './laterpages.js';
 
 /** Most pages one damaged file's holes may be poisoned with (hostile sizes stay bounded). */
 const MAX_POISON = 1 << 16;
@@ -24,6 +25,11 @@ const MAX_POISON = 1 << 16;
 export interface AdoptContext extends Omit<LoadContext, 'log'> {
   allocator: PageAllocator;
   readOnly: boolean;
+  /**
+   * A lazy mount's group loads: a whole, trusted file of at least `minPages` pages is adopted on first use
+   * (laterpages.ts): `made` told of each one kept for later, `built` when it is adopted. Absent: every file is adopted with its node.
+   */
+  later?: { minPages: number; made: (map: LaterPageMap) => void; built: (pages: PageMap) => void };
 }
 
 /** A loaded node with data pages, kept for lazy verification: which file a failed first read names (verify.ts). */
@@ -124,26 +130,46 @@ export function adoptNode(ctx: AdoptContext, ino: number, rn: ReplayNode, named:
   };
   if (r.inline.length) (node as { inline?: Uint8Array }).inline = r.inline;
   if (spans) {
-    node.pages = ctx.newPageMap();
-    for (const s of spans) { adoptSpan(ctx, node, s.index, s.pfn, s.count, s.crcs, s.flags & MAP_LRU ? PageFlag.Lru : 0, false, lose); tally.dataPages += s.count; }
+    const adopt = (pages: PageMap) => { for (const s of spans) adoptSpan(ctx, pages, s.index, s.pfn, s.count, s.crcs, s.flags & MAP_LRU ? PageFlag.Lru : 0, false, lose); return pages; };
+    for (const s of spans) tally.dataPages += s.count;
+    node.pages = deferred(ctx, r.pages, adopt) ?? adopt(ctx.newPageMap());
     return node;
   }
   if (!rn.groups && !rn.blocks && !rn.poison && r.pages === 0) return node;   // most small files: nothing mapped
-  node.pages = ctx.newPageMap();
   const groups = rn.groups ? [...rn.groups.keys()].sort((a, b) => a - b) : [];
   let count = spanPages(rn);
   for (const g of groups) { const runs = rn.groups!.get(g)!; for (let k = 0; k < runs.length; k += RUN) count += runs[k + 2]!; }
   let why: string | null = null;
   if (count !== r.pages) why = `its page map holds ${count} page(s), its INODE record says ${r.pages} (a MAP, SPAN or UNMAP record was lost)`;
-  eachInOrder(rn, groups, (runs, k, span) => {
-    const lru = runs[k + 4]! & MAP_LRU ? PageFlag.Lru : 0;
-    if (span) adoptSpan(ctx, node, runs[k]!, runs[k + 1]!, runs[k + 2]!, crcs.of(runs[k + 3]!, runs[k + 2]!), lru, why !== null, lose);
-    else adoptRun(ctx, node, runs[k]!, runs[k + 1]!, runs[k + 2]!, runs[k + 3]!, lru, why !== null, lose);
-    tally.dataPages += runs[k + 2]!;
-  });
+  tally.dataPages += count;
+  const adopt = (pages: PageMap) => {
+    eachInOrder(rn, groups, (runs, k, span) => {
+      const lru = runs[k + 4]! & MAP_LRU ? PageFlag.Lru : 0;
+      if (span) adoptSpan(ctx, pages, runs[k]!, runs[k + 1]!, runs[k + 2]!, crcs.of(runs[k + 3]!, runs[k + 2]!), lru, why !== null, lose);
+      else adoptRun(ctx, pages, runs[k]!, runs[k + 1]!, runs[k + 2]!, runs[k + 3]!, lru, why !== null, lose);
+    });
+    return pages;
+  };
+  // A file whose page map is in doubt or has lost pages is adopted now: its poisoned pages and its losses are the load's.
+  const later = why === null && !rn.poison ? deferred(ctx, count, adopt) : null;
+  if (later) { node.pages = later; return node; }
+  node.pages = adopt(ctx.newPageMap());
   if (why !== null) lose(`${why}: its content cannot be trusted and reads EIO until rewritten`);
   if (rn.poison || why !== null) tally.dataPages += poison(ctx, node, rn, why !== null, lose);
   return node;
+}
+
+/**
+ * A later map for a file of `count` pages whose adoption `adopt` does (into a fresh map), or null: adopted now
+ * (a full load, a full verification, or a small file: a closure kept per file costs as much as adopting it).
+ * Adopting later loses nothing it would report now: a lazy load's adoption of trusted runs and spans tells no loss.
+ */
+function deferred(ctx: AdoptContext, count: number, adopt: (pages: PageMap) => PageMap): LaterPageMap | null {
+  const l = ctx.later;
+  if (!l || ctx.verify !== 'lazy' || count < l.minPages) return null;
+  const map = new LaterPageMap(count, () => adopt(ctx.newPageMap()), l.built);
+  l.made(map);
+  return map;
 }
 
 /** Offsets of a group's runs (RUN numbers each; SPAN numbers for a block's spans: both start index, pfn, count) in file order. */
@@ -177,7 +203,7 @@ function eachInOrder(rn: ReplayNode, groups: number[], f: (runs: number[], k: nu
  * verified now against logRunCrcs' values (full) or on first read (lazy); a
  * failed page is lost alone.
  */
-function adoptSpan(ctx: AdoptContext, node: NodeImage, index: number, pfn: number, count: number, crcs: Uint32Array, lru: number,
+function adoptSpan(ctx: AdoptContext, pages: PageMap, index: number, pfn: number, count: number, crcs: Uint32Array, lru: number,
   distrust: boolean, lose: LoseFn): void {
   const { frames } = ctx;
   const ps = ctx.mem.pageSize;
@@ -193,11 +219,11 @@ function adoptSpan(ctx: AdoptContext, node: NodeImage, index: number, pfn: numbe
     }
   }
   if (!distrust) frames.csum.set(crcs, pfn);
-  if (node.pages.setRun) node.pages.setRun(index, pfn, count);
-  else for (let k = 0; k < count; k++) node.pages.set(index + k, pfn + k);
+  if (pages.setRun) pages.setRun(index, pfn, count);
+  else for (let k = 0; k < count; k++) pages.set(index + k, pfn + k);
 }
 
-function adoptRun(ctx: AdoptContext, node: NodeImage, index: number, pfn: number, count: number, csum: number, lru: number,
+function adoptRun(ctx: AdoptContext, pages: PageMap, index: number, pfn: number, count: number, csum: number, lru: number,
   distrust: boolean, lose: LoseFn): void {
   const { mem, frames } = ctx;
   const ps = mem.pageSize;
@@ -226,8 +252,8 @@ function adoptRun(ctx: AdoptContext, node: NodeImage, index: number, pfn: number
   }
   frames.flags.fill(flags, pfn, pfn + count);
   // A lone page as a run too: the map keeps a load's runs as runs (fs/pagemap.ts); a set() would fill its chunks.
-  if (node.pages.setRun) node.pages.setRun(index, pfn, count);
-  else for (let k = 0; k < count; k++) node.pages.set(index + k, pfn + k);
+  if (pages.setRun) pages.setRun(index, pfn, count);
+  else for (let k = 0; k < count; k++) pages.set(index + k, pfn + k);
 }
 
 /**

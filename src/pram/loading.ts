@@ -9,6 +9,7 @@ import type { PhysMem } from '../mem/physmem.js';
 import { adoptLog, type AdoptContext } from './adopt.js';
 import type { LoadedImage, Loss, NodeImage, PageMap } from './image.js';
 import type { LazyLog, LoadedGroup } from './lazy.js';
+import type { LaterPageMap } from './laterpages.js';
 import { readEntries, type Run } from './load.js';
 import type { LogCursor } from './log.js';
 import { poisonCuts } from './poison.js';
@@ -22,6 +23,18 @@ import { buildTree } from './tree.js';
 export interface LoadParts {
   mem: PhysMem; frames: PageFrames; allocator: PageAllocator; banned: BannedRegions; log: Log;
   newPageMap: () => PageMap; runs: Map<number, Run>; runHead: RunHeads;
+  /** A lazy mount's file adopted on first use (laterpages.ts): one kept for later, one adopted now. */
+  later?: { made: (map: LaterPageMap) => void; built: (pages: PageMap) => void };
+}
+
+/**
+ * A lazily loaded group's files of at least this many pages (1 MiB) are adopted on first use: a closure kept
+ * per file costs a small file as much as its adoption; a file of gigabytes costs its directory's load ~5 ms a GiB.
+ * PRAM_LATER_PAGES sets another (tests: 1 defers every file with pages).
+ */
+export function laterPagesMin(): number {
+  const n = Number(process.env['PRAM_LATER_PAGES'] ?? '');
+  return Number.isSafeInteger(n) && n >= 1 ? n : 256;
 }
 
 /** A loaded file lazy verification may have to name: its page map and path. */
@@ -91,7 +104,7 @@ function loadLazy(p: LoadParts, lz: LazyLog, opts: Opts): Loaded {
     cursor: lz.cursor,
     compacted: lz.indexEnd,
     builds,
-    groups: new LazyGroups(lz, adoptContext(p, { verify: 'lazy', readOnly: opts.readOnly }), builds),
+    groups: new LazyGroups(lz, { ...adoptContext(p, { verify: 'lazy', readOnly: opts.readOnly }), later: p.later && { minPages: laterPagesMin(), ...p.later } }, builds),
     shape: { links: 0, meta: lz.cursor.pages.length, data: lz.dataPages, copies: 0, entries: 0 },
     adjust: { data: lz.dataPages, bytes: lz.index.runs!.modelBytes, inline: lz.index.runs!.inline },
     ahead: 0,

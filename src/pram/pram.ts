@@ -14,7 +14,8 @@ import { Owner, PageFlag, type PageFrames } from '../boot/frames.js';
 import { ENOSPC } from '../format/errno.js';
 import { assert } from '../format/assert.js';
 import type { Handoff } from './handoff.js';
-import type { ChangeSet, LoadedImage, Loss, NodeImage } from './image.js';
+import type { ChangeSet, LoadedImage, Loss, NodeImage, PageMap } from './image.js';
+import { LaterFiles, unbuilt } from './laterpages.js';
 import { LiveLog, logPagesFor, OLD_LOG_STEP, type LogHandoff, type Published } from './live.js';
 import { Emitter, leastChangedBytes, type Emitted } from './records.js';
 import { writeCommit } from './commitlog.js';
@@ -104,6 +105,7 @@ export class Pram {
     const l = loadImage({
       mem: this.mem, frames: this.frames, allocator: this.allocator, banned: this.banned, log: this.log,
       newPageMap: this.opts.newPageMap ?? (() => new SimplePageMap()), runs: this.runs, runHead: this.runHead,
+      later: { made: (map) => this.later.made(map), built: (pages) => this.laterBuilt(pages) },
     }, reserved, opts, replay, lazy);
     this.chainPages = l.chainPages;
     if (this.live && l.cursor) this.live.adopt(l.cursor, l.compacted);   // else the next commit compacts
@@ -131,16 +133,41 @@ export class Pram {
     if (this.late.length > before && this.live) this.live.cursor = null;
     // Tail records that waited for this load (taildefer.ts): the pages they freed were reserved until now; the charge becomes exact.
     if (g && typeof g !== 'string' && g.settle) { for (const p of g.settle.freed) this.release(p); this.space.adjust({ bytes: g.settle.bytes, inline: g.settle.inline }); this.space.refill(); }
-    if (g !== null) this.touch.groupLoaded(typeof g === 'string' ? [] : g.nodes, this.groups!.log.done);
+    // A file adopted on first use (laterpages.ts) has no sums yet: the checking thread gets them when it is built.
+    if (g !== null) this.touch.groupLoaded(typeof g === 'string' ? [] : g.nodes.filter((n) => !unbuilt(n.pages)), this.lastSums);
     return g;
+  }
+
+  /** Files of lazily loaded groups kept for adoption on first use (laterpages.ts), not adopted yet. */
+  private readonly later = new LaterFiles();
+  /** Every group loaded and every file adopted: the checking thread gets no more sums. */
+  private get lastSums(): boolean { return this.groups!.log.done && this.later.files === 0; }
+
+  /** A file kept for later (laterpages.ts) adopted now: its pages' sums go to the checking thread as a group's do. */
+  private laterBuilt(pages: PageMap): void {
+    this.later.built(pages);
+    this.touch.groupLoaded([{ pages }], this.lastSums);
+  }
+
+  /**
+   * Background work between requests (fs/ checkpoint.ts): while a checking thread runs, the files kept for
+   * adoption on first use are adopted now, one at least, until `until` (performance.now()): their sums let the
+   * thread check them ahead of their first read, as it checks the files adopted with their group. Without a
+   * thread nothing is gained by adopting early: they wait for their first use. true: more to do.
+   */
+  adoptLater(until: number): boolean {
+    return this.later.files > 0 && this.touch.aheadRan && this.later.adoptUntil(until);
   }
 
   /** A loss found after the load (a lazily loaded group's damage). */
   lateLoss(l: Loss): void { this.late.push(l); }
 
-  /** The lazy mount's checking thread (verify.ts): blocks [not checked, being checked, good, differing, left to readers]; null: none ran. */
+  /** The lazy mount's checking thread (verify.ts): blocks [not checked (and a file awaiting adoption, one each), being checked, good, differing, left to readers]; null: none ran. */
   aheadVerdicts(): number[] | null {
-    return this.touch.aheadVerdicts();
+    const v = this.touch.aheadVerdicts();
+    // A file kept for adoption on first use (laterpages.ts) holds pages the thread has not checked: one block not checked each, until adopted.
+    if (v && this.later.files > 0) v[0]! += this.later.files;
+    return v;
   }
 
   /** Unmount: the lazy mount's checking thread stops (pages it did not reach are checked on first read, as before). */
@@ -393,7 +420,8 @@ export class Pram {
   get head(): number { return this.headPfn; }
 
   stats(): PramStats {
-    const unverified = this.lazy ? unverifiedPages(this.frames.flags, [...this.deferred, ...this.pins.retired]) : 0;
+    // A file adopted on first use (laterpages.ts) has every page still to verify: not flagged yet, counted all the same.
+    const unverified = this.lazy ? unverifiedPages(this.frames.flags, [...this.deferred, ...this.pins.retired]) + this.later.pages : 0;
     return {
       generation: this.generation, headPfn: this.headPfn, linkPages: this.last.links, metaPages: this.last.meta,
       dataPages: this.last.data, copiedPages: this.last.copies, entries: this.last.entries,

@@ -19,6 +19,7 @@ import { RUN, type LogReplay } from './replay.js';
 import { SPAN } from './spans.js';
 import type { RunHeads } from './runheads.js';
 import { CheckingThread } from './ahead.js';
+import { unbuilt } from './laterpages.js';
 
 /** Runs a read verifies in one batch at most (a read of 1 MiB covers 8 runs of 32 pages, or 256 lone pages). */
 const BATCH_RUNS_MAX = 4096;
@@ -140,6 +141,9 @@ export class FirstTouch {
   groupLoaded(nodes: readonly { pages: NodeImage['pages'] }[], last: boolean): void {
     this.ahead.groupLoaded(nodes, last);
   }
+
+  /** A checking thread was started (its verdicts may vouch for pages): sums given to it sooner let it check them sooner. */
+  get aheadRan(): boolean { return this.ahead.ran; }
 
   /** Blocks by the checking thread's verdict: [not checked, being checked, good, differing, left to readers, dropped]; null: no thread ran. */
   aheadVerdicts(): number[] | null {
@@ -310,6 +314,7 @@ export class FirstTouch {
   /** Which file holds pfn, and where: a scan of the page maps, paid only when a check fails. */
   private where(pfn: number): { path: string; index: number } | null {
     for (const b of this.ctx.builds() ?? []) {
+      if (unbuilt(b.node.pages)) continue;        // adopted on first use (laterpages.ts): none of its pages was read
       for (const [index, p] of b.node.pages.entries()) if (p === pfn) return { path: b.path, index };
     }
     return null;
