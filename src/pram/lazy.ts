@@ -197,21 +197,18 @@ export class LazyLog {
   }
 
   /**
-   * The buffer groups are read into, reused from load to load (a fresh one costs a fault per page first touched:
-   * a 2.5 MB group's new huge mapping took 10-36 ms under memory pressure, a pread into a reused one 0.5 ms).
-   * Only what a load consumes points into it: its nodes' inline bytes, which fs/ copies as it makes each inode
-   * (snapshot.ts loadInline) before any other group loads. A group whose records keep views past its load
-   * (a SPAN's page crcs, a deferred group's records, which the tail replays) keeps the buffer; the next load makes another.
+   * The buffer groups are read into, reused (fresh memory costs a fault per page first touched: a 2.5 MB group's new
+   * huge mapping took 10-36 ms under memory pressure, a pread into a reused one 0.5 ms). What a load hands fs/ may
+   * point into it (inline bytes: snapshot.ts loadInline copies them before any other group loads).
    */
   private spare: Buffer | null = null;
 
   /** Group `e` of directory `dir` read from the log, its pages' headers checked, salvaged when it does not check whole (each loss to `lose`); a string: unreadable. */
   private readChecked(dir: number, e: IndexEntry, lose: (l: Loss) => void, pathOf: (ino: number) => string, deferred: boolean) {
     // The group's pages are read once: their headers and next pointers are checked from the same copy.
-    const need = streamPagesBytes(this.mem.pageSize, e.pos, e.bytes);
-    let into = need <= SPARE_MAX ? this.spare : null;
+    const need = streamPagesBytes(this.mem.pageSize, e.pos, e.bytes), kept = this.spare;
     this.spare = null;
-    if (need <= SPARE_MAX && (!into || into.length < need)) into = fresh(Math.min(SPARE_MAX, Math.max(need, 2 * (into?.length ?? 0))));
+    const into = need > SPARE_MAX ? null : kept && kept.length >= need ? kept : fresh(Math.min(SPARE_MAX, Math.max(need, 2 * (kept?.length ?? 0))));
     const raw = streamBytes(this.mem, this.cursor.pages, e.pos, e.bytes, { logId: this.logId, exact: (seq, page, sum) => this.checkPage(seq, page, lose, sum) }, into ?? undefined);
     const read = readGroup(this.mem, this.cursor.pages, e, this.logId, raw);
     // Kept for the next load unless views into it outlive this one (a SPAN's page crcs, a deferred group's records), or none is left.
