@@ -87,7 +87,8 @@ export class LazyTree {
           }
           node.dir!.add(name, ino);
           if (isDir) { this.parents.set(ino, { parent: dir, name }); node.nlink++; continue; }
-          if (child) { child.nlink++; child.nameBytes += nameCost(name); named.push(child); continue; }
+          // A node made by this load is not charged yet (chargeMade below makes records >= 1): only earlier ones join `named`.
+          if (child) { child.nlink++; child.nameBytes += nameCost(name); if (child.records !== 0) named.push(child); continue; }
           const list = this.pendingNames.get(ino);
           if (list) list.push({ dir, name }); else this.pendingNames.set(ino, [{ dir, name }]);
         }
@@ -105,7 +106,7 @@ export class LazyTree {
       this.t.chargeMade(made);
       // A linked node made by an earlier group's load is charged per node already: its NAME here joins that
       // charge (else a later recharge of it, a rename or unlink, counts the name's bytes a second time).
-      if (named.length) { const fresh = new Set(made); for (const n of named) if (!fresh.has(n)) this.t.recharge(n); }
+      for (const n of named) this.t.recharge(n);
       this.t.tracker = tracker;
       for (const n of made) tracker?.watch(n);
       const after = this.src.charged();

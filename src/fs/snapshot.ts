@@ -15,7 +15,7 @@ import { nameCost } from './names.js';
 import { LOST_FOUND, strayLoss, strayName, uniqueName } from '../pram/lostfound.js';
 import { PageMapPrefix, RadixPageMap } from './pagemap.js';
 import { LaterPageMap } from '../pram/laterpages.js';
-import { ROOT_INO, type InodeTable } from './table.js';
+import { INO_MAX, ROOT_INO, type InodeTable } from './table.js';
 
 /**
  * Every named inode (nlink > 0) and the root, with all their names. `full`: page
@@ -112,7 +112,8 @@ export function fromImages(t: InodeTable, images: readonly NodeImage[], root: Ro
 
 /** One loaded image as an inode (no names yet), or null (a loss says why). */
 export function makeLoaded(t: InodeTable, img: NodeImage, losses: Loss[]): Inode | null {
-  if (!opsFor(img.mode) || t.inodes.has(img.ino) || !Number.isSafeInteger(img.ino) || img.ino < 1 || img.ino > 0xffffffff) {
+  const ops = opsFor(img.mode);
+  if (!ops || !Number.isSafeInteger(img.ino) || img.ino < 1 || img.ino > INO_MAX || t.inodes.has(img.ino)) {
     losses.push({ path: null, pfn: null, what: `node ${img.ino}: unknown file type ${img.mode.toString(8)}, inode number outside 1..2^32-1, or duplicate inode; dropped` });
     return null;
   }
@@ -120,7 +121,7 @@ export function makeLoaded(t: InodeTable, img: NodeImage, losses: Loss[]): Inode
     losses.push({ path: '/', pfn: null, what: 'root is not a directory; a new root was made' });
     return null;
   }
-  const node = t.make(img.mode, img.uid, img.gid, img.rdev, ROOT_INO, img.ino, img);
+  const node = t.makeLoaded(ops, img);
   node.size = node.dir ? 0 : img.size;
   if (img.xattrs.length) for (const [k, v] of img.xattrs) node.xattrs.set(k, v);
   if (!node.ops.hasPages) return node;

@@ -8,7 +8,7 @@ import { inlineRecordBytes, inodeRecordBytes } from '../format/v3.js';
 import { encodeXattrs } from '../format/v2.js';
 import type { PageCache } from './file.js';
 import { blocksOf, dropContent } from './inline.js';
-import { contentOf, Inode, opsFor } from './inode.js';
+import { contentOf, Inode, opsFor, type InodeOps } from './inode.js';
 import { RadixPageMap } from './pagemap.js';
 import { LaterPageMap } from '../pram/laterpages.js';
 import { DT_DIR, S_IFMT } from './mode.js';
@@ -96,18 +96,27 @@ export class InodeTable {
     return ino;
   }
 
-  make(mode: number, uid: number, gid: number, rdev: number, parent: number, ino = this.freeIno(),
-    loaded?: { atimeNs: bigint; mtimeNs: bigint; ctimeNs: bigint; pages?: unknown }): Inode {
+  make(mode: number, uid: number, gid: number, rdev: number, parent: number, ino = this.freeIno()): Inode {
     const ops = opsFor(mode);
     if (ops === null) assert(false, `file type ${(mode & S_IFMT).toString(8)} has an ops table`);
     if (!(ino <= INO_MAX && !this.inodes.has(ino))) assert(false, `inode ${ino} is free`);
-    // A loaded inode brings its times (no clock read: a mount makes thousands) and its page map.
-    const t = loaded ? 0n : this.now();
-    const node = loaded ? new Inode(ino, mode, ops!, uid, gid, rdev, loaded.atimeNs, loaded.mtimeNs, loaded.ctimeNs, parent,
-      loaded.pages instanceof RadixPageMap || loaded.pages instanceof LaterPageMap ? loaded.pages : undefined)
-      : new Inode(ino, mode, ops!, uid, gid, rdev, t, t, t, parent);
-    this.inodes.set(ino, node);
-    if (ino >= this.nextIno) this.nextIno = ino + 1;
+    const t = this.now();
+    return this.insert(new Inode(ino, mode, ops!, uid, gid, rdev, t, t, t, parent));
+  }
+
+  /**
+   * A loaded inode (snapshot.ts makeLoaded: it checked the number free and within INO_MAX, and the
+   * type's `ops`): its times brought along (no clock read) and its page map, no second lookup of
+   * the number (a lazy mount's group makes 10^4 of them, the table holds up to 10^6).
+   */
+  makeLoaded(ops: InodeOps, img: { ino: number; mode: number; uid: number; gid: number; rdev: number; atimeNs: bigint; mtimeNs: bigint; ctimeNs: bigint; pages?: unknown }): Inode {
+    return this.insert(new Inode(img.ino, img.mode, ops, img.uid, img.gid, img.rdev, img.atimeNs, img.mtimeNs, img.ctimeNs, ROOT_INO,
+      img.pages instanceof RadixPageMap || img.pages instanceof LaterPageMap ? img.pages : undefined));
+  }
+
+  private insert(node: Inode): Inode {
+    this.inodes.set(node.ino, node);
+    if (node.ino >= this.nextIno) this.nextIno = node.ino + 1;
     this.tracker?.made(node);
     return node;
   }

@@ -37,7 +37,8 @@ export interface NodeImage {
    * the node instead of in pages: then `pages` is empty and `size` equals its
    * length, at most INLINE_MAX (format/inline.ts). Absent, null or empty: the
    * content is in `pages` (an empty file has neither). Never written after it is handed over (fs/ replaces, never
-   * changes, an inline buffer), so a save may keep it as it is. A v1/v2 chain
+   * changes, an inline buffer), so a save may keep it as it is. A load's may point into memory the engine reuses
+   * (a lazy mount's group buffer: valid until the next group loads): fs/ copies it as it makes the inode. A v1/v2 chain
    * has no inline form: save.ts writes it into a data page of the chain.
    */
   inline?: Uint8Array | null;

@@ -16,7 +16,7 @@ import { decodePayload, LOCATE_BYTES, LOCATE_SIZE, LOG_HEADER, logPayload, readL
 import type { Loss, NodeImage } from './image.js';
 import type { LogCursor } from './log.js';
 import { homeOf, readGroup, readIndex, salvageGroup, type GroupIndex } from './groups.js';
-import { streamBytes, walkLog } from './stream.js';
+import { fresh, streamBytes, streamPagesBytes, walkLog } from './stream.js';
 import { copyAtMost, replayDeferred, replayGroup, tailOverlay, tailTooLarge, type TailOverlay } from './tail.js';
 import type { DeferredGroup } from './taildefer.js';
 import { adoptNode, type AdoptContext } from './adopt.js';
@@ -26,7 +26,10 @@ import { cutRuns, normalRuns } from './pageruns.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import type { IndexEntry, InodeRecord } from '../format/v3.js';
 
-/** One directory's group as fs/ takes it: its nodes adopted (the directory first), the names it holds. */
+/**
+ * One directory's group as fs/ takes it: its nodes adopted (the directory first), the names it holds.
+ * A node's inline bytes may be a view of the buffer groups are read into (LazyLog.spare): valid until the next group loads.
+ */
 export interface LoadedGroup {
   nodes: NodeImage[]; names: { name: string; ino: number }[]; damaged: boolean;
   /** A group whose tail records waited for its load (taildefer.ts): the pages no node holds any more, and the mount's charge less the exact. */
@@ -34,6 +37,8 @@ export interface LoadedGroup {
 }
 
 const NONE: readonly number[] = [];
+/** Largest group read into a reused buffer (LazyLog.spare): a larger one gets fresh memory, not kept past its load. */
+const SPARE_MAX = 16 << 20;
 
 export class LazyLog {
   /** Groups read so far (each at most once). */
@@ -131,9 +136,9 @@ export class LazyLog {
     let damaged = false;
     const told = lose;
     lose = (l) => { damaged = true; told(l); };
-    const g = this.readChecked(dir, e, lose, pathOf);
-    if (typeof g === 'string') return g;
     const deferred = this.tail?.deferred.get(dir);
+    const g = this.readChecked(dir, e, lose, pathOf, deferred !== undefined);
+    if (typeof g === 'string') return g;
     if (deferred) return this.loadDeferred(dir, g, deferred, ctx, lose, pathOf, () => damaged);
     // Only nodes with page records are replayed (their runs and spans), but those with SPANs only, in order (a large
     // file: 256 a GiB), which adopt straight from them; the rest adopt straight from their INODE record.
@@ -191,11 +196,23 @@ export class LazyLog {
     }
   }
 
+  /**
+   * The buffer groups are read into, reused (fresh memory costs a fault per page first touched: a 2.5 MB group's new
+   * huge mapping took 10-36 ms under memory pressure, a pread into a reused one 0.5 ms). What a load hands fs/ may
+   * point into it (inline bytes: snapshot.ts loadInline copies them before any other group loads).
+   */
+  private spare: Buffer | null = null;
+
   /** Group `e` of directory `dir` read from the log, its pages' headers checked, salvaged when it does not check whole (each loss to `lose`); a string: unreadable. */
-  private readChecked(dir: number, e: IndexEntry, lose: (l: Loss) => void, pathOf: (ino: number) => string) {
+  private readChecked(dir: number, e: IndexEntry, lose: (l: Loss) => void, pathOf: (ino: number) => string, deferred: boolean) {
     // The group's pages are read once: their headers and next pointers are checked from the same copy.
-    const raw = streamBytes(this.mem, this.cursor.pages, e.pos, e.bytes, { logId: this.logId, exact: (seq, page, sum) => this.checkPage(seq, page, lose, sum) });
+    const need = streamPagesBytes(this.mem.pageSize, e.pos, e.bytes), kept = this.spare;
+    this.spare = null;
+    const into = need > SPARE_MAX ? null : kept && kept.length >= need ? kept : fresh(Math.min(SPARE_MAX, Math.max(need, 2 * (kept?.length ?? 0))));
+    const raw = streamBytes(this.mem, this.cursor.pages, e.pos, e.bytes, { logId: this.logId, exact: (seq, page, sum) => this.checkPage(seq, page, lose, sum) }, into ?? undefined);
     const read = readGroup(this.mem, this.cursor.pages, e, this.logId, raw);
+    // Kept for the next load unless views into it outlive this one (a SPAN's page crcs, a deferred group's records), or none is left.
+    if (into && !deferred && !this.done && (typeof read === 'string' || !read.pages.some((p) => p.type === RecordType.Span))) this.spare = into;
     const g = typeof read === 'string' ? salvageGroup(this.mem, this.cursor.pages, e, this.logId) : read;
     if (g === null) return read as string;
     if ('lost' in g) for (const l of g.lost) {
