@@ -15,9 +15,9 @@ import { S_IFDIR } from './mode.js';
 import { nameCost } from './names.js';
 import type { LazySource } from './parts.js';
 import { attachStray, lostFound, makeLoaded } from './snapshot.js';
-import { ROOT_INO, type InodeTable } from './table.js';
+import { ROOT_INO, type InodeTable, type TreeLoader } from './table.js';
 
-export class LazyTree {
+export class LazyTree implements TreeLoader {
   /** Subdirectories named by a loaded directory, not loaded yet: their parent and name. */
   private readonly parents = new Map<number, { parent: number; name: string }>();
   /** Names in loaded directories of linked nodes not loaded yet. */

@@ -12,7 +12,6 @@ import { contentOf, Inode, opsFor, type InodeOps } from './inode.js';
 import { RadixPageMap } from './pagemap.js';
 import { LaterPageMap } from '../pram/laterpages.js';
 import { DT_DIR, S_IFMT } from './mode.js';
-import type { LazyTree } from './lazytree.js';
 import { ChangeTracker } from './changes.js';
 
 export interface Attr {
@@ -30,6 +29,21 @@ export const INO_MAX = 0xffffffff;
 export const MAP_ENTRIES_MAX = 2 ** 24 - 1;
 
 const DAY_NS = 86_400_000_000_000n;
+
+/**
+ * What the table asks of a lazy mount's loader (lazytree.ts LazyTree): named here, where it is used, so the
+ * table does not import the loader that builds on it.
+ */
+export interface TreeLoader {
+  /** The inode `ino` after loading the group that holds it (undefined: none does). */
+  fetch(ino: number): Inode | undefined;
+  /** Every group not loaded yet. */
+  loadAll(): void;
+  /** A directory known from the index without loading it. */
+  isDir(ino: number): boolean;
+  /** Nodes of the image not loaded yet (statfs). */
+  readonly unloaded: number;
+}
 
 export class InodeTable {
   readonly inodes = new Map<number, Inode>();
@@ -59,7 +73,7 @@ export class InodeTable {
   }
 
   /** A lazily mounted image's loader (lazytree.ts): a miss here loads the group that holds the inode. Null once all is loaded. */
-  lazy: LazyTree | null = null;
+  lazy: TreeLoader | null = null;
 
   get(ino: number): Inode | undefined {
     const node = this.inodes.get(ino);

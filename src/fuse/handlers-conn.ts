@@ -1,7 +1,7 @@
 // FUSE operations on the connection and the whole file system: init (the
 // negotiation), destroy, statfs, syncfs, interrupt, and the extended attributes.
 import { E2BIG, EIO, EOPNOTSUPP, ERANGE } from '../format/errno.js';
-import type { FuseSession, Request, Result } from './session.js';
+import type { Conn, Request, Result } from './conn.js';
 import { WRITE_BYTES_MAX } from './limits.js';
 import { isErr } from './served.js';
 import { FUSE_KERNEL_MINOR_VERSION, FUSE_KERNEL_VERSION, FUSE_MINOR_MIN, InitFlag, InitFlag2, initOut, statfsOut, u32Out } from './wire.js';
@@ -21,7 +21,7 @@ export const MAX_PAGES = 256;
 export const BACKGROUND_MAX = 64;
 export const XATTR_VALUE_BYTES_MAX = 64 * 1024;
 
-export function init(s: FuseSession, q: Request): Result {
+export function init(s: Conn, q: Request): Result {
   const major = q.arg.u32('init_in.major');
   const minor = q.arg.u32('init_in.minor');
   const maxReadahead = q.arg.u32('init_in.max_readahead');
@@ -56,16 +56,16 @@ export function init(s: FuseSession, q: Request): Result {
   });
 }
 
-export function destroy(s: FuseSession): Result {
+export function destroy(s: Conn): Result {
   s.destroyed = true;
   return 0;
 }
 
-export function statfs(s: FuseSession): Result {
+export function statfs(s: Conn): Result {
   return statfsOut(s.volume.statfs());
 }
 
-export function syncfs(s: FuseSession): Result {
+export function syncfs(s: Conn): Result {
   return s.volume.sync();
 }
 
@@ -95,7 +95,7 @@ function sized(want: number, value: Buffer): Result {
   return value;
 }
 
-export function getxattr(s: FuseSession, q: Request): Result {
+export function getxattr(s: Conn, q: Request): Result {
   const want = q.arg.u32('getxattr_in.size');
   if (aclName(q.names[0]!)) return -EOPNOTSUPP;
   const v = s.volume.getxattr(q.nodeid, q.names[0]!);
@@ -103,14 +103,14 @@ export function getxattr(s: FuseSession, q: Request): Result {
   return sized(want, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
 }
 
-export function listxattr(s: FuseSession, q: Request): Result {
+export function listxattr(s: Conn, q: Request): Result {
   const want = q.arg.u32('getxattr_in.size');
   const names = s.volume.listxattr(q.nodeid);
   if (isErr(names)) return names;
   return sized(want, Buffer.from(names.map((n) => n + '\0').join(''), 'utf8'));
 }
 
-export function setxattr(s: FuseSession, q: Request): Result {
+export function setxattr(s: Conn, q: Request): Result {
   // FUSE_SETXATTR_EXT is not negotiated: the compat 8-byte struct (size, flags).
   const size = q.arg.u32('setxattr_in.size');
   const flags = q.arg.u32('setxattr_in.flags');
@@ -120,6 +120,6 @@ export function setxattr(s: FuseSession, q: Request): Result {
   return s.volume.setxattr(q.nodeid, q.names[0]!, new Uint8Array(q.rest.subarray(0, size))   /* a copy: the request buffer is reused */, flags);
 }
 
-export function removexattr(s: FuseSession, q: Request): Result {
+export function removexattr(s: Conn, q: Request): Result {
   return s.volume.removexattr(q.nodeid, q.names[0]!);
 }

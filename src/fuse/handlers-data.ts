@@ -3,7 +3,7 @@
 // fallocate, lseek, copy_file_range. File handles are the inode numbers: fs/
 // counts opens per inode, which is all it needs to keep an unlinked file alive.
 import { EINVAL, EIO, ENOSYS } from '../format/errno.js';
-import type { FuseSession, Request, Result } from './session.js';
+import type { Conn, Request, Result } from './conn.js';
 import { HELD_REPLY_BYTES_MIN, WRITE_BYTES_MAX } from './limits.js';
 import { isErr, type DirEntry } from './served.js';
 import { killPriv } from './handlers-node.js';
@@ -20,7 +20,7 @@ export const COPY_BYTES_MAX = 0xfffff000;
 /** Entries asked of fs/ per readdir reply: a 4 KiB..1 MiB buffer holds at most size/24 of them. */
 export const DIRENTS_PER_REPLY_MAX = 4096;
 
-export function open(s: FuseSession, q: Request): Result {
+export function open(s: Conn, q: Request): Result {
   const flags = q.arg.u32('open_in.flags');
   const openFlags = q.arg.u32('open_in.open_flags');
   const r = s.volume.open(q.nodeid);
@@ -35,7 +35,7 @@ export function open(s: FuseSession, q: Request): Result {
   return s.reply.open(q.nodeid, FOPEN_KEEP_CACHE | (s.writeback?.openFlags(s.volume, flags) ?? 0));
 }
 
-export function create(s: FuseSession, q: Request): Result {
+export function create(s: Conn, q: Request): Result {
   const flags = q.arg.u32('create_in.flags');
   const mode = q.arg.u32('create_in.mode');
   const made = s.volume.mknod(q.nodeid, q.names[0]!, S_IFREG | (mode & 0o7777), 0, q.uid, q.gid);
@@ -66,9 +66,9 @@ class ReplyBuffers {
  */
 const REPLIES_HELD_MAX = 8;
 const REPLY_BUFFERS_KEPT = REPLIES_HELD_MAX + 1;
-const replyBuffers = new WeakMap<FuseSession, ReplyBuffers>();
+const replyBuffers = new WeakMap<Conn, ReplyBuffers>();
 
-export function read(s: FuseSession, q: Request): Result {
+export function read(s: Conn, q: Request): Result {
   q.arg.skip(8, 'read_in.fh');
   const offset = q.arg.u64('read_in.offset');
   const length = Math.min(q.arg.u32('read_in.size'), WRITE_BYTES_MAX);
@@ -94,7 +94,7 @@ export function read(s: FuseSession, q: Request): Result {
  * any other request runs. A large reply is held until sent (the transport may
  * send it from a pool thread); the buffer goes back to the pool once sent.
  */
-function readCopied(s: FuseSession, ino: number, offset: number, length: number, copy: NonNullable<FuseSession['volume']['readCopy']>): Result {
+function readCopied(s: Conn, ino: number, offset: number, length: number, copy: NonNullable<Conn['volume']['readCopy']>): Result {
   let pool = replyBuffers.get(s);
   if (!pool) replyBuffers.set(s, pool = new ReplyBuffers());
   const buf = pool.take();
@@ -106,7 +106,7 @@ function readCopied(s: FuseSession, ino: number, offset: number, length: number,
   return buf.subarray(0, n);
 }
 
-export function write(s: FuseSession, q: Request): Result {
+export function write(s: Conn, q: Request): Result {
   q.arg.skip(8, 'write_in.fh');
   const offset = q.arg.u64('write_in.offset');
   const size = q.arg.u32('write_in.size');
@@ -143,12 +143,12 @@ export function flush(): Result {
   return -ENOSYS;
 }
 
-export function release(s: FuseSession, q: Request): Result {
+export function release(s: Conn, q: Request): Result {
   s.volume.release(q.nodeid);
   return 0;
 }
 
-export function fsync(s: FuseSession, q: Request): Result {
+export function fsync(s: Conn, q: Request): Result {
   return s.volume.fsync(q.nodeid);
 }
 
@@ -164,20 +164,20 @@ export function releasedir(): Result {
   return 0;
 }
 
-export function fsyncdir(s: FuseSession): Result {
+export function fsyncdir(s: Conn): Result {
   return s.volume.sync();
 }
 
-export function readdir(s: FuseSession, q: Request): Result {
+export function readdir(s: Conn, q: Request): Result {
   return dirents(s, q, false);
 }
 
-export function readdirplus(s: FuseSession, q: Request): Result {
+export function readdirplus(s: Conn, q: Request): Result {
   return dirents(s, q, true);
 }
 
 /** Pack as many entries as fit in the kernel's buffer; each carries the cookie of the next. */
-function dirents(s: FuseSession, q: Request, plus: boolean): Result {
+function dirents(s: Conn, q: Request, plus: boolean): Result {
   q.arg.skip(8, 'read_in.fh');
   const cookie = q.arg.u64('read_in.offset');
   const size = Math.min(q.arg.u32('read_in.size'), WRITE_BYTES_MAX);
@@ -202,7 +202,7 @@ function dirents(s: FuseSession, q: Request, plus: boolean): Result {
 }
 
 /** The entry_out of a readdirplus record: a lookup, as the kernel counts it ('.' and '..' excepted). */
-function putPlusEntry(s: FuseSession, dir: number, d: DirEntry, buf: Buffer, at: number): boolean {
+function putPlusEntry(s: Conn, dir: number, d: DirEntry, buf: Buffer, at: number): boolean {
   if (d.name === '.' || d.name === '..') {
     buf.fill(0, at, at + Size.entryOut);   // nodeid 0: the kernel takes no reference
     return true;
@@ -213,7 +213,7 @@ function putPlusEntry(s: FuseSession, dir: number, d: DirEntry, buf: Buffer, at:
   return true;
 }
 
-export function fallocate(s: FuseSession, q: Request): Result {
+export function fallocate(s: Conn, q: Request): Result {
   q.arg.skip(8, 'fallocate_in.fh');
   const offset = q.arg.u64('fallocate_in.offset');
   const length = q.arg.u64('fallocate_in.length');
@@ -221,7 +221,7 @@ export function fallocate(s: FuseSession, q: Request): Result {
   return s.volume.fallocate(q.nodeid, mode, offset, length);
 }
 
-export function lseek(s: FuseSession, q: Request): Result {
+export function lseek(s: Conn, q: Request): Result {
   q.arg.skip(8, 'lseek_in.fh');
   const offset = q.arg.u64('lseek_in.offset');
   const whence = q.arg.u32('lseek_in.whence');
@@ -232,7 +232,7 @@ export function lseek(s: FuseSession, q: Request): Result {
 }
 
 /** Copy in bounded chunks through fs/ (pram has no shared extents to clone). */
-export function copyFileRange(s: FuseSession, q: Request): Result {
+export function copyFileRange(s: Conn, q: Request): Result {
   const r = q.arg;
   r.skip(8, 'copy_file_range_in.fh_in');
   const offIn = r.u64('copy_file_range_in.off_in');

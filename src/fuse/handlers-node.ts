@@ -3,7 +3,7 @@
 // its struct, calls fs/ and encodes the reply; POSIX semantics live in fs/.
 import { EINVAL, ENOENT } from '../format/errno.js';
 import { FuseReader } from './reader.js';
-import type { FuseSession, Request, Result } from './session.js';
+import type { Conn, Request, Result } from './conn.js';
 import { isErr, type Attr, type SetAttr } from './served.js';
 import { Fattr, RENAME_EXCHANGE, RENAME_NOREPLACE } from './wire.js';
 import { S_IFDIR } from '../format/mode.js';
@@ -11,7 +11,7 @@ import { S_IFDIR } from '../format/mode.js';
 /** Batch forget lists are bounded by the request size; this bounds a malformed count too. */
 export const FORGET_BATCH_MAX = 1 << 16;
 
-export function entry(s: FuseSession, a: Attr | number): Result {
+export function entry(s: Conn, a: Attr | number): Result {
   return isErr(a) ? a : s.reply.entry(a, s.validity);
 }
 
@@ -21,21 +21,21 @@ export function entry(s: FuseSession, a: Attr | number): Result {
  * fs/'s lookup, which keeps fs/'s count equal to the kernel's (forget
  * subtracts what the kernel counted; an unlinked inode lives until then).
  */
-export function made(s: FuseSession, a: Attr | number, parent: number, name: string): Result {
+export function made(s: Conn, a: Attr | number, parent: number, name: string): Result {
   return isErr(a) ? a : entry(s, s.volume.lookup(parent, name));
 }
 
-export function lookup(s: FuseSession, q: Request): Result {
+export function lookup(s: Conn, q: Request): Result {
   const a = s.volume.lookup(q.nodeid, q.names[0]!);
   return a === -ENOENT ? s.reply.negativeEntry(s.validity) : entry(s, a);
 }
 
-export function forget(s: FuseSession, q: Request): Result {
+export function forget(s: Conn, q: Request): Result {
   s.volume.forget(q.nodeid, q.arg.u64('forget_in.nlookup'));
   return 0;
 }
 
-export function batchForget(s: FuseSession, q: Request): Result {
+export function batchForget(s: Conn, q: Request): Result {
   const count = Math.min(q.arg.u32('batch_forget_in.count'), FORGET_BATCH_MAX);
   const r = forgetList(q);
   for (let i = 0; i < count && r.remaining >= 16; i++) {
@@ -56,7 +56,7 @@ const S_ISUID = 0o4000, S_ISGID = 0o2000, S_IXGRP = 0o010;
  * S_ISUID, drop S_ISGID when the group may execute (otherwise it marks
  * mandatory locking), and remove security.capability.
  */
-export function killPriv(s: FuseSession, ino: number, mode?: number): number | undefined {
+export function killPriv(s: Conn, ino: number, mode?: number): number | undefined {
   s.volume.removexattr(ino, 'security.capability');   // ENODATA is the usual answer
   if (mode === undefined) {
     const a = s.volume.getattr(ino);
@@ -68,12 +68,12 @@ export function killPriv(s: FuseSession, ino: number, mode?: number): number | u
   return killed === mode ? undefined : killed;
 }
 
-export function getattr(s: FuseSession, q: Request): Result {
+export function getattr(s: Conn, q: Request): Result {
   const a = s.volume.getattr(q.nodeid);
   return isErr(a) ? a : s.reply.attr(a, s.validity);
 }
 
-export function setattr(s: FuseSession, q: Request): Result {
+export function setattr(s: Conn, q: Request): Result {
   const r = q.arg;
   const valid = r.u32('setattr_in.valid');
   r.skip(4 + 8, 'setattr_in.padding,fh');
@@ -107,41 +107,41 @@ function ns(sec: bigint, nsec: number): bigint {
   return sec * 1_000_000_000n + BigInt(nsec);
 }
 
-export function readlink(s: FuseSession, q: Request): Result {
+export function readlink(s: Conn, q: Request): Result {
   const t = s.volume.readlink(q.nodeid);
   return typeof t === 'number' ? t : Buffer.from(t, 'utf8');
 }
 
-export function symlink(s: FuseSession, q: Request): Result {
+export function symlink(s: Conn, q: Request): Result {
   return made(s, s.volume.symlink(q.nodeid, q.names[0]!, q.names[1]!, q.uid, q.gid), q.nodeid, q.names[0]!);
 }
 
-export function mknod(s: FuseSession, q: Request): Result {
+export function mknod(s: Conn, q: Request): Result {
   const mode = q.arg.u32('mknod_in.mode');
   const rdev = q.arg.u32('mknod_in.rdev');
   // umask: the kernel already applied it (FUSE_DONT_MASK is not negotiated).
   return made(s, s.volume.mknod(q.nodeid, q.names[0]!, mode, rdev, q.uid, q.gid), q.nodeid, q.names[0]!);
 }
 
-export function mkdir(s: FuseSession, q: Request): Result {
+export function mkdir(s: Conn, q: Request): Result {
   const mode = q.arg.u32('mkdir_in.mode');
   return made(s, s.volume.mkdir(q.nodeid, q.names[0]!, S_IFDIR | (mode & 0o7777), q.uid, q.gid), q.nodeid, q.names[0]!);
 }
 
-export function unlink(s: FuseSession, q: Request): Result {
+export function unlink(s: Conn, q: Request): Result {
   return s.volume.unlink(q.nodeid, q.names[0]!);
 }
 
-export function rmdir(s: FuseSession, q: Request): Result {
+export function rmdir(s: Conn, q: Request): Result {
   return s.volume.rmdir(q.nodeid, q.names[0]!);
 }
 
-export function rename(s: FuseSession, q: Request): Result {
+export function rename(s: Conn, q: Request): Result {
   const newdir = q.arg.u64('rename_in.newdir');
   return s.volume.rename(q.nodeid, q.names[0]!, newdir, q.names[1]!, 0);
 }
 
-export function rename2(s: FuseSession, q: Request): Result {
+export function rename2(s: Conn, q: Request): Result {
   const newdir = q.arg.u64('rename2_in.newdir');
   const flags = q.arg.u32('rename2_in.flags');
   // RENAME_WHITEOUT (overlayfs) and unknown bits are not supported.
@@ -150,12 +150,12 @@ export function rename2(s: FuseSession, q: Request): Result {
   return s.volume.rename(q.nodeid, q.names[0]!, newdir, q.names[1]!, flags);
 }
 
-export function link(s: FuseSession, q: Request): Result {
+export function link(s: Conn, q: Request): Result {
   const old = q.arg.u64('link_in.oldnodeid');
   return made(s, s.volume.link(old, q.nodeid, q.names[0]!), q.nodeid, q.names[0]!);
 }
 
-export function access(s: FuseSession, q: Request): Result {
+export function access(s: Conn, q: Request): Result {
   // With default_permissions the kernel checks modes itself and rarely asks;
   // when it does, the node must exist.
   const a = s.volume.getattr(q.nodeid);

@@ -2,7 +2,7 @@
 // size of its fixed argument struct, the names that follow the struct, whether
 // a reply is sent, and the handler. An opcode missing here is answered ENOSYS
 // by the session (session.ts), which is also what unknown opcodes get.
-import type { FuseSession, Request, Result } from './session.js';
+import type { Conn, Request, Result } from './conn.js';
 import { Op, Size } from './wire.js';
 import * as node from './handlers-node.js';
 import * as data from './handlers-data.js';
@@ -22,7 +22,7 @@ export interface OpSpec {
   /** The field each name is decoded as, for errors ('LOOKUP.name'): made once, not per request. */
   fields: readonly string[];
   reply: boolean;
-  handler: (s: FuseSession, q: Request) => Result;
+  handler: (s: Conn, q: Request) => Result;
 }
 
 const N0: readonly NameKind[] = [], N1: readonly NameKind[] = ['name'], N2: readonly NameKind[] = ['name', 'name'];

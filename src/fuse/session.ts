@@ -12,25 +12,13 @@ import type { ServedVolume } from './served.js';
 import { Op, Size, outHeader, type Validity } from './wire.js';
 import { describeRequest } from './trace.js';
 import { ReplyBuffer } from './reply.js';
+import type { Conn, Request, Result } from './conn.js';
+export type { Request, Result } from './conn.js';
 // The request size limits live in limits.ts (below the handlers, which use them too).
 export { WRITE_BYTES_MAX, REQUEST_BYTES_MAX } from './limits.js';
 import { hexdump } from '../format/hexdump.js';
 import type { WritebackPolicy } from './writeback.js';
 
-export interface Request {
-  opcode: number;
-  unique: bigint;
-  nodeid: number;
-  uid: number;
-  gid: number;
-  pid: number;
-  /** The fixed argument struct, bounded to the table's size for this opcode. */
-  arg: FuseReader;
-  /** The names that follow the struct (as the table says), decoded. */
-  names: string[];
-  /** Bytes after the names (write data, xattr value, forget list): a view, valid during the call. */
-  readonly rest: Buffer;
-}
 
 /** A decoded request; `rest` is made when a handler asks for it (most never do, and a view is not free). */
 class Decoded implements Request {
@@ -44,8 +32,6 @@ class Decoded implements Request {
   get rest(): Buffer { return this.msg.subarray(this.restAt, this.restEnd); }
 }
 
-/** A handler's result: 0 = OK without payload, < 0 = -errno, else the payload chunks. */
-export type Result = number | Buffer | Buffer[];
 
 export interface SessionOptions {
   volume: ServedVolume;
@@ -68,7 +54,7 @@ function hasLongName(spec: OpSpec, names: string[]): boolean {
   return false;
 }
 
-export class FuseSession {
+export class FuseSession implements Conn {
   readonly volume: ServedVolume;
   readonly clock: () => bigint;
   readonly validity: Validity;

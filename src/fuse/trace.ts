@@ -1,7 +1,7 @@
 // --debug tracing: one line per FUSE message, `rx 12: LOOKUP n1 "a"` for a
 // request and `tx 12: OK` / `tx 12: -ENOENT` for its reply (session.ts writes
 // the tx lines). Built only when tracing is on, so the fast path pays nothing.
-import type { Request } from './session.js';
+import type { Request } from './conn.js';
 import { Op } from './wire.js';
 
 const RW = new Set<number>([Op.READ, Op.WRITE, Op.READDIR, Op.READDIRPLUS]);
