@@ -44,6 +44,22 @@ test('owners set by ranges: the first owned pfn of any range, then the table, ar
   }
 });
 
+test('ranges set in pfn order stay ranges past the bound for those out of order; the table is written past their own', () => {
+  const frames = new PageFrames(200_000), plain = new Uint8Array(200_000);
+  for (let k = 0; k < 16384; k++) {
+    const owner = k % 2 ? Owner.Meta : Owner.Data;   // alternating: no two join
+    frames.setOwners(1 + 10 * k, 7, owner);
+    plain.fill(owner, 1 + 10 * k, 8 + 10 * k);
+  }
+  assert.equal(frames.deferred, true, '16384 ranges in pfn order');
+  assert.equal(frames.firstOwned(8 + 10 * 5000, 11 + 10 * 5000), -1);
+  assert.equal(frames.firstOwned(8 + 10 * 5000, 12 + 10 * 5000), 11 + 10 * 5000);
+  frames.setOwners(199_990, 5, Owner.Data);
+  plain.fill(Owner.Data, 199_990, 199_995);
+  assert.equal(frames.deferred, false, 'one more: the table');
+  assert.deepEqual(frames.owner, plain);
+});
+
 test('a range set over another (not memblock\'s way) writes the table: the later owner wins', () => {
   const frames = new PageFrames(100);
   frames.setOwners(10, 20, Owner.Data);

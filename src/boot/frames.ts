@@ -47,8 +47,11 @@ export function ownerName(owner: number): string {
  */
 export const PAGE_COUNT_MAX = 2 ** 32;
 
-/** Deferred owner fills kept as ranges at most (beyond, the table is written: a full replay reserves run after run). */
-const FILLS_MAX = 1024;
+/**
+ * Deferred owner fills kept as ranges at most, beyond which the table is written: set in pfn order (a lazy
+ * boot's runs, sorted) each is an append; out of order (a replay's runs) each insertion moves the later ones.
+ */
+const FILLS_MAX = 16384, FILLS_UNSORTED_MAX = 1024;
 
 export class PageFrames {
   readonly flags: Uint8Array;
@@ -98,7 +101,7 @@ export class PageFrames {
     while (lo < hi) { const mid = (lo + hi) >>> 1; if (fills[3 * mid]! < start) lo = mid + 1; else hi = mid; }
     const at = 3 * lo;
     const prevEnd = at > 0 ? fills[at - 2]! : 0, nextStart = at < fills.length ? fills[at]! : Infinity;
-    if (prevEnd > start || nextStart < end || fills.length >= 3 * FILLS_MAX) {   // over another range (not memblock's way), or too many: the table
+    if (prevEnd > start || nextStart < end || fills.length >= 3 * (at === fills.length ? FILLS_MAX : FILLS_UNSORTED_MAX)) {   // over another range (not memblock's way), or too many: the table
       this.writeFills();
       this.table.fill(owner, start, end);      // after the others: it wins where it overlaps
       return;
