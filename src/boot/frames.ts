@@ -101,7 +101,8 @@ export class PageFrames {
     while (lo < hi) { const mid = (lo + hi) >>> 1; if (fills[3 * mid]! < start) lo = mid + 1; else hi = mid; }
     const at = 3 * lo;
     const prevEnd = at > 0 ? fills[at - 2]! : 0, nextStart = at < fills.length ? fills[at]! : Infinity;
-    if (prevEnd > start || nextStart < end || fills.length >= 3 * (at === fills.length ? FILLS_MAX : FILLS_UNSORTED_MAX)) {   // over another range (not memblock's way), or too many: the table
+    // Over another range (not memblock's way), too many, or None (a range says owned): the table.
+    if (prevEnd > start || nextStart < end || fills.length >= 3 * (at === fills.length ? FILLS_MAX : FILLS_UNSORTED_MAX) || owner === Owner.None) {
       this.writeFills();
       this.table.fill(owner, start, end);      // after the others: it wins where it overlaps
       return;
@@ -120,6 +121,7 @@ export class PageFrames {
   firstOwned(start: number, end: number): number {
     const fills = this.fills;
     assert(fills !== null, 'firstOwned while the owners are ranges');
+    if (end <= start) return -1;
     let lo = 0, hi = fills.length / 3;
     while (lo < hi) { const mid = (lo + hi) >>> 1; if (fills[3 * mid + 1]! <= start) lo = mid + 1; else hi = mid; }
     // Range lo is the first ending after start.
