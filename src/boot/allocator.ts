@@ -18,6 +18,7 @@ import { assert } from '../format/assert.js';
 import type { BannedRegions } from './banned.js';
 import { Owner, type PageFrames } from './frames.js';
 import type { Memblock } from './memblock.js';
+import { OwnedSpans } from './ownedspans.js';
 
 export interface AllocatorOptions {
   /** Runs never cross a multiple of this many pages (an Arena's mapping segment). */
@@ -48,7 +49,10 @@ function allOnes(words: Uint32Array, from: number, to: number): boolean {
 const LATER_STEP = 4096;
 
 export class PageAllocator {
-  private readonly free_: Uint32Array;   // bit set = page in the pool
+  // Bit set = page in the pool; built at the first use (the owned spans kept till then): a lazy mount of a
+  // 12 GiB image would fill 425 KB of fresh memory for it, and a mount may never allocate.
+  private pool: Uint32Array | null = null;
+  private owned: readonly number[] | null = null;
   // Held banned pages as (bitmap word, bits) pairs: a banned region is held a word at a time,
   // not page by page (60 GiB banned in a 64 GiB arena took 7 s per operation page by page).
   private readonly held: number[] = [];
@@ -64,16 +68,33 @@ export class PageAllocator {
   private sum: Uint32Array | undefined;
 
   constructor(readonly frames: PageFrames, readonly banned: BannedRegions, opts: AllocatorOptions = {}) {
-    this.free_ = new Uint32Array(Math.ceil(frames.pageCount / 32));
     this.segmentPages = opts.segmentPages ?? Number.MAX_SAFE_INTEGER;
+    const n = frames.pageCount;
+    if (opts.owned) {
+      // The pool is every page less the owned spans: counted from them now (range arithmetic), its bitmap built at the first use.
+      this.owned = opts.owned.slice();
+      const owned = new OwnedSpans(this.owned);
+      this.freeNotBanned = n - owned.total;
+      for (const r of banned.regions()) if (r.start < n) { const to = Math.min(r.end, n - 1); this.freeNotBanned -= to - r.start + 1 - owned.within(r.start, to); }
+      return;
+    }
     // One pass over the owners building whole bitmap words (a big arena has millions of pfns),
     // then the banned pages subtracted region by region instead of a search per pfn. Owners
     // are read four at a time: a run of 32 unowned pages (most of a fresh memory) is one word
     // test, not 32 (16M pages: 62 -> 8 ms of CPU; the first touch of the tables' pages stays).
-    const n = frames.pageCount;
-    this.freeNotBanned = opts.owned ? this.fromOwned(opts.owned) : this.fromOwners();
+    this.pool = new Uint32Array(Math.ceil(n / 32));
+    this.freeNotBanned = this.fromOwners();
     // Pooled pages inside banned regions are not counted free: a popcount per bitmap word (60 GiB banned: ~0.5M words, not 15M pfns).
     for (const r of banned.regions()) if (r.start < n) this.freeNotBanned -= this.pooledIn(r.start, Math.min(r.end, n - 1));
+  }
+
+  /** The pool's bitmap, built from the owned spans at the first use. */
+  private get free_(): Uint32Array {
+    if (this.pool) return this.pool;
+    this.pool = new Uint32Array(Math.ceil(this.frames.pageCount / 32));
+    this.fromOwned(this.owned!);
+    this.owned = null;
+    return this.pool;
   }
 
   /** Pages of [from, to] in the pool, a bitmap word at a time. */
@@ -88,12 +109,11 @@ export class PageAllocator {
     return pooled;
   }
 
-  /** The pool from the owned spans: every page, less theirs. Returns the pages in it. */
-  private fromOwned(owned: readonly number[]): number {
-    const n = this.frames.pageCount;
-    this.free_.fill(0xffffffff);
-    if (n % 32) this.free_[this.free_.length - 1] = (1 << (n % 32)) - 1;
-    let free = n;
+  /** The pool's bitmap from the owned spans: every page, less theirs (the spans never overlap: checked). */
+  private fromOwned(owned: readonly number[]): void {
+    const pool = this.pool!, n = this.frames.pageCount;
+    pool.fill(0xffffffff);
+    if (n % 32) pool[pool.length - 1] = (1 << (n % 32)) - 1;
     for (let k = 0; k < owned.length; k += 2) {
       const start = owned[k]!, end = start + owned[k + 1]! - 1;
       // A word at a time (a 12 GiB image reserves ~3M pages); each bit cleared once: spans never overlap.
@@ -102,37 +122,35 @@ export class PageAllocator {
         // Whole words inside the span: one fill (a 16 MiB SPAN is 128 words), each checked full first.
         if (lo === 0 && hi === 31 && end - base >= 63) {
           const wEnd = Math.floor((end + 1) / 32);
-          if (!allOnes(this.free_, w, wEnd)) assert(false, `owned pfns ${pfn}..${wEnd * 32 - 1} are owned once`);
-          this.free_.fill(0, w, wEnd);
+          if (!allOnes(pool, w, wEnd)) assert(false, `owned pfns ${pfn}..${wEnd * 32 - 1} are owned once`);
+          pool.fill(0, w, wEnd);
           pfn = wEnd * 32;
           continue;
         }
         const span = hi === 31 ? ~0 << lo : (~0 << lo) & ~(~0 << (hi + 1));
-        if ((this.free_[w]! & span) !== span) assert(false, `owned pfns ${pfn}..${base + hi} are owned once`);
-        this.free_[w]! &= ~span;
+        if ((pool[w]! & span) !== span) assert(false, `owned pfns ${pfn}..${base + hi} are owned once`);
+        pool[w]! &= ~span;
         pfn = base + hi + 1;
       }
-      free -= end - start + 1;
     }
-    return free;
   }
 
   /** The pool from a scan of every pfn's owner. Returns the pages in it. */
   private fromOwners(): number {
-    const owner = this.frames.owner, n = this.frames.pageCount;
+    const owner = this.frames.owner, n = this.frames.pageCount, pool = this.pool!;
     const wide = owner.byteOffset % 4 === 0 ? new Uint32Array(owner.buffer, owner.byteOffset, Math.floor(n / 4)) : null;
     let free = 0;
     for (let w = 0; w * 32 < n; w++) {
       const base = w * 32, q = w * 8;
       if (wide && base + 32 <= n && (wide[q]! | wide[q + 1]! | wide[q + 2]! | wide[q + 3]! | wide[q + 4]! | wide[q + 5]! | wide[q + 6]! | wide[q + 7]!) === 0) {
-        this.free_[w] = 0xffffffff;
+        pool[w] = 0xffffffff;
         free += 32;
         continue;
       }
       let bits = 0;
       const end = Math.min(32, n - base);
       for (let b = 0, pfn = base; b < end; b++, pfn++) if (owner[pfn] === Owner.None) { bits |= 1 << b; free++; }
-      this.free_[w] = bits;
+      pool[w] = bits;
     }
     return free;
   }
@@ -240,6 +258,7 @@ export class PageAllocator {
 
   /** End of an operation: banned pages held aside go back to the pool (RFC pram_chain_free). */
   releaseHeld(): void {
+    if (this.held.length === 0) return;   // (the owner table untouched: read, it is written from memblock's ranges)
     const held = this.held, owner = this.frames.owner;
     for (let i = 0; i < held.length; i += 2) {
       const w = held[i]!, bits = held[i + 1]!, base = w * 32;

@@ -47,30 +47,100 @@ export function ownerName(owner: number): string {
  */
 export const PAGE_COUNT_MAX = 2 ** 32;
 
+/**
+ * Deferred owner fills kept as ranges at most, beyond which the table is written: set in pfn order (a lazy
+ * boot's runs, sorted) each is an append; out of order (a replay's runs) each insertion moves the later ones.
+ */
+const FILLS_MAX = 16384, FILLS_UNSORTED_MAX = 1024;
+
 export class PageFrames {
-  readonly owner: Uint8Array;
   readonly flags: Uint8Array;
   readonly csum: Uint32Array;
+  private readonly table: Uint8Array;
+  // Owners set by ranges (memblock's reservations, holes) and not yet written into the table: sorted,
+  // disjoint (start, end, owner) triples; null once written. A lazy mount reserves a 12 GiB image's ~3M
+  // pages as a few runs: writing a byte a page touched 3 MB of table at mount (each 2 MiB huge page
+  // a first touch of 0.1-5 ms on a VM). The table is written when `owner` is first read: after the
+  // mount, at the first page the allocator hands out or takes back. Until then the table is all None.
+  private fills: number[] | null = [];
 
   constructor(readonly pageCount: number) {
     if (!(Number.isSafeInteger(pageCount) && pageCount >= 0 && pageCount <= PAGE_COUNT_MAX)) assert(false, `page count ${pageCount} within 0..2^32`);
-    this.owner = new Uint8Array(pageTable(pageCount));
+    this.table = new Uint8Array(pageTable(pageCount));
     this.flags = new Uint8Array(pageTable(pageCount));
     this.csum = new Uint32Array(pageTable(4 * pageCount));
+  }
+
+  /** The owner of every pfn (a table; the ranges set so far are written into it first). */
+  get owner(): Uint8Array {
+    if (this.fills) this.writeFills();
+    return this.table;
+  }
+
+  /** The ranges are still ranges: `owner` has not been read (busy tests use firstOwned). */
+  get deferred(): boolean {
+    return this.fills !== null;
   }
 
   /** Frames for a memory, its firmware holes already marked Owner.Hole. */
   static forMem(mem: PhysMem): PageFrames {
     const frames = new PageFrames(mem.pageCount);
     // Holes as ranges (no per-pfn present() scan of a big arena).
-    for (const h of mem.holes ?? []) frames.owner.fill(Owner.Hole, h.start, h.end + 1);
+    for (const h of mem.holes ?? []) frames.setOwners(h.start, h.end + 1 - h.start, Owner.Hole);
     return frames;
+  }
+
+  /** Pages start..start+count-1 (within memory) owned by `owner`: a range while the table is unwritten. */
+  setOwners(start: number, count: number, owner: Owner): void {
+    const fills = this.fills, end = start + count;
+    if (!(start >= 0 && count > 0 && end <= this.pageCount)) assert(false, `owners of pfns ${start}+${count} inside memory`);
+    if (!fills) { this.table.fill(owner, start, end); return; }
+    // Insertion point: the first range starting at or after `start` (reservations mostly come in pfn order: the end).
+    let lo = 0, hi = fills.length / 3;
+    if (hi > 0 && fills[fills.length - 3]! < start) lo = hi;
+    while (lo < hi) { const mid = (lo + hi) >>> 1; if (fills[3 * mid]! < start) lo = mid + 1; else hi = mid; }
+    const at = 3 * lo;
+    const prevEnd = at > 0 ? fills[at - 2]! : 0, nextStart = at < fills.length ? fills[at]! : Infinity;
+    // Over another range (not memblock's way), too many, or None (a range says owned): the table.
+    if (prevEnd > start || nextStart < end || fills.length >= 3 * (at === fills.length ? FILLS_MAX : FILLS_UNSORTED_MAX) || owner === Owner.None) {
+      this.writeFills();
+      this.table.fill(owner, start, end);      // after the others: it wins where it overlaps
+      return;
+    }
+    const joinPrev = at > 0 && prevEnd === start && fills[at - 1] === owner, joinNext = nextStart === end && fills[at + 2] === owner;
+    if (joinPrev && joinNext) { fills[at - 2] = fills[at + 1]!; fills.splice(at, 3); }
+    else if (joinPrev) fills[at - 2] = end;
+    else if (joinNext) fills[at] = start;
+    else fills.splice(at, 0, start, end, owner);
+  }
+
+  /**
+   * The first pfn of start..end-1 owned by anyone (a hole too), -1 if none; only while the table is
+   * unwritten (deferred): then every owner is in the ranges. A binary search, whatever the count.
+   */
+  firstOwned(start: number, end: number): number {
+    const fills = this.fills;
+    assert(fills !== null, 'firstOwned while the owners are ranges');
+    if (end <= start) return -1;
+    let lo = 0, hi = fills.length / 3;
+    while (lo < hi) { const mid = (lo + hi) >>> 1; if (fills[3 * mid + 1]! <= start) lo = mid + 1; else hi = mid; }
+    // Range lo is the first ending after start.
+    if (lo * 3 >= fills.length || fills[3 * lo]! >= end) return -1;
+    return Math.max(start, fills[3 * lo]!);
+  }
+
+  /** The ranges written into the table; from now on every owner is the table's. */
+  private writeFills(): void {
+    const fills = this.fills!;
+    this.fills = null;
+    for (let k = 0; k < fills.length; k += 3) this.table.fill(fills[k + 2]!, fills[k]!, fills[k + 1]!);
   }
 
   /** Pages with this owner (a scan: for logs and tests, not hot paths). */
   countOwned(owner: Owner): number {
+    const table = this.owner;
     let n = 0;
-    for (let i = 0; i < this.pageCount; i++) if (this.owner[i] === owner) n++;
+    for (let i = 0; i < this.pageCount; i++) if (table[i] === owner) n++;
     return n;
   }
 }

@@ -55,8 +55,14 @@ export class Memblock {
 
   /** First busy pfn in [start, start+count), -1 if all are free; a pfn outside memory counts as busy. */
   busyPfn(start: number, count: number): number {
-    const owner = this.frames.owner, end = start + count;
+    const frames = this.frames, end = start + count;
     if (start < 0) return start;
+    // Owners still ranges (frames.ts): a search of them, not of a page table (a lazy mount's every reservation).
+    if (frames.deferred) {
+      const busy = frames.firstOwned(start, Math.min(end, frames.pageCount));
+      return busy >= 0 ? busy : end > frames.pageCount ? Math.max(start, frames.pageCount) : -1;
+    }
+    const owner = frames.owner;
     let pfn = start;
     // Owner.None is 0: four owners at a time through a word view (a replay checks ~3M pages at 12 GiB).
     // Most asks find every page free: a native compare with zeros says so (a lazy mount asks for a GiB image's
@@ -90,7 +96,7 @@ export class Memblock {
     let id: number;
     if (prev !== 0 && this.records[prev - 1]!.owner === owner && this.records[prev - 1]!.what === what) id = prev;
     else { this.records.push({ owner, what }); id = this.records.length; }
-    this.frames.owner.fill(owner, start, start + count);   // typed-array fills: a 12 GiB image reserves ~3M pages
+    this.frames.setOwners(start, count, owner);   // a range until the table is read (a 12 GiB image reserves ~3M pages)
     if (this.recordOf) this.recordOf.fill(id, start, start + count);
     else { this.runs.push(start, count, id); this.ends.set(start + count, id); }
     if (this.banWhileReserving) this.banned.add(start, start + count - 1);

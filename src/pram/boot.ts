@@ -63,7 +63,7 @@ export interface BootRefusal { errno: number; message: string }
 
 /** The arena header sits at pfn 0; kept out of the data pages everywhere (the sim too, so images agree). */
 function reservePfnZero(memblock: Memblock, what: string): void {
-  if (memblock.frames.owner[0] === Owner.None) memblock.reserve(0, 1, what === 'arena header' ? Owner.Header : Owner.Reserved, what);
+  if (memblock.busyPfn(0, 1) < 0) memblock.reserve(0, 1, what === 'arena header' ? Owner.Header : Owner.Reserved, what);
 }
 
 export function bootMemory(opts: BootOptions): Booted | BootRefusal {
