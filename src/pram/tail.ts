@@ -8,7 +8,7 @@
 // it (replay.ts applyRecord). What results replaces those groups: each node is
 // placed in the group of a directory naming it after the tail. Anything this
 // cannot do exactly (a damaged record in the tail, a name of
-// nothing, a nameless node, pages of no node, a tail too large) is a string
+// nothing, a nameless node, pages of no node, too many groups) is a string
 // saying why, and the caller replays the whole log. Records that touch one group
 // only wait for that group's load instead (taildefer.ts, replayDeferred below).
 
@@ -75,36 +75,27 @@ export function replayGroup(g: { dir: InodeRecord | null; nodes: Map<number, Ino
   }
 }
 
-/**
- * Why a tail of `tailBytes` in a log of `logBytes` is not worth an overlay, or null. `copyBytes` of the tail are a publish
- * step's second copy and its PUBLISHED records (v3 minor 5): read, never replayed, so counted in neither; before the
- * tail is read, at most half of it (copyAtMost).
- */
-export function tailTooLarge(tailBytes: number, logBytes: number, copyBytes = 0): string | null {
-  // Worth it only while the tail and the groups it touches are less to read than the whole log.
-  return (tailBytes - copyBytes) * 2 > logBytes - copyBytes
-    ? `a tail of ${tailBytes} bytes${copyBytes ? ` (${copyBytes} of them a publish step's second copy)` : ''} in a log of ${logBytes}` : null;
-}
-
-/** The most of a tail of `tailBytes` that can be a publish step's second copy (the caller's check before it reads the tail). */
-export const copyAtMost = (tailBytes: number): number => Math.floor(tailBytes / 2);
+// No rule of size sends a tail to the whole replay. The overlay reads the tail once and a subset of the index's groups
+// (each at most once) and applies the tail's records and those groups'; a whole replay reads and applies every group and
+// the same tail, and builds every node. So with an index the overlay never reads or applies more than the replay, whatever
+// the tail's share of the log (a rule "tail > half the log: replay" only sent the tails the commit side lets stand — up to
+// the compacted part plus COMPACT_FLOOR_BYTES, live.ts — to a mount twice as slow, after reading the tail for nothing).
+// How long a tail grows is the commit side's rule alone (live.ts dueForCompaction): it bounds what the mount reads.
 
 /**
  * The overlay of the tail `raw` (the stream bytes after the RUNS records) over the compaction,
  * or why it cannot be one (the caller then replays the whole log).
  */
-export function tailOverlay(raw: Buffer, src: TailSource, logBytes: number, crcs: SpanCrcs, runsData: Float64Array, logAfter: readonly number[]): TailOverlay | string {
+export function tailOverlay(raw: Buffer, src: TailSource, crcs: SpanCrcs, runsData: Float64Array, logAfter: readonly number[]): TailOverlay | string {
   const all = recordsIn(raw, 'the tail');
   if (typeof all === 'string') return all;
-  const { recs: read, copy } = oneCopy(all);
-  const big = tailTooLarge(raw.length, logBytes, copy);
-  if (big) return big;
+  const read = oneCopy(all);
   for (const { rec } of read) if (rec.type === RecordType.Span && rec.r.crcsDamage) return 'a SPAN of the tail whose page crcs are damaged';
   // ATIMES records join no group: kept whole, each node's atime settled when it is adopted (tailatimes.ts).
   const { recs, atimes } = apartAtimes(read);
   // Records of one group wait for its load; the rest are applied now.
   const split = splitTail(recs, src.index, src.homeOf, runsData, logAfter);
-  const o = eagerOverlay(split.eager, src, raw.length - copy, logBytes - copy, crcs);
+  const o = eagerOverlay(split.eager, src, crcs);
   if (typeof o === 'string') return o;
   o.deferred = split.deferred;
   o.deferredFresh = split.fresh;
@@ -118,15 +109,14 @@ export function tailOverlay(raw: Buffer, src: TailSource, logBytes: number, crcs
  * same records again (read only when the first is damaged: a full replay's case, as any damage in the tail), and
  * applying it twice would charge its names and pages twice and undo a reused ino's records (its DROP).
  */
-function oneCopy(all: readonly { rec: LogRecord; at: number; total: number }[]): { recs: { rec: LogRecord; at: number }[]; copy: number } {
+function oneCopy(all: readonly { rec: LogRecord; at: number }[]): { rec: LogRecord; at: number }[] {
   const recs: { rec: LogRecord; at: number }[] = [];
-  let inCopy = false, copy = 0;
+  let inCopy = false;
   for (const x of all) {
     if (x.rec.type === RecordType.Published) inCopy = x.rec.r.copy === 0;
-    if (x.rec.type === RecordType.Published || inCopy) copy += x.total;
-    else recs.push(x);
+    else if (!inCopy) recs.push(x);
   }
-  return { recs, copy };
+  return recs;
 }
 
 /** The tail's records less its ATIMES, and those held apart with their places (null: none). */
@@ -143,7 +133,7 @@ function apartAtimes(all: readonly { rec: LogRecord; at: number }[]): { recs: Lo
 }
 
 /** The groups the eager records touch, read and replayed, the records applied over them, placed. */
-function eagerOverlay(recs: readonly LogRecord[], src: TailSource, rawBytes: number, logBytes: number, crcs: SpanCrcs): TailOverlay | string {
+function eagerOverlay(recs: readonly LogRecord[], src: TailSource, crcs: SpanCrcs): TailOverlay | string {
   const ix = src.index, maxIno = ix.locate.maxIno;
   const touched = new Set<number>();
   const touch = (ino: number) => {
@@ -167,13 +157,11 @@ function eagerOverlay(recs: readonly LogRecord[], src: TailSource, rawBytes: num
     }
     if (touched.size > TAIL_MAX_GROUPS) return `a tail touching more than ${TAIL_MAX_GROUPS} groups`;
   }
-  let read = rawBytes;
   const st: ReplayState = { nodes: new Map(), names: new Map() };
   // A set grows while it is walked: a group's linked nodes bring every directory naming them (their link counts stay whole).
   for (const dir of touched) {
     const g = src.group(dir);
     if (typeof g === 'string') return g;
-    if ((read += ix.dirs.get(dir)!.bytes) > logBytes) return `a tail touching groups of more bytes than the log's ${logBytes}`;
     if (g.spanDamage.size) return `the group of directory ${dir} holds a SPAN whose page crcs are damaged`;
     replayGroup(g, dir, st, crcs);
     for (const ino of g.nodes.keys()) for (const d of ix.namedIn.get(ino) ?? []) touched.add(d);
