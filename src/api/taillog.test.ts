@@ -66,3 +66,43 @@ test('small commits whose freed data pages became log pages: the next lazy mount
     fs.rmSync(arena, { force: true });
   }
 });
+
+test('a tail of more than half the log that the commit lets stand (not due: under the compacted part plus 64 KiB): the lazy mount is led by the index, not a whole replay, and equals a full one', async () => {
+  const seed = Number(process.env['SEED'] ?? 7);
+  const arena = `/dev/shm/taillog-half-${process.pid}.pram`;
+  try {
+    const r = new Prng(seed);
+    const w = await mount({ arena, create: { sizeBytes: 64 * MIB }, ...opts });
+    await w.sync();
+    await w.mkdir('/d');
+    for (let i = 0; i < 300; i++) await w.writeFile(`/d/s${i}`, Buffer.alloc(100, i));
+    await w.writeFile('/big', Buffer.alloc(MIB, 1));
+    await w.sync();                                          // larger than the log: a compaction, with its index
+    const live = (w.volume.pram as unknown as { live: { cursor: { bytes: number }; compactBytes: number } }).live;
+    const compacted = live.compactBytes;
+    // Small commits until the tail outweighs the compacted part (the old mount rule's limit), still under the due rule's.
+    for (let i = 0; live.cursor.bytes - compacted <= compacted; i++) {
+      if (r.below(2)) await w.writeFile(`/d/n${i}`, Buffer.alloc(100, i)); else await w.chmod(`/d/s${r.below(300)}`, 0o600 + r.below(64));
+      await w.sync();
+      assert.equal(live.compactBytes, compacted, `seed ${seed}: no compaction yet (commit ${i})`);
+    }
+    const bytes = live.cursor.bytes;
+    assert.ok(bytes - compacted > compacted && bytes - compacted <= compacted + (64 << 10), `seed ${seed}: a tail of ${bytes - compacted} over ${compacted} compacted`);
+    await w.unmount();
+
+    const lines: string[] = [];
+    const lazy = await mount({ arena, verify: 'lazy', readOnly: true, log: (l) => lines.push(l), ...opts });
+    assert.match(lines.filter((l) => /index|whole/.test(l)).join(' | '), /led by its index/, `seed ${seed}: the lazy mount`);
+    const ll = lazy.volume.pram!.lazyLog!;
+    assert.ok((ll.cursor.bytes - ll.indexEnd) * 2 > ll.cursor.bytes, `seed ${seed}: the tail is more than half the log`);
+    const got = await tree(lazy);
+    const fsLazy = lazy.volume.statfs(), freeLazy = lazy.volume.pram!.allocator.freeCount;
+    await lazy.unmount();
+    const full = await mount({ arena, verify: 'full', readOnly: true, ...opts });
+    assert.deepEqual(got, await tree(full), `seed ${seed}: the lazy tree is the full one`);
+    assert.deepEqual([lazy.volume.losses, fsLazy, freeLazy], [[], full.volume.statfs(), full.volume.pram!.allocator.freeCount], `seed ${seed}: no loss; statfs and free pages as a full mount's`);
+    await full.unmount();
+  } finally {
+    fs.rmSync(arena, { force: true });
+  }
+});
