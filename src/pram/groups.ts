@@ -75,14 +75,24 @@ function recordsChecked(b: Buffer): Read[] | null {
   const out: Read[] = new Array(n);
   for (let k = 0; k < n; k++) {
     const at = offs[k]!, type = (b[at + 4]! | b[at + 5]! << 8), length = u32(b, at + 8), p = at + RECORD_HEADER;
-    const rec = type === RecordType.Span ? decodeSpan(b, p, length, false)     // its page crcs' crc checked above
-      : type === RecordType.Atimes ? atimesRecordAt(b, p, length)
-      : decodePayload(type, b.subarray(p, p + length));
+    const rec = decodedAt(b, type, p, length);
     if (typeof rec === 'string') return null;
     out[k] = { type, generation: u32(b, at + 12), rec, at, total: RECORD_HEADER + align8(length) };
   }
   shrinkScratch();
   return out;
+}
+
+/** The payload of a record whose crcs checked (a SPAN's page crcs too), decoded in place as decodePayload decodes it. */
+function decodedAt(b: Buffer, type: number, p: number, length: number): LogRecord | string {
+  switch (type) {
+    case RecordType.Inode: { const r = decodeInodeAt(b, p, length); return typeof r === 'string' ? r : { type, r }; }
+    case RecordType.Name: { const r = decodeNameAt(b, p, length); return typeof r === 'string' ? r : { type, r }; }
+    case RecordType.Map: { const r: MapRecord = { ino: 0, index: 0, pfn: 0, count: 0, csum: 0, flags: 0 }; return decodeMapInto(b, p, length, r) ?? { type, r }; }
+    case RecordType.Span: return decodeSpan(b, p, length, false);
+    case RecordType.Atimes: return atimesRecordAt(b, p, length);
+    default: return decodePayload(type, b.subarray(p, p + length));
+  }
 }
 
 /** recordsIn record by record: the first record that does not check says what. */

@@ -89,10 +89,9 @@ export function replayGroup(g: { dir: InodeRecord | null; nodes: Map<number, Ino
 export function tailOverlay(raw: Buffer, src: TailSource, crcs: SpanCrcs, runsData: Float64Array, logAfter: readonly number[]): TailOverlay | string {
   const all = recordsIn(raw, 'the tail');
   if (typeof all === 'string') return all;
-  const read = oneCopy(all);
-  for (const { rec } of read) if (rec.type === RecordType.Span && rec.r.crcsDamage) return 'a SPAN of the tail whose page crcs are damaged';
-  // ATIMES records join no group: kept whole, each node's atime settled when it is adopted (tailatimes.ts).
-  const { recs, atimes } = apartAtimes(read);
+  const read = applied(all);
+  if (typeof read === 'string') return read;
+  const { recs, atimes } = read;
   // Records of one group wait for its load; the rest are applied now.
   const split = splitTail(recs, src.index, src.homeOf, runsData, logAfter);
   const o = eagerOverlay(split.eager, src, crcs);
@@ -105,29 +104,24 @@ export function tailOverlay(raw: Buffer, src: TailSource, crcs: SpanCrcs, runsDa
 }
 
 /**
- * The tail's records less the second copy of a publish step and the PUBLISHED records (v3 minor 5): the copy is the
- * same records again (read only when the first is damaged: a full replay's case, as any damage in the tail), and
- * applying it twice would charge its names and pages twice and undo a reused ino's records (its DROP).
+ * The tail's records to apply, in one pass: less the second copy of a publish step and the PUBLISHED records (v3
+ * minor 5: the copy is the same records again, read only when the first is damaged — a full replay's case, as any
+ * damage in the tail — and applying it twice would charge its names and pages twice and undo a reused ino's records,
+ * its DROP), less the ATIMES records, held apart with their places (null: none): they join no group, kept whole, each
+ * node's atime settled when it is adopted (tailatimes.ts). A SPAN whose page crcs are damaged: why the tail is refused.
  */
-function oneCopy(all: readonly { rec: LogRecord; at: number }[]): { rec: LogRecord; at: number }[] {
-  const recs: { rec: LogRecord; at: number }[] = [];
-  let inCopy = false;
-  for (const x of all) {
-    if (x.rec.type === RecordType.Published) inCopy = x.rec.r.copy === 0;
-    else if (!inCopy) recs.push(x);
-  }
-  return recs;
-}
-
-/** The tail's records less its ATIMES, and those held apart with their places (null: none). */
-function apartAtimes(all: readonly { rec: LogRecord; at: number }[]): { recs: LogRecord[]; atimes: TailAtimes | null } {
-  if (!all.some((r) => r.rec.type === RecordType.Atimes)) return { recs: all.map((x) => x.rec), atimes: null };
-  const recs: LogRecord[] = [], atimes = new TailAtimes();
-  for (let seq = 0; seq < all.length; seq++) {
-    const rec = all[seq]!.rec;
-    if (rec.type === RecordType.Atimes) { atimes.add(seq, all[seq]!.at, rec.r); continue; }
-    if (rec.type === RecordType.Inode) atimes.inode(rec.r.ino, seq);
+function applied(all: readonly { rec: LogRecord; at: number }[]): { recs: LogRecord[]; atimes: TailAtimes | null } | string {
+  const recs: LogRecord[] = [];
+  let inCopy = false, atimes: TailAtimes | null = null, seq = 0;
+  for (const { rec, at } of all) {
+    if (rec.type === RecordType.Published) { inCopy = rec.r.copy === 0; continue; }
+    if (inCopy) continue;
+    if (rec.type === RecordType.Atimes) { (atimes ??= new TailAtimes()).add(seq++, at, rec.r); continue; }
+    if (rec.type === RecordType.Span && rec.r.crcsDamage) return 'a SPAN of the tail whose page crcs are damaged';
+    // An INODE before the first ATIMES never outweighs one (their places: ascending): only later ones are kept.
+    if (rec.type === RecordType.Inode && atimes) atimes.inode(rec.r.ino, seq);
     recs.push(rec);
+    seq++;
   }
   return { recs, atimes };
 }
