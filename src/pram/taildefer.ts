@@ -2,7 +2,8 @@
 // components by union-find over "places" — each compaction group, each ino no group holds
 // (one the tail made), each data page a MAP or SPAN names. A record joins the places it
 // touches: its ino's home group (HOMES) and the other directories naming it, a NAME its
-// parent too, a MAP or SPAN its pages. A group's hard-linked nodes join it to the groups
+// parent too, a MAP or SPAN its pages (joined by stretch: sorted by first page, each record
+// with those before it whose pages it meets — joinStretches). A group's hard-linked nodes join it to the groups
 // naming them. Applying one component's records to its own groups alone equals replaying
 // them all, so a component of ONE group is deferred: its records are applied when that
 // group first loads (lazy.ts loadGroup, same applyRecord). Anything else stays eager (read
