@@ -18,7 +18,7 @@ import { recordsIn, type Group, type GroupIndex } from './groups.js';
 import { applyRecord, RUN, type ReplayNode, type ReplayState } from './apply.js';
 import { addSpan, SPAN, type SpanCrcs } from './spans.js';
 import { normalRuns, cutRuns } from './pageruns.js';
-import { splitTail, type DeferredGroup } from './taildefer.js';
+import { lessGone, splitTail, type DeferredGroup } from './taildefer.js';
 import { TailAtimes } from './tailatimes.js';
 
 /** Most groups a tail may touch before a full replay is the cheaper way. */
@@ -91,7 +91,8 @@ export function tailOverlay(raw: Buffer, src: TailSource, crcs: SpanCrcs, runsDa
   if (typeof all === 'string') return all;
   const read = applied(all);
   if (typeof read === 'string') return read;
-  const { recs, atimes } = read;
+  // A node the tail made and dropped: none of its records is applied (taildefer.ts lessGone says why that is exact).
+  const { recs, maxIno } = lessGone(read.recs, src.index.locate.maxIno), atimes = read.atimes;
   // Records of one group wait for its load; the rest are applied now.
   const split = splitTail(recs, src.index, src.homeOf, runsData, logAfter);
   const o = eagerOverlay(split.eager, src, crcs);
@@ -99,7 +100,7 @@ export function tailOverlay(raw: Buffer, src: TailSource, crcs: SpanCrcs, runsDa
   o.deferred = split.deferred;
   o.deferredFresh = split.fresh;
   o.atimes = atimes;
-  if (split.maxIno > o.maxIno) o.maxIno = split.maxIno;
+  o.maxIno = Math.max(o.maxIno, split.maxIno, maxIno);
   return o;
 }
 

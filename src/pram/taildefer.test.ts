@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RecordType, type LogRecord } from '../format/v3.js';
 import type { GroupIndex } from './groups.js';
-import { splitTail } from './taildefer.js';
+import { lessGone, splitTail } from './taildefer.js';
 import { Prng } from '../machine/prng.js';
 
 const DIRS = [1, 10, 20, 30];
@@ -61,4 +61,22 @@ test('splitTail joins records sharing a page exactly as a page-by-page join does
     eagerSeen += split.eager.length ? 1 : 0;
   }
   assert.ok(deferredSeen > 50 && eagerSeen > 50, `seed ${seed}: both kinds seen (${deferredSeen} deferred groups, ${eagerSeen} rounds with eager records)`);
+});
+
+test('lessGone: the records of a node the tail made, from its INODE through its last DROP, go; its NAMEs, a node of the index, a later incarnation and pages before an INODE stay', () => {
+  const inode = (ino: number): LogRecord => ({ type: RecordType.Inode, r: { ino, mode: 0o100644, uid: 0, gid: 0, rdev: 0, size: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n, pages: 0, xattrs: new Uint8Array(0), inline: new Uint8Array(0) } });
+  const map = (ino: number, pfn: number): LogRecord => ({ type: RecordType.Map, r: { ino, index: 0, pfn, count: 1, csum: 0, flags: 0 } });
+  const name = (ino: number): LogRecord => ({ type: RecordType.Name, r: { parent: 1, ino, name: 'x' } });
+  const drop = (ino: number): LogRecord => ({ type: RecordType.Drop, ino });
+  const recs = [
+    inode(50), name(50), map(50, 900), inode(50), drop(50),              // made, written, unlinked: all but its NAME go
+    inode(51), map(51, 901), drop(51), inode(51), map(51, 902),          // its ino used again: the second node stays
+    map(52, 903), inode(52), drop(52),                                   // pages before its INODE (the eager replay says why): stays
+    inode(7), map(7, 904), drop(7),                                      // a node of the index: stays
+    inode(60), drop(60), name(0),                                        // the highest ino, gone
+  ];
+  const { recs: kept, maxIno } = lessGone(recs, 39);
+  assert.deepEqual(kept, [recs[1], recs[8], recs[9], recs[10], recs[11], recs[12], recs[13], recs[14], recs[15], recs[18]]);
+  assert.equal(maxIno, 60, 'the highest ino counts though its node is gone');
+  assert.deepEqual(lessGone(recs.slice(5, 7), 39).recs, recs.slice(5, 7), 'no DROP: the records as they are');
 });

@@ -202,3 +202,41 @@ function charge(d: DeferredGroup, rec: LogRecord, asLog: ReadonlySet<number>): v
     if (pfn + count > from) d.pages.push(from, pfn + count - from);
   }
 }
+
+/** The ino a record's node is (-1: a NAME, whose directory and target are not its node). */
+function nodeOf(rec: LogRecord): number {
+  switch (rec.type) {
+    case RecordType.Inode: case RecordType.Map: case RecordType.Unmap: case RecordType.Span: return rec.r.ino;
+    case RecordType.Drop: return rec.ino;
+    default: return -1;
+  }
+}
+
+/**
+ * The records less those of nodes the tail made and dropped (a file created, written and unlinked since the
+ * compaction: the bench's fsync target, a session's scratch files). An ino past the index's highest had no node
+ * before the tail; from its first record, an INODE, through its last DROP, its records take it from no node to no
+ * node: the pages they mapped are held by nothing after them (a full replay claims only live runs), the bytes they
+ * would charge are gone, so applying them or not leaves the same tree, pages and totals — and none is decoded,
+ * split or applied again at a group's load. Its NAME records stay (a name given and taken again can hide one the
+ * directory held before). `maxIno`: the highest ino of every INODE record, the dropped too (as before).
+ */
+export function lessGone(recs: readonly LogRecord[], max: number): { recs: LogRecord[]; maxIno: number } {
+  const first = new Map<number, number>(), lastDrop = new Map<number, number>();
+  let maxIno = max;
+  for (let i = 0; i < recs.length; i++) {
+    const rec = recs[i]!, ino = nodeOf(rec);
+    if (!(ino > max)) continue;
+    if (!first.has(ino)) first.set(ino, rec.type === RecordType.Inode ? i : -1);
+    if (rec.type === RecordType.Drop) lastDrop.set(ino, i);
+    else if (rec.type === RecordType.Inode && ino > maxIno) maxIno = ino;
+  }
+  if (lastDrop.size === 0) return { recs: recs as LogRecord[], maxIno };
+  const out: LogRecord[] = [];
+  for (let i = 0; i < recs.length; i++) {
+    const rec = recs[i]!, ino = nodeOf(rec);
+    if (ino > max && first.get(ino)! >= 0 && i <= (lastDrop.get(ino) ?? -1)) continue;
+    out.push(rec);
+  }
+  return { recs: out, maxIno };
+}
