@@ -1,6 +1,7 @@
 // A lazy mount after a service's day of small commits (bench/lib/change-child.js changeOps, smaller): 4 KiB
-// writes into a 1 MiB file each made durable, creates, renames and unlinks each synced, the file unlinked. The
-// file's pages were named by tail MAPs, let go, then taken by later commits' log pages; the mount must still be
+// writes into a 1 MiB file each made durable, creates, renames and unlinks each synced. The
+// file's pages were named by tail MAPs, let go, then taken by later commits' log pages (and a second file made,
+// written and unlinked in the tail: none of its records is applied); the mount must still be
 // led by the index (once such a page stayed reserved as data beside the log's own, the mount refused the overlap and
 // replayed the whole log), defer those records to the group's load (pram/taildefer.ts asLog: the log's page is
 // neither reserved for them nor freed after), and equal a full mount: tree, statfs, free pages.
@@ -42,7 +43,15 @@ test('small commits whose freed data pages became log pages: the next lazy mount
     for (let i = 0; i < 30; i++) { await w.writeFile(`/d0/new${i}`, Buffer.alloc(100, 9)); await w.sync(); }
     for (let i = 0; i < 30; i++) { await w.rename(`/d0/new${i}`, `/d0/renamed${i}`); await w.sync(); }
     for (let i = 0; i < 30; i++) { await w.unlink(`/d0/renamed${i}`); await w.sync(); }
-    await w.unlink('/target');
+    // A file the tail makes, writes (each write made durable) and unlinks: none of its records is applied (taildefer lessGone).
+    await w.writeFile('/scratch', Buffer.alloc(64 << 10, 5));
+    await w.sync();
+    const scratch = (await w.stat('/scratch')).ino;
+    const s = await w.open('/scratch', 'r+');
+    for (let i = 0; i < 10; i++) { await s.write(Buffer.alloc(4096, i), 0, 4096, r.below(16) * 4096); await s.sync(); }
+    await s.close();
+    await w.unlink('/scratch');
+    await w.sync();
     await w.unmount();
 
     const lines: string[] = [];
@@ -54,6 +63,8 @@ test('small commits whose freed data pages became log pages: the next lazy mount
     // The target's records (its pages since taken by the log) wait for the root's group like any other one-group component.
     assert.ok(tail.deferred.has(1), `seed ${seed}: the root's records are deferred`);
     assert.ok(tail.deferred.get(1)!.asLog.length > 0, `seed ${seed}: some of their pages are log pages now`);
+    const ofScratch = (rec: { type: number; ino?: number; r?: { ino?: number } }) => (rec.r?.ino ?? rec.ino) === scratch;
+    assert.equal([...tail.deferred.values()].flatMap((d) => d.recs).filter((rec) => rec.type !== 3 && ofScratch(rec as never)).length, 0, `seed ${seed}: no record of the file made and unlinked waits`);
     const got = await tree(lazy);
     const fsLazy = lazy.volume.statfs(), freeLazy = lazy.volume.pram!.allocator.freeCount;
     await lazy.unmount();
@@ -61,6 +72,46 @@ test('small commits whose freed data pages became log pages: the next lazy mount
     assert.deepEqual(got, await tree(full), `seed ${seed}: the lazy tree is the full one`);
     assert.deepEqual([lazy.volume.losses, fsLazy, freeLazy], [[], full.volume.statfs(), full.volume.pram!.allocator.freeCount], `seed ${seed}: no loss; statfs and free pages as a full mount's`);
     assert.deepEqual(full.volume.losses, []);
+    await full.unmount();
+  } finally {
+    fs.rmSync(arena, { force: true });
+  }
+});
+
+test('a tail of more than half the log that the commit lets stand (not due: under the compacted part plus 64 KiB): the lazy mount is led by the index, not a whole replay, and equals a full one', async () => {
+  const seed = Number(process.env['SEED'] ?? 7);
+  const arena = `/dev/shm/taillog-half-${process.pid}.pram`;
+  try {
+    const r = new Prng(seed);
+    const w = await mount({ arena, create: { sizeBytes: 64 * MIB }, ...opts });
+    await w.sync();
+    await w.mkdir('/d');
+    for (let i = 0; i < 300; i++) await w.writeFile(`/d/s${i}`, Buffer.alloc(100, i));
+    await w.writeFile('/big', Buffer.alloc(MIB, 1));
+    await w.sync();                                          // larger than the log: a compaction, with its index
+    const live = (w.volume.pram as unknown as { live: { cursor: { bytes: number }; compactBytes: number } }).live;
+    const compacted = live.compactBytes;
+    // Small commits until the tail outweighs the compacted part (the old mount rule's limit), still under the due rule's.
+    for (let i = 0; live.cursor.bytes - compacted <= compacted; i++) {
+      if (r.below(2)) await w.writeFile(`/d/n${i}`, Buffer.alloc(100, i)); else await w.chmod(`/d/s${r.below(300)}`, 0o600 + r.below(64));
+      await w.sync();
+      assert.equal(live.compactBytes, compacted, `seed ${seed}: no compaction yet (commit ${i})`);
+    }
+    const bytes = live.cursor.bytes;
+    assert.ok(bytes - compacted > compacted && bytes - compacted <= compacted + (64 << 10), `seed ${seed}: a tail of ${bytes - compacted} over ${compacted} compacted`);
+    await w.unmount();
+
+    const lines: string[] = [];
+    const lazy = await mount({ arena, verify: 'lazy', readOnly: true, log: (l) => lines.push(l), ...opts });
+    assert.match(lines.filter((l) => /index|whole/.test(l)).join(' | '), /led by its index/, `seed ${seed}: the lazy mount`);
+    const ll = lazy.volume.pram!.lazyLog!;
+    assert.ok((ll.cursor.bytes - ll.indexEnd) * 2 > ll.cursor.bytes, `seed ${seed}: the tail is more than half the log`);
+    const got = await tree(lazy);
+    const fsLazy = lazy.volume.statfs(), freeLazy = lazy.volume.pram!.allocator.freeCount;
+    await lazy.unmount();
+    const full = await mount({ arena, verify: 'full', readOnly: true, ...opts });
+    assert.deepEqual(got, await tree(full), `seed ${seed}: the lazy tree is the full one`);
+    assert.deepEqual([lazy.volume.losses, fsLazy, freeLazy], [[], full.volume.statfs(), full.volume.pram!.allocator.freeCount], `seed ${seed}: no loss; statfs and free pages as a full mount's`);
     await full.unmount();
   } finally {
     fs.rmSync(arena, { force: true });

@@ -17,7 +17,7 @@ import type { Loss, NodeImage } from './image.js';
 import type { LogCursor } from './log.js';
 import { homeOf, readGroup, readIndex, salvageGroup, type GroupIndex } from './groups.js';
 import { fresh, streamBytes, streamPagesBytes, walkLog } from './stream.js';
-import { copyAtMost, replayDeferred, replayGroup, tailOverlay, tailTooLarge, type TailOverlay } from './tail.js';
+import { replayDeferred, replayGroup, tailOverlay, type TailOverlay } from './tail.js';
 import type { DeferredGroup } from './taildefer.js';
 import { adoptNode, type AdoptContext } from './adopt.js';
 import type { ReplayNode, ReplayState } from './apply.js';
@@ -332,13 +332,11 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   const crcs = new SpanCrcs();
   if (tailAt < bytes) {
     if (index.runs.homes.length === 0) return 'records after the index (later commits), and no HOMES to place them';
-    const big = tailTooLarge(bytes - tailAt, bytes, copyAtMost(bytes - tailAt));   // before the tail is read: the whole log is replayed then
-    if (big) return `the tail: ${big}`;
     const raw = streamBytes(mem, pages, tailAt, bytes - tailAt);
     if (!raw) return 'the tail is past the log pages';
     const homes = index.runs.homes;
     const t = tailOverlay(raw, { index, homeOf: (ino) => index.dirs.has(ino) ? ino : index.links.get(ino) ?? homeOf(homes, ino),
-      group: (dir) => readGroup(mem, pages, index.dirs.get(dir)!, h.logId) }, bytes, crcs, index.runs.data, after);
+      group: (dir) => readGroup(mem, pages, index.dirs.get(dir)!, h.logId) }, crcs, index.runs.data, after);
     if (typeof t === 'string') return `the tail: ${t}`;
     // LazyTree finds a touched directory's way up by HOMES (a directory's entry is its parent). A compaction in
     // slices by older code listed each directory as itself: its touched directories have no way up (it could go

@@ -23,9 +23,11 @@ export interface LogHandoff {
 /**
  * Compaction is due when the records after the compacted part (the tail) are
  * more than that part plus this: the floor keeps a tiny log from compacting at
- * every few commits. Low, because a lazy mount reads the tail (or replays a log
- * whose tail outweighs its index whole): 64 KiB is a few ms of it, 1 MiB was
- * ~100 ms, and compacting a small tree costs as little.
+ * every few commits. Low, because a lazy mount reads and applies the tail: 64 KiB
+ * is a few ms of it, 1 MiB was ~100 ms, and compacting a small tree costs as little.
+ * This rule alone bounds the tail: a lazy mount takes any tail the log holds over
+ * its index (never more to read than the whole replay: tail.ts), so the mount and
+ * this rule cannot disagree about which tails may stand.
  */
 export const COMPACT_FLOOR_BYTES = 64 << 10;
 

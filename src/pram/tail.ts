@@ -8,7 +8,7 @@
 // it (replay.ts applyRecord). What results replaces those groups: each node is
 // placed in the group of a directory naming it after the tail. Anything this
 // cannot do exactly (a damaged record in the tail, a name of
-// nothing, a nameless node, pages of no node, a tail too large) is a string
+// nothing, a nameless node, pages of no node, too many groups) is a string
 // saying why, and the caller replays the whole log. Records that touch one group
 // only wait for that group's load instead (taildefer.ts, replayDeferred below).
 
@@ -18,7 +18,7 @@ import { recordsIn, type Group, type GroupIndex } from './groups.js';
 import { applyRecord, RUN, type ReplayNode, type ReplayState } from './apply.js';
 import { addSpan, SPAN, type SpanCrcs } from './spans.js';
 import { normalRuns, cutRuns } from './pageruns.js';
-import { splitTail, type DeferredGroup } from './taildefer.js';
+import { lessGone, splitTail, type DeferredGroup } from './taildefer.js';
 import { TailAtimes } from './tailatimes.js';
 
 /** Most groups a tail may touch before a full replay is the cheaper way. */
@@ -75,75 +75,60 @@ export function replayGroup(g: { dir: InodeRecord | null; nodes: Map<number, Ino
   }
 }
 
-/**
- * Why a tail of `tailBytes` in a log of `logBytes` is not worth an overlay, or null. `copyBytes` of the tail are a publish
- * step's second copy and its PUBLISHED records (v3 minor 5): read, never replayed, so counted in neither; before the
- * tail is read, at most half of it (copyAtMost).
- */
-export function tailTooLarge(tailBytes: number, logBytes: number, copyBytes = 0): string | null {
-  // Worth it only while the tail and the groups it touches are less to read than the whole log.
-  return (tailBytes - copyBytes) * 2 > logBytes - copyBytes
-    ? `a tail of ${tailBytes} bytes${copyBytes ? ` (${copyBytes} of them a publish step's second copy)` : ''} in a log of ${logBytes}` : null;
-}
-
-/** The most of a tail of `tailBytes` that can be a publish step's second copy (the caller's check before it reads the tail). */
-export const copyAtMost = (tailBytes: number): number => Math.floor(tailBytes / 2);
+// No rule of size sends a tail to the whole replay. The overlay reads the tail once and a subset of the index's groups
+// (each at most once) and applies the tail's records and those groups'; a whole replay reads and applies every group and
+// the same tail, and builds every node. So with an index the overlay never reads or applies more than the replay, whatever
+// the tail's share of the log (a rule "tail > half the log: replay" only sent the tails the commit side lets stand — up to
+// the compacted part plus COMPACT_FLOOR_BYTES, live.ts — to a mount twice as slow, after reading the tail for nothing).
+// How long a tail grows is the commit side's rule alone (live.ts dueForCompaction): it bounds what the mount reads.
 
 /**
  * The overlay of the tail `raw` (the stream bytes after the RUNS records) over the compaction,
  * or why it cannot be one (the caller then replays the whole log).
  */
-export function tailOverlay(raw: Buffer, src: TailSource, logBytes: number, crcs: SpanCrcs, runsData: Float64Array, logAfter: readonly number[]): TailOverlay | string {
+export function tailOverlay(raw: Buffer, src: TailSource, crcs: SpanCrcs, runsData: Float64Array, logAfter: readonly number[]): TailOverlay | string {
   const all = recordsIn(raw, 'the tail');
   if (typeof all === 'string') return all;
-  const { recs: read, copy } = oneCopy(all);
-  const big = tailTooLarge(raw.length, logBytes, copy);
-  if (big) return big;
-  for (const { rec } of read) if (rec.type === RecordType.Span && rec.r.crcsDamage) return 'a SPAN of the tail whose page crcs are damaged';
-  // ATIMES records join no group: kept whole, each node's atime settled when it is adopted (tailatimes.ts).
-  const { recs, atimes } = apartAtimes(read);
+  const read = applied(all);
+  if (typeof read === 'string') return read;
+  // A node the tail made and dropped: none of its records is applied (taildefer.ts lessGone says why that is exact).
+  const { recs, maxIno } = lessGone(read.recs, src.index.locate.maxIno), atimes = read.atimes;
   // Records of one group wait for its load; the rest are applied now.
   const split = splitTail(recs, src.index, src.homeOf, runsData, logAfter);
-  const o = eagerOverlay(split.eager, src, raw.length - copy, logBytes - copy, crcs);
+  const o = eagerOverlay(split.eager, src, crcs);
   if (typeof o === 'string') return o;
   o.deferred = split.deferred;
   o.deferredFresh = split.fresh;
   o.atimes = atimes;
-  if (split.maxIno > o.maxIno) o.maxIno = split.maxIno;
+  o.maxIno = Math.max(o.maxIno, split.maxIno, maxIno);
   return o;
 }
 
 /**
- * The tail's records less the second copy of a publish step and the PUBLISHED records (v3 minor 5): the copy is the
- * same records again (read only when the first is damaged: a full replay's case, as any damage in the tail), and
- * applying it twice would charge its names and pages twice and undo a reused ino's records (its DROP).
+ * The tail's records to apply, in one pass: less the second copy of a publish step and the PUBLISHED records (v3
+ * minor 5: the copy is the same records again, read only when the first is damaged — a full replay's case, as any
+ * damage in the tail — and applying it twice would charge its names and pages twice and undo a reused ino's records,
+ * its DROP), less the ATIMES records, held apart with their places (null: none): they join no group, kept whole, each
+ * node's atime settled when it is adopted (tailatimes.ts). A SPAN whose page crcs are damaged: why the tail is refused.
  */
-function oneCopy(all: readonly { rec: LogRecord; at: number; total: number }[]): { recs: { rec: LogRecord; at: number }[]; copy: number } {
-  const recs: { rec: LogRecord; at: number }[] = [];
-  let inCopy = false, copy = 0;
-  for (const x of all) {
-    if (x.rec.type === RecordType.Published) inCopy = x.rec.r.copy === 0;
-    if (x.rec.type === RecordType.Published || inCopy) copy += x.total;
-    else recs.push(x);
-  }
-  return { recs, copy };
-}
-
-/** The tail's records less its ATIMES, and those held apart with their places (null: none). */
-function apartAtimes(all: readonly { rec: LogRecord; at: number }[]): { recs: LogRecord[]; atimes: TailAtimes | null } {
-  if (!all.some((r) => r.rec.type === RecordType.Atimes)) return { recs: all.map((x) => x.rec), atimes: null };
-  const recs: LogRecord[] = [], atimes = new TailAtimes();
-  for (let seq = 0; seq < all.length; seq++) {
-    const rec = all[seq]!.rec;
-    if (rec.type === RecordType.Atimes) { atimes.add(seq, all[seq]!.at, rec.r); continue; }
-    if (rec.type === RecordType.Inode) atimes.inode(rec.r.ino, seq);
+function applied(all: readonly { rec: LogRecord; at: number }[]): { recs: LogRecord[]; atimes: TailAtimes | null } | string {
+  const recs: LogRecord[] = [];
+  let inCopy = false, atimes: TailAtimes | null = null, seq = 0;
+  for (const { rec, at } of all) {
+    if (rec.type === RecordType.Published) { inCopy = rec.r.copy === 0; continue; }
+    if (inCopy) continue;
+    if (rec.type === RecordType.Atimes) { (atimes ??= new TailAtimes()).add(seq++, at, rec.r); continue; }
+    if (rec.type === RecordType.Span && rec.r.crcsDamage) return 'a SPAN of the tail whose page crcs are damaged';
+    // An INODE before the first ATIMES never outweighs one (their places: ascending): only later ones are kept.
+    if (rec.type === RecordType.Inode && atimes) atimes.inode(rec.r.ino, seq);
     recs.push(rec);
+    seq++;
   }
   return { recs, atimes };
 }
 
 /** The groups the eager records touch, read and replayed, the records applied over them, placed. */
-function eagerOverlay(recs: readonly LogRecord[], src: TailSource, rawBytes: number, logBytes: number, crcs: SpanCrcs): TailOverlay | string {
+function eagerOverlay(recs: readonly LogRecord[], src: TailSource, crcs: SpanCrcs): TailOverlay | string {
   const ix = src.index, maxIno = ix.locate.maxIno;
   const touched = new Set<number>();
   const touch = (ino: number) => {
@@ -167,13 +152,11 @@ function eagerOverlay(recs: readonly LogRecord[], src: TailSource, rawBytes: num
     }
     if (touched.size > TAIL_MAX_GROUPS) return `a tail touching more than ${TAIL_MAX_GROUPS} groups`;
   }
-  let read = rawBytes;
   const st: ReplayState = { nodes: new Map(), names: new Map() };
   // A set grows while it is walked: a group's linked nodes bring every directory naming them (their link counts stay whole).
   for (const dir of touched) {
     const g = src.group(dir);
     if (typeof g === 'string') return g;
-    if ((read += ix.dirs.get(dir)!.bytes) > logBytes) return `a tail touching groups of more bytes than the log's ${logBytes}`;
     if (g.spanDamage.size) return `the group of directory ${dir} holds a SPAN whose page crcs are damaged`;
     replayGroup(g, dir, st, crcs);
     for (const ino of g.nodes.keys()) for (const d of ix.namedIn.get(ino) ?? []) touched.add(d);

@@ -2,7 +2,8 @@
 // components by union-find over "places" — each compaction group, each ino no group holds
 // (one the tail made), each data page a MAP or SPAN names. A record joins the places it
 // touches: its ino's home group (HOMES) and the other directories naming it, a NAME its
-// parent too, a MAP or SPAN its pages. A group's hard-linked nodes join it to the groups
+// parent too, a MAP or SPAN its pages (joined by stretch: sorted by first page, each record
+// with those before it whose pages it meets — joinStretches). A group's hard-linked nodes join it to the groups
 // naming them. Applying one component's records to its own groups alone equals replaying
 // them all, so a component of ONE group is deferred: its records are applied when that
 // group first loads (lazy.ts loadGroup, same applyRecord). Anything else stays eager (read
@@ -34,16 +35,15 @@ export interface TailSplit {
   maxIno: number;                          // the highest ino of the index and every tail record
 }
 
-/** Does the ascending (start, count) runs list hold page p? */
-function inRuns(runs: Float64Array, p: number): boolean {
-  let lo = 0, hi = runs.length / 2 - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1, start = runs[2 * mid]!;
-    if (p < start) hi = mid - 1;
-    else if (p >= start + runs[2 * mid + 1]!) lo = mid + 1;
-    else return true;
+/** Does the ascending (start, count) runs list hold a page of [pfn, pfn + count)? */
+function meetsRuns(runs: ArrayLike<number>, pfn: number, count: number): boolean {
+  // The first run ending after pfn (runs ascending and apart: their ends ascend too); it holds a page of the stretch if it starts before its end.
+  let lo = 0, hi = runs.length / 2;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (runs[2 * mid]! + runs[2 * mid + 1]! <= pfn) lo = mid + 1; else hi = mid;
   }
-  return false;
+  return lo < runs.length / 2 && runs[2 * lo]! < pfn + count;
 }
 
 class Places {
@@ -60,21 +60,19 @@ class Places {
   }
 }
 
-const pageKey = (pfn: number) => -(pfn + 1);   // groups and inos are positive keys, pages negative
-
 /** The tail's records split into those applied at mount and those each of one group defers to its load. */
 export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (ino: number) => number, runsData: Float64Array, logAfter: readonly number[]): TailSplit {
   const max = ix.locate.maxIno, places = new Places();
   const bad = new Set<number>();             // places whose component must stay eager (roots resolved later)
   const paged = new Set<number>();           // places of page records (MAP, SPAN, UNMAP, DROP)
-  const mapped = new Set<number>();          // pages a MAP or SPAN names
+  const stretches: number[] = [];            // (pfn, count, place) of each MAP and SPAN: records naming a common page are joined
   const named = new Set<number>();           // inos an INODE record made, so far
   let conflict = false, maxIno = max;
   let sorted: Float64Array | undefined;      // the RUNS data as ascending runs, made when a page record needs it
-  const inData = (p: number): boolean => inRuns((sorted ??= Float64Array.from(normalRuns(Array.from(runsData)))), p);
+  const inData = (pfn: number, count: number): boolean => meetsRuns((sorted ??= Float64Array.from(normalRuns(Array.from(runsData)))), pfn, count);
   // A log page the tail's commits took from a page the RUNS list (freed by a tail record): that record must be eager,
   // else the page would stay reserved as data beside the log's own.
-  for (const p of logAfter) if (inData(p)) { conflict = true; break; }
+  for (const p of logAfter) if (inData(p, 1)) { conflict = true; break; }
   // A group's linked nodes tie it to every directory naming them (their link counts are whole only together).
   const linked: number[] = [];
   for (const [ino, dirs] of ix.namedIn) {
@@ -120,11 +118,8 @@ export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (i
         k = keyOf(r.ino);
         paged.add(k);
         if (r.ino > max && !named.has(r.ino)) bad.add(k);    // pages of a node not made yet: the eager replay says why
-        for (let p = r.pfn; p < r.pfn + r.count; p++) {
-          places.union(k, pageKey(p));
-          mapped.add(p);
-          if (!conflict && inData(p)) conflict = true;
-        }
+        stretches.push(r.pfn, r.count, k);
+        if (!conflict && inData(r.pfn, r.count)) conflict = true;
         break;
       }
       default: k = 0; bad.add(0);
@@ -132,10 +127,11 @@ export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (i
     keys[i] = k;
     distinct.add(k);
   }
+  const mapped = joinStretches(stretches, places);
   // A page mapped, let go and then taken by a later commit's log: its log owns it now, so a deferred group's records
   // may map and unmap it at the load, but it is not reserved for them (the log's reserve holds it) nor freed after.
   const asLog = new Set<number>();
-  for (const p of logAfter) if (mapped.has(p)) asLog.add(p);
+  for (const p of logAfter) if (meetsRuns(mapped, p, 1)) asLog.add(p);
   // Each component: its groups, whether it must stay eager.
   const groups = new Map<number, number[]>(), eagerRoots = new Set<number>();
   for (const k of bad) eagerRoots.add(places.find(k));
@@ -163,6 +159,29 @@ export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (i
   return out;
 }
 
+/**
+ * The places of page records naming a common page joined (a stretch per record, not a place per page: a SPAN
+ * names up to 4096), and the pages they name as ascending runs. Sorted by first page, a stretch shares a page
+ * with the ones before it exactly when it starts before the furthest end so far (that stretch holds its first page).
+ */
+function joinStretches(st: readonly number[], places: Places): number[] {
+  const order: number[] = [];
+  for (let i = 0; i < st.length; i += 3) order.push(i);
+  order.sort((a, b) => st[a]! - st[b]!);
+  const runs: number[] = [];
+  let end = -1, key = 0;
+  for (const i of order) {
+    const pfn = st[i]!, stop = pfn + st[i + 1]!;
+    if (pfn < end) places.union(st[i + 2]!, key);
+    else { if (end >= 0) runs.push(end); runs.push(pfn); key = st[i + 2]!; }
+    if (stop > end) end = stop;
+  }
+  if (end >= 0) runs.push(end);
+  // (start, end) pairs -> (start, count)
+  for (let k = 0; k < runs.length; k += 2) runs[k + 1] = runs[k + 1]! - runs[k]!;
+  return runs;
+}
+
 /** What a deferred record is charged at mount: as if it were new (an INODE its record and inline bytes, a NAME its record). */
 function charge(d: DeferredGroup, rec: LogRecord, asLog: ReadonlySet<number>): void {
   if (rec.type === RecordType.Inode) {
@@ -182,4 +201,42 @@ function charge(d: DeferredGroup, rec: LogRecord, asLog: ReadonlySet<number>): v
     }
     if (pfn + count > from) d.pages.push(from, pfn + count - from);
   }
+}
+
+/** The ino a record's node is (-1: a NAME, whose directory and target are not its node). */
+function nodeOf(rec: LogRecord): number {
+  switch (rec.type) {
+    case RecordType.Inode: case RecordType.Map: case RecordType.Unmap: case RecordType.Span: return rec.r.ino;
+    case RecordType.Drop: return rec.ino;
+    default: return -1;
+  }
+}
+
+/**
+ * The records less those of nodes the tail made and dropped (a file created, written and unlinked since the
+ * compaction: the bench's fsync target, a session's scratch files). An ino past the index's highest had no node
+ * before the tail; from its first record, an INODE, through its last DROP, its records take it from no node to no
+ * node: the pages they mapped are held by nothing after them (a full replay claims only live runs), the bytes they
+ * would charge are gone, so applying them or not leaves the same tree, pages and totals — and none is decoded,
+ * split or applied again at a group's load. Its NAME records stay (a name given and taken again can hide one the
+ * directory held before). `maxIno`: the highest ino of every INODE record, the dropped too (as before).
+ */
+export function lessGone(recs: readonly LogRecord[], max: number): { recs: LogRecord[]; maxIno: number } {
+  const first = new Map<number, number>(), lastDrop = new Map<number, number>();
+  let maxIno = max;
+  for (let i = 0; i < recs.length; i++) {
+    const rec = recs[i]!, ino = nodeOf(rec);
+    if (!(ino > max)) continue;
+    if (!first.has(ino)) first.set(ino, rec.type === RecordType.Inode ? i : -1);
+    if (rec.type === RecordType.Drop) lastDrop.set(ino, i);
+    else if (rec.type === RecordType.Inode && ino > maxIno) maxIno = ino;
+  }
+  if (lastDrop.size === 0) return { recs: recs as LogRecord[], maxIno };
+  const out: LogRecord[] = [];
+  for (let i = 0; i < recs.length; i++) {
+    const rec = recs[i]!, ino = nodeOf(rec);
+    if (ino > max && first.get(ino)! >= 0 && i <= (lastDrop.get(ino) ?? -1)) continue;
+    out.push(rec);
+  }
+  return { recs: out, maxIno };
 }
