@@ -1,4 +1,4 @@
-// What the v3 codecs (v3.ts, v3-index.ts) share: the record header's size, and u64 fields as
+// What the v3 codecs (v3.ts, v3-index.ts, v3-span.ts) share: the record header's size, and u64 fields as
 // numbers — two u32 halves, no BigInt (a commit encodes a MAP per page it names, the replay
 // decodes one per record).
 
@@ -31,6 +31,9 @@ export const u64 = (b: Uint8Array, at: number): number | null => {
   const hi = u32(b, at + 4);
   return hi === 0 ? u32(b, at) : hi > 0x1fffff ? null : hi * HI + u32(b, at);
 };
+
+/** n rounded up to a multiple of 8: records start 8-aligned in the stream. */
+export const align8 = (n: number): number => (n + 7) & ~7;
 
 export const GROUP_PAGES = 32;                // a MAP run never crosses a group; a dirty group is logged whole
 

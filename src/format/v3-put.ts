@@ -1,5 +1,5 @@
 // The v3 records written field by field through a RecordOut (pram/log.ts writes them straight
-// into log pages). The framed, one-buffer encoders and the decoders are v3.ts's.
+// into log pages). The framed, one-buffer encoders and the decoders are v3.ts's (a SPAN's: v3-span.ts).
 import { assert } from './assert.js';
 import { crc32c, crc32cAt } from './crc.js';
 import { RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED, SPAN_BLOCK, ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES,

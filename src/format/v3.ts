@@ -3,14 +3,14 @@
 // 32-byte header, a stream area, the next page's pfn in the last 8 bytes);
 // records are 8-aligned in the stream and may span pages. A header slot names
 // the log's head page and the committed tail (slot extension 2, or 3 when it may hold SPANs: header.ts).
-// This file is the codec only: the engine's writer and replay are pram/log.ts
-// and pram/replay.ts.
+// This file is the codec only (a SPAN's own is v3-span.ts): the engine's writer
+// and replay are pram/log.ts and pram/replay.ts.
 
 import { assert } from './assert.js';
 import { crc32c, crc32cAt } from './crc.js';
 import { PAGE_SIZE_MIN } from './v1.js';
-import { putU64, u32, u64, RECORD_HEADER, RECORD_NAMES, RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
-  SPAN_CRCS_CRC_AT, SPAN_BLOCK, ATIMES_FIXED, ATIMES_ENTRY, PUBLISHED_SIZE, PUBLISH_COPIES } from './v3-base.js';
+import { align8, putU64, u32, u64, RECORD_HEADER, RECORD_NAMES, RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
+  ATIMES_FIXED, ATIMES_ENTRY, PUBLISHED_SIZE, PUBLISH_COPIES } from './v3-base.js';
 import type { InodeFields } from './v3-put.js';
 import { decodeIndex, decodeLocate, decodeRuns, indexPayload, locatePayload, runsPayload, INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE,
   RUNS_FIXED, RUNS_ENTRY, RUNS_MAX_ENTRIES, RunsKind, type IndexEntry, type LocateRecord, type RunsRecord } from './v3-index.js';
@@ -26,6 +26,8 @@ export { u32, RECORD_HEADER, RecordType, RECORD_NAMES, MAP_LRU, GROUP_PAGES, INO
 import { atimesIno, decodeAtimesAt, type AtimesRecord } from './v3-atimes.js';
 export { atimesIno, atimesRecord, checkAtimes, decodeAtimesAt, type AtimesRecord } from './v3-atimes.js';
 export { putInode, putDrop, putName, putMap, putSpan, putUnmap, putIndex, putLocate, putRuns, putAtimes, putPublished, type RecordOut, type InodeFields } from './v3-put.js';
+import { decodeSpanInto, encodeSpan, spanCrc, spanCrcsDamage, type SpanHead, type SpanRecord } from './v3-span.js';
+export { decodeSpanInto, encodeSpan, spanCrc, spanCrcOf, spanCrcsDamage, type SpanHead, type SpanRecord } from './v3-span.js';
 
 /** Stream bytes of the LOCATE record: the groups start right after it. */
 export const LOCATE_BYTES = RECORD_HEADER + LOCATE_SIZE;
@@ -35,7 +37,7 @@ assert(LOG_HEADER + LOG_NEXT + RECORD_HEADER < PAGE_SIZE_MIN, 'a log page holds 
 /** Bytes of stream a log page carries. */
 export function logPayload(pageSize: number): number { return pageSize - LOG_HEADER - LOG_NEXT; }
 
-export const align8 = (n: number): number => (n + 7) & ~7;
+export { align8 } from './v3-base.js';
 /** Stream bytes of a node's INODE record without its inline content (xattrBytes: encoded xattrs). */
 export const inodeRecordBytes = (xattrBytes: number): number => RECORD_HEADER + align8(INODE_FIXED + xattrBytes);
 /**
@@ -86,12 +88,6 @@ export interface InodeRecord extends InodeFields {
 export interface NameRecord { parent: number; ino: number; name: string }   // ino 0: the name is gone
 export interface MapRecord { ino: number; index: number; pfn: number; count: number; csum: number; flags: number }
 export interface UnmapRecord { ino: number; index: number; count: number }
-/** A SPAN: pages index…index+count-1 at pfn…pfn+count-1, each with its own crc32c (crcs[k]: page index+k). */
-export interface SpanRecord {
-  ino: number; index: number; pfn: number; count: number; flags: number; crcs: Uint32Array;
-  /** Read back: the page crcs failed the crc kept for them (each page is then only as good as its own check). */
-  crcsDamage?: { saved: number; computed: number };
-}
 
 export type LogRecord =
   | { type: RecordType.Inode; r: InodeRecord }
@@ -197,66 +193,15 @@ export function encodeMap(r: MapRecord, generation: number): Buffer {
   return b;
 }
 
-/**
- * A SPAN record, framed (docs/FORMAT.md §v3, minor 1): one record for a long
- * stretch of a file at consecutive pfns, 4 bytes a page (a MAP costs 56), each
- * page keeping its own crc32c so a flipped data bit still costs one page.
- * crcs[0..count) are the pages' checksums. The record's crc covers all but
- * them (spanCrc); they have a crc of their own in the fixed fields. A flipped
- * bit among them is reported at mount (that crc fails) and costs only the page
- * whose crc it changed (the page fails its check when verified), not the
- * record (which would distrust the whole file). Beside encodeMap: the
- * reference codec of putSpan, which the engine writes in place (pram/log.test.ts
- * holds them byte-identical).
- */
-export function encodeSpan(r: SpanHead, crcs: ArrayLike<number>, generation: number): Buffer {
-  const { count } = r;
-  if (!(count >= 1 && count <= SPAN_BLOCK && Math.floor(r.index / SPAN_BLOCK) === Math.floor((r.index + count - 1) / SPAN_BLOCK))) assert(false, `SPAN ${r.index}+${count} inside one block`);
-  const length = SPAN_FIXED + 4 * count;
-  const b = Buffer.allocUnsafe(RECORD_HEADER + align8(length));
-  b.writeUInt32LE(RecordType.Span, 4);                // type, flags 0
-  b.writeUInt32LE(length, 8); b.writeUInt32LE(generation >>> 0, 12);
-  putU64(b, r.ino, 16); putU64(b, r.index, 24); putU64(b, r.pfn, 32);
-  b.writeUInt32LE(count, 40); b.writeUInt32LE(r.flags, 44);
-  for (let k = 0, at = RECORD_HEADER + SPAN_FIXED; k < count; k++, at += 4) b.writeUInt32LE(crcs[k]! >>> 0, at);
-  b.writeUInt32LE(crc32cAt(b, RECORD_HEADER + SPAN_FIXED, 4 * count), RECORD_HEADER + SPAN_CRCS_CRC_AT);
-  b.writeUInt32LE(0, RECORD_HEADER + SPAN_CRCS_CRC_AT + 4);
-  b.fill(0, RECORD_HEADER + length);                  // the padding is checked too
-  b.writeUInt32LE(spanCrc(b, 0, length), 0);
-  return b;
-}
-
-/** Bytes of a framed SPAN its crc covers: 4…55 (header and fixed fields), then the padding after the page crcs. */
-export function spanCrc(b: Uint8Array, at: number, length: number): number {
-  const fixed = crc32cAt(b, at + 4, RECORD_HEADER - 4 + SPAN_FIXED);
-  const end = RECORD_HEADER + length, pad = align8(length) - length;
-  return pad ? crc32cAt(b, at + end, pad, fixed) : fixed;
-}
-
-/** spanCrc of a SPAN read in two pieces: its header's bytes 4…15 and its payload with padding. */
-export function spanCrcOf(header12: Uint8Array, padded: Uint8Array, length: number): number {
-  const fixed = crc32cAt(padded, 0, SPAN_FIXED, crc32c(header12));
-  const pad = align8(length) - length;
-  return pad ? crc32cAt(padded, length, pad, fixed) : fixed;
-}
-
 /** The crc a framed record at b[at, at+total) must carry (bytes 4… all; a SPAN's: spanCrc). */
 export function framedCrc(b: Uint8Array, at: number, type: number, length: number): number {
   return type === RecordType.Span && length >= SPAN_FIXED ? spanCrc(b, at, length) : crc32cAt(b, at + 4, RECORD_HEADER - 4 + align8(length));
 }
 
-// ---- records written in place (the engine's path; encodeRecord above is the reference) ----
-
-
-
 /** The LOCATE record, framed (written first as a placeholder, then in place once the index is known). */
 export function encodeLocate(r: LocateRecord, generation: number, flags = 0): Buffer {
   return frame(RecordType.Locate, locatePayload(r), generation, flags);
 }
-
-
-
-
 /** What a record header says before its payload is read (length bounds the read). */
 export interface RecordHeader { crc: number; type: number; flags: number; length: number; generation: number }
 
@@ -378,30 +323,5 @@ export function decodeMapInto(b: Buffer, at: number, length: number, into: MapRe
   if (count < 1 || count > GROUP_PAGES || Math.floor(index / GROUP_PAGES) !== Math.floor((index + count - 1) / GROUP_PAGES)) return `MAP run ${index}+${count} crosses a group`;
   into.ino = ino; into.index = index; into.pfn = pfn; into.count = count;
   into.csum = b.readUInt32LE(at + 28); into.flags = b.readUInt32LE(at + 32);
-  return null;
-}
-
-/** A SPAN's fixed fields; its crcs follow at payload offset SPAN_FIXED. */
-export type SpanHead = Omit<SpanRecord, 'crcs' | 'crcsDamage'>;
-
-/** A SPAN payload's page crcs against the crc kept for them: null when they match, else both values. */
-export function spanCrcsDamage(b: Uint8Array, at: number, count: number): { saved: number; computed: number } | null {
-  const saved = (b[at + SPAN_CRCS_CRC_AT]! | b[at + SPAN_CRCS_CRC_AT + 1]! << 8 | b[at + SPAN_CRCS_CRC_AT + 2]! << 16 | b[at + SPAN_CRCS_CRC_AT + 3]! << 24) >>> 0;
-  const computed = crc32cAt(b, at + SPAN_FIXED, 4 * count);
-  return saved === computed ? null : { saved, computed };
-}
-
-/**
- * A SPAN payload at b[at, at+length) decoded into `into` (its crcs stay where
- * they are: b[at+SPAN_FIXED …], one u32 per page); a string says what is malformed.
- */
-export function decodeSpanInto(b: Buffer, at: number, length: number, into: SpanHead): string | null {
-  if (length < SPAN_FIXED) return `SPAN payload of ${length} bytes, at least ${SPAN_FIXED} expected`;
-  const ino = u64(b, at), index = u64(b, at + 8), pfn = u64(b, at + 16), count = b.readUInt32LE(at + 24);
-  if (ino === null || index === null || pfn === null) return 'a value over 2^53';
-  if (count < 1 || count > SPAN_BLOCK || Math.floor(index / SPAN_BLOCK) !== Math.floor((index + count - 1) / SPAN_BLOCK)) return `SPAN ${index}+${count} crosses a block of ${SPAN_BLOCK} pages`;
-  if (length !== SPAN_FIXED + 4 * count) return `SPAN of ${count} pages in ${length} bytes (${SPAN_FIXED + 4 * count} expected)`;
-  if (b.readUInt32LE(at + SPAN_CRCS_CRC_AT + 4) !== 0) return 'SPAN reserved field not 0';
-  into.ino = ino; into.index = index; into.pfn = pfn; into.count = count; into.flags = b.readUInt32LE(at + 28);
   return null;
 }

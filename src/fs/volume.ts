@@ -2,7 +2,8 @@
 // the FUSE low-level protocol (fuse/ maps its opcodes 1:1 onto these methods).
 // Every method returns a negative errno for an expected failure, else a value.
 // Booting the memory and loading the image is mount.ts's job; the namespace,
-// content and image conversions live in namespace.ts, file.ts, snapshot.ts.
+// content, attribute and image conversions live in namespace.ts, file.ts,
+// attrs.ts, snapshot.ts.
 import { EINVAL, EIO, ENAMETOOLONG, ENOENT, ENOTDIR } from '../format/errno.js';
 import type { PhysMem } from '../mem/physmem.js';
 import type { Pram } from '../pram/pram.js';
@@ -18,6 +19,7 @@ import { fromImages, toImages } from './snapshot.js';
 import { InodeTable, INO_MAX, ROOT_INO, type Attr } from './table.js';
 import { LazyTree } from './lazytree.js';
 import * as xa from './xattr.js';
+import * as attrs from './attrs.js';
 import type { VolumeParts } from './parts.js';
 import { mountParts, type VolumeOptions } from './mount.js';
 import { Checkpointer } from './checkpoint.js';
@@ -98,22 +100,9 @@ export class Volume {
     return this.attrOf(this.node(ino));
   }
 
-  setattr(ino: number, set: { mode?: number; uid?: number; gid?: number; size?: number; atimeNs?: bigint; mtimeNs?: bigint; ctimeNs?: bigint }): Attr | number {
+  setattr(ino: number, set: attrs.AttrChange): Attr | number {
     const node = this.node(ino);
-    if (typeof node === 'number') return node;
-    if (set.size !== undefined) {
-      const r = node.ops.setsize(this.pc, node, set.size);
-      if (r < 0) return r;
-      this.t.touch(node, 'm');
-    }
-    if (set.mode !== undefined) node.mode = (node.mode & 0o170000) | (set.mode & 0o7777);
-    if (set.uid !== undefined && set.uid >= 0) node.uid = set.uid;
-    if (set.gid !== undefined && set.gid >= 0) node.gid = set.gid;
-    if (set.atimeNs !== undefined) node.atimeNs = set.atimeNs;
-    if (set.mtimeNs !== undefined) node.mtimeNs = set.mtimeNs;
-    node.ctimeNs = set.ctimeNs ?? this.t.now();
-    this.t.changed(node);
-    return this.t.attr(node);
+    return typeof node === 'number' ? node : attrs.setattr(this.t, this.pc, node, set);
   }
 
   mknod(parent: number, name: string, mode: number, rdev: number, uid: number, gid: number): Attr | number {
@@ -273,15 +262,7 @@ export class Volume {
 
   setxattr(ino: number, name: string, value: Uint8Array, flags: number): number {
     const node = this.node(ino);
-    if (typeof node === 'number') return node;
-    const r = xa.setxattr(node, name, value, flags, (next) => {
-      const cost = this.t.xattrCost(next);
-      const room = this.t.admit(cost.records - node.xattrRecords, cost.bytes - node.xattrBytes);
-      if (room === 0) { node.xattrRecords = cost.records; node.xattrBytes = cost.bytes; }
-      return room;
-    });
-    if (r === 0) { this.t.recharge(node); this.t.touch(node, 'c'); }
-    return r;
+    return typeof node === 'number' ? node : attrs.setxattr(this.t, node, name, value, flags);
   }
 
   listxattr(ino: number): string[] | number {
@@ -291,13 +272,7 @@ export class Volume {
 
   removexattr(ino: number, name: string): number {
     const node = this.node(ino);
-    if (typeof node === 'number') return node;
-    const r = xa.removexattr(node, name);
-    if (r === 0) {
-      this.t.rechargeXattrs(node);
-      this.t.touch(node, 'c');
-    }
-    return r;
+    return typeof node === 'number' ? node : attrs.removexattr(this.t, node, name);
   }
 
   open(ino: number): number {

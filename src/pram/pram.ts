@@ -2,9 +2,10 @@
 // machine and the arena. It owns what persistence needs beyond the fs's page
 // cache: which pages belong to the committed checkpoint (Frozen: written only
 // after a copy, so a crash of the owner comes back to the last checkpoint),
-// pages released while frozen (freed at the next commit), lazy verification,
-// and the chain's own pages. Reserve, load and save are in reserve.ts,
-// load.ts + tree.ts and save.ts; this file sequences them.
+// pages released while frozen (freed at the next commit), and the chain's own
+// pages. Reserve, load and save are in reserve.ts, load.ts + tree.ts and
+// save.ts, verification and what a lazy mount leaves to do in lazymount.ts;
+// this file sequences them.
 
 import { copyPage, type PhysMem } from '../mem/physmem.js';
 import type { Memblock } from '../boot/memblock.js';
@@ -14,8 +15,7 @@ import { Owner, PageFlag, type PageFrames } from '../boot/frames.js';
 import { ENOSPC } from '../format/errno.js';
 import { assert } from '../format/assert.js';
 import type { Handoff } from './handoff.js';
-import type { ChangeSet, LoadedImage, Loss, NodeImage, PageMap } from './image.js';
-import { LaterFiles, unbuilt } from './laterpages.js';
+import type { ChangeSet, LoadedImage, Loss, NodeImage } from './image.js';
 import { LiveLog, logPagesFor, OLD_LOG_STEP, type LogHandoff, type Published } from './live.js';
 import { Emitter, leastChangedBytes, type Emitted } from './records.js';
 import { writeCommit } from './commitlog.js';
@@ -23,8 +23,8 @@ import { Settler, Slices } from './slices.js';
 import type { LogReplay } from './replay.js';
 import type { LazyLog, LoadedGroup } from './lazy.js';
 import type { Run } from './load.js';
-import { loadImage, type Build, type LazyGroups, type Shape } from './loading.js';
-import { FirstTouch, unverifiedPages } from './verify.js';
+import { loadImage, type Shape } from './loading.js';
+import { LazyMount } from './lazymount.js';
 
 import { reserveChain } from './reserve.js';
 import { chainPagesFor, writeChain, xattrRecords } from './save.js';
@@ -48,10 +48,8 @@ export class Pram {
   private deferred: number[] = [];     // released while Frozen: free after the next commit
   private readonly runs = new Map<number, Run>();
   private readonly runHead: RunHeads;
-  // Lazy verification: the loaded nodes, searched (only when a check fails) for the file holding a pfn.
-  private lazy: { builds: readonly Build[] } | null = null;
-  private readonly late: Loss[] = [];
-  private readonly touch: FirstTouch;
+  /** Verification on first read, and what a lazy mount still has to load, adopt and check (lazymount.ts). */
+  private readonly lz: LazyMount;
   // Views (fs/ view()): pinned pages, and those the fs no longer uses waiting for their last unpin.
   private readonly pins: Pins;
   private last: Shape = { links: 0, meta: 0, data: 0, copies: 0, entries: 0 };
@@ -79,7 +77,12 @@ export class Pram {
     this.runHead = new RunHeads(mem.pageCount);
     this.pins = new Pins(frames);
     this.log = opts.log ?? (() => {});
-    this.touch = new FirstTouch({ mem, frames, runs: this.runs, runHead: this.runHead, log: this.log, late: this.late, builds: () => this.lazy?.builds });
+    this.lz = new LazyMount({ mem, frames, runs: this.runs, runHead: this.runHead, log: this.log }, {
+      // Damage in the log: the next commit writes a fresh one (of what loaded), as after a damaged replay.
+      damaged: () => { if (this.live) this.live.cursor = null; },
+      // Tail records that waited for a group's load (taildefer.ts): the pages they freed were reserved until now; the charge becomes exact.
+      settle: (s) => { for (const p of s.freed) this.release(p); this.space.adjust({ bytes: s.bytes, inline: s.inline }); this.space.refill(); },
+    });
     // Banned data pages need v2's copies (pfn 0, the header, is banned in every arena and holds no data).
     const logs = opts.live !== false && typeof handoff.commitLog === 'function' && !banned.regions().some((r) => r.end >= 1);
     if (logs) this.live = new LiveLog(mem, allocator, handoff as Handoff & LogHandoff, null);
@@ -105,75 +108,33 @@ export class Pram {
     const l = loadImage({
       mem: this.mem, frames: this.frames, allocator: this.allocator, banned: this.banned, log: this.log,
       newPageMap: this.opts.newPageMap ?? (() => new SimplePageMap()), runs: this.runs, runHead: this.runHead,
-      later: { made: (map) => this.later.made(map), built: (pages) => this.laterBuilt(pages) },
+      later: this.lz.laterFiles,
     }, reserved, opts, replay, lazy);
     this.chainPages = l.chainPages;
     if (this.live && l.cursor) this.live.adopt(l.cursor, l.compacted);   // else the next commit compacts
-    this.lazy = l.builds ? { builds: l.builds } : null;
-    this.groups = l.groups;
     this.last = l.shape;
     this.space.adjust(l.adjust);
-    if (l.ahead > 0) this.touch.startAhead(l.ahead);
-    else if (this.groups) this.touch.startAhead(this.groups.log.dataPages, true);   // its sums come as groups load (loadGroup)
+    this.lz.loaded(l);
     return l.image;
   }
 
   /** A log booted lazily, whose groups loadGroup adopts (null: the image was loaded whole). */
-  get lazyLog(): LazyLog | null { return this.groups?.log ?? null; }
-  private groups: LazyGroups | null = null;
+  get lazyLog(): LazyLog | null { return this.lz.log; }
 
-  /**
-   * The group of directory `dir` of a lazily booted log, adopted (null: loaded before);
-   * damage found in it is a late loss. `pathOf` names the directory in losses.
-   */
-  loadGroup(dir: number, pathOf: (ino: number) => string): LoadedGroup | string | null {
-    const before = this.late.length;
-    const g = this.groups!.load(dir, (l) => this.late.push(l), pathOf);
-    // Damage in the log: the next commit writes a fresh one (of what loaded), as after a damaged replay.
-    if (this.late.length > before && this.live) this.live.cursor = null;
-    // Tail records that waited for this load (taildefer.ts): the pages they freed were reserved until now; the charge becomes exact.
-    if (g && typeof g !== 'string' && g.settle) { for (const p of g.settle.freed) this.release(p); this.space.adjust({ bytes: g.settle.bytes, inline: g.settle.inline }); this.space.refill(); }
-    // A file adopted on first use (laterpages.ts) has no sums yet: the checking thread gets them when it is built.
-    if (g !== null) this.touch.groupLoaded(typeof g === 'string' ? [] : g.nodes.filter((n) => !unbuilt(n.pages)), this.lastSums);
-    return g;
-  }
+  /** The group of directory `dir` of a lazily booted log, adopted (null: loaded before; lazymount.ts); `pathOf` names it in losses. */
+  loadGroup(dir: number, pathOf: (ino: number) => string): LoadedGroup | string | null { return this.lz.loadGroup(dir, pathOf); }
 
-  /** Files of lazily loaded groups kept for adoption on first use (laterpages.ts), not adopted yet. */
-  private readonly later = new LaterFiles();
-  /** Every group loaded and every file adopted: the checking thread gets no more sums. */
-  private get lastSums(): boolean { return this.groups!.log.done && this.later.files === 0; }
-
-  /** A file kept for later (laterpages.ts) adopted now: its pages' sums go to the checking thread as a group's do. */
-  private laterBuilt(pages: PageMap): void {
-    this.later.built(pages);
-    this.touch.groupLoaded([{ pages }], this.lastSums);
-  }
-
-  /**
-   * Background work between requests (fs/ checkpoint.ts): while a checking thread runs, the files kept for
-   * adoption on first use are adopted now, one at least, until `until` (performance.now()): their sums let the
-   * thread check them ahead of their first read, as it checks the files adopted with their group. Without a
-   * thread nothing is gained by adopting early: they wait for their first use. true: more to do.
-   */
-  adoptLater(until: number): boolean {
-    return this.later.files > 0 && this.touch.aheadRan && this.later.adoptUntil(until);
-  }
+  /** Background work between requests (fs/ checkpoint.ts): files kept for adoption on first use adopted ahead of it (lazymount.ts); true: more to do. */
+  adoptLater(until: number): boolean { return this.lz.adoptLater(until); }
 
   /** A loss found after the load (a lazily loaded group's damage). */
-  lateLoss(l: Loss): void { this.late.push(l); }
+  lateLoss(l: Loss): void { this.lz.late.push(l); }
 
-  /** The lazy mount's checking thread (verify.ts): blocks [not checked (and a file awaiting adoption, one each), being checked, good, differing, left to readers]; null: none ran. */
-  aheadVerdicts(): number[] | null {
-    const v = this.touch.aheadVerdicts();
-    // A file kept for adoption on first use (laterpages.ts) holds pages the thread has not checked: one block not checked each, until adopted.
-    if (v && this.later.files > 0) v[0]! += this.later.files;
-    return v;
-  }
+  /** The lazy mount's checking thread's blocks by verdict (lazymount.ts); null: none ran. */
+  aheadVerdicts(): number[] | null { return this.lz.aheadVerdicts(); }
 
   /** Unmount: the lazy mount's checking thread stops (pages it did not reach are checked on first read, as before). */
-  close(): void {
-    this.touch.stopAhead();
-  }
+  close(): void { this.lz.touch.stopAhead(); }
 
   /**
    * A fresh data page for the fs (Dirty: its checksum is computed at the next
@@ -259,19 +220,13 @@ export class Pram {
   }
 
   /** How many of pfn..pfn+count-1, from the first, may be read (their unverified runs checked in one batch); -EIO if not the first. */
-  readableRun(pfn: number, count: number): number {
-    return this.touch.readableRun(pfn, count);
-  }
+  readableRun(pfn: number, count: number): number { return this.lz.touch.readableRun(pfn, count); }
 
   /** readableRun, checking the runs wholly in `pages` (pfn `from` onwards, just copied out) on those bytes. */
-  readableRunCopied(pfn: number, count: number, from: number, pages: Uint8Array): number {
-    return this.touch.readableRun(pfn, count, { from, pages });
-  }
+  readableRunCopied(pfn: number, count: number, from: number, pages: Uint8Array): number { return this.lz.touch.readableRun(pfn, count, { from, pages }); }
 
   /** A read's copy of pfn..pfn+count-1 into target[to..] and its first check in one (FirstTouch.readInto); undefined: not done. */
-  readRunInto(pfn: number, count: number, inPage: number, target: Uint8Array, to: number, bytes: number): number | undefined {
-    return this.touch.readInto(pfn, count, inPage, target, to, bytes);
-  }
+  readRunInto(pfn: number, count: number, inPage: number, target: Uint8Array, to: number, bytes: number): number | undefined { return this.lz.touch.readInto(pfn, count, inPage, target, to, bytes); }
 
   /** A view shows pfn..pfn+count-1: until unpinned, a write goes to a copy and a release waits. */
   pin(pfn: number, count: number): void { this.pins.pin(pfn, count); }
@@ -294,9 +249,7 @@ export class Pram {
   }
 
   /** 0 when the page may be read; -EIO when it failed its checksum (verified, with its run, on first read when lazy). */
-  readable(pfn: number): number {
-    return this.touch.readable(pfn);
-  }
+  readable(pfn: number): number { return this.lz.touch.readable(pfn); }
 
   /**
    * Save: write a complete new chain, publish it through the handoff, then free
@@ -414,18 +367,17 @@ export class Pram {
   }
 
   /** Losses found after load (lazy verification failures): cheap, unlike stats(). */
-  lateLosses(): readonly Loss[] { return this.late; }
+  lateLosses(): readonly Loss[] { return this.lz.late; }
 
   /** The head pfn of the committed checkpoint (what /sys/kernel/pram shows). */
   get head(): number { return this.headPfn; }
 
   stats(): PramStats {
-    // A file adopted on first use (laterpages.ts) has every page still to verify: not flagged yet, counted all the same.
-    const unverified = this.lazy ? unverifiedPages(this.frames.flags, [...this.deferred, ...this.pins.retired]) + this.later.pages : 0;
+    const unverified = this.lz.unverified(() => [...this.deferred, ...this.pins.retired]);
     return {
       generation: this.generation, headPfn: this.headPfn, linkPages: this.last.links, metaPages: this.last.meta,
       dataPages: this.last.data, copiedPages: this.last.copies, entries: this.last.entries,
-      deferredFrees: this.deferred.length, unverified, losses: [...this.late],
+      deferredFrees: this.deferred.length, unverified, losses: [...this.lz.late],
     };
   }
 
