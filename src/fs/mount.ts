@@ -84,7 +84,7 @@ export function mountParts(opts: VolumeOptions): VolumeParts {
     for (let pfn = 0; pfn < frames.pageCount; pfn++) if (frames.owner[pfn] === Owner.None) total++;
     return loadParts(opts, { ...opts.booted, losses: [] }, () => total, log);
   }
-  // verify 'lazy' trusts the compaction's index: the log is booted lazily when it allows (pram/lazy.ts).
+  // verify 'lazy' trusts the compaction's index: the log is booted lazily when it allows (pram/lazyboot.ts).
   const booted = bootMemory({ mem, handoff, cmdline: opts.cmdline ?? '', strict: opts.strict, log, lazy: opts.verify === 'lazy' && opts.lazyLoad !== false });
   if (isRefusal(booted)) throw new MountError(booted.errno, booted.message);
   // Counted when statfs first asks, not at mount (a scan of every pfn).

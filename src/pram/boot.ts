@@ -17,7 +17,8 @@ import type { Loss } from './image.js';
 import { Pram } from './pram.js';
 import { EntryTable, type ReserveResult } from './types.js';
 import { replayLog, type LogReplay } from './replay.js';
-import { lazyBoot, type LazyLog } from './lazy.js';
+import type { LazyLog } from './lazy.js';
+import { lazyBoot } from './lazyboot.js';
 
 export interface BootOptions {
   mem: PhysMem;
@@ -38,7 +39,7 @@ export interface BootOptions {
   strict?: boolean;
   /** The booting kernel's reservations before pram_reserve() (default: pfn 0, never a data page). */
   early?: (memblock: Memblock, params: BootParams) => void;
-  /** Boot a v3 log lazily when its compaction's index allows (lazy.ts); else (or false) the whole log is replayed. */
+  /** Boot a v3 log lazily when its compaction's index allows (lazyboot.ts); else (or false) the whole log is replayed. */
   lazy?: boolean;
 }
 

@@ -1,5 +1,5 @@
 // Sets of pfns as runs: flat (start, count) pairs. A lazy mount's tail
-// (tail.ts, lazy.ts) compares the data pages its groups held before and after
+// (tail.ts, lazyboot.ts) compares the data pages its groups held before and after
 // it; a touched group may hold a file of gigabytes, so the comparison works on
 // runs, never on one entry per page (a 1 GiB file is 262 144 pages: a Set of
 // them cost a mount hundreds of milliseconds).

@@ -1,0 +1,144 @@
+// The lazy mount's boot (docs/FORMAT.md §v3 minor 3): the slot, LOCATE, the log
+// pages from the index's page on, the index and its RUNS, and the records after
+// them (tail.ts) are read and checked, then the log's pages and every data page
+// the RUNS list are reserved: no group is read, no log page before the index is
+// touched. Apart from lazy.ts, whose LazyLog it hands back: this runs once, before
+// the allocator, and owns the run arithmetic of what to reserve; LazyLog loads
+// the groups afterwards, as fs/ asks. Anything this boot cannot trust (no RUNS, a
+// page or run that does not fit) is a string saying why, and the caller replays
+// the whole log instead: nothing is reserved then.
+
+import type { PhysMem } from '../mem/physmem.js';
+import type { Memblock } from '../boot/memblock.js';
+import { Owner } from '../boot/frames.js';
+import type { SlotLog } from '../format/header.js';
+import { decodePayload, LOCATE_BYTES, LOCATE_SIZE, LOG_HEADER, logPayload, readLogHeader, RECORD_HEADER, RecordType } from '../format/v3.js';
+import { homeOf, readGroup, readIndex } from './groups.js';
+import { streamBytes, walkLog } from './stream.js';
+import { tailOverlay, type TailOverlay } from './tail.js';
+import { SpanCrcs } from './spans.js';
+import { cutRuns, normalRuns } from './pageruns.js';
+import { LazyLog } from './lazy.js';
+
+/**
+ * The lazy boot of the log a slot names, or why it cannot be one. Nothing is
+ * reserved unless every run checks (in the arena, above the header, free, no
+ * two overlapping).
+ */
+export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; log: SlotLog }): LazyLog | string {
+  const head = slot.headPfn, per = logPayload(mem.pageSize), total = slot.log.logPages;
+  if (!(head >= 1 && head < mem.pageCount) || total < 1) return 'the slot names no log';
+  const h = readLogHeader(mem.page(head));
+  if (typeof h === 'string' || h.seq !== 0) return 'the head page\'s header';
+  const bytes = (total - 1) * per + slot.log.tailOff - LOG_HEADER;
+  // LOCATE lies in the head page (80 bytes from the stream's start): read it there, checked by readIndex below.
+  const b = mem.page(head);
+  if (bytes < LOCATE_BYTES || b.readUInt16LE(LOG_HEADER + 4) !== RecordType.Locate) return 'no LOCATE';
+  const at = LOG_HEADER + RECORD_HEADER, locate = decodePayload(RecordType.Locate, b.subarray(at, at + LOCATE_SIZE));
+  if (typeof locate === 'string' || locate.type !== RecordType.Locate) return `LOCATE: ${typeof locate === 'string' ? locate : 'not one'}`;
+  const { indexPos, indexBytes, runsBytes, indexPfn } = locate.r;
+  if (runsBytes === 0) return 'no RUNS (a log of before v3 minor 3)';
+  if (indexPos + indexBytes + runsBytes > bytes) return 'RUNS past the log\'s end';
+  const tailAt = indexPos + indexBytes + runsBytes;
+  // The pages from the index's on, through their next pointers, each header checked.
+  const seq0 = Math.floor(indexPos / per);
+  if (!(seq0 < total)) return 'the index is past the log';
+  // The index is read through a sparse list (the head and the pages from the index's on); the cursor's list is dense.
+  const sparse: number[] = [];
+  sparse[0] = head;
+  const after = walkLog(mem, indexPfn, seq0, total, h.logId);
+  if (typeof after === 'string') return after;
+  for (let i = 0; i < after.length; i++) sparse[seq0 + i] = after[i]!;
+  if (after[after.length - 1] !== slot.log.tailPfn) return 'the walk does not end at the slot\'s tail';
+  const index = readIndex(mem, sparse, bytes, h.logId);
+  if (typeof index === 'string') return index;
+  if (!index.runs) return 'no RUNS';
+  // The pages before the index's, from the LOG runs.
+  const pages: number[] = [];
+  for (let i = 0; i < index.runs.log.length; i += 2) {
+    for (let k = 0; k < index.runs.log[i + 1]!; k++) {
+      if (pages.length >= seq0) return 'the LOG runs list more pages than lie before the index';
+      const pfn = index.runs.log[i]! + k;
+      if (pages.length === 0 && pfn !== head) return 'the LOG runs do not begin at the head';
+      pages.push(pfn);
+    }
+  }
+  if (pages.length !== seq0) return `the LOG runs list ${pages.length} pages, ${seq0} lie before the index`;
+  for (const pfn of after) pages.push(pfn);
+  // Records after the RUNS (later commits): the groups they touch, replayed with them (tail.ts).
+  let tail: TailOverlay | null = null, dataRuns = index.runs.data;
+  const crcs = new SpanCrcs();
+  if (tailAt < bytes) {
+    if (index.runs.homes.length === 0) return 'records after the index (later commits), and no HOMES to place them';
+    const raw = streamBytes(mem, pages, tailAt, bytes - tailAt);
+    if (!raw) return 'the tail is past the log pages';
+    const homes = index.runs.homes;
+    const t = tailOverlay(raw, { index, homeOf: (ino) => index.dirs.has(ino) ? ino : index.links.get(ino) ?? homeOf(homes, ino),
+      group: (dir) => readGroup(mem, pages, index.dirs.get(dir)!, h.logId) }, crcs, index.runs.data, after);
+    if (typeof t === 'string') return `the tail: ${t}`;
+    // LazyTree finds a touched directory's way up by HOMES (a directory's entry is its parent). A compaction in
+    // slices by older code listed each directory as itself: its touched directories have no way up (it could go
+    // round once the tail moves one), so such a log is told by that and replayed whole. The root is itself in every log.
+    for (const d of t.touched) if (d !== 1 && homeOf(homes, d) === d) return `the tail: directory ${d} has no parent in HOMES (a compaction in slices by older code)`;
+    tail = t;
+    dataRuns = retouched(dataRuns, t.before.pages, t.after.pages);
+    // The space model's totals as a full replay counts them: the touched groups as the tail left them.
+    index.runs.modelBytes += t.after.bytes - t.before.bytes;
+    index.runs.inline += t.after.inline - t.before.inline;
+    // Groups whose records wait for their load: the pages those name reserved too, their records charged as new (settled at the load).
+    const more: number[] = [];
+    for (const d of t.deferred.values()) {
+      index.runs.modelBytes += d.charge.bytes;
+      index.runs.inline += d.charge.inline;
+      for (const p of d.pages) more.push(p);      // (pfn, count) pairs
+    }
+    if (more.length) dataRuns = withPages(dataRuns, more);
+  }
+  let data = 0;
+  for (let i = 1; i < dataRuns.length; i += 2) data += dataRuns[i]!;
+  const runs = reservable(mem, memblock, pages, dataRuns);
+  if (typeof runs === 'string') return runs;
+  // pram's own pages are reserved with banning off (as the replay does): they stay usable by pram.
+  const ban = memblock.banWhileReserving;
+  memblock.banWhileReserving = false;
+  try {
+    for (const [start, count, owner] of runs) memblock.reserve(start, count, owner, owner === Owner.Meta ? 'pram log' : 'pram page', true);
+  } finally { memblock.banWhileReserving = ban; }
+  return new LazyLog(mem, index, { logId: h.logId, pages, tailOff: slot.log.tailOff, bytes }, data, tail, crcs);
+}
+
+/**
+ * The DATA runs less the pages the tail's groups held before it and not after, plus those they hold only after it
+ * (before, after: normalRuns). Run arithmetic: a touched group may hold a file of millions of pages.
+ */
+function retouched(data: Float64Array, before: readonly number[], after: readonly number[]): Float64Array {
+  const drop = cutRuns(before, after), add = cutRuns(after, before);
+  if (drop.length === 0 && add.length === 0) return data;
+  // reservable() sorts, and refuses a page listed twice (an added page the DATA runs hold as well).
+  return Float64Array.from([...cutRuns(data, drop), ...add]);
+}
+
+/** The data runs and the (pfn, count) pairs `more`, a page named twice once (reservable() refuses one listed twice). */
+function withPages(data: Float64Array, more: number[]): Float64Array {
+  return Float64Array.from([...data, ...normalRuns(more)]);
+}
+
+/** The log's pages and the data runs as runs to reserve, or why one cannot be (outside, over the header, busy, overlapping). */
+function reservable(mem: PhysMem, memblock: Memblock, pages: readonly number[], data: Float64Array): [number, number, Owner][] | string {
+  const runs: [number, number, Owner][] = [];
+  for (let i = 0; i < pages.length;) {
+    let j = i + 1;
+    while (j < pages.length && pages[j] === pages[j - 1]! + 1) j++;
+    runs.push([pages[i]!, j - i, Owner.Meta]);
+    i = j;
+  }
+  for (let i = 0; i < data.length; i += 2) runs.push([data[i]!, data[i + 1]!, Owner.Data]);
+  runs.sort((a, b) => a[0] - b[0]);
+  let end = 1;
+  for (const [start, count] of runs) {
+    if (start < end || start + count > mem.pageCount) return `pages ${start}+${count} overlap others, the header, or pass the arena's end`;
+    if (memblock.busyPfn(start, count) >= 0) return `pages ${start}+${count} are reserved already`;
+    end = start + count;
+  }
+  return runs;
+}
