@@ -416,3 +416,25 @@ test('after the next commit is durable: a damaged log page header anywhere past 
   assert.ok(b.losses.some((l) => /log page 1 pfn:[0-9a-f]+ is outside the arena: the records after it are lost/.test(l.what)), whats(b));
   b.detach();
 });
+
+test('both PUBLISHED records damaged, copy 0\'s in its zero padding alone: its fields still say where the copies are (its crc checks with the padding as written), the step loads', () => {
+  const seed = 38, s = published(seed, true);
+  const f = ino(s.vol.mknod(1, 'later', 0o100644, 0, 0, 0));
+  assert.equal(s.vol.write(f, 0, Buffer.from('after the publish')), 17);
+  assert.equal(s.vol.sync(), 0);                          // no older log to fall back to: before, nothing of the log loaded
+  const latest = dump(s.vol);
+  s.vol.detach();
+  const { first, second } = publishCopies(s.ram), p0 = first[first.length - 1]!, p1 = second[second.length - 1]!;
+  assert.ok(p0.length >= 40 + 16, `seed ${seed}: copy 0's PUBLISHED has ${p0.length - 40} bytes of padding`);
+  for (const k of [RECORD_HEADER + 40, RECORD_HEADER + p0.length - 1]) {
+    const vol = mountOn(flip(flip(s.ram, p0, k), p1, RECORD_HEADER + 8), { verify: 'full' });
+    assert.equal(rolledTo(vol), null, `padding byte ${k}: ${whats(vol)}`);
+    assert.ok(covered(vol), whats(vol));
+    assert.deepEqual(dump(vol), latest, `padding byte ${k}: the newest tree`);
+    vol.detach();
+  }
+  // A field of copy 0's PUBLISHED (its second copy's place) and copy 1's: nothing says where the copies are (as before).
+  const vol = mountOn(flip(flip(s.ram, p0, RECORD_HEADER + 16), p1, RECORD_HEADER + 8), { verify: 'full' });
+  assert.equal(rolledTo(vol), 0, whats(vol));
+  vol.detach();
+});
