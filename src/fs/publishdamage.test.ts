@@ -340,3 +340,101 @@ test('a publish step of many log pages: a record damaged in either copy (its len
   assert.deepEqual(dump(v), want, 'the published tree, from the first copy');
   v.detach();
 });
+
+test('after the next commit is durable: a damaged log page header anywhere past the head (before, inside or after the publish step) is walked past and nothing is lost; a damaged next pointer goes on at the page the slot (the tail) or the log\'s index names', () => {
+  const seed = 37, s = published(seed, true);
+  const f = ino(s.vol.mknod(1, 'later', 0o100644, 0, 0, 0));
+  assert.equal(s.vol.write(f, 0, Buffer.alloc(3 * PS, 9)), 3 * PS);
+  assert.equal(s.vol.sync(), 0);                          // appended after PUBLISHED: no older log to fall back to
+  const newest = gen(s.vol), latest = dump(s.vol);
+  s.vol.detach();
+  const h = new HeaderView(s.ram.page(0)), slot = h.readSlot(h.current()!.which)!;
+  const found = logPages(s.ram, slot.headPfn, slot.log!.logPages);
+  assert.ok(typeof found !== 'string' && found.length >= 4, `seed ${seed}: a log of ${String(found)} pages`);
+  const pages = found as number[];
+  const { second } = publishCopies(s.ram);
+  assert.ok(pages.indexOf(second[0]!.pfn) > 0, `seed ${seed}: the second copy begins past the head`);
+  // Each header byte that the walk checks (magic, first, log id, seq, the crc): before this, every one ended at commit 0.
+  for (const [seq, pfn] of pages.entries()) {
+    if (seq === 0) continue;                              // the head: no page before names it (FORMAT: not done yet)
+    for (const byte of [0, 4, 9, 16, 28]) {
+      const ram = copyRam(s.ram);
+      ram.page(pfn)[byte]! ^= 0x20;
+      const label = `seed ${seed}, log page ${seq} of ${pages.length}, header byte ${byte}`;
+      // A lazy mount reads a page before the index when its group loads (the index names its place: lazy.ts), or replays.
+      const vol = mountOn(ram, { verify: seq % 2 ? 'lazy' : 'full' });
+      assert.equal(rolledTo(vol), null, `${label}: ${whats(vol)}`);
+      assert.deepEqual(dump(vol), latest, `${label}: the newest tree`);
+      const said = [...new Set([...vol.losses, ...vol.pram!.stats().losses].map((l) => l.what))];
+      assert.deepEqual(said.map((w) => /has a damaged header .*(walked past|the index names its place)/.test(w)), [true], `${label}: ${said.join('; ')}`);
+      assert.equal(gen(vol), newest, label);
+      assert.equal(vol.sync(), 0);                         // the first commit after damage compacts: it mounts clean
+      const want = dump(vol);
+      vol.detach();
+      const again = mountOn(ram);
+      assert.deepEqual(again.losses, [], label);
+      assert.deepEqual(dump(again), want, `${label}: after the next commit`);
+      again.detach();
+    }
+  }
+  // The next pointer of the page before the tail: the slot names the tail page.
+  const n = pages.length, cut = copyRam(s.ram);
+  cut.page(pages[n - 2]!)[PS - 8 + 2]! ^= 0x40;
+  const v = mountOn(cut, { verify: 'full' });
+  assert.equal(rolledTo(v), null, whats(v));
+  assert.deepEqual(v.losses.map((l) => /next pointer is damaged .*the slot names log page \d+, its tail/.test(l.what)), [true], whats(v));
+  assert.deepEqual(dump(v), latest);
+  v.detach();
+  // The next pointer of a page before the index's page, or of the page before it: the RUNS LOG records, or LOCATE, name
+  // the page it should lead to (with the page's header damaged as well: the index names it, so it is walked past).
+  const indexSeq = Math.floor(u64At(s.ram, records(s.ram)[0]!, RECORD_HEADER) / (PS - 40));
+  assert.ok(indexSeq >= 2 && indexSeq + 1 < n - 1, `seed ${seed}: the index begins in log page ${indexSeq} of ${n}`);
+  for (let seq = 1; seq <= indexSeq; seq++) {
+    for (const header of seq < indexSeq ? [false, true] : [false]) {     // (the index's page itself: its header is read to trust the index)
+      const ram = copyRam(s.ram);
+      ram.page(pages[seq - 1]!)[PS - 8 + 1]! ^= 0x08;
+      if (header) ram.page(pages[seq]!)[16]! ^= 0x01;
+      const vol = mountOn(ram, { verify: 'full' }), label = `seed ${seed}, log page ${seq - 1}'s next pointer${header ? ', page ' + seq + '\'s header' : ''}`;
+      assert.equal(rolledTo(vol), null, `${label}: ${whats(vol)}`);
+      assert.ok(vol.losses.some((l) => new RegExp(`the log's index names log page ${seq} at pfn:${pages[seq]!.toString(16)}: the walk goes on there`).test(l.what)), `${label}: ${whats(vol)}`);
+      assert.deepEqual(dump(vol), latest, label);
+      vol.detach();
+    }
+  }
+  // A next pointer past the index's page and before the tail's: nothing names the page it should lead to (cut, as before).
+  const past = copyRam(s.ram);
+  past.page(pages[indexSeq]!)[PS - 8 + 1]! ^= 0x08;
+  const p = mountOn(past, { verify: 'full' });
+  assert.ok(p.losses.some((l) => new RegExp(`log page ${indexSeq + 1} pfn:[0-9a-f]+ (is outside the arena|has a damaged header .*): the records after it are lost`).test(l.what)), whats(p));
+  p.detach();
+  // The head's next pointer and page 1's header both damaged, LOCATE too: nothing says which page follows it (cut).
+  const both = copyRam(s.ram);
+  both.page(pages[0]!)[PS - 8 + 2]! ^= 0x40;
+  both.page(pages[1]!)[9]! ^= 0x20;
+  both.page(pages[0]!)[32 + 20]! ^= 0x20;
+  const b = mountOn(both, { verify: 'full' });
+  assert.ok(b.losses.some((l) => /log page 1 pfn:[0-9a-f]+ is outside the arena: the records after it are lost/.test(l.what)), whats(b));
+  b.detach();
+});
+
+test('both PUBLISHED records damaged, copy 0\'s in its zero padding alone: its fields still say where the copies are (its crc checks with the padding as written), the step loads', () => {
+  const seed = 38, s = published(seed, true);
+  const f = ino(s.vol.mknod(1, 'later', 0o100644, 0, 0, 0));
+  assert.equal(s.vol.write(f, 0, Buffer.from('after the publish')), 17);
+  assert.equal(s.vol.sync(), 0);                          // no older log to fall back to: before, nothing of the log loaded
+  const latest = dump(s.vol);
+  s.vol.detach();
+  const { first, second } = publishCopies(s.ram), p0 = first[first.length - 1]!, p1 = second[second.length - 1]!;
+  assert.ok(p0.length >= 40 + 16, `seed ${seed}: copy 0's PUBLISHED has ${p0.length - 40} bytes of padding`);
+  for (const k of [RECORD_HEADER + 40, RECORD_HEADER + p0.length - 1]) {
+    const vol = mountOn(flip(flip(s.ram, p0, k), p1, RECORD_HEADER + 8), { verify: 'full' });
+    assert.equal(rolledTo(vol), null, `padding byte ${k}: ${whats(vol)}`);
+    assert.ok(covered(vol), whats(vol));
+    assert.deepEqual(dump(vol), latest, `padding byte ${k}: the newest tree`);
+    vol.detach();
+  }
+  // A field of copy 0's PUBLISHED (its second copy's place) and copy 1's: nothing says where the copies are (as before).
+  const vol = mountOn(flip(flip(s.ram, p0, RECORD_HEADER + 16), p1, RECORD_HEADER + 8), { verify: 'full' });
+  assert.equal(rolledTo(vol), 0, whats(vol));
+  vol.detach();
+});

@@ -9,7 +9,8 @@ import { PageFlag } from '../boot/frames.js';
 import { crc32c } from '../format/crc.js';
 import { Prng } from '../machine/prng.js';
 import type { Volume } from './volume.js';
-import { copyRam, dump, mountOn, newRam, PS, randomOp, type Dump } from './livekit.js';
+import { copyRam, dump, growUntilDue, logByte, logRecords, mountOn, newRam, PS, randomOp, type Dump } from './livekit.js';
+import { LOG_HEADER, LOG_NEXT, RECORD_HEADER, RecordType } from '../format/v3.js';
 
 /** Commits of ~3 KiB of records each until the log is due for a compaction. */
 function growLog(vol: Volume): void {
@@ -225,4 +226,56 @@ test('a compaction in slices of sparse files (holes of whole groups, a lone page
     const ino = back.resolve(`/${name}`, { follow: true });
     assert.equal((back.getattr(ino) as { blocks: number }).blocks, blocks[name], `${name}: its pages and no others`);
   }
+});
+
+/**
+ * 1000 names removed while the slices run, then the arena filled up to `back` pages from full: the last step (a DROP
+ * and a NAME removal each, the fill's pages) is written twice (v3 minor 5). What the sync did: finish()'s result, the
+ * step's bytes (PUBLISHED says; 0 when given up), the pages free before it, and the volume.
+ */
+function removalsStep(back: number) {
+  const ram = newRam(2048), vol = mountOn(ram), n = 1000;
+  const m = (vol.mkdir(1, 'm', 0o755, 0, 0) as { ino: number }).ino;
+  for (let i = 0; i < n; i++) assert.equal(typeof vol.mknod(m, `a-longer-name-for-file-${i}`, 0o100644, 0, 0, 0), 'object');
+  assert.equal(vol.sync(), 0);
+  growUntilDue(vol);
+  const slices = vol.pram!.slices!, finish = slices.finish.bind(slices);
+  let finished: number | null = null;
+  slices.finish = (c) => (finished = finish(c));
+  for (let i = 0; i < 3; i++) vol.background(0);
+  assert.ok(slices.compacting && !slices.sliced, 'the compaction runs in slices');
+  for (let i = 0; i < n; i++) assert.equal(vol.unlink(m, `a-longer-name-for-file-${i}`), 0);
+  const f = (vol.mknod(1, 'fill', 0o100644, 0, 0, 0) as { ino: number }).ino;
+  let pages = 0;
+  for (;; pages++) { const w = vol.write(f, pages * PS, Buffer.alloc(PS, pages & 0xff)); if (typeof w === 'number' && w < 0) { assert.equal(w, -28); break; } }
+  assert.equal(typeof vol.setattr(f, { size: (pages - back) * PS }), 'object');
+  while (vol.background(0));
+  assert.ok(slices.sliced, 'every node written');
+  const free = vol.pram!.allocator.freeCount;
+  assert.equal(vol.sync(), 0, 'the sync commits, whatever the last step did');
+  const pub = logRecords(ram).find((r) => r.type === RecordType.Published);
+  const at = pub ? logByte(ram, pub, RECORD_HEADER + 24) : null;
+  return { ram, vol, free, finished: finished as number | null, stepBytes: at ? Number(ram.page(at.pfn).readBigUInt64LE(at.off)) : 0 };
+}
+
+test('a last step of many removals on a nearly full arena: where the step fits once but not with its second copy, the compaction in slices is given up and the sync compacts whole; nothing lost, no page leaked', () => {
+  // The step's size, from an arena with room for both copies.
+  const roomy = removalsStep(80);
+  assert.equal(roomy.finished, 0, 'published');
+  const per = PS - LOG_HEADER - LOG_NEXT, once = Math.ceil(roomy.stepBytes / per) + 1, twice = 2 * once + 1;
+  assert.ok(once > 20, `a step of ${roomy.stepBytes} bytes`);
+  roomy.vol.detach();
+  // Pages enough for the step once, not twice (with the first copy's padding and the two PUBLISHED records).
+  const s = removalsStep(30);
+  assert.ok(s.free > once && s.free < twice, `${s.free} pages free before the last step: it takes ${once}, twice ${twice}`);
+  assert.equal(s.finished, -28, 'the last step hit ENOSPC: given up');
+  assert.equal(s.vol.pram!.slices!.compacting, false);
+  const want = dump(s.vol), free = s.vol.pram!.allocator.freeCount;
+  assert.ok(!want.has('/m/a-longer-name-for-file-0') && want.has('/fill'), 'the sync committed the removals and the fill');
+  s.vol.detach();
+  const back = mountOn(s.ram, { verify: 'full' });
+  assert.deepEqual(back.losses, []);
+  assert.deepEqual(dump(back), want);
+  assert.equal(back.pram!.allocator.freeCount, free, 'the given-up fresh log\'s pages went back');
+  back.detach();
 });

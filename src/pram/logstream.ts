@@ -11,7 +11,8 @@ import type { Segment } from './logwalk.js';
 export const PUBLISHED_BYTES = RECORD_HEADER + PUBLISHED_SIZE;
 
 /** A whole PUBLISHED record and the stream byte it starts at. */
-export interface PublishedAt { pos: number; r: PublishedRecord }
+/** padded: a PUBLISHED copy 0 whose crc checks only with its zero padding as written (publishedPadded): it does not read back. */
+export interface PublishedAt { pos: number; r: PublishedRecord; padded?: boolean }
 
 /** `n` stream bytes from position `pos` (a copy), or null when a page of them was not read. */
 export function streamAt(segments: Segment[], per: number, pos: number, n: number): Buffer | null {
@@ -44,9 +45,24 @@ export function recordAt(segments: Segment[], per: number, pos: number): { total
 export function publishedAt(segments: Segment[], per: number, pos: number): PublishedAt | null {
   const head = streamAt(segments, per, pos, RECORD_HEADER);
   if (!head || head.readUInt16LE(4) !== RecordType.Published || head.readUInt32LE(8) < PUBLISHED_SIZE || head.readUInt32LE(8) > PUBLISHED_SIZE + per) return null;
-  if (!recordAt(segments, per, pos)) return null;
+  if (!recordAt(segments, per, pos)) return publishedPadded(segments, per, pos, head.readUInt32LE(8));
   const rec = decodePayload(RecordType.Published, streamAt(segments, per, pos + RECORD_HEADER, head.readUInt32LE(8))!);
   return typeof rec === 'string' || rec.type !== RecordType.Published ? null : { pos, r: rec.r };
+}
+
+/**
+ * A PUBLISHED copy 0 (the one padded with zeros to its page's end) whose crc fails only because bits flipped in that
+ * padding: with the padding as the writer wrote it (zeros, which its decoder requires) its crc is the one saved, so its
+ * header and fields are as written -- and they say where the step's copies are. null otherwise.
+ */
+function publishedPadded(segments: Segment[], per: number, pos: number, length: number): PublishedAt | null {
+  if (length === PUBLISHED_SIZE) return null;
+  const b = streamAt(segments, per, pos, RECORD_HEADER + align8(length));   // a copy
+  if (!b) return null;
+  b.fill(0, RECORD_HEADER + PUBLISHED_SIZE);
+  if (framedCrc(b, 0, RecordType.Published, length) !== b.readUInt32LE(0)) return null;
+  const rec = decodePayload(RecordType.Published, b.subarray(RECORD_HEADER, RECORD_HEADER + length));
+  return typeof rec === 'string' || rec.type !== RecordType.Published || rec.r.copy !== 0 ? null : { pos, r: rec.r, padded: true };
 }
 
 /** Whole PUBLISHED records in the stream bytes [from, to) that a damaged record's resync skipped. */

@@ -2,7 +2,10 @@
 // the committed tail, each page's header checked (magic, crc, log id, seq), the walk bounded by
 // the slot's page count; every page reserved through memblock (a stretch of consecutive pfns as
 // one reservation). A page that does not fit ends the walk: what follows is reported lost (the
-// log is cut there). A large log is read through the arena's fd (LogPages).
+// log is cut there) -- unless the log itself still says which page it is: a page whose header
+// alone is damaged between pages that chain to it (walkPast), or, after a damaged next pointer,
+// the slot's tail page or the page the log's index names (logindexed.ts). A large log is read
+// through the arena's fd (LogPages).
 import type { PhysMem } from '../mem/physmem.js';
 import { pageTable } from '../mem/native.js';
 import type { Memblock } from '../boot/memblock.js';
@@ -11,6 +14,7 @@ import { assert } from '../format/assert.js';
 import type { SlotLog } from '../format/header.js';
 import { LOG_HEADER, LOG_NEXT, readLogHeader } from '../format/v3.js';
 import { u64 } from '../format/v3-base.js';
+import { indexedPages } from './logindexed.js';
 
 /** One log page's stream: bytes [start, end) of the page; first: where its first record starts (0 = none). */
 export interface Segment { pfn: number; start: number; end: number; first: number; page: Buffer }
@@ -34,27 +38,76 @@ export function walkLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: numbe
   // One closure for the walk, not one a page (a 12 GiB image's log has ~3 000 pages).
   const cut = (why: string) => lose(Number.isSafeInteger(pfn) && pfn > 0 && pfn < mem.pageCount ? pfn : null,
     `log page ${seq} pfn:${hex(pfn)} ${why}: the records after it are lost (log cut at page ${seq} of ${slot.log.logPages})`);
+  const free = (p: number) => Number.isSafeInteger(p) && p >= 1 && p < mem.pageCount && mem.present(p) &&
+    !(p >= held && p < held + heldCount) && memblock.busyPfn(p, 1) < 0;
+  // Log page seq at pfn, or why it is not: its header checked (a damaged one walked past when the log names the
+  // page all the same: the slot's tail, the log's index, or the pages on both sides, walkPast; `first` then unknown, 0).
+  const pageAt = (at: number, seq: number): { page: Buffer; first: number } | string => {
+    if (!(Number.isSafeInteger(at) && at >= 1 && at < mem.pageCount && mem.present(at))) return 'is outside the arena';
+    if (!free(at)) return 'is already reserved (a cycle, or a page of something else)';
+    const page = copies.page(at, seq), h = readLogHeader(page);
+    if (typeof h !== 'string') {
+      if (seq === 0) logId = h.logId;
+      return h.logId !== logId || h.seq !== seq ? `belongs to another log (log id ${h.logId}, seq ${h.seq}; expected ${logId}, ${seq})` : { page, first: h.first };
+    }
+    const tail = at === slot.log.tailPfn && seq === slot.log.logPages - 1;
+    const why = seq === 0 ? null : tail ? 'the slot names it as the log\'s tail' : indexed(seq) === at ? 'the log\'s index names it'
+      : walkPast(mem, page, seq, logId, (p) => free(p) && p !== at) ? `the page before leads to it and it leads to log page ${seq + 1}` : null;
+    if (!why) return `has a damaged header (${h})`;
+    lose(at, `log page ${seq} pfn:${hex(at)} has a damaged header (${h}); ${why}: walked past, its records read and each checked ` +
+      `(where its first record begins is unknown: a damaged record before it resyncs past it)`);
+    return { page, first: 0 };
+  };
+  // Log page seq as the slot (its tail) or the log's index names it, when a next pointer leads elsewhere.
+  let index: (number | undefined)[] | null | undefined;
+  const indexed = (seq: number): number | undefined => (index === undefined ? (index = indexedPages(mem, slot, logId)) : index)?.[seq];
+  const named = (seq: number): number | undefined => seq === slot.log.logPages - 1 ? slot.log.tailPfn : indexed(seq);
   for (; ; seq++) {
     if (seq >= slot.log.logPages) { cut('is past the page count the slot records'); break; }
-    if (!(Number.isSafeInteger(pfn) && pfn >= 1 && pfn < mem.pageCount && mem.present(pfn))) { cut('is outside the arena'); break; }
-    if ((pfn >= held && pfn < held + heldCount) || memblock.busyPfn(pfn, 1) >= 0) { cut('is already reserved (a cycle, or a page of something else)'); break; }
-    const page = copies.page(pfn, seq);
-    const h = readLogHeader(page);
-    if (typeof h === 'string') { cut(`has a damaged header (${h})`); break; }
-    if (seq === 0) logId = h.logId;
-    if (h.logId !== logId || h.seq !== seq) { cut(`belongs to another log (log id ${h.logId}, seq ${h.seq}; expected ${logId}, ${seq})`); break; }
+    let step = pageAt(pfn, seq);
+    const other = typeof step === 'string' && seq > 0 ? named(seq) : undefined;
+    const there = other !== undefined && other !== pfn ? pageAt(other, seq) : null;
+    if (there !== null && typeof there !== 'string') {
+      // The page before leads elsewhere (its next pointer damaged): the slot or the index names the page itself.
+      lose(pages[seq - 1]!, `log page ${seq - 1} pfn:${hex(pages[seq - 1]!)}: its next pointer is damaged ` +
+        `(it leads to pfn:${hex(pfn)}): ${seq === slot.log.logPages - 1 ? 'the slot names log page ' + seq + ', its tail,' : 'the log\'s index names log page ' + seq}` +
+        ` at pfn:${hex(other!)}: the walk goes on there`);
+      pfn = other!;
+      step = there;
+    }
+    if (typeof step === 'string') { cut(step); break; }
+    const { page, first } = step;
     if (heldCount && held + heldCount === pfn) heldCount++; else { flush(); held = pfn; heldCount = 1; }
     pages.push(pfn);
     const tail = pfn === slot.log.tailPfn && seq === slot.log.logPages - 1;
     const end = tail ? slot.log.tailOff : ps - LOG_NEXT;
     if (end < LOG_HEADER || end > ps - LOG_NEXT) { cut(`ends its stream at ${end}, outside the page`); break; }
-    segments.push({ pfn, start: LOG_HEADER, end, first: h.first, page });
+    segments.push({ pfn, start: LOG_HEADER, end, first, page });
     bytes += end - LOG_HEADER;
     if (tail) { whole = true; break; }
     pfn = u64(page, page.length - LOG_NEXT) ?? -1;   // readNext's value as a number (no BigInt a page); over 2^53: outside
   }
   flush();
   return { segments, pages, logId, bytes, whole };
+}
+
+/** Whether pfn is a page of the log at seq, as its header says (a present page of the arena, its header whole). */
+function fits(mem: PhysMem, pfn: number, seq: number, logId: number): boolean {
+  if (!(Number.isSafeInteger(pfn) && pfn >= 1 && pfn < mem.pageCount && mem.present(pfn))) return false;
+  const h = readLogHeader(mem.page(pfn));
+  return typeof h !== 'string' && h.logId === logId && h.seq === seq;
+}
+
+/**
+ * Whether log page seq, reached through the page before's next pointer, is the log's though its header is damaged: its
+ * own next pointer leads to a page whose whole header says this log and seq + 1. Both neighbours name it, so it is
+ * the page the log wrote there (a next pointer is outside any crc: the walk always trusts one the page it leads to
+ * confirms); its stream bytes are read as any page's, each record checked by its own crc. A header whose crc checks
+ * but names another log or seq is no damaged header: that page is not walked past.
+ */
+function walkPast(mem: PhysMem, page: Buffer, seq: number, logId: number, free: (pfn: number) => boolean): boolean {
+  const next = u64(page, page.length - LOG_NEXT);
+  return next !== null && free(next) && fits(mem, next, seq + 1, logId);
 }
 
 /** Logs from this many pages on are copied (below, a huge page would not pay for the reads). */

@@ -23,7 +23,7 @@ export function stepBounds(found: readonly PublishedAt[]): StepBounds | null {
     if ((copy === 0 ? first : second) + bytes !== p.pos || second < first + bytes + PUBLISHED_BYTES) continue;   // not this step's
     const s: StepBounds = { first, second, bytes, end: second + bytes + PUBLISHED_BYTES, generation, pub: p };
     if (b && (b.first !== s.first || b.second !== s.second || b.bytes !== s.bytes || b.generation !== s.generation)) return null;
-    b ??= s;
+    if (!b || (b.pub.padded && !p.padded)) b = s;        // the PUBLISHED kept: one that reads back when there is one
   }
   return b;
 }

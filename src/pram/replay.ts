@@ -322,8 +322,9 @@ class Replayer {
     if (!this.damages.length && !this.atimesHits.length) return;
     if (this.known && !this.sliced && !this.pubs.length) return;        // a whole compaction's log, or an older one
     const per = this.mem.pageSize - LOG_HEADER - LOG_NEXT;
-    // A small step's copies and PUBLISHED records often share the damaged record's page: the resync skipped them.
-    if (this.pubs.length < 2) for (const d of this.damages) this.pubs.push(...publishedIn(segments, per, d.from + 8, d.resume < 0 ? this.readEnd(segments) : d.resume));
+    // A small step's copies and PUBLISHED records often share the damaged record's page: the resync skipped them (the
+    // damaged record itself may be PUBLISHED copy 0 with bits flipped in its padding alone: logstream publishedPadded).
+    if (this.pubs.length < 2) for (const d of this.damages) this.pubs.push(...publishedIn(segments, per, d.from, d.resume < 0 ? this.readEnd(segments) : d.resume));
     const b = stepBounds(this.pubs);
     if (!b) return;
     this.pub ??= { at: Infinity, gen: b.generation, start: b.first };   // found in skipped bytes: read after no damage
@@ -348,8 +349,9 @@ class Replayer {
     while (a < this.count && posOf(a) < b.first) a++;
     this.count = a;
     m.pos.forEach((p, k) => this.keep(m.gens[k]!, Math.floor(p / per), LOG_HEADER + (p % per)));
-    this.pub = { at: this.count, gen: b.generation, start: b.first };
-    this.keep(this.logId >>> 0, Math.floor(b.pub.pos / per), LOG_HEADER + (b.pub.pos % per));
+    // A PUBLISHED whose padding alone was hit does not read back: none is kept, the step's last record stands for it.
+    this.pub = { at: b.pub.padded ? this.count - 1 : this.count, gen: b.generation, start: b.first };
+    if (!b.pub.padded) this.keep(this.logId >>> 0, Math.floor(b.pub.pos / per), LOG_HEADER + (b.pub.pos % per));
     const later = new Set<Loss>();
     for (const d of this.damages) if (d.from >= b.end && d.said) later.add(d.said.loss);
     for (const h of this.atimesHits) if (h.from >= b.end) later.add(h.said.loss);

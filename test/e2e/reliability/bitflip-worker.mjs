@@ -4,6 +4,8 @@
 // meta, data), mounts it and reads everything. Prints per run
 //   start <seed>  then  ok <seed> <json>  or  fail <seed> <message>
 //   node bitflip-worker.mjs DIR IMAGE_SEED SEED...
+// PRAM_BITFLIP_VARIANT=name: every run on that image only (the others not built), to count one variant's outcomes;
+// PRAM_BITFLIP_LOSSES=1: each run's losses in its ok line (said), to tell why it rolled back.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { mount } from '../../../dist/api/index.js';
@@ -37,8 +39,11 @@ export const VARIANTS = [
   { name: 'v3-atimes', v3: true, checkpoints: 1, atimes: true },
 ];
 
+const only = process.env['PRAM_BITFLIP_VARIANT'];
+if (only && !VARIANTS.some((v) => v.name === only)) throw new Error(`no variant ${only}`);
 const images = [];
 for (const [i, v] of VARIANTS.entries()) {
+  if (only && v.name !== only) { images.push(null); continue; }
   const file = path.join(dir, `${v.name}.arena`);
   const { expect, older, states } = await buildImage(file, Number(imageSeed) * 10 + i, v);
   const bytes = fs.readFileSync(file);
@@ -53,10 +58,10 @@ async function runOne(seed) {
   const r = new Prng(seed);
   // The four chain images drawn as before (known-bugs.test.mjs seeds keep their runs); every fifth seed a v3 log (every tenth the lazy one: whole, or every twentieth in slices;
   // seed % 20 = 14: the whole one with a commit after it; seed % 80 = 39: the one in slices with a tail; seed % 80 = 79: the one ending at its publish).
-  const chain = images[r.below(4)];
+  const pick = r.below(4), chain = only ? images.find(Boolean) : images[pick];   // (drawn either way: a seed runs alike with PRAM_BITFLIP_VARIANT)
   // seed % 40 = 29: the one whose tail holds ATIMES records (v3 minor 4).
   const sliced = seed % 40 === 39 ? (seed % 80 === 79 ? 9 : 8) : 6;
-  const img = seed % 5 === 4 ? images[seed % 10 === 9 ? (seed % 20 === 19 ? sliced : seed % 40 === 29 ? 10 : 5) : seed % 20 === 14 ? 7 : 4] : chain;
+  const img = only ? chain : seed % 5 === 4 ? images[seed % 10 === 9 ? (seed % 20 === 19 ? sliced : seed % 40 === 29 ? 10 : 5) : seed % 20 === 14 ? 7 : 4] : chain;
   let cls = CLASSES[r.below(CLASSES.length)];
   // v3 minor 2: a third of the log-record runs flip bits only inside the compaction's LOCATE and INDEX records.
   if (img.v3 && cls === 'meta' && img.map.cls.index.length && r.chance(1 / 3)) cls = 'index';
@@ -162,6 +167,7 @@ async function runOne(seed) {
     const losses = [...pfs.losses, ...(pfs.volume.pram?.stats().losses ?? [])];
     out.losses = losses.length;
     // v3 minor 5: damage in one copy of a publish step read from the other (nothing lost).
+    if (process.env['PRAM_BITFLIP_LOSSES']) out.said = losses.map((l) => l.what);
     out.covered = losses.filter((l) => /is written twice and what this skipped was read from its other copy/.test(l.what)).length;
     // Every chain page is checksummed whole: any flip in one must be reported.
     if (cls !== 'header' && losses.length === 0) problems.push('bits flipped in a chain page and no loss was reported');
