@@ -1,5 +1,5 @@
 // Early boot of a v3 image (docs/FORMAT.md §v3): walk the log a header slot
-// names (logwalk.ts), check every record's crc, replay
+// names (logwalk.ts), check every record's crc (read by logreader.ts), replay
 // the records into per-node state (the last INODE of an ino wins; NAMEs keyed
 // by directory and name; MAP/UNMAP on 32-page groups, SPANs per block in
 // spans.ts), then reserve the log pages and the live data pages through
@@ -15,13 +15,13 @@ import type { PhysMem } from '../mem/physmem.js';
 import type { Memblock } from '../boot/memblock.js';
 import { assert } from '../format/assert.js';
 import type { SlotLog } from '../format/header.js';
-import { decodeMapInto, decodePayload, framedCrc, LOG_HEADER, LOG_NEXT, readRecordHeader, RECORD_HEADER,
-  RECORD_NAMES, RECORD_PAYLOAD_MAX, RecordType, recordCrc, SPAN_BLOCK, SPAN_FIXED, spanCrcOf, align8, LOCATE_BYTES, LOCATE_SIZE, LOCATE_SLICED, RunsKind,
-  ATIMES_FIXED, ATIMES_ENTRY, type LocateRecord, type LogRecord, type MapRecord, type PublishedRecord } from '../format/v3.js';
+import { framedCrc, LOG_HEADER, LOG_NEXT, RECORD_HEADER, RECORD_NAMES, RecordType, SPAN_FIXED, align8, LOCATE_BYTES, LOCATE_SIZE, LOCATE_SLICED,
+  RunsKind, ATIMES_FIXED, ATIMES_ENTRY, type LocateRecord, type LogRecord, type PublishedRecord } from '../format/v3.js';
 import type { Loss } from './image.js';
 import type { LogCursor } from './log.js';
 import { walkLog, type Segment } from './logwalk.js';
-import { decodeSpan, SpanCrcs } from './spans.js';
+import { SpanCrcs } from './spans.js';
+import { LogReader } from './logreader.js';
 import type { Log } from './types.js';
 import { applyRecord, type ReplayNode } from './apply.js';
 import { COVERED, mergeStep, stepBounds, touchesStep, type Damage, type Said, type StepBounds } from './publishstep.js';
@@ -83,9 +83,7 @@ function replayReserved(mem: PhysMem, memblock: Memblock, slot: { headPfn: numbe
  * (below), and then the replay starts over and applies only the records before
  * the cut, so what loads is always one whole commit.
  */
-class Replayer {
-  private seg = 0;
-  private off = 0;
+class Replayer extends LogReader {
   private count = 0;                                  // good records read
   private gens = new Uint32Array(1024);               // per good record: its generation, page (segment) and offset
   private segs = new Uint32Array(1024);
@@ -95,13 +93,6 @@ class Replayer {
   private damages: Damage[] = [];
   private readonly atimesHits: { from: number; said: Said }[] = [];   // damaged ATIMES records (an exact loss, no cut)
   private applied: Loss[] = [];                        // losses apply() found (dropped if the replay starts over)
-  private gen = 0;                                     // generation of the record next() returned
-  private flags = 0;                                   // and its header flags, when a LOCATE or RUNS
-  private across: { seg: number; off: number } | null = null;   // where next()'s record starts, when read across log pages
-  // MAP records, most of a log, decode into this one record: apply() copies its numbers.
-  private readonly headScratch = Buffer.allocUnsafeSlow(RECORD_HEADER);
-  private spanScratch = Buffer.allocUnsafeSlow(0);
-  private readonly map: { type: RecordType.Map; r: MapRecord } = { type: RecordType.Map, r: { ino: 0, index: 0, pfn: 0, count: 0, csum: 0, flags: 0 } };
 
   private locate: LocateRecord | null = null;           // the compaction's LOCATE, read as the log's first record
   private readonly first: number;                      // the head page's pfn
@@ -118,7 +109,8 @@ class Replayer {
   private readonly pubs: PublishedAt[] = [];            // whole PUBLISHED records read or found in skipped bytes
   private rebuilt = false;                             // the records kept were rebuilt around the publish step (repairStep)
 
-  constructor(private readonly mem: PhysMem, private readonly out: LogReplay, private readonly logId: number, segments: Segment[]) {
+  constructor(mem: PhysMem, private readonly out: LogReplay, private readonly logId: number, segments: Segment[]) {
+    super(mem);
     this.first = segments[0]?.pfn ?? -1;
   }
 
@@ -158,57 +150,6 @@ class Replayer {
   /** The walk was cut (a page that is no log page): damage from where it stopped to the end. */
   private cutLog(segments: Segment[]): Damage {
     return { at: this.count, where: 'the cut log', resume: -1, from: this.readEnd(segments), said: null };
-  }
-
-  /**
-   * The record at the cursor, checked (crc, bounds, payload) and decoded, the cursor
-   * past it; null (the damage reported, the cursor resynced) when it cannot be used.
-   * `check` false: a record this replay already checked (crc not computed again).
-   */
-  private next(segments: Segment[], at: { seg: number; off: number }, check: boolean): LogRecord | null {
-    const s = segments[at.seg]!, page = s.page;
-    this.across = null;
-    // Most records lie inside one page: read there, without a copy.
-    if (at.off + RECORD_HEADER <= s.end) {
-      const length = page.readUInt32LE(at.off + 8);
-      const total = RECORD_HEADER + align8(length);
-      if (length <= RECORD_PAYLOAD_MAX && at.off + total <= s.end) {
-        const type = page.readUInt16LE(at.off + 4), gen = page.readUInt32LE(at.off + 12);
-        if (type === RecordType.Runs || type === RecordType.Locate) this.flags = page.readUInt16LE(at.off + 6);
-        if (check) {
-          const saved = page.readUInt32LE(at.off), crc = framedCrc(page, at.off, type, length);   // bytes 4..15 then payload: one stretch (a SPAN's: spanCrc)
-          if (crc !== saved) {
-            this.damage(segments, at, `failed crc32c (saved 0x${saved.toString(16)}, computed 0x${crc.toString(16)})`, page.subarray(at.off, at.off + RECORD_HEADER), page.subarray(at.off + RECORD_HEADER, at.off + RECORD_HEADER + length));
-            return null;
-          }
-        }
-        const rec = type === RecordType.Map ? decodeMapInto(page, at.off + RECORD_HEADER, length, this.map.r) ?? this.map
-          : type === RecordType.Span ? decodeSpan(page, at.off + RECORD_HEADER, length)
-          : decodePayload(type, page.subarray(at.off + RECORD_HEADER, at.off + RECORD_HEADER + length));
-        if (typeof rec === 'string') { this.damage(segments, at, `is malformed: ${rec}`, page.subarray(at.off, at.off + RECORD_HEADER), page.subarray(at.off + RECORD_HEADER, at.off + RECORD_HEADER + length)); return null; }
-        this.off = at.off + total;
-        this.gen = gen;
-        return rec;
-      }
-    }
-    const head = this.read(segments, RECORD_HEADER, this.headScratch);
-    if (!head) { this.damage(segments, at, 'is cut by the end of the log', null); return null; }
-    const h = readRecordHeader(head);
-    if (h.length > RECORD_PAYLOAD_MAX) { this.damage(segments, at, `claims ${h.length} bytes`, head); return null; }
-    // A SPAN's bytes go through a reused scratch (its crcs are copied out below); other records keep views of theirs (inline bytes).
-    const span = h.type === RecordType.Span;
-    const padded = this.read(segments, align8(h.length), span ? this.scratch(align8(h.length)) : undefined);
-    if (!padded) { this.damage(segments, at, 'is cut by the end of the log', head); return null; }
-    const payload = padded.subarray(0, h.length);
-    const crc = !check ? h.crc : h.type === RecordType.Span && h.length >= SPAN_FIXED ? spanCrcOf(head.subarray(4, RECORD_HEADER), padded, h.length)
-      : recordCrc(head.subarray(4, RECORD_HEADER), padded);
-    if (crc !== h.crc) { this.damage(segments, at, `failed crc32c (saved 0x${h.crc.toString(16)}, computed 0x${crc.toString(16)})`, head, payload); return null; }
-    const rec = span ? decodeSpan(payload, 0, payload.length) : decodePayload(h.type, payload);
-    if (typeof rec === 'string') { this.damage(segments, at, `is malformed: ${rec}`, head, payload); return null; }
-    if (rec.type === RecordType.Span) this.across = at;   // its crcs stay in the log pages (SpanCrcs.addAt): the scratch is reused
-    this.gen = h.generation;
-    this.flags = h.flags;
-    return rec;
   }
 
   /** A good record's generation and place (the cut reads the generations; a replay over reads the places). */
@@ -306,12 +247,6 @@ class Replayer {
     return p >= this.copyFrom && p < this.copyTo;
   }
 
-  /** Stream bytes the walk read. */
-  private readEnd(segments: Segment[]): number {
-    const n = segments.length;
-    return n ? this.streamPos(n - 1, segments[n - 1]!.end) : 0;
-  }
-
   /**
    * Damage that took bytes of the step that published a compaction in slices (minor 5): the step's records are read
    * from both copies (publishstep.ts) and the records kept rebuilt around them; the replay then starts over (again)
@@ -364,41 +299,8 @@ class Replayer {
     this.walk(segments);
   }
 
-  /** Stream position of (seg, off): the log's pages are its segments in seq order. */
-  private streamPos(seg: number, off: number): number { return seg * (this.mem.pageSize - LOG_HEADER - LOG_NEXT) + off - LOG_HEADER; }
-
-  /** The SPAN scratch, at least `n` bytes (one buffer of its own: 8-aligned crcs are viewed in place). */
-  private scratch(n: number): Buffer {
-    if (this.spanScratch.length < n) this.spanScratch = Buffer.allocUnsafeSlow(Math.max(n, SPAN_FIXED + 4 * SPAN_BLOCK + 8));
-    return this.spanScratch;
-  }
-
-  /** `n` stream bytes from the cursor (across pages), or null past the stream's end; bytes across pages are copied into `into` when given. */
-  private read(segments: Segment[], n: number, into?: Buffer): Buffer | null {
-    const parts: Buffer[] = [];
-    let need = n;
-    while (need > 0) {
-      const s = segments[this.seg];
-      if (!s) return null;
-      if (this.off >= s.end) {
-        if (s.end < this.mem.pageSize - LOG_NEXT) return null;
-        this.seg++; if (this.seg >= segments.length) return null;
-        this.off = segments[this.seg]!.start;
-        continue;
-      }
-      const take = Math.min(need, s.end - this.off);
-      parts.push(s.page.subarray(this.off, this.off + take));   // the walk's page: a large log's copy (logwalk.ts), not a first touch of the mapping
-      this.off += take; need -= take;
-    }
-    if (parts.length === 1) return parts[0]!;
-    if (!into) return Buffer.concat(parts);
-    let at = 0;
-    for (const p of parts) { into.set(p, at); at += p.length; }
-    return into.subarray(0, n);
-  }
-
   /** A record that cannot be used: reported, and reading resumes at the next page's first record. */
-  private damage(segments: Segment[], at: { seg: number; off: number }, why: string, head: Buffer | null, payload?: Buffer): void {
+  protected damage(segments: Segment[], at: { seg: number; off: number }, why: string, head: Buffer | null, payload?: Buffer): void {
     const s = segments[at.seg]!;
     const type = head ? RECORD_NAMES[head.readUInt16LE(4)] ?? `type ${head.readUInt16LE(4)}` : 'record';
     const ino = payload && payload.length >= 8 ? ` (ino ${payload.readBigUInt64LE(0)} per its unverified payload)` : '';
