@@ -8,7 +8,7 @@
 import type { PhysMem } from '../mem/physmem.js';
 import { decodeMapInto, decodePayload, framedCrc, LOG_HEADER, LOG_NEXT, readRecordHeader, RECORD_HEADER,
   RECORD_PAYLOAD_MAX, RecordType, recordCrc, SPAN_BLOCK, SPAN_FIXED, spanCrcOf, align8, type LogRecord, type MapRecord } from '../format/v3.js';
-import type { Segment } from './logwalk.js';
+import type { Segment } from './segment.js';
 import { decodeSpan } from './spans.js';
 
 /** A cursor over the log's segments that reads, checks and decodes the record at it. */

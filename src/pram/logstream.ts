@@ -5,7 +5,7 @@
 import { align8, ATIMES_ENTRY, ATIMES_FIXED, ATIMES_MAX_ENTRIES, decodePayload, framedCrc, LOG_HEADER, LOG_NEXT, PUBLISHED_SIZE, RECORD_HEADER,
   RECORD_PAYLOAD_MAX, RecordType, type PublishedRecord } from '../format/v3.js';
 import { decodeSpan } from './spans.js';
-import type { Segment } from './logwalk.js';
+import type { Segment } from './segment.js';
 
 /** Stream bytes of a PUBLISHED record without zeros after its fields (copy 1's; copy 0's at least). */
 export const PUBLISHED_BYTES = RECORD_HEADER + PUBLISHED_SIZE;

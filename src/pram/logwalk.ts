@@ -15,9 +15,8 @@ import type { SlotLog } from '../format/header.js';
 import { LOG_HEADER, LOG_NEXT, readLogHeader } from '../format/v3.js';
 import { u64 } from '../format/v3-base.js';
 import { indexedPages } from './logindexed.js';
+import type { Segment } from './segment.js';
 
-/** One log page's stream: bytes [start, end) of the page; first: where its first record starts (0 = none). */
-export interface Segment { pfn: number; start: number; end: number; first: number; page: Buffer }
 
 /** The log's pages in order (whole: it reached the slot's tail); `lose` hears why a walk was cut. */
 export function walkLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; log: SlotLog },

@@ -5,7 +5,7 @@
 // P' (a byte copy: the same record there). What results is the step whole, unless the same
 // record is damaged in both copies (then the replay's older rule: the step is lost).
 
-import type { Segment } from './logwalk.js';
+import type { Segment } from './segment.js';
 import type { Loss } from './image.js';
 import { PUBLISHED_BYTES, recordAt, type PublishedAt } from './logstream.js';
 

@@ -19,7 +19,8 @@ import { framedCrc, LOG_HEADER, LOG_NEXT, RECORD_HEADER, RECORD_NAMES, RecordTyp
   RunsKind, ATIMES_FIXED, ATIMES_ENTRY, type LocateRecord, type LogRecord, type PublishedRecord } from '../format/v3.js';
 import type { Loss } from './image.js';
 import type { LogCursor } from './log.js';
-import { walkLog, type Segment } from './logwalk.js';
+import { walkLog } from './logwalk.js';
+import type { Segment } from './segment.js';
 import { SpanCrcs } from './spans.js';
 import { LogReader } from './logreader.js';
 import type { Log } from './types.js';

@@ -16,7 +16,7 @@ import { Owner } from '../boot/frames.js';
 import { assert } from '../format/assert.js';
 import { decodeSpanInto, RecordType, SPAN_BLOCK, SPAN_FIXED, spanCrcsDamage, type InodeRecord, type LogRecord, type SpanHead, type SpanRecord } from '../format/v3.js';
 import type { Loss } from './image.js';
-import type { Segment } from './logwalk.js';
+import type { Segment } from './segment.js';
 
 /** Numbers per span in a block's array: index, pfn, count, crc place (SpanCrcs), flags. */
 export const SPAN = 5;
