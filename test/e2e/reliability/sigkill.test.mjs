@@ -15,6 +15,7 @@
 //   PRAM_SIGKILL_SEED=n     run only seed n (PRAM_SIGKILL_REPEAT times, default 10)
 //   PRAM_SIGKILL_RUNS=n     runs (default 250, i.e. 500 kills)
 //   PRAM_SIGKILL_FIRST=n    the first run's seed (default 7000; run k has seed n + k)
+//   PRAM_SIGKILL_PACE_MS=n  the writer pauses n ms before each op (each op's clock interval apart from the next's)
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

@@ -13,6 +13,9 @@ import { mount } from '../../../dist/api/index.js';
 import { dataOf, readOps, valueOf } from './model.mjs';
 
 const arena = process.argv[2];
+// PRAM_SIGKILL_PACE_MS: a pause before each op, so each op's clock interval stands apart and a time the model
+// gives the wrong op fails its check (on an idle machine ops run ~0.1 ms apart, inside any tolerance).
+const pace = Number(process.env['PRAM_SIGKILL_PACE_MS'] ?? 0);
 const say = (line) => fs.writeSync(1, line + '\n');
 
 const { ops, killAtMsync: killAt } = await readOps();
@@ -35,6 +38,7 @@ say('R');
 try {
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
+    if (pace > 0) await new Promise((r) => setTimeout(r, pace));
     say(`o ${i} ${Date.now()}`);
     switch (op.op) {
       case 'write': {
