@@ -305,3 +305,43 @@ test('a whole-page write into an unverified run (lazy mount, thread off or on) l
     fs.rmSync(arena, { force: true });
   }
 });
+
+test('large files adopted on first use (pram/laterpages.ts): the first one read while the thread runs brings the others, whose sums the thread then checks ahead of their reads; every byte as written', async () => {
+  const r = new Prng(Number(process.env.SEED ?? 0x1a7e));
+  const arena = `/dev/shm/ahead-api-later-${process.pid}.pram`;
+  try {
+    const files = [0, 1, 2].map(() => content(4 * MIB, r));   // 1 024 pages each: past the 256 from which a file waits for its first use
+    const w = await mount({ arena, create: { sizeBytes: 64 * MIB }, ...quiet });
+    for (const [k, data] of files.entries()) await w.writeFile(`/f${k}`, data);
+    await w.unmount();
+    // Where /f1 and /f2 lie (a full mount's map), to see whether the engine adopted them (frames flagged) before their first read.
+    const probe = await mount({ arena, verify: 'full', ...quiet });
+    const inodes = (probe.volume as unknown as { t: { inodes: Map<number, { pages: { entries(): Iterable<[number, number]> } }> } }).t.inodes;
+    const pfnsOf = async (path: string) => [...inodes.get(Number((await probe.stat(path)).ino))!.pages.entries()].map(([, pfn]) => pfn);
+    const others = [...await pfnsOf('/f1'), ...await pfnsOf('/f2')];
+    await probe.unmount();
+    const pfs = await mount({ arena, verify: 'lazy', ...quiet });
+    try {
+      const waiting = () => pfs.volume.pram!.stats().unverified;
+      const adopted = () => others.filter((pfn) => pfs.volume.pram!.frames.flags[pfn] !== 0).length;
+      assert.equal(adopted(), 0, 'the mount adopted no page of /f1 and /f2');
+      assert.equal(waiting(), 3 * 1024, 'no page checked or adopted at mount: each waiting file counts its pages as unverified');
+      const h = await pfs.open('/f0', 'r');
+      const first = Buffer.alloc(PS);
+      await h.read(first, 0, PS, 0);
+      assert.equal(adopted(), 2 * 1024, 'the first read of /f0 adopted /f1 and /f2 with it');
+      await h.close();
+      assert.deepEqual(first, files[0]!.subarray(0, PS));
+      // The other two were adopted with the first (their sums handed to the thread): the thread settles every block of
+      // all three (a file still waiting counts as a block not checked: settled would wait for it in vain).
+      const v = await settled(pfs);
+      assert.equal(v[3], 0, 'no block differs');
+      assert.ok(v[2]! + v[4]! >= (3 * 1024) / 512, `the three files' blocks (512 pages each) checked by the thread or taken by the read: ${v}`);
+      for (const [k, data] of files.entries()) assert.deepEqual(await pfs.readFile(`/f${k}`), data, `/f${k}`);
+    } finally {
+      await pfs.unmount();
+    }
+  } finally {
+    fs.rmSync(arena, { force: true });
+  }
+});

@@ -71,11 +71,21 @@ export class LazyMount {
   /** Every group loaded and every file adopted: the checking thread gets no more sums. */
   private get lastSums(): boolean { return this.groups!.log.done && this.later.files === 0; }
 
-  /** A file kept for later (laterpages.ts) adopted now: its pages' sums go to the checking thread as a group's do. */
+  /**
+   * A file kept for later (laterpages.ts) adopted now: its pages' sums go to the checking thread as a group's do.
+   * The first one used while a checking thread runs brings every other one waiting with it: a reader going through
+   * the files one by one would otherwise hand the thread each file's sums as it starts reading it, so the thread
+   * never gets ahead (12 GiB in 1 GiB files read after a lazy mount: 1.23x the reads after a full mount, against
+   * 1.13x when the sums came with the group). The mount stays free of it; the first use pays what the mount did.
+   */
   private laterBuilt(pages: PageMap): void {
     this.later.built(pages);
     this.touch.groupLoaded([{ pages }], this.lastSums);
+    if (this.adoptingAll || this.later.files === 0 || !this.touch.aheadRan) return;
+    this.adoptingAll = true;
+    try { this.later.adoptUntil(Infinity); } finally { this.adoptingAll = false; }
   }
+  private adoptingAll = false;
 
   /**
    * Background work between requests (fs/ checkpoint.ts, through Pram.adoptLater): while a checking thread runs,
