@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mount } from './index.js';
 import { Prng } from '../machine/prng.js';
 import { aheadThreads } from '../mem/native.js';
-import { flipBitInPage, pagesOf, randomBytes } from './testkit.js';
+import { flipBitInPage, oneLoss, pagesOf, randomBytes } from './testkit.js';
 
 const PS = 4096, MIB = 1 << 20;
 process.env['PRAM_VERIFY_AHEAD'] = '1';
@@ -59,9 +59,7 @@ for (const extents of [false, true]) test(`checked ahead (${extents ? 'runs of 3
       if (extents) assert.ok(bad.length > 1 && bad.length <= 32 && bad.at(-1)! - bad[0]! === bad.length - 1, `one run fails: ${bad}`);
       else assert.deepEqual(bad, [page], 'the flipped page alone fails');
       for (const i of bad) assert.equal(all[i], 'EIO');
-      const losses = pfs.losses.filter((l) => l.path === '/f');
-      assert.equal(losses.length, 1, `one loss names /f: ${JSON.stringify(pfs.losses)}`);
-      assert.deepEqual(losses[0]!.range, { start: bad[0]! * PS, end: (bad.at(-1)! + 1) * PS }, 'the loss is the pages that fail');
+      oneLoss(pfs, '/f', { start: bad[0]! * PS, end: (bad.at(-1)! + 1) * PS });
       assert.equal(pfs.volume.pram!.stats().unverified, 0, 'every page read is verified');
     } finally {
       await pfs.unmount({ save: false });
@@ -104,9 +102,7 @@ test('a reader that reads ahead of the thread: the thread leaves it the blocks a
       const all = await pages(pfs, '/f', size);
       for (const [i, p] of all.entries()) if (i !== page) assert.ok(typeof p !== 'string' && p.equals(data.subarray(i * PS, (i + 1) * PS)), `page ${i} reads as written`);
       assert.equal(all[page], 'EIO', 'the flipped page reads EIO');
-      const losses = pfs.losses.filter((l) => l.path === '/f');
-      assert.equal(losses.length, 1, `one loss names /f: ${JSON.stringify(pfs.losses)}`);
-      assert.deepEqual(losses[0]!.range, { start: page * PS, end: (page + 1) * PS }, 'the loss is the flipped page');
+      oneLoss(pfs, '/f', { start: page * PS, end: (page + 1) * PS });
       assert.equal(pfs.volume.pram!.stats().unverified, 0, 'every page read is verified');
     } finally {
       await pfs.unmount({ save: false });

@@ -24,6 +24,17 @@ export function flipBitInPage(arena: string, head: Uint8Array, r: Prng, pageSize
   return where;
 }
 
+/**
+ * The one loss a damaged file's mount reports for `path`, asserted to be exactly one and to cover `range` (the
+ * bytes of the pages that fail); `label` leads its messages. Returned for further checks (its words).
+ */
+export function oneLoss(pfs: PramFs, path: string, range: { start: number; end: number }, label = ''): PramFs['losses'][number] {
+  const losses = pfs.losses.filter((l) => l.path === path);
+  assert.equal(losses.length, 1, `${label}one loss names ${path}: ${JSON.stringify(pfs.losses)}`);
+  assert.deepEqual(losses[0]!.range, range, `${label}the loss is the pages that fail`);
+  return losses[0]!;
+}
+
 /** n seeded random bytes (n a multiple of 4). */
 export function randomBytes(n: number, r: Prng): Buffer {
   const b = Buffer.alloc(n);
