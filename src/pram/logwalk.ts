@@ -4,22 +4,23 @@
 // one reservation). A page that does not fit ends the walk: what follows is reported lost (the
 // log is cut there) -- unless the log itself still says which page it is: a page whose header
 // alone is damaged between pages that chain to it (walkPast), or, after a damaged next pointer,
-// the slot's tail page or the page the log's index names (logindexed.ts). A large log is read
-// through the arena's fd (LogPages).
+// the slot's tail page or the page the log's index names (logindexed.ts), or the head page whose
+// header alone is damaged when its first record and the page after it say its log id (headNamed).
+// A large log is read through the arena's fd (LogPages).
 import type { PhysMem } from '../mem/physmem.js';
 import { pageTable } from '../mem/native.js';
 import type { Memblock } from '../boot/memblock.js';
 import { Owner } from '../boot/frames.js';
 import { assert } from '../format/assert.js';
 import type { SlotLog } from '../format/header.js';
-import { LOG_HEADER, LOG_NEXT, readLogHeader } from '../format/v3.js';
-import { u64 } from '../format/v3-base.js';
+import { framedCrc, LOG_HEADER, LOG_NEXT, readLogHeader, RECORD_NAMES } from '../format/v3.js';
+import { align8, RECORD_HEADER, u32, u64 } from '../format/v3-base.js';
 import { indexedPages } from './logindexed.js';
 import type { Segment } from './segment.js';
 
 
 /** The log's pages in order (whole: it reached the slot's tail); `lose` hears why a walk was cut. */
-export function walkLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; log: SlotLog },
+export function walkLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; generation: number; log: SlotLog },
   lose: (pfn: number | null, what: string) => void): { segments: Segment[]; pages: number[]; logId: number; bytes: number; whole: boolean } {
   const ps = mem.pageSize;
   const segments: Segment[] = [];
@@ -50,7 +51,14 @@ export function walkLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: numbe
       return h.logId !== logId || h.seq !== seq ? `belongs to another log (log id ${h.logId}, seq ${h.seq}; expected ${logId}, ${seq})` : { page, first: h.first };
     }
     const tail = at === slot.log.tailPfn && seq === slot.log.logPages - 1;
-    const why = seq === 0 ? null : tail ? 'the slot names it as the log\'s tail' : indexed(seq) === at ? 'the log\'s index names it'
+    if (seq === 0) {
+      const head = headNamed(mem, page, slot.generation, tail, (p) => free(p) && p !== at);
+      if (!head) return `has a damaged header (${h})`;
+      logId = head.logId;
+      lose(at, `log page 0 pfn:${hex(at)}, the head, has a damaged header (${h}); the slot names it and ${head.why}: walked past, its records read and each checked`);
+      return { page, first: LOG_HEADER };
+    }
+    const why = tail ? 'the slot names it as the log\'s tail' : indexed(seq) === at ? 'the log\'s index names it'
       : walkPast(mem, page, seq, logId, (p) => free(p) && p !== at) ? `the page before leads to it and it leads to log page ${seq + 1}` : null;
     if (!why) return `has a damaged header (${h})`;
     lose(at, `log page ${seq} pfn:${hex(at)} has a damaged header (${h}); ${why}: walked past, its records read and each checked ` +
@@ -107,6 +115,34 @@ function fits(mem: PhysMem, pfn: number, seq: number, logId: number): boolean {
 function walkPast(mem: PhysMem, page: Buffer, seq: number, logId: number, free: (pfn: number) => boolean): boolean {
   const next = u64(page, page.length - LOG_NEXT);
   return next !== null && free(next) && fits(mem, next, seq + 1, logId);
+}
+
+/**
+ * The log id of a head page whose header is damaged (the slot names the page as its head), when the log still says it:
+ * the page its next pointer leads to has a whole header of seq 1 (its log id), or the slot names the head as its tail
+ * too (a log of one page); and the head's first record, when it lies whole in the page (LOCATE, or a group's first
+ * INODE), checks and carries that log id as its generation (mod 2^32). A log's first record is always a compaction's,
+ * so its generation is the log id: in a one-page log the log id is the latest at or below the slot's generation with
+ * those low 32 bits (commits appended since the compaction: fewer than 2^32). Null: the log does not say.
+ */
+function headNamed(mem: PhysMem, page: Buffer, generation: number, tail: boolean, free: (pfn: number) => boolean): { logId: number; why: string } | null {
+  const first = firstGeneration(page), next = u64(page, page.length - LOG_NEXT);
+  const h = next !== null && free(next) ? readLogHeader(mem.page(next)) : null;
+  if (h !== null && typeof h !== 'string' && h.seq === 1) {
+    if (first !== null && first !== h.logId % 2 ** 32) return null;
+    return { logId: h.logId, why: `log page 1 (pfn:${next!.toString(16)}, where its next pointer leads) says log id ${h.logId}` + (first !== null ? ', as its first record does' : '') };
+  }
+  if (!tail || first === null) return null;
+  const logId = generation - ((generation - first) % 2 ** 32 + 2 ** 32) % 2 ** 32;
+  return logId >= 1 ? { logId, why: `as its tail (a log of one page), and its first record says log id ${logId}` } : null;
+}
+
+/** The generation of the record at the start of a head page's stream when it lies whole in the page and checks, else null. */
+function firstGeneration(page: Buffer): number | null {
+  const end = page.length - LOG_NEXT, at = LOG_HEADER;
+  const type = page.readUInt16LE(at + 4), length = u32(page, at + 8);
+  if (!(type in RECORD_NAMES) || at + RECORD_HEADER + align8(length) > end) return null;
+  return framedCrc(page, at, type, length) === u32(page, at) ? u32(page, at + 12) : null;
 }
 
 /** Logs from this many pages on are copied (below, a huge page would not pay for the reads). */
