@@ -13,6 +13,8 @@ import { align8, decodeAtimesAt, decodeInodeAt, decodeMapInto, decodeNameAt, dec
   RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType, RunsKind, SPAN_CRCS_CRC_AT, SPAN_FIXED, u32,
   type IndexEntry, type InodeRecord, type LocateRecord, type LogRecord, type MapRecord, type NameRecord } from '../format/v3.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
+import { assert } from '../format/assert.js';
+import { recordFields, wordsOf, type RecordFields } from '../format/v3-peek.js';
 import { streamBytes } from './stream.js';
 import { decodeSpan, decodeSpanWords } from './spans.js';
 
@@ -60,23 +62,26 @@ export function recordsIn(b: Buffer, where: string): Read[] | string {
  * page crcs have a crc of their own (spanCrcsDamage when it differs).
  */
 function framesChecked(b: Buffer, logId: number | null): number | null {
+  // Fields read as words, the crc list filled in place (no call per record: this runs cold, once per tail or group).
+  const w = wordsOf(b), id = logId === null ? -1 : logId >>> 0;
   let n = 0, m = 0;
   for (let at = 0; at < b.length;) {
     if (at + RECORD_HEADER > b.length) return null;
-    const type = (b[at + 4]! | b[at + 5]! << 8), length = u32(b, at + 8), total = RECORD_HEADER + align8(length);
-    if (length > RECORD_PAYLOAD_MAX || at + total > b.length || (logId !== null && u32(b, at + 12) !== (logId >>> 0))) return null;
+    const h = at >>> 2, type = w[h + 1]! & 0xffff, length = w[h + 2]!, total = RECORD_HEADER + align8(length);
+    if (length > RECORD_PAYLOAD_MAX || at + total > b.length || (id >= 0 && w[h + 3] !== id)) return null;
     if (n === offs.length) offs = grown(offs);
     offs[n++] = at;
-    if (type !== RecordType.Span || length < SPAN_FIXED) m = wantCrc(m, at + 4, total - 4, at);
+    if (m + 2 > crcAt.length) growCrcs();
+    if (type !== RecordType.Span || length < SPAN_FIXED) { crcAt[m] = at + 4; crcLen[m] = total - 4; crcWant[m++] = at; }
     else {
-      if (total === RECORD_HEADER + length) m = wantCrc(m, at + 4, RECORD_HEADER - 4 + SPAN_FIXED, at);
-      else if (framedCrc(b, at, type, length) !== u32(b, at)) return null;
-      m = wantCrc(m, at + RECORD_HEADER + SPAN_FIXED, length - SPAN_FIXED, at + RECORD_HEADER + SPAN_CRCS_CRC_AT);
+      if (total === RECORD_HEADER + length) { crcAt[m] = at + 4; crcLen[m] = RECORD_HEADER - 4 + SPAN_FIXED; crcWant[m++] = at; }
+      else if (framedCrc(b, at, type, length) !== w[h]) return null;
+      crcAt[m] = at + RECORD_HEADER + SPAN_FIXED; crcLen[m] = length - SPAN_FIXED; crcWant[m++] = at + RECORD_HEADER + SPAN_CRCS_CRC_AT;
     }
     at += total;
   }
   crc32cRanges(b, crcAt, crcLen, m, crcOut);
-  for (let k = 0; k < m; k++) if (crcOut[k] !== u32(b, crcWant[k]!)) return null;
+  for (let k = 0; k < m; k++) if (crcOut[k] !== w[crcWant[k]! >>> 2]) return null;
   return n;
 }
 
@@ -92,6 +97,57 @@ function recordsChecked(b: Buffer): Read[] | null {
     out[k] = { type, generation: u32(b, at + 12), rec, at, total: RECORD_HEADER + align8(length) };
   }
   shrinkScratch();
+  return out;
+}
+
+/**
+ * The records of a lazy mount's tail, checked, none decoded: its bytes, each record's first byte, the fields deciding
+ * where it goes (v3-peek.ts, by the same k), and the SPANs whose page crcs are damaged (their first bytes; null: none).
+ */
+export interface TailRecords { b: Buffer; at: Uint32Array; f: RecordFields; spanDamage: ReadonlySet<number> | null }
+
+/**
+ * The records in b checked as recordsIn checks them (every header and crc in one native call, each payload as its
+ * decoder would take it), none decoded — a lazy mount's tail, whose records mostly wait for a group's load (taildefer.ts:
+ * the mount reads the fields it needs in place). What recordsIn refuses, this refuses in the same words (the records
+ * read one by one then); a SPAN whose page crcs are damaged is marked, as there.
+ */
+export function tailRecords(b: Buffer, where: string): TailRecords | string {
+  const n = framesChecked(b, null);
+  const at = n === null ? null : offs.slice(0, n);
+  shrinkScratch();
+  const read = at && recordFields(b, at);
+  if (read && read.bad < 0 && othersDecode(b, at!, read.f)) return { b, at: at!, f: read.f, spanDamage: null };
+  const recs = recordsOneByOne(b, where);
+  if (typeof recs === 'string') return recs;
+  const damaged = new Set<number>();
+  for (const x of recs) if (x.rec.type === RecordType.Span && x.rec.r.crcsDamage) damaged.add(x.at);
+  const at1 = Uint32Array.from(recs, (x) => x.at);
+  return { b, at: at1, f: recordFields(b, at1).f, spanDamage: damaged.size ? damaged : null };
+}
+
+/** The records recordFields does not check (any kind but the six a commit writes: rare in a tail) decode. */
+function othersDecode(b: Buffer, at: Uint32Array, f: RecordFields): boolean {
+  for (let k = 0; k < at.length; k++) {
+    const type = f.type[k]!;
+    if (type >= RecordType.Inode && type <= RecordType.Span) continue;
+    if (typeof decodedAt(b, type, at[k]! + RECORD_HEADER, u32(b, at[k]! + 8)) === 'string') return false;
+  }
+  return true;
+}
+
+/** Tail records decoded into objects so far, in this process (tests hold a deferred group's records undecoded until its load). */
+export const tailDecodes = { records: 0 };
+
+/** The tail's records at the given first bytes, decoded (each checked by tailRecords: none fails): the eager ones at mount, a deferred group's at its load. */
+export function tailDecoded(b: Buffer, at: ArrayLike<number>): LogRecord[] {
+  const out: LogRecord[] = new Array(at.length);
+  for (let k = 0; k < at.length; k++) {
+    const a = at[k]!, rec = decodedAt(b, b[a + 4]! | b[a + 5]! << 8, a + RECORD_HEADER, u32(b, a + 8));
+    assert(typeof rec !== 'string', `a tail record checked at mount decodes (byte ${a}: ${rec as string})`);
+    out[k] = rec;
+  }
+  tailDecodes.records += at.length;
   return out;
 }
 
@@ -272,11 +328,9 @@ function shrinkScratch(): void {
 let offs = new Uint32Array(1024), crcAt = new Uint32Array(1024), crcLen = new Uint32Array(1024), crcOut = new Uint32Array(1024), crcWant = new Uint32Array(1024);
 const KEPT_RECORDS = 1 << 16;
 
-/** One crc to check in groupOf's native call: b[at, at + len) must sum to the u32 at b[want]. */
-function wantCrc(m: number, at: number, len: number, want: number): number {
-  if (m === crcAt.length) { crcAt = grown(crcAt); crcLen = grown(crcLen); crcWant = grown(crcWant); crcOut = new Uint32Array(crcAt.length); }
-  crcAt[m] = at; crcLen[m] = len; crcWant[m] = want;
-  return m + 1;
+/** The crc lists of framesChecked, twice as long. */
+function growCrcs(): void {
+  crcAt = grown(crcAt); crcLen = grown(crcLen); crcWant = grown(crcWant); crcOut = new Uint32Array(crcAt.length);
 }
 
 /**

@@ -14,14 +14,16 @@
 // every component with page records. The mount stays conservative: the deferred pages are reserved and
 // their records charged as new bytes (an upper bound), settled when the group loads.
 
-import { inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RecordType, type LogRecord } from '../format/v3.js';
+import { inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RecordType } from '../format/v3.js';
+import type { RecordFields } from '../format/v3-peek.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
-import type { GroupIndex } from './groups.js';
+import type { GroupIndex, TailRecords } from './groups.js';
 import { normalRuns } from './pageruns.js';
 
-/** The records of one group applied when it loads, and what the mount charged for them. */
+/** The records of one group applied when it loads (decoded then: groups.ts tailDecoded), and what the mount charged for them. */
 export interface DeferredGroup {
-  recs: LogRecord[];                       // in log order
+  tail: Buffer;                            // the tail's bytes, as read at mount
+  at: number[];                            // its records' first bytes in them, in log order
   pages: number[];                         // data pages its MAP and SPAN records name (reserved at mount), as (pfn, count) pairs
   asLog: number[];                         // pages they name that a later commit's log holds now (not reserved as data: never data at the end)
   charge: { bytes: number; inline: number };   // record bytes and inline nodes charged at mount, as if all new
@@ -29,7 +31,7 @@ export interface DeferredGroup {
 }
 
 export interface TailSplit {
-  eager: LogRecord[];                      // in log order
+  eager: number[];                         // the first bytes of the records applied at mount, in log order
   deferred: Map<number, DeferredGroup>;    // directory -> its group's deferred records
   fresh: Map<number, number>;              // a node a deferred record made -> its group's directory
   maxIno: number;                          // the highest ino of the index and every tail record
@@ -60,8 +62,11 @@ class Places {
   }
 }
 
-/** The tail's records split into those applied at mount and those each of one group defers to its load. */
-export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (ino: number) => number, runsData: Float64Array, logAfter: readonly number[]): TailSplit {
+/**
+ * The tail's records `ks` (places among t's records, in log order) split into those applied at mount and those each of
+ * one group defers to its load: decided by their fields as read in place (t.f, v3-peek.ts), no record decoded.
+ */
+export function splitTail(t: TailRecords, ks: readonly number[], ix: GroupIndex, homeOf: (ino: number) => number, runsData: Float64Array, logAfter: readonly number[]): TailSplit {
   const max = ix.locate.maxIno, places = new Places();
   const bad = new Set<number>();             // places whose component must stay eager (roots resolved later)
   const paged = new Set<number>();           // places of page records (MAP, SPAN, UNMAP, DROP)
@@ -87,39 +92,40 @@ export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (i
     if (home === 0) { bad.add(ino); return ino; }
     return home;
   };
-  const keys = new Array<number>(recs.length), distinct = new Set<number>(linked);
-  for (let i = 0; i < recs.length; i++) {
-    const rec = recs[i]!;
+  const f = t.f, keys = new Array<number>(ks.length), distinct = new Set<number>(linked);
+  for (let i = 0; i < ks.length; i++) {
+    const j = ks[i]!, ino = f.ino[j]!;
     let k: number;
-    switch (rec.type) {
+    switch (f.type[j]) {
       case RecordType.Inode: {
-        const r = rec.r, dir = (r.mode & S_IFMT) === S_IFDIR;
-        k = keyOf(r.ino);
-        if (r.ino > maxIno) maxIno = r.ino;
-        if (ix.dirs.has(r.ino) ? !dir : dir) bad.add(k);     // a directory made, or one of the index's changed in kind
-        named.add(r.ino);
+        const dir = (f.x[j]! & S_IFMT) === S_IFDIR;
+        k = keyOf(ino);
+        if (ino > maxIno) maxIno = ino;
+        if (ix.dirs.has(ino) ? !dir : dir) bad.add(k);       // a directory made, or one of the index's changed in kind
+        named.add(ino);
         break;
       }
-      case RecordType.Drop:
-        k = keyOf(rec.ino);
-        if (ix.dirs.has(rec.ino)) bad.add(k);                // a directory removed
+      case RecordType.Drop: {
+        k = keyOf(ino);
+        if (ix.dirs.has(ino)) bad.add(k);                    // a directory removed
         paged.add(k);
         break;
+      }
       case RecordType.Name: {
-        const p = rec.r.parent;
+        const p = ino, target = f.x[j]!;
         k = ix.dirs.has(p) ? p : keyOf(p);
         if (!ix.dirs.has(p)) bad.add(k);                     // a name in a directory the tail made
-        if (rec.r.ino !== 0) places.union(k, keyOf(rec.r.ino));
+        if (target !== 0) places.union(k, keyOf(target));
         break;
       }
-      case RecordType.Unmap: k = keyOf(rec.r.ino); paged.add(k); break;
+      case RecordType.Unmap: k = keyOf(ino); paged.add(k); break;
       case RecordType.Map: case RecordType.Span: {
-        const r = rec.r;
-        k = keyOf(r.ino);
+        const pfn = f.x[j]!, count = f.n[j]!;
+        k = keyOf(ino);
         paged.add(k);
-        if (r.ino > max && !named.has(r.ino)) bad.add(k);    // pages of a node not made yet: the eager replay says why
-        stretches.push(r.pfn, r.count, k);
-        if (!conflict && inData(r.pfn, r.count)) conflict = true;
+        if (ino > max && !named.has(ino)) bad.add(k);        // pages of a node not made yet: the eager replay says why
+        stretches.push(pfn, count, k);
+        if (!conflict && inData(pfn, count)) conflict = true;
         break;
       }
       default: k = 0; bad.add(0);
@@ -145,16 +151,17 @@ export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (i
     if (l) l.push(k); else groups.set(r, [k]);
   }
   const out: TailSplit = { eager: [], deferred: new Map(), fresh: new Map(), maxIno };
-  for (let i = 0; i < recs.length; i++) {
-    const rec = recs[i]!, root = rootOf.get(keys[i]!)!, gs = groups.get(root);
-    if (eagerRoots.has(root) || !gs || gs.length !== 1) { out.eager.push(rec); continue; }
+  for (let i = 0; i < ks.length; i++) {
+    const j = ks[i]!, root = rootOf.get(keys[i]!)!, gs = groups.get(root);
+    if (eagerRoots.has(root) || !gs || gs.length !== 1) { out.eager.push(t.at[j]!); continue; }
     const dir = gs[0]!;
     let d = out.deferred.get(dir);
-    if (!d) out.deferred.set(dir, (d = { recs: [], pages: [], asLog: [], charge: { bytes: 0, inline: 0 }, nodes: 0 }));
-    d.recs.push(rec);
-    charge(d, rec, asLog);
-    if (rec.type === RecordType.Inode && rec.r.ino > max && !out.fresh.has(rec.r.ino)) { out.fresh.set(rec.r.ino, dir); d.nodes++; }
-    if (rec.type === RecordType.Drop && (rec.ino <= max || out.fresh.delete(rec.ino))) d.nodes--;
+    if (!d) out.deferred.set(dir, (d = { tail: t.b, at: [], pages: [], asLog: [], charge: { bytes: 0, inline: 0 }, nodes: 0 }));
+    d.at.push(t.at[j]!);
+    const type = f.type[j], ino = f.ino[j]!;
+    charge(d, f, j, asLog);
+    if (type === RecordType.Inode && ino > max && !out.fresh.has(ino)) { out.fresh.set(ino, dir); d.nodes++; }
+    if (type === RecordType.Drop && (ino <= max || out.fresh.delete(ino))) d.nodes--;
   }
   return out;
 }
@@ -182,14 +189,15 @@ function joinStretches(st: readonly number[], places: Places): number[] {
   return runs;
 }
 
-/** What a deferred record is charged at mount: as if it were new (an INODE its record and inline bytes, a NAME its record). */
-function charge(d: DeferredGroup, rec: LogRecord, asLog: ReadonlySet<number>): void {
-  if (rec.type === RecordType.Inode) {
-    d.charge.bytes += inodeRecordBytes(rec.r.xattrs.length);
-    if (rec.r.inline.length > 0) { d.charge.inline++; d.charge.bytes += inlineRecordBytes(rec.r.inline.length); }
-  } else if (rec.type === RecordType.Name && rec.r.ino !== 0) d.charge.bytes += nameRecordBytes(Buffer.byteLength(rec.r.name));
-  else if (rec.type === RecordType.Map || rec.type === RecordType.Span) {
-    const { pfn, count } = rec.r;
+/** What deferred record j is charged at mount: as if it were new (an INODE its record and inline bytes, a NAME its record). */
+function charge(d: DeferredGroup, f: RecordFields, j: number, asLog: ReadonlySet<number>): void {
+  const type = f.type[j];
+  if (type === RecordType.Inode) {
+    d.charge.bytes += inodeRecordBytes(f.n[j]!);
+    if (f.m[j]! > 0) { d.charge.inline++; d.charge.bytes += inlineRecordBytes(f.m[j]!); }
+  } else if (type === RecordType.Name && f.x[j] !== 0) d.charge.bytes += nameRecordBytes(f.n[j]!);
+  else if (type === RecordType.Map || type === RecordType.Span) {
+    const pfn = f.x[j]!, count = f.n[j]!;
     if (asLog.size === 0) { d.pages.push(pfn, count); return; }
     // The stretches between the log's pages, those in a list of their own.
     let from = pfn;
@@ -203,40 +211,35 @@ function charge(d: DeferredGroup, rec: LogRecord, asLog: ReadonlySet<number>): v
   }
 }
 
-/** The ino a record's node is (-1: a NAME, whose directory and target are not its node). */
-function nodeOf(rec: LogRecord): number {
-  switch (rec.type) {
-    case RecordType.Inode: case RecordType.Map: case RecordType.Unmap: case RecordType.Span: return rec.r.ino;
-    case RecordType.Drop: return rec.ino;
-    default: return -1;
-  }
-}
+/** Whether record j is of a node (an INODE, DROP, MAP, UNMAP, SPAN: its ino f.ino[j]), not a NAME, whose directory and target are not its node. */
+const ofNode = (f: RecordFields, j: number): boolean => { const t = f.type[j]!; return t >= RecordType.Inode && t <= RecordType.Span && t !== RecordType.Name; };
 
 /**
- * The records less those of nodes the tail made and dropped (a file created, written and unlinked since the
- * compaction: the bench's fsync target, a session's scratch files). An ino past the index's highest had no node
- * before the tail; from its first record, an INODE, through its last DROP, its records take it from no node to no
- * node: the pages they mapped are held by nothing after them (a full replay claims only live runs), the bytes they
- * would charge are gone, so applying them or not leaves the same tree, pages and totals — and none is decoded,
- * split or applied again at a group's load. Its NAME records stay (a name given and taken again can hide one the
- * directory held before). `maxIno`: the highest ino of every INODE record, the dropped too (as before).
+ * The records `ks` (places among a tail's records, fields f, in log order) less those of nodes the tail made and dropped
+ * (a file created, written and unlinked since the compaction: the bench's fsync target, a session's scratch files). An ino
+ * past the index's highest had no node before the tail; from its first record, an INODE, through its last DROP, its
+ * records take it from no node to no node: the pages they mapped are held by nothing after them (a full replay claims
+ * only live runs), the bytes they would charge are gone, so applying them or not leaves the same tree, pages and totals —
+ * and none is decoded, split or applied again at a group's load. Its NAME records stay (a name given and taken again can
+ * hide one the directory held before). `maxIno`: the highest ino of every INODE record, the dropped too (as before).
  */
-export function lessGone(recs: readonly LogRecord[], max: number): { recs: LogRecord[]; maxIno: number } {
+export function lessGone(f: RecordFields, ks: readonly number[], max: number): { ks: number[]; maxIno: number } {
   const first = new Map<number, number>(), lastDrop = new Map<number, number>();
   let maxIno = max;
-  for (let i = 0; i < recs.length; i++) {
-    const rec = recs[i]!, ino = nodeOf(rec);
-    if (!(ino > max)) continue;
-    if (!first.has(ino)) first.set(ino, rec.type === RecordType.Inode ? i : -1);
-    if (rec.type === RecordType.Drop) lastDrop.set(ino, i);
-    else if (rec.type === RecordType.Inode && ino > maxIno) maxIno = ino;
+  for (let i = 0; i < ks.length; i++) {
+    const j = ks[i]!, ino = f.ino[j]!;
+    if (!(ino > max) || !ofNode(f, j)) continue;
+    const type = f.type[j];
+    if (!first.has(ino)) first.set(ino, type === RecordType.Inode ? i : -1);
+    if (type === RecordType.Drop) lastDrop.set(ino, i);
+    else if (type === RecordType.Inode && ino > maxIno) maxIno = ino;
   }
-  if (lastDrop.size === 0) return { recs: recs as LogRecord[], maxIno };
-  const out: LogRecord[] = [];
-  for (let i = 0; i < recs.length; i++) {
-    const rec = recs[i]!, ino = nodeOf(rec);
-    if (ino > max && first.get(ino)! >= 0 && i <= (lastDrop.get(ino) ?? -1)) continue;
-    out.push(rec);
+  if (lastDrop.size === 0) return { ks: ks as number[], maxIno };
+  const out: number[] = [];
+  for (let i = 0; i < ks.length; i++) {
+    const j = ks[i]!, ino = f.ino[j]!;
+    if (ino > max && ofNode(f, j) && first.get(ino)! >= 0 && i <= (lastDrop.get(ino) ?? -1)) continue;
+    out.push(j);
   }
-  return { recs: out, maxIno };
+  return { ks: out, maxIno };
 }
