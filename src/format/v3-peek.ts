@@ -23,46 +23,48 @@ export interface RecordFields { type: Uint8Array; ino: Float64Array; x: Float64A
 
 /**
  * The fields of the framed records at b[at[k]] (each 8-aligned, its header's length checked against b), and the first
- * k whose payload its decoder refuses (-1: none). A kind other than INODE, DROP, NAME, MAP, UNMAP, SPAN is not checked.
+ * k whose payload its decoder refuses (-1: none). A kind other than INODE, DROP, NAME, MAP, UNMAP, SPAN is not checked:
+ * `others` counts them.
  */
-export function recordFields(b: Buffer, at: ArrayLike<number>): { f: RecordFields; bad: number } {
+export function recordFields(b: Buffer, at: ArrayLike<number>): { f: RecordFields; bad: number; others: number } {
   const count = at.length, f: RecordFields = { type: new Uint8Array(count), ino: new Float64Array(count), x: new Float64Array(count), n: new Uint32Array(count), m: new Uint32Array(count) };
   const w = wordsOf(b);
+  let others = 0;
   for (let k = 0; k < count; k++) {
     const h = at[k]! >>> 2, q = h + RECORD_HEADER / 4, type = w[h + 1]! & 0xffff, length = w[h + 2]!;
     f.type[k] = type;
-    if (type < RecordType.Inode || type > RecordType.Span) continue;
+    if (type < RecordType.Inode || type > RecordType.Span) { others++; continue; }
     // Every kind of the six begins with a u64 under 2^53: an ino (a NAME's directory).
-    if (length < DROP_SIZE || w[q + 1]! > HI_MAX) return { f, bad: k };
+    if (length < DROP_SIZE || w[q + 1]! > HI_MAX) return { f, bad: k, others };
     f.ino[k] = w[q + 1]! * HI + w[q]!;
     switch (type) {
       case RecordType.Inode:
-        if (length < INODE_FIXED || w[q + 7]! > HI_MAX || w[q + 9]! > HI_MAX || w[q + 19]! > HI_MAX || INODE_FIXED + w[q + 16]! + w[q + 17]! !== length) return { f, bad: k };
+        if (length < INODE_FIXED || w[q + 7]! > HI_MAX || w[q + 9]! > HI_MAX || w[q + 19]! > HI_MAX || INODE_FIXED + w[q + 16]! + w[q + 17]! !== length) return { f, bad: k, others };
         f.x[k] = w[q + 2]!; f.n[k] = w[q + 16]!; f.m[k] = w[q + 17]!;
         break;
       case RecordType.Unmap:
-        if (length < UNMAP_SIZE || w[q + 3]! > HI_MAX || w[q + 5]! > HI_MAX) return { f, bad: k };
+        if (length < UNMAP_SIZE || w[q + 3]! > HI_MAX || w[q + 5]! > HI_MAX) return { f, bad: k, others };
         break;
       case RecordType.Name: {
         const len = w[q + 4]!;
-        if (length < NAME_FIXED || w[q + 3]! > HI_MAX || len < 1 || len > 255 || NAME_FIXED + len !== length) return { f, bad: k };
+        if (length < NAME_FIXED || w[q + 3]! > HI_MAX || len < 1 || len > 255 || NAME_FIXED + len !== length) return { f, bad: k, others };
         const s = 4 * q + NAME_FIXED, n = nameBytes(b, s, len);
-        if (n < 0) return { f, bad: k };
+        if (n < 0) return { f, bad: k, others };
         f.x[k] = w[q + 3]! * HI + w[q + 2]!; f.n[k] = n;
         break;
       }
       case RecordType.Map: case RecordType.Span: {
         const map = type === RecordType.Map, per = map ? GROUP_PAGES : SPAN_BLOCK, n = w[q + 6]!;
-        if (length < (map ? MAP_SIZE : SPAN_FIXED) || w[q + 3]! > HI_MAX || w[q + 5]! > HI_MAX) return { f, bad: k };
+        if (length < (map ? MAP_SIZE : SPAN_FIXED) || w[q + 3]! > HI_MAX || w[q + 5]! > HI_MAX) return { f, bad: k, others };
         const index = w[q + 3]! * HI + w[q + 2]!;
-        if (n < 1 || n > per || Math.floor(index / per) !== Math.floor((index + n - 1) / per)) return { f, bad: k };
-        if (!map && (length !== SPAN_FIXED + 4 * n || w[q + 9] !== 0)) return { f, bad: k };
+        if (n < 1 || n > per || Math.floor(index / per) !== Math.floor((index + n - 1) / per)) return { f, bad: k, others };
+        if (!map && (length !== SPAN_FIXED + 4 * n || w[q + 9] !== 0)) return { f, bad: k, others };
         f.x[k] = w[q + 5]! * HI + w[q + 4]!; f.n[k] = n;
         break;
       }
     }
   }
-  return { f, bad: -1 };
+  return { f, bad: -1, others };
 }
 
 /** b's little-endian u32 words (a view where b lies 4-aligned on a little-endian host, else a copy). */

@@ -117,7 +117,7 @@ export function tailRecords(b: Buffer, where: string): TailRecords | string {
   const at = n === null ? null : offs.slice(0, n);
   shrinkScratch();
   const read = at && recordFields(b, at);
-  if (read && read.bad < 0 && othersDecode(b, at!, read.f)) return { b, at: at!, f: read.f, spanDamage: null };
+  if (read && read.bad < 0 && (read.others === 0 || othersDecode(b, at!, read.f))) return { b, at: at!, f: read.f, spanDamage: null };
   const recs = recordsOneByOne(b, where);
   if (typeof recs === 'string') return recs;
   const damaged = new Set<number>();
