@@ -27,39 +27,42 @@ export interface RecordFields { type: Uint8Array; ino: Float64Array; x: Float64A
  * `others` counts them.
  */
 export function recordFields(b: Buffer, at: ArrayLike<number>): { f: RecordFields; bad: number; others: number } {
-  const count = at.length, f: RecordFields = { type: new Uint8Array(count), ino: new Float64Array(count), x: new Float64Array(count), n: new Uint32Array(count), m: new Uint32Array(count) };
-  const w = wordsOf(b);
+  const count = at.length, w = wordsOf(b);
+  // Columns in locals; a u64 whose high word is 0 taken as its low word (no double made: cold code allocates one).
+  const T = new Uint8Array(count), I = new Float64Array(count), X = new Float64Array(count), N = new Uint32Array(count), M = new Uint32Array(count);
+  const f: RecordFields = { type: T, ino: I, x: X, n: N, m: M };
   let others = 0;
   for (let k = 0; k < count; k++) {
     const h = at[k]! >>> 2, q = h + RECORD_HEADER / 4, type = w[h + 1]! & 0xffff, length = w[h + 2]!;
-    f.type[k] = type;
+    T[k] = type;
     if (type < RecordType.Inode || type > RecordType.Span) { others++; continue; }
     // Every kind of the six begins with a u64 under 2^53: an ino (a NAME's directory).
-    if (length < DROP_SIZE || w[q + 1]! > HI_MAX) return { f, bad: k, others };
-    f.ino[k] = w[q + 1]! * HI + w[q]!;
+    const hi = w[q + 1]!;
+    if (length < DROP_SIZE || hi > HI_MAX) return { f, bad: k, others };
+    I[k] = hi === 0 ? w[q]! : hi * HI + w[q]!;
     switch (type) {
       case RecordType.Inode:
         if (length < INODE_FIXED || w[q + 7]! > HI_MAX || w[q + 9]! > HI_MAX || w[q + 19]! > HI_MAX || INODE_FIXED + w[q + 16]! + w[q + 17]! !== length) return { f, bad: k, others };
-        f.x[k] = w[q + 2]!; f.n[k] = w[q + 16]!; f.m[k] = w[q + 17]!;
+        X[k] = w[q + 2]!; N[k] = w[q + 16]!; M[k] = w[q + 17]!;
         break;
       case RecordType.Unmap:
         if (length < UNMAP_SIZE || w[q + 3]! > HI_MAX || w[q + 5]! > HI_MAX) return { f, bad: k, others };
         break;
       case RecordType.Name: {
-        const len = w[q + 4]!;
-        if (length < NAME_FIXED || w[q + 3]! > HI_MAX || len < 1 || len > 255 || NAME_FIXED + len !== length) return { f, bad: k, others };
-        const s = 4 * q + NAME_FIXED, n = nameBytes(b, s, len);
+        const len = w[q + 4]!, hi1 = w[q + 3]!;
+        if (length < NAME_FIXED || hi1 > HI_MAX || len < 1 || len > 255 || NAME_FIXED + len !== length) return { f, bad: k, others };
+        const n = nameBytes(b, 4 * q + NAME_FIXED, len);
         if (n < 0) return { f, bad: k, others };
-        f.x[k] = w[q + 3]! * HI + w[q + 2]!; f.n[k] = n;
+        X[k] = hi1 === 0 ? w[q + 2]! : hi1 * HI + w[q + 2]!; N[k] = n;
         break;
       }
       case RecordType.Map: case RecordType.Span: {
-        const map = type === RecordType.Map, per = map ? GROUP_PAGES : SPAN_BLOCK, n = w[q + 6]!;
-        if (length < (map ? MAP_SIZE : SPAN_FIXED) || w[q + 3]! > HI_MAX || w[q + 5]! > HI_MAX) return { f, bad: k, others };
-        const index = w[q + 3]! * HI + w[q + 2]!;
-        if (n < 1 || n > per || Math.floor(index / per) !== Math.floor((index + n - 1) / per)) return { f, bad: k, others };
+        // Within one group (MAP) or block (SPAN) of `per` pages, a power of 2 dividing 2^32: the index's low word's remainder.
+        const map = type === RecordType.Map, per = map ? GROUP_PAGES : SPAN_BLOCK, n = w[q + 6]!, hi2 = w[q + 5]!;
+        if (length < (map ? MAP_SIZE : SPAN_FIXED) || w[q + 3]! > HI_MAX || hi2 > HI_MAX) return { f, bad: k, others };
+        if (n < 1 || n > per || (w[q + 2]! & (per - 1)) + n > per) return { f, bad: k, others };
         if (!map && (length !== SPAN_FIXED + 4 * n || w[q + 9] !== 0)) return { f, bad: k, others };
-        f.x[k] = w[q + 5]! * HI + w[q + 4]!; f.n[k] = n;
+        X[k] = hi2 === 0 ? w[q + 4]! : hi2 * HI + w[q + 4]!; N[k] = n;
         break;
       }
     }

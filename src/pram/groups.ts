@@ -62,26 +62,29 @@ export function recordsIn(b: Buffer, where: string): Read[] | string {
  * page crcs have a crc of their own (spanCrcsDamage when it differs).
  */
 function framesChecked(b: Buffer, logId: number | null): number | null {
-  // Fields read as words, the crc list filled in place (no call per record: this runs cold, once per tail or group).
-  const w = wordsOf(b), id = logId === null ? -1 : logId >>> 0;
-  let n = 0, m = 0;
-  for (let at = 0; at < b.length;) {
-    if (at + RECORD_HEADER > b.length) return null;
-    const h = at >>> 2, type = w[h + 1]! & 0xffff, length = w[h + 2]!, total = RECORD_HEADER + align8(length);
-    if (length > RECORD_PAYLOAD_MAX || at + total > b.length || (id >= 0 && w[h + 3] !== id)) return null;
-    if (n === offs.length) offs = grown(offs);
-    offs[n++] = at;
-    if (m + 2 > crcAt.length) growCrcs();
-    if (type !== RecordType.Span || length < SPAN_FIXED) { crcAt[m] = at + 4; crcLen[m] = total - 4; crcWant[m++] = at; }
+  // Fields read as words, the lists filled through locals (no call per record: this runs cold, once per tail or group).
+  const w = wordsOf(b), id = logId === null ? -1 : logId >>> 0, end = b.length;
+  let n = 0, m = 0, o = offs, ca = crcAt, cl = crcLen, cw = crcWant;
+  for (let at = 0; at < end;) {
+    if (at + RECORD_HEADER > end) return null;
+    const h = at >>> 2, type = w[h + 1]! & 0xffff, length = w[h + 2]!;
+    if (length > RECORD_PAYLOAD_MAX) return null;
+    const total = RECORD_HEADER + ((length + 7) & ~7);                // align8 (length is small now)
+    if (at + total > end || (id >= 0 && w[h + 3] !== id)) return null;
+    if (n === o.length) o = offs = grown(o);
+    o[n++] = at;
+    if (m + 2 > ca.length) { growCrcs(); ca = crcAt; cl = crcLen; cw = crcWant; }
+    if (type !== RecordType.Span || length < SPAN_FIXED) { ca[m] = at + 4; cl[m] = total - 4; cw[m++] = at; }
     else {
-      if (total === RECORD_HEADER + length) { crcAt[m] = at + 4; crcLen[m] = RECORD_HEADER - 4 + SPAN_FIXED; crcWant[m++] = at; }
+      if (total === RECORD_HEADER + length) { ca[m] = at + 4; cl[m] = RECORD_HEADER - 4 + SPAN_FIXED; cw[m++] = at; }
       else if (framedCrc(b, at, type, length) !== w[h]) return null;
-      crcAt[m] = at + RECORD_HEADER + SPAN_FIXED; crcLen[m] = length - SPAN_FIXED; crcWant[m++] = at + RECORD_HEADER + SPAN_CRCS_CRC_AT;
+      ca[m] = at + RECORD_HEADER + SPAN_FIXED; cl[m] = length - SPAN_FIXED; cw[m++] = at + RECORD_HEADER + SPAN_CRCS_CRC_AT;
     }
     at += total;
   }
-  crc32cRanges(b, crcAt, crcLen, m, crcOut);
-  for (let k = 0; k < m; k++) if (crcOut[k] !== w[crcWant[k]! >>> 2]) return null;
+  const out = crcOut;
+  crc32cRanges(b, ca, cl, m, out);
+  for (let k = 0; k < m; k++) if (out[k] !== w[cw[k]! >>> 2]) return null;
   return n;
 }
 
