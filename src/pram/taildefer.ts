@@ -234,8 +234,8 @@ function charge(d: DeferredGroup, f: RecordFields, j: number, asLog: ReadonlySet
   }
 }
 
-/** Whether record j is of a node (an INODE, DROP, MAP, UNMAP, SPAN: its ino f.ino[j]), not a NAME, whose directory and target are not its node. */
-const ofNode = (f: RecordFields, j: number): boolean => { const t = f.type[j]!; return t >= RecordType.Inode && t <= RecordType.Span && t !== RecordType.Name; };
+/** Whether a record of this type is of a node (an INODE, DROP, MAP, UNMAP, SPAN: its ino f.ino), not a NAME, whose directory and target are not its node. */
+const ofNode = (type: number): boolean => type >= RecordType.Inode && type <= RecordType.Span && type !== RecordType.Name;
 
 /**
  * The records `ks` (places among a tail's records, fields f, in log order) less those of nodes the tail made and dropped
@@ -248,20 +248,28 @@ const ofNode = (f: RecordFields, j: number): boolean => { const t = f.type[j]!; 
  */
 export function lessGone(f: RecordFields, ks: readonly number[], max: number): { ks: number[]; maxIno: number } {
   const first = new Map<number, number>(), lastDrop = new Map<number, number>();
-  let maxIno = max;
+  // A node's records mostly come together (its INODE, then its MAPs): a run of one ino looks it up once.
+  let maxIno = max, prev = -1;
   for (let i = 0; i < ks.length; i++) {
-    const j = ks[i]!, ino = f.ino[j]!;
-    if (!(ino > max) || !ofNode(f, j)) continue;
-    const type = f.type[j];
-    if (!first.has(ino)) first.set(ino, type === RecordType.Inode ? i : -1);
+    const j = ks[i]!, ino = f.ino[j]!, type = f.type[j]!;
+    if (!(ino > max) || !ofNode(type)) continue;
+    if (ino !== prev && !first.has(ino)) first.set(ino, type === RecordType.Inode ? i : -1);
+    prev = ino;
     if (type === RecordType.Drop) lastDrop.set(ino, i);
     else if (type === RecordType.Inode && ino > maxIno) maxIno = ino;
   }
   if (lastDrop.size === 0) return { ks: ks as number[], maxIno };
+  // Per node made by the tail (its first record an INODE) and dropped: the place of its last DROP, through which its records go.
+  const until = new Map<number, number>();
+  for (const [ino, d] of lastDrop) if (first.get(ino)! >= 0) until.set(ino, d);
   const out: number[] = [];
+  let of = -1, upTo = -1;
   for (let i = 0; i < ks.length; i++) {
     const j = ks[i]!, ino = f.ino[j]!;
-    if (ino > max && ofNode(f, j) && first.get(ino)! >= 0 && i <= (lastDrop.get(ino) ?? -1)) continue;
+    if (ino > max && ofNode(f.type[j]!)) {
+      if (ino !== of) { of = ino; upTo = until.get(ino) ?? -1; }
+      if (i <= upTo) continue;
+    }
     out.push(j);
   }
   return { ks: out, maxIno };
