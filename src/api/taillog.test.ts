@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { mount } from './index.js';
-import { tailDecoded } from '../pram/groups.js';
+import { tailDecoded } from '../pram/tailread.js';
 import { Prng } from '../machine/prng.js';
 
 const MIB = 1 << 20;

@@ -12,7 +12,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HeaderView } from '../format/header.js';
-import { logPages, tailDecoded } from '../pram/groups.js';
+import { logPages } from '../pram/groups.js';
+import { tailDecoded } from '../pram/tailread.js';
 import { align8, inodeRecordBytes, RECORD_HEADER, RecordType } from '../format/v3.js';
 import type { SimRam } from '../mem/simram.js';
 import { copyRam, dump, growUntilDue, logByte, logRecords, mountOn, PS, randomOp, randomTree, slicedCompaction, type Dump, type LogRecordAt } from './livekit.js';

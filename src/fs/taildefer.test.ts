@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { SimRam } from '../mem/simram.js';
 import type { Volume } from './volume.js';
 import { RecordType } from '../format/v3.js';
-import { tailDecodes } from '../pram/groups.js';
+import { tailDecodes } from '../pram/tailread.js';
 import { copyRam, dump, lazyEqualsFull, logByte, logRecords, mountOn, newRam, PS } from './livekit.js';
 
 const DIRS = 6, FILES = 40;

@@ -8,14 +8,12 @@
 // still in the log).
 
 import type { PhysMem } from '../mem/physmem.js';
-import { crc32cRanges } from '../format/crc.js';
 import { align8, decodeAtimesAt, decodeInodeAt, decodeMapInto, decodeNameAt, decodePayload, framedCrc, INDEX_ENTRY, INDEX_FIXED, LOCATE_BYTES,
-  RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType, RunsKind, SPAN_CRCS_CRC_AT, SPAN_FIXED, u32,
+  RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType, RunsKind, u32,
   type IndexEntry, type InodeRecord, type LocateRecord, type LogRecord, type MapRecord, type NameRecord } from '../format/v3.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
-import { assert } from '../format/assert.js';
-import { recordFields, wordsOf, type RecordFields } from '../format/v3-peek.js';
 import { streamBytes } from './stream.js';
+import { framesChecked, offs, shrinkScratch } from './frames.js';
 import { decodeSpan, decodeSpanWords } from './spans.js';
 
 const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -54,62 +52,6 @@ export function recordsIn(b: Buffer, where: string): Read[] | string {
   return recordsChecked(b) ?? recordsOneByOne(b, where);
 }
 
-/**
- * The records of b framed, their places in `offs`, and every crc checked in one native call (a mount's tail of 10^4
- * records, a group of 10^5: framedCrc one by one was ms of cold JS): how many, or null when a header, a length, the
- * generation (`logId`, when given: a group's records carry the log id) or a crc does not check. A SPAN's framed crc
- * covers bytes 4..55 (continued over any padding after its page crcs: then summed here, rare, an odd count); its
- * page crcs have a crc of their own (spanCrcsDamage when it differs).
- */
-function framesChecked(b: Buffer, logId: number | null): number | null {
-  // Fields read as words, the lists filled through locals (no call per record: this runs cold, once per tail or group).
-  const w = wordsOf(b), id = logId === null ? -1 : logId >>> 0, end = b.length;
-  let n = 0, m = 0, o = offs, ca = crcAt, cl = crcLen, cw = crcWant, padded: number[] | null = null;
-  for (let at = 0; at < end;) {
-    if (at + RECORD_HEADER > end) return null;
-    const h = at >>> 2, type = w[h + 1]! & 0xffff, length = w[h + 2]!;
-    if (length > RECORD_PAYLOAD_MAX) return null;
-    const total = RECORD_HEADER + ((length + 7) & ~7);                // align8 (length is small now)
-    if (at + total > end || (id >= 0 && w[h + 3] !== id)) return null;
-    if (n === o.length) o = offs = grown(o);
-    o[n++] = at;
-    if (m + 2 > ca.length) { growCrcs(); ca = crcAt; cl = crcLen; cw = crcWant; }
-    if (type !== RecordType.Span || length < SPAN_FIXED) { ca[m] = at + 4; cl[m] = total - 4; cw[m++] = at; }
-    else {
-      if (total === RECORD_HEADER + length) { ca[m] = at + 4; cl[m] = RECORD_HEADER - 4 + SPAN_FIXED; cw[m++] = at; }
-      else if (LITTLE && total === RECORD_HEADER + length + 4) (padded ??= []).push(at);     // an odd count of page crcs: summed below
-      else if (framedCrc(b, at, type, length) !== w[h]) return null;
-      ca[m] = at + RECORD_HEADER + SPAN_FIXED; cl[m] = length - SPAN_FIXED; cw[m++] = at + RECORD_HEADER + SPAN_CRCS_CRC_AT;
-    }
-    at += total;
-  }
-  const out = crcOut;
-  crc32cRanges(b, ca, cl, m, out);
-  for (let k = 0; k < m; k++) if (out[k] !== w[cw[k]! >>> 2]) return null;
-  return padded === null || paddedSpansCheck(w, padded) ? n : null;
-}
-
-/** Words of a padded SPAN its framed crc covers: header bytes 4..15 and the fixed fields (13 words), then the padding (1). */
-const PADDED_WORDS = 14;
-
-/**
- * The framed crcs of the SPANs at `at` (b's words w; each with 4 bytes of padding after an odd count of page crcs): the
- * bytes the crc covers are not one range (the page crcs lie between), so they are copied together and summed in one
- * native call (two crc calls per record cost ms in a tail of thousands of SPANs). Little-endian hosts only (the caller's).
- */
-function paddedSpansCheck(w: Uint32Array, at: readonly number[]): boolean {
-  const n = at.length, side = new Uint32Array(PADDED_WORDS * n), from = new Uint32Array(n), lens = new Uint32Array(n).fill(4 * PADDED_WORDS), sums = new Uint32Array(n);
-  for (let k = 0; k < n; k++) {
-    const h = at[k]! >>> 2, s = PADDED_WORDS * k;
-    for (let j = 0; j < PADDED_WORDS - 1; j++) side[s + j] = w[h + 1 + j]!;
-    side[s + PADDED_WORDS - 1] = w[h + RECORD_HEADER / 4 + (w[h + 2]! >>> 2)]!;      // the word after the payload
-    from[k] = 4 * s;
-  }
-  crc32cRanges(new Uint8Array(side.buffer), from, lens, n, sums);
-  for (let k = 0; k < n; k++) if (sums[k] !== w[at[k]! >>> 2]) return false;
-  return true;
-}
-
 /** recordsIn's fast way: the records in b when every header, crc and payload checks, else null. */
 function recordsChecked(b: Buffer): Read[] | null {
   const n = framesChecked(b, null);
@@ -125,59 +67,8 @@ function recordsChecked(b: Buffer): Read[] | null {
   return out;
 }
 
-/**
- * The records of a lazy mount's tail, checked, none decoded: its bytes, each record's first byte, the fields deciding
- * where it goes (v3-peek.ts, by the same k), and the SPANs whose page crcs are damaged (their first bytes; null: none).
- */
-export interface TailRecords { b: Buffer; at: Uint32Array; f: RecordFields; spanDamage: ReadonlySet<number> | null }
-
-/**
- * The records in b checked as recordsIn checks them (every header and crc in one native call, each payload as its
- * decoder would take it), none decoded — a lazy mount's tail, whose records mostly wait for a group's load (taildefer.ts:
- * the mount reads the fields it needs in place). What recordsIn refuses, this refuses in the same words (the records
- * read one by one then); a SPAN whose page crcs are damaged is marked, as there.
- */
-export function tailRecords(b: Buffer, where: string): TailRecords | string {
-  const n = framesChecked(b, null);
-  const at = n === null ? null : offs.slice(0, n);
-  shrinkScratch();
-  const read = at && recordFields(b, at);
-  if (read && read.bad < 0 && (read.others === 0 || othersDecode(b, at!, read.f))) return { b, at: at!, f: read.f, spanDamage: null };
-  const recs = recordsOneByOne(b, where);
-  if (typeof recs === 'string') return recs;
-  const damaged = new Set<number>();
-  for (const x of recs) if (x.rec.type === RecordType.Span && x.rec.r.crcsDamage) damaged.add(x.at);
-  const at1 = Uint32Array.from(recs, (x) => x.at);
-  return { b, at: at1, f: recordFields(b, at1).f, spanDamage: damaged.size ? damaged : null };
-}
-
-/** The records recordFields does not check (any kind but the six a commit writes: rare in a tail) decode. */
-function othersDecode(b: Buffer, at: Uint32Array, f: RecordFields): boolean {
-  for (let k = 0; k < at.length; k++) {
-    const type = f.type[k]!;
-    if (type >= RecordType.Inode && type <= RecordType.Span) continue;
-    if (typeof decodedAt(b, type, at[k]! + RECORD_HEADER, u32(b, at[k]! + 8)) === 'string') return false;
-  }
-  return true;
-}
-
-/** Tail records decoded into objects so far, in this process (tests hold a deferred group's records undecoded until its load). */
-export const tailDecodes = { records: 0 };
-
-/** The tail's records at the given first bytes, decoded (each checked by tailRecords: none fails): the eager ones at mount, a deferred group's at its load. */
-export function tailDecoded(b: Buffer, at: ArrayLike<number>): LogRecord[] {
-  const out: LogRecord[] = new Array(at.length);
-  for (let k = 0; k < at.length; k++) {
-    const a = at[k]!, rec = decodedAt(b, b[a + 4]! | b[a + 5]! << 8, a + RECORD_HEADER, u32(b, a + 8));
-    assert(typeof rec !== 'string', `a tail record checked at mount decodes (byte ${a}: ${rec as string})`);
-    out[k] = rec;
-  }
-  tailDecodes.records += at.length;
-  return out;
-}
-
 /** The payload of a record whose crcs checked (a SPAN's page crcs too), decoded in place as decodePayload decodes it. */
-function decodedAt(b: Buffer, type: number, p: number, length: number): LogRecord | string {
+export function decodedAt(b: Buffer, type: number, p: number, length: number): LogRecord | string {
   switch (type) {
     case RecordType.Inode: { const r = decodeInodeAt(b, p, length); return typeof r === 'string' ? r : { type, r }; }
     case RecordType.Name: { const r = decodeNameAt(b, p, length); return typeof r === 'string' ? r : { type, r }; }
@@ -343,21 +234,6 @@ export function readGroup(mem: PhysMem, pages: readonly number[], e: IndexEntry,
   return g ?? groupRecords(raw, e, logId, where);
 }
 
-/** A huge group's or tail's scratch is not kept (4 x 4 bytes a record). */
-function shrinkScratch(): void {
-  if (offs.length > KEPT_RECORDS) offs = new Uint32Array(1024);
-  if (crcAt.length > KEPT_RECORDS) { crcAt = new Uint32Array(1024); crcLen = new Uint32Array(1024); crcOut = new Uint32Array(1024); crcWant = new Uint32Array(1024); }
-}
-
-/** Record offsets, crc checks, one native crc call per group (readGroup's): kept across groups up to 64 Ki records. */
-let offs = new Uint32Array(1024), crcAt = new Uint32Array(1024), crcLen = new Uint32Array(1024), crcOut = new Uint32Array(1024), crcWant = new Uint32Array(1024);
-const KEPT_RECORDS = 1 << 16;
-
-/** The crc lists of framesChecked, twice as long. */
-function growCrcs(): void {
-  crcAt = grown(crcAt); crcLen = grown(crcLen); crcWant = grown(crcWant); crcOut = new Uint32Array(crcAt.length);
-}
-
 /**
  * The group in b (readGroup's fast way: every record's crc and every SPAN's crc of its page crcs in
  * one native call, each payload decoded in place), or null when anything fails a check: groupRecords
@@ -393,8 +269,6 @@ function groupOf(b: Buffer, dir: number, logId: number): Group | null {
   }
   return n > 0 ? g : null;
 }
-
-const grown = (a: Uint32Array): Uint32Array => { const b = new Uint32Array(a.length * 2); b.set(a); return b; };
 
 /** readGroup record by record (recordsIn), each record checked on its own: the same answer, slower (tests hold the two equal). */
 export function readGroupByRecords(mem: PhysMem, pages: readonly number[], e: IndexEntry, logId: number): Group | string {

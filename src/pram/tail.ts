@@ -15,7 +15,8 @@
 import { decodeAtimesAt, GROUP_PAGES, inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RECORD_HEADER, RecordType, u32, type InodeRecord, type LogRecord } from '../format/v3.js';
 import { assert } from '../format/assert.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
-import { tailDecoded, tailRecords, type Group, type GroupIndex, type TailRecords } from './groups.js';
+import type { Group, GroupIndex } from './groups.js';
+import { tailDecoded, tailRecords, type TailRecords } from './tailread.js';
 import { applyRecord, RUN, type ReplayNode, type ReplayState } from './apply.js';
 import { addSpan, SPAN, type SpanCrcs } from './spans.js';
 import { normalRuns, cutRuns } from './pageruns.js';

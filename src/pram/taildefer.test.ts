@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeRecord, RecordType, type LogRecord } from '../format/v3.js';
-import { tailRecords, type GroupIndex, type TailRecords } from './groups.js';
+import type { GroupIndex } from './groups.js';
+import { tailRecords, type TailRecords } from './tailread.js';
 import { lessGone, splitTail } from './taildefer.js';
 import { Prng } from '../machine/prng.js';
 

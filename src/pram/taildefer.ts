@@ -17,7 +17,8 @@
 import { inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RecordType } from '../format/v3.js';
 import type { RecordFields } from '../format/v3-peek.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
-import type { GroupIndex, TailRecords } from './groups.js';
+import type { GroupIndex } from './groups.js';
+import type { TailRecords } from './tailread.js';
 import { normalRuns } from './pageruns.js';
 
 /** The records of one group applied when it loads (decoded then: groups.ts tailDecoded), and what the mount charged for them. */

@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodePayload, encodeRecord, encodeSpan, framedCrc, RECORD_HEADER, RecordType, type LogRecord } from '../format/v3.js';
 import { recordFields, type RecordFields } from '../format/v3-peek.js';
-import { recordsIn, tailDecoded, tailRecords } from './groups.js';
+import { recordsIn } from './groups.js';
+import { tailDecoded, tailRecords } from './tailread.js';
 import { Prng } from '../machine/prng.js';
 
 const GEN = 0x1_0000_0009;
