@@ -21,7 +21,7 @@ import type { GroupIndex } from './groups.js';
 import type { TailRecords } from './tailread.js';
 import { normalRuns } from './pageruns.js';
 
-/** The records of one group applied when it loads (decoded then: groups.ts tailDecoded), and what the mount charged for them. */
+/** The records of one group applied when it loads (decoded then: tailread.ts tailDecoded), and what the mount charged for them. */
 export interface DeferredGroup {
   tail: Buffer;                            // the tail's bytes, as read at mount
   at: number[];                            // its records' first bytes in them, in log order
