@@ -1,4 +1,4 @@
-// A lazy mount's tail is checked and classified without decoding its records (groups.ts tailRecords, format/v3-peek.ts
+// A lazy mount's tail is checked and classified without decoding its records (tailread.ts tailRecords, format/v3-peek.ts
 // recordFields): the fields it reads in place must be the decoded records' fields, it must take exactly the payloads the
 // decoders take (a record it passes is decoded at a group's load, where it must not fail), and it must refuse exactly
 // the tails recordsIn refuses, in the same words. Seeded: random tails of the six kinds a commit writes (names of
