@@ -19,7 +19,7 @@ const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * n — an INODE's xattr bytes; a NAME's name as UTF-8 once decoded (its bytes when valid); a MAP's or SPAN's page count.
  * m — an INODE's inline bytes.
  */
-export interface RecordFields { type: Uint8Array; ino: Float64Array; x: Float64Array; n: Uint32Array; m: Uint32Array }
+export interface RecordFields { type: Uint16Array; ino: Float64Array; x: Float64Array; n: Uint32Array; m: Uint32Array }
 
 /**
  * The fields of the framed records at b[at[k]] (each 8-aligned, its header's length checked against b), and the first
@@ -29,7 +29,7 @@ export interface RecordFields { type: Uint8Array; ino: Float64Array; x: Float64A
 export function recordFields(b: Buffer, at: ArrayLike<number>): { f: RecordFields; bad: number; others: number } {
   const count = at.length, w = wordsOf(b);
   // Columns in locals; a u64 whose high word is 0 taken as its low word (no double made: cold code allocates one).
-  const T = new Uint8Array(count), I = new Float64Array(count), X = new Float64Array(count), N = new Uint32Array(count), M = new Uint32Array(count);
+  const T = new Uint16Array(count), I = new Float64Array(count), X = new Float64Array(count), N = new Uint32Array(count), M = new Uint32Array(count);
   const f: RecordFields = { type: T, ino: I, x: X, n: N, m: M };
   let others = 0;
   for (let k = 0; k < count; k++) {

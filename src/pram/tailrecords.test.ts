@@ -3,7 +3,7 @@
 // decoders take (a record it passes is decoded at a group's load, where it must not fail), and it must refuse exactly
 // the tails recordsIn refuses, in the same words. Seeded: random tails of the six kinds a commit writes (names of
 // other than ASCII, bad UTF-8), then payload bytes set to values that break a check (a u64 over 2^53, '/', '.', NUL,
-// a count across a group, a SPAN's reserved word, a shorter length), then bits flipped anywhere.
+// a count across a group, a SPAN's reserved word, a shorter length), then bits flipped anywhere, and kinds no decoder knows.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodePayload, encodeRecord, encodeSpan, framedCrc, RECORD_HEADER, RecordType, type LogRecord } from '../format/v3.js';
@@ -101,4 +101,17 @@ test('tailRecords refuses what recordsIn refuses, in its words, and otherwise gi
     if (i > 0) b[at] ^= bit;
   }
   assert.ok(damaged > 500 && spans > 0, `seed ${seed}: ${damaged} flips damaged a record, ${spans} a SPAN's page crcs only`);
+});
+
+test('tailRecords refuses a record of a kind no decoder knows, its crc good (a type past 255 too), in recordsIn\'s words', () => {
+  const r = new Prng(23);
+  for (const type of [0, 12, 255, 256 + RecordType.Inode, 0xffff]) {
+    const before = record(r), b = Buffer.concat([before, record(r), record(r)]), head = before.length;
+    b.writeUInt16LE(type, head + 4);
+    const length = b.readUInt32LE(head + 8);
+    b.writeUInt32LE(framedCrc(b, head, type, length), head);
+    const want = recordsIn(b, 'the tail');
+    assert.equal(typeof want, 'string', `type ${type}: recordsIn refuses it`);
+    assert.equal(tailRecords(b, 'the tail'), want, `type ${type}: the same words`);
+  }
 });
