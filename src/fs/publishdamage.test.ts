@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HeaderView } from '../format/header.js';
 import { logPages } from '../pram/groups.js';
+import { tailDecoded } from '../pram/tailread.js';
 import { align8, inodeRecordBytes, RECORD_HEADER, RecordType } from '../format/v3.js';
 import type { SimRam } from '../mem/simram.js';
 import { copyRam, dump, growUntilDue, logByte, logRecords, mountOn, PS, randomOp, randomTree, slicedCompaction, type Dump, type LogRecordAt } from './livekit.js';
@@ -301,7 +302,7 @@ test('a lazy mount applies the publish step once: the second copy is neither rep
     full.detach();
     const lazy = mountOn(copyRam(ram), { verify: 'lazy' }), tail = lazy.pram!.lazyLog?.tail;
     assert.ok(tail && tail.deferred.size === 1, `seed ${seed}: /b's records wait for its load`);
-    const recs = [...tail.deferred.values()][0]!.recs;
+    const d = [...tail.deferred.values()][0]!, recs = tailDecoded(d.tail, d.at);
     assert.deepEqual(recs.map((r) => r.type === RecordType.Inode ? r.r.ino : -r.type).sort((x, y) => x - y), [k, k2].sort((x, y) => x - y), `seed ${seed}: one INODE each, once`);
     // Charged as new until /b loads: two INODE records over the full replay's count, not four.
     assert.equal(lazy.pram!.space.shape.bytes - bytes, 2 * inodeRecordBytes(0), `seed ${seed}: the space model before the load`);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { SimRam } from '../mem/simram.js';
 import type { Volume } from './volume.js';
 import { RecordType } from '../format/v3.js';
+import { tailDecodes } from '../pram/tailread.js';
 import { copyRam, dump, lazyEqualsFull, logByte, logRecords, mountOn, newRam, PS } from './livekit.js';
 
 const DIRS = 6, FILES = 40;
@@ -84,6 +85,35 @@ test('a tail of atime updates in every directory and creates in one: the lazy mo
   assert.ok(want.every((a, k) => a !== before[k]), 'the session moved every atime');
   assert.deepEqual(atimes(lazy), want, 'each file\'s atime as the tail left it');
   for (const v of [full, lazy]) v.detach();
+});
+
+test('a deferred group\'s records are not decoded at mount, only at its load (each group\'s, once); touched, the tree is the full mount\'s', () => {
+  const ram = compacted();
+  // A chmod in every directory, files made and written in d3, one unlinked in d4: every record one group's.
+  session(ram, (vol) => {
+    for (let d = 0; d < DIRS; d++) assert.equal(typeof vol.setattr(at(vol, `d${d}`, 'f1'), { mode: 0o100600 }), 'object');
+    readAllAndMake(0)(vol);
+    for (let i = 0; i < 3; i++) assert.equal(vol.write(ino(vol.mknod(at(vol, 'd3'), `n${i}`, 0o100644, 0, 0, 0)), 0, Buffer.alloc(PS + 1, i)), PS + 1);
+    assert.equal(vol.unlink(at(vol, 'd4'), 'f7'), 0);
+  });
+  const full = mountOn(copyRam(ram), { verify: 'full' }), want = dump(full);
+  full.detach();
+  const before = tailDecodes.records, lazy = mountOn(ram, { verify: 'lazy' }), t = tailOf(lazy);
+  assert.equal(t.touched.size, 0, 'no group read at mount');
+  assert.equal(t.deferred.size, DIRS, 'every directory\'s records wait');
+  assert.equal(tailDecodes.records, before, 'no tail record decoded at mount');
+  const dirs = new Map((lazy.readdir(1, 0, 1 << 20) as { name: string; ino: number }[]).map((e) => [e.name, e.ino]));
+  assert.equal(tailDecodes.records, before, 'the root loaded: none of its subdirectories\' records decoded');
+  for (const d of [3, 4, 0]) {
+    const dir = dirs.get(`d${d}`)!, waiting = t.deferred.get(dir)!.at.length, was = tailDecodes.records;
+    assert.ok(waiting >= 1);
+    assert.ok(Array.isArray(lazy.readdir(dir, 0, 1 << 20)), `d${d} read`);
+    assert.equal(tailDecodes.records - was, waiting, `d${d}'s load decodes its ${waiting} records, no other's`);
+    lazy.readdir(dir, 0, 1 << 20);
+    assert.equal(tailDecodes.records - was, waiting, `d${d}: decoded once`);
+  }
+  assert.deepEqual(dump(lazy), want, 'the tree, every group loaded');
+  lazy.detach();
 });
 
 test('a damaged record in a deferred group\'s compaction: found when the group loads, reported as a lazy load reports it; the tail\'s records still applied to the rest', () => {

@@ -8,12 +8,12 @@
 // still in the log).
 
 import type { PhysMem } from '../mem/physmem.js';
-import { crc32cRanges } from '../format/crc.js';
 import { align8, decodeAtimesAt, decodeInodeAt, decodeMapInto, decodeNameAt, decodePayload, framedCrc, INDEX_ENTRY, INDEX_FIXED, LOCATE_BYTES,
-  RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType, RunsKind, SPAN_CRCS_CRC_AT, SPAN_FIXED, u32,
+  RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType, RunsKind, u32,
   type IndexEntry, type InodeRecord, type LocateRecord, type LogRecord, type MapRecord, type NameRecord } from '../format/v3.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import { streamBytes } from './stream.js';
+import { framesChecked, offs, shrinkScratch } from './frames.js';
 import { decodeSpan, decodeSpanWords } from './spans.js';
 
 const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -52,34 +52,6 @@ export function recordsIn(b: Buffer, where: string): Read[] | string {
   return recordsChecked(b) ?? recordsOneByOne(b, where);
 }
 
-/**
- * The records of b framed, their places in `offs`, and every crc checked in one native call (a mount's tail of 10^4
- * records, a group of 10^5: framedCrc one by one was ms of cold JS): how many, or null when a header, a length, the
- * generation (`logId`, when given: a group's records carry the log id) or a crc does not check. A SPAN's framed crc
- * covers bytes 4..55 (continued over any padding after its page crcs: then summed here, rare, an odd count); its
- * page crcs have a crc of their own (spanCrcsDamage when it differs).
- */
-function framesChecked(b: Buffer, logId: number | null): number | null {
-  let n = 0, m = 0;
-  for (let at = 0; at < b.length;) {
-    if (at + RECORD_HEADER > b.length) return null;
-    const type = (b[at + 4]! | b[at + 5]! << 8), length = u32(b, at + 8), total = RECORD_HEADER + align8(length);
-    if (length > RECORD_PAYLOAD_MAX || at + total > b.length || (logId !== null && u32(b, at + 12) !== (logId >>> 0))) return null;
-    if (n === offs.length) offs = grown(offs);
-    offs[n++] = at;
-    if (type !== RecordType.Span || length < SPAN_FIXED) m = wantCrc(m, at + 4, total - 4, at);
-    else {
-      if (total === RECORD_HEADER + length) m = wantCrc(m, at + 4, RECORD_HEADER - 4 + SPAN_FIXED, at);
-      else if (framedCrc(b, at, type, length) !== u32(b, at)) return null;
-      m = wantCrc(m, at + RECORD_HEADER + SPAN_FIXED, length - SPAN_FIXED, at + RECORD_HEADER + SPAN_CRCS_CRC_AT);
-    }
-    at += total;
-  }
-  crc32cRanges(b, crcAt, crcLen, m, crcOut);
-  for (let k = 0; k < m; k++) if (crcOut[k] !== u32(b, crcWant[k]!)) return null;
-  return n;
-}
-
 /** recordsIn's fast way: the records in b when every header, crc and payload checks, else null. */
 function recordsChecked(b: Buffer): Read[] | null {
   const n = framesChecked(b, null);
@@ -96,7 +68,7 @@ function recordsChecked(b: Buffer): Read[] | null {
 }
 
 /** The payload of a record whose crcs checked (a SPAN's page crcs too), decoded in place as decodePayload decodes it. */
-function decodedAt(b: Buffer, type: number, p: number, length: number): LogRecord | string {
+export function decodedAt(b: Buffer, type: number, p: number, length: number): LogRecord | string {
   switch (type) {
     case RecordType.Inode: { const r = decodeInodeAt(b, p, length); return typeof r === 'string' ? r : { type, r }; }
     case RecordType.Name: { const r = decodeNameAt(b, p, length); return typeof r === 'string' ? r : { type, r }; }
@@ -262,23 +234,6 @@ export function readGroup(mem: PhysMem, pages: readonly number[], e: IndexEntry,
   return g ?? groupRecords(raw, e, logId, where);
 }
 
-/** A huge group's or tail's scratch is not kept (4 x 4 bytes a record). */
-function shrinkScratch(): void {
-  if (offs.length > KEPT_RECORDS) offs = new Uint32Array(1024);
-  if (crcAt.length > KEPT_RECORDS) { crcAt = new Uint32Array(1024); crcLen = new Uint32Array(1024); crcOut = new Uint32Array(1024); crcWant = new Uint32Array(1024); }
-}
-
-/** Record offsets, crc checks, one native crc call per group (readGroup's): kept across groups up to 64 Ki records. */
-let offs = new Uint32Array(1024), crcAt = new Uint32Array(1024), crcLen = new Uint32Array(1024), crcOut = new Uint32Array(1024), crcWant = new Uint32Array(1024);
-const KEPT_RECORDS = 1 << 16;
-
-/** One crc to check in groupOf's native call: b[at, at + len) must sum to the u32 at b[want]. */
-function wantCrc(m: number, at: number, len: number, want: number): number {
-  if (m === crcAt.length) { crcAt = grown(crcAt); crcLen = grown(crcLen); crcWant = grown(crcWant); crcOut = new Uint32Array(crcAt.length); }
-  crcAt[m] = at; crcLen[m] = len; crcWant[m] = want;
-  return m + 1;
-}
-
 /**
  * The group in b (readGroup's fast way: every record's crc and every SPAN's crc of its page crcs in
  * one native call, each payload decoded in place), or null when anything fails a check: groupRecords
@@ -314,8 +269,6 @@ function groupOf(b: Buffer, dir: number, logId: number): Group | null {
   }
   return n > 0 ? g : null;
 }
-
-const grown = (a: Uint32Array): Uint32Array => { const b = new Uint32Array(a.length * 2); b.set(a); return b; };
 
 /** readGroup record by record (recordsIn), each record checked on its own: the same answer, slower (tests hold the two equal). */
 export function readGroupByRecords(mem: PhysMem, pages: readonly number[], e: IndexEntry, logId: number): Group | string {

@@ -12,9 +12,11 @@
 // saying why, and the caller replays the whole log. Records that touch one group
 // only wait for that group's load instead (taildefer.ts, replayDeferred below).
 
-import { GROUP_PAGES, inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RecordType, type InodeRecord, type LogRecord } from '../format/v3.js';
+import { decodeAtimesAt, GROUP_PAGES, inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RECORD_HEADER, RecordType, u32, type InodeRecord, type LogRecord } from '../format/v3.js';
+import { assert } from '../format/assert.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
-import { recordsIn, type Group, type GroupIndex } from './groups.js';
+import type { Group, GroupIndex } from './groups.js';
+import { tailDecoded, tailRecords, type TailRecords } from './tailread.js';
 import { applyRecord, RUN, type ReplayNode, type ReplayState } from './apply.js';
 import { addSpan, SPAN, type SpanCrcs } from './spans.js';
 import { normalRuns, cutRuns } from './pageruns.js';
@@ -87,15 +89,16 @@ export function replayGroup(g: { dir: InodeRecord | null; nodes: Map<number, Ino
  * or why it cannot be one (the caller then replays the whole log).
  */
 export function tailOverlay(raw: Buffer, src: TailSource, crcs: SpanCrcs, runsData: Float64Array, logAfter: readonly number[]): TailOverlay | string {
-  const all = recordsIn(raw, 'the tail');
+  // The records are checked, not decoded: those that wait for a group's load are decoded then (taildefer.ts).
+  const all = tailRecords(raw, 'the tail');
   if (typeof all === 'string') return all;
   const read = applied(all);
   if (typeof read === 'string') return read;
   // A node the tail made and dropped: none of its records is applied (taildefer.ts lessGone says why that is exact).
-  const { recs, maxIno } = lessGone(read.recs, src.index.locate.maxIno), atimes = read.atimes;
-  // Records of one group wait for its load; the rest are applied now.
-  const split = splitTail(recs, src.index, src.homeOf, runsData, logAfter);
-  const o = eagerOverlay(split.eager, src, crcs);
+  const { ks, maxIno } = lessGone(all.f, read.ks, src.index.locate.maxIno), atimes = read.atimes;
+  // Records of one group wait for its load; the rest are decoded and applied now.
+  const split = splitTail(all, ks, src.index, src.homeOf, runsData, logAfter);
+  const o = eagerOverlay(tailDecoded(all.b, split.eager), src, crcs);
   if (typeof o === 'string') return o;
   o.deferred = split.deferred;
   o.deferredFresh = split.fresh;
@@ -105,27 +108,37 @@ export function tailOverlay(raw: Buffer, src: TailSource, crcs: SpanCrcs, runsDa
 }
 
 /**
- * The tail's records to apply, in one pass: less the second copy of a publish step and the PUBLISHED records (v3
- * minor 5: the copy is the same records again, read only when the first is damaged — a full replay's case, as any
- * damage in the tail — and applying it twice would charge its names and pages twice and undo a reused ino's records,
- * its DROP), less the ATIMES records, held apart with their places (null: none): they join no group, kept whole, each
- * node's atime settled when it is adopted (tailatimes.ts). A SPAN whose page crcs are damaged: why the tail is refused.
+ * The tail's records to apply (their places k among all), in one pass: less the second copy of a publish step and the
+ * PUBLISHED records (v3 minor 5: the copy is the same records again, read only when the first is damaged — a full
+ * replay's case, as any damage in the tail — and applying it twice would charge its names and pages twice and undo a
+ * reused ino's records, its DROP), less the ATIMES records, held apart with their places (null: none): they join no
+ * group, kept whole, each node's atime settled when it is adopted (tailatimes.ts). A SPAN whose page crcs are damaged:
+ * why the tail is refused.
  */
-function applied(all: readonly { rec: LogRecord; at: number }[]): { recs: LogRecord[]; atimes: TailAtimes | null } | string {
-  const recs: LogRecord[] = [];
+function applied({ b, at, f, spanDamage }: TailRecords): { ks: number[]; atimes: TailAtimes | null } | string {
+  const ks: number[] = [];
   let inCopy = false, atimes: TailAtimes | null = null, seq = 0;
-  for (const { rec, at } of all) {
-    if (rec.type === RecordType.Published) { inCopy = rec.r.copy === 0; continue; }
+  for (let k = 0; k < at.length; k++) {
+    const type = f.type[k]!;
+    if (type === RecordType.Published) { inCopy = publishedCopy(b, at[k]!) === 0; continue; }
     if (inCopy) continue;
-    if (rec.type === RecordType.Atimes) { (atimes ??= new TailAtimes()).add(seq++, at, rec.r); continue; }
-    if (rec.type === RecordType.Span && rec.r.crcsDamage) return 'a SPAN of the tail whose page crcs are damaged';
+    if (type === RecordType.Atimes) {
+      const r = decodeAtimesAt(b, at[k]! + RECORD_HEADER, u32(b, at[k]! + 8), true);
+      assert(typeof r !== 'string', 'an ATIMES record checked by tailRecords decodes');
+      (atimes ??= new TailAtimes()).add(seq++, at[k]!, r);
+      continue;
+    }
+    if (type === RecordType.Span && spanDamage?.has(at[k]!)) return 'a SPAN of the tail whose page crcs are damaged';
     // An INODE before the first ATIMES never outweighs one (their places: ascending): only later ones are kept.
-    if (rec.type === RecordType.Inode && atimes) atimes.inode(rec.r.ino, seq);
-    recs.push(rec);
+    if (type === RecordType.Inode && atimes) atimes.inode(f.ino[k]!, seq);
+    ks.push(k);
     seq++;
   }
-  return { recs, atimes };
+  return { ks, atimes };
 }
+
+/** Which copy of a publish step the PUBLISHED record at b[a] ends (checked by tailRecords: 0 or 1). */
+const publishedCopy = (b: Buffer, a: number): number => u32(b, a + RECORD_HEADER + 32);
 
 /** The groups the eager records touch, read and replayed, the records applied over them, placed. */
 function eagerOverlay(recs: readonly LogRecord[], src: TailSource, crcs: SpanCrcs): TailOverlay | string {
@@ -254,7 +267,7 @@ export function replayDeferred(g: Parameters<typeof replayGroup>[0], dir: number
   const pages = g.pages.filter((p) => has((p as { r: { ino: number } }).r.ino));
   replayGroup({ dir: g.dir, nodes: g.nodes, names: g.names, pages }, dir, st, crcs);
   const src = { homeOf }, before = measure(st, src);
-  for (const rec of d.recs) applyRecord(st, rec, (r) => crcs.add(r.crcs), orphan);
+  for (const rec of tailDecoded(d.tail, d.at)) applyRecord(st, rec, (r) => crcs.add(r.crcs), orphan);
   const after = measure(st, src), freed: number[] = [];
   const gone = cutRuns(normalRuns([...before.pages, ...d.pages]), after.pages);
   for (let k = 0; k < gone.length; k += 2) for (let i = 0; i < gone[k + 1]!; i++) freed.push(gone[k]! + i);

@@ -5,14 +5,22 @@
 // union-find says, and each deferred group's reserved and log-held pages the same.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RecordType, type LogRecord } from '../format/v3.js';
+import { encodeRecord, RecordType, type LogRecord } from '../format/v3.js';
 import type { GroupIndex } from './groups.js';
+import { tailRecords, type TailRecords } from './tailread.js';
 import { lessGone, splitTail } from './taildefer.js';
 import { Prng } from '../machine/prng.js';
 
 const DIRS = [1, 10, 20, 30];
 const homeOf = (ino: number): number => (DIRS.includes(ino) ? ino : ino < 10 ? 1 : Math.floor(ino / 10) * 10);
 const index = { locate: { maxIno: 39 }, dirs: new Map(DIRS.map((d) => [d, {}])), links: new Map(), namedIn: new Map() } as unknown as GroupIndex;
+
+/** The records framed in one buffer and read as a tail is (checked, not decoded); `ks`: every record's place, `at`: its first byte. */
+function framed(recs: readonly LogRecord[]): { t: TailRecords; ks: number[]; at: number[] } {
+  const t = tailRecords(Buffer.concat(recs.map((rec) => encodeRecord(rec, 7))), 'the test\'s tail');
+  assert.ok(typeof t !== 'string', t as string);
+  return { t, ks: recs.map((_, k) => k), at: Array.from(t.at) };
+}
 
 /** The reference: records joined by their home and by every page they share, one page at a time. */
 function reference(recs: LogRecord[]): (number | null)[] {
@@ -36,23 +44,24 @@ test('splitTail joins records sharing a page exactly as a page-by-page join does
   const r = new Prng(seed);
   let deferredSeen = 0, eagerSeen = 0;
   for (let round = 0; round < 200; round++) {
-    const recs: LogRecord[] = [];
+    const recs: LogRecord[] = [], base = round % 8 === 7 ? 2 ** 32 - 100 : 1000;   // pages past 2^32 too (sorted another way)
     for (let i = 0, n = 1 + r.below(12); i < n; i++) {
-      const ino = 2 + r.below(38), pfn = 1000 + r.below(200), count = 1 + r.below(r.below(4) ? 8 : 60);
+      const ino = 2 + r.below(38), pfn = base + r.below(200), count = 1 + r.below(r.below(4) ? 8 : 60);
       if (DIRS.includes(ino)) continue;
-      recs.push(r.below(2) ? { type: RecordType.Map, r: { ino, index: 0, pfn, count, csum: 0, flags: 0 } }
+      recs.push(r.below(2) ? { type: RecordType.Map, r: { ino, index: 0, pfn, count: Math.min(count, 32), csum: 0, flags: 0 } }
         : { type: RecordType.Span, r: { ino, index: 0, pfn, count, flags: 0, crcs: new Uint32Array(count) } });
     }
-    const logAfter = Array.from({ length: r.below(4) }, () => 1000 + r.below(260));
-    const split = splitTail(recs, index, homeOf, new Float64Array(0), logAfter);
+    const logAfter = Array.from({ length: r.below(4) }, () => base + r.below(260));
+    const { t, ks, at } = framed(recs);
+    const split = splitTail(t, ks, index, homeOf, new Float64Array(0), logAfter);
     const want = reference(recs);
-    const got = recs.map((rec) => { for (const [dir, d] of split.deferred) if (d.recs.includes(rec)) return dir; return null; });
+    const got = at.map((a) => { for (const [dir, d] of split.deferred) if (d.at.includes(a)) return dir; return null; });
     assert.deepEqual(got, want, `seed ${seed} round ${round}: each record's group (null: eager)`);
-    assert.deepEqual(split.eager, recs.filter((_, i) => want[i] === null), `seed ${seed} round ${round}: the eager records in log order`);
+    assert.deepEqual(split.eager, at.filter((_, i) => want[i] === null), `seed ${seed} round ${round}: the eager records in log order`);
     // Each deferred group's pages: those of its records reserved, but a later log page (held by the log, asLog) not.
     for (const [dir, d] of split.deferred) {
       const own = new Set<number>(), reserved = new Set<number>();
-      for (const rec of d.recs) { const x = (rec as { r: { pfn: number; count: number } }).r; for (let p = x.pfn; p < x.pfn + x.count; p++) own.add(p); }
+      for (const rec of recs.filter((_, i) => d.at.includes(at[i]!))) { const x = (rec as { r: { pfn: number; count: number } }).r; for (let p = x.pfn; p < x.pfn + x.count; p++) own.add(p); }
       for (let k = 0; k < d.pages.length; k += 2) for (let p = d.pages[k]!; p < d.pages[k]! + d.pages[k + 1]!; p++) reserved.add(p);
       assert.deepEqual(new Set(d.asLog), new Set([...own].filter((p) => logAfter.includes(p))), `seed ${seed} round ${round}: group ${dir}'s log-held pages`);
       assert.deepEqual(reserved, new Set([...own].filter((p) => !logAfter.includes(p))), `seed ${seed} round ${round}: group ${dir}'s reserved pages`);
@@ -75,8 +84,9 @@ test('lessGone: the records of a node the tail made, from its INODE through its 
     inode(7), map(7, 904), drop(7),                                      // a node of the index: stays
     inode(60), drop(60), name(0),                                        // the highest ino, gone
   ];
-  const { recs: kept, maxIno } = lessGone(recs, 39);
-  assert.deepEqual(kept, [recs[1], recs[8], recs[9], recs[10], recs[11], recs[12], recs[13], recs[14], recs[15], recs[18]]);
+  const { t, ks } = framed(recs);
+  const { ks: kept, maxIno } = lessGone(t.f, ks, 39);
+  assert.deepEqual(kept, [1, 8, 9, 10, 11, 12, 13, 14, 15, 18]);
   assert.equal(maxIno, 60, 'the highest ino counts though its node is gone');
-  assert.deepEqual(lessGone(recs.slice(5, 7), 39).recs, recs.slice(5, 7), 'no DROP: the records as they are');
+  assert.deepEqual(lessGone(t.f, ks.slice(5, 7), 39).ks, ks.slice(5, 7), 'no DROP: the records as they are');
 });

@@ -14,14 +14,17 @@
 // every component with page records. The mount stays conservative: the deferred pages are reserved and
 // their records charged as new bytes (an upper bound), settled when the group loads.
 
-import { inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RecordType, type LogRecord } from '../format/v3.js';
+import { inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RecordType } from '../format/v3.js';
+import type { RecordFields } from '../format/v3-peek.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import type { GroupIndex } from './groups.js';
+import type { TailRecords } from './tailread.js';
 import { normalRuns } from './pageruns.js';
 
-/** The records of one group applied when it loads, and what the mount charged for them. */
+/** The records of one group applied when it loads (decoded then: tailread.ts tailDecoded), and what the mount charged for them. */
 export interface DeferredGroup {
-  recs: LogRecord[];                       // in log order
+  tail: Buffer;                            // the tail's bytes, as read at mount
+  at: number[];                            // its records' first bytes in them, in log order
   pages: number[];                         // data pages its MAP and SPAN records name (reserved at mount), as (pfn, count) pairs
   asLog: number[];                         // pages they name that a later commit's log holds now (not reserved as data: never data at the end)
   charge: { bytes: number; inline: number };   // record bytes and inline nodes charged at mount, as if all new
@@ -29,7 +32,7 @@ export interface DeferredGroup {
 }
 
 export interface TailSplit {
-  eager: LogRecord[];                      // in log order
+  eager: number[];                         // the first bytes of the records applied at mount, in log order
   deferred: Map<number, DeferredGroup>;    // directory -> its group's deferred records
   fresh: Map<number, number>;              // a node a deferred record made -> its group's directory
   maxIno: number;                          // the highest ino of the index and every tail record
@@ -60,8 +63,11 @@ class Places {
   }
 }
 
-/** The tail's records split into those applied at mount and those each of one group defers to its load. */
-export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (ino: number) => number, runsData: Float64Array, logAfter: readonly number[]): TailSplit {
+/**
+ * The tail's records `ks` (places among t's records, in log order) split into those applied at mount and those each of
+ * one group defers to its load: decided by their fields as read in place (t.f, v3-peek.ts), no record decoded.
+ */
+export function splitTail(t: TailRecords, ks: readonly number[], ix: GroupIndex, homeOf: (ino: number) => number, runsData: Float64Array, logAfter: readonly number[]): TailSplit {
   const max = ix.locate.maxIno, places = new Places();
   const bad = new Set<number>();             // places whose component must stay eager (roots resolved later)
   const paged = new Set<number>();           // places of page records (MAP, SPAN, UNMAP, DROP)
@@ -87,39 +93,40 @@ export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (i
     if (home === 0) { bad.add(ino); return ino; }
     return home;
   };
-  const keys = new Array<number>(recs.length), distinct = new Set<number>(linked);
-  for (let i = 0; i < recs.length; i++) {
-    const rec = recs[i]!;
+  const f = t.f, keys = new Array<number>(ks.length), distinct = new Set<number>(linked);
+  for (let i = 0; i < ks.length; i++) {
+    const j = ks[i]!, ino = f.ino[j]!;
     let k: number;
-    switch (rec.type) {
+    switch (f.type[j]) {
       case RecordType.Inode: {
-        const r = rec.r, dir = (r.mode & S_IFMT) === S_IFDIR;
-        k = keyOf(r.ino);
-        if (r.ino > maxIno) maxIno = r.ino;
-        if (ix.dirs.has(r.ino) ? !dir : dir) bad.add(k);     // a directory made, or one of the index's changed in kind
-        named.add(r.ino);
+        const dir = (f.x[j]! & S_IFMT) === S_IFDIR;
+        k = keyOf(ino);
+        if (ino > maxIno) maxIno = ino;
+        if (ix.dirs.has(ino) ? !dir : dir) bad.add(k);       // a directory made, or one of the index's changed in kind
+        named.add(ino);
         break;
       }
-      case RecordType.Drop:
-        k = keyOf(rec.ino);
-        if (ix.dirs.has(rec.ino)) bad.add(k);                // a directory removed
+      case RecordType.Drop: {
+        k = keyOf(ino);
+        if (ix.dirs.has(ino)) bad.add(k);                    // a directory removed
         paged.add(k);
         break;
+      }
       case RecordType.Name: {
-        const p = rec.r.parent;
+        const p = ino, target = f.x[j]!;
         k = ix.dirs.has(p) ? p : keyOf(p);
         if (!ix.dirs.has(p)) bad.add(k);                     // a name in a directory the tail made
-        if (rec.r.ino !== 0) places.union(k, keyOf(rec.r.ino));
+        if (target !== 0) places.union(k, keyOf(target));
         break;
       }
-      case RecordType.Unmap: k = keyOf(rec.r.ino); paged.add(k); break;
+      case RecordType.Unmap: k = keyOf(ino); paged.add(k); break;
       case RecordType.Map: case RecordType.Span: {
-        const r = rec.r;
-        k = keyOf(r.ino);
+        const pfn = f.x[j]!, count = f.n[j]!;
+        k = keyOf(ino);
         paged.add(k);
-        if (r.ino > max && !named.has(r.ino)) bad.add(k);    // pages of a node not made yet: the eager replay says why
-        stretches.push(r.pfn, r.count, k);
-        if (!conflict && inData(r.pfn, r.count)) conflict = true;
+        if (ino > max && !named.has(ino)) bad.add(k);        // pages of a node not made yet: the eager replay says why
+        stretches.push(pfn, count, k);
+        if (!conflict && inData(pfn, count)) conflict = true;
         break;
       }
       default: k = 0; bad.add(0);
@@ -145,16 +152,17 @@ export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (i
     if (l) l.push(k); else groups.set(r, [k]);
   }
   const out: TailSplit = { eager: [], deferred: new Map(), fresh: new Map(), maxIno };
-  for (let i = 0; i < recs.length; i++) {
-    const rec = recs[i]!, root = rootOf.get(keys[i]!)!, gs = groups.get(root);
-    if (eagerRoots.has(root) || !gs || gs.length !== 1) { out.eager.push(rec); continue; }
+  for (let i = 0; i < ks.length; i++) {
+    const j = ks[i]!, root = rootOf.get(keys[i]!)!, gs = groups.get(root);
+    if (eagerRoots.has(root) || !gs || gs.length !== 1) { out.eager.push(t.at[j]!); continue; }
     const dir = gs[0]!;
     let d = out.deferred.get(dir);
-    if (!d) out.deferred.set(dir, (d = { recs: [], pages: [], asLog: [], charge: { bytes: 0, inline: 0 }, nodes: 0 }));
-    d.recs.push(rec);
-    charge(d, rec, asLog);
-    if (rec.type === RecordType.Inode && rec.r.ino > max && !out.fresh.has(rec.r.ino)) { out.fresh.set(rec.r.ino, dir); d.nodes++; }
-    if (rec.type === RecordType.Drop && (rec.ino <= max || out.fresh.delete(rec.ino))) d.nodes--;
+    if (!d) out.deferred.set(dir, (d = { tail: t.b, at: [], pages: [], asLog: [], charge: { bytes: 0, inline: 0 }, nodes: 0 }));
+    d.at.push(t.at[j]!);
+    const type = f.type[j], ino = f.ino[j]!;
+    charge(d, f, j, asLog);
+    if (type === RecordType.Inode && ino > max && !out.fresh.has(ino)) { out.fresh.set(ino, dir); d.nodes++; }
+    if (type === RecordType.Drop && (ino <= max || out.fresh.delete(ino))) d.nodes--;
   }
   return out;
 }
@@ -165,13 +173,11 @@ export function splitTail(recs: readonly LogRecord[], ix: GroupIndex, homeOf: (i
  * with the ones before it exactly when it starts before the furthest end so far (that stretch holds its first page).
  */
 function joinStretches(st: readonly number[], places: Places): number[] {
-  const order: number[] = [];
-  for (let i = 0; i < st.length; i += 3) order.push(i);
-  order.sort((a, b) => st[a]! - st[b]!);
+  const order = byFirstPage(st);
   const runs: number[] = [];
   let end = -1, key = 0;
-  for (const i of order) {
-    const pfn = st[i]!, stop = pfn + st[i + 1]!;
+  for (let o = 0; o < order.length; o++) {
+    const i = order[o]!, pfn = st[i]!, stop = pfn + st[i + 1]!;
     if (pfn < end) places.union(st[i + 2]!, key);
     else { if (end >= 0) runs.push(end); runs.push(pfn); key = st[i + 2]!; }
     if (stop > end) end = stop;
@@ -182,14 +188,40 @@ function joinStretches(st: readonly number[], places: Places): number[] {
   return runs;
 }
 
-/** What a deferred record is charged at mount: as if it were new (an INODE its record and inline bytes, a NAME its record). */
-function charge(d: DeferredGroup, rec: LogRecord, asLog: ReadonlySet<number>): void {
-  if (rec.type === RecordType.Inode) {
-    d.charge.bytes += inodeRecordBytes(rec.r.xattrs.length);
-    if (rec.r.inline.length > 0) { d.charge.inline++; d.charge.bytes += inlineRecordBytes(rec.r.inline.length); }
-  } else if (rec.type === RecordType.Name && rec.r.ino !== 0) d.charge.bytes += nameRecordBytes(Buffer.byteLength(rec.r.name));
-  else if (rec.type === RecordType.Map || rec.type === RecordType.Span) {
-    const { pfn, count } = rec.r;
+/** Places in the (pfn, count, place) triples `st` of each, by first page (ties in any order). */
+function byFirstPage(st: readonly number[]): ArrayLike<number> {
+  const n = st.length / 3;
+  if (n > KEY_INDEX) return byFirstPageSlow(st);
+  // A typed sort, no comparator call per comparison (a mount runs this once, cold): first page and index in one double.
+  const keys = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const pfn = st[3 * k]!;
+    if (!(pfn < KEY_PFN)) return byFirstPageSlow(st);
+    keys[k] = pfn * KEY_INDEX + k;
+  }
+  keys.sort();
+  const order = new Uint32Array(n);
+  for (let k = 0; k < n; k++) order[k] = 3 * (keys[k]! % KEY_INDEX);
+  return order;
+}
+/** byFirstPage's keys: a first page below 2^32 and an index below 2^20 fit a double exactly. */
+const KEY_PFN = 2 ** 32, KEY_INDEX = 2 ** 20;
+
+function byFirstPageSlow(st: readonly number[]): number[] {
+  const order: number[] = [];
+  for (let i = 0; i < st.length; i += 3) order.push(i);
+  return order.sort((a, b) => st[a]! - st[b]!);
+}
+
+/** What deferred record j is charged at mount: as if it were new (an INODE its record and inline bytes, a NAME its record). */
+function charge(d: DeferredGroup, f: RecordFields, j: number, asLog: ReadonlySet<number>): void {
+  const type = f.type[j];
+  if (type === RecordType.Inode) {
+    d.charge.bytes += inodeRecordBytes(f.n[j]!);
+    if (f.m[j]! > 0) { d.charge.inline++; d.charge.bytes += inlineRecordBytes(f.m[j]!); }
+  } else if (type === RecordType.Name && f.x[j] !== 0) d.charge.bytes += nameRecordBytes(f.n[j]!);
+  else if (type === RecordType.Map || type === RecordType.Span) {
+    const pfn = f.x[j]!, count = f.n[j]!;
     if (asLog.size === 0) { d.pages.push(pfn, count); return; }
     // The stretches between the log's pages, those in a list of their own.
     let from = pfn;
@@ -203,40 +235,43 @@ function charge(d: DeferredGroup, rec: LogRecord, asLog: ReadonlySet<number>): v
   }
 }
 
-/** The ino a record's node is (-1: a NAME, whose directory and target are not its node). */
-function nodeOf(rec: LogRecord): number {
-  switch (rec.type) {
-    case RecordType.Inode: case RecordType.Map: case RecordType.Unmap: case RecordType.Span: return rec.r.ino;
-    case RecordType.Drop: return rec.ino;
-    default: return -1;
-  }
-}
+/** Whether a record of this type is of a node (an INODE, DROP, MAP, UNMAP, SPAN: its ino f.ino), not a NAME, whose directory and target are not its node. */
+const ofNode = (type: number): boolean => type >= RecordType.Inode && type <= RecordType.Span && type !== RecordType.Name;
 
 /**
- * The records less those of nodes the tail made and dropped (a file created, written and unlinked since the
- * compaction: the bench's fsync target, a session's scratch files). An ino past the index's highest had no node
- * before the tail; from its first record, an INODE, through its last DROP, its records take it from no node to no
- * node: the pages they mapped are held by nothing after them (a full replay claims only live runs), the bytes they
- * would charge are gone, so applying them or not leaves the same tree, pages and totals — and none is decoded,
- * split or applied again at a group's load. Its NAME records stay (a name given and taken again can hide one the
- * directory held before). `maxIno`: the highest ino of every INODE record, the dropped too (as before).
+ * The records `ks` (places among a tail's records, fields f, in log order) less those of nodes the tail made and dropped
+ * (a file created, written and unlinked since the compaction: the bench's fsync target, a session's scratch files). An ino
+ * past the index's highest had no node before the tail; from its first record, an INODE, through its last DROP, its
+ * records take it from no node to no node: the pages they mapped are held by nothing after them (a full replay claims
+ * only live runs), the bytes they would charge are gone, so applying them or not leaves the same tree, pages and totals —
+ * and none is decoded, split or applied again at a group's load. Its NAME records stay (a name given and taken again can
+ * hide one the directory held before). `maxIno`: the highest ino of every INODE record, the dropped too (as before).
  */
-export function lessGone(recs: readonly LogRecord[], max: number): { recs: LogRecord[]; maxIno: number } {
+export function lessGone(f: RecordFields, ks: readonly number[], max: number): { ks: number[]; maxIno: number } {
   const first = new Map<number, number>(), lastDrop = new Map<number, number>();
-  let maxIno = max;
-  for (let i = 0; i < recs.length; i++) {
-    const rec = recs[i]!, ino = nodeOf(rec);
-    if (!(ino > max)) continue;
-    if (!first.has(ino)) first.set(ino, rec.type === RecordType.Inode ? i : -1);
-    if (rec.type === RecordType.Drop) lastDrop.set(ino, i);
-    else if (rec.type === RecordType.Inode && ino > maxIno) maxIno = ino;
+  // A node's records mostly come together (its INODE, then its MAPs): a run of one ino looks it up once.
+  let maxIno = max, prev = -1;
+  for (let i = 0; i < ks.length; i++) {
+    const j = ks[i]!, ino = f.ino[j]!, type = f.type[j]!;
+    if (!(ino > max) || !ofNode(type)) continue;
+    if (ino !== prev && !first.has(ino)) first.set(ino, type === RecordType.Inode ? i : -1);
+    prev = ino;
+    if (type === RecordType.Drop) lastDrop.set(ino, i);
+    else if (type === RecordType.Inode && ino > maxIno) maxIno = ino;
   }
-  if (lastDrop.size === 0) return { recs: recs as LogRecord[], maxIno };
-  const out: LogRecord[] = [];
-  for (let i = 0; i < recs.length; i++) {
-    const rec = recs[i]!, ino = nodeOf(rec);
-    if (ino > max && first.get(ino)! >= 0 && i <= (lastDrop.get(ino) ?? -1)) continue;
-    out.push(rec);
+  if (lastDrop.size === 0) return { ks: ks as number[], maxIno };
+  // Per node made by the tail (its first record an INODE) and dropped: the place of its last DROP, through which its records go.
+  const until = new Map<number, number>();
+  for (const [ino, d] of lastDrop) if (first.get(ino)! >= 0) until.set(ino, d);
+  const out: number[] = [];
+  let of = -1, upTo = -1;
+  for (let i = 0; i < ks.length; i++) {
+    const j = ks[i]!, ino = f.ino[j]!;
+    if (ino > max && ofNode(f.type[j]!)) {
+      if (ino !== of) { of = ino; upTo = until.get(ino) ?? -1; }
+      if (i <= upTo) continue;
+    }
+    out.push(j);
   }
-  return { recs: out, maxIno };
+  return { ks: out, maxIno };
 }

@@ -1,0 +1,62 @@
+// A lazy mount's tail read (tail.ts): its records framed and checked as recordsIn checks them, but not decoded — most
+// wait for a group's load (taildefer.ts), and deciding which needs a few fields only, read in place into columns
+// (format/v3-peek.ts recordFields). A record is decoded when it is applied: at mount for the eager ones, at its
+// group's load for a deferred one (tailDecoded).
+
+import { assert } from '../format/assert.js';
+import { RECORD_HEADER, RecordType, u32, type LogRecord } from '../format/v3.js';
+import { recordFields, type RecordFields } from '../format/v3-peek.js';
+import { framesChecked, offs, shrinkScratch } from './frames.js';
+import { decodedAt, recordsIn } from './groups.js';
+
+/**
+ * The records of a lazy mount's tail, checked, none decoded: its bytes, each record's first byte, the fields deciding
+ * where it goes (v3-peek.ts, by the same k), and the SPANs whose page crcs are damaged (their first bytes; null: none).
+ */
+export interface TailRecords { b: Buffer; at: Uint32Array; f: RecordFields; spanDamage: ReadonlySet<number> | null }
+
+/**
+ * The records in b checked as recordsIn checks them (every header and crc in one native call, each payload as its
+ * decoder would take it), none decoded — a lazy mount's tail, whose records mostly wait for a group's load (taildefer.ts:
+ * the mount reads the fields it needs in place). What recordsIn refuses, this refuses in the same words (the records
+ * read one by one then); a SPAN whose page crcs are damaged is marked, as there.
+ */
+export function tailRecords(b: Buffer, where: string): TailRecords | string {
+  const n = framesChecked(b, null);
+  const at = n === null ? null : offs.slice(0, n);
+  shrinkScratch();
+  const read = at && recordFields(b, at);
+  if (read && read.bad < 0 && (read.others === 0 || othersDecode(b, at!, read.f))) return { b, at: at!, f: read.f, spanDamage: null };
+  // Something does not check: recordsIn reads the records one by one then (and says what).
+  const recs = recordsIn(b, where);
+  if (typeof recs === 'string') return recs;
+  const damaged = new Set<number>();
+  for (const x of recs) if (x.rec.type === RecordType.Span && x.rec.r.crcsDamage) damaged.add(x.at);
+  const at1 = Uint32Array.from(recs, (x) => x.at);
+  return { b, at: at1, f: recordFields(b, at1).f, spanDamage: damaged.size ? damaged : null };
+}
+
+/** The records recordFields does not check (any kind but the six a commit writes: rare in a tail) decode. */
+function othersDecode(b: Buffer, at: Uint32Array, f: RecordFields): boolean {
+  for (let k = 0; k < at.length; k++) {
+    const type = f.type[k]!;
+    if (type >= RecordType.Inode && type <= RecordType.Span) continue;
+    if (typeof decodedAt(b, type, at[k]! + RECORD_HEADER, u32(b, at[k]! + 8)) === 'string') return false;
+  }
+  return true;
+}
+
+/** Tail records decoded into objects so far, in this process (tests hold a deferred group's records undecoded until its load). */
+export const tailDecodes = { records: 0 };
+
+/** The tail's records at the given first bytes, decoded (each checked by tailRecords: none fails): the eager ones at mount, a deferred group's at its load. */
+export function tailDecoded(b: Buffer, at: ArrayLike<number>): LogRecord[] {
+  const out: LogRecord[] = new Array(at.length);
+  for (let k = 0; k < at.length; k++) {
+    const a = at[k]!, rec = decodedAt(b, b[a + 4]! | b[a + 5]! << 8, a + RECORD_HEADER, u32(b, a + 8));
+    assert(typeof rec !== 'string', `a tail record checked at mount decodes (byte ${a}: ${rec as string})`);
+    out[k] = rec;
+  }
+  tailDecodes.records += at.length;
+  return out;
+}
