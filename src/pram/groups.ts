@@ -154,10 +154,11 @@ export interface IndexRuns { modelBytes: number; inline: number; data: Float64Ar
  * The index of the compaction that began the log (pages by seq; `bytes`: the
  * committed stream's length), checked; a string when there is none (a log
  * of before minor 2, or a compaction that fell back to a plain log for room) or it cannot be trusted.
+ * `locateBytes`: the stream's first LOCATE_BYTES when the caller has read them (the lazy boot, from the head page).
  */
-export function readIndex(mem: PhysMem, pages: readonly number[], bytes: number, logId: number): GroupIndex | string {
+export function readIndex(mem: PhysMem, pages: readonly number[], bytes: number, logId: number, locateBytes?: Buffer): GroupIndex | string {
   if (bytes < LOCATE_BYTES) return 'no LOCATE record';
-  const head = streamBytes(mem, pages, 0, LOCATE_BYTES);
+  const head = locateBytes?.length === LOCATE_BYTES ? locateBytes : streamBytes(mem, pages, 0, LOCATE_BYTES);
   if (!head || head.readUInt16LE(4) !== RecordType.Locate) return 'no LOCATE record (a log of before v3 minor 2, or written without its index for room)';
   const first = recordsIn(head, 'LOCATE');
   if (typeof first === 'string') return first;
