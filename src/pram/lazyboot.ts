@@ -8,7 +8,7 @@
 // page or run that does not fit) is a string saying why, and the caller replays
 // the whole log instead: nothing is reserved then.
 
-import type { PhysMem } from '../mem/physmem.js';
+import { readPage, type PhysMem } from '../mem/physmem.js';
 import type { Memblock } from '../boot/memblock.js';
 import { Owner } from '../boot/frames.js';
 import type { SlotLog } from '../format/header.js';
@@ -28,7 +28,7 @@ import { LazyLog } from './lazy.js';
 export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; log: SlotLog }): LazyLog | string {
   const head = slot.headPfn, per = logPayload(mem.pageSize), total = slot.log.logPages;
   if (!(head >= 1 && head < mem.pageCount) || total < 1) return 'the slot names no log';
-  const b = headPage(mem, head), h = readLogHeader(b);
+  const b = readPage(mem, head), h = readLogHeader(b);   // not mapped (mem/physmem.ts readPage says why)
   if (typeof h === 'string' || h.seq !== 0) return 'the head page\'s header';
   const bytes = (total - 1) * per + slot.log.tailOff - LOG_HEADER;
   // LOCATE lies in the head page (80 bytes from the stream's start): read it there, checked by readIndex below.
@@ -117,16 +117,6 @@ function retouched(data: Float64Array, before: readonly number[], after: readonl
 /** The data runs and the (pfn, count) pairs `more`, a page named twice once (reservable() refuses one listed twice). */
 function withPages(data: Float64Array, more: number[]): Float64Array {
   return Float64Array.from([...data, ...normalRuns(more)]);
-}
-
-/**
- * The head page's bytes, read with pread where the memory has it. Through the mapping, it would map the head's
- * segment (16 MiB) at every mount: with the header's, 32 MB of young Buffers, past which V8 runs a young GC at
- * every typed array made until they are old (~1-4 ms of a 2 GiB image's lazy mount).
- */
-function headPage(mem: PhysMem, pfn: number): Buffer {
-  const b = Buffer.allocUnsafe(mem.pageSize);
-  return mem.readAt?.(pfn * mem.pageSize, b, 0, b.length) ? b : mem.page(pfn);
 }
 
 /** The log's pages by seq: the LOG runs' pages, then `after` (the walk's, from the index's page on). */
