@@ -89,9 +89,10 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
   /*
    * Taken off once the Buffer has counted it: the count comes back to where it was. Taken off before, it dipped
    * below its low since the last full collection, which V8 then moved down with it, and the Buffer's count put the
-   * mapping's length back on as memory allocated since: V8 adds that to the old generation's size against its
-   * limit, which in a fresh process is a few MB, so the first 16 MiB segment mapped (the header's, at every
-   * mount) brought on a full collection at once (5-13 ms of a 1 000 000-file mount's ~20).
+   * mapping's length back on as memory allocated since: V8 weighs that with the old generation against its
+   * limit, small in a process that has not collected yet (measured: --initial-old-space-size=32 kept it off,
+   * 12 did not), so the first 16 MiB segment mapped (the header's, at every mount) brought on a full
+   * collection at once (5-13 ms of a 1 000 000-file lazy mount's ~20).
    */
   owe_external(env, m, 1);
   pthread_mutex_lock(&map_lock);
