@@ -79,15 +79,22 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
   mapping_t *m = malloc(sizeof *m);
   if (m == NULL) { munmap(addr, (size_t)len); return throw_errno(env, ENOMEM, "mmap"); }
   m->addr = addr; m->len = (size_t)len; m->live = 1; m->owed = 0;
-  owe_external(env, m, 1); /* before the Buffer exists: its count then adds back to where it was */
   napi_value buf;
   if (napi_create_external_buffer(env, (size_t)len, addr, finalize_mapping, m, &buf) != napi_ok) {
-    owe_external(env, m, 0);
     munmap(addr, (size_t)len);
     free(m);
     napi_throw_error(env, "ENOMEM", "mmap: cannot wrap the mapping in a Buffer");
     return NULL;
   }
+  /*
+   * Taken off once the Buffer has counted it: the count comes back to where it was. Taken off before, it dipped
+   * below its low since the last full collection, which V8 then moved down with it, and the Buffer's count put the
+   * mapping's length back on as memory allocated since: V8 weighs that with the old generation against its
+   * limit, small in a process that has not collected yet (measured: --initial-old-space-size=32 kept it off,
+   * 12 did not), so the first 16 MiB segment mapped (the header's, at every mount) brought on a full
+   * collection at once (5-13 ms of a 1 000 000-file lazy mount's ~20).
+   */
+  owe_external(env, m, 1);
   pthread_mutex_lock(&map_lock);
   m->next = mappings;
   mappings = m;

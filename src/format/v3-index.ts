@@ -1,6 +1,6 @@
 // The payloads of v3 minor 2's INDEX and LOCATE records (docs/FORMAT.md §v3): where a
 // compaction's log keeps each directory's group. Framing and the writer are v3.ts's.
-import { putU64, u64, RECORD_HEADER } from './v3-base.js';
+import { putU64, u32, u64, RECORD_HEADER } from './v3-base.js';
 
 /** INDEX (v3 minor 2): u32 entries, u32 0, then entries of INDEX_ENTRY bytes (indexes.ts in pram/ writes and reads them). */
 export const INDEX_FIXED = 8;
@@ -51,14 +51,19 @@ export function runsPayload(r: RunsRecord): Buffer {
 }
 
 export function decodeRuns(p: Buffer): RunsRecord | string {
-  const kind = p.readUInt32LE(0), n = p.readUInt32LE(4), a = u64(p, 8), b = u64(p, 16);
+  return decodeRunsAt(p, 0, p.length);
+}
+
+/** decodeRuns of the payload at bytes [at, at + length) of `p`, read in place (no view of it made); at least RUNS_FIXED bytes. */
+export function decodeRunsAt(p: Uint8Array, at: number, length: number): RunsRecord | string {
+  const kind = u32(p, at), n = u32(p, at + 4), a = u64(p, at + 8), b = u64(p, at + 16);
   if (kind > RunsKind.Homes) return `RUNS of kind ${kind}`;
-  if (n > RUNS_MAX_ENTRIES || p.length !== RUNS_FIXED + RUNS_ENTRY * n || (kind === RunsKind.Totals) !== (n === 0)) return `RUNS of ${n} runs in ${p.length} bytes`;
+  if (n > RUNS_MAX_ENTRIES || length !== RUNS_FIXED + RUNS_ENTRY * n || (kind === RunsKind.Totals) !== (n === 0)) return `RUNS of ${n} runs in ${length} bytes`;
   if (a === null || b === null) return 'a value over 2^53';
   if (kind === RunsKind.Homes && (a === 0 || b !== 0)) return `RUNS HOMES of directory ${a}, b ${b}`;
   const runs = new Float64Array(2 * n);
   for (let i = 0; i < 2 * n; i++) {
-    const v = u64(p, RUNS_FIXED + 8 * i);
+    const v = u64(p, at + RUNS_FIXED + 8 * i);
     if (v === null || (i % 2 === 1 && v === 0)) return `RUNS run ${i >> 1}: ${v === null ? 'a value over 2^53' : 'no pages'}`;
     runs[i] = v;
   }

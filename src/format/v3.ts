@@ -12,10 +12,10 @@ import { PAGE_SIZE_MIN } from './v1.js';
 import { align8, putU64, u32, u64, RECORD_HEADER, RECORD_NAMES, RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
   ATIMES_FIXED, ATIMES_ENTRY, PUBLISHED_SIZE, PUBLISH_COPIES } from './v3-base.js';
 import type { InodeFields } from './v3-put.js';
-import { decodeIndex, decodeLocate, decodeRuns, indexPayload, locatePayload, runsPayload, INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE,
+import { decodeIndex, decodeLocate, decodeRuns, decodeRunsAt, indexPayload, locatePayload, runsPayload, INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE,
   RUNS_FIXED, RUNS_ENTRY, RUNS_MAX_ENTRIES, RunsKind, type IndexEntry, type LocateRecord, type RunsRecord } from './v3-index.js';
 
-export { INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE, RUNS_FIXED, RUNS_ENTRY, RUNS_MAX_ENTRIES, RunsKind, type IndexEntry, type LocateRecord, type RunsRecord };
+export { decodeRunsAt, INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE, RUNS_FIXED, RUNS_ENTRY, RUNS_MAX_ENTRIES, RunsKind, type IndexEntry, type LocateRecord, type RunsRecord };
 
 export const LOG_MAGIC = 0x474f4c50;          // bytes 'P','L','O','G'
 export const LOG_HEADER = 32;                 // magic, first, log id, seq, reserved, crc

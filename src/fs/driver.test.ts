@@ -33,3 +33,23 @@ test('one slice per turn of the loop at most, chains restarted by the tick, none
   assert.equal(worst, 1, 'never two slices between two timer ticks');
   assert.ok(calls - after <= 1, 'nothing after stop (one already scheduled may run)');
 });
+
+test('the driver makes its tick\'s timer at the first turn of the loop, not when started (a mount returns before it); stopped before that turn, none', async () => {
+  const vol: Driven = { isMounted: true, driveBackground: () => {}, background: () => false };
+  const real = globalThis.setInterval;
+  let made = 0;
+  globalThis.setInterval = ((...a: Parameters<typeof real>) => { made++; return real(...a); }) as typeof real;
+  try {
+    const stop = startBackground(vol);
+    assert.equal(made, 0, 'no timer made by the start');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(made, 1, 'the timer made at the first turn');
+    stop();
+    const early = startBackground(vol);
+    early();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(made, 1, 'stopped before its first turn: no timer made');
+  } finally {
+    globalThis.setInterval = real;
+  }
+});

@@ -64,6 +64,8 @@ for (const tail of [false, true]) {
     const lazy = mountOn(copyRam(ram), { verify: 'lazy' });
     const pfns = pfnsOf(ram, big), smalls = pfnsOf(ram, small);
     assert.ok(lazy.pram!.lazyLog, 'booted lazily');
+    assert.equal(adopted(lazy, smalls), 0, 'the mount loads no group: the small file not adopted yet');
+    attrOf(lazy, lazy.rootIno);      // the first request loads the root's group
     if (!process.env['PRAM_LATER_PAGES']) assert.equal(adopted(lazy, smalls), 3, 'the root group loaded: the small file adopted');
     assert.equal(adopted(lazy, pfns), 0, 'the large file not');
     assert.equal(lazy.pram!.stats().unverified, full.pram!.stats().unverified + pfns.length + 3, 'its pages count as still to verify');

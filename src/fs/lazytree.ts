@@ -37,6 +37,13 @@ export class LazyTree implements TreeLoader {
 
   /** The inode `ino` after loading the group that holds it (undefined: none does, or it is loaded and gone). */
   fetch(ino: number): Inode | undefined {
+    // The root's group, which the mount leaves to the first need (Volume), loads before anything else is looked for:
+    // whatever the volume is asked first (a path, or a node by number as after a mount that loaded it) starts there.
+    if (this.src.groupOf(ROOT_INO) === ROOT_INO && !this.src.isLoaded(ROOT_INO)) {
+      this.load(ROOT_INO);
+      const node = this.t.inodes.get(ino);
+      if (node !== undefined || ino === ROOT_INO) return node;
+    }
     const dir = this.src.groupOf(ino);
     if (dir === 0 || this.src.isLoaded(dir)) return undefined;
     this.load(dir);

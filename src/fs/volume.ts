@@ -46,6 +46,8 @@ export class Volume {
   private mounted = true;
   private readonly checkpoints: Checkpointer;
   private readonly parts: VolumeParts;
+  /** A lazy mount left the root's group to the first need: the first background slice loads it, if nothing asked before. */
+  private rootLater = false;
 
   constructor(parts: VolumeParts) {
     this.parts = { ...parts, images: [] };   // the loaded images become the inodes: not kept beside them
@@ -56,10 +58,15 @@ export class Volume {
     this.readCopy = parts.mem.readAt && parts.mem.preadFd !== undefined ? (i, o, l, t) => this.copyWhole(i, o, l, t) : undefined;
     this.t = new InodeTable(this.pc, parts.clock);
     if (parts.lazy) {
-      // A lazy mount: the root's group now, every other directory's when first needed (lazytree.ts).
+      // A lazy mount: each directory's group when first needed (lazytree.ts), the root's too.
       this.t.lazy = new LazyTree(this.t, parts.lazy, { ...parts.owner, mode: 0o755 });
       this.t.nextIno = Math.max(this.t.nextIno, parts.lazy.maxIno + 1);
-      const made = this.t.get(ROOT_INO) ? [] : fromImages(this.t, [], { ...parts.owner, mode: 0o755 });   // no group for the root: a new one
+      // The root's group loads on first need, as every other directory's does (a real file system reads a directory's
+      // entries on first lookup, not at mount): its names, the nodes homed in it and their page maps (12 GiB of large
+      // files in the root: ~12 MB of SPAN page crcs). Every other group loads it first (its way up). No group: a new root now.
+      const later = parts.lazy.groupOf(ROOT_INO) === ROOT_INO && !parts.lazy.isLoaded(ROOT_INO);
+      const made = later || this.t.get(ROOT_INO) ? [] : fromImages(this.t, [], { ...parts.owner, mode: 0o755 });
+      this.rootLater = later;
       this.loadLosses = [...parts.losses, ...made];
     } else this.loadLosses = [...parts.losses, ...fromImages(this.t, parts.images, { ...parts.owner, mode: 0o755 })];
     this.checkpoints = new Checkpointer(this.t, parts.engine, parts.pram, this.loadLosses.length > 0);
@@ -325,7 +332,11 @@ export class Volume {
 
   /** Background work between requests for about budgetMs, never needed for safety (checkpoint.ts): true when more is to do now. */
   background(budgetMs: number): boolean {
-    return this.mounted && this.checkpoints.background(budgetMs);
+    if (!this.mounted) return false;
+    // The root's group, which the mount left to the first need: loaded by the first slice when no request came before,
+    // so the checking thread gets its files' sums right after the mount as it did when the mount loaded it (one slice: its whole cost).
+    if (this.rootLater) { this.rootLater = false; this.t.get(ROOT_INO); return true; }
+    return this.checkpoints.background(budgetMs);
   }
 
   /** From now on a driver calls background() between requests: a due compaction waits for its slices. */

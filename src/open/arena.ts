@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import { EEXIST, EINVAL, ENOENT } from '../format/errno.js';
 import { FORMAT_VERSIONS, HEADER_FLAG_EXTENTS, HEADER_MAGIC } from '../format/header.js';
 import { Arena, ArenaError } from '../mem/arena.js';
+import { readPage } from '../mem/physmem.js';
 import { openMemfdArena } from '../mem/fdstore.js';
 import { LuoError, restoreLuoArena } from '../mem/luo.js';
 import { ArenaHeaderHandoff } from '../pram/handoff.js';
@@ -112,7 +113,7 @@ export function openArena(text: string, create?: CreateOptions, note?: (line: st
  */
 export function attachHeader(mem: Arena, path: string, pageSize?: number): { mem: Arena; handoff: ArenaHeaderHandoff } {
   try {
-    const head = mem.page(0);
+    const head = readPage(mem, 0);   // not mapped at mount (mem/physmem.ts readPage says why)
     if (head.readUInt32LE(0) === HEADER_MAGIC && (FORMAT_VERSIONS as readonly number[]).includes(head.readUInt32LE(4))) {
       const saved = head.readUInt32LE(8);
       if (pageSize !== undefined && saved !== pageSize) {

@@ -4,7 +4,7 @@
 // of its header at pfn 0 (ArenaHeaderHandoff). commit() is the atomic switch
 // from the previous checkpoint to the new one.
 
-import type { PhysMem } from '../mem/physmem.js';
+import { readPage, type PhysMem } from '../mem/physmem.js';
 import { FORMAT_VERSION, HeaderView, checkHeader, slotName, type AttachError, type Geometry, type SlotLog } from '../format/header.js';
 import { getU64, PRAM_MAGIC } from '../format/v1.js';
 import type { Loss } from './image.js';
@@ -51,15 +51,18 @@ export class ArenaHeaderHandoff implements Handoff {
 
   /** Check the header in order (magic, version, page size, page count, crc). */
   static attach(mem: PhysMem): ArenaHeaderHandoff | AttachError {
-    const err = checkHeader(mem.page(0), { pageSize: mem.pageSize, pageCount: mem.pageCount });
+    const err = checkHeader(readPage(mem, 0), { pageSize: mem.pageSize, pageCount: mem.pageCount });
     return err ?? new ArenaHeaderHandoff(mem);
   }
 
-  get flags(): number { return new HeaderView(this.mem.page(0)).flags; }
-  get version(): number { return new HeaderView(this.mem.page(0)).version; }
+  get flags(): number { return this.header().flags; }
+  get version(): number { return this.header().version; }
+
+  /** The header to read (mem/physmem.ts readPage: not mapped until the first commit writes it). */
+  private header(): HeaderView { return new HeaderView(readPage(this.mem, 0)); }
 
   read(): { headPfn: number; generation: number; secondPfn?: number; log?: SlotLog } | null {
-    const cur = new HeaderView(this.mem.page(0)).current();
+    const cur = this.header().current();
     if (!cur) return null;
     const { headPfn, generation, secondPfn, log } = cur.slot;
     if (log) return { headPfn, generation, log };
@@ -67,7 +70,7 @@ export class ArenaHeaderHandoff implements Handoff {
   }
 
   older(): { headPfn: number; generation: number; log?: SlotLog; name: string } | null {
-    const h = new HeaderView(this.mem.page(0)), cur = h.current();
+    const h = this.header(), cur = h.current();
     if (!cur) return null;
     const which = cur.which === 0 ? 1 : 0, s = h.readSlot(which);
     if (!s) return null;
@@ -82,7 +85,7 @@ export class ArenaHeaderHandoff implements Handoff {
    * it would destroy what salvage could still find).
    */
   slotDamage(): { losses: Loss[]; refusal: string | null } {
-    const { current, damaged } = new HeaderView(this.mem.page(0)).survey();
+    const { current, damaged } = this.header().survey();
     const x = (v: number) => `0x${v.toString(16).padStart(8, '0')}`;
     const what = (d: { which: 0 | 1; saved: number; computed: number; why: string }) =>
       `arena header slot ${slotName(d.which)} is damaged (${d.why === 'crc mismatch' ? '' : `${d.why}; `}crc saved ${x(d.saved)}, computed ${x(d.computed)})`;

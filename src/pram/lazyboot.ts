@@ -8,7 +8,7 @@
 // page or run that does not fit) is a string saying why, and the caller replays
 // the whole log instead: nothing is reserved then.
 
-import type { PhysMem } from '../mem/physmem.js';
+import { readPage, type PhysMem } from '../mem/physmem.js';
 import type { Memblock } from '../boot/memblock.js';
 import { Owner } from '../boot/frames.js';
 import type { SlotLog } from '../format/header.js';
@@ -28,11 +28,10 @@ import { LazyLog } from './lazy.js';
 export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; log: SlotLog }): LazyLog | string {
   const head = slot.headPfn, per = logPayload(mem.pageSize), total = slot.log.logPages;
   if (!(head >= 1 && head < mem.pageCount) || total < 1) return 'the slot names no log';
-  const h = readLogHeader(mem.page(head));
+  const b = readPage(mem, head), h = readLogHeader(b);   // not mapped (mem/physmem.ts readPage says why)
   if (typeof h === 'string' || h.seq !== 0) return 'the head page\'s header';
   const bytes = (total - 1) * per + slot.log.tailOff - LOG_HEADER;
   // LOCATE lies in the head page (80 bytes from the stream's start): read it there, checked by readIndex below.
-  const b = mem.page(head);
   if (bytes < LOCATE_BYTES || b.readUInt16LE(LOG_HEADER + 4) !== RecordType.Locate) return 'no LOCATE';
   const at = LOG_HEADER + RECORD_HEADER, locate = decodePayload(RecordType.Locate, b.subarray(at, at + LOCATE_SIZE));
   if (typeof locate === 'string' || locate.type !== RecordType.Locate) return `LOCATE: ${typeof locate === 'string' ? locate : 'not one'}`;
@@ -50,21 +49,18 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   if (typeof after === 'string') return after;
   for (let i = 0; i < after.length; i++) sparse[seq0 + i] = after[i]!;
   if (after[after.length - 1] !== slot.log.tailPfn) return 'the walk does not end at the slot\'s tail';
-  const index = readIndex(mem, sparse, bytes, h.logId);
+  const index = readIndex(mem, sparse, bytes, h.logId, b.subarray(LOG_HEADER, LOG_HEADER + LOCATE_BYTES));
   if (typeof index === 'string') return index;
   if (!index.runs) return 'no RUNS';
-  // The pages before the index's, from the LOG runs.
-  const pages: number[] = [];
-  for (let i = 0; i < index.runs.log.length; i += 2) {
-    for (let k = 0; k < index.runs.log[i + 1]!; k++) {
-      if (pages.length >= seq0) return 'the LOG runs list more pages than lie before the index';
-      const pfn = index.runs.log[i]! + k;
-      if (pages.length === 0 && pfn !== head) return 'the LOG runs do not begin at the head';
-      pages.push(pfn);
-    }
-  }
-  if (pages.length !== seq0) return `the LOG runs list ${pages.length} pages, ${seq0} lie before the index`;
-  for (const pfn of after) pages.push(pfn);
+  // The pages before the index's, from the LOG runs: checked as runs, then listed in one pass into an array made
+  // at its size (a million files' log is ~61 000 pages: a push and a check per page cost ms in code not yet compiled).
+  const logRuns = index.runs.log;
+  let listed = 0;
+  for (let i = 1; i < logRuns.length; i += 2) listed += logRuns[i]!;
+  if (listed > seq0) return 'the LOG runs list more pages than lie before the index';
+  if (listed !== seq0) return `the LOG runs list ${listed} pages, ${seq0} lie before the index`;
+  if (seq0 > 0 && logRuns[0] !== head) return 'the LOG runs do not begin at the head';
+  const pages = listPages(logRuns, after);
   // Records after the RUNS (later commits): the groups they touch, replayed with them (tail.ts).
   let tail: TailOverlay | null = null, dataRuns = index.runs.data;
   const crcs = new SpanCrcs();
@@ -96,7 +92,7 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   }
   let data = 0;
   for (let i = 1; i < dataRuns.length; i += 2) data += dataRuns[i]!;
-  const runs = reservable(mem, memblock, pages, dataRuns);
+  const runs = reservable(mem, memblock, metaRuns(logRuns, after), dataRuns);
   if (typeof runs === 'string') return runs;
   // pram's own pages are reserved with banning off (as the replay does): they stay usable by pram.
   const ban = memblock.banWhileReserving;
@@ -123,15 +119,42 @@ function withPages(data: Float64Array, more: number[]): Float64Array {
   return Float64Array.from([...data, ...normalRuns(more)]);
 }
 
-/** The log's pages and the data runs as runs to reserve, or why one cannot be (outside, over the header, busy, overlapping). */
-function reservable(mem: PhysMem, memblock: Memblock, pages: readonly number[], data: Float64Array): [number, number, Owner][] | string {
-  const runs: [number, number, Owner][] = [];
-  for (let i = 0; i < pages.length;) {
+/** The log's pages by seq: the LOG runs' pages, then `after` (the walk's, from the index's page on). */
+function listPages(logRuns: Float64Array, after: readonly number[]): number[] {
+  let n = after.length;
+  for (let i = 1; i < logRuns.length; i += 2) n += logRuns[i]!;
+  const pages = new Array<number>(n);
+  let at = 0;
+  for (let i = 0; i < logRuns.length; i += 2) {
+    const start = logRuns[i]!, end = start + logRuns[i + 1]!;
+    for (let pfn = start; pfn < end; pfn++) pages[at++] = pfn;
+  }
+  for (let i = 0; i < after.length; i++) pages[at++] = after[i]!;
+  return pages;
+}
+
+/** The log's pages as (pfn, count) runs of consecutive pfns: the LOG runs as listed, then `after`'s (no pass over the LOG runs' pages). */
+function metaRuns(logRuns: Float64Array, after: readonly number[]): number[] {
+  const runs: number[] = [];
+  const add = (pfn: number, count: number): void => {
+    const k = runs.length - 2;
+    if (k >= 0 && runs[k]! + runs[k + 1]! === pfn) runs[k + 1] = runs[k + 1]! + count;
+    else runs.push(pfn, count);
+  };
+  for (let i = 0; i < logRuns.length; i += 2) add(logRuns[i]!, logRuns[i + 1]!);
+  for (let i = 0; i < after.length;) {
     let j = i + 1;
-    while (j < pages.length && pages[j] === pages[j - 1]! + 1) j++;
-    runs.push([pages[i]!, j - i, Owner.Meta]);
+    while (j < after.length && after[j] === after[j - 1]! + 1) j++;
+    add(after[i]!, j - i);
     i = j;
   }
+  return runs;
+}
+
+/** The log's runs (metaRuns) and the data runs as runs to reserve, or why one cannot be (outside, over the header, busy, overlapping). */
+function reservable(mem: PhysMem, memblock: Memblock, meta: readonly number[], data: Float64Array): [number, number, Owner][] | string {
+  const runs: [number, number, Owner][] = [];
+  for (let i = 0; i < meta.length; i += 2) runs.push([meta[i]!, meta[i + 1]!, Owner.Meta]);
   for (let i = 0; i < data.length; i += 2) runs.push([data[i]!, data[i + 1]!, Owner.Data]);
   runs.sort((a, b) => a[0] - b[0]);
   let end = 1;

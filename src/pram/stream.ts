@@ -106,7 +106,9 @@ export function streamBytes(mem: PhysMem, pages: readonly number[], pos: number,
   const own = into !== undefined && into.length >= (s1 - s0 + 1) * ps;
   const inPlace = own || n >= 1 << 20;
   let whole: Buffer | null = null;
-  if (mem.readAt && s1 > s0) {
+  // One page too: through the mapping it would map the page's segment (16 MiB; a lazy mount's index and RUNS
+  // lie past the data, so their segment would be mapped at every mount: lazyboot.ts headPage says what that costs).
+  if (mem.readAt) {
     whole = own ? into!.subarray(0, (s1 - s0 + 1) * ps) : inPlace ? fresh((s1 - s0 + 1) * ps) : pagesScratch((s1 - s0 + 1) * ps);
     for (let s = s0; s <= s1 && whole;) {
       let e = s + 1;
