@@ -5,10 +5,12 @@
 // checks is a string saying why.
 
 import type { PhysMem } from '../mem/physmem.js';
-import { LOG_HEADER, logPayload, readLogHeader, readNext, RECORD_NAMES, RecordType } from '../format/v3.js';
+import { decodeSpanInto, LOG_HEADER, logPayload, readLogHeader, readNext, RECORD_HEADER, RECORD_NAMES, RecordType, SPAN_FIXED, spanCrcsDamage, u32, type SpanHead } from '../format/v3.js';
+import { assert } from '../format/assert.js';
 import type { Loss, NodeImage } from './image.js';
 import type { LogCursor } from './log.js';
 import { homeOf, readGroup, salvageGroup, type GroupIndex } from './groups.js';
+import { readGroupThin } from './groupthin.js';
 import { fresh, streamBytes, streamPagesBytes } from './stream.js';
 import { replayDeferred, replayGroup, type TailOverlay } from './tail.js';
 import type { DeferredGroup } from './taildefer.js';
@@ -43,6 +45,7 @@ export class LazyLog {
     /** The groups the records after the RUNS touched, replayed with them (tail.ts; those of one group wait for its load), or null: nothing follows the RUNS. */
     readonly tail: TailOverlay | null = null, crcs?: SpanCrcs) {
     if (crcs) this.crcs = crcs;
+    this.crcs.later = (pos, count) => this.crcsAt(pos, count);
     this.unloaded = index.locate.nodes - (tail ? tail.before.nodes - tail.after.nodes : 0);
     for (const d of tail?.deferred.values() ?? []) this.unloaded += d.nodes;
     this.checked = new Uint8Array(cursor.pages.length);
@@ -198,10 +201,14 @@ export class LazyLog {
   /** Group `e` of directory `dir` read from the log, its pages' headers checked, salvaged when it does not check whole (each loss to `lose`); a string: unreadable. */
   private readChecked(dir: number, e: IndexEntry, lose: (l: Loss) => void, pathOf: (ino: number) => string, deferred: boolean) {
     // The group's pages are read once: their headers and next pointers are checked from the same copy.
+    const check = { logId: this.logId, exact: (seq: number, page: Buffer, sum?: number) => this.checkPage(seq, page, lose, sum) };
+    // A group of large files' SPANs: read without their page crcs, read when each file is adopted (crcsAt below).
+    const thin = readGroupThin(this.mem, this.cursor.pages, e, this.logId, check);
+    if (thin) return thin;
     const need = streamPagesBytes(this.mem.pageSize, e.pos, e.bytes), kept = this.spare;
     this.spare = null;
     const into = need > SPARE_MAX ? null : kept && kept.length >= need ? kept : fresh(Math.min(SPARE_MAX, Math.max(need, 2 * (kept?.length ?? 0))));
-    const raw = streamBytes(this.mem, this.cursor.pages, e.pos, e.bytes, { logId: this.logId, exact: (seq, page, sum) => this.checkPage(seq, page, lose, sum) }, into ?? undefined);
+    const raw = streamBytes(this.mem, this.cursor.pages, e.pos, e.bytes, check, into ?? undefined);
     const read = readGroup(this.mem, this.cursor.pages, e, this.logId, raw);
     // Kept for the next load unless views into it outlive this one (a SPAN's page crcs, a deferred group's records), or none is left.
     if (into && !deferred && !this.done && (typeof read === 'string' || !read.pages.some((p) => p.type === RecordType.Span))) this.spare = into;
@@ -214,11 +221,41 @@ export class LazyLog {
     // As the replay: a SPAN whose page crcs were damaged stays; only the page whose crc changed fails its check.
     for (const p of g.pages) {
       if (p.type !== RecordType.Span || !p.r.crcsDamage) continue;
-      const r = p.r, d = r.crcsDamage!, where = this.at(g.spanDamage.get(p)!);
-      lose({ path: null, pfn: where.pfn, what: `log record at pfn:${where.pfn.toString(16)} offset ${where.off}: the page crcs of the SPAN of ino ${r.ino}, pages ${r.index}-${r.index + r.count - 1}, ` +
-        `failed crc32c (saved 0x${d.saved.toString(16)}, computed 0x${d.computed.toString(16)}): a page whose crc changed fails its check when verified and reads EIO` });
+      lose(this.crcsLoss(g.spanDamage.get(p)!, p.r, p.r.crcsDamage!));
     }
     return g;
+  }
+
+  /** The loss of a SPAN whose page crcs fail their own crc (its record at stream place `pos`): the SPAN stays, only a page whose crc changed fails. */
+  private crcsLoss(pos: number, r: SpanHead, d: { saved: number; computed: number }): Loss {
+    const where = this.at(pos);
+    return { path: null, pfn: where.pfn, what: `log record at pfn:${where.pfn.toString(16)} offset ${where.off}: the page crcs of the SPAN of ino ${r.ino}, pages ${r.index}-${r.index + r.count - 1}, ` +
+      `failed crc32c (saved 0x${d.saved.toString(16)}, computed 0x${d.computed.toString(16)}): a page whose crc changed fails its check when verified and reads EIO` };
+  }
+
+  /**
+   * Where a loss found after the load goes (LazyMount: a late loss): a thin SPAN's page crcs are read when its
+   * file is adopted (groupthin.ts), so their damage, and that of a log page only they lie in, is found then.
+   */
+  lateLoss: (l: Loss) => void = () => assert(false, 'a late loss before the lazy mount took the log');
+
+  /**
+   * The page crcs of the thin SPAN whose record is at stream place `pos` (SpanCrcs.later), read now (its file's
+   * adoption), their own crc checked: damaged, a late loss saying so exactly as a group's load says it, and the
+   * crcs as read (only a page whose crc changed then fails its check). The log pages read have their headers checked.
+   */
+  private crcsAt(pos: number, count: number): Uint32Array {
+    const lose = this.lateLoss;
+    const b = streamBytes(this.mem, this.cursor.pages, pos + RECORD_HEADER, SPAN_FIXED + 4 * count,
+      { logId: this.logId, exact: (seq, page, sum) => this.checkPage(seq, page, lose, sum) });
+    if (!b) assert(false, 'a thin SPAN lies in the log pages its group was read from');
+    const head: SpanHead = { ino: 0, index: 0, pfn: 0, count: 0, flags: 0 };
+    if (decodeSpanInto(b!, 0, SPAN_FIXED + 4 * count, head) !== null || head.count !== count) assert(false, 'a thin SPAN\'s fields checked at its group\'s load');
+    const d = spanCrcsDamage(b!, 0, count);
+    if (d) lose(this.crcsLoss(pos, head, d));
+    const crcs = new Uint32Array(count);
+    for (let k = 0; k < count; k++) crcs[k] = u32(b!, SPAN_FIXED + 4 * k);
+    return crcs;
   }
 
   /** A group whose tail records waited for its load: replayed, the records applied (tail.ts replayDeferred), adopted as the tail left it. */

@@ -1,0 +1,115 @@
+// A lazy mount reads a group holding large files' SPANs without their page crcs (pram/groupthin.ts; here
+// every group with such a SPAN, PRAM_THIN_GROUP_BYTES=0) — the group a tail touches at the mount too — and
+// reads a file's crcs when it is adopted (its first read). Everything asked before or after is a full mount's:
+// statfs and free pages right after the mount and after the adoption, every byte with the tail's writes in
+// it; a flipped bit in a skipped page crc is found at the adoption and told as a group's load told it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { SimRam } from '../mem/simram.js';
+import { Prng } from '../machine/prng.js';
+import { RECORD_HEADER, RecordType, SPAN_FIXED } from '../format/v3.js';
+import { copyRam, dump, logByte, logRecords, mountOn, newRam, PS } from './livekit.js';
+import type { Volume } from './volume.js';
+import type { Inode } from './inode.js';
+
+process.env['PRAM_THIN_GROUP_BYTES'] = '0';
+
+const PAGES = 4096 + 700;     // two SPANs, both read thin: a whole block and 700 pages
+const EIO = 5;
+
+const nodes = (vol: Volume): Map<number, Inode> => (vol as unknown as { t: { inodes: Map<number, Inode> } }).t.inodes;
+const pfnsOf = (vol: Volume, ino: number): number[] => [...nodes(vol).get(ino)!.pages!.entries()].map(([, pfn]) => pfn);
+/** How many of `pfns` the engine has adopted (their frames flagged). */
+const adopted = (vol: Volume, pfns: number[]): number => pfns.filter((pfn) => vol.pram!.frames.flags[pfn] !== 0).length;
+const space = (vol: Volume) => ({ statfs: vol.statfs(), free: vol.pram!.allocator.freeCount });
+
+function readAll(vol: Volume, ino: number, bytes: number): Buffer {
+  const got = vol.read(ino, 0, bytes);
+  if (typeof got === 'number') assert.fail(`read ${got}`);
+  return got;
+}
+
+/** A large file and a small one in the root, compacted; `tail`: then writes in both of its SPANs, an append and a small file made and unlinked, synced after the index. */
+function image(seed: number, tail: boolean): { ram: SimRam; body: Buffer; big: number } {
+  const ram = newRam(PAGES * 3 + 2048);
+  const vol = mountOn(ram);
+  const big = (vol.mknod(1, 'big', 0o100644, 0, 0, 0) as { ino: number }).ino;
+  const small = (vol.mknod(1, 'small', 0o100644, 0, 0, 0) as { ino: number }).ino;
+  let body = Buffer.from(new Prng(seed).bytes(PAGES * PS));
+  assert.equal(vol.write(big, 0, body), body.length);
+  assert.equal(vol.write(small, 0, Buffer.alloc(3 * PS, 9)), 3 * PS);
+  assert.equal(vol.unmount(), 0);
+  if (tail) {
+    const v = mountOn(ram, { verify: 'lazy' });
+    for (const [at, len, fill] of [[300 * PS + 100, PS, 0xa5], [4200 * PS, 3 * PS, 0x5a], [PAGES * PS, 5 * PS + 9, 0x33]] as const) {
+      const patch = Buffer.alloc(len, fill);
+      assert.equal(v.write(big, at, patch), len);
+      if (at + len > body.length) body = Buffer.concat([body, Buffer.alloc(at + len - body.length)]);
+      patch.copy(body, at);
+      assert.equal(v.sync(), 0);
+    }
+    const t = (v.mknod(1, 'scratch', 0o100644, 0, 0, 0) as { ino: number }).ino;
+    assert.equal(v.write(t, 0, Buffer.alloc(2 * PS, 1)), 2 * PS);
+    assert.equal(v.sync(), 0);
+    assert.equal(v.unlink(1, 'scratch'), 0);
+    assert.equal(v.sync(), 0);
+    v.detach();
+  }
+  return { ram, body, big };
+}
+
+for (const tail of [false, true]) {
+  test(`a large file's group read without its page crcs (${tail ? 'tail writes in it' : 'no tail'}): statfs and free pages are a full mount's after the mount and after its first read; its bytes too`, () => {
+    const { ram, body, big } = image(31, tail);
+    const full = mountOn(copyRam(ram), { verify: 'full' });
+    const lazy = mountOn(copyRam(ram), { verify: 'lazy' });
+    assert.ok(lazy.pram!.lazyLog, 'booted lazily');
+    const pfns = pfnsOf(full, big);
+    assert.equal(adopted(lazy, pfns), 0, 'the large file waits for its first use');
+    assert.deepEqual(space(lazy), space(full), 'statfs and free pages right after the mount');
+    assert.ok(readAll(lazy, big, body.length).equals(body), 'every byte, the tail\'s writes in them');
+    assert.equal(adopted(lazy, pfns), pfns.length, 'adopted by its first read');
+    assert.ok(readAll(full, big, body.length).equals(body), 'the full mount reads the same');
+    assert.deepEqual(space(lazy), space(full), 'statfs and free pages after the adoption');
+    assert.deepEqual(dump(lazy), dump(full), 'the tree');
+    assert.deepEqual(lazy.losses, []);
+    full.detach(); lazy.detach();
+  });
+
+  test(`a flipped bit in a page crc the mount skipped (${tail ? 'tail writes in the file' : 'no tail'}): nothing until the file's first read, then the loss a group's load tells, that page EIO and a loss naming the file`, () => {
+    const { ram, body, big } = image(32, tail);
+    // The compaction's SPAN of the file's first block (the tail's come after it in the log).
+    const span = logRecords(ram).find((r) => r.type === RecordType.Span && r.length === SPAN_FIXED + 4 * 4096)!;
+    assert.ok(span, 'the first block\'s SPAN');
+    const at = logByte(ram, span, RECORD_HEADER + SPAN_FIXED + 4 * 123 + 1);
+    ram.page(at.pfn)[at.off]! ^= 0x04;
+    const losses = (thin: boolean) => {
+      process.env['PRAM_THIN_GROUP_BYTES'] = thin ? '0' : `${1 << 30}`;
+      const v = mountOn(copyRam(ram), { verify: 'lazy' });
+      assert.ok(v.pram!.lazyLog, 'booted lazily');
+      const atMount = [...v.losses];
+      assert.equal(v.read(big, 123 * PS, PS), -EIO, 'the page whose crc changed reads EIO');
+      const next = v.read(big, 124 * PS, PS);
+      assert.ok(Buffer.isBuffer(next) && next.equals(body.subarray(124 * PS, 125 * PS)), 'the next page reads');
+      const all = [...v.losses];
+      v.detach();
+      process.env['PRAM_THIN_GROUP_BYTES'] = '0';
+      return { atMount, all };
+    };
+    const thin = losses(true);
+    assert.deepEqual(thin.atMount, [], 'the mount read no page crc of the file');
+    const record = thin.all.filter((l) => l.path === null), file = thin.all.filter((l) => l.path !== null);
+    assert.equal(record.length, 1, JSON.stringify(thin.all));
+    assert.match(record[0]!.what, /log record at pfn:[0-9a-f]+ offset \d+: the page crcs of the SPAN of ino \d+, pages 0-4095, failed crc32c/);
+    assert.equal(file.length, 1, JSON.stringify(thin.all));
+    assert.equal(file[0]!.path, '/big');
+    assert.match(file[0]!.what, /data page 123 \(bytes \d+-\d+\) failed crc32c/);
+    assert.deepEqual(file[0]!.range, { start: 123 * PS, end: 124 * PS });
+    if (!tail) {
+      // The same losses, in the same words, as the group read whole tells them (at its load then).
+      const whole = losses(false);
+      assert.deepEqual(whole.atMount, record, 'read whole: the crcs\' loss at the mount');
+      assert.deepEqual(thin.all, whole.all, 'the same losses');
+    }
+  });
+}
