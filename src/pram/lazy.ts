@@ -110,7 +110,7 @@ export class LazyLog {
       const rn = t.state.nodes.get(ino);
       if (!rn) continue;
       const path = () => (ino === dir ? pathOf(dir) : `${pathOf(dir)}/(ino ${ino})`);
-      nodes.push(adoptNode(ctx, ino, rn, undefined, none, this.crcs, tally, (what, pfn = null, range) => lose(range ? { path: path(), pfn, what, range } : { path: path(), pfn, what })));
+      nodes.push(adoptNode(ctx, ino, rn, undefined, none, this.crcs, tally, (what, pfn = null, range) => lose(range ? { path: path(), pfn, what, range } : { path: path(), pfn, what }), t.spans.get(ino)));
     }
     this.unloaded -= nodes.length;
     this.settleAtimes(nodes, lose);

@@ -12,11 +12,11 @@
 // saying why, and the caller replays the whole log. Records that touch one group
 // only wait for that group's load instead (taildefer.ts, replayDeferred below).
 
-import { GROUP_PAGES, inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RecordType, type InodeRecord, type LogRecord } from '../format/v3.js';
+import { GROUP_PAGES, inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RecordType, type InodeRecord, type LogRecord, type SpanRecord } from '../format/v3.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import { recordsIn, type Group, type GroupIndex } from './groups.js';
 import { applyRecord, RUN, type ReplayNode, type ReplayState } from './apply.js';
-import { addSpan, SPAN, type SpanCrcs } from './spans.js';
+import { addSpan, SPAN, spansInOrder, type SpanCrcs } from './spans.js';
 import { normalRuns, cutRuns } from './pageruns.js';
 import { lessGone, splitTail, type DeferredGroup } from './taildefer.js';
 import { TailAtimes } from './tailatimes.js';
@@ -40,6 +40,7 @@ export interface TailOverlay {
   deferred: Map<number, DeferredGroup>;    // groups whose tail records wait for their load (taildefer.ts), not in touched
   deferredFresh: Map<number, number>;      // a node a deferred record made -> its group's directory
   atimes: TailAtimes | null;               // the tail's ATIMES records, as read (settled per node when adopted), or null: none
+  spans: Map<number, SpanRecord[]>;        // a node no tail record names whose records are SPANs in order: them (state holds none), adopted straight
 }
 
 /** How the overlay reads the compaction: its index, a node's home, a group. */
@@ -153,12 +154,18 @@ function eagerOverlay(recs: readonly LogRecord[], src: TailSource, crcs: SpanCrc
     if (touched.size > TAIL_MAX_GROUPS) return `a tail touching more than ${TAIL_MAX_GROUPS} groups`;
   }
   const st: ReplayState = { nodes: new Map(), names: new Map() };
+  const named = namedBy(recs), spans = new Map<number, SpanRecord[]>();
   // A set grows while it is walked: a group's linked nodes bring every directory naming them (their link counts stay whole).
   for (const dir of touched) {
     const g = src.group(dir);
     if (typeof g === 'string') return g;
     if (g.spanDamage.size) return `the group of directory ${dir} holds a SPAN whose page crcs are damaged`;
-    replayGroup(g, dir, st, crcs);
+    // A file of SPANs in order that no record of the tail names (a large file not written since) is not replayed:
+    // it adopts straight from them, as a group's load adopts it (lazy.ts).
+    const { direct } = spansInOrder(g.pages, g.nodes);
+    for (const ino of direct.keys()) if (named.has(ino)) direct.delete(ino);
+    replayGroup(direct.size ? { ...g, pages: g.pages.filter((p) => !direct.has((p as { r: { ino: number } }).r.ino)) } : g, dir, st, crcs);
+    for (const [ino, list] of direct) spans.set(ino, list);
     for (const ino of g.nodes.keys()) for (const d of ix.namedIn.get(ino) ?? []) touched.add(d);
     if (touched.size > TAIL_MAX_GROUPS) return `a tail touching more than ${TAIL_MAX_GROUPS} groups`;
   }
@@ -175,7 +182,19 @@ function eagerOverlay(recs: readonly LogRecord[], src: TailSource, crcs: SpanCrc
     applyRecord(st, rec, (r) => crcs.add(r.crcs), (type, ino) => { orphan ||= `a ${type} of ino ${ino}, which has no INODE`; });
   }
   if (orphan) return orphan;
-  return place(st, src, touched, before, measure(st, src, paged), maxIno);
+  const o = place(st, src, touched, before, measure(st, src, paged), maxIno);
+  if (typeof o !== 'string') o.spans = spans;
+  return o;
+}
+
+/** The inos the records name: their nodes, and each NAME's target. */
+function namedBy(recs: readonly LogRecord[]): Set<number> {
+  const named = new Set<number>();
+  for (const rec of recs) {
+    if (rec.type === RecordType.Drop) named.add(rec.ino);
+    else if (rec.type === RecordType.Inode || rec.type === RecordType.Name || rec.type === RecordType.Map || rec.type === RecordType.Unmap || rec.type === RecordType.Span) named.add(rec.r.ino);
+  }
+  return named;
 }
 
 /** Where each node of the replayed state goes: homes, other naming directories, moved and new directories' parents. */
@@ -192,7 +211,7 @@ function place(st: ReplayState, src: TailSource, touched: Set<number>, before: T
     }
   }
   const o: TailOverlay = { state: st, home: new Map(), members: new Map(), also: new Map(), parent: new Map(), touched, gone: new Set(), fresh: [],
-    before, after, maxIno: max, deferred: new Map(), deferredFresh: new Map(), atimes: null };
+    before, after, maxIno: max, deferred: new Map(), deferredFresh: new Map(), atimes: null, spans: new Map() };
   for (const dir of touched) if (!st.nodes.get(dir) || !isDirRec(st.nodes.get(dir)!.rec)) o.gone.add(dir);
   for (const [ino, n] of st.nodes) {
     if (ino > o.maxIno) o.maxIno = ino;
