@@ -5,7 +5,7 @@
 // checks is a string saying why.
 
 import type { PhysMem } from '../mem/physmem.js';
-import { decodeSpanInto, LOG_HEADER, logPayload, readLogHeader, readNext, RECORD_HEADER, RECORD_NAMES, RecordType, SPAN_FIXED, spanCrcsDamage, u32, type SpanHead } from '../format/v3.js';
+import { decodeSpanInto, LOG_HEADER, logPayload, readLogHeader, readNext, RECORD_HEADER, RECORD_NAMES, RecordType, SPAN_BLOCK, SPAN_FIXED, spanCrcsDamage, u32, type SpanHead } from '../format/v3.js';
 import { assert } from '../format/assert.js';
 import type { Loss, NodeImage } from './image.js';
 import type { LogCursor } from './log.js';
@@ -31,6 +31,7 @@ export interface LoadedGroup {
 }
 
 const NONE: readonly number[] = [];
+const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** Largest group read into a reused buffer (LazyLog.spare): a larger one gets fresh memory, not kept past its load. */
 const SPARE_MAX = 16 << 20;
 
@@ -45,7 +46,7 @@ export class LazyLog {
     /** The groups the records after the RUNS touched, replayed with them (tail.ts; those of one group wait for its load), or null: nothing follows the RUNS. */
     readonly tail: TailOverlay | null = null, crcs?: SpanCrcs) {
     if (crcs) this.crcs = crcs;
-    this.crcs.later = (pos, count) => this.crcsAt(pos, count);
+    this.crcs.later = (pos, count, keep) => this.crcsAt(pos, count, keep);
     this.unloaded = index.locate.nodes - (tail ? tail.before.nodes - tail.after.nodes : 0);
     for (const d of tail?.deferred.values() ?? []) this.unloaded += d.nodes;
     this.checked = new Uint8Array(cursor.pages.length);
@@ -243,20 +244,27 @@ export class LazyLog {
    * The page crcs of the thin SPAN whose record is at stream place `pos` (SpanCrcs.later), read now (its file's
    * adoption), their own crc checked: damaged, a late loss saying so exactly as a group's load says it, and the
    * crcs as read (only a page whose crc changed then fails its check). The log pages read have their headers checked.
+   * `keep` false: a view of a scratch, valid until the next call (adoption copies them into the frames at once; a
+   * file of 12 GiB read first: 768 SPANs, each fresh array's first touches cost more than the read).
    */
-  private crcsAt(pos: number, count: number): Uint32Array {
-    const lose = this.lateLoss;
-    const b = streamBytes(this.mem, this.cursor.pages, pos + RECORD_HEADER, SPAN_FIXED + 4 * count,
-      { logId: this.logId, exact: (seq, page, sum) => this.checkPage(seq, page, lose, sum) });
+  private crcsAt(pos: number, count: number, keep: boolean): Uint32Array {
+    const lose = this.lateLoss, n = SPAN_FIXED + 4 * count, at = pos + RECORD_HEADER;
+    const need = streamPagesBytes(this.mem.pageSize, at, n);
+    if (this.crcsPages.length < need) this.crcsPages = Buffer.allocUnsafeSlow(need);
+    const b = streamBytes(this.mem, this.cursor.pages, at, n, { logId: this.logId, exact: (seq, page, sum) => this.checkPage(seq, page, lose, sum) }, this.crcsPages);
     if (!b) assert(false, 'a thin SPAN lies in the log pages its group was read from');
     const head: SpanHead = { ino: 0, index: 0, pfn: 0, count: 0, flags: 0 };
-    if (decodeSpanInto(b!, 0, SPAN_FIXED + 4 * count, head) !== null || head.count !== count) assert(false, 'a thin SPAN\'s fields checked at its group\'s load');
+    if (decodeSpanInto(b!, 0, n, head) !== null || head.count !== count) assert(false, 'a thin SPAN\'s fields checked at its group\'s load');
     const d = spanCrcsDamage(b!, 0, count);
     if (d) lose(this.crcsLoss(pos, head, d));
-    const crcs = new Uint32Array(count);
-    for (let k = 0; k < count; k++) crcs[k] = u32(b!, SPAN_FIXED + 4 * k);
+    const crcs = keep ? new Uint32Array(count) : this.crcsScratch.subarray(0, count);
+    if (LITTLE) new Uint8Array(crcs.buffer, crcs.byteOffset, 4 * count).set(b!.subarray(SPAN_FIXED, n));
+    else for (let k = 0; k < count; k++) crcs[k] = u32(b!, SPAN_FIXED + 4 * k);
     return crcs;
   }
+  /** crcsAt's log pages as read, and its crcs handed out as a view: kept across calls. */
+  private crcsPages = Buffer.alloc(0);
+  private readonly crcsScratch = new Uint32Array(SPAN_BLOCK);
 
   /** A group whose tail records waited for its load: replayed, the records applied (tail.ts replayDeferred), adopted as the tail left it. */
   private loadDeferred(dir: number, g: Parameters<typeof replayDeferred>[0], d: DeferredGroup,

@@ -36,8 +36,11 @@ const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 export interface ThinSpan extends SpanRecord { crcsPos: number }
 export const isThin = (r: SpanRecord): r is ThinSpan => (r as Partial<ThinSpan>).crcsPos !== undefined;
 
-/** Reads a thin SPAN's page crcs from the log (its record at stream place `pos`, `count` pages), their own crc checked: lazy.ts LazyLog. */
-export type LaterCrcs = (pos: number, count: number) => Uint32Array;
+/**
+ * Reads a thin SPAN's page crcs from the log (its record at stream place `pos`, `count` pages), their own crc
+ * checked: lazy.ts LazyLog. `keep` false: a view valid until the next call (the caller copies them at once).
+ */
+export type LaterCrcs = (pos: number, count: number, keep: boolean) => Uint32Array;
 
 /**
  * Every span's page crcs, where the records hold them, never copied before
@@ -68,14 +71,14 @@ export class SpanCrcs {
     return this.push(null, -1, r.crcsPos, r.count);
   }
 
-  /** A SPAN's page crcs: its own, or (thin) read from the log now. */
+  /** A SPAN's page crcs: its own, or (thin) read from the log now, valid until the next read (adoption copies them at once). */
   ofRecord(r: SpanRecord): Uint32Array {
-    return isThin(r) ? this.readLater(r.crcsPos, r.count) : r.crcs;
+    return isThin(r) ? this.readLater(r.crcsPos, r.count, false) : r.crcs;
   }
 
-  private readLater(pos: number, count: number): Uint32Array {
+  private readLater(pos: number, count: number, keep: boolean): Uint32Array {
     if (!this.later) assert(false, 'a thin SPAN\'s crcs asked for before the lazy log reads them');
-    return this.later!(pos, count);
+    return this.later!(pos, count, keep);
   }
 
   /** The record's crcs kept (their memory must stay unchanged until adoption: the reserved log's); returns crcAt of its first page. */
@@ -100,7 +103,7 @@ export class SpanCrcs {
     const e = Math.floor(crcAt / SPAN_BLOCK), at = crcAt % SPAN_BLOCK;
     if (!(at + count <= this.count[e]!)) assert(false, `crcs ${at}+${count} of a span of ${this.count[e]}`);
     // A thin SPAN's: read whole once (its crc covers them all), kept as a view for the pieces a cut left.
-    if (this.seg[e] === -1 && !this.views[e]) this.views[e] = this.readLater(this.off[e]!, this.count[e]!);
+    if (this.seg[e] === -1 && !this.views[e]) this.views[e] = this.readLater(this.off[e]!, this.count[e]!, true);
     const v = this.views[e];
     return v ? v.subarray(at, at + count) : this.gather(this.seg[e]!, this.off[e]! + 4 * at, count);
   }
