@@ -7,8 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SimRam } from '../mem/simram.js';
 import { Prng } from '../machine/prng.js';
-import { RECORD_HEADER, RecordType, SPAN_FIXED } from '../format/v3.js';
-import { copyRam, dump, logByte, logRecords, mountOn, newRam, PS } from './livekit.js';
+import { RECORD_HEADER, RecordType, SPAN_FIXED, type LogRecord, type SpanRecord } from '../format/v3.js';
+import { committedLog, copyRam, dump, indexOf, logByte, logRecords, mountOn, newRam, PS } from './livekit.js';
+import { readGroup } from '../pram/groups.js';
+import { readGroupThin } from '../pram/groupthin.js';
+import { isThin } from '../pram/spans.js';
 import type { Volume } from './volume.js';
 import type { Inode } from './inode.js';
 
@@ -30,7 +33,7 @@ function readAll(vol: Volume, ino: number, bytes: number): Buffer {
 }
 
 /** A large file and a small one in the root, compacted; `tail`: then writes in both of its SPANs, an append and a small file made and unlinked, synced after the index. */
-function image(seed: number, tail: boolean): { ram: SimRam; body: Buffer; big: number } {
+function image(seed: number, tail: boolean, more: (vol: Volume) => void = () => {}): { ram: SimRam; body: Buffer; big: number } {
   const ram = newRam(PAGES * 3 + 2048);
   const vol = mountOn(ram);
   const big = (vol.mknod(1, 'big', 0o100644, 0, 0, 0) as { ino: number }).ino;
@@ -38,7 +41,8 @@ function image(seed: number, tail: boolean): { ram: SimRam; body: Buffer; big: n
   let body = Buffer.from(new Prng(seed).bytes(PAGES * PS));
   assert.equal(vol.write(big, 0, body), body.length);
   assert.equal(vol.write(small, 0, Buffer.alloc(3 * PS, 9)), 3 * PS);
-  assert.equal(vol.unmount(), 0);
+  more(vol);
+  assert.equal(vol.unmount(), 0);                 // the first commit: a compaction, led by its index
   if (tail) {
     const v = mountOn(ram, { verify: 'lazy' });
     for (const [at, len, fill] of [[300 * PS + 100, PS, 0xa5], [4200 * PS, 3 * PS, 0x5a], [PAGES * PS, 5 * PS + 9, 0x33]] as const) {
@@ -113,3 +117,39 @@ for (const tail of [false, true]) {
     }
   });
 }
+
+test('a group read thin is the group read whole, less the large SPANs\' page crcs (each such SPAN names its record\'s place); a group without one is not read thin', () => {
+  let d = 0;
+  const { ram } = image(33, false, (vol) => {
+    d = (vol.mkdir(1, 'small-files', 0o755, 0, 0) as { ino: number }).ino;
+    for (let i = 0; i < 40; i++) assert.equal(vol.write((vol.mknod(d, `f${i}`, 0o100644, 0, 0, 0) as { ino: number }).ino, 0, Buffer.alloc(100 + 300 * i, i)), 100 + 300 * i);
+    const mid = (vol.mknod(1, 'mid', 0o100644, 0, 0, 0) as { ino: number }).ino;
+    assert.equal(vol.write(mid, 0, Buffer.alloc(77 * PS, 3)), 77 * PS);     // a SPAN too short to skip
+  });
+  const ix = indexOf(ram), log = committedLog(ram);
+  if (typeof ix === 'string') assert.fail(ix);
+  const root = ix.dirs.get(1)!, whole = readGroup(ram, log.pages, root, log.logId), thin = readGroupThin(ram, log.pages, root, log.logId);
+  if (typeof whole === 'string' || !thin) assert.fail('both read');
+  assert.deepEqual(thin.dir, whole.dir);
+  assert.deepEqual(thin.names, whole.names);
+  assert.deepEqual(thin.nodes, whole.nodes);
+  assert.equal(thin.pages.length, whole.pages.length);
+  let skipped = 0;
+  for (const [k, p] of thin.pages.entries()) {
+    const w: LogRecord = whole.pages[k]!;
+    if (p.type !== RecordType.Span || w.type !== RecordType.Span) { assert.deepEqual(p, w); continue; }
+    const got: SpanRecord = p.r, had: SpanRecord = w.r;
+    const { crcs, ...fields } = got;
+    const { crcs: wantCrcs, ...want } = had;
+    if (isThin(p.r)) {
+      skipped++;
+      const { crcsPos, ...rest } = fields as typeof fields & { crcsPos: number };
+      assert.deepEqual(rest, want, `SPAN ${k}: its fields`);
+      assert.equal(crcs.length, 0, 'no crcs read');
+      assert.ok(crcsPos >= root.pos && crcsPos < root.pos + root.bytes, 'its record\'s place in the group');
+    } else assert.deepEqual({ ...fields, crcs: [...crcs] }, { ...want, crcs: [...wantCrcs] }, `SPAN ${k}: read whole`);
+  }
+  assert.equal(skipped, 2, 'the large file\'s two SPANs skipped, the 77-page one read whole');
+  assert.ok(ix.dirs.has(d), `the directory's group (${d}; groups ${[...ix.dirs.keys()]})`);
+  assert.equal(readGroupThin(ram, log.pages, ix.dirs.get(d)!, log.logId), null, 'a group of small files: read whole');
+});
