@@ -128,7 +128,7 @@ test('a group read thin is the group read whole, less the large SPANs\' page crc
   });
   const ix = indexOf(ram), log = committedLog(ram);
   if (typeof ix === 'string') assert.fail(ix);
-  const root = ix.dirs.get(1)!, whole = readGroup(ram, log.pages, root, log.logId), thin = readGroupThin(ram, log.pages, root, log.logId);
+  const root = ix.dirs.get(1)!, whole = readGroup(ram, log.pages, root, log.logId), thin = readGroupThin(ram, log.pages, root, log.logId, ix.runs!.homes);
   if (typeof whole === 'string' || !thin) assert.fail('both read');
   assert.deepEqual(thin.dir, whole.dir);
   assert.deepEqual(thin.names, whole.names);
@@ -151,5 +151,5 @@ test('a group read thin is the group read whole, less the large SPANs\' page crc
   }
   assert.equal(skipped, 2, 'the large file\'s two SPANs skipped, the 77-page one read whole');
   assert.ok(ix.dirs.has(d), `the directory's group (${d}; groups ${[...ix.dirs.keys()]})`);
-  assert.equal(readGroupThin(ram, log.pages, ix.dirs.get(d)!, log.logId), null, 'a group of small files: read whole');
+  assert.equal(readGroupThin(ram, log.pages, ix.dirs.get(d)!, log.logId, ix.runs!.homes), null, 'a group of small files: read whole');
 });

@@ -27,6 +27,25 @@ export function thinGroupBytes(): number {
   const n = Number(process.env['PRAM_THIN_GROUP_BYTES'] ?? '');
   return Number.isSafeInteger(n) && n >= 0 && process.env['PRAM_THIN_GROUP_BYTES'] !== '' ? n : 1 << 20;
 }
+/**
+ * Least record bytes a node, on average, of a group read thin: a directory of large files (12 GiB in 12 files:
+ * ~1 MB a node). A directory of small files (~250 bytes a node) is read whole without a look: its first
+ * window alone (~1300 NAMEs) cost a load ~1 ms of cold code to find no SPAN in it.
+ */
+const NODE_BYTES = 16 << 10;
+
+/** Nodes whose home is directory `dir` by the HOMES runs (first, count, home triples), counted once per index. */
+function nodesHomedIn(homes: Float64Array, dir: number): number {
+  let per = homedCounts.get(homes);
+  if (!per) {
+    per = new Map();
+    for (let i = 0; i + 2 < homes.length; i += 3) per.set(homes[i + 2]!, (per.get(homes[i + 2]!) ?? 0) + homes[i + 1]!);
+    homedCounts.set(homes, per);
+  }
+  return per.get(dir) ?? 0;
+}
+const homedCounts = new WeakMap<Float64Array, Map<number, number>>();
+
 /** A SPAN of at least this many pages is read without its page crcs (an even count: no padding after them, which its record crc covers). */
 const THIN_SPAN_PAGES = 256;
 /** Stream bytes read at once where records are not skipped (grown for a larger record). */
@@ -40,12 +59,14 @@ const NO_CRCS = new Uint32Array(0);
 interface Kept { b: Buffer; n: number; offs: number[]; places: number[] }
 
 /**
- * The group of directory `e.ino` read with its large SPANs' page crcs skipped, or null: a small group, no SPAN
- * to skip in its first bytes, or anything that does not check (the caller then reads it whole, as before).
- * `check`: the log pages read have their headers checked on the way (those only skipped: when their crcs are read).
+ * The group of directory `e.ino` read with its large SPANs' page crcs skipped, or null: a small group, one of
+ * small nodes, no SPAN to skip in its first bytes, or anything that does not check (the caller then reads it
+ * whole, as before). `homes`: the index's HOMES runs (how many nodes the group holds). `check`: the log pages
+ * read have their headers checked on the way (those only skipped: when their crcs are read).
  */
-export function readGroupThin(mem: PhysMem, pages: readonly number[], e: IndexEntry, logId: number, check?: PageCheck): Group | null {
-  if (e.bytes < thinGroupBytes()) return null;
+export function readGroupThin(mem: PhysMem, pages: readonly number[], e: IndexEntry, logId: number, homes: Float64Array, check?: PageCheck): Group | null {
+  const min = thinGroupBytes();
+  if (e.bytes < min || e.bytes < Math.min(min, NODE_BYTES) * nodesHomedIn(homes, e.ino)) return null;
   const kept = keptRecords(mem, pages, e, check);
   return kept && thinGroup(kept, e.ino, logId);
 }

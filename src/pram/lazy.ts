@@ -204,7 +204,7 @@ export class LazyLog {
     // The group's pages are read once: their headers and next pointers are checked from the same copy.
     const check = { logId: this.logId, exact: (seq: number, page: Buffer, sum?: number) => this.checkPage(seq, page, lose, sum) };
     // A group of large files' SPANs: read without their page crcs, read when each file is adopted (crcsAt below).
-    const thin = readGroupThin(this.mem, this.cursor.pages, e, this.logId, check);
+    const thin = this.index.runs ? readGroupThin(this.mem, this.cursor.pages, e, this.logId, this.index.runs.homes, check) : null;
     if (thin) return thin;
     const need = streamPagesBytes(this.mem.pageSize, e.pos, e.bytes), kept = this.spare;
     this.spare = null;

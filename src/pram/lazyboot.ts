@@ -76,7 +76,7 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
     const homes = index.runs.homes;
     const t = tailOverlay(raw, { index, homeOf: (ino) => index.dirs.has(ino) ? ino : index.links.get(ino) ?? homeOf(homes, ino),
       // A group of large files' SPANs without their page crcs (groupthin.ts): read when each file is adopted.
-      group: (dir) => readGroupThin(mem, pages, index.dirs.get(dir)!, h.logId) ?? readGroup(mem, pages, index.dirs.get(dir)!, h.logId) }, crcs, index.runs.data, after);
+      group: (dir) => readGroupThin(mem, pages, index.dirs.get(dir)!, h.logId, homes) ?? readGroup(mem, pages, index.dirs.get(dir)!, h.logId) }, crcs, index.runs.data, after);
     if (typeof t === 'string') return `the tail: ${t}`;
     // LazyTree finds a touched directory's way up by HOMES (a directory's entry is its parent). A compaction in
     // slices by older code listed each directory as itself: its touched directories have no way up (it could go
