@@ -118,7 +118,7 @@ for (const tail of [false, true]) {
   });
 }
 
-test('a group read thin is the group read whole, less the large SPANs\' page crcs (each such SPAN names its record\'s place); a group without one is not read thin', () => {
+test('a group read thin is the group read whole, less the large SPANs\' page crcs (each such SPAN names its record\'s place); by default a group of small files is read whole', () => {
   let d = 0;
   const { ram } = image(33, false, (vol) => {
     d = (vol.mkdir(1, 'small-files', 0o755, 0, 0) as { ino: number }).ino;
@@ -151,5 +151,26 @@ test('a group read thin is the group read whole, less the large SPANs\' page crc
   }
   assert.equal(skipped, 2, 'the large file\'s two SPANs skipped, the 77-page one read whole');
   assert.ok(ix.dirs.has(d), `the directory's group (${d}; groups ${[...ix.dirs.keys()]})`);
-  assert.equal(readGroupThin(ram, log.pages, ix.dirs.get(d)!, log.logId, ix.runs!.homes), null, 'a group of small files: read whole');
+  const small = ix.dirs.get(d)!;
+  assert.deepEqual(readGroupThin(ram, log.pages, small, log.logId, ix.runs!.homes), readGroup(ram, log.pages, small, log.logId), 'a group with no SPAN to skip: the same');
+  delete process.env['PRAM_THIN_GROUP_BYTES'];
+  try {
+    assert.equal(readGroupThin(ram, log.pages, small, log.logId, ix.runs!.homes), null, 'by default, a group of small files is read whole');
+  } finally { process.env['PRAM_THIN_GROUP_BYTES'] = '0'; }
+});
+
+test('a damaged header of a log page holding only page crcs the mount skipped: told when the file is adopted, and nothing is lost', () => {
+  const { ram, body, big } = image(34, false);
+  const span = logRecords(ram).find((r) => r.type === RecordType.Span && r.length === SPAN_FIXED + 4 * 4096)!;
+  const mid = logByte(ram, span, RECORD_HEADER + SPAN_FIXED + 4 * 2048);     // a page in the middle of 16 KiB of crcs
+  ram.page(mid.pfn)[1]! ^= 0x01;                                              // its header's magic
+  const v = mountOn(ram, { verify: 'lazy' });
+  assert.ok(v.pram!.lazyLog, 'booted lazily');
+  const losses = (): { what: string }[] => [...v.losses];
+  assert.deepEqual(losses(), [], 'nothing at the mount');
+  assert.ok(readAll(v, big, body.length).equals(body), 'every byte');
+  const late = losses();
+  assert.equal(late.length, 1, JSON.stringify(late));
+  assert.match(late[0]!.what, new RegExp(`log page \\d+ pfn:${mid.pfn.toString(16)} has a damaged header .*nothing of it is lost`));
+  v.detach();
 });

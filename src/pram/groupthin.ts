@@ -24,8 +24,8 @@ import type { ThinSpan } from './spans.js';
  * bytes. PRAM_THIN_GROUP_BYTES sets another (tests: 0 reads every group with a large SPAN thin).
  */
 export function thinGroupBytes(): number {
-  const n = Number(process.env['PRAM_THIN_GROUP_BYTES'] ?? '');
-  return Number.isSafeInteger(n) && n >= 0 && process.env['PRAM_THIN_GROUP_BYTES'] !== '' ? n : 1 << 20;
+  const v = process.env['PRAM_THIN_GROUP_BYTES'], n = v === undefined || v === '' ? NaN : Number(v);
+  return Number.isSafeInteger(n) && n >= 0 ? n : 1 << 20;
 }
 /**
  * Least record bytes a node, on average, of a group read thin: a directory of large files (12 GiB in 12 files:
@@ -48,8 +48,12 @@ const homedCounts = new WeakMap<Float64Array, Map<number, number>>();
 
 /** A SPAN of at least this many pages is read without its page crcs (an even count: no padding after them, which its record crc covers). */
 const THIN_SPAN_PAGES = 256;
-/** Stream bytes read at once where records are not skipped (grown for a larger record). */
+/**
+ * Stream bytes read at once where records are not skipped: from 4 KiB (after a file's SPANs: its next one's
+ * INODE and first SPAN's head), doubled while no SPAN is skipped, up to 64 KiB (more for a larger record).
+ */
 const WINDOW = 64 << 10;
+const FIRST_WINDOW = 4 << 10;
 const HEAD = RECORD_HEADER + SPAN_FIXED;
 const HI = 2 ** 32;
 const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -60,7 +64,7 @@ interface Kept { b: Buffer; n: number; offs: number[]; places: number[] }
 
 /**
  * The group of directory `e.ino` read with its large SPANs' page crcs skipped, or null: a small group, one of
- * small nodes, no SPAN to skip in its first bytes, or anything that does not check (the caller then reads it
+ * small nodes, or anything that does not check (the caller then reads it
  * whole, as before). `homes`: the index's HOMES runs (how many nodes the group holds). `check`: the log pages
  * read have their headers checked on the way (those only skipped: when their crcs are read).
  */
@@ -71,36 +75,35 @@ export function readGroupThin(mem: PhysMem, pages: readonly number[], e: IndexEn
   return kept && thinGroup(kept, e.ino, logId);
 }
 
-/** The group's bytes, thin SPANs cut to their heads; null when the first window holds no SPAN to skip, or a record's framing fails. */
+/** The group's bytes, thin SPANs cut to their heads; null when a record's framing fails. */
 function keptRecords(mem: PhysMem, pages: readonly number[], e: IndexEntry, check?: PageCheck): Kept | null {
   const end = e.pos + e.bytes, k: Kept = { b: Buffer.allocUnsafeSlow(1 << 16), n: 0, offs: [], places: [] };
-  let pos = e.pos, want = WINDOW, first = true;
+  let pos = e.pos, want = FIRST_WINDOW;
   while (pos < end) {
     const n = Math.min(want, end - pos);
     const b = streamBytes(mem, pages, pos, n, check, windowFor(mem.pageSize, pos, n));
     if (!b) return null;
-    let at = 0, thin = false, seen = false;
-    want = WINDOW;
+    let at = 0, thin = false, cut = 0;
     while (at + RECORD_HEADER <= n) {
       const type = b.readUInt16LE(at + 4), length = u32(b, at + 8), total = RECORD_HEADER + align8(length);
       if (length > RECORD_PAYLOAD_MAX || pos + at + total > end) return null;
       thin = isThinSpan(type, length);
-      seen ||= thin;
       if (thin) {
         if (at + HEAD > n) break;              // the chain reads it
         keep(k, b, at, HEAD, pos + at);
         at += total;
         continue;
       }
-      if (at + total > n) { want = Math.max(WINDOW, total); break; }
+      if (at + total > n) { cut = total; break; }
       keep(k, b, at, total, -1);
       at += total;
     }
-    if (first && !seen) return null;
-    first = false;
     pos += at;
-    if (thin) pos = thinChain(k, mem, pages, pos, end);    // past the window, or its head cut by it
+    want = Math.max(Math.min(2 * want, WINDOW), cut);
+    if (!thin) continue;
+    pos = thinChain(k, mem, pages, pos, end);    // past the window, or its head cut by it
     if (pos < 0) return null;
+    want = FIRST_WINDOW;
   }
   return k;
 }

@@ -238,7 +238,9 @@ export class LazyLog {
    * Where a loss found after the load goes (LazyMount: a late loss): a thin SPAN's page crcs are read when its
    * file is adopted (groupthin.ts), so their damage, and that of a log page only they lie in, is found then.
    */
-  lateLoss: (l: Loss) => void = () => assert(false, 'a late loss before the lazy mount took the log');
+  lateLoss: (l: Loss) => void = (l) => this.early.push(l);
+  /** Late losses found before the lazy mount took the log (none in a mount: adoption waits for fs/): its to take. */
+  readonly early: Loss[] = [];
 
   /**
    * The page crcs of the thin SPAN whose record is at stream place `pos` (SpanCrcs.later), read now (its file's
