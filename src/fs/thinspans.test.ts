@@ -174,3 +174,37 @@ test('a damaged header of a log page holding only page crcs the mount skipped: t
   assert.match(late[0]!.what, new RegExp(`log page \\d+ pfn:${mid.pfn.toString(16)} has a damaged header .*nothing of it is lost`));
   v.detach();
 });
+
+test('seeded writes, truncates and appends in two large files after the compaction: statfs and free pages are a full mount\'s after the lazy mount and after every byte is read', () => {
+  const seeds = process.env['PRAM_SEEDS'] ? process.env['PRAM_SEEDS'].split(',').map(Number) : [41, 42, 43, 44, 45, 46];
+  for (const seed of seeds) {
+    const r = new Prng(seed);
+    let second = 0;
+    const { ram, big } = image(seed, false, (vol) => {
+      second = (vol.mknod(1, 'second', 0o100644, 0, 0, 0) as { ino: number }).ino;
+      assert.equal(vol.write(second, 0, Buffer.from(r.bytes(1500 * PS))), 1500 * PS);
+    });
+    const v = mountOn(ram, { verify: 'lazy' });
+    for (let i = 0; i < 12; i++) {
+      const ino = r.below(2) === 0 ? big : second, size = (v.getattr(ino) as { size: number }).size, op = r.below(4);
+      if (op === 0 && size > PS) assert.notEqual(typeof v.setattr(ino, { size: r.below(size) }), 'number', `seed ${seed}: truncate`);
+      else {
+        const at = op === 1 ? size : r.below(size + 1), len = 1 + r.below(40 * PS);
+        assert.equal(v.write(ino, at, Buffer.from(r.bytes(len))), len, `seed ${seed}: write`);
+      }
+      assert.equal(v.sync(), 0);
+    }
+    v.detach();
+    const full = mountOn(copyRam(ram), { verify: 'full' }), lazy = mountOn(copyRam(ram), { verify: 'lazy' });
+    assert.ok(lazy.pram!.lazyLog, `seed ${seed}: booted lazily`);
+    assert.deepEqual(space(lazy), space(full), `seed ${seed}: statfs and free pages right after the mount`);
+    for (const ino of [big, second]) {
+      const size = (full.getattr(ino) as { size: number }).size;
+      assert.ok(readAll(lazy, ino, size).equals(readAll(full, ino, size)), `seed ${seed}: ino ${ino}'s bytes`);
+    }
+    assert.deepEqual(space(lazy), space(full), `seed ${seed}: statfs and free pages after the adoption`);
+    assert.deepEqual(dump(lazy), dump(full), `seed ${seed}: the tree`);
+    assert.deepEqual([...lazy.losses], [], `seed ${seed}: no loss`);
+    full.detach(); lazy.detach();
+  }
+});
