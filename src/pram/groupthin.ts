@@ -187,10 +187,10 @@ function thinGroup(k: Kept, dir: number, logId: number): Group | null {
     len[i] = place >= 0 ? HEAD - 4 : RECORD_HEADER - 4 + align8(length);
     if (type === RecordType.Span && place >= 0) {
       // ino, index, pfn: u64 words below 2^21 high; count in one block; the reserved word 0 (decodeSpanInto's checks).
-      const count = w[q + 10]!, index = w[q + 7]! * HI + w[q + 6]!;
+      const count = w[q + 10]!, index = u64w(w[q + 7]!, w[q + 6]!);
       if (w[q + 5]! > 0x1fffff || w[q + 7]! > 0x1fffff || w[q + 9]! > 0x1fffff || w[q + 13] !== 0 || length !== SPAN_FIXED + 4 * count) return null;
       if (count < 1 || count > SPAN_BLOCK || Math.floor(index / SPAN_BLOCK) !== Math.floor((index + count - 1) / SPAN_BLOCK)) return null;
-      const r: ThinSpan = { ino: w[q + 5]! * HI + w[q + 4]!, index, pfn: w[q + 9]! * HI + w[q + 8]!, count, flags: w[q + 11]!, crcs: NO_CRCS, crcsPos: place };
+      const r: ThinSpan = { ino: u64w(w[q + 5]!, w[q + 4]!), index, pfn: u64w(w[q + 9]!, w[q + 8]!), count, flags: w[q + 11]!, crcs: NO_CRCS, crcsPos: place };
       if (!g.nodes.has(r.ino)) return null;
       g.pages.push({ type, r });
       continue;
@@ -206,6 +206,9 @@ function thinGroup(k: Kept, dir: number, logId: number): Group | null {
   for (let i = 0; i < m; i++) if (out[i] !== w[want[i]! >>> 2]) return null;
   return m > 0 ? g : null;
 }
+
+/** A u64 from its words (high below 2^21): the low word itself when the high is 0 (`0 * 2^32 + lo` is a heap number in cold code: v3-base u64). */
+const u64w = (hi: number, lo: number): number => (hi === 0 ? lo : hi * HI + lo);
 
 /** Record i of the group (not a thin SPAN) decoded into g as groupOf takes it; false: it has no place there. */
 function decodeOne(g: Group, b: Buffer, type: number, p: number, length: number, i: number, dir: number): boolean {
