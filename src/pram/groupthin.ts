@@ -98,6 +98,7 @@ function keptRecords(mem: PhysMem, pages: readonly number[], e: IndexEntry, chec
       keep(k, b, at, total, -1);
       at += total;
     }
+    if (at === 0 && !thin && cut === 0) return null;    // bytes after the last record that are not one: read whole, it says what
     pos += at;
     want = Math.max(Math.min(2 * want, WINDOW), cut);
     if (!thin) continue;
