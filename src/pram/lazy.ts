@@ -34,6 +34,8 @@ const NONE: readonly number[] = [];
 const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** Largest group read into a reused buffer (LazyLog.spare): a larger one gets fresh memory, not kept past its load. */
 const SPARE_MAX = 16 << 20;
+/** Stream bytes LazyLog.crcsAt reads at once: a file's next SPANs' page crcs with the one asked for. */
+const AHEAD_BYTES = 256 << 10;
 
 export class LazyLog {
   /** Groups read so far (each at most once). */
@@ -250,21 +252,35 @@ export class LazyLog {
    * file of 12 GiB read first: 768 SPANs, each fresh array's first touches cost more than the read).
    */
   private crcsAt(pos: number, count: number, keep: boolean): Uint32Array {
-    const lose = this.lateLoss, n = SPAN_FIXED + 4 * count, at = pos + RECORD_HEADER;
-    const need = streamPagesBytes(this.mem.pageSize, at, n);
-    if (this.crcsPages.length < need) this.crcsPages = Buffer.allocUnsafeSlow(need);
-    const b = streamBytes(this.mem, this.cursor.pages, at, n, { logId: this.logId, exact: (seq, page, sum) => this.checkPage(seq, page, lose, sum) }, this.crcsPages);
-    if (!b) assert(false, 'a thin SPAN lies in the log pages its group was read from');
+    const lose = this.lateLoss, n = SPAN_FIXED + 4 * count, b = this.readAhead(pos + RECORD_HEADER, n);
     const head: SpanHead = { ino: 0, index: 0, pfn: 0, count: 0, flags: 0 };
-    if (decodeSpanInto(b!, 0, n, head) !== null || head.count !== count) assert(false, 'a thin SPAN\'s fields checked at its group\'s load');
-    const d = spanCrcsDamage(b!, 0, count);
+    if (decodeSpanInto(b, 0, n, head) !== null || head.count !== count) assert(false, 'a thin SPAN\'s fields checked at its group\'s load');
+    const d = spanCrcsDamage(b, 0, count);
     if (d) lose(this.crcsLoss(pos, head, d));
     const crcs = keep ? new Uint32Array(count) : this.crcsScratch.subarray(0, count);
-    if (LITTLE) new Uint8Array(crcs.buffer, crcs.byteOffset, 4 * count).set(b!.subarray(SPAN_FIXED, n));
-    else for (let k = 0; k < count; k++) crcs[k] = u32(b!, SPAN_FIXED + 4 * k);
+    if (LITTLE) new Uint8Array(crcs.buffer, crcs.byteOffset, 4 * count).set(b.subarray(SPAN_FIXED, n));
+    else for (let k = 0; k < count; k++) crcs[k] = u32(b, SPAN_FIXED + 4 * k);
     return crcs;
   }
-  /** crcsAt's log pages as read, and its crcs handed out as a view: kept across calls. */
+  /**
+   * Stream bytes [at, at + n) of the groups (before the index: never written again), out of a window read ahead
+   * of them: a file's SPANs lie one after another, so its adoption reads 256 KiB at once, not 16 KiB a SPAN
+   * (4 GiB adopted: 256 reads of a SPAN's crcs cost ~5 ms). The window's log pages have their headers checked.
+   */
+  private readAhead(at: number, n: number): Buffer {
+    const w = this.window;
+    if (w.bytes === null || at < w.pos || at + n > w.pos + w.bytes.length) {
+      const len = Math.max(n, Math.min(AHEAD_BYTES, this.index.locate.indexPos - at)), lose = this.lateLoss;
+      const need = streamPagesBytes(this.mem.pageSize, at, len);
+      if (this.crcsPages.length < need) this.crcsPages = Buffer.allocUnsafeSlow(need);
+      w.bytes = streamBytes(this.mem, this.cursor.pages, at, len, { logId: this.logId, exact: (seq, page, sum) => this.checkPage(seq, page, lose, sum) }, this.crcsPages);
+      w.pos = at;
+      if (!w.bytes) assert(false, 'a thin SPAN lies in the log pages its group was read from');
+    }
+    return w.bytes!.subarray(at - w.pos, at - w.pos + n);
+  }
+  private readonly window: { pos: number; bytes: Buffer | null } = { pos: 0, bytes: null };
+  /** readAhead's log pages as read, and crcsAt's crcs handed out as a view: kept across calls. */
   private crcsPages = Buffer.alloc(0);
   private readonly crcsScratch = new Uint32Array(SPAN_BLOCK);
 
