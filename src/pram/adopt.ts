@@ -130,7 +130,7 @@ export function adoptNode(ctx: AdoptContext, ino: number, rn: ReplayNode, named:
     names: ino === 1 ? NO_NAMES : named ?? NO_NAMES, xattrs, pages: none, inline: r.inline.length ? r.inline : null,
   };
   if (spans) {
-    const adopt = (pages: PageMap) => { for (const s of spans) adoptSpan(ctx, pages, s.index, s.pfn, s.count, s.crcs, s.flags & MAP_LRU ? PageFlag.Lru : 0, false, lose); return pages; };
+    const adopt = (pages: PageMap) => { for (const s of spans) adoptSpan(ctx, pages, s.index, s.pfn, s.count, crcs.ofRecord(s), s.flags & MAP_LRU ? PageFlag.Lru : 0, false, lose); return pages; };
     for (const s of spans) tally.dataPages += s.count;
     node.pages = deferred(ctx, r.pages, adopt) ?? adopt(ctx.newPageMap());
     return node;

@@ -5,10 +5,12 @@
 // checks is a string saying why.
 
 import type { PhysMem } from '../mem/physmem.js';
-import { LOG_HEADER, logPayload, readLogHeader, readNext, RECORD_NAMES, RecordType } from '../format/v3.js';
+import { decodeSpanInto, LOG_HEADER, logPayload, readLogHeader, readNext, RECORD_HEADER, RECORD_NAMES, RecordType, SPAN_BLOCK, SPAN_FIXED, spanCrcsDamage, u32, type SpanHead } from '../format/v3.js';
+import { assert } from '../format/assert.js';
 import type { Loss, NodeImage } from './image.js';
 import type { LogCursor } from './log.js';
 import { homeOf, readGroup, salvageGroup, type GroupIndex } from './groups.js';
+import { readGroupThin } from './groupthin.js';
 import { fresh, streamBytes, streamPagesBytes } from './stream.js';
 import { replayDeferred, replayGroup, type TailOverlay } from './tail.js';
 import type { DeferredGroup } from './taildefer.js';
@@ -29,8 +31,11 @@ export interface LoadedGroup {
 }
 
 const NONE: readonly number[] = [];
+const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** Largest group read into a reused buffer (LazyLog.spare): a larger one gets fresh memory, not kept past its load. */
 const SPARE_MAX = 16 << 20;
+/** Stream bytes LazyLog.crcsAt reads at once: a file's next SPANs' page crcs with the one asked for. */
+const AHEAD_BYTES = 256 << 10;
 
 export class LazyLog {
   /** Groups read so far (each at most once). */
@@ -43,6 +48,7 @@ export class LazyLog {
     /** The groups the records after the RUNS touched, replayed with them (tail.ts; those of one group wait for its load), or null: nothing follows the RUNS. */
     readonly tail: TailOverlay | null = null, crcs?: SpanCrcs) {
     if (crcs) this.crcs = crcs;
+    this.crcs.later = (pos, count, keep) => this.crcsAt(pos, count, keep);
     this.unloaded = index.locate.nodes - (tail ? tail.before.nodes - tail.after.nodes : 0);
     for (const d of tail?.deferred.values() ?? []) this.unloaded += d.nodes;
     this.checked = new Uint8Array(cursor.pages.length);
@@ -107,7 +113,7 @@ export class LazyLog {
       const rn = t.state.nodes.get(ino);
       if (!rn) continue;
       const path = () => (ino === dir ? pathOf(dir) : `${pathOf(dir)}/(ino ${ino})`);
-      nodes.push(adoptNode(ctx, ino, rn, undefined, none, this.crcs, tally, (what, pfn = null, range) => lose(range ? { path: path(), pfn, what, range } : { path: path(), pfn, what })));
+      nodes.push(adoptNode(ctx, ino, rn, undefined, none, this.crcs, tally, (what, pfn = null, range) => lose(range ? { path: path(), pfn, what, range } : { path: path(), pfn, what }), t.spans.get(ino)));
     }
     this.unloaded -= nodes.length;
     this.settleAtimes(nodes, lose);
@@ -198,10 +204,14 @@ export class LazyLog {
   /** Group `e` of directory `dir` read from the log, its pages' headers checked, salvaged when it does not check whole (each loss to `lose`); a string: unreadable. */
   private readChecked(dir: number, e: IndexEntry, lose: (l: Loss) => void, pathOf: (ino: number) => string, deferred: boolean) {
     // The group's pages are read once: their headers and next pointers are checked from the same copy.
+    const check = { logId: this.logId, exact: (seq: number, page: Buffer, sum?: number) => this.checkPage(seq, page, lose, sum) };
+    // A group of large files' SPANs: read without their page crcs, read when each file is adopted (crcsAt below).
+    const thin = this.index.runs ? readGroupThin(this.mem, this.cursor.pages, e, this.logId, this.index.runs.homes, check) : null;
+    if (thin) return thin;
     const need = streamPagesBytes(this.mem.pageSize, e.pos, e.bytes), kept = this.spare;
     this.spare = null;
     const into = need > SPARE_MAX ? null : kept && kept.length >= need ? kept : fresh(Math.min(SPARE_MAX, Math.max(need, 2 * (kept?.length ?? 0))));
-    const raw = streamBytes(this.mem, this.cursor.pages, e.pos, e.bytes, { logId: this.logId, exact: (seq, page, sum) => this.checkPage(seq, page, lose, sum) }, into ?? undefined);
+    const raw = streamBytes(this.mem, this.cursor.pages, e.pos, e.bytes, check, into ?? undefined);
     const read = readGroup(this.mem, this.cursor.pages, e, this.logId, raw);
     // Kept for the next load unless views into it outlive this one (a SPAN's page crcs, a deferred group's records), or none is left.
     if (into && !deferred && !this.done && (typeof read === 'string' || !read.pages.some((p) => p.type === RecordType.Span))) this.spare = into;
@@ -214,12 +224,65 @@ export class LazyLog {
     // As the replay: a SPAN whose page crcs were damaged stays; only the page whose crc changed fails its check.
     for (const p of g.pages) {
       if (p.type !== RecordType.Span || !p.r.crcsDamage) continue;
-      const r = p.r, d = r.crcsDamage!, where = this.at(g.spanDamage.get(p)!);
-      lose({ path: null, pfn: where.pfn, what: `log record at pfn:${where.pfn.toString(16)} offset ${where.off}: the page crcs of the SPAN of ino ${r.ino}, pages ${r.index}-${r.index + r.count - 1}, ` +
-        `failed crc32c (saved 0x${d.saved.toString(16)}, computed 0x${d.computed.toString(16)}): a page whose crc changed fails its check when verified and reads EIO` });
+      lose(this.crcsLoss(g.spanDamage.get(p)!, p.r, p.r.crcsDamage!));
     }
     return g;
   }
+
+  /** The loss of a SPAN whose page crcs fail their own crc (its record at stream place `pos`): the SPAN stays, only a page whose crc changed fails. */
+  private crcsLoss(pos: number, r: SpanHead, d: { saved: number; computed: number }): Loss {
+    const where = this.at(pos);
+    return { path: null, pfn: where.pfn, what: `log record at pfn:${where.pfn.toString(16)} offset ${where.off}: the page crcs of the SPAN of ino ${r.ino}, pages ${r.index}-${r.index + r.count - 1}, ` +
+      `failed crc32c (saved 0x${d.saved.toString(16)}, computed 0x${d.computed.toString(16)}): a page whose crc changed fails its check when verified and reads EIO` };
+  }
+
+  /**
+   * Where a loss found after the load goes (LazyMount: a late loss): a thin SPAN's page crcs are read when its
+   * file is adopted (groupthin.ts), so their damage, and that of a log page only they lie in, is found then.
+   */
+  lateLoss: (l: Loss) => void = (l) => this.early.push(l);
+  /** Late losses found before the lazy mount took the log (none in a mount: adoption waits for fs/): its to take. */
+  readonly early: Loss[] = [];
+
+  /**
+   * The page crcs of the thin SPAN whose record is at stream place `pos` (SpanCrcs.later), read now (its file's
+   * adoption), their own crc checked: damaged, a late loss saying so exactly as a group's load says it, and the
+   * crcs as read (only a page whose crc changed then fails its check). The log pages read have their headers checked.
+   * `keep` false: a view of a scratch, valid until the next call (adoption copies them into the frames at once; a
+   * file of 12 GiB read first: 768 SPANs, each fresh array's first touches cost more than the read).
+   */
+  private crcsAt(pos: number, count: number, keep: boolean): Uint32Array {
+    const lose = this.lateLoss, n = SPAN_FIXED + 4 * count, b = this.readAhead(pos + RECORD_HEADER, n);
+    const head: SpanHead = { ino: 0, index: 0, pfn: 0, count: 0, flags: 0 };
+    if (decodeSpanInto(b, 0, n, head) !== null || head.count !== count) assert(false, 'a thin SPAN\'s fields checked at its group\'s load');
+    const d = spanCrcsDamage(b, 0, count);
+    if (d) lose(this.crcsLoss(pos, head, d));
+    const crcs = keep ? new Uint32Array(count) : this.crcsScratch.subarray(0, count);
+    if (LITTLE) new Uint8Array(crcs.buffer, crcs.byteOffset, 4 * count).set(b.subarray(SPAN_FIXED, n));
+    else for (let k = 0; k < count; k++) crcs[k] = u32(b, SPAN_FIXED + 4 * k);
+    return crcs;
+  }
+  /**
+   * Stream bytes [at, at + n) of the groups (before the index: never written again), out of a window read ahead
+   * of them: a file's SPANs lie one after another, so its adoption reads 256 KiB at once, not 16 KiB a SPAN
+   * (4 GiB adopted: 256 reads of a SPAN's crcs cost ~5 ms). The window's log pages have their headers checked.
+   */
+  private readAhead(at: number, n: number): Buffer {
+    const w = this.window;
+    if (w.bytes === null || at < w.pos || at + n > w.pos + w.bytes.length) {
+      const len = Math.max(n, Math.min(AHEAD_BYTES, this.index.locate.indexPos - at)), lose = this.lateLoss;
+      const need = streamPagesBytes(this.mem.pageSize, at, len);
+      if (this.crcsPages.length < need) this.crcsPages = Buffer.allocUnsafeSlow(need);
+      w.bytes = streamBytes(this.mem, this.cursor.pages, at, len, { logId: this.logId, exact: (seq, page, sum) => this.checkPage(seq, page, lose, sum) }, this.crcsPages);
+      w.pos = at;
+      if (!w.bytes) assert(false, 'a thin SPAN lies in the log pages its group was read from');
+    }
+    return w.bytes!.subarray(at - w.pos, at - w.pos + n);
+  }
+  private readonly window: { pos: number; bytes: Buffer | null } = { pos: 0, bytes: null };
+  /** readAhead's log pages as read, and crcsAt's crcs handed out as a view: kept across calls. */
+  private crcsPages = Buffer.alloc(0);
+  private readonly crcsScratch = new Uint32Array(SPAN_BLOCK);
 
   /** A group whose tail records waited for its load: replayed, the records applied (tail.ts replayDeferred), adopted as the tail left it. */
   private loadDeferred(dir: number, g: Parameters<typeof replayDeferred>[0], d: DeferredGroup,

@@ -14,6 +14,7 @@ import { Owner } from '../boot/frames.js';
 import type { SlotLog } from '../format/header.js';
 import { decodePayload, LOCATE_BYTES, LOCATE_SIZE, LOG_HEADER, logPayload, readLogHeader, RECORD_HEADER, RecordType } from '../format/v3.js';
 import { homeOf, readGroup, readIndex } from './groups.js';
+import { readGroupThin } from './groupthin.js';
 import { streamBytes, walkLog } from './stream.js';
 import { tailOverlay, type TailOverlay } from './tail.js';
 import { SpanCrcs } from './spans.js';
@@ -70,7 +71,8 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
     if (!raw) return 'the tail is past the log pages';
     const homes = index.runs.homes;
     const t = tailOverlay(raw, { index, homeOf: (ino) => index.dirs.has(ino) ? ino : index.links.get(ino) ?? homeOf(homes, ino),
-      group: (dir) => readGroup(mem, pages, index.dirs.get(dir)!, h.logId) }, crcs, index.runs.data, after);
+      // A group of large files' SPANs without their page crcs (groupthin.ts): read when each file is adopted.
+      group: (dir) => readGroupThin(mem, pages, index.dirs.get(dir)!, h.logId, homes) ?? readGroup(mem, pages, index.dirs.get(dir)!, h.logId) }, crcs, index.runs.data, after);
     if (typeof t === 'string') return `the tail: ${t}`;
     // LazyTree finds a touched directory's way up by HOMES (a directory's entry is its parent). A compaction in
     // slices by older code listed each directory as itself: its touched directories have no way up (it could go

@@ -47,6 +47,13 @@ export class LazyMount {
   loaded(l: Loaded): void {
     this.builds = l.builds;
     this.groups = l.groups;
+    // A thin SPAN's damaged page crcs, found when its file is adopted (groupthin.ts): a late loss, and (once the
+    // request adopting it is done: a commit may be the one adopting) the next commit writes a fresh log, as after a group's.
+    if (l.groups) {
+      const log = l.groups.log;
+      log.lateLoss = (loss) => { this.late.push(loss); queueMicrotask(() => this.effects.damaged()); };
+      for (const loss of log.early.splice(0)) log.lateLoss(loss);
+    }
     if (l.ahead > 0) this.touch.startAhead(l.ahead);
     else if (this.groups) this.touch.startAhead(this.groups.log.dataPages, true);   // its sums come as groups load (loadGroup)
   }

@@ -30,6 +30,19 @@ export interface SpanHolder {
 const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
+ * A SPAN read without its page crcs (groupthin.ts): `crcsPos` is the stream place of its record in the lazily
+ * booted log; its crcs (empty here) are read, and their own crc checked, when first needed (SpanCrcs.later).
+ */
+export interface ThinSpan extends SpanRecord { crcsPos: number }
+export const isThin = (r: SpanRecord): r is ThinSpan => (r as Partial<ThinSpan>).crcsPos !== undefined;
+
+/**
+ * Reads a thin SPAN's page crcs from the log (its record at stream place `pos`, `count` pages), their own crc
+ * checked: lazy.ts LazyLog. `keep` false: a view valid until the next call (the caller copies them at once).
+ */
+export type LaterCrcs = (pos: number, count: number, keep: boolean) => Uint32Array;
+
+/**
  * Every span's page crcs, where the records hold them, never copied before
  * adoption: a view of the log page for a record inside one page, or, for one
  * read across log pages (a 16 KiB SPAN always is), its place in the log's
@@ -46,8 +59,27 @@ export class SpanCrcs {
   /** The log's pages as the replay reads them (stream places point into them). */
   stream: readonly Segment[] = [];
   private gathered: Uint32Array | null = null;
+  /** Where a thin SPAN's crcs are read from (an entry of seg -1 holds its record's stream place in off): set by the lazy log. */
+  later: LaterCrcs | null = null;
 
   reset(): void { this.views = []; this.seg = []; this.off = []; this.count = []; }
+
+  /** A SPAN's crcs kept: its own view, or (a thin SPAN) its record's place, read when first asked for; returns crcAt of its first page. */
+  addRecord(r: SpanRecord): number {
+    if (!isThin(r)) return this.add(r.crcs);
+    if (!(r.count <= SPAN_BLOCK)) assert(false, `a SPAN of ${r.count} pages`);
+    return this.push(null, -1, r.crcsPos, r.count);
+  }
+
+  /** A SPAN's page crcs: its own, or (thin) read from the log now, valid until the next read (adoption copies them at once). */
+  ofRecord(r: SpanRecord): Uint32Array {
+    return isThin(r) ? this.readLater(r.crcsPos, r.count, false) : r.crcs;
+  }
+
+  private readLater(pos: number, count: number, keep: boolean): Uint32Array {
+    if (!this.later) assert(false, 'a thin SPAN\'s crcs asked for before the lazy log reads them');
+    return this.later!(pos, count, keep);
+  }
 
   /** The record's crcs kept (their memory must stay unchanged until adoption: the reserved log's); returns crcAt of its first page. */
   add(crcs: Uint32Array): number {
@@ -70,6 +102,8 @@ export class SpanCrcs {
   of(crcAt: number, count: number): Uint32Array {
     const e = Math.floor(crcAt / SPAN_BLOCK), at = crcAt % SPAN_BLOCK;
     if (!(at + count <= this.count[e]!)) assert(false, `crcs ${at}+${count} of a span of ${this.count[e]}`);
+    // A thin SPAN's: read whole once (its crc covers them all), kept as a view for the pieces a cut left.
+    if (this.seg[e] === -1 && !this.views[e]) this.views[e] = this.readLater(this.off[e]!, this.count[e]!, true);
     const v = this.views[e];
     return v ? v.subarray(at, at + count) : this.gather(this.seg[e]!, this.off[e]! + 4 * at, count);
   }
@@ -123,8 +157,9 @@ export function cutSpans(n: SpanHolder, from: number, end: number): void {
 
 /** A SPAN applied: whatever spans held in its range goes (the caller cuts the groups' runs), then the span is the block's. */
 export function addSpan(n: SpanHolder, index: number, pfn: number, count: number, crcAt: number, flags: number): void {
-  cutSpans(n, index, index + count);
   const b = Math.floor(index / SPAN_BLOCK);
+  // A span lies in one block: only that block's spans can be cut (a group's file, span after span: none has any yet).
+  if (n.blocks?.has(b)) cutSpans(n, index, index + count);
   const spans = (n.blocks ??= new Map()).get(b);
   if (spans) spans.push(index, pfn, count, crcAt, flags);
   else n.blocks.set(b, [index, pfn, count, crcAt, flags]);

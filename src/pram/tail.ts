@@ -12,13 +12,13 @@
 // saying why, and the caller replays the whole log. Records that touch one group
 // only wait for that group's load instead (taildefer.ts, replayDeferred below).
 
-import { decodeAtimesAt, GROUP_PAGES, inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RECORD_HEADER, RecordType, u32, type InodeRecord, type LogRecord } from '../format/v3.js';
+import { decodeAtimesAt, GROUP_PAGES, inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RECORD_HEADER, RecordType, u32, type InodeRecord, type LogRecord, type SpanRecord } from '../format/v3.js';
 import { assert } from '../format/assert.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import type { Group, GroupIndex } from './groups.js';
 import { tailDecoded, tailRecords, type TailRecords } from './tailread.js';
 import { applyRecord, RUN, type ReplayNode, type ReplayState } from './apply.js';
-import { addSpan, SPAN, type SpanCrcs } from './spans.js';
+import { addSpan, SPAN, spansInOrder, type SpanCrcs } from './spans.js';
 import { normalRuns, cutRuns } from './pageruns.js';
 import { lessGone, splitTail, type DeferredGroup } from './taildefer.js';
 import { TailAtimes } from './tailatimes.js';
@@ -36,12 +36,13 @@ export interface TailOverlay {
   touched: Set<number>;                    // the compaction's directories whose groups the overlay replaces
   gone: Set<number>;                       // of them, those the tail removed
   fresh: number[];                         // directories the tail made, parents first
-  before: { nodes: number; bytes: number; inline: number; pages: number[] };   // the touched groups before the tail (pages: normalRuns)
+  before: { nodes: number; bytes: number; inline: number; pages: number[] };   // the touched groups before the tail (pages: normalRuns, of the nodes its page records and DROPs name)
   after: { nodes: number; bytes: number; inline: number; pages: number[] };    // and after
   maxIno: number;
   deferred: Map<number, DeferredGroup>;    // groups whose tail records wait for their load (taildefer.ts), not in touched
   deferredFresh: Map<number, number>;      // a node a deferred record made -> its group's directory
   atimes: TailAtimes | null;               // the tail's ATIMES records, as read (settled per node when adopted), or null: none
+  spans: Map<number, SpanRecord[]>;        // a node no tail record names whose records are SPANs in order: them (state holds none), adopted straight
 }
 
 /** How the overlay reads the compaction: its index, a node's home, a group. */
@@ -73,7 +74,7 @@ export function replayGroup(g: { dir: InodeRecord | null; nodes: Map<number, Ino
       const runs = (n.groups ??= new Map()).get(gi);
       if (runs) runs.push(p.r.index, p.r.pfn, p.r.count, p.r.csum, p.r.flags);
       else n.groups.set(gi, [p.r.index, p.r.pfn, p.r.count, p.r.csum, p.r.flags]);
-    } else if (p.type === RecordType.Span) addSpan(st.nodes.get(p.r.ino)!, p.r.index, p.r.pfn, p.r.count, crcs.add(p.r.crcs), p.r.flags);
+    } else if (p.type === RecordType.Span) addSpan(st.nodes.get(p.r.ino)!, p.r.index, p.r.pfn, p.r.count, crcs.addRecord(p.r), p.r.flags);
   }
 }
 
@@ -166,26 +167,51 @@ function eagerOverlay(recs: readonly LogRecord[], src: TailSource, crcs: SpanCrc
     if (touched.size > TAIL_MAX_GROUPS) return `a tail touching more than ${TAIL_MAX_GROUPS} groups`;
   }
   const st: ReplayState = { nodes: new Map(), names: new Map() };
+  const named = namedBy(recs), spans = new Map<number, SpanRecord[]>();
   // A set grows while it is walked: a group's linked nodes bring every directory naming them (their link counts stay whole).
   for (const dir of touched) {
     const g = src.group(dir);
     if (typeof g === 'string') return g;
     if (g.spanDamage.size) return `the group of directory ${dir} holds a SPAN whose page crcs are damaged`;
-    replayGroup(g, dir, st, crcs);
+    // A file of SPANs in order that no record of the tail names (a large file not written since) is not replayed:
+    // it adopts straight from them, as a group's load adopts it (lazy.ts).
+    const { direct } = spansInOrder(g.pages, g.nodes);
+    for (const ino of direct.keys()) if (named.has(ino)) direct.delete(ino);
+    replayGroup(direct.size ? { ...g, pages: g.pages.filter((p) => !direct.has((p as { r: { ino: number } }).r.ino)) } : g, dir, st, crcs);
+    for (const [ino, list] of direct) spans.set(ino, list);
     for (const ino of g.nodes.keys()) for (const d of ix.namedIn.get(ino) ?? []) touched.add(d);
     if (touched.size > TAIL_MAX_GROUPS) return `a tail touching more than ${TAIL_MAX_GROUPS} groups`;
   }
-  const before = measure(st, src);
+  // Only the nodes a page record or a DROP names can hold other pages after the tail: the others' pages are not
+  // counted (a group of large files: thousands of spans, the same before and after).
+  const paged = new Set<number>();
+  for (const rec of recs) {
+    if (rec.type === RecordType.Map || rec.type === RecordType.Unmap || rec.type === RecordType.Span) paged.add(rec.r.ino);
+    else if (rec.type === RecordType.Drop) paged.add(rec.ino);
+  }
+  const before = measure(st, src, paged);
   let orphan = '';
   for (const rec of recs) {
     applyRecord(st, rec, (r) => crcs.add(r.crcs), (type, ino) => { orphan ||= `a ${type} of ino ${ino}, which has no INODE`; });
   }
   if (orphan) return orphan;
-  return place(st, src, touched, before, maxIno);
+  const o = place(st, src, touched, before, measure(st, src, paged), maxIno);
+  if (typeof o !== 'string') o.spans = spans;
+  return o;
+}
+
+/** The inos the records name: their nodes, and each NAME's target. */
+function namedBy(recs: readonly LogRecord[]): Set<number> {
+  const named = new Set<number>();
+  for (const rec of recs) {
+    if (rec.type === RecordType.Drop) named.add(rec.ino);
+    else if (rec.type === RecordType.Inode || rec.type === RecordType.Name || rec.type === RecordType.Map || rec.type === RecordType.Unmap || rec.type === RecordType.Span) named.add(rec.r.ino);
+  }
+  return named;
 }
 
 /** Where each node of the replayed state goes: homes, other naming directories, moved and new directories' parents. */
-function place(st: ReplayState, src: TailSource, touched: Set<number>, before: TailOverlay['before'], max: number): TailOverlay | string {
+function place(st: ReplayState, src: TailSource, touched: Set<number>, before: TailOverlay['before'], after: TailOverlay['after'], max: number): TailOverlay | string {
   const ix = src.index;
   const namedBy = new Map<number, number[]>();
   for (const [dir, names] of st.names) {
@@ -198,7 +224,7 @@ function place(st: ReplayState, src: TailSource, touched: Set<number>, before: T
     }
   }
   const o: TailOverlay = { state: st, home: new Map(), members: new Map(), also: new Map(), parent: new Map(), touched, gone: new Set(), fresh: [],
-    before, after: measure(st, src), maxIno: max, deferred: new Map(), deferredFresh: new Map(), atimes: null };
+    before, after, maxIno: max, deferred: new Map(), deferredFresh: new Map(), atimes: null, spans: new Map() };
   for (const dir of touched) if (!st.nodes.get(dir) || !isDirRec(st.nodes.get(dir)!.rec)) o.gone.add(dir);
   for (const [ino, n] of st.nodes) {
     if (ino > o.maxIno) o.maxIno = ino;
@@ -232,17 +258,19 @@ function place(st: ReplayState, src: TailSource, touched: Set<number>, before: T
 
 /**
  * Nodes, record bytes and inline nodes as the space model prices them (RUNS TOTALS), and the data pages
- * (as runs: a touched group may hold a file of millions of pages), of a replayed state.
+ * (as runs: a touched group may hold a file of millions of pages), of a replayed state; `paged`: only these
+ * nodes' pages (the rest hold the same pages before and after the records measured around: the difference is theirs).
  * A name is priced with the node it names: not here when an untouched group holds that node (its load charges it); a name
  * of a node no group holds (in slices: the directory's names as the walk found them, of a node gone before its turn) is
  * priced by TOTALS with its directory, so here too.
  */
-export function measure(st: ReplayState, src: Pick<TailSource, 'homeOf'>): TailOverlay['before'] {
+export function measure(st: ReplayState, src: Pick<TailSource, 'homeOf'>, paged?: ReadonlySet<number>): TailOverlay['before'] {
   const m = { nodes: st.nodes.size, bytes: 0, inline: 0, pages: [] as number[] };
   const pairs: number[] = [];
-  for (const n of st.nodes.values()) {
+  for (const [ino, n] of st.nodes) {
     m.bytes += inodeRecordBytes(n.rec.xattrs.length);
     if (n.rec.inline.length > 0) { m.inline++; m.bytes += inlineRecordBytes(n.rec.inline.length); }
+    if (paged && !paged.has(ino)) continue;
     for (const runs of n.groups?.values() ?? []) for (let k = 0; k < runs.length; k += RUN) pairs.push(runs[k + 1]!, runs[k + 2]!);
     for (const spans of n.blocks?.values() ?? []) for (let k = 0; k < spans.length; k += SPAN) pairs.push(spans[k + 1]!, spans[k + 2]!);
   }
