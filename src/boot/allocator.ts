@@ -19,6 +19,7 @@ import type { BannedRegions } from './banned.js';
 import { Owner, type PageFrames } from './frames.js';
 import type { Memblock } from './memblock.js';
 import { OwnedSpans } from './ownedspans.js';
+import { allOnes, firstSet, noteWord, popcount, summaryOf } from './poolbits.js';
 
 export interface AllocatorOptions {
   /** Runs never cross a multiple of this many pages (an Arena's mapping segment). */
@@ -28,21 +29,6 @@ export interface AllocatorOptions {
    * without holes): the pool is built from them, not from a scan of every pfn's owner.
    */
   owned?: readonly number[];
-}
-
-/** Set bits to compare a bitmap's words with (a view of them per call: no copy). */
-const ONES = Buffer.alloc(1 << 16, 0xff);
-
-/**
- * words[from, to) are all set: compared natively, ONES.length bytes at a time (a word at a time in code
- * not yet compiled cost ~0.1 ms a GiB of a lazy mount's data; a full word read as a number boxes it).
- */
-function allOnes(words: Uint32Array, from: number, to: number): boolean {
-  for (let at = 4 * from; at < 4 * to; at += ONES.length) {
-    const n = Math.min(ONES.length, 4 * to - at);
-    if (!ONES.subarray(0, n).equals(Buffer.from(words.buffer, words.byteOffset + at, n))) return false;
-  }
-  return true;
 }
 
 /** Pages an alloc that found no other page pools from freeLater()'s before it searches again. */
@@ -63,6 +49,8 @@ export class PageAllocator {
   // Pages given back in bounded steps (freeLater): counted free already, pooled by drainLater, or by alloc when it finds no other.
   private readonly later: { pfns: readonly number[]; at: number; before?: (pfn: number) => void }[] = [];
   private laterPages = 0;
+  // Pages given back that the compaction lists as data (freeKept): counted free, taken only when no other page is left.
+  private kept: number[] = [];
   // Bit w set = pool word w has a page: the search skips 1024 full pages a bit (a 12 GiB arena's data is ~3000 words of it,
   // not ~100 000). Built at the first search; every change of a pool word keeps it (note()).
   private sum: Uint32Array | undefined;
@@ -162,7 +150,36 @@ export class PageAllocator {
 
   /** Pages alloc() could hand out now (free and not banned). */
   get freeCount(): number {
-    return this.freeNotBanned + this.laterPages;
+    return this.freeNotBanned + this.laterPages + this.kept.length;
+  }
+
+  /**
+   * Give back pages the image's compaction may list as data (v3: RUNS DATA) until a compaction that lists none of
+   * them (releaseKept): they count as free at once, but an alloc takes one only when no other page is left. Taken
+   * again by a later commit's log or file, such a page ties the tail's records to its old group and a lazy mount
+   * applies them at mount (pram/taildefer.ts); kept aside, one group's changes wait for that group's load.
+   */
+  freeKept(pfns: readonly number[]): void {
+    for (const pfn of pfns) this.kept.push(pfn);
+  }
+
+  /** A compaction that lists none of the kept pages is durable: they are given back as freeLater's. */
+  releaseKept(): void {
+    if (this.kept.length === 0) return;
+    this.freeLater(this.kept);
+    this.kept = [];
+  }
+
+  /** Pages given to freeKept() not released or taken yet. */
+  get keptCount(): number {
+    return this.kept.length;
+  }
+
+  /** Pools up to `max` kept pages (an alloc that found no other page); the pages pooled. */
+  private drainKept(max: number): number {
+    const n = Math.min(max, this.kept.length);
+    for (let i = 0; i < n; i++) this.free(this.kept.pop()!);
+    return n;
   }
 
   /**
@@ -216,7 +233,7 @@ export class PageAllocator {
     const from = this.start(hint);
     let pfn = this.search(from, this.frames.pageCount);
     if (pfn < 0) pfn = this.search(0, from);
-    if (pfn < 0) return this.drainLater(LATER_STEP) > 0 ? this.alloc(owner, hint) : -1;
+    if (pfn < 0) return this.drainLater(LATER_STEP) > 0 || this.drainKept(LATER_STEP) > 0 ? this.alloc(owner, hint) : -1;
     this.take(pfn, owner);
     this.cursor = pfn + 1 < this.frames.pageCount ? pfn + 1 : 0;
     return pfn;
@@ -229,7 +246,7 @@ export class PageAllocator {
     const from = this.start(hint);
     let start = this.searchRun(from, this.frames.pageCount, count);
     if (start < 0) start = this.searchRun(0, Math.min(from + count - 1, this.frames.pageCount), count);
-    if (start < 0) return this.drainLater(Number.MAX_SAFE_INTEGER) > 0 ? this.allocRun(owner, count, hint) : -1;
+    if (start < 0) return this.drainLater(Number.MAX_SAFE_INTEGER) > 0 || this.drainKept(Number.MAX_SAFE_INTEGER) > 0 ? this.allocRun(owner, count, hint) : -1;
     for (let pfn = start; pfn < start + count; pfn++) this.take(pfn, owner);
     this.cursor = start + count < this.frames.pageCount ? start + count : 0;
     return start;
@@ -339,60 +356,13 @@ export class PageAllocator {
     }
   }
 
-  /** First pooled pfn in [from, to), word at a time. -1 if none. */
+  /** First pooled pfn in [from, to). -1 if none. */
   private nextFree(from: number, to: number): number {
-    if (from >= to) return -1;
-    let w = from >>> 5;
-    let bits = this.free_[w]! & (~0 << (from & 31));
-    const lastWord = (to - 1) >>> 5;
-    for (;;) {
-      if (bits !== 0) {
-        const pfn = w * 32 + (31 - Math.clz32(bits & -bits));   // not w << 5: that wraps at pfn 2^31
-        return pfn < to ? pfn : -1;
-      }
-      if (++w > lastWord) return -1;
-      bits = this.free_[w]!;
-      if (bits === 0) {
-        w = this.nextWord(w, lastWord);
-        if (w < 0) return -1;
-        bits = this.free_[w]!;
-      }
-    }
-  }
-
-  /** First pool word in [w, last] with a page (the summary, 32 words a step). -1 if none. */
-  private nextWord(w: number, last: number): number {
-    const sum = this.sum ??= this.summarise();
-    let s = w >>> 5;
-    let bits = sum[s]! & (~0 << (w & 31));
-    const lastS = last >>> 5;
-    for (;;) {
-      if (bits !== 0) {
-        const found = s * 32 + (31 - Math.clz32(bits & -bits));
-        return found <= last ? found : -1;
-      }
-      if (++s > lastS) return -1;
-      bits = sum[s]!;
-    }
-  }
-
-  private summarise(): Uint32Array {
-    const pool = this.free_, sum = new Uint32Array(Math.ceil(pool.length / 32));
-    for (let w = 0; w < pool.length; w++) if (pool[w] !== 0) sum[w >>> 5]! |= 1 << (w & 31);
-    return sum;
+    return firstSet(this.free_, this.sum ??= summaryOf(this.free_), from, to);
   }
 
   /** Pool word w changed: its summary bit follows. */
   private note(w: number): void {
-    const sum = this.sum;
-    if (!sum) return;
-    if (this.free_[w] !== 0) sum[w >>> 5]! |= 1 << (w & 31);
-    else sum[w >>> 5]! &= ~(1 << (w & 31));
+    if (this.sum) noteWord(this.free_, this.sum, w);
   }
-}
-
-function popcount(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
 }

@@ -292,6 +292,7 @@ export class LazyLog {
     const r = replayDeferred(g, dir, d, this.crcs, (ino) => this.index.dirs.has(ino) ? 0 : this.homeOf(ino),
       (type, ino) => lose({ path: pathOf(dir), pfn: null, what: `a ${type} of ino ${ino} in the tail, which has no INODE: its pages dropped` }));
     if (r.logMapped.length) return `its tail records leave pfn:${r.logMapped[0]!.toString(16)} mapped, a page a later commit's log holds`;
+    if (r.foreign.length) return `its tail records map pfn:${r.foreign[0]!.toString(16)}, a page the compaction lists that the group did not hold`;
     const st = r.st, none = ctx.newPageMap(), tally = { dataPages: 0 }, nodes: NodeImage[] = [];
     let at = dir;
     const loseNode = (what: string, pfn: number | null = null, range?: { start: number; end: number }) => {

@@ -52,7 +52,7 @@ function windowAllocator(frames: PageFrames, banned: BannedRegions, lo: number, 
     pool[Math.floor(pfn / 32)]! |= 1 << (pfn % 32);
     free++;
   }
-  Object.assign(a, { frames, banned, pool, owned: null, held: [], cursor: lo, freeNotBanned: free, segmentPages: Number.MAX_SAFE_INTEGER, later: [], laterPages: 0 });
+  Object.assign(a, { frames, banned, pool, owned: null, held: [], cursor: lo, freeNotBanned: free, segmentPages: Number.MAX_SAFE_INTEGER, later: [], laterPages: 0, kept: [] });
   return a;
 }
 

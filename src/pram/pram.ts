@@ -339,9 +339,10 @@ export class Pram {
     if (compact) {
       this.allocator.freeLater(this.chainPages, this.forgetOld);
       this.chainPages = p.newPages;
+      this.allocator.releaseKept();    // pages let go before this compaction: its DATA lists none of them
     } else if (this.chainPages !== this.live!.cursor!.pages) for (const pfn of p.newPages) this.chainPages.push(pfn);
     if (!sliced) this.allocator.drainLater(OLD_LOG_STEP);
-    this.freeDeferred(sliced);
+    this.freeDeferred(sliced, !compact);
     e.freezeNamed();
     this.slices!.settler?.reset();     // what it named is checksummed
     this.space.refill();
@@ -350,14 +351,17 @@ export class Pram {
 
   private readonly forgetOld = (pfn: number): void => this.forgetRun(pfn, false);
 
-  /** The deferred frees go (`later`: unpooled until the next commit, as the old log after a compaction in slices). */
-  private freeDeferred(later = false): void {
-    const held: number[] = [];
+  /**
+   * The deferred frees go (`later`: unpooled until the next commit, as the old log after a compaction in slices;
+   * `kept`: after an append, aside until the next compaction: allocator.freeKept says why).
+   */
+  private freeDeferred(later = false, kept = false): void {
+    const held: number[] = [], aside: number[] = [];
     for (const pfn of this.deferred) {
       this.forgetRun(pfn, false);
       if (!(this.frames.flags[pfn]! & PageFlag.Pinned)) {
-        if (!later) this.allocator.free(pfn);
-        else { held.push(pfn); this.frames.flags[pfn]! &= ~PageFlag.Unverified; }   // nobody's to read or verify now
+        if (later || kept) this.frames.flags[pfn]! &= ~PageFlag.Unverified;   // nobody's to read or verify now
+        if (later) held.push(pfn); else if (kept) aside.push(pfn); else this.allocator.free(pfn);
         continue;
       }
       this.frames.flags[pfn]! &= ~PageFlag.Frozen;   // in no checkpoint now; freed at its last unpin
@@ -365,6 +369,7 @@ export class Pram {
     }
     this.deferred = [];
     this.allocator.freeLater(held);
+    this.allocator.freeKept(aside);
   }
 
   /** Losses found after load (lazy verification failures): cheap, unlike stats(). */

@@ -280,7 +280,7 @@ export function measure(st: ReplayState, src: Pick<TailSource, 'homeOf'>, paged?
 }
 
 /** A deferred group as its tail records leave it, and what its load settles: pages freed, bytes charged over the exact. */
-export interface DeferredLoad { st: ReplayState; freed: number[]; bytes: number; inline: number; nodesBefore: number; logMapped: number[] }
+export interface DeferredLoad { st: ReplayState; freed: number[]; bytes: number; inline: number; nodesBefore: number; logMapped: number[]; foreign: number[] }
 
 /**
  * Group `g` of directory `dir` replayed, then its deferred tail records applied in log order (as a full replay
@@ -301,5 +301,7 @@ export function replayDeferred(g: Parameters<typeof replayGroup>[0], dir: number
   for (let k = 0; k < gone.length; k += 2) for (let i = 0; i < gone[k + 1]!; i++) freed.push(gone[k]! + i);
   // A page the log holds now that the records leave mapped: no image the engine writes does that (the caller refuses the group).
   const logMapped = d.asLog.filter((p) => { for (let k = 0; k < after.pages.length; k += 2) if (p >= after.pages[k]! && p < after.pages[k]! + after.pages[k + 1]!) return true; return false; });
-  return { st, freed, bytes: after.bytes - before.bytes - d.charge.bytes, inline: after.inline - before.inline - d.charge.inline, nodesBefore: before.nodes, logMapped };
+  // A page the DATA runs list that the records name (reserved once, with the DATA runs) must have been the group's own.
+  const foreign = d.shared.length ? cutRuns(d.shared, before.pages) : [];
+  return { st, freed, bytes: after.bytes - before.bytes - d.charge.bytes, inline: after.inline - before.inline - d.charge.inline, nodesBefore: before.nodes, logMapped, foreign };
 }

@@ -19,13 +19,14 @@ import type { RecordFields } from '../format/v3-peek.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import type { GroupIndex } from './groups.js';
 import type { TailRecords } from './tailread.js';
-import { normalRuns } from './pageruns.js';
+import { cutRuns, normalRuns } from './pageruns.js';
 
 /** The records of one group applied when it loads (decoded then: tailread.ts tailDecoded), and what the mount charged for them. */
 export interface DeferredGroup {
   tail: Buffer;                            // the tail's bytes, as read at mount
   at: number[];                            // its records' first bytes in them, in log order
   pages: number[];                         // data pages its MAP and SPAN records name (reserved at mount), as (pfn, count) pairs
+  shared: number[];                        // of those, pages the DATA runs list (reserved with them; the group's own at its load: checked), normal runs
   asLog: number[];                         // pages they name that a later commit's log holds now (not reserved as data: never data at the end)
   charge: { bytes: number; inline: number };   // record bytes and inline nodes charged at mount, as if all new
   nodes: number;                           // nodes made less nodes dropped (statfs counts them before the load)
@@ -73,12 +74,12 @@ export function splitTail(t: TailRecords, ks: readonly number[], ix: GroupIndex,
   const paged = new Set<number>();           // places of page records (MAP, SPAN, UNMAP, DROP)
   const stretches: number[] = [];            // (pfn, count, place) of each MAP and SPAN: records naming a common page are joined
   const named = new Set<number>();           // inos an INODE record made, so far
-  let conflict = false, maxIno = max;
+  let conflict = false, logConflict = false, maxIno = max;
   let sorted: Float64Array | undefined;      // the RUNS data as ascending runs, made when a page record needs it
   const inData = (pfn: number, count: number): boolean => meetsRuns((sorted ??= Float64Array.from(normalRuns(Array.from(runsData)))), pfn, count);
   // A log page the tail's commits took from a page the RUNS list (freed by a tail record): that record must be eager,
   // else the page would stay reserved as data beside the log's own.
-  for (const p of logAfter) if (inData(p, 1)) { conflict = true; break; }
+  for (const p of logAfter) if (inData(p, 1)) { conflict = logConflict = true; break; }
   // A group's linked nodes tie it to every directory naming them (their link counts are whole only together).
   const linked: number[] = [];
   for (const [ino, dirs] of ix.namedIn) {
@@ -142,7 +143,8 @@ export function splitTail(t: TailRecords, ks: readonly number[], ix: GroupIndex,
   // Each component: its groups, whether it must stay eager.
   const groups = new Map<number, number[]>(), eagerRoots = new Set<number>();
   for (const k of bad) eagerRoots.add(places.find(k));
-  if (conflict) for (const k of paged) eagerRoots.add(places.find(k));
+  const shares = conflict && !logConflict && sharedByOne(paged, places, eagerRoots);
+  if (conflict && !shares) for (const k of paged) eagerRoots.add(places.find(k));
   const rootOf = new Map<number, number>();   // each distinct key's component, found once (a tail of 10^6 records has few)
   for (const k of distinct) {
     const r = places.find(k);
@@ -157,14 +159,37 @@ export function splitTail(t: TailRecords, ks: readonly number[], ix: GroupIndex,
     if (eagerRoots.has(root) || !gs || gs.length !== 1) { out.eager.push(t.at[j]!); continue; }
     const dir = gs[0]!;
     let d = out.deferred.get(dir);
-    if (!d) out.deferred.set(dir, (d = { tail: t.b, at: [], pages: [], asLog: [], charge: { bytes: 0, inline: 0 }, nodes: 0 }));
+    if (!d) out.deferred.set(dir, (d = { tail: t.b, at: [], pages: [], shared: [], asLog: [], charge: { bytes: 0, inline: 0 }, nodes: 0 }));
     d.at.push(t.at[j]!);
     const type = f.type[j], ino = f.ino[j]!;
     charge(d, f, j, asLog);
     if (type === RecordType.Inode && ino > max && !out.fresh.has(ino)) { out.fresh.set(ino, dir); d.nodes++; }
     if (type === RecordType.Drop && (ino <= max || out.fresh.delete(ino))) d.nodes--;
   }
+  // A group whose records name pages the DATA runs list (restated with a dirty 32-page group, or let go and taken
+  // again): those are reserved with the DATA runs, not again for the group.
+  if (shares) for (const d of out.deferred.values()) {
+    if (d.pages.length === 0) continue;
+    const own = normalRuns(d.pages), rest = cutRuns(own, Array.from(sorted!));
+    d.shared = cutRuns(own, rest);
+    d.pages = rest;
+  }
   return out;
+}
+
+/**
+ * Whether the component of every page record is one, of one group, and may wait (not eager): then a page its records
+ * name that the DATA runs list was that group's own before the tail (in an image pram writes: the only other way a
+ * group's page becomes free is a page record of another group, and there is none) — checked when the group loads.
+ */
+function sharedByOne(paged: ReadonlySet<number>, places: Places, eager: ReadonlySet<number>): boolean {
+  let root = -1;
+  for (const k of paged) {
+    const r = places.find(k);
+    if (root >= 0 && r !== root) return false;
+    root = r;
+  }
+  return root >= 0 && !eager.has(root);
 }
 
 /**
