@@ -216,6 +216,32 @@ test('an alloc (or a run) that finds no other page pools pages given to freeLate
   assert.equal(a.freeCount, 39 + all.length - 40 - 20);
 });
 
+test('freeKept: the pages count as free at once, an alloc takes one only when no other page is left, and releaseKept gives them back as freeLater\'s', () => {
+  const { mb } = setup(128);
+  const a = PageAllocator.fromMemblock(mb);
+  const all: number[] = [];
+  for (;;) { const p = a.alloc(Owner.Data); if (p < 0) break; all.push(p); }
+  const kept = all.slice(0, 20), other = all.slice(20, 30);
+  a.freeKept(kept);
+  for (const p of other) a.free(p);
+  assert.equal(a.freeCount, 30, 'kept pages count as free');
+  assert.equal(a.keptCount, 20);
+  for (let i = 0; i < 10; i++) assert.ok(other.includes(a.alloc(Owner.Meta)), 'the other free pages go first');
+  const last = a.alloc(Owner.Meta);
+  assert.ok(kept.includes(last), `no other page left: pfn ${last} is a kept one`);
+  assert.equal(a.keptCount, 0, 'pooled in one step of at most 4096 pages');
+  assert.equal(a.freeCount, 19, 'pooling moves pages, never counts them twice');
+  const more = all.slice(30, 40);
+  for (const p of more) a.free(p);
+  const left = a.allocRun(Owner.Data, 10);
+  a.freeKept(more.map((_, i) => left + i));
+  assert.equal(a.freeCount, 29);
+  a.releaseKept();
+  assert.deepEqual([a.keptCount, a.laterCount, a.freeCount], [0, 10, 29], 'released: given back as freeLater\'s, counted once');
+  assert.equal(a.drainLater(1000), 10);
+  for (let i = 0; i < 10; i++) assert.ok(a.isFree(left + i));
+});
+
 test('next-fit over long full stretches (the search skips full words by a summary): seeded allocs, frees and runs hand out what a page-by-page scan would', () => {
   for (const seed of [1, 2, 3]) {
     const pages = 40_000;
