@@ -27,6 +27,18 @@ async function tree(p: Awaited<ReturnType<typeof mount>>): Promise<string[]> {
   return out;
 }
 
+/** The lazy mount's tree, statfs and free pages (it is unmounted), then a full mount's of the arena: the same, no loss. */
+async function equalsFull(lazy: Awaited<ReturnType<typeof mount>>, arena: string, seed: number): Promise<void> {
+  const got = await tree(lazy);
+  const fsLazy = lazy.volume.statfs(), freeLazy = lazy.volume.pram!.allocator.freeCount;
+  await lazy.unmount();
+  const full = await mount({ arena, verify: 'full', readOnly: true, ...opts });
+  assert.deepEqual(got, await tree(full), `seed ${seed}: the lazy tree is the full one`);
+  assert.deepEqual([lazy.volume.losses, fsLazy, freeLazy], [[], full.volume.statfs(), full.volume.pram!.allocator.freeCount], `seed ${seed}: no loss; statfs and free pages as a full mount's`);
+  assert.deepEqual(full.volume.losses, []);
+  await full.unmount();
+}
+
 test('a day of small commits: the next lazy mount is led by the index, the root\'s records wait for its load, and it equals a full one', async () => {
   const seed = Number(process.env['SEED'] ?? 7);
   const arena = `/dev/shm/taillog-test-${process.pid}.pram`;
@@ -65,14 +77,7 @@ test('a day of small commits: the next lazy mount is led by the index, the root\
     assert.ok(tail.deferred.has(1), `seed ${seed}: the root's records are deferred`);
     const ofScratch = (rec: { type: number; ino?: number; r?: { ino?: number } }) => (rec.r?.ino ?? rec.ino) === scratch;
     assert.equal([...tail.deferred.values()].flatMap((d) => tailDecoded(d.tail, d.at)).filter((rec) => rec.type !== 3 && ofScratch(rec as never)).length, 0, `seed ${seed}: no record of the file made and unlinked waits`);
-    const got = await tree(lazy);
-    const fsLazy = lazy.volume.statfs(), freeLazy = lazy.volume.pram!.allocator.freeCount;
-    await lazy.unmount();
-    const full = await mount({ arena, verify: 'full', readOnly: true, ...opts });
-    assert.deepEqual(got, await tree(full), `seed ${seed}: the lazy tree is the full one`);
-    assert.deepEqual([lazy.volume.losses, fsLazy, freeLazy], [[], full.volume.statfs(), full.volume.pram!.allocator.freeCount], `seed ${seed}: no loss; statfs and free pages as a full mount's`);
-    assert.deepEqual(full.volume.losses, []);
-    await full.unmount();
+    await equalsFull(lazy, arena, seed);
   } finally {
     fs.rmSync(arena, { force: true });
   }
@@ -102,13 +107,7 @@ test('fsync\'d 4 KiB writes into a file the compaction lists (each dirty 32-page
     assert.ok(log.tail.deferred.has(1), `seed ${seed}: the root's records wait for its load`);
     assert.ok(log.tail.deferred.get(1)!.shared.length > 0, `seed ${seed}: they name pages the DATA runs list (their dirty groups restated)`);
     assert.equal(log.isLoaded(1), false, `seed ${seed}: no group read at mount`);
-    const got = await tree(lazy);
-    const fsLazy = lazy.volume.statfs(), freeLazy = lazy.volume.pram!.allocator.freeCount;
-    await lazy.unmount();
-    const full = await mount({ arena, verify: 'full', readOnly: true, ...opts });
-    assert.deepEqual(got, await tree(full), `seed ${seed}: the lazy tree is the full one`);
-    assert.deepEqual([lazy.volume.losses, fsLazy, freeLazy], [[], full.volume.statfs(), full.volume.pram!.allocator.freeCount], `seed ${seed}: no loss; statfs and free pages as a full mount's`);
-    await full.unmount();
+    await equalsFull(lazy, arena, seed);
   } finally {
     fs.rmSync(arena, { force: true });
   }
@@ -142,13 +141,7 @@ test('a tail of more than half the log that the commit lets stand (not due: unde
     assert.match(lines.filter((l) => /index|whole/.test(l)).join(' | '), /led by its index/, `seed ${seed}: the lazy mount`);
     const ll = lazy.volume.pram!.lazyLog!;
     assert.ok((ll.cursor.bytes - ll.indexEnd) * 2 > ll.cursor.bytes, `seed ${seed}: the tail is more than half the log`);
-    const got = await tree(lazy);
-    const fsLazy = lazy.volume.statfs(), freeLazy = lazy.volume.pram!.allocator.freeCount;
-    await lazy.unmount();
-    const full = await mount({ arena, verify: 'full', readOnly: true, ...opts });
-    assert.deepEqual(got, await tree(full), `seed ${seed}: the lazy tree is the full one`);
-    assert.deepEqual([lazy.volume.losses, fsLazy, freeLazy], [[], full.volume.statfs(), full.volume.pram!.allocator.freeCount], `seed ${seed}: no loss; statfs and free pages as a full mount's`);
-    await full.unmount();
+    await equalsFull(lazy, arena, seed);
   } finally {
     fs.rmSync(arena, { force: true });
   }
