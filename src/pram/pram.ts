@@ -351,10 +351,7 @@ export class Pram {
 
   private readonly forgetOld = (pfn: number): void => this.forgetRun(pfn, false);
 
-  /**
-   * The deferred frees go (`later`: unpooled until the next commit, as the old log after a compaction in slices;
-   * `kept`: after an append, aside until the next compaction: allocator.freeKept says why).
-   */
+  /** The deferred frees go (`later`: unpooled till the next commit, after a compaction in slices; `kept`: allocator.freeKept). */
   private freeDeferred(later = false, kept = false): void {
     const held: number[] = [], aside: number[] = [];
     for (const pfn of this.deferred) {
