@@ -8,8 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SimRam } from '../mem/simram.js';
-import { Prng } from '../machine/prng.js';
-import { copyRam, dump, mountOn, newRam, PS } from './livekit.js';
+import { copyRam, dump, largeAndSmall, mountOn, PS } from './livekit.js';
 import type { Volume } from './volume.js';
 import type { Inode } from './inode.js';
 
@@ -30,14 +29,7 @@ const adopted = (vol: Volume, pfns: number[]): number => pfns.filter((pfn) => vo
 
 /** A RAM holding a large file and a small one in the root, compacted; `tail` then writes a page of the large one in an append. */
 function image(seed: number, tail: boolean): { ram: SimRam; body: Buffer; big: number; small: number } {
-  const ram = newRam(PAGES * 3 + 2048);
-  const vol = mountOn(ram);
-  const big = (vol.mknod(1, 'big', 0o100644, 0, 0, 0) as { ino: number }).ino;
-  const small = (vol.mknod(1, 'small', 0o100644, 0, 0, 0) as { ino: number }).ino;
-  const body = Buffer.from(new Prng(seed).bytes(PAGES * PS));
-  assert.equal(vol.write(big, 0, body), body.length);
-  assert.equal(vol.write(small, 0, Buffer.alloc(3 * PS, 9)), 3 * PS);
-  assert.equal(vol.unmount(), 0);                 // a compaction: the file as spans in the root's group
+  const { ram, body, big, small } = largeAndSmall(seed, PAGES);
   if (tail) {
     const v = mountOn(ram, { verify: 'lazy' });
     const patch = Buffer.alloc(PS, 0xa5);

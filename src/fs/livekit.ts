@@ -222,3 +222,20 @@ export function indexOf(ram: SimRam): GroupIndex | string {
   const log = committedLog(ram);
   return readIndex(ram, log.pages, log.bytes, log.logId);
 }
+
+/**
+ * A RAM holding, in the root, a large file of `pages` seeded pages and a small one of 3, compacted (`more` runs
+ * before the compaction): a lazy mount keeps the large file for its first use (laterpages.ts, groupthin.ts).
+ */
+export function largeAndSmall(seed: number, pages: number, more: (vol: Volume) => void = () => {}): { ram: SimRam; body: Buffer; big: number; small: number } {
+  const ram = newRam(pages * 3 + 2048);
+  const vol = mountOn(ram);
+  const big = (vol.mknod(1, 'big', 0o100644, 0, 0, 0) as { ino: number }).ino;
+  const small = (vol.mknod(1, 'small', 0o100644, 0, 0, 0) as { ino: number }).ino;
+  const body = Buffer.from(new Prng(seed).bytes(pages * PS));
+  assert.equal(vol.write(big, 0, body), body.length);
+  assert.equal(vol.write(small, 0, Buffer.alloc(3 * PS, 9)), 3 * PS);
+  more(vol);
+  assert.equal(vol.unmount(), 0);                 // a compaction, led by its index: the file as spans in the root's group
+  return { ram, body, big, small };
+}

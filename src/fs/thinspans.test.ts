@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { SimRam } from '../mem/simram.js';
 import { Prng } from '../machine/prng.js';
 import { RECORD_HEADER, RecordType, SPAN_FIXED, type LogRecord, type SpanRecord } from '../format/v3.js';
-import { beforeLoads, committedLog, copyRam, dump, indexOf, logByte, logRecords, mountOn, newRam, PS, shapeOf } from './livekit.js';
+import { beforeLoads, committedLog, copyRam, dump, indexOf, largeAndSmall, logByte, logRecords, mountOn, PS, shapeOf } from './livekit.js';
 import { readGroup } from '../pram/groups.js';
 import { readGroupThin } from '../pram/groupthin.js';
 import { isThin } from '../pram/spans.js';
@@ -44,15 +44,8 @@ function readAll(vol: Volume, ino: number, bytes: number): Buffer {
 
 /** A large file and a small one in the root, compacted; `tail`: then writes in both of its SPANs, an append and a small file made and unlinked, synced after the index. */
 function image(seed: number, tail: boolean, more: (vol: Volume) => void = () => {}): { ram: SimRam; body: Buffer; big: number } {
-  const ram = newRam(PAGES * 3 + 2048);
-  const vol = mountOn(ram);
-  const big = (vol.mknod(1, 'big', 0o100644, 0, 0, 0) as { ino: number }).ino;
-  const small = (vol.mknod(1, 'small', 0o100644, 0, 0, 0) as { ino: number }).ino;
-  let body = Buffer.from(new Prng(seed).bytes(PAGES * PS));
-  assert.equal(vol.write(big, 0, body), body.length);
-  assert.equal(vol.write(small, 0, Buffer.alloc(3 * PS, 9)), 3 * PS);
-  more(vol);
-  assert.equal(vol.unmount(), 0);                 // the first commit: a compaction, led by its index
+  const made = largeAndSmall(seed, PAGES, more), { ram, big } = made;
+  let body = made.body;
   if (tail) {
     const v = mountOn(ram, { verify: 'lazy' });
     for (const [at, len, fill] of [[300 * PS + 100, PS, 0xa5], [4200 * PS, 3 * PS, 0x5a], [PAGES * PS, 5 * PS + 9, 0x33]] as const) {
