@@ -46,8 +46,6 @@ export class Volume {
   private mounted = true;
   private readonly checkpoints: Checkpointer;
   private readonly parts: VolumeParts;
-  /** A lazy mount left the root's group to the first need: the first background slice loads it, if nothing asked before. */
-  private rootLater = false;
 
   constructor(parts: VolumeParts) {
     this.parts = { ...parts, images: [] };   // the loaded images become the inodes: not kept beside them
@@ -66,7 +64,6 @@ export class Volume {
       // files in the root: ~12 MB of SPAN page crcs). Every other group loads it first (its way up). No group: a new root now.
       const later = parts.lazy.groupOf(ROOT_INO) === ROOT_INO && !parts.lazy.isLoaded(ROOT_INO);
       const made = later || this.t.get(ROOT_INO) ? [] : fromImages(this.t, [], { ...parts.owner, mode: 0o755 });
-      this.rootLater = later;
       this.loadLosses = [...parts.losses, ...made];
     } else this.loadLosses = [...parts.losses, ...fromImages(this.t, parts.images, { ...parts.owner, mode: 0o755 })];
     this.checkpoints = new Checkpointer(this.t, parts.engine, parts.pram, this.loadLosses.length > 0);
@@ -332,11 +329,7 @@ export class Volume {
 
   /** Background work between requests for about budgetMs, never needed for safety (checkpoint.ts): true when more is to do now. */
   background(budgetMs: number): boolean {
-    if (!this.mounted) return false;
-    // The root's group, which the mount left to the first need: loaded by the first slice when no request came before,
-    // so the checking thread gets its files' sums right after the mount as it did when the mount loaded it (one slice: its whole cost).
-    if (this.rootLater) { this.rootLater = false; this.t.get(ROOT_INO); return true; }
-    return this.checkpoints.background(budgetMs);
+    return this.mounted && this.checkpoints.background(budgetMs);
   }
 
   /** From now on a driver calls background() between requests: a due compaction waits for its slices. */
