@@ -39,6 +39,8 @@ test('a lazy mount loads no group, the root\'s neither: the first request loads 
   const log = lazy.pram!.lazyLog!;
   assert.ok(log, 'booted lazily');
   assert.deepEqual([...log.dirs()].filter((d) => log.isLoaded(d)), [], 'no group loaded at mount');
+  lazy.background(50);
+  assert.equal(log.isLoaded(1), false, 'nor by a background slice (it would stall the loop for the whole group)');
   assert.deepEqual(lazy.getattr(file.ino), full.getattr(file.ino), 'the root\'s file by number, before any path');
   assert.ok(log.isLoaded(1), 'that loaded the root\'s group (and those of the links homed in it)');
   assert.deepEqual(dump(lazy), dump(full));
