@@ -244,6 +244,40 @@ export function readGroup(mem: PhysMem, pages: readonly number[], e: IndexEntry,
   return g ?? groupRecords(raw, e, logId, where);
 }
 
+/** Decodes a SPAN payload at b[p, p + length) as a group holds it (in place, or its crcs copied: groupthin.ts). */
+export type SpanDecoder = (b: Buffer, p: number, length: number) => LogRecord | string;
+
+/**
+ * Record k (payload at b[p, p + length)) of directory dir's group placed in g as a group holds it: the directory's INODE
+ * first, then NAMEs of that directory and its nodes' INODE, MAP and SPAN records (pages after their node's INODE).
+ * False: it has no place there (a group's load and its thin read, groupthin.ts, take records by this one rule).
+ */
+export function placeRecord(g: Group, b: Buffer, type: number, p: number, length: number, k: number, dir: number, span: SpanDecoder): boolean {
+  if (type === RecordType.Inode) {
+    const r = decodeInodeAt(b, p, length);
+    if (typeof r === 'string') return false;
+    if (k > 0) g.nodes.set(r.ino, r);
+    else if (r.ino === dir && (r.mode & S_IFMT) === S_IFDIR) g.dir = r;
+    else return false;
+    return true;
+  }
+  if (k === 0) return false;
+  if (type === RecordType.Name) {
+    const r = decodeNameAt(b, p, length);
+    if (typeof r === 'string' || r.parent !== dir || r.ino === 0) return false;
+    g.names.push(r);
+  } else if (type === RecordType.Map) {
+    const r: MapRecord = { ino: 0, index: 0, pfn: 0, count: 0, csum: 0, flags: 0 };
+    if (decodeMapInto(b, p, length, r) !== null || !g.nodes.has(r.ino)) return false;
+    g.pages.push({ type, r });
+  } else if (type === RecordType.Span) {
+    const rec = span(b, p, length);
+    if (typeof rec === 'string' || rec.type !== RecordType.Span || !g.nodes.has(rec.r.ino)) return false;
+    g.pages.push(rec);
+  } else return false;
+  return true;
+}
+
 /**
  * The group in b (readGroup's fast way: every record's crc and every SPAN's crc of its page crcs in
  * one native call, each payload decoded in place), or null when anything fails a check: groupRecords
@@ -254,28 +288,11 @@ function groupOf(b: Buffer, dir: number, logId: number): Group | null {
   if (n === null) return null;
   const g: Group = { dir: null as unknown as InodeRecord, names: [], nodes: new Map(), pages: [], spanDamage: new Map() };
   const w = LITTLE && b.byteOffset % 4 === 0 ? new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2) : null;
+  // A SPAN's page crcs' crc was checked above with every record's crc.
+  const span: SpanDecoder = w ? (b1, p, length) => decodeSpanWords(b1, w, p, length) : (b1, p, length) => decodeSpan(b1, p, length, false);
   for (let k = 0; k < n; k++) {
-    const at = offs[k]!, type = (b[at + 4]! | b[at + 5]! << 8), length = u32(b, at + 8), p = at + RECORD_HEADER;
-    if (type === RecordType.Inode) {
-      const r = decodeInodeAt(b, p, length);
-      if (typeof r === 'string') return null;
-      if (k > 0) g.nodes.set(r.ino, r);
-      else if (r.ino === dir && (r.mode & S_IFMT) === S_IFDIR) g.dir = r;
-      else return null;
-    } else if (k === 0) return null;
-    else if (type === RecordType.Name) {
-      const r = decodeNameAt(b, p, length);
-      if (typeof r === 'string' || r.parent !== dir || r.ino === 0) return null;
-      g.names.push(r);
-    } else if (type === RecordType.Map) {
-      const r: MapRecord = { ino: 0, index: 0, pfn: 0, count: 0, csum: 0, flags: 0 };
-      if (decodeMapInto(b, p, length, r) !== null || !g.nodes.has(r.ino)) return null;
-      g.pages.push({ type, r });
-    } else if (type === RecordType.Span) {
-      const rec = w ? decodeSpanWords(b, w, p, length) : decodeSpan(b, p, length, false);    // its page crcs' crc checked above
-      if (typeof rec === 'string' || !g.nodes.has(rec.r.ino)) return null;
-      g.pages.push(rec);
-    } else return null;
+    const at = offs[k]!, type = (b[at + 4]! | b[at + 5]! << 8), length = u32(b, at + 8);
+    if (!placeRecord(g, b, type, at + RECORD_HEADER, length, k, dir, span)) return null;
   }
   return n > 0 ? g : null;
 }

@@ -11,10 +11,9 @@
 
 import type { PhysMem } from '../mem/physmem.js';
 import { crc32cRanges } from '../format/crc.js';
-import { align8, decodeInodeAt, decodeMapInto, decodeNameAt, decodeSpanInto, framedCrc, logPayload, LOG_HEADER, RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType,
-  SPAN_BLOCK, SPAN_CRCS_CRC_AT, SPAN_FIXED, u32, type IndexEntry, type InodeRecord, type MapRecord, type SpanHead } from '../format/v3.js';
-import { S_IFDIR, S_IFMT } from '../format/mode.js';
-import type { Group } from './groups.js';
+import { align8, decodeSpanInto, framedCrc, logPayload, LOG_HEADER, RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType,
+  SPAN_BLOCK, SPAN_CRCS_CRC_AT, SPAN_FIXED, u32, type IndexEntry, type InodeRecord, type SpanHead } from '../format/v3.js';
+import { placeRecord, type Group, type SpanDecoder } from './groups.js';
 import { streamBytes, streamPagesBytes, type PageCheck } from './stream.js';
 import { preadOrErrno } from '../mem/native.js';
 import type { ThinSpan } from './spans.js';
@@ -201,7 +200,7 @@ function thinGroup(k: Kept, dir: number, logId: number): Group | null {
       if (framedCrc(b, o, type, length) !== w[q]) return null;
       at[i] = p + SPAN_FIXED; len[i] = length - SPAN_FIXED; want[i] = p + SPAN_CRCS_CRC_AT;
     }
-    if (!decodeOne(g, b, type, p, length, i, dir)) return null;
+    if (!placeRecord(g, b, type, p, length, i, dir, spanCopied)) return null;
   }
   crc32cRanges(b, at, len, m, out);
   for (let i = 0; i < m; i++) if (out[i] !== w[want[i]! >>> 2]) return null;
@@ -211,31 +210,12 @@ function thinGroup(k: Kept, dir: number, logId: number): Group | null {
 /** A u64 from its words (high below 2^21): the low word itself when the high is 0 (`0 * 2^32 + lo` is a heap number in cold code: v3-base u64). */
 const u64w = (hi: number, lo: number): number => (hi === 0 ? lo : hi * HI + lo);
 
-/** Record i of the group (not a thin SPAN) decoded into g as groupOf takes it; false: it has no place there. */
-function decodeOne(g: Group, b: Buffer, type: number, p: number, length: number, i: number, dir: number): boolean {
-  if (type === RecordType.Inode) {
-    const r = decodeInodeAt(b, p, length);
-    if (typeof r === 'string') return false;
-    if (i > 0) g.nodes.set(r.ino, r);
-    else if (r.ino === dir && (r.mode & S_IFMT) === S_IFDIR) g.dir = r;
-    else return false;
-    return true;
-  }
-  if (i === 0) return false;
-  if (type === RecordType.Name) {
-    const r = decodeNameAt(b, p, length);
-    if (typeof r === 'string' || r.parent !== dir || r.ino === 0) return false;
-    g.names.push(r);
-  } else if (type === RecordType.Map) {
-    const r: MapRecord = { ino: 0, index: 0, pfn: 0, count: 0, csum: 0, flags: 0 };
-    if (decodeMapInto(b, p, length, r) !== null || !g.nodes.has(r.ino)) return false;
-    g.pages.push({ type, r });
-  } else if (type === RecordType.Span) {
-    const head: SpanHead = { ino: 0, index: 0, pfn: 0, count: 0, flags: 0 };
-    if (decodeSpanInto(b, p, length, head) !== null || !g.nodes.has(head.ino)) return false;
-    const crcs = new Uint32Array(head.count);
-    for (let j = 0; j < head.count; j++) crcs[j] = u32(b, p + SPAN_FIXED + 4 * j);
-    g.pages.push({ type, r: { ...head, crcs } });
-  } else return false;
-  return true;
-}
+/** A SPAN read whole out of a window that is read over again: its page crcs copied out. */
+const spanCopied: SpanDecoder = (b, p, length) => {
+  const head: SpanHead = { ino: 0, index: 0, pfn: 0, count: 0, flags: 0 };
+  const bad = decodeSpanInto(b, p, length, head);
+  if (bad !== null) return bad;
+  const crcs = new Uint32Array(head.count);
+  for (let j = 0; j < head.count; j++) crcs[j] = u32(b, p + SPAN_FIXED + 4 * j);
+  return { type: RecordType.Span, r: { ...head, crcs } };
+};
