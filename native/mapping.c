@@ -105,19 +105,25 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
 #define HUGE_BYTES ((size_t)2 << 20)
 
 /*
- * hugeTable(length) -> a zeroed Buffer over private anonymous memory that starts
+ * hugeTable(length, counted) -> a zeroed Buffer over private anonymous memory that starts
  * on a 2 MiB boundary, advised onto transparent huge pages: a table with an
  * entry per page (page frames) or a log copy, filled at mount, takes a first
  * touch per 2 MiB instead of per 4 KiB (~10-30 us each on a VM). An ArrayBuffer's
  * memory starts past the allocator's header, so its first 2 MiB never can.
- * V8 counts it as external memory, as any ArrayBuffer: a dropped table is
- * memory a collection gives back (its finalizer unmaps it).
+ * counted: V8 counts it as external memory, as any ArrayBuffer: a dropped table is
+ * memory a collection gives back (its finalizer unmaps it). Not counted (taken off
+ * as a file mapping is, see js_mmap): a table that lives as long as the mount and is
+ * mostly never touched (page frames: 6 bytes a page, 20 MiB at 13 GiB), whose
+ * bytes V8 would weigh against an old generation still small at mount and collect
+ * the whole heap for (a 4 GiB arena's lazy mount: a 7-9 ms full collection).
  */
 static napi_value js_huge_table(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (!get_args(env, info, 1, argv)) return NULL;
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return NULL;
   int64_t len;
+  bool counted;
   if (!get_i64(env, argv[0], &len, "hugeTable: length must be an integer")) return NULL;
+  if (napi_get_value_bool(env, argv[1], &counted) != napi_ok) return type_error(env, "hugeTable: counted must be a boolean");
   if (len <= 0 || (uint64_t)len > MAX_MAP_LENGTH) return throw_errno(env, EINVAL, "hugeTable");   /* a Buffer's most */
   size_t want = ((size_t)len + HUGE_BYTES - 1) & ~(HUGE_BYTES - 1);
   uint8_t *raw = mmap(NULL, want + HUGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -128,10 +134,11 @@ static napi_value js_huge_table(napi_env env, napi_callback_info info) {
   (void)madvise(addr, want, MADV_HUGEPAGE); /* advice only: without THP, 4 KiB pages */
   mapping_t *m = malloc(sizeof *m);
   if (m == NULL) { munmap(addr, want); return throw_errno(env, ENOMEM, "hugeTable"); }
-  m->addr = addr; m->len = want; m->live = 1; m->owed = 0;   /* never owed: V8 counts a table */
+  m->addr = addr; m->len = want; m->live = 1; m->owed = 0;
   napi_value buf;
   /* On failure Node has called finalize_mapping already (unmapped, freed m) and thrown. */
   if (napi_create_external_buffer(env, (size_t)len, addr, finalize_mapping, m, &buf) != napi_ok) return NULL;
+  if (!counted) owe_external(env, m, 1);
   pthread_mutex_lock(&map_lock);
   m->next = mappings;
   mappings = m;

@@ -120,6 +120,28 @@ test('page tables: zeroed, exactly the size asked (huge-page memory from 1 MiB);
   assert.equal(out.trim(), '0 true');
 });
 
+test('page tables not counted (page frames) bring on no full collection; counted ones (as any ArrayBuffer) do; zeroed either way', () => {
+  // A fresh process (an old generation still small, as at mount): 256 MiB of tables kept, then some objects made.
+  const run = (counted: boolean): { major: number; ok: boolean } => JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', `
+    import * as n from ${JSON.stringify(NATIVE_JS)};
+    import { PerformanceObserver, constants } from 'node:perf_hooks';
+    let major = 0;
+    new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) major++; }).observe({ entryTypes: ['gc'] });
+    const keep = [];
+    for (let i = 0; i < 8; i++) keep.push(new Uint8Array(n.pageTable(32 << 20, ${counted})));
+    keep[3][5] = 9;
+    const ok = keep.every((t) => t.length === 32 << 20 && t[6] === 0 && t[t.length - 1] === 0) && keep[3][5] === 9;
+    const junk = [];
+    for (let i = 0; i < 20000; i++) junk.push({ i, s: 'x' + i });
+    await new Promise((r) => setTimeout(r, 50));
+    console.log(JSON.stringify({ major, ok: ok && junk.length === 20000 }));
+  `], { encoding: 'utf8' })) as { major: number; ok: boolean };
+  const uncounted = run(false), counted = run(true);
+  assert.ok(uncounted.ok && counted.ok, 'zeroed and writable');
+  assert.equal(uncounted.major, 0, 'uncounted tables: no full collection');
+  assert.ok(counted.major >= 1, `counted tables: V8 collects the whole heap for them (${counted.major})`);
+});
+
 test('preadOrErrno reads into [at, at + len), 0 past the end, -errno for a bad fd', () => {
   const fd = native.memfdCreate('pram-native-test-pread');
   try {

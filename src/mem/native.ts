@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 interface Addon {
   mmap(fd: number, offset: number | bigint, length: number, writable: boolean): Buffer;
-  hugeTable(length: number): Buffer;
+  hugeTable(length: number, counted: boolean): Buffer;
   munmap(buf: Buffer): void;
   munmapLater(bufs: Buffer[]): void;
   msync(buf: Buffer, offset: number, length: number, sync: boolean): void;
@@ -124,12 +124,15 @@ const HUGE_TABLE_BYTES = 1 << 20;
  * a first touch per 4 KiB costs ~10-30 us on a VM (12 GiB of data: ~4 600 of
  * them), so a large one is anonymous memory on a 2 MiB boundary advised onto
  * huge pages (THP "madvise" mode; native hugeTable): a touch per 2 MiB. V8
- * counts it as any ArrayBuffer (a dropped table is freed by a collection). Advice only: where the kernel has no
- * huge page to give, the table is the same.
+ * counts it as any ArrayBuffer (a dropped table is freed by a collection), unless
+ * `counted` is false: a table kept as long as the mount (page frames) is left out
+ * of V8's external memory, which it weighs against an old generation still small
+ * at mount (a 4 GiB arena's 6.6 MB of frames brought on a 7-9 ms full collection
+ * in its lazy mount). Advice only: where the kernel has no huge page to give, the table is the same.
  */
-export function pageTable(bytes: number): ArrayBuffer {
+export function pageTable(bytes: number, counted = true): ArrayBuffer {
   if (bytes >= HUGE_TABLE_BYTES) {
-    try { return addon.hugeTable(bytes).buffer as ArrayBuffer; } catch { /* no room for the mapping: the heap's */ }
+    try { return addon.hugeTable(bytes, counted).buffer as ArrayBuffer; } catch { /* no room for the mapping: the heap's */ }
   }
   return new ArrayBuffer(bytes);
 }
