@@ -7,6 +7,7 @@
 
 import { assert } from '../format/assert.js';
 import { EXTENT_PAGES_MAX } from '../format/v2.js';
+import { pageTable } from '../mem/native.js';
 
 assert(EXTENT_PAGES_MAX <= 255, 'a run fits a one-byte distance');
 
@@ -14,7 +15,8 @@ export class RunHeads {
   private readonly back: Uint8Array;
 
   constructor(pageCount: number) {
-    this.back = new Uint8Array(pageCount);
+    // A table kept for the mount's life, touched only where runs are cached: not counted by V8 (mem/native.ts pageTable).
+    this.back = new Uint8Array(pageTable(pageCount, false));
   }
 
   /** The distance bytes themselves (one per pfn), for a reader outside JS (native/ahead.c). */
