@@ -127,8 +127,10 @@ export interface IndexRuns { modelBytes: number; inline: number; data: Float64Ar
  * committed stream's length), checked; a string when there is none (a log
  * of before minor 2, or a compaction that fell back to a plain log for room) or it cannot be trusted.
  * `locateBytes`: the stream's first LOCATE_BYTES when the caller has read them (the lazy boot, from the head page).
+ * `read`: where the index's and RUNS' stream bytes come from (the lazy boot: the pages its walk read); default streamBytes.
  */
-export function readIndex(mem: PhysMem, pages: readonly number[], bytes: number, logId: number, locateBytes?: Buffer): GroupIndex | string {
+export function readIndex(mem: PhysMem, pages: readonly number[], bytes: number, logId: number, locateBytes?: Buffer,
+  read: (pos: number, n: number) => Buffer | null = (pos, n) => streamBytes(mem, pages, pos, n)): GroupIndex | string {
   if (bytes < LOCATE_BYTES) return 'no LOCATE record';
   const head = locateBytes?.length === LOCATE_BYTES ? locateBytes : streamBytes(mem, pages, 0, LOCATE_BYTES);
   if (!head || head.readUInt16LE(4) !== RecordType.Locate) return 'no LOCATE record (a log of before v3 minor 2, or written without its index for room)';
@@ -138,7 +140,7 @@ export function readIndex(mem: PhysMem, pages: readonly number[], bytes: number,
   if (first[0]!.generation !== (logId >>> 0)) return `LOCATE of generation ${first[0]!.generation}, not the log id ${logId}`;
   if (locate.indexBytes === 0 || locate.indexPos < LOCATE_BYTES || locate.indexPos + locate.indexBytes > bytes) return `LOCATE names an index at ${locate.indexPos}+${locate.indexBytes}, outside the stream of ${bytes} bytes`;
   if (locate.indexBytes !== locate.indexRecords * (RECORD_HEADER + INDEX_FIXED) + locate.entries * INDEX_ENTRY) return 'LOCATE: index bytes, records and entries disagree';
-  const raw = streamBytes(mem, pages, locate.indexPos, locate.indexBytes);
+  const raw = read(locate.indexPos, locate.indexBytes);
   if (!raw) return 'the index is past the log pages';
   const recs = recordsIn(raw, 'INDEX');
   if (typeof recs === 'string') return recs;
@@ -160,15 +162,15 @@ export function readIndex(mem: PhysMem, pages: readonly number[], bytes: number,
   if (end !== locate.indexPos) return `the groups end at ${end}, the index starts at ${locate.indexPos}`;
   for (const [ino, home] of links) if (!dirs.has(home)) return `ino ${ino}'s home ${home} has no group`;
   for (const [ino, list] of namedIn) if (!links.has(ino) || list.some((d) => !dirs.has(d))) return `ino ${ino} is named in a directory without a group, or has no home`;
-  const runs = locate.runsBytes > 0 ? readRuns(mem, pages, locate, logId) : null;
+  const runs = locate.runsBytes > 0 ? readRuns(read, locate, logId) : null;
   if (typeof runs === 'string') return runs;
   for (let i = 2; runs && i < runs.homes.length; i += 3) if (!dirs.has(runs.homes[i]!)) return `HOMES names directory ${runs.homes[i]}, which has no group`;
   return { locate, entries, dirs, links, namedIn, runs };
 }
 
 /** The RUNS records after the index (minor 3), checked: one TOTALS first, then LOG runs, then DATA runs ascending. */
-function readRuns(mem: PhysMem, pages: readonly number[], l: LocateRecord, logId: number): IndexRuns | string {
-  const raw = streamBytes(mem, pages, l.indexPos + l.indexBytes, l.runsBytes);
+function readRuns(read: (pos: number, n: number) => Buffer | null, l: LocateRecord, logId: number): IndexRuns | string {
+  const raw = read(l.indexPos + l.indexBytes, l.runsBytes);
   if (!raw) return 'the RUNS records are past the log pages';
   const order = 'the RUNS records are not one TOTALS, then LOG, then DATA, of this compaction';
   // Every frame, generation and crc checked in one native call, each payload decoded in place (a million files'

@@ -15,7 +15,7 @@ import type { SlotLog } from '../format/header.js';
 import { decodePayload, LOCATE_BYTES, LOCATE_SIZE, LOG_HEADER, logPayload, readLogHeader, RECORD_HEADER, RecordType } from '../format/v3.js';
 import { homeOf, readGroup, readIndex } from './groups.js';
 import { readGroupThin } from './groupthin.js';
-import { streamBytes, walkLog } from './stream.js';
+import { streamBytes, walkedBytes, walkLog, type WalkedPages } from './stream.js';
 import { tailOverlay, type TailOverlay } from './tail.js';
 import { SpanCrcs } from './spans.js';
 import { cutRuns, normalRuns } from './pageruns.js';
@@ -43,14 +43,23 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   // The pages from the index's on, through their next pointers, each header checked.
   const seq0 = Math.floor(indexPos / per);
   if (!(seq0 < total)) return 'the index is past the log';
-  // The index is read through a sparse list (the head and the pages from the index's on); the cursor's list is dense.
-  const sparse: number[] = [];
-  sparse[0] = head;
-  const after = walkLog(mem, indexPfn, seq0, total, h.logId);
+  // The walk keeps the pages it reads: the index, RUNS and tail are read out of them, not read again.
+  const walked: WalkedPages = { seq0, bytes: null };
+  const after = walkLog(mem, indexPfn, seq0, total, h.logId, walked);
   if (typeof after === 'string') return after;
-  for (let i = 0; i < after.length; i++) sparse[seq0 + i] = after[i]!;
   if (after[after.length - 1] !== slot.log.tailPfn) return 'the walk does not end at the slot\'s tail';
-  const index = readIndex(mem, sparse, bytes, h.logId, b.subarray(LOG_HEADER, LOG_HEADER + LOCATE_BYTES));
+  // Where the walk kept no pages (memory without pread), the index is read through a sparse list of the head and the
+  // pages from the index's on, made then only (stores past the array's end make it a dictionary: ~0.3 us a page cold).
+  let sparse: number[] | null = null;
+  const sparsePages = (): number[] => {
+    if (sparse) return sparse;
+    sparse = [head];
+    for (let i = 0; i < after.length; i++) sparse[seq0 + i] = after[i]!;
+    return sparse;
+  };
+  // (readIndex's page list is only its default reader's: LOCATE and a reader are given.)
+  const index = readIndex(mem, [], bytes, h.logId, b.subarray(LOG_HEADER, LOG_HEADER + LOCATE_BYTES),
+    (pos, n) => walkedBytes(walked, mem.pageSize, pos, n, false) ?? streamBytes(mem, sparsePages(), pos, n));
   if (typeof index === 'string') return index;
   if (!index.runs) return 'no RUNS';
   // The pages before the index's, from the LOG runs: checked as runs, then listed in one pass into an array made
@@ -67,7 +76,8 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   const crcs = new SpanCrcs();
   if (tailAt < bytes) {
     if (index.runs.homes.length === 0) return 'records after the index (later commits), and no HOMES to place them';
-    const raw = streamBytes(mem, pages, tailAt, bytes - tailAt);
+    // The walked pages' last read: the payloads moved together in place (no copy).
+    const raw = walkedBytes(walked, mem.pageSize, tailAt, bytes - tailAt, true) ?? streamBytes(mem, pages, tailAt, bytes - tailAt);
     if (!raw) return 'the tail is past the log pages';
     const homes = index.runs.homes;
     const t = tailOverlay(raw, { index, homeOf: (ino) => index.dirs.has(ino) ? ino : index.links.get(ino) ?? homeOf(homes, ino),

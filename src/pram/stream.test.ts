@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PhysMem } from '../mem/physmem.js';
 import { LOG_HEADER, LOG_NEXT, logPayload, readLogHeader, readNext, writeLogHeader, writeNext } from '../format/v3.js';
-import { logPages, streamBytes, walkLog, type PageCheck } from './stream.js';
+import { logPages, streamBytes, walkedBytes, walkLog, type PageCheck, type WalkedPages } from './stream.js';
 
 const PS = 4096, PER = logPayload(PS);
 
@@ -135,6 +135,38 @@ test('walkLog finds the pages logPages finds, from any page on, with pread or wi
       }
     }
   }
+});
+
+test('a walk that keeps its pages holds them whole in seq order; stream bytes out of them (a copy, or moved together in place) equal the stream; none kept without pread', () => {
+  const seed = Number(process.env['SEED'] ?? Date.now() % 1e9);
+  console.log(`seed ${seed}`);
+  const next = lcg(seed), logId = 2 ** 35 + 9;
+  const { bytes, pages, stream } = makeLog(700, logId, next);
+  for (const seq0 of [0, 1, 255, 300, 699]) {
+    const keep: WalkedPages = { seq0: -1, bytes: null };
+    assert.deepEqual(walkLog(memOf(bytes, true), pages[seq0]!, seq0, pages.length, logId, keep), pages.slice(seq0));
+    assert.equal(keep.seq0, seq0);
+    assert.equal(keep.bytes?.length, (pages.length - seq0) * PS);
+    for (let s = seq0; s < pages.length; s++) {
+      assert.ok(keep.bytes!.subarray((s - seq0) * PS, (s - seq0 + 1) * PS).equals(bytes.subarray(pages[s]! * PS, (pages[s]! + 1) * PS)), `page ${s} kept whole (walk from ${seq0})`);
+    }
+    const from = seq0 * PER, end = stream.length;
+    const cases: [number, number][] = [[from, end - from], [from + 17, 40], [end - 9, 9], [from + PER - 3, Math.min(PER + 6, end - from - PER + 3)]];
+    for (let k = 0; k < 6; k++) { const pos = from + (next() % (end - from)); cases.push([pos, 1 + (next() % (end - pos))]); }
+    for (const [pos, n] of cases) {
+      if (n <= 0) continue;
+      assert.ok(walkedBytes(keep, PS, pos, n, false)?.equals(stream.subarray(pos, pos + n)), `a copy of ${pos}+${n} (walk from ${seq0})`);
+    }
+    // In place: the last read (it overwrites the pages it moves payloads over).
+    const pos = cases[4]![0], n = end - pos;
+    assert.ok(walkedBytes(keep, PS, pos, n, true)?.equals(stream.subarray(pos, pos + n)), `in place ${pos}+${n} (walk from ${seq0})`);
+    if (seq0 > 0) assert.equal(walkedBytes(keep, PS, from - 1, 2, false), null, 'bytes before the first page kept: none');
+    assert.equal(walkedBytes(keep, PS, end, PER, false), null, 'bytes past the last page kept: none');
+  }
+  const none: WalkedPages = { seq0: -1, bytes: null };
+  assert.deepEqual(walkLog(memOf(bytes, false), pages[5]!, 5, pages.length, logId, none), pages.slice(5), 'the walk without pread');
+  assert.equal(none.bytes, null, 'keeps nothing without pread');
+  assert.equal(walkedBytes(none, PS, 5 * PER, 10, false), null);
 });
 
 /** The header's crc made valid again after a field was changed. */

@@ -39,18 +39,25 @@ const WALK_PAGES = 256;
  * id, its seq); or where the chain breaks. Read with pread in stretches of consecutive pfns and
  * checked by words (a lazy mount walks its tail this way: a read-all session's 16 MB of atimes is
  * ~4000 pages, and a mapped page, a view and a header object each cost ~4 us a page); through the
- * mapping, page by page, where the memory has no pread.
+ * mapping, page by page, where the memory has no pread. `keep`: the pages read are kept, whole and
+ * in seq order (WalkedPages), on memory V8 does not count when it is 1 MiB or more (a read-all
+ * session's 16 MB tail, counted, brought a full collection of 5-20 ms into the mount; the tail's
+ * records keep views of it).
  */
-export function walkLog(mem: PhysMem, pfn: number, seq0: number, total: number, logId: number): number[] | string {
+export function walkLog(mem: PhysMem, pfn: number, seq0: number, total: number, logId: number, keep?: WalkedPages): number[] | string {
   const out: number[] = [], ps = mem.pageSize, words = ps / 4, nextAt = (ps - LOG_NEXT) / 4;
   const idLo = (logId % HI) | 0, idHi = Math.floor(logId / HI) | 0;
+  // keep: each stretch read where its first page goes in seq order (a stretch's pages past the chain's jump are
+  // overwritten by the next one's); a page read otherwise (no pread) leaves no copy.
+  if (keep) { keep.seq0 = seq0; keep.bytes = mem.readAt && LITTLE && ps % 4 === 0 && total > seq0 ? fresh((total - seq0) * ps, false) : null; }
   // Stretches read grow while the chain stays in them and start small again where it jumps (a tail of many
   // small commits has its pages between data pages: a 1 MiB read for each would read 256 times too much).
   for (let seq = seq0, want = 8; seq < total;) {
     if (!(Number.isSafeInteger(pfn) && pfn >= 1 && pfn < mem.pageCount)) return `log page ${seq} is outside the arena`;
     const c = Math.min(total - seq, want, mem.pageCount - pfn);
-    const buf = mem.readAt && LITTLE && ps % 4 === 0 ? pagesScratch(c * ps) : null;
+    const buf = keep?.bytes ? keep.bytes.subarray((seq - seq0) * ps, (seq - seq0 + c) * ps) : mem.readAt && LITTLE && ps % 4 === 0 ? pagesScratch(c * ps) : null;
     if (!buf || buf.byteOffset % 4 !== 0 || !mem.readAt!(pfn * ps, buf, 0, c * ps)) {
+      if (keep) keep.bytes = null;
       const page = mem.page(pfn), h = readLogHeader(page);
       if (typeof h === 'string' || h.logId !== logId || h.seq !== seq) return `log page ${seq} does not belong to the log`;
       out.push(pfn);
@@ -70,6 +77,34 @@ export function walkLog(mem: PhysMem, pfn: number, seq0: number, total: number, 
         seq += i + 1; pfn = next; break;
       }
     }
+  }
+  return out;
+}
+
+/**
+ * Log pages seq0.. as walkLog read them (`keep`): whole, in seq order, each header and next pointer checked;
+ * bytes null when the walk could not keep them (memory without pread). A lazy mount reads its index, RUNS
+ * and tail out of them (walkedBytes) instead of reading the same pages again.
+ */
+export interface WalkedPages { seq0: number; bytes: Buffer | null }
+
+/**
+ * Stream bytes [pos, pos + n) out of the walked pages, or null when they do not hold them all. A copy; or
+ * (`inPlace`) the payloads moved together over the walked pages' bytes, a view of them: only for the last read
+ * of those pages (its first page's bytes before pos, and anything after, are overwritten).
+ */
+export function walkedBytes(w: WalkedPages, pageSize: number, pos: number, n: number, inPlace: boolean): Buffer | null {
+  const per = logPayload(pageSize), ps = pageSize;
+  if (!w.bytes || n <= 0 || LOG_HEADER + per + LOG_NEXT !== ps) return null;
+  const s0 = Math.floor(pos / per), s1 = Math.floor((pos + n - 1) / per);
+  if (s0 < w.seq0 || (s1 + 1 - w.seq0) * ps > w.bytes.length) return null;
+  const whole = w.bytes.subarray((s0 - w.seq0) * ps, (s1 + 1 - w.seq0) * ps);
+  if (inPlace) return payloadsTogether(whole, s0, pos, n, per, ps);
+  const out = fresh(n);
+  for (let done = 0; done < n;) {
+    const seq = Math.floor((pos + done) / per), off = (pos + done) % per, take = Math.min(n - done, per - off);
+    whole.copy(out, done, (seq - s0) * ps + LOG_HEADER + off, (seq - s0) * ps + LOG_HEADER + off + take);
+    done += take;
   }
   return out;
 }
@@ -189,10 +224,11 @@ function headerSums(whole: Buffer, k: number, ps: number): Uint32Array {
 /**
  * A buffer for n bytes: from 1 MiB on, on huge pages (mem/native pageTable). A fresh
  * process touches every page of a new buffer once, and each 4 KiB touch costs a fault
- * (~1-4 us here): a 100 MiB tail read cost ~1 s of faults in its copies.
+ * (~1-4 us here): a 100 MiB tail read cost ~1 s of faults in its copies. `counted` false:
+ * from 1 MiB on, memory V8 leaves out of its external count (mem/native.ts pageTable).
  */
-export function fresh(n: number): Buffer {
-  return n >= 1 << 20 ? Buffer.from(pageTable(n)) : Buffer.allocUnsafe(n);
+export function fresh(n: number, counted = true): Buffer {
+  return n >= 1 << 20 ? Buffer.from(pageTable(n, counted)) : Buffer.allocUnsafe(n);
 }
 
 /** Whole log pages as streamBytes reads them: one buffer kept across calls up to 8 MiB (a fresh one costs a page fault per page). */
