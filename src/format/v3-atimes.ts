@@ -1,7 +1,9 @@
 // ATIMES records (v3 minor 4, docs/FORMAT.md §v3): the atimes a commit batches for nodes whose
-// only change is their atime (a read, relatime), read back without an object per entry.
+// only change is their atime (a read, relatime), read back without an object per entry; and
+// ATIMES_PAGES (minor 6): a large batch's entries in pages of their own, which the record names.
 import { assert } from './assert.js';
-import { u32, ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES } from './v3-base.js';
+import { crc32c } from './crc.js';
+import { u32, u64, ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES, ATIMES_PAGES_FIXED, ATIMES_PAGES_RUN, ATIMES_PAGES_MAX_ENTRIES } from './v3-base.js';
 
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -60,4 +62,58 @@ export function checkAtimes(r: AtimesRecord): string | null {
   }
   r.checked = true;
   return null;
+}
+
+/**
+ * ATIMES_PAGES (minor 6), read back: n entries laid out as an ATIMES record's, back to back over the pages of `runs`
+ * ((pfn, count) pairs, in order), inos in [lo, hi]; crcs[j] the crc32c of the j-th of those pages (all of it: the
+ * last page's bytes after the entries are zeros). The pages are read when first needed (pram/atimespages.ts).
+ */
+export interface AtimesPagesRecord { n: number; lo: number; hi: number; runs: number[]; crcs: Uint32Array }
+
+/** An ATIMES_PAGES payload at b[at, at+length) (crc matched), or what is malformed (the page size is checked where the pages are read). */
+export function decodeAtimesPagesAt(b: Uint8Array, at: number, length: number): AtimesPagesRecord | string {
+  if (length < ATIMES_PAGES_FIXED) return `ATIMES_PAGES payload of ${length} bytes, at least ${ATIMES_PAGES_FIXED} expected`;
+  const n = u32(b, at), r = u32(b, at + 4), lo = u64(b, at + 8), hi = u64(b, at + 16), p = u32(b, at + 24);
+  if (n < 1 || n > ATIMES_PAGES_MAX_ENTRIES || r < 1 || p < 1 || r > p || length !== ATIMES_PAGES_FIXED + ATIMES_PAGES_RUN * r + 4 * p) {
+    return `ATIMES_PAGES of ${n} entries, ${r} runs, ${p} pages in ${length} bytes`;
+  }
+  if (u32(b, at + 28) !== 0) return 'ATIMES_PAGES reserved field not 0';
+  if (lo === null || hi === null || lo < 1 || hi < lo || hi - lo + 1 < n) return `ATIMES_PAGES inos ${lo}…${hi} for ${n} entries`;
+  const runs: number[] = [];
+  let pages = 0;
+  for (let i = 0; i < r; i++) {
+    const pfn = u64(b, at + ATIMES_PAGES_FIXED + ATIMES_PAGES_RUN * i), count = u64(b, at + ATIMES_PAGES_FIXED + ATIMES_PAGES_RUN * i + 8);
+    if (pfn === null || count === null || pfn < 1 || count < 1) return `ATIMES_PAGES run ${i}: pfn ${pfn}, count ${count}`;
+    runs.push(pfn, count);
+    pages += count;
+  }
+  if (pages !== p) return `ATIMES_PAGES runs of ${pages} pages, ${p} crcs`;
+  const crcs = new Uint32Array(p), c = at + ATIMES_PAGES_FIXED + ATIMES_PAGES_RUN * r;
+  for (let j = 0; j < p; j++) crcs[j] = u32(b, c + 4 * j);
+  return { n, lo, hi, runs, crcs };
+}
+
+/**
+ * The entries of an ATIMES_PAGES record from its pages' bytes (`bytes`: the pages in order, page j at j·pageSize),
+ * less those of each page whose crc does not match (`bad` told of each: its index, its entries, why); or what is
+ * malformed (the pages do not hold n entries, the inos not ascending or outside [lo, hi]): then none is used.
+ */
+export function atimesOfPages(rec: AtimesPagesRecord, bytes: Uint8Array, pageSize: number, bad: (page: number, n: number, why: string) => void): AtimesRecord | string {
+  const per = pageSize / ATIMES_ENTRY, pages = rec.crcs.length;
+  if (!(pageSize % ATIMES_ENTRY === 0 && Math.ceil(rec.n / per) === pages)) return `ATIMES_PAGES of ${rec.n} entries in ${pages} pages of ${pageSize} bytes`;
+  if (bytes.length < pages * pageSize) assert(false, 'the record\'s pages read whole');
+  const keep = new Uint8Array(ATIMES_ENTRY * rec.n);
+  let kept = 0;
+  for (let j = 0; j < pages; j++) {
+    const entries = Math.min(per, rec.n - j * per), at = j * pageSize, crc = crc32c(bytes.subarray(at, at + pageSize));
+    if (crc !== rec.crcs[j]) { bad(j, entries, `failed crc32c (saved 0x${rec.crcs[j]!.toString(16)}, computed 0x${crc.toString(16)})`); continue; }
+    keep.set(bytes.subarray(at, at + ATIMES_ENTRY * entries), ATIMES_ENTRY * kept);
+    kept += entries;
+  }
+  const r: AtimesRecord = { n: kept, words: new Uint32Array(keep.buffer, 0, 4 * kept), times: new BigUint64Array(keep.buffer, 0, 2 * kept), checked: false };
+  const why = checkAtimes(r);
+  if (why !== null) return why.replace('ATIMES', 'ATIMES_PAGES');
+  if (kept > 0 && (atimesIno(r, 0) < rec.lo || atimesIno(r, kept - 1) > rec.hi)) return `ATIMES_PAGES entries of inos ${atimesIno(r, 0)}…${atimesIno(r, kept - 1)}, outside ${rec.lo}…${rec.hi}`;
+  return r;
 }

@@ -14,7 +14,7 @@ import { PageFlag, type PageFrames } from '../boot/frames.js';
 import { assert } from '../format/assert.js';
 import { crc32c } from '../format/crc.js';
 import { encodeXattrs } from '../format/v2.js';
-import { align8, ATIMES_MAX_ENTRIES, DROP_SIZE, GROUP_PAGES, inodeRecordBytes, MAP_LRU, nameRecordBytes, putDrop, putInode, putMap, putName, putAtimes, putSpan, putUnmap, RECORD_HEADER, SPAN_BLOCK,
+import { align8, ATIMES_ENTRY, ATIMES_MAX_ENTRIES, ATIMES_PAGES_MAX_ENTRIES, putAtimesPages, DROP_SIZE, GROUP_PAGES, inodeRecordBytes, MAP_LRU, nameRecordBytes, putDrop, putInode, putMap, putName, putAtimes, putSpan, putUnmap, RECORD_HEADER, SPAN_BLOCK,
   type RecordOut } from '../format/v3.js';
 import type { ChangeSet, NodeImage } from './image.js';
 import { runCsum, type Run } from './load.js';
@@ -31,6 +31,11 @@ export interface RecordContext {
   verify(pfn: number): void;
   /** false: a MAP per lone page, as before SPAN records (v3 minor 0: tests of the older encoding). */
   spans?: boolean;
+  /**
+   * Pages outside the log for an append's ATIMES_PAGES record (LogWriter.takeSide), null when none may be taken:
+   * absent, atimes go inline (a compaction in slices' last step, which is written twice).
+   */
+  side?: (count: number) => number[] | null;
 }
 
 /** What a commit wrote: records, nodes, and the data pages they name (frozen once it is published). */
@@ -84,13 +89,48 @@ export class Emitter implements Emitted {
     putInode(this.out!, n, n.xattrs.length ? encodeXattrs(n.xattrs) : EMPTY, n.inline ?? EMPTY, pages, this.generation);
   }
 
-  /** ATIMES records of the atime-only changes (ascending inos), at most ATIMES_MAX_ENTRIES each. */
+  /**
+   * The atime-only changes (ascending inos): at least a page of entries in pages of their own, each up to
+   * ATIMES_PAGES_MAX_ENTRIES named by an ATIMES_PAGES record (v3 minor 6: a lazy mount reserves them unread);
+   * fewer, or no page to take, as ATIMES records of at most ATIMES_MAX_ENTRIES each.
+   */
   atimes(a: { inos: Float64Array; times: BigUint64Array }): void {
     this.flush();
-    for (let k = 0; k < a.inos.length; k += ATIMES_MAX_ENTRIES) {
-      this.records++;
-      putAtimes(this.out!, a.inos, a.times, k, Math.min(a.inos.length, k + ATIMES_MAX_ENTRIES), this.generation);
+    const n = a.inos.length, per = this.ctx.mem.pageSize / ATIMES_ENTRY;
+    let k = 0;
+    while (this.ctx.side && n - k >= per) {
+      const to = Math.min(n, k + ATIMES_PAGES_MAX_ENTRIES);
+      if (!this.paged(a, k, to)) break;
+      k = to;
     }
+    for (; k < n; k += ATIMES_MAX_ENTRIES) {
+      this.records++;
+      putAtimes(this.out!, a.inos, a.times, k, Math.min(n, k + ATIMES_MAX_ENTRIES), this.generation);
+    }
+  }
+
+  /** Entries [from, to) written over pages taken for them, then the ATIMES_PAGES record naming them; false: no pages. */
+  private paged(a: { inos: Float64Array; times: BigUint64Array }, from: number, to: number): boolean {
+    const mem = this.ctx.mem, per = mem.pageSize / ATIMES_ENTRY, count = Math.ceil((to - from) / per);
+    const pages = this.ctx.side!(count);
+    if (!pages) return false;
+    const crcs = new Uint32Array(count), runs: number[] = [];
+    for (let j = 0; j < count; j++) {
+      const page = mem.page(pages[j]!), end = Math.min(to, from + (j + 1) * per);
+      page.fill(0);
+      for (let k = from + j * per, at = 0; k < end; k++, at += ATIMES_ENTRY) {
+        if (!(k === from || a.inos[k]! > a.inos[k - 1]!)) assert(false, 'ATIMES inos ascending');
+        page.writeUInt32LE(a.inos[k]! % 2 ** 32, at); page.writeUInt32LE(Math.floor(a.inos[k]! / 2 ** 32), at + 4);
+        page.writeBigUInt64LE(a.times[k]!, at + 8);
+      }
+      crcs[j] = crc32c(page);
+      const r = runs.length - 2;
+      if (r >= 0 && runs[r]! + runs[r + 1]! === pages[j]) runs[r + 1]!++;
+      else runs.push(pages[j]!, 1);
+    }
+    this.records++;
+    putAtimesPages(this.out!, to - from, a.inos[from]!, a.inos[to - 1]!, runs, crcs, this.generation);
+    return true;
   }
 
   drop(ino: number): void { this.flush(); this.records++; putDrop(this.out!, ino, this.generation); }

@@ -6,14 +6,23 @@
 // record comes after the last INODE record of the ino in the tail (a later INODE carries
 // the whole inode); the compaction's records are all before the tail. This is what a full
 // replay gives (apply.ts applies ATIMES in log order to the nodes that exist then).
+// An ATIMES_PAGES record (minor 6) is held the same way, its pages unread (the mount
+// reserves them): they are read and checked when a group in its range is first adopted.
 
-import { atimesIno, checkAtimes, type AtimesRecord } from '../format/v3.js';
+import { atimesIno, checkAtimes, type AtimesPagesRecord, type AtimesRecord } from '../format/v3.js';
+import { pageLoss, type PageBad } from './atimespages.js';
 
-/** A record held: its place among the tail's records, its byte in the tail, its first and last ino (unchecked), null once found malformed. */
-interface Held { seq: number; at: number; r: AtimesRecord | null; lo: number; hi: number }
+/**
+ * A record held: its place among the tail's records, its byte in the tail, its first and last ino (unchecked), its
+ * entries (null once found malformed, or while an ATIMES_PAGES record's pages are unread: `pages`, its record, says where).
+ */
+interface Held { seq: number; at: number; r: AtimesRecord | null; lo: number; hi: number; pages: AtimesPagesRecord | null; unread: boolean }
 
-/** Told of an ATIMES record whose inos do not check (its byte in the tail, entries, why): its atimes are not used. */
-export type AtimesBad = (at: number, n: number, why: string) => void;
+/** Told of atimes not used (the record's byte in the tail, entries, what is wrong as "(TYPE) …"): a malformed record, or a page of one that failed its crc. */
+export type AtimesBad = (at: number, n: number, what: string) => void;
+
+/** Reads an ATIMES_PAGES record's pages (atimespages.ts readAtimesPages over the mount's memory). */
+export type PagesRead = (r: AtimesPagesRecord, bad: PageBad) => AtimesRecord | string;
 
 export class TailAtimes {
   private readonly held: Held[] = [];
@@ -24,7 +33,33 @@ export class TailAtimes {
 
   /** An ATIMES record read at place `seq` of the tail, byte `at` (places ascending); its inos are checked on first use. */
   add(seq: number, at: number, r: AtimesRecord): void {
-    this.held.push({ seq, at, r, lo: atimesIno(r, 0), hi: atimesIno(r, r.n - 1) });
+    this.held.push({ seq, at, r, lo: atimesIno(r, 0), hi: atimesIno(r, r.n - 1), pages: null, unread: false });
+  }
+
+  /** An ATIMES_PAGES record read at place `seq`, byte `at`: its pages are read when first needed. */
+  addPages(seq: number, at: number, p: AtimesPagesRecord): void {
+    this.held.push({ seq, at, r: null, lo: p.lo, hi: p.hi, pages: p, unread: true });
+  }
+
+  /** The ATIMES_PAGES records' pages as (pfn, count) runs: the log's, reserved by the mount with its own. */
+  runs(): number[] {
+    const out: number[] = [];
+    for (const h of this.held) if (h.pages) out.push(...h.pages.runs);
+    return out;
+  }
+
+  /** How many pages the ATIMES_PAGES records name (the mount's reserved count). */
+  get pageCount(): number {
+    let n = 0;
+    for (const h of this.held) if (h.pages) n += h.pages.crcs.length;
+    return n;
+  }
+
+  /** The ATIMES_PAGES records' pages, each pfn (the engine frees them at the next compaction). */
+  pages(): number[] {
+    const out: number[] = [], runs = this.runs();
+    for (let i = 0; i < runs.length; i += 2) for (let q = 0; q < runs[i + 1]!; q++) out.push(runs[i]! + q);
+    return out;
   }
 
   /** An INODE record of `ino` at place `seq` of the tail (places ascending: the last one stays). */
@@ -34,17 +69,29 @@ export class TailAtimes {
    * What settles the atimes of a group's nodes, whose inos lie in [lo, hi]: only the records
    * whose inos meet that range are searched (a read-all session's records are ranges of inos).
    */
-  within(lo: number, hi: number, bad: AtimesBad): (ino: number) => bigint | undefined {
+  within(lo: number, hi: number, bad: AtimesBad, read: PagesRead): (ino: number) => bigint | undefined {
     // A record is checked when a lookup first may use it (a malformed one, which a full replay skips as damage, is then dropped).
-    const some = this.held.filter((h) => h.r !== null && h.hi >= lo && h.lo <= hi && this.checked(h, bad));
+    const some = this.held.filter((h) => h.hi >= lo && h.lo <= hi && this.loaded(h, bad, read) && this.checked(h, bad));
     if (some.length === 0) return () => undefined;
     return (ino) => this.of(ino, some);
   }
 
+  /** The record's entries are at hand: an ATIMES_PAGES record's pages read and checked now (once). */
+  private loaded(h: Held, bad: AtimesBad, read: PagesRead): boolean {
+    const p = h.pages;
+    if (!p || !h.unread) return h.r !== null;
+    h.unread = false;
+    const r = read(p, (pfn, n, why) => bad(h.at, n, pageLoss(pfn, why)));
+    if (typeof r === 'string') { bad(h.at, p.n, `(ATIMES_PAGES) is malformed: ${r}`); return false; }
+    h.r = r;
+    return true;
+  }
+
   private checked(h: Held, bad: AtimesBad): boolean {
-    const why = checkAtimes(h.r!);
+    if (h.r === null) return false;
+    const why = checkAtimes(h.r);
     if (why === null) return true;
-    bad(h.at, h.r!.n, why);
+    bad(h.at, h.r.n, `(ATIMES) is malformed: ${why}`);
     h.r = null;
     return false;
   }
@@ -52,7 +99,7 @@ export class TailAtimes {
   private of(ino: number, held: readonly Held[]): bigint | undefined {
     for (let i = held.length - 1; i >= 0; i--) {
       const h = held[i]!;
-      if (ino < h.lo || ino > h.hi) continue;
+      if (ino < h.lo || ino > h.hi || h.r!.n === 0) continue;
       const k = indexOf(h.r!, ino);
       if (k < 0) continue;
       const inode = this.inodes.get(ino);
