@@ -76,10 +76,11 @@ export const ATIMES_ENTRY = 16;
 export const ATIMES_MAX_ENTRIES = 4096;
 /**
  * ATIMES_PAGES (v3 minor 6): u32 entries n, u32 runs r, u64 lowest ino, u64 highest ino, u32 pages p, u32 0, then r
- * runs of 16 bytes (u64 pfn, u64 count), then p × u32: the crc32c of each page. The n entries (ATIMES_ENTRY bytes each,
- * as an ATIMES record's) lie back to back over the runs' pages, outside the log: a mount reserves them unread.
+ * runs of 16 bytes (u64 pfn, u64 count), then p × u64: the first ino of each page, then p × u32: the crc32c of each
+ * page. The n entries (ATIMES_ENTRY bytes each, as an ATIMES record's) lie back to back over the runs' pages, outside
+ * the log: a mount reserves them unread, and a lookup reads the one page its ino's place falls in.
  */
 export const ATIMES_PAGES_FIXED = 32;
 export const ATIMES_PAGES_RUN = 16;
-/** Entries per ATIMES_PAGES record (1 MiB of entries: 256 pages of 4 KiB): bounds the record and what one first use reads. */
+/** Entries per ATIMES_PAGES record (1 MiB of entries: 256 pages of 4 KiB): bounds the record (a few KiB: its runs, first inos and crcs). */
 export const ATIMES_PAGES_MAX_ENTRIES = 65536;

@@ -158,14 +158,16 @@ export function putAtimes(o: RecordOut, inos: ArrayLike<number>, times: ArrayLik
 
 /**
  * An ATIMES_PAGES record (v3 minor 6): n entries (inos lo…hi) written already over the pages of `runs` ((pfn, count)
- * pairs), crcs[j] the crc32c of the j-th page. What a commit writes in place of ATIMES records for a large batch.
+ * pairs), firsts[j] the ino of page j's first entry, crcs[j] the crc32c of page j. What a commit writes in place of
+ * ATIMES records for a large batch.
  */
-export function putAtimesPages(o: RecordOut, n: number, lo: number, hi: number, runs: readonly number[], crcs: Uint32Array, generation: number): void {
+export function putAtimesPages(o: RecordOut, n: number, lo: number, hi: number, runs: readonly number[], firsts: Float64Array, crcs: Uint32Array, generation: number): void {
   const r = runs.length / 2;
-  if (!(n >= 1 && n <= ATIMES_PAGES_MAX_ENTRIES && r >= 1 && lo >= 1 && hi >= lo)) assert(false, `ATIMES_PAGES of ${n} entries in ${r} runs`);
-  o.record(RecordType.AtimesPages, ATIMES_PAGES_FIXED + ATIMES_PAGES_RUN * r + 4 * crcs.length, generation);
+  if (!(n >= 1 && n <= ATIMES_PAGES_MAX_ENTRIES && r >= 1 && lo >= 1 && hi >= lo && firsts.length === crcs.length)) assert(false, `ATIMES_PAGES of ${n} entries in ${r} runs`);
+  o.record(RecordType.AtimesPages, ATIMES_PAGES_FIXED + ATIMES_PAGES_RUN * r + 12 * crcs.length, generation);
   o.u32(n); o.u32(r); o.u64(lo); o.u64(hi); o.u32(crcs.length); o.u32(0);
   for (const v of runs) o.u64(v);
+  for (let j = 0; j < firsts.length; j++) o.u64(firsts[j]!);
   for (let j = 0; j < crcs.length; j++) o.u32(crcs[j]!);
   o.end();
 }

@@ -24,7 +24,7 @@ export const LOG_NEXT = 8;                    // the next page's pfn: the last 8
 export { u32, RECORD_HEADER, RecordType, RECORD_NAMES, MAP_LRU, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
   SPAN_CRCS_CRC_AT, SPAN_BLOCK, ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES, PUBLISHED_SIZE, PUBLISH_COPIES, LOCATE_SLICED, ATIMES_PAGES_FIXED, ATIMES_PAGES_RUN, ATIMES_PAGES_MAX_ENTRIES } from './v3-base.js';
 import { atimesIno, decodeAtimesAt, decodeAtimesPagesAt, type AtimesRecord, type AtimesPagesRecord } from './v3-atimes.js';
-export { atimesIno, atimesRecord, checkAtimes, decodeAtimesAt, decodeAtimesPagesAt, atimesOfPages, type AtimesRecord, type AtimesPagesRecord } from './v3-atimes.js';
+export { atimesIno, atimesRecord, checkAtimes, decodeAtimesAt, decodeAtimesPagesAt, atimesOfPage, atimesPagesFit, atimesPageEntries, atimesPageOf, type AtimesRecord, type AtimesPagesRecord } from './v3-atimes.js';
 export { putInode, putDrop, putName, putMap, putSpan, putUnmap, putIndex, putLocate, putRuns, putAtimes, putAtimesPages, putPublished, type RecordOut, type InodeFields } from './v3-put.js';
 import { decodeSpanInto, encodeSpan, spanCrc, spanCrcsDamage, type SpanHead, type SpanRecord } from './v3-span.js';
 export { decodeSpanInto, encodeSpan, spanCrc, spanCrcOf, spanCrcsDamage, type SpanHead, type SpanRecord } from './v3-span.js';
@@ -175,10 +175,11 @@ export function encodeRecord(rec: LogRecord, generation: number): Buffer {
       return frame(rec.type, b, generation);
     }
     case RecordType.AtimesPages: {
-      const r = rec.r, nr = r.runs.length / 2, b = Buffer.alloc(ATIMES_PAGES_FIXED + ATIMES_PAGES_RUN * nr + 4 * r.crcs.length);
-      b.writeUInt32LE(r.n, 0); b.writeUInt32LE(nr, 4); putU64(b, r.lo, 8); putU64(b, r.hi, 16); b.writeUInt32LE(r.crcs.length, 24);
+      const r = rec.r, nr = r.runs.length / 2, p = r.crcs.length, f = ATIMES_PAGES_FIXED + ATIMES_PAGES_RUN * nr, b = Buffer.alloc(f + 12 * p);
+      b.writeUInt32LE(r.n, 0); b.writeUInt32LE(nr, 4); putU64(b, r.lo, 8); putU64(b, r.hi, 16); b.writeUInt32LE(p, 24);
       r.runs.forEach((v, i) => putU64(b, v, ATIMES_PAGES_FIXED + 8 * i));
-      r.crcs.forEach((c, j) => b.writeUInt32LE(c, ATIMES_PAGES_FIXED + ATIMES_PAGES_RUN * nr + 4 * j));
+      r.firsts.forEach((v, j) => putU64(b, v, f + 8 * j));
+      r.crcs.forEach((c, j) => b.writeUInt32LE(c, f + 8 * p + 4 * j));
       return frame(rec.type, b, generation);
     }
   }

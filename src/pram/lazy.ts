@@ -14,7 +14,7 @@ import { readGroupThin } from './groupthin.js';
 import { fresh, streamBytes, streamPagesBytes } from './stream.js';
 import { replayDeferred, replayGroup, type TailOverlay } from './tail.js';
 import type { DeferredGroup } from './taildefer.js';
-import { atimesLost, readAtimesPages } from './atimespages.js';
+import { atimesLost, pagesReader, type PagesReader } from './atimespages.js';
 import { adoptNode, type AdoptContext } from './adopt.js';
 import type { ReplayNode, ReplayState } from './apply.js';
 import { SpanCrcs, spansInOrder } from './spans.js';
@@ -178,6 +178,8 @@ export class LazyLog {
     return { nodes, names, damaged };
   }
 
+  private pagesReader: PagesReader | null = null;
+
   /** The atimes the tail's ATIMES records give the nodes just adopted (tailatimes.ts: a later INODE record of a node wins). */
   private settleAtimes(nodes: NodeImage[], lose: (l: Loss) => void): void {
     const a = this.tail?.atimes;
@@ -188,7 +190,7 @@ export class LazyLog {
     const of = a.within(lo, hi, (at, n, what) => {
       const { pfn, off } = this.at(this.indexEnd + at);
       lose(atimesLost(pfn, off, what, n));
-    }, (r, bad) => readAtimesPages(this.mem, r, bad));
+    }, this.pagesReader ??= pagesReader(this.mem));
     for (const n of nodes) {
       const t = of(n.ino);
       if (t !== undefined) n.atimeNs = t;

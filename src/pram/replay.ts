@@ -390,8 +390,8 @@ class Replayer extends LogReader {
 
   /** An ATIMES_PAGES record (minor 6): read, checked and applied as an ATIMES record's (atimespages.ts); its pages reserved after the replay. */
   private applyPages(r: AtimesPagesRecord, pfn: number, off: number): void {
-    const a = replayPages(this.mem, (q, n) => this.memblock.busyPfn(q, n), this.sides, r, (what, n) => this.applied.push(atimesLost(pfn, off, what, n)));
-    if (a) applyRecord(this.out, { type: RecordType.Atimes, r: a }, () => 0, () => {});
+    const pages = replayPages(this.mem, (q, n) => this.memblock.busyPfn(q, n), this.sides, r, (what, n) => this.applied.push(atimesLost(pfn, off, what, n)));
+    for (const a of pages ?? []) applyRecord(this.out, { type: RecordType.Atimes, r: a }, () => 0, () => {});
   }
 
   private orphan(pfn: number, off: number, type: string, ino: number, count: number): void {
