@@ -88,7 +88,7 @@ export class Pram {
     // Banned data pages need v2's copies (pfn 0, the header, is banned in every arena and holds no data).
     const logs = opts.live !== false && typeof handoff.commitLog === 'function' && !banned.regions().some((r) => r.end >= 1);
     if (logs) this.live = new LiveLog(mem, allocator, handoff as Handoff & LogHandoff, null);
-    if (this.live) this.slices = new Slices({ live: this.live, generation: () => this.generation, ctx: () => this.commits().ctx,
+    if (this.live) this.slices = new Slices({ live: this.live, generation: () => this.generation, ctx: () => ({ ...this.commits().ctx, side: undefined }),
       committed: (g, p, e) => { this.generation = g; this.headPfn = p.head; this.published(p, e, true, true); } },
     opts.extents ? null : new Settler(mem, frames, this.runHead));   // settling one page at a time would split runs
     this.space = new SpaceLedger(

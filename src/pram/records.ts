@@ -33,7 +33,7 @@ export interface RecordContext {
   spans?: boolean;
   /**
    * Pages outside the log for an append's ATIMES_PAGES record (LogWriter.takeSide), null when none may be taken:
-   * absent, atimes go inline (a compaction in slices' last step, which is written twice).
+   * absent, atimes go inline (pram.ts gives a compaction in slices none: its last step is written twice, into a fresh log).
    */
   side?: (count: number) => number[] | null;
 }
