@@ -149,7 +149,7 @@ test('arena header: layout, slots, attach checks in order', () => {
   h.format({ pageSize: PS, pageCount: 256, flags: 1 });
   assert.equal(u32(page, 0), HEADER_MAGIC);         // magic 'PRAM'
   assert.equal(page.toString('latin1', 0, 4), 'PRAM');
-  assert.equal(u32(page, 4), 8);                    // format version (8, v3 minor 5: slots may name v3 logs with SPAN, LOCATE, INDEX, RUNS, ATIMES and PUBLISHED records)
+  assert.equal(u32(page, 4), 9);                    // format version (9, v3 minor 6: slots may name v3 logs with SPAN, LOCATE, INDEX, RUNS, ATIMES, PUBLISHED and ATIMES_PAGES records)
   assert.equal(u32(page, 8), PS);                   // page size
   assert.equal(u32(page, 12), 1);                   // flags: extents
   assert.equal(u64(page, 16), 256n);                // page count
@@ -168,8 +168,8 @@ test('arena header: layout, slots, attach checks in order', () => {
   assert.equal(checkHeader(page, { pageSize: 8192, pageCount: 256 })?.field, 'pageSize');
   page[20] = 1;                                      // inside the crc range, after geometry
   assert.equal(checkHeader(page, { pageSize: PS, pageCount: 256 + 2 ** 32 })?.field, 'crc');
-  page.writeUInt32LE(9, 4);
-  assert.match(checkHeader(page, { pageSize: PS, pageCount: 256 })!.message, /version 9, this pram reads versions 2, 3, 4, 5, 6, 7 and 8/);
+  page.writeUInt32LE(10, 4);
+  assert.match(checkHeader(page, { pageSize: PS, pageCount: 256 })!.message, /version 10, this pram reads versions 2, 3, 4, 5, 6, 7, 8 and 9/);
   page.writeUInt32LE(0, 0);
   assert.equal(checkHeader(page, { pageSize: PS, pageCount: 256 })?.field, 'magic');
 });

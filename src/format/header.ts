@@ -16,11 +16,13 @@ export const HEADER_MAGIC = 0x4d415250;       // bytes 'P','R','A','M'
  * 5, v3 minor 2: a compaction's log may begin with LOCATE and hold INDEX records -- an older pram would report them as damage;
  * 6, v3 minor 3: LOCATE names the index's page and the index is followed by RUNS records -- a lazy mount needs no walk of the log;
  * 7, v3 minor 4: a commit may hold ATIMES records (atime-only changes, batched) -- an older pram would report them as damage;
- * 8, v3 minor 5: a compaction in slices ends its last step with a PUBLISHED record -- an older pram would report it as damage).
+ * 8, v3 minor 5: a compaction in slices ends its last step with a PUBLISHED record -- an older pram would report it as damage;
+ * 9, v3 minor 6: a commit may hold ATIMES_PAGES records naming pages outside the log -- an older pram would report them as
+ * damage and hand those pages out as free).
  */
-export const FORMAT_VERSION = 8;
+export const FORMAT_VERSION = 9;
 /** Header versions this pram mounts. */
-export const FORMAT_VERSIONS = [2, 3, 4, 5, 6, 7, 8] as const;
+export const FORMAT_VERSIONS = [2, 3, 4, 5, 6, 7, 8, 9] as const;
 export const HEADER_CRC_AT = 28;              // crc32c of bytes 0..27
 export const SLOT_A_AT = 64;
 export const SLOT_B_AT = 128;
@@ -53,6 +55,9 @@ export const SLOT_EXT_LOG_ATIMES = 6;
 // Slot extension 7 (v3 minor 5, header version 8; 6 is minor 4's): the same fields; a compaction in slices
 // flags its LOCATE and ends its last step with a PUBLISHED record. Written for every log this pram publishes.
 export const SLOT_EXT_LOG_PUBLISHED = 7;
+// Slot extension 8 (v3 minor 6, header version 9): the same fields; an appended commit may hold ATIMES_PAGES
+// records, whose pages lie outside the log. Written for every log this pram publishes.
+export const SLOT_EXT_LOG_ATIMES_PAGES = 8;
 export const SLOT_TAIL_AT = 40;
 export const SLOT_TAIL_OFF_AT = 48;
 export const SLOT_LOG_PAGES_AT = 52;
@@ -150,7 +155,7 @@ export class HeaderView {
     if (gen < 0 || head < 0 || pages < 0 || nodes < 0 || second < 0) return { state: 'damaged', saved, computed, why: 'a value over 2^53' };
     const slot: Slot = { generation: gen, headPfn: head, pages, nodes };
     if (ext === SLOT_EXT_LOG || ext === SLOT_EXT_LOG_SPANS || ext === SLOT_EXT_LOG_INDEX || ext === SLOT_EXT_LOG_RUNS || ext === SLOT_EXT_LOG_ATIMES
-      || ext === SLOT_EXT_LOG_PUBLISHED) {
+      || ext === SLOT_EXT_LOG_PUBLISHED || ext === SLOT_EXT_LOG_ATIMES_PAGES) {
       const tail = u64At(b, o + SLOT_TAIL_AT);
       if (tail < 0) return { state: 'damaged', saved, computed, why: 'a value over 2^53' };
       slot.log = { tailPfn: tail, tailOff: b.readUInt32LE(o + SLOT_TAIL_OFF_AT), logPages: b.readUInt32LE(o + SLOT_LOG_PAGES_AT) };
@@ -170,7 +175,7 @@ export class HeaderView {
     putU64(b, s.pages, 16);                           // pages in chain
     putU64(b, s.nodes, 24);                           // nodes
     if (s.log) {
-      b.writeUInt32LE(SLOT_EXT_LOG_PUBLISHED, SLOT_EXT_AT);          // slot extension: a v3 log, SPANs, LOCATE, INDEX, RUNS and PUBLISHED allowed
+      b.writeUInt32LE(SLOT_EXT_LOG_ATIMES_PAGES, SLOT_EXT_AT);       // slot extension: a v3 log, SPANs, LOCATE, INDEX, RUNS, PUBLISHED and ATIMES_PAGES allowed
       putU64(b, s.log.tailPfn, SLOT_TAIL_AT);                         // tail pfn
       b.writeUInt32LE(s.log.tailOff, SLOT_TAIL_OFF_AT);               // tail offset
       b.writeUInt32LE(s.log.logPages, SLOT_LOG_PAGES_AT);             // log pages

@@ -1,7 +1,9 @@
 // ATIMES records (v3 minor 4, docs/FORMAT.md §v3): the atimes a commit batches for nodes whose
-// only change is their atime (a read, relatime), read back without an object per entry.
+// only change is their atime (a read, relatime), read back without an object per entry; and
+// ATIMES_PAGES (minor 6): a large batch's entries in pages of their own, which the record names.
 import { assert } from './assert.js';
-import { u32, ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES } from './v3-base.js';
+import { crc32c } from './crc.js';
+import { u32, u64, ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES, ATIMES_PAGES_FIXED, ATIMES_PAGES_RUN, ATIMES_PAGES_MAX_ENTRIES } from './v3-base.js';
 
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -60,4 +62,76 @@ export function checkAtimes(r: AtimesRecord): string | null {
   }
   r.checked = true;
   return null;
+}
+
+/**
+ * ATIMES_PAGES (minor 6), read back: n entries laid out as an ATIMES record's, back to back over the pages of `runs`
+ * ((pfn, count) pairs, in order), inos in [lo, hi]; firsts[j] the ino of page j's first entry (ascending), crcs[j]
+ * the crc32c of page j (all of it: the last page's bytes after the entries are zeros). A page is read when first
+ * needed (pram/atimespages.ts), and checked on its own: a damaged page costs its entries only.
+ */
+export interface AtimesPagesRecord { n: number; lo: number; hi: number; runs: number[]; firsts: Float64Array; crcs: Uint32Array }
+
+/** An ATIMES_PAGES payload at b[at, at+length) (crc matched), or what is malformed (the page size is checked where the pages are read: atimesPagesFit). */
+export function decodeAtimesPagesAt(b: Uint8Array, at: number, length: number): AtimesPagesRecord | string {
+  if (length < ATIMES_PAGES_FIXED) return `ATIMES_PAGES payload of ${length} bytes, at least ${ATIMES_PAGES_FIXED} expected`;
+  const n = u32(b, at), r = u32(b, at + 4), lo = u64(b, at + 8), hi = u64(b, at + 16), p = u32(b, at + 24);
+  if (n < 1 || n > ATIMES_PAGES_MAX_ENTRIES || r < 1 || p < 1 || r > p || p > n || length !== ATIMES_PAGES_FIXED + ATIMES_PAGES_RUN * r + 12 * p) {
+    return `ATIMES_PAGES of ${n} entries, ${r} runs, ${p} pages in ${length} bytes`;
+  }
+  if (u32(b, at + 28) !== 0) return 'ATIMES_PAGES reserved field not 0';
+  if (lo === null || hi === null || lo < 1 || hi < lo || hi - lo + 1 < n) return `ATIMES_PAGES inos ${lo}…${hi} for ${n} entries`;
+  const runs: number[] = [];
+  let pages = 0;
+  for (let i = 0; i < r; i++) {
+    const pfn = u64(b, at + ATIMES_PAGES_FIXED + ATIMES_PAGES_RUN * i), count = u64(b, at + ATIMES_PAGES_FIXED + ATIMES_PAGES_RUN * i + 8);
+    if (pfn === null || count === null || pfn < 1 || count < 1) return `ATIMES_PAGES run ${i}: pfn ${pfn}, count ${count}`;
+    runs.push(pfn, count);
+    pages += count;
+  }
+  if (pages !== p) return `ATIMES_PAGES runs of ${pages} pages, ${p} first inos`;
+  const firsts = new Float64Array(p), crcs = new Uint32Array(p), f = at + ATIMES_PAGES_FIXED + ATIMES_PAGES_RUN * r, c = f + 8 * p;
+  for (let j = 0; j < p; j++) {
+    const ino = u64(b, f + 8 * j);
+    if (ino === null || ino < lo || ino > hi || (j === 0 ? ino !== lo : ino <= firsts[j - 1]!)) return `ATIMES_PAGES page ${j}: first ino ${ino}`;
+    firsts[j] = ino;
+    crcs[j] = u32(b, c + 4 * j);
+  }
+  return { n, lo, hi, runs, firsts, crcs };
+}
+
+/** Why the record's pages cannot hold its entries at this page size (⌈n / entries a page⌉ pages), or null. */
+export function atimesPagesFit(rec: AtimesPagesRecord, pageSize: number): string | null {
+  const per = pageSize / ATIMES_ENTRY;
+  return pageSize % ATIMES_ENTRY === 0 && Math.ceil(rec.n / per) === rec.crcs.length ? null : `ATIMES_PAGES of ${rec.n} entries in ${rec.crcs.length} pages of ${pageSize} bytes`;
+}
+
+/** The entries page j holds (all but the last page: a page's worth). */
+export const atimesPageEntries = (rec: AtimesPagesRecord, j: number, pageSize: number): number =>
+  Math.min(pageSize / ATIMES_ENTRY, rec.n - j * (pageSize / ATIMES_ENTRY));
+
+/** The page a lookup of `ino` reads: the last whose first ino is at most it (-1: below the record's). */
+export function atimesPageOf(rec: AtimesPagesRecord, ino: number): number {
+  let lo = 0, hi = rec.firsts.length - 1, at = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (rec.firsts[mid]! <= ino) { at = mid; lo = mid + 1; } else hi = mid - 1;
+  }
+  return at;
+}
+
+/**
+ * Page j's entries from its bytes (`page`: pageSize bytes, fit checked), or why they cannot be used: its crc
+ * fails (damage), or they are not what the record says (inos ascending, the first firsts[j], all below the next
+ * page's first, or at most hi for the last page). Copied out of `page`.
+ */
+export function atimesOfPage(rec: AtimesPagesRecord, j: number, page: Uint8Array): AtimesRecord | string {
+  const crc = crc32c(page);
+  if (crc !== rec.crcs[j]) return `failed crc32c (saved 0x${rec.crcs[j]!.toString(16)}, computed 0x${crc.toString(16)})`;
+  const n = atimesPageEntries(rec, j, page.length), bytes = Uint8Array.from(page.subarray(0, ATIMES_ENTRY * n));
+  const r: AtimesRecord = { n, words: new Uint32Array(bytes.buffer, 0, 4 * n), times: new BigUint64Array(bytes.buffer, 0, 2 * n), checked: false };
+  const why = checkAtimes(r), first = atimesIno(r, 0), last = atimesIno(r, n - 1);
+  const below = j + 1 < rec.firsts.length ? last < rec.firsts[j + 1]! : last <= rec.hi;
+  if (why === null && first === rec.firsts[j] && below) return r;
+  return `is malformed: ${why ?? `inos ${first}…${last}, not from ${rec.firsts[j]} below ${j + 1 < rec.firsts.length ? rec.firsts[j + 1] : `${rec.hi} + 1`}`}`;
 }

@@ -37,8 +37,8 @@ export const align8 = (n: number): number => (n + 7) & ~7;
 
 export const GROUP_PAGES = 32;                // a MAP run never crosses a group; a dirty group is logged whole
 
-export const enum RecordType { Inode = 1, Drop = 2, Name = 3, Map = 4, Unmap = 5, Span = 6, Index = 7, Locate = 8, Runs = 9, Atimes = 10, Published = 11 }
-export const RECORD_NAMES: { [type: number]: string } = { 1: 'INODE', 2: 'DROP', 3: 'NAME', 4: 'MAP', 5: 'UNMAP', 6: 'SPAN', 7: 'INDEX', 8: 'LOCATE', 9: 'RUNS', 10: 'ATIMES', 11: 'PUBLISHED' };
+export const enum RecordType { Inode = 1, Drop = 2, Name = 3, Map = 4, Unmap = 5, Span = 6, Index = 7, Locate = 8, Runs = 9, Atimes = 10, Published = 11, AtimesPages = 12 }
+export const RECORD_NAMES: { [type: number]: string } = { 1: 'INODE', 2: 'DROP', 3: 'NAME', 4: 'MAP', 5: 'UNMAP', 6: 'SPAN', 7: 'INDEX', 8: 'LOCATE', 9: 'RUNS', 10: 'ATIMES', 11: 'PUBLISHED', 12: 'ATIMES_PAGES' };
 export const MAP_LRU = 1;                     // MAP flags: the pages were in the page cache
 
 export const INODE_FIXED = 80;
@@ -74,3 +74,13 @@ export const ATIMES_ENTRY = 16;
  * files, and a lazy mount checks a record's inos whole on its first use (the root's group, at mount).
  */
 export const ATIMES_MAX_ENTRIES = 4096;
+/**
+ * ATIMES_PAGES (v3 minor 6): u32 entries n, u32 runs r, u64 lowest ino, u64 highest ino, u32 pages p, u32 0, then r
+ * runs of 16 bytes (u64 pfn, u64 count), then p × u64: the first ino of each page, then p × u32: the crc32c of each
+ * page. The n entries (ATIMES_ENTRY bytes each, as an ATIMES record's) lie back to back over the runs' pages, outside
+ * the log: a mount reserves them unread, and a lookup reads the one page its ino's place falls in.
+ */
+export const ATIMES_PAGES_FIXED = 32;
+export const ATIMES_PAGES_RUN = 16;
+/** Entries per ATIMES_PAGES record (1 MiB of entries: 256 pages of 4 KiB): bounds the record (a few KiB: its runs, first inos and crcs). */
+export const ATIMES_PAGES_MAX_ENTRIES = 65536;

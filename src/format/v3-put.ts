@@ -2,7 +2,7 @@
 // into log pages). The framed, one-buffer encoders and the decoders are v3.ts's (a SPAN's: v3-span.ts).
 import { assert } from './assert.js';
 import { crc32c, crc32cAt } from './crc.js';
-import { RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED, SPAN_BLOCK, ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES,
+import { RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED, SPAN_BLOCK, ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES, ATIMES_PAGES_FIXED, ATIMES_PAGES_RUN, ATIMES_PAGES_MAX_ENTRIES,
   PUBLISHED_SIZE } from './v3-base.js';
 import { INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE, RUNS_ENTRY, RUNS_FIXED, RUNS_MAX_ENTRIES, type IndexEntry, type RunsRecord } from './v3-index.js';
 
@@ -153,5 +153,21 @@ export function putAtimes(o: RecordOut, inos: ArrayLike<number>, times: ArrayLik
     if (!(k === from || inos[k]! > inos[k - 1]!)) assert(false, 'ATIMES inos ascending');
     o.u64(inos[k]!); o.i64(times[k]!);
   }
+  o.end();
+}
+
+/**
+ * An ATIMES_PAGES record (v3 minor 6): n entries (inos lo…hi) written already over the pages of `runs` ((pfn, count)
+ * pairs), firsts[j] the ino of page j's first entry, crcs[j] the crc32c of page j. What a commit writes in place of
+ * ATIMES records for a large batch.
+ */
+export function putAtimesPages(o: RecordOut, n: number, lo: number, hi: number, runs: readonly number[], firsts: Float64Array, crcs: Uint32Array, generation: number): void {
+  const r = runs.length / 2;
+  if (!(n >= 1 && n <= ATIMES_PAGES_MAX_ENTRIES && r >= 1 && lo >= 1 && hi >= lo && firsts.length === crcs.length)) assert(false, `ATIMES_PAGES of ${n} entries in ${r} runs`);
+  o.record(RecordType.AtimesPages, ATIMES_PAGES_FIXED + ATIMES_PAGES_RUN * r + 12 * crcs.length, generation);
+  o.u32(n); o.u32(r); o.u64(lo); o.u64(hi); o.u32(crcs.length); o.u32(0);
+  for (const v of runs) o.u64(v);
+  for (let j = 0; j < firsts.length; j++) o.u64(firsts[j]!);
+  for (let j = 0; j < crcs.length; j++) o.u32(crcs[j]!);
   o.end();
 }

@@ -7,7 +7,8 @@ import { HeaderView } from './header.js';
 import {
   decodePayload, encodeMap, encodeRecord, encodeSpan, framedCrc, MAP_SIZE, LOG_HEADER, LOG_MAGIC, readLogHeader, readRecordHeader, recordCrc, RecordType,
   RECORD_HEADER, SPAN_BLOCK, SPAN_FIXED, spanCrcOf, writeLogHeader, type LogRecord, RunsKind, RUNS_FIXED, RUNS_ENTRY, LOCATE_SIZE,
-  ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES, atimesIno, atimesRecord, checkAtimes, decodeAtimesAt, encodeLocate, LOCATE_SLICED, PUBLISHED_SIZE
+  ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES, atimesIno, atimesRecord, checkAtimes, decodeAtimesAt, encodeLocate, LOCATE_SLICED, PUBLISHED_SIZE,
+  ATIMES_PAGES_FIXED, ATIMES_PAGES_RUN, ATIMES_PAGES_MAX_ENTRIES, atimesOfPage, atimesPageOf, atimesPagesFit
 } from './v3.js';
 
 const PS = 4096;
@@ -133,15 +134,15 @@ test('a SPAN record: layout, round trip, a crc over all but the page crcs, every
   assert.throws(() => encodeSpan({ ino: 1, index: SPAN_BLOCK - 1, pfn: 9, count: 2, flags: 0 }, [0, 0], 1), /inside one block/);
 });
 
-test('slot extension 7 (v3 minor 5) is what a log slot is written with; extensions 6, 5, 4, 3 and 2 still read as a log', () => {
+test('slot extension 8 (v3 minor 6) is what a log slot is written with; extensions 7, 6, 5, 4, 3 and 2 still read as a log', () => {
   const page = Buffer.alloc(PS);
   const h = new HeaderView(page);
   h.format({ pageSize: PS, pageCount: 256, flags: 0 }, 3);
   const log = { tailPfn: 77, tailOff: 200, logPages: 3 };
   h.writeSlot(0, { generation: 2, headPfn: 9, pages: 4, nodes: 1, log });
-  assert.equal(page.readUInt32LE(64 + 32), 7);
+  assert.equal(page.readUInt32LE(64 + 32), 8);
   assert.deepEqual(h.readSlot(0)?.log, log);
-  for (const ext of [6, 5, 4, 3, 2]) {                                                     // as older prams wrote it
+  for (const ext of [7, 6, 5, 4, 3, 2]) {                                                     // as older prams wrote it
     page.writeUInt32LE(ext, 64 + 32);
     page.writeUInt32LE(crc32c(page.subarray(64, 64 + 60)), 64 + 60);
     assert.deepEqual(h.readSlot(0)?.log, log, `extension ${ext}`);
@@ -153,7 +154,7 @@ test('slot extension 2 names a log: tail pfn, tail offset, page count', () => {
   const h = new HeaderView(page);
   h.format({ pageSize: PS, pageCount: 256, flags: 0 }, 2);
   h.writeSlot(1, { generation: 4, headPfn: 9, pages: 12, nodes: 3, log: { tailPfn: 2 ** 34, tailOff: 1000, logPages: 5 } });
-  assert.equal(page.readUInt32LE(128 + 32), 7);            // slot extension 7: a log (2 before SPANs, 3 before INDEX, 4 before RUNS, 5 before ATIMES, 6 before PUBLISHED), the same fields
+  assert.equal(page.readUInt32LE(128 + 32), 8);            // slot extension 8: a log (2 before SPANs, 3 before INDEX, 4 before RUNS, 5 before ATIMES, 6 before PUBLISHED, 7 before ATIMES_PAGES), the same fields
   assert.equal(page.readBigUInt64LE(128 + 40), 2n ** 34n);  // tail pfn
   assert.equal(page.readUInt32LE(128 + 48), 1000);         // tail offset
   assert.equal(page.readUInt32LE(128 + 52), 5);            // log pages
@@ -267,4 +268,52 @@ test('v3 minor 5: PUBLISHED (type 11: the publishing commit, where the two copie
   assert.equal(framedCrc(sliced, 0, RecordType.Locate, LOCATE_SIZE), readRecordHeader(sliced).crc, 'the flags are under the crc');
   assert.notEqual(readRecordHeader(sliced).crc, readRecordHeader(plain).crc);
   assert.deepEqual(decodePayload(RecordType.Locate, sliced.subarray(RECORD_HEADER)), decodePayload(RecordType.Locate, plain.subarray(RECORD_HEADER)), 'the payload is the same');
+});
+
+test('ATIMES_PAGES of v3 minor 6: layout, round trip, every malformed field named; each page read back on its own, one that fails its crc or the record named', () => {
+  // 600 entries: 256 a page of 4 KiB, over 3 pages in two runs (pfn 40-41, then 90).
+  const n = 600, inos = Array.from({ length: n }, (_, k) => 5 + 2 * k), times = inos.map((i) => BigInt(i) * 1000n);
+  const pages = Buffer.alloc(3 * PS);
+  for (let k = 0; k < n; k++) { pages.writeBigUInt64LE(BigInt(inos[k]!), 16 * k); pages.writeBigUInt64LE(times[k]!, 16 * k + 8); }
+  const page = (b: Buffer, j: number) => b.subarray(j * PS, (j + 1) * PS);
+  const crcs = Uint32Array.from([0, 1, 2], (j) => crc32c(page(pages, j))), firsts = Float64Array.from([0, 256, 512], (k) => inos[k]!);
+  const r = { n, lo: inos[0]!, hi: inos[n - 1]!, runs: [40, 2, 90, 1], firsts, crcs };
+  const framed = encodeRecord({ type: RecordType.AtimesPages, r }, 9);
+  assert.equal(framed.readUInt16LE(4), 12);                                       // type 12
+  const p = framed.subarray(RECORD_HEADER, RECORD_HEADER + framed.readUInt32LE(8));
+  assert.equal(p.length, ATIMES_PAGES_FIXED + 2 * ATIMES_PAGES_RUN + 3 * 8 + 3 * 4);   // fixed, 2 runs, 3 first inos, 3 page crcs
+  assert.deepEqual([p.readUInt32LE(0), p.readUInt32LE(4), Number(p.readBigUInt64LE(8)), Number(p.readBigUInt64LE(16)), p.readUInt32LE(24), p.readUInt32LE(28)],
+    [n, 2, 5, inos[n - 1], 3, 0]);                                                // entries, runs, lowest and highest ino, pages, reserved
+  assert.deepEqual([p.readBigUInt64LE(32), p.readBigUInt64LE(40), p.readBigUInt64LE(48), p.readBigUInt64LE(56)], [40n, 2n, 90n, 1n]);
+  assert.deepEqual([p.readBigUInt64LE(64), p.readBigUInt64LE(72), p.readBigUInt64LE(80)], [5n, 517n, 1029n]);   // each page's first ino
+  assert.equal(p.readUInt32LE(88 + 8), crcs[2]);
+  const back = decodePayload(RecordType.AtimesPages, p);
+  assert.ok(typeof back !== 'string' && back.type === RecordType.AtimesPages);
+  assert.deepEqual({ ...back.r, crcs: [...back.r.crcs], firsts: [...back.r.firsts] }, { ...r, crcs: [...crcs], firsts: [...firsts] });
+  assert.equal(atimesPagesFit(back.r, PS), null);
+  assert.match(String(atimesPagesFit({ ...back.r, n: 900 }, PS)), /900 entries in 3 pages/);
+  assert.deepEqual([atimesPageOf(back.r, 4), atimesPageOf(back.r, 5), atimesPageOf(back.r, 516), atimesPageOf(back.r, 517), atimesPageOf(back.r, 10 ** 6)], [-1, 0, 0, 1, 2]);
+  const p2 = atimesOfPage(back.r, 2, page(pages, 2));
+  assert.ok(typeof p2 !== 'string');
+  assert.deepEqual([p2.n, atimesIno(p2, 0), atimesIno(p2, 87), p2.times[2 * 87 + 1]], [88, inos[512], inos[599], times[599]]);
+  // A flipped bit in page 1: that page fails (its 256 entries), the others read.
+  const hit = Buffer.from(pages); hit[PS + 100]! ^= 4;
+  assert.match(String(atimesOfPage(back.r, 1, page(hit, 1))), /failed crc32c \(saved 0x[0-9a-f]+, computed 0x[0-9a-f]+\)/);
+  assert.ok(typeof atimesOfPage(back.r, 0, page(hit, 0)) !== 'string');
+  // A page whose crc holds but whose entries are not what the record says.
+  const wrong = Buffer.from(page(pages, 1)); wrong.writeBigUInt64LE(2n, 0);
+  assert.match(String(atimesOfPage({ ...back.r, crcs: Uint32Array.from([crcs[0]!, crc32c(wrong), crcs[2]!]) }, 1, wrong)), /is malformed: inos 2…1027, not from 517 below 1029/);
+  const unsorted = Buffer.from(page(pages, 0)); unsorted.writeBigUInt64LE(9n, 16);
+  assert.match(String(atimesOfPage({ ...back.r, crcs: Uint32Array.from([crc32c(unsorted), crcs[1]!, crcs[2]!]) }, 0, unsorted)), /is malformed: ATIMES entry 2: ino 9 not above 9/);
+  const bad = (f: (b: Buffer) => void) => { const b = Buffer.from(p); f(b); return decodePayload(RecordType.AtimesPages, b); };
+  assert.match(String(bad((b) => b.writeUInt32LE(0, 0))), /ATIMES_PAGES of 0 entries/);
+  assert.match(String(bad((b) => b.writeUInt32LE(ATIMES_PAGES_MAX_ENTRIES + 1, 0))), /ATIMES_PAGES of 65537 entries/);
+  assert.match(String(bad((b) => b.writeUInt32LE(3, 4))), /3 runs, 3 pages in 100 bytes/);
+  assert.match(String(bad((b) => b.writeUInt32LE(1, 28))), /reserved field not 0/);
+  assert.match(String(bad((b) => b.writeBigUInt64LE(4n, 16))), /inos 5…4/);
+  assert.match(String(bad((b) => b.writeBigUInt64LE(0n, 32))), /run 0: pfn 0/);
+  assert.match(String(bad((b) => b.writeBigUInt64LE(3n, 40))), /runs of 4 pages, 3 first inos/);
+  assert.match(String(bad((b) => b.writeBigUInt64LE(6n, 64))), /page 0: first ino 6/);
+  assert.match(String(bad((b) => b.writeBigUInt64LE(5n, 72))), /page 1: first ino 5/);
+  assert.match(String(bad((b) => b.writeBigUInt64LE(2000n, 80))), /page 2: first ino 2000/);
 });

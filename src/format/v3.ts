@@ -10,7 +10,7 @@ import { assert } from './assert.js';
 import { crc32c, crc32cAt } from './crc.js';
 import { PAGE_SIZE_MIN } from './v1.js';
 import { align8, putU64, u32, u64, RECORD_HEADER, RECORD_NAMES, RecordType, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
-  ATIMES_FIXED, ATIMES_ENTRY, PUBLISHED_SIZE, PUBLISH_COPIES } from './v3-base.js';
+  ATIMES_FIXED, ATIMES_ENTRY, PUBLISHED_SIZE, PUBLISH_COPIES, ATIMES_PAGES_FIXED, ATIMES_PAGES_RUN } from './v3-base.js';
 import type { InodeFields } from './v3-put.js';
 import { decodeIndex, decodeLocate, decodeRuns, decodeRunsAt, indexPayload, locatePayload, runsPayload, INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE,
   RUNS_FIXED, RUNS_ENTRY, RUNS_MAX_ENTRIES, RunsKind, type IndexEntry, type LocateRecord, type RunsRecord } from './v3-index.js';
@@ -22,10 +22,10 @@ export const LOG_HEADER = 32;                 // magic, first, log id, seq, rese
 export const LOG_HEADER_CRC_AT = 28;          // crc32c of header bytes 0..27
 export const LOG_NEXT = 8;                    // the next page's pfn: the last 8 bytes of a page
 export { u32, RECORD_HEADER, RecordType, RECORD_NAMES, MAP_LRU, GROUP_PAGES, INODE_FIXED, NAME_FIXED, MAP_SIZE, UNMAP_SIZE, DROP_SIZE, SPAN_FIXED,
-  SPAN_CRCS_CRC_AT, SPAN_BLOCK, ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES, PUBLISHED_SIZE, PUBLISH_COPIES, LOCATE_SLICED } from './v3-base.js';
-import { atimesIno, decodeAtimesAt, type AtimesRecord } from './v3-atimes.js';
-export { atimesIno, atimesRecord, checkAtimes, decodeAtimesAt, type AtimesRecord } from './v3-atimes.js';
-export { putInode, putDrop, putName, putMap, putSpan, putUnmap, putIndex, putLocate, putRuns, putAtimes, putPublished, type RecordOut, type InodeFields } from './v3-put.js';
+  SPAN_CRCS_CRC_AT, SPAN_BLOCK, ATIMES_FIXED, ATIMES_ENTRY, ATIMES_MAX_ENTRIES, PUBLISHED_SIZE, PUBLISH_COPIES, LOCATE_SLICED, ATIMES_PAGES_FIXED, ATIMES_PAGES_RUN, ATIMES_PAGES_MAX_ENTRIES } from './v3-base.js';
+import { atimesIno, decodeAtimesAt, decodeAtimesPagesAt, type AtimesRecord, type AtimesPagesRecord } from './v3-atimes.js';
+export { atimesIno, atimesRecord, checkAtimes, decodeAtimesAt, decodeAtimesPagesAt, atimesOfPage, atimesPagesFit, atimesPageEntries, atimesPageOf, type AtimesRecord, type AtimesPagesRecord } from './v3-atimes.js';
+export { putInode, putDrop, putName, putMap, putSpan, putUnmap, putIndex, putLocate, putRuns, putAtimes, putAtimesPages, putPublished, type RecordOut, type InodeFields } from './v3-put.js';
 import { decodeSpanInto, encodeSpan, spanCrc, spanCrcsDamage, type SpanHead, type SpanRecord } from './v3-span.js';
 export { decodeSpanInto, encodeSpan, spanCrc, spanCrcOf, spanCrcsDamage, type SpanHead, type SpanRecord } from './v3-span.js';
 
@@ -100,7 +100,8 @@ export type LogRecord =
   | { type: RecordType.Locate; r: LocateRecord }
   | { type: RecordType.Runs; r: RunsRecord }
   | { type: RecordType.Atimes; r: AtimesRecord }
-  | { type: RecordType.Published; r: PublishedRecord };
+  | { type: RecordType.Published; r: PublishedRecord }
+  | { type: RecordType.AtimesPages; r: AtimesPagesRecord };
 
 /**
  * PUBLISHED (minor 5): the commit that published a compaction in slices; where the two copies of that step's records
@@ -173,6 +174,14 @@ export function encodeRecord(rec: LogRecord, generation: number): Buffer {
       putU64(b, r.generation, 0); putU64(b, r.first, 8); putU64(b, r.second, 16); putU64(b, r.bytes, 24); b.writeUInt32LE(r.copy, 32);
       return frame(rec.type, b, generation);
     }
+    case RecordType.AtimesPages: {
+      const r = rec.r, nr = r.runs.length / 2, p = r.crcs.length, f = ATIMES_PAGES_FIXED + ATIMES_PAGES_RUN * nr, b = Buffer.alloc(f + 12 * p);
+      b.writeUInt32LE(r.n, 0); b.writeUInt32LE(nr, 4); putU64(b, r.lo, 8); putU64(b, r.hi, 16); b.writeUInt32LE(p, 24);
+      r.runs.forEach((v, i) => putU64(b, v, ATIMES_PAGES_FIXED + 8 * i));
+      r.firsts.forEach((v, j) => putU64(b, v, f + 8 * j));
+      r.crcs.forEach((c, j) => b.writeUInt32LE(c, f + 8 * p + 4 * j));
+      return frame(rec.type, b, generation);
+    }
   }
 }
 
@@ -222,13 +231,14 @@ export function decodePayload(type: number, p: Buffer): LogRecord | string {
   const need = type === RecordType.Inode ? INODE_FIXED : type === RecordType.Drop ? DROP_SIZE : type === RecordType.Name ? NAME_FIXED
     : type === RecordType.Map ? MAP_SIZE : type === RecordType.Unmap ? UNMAP_SIZE : type === RecordType.Span ? SPAN_FIXED
     : type === RecordType.Index ? INDEX_FIXED : type === RecordType.Locate ? LOCATE_SIZE : type === RecordType.Runs ? RUNS_FIXED
-    : type === RecordType.Atimes ? ATIMES_FIXED : type === RecordType.Published ? PUBLISHED_SIZE : -1;
+    : type === RecordType.Atimes ? ATIMES_FIXED : type === RecordType.Published ? PUBLISHED_SIZE : type === RecordType.AtimesPages ? ATIMES_PAGES_FIXED : -1;
   if (need < 0) return `unknown record type ${type}`;
   if (p.length < need) return `${RECORD_NAMES[type]} payload of ${p.length} bytes, at least ${need} expected`;
   if (type === RecordType.Index) { const e = decodeIndex(p); return typeof e === 'string' ? e : { type: RecordType.Index, entries: e }; }
   if (type === RecordType.Locate) { const r = decodeLocate(p); return typeof r === 'string' ? r : { type: RecordType.Locate, r }; }
   if (type === RecordType.Runs) { const r = decodeRuns(p); return typeof r === 'string' ? r : { type: RecordType.Runs, r }; }
   if (type === RecordType.Atimes) { const r = decodeAtimesAt(p, 0, p.length); return typeof r === 'string' ? r : { type: RecordType.Atimes, r }; }
+  if (type === RecordType.AtimesPages) { const r = decodeAtimesPagesAt(p, 0, p.length); return typeof r === 'string' ? r : { type: RecordType.AtimesPages, r }; }
   if (type === RecordType.Published) {
     const generation = u64(p, 0), first = u64(p, 8), second = u64(p, 16), bytes = u64(p, 24), copy = p.readUInt32LE(32), pad = p.length - PUBLISHED_SIZE;
     if (generation === null || first === null || second === null || bytes === null) return 'PUBLISHED: a value over 2^53';

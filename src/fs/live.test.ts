@@ -140,7 +140,7 @@ test('a v2 image mounts, and its first commit writes a v3 log (the header versio
   assert.equal(vol.sync(), 0);                       // nothing changed, but the image is not a log yet
   const h = new HeaderView(ram.page(0));
   assert.ok(h.current()!.slot.log, 'the slot names a v3 log');
-  assert.equal(h.version, 8);                       // v3 minor 5 (LOCATE, INDEX, RUNS and PUBLISHED records)
+  assert.equal(h.version, 9);                       // v3 minor 6 (LOCATE, INDEX, RUNS, PUBLISHED and ATIMES_PAGES records)
   vol.detach();
   assert.deepEqual(dump(mountOn(ram)), expect);
 });

@@ -140,7 +140,7 @@ test('a flipped bit in a SPAN\'s own fields fails its record: reported, and the 
   }
 });
 
-test('a log written the older way (MAP only, slot extension 2, header version 3) still mounts; its first compaction writes SPANs under extension 7 and version 8', () => {
+test('a log written the older way (MAP only, slot extension 2, header version 3) still mounts; its first compaction writes SPANs under extension 8 and version 9', () => {
   const ram = newRam(4096);
   const vol = mountWith(ram, { spans: false });
   const f = vol.mknod(1, 'old', 0o100644, 0, 0, 0);
@@ -173,8 +173,8 @@ test('a log written the older way (MAP only, slot extension 2, header version 3)
   assert.equal(v.sync(), 0);
   const after = dump(v);
   v.detach();
-  assert.equal(ram.page(0).readUInt32LE(h.slotAt(h.current()!.which) + 32), 7, 'the compaction\'s slot says extension 7 (v3 minor 5)');
-  assert.equal(h.version, 8, 'the header raised to version 8 (v3 minor 5) once that slot is durable');
+  assert.equal(ram.page(0).readUInt32LE(h.slotAt(h.current()!.which) + 32), 8, 'the compaction\'s slot says extension 8 (v3 minor 6)');
+  assert.equal(h.version, 9, 'the header raised to version 9 (v3 minor 6) once that slot is durable');
   assert.ok(count(ram, RecordType.Span) >= 1 && count(ram, RecordType.Map) <= 2, 'the fresh log names the file with SPANs');
   const w = mountWith(ram, { verify: 'full' });
   assert.deepEqual(w.losses, []);

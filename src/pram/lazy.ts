@@ -14,6 +14,7 @@ import { readGroupThin } from './groupthin.js';
 import { fresh, streamBytes, streamPagesBytes } from './stream.js';
 import { replayDeferred, replayGroup, type TailOverlay } from './tail.js';
 import type { DeferredGroup } from './taildefer.js';
+import { atimesLost, pagesReader, type PagesReader } from './atimespages.js';
 import { adoptNode, type AdoptContext } from './adopt.js';
 import type { ReplayNode, ReplayState } from './apply.js';
 import { SpanCrcs, spansInOrder } from './spans.js';
@@ -177,6 +178,8 @@ export class LazyLog {
     return { nodes, names, damaged };
   }
 
+  private pagesReader: PagesReader | null = null;
+
   /** The atimes the tail's ATIMES records give the nodes just adopted (tailatimes.ts: a later INODE record of a node wins). */
   private settleAtimes(nodes: NodeImage[], lose: (l: Loss) => void): void {
     const a = this.tail?.atimes;
@@ -184,10 +187,10 @@ export class LazyLog {
     let lo = Infinity, hi = -Infinity;
     for (const n of nodes) { if (n.ino < lo) lo = n.ino; if (n.ino > hi) hi = n.ino; }
     // A malformed record (its inos out of order: a full replay skips it as damage) costs its atimes, as there.
-    const of = a.within(lo, hi, (at, n, why) => {
+    const of = a.within(lo, hi, (at, n, what) => {
       const { pfn, off } = this.at(this.indexEnd + at);
-      lose({ path: null, pfn, what: `log record at pfn:${pfn.toString(16)} offset ${off} (ATIMES) is malformed: ${why}: atime updates of up to ${n} files in the commit at pfn:${pfn.toString(16)} are lost: kept the earlier atime` });
-    });
+      lose(atimesLost(pfn, off, what, n));
+    }, this.pagesReader ??= pagesReader(this.mem));
     for (const n of nodes) {
       const t = of(n.ino);
       if (t !== undefined) n.atimeNs = t;

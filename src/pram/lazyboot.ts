@@ -104,7 +104,8 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   }
   let data = 0;
   for (let i = 1; i < dataRuns.length; i += 2) data += dataRuns[i]!;
-  const runs = reservable(mem, memblock, metaRuns(logRuns, after), dataRuns);
+  // The tail's ATIMES_PAGES records' pages (minor 6) are the log's, reserved unread: a page listed twice is refused below.
+  const runs = reservable(mem, memblock, [...metaRuns(logRuns, after), ...(tail?.atimes?.runs() ?? [])], dataRuns);
   if (typeof runs === 'string') return runs;
   // pram's own pages are reserved with banning off (as the replay does): they stay usable by pram.
   const ban = memblock.banWhileReserving;

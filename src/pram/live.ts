@@ -38,8 +38,11 @@ export const COMPACT_FLOOR_BYTES = 64 << 10;
  */
 export const OLD_LOG_STEP = 2048;
 
-/** newPages: an append's pages, or a fresh log's own page list (the cursor's: later appends grow it). */
-export interface Published { head: number; newPages: number[]; oldPages: number[] }
+/**
+ * newPages: an append's pages, or a fresh log's own page list (the cursor's: later appends grow it); sidePages: the
+ * pages an append took outside the chain (its ATIMES_PAGES records'), the log's until the next compaction.
+ */
+export interface Published { head: number; newPages: number[]; oldPages: number[]; sidePages?: number[] }
 
 export class LiveLog {
   /** Writes records in place; one session at a time (an append, a compaction or one of its slices). */
@@ -50,10 +53,17 @@ export class LiveLog {
    * RUNS (0 when the log has none: all of it is tail).
    */
   private compactBytes = 0;
+  /**
+   * Bytes of the pages the tail's ATIMES_PAGES records name (v3 minor 6): counted as tail bytes by the due rule,
+   * as the ATIMES records they stand for were (the pages are the log's until the next compaction).
+   */
+  private sideBytes = 0;
+  private readonly pageSize: number;
 
   /** cursor: the committed log (from the load), or null when the current image is not a v3 log. */
   constructor(mem: PhysMem, allocator: PageAllocator, private readonly handoff: LogHandoff, public cursor: LogCursor | null) {
     this.writer = new LogWriter(mem, allocator);
+    this.pageSize = mem.pageSize;
     if (cursor) this.compactBytes = cursor.bytes;
   }
 
@@ -66,10 +76,11 @@ export class LiveLog {
    * (a mount that took the whole log as compact never wrote one: an image built
    * by one large append was replayed whole at every mount).
    */
-  adopt(cursor: LogCursor, compacted: number): void {
+  adopt(cursor: LogCursor, compacted: number, sidePages = 0): void {
     if (!(compacted >= 0 && compacted <= cursor.bytes)) assert(false, 'the compacted part lies inside the log');
     this.cursor = cursor;
     this.compactBytes = compacted;
+    this.sideBytes = sidePages * this.pageSize;
   }
 
   /**
@@ -78,7 +89,7 @@ export class LiveLog {
    * than the compacted part plus the floor.
    */
   dueForCompaction(bytes = this.cursor?.bytes ?? 0): boolean {
-    return this.cursor === null || bytes - this.compactBytes > this.compactBytes + COMPACT_FLOOR_BYTES;
+    return this.cursor === null || bytes + this.sideBytes - this.compactBytes > this.compactBytes + COMPACT_FLOOR_BYTES;
   }
 
   /**
@@ -91,8 +102,8 @@ export class LiveLog {
     return this.dueForCompaction(committed + appended) && (!driven || closing || appended > committed);
   }
 
-  /** Stream bytes of the log with the open append's records (after endAppend(): where the append ends). */
-  get appendEnd(): number { return this.writer.streamPos; }
+  /** Stream bytes of the log with the open append's records (after endAppend(): where the append ends), and its ATIMES_PAGES records' pages. */
+  get appendEnd(): number { return this.writer.streamPos + this.writer.side.length * this.pageSize; }
 
   /**
    * An append: records are written through the RecordOut returned, in place
@@ -106,9 +117,10 @@ export class LiveLog {
 
   /** Publishes the append (ended with 0). */
   publishAppend(generation: number, e: Emitted): Published {
-    const cur = this.cursor!, newPages = this.writer.apply();
+    const cur = this.cursor!, sidePages = this.writer.side.slice(), newPages = this.writer.apply();
+    this.sideBytes += sidePages.length * this.pageSize;
     this.publish(cur, generation, e);
-    return { head: cur.pages[0]!, newPages, oldPages: [] };
+    return { head: cur.pages[0]!, newPages, oldPages: [], sidePages };
   }
 
   /** The append is not published: its pages go back (its bytes past the committed tail are never read). */
@@ -139,6 +151,7 @@ export class LiveLog {
     const old = this.cursor?.pages ?? [];
     this.publish(next, generation, e);
     this.compactBytes = next.bytes;
+    this.sideBytes = 0;
     return { head: next.pages[0]!, newPages: next.pages, oldPages: old };
   }
 

@@ -47,6 +47,8 @@ export interface Loaded {
   image: LoadedImage;
   /** The image's own pages (chain or log): freed by the next checkpoint or compaction. */
   chainPages: number[];
+  /** The log's pages outside its chain (ATIMES_PAGES, v3 minor 6): freed by the next compaction. */
+  sidePages: number[];
   /** The log's end, for appends (null: the next commit compacts). */
   cursor: LogCursor | null;
   /** The cursor's stream bytes up to the end of its compaction's index (RUNS); 0: none, the log is all tail (LiveLog.adopt). */
@@ -81,6 +83,7 @@ function loadLog(p: LoadParts, replay: LogReplay, opts: Opts): Loaded {
   return {
     image: { nodes: a.nodes, losses: a.losses },
     chainPages: replay.logPages.slice(),
+    sidePages: replay.sidePages,
     cursor: replay.cursor && a.losses.length === 0 ? replay.cursor : null,
     compacted: replay.indexEnd,
     builds: opts.verify === 'lazy' ? a.builds : null,
@@ -101,6 +104,7 @@ function loadLazy(p: LoadParts, lz: LazyLog, opts: Opts): Loaded {
   return {
     image: { nodes: [], losses: [] },
     chainPages: lz.cursor.pages,
+    sidePages: lz.tail?.atimes?.pages() ?? [],
     cursor: lz.cursor,
     compacted: lz.indexEnd,
     builds,
@@ -121,6 +125,7 @@ function loadChain(p: LoadParts, reserved: ReserveResult, opts: Opts): Loaded {
   return {
     image: { nodes, losses: [...reserved.losses, ...st.losses, ...poisoned] },
     chainPages: st.chainPages.slice(),
+    sidePages: [],
     cursor: null,
     compacted: 0,
     // Only files with pages can fail a first read: the rest of each build is not kept past the load.

@@ -52,6 +52,8 @@ export class LogWriter implements RecordOut {
   private readonly limit: number;               // where a page's stream ends (its next pointer follows)
   /** Pages the session took, in stream order (reused from session to session). */
   private readonly taken: number[] = [];
+  /** Pages the session took outside the log's chain (ATIMES_PAGES, v3 minor 6): given back with the session's, else its caller's once published. */
+  readonly side: number[] = [];
   private failed = false;
   private pos = 0;                     // stream bytes of the log, this session's included
   // The record being written: where it starts, the index in `taken` of the page after that, its framed length, its end.
@@ -97,9 +99,27 @@ export class LogWriter implements RecordOut {
     this.off = cur.tailOff;
     this.pos = this.recEnd = cur.bytes;
     this.taken.length = 0;
+    this.side.length = 0;
     this.failed = false;
     this.records = 0;
     return this;
+  }
+
+  /**
+   * `count` pages outside the chain for the open session (an ATIMES_PAGES record's entries), or null when fewer
+   * are free beyond those the compaction may list as data (allocator.freeKept: never such a page, so a lazy mount
+   * reserves them apart from the DATA runs). Consecutive pfns where the pool has them (next-fit from the last).
+   */
+  takeSide(count: number): number[] | null {
+    if (this.failed || this.allocator.freeCount - this.allocator.keptCount - this.allocator.heldCount < count) return null;
+    const got: number[] = [];
+    for (let k = 0; k < count; k++) {
+      const pfn = this.allocator.alloc(Owner.Meta, got.length ? got[got.length - 1]! + 1 : undefined);
+      if (pfn < 0) { for (const p of got) this.allocator.free(p); return null; }
+      got.push(pfn);
+    }
+    for (const p of got) this.side.push(p);
+    return got;
   }
 
   /** Stream bytes of the log so far, the open session's included: where the next record starts. */
@@ -171,7 +191,9 @@ export class LogWriter implements RecordOut {
   /** The session is dropped: its pages go back, its cursor is as it was. */
   rollback(): void {
     for (const p of this.taken) this.allocator.free(p);
+    for (const p of this.side) this.allocator.free(p);
     this.taken.length = 0;
+    this.side.length = 0;
     this.cur = null;
   }
 

@@ -2,7 +2,7 @@
 // logwalk.ts): the replay's looks ahead past a damaged record (replay.ts) and the two copies of a
 // publish step (publishstep.ts). Each copies the bytes it reads; none is on the replay's hot path.
 
-import { align8, ATIMES_ENTRY, ATIMES_FIXED, ATIMES_MAX_ENTRIES, decodePayload, framedCrc, LOG_HEADER, LOG_NEXT, PUBLISHED_SIZE, RECORD_HEADER,
+import { align8, ATIMES_ENTRY, ATIMES_FIXED, ATIMES_MAX_ENTRIES, ATIMES_PAGES_FIXED, ATIMES_PAGES_RUN, decodePayload, framedCrc, LOG_HEADER, LOG_NEXT, PUBLISHED_SIZE, RECORD_HEADER,
   RECORD_PAYLOAD_MAX, RecordType, type PublishedRecord } from '../format/v3.js';
 import { decodeSpan } from './spans.js';
 import type { Segment } from './segment.js';
@@ -76,15 +76,18 @@ export function publishedIn(segments: Segment[], per: number, from: number, to: 
 }
 
 /**
- * Where the stream continues past a damaged record whose header says ATIMES (v3 minor 4), or -1:
+ * Where the stream continues past a damaged record whose header says ATIMES (v3 minor 4) or ATIMES_PAGES (minor 6), or -1:
  * trusted only when its length is one an ATIMES record has and it ends at the stream's end or where
  * a whole record that checks begins (a bit flipped in its type or length fails that; no other type
  * becomes ATIMES by one flipped bit with a length an ATIMES record could have).
  */
 export function atimesPast(pageSize: number, segments: Segment[], at: { seg: number; off: number }, head: Buffer): number {
   const length = head.readUInt32LE(8);
-  if (head.readUInt16LE(4) !== RecordType.Atimes || length < ATIMES_FIXED + ATIMES_ENTRY || (length - ATIMES_FIXED) % ATIMES_ENTRY !== 0 ||
-    length > ATIMES_FIXED + ATIMES_ENTRY * ATIMES_MAX_ENTRIES) return -1;
+  const type = head.readUInt16LE(4);
+  // (minor 6) ATIMES_PAGES: whatever its runs and pages, a length of 4-byte steps from its least.
+  const pages = type === RecordType.AtimesPages && length >= ATIMES_PAGES_FIXED + ATIMES_PAGES_RUN + 4 && length % 4 === 0 && length <= RECORD_PAYLOAD_MAX;
+  if (!pages && (type !== RecordType.Atimes || length < ATIMES_FIXED + ATIMES_ENTRY || (length - ATIMES_FIXED) % ATIMES_ENTRY !== 0 ||
+    length > ATIMES_FIXED + ATIMES_ENTRY * ATIMES_MAX_ENTRIES)) return -1;
   const per = pageSize - LOG_HEADER - LOG_NEXT, after = at.seg * per + at.off - LOG_HEADER + RECORD_HEADER + align8(length);
   const last = segments[segments.length - 1];
   if (!last) return -1;

@@ -46,6 +46,7 @@ export class Pram {
   private generation: number;
   private headPfn: number;
   private chainPages: number[] = [];   // link/meta pages and copies of the committed checkpoint
+  private sidePages: number[] = [];    // pages of the log's ATIMES_PAGES records (v3 minor 6): freed with the log at the next compaction
   private deferred: number[] = [];     // released while Frozen: free after the next commit
   private readonly runs = new Map<number, Run>();
   private readonly runHead: RunHeads;
@@ -87,7 +88,7 @@ export class Pram {
     // Banned data pages need v2's copies (pfn 0, the header, is banned in every arena and holds no data).
     const logs = opts.live !== false && typeof handoff.commitLog === 'function' && !banned.regions().some((r) => r.end >= 1);
     if (logs) this.live = new LiveLog(mem, allocator, handoff as Handoff & LogHandoff, null);
-    if (this.live) this.slices = new Slices({ live: this.live, generation: () => this.generation, ctx: () => this.commits().ctx,
+    if (this.live) this.slices = new Slices({ live: this.live, generation: () => this.generation, ctx: () => ({ ...this.commits().ctx, side: undefined }),
       committed: (g, p, e) => { this.generation = g; this.headPfn = p.head; this.published(p, e, true, true); } },
     opts.extents ? null : new Settler(mem, frames, this.runHead));   // settling one page at a time would split runs
     this.space = new SpaceLedger(
@@ -112,7 +113,8 @@ export class Pram {
       later: this.lz.laterFiles,
     }, reserved, opts, replay, lazy);
     this.chainPages = l.chainPages;
-    if (this.live && l.cursor) this.live.adopt(l.cursor, l.compacted);   // else the next commit compacts
+    this.sidePages = l.sidePages;
+    if (this.live && l.cursor) this.live.adopt(l.cursor, l.compacted, l.sidePages.length);   // else the next commit compacts
     this.last = l.shape;
     this.space.adjust(l.adjust);
     this.lz.loaded(l);
@@ -138,9 +140,8 @@ export class Pram {
   close(): void { this.lz.touch.stopAhead(); }
 
   /**
-   * A fresh data page for the fs (Dirty: its checksum is computed at the next
-   * checkpoint). -ENOSPC when the ledger cannot admit it; `fromReserve` may
-   * draw on the reserved pages (a write the kernel already acknowledged).
+   * A fresh data page for the fs (Dirty: its checksum is computed at the next checkpoint). -ENOSPC when the ledger
+   * cannot admit it; `fromReserve` may draw on the reserved pages (a write the kernel already acknowledged).
    */
   allocData(hint?: number, opts: { fromReserve?: boolean } = {}): number {
     if (this.space.charge(1, { data: 1 }, opts) < 0) return -ENOSPC;
@@ -153,9 +154,8 @@ export class Pram {
   }
 
   /**
-   * count fresh data pages at consecutive pfns (allocData's, in one step: one
-   * charge, one search); the first pfn, or < 0 when the ledger has no room for
-   * them all or no such run is free (the caller takes pages one by one then).
+   * count fresh data pages at consecutive pfns (allocData's, in one step: one charge, one search); the first pfn, or < 0
+   * when the ledger has no room for them all or no such run is free (the caller takes pages one by one then).
    */
   allocDataRun(hint: number, count: number): number {
     // A search that found no run scanned the whole pool: not again until pages come back to it.
@@ -190,10 +190,9 @@ export class Pram {
   }
 
   /**
-   * The pfn the fs may write: the page itself, or a copy when it belongs to the
-   * committed checkpoint or is pinned under a view. `whole`: the caller overwrites the entire page, so
-   * the old content is neither copied nor verified (a damaged page heals) -- but an unverified run
-   * holding it is verified first: the run's checksum is the only one its other pages have.
+   * The pfn the fs may write: the page itself, or a copy when it belongs to the committed checkpoint or is pinned
+   * under a view. `whole`: the caller overwrites the entire page, so the old content is neither copied nor verified
+   * (a damaged page heals) -- but an unverified run holding it is verified first: the run's checksum is the only one its other pages have.
    */
   writable(pfn: number, whole = false, opts: { fromReserve?: boolean } = {}): number {
     const f = this.frames.flags[pfn]!;
@@ -244,7 +243,7 @@ export class Pram {
   /** Pages the next commit frees: the chain's and the deferred ones no view pins (those wait for their unpin). */
   private returning(): number {
     // A compaction in slices has taken part of its reserve already.
-    let n = this.chainPages.length + this.deferred.length + (this.slices?.pages ?? 0);
+    let n = this.chainPages.length + this.sidePages.length + this.deferred.length + (this.slices?.pages ?? 0);
     if (this.pins.used) for (const pfn of this.deferred) if (this.frames.flags[pfn]! & PageFlag.Pinned) n--;
     return n;
   }
@@ -276,7 +275,7 @@ export class Pram {
     this.headPfn = saved.headPfn;
 
     // The previous checkpoint is no longer needed: its own pages and the deferred frees go.
-    for (const pfn of this.chainPages) { this.forgetRun(pfn, false); this.allocator.free(pfn); }
+    for (const pfn of [...this.chainPages, ...this.sidePages.splice(0)]) { this.forgetRun(pfn, false); this.allocator.free(pfn); }
     this.freeDeferred();
     this.chainPages = [...saved.links, ...saved.metaPages, ...saved.copies];
     for (const pfn of saved.dataPfns) this.frames.flags[pfn]! |= PageFlag.Frozen;
@@ -322,8 +321,8 @@ export class Pram {
 
   /** The commits' record emitter, reused from commit to commit (slices.ts has its own for a compaction in slices). */
   private commits(): Emitter {
-    return this.emitter ??= new Emitter({ mem: this.mem, frames: this.frames, runs: this.runs, runHead: this.runHead,
-      extents: this.opts.extents ?? false, verify: (pfn) => { this.readable(pfn); }, spans: this.opts.spans });
+    return this.emitter ??= new Emitter({ mem: this.mem, frames: this.frames, runs: this.runs, runHead: this.runHead, extents: this.opts.extents ?? false,
+      verify: (pfn) => { this.readable(pfn); }, spans: this.opts.spans, side: (count) => this.live!.writer.takeSide(count) });
   }
   private emitter: Emitter | null = null;
 
@@ -338,9 +337,11 @@ export class Pram {
     // The chain is then the log's own page list (no copy of a million files' log): appends grow it in place.
     if (compact) {
       this.allocator.freeLater(this.chainPages, this.forgetOld);
+      this.allocator.freeLater(this.sidePages.splice(0));   // (an append's ATIMES_PAGES pages: the log's till now)
       this.chainPages = p.newPages;
       this.allocator.releaseKept();    // pages let go before this compaction: its DATA lists none of them
     } else if (this.chainPages !== this.live!.cursor!.pages) for (const pfn of p.newPages) this.chainPages.push(pfn);
+    for (const pfn of p.sidePages ?? []) this.sidePages.push(pfn);
     if (!sliced) this.allocator.drainLater(OLD_LOG_STEP);
     this.freeDeferred(sliced, !compact);
     e.freezeNamed();

@@ -14,7 +14,7 @@ import { PageFlag, type PageFrames } from '../boot/frames.js';
 import { assert } from '../format/assert.js';
 import { crc32c } from '../format/crc.js';
 import { encodeXattrs } from '../format/v2.js';
-import { align8, ATIMES_MAX_ENTRIES, DROP_SIZE, GROUP_PAGES, inodeRecordBytes, MAP_LRU, nameRecordBytes, putDrop, putInode, putMap, putName, putAtimes, putSpan, putUnmap, RECORD_HEADER, SPAN_BLOCK,
+import { align8, ATIMES_ENTRY, ATIMES_MAX_ENTRIES, ATIMES_PAGES_MAX_ENTRIES, putAtimesPages, DROP_SIZE, GROUP_PAGES, inodeRecordBytes, MAP_LRU, nameRecordBytes, putDrop, putInode, putMap, putName, putAtimes, putSpan, putUnmap, RECORD_HEADER, SPAN_BLOCK,
   type RecordOut } from '../format/v3.js';
 import type { ChangeSet, NodeImage } from './image.js';
 import { runCsum, type Run } from './load.js';
@@ -31,6 +31,11 @@ export interface RecordContext {
   verify(pfn: number): void;
   /** false: a MAP per lone page, as before SPAN records (v3 minor 0: tests of the older encoding). */
   spans?: boolean;
+  /**
+   * Pages outside the log for an append's ATIMES_PAGES record (LogWriter.takeSide), null when none may be taken:
+   * absent, atimes go inline (pram.ts gives a compaction in slices none: its last step is written twice, into a fresh log).
+   */
+  side?: (count: number) => number[] | null;
 }
 
 /** What a commit wrote: records, nodes, and the data pages they name (frozen once it is published). */
@@ -41,6 +46,7 @@ export interface Emitted {
 }
 
 const EMPTY = new Uint8Array(0);
+const HOST_LE = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 export class Emitter implements Emitted {
   records = 0;
@@ -84,13 +90,52 @@ export class Emitter implements Emitted {
     putInode(this.out!, n, n.xattrs.length ? encodeXattrs(n.xattrs) : EMPTY, n.inline ?? EMPTY, pages, this.generation);
   }
 
-  /** ATIMES records of the atime-only changes (ascending inos), at most ATIMES_MAX_ENTRIES each. */
+  /**
+   * The atime-only changes (ascending inos): at least a page of entries in pages of their own, each up to
+   * ATIMES_PAGES_MAX_ENTRIES named by an ATIMES_PAGES record (v3 minor 6: a lazy mount reserves them unread);
+   * fewer, or no page to take, as ATIMES records of at most ATIMES_MAX_ENTRIES each.
+   */
   atimes(a: { inos: Float64Array; times: BigUint64Array }): void {
     this.flush();
-    for (let k = 0; k < a.inos.length; k += ATIMES_MAX_ENTRIES) {
-      this.records++;
-      putAtimes(this.out!, a.inos, a.times, k, Math.min(a.inos.length, k + ATIMES_MAX_ENTRIES), this.generation);
+    const n = a.inos.length, per = this.ctx.mem.pageSize / ATIMES_ENTRY;
+    let k = 0;
+    while (this.ctx.side && n - k >= per) {
+      const to = Math.min(n, k + ATIMES_PAGES_MAX_ENTRIES);
+      if (!this.paged(a, k, to)) break;
+      k = to;
     }
+    for (; k < n; k += ATIMES_MAX_ENTRIES) {
+      this.records++;
+      putAtimes(this.out!, a.inos, a.times, k, Math.min(n, k + ATIMES_MAX_ENTRIES), this.generation);
+    }
+  }
+
+  /** Entries [from, to) written over pages taken for them, then the ATIMES_PAGES record naming them; false: no pages. */
+  private paged(a: { inos: Float64Array; times: BigUint64Array }, from: number, to: number): boolean {
+    const mem = this.ctx.mem, per = mem.pageSize / ATIMES_ENTRY, count = Math.ceil((to - from) / per);
+    const pages = this.ctx.side!(count);
+    if (!pages) return false;
+    // The entries as words (ino low, high; atime low, high), as an ATIMES record lays them out: no Buffer call per entry.
+    const words = new Uint32Array(4 * count * per), t = new Uint32Array(a.times.buffer, a.times.byteOffset, 2 * a.times.length);
+    for (let k = from, w = 0; k < to; k++, w += 4) {
+      if (!(k === from || a.inos[k]! > a.inos[k - 1]!)) assert(false, 'ATIMES inos ascending');
+      const ino = a.inos[k]!;
+      words[w] = ino >>> 0; words[w + 1] = (ino - (ino >>> 0)) / 2 ** 32; words[w + 2] = t[2 * k]!; words[w + 3] = t[2 * k + 1]!;
+    }
+    if (!HOST_LE) assert(false, 'a little-endian host');
+    const bytes = new Uint8Array(words.buffer), crcs = new Uint32Array(count), firsts = new Float64Array(count), runs: number[] = [];
+    for (let j = 0; j < count; j++) {
+      const page = mem.page(pages[j]!), src = bytes.subarray(j * mem.pageSize, (j + 1) * mem.pageSize);
+      page.set(src);
+      crcs[j] = crc32c(src);
+      firsts[j] = a.inos[from + j * per]!;
+      const r = runs.length - 2;
+      if (r >= 0 && runs[r]! + runs[r + 1]! === pages[j]) runs[r + 1]!++;
+      else runs.push(pages[j]!, 1);
+    }
+    this.records++;
+    putAtimesPages(this.out!, to - from, a.inos[from]!, a.inos[to - 1]!, runs, firsts, crcs, this.generation);
+    return true;
   }
 
   drop(ino: number): void { this.flush(); this.records++; putDrop(this.out!, ino, this.generation); }

@@ -16,7 +16,8 @@ import type { Memblock } from '../boot/memblock.js';
 import { assert } from '../format/assert.js';
 import type { SlotLog } from '../format/header.js';
 import { framedCrc, LOG_HEADER, LOG_NEXT, RECORD_HEADER, RECORD_NAMES, RecordType, SPAN_FIXED, align8, LOCATE_BYTES, LOCATE_SIZE, LOCATE_SLICED,
-  RunsKind, ATIMES_FIXED, ATIMES_ENTRY, type LocateRecord, type LogRecord, type PublishedRecord } from '../format/v3.js';
+  RunsKind, ATIMES_FIXED, ATIMES_ENTRY, ATIMES_PAGES_MAX_ENTRIES, type AtimesPagesRecord, type LocateRecord, type LogRecord, type PublishedRecord } from '../format/v3.js';
+import { atimesLost, replayPages, reserveSides } from './atimespages.js';
 import type { Loss } from './image.js';
 import type { LogCursor } from './log.js';
 import { walkLog } from './logwalk.js';
@@ -42,6 +43,7 @@ export interface LogReplay {
   crcs: SpanCrcs;                     // the page crcs of every span (ReplayNode.blocks point into it)
   /** Stream bytes up to the end of the compaction's index and RUNS (LOCATE says; minor 3), 0: none (all of the log is tail). */
   indexEnd: number;
+  sidePages: number[];                // the pages of the ATIMES_PAGES records replayed (minor 6): the log's until its next compaction
   /**
    * Damage that may have taken a record of the step that published a compaction in slices (minor 5): nothing of
    * the log was replayed and `loss` (in losses) says so; the boot may fall back to the log the other slot names.
@@ -51,7 +53,7 @@ export interface LogReplay {
 
 /** Walk, check and replay the log the slot names, reserving its pages. */
 export function replayLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: number; generation: number; log: SlotLog }, log: Log): LogReplay {
-  const out: LogReplay = { cursor: null, generation: slot.generation, nodes: new Map(), names: new Map(), losses: [], pages: 0, logPages: [], crcs: new SpanCrcs(), indexEnd: 0 };
+  const out: LogReplay = { cursor: null, generation: slot.generation, nodes: new Map(), names: new Map(), losses: [], pages: 0, logPages: [], crcs: new SpanCrcs(), indexEnd: 0, sidePages: [] };
   const lose = (pfn: number | null, what: string) => out.losses.push({ path: null, pfn, what });
   log('PRAM: Examining persistent memory (v3 log)...');
   // pram's own pages are reserved with banning off (as reserveChain does): they stay usable by pram.
@@ -70,8 +72,8 @@ function replayReserved(mem: PhysMem, memblock: Memblock, slot: { headPfn: numbe
     out.cursor = { logId: segs.logId, pages: segs.pages, tailOff: last.end, bytes: segs.bytes };
   }
   out.crcs.stream = segs.segments;
-  new Replayer(mem, out, segs.logId, segs.segments).run(segs.segments, segs.whole);
-  out.pages += claim(mem, memblock, out);
+  new Replayer(mem, memblock, out, segs.logId, segs.segments).run(segs.segments, segs.whole);
+  out.pages += reserveSides(memblock, out.sidePages) + claim(mem, memblock, out);   // then the data pages: one a file's too is its loss
   log(`PRAM: ${out.pages} pages reserved`);
   return out;
 }
@@ -94,6 +96,7 @@ class Replayer extends LogReader {
   private damages: Damage[] = [];
   private readonly atimesHits: { from: number; said: Said }[] = [];   // damaged ATIMES records (an exact loss, no cut)
   private applied: Loss[] = [];                        // losses apply() found (dropped if the replay starts over)
+  private readonly sides = new Set<number>();          // the pages of the ATIMES_PAGES records applied (out.sidePages)
 
   private locate: LocateRecord | null = null;           // the compaction's LOCATE, read as the log's first record
   private readonly first: number;                      // the head page's pfn
@@ -110,7 +113,7 @@ class Replayer extends LogReader {
   private readonly pubs: PublishedAt[] = [];            // whole PUBLISHED records read or found in skipped bytes
   private rebuilt = false;                             // the records kept were rebuilt around the publish step (repairStep)
 
-  constructor(mem: PhysMem, private readonly out: LogReplay, private readonly logId: number, segments: Segment[]) {
+  constructor(mem: PhysMem, private readonly memblock: Memblock, private readonly out: LogReplay, private readonly logId: number, segments: Segment[]) {
     super(mem);
     this.first = segments[0]?.pfn ?? -1;
   }
@@ -123,6 +126,7 @@ class Replayer extends LogReader {
     const end = this.cut();
     if (end < this.count || this.rebuilt) this.again(segments, end);
     for (const l of this.applied) this.out.losses.push(l);
+    this.out.sidePages = [...this.sides];
     const l = this.out.publish ? null : this.locate, indexEnd = l ? l.indexPos + l.indexBytes + l.runsBytes : 0;
     // An index without RUNS (minor 2) leads no lazy mount: the log counts as all tail.
     if (l && l.runsBytes > 0 && indexEnd <= (this.out.cursor?.bytes ?? 0)) this.out.indexEnd = indexEnd;
@@ -168,6 +172,7 @@ class Replayer extends LogReader {
     this.out.nodes.clear();
     this.out.names.clear();
     this.out.crcs.reset();
+    this.sides.clear();
     this.applied = [];
     for (let i = 0; i < end; i++) {
       const at = { seg: this.segs[i]!, off: this.offs[i]! };
@@ -320,7 +325,7 @@ class Replayer extends LogReader {
     const atimes = head ? atimesPast(this.mem.pageSize, segments, at, head) : -1;
     if (atimes >= 0) {
       // An ATIMES record holds only atimes: losing it costs those, not the commits after it (no cut back).
-      const n = (head!.readUInt32LE(8) - ATIMES_FIXED) / ATIMES_ENTRY;
+      const n = head!.readUInt16LE(4) === RecordType.Atimes ? (head!.readUInt32LE(8) - ATIMES_FIXED) / ATIMES_ENTRY : ATIMES_PAGES_MAX_ENTRIES;
       const loss: Loss = { path: null, pfn: s.pfn, what: `${where} (${type}${gen}) ${why}: atime updates of up to ${n} files in the commit at pfn:${s.pfn.toString(16)} are lost: kept the earlier atime` };
       this.out.losses.push(loss);
       this.atimesHits.push({ from: this.streamPos(at.seg, at.off), said: { loss, head: `${where} (${type}${gen}) ${why}` } });
@@ -371,6 +376,7 @@ class Replayer extends LogReader {
       if (pfn === this.first && off === LOG_HEADER) { this.locate = rec.r; this.known = true; this.sliced = (this.flags & LOCATE_SLICED) !== 0; }
       return;
     }
+    if (rec.type === RecordType.AtimesPages) { this.applyPages(rec.r, pfn, off); return; }
     if (rec.type === RecordType.Span && rec.r.crcsDamage && this.out.nodes.has(rec.r.ino)) {
       // Only the page whose crc changed can fail its check: the span stays, each page as good as its own check.
       const r = rec.r, d = rec.r.crcsDamage;
@@ -380,6 +386,12 @@ class Replayer extends LogReader {
     applyRecord(this.out, rec,
       (r) => this.across ? this.out.crcs.addAt(this.across.seg, this.across.off + RECORD_HEADER + SPAN_FIXED, r.count) : this.out.crcs.add(r.crcs),
       (type, ino, count) => this.orphan(pfn, off, type, ino, count));
+  }
+
+  /** An ATIMES_PAGES record (minor 6): read, checked and applied as an ATIMES record's (atimespages.ts); its pages reserved after the replay. */
+  private applyPages(r: AtimesPagesRecord, pfn: number, off: number): void {
+    const pages = replayPages(this.mem, (q, n) => this.memblock.busyPfn(q, n), this.sides, r, (what, n) => this.applied.push(atimesLost(pfn, off, what, n)));
+    for (const a of pages ?? []) applyRecord(this.out, { type: RecordType.Atimes, r: a }, () => 0, () => {});
   }
 
   private orphan(pfn: number, off: number, type: string, ino: number, count: number): void {

@@ -12,7 +12,7 @@
 // saying why, and the caller replays the whole log. Records that touch one group
 // only wait for that group's load instead (taildefer.ts, replayDeferred below).
 
-import { decodeAtimesAt, GROUP_PAGES, inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RECORD_HEADER, RecordType, u32, type InodeRecord, type LogRecord, type SpanRecord } from '../format/v3.js';
+import { decodeAtimesAt, decodeAtimesPagesAt, GROUP_PAGES, inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RECORD_HEADER, RecordType, u32, type InodeRecord, type LogRecord, type SpanRecord } from '../format/v3.js';
 import { assert } from '../format/assert.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import type { Group, GroupIndex } from './groups.js';
@@ -127,6 +127,12 @@ function applied({ b, at, f, spanDamage }: TailRecords): { ks: number[]; atimes:
       const r = decodeAtimesAt(b, at[k]! + RECORD_HEADER, u32(b, at[k]! + 8), true);
       assert(typeof r !== 'string', 'an ATIMES record checked by tailRecords decodes');
       (atimes ??= new TailAtimes()).add(seq++, at[k]!, r);
+      continue;
+    }
+    if (type === RecordType.AtimesPages) {
+      const r = decodeAtimesPagesAt(b, at[k]! + RECORD_HEADER, u32(b, at[k]! + 8));
+      assert(typeof r !== 'string', 'an ATIMES_PAGES record checked by tailRecords decodes');
+      (atimes ??= new TailAtimes()).addPages(seq++, at[k]!, r);
       continue;
     }
     if (type === RecordType.Span && spanDamage?.has(at[k]!)) return 'a SPAN of the tail whose page crcs are damaged';

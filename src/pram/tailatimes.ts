@@ -6,14 +6,21 @@
 // record comes after the last INODE record of the ino in the tail (a later INODE carries
 // the whole inode); the compaction's records are all before the tail. This is what a full
 // replay gives (apply.ts applies ATIMES in log order to the nodes that exist then).
+// An ATIMES_PAGES record (minor 6) is held the same way, its pages unread (the mount
+// reserves them): a page is read and checked when a lookup's ino first falls in it.
 
-import { atimesIno, checkAtimes, type AtimesRecord } from '../format/v3.js';
+import { atimesIno, atimesPageOf, checkAtimes, type AtimesPagesRecord, type AtimesRecord } from '../format/v3.js';
+import { pageLoss, type PagesReader } from './atimespages.js';
 
-/** A record held: its place among the tail's records, its byte in the tail, its first and last ino (unchecked), null once found malformed. */
-interface Held { seq: number; at: number; r: AtimesRecord | null; lo: number; hi: number }
+/**
+ * A record held: its place among the tail's records, its byte in the tail, its first and last ino (unchecked), its
+ * entries (null once found malformed); an ATIMES_PAGES record's instead: `pages` (the record; null when dropped as
+ * malformed) and each page's entries once read (null: damaged).
+ */
+interface Held { seq: number; at: number; r: AtimesRecord | null; lo: number; hi: number; pages: AtimesPagesRecord | null; fit: boolean; read: (AtimesRecord | null | undefined)[] }
 
-/** Told of an ATIMES record whose inos do not check (its byte in the tail, entries, why): its atimes are not used. */
-export type AtimesBad = (at: number, n: number, why: string) => void;
+/** Told of atimes not used (the record's byte in the tail, entries, what is wrong as "(TYPE) …"): a malformed record, or a page of one that failed its crc. */
+export type AtimesBad = (at: number, n: number, what: string) => void;
 
 export class TailAtimes {
   private readonly held: Held[] = [];
@@ -24,7 +31,33 @@ export class TailAtimes {
 
   /** An ATIMES record read at place `seq` of the tail, byte `at` (places ascending); its inos are checked on first use. */
   add(seq: number, at: number, r: AtimesRecord): void {
-    this.held.push({ seq, at, r, lo: atimesIno(r, 0), hi: atimesIno(r, r.n - 1) });
+    this.held.push({ seq, at, r, lo: atimesIno(r, 0), hi: atimesIno(r, r.n - 1), pages: null, fit: false, read: [] });
+  }
+
+  /** An ATIMES_PAGES record read at place `seq`, byte `at`: each of its pages is read when a lookup first falls in it. */
+  addPages(seq: number, at: number, p: AtimesPagesRecord): void {
+    this.held.push({ seq, at, r: null, lo: p.lo, hi: p.hi, pages: p, fit: false, read: [] });
+  }
+
+  /** The ATIMES_PAGES records' pages as (pfn, count) runs: the log's, reserved by the mount with its own. */
+  runs(): number[] {
+    const out: number[] = [];
+    for (const h of this.held) if (h.pages) out.push(...h.pages.runs);
+    return out;
+  }
+
+  /** How many pages the ATIMES_PAGES records name (the mount's reserved count). */
+  get pageCount(): number {
+    let n = 0;
+    for (const h of this.held) if (h.pages) n += h.pages.crcs.length;
+    return n;
+  }
+
+  /** The ATIMES_PAGES records' pages, each pfn (the engine frees them at the next compaction). */
+  pages(): number[] {
+    const out: number[] = [], runs = this.runs();
+    for (let i = 0; i < runs.length; i += 2) for (let q = 0; q < runs[i + 1]!; q++) out.push(runs[i]! + q);
+    return out;
   }
 
   /** An INODE record of `ino` at place `seq` of the tail (places ascending: the last one stays). */
@@ -32,36 +65,61 @@ export class TailAtimes {
 
   /**
    * What settles the atimes of a group's nodes, whose inos lie in [lo, hi]: only the records
-   * whose inos meet that range are searched (a read-all session's records are ranges of inos).
+   * whose inos meet that range are searched (a read-all session's records are ranges of inos);
+   * an ATIMES_PAGES record's page is read when a lookup first falls in it (`read`).
    */
-  within(lo: number, hi: number, bad: AtimesBad): (ino: number) => bigint | undefined {
+  within(lo: number, hi: number, bad: AtimesBad, read: PagesReader): (ino: number) => bigint | undefined {
     // A record is checked when a lookup first may use it (a malformed one, which a full replay skips as damage, is then dropped).
-    const some = this.held.filter((h) => h.r !== null && h.hi >= lo && h.lo <= hi && this.checked(h, bad));
+    const some = this.held.filter((h) => h.hi >= lo && h.lo <= hi && (h.pages ? this.fits(h, bad, read) : this.checked(h, bad)));
     if (some.length === 0) return () => undefined;
-    return (ino) => this.of(ino, some);
+    return (ino) => this.of(ino, some, bad, read);
+  }
+
+  /** An ATIMES_PAGES record's pages hold its entries (checked once; not: a loss of them all, as the replay's). */
+  private fits(h: Held, bad: AtimesBad, read: PagesReader): boolean {
+    if (!h.pages || h.fit) return h.pages !== null;
+    const why = read.fit(h.pages);
+    if (why === null) return (h.fit = true);
+    bad(h.at, h.pages.n, `(ATIMES_PAGES) is malformed: ${why}`);
+    h.pages = null;
+    return false;
   }
 
   private checked(h: Held, bad: AtimesBad): boolean {
-    const why = checkAtimes(h.r!);
+    if (h.r === null) return false;
+    const why = checkAtimes(h.r);
     if (why === null) return true;
-    bad(h.at, h.r!.n, why);
+    bad(h.at, h.r.n, `(ATIMES) is malformed: ${why}`);
     h.r = null;
     return false;
   }
 
-  private of(ino: number, held: readonly Held[]): bigint | undefined {
+  /** Page j of an ATIMES_PAGES record, read and checked once (null: it failed: a loss of its entries' atimes). */
+  private page(h: Held, j: number, bad: AtimesBad, read: PagesReader): AtimesRecord | null {
+    let r = h.read[j];
+    if (r !== undefined) return r;
+    const got = read.page(h.pages!, j);
+    if (typeof got === 'string') {
+      const w = read.where(h.pages!, j);
+      bad(h.at, w.n, pageLoss(w.pfn, got));
+    }
+    r = h.read[j] = typeof got === 'string' ? null : got;
+    return r;
+  }
+
+  private of(ino: number, held: readonly Held[], bad: AtimesBad, read: PagesReader): bigint | undefined {
     for (let i = held.length - 1; i >= 0; i--) {
       const h = held[i]!;
       if (ino < h.lo || ino > h.hi) continue;
-      const k = indexOf(h.r!, ino);
+      const r = h.pages ? this.page(h, atimesPageOf(h.pages, ino), bad, read) : h.r!;
+      const k = r ? indexOf(r, ino) : -1;
       if (k < 0) continue;
       const inode = this.inodes.get(ino);
-      return inode !== undefined && inode > h.seq ? undefined : h.r!.times[2 * k + 1]!;
+      return inode !== undefined && inode > h.seq ? undefined : r!.times[2 * k + 1]!;
     }
     return undefined;
   }
 }
-
 /** The entry of `ino` in the record (inos ascending), or -1. */
 function indexOf(r: AtimesRecord, ino: number): number {
   let lo = 0, hi = r.n - 1;

@@ -37,6 +37,8 @@ export const VARIANTS = [
   // v3 minor 4: a compaction, a session that read every file (its commit: ATIMES records), a commit after it.
   // (Index 10, after minor 5's: known-bugs.test.mjs seeds of image 9 keep their runs.)
   { name: 'v3-atimes', v3: true, checkpoints: 1, atimes: true },
+  // v3 minor 6: the same with many small files: the read session's commit writes its atimes in pages of their own (ATIMES_PAGES).
+  { name: 'v3-atimes-pages', v3: true, checkpoints: 1, atimes: true, many: 300, sizeBytes: 12 << 20 },
 ];
 
 const only = process.env['PRAM_BITFLIP_VARIANT'];
@@ -59,23 +61,23 @@ async function runOne(seed) {
   // The four chain images drawn as before (known-bugs.test.mjs seeds keep their runs); every fifth seed a v3 log (every tenth the lazy one: whole, or every twentieth in slices;
   // seed % 20 = 14: the whole one with a commit after it; seed % 80 = 39: the one in slices with a tail; seed % 80 = 79: the one ending at its publish).
   const pick = r.below(4), chain = only ? images.find(Boolean) : images[pick];   // (drawn either way: a seed runs alike with PRAM_BITFLIP_VARIANT)
-  // seed % 40 = 29: the one whose tail holds ATIMES records (v3 minor 4).
+  // seed % 40 = 29: the one whose tail holds ATIMES records (v3 minor 4); seed % 40 = 24: ATIMES_PAGES (minor 6, half of the plain v3 one's).
   const sliced = seed % 40 === 39 ? (seed % 80 === 79 ? 9 : 8) : 6;
-  const img = only ? chain : seed % 5 === 4 ? images[seed % 10 === 9 ? (seed % 20 === 19 ? sliced : seed % 40 === 29 ? 10 : 5) : seed % 20 === 14 ? 7 : 4] : chain;
+  const img = only ? chain : seed % 5 === 4 ? images[seed % 10 === 9 ? (seed % 20 === 19 ? sliced : seed % 40 === 29 ? 10 : 5) : seed % 20 === 14 ? 7 : seed % 40 === 24 ? 11 : 4] : chain;
   let cls = CLASSES[r.below(CLASSES.length)];
   // v3 minor 2: a third of the log-record runs flip bits only inside the compaction's LOCATE and INDEX records.
   if (img.v3 && cls === 'meta' && img.map.cls.index.length && r.chance(1 / 3)) cls = 'index';
   // v3 minor 4: two thirds of the ATIMES image's log runs flip bits only inside its ATIMES records.
-  else if (img.atimes && (cls === 'meta' || cls === 'link') && r.chance(2 / 3)) cls = 'atimes';
+  else if (img.atimes && (cls === 'meta' || cls === 'link') && r.chance(2 / 3)) cls = img.map.cls.atimespages.length && r.chance(1 / 2) ? 'atimespages' : 'atimes';
   const pool = img.map.cls[cls];
   const npages = cls === 'link' || cls === 'header' ? 1 : r.range(1, 3);
   const hit = new Set(), pieces = [];
   for (let i = 0; i < npages; i++) {
     const x = pool[r.below(pool.length)];
-    if (cls === 'index' || cls === 'atimes') { hit.add(x.pfn); pieces.push(x); } else hit.add(x);
+    if (cls === 'index' || cls === 'atimes' || cls === 'atimespages') { hit.add(x.pfn); pieces.push(x); } else hit.add(x);
   }
   const bytes = Buffer.from(img.bytes);
-  if (cls === 'index' || cls === 'atimes') {
+  if (cls === 'index' || cls === 'atimes' || cls === 'atimespages') {
     for (const { pfn, lo, hi } of pieces) for (let k = r.range(1, 8); k > 0; k--) bytes[pfn * PS + lo + r.below(hi - lo)] ^= 1 << r.below(8);
   } else for (const pfn of hit) {
     for (let k = r.range(1, 8); k > 0; k--) {
@@ -172,7 +174,8 @@ async function runOne(seed) {
     // Every chain page is checksummed whole: any flip in one must be reported.
     if (cls !== 'header' && losses.length === 0) problems.push('bits flipped in a chain page and no loss was reported');
     // LOCATE and INDEX hold no file: damage there is reported and costs nothing. ATIMES hold atimes only: an exact loss, no file lost.
-    const indexOnly = cls === 'index' || cls === 'atimes';
+    // (minor 6) The pages of an ATIMES_PAGES record hold atimes only too.
+    const indexOnly = cls === 'index' || cls === 'atimes' || cls === 'atimespages';
     // Untouched paths come back identical (header damage: every path depends on it).
     for (const [p, want] of expect) {
       const deps = depsOf(p, expect, img.map);

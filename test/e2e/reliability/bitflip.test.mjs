@@ -86,4 +86,6 @@ test('bit flips: every page class was hit often', (t) => {
   assert.ok(totals.byClass.index >= totals.runs / 100, `class index: ${totals.byClass.index ?? 0} runs`);
   // Flips only inside ATIMES records (v3 minor 4): 1/40 of the runs x 1/2 (meta or link) x 2/3.
   assert.ok(totals.byClass.atimes >= totals.runs / 250, `class atimes: ${totals.byClass.atimes ?? 0} runs`);
+  // Flips only inside the pages of ATIMES_PAGES records (v3 minor 6): 1/40 of the runs x 1/2 (meta or link) x 2/3 x 1/2.
+  assert.ok(totals.byClass.atimespages >= totals.runs / 500, `class atimespages: ${totals.byClass.atimespages ?? 0} runs`);
 });

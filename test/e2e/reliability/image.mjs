@@ -201,7 +201,7 @@ export function pageMap(img) {
 export async function logMap(arena, img) {
   const slots = [64, 128].map((o) => ({ gen: u64(img, o), head: u64(img, o + 8), ext: img.readUInt32LE(o + 32), tail: u64(img, o + 40), tailOff: img.readUInt32LE(o + 48), pages: img.readUInt32LE(o + 52) }));
   const s = slots[0].gen >= slots[1].gen ? slots[0] : slots[1];
-  if (s.ext < 2 || s.ext > 7) throw new Error(`not a v3 log (slot extension ${s.ext})`);   // 3: v3 minor 1 (SPAN records), 4: minor 2 (grouped, INDEX + LOCATE), 5: minor 3 (RUNS), 6: minor 4 (ATIMES), 7: minor 5 (PUBLISHED)
+  if (s.ext < 2 || s.ext > 8) throw new Error(`not a v3 log (slot extension ${s.ext})`);   // 3: v3 minor 1 (SPAN records), 4: minor 2 (grouped, INDEX + LOCATE), 5: minor 3 (RUNS), 6: minor 4 (ATIMES), 7: minor 5 (PUBLISHED), 8: minor 6 (ATIMES_PAGES)
   const log = [];
   let pfn = s.head;
   for (let i = 0; i < s.pages; i++) {
@@ -209,7 +209,8 @@ export async function logMap(arena, img) {
     pfn = u64(img, pfn * PS + PS - 8);
   }
   const logPfns = log.map((l) => l.pfn);
-  const cls = { header: [0], link: logPfns, meta: logPfns, data: [], index: indexRanges(img, s, log), atimes: atimesRanges(img, s, log) };
+  const cls = { header: [0], link: logPfns, meta: logPfns, data: [], index: indexRanges(img, s, log), atimes: atimesRanges(img, s, log), atimespages: [] };
+  for (const pfn of atimesPagesOf(img, s, log)) cls.atimespages.push({ pfn, lo: 0, hi: PS });
   const byIno = new Map();
   const pfs = await mount({ arena, readOnly: true, cmdline: '' });
   try {
@@ -249,21 +250,40 @@ function streamPieces(log, ranges) {
   return pieces;
 }
 
-/**
- * v3 minor 4 (slot extension 6): the bytes of the ATIMES records (type 10) after the compaction's RUNS,
- * as { pfn, lo, hi } pieces of log pages. Damage there costs atimes only (an exact loss), never a file.
- */
-function atimesRanges(img, s, log) {
+/** The tail's records (after the compaction's RUNS) as [type, stream position, framed bytes]; none for a log before minor 4. */
+function tailRecords(img, s, log) {
   if (s.ext < 6) return [];
   const payload = PS - 32 - 8, at = (pos) => log[Math.floor(pos / payload)].pfn * PS + 32 + (pos % payload);
   if (img.readUInt16LE(at(4)) !== 8) return [];
-  const bytes = (log.length - 1) * payload + s.tailOff - 32, ranges = [];
+  const bytes = (log.length - 1) * payload + s.tailOff - 32, out = [];
   for (let pos = u64(img, at(16)) + u64(img, at(24)) + u64(img, at(16 + 48)); pos < bytes;) {
     const type = img.readUInt16LE(at(pos + 4)), total = 16 + ((img.readUInt32LE(at(pos + 8)) + 7) & ~7);
-    if (type === 10) ranges.push([pos, pos + total]);
+    out.push([type, pos, total]);
     pos += total;
   }
-  return streamPieces(log, ranges);
+  return out;
+}
+
+/**
+ * v3 minor 4 (slot extension 6): the bytes of the ATIMES records (type 10; minor 6: ATIMES_PAGES, type 12) after the
+ * compaction's RUNS, as { pfn, lo, hi } pieces of log pages. Damage there costs atimes only (an exact loss), never a file.
+ */
+function atimesRanges(img, s, log) {
+  return streamPieces(log, tailRecords(img, s, log).filter(([type]) => type === 10 || type === 12).map(([, pos, total]) => [pos, pos + total]));
+}
+
+/** v3 minor 6 (slot extension 8): the pages the tail's ATIMES_PAGES records name (outside the log: atimes only). */
+function atimesPagesOf(img, s, log) {
+  const payload = PS - 32 - 8, at = (pos) => log[Math.floor(pos / payload)].pfn * PS + 32 + (pos % payload), pfns = [];
+  for (const [type, pos] of tailRecords(img, s, log)) {
+    if (type !== 12) continue;
+    const runs = img.readUInt32LE(at(pos + 16 + 4));
+    for (let i = 0; i < runs; i++) {
+      const pfn = u64(img, at(pos + 16 + 32 + 16 * i)), count = u64(img, at(pos + 16 + 40 + 16 * i));
+      for (let q = 0; q < count; q++) pfns.push(pfn + q);
+    }
+  }
+  return pfns;
 }
 
 /** Pages whose damage may cost `path` (rec from expect): its node, its ancestors', its link pages, its NAME page. */
