@@ -116,6 +116,59 @@ test('a reader that reads ahead of the thread: the thread leaves it the blocks a
   }
 });
 
+test('a reader in blocks the thread has not reached (lone pages, checked by the reader a block\'s worth at a time): a 1 MiB read stops short before a flipped page, the page reads EIO, reported once; every other page as written', async () => {
+  const seed = Number(process.env.SEED ?? 0x1e7a1);
+  const r = new Prng(seed);
+  const arena = `/dev/shm/ahead-api-reader-${process.pid}.pram`;
+  const size = 64 * MIB;
+  try {
+    const data = content(size, r);
+    const w = await mount({ arena, create: { sizeBytes: 96 * MIB }, ...quiet });
+    await w.writeFile('/f', data);
+    await w.unmount();
+    // The reader starts in the file's last 8 MiB, the thread at its first block: the reader's blocks are its own.
+    // The flip lies inside the second 1 MiB read, not on a read's first page.
+    const start = size - 8 * MIB, page = (start + MIB) / PS + 1 + r.below(MIB / PS - 1);
+    flipBitInPage(arena, data.subarray(page * PS, page * PS + 256), r);
+
+    const pfs = await mount({ arena, verify: 'lazy', ...quiet });
+    try {
+      {
+        await using h = await pfs.open('/f', 'r');
+        const b = Buffer.alloc(MIB);
+        for (let off = start; off < size;) {
+          let n: number;
+          try {
+            n = (await h.read(b, 0, MIB, off)).bytesRead;
+          } catch (e) {
+            assert.equal((e as { code: string }).code, 'EIO');
+            assert.equal(off, page * PS, 'EIO only at the flipped page');
+            off += PS;
+            continue;
+          }
+          assert.equal(n, off < page * PS && page * PS < off + MIB ? page * PS - off : Math.min(MIB, size - off), `the read at ${off} stops short before the flipped page only`);
+          assert.ok(b.subarray(0, n).equals(data.subarray(off, off + n)), `the bytes at ${off} read as written`);
+          off += n;
+        }
+      }
+      const v = await settled(pfs);
+      assert.ok(v[4]! >= 4, `the reader checked the blocks it read itself: ${v}`);
+      oneLoss(pfs, '/f', { start: page * PS, end: (page + 1) * PS });
+      const all = await pages(pfs, '/f', size);
+      for (const [i, p] of all.entries()) if (i !== page) assert.ok(typeof p !== 'string' && p.equals(data.subarray(i * PS, (i + 1) * PS)), `page ${i} reads as written`);
+      assert.equal(all[page], 'EIO', 'the flipped page still reads EIO');
+      assert.equal(pfs.losses.length, 1, 'reported once');
+    } finally {
+      await pfs.unmount({ save: false });
+    }
+  } catch (e) {
+    console.log(`SEED=${seed}`);
+    throw e;
+  } finally {
+    fs.rmSync(arena, { force: true });
+  }
+});
+
 for (const extents of [false, true]) test(`checked ahead (${extents ? 'runs' : 'lone pages'}): pages written while the thread runs (whole pages, parts of pages, into unverified runs) are never lost, and read back as written after a remount`, async () => {
   const seed = Number(process.env.SEED ?? 0x3417e);
   const r = new Prng(seed);

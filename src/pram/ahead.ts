@@ -26,6 +26,8 @@ export function aheadWanted(mem: PhysMem, dataPages: number): boolean {
 
 /** Pfns per block of the checking thread (native/ahead.c): one verdict word each. */
 const AHEAD_BLOCK_PAGES = 512;
+/** The checking thread's block of `pfn` (one verdict vouches for all of it). */
+export const aheadBlockOf = (pfn: number): number => Math.floor(pfn / AHEAD_BLOCK_PAGES);
 /**
  * A block's verdict word: not yet checked, being checked, all its runs matched, one differs, a reader checks it,
  * sums came while it was being checked (the verdict is dropped, the block is Free again).

@@ -18,7 +18,7 @@ import type { Log, Run } from './types.js';
 import { RUN, type LogReplay } from './replay.js';
 import { SPAN } from './spans.js';
 import type { RunHeads } from './runheads.js';
-import { CheckingThread } from './ahead.js';
+import { aheadBlockOf, CheckingThread } from './ahead.js';
 import { unbuilt } from './laterpages.js';
 
 /** Runs a read verifies in one batch at most (a read of 1 MiB covers 8 runs of 32 pages, or 256 lone pages). */
@@ -201,16 +201,36 @@ export class FirstTouch {
    * pread: then nothing is marked and the caller copies and checks as before.
    */
   readInto(pfn: number, count: number, inPage: number, target: Uint8Array, to: number, bytes: number): number | undefined {
-    const { mem, frames } = this.ctx, fd = mem.preadFd, ps = mem.pageSize, flags = frames.flags;
+    const { mem, frames, runHead } = this.ctx, fd = mem.preadFd, ps = mem.pageSize, flags = frames.flags;
     if (fd === undefined) return undefined;
     const skip = inPage === 0 ? 0 : ps - inPage;                        // the partial first page's bytes
     const from = pfn + (inPage === 0 ? 0 : 1), end = from + Math.floor((bytes - skip) / ps);   // whole pages copied
+    const back = runHead.bytes, ran = this.ahead.ran;
+    let notGood = -1;            // a block the thread had not found good when this read asked: its other lone pages are not asked again
     this.reset();
     for (let j = 0; j < count;) {
-      const f = flags[pfn + j]!;
+      const q = pfn + j, f = flags[q]!;
       if (f & PageFlag.Bad) return undefined;
       if (!(f & PageFlag.Unverified)) { j++; continue; }
       if (this.n === BATCH_RUNS_MAX) return undefined;
+      if (back[q] === 0 && !(f & PageFlag.Dirty)) {
+        // A lone page (a SPAN's, its own sum): queued here, as add would, with one question to the thread per block,
+        // not per page: a read of 1 MiB of a SPAN file holds 256 of them (this loop and apply, profiled over 1 GiB a
+        // reader checked itself: 11.6-13.1 ms through add, 8.0-8.8 so).
+        if (ran && aheadBlockOf(q) !== notGood) {
+          if (this.ahead.vouches(q)) { j++; continue; }               // its block was found good: q is verified now
+          notGood = aheadBlockOf(q);
+        }
+        if (q < from || q >= end) return undefined;
+        const k = this.n++;
+        this.starts[k] = q;
+        this.counts[k] = 1;
+        this.expected[k] = frames.csum[q]!;
+        this.rangeAt[k] = skip + (q - from) * ps;
+        this.rangeLen[k] = ps;
+        j++;
+        continue;
+      }
       const k = this.n;
       j = this.add(pfn + j) - pfn;
       if (this.n === k) continue;                                      // checked ahead: verified
