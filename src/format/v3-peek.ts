@@ -89,7 +89,7 @@ export function wordsOf(b: Uint8Array): Uint32Array {
  * NAME_BYTES: a NAME's `len` bytes, read in place by recordFields: their UTF-8 length once decoded, or the record refused
  * as decodeNameAt refuses it. A '/' or NUL byte is one in the string and nothing else is (decoding replaces a bad
  * sequence, never taking an ASCII byte into it), and only the bytes '.' and '..' give those names; a name of other than
- * ASCII is decoded to count (rare). Four bytes a word: a byte is 0 or '/' when the high bit of (x - 1) & ~x is set in
- * its byte of x = the word (or the word ^ '////'), any byte is not ASCII when its high bit is; the bytes of the last
- * word past the name (the record's own padding, within b: its length is checked) are read as 'A'.
+ * ASCII is decoded to count (rare). Four bytes a word: some byte of a word x is 0 exactly when (x - 0x01010101) & ~x
+ * has a byte's high bit set (some byte is '/' when x ^ '////' has a 0), one is not ASCII when its own high bit is; the
+ * bytes of the last word past the name (the record's own padding, within b: its length is checked) are read as 'A'.
  */

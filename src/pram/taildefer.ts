@@ -88,7 +88,7 @@ export function splitTail(t: TailRecords, ks: readonly number[], ix: GroupIndex,
     if (home) linked.push(home);
   }
   // A node's records mostly come together (its INODE, its NAME, its MAPs): a run of one ino is looked up once (no call either).
-  let lastIno = -1, lastKey = 0, lastDistinct = -1, lastPaged = -1;
+  let lastIno = -1, lastKey = 0, lastDistinct = -1, lastPaged = -1, lastParent = -1, parentIsDir = false;
   const keyOf = (ino: number): number => {
     if (ino === lastIno) return lastKey;
     let k = ino;                             // a node the tail made (past max): its own place
@@ -121,7 +121,8 @@ export function splitTail(t: TailRecords, ks: readonly number[], ix: GroupIndex,
       }
       case RecordType.Name: {
         const p = ino, target = f.x[j]!;
-        if (ix.dirs.has(p)) k = p;
+        if (p !== lastParent) { lastParent = p; parentIsDir = ix.dirs.has(p); }   // (names mostly come in one directory)
+        if (parentIsDir) k = p;
         else { k = keyOf(p); bad.add(k); }                   // a name in a directory the tail made
         if (target !== 0) { const kt = target === lastIno ? lastKey : keyOf(target); if (kt !== k) places.union(k, kt); }
         break;
@@ -229,7 +230,7 @@ function joinStretches(st: readonly number[], places: Places): number[] {
   let end = -1, key = 0;
   for (let o = 0; o < order.length; o++) {
     const i = order[o]!, pfn = st[i]!, stop = pfn + st[i + 1]!;
-    if (pfn < end) places.union(st[i + 2]!, key);
+    if (pfn < end) { if (st[i + 2]! !== key) places.union(st[i + 2]!, key); }   // (most overlaps: records of one place)
     else { if (end >= 0) runs.push(end); runs.push(pfn); key = st[i + 2]!; }
     if (stop > end) end = stop;
   }
