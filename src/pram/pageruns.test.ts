@@ -47,6 +47,7 @@ test('normalRuns: starts past 2^32 (a comparator\'s sort) as below it; normal ru
   const big = 2 ** 32;
   assert.deepEqual(normalRuns([big + 50, 10, big + 10, 5, 3, 2, big + 12, 3]), [3, 2, big + 10, 5, big + 50, 10]);
   assert.deepEqual(normalRuns(Float64Array.from([2, 3, 10, 1])), [2, 3, 10, 1]);
+  assert.deepEqual(normalRuns([7.5, 1, 3, 1, 7, 0.25]), [3, 1, 7, 0.25, 7.5, 1], 'a start not an integer (no pfn is): sorted as any other');
   assert.ok(isNormal([2, 3, 10, 1]) && isNormal([]));
   assert.ok(!isNormal([2, 3, 5, 1]), 'runs that meet are not normal');
   assert.ok(!isNormal([2, 0]) && !isNormal([10, 1, 2, 3]) && !isNormal([1, 2, 3]), 'an empty run, runs out of order, an odd length');

@@ -36,7 +36,7 @@ export function isNormal(pairs: ArrayLike<number>): boolean {
 
 /**
  * The places k of the non-empty pairs, by start (ties in place order). A typed sort, no comparator call per comparison (a
- * mount sorts hundreds of a tail's pairs once, cold): start and place in one double, exact for a start below 2^32 and
+ * mount sorts hundreds of a tail's pairs once, cold): start and place in one double, exact for an integer start below 2^32 and
  * fewer than 2^20 pairs; else a comparator's sort.
  */
 function byStart(pairs: ArrayLike<number>): ArrayLike<number> {
@@ -46,7 +46,7 @@ function byStart(pairs: ArrayLike<number>): ArrayLike<number> {
     let m = 0;
     for (let i = 0; i < n; i++) {
       const start = pairs[2 * i]!;
-      if (!(start >= 0 && start < KEY_START)) { m = -1; break; }
+      if ((start >>> 0) !== start) { m = -1; break; }       // an integer below 2^32 (pfns are)
       if (pairs[2 * i + 1]! > 0) keys[m++] = start * KEY_PLACES + i;
     }
     if (m >= 0) {
@@ -59,7 +59,7 @@ function byStart(pairs: ArrayLike<number>): ArrayLike<number> {
   for (let k = 0; k < pairs.length; k += 2) if (pairs[k + 1]! > 0) order.push(k);
   return order.sort((a, b) => pairs[a]! - pairs[b]!);
 }
-const KEY_START = 2 ** 32, KEY_PLACES = 2 ** 20;
+const KEY_PLACES = 2 ** 20;
 
 /** Index of the first run of `runs` (normal: normalRuns) ending after `pfn`; the run count when none does. */
 function firstEndingAfter(runs: ArrayLike<number>, pfn: number): number {
