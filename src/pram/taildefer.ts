@@ -87,58 +87,40 @@ export function splitTail(t: TailRecords, ks: readonly number[], ix: GroupIndex,
     if (home) for (const d of dirs) { places.union(home, d); linked.push(d); }
     if (home) linked.push(home);
   }
-  // A node's records mostly come together (its INODE, its NAME, its MAPs): a run of one ino is looked up once (no call either).
+  // A node's records mostly come together (its INODE, its NAME, its MAPs): a run of one ino is placed once.
   let lastIno = -1, lastKey = 0, lastDistinct = -1, lastPaged = -1, lastParent = -1, parentIsDir = false;
-  const keyOf = (ino: number): number => {
-    if (ino === lastIno) return lastKey;
-    let k = ino;                             // a node the tail made (past max): its own place
-    if (!(ino >= 1)) { bad.add(0); k = 0; }
-    else if (ino <= max) {
-      const home = homeOf(ino);
-      if (home === 0) bad.add(ino); else k = home;
-    }
-    lastIno = ino; lastKey = k;
-    return k;
-  };
   const f = t.f, keys = new Float64Array(ks.length), distinct = new Set<number>(linked);
   for (let i = 0; i < ks.length; i++) {
-    const j = ks[i]!, ino = f.ino[j]!;
-    let k: number;
-    switch (f.type[j]) {
-      case RecordType.Inode: {
+    const j = ks[i]!, ino = f.ino[j]!, type = f.type[j]!;
+    let k = 0;
+    if (type === RecordType.Name) {
+      const p = ino, target = f.x[j]!;
+      if (p !== lastParent) { lastParent = p; parentIsDir = ix.dirs.has(p); }   // (names mostly come in one directory)
+      if (parentIsDir) k = p;
+      else { k = placeOf(p, max, homeOf, bad); bad.add(k); }              // a name in a directory the tail made
+      if (target !== 0) {
+        if (target !== lastIno) { lastKey = placeOf(target, max, homeOf, bad); lastIno = target; }
+        if (lastKey !== k) places.union(k, lastKey);
+      }
+    } else if (type >= RecordType.Inode && type <= RecordType.Span) {      // an INODE, DROP, UNMAP, MAP, SPAN: of node ino
+      if (ino !== lastIno) { lastKey = placeOf(ino, max, homeOf, bad); lastIno = ino; }
+      k = lastKey;
+      if (type === RecordType.Inode) {
         const dir = (f.x[j]! & S_IFMT) === S_IFDIR;
-        k = ino === lastIno ? lastKey : keyOf(ino);
         if (ino > maxIno) maxIno = ino;
         if (ix.dirs.has(ino) ? !dir : dir) bad.add(k);       // a directory made, or one of the index's changed in kind
         if (ino > max) named.add(ino);                       // (asked of those only)
-        break;
-      }
-      case RecordType.Drop: {
-        k = ino === lastIno ? lastKey : keyOf(ino);
-        if (ix.dirs.has(ino)) bad.add(k);                    // a directory removed
+      } else {
         if (k !== lastPaged) { paged.add(k); lastPaged = k; }
-        break;
+        if (type === RecordType.Drop) { if (ix.dirs.has(ino)) bad.add(k); }   // a directory removed
+        else if (type !== RecordType.Unmap) {                // a MAP or SPAN
+          const pfn = f.x[j]!, count = f.n[j]!;
+          if (ino > max && !named.has(ino)) bad.add(k);      // pages of a node not made yet: the eager replay says why
+          stretches.push(pfn, count, k);
+          if (!conflict && anyData && meetsRuns(sorted, pfn, count)) conflict = true;
+        }
       }
-      case RecordType.Name: {
-        const p = ino, target = f.x[j]!;
-        if (p !== lastParent) { lastParent = p; parentIsDir = ix.dirs.has(p); }   // (names mostly come in one directory)
-        if (parentIsDir) k = p;
-        else { k = keyOf(p); bad.add(k); }                   // a name in a directory the tail made
-        if (target !== 0) { const kt = target === lastIno ? lastKey : keyOf(target); if (kt !== k) places.union(k, kt); }
-        break;
-      }
-      case RecordType.Unmap: k = ino === lastIno ? lastKey : keyOf(ino); if (k !== lastPaged) { paged.add(k); lastPaged = k; } break;
-      case RecordType.Map: case RecordType.Span: {
-        const pfn = f.x[j]!, count = f.n[j]!;
-        k = ino === lastIno ? lastKey : keyOf(ino);
-        if (k !== lastPaged) { paged.add(k); lastPaged = k; }
-        if (ino > max && !named.has(ino)) bad.add(k);        // pages of a node not made yet: the eager replay says why
-        stretches.push(pfn, count, k);
-        if (!conflict && anyData && meetsRuns(sorted, pfn, count)) conflict = true;
-        break;
-      }
-      default: k = 0; bad.add(0);
-    }
+    } else bad.add(0);
     keys[i] = k;
     if (k !== lastDistinct) { distinct.add(k); lastDistinct = k; }
   }
@@ -202,6 +184,15 @@ export function splitTail(t: TailRecords, ks: readonly number[], ix: GroupIndex,
     d.pages = outside;
   }
   return out;
+}
+
+/** A node's place: its home group (HOMES); a node the tail made (past max) its own; no ino, or one no group holds, its own and eager (`bad`). */
+function placeOf(ino: number, max: number, homeOf: (ino: number) => number, bad: Set<number>): number {
+  if (!(ino >= 1)) { bad.add(0); return 0; }
+  if (ino > max) return ino;
+  const home = homeOf(ino);
+  if (home === 0) { bad.add(ino); return ino; }
+  return home;
 }
 
 /**
