@@ -4,7 +4,7 @@
 // its place).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cutRuns, normalRuns } from './pageruns.js';
+import { cutRuns, inAndOut, isNormal, joinedApart, normalRuns } from './pageruns.js';
 
 const pagesOf = (runs: ArrayLike<number>): number[] => {
   const out: number[] = [];
@@ -40,5 +40,35 @@ test('seeded: union and difference of random runs match a Set of pages', () => {
     // A cut of runs that are not normal: every page of each run not in the cut, once per run that holds it.
     const want = pagesOf(a).filter((p) => !sb.has(p));
     assert.deepEqual(sorted(pagesOf(cutRuns(a, nb))), sorted(want), `round ${round}: a cut of raw runs`);
+  }
+});
+
+test('normalRuns: starts past 2^32 (a comparator\'s sort) as below it; normal runs come back as they are', () => {
+  const big = 2 ** 32;
+  assert.deepEqual(normalRuns([big + 50, 10, big + 10, 5, 3, 2, big + 12, 3]), [3, 2, big + 10, 5, big + 50, 10]);
+  assert.deepEqual(normalRuns(Float64Array.from([2, 3, 10, 1])), [2, 3, 10, 1]);
+  assert.deepEqual(normalRuns([7.5, 1, 3, 1, 7, 0.25]), [3, 1, 7, 0.25, 7.5, 1], 'a start not an integer (no pfn is): sorted as any other');
+  assert.ok(isNormal([2, 3, 10, 1]) && isNormal([]));
+  assert.ok(!isNormal([2, 3, 5, 1]), 'runs that meet are not normal');
+  assert.ok(!isNormal([2, 0]) && !isNormal([10, 1, 2, 3]) && !isNormal([1, 2, 3]), 'an empty run, runs out of order, an odd length');
+});
+
+test('seeded: joinedApart of ascending disjoint runs and inAndOut are normalRuns and two cutRuns', () => {
+  const seed = Number(process.env['SEED'] ?? Date.now() % 1e6);
+  console.log(`pageruns joined/inAndOut seed ${seed} (SEED=${seed} repeats it)`);
+  let x = seed >>> 0;
+  const rnd = (n: number) => { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; return x % n; };
+  for (let round = 0; round < 300; round++) {
+    // Ascending runs, some meeting (a gap of 0), none overlapping: what joinStretches gives.
+    const meeting: number[] = [];
+    for (let at = rnd(20), i = rnd(10); i > 0; i--) { const count = 1 + rnd(9); meeting.push(at, count); at += count + (rnd(3) === 0 ? 0 : rnd(12)); }
+    assert.deepEqual(joinedApart(meeting), normalRuns(meeting), `round ${round}: joinedApart`);
+    const from: number[] = [], by = normalRuns(Array.from({ length: 2 * rnd(10) }, (_, i) => (i % 2 ? 1 + rnd(30) : rnd(300))));
+    for (let i = rnd(10); i > 0; i--) from.push(rnd(300), 1 + rnd(40));
+    const { inside, outside } = inAndOut(from, by), out = cutRuns(from, by);
+    assert.deepEqual(outside, out, `round ${round}: outside`);
+    assert.deepEqual(inside, cutRuns(from, normalRuns(out)), `round ${round}: inside`);
+    const own = normalRuns(from), rest = cutRuns(own, by);              // as splitTail cuts a group's own pages
+    assert.deepEqual(inAndOut(own, by), { inside: cutRuns(own, rest), outside: rest }, `round ${round}: of normal runs`);
   }
 });

@@ -5,21 +5,64 @@
 // them cost a mount hundreds of milliseconds).
 
 /** The union of (start, count) pairs, as ascending, disjoint, non-adjacent runs. */
-export function normalRuns(pairs: readonly number[]): number[] {
-  const order: number[] = [];
-  for (let k = 0; k < pairs.length; k += 2) if (pairs[k + 1]! > 0) order.push(k);
-  order.sort((a, b) => pairs[a]! - pairs[b]!);
+export function normalRuns(pairs: ArrayLike<number>): number[] {
+  if (isNormal(pairs)) return Array.from(pairs);
+  const order = byStart(pairs);
   const out: number[] = [];
-  for (const k of order) {
-    const start = pairs[k]!, end = start + pairs[k + 1]!, last = out.length - 2;
+  for (let o = 0; o < order.length; o++) {
+    const k = order[o]!, start = pairs[k]!, end = start + pairs[k + 1]!, last = out.length - 2;
     if (last >= 0 && start <= out[last]! + out[last + 1]!) out[last + 1] = Math.max(out[last]! + out[last + 1]!, end) - out[last]!;
     else out.push(start, end - start);
   }
   return out;
 }
 
+/** Ascending runs apart or meeting (none empty) as normal runs: those that meet joined. */
+export function joinedApart(runs: ArrayLike<number>): number[] {
+  const out: number[] = [];
+  for (let k = 0; k < runs.length; k += 2) {
+    const last = out.length - 2;
+    if (last >= 0 && runs[k]! === out[last]! + out[last + 1]!) out[last + 1] += runs[k + 1]!;
+    else out.push(runs[k]!, runs[k + 1]!);
+  }
+  return out;
+}
+
+/** Whether `pairs` are normal runs already (ascending, apart, none empty): normalRuns would give them back as they are. */
+export function isNormal(pairs: ArrayLike<number>): boolean {
+  for (let k = 0; k < pairs.length; k += 2) if (!(pairs[k + 1]! > 0) || (k > 0 && !(pairs[k]! > pairs[k - 2]! + pairs[k - 1]!))) return false;
+  return pairs.length % 2 === 0;
+}
+
+/**
+ * The places k of the non-empty pairs, by start (ties in place order). A typed sort, no comparator call per comparison (a
+ * mount sorts hundreds of a tail's pairs once, cold): start and place in one double, exact for an integer start below 2^32 and
+ * fewer than 2^20 pairs; else a comparator's sort.
+ */
+function byStart(pairs: ArrayLike<number>): ArrayLike<number> {
+  const n = pairs.length >>> 1;
+  if (n < KEY_PLACES) {
+    const keys = new Float64Array(n);
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      const start = pairs[2 * i]!;
+      if ((start >>> 0) !== start) { m = -1; break; }       // an integer below 2^32 (pfns are)
+      if (pairs[2 * i + 1]! > 0) keys[m++] = start * KEY_PLACES + i;
+    }
+    if (m >= 0) {
+      const sorted = keys.subarray(0, m).sort(), order = new Float64Array(m);
+      for (let o = 0; o < m; o++) order[o] = 2 * (sorted[o]! % KEY_PLACES);
+      return order;
+    }
+  }
+  const order: number[] = [];
+  for (let k = 0; k < pairs.length; k += 2) if (pairs[k + 1]! > 0) order.push(k);
+  return order.sort((a, b) => pairs[a]! - pairs[b]!);
+}
+const KEY_PLACES = 2 ** 20;
+
 /** Index of the first run of `runs` (normal: normalRuns) ending after `pfn`; the run count when none does. */
-function firstEndingAfter(runs: readonly number[], pfn: number): number {
+function firstEndingAfter(runs: ArrayLike<number>, pfn: number): number {
   let lo = 0, hi = runs.length / 2;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
@@ -33,7 +76,7 @@ function firstEndingAfter(runs: readonly number[], pfn: number): number {
  * pieces of one run stay in its place, runs are neither sorted nor merged (an
  * overlap in `from` stays for its reader to refuse). Empty runs are left out.
  */
-export function cutRuns(from: ArrayLike<number>, cut: readonly number[]): number[] {
+export function cutRuns(from: ArrayLike<number>, cut: ArrayLike<number>): number[] {
   const out: number[] = [];
   for (let k = 0; k < from.length; k += 2) {
     let start = from[k]!;
@@ -46,4 +89,26 @@ export function cutRuns(from: ArrayLike<number>, cut: readonly number[]): number
     if (end > start) out.push(start, end - start);
   }
   return out;
+}
+
+/**
+ * Each run of `from` cut by the normal runs `by`: its pieces in them (`inside`) and not (`outside`, cutRuns(from, by)), in
+ * place, none empty — in one walk (outside then inside is cutRuns(from, cutRuns(from, by)): the pieces between two runs of `by`
+ * are apart, as they are).
+ */
+export function inAndOut(from: ArrayLike<number>, by: ArrayLike<number>): { inside: number[]; outside: number[] } {
+  const inside: number[] = [], outside: number[] = [];
+  for (let k = 0; k < from.length; k += 2) {
+    const s = from[k]!, end = s + from[k + 1]!;
+    let pos = s;
+    for (let j = firstEndingAfter(by, s); j < by.length / 2 && by[2 * j]! < end; j++) {
+      const cs = by[2 * j]!, ce = cs + by[2 * j + 1]!;
+      if (cs > pos) outside.push(pos, cs - pos);
+      const a = Math.max(cs, pos), b = Math.min(ce, end);
+      if (b > a) inside.push(a, b - a);
+      pos = Math.max(pos, ce);
+    }
+    if (end > pos) outside.push(pos, end - pos);
+  }
+  return { inside, outside };
 }

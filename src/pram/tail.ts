@@ -99,7 +99,8 @@ export function tailOverlay(raw: Buffer, src: TailSource, crcs: SpanCrcs, runsDa
   const { ks, maxIno } = lessGone(all.f, read.ks, src.index.locate.maxIno), atimes = read.atimes;
   // Records of one group wait for its load; the rest are decoded and applied now.
   const split = splitTail(all, ks, src.index, src.homeOf, runsData, logAfter);
-  const o = eagerOverlay(tailDecoded(all.b, split.eager), src, crcs);
+  // No record to apply now (a tail of one group's records, as most are): no group is read, none replayed.
+  const o = split.eager.length ? eagerOverlay(tailDecoded(all.b, split.eager), src, crcs) : noOverlay(src.index.locate.maxIno);
   if (typeof o === 'string') return o;
   o.deferred = split.deferred;
   o.deferredFresh = split.fresh;
@@ -204,6 +205,13 @@ function eagerOverlay(recs: readonly LogRecord[], src: TailSource, crcs: SpanCrc
   const o = place(st, src, touched, before, measure(st, src, paged), maxIno);
   if (typeof o !== 'string') o.spans = spans;
   return o;
+}
+
+/** The overlay of no record (what eagerOverlay and place make of none, without their work). */
+function noOverlay(maxIno: number): TailOverlay {
+  const none = (): TailOverlay['before'] => ({ nodes: 0, bytes: 0, inline: 0, pages: [] });
+  return { state: { nodes: new Map(), names: new Map() }, home: new Map(), members: new Map(), also: new Map(), parent: new Map(), touched: new Set(),
+    gone: new Set(), fresh: [], before: none(), after: none(), maxIno, deferred: new Map(), deferredFresh: new Map(), atimes: null, spans: new Map() };
 }
 
 /** The inos the records name: their nodes, and each NAME's target. */

@@ -19,7 +19,7 @@ import type { RecordFields } from '../format/v3-peek.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import type { GroupIndex } from './groups.js';
 import type { TailRecords } from './tailread.js';
-import { cutRuns, normalRuns } from './pageruns.js';
+import { inAndOut, isNormal, joinedApart, normalRuns } from './pageruns.js';
 
 /** The records of one group applied when it loads (decoded then: tailread.ts tailDecoded), and what the mount charged for them. */
 export interface DeferredGroup {
@@ -75,11 +75,11 @@ export function splitTail(t: TailRecords, ks: readonly number[], ix: GroupIndex,
   const stretches: number[] = [];            // (pfn, count, place) of each MAP and SPAN: records naming a common page are joined
   const named = new Set<number>();           // inos an INODE record made, so far
   let conflict = false, logConflict = false, maxIno = max;
-  let sorted: Float64Array | undefined;      // the RUNS data as ascending runs, made when a page record needs it
-  const inData = (pfn: number, count: number): boolean => meetsRuns((sorted ??= Float64Array.from(normalRuns(Array.from(runsData)))), pfn, count);
+  // The RUNS data as ascending runs: as they are when the compaction wrote them so (it does), else made so.
+  const sorted: ArrayLike<number> = isNormal(runsData) ? runsData : normalRuns(runsData), anyData = sorted.length > 0;
   // A log page the tail's commits took from a page the RUNS list (freed by a tail record): that record must be eager,
   // else the page would stay reserved as data beside the log's own.
-  for (const p of logAfter) if (inData(p, 1)) { conflict = logConflict = true; break; }
+  if (anyData) for (const p of logAfter) if (meetsRuns(sorted, p, 1)) { conflict = logConflict = true; break; }
   // A group's linked nodes tie it to every directory naming them (their link counts are whole only together).
   const linked: number[] = [];
   for (const [ino, dirs] of ix.namedIn) {
@@ -87,59 +87,48 @@ export function splitTail(t: TailRecords, ks: readonly number[], ix: GroupIndex,
     if (home) for (const d of dirs) { places.union(home, d); linked.push(d); }
     if (home) linked.push(home);
   }
-  const keyOf = (ino: number): number => {
-    if (!(ino >= 1)) { bad.add(0); return 0; }
-    if (ino > max) return ino;               // a node the tail made: its own place
-    const home = homeOf(ino);
-    if (home === 0) { bad.add(ino); return ino; }
-    return home;
-  };
-  const f = t.f, keys = new Array<number>(ks.length), distinct = new Set<number>(linked);
+  // A node's records mostly come together (its INODE, its NAME, its MAPs): a run of one ino is placed once.
+  let lastIno = -1, lastKey = 0, lastDistinct = -1, lastPaged = -1, lastParent = -1, parentIsDir = false;
+  const f = t.f, keys = new Float64Array(ks.length), distinct = new Set<number>(linked);
   for (let i = 0; i < ks.length; i++) {
-    const j = ks[i]!, ino = f.ino[j]!;
-    let k: number;
-    switch (f.type[j]) {
-      case RecordType.Inode: {
+    const j = ks[i]!, ino = f.ino[j]!, type = f.type[j]!;
+    let k = 0;
+    if (type === RecordType.Name) {
+      const p = ino, target = f.x[j]!;
+      if (p !== lastParent) { lastParent = p; parentIsDir = ix.dirs.has(p); }   // (names mostly come in one directory)
+      if (parentIsDir) k = p;
+      else { k = placeOf(p, max, homeOf, bad); bad.add(k); }              // a name in a directory the tail made
+      if (target !== 0) {
+        if (target !== lastIno) { lastKey = placeOf(target, max, homeOf, bad); lastIno = target; }
+        if (lastKey !== k) places.union(k, lastKey);
+      }
+    } else if (type >= RecordType.Inode && type <= RecordType.Span) {      // an INODE, DROP, UNMAP, MAP, SPAN: of node ino
+      if (ino !== lastIno) { lastKey = placeOf(ino, max, homeOf, bad); lastIno = ino; }
+      k = lastKey;
+      if (type === RecordType.Inode) {
         const dir = (f.x[j]! & S_IFMT) === S_IFDIR;
-        k = keyOf(ino);
         if (ino > maxIno) maxIno = ino;
         if (ix.dirs.has(ino) ? !dir : dir) bad.add(k);       // a directory made, or one of the index's changed in kind
-        named.add(ino);
-        break;
+        if (ino > max) named.add(ino);                       // (asked of those only)
+      } else {
+        if (k !== lastPaged) { paged.add(k); lastPaged = k; }
+        if (type === RecordType.Drop) { if (ix.dirs.has(ino)) bad.add(k); }   // a directory removed
+        else if (type !== RecordType.Unmap) {                // a MAP or SPAN
+          const pfn = f.x[j]!, count = f.n[j]!;
+          if (ino > max && !named.has(ino)) bad.add(k);      // pages of a node not made yet: the eager replay says why
+          stretches.push(pfn, count, k);
+          if (!conflict && anyData && meetsRuns(sorted, pfn, count)) conflict = true;
+        }
       }
-      case RecordType.Drop: {
-        k = keyOf(ino);
-        if (ix.dirs.has(ino)) bad.add(k);                    // a directory removed
-        paged.add(k);
-        break;
-      }
-      case RecordType.Name: {
-        const p = ino, target = f.x[j]!;
-        k = ix.dirs.has(p) ? p : keyOf(p);
-        if (!ix.dirs.has(p)) bad.add(k);                     // a name in a directory the tail made
-        if (target !== 0) places.union(k, keyOf(target));
-        break;
-      }
-      case RecordType.Unmap: k = keyOf(ino); paged.add(k); break;
-      case RecordType.Map: case RecordType.Span: {
-        const pfn = f.x[j]!, count = f.n[j]!;
-        k = keyOf(ino);
-        paged.add(k);
-        if (ino > max && !named.has(ino)) bad.add(k);        // pages of a node not made yet: the eager replay says why
-        stretches.push(pfn, count, k);
-        if (!conflict && inData(pfn, count)) conflict = true;
-        break;
-      }
-      default: k = 0; bad.add(0);
-    }
+    } else bad.add(0);
     keys[i] = k;
-    distinct.add(k);
+    if (k !== lastDistinct) { distinct.add(k); lastDistinct = k; }
   }
   const mapped = joinStretches(stretches, places);
   // A page mapped, let go and then taken by a later commit's log: its log owns it now, so a deferred group's records
   // may map and unmap it at the load, but it is not reserved for them (the log's reserve holds it) nor freed after.
   const asLog = new Set<number>();
-  for (const p of logAfter) if (meetsRuns(mapped, p, 1)) asLog.add(p);
+  if (mapped.length) for (const p of logAfter) if (meetsRuns(mapped, p, 1)) asLog.add(p);
   // Each component: its groups, whether it must stay eager.
   const groups = new Map<number, number[]>(), eagerRoots = new Set<number>();
   for (const k of bad) eagerRoots.add(places.find(k));
@@ -154,27 +143,56 @@ export function splitTail(t: TailRecords, ks: readonly number[], ix: GroupIndex,
     if (l) l.push(k); else groups.set(r, [k]);
   }
   const out: TailSplit = { eager: [], deferred: new Map(), fresh: new Map(), maxIno };
+  // Where each record goes, decided once per run of records of one place (most of a tail: one group's); what a deferred
+  // one is charged at mount: as if it were new (an INODE its record and inline bytes, a NAME its record), the pages a
+  // MAP or SPAN names, and the nodes its group will have made (an INODE of a node the tail made, once) less those dropped.
+  const at = t.at, fresh = out.fresh;
+  let lastK = NaN, d: DeferredGroup | null = null, dir = 0;
   for (let i = 0; i < ks.length; i++) {
-    const j = ks[i]!, root = rootOf.get(keys[i]!)!, gs = groups.get(root);
-    if (eagerRoots.has(root) || !gs || gs.length !== 1) { out.eager.push(t.at[j]!); continue; }
-    const dir = gs[0]!;
-    let d = out.deferred.get(dir);
-    if (!d) out.deferred.set(dir, (d = { tail: t.b, at: [], pages: [], shared: [], asLog: [], charge: { bytes: 0, inline: 0 }, nodes: 0 }));
-    d.at.push(t.at[j]!);
+    const j = ks[i]!, k = keys[i]!;
+    if (k !== lastK) {
+      lastK = k;
+      const root = rootOf.get(k)!, gs = groups.get(root);
+      if (eagerRoots.has(root) || !gs || gs.length !== 1) d = null;
+      else {
+        dir = gs[0]!;
+        d = out.deferred.get(dir) ?? null;
+        if (!d) out.deferred.set(dir, (d = { tail: t.b, at: [], pages: [], shared: [], asLog: [], charge: { bytes: 0, inline: 0 }, nodes: 0 }));
+      }
+    }
+    if (d === null) { out.eager.push(at[j]!); continue; }
+    d.at.push(at[j]!);
     const type = f.type[j], ino = f.ino[j]!;
-    charge(d, f, j, asLog);
-    if (type === RecordType.Inode && ino > max && !out.fresh.has(ino)) { out.fresh.set(ino, dir); d.nodes++; }
-    if (type === RecordType.Drop && (ino <= max || out.fresh.delete(ino))) d.nodes--;
+    if (type === RecordType.Inode) {
+      d.charge.bytes += inodeRecordBytes(f.n[j]!);
+      if (f.m[j]! > 0) { d.charge.inline++; d.charge.bytes += inlineRecordBytes(f.m[j]!); }
+      if (ino > max && !fresh.has(ino)) { fresh.set(ino, dir); d.nodes++; }
+    } else if (type === RecordType.Name) { if (f.x[j] !== 0) d.charge.bytes += nameRecordBytes(f.n[j]!); }
+    else if (type === RecordType.Map || type === RecordType.Span) {
+      if (asLog.size === 0) d.pages.push(f.x[j]!, f.n[j]!);
+      else pagesBesideLog(d, f.x[j]!, f.n[j]!, asLog);
+    } else if (type === RecordType.Drop && (ino <= max || fresh.delete(ino))) d.nodes--;
   }
   // A group whose records name pages the DATA runs list (restated with a dirty 32-page group, or let go and taken
   // again): those are reserved with the DATA runs, not again for the group.
   if (shares) for (const d of out.deferred.values()) {
     if (d.pages.length === 0) continue;
-    const own = normalRuns(d.pages), rest = cutRuns(own, Array.from(sorted!));
-    d.shared = cutRuns(own, rest);
-    d.pages = rest;
+    // A group holding every MAP's and SPAN's pages whole (a tail of one group's records): their union is joinStretches', sorted.
+    const own = asLog.size === 0 && 3 * d.pages.length === 2 * stretches.length ? joinedApart(mapped) : normalRuns(d.pages);
+    const { inside, outside } = inAndOut(own, sorted);
+    d.shared = inside;
+    d.pages = outside;
   }
   return out;
+}
+
+/** A node's place: its home group (HOMES); a node the tail made (past max) its own; no ino, or one no group holds, its own and eager (`bad`). */
+function placeOf(ino: number, max: number, homeOf: (ino: number) => number, bad: Set<number>): number {
+  if (!(ino >= 1)) { bad.add(0); return 0; }
+  if (ino > max) return ino;
+  const home = homeOf(ino);
+  if (home === 0) { bad.add(ino); return ino; }
+  return home;
 }
 
 /**
@@ -203,7 +221,7 @@ function joinStretches(st: readonly number[], places: Places): number[] {
   let end = -1, key = 0;
   for (let o = 0; o < order.length; o++) {
     const i = order[o]!, pfn = st[i]!, stop = pfn + st[i + 1]!;
-    if (pfn < end) places.union(st[i + 2]!, key);
+    if (pfn < end) { if (st[i + 2]! !== key) places.union(st[i + 2]!, key); }   // (most overlaps: records of one place)
     else { if (end >= 0) runs.push(end); runs.push(pfn); key = st[i + 2]!; }
     if (stop > end) end = stop;
   }
@@ -238,30 +256,17 @@ function byFirstPageSlow(st: readonly number[]): number[] {
   return order.sort((a, b) => st[a]! - st[b]!);
 }
 
-/** What deferred record j is charged at mount: as if it were new (an INODE its record and inline bytes, a NAME its record). */
-function charge(d: DeferredGroup, f: RecordFields, j: number, asLog: ReadonlySet<number>): void {
-  const type = f.type[j];
-  if (type === RecordType.Inode) {
-    d.charge.bytes += inodeRecordBytes(f.n[j]!);
-    if (f.m[j]! > 0) { d.charge.inline++; d.charge.bytes += inlineRecordBytes(f.m[j]!); }
-  } else if (type === RecordType.Name && f.x[j] !== 0) d.charge.bytes += nameRecordBytes(f.n[j]!);
-  else if (type === RecordType.Map || type === RecordType.Span) {
-    const pfn = f.x[j]!, count = f.n[j]!;
-    if (asLog.size === 0) { d.pages.push(pfn, count); return; }
-    // The stretches between the log's pages, those in a list of their own.
-    let from = pfn;
-    for (let p = pfn; p < pfn + count; p++) {
-      if (!asLog.has(p)) continue;
-      if (p > from) d.pages.push(from, p - from);
-      d.asLog.push(p);
-      from = p + 1;
-    }
-    if (pfn + count > from) d.pages.push(from, pfn + count - from);
+/** A deferred MAP's or SPAN's pages [pfn, pfn + count): the stretches between the log's pages, those in a list of their own. */
+function pagesBesideLog(d: DeferredGroup, pfn: number, count: number, asLog: ReadonlySet<number>): void {
+  let from = pfn;
+  for (let p = pfn; p < pfn + count; p++) {
+    if (!asLog.has(p)) continue;
+    if (p > from) d.pages.push(from, p - from);
+    d.asLog.push(p);
+    from = p + 1;
   }
+  if (pfn + count > from) d.pages.push(from, pfn + count - from);
 }
-
-/** Whether a record of this type is of a node (an INODE, DROP, MAP, UNMAP, SPAN: its ino f.ino), not a NAME, whose directory and target are not its node. */
-const ofNode = (type: number): boolean => type >= RecordType.Inode && type <= RecordType.Span && type !== RecordType.Name;
 
 /**
  * The records `ks` (places among a tail's records, fields f, in log order) less those of nodes the tail made and dropped
@@ -277,8 +282,11 @@ export function lessGone(f: RecordFields, ks: readonly number[], max: number): {
   // A node's records mostly come together (its INODE, then its MAPs): a run of one ino looks it up once.
   let maxIno = max, prev = -1;
   for (let i = 0; i < ks.length; i++) {
-    const j = ks[i]!, ino = f.ino[j]!, type = f.type[j]!;
-    if (!(ino > max) || !ofNode(type)) continue;
+    const j = ks[i]!, ino = f.ino[j]!;
+    if (!(ino > max)) continue;
+    const type = f.type[j]!;
+    // Only a record of a node (an INODE, DROP, MAP, UNMAP, SPAN: its ino f.ino), not a NAME, whose directory and target are not its node.
+    if (!(type >= RecordType.Inode && type <= RecordType.Span && type !== RecordType.Name)) continue;
     if (ino !== prev && !first.has(ino)) first.set(ino, type === RecordType.Inode ? i : -1);
     prev = ino;
     if (type === RecordType.Drop) lastDrop.set(ino, i);
@@ -292,7 +300,8 @@ export function lessGone(f: RecordFields, ks: readonly number[], max: number): {
   let of = -1, upTo = -1;
   for (let i = 0; i < ks.length; i++) {
     const j = ks[i]!, ino = f.ino[j]!;
-    if (ino > max && ofNode(f.type[j]!)) {
+    const type = ino > max ? f.type[j]! : 0;
+    if (type >= RecordType.Inode && type <= RecordType.Span && type !== RecordType.Name) {   // a record of a node the tail made
       if (ino !== of) { of = ino; upTo = until.get(ino) ?? -1; }
       if (i <= upTo) continue;
     }
