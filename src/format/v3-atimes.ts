@@ -90,12 +90,20 @@ export function decodeAtimesPagesAt(b: Uint8Array, at: number, length: number): 
     pages += count;
   }
   if (pages !== p) return `ATIMES_PAGES runs of ${pages} pages, ${p} first inos`;
-  const firsts = new Float64Array(p), crcs = new Uint32Array(p), f = at + ATIMES_PAGES_FIXED + ATIMES_PAGES_RUN * r, c = f + 8 * p;
+  const firsts = new Float64Array(p), f = at + ATIMES_PAGES_FIXED + ATIMES_PAGES_RUN * r, c = f + 8 * p;
+  let crcs: Uint32Array;
+  if (HOST_LE && (b.byteOffset + f) % 4 === 0) {
+    // Words in place, no call per page (a mount decodes a read-all session's records cold: 4 096 pages, ~ms by u64 calls).
+    const w = new Uint32Array(b.buffer, b.byteOffset + f, 3 * p);
+    for (let j = 0; j < p; j++) firsts[j] = w[2 * j + 1]! > 0x1fffff ? -1 : w[2 * j + 1]! * 2 ** 32 + w[2 * j]!;
+    crcs = w.slice(2 * p);
+  } else {
+    crcs = new Uint32Array(p);
+    for (let j = 0; j < p; j++) { firsts[j] = u64(b, f + 8 * j) ?? -1; crcs[j] = u32(b, c + 4 * j); }
+  }
   for (let j = 0; j < p; j++) {
-    const ino = u64(b, f + 8 * j);
-    if (ino === null || ino < lo || ino > hi || (j === 0 ? ino !== lo : ino <= firsts[j - 1]!)) return `ATIMES_PAGES page ${j}: first ino ${ino}`;
-    firsts[j] = ino;
-    crcs[j] = u32(b, c + 4 * j);
+    const ino = firsts[j]!;
+    if (ino < lo || ino > hi || (j === 0 ? ino !== lo : ino <= firsts[j - 1]!)) return `ATIMES_PAGES page ${j}: first ino ${ino < 0 ? 'over 2^53' : ino}`;
   }
   return { n, lo, hi, runs, firsts, crcs };
 }

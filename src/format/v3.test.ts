@@ -316,4 +316,16 @@ test('ATIMES_PAGES of v3 minor 6: layout, round trip, every malformed field name
   assert.match(String(bad((b) => b.writeBigUInt64LE(6n, 64))), /page 0: first ino 6/);
   assert.match(String(bad((b) => b.writeBigUInt64LE(5n, 72))), /page 1: first ino 5/);
   assert.match(String(bad((b) => b.writeBigUInt64LE(2000n, 80))), /page 2: first ino 2000/);
+  assert.match(String(bad((b) => b.writeBigUInt64LE(2n ** 60n, 80))), /page 2: first ino over 2\^53/);
+  // Read in place as words when 4-aligned, byte by byte when not: the same record, the same refusals.
+  for (const shift of [0, 1, 2, 3, 4]) {
+    const moved = Buffer.alloc(p.length + 8);
+    const at = (4 - (moved.byteOffset % 4)) % 4 + shift, q = moved.subarray(at, at + p.length);
+    p.copy(q);
+    const d = decodePayload(RecordType.AtimesPages, q);
+    assert.ok(typeof d !== 'string' && d.type === RecordType.AtimesPages, `shift ${shift}`);
+    assert.deepEqual({ ...d.r, crcs: [...d.r.crcs], firsts: [...d.r.firsts] }, { ...r, crcs: [...crcs], firsts: [...firsts] }, `shift ${shift}`);
+    q.writeBigUInt64LE(2n ** 60n, 72);
+    assert.match(String(decodePayload(RecordType.AtimesPages, q)), /page 1: first ino over 2\^53/, `shift ${shift}`);
+  }
 });

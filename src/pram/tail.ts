@@ -12,7 +12,7 @@
 // saying why, and the caller replays the whole log. Records that touch one group
 // only wait for that group's load instead (taildefer.ts, replayDeferred below).
 
-import { decodeAtimesAt, decodeAtimesPagesAt, GROUP_PAGES, inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RECORD_HEADER, RecordType, u32, type InodeRecord, type LogRecord, type SpanRecord } from '../format/v3.js';
+import { GROUP_PAGES, inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RECORD_HEADER, RecordType, u32, type InodeRecord, type LogRecord, type SpanRecord } from '../format/v3.js';
 import { assert } from '../format/assert.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import type { Group, GroupIndex } from './groups.js';
@@ -117,23 +117,19 @@ export function tailOverlay(raw: Buffer, src: TailSource, crcs: SpanCrcs, runsDa
  * group, kept whole, each node's atime settled when it is adopted (tailatimes.ts). A SPAN whose page crcs are damaged:
  * why the tail is refused.
  */
-function applied({ b, at, f, spanDamage }: TailRecords): { ks: number[]; atimes: TailAtimes | null } | string {
+function applied({ b, at, f, spanDamage, others }: TailRecords): { ks: number[]; atimes: TailAtimes | null } | string {
   const ks: number[] = [];
   let inCopy = false, atimes: TailAtimes | null = null, seq = 0;
   for (let k = 0; k < at.length; k++) {
     const type = f.type[k]!;
     if (type === RecordType.Published) { inCopy = publishedCopy(b, at[k]!) === 0; continue; }
     if (inCopy) continue;
-    if (type === RecordType.Atimes) {
-      const r = decodeAtimesAt(b, at[k]! + RECORD_HEADER, u32(b, at[k]! + 8), true);
-      assert(typeof r !== 'string', 'an ATIMES record checked by tailRecords decodes');
-      (atimes ??= new TailAtimes()).add(seq++, at[k]!, r);
-      continue;
-    }
-    if (type === RecordType.AtimesPages) {
-      const r = decodeAtimesPagesAt(b, at[k]! + RECORD_HEADER, u32(b, at[k]! + 8));
-      assert(typeof r !== 'string', 'an ATIMES_PAGES record checked by tailRecords decodes');
-      (atimes ??= new TailAtimes()).addPages(seq++, at[k]!, r);
+    if (type === RecordType.Atimes || type === RecordType.AtimesPages) {
+      // Decoded by tailRecords (ATIMES viewed in place, its inos checked on first use).
+      const rec = others.get(k);
+      if (rec?.type === RecordType.Atimes) (atimes ??= new TailAtimes()).add(seq++, at[k]!, rec.r);
+      else if (rec?.type === RecordType.AtimesPages) (atimes ??= new TailAtimes()).addPages(seq++, at[k]!, rec.r);
+      else assert(false, 'an ATIMES record of the tail was decoded by tailRecords');
       continue;
     }
     if (type === RecordType.Span && spanDamage?.has(at[k]!)) return 'a SPAN of the tail whose page crcs are damaged';

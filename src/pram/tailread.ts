@@ -13,7 +13,11 @@ import { decodedAt, recordsIn } from './groups.js';
  * The records of a lazy mount's tail, checked, none decoded: its bytes, each record's first byte, the fields deciding
  * where it goes (v3-peek.ts, by the same k), and the SPANs whose page crcs are damaged (their first bytes; null: none).
  */
-export interface TailRecords { b: Buffer; at: Uint32Array; f: RecordFields; spanDamage: ReadonlySet<number> | null }
+export interface TailRecords {
+  b: Buffer; at: Uint32Array; f: RecordFields; spanDamage: ReadonlySet<number> | null;
+  /** The records of a kind recordFields does not read (ATIMES, ATIMES_PAGES, PUBLISHED...), decoded once here: by k. */
+  others: ReadonlyMap<number, LogRecord>;
+}
 
 /**
  * The records in b checked as recordsIn checks them (every header and crc in one native call, each payload as its
@@ -26,24 +30,32 @@ export function tailRecords(b: Buffer, where: string): TailRecords | string {
   const at = n === null ? null : offs.slice(0, n);
   shrinkScratch();
   const read = at && recordFields(b, at);
-  if (read && read.bad < 0 && (read.others === 0 || othersDecode(b, at!, read.f))) return { b, at: at!, f: read.f, spanDamage: null };
+  const others = read && read.bad < 0 ? othersDecoded(b, at!, read.f, read.others) : null;
+  if (others) return { b, at: at!, f: read!.f, spanDamage: null, others };
   // Something does not check: recordsIn reads the records one by one then (and says what).
   const recs = recordsIn(b, where);
   if (typeof recs === 'string') return recs;
   const damaged = new Set<number>();
   for (const x of recs) if (x.rec.type === RecordType.Span && x.rec.r.crcsDamage) damaged.add(x.at);
-  const at1 = Uint32Array.from(recs, (x) => x.at);
-  return { b, at: at1, f: recordFields(b, at1).f, spanDamage: damaged.size ? damaged : null };
+  const at1 = Uint32Array.from(recs, (x) => x.at), decoded = new Map<number, LogRecord>();
+  recs.forEach((x, k) => { if (!(x.rec.type >= RecordType.Inode && x.rec.type <= RecordType.Span)) decoded.set(k, x.rec); });
+  return { b, at: at1, f: recordFields(b, at1).f, spanDamage: damaged.size ? damaged : null, others: decoded };
 }
 
-/** The records recordFields does not check (any kind but the six a commit writes: rare in a tail) decode. */
-function othersDecode(b: Buffer, at: Uint32Array, f: RecordFields): boolean {
-  for (let k = 0; k < at.length; k++) {
+/**
+ * The records recordFields does not check (any kind but the six a commit writes: a tail's ATIMES and ATIMES_PAGES,
+ * a few), each decoded once (the caller takes them from here: a cold decode twice cost ms), or null when one does not.
+ */
+function othersDecoded(b: Buffer, at: Uint32Array, f: RecordFields, count: number): Map<number, LogRecord> | null {
+  const out = new Map<number, LogRecord>();
+  for (let k = 0; k < at.length && out.size < count; k++) {
     const type = f.type[k]!;
     if (type >= RecordType.Inode && type <= RecordType.Span) continue;
-    if (typeof decodedAt(b, type, at[k]! + RECORD_HEADER, u32(b, at[k]! + 8)) === 'string') return false;
+    const rec = decodedAt(b, type, at[k]! + RECORD_HEADER, u32(b, at[k]! + 8));
+    if (typeof rec === 'string') return null;
+    out.set(k, rec);
   }
-  return true;
+  return out;
 }
 
 /** Tail records decoded into objects so far, in this process (tests hold a deferred group's records undecoded until its load). */
