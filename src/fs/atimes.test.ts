@@ -9,76 +9,20 @@ import { HeaderView, SLOT_EXT_AT, SLOT_CRC_AT, SLOT_EXT_LOG_RUNS } from '../form
 import { crc32cAt } from '../format/crc.js';
 import { align8, RECORD_HEADER, RecordType } from '../format/v3.js';
 import { crc32c } from '../format/crc.js';
-import { Volume } from './volume.js';
-import { ArenaHeaderHandoff } from '../pram/handoff.js';
-import { copyRam, logByte, logRecords, newRam } from './livekit.js';
-
-// One clock for every mount of a test, as time goes on across remounts (relatime compares with the times saved).
-let now = 1_700_000_000_000_000_000n;
-const clock = () => (now += 1000n);
-function mountOn(ram: SimRam, opts: { verify?: 'full' | 'lazy' } = {}): Volume {
-  const handoff = ArenaHeaderHandoff.attach(ram);
-  if (!(handoff instanceof ArenaHeaderHandoff)) throw new Error(handoff.message);
-  return Volume.mount({ mem: ram, handoff, clock, keepMemOpen: true, verify: opts.verify ?? 'full' });
-}
+import { copyRam, logByte, logRecords } from './livekit.js';
+import { atimes, atimesTree, mountOn, readAll, tailRecordsOf, walk } from './atimeskit.js';
 
 const DIRS = 12, FILES = 9;
 
 /** A tree of DIRS directories (some nested) of FILES files each, inline and paged; unmounted (its log compacted with its index). */
-function tree(): SimRam {
-  const ram = newRam(4096);
-  const vol = mountOn(ram);
-  let parent = 1;
-  for (let d = 0; d < DIRS; d++) {
-    const dir = (vol.mkdir(d % 3 === 0 ? 1 : parent, `d${d}`, 0o755, 0, 0) as { ino: number }).ino;
-    parent = dir;
-    for (let f = 0; f < FILES; f++) {
-      const a = vol.mknod(dir, `f${f}`, 0o100644, 0, 0, 0) as { ino: number };
-      assert.equal(vol.write(a.ino, 0, Buffer.alloc(f % 2 ? 100 : 5000, d * 16 + f)), f % 2 ? 100 : 5000);
-    }
-  }
-  assert.equal(vol.unmount(), 0);
-  return ram;
-}
-
-/** Every node reached from the root: ino -> its attributes (no read: getattr changes no atime). */
-function walk(vol: Volume): Map<number, { atimeNs: bigint; mode: number; size: number }> {
-  const out = new Map<number, { atimeNs: bigint; mode: number; size: number }>();
-  const go = (dir: number) => {
-    const list = vol.readdir(dir, 0, 1 << 20);
-    if (typeof list === 'number') throw new Error(`readdir ${dir}: ${list}`);
-    for (const e of list) {
-      if (e.name === '.' || e.name === '..') continue;
-      const a = vol.getattr(e.ino);
-      if (typeof a === 'number') throw new Error(`getattr ${e.ino}: ${a}`);
-      out.set(e.ino, { atimeNs: a.atimeNs, mode: a.mode, size: a.size });
-      if ((a.mode & 0o170000) === 0o040000) go(e.ino);
-    }
-  };
-  go(1);
-  return out;
-}
-
-const atimes = (vol: Volume) => new Map([...walk(vol)].map(([ino, a]) => [ino, a.atimeNs]));
-
-/** Reads every file whole. */
-function readAll(vol: Volume): void {
-  for (const [ino, a] of walk(vol)) if ((a.mode & 0o170000) === 0o100000) assert.equal((vol.read(ino, 0, a.size) as Buffer).length, a.size);
-}
-
+const tree = (): SimRam => atimesTree(DIRS, FILES, (f) => f % 2 ? 100 : 5000);
 /** The types of the records after the compaction's RUNS (the tail). */
-function tailTypes(ram: SimRam): number[] {
-  const recs = logRecords(ram);
-  let last = -1;
-  recs.forEach((r, i) => { if (r.type === RecordType.Runs) last = i; });
-  assert.ok(last >= 0, 'the log has its index and RUNS');
-  return recs.slice(last + 1).map((r) => r.type);
-}
+const tailTypes = (ram: SimRam): number[] => tailRecordsOf(ram).map((r) => r.type);
 
 /** Mounted lazily (booted from the index, with its tail) and whole: the atimes each gives every node, and the lazy log. */
 function bothMounts(ram: SimRam, label: string): { lazy: Map<number, bigint>; full: Map<number, bigint>; groupsAtMount: number } {
-  const full = mountOn(copyRam(ram), { verify: 'full' });
-  const lazy = mountOn(copyRam(ram), { verify: 'lazy' });
+  const full = mountOn(copyRam(ram), 'full');
+  const lazy = mountOn(copyRam(ram), 'lazy');
   const log = lazy.pram!.lazyLog;
   assert.ok(log?.tail, `${label}: booted lazily with a tail`);
   // (The root's group is loaded by every mount: the volume begins there.)
@@ -169,7 +113,7 @@ test('a node unlinked after its ATIMES entry is gone in both mounts; the others 
   const want = atimes(vol);
   for (const d of [d0, d1, d3]) want.delete(d);
   assert.equal(vol.unmount(), 0);
-  const lazy = mountOn(copyRam(ram), { verify: 'lazy' });
+  const lazy = mountOn(copyRam(ram), 'lazy');
   assert.ok(lazy.pram!.lazyLog!.tail!.touched.size >= 2, 'the rename\'s groups are replayed at mount');
   lazy.detach();
   const m = bothMounts(ram, 'unlinked');
@@ -191,7 +135,7 @@ test('an image of v3 minor 3 (header version 6, slot extension 5, no ATIMES) mou
   ram.page(0).writeUInt32LE(crc32cAt(ram.page(0), o, SLOT_CRC_AT), o + SLOT_CRC_AT);
   assert.equal(new HeaderView(ram.page(0)).current()!.slot.generation, cur.slot.generation, 'the slot reads back');
   const want = atimes(mountOn(copyRam(ram)));
-  const lazy = mountOn(copyRam(ram), { verify: 'lazy' });
+  const lazy = mountOn(copyRam(ram), 'lazy');
   assert.ok(lazy.pram!.lazyLog, 'booted lazily');
   assert.deepEqual(atimes(lazy), want);
   assert.deepEqual(lazy.losses, []);
@@ -224,7 +168,7 @@ test('a bit flipped inside an ATIMES record: an exact loss (those files keep the
   const b = logByte(ram, recs[0]!, 16 + 8 + 16 * 2 + 9);         // entry 2's atime
   ram.page(b.pfn)[b.off]! ^= 0x10;
   for (const verify of ['full', 'lazy'] as const) {
-    vol = mountOn(copyRam(ram), { verify });
+    vol = mountOn(copyRam(ram), verify);
     const lost = vol.losses.filter((l) => /ATIMES.*atime updates of up to \d+ files in the commit at pfn:[0-9a-f]+ are lost: kept the earlier atime/.test(l.what));
     assert.equal(lost.length, 1, `${verify}: ${JSON.stringify(vol.losses)}`);
     assert.equal(vol.losses.length, 1, `${verify}: nothing else lost`);
@@ -253,7 +197,7 @@ test('an ATIMES record whose crc holds but whose inos are out of order: a full r
   for (let k = 0; k < total; k++) byte(k)[0] = bytes[k]!;
   const got = new Map<string, Map<number, bigint>>();
   for (const verify of ['full', 'lazy'] as const) {
-    vol = mountOn(copyRam(ram), { verify });
+    vol = mountOn(copyRam(ram), verify);
     if (verify === 'lazy') assert.ok(vol.pram!.lazyLog?.tail?.atimes, 'booted lazily: the entries are not walked at mount');
     got.set(verify, atimes(vol));
     const lost = vol.losses.filter((l) => /ATIMES.*malformed.*atime updates of up to \d+ files in the commit at pfn:[0-9a-f]+ are lost: kept the earlier atime/.test(l.what));

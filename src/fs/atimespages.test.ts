@@ -10,70 +10,17 @@ import { Owner } from '../boot/frames.js';
 import { HeaderView, SLOT_CRC_AT, SLOT_EXT_AT, SLOT_EXT_LOG_PUBLISHED } from '../format/header.js';
 import { crc32cAt } from '../format/crc.js';
 import { decodePayload, RECORD_HEADER, RecordType, type AtimesPagesRecord } from '../format/v3.js';
-import { Volume } from './volume.js';
-import { ArenaHeaderHandoff } from '../pram/handoff.js';
+import type { Volume } from './volume.js';
 import { atimesPagesRead } from '../pram/atimespages.js';
-import { copyRam, logByte, logRecords, mountOn as lkMount, newRam, PS, slicedCompaction } from './livekit.js';
-
-// One clock for every mount of a test, as time goes on across remounts (relatime compares with the times saved).
-let now = 1_700_000_000_000_000_000n;
-const clock = () => (now += 1000n);
-function mountOn(ram: SimRam, verify: 'full' | 'lazy' = 'full'): Volume {
-  const handoff = ArenaHeaderHandoff.attach(ram);
-  if (!(handoff instanceof ArenaHeaderHandoff)) throw new Error(handoff.message);
-  return Volume.mount({ mem: ram, handoff, clock, keepMemOpen: true, verify });
-}
+import { copyRam, logByte, logRecords, mountOn as lkMount, PS, slicedCompaction } from './livekit.js';
+import { atimes, atimesTree, mountOn, readAll, tailRecordsOf, walk } from './atimeskit.js';
 
 const DIRS = 8, FILES = 100;            // 808 atime-only changes after a read of everything: 4 pages of entries
 
-/** DIRS directories (some nested) of FILES small files each; unmounted (its log compacted with its index). */
-function tree(): SimRam {
-  const ram = newRam(4096);
-  const vol = mountOn(ram);
-  let parent = 1;
-  for (let d = 0; d < DIRS; d++) {
-    const dir = (vol.mkdir(d % 3 === 0 ? 1 : parent, `d${d}`, 0o755, 0, 0) as { ino: number }).ino;
-    parent = dir;
-    for (let f = 0; f < FILES; f++) {
-      const a = vol.mknod(dir, `f${f}`, 0o100644, 0, 0, 0) as { ino: number };
-      assert.equal(vol.write(a.ino, 0, Buffer.alloc(f % 10 ? 100 : 5000, d * 16 + f)), f % 10 ? 100 : 5000);
-    }
-  }
-  assert.equal(vol.unmount(), 0);
-  return ram;
-}
-
-/** Every node reached from the root: ino -> its attributes (getattr changes no atime). */
-function walk(vol: Volume): Map<number, { atimeNs: bigint; mode: number; size: number }> {
-  const out = new Map<number, { atimeNs: bigint; mode: number; size: number }>();
-  const go = (dir: number) => {
-    const list = vol.readdir(dir, 0, 1 << 20);
-    if (typeof list === 'number') throw new Error(`readdir ${dir}: ${list}`);
-    for (const e of list) {
-      if (e.name === '.' || e.name === '..') continue;
-      const a = vol.getattr(e.ino);
-      if (typeof a === 'number') throw new Error(`getattr ${e.ino}: ${a}`);
-      out.set(e.ino, { atimeNs: a.atimeNs, mode: a.mode, size: a.size });
-      if ((a.mode & 0o170000) === 0o040000) go(e.ino);
-    }
-  };
-  go(1);
-  return out;
-}
-
-const atimes = (vol: Volume) => new Map([...walk(vol)].map(([ino, a]) => [ino, a.atimeNs]));
+/** DIRS directories (some nested) of FILES small files each, one in ten of 5000 bytes; unmounted (its log compacted with its index). */
+const tree = (): SimRam => atimesTree(DIRS, FILES, (f) => f % 10 ? 100 : 5000);
 const files = (vol: Volume) => [...walk(vol)].filter(([, a]) => (a.mode & 0o170000) === 0o100000).map(([ino, a]) => [ino, a.size] as const);
-
-function readAll(vol: Volume): void {
-  for (const [ino, size] of files(vol)) assert.equal((vol.read(ino, 0, size) as Buffer).length, size);
-}
-
-/** The tail's records (after the compaction's RUNS). */
-function tail(ram: SimRam): ReturnType<typeof logRecords> {
-  const recs = logRecords(ram), runs = recs.map((r) => r.type).lastIndexOf(RecordType.Runs);
-  assert.ok(runs >= 0, 'the log has its index and RUNS');
-  return recs.slice(runs + 1);
-}
+const tail = tailRecordsOf;
 
 /** The ATIMES_PAGES records of the tail, decoded. */
 function pagedRecords(ram: SimRam): AtimesPagesRecord[] {
