@@ -34,34 +34,24 @@ async function settled(pfs: Pfs): Promise<number[]> {
 
 const pages = pagesOf;
 
-for (const extents of [false, true]) test(`checked ahead (${extents ? 'runs of 32 pages' : 'a MAP record per page'}): a flipped bit reads EIO for exactly its ${extents ? 'run' : 'page'}, reported once, every other page as written`, async () => {
-  const seed = Number(process.env.SEED ?? 0xa4ead);
+/**
+ * A file of `size` seeded bytes written to a fresh arena, one bit flipped in its page `pick(r)`, the arena mounted
+ * lazily: `body` gets the mount, the bytes and the page (unmounted after; the seed printed when it fails; the arena removed).
+ */
+async function withFlipped(name: string, seed: number, o: { size: number; arenaBytes: number; extents?: boolean; pick: (r: Prng) => number },
+  body: (pfs: Pfs, data: Buffer, page: number) => Promise<void>): Promise<void> {
   const r = new Prng(seed);
-  const arena = `/dev/shm/ahead-api-flip-${process.pid}.pram`;
+  const arena = `/dev/shm/ahead-api-${name}-${process.pid}.pram`;
   try {
-    const data = content(SIZE, r);
-    const w = await mount({ arena, extents, create: { sizeBytes: 64 * MIB }, ...quiet });
+    const data = content(o.size, r);
+    const w = await mount({ arena, extents: o.extents, create: { sizeBytes: o.arenaBytes }, ...quiet });
     await w.writeFile('/f', data);
     await w.unmount();
-    const page = r.below(SIZE / PS);
+    const page = o.pick(r);
     flipBitInPage(arena, data.subarray(page * PS, page * PS + 256), r);
-
     const pfs = await mount({ arena, verify: 'lazy', ...quiet });
     try {
-      await pfs.stat('/f');          // the root's group loads on the first request: the thread gets the file's sums
-      const v = await settled(pfs);
-      assert.ok(v[2]! > 0, `blocks found good: ${v}`);
-      assert.ok(v[3]! >= 1 && v[3]! <= 2, `the damaged block differs (a run may reach into the next): ${v}`);
-      assert.equal(pfs.losses.length, 0, 'the thread reports nothing itself');
-      const all = await pages(pfs, '/f', SIZE);
-      const bad = all.flatMap((p, i) => (typeof p === 'string' ? [i] : []));
-      for (const [i, p] of all.entries()) if (typeof p !== 'string') assert.ok(p.equals(data.subarray(i * PS, (i + 1) * PS)), `page ${i} reads as written`);
-      assert.ok(bad.includes(page), 'the flipped page reads EIO');
-      if (extents) assert.ok(bad.length > 1 && bad.length <= 32 && bad.at(-1)! - bad[0]! === bad.length - 1, `one run fails: ${bad}`);
-      else assert.deepEqual(bad, [page], 'the flipped page alone fails');
-      for (const i of bad) assert.equal(all[i], 'EIO');
-      oneLoss(pfs, '/f', { start: bad[0]! * PS, end: (bad.at(-1)! + 1) * PS });
-      assert.equal(pfs.volume.pram!.stats().unverified, 0, 'every page read is verified');
+      await body(pfs, data, page);
     } finally {
       await pfs.unmount({ save: false });
     }
@@ -71,102 +61,84 @@ for (const extents of [false, true]) test(`checked ahead (${extents ? 'runs of 3
   } finally {
     fs.rmSync(arena, { force: true });
   }
+}
+
+/** Every page of /f but `page` reads as written, `page` reads EIO. */
+async function allButFlipped(pfs: Pfs, data: Buffer, size: number, page: number): Promise<void> {
+  const all = await pages(pfs, '/f', size);
+  for (const [i, p] of all.entries()) if (i !== page) assert.ok(typeof p !== 'string' && p.equals(data.subarray(i * PS, (i + 1) * PS)), `page ${i} reads as written`);
+  assert.equal(all[page], 'EIO', 'the flipped page reads EIO');
+}
+
+for (const extents of [false, true]) test(`checked ahead (${extents ? 'runs of 32 pages' : 'a MAP record per page'}): a flipped bit reads EIO for exactly its ${extents ? 'run' : 'page'}, reported once, every other page as written`, async () => {
+  await withFlipped('flip', Number(process.env.SEED ?? 0xa4ead), { size: SIZE, arenaBytes: 64 * MIB, extents, pick: (r) => r.below(SIZE / PS) }, async (pfs, data, page) => {
+    await pfs.stat('/f');          // the root's group loads on the first request: the thread gets the file's sums
+    const v = await settled(pfs);
+    assert.ok(v[2]! > 0, `blocks found good: ${v}`);
+    assert.ok(v[3]! >= 1 && v[3]! <= 2, `the damaged block differs (a run may reach into the next): ${v}`);
+    assert.equal(pfs.losses.length, 0, 'the thread reports nothing itself');
+    const all = await pages(pfs, '/f', SIZE);
+    const bad = all.flatMap((p, i) => (typeof p === 'string' ? [i] : []));
+    for (const [i, p] of all.entries()) if (typeof p !== 'string') assert.ok(p.equals(data.subarray(i * PS, (i + 1) * PS)), `page ${i} reads as written`);
+    assert.ok(bad.includes(page), 'the flipped page reads EIO');
+    if (extents) assert.ok(bad.length > 1 && bad.length <= 32 && bad.at(-1)! - bad[0]! === bad.length - 1, `one run fails: ${bad}`);
+    else assert.deepEqual(bad, [page], 'the flipped page alone fails');
+    for (const i of bad) assert.equal(all[i], 'EIO');
+    oneLoss(pfs, '/f', { start: bad[0]! * PS, end: (bad.at(-1)! + 1) * PS });
+    assert.equal(pfs.volume.pram!.stats().unverified, 0, 'every page read is verified');
+  });
 });
 
 test('a reader that reads ahead of the thread: the thread leaves it the blocks after its own and goes on far ahead (SKIP_BLOCKS), its last pass checks what no reader took; a flipped bit past the reader\'s block still reads EIO at its page, reported once', async () => {
-  const seed = Number(process.env.SEED ?? 0x5c1b);
-  const r = new Prng(seed);
-  const arena = `/dev/shm/ahead-api-skip-${process.pid}.pram`;
-  const size = 64 * MIB;
-  try {
-    const data = content(size, r);
-    const w = await mount({ arena, create: { sizeBytes: 96 * MIB }, ...quiet });
-    await w.writeFile('/f', data);
-    await w.unmount();
-    // The reader starts at 24 MiB, the flip lies 8-32 MiB past it: blocks the thread skips once it meets the reader there.
-    const start = 24 * MIB, page = (start + 8 * MIB) / PS + r.below(24 * MIB / PS);
-    flipBitInPage(arena, data.subarray(page * PS, page * PS + 256), r);
-
-    const pfs = await mount({ arena, verify: 'lazy', ...quiet });
-    try {
-      {
-        await using h = await pfs.open('/f', 'r');
-        const b = Buffer.alloc(MIB);
-        for (let off = start; off < start + 4 * MIB; off += MIB) {
-          assert.equal((await h.read(b, 0, MIB, off)).bytesRead, MIB);
-          assert.ok(b.equals(data.subarray(off, off + MIB)), `the bytes at ${off} read as written`);
-        }
+  const size = 64 * MIB, start = 24 * MIB;
+  // The reader starts at 24 MiB, the flip lies 8-32 MiB past it: blocks the thread skips once it meets the reader there.
+  await withFlipped('skip', Number(process.env.SEED ?? 0x5c1b), { size, arenaBytes: 96 * MIB, pick: (r) => (start + 8 * MIB) / PS + r.below(24 * MIB / PS) }, async (pfs, data, page) => {
+    {
+      await using h = await pfs.open('/f', 'r');
+      const b = Buffer.alloc(MIB);
+      for (let off = start; off < start + 4 * MIB; off += MIB) {
+        assert.equal((await h.read(b, 0, MIB, off)).bytesRead, MIB);
+        assert.ok(b.equals(data.subarray(off, off + MIB)), `the bytes at ${off} read as written`);
       }
-      const v = await settled(pfs);
-      assert.ok(v[2]! > 0 && v[3]! === 1, `the thread found blocks good and the damaged one differing, in a pass or the last: ${v}`);
-      assert.equal(pfs.losses.length, 0, 'nothing reported before the damaged page is read');
-      const all = await pages(pfs, '/f', size);
-      for (const [i, p] of all.entries()) if (i !== page) assert.ok(typeof p !== 'string' && p.equals(data.subarray(i * PS, (i + 1) * PS)), `page ${i} reads as written`);
-      assert.equal(all[page], 'EIO', 'the flipped page reads EIO');
-      oneLoss(pfs, '/f', { start: page * PS, end: (page + 1) * PS });
-      assert.equal(pfs.volume.pram!.stats().unverified, 0, 'every page read is verified');
-    } finally {
-      await pfs.unmount({ save: false });
     }
-  } catch (e) {
-    console.log(`SEED=${seed}`);
-    throw e;
-  } finally {
-    fs.rmSync(arena, { force: true });
-  }
+    const v = await settled(pfs);
+    assert.ok(v[2]! > 0 && v[3]! === 1, `the thread found blocks good and the damaged one differing, in a pass or the last: ${v}`);
+    assert.equal(pfs.losses.length, 0, 'nothing reported before the damaged page is read');
+    await allButFlipped(pfs, data, size, page);
+    oneLoss(pfs, '/f', { start: page * PS, end: (page + 1) * PS });
+    assert.equal(pfs.volume.pram!.stats().unverified, 0, 'every page read is verified');
+  });
 });
 
 test('a reader in blocks the thread has not reached (lone pages, checked by the reader a block\'s worth at a time): a 1 MiB read stops short before a flipped page, the page reads EIO, reported once; every other page as written', async () => {
-  const seed = Number(process.env.SEED ?? 0x1e7a1);
-  const r = new Prng(seed);
-  const arena = `/dev/shm/ahead-api-reader-${process.pid}.pram`;
-  const size = 64 * MIB;
-  try {
-    const data = content(size, r);
-    const w = await mount({ arena, create: { sizeBytes: 96 * MIB }, ...quiet });
-    await w.writeFile('/f', data);
-    await w.unmount();
-    // The reader starts in the file's last 8 MiB, the thread at its first block: the reader's blocks are its own.
-    // The flip lies inside the second 1 MiB read, not on a read's first page.
-    const start = size - 8 * MIB, page = (start + MIB) / PS + 1 + r.below(MIB / PS - 1);
-    flipBitInPage(arena, data.subarray(page * PS, page * PS + 256), r);
-
-    const pfs = await mount({ arena, verify: 'lazy', ...quiet });
-    try {
-      {
-        await using h = await pfs.open('/f', 'r');
-        const b = Buffer.alloc(MIB);
-        for (let off = start; off < size;) {
-          let n: number;
-          try {
-            n = (await h.read(b, 0, MIB, off)).bytesRead;
-          } catch (e) {
-            assert.equal((e as { code: string }).code, 'EIO');
-            assert.equal(off, page * PS, 'EIO only at the flipped page');
-            off += PS;
-            continue;
-          }
-          assert.equal(n, off < page * PS && page * PS < off + MIB ? page * PS - off : Math.min(MIB, size - off), `the read at ${off} stops short before the flipped page only`);
-          assert.ok(b.subarray(0, n).equals(data.subarray(off, off + n)), `the bytes at ${off} read as written`);
-          off += n;
+  const size = 64 * MIB, start = size - 8 * MIB;
+  // The reader starts in the file's last 8 MiB, the thread at its first block: the reader's blocks are its own.
+  // The flip lies inside the second 1 MiB read, not on a read's first page.
+  await withFlipped('reader', Number(process.env.SEED ?? 0x1e7a1), { size, arenaBytes: 96 * MIB, pick: (r) => (start + MIB) / PS + 1 + r.below(MIB / PS - 1) }, async (pfs, data, page) => {
+    {
+      await using h = await pfs.open('/f', 'r');
+      const b = Buffer.alloc(MIB);
+      for (let off = start; off < size;) {
+        let n: number;
+        try {
+          n = (await h.read(b, 0, MIB, off)).bytesRead;
+        } catch (e) {
+          assert.equal((e as { code: string }).code, 'EIO');
+          assert.equal(off, page * PS, 'EIO only at the flipped page');
+          off += PS;
+          continue;
         }
+        assert.equal(n, off < page * PS && page * PS < off + MIB ? page * PS - off : Math.min(MIB, size - off), `the read at ${off} stops short before the flipped page only`);
+        assert.ok(b.subarray(0, n).equals(data.subarray(off, off + n)), `the bytes at ${off} read as written`);
+        off += n;
       }
-      const v = await settled(pfs);
-      assert.ok(v[4]! >= 4, `the reader checked the blocks it read itself: ${v}`);
-      oneLoss(pfs, '/f', { start: page * PS, end: (page + 1) * PS });
-      const all = await pages(pfs, '/f', size);
-      for (const [i, p] of all.entries()) if (i !== page) assert.ok(typeof p !== 'string' && p.equals(data.subarray(i * PS, (i + 1) * PS)), `page ${i} reads as written`);
-      assert.equal(all[page], 'EIO', 'the flipped page still reads EIO');
-      assert.equal(pfs.losses.length, 1, 'reported once');
-    } finally {
-      await pfs.unmount({ save: false });
     }
-  } catch (e) {
-    console.log(`SEED=${seed}`);
-    throw e;
-  } finally {
-    fs.rmSync(arena, { force: true });
-  }
+    const v = await settled(pfs);
+    assert.ok(v[4]! >= 4, `the reader checked the blocks it read itself: ${v}`);
+    oneLoss(pfs, '/f', { start: page * PS, end: (page + 1) * PS });
+    await allButFlipped(pfs, data, size, page);
+    assert.equal(pfs.losses.length, 1, 'reported once');
+  });
 });
 
 for (const extents of [false, true]) test(`checked ahead (${extents ? 'runs' : 'lone pages'}): pages written while the thread runs (whole pages, parts of pages, into unverified runs) are never lost, and read back as written after a remount`, async () => {
