@@ -58,7 +58,10 @@ function othersDecoded(b: Buffer, at: Uint32Array, f: RecordFields, count: numbe
   return out;
 }
 
-/** Tail records decoded into objects so far, in this process (tests hold a deferred group's records undecoded until its load). */
+/**
+ * Tail records taken so far, in this process: decoded into objects, or passed over undecoded as an INODE a later one
+ * replaces (tail.ts applyDeferred). Tests hold a deferred group's records untaken until its load, and taken once.
+ */
 export const tailDecodes = { records: 0 };
 
 /** The tail's records at the given first bytes, decoded (each checked by tailRecords: none fails): the eager ones at mount, a deferred group's at its load. */
