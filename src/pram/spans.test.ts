@@ -100,3 +100,28 @@ test('a span that cannot be claimed whole: the pages that can are kept (as piece
   for (const pfn of [40, 49, 52, 59, 250, 255, 100, 109]) assert.equal(frames.owner[pfn], Owner.Data, `pfn ${pfn} claimed`);
   assert.equal(frames.owner[50], Owner.Meta);
 });
+
+test('a thin SPAN\'s crcs: read once for a run of its pieces, into the lazy log\'s scratch (none kept), again only after another\'s were read', () => {
+  const c = new SpanCrcs(), reads: number[] = [], scratch = new Uint32Array(SPAN_BLOCK);
+  // The lazy log's reader: a view of one scratch, overwritten by each read (entry p's crc k: 1000 p + k).
+  c.later = (pos, count, keep) => {
+    assert.equal(keep, false, 'no crcs kept');
+    reads.push(pos);
+    for (let k = 0; k < count; k++) scratch[k] = 1000 * pos + k;
+    return scratch.subarray(0, count);
+  };
+  const thin = (pos: number, count: number) => c.addRecord({ ino: 5, index: 0, pfn: 100, count, flags: 0, crcs: new Uint32Array(0), crcsPos: pos } as Parameters<SpanCrcs['addRecord']>[0]);
+  const a = thin(1, 64), b = thin(2, 32), own = c.add(Uint32Array.from([7, 8, 9]));
+  assert.equal(reads.length, 0, 'nothing read when kept');
+  assert.deepEqual(Array.from(c.of(a, 4)), [1000, 1001, 1002, 1003]);
+  assert.deepEqual(Array.from(c.of(a + 10, 3)), [1010, 1011, 1012], 'the next piece: the same read');
+  assert.deepEqual(Array.from(c.of(own + 1, 2)), [8, 9], 'a span\'s own crcs read nothing');
+  assert.deepEqual(Array.from(c.of(a + 60, 4)), [1060, 1061, 1062, 1063]);
+  assert.deepEqual(reads, [1], 'one read for the run of pieces');
+  assert.deepEqual(Array.from(c.of(b + 31, 1)), [2031]);
+  assert.deepEqual(Array.from(c.of(a + 20, 2)), [1020, 1021], 'read again after another\'s overwrote the scratch');
+  assert.deepEqual(reads, [1, 2, 1]);
+  assert.deepEqual(Array.from(c.ofRecord({ ino: 5, index: 0, pfn: 1, count: 2, flags: 0, crcs: new Uint32Array(0), crcsPos: 3 } as Parameters<SpanCrcs['addRecord']>[0])), [3000, 3001]);
+  assert.deepEqual(Array.from(c.of(a + 5, 1)), [1005], 'a record\'s read overwrites the scratch too');
+  assert.deepEqual(reads, [1, 2, 1, 3, 1]);
+});

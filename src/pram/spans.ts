@@ -61,8 +61,11 @@ export class SpanCrcs {
   private gathered: Uint32Array | null = null;
   /** Where a thin SPAN's crcs are read from (an entry of seg -1 holds its record's stream place in off): set by the lazy log. */
   later: LaterCrcs | null = null;
+  /** The thin entry whose crcs `thinView` holds (-1: none), a view of the lazy log's scratch: valid until the next read. */
+  private thinAt = -1;
+  private thinView: Uint32Array | null = null;
 
-  reset(): void { this.views = []; this.seg = []; this.off = []; this.count = []; }
+  reset(): void { this.views = []; this.seg = []; this.off = []; this.count = []; this.thinAt = -1; this.thinView = null; }
 
   /** A SPAN's crcs kept: its own view, or (a thin SPAN) its record's place, read when first asked for; returns crcAt of its first page. */
   addRecord(r: SpanRecord): number {
@@ -78,6 +81,7 @@ export class SpanCrcs {
 
   private readLater(pos: number, count: number, keep: boolean): Uint32Array {
     if (!this.later) assert(false, 'a thin SPAN\'s crcs asked for before the lazy log reads them');
+    this.thinAt = -1;                  // the scratch the last read left is overwritten
     return this.later!(pos, count, keep);
   }
 
@@ -102,8 +106,13 @@ export class SpanCrcs {
   of(crcAt: number, count: number): Uint32Array {
     const e = Math.floor(crcAt / SPAN_BLOCK), at = crcAt % SPAN_BLOCK;
     if (!(at + count <= this.count[e]!)) assert(false, `crcs ${at}+${count} of a span of ${this.count[e]}`);
-    // A thin SPAN's: read whole once (its crc covers them all), kept as a view for the pieces a cut left.
-    if (this.seg[e] === -1 && !this.views[e]) this.views[e] = this.readLater(this.off[e]!, this.count[e]!, true);
+    // A thin SPAN's: read whole (its crc covers them all) into the lazy log's scratch, kept for the pieces a cut left
+    // while no other is read (adoption asks for them in file order, and copies each at once). A fresh array per SPAN
+    // cost its pages' first touches: ~64 a GiB of a file a tail's records replayed, 16 KiB each.
+    if (this.seg[e] === -1) {
+      if (this.thinAt !== e) { this.thinView = this.readLater(this.off[e]!, this.count[e]!, false); this.thinAt = e; }
+      return this.thinView!.subarray(at, at + count);
+    }
     const v = this.views[e];
     return v ? v.subarray(at, at + count) : this.gather(this.seg[e]!, this.off[e]! + 4 * at, count);
   }
