@@ -166,9 +166,14 @@ export function cutSpans(n: SpanHolder, from: number, end: number): void {
 
 /** A SPAN applied: whatever spans held in its range goes (the caller cuts the groups' runs), then the span is the block's. */
 export function addSpan(n: SpanHolder, index: number, pfn: number, count: number, crcAt: number, flags: number): void {
-  const b = Math.floor(index / SPAN_BLOCK);
   // A span lies in one block: only that block's spans can be cut (a group's file, span after span: none has any yet).
-  if (n.blocks?.has(b)) cutSpans(n, index, index + count);
+  if (n.blocks?.has(Math.floor(index / SPAN_BLOCK))) cutSpans(n, index, index + count);
+  placeSpan(n, index, pfn, count, crcAt, flags);
+}
+
+/** A SPAN applied where the node holds nothing (the caller knows: apply.ts restating): the span is its block's. */
+export function placeSpan(n: SpanHolder, index: number, pfn: number, count: number, crcAt: number, flags: number): void {
+  const b = Math.floor(index / SPAN_BLOCK);
   const spans = (n.blocks ??= new Map()).get(b);
   if (spans) spans.push(index, pfn, count, crcAt, flags);
   else n.blocks.set(b, [index, pfn, count, crcAt, flags]);

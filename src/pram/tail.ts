@@ -17,7 +17,7 @@ import { assert } from '../format/assert.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import type { Group, GroupIndex } from './groups.js';
 import { tailDecoded, tailDecodes, tailRecords, type TailRecords } from './tailread.js';
-import { applyRecord, RUN, type ReplayNode, type ReplayState } from './apply.js';
+import { applyRecord, restating, RUN, type ReplayNode, type ReplayState } from './apply.js';
 import { addSpan, SPAN, spansInOrder, type SpanCrcs } from './spans.js';
 import { normalRuns, cutRuns } from './pageruns.js';
 import { lessGone, replacedInodes, splitTail, type DeferredGroup } from './taildefer.js';
@@ -317,18 +317,19 @@ export function replayDeferred(g: Parameters<typeof replayGroup>[0], dir: number
 }
 
 /**
- * A deferred group's records applied over its replayed state in log order, as a full replay applies them, less the
- * decoding of an INODE a later one of its node replaces (taildefer.ts replacedInodes): it only makes its node when
- * there is none, its record a stand-in the later INODE sets (checked: none is left).
+ * A deferred group's records applied over its replayed state in log order, as a full replay applies them (a restated
+ * group's SPANs and MAPs without their cuts: apply.ts restating), less the decoding of an INODE a later one of its
+ * node replaces (taildefer.ts replacedInodes): it only makes its node when there is none, its record a stand-in the
+ * later INODE sets (checked: none is left).
  */
 function applyDeferred(st: ReplayState, d: DeferredGroup, crcs: SpanCrcs, orphan: (type: string, ino: number) => void): void {
-  const spanCrcs = (r: SpanRecord) => crcs.add(r.crcs), replaced = replacedInodes(d.tail, d.at);
-  if (!replaced) { for (const rec of tailDecoded(d.tail, d.at)) applyRecord(st, rec, spanCrcs, orphan); return; }
+  const apply = restating(st, (r: SpanRecord) => crcs.add(r.crcs), orphan), replaced = replacedInodes(d.tail, d.at);
+  if (!replaced) { for (const rec of tailDecoded(d.tail, d.at)) apply(rec); return; }
   const recs = tailDecoded(d.tail, d.at.filter((_, k) => replaced[k] === 0)), made: number[] = [];
   tailDecodes.records += d.at.length - recs.length;
   for (let k = 0, r = 0; k < d.at.length; k++) {
     const ino = replaced[k]!;
-    if (ino === 0) { applyRecord(st, recs[r++]!, spanCrcs, orphan); continue; }
+    if (ino === 0) { apply(recs[r++]!); continue; }
     if (st.nodes.has(ino)) continue;
     st.nodes.set(ino, { rec: STAND_IN, groups: null, blocks: null, poison: null, names: null });
     made.push(ino);

@@ -1,7 +1,8 @@
 // A deferred group's INODE records that a later INODE of their node replaces are not decoded at its load
-// (taildefer.ts replacedInodes, tail.ts applyDeferred): which ones (a DROP between keeps the one before it), and
-// seeded random records of a few nodes over a replayed group — the state replayDeferred leaves is the one applying
-// every record decoded leaves, and what it frees and charges the same.
+// (taildefer.ts replacedInodes, tail.ts applyDeferred), and a restated group's SPANs and MAPs are placed without
+// their cuts (apply.ts restating): which INODEs (a DROP between keeps the one before it), and seeded random records
+// of a few nodes over a replayed group, restated groups among them (in order, and not) — the state replayDeferred
+// leaves is the one applyRecord leaves with every record decoded, and what it frees and charges the same.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeRecord, RecordType, type InodeRecord, type LogRecord } from '../format/v3.js';
@@ -36,12 +37,27 @@ test('replacedInodes: an INODE a later INODE of its node replaces, unless a DROP
 
 const DIR = 1, FILES = [2, 3, 4], NEW = [8, 9];
 
-/** Seeded records of the group's files and two new nodes: INODEs, DROPs, MAPs, UNMAPs, SPANs over a few pages. */
+/** A written 32-page group restated (apply.ts restating): its UNMAP, then SPANs and MAPs filling it in order; now and then out of order, overlapping or past it. */
+function restated(rng: Prng, out: LogRecord[], ino: number, k: number): void {
+  const first = 32 * rng.below(3), to = first + (rng.chance(0.8) ? 32 : 1 + rng.below(40));
+  out.push({ type: RecordType.Unmap, r: { ino, index: first, count: to - first } });
+  for (let at = first; at < to;) {
+    const from = rng.chance(0.1) ? Math.max(0, at - 1 - rng.below(4)) : rng.chance(0.1) ? at + 1 : at;
+    const count = Math.min(1 + rng.below(12), 32 - (from % 32));
+    if (rng.chance(0.05)) out.push(rng.chance(0.5) ? drop(ino) : inode(FILES[rng.below(FILES.length)]!, k));
+    if (rng.chance(0.5)) out.push({ type: RecordType.Map, r: { ino, index: from, pfn: 5000 + 40 * k + from, count, csum: k, flags: 0 } });
+    else out.push({ type: RecordType.Span, r: { ino, index: from, pfn: 5000 + 40 * k + from, count, flags: 0, crcs: Uint32Array.from({ length: count }, (_, i) => k * 100 + i) } });
+    at = from + count;
+  }
+}
+
+/** Seeded records of the group's files and two new nodes: INODEs, DROPs, MAPs, UNMAPs, SPANs over a few pages, and restated groups. */
 function randomRecords(rng: Prng, n: number): LogRecord[] {
   const out: LogRecord[] = [];
   for (let k = 0; k < n; k++) {
     const ino = rng.chance(0.7) ? FILES[rng.below(FILES.length)]! : NEW[rng.below(NEW.length)]!, index = rng.below(96), count = 1 + rng.below(8);
     const pfn = 1000 + 200 * ino + index;
+    if (rng.chance(0.25)) { restated(rng, out, ino, k); continue; }
     switch (rng.below(6)) {
       case 0: case 1: out.push(inode(ino, k + 1)); break;
       case 2: if (rng.chance(0.3)) out.push(drop(ino)); else out.push(inode(ino, k + 1)); break;
