@@ -11,6 +11,7 @@ import { SPAN_BLOCK } from '../format/v3.js';
 import { SimRam } from '../mem/simram.js';
 import type { Loss } from './image.js';
 import { addSpan, claimSpans, cutSpans, Reserver, SpanCrcs, spanPages, type SpanHolder } from './spans.js';
+import { Prng } from '../machine/prng.js';
 
 const holder = (): SpanHolder => ({ blocks: null, poison: null });
 const spansOf = (n: SpanHolder) => [...(n.blocks ?? new Map<number, number[]>())].sort((a, b) => a[0] - b[0]).map(([b, s]) => [b, s]);
@@ -124,4 +125,45 @@ test('a thin SPAN\'s crcs: read once for a run of its pieces, into the lazy log\
   assert.deepEqual(Array.from(c.ofRecord({ ino: 5, index: 0, pfn: 1, count: 2, flags: 0, crcs: new Uint32Array(0), crcsPos: 3 } as Parameters<SpanCrcs['addRecord']>[0])), [3000, 3001]);
   assert.deepEqual(Array.from(c.of(a + 5, 1)), [1005], 'a record\'s read overwrites the scratch too');
   assert.deepEqual(reads, [1, 2, 1, 3, 1]);
+});
+
+/** cutSpans as it was (a copy of the block's other spans for each cut): the reference for the cut in place. */
+function cutSpansCopying(n: SpanHolder, from: number, end: number): void {
+  if (!n.blocks || end <= from) return;
+  for (const [b, spans] of [...n.blocks]) {
+    const kept: number[] = [];
+    for (let k = 0; k < spans.length; k += 5) {
+      const index = spans[k]!, pfn = spans[k + 1]!, count = spans[k + 2]!, crcAt = spans[k + 3]!, flags = spans[k + 4]!;
+      if (index >= end || index + count <= from) { kept.push(index, pfn, count, crcAt, flags); continue; }
+      if (index < from) kept.push(index, pfn, from - index, crcAt, flags);
+      const right = end - index;
+      if (right < count) kept.push(end, pfn + right, count - right, crcAt + right, flags);
+    }
+    if (kept.length) n.blocks.set(b, kept); else n.blocks.delete(b);
+  }
+}
+
+test('a cut in place leaves each block the spans, in the order, a copy of the rest left (seeded spans over two blocks, cuts of any size)', () => {
+  const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
+  console.log(`seed ${seed}`);
+  const rng = new Prng(seed);
+  let cut = 0;
+  for (let round = 0; round < 200; round++) {
+    const a = holder(), b = holder();
+    for (let s = 0; s < 30; s++) {
+      const op = rng.below(3), index = rng.below(2 * SPAN_BLOCK - 64), count = 1 + rng.below(Math.min(200, SPAN_BLOCK - (index % SPAN_BLOCK)));
+      if (op === 0) {
+        const to = index + 1 + rng.below(rng.chance(0.2) ? 3 * SPAN_BLOCK : 300);
+        cutSpans(a, index, to); cutSpansCopying(b, index, to); cut++;
+      } else {
+        // addSpan's own cut is cutSpans: the reference cuts first, then places the span as addSpan does.
+        addSpan(a, index, 5000 + index, count, 10 * s, s & 1);
+        cutSpansCopying(b, index, index + count);
+        const spans = (b.blocks ??= new Map()).get(Math.floor(index / SPAN_BLOCK));
+        if (spans) spans.push(index, 5000 + index, count, 10 * s, s & 1); else b.blocks.set(Math.floor(index / SPAN_BLOCK), [index, 5000 + index, count, 10 * s, s & 1]);
+      }
+      assert.deepEqual(a.blocks && [...a.blocks], b.blocks && [...b.blocks], `seed ${seed} round ${round} step ${s}`);
+    }
+  }
+  assert.ok(cut > 1000);
 });
