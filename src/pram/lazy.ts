@@ -273,6 +273,8 @@ export class LazyLog {
       this.told.add(pos);
       this.lateLoss(this.crcsLoss(pos, head, d));
     }
+    // Not kept: a view of the window where they lie aligned (it is read again only by a later call), no copy.
+    if (LITTLE && !keep && (b.byteOffset + SPAN_FIXED) % 4 === 0) return new Uint32Array(b.buffer, b.byteOffset + SPAN_FIXED, count);
     const crcs = keep ? new Uint32Array(count) : this.crcsScratch.subarray(0, count);
     if (LITTLE) new Uint8Array(crcs.buffer, crcs.byteOffset, 4 * count).set(b.subarray(SPAN_FIXED, n));
     else for (let k = 0; k < count; k++) crcs[k] = u32(b, SPAN_FIXED + 4 * k);
