@@ -4,7 +4,7 @@
 
 import { atimesIno, GROUP_PAGES, RecordType, type InodeRecord, type LogRecord, type SpanRecord } from '../format/v3.js';
 import type { NodeName } from './image.js';
-import { addSpan, cutSpans } from './spans.js';
+import { addSpan, cutSpans, placeSpan } from './spans.js';
 
 /**
  * One node as the log leaves it. Its live runs per 32-page group are flat arrays,
@@ -83,6 +83,39 @@ export function applyRecord(st: ReplayState, rec: LogRecord, spanCrcs: (r: SpanR
       return;
     }
   }
+}
+
+/**
+ * applyRecord for records in log order, remembering the stretch of one node the last UNMAP cleared that no record has
+ * mapped since: a written 32-page group is restated so (its UNMAP, then SPANs and MAPs filling it in ascending order:
+ * ~600 of a bench tail's 800 page records), and a SPAN or MAP within what is left of that stretch has no run or span
+ * to cut — the scans of the node's block that find none were most of a deferred group's apply. The same state results.
+ */
+export function restating(st: ReplayState, spanCrcs: (r: SpanRecord) => number, orphan: (type: string, ino: number, count: number) => void): (rec: LogRecord) => void {
+  let ino = -1, from = 0, end = 0;
+  return (rec) => {
+    if (rec.type === RecordType.Span || rec.type === RecordType.Map) {
+      const r = rec.r, n = r.ino === ino && r.index >= from && r.index + r.count <= end ? st.nodes.get(ino) : undefined;
+      if (n) {
+        if (rec.type === RecordType.Span) placeSpan(n, r.index, r.pfn, r.count, spanCrcs(rec.r), r.flags);
+        else placeRun(n, rec.r.index, rec.r.pfn, rec.r.count, rec.r.csum, rec.r.flags);
+        from = r.index + r.count;
+        return;
+      }
+      if (r.ino === ino) ino = -1;       // a record of the node elsewhere: nothing known clear any more
+    } else if (rec.type === RecordType.Drop && rec.ino === ino) ino = -1;
+    applyRecord(st, rec, spanCrcs, orphan);
+    // Runs lie in one 32-page group and spans in one block (their decoders check): the UNMAP left nothing of [from, end).
+    if (rec.type === RecordType.Unmap && st.nodes.has(rec.r.ino)) { ino = rec.r.ino; from = rec.r.index; end = rec.r.index + rec.r.count; }
+  };
+}
+
+/** A MAP's run where the node holds nothing (no span and no run to cut): its group's. */
+function placeRun(n: ReplayNode, index: number, pfn: number, count: number, csum: number, flags: number): void {
+  const g = Math.floor(index / GROUP_PAGES), runs = n.groups?.get(g);
+  if (runs) runs.push(index, pfn, count, csum, flags);
+  else (n.groups ??= new Map()).set(g, [index, pfn, count, csum, flags]);
+  if (n.poison) for (let i = index; i < index + count; i++) n.poison.delete(i);
 }
 
 /** The group runs of [from, end) out of the node (cutRuns per group it has there; a hostile range stays cheap). */

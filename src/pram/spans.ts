@@ -61,8 +61,11 @@ export class SpanCrcs {
   private gathered: Uint32Array | null = null;
   /** Where a thin SPAN's crcs are read from (an entry of seg -1 holds its record's stream place in off): set by the lazy log. */
   later: LaterCrcs | null = null;
+  /** The thin entry whose crcs `thinView` holds (-1: none), a view of the lazy log's scratch: valid until the next read. */
+  private thinAt = -1;
+  private thinView: Uint32Array | null = null;
 
-  reset(): void { this.views = []; this.seg = []; this.off = []; this.count = []; }
+  reset(): void { this.views = []; this.seg = []; this.off = []; this.count = []; this.thinAt = -1; this.thinView = null; }
 
   /** A SPAN's crcs kept: its own view, or (a thin SPAN) its record's place, read when first asked for; returns crcAt of its first page. */
   addRecord(r: SpanRecord): number {
@@ -78,6 +81,7 @@ export class SpanCrcs {
 
   private readLater(pos: number, count: number, keep: boolean): Uint32Array {
     if (!this.later) assert(false, 'a thin SPAN\'s crcs asked for before the lazy log reads them');
+    this.thinAt = -1;                  // the scratch the last read left is overwritten
     return this.later!(pos, count, keep);
   }
 
@@ -102,8 +106,13 @@ export class SpanCrcs {
   of(crcAt: number, count: number): Uint32Array {
     const e = Math.floor(crcAt / SPAN_BLOCK), at = crcAt % SPAN_BLOCK;
     if (!(at + count <= this.count[e]!)) assert(false, `crcs ${at}+${count} of a span of ${this.count[e]}`);
-    // A thin SPAN's: read whole once (its crc covers them all), kept as a view for the pieces a cut left.
-    if (this.seg[e] === -1 && !this.views[e]) this.views[e] = this.readLater(this.off[e]!, this.count[e]!, true);
+    // A thin SPAN's: read whole (its crc covers them all) into the lazy log's scratch, kept for the pieces a cut left
+    // while no other is read (adoption asks for them in file order, and copies each at once). A fresh array per SPAN
+    // cost its pages' first touches: ~64 a GiB of a file a tail's records replayed, 16 KiB each.
+    if (this.seg[e] === -1) {
+      if (this.thinAt !== e) { this.thinView = this.readLater(this.off[e]!, this.count[e]!, false); this.thinAt = e; }
+      return this.thinView!.subarray(at, at + count);
+    }
     const v = this.views[e];
     return v ? v.subarray(at, at + count) : this.gather(this.seg[e]!, this.off[e]! + 4 * at, count);
   }
@@ -138,28 +147,33 @@ function blocksIn(blocks: Map<number, number[]>, from: number, end: number): num
 /** Takes [from, end) out of the node's spans: a span across it keeps the pieces outside (their crcs are their own). */
 export function cutSpans(n: SpanHolder, from: number, end: number): void {
   if (!n.blocks || end <= from) return;
+  // In place, each span cut where it lies (the same spans in the same order as a copy of the rest: a block a tail's
+  // writes cut holds dozens, and copying them all for each cut, in cold code, was most of an UNMAP's apply).
   for (const b of blocksIn(n.blocks, from, end)) {
     const spans = n.blocks.get(b)!;
-    let overlap = false;
-    for (let k = 0; k < spans.length; k += SPAN) if (spans[k]! < end && spans[k]! + spans[k + 2]! > from) { overlap = true; break; }
-    if (!overlap) continue;
-    const kept: number[] = [];
-    for (let k = 0; k < spans.length; k += SPAN) {
-      const index = spans[k]!, pfn = spans[k + 1]!, count = spans[k + 2]!, crcAt = spans[k + 3]!, flags = spans[k + 4]!;
-      if (index >= end || index + count <= from) { kept.push(index, pfn, count, crcAt, flags); continue; }
-      if (index < from) kept.push(index, pfn, from - index, crcAt, flags);
-      const right = end - index;
-      if (right < count) kept.push(end, pfn + right, count - right, crcAt + right, flags);
+    for (let k = 0; k < spans.length;) {
+      const index = spans[k]!, count = spans[k + 2]!;
+      if (index >= end || index + count <= from) { k += SPAN; continue; }
+      const pfn = spans[k + 1]!, crcAt = spans[k + 3]!, flags = spans[k + 4]!, right = end - index;
+      if (index < from && right < count) { spans.splice(k, SPAN, index, pfn, from - index, crcAt, flags, end, pfn + right, count - right, crcAt + right, flags); k += 2 * SPAN; }
+      else if (index < from) { spans[k + 2] = from - index; k += SPAN; }
+      else if (right < count) { spans[k] = end; spans[k + 1] = pfn + right; spans[k + 2] = count - right; spans[k + 3] = crcAt + right; k += SPAN; }
+      else spans.splice(k, SPAN);
     }
-    if (kept.length) n.blocks.set(b, kept); else n.blocks.delete(b);
+    if (spans.length === 0) n.blocks.delete(b);
   }
 }
 
 /** A SPAN applied: whatever spans held in its range goes (the caller cuts the groups' runs), then the span is the block's. */
 export function addSpan(n: SpanHolder, index: number, pfn: number, count: number, crcAt: number, flags: number): void {
-  const b = Math.floor(index / SPAN_BLOCK);
   // A span lies in one block: only that block's spans can be cut (a group's file, span after span: none has any yet).
-  if (n.blocks?.has(b)) cutSpans(n, index, index + count);
+  if (n.blocks?.has(Math.floor(index / SPAN_BLOCK))) cutSpans(n, index, index + count);
+  placeSpan(n, index, pfn, count, crcAt, flags);
+}
+
+/** A SPAN applied where the node holds nothing (the caller knows: apply.ts restating): the span is its block's. */
+export function placeSpan(n: SpanHolder, index: number, pfn: number, count: number, crcAt: number, flags: number): void {
+  const b = Math.floor(index / SPAN_BLOCK);
   const spans = (n.blocks ??= new Map()).get(b);
   if (spans) spans.push(index, pfn, count, crcAt, flags);
   else n.blocks.set(b, [index, pfn, count, crcAt, flags]);

@@ -16,11 +16,11 @@ import { GROUP_PAGES, inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RECO
 import { assert } from '../format/assert.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import type { Group, GroupIndex } from './groups.js';
-import { tailDecoded, tailRecords, type TailRecords } from './tailread.js';
-import { applyRecord, RUN, type ReplayNode, type ReplayState } from './apply.js';
+import { tailDecoded, tailDecodes, tailRecords, type TailRecords } from './tailread.js';
+import { applyRecord, restating, RUN, type ReplayNode, type ReplayState } from './apply.js';
 import { addSpan, SPAN, spansInOrder, type SpanCrcs } from './spans.js';
 import { normalRuns, cutRuns } from './pageruns.js';
-import { lessGone, splitTail, type DeferredGroup } from './taildefer.js';
+import { lessGone, replacedInodes, splitTail, type DeferredGroup } from './taildefer.js';
 import { TailAtimes } from './tailatimes.js';
 
 /** Most groups a tail may touch before a full replay is the cheaper way. */
@@ -305,7 +305,7 @@ export function replayDeferred(g: Parameters<typeof replayGroup>[0], dir: number
   const pages = g.pages.filter((p) => has((p as { r: { ino: number } }).r.ino));
   replayGroup({ dir: g.dir, nodes: g.nodes, names: g.names, pages }, dir, st, crcs);
   const src = { homeOf }, before = measure(st, src);
-  for (const rec of tailDecoded(d.tail, d.at)) applyRecord(st, rec, (r) => crcs.add(r.crcs), orphan);
+  applyDeferred(st, d, crcs, orphan);
   const after = measure(st, src), freed: number[] = [];
   const gone = cutRuns(normalRuns([...before.pages, ...d.pages]), after.pages);
   for (let k = 0; k < gone.length; k += 2) for (let i = 0; i < gone[k + 1]!; i++) freed.push(gone[k]! + i);
@@ -315,3 +315,27 @@ export function replayDeferred(g: Parameters<typeof replayGroup>[0], dir: number
   const foreign = d.shared.length ? cutRuns(d.shared, before.pages) : [];
   return { st, freed, bytes: after.bytes - before.bytes - d.charge.bytes, inline: after.inline - before.inline - d.charge.inline, nodesBefore: before.nodes, logMapped, foreign };
 }
+
+/**
+ * A deferred group's records applied over its replayed state in log order, as a full replay applies them (a restated
+ * group's SPANs and MAPs without their cuts: apply.ts restating), less the decoding of an INODE a later one of its
+ * node replaces (taildefer.ts replacedInodes): it only makes its node when there is none, its record a stand-in the
+ * later INODE sets (checked: none is left).
+ */
+function applyDeferred(st: ReplayState, d: DeferredGroup, crcs: SpanCrcs, orphan: (type: string, ino: number) => void): void {
+  const apply = restating(st, (r: SpanRecord) => crcs.add(r.crcs), orphan), replaced = replacedInodes(d.tail, d.at);
+  if (!replaced) { for (const rec of tailDecoded(d.tail, d.at)) apply(rec); return; }
+  const recs = tailDecoded(d.tail, d.at.filter((_, k) => replaced[k] === 0)), made: number[] = [];
+  tailDecodes.records += d.at.length - recs.length;
+  for (let k = 0, r = 0; k < d.at.length; k++) {
+    const ino = replaced[k]!;
+    if (ino === 0) { apply(recs[r++]!); continue; }
+    if (st.nodes.has(ino)) continue;
+    st.nodes.set(ino, { rec: STAND_IN, groups: null, blocks: null, poison: null, names: null });
+    made.push(ino);
+  }
+  for (const ino of made) if (st.nodes.get(ino)?.rec === STAND_IN) assert(false, `ino ${ino}'s replaced INODE is not replaced`);
+}
+
+/** The record of a node made by an INODE a later one replaces (applyDeferred), until that one is applied: never read. */
+const STAND_IN = Object.freeze({}) as InodeRecord;

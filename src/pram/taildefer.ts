@@ -14,7 +14,7 @@
 // every component with page records. The mount stays conservative: the deferred pages are reserved and
 // their records charged as new bytes (an upper bound), settled when the group loads.
 
-import { inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RecordType } from '../format/v3.js';
+import { inlineRecordBytes, inodeRecordBytes, nameRecordBytes, RECORD_HEADER, RecordType, u32 } from '../format/v3.js';
 import type { RecordFields } from '../format/v3-peek.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import type { GroupIndex } from './groups.js';
@@ -308,4 +308,26 @@ export function lessGone(f: RecordFields, ks: readonly number[], max: number): {
     out.push(j);
   }
   return { ks: out, maxIno };
+}
+
+/**
+ * Of a deferred group's records (first bytes `at` in the tail `b`, log order), the INODEs a later INODE of the same node
+ * replaces with no DROP of it between (a file written 200 times since the compaction: 199 of its 200 INODEs): per record,
+ * its node's ino, 0 for any other; null when there is none. Applied as a full replay applies them, the last INODE of a
+ * node wins and no deferred record reads the ones before it (ATIMES are settled apart, tailatimes.ts; a MAP or SPAN needs
+ * its node only to exist), so replayDeferred does not decode them: each only makes its node when there is none.
+ */
+export function replacedInodes(b: Buffer, at: ArrayLike<number>): Float64Array | null {
+  let out: Float64Array | null = null;
+  const later = new Set<number>();
+  // From the last record back: an INODE is replaced when one of its node comes later, before any DROP of it.
+  for (let k = at.length - 1; k >= 0; k--) {
+    const a = at[k]!, type = b[a + 4]! | b[a + 5]! << 8;
+    if (type !== RecordType.Inode && type !== RecordType.Drop) continue;
+    const hi = u32(b, a + RECORD_HEADER + 4), ino = hi === 0 ? u32(b, a + RECORD_HEADER) : hi * 2 ** 32 + u32(b, a + RECORD_HEADER);
+    if (type === RecordType.Drop) later.delete(ino);
+    else if (later.has(ino)) (out ??= new Float64Array(at.length))[k] = ino;
+    else later.add(ino);
+  }
+  return out;
 }

@@ -4,10 +4,11 @@
 // group's load for a deferred one (tailDecoded).
 
 import { assert } from '../format/assert.js';
-import { RECORD_HEADER, RecordType, u32, type LogRecord } from '../format/v3.js';
+import { NAME_FIXED, RECORD_HEADER, RecordType, u32, type LogRecord } from '../format/v3.js';
 import { recordFields, type RecordFields } from '../format/v3-peek.js';
 import { framesChecked, offs, shrinkScratch } from './frames.js';
 import { decodedAt, recordsIn } from './groups.js';
+import { decodeSpanWords } from './spans.js';
 
 /**
  * The records of a lazy mount's tail, checked, none decoded: its bytes, each record's first byte, the fields deciding
@@ -58,17 +59,44 @@ function othersDecoded(b: Buffer, at: Uint32Array, f: RecordFields, count: numbe
   return out;
 }
 
-/** Tail records decoded into objects so far, in this process (tests hold a deferred group's records undecoded until its load). */
+/**
+ * Tail records taken so far, in this process: decoded into objects, or passed over undecoded as an INODE a later one
+ * replaces (tail.ts applyDeferred). Tests hold a deferred group's records untaken until its load, and taken once.
+ */
 export const tailDecodes = { records: 0 };
 
 /** The tail's records at the given first bytes, decoded (each checked by tailRecords: none fails): the eager ones at mount, a deferred group's at its load. */
 export function tailDecoded(b: Buffer, at: ArrayLike<number>): LogRecord[] {
   const out: LogRecord[] = new Array(at.length);
+  // NAME, MAP, UNMAP and SPAN fields read as words where they lie (b 4-aligned, its records 8-aligned), as recordFields
+  // checked them at mount: no cold generic decode, no u64 call or subarray per field (inPlace).
+  const w = LITTLE && b.byteOffset % 4 === 0 ? new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2) : null;
   for (let k = 0; k < at.length; k++) {
-    const a = at[k]!, rec = decodedAt(b, b[a + 4]! | b[a + 5]! << 8, a + RECORD_HEADER, u32(b, a + 8));
+    const a = at[k]!, type = b[a + 4]! | b[a + 5]! << 8, p = a + RECORD_HEADER, q = p >>> 2;
+    const rec = w === null ? decodedAt(b, type, p, u32(b, a + 8)) : inPlace(b, w, type, p, q) ?? decodedAt(b, type, p, u32(b, a + 8));
     assert(typeof rec !== 'string', `a tail record checked at mount decodes (byte ${a}: ${rec as string})`);
     out[k] = rec;
   }
   tailDecodes.records += at.length;
   return out;
 }
+
+/**
+ * A record of the tail decoded from its words (payload at byte p, word q), as its decoder gives it, for the kinds a
+ * deferred group holds most (a bench tail: 800 NAMEs, 600 SPANs, MAPs and UNMAPs); null: another kind. recordFields
+ * checked each field as its decoder does (a NAME's bytes a path component), so none fails here.
+ */
+function inPlace(b: Buffer, w: Uint32Array, type: number, p: number, q: number): LogRecord | string | null {
+  switch (type) {
+    case RecordType.Name: return { type, r: { parent: num(w[q + 1]!, w[q]!), ino: num(w[q + 3]!, w[q + 2]!), name: b.toString('utf8', p + NAME_FIXED, p + NAME_FIXED + w[q + 4]!) } };
+    case RecordType.Map: return { type, r: { ino: num(w[q + 1]!, w[q]!), index: num(w[q + 3]!, w[q + 2]!), pfn: num(w[q + 5]!, w[q + 4]!), count: w[q + 6]!, csum: w[q + 7]!, flags: w[q + 8]! } };
+    case RecordType.Unmap: return { type, r: { ino: num(w[q + 1]!, w[q]!), index: num(w[q + 3]!, w[q + 2]!), count: num(w[q + 5]!, w[q + 4]!) } };
+    case RecordType.Span: return decodeSpanWords(b, w, p, u32(b, p - RECORD_HEADER + 8));
+    default: return null;
+  }
+}
+
+const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** A u64 from its words (its high word checked under 2^21 by recordFields); a high word of 0 gives the low word itself (a small integer, no heap number: v3-base.ts u64). */
+const num = (hi: number, lo: number): number => (hi === 0 ? lo : hi * 2 ** 32 + lo);
