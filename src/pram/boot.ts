@@ -102,7 +102,7 @@ export function bootMemory(opts: BootOptions): Booted | BootRefusal {
   if (saved?.log && headPfn === saved.headPfn && headPfn !== 0) {
     const lazy = opts.lazy ? lazyBoot(mem, memblock, { headPfn, log: saved.log }) : 'not asked';
     if (typeof lazy !== 'string') {
-      const reserved: ReserveResult = { headPfn, links: [], entries: new EntryTable(0), pages: lazy.cursor.pages.length + lazy.dataPages + (lazy.tail?.atimes?.pageCount ?? 0), losses: [], error: 0, salvage: true, firstPfn: 1 };
+      const reserved: ReserveResult = { headPfn, links: [], entries: new EntryTable(0), pages: lazy.cursor.log.length + lazy.dataPages + (lazy.tail?.atimes?.pageCount ?? 0), losses: [], error: 0, salvage: true, firstPfn: 1 };
       log(`PRAM: ${reserved.pages} pages reserved (v3 log, led by its index)`);
       return { params, frames, banned, memblock, reserved, allocator: allocatorOf(memblock, mem, opts), losses: slots.losses, lazy };
     }
