@@ -20,7 +20,7 @@ import { tailOverlay, type TailOverlay } from './tail.js';
 import { SpanCrcs } from './spans.js';
 import { cutRuns, normalRuns } from './pageruns.js';
 import { LazyLog } from './lazy.js';
-import { LazyCursor, LogPages } from './logpages.js';
+import { LazyCursor, SeqPages } from './logpages.js';
 
 /**
  * The lazy boot of the log a slot names, or why it cannot be one. Nothing is
@@ -50,7 +50,7 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   if (typeof after === 'string') return after;
   if (after[after.length - 1] !== slot.log.tailPfn) return 'the walk does not end at the slot\'s tail';
   // The log's pages by seq: the LOG runs (checked below) and the walk's; listed only when the writer first needs them.
-  let pages = new LogPages(new Float64Array(0), seq0, after);
+  let pages = new SeqPages(new Float64Array(0), seq0, after);
   // Where the walk kept no pages (memory without pread), the index is read through the pages from the index's on.
   const sparsePages = (pos: number, n: number): readonly number[] => pages.span(Math.floor(pos / per), Math.floor((pos + Math.max(n, 1) - 1) / per));
   // (readIndex's page list is only its default reader's: LOCATE and a reader are given.)
@@ -66,7 +66,7 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   if (listed > seq0) return 'the LOG runs list more pages than lie before the index';
   if (listed !== seq0) return `the LOG runs list ${listed} pages, ${seq0} lie before the index`;
   if (seq0 > 0 && logRuns[0] !== head) return 'the LOG runs do not begin at the head';
-  pages = new LogPages(logRuns, seq0, after);
+  pages = new SeqPages(logRuns, seq0, after);
   // Records after the RUNS (later commits): the groups they touch, replayed with them (tail.ts).
   let tail: TailOverlay | null = null, dataRuns = index.runs.data;
   const crcs = new SpanCrcs();

@@ -9,7 +9,7 @@ import type { PhysMem } from '../mem/physmem.js';
 import { adoptLog, type AdoptContext } from './adopt.js';
 import type { LoadedImage, Loss, NodeImage, PageMap } from './image.js';
 import type { LazyLog, LoadedGroup } from './lazy.js';
-import type { LogPages } from './logpages.js';
+import type { SeqPages } from './logpages.js';
 import type { LaterPageMap } from './laterpages.js';
 import { readEntries, type Run } from './load.js';
 import type { LogCursor } from './log.js';
@@ -47,7 +47,7 @@ export interface Shape { links: number; meta: number; data: number; copies: numb
 export interface Loaded {
   image: LoadedImage;
   /** The image's own pages (chain or log): freed by the next checkpoint or compaction. A lazily booted log's, listed when first needed (logpages.ts). */
-  chainPages: number[] | LogPages;
+  chainPages: number[] | SeqPages;
   /** The log's pages outside its chain (ATIMES_PAGES, v3 minor 6): freed by the next compaction. */
   sidePages: number[];
   /** The log's end, for appends (null: the next commit compacts). */

@@ -2,7 +2,7 @@
 // of the LOG runs' pages then the walked ones that the boot made before (random runs, the seed printed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LazyCursor, LogPages } from './logpages.js';
+import { LazyCursor, SeqPages } from './logpages.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -25,14 +25,14 @@ function randomLog(r: () => number, seq0: number, tail: number): { runs: Float64
   return { runs: Float64Array.from(runs), after, expect };
 }
 
-test('LogPages: at(), span() and all() give the pages by seq the LOG runs and the walk list (random runs)', () => {
+test('SeqPages: at(), span() and all() give the pages by seq the LOG runs and the walk list (random runs)', () => {
   const seed = Number(process.env.SEED ?? Date.now() % 1e9);
   console.log(`seed ${seed}`);
   const r = rng(seed);
   for (let round = 0; round < 200; round++) {
     const seq0 = Math.floor(r() * 3000), tail = 1 + Math.floor(r() * 40);
     const { runs, after, expect } = randomLog(r, seq0, tail);
-    const p = new LogPages(runs, seq0, after);
+    const p = new SeqPages(runs, seq0, after);
     assert.equal(p.length, expect.length);
     assert.equal(p.made, false);
     for (let k = 0; k < 50; k++) {
@@ -55,8 +55,8 @@ test('LogPages: at(), span() and all() give the pages by seq the LOG runs and th
   }
 });
 
-test('LogPages before its LOG runs are known: the walked pages only, nothing before seq0', () => {
-  const p = new LogPages(new Float64Array(0), 5, [40, 41, 60]);
+test('SeqPages before its LOG runs are known: the walked pages only, nothing before seq0', () => {
+  const p = new SeqPages(new Float64Array(0), 5, [40, 41, 60]);
   assert.equal(p.at(4), undefined);
   assert.equal(p.at(5), 40);
   assert.equal(p.at(7), 60);
@@ -64,14 +64,14 @@ test('LogPages before its LOG runs are known: the walked pages only, nothing bef
   assert.equal(p.span(3, 6)[6], 41);
 });
 
-test('LazyCursor: its pages are its LogPages\' list, made at the first ask (LogPages.listed: made already)', () => {
-  const log = new LogPages(Float64Array.from([3, 2]), 2, [9]);
+test('LazyCursor: its pages are its SeqPages\' list, made at the first ask (SeqPages.listed: made already)', () => {
+  const log = new SeqPages(Float64Array.from([3, 2]), 2, [9]);
   const c = new LazyCursor(7, log, 100, 5000);
   assert.equal(log.made, false);
   assert.deepEqual(c.pages, [3, 4, 9]);
   assert.equal(log.made, true);
   assert.equal(c.pages, log.all());
-  const l = LogPages.listed([5, 6]);
+  const l = SeqPages.listed([5, 6]);
   assert.equal(l.made, true);
   assert.equal(l.at(1), 6);
 });

@@ -7,7 +7,7 @@
 
 import type { LogCursor } from './log.js';
 
-export class LogPages {
+export class SeqPages {
   private list: number[] | null = null;
   /** The seq of each LOG run's first page, and past the last run's: made at the first lookup before the index's page. */
   private starts: Float64Array | null = null;
@@ -19,8 +19,8 @@ export class LogPages {
   }
 
   /** A list made already (a log read whole). */
-  static listed(pages: number[]): LogPages {
-    const p = new LogPages(new Float64Array(0), 0, pages);
+  static listed(pages: number[]): SeqPages {
+    const p = new SeqPages(new Float64Array(0), 0, pages);
     p.list = pages;
     return p;
   }
@@ -79,8 +79,8 @@ function runStarts(runs: Float64Array): Float64Array {
   return starts;
 }
 
-/** A lazily booted log's cursor: its page list made when the writer first asks for it (LogPages.all). */
+/** A lazily booted log's cursor: its page list made when the writer first asks for it (SeqPages.all). */
 export class LazyCursor implements LogCursor {
-  constructor(readonly logId: number, readonly log: LogPages, public tailOff: number, public bytes: number) {}
+  constructor(readonly logId: number, readonly log: SeqPages, public tailOff: number, public bytes: number) {}
   get pages(): number[] { return this.log.all(); }
 }

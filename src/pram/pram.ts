@@ -33,7 +33,7 @@ import { SpaceLedger } from './ledger.js';
 import { SimplePageMap } from './pagemap.js';
 import { RunHeads } from './runheads.js';
 import { Pins } from './pins.js';
-import { LogPages } from './logpages.js';
+import { SeqPages } from './logpages.js';
 import type { Log, PramOptions, PramStats, ReserveOptions, ReserveResult } from './types.js';
 
 export type { Log, PramOptions, PramStats, ReserveOptions, ReserveResult } from './types.js';
@@ -47,8 +47,8 @@ export class Pram {
   private generation: number;
   private headPfn: number;
   /** Link/meta pages and copies of the committed checkpoint; a lazily booted log's until its list is first needed (logpages.ts). */
-  private chain: number[] | LogPages = [];
-  private get chainPages(): number[] { const c = this.chain; return c instanceof LogPages ? (this.chain = c.all()) : c; }
+  private chain: number[] | SeqPages = [];
+  private get chainPages(): number[] { const c = this.chain; return c instanceof SeqPages ? (this.chain = c.all()) : c; }
   private set chainPages(pages: number[]) { this.chain = pages; }
   private sidePages: number[] = [];    // pages of the log's ATIMES_PAGES records (v3 minor 6): freed with the log at the next compaction
   private deferred: number[] = [];     // released while Frozen: free after the next commit
