@@ -49,7 +49,6 @@ export class Pram {
   /** Link/meta pages and copies of the committed checkpoint; a lazily booted log's until its list is first needed (logpages.ts). */
   private chain: number[] | SeqPages = [];
   private get chainPages(): number[] { const c = this.chain; return c instanceof SeqPages ? (this.chain = c.all()) : c; }
-  private set chainPages(pages: number[]) { this.chain = pages; }
   private sidePages: number[] = [];    // pages of the log's ATIMES_PAGES records (v3 minor 6): freed with the log at the next compaction
   private deferred: number[] = [];     // released while Frozen: free after the next commit
   private readonly runs = new Map<number, Run>();
@@ -281,7 +280,7 @@ export class Pram {
     // The previous checkpoint is no longer needed: its own pages and the deferred frees go.
     for (const pfn of [...this.chainPages, ...this.sidePages.splice(0)]) { this.forgetRun(pfn, false); this.allocator.free(pfn); }
     this.freeDeferred();
-    this.chainPages = [...saved.links, ...saved.metaPages, ...saved.copies];
+    this.chain = [...saved.links, ...saved.metaPages, ...saved.copies];
     for (const pfn of saved.dataPfns) this.frames.flags[pfn]! |= PageFlag.Frozen;
     this.space.refill();
     this.last = { links: saved.links.length, meta: saved.metaPages.length, data: saved.dataPfns.length, copies: saved.copies.length, entries: saved.entries };
@@ -342,7 +341,7 @@ export class Pram {
     if (compact) {
       this.allocator.freeLater(this.chainPages, this.forgetOld);
       this.allocator.freeLater(this.sidePages.splice(0));   // (an append's ATIMES_PAGES pages: the log's till now)
-      this.chainPages = p.newPages;
+      this.chain = p.newPages;
       this.allocator.releaseKept();    // pages let go before this compaction: its DATA lists none of them
     } else if (this.chainPages !== this.live!.cursor!.pages) for (const pfn of p.newPages) this.chainPages.push(pfn);
     for (const pfn of p.sidePages ?? []) this.sidePages.push(pfn);
