@@ -88,7 +88,7 @@ export class Memblock {
    * `checked`: the caller has just found every page free (busyPfn), so they are not scanned again.
    */
   reserve(start: number, count: number, owner: Owner, what: string, checked = false): boolean {
-    assert(Number.isSafeInteger(start) && Number.isSafeInteger(count) && count > 0, `reserve ${start}+${count} is a range`);
+    if (!(Number.isSafeInteger(start) && Number.isSafeInteger(count) && count > 0)) assert(false, `reserve ${start}+${count} is a range`);
     assert(owner !== Owner.None && owner !== Owner.Hole, 'reservations have a real owner');
     if (!checked && this.busyPfn(start, count) >= 0) return false;
     // Extend the previous record when pram reserves adjacent pages one by one.

@@ -14,6 +14,7 @@ import { EFBIG, EINVAL, EIO, errnoName } from '../format/errno.js';
 import type { PhysMem } from '../mem/physmem.js';
 import type { Handoff } from './handoff.js';
 import type { Loss } from './image.js';
+import type { SlotLog } from '../format/header.js';
 import { Pram } from './pram.js';
 import { EntryTable, type ReserveResult } from './types.js';
 import { replayLog, type LogReplay } from './replay.js';
@@ -102,26 +103,12 @@ export function bootMemory(opts: BootOptions): Booted | BootRefusal {
   if (saved?.log && headPfn === saved.headPfn && headPfn !== 0) {
     const lazy = opts.lazy ? lazyBoot(mem, memblock, { headPfn, log: saved.log }) : 'not asked';
     if (typeof lazy !== 'string') {
-      const reserved: ReserveResult = { headPfn, links: [], entries: new EntryTable(0), pages: lazy.cursor.pages.length + lazy.dataPages + (lazy.tail?.atimes?.pageCount ?? 0), losses: [], error: 0, salvage: true, firstPfn: 1 };
+      const reserved: ReserveResult = { headPfn, links: [], entries: new EntryTable(0), pages: lazy.cursor.log.length + lazy.dataPages + (lazy.tail?.atimes?.pageCount ?? 0), losses: [], error: 0, salvage: true, firstPfn: 1 };
       log(`PRAM: ${reserved.pages} pages reserved (v3 log, led by its index)`);
       return { params, frames, banned, memblock, reserved, allocator: allocatorOf(memblock, mem, opts), losses: slots.losses, lazy };
     }
     if (opts.lazy) log(`PRAM: the log is replayed whole: ${lazy}`);
-    let replay = replayLog(mem, memblock, { headPfn, generation: saved.generation, log: saved.log }, log);
-    const older = replay.publish ? handoff?.older?.() : null;
-    // Damage in the step that published a compaction in slices, no commit after it: the older slot still names the log
-    // before it (pram.ts kept its pages until the next commit), an exact commit to load instead (docs/FORMAT.md §v3, minor 5).
-    if (replay.publish && older?.log && older.headPfn !== headPfn && older.headPfn !== 0 && older.generation < saved.generation) {
-      ({ frames, banned, memblock } = early());
-      const lost = replay.publish, found = replay.losses.filter((l) => l !== lost.loss);   // the damage itself, as found
-      replay = replayLog(mem, memblock, { headPfn: older.headPfn, generation: older.generation, log: older.log }, log);
-      replay.losses.unshift(...found, { path: null, pfn: null, what: `the damaged ${lost.where} may have taken a record of the step that published the compaction in slices ` +
-        `as commit ${saved.generation} (the changes made while it ran): commits ${older.generation + 1}..${saved.generation} are not replayed, the image loaded is that of commit ` +
-        `${older.generation} (the log header slot ${older.name} names); anything newer is lost` });
-    }
-    const reserved: ReserveResult = { headPfn, links: [], entries: new EntryTable(0), pages: replay.pages, losses: [], error: 0, salvage: true, firstPfn: 1 };
-    const allocator = allocatorOf(memblock, mem, opts);
-    return { params, frames, banned, memblock, reserved, allocator, losses: slots.losses, replay };
+    return replayBoot(opts, { params, frames, banned, memblock }, early, { headPfn, saved: { generation: saved.generation, log: saved.log }, losses: slots.losses });
   }
   // pram_reserve(): after every early reservation, before the page allocator.
   const reserved = handoff
@@ -133,6 +120,32 @@ export function bootMemory(opts: BootOptions): Booted | BootRefusal {
   }
   const allocator = allocatorOf(memblock, mem, opts);
   return { params, frames, banned, memblock, reserved, allocator, losses: slots.losses };
+}
+
+/**
+ * The boot of a v3 log replayed whole (not asked lazily, or its lazy boot refused): apart from bootMemory, so a lazy
+ * mount compiles none of it. A damaged publish step with an older slot: the older log, on early reservations made again.
+ */
+function replayBoot(opts: BootOptions, made: { params: BootParams; frames: PageFrames; banned: BannedRegions; memblock: Memblock },
+  early: () => { frames: PageFrames; banned: BannedRegions; memblock: Memblock },
+  at: { headPfn: number; saved: { generation: number; log: SlotLog }; losses: Loss[] }): Booted {
+  const { mem, log, handoff } = opts, { params } = made, { headPfn, saved } = at;
+  let { frames, banned, memblock } = made;
+  let replay = replayLog(mem, memblock, { headPfn, generation: saved.generation, log: saved.log }, log);
+  const older = replay.publish ? handoff?.older?.() : null;
+  // Damage in the step that published a compaction in slices, no commit after it: the older slot still names the log
+  // before it (pram.ts kept its pages until the next commit), an exact commit to load instead (docs/FORMAT.md §v3, minor 5).
+  if (replay.publish && older?.log && older.headPfn !== headPfn && older.headPfn !== 0 && older.generation < saved.generation) {
+    ({ frames, banned, memblock } = early());
+    const lost = replay.publish, found = replay.losses.filter((l) => l !== lost.loss);   // the damage itself, as found
+    replay = replayLog(mem, memblock, { headPfn: older.headPfn, generation: older.generation, log: older.log }, log);
+    replay.losses.unshift(...found, { path: null, pfn: null, what: `the damaged ${lost.where} may have taken a record of the step that published the compaction in slices ` +
+      `as commit ${saved.generation} (the changes made while it ran): commits ${older.generation + 1}..${saved.generation} are not replayed, the image loaded is that of commit ` +
+      `${older.generation} (the log header slot ${older.name} names); anything newer is lost` });
+  }
+  const reserved: ReserveResult = { headPfn, links: [], entries: new EntryTable(0), pages: replay.pages, losses: [], error: 0, salvage: true, firstPfn: 1 };
+  const allocator = allocatorOf(memblock, mem, opts);
+  return { params, frames, banned, memblock, reserved, allocator, losses: at.losses, replay };
 }
 
 /** The allocator after early boot: from memblock's reservations when they are every owned page (no holes, no early hook), else a scan. */

@@ -9,7 +9,7 @@ import { decodeSpanInto, LOG_HEADER, logPayload, readLogHeader, readNext, RECORD
 import { crc32cRanges } from '../format/crc.js';
 import { assert } from '../format/assert.js';
 import type { Loss, NodeImage } from './image.js';
-import type { LogCursor } from './log.js';
+import type { LazyCursor } from './logpages.js';
 import { homeOf, readGroup, salvageGroup, type GroupIndex } from './groups.js';
 import { readGroupThin } from './groupthin.js';
 import { fresh, streamBytes, streamPagesBytes } from './stream.js';
@@ -40,6 +40,8 @@ const SPARE_MAX = 16 << 20;
 const SPAN_COUNT_AT = 24;
 /** Stream bytes LazyLog.crcsAt reads at once: a file's next SPANs' page crcs with the one asked for. */
 const AHEAD_BYTES = 256 << 10;
+/** Group and SPAN reads through a list of their own pages before the log's page list is made (LazyLog.pagesOf). */
+const SPARSE_READS = 64;
 
 export class LazyLog {
   /** Groups read so far (each at most once). */
@@ -48,14 +50,14 @@ export class LazyLog {
   /** Nodes of the compaction not loaded yet (statfs counts them). */
   unloaded: number;
 
-  constructor(private readonly mem: PhysMem, readonly index: GroupIndex, readonly cursor: LogCursor, readonly dataPages: number,
+  constructor(private readonly mem: PhysMem, readonly index: GroupIndex, readonly cursor: LazyCursor, readonly dataPages: number,
     /** The groups the records after the RUNS touched, replayed with them (tail.ts; those of one group wait for its load), or null: nothing follows the RUNS. */
     readonly tail: TailOverlay | null = null, crcs?: SpanCrcs) {
     if (crcs) this.crcs = crcs;
     this.crcs.later = (pos, count, keep) => this.crcsAt(pos, count, keep);
     this.unloaded = index.locate.nodes - (tail ? tail.before.nodes - tail.after.nodes : 0);
     for (const d of tail?.deferred.values() ?? []) this.unloaded += d.nodes;
-    this.checked = new Uint8Array(cursor.pages.length);
+    this.checked = new Uint8Array(cursor.log.length);
     for (const dir of tail?.gone ?? []) this.loaded.add(dir);       // removed by the tail: nothing to load
   }
 
@@ -212,16 +214,17 @@ export class LazyLog {
     // The group's pages are read once: their headers and next pointers are checked from the same copy.
     const check = { logId: this.logId, exact: (seq: number, page: Buffer, sum?: number) => this.checkPage(seq, page, lose, sum) };
     // A group of large files' SPANs: read without their page crcs, read when each file is adopted (crcsAt below).
-    const thin = this.index.runs ? readGroupThin(this.mem, this.cursor.pages, e, this.logId, this.index.runs.homes, check) : null;
+    const thin = this.index.runs ? readGroupThin(this.mem, this.pagesOf(e.pos, e.bytes), e, this.logId, this.index.runs.homes, check) : null;
     if (thin) return thin;
     const need = streamPagesBytes(this.mem.pageSize, e.pos, e.bytes), kept = this.spare;
     this.spare = null;
     const into = need > SPARE_MAX ? null : kept && kept.length >= need ? kept : fresh(Math.min(SPARE_MAX, Math.max(need, 2 * (kept?.length ?? 0))));
-    const raw = streamBytes(this.mem, this.cursor.pages, e.pos, e.bytes, check, into ?? undefined);
-    const read = readGroup(this.mem, this.cursor.pages, e, this.logId, raw);
+    const pages = this.pagesOf(e.pos, e.bytes);
+    const raw = streamBytes(this.mem, pages, e.pos, e.bytes, check, into ?? undefined);
+    const read = readGroup(this.mem, pages, e, this.logId, raw);
     // Kept for the next load unless views into it outlive this one (a SPAN's page crcs, a deferred group's records), or none is left.
     if (into && !deferred && !this.done && (typeof read === 'string' || !read.pages.some((p) => p.type === RecordType.Span))) this.spare = into;
-    const g = typeof read === 'string' ? salvageGroup(this.mem, this.cursor.pages, e, this.logId) : read;
+    const g = typeof read === 'string' ? salvageGroup(this.mem, pages, e, this.logId) : read;
     if (g === null) return read as string;
     if ('lost' in g) for (const l of g.lost) {
       const { pfn, off } = this.at(l.pos);
@@ -291,7 +294,7 @@ export class LazyLog {
       const len = Math.max(n, Math.min(AHEAD_BYTES, this.index.locate.indexPos - at)), lose = this.lateLoss;
       const need = streamPagesBytes(this.mem.pageSize, at, len);
       if (this.crcsPages.length < need) this.crcsPages = Buffer.allocUnsafeSlow(need);
-      w.bytes = streamBytes(this.mem, this.cursor.pages, at, len, { logId: this.logId, exact: (seq, page, sum) => this.checkPage(seq, page, lose, sum) }, this.crcsPages);
+      w.bytes = streamBytes(this.mem, this.pagesOf(at, len), at, len, { logId: this.logId, exact: (seq, page, sum) => this.checkPage(seq, page, lose, sum) }, this.crcsPages);
       w.pos = at;
       if (!w.bytes) assert(false, 'a thin SPAN lies in the log pages its group was read from');
     }
@@ -338,8 +341,20 @@ export class LazyLog {
   /** Stream position -> the log page holding it and the offset in that page. */
   private at(pos: number): { pfn: number; off: number } {
     const per = logPayload(this.mem.pageSize);
-    return { pfn: this.cursor.pages[Math.floor(pos / per)]!, off: LOG_HEADER + (pos % per) };
+    return { pfn: this.cursor.log.at(Math.floor(pos / per))!, off: LOG_HEADER + (pos % per) };
   }
+
+  /**
+   * The log's pages as a list holding those of stream bytes [pos, pos + n) (logpages.ts): the page list is not made
+   * at mount, so the first loads read through a list of their own pages; past SPARSE_READS of them it is made.
+   */
+  private pagesOf(pos: number, n: number): readonly number[] {
+    const log = this.cursor.log;
+    if (log.made || ++this.sparseReads > SPARSE_READS) return log.all();
+    const per = logPayload(this.mem.pageSize);
+    return log.span(Math.floor(pos / per), Math.floor((pos + Math.max(n, 1) - 1) / per));
+  }
+  private sparseReads = 0;
 
   /**
    * The header and next pointer of log page `seq` (its bytes as read for a group), each page once:
@@ -348,12 +363,12 @@ export class LazyLog {
    * commit writes a fresh log.
    */
   private checkPage(seq: number, page: Buffer, lose: (l: Loss) => void, headerCrc?: number): void {
-    const pages = this.cursor.pages;
+    const pages = this.cursor.log;
     if (this.checked[seq] || seq >= pages.length) return;
     this.checked[seq] = 1;
-    const pfn = pages[seq]!, h = headerCrc === undefined ? readLogHeader(page) : readLogHeader(page, headerCrc);
+    const pfn = pages.at(seq)!, h = headerCrc === undefined ? readLogHeader(page) : readLogHeader(page, headerCrc);
     const bad = typeof h === 'string' ? `a damaged header (${h})` : h.logId !== this.logId || h.seq !== seq ? `a header of another log or place (log id ${h.logId}, seq ${h.seq})`
-      : seq + 1 < pages.length && Number(readNext(page)) !== pages[seq + 1] ? 'a damaged next pointer' : null;
+      : seq + 1 < pages.length && Number(readNext(page)) !== pages.at(seq + 1) ? 'a damaged next pointer' : null;
     if (bad) lose({ path: null, pfn, what: `log page ${seq} pfn:${pfn.toString(16)} has ${bad}: the index names its place, its records are read and checked as they are (nothing of it is lost)` });
   }
   private checked = new Uint8Array(0);

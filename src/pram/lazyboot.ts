@@ -20,6 +20,7 @@ import { tailOverlay, type TailOverlay } from './tail.js';
 import { SpanCrcs } from './spans.js';
 import { cutRuns, normalRuns } from './pageruns.js';
 import { LazyLog } from './lazy.js';
+import { LazyCursor, SeqPages } from './logpages.js';
 
 /**
  * The lazy boot of the log a slot names, or why it cannot be one. Nothing is
@@ -48,41 +49,39 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   const after = walkLog(mem, indexPfn, seq0, total, h.logId, walked);
   if (typeof after === 'string') return after;
   if (after[after.length - 1] !== slot.log.tailPfn) return 'the walk does not end at the slot\'s tail';
-  // Where the walk kept no pages (memory without pread), the index is read through a sparse list of the head and the
-  // pages from the index's on, made then only (stores past the array's end make it a dictionary: ~0.3 us a page cold).
-  let sparse: number[] | null = null;
-  const sparsePages = (): number[] => {
-    if (sparse) return sparse;
-    sparse = [head];
-    for (let i = 0; i < after.length; i++) sparse[seq0 + i] = after[i]!;
-    return sparse;
-  };
+  // The log's pages by seq: the LOG runs (checked below) and the walk's; listed only when the writer first needs them.
+  let pages = new SeqPages(new Float64Array(0), seq0, after);
+  // Where the walk kept no pages (memory without pread), the index is read through the pages from the index's on.
+  const sparsePages = (pos: number, n: number): readonly number[] => pages.span(Math.floor(pos / per), Math.floor((pos + Math.max(n, 1) - 1) / per));
   // (readIndex's page list is only its default reader's: LOCATE and a reader are given.)
   const index = readIndex(mem, [], bytes, h.logId, b.subarray(LOG_HEADER, LOG_HEADER + LOCATE_BYTES),
-    (pos, n) => walkedBytes(walked, mem.pageSize, pos, n, false) ?? streamBytes(mem, sparsePages(), pos, n));
+    (pos, n) => walkedBytes(walked, mem.pageSize, pos, n, false) ?? streamBytes(mem, sparsePages(pos, n), pos, n));
   if (typeof index === 'string') return index;
   if (!index.runs) return 'no RUNS';
-  // The pages before the index's, from the LOG runs: checked as runs, then listed in one pass into an array made
-  // at its size (a million files' log is ~61 000 pages: a push and a check per page cost ms in code not yet compiled).
+  // The pages before the index's, from the LOG runs: checked as runs, not listed (logpages.ts: a million files' log
+  // is ~61 000 pages, listing them cost ~2 ms in code not yet compiled).
   const logRuns = index.runs.log;
   let listed = 0;
   for (let i = 1; i < logRuns.length; i += 2) listed += logRuns[i]!;
   if (listed > seq0) return 'the LOG runs list more pages than lie before the index';
   if (listed !== seq0) return `the LOG runs list ${listed} pages, ${seq0} lie before the index`;
   if (seq0 > 0 && logRuns[0] !== head) return 'the LOG runs do not begin at the head';
-  const pages = listPages(logRuns, after);
+  pages = new SeqPages(logRuns, seq0, after);
   // Records after the RUNS (later commits): the groups they touch, replayed with them (tail.ts).
   let tail: TailOverlay | null = null, dataRuns = index.runs.data;
   const crcs = new SpanCrcs();
   if (tailAt < bytes) {
     if (index.runs.homes.length === 0) return 'records after the index (later commits), and no HOMES to place them';
     // The walked pages' last read: the payloads moved together in place (no copy).
-    const raw = walkedBytes(walked, mem.pageSize, tailAt, bytes - tailAt, true) ?? streamBytes(mem, pages, tailAt, bytes - tailAt);
+    const raw = walkedBytes(walked, mem.pageSize, tailAt, bytes - tailAt, true) ?? streamBytes(mem, sparsePages(tailAt, bytes - tailAt), tailAt, bytes - tailAt);
     if (!raw) return 'the tail is past the log pages';
     const homes = index.runs.homes;
     const t = tailOverlay(raw, { index, homeOf: (ino) => index.dirs.has(ino) ? ino : index.links.get(ino) ?? homeOf(homes, ino),
       // A group of large files' SPANs without their page crcs (groupthin.ts): read when each file is adopted.
-      group: (dir) => readGroupThin(mem, pages, index.dirs.get(dir)!, h.logId, homes) ?? readGroup(mem, pages, index.dirs.get(dir)!, h.logId) }, crcs, index.runs.data, after);
+      group: (dir) => {
+        const e = index.dirs.get(dir)!, at = sparsePages(e.pos, e.bytes);
+        return readGroupThin(mem, at, e, h.logId, homes) ?? readGroup(mem, at, e, h.logId);
+      } }, crcs, index.runs.data, after);
     if (typeof t === 'string') return `the tail: ${t}`;
     // LazyTree finds a touched directory's way up by HOMES (a directory's entry is its parent). A compaction in
     // slices by older code listed each directory as itself: its touched directories have no way up (it could go
@@ -113,7 +112,7 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   try {
     for (const [start, count, owner] of runs) memblock.reserve(start, count, owner, owner === Owner.Meta ? 'pram log' : 'pram page', true);
   } finally { memblock.banWhileReserving = ban; }
-  return new LazyLog(mem, index, { logId: h.logId, pages, tailOff: slot.log.tailOff, bytes }, data, tail, crcs);
+  return new LazyLog(mem, index, new LazyCursor(h.logId, pages, slot.log.tailOff, bytes), data, tail, crcs);
 }
 
 /**
@@ -130,20 +129,6 @@ function retouched(data: Float64Array, before: readonly number[], after: readonl
 /** The data runs and the (pfn, count) pairs `more`, a page named twice once (reservable() refuses one listed twice). */
 function withPages(data: Float64Array, more: number[]): Float64Array {
   return Float64Array.from([...data, ...normalRuns(more)]);
-}
-
-/** The log's pages by seq: the LOG runs' pages, then `after` (the walk's, from the index's page on). */
-function listPages(logRuns: Float64Array, after: readonly number[]): number[] {
-  let n = after.length;
-  for (let i = 1; i < logRuns.length; i += 2) n += logRuns[i]!;
-  const pages = new Array<number>(n);
-  let at = 0;
-  for (let i = 0; i < logRuns.length; i += 2) {
-    const start = logRuns[i]!, end = start + logRuns[i + 1]!;
-    for (let pfn = start; pfn < end; pfn++) pages[at++] = pfn;
-  }
-  for (let i = 0; i < after.length; i++) pages[at++] = after[i]!;
-  return pages;
 }
 
 /** The log's pages as (pfn, count) runs of consecutive pfns: the LOG runs as listed, then `after`'s (no pass over the LOG runs' pages). */

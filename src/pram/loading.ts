@@ -9,6 +9,7 @@ import type { PhysMem } from '../mem/physmem.js';
 import { adoptLog, type AdoptContext } from './adopt.js';
 import type { LoadedImage, Loss, NodeImage, PageMap } from './image.js';
 import type { LazyLog, LoadedGroup } from './lazy.js';
+import type { SeqPages } from './logpages.js';
 import type { LaterPageMap } from './laterpages.js';
 import { readEntries, type Run } from './load.js';
 import type { LogCursor } from './log.js';
@@ -45,8 +46,8 @@ export interface Shape { links: number; meta: number; data: number; copies: numb
 
 export interface Loaded {
   image: LoadedImage;
-  /** The image's own pages (chain or log): freed by the next checkpoint or compaction. */
-  chainPages: number[];
+  /** The image's own pages (chain or log): freed by the next checkpoint or compaction. A lazily booted log's, listed when first needed (logpages.ts). */
+  chainPages: number[] | SeqPages;
   /** The log's pages outside its chain (ATIMES_PAGES, v3 minor 6): freed by the next compaction. */
   sidePages: number[];
   /** The log's end, for appends (null: the next commit compacts). */
@@ -103,13 +104,13 @@ function loadLazy(p: LoadParts, lz: LazyLog, opts: Opts): Loaded {
   const builds: Build[] = [];
   return {
     image: { nodes: [], losses: [] },
-    chainPages: lz.cursor.pages,
+    chainPages: lz.cursor.log,
     sidePages: lz.tail?.atimes?.pages() ?? [],
     cursor: lz.cursor,
     compacted: lz.indexEnd,
     builds,
     groups: new LazyGroups(lz, { ...adoptContext(p, { verify: 'lazy', readOnly: opts.readOnly }), later: p.later && { minPages: laterPagesMin(), ...p.later } }, builds),
-    shape: { links: 0, meta: lz.cursor.pages.length, data: lz.dataPages, copies: 0, entries: 0 },
+    shape: { links: 0, meta: lz.cursor.log.length, data: lz.dataPages, copies: 0, entries: 0 },
     adjust: { data: lz.dataPages, bytes: lz.index.runs!.modelBytes, inline: lz.index.runs!.inline },
     ahead: 0,
   };

@@ -33,6 +33,7 @@ import { SpaceLedger } from './ledger.js';
 import { SimplePageMap } from './pagemap.js';
 import { RunHeads } from './runheads.js';
 import { Pins } from './pins.js';
+import { SeqPages } from './logpages.js';
 import type { Log, PramOptions, PramStats, ReserveOptions, ReserveResult } from './types.js';
 
 export type { Log, PramOptions, PramStats, ReserveOptions, ReserveResult } from './types.js';
@@ -45,7 +46,9 @@ export class Pram {
 
   private generation: number;
   private headPfn: number;
-  private chainPages: number[] = [];   // link/meta pages and copies of the committed checkpoint
+  /** Link/meta pages and copies of the committed checkpoint; a lazily booted log's until its list is first needed (logpages.ts). */
+  private chain: number[] | SeqPages = [];
+  private get chainPages(): number[] { const c = this.chain; return c instanceof SeqPages ? (this.chain = c.all()) : c; }
   private sidePages: number[] = [];    // pages of the log's ATIMES_PAGES records (v3 minor 6): freed with the log at the next compaction
   private deferred: number[] = [];     // released while Frozen: free after the next commit
   private readonly runs = new Map<number, Run>();
@@ -106,13 +109,13 @@ export class Pram {
    * readOnly: write nothing to the memory (the holes of a cut file are marked Bad, not zero-filled).
    */
   load(reserved: ReserveResult, opts: { verify: 'full' | 'lazy'; readOnly?: boolean }, replay?: LogReplay, lazy?: LazyLog): LoadedImage {
-    assert(this.chainPages.length === 0, 'an engine loads once');
+    assert(this.chain.length === 0, 'an engine loads once');
     const l = loadImage({
       mem: this.mem, frames: this.frames, allocator: this.allocator, banned: this.banned, log: this.log,
       newPageMap: this.opts.newPageMap ?? (() => new SimplePageMap()), runs: this.runs, runHead: this.runHead,
       later: this.lz.laterFiles,
     }, reserved, opts, replay, lazy);
-    this.chainPages = l.chainPages;
+    this.chain = l.chainPages;
     this.sidePages = l.sidePages;
     if (this.live && l.cursor) this.live.adopt(l.cursor, l.compacted, l.sidePages.length);   // else the next commit compacts
     this.last = l.shape;
@@ -243,7 +246,7 @@ export class Pram {
   /** Pages the next commit frees: the chain's and the deferred ones no view pins (those wait for their unpin). */
   private returning(): number {
     // A compaction in slices has taken part of its reserve already.
-    let n = this.chainPages.length + this.sidePages.length + this.deferred.length + (this.slices?.pages ?? 0);
+    let n = this.chain.length + this.sidePages.length + this.deferred.length + (this.slices?.pages ?? 0);
     if (this.pins.used) for (const pfn of this.deferred) if (this.frames.flags[pfn]! & PageFlag.Pinned) n--;
     return n;
   }
@@ -277,7 +280,7 @@ export class Pram {
     // The previous checkpoint is no longer needed: its own pages and the deferred frees go.
     for (const pfn of [...this.chainPages, ...this.sidePages.splice(0)]) { this.forgetRun(pfn, false); this.allocator.free(pfn); }
     this.freeDeferred();
-    this.chainPages = [...saved.links, ...saved.metaPages, ...saved.copies];
+    this.chain = [...saved.links, ...saved.metaPages, ...saved.copies];
     for (const pfn of saved.dataPfns) this.frames.flags[pfn]! |= PageFlag.Frozen;
     this.space.refill();
     this.last = { links: saved.links.length, meta: saved.metaPages.length, data: saved.dataPfns.length, copies: saved.copies.length, entries: saved.entries };
@@ -338,7 +341,7 @@ export class Pram {
     if (compact) {
       this.allocator.freeLater(this.chainPages, this.forgetOld);
       this.allocator.freeLater(this.sidePages.splice(0));   // (an append's ATIMES_PAGES pages: the log's till now)
-      this.chainPages = p.newPages;
+      this.chain = p.newPages;
       this.allocator.releaseKept();    // pages let go before this compaction: its DATA lists none of them
     } else if (this.chainPages !== this.live!.cursor!.pages) for (const pfn of p.newPages) this.chainPages.push(pfn);
     for (const pfn of p.sidePages ?? []) this.sidePages.push(pfn);

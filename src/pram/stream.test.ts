@@ -30,10 +30,13 @@ function lcg(seed: number): () => number {
   return () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0);
 }
 
-/** A log of `count` pages at mostly consecutive pfns (a jump every so often), payloads random; its pages and its stream. */
-function makeLog(count: number, logId: number, next: () => number): { bytes: Buffer; pages: number[]; stream: Buffer } {
+/**
+ * A log of `count` pages at mostly consecutive pfns (a jump every so often; `scattered`: every page a few pfns after
+ * the one before, as a tail of small commits lies among data pages), payloads random; its pages and its stream.
+ */
+function makeLog(count: number, logId: number, next: () => number, scattered = false): { bytes: Buffer; pages: number[]; stream: Buffer } {
   const pages: number[] = [];
-  for (let s = 0, pfn = 3; s < count; s++, pfn++) { if (next() % 7 === 0) pfn += 1 + (next() % 3); pages.push(pfn); }
+  for (let s = 0, pfn = 3; s < count; s++, pfn++) { if (scattered || next() % 7 === 0) pfn += 1 + (next() % (scattered ? 8 : 3)); pages.push(pfn); }
   const bytes = Buffer.alloc((pages[count - 1]! + 2) * PS), stream = Buffer.alloc(count * PER);
   for (let i = 0; i < stream.length; i += 4) stream.writeUInt32LE(next(), i);
   for (let s = 0; s < count; s++) {
@@ -167,6 +170,21 @@ test('a walk that keeps its pages holds them whole in seq order; stream bytes ou
   assert.deepEqual(walkLog(memOf(bytes, false), pages[5]!, 5, pages.length, logId, none), pages.slice(5), 'the walk without pread');
   assert.equal(none.bytes, null, 'keeps nothing without pread');
   assert.equal(walkedBytes(none, PS, 5 * PER, 10, false), null);
+});
+
+test('a walk of a scattered chain reads about its own pages: a page a read after a jump from a stretch\'s first page', () => {
+  const seed = Number(process.env['SEED'] ?? Date.now() % 1e9);
+  console.log(`seed ${seed}`);
+  const next = lcg(seed), logId = 77;
+  const { bytes, pages } = makeLog(300, logId, next, true);
+  const mem = memOf(bytes, true), read = { n: 0, pages: 0 };
+  const pread = mem.readAt!;
+  mem.readAt = (pos, target, at, len) => { read.n++; read.pages += len / PS; return pread(pos, target, at, len); };
+  const keep: WalkedPages = { seq0: -1, bytes: null };
+  assert.deepEqual(walkLog(mem, pages[10]!, 10, pages.length, logId, keep), pages.slice(10));
+  assert.ok(keep.bytes!.subarray(5 * PS, 6 * PS).equals(bytes.subarray(pages[15]! * PS, (pages[15]! + 1) * PS)), 'page 15 kept whole');
+  assert.equal(read.n, 290, 'a read a page');
+  assert.ok(read.pages <= 290 + 7, `${read.pages} pages read for 290 (a stretch of 8 a jump read ${8 * 290})`);
 });
 
 /** The header's crc made valid again after a field was changed. */

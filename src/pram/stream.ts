@@ -51,7 +51,8 @@ export function walkLog(mem: PhysMem, pfn: number, seq0: number, total: number, 
   // overwritten by the next one's); a page read otherwise (no pread) leaves no copy.
   if (keep) { keep.seq0 = seq0; keep.bytes = mem.readAt && LITTLE && ps % 4 === 0 && total > seq0 ? fresh((total - seq0) * ps, false) : null; }
   // Stretches read grow while the chain stays in them and start small again where it jumps (a tail of many
-  // small commits has its pages between data pages: a 1 MiB read for each would read 256 times too much).
+  // small commits has its pages between data pages: a 1 MiB read for each would read 256 times too much),
+  // a page alone where the chain jumped from a stretch's first page.
   for (let seq = seq0, want = 8; seq < total;) {
     if (!(Number.isSafeInteger(pfn) && pfn >= 1 && pfn < mem.pageCount)) return `log page ${seq} is outside the arena`;
     const c = Math.min(total - seq, want, mem.pageCount - pfn);
@@ -73,7 +74,9 @@ export function walkLog(mem: PhysMem, pfn: number, seq0: number, total: number, 
       out.push(pfn + i);
       const next = (w[at + nextAt + 1]! >>> 0) * HI + (w[at + nextAt]! >>> 0);
       if (i + 1 === c || next !== pfn + i + 1) {           // the chain leaves the stretch read
-        want = next === pfn + i + 1 ? Math.min(4 * want, WALK_PAGES) : 8;
+        // A jump after the stretch's first page: the chain is scattered (a tail of small commits, its pages a few
+        // apart among data pages), and a stretch of 8 read 5 times the pages it needed; the next reads 1 then.
+        want = next === pfn + i + 1 ? Math.min(4 * want, WALK_PAGES) : i === 0 ? 1 : 8;
         seq += i + 1; pfn = next; break;
       }
     }
