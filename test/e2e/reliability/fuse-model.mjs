@@ -113,7 +113,7 @@ export function apply(t, op) {
     // SB_I_NO_DATA_INTEGRITY), so SYNCFS may be served before a held file's WRITE: its pages keep
     // every version since their last fsync/close. What reached the server (all else) is saved.
     case 'sync': case 'syncfs': break;
-    default: break;   // dirfsync: flushes no file data
+    default: break;   // dirfsync: flushes no file data; read: moves atime only
   }
   return t;
 }
@@ -164,6 +164,7 @@ export function genOps(seed, t, count) {
       push({ op: 'utime', path: pick(['/', ...paths((n) => n.type === 'd'), ...files]), atime: ns(), mtime: ns() });
     }
     else if (k < 73) { const p = free(FILES); if (p && files.length) push({ op: 'link', path: pick(files), to: p }); }
+    else if (k < 76 && files.length) push({ op: 'read', path: pick(files) });   // atime only (not checked: see above); the next checkpoint's ATIMES
     else if (k < 84) { const h = pick(HELD); const page = r.below(HELD_PAGES); push({ op: 'hwrite', path: h, off: page * PS, data: bytes(PS) }); }
     else {
       const kind = pick(DURABLE);

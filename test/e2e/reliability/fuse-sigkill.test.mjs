@@ -1,7 +1,8 @@
 // Crashes of the FUSE server (issue 18), a test that cannot pass vacuously.
 // A Python writer (fuse-writer.py) works through a `pram mount` with a seeded
 // mix of creates, writes, truncates, renames, unlinks, mkdir/rmdir, symlinks,
-// hard links, chmod, utime, xattrs and writes on files kept open, with random fsync, fdatasync,
+// hard links, chmod, utime, xattrs, reads (atimes: not checked, but the checkpoints after them write ATIMES
+// records) and writes on files kept open, with random fsync, fdatasync,
 // directory fsync, sync(2) and syncfs(2). The server is SIGKILLed at a seeded
 // moment (after some op, just after a durable call begins, or after a delay);
 // the dead mount is detached, the server started again on the same arena, and

@@ -43,6 +43,15 @@ def write_at(p, data, off):
     finally:
         os.close(fd)
 
+def read_all(p):
+    # Through the kernel: a READ reaches the server unless the page cache holds the bytes (pram then stamps
+    # atime by relatime, a change only the next checkpoint writes: ATIMES records).
+    fd = os.open(at(p), os.O_RDONLY)
+    try:
+        while os.read(fd, 1 << 16): pass
+    finally:
+        os.close(fd)
+
 def create(p, data, mode):
     fd = os.open(at(p), os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode)
     try:
@@ -66,6 +75,7 @@ def run(op):
     elif k == 'utime': os.utime(at(op['path']), ns=(int(op['atime']), int(op['mtime'])))
     elif k == 'setxattr': os.setxattr(at(op['path']), op['name'], data)
     elif k == 'removexattr': os.removexattr(at(op['path']), op['name'])
+    elif k == 'read': read_all(op['path'])
     elif k == 'hopen': held[op['path']] = os.open(at(op['path']), os.O_RDWR)
     elif k == 'hwrite': os.pwrite(held[op['path']], data, op['off'])
     elif k == 'hclose': os.close(held.pop(op['path']))

@@ -323,3 +323,16 @@ function compactInSlices(pfs, during = () => {}) {
   if (vol.sync() !== 0 || slices < 3 || vol.pram.slices.compacting) throw new Error(`the compaction ran in ${slices} slices, not published`);
   return before;
 }
+
+/**
+ * The types of the records in a v3 image's tail (after its compaction's RUNS; [] for a log before minor 4 or
+ * without an index): the SIGKILL campaign counts the images holding an ATIMES_PAGES record (type 12).
+ */
+export function tailTypes(img) {
+  const slots = [64, 128].map((o) => ({ gen: u64(img, o), head: u64(img, o + 8), ext: img.readUInt32LE(o + 32), tailOff: img.readUInt32LE(o + 48), pages: img.readUInt32LE(o + 52) }));
+  const s = slots[0].gen >= slots[1].gen ? slots[0] : slots[1];
+  if (s.ext < 6 || s.ext > 8) return [];
+  const log = [];
+  for (let i = 0, pfn = s.head; i < s.pages; i++, pfn = u64(img, pfn * PS + PS - 8)) log.push({ pfn, end: i === s.pages - 1 ? s.tailOff : PS });
+  return tailRecords(img, s, log).map(([type]) => type);
+}

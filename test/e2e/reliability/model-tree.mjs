@@ -53,23 +53,54 @@ export function modelOf(tree) {
   return m;
 }
 
-/** '' or the difference, for exact times; interval times are pushed on `clocked` for clockDiff. */
+/**
+ * '' or the difference, for exact times; interval times are pushed on `clocked` for clockDiff. An atime the
+ * model could not decide (`{ any }`) is right when one alternative is: an exact one equal, else one of the
+ * clocked ones (clockDiff then needs one lag that fits an alternative of each).
+ */
 function timeDiff(got, want, what, clocked) {
+  if (want?.any) {
+    if (want.any.some((t) => t?.ns !== undefined && got === BigInt(t.ns))) return '';
+    const alts = want.any.filter((t) => t && t.ns === undefined);
+    if (!alts.length) return `${what} ${got}, expected exactly one of ${want.any.map((t) => t?.ns).join(', ')}`;
+    clocked.push({ what, got: Number(got) / 1e6, alts });
+    return '';
+  }
   if (want === null) throw new Error(`the model has no clock interval for a ${what}`);
   if (want.ns !== undefined) return got === BigInt(want.ns) ? '' : `${what} ${got}, expected exactly ${want.ns}`;
   clocked.push({ what, got: Number(got) / 1e6, lo: want.lo, hi: want.hi });
   return '';
 }
 
-/** '' when one lag fits every clocked time, else the two times that need lags that do not meet. */
-function clockDiff(clocked) {
-  if (!clocked.length) return '';
-  const early = clocked.reduce((a, c) => (c.got - c.hi > a.got - a.hi ? c : a));   // needs the largest lag
-  const late = clocked.reduce((a, c) => (c.got - c.lo < a.got - a.lo ? c : a));    // allows the smallest
-  const min = Math.max(early.got - early.hi - SLACK_MS, -LAG_MAX_MS), max = Math.min(late.got - late.lo + SLACK_MS, SLACK_MS);
-  if (min <= max) return '';
-  const say = (c) => `${c.what} ${c.got.toFixed(3)} ms (op interval ${c.lo}…${c.hi})`;
-  return `times the clock stamped fit no one lag of pram's clock in [-${LAG_MAX_MS}, 0] ms: ${say(early)} and ${say(late)}`;
+/** Intervals as the fewest disjoint ones (sorted): their number stays bounded however many atimes narrow them. */
+function merged(list) {
+  const out = [];
+  for (const [a, b] of list.sort((x, y) => x[0] - y[0])) {
+    if (out.length && a <= out.at(-1)[1]) out.at(-1)[1] = Math.max(out.at(-1)[1], b);
+    else out.push([a, b]);
+  }
+  return out;
+}
+
+/** '' when one lag fits every clocked time (one of its alternatives, for an undecided atime), else two that need lags that do not meet. */
+function clockDiff(all) {
+  const clocked = all.filter((c) => !c.alts), undecided = all.filter((c) => c.alts);
+  let min = -LAG_MAX_MS, max = SLACK_MS;
+  const say = (c) => `${c.what} ${c.got.toFixed(3)} ms (op interval ${c.alts ? c.alts.map((t) => `${t.lo}…${t.hi}`).join(' or ') : `${c.lo}…${c.hi}`})`;
+  if (clocked.length) {
+    const early = clocked.reduce((a, c) => (c.got - c.hi > a.got - a.hi ? c : a));   // needs the largest lag
+    const late = clocked.reduce((a, c) => (c.got - c.lo < a.got - a.lo ? c : a));    // allows the smallest
+    min = Math.max(early.got - early.hi - SLACK_MS, min); max = Math.min(late.got - late.lo + SLACK_MS, max);
+    if (min > max) return `times the clock stamped fit no one lag of pram's clock in [-${LAG_MAX_MS}, 0] ms: ${say(early)} and ${say(late)}`;
+  }
+  // The lags left, as intervals, narrowed by each undecided atime to those one of its alternatives allows.
+  let fits = [[min, max]];
+  for (const c of undecided) {
+    const allows = c.alts.map((t) => [c.got - t.hi - SLACK_MS, c.got - t.lo + SLACK_MS]);
+    fits = merged(fits.flatMap(([a, b]) => allows.map(([x, y]) => [Math.max(a, x), Math.min(b, y)])).filter(([a, b]) => a <= b));
+    if (!fits.length) return `times the clock stamped fit no one lag of pram's clock in [${min.toFixed(3)}, ${max.toFixed(3)}] ms with ${say(c)}`;
+  }
+  return '';
 }
 
 /** What nlink the model gives the node at p: its names, or for a directory 2 + its subdirectories. */

@@ -6,6 +6,8 @@
 // sigkill.test.mjs (parent) and writer.mjs (child); reading a mounted tree
 // back and comparing is in model-tree.mjs.
 //
+// `idle` waits (the library's background work runs: a due compaction in slices).
+//
 // Times. utimes sets atime and mtime to the exact nanoseconds it is given.
 // Every other change takes the clock: the model knows only the interval of the
 // op that made it (`{ lo, hi }`, Date.now() ms the writer reported before the
@@ -15,9 +17,13 @@
 // mtime and ctime; chmod, utimes, setxattr, removexattr, link, rename of the
 // node and unlink of one of its names set its ctime; making or removing a name
 // in a directory sets the directory's mtime and ctime; a new node gets the
-// clock in all three. Nothing reads a file in the writer, so atime is only
-// ever set by creation and utimes (a read's relatime update alone is no change
-// a checkpoint must save: RELIABILITY.md).
+// clock in all three. A read (read, readall) moves atime by relatime: to the
+// clock when atime <= mtime, atime <= ctime or the clock is more than 24 h
+// past atime. The model often cannot tell which side of such a comparison two
+// clocked times fall (pram's clock may stamp two ops alike), so an atime may be
+// a set of alternatives (`{ any: [...] }`): each read keeps the old one, takes
+// the new one, or both when undecided. A sync commits atime-only changes (as
+// ATIMES or ATIMES_PAGES records), so they are as durable as any other.
 import { Prng } from '../../../dist/machine/prng.js';
 
 export const PS = 4096;
@@ -28,6 +34,13 @@ const KDIRS = ['/k0', '/k1', '/d/k2'];
 /** Names for regular files, symlinks and hard links; a made directory adds x0 and x1 inside it. */
 const NAMES = ['/f0', '/f1', '/f2', '/f3', '/f4', '/f5', '/d/g0', '/d/g1', '/d/g2', '/d/e/h0', '/d/e/h1'];
 const XATTRS = ['user.a', 'user.b', 'user.c'];
+/**
+ * A directory of many 1-byte files (op `many`, some runs): read all at once (`readall`), their atimes are more
+ * than a page of ATIMES entries, which a commit writes as an ATIMES_PAGES record (v3 minor 6). Only readall and
+ * ageall touch them: the other ops pick among the few names above.
+ */
+export const MANY = '/m';
+const manyName = (op, k) => `${op.dir}/n${String(k).padStart(3, '0')}`;
 
 export const parentOf = (p) => (p === '/' ? '/' : p.slice(0, p.lastIndexOf('/')) || '/');
 const under = (p, dir) => p === dir || p.startsWith(dir + '/');
@@ -51,6 +64,45 @@ function newNode(m, node, at) {
 }
 
 const nodeAt = (m, p) => m.nodes.get(m.paths.get(p));
+
+const DAY_NS = 86_400n * 1_000_000_000n;
+/** A clocked stamp lies in [lo - EDGE_MS, hi + EDGE_MS] of its op's interval (pram's clock is never before the wall clock's ms). */
+const EDGE_MS = 2n, MS = 1_000_000n;
+const boundsOf = (t) => (t.ns !== undefined ? [BigInt(t.ns), BigInt(t.ns)] : [(BigInt(t.lo) - EDGE_MS) * MS, (BigInt(t.hi) + EDGE_MS) * MS]);
+
+/** a <= b: true, false, or null when the model cannot tell (a time never stamped is null: undecided). */
+function atMost(a, b) {
+  if (a === null || b === null) return null;
+  // Two stamps of one owner: its clock never goes back, so an earlier op's is at most a later one's (one
+  // op's several stamps: creation takes atime first). A later op's is greater only if a wall ms lies between.
+  if (a.i !== undefined && b.i !== undefined) return a.i <= b.i ? true : BigInt(a.lo) > BigInt(b.hi) + EDGE_MS ? false : null;
+  const [aLo, aHi] = boundsOf(a), [bLo, bHi] = boundsOf(b);
+  return aHi <= bLo ? true : aLo > bHi ? false : null;
+}
+
+/** The clock at `now` more than 24 h past atime a (the edge is a second wide: the code compares with a clock read up to 1 s before). */
+function dayOld(a, now) {
+  if (a === null || now === null) return null;
+  if (a.i !== undefined) return false;   // stamped in this run
+  const [aLo, aHi] = boundsOf(a), [nLo, nHi] = boundsOf(now), second = 1000n * MS;
+  return nLo - aHi > DAY_NS + second ? true : nHi - aLo <= DAY_NS - second ? false : null;
+}
+
+const or3 = (...v) => (v.includes(true) ? true : v.includes(null) ? null : false);
+const alternatives = (t) => (t && t.any ? t.any : [t]);
+
+/** A read of node n at `at` (relatime: fs/table.ts accessed, modelled from its rule). */
+function read(n, at) {
+  const out = [];
+  const add = (t) => { if (!out.some((x) => JSON.stringify(x) === JSON.stringify(t))) out.push(t); };
+  for (const a of alternatives(n.atime)) {
+    const moves = or3(atMost(a, n.mtime), atMost(a, n.ctime), dayOld(a, at));
+    if (moves !== false) add(at);
+    if (moves !== true) add(a);
+  }
+  n.atime = out.length === 1 ? out[0] : { any: out };
+}
+
 function changed(m, p, at, data = false) { const n = nodeAt(m, p); n.ctime = at; if (data) n.mtime = at; }
 /** A name made or removed in p's directory. */
 const entryChanged = (m, p, at) => changed(m, parentOf(p), at, true);
@@ -99,7 +151,15 @@ export function apply(m, op, at = null) {
     case 'utimes': { const n = nodeAt(m, op.path); n.atime = { ns: op.atime }; n.mtime = { ns: op.mtime }; n.ctime = at; break; }
     case 'setxattr': nodeAt(m, op.path).xattrs.set(op.name, valueOf(op)); changed(m, op.path, at); break;
     case 'removexattr': nodeAt(m, op.path).xattrs.delete(op.name); changed(m, op.path, at); break;
-    case 'fsync': case 'sync': break;
+    case 'read': read(nodeAt(m, op.path), at); break;
+    case 'readall': for (const p of op.paths) read(nodeAt(m, p), at); break;
+    case 'many': {
+      m.paths.set(op.dir, newNode(m, { type: 'd', mode: 0o755 }, at)); entryChanged(m, op.dir, at);
+      for (let k = 0; k < op.n; k++) m.paths.set(manyName(op, k), newNode(m, { type: 'f', mode: 0o644, data: Buffer.from([k & 0xff]) }, at));
+      break;
+    }
+    case 'ageall': for (const p of op.paths) { const n = nodeAt(m, p); n.atime = { ns: op.atime }; n.mtime = { ns: op.mtime }; n.ctime = at; } break;
+    case 'fsync': case 'sync': case 'idle': break;
     default: throw new Error(`model: unknown op ${op.op}`);
   }
   return m;
@@ -112,7 +172,8 @@ function views(m) {
   const kdirs = KDIRS.filter((k) => m.paths.has(k));
   const names = [...NAMES, ...kdirs.flatMap((k) => [`${k}/x0`, `${k}/x1`])];
   const empty = (d) => !all.some((p) => parentOf(p) === d);
-  return { all, files: of('f'), links: of('l'), dirs: of('d'), kdirs, names, free: names.filter((p) => !m.paths.has(p)), empty };
+  const every = of('f');
+  return { all, every, files: every.filter((p) => !under(p, MANY)), links: of('l'), dirs: of('d'), kdirs, names, free: names.filter((p) => !m.paths.has(p)), empty };
 }
 
 /** One random change to m (or null when the draw does not fit the tree). */
@@ -121,6 +182,10 @@ function draw(r, m, write) {
   const pick = (a) => (a.length ? a[r.below(a.length)] : null);
   const notDir = [...v.files, ...v.links];
   const k = r.below(100);
+  if (k >= 93 && r.chance(0.5)) {   // reads take half of the sync share: one file's range, or every file
+    if (r.chance(0.75) && v.files.length) { const p = pick(v.files); return { op: 'read', path: p, pos: r.below(nodeAt(m, p).data.length + 1), len: r.range(1, 3 * PS) }; }
+    return { op: 'readall', paths: v.every };
+  }
   if (k < 28 || !v.files.length) return write(r.chance(0.7) ? pick(v.files) ?? pick(v.free) : pick(v.free) ?? pick(v.files));
   if (k < 34) { const p = pick(v.files); return { op: 'truncate', path: p, len: r.below(nodeAt(m, p).data.length * 2 + PS) }; }
   if (k < 42) {
@@ -148,6 +213,9 @@ function draw(r, m, write) {
   return { op: 'sync' };
 }
 
+/** The share of first owners that make the many files (each costs the run ~300 creates and reads). */
+const MANY_SHARE = Number(process.env['PRAM_SIGKILL_MANY'] ?? 0.2);
+
 /**
  * A seeded op list: a prefix that writes a few files and syncs (so every run
  * has synced content to lose), then a random mix. Ops are valid for the model
@@ -171,7 +239,21 @@ export function genOps(seed, start) {
     const op = write(r.chance(0.5) && free.length ? free[r.below(free.length)] : files[0] ?? free[0]);
     if (op) push(op);
   }
+  // Some runs make the many files (then readall gives the next commit an ATIMES_PAGES record); a second owner
+  // that has them sometimes ages them (utimes: their next read moves every atime again).
+  const many = m.paths.has(MANY) ? views(m).every.filter((p) => under(p, MANY)) : [];
+  const aged = many.length > 0 && r.chance(0.8);
+  if (!many.length && r.chance(MANY_SHARE)) push({ op: 'many', dir: MANY, n: r.range(280, 340) });
+  else if (aged) push({ op: 'ageall', paths: many, atime: String(BigInt(r.range(1e9, 1.5e9)) * 1_000_000_000n), mtime: String(BigInt(r.range(1e9, 1.5e9)) * 1_000_000_000n) });
   push({ op: 'sync' });
+  if (m.paths.has(MANY) && (aged || r.chance(0.8))) {   // read them all, a few ops, a sync: the commit with the ATIMES_PAGES record
+    push({ op: 'readall', paths: views(m).every });
+    for (let i = r.below(4); i > 0;) { const op = draw(r, m, write); if (op && !op.op.endsWith('sync')) { push(op); i--; } }   // its commit is msyncs 3-4
+    push({ op: 'sync' });
+    // Idle, the library's background driver writes a due compaction in slices (a second owner's log, its
+    // tail grown by ageall, is due); the next sync publishes it, freeing the ATIMES_PAGES records' pages.
+    if (aged || r.chance(0.7)) { push({ op: 'idle', ms: r.range(60, 150) }); push(write(views(m).files[0] ?? '/f0')); push({ op: 'sync' }); }
+  }
   const n = r.range(5, 60);
   while (ops.length < n + 8) { const op = draw(r, m, write); if (op) push(op); }
   return ops;

@@ -2,6 +2,8 @@
 // library API and performs a seeded mix of write, truncate, rename (over
 // existing files, symlinks, other names of the same inode, empty directories),
 // unlink, mkdir, rmdir, symlink, link, chmod, utimes, setxattr, removexattr,
+// reads (relatime atimes: ATIMES records; a directory of many files read at
+// once: ATIMES_PAGES, and a second owner's compaction freeing its pages),
 // fsync and sync; the parent SIGKILLs it at a seeded moment (after the k-th
 // op, on a sync's start, after a delay, or — from inside the child — just
 // before or after the n-th msync of a checkpoint's commit); then the parent
@@ -16,6 +18,7 @@
 //   PRAM_SIGKILL_RUNS=n     runs (default 250, i.e. 500 kills)
 //   PRAM_SIGKILL_FIRST=n    the first run's seed (default 7000; run k has seed n + k)
 //   PRAM_SIGKILL_PACE_MS=n  the writer pauses n ms before each op (each op's clock interval apart from the next's)
+//   PRAM_SIGKILL_MANY=x     the share of first owners that make the many files (default 0.2)
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -24,9 +27,10 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mount } from '../../../dist/api/index.js';
 import { Prng } from '../../../dist/machine/prng.js';
-import { DIRS, genOps, syncStates } from './model.mjs';
+import { DIRS, MANY, genOps, syncStates } from './model.mjs';
 import { diffTrees, modelOf, readTree } from './model-tree.mjs';
 import { onLines } from './lines.mjs';
+import { tailTypes } from './image.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const writer = path.join(here, 'writer.mjs');
@@ -46,7 +50,8 @@ const RUNS = Number(process.env['PRAM_SIGKILL_RUNS'] ?? 250);
 const seeds = one !== undefined
   ? Array(Number(process.env['PRAM_SIGKILL_REPEAT'] ?? 10)).fill(Number(one))
   : Array.from({ length: RUNS }, (_, i) => Number(process.env['PRAM_SIGKILL_FIRST'] ?? 7000) + i);
-const stats = { kills: 0, modes: {}, inSync: 0, newer: 0, older: 0, ops: 0, syncs: 0, done: {} };
+const stats = { kills: 0, modes: {}, inSync: 0, newer: 0, older: 0, ops: 0, syncs: 0, done: {}, pages: { images: 0, killedIn: 0, cameBack: 0, second: 0, freed: 0, killedInCompaction: 0 } };
+const ATIMES_PAGES = 12;   // record type (docs/FORMAT.md §v3, minor 6)
 let templateModel = null;
 /** Where the time goes (ms summed over runs; the lanes overlap): input to mounted (toR), to exit, the crash in all, the model, the check. */
 const time = { toR: 0, toExit: 0, crash: 0, model: 0, check: 0 };
@@ -54,6 +59,11 @@ const time = { toR: 0, toExit: 0, crash: 0, model: 0, check: 0 };
 /** Where to kill: drawn from the run's generator. */
 function plan(r, ops) {
   const syncs = ops.flatMap((o, i) => (o.op === 'sync' || o.op === 'fsync' ? [i] : []));
+  // A run with the many files: most kills in the commit of their atimes (msyncs 3-4: the second sync's, an
+  // ATIMES_PAGES record) and the next (5-6: after the idle op); a second owner that aged them, in the commit
+  // that publishes the compaction the background wrote while idle (5-6: it frees the pages) or the next (7-8).
+  const at = ops.some((o) => o.op === 'ageall') ? 5 : ops.some((o) => o.op === 'many') ? 3 : 0;
+  if (at && r.chance(0.7)) return { mode: 'msync', env: `${r.range(at, at + 3)}:${r.chance(0.5) ? 'after' : 'before'}` };
   const k = r.below(100);
   if (k < 30) return { mode: 'op', at: r.below(ops.length) };
   if (k < 55) return { mode: 'sync', at: syncs[r.below(syncs.length)] };
@@ -74,7 +84,9 @@ const SPARES = 1;
 const WRITER_FLAGS = ['--no-opt', '--single-threaded-gc'];
 function spareWriter(arena) {
   const child = spawn(process.execPath, [...WRITER_FLAGS, writer, arena], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const w = { child, err: '', exited: new Promise((r) => child.on('exit', (code, signal) => r({ code, signal }))) };
+  // 'close', not 'exit': exit can come before the last lines on stdout are read (seen on a loaded machine: a
+  // run judged as if no op had begun), and what the writer said decides which states the arena may hold.
+  const w = { child, err: '', exited: new Promise((r) => child.on('close', (code, signal) => r({ code, signal }))) };
   child.stderr.on('data', (d) => { w.err += d; });
   return w;
 }
@@ -114,12 +126,31 @@ function crash(lane, ops, kill) {
 function timesOf(said) {
   const stamps = said.filter((l) => l.startsWith('o ') || l.startsWith('D ')).map((l) => l.split(' '));
   const times = [];
-  stamps.forEach(([tag, n, t], k) => { if (tag === 'o' && k + 1 < stamps.length) times[Number(n)] = { lo: Number(t), hi: Number(stamps[k + 1].at(-1)) }; });
+  stamps.forEach(([tag, n, t], k) => { if (tag === 'o' && k + 1 < stamps.length) times[Number(n)] = { lo: Number(t), hi: Number(stamps[k + 1].at(-1)), i: Number(n) }; });
   return times;
 }
 
+/**
+ * The ATIMES_PAGES path's coverage: `images` crashed images whose tail held such a record; `killedIn` kills in
+ * the sync after a readall of the many files (the commit that writes one), `cameBack` of them came back as that
+ * sync; `second` second owners that started from an image with one, `freed` of them came back with none left (a
+ * compaction freed its pages), `killedInCompaction` of them were killed in the sync after an idle op (the one that
+ * publishes the compaction the background wrote meanwhile, when the tail is due).
+ */
+function countPages(ops, said, newer, came, held) {
+  const c = stats.pages;
+  if (held.now) c.images++;
+  const inflight = newer ? Number(said.findLast((l) => l.startsWith('s ')).slice(2)) : -1;
+  const since = ops.slice(ops.slice(0, Math.max(inflight, 0)).findLastIndex((o) => o.op === 'sync' || o.op === 'fsync') + 1, inflight);
+  if (newer && since.some((o) => o.op === 'readall' && o.paths.length >= 256)) { c.killedIn++; if (came === 'newer') c.cameBack++; }
+  if (!held.before) return;
+  c.second++;
+  if (!held.now) c.freed++;
+  if (newer && since.some((o) => o.op === 'idle')) c.killedInCompaction++;
+}
+
 /** One owner life and its crash; returns the model the arena came back as (the next owner's start). */
-async function phase(lane, seed, label, r, start) {
+async function phase(lane, seed, label, r, start, heldBefore = false) {
   const ops = genOps(r.next(), start);
   const kill = plan(r, ops);
   let t0 = Date.now();
@@ -153,13 +184,17 @@ async function phase(lane, seed, label, r, start) {
     `reproduce: PRAM_SIGKILL_SEED=${seed} PRAM_SIGKILL_REPEAT=1 node --test test/e2e/reliability/sigkill.test.mjs)`;
   assert.deepEqual(losses, [], `${why}: losses reported after a crash`);
   const dOld = diffTrees(got, older);
+  let came = 'older';
   if (dOld === '') stats.older++;
   else {
     const dNew = newer ? diffTrees(got, newer) : 'no sync was in flight';
     if (dNew !== '') assert.fail(`${why}: the arena is neither the last synced state (${dOld}) nor the one being synced (${dNew})`);
-    stats.newer++;
+    stats.newer++; came = 'newer';
   }
-  return modelOf(got);
+  // Only a tree with the many files can have one (and reading the image costs the parent ~5 ms).
+  const held = { before: heldBefore, now: got.has(MANY) && tailTypes(fs.readFileSync(lane.arena)).includes(ATIMES_PAGES) };
+  countPages(ops, said, newer, came, held);
+  return { model: modelOf(got), held: held.now };
 }
 
 test('setup: a template arena (16 MiB, two directories, synced)', async () => {
@@ -185,7 +220,7 @@ for (let b = 0; b < seeds.length; b += BATCH) {
           fs.copyFileSync(template, lane.arena);
           const r = new Prng(seed);
           const first = await phase(lane, seed, 'first crash', r, templateModel);
-          await phase(lane, seed, 'second crash', r, first);
+          await phase(lane, seed, 'second crash', r, first.model, first.held);
         } catch (e) { failures.push(e); }
       }
     }));
@@ -193,7 +228,7 @@ for (let b = 0; b < seeds.length; b += BATCH) {
   });
 }
 
-const OPS = ['write', 'truncate', 'rename', 'unlink', 'mkdir', 'rmdir', 'symlink', 'link', 'chmod', 'utimes', 'setxattr', 'removexattr', 'fsync', 'sync'];
+const OPS = ['write', 'truncate', 'rename', 'unlink', 'mkdir', 'rmdir', 'symlink', 'link', 'chmod', 'utimes', 'setxattr', 'removexattr', 'read', 'readall', 'fsync', 'sync'];
 test('the kills covered every mode, every op and syncs cut short', (t) => {
   const cpu = process.cpuUsage();
   t.diagnostic(`ms in: ${JSON.stringify(time)}; parent cpu ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms; ${JSON.stringify(stats)}`);
@@ -206,4 +241,11 @@ test('the kills covered every mode, every op and syncs cut short', (t) => {
     assert.ok(stats.newer >= min(10) && stats.older >= min(10), `came back newer ${stats.newer}, older ${stats.older}`);
     for (const op of OPS) assert.ok((stats.done[op] ?? 0) >= min(40), `${op} performed ${stats.done[op] ?? 0} times`);
   }
+  // The atimes of a read-all of the many files: a campaign that stopped writing ATIMES_PAGES records must fail.
+  const c = stats.pages;
+  if (one === undefined && RUNS >= 20) {
+    assert.ok(c.images >= 1, `no crashed image held an ATIMES_PAGES record: ${JSON.stringify(c)}`);
+    assert.ok(c.killedIn >= 1, `no kill in a sync writing ATIMES_PAGES: ${JSON.stringify(c)}`);
+  }
+  if (one === undefined && RUNS >= 100) assert.ok(c.freed >= 1 && c.killedInCompaction >= 1, `no compaction freed ATIMES_PAGES pages, or none killed: ${JSON.stringify(c)}`);
 });

@@ -57,6 +57,22 @@ try {
       case 'utimes': await pfs.utimes(op.path, BigInt(op.atime), BigInt(op.mtime)); break;
       case 'setxattr': await pfs.setxattr(op.path, op.name, valueOf(op)); break;
       case 'removexattr': await pfs.removexattr(op.path, op.name); break;
+      case 'read': {
+        const h = await pfs.open(op.path, 'r');
+        try { await h.read(Buffer.alloc(op.len), 0, op.len, op.pos); } finally { await h.close(); }
+        break;
+      }
+      case 'readall': for (const p of op.paths) await pfs.readFile(p); break;
+      case 'many': {
+        await pfs.mkdir(op.dir, 0o755);
+        for (let k = 0; k < op.n; k++) {
+          const h = await pfs.open(`${op.dir}/n${String(k).padStart(3, '0')}`, 2 | 0o100, 0o644);
+          try { await h.write(Buffer.from([k & 0xff]), 0, 1, 0); } finally { await h.close(); }
+        }
+        break;
+      }
+      case 'ageall': for (const p of op.paths) await pfs.utimes(p, BigInt(op.atime), BigInt(op.mtime)); break;
+      case 'idle': await new Promise((r) => setTimeout(r, op.ms)); break;
       case 'fsync': {
         const h = await pfs.open(op.path, 'r+');
         say(`s ${i}`);
