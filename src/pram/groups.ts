@@ -8,8 +8,8 @@
 // still in the log).
 
 import type { PhysMem } from '../mem/physmem.js';
-import { align8, decodeAtimesAt, decodeInodeAt, decodeMapInto, decodeNameAt, decodePayload, decodeRunsAt, framedCrc, INDEX_ENTRY, INDEX_FIXED, LOCATE_BYTES,
-  RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType, RUNS_FIXED, RunsKind, u32,
+import { align8, decodeAtimesAt, decodeAtimesPagesAt, decodeInodeAt, decodeMapInto, decodeNameAt, decodePayload, decodeRunsAt, framedCrc, INDEX_ENTRY, INDEX_FIXED,
+  LOCATE_BYTES, RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType, RUNS_FIXED, RunsKind, u32,
   type IndexEntry, type InodeRecord, type LocateRecord, type LogRecord, type MapRecord, type NameRecord } from '../format/v3.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import { streamBytes } from './stream.js';
@@ -75,6 +75,8 @@ export function decodedAt(b: Buffer, type: number, p: number, length: number): L
     case RecordType.Map: { const r: MapRecord = { ino: 0, index: 0, pfn: 0, count: 0, csum: 0, flags: 0 }; return decodeMapInto(b, p, length, r) ?? { type, r }; }
     case RecordType.Span: return decodeSpan(b, p, length, false);
     case RecordType.Atimes: return atimesRecordAt(b, p, length);
+    // (A tail's read-all session: decodePayload, a long function, compiled at mount for these alone cost ms.)
+    case RecordType.AtimesPages: { const r = decodeAtimesPagesAt(b, p, length); return typeof r === 'string' ? r : { type, r }; }
     default: return decodePayload(type, b.subarray(p, p + length));
   }
 }
