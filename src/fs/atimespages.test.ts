@@ -13,6 +13,7 @@ import { decodePayload, RECORD_HEADER, RecordType, type AtimesPagesRecord } from
 import type { Volume } from './volume.js';
 import { atimesPagesRead } from '../pram/atimespages.js';
 import { copyRam, logByte, logRecords, mountOn as lkMount, PS, slicedCompaction } from './livekit.js';
+import { runPfns } from '../pram/pageruns.js';
 import { atimes, atimesTree, mountOn, readAll, tailRecordsOf, walk } from './atimeskit.js';
 
 const DIRS = 8, FILES = 100;            // 808 atime-only changes after a read of everything: 4 pages of entries
@@ -33,11 +34,7 @@ function pagedRecords(ram: SimRam): AtimesPagesRecord[] {
   });
 }
 
-const pfnsOf = (r: AtimesPagesRecord): number[] => {
-  const out: number[] = [];
-  for (let i = 0; i < r.runs.length; i += 2) for (let q = 0; q < r.runs[i + 1]!; q++) out.push(r.runs[i]! + q);
-  return out;
-};
+const pfnsOf = (r: AtimesPagesRecord): number[] => runPfns(r.runs);
 
 /** A lazy mount (led by the index, none of the records' pages read at mount) and a full one: the atimes each gives every node, and their losses. */
 function bothMounts(ram: SimRam, label: string): { lazy: Map<number, bigint>; full: Map<number, bigint>; losses: { lazy: string[]; full: string[] } } {

@@ -10,6 +10,7 @@ import type { Memblock } from '../boot/memblock.js';
 import { Owner } from '../boot/frames.js';
 import { atimesOfPage, atimesPageEntries, atimesPagesFit, type AtimesPagesRecord, type AtimesRecord } from '../format/v3.js';
 import type { Loss } from './image.js';
+import { runPfns } from './pageruns.js';
 
 /** Pages of ATIMES_PAGES records read so far in this process (tests: a lazy mount reads none, a lookup one). */
 export const atimesPagesRead = { pages: 0 };
@@ -79,7 +80,7 @@ export function replayPages(mem: PhysMem, busy: (pfn: number, count: number) => 
     if (typeof a === 'string') lost(pageLoss(pfnOf(r, j), a), atimesPageEntries(r, j, mem.pageSize));
     else out.push(a);
   }
-  for (let i = 0; i < r.runs.length; i += 2) for (let q = r.runs[i]!; q < r.runs[i]! + r.runs[i + 1]!; q++) sides.add(q);
+  for (const q of runPfns(r.runs)) sides.add(q);
   return out;
 }
 

@@ -4,7 +4,7 @@
 // its place).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cutRuns, inAndOut, isNormal, joinedApart, normalRuns } from './pageruns.js';
+import { cutRuns, inAndOut, isNormal, joinedApart, normalRuns, runPfns } from './pageruns.js';
 
 const pagesOf = (runs: ArrayLike<number>): number[] => {
   const out: number[] = [];
@@ -71,4 +71,9 @@ test('seeded: joinedApart of ascending disjoint runs and inAndOut are normalRuns
     const own = normalRuns(from), rest = cutRuns(own, by);              // as splitTail cuts a group's own pages
     assert.deepEqual(inAndOut(own, by), { inside: cutRuns(own, rest), outside: rest }, `round ${round}: of normal runs`);
   }
+});
+
+test('runPfns lists every pfn of the pairs in their order (none for none)', () => {
+  assert.deepEqual(runPfns([40, 2, 90, 1, 7, 3]), [40, 41, 90, 7, 8, 9]);
+  assert.deepEqual(runPfns([]), []);
 });

@@ -4,6 +4,13 @@
 // runs, never on one entry per page (a 1 GiB file is 262 144 pages: a Set of
 // them cost a mount hundreds of milliseconds).
 
+/** Every pfn of the (start, count) pairs, in their order (for few pages: a record's side pages, not a file's). */
+export function runPfns(pairs: ArrayLike<number>): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < pairs.length; i += 2) for (let q = 0; q < pairs[i + 1]!; q++) out.push(pairs[i]! + q);
+  return out;
+}
+
 /** The union of (start, count) pairs, as ascending, disjoint, non-adjacent runs. */
 export function normalRuns(pairs: ArrayLike<number>): number[] {
   if (isNormal(pairs)) return Array.from(pairs);

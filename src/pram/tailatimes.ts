@@ -11,6 +11,7 @@
 
 import { atimesIno, atimesPageOf, checkAtimes, type AtimesPagesRecord, type AtimesRecord } from '../format/v3.js';
 import { pageLoss, type PagesReader } from './atimespages.js';
+import { runPfns } from './pageruns.js';
 
 /**
  * A record held: its place among the tail's records, its byte in the tail, its first and last ino (unchecked), its
@@ -54,11 +55,7 @@ export class TailAtimes {
   }
 
   /** The ATIMES_PAGES records' pages, each pfn (the engine frees them at the next compaction). */
-  pages(): number[] {
-    const out: number[] = [], runs = this.runs();
-    for (let i = 0; i < runs.length; i += 2) for (let q = 0; q < runs[i + 1]!; q++) out.push(runs[i]! + q);
-    return out;
-  }
+  pages(): number[] { return runPfns(this.runs()); }
 
   /** An INODE record of `ino` at place `seq` of the tail (places ascending: the last one stays). */
   inode(ino: number, seq: number): void { this.inodes.set(ino, seq); }
