@@ -15,7 +15,7 @@ import type { InodeFields } from './v3-put.js';
 import { decodeIndex, decodeLocate, decodeRuns, decodeRunsAt, indexPayload, locatePayload, runsPayload, INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE,
   RUNS_FIXED, RUNS_ENTRY, RUNS_MAX_ENTRIES, RunsKind, type IndexEntry, type LocateRecord, type RunsRecord } from './v3-index.js';
 
-export { decodeRunsAt, INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE, RUNS_FIXED, RUNS_ENTRY, RUNS_MAX_ENTRIES, RunsKind, type IndexEntry, type LocateRecord, type RunsRecord };
+export { decodeIndex, decodeLocate, decodeRunsAt, INDEX_ENTRY, INDEX_FIXED, INDEX_MAX_ENTRIES, LOCATE_SIZE, RUNS_FIXED, RUNS_ENTRY, RUNS_MAX_ENTRIES, RunsKind, type IndexEntry, type LocateRecord, type RunsRecord };
 
 export const LOG_MAGIC = 0x474f4c50;          // bytes 'P','L','O','G'
 export const LOG_HEADER = 32;                 // magic, first, log id, seq, reserved, crc

@@ -147,6 +147,26 @@ test('the pages are the log\'s until the next compaction: reserved by both mount
   assert.deepEqual(fs['lazy'], fs['full']);
 });
 
+test('a lazy mount counts the records\' pages and lists them only when first needed (a compaction\'s free); the list is every pfn the records name, and the owners a full mount\'s', () => {
+  const ram = tree();
+  const vol = mountOn(ram);
+  readAll(vol);
+  assert.equal(vol.unmount(), 0);
+  const pages = pagedRecords(ram).flatMap(pfnsOf).sort((a, b) => a - b);
+  assert.ok(pages.length > 0, 'the session left ATIMES_PAGES');
+  type Side = { side: number[] | { count: number }; sidePages: number[] };
+  const lazy = mountOn(copyRam(ram), 'lazy'), full = mountOn(copyRam(ram), 'full');
+  const l = lazy.pram as unknown as Side, f = full.pram as unknown as Side;
+  assert.ok(!Array.isArray(l.side), 'not listed at the lazy mount');
+  assert.equal((l.side as { count: number }).count, pages.length, 'counted at mount');
+  assert.deepEqual([...l.sidePages].sort((a, b) => a - b), pages, 'listed on first need: the records\' pfns');
+  assert.ok(Array.isArray(l.side), 'listed once, kept');
+  assert.deepEqual([...f.sidePages].sort((a, b) => a - b), pages, 'the full mount\'s list is the same');
+  // The records' runs, which meet the log's pages, reserved joined with them (lazyboot.ts reservable): the same owners.
+  assert.ok(Buffer.from(lazy.pram!.frames.owner).equals(Buffer.from(full.pram!.frames.owner)), 'every pfn\'s owner is the full mount\'s');
+  lazy.detach(); full.detach();
+});
+
 test('an image of v3 minor 5 (header version 8, slot extension 7: ATIMES inline) mounts lazily and whole; a read-all session on it writes ATIMES_PAGES and raises the header to 9', () => {
   const ram = tree();
   let vol = mountOn(ram);

@@ -8,8 +8,8 @@
 // still in the log).
 
 import type { PhysMem } from '../mem/physmem.js';
-import { align8, decodeAtimesAt, decodeAtimesPagesAt, decodeInodeAt, decodeMapInto, decodeNameAt, decodePayload, decodeRunsAt, framedCrc, INDEX_ENTRY, INDEX_FIXED,
-  LOCATE_BYTES, RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType, RUNS_FIXED, RunsKind, u32,
+import { align8, decodeAtimesAt, decodeAtimesPagesAt, decodeIndex, decodeInodeAt, decodeLocate, decodeMapInto, decodeNameAt, decodePayload, decodeRunsAt, framedCrc, INDEX_ENTRY, INDEX_FIXED,
+  LOCATE_BYTES, LOCATE_SIZE, RECORD_HEADER, RECORD_PAYLOAD_MAX, RecordType, RUNS_FIXED, RunsKind, u32,
   type IndexEntry, type InodeRecord, type LocateRecord, type LogRecord, type MapRecord, type NameRecord } from '../format/v3.js';
 import { S_IFDIR, S_IFMT } from '../format/mode.js';
 import { streamBytes } from './stream.js';
@@ -77,6 +77,16 @@ export function decodedAt(b: Buffer, type: number, p: number, length: number): L
     case RecordType.Atimes: return atimesRecordAt(b, p, length);
     // (A tail's read-all session: decodePayload, a long function, compiled at mount for these alone cost ms.)
     case RecordType.AtimesPages: { const r = decodeAtimesPagesAt(b, p, length); return typeof r === 'string' ? r : { type, r }; }
+    // Every lazy mount's LOCATE and INDEX (readIndex): decodePayload's own checks, without compiling it for them.
+    case RecordType.Locate: {
+      const r = length < LOCATE_SIZE ? `LOCATE payload of ${length} bytes, at least ${LOCATE_SIZE} expected` : decodeLocate(b.subarray(p, p + length));
+      return typeof r === 'string' ? r : { type, r };
+    }
+    case RecordType.Index: {
+      if (length < INDEX_FIXED) return `INDEX payload of ${length} bytes, at least ${INDEX_FIXED} expected`;
+      const entries = decodeIndex(b.subarray(p, p + length));
+      return typeof entries === 'string' ? entries : { type, entries };
+    }
     default: return decodePayload(type, b.subarray(p, p + length));
   }
 }
@@ -207,12 +217,14 @@ function readRuns(read: (pos: number, n: number) => Buffer | null, l: LocateReco
 /** HOMES runs (first, count, home triples) sorted by first ino, checked: none overlapping, none past the highest grouped ino. */
 function sortedHomes(triples: number[], maxIno: number): Float64Array | string {
   const order: number[] = [];
-  for (let i = 0; i < triples.length; i += 3) order.push(i);
-  order.sort((a, b) => triples[a]! - triples[b]!);
+  let ascending = true;
+  for (let i = 0; i < triples.length; i += 3) { order.push(i); if (i > 0 && triples[i]! < triples[i - 3]!) ascending = false; }
+  // (A compaction writes them a home at a time: often ascending already, and a sort's comparator is cold code at mount.)
+  if (!ascending) order.sort((a, b) => triples[a]! - triples[b]!);
   const out = new Float64Array(triples.length);
   let end = 1;
-  for (const [k, i] of order.entries()) {
-    const first = triples[i]!, count = triples[i + 1]!;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!, first = triples[i]!, count = triples[i + 1]!;
     if (first < end || first + count - 1 > maxIno) return `the HOMES runs overlap, or pass the highest grouped ino ${maxIno} (inos ${first}+${count})`;
     out[3 * k] = first; out[3 * k + 1] = count; out[3 * k + 2] = triples[i + 2]!;
     end = first + count;

@@ -12,7 +12,7 @@ import { readPage, type PhysMem } from '../mem/physmem.js';
 import type { Memblock } from '../boot/memblock.js';
 import { Owner } from '../boot/frames.js';
 import type { SlotLog } from '../format/header.js';
-import { decodePayload, LOCATE_BYTES, LOCATE_SIZE, LOG_HEADER, logPayload, readLogHeader, RECORD_HEADER, RecordType } from '../format/v3.js';
+import { decodeLocate, LOCATE_BYTES, LOCATE_SIZE, LOG_HEADER, logPayload, readLogHeader, RECORD_HEADER, RecordType } from '../format/v3.js';
 import { homeOf, readGroup, readIndex } from './groups.js';
 import { readGroupThin } from './groupthin.js';
 import { streamBytes, walkedBytes, walkLog, type WalkedPages } from './stream.js';
@@ -35,9 +35,9 @@ export function lazyBoot(mem: PhysMem, memblock: Memblock, slot: { headPfn: numb
   const bytes = (total - 1) * per + slot.log.tailOff - LOG_HEADER;
   // LOCATE lies in the head page (80 bytes from the stream's start): read it there, checked by readIndex below.
   if (bytes < LOCATE_BYTES || b.readUInt16LE(LOG_HEADER + 4) !== RecordType.Locate) return 'no LOCATE';
-  const at = LOG_HEADER + RECORD_HEADER, locate = decodePayload(RecordType.Locate, b.subarray(at, at + LOCATE_SIZE));
-  if (typeof locate === 'string' || locate.type !== RecordType.Locate) return `LOCATE: ${typeof locate === 'string' ? locate : 'not one'}`;
-  const { indexPos, indexBytes, runsBytes, indexPfn } = locate.r;
+  const at = LOG_HEADER + RECORD_HEADER, locate = decodeLocate(b.subarray(at, at + LOCATE_SIZE));
+  if (typeof locate === 'string') return `LOCATE: ${locate}`;
+  const { indexPos, indexBytes, runsBytes, indexPfn } = locate;
   if (runsBytes === 0) return 'no RUNS (a log of before v3 minor 3)';
   if (indexPos + indexBytes + runsBytes > bytes) return 'RUNS past the log\'s end';
   const tailAt = indexPos + indexBytes + runsBytes;
@@ -155,11 +155,17 @@ function reservable(mem: PhysMem, memblock: Memblock, meta: readonly number[], d
   for (let i = 0; i < meta.length; i += 2) runs.push([meta[i]!, meta[i + 1]!, Owner.Meta]);
   for (let i = 0; i < data.length; i += 2) runs.push([data[i]!, data[i + 1]!, Owner.Data]);
   runs.sort((a, b) => a[0] - b[0]);
+  // Runs that meet and have one owner are reserved as one (a read-all session's ATIMES_PAGES runs lie between the
+  // log's pages: ~160 runs, ~2 once joined, each reservation a cold call at mount).
+  const joined: [number, number, Owner][] = [];
   let end = 1;
-  for (const [start, count] of runs) {
+  for (let k = 0; k < runs.length; k++) {
+    const run = runs[k]!, start = run[0], count = run[1], last = joined[joined.length - 1];
     if (start < end || start + count > mem.pageCount) return `pages ${start}+${count} overlap others, the header, or pass the arena's end`;
-    if (memblock.busyPfn(start, count) >= 0) return `pages ${start}+${count} are reserved already`;
+    if (last && start === end && last[2] === run[2]) last[1] += count;
+    else joined.push(run);
     end = start + count;
   }
-  return runs;
+  for (const [start, count] of joined) if (memblock.busyPfn(start, count) >= 0) return `pages ${start}+${count} are reserved already`;
+  return joined;
 }

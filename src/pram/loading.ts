@@ -12,6 +12,7 @@ import type { LazyLog, LoadedGroup } from './lazy.js';
 import type { SeqPages } from './logpages.js';
 import type { LaterPageMap } from './laterpages.js';
 import { readEntries, type Run } from './load.js';
+import { runPfns } from './pageruns.js';
 import type { LogCursor } from './log.js';
 import { poisonCuts } from './poison.js';
 import type { ReserveResult } from './types.js';
@@ -49,7 +50,7 @@ export interface Loaded {
   /** The image's own pages (chain or log): freed by the next checkpoint or compaction. A lazily booted log's, listed when first needed (logpages.ts). */
   chainPages: number[] | SeqPages;
   /** The log's pages outside its chain (ATIMES_PAGES, v3 minor 6): freed by the next compaction. */
-  sidePages: number[];
+  sidePages: SidePages;
   /** The log's end, for appends (null: the next commit compacts). */
   cursor: LogCursor | null;
   /** The cursor's stream bytes up to the end of its compaction's index (RUNS); 0: none, the log is all tail (LiveLog.adopt). */
@@ -63,6 +64,22 @@ export interface Loaded {
   adjust: { data: number; copies?: number; bytes?: number; inline?: number };
   /** Data pages a lazy mount's checking thread may check (0: none). */
   ahead: number;
+}
+
+/**
+ * The log's side pages, counted at load and listed when first needed: a lazy mount's are the ATIMES_PAGES records'
+ * runs (a read-all session of a million files: ~3 900 pages, listed in a cold loop at mount, for a compaction's free).
+ */
+export interface SidePages { count: number; list(): number[] }
+
+/** Side pages already listed (a replay's; a chain has none). */
+const listed = (pages: number[]): SidePages => ({ count: pages.length, list: () => pages });
+
+/** Side pages as (pfn, count) runs, taken as they are now (a record found malformed later keeps its pages the log's). */
+function sideRuns(runs: number[]): SidePages {
+  let count = 0;
+  for (let i = 1; i < runs.length; i += 2) count += runs[i]!;
+  return { count, list: () => runPfns(runs) };
 }
 
 type Opts = { verify: 'full' | 'lazy'; readOnly?: boolean };
@@ -84,7 +101,7 @@ function loadLog(p: LoadParts, replay: LogReplay, opts: Opts): Loaded {
   return {
     image: { nodes: a.nodes, losses: a.losses },
     chainPages: replay.logPages.slice(),
-    sidePages: replay.sidePages,
+    sidePages: listed(replay.sidePages),
     cursor: replay.cursor && a.losses.length === 0 ? replay.cursor : null,
     compacted: replay.indexEnd,
     builds: opts.verify === 'lazy' ? a.builds : null,
@@ -105,7 +122,7 @@ function loadLazy(p: LoadParts, lz: LazyLog, opts: Opts): Loaded {
   return {
     image: { nodes: [], losses: [] },
     chainPages: lz.cursor.log,
-    sidePages: lz.tail?.atimes?.pages() ?? [],
+    sidePages: sideRuns(lz.tail?.atimes?.runs() ?? []),
     cursor: lz.cursor,
     compacted: lz.indexEnd,
     builds,
@@ -126,7 +143,7 @@ function loadChain(p: LoadParts, reserved: ReserveResult, opts: Opts): Loaded {
   return {
     image: { nodes, losses: [...reserved.losses, ...st.losses, ...poisoned] },
     chainPages: st.chainPages.slice(),
-    sidePages: [],
+    sidePages: listed([]),
     cursor: null,
     compacted: 0,
     // Only files with pages can fail a first read: the rest of each build is not kept past the load.

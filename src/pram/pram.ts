@@ -24,7 +24,7 @@ import { Settler } from './settler.js';
 import type { LogReplay } from './replay.js';
 import type { LazyLog, LoadedGroup } from './lazy.js';
 import type { Run } from './load.js';
-import { loadImage, type Shape } from './loading.js';
+import { loadImage, type Shape, type SidePages } from './loading.js';
 import { LazyMount } from './lazymount.js';
 
 import { reserveChain } from './reserve.js';
@@ -49,7 +49,8 @@ export class Pram {
   /** Link/meta pages and copies of the committed checkpoint; a lazily booted log's until its list is first needed (logpages.ts). */
   private chain: number[] | SeqPages = [];
   private get chainPages(): number[] { const c = this.chain; return c instanceof SeqPages ? (this.chain = c.all()) : c; }
-  private sidePages: number[] = [];    // pages of the log's ATIMES_PAGES records (v3 minor 6): freed with the log at the next compaction
+  private side: number[] | SidePages = [];   // the log's ATIMES_PAGES records' pages (v3 minor 6), freed with it at the next compaction: listed when first needed
+  private get sidePages(): number[] { const s = this.side; return Array.isArray(s) ? s : (this.side = s.list()); }
   private deferred: number[] = [];     // released while Frozen: free after the next commit
   private readonly runs = new Map<number, Run>();
   private readonly runHead: RunHeads;
@@ -116,8 +117,8 @@ export class Pram {
       later: this.lz.laterFiles,
     }, reserved, opts, replay, lazy);
     this.chain = l.chainPages;
-    this.sidePages = l.sidePages;
-    if (this.live && l.cursor) this.live.adopt(l.cursor, l.compacted, l.sidePages.length);   // else the next commit compacts
+    this.side = l.sidePages;
+    if (this.live && l.cursor) this.live.adopt(l.cursor, l.compacted, l.sidePages.count);   // else the next commit compacts
     this.last = l.shape;
     this.space.adjust(l.adjust);
     this.lz.loaded(l);
@@ -246,7 +247,7 @@ export class Pram {
   /** Pages the next commit frees: the chain's and the deferred ones no view pins (those wait for their unpin). */
   private returning(): number {
     // A compaction in slices has taken part of its reserve already.
-    let n = this.chain.length + this.sidePages.length + this.deferred.length + (this.slices?.pages ?? 0);
+    let n = this.chain.length + (Array.isArray(this.side) ? this.side.length : this.side.count) + this.deferred.length + (this.slices?.pages ?? 0);
     if (this.pins.used) for (const pfn of this.deferred) if (this.frames.flags[pfn]! & PageFlag.Pinned) n--;
     return n;
   }

@@ -5,8 +5,9 @@
 // crc damage, or the same first damaged record named.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { atimesRecord, encodeRecord, encodeSpan, RecordType, type LogRecord } from '../format/v3.js';
-import { recordsIn, recordsSalvaged } from './groups.js';
+import { atimesRecord, decodePayload, encodeRecord, encodeSpan, RecordType, type LogRecord } from '../format/v3.js';
+import { indexPayload, locatePayload } from '../format/v3-index.js';
+import { decodedAt, recordsIn, recordsSalvaged } from './groups.js';
 import { Prng } from '../machine/prng.js';
 
 const GEN = 0x1_0000_0007;
@@ -68,4 +69,18 @@ test('recordsIn: a tail read whole, then each flipped bit, gives what the record
     b[at] ^= bit;
   }
   assert.ok(damaged > 100 && spanCrcs > 0, `seed ${seed}: ${damaged} flips damaged a record, ${spanCrcs} a SPAN's page crcs only`);
+});
+
+test('decodedAt: a LOCATE and an INDEX decoded in place (every lazy mount\'s) as decodePayload decodes them, whole, short, long or malformed', () => {
+  const locate = locatePayload({ indexPos: 4096, indexBytes: 40, nodes: 7, names: 6, maxIno: 9, indexRecords: 1, entries: 1, runsBytes: 64, indexPfn: 12 });
+  const index = indexPayload([{ ino: 1, home: 1, pos: 80, bytes: 96 }, { ino: 5, home: 1, pos: 0, bytes: 0 }]);
+  const badRuns = Buffer.from(locate); badRuns.writeUInt32LE(0, 56);       // RUNS without the index's page
+  const badIndex = Buffer.from(index); badIndex.writeUInt32LE(1, 4);        // its reserved field
+  const cases: [number, Buffer][] = [[RecordType.Locate, locate], [RecordType.Locate, locate.subarray(0, 40)], [RecordType.Locate, Buffer.concat([locate, Buffer.alloc(8)])],
+    [RecordType.Locate, badRuns], [RecordType.Index, index], [RecordType.Index, index.subarray(0, 4)], [RecordType.Index, index.subarray(0, index.length - 8)], [RecordType.Index, badIndex]];
+  for (const [type, p] of cases) {
+    const b = Buffer.concat([Buffer.alloc(24), p]);           // at an offset, as in a page
+    assert.deepEqual(decodedAt(b, type, 24, p.length), decodePayload(type, Buffer.from(p)), `type ${type}, ${p.length} bytes`);
+  }
+  assert.equal(typeof decodedAt(Buffer.concat([Buffer.alloc(24), locate]), RecordType.Locate, 24, locate.length), 'object', 'a whole LOCATE decodes');
 });

@@ -11,7 +11,6 @@
 
 import { atimesIno, atimesPageOf, checkAtimes, type AtimesPagesRecord, type AtimesRecord } from '../format/v3.js';
 import { pageLoss, type PagesReader } from './atimespages.js';
-import { runPfns } from './pageruns.js';
 
 /**
  * A record held: its place among the tail's records, its byte in the tail, its first and last ino (unchecked), its
@@ -53,9 +52,6 @@ export class TailAtimes {
     for (const h of this.held) if (h.pages) n += h.pages.crcs.length;
     return n;
   }
-
-  /** The ATIMES_PAGES records' pages, each pfn (the engine frees them at the next compaction). */
-  pages(): number[] { return runPfns(this.runs()); }
 
   /** An INODE record of `ino` at place `seq` of the tail (places ascending: the last one stays). */
   inode(ino: number, seq: number): void { this.inodes.set(ino, seq); }
