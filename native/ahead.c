@@ -266,7 +266,7 @@ static napi_value js_wake(napi_env env, napi_callback_info info) {
  * Returns count (all readable, the unverified ones verified now), g < count (page g failed: *bad its crc, the
  * pages before it verified, none after), -1 (not done here: no page unverified, or a run's page, a bad one, a
  * partial unverified page, too many), or -errno (the pread failed; nothing marked). */
-#define LONE_MAX 4096
+#define LONE_MAX 1024              /* ranges of one call, on the stack (16 KiB); more: the JS path */
 static int64_t lone_read(int fd, size_t ps, uint8_t *flags, const uint8_t *back, const uint32_t *csum, uint32_t bits,
     _Atomic int32_t *state, size_t blocks, size_t pfn, size_t count, size_t in_page, uint8_t *dst, size_t bytes, uint32_t *bad) {
   uint8_t unverified = (uint8_t)bits, bad_bit = (uint8_t)(bits >> 8), dirty = (uint8_t)(bits >> 16);
