@@ -28,10 +28,13 @@
  * (a BUSY one STALE: the verdict being made saw the block before, it is
  * dropped) and wakes this one (aheadWake), which walks the blocks again; it
  * sleeps between walks and ends after the walk that follows the last wake.
+ * aheadReadLone is a reader's side of the same tables, thread or none: one read's copy and check of its lone
+ * pages in one call (the per-page queueing and marking in JS cost a reader ~9 ms a GiB).
  */
 #include <node_api.h>
 #include "napi_util.h"
 #include "pram_native.h"
+#include "crc32c_sum.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -256,6 +259,81 @@ static napi_value js_wake(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* A read's first check of lone pages (verify.ts readInto, thread or none): pages [pfn, pfn + count) of flags,
+ * copied from byte in_page of the first into dst (bytes), each unverified one checked against its own sum in
+ * csum -- unless the thread's verdict on its block (state, when it ran) is GOOD -- in one pass over the copy.
+ * The reader's share of the verdict words as ahead.ts checkedAhead: a FREE block is TAKEN, a BUSY one's next.
+ * Returns count (all readable, the unverified ones verified now), g < count (page g failed: *bad its crc, the
+ * pages before it verified, none after), -1 (not done here: no page unverified, or a run's page, a bad one, a
+ * partial unverified page, too many), or -errno (the pread failed; nothing marked). */
+#define LONE_MAX 1024              /* ranges of one call, on the stack (16 KiB); more: the JS path */
+static int64_t lone_read(int fd, size_t ps, uint8_t *flags, const uint8_t *back, const uint32_t *csum, uint32_t bits,
+    _Atomic int32_t *state, size_t blocks, size_t pfn, size_t count, size_t in_page, uint8_t *dst, size_t bytes, uint32_t *bad) {
+  uint8_t unverified = (uint8_t)bits, bad_bit = (uint8_t)(bits >> 8), dirty = (uint8_t)(bits >> 16);
+  size_t skip = in_page ? ps - in_page : 0, from = pfn + (in_page ? 1 : 0), end = from + (bytes - (bytes < skip ? bytes : skip)) / ps;
+  uint32_t o[LONE_MAX], l[LONE_MAX], e[LONE_MAX], at[LONE_MAX];
+  int32_t n = 0;
+  int64_t good_block = -1, asked = -1;
+  int unchecked = 0;
+  for (size_t q = pfn; q < pfn + count; q++) {
+    uint8_t f = flags[q];
+    if (f & bad_bit) return -1;
+    if (!(f & unverified)) continue;
+    if (back[q] != 0 || (f & dirty) || n == LONE_MAX) return -1;            /* a run's page, or one forgotten since */
+    unchecked = 1;
+    size_t b = q / BLOCK_PAGES;
+    if (state && b < blocks && (int64_t)b != asked) {                       /* one question per block */
+      int32_t v = atomic_load(&state[b]), free_ = FREE;
+      asked = (int64_t)b;
+      if (v == GOOD) good_block = (int64_t)b;
+      else if (v == FREE) atomic_compare_exchange_strong(&state[b], &free_, TAKEN);
+      else if (v == BUSY && b + 1 < blocks) atomic_compare_exchange_strong(&state[b + 1], &free_, TAKEN);
+    }
+    if ((int64_t)b == good_block) continue;                                 /* vouched for: marked below */
+    if (q < from || q >= end) return -1;                                    /* not wholly copied */
+    o[n] = (uint32_t)(skip + (q - from) * ps); l[n] = (uint32_t)ps; e[n] = csum[q]; at[n++] = (uint32_t)(q - pfn);
+  }
+  if (!unchecked) return -1;                                                /* nothing to check: the caller's plain copy */
+  int32_t good = n;
+  int err = crc32c_read_check(fd, (off_t)(pfn * ps + in_page), dst, bytes, o, l, e, n, &good, NULL);
+  if (err) return -(int64_t)err;
+  size_t stop = good < n ? pfn + at[good] : pfn + count;
+  if (good < n) *bad = crc32c_raw(dst + o[good], ps);
+  for (size_t q = pfn; q < stop; q++) flags[q] &= (uint8_t)~unverified;   /* checked, or vouched for */
+  return good < n ? (int64_t)at[good] : (int64_t)count;
+}
+
+/* aheadReadLone(fd, pageSize, flags, back, csum (Uint32Array), bits, state (Int32Array: the thread's verdicts, or
+ * empty), pfn, count, inPage, target, at, bytes, bad (Uint32Array(1))) -> lone_read's answer. */
+static napi_value js_read_lone(napi_env env, napi_callback_info info) {
+  size_t argc = 14;
+  napi_value argv[14];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *flags, *back, *csum, *state, *tgt, *bad;
+  size_t n_flags = 0, n_back = 0, n_csum = 0, n_state = 0, n_tgt = 0, n_bad = 0;
+  int32_t fd = -1, ps = 0, bits = 0;
+  int64_t pfn = 0, count = 0, in_page = 0, at = 0, bytes = 0;
+  if (argc < 14 || !pram_typed(env, argv[2], napi_uint8_array, &flags, &n_flags) || !pram_typed(env, argv[3], napi_uint8_array, &back, &n_back)
+      || !pram_typed(env, argv[4], napi_uint32_array, &csum, &n_csum) || !pram_typed(env, argv[6], napi_int32_array, &state, &n_state)
+      || !pram_typed(env, argv[10], napi_uint8_array, &tgt, &n_tgt) || !pram_typed(env, argv[13], napi_uint32_array, &bad, &n_bad) || n_bad < 1) {
+    napi_throw_type_error(env, NULL, "aheadReadLone: fd, pageSize, flags, back (Uint8Array), csum (Uint32Array), bits, state (Int32Array), pfn, count, inPage, target (Uint8Array), at, bytes, bad (Uint32Array)");
+    return NULL;
+  }
+  if (!get_i32(env, argv[0], &fd, "fd") || !get_i32(env, argv[1], &ps, "pageSize") || !get_i32(env, argv[5], &bits, "bits")
+      || !get_i64(env, argv[7], &pfn, "pfn") || !get_i64(env, argv[8], &count, "count") || !get_i64(env, argv[9], &in_page, "inPage")
+      || !get_i64(env, argv[11], &at, "at") || !get_i64(env, argv[12], &bytes, "bytes")) return NULL;
+  if (fd < 0 || ps < 4096 || (ps & (ps - 1)) || n_back < n_flags || n_csum < n_flags || pfn < 0 || count < 1 || (size_t)(pfn + count) > n_flags
+      || in_page < 0 || in_page >= ps || at < 0 || bytes < 0 || (size_t)(at + bytes) > n_tgt || in_page + bytes > count * ps) {
+    napi_throw_range_error(env, NULL, "aheadReadLone: a descriptor, page, position or length out of range");
+    return NULL;
+  }
+  int64_t r = lone_read(fd, (size_t)ps, flags, back, csum, (uint32_t)bits, n_state ? state : NULL, n_state, (size_t)pfn, (size_t)count,
+    (size_t)in_page, (uint8_t *)tgt + at, (size_t)bytes, bad);
+  napi_value v;
+  napi_create_int64(env, r, &v);
+  return v;
+}
+
 /* aheadThreads(): verifying threads running (not yet joined) in this process. */
 static napi_value js_threads(napi_env env, napi_callback_info info) {
   (void)info;
@@ -268,5 +346,6 @@ void ahead_init(napi_env env, napi_value exports) {
   set_fn(env, exports, "aheadStart", js_start);
   set_fn(env, exports, "aheadStop", js_stop);
   set_fn(env, exports, "aheadWake", js_wake);
+  set_fn(env, exports, "aheadReadLone", js_read_lone);
   set_fn(env, exports, "aheadThreads", js_threads);
 }

@@ -29,6 +29,8 @@ interface Addon {
   crc32cReadCheck(fd: number, pos: number, target: Uint8Array, at: number, len: number, offsets: Uint32Array, lengths: Uint32Array, n: number, expected: Uint32Array, out: Uint32Array): number;
   crc32cImpl(): string;
   aheadStart(fd: number, pageSize: number, flags: Uint8Array, back: Uint8Array, csum: Uint32Array, state: Int32Array, bits: number): object;
+  aheadReadLone(fd: number, pageSize: number, flags: Uint8Array, back: Uint8Array, csum: Uint32Array, bits: number, state: Int32Array,
+    pfn: number, count: number, inPage: number, target: Uint8Array, at: number, bytes: number, bad: Uint32Array): number;
   aheadStop(handle: object): void;
   aheadWake(handle: object, last: boolean): void;
   aheadThreads(): number;
@@ -189,6 +191,20 @@ export function crc32cReadCheck(fd: number, pos: number, target: Uint8Array, at:
  */
 export function aheadStart(fd: number, pageSize: number, flags: Uint8Array, back: Uint8Array, csum: Uint32Array, state: Int32Array, bits: number): object {
   return addon.aheadStart(fd, pageSize, flags, back, csum, state, bits);
+}
+
+/**
+ * A read's first check of lone pages, in one call (verify.ts readInto): pages pfn..pfn+count-1 copied from byte
+ * inPage of the first through fd into target[at, + bytes), each unverified one (flags, bits as aheadStart's)
+ * checked against its own sum in csum unless state (the checking thread's verdicts, or empty) holds its block good;
+ * the verdict words asked as ahead.ts checkedAhead does. Returns count (all readable; the unverified ones verified),
+ * g < count (page g failed its sum, bad[0] its crc; the pages before it verified, none after), -1 when it is not
+ * done so (no page unverified, or a run's page, a damaged one, a partial unverified page: nothing done), or -errno
+ * (the read failed; nothing marked).
+ */
+export function aheadReadLone(fd: number, pageSize: number, flags: Uint8Array, back: Uint8Array, csum: Uint32Array, bits: number, state: Int32Array,
+  pfn: number, count: number, inPage: number, target: Uint8Array, at: number, bytes: number, bad: Uint32Array): number {
+  return addon.aheadReadLone(fd, pageSize, flags, back, csum, bits, state, pfn, count, inPage, target, at, bytes, bad);
 }
 
 /** Stops and joins the thread (its current block finishes first); again: nothing. */

@@ -34,6 +34,8 @@ export const aheadBlockOf = (pfn: number): number => Math.floor(pfn / AHEAD_BLOC
  */
 const enum Ahead { Free = 0, Busy = 1, Good = 2, Diff = 3, Taken = 4, Stale = 5 }
 
+const NO_VERDICTS = new Int32Array(0);
+
 /** What the thread reads: the frames' flags and sums, the cached runs and which run each page is in. */
 export interface AheadContext {
   mem: PhysMem;
@@ -112,6 +114,11 @@ export class CheckingThread {
     }
     this.goodBlock = -1;
     if (blocks.size > 0 || last) aheadWake(this.thread, last);
+  }
+
+  /** The verdict words for a native reader (aheadReadLone): empty when no thread ran. */
+  get words(): Int32Array {
+    return this.verdicts ?? NO_VERDICTS;
   }
 
   /** Blocks by verdict: [not checked, being checked, good, differing, left to readers, dropped]; null: no thread ran. */
