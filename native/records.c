@@ -152,8 +152,9 @@ static int fields_of(const uint8_t *q, uint32_t type, uint32_t length, fields_t 
     case T_UNMAP:
       return length >= UNMAP_SIZE && le32(q + 12) <= HI_MAX && le32(q + 20) <= HI_MAX;
     case T_NAME: {
+      if (length < NAME_FIXED) return 0;
       uint32_t len = le32(q + 16);
-      if (length < NAME_FIXED || le32(q + 12) > HI_MAX || len < 1 || len > 255 || NAME_FIXED + len != length) return 0;
+      if (le32(q + 12) > HI_MAX || len < 1 || len > 255 || NAME_FIXED + len != length) return 0;
       const uint8_t *s = q + NAME_FIXED;
       if (!name_ok(s, len)) return 0;
       f->x[k] = u64_of(le32(q + 12), le32(q + 8));
@@ -162,8 +163,9 @@ static int fields_of(const uint8_t *q, uint32_t type, uint32_t length, fields_t 
     }
     case T_MAP: case T_SPAN: {
       /* Within one group (MAP) or block (SPAN) of `per` pages, a power of 2 dividing 2^32: the index's low word's remainder. */
-      uint32_t per = type == T_MAP ? GROUP_PAGES : SPAN_BLOCK, count = le32(q + 24);
+      uint32_t per = type == T_MAP ? GROUP_PAGES : SPAN_BLOCK;
       if (length < (type == T_MAP ? MAP_SIZE : SPAN_FIXED) || le32(q + 12) > HI_MAX || le32(q + 20) > HI_MAX) return 0;
+      uint32_t count = le32(q + 24);
       if (count < 1 || count > per || (le32(q + 8) & (per - 1)) + count > per) return 0;
       if (type == T_SPAN && (length != SPAN_FIXED + 4 * count || le32(q + 36) != 0)) return 0;
       f->x[k] = u64_of(le32(q + 20), le32(q + 16)); f->n[k] = count;
