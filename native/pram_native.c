@@ -4,7 +4,8 @@
  * datagram carrying fds in SCM_RIGHTS — systemd's notify protocol) and the
  * module's registration; mappings live in mapping.c, FUSE over io_uring in
  * fuse_uring.c, the /dev/fuse reader's uv_poll wake-up in fuse_poll.c, crc32c
- * in crc32c.c, the argument and error helpers in napi_util.c.
+ * in crc32c.c, a v3 record stream's framing and fields in records.c, the
+ * argument and error helpers in napi_util.c.
  * Plain C over Node-API. Policy (which file, which size, which lock) lives in
  * src/mem/; this code only turns syscalls into values and errno into errors.
  */
@@ -211,5 +212,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   fuse_poll_init(env, exports);
   crc32c_init(env, exports);
   ahead_init(env, exports);
+  records_init(env, exports);
   return exports;
 }

@@ -31,4 +31,7 @@ void copy_buffer_free(void *p);
 /* Verification ahead of the readers after a lazy mount (ahead.c): adds aheadStart/aheadStop/aheadThreads. */
 void ahead_init(napi_env env, napi_value exports);
 
+/* A v3 record stream's framing, crcs and fields (records.c): adds recordFrames/recordFields. */
+void records_init(napi_env env, napi_value exports);
+
 #endif

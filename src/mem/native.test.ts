@@ -156,3 +156,17 @@ test('preadOrErrno reads into [at, at + len), 0 past the end, -errno for a bad f
   }
   assert.equal(native.preadOrErrno(fd, Buffer.alloc(1), 0, 1, 0), -9);
 });
+
+test('recordFrames and recordFields refuse arguments of the wrong kind or size, reading nothing past them', () => {
+  const b = Buffer.alloc(24), offs = new Uint32Array(4);
+  b.writeUInt32LE(8, 8);                                                 // one record of 8 payload bytes, its crc wrong
+  assert.equal(native.recordFrames(b, -1, offs), -1);
+  assert.throws(() => native.recordFrames(b, -1, new Uint16Array(4) as unknown as Uint32Array), TypeError);
+  assert.throws(() => native.recordFrames(b, 2 ** 32, offs), TypeError);
+  assert.equal(native.recordFrames(b, -1, new Uint32Array(0)), -3, 'framed: one record, no room for it');
+  const cols = (n: number) => [new Uint16Array(n), new Float64Array(n), new Float64Array(n), new Uint32Array(n), new Uint32Array(n)] as const;
+  assert.throws(() => native.recordFields(b, Uint32Array.of(0), 2, ...cols(2), new Uint32Array(3)), RangeError, 'count past at');
+  assert.throws(() => native.recordFields(b, Uint32Array.of(0), 1, ...cols(0), new Uint32Array(2)), RangeError, 'count past the columns');
+  assert.throws(() => native.recordFields(b, Uint32Array.of(0), 1, ...cols(1), new Uint32Array(1)), RangeError, 'others without a slot per record');
+  assert.equal(native.recordFields(b, Uint32Array.of(0), 1, ...cols(1), new Uint32Array(2)), -1, 'type 0: another kind');
+});

@@ -28,6 +28,8 @@ interface Addon {
   crc32cReadInto(fd: number, pos: number, target: Uint8Array, at: number, len: number, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array): void;
   crc32cReadCheck(fd: number, pos: number, target: Uint8Array, at: number, len: number, offsets: Uint32Array, lengths: Uint32Array, n: number, expected: Uint32Array, out: Uint32Array): number;
   crc32cImpl(): string;
+  recordFrames(buf: Uint8Array, logId: number, offs: Uint32Array): number;
+  recordFields(buf: Uint8Array, at: Uint32Array, count: number, type: Uint16Array, ino: Float64Array, x: Float64Array, n: Uint32Array, m: Uint32Array, others: Uint32Array): number;
   aheadStart(fd: number, pageSize: number, flags: Uint8Array, back: Uint8Array, csum: Uint32Array, state: Int32Array, bits: number): object;
   aheadReadLone(fd: number, pageSize: number, flags: Uint8Array, back: Uint8Array, csum: Uint32Array, bits: number, state: Int32Array,
     pfn: number, count: number, inPage: number, target: Uint8Array, at: number, bytes: number, bad: Uint32Array): number;
@@ -156,6 +158,26 @@ export function crc32cFile(fd: number, offsets: Float64Array, lengths: Uint32Arr
 /** out[i] = crc32c of buf[offsets[i], offsets[i] + lengths[i]) for i < n, in one call on this thread (no view per range). */
 export function crc32cRanges(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, n: number, out: Uint32Array): void {
   addon.crc32cRanges(buf, offsets, lengths, n, out);
+}
+
+/**
+ * The v3 records of buf framed (each header whole, its padded payload in buf, its generation logId unless logId is
+ * -1) and every crc checked, a SPAN's framed crc and its page crcs' crc too (native/records.c): how many, their first
+ * bytes in offs; -1 when anything does not frame or check; -2 - n when offs is shorter than the n records (called again
+ * with room: no crc summed).
+ */
+export function recordFrames(buf: Uint8Array, logId: number, offs: Uint32Array): number {
+  return addon.recordFrames(buf, logId, offs);
+}
+
+/**
+ * The fields of the framed records at buf[at[k]], k < count, into the columns (format/v3-peek.ts RecordFields), each
+ * payload checked as its decoder checks it: the first k refused, or -1. others (count + 1 slots): how many records
+ * of a kind but the six came before it, then their ks. A record past buf throws a RangeError (the caller's:
+ * recordFrames framed them).
+ */
+export function recordFields(buf: Uint8Array, at: Uint32Array, count: number, type: Uint16Array, ino: Float64Array, x: Float64Array, n: Uint32Array, m: Uint32Array, others: Uint32Array): number {
+  return addon.recordFields(buf, at, count, type, ino, x, n, m, others);
 }
 
 /** Which code sums crc32c: "fold" (AVX-512 VPCLMULQDQ), "crc32" (SSE4.2 streams) or "table". */

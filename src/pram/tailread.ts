@@ -45,14 +45,13 @@ export function tailRecords(b: Buffer, where: string): TailRecords | string {
 
 /**
  * The records recordFields does not check (any kind but the six a commit writes: a tail's ATIMES and ATIMES_PAGES,
- * a few), each decoded once (the caller takes them from here: a cold decode twice cost ms), or null when one does not.
+ * a few; their ks `ks`), each decoded once (the caller takes them from here: a cold decode twice cost ms), or null
+ * when one does not.
  */
-function othersDecoded(b: Buffer, at: Uint32Array, f: RecordFields, count: number): Map<number, LogRecord> | null {
+function othersDecoded(b: Buffer, at: Uint32Array, f: RecordFields, ks: Uint32Array): Map<number, LogRecord> | null {
   const out = new Map<number, LogRecord>();
-  for (let k = 0; k < at.length && out.size < count; k++) {
-    const type = f.type[k]!;
-    if (type >= RecordType.Inode && type <= RecordType.Span) continue;
-    const rec = decodedAt(b, type, at[k]! + RECORD_HEADER, u32(b, at[k]! + 8));
+  for (const k of ks) {
+    const rec = decodedAt(b, f.type[k]!, at[k]! + RECORD_HEADER, u32(b, at[k]! + 8));
     if (typeof rec === 'string') return null;
     out.set(k, rec);
   }
