@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mount } from './index.js';
 import { Prng } from '../machine/prng.js';
 import { aheadThreads } from '../mem/native.js';
-import { flipBitInPage, oneLoss, pagesOf, randomBytes } from './testkit.js';
+import { flipBitInPage, oneLoss, pagesOf, randomBytes, withFlipped } from './testkit.js';
 
 const PS = 4096, MIB = 1 << 20;
 process.env['PRAM_VERIFY_AHEAD'] = '1';
@@ -34,35 +34,6 @@ async function settled(pfs: Pfs): Promise<number[]> {
 
 const pages = pagesOf;
 
-/**
- * A file of `size` seeded bytes written to a fresh arena, one bit flipped in its page `pick(r)`, the arena mounted
- * lazily: `body` gets the mount, the bytes and the page (unmounted after; the seed printed when it fails; the arena removed).
- */
-async function withFlipped(name: string, seed: number, o: { size: number; arenaBytes: number; extents?: boolean; pick: (r: Prng) => number },
-  body: (pfs: Pfs, data: Buffer, page: number) => Promise<void>): Promise<void> {
-  const r = new Prng(seed);
-  const arena = `/dev/shm/ahead-api-${name}-${process.pid}.pram`;
-  try {
-    const data = content(o.size, r);
-    const w = await mount({ arena, extents: o.extents, create: { sizeBytes: o.arenaBytes }, ...quiet });
-    await w.writeFile('/f', data);
-    await w.unmount();
-    const page = o.pick(r);
-    flipBitInPage(arena, data.subarray(page * PS, page * PS + 256), r);
-    const pfs = await mount({ arena, verify: 'lazy', ...quiet });
-    try {
-      await body(pfs, data, page);
-    } finally {
-      await pfs.unmount({ save: false });
-    }
-  } catch (e) {
-    console.log(`SEED=${seed}`);
-    throw e;
-  } finally {
-    fs.rmSync(arena, { force: true });
-  }
-}
-
 /** Every page of /f but `page` reads as written, `page` reads EIO. */
 async function allButFlipped(pfs: Pfs, data: Buffer, size: number, page: number): Promise<void> {
   const all = await pages(pfs, '/f', size);
@@ -71,7 +42,7 @@ async function allButFlipped(pfs: Pfs, data: Buffer, size: number, page: number)
 }
 
 for (const extents of [false, true]) test(`checked ahead (${extents ? 'runs of 32 pages' : 'a MAP record per page'}): a flipped bit reads EIO for exactly its ${extents ? 'run' : 'page'}, reported once, every other page as written`, async () => {
-  await withFlipped('flip', Number(process.env.SEED ?? 0xa4ead), { size: SIZE, arenaBytes: 64 * MIB, extents, pick: (r) => r.below(SIZE / PS) }, async (pfs, data, page) => {
+  await withFlipped('ahead-api-flip', Number(process.env.SEED ?? 0xa4ead), { size: SIZE, arenaBytes: 64 * MIB, extents, pick: (r) => r.below(SIZE / PS) }, async (pfs, data, page) => {
     await pfs.stat('/f');          // the root's group loads on the first request: the thread gets the file's sums
     const v = await settled(pfs);
     assert.ok(v[2]! > 0, `blocks found good: ${v}`);
@@ -92,7 +63,7 @@ for (const extents of [false, true]) test(`checked ahead (${extents ? 'runs of 3
 test('a reader that reads ahead of the thread: the thread leaves it the blocks after its own and goes on far ahead (SKIP_BLOCKS), its last pass checks what no reader took; a flipped bit past the reader\'s block still reads EIO at its page, reported once', async () => {
   const size = 64 * MIB, start = 24 * MIB;
   // The reader starts at 24 MiB, the flip lies 8-32 MiB past it: blocks the thread skips once it meets the reader there.
-  await withFlipped('skip', Number(process.env.SEED ?? 0x5c1b), { size, arenaBytes: 96 * MIB, pick: (r) => (start + 8 * MIB) / PS + r.below(24 * MIB / PS) }, async (pfs, data, page) => {
+  await withFlipped('ahead-api-skip', Number(process.env.SEED ?? 0x5c1b), { size, arenaBytes: 96 * MIB, pick: (r) => (start + 8 * MIB) / PS + r.below(24 * MIB / PS) }, async (pfs, data, page) => {
     {
       await using h = await pfs.open('/f', 'r');
       const b = Buffer.alloc(MIB);
@@ -114,7 +85,7 @@ test('a reader in blocks the thread has not reached (lone pages, checked by the 
   const size = 64 * MIB, start = size - 8 * MIB;
   // The reader starts in the file's last 8 MiB, the thread at its first block: the reader's blocks are its own.
   // The flip lies inside the second 1 MiB read, not on a read's first page.
-  await withFlipped('reader', Number(process.env.SEED ?? 0x1e7a1), { size, arenaBytes: 96 * MIB, pick: (r) => (start + MIB) / PS + 1 + r.below(MIB / PS - 1) }, async (pfs, data, page) => {
+  await withFlipped('ahead-api-reader', Number(process.env.SEED ?? 0x1e7a1), { size, arenaBytes: 96 * MIB, pick: (r) => (start + MIB) / PS + 1 + r.below(MIB / PS - 1) }, async (pfs, data, page) => {
     {
       await using h = await pfs.open('/f', 'r');
       const b = Buffer.alloc(MIB);

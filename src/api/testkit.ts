@@ -1,8 +1,9 @@
 // Helpers for the library's tests that damage an arena on purpose.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import type { Prng } from '../machine/prng.js';
+import { Prng } from '../machine/prng.js';
 import type { PramFs } from './pramfs.js';
+import { mount } from './index.js';
 
 /**
  * Flips one seeded bit (a byte from r.below(pageSize), then a bit from
@@ -54,4 +55,35 @@ export async function pagesOf(pfs: PramFs, path: string, size: number, pageSize 
     } catch (e) { out.push((e as { code: string }).code); }
   }
   return out;
+}
+
+/**
+ * A file /f of `size` seeded bytes written to a fresh arena `/dev/shm/NAME-PID.pram`, one bit flipped in its page
+ * `pick(r)`, the arena mounted lazily: `body` gets the mount, the bytes and the page (unmounted after without a save;
+ * the seed printed when it fails; the arena removed).
+ */
+export async function withFlipped(name: string, seed: number, o: { size: number; arenaBytes: number; extents?: boolean; pick: (r: Prng) => number },
+  body: (pfs: PramFs, data: Buffer, page: number) => Promise<void>, pageSize = 4096): Promise<void> {
+  const r = new Prng(seed);
+  const arena = `/dev/shm/${name}-${process.pid}.pram`;
+  const quiet = { cmdline: '', checkpointIntervalMs: 0, systemd: false, warn: () => {} };
+  try {
+    const data = randomBytes(o.size, r);
+    const w = await mount({ arena, extents: o.extents, create: { sizeBytes: o.arenaBytes }, ...quiet });
+    await w.writeFile('/f', data);
+    await w.unmount();
+    const page = o.pick(r);
+    flipBitInPage(arena, data.subarray(page * pageSize, page * pageSize + 256), r, pageSize);
+    const pfs = await mount({ arena, verify: 'lazy', ...quiet });
+    try {
+      await body(pfs, data, page);
+    } finally {
+      await pfs.unmount({ save: false });
+    }
+  } catch (e) {
+    console.log(`SEED=${seed}`);
+    throw e;
+  } finally {
+    fs.rmSync(arena, { force: true });
+  }
 }

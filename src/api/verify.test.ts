@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import { mount } from './index.js';
 import { Prng } from '../machine/prng.js';
 import type { Loss } from '../pram/image.js';
-import { flipBitInPage, oneLoss, pagesOf, randomBytes } from './testkit.js';
+import { oneLoss, pagesOf, randomBytes, withFlipped } from './testkit.js';
 
 const PS = 4096, MIB = 1 << 20;
 const BIG = 72 * MIB;                // above CRC_THREADED_BYTES_MIN: the full mount's batch is threaded
@@ -78,90 +78,54 @@ for (const extents of [false, true]) test(`a flipped bit reads EIO for exactly i
 });
 
 test('lazy mount, 1 MiB reads (each copied and checked in one step): a page flipped mid-read ends that read short, reads EIO alone, the reads around it give what was written', async () => {
-  const seed = Number(process.env.SEED ?? 0x1b1ead);
-  const r = new Prng(seed);
-  const arena = `/dev/shm/verify-api-reads-${process.pid}.pram`;
   const SIZE = 8 * MIB;
-  try {
-    const data = content(SIZE, r);
-    const w = await mount({ arena, create: { sizeBytes: 32 * MIB }, cmdline: '', checkpointIntervalMs: 0, systemd: false });
-    await w.writeFile('/f', data);
-    await w.unmount();
-    const page = 256 + 17 + r.below(5 * 256);          // inside a 1 MiB read, not its first page
-    flipBitInPage(arena, data.subarray(page * PS, page * PS + 256), r);
-
-    const pfs = await mount({ arena, cmdline: '', verify: 'lazy', checkpointIntervalMs: 0, systemd: false, warn: () => {} });
-    try {
-      await using h = await pfs.open('/f');
-      const buf = Buffer.alloc(MIB);
-      for (let off = 0; off < SIZE; off += MIB) {
-        buf.fill(0xff);
-        const start = Math.floor(page * PS / MIB) * MIB;
-        if (off !== start) {
-          assert.equal((await h.read(buf, 0, MIB, off)).bytesRead, MIB, `read at ${off}`);
-          assert.ok(buf.equals(data.subarray(off, off + MIB)), `read at ${off}: as written`);
-          continue;
-        }
-        const got = (await h.read(buf, 0, MIB, off)).bytesRead;
-        assert.equal(got, page * PS - off, 'the read stops at the damaged page');
-        assert.ok(buf.subarray(0, got).equals(data.subarray(off, off + got)), 'what it gave is what was written');
-        assert.ok(buf.subarray(got).every((b) => b === 0), 'the damaged bytes are not handed out');
-        await assert.rejects(h.read(buf, 0, MIB, page * PS), { code: 'EIO' }, 'the damaged page reads EIO');
-        const after = (page + 1) * PS;
-        assert.equal((await h.read(buf, 0, off + MIB - after, after)).bytesRead, off + MIB - after);
-        assert.ok(buf.subarray(0, off + MIB - after).equals(data.subarray(after, off + MIB)), 'the pages after it read as written');
+  // the flipped page inside a 1 MiB read, not its first page
+  await withFlipped('verify-api-reads', Number(process.env.SEED ?? 0x1b1ead), { size: SIZE, arenaBytes: 32 * MIB, pick: (r) => 256 + 17 + r.below(5 * 256) }, async (pfs, data, page) => {
+    await using h = await pfs.open('/f');
+    const buf = Buffer.alloc(MIB);
+    for (let off = 0; off < SIZE; off += MIB) {
+      buf.fill(0xff);
+      const start = Math.floor(page * PS / MIB) * MIB;
+      if (off !== start) {
+        assert.equal((await h.read(buf, 0, MIB, off)).bytesRead, MIB, `read at ${off}`);
+        assert.ok(buf.equals(data.subarray(off, off + MIB)), `read at ${off}: as written`);
+        continue;
       }
-      assert.match(oneLoss(pfs, '/f', { start: page * PS, end: (page + 1) * PS }).what, new RegExp(`data page ${page} `));
-    } finally {
-      await pfs.unmount({ save: false });
+      const got = (await h.read(buf, 0, MIB, off)).bytesRead;
+      assert.equal(got, page * PS - off, 'the read stops at the damaged page');
+      assert.ok(buf.subarray(0, got).equals(data.subarray(off, off + got)), 'what it gave is what was written');
+      assert.ok(buf.subarray(got).every((b) => b === 0), 'the damaged bytes are not handed out');
+      await assert.rejects(h.read(buf, 0, MIB, page * PS), { code: 'EIO' }, 'the damaged page reads EIO');
+      const after = (page + 1) * PS;
+      assert.equal((await h.read(buf, 0, off + MIB - after, after)).bytesRead, off + MIB - after);
+      assert.ok(buf.subarray(0, off + MIB - after).equals(data.subarray(after, off + MIB)), 'the pages after it read as written');
     }
-  } catch (e) {
-    console.log(`SEED=${seed}`);
-    throw e;
-  } finally {
-    fs.rmSync(arena, { force: true });
-  }
+    assert.match(oneLoss(pfs, '/f', { start: page * PS, end: (page + 1) * PS }).what, new RegExp(`data page ${page} `));
+  });
 });
 
 test('lazy mount, reads at seeded offsets and lengths (lone pages checked in one native call, a partial first or last page among them): every byte as written; a flipped page fails the read that reaches it at exactly that page, reads EIO, reported once', async () => {
-  const seed = Number(process.env.SEED ?? 0x10e7ead);
-  const r = new Prng(seed);
-  const arena = `/dev/shm/verify-api-lone-${process.pid}.pram`;
   const SIZE = 4 * MIB;
-  try {
-    const data = content(SIZE, r);
-    const w = await mount({ arena, create: { sizeBytes: 16 * MIB }, cmdline: '', checkpointIntervalMs: 0, systemd: false });
-    await w.writeFile('/f', data);
-    await w.unmount();
-    const page = 64 + r.below(SIZE / PS - 128);
-    flipBitInPage(arena, data.subarray(page * PS, page * PS + 256), r);
-    const pfs = await mount({ arena, cmdline: '', verify: 'lazy', checkpointIntervalMs: 0, systemd: false, warn: () => {} });
-    try {
-      await using h = await pfs.open('/f');
-      const buf = Buffer.alloc(3 * PS + 7);
-      for (let i = 0; i <= 600; i++) {
-        // the first read is of whole pages around the damaged one (checked in the native call); every 20th starts up
-        // to two pages before it; the last starts in the page before it and reaches into it
-        const near = page * PS - (i === 0 ? PS : i === 600 ? 100 : r.below(2 * PS));
-        const off = i % 20 === 0 ? near : r.below(SIZE - 8);
-        const len = i === 0 ? 3 * PS : i === 600 ? 200 : 1 + r.below(Math.min(buf.length, SIZE - off));
-        const end = Math.min(off + len, SIZE), bad = page * PS;
-        if (off < bad + PS && end > bad && off >= bad) {
-          await assert.rejects(h.read(buf, 0, len, off), { code: 'EIO' }, `a read from ${off} in the damaged page`);
-          continue;
-        }
-        const want = off < bad && end > bad ? bad - off : end - off;      // short before the damaged page
-        assert.equal((await h.read(buf, 0, len, off)).bytesRead, want, `the read of ${len} at ${off}`);
-        assert.ok(buf.subarray(0, want).equals(data.subarray(off, off + want)), `the ${want} bytes at ${off} as written`);
+  const seed = Number(process.env.SEED ?? 0x10e7ead);
+  await withFlipped('verify-api-lone', seed, { size: SIZE, arenaBytes: 16 * MIB, pick: (r) => 64 + r.below(SIZE / PS - 128) }, async (pfs, data, page) => {
+    const r = new Prng(seed + 1);      // the reads' offsets and lengths
+    await using h = await pfs.open('/f');
+    const buf = Buffer.alloc(3 * PS + 7);
+    for (let i = 0; i <= 600; i++) {
+      // the first read is of whole pages around the damaged one (checked in the native call); every 20th starts up
+      // to two pages before it; the last starts in the page before it and reaches into it
+      const near = page * PS - (i === 0 ? PS : i === 600 ? 100 : r.below(2 * PS));
+      const off = i % 20 === 0 ? near : r.below(SIZE - 8);
+      const len = i === 0 ? 3 * PS : i === 600 ? 200 : 1 + r.below(Math.min(buf.length, SIZE - off));
+      const end = Math.min(off + len, SIZE), bad = page * PS;
+      if (off < bad + PS && end > bad && off >= bad) {
+        await assert.rejects(h.read(buf, 0, len, off), { code: 'EIO' }, `a read from ${off} in the damaged page`);
+        continue;
       }
-      assert.match(oneLoss(pfs, '/f', { start: page * PS, end: (page + 1) * PS }).what, new RegExp(`data page ${page} `));
-    } finally {
-      await pfs.unmount({ save: false });
+      const want = off < bad && end > bad ? bad - off : end - off;      // short before the damaged page
+      assert.equal((await h.read(buf, 0, len, off)).bytesRead, want, `the read of ${len} at ${off}`);
+      assert.ok(buf.subarray(0, want).equals(data.subarray(off, off + want)), `the ${want} bytes at ${off} as written`);
     }
-  } catch (e) {
-    console.log(`SEED=${seed}`);
-    throw e;
-  } finally {
-    fs.rmSync(arena, { force: true });
-  }
+    assert.match(oneLoss(pfs, '/f', { start: page * PS, end: (page + 1) * PS }).what, new RegExp(`data page ${page} `));
+  });
 });
