@@ -28,6 +28,7 @@ import { IndexBuilder, setLocate } from './indexes.js';
 import { LOCATE_SLICED, LOG_HEADER, LOG_NEXT, putPublished, type LocateRecord } from '../format/v3.js';
 import { PUBLISHED_BYTES } from './logstream.js';
 import type { Settler } from './settler.js';
+import { PfnRuns } from './pageruns.js';
 
 /** 32-page groups a slice writes (≤ 128 MAP records) before it looks at the clock again. */
 const CLOCK_EVERY = 4;
@@ -53,9 +54,8 @@ export class SlicedCompaction {
   private grouping: 'none' | 'open' | 'between' | 'done' = 'none';
   private locate: LocateRecord | null = null;
   // Data pages the groups map, as written (minor 3 RUNS): a snapshot over slices, not the tree at publish
-  // (a page one node let go and another took before a later slice is listed twice: writeRuns lists it once).
-  private data = new Uint32Array(1024);
-  private dataN = 0;
+  // (a page one node let go and another took before a later slice is listed twice: normal runs list it once).
+  private readonly data = new PfnRuns();
   private pageSize = 0;
   /** Linked member nodes: their home, then each later directory of the walk naming them. */
   private readonly linked = new Map<number, number[]>();
@@ -145,16 +145,13 @@ export class SlicedCompaction {
     const w = this.live.writer;
     this.locate = this.ix.writeIndex(w, this.logId);
     // RUNS right after the index; 'rest' nodes and the last step's records follow it (a tail).
-    this.ix.writeRuns(w, this.locate, this.data.subarray(0, this.dataN), this.pageSize, this.logId, LOCATE_SLICED);
+    this.ix.writeRuns(w, this.locate, this.data.normal(), this.pageSize, this.logId, LOCATE_SLICED);
     this.grouping = 'done';
   }
   private dir = 0;
 
   /** A data page a group maps (listed by the RUNS DATA records). */
-  private mapped(pfn: number): void {
-    if (this.dataN === this.data.length) { const b = new Uint32Array(2 * this.data.length); b.set(this.data); this.data = b; }
-    this.data[this.dataN++] = pfn;
-  }
+  private mapped(pfn: number): void { this.data.add(pfn); }
 
   abandon(): void { this.live.drop(this.fresh); }
 
