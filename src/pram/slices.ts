@@ -42,6 +42,8 @@ const NAMES_EVERY = 256;
  * parent ('dir'): its HOMES entry, the directory whose names, written before, hold it (none: itself, as older code wrote).
  */
 export interface SliceNode { node: NodeImage; names: readonly ChangeSet['names'][number][]; group?: 'dir' | 'member' | 'rest'; linked?: boolean; parent?: number }
+/** The walk of a compaction in slices: the next node, null after the last, undefined for "not in this slice" (its own slice next). */
+export type NextSliceNode = () => SliceNode | null | undefined;
 
 /** A fresh log being written in slices; published by finish(), or given back by abandon(). */
 export class SlicedCompaction {
@@ -77,14 +79,17 @@ export class SlicedCompaction {
   get sliced(): boolean { return this.done; }
 
   /**
-   * Writes nodes (from `next`, null when there are none left) until `until`;
+   * Writes nodes (from `next`, null when there are none left, undefined when the
+   * next one wants a slice of its own: a large file's adoption) until `until`;
    * a node's pages may span slices (a group at a time). 0 or -ENOSPC.
    */
-  slice(next: () => SliceNode | null, ctx: RecordContext, until: number): number {
+  slice(next: NextSliceNode, ctx: RecordContext, until: number): number {
     const e = this.emitter(ctx);
     while (!this.done) {
       if (!this.cur) {
-        this.cur = next();
+        const n = next();
+        if (n === undefined) break;
+        this.cur = n;
         this.at = 0;
         this.grouped(e, this.cur);
         if (!this.cur) { this.done = true; break; }
@@ -258,7 +263,7 @@ export class Slices {
   }
 
   /** One slice until `until`; on failure (-ENOSPC) the compaction is given up (a commit compacts whole when it must). */
-  slice(next: () => SliceNode | null, until: number): number {
+  slice(next: NextSliceNode, until: number): number {
     const c = this.compaction!;
     const r = c.slice(next, this.host.ctx(), until);
     if (r < 0) { this.abandon(); this.gaveUp = this.host.generation(); }
