@@ -341,3 +341,34 @@ test('large files adopted on first use (pram/laterpages.ts): the first one read 
     fs.rmSync(arena, { force: true });
   }
 });
+
+test('the background adopts the files waiting for first use one a slice (a slice of 0 ms: one file), not every one with the first', async () => {
+  const r = new Prng(Number(process.env.SEED ?? 0x5a1c));
+  const arena = `/dev/shm/ahead-api-pace-${process.pid}.pram`;
+  try {
+    const files = [0, 1, 2].map(() => content(4 * MIB, r));   // 1 024 pages each: each waits for its first use
+    const w = await mount({ arena, create: { sizeBytes: 64 * MIB }, ...quiet });
+    for (const [k, data] of files.entries()) await w.writeFile(`/f${k}`, data);
+    await w.unmount();
+    const probe = await mount({ arena, verify: 'full', ...quiet });
+    const inodes = (probe.volume as unknown as { t: { inodes: Map<number, { pages: { entries(): Iterable<[number, number]> } }> } }).t.inodes;
+    const all: number[] = [];
+    for (const k of [0, 1, 2]) all.push(...[...inodes.get(Number((await probe.stat(`/f${k}`)).ino))!.pages.entries()].map(([, pfn]) => pfn));
+    await probe.unmount();
+    const pfs = await mount({ arena, verify: 'lazy', ...quiet });
+    try {
+      const adopted = () => all.filter((pfn) => pfs.volume.pram!.frames.flags[pfn] !== 0).length;
+      await pfs.stat('/');          // the root's group loaded: three files wait (no background slice ran yet)
+      assert.equal(adopted(), 0, 'none adopted by the load');
+      if (pfs.volume.pram!.aheadVerdicts() === null) return;   // no checking thread: the background adopts none ahead
+      const counts: number[] = [];
+      for (let k = 0; k < 3; k++) { pfs.volume.background(0); counts.push(adopted()); }
+      assert.deepEqual(counts, [1024, 2048, 3072], 'one file a slice (it adopted all three in the first before)');
+      for (const [k, data] of files.entries()) assert.deepEqual(await pfs.readFile(`/f${k}`), data, `/f${k}`);
+    } finally {
+      await pfs.unmount();
+    }
+  } finally {
+    fs.rmSync(arena, { force: true });
+  }
+});

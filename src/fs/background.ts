@@ -20,7 +20,7 @@ export class Background {
     const { slices } = this, tracker = this.t.tracker!;
     if (!slices.compacting && tracker.holding) tracker.release();    // a commit compacted whole meanwhile
     if (slices.wanted() && slices.begin() === 0) { tracker.hold(); this.walk = new DirWalk(this.t); }
-    if (slices.compacting && !slices.sliced) slices.slice(() => this.walk!.next(), until);
+    if (slices.compacting && !slices.sliced) { this.walk!.sliceBegins(); slices.slice(() => this.walk!.next(), until); }
     const more = slices.settler?.settle(until) ?? false;
     if (!slices.compacting) { this.walk = null; if (tracker.holding) tracker.release(); }
     return more || (slices.compacting && !slices.sliced);
@@ -45,15 +45,33 @@ class DirWalk {
   private m = 0;
   private readonly written = new Set<number>();
   private rest: IterableIterator<Inode> | null = null;
+  /** No node given in this slice yet; a member whose pages wait for adoption held for the next slice. */
+  private fresh = true;
+  private held: Inode | null = null;
 
   constructor(private readonly t: InodeTable) {}
 
-  next(): SliceNode | null {
+  /** A slice begins: the node it takes first may be one whose adoption costs milliseconds. */
+  sliceBegins(): void { this.fresh = true; }
+
+  /**
+   * The next node; undefined when it is a file whose pages wait for adoption and this slice wrote
+   * a node already: the adoption (a 1 GiB file's: milliseconds) begins a slice, not the end of one.
+   */
+  next(): SliceNode | null | undefined {
+    const n = this.walkOn();
+    if (n !== undefined) this.fresh = false;
+    return n;
+  }
+
+  private walkOn(): SliceNode | null | undefined {
     while (!this.rest) {
-      while (this.m < this.members.length) {
-        const node = this.t.get(this.members[this.m++]!);
+      while (this.held !== null || this.m < this.members.length) {
+        const node = this.held ?? this.t.get(this.members[this.m++]!);
+        this.held = null;
         if (!node || !liveNode(node) || this.written.has(node.ino)) continue;
         if (node.dir) { this.queue.push(node.ino); this.ups.push(this.dir); continue; }
+        if (node.waitsAdoption && !this.fresh) { this.held = node; return undefined; }
         this.written.add(node.ino);
         return { node: imageOf(this.t, node, [], true), names: [], group: 'member', linked: node.nlink > 1 };
       }

@@ -193,6 +193,8 @@ export class Inode {
   get adoptedPages(): RadixPageMap | null { return this.pageMap; }
   /** Pages the file holds, known without adopting any (stat's blocks, a load's checks). */
   get pageCount(): number { return this.later ? this.later.count : this.pageMap?.count ?? 0; }
+  /** Its loaded pages wait for adoption (asking for `pages` or `madePages` adopts them: a 1 GiB file's take milliseconds). */
+  get waitsAdoption(): boolean { return this.later !== null; }
   private adoptLater(): RadixPageMap {
     const map = this.later!.build();
     this.later = null;

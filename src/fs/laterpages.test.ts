@@ -8,7 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SimRam } from '../mem/simram.js';
-import { copyRam, dump, largeAndSmall, mountOn, PS } from './livekit.js';
+import { Prng } from '../machine/prng.js';
+import { copyRam, dump, growUntilDue, largeAndSmall, mountOn, PS } from './livekit.js';
 import type { Volume } from './volume.js';
 import type { Inode } from './inode.js';
 
@@ -117,4 +118,32 @@ test('a flipped bit in a page of an unadopted file: its first read fails that pa
   assert.equal(late[0]!.path, '/big');
   assert.deepEqual(late[0]!.range, { start: 123 * PS, end: 124 * PS });
   lazy.detach();
+});
+
+test('a compaction in slices adopts a file waiting for first use at the start of a slice, never after another node in it (its adoption is a slice\'s cost); every byte as written', () => {
+  let big2 = 0;
+  const body2 = Buffer.from(new Prng(72).bytes(PAGES * PS));
+  const { ram, body, big } = largeAndSmall(71, PAGES, (v) => {
+    big2 = (v.mknod(1, 'big2', 0o100644, 0, 0, 0) as { ino: number }).ino;
+    assert.equal(v.write(big2, 0, body2), body2.length);
+  });
+  const pfns = pfnsOf(ram, big), pfns2 = pfnsOf(ram, big2);
+  const vol = mountOn(ram, { verify: 'lazy' });
+  growUntilDue(vol);                               // loads the root's group: both files wait
+  assert.deepEqual([adopted(vol, pfns), adopted(vol, pfns2)], [0, 0], 'both wait');
+  // Slices with no time limit: each ends only where a waiting file would be adopted after another node.
+  const seen: number[][] = [];
+  while (vol.background(1e9)) {
+    seen.push([adopted(vol, pfns), adopted(vol, pfns2)]);
+    assert.ok(seen.length < 10, 'the compaction ends');
+  }
+  seen.push([adopted(vol, pfns), adopted(vol, pfns2)]);
+  assert.deepEqual(seen.slice(0, 3), [[0, 0], [PAGES, 0], [PAGES, PAGES]], 'the root alone, then each file first in a slice of its own');
+  assert.ok(vol.pram!.slices!.sliced, 'every node written');
+  assert.equal(vol.sync(), 0);                     // the last step publishes the fresh log
+  const again = mountOn(copyRam(ram), { verify: 'lazy' });
+  assert.ok(readAll(again, big, body.length).equals(body) && readAll(again, big2, body2.length).equals(body2), 'both files read back');
+  assert.deepEqual(again.losses, []);
+  again.detach();
+  vol.detach();
 });

@@ -129,3 +129,33 @@ test('a load\'s runs past every page stay runs until a call needs the chunks: ea
   assert.deepEqual(told, [0, 1, 2, 10, 11]);
   assert.deepEqual([...w.entries()], [[0, 100], [1, 101], [2, 102], [10, 500], [11, 501]]);
 });
+
+test('get() and run() with a load\'s runs pending answer as the filled map does and leave them pending (seeded)', () => {
+  const seed = Number(process.env.PRAM_SEED ?? Date.now() % 100000);
+  console.log(`pagemap pending seed ${seed} (PRAM_SEED=${seed} repeats it)`);
+  let x = seed;
+  const rand = (n: number) => { x = (x * 1103515245 + 12345) % 2147483648; return x % n; };
+  const pending = (m: RadixPageMap): boolean => (m as unknown as { later: unknown }).later !== null;
+  for (let round = 0; round < 100; round++) {
+    const m = new RadixPageMap(), filled = new RadixPageMap(), edges: number[] = [0];
+    // A compact first run or none, then ascending runs, some adjacent in index (not in pfn), some past a hole.
+    for (let i = 0, at = rand(3) === 0 ? rand(50) : 0; i < 1 + rand(12); i++) {
+      const len = 1 + rand(3 * CHUNK_PAGES), pfn = 1 + rand(1e6);
+      m.setRun(at, pfn, len);
+      filled.setRun(at, pfn, len);
+      edges.push(at - 1, at, at + 1, at + len - 1, at + len, at + len + 1);
+      at += len + (rand(2) ? 0 : 1 + rand(2000));
+    }
+    filled.lastIndex();                              // fills its chunks
+    assert.ok(pending(m) || m.count === filled.count, 'the load left runs pending (or one compact run)');
+    const wasPending = pending(m);
+    for (const i of [...edges, ...Array.from({ length: 50 }, () => rand(edges[edges.length - 1]! + 10))]) {
+      if (i < 0) continue;
+      const max = 1 + rand(4 * CHUNK_PAGES);
+      assert.equal(m.get(i), filled.get(i), `seed ${seed} round ${round}: get(${i})`);
+      assert.equal(m.run(i, max), filled.run(i, max), `seed ${seed} round ${round}: run(${i}, ${max})`);
+    }
+    assert.equal(pending(m), wasPending, `seed ${seed} round ${round}: still pending after the look-ups`);
+    assert.deepEqual([...m.entries()], [...filled.entries()], `seed ${seed} round ${round}: the same pages once filled`);
+  }
+});

@@ -18,6 +18,7 @@ import { encodeLocate, INDEX_MAX_ENTRIES, inlineRecordBytes, inodeRecordBytes, L
 import { encodeXattrs } from '../format/v2.js';
 import type { NodeImage } from './image.js';
 import type { LogCursor } from './log.js';
+import { PfnRuns } from './pageruns.js';
 import { pageRecords, type Emitter } from './records.js';
 
 /** Where the index learns stream positions: the log writer of the compaction (pageAt: its page of a seq, for RUNS). */
@@ -108,17 +109,18 @@ export class IndexBuilder {
   }
 
   /**
-   * (minor 3) The RUNS records right after the index: the totals, the data pages `pfns`
-   * lists, and the log's pages before the one the index begins in (a mount takes the
-   * rest from that page on through the pages' next pointers). Sets what LOCATE says of them.
+   * (minor 3) The RUNS records right after the index: the totals, the data pages (`data`:
+   * normal runs, pageruns.ts), and the log's pages before the one the index begins in (a
+   * mount takes the rest from that page on through the pages' next pointers). Sets what
+   * LOCATE says of them.
    */
-  writeRuns(o: RecordOut, l: LocateRecord, pfns: Uint32Array, pageSize: number, generation: number, flags = 0): void {
+  writeRuns(o: RecordOut, l: LocateRecord, data: ArrayLike<number>, pageSize: number, generation: number, flags = 0): void {
     const at = this.at, start = at.streamPos, seq = Math.floor(l.indexPos / logPayload(pageSize));
     putRuns(o, { kind: RunsKind.Totals, a: this.modelBytes, b: this.inline, runs: new Float64Array(0) }, 0, 0, generation, flags);
     const log = new Uint32Array(seq);
     for (let k = 0; k < seq; k++) log[k] = at.pageAt!(k);
     putMany(o, RunsKind.Log, runsOf(log), generation);
-    putMany(o, RunsKind.Data, runsOf(pfns.sort()), generation);
+    putMany(o, RunsKind.Data, Float64Array.from(data), generation);
     for (const [home, inos] of homeRuns(this.homes.subarray(0, 2 * this.homed))) putMany(o, RunsKind.Homes, inos, generation, home);
     l.runsBytes = at.streamPos - start;
     l.indexPfn = at.pageAt!(seq);
@@ -204,7 +206,7 @@ export function groupedTreeRecords(nodes: Iterable<NodeImage>, e: Emitter, o: Re
     ix.close(e);
   }
   const locate = ix.writeIndex(o, generation);
-  if (o.pageAt) ix.writeRuns(o, locate, dataPfns(byIno.values()), pageSize, generation);
+  if (o.pageAt) ix.writeRuns(o, locate, dataRuns(byIno.values()), pageSize, generation);
   // Not reached from a nameless directory (a tree a load repairs): ungrouped, after the index.
   for (const n of byIno.values()) {
     if (written.has(n.ino)) continue;
@@ -216,17 +218,14 @@ export function groupedTreeRecords(nodes: Iterable<NodeImage>, e: Emitter, o: Re
   return locate;
 }
 
-/** Every data page the nodes map (RUNS, minor 3: the allocator of a lazy mount is built from them). */
-function dataPfns(nodes: Iterable<NodeImage>): Uint32Array {
-  let out = new Uint32Array(1024), n = 0;
+/** Every data page the nodes map, as normal runs (RUNS, minor 3: the allocator of a lazy mount is built from them). */
+function dataRuns(nodes: Iterable<NodeImage>): number[] {
+  const runs = new PfnRuns();
   for (const node of nodes) {
     if (node.pages.count === 0) continue;
-    for (const [, pfn] of node.pages.entries()) {
-      if (n === out.length) { const b = new Uint32Array(out.length * 2); b.set(out); out = b; }
-      out[n++] = pfn;
-    }
+    for (const [, pfn] of node.pages.entries()) runs.add(pfn);
   }
-  return out.subarray(0, n);
+  return runs.normal();
 }
 
 /** Stream position -> (log page seq, offset in the page). */

@@ -4,7 +4,7 @@
 // its place).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cutRuns, inAndOut, isNormal, joinedApart, normalRuns, runPfns } from './pageruns.js';
+import { cutRuns, inAndOut, isNormal, joinedApart, normalRuns, PfnRuns, runPfns } from './pageruns.js';
 
 const pagesOf = (runs: ArrayLike<number>): number[] => {
   const out: number[] = [];
@@ -76,4 +76,42 @@ test('seeded: joinedApart of ascending disjoint runs and inAndOut are normalRuns
 test('runPfns lists every pfn of the pairs in their order (none for none)', () => {
   assert.deepEqual(runPfns([40, 2, 90, 1, 7, 3]), [40, 41, 90, 7, 8, 9]);
   assert.deepEqual(runPfns([]), []);
+});
+
+/** The maximal runs of consecutive pfns of the set, ascending: what a compaction's RUNS DATA lists. */
+const runsOfSet = (pfns: Iterable<number>): number[] => {
+  const s = sorted(new Set(pfns)), out: number[] = [];
+  for (let i = 0; i < s.length;) {
+    let j = i + 1;
+    while (j < s.length && s[j] === s[j - 1]! + 1) j++;
+    out.push(s[i]!, s[j - 1]! - s[i]! + 1);
+    i = j;
+  }
+  return out;
+};
+
+test('seeded: PfnRuns gives the runs of the set of pfns added (runs, jumps back, repeats), as the sorted pfns have them', () => {
+  const seed = Number(process.env['SEED'] ?? Date.now() % 1e6);
+  console.log(`pageruns PfnRuns seed ${seed} (SEED=${seed} repeats it)`);
+  let x = seed >>> 0;
+  const rnd = (n: number) => { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; return x % n; };
+  for (let round = 0; round < 300; round++) {
+    const runs = new PfnRuns(), added: number[] = [];
+    // A file's pages: stretches in order, some rewritten elsewhere (a jump), some listed twice (a page two nodes held).
+    for (let at = rnd(1000), i = rnd(40); i > 0; i--) {
+      const pfn = rnd(5) === 0 ? rnd(2000) : rnd(8) === 0 && added.length ? added[rnd(added.length)]! : at++;
+      runs.add(pfn);
+      added.push(pfn);
+    }
+    assert.deepEqual(runs.normal(), runsOfSet(added), `round ${round}`);
+  }
+  assert.deepEqual(new PfnRuns().normal(), []);
+});
+
+test('PfnRuns: more runs than the typed sort of normalRuns takes (2^20) sorts the pfns themselves: the same runs', () => {
+  const runs = new PfnRuns(), added: number[] = [];
+  // Every other page, backwards (a run each), then pages that join them up in a stretch, and repeats.
+  for (let pfn = 2 * (1 << 20) + 10; pfn >= 10; pfn -= 2) { runs.add(pfn); added.push(pfn); }
+  for (const pfn of [501, 503, 505, 10, 12, 7, 8, 9]) { runs.add(pfn); added.push(pfn); }
+  assert.deepEqual(runs.normal(), runsOfSet(added));
 });

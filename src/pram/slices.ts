@@ -28,6 +28,7 @@ import { IndexBuilder, setLocate } from './indexes.js';
 import { LOCATE_SLICED, LOG_HEADER, LOG_NEXT, putPublished, type LocateRecord } from '../format/v3.js';
 import { PUBLISHED_BYTES } from './logstream.js';
 import type { Settler } from './settler.js';
+import { PfnRuns } from './pageruns.js';
 
 /** 32-page groups a slice writes (≤ 128 MAP records) before it looks at the clock again. */
 const CLOCK_EVERY = 4;
@@ -41,6 +42,8 @@ const NAMES_EVERY = 256;
  * parent ('dir'): its HOMES entry, the directory whose names, written before, hold it (none: itself, as older code wrote).
  */
 export interface SliceNode { node: NodeImage; names: readonly ChangeSet['names'][number][]; group?: 'dir' | 'member' | 'rest'; linked?: boolean; parent?: number }
+/** The walk of a compaction in slices: the next node, null after the last, undefined for "not in this slice" (its own slice next). */
+export type NextSliceNode = () => SliceNode | null | undefined;
 
 /** A fresh log being written in slices; published by finish(), or given back by abandon(). */
 export class SlicedCompaction {
@@ -53,9 +56,8 @@ export class SlicedCompaction {
   private grouping: 'none' | 'open' | 'between' | 'done' = 'none';
   private locate: LocateRecord | null = null;
   // Data pages the groups map, as written (minor 3 RUNS): a snapshot over slices, not the tree at publish
-  // (a page one node let go and another took before a later slice is listed twice: writeRuns lists it once).
-  private data = new Uint32Array(1024);
-  private dataN = 0;
+  // (a page one node let go and another took before a later slice is listed twice: normal runs list it once).
+  private readonly data = new PfnRuns();
   private pageSize = 0;
   /** Linked member nodes: their home, then each later directory of the walk naming them. */
   private readonly linked = new Map<number, number[]>();
@@ -77,14 +79,17 @@ export class SlicedCompaction {
   get sliced(): boolean { return this.done; }
 
   /**
-   * Writes nodes (from `next`, null when there are none left) until `until`;
+   * Writes nodes (from `next`, null when there are none left, undefined when the
+   * next one wants a slice of its own: a large file's adoption) until `until`;
    * a node's pages may span slices (a group at a time). 0 or -ENOSPC.
    */
-  slice(next: () => SliceNode | null, ctx: RecordContext, until: number): number {
+  slice(next: NextSliceNode, ctx: RecordContext, until: number): number {
     const e = this.emitter(ctx);
     while (!this.done) {
       if (!this.cur) {
-        this.cur = next();
+        const n = next();
+        if (n === undefined) break;
+        this.cur = n;
         this.at = 0;
         this.grouped(e, this.cur);
         if (!this.cur) { this.done = true; break; }
@@ -145,16 +150,13 @@ export class SlicedCompaction {
     const w = this.live.writer;
     this.locate = this.ix.writeIndex(w, this.logId);
     // RUNS right after the index; 'rest' nodes and the last step's records follow it (a tail).
-    this.ix.writeRuns(w, this.locate, this.data.subarray(0, this.dataN), this.pageSize, this.logId, LOCATE_SLICED);
+    this.ix.writeRuns(w, this.locate, this.data.normal(), this.pageSize, this.logId, LOCATE_SLICED);
     this.grouping = 'done';
   }
   private dir = 0;
 
   /** A data page a group maps (listed by the RUNS DATA records). */
-  private mapped(pfn: number): void {
-    if (this.dataN === this.data.length) { const b = new Uint32Array(2 * this.data.length); b.set(this.data); this.data = b; }
-    this.data[this.dataN++] = pfn;
-  }
+  private mapped(pfn: number): void { this.data.add(pfn); }
 
   abandon(): void { this.live.drop(this.fresh); }
 
@@ -261,7 +263,7 @@ export class Slices {
   }
 
   /** One slice until `until`; on failure (-ENOSPC) the compaction is given up (a commit compacts whole when it must). */
-  slice(next: () => SliceNode | null, until: number): number {
+  slice(next: NextSliceNode, until: number): number {
     const c = this.compaction!;
     const r = c.slice(next, this.host.ctx(), until);
     if (r < 0) { this.abandon(); this.gaveUp = this.host.generation(); }
