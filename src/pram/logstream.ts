@@ -33,12 +33,31 @@ export function recordAt(segments: Segment[], per: number, pos: number): { total
   if (!head) return null;
   const length = head.readUInt32LE(8);
   if (length > RECORD_PAYLOAD_MAX) return null;
-  const total = RECORD_HEADER + align8(length), b = streamAt(segments, per, pos, total);
-  if (!b) return null;
-  const type = b.readUInt16LE(4);
+  const b = streamAt(segments, per, pos, RECORD_HEADER + align8(length));
+  return b ? recordChecks(b) : null;
+}
+
+/** Whether the framed record `b` (its header, payload and padding: no more) checks (crc, fields): its bytes and generation, or null. */
+export function recordChecks(b: Buffer): { total: number; generation: number } | null {
+  const length = b.readUInt32LE(8), type = b.readUInt16LE(4);
+  if (length > RECORD_PAYLOAD_MAX || RECORD_HEADER + align8(length) !== b.length) return null;
   if (framedCrc(b, 0, type, length) !== b.readUInt32LE(0)) return null;
   const rec = type === RecordType.Span ? decodeSpan(b, RECORD_HEADER, length) : decodePayload(type, b.subarray(RECORD_HEADER, RECORD_HEADER + length));
-  return typeof rec === 'string' ? null : { total, generation: b.readUInt32LE(12) };
+  return typeof rec === 'string' ? null : { total: b.length, generation: b.readUInt32LE(12) };
+}
+
+/**
+ * Writes `bytes` at stream position `pos` into the segments' pages, each page copied first (the segment then holds
+ * the copy): the arena is not written. Every page of the range was read (the caller read the bytes there).
+ */
+export function patchStream(segments: Segment[], per: number, pos: number, bytes: Buffer): void {
+  for (let got = 0; got < bytes.length;) {
+    const s = segments[Math.floor((pos + got) / per)]!, off = LOG_HEADER + ((pos + got) % per);
+    const take = Math.min(bytes.length - got, s.end - off);
+    s.page = Buffer.from(s.page);
+    bytes.copy(s.page, off, got, got + take);
+    got += take;
+  }
 }
 
 /** The whole PUBLISHED record at `pos`, or null (a cheap look at its type and length first: this probes every 8 bytes). */
