@@ -1,16 +1,20 @@
-// The same record of the step that published a compaction in slices damaged in both of its
-// copies (v3 minor 5, docs/FORMAT.md §v3, Mount and damage). Bit flips rarely hit the same
-// bit twice: every bit of the record is then right in one copy, and the mix of the two that
-// checks is the record (mendRecord, pram/publishstep.ts). Before, once a commit followed the
-// publish, nothing of the log loaded (the bit-flip campaign's v3-sliced-tail: 19 of its 27
-// runs of 8 000 that ended at commit 0). The same bit flipped in both, or more bits apart
-// than a mend tries: the step is lost, as before (publishdamage.test.ts).
+// Damage to a compaction in slices' log that once loaded nothing of it though what it took is
+// known (docs/FORMAT.md §v3, Mount and damage; the bit-flip campaign's v3-sliced-tail runs that
+// ended at commit 0 once a commit followed the publish):
+// - the same record of the publish step damaged in both copies (v3 minor 5). Bit flips rarely hit
+//   the same bit twice: every bit of the record is then right in one copy, and the mix of the two
+//   that checks is the record (mendRecord, pram/publishstep.ts). The same bit flipped in both, or
+//   more bits apart than a mend tries: the step is lost, as before (publishdamage.test.ts);
+// - a next pointer damaged before the index's page, or the index's page's header, when the INDEX
+//   or RUNS records do not check: LOCATE alone still names the index's page (pram/logindexed.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { align8, RECORD_HEADER, RecordType } from '../format/v3.js';
 import type { SimRam } from '../mem/simram.js';
 import { MEND_BITS_MAX } from '../pram/publishstep.js';
-import { copyRam, dump, logByte, logRecords, mountOn, slicedCompaction, type LogRecordAt } from './livekit.js';
+import { HeaderView } from '../format/header.js';
+import { logPages } from '../pram/groups.js';
+import { copyRam, dump, logByte, logRecords, mountOn, PS, slicedCompaction, type LogRecordAt } from './livekit.js';
 import type { Volume } from './volume.js';
 
 const ino = (r: unknown): number => { assert.equal(typeof r, 'object', `made: ${String(r)}`); return (r as { ino: number }).ino; };
@@ -94,4 +98,35 @@ test('more bits apart than a mend tries, or the same bit in both copies: the ste
     assert.deepEqual([...dump(vol).keys()].filter((p) => !p.startsWith('/lost+found')), [], `${what}: nothing loads`);
     vol.detach();
   }
+});
+
+test('LOCATE alone names the index\'s page when the INDEX or RUNS records do not check: a damaged next pointer before it goes on there, its damaged header is walked past; nothing but what the damage held is lost', () => {
+  const seed = 64, s = publishedThenCommit(seed);
+  const h = new HeaderView(s.ram.page(0)), slot = h.readSlot(h.current()!.which)!;
+  const pages = logPages(s.ram, slot.headPfn, slot.log!.logPages);
+  assert.ok(typeof pages !== 'string', `seed ${seed}: ${String(pages)}`);
+  const recs = logRecords(s.ram), locate = recs[0]!, at = logByte(s.ram, locate, RECORD_HEADER);
+  assert.equal(locate.type, RecordType.Locate, `seed ${seed}: the log begins with LOCATE`);
+  const indexSeq = Math.floor(Number(s.ram.page(at.pfn).readBigUInt64LE(at.off)) / (PS - 40)), n = pages.length;
+  assert.ok(indexSeq >= 1 && indexSeq < n - 1, `seed ${seed}: the index begins in log page ${indexSeq} of ${n}`);
+  for (const type of [RecordType.Index, RecordType.Runs]) {
+    const rec = recs.find((r) => r.type === type)!;
+    // The page before the index's leads nowhere; the INDEX (or first RUNS) record is damaged: before, the log was cut there.
+    const ram = flip(copyRam(s.ram), rec, RECORD_HEADER + 4, 0x01);
+    ram.page(pages[indexSeq - 1]!)[PS - 8 + 1]! ^= 0x08;
+    const vol = mountOn(ram, { verify: 'full' }), label = `seed ${seed}, record type ${type} damaged, log page ${indexSeq - 1}'s next pointer`;
+    assert.equal(rolledTo(vol), null, `${label}: ${whats(vol)}`);
+    assert.ok(vol.losses.some((l) => new RegExp(`the log's index names log page ${indexSeq} at pfn:${pages[indexSeq]!.toString(16)}: the walk goes on there`).test(l.what)), `${label}: ${whats(vol)}`);
+    assert.deepEqual(dump(vol), s.latest, `${label}: the newest tree (the index holds no file)`);
+    assert.equal(gen(vol), s.newest, label);
+    vol.detach();
+  }
+  // The index's page's header damaged and its INDEX record: LOCATE names the page the page before leads to: walked past.
+  const ram = flip(copyRam(s.ram), recs.find((r) => r.type === RecordType.Index)!, RECORD_HEADER + 4, 0x01);
+  ram.page(pages[indexSeq]!)[0]! ^= 0x20;
+  const vol = mountOn(ram, { verify: 'full' });
+  assert.ok(vol.losses.some((l) => new RegExp(`log page ${indexSeq} pfn:${pages[indexSeq]!.toString(16)} has a damaged header .*the log's index names it: walked past`).test(l.what)), whats(vol));
+  assert.equal(rolledTo(vol), null, whats(vol));
+  assert.deepEqual(dump(vol), s.latest, 'the newest tree');
+  vol.detach();
 });
