@@ -27,7 +27,6 @@ export function indexedPages(mem: PhysMem, slot: { headPfn: number; log: SlotLog
   const { indexPos, indexBytes, runsBytes, indexPfn } = locate.r, end = indexPos + indexBytes + runsBytes;
   const seq0 = Math.floor(indexPos / per), seq1 = Math.floor((end - 1) / per);
   if (end > bytes || seq1 >= total) return null;
-  // The index's page on to the RUNS records' last: they are read through a sparse list (the head, then these).
   // LOCATE alone: the head and the index's page (its header checked by the walk as any page's).
   const located = (): (number | undefined)[] | null => {
     if (!locateChecks(b, logId)) return null;
@@ -35,6 +34,7 @@ export function indexedPages(mem: PhysMem, slot: { headPfn: number; log: SlotLog
     pages[seq0] = indexPfn;
     return pages;
   };
+  // The index's page on to the RUNS records' last: they are read through a sparse list (the head, then these).
   const after = walkLog(mem, indexPfn, seq0, seq1 + 1, logId);
   if (typeof after === 'string') return located();
   const pages: (number | undefined)[] = [head];
