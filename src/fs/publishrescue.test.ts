@@ -7,7 +7,10 @@
 //   more bits apart than a mend tries: the step is lost, as before (publishdamage.test.ts);
 // - a next pointer damaged before the index's page, or the index's page's header, when the INDEX
 //   or RUNS records do not check: LOCATE alone still names the index's page (pram/logindexed.ts);
-//   a damaged header before a page the index names is walked past (pram/logwalk.ts).
+//   a damaged header before a page the index names is walked past (pram/logwalk.ts);
+// - LOCATE damaged and a record before the RUNS TOTALS whose resync skips it: whether the
+//   compaction ran in slices was unknown, so the damage was taken for one that may reach its
+//   publish step; reading now resumes at the TOTALS found whole in the skipped bytes (replay.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { align8, RECORD_HEADER, RecordType } from '../format/v3.js';
@@ -15,7 +18,7 @@ import type { SimRam } from '../mem/simram.js';
 import { MEND_BITS_MAX } from '../pram/publishstep.js';
 import { HeaderView } from '../format/header.js';
 import { logPages } from '../pram/groups.js';
-import { copyRam, dump, logByte, logRecords, mountOn, PS, slicedCompaction, type LogRecordAt } from './livekit.js';
+import { copyRam, dump, growUntilDue, logByte, logRecords, mountOn, PS, randomTree, slicedCompaction, type LogRecordAt } from './livekit.js';
 import type { Volume } from './volume.js';
 
 const ino = (r: unknown): number => { assert.equal(typeof r, 'object', `made: ${String(r)}`); return (r as { ino: number }).ino; };
@@ -143,4 +146,33 @@ test('LOCATE alone names the index\'s page when the INDEX or RUNS records do not
   assert.equal(gen(v2), s.newest);
   assert.ok(dump(v2).has('/later') && dump(v2).has('/b/x/y'), `the commit after the publish and the step's changes load: ${whats(v2)}`);
   v2.detach();
+});
+
+test('LOCATE and a record before the RUNS TOTALS damaged, its resync past the TOTALS: reading resumes at the TOTALS (whole compaction or in slices, a commit after it): nothing but the damaged records is lost', () => {
+  // Whole compactions and one in slices, each with a commit after it.
+  const whole = (seed: number): { ram: SimRam; latest: ReturnType<typeof dump>; newest: number } => {
+    const { ram, vol } = randomTree(seed, 250);
+    assert.equal(vol.sync(), 0);
+    growUntilDue(vol);
+    vol.pram!.slices!.driven = false;                      // the due compaction runs whole in the next commit
+    assert.equal(vol.sync(), 0);
+    ino(vol.mknod(1, 'later', 0o100644, 0, 0, 0));
+    assert.equal(vol.sync(), 0);
+    const latest = dump(vol), newest = gen(vol);
+    vol.detach();
+    return { ram, latest, newest };
+  };
+  for (const [label, s] of [['whole, seed 67', whole(67)], ['whole, seed 68', whole(68)], ['in slices, seed 66', publishedThenCommit(66)]] as const) {
+    const recs = logRecords(s.ram);
+    assert.equal(recs[0]!.type, RecordType.Locate, `${label}: the log begins with LOCATE`);
+    const index = recs.filter((r) => r.type === RecordType.Index).at(-1)!, totals = recs.find((r) => r.type === RecordType.Runs)!;
+    // The resync of a damaged INDEX goes to the next page's first record: past the TOTALS when it lies in the same page.
+    assert.equal(logByte(s.ram, index, 0).pfn, logByte(s.ram, totals, 0).pfn, `${label}: the INDEX and the TOTALS share a log page`);
+    const ram = flip(flip(s.ram, recs[0]!, RECORD_HEADER + 4, 0x01), index, RECORD_HEADER + 9, 0x02);
+    const vol = mountOn(ram, { verify: 'full' });
+    assert.equal(rolledTo(vol), null, `${label}: ${whats(vol)}`);
+    assert.deepEqual(dump(vol), s.latest, `${label}: the newest tree (LOCATE and INDEX hold no file)`);
+    assert.equal(gen(vol), s.newest, label);
+    vol.detach();
+  }
 });

@@ -3,7 +3,7 @@
 // publish step (publishstep.ts). Each copies the bytes it reads; none is on the replay's hot path.
 
 import { align8, ATIMES_ENTRY, ATIMES_FIXED, ATIMES_MAX_ENTRIES, ATIMES_PAGES_FIXED, ATIMES_PAGES_RUN, decodePayload, framedCrc, LOG_HEADER, LOG_NEXT, PUBLISHED_SIZE, RECORD_HEADER,
-  RECORD_PAYLOAD_MAX, RecordType, type PublishedRecord } from '../format/v3.js';
+  RECORD_PAYLOAD_MAX, RecordType, RUNS_FIXED, RunsKind, type PublishedRecord } from '../format/v3.js';
 import { decodeSpan } from './spans.js';
 import type { Segment } from './segment.js';
 
@@ -82,6 +82,21 @@ function publishedPadded(segments: Segment[], per: number, pos: number, length: 
   if (framedCrc(b, 0, RecordType.Published, length) !== b.readUInt32LE(0)) return null;
   const rec = decodePayload(RecordType.Published, b.subarray(RECORD_HEADER, RECORD_HEADER + length));
   return typeof rec === 'string' || rec.type !== RecordType.Published || rec.r.copy !== 0 ? null : { pos, r: rec.r, padded: true };
+}
+
+/**
+ * Where the whole RUNS TOTALS record of log `generation` (mod 2^32) lies in the stream bytes [from, to) that a damaged
+ * record's resync skipped, or -1. There is one a log (minor 3), right after its INDEX records: every byte before it is
+ * the compaction's own (its groups and its index), and its flags say whether the compaction ran in slices.
+ */
+export function totalsIn(segments: Segment[], per: number, from: number, to: number, generation: number): number {
+  for (let pos = from + (8 - from % 8) % 8; pos + RECORD_HEADER + RUNS_FIXED <= to; pos += 8) {
+    const head = streamAt(segments, per, pos, RECORD_HEADER);
+    if (!head || head.readUInt16LE(4) !== RecordType.Runs || head.readUInt32LE(8) !== RUNS_FIXED || head.readUInt32LE(12) !== generation) continue;
+    const b = streamAt(segments, per, pos, RECORD_HEADER + RUNS_FIXED);
+    if (b && recordChecks(b) && b.readUInt32LE(RECORD_HEADER) === RunsKind.Totals) return pos;
+  }
+  return -1;
 }
 
 /** Whole PUBLISHED records in the stream bytes [from, to) that a damaged record's resync skipped. */

@@ -27,7 +27,7 @@ import { LogReader } from './logreader.js';
 import type { Log } from './types.js';
 import { applyRecord, type ReplayNode } from './apply.js';
 import { COVERED, MENDED, mergeStep, stepBounds, touchesStep, type Damage, type Said, type StepBounds } from './publishstep.js';
-import { atimesPast, publishedIn, PUBLISHED_BYTES, type PublishedAt } from './logstream.js';
+import { atimesPast, publishedIn, PUBLISHED_BYTES, totalsIn, type PublishedAt } from './logstream.js';
 import { claim } from './replayclaim.js';
 
 export { RUN, type ReplayNode, type ReplayState } from './apply.js';
@@ -342,6 +342,10 @@ class Replayer extends LogReader {
     this.seg = k;
     if (k < segments.length) this.off = segments[k]!.first;
     if (k < segments.length && this.off > segments[k]!.end) this.seg = segments.length;
+    // LOCATE lost, whether the compaction ran in slices is unknown: reading resumes at its RUNS TOTALS when skipped whole.
+    const per = this.mem.pageSize - LOG_HEADER - LOG_NEXT, to = this.seg < segments.length ? this.streamPos(this.seg, this.off) : this.readEnd(segments);
+    const totals = this.known ? -1 : totalsIn(segments, per, from + 8, to, this.logId >>> 0);
+    if (totals >= 0) { this.seg = Math.floor(totals / per); this.off = LOG_HEADER + (totals % per); }
     this.damages.push({ at: this.count, where, resume: this.seg < segments.length ? this.streamPos(this.seg, this.off) : -1, from, said });
   }
 
