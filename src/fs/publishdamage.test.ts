@@ -4,7 +4,8 @@
 // removed meanwhile back with no loss naming it (bitflip campaign, v3-sliced-tail with
 // moveDuring). So the step is written twice (P, PUBLISHED, the same bytes again, a second
 // PUBLISHED): a record damaged in one copy is read from the other and nothing is lost, with
-// or without commits after the publish. The same record damaged in both: until the next
+// or without commits after the publish. The same record damaged in both (the same bit: at
+// different bits the two copies mend it, publishrescue.test.ts): until the next
 // commit is durable the older slot still names the log before the compaction, its pages
 // kept: the mount falls back to that commit, exactly, and says so; after it, nothing of the
 // log loads (a loss says so). Damage after the step, or after a whole compaction, rolls

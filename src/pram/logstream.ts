@@ -3,7 +3,7 @@
 // publish step (publishstep.ts). Each copies the bytes it reads; none is on the replay's hot path.
 
 import { align8, ATIMES_ENTRY, ATIMES_FIXED, ATIMES_MAX_ENTRIES, ATIMES_PAGES_FIXED, ATIMES_PAGES_RUN, decodePayload, framedCrc, LOG_HEADER, LOG_NEXT, PUBLISHED_SIZE, RECORD_HEADER,
-  RECORD_PAYLOAD_MAX, RecordType, type PublishedRecord } from '../format/v3.js';
+  RECORD_PAYLOAD_MAX, RecordType, RUNS_FIXED, RunsKind, type PublishedRecord } from '../format/v3.js';
 import { decodeSpan } from './spans.js';
 import type { Segment } from './segment.js';
 
@@ -33,12 +33,31 @@ export function recordAt(segments: Segment[], per: number, pos: number): { total
   if (!head) return null;
   const length = head.readUInt32LE(8);
   if (length > RECORD_PAYLOAD_MAX) return null;
-  const total = RECORD_HEADER + align8(length), b = streamAt(segments, per, pos, total);
-  if (!b) return null;
-  const type = b.readUInt16LE(4);
+  const b = streamAt(segments, per, pos, RECORD_HEADER + align8(length));
+  return b ? recordChecks(b) : null;
+}
+
+/** Whether the framed record `b` (its header, payload and padding: no more) checks (crc, fields): its bytes and generation, or null. */
+export function recordChecks(b: Buffer): { total: number; generation: number } | null {
+  const length = b.readUInt32LE(8), type = b.readUInt16LE(4);
+  if (length > RECORD_PAYLOAD_MAX || RECORD_HEADER + align8(length) !== b.length) return null;
   if (framedCrc(b, 0, type, length) !== b.readUInt32LE(0)) return null;
   const rec = type === RecordType.Span ? decodeSpan(b, RECORD_HEADER, length) : decodePayload(type, b.subarray(RECORD_HEADER, RECORD_HEADER + length));
-  return typeof rec === 'string' ? null : { total, generation: b.readUInt32LE(12) };
+  return typeof rec === 'string' ? null : { total: b.length, generation: b.readUInt32LE(12) };
+}
+
+/**
+ * Writes `bytes` at stream position `pos` into the segments' pages, each page copied first (the segment then holds
+ * the copy): the arena is not written. Every page of the range was read (the caller read the bytes there).
+ */
+export function patchStream(segments: Segment[], per: number, pos: number, bytes: Buffer): void {
+  for (let got = 0; got < bytes.length;) {
+    const s = segments[Math.floor((pos + got) / per)]!, off = LOG_HEADER + ((pos + got) % per);
+    const take = Math.min(bytes.length - got, s.end - off);
+    s.page = Buffer.from(s.page);
+    bytes.copy(s.page, off, got, got + take);
+    got += take;
+  }
 }
 
 /** The whole PUBLISHED record at `pos`, or null (a cheap look at its type and length first: this probes every 8 bytes). */
@@ -63,6 +82,21 @@ function publishedPadded(segments: Segment[], per: number, pos: number, length: 
   if (framedCrc(b, 0, RecordType.Published, length) !== b.readUInt32LE(0)) return null;
   const rec = decodePayload(RecordType.Published, b.subarray(RECORD_HEADER, RECORD_HEADER + length));
   return typeof rec === 'string' || rec.type !== RecordType.Published || rec.r.copy !== 0 ? null : { pos, r: rec.r, padded: true };
+}
+
+/**
+ * Where the whole RUNS TOTALS record of log `generation` (mod 2^32) lies in the stream bytes [from, to) that a damaged
+ * record's resync skipped, or -1. There is one a log (minor 3), right after its INDEX records: every byte before it is
+ * the compaction's own (its groups and its index), and its flags say whether the compaction ran in slices.
+ */
+export function totalsIn(segments: Segment[], per: number, from: number, to: number, generation: number): number {
+  for (let pos = from + (8 - from % 8) % 8; pos + RECORD_HEADER + RUNS_FIXED <= to; pos += 8) {
+    const head = streamAt(segments, per, pos, RECORD_HEADER);
+    if (!head || head.readUInt16LE(4) !== RecordType.Runs || head.readUInt32LE(8) !== RUNS_FIXED || head.readUInt32LE(12) !== generation) continue;
+    const b = streamAt(segments, per, pos, RECORD_HEADER + RUNS_FIXED);
+    if (b && recordChecks(b) && b.readUInt32LE(RECORD_HEADER) === RunsKind.Totals) return pos;
+  }
+  return -1;
 }
 
 /** Whole PUBLISHED records in the stream bytes [from, to) that a damaged record's resync skipped. */

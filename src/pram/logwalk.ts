@@ -3,7 +3,8 @@
 // the slot's page count; every page reserved through memblock (a stretch of consecutive pfns as
 // one reservation). A page that does not fit ends the walk: what follows is reported lost (the
 // log is cut there) -- unless the log itself still says which page it is: a page whose header
-// alone is damaged between pages that chain to it (walkPast), or, after a damaged next pointer,
+// alone is damaged between pages that chain to it (walkPast) or before the page the slot or the
+// index names at the next seq, or, after a damaged next pointer,
 // the slot's tail page or the page the log's index names (logindexed.ts), or the head page whose
 // header alone is damaged when its first record and the page after it say its log id (headNamed).
 // A large log is read through the arena's fd (LogPages).
@@ -59,7 +60,8 @@ export function walkLog(mem: PhysMem, memblock: Memblock, slot: { headPfn: numbe
       return { page, first: LOG_HEADER };
     }
     const why = tail ? 'the slot names it as the log\'s tail' : indexed(seq) === at ? 'the log\'s index names it'
-      : walkPast(mem, page, seq, logId, (p) => free(p) && p !== at) ? `the page before leads to it and it leads to log page ${seq + 1}` : null;
+      : walkPast(mem, page, seq, logId, (p) => free(p) && p !== at) ? `the page before leads to it and it leads to log page ${seq + 1}`
+      : u64(page, page.length - LOG_NEXT) === named(seq + 1) ? `the page before leads to it and it leads to log page ${seq + 1}, which the slot or the log's index names` : null;
     if (!why) return `has a damaged header (${h})`;
     lose(at, `log page ${seq} pfn:${hex(at)} has a damaged header (${h}); ${why}: walked past, its records read and each checked ` +
       `(where its first record begins is unknown: a damaged record before it resyncs past it)`);

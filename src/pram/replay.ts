@@ -26,8 +26,8 @@ import { SpanCrcs } from './spans.js';
 import { LogReader } from './logreader.js';
 import type { Log } from './types.js';
 import { applyRecord, type ReplayNode } from './apply.js';
-import { COVERED, mergeStep, stepBounds, touchesStep, type Damage, type Said, type StepBounds } from './publishstep.js';
-import { atimesPast, publishedIn, PUBLISHED_BYTES, type PublishedAt } from './logstream.js';
+import { COVERED, MENDED, mergeStep, stepBounds, touchesStep, type Damage, type Said, type StepBounds } from './publishstep.js';
+import { atimesPast, publishedIn, PUBLISHED_BYTES, totalsIn, type PublishedAt } from './logstream.js';
 import { claim } from './replayclaim.js';
 
 export { RUN, type ReplayNode, type ReplayState } from './apply.js';
@@ -256,8 +256,8 @@ class Replayer extends LogReader {
   /**
    * Damage that took bytes of the step that published a compaction in slices (minor 5): the step's records are read
    * from both copies (publishstep.ts) and the records kept rebuilt around them; the replay then starts over (again)
-   * with the step whole. The same record damaged in both copies, or no PUBLISHED left to say where they are: the
-   * step is lost (inPublish, as before the copy).
+   * with the step whole. The same record lost in both copies (damaged in both and not mended from the two:
+   * publishstep.ts mendRecord), or no PUBLISHED left to say where they are: the step is lost (inPublish, as before the copy).
    */
   private repairStep(segments: Segment[], whole: boolean): void {
     if (!this.damages.length && !this.atimesHits.length) return;
@@ -284,7 +284,7 @@ class Replayer extends LogReader {
    * step keeps its loss (a compaction record's) and stops at the step; the step's own was covered; later damage is
    * found again by the walk (its losses said then).
    */
-  private rebuild(segments: Segment[], b: StepBounds, m: { pos: number[]; gens: number[] }, per: number): void {
+  private rebuild(segments: Segment[], b: StepBounds, m: { pos: number[]; gens: number[]; mended: number[] }, per: number): void {
     const posOf = (i: number): number => this.segs[i]! * per + this.offs[i]! - LOG_HEADER;
     let a = 0;
     while (a < this.count && posOf(a) < b.first) a++;
@@ -297,7 +297,7 @@ class Replayer extends LogReader {
     for (const d of this.damages) if (d.from >= b.end && d.said) later.add(d.said.loss);
     for (const h of this.atimesHits) if (h.from >= b.end) later.add(h.said.loss);
     if (later.size) this.out.losses = this.out.losses.filter((l) => !later.has(l));
-    for (const d of this.damages) if (d.from >= b.first && d.from < b.end && d.said) d.said.loss.what = `${d.said.head}: ${COVERED}`;
+    for (const d of this.damages) if (d.from >= b.first && d.from < b.end && d.said) d.said.loss.what = `${d.said.head}: ${m.mended.includes(d.from) ? MENDED : COVERED}`;
     this.damages = this.damages.filter((d) => d.from < b.first).map((d) => ((d.resume < 0 || d.resume > b.first) ? { ...d, at: a, resume: b.first } : d));
     this.copyFrom = this.copyTo = 0;
     this.rebuilt = true;
@@ -342,6 +342,10 @@ class Replayer extends LogReader {
     this.seg = k;
     if (k < segments.length) this.off = segments[k]!.first;
     if (k < segments.length && this.off > segments[k]!.end) this.seg = segments.length;
+    // LOCATE lost, whether the compaction ran in slices is unknown: reading resumes at its RUNS TOTALS when skipped whole.
+    const per = this.mem.pageSize - LOG_HEADER - LOG_NEXT, to = this.seg < segments.length ? this.streamPos(this.seg, this.off) : this.readEnd(segments);
+    const totals = this.known ? -1 : totalsIn(segments, per, from + 8, to, this.logId >>> 0);
+    if (totals >= 0) { this.seg = Math.floor(totals / per); this.off = LOG_HEADER + (totals % per); }
     this.damages.push({ at: this.count, where, resume: this.seg < segments.length ? this.streamPos(this.seg, this.off) : -1, from, said });
   }
 
