@@ -34,6 +34,20 @@ export function copyRam(ram: SimRam): SimRam {
 }
 
 /** Every path with its attributes (atime aside: a read changes it), xattrs, and content or target hash; EIO as such. */
+/**
+ * The commit after a damaged image's mount: vol syncs and detaches, and ram then mounts as that commit left it, with
+ * no loss (`allowed`: losses whose text it matches are not counted).
+ */
+export function nextCommitClean(vol: Volume, ram: SimRam, label: string, allowed?: RegExp): void {
+  assert.equal(vol.sync(), 0, label);
+  const want = dump(vol);
+  vol.detach();
+  const again = mountOn(ram);
+  assert.deepEqual(allowed ? again.losses.filter((l) => !allowed.test(l.what)) : again.losses, [], label);
+  assert.deepEqual(dump(again), want, `${label}: after the next commit`);
+  again.detach();
+}
+
 export function dump(vol: Volume): Dump {
   const out: Dump = new Map();
   const walk = (dir: number, path: string) => {
