@@ -36,6 +36,9 @@ const enum Ahead { Free = 0, Busy = 1, Good = 2, Diff = 3, Taken = 4, Stale = 5 
 
 const NO_VERDICTS = new Int32Array(0);
 
+/** The page flags the native side reads (the thread, aheadReadLone), as one word: unverified | bad << 8 | dirty << 16. */
+export const AHEAD_FLAG_BITS = PageFlag.Unverified | PageFlag.Bad << 8 | PageFlag.Dirty << 16;
+
 /** What the thread reads: the frames' flags and sums, the cached runs and which run each page is in. */
 export interface AheadContext {
   mem: PhysMem;
@@ -73,7 +76,7 @@ export class CheckingThread {
     if (this.thread || fd === undefined || !aheadWanted(mem, dataPages)) return;
     for (const [head, run] of runs) if (frames.flags[head]! & PageFlag.Unverified) frames.csum[head] = run.csum;
     const verdicts = new Int32Array(new SharedArrayBuffer(4 * Math.ceil(mem.pageCount / AHEAD_BLOCK_PAGES)));
-    const bits = PageFlag.Unverified | PageFlag.Bad << 8 | PageFlag.Dirty << 16 | (later ? AHEAD_WAITS : 0);
+    const bits = AHEAD_FLAG_BITS | (later ? AHEAD_WAITS : 0);
     try {
       this.thread = aheadStart(fd, mem.pageSize, frames.flags, runHead.bytes, frames.csum, verdicts, bits);
       this.verdicts = verdicts;

@@ -18,7 +18,7 @@ import { encodeLocate, INDEX_MAX_ENTRIES, inlineRecordBytes, inodeRecordBytes, L
 import { encodeXattrs } from '../format/v2.js';
 import type { NodeImage } from './image.js';
 import type { LogCursor } from './log.js';
-import { PfnRuns } from './pageruns.js';
+import { PfnRuns, runsOf } from './pageruns.js';
 import { pageRecords, type Emitter } from './records.js';
 
 /** Where the index learns stream positions: the log writer of the compaction (pageAt: its page of a seq, for RUNS). */
@@ -125,18 +125,6 @@ export class IndexBuilder {
     l.runsBytes = at.streamPos - start;
     l.indexPfn = at.pageAt!(seq);
   }
-}
-
-/** pfns as (pfn, count) runs of consecutive pfns, in their order; a pfn repeated next to itself counts once (never overlapping runs). */
-function runsOf(pfns: ArrayLike<number>): Float64Array {
-  const out: number[] = [];
-  for (let i = 0; i < pfns.length;) {
-    let j = i + 1;
-    while (j < pfns.length && (pfns[j] === pfns[j - 1]! + 1 || pfns[j] === pfns[j - 1])) j++;
-    out.push(pfns[i]!, pfns[j - 1]! - pfns[i]! + 1);
-    i = j;
-  }
-  return Float64Array.from(out);
 }
 
 /** (ino, home) pairs -> per home directory (ascending), its inos as (first, count) runs ascending. */

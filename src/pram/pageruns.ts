@@ -11,6 +11,18 @@ export function runPfns(pairs: ArrayLike<number>): number[] {
   return out;
 }
 
+/** pfns as (pfn, count) runs of consecutive pfns, in their order; a pfn repeated next to itself counts once (never overlapping runs). */
+export function runsOf(pfns: ArrayLike<number>): Float64Array {
+  const out: number[] = [];
+  for (let i = 0; i < pfns.length;) {
+    let j = i + 1;
+    while (j < pfns.length && (pfns[j] === pfns[j - 1]! + 1 || pfns[j] === pfns[j - 1])) j++;
+    out.push(pfns[i]!, pfns[j - 1]! - pfns[i]! + 1);
+    i = j;
+  }
+  return Float64Array.from(out);
+}
+
 /** The union of (start, count) pairs, as ascending, disjoint, non-adjacent runs. */
 export function normalRuns(pairs: ArrayLike<number>): number[] {
   if (isNormal(pairs)) return Array.from(pairs);
@@ -70,15 +82,7 @@ export class PfnRuns {
     const pfns = new Uint32Array(total);
     let at = 0;
     for (let k = 0; k < this.n; k += 2) for (let q = 0; q < pairs[k + 1]!; q++) pfns[at++] = pairs[k]! + q;
-    pfns.sort();
-    const out: number[] = [];
-    for (let i = 0; i < total;) {
-      let j = i + 1;
-      while (j < total && pfns[j]! <= pfns[j - 1]! + 1) j++;
-      out.push(pfns[i]!, pfns[j - 1]! - pfns[i]! + 1);
-      i = j;
-    }
-    return out;
+    return Array.from(runsOf(pfns.sort()));
   }
 }
 

@@ -18,12 +18,9 @@ import type { Log, Run } from './types.js';
 import { RUN, type LogReplay } from './replay.js';
 import { SPAN } from './spans.js';
 import type { RunHeads } from './runheads.js';
-import { aheadBlockOf, CheckingThread } from './ahead.js';
+import { AHEAD_FLAG_BITS, aheadBlockOf, CheckingThread } from './ahead.js';
 import { aheadReadLone } from '../mem/native.js';
 import { unbuilt } from './laterpages.js';
-
-/** The page flags aheadReadLone reads: unverified | bad << 8 | dirty << 16 (as the checking thread's). */
-const LONE_BITS = PageFlag.Unverified | PageFlag.Bad << 8 | PageFlag.Dirty << 16;
 
 /** Runs a read verifies in one batch at most (a read of 1 MiB covers 8 runs of 32 pages, or 256 lone pages). */
 const BATCH_RUNS_MAX = 4096;
@@ -265,7 +262,7 @@ export class FirstTouch {
    */
   private readLone(fd: number, pfn: number, count: number, inPage: number, target: Uint8Array, to: number, bytes: number): number | undefined | null {
     const { mem, frames, runHead } = this.ctx;
-    const r = aheadReadLone(fd, mem.pageSize, frames.flags, runHead.bytes, frames.csum, LONE_BITS, this.ahead.words, pfn, count, inPage, target, to, bytes, this.loneBad);
+    const r = aheadReadLone(fd, mem.pageSize, frames.flags, runHead.bytes, frames.csum, AHEAD_FLAG_BITS, this.ahead.words, pfn, count, inPage, target, to, bytes, this.loneBad);
     if (r === -1) return null;
     if (r < 0) return undefined;                 // the fd did not read: the caller's path reads through the mapping
     if (r === count) return count;
