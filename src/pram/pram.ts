@@ -4,15 +4,15 @@
 // after a copy, so a crash of the owner comes back to the last checkpoint),
 // pages released while frozen (freed at the next commit), and the chain's own
 // pages. Reserve, load and save are in reserve.ts, load.ts + tree.ts and
-// save.ts, verification and what a lazy mount leaves to do in lazymount.ts;
+// save.ts, verification and what a lazy mount leaves to do in lazymount.ts,
+// the fs's data pages (fresh, copied on write, let go) in datapages.ts;
 // this file sequences them.
 
-import { copyPage, type PhysMem } from '../mem/physmem.js';
+import type { PhysMem } from '../mem/physmem.js';
 import type { Memblock } from '../boot/memblock.js';
 import type { BannedRegions } from '../boot/banned.js';
 import type { PageAllocator } from '../boot/allocator.js';
-import { Owner, PageFlag, type PageFrames } from '../boot/frames.js';
-import { ENOSPC } from '../format/errno.js';
+import { PageFlag, type PageFrames } from '../boot/frames.js';
 import { assert } from '../format/assert.js';
 import type { Handoff } from './handoff.js';
 import type { ChangeSet, LoadedImage, Loss, NodeImage } from './image.js';
@@ -34,6 +34,7 @@ import { SimplePageMap } from './pagemap.js';
 import { RunHeads } from './runheads.js';
 import { Pins } from './pins.js';
 import { SeqPages } from './logpages.js';
+import { DataPages } from './datapages.js';
 import type { Log, PramOptions, PramStats, ReserveOptions, ReserveResult } from './types.js';
 
 export type { Log, PramOptions, PramStats, ReserveOptions, ReserveResult } from './types.js';
@@ -64,8 +65,8 @@ export class Pram {
   readonly space: SpaceLedger;
   /** The v3 log (an arena handoff, unless opts.live is false or banned regions need v2's copies); null: v2 chains. */
   private live: LiveLog | null = null;
-  /** allocDataRun found no run when this many pages were free (-1: it did): it tries again once more are. */
-  private noRunAt = -1;
+  /** The fs's data pages: fresh, copied on write, let go (datapages.ts). */
+  private readonly data: DataPages;
   /** Background work in bounded slices (v3 only; slices.ts): settling checksums, compaction. */
   readonly slices: Slices | null = null;
 
@@ -99,6 +100,12 @@ export class Pram {
       { free: () => allocator.freeCount, returning: () => this.returning() },
       logs ? (shape) => logPagesFor(shape, mem.pageSize) : (shape) => chainPagesFor(shape, mem.pageSize),
     );
+    this.data = new DataPages(mem, frames, allocator, banned, this.space, this.slices?.settler ?? null, {
+      readable: (pfn) => this.readable(pfn),
+      forgetRun: (pfn) => this.forgetRun(pfn, true),
+      // A page of the committed checkpoint waits for the next commit; a pinned one for its last unpin.
+      retire: (pfn) => { if (this.frames.flags[pfn]! & PageFlag.Frozen) this.deferred.push(pfn); else this.pins.retired.add(pfn); },
+    });
   }
 
   /** The image is kept as a v3 log (commit() appends); false: v2 chains (every commit writes the whole tree). */
@@ -143,36 +150,11 @@ export class Pram {
   /** Unmount: the lazy mount's checking thread stops (pages it did not reach are checked on first read, as before). */
   close(): void { this.lz.touch.stopAhead(); }
 
-  /**
-   * A fresh data page for the fs (Dirty: its checksum is computed at the next checkpoint). -ENOSPC when the ledger
-   * cannot admit it; `fromReserve` may draw on the reserved pages (a write the kernel already acknowledged).
-   */
-  allocData(hint?: number, opts: { fromReserve?: boolean } = {}): number {
-    if (this.space.charge(1, { data: 1 }, opts) < 0) return -ENOSPC;
-    const pfn = this.allocator.alloc(Owner.Data, hint);
-    if (this.allocator.heldCount > 0) this.allocator.releaseHeld();   // banned pages passed over (rare): back to the pool
-    assert(pfn >= 0, 'an admitted page is there to take');
-    this.frames.flags[pfn] = PageFlag.Dirty;
-    this.slices?.settler?.dirty(pfn);
-    return pfn;
-  }
+  /** A fresh data page for the fs, or -ENOSPC (datapages.ts). */
+  allocData(hint?: number, opts: { fromReserve?: boolean } = {}): number { return this.data.alloc(hint, opts); }
 
-  /**
-   * count fresh data pages at consecutive pfns (allocData's, in one step: one charge, one search); the first pfn, or < 0
-   * when the ledger has no room for them all or no such run is free (the caller takes pages one by one then).
-   */
-  allocDataRun(hint: number, count: number): number {
-    // A search that found no run scanned the whole pool: not again until pages come back to it.
-    if (this.allocator.freeCount <= this.noRunAt) return -ENOSPC;
-    if (this.space.charge(count, { data: count }) < 0) return -ENOSPC;   // not from the reserve: undone exactly below
-    const pfn = this.allocator.allocRun(Owner.Data, count, hint);
-    if (this.allocator.heldCount > 0) this.allocator.releaseHeld();
-    if (pfn < 0) { this.space.adjust({ data: -count }); this.noRunAt = this.allocator.freeCount; return -ENOSPC; }
-    this.noRunAt = -1;
-    this.frames.flags.fill(PageFlag.Dirty, pfn, pfn + count);
-    this.slices?.settler?.dirtyRun(pfn, count);
-    return pfn;
-  }
+  /** count fresh data pages at consecutive pfns: the first pfn, or < 0 (then the caller takes pages one by one; datapages.ts). */
+  allocDataRun(hint: number, count: number): number { return this.data.allocRun(hint, count); }
 
   /** pfn..pfn+count-1 were just written whole from src[at..]: their checksums from those bytes (Settler.written). */
   written(pfn: number, count: number, src: Uint8Array, at: number): void {
@@ -184,44 +166,11 @@ export class Pram {
     return xattrRecords(xattrs, this.mem.pageSize);
   }
 
-  /** The fs no longer uses this page. A page of the committed checkpoint stays until the next commit. */
-  release(pfn: number): void {
-    this.forgetRun(pfn, true);
-    this.space.adjust({ data: -1, copies: this.banned.contains(pfn) ? -1 : 0 });
-    if (this.frames.flags[pfn]! & PageFlag.Frozen) this.deferred.push(pfn);
-    else if (this.frames.flags[pfn]! & PageFlag.Pinned) this.pins.retired.add(pfn);
-    else { this.allocator.free(pfn); this.space.refill(); }
-  }
+  /** The fs no longer uses this page. A page of the committed checkpoint stays until the next commit (datapages.ts). */
+  release(pfn: number): void { this.data.release(pfn); }
 
-  /**
-   * The pfn the fs may write: the page itself, or a copy when it belongs to the committed checkpoint or is pinned
-   * under a view. `whole`: the caller overwrites the entire page, so the old content is neither copied nor verified
-   * (a damaged page heals) -- but an unverified run holding it is verified first: the run's checksum is the only one its other pages have.
-   */
-  writable(pfn: number, whole = false, opts: { fromReserve?: boolean } = {}): number {
-    const f = this.frames.flags[pfn]!;
-    if (!whole && f & (PageFlag.Unverified | PageFlag.Bad)) {
-      const r = this.readable(pfn);
-      if (r < 0) return r;
-    }
-    this.forgetRun(pfn, true);
-    if (!(this.frames.flags[pfn]! & (PageFlag.Frozen | PageFlag.Pinned))) {
-      if (!(this.frames.flags[pfn]! & PageFlag.Dirty)) this.slices?.settler?.dirty(pfn);
-      this.frames.flags[pfn] = (this.frames.flags[pfn]! & ~(PageFlag.Bad | PageFlag.Unverified)) | PageFlag.Dirty;
-      return pfn;
-    }
-    // The copy is a new page; the original waits for the next commit (it counts as returning).
-    if (this.space.charge(1, { copies: this.banned.contains(pfn) ? -1 : 0 }, opts) < 0) return -ENOSPC;
-    const copy = this.allocator.alloc(Owner.Data, pfn + 1);
-    if (this.allocator.heldCount > 0) this.allocator.releaseHeld();
-    assert(copy >= 0, 'an admitted copy is there to take');
-    if (!whole) copyPage(this.mem, pfn, copy);   // through the fd when there is one: no page faulted in
-    this.frames.flags[copy] = PageFlag.Dirty | (this.frames.flags[pfn]! & PageFlag.Lru);
-    this.slices?.settler?.dirty(copy);
-    if (this.frames.flags[pfn]! & PageFlag.Frozen) this.deferred.push(pfn);
-    else this.pins.retired.add(pfn);   // pinned: a view still shows it
-    return copy;
-  }
+  /** The pfn the fs may write: the page itself, or a copy when Frozen or Pinned (datapages.ts). */
+  writable(pfn: number, whole = false, opts: { fromReserve?: boolean } = {}): number { return this.data.writable(pfn, whole, opts); }
 
   /** How many of pfn..pfn+count-1, from the first, may be read (their unverified runs checked in one batch); -EIO if not the first. */
   readableRun(pfn: number, count: number): number { return this.lz.touch.readableRun(pfn, count); }

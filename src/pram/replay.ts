@@ -5,9 +5,10 @@
 // spans.ts), then reserve the log pages and the live data pages through
 // memblock before the allocator exists.
 // A damaged record is an exact loss and the walk resumes at the next page's
-// first record; a damaged page ends the walk; damage that may reach an appended
-// commit cuts back to a commit boundary. The step that published a compaction in
-// slices is written twice: damage in one copy is read from the other (publishstep.ts);
+// first record (replaydamage.ts says what it costs); a damaged page ends the
+// walk; damage that may reach an appended commit cuts back to a commit boundary.
+// The step that published a compaction in slices is written twice: damage in one
+// copy is read from the other (publishstep.ts);
 // the same record damaged in both replays nothing (boot.ts falls back to the older slot's log).
 // Turning this into nodes is adopt.ts's (the load).
 
@@ -15,19 +16,19 @@ import type { PhysMem } from '../mem/physmem.js';
 import type { Memblock } from '../boot/memblock.js';
 import { assert } from '../format/assert.js';
 import type { SlotLog } from '../format/header.js';
-import { framedCrc, LOG_HEADER, LOG_NEXT, RECORD_HEADER, RECORD_NAMES, RecordType, SPAN_FIXED, align8, LOCATE_BYTES, LOCATE_SIZE, LOCATE_SLICED,
-  RunsKind, ATIMES_FIXED, ATIMES_ENTRY, ATIMES_PAGES_MAX_ENTRIES, type AtimesPagesRecord, type LocateRecord, type LogRecord, type PublishedRecord } from '../format/v3.js';
+import { LOG_HEADER, LOG_NEXT, RECORD_HEADER, RecordType, SPAN_FIXED, LOCATE_SLICED, RunsKind, type AtimesPagesRecord, type LogRecord,
+  type PublishedRecord } from '../format/v3.js';
 import { atimesLost, replayPages, reserveSides } from './atimespages.js';
 import type { Loss } from './image.js';
 import type { LogCursor } from './log.js';
 import { walkLog } from './logwalk.js';
 import type { Segment } from './segment.js';
 import { SpanCrcs } from './spans.js';
-import { LogReader } from './logreader.js';
+import { DamageReader } from './replaydamage.js';
 import type { Log } from './types.js';
 import { applyRecord, type ReplayNode } from './apply.js';
-import { COVERED, MENDED, mergeStep, stepBounds, touchesStep, type Damage, type Said, type StepBounds } from './publishstep.js';
-import { atimesPast, publishedIn, PUBLISHED_BYTES, totalsIn, type PublishedAt } from './logstream.js';
+import { COVERED, MENDED, mergeStep, stepBounds, touchesStep, type Damage, type StepBounds } from './publishstep.js';
+import { publishedIn, PUBLISHED_BYTES, type PublishedAt } from './logstream.js';
 import { claim } from './replayclaim.js';
 
 export { RUN, type ReplayNode, type ReplayState } from './apply.js';
@@ -80,32 +81,19 @@ function replayReserved(mem: PhysMem, memblock: Memblock, slot: { headPfn: numbe
 
 /**
  * Reads records across segments; a damaged one is reported and skipped to the
- * next page's first record. Records are applied as they are read (nothing per
+ * next page's first record (DamageReader). Records are applied as they are read (nothing per
  * record is kept but its generation and place, in typed arrays): damage that
  * reaches past the compaction's records cuts the log back to a commit boundary
  * (below), and then the replay starts over and applies only the records before
  * the cut, so what loads is always one whole commit.
  */
-class Replayer extends LogReader {
-  private count = 0;                                  // good records read
-  private gens = new Uint32Array(1024);               // per good record: its generation, page (segment) and offset
-  private segs = new Uint32Array(1024);
-  private offs = new Uint32Array(1024);
-  // at: index of the next good record; resume: the stream byte reading resumed at (-1: the end); from: where the damaged
-  // record began; said: its loss and what it began with (reworded when the publish step's other copy covers it).
-  private damages: Damage[] = [];
-  private readonly atimesHits: { from: number; said: Said }[] = [];   // damaged ATIMES records (an exact loss, no cut)
+class Replayer extends DamageReader {
   private applied: Loss[] = [];                        // losses apply() found (dropped if the replay starts over)
   private readonly sides = new Set<number>();          // the pages of the ATIMES_PAGES records applied (out.sidePages)
 
-  private locate: LocateRecord | null = null;           // the compaction's LOCATE, read as the log's first record
-  private readonly first: number;                      // the head page's pfn
-  // Minor 5: LOCATE or RUNS TOTALS flagged the compaction as one in slices (known: either was read); its LOCATE was
-  // damaged; where the last INDEX or RUNS record read ends; the PUBLISHED record (index, the commit, where its step began).
+  // Minor 5: LOCATE or RUNS TOTALS flagged the compaction as one in slices (DamageReader.known: either was read);
+  // the PUBLISHED record (index, the commit, where its step began).
   private sliced = false;
-  private known = false;
-  private locateLost = false;
-  private indexSeen = 0;
   private pub: { at: number; gen: number; start: number } | null = null;
   // The publish step's second copy, [copyFrom, copyTo) in the stream (its PUBLISHED included): read, not applied.
   private copyFrom = 0;
@@ -113,9 +101,8 @@ class Replayer extends LogReader {
   private readonly pubs: PublishedAt[] = [];            // whole PUBLISHED records read or found in skipped bytes
   private rebuilt = false;                             // the records kept were rebuilt around the publish step (repairStep)
 
-  constructor(mem: PhysMem, private readonly memblock: Memblock, private readonly out: LogReplay, private readonly logId: number, segments: Segment[]) {
-    super(mem);
-    this.first = segments[0]?.pfn ?? -1;
+  constructor(mem: PhysMem, private readonly memblock: Memblock, protected readonly out: LogReplay, logId: number, segments: Segment[]) {
+    super(mem, logId, segments);
   }
 
   run(segments: Segment[], whole: boolean): void {
@@ -155,16 +142,6 @@ class Replayer extends LogReader {
   /** The walk was cut (a page that is no log page): damage from where it stopped to the end. */
   private cutLog(segments: Segment[]): Damage {
     return { at: this.count, where: 'the cut log', resume: -1, from: this.readEnd(segments), said: null };
-  }
-
-  /** A good record's generation and place (the cut reads the generations; a replay over reads the places). */
-  private keep(gen: number, seg: number, off: number): void {
-    if (this.count === this.gens.length) {
-      const grow = (a: Uint32Array) => { const b = new Uint32Array(a.length * 2); b.set(a); return b; };
-      this.gens = grow(this.gens); this.segs = grow(this.segs); this.offs = grow(this.offs);
-    }
-    this.gens[this.count] = gen; this.segs[this.count] = seg; this.offs[this.count] = off;
-    this.count++;
   }
 
   /** The cut fell before the end: start over from nothing and apply the records before it (rare: damage in an appended commit). */
@@ -303,76 +280,6 @@ class Replayer extends LogReader {
     this.rebuilt = true;
     this.seg = Math.floor(b.end / per); this.off = LOG_HEADER + (b.end % per);
     this.walk(segments);
-  }
-
-  /** A record that cannot be used: reported, and reading resumes at the next page's first record. */
-  protected damage(segments: Segment[], at: { seg: number; off: number }, why: string, head: Buffer | null, payload?: Buffer): void {
-    const s = segments[at.seg]!;
-    const type = head ? RECORD_NAMES[head.readUInt16LE(4)] ?? `type ${head.readUInt16LE(4)}` : 'record';
-    const ino = payload && payload.length >= 8 ? ` (ino ${payload.readBigUInt64LE(0)} per its unverified payload)` : '';
-    const gen = head ? `, generation ${head.readUInt32LE(12)} per its unverified header` : '';
-    const where = `log record at pfn:${s.pfn.toString(16)} offset ${at.off}`;
-    const past = this.pastIndex(at, head);
-    if (past >= 0) {
-      // LOCATE and INDEX hold no file: the records they point to are all read; only an index-led mount would need them.
-      this.out.losses.push({ path: null, pfn: s.pfn, what: `${where} (${type}${gen}) ${why}: skipped; it holds no file (the log's index: nothing is lost, the whole log is replayed)` });
-      const per = this.mem.pageSize - LOG_HEADER - LOG_NEXT;
-      if (past === LOCATE_BYTES) this.locateLost = true;
-      else this.indexSeen = Math.max(this.indexSeen, past);
-      this.seg = Math.floor(past / per); this.off = LOG_HEADER + (past % per);
-      return;
-    }
-    const atimes = head ? atimesPast(this.mem.pageSize, segments, at, head) : -1;
-    if (atimes >= 0) {
-      // An ATIMES record holds only atimes: losing it costs those, not the commits after it (no cut back).
-      const n = head!.readUInt16LE(4) === RecordType.Atimes ? (head!.readUInt32LE(8) - ATIMES_FIXED) / ATIMES_ENTRY : ATIMES_PAGES_MAX_ENTRIES;
-      const loss: Loss = { path: null, pfn: s.pfn, what: `${where} (${type}${gen}) ${why}: atime updates of up to ${n} files in the commit at pfn:${s.pfn.toString(16)} are lost: kept the earlier atime` };
-      this.out.losses.push(loss);
-      this.atimesHits.push({ from: this.streamPos(at.seg, at.off), said: { loss, head: `${where} (${type}${gen}) ${why}` } });
-      const per = this.mem.pageSize - LOG_HEADER - LOG_NEXT;
-      this.seg = Math.floor(atimes / per); this.off = LOG_HEADER + (atimes % per);
-      return;
-    }
-    const said: Said = { loss: { path: null, pfn: s.pfn, what: `${where} (${type}${ino}${gen}) ${why}: skipped` }, head: `${where} (${type}${ino}${gen}) ${why}` };
-    this.out.losses.push(said.loss);
-    const from = this.streamPos(at.seg, at.off);
-    // Resync: the next page whose header names a record start.
-    let k = at.seg + 1;
-    while (k < segments.length && segments[k]!.first === 0) k++;
-    this.seg = k;
-    if (k < segments.length) this.off = segments[k]!.first;
-    if (k < segments.length && this.off > segments[k]!.end) this.seg = segments.length;
-    // LOCATE lost, whether the compaction ran in slices is unknown: reading resumes at its RUNS TOTALS when skipped whole.
-    const per = this.mem.pageSize - LOG_HEADER - LOG_NEXT, to = this.seg < segments.length ? this.streamPos(this.seg, this.off) : this.readEnd(segments);
-    const totals = this.known ? -1 : totalsIn(segments, per, from + 8, to, this.logId >>> 0);
-    if (totals >= 0) { this.seg = Math.floor(totals / per); this.off = LOG_HEADER + (totals % per); }
-    this.damages.push({ at: this.count, where, resume: this.seg < segments.length ? this.streamPos(this.seg, this.off) : -1, from, said });
-  }
-
-  /**
-   * Where the stream continues past a damaged LOCATE or INDEX record, exactly (-1: it is not one):
-   * LOCATE is the first record and of one size; the INDEX records end where the LOCATE read says.
-   */
-  private pastIndex(at: { seg: number; off: number }, head: Buffer | null): number {
-    const pos = this.streamPos(at.seg, at.off);
-    if (pos === 0 && ((head && head.readUInt16LE(4) === RecordType.Locate && head.readUInt32LE(8) === LOCATE_SIZE) || this.goodAt(LOCATE_BYTES))) return LOCATE_BYTES;
-    const l = this.locate;
-    const end = l ? l.indexPos + l.indexBytes + l.runsBytes : -1;   // the INDEX records, then (minor 3) the RUNS records
-    return l && pos >= l.indexPos && pos < end ? end : -1;
-  }
-
-  /**
-   * Whether a whole, crc-valid record starts at stream byte `pos` of the head page. A damaged
-   * first record whose header no longer says LOCATE still was one when a record starts right
-   * after LOCATE's 80 bytes: a compaction's log begins with LOCATE or with an INODE (96 bytes
-   * at least), and bytes 80… of an INODE are its fixed fields, never a valid record.
-   */
-  private goodAt(pos: number): boolean {
-    const page = this.mem.page(this.first), off = LOG_HEADER + pos;
-    if (this.first < 0 || off + RECORD_HEADER > page.length - LOG_NEXT) return false;
-    const length = page.readUInt32LE(off + 8), type = page.readUInt16LE(off + 4);
-    if (!(type in RECORD_NAMES) || off + RECORD_HEADER + align8(length) > page.length - LOG_NEXT) return false;
-    return framedCrc(page, off, type, length) === page.readUInt32LE(off);
   }
 
   private apply(rec: LogRecord, pfn: number, off: number): void {
