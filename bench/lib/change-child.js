@@ -4,6 +4,7 @@
 // code measures whichever engine dist/ holds. Times are ms from performance.now().
 import * as fs from 'node:fs';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { childOps } from './registry.js';
 import { loadApi, patternBuffer, readBuffer } from './pramlib.js';
 
@@ -228,6 +229,29 @@ async function changeTmpfs({ file, samples }) {
   }
 }
 
+// ---- the machine's second core: how much a busy thread there slows a memory copy here ----
+// Explains the reads after a lazy mount: the checking thread runs on the other core, and on a VM whose two
+// vCPUs share one core's memory pipeline its work slows the reader's copies. A 512 MiB Buffer copied in
+// 1 MiB pieces (as the reads are), alone and beside a worker thread spinning in a loop that touches no memory.
+async function changeSibling({ reps = 3 }) {
+  const src = Buffer.alloc(512 * MIB, 7), dst = Buffer.alloc(MIB);
+  const copyMsPerGiB = () => {
+    const t0 = performance.now();
+    for (let o = 0; o < src.length; o += MIB) src.copy(dst, 0, o, o + MIB);
+    return (performance.now() - t0) * 2;
+  };
+  copyMsPerGiB();
+  const alone = [], beside = [];
+  for (let i = 0; i < reps; i++) {
+    alone.push(copyMsPerGiB());
+    const w = new Worker('let x = 1; for (;;) x = (x * 3 + 1) | 0;', { eval: true });
+    await new Promise((r) => setTimeout(r, 50));
+    beside.push(copyMsPerGiB());
+    await w.terminate();
+  }
+  return { alone, beside };
+}
+
 const wrap = (f) => async () => {
   const args = JSON.parse(process.argv[process.argv.indexOf('--json') + 1] ?? '{}');
   process.stdout.write(JSON.stringify(await f(args)) + '\n');
@@ -236,4 +260,5 @@ const wrap = (f) => async () => {
 childOps({
   changeBuild: wrap(changeBuild), changeOps: wrap(changeOps), changeUnmount: wrap(changeUnmount),
   changeMount: wrap(changeMount), changeStall: wrap(changeStall), changeTmpfs: wrap(changeTmpfs),
+  changeSibling: wrap(changeSibling),
 });

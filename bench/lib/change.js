@@ -123,6 +123,8 @@ async function run({ plan: p, status }) {
   const res = { images: [] };
   status('change: tmpfs 4 KiB write + fsync');
   res.tmpfs = (await child('changeTmpfs', { file: `${SHM}/pram-bench-change-${process.pid}.tmp`, samples: p.tmpfsSamples })).result.samples;
+  status('change: a memory copy beside a busy second core');
+  res.sibling = (await child('changeSibling', { reps: 7 })).result;
   // A default /dev/shm is half the RAM: when the largest arena does not fit, a tmpfs of its own (as section 6 does).
   const largest = Math.max(...p.images.map((img) => arenaSizes(img).pop()));
   const own = largest + GIB > shmFreeBytes() ? tempMount('tmpfs', largest + 256 * MIB) : null;
