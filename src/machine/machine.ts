@@ -1,7 +1,7 @@
 // The simulated machine: RAM (one SimRam), a firmware memory map, a kernel
 // that boots on it, kexec, a console and a tiny sysfs. One seed decides
 // everything; the machine prints `SEED=` and the options it derived first.
-// The file system on it is fs/'s Volume (see scenario.ts); this file only
+// The file system on it is fs/'s Volume (see cli/scenario.ts); this file only
 // models what happens to physical memory.
 //
 // ## Fault model (what can hurt pram's pages)

@@ -2,9 +2,9 @@
 // pram_banned=, mount, write dump files, unmount, kexec with pram= appended,
 // mount, verify byte for byte, remove, unmount. Prints the console and a
 // summary; exit 0 only when every file verified. `--map DIR` draws each boot's
-// memory at its unmount (cli/map/boots.ts). The work is machine/scenario.ts's.
+// memory at its unmount (cli/map/boots.ts). The work is cli/scenario.ts's.
 import type { Command } from 'commander';
-import { kexecRangeOf, runScenario, type ScenarioReport } from '../../machine/scenario.js';
+import { kexecRangeOf, runScenario, type ScenarioReport } from '../scenario.js';
 import { bootMapWriter } from '../map/boots.js';
 import { EXIT, formatSize, parseSize, usageError } from '../util.js';
 

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mount } from '../../../dist/api/index.js';
 import { Machine } from '../../../dist/machine/machine.js';
-import { mountOnMachine } from '../../../dist/machine/scenario.js';
+import { mountOnMachine } from '../../../dist/cli/scenario.js';
 import { bootMapInput } from '../../../dist/cli/map/source.js';
 import { bootMapWriter } from '../../../dist/cli/map/boots.js';
 import { drawMap, renderMap } from '../../../dist/cli/map/render.js';

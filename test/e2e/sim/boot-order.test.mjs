@@ -5,7 +5,7 @@
 // pram=), the same kind of allocations do land on the old image.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runScenario, mountOnMachine } from '../../../dist/machine/scenario.js';
+import { runScenario, mountOnMachine } from '../../../dist/cli/scenario.js';
 import { Machine } from '../../../dist/machine/machine.js';
 import { Owner } from '../../../dist/boot/frames.js';
 import { SMALL, SMALL_MACHINE, MiB } from './small.mjs';

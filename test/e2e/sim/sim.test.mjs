@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { runScenario, mountOnMachine } from '../../../dist/machine/scenario.js';
+import { runScenario, mountOnMachine } from '../../../dist/cli/scenario.js';
 import { Machine } from '../../../dist/machine/machine.js';
 import { Owner } from '../../../dist/boot/frames.js';
 import { SMALL, SMALL_MACHINE, MiB } from './small.mjs';

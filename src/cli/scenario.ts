@@ -11,8 +11,8 @@ import { Owner } from '../boot/frames.js';
 import { errnoName } from '../format/errno.js';
 import type { Loss } from '../pram/image.js';
 import { Volume, type Attr } from '../fs/volume.js';
-import { Machine, type MachineOptions } from './machine.js';
-import { Prng } from './prng.js';
+import { Machine, type MachineOptions } from '../machine/machine.js';
+import { Prng } from '../machine/prng.js';
 import { S_IFREG } from '../format/mode.js';
 
 const MiB = 1 << 20;
