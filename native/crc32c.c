@@ -349,17 +349,9 @@ static napi_value js_crc32c_impl(napi_env env, napi_callback_info info) {
 
 void crc32c_init(napi_env env, napi_value exports) {
   crc32c_setup();
-  napi_value f;
-  napi_create_function(env, "crc32cMany", NAPI_AUTO_LENGTH, js_crc32c_many, NULL, &f);
-  napi_set_named_property(env, exports, "crc32cMany", f);
-  napi_create_function(env, "crc32cFile", NAPI_AUTO_LENGTH, js_crc32c_file, NULL, &f);
-  napi_set_named_property(env, exports, "crc32cFile", f);
-  napi_create_function(env, "crc32cRanges", NAPI_AUTO_LENGTH, js_crc32c_ranges, NULL, &f);
-  napi_set_named_property(env, exports, "crc32cRanges", f);
-  napi_create_function(env, "crc32cReadInto", NAPI_AUTO_LENGTH, js_crc32c_read_into, NULL, &f);
-  napi_set_named_property(env, exports, "crc32cReadInto", f);
-  napi_create_function(env, "crc32cReadCheck", NAPI_AUTO_LENGTH, js_crc32c_read_check, NULL, &f);
-  napi_set_named_property(env, exports, "crc32cReadCheck", f);
-  napi_create_function(env, "crc32cImpl", NAPI_AUTO_LENGTH, js_crc32c_impl, NULL, &f);
-  napi_set_named_property(env, exports, "crc32cImpl", f);
+  static const napi_fn_t fns[] = {
+    { "crc32cMany", js_crc32c_many }, { "crc32cFile", js_crc32c_file }, { "crc32cRanges", js_crc32c_ranges },
+    { "crc32cReadInto", js_crc32c_read_into }, { "crc32cReadCheck", js_crc32c_read_check }, { "crc32cImpl", js_crc32c_impl },
+  };
+  set_fns(env, exports, fns);
 }
