@@ -2,7 +2,7 @@
 // (publishdamage.test.ts: records damaged; publishwalk.test.ts: the walk over
 // its log pages): a seeded compaction in slices with changes while it runs, the
 // step's two copies record for record, bit flips, and what a mount said.
-// Used by *.test.ts only.
+// publishrescue.test.ts takes its small readers too. Used by *.test.ts only.
 import assert from 'node:assert/strict';
 import { align8, RECORD_HEADER, RecordType } from '../format/v3.js';
 import type { SimRam } from '../mem/simram.js';

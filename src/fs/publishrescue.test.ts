@@ -20,11 +20,8 @@ import { HeaderView } from '../format/header.js';
 import { logPages } from '../pram/groups.js';
 import { copyRam, dump, growUntilDue, logByte, logRecords, mountOn, nextCommitClean, PS, randomTree, slicedCompaction, type LogRecordAt } from './livekit.js';
 import type { Volume } from './volume.js';
+import { gen, ino, rolledTo, whats } from './publishkit.js';
 
-const ino = (r: unknown): number => { assert.equal(typeof r, 'object', `made: ${String(r)}`); return (r as { ino: number }).ino; };
-const gen = (vol: Volume): number => vol.pram!.stats().generation;
-const whats = (vol: Volume): string => vol.losses.map((l) => l.what).join('; ');
-const rolledTo = (vol: Volume): number | null => { const m = vol.losses.map((l) => /the image loaded is that of commit (\d+)/.exec(l.what)).find(Boolean); return m ? Number(m[1]) : null; };
 const MENDED = /damaged in both copies, at different bits: it was read .* nothing is lost/;
 
 /** The step's records in copy 0 and the same records in copy 1 (PUBLISHED left out: it says where the copies are). */
