@@ -19,7 +19,6 @@ import { MEND_BITS_MAX } from '../pram/publishstep.js';
 import { HeaderView } from '../format/header.js';
 import { logPages } from '../pram/groups.js';
 import { copyRam, dump, growUntilDue, logByte, logRecords, mountOn, nextCommitClean, PS, randomTree, slicedCompaction, type LogRecordAt } from './livekit.js';
-import type { Volume } from './volume.js';
 import { gen, ino, rolledTo, whats } from './publishkit.js';
 
 const MENDED = /damaged in both copies, at different bits: it was read .* nothing is lost/;
