@@ -213,5 +213,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   crc32c_init(env, exports);
   ahead_init(env, exports);
   records_init(env, exports);
+  mapread_init(env, exports);
   return exports;
 }

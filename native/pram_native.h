@@ -28,6 +28,12 @@ int crc32c_read_check(int fd, off_t pos, uint8_t *dst, size_t len, const uint32_
 void *copy_buffer_alloc(size_t len);
 void copy_buffer_free(void *p);
 
+/* Reads of an arena through a mapping of it (mapread.c): adds mapReads/unmapReads/readArenaOrErrno/mapReadsStats. */
+void mapread_init(napi_env env, napi_value exports);
+/* The bytes [pos, pos + len) of the arena open as fd, from its mapping with their page tables filled, or NULL
+ * (fd has no mapping, or a fill failed): the caller preads them. */
+const uint8_t *mapread_at(int fd, off_t pos, size_t len);
+
 /* Verification ahead of the readers after a lazy mount (ahead.c): adds aheadStart/aheadStop/aheadThreads. */
 void ahead_init(napi_env env, napi_value exports);
 

@@ -6,8 +6,9 @@
 // a limit that is small in a fresh process: a full collection followed within
 // milliseconds (inside a 1 000 000-file lazy mount: 5-13 ms of its ~20).
 // And a lazy mount maps no segment of its arena: the header, the log's head
-// page, index and RUNS are read with pread (mem/physmem.ts readPage), as the rest
-// of what it reads is; young 16 MiB mappings with the page tables past 32 MB
+// page, index and RUNS are read with pread (mem/physmem.ts readPage), or out of
+// the one read-only mapping the addon reads the arena through (no Buffer), as the
+// rest of what it reads is; young 16 MiB mappings with the page tables past 32 MB
 // made V8 run a young collection at every typed array made.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -45,9 +46,12 @@ test('a mount in a fresh process runs no full collection of the heap, while it r
   }
 });
 
-/** Mappings of `path` in this process (/proc/self/maps): the arena's segments mapped. */
-function mappingsOf(path: string): number {
-  return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(` ${path}`)).length;
+/**
+ * Mappings of `path` in this process (/proc/self/maps): the arena's segments mapped (writable, Buffers V8
+ * counts), or with `reads` the read-only one the addon reads through (native/mapread.c: no Buffer).
+ */
+function mappingsOf(path: string, reads = false): number {
+  return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(` ${path}`) && l.split(' ')[1]!.startsWith(reads ? 'r--' : 'rw')).length;
 }
 
 test('a lazy mount maps no segment of its arena, the log\'s head far past the header (both read with pread)', async () => {
@@ -65,6 +69,7 @@ test('a lazy mount maps no segment of its arena, the log\'s head far past the he
       assert.ok(lz, 'booted lazily');
       assert.ok(lz.cursor.pages[0]! * 4096 >= 32 << 20, `the log's head at pfn ${lz.cursor.pages[0]}, past the first two segments`);
       assert.equal(mappingsOf(arena), 0, 'no segment mapped');
+      assert.equal(mappingsOf(arena, true), 1, 'the reads\' mapping, no Buffer of V8\'s');
       assert.equal((await pfs.readFile('/big')).length, 48 << 20);
     } finally {
       await pfs.unmount({ save: false });

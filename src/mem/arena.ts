@@ -58,6 +58,8 @@ export class Arena implements PhysMem {
   /** Bytes mapped: the size rounded down to whole system pages. */
   private mappedBytes: number;
   private closed = false;
+  /** Reads copy out of a mapping of the whole arena (native/mapread.c); PRAM_READ_MAPPED=0: preads. */
+  readonly readsMapped: boolean;
 
   private constructor(
     readonly fd: number,
@@ -72,6 +74,7 @@ export class Arena implements PhysMem {
     const sys = native.pagesize();
     this.mappedBytes = Math.floor(sizeBytes / sys) * sys;
     this.setPageSize(pageSize);
+    this.readsMapped = kind !== 'chardev' && process.env['PRAM_READ_MAPPED'] !== '0' && this.mappedBytes > 0 && native.mapReads(fd, this.mappedBytes);
   }
 
   /** Creates a regular file arena (mode 0600), preallocated (pre-touched only where fallocate is missing, or when asked). */
@@ -278,12 +281,15 @@ export class Arena implements PhysMem {
     return true;
   }
 
-  /** pread into target[at, at + len) from byte `pos` of the arena, as writeAt writes (false: use the mapping). */
+  /**
+   * Copies target[at, at + len) from byte `pos` of the arena, out of the reads' mapping (readsMapped) or
+   * with pread (false: use page()/run()).
+   */
   readAt(pos: number, target: Uint8Array, at: number, len: number): boolean {
     const fd = this.preadFd;
     if (fd === undefined) return false;
     for (let done = 0; done < len;) {
-      const n = native.preadOrErrno(fd, target, at + done, len - done, pos + done);   // no exception object on failure
+      const n = native.readArenaOrErrno(fd, target, at + done, len - done, pos + done);   // no exception object on failure
       if (n <= 0) return false;   // 0: past the file's end, only the mapping shows these bytes
       done += n;
     }
@@ -320,6 +326,7 @@ export class Arena implements PhysMem {
     const mapped = this.segments.filter((seg): seg is Buffer => seg !== null);
     this.segments = [];
     native.munmapLater(mapped);
+    if (this.readsMapped) native.unmapReads(this.fd);   // out of the addon's registry before the fd number is free again
     // The mappings still hold the open file (and so its flock) until the thread unmaps them: unlocked now.
     native.flock(this.fd, native.constants.LOCK_UN);
     fs.closeSync(this.fd);

@@ -54,7 +54,14 @@ interface Addon {
   writevOrErrno(fd: number, bufs: Uint8Array[]): number;
   pwriteOrErrno(fd: number, bytes: Uint8Array, at: number, len: number, pos: number): number;
   preadOrErrno(fd: number, bytes: Uint8Array, at: number, len: number, pos: number): number;
+  mapReads(fd: number, length: number): boolean;
+  unmapReads(fd: number): void;
+  readArenaOrErrno(fd: number, bytes: Uint8Array, at: number, len: number, pos: number): number;
+  mapReadsStats(fd: number): MapReadsStats | null;
 }
+
+/** Chunks (2 MiB) of a mapped arena and how many of them had their page tables filled by the thread or by reads. */
+export interface MapReadsStats { chunks: number; byThread: number; byReader: number }
 
 /** FUSE over io_uring's rings (native/fuse_uring.c): entries queue-major, each header at 0 and payload at payloadAt. */
 export interface UringRings { handle: object; entries: Buffer[]; payloadAt: number }
@@ -328,4 +335,27 @@ export function pwriteOrErrno(fd: number, bytes: Uint8Array, at: number, len: nu
 /** pread(2) into bytes[at, at + len) from byte `pos`: bytes read (0 past the end), or -errno. */
 export function preadOrErrno(fd: number, bytes: Uint8Array, at: number, len: number, pos: number): number {
   return addon.preadOrErrno(fd, bytes, at, len, pos);
+}
+
+/**
+ * Reads of fd's [0, length) through one read-only mapping from now on, its page tables filled by a
+ * thread ahead of the last read (native/mapread.c): false when that cannot be (they stay preads).
+ */
+export function mapReads(fd: number, length: number): boolean {
+  return addon.mapReads(fd, length);
+}
+
+/** fd's reads are preads again and its mapping goes; before the fd is closed. */
+export function unmapReads(fd: number): void {
+  addon.unmapReads(fd);
+}
+
+/** fd's [pos, pos + len) into bytes[at..]: through its mapping (mapReads), else pread -> bytes read, or -errno. */
+export function readArenaOrErrno(fd: number, bytes: Uint8Array, at: number, len: number, pos: number): number {
+  return addon.readArenaOrErrno(fd, bytes, at, len, pos);
+}
+
+/** How a mapped fd's page tables were filled so far; null: its reads are preads. */
+export function mapReadsStats(fd: number): MapReadsStats | null {
+  return addon.mapReadsStats(fd);
 }

@@ -17,9 +17,15 @@ export interface PhysMem {
    */
   readonly preadFd?: number;
   /**
+   * Reads of preadFd (readAt, and the addon's checked reads) copy out of a mapping whose page tables a thread
+   * fills ahead of them: a page's check is summed as it is copied (native/mapread.c). Absent: preads.
+   */
+  readonly readsMapped?: boolean;
+  /**
    * Copies bytes in (writeAt) or out (readAt) at byte `pos` (pfn × pageSize +
-   * offset) without mapping the pages: true when done, false when the caller
-   * must use page()/run(). Absent: always the mapping.
+   * offset) through preadFd, or out of the reads' mapping (readsMapped), without
+   * the page()/run() views: true when done, false when the caller must use
+   * page()/run(). Absent: always the views.
    */
   writeAt?(pos: number, src: Uint8Array, at: number, len: number): boolean;
   readAt?(pos: number, target: Uint8Array, at: number, len: number): boolean;

@@ -21,6 +21,9 @@ const AHEAD_BYTES_MIN = 512 << 20;
 /** Whether a lazy mount of `dataPages` data pages starts the checking thread (CheckingThread.start's rule). */
 export function aheadWanted(mem: PhysMem, dataPages: number): boolean {
   const want = process.env['PRAM_VERIFY_AHEAD'];
+  // Reads through the arena's mapping check each page as they copy it, for nothing: a thread checking beside
+  // them would only take memory bandwidth (and, where the two vCPUs share a core, half the reader's speed).
+  if (mem.readsMapped && want !== '1') return false;
   return mem.preadFd !== undefined && want !== '0' && (want === '1' || dataPages * mem.pageSize >= AHEAD_BYTES_MIN);
 }
 
