@@ -230,8 +230,8 @@ async function changeTmpfs({ file, samples }) {
 }
 
 // ---- the machine's second core: how much a busy thread there slows a memory copy here ----
-// Explains the reads after a lazy mount: the checking thread runs on the other core, and on a VM whose two
-// vCPUs share one core's memory pipeline its work slows the reader's copies. A 512 MiB Buffer copied in
+// Explains the spread of the read-all times: the thread filling the reads' page tables runs on the other core,
+// and on a VM whose two vCPUs share one core's memory pipeline its work slows the reader's copies. A 512 MiB Buffer copied in
 // 1 MiB pieces (as the reads are), alone and beside a worker thread spinning in a loop that touches no memory.
 async function changeSibling({ reps = 3 }) {
   const src = Buffer.alloc(512 * MIB, 7), dst = Buffer.alloc(MIB);
