@@ -7,6 +7,7 @@
  * and ahead.c call these.
  */
 #include "crc32c_sum.h"
+#include "crc32c_fold.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -99,8 +100,8 @@ static void crc_hw_three(const uint8_t *a, const uint8_t *b, const uint8_t *d, s
  * places low), and xored into the data there. At the end one lane is left,
  * summed as 16 bytes by the crc32 instruction; the tail by crc_hw. */
 #define FOLD_MIN 512
-static uint64_t k_fold[3][2];       /* D = 256, 64, 16 bytes: {x^(8D+31), x^(8D-33)} mod P, reflected */
-static int have_fold;
+uint64_t crc32c_k_fold[3][2];
+int crc32c_have_fold;
 
 /* x^n mod P, bit-reflected (bit 31 is x^0): 1 multiplied by x n times. */
 static uint32_t xnmodp(unsigned n) {
@@ -111,36 +112,14 @@ static uint32_t xnmodp(unsigned n) {
 
 static void fold_constants(void) {
   static const unsigned dist[3] = { 256, 64, 16 };
-  for (int i = 0; i < 3; i++) { k_fold[i][0] = xnmodp(8 * dist[i] + 31); k_fold[i][1] = xnmodp(8 * dist[i] - 33); }
-}
-
-__attribute__((target("avx512f,vpclmulqdq,sse4.2,pclmul")))
-static inline __m512i fold512(__m512i x, __m512i k, __m512i data) {
-  return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(x, k, 0x00), _mm512_clmulepi64_epi128(x, k, 0x11), data, 0x96);
-}
-
-__attribute__((target("avx512f,vpclmulqdq,sse4.2,pclmul")))
-static inline __m128i fold128(__m128i x, __m128i k, __m128i data) {
-  return _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), _mm_clmulepi64_si128(x, k, 0x11)), data);
-}
-
-/* One 512-bit accumulator folded into one 128-bit lane, summed as 16 bytes by the crc32 instruction. */
-__attribute__((target("avx512f,vpclmulqdq,sse4.2,pclmul")))
-static inline uint32_t fold_finish(__m512i z) {
-  const __m128i k16 = _mm_set_epi64x((long long)k_fold[2][1], (long long)k_fold[2][0]);
-  __m128i l = _mm512_extracti32x4_epi32(z, 0);
-  l = fold128(l, k16, _mm512_extracti32x4_epi32(z, 1));
-  l = fold128(l, k16, _mm512_extracti32x4_epi32(z, 2));
-  l = fold128(l, k16, _mm512_extracti32x4_epi32(z, 3));
-  uint64_t r = _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(l));
-  return (uint32_t)_mm_crc32_u64(r, (uint64_t)_mm_extract_epi64(l, 1));
+  for (int i = 0; i < 3; i++) { crc32c_k_fold[i][0] = xnmodp(8 * dist[i] + 31); crc32c_k_fold[i][1] = xnmodp(8 * dist[i] - 33); }
 }
 
 /* crc32c from seed c of p[0..*done), the longest multiple of 64 bytes in n >= 256: the rest is the caller's. */
 __attribute__((target("avx512f,vpclmulqdq,sse4.2,pclmul")))
 static uint32_t crc_fold(uint32_t c, const uint8_t *p, size_t n, size_t *done) {
-  const __m512i k256 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)k_fold[0][1], (long long)k_fold[0][0]));
-  const __m512i k64 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)k_fold[1][1], (long long)k_fold[1][0]));
+  const __m512i k256 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)crc32c_k_fold[0][1], (long long)crc32c_k_fold[0][0]));
+  const __m512i k64 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)crc32c_k_fold[1][1], (long long)crc32c_k_fold[1][0]));
   __m512i z0 = _mm512_loadu_si512(p), z1 = _mm512_loadu_si512(p + 64), z2 = _mm512_loadu_si512(p + 128), z3 = _mm512_loadu_si512(p + 192);
   z0 = _mm512_xor_si512(z0, _mm512_castsi128_si512(_mm_cvtsi32_si128((int)c)));
   size_t i = 256;
@@ -190,18 +169,12 @@ static void mix_constants(void) {
   for (unsigned m = 2; m <= MIX_STEPS_MAX; m++) k_mix[m] = mulmodp(k_mix[m - 1], step);
 }
 
-__attribute__((target("avx512f,vpclmulqdq,sse4.2,pclmul")))
-static inline uint32_t shift_clmul(uint32_t c, uint32_t k) {
-  __m128i r = _mm_clmulepi64_si128(_mm_cvtsi32_si128((int)c), _mm_cvtsi32_si128((int)k), 0x00);
-  return (uint32_t)_mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(r));
-}
-
 #define MIX_WORD(q, s) do { uint64_t w_; memcpy(&w_, q, 8); s = _mm_crc32_u64(s, w_); q += 8; } while (0)
 
 /* crc32c from seed c of p[0..m MIX_STEP), 2 <= m <= MIX_STEPS_MAX: the fold over the front, three streams behind it. */
 __attribute__((target("avx512f,vpclmulqdq,sse4.2,pclmul")))
 static uint32_t crc_mix(uint32_t c, const uint8_t *p, size_t m) {
-  const __m512i k256 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)k_fold[0][1], (long long)k_fold[0][0]));
+  const __m512i k256 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)crc32c_k_fold[0][1], (long long)crc32c_k_fold[0][0]));
   const size_t v = 256 * m, s = 8 * MIX_WORDS * m;
   const uint8_t *q0 = p + v, *q1 = q0 + s, *q2 = q1 + s;
   uint64_t s0 = 0, s1 = 0, s2 = 0;
@@ -215,7 +188,7 @@ static uint32_t crc_mix(uint32_t c, const uint8_t *p, size_t m) {
     for (int j = 0; j < MIX_WORDS; j++) { MIX_WORD(q0, s0); MIX_WORD(q1, s1); MIX_WORD(q2, s2); }
   }
   for (int j = 0; j < MIX_WORDS; j++) { MIX_WORD(q0, s0); MIX_WORD(q1, s1); MIX_WORD(q2, s2); }
-  const __m512i k64 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)k_fold[1][1], (long long)k_fold[1][0]));
+  const __m512i k64 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)crc32c_k_fold[1][1], (long long)crc32c_k_fold[1][0]));
   z1 = fold512(z0, k64, z1);
   z2 = fold512(z1, k64, z2);
   uint32_t a = fold_finish(fold512(z2, k64, z3));
@@ -231,7 +204,7 @@ static uint32_t crc_hw(uint32_t c, const uint8_t *p, size_t n) {
     c = crc_mix(c, p, m);
     p += m * MIX_STEP; n -= m * MIX_STEP;
   }
-  if (have_fold && n >= FOLD_MIN) {
+  if (crc32c_have_fold && n >= FOLD_MIN) {
     size_t done;
     c = crc_fold(c, p, n, &done);
     p += done; n -= done;
@@ -253,7 +226,7 @@ uint32_t crc32c_raw(const uint8_t *p, size_t n) {
 
 #if defined(__x86_64__)
 /* x^(8 len - 33) mod P (bit-reflected), len >= 5: the constant shift_clmul takes to carry a sum past len bytes. */
-static uint32_t shift_constant(size_t len) {
+uint32_t crc32c_shift_constant(size_t len) {
   uint64_t e = 8 * (uint64_t)len - 33;
   uint32_t r = 0x80000000u, sq = xnmodp(1);   /* r = 1, sq = x^(2^i) */
   for (; e; e >>= 1, sq = mulmodp(sq, sq)) if (e & 1) r = mulmodp(r, sq);
@@ -264,7 +237,7 @@ static uint32_t shift_constant(size_t len) {
 /* r[i] = crc32c of b[o[i], o[i] + l[i]) for i in [i, end): three ranges of one length in a row (lone pages) as three streams. */
 void crc32c_sum_ranges(const uint8_t *b, const uint32_t *o, const uint32_t *l, int32_t i, int32_t end, uint32_t *r) {
 #if defined(__x86_64__)
-  if (have_sse42 && !have_fold) {   /* folding sums one page faster than three crc32 streams do */
+  if (have_sse42 && !crc32c_have_fold) {   /* folding sums one page faster than three crc32 streams do */
     for (; i + 3 <= end; i += 3) {
       if (l[i] == l[i + 1] && l[i] == l[i + 2] && l[i] <= 3 * BLOCK_SHORT * 8) crc_hw_three(b + o[i], b + o[i + 1], b + o[i + 2], l[i], r + i);
       else { r[i] = crc_hw(0, b + o[i], l[i]); r[i + 1] = crc_hw(0, b + o[i + 1], l[i + 1]); r[i + 2] = crc_hw(0, b + o[i + 2], l[i + 2]); }
@@ -285,10 +258,10 @@ int32_t crc32c_check_ranges(const uint8_t *b, const uint32_t *o, const uint32_t 
     int32_t j = i + 1;
     while (j < end && o[j] == o[j - 1] + l[j - 1] && l[j] >= 8) j++;
 #if defined(__x86_64__)
-    if (have_fold && j - i > 1) {
+    if (crc32c_have_fold && j - i > 1) {
       uint32_t want = e[i];
       for (int32_t r = i + 1; r < j; r++) {
-        if (l[r] != k_len) { k_len = l[r]; k = shift_constant(k_len); }
+        if (l[r] != k_len) { k_len = l[r]; k = crc32c_shift_constant(k_len); }
         want = shift_clmul(want, k) ^ e[r];
       }
       if (crc_hw(0, b + o[i], (size_t)o[j - 1] + l[j - 1] - o[i]) == want) { i = j; continue; }
@@ -302,104 +275,8 @@ int32_t crc32c_check_ranges(const uint8_t *b, const uint32_t *o, const uint32_t 
   return end;
 }
 
-/* ---- A copy summed on the way (reads through a mapping of the arena) ----
- * Units of 4 KiB, each from a 64-byte-aligned source: the folding loads each
- * unit's lines aligned and the copy stores whole lines of dst, loading the
- * source at dst's offset (those lines are in L1 by then), so neither a split
- * store nor a second pass over memory: a read of the arena checked as it is
- * copied costs what the copy does (4 GiB of tmpfs in 1 MiB reads, populated
- * mapping: 59-63 ms a GiB copied and summed at dst offsets 0, 16 and 48, a
- * plain memcpy 59-63; summed after the copy: ~80). */
-#define UNIT 4096
-#if defined(__x86_64__)
-static uint32_t k_unit;   /* the shift of a sum past one unit */
-
-__attribute__((target("avx512f,vpclmulqdq,sse4.2,pclmul")))
-static void copy_units(uint8_t *d, const uint8_t *p, size_t n, uint32_t *out) {
-  const __m512i k256 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)k_fold[0][1], (long long)k_fold[0][0]));
-  const __m512i k64 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)k_fold[1][1], (long long)k_fold[1][0]));
-  size_t len = n * UNIT, a = (64 - ((uintptr_t)d & 63)) & 63, last = a + ((len - a) & ~(size_t)63);   /* whole lines of d: [a, last) */
-  if (a) memcpy(d, p, a);
-  for (size_t u = 0; u < n; u++) {
-    const uint8_t *s = p + u * UNIT;
-    __m512i z[4];
-    for (size_t i = 0; i < UNIT; i += 256) {
-      for (int j = 0; j < 4; j++) {
-        __m512i v = _mm512_load_si512(s + i + 64 * j);
-        z[j] = i ? fold512(z[j], k256, v) : v;
-        size_t y = u * UNIT + i + 64 * j;
-        if (a + y + 64 <= last) _mm512_store_si512(d + a + y, _mm512_loadu_si512(p + a + y));
-      }
-    }
-    out[u] = fold_finish(fold512(fold512(fold512(z[0], k64, z[1]), k64, z[2]), k64, z[3]));
-  }
-  if (last < len) memcpy(d + last, p + last, len - last);
-}
-#endif
-
-/* A range copied and summed in one pass: a whole number of units from a 64-byte-aligned source. */
-static int fusable(const uint8_t *src, uint32_t len) {
-#if defined(__x86_64__)
-  return have_fold && len && len % UNIT == 0 && ((uintptr_t)src & 63) == 0;
-#else
-  (void)src; (void)len;
-  return 0;
-#endif
-}
-
-/* crc32c_copy_ranges: see crc32c_sum.h. Ranges out of order take the plain way: copy all, then sum. Neighbouring
- * fusable ranges (a read's lone pages) are copied as one stretch, 64 units a call, each range's sum joined from
- * its units' (a call per page paid dst's unaligned head and tail each time: 75 ms a GiB instead of 60). */
-int32_t crc32c_copy_ranges(uint8_t *dst, const uint8_t *src, size_t len, const uint32_t *o, const uint32_t *l, const uint32_t *e, int32_t n, uint32_t *out, uint32_t *bad) {
-  for (int32_t i = 1; i < n; i++) {
-    if (o[i] < (size_t)o[i - 1] + l[i - 1]) {
-      memcpy(dst, src, len);
-      if (!e) { crc32c_sum_ranges(dst, o, l, 0, n, out); return n; }
-      return crc32c_check_ranges(dst, o, l, e, 0, n, bad);
-    }
-  }
-  size_t at = 0;
-  for (int32_t i = 0; i < n;) {
-    if (o[i] > at) memcpy(dst + at, src + at, o[i] - at);
-    if (!fusable(src + o[i], l[i])) {
-      memcpy(dst + o[i], src + o[i], l[i]);
-      uint32_t c = crc32c_raw(dst + o[i], l[i]);
-      if (!e) out[i] = c;
-      else if (c != e[i]) { *bad = c; return i; }
-      at = (size_t)o[i] + l[i];
-      i++;
-      continue;
-    }
-    int32_t j = i + 1;
-    while (j < n && o[j] == o[j - 1] + l[j - 1] && fusable(src + o[j], l[j])) j++;
-#if defined(__x86_64__)
-    size_t from = o[i], bytes = (size_t)o[j - 1] + l[j - 1] - from, left = l[i] / UNIT;
-    uint32_t sums[64], c = 0;
-    int first = 1;
-    for (size_t done = 0; done < bytes;) {
-      size_t units = (bytes - done) / UNIT < 64 ? (bytes - done) / UNIT : 64;
-      copy_units(dst + from + done, src + from + done, units, sums);
-      done += units * UNIT;
-      for (size_t u = 0; u < units; u++) {
-        c = first ? sums[u] : shift_clmul(c, k_unit) ^ sums[u];
-        first = 0;
-        if (--left) continue;
-        if (!e) out[i] = c;
-        else if (c != e[i]) { *bad = c; return i; }
-        if (++i < j) left = l[i] / UNIT;
-        first = 1;
-      }
-    }
-#endif
-    at = (size_t)o[j - 1] + l[j - 1];
-    i = j;
-  }
-  if (len > at) memcpy(dst + at, src + at, len - at);
-  return n;
-}
-
 const char *crc32c_impl_name(void) {
-  return have_mix ? "fold+crc32" : have_fold ? "fold" : have_sse42 ? "crc32" : "table";
+  return have_mix ? "fold+crc32" : crc32c_have_fold ? "fold" : have_sse42 ? "crc32" : "table";
 }
 
 void crc32c_setup(void) {
@@ -412,10 +289,10 @@ void crc32c_setup(void) {
   __builtin_cpu_init();
   have_sse42 = __builtin_cpu_supports("sse4.2");
   if (have_sse42) shift_tables();
-  have_fold = have_sse42 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq") && __builtin_cpu_supports("pclmul") && !getenv("PRAM_CRC_NO_FOLD");
-  if (have_fold) fold_constants();
-  have_mix = have_fold && !getenv("PRAM_CRC_NO_MIX");
+  crc32c_have_fold = have_sse42 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq") && __builtin_cpu_supports("pclmul") && !getenv("PRAM_CRC_NO_FOLD");
+  if (crc32c_have_fold) fold_constants();
+  have_mix = crc32c_have_fold && !getenv("PRAM_CRC_NO_MIX");
   if (have_mix) mix_constants();
-  if (have_fold) k_unit = shift_constant(UNIT);
+  if (crc32c_have_fold) crc32c_copy_setup();
 #endif
 }
