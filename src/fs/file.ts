@@ -4,7 +4,7 @@
 // it before a read (lazy verification). Holes are absent map slots and read as
 // zeros. Persisting the pages is the engine's business, not this file's.
 import { EFBIG, EINVAL, EIO, ENOSPC, ENXIO, EOPNOTSUPP } from '../format/errno.js';
-import type { PhysMem } from '../mem/physmem.js';
+import { readData, type PhysMem } from '../mem/physmem.js';
 import type { RadixPageMap } from './pagemap.js';
 import type { SpaceLedger } from '../pram/ledger.js';
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, MAX_FILE_BYTES, SEEK_DATA, SEEK_HOLE } from './mode.js';
@@ -76,15 +76,15 @@ export function readInto(pc: PageCache, f: FileData, off: number, target: Uint8A
   if (!validPos(at) || at + len > target.length) return -EINVAL;
   const ps = pc.pageSize;
   let copied = false;
-  // Through the arena's fd when it has one: no page mapped into this process. A run is copied
-  // before it is checked, so a lazy mount verifies its unverified runs on the copy (one read of
-  // the arena, as after a full mount); what a failed check leaves in target is zeroed.
+  // Through the arena's fd or its read-only reads mapping when it has them: no page mapped writable into this
+  // process. A run is copied before it is checked, so a lazy mount verifies its unverified runs on the copy (one
+  // read of the arena, as after a full mount); what a failed check leaves in target is zeroed.
   const check = pc.mem.readAt && pc.engine.readableRunCopied ? (pfn: number, count: number, inPage: number, bytes: number, done: number): number => {
     const to = at + done;
     let ok = pc.engine.readRunInto?.(pfn, count, inPage, target, to, bytes);
     copied = ok !== undefined;
     if (ok === undefined) {
-      copied = pc.mem.readAt!(pfn * ps + inPage, target, to, bytes);
+      copied = readData(pc.mem, pfn * ps + inPage, target, to, bytes);
       if (!copied) return pc.engine.readableRun(pfn, count);
       const skip = inPage === 0 ? 0 : ps - inPage, whole = Math.max(0, Math.floor((bytes - skip) / ps));
       ok = whole === 0 ? pc.engine.readableRun(pfn, count) : pc.engine.readableRunCopied!(pfn, count, pfn + (inPage === 0 ? 0 : 1), target.subarray(to + skip, to + skip + whole * ps));
@@ -96,7 +96,7 @@ export function readInto(pc: PageCache, f: FileData, off: number, target: Uint8A
   return eachRun(pc, f, off, len, (pfn, count, inPage, bytes, done) => {
     const to = at + done;
     if (pfn === 0) { target.fill(0, to, to + bytes); return; }
-    if (copied || pc.mem.readAt?.(pfn * ps + inPage, target, to, bytes)) return;
+    if (copied || readData(pc.mem, pfn * ps + inPage, target, to, bytes)) return;
     const run = count > 1 ? pc.mem.run(pfn, count) : pc.mem.page(pfn);
     if (run) run.copy(target, to, inPage, inPage + bytes);
     else copyRun(pc.mem, pfn, count, ps, inPage, bytes, (view, a) => { view.copy(target, to + a); });

@@ -281,15 +281,21 @@ export class Arena implements PhysMem {
     return true;
   }
 
-  /**
-   * Copies target[at, at + len) from byte `pos` of the arena, out of the reads' mapping (readsMapped) or
-   * with pread (false: use page()/run()).
-   */
+  /** pread into target[at, at + len) from byte `pos` of the arena, as writeAt writes (false: use the mapping). */
   readAt(pos: number, target: Uint8Array, at: number, len: number): boolean {
+    return this.readThrough(native.preadOrErrno, pos, target, at, len);
+  }
+
+  /** readAt for a file's data: out of the reads' mapping (readsMapped; its chunks filled ahead of large reads in order), else pread. */
+  readDataAt(pos: number, target: Uint8Array, at: number, len: number): boolean {
+    return this.readThrough(native.readArenaOrErrno, pos, target, at, len);
+  }
+
+  private readThrough(read: typeof native.preadOrErrno, pos: number, target: Uint8Array, at: number, len: number): boolean {
     const fd = this.preadFd;
     if (fd === undefined) return false;
     for (let done = 0; done < len;) {
-      const n = native.readArenaOrErrno(fd, target, at + done, len - done, pos + done);   // no exception object on failure
+      const n = read(fd, target, at + done, len - done, pos + done);   // no exception object on failure
       if (n <= 0) return false;   // 0: past the file's end, only the mapping shows these bytes
       done += n;
     }

@@ -17,18 +17,19 @@ export interface PhysMem {
    */
   readonly preadFd?: number;
   /**
-   * Reads of preadFd (readAt, and the addon's checked reads) copy out of a mapping whose page tables a thread
-   * fills ahead of them: a page's check is summed as it is copied (native/mapread.c). Absent: preads.
+   * Reads of files' data (readDataAt, and the addon's checked reads of preadFd) copy out of a mapping whose page
+   * tables a thread fills ahead of them: a page's check is summed as it is copied (native/mapread.c). Absent: preads.
    */
   readonly readsMapped?: boolean;
   /**
    * Copies bytes in (writeAt) or out (readAt) at byte `pos` (pfn × pageSize +
-   * offset) through preadFd, or out of the reads' mapping (readsMapped), without
-   * the page()/run() views: true when done, false when the caller must use
-   * page()/run(). Absent: always the views.
+   * offset) through preadFd, without the page()/run() views: true when done,
+   * false when the caller must use page()/run(). Absent: always the views.
    */
   writeAt?(pos: number, src: Uint8Array, at: number, len: number): boolean;
   readAt?(pos: number, target: Uint8Array, at: number, len: number): boolean;
+  /** readAt for a file's data: out of the reads' mapping where there is one (readsMapped), its large reads in order steering the thread that fills it. */
+  readDataAt?(pos: number, target: Uint8Array, at: number, len: number): boolean;
   /** writeAt on a pool thread: `done(true)` once every byte is written, `done(false)` if not; never called synchronously. False: cannot (nothing queued). */
   writeAtLater?(pos: number, src: Uint8Array, at: number, len: number, done: (ok: boolean) => void): boolean;
   /** The holes of a (simulated) firmware memory map, pfns inclusive, sorted; absent or empty: none. */
@@ -52,6 +53,11 @@ let scratch = new Uint8Array(0);
 export function readPage(mem: PhysMem, pfn: number): Buffer {
   const b = Buffer.allocUnsafe(mem.pageSize);
   return mem.readAt?.(pfn * mem.pageSize, b, 0, b.length) ? b : mem.page(pfn);
+}
+
+/** A file's data copied out (readDataAt, else readAt): false when the caller must use page()/run(). */
+export function readData(mem: PhysMem, pos: number, target: Uint8Array, at: number, len: number): boolean {
+  return mem.readDataAt ? mem.readDataAt(pos, target, at, len) : mem.readAt ? mem.readAt(pos, target, at, len) : false;
 }
 
 /** Copies page `from` over page `to`: through the fd when the memory has one (no page mapped into the process), else the mapping. */
