@@ -6,12 +6,16 @@
  * the mapping runs at memory speed, and a page's check is summed on the way
  * (crc32c_copy_ranges), where after a pread it is a second pass. So a thread
  * (below every other thread of the process) fills the page tables of the
- * 2 MiB chunks ahead of the last read with MADV_POPULATE_READ, and a read
- * fills its own chunks when it gets there first. 4 GiB of tmpfs read in 1 MiB
- * pieces, AMD EPYC under KVM: pread 100-148 ms a GiB (the destination's offset
- * in its page matters to the kernel's copy), a copy out of the mapping with
- * the thread ahead 58-63, the same copy with every page summed 59-63; without
- * the thread 114-122 (a fill of 67 plus the copy).
+ * 2 MiB chunks ahead of the last large read in order with MADV_POPULATE_READ,
+ * and a read whose chunks it has not filled yet preads, as before: the thread
+ * gains on a reader that preads, and the reader never waits for a fill. 4 GiB
+ * of tmpfs read in 1 MiB pieces, AMD EPYC under KVM: pread 100-148 ms a GiB
+ * (the destination's offset in its page matters to the kernel's copy), a copy
+ * out of the filled mapping 58-63, the same copy with every page summed 59-63.
+ * A fill costs 67-110 ms a GiB of freshly written tmpfs pages, but 256 for an
+ * arena left idle a while on this VM (whose DAMON runs a pageout scheme over
+ * file pages no one maps: presumably that), where a pread stays at 100: so
+ * only the thread fills.
  * Registered by fd (mapReads, at an arena's open; unmapReads before its
  * close), so crc32c.c's readers find it by the fd they are handed; the
  * registry is changed on the thread of the environment that opened the
@@ -35,17 +39,17 @@
 #define CHUNK (2u << 20)
 #define AHEAD_CHUNKS 128           /* 256 MiB of page tables filled ahead of the last read */
 #define MAX_MAPS 64
-#define SMALL_READ (256u << 10)       /* below: a read fills no chunk, it preads where one is not filled */
-enum { EMPTY = 0, FILLING = 1, FILLED = 2 };
+#define SMALL_READ (256u << 10)       /* below: a read never steers the thread (a random read, a log page) */
+enum { EMPTY = 0, FILLED = 1 };
 
 typedef struct {
   int fd;
   uint8_t *base;
   size_t len, chunks;
   size_t last_end;                 /* where the last read ended (the readers' thread only) */
-  _Atomic uint8_t *state;          /* per chunk */
-  atomic_size_t want;              /* the chunk after the last read: the thread fills from there */
-  atomic_size_t by_thread, by_reader;
+  _Atomic uint8_t *state;          /* per chunk: EMPTY or FILLED (by the thread alone) */
+  atomic_size_t want;              /* the last large read's last chunk: the thread fills from there */
+  atomic_size_t by_thread, preads;   /* chunks filled; reads that found a chunk not filled */
   atomic_int stop, broken;
   int idle, started;
   pthread_mutex_t lock;
@@ -63,19 +67,18 @@ static mapread_t *find(int fd) {
   return NULL;
 }
 
-/* Fills chunk c's page table (claimed FILLING by the caller). 0, or errno. */
+/* Fills chunk c's page table. 0, or errno. */
 static int fill(mapread_t *m, size_t c) {
   size_t at = c * (size_t)CHUNK, n = m->len - at < CHUNK ? m->len - at : CHUNK;
   return madvise(m->base + at, n, MADV_POPULATE_READ) ? errno : 0;
 }
 
-/* Chunk c filled by whoever claims it first: FILLED, or (a failed fill) broken. */
-static void claim(mapread_t *m, size_t c, atomic_size_t *count) {
-  uint8_t empty = EMPTY;
-  if (!atomic_compare_exchange_strong(&m->state[c], &empty, FILLING)) return;
-  if (fill(m, c)) { atomic_store(&m->broken, 1); atomic_store(&m->state[c], EMPTY); return; }
+/* The thread fills chunk c: FILLED, or (a failed fill: a file cut short) the arena's reads are preads from now on. */
+static void claim(mapread_t *m, size_t c) {
+  if (atomic_load(&m->state[c]) != EMPTY) return;
+  if (fill(m, c)) { atomic_store(&m->broken, 1); return; }
   atomic_store(&m->state[c], FILLED);
-  atomic_fetch_add(count, 1);
+  atomic_fetch_add(&m->by_thread, 1);
 }
 
 static void *run(void *arg) {
@@ -85,7 +88,7 @@ static void *run(void *arg) {
   for (size_t c = 0; !atomic_load(&m->stop);) {
     size_t w = atomic_load(&m->want);
     if (w != NO_READ && (c < w || c > w + AHEAD_CHUNKS)) c = w;   /* a reader got past, or reads elsewhere now */
-    if (w != NO_READ && c < m->chunks && c < w + AHEAD_CHUNKS && !atomic_load(&m->broken)) { claim(m, c++, &m->by_thread); continue; }
+    if (w != NO_READ && c < m->chunks && c < w + AHEAD_CHUNKS && !atomic_load(&m->broken)) { claim(m, c++); continue; }
     pthread_mutex_lock(&m->lock);
     m->idle = 1;
     while (!atomic_load(&m->stop) && atomic_load(&m->want) == w) pthread_cond_wait(&m->woken, &m->lock);
@@ -95,32 +98,31 @@ static void *run(void *arg) {
   return NULL;
 }
 
-/* The read's source bytes [pos, pos + len) of fd's arena, their page tables filled; NULL: not mapped (pread). */
+/* Only a large read that goes on from the last one steers the thread (a file read in order, whatever else is
+ * read between), as readahead does: it fills from this read's last chunk on (the next read goes on in it). */
+static void steer(mapread_t *m, size_t pos, size_t len, size_t last) {
+  size_t prev = m->last_end;
+  m->last_end = pos + len;
+  if (len < SMALL_READ || pos + CHUNK < prev || pos > prev + CHUNK || last == atomic_load(&m->want)) return;
+  pthread_mutex_lock(&m->lock);
+  atomic_store(&m->want, last);
+  if (m->idle) pthread_cond_signal(&m->woken);
+  pthread_mutex_unlock(&m->lock);
+}
+
+/* The read's source bytes [pos, pos + len) of fd's arena when the thread has filled their chunks' page tables,
+ * else NULL: fd has no mapping, a fill failed, or the read got there first -- the caller preads them (a read
+ * never fills: on some hosts a page's fill costs several times its pread, and the thread gains on a reader
+ * that preads). */
 const uint8_t *mapread_at(int fd, off_t pos, size_t len) {
   mapread_t *m = find(fd);
   if (!m || pos < 0 || (size_t)pos > m->len || len > m->len - (size_t)pos || atomic_load(&m->broken)) return NULL;
   if (len == 0) return m->base + pos;
   size_t first = (size_t)pos / CHUNK, last = ((size_t)pos + len - 1) / CHUNK;
-  if (len < SMALL_READ) {   /* a few pages: a pread costs less than filling their chunk (a mount's log and index pages) */
-    for (size_t c = first; c <= last; c++) if (atomic_load(&m->state[c]) != FILLED) return NULL;
-  }
-  for (size_t c = first; c <= last; c++) {
-    uint8_t s = atomic_load(&m->state[c]);
-    if (s == FILLED) continue;
-    if (s == EMPTY) claim(m, c, &m->by_reader);
-    else if (fill(m, c)) return NULL;                        /* the thread is at it: fill alongside, safely */
-    if (atomic_load(&m->broken)) return NULL;
-  }
-  /* Only a large read that goes on from the last one steers the thread (a file read in order, whatever else is
-   * read between), as readahead does: a lone read elsewhere (a random read) fills just its own chunks. */
-  size_t end = (size_t)pos + len, prev = m->last_end;
-  m->last_end = end;
-  if (len >= SMALL_READ && (size_t)pos + CHUNK >= prev && (size_t)pos <= prev + CHUNK && last + 1 != atomic_load(&m->want)) {
-    pthread_mutex_lock(&m->lock);
-    atomic_store(&m->want, last + 1);
-    if (m->idle) pthread_cond_signal(&m->woken);
-    pthread_mutex_unlock(&m->lock);
-  }
+  int filled = 1;
+  for (size_t c = first; c <= last && filled; c++) filled = atomic_load(&m->state[c]) == FILLED;
+  steer(m, (size_t)pos, len, last);
+  if (!filled) { atomic_fetch_add(&m->preads, 1); return NULL; }
   return m->base + pos;
 }
 
@@ -156,7 +158,7 @@ static void teardown(void *arg) {
 }
 
 /* mapReads(fd, length): reads of fd's [0, length) go through a mapping from now on (true), or stay
- * preads (false: no room in the registry, the mmap or the first fill failed). */
+ * preads (false: no room in the registry, the mmap or the first page's fill failed). */
 static napi_value js_map_reads(napi_env env, napi_callback_info info) {
   napi_value argv[2], r;
   int32_t fd;
@@ -172,8 +174,10 @@ static napi_value js_map_reads(napi_env env, napi_callback_info info) {
   m->state = calloc(m->chunks, 1);
   pthread_mutex_init(&m->lock, NULL);
   pthread_cond_init(&m->woken, NULL);
-  if (!m->state || fill(m, 0)) { munmap(base, (size_t)len); free((void *)m->state); free(m); return napi_get_boolean(env, false, &r), r; }
-  atomic_store(&m->state[0], FILLED);
+  /* A page filled: this kernel has MADV_POPULATE_READ (5.14), and the file is as long as said. */
+  if (!m->state || madvise(base, (size_t)len < 4096 ? (size_t)len : 4096, MADV_POPULATE_READ)) {
+    munmap(base, (size_t)len); free((void *)m->state); free(m); return napi_get_boolean(env, false, &r), r;
+  }
   atomic_store(&m->want, NO_READ);
   static int hooked;
   if (!hooked) { napi_add_env_cleanup_hook(env, teardown, NULL); hooked = 1; }
@@ -213,7 +217,8 @@ static napi_value js_read_arena(napi_env env, napi_callback_info info) {
   return r;
 }
 
-/* mapReadsStats(fd): { chunks, byThread, byReader } filled so far, or null when fd's reads are preads. */
+/* mapReadsStats(fd): { chunks, byThread (filled), preads (reads that found a chunk not filled), broken (a fill
+ * failed: preads only) }, or null when fd has no mapping. */
 static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_value argv[1], r, v;
   int32_t fd;
@@ -223,7 +228,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_create_object(env, &r);
   napi_create_double(env, (double)m->chunks, &v); napi_set_named_property(env, r, "chunks", v);
   napi_create_double(env, (double)atomic_load(&m->by_thread), &v); napi_set_named_property(env, r, "byThread", v);
-  napi_create_double(env, (double)atomic_load(&m->by_reader), &v); napi_set_named_property(env, r, "byReader", v);
+  napi_create_double(env, (double)atomic_load(&m->preads), &v); napi_set_named_property(env, r, "preads", v);
+  napi_get_boolean(env, atomic_load(&m->broken) != 0, &v); napi_set_named_property(env, r, "broken", v);
   return r;
 }
 

@@ -58,7 +58,7 @@ export class Arena implements PhysMem {
   /** Bytes mapped: the size rounded down to whole system pages. */
   private mappedBytes: number;
   private closed = false;
-  /** Reads copy out of a mapping of the whole arena (native/mapread.c); PRAM_READ_MAPPED=0: preads. */
+  /** Files' data reads copy out of a mapping of the whole arena (native/mapread.c); PRAM_READ_MAPPED=0: preads. */
   readonly readsMapped: boolean;
 
   private constructor(

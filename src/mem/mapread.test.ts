@@ -1,7 +1,8 @@
 // Reads of an arena through its mapping (native/mapread.c): the same bytes and
 // sums as preads of it, for every shape of read a mount makes; the fill thread
-// ahead of large reads in order; back to preads when the mapping goes, or when a
-// fill fails (a file cut short under it), never a SIGBUS.
+// ahead of large reads in order, reads preading where it has not filled; back
+// to preads when the mapping goes, or when a fill fails (a file cut short
+// under it), never a SIGBUS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -10,14 +11,21 @@ import { Prng } from '../machine/prng.js';
 
 const MIB = 1 << 20, PS = 4096;
 
+/** Until the thread has filled `chunks` chunks of fd's mapping (it runs below every other thread: a busy machine delays it). */
+async function filled(fd: number, chunks: number): Promise<native.MapReadsStats> {
+  const t0 = Date.now();
+  while (native.mapReadsStats(fd)!.byThread < chunks && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 10));
+  return native.mapReadsStats(fd)!;
+}
+
 /** A /dev/shm file of `bytes` seeded bytes, open twice: `fd` to map, `plain` (never mapped) to pread. */
-function withFile(name: string, bytes: number, seed: number, fn: (fd: number, plain: number, data: Buffer) => void): void {
+async function withFile(name: string, bytes: number, seed: number, fn: (fd: number, plain: number, data: Buffer) => void | Promise<void>): Promise<void> {
   const path = `/dev/shm/pram-test-mapread-${process.pid}-${name}`;
   const data = new Prng(seed).bytes(bytes);
   fs.writeFileSync(path, data);
   const fd = fs.openSync(path, 'r+'), plain = fs.openSync(path, 'r');
   try {
-    fn(fd, plain, data);
+    await fn(fd, plain, data);
   } finally {
     native.unmapReads(fd);
     fs.closeSync(fd);
@@ -40,12 +48,15 @@ function rangesFor(rng: Prng, skip: number, bytes: number): { o: Uint32Array; l:
   return { o: Uint32Array.from(o), l: Uint32Array.from(l), n: o.length };
 }
 
-test('a read through the mapping copies and sums what a pread does, for every shape of read (seeded)', () => {
+test('a read through the mapping copies and sums what a pread does, for every shape of read (seeded)', async () => {
   const seed = 0x6d617072;
-  withFile('shapes', 24 * MIB, seed, (fd, plain) => {
+  await withFile('shapes', 24 * MIB, seed, async (fd, plain) => {
     assert.equal(native.mapReads(fd, 24 * MIB), true);
-    const rng = new Prng(seed);
     const a = Buffer.alloc(4 * MIB), b = Buffer.alloc(4 * MIB);
+    assert.equal(native.readArenaOrErrno(fd, a, 0, MIB, 0), MIB);      // a large read at the start: the thread fills the rest
+    assert.equal((await filled(fd, 12)).byThread, 12, 'every chunk filled');
+    const preads = native.mapReadsStats(fd)!.preads;
+    const rng = new Prng(seed);
     for (let i = 0; i < 400; i++) {
       const why = `seed ${seed}, read ${i}`;
       const inPage = rng.chance(0.3) ? rng.below(PS) : 0, page = rng.below(24 * MIB / PS - 800);
@@ -71,47 +82,29 @@ test('a read through the mapping copies and sums what a pread does, for every sh
       assert.equal(native.preadOrErrno(plain, b, at, bytes, pos), bytes, why);
       assert.ok(a.subarray(at, at + bytes).equals(b.subarray(at, at + bytes)), `plain read, ${why}`);
     }
-    const st = native.mapReadsStats(fd)!;
-    assert.ok(st.byThread + st.byReader > 0, 'large reads filled chunks');
+    assert.equal(native.mapReadsStats(fd)!.preads, preads, 'every read came out of the mapping');
   });
 });
 
-test('large reads in order have the thread fill the chunks ahead of them; small ones fill none', async () => {
-  withFile('ahead', 64 * MIB, 7, (fd) => {
+test('large reads in order have the thread fill the chunks ahead of them, the reads preading where it has not; small reads steer nothing', async () => {
+  await withFile('ahead', 64 * MIB, 7, async (fd) => {
     assert.equal(native.mapReads(fd, 64 * MIB), true);
     const buf = Buffer.alloc(MIB);
-    for (let o = 0; o < 64 * 1024; o += PS) native.readArenaOrErrno(fd, buf, 0, PS, 40 * MIB + o);
-    assert.deepEqual(native.mapReadsStats(fd), { chunks: 32, byThread: 0, byReader: 0 }, 'small reads: preads, nothing filled');
+    for (let o = 0; o < 64 * 1024; o += PS) assert.equal(native.readArenaOrErrno(fd, buf, 0, PS, 40 * MIB + o), PS);
+    await new Promise((r) => setTimeout(r, 50));
+    const { chunks, byThread, preads, broken } = native.mapReadsStats(fd)!;
+    assert.deepEqual({ chunks, byThread, preads, broken }, { chunks: 32, byThread: 0, preads: 16, broken: false }, 'small reads: preads, nothing filled');
     for (let o = 0; o < 4 * MIB; o += MIB) assert.equal(native.readArenaOrErrno(fd, buf, 0, MIB, o), MIB);
-  });
-  // The thread runs below every other thread: on a busy machine it may take a moment.
-  await withFileAsync('ahead2', 64 * MIB, 8, async (fd) => {
-    assert.equal(native.mapReads(fd, 64 * MIB), true);
-    const buf = Buffer.alloc(MIB);
-    for (let o = 0; o < 4 * MIB; o += MIB) native.readArenaOrErrno(fd, buf, 0, MIB, o);
-    const t0 = Date.now();
-    while (native.mapReadsStats(fd)!.byThread < 30 && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 20));
-    const st = native.mapReadsStats(fd)!;
-    assert.ok(st.byThread >= 30, `the thread filled the 60 MiB after the reads: ${JSON.stringify(st)}`);
-    assert.ok(st.byReader <= 2, `the reads filled their own chunks only: ${JSON.stringify(st)}`);
+    const st = await filled(fd, 32);
+    assert.equal(st.byThread, 32, `the thread filled every chunk from the reads' on, and stopped: ${JSON.stringify(st)}`);
+    const before = st.preads;
+    for (let o = 4 * MIB; o < 64 * MIB; o += MIB) assert.equal(native.readArenaOrErrno(fd, buf, 0, MIB, o), MIB);
+    assert.equal(native.mapReadsStats(fd)!.preads, before, 'the reads after came out of the mapping');
   });
 });
 
-async function withFileAsync(name: string, bytes: number, seed: number, fn: (fd: number) => Promise<void>): Promise<void> {
-  const path = `/dev/shm/pram-test-mapread-${process.pid}-${name}`;
-  fs.writeFileSync(path, new Prng(seed).bytes(bytes));
-  const fd = fs.openSync(path, 'r');
-  try {
-    await fn(fd);
-  } finally {
-    native.unmapReads(fd);
-    fs.closeSync(fd);
-    fs.rmSync(path, { force: true });
-  }
-}
-
-test('unmapReads: the reads are preads again, and still right', () => {
-  withFile('unmap', 8 * MIB, 9, (fd, _plain, data) => {
+test('unmapReads: the reads are preads again, and still right', async () => {
+  await withFile('unmap', 8 * MIB, 9, (fd, _plain, data) => {
     assert.equal(native.mapReads(fd, 8 * MIB), true);
     assert.equal(native.mapReads(fd, 8 * MIB), false, 'one mapping per fd');
     const buf = Buffer.alloc(MIB);
@@ -126,15 +119,20 @@ test('unmapReads: the reads are preads again, and still right', () => {
   });
 });
 
-test('a file cut short under its mapping: a read past its end fills nothing and answers as pread does, no SIGBUS', () => {
-  withFile('short', 8 * MIB, 10, (fd) => {
+test('a file cut short under its mapping: the thread\'s fill fails, the reads are preads from then on, answering as pread does (no SIGBUS)', async () => {
+  await withFile('short', 8 * MIB, 10, async (fd, _plain, data) => {
     assert.equal(native.mapReads(fd, 8 * MIB), true);
-    fs.ftruncateSync(fd, 4 * MIB);
+    fs.ftruncateSync(fd, 3 * MIB);
     const buf = Buffer.alloc(MIB);
+    assert.equal(native.readArenaOrErrno(fd, buf, 0, MIB, 0), MIB, 'a large read at the start: the thread fills on');
+    const t0 = Date.now();
+    while (!native.mapReadsStats(fd)!.broken && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(native.mapReadsStats(fd)!.broken, true, 'a fill past the end failed');
     assert.equal(native.readArenaOrErrno(fd, buf, 0, MIB, 6 * MIB), 0, 'past the end: 0 bytes, as pread');
     const o = Uint32Array.of(0), l = Uint32Array.of(MIB), out = new Uint32Array(1);
     assert.throws(() => native.crc32cReadInto(fd, 6 * MIB, buf, 0, MIB, o, l, 1, out), { code: 'EIO' });
-    assert.equal(native.readArenaOrErrno(fd, buf, 0, MIB, 2 * MIB), MIB, 'before the end: read (by pread once a fill failed)');
+    assert.equal(native.readArenaOrErrno(fd, buf, 0, MIB, 2 * MIB), MIB, 'before the end: read (by pread)');
+    assert.ok(buf.equals(data.subarray(2 * MIB, 3 * MIB)));
   });
 });
 

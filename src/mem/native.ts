@@ -60,8 +60,11 @@ interface Addon {
   mapReadsStats(fd: number): MapReadsStats | null;
 }
 
-/** Chunks (2 MiB) of a mapped arena and how many of them had their page tables filled by the thread or by reads. */
-export interface MapReadsStats { chunks: number; byThread: number; byReader: number }
+/**
+ * A mapped arena's chunks (2 MiB), how many the thread has filled, how many reads found a chunk not filled
+ * (and preaded), and whether a fill failed (its reads are all preads since).
+ */
+export interface MapReadsStats { chunks: number; byThread: number; preads: number; broken: boolean }
 
 /** FUSE over io_uring's rings (native/fuse_uring.c): entries queue-major, each header at 0 and payload at payloadAt. */
 export interface UringRings { handle: object; entries: Buffer[]; payloadAt: number }
@@ -339,7 +342,7 @@ export function preadOrErrno(fd: number, bytes: Uint8Array, at: number, len: num
 
 /**
  * Reads of fd's [0, length) through one read-only mapping from now on, its page tables filled by a
- * thread ahead of the last read (native/mapread.c): false when that cannot be (they stay preads).
+ * thread ahead of the last large read in order (native/mapread.c): false when that cannot be (they stay preads).
  */
 export function mapReads(fd: number, length: number): boolean {
   return addon.mapReads(fd, length);
