@@ -15,7 +15,9 @@
  * A fill costs 67-110 ms a GiB of freshly written tmpfs pages, but 256 for an
  * arena left idle a while on this VM (whose DAMON runs a pageout scheme over
  * file pages no one maps: presumably that), where a pread stays at 100: so
- * only the thread fills.
+ * only the thread fills, and its first fills decide whether the mapping is
+ * kept at all (judge: given up, every read preads, and a lazy mount's checking
+ * thread starts, pram/ahead.ts afterRead).
  * Registered by fd (mapReads, at an arena's open; unmapReads before its
  * close), so crc32c.c's readers find it by the fd they are handed; the
  * registry is changed on the thread of the environment that opened the
@@ -31,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef MADV_POPULATE_READ
@@ -41,6 +44,14 @@
 #define MAX_MAPS 64
 #define SMALL_READ (256u << 10)       /* below: a read never steers the thread (a random read, a log page) */
 enum { EMPTY = 0, FILLED = 1 };
+enum { JUDGING = 0, KEPT = 1, GAVE_UP = 2 };
+/* The thread's first fills decide whether the mapping is worth its page tables: the median of JUDGE_FILLS fills'
+ * CPU time against SLOW_FILL_NS. A 2 MiB chunk of freshly written tmpfs filled in 150-270 us here (under the
+ * reads that run beside it), one of an arena left idle a while 400-560 us: about 1.5 times its pread, and the
+ * reader then preads most of it anyway while the fills slow it from the other core (its first read all took
+ * 146-176 ms a GiB after a lazy mount, 107-116 with preads and the checking thread). */
+#define JUDGE_FILLS 8
+#define SLOW_FILL_NS 350000
 
 typedef struct {
   int fd;
@@ -50,6 +61,9 @@ typedef struct {
   _Atomic uint8_t *state;          /* per chunk: EMPTY or FILLED (by the thread alone) */
   atomic_size_t want;              /* the last large read's last chunk: the thread fills from there */
   atomic_size_t by_thread, preads;   /* chunks filled; reads that found a chunk not filled */
+  atomic_int verdict;              /* JUDGING, then KEPT, or GAVE_UP: fills cost too much here, every read preads */
+  int64_t judged_ns[JUDGE_FILLS];  /* the first fills' CPU time (the thread's) */
+  int64_t slow_ns;                 /* SLOW_FILL_NS, or PRAM_FILL_SLOW_US's (tests: 0 gives up, a large one keeps) */
   atomic_int stop, broken;
   int idle, started;
   pthread_mutex_t lock;
@@ -73,12 +87,34 @@ static int fill(mapread_t *m, size_t c) {
   return madvise(m->base + at, n, MADV_POPULATE_READ) ? errno : 0;
 }
 
+static int64_t thread_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static int by_ns(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The first JUDGE_FILLS fills' times in: KEPT, or GAVE_UP when their median is past SLOW_FILL_NS. */
+static void judge(mapread_t *m, size_t k, int64_t ns) {
+  m->judged_ns[k] = ns;
+  if (k + 1 < JUDGE_FILLS) return;
+  qsort(m->judged_ns, JUDGE_FILLS, sizeof m->judged_ns[0], by_ns);
+  atomic_store(&m->verdict, m->judged_ns[JUDGE_FILLS / 2] > m->slow_ns ? GAVE_UP : KEPT);
+}
+
 /* The thread fills chunk c: FILLED, or (a failed fill: a file cut short) the arena's reads are preads from now on. */
 static void claim(mapread_t *m, size_t c) {
   if (atomic_load(&m->state[c]) != EMPTY) return;
+  int64_t t0 = thread_ns();
   if (fill(m, c)) { atomic_store(&m->broken, 1); return; }
+  int64_t ns = thread_ns() - t0;
   atomic_store(&m->state[c], FILLED);
-  atomic_fetch_add(&m->by_thread, 1);
+  size_t k = atomic_fetch_add(&m->by_thread, 1);
+  if (k < JUDGE_FILLS) judge(m, k, ns);
 }
 
 static void *run(void *arg) {
@@ -88,7 +124,7 @@ static void *run(void *arg) {
   for (size_t c = 0; !atomic_load(&m->stop);) {
     size_t w = atomic_load(&m->want);
     if (w != NO_READ && (c < w || c > w + AHEAD_CHUNKS)) c = w;   /* a reader got past, or reads elsewhere now */
-    if (w != NO_READ && c < m->chunks && c < w + AHEAD_CHUNKS && !atomic_load(&m->broken)) { claim(m, c++); continue; }
+    if (w != NO_READ && c < m->chunks && c < w + AHEAD_CHUNKS && !atomic_load(&m->broken) && atomic_load(&m->verdict) != GAVE_UP) { claim(m, c++); continue; }
     pthread_mutex_lock(&m->lock);
     m->idle = 1;
     while (!atomic_load(&m->stop) && atomic_load(&m->want) == w) pthread_cond_wait(&m->woken, &m->lock);
@@ -116,7 +152,7 @@ static void steer(mapread_t *m, size_t pos, size_t len, size_t last) {
  * that preads). */
 const uint8_t *mapread_at(int fd, off_t pos, size_t len) {
   mapread_t *m = find(fd);
-  if (!m || pos < 0 || (size_t)pos > m->len || len > m->len - (size_t)pos || atomic_load(&m->broken)) return NULL;
+  if (!m || pos < 0 || (size_t)pos > m->len || len > m->len - (size_t)pos || atomic_load(&m->broken) || atomic_load(&m->verdict) == GAVE_UP) return NULL;
   if (len == 0) return m->base + pos;
   size_t first = (size_t)pos / CHUNK, last = ((size_t)pos + len - 1) / CHUNK;
   int filled = 1;
@@ -179,6 +215,8 @@ static napi_value js_map_reads(napi_env env, napi_callback_info info) {
     munmap(base, (size_t)len); free((void *)m->state); free(m); return napi_get_boolean(env, false, &r), r;
   }
   atomic_store(&m->want, NO_READ);
+  const char *slow = getenv("PRAM_FILL_SLOW_US");
+  m->slow_ns = slow ? strtoll(slow, NULL, 10) * 1000 : SLOW_FILL_NS;
   static int hooked;
   if (!hooked) { napi_add_env_cleanup_hook(env, teardown, NULL); hooked = 1; }
   maps[slot] = m;
@@ -218,7 +256,7 @@ static napi_value js_read_arena(napi_env env, napi_callback_info info) {
 }
 
 /* mapReadsStats(fd): { chunks, byThread (filled), preads (reads that found a chunk not filled), broken (a fill
- * failed: preads only) }, or null when fd has no mapping. */
+ * failed: preads only), verdict ('judging', 'kept', 'gave up') }, or null when fd has no mapping. */
 static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_value argv[1], r, v;
   int32_t fd;
@@ -230,12 +268,25 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_create_double(env, (double)atomic_load(&m->by_thread), &v); napi_set_named_property(env, r, "byThread", v);
   napi_create_double(env, (double)atomic_load(&m->preads), &v); napi_set_named_property(env, r, "preads", v);
   napi_get_boolean(env, atomic_load(&m->broken) != 0, &v); napi_set_named_property(env, r, "broken", v);
+  static const char *const verdicts[] = { "judging", "kept", "gave up" };
+  napi_create_string_utf8(env, verdicts[atomic_load(&m->verdict)], NAPI_AUTO_LENGTH, &v); napi_set_named_property(env, r, "verdict", v);
+  return r;
+}
+
+/* mapReadsVerdict(fd): 0 (no mapping, or its first fills are not judged yet), 1 (kept), 2 (gave up: preads). */
+static napi_value js_verdict(napi_env env, napi_callback_info info) {
+  napi_value argv[1], r;
+  int32_t fd;
+  if (!get_args(env, info, 1, argv) || !get_i32(env, argv[0], &fd, "fd")) return NULL;
+  mapread_t *m = find(fd);
+  napi_create_int32(env, m ? atomic_load(&m->verdict) : JUDGING, &r);
   return r;
 }
 
 void mapread_init(napi_env env, napi_value exports) {
   static const napi_fn_t fns[] = {
     { "mapReads", js_map_reads }, { "unmapReads", js_unmap_reads }, { "readArenaOrErrno", js_read_arena }, { "mapReadsStats", js_stats },
+    { "mapReadsVerdict", js_verdict },
   };
   set_fns(env, exports, fns);
 }

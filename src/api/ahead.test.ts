@@ -3,7 +3,9 @@
 // exactly its page (or run) and is reported once; pages written after the
 // mount, while it runs, are never lost; it stops at unmount and never keeps a
 // process alive; PRAM_VERIFY_AHEAD=0 turns it off; without PRAM_VERIFY_AHEAD
-// it runs from 512 MiB of data on (these images are smaller: =1 here).
+// it runs from 512 MiB of data on (these images are smaller: =1 here) when the
+// reads are preads, and beside reads through the arena's mapping only once
+// that mapping is given up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -267,6 +269,40 @@ test('the checking thread runs only after a lazy mount (PRAM_VERIFY_AHEAD=1, or 
   }
 });
 
+
+test('beside reads through the arena\'s mapping the checking thread starts only once the mapping\'s first fills are judged slower than preads (PRAM_FILL_SLOW_US), never when they are kept', async () => {
+  const arena = `/dev/shm/ahead-api-mapped-${process.pid}.pram`;
+  try {
+    const w = await mount({ arena, create: { sizeBytes: 600 * MIB }, ...quiet });
+    await w.writeFile('/f', Buffer.alloc(520 * MIB, 3));     // past AHEAD_BYTES_MIN: the size rule wants the thread
+    await w.unmount();
+    // Fresh processes (the variables are read at the arena's open), PRAM_VERIFY_AHEAD unset: the size rule decides.
+    const child = `
+      const { mount } = await import(${JSON.stringify(new URL('./index.js', import.meta.url).href)});
+      const { aheadThreads, mapReadsStats } = await import(${JSON.stringify(new URL('../mem/native.js', import.meta.url).href)});
+      const p = await mount({ arena: ${JSON.stringify(arena)}, verify: 'lazy', cmdline: '', checkpointIntervalMs: 0, systemd: false, warn: () => {} });
+      const atMount = aheadThreads();
+      const h = await p.open('/f', 'r'), buf = Buffer.alloc(1 << 20);
+      let verdict = 'judging';
+      for (let pos = 0; pos < 520 * 2 ** 20 && verdict === 'judging'; pos += 1 << 20) {
+        await h.read(buf, 0, buf.length, pos);
+        verdict = mapReadsStats(p.volume.pram.mem.preadFd).verdict;
+      }
+      await h.read(buf, 0, buf.length, 0);                   // the read after the verdict starts the thread, or not
+      console.log('mount', atMount, 'verdict', verdict, 'threads', aheadThreads());
+      await h.close();
+      await p.unmount();`;
+    const env = { ...process.env };
+    delete env['PRAM_VERIFY_AHEAD'];
+    for (const [slowUs, verdict, threads] of [['0', 'gave up', 1], ['1000000000', 'kept', 0]] as const) {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', child], { env: { ...env, PRAM_FILL_SLOW_US: slowUs }, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`mount 0 verdict ${verdict} threads ${threads}\\n`), `PRAM_FILL_SLOW_US=${slowUs}: ${r.stdout}`);
+    }
+  } finally {
+    fs.rmSync(arena, { force: true });
+  }
+});
 
 test('a whole-page write into an unverified run (lazy mount, thread off or on) leaves its other pages readable as written, nothing lost', async () => {
   const arena = `/dev/shm/ahead-api-run-${process.pid}.pram`;

@@ -95,8 +95,9 @@ test('large reads in order have the thread fill the chunks ahead of them, the re
     const { chunks, byThread, preads, broken } = native.mapReadsStats(fd)!;
     assert.deepEqual({ chunks, byThread, preads, broken }, { chunks: 32, byThread: 0, preads: 16, broken: false }, 'small reads: preads, nothing filled');
     for (let o = 0; o < 4 * MIB; o += MIB) assert.equal(native.readArenaOrErrno(fd, buf, 0, MIB, o), MIB);
-    const st = await filled(fd, 32);
-    assert.equal(st.byThread, 32, `the thread filled every chunk from the reads' on, and stopped: ${JSON.stringify(st)}`);
+    const st = await filled(fd, 31);
+    // Chunk 0 too, unless the reads were past it when the thread (below every other thread) first ran.
+    assert.ok(st.byThread >= 31 && st.byThread <= 32, `the thread filled every chunk from the reads' on, and stopped: ${JSON.stringify(st)}`);
     const before = st.preads;
     for (let o = 4 * MIB; o < 64 * MIB; o += MIB) assert.equal(native.readArenaOrErrno(fd, buf, 0, MIB, o), MIB);
     assert.equal(native.mapReadsStats(fd)!.preads, before, 'the reads after came out of the mapping');

@@ -58,13 +58,15 @@ interface Addon {
   unmapReads(fd: number): void;
   readArenaOrErrno(fd: number, bytes: Uint8Array, at: number, len: number, pos: number): number;
   mapReadsStats(fd: number): MapReadsStats | null;
+  mapReadsVerdict(fd: number): number;
 }
 
 /**
  * A mapped arena's chunks (2 MiB), how many the thread has filled, how many reads found a chunk not filled
- * (and preaded), and whether a fill failed (its reads are all preads since).
+ * (and preaded), whether a fill failed (its reads are all preads since), and what its first fills decided:
+ * the mapping kept, or given up (fills cost more than preads here: every read preads).
  */
-export interface MapReadsStats { chunks: number; byThread: number; preads: number; broken: boolean }
+export interface MapReadsStats { chunks: number; byThread: number; preads: number; broken: boolean; verdict: 'judging' | 'kept' | 'gave up' }
 
 /** FUSE over io_uring's rings (native/fuse_uring.c): entries queue-major, each header at 0 and payload at payloadAt. */
 export interface UringRings { handle: object; entries: Buffer[]; payloadAt: number }
@@ -361,4 +363,10 @@ export function readArenaOrErrno(fd: number, bytes: Uint8Array, at: number, len:
 /** How a mapped fd's page tables were filled so far; null: its reads are preads. */
 export function mapReadsStats(fd: number): MapReadsStats | null {
   return addon.mapReadsStats(fd);
+}
+
+/** What the first fills of fd's mapping decided: 0 not yet (or no mapping), 1 kept, 2 given up (its reads are preads). */
+export const MAP_KEPT = 1, MAP_GAVE_UP = 2;
+export function mapReadsVerdict(fd: number): number {
+  return addon.mapReadsVerdict(fd);
 }

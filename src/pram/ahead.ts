@@ -11,7 +11,7 @@ import type { PhysMem } from '../mem/physmem.js';
 import { PageFlag, type PageFrames } from '../boot/frames.js';
 import type { NodeImage } from './image.js';
 import type { Run } from './types.js';
-import { AHEAD_WAITS, aheadStart, aheadStop, aheadWake } from '../mem/native.js';
+import { AHEAD_WAITS, MAP_GAVE_UP, MAP_KEPT, aheadStart, aheadStop, aheadWake, mapReadsVerdict } from '../mem/native.js';
 import { EXTENT_PAGES_MAX } from '../format/v2.js';
 import type { RunHeads } from './runheads.js';
 import { eachStretch } from './pagemap.js';
@@ -19,11 +19,11 @@ import { eachStretch } from './pagemap.js';
 /** Data a lazy mount holds from which a thread checks it ahead of the readers (measured: 1 GiB and more gain, 64-256 MiB lose 2-3 ms). */
 const AHEAD_BYTES_MIN = 512 << 20;
 /** Whether a lazy mount of `dataPages` data pages starts the checking thread (CheckingThread.start's rule). */
-export function aheadWanted(mem: PhysMem, dataPages: number): boolean {
+export function aheadWanted(mem: PhysMem, dataPages: number, mapped = mem.readsMapped === true): boolean {
   const want = process.env['PRAM_VERIFY_AHEAD'];
   // Reads through the arena's mapping check each page as they copy it, for nothing: a thread checking beside
   // them would only take memory bandwidth (and, where the two vCPUs share a core, half the reader's speed).
-  if (mem.readsMapped && want !== '1') return false;
+  if (mapped && want !== '1') return false;
   return mem.preadFd !== undefined && want !== '0' && (want === '1' || dataPages * mem.pageSize >= AHEAD_BYTES_MIN);
 }
 
@@ -55,6 +55,9 @@ export class CheckingThread {
   private thread: object | null = null;
   private verdicts: Int32Array | null = null;
   private goodBlock = -1;             // the last block found good (a verdict never changes once good)
+  // A start put off while the arena's reads go through its mapping, until its first fills decide (afterRead).
+  private pending: { dataPages: number; later: boolean } | null = null;
+  private allLoaded = false;          // an index-led mount's last group loaded (before any thread ran)
 
   constructor(private readonly ctx: AheadContext) {}
 
@@ -73,13 +76,17 @@ export class CheckingThread {
    * is read there) so the thread finds it. `later`: an index-led mount, whose
    * sums come as groups load (groupLoaded): the thread waits for them.
    */
-  start(dataPages: number, later: boolean): void {
+  start(dataPages: number, later: boolean, mapped = this.ctx.mem.readsMapped === true): void {
     const { mem, frames, runs, runHead } = this.ctx;
     const fd = mem.preadFd;
-    if (this.thread || fd === undefined || !aheadWanted(mem, dataPages)) return;
+    if (this.thread || fd === undefined) return;
+    if (!aheadWanted(mem, dataPages, mapped)) {
+      if (mapped && aheadWanted(mem, dataPages, false)) this.pending = { dataPages, later };
+      return;
+    }
     for (const [head, run] of runs) if (frames.flags[head]! & PageFlag.Unverified) frames.csum[head] = run.csum;
     const verdicts = new Int32Array(new SharedArrayBuffer(4 * Math.ceil(mem.pageCount / AHEAD_BLOCK_PAGES)));
-    const bits = AHEAD_FLAG_BITS | (later ? AHEAD_WAITS : 0);
+    const bits = AHEAD_FLAG_BITS | (later && !this.allLoaded ? AHEAD_WAITS : 0);
     try {
       this.thread = aheadStart(fd, mem.pageSize, frames.flags, runHead.bytes, frames.csum, verdicts, bits);
       this.verdicts = verdicts;
@@ -98,6 +105,7 @@ export class CheckingThread {
    * before the thread's next look at the block. `last`: every group loaded.
    */
   groupLoaded(nodes: readonly { pages: NodeImage['pages'] }[], last: boolean): void {
+    if (last) this.allLoaded = true;
     if (!this.thread) return;
     const { frames, runs, runHead } = this.ctx, v = this.verdicts!, back = runHead.bytes;
     const blocks = new Set<number>();
@@ -120,6 +128,21 @@ export class CheckingThread {
     }
     this.goodBlock = -1;
     if (blocks.size > 0 || last) aheadWake(this.thread, last);
+  }
+
+  /**
+   * Before a read, while a start is put off: once the arena's mapping has judged its first fills, the thread
+   * starts after all if the mapping was given up (its reads are preads, as without one), else never.
+   */
+  afterRead(): void {
+    if (!this.pending) return;
+    const v = mapReadsVerdict(this.ctx.mem.preadFd ?? -1);
+    if (v === MAP_KEPT) this.pending = null;
+    else if (v === MAP_GAVE_UP) {
+      const { dataPages, later } = this.pending;
+      this.pending = null;
+      this.start(dataPages, later, false);
+    }
   }
 
   /** The verdict words for a native reader (aheadReadLone): empty when no thread ran. */

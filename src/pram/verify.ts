@@ -205,6 +205,7 @@ export class FirstTouch {
   readInto(pfn: number, count: number, inPage: number, target: Uint8Array, to: number, bytes: number): number | undefined {
     const { mem, frames, runHead } = this.ctx, fd = mem.preadFd, ps = mem.pageSize, flags = frames.flags;
     if (fd === undefined) return undefined;
+    this.ahead.afterRead();
     const lone = this.ctx.builds() ? this.readLone(fd, pfn, count, inPage, target, to, bytes) : null;   // none after a full mount
     if (lone !== null) return lone;
     const skip = inPage === 0 ? 0 : ps - inPage;                        // the partial first page's bytes
