@@ -355,6 +355,7 @@ static napi_value js_crc32c_impl(napi_env env, napi_callback_info info) {
 
 void crc32c_init(napi_env env, napi_value exports) {
   crc32c_setup();
+  crc32c_copy_setup();
   static const napi_fn_t fns[] = {
     { "crc32cMany", js_crc32c_many }, { "crc32cFile", js_crc32c_file }, { "crc32cRanges", js_crc32c_ranges },
     { "crc32cReadInto", js_crc32c_read_into }, { "crc32cReadCheck", js_crc32c_read_check }, { "crc32cImpl", js_crc32c_impl },

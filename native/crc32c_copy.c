@@ -17,10 +17,15 @@
 #define UNIT 4096
 #if defined(__x86_64__)
 static uint32_t k_unit;   /* the shift of a sum past one unit */
+#endif
 
 void crc32c_copy_setup(void) {
-  k_unit = crc32c_shift_constant(UNIT);
+#if defined(__x86_64__)
+  if (crc32c_have_fold) k_unit = crc32c_shift_constant(UNIT);
+#endif
 }
+
+#if defined(__x86_64__)
 
 __attribute__((target("avx512f,vpclmulqdq,sse4.2,pclmul")))
 static void copy_units(uint8_t *d, const uint8_t *p, size_t n, uint32_t *out) {

@@ -14,8 +14,6 @@ extern uint64_t crc32c_k_fold[3][2];
 extern int crc32c_have_fold;
 /* x^(8 len - 33) mod P (bit-reflected), len >= 5: the constant shift_clmul takes to carry a sum past len bytes. */
 uint32_t crc32c_shift_constant(size_t len);
-/* crc32c_copy.c's constants, once the folding's are set. */
-void crc32c_copy_setup(void);
 
 __attribute__((target("avx512f,vpclmulqdq,sse4.2,pclmul")))
 static inline __m512i fold512(__m512i x, __m512i k, __m512i data) {

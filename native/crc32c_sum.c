@@ -293,6 +293,5 @@ void crc32c_setup(void) {
   if (crc32c_have_fold) fold_constants();
   have_mix = crc32c_have_fold && !getenv("PRAM_CRC_NO_MIX");
   if (have_mix) mix_constants();
-  if (crc32c_have_fold) crc32c_copy_setup();
 #endif
 }

@@ -14,6 +14,8 @@ uint32_t crc32c_raw(const uint8_t *p, size_t n);
 void crc32c_sum_ranges(const uint8_t *b, const uint32_t *o, const uint32_t *l, int32_t i, int32_t end, uint32_t *r);
 /* Checks ranges [i, end) of b against e: the first whose crc32c differs (its crc in *bad), or end. */
 int32_t crc32c_check_ranges(const uint8_t *b, const uint32_t *o, const uint32_t *l, const uint32_t *e, int32_t i, int32_t end, uint32_t *bad);
+/* crc32c_copy.c's constants; after crc32c_setup, once (crc32c.c's init). */
+void crc32c_copy_setup(void);
 /* Copies src[0, len) to dst and sums ranges dst[o[i], + l[i]) of it on the way (each read once from src;
  * src 64-byte aligned where a range starts for the fast way). Without e: out[i] = each sum, returns n. With e:
  * returns the first range whose sum differs from e[i] (its sum in *bad; the copy stops after that range),

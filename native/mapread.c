@@ -188,9 +188,9 @@ static void drop(mapread_t *m, int wait) {
   pthread_attr_destroy(&attr);
 }
 
+/* The environment that mapped m ends without unmapReads: its thread stops, the mapping goes now. */
 static void teardown(void *arg) {
-  (void)arg;
-  for (int i = 0; i < MAX_MAPS; i++) if (maps[i]) drop(maps[i], 1);
+  drop(arg, 1);
 }
 
 /* mapReads(fd, length): reads of fd's [0, length) go through a mapping from now on (true), or stay
@@ -217,11 +217,10 @@ static napi_value js_map_reads(napi_env env, napi_callback_info info) {
   atomic_store(&m->want, NO_READ);
   const char *slow = getenv("PRAM_FILL_SLOW_US");
   m->slow_ns = slow ? strtoll(slow, NULL, 10) * 1000 : SLOW_FILL_NS;
-  static int hooked;
-  if (!hooked) { napi_add_env_cleanup_hook(env, teardown, NULL); hooked = 1; }
+  napi_add_env_cleanup_hook(env, teardown, m);
   maps[slot] = m;
   atomic_store(&map_fd[slot], fd);
-  m->started = pthread_create(&m->tid, NULL, run, m) == 0;   /* without it, each read fills its own chunks */
+  m->started = pthread_create(&m->tid, NULL, run, m) == 0;   /* without it nothing is filled: every read preads */
   return napi_get_boolean(env, true, &r), r;
 }
 
@@ -231,7 +230,7 @@ static napi_value js_unmap_reads(napi_env env, napi_callback_info info) {
   int32_t fd;
   if (!get_args(env, info, 1, argv) || !get_i32(env, argv[0], &fd, "fd")) return NULL;
   mapread_t *m = find(fd);
-  if (m) drop(m, 0);
+  if (m) { napi_remove_env_cleanup_hook(env, teardown, m); drop(m, 0); }
   return NULL;
 }
 
