@@ -163,7 +163,8 @@ export class PageAllocator {
    * applies them at mount (pram/taildefer.ts); kept aside, one group's changes wait for that group's load.
    */
   freeKept(pfns: readonly number[]): void {
-    for (const pfn of pfns) this.kept.push(pfn);
+    // An index loop: a commit's code runs a few times a second, unoptimized, where for-of makes an object per page.
+    for (let i = 0; i < pfns.length; i++) this.kept.push(pfns[i]!);
   }
 
   /** A compaction that lists none of the kept pages is durable: they are given back as freeLater's. */
