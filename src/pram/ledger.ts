@@ -48,6 +48,8 @@ export interface LedgerSource {
 
 export class SpaceLedger {
   readonly shape: TreeShape = { records: 0, bytes: 0, data: 0, copies: 0, inline: 0 };
+  /** room()'s shape as grown, filled in place: a write admits a page with no shape made for it (issue 13: garbage per write). */
+  private readonly grownShape: TreeShape = { records: 0, bytes: 0, data: 0, copies: 0, inline: 0 };
   private reservedPages = 0;
   private reservedTarget = 0;
 
@@ -67,8 +69,6 @@ export class SpaceLedger {
     const need = this.cost(grown(this.shape, grow, this.grownShape));
     return this.src.free() - take - need - Math.max(0, need - this.src.returning()) - this.reservedPages;
   }
-  /** room()'s shape as grown, filled in place: a write admits a page with no shape made for it (issue 13: garbage per write). */
-  private readonly grownShape: TreeShape = { records: 0, bytes: 0, data: 0, copies: 0, inline: 0 };
 
   /**
    * Admit an operation that allocates `take` pages now and grows the tree by
@@ -131,4 +131,3 @@ function grown(s: TreeShape, g: Partial<TreeShape>, out: TreeShape): TreeShape {
   out.inline = smallInt(s.inline + (g.inline ?? 0));
   return out;
 }
-
