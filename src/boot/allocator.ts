@@ -15,6 +15,7 @@
 // user (frames.owner). Double free and allocating an owned page are bugs.
 
 import { assert } from '../format/assert.js';
+import { smallInt } from '../format/smallint.js';
 import type { BannedRegions } from './banned.js';
 import { Owner, type PageFrames } from './frames.js';
 import type { Memblock } from './memblock.js';
@@ -62,8 +63,9 @@ export class PageAllocator {
       // The pool is every page less the owned spans: counted from them now (range arithmetic), its bitmap built at the first use.
       this.owned = opts.owned.slice();
       const owned = new OwnedSpans(this.owned);
-      this.freeNotBanned = n - owned.total;
-      for (const r of banned.regions()) if (r.start < n) { const to = Math.min(r.end, n - 1); this.freeNotBanned -= to - r.start + 1 - owned.within(r.start, to); }
+      let free = n - owned.total;
+      for (const r of banned.regions()) if (r.start < n) { const to = Math.min(r.end, n - 1); free -= to - r.start + 1 - owned.within(r.start, to); }
+      this.freeNotBanned = smallInt(free);
       return;
     }
     // One pass over the owners building whole bitmap words (a big arena has millions of pfns),
@@ -71,9 +73,10 @@ export class PageAllocator {
     // are read four at a time: a run of 32 unowned pages (most of a fresh memory) is one word
     // test, not 32 (16M pages: 62 -> 8 ms of CPU; the first touch of the tables' pages stays).
     this.pool = new Uint32Array(Math.ceil(n / 32));
-    this.freeNotBanned = this.fromOwners();
+    let free = this.fromOwners();
     // Pooled pages inside banned regions are not counted free: a popcount per bitmap word (60 GiB banned: ~0.5M words, not 15M pfns).
-    for (const r of banned.regions()) if (r.start < n) this.freeNotBanned -= this.pooledIn(r.start, Math.min(r.end, n - 1));
+    for (const r of banned.regions()) if (r.start < n) free -= this.pooledIn(r.start, Math.min(r.end, n - 1));
+    this.freeNotBanned = smallInt(free);
   }
 
   /** The pool's bitmap, built from the owned spans at the first use. */
@@ -160,7 +163,8 @@ export class PageAllocator {
    * applies them at mount (pram/taildefer.ts); kept aside, one group's changes wait for that group's load.
    */
   freeKept(pfns: readonly number[]): void {
-    for (const pfn of pfns) this.kept.push(pfn);
+    // An index loop: a commit's code runs a few times a second, unoptimized, where for-of makes an object per page.
+    for (let i = 0; i < pfns.length; i++) this.kept.push(pfns[i]!);
   }
 
   /** A compaction that lists none of the kept pages is durable: they are given back as freeLater's. */

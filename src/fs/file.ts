@@ -50,6 +50,11 @@ export interface PageEngine {
 
 interface Reserve { fromReserve?: boolean }
 
+/** The engine's Reserve options, shared: an object literal per page written was garbage per write (issue 13). */
+export const NOT_FROM_RESERVE: Readonly<Reserve> = Object.freeze({ fromReserve: false });
+const FROM_RESERVE: Readonly<Reserve> = Object.freeze({ fromReserve: true });
+const reserveOf = (pc: PageCache): Readonly<Reserve> => (pc.fromReserve ? FROM_RESERVE : NOT_FROM_RESERVE);
+
 export interface PageCache {
   readonly mem: PhysMem;
   readonly engine: PageEngine;
@@ -188,9 +193,7 @@ export function writeData(pc: PageCache, f: FileData, off: number, data: Uint8Ar
     }
     if (count === 0) break;
     // Through the arena's fd when it has one: the kernel copies, this process maps (and faults) no page.
-    if (!pc.mem.writeAt?.(first * ps + inPage, src, done, bytes)) {
-      copyRun(pc.mem, first, count, ps, inPage, bytes, (view, at) => { src.copy(view, 0, done + at, done + at + view.length); });
-    }
+    if (!pc.mem.writeAt?.(first * ps + inPage, src, done, bytes)) copyInto(pc, first, count, inPage, bytes, src, done);
     wroteWhole(pc, first, inPage, bytes, src, done);
     done += bytes;
     if (err) break;
@@ -198,6 +201,14 @@ export function writeData(pc: PageCache, f: FileData, off: number, data: Uint8Ar
   if (done === 0) return err || -ENOSPC;
   if (off + done > f.size) f.size = off + done;
   return done;
+}
+
+/**
+ * src[from, from + bytes) into the run's pages through the mapping (no fd to write through). A function of its
+ * own: a closure in writeData capturing its locals would make V8 allocate their context on every write.
+ */
+function copyInto(pc: PageCache, first: number, count: number, inPage: number, bytes: number, src: Buffer, from: number): void {
+  copyRun(pc.mem, first, count, pc.pageSize, inPage, bytes, (view, at) => { src.copy(view, 0, from + at, from + at + view.length); });
 }
 
 /** The pages of a run written whole (not a partial head or tail) go to the engine's written() with their bytes. */
@@ -237,7 +248,7 @@ function pageForWrite(pc: PageCache, f: FileData, index: number, whole: boolean)
   let pfn = f.pages.get(index);
   if (pfn === 0) {
     const prev = index > 0 ? f.pages.get(index - 1) : 0;
-    pfn = pc.engine.allocData(prev > 0 ? prev + 1 : pc.lastPfn + 1, { fromReserve: pc.fromReserve });
+    pfn = pc.engine.allocData(prev > 0 ? prev + 1 : pc.lastPfn + 1, reserveOf(pc));
     if (pfn < 0) return pfn;
     pc.lastPfn = pfn;
     // A fresh page holds whatever its last owner left: zero what the write will not cover.
@@ -246,7 +257,7 @@ function pageForWrite(pc: PageCache, f: FileData, index: number, whole: boolean)
     return pfn;
   }
   // A whole-page overwrite needs neither the old bytes (no copy) nor their check (a damaged page heals).
-  const w = pc.engine.writable(pfn, whole, { fromReserve: pc.fromReserve });
+  const w = pc.engine.writable(pfn, whole, reserveOf(pc));
   if (w < 0) return w;
   if (w !== pfn) f.pages.set(index, w);
   return w;

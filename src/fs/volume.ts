@@ -9,7 +9,7 @@ import type { PhysMem } from '../mem/physmem.js';
 import type { Pram } from '../pram/pram.js';
 import type { BannedRegions } from '../boot/banned.js';
 import type { Loss, NodeImage } from '../pram/image.js';
-import type { PageCache } from './file.js';
+import { NOT_FROM_RESERVE, type PageCache } from './file.js';
 import { regularOps, type Inode } from './inode.js';
 import { installStaged, writeLater } from './staged.js';
 import { NAME_MAX } from './mode.js';
@@ -207,7 +207,7 @@ export class Volume {
    * `fromReserve`: the kernel already acknowledged this write (FUSE writeback);
    * it may use the pages the ledger keeps reserved for that.
    */
-  write(ino: number, offset: number, data: Uint8Array, opts: { fromReserve?: boolean } = {}): number {
+  write(ino: number, offset: number, data: Uint8Array, opts: { fromReserve?: boolean } = NOT_FROM_RESERVE): number {
     const node = this.node(ino);
     if (typeof node === 'number') return node;
     this.pc.fromReserve = opts.fromReserve === true;

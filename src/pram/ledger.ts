@@ -19,6 +19,7 @@
 // holds afterwards, and fails with -ENOSPC, changing nothing, if not.
 
 import { ENOSPC } from '../format/errno.js';
+import { smallInt } from '../format/smallint.js';
 
 /** What the next durable step must write for the tree (counts, not pfns). */
 export interface TreeShape {
@@ -34,7 +35,7 @@ export interface TreeShape {
   inline: number;
 }
 
-/** Pages a durable step allocates for a tree of this shape (the format's cost model). */
+/** Pages a durable step allocates for a tree of this shape (the format's cost model): it reads the shape and keeps nothing. */
 export type StepCost = (shape: Readonly<TreeShape>) => number;
 
 /** Where the ledger reads what it does not keep itself. */
@@ -47,6 +48,8 @@ export interface LedgerSource {
 
 export class SpaceLedger {
   readonly shape: TreeShape = { records: 0, bytes: 0, data: 0, copies: 0, inline: 0 };
+  /** room()'s shape as grown, filled in place: a write admits a page with no shape made for it (issue 13: garbage per write). */
+  private readonly grownShape: TreeShape = { records: 0, bytes: 0, data: 0, copies: 0, inline: 0 };
   private reservedPages = 0;
   private reservedTarget = 0;
 
@@ -62,8 +65,8 @@ export class SpaceLedger {
    * Pages still free for new promises once `take` more pages are allocated and the
    * tree grows by `grow` (negative: the rule would be broken by that much).
    */
-  room(take = 0, grow: Partial<TreeShape> = {}): number {
-    const need = this.cost(grown(this.shape, grow));
+  room(take = 0, grow: Partial<TreeShape> = NO_GROWTH): number {
+    const need = this.cost(grown(this.shape, grow, this.grownShape));
     return this.src.free() - take - need - Math.max(0, need - this.src.returning()) - this.reservedPages;
   }
 
@@ -73,7 +76,7 @@ export class SpaceLedger {
    * `fromReserve`, a shortfall is drawn from the reserved pages (the caller
    * holds a promise: the FUSE writeback headroom).
    */
-  charge(take: number, grow: Partial<TreeShape> = {}, opts: { fromReserve?: boolean } = {}): number {
+  charge(take: number, grow: Partial<TreeShape> = NO_GROWTH, opts: { fromReserve?: boolean } = NOT_RESERVED): number {
     const r = this.room(take, grow);
     if (r < 0) {
       if (!opts.fromReserve || this.reservedPages + r < 0) return -ENOSPC;
@@ -85,11 +88,12 @@ export class SpaceLedger {
 
   /** The tree changed without a new promise (a shrink, or growth already admitted). */
   adjust(delta: Partial<TreeShape>): void {
-    this.shape.records += delta.records ?? 0;
-    this.shape.bytes += delta.bytes ?? 0;
-    this.shape.data += delta.data ?? 0;
-    this.shape.copies += delta.copies ?? 0;
-    this.shape.inline += delta.inline ?? 0;
+    const s = this.shape;
+    s.records = smallInt(s.records + (delta.records ?? 0));
+    s.bytes = smallInt(s.bytes + (delta.bytes ?? 0));
+    s.data = smallInt(s.data + (delta.data ?? 0));
+    s.copies = smallInt(s.copies + (delta.copies ?? 0));
+    s.inline = smallInt(s.inline + (delta.inline ?? 0));
   }
 
   /**
@@ -114,6 +118,16 @@ export class SpaceLedger {
   release(): void { this.reservedTarget = 0; this.reservedPages = 0; }
 }
 
-function grown(s: TreeShape, g: Partial<TreeShape>): TreeShape {
-  return { records: s.records + (g.records ?? 0), bytes: s.bytes + (g.bytes ?? 0), data: s.data + (g.data ?? 0), copies: s.copies + (g.copies ?? 0), inline: s.inline + (g.inline ?? 0) };
+/** Defaults shared by every call: a default object literal would be a new object per call. */
+const NO_GROWTH: Readonly<Partial<TreeShape>> = Object.freeze({});
+const NOT_RESERVED: Readonly<{ fromReserve?: boolean }> = Object.freeze({});
+
+/** s grown by g, written into `out` (the cost model only reads it, and keeps nothing). */
+function grown(s: TreeShape, g: Partial<TreeShape>, out: TreeShape): TreeShape {
+  out.records = smallInt(s.records + (g.records ?? 0));
+  out.bytes = smallInt(s.bytes + (g.bytes ?? 0));
+  out.data = smallInt(s.data + (g.data ?? 0));
+  out.copies = smallInt(s.copies + (g.copies ?? 0));
+  out.inline = smallInt(s.inline + (g.inline ?? 0));
+  return out;
 }
