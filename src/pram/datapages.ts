@@ -13,6 +13,9 @@ import { assert } from '../format/assert.js';
 import type { SpaceLedger } from './ledger.js';
 import type { Settler } from './settler.js';
 
+// A copy's growth of the tree, shared: a write makes no object for it (a commit's garbage, issue 13's stalls).
+const NO_COPY = Object.freeze({ copies: 0 }), COPY_OF_BANNED = Object.freeze({ copies: -1 });
+
 /** What the data pages ask of the engine. */
 export interface DataPagesHost {
   /** 0 when the page may be read; -EIO when it failed its checksum (Pram.readable). */
@@ -94,7 +97,7 @@ export class DataPages {
       return pfn;
     }
     // The copy is a new page; the original waits for the next commit (it counts as returning).
-    if (this.space.charge(1, { copies: this.banned.contains(pfn) ? -1 : 0 }, opts) < 0) return -ENOSPC;
+    if (this.space.charge(1, this.banned.contains(pfn) ? COPY_OF_BANNED : NO_COPY, opts) < 0) return -ENOSPC;
     const copy = this.allocator.alloc(Owner.Data, pfn + 1);
     if (this.allocator.heldCount > 0) this.allocator.releaseHeld();
     assert(copy >= 0, 'an admitted copy is there to take');
