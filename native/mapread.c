@@ -22,7 +22,10 @@
  * close), so crc32c.c's readers find it by the fd they are handed; the
  * registry is changed on the thread of the environment that opened the
  * arena, the only one reading through it. A failed fill (a file cut short:
- * EFAULT) gives the read back to pread, which reports the error.
+ * EFAULT) gives the read back to pread, which reports the error; a file cut
+ * short after its chunks were filled faults a reader there, as the engine's
+ * own segment mappings would: the mount holds the arena's lock, so only a
+ * writer ignoring it can cut the file.
  */
 #include "napi_util.h"
 #include "pram_native.h"
