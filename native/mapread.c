@@ -275,20 +275,9 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   return r;
 }
 
-/* mapReadsVerdict(fd): 0 (no mapping, or its first fills are not judged yet), 1 (kept), 2 (gave up: preads). */
-static napi_value js_verdict(napi_env env, napi_callback_info info) {
-  napi_value argv[1], r;
-  int32_t fd;
-  if (!get_args(env, info, 1, argv) || !get_i32(env, argv[0], &fd, "fd")) return NULL;
-  mapread_t *m = find(fd);
-  napi_create_int32(env, m ? atomic_load(&m->verdict) : JUDGING, &r);
-  return r;
-}
-
 void mapread_init(napi_env env, napi_value exports) {
   static const napi_fn_t fns[] = {
     { "mapReads", js_map_reads }, { "unmapReads", js_unmap_reads }, { "readArenaOrErrno", js_read_arena }, { "mapReadsStats", js_stats },
-    { "mapReadsVerdict", js_verdict },
   };
   set_fns(env, exports, fns);
 }

@@ -58,7 +58,6 @@ interface Addon {
   unmapReads(fd: number): void;
   readArenaOrErrno(fd: number, bytes: Uint8Array, at: number, len: number, pos: number): number;
   mapReadsStats(fd: number): MapReadsStats | null;
-  mapReadsVerdict(fd: number): number;
 }
 
 /**
@@ -363,10 +362,4 @@ export function readArenaOrErrno(fd: number, bytes: Uint8Array, at: number, len:
 /** How a mapped fd's page tables were filled so far; null: its reads are preads. */
 export function mapReadsStats(fd: number): MapReadsStats | null {
   return addon.mapReadsStats(fd);
-}
-
-/** What the first fills of fd's mapping decided: 0 not yet (or no mapping), 1 kept, 2 given up (its reads are preads). */
-export const MAP_KEPT = 1, MAP_GAVE_UP = 2;
-export function mapReadsVerdict(fd: number): number {
-  return addon.mapReadsVerdict(fd);
 }

@@ -11,7 +11,7 @@ import type { PhysMem } from '../mem/physmem.js';
 import { PageFlag, type PageFrames } from '../boot/frames.js';
 import type { NodeImage } from './image.js';
 import type { Run } from './types.js';
-import { AHEAD_WAITS, MAP_GAVE_UP, MAP_KEPT, aheadStart, aheadStop, aheadWake, mapReadsVerdict } from '../mem/native.js';
+import { AHEAD_WAITS, aheadStart, aheadStop, aheadWake, mapReadsStats } from '../mem/native.js';
 import { EXTENT_PAGES_MAX } from '../format/v2.js';
 import type { RunHeads } from './runheads.js';
 import { eachStretch } from './pagemap.js';
@@ -136,9 +136,9 @@ export class CheckingThread {
    */
   afterRead(): void {
     if (!this.pending) return;
-    const v = mapReadsVerdict(this.ctx.mem.preadFd ?? -1);
-    if (v === MAP_KEPT) this.pending = null;
-    else if (v === MAP_GAVE_UP) {
+    const fd = this.ctx.mem.preadFd, v = fd === undefined ? 'kept' : mapReadsStats(fd)?.verdict ?? 'kept';   // no mapping: never
+    if (v === 'kept') this.pending = null;
+    else if (v === 'gave up') {
       const { dataPages, later } = this.pending;
       this.pending = null;
       this.start(dataPages, later, false);
